@@ -1,0 +1,323 @@
+//! DeploymentService: immutable deployments of an API and the stages that
+//! serve them. Every change here is what the fleet serves, so each write ends
+//! by refreshing distribution.
+
+use super::rest_apis::load_api;
+use super::{SharedState, required};
+use crate::error::{ApiError, ApiResult};
+use crate::ids;
+use crate::store::{Txn, keys};
+use crate::validate;
+use archway_proto::v1::deployment_service_server::DeploymentService;
+use archway_proto::v1::*;
+use tonic::{Request, Response, Status};
+
+pub struct Deployments {
+    state: SharedState,
+}
+
+impl Deployments {
+    pub fn new(state: SharedState) -> Self {
+        Self { state }
+    }
+
+    /// Pushes the new state to the fleet; the write is already durable.
+    fn publish(&self) -> Result<(), Status> {
+        self.state
+            .distribution
+            .refresh(&self.state.store)
+            .map_err(ApiError::from)?;
+        Ok(())
+    }
+}
+
+fn load_deployment(txn: &Txn<'_>, api_id: &str, deployment_id: &str) -> ApiResult<Deployment> {
+    required("deployment_id", deployment_id)?;
+    txn.get(&keys::deployment(api_id, deployment_id))?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("deployment '{deployment_id}' of API '{api_id}'"))
+        })
+}
+
+fn load_stage(txn: &Txn<'_>, api_id: &str, stage_name: &str) -> ApiResult<Stage> {
+    required("stage_name", stage_name)?;
+    txn.get(&keys::stage(api_id, stage_name))?
+        .ok_or_else(|| ApiError::NotFound(format!("stage '{stage_name}' of API '{api_id}'")))
+}
+
+/// Validates a stage's settings against the API's deployments.
+fn check_stage(txn: &Txn<'_>, stage: &Stage) -> ApiResult<()> {
+    validate::stage_name("stage.stage_name", &stage.stage_name)?;
+    validate::max_len("stage.description", &stage.description, 4096)?;
+    validate::stage_variables("stage.variables", &stage.variables)?;
+    required("stage.deployment_id", &stage.deployment_id)?;
+    if txn
+        .get::<Deployment>(&keys::deployment(&stage.api_id, &stage.deployment_id))?
+        .is_none()
+    {
+        return Err(ApiError::invalid(
+            "stage.deployment_id",
+            format!("deployment '{}' does not exist", stage.deployment_id),
+        ));
+    }
+    if let Some(canary) = &stage.canary {
+        validate::canary("stage.canary", canary)?;
+        if txn
+            .get::<Deployment>(&keys::deployment(&stage.api_id, &canary.deployment_id))?
+            .is_none()
+        {
+            return Err(ApiError::invalid(
+                "stage.canary.deployment_id",
+                format!("deployment '{}' does not exist", canary.deployment_id),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Freezes the API's current resources and methods into a deployment, after
+/// checking that every method can be served.
+fn snapshot_api(txn: &Txn<'_>, api: &RestApi, description: &str) -> ApiResult<Deployment> {
+    let resources: Vec<Resource> = txn.scan(&keys::resources(&api.id))?;
+    let methods: Vec<Method> = txn.scan(&keys::methods_of_api(&api.id))?;
+    if methods.is_empty() {
+        return Err(ApiError::FailedPrecondition(format!(
+            "API '{}' has no methods; add one before deploying",
+            api.id
+        )));
+    }
+    for method in &methods {
+        if method.integration.is_none() {
+            let path = resources
+                .iter()
+                .find(|r| r.id == method.resource_id)
+                .map_or("?", |r| r.path.as_str());
+            return Err(ApiError::FailedPrecondition(format!(
+                "no integration defined for method {} {path}",
+                method.http_method
+            )));
+        }
+    }
+    // Creation times order deployments for rollback: keep them strictly
+    // increasing even when two land in the same millisecond.
+    let latest = txn
+        .scan::<Deployment>(&keys::deployments(&api.id))?
+        .iter()
+        .map(|d| d.created_at_ms)
+        .max()
+        .unwrap_or(0);
+    Ok(Deployment {
+        id: ids::generate(10),
+        api_id: api.id.clone(),
+        description: description.to_owned(),
+        created_at_ms: ids::now_ms().max(latest + 1),
+        protocol: api.protocol,
+        resources,
+        methods,
+    })
+}
+
+#[tonic::async_trait]
+impl DeploymentService for Deployments {
+    async fn create_deployment(
+        &self,
+        request: Request<CreateDeploymentRequest>,
+    ) -> Result<Response<Deployment>, Status> {
+        let req = request.into_inner();
+        validate::max_len("description", &req.description, 4096)?;
+        if !req.stage_name.is_empty() {
+            validate::stage_name("stage_name", &req.stage_name)?;
+        }
+        let (deployment, _) = self
+            .state
+            .store
+            .write(|txn| {
+                let api = load_api(txn, &req.api_id)?;
+                let deployment = snapshot_api(txn, &api, &req.description)?;
+                txn.put(&keys::deployment(&api.id, &deployment.id), &deployment);
+                if !req.stage_name.is_empty() {
+                    let now = ids::now_ms();
+                    let stage = match txn.get::<Stage>(&keys::stage(&api.id, &req.stage_name))? {
+                        Some(mut stage) => {
+                            stage.deployment_id = deployment.id.clone();
+                            stage.updated_at_ms = now;
+                            stage
+                        }
+                        None => Stage {
+                            api_id: api.id.clone(),
+                            stage_name: req.stage_name.clone(),
+                            deployment_id: deployment.id.clone(),
+                            created_at_ms: now,
+                            updated_at_ms: now,
+                            ..Default::default()
+                        },
+                    };
+                    txn.put(&keys::stage(&api.id, &stage.stage_name), &stage);
+                }
+                Ok::<_, ApiError>(deployment)
+            })
+            .await?;
+        self.publish()?;
+        Ok(Response::new(deployment))
+    }
+
+    async fn get_deployment(
+        &self,
+        request: Request<GetDeploymentRequest>,
+    ) -> Result<Response<Deployment>, Status> {
+        let req = request.into_inner();
+        let deployment = self.state.store.read(|txn| {
+            load_api(txn, &req.api_id)?;
+            load_deployment(txn, &req.api_id, &req.deployment_id)
+        })?;
+        Ok(Response::new(deployment))
+    }
+
+    /// Newest first, without the resources and methods (GetDeployment has
+    /// them): a deployment of a large API is large.
+    async fn list_deployments(
+        &self,
+        request: Request<ListDeploymentsRequest>,
+    ) -> Result<Response<ListDeploymentsResponse>, Status> {
+        let req = request.into_inner();
+        let mut items = self.state.store.read(|txn| {
+            load_api(txn, &req.api_id)?;
+            Ok::<_, ApiError>(txn.scan::<Deployment>(&keys::deployments(&req.api_id))?)
+        })?;
+        for d in &mut items {
+            d.resources = Vec::new();
+            d.methods = Vec::new();
+        }
+        items.sort_by(|a, b| b.created_at_ms.cmp(&a.created_at_ms));
+        Ok(Response::new(ListDeploymentsResponse { items }))
+    }
+
+    async fn delete_deployment(
+        &self,
+        request: Request<GetDeploymentRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let req = request.into_inner();
+        self.state
+            .store
+            .write(|txn| {
+                load_api(txn, &req.api_id)?;
+                load_deployment(txn, &req.api_id, &req.deployment_id)?;
+                for stage in txn.scan::<Stage>(&keys::stages(&req.api_id))? {
+                    let canary = stage.canary.as_ref().map(|c| c.deployment_id.as_str());
+                    if stage.deployment_id == req.deployment_id
+                        || canary == Some(req.deployment_id.as_str())
+                    {
+                        return Err(ApiError::FailedPrecondition(format!(
+                            "stage '{}' serves deployment '{}'; move or delete the stage first",
+                            stage.stage_name, req.deployment_id
+                        )));
+                    }
+                }
+                txn.delete(&keys::deployment(&req.api_id, &req.deployment_id));
+                Ok(())
+            })
+            .await?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn create_stage(
+        &self,
+        request: Request<CreateStageRequest>,
+    ) -> Result<Response<Stage>, Status> {
+        let mut stage = request
+            .into_inner()
+            .stage
+            .ok_or_else(|| ApiError::invalid("stage", "is required"))?;
+        let (stage, _) = self
+            .state
+            .store
+            .write(|txn| {
+                load_api(txn, &stage.api_id)?;
+                check_stage(txn, &stage)?;
+                if txn
+                    .get::<Stage>(&keys::stage(&stage.api_id, &stage.stage_name))?
+                    .is_some()
+                {
+                    return Err(ApiError::AlreadyExists(format!(
+                        "stage '{}' of API '{}'",
+                        stage.stage_name, stage.api_id
+                    )));
+                }
+                let now = ids::now_ms();
+                stage.created_at_ms = now;
+                stage.updated_at_ms = now;
+                txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
+                Ok(stage)
+            })
+            .await?;
+        self.publish()?;
+        Ok(Response::new(stage))
+    }
+
+    async fn get_stage(
+        &self,
+        request: Request<GetStageRequest>,
+    ) -> Result<Response<Stage>, Status> {
+        let req = request.into_inner();
+        let stage = self.state.store.read(|txn| {
+            load_api(txn, &req.api_id)?;
+            load_stage(txn, &req.api_id, &req.stage_name)
+        })?;
+        Ok(Response::new(stage))
+    }
+
+    async fn list_stages(
+        &self,
+        request: Request<ListStagesRequest>,
+    ) -> Result<Response<ListStagesResponse>, Status> {
+        let req = request.into_inner();
+        let items = self.state.store.read(|txn| {
+            load_api(txn, &req.api_id)?;
+            Ok::<_, ApiError>(txn.scan(&keys::stages(&req.api_id))?)
+        })?;
+        Ok(Response::new(ListStagesResponse { items }))
+    }
+
+    async fn update_stage(
+        &self,
+        request: Request<UpdateStageRequest>,
+    ) -> Result<Response<Stage>, Status> {
+        let mut stage = request
+            .into_inner()
+            .stage
+            .ok_or_else(|| ApiError::invalid("stage", "is required"))?;
+        let (stage, _) = self
+            .state
+            .store
+            .write(|txn| {
+                load_api(txn, &stage.api_id)?;
+                let current = load_stage(txn, &stage.api_id, &stage.stage_name)?;
+                check_stage(txn, &stage)?;
+                stage.created_at_ms = current.created_at_ms;
+                stage.updated_at_ms = ids::now_ms();
+                txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
+                Ok::<_, ApiError>(stage)
+            })
+            .await?;
+        self.publish()?;
+        Ok(Response::new(stage))
+    }
+
+    async fn delete_stage(
+        &self,
+        request: Request<GetStageRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let req = request.into_inner();
+        self.state
+            .store
+            .write(|txn| {
+                load_api(txn, &req.api_id)?;
+                load_stage(txn, &req.api_id, &req.stage_name)?;
+                txn.delete(&keys::stage(&req.api_id, &req.stage_name));
+                Ok::<_, ApiError>(())
+            })
+            .await?;
+        self.publish()?;
+        Ok(Response::new(Empty {}))
+    }
+}

@@ -1,0 +1,27 @@
+//! The gRPC admin API, one file per service. Handlers validate, write through
+//! the store and, when what the fleet serves changed, refresh distribution.
+
+pub mod deployments;
+pub mod fleet;
+pub mod rest_apis;
+
+use crate::distribution::Distribution;
+use crate::store::Store;
+use std::sync::Arc;
+
+/// What every admin service shares.
+pub struct ControlPlaneState {
+    pub store: Store,
+    pub distribution: Arc<Distribution>,
+}
+
+pub type SharedState = Arc<ControlPlaneState>;
+
+/// Refuses an empty required id field.
+pub(crate) fn required(field: &str, value: &str) -> crate::error::ApiResult<()> {
+    if value.is_empty() {
+        Err(crate::error::ApiError::invalid(field, "is required"))
+    } else {
+        Ok(())
+    }
+}

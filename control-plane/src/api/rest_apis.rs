@@ -1,0 +1,526 @@
+//! RestApiService: APIs, their resource trees, methods and integrations.
+//! Nothing here changes what the fleet serves until a deployment is made.
+
+use super::{SharedState, required};
+use crate::error::{ApiError, ApiResult};
+use crate::ids;
+use crate::store::{Txn, keys};
+use crate::validate;
+use archway_proto::path::PathPart;
+use archway_proto::v1::rest_api_service_server::RestApiService;
+use archway_proto::v1::*;
+use std::collections::HashMap;
+use tonic::{Request, Response, Status};
+
+pub struct RestApis {
+    state: SharedState,
+}
+
+impl RestApis {
+    pub fn new(state: SharedState) -> Self {
+        Self { state }
+    }
+}
+
+pub(crate) fn load_api(txn: &Txn<'_>, api_id: &str) -> ApiResult<RestApi> {
+    required("api_id", api_id)?;
+    txn.get(&keys::api(api_id))?
+        .ok_or_else(|| ApiError::NotFound(format!("API '{api_id}'")))
+}
+
+fn load_resource(txn: &Txn<'_>, api_id: &str, resource_id: &str) -> ApiResult<Resource> {
+    required("resource_id", resource_id)?;
+    txn.get(&keys::resource(api_id, resource_id))?
+        .ok_or_else(|| ApiError::NotFound(format!("resource '{resource_id}' of API '{api_id}'")))
+}
+
+fn load_method(txn: &Txn<'_>, key: &MethodKey) -> ApiResult<Method> {
+    load_api(txn, &key.api_id)?;
+    let http_method = validate::http_method("http_method", &key.http_method)?;
+    txn.get(&keys::method(&key.api_id, &key.resource_id, &http_method))?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "method {http_method} on resource '{}' of API '{}'",
+                key.resource_id, key.api_id
+            ))
+        })
+}
+
+fn child_path(parent_path: &str, part: &str) -> String {
+    if parent_path == "/" {
+        format!("/{part}")
+    } else {
+        format!("{parent_path}/{part}")
+    }
+}
+
+/// Checks that `part` may sit under `parent` next to `siblings`, as AWS
+/// requires: unique parts, at most one variable part per parent, nothing
+/// under a greedy part, and no parameter name twice along a path.
+fn check_placement(
+    parent: &Resource,
+    part: &str,
+    siblings: impl Iterator<Item = Resource>,
+) -> ApiResult<()> {
+    let parsed = validate::path_part("path_part", part)?;
+    if parent.path.ends_with("+}") {
+        return Err(ApiError::invalid(
+            "parent_id",
+            format!(
+                "'{}' is a greedy path variable and cannot have child resources",
+                parent.path
+            ),
+        ));
+    }
+    let is_variable = !matches!(parsed, PathPart::Literal(_));
+    for sibling in siblings {
+        if sibling.path_part == part {
+            return Err(ApiError::AlreadyExists(format!(
+                "resource '{}'",
+                child_path(&parent.path, part)
+            )));
+        }
+        if is_variable && sibling.path_part.starts_with('{') {
+            return Err(ApiError::invalid(
+                "path_part",
+                format!(
+                    "sibling '{}' is already a variable path part; only one is allowed per parent",
+                    sibling.path_part
+                ),
+            ));
+        }
+    }
+    if let PathPart::Param(name) | PathPart::Greedy(name) = parsed
+        && archway_proto::path::param_names(&parent.path).any(|n| n == name)
+    {
+        return Err(ApiError::invalid(
+            "path_part",
+            format!("parameter '{name}' is already used in '{}'", parent.path),
+        ));
+    }
+    Ok(())
+}
+
+/// Rewrites the paths of `root` and all its descendants after a rename or a
+/// move, and re-checks their methods' integrations against the new paths.
+fn repath_subtree(txn: &mut Txn<'_>, api_id: &str, root: &Resource) -> ApiResult<()> {
+    let all: Vec<Resource> = txn.scan(&keys::resources(api_id))?;
+    let mut children: HashMap<&str, Vec<&Resource>> = HashMap::new();
+    for r in &all {
+        children.entry(r.parent_id.as_str()).or_default().push(r);
+    }
+    let mut stack = vec![(root.id.clone(), root.path.clone())];
+    while let Some((id, path)) = stack.pop() {
+        for method in txn.scan::<Method>(&keys::methods_of_resource(api_id, &id))? {
+            if let Some(integration) = &method.integration {
+                validate::integration(
+                    &format!(
+                        "resource '{path}' method {}.integration",
+                        method.http_method
+                    ),
+                    integration,
+                    &path,
+                )?;
+            }
+        }
+        for child in children.get(id.as_str()).into_iter().flatten() {
+            let mut child = (*child).clone();
+            child.path = child_path(&path, &child.path_part);
+            txn.put(&keys::resource(api_id, &child.id), &child);
+            stack.push((child.id.clone(), child.path.clone()));
+        }
+    }
+    Ok(())
+}
+
+#[tonic::async_trait]
+impl RestApiService for RestApis {
+    async fn create_rest_api(
+        &self,
+        request: Request<CreateRestApiRequest>,
+    ) -> Result<Response<RestApi>, Status> {
+        let req = request.into_inner();
+        validate::name("name", &req.name)?;
+        validate::max_len("description", &req.description, 4096)?;
+        let protocol = validate::protocol("protocol", req.protocol)?;
+        if !req.id.is_empty() {
+            validate::api_id("id", &req.id)?;
+        }
+        let (api, _) = self
+            .state
+            .store
+            .write(|txn| {
+                let id = if req.id.is_empty() {
+                    loop {
+                        let id = ids::generate(10);
+                        if txn.get::<RestApi>(&keys::api(&id))?.is_none() {
+                            break id;
+                        }
+                    }
+                } else {
+                    if txn.get::<RestApi>(&keys::api(&req.id))?.is_some() {
+                        return Err(ApiError::AlreadyExists(format!("API '{}'", req.id)));
+                    }
+                    req.id.clone()
+                };
+                let root = Resource {
+                    id: ids::generate(10),
+                    api_id: id.clone(),
+                    parent_id: String::new(),
+                    path_part: String::new(),
+                    path: "/".into(),
+                };
+                let api = RestApi {
+                    id: id.clone(),
+                    name: req.name.clone(),
+                    description: req.description.clone(),
+                    protocol: protocol as i32,
+                    root_resource_id: root.id.clone(),
+                    created_at_ms: ids::now_ms(),
+                };
+                txn.put(&keys::resource(&id, &root.id), &root);
+                txn.put(&keys::api(&id), &api);
+                Ok::<_, ApiError>(api)
+            })
+            .await?;
+        // The API record itself travels to nodes (for its protocol).
+        self.state
+            .distribution
+            .refresh(&self.state.store)
+            .map_err(ApiError::from)?;
+        Ok(Response::new(api))
+    }
+
+    async fn get_rest_api(
+        &self,
+        request: Request<GetRestApiRequest>,
+    ) -> Result<Response<RestApi>, Status> {
+        let req = request.into_inner();
+        let api = self.state.store.read(|txn| load_api(txn, &req.api_id))?;
+        Ok(Response::new(api))
+    }
+
+    async fn list_rest_apis(
+        &self,
+        _request: Request<ListRestApisRequest>,
+    ) -> Result<Response<ListRestApisResponse>, Status> {
+        let items = self.state.store.scan(keys::APIS).map_err(ApiError::from)?;
+        Ok(Response::new(ListRestApisResponse { items }))
+    }
+
+    async fn update_rest_api(
+        &self,
+        request: Request<UpdateRestApiRequest>,
+    ) -> Result<Response<RestApi>, Status> {
+        let req = request.into_inner();
+        validate::name("name", &req.name)?;
+        validate::max_len("description", &req.description, 4096)?;
+        let (api, _) = self
+            .state
+            .store
+            .write(|txn| {
+                let mut api = load_api(txn, &req.api_id)?;
+                api.name = req.name.clone();
+                api.description = req.description.clone();
+                txn.put(&keys::api(&api.id), &api);
+                Ok::<_, ApiError>(api)
+            })
+            .await?;
+        Ok(Response::new(api))
+    }
+
+    async fn delete_rest_api(
+        &self,
+        request: Request<DeleteRestApiRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let req = request.into_inner();
+        self.state
+            .store
+            .write(|txn| {
+                load_api(txn, &req.api_id)?;
+                txn.delete(&keys::api(&req.api_id));
+                txn.delete_prefix(&keys::resources(&req.api_id))?;
+                txn.delete_prefix(&keys::methods_of_api(&req.api_id))?;
+                txn.delete_prefix(&keys::deployments(&req.api_id))?;
+                txn.delete_prefix(&keys::stages(&req.api_id))?;
+                Ok::<_, ApiError>(())
+            })
+            .await?;
+        self.state
+            .distribution
+            .refresh(&self.state.store)
+            .map_err(ApiError::from)?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn create_resource(
+        &self,
+        request: Request<CreateResourceRequest>,
+    ) -> Result<Response<Resource>, Status> {
+        let req = request.into_inner();
+        let (resource, _) = self
+            .state
+            .store
+            .write(|txn| {
+                load_api(txn, &req.api_id)?;
+                let parent =
+                    load_resource(txn, &req.api_id, &req.parent_id).map_err(|e| match e {
+                        ApiError::NotFound(what) => {
+                            ApiError::invalid("parent_id", format!("{what} not found"))
+                        }
+                        other => other,
+                    })?;
+                let siblings = txn
+                    .scan::<Resource>(&keys::resources(&req.api_id))?
+                    .into_iter()
+                    .filter(|r| r.parent_id == parent.id);
+                check_placement(&parent, &req.path_part, siblings)?;
+                let resource = Resource {
+                    id: ids::generate(10),
+                    api_id: req.api_id.clone(),
+                    parent_id: parent.id.clone(),
+                    path_part: req.path_part.clone(),
+                    path: child_path(&parent.path, &req.path_part),
+                };
+                txn.put(&keys::resource(&req.api_id, &resource.id), &resource);
+                Ok::<_, ApiError>(resource)
+            })
+            .await?;
+        Ok(Response::new(resource))
+    }
+
+    async fn get_resource(
+        &self,
+        request: Request<GetResourceRequest>,
+    ) -> Result<Response<Resource>, Status> {
+        let req = request.into_inner();
+        let resource = self.state.store.read(|txn| {
+            load_api(txn, &req.api_id)?;
+            load_resource(txn, &req.api_id, &req.resource_id)
+        })?;
+        Ok(Response::new(resource))
+    }
+
+    async fn list_resources(
+        &self,
+        request: Request<ListResourcesRequest>,
+    ) -> Result<Response<ListResourcesResponse>, Status> {
+        let req = request.into_inner();
+        let mut items = self.state.store.read(|txn| {
+            load_api(txn, &req.api_id)?;
+            Ok::<_, ApiError>(txn.scan::<Resource>(&keys::resources(&req.api_id))?)
+        })?;
+        items.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(Response::new(ListResourcesResponse { items }))
+    }
+
+    async fn update_resource(
+        &self,
+        request: Request<UpdateResourceRequest>,
+    ) -> Result<Response<Resource>, Status> {
+        let req = request.into_inner();
+        let (resource, _) = self
+            .state
+            .store
+            .write(|txn| {
+                load_api(txn, &req.api_id)?;
+                let mut resource = load_resource(txn, &req.api_id, &req.resource_id)?;
+                if resource.parent_id.is_empty() {
+                    return Err(ApiError::invalid(
+                        "resource_id",
+                        "the root resource '/' cannot be renamed or moved",
+                    ));
+                }
+                let parent_id = if req.parent_id.is_empty() {
+                    resource.parent_id.clone()
+                } else {
+                    req.parent_id.clone()
+                };
+                let parent = load_resource(txn, &req.api_id, &parent_id)?;
+                let own_prefix = format!("{}/", resource.path);
+                if parent.id == resource.id || parent.path.starts_with(&own_prefix) {
+                    return Err(ApiError::invalid(
+                        "parent_id",
+                        "a resource cannot move under itself or its descendants",
+                    ));
+                }
+                let siblings = txn
+                    .scan::<Resource>(&keys::resources(&req.api_id))?
+                    .into_iter()
+                    .filter(|r| r.parent_id == parent.id && r.id != resource.id);
+                check_placement(&parent, &req.path_part, siblings)?;
+                resource.parent_id = parent.id.clone();
+                resource.path_part = req.path_part.clone();
+                resource.path = child_path(&parent.path, &req.path_part);
+                txn.put(&keys::resource(&req.api_id, &resource.id), &resource);
+                repath_subtree(txn, &req.api_id, &resource)?;
+                Ok(resource)
+            })
+            .await?;
+        Ok(Response::new(resource))
+    }
+
+    async fn delete_resource(
+        &self,
+        request: Request<DeleteResourceRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let req = request.into_inner();
+        self.state
+            .store
+            .write(|txn| {
+                load_api(txn, &req.api_id)?;
+                let resource = load_resource(txn, &req.api_id, &req.resource_id)?;
+                if resource.parent_id.is_empty() {
+                    return Err(ApiError::invalid(
+                        "resource_id",
+                        "the root resource '/' cannot be deleted",
+                    ));
+                }
+                let own_prefix = format!("{}/", resource.path);
+                for r in txn.scan::<Resource>(&keys::resources(&req.api_id))? {
+                    if r.id == resource.id || r.path.starts_with(&own_prefix) {
+                        txn.delete(&keys::resource(&req.api_id, &r.id));
+                        txn.delete_prefix(&keys::methods_of_resource(&req.api_id, &r.id))?;
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn put_method(
+        &self,
+        request: Request<PutMethodRequest>,
+    ) -> Result<Response<Method>, Status> {
+        let mut method = request
+            .into_inner()
+            .method
+            .ok_or_else(|| ApiError::invalid("method", "is required"))?;
+        method.http_method = validate::http_method("method.http_method", &method.http_method)?;
+        let (method, _) = self
+            .state
+            .store
+            .write(|txn| {
+                load_api(txn, &method.api_id)?;
+                let resource = load_resource(txn, &method.api_id, &method.resource_id)?;
+                if let Some(integration) = &method.integration {
+                    validate::integration("method.integration", integration, &resource.path)?;
+                }
+                txn.put(
+                    &keys::method(&method.api_id, &method.resource_id, &method.http_method),
+                    &method,
+                );
+                Ok::<_, ApiError>(method)
+            })
+            .await?;
+        Ok(Response::new(method))
+    }
+
+    async fn get_method(&self, request: Request<MethodKey>) -> Result<Response<Method>, Status> {
+        let key = request.into_inner();
+        let method = self.state.store.read(|txn| load_method(txn, &key))?;
+        Ok(Response::new(method))
+    }
+
+    async fn list_methods(
+        &self,
+        request: Request<ListMethodsRequest>,
+    ) -> Result<Response<ListMethodsResponse>, Status> {
+        let req = request.into_inner();
+        let items = self.state.store.read(|txn| {
+            load_api(txn, &req.api_id)?;
+            let prefix = if req.resource_id.is_empty() {
+                keys::methods_of_api(&req.api_id)
+            } else {
+                load_resource(txn, &req.api_id, &req.resource_id)?;
+                keys::methods_of_resource(&req.api_id, &req.resource_id)
+            };
+            Ok::<_, ApiError>(txn.scan(&prefix)?)
+        })?;
+        Ok(Response::new(ListMethodsResponse { items }))
+    }
+
+    async fn delete_method(&self, request: Request<MethodKey>) -> Result<Response<Empty>, Status> {
+        let key = request.into_inner();
+        self.state
+            .store
+            .write(|txn| {
+                let method = load_method(txn, &key)?;
+                txn.delete(&keys::method(
+                    &method.api_id,
+                    &method.resource_id,
+                    &method.http_method,
+                ));
+                Ok::<_, ApiError>(())
+            })
+            .await?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn put_integration(
+        &self,
+        request: Request<PutIntegrationRequest>,
+    ) -> Result<Response<Integration>, Status> {
+        let req = request.into_inner();
+        let key = req
+            .method
+            .ok_or_else(|| ApiError::invalid("method", "is required"))?;
+        let integration = req
+            .integration
+            .ok_or_else(|| ApiError::invalid("integration", "is required"))?;
+        let (integration, _) = self
+            .state
+            .store
+            .write(|txn| {
+                let mut method = load_method(txn, &key)?;
+                let resource = load_resource(txn, &method.api_id, &method.resource_id)?;
+                validate::integration("integration", &integration, &resource.path)?;
+                method.integration = Some(integration.clone());
+                txn.put(
+                    &keys::method(&method.api_id, &method.resource_id, &method.http_method),
+                    &method,
+                );
+                Ok::<_, ApiError>(integration)
+            })
+            .await?;
+        Ok(Response::new(integration))
+    }
+
+    async fn get_integration(
+        &self,
+        request: Request<MethodKey>,
+    ) -> Result<Response<Integration>, Status> {
+        let key = request.into_inner();
+        let method = self.state.store.read(|txn| load_method(txn, &key))?;
+        let integration = method.integration.ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "integration of method {} on resource '{}'",
+                method.http_method, method.resource_id
+            ))
+        })?;
+        Ok(Response::new(integration))
+    }
+
+    async fn delete_integration(
+        &self,
+        request: Request<MethodKey>,
+    ) -> Result<Response<Empty>, Status> {
+        let key = request.into_inner();
+        self.state
+            .store
+            .write(|txn| {
+                let mut method = load_method(txn, &key)?;
+                if method.integration.take().is_none() {
+                    return Err(ApiError::NotFound("integration".into()));
+                }
+                txn.put(
+                    &keys::method(&method.api_id, &method.resource_id, &method.http_method),
+                    &method,
+                );
+                Ok(())
+            })
+            .await?;
+        Ok(Response::new(Empty {}))
+    }
+}

@@ -1,0 +1,514 @@
+//! `archwayctl apply`: makes the control plane match a declarative file.
+//!
+//! Applying is idempotent. For each API in the file it creates what is
+//! missing, updates what differs and deletes resources and methods the file
+//! no longer has; then, for each stage in the file, it makes a new deployment
+//! only when the API's definition differs from what the stage serves. A stage
+//! with a `canary` gets new versions as its canary; `archwayctl promote` makes
+//! the canary the stage's deployment. Stages absent from the file are left
+//! alone: deleting an environment takes an explicit `archwayctl delete stage`.
+
+use super::client::{AdminClient, status_error};
+use super::spec::{ApiSpec, ApplyFile, IntegrationSpec, RouteSpec, StageSpec};
+use anyhow::{Context, bail};
+use archway_proto::v1::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use tonic::Code;
+
+/// Applies every API in `file`; returns one line per change made.
+pub async fn apply(client: &mut AdminClient, file: &ApplyFile) -> anyhow::Result<Vec<String>> {
+    let mut changes = Vec::new();
+    for spec in &file.apis {
+        apply_api(client, spec, &mut changes)
+            .await
+            .with_context(|| format!("applying API '{}'", spec.name))?;
+    }
+    Ok(changes)
+}
+
+fn protocol_of(spec: &ApiSpec) -> anyhow::Result<ApiProtocol> {
+    match spec
+        .protocol
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
+        None | Some("REST") => Ok(ApiProtocol::Rest),
+        Some("HTTP") => Ok(ApiProtocol::Http),
+        Some(other) => bail!("protocol: '{other}' is not one of REST, HTTP"),
+    }
+}
+
+fn normalize_path(path: &str) -> anyhow::Result<String> {
+    if !path.starts_with('/') {
+        bail!("route path '{path}' must start with '/'");
+    }
+    let trimmed = path.trim_end_matches('/');
+    Ok(if trimmed.is_empty() {
+        "/".into()
+    } else {
+        trimmed.into()
+    })
+}
+
+fn parent_of(path: &str) -> (&str, &str) {
+    let i = path.rfind('/').expect("normalized paths start with '/'");
+    let parent = if i == 0 { "/" } else { &path[..i] };
+    (parent, &path[i + 1..])
+}
+
+fn integration_of(spec: &IntegrationSpec) -> Integration {
+    match spec {
+        IntegrationSpec::HttpProxy {
+            uri,
+            http_method,
+            timeout_ms,
+        } => Integration {
+            r#type: IntegrationType::HttpProxy as i32,
+            http_method: http_method.clone().unwrap_or_default().to_ascii_uppercase(),
+            uri: uri.clone(),
+            timeout_ms: timeout_ms.unwrap_or(0),
+            mock: None,
+        },
+        IntegrationSpec::Mock {
+            status,
+            headers,
+            body,
+        } => Integration {
+            r#type: IntegrationType::Mock as i32,
+            mock: Some(MockResponse {
+                status_code: *status,
+                headers: headers.clone().into_iter().collect(),
+                body: body.clone(),
+            }),
+            ..Default::default()
+        },
+    }
+}
+
+async fn apply_api(
+    client: &mut AdminClient,
+    spec: &ApiSpec,
+    changes: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let protocol = protocol_of(spec)?;
+    let api = ensure_api(client, spec, protocol, changes).await?;
+    let resources = ensure_resources(client, &api, &spec.routes, changes).await?;
+    let methods = ensure_methods(client, &api, &resources, &spec.routes, changes).await?;
+    let mut new_deployment: Option<String> = None;
+    for stage in &spec.stages {
+        ensure_stage(
+            client,
+            &api,
+            stage,
+            &resources,
+            &methods,
+            &mut new_deployment,
+            changes,
+        )
+        .await
+        .with_context(|| format!("stage '{}'", stage.name))?;
+    }
+    Ok(())
+}
+
+async fn ensure_api(
+    client: &mut AdminClient,
+    spec: &ApiSpec,
+    protocol: ApiProtocol,
+    changes: &mut Vec<String>,
+) -> anyhow::Result<RestApi> {
+    let apis = client
+        .apis
+        .list_rest_apis(ListRestApisRequest {})
+        .await
+        .map_err(|s| status_error("listing APIs", s))?
+        .into_inner()
+        .items;
+    let existing: Vec<&RestApi> = match &spec.id {
+        Some(id) => apis.iter().filter(|a| &a.id == id).collect(),
+        None => apis.iter().filter(|a| a.name == spec.name).collect(),
+    };
+    if existing.len() > 1 {
+        bail!(
+            "{} APIs are named '{}'; give the one to apply with `id:`",
+            existing.len(),
+            spec.name
+        );
+    }
+    let Some(api) = existing.first() else {
+        let api = client
+            .apis
+            .create_rest_api(CreateRestApiRequest {
+                id: spec.id.clone().unwrap_or_default(),
+                name: spec.name.clone(),
+                description: spec.description.clone(),
+                protocol: protocol as i32,
+            })
+            .await
+            .map_err(|s| status_error("creating the API", s))?
+            .into_inner();
+        changes.push(format!("api {} ({}): created", api.name, api.id));
+        return Ok(api);
+    };
+    if api.protocol != protocol as i32 {
+        bail!(
+            "API '{}' exists with another protocol; a protocol cannot change",
+            api.id
+        );
+    }
+    if api.name != spec.name || api.description != spec.description {
+        let updated = client
+            .apis
+            .update_rest_api(UpdateRestApiRequest {
+                api_id: api.id.clone(),
+                name: spec.name.clone(),
+                description: spec.description.clone(),
+            })
+            .await
+            .map_err(|s| status_error("updating the API", s))?
+            .into_inner();
+        changes.push(format!("api {} ({}): updated", updated.name, updated.id));
+        return Ok(updated);
+    }
+    Ok((*api).clone())
+}
+
+/// Makes the resource tree hold exactly the routes' paths and their
+/// prefixes; returns path → resource.
+async fn ensure_resources(
+    client: &mut AdminClient,
+    api: &RestApi,
+    routes: &[RouteSpec],
+    changes: &mut Vec<String>,
+) -> anyhow::Result<BTreeMap<String, Resource>> {
+    let mut by_path: BTreeMap<String, Resource> = client
+        .apis
+        .list_resources(ListResourcesRequest {
+            api_id: api.id.clone(),
+        })
+        .await
+        .map_err(|s| status_error("listing resources", s))?
+        .into_inner()
+        .items
+        .into_iter()
+        .map(|r| (r.path.clone(), r))
+        .collect();
+
+    let mut desired: BTreeSet<String> = BTreeSet::from(["/".to_string()]);
+    for route in routes {
+        let mut path = normalize_path(&route.path)?;
+        while path != "/" {
+            desired.insert(path.clone());
+            path = parent_of(&path).0.to_string();
+        }
+    }
+
+    // Delete the topmost resources the file no longer has (children go with them).
+    let extra: Vec<String> = by_path
+        .keys()
+        .filter(|p| !desired.contains(*p))
+        .cloned()
+        .collect();
+    for path in &extra {
+        if extra.contains(&parent_of(path).0.to_string()) {
+            continue;
+        }
+        let resource = &by_path[path];
+        client
+            .apis
+            .delete_resource(DeleteResourceRequest {
+                api_id: api.id.clone(),
+                resource_id: resource.id.clone(),
+            })
+            .await
+            .map_err(|s| status_error(&format!("deleting resource {path}"), s))?;
+        changes.push(format!("resource {path}: deleted"));
+    }
+    by_path.retain(|p, _| desired.contains(p));
+
+    // Create missing resources, parents before children.
+    let mut missing: Vec<&String> = desired
+        .iter()
+        .filter(|p| !by_path.contains_key(*p))
+        .collect();
+    missing.sort_by_key(|p| p.matches('/').count());
+    for path in missing {
+        let (parent, part) = parent_of(path);
+        let parent_id = by_path[parent].id.clone();
+        let resource = client
+            .apis
+            .create_resource(CreateResourceRequest {
+                api_id: api.id.clone(),
+                parent_id,
+                path_part: part.to_string(),
+            })
+            .await
+            .map_err(|s| status_error(&format!("creating resource {path}"), s))?
+            .into_inner();
+        changes.push(format!("resource {path}: created"));
+        by_path.insert(path.clone(), resource);
+    }
+    Ok(by_path)
+}
+
+/// Makes the methods match the routes; returns (resource id, verb) → method.
+async fn ensure_methods(
+    client: &mut AdminClient,
+    api: &RestApi,
+    resources: &BTreeMap<String, Resource>,
+    routes: &[RouteSpec],
+    changes: &mut Vec<String>,
+) -> anyhow::Result<HashMap<(String, String), Method>> {
+    let existing: HashMap<(String, String), Method> = client
+        .apis
+        .list_methods(ListMethodsRequest {
+            api_id: api.id.clone(),
+            resource_id: String::new(),
+        })
+        .await
+        .map_err(|s| status_error("listing methods", s))?
+        .into_inner()
+        .items
+        .into_iter()
+        .map(|m| ((m.resource_id.clone(), m.http_method.clone()), m))
+        .collect();
+
+    let mut desired: HashMap<(String, String), Method> = HashMap::new();
+    for route in routes {
+        let path = normalize_path(&route.path)?;
+        let method = Method {
+            api_id: api.id.clone(),
+            resource_id: resources[&path].id.clone(),
+            http_method: route.method.to_ascii_uppercase(),
+            integration: Some(integration_of(&route.integration)),
+        };
+        let key = (method.resource_id.clone(), method.http_method.clone());
+        if desired.insert(key, method).is_some() {
+            bail!("route {} {path} appears twice", route.method);
+        }
+    }
+    let path_of = |resource_id: &str| {
+        resources
+            .values()
+            .find(|r| r.id == resource_id)
+            .map_or("?".to_string(), |r| r.path.clone())
+    };
+
+    for (key, method) in &existing {
+        if !desired.contains_key(key) && resources.values().any(|r| r.id == key.0) {
+            client
+                .apis
+                .delete_method(MethodKey {
+                    api_id: api.id.clone(),
+                    resource_id: key.0.clone(),
+                    http_method: key.1.clone(),
+                })
+                .await
+                .map_err(|s| status_error("deleting a method", s))?;
+            changes.push(format!(
+                "method {} {}: deleted",
+                method.http_method,
+                path_of(&key.0)
+            ));
+        }
+    }
+    for (key, method) in &desired {
+        if existing.get(key) == Some(method) {
+            continue;
+        }
+        let label = format!("method {} {}", method.http_method, path_of(&key.0));
+        client
+            .apis
+            .put_method(PutMethodRequest {
+                method: Some(method.clone()),
+            })
+            .await
+            .map_err(|s| status_error(&label, s))?;
+        let verb = if existing.contains_key(key) {
+            "updated"
+        } else {
+            "created"
+        };
+        changes.push(format!("{label}: {verb}"));
+    }
+    Ok(desired)
+}
+
+/// True when `deployment` serves exactly these resources and methods.
+fn serves(
+    deployment: &Deployment,
+    resources: &BTreeMap<String, Resource>,
+    methods: &HashMap<(String, String), Method>,
+) -> bool {
+    let deployed_paths: HashMap<&str, &str> = deployment
+        .resources
+        .iter()
+        .map(|r| (r.id.as_str(), r.path.as_str()))
+        .collect();
+    let deployed: BTreeMap<(&str, &str), &Option<Integration>> = deployment
+        .methods
+        .iter()
+        .map(|m| {
+            let path = deployed_paths
+                .get(m.resource_id.as_str())
+                .copied()
+                .unwrap_or("?");
+            ((path, m.http_method.as_str()), &m.integration)
+        })
+        .collect();
+    let current: BTreeMap<(&str, &str), &Option<Integration>> = methods
+        .values()
+        .map(|m| {
+            let path = resources
+                .values()
+                .find(|r| r.id == m.resource_id)
+                .map_or("?", |r| r.path.as_str());
+            ((path, m.http_method.as_str()), &m.integration)
+        })
+        .collect();
+    deployed == current
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn ensure_stage(
+    client: &mut AdminClient,
+    api: &RestApi,
+    spec: &StageSpec,
+    resources: &BTreeMap<String, Resource>,
+    methods: &HashMap<(String, String), Method>,
+    new_deployment: &mut Option<String>,
+    changes: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let current = match client
+        .deployments
+        .get_stage(GetStageRequest {
+            api_id: api.id.clone(),
+            stage_name: spec.name.clone(),
+        })
+        .await
+    {
+        Ok(stage) => Some(stage.into_inner()),
+        Err(status) if status.code() == Code::NotFound => None,
+        Err(status) => return Err(status_error("reading the stage", status)),
+    };
+
+    // The deployment new versions go to: the canary if there is one.
+    let latest_served = current.as_ref().map(|s| match (&s.canary, &spec.canary) {
+        (Some(c), Some(_)) => c.deployment_id.clone(),
+        _ => s.deployment_id.clone(),
+    });
+    let up_to_date = match &latest_served {
+        Some(id) => {
+            let deployment = client
+                .deployments
+                .get_deployment(GetDeploymentRequest {
+                    api_id: api.id.clone(),
+                    deployment_id: id.clone(),
+                })
+                .await
+                .map_err(|s| status_error("reading the stage's deployment", s))?
+                .into_inner();
+            serves(&deployment, resources, methods)
+        }
+        None => false,
+    };
+    let target = if up_to_date {
+        latest_served
+            .clone()
+            .expect("up to date implies a deployment")
+    } else {
+        match new_deployment {
+            Some(id) => id.clone(),
+            None => {
+                let deployment = client
+                    .deployments
+                    .create_deployment(CreateDeploymentRequest {
+                        api_id: api.id.clone(),
+                        description: "archwayctl apply".into(),
+                        stage_name: String::new(),
+                    })
+                    .await
+                    .map_err(|s| status_error("creating a deployment", s))?
+                    .into_inner();
+                changes.push(format!("deployment {}: created", deployment.id));
+                *new_deployment = Some(deployment.id.clone());
+                deployment.id
+            }
+        }
+    };
+
+    let (primary, canary) = match (&current, &spec.canary) {
+        (Some(stage), Some(c)) => (
+            stage.deployment_id.clone(),
+            Some(CanarySettings {
+                deployment_id: target.clone(),
+                percent_traffic: c.percent_traffic,
+                stage_variable_overrides: c.stage_variable_overrides.clone(),
+            }),
+        ),
+        (None, Some(c)) => (
+            target.clone(),
+            Some(CanarySettings {
+                deployment_id: target.clone(),
+                percent_traffic: c.percent_traffic,
+                stage_variable_overrides: c.stage_variable_overrides.clone(),
+            }),
+        ),
+        (_, None) => (target.clone(), None),
+    };
+    let desired = Stage {
+        api_id: api.id.clone(),
+        stage_name: spec.name.clone(),
+        deployment_id: primary,
+        description: spec.description.clone(),
+        variables: spec.variables.clone(),
+        canary,
+        created_at_ms: 0,
+        updated_at_ms: 0,
+    };
+    match current {
+        None => {
+            client
+                .deployments
+                .create_stage(CreateStageRequest {
+                    stage: Some(desired),
+                })
+                .await
+                .map_err(|s| status_error("creating the stage", s))?;
+            changes.push(format!("stage {}: created on {target}", spec.name));
+        }
+        Some(stage) => {
+            let comparable = Stage {
+                created_at_ms: 0,
+                updated_at_ms: 0,
+                ..stage
+            };
+            if comparable != desired {
+                client
+                    .deployments
+                    .update_stage(UpdateStageRequest {
+                        stage: Some(desired),
+                    })
+                    .await
+                    .map_err(|s| status_error("updating the stage", s))?;
+                changes.push(format!("stage {}: updated (serving {target})", spec.name));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_normalize_and_split() {
+        assert_eq!(normalize_path("/a/b/").unwrap(), "/a/b");
+        assert_eq!(normalize_path("/").unwrap(), "/");
+        assert!(normalize_path("a").is_err());
+        assert_eq!(parent_of("/a/b"), ("/a", "b"));
+        assert_eq!(parent_of("/a"), ("/", "a"));
+    }
+}

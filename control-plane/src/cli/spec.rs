@@ -1,0 +1,149 @@
+//! The declarative file `archwayctl apply -f` reads: APIs with their routes
+//! and stages, in the shape an operator would write by hand.
+//!
+//! ```yaml
+//! apis:
+//!   - name: pets
+//!     id: pets              # optional: fixes the API id (and its host name)
+//!     protocol: REST        # or HTTP
+//!     routes:
+//!       - path: /pets/{petId}
+//!         method: GET
+//!         integration:
+//!           type: HTTP_PROXY
+//!           uri: http://${stageVariables.backend}/pets/{petId}
+//!           timeout_ms: 5000
+//!       - path: /health
+//!         method: GET
+//!         integration: { type: MOCK, status: 200, body: "ok" }
+//!     stages:
+//!       - name: prod
+//!         variables: { backend: "127.0.0.1:9000" }
+//!         canary: { percent_traffic: 10 }   # new versions go to the canary first
+//! ```
+
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyFile {
+    pub apis: Vec<ApiSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSpec {
+    pub name: String,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub protocol: Option<String>,
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
+    #[serde(default)]
+    pub stages: Vec<StageSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    pub path: String,
+    pub method: String,
+    pub integration: IntegrationSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum IntegrationSpec {
+    HttpProxy {
+        uri: String,
+        #[serde(default)]
+        http_method: Option<String>,
+        #[serde(default)]
+        timeout_ms: Option<u32>,
+    },
+    Mock {
+        #[serde(default = "default_status")]
+        status: u32,
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        #[serde(default)]
+        body: String,
+    },
+}
+
+fn default_status() -> u32 {
+    200
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub variables: HashMap<String, String>,
+    #[serde(default)]
+    pub canary: Option<CanarySpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanarySpec {
+    pub percent_traffic: f64,
+    #[serde(default)]
+    pub stage_variable_overrides: HashMap<String, String>,
+}
+
+impl ApplyFile {
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        serde_saphyr::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_shape() {
+        let file = ApplyFile::parse(
+            r#"
+apis:
+  - name: pets
+    id: pets
+    routes:
+      - path: /pets/{petId}
+        method: GET
+        integration:
+          type: HTTP_PROXY
+          uri: http://${stageVariables.backend}/pets/{petId}
+      - path: /health
+        method: GET
+        integration: { type: MOCK, status: 204 }
+    stages:
+      - name: prod
+        variables: { backend: "127.0.0.1:9000" }
+        canary: { percent_traffic: 10 }
+"#,
+        )
+        .unwrap();
+        let api = &file.apis[0];
+        assert_eq!(api.routes.len(), 2);
+        assert!(matches!(
+            api.routes[1].integration,
+            IntegrationSpec::Mock { status: 204, .. }
+        ));
+        assert_eq!(api.stages[0].canary.as_ref().unwrap().percent_traffic, 10.0);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let err = ApplyFile::parse("apis:\n  - name: x\n    routs: []\n").unwrap_err();
+        assert!(err.to_string().contains("routs"), "{err}");
+    }
+}

@@ -1,0 +1,375 @@
+//! Configuration distribution to the data-plane fleet.
+//!
+//! The control plane keeps the desired set of resources in memory, each
+//! stamped with the version that last changed it, plus a change log (version
+//! → names). A node that says it holds version V of this epoch gets only the
+//! resources changed after V and the names removed since; any other node gets
+//! everything. Each stream then follows new versions as they are published,
+//! and the node's ACK or NACK per version is recorded in the fleet status.
+//!
+//! Building the set happens once per change, not once per node, in the
+//! spirit of go-control-plane's snapshot cache.
+
+use crate::fleet_status::FleetStatus;
+use crate::snapshot;
+use crate::store::{Store, StoreError};
+use archway_proto::v1::config_distribution_server::ConfigDistribution;
+use archway_proto::v1::node_message::Message as NodeMsg;
+use archway_proto::v1::{ConfigResource, ConfigUpdate, NodeHello, NodeMessage};
+use std::collections::{BTreeMap, BTreeSet};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// How many change-log entries are kept; older deltas become full updates.
+const MAX_CHANGES: usize = 100_000;
+/// How long a node has to say hello after opening its stream.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Default)]
+struct VersionedSet {
+    version: u64,
+    /// Deltas can be computed from any version >= horizon.
+    horizon: u64,
+    resources: BTreeMap<String, Arc<ConfigResource>>,
+    /// version → names of resources changed (upserted or removed) at it.
+    changes: BTreeMap<u64, Vec<String>>,
+    change_count: usize,
+}
+
+impl VersionedSet {
+    fn full(&self, epoch: &str) -> ConfigUpdate {
+        ConfigUpdate {
+            version: self.version,
+            full: true,
+            base_version: 0,
+            upserts: self.resources.values().map(|r| (**r).clone()).collect(),
+            removals: Vec::new(),
+            epoch: epoch.to_owned(),
+        }
+    }
+
+    /// The update that takes a node from `base` to the current version, or
+    /// None when it is current already.
+    fn since(&self, base: u64, epoch: &str) -> Option<ConfigUpdate> {
+        if base == self.version {
+            return None;
+        }
+        if base < self.horizon || base > self.version {
+            return Some(self.full(epoch));
+        }
+        let names: BTreeSet<&String> = self
+            .changes
+            .range(base + 1..)
+            .flat_map(|(_, names)| names)
+            .collect();
+        let mut update = ConfigUpdate {
+            version: self.version,
+            full: false,
+            base_version: base,
+            epoch: epoch.to_owned(),
+            ..Default::default()
+        };
+        for name in names {
+            match self.resources.get(name) {
+                Some(r) => update.upserts.push((**r).clone()),
+                None => update.removals.push(name.clone()),
+            }
+        }
+        Some(update)
+    }
+
+    fn prune(&mut self) {
+        while self.change_count > MAX_CHANGES {
+            let Some((version, names)) = self.changes.pop_first() else {
+                break;
+            };
+            self.change_count -= names.len();
+            self.horizon = version;
+        }
+    }
+}
+
+/// The published configuration and the streams that follow it.
+pub struct Distribution {
+    epoch: String,
+    set: RwLock<VersionedSet>,
+    /// Serializes refreshes so an older read can never overwrite a newer one.
+    refresh_lock: Mutex<()>,
+    version_tx: watch::Sender<u64>,
+    fleet: Arc<FleetStatus>,
+}
+
+impl Distribution {
+    /// Loads the desired set from the store. Versions continue from the
+    /// store's revision; the epoch is new, so every node resynchronises once.
+    pub fn new(store: &Store, fleet: Arc<FleetStatus>) -> Result<Self, StoreError> {
+        let version = store.revision()?;
+        let resources = snapshot::build(store, &BTreeMap::new())?;
+        let (version_tx, _) = watch::channel(version);
+        Ok(Self {
+            epoch: format!("{:016x}", fastrand::u64(..)),
+            set: RwLock::new(VersionedSet {
+                version,
+                horizon: version,
+                resources,
+                ..Default::default()
+            }),
+            refresh_lock: Mutex::new(()),
+            version_tx,
+            fleet,
+        })
+    }
+
+    pub fn version(&self) -> u64 {
+        self.set.read().expect("distribution lock").version
+    }
+
+    pub fn fleet(&self) -> &Arc<FleetStatus> {
+        &self.fleet
+    }
+
+    /// Rebuilds the desired set after a durable write and publishes a new
+    /// version when anything the fleet serves changed.
+    pub fn refresh(&self, store: &Store) -> Result<(), StoreError> {
+        let _serial = self.refresh_lock.lock().expect("refresh lock");
+        let known = self
+            .set
+            .read()
+            .expect("distribution lock")
+            .resources
+            .clone();
+        let desired = snapshot::build(store, &known)?;
+        let revision = store.revision()?;
+
+        let mut changed: Vec<String> = Vec::new();
+        for (name, resource) in &desired {
+            match known.get(name) {
+                Some(old) if Arc::ptr_eq(old, resource) || old == resource => {}
+                _ => changed.push(name.clone()),
+            }
+        }
+        changed.extend(known.keys().filter(|n| !desired.contains_key(*n)).cloned());
+        if changed.is_empty() {
+            return Ok(());
+        }
+
+        let version = {
+            let mut set = self.set.write().expect("distribution lock");
+            let version = revision.max(set.version + 1);
+            set.version = version;
+            set.resources = desired;
+            set.change_count += changed.len();
+            set.changes.insert(version, changed);
+            set.prune();
+            version
+        };
+        tracing::info!(version, "published configuration");
+        self.version_tx.send_replace(version);
+        Ok(())
+    }
+
+    fn update_for(&self, hello: &NodeHello) -> Option<ConfigUpdate> {
+        let set = self.set.read().expect("distribution lock");
+        if hello.epoch != self.epoch {
+            return Some(set.full(&self.epoch));
+        }
+        set.since(hello.version, &self.epoch)
+    }
+
+    fn update_since(&self, base: u64) -> Option<ConfigUpdate> {
+        self.set
+            .read()
+            .expect("distribution lock")
+            .since(base, &self.epoch)
+    }
+}
+
+/// The gRPC service nodes stream from.
+#[derive(Clone)]
+pub struct DistributionService {
+    distribution: Arc<Distribution>,
+}
+
+impl DistributionService {
+    pub fn new(distribution: Arc<Distribution>) -> Self {
+        Self { distribution }
+    }
+}
+
+type UpdateStream = Pin<Box<dyn Stream<Item = Result<ConfigUpdate, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl ConfigDistribution for DistributionService {
+    type StreamConfigStream = UpdateStream;
+
+    async fn stream_config(
+        &self,
+        request: Request<Streaming<NodeMessage>>,
+    ) -> Result<Response<UpdateStream>, Status> {
+        let peer = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.to_string())
+            .unwrap_or_default();
+        let mut inbound = request.into_inner();
+        let first = tokio::time::timeout(HELLO_TIMEOUT, inbound.message())
+            .await
+            .map_err(|_| Status::deadline_exceeded("no hello within 10 s"))??;
+        let Some(NodeMessage {
+            message: Some(NodeMsg::Hello(hello)),
+        }) = first
+        else {
+            return Err(Status::invalid_argument(
+                "the first message of a stream must be a hello",
+            ));
+        };
+        if hello.node_id.is_empty() {
+            return Err(Status::invalid_argument("hello.node_id: is required"));
+        }
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(run_session(
+            self.distribution.clone(),
+            hello,
+            peer,
+            inbound,
+            tx,
+        ));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+/// Serves one node's stream until it closes.
+async fn run_session(
+    distribution: Arc<Distribution>,
+    hello: NodeHello,
+    peer: String,
+    mut inbound: Streaming<NodeMessage>,
+    tx: mpsc::Sender<Result<ConfigUpdate, Status>>,
+) {
+    let fleet = distribution.fleet.clone();
+    let node_id = hello.node_id.clone();
+    let session = fleet.connected(&hello, &peer);
+    tracing::info!(node = %node_id, %peer, version = hello.version, "node connected");
+
+    let mut version_rx = distribution.version_tx.subscribe();
+    version_rx.mark_unchanged();
+    let mut sent = hello.version;
+    if let Some(update) = distribution.update_for(&hello) {
+        sent = update.version;
+        fleet.sent(&node_id, session, sent);
+        if tx.send(Ok(update)).await.is_err() {
+            fleet.disconnected(&node_id, session);
+            return;
+        }
+    }
+
+    loop {
+        tokio::select! {
+            changed = version_rx.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                if let Some(update) = distribution.update_since(sent) {
+                    sent = update.version;
+                    fleet.sent(&node_id, session, sent);
+                    if tx.send(Ok(update)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            message = inbound.message() => match message {
+                Ok(Some(NodeMessage { message: Some(msg) })) => match msg {
+                    NodeMsg::Ack(ack) => fleet.acked(&node_id, session, ack.version),
+                    NodeMsg::Nack(nack) => {
+                        tracing::warn!(node = %node_id, version = nack.version, error = %nack.error, "node refused configuration");
+                        fleet.nacked(&node_id, session, nack.version, nack.error);
+                    }
+                    NodeMsg::Heartbeat(_) => fleet.seen(&node_id, session),
+                    NodeMsg::Hello(_) => {
+                        tracing::warn!(node = %node_id, "ignoring a second hello on one stream");
+                    }
+                },
+                Ok(Some(NodeMessage { message: None })) => {}
+                Ok(None) => break,
+                Err(status) => {
+                    tracing::debug!(node = %node_id, %status, "node stream failed");
+                    break;
+                }
+            }
+        }
+    }
+    fleet.disconnected(&node_id, session);
+    tracing::info!(node = %node_id, "node disconnected");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archway_proto::v1::RestApi;
+    use archway_proto::v1::config_resource::Resource as Body;
+
+    fn api(name: &str, desc: &str) -> Arc<ConfigResource> {
+        Arc::new(ConfigResource {
+            name: name.into(),
+            resource: Some(Body::Api(RestApi {
+                description: desc.into(),
+                ..Default::default()
+            })),
+        })
+    }
+
+    fn set_with(changes: &[(u64, &[&str])], resources: &[Arc<ConfigResource>]) -> VersionedSet {
+        let mut set = VersionedSet {
+            version: changes.last().map_or(0, |c| c.0),
+            ..Default::default()
+        };
+        for (v, names) in changes {
+            set.changes
+                .insert(*v, names.iter().map(|n| n.to_string()).collect());
+            set.change_count += names.len();
+        }
+        for r in resources {
+            set.resources.insert(r.name.clone(), r.clone());
+        }
+        set
+    }
+
+    #[test]
+    fn delta_carries_only_what_changed_since_the_base() {
+        let set = set_with(
+            &[(1, &["api/a", "api/b"]), (2, &["api/b"]), (3, &["api/c"])],
+            &[api("api/a", ""), api("api/b", "2")],
+        );
+        let update = set.since(1, "e").unwrap();
+        assert!(!update.full);
+        assert_eq!(update.base_version, 1);
+        assert_eq!(update.version, 3);
+        let names: Vec<_> = update.upserts.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["api/b"]);
+        assert_eq!(update.removals, ["api/c"]);
+        assert!(set.since(3, "e").is_none());
+    }
+
+    #[test]
+    fn versions_outside_the_log_get_a_full_update() {
+        let mut set = set_with(&[(5, &["api/a"])], &[api("api/a", "")]);
+        set.horizon = 4;
+        assert!(set.since(3, "e").unwrap().full);
+        assert!(set.since(9, "e").unwrap().full);
+        assert!(!set.since(4, "e").unwrap().full);
+    }
+
+    #[test]
+    fn pruning_raises_the_horizon() {
+        let mut set = set_with(&[(1, &["api/a"]), (2, &["api/b"])], &[]);
+        set.change_count = MAX_CHANGES + 1;
+        set.prune();
+        assert_eq!(set.horizon, 1);
+        assert!(set.since(0, "e").unwrap().full);
+    }
+}

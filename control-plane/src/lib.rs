@@ -1,0 +1,16 @@
+//! Archway's control plane: keeps APIs, deployments and stages in sled,
+//! serves the gRPC admin API, and streams configuration to the data-plane
+//! fleet. The `cli` module is the operator CLI (`archwayctl`) as a library,
+//! so the all-in-one binary can apply its example API the same way.
+
+pub mod api;
+pub mod cli;
+pub mod distribution;
+pub mod error;
+pub mod fleet_status;
+pub mod ids;
+pub mod server;
+pub mod snapshot;
+pub mod store;
+pub mod telemetry;
+pub mod validate;

@@ -1,0 +1,82 @@
+//! The control-plane server: opens the store, then serves the admin API
+//! (with reflection and health), config distribution and the admin UI page on
+//! one listener. gRPC and plain HTTP share the port through axum's router.
+
+use crate::api::deployments::Deployments;
+use crate::api::fleet::Fleet;
+use crate::api::rest_apis::RestApis;
+use crate::api::{ControlPlaneState, SharedState};
+use crate::distribution::{Distribution, DistributionService};
+use crate::fleet_status::FleetStatus;
+use crate::store::Store;
+use anyhow::Context;
+use archway_proto::v1::config_distribution_server::ConfigDistributionServer;
+use archway_proto::v1::deployment_service_server::DeploymentServiceServer;
+use archway_proto::v1::fleet_service_server::FleetServiceServer;
+use archway_proto::v1::rest_api_service_server::RestApiServiceServer;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Largest message a node or admin client may receive: a full update holds
+/// every served deployment.
+const MAX_MESSAGE_BYTES: usize = 256 << 20;
+
+const ADMIN_UI_PAGE: &str = include_str!("../../admin-ui/index.html");
+
+/// Opens the store under `data_dir` and serves on `listener` until `shutdown`
+/// completes.
+pub async fn serve(
+    listener: TcpListener,
+    data_dir: &Path,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    let store = Store::open(&data_dir.join("store"))
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let distribution = Arc::new(Distribution::new(&store, Arc::new(FleetStatus::default()))?);
+    let state: SharedState = Arc::new(ControlPlaneState {
+        store,
+        distribution: distribution.clone(),
+    });
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<RestApiServiceServer<RestApis>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(archway_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("building gRPC reflection")?;
+
+    let routes = tonic::service::Routes::new(health_service)
+        .add_service(reflection)
+        .add_service(
+            RestApiServiceServer::new(RestApis::new(state.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            DeploymentServiceServer::new(Deployments::new(state.clone()))
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(FleetServiceServer::new(Fleet::new(state.clone())))
+        .add_service(
+            ConfigDistributionServer::new(DistributionService::new(distribution))
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        );
+    let router = routes.into_axum_router().route(
+        "/",
+        axum::routing::get(|| async { axum::response::Html(ADMIN_UI_PAGE) }),
+    );
+
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .context("serving the admin API")
+}

@@ -1,0 +1,362 @@
+//! Field-level validation of admin requests. Every refusal names the field
+//! and the reason, so an operator can fix the request without guessing; bad
+//! configuration never reaches the store, let alone a node.
+
+use crate::error::{ApiError, ApiResult};
+use archway_proto::path::{self, PathPart};
+use archway_proto::uri_template::{Piece, UriTemplate};
+use archway_proto::v1::{ApiProtocol, CanarySettings, Integration, IntegrationType};
+use archway_proto::{HTTP_METHODS, MAX_INTEGRATION_TIMEOUT_MS, MIN_INTEGRATION_TIMEOUT_MS};
+use std::collections::HashMap;
+
+pub fn api_id(field: &str, id: &str) -> ApiResult<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 63
+        && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!(
+                "'{id}' is not a valid API id: use 1 to 63 lowercase letters, digits or '-', starting with a letter or digit"
+            ),
+        ))
+    }
+}
+
+pub fn name(field: &str, name: &str) -> ApiResult<()> {
+    if name.trim().is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    max_len(field, name, 1024)
+}
+
+pub fn max_len(field: &str, value: &str, max: usize) -> ApiResult<()> {
+    if value.len() > max {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be at most {max} bytes, got {}", value.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// REST unless said otherwise; WebSocket APIs are not served yet.
+pub fn protocol(field: &str, value: i32) -> ApiResult<ApiProtocol> {
+    match ApiProtocol::try_from(value) {
+        Ok(ApiProtocol::Unspecified) => Ok(ApiProtocol::Rest),
+        Ok(p @ (ApiProtocol::Rest | ApiProtocol::Http)) => Ok(p),
+        Ok(ApiProtocol::Websocket) => Err(ApiError::invalid(
+            field,
+            "WEBSOCKET APIs are not supported yet; use REST or HTTP",
+        )),
+        Err(_) => Err(ApiError::invalid(
+            field,
+            format!("unknown protocol {value}"),
+        )),
+    }
+}
+
+pub fn path_part<'a>(field: &str, part: &'a str) -> ApiResult<PathPart<'a>> {
+    path::parse_part(part).map_err(|reason| ApiError::invalid(field, reason))
+}
+
+/// Upper-cases and checks an HTTP verb.
+pub fn http_method(field: &str, method: &str) -> ApiResult<String> {
+    let upper = method.to_ascii_uppercase();
+    if HTTP_METHODS.contains(&upper.as_str()) {
+        Ok(upper)
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!(
+                "'{method}' is not a supported HTTP method; use one of {}",
+                HTTP_METHODS.join(", ")
+            ),
+        ))
+    }
+}
+
+/// Checks an integration against the path of the resource it serves, so that
+/// every `{param}` in its URI is one the path provides.
+pub fn integration(field: &str, integration: &Integration, resource_path: &str) -> ApiResult<()> {
+    let f = |name: &str| format!("{field}.{name}");
+    if integration.timeout_ms != 0
+        && !(MIN_INTEGRATION_TIMEOUT_MS..=MAX_INTEGRATION_TIMEOUT_MS)
+            .contains(&integration.timeout_ms)
+    {
+        return Err(ApiError::invalid(
+            f("timeout_ms"),
+            format!(
+                "must be between {MIN_INTEGRATION_TIMEOUT_MS} and {MAX_INTEGRATION_TIMEOUT_MS} (or 0 for the default), got {}",
+                integration.timeout_ms
+            ),
+        ));
+    }
+    match IntegrationType::try_from(integration.r#type) {
+        Ok(IntegrationType::HttpProxy) => {
+            if !integration.http_method.is_empty() {
+                http_method(&f("http_method"), &integration.http_method)?;
+            }
+            integration_uri(&f("uri"), &integration.uri, resource_path)
+        }
+        Ok(IntegrationType::Mock) => {
+            let mock = integration.mock.as_ref().ok_or_else(|| {
+                ApiError::invalid(f("mock"), "a MOCK integration needs a mock response")
+            })?;
+            if !(100..=599).contains(&mock.status_code) {
+                return Err(ApiError::invalid(
+                    f("mock.status_code"),
+                    format!("must be between 100 and 599, got {}", mock.status_code),
+                ));
+            }
+            for (name, value) in &mock.headers {
+                if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    return Err(ApiError::invalid(
+                        f("mock.headers"),
+                        format!("'{name}' is not a valid header name"),
+                    ));
+                }
+                if http::HeaderValue::from_str(value).is_err() {
+                    return Err(ApiError::invalid(
+                        format!("{field}.mock.headers.{name}"),
+                        "is not a valid header value (visible ASCII only)",
+                    ));
+                }
+            }
+            max_len(&f("mock.body"), &mock.body, 1 << 20)
+        }
+        Ok(IntegrationType::Unspecified) => Err(ApiError::invalid(
+            f("type"),
+            "must be set: HTTP_PROXY or MOCK",
+        )),
+        Err(_) => Err(ApiError::invalid(
+            f("type"),
+            format!("unknown integration type {}", integration.r#type),
+        )),
+    }
+}
+
+fn integration_uri(field: &str, uri: &str, resource_path: &str) -> ApiResult<()> {
+    if uri.is_empty() {
+        return Err(ApiError::invalid(
+            field,
+            "an HTTP_PROXY integration needs a uri",
+        ));
+    }
+    max_len(field, uri, 2048)?;
+    let template = UriTemplate::parse(uri).map_err(|reason| ApiError::invalid(field, reason))?;
+    // The scheme must be visible unless a stage variable supplies the whole start.
+    match template.pieces().first() {
+        Some(Piece::Literal(start)) if start.starts_with("https://") => {
+            return Err(ApiError::invalid(
+                field,
+                "https:// backends are not supported yet; use http://",
+            ));
+        }
+        Some(Piece::Literal(start)) if !start.starts_with("http://") => {
+            return Err(ApiError::invalid(
+                field,
+                format!("'{uri}' must start with http://"),
+            ));
+        }
+        _ => {}
+    }
+    let available: Vec<&str> = path::param_names(resource_path).collect();
+    for used in template.path_params() {
+        if !available.contains(&used) {
+            return Err(ApiError::invalid(
+                field,
+                format!(
+                    "uses path parameter {{{used}}}, which resource path '{resource_path}' does not have"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn stage_name(field: &str, name: &str) -> ApiResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("'{name}' is not a valid stage name: use 1 to 128 letters, digits, '_' or '-'"),
+        ))
+    }
+}
+
+/// Stage variables as AWS allows them: names of letters, digits and '_',
+/// values of at most 512 characters from `A-Za-z0-9-._~:/?#&=,`. The narrow
+/// value alphabet keeps variables safe to place in URIs and headers.
+pub fn stage_variables(field: &str, variables: &HashMap<String, String>) -> ApiResult<()> {
+    for (name, value) in variables {
+        if name.is_empty()
+            || name.len() > 64
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(ApiError::invalid(
+                field,
+                format!("variable name '{name}' must be 1 to 64 letters, digits or '_'"),
+            ));
+        }
+        if value.len() > 512 {
+            return Err(ApiError::invalid(
+                format!("{field}.{name}"),
+                "must be at most 512 characters",
+            ));
+        }
+        if let Some(bad) = value
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "-._~:/?#&=,".contains(*c)))
+        {
+            return Err(ApiError::invalid(
+                format!("{field}.{name}"),
+                format!("has '{bad}'; values take letters, digits and -._~:/?#&=,"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn canary(field: &str, canary: &CanarySettings) -> ApiResult<()> {
+    let pct = canary.percent_traffic;
+    if !pct.is_finite() || !(0.0..=100.0).contains(&pct) {
+        return Err(ApiError::invalid(
+            format!("{field}.percent_traffic"),
+            format!("must be between 0.0 and 100.0, got {pct}"),
+        ));
+    }
+    if canary.deployment_id.is_empty() {
+        return Err(ApiError::invalid(
+            format!("{field}.deployment_id"),
+            "a canary needs the deployment it sends traffic to",
+        ));
+    }
+    stage_variables(
+        &format!("{field}.stage_variable_overrides"),
+        &canary.stage_variable_overrides,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archway_proto::v1::MockResponse;
+
+    fn field_of(err: ApiError) -> String {
+        match err {
+            ApiError::InvalidArgument { field, .. } => field,
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn api_ids() {
+        assert!(api_id("id", "petstore-1").is_ok());
+        for bad in ["", "Pets", "-a", "a/b", &"a".repeat(64)] {
+            assert_eq!(field_of(api_id("id", bad).unwrap_err()), "id");
+        }
+    }
+
+    #[test]
+    fn integration_uri_may_only_use_the_resource_params() {
+        let integ = Integration {
+            r#type: IntegrationType::HttpProxy as i32,
+            uri: "http://127.0.0.1:1/pets/{petId}".into(),
+            ..Default::default()
+        };
+        assert!(integration("method.integration", &integ, "/pets/{petId}").is_ok());
+        let err = integration("method.integration", &integ, "/pets").unwrap_err();
+        assert_eq!(field_of(err), "method.integration.uri");
+    }
+
+    #[test]
+    fn integration_needs_a_scheme_type_and_sane_timeout() {
+        let base = Integration {
+            r#type: IntegrationType::HttpProxy as i32,
+            uri: "http://h/".into(),
+            ..Default::default()
+        };
+        let cases = [
+            (
+                Integration {
+                    uri: "ftp://h/".into(),
+                    ..base.clone()
+                },
+                "i.uri",
+            ),
+            (
+                Integration {
+                    r#type: 0,
+                    ..base.clone()
+                },
+                "i.type",
+            ),
+            (
+                Integration {
+                    timeout_ms: 10,
+                    ..base.clone()
+                },
+                "i.timeout_ms",
+            ),
+            (
+                Integration {
+                    timeout_ms: 30_000,
+                    ..base.clone()
+                },
+                "i.timeout_ms",
+            ),
+            (
+                Integration {
+                    r#type: IntegrationType::Mock as i32,
+                    mock: Some(MockResponse {
+                        status_code: 99,
+                        ..Default::default()
+                    }),
+                    ..base.clone()
+                },
+                "i.mock.status_code",
+            ),
+        ];
+        for (integ, field) in cases {
+            assert_eq!(field_of(integration("i", &integ, "/").unwrap_err()), field);
+        }
+        let stage_var_host = Integration {
+            uri: "${stageVariables.backend}/x".into(),
+            ..base
+        };
+        assert!(integration("i", &stage_var_host, "/").is_ok());
+    }
+
+    #[test]
+    fn stage_variables_are_restricted() {
+        let ok = HashMap::from([("backend".to_string(), "127.0.0.1:8080".to_string())]);
+        assert!(stage_variables("v", &ok).is_ok());
+        let bad = HashMap::from([("x".to_string(), "a b".to_string())]);
+        assert_eq!(field_of(stage_variables("v", &bad).unwrap_err()), "v.x");
+    }
+
+    #[test]
+    fn canary_percent_is_bounded() {
+        let c = CanarySettings {
+            deployment_id: "d".into(),
+            percent_traffic: 100.5,
+            ..Default::default()
+        };
+        assert_eq!(
+            field_of(canary("stage.canary", &c).unwrap_err()),
+            "stage.canary.percent_traffic"
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! Turns configuration updates into served tables: merge, compile, swap,
+//! persist. A version that does not compile is refused and never served.
+
+use crate::compile::compile;
+use crate::disk::SnapshotFile;
+use crate::received::{OutOfSync, ReceivedConfig};
+use crate::tables::RuntimeTables;
+use arc_swap::ArcSwap;
+use archway_proto::v1::ConfigUpdate;
+use std::sync::Arc;
+
+/// The served tables, swapped whole; requests `load` them once each.
+pub type SharedTables = Arc<ArcSwap<RuntimeTables>>;
+
+/// What became of one update.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Applied { version: u64 },
+    Refused { version: u64, error: String },
+}
+
+pub struct ConfigApplier {
+    tables: SharedTables,
+    received: ReceivedConfig,
+    disk: Option<SnapshotFile>,
+}
+
+impl ConfigApplier {
+    pub fn new(tables: SharedTables, disk: Option<SnapshotFile>) -> Self {
+        Self {
+            tables,
+            received: ReceivedConfig::default(),
+            disk,
+        }
+    }
+
+    /// The version received (what deltas apply to) and its epoch.
+    pub fn received(&self) -> (u64, &str) {
+        (self.received.version, &self.received.epoch)
+    }
+
+    /// The version being served.
+    pub fn applied_version(&self) -> u64 {
+        self.tables.load().version
+    }
+
+    /// Serves the snapshot saved on disk, if any. A snapshot that does not
+    /// decode or compile is reported and left unserved: the node then starts
+    /// empty and takes a full update from the control plane.
+    pub fn restore_from_disk(&mut self) -> anyhow::Result<Option<u64>> {
+        let Some(disk) = &self.disk else {
+            return Ok(None);
+        };
+        let Some(snapshot) = disk.load()? else {
+            return Ok(None);
+        };
+        let received = ReceivedConfig::from_snapshot(snapshot);
+        let tables = compile(
+            received.version,
+            received.resources.values(),
+            &RuntimeTables::empty(),
+        )
+        .map_err(|e| anyhow::anyhow!("the saved snapshot does not compile: {e}"))?;
+        let version = tables.version;
+        self.tables.store(Arc::new(tables));
+        self.received = received;
+        Ok(Some(version))
+    }
+
+    /// Merges `update`, compiles the result and, when it compiles, swaps it
+    /// in and saves it. Compilation runs on a blocking thread: a large
+    /// configuration must not stall the proxy's workers.
+    pub async fn apply(&mut self, update: ConfigUpdate) -> Result<Outcome, OutOfSync> {
+        self.received.merge(update)?;
+        let version = self.received.version;
+        let received = std::mem::take(&mut self.received);
+        let previous = self.tables.load_full();
+        let disk = self.disk.clone();
+        let (received, result) = tokio::task::spawn_blocking(move || {
+            let result = compile(version, received.resources.values(), &previous).map(|tables| {
+                if let Some(disk) = &disk
+                    && let Err(e) = disk.save(&received)
+                {
+                    tracing::error!(error = %e, path = %disk.path().display(), "could not save the snapshot; serving it anyway");
+                }
+                tables
+            });
+            (received, result)
+        })
+        .await
+        .expect("the compile task does not panic");
+        self.received = received;
+        Ok(match result {
+            Ok(tables) => {
+                self.tables.store(Arc::new(tables));
+                Outcome::Applied { version }
+            }
+            Err(e) => Outcome::Refused {
+                version,
+                error: e.to_string(),
+            },
+        })
+    }
+}

@@ -1,0 +1,67 @@
+//! `archway-data-plane`: one proxy node of the fleet.
+
+use anyhow::Context;
+use archway_data_plane::node::{self, NodeConfig};
+use archway_data_plane::pipeline::DEFAULT_MAX_PAYLOAD;
+use clap::Parser;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "archway-data-plane", version, about)]
+struct Args {
+    /// Address to serve API traffic on. Port 0 picks a free port; the chosen
+    /// address is printed.
+    #[arg(long, env = "ARCHWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// The control plane's address.
+    #[arg(
+        long,
+        env = "ARCHWAY_CONTROL_PLANE",
+        default_value = "http://127.0.0.1:7070"
+    )]
+    control_plane: String,
+    /// This node's name in the fleet status (default: kept in the state dir).
+    #[arg(long, env = "ARCHWAY_NODE_ID")]
+    node_id: Option<String>,
+    /// APIs answer at http://{api-id}.{domain}/{stage}/...
+    #[arg(long, env = "ARCHWAY_DOMAIN", default_value = "execute-api.localhost")]
+    domain: String,
+    /// Where the last applied configuration is saved.
+    #[arg(long, env = "ARCHWAY_STATE_DIR", default_value = "archway-data/node")]
+    state_dir: PathBuf,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "ARCHWAY_MAX_PAYLOAD_BYTES", default_value_t = DEFAULT_MAX_PAYLOAD)]
+    max_payload_bytes: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    archway_data_plane::telemetry::init_logging();
+    let args = Args::parse();
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    // Tests and scripts read this line to find the port.
+    println!(
+        "archway-data-plane listening on http://{}",
+        listener.local_addr()?
+    );
+    let config = NodeConfig {
+        control_plane: args.control_plane,
+        node_id: args.node_id,
+        domain: args.domain,
+        state_dir: Some(args.state_dir),
+        max_payload: args.max_payload_bytes,
+    };
+    node::run(config, listener, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,99 @@
+//! The node's side of config distribution: one long-lived stream to the
+//! control plane, reopened with capped exponential backoff whenever it ends.
+//! The node keeps serving its current tables the whole time.
+
+use crate::apply::{ConfigApplier, Outcome};
+use archway_proto::v1::config_distribution_client::ConfigDistributionClient;
+use archway_proto::v1::node_message::Message as NodeMsg;
+use archway_proto::v1::{ConfigAck, ConfigNack, Heartbeat, NodeHello, NodeMessage};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+const STABLE_SESSION: Duration = Duration::from_secs(10);
+const HEARTBEAT: Duration = Duration::from_secs(10);
+const MAX_MESSAGE_BYTES: usize = 256 << 20;
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// e.g. `http://127.0.0.1:7070`
+    pub control_plane: String,
+    pub node_id: String,
+}
+
+/// Follows the control plane forever; run it as a task and abort it to stop.
+pub async fn run(config: ClientConfig, mut applier: ConfigApplier) {
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        let started = tokio::time::Instant::now();
+        match session(&config, &mut applier).await {
+            Ok(()) => tracing::warn!("the control plane closed the config stream"),
+            Err(e) => tracing::warn!(error = %e, "config stream failed"),
+        }
+        // A stream that lived a while was healthy: start the backoff over.
+        if started.elapsed() > STABLE_SESSION {
+            backoff = MIN_BACKOFF;
+        }
+        // ±20% jitter, so a fleet does not reconnect in lockstep.
+        tokio::time::sleep(backoff.mul_f64(fastrand::f64() * 0.4 + 0.8)).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+async fn session(config: &ClientConfig, applier: &mut ConfigApplier) -> anyhow::Result<()> {
+    let channel = tonic::transport::Endpoint::from_shared(config.control_plane.clone())?
+        .connect_timeout(Duration::from_secs(3))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(5))
+        .connect()
+        .await?;
+    let mut client =
+        ConfigDistributionClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES);
+
+    let (tx, rx) = mpsc::channel(8);
+    let (version, epoch) = applier.received();
+    tx.send(message(NodeMsg::Hello(NodeHello {
+        node_id: config.node_id.clone(),
+        version,
+        applied_version: applier.applied_version(),
+        build: env!("CARGO_PKG_VERSION").into(),
+        epoch: epoch.to_owned(),
+    })))
+    .await?;
+    let mut updates = client
+        .stream_config(ReceiverStream::new(rx))
+        .await?
+        .into_inner();
+    tracing::info!(control_plane = %config.control_plane, version, "config stream open");
+
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    heartbeat.tick().await;
+    loop {
+        tokio::select! {
+            update = updates.message() => {
+                let Some(update) = update? else { return Ok(()) };
+                let reply = match applier.apply(update).await? {
+                    Outcome::Applied { version } => {
+                        tracing::info!(version, "applied configuration");
+                        NodeMsg::Ack(ConfigAck { version })
+                    }
+                    Outcome::Refused { version, error } => {
+                        tracing::error!(version, %error, "refused configuration; still serving the previous one");
+                        NodeMsg::Nack(ConfigNack { version, error })
+                    }
+                };
+                tx.send(message(reply)).await?;
+            }
+            _ = heartbeat.tick() => {
+                tx.send(message(NodeMsg::Heartbeat(Heartbeat {}))).await?;
+            }
+        }
+    }
+}
+
+fn message(msg: NodeMsg) -> NodeMessage {
+    NodeMessage { message: Some(msg) }
+}

@@ -1,0 +1,339 @@
+//! Compiles the configuration a node received into immutable runtime tables.
+//!
+//! Compilation runs off the request path, when an update arrives. Any error
+//! refuses the whole version: the node keeps serving its previous tables and
+//! NACKs the new version with the reason. Deployments are immutable, so one
+//! already compiled by the previous tables is reused as is, which keeps a
+//! stage change cheap however large its API.
+
+pub mod routes;
+
+use crate::tables::{
+    ApiTable, Canary, CompiledDeployment, CompiledIntegration, Route, RuntimeTables, StageTable,
+    StageTarget,
+};
+use archway_proto::uri_template::UriTemplate;
+use archway_proto::v1::config_resource::Resource as Body;
+use archway_proto::v1::{ApiProtocol, ConfigResource, Deployment, IntegrationType, Stage};
+use archway_proto::{MAX_INTEGRATION_TIMEOUT_MS, resource_name};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use routes::RouteTree;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why a configuration version cannot be served.
+#[derive(Debug, thiserror::Error)]
+#[error("{resource}: {reason}")]
+pub struct CompileError {
+    pub resource: String,
+    pub reason: String,
+}
+
+fn err(resource: &str, reason: impl Into<String>) -> CompileError {
+    CompileError {
+        resource: resource.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Builds tables for `version` from the received resources, reusing
+/// deployments already compiled in `previous`.
+pub fn compile<'a>(
+    version: u64,
+    resources: impl IntoIterator<Item = &'a ConfigResource>,
+    previous: &RuntimeTables,
+) -> Result<RuntimeTables, CompileError> {
+    let mut apis: HashMap<Box<str>, ApiTable> = HashMap::new();
+    let mut stages: Vec<(&str, &Stage)> = Vec::new();
+    let mut deployments: HashMap<String, &Deployment> = HashMap::new();
+    for r in resources {
+        match &r.resource {
+            Some(Body::Api(api)) => {
+                let protocol = ApiProtocol::try_from(api.protocol)
+                    .map_err(|_| err(&r.name, format!("unknown protocol {}", api.protocol)))?;
+                apis.insert(
+                    api.id.as_str().into(),
+                    ApiTable {
+                        protocol,
+                        stages: HashMap::new(),
+                    },
+                );
+            }
+            Some(Body::Stage(stage)) => stages.push((&r.name, stage)),
+            Some(Body::Deployment(d)) => {
+                deployments.insert(r.name.clone(), d);
+            }
+            None => return Err(err(&r.name, "empty resource")),
+        }
+    }
+
+    let mut compiled: HashMap<Box<str>, Arc<CompiledDeployment>> = HashMap::new();
+    let mut target_of = |stage_res: &str,
+                         api_id: &str,
+                         deployment_id: &str,
+                         variables: HashMap<Box<str>, Box<str>>|
+     -> Result<StageTarget, CompileError> {
+        let name = resource_name::deployment(api_id, deployment_id);
+        let deployment = match compiled.get(name.as_str()) {
+            Some(d) => d.clone(),
+            None => {
+                let d = match previous.deployments.get(name.as_str()) {
+                    Some(d) => d.clone(),
+                    None => {
+                        let source = deployments.get(&name).ok_or_else(|| {
+                            err(stage_res, format!("serves {name}, which was not received"))
+                        })?;
+                        Arc::new(compile_deployment(&name, source)?)
+                    }
+                };
+                compiled.insert(name.into(), d.clone());
+                d
+            }
+        };
+        Ok(StageTarget {
+            deployment,
+            variables,
+        })
+    };
+
+    for (res_name, stage) in stages {
+        let vars = |m: &HashMap<String, String>| -> HashMap<Box<str>, Box<str>> {
+            m.iter()
+                .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
+                .collect()
+        };
+        let primary = target_of(
+            res_name,
+            &stage.api_id,
+            &stage.deployment_id,
+            vars(&stage.variables),
+        )?;
+        let canary = match &stage.canary {
+            Some(c) if c.percent_traffic > 0.0 => {
+                if !(0.0..=100.0).contains(&c.percent_traffic) {
+                    return Err(err(res_name, "canary percent_traffic out of 0..=100"));
+                }
+                let mut variables = vars(&stage.variables);
+                variables.extend(vars(&c.stage_variable_overrides));
+                Some(Canary {
+                    percent: c.percent_traffic,
+                    target: target_of(res_name, &stage.api_id, &c.deployment_id, variables)?,
+                })
+            }
+            _ => None,
+        };
+        let api = apis
+            .get_mut(stage.api_id.as_str())
+            .ok_or_else(|| err(res_name, format!("API '{}' was not received", stage.api_id)))?;
+        api.stages.insert(
+            stage.stage_name.as_str().into(),
+            StageTable { primary, canary },
+        );
+    }
+
+    Ok(RuntimeTables {
+        version,
+        apis,
+        deployments: compiled,
+    })
+}
+
+fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, CompileError> {
+    let paths: HashMap<&str, &str> = d
+        .resources
+        .iter()
+        .map(|r| (r.id.as_str(), r.path.as_str()))
+        .collect();
+    let mut tree = RouteTree::default();
+    let mut routes = Vec::with_capacity(d.methods.len());
+    for method in &d.methods {
+        let path = paths.get(method.resource_id.as_str()).ok_or_else(|| {
+            err(
+                name,
+                format!("method on unknown resource '{}'", method.resource_id),
+            )
+        })?;
+        let integration = method.integration.as_ref().ok_or_else(|| {
+            err(
+                name,
+                format!("{} {path} has no integration", method.http_method),
+            )
+        })?;
+        let compiled = compile_integration(integration)
+            .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;
+        tree.insert(path, &method.http_method, routes.len() as u32)
+            .map_err(|reason| err(name, reason))?;
+        routes.push(Route {
+            resource_path: (*path).into(),
+            integration: compiled,
+        });
+    }
+    Ok(CompiledDeployment { tree, routes })
+}
+
+fn compile_integration(i: &archway_proto::v1::Integration) -> Result<CompiledIntegration, String> {
+    match IntegrationType::try_from(i.r#type) {
+        Ok(IntegrationType::HttpProxy) => {
+            let method = match i.http_method.as_str() {
+                "" | "ANY" => None,
+                m => Some(
+                    http::Method::from_bytes(m.as_bytes())
+                        .map_err(|_| format!("bad http_method '{m}'"))?,
+                ),
+            };
+            let timeout_ms = match i.timeout_ms {
+                0 => MAX_INTEGRATION_TIMEOUT_MS,
+                t => t,
+            };
+            Ok(CompiledIntegration::HttpProxy {
+                method,
+                uri: UriTemplate::parse(&i.uri)?,
+                timeout: Duration::from_millis(timeout_ms.into()),
+            })
+        }
+        Ok(IntegrationType::Mock) => {
+            let mock = i.mock.as_ref().ok_or("MOCK without a mock response")?;
+            let status = u16::try_from(mock.status_code)
+                .ok()
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .ok_or_else(|| format!("bad mock status {}", mock.status_code))?;
+            let mut headers = HeaderMap::with_capacity(mock.headers.len());
+            for (name, value) in &mock.headers {
+                let name = HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("bad mock header name '{name}'"))?;
+                let value = HeaderValue::from_str(value)
+                    .map_err(|_| format!("bad mock header value for '{name}'"))?;
+                headers.append(name, value);
+            }
+            Ok(CompiledIntegration::Mock {
+                status,
+                headers,
+                body: Bytes::from(mock.body.clone()),
+            })
+        }
+        _ => Err(format!("unsupported integration type {}", i.r#type)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archway_proto::v1::{CanarySettings, Integration, Method, MockResponse, Resource, RestApi};
+
+    fn resource(name: &str, body: Body) -> ConfigResource {
+        ConfigResource {
+            name: name.into(),
+            resource: Some(body),
+        }
+    }
+
+    fn mock(status: u32) -> Integration {
+        Integration {
+            r#type: IntegrationType::Mock as i32,
+            mock: Some(MockResponse {
+                status_code: status,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn deployment(id: &str, integration: Integration) -> ConfigResource {
+        resource(
+            &resource_name::deployment("a", id),
+            Body::Deployment(Deployment {
+                id: id.into(),
+                api_id: "a".into(),
+                resources: vec![Resource {
+                    id: "r1".into(),
+                    path: "/x".into(),
+                    ..Default::default()
+                }],
+                methods: vec![Method {
+                    resource_id: "r1".into(),
+                    http_method: "GET".into(),
+                    integration: Some(integration),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+        )
+    }
+
+    fn config(deployment_res: ConfigResource, canary: Option<&str>) -> Vec<ConfigResource> {
+        vec![
+            resource(
+                "api/a",
+                Body::Api(RestApi {
+                    id: "a".into(),
+                    protocol: ApiProtocol::Rest as i32,
+                    ..Default::default()
+                }),
+            ),
+            deployment_res,
+            resource(
+                "stage/a/prod",
+                Body::Stage(Stage {
+                    api_id: "a".into(),
+                    stage_name: "prod".into(),
+                    deployment_id: "d1".into(),
+                    canary: canary.map(|id| CanarySettings {
+                        deployment_id: id.into(),
+                        percent_traffic: 50.0,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+            ),
+        ]
+    }
+
+    #[test]
+    fn compiles_a_stage_with_its_routes() {
+        let tables = compile(
+            7,
+            &config(deployment("d1", mock(200)), None),
+            &RuntimeTables::empty(),
+        )
+        .unwrap();
+        assert_eq!(tables.version, 7);
+        let stage = &tables.apis["a"].stages["prod"];
+        assert_eq!(stage.primary.deployment.routes.len(), 1);
+        assert!(stage.canary.is_none());
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_serve() {
+        // A bad mock status.
+        let bad = compile(
+            1,
+            &config(deployment("d1", mock(1000)), None),
+            &RuntimeTables::empty(),
+        );
+        assert!(bad.unwrap_err().to_string().contains("bad mock status"));
+        // A canary pointing at a deployment that never arrived.
+        let dangling = compile(
+            1,
+            &config(deployment("d1", mock(200)), Some("d9")),
+            &RuntimeTables::empty(),
+        );
+        assert!(dangling.unwrap_err().to_string().contains("not received"));
+    }
+
+    #[test]
+    fn reuses_compiled_deployments() {
+        let first = compile(
+            1,
+            &config(deployment("d1", mock(200)), None),
+            &RuntimeTables::empty(),
+        )
+        .unwrap();
+        let second = compile(2, &config(deployment("d1", mock(200)), None), &first).unwrap();
+        assert!(Arc::ptr_eq(
+            &first.apis["a"].stages["prod"].primary.deployment,
+            &second.apis["a"].stages["prod"].primary.deployment
+        ));
+    }
+}

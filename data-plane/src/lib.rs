@@ -1,0 +1,16 @@
+//! Archway's data plane. A node follows the control plane's configuration
+//! stream ([`client`]), compiles each version into immutable tables
+//! ([`compile`], [`tables`]), swaps them in ([`apply`]) and saves them
+//! ([`disk`]), while [`server`] proxies traffic through the [`pipeline`].
+
+pub mod apply;
+pub mod client;
+pub mod compile;
+pub mod disk;
+pub mod node;
+pub mod pipeline;
+pub mod received;
+pub mod server;
+pub mod tables;
+pub mod telemetry;
+pub mod upstream;

@@ -1,0 +1,96 @@
+//! HTTP_PROXY integrations: the request goes to the rendered backend URI as
+//! it came — verb, headers (minus hop-by-hop ones), query string and a
+//! streamed body — and the backend's answer streams back unchanged.
+//!
+//! The integration timeout covers the wait for the backend's response head;
+//! the body then streams for as long as it takes. Request bodies are capped
+//! while they stream, so a chunked upload cannot exceed the payload limit.
+
+use super::GatewayBody;
+use super::gateway_response::GatewayResponse;
+use super::headers::{add_forwarded, strip_hop_by_hop};
+use crate::compile::routes::Params;
+use crate::upstream::Upstream;
+use archway_proto::uri_template::UriTemplate;
+use http::{Request, Response, Uri, Version};
+use http_body_util::{Either, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Renders the backend URI from the template, the path parameters, the
+/// stage variables, and appends the client's query string.
+pub fn render_uri(
+    template: &UriTemplate,
+    params: &Params<'_, '_>,
+    variables: &HashMap<Box<str>, Box<str>>,
+    query: Option<&str>,
+) -> Result<Uri, GatewayResponse> {
+    let mut uri = String::new();
+    template.render(
+        &mut uri,
+        |name| params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v),
+        |name| variables.get(name).map(|v| &**v),
+    );
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        uri.push(if uri.contains('?') { '&' } else { '?' });
+        uri.push_str(query);
+    }
+    uri.parse::<Uri>().map_err(|e| {
+        tracing::warn!(uri = %uri, error = %e, "integration URI does not parse");
+        GatewayResponse::ApiConfigurationError
+    })
+}
+
+pub struct Forward<'a> {
+    pub upstream: &'a Upstream,
+    pub method: Option<&'a http::Method>,
+    pub uri: Uri,
+    pub timeout: Duration,
+    pub client: SocketAddr,
+    pub max_payload: usize,
+}
+
+pub async fn forward(
+    f: Forward<'_>,
+    request: Request<Incoming>,
+) -> Result<Response<GatewayBody>, GatewayResponse> {
+    let (mut parts, body) = request.into_parts();
+    if let Some(method) = f.method {
+        parts.method = method.clone();
+    }
+    parts.uri = f.uri;
+    parts.version = Version::HTTP_11;
+    strip_hop_by_hop(&mut parts.headers);
+    // The backend gets its own Host, taken from the URI by the client.
+    parts.headers.remove(http::header::HOST);
+    add_forwarded(&mut parts.headers, f.client.ip(), "http");
+    let outgoing = Request::from_parts(parts, Limited::new(body, f.max_payload));
+
+    let response = match tokio::time::timeout(f.timeout, f.upstream.request(outgoing)).await {
+        Err(_elapsed) => return Err(GatewayResponse::IntegrationTimeout),
+        Ok(Err(e)) => {
+            if caused_by_length_limit(&e) {
+                return Err(GatewayResponse::RequestTooLarge);
+            }
+            tracing::warn!(error = %e, source = ?std::error::Error::source(&e), "integration failed");
+            return Err(GatewayResponse::IntegrationFailure);
+        }
+        Ok(Ok(response)) => response,
+    };
+    let (mut parts, body) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    Ok(Response::from_parts(parts, Either::Left(body)))
+}
+
+fn caused_by_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cause {
+        if err.is::<LengthLimitError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
+}

@@ -1,0 +1,96 @@
+//! First stage: which API and stage a request is for.
+//!
+//! As in AWS, the API comes from the host name (`{api-id}.{domain}`) and the
+//! stage from the first path segment (`/{stage}/...`). A stage with a canary
+//! sends its share of requests to the canary deployment.
+
+use super::gateway_response::GatewayResponse;
+use crate::tables::{ApiTable, RuntimeTables, StageTarget};
+
+#[derive(Debug)]
+pub struct Resolved<'t, 'r> {
+    pub api: &'t ApiTable,
+    pub target: &'t StageTarget,
+    /// The path after the stage, starting with '/' (or empty for the stage root).
+    pub path: &'r str,
+}
+
+/// `domain` starts with a dot, e.g. `.execute-api.localhost`.
+pub fn resolve<'t, 'r>(
+    tables: &'t RuntimeTables,
+    domain: &str,
+    host: Option<&str>,
+    path: &'r str,
+) -> Result<Resolved<'t, 'r>, GatewayResponse> {
+    let host = host.ok_or(GatewayResponse::Forbidden)?;
+    let host = strip_port(host);
+    let api_id = strip_suffix_ignore_case(host, domain)
+        .filter(|id| !id.is_empty() && !id.contains('.'))
+        .ok_or(GatewayResponse::Forbidden)?;
+    let api = if api_id.bytes().any(|b| b.is_ascii_uppercase()) {
+        tables.apis.get(api_id.to_ascii_lowercase().as_str())
+    } else {
+        tables.apis.get(api_id)
+    }
+    .ok_or(GatewayResponse::Forbidden)?;
+
+    let after_slash = path.strip_prefix('/').unwrap_or(path);
+    let (stage_name, rest) = match after_slash.find('/') {
+        Some(i) => (&after_slash[..i], &after_slash[i..]),
+        None => (after_slash, ""),
+    };
+    let stage = api
+        .stages
+        .get(stage_name)
+        .ok_or(GatewayResponse::Forbidden)?;
+    let target = match &stage.canary {
+        Some(canary) if fastrand::f64() * 100.0 < canary.percent => &canary.target,
+        _ => &stage.primary,
+    };
+    Ok(Resolved {
+        api,
+        target,
+        path: rest,
+    })
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        // An IPv6 literal never names an API; keep it whole so it fails to match.
+        return host;
+    }
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
+}
+
+fn strip_suffix_ignore_case<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
+    let cut = s.len().checked_sub(suffix.len())?;
+    (s.is_char_boundary(cut) && s[cut..].eq_ignore_ascii_case(suffix)).then(|| &s[..cut])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_parsing() {
+        assert_eq!(strip_port("a.x.localhost:8080"), "a.x.localhost");
+        assert_eq!(strip_port("a.x.localhost"), "a.x.localhost");
+        assert_eq!(
+            strip_suffix_ignore_case("Abc.Execute-API.localhost", ".execute-api.localhost"),
+            Some("Abc")
+        );
+        assert_eq!(
+            strip_suffix_ignore_case("x", ".execute-api.localhost"),
+            None
+        );
+    }
+
+    #[test]
+    fn unknown_hosts_and_stages_are_forbidden() {
+        let tables = RuntimeTables::empty();
+        let err = resolve(&tables, ".d", Some("nope.d"), "/prod/x").unwrap_err();
+        assert_eq!(err, GatewayResponse::Forbidden);
+        let err = resolve(&tables, ".d", None, "/prod/x").unwrap_err();
+        assert_eq!(err, GatewayResponse::Forbidden);
+    }
+}

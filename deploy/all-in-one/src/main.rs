@@ -1,0 +1,128 @@
+//! `archway`: the all-in-one developer mode. Starts a control plane (sled in
+//! a local folder, admin API and UI), one data-plane node, and a small echo
+//! backend; on first start it applies the example API so a first request
+//! works at once.
+
+mod echo;
+
+use anyhow::Context;
+use archway_control_plane::cli::{apply, client::AdminClient, spec::ApplyFile};
+use archway_data_plane::node::{self, NodeConfig};
+use archway_data_plane::pipeline::DEFAULT_MAX_PAYLOAD;
+use clap::Parser;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+const EXAMPLE: &str = include_str!("../example-api.yaml");
+
+#[derive(Debug, Parser)]
+#[command(name = "archway", version, about)]
+struct Args {
+    /// Folder for the control plane's store and the node's saved snapshot.
+    #[arg(long, default_value = "archway-data")]
+    data_dir: PathBuf,
+    /// Admin API (gRPC) and admin UI.
+    #[arg(long, default_value = "127.0.0.1:7070")]
+    admin_listen: String,
+    /// API traffic.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// The built-in echo backend the example API proxies to.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    echo_listen: String,
+    #[arg(long, default_value = "execute-api.localhost")]
+    domain: String,
+}
+
+async fn bind(addr: &str, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} to {addr} (is another Archway running?)"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    archway_control_plane::telemetry::init_logging();
+    let args = Args::parse();
+    let admin = bind(&args.admin_listen, "admin API").await?;
+    let gateway = bind(&args.listen, "gateway").await?;
+    let echo = bind(&args.echo_listen, "echo backend").await?;
+    let admin_addr = admin.local_addr()?;
+    let gateway_addr = gateway.local_addr()?;
+    let echo_addr = echo.local_addr()?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+
+    let cp_dir = args.data_dir.join("control-plane");
+    let control_plane = tokio::spawn({
+        let stop = stopped(stop_rx.clone());
+        async move { archway_control_plane::server::serve(admin, &cp_dir, stop).await }
+    });
+    tokio::spawn(echo::serve(echo));
+
+    let admin_url = format!("http://{admin_addr}");
+    apply_example(&admin_url, &echo_addr.to_string()).await?;
+
+    let node_config = NodeConfig {
+        control_plane: admin_url.clone(),
+        node_id: Some("all-in-one".into()),
+        domain: args.domain.clone(),
+        state_dir: Some(args.data_dir.join("node")),
+        max_payload: DEFAULT_MAX_PAYLOAD,
+    };
+    let node = tokio::spawn(node::run(node_config, gateway, stopped(stop_rx.clone())));
+
+    let port = gateway_addr.port();
+    println!(
+        "\nArchway is running.\n  admin API and UI  {admin_url}\n  gateway           http://{gateway_addr}\n\nTry:\n  curl http://example.{domain}:{port}/dev/hello\n  curl http://example.{domain}:{port}/dev/echo/anything?x=1\n  (or: curl -H 'Host: example.{domain}' http://{gateway_addr}/dev/hello)\n\nPress Ctrl-C to stop.",
+        domain = args.domain,
+    );
+
+    tokio::signal::ctrl_c().await?;
+    let _ = stop_tx.send(true);
+    node.await??;
+    control_plane.await??;
+    Ok(())
+}
+
+/// Applies the example API unless it exists already (the operator may have
+/// changed it since).
+async fn apply_example(admin_url: &str, echo_addr: &str) -> anyhow::Result<()> {
+    let mut client = connect(admin_url).await?;
+    let exists = client
+        .apis
+        .get_rest_api(
+            archway_control_plane::cli::client::proto::GetRestApiRequest {
+                api_id: "example".into(),
+            },
+        )
+        .await
+        .is_ok();
+    if exists {
+        return Ok(());
+    }
+    let mut spec = ApplyFile::parse(EXAMPLE).context("parsing the example API")?;
+    for stage in spec.apis.iter_mut().flat_map(|a| a.stages.iter_mut()) {
+        stage.variables.insert("backend".into(), echo_addr.into());
+    }
+    for line in apply::apply(&mut client, &spec).await? {
+        tracing::info!("example API: {line}");
+    }
+    Ok(())
+}
+
+async fn connect(admin_url: &str) -> anyhow::Result<AdminClient> {
+    let mut last = None;
+    for _ in 0..50 {
+        match AdminClient::connect(admin_url).await {
+            Ok(client) => return Ok(client),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(last.expect("at least one attempt"))
+}
