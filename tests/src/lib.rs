@@ -1,1 +1,13 @@
+//! Support for Archway's end-to-end tests: builds and starts the real
+//! binaries on ephemeral loopback ports, talks to them through the real gRPC
+//! admin API and real HTTP, and runs real upstreams in the test process.
+//!
+//! Set `ARCHWAY_TEST_LOGS=1` to see the processes' logs.
 
+pub mod admin;
+pub mod http_client;
+pub mod process;
+pub mod upstream;
+
+pub use admin::Admin;
+pub use process::{ControlPlane, DataPlane};

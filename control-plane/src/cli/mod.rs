@@ -96,13 +96,22 @@ pub enum DeleteCommand {
 
 /// Runs one CLI command, printing its result to stdout.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // A bad file is reported before anything else, even with no server.
+    let spec = match &cli.command {
+        Command::Apply { file } => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            Some(
+                spec::ApplyFile::parse(&text)
+                    .with_context(|| format!("parsing {}", file.display()))?,
+            )
+        }
+        _ => None,
+    };
     let mut client = AdminClient::connect(&cli.server).await?;
     match cli.command {
-        Command::Apply { file } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let spec = spec::ApplyFile::parse(&text)
-                .with_context(|| format!("parsing {}", file.display()))?;
+        Command::Apply { .. } => {
+            let spec = spec.expect("parsed above");
             let changes = apply::apply(&mut client, &spec).await?;
             if changes.is_empty() {
                 println!("unchanged");

@@ -1,0 +1,193 @@
+//! The admin API as a test drives it: real gRPC clients plus helpers for the
+//! common steps (an API with routes, a deployment, waiting for the fleet).
+
+use anyhow::{Context, bail};
+use archway_proto::v1::deployment_service_client::DeploymentServiceClient;
+use archway_proto::v1::fleet_service_client::FleetServiceClient;
+use archway_proto::v1::rest_api_service_client::RestApiServiceClient;
+use archway_proto::v1::*;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tonic::transport::Channel;
+
+#[derive(Clone)]
+pub struct Admin {
+    pub apis: RestApiServiceClient<Channel>,
+    pub deployments: DeploymentServiceClient<Channel>,
+    pub fleet: FleetServiceClient<Channel>,
+}
+
+pub fn http_proxy(uri: &str) -> Integration {
+    Integration {
+        r#type: IntegrationType::HttpProxy as i32,
+        uri: uri.into(),
+        ..Default::default()
+    }
+}
+
+pub fn mock(status: u32, body: &str) -> Integration {
+    Integration {
+        r#type: IntegrationType::Mock as i32,
+        mock: Some(MockResponse {
+            status_code: status,
+            headers: HashMap::from([("content-type".into(), "text/plain".into())]),
+            body: body.into(),
+        }),
+        ..Default::default()
+    }
+}
+
+impl Admin {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())?
+            .connect_timeout(Duration::from_secs(2));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let channel = loop {
+            match endpoint.connect().await {
+                Ok(channel) => break channel,
+                Err(e) if Instant::now() > deadline => {
+                    return Err(e).context("connecting to the control plane");
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        Ok(Self {
+            apis: RestApiServiceClient::new(channel.clone()),
+            deployments: DeploymentServiceClient::new(channel.clone()),
+            fleet: FleetServiceClient::new(channel),
+        })
+    }
+
+    pub async fn create_api(&mut self, id: &str, protocol: ApiProtocol) -> anyhow::Result<RestApi> {
+        Ok(self
+            .apis
+            .create_rest_api(CreateRestApiRequest {
+                id: id.into(),
+                name: format!("{id} api"),
+                description: String::new(),
+                protocol: protocol as i32,
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// The resource at `path`, creating it and its parents as needed.
+    pub async fn resource(&mut self, api: &RestApi, path: &str) -> anyhow::Result<Resource> {
+        let existing: HashMap<String, Resource> = self
+            .apis
+            .list_resources(ListResourcesRequest {
+                api_id: api.id.clone(),
+            })
+            .await?
+            .into_inner()
+            .items
+            .into_iter()
+            .map(|r| (r.path.clone(), r))
+            .collect();
+        let mut current = existing["/"].clone();
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            let next = if current.path == "/" {
+                format!("/{part}")
+            } else {
+                format!("{}/{part}", current.path)
+            };
+            current = match existing.get(&next) {
+                Some(r) => r.clone(),
+                None => self
+                    .apis
+                    .create_resource(CreateResourceRequest {
+                        api_id: api.id.clone(),
+                        parent_id: current.id.clone(),
+                        path_part: part.into(),
+                    })
+                    .await?
+                    .into_inner(),
+            };
+        }
+        Ok(current)
+    }
+
+    /// Puts `method` on `path` with `integration`.
+    pub async fn route(
+        &mut self,
+        api: &RestApi,
+        path: &str,
+        method: &str,
+        integration: Integration,
+    ) -> anyhow::Result<Method> {
+        let resource = self.resource(api, path).await?;
+        Ok(self
+            .apis
+            .put_method(PutMethodRequest {
+                method: Some(Method {
+                    api_id: api.id.clone(),
+                    resource_id: resource.id,
+                    http_method: method.into(),
+                    integration: Some(integration),
+                }),
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// Deploys the API's current definition to `stage` (created if needed).
+    pub async fn deploy(&mut self, api: &RestApi, stage: &str) -> anyhow::Result<Deployment> {
+        Ok(self
+            .deployments
+            .create_deployment(CreateDeploymentRequest {
+                api_id: api.id.clone(),
+                description: String::new(),
+                stage_name: stage.into(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    pub async fn stage(&mut self, api: &RestApi, stage: &str) -> anyhow::Result<Stage> {
+        Ok(self
+            .deployments
+            .get_stage(GetStageRequest {
+                api_id: api.id.clone(),
+                stage_name: stage.into(),
+            })
+            .await?
+            .into_inner())
+    }
+
+    pub async fn update_stage(&mut self, stage: Stage) -> anyhow::Result<Stage> {
+        Ok(self
+            .deployments
+            .update_stage(UpdateStageRequest { stage: Some(stage) })
+            .await?
+            .into_inner())
+    }
+
+    /// Waits until every named node is connected and has applied the
+    /// control plane's current version; returns that version.
+    pub async fn wait_converged(&mut self, node_ids: &[&str]) -> anyhow::Result<u64> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let fleet = self
+                .fleet
+                .list_nodes(ListNodesRequest {})
+                .await?
+                .into_inner();
+            let done = node_ids.iter().all(|id| {
+                fleet.nodes.iter().any(|n| {
+                    n.node_id == *id && n.connected && n.applied_version == fleet.config_version
+                })
+            });
+            if done {
+                return Ok(fleet.config_version);
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "nodes {node_ids:?} did not converge on version {}: {:?}",
+                    fleet.config_version,
+                    fleet.nodes
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}

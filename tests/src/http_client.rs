@@ -1,0 +1,88 @@
+//! Plain HTTP requests to a node, with the Host header that selects the API.
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::net::SocketAddr;
+
+pub const DOMAIN: &str = "execute-api.localhost";
+
+#[derive(Clone)]
+pub struct GatewayClient {
+    client: Client<HttpConnector, Full<Bytes>>,
+    http2: bool,
+}
+
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+    }
+}
+
+impl Default for GatewayClient {
+    fn default() -> Self {
+        Self::new(false)
+    }
+}
+
+impl GatewayClient {
+    /// `http2`: speak HTTP/2 with prior knowledge (h2c).
+    pub fn new(http2: bool) -> Self {
+        let client = Client::builder(TokioExecutor::new()).build_http();
+        Self { client, http2 }
+    }
+
+    pub async fn send(
+        &self,
+        node: SocketAddr,
+        api_id: &str,
+        method: &str,
+        path: &str,
+        body: impl Into<Bytes>,
+    ) -> anyhow::Result<Answer> {
+        let response = if self.http2 {
+            // HTTP/2 names the host in :authority: dial the node, but put the
+            // API's host name in the URI.
+            let request = Request::builder()
+                .method(method)
+                .uri(format!("http://{api_id}.{DOMAIN}{path}"))
+                .body(Full::new(body.into()))?;
+            let stream = tokio::net::TcpStream::connect(node).await?;
+            let (mut sender, connection) =
+                hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                    .await?;
+            tokio::spawn(connection);
+            sender.send_request(request).await?
+        } else {
+            let request = Request::builder()
+                .method(method)
+                .uri(format!("http://{node}{path}"))
+                .header("host", format!("{api_id}.{DOMAIN}"))
+                .body(Full::new(body.into()))?;
+            self.client.request(request).await?
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok(Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+
+    pub async fn get(&self, node: SocketAddr, api_id: &str, path: &str) -> anyhow::Result<Answer> {
+        self.send(node, api_id, "GET", path, Bytes::new()).await
+    }
+}

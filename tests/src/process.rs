@@ -1,0 +1,174 @@
+//! Starting and stopping the real `archway-control-plane` and
+//! `archway-data-plane` binaries. Each binds port 0 and prints the address it
+//! got; the process is killed when its handle drops.
+
+use anyhow::{Context, bail};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Builds the binaries once per test process (a no-op when they are fresh)
+/// and returns the folder they are in.
+pub fn bin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "archway-control-plane",
+                "-p",
+                "archway-data-plane",
+                "--bins",
+            ])
+            .status()
+            .expect("running cargo build for the binaries");
+        assert!(status.success(), "building the Archway binaries failed");
+        // target/<profile>/deps/<test binary> → target/<profile>
+        let exe = std::env::current_exe().expect("current test binary");
+        exe.parent()
+            .and_then(Path::parent)
+            .expect("test binary lives in target/<profile>/deps")
+            .to_path_buf()
+    })
+}
+
+/// A running Archway process, killed on drop.
+pub struct Process {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Process {
+    fn spawn(binary: &str, args: &[String]) -> anyhow::Result<Self> {
+        let path = bin_dir().join(binary);
+        let logs = std::env::var_os("ARCHWAY_TEST_LOGS").is_some();
+        let mut child = Command::new(&path)
+            .args(args)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or("info".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(if logs {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .spawn()
+            .with_context(|| format!("starting {}", path.display()))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let first = lines.next();
+            let _ = tx.send(first);
+            // Keep draining so the process never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(Some(Ok(line))) => line,
+            other => {
+                let _ = child.kill();
+                bail!("{binary} did not print its address: {other:?}");
+            }
+        };
+        let addr = line
+            .rsplit("http://")
+            .next()
+            .and_then(|a| a.trim().parse().ok())
+            .with_context(|| format!("{binary} printed '{line}'"))?;
+        Ok(Self { child, addr })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the process with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A control plane with its own data folder.
+pub struct ControlPlane {
+    pub process: Process,
+    pub data_dir: PathBuf,
+}
+
+impl ControlPlane {
+    pub fn start(data_dir: &Path) -> anyhow::Result<Self> {
+        Self::start_on(data_dir, "127.0.0.1:0")
+    }
+
+    /// Starts on a given address, e.g. the one a stopped control plane had,
+    /// so nodes configured with it reconnect.
+    pub fn start_on(data_dir: &Path, listen: &str) -> anyhow::Result<Self> {
+        let process = Process::spawn(
+            "archway-control-plane",
+            &[
+                "--listen".into(),
+                listen.into(),
+                "--data-dir".into(),
+                data_dir.display().to_string(),
+            ],
+        )?;
+        Ok(Self {
+            process,
+            data_dir: data_dir.to_owned(),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        self.process.url()
+    }
+}
+
+/// A data-plane node.
+pub struct DataPlane {
+    pub process: Process,
+    pub node_id: String,
+}
+
+impl DataPlane {
+    pub fn start(
+        control_plane_url: &str,
+        node_id: &str,
+        state_dir: &Path,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
+        let mut args: Vec<String> = vec![
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--control-plane".into(),
+            control_plane_url.into(),
+            "--node-id".into(),
+            node_id.into(),
+            "--state-dir".into(),
+            state_dir.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Ok(Self {
+            process: Process::spawn("archway-data-plane", &args)?,
+            node_id: node_id.into(),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.process.addr
+    }
+}

@@ -1,0 +1,145 @@
+//! `archwayctl`: declarative apply is idempotent and converges, and stages
+//! can be rolled back and canaries promoted.
+
+use archway_e2e::http_client::GatewayClient;
+use archway_e2e::process::bin_dir;
+use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
+use std::process::Command;
+
+fn ctl(server: &str, args: &[&str]) -> String {
+    let output = Command::new(bin_dir().join("archwayctl"))
+        .arg("--server")
+        .arg(server)
+        .args(args)
+        .output()
+        .expect("running archwayctl");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "archwayctl {args:?} failed: {}{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_rollback_and_promote() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let backend = upstream::start("backend").await;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let server = cp.url();
+    let http = GatewayClient::default();
+
+    let file = dir.path().join("api.yaml");
+    let write = |body: &str, canary: &str| {
+        std::fs::write(
+            &file,
+            format!(
+                r#"
+apis:
+  - name: store
+    id: store
+    routes:
+      - path: /orders/{{id}}
+        method: GET
+        integration:
+          type: HTTP_PROXY
+          uri: http://${{stageVariables.backend}}/orders/{{id}}
+      - path: /health
+        method: GET
+        integration: {{ type: MOCK, status: 200, body: "{body}" }}
+    stages:
+      - name: prod
+        variables: {{ backend: "{}" }}
+{canary}
+"#,
+                backend.addr
+            ),
+        )
+    };
+
+    write("v1", "")?;
+    let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
+    assert!(out.contains("api store (store): created"), "{out}");
+    assert!(out.contains("stage prod: created"), "{out}");
+    assert_eq!(
+        ctl(&server, &["apply", "-f", file.to_str().unwrap()]).trim(),
+        "unchanged"
+    );
+    admin.wait_converged(&["n"]).await?;
+    assert_eq!(
+        http.get(node.addr(), "store", "/prod/health").await?.body,
+        "v1"
+    );
+    let echo = http
+        .get(node.addr(), "store", "/prod/orders/9")
+        .await?
+        .json();
+    assert_eq!(echo["path"], "/orders/9");
+
+    // A changed file deploys once; the stage serves the new version.
+    write("v2", "")?;
+    let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
+    assert!(out.contains("method GET /health: updated"), "{out}");
+    assert!(out.contains("deployment "), "{out}");
+    admin.wait_converged(&["n"]).await?;
+    assert_eq!(
+        http.get(node.addr(), "store", "/prod/health").await?.body,
+        "v2"
+    );
+
+    // Rollback to the previous deployment.
+    let out = ctl(&server, &["rollback", "store", "--stage", "prod"]);
+    assert!(out.contains("stage prod:"), "{out}");
+    admin.wait_converged(&["n"]).await?;
+    assert_eq!(
+        http.get(node.addr(), "store", "/prod/health").await?.body,
+        "v1"
+    );
+
+    // With a canary at 100%, a new version goes to the canary; promote makes it main.
+    write("v3", "        canary: { percent_traffic: 100 }")?;
+    ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
+    admin.wait_converged(&["n"]).await?;
+    assert_eq!(
+        http.get(node.addr(), "store", "/prod/health").await?.body,
+        "v3"
+    );
+    let stages = ctl(&server, &["get", "stages", "store"]);
+    assert!(stages.contains("at 100%"), "{stages}");
+    ctl(&server, &["promote", "store", "--stage", "prod"]);
+    write("v3", "")?;
+    assert_eq!(
+        ctl(&server, &["apply", "-f", file.to_str().unwrap()]).trim(),
+        "unchanged"
+    );
+    admin.wait_converged(&["n"]).await?;
+    assert_eq!(
+        http.get(node.addr(), "store", "/prod/health").await?.body,
+        "v3"
+    );
+
+    let nodes = ctl(&server, &["get", "nodes"]);
+    assert!(nodes.contains("n "), "{nodes}");
+    Ok(())
+}
+
+#[test]
+fn apply_reports_a_bad_file_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(&file, "apis:\n  - name: x\n    routs: []\n").unwrap();
+    let output = Command::new(bin_dir().join("archwayctl"))
+        .args(["--server", "http://127.0.0.1:1", "apply", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown field") && stderr.contains("routs"),
+        "{stderr}"
+    );
+}

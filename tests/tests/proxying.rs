@@ -1,0 +1,173 @@
+//! Requests through two real nodes reach a real upstream, routed as AWS
+//! routes them, with the gateway's own answers where AWS gives them.
+
+use archway_e2e::admin::{http_proxy, mock};
+use archway_e2e::http_client::GatewayClient;
+use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
+use archway_proto::v1::ApiProtocol;
+use http::StatusCode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_route_and_proxy_like_aws() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let backend = upstream::start("backend").await;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node_a = DataPlane::start(&cp.url(), "node-a", &dir.path().join("a"), &[])?;
+    let node_b = DataPlane::start(
+        &cp.url(),
+        "node-b",
+        &dir.path().join("b"),
+        &["--max-payload-bytes", "1024"],
+    )?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+
+    let api = admin.create_api("pets", ApiProtocol::Rest).await?;
+    let base = "http://${stageVariables.backend}";
+    admin
+        .route(&api, "/pets", "GET", http_proxy(&format!("{base}/pets")))
+        .await?;
+    admin
+        .route(&api, "/pets/mine", "GET", mock(200, "all mine"))
+        .await?;
+    admin
+        .route(
+            &api,
+            "/pets/{petId}",
+            "GET",
+            http_proxy(&format!("{base}/pet/{{petId}}")),
+        )
+        .await?;
+    admin
+        .route(
+            &api,
+            "/files/{proxy+}",
+            "ANY",
+            http_proxy(&format!("{base}/files/{{proxy}}")),
+        )
+        .await?;
+    let mut slow = http_proxy(&format!("{base}/slow/3000"));
+    slow.timeout_ms = 300;
+    admin.route(&api, "/slow", "GET", slow).await?;
+    admin
+        .route(
+            &api,
+            "/down",
+            "GET",
+            http_proxy("http://127.0.0.1:9/nothing-listens"),
+        )
+        .await?;
+    admin.deploy(&api, "prod").await?;
+    let mut stage = admin.stage(&api, "prod").await?;
+    stage
+        .variables
+        .insert("backend".into(), backend.addr.to_string());
+    admin.update_stage(stage).await?;
+    admin.wait_converged(&["node-a", "node-b"]).await?;
+
+    let http = GatewayClient::default();
+    for node in [node_a.addr(), node_b.addr()] {
+        // Param substitution, query string passed through, forwarded-for set.
+        let answer = http
+            .get(node, "pets", "/prod/pets/42?color=red&x=1")
+            .await?;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let echo = answer.json();
+        assert_eq!(echo["path"], "/pet/42");
+        assert_eq!(echo["query"], "color=red&x=1");
+        assert_eq!(echo["headers"]["x-forwarded-for"], "127.0.0.1");
+        assert_eq!(echo["headers"]["x-forwarded-proto"], "http");
+        assert_eq!(echo["headers"]["host"], backend.addr.to_string());
+        assert_eq!(answer.headers["x-upstream"], "yes");
+
+        // Literal beats parameter.
+        let answer = http.get(node, "pets", "/prod/pets/mine").await?;
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (StatusCode::OK, "all mine")
+        );
+
+        // Greedy path with any verb and a streamed body.
+        let answer = http
+            .send(node, "pets", "PUT", "/prod/files/a/b/c.txt", "0123456789")
+            .await?;
+        let echo = answer.json();
+        assert_eq!(echo["method"], "PUT");
+        assert_eq!(echo["path"], "/files/a/b/c.txt");
+        assert_eq!(echo["body_len"], 10);
+
+        // Unmatched routes and verbs: 403 Missing Authentication Token, as AWS REST APIs answer.
+        for (method, path) in [
+            ("GET", "/prod/nope"),
+            ("POST", "/prod/pets"),
+            ("GET", "/prod"),
+        ] {
+            let answer = http.send(node, "pets", method, path, "").await?;
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{method} {path}");
+            assert_eq!(answer.json()["message"], "Missing Authentication Token");
+        }
+        // Unknown stage or API: 403 Forbidden.
+        for (api_id, path) in [("pets", "/staging/pets"), ("nosuch", "/prod/pets")] {
+            let answer = http.get(node, api_id, path).await?;
+            assert_eq!(answer.status, StatusCode::FORBIDDEN);
+            assert_eq!(answer.json()["message"], "Forbidden");
+        }
+        // Integration timeout: 504 well before the backend answers.
+        let started = std::time::Instant::now();
+        let answer = http.get(node, "pets", "/prod/slow").await?;
+        assert_eq!(answer.status, StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(answer.json()["message"], "Endpoint request timed out");
+        assert!(started.elapsed() < std::time::Duration::from_millis(2500));
+        // A backend that cannot be reached: 502 with a JSON message.
+        let answer = http.get(node, "pets", "/prod/down").await?;
+        assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
+        assert!(answer.json()["message"].is_string());
+    }
+
+    // Payload limit (node B allows 1 KiB): declared and streamed bodies.
+    let big = vec![b'x'; 4096];
+    let answer = http
+        .send(
+            node_b.addr(),
+            "pets",
+            "POST",
+            "/prod/files/upload",
+            big.clone(),
+        )
+        .await?;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(answer.json()["message"], "Request Too Long");
+    let answer = http
+        .send(node_a.addr(), "pets", "POST", "/prod/files/upload", big)
+        .await?;
+    assert_eq!(answer.json()["body_len"], 4096);
+
+    // HTTP/2 cleartext (prior knowledge) downstream.
+    let h2 = GatewayClient::new(true);
+    let answer = h2.get(node_a.addr(), "pets", "/prod/pets/7").await?;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.json()["path"], "/pet/7");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_apis_answer_404_for_unmatched_routes() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(&cp.url(), "node", &dir.path().join("n"), &[])?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let api = admin.create_api("httpapi", ApiProtocol::Http).await?;
+    admin.route(&api, "/", "GET", mock(204, "")).await?;
+    admin.deploy(&api, "v1").await?;
+    admin.wait_converged(&["node"]).await?;
+
+    let http = GatewayClient::default();
+    assert_eq!(
+        http.get(node.addr(), "httpapi", "/v1").await?.status,
+        StatusCode::NO_CONTENT
+    );
+    let answer = http.get(node.addr(), "httpapi", "/v1/missing").await?;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(answer.json()["message"], "Not Found");
+    assert_eq!(answer.headers["content-type"], "application/json");
+    Ok(())
+}
