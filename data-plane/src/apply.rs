@@ -77,14 +77,13 @@ impl ConfigApplier {
         let previous = self.tables.load_full();
         let disk = self.disk.clone();
         let (received, result) = tokio::task::spawn_blocking(move || {
-            let result = compile(version, received.resources.values(), &previous).map(|tables| {
-                if let Some(disk) = &disk
-                    && let Err(e) = disk.save(&received)
-                {
-                    tracing::error!(error = %e, path = %disk.path().display(), "could not save the snapshot; serving it anyway");
-                }
-                tables
-            });
+            let result = compile(version, received.resources.values(), &previous);
+            if result.is_ok()
+                && let Some(disk) = &disk
+                && let Err(e) = disk.save(&received)
+            {
+                tracing::error!(error = %e, path = %disk.path().display(), "could not save the snapshot; serving it anyway");
+            }
             (received, result)
         })
         .await

@@ -10,31 +10,36 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Builds the binaries once per test process (a no-op when they are fresh)
-/// and returns the folder they are in.
+/// Builds the binaries once per process (a no-op when they are fresh) in the
+/// profile this program was built with, and returns the folder they are in.
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
+        // target/<profile>/deps/<test binary>, or target/<profile>/<binary>.
+        let exe = std::env::current_exe().expect("current executable");
+        let mut dir = exe.parent().expect("executable has a folder").to_path_buf();
+        if dir.ends_with("deps") {
+            dir.pop();
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "archway-control-plane",
-                "-p",
-                "archway-data-plane",
-                "--bins",
-            ])
+        let mut command = Command::new(cargo);
+        command.args([
+            "build",
+            "--quiet",
+            "-p",
+            "archway-control-plane",
+            "-p",
+            "archway-data-plane",
+            "--bins",
+        ]);
+        if dir.ends_with("release") {
+            command.arg("--release");
+        }
+        let status = command
             .status()
             .expect("running cargo build for the binaries");
         assert!(status.success(), "building the Archway binaries failed");
-        // target/<profile>/deps/<test binary> → target/<profile>
-        let exe = std::env::current_exe().expect("current test binary");
-        exe.parent()
-            .and_then(Path::parent)
-            .expect("test binary lives in target/<profile>/deps")
-            .to_path_buf()
+        dir
     })
 }
 

@@ -188,7 +188,7 @@ impl DeploymentService for Deployments {
             d.resources = Vec::new();
             d.methods = Vec::new();
         }
-        items.sort_by(|a, b| b.created_at_ms.cmp(&a.created_at_ms));
+        items.sort_by_key(|d| std::cmp::Reverse(d.created_at_ms));
         Ok(Response::new(ListDeploymentsResponse { items }))
     }
 
