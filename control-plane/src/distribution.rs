@@ -101,6 +101,8 @@ pub struct Distribution {
     /// Serializes refreshes so an older read can never overwrite a newer one.
     refresh_lock: Mutex<()>,
     version_tx: watch::Sender<u64>,
+    /// Set once on shutdown: every node stream ends, so the server can drain.
+    closing: watch::Sender<bool>,
     fleet: Arc<FleetStatus>,
 }
 
@@ -121,8 +123,14 @@ impl Distribution {
             }),
             refresh_lock: Mutex::new(()),
             version_tx,
+            closing: watch::channel(false).0,
             fleet,
         })
+    }
+
+    /// Ends every node stream (nodes reconnect to whoever serves next).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 
     pub fn version(&self) -> u64 {
@@ -243,6 +251,12 @@ impl ConfigDistribution for DistributionService {
     }
 }
 
+/// Completes once distribution is closed. (Wrapped so the watch guard is
+/// dropped inside, keeping the session future `Send`.)
+async fn closed(closing: &mut watch::Receiver<bool>) {
+    let _ = closing.wait_for(|closed| *closed).await;
+}
+
 /// Serves one node's stream until it closes.
 async fn run_session(
     distribution: Arc<Distribution>,
@@ -258,6 +272,7 @@ async fn run_session(
 
     let mut version_rx = distribution.version_tx.subscribe();
     version_rx.mark_unchanged();
+    let mut closing = distribution.closing.subscribe();
     let mut sent = hello.version;
     if let Some(update) = distribution.update_for(&hello) {
         sent = update.version;
@@ -270,6 +285,7 @@ async fn run_session(
 
     loop {
         tokio::select! {
+            () = closed(&mut closing) => break,
             changed = version_rx.changed() => {
                 if changed.is_err() {
                     break;

@@ -64,7 +64,7 @@ pub async fn serve(
         )
         .add_service(FleetServiceServer::new(Fleet::new(state.clone())))
         .add_service(
-            ConfigDistributionServer::new(DistributionService::new(distribution))
+            ConfigDistributionServer::new(DistributionService::new(distribution.clone()))
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         );
     let router = routes.into_axum_router().route(
@@ -72,6 +72,12 @@ pub async fn serve(
         axum::routing::get(|| async { axum::response::Html(ADMIN_UI_PAGE) }),
     );
 
+    // Node streams never end on their own: close them first, or the
+    // graceful shutdown would wait on them forever.
+    let shutdown = async move {
+        shutdown.await;
+        distribution.close();
+    };
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -21,7 +21,13 @@ pub fn build(
     let mut set = DesiredSet::new();
     for api in store.scan::<RestApi>(keys::APIS)? {
         let name = resource_name::api(&api.id);
-        set.insert(name.clone(), wrap(name, Body::Api(api)));
+        // Nodes need only what routing uses: a renamed API costs them nothing.
+        let served = RestApi {
+            id: api.id,
+            protocol: api.protocol,
+            ..Default::default()
+        };
+        set.insert(name.clone(), wrap(name, Body::Api(served)));
     }
     for stage in store.scan::<Stage>(keys::STAGES)? {
         let canary = stage.canary.as_ref().map(|c| c.deployment_id.clone());
