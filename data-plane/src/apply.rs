@@ -101,3 +101,101 @@ impl ConfigApplier {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archway_proto::v1::config_resource::Resource as Body;
+    use archway_proto::v1::{
+        ApiProtocol, ConfigResource, Deployment, Integration, IntegrationType, Method,
+        MockResponse, Resource, RestApi, Stage,
+    };
+
+    fn update(version: u64, mock_status: u32) -> ConfigUpdate {
+        let res = |name: &str, body: Body| ConfigResource {
+            name: name.into(),
+            resource: Some(body),
+        };
+        ConfigUpdate {
+            version,
+            full: true,
+            epoch: "e".into(),
+            upserts: vec![
+                res(
+                    "api/a",
+                    Body::Api(RestApi {
+                        id: "a".into(),
+                        protocol: ApiProtocol::Rest as i32,
+                        ..Default::default()
+                    }),
+                ),
+                res(
+                    &format!("deployment/a/d{version}"),
+                    Body::Deployment(Deployment {
+                        id: format!("d{version}"),
+                        api_id: "a".into(),
+                        resources: vec![Resource {
+                            id: "r".into(),
+                            path: "/".into(),
+                            ..Default::default()
+                        }],
+                        methods: vec![Method {
+                            resource_id: "r".into(),
+                            http_method: "GET".into(),
+                            integration: Some(Integration {
+                                r#type: IntegrationType::Mock as i32,
+                                mock: Some(MockResponse {
+                                    status_code: mock_status,
+                                    ..Default::default()
+                                }),
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    }),
+                ),
+                res(
+                    "stage/a/prod",
+                    Body::Stage(Stage {
+                        api_id: "a".into(),
+                        stage_name: "prod".into(),
+                        deployment_id: format!("d{version}"),
+                        ..Default::default()
+                    }),
+                ),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_version_that_does_not_compile_is_refused_and_never_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let tables: SharedTables = Arc::new(ArcSwap::from_pointee(RuntimeTables::empty()));
+        let disk = SnapshotFile::new(dir.path());
+        let mut applier = ConfigApplier::new(tables.clone(), Some(disk.clone()));
+
+        assert_eq!(
+            applier.apply(update(1, 200)).await.unwrap(),
+            Outcome::Applied { version: 1 }
+        );
+        let served = tables.load_full();
+
+        let refused = applier.apply(update(2, 1000)).await.unwrap();
+        assert!(
+            matches!(refused, Outcome::Refused { version: 2, ref error } if error.contains("mock status"))
+        );
+        // Still serving version 1, from memory and from disk.
+        assert!(Arc::ptr_eq(&served, &tables.load_full()));
+        assert_eq!(applier.applied_version(), 1);
+        assert_eq!(applier.received().0, 2);
+        assert_eq!(disk.load().unwrap().unwrap().version, 1);
+
+        // A restarted node serves what was saved.
+        let restored: SharedTables = Arc::new(ArcSwap::from_pointee(RuntimeTables::empty()));
+        let mut fresh = ConfigApplier::new(restored.clone(), Some(disk));
+        assert_eq!(fresh.restore_from_disk().unwrap(), Some(1));
+        assert!(restored.load().apis["a"].stages.contains_key("prod"));
+    }
+}

@@ -328,13 +328,20 @@ async fn get(client: &mut AdminClient, what: GetCommand) -> anyhow::Result<()> {
                 .into_inner();
             println!("control plane version {}", fleet.config_version);
             println!(
-                "{:<24} {:<10} {:<8} {:<8} LAST ERROR",
-                "NODE", "CONNECTED", "APPLIED", "SENT"
+                "{:<24} {:<10} {:<8} {:<8} {:<10} LAST ERROR",
+                "NODE", "CONNECTED", "APPLIED", "SENT", "SEEN"
             );
+            let now = crate::ids::now_ms();
             for n in fleet.nodes {
+                let seen = format!("{}s ago", (now - n.last_seen_ms).max(0) / 1000);
+                let error = if n.last_error.is_empty() {
+                    String::new()
+                } else {
+                    format!("v{}: {}", n.last_error_version, n.last_error)
+                };
                 println!(
-                    "{:<24} {:<10} {:<8} {:<8} {}",
-                    n.node_id, n.connected, n.applied_version, n.sent_version, n.last_error
+                    "{:<24} {:<10} {:<8} {:<8} {:<10} {error}",
+                    n.node_id, n.connected, n.applied_version, n.sent_version, seen
                 );
             }
         }
