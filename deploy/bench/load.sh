@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# Load test on one machine: the same tiny upstream measured
+#   1. directly,
+#   2. through an nginx reverse proxy,
+#   3. through Archway's data plane,
+# with wrk, and printed side by side (req/s, p50, p99, ratio to nginx).
+#
+# Usage: deploy/bench/load.sh            (from any directory)
+# Env:   DURATION=10s CONNECTIONS=64 THREADS=1 WARMUP=2s
+#        OUT=results.jsonl               also write one JSON object per target
+#        ARCHWAY_BENCH_INSTALL=1         as root, apt-get install missing wrk/nginx
+#
+# See deploy/bench/README.md for what the numbers mean.
+set -euo pipefail
+# wrk's numbers and printf's %f must agree on the decimal point.
+export LC_ALL=C
+
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-1}"
+WARMUP="${WARMUP:-2s}"
+OUT="${OUT:-}"
+
+# The same Host header goes to all three targets so every request has the
+# same bytes on the wire; nginx ignores it, Archway routes on it.
+API_HOST="bench.execute-api.localhost"
+
+# Core layout: the proxy under test gets core 1 to itself; the load generator
+# and the upstream share core 0. The proxied runs therefore put the same load
+# on core 0 as the direct run, and the proxy's cost shows up on core 1 only.
+LOAD_CORE=0
+PROXY_CORE=1
+
+die() { echo "load.sh: $*" >&2; exit 1; }
+log() { echo "== $*" >&2; }
+
+# ---------------------------------------------------------------- paths
+
+# OUT is taken relative to where the script was started, before the cd below.
+if [[ -n "$OUT" && "$OUT" != /* ]]; then OUT="$PWD/$OUT"; fi
+
+# The repo root is two levels above this script, wherever it is run from.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+
+# ---------------------------------------------------------------- prerequisites
+
+# nginx lives in /usr/sbin, which is not on a normal user's PATH.
+find_nginx() { command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true; }
+
+NGINX="$(find_nginx)"
+if ! command -v wrk >/dev/null 2>&1 || [[ -z "$NGINX" ]]; then
+    if [[ "${ARCHWAY_BENCH_INSTALL:-0}" == 1 && "$(id -u)" == 0 ]]; then
+        log "installing wrk and nginx-light"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y wrk nginx-light >&2
+        NGINX="$(find_nginx)"
+    else
+        die "wrk and nginx are needed: run 'apt-get install -y wrk nginx-light'
+  (or re-run this script as root with ARCHWAY_BENCH_INSTALL=1 to install them)"
+    fi
+fi
+command -v wrk >/dev/null 2>&1 || die "wrk still not found after installing"
+[[ -n "$NGINX" ]] || die "nginx still not found after installing"
+for tool in taskset curl python3 cargo; do
+    command -v "$tool" >/dev/null 2>&1 || die "'$tool' is needed and was not found on PATH"
+done
+# Pinning needs both cores to exist (taskset fails on an absent CPU).
+taskset -c "$PROXY_CORE" true 2>/dev/null ||
+    die "core $PROXY_CORE is not available to this process; the benchmark needs 2 cores"
+
+# wrk and the proxies each hold a few descriptors per connection.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# ---------------------------------------------------------------- cleanup
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/archway-bench.XXXXXX")"
+PIDS=()          # archway processes, killed by pid
+NGINX_DIRS=()    # nginx instances, killed through their pid files
+
+# Sends TERM, waits up to 5 s, then KILL: a wedged process must not make the
+# cleanup (and so the script) hang.
+stop_pid() {
+    local pid="$1" i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local status=$? dir i
+    trap - EXIT INT TERM
+    for dir in "${NGINX_DIRS[@]}"; do
+        # TERM to the master is nginx's fast shutdown; it takes the worker along.
+        if [[ -s "$dir/nginx.pid" ]]; then stop_pid "$(cat "$dir/nginx.pid")"; fi
+    done
+    # Newest first: the data plane goes before the control plane, so it does
+    # not log a lost config stream on every run.
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
+    # Reap the background jobs so no "Terminated" noise lands after the table.
+    wait 2>/dev/null || true
+    if [[ $status -ne 0 ]]; then
+        # On failure the logs are the only clue: show their tails before they go.
+        for f in "$TMP"/*.log "$TMP"/*/error.log; do
+            [[ -s "$f" ]] || continue
+            echo "--- ${f#"$TMP"/} (last 20 lines)" >&2
+            tail -n 20 "$f" >&2
+        done
+    fi
+    rm -rf "$TMP"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- helpers
+
+# A free ephemeral port from the kernel. Racy in principle (the port is only
+# reserved while python holds it), fine on a quiet machine.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Polls until `curl URL` answers 200 with body "ok", for at most ~10 s.
+wait_ok() {
+    local url="$1" what="$2" i code
+    for ((i = 0; i < 100; i++)); do
+        code="$(curl -s -m 1 -o "$TMP/probe.body" -w '%{http_code}' -H "Host: $API_HOST" "$url" || true)"
+        if [[ "$code" == 200 && "$(cat "$TMP/probe.body")" == ok ]]; then return 0; fi
+        sleep 0.1
+    done
+    die "$what at $url did not answer 200 \"ok\" within 10 s (last status: ${code:-none}, body: $(head -c 200 "$TMP/probe.body" 2>/dev/null))"
+}
+
+# Reads the "... listening on http://ADDR" line a binary prints on stdout,
+# waiting up to 10 s for it.
+wait_listen_addr() {
+    local file="$1" pid="$2" what="$3" i addr
+    for ((i = 0; i < 100; i++)); do
+        addr="$(sed -n 's|.* listening on http://||p' "$file" 2>/dev/null | head -n 1)"
+        if [[ -n "$addr" ]]; then echo "$addr"; return 0; fi
+        kill -0 "$pid" 2>/dev/null || die "$what exited before printing its address"
+        sleep 0.1
+    done
+    die "$what did not print its listening address within 10 s"
+}
+
+# Starts an nginx instance in its own prefix dir, pinned to a core. The
+# caller writes the http{} body; the rest is shared boilerplate.
+#   start_nginx NAME CORE HTTP_BODY
+start_nginx() {
+    local name="$1" core="$2" body="$3" dir="$TMP/$1" temp_paths=""
+    mkdir -p "$dir/tmp"
+    # Temp dirs default to /var/lib/nginx, which a non-root user cannot
+    # create; point every compiled-in module's temp dir into the prefix.
+    temp_paths+="client_body_temp_path $dir/tmp/body; proxy_temp_path $dir/tmp/proxy;"
+    local mod
+    for mod in fastcgi uwsgi scgi; do
+        if ! "$NGINX" -V 2>&1 | grep -q -- "--without-http_${mod}_module"; then
+            temp_paths+=" ${mod}_temp_path $dir/tmp/$mod;"
+        fi
+    done
+    cat >"$dir/nginx.conf" <<EOF
+# One worker: the comparison is per core.
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    $temp_paths
+    # nginx closes a keep-alive connection after 1000 requests by default;
+    # lift that so every target is measured on long-lived connections.
+    keepalive_requests 1000000;
+$body
+}
+EOF
+    "$NGINX" -t -q -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" ||
+        die "nginx config for $name does not validate ($dir/nginx.conf)"
+    # The master runs in the foreground of this background job (daemon off),
+    # and the worker inherits the master's CPU affinity.
+    taskset -c "$core" "$NGINX" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" \
+        >"$TMP/$name.log" 2>&1 &
+    NGINX_DIRS+=("$dir")
+    # Wait for the pid file so cleanup can find the master (bounded: 10 s).
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -s "$dir/nginx.pid" ]] && return 0
+        sleep 0.1
+    done
+    die "nginx $name did not write its pid file within 10 s"
+}
+
+# Latency as wrk prints it (850.00us, 1.23ms, 2.00s, 1.50m) in milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+        printf "%.3f", n
+    }'
+}
+
+# Results, keyed by target name.
+declare -A RPS P50 P99 REQS NON2XX SOCKERR SOCKSUM
+
+# Runs wrk against URL (warm-up first, discarded), then parses the measured
+# run's output.
+#   measure NAME URL
+measure() {
+    local name="$1" url="$2" out="$TMP/wrk-$1.txt"
+    local -a wrk_args=(-t "$THREADS" -c "$CONNECTIONS" --latency -H "Host: $API_HOST")
+    log "$name: warm-up $WARMUP, then $DURATION with $CONNECTIONS connections ($url)"
+    # The warm-up fills connection pools and caches; its numbers are dropped.
+    if [[ "$WARMUP" != 0 && "$WARMUP" != 0s ]]; then
+        taskset -c "$LOAD_CORE" wrk "${wrk_args[@]}" -d "$WARMUP" "$url" >"$out" 2>&1 ||
+            { cat "$out" >&2; die "wrk failed (warm-up against $name)"; }
+    fi
+    taskset -c "$LOAD_CORE" wrk "${wrk_args[@]}" -d "$DURATION" "$url" >"$out" 2>&1 ||
+        { cat "$out" >&2; die "wrk failed against $name"; }
+
+    RPS[$name]="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
+    P50[$name]="$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")"
+    P99[$name]="$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")"
+    REQS[$name]="$(awk '/requests in/ {print $1}' "$out")"
+    # wrk prints these two lines only when they are non-zero.
+    NON2XX[$name]="$(awk -F': *' '/Non-2xx or 3xx responses/ {print $2}' "$out")"
+    NON2XX[$name]="${NON2XX[$name]:-0}"
+    SOCKERR[$name]="$(sed -n 's/^ *Socket errors: //p' "$out")"
+    SOCKERR[$name]="${SOCKERR[$name]:-connect 0, read 0, write 0, timeout 0}"
+    SOCKSUM[$name]="$(echo "${SOCKERR[$name]}" | awk -F', ' '{s = 0; for (i = 1; i <= NF; i++) {split($i, kv, " "); s += kv[2]}; print s}')"
+    if [[ -z "${RPS[$name]}" ]]; then
+        cat "$out" >&2
+        die "could not parse wrk's output for $name"
+    fi
+    if [[ "${NON2XX[$name]}" != 0 || "${SOCKSUM[$name]}" != 0 ]]; then
+        log "$name: WARNING non-2xx/3xx responses: ${NON2XX[$name]}; socket errors: ${SOCKERR[$name]}"
+    fi
+}
+
+# ---------------------------------------------------------------- build
+
+log "building release binaries (cargo build --release)"
+cargo build --release -p archway-control-plane -p archway-data-plane --bins >&2
+for b in archway-control-plane archway-data-plane archwayctl; do
+    [[ -x "$BIN/$b" ]] || die "$BIN/$b missing after the build"
+done
+
+# ---------------------------------------------------------------- upstream
+
+UPSTREAM_PORT="$(free_port)"
+start_nginx upstream "$LOAD_CORE" "
+    server {
+        listen 127.0.0.1:$UPSTREAM_PORT;
+        # A fixed, tiny body: the benchmark measures the proxy, not the backend.
+        location / { return 200 \"ok\n\"; }
+    }"
+wait_ok "http://127.0.0.1:$UPSTREAM_PORT/hello" "upstream nginx"
+
+# ---------------------------------------------------------------- nginx proxy
+
+PROXY_PORT="$(free_port)"
+start_nginx proxy "$PROXY_CORE" "
+    upstream bench_upstream {
+        server 127.0.0.1:$UPSTREAM_PORT;
+        # Reuse upstream connections, as Archway's pooled client does.
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$PROXY_PORT;
+        location / {
+            proxy_pass http://bench_upstream;
+            # Upstream keep-alive needs HTTP/1.1 and no 'Connection: close'.
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+        }
+    }"
+wait_ok "http://127.0.0.1:$PROXY_PORT/hello" "nginx proxy"
+
+# ---------------------------------------------------------------- archway
+
+export RUST_LOG=warn
+# Plain-text logs: they are grepped for warnings below.
+export NO_COLOR=1
+mkdir -p "$TMP/cp" "$TMP/node"
+# The control plane is not under test, so it is not pinned.
+"$BIN/archway-control-plane" --listen 127.0.0.1:0 --data-dir "$TMP/cp" \
+    >"$TMP/control-plane.out" 2>"$TMP/control-plane.log" &
+PIDS+=("$!")
+CP_ADDR="$(wait_listen_addr "$TMP/control-plane.out" "${PIDS[-1]}" archway-control-plane)"
+
+# tokio's multi-thread runtime sizes its worker pool from the CPU affinity,
+# so pinning to one core also gives the data plane exactly one worker.
+taskset -c "$PROXY_CORE" "$BIN/archway-data-plane" --listen 127.0.0.1:0 \
+    --control-plane "http://$CP_ADDR" --node-id bench --state-dir "$TMP/node" \
+    >"$TMP/data-plane.out" 2>"$TMP/data-plane.log" &
+PIDS+=("$!")
+DP_PID="${PIDS[-1]}"
+DP_ADDR="$(wait_listen_addr "$TMP/data-plane.out" "$DP_PID" archway-data-plane)"
+
+cat >"$TMP/api.yaml" <<EOF
+apis:
+  - name: bench
+    id: bench
+    routes:
+      - path: /{proxy+}
+        method: ANY
+        integration:
+          type: HTTP_PROXY
+          uri: http://127.0.0.1:$UPSTREAM_PORT/{proxy}
+    stages:
+      - name: prod
+EOF
+log "applying the bench API"
+"$BIN/archwayctl" --server "http://$CP_ADDR" apply -f "$TMP/api.yaml" >&2
+
+# The apply returns once the control plane has the new version; the node gets
+# it asynchronously. Wait (up to ~20 s) until the node reports it applied.
+log "waiting for node 'bench' to apply the configuration"
+applied_ok=0
+for ((i = 0; i < 100; i++)); do
+    nodes="$("$BIN/archwayctl" --server "http://$CP_ADDR" get nodes 2>/dev/null || true)"
+    want="$(awk '/^control plane version/ {print $4}' <<<"$nodes")"
+    # Find APPLIED by its header rather than a fixed column number, so an
+    # added column in the table does not break the wait.
+    have="$(awk '$1 == "NODE" { for (i = 1; i <= NF; i++) if ($i == "APPLIED") col = i }
+                 $1 == "bench" && col { print $col }' <<<"$nodes")"
+    if [[ -n "$want" && "$want" != 0 && "$have" == "$want" ]]; then applied_ok=1; break; fi
+    sleep 0.2
+done
+[[ $applied_ok == 1 ]] || die "node 'bench' did not apply the configuration within 20 s:
+$nodes"
+
+ARCHWAY_URL="http://$DP_ADDR/prod/hello"
+wait_ok "$ARCHWAY_URL" "archway data plane"
+
+# Show that the pinning took. tokio sizes its worker pool from
+# available_parallelism(), i.e. the cores in the affinity mask, which is what
+# nproc reports under the same mask. (Counting threads would mislead: the
+# blocking pool's threads carry the same name as the workers.)
+log "archway-data-plane affinity: $(taskset -cp "$DP_PID" | sed 's/.*: //'), tokio worker threads: $(taskset -c "$PROXY_CORE" nproc)"
+
+# ---------------------------------------------------------------- measure
+
+measure direct "http://127.0.0.1:$UPSTREAM_PORT/hello"
+measure nginx "http://127.0.0.1:$PROXY_PORT/hello"
+measure archway "$ARCHWAY_URL"
+
+# ---------------------------------------------------------------- report
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+echo
+echo "wrk: $DURATION, $CONNECTIONS connections, $THREADS thread(s), core $LOAD_CORE; proxy on core $PROXY_CORE"
+printf '%-9s %11s %10s %10s %9s %10s %s\n' target "req/s" "p50(ms)" "p99(ms)" "vs nginx" "non-2xx" "socket errors"
+for t in direct nginx archway; do
+    printf '%-9s %11.0f %10.3f %10.3f %9s %10s %s\n' "$t" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" \
+        "$(ratio "${RPS[$t]}" "${RPS[nginx]}")" "${NON2XX[$t]}" "${SOCKERR[$t]}"
+done
+
+# Anything Archway logged at warn or above during the run (e.g. failed
+# integrations) is a sign of trouble even when wrk counted no errors.
+DP_WARNINGS="$(grep -c -E 'WARN|ERROR' "$TMP/data-plane.log" || true)"
+echo "archway-data-plane warnings/errors logged: $DP_WARNINGS"
+if [[ "$DP_WARNINGS" != 0 ]]; then
+    grep -E 'WARN|ERROR' "$TMP/data-plane.log" | sort | uniq -c | sort -rn | head -n 5
+fi
+
+if [[ -n "$OUT" ]]; then
+    for t in direct nginx archway; do
+        # "connect 0, read 0, write 0, timeout 0" -> {"connect":0,"read":0,...}
+        sock_json="$(awk -F', ' '{ printf "{"; for (i = 1; i <= NF; i++) { split($i, kv, " "); printf "%s\"%s\":%s", (i > 1 ? "," : ""), kv[1], kv[2] }; printf "}" }' <<<"${SOCKERR[$t]}")"
+        printf '{"target":"%s","rps":%s,"p50_ms":%s,"p99_ms":%s,"vs_nginx":%s,"requests":%s,"non_2xx_3xx":%s,"socket_errors":%s,"duration":"%s","connections":%s,"threads":%s}\n' \
+            "$t" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "$(ratio "${RPS[$t]}" "${RPS[nginx]}")" \
+            "${REQS[$t]}" "${NON2XX[$t]}" "$sock_json" "$DURATION" "$CONNECTIONS" "$THREADS"
+    done >"$OUT"
+    echo "results written to $OUT"
+fi
