@@ -3,6 +3,7 @@
 //! header sizes and read timeouts, and a graceful drain on shutdown.
 
 use crate::pipeline::Gateway;
+use crate::pipeline::headers::ClientInfo;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -53,9 +54,11 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let gateway = gateway.clone();
+        let client = Arc::new(ClientInfo::new(remote.ip()));
         let service = service_fn(move |request| {
             let gateway = gateway.clone();
-            async move { Ok::<_, Infallible>(gateway.handle(request, remote).await) }
+            let client = client.clone();
+            async move { Ok::<_, Infallible>(gateway.handle(request, &client).await) }
         });
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)

@@ -25,7 +25,7 @@ impl Upstream {
         connector.set_keepalive(Some(Duration::from_secs(60)));
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(256)
+            .pool_max_idle_per_host(2048)
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
             .build(connector);

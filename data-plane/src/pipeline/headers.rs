@@ -14,8 +14,17 @@ const HOP_BY_HOP: [header::HeaderName; 7] = [
     header::PROXY_AUTHENTICATE,
 ];
 
+fn is_hop_by_hop(name: &header::HeaderName) -> bool {
+    HOP_BY_HOP.contains(name) || name == "keep-alive" || name == "proxy-connection"
+}
+
 /// Removes hop-by-hop headers, including any the `Connection` header names.
+/// Most messages carry none, so one pass over the (few) headers present
+/// decides, instead of a hash lookup per hop-by-hop name.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     if headers.contains_key(header::CONNECTION) {
         let named: Vec<header::HeaderName> = headers
             .get_all(header::CONNECTION)
@@ -35,14 +44,34 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     headers.remove("proxy-connection");
 }
 
+/// Who is on the other end of a downstream connection, worked out once per
+/// connection rather than once per request.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub ip: IpAddr,
+    /// `ip` as a header value, for X-Forwarded-For.
+    pub ip_header: HeaderValue,
+}
+
+impl ClientInfo {
+    pub fn new(ip: IpAddr) -> Self {
+        let ip_header =
+            HeaderValue::from_str(&ip.to_string()).expect("an IP is a valid header value");
+        Self { ip, ip_header }
+    }
+}
+
 /// Appends the client to `X-Forwarded-For` and sets `X-Forwarded-Proto`.
-pub fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &'static str) {
-    let value = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prior) => format!("{prior}, {client}"),
-        None => client.to_string(),
-    };
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        headers.insert("x-forwarded-for", value);
+pub fn add_forwarded(headers: &mut HeaderMap, client: &ClientInfo, proto: &'static str) {
+    match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(prior) => {
+            if let Ok(value) = HeaderValue::from_str(&format!("{prior}, {}", client.ip)) {
+                headers.insert("x-forwarded-for", value);
+            }
+        }
+        None => {
+            headers.insert("x-forwarded-for", client.ip_header.clone());
+        }
     }
     headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
 }
@@ -71,8 +100,12 @@ mod tests {
     fn appends_to_forwarded_for() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
-        add_forwarded(&mut h, "127.0.0.1".parse().unwrap(), "http");
+        let client = ClientInfo::new("127.0.0.1".parse().unwrap());
+        add_forwarded(&mut h, &client, "http");
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
         assert_eq!(h["x-forwarded-proto"], "http");
+        let mut fresh = HeaderMap::new();
+        add_forwarded(&mut fresh, &client, "http");
+        assert_eq!(fresh["x-forwarded-for"], "127.0.0.1");
     }
 }

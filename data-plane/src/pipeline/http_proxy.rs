@@ -8,7 +8,7 @@
 
 use super::GatewayBody;
 use super::gateway_response::GatewayResponse;
-use super::headers::{add_forwarded, strip_hop_by_hop};
+use super::headers::{ClientInfo, add_forwarded, strip_hop_by_hop};
 use crate::compile::routes::Params;
 use crate::upstream::Upstream;
 use archway_proto::uri_template::UriTemplate;
@@ -16,7 +16,6 @@ use http::{Request, Response, Uri, Version};
 use http_body_util::{Either, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Renders the backend URI from the template, the path parameters, the
@@ -48,7 +47,7 @@ pub struct Forward<'a> {
     pub method: Option<&'a http::Method>,
     pub uri: Uri,
     pub timeout: Duration,
-    pub client: SocketAddr,
+    pub client: &'a ClientInfo,
     pub max_payload: usize,
 }
 
@@ -65,7 +64,7 @@ pub async fn forward(
     strip_hop_by_hop(&mut parts.headers);
     // The backend gets its own Host, taken from the URI by the client.
     parts.headers.remove(http::header::HOST);
-    add_forwarded(&mut parts.headers, f.client.ip(), "http");
+    add_forwarded(&mut parts.headers, f.client, "http");
     let outgoing = Request::from_parts(parts, Limited::new(body, f.max_payload));
 
     let response = match tokio::time::timeout(f.timeout, f.upstream.request(outgoing)).await {

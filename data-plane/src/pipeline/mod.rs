@@ -17,10 +17,10 @@ use crate::upstream::Upstream;
 use archway_proto::v1::ApiProtocol;
 use bytes::Bytes;
 use gateway_response::GatewayResponse;
+use headers::ClientInfo;
 use http::{Request, Response};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
-use std::net::SocketAddr;
 
 /// Responses stream from a backend or come whole from the gateway.
 pub type GatewayBody = Either<Incoming, Full<Bytes>>;
@@ -51,7 +51,7 @@ impl Gateway {
     pub async fn handle(
         &self,
         request: Request<Incoming>,
-        client: SocketAddr,
+        client: &ClientInfo,
     ) -> Response<GatewayBody> {
         match self.process(request, client).await {
             Ok(response) => response,
@@ -62,7 +62,7 @@ impl Gateway {
     async fn process(
         &self,
         request: Request<Incoming>,
-        client: SocketAddr,
+        client: &ClientInfo,
     ) -> Result<Response<GatewayBody>, GatewayResponse> {
         check_declared_length(&request, self.max_payload)?;
         // One load per request: the whole request sees one version.
