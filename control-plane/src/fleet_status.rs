@@ -1,28 +1,52 @@
 //! What each data-plane node last told us: the version it applied, the last
-//! version it refused and why, and when it was last heard from.
+//! version it refused and why, and when it was last heard from; and how long
+//! each pushed version took to be acknowledged.
 
 use crate::ids::now_ms;
 use archway_proto::v1::{NodeHello, NodeStatus};
+use opentelemetry::metrics::Histogram;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
-/// One entry per node id. A node that reconnects gets a new session number,
-/// so the end of its old stream does not mark the new one disconnected.
+struct NodeEntry {
+    /// A node that reconnects gets a new session number, so the end of its
+    /// old stream does not mark the new one disconnected.
+    session: u64,
+    status: NodeStatus,
+    /// The first version pushed and not yet acknowledged, and when.
+    pending: Option<(u64, Instant)>,
+}
+
 #[derive(Default)]
 pub struct FleetStatus {
-    nodes: Mutex<HashMap<String, (u64, NodeStatus)>>,
-    sessions: std::sync::atomic::AtomicU64,
+    nodes: Mutex<HashMap<String, NodeEntry>>,
+    sessions: AtomicU64,
+    push_to_ack: Option<Histogram<f64>>,
 }
 
 impl FleetStatus {
+    pub fn with_metrics(push_to_ack: Histogram<f64>) -> Self {
+        Self {
+            push_to_ack: Some(push_to_ack),
+            ..Self::default()
+        }
+    }
+
     pub fn connected(&self, hello: &NodeHello, peer: &str) -> u64 {
-        let session = self
-            .sessions
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = self.sessions.fetch_add(1, Ordering::Relaxed);
         let mut nodes = self.nodes.lock().expect("fleet lock");
-        let entry = nodes.entry(hello.node_id.clone()).or_default();
-        entry.0 = session;
-        let status = &mut entry.1;
+        let entry = nodes
+            .entry(hello.node_id.clone())
+            .or_insert_with(|| NodeEntry {
+                session,
+                status: NodeStatus::default(),
+                pending: None,
+            });
+        entry.session = session;
+        entry.pending = None;
+        let status = &mut entry.status;
         status.node_id = hello.node_id.clone();
         status.build = hello.build.clone();
         status.peer_address = peer.to_owned();
@@ -32,28 +56,45 @@ impl FleetStatus {
         session
     }
 
-    fn update(&self, node_id: &str, session: u64, f: impl FnOnce(&mut NodeStatus)) {
+    fn update(&self, node_id: &str, session: u64, f: impl FnOnce(&mut NodeEntry)) {
         let mut nodes = self.nodes.lock().expect("fleet lock");
-        if let Some((current, status)) = nodes.get_mut(node_id)
-            && *current == session
+        if let Some(entry) = nodes.get_mut(node_id)
+            && entry.session == session
         {
-            status.last_seen_ms = now_ms();
-            f(status);
+            entry.status.last_seen_ms = now_ms();
+            f(entry);
         }
     }
 
     pub fn sent(&self, node_id: &str, session: u64, version: u64) {
-        self.update(node_id, session, |s| s.sent_version = version);
+        self.update(node_id, session, |e| {
+            e.status.sent_version = version;
+            e.pending.get_or_insert((version, Instant::now()));
+        });
     }
 
+    /// Records the ACK, and the push-to-ACK latency of the oldest version
+    /// the ACK covers.
     pub fn acked(&self, node_id: &str, session: u64, version: u64) {
-        self.update(node_id, session, |s| s.applied_version = version);
+        let histogram = self.push_to_ack.as_ref();
+        self.update(node_id, session, |e| {
+            e.status.applied_version = version;
+            if let Some((pushed, at)) = e.pending
+                && version >= pushed
+            {
+                if let Some(h) = histogram {
+                    h.record(at.elapsed().as_secs_f64(), &[]);
+                }
+                e.pending = None;
+            }
+        });
     }
 
     pub fn nacked(&self, node_id: &str, session: u64, version: u64, error: String) {
-        self.update(node_id, session, |s| {
-            s.last_error = error;
-            s.last_error_version = version;
+        self.update(node_id, session, |e| {
+            e.status.last_error = error;
+            e.status.last_error_version = version;
+            e.pending = None;
         });
     }
 
@@ -62,13 +103,21 @@ impl FleetStatus {
     }
 
     pub fn disconnected(&self, node_id: &str, session: u64) {
-        self.update(node_id, session, |s| s.connected = false);
+        self.update(node_id, session, |e| {
+            e.status.connected = false;
+            e.pending = None;
+        });
+    }
+
+    pub fn connected_count(&self) -> u64 {
+        let nodes = self.nodes.lock().expect("fleet lock");
+        nodes.values().filter(|e| e.status.connected).count() as u64
     }
 
     /// All nodes, sorted by id.
     pub fn list(&self) -> Vec<NodeStatus> {
         let nodes = self.nodes.lock().expect("fleet lock");
-        let mut list: Vec<NodeStatus> = nodes.values().map(|(_, s)| s.clone()).collect();
+        let mut list: Vec<NodeStatus> = nodes.values().map(|e| e.status.clone()).collect();
         list.sort_by(|a, b| a.node_id.cmp(&b.node_id));
         list
     }

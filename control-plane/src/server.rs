@@ -9,6 +9,7 @@ use crate::api::{ControlPlaneState, SharedState};
 use crate::distribution::{Distribution, DistributionService};
 use crate::fleet_status::FleetStatus;
 use crate::store::Store;
+use crate::telemetry::{Telemetry, TelemetryConfig, observe_admin_call};
 use anyhow::Context;
 use archway_proto::v1::config_distribution_server::ConfigDistributionServer;
 use archway_proto::v1::deployment_service_server::DeploymentServiceServer;
@@ -31,13 +32,42 @@ const ADMIN_UI_PAGE: &str = include_str!("../../admin-ui/index.html");
 pub async fn serve(
     listener: TcpListener,
     data_dir: &Path,
+    telemetry: &TelemetryConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let store = Store::open(&data_dir.join("store"))
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
-    let distribution = Arc::new(Distribution::new(&store, Arc::new(FleetStatus::default()))?);
+    let telemetry = Arc::new(Telemetry::init(telemetry)?);
+    let push_to_ack = telemetry
+        .meter()
+        .f64_histogram("archway_config_push_to_ack_duration")
+        .with_unit("s")
+        .with_description("Time from pushing a configuration version to a node to its ACK")
+        .with_boundaries(vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ])
+        .build();
+    let fleet = Arc::new(FleetStatus::with_metrics(push_to_ack));
+    let distribution = Arc::new(Distribution::new(&store, fleet.clone())?);
+    let _gauges = {
+        let (fleet, dist) = (fleet.clone(), distribution.clone());
+        (
+            telemetry
+                .meter()
+                .u64_observable_gauge("archway_connected_nodes")
+                .with_description("Data-plane nodes with an open config stream")
+                .with_callback(move |g| g.observe(fleet.connected_count(), &[]))
+                .build(),
+            telemetry
+                .meter()
+                .u64_observable_gauge("archway_config_version")
+                .with_description("The configuration version the control plane serves")
+                .with_callback(move |g| g.observe(dist.version(), &[]))
+                .build(),
+        )
+    };
     let state: SharedState = Arc::new(ControlPlaneState {
         store,
         distribution: distribution.clone(),
@@ -67,10 +97,29 @@ pub async fn serve(
             ConfigDistributionServer::new(DistributionService::new(distribution.clone()))
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         );
-    let router = routes.into_axum_router().route(
-        "/",
-        axum::routing::get(|| async { axum::response::Html(ADMIN_UI_PAGE) }),
-    );
+    let metrics_source = telemetry.clone();
+    let router = routes
+        .into_axum_router()
+        .route(
+            "/",
+            axum::routing::get(|| async { axum::response::Html(ADMIN_UI_PAGE) }),
+        )
+        .route(
+            "/metrics",
+            axum::routing::get(move || {
+                let telemetry = metrics_source.clone();
+                async move {
+                    (
+                        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        telemetry.encode_metrics(),
+                    )
+                }
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            telemetry.clone(),
+            observe_admin_call,
+        ));
 
     // Node streams never end on their own: close them first, or the
     // graceful shutdown would wait on them forever.
@@ -78,11 +127,13 @@ pub async fn serve(
         shutdown.await;
         distribution.close();
     };
-    axum::serve(
+    let served = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
-    .context("serving the admin API")
+    .context("serving the admin API");
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    served
 }

@@ -3,9 +3,12 @@
 //! configuration never reaches the store, let alone a node.
 
 use crate::error::{ApiError, ApiResult};
+use archway_proto::access_log;
 use archway_proto::path::{self, PathPart};
 use archway_proto::uri_template::{Piece, UriTemplate};
-use archway_proto::v1::{ApiProtocol, CanarySettings, Integration, IntegrationType};
+use archway_proto::v1::{
+    AccessLogSettings, ApiProtocol, CanarySettings, Integration, IntegrationType,
+};
 use archway_proto::{HTTP_METHODS, MAX_INTEGRATION_TIMEOUT_MS, MIN_INTEGRATION_TIMEOUT_MS};
 use std::collections::HashMap;
 
@@ -229,6 +232,26 @@ pub fn stage_variables(field: &str, variables: &HashMap<String, String>) -> ApiR
     Ok(())
 }
 
+/// An empty format turns access logging off; otherwise the format must parse
+/// and the destination must be one a node can write to.
+pub fn access_log_settings(field: &str, settings: &AccessLogSettings) -> ApiResult<()> {
+    if settings.format.is_empty() {
+        if settings.destination.is_empty() {
+            return Ok(());
+        }
+        return Err(ApiError::invalid(
+            format!("{field}.format"),
+            "is required to log to a destination: JSON, CLF or a $context template",
+        ));
+    }
+    max_len(&format!("{field}.format"), &settings.format, 4096)?;
+    access_log::Template::parse(&settings.format)
+        .map_err(|reason| ApiError::invalid(format!("{field}.format"), reason))?;
+    access_log::Destination::parse(&settings.destination)
+        .map_err(|reason| ApiError::invalid(format!("{field}.destination"), reason))?;
+    Ok(())
+}
+
 pub fn canary(field: &str, canary: &CanarySettings) -> ApiResult<()> {
     let pct = canary.percent_traffic;
     if !pct.is_finite() || !(0.0..=100.0).contains(&pct) {
@@ -345,6 +368,32 @@ mod tests {
         assert!(stage_variables("v", &ok).is_ok());
         let bad = HashMap::from([("x".to_string(), "a b".to_string())]);
         assert_eq!(field_of(stage_variables("v", &bad).unwrap_err()), "v.x");
+    }
+
+    #[test]
+    fn access_log_settings_name_the_bad_part() {
+        let ok = AccessLogSettings {
+            format: "JSON".into(),
+            destination: "stdout".into(),
+        };
+        assert!(access_log_settings("s", &ok).is_ok());
+        assert!(access_log_settings("s", &AccessLogSettings::default()).is_ok());
+        let bad_var = AccessLogSettings {
+            format: "$context.nope".into(),
+            ..ok.clone()
+        };
+        assert_eq!(
+            field_of(access_log_settings("s", &bad_var).unwrap_err()),
+            "s.format"
+        );
+        let bad_dest = AccessLogSettings {
+            destination: "file:rel.log".into(),
+            ..ok
+        };
+        assert_eq!(
+            field_of(access_log_settings("s", &bad_dest).unwrap_err()),
+            "s.destination"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! not the routes); compilation of a 10,000-route deployment bounds how long
 //! a node takes to apply a large new version.
 
+use archway_data_plane::access_log::AccessLogSinks;
 use archway_data_plane::compile::compile;
 use archway_data_plane::compile::routes::{Lookup, RouteTree};
 use archway_data_plane::tables::RuntimeTables;
@@ -137,13 +138,14 @@ fn compilation(c: &mut Criterion) {
     group.sample_size(20);
     let config = snapshot(10_000);
     let empty = RuntimeTables::empty();
+    let sinks = AccessLogSinks::default();
     group.bench_function("10000_routes", |b| {
-        b.iter(|| black_box(compile(1, &config, &empty).unwrap()));
+        b.iter(|| black_box(compile(1, &config, &empty, &sinks).unwrap()));
     });
     // A stage-only change: the compiled deployment is reused.
-    let previous = compile(1, &config, &empty).unwrap();
+    let previous = compile(1, &config, &empty, &sinks).unwrap();
     group.bench_function("10000_routes_stage_change", |b| {
-        b.iter(|| black_box(compile(2, &config, &previous).unwrap()));
+        b.iter(|| black_box(compile(2, &config, &previous, &sinks).unwrap()));
     });
     group.finish();
 }

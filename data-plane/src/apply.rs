@@ -1,6 +1,7 @@
 //! Turns configuration updates into served tables: merge, compile, swap,
 //! persist. A version that does not compile is refused and never served.
 
+use crate::access_log::AccessLogSinks;
 use crate::compile::compile;
 use crate::disk::SnapshotFile;
 use crate::received::{OutOfSync, ReceivedConfig};
@@ -8,6 +9,7 @@ use crate::tables::RuntimeTables;
 use arc_swap::ArcSwap;
 use archway_proto::v1::ConfigUpdate;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The served tables, swapped whole; requests `load` them once each.
 pub type SharedTables = Arc<ArcSwap<RuntimeTables>>;
@@ -23,15 +25,29 @@ pub struct ConfigApplier {
     tables: SharedTables,
     received: ReceivedConfig,
     disk: Option<SnapshotFile>,
+    sinks: Arc<AccessLogSinks>,
+    /// Set once a configuration is served (from disk or the control plane).
+    ready: Arc<AtomicBool>,
 }
 
 impl ConfigApplier {
-    pub fn new(tables: SharedTables, disk: Option<SnapshotFile>) -> Self {
+    pub fn new(
+        tables: SharedTables,
+        disk: Option<SnapshotFile>,
+        sinks: Arc<AccessLogSinks>,
+    ) -> Self {
         Self {
             tables,
             received: ReceivedConfig::default(),
             disk,
+            sinks,
+            ready: Arc::default(),
         }
+    }
+
+    /// True from the first configuration served on.
+    pub fn ready(&self) -> Arc<AtomicBool> {
+        self.ready.clone()
     }
 
     /// The version received (what deltas apply to) and its epoch.
@@ -59,11 +75,13 @@ impl ConfigApplier {
             received.version,
             received.resources.values(),
             &RuntimeTables::empty(),
+            &self.sinks,
         )
         .map_err(|e| anyhow::anyhow!("the saved snapshot does not compile: {e}"))?;
         let version = tables.version;
         self.tables.store(Arc::new(tables));
         self.received = received;
+        self.ready.store(true, Ordering::Relaxed);
         Ok(Some(version))
     }
 
@@ -76,8 +94,9 @@ impl ConfigApplier {
         let received = std::mem::take(&mut self.received);
         let previous = self.tables.load_full();
         let disk = self.disk.clone();
+        let sinks = self.sinks.clone();
         let (received, result) = tokio::task::spawn_blocking(move || {
-            let result = compile(version, received.resources.values(), &previous);
+            let result = compile(version, received.resources.values(), &previous, &sinks);
             if result.is_ok()
                 && let Some(disk) = &disk
                 && let Err(e) = disk.save(&received)
@@ -92,6 +111,7 @@ impl ConfigApplier {
         Ok(match result {
             Ok(tables) => {
                 self.tables.store(Arc::new(tables));
+                self.ready.store(true, Ordering::Relaxed);
                 Outcome::Applied { version }
             }
             Err(e) => Outcome::Refused {
@@ -174,7 +194,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let tables: SharedTables = Arc::new(ArcSwap::from_pointee(RuntimeTables::empty()));
         let disk = SnapshotFile::new(dir.path());
-        let mut applier = ConfigApplier::new(tables.clone(), Some(disk.clone()));
+        let mut applier = ConfigApplier::new(tables.clone(), Some(disk.clone()), Arc::default());
 
         assert_eq!(
             applier.apply(update(1, 200)).await.unwrap(),
@@ -194,7 +214,7 @@ mod tests {
 
         // A restarted node serves what was saved.
         let restored: SharedTables = Arc::new(ArcSwap::from_pointee(RuntimeTables::empty()));
-        let mut fresh = ConfigApplier::new(restored.clone(), Some(disk));
+        let mut fresh = ConfigApplier::new(restored.clone(), Some(disk), Arc::default());
         assert_eq!(fresh.restore_from_disk().unwrap(), Some(1));
         assert!(restored.load().apis["a"].stages.contains_key("prod"));
     }

@@ -6,6 +6,8 @@ use crate::apply::{ConfigApplier, Outcome};
 use archway_proto::v1::config_distribution_client::ConfigDistributionClient;
 use archway_proto::v1::node_message::Message as NodeMsg;
 use archway_proto::v1::{ConfigAck, ConfigNack, Heartbeat, NodeHello, NodeMessage};
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Counter;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -21,6 +23,8 @@ pub struct ClientConfig {
     /// e.g. `http://127.0.0.1:7070`
     pub control_plane: String,
     pub node_id: String,
+    /// Counts versions applied and refused.
+    pub applies: Option<Counter<u64>>,
 }
 
 /// Follows the control plane forever; run it as a task and abort it to stop.
@@ -78,10 +82,12 @@ async fn session(config: &ClientConfig, applier: &mut ConfigApplier) -> anyhow::
                 let reply = match applier.apply(update).await? {
                     Outcome::Applied { version } => {
                         tracing::info!(version, "applied configuration");
+                        count(config, "ack");
                         NodeMsg::Ack(ConfigAck { version })
                     }
                     Outcome::Refused { version, error } => {
                         tracing::error!(version, %error, "refused configuration; still serving the previous one");
+                        count(config, "nack");
                         NodeMsg::Nack(ConfigNack { version, error })
                     }
                 };
@@ -91,6 +97,12 @@ async fn session(config: &ClientConfig, applier: &mut ConfigApplier) -> anyhow::
                 tx.send(message(NodeMsg::Heartbeat(Heartbeat {}))).await?;
             }
         }
+    }
+}
+
+fn count(config: &ClientConfig, result: &'static str) {
+    if let Some(applies) = &config.applies {
+        applies.add(1, &[KeyValue::new("result", result)]);
     }
 }
 

@@ -3,6 +3,8 @@
 //! ([`compile`], [`tables`]), swaps them in ([`apply`]) and saves them
 //! ([`disk`]), while [`server`] proxies traffic through the [`pipeline`].
 
+pub mod access_log;
+pub mod admin;
 pub mod apply;
 pub mod client;
 pub mod compile;

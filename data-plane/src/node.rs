@@ -1,12 +1,15 @@
 //! A data-plane node: serves from its saved snapshot (if any) at once, follows
-//! the control plane in the background, and proxies traffic until shutdown.
+//! the control plane in the background, proxies traffic and serves its admin
+//! endpoints until shutdown.
 
+use crate::access_log::AccessLogSinks;
 use crate::apply::{ConfigApplier, SharedTables};
 use crate::client::{self, ClientConfig};
 use crate::disk::SnapshotFile;
 use crate::pipeline::Gateway;
-use crate::server;
 use crate::tables::RuntimeTables;
+use crate::telemetry::{Telemetry, TelemetryConfig};
+use crate::{admin, server};
 use arc_swap::ArcSwap;
 use std::future::Future;
 use std::path::PathBuf;
@@ -23,21 +26,39 @@ pub struct NodeConfig {
     /// Where the last applied snapshot is kept; None keeps nothing on disk.
     pub state_dir: Option<PathBuf>,
     pub max_payload: usize,
+    pub telemetry: TelemetryConfig,
 }
 
+/// Runs the node until `shutdown` completes. `admin` serves `/metrics`,
+/// `/ready` and `/healthz` when given.
 pub async fn run(
     config: NodeConfig,
     listener: TcpListener,
+    admin: Option<TcpListener>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let node_id = match &config.node_id {
         Some(id) => id.clone(),
         None => stable_node_id(config.state_dir.as_ref())?,
     };
+    let telemetry = Arc::new(Telemetry::init(&config.telemetry)?);
     let tables: SharedTables = Arc::new(ArcSwap::from_pointee(RuntimeTables::empty()));
+    let _version_gauge = {
+        let tables = tables.clone();
+        telemetry
+            .meter()
+            .u64_observable_gauge("archway_config_version")
+            .with_description("The configuration version this node serves")
+            .with_callback(move |gauge| gauge.observe(tables.load().version, &[]))
+            .build()
+    };
+    let sinks = Arc::new(AccessLogSinks::new(
+        telemetry.metrics.access_log_dropped.clone(),
+    ));
     let mut applier = ConfigApplier::new(
         tables.clone(),
         config.state_dir.as_deref().map(SnapshotFile::new),
+        sinks,
     );
     match applier.restore_from_disk() {
         Ok(Some(version)) => tracing::info!(version, "serving the saved snapshot"),
@@ -45,16 +66,36 @@ pub async fn run(
         Err(e) => tracing::error!(error = %e, "ignoring the saved snapshot"),
     }
     tracing::info!(node = %node_id, control_plane = %config.control_plane, "node starting");
+    let ready = applier.ready();
     let follower = tokio::spawn(client::run(
         ClientConfig {
             control_plane: config.control_plane.clone(),
             node_id,
+            applies: Some(telemetry.metrics.config_applies.clone()),
         },
         applier,
     ));
-    let gateway = Arc::new(Gateway::new(tables, &config.domain, config.max_payload));
+    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    let admin_task = admin.map(|listener| {
+        tokio::spawn(admin::serve(listener, telemetry.clone(), ready, async {
+            let _ = admin_stopped.await;
+        }))
+    });
+
+    let gateway = Arc::new(Gateway::new(
+        tables,
+        &config.domain,
+        config.max_payload,
+        telemetry.clone(),
+    ));
     server::serve(listener, gateway, shutdown).await;
     follower.abort();
+    let _ = stop_admin.send(());
+    if let Some(task) = admin_task {
+        let _ = task.await;
+    }
+    // The exporter's flush blocks: keep it off the async workers.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     Ok(())
 }
 

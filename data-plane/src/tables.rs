@@ -2,11 +2,13 @@
 //! whole with `ArcSwap`, so a request loads them once and sees one consistent
 //! version from start to end.
 
+use crate::access_log::StageAccessLog;
 use crate::compile::routes::RouteTree;
 use archway_proto::uri_template::UriTemplate;
 use archway_proto::v1::ApiProtocol;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
+use opentelemetry::KeyValue;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +31,9 @@ impl RuntimeTables {
 
 #[derive(Debug)]
 pub struct ApiTable {
+    pub id: Box<str>,
+    /// The `api` metric label, built once per version.
+    pub label: KeyValue,
     pub protocol: ApiProtocol,
     /// By stage name.
     pub stages: HashMap<Box<str>, StageTable>,
@@ -36,8 +41,12 @@ pub struct ApiTable {
 
 #[derive(Debug)]
 pub struct StageTable {
+    pub name: Box<str>,
+    /// The `stage` metric label.
+    pub label: KeyValue,
     pub primary: StageTarget,
     pub canary: Option<Canary>,
+    pub access_log: Option<StageAccessLog>,
 }
 
 #[derive(Debug)]
@@ -65,6 +74,8 @@ pub struct CompiledDeployment {
 pub struct Route {
     /// The resource path template, e.g. `/pets/{petId}`.
     pub resource_path: Box<str>,
+    /// The `route` metric label: the template, never the raw path.
+    pub label: KeyValue,
     pub integration: CompiledIntegration,
 }
 

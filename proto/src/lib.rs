@@ -4,6 +4,7 @@
 //!
 //! Nothing here does I/O.
 
+pub mod access_log;
 pub mod path;
 pub mod resource_name;
 pub mod uri_template;

@@ -46,11 +46,26 @@ pub fn bin_dir() -> &'static Path {
 /// A running Archway process, killed on drop.
 pub struct Process {
     child: Child,
+    /// The first address it printed.
     pub addr: SocketAddr,
+    /// Every address it printed, in order (a node prints its admin one second).
+    pub addrs: Vec<SocketAddr>,
+    /// The rest of its standard output, line by line.
+    pub stdout: Option<std::sync::mpsc::Receiver<std::io::Result<String>>>,
 }
 
 impl Process {
-    fn spawn(binary: &str, args: &[String]) -> anyhow::Result<Self> {
+    /// Starts `binary` and waits for the `lines` address lines it prints.
+    pub fn spawn(binary: &str, args: &[String], lines: usize) -> anyhow::Result<Self> {
+        Self::spawn_with_env(binary, args, lines, &[])
+    }
+
+    pub fn spawn_with_env(
+        binary: &str,
+        args: &[String],
+        lines: usize,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let path = bin_dir().join(binary);
         let logs = std::env::var_os("ARCHWAY_TEST_LOGS").is_some();
         let mut child = Command::new(&path)
@@ -59,6 +74,7 @@ impl Process {
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or("info".into()),
             )
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(if logs {
@@ -71,25 +87,36 @@ impl Process {
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let first = lines.next();
-            let _ = tx.send(first);
-            // Keep draining so the process never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let line = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(Some(Ok(line))) => line,
-            other => {
-                let _ = child.kill();
-                bail!("{binary} did not print its address: {other:?}");
+            // Forward every line (the access log may go to stdout), and keep
+            // draining so the process never blocks on a full pipe.
+            for line in BufReader::new(stdout).lines() {
+                if tx.send(line).is_err() {
+                    break;
+                }
             }
-        };
-        let addr = line
-            .rsplit("http://")
-            .next()
-            .and_then(|a| a.trim().parse().ok())
-            .with_context(|| format!("{binary} printed '{line}'"))?;
-        Ok(Self { child, addr })
+        });
+        let mut addrs = Vec::new();
+        while addrs.len() < lines {
+            let line = match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(Ok(line)) => line,
+                other => {
+                    let _ = child.kill();
+                    bail!("{binary} did not print its address: {other:?}");
+                }
+            };
+            let addr: SocketAddr = line
+                .rsplit("http://")
+                .next()
+                .and_then(|a| a.trim().parse().ok())
+                .with_context(|| format!("{binary} printed '{line}'"))?;
+            addrs.push(addr);
+        }
+        Ok(Self {
+            child,
+            addr: addrs[0],
+            addrs,
+            stdout: Some(rx),
+        })
     }
 
     pub fn url(&self) -> String {
@@ -123,15 +150,19 @@ impl ControlPlane {
     /// Starts on a given address, e.g. the one a stopped control plane had,
     /// so nodes configured with it reconnect.
     pub fn start_on(data_dir: &Path, listen: &str) -> anyhow::Result<Self> {
-        let process = Process::spawn(
-            "archway-control-plane",
-            &[
-                "--listen".into(),
-                listen.into(),
-                "--data-dir".into(),
-                data_dir.display().to_string(),
-            ],
-        )?;
+        Self::start_with(data_dir, listen, &[])
+    }
+
+    /// Starts with extra command-line arguments.
+    pub fn start_with(data_dir: &Path, listen: &str, extra: &[&str]) -> anyhow::Result<Self> {
+        let mut args: Vec<String> = vec![
+            "--listen".into(),
+            listen.into(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let process = Process::spawn("archway-control-plane", &args, 1)?;
         Ok(Self {
             process,
             data_dir: data_dir.to_owned(),
@@ -156,6 +187,17 @@ impl DataPlane {
         state_dir: &Path,
         extra: &[&str],
     ) -> anyhow::Result<Self> {
+        Self::start_with_env(control_plane_url, node_id, state_dir, extra, &[])
+    }
+
+    /// Starts with extra arguments and environment variables.
+    pub fn start_with_env(
+        control_plane_url: &str,
+        node_id: &str,
+        state_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let mut args: Vec<String> = vec![
             "--listen".into(),
             "127.0.0.1:0".into(),
@@ -165,15 +207,22 @@ impl DataPlane {
             node_id.into(),
             "--state-dir".into(),
             state_dir.display().to_string(),
+            "--admin-listen".into(),
+            "127.0.0.1:0".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         Ok(Self {
-            process: Process::spawn("archway-data-plane", &args)?,
+            process: Process::spawn_with_env("archway-data-plane", &args, 2, env)?,
             node_id: node_id.into(),
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.process.addr
+    }
+
+    /// The admin listener: /metrics, /ready, /healthz.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.process.addrs[1]
     }
 }

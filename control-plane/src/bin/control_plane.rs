@@ -1,6 +1,7 @@
 //! `archway-control-plane`: the admin API and config distribution server.
 
 use anyhow::Context;
+use archway_control_plane::telemetry::TelemetryConfig;
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -18,19 +19,41 @@ struct Args {
         default_value = "archway-data/control-plane"
     )]
     data_dir: PathBuf,
+    /// OTLP/gRPC collector for admin call spans, e.g. http://127.0.0.1:4317
+    /// (default: no spans).
+    #[arg(long, env = "ARCHWAY_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
+    /// Share of admin calls traced (0.0 to 1.0) when the caller's context is
+    /// not sampled already.
+    #[arg(long, env = "ARCHWAY_TRACE_SAMPLE_RATIO", default_value_t = 1.0)]
+    trace_sample_ratio: f64,
+    /// Log level directive (default: RUST_LOG, else info).
+    #[arg(long, env = "ARCHWAY_LOG_LEVEL")]
+    log_level: Option<String>,
+    /// Log lines as JSON objects instead of text.
+    #[arg(long, env = "ARCHWAY_LOG_JSON")]
+    log_json: bool,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    archway_control_plane::telemetry::init_logging();
     let args = Args::parse();
+    archway_control_plane::telemetry::init_logging_with(args.log_level.as_deref(), args.log_json);
+    if !(0.0..=1.0).contains(&args.trace_sample_ratio) {
+        anyhow::bail!("--trace-sample-ratio must be between 0.0 and 1.0");
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port.
     println!("archway-control-plane listening on http://{addr}");
-    archway_control_plane::server::serve(listener, &args.data_dir, shutdown_signal()).await
+    let telemetry = TelemetryConfig {
+        otlp_endpoint: args.otlp_endpoint,
+        sample_ratio: args.trace_sample_ratio,
+    };
+    archway_control_plane::server::serve(listener, &args.data_dir, &telemetry, shutdown_signal())
+        .await
 }
 
 async fn shutdown_signal() {

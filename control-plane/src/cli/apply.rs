@@ -466,6 +466,10 @@ async fn ensure_stage(
         canary,
         created_at_ms: 0,
         updated_at_ms: 0,
+        access_log_settings: spec.access_log.as_ref().map(|log| AccessLogSettings {
+            format: log.format.clone(),
+            destination: log.destination.clone(),
+        }),
     };
     match current {
         None => {

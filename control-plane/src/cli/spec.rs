@@ -20,6 +20,7 @@
 //!       - name: prod
 //!         variables: { backend: "127.0.0.1:9000" }
 //!         canary: { percent_traffic: 10 }   # new versions go to the canary first
+//!         access_log: { format: JSON, destination: "file:/var/log/archway/pets.log" }
 //! ```
 
 use serde::Deserialize;
@@ -89,6 +90,22 @@ pub struct StageSpec {
     pub variables: HashMap<String, String>,
     #[serde(default)]
     pub canary: Option<CanarySpec>,
+    #[serde(default)]
+    pub access_log: Option<AccessLogSpec>,
+}
+
+/// `access_log: { format: JSON, destination: stdout }`; format is JSON, CLF
+/// or a `$context` template; destination is stdout, stderr or file:/path.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLogSpec {
+    pub format: String,
+    #[serde(default = "default_destination")]
+    pub destination: String,
+}
+
+fn default_destination() -> String {
+    "stdout".into()
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,6 +3,8 @@
 use anyhow::Context;
 use archway_data_plane::node::{self, NodeConfig};
 use archway_data_plane::pipeline::DEFAULT_MAX_PAYLOAD;
+use archway_data_plane::telemetry::TelemetryConfig;
+use archway_data_plane::telemetry::logging::{self, LogFormat};
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -37,6 +39,24 @@ struct Args {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "ARCHWAY_MAX_PAYLOAD_BYTES", default_value_t = DEFAULT_MAX_PAYLOAD)]
     max_payload_bytes: usize,
+    /// Admin endpoints (/metrics, /ready, /healthz). Port 0 picks a free
+    /// port; the chosen address is printed on a second line.
+    #[arg(long, env = "ARCHWAY_ADMIN_LISTEN", default_value = "127.0.0.1:9901")]
+    admin_listen: String,
+    /// OTLP/gRPC collector for traces, e.g. http://127.0.0.1:4317 (default:
+    /// no traces).
+    #[arg(long, env = "ARCHWAY_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
+    /// Share of new traces sampled (0.0 to 1.0); a sampled caller's
+    /// traceparent is always followed.
+    #[arg(long, env = "ARCHWAY_TRACE_SAMPLE_RATIO", default_value_t = 0.01)]
+    trace_sample_ratio: f64,
+    /// Log level directive, e.g. info or archway_data_plane=debug (default:
+    /// RUST_LOG, else info).
+    #[arg(long, env = "ARCHWAY_LOG_LEVEL")]
+    log_level: Option<String>,
+    #[arg(long, env = "ARCHWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Proxy worker threads (default: the CPUs this process may use). With
     /// one, the node runs tokio's single-threaded scheduler, which skips the
     /// work-stealing machinery a lone worker has no use for.
@@ -45,8 +65,11 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    archway_data_plane::telemetry::init_logging();
     let args = Args::parse();
+    logging::init(args.log_level.as_deref(), args.log_format);
+    if !(0.0..=1.0).contains(&args.trace_sample_ratio) {
+        anyhow::bail!("--trace-sample-ratio must be between 0.0 and 1.0");
+    }
     let threads = args
         .worker_threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -68,19 +91,28 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
-    // Tests and scripts read this line to find the port.
+    let admin = tokio::net::TcpListener::bind(&args.admin_listen)
+        .await
+        .with_context(|| format!("binding {}", args.admin_listen))?;
+    // Tests and scripts read these lines to find the ports.
     println!(
         "archway-data-plane listening on http://{}",
         listener.local_addr()?
     );
+    println!("archway-data-plane admin on http://{}", admin.local_addr()?);
     let config = NodeConfig {
         control_plane: args.control_plane,
         node_id: args.node_id,
         domain: args.domain,
         state_dir: Some(args.state_dir),
         max_payload: args.max_payload_bytes,
+        telemetry: TelemetryConfig {
+            otlp_endpoint: args.otlp_endpoint,
+            sample_ratio: args.trace_sample_ratio,
+            service_name: "archway-data-plane",
+        },
     };
-    node::run(config, listener, shutdown_signal()).await
+    node::run(config, listener, Some(admin), shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

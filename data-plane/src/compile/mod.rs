@@ -8,10 +8,12 @@
 
 pub mod routes;
 
+use crate::access_log::AccessLogSinks;
 use crate::tables::{
     ApiTable, Canary, CompiledDeployment, CompiledIntegration, Route, RuntimeTables, StageTable,
     StageTarget,
 };
+use crate::telemetry::metrics::label;
 use archway_proto::uri_template::UriTemplate;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::{ApiProtocol, ConfigResource, Deployment, IntegrationType, Stage};
@@ -44,6 +46,7 @@ pub fn compile<'a>(
     version: u64,
     resources: impl IntoIterator<Item = &'a ConfigResource>,
     previous: &RuntimeTables,
+    sinks: &AccessLogSinks,
 ) -> Result<RuntimeTables, CompileError> {
     let mut apis: HashMap<Box<str>, ApiTable> = HashMap::new();
     let mut stages: Vec<(&str, &Stage)> = Vec::new();
@@ -56,6 +59,8 @@ pub fn compile<'a>(
                 apis.insert(
                     api.id.as_str().into(),
                     ApiTable {
+                        id: api.id.as_str().into(),
+                        label: label("api", &api.id),
                         protocol,
                         stages: HashMap::new(),
                     },
@@ -124,12 +129,26 @@ pub fn compile<'a>(
             }
             _ => None,
         };
+        let access_log = match &stage.access_log_settings {
+            Some(settings) if !settings.format.is_empty() => Some(
+                sinks
+                    .stage_log(&settings.format, &settings.destination)
+                    .map_err(|reason| err(res_name, reason))?,
+            ),
+            _ => None,
+        };
         let api = apis
             .get_mut(stage.api_id.as_str())
             .ok_or_else(|| err(res_name, format!("API '{}' was not received", stage.api_id)))?;
         api.stages.insert(
             stage.stage_name.as_str().into(),
-            StageTable { primary, canary },
+            StageTable {
+                name: stage.stage_name.as_str().into(),
+                label: label("stage", &stage.stage_name),
+                primary,
+                canary,
+                access_log,
+            },
         );
     }
 
@@ -167,6 +186,7 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             .map_err(|reason| err(name, reason))?;
         routes.push(Route {
             resource_path: (*path).into(),
+            label: label("route", path),
             integration: compiled,
         });
     }
@@ -296,6 +316,7 @@ mod tests {
             7,
             &config(deployment("d1", mock(200)), None),
             &RuntimeTables::empty(),
+            &AccessLogSinks::default(),
         )
         .unwrap();
         assert_eq!(tables.version, 7);
@@ -311,6 +332,7 @@ mod tests {
             1,
             &config(deployment("d1", mock(1000)), None),
             &RuntimeTables::empty(),
+            &AccessLogSinks::default(),
         );
         assert!(bad.unwrap_err().to_string().contains("bad mock status"));
         // A canary pointing at a deployment that never arrived.
@@ -318,6 +340,7 @@ mod tests {
             1,
             &config(deployment("d1", mock(200)), Some("d9")),
             &RuntimeTables::empty(),
+            &AccessLogSinks::default(),
         );
         assert!(dangling.unwrap_err().to_string().contains("not received"));
     }
@@ -328,9 +351,16 @@ mod tests {
             1,
             &config(deployment("d1", mock(200)), None),
             &RuntimeTables::empty(),
+            &AccessLogSinks::default(),
         )
         .unwrap();
-        let second = compile(2, &config(deployment("d1", mock(200)), None), &first).unwrap();
+        let second = compile(
+            2,
+            &config(deployment("d1", mock(200)), None),
+            &first,
+            &AccessLogSinks::default(),
+        )
+        .unwrap();
         assert!(Arc::ptr_eq(
             &first.apis["a"].stages["prod"].primary.deployment,
             &second.apis["a"].stages["prod"].primary.deployment

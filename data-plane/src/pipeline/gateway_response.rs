@@ -75,6 +75,30 @@ impl GatewayResponse {
         self.parts().0
     }
 
+    /// AWS's name for the response type (`$context.error.responseType`).
+    pub fn response_type(self) -> &'static str {
+        use GatewayResponse::*;
+        match self {
+            Forbidden => "ACCESS_DENIED",
+            MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
+            NotFound => "RESOURCE_NOT_FOUND",
+            RequestTooLarge => "REQUEST_TOO_LARGE",
+            BadRequest => "BAD_REQUEST_BODY",
+            IntegrationTimeout => "INTEGRATION_TIMEOUT",
+            IntegrationFailure => "INTEGRATION_FAILURE",
+            ApiConfigurationError => "API_CONFIGURATION_ERROR",
+        }
+    }
+
+    /// The message of the JSON body (`$context.error.message`).
+    pub fn message(self) -> &'static str {
+        let body = self.parts().2;
+        let body = std::str::from_utf8(body).unwrap_or_default();
+        body.strip_prefix(r#"{"message":""#)
+            .and_then(|m| m.strip_suffix(r#""}"#))
+            .unwrap_or(body)
+    }
+
     pub fn into_response(self) -> Response<GatewayBody> {
         let (status, error_type, body) = self.parts();
         let mut response = Response::new(Either::Right(Full::new(Bytes::from_static(body))));

@@ -10,11 +10,13 @@ use super::GatewayBody;
 use super::gateway_response::GatewayResponse;
 use super::headers::{ClientInfo, add_forwarded, strip_hop_by_hop};
 use crate::compile::routes::Params;
+use crate::telemetry::propagation;
 use crate::upstream::Upstream;
 use archway_proto::uri_template::UriTemplate;
 use http::{Request, Response, Uri, Version};
 use http_body_util::{Either, LengthLimitError, Limited};
 use hyper::body::Incoming;
+use opentelemetry::trace::SpanContext;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -44,6 +46,8 @@ pub fn render_uri(
 
 pub struct Forward<'a> {
     pub upstream: &'a Upstream,
+    /// The request's span, continued in the backend request's `traceparent`.
+    pub trace: Option<&'a SpanContext>,
     pub method: Option<&'a http::Method>,
     pub uri: Uri,
     pub timeout: Duration,
@@ -65,6 +69,9 @@ pub async fn forward(
     // The backend gets its own Host, taken from the URI by the client.
     parts.headers.remove(http::header::HOST);
     add_forwarded(&mut parts.headers, f.client, "http");
+    if let Some(trace) = f.trace {
+        propagation::inject(trace, &mut parts.headers);
+    }
     let outgoing = Request::from_parts(parts, Limited::new(body, f.max_payload));
 
     let response = match tokio::time::timeout(f.timeout, f.upstream.request(outgoing)).await {

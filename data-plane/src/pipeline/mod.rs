@@ -1,6 +1,7 @@
 //! The request pipeline, one module per stage, composed in order in
-//! [`Gateway::handle`]: payload limit → resolve API and stage → match route →
-//! integration (mock or HTTP proxy). Each refusal is a typed
+//! [`Gateway::handle`]: observe (request id, span) → payload limit →
+//! resolve API and stage → match route → integration (mock or HTTP proxy) →
+//! observe (metrics, span, access log). Each refusal is a typed
 //! [`GatewayResponse`]. Later stages (authorizers, keys, throttling,
 //! validation, caching, mapping) slot in between route and integration.
 
@@ -8,11 +9,13 @@ pub mod gateway_response;
 pub mod headers;
 pub mod http_proxy;
 pub mod mock;
+pub mod observe;
 pub mod resolve;
 
 use crate::apply::SharedTables;
 use crate::compile::routes::Lookup;
-use crate::tables::CompiledIntegration;
+use crate::tables::{CompiledIntegration, RuntimeTables};
+use crate::telemetry::Telemetry;
 use crate::upstream::Upstream;
 use archway_proto::v1::ApiProtocol;
 use bytes::Bytes;
@@ -21,6 +24,9 @@ use headers::ClientInfo;
 use http::{Request, Response};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
+use observe::Observation;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// Responses stream from a backend or come whole from the gateway.
 pub type GatewayBody = Either<Incoming, Full<Bytes>>;
@@ -35,16 +41,23 @@ pub struct Gateway {
     domain: Box<str>,
     upstream: Upstream,
     max_payload: usize,
+    telemetry: Arc<Telemetry>,
 }
 
 impl Gateway {
-    pub fn new(tables: SharedTables, domain: &str, max_payload: usize) -> Self {
+    pub fn new(
+        tables: SharedTables,
+        domain: &str,
+        max_payload: usize,
+        telemetry: Arc<Telemetry>,
+    ) -> Self {
         let domain = format!(".{}", domain.trim_start_matches('.').to_ascii_lowercase());
         Self {
             tables,
             domain: domain.into(),
             upstream: Upstream::new(),
             max_payload,
+            telemetry,
         }
     }
 
@@ -53,26 +66,46 @@ impl Gateway {
         request: Request<Incoming>,
         client: &ClientInfo,
     ) -> Response<GatewayBody> {
-        match self.process(request, client).await {
-            Ok(response) => response,
-            Err(refusal) => refusal.into_response(),
-        }
-    }
-
-    async fn process(
-        &self,
-        request: Request<Incoming>,
-        client: &ClientInfo,
-    ) -> Result<Response<GatewayBody>, GatewayResponse> {
-        check_declared_length(&request, self.max_payload)?;
         // One load per request: the whole request sees one version.
         let tables = self.tables.load_full();
+        let mut observation = Observation::start(&request, &self.telemetry);
+        let mut response = match self
+            .process(&tables, request, client, &mut observation)
+            .await
+        {
+            Ok(response) => response,
+            Err(refusal) => {
+                observation.refusal = Some(refusal);
+                refusal.into_response()
+            }
+        };
+        observation.finish(&mut response, &self.telemetry);
+        response
+    }
+
+    async fn process<'t>(
+        &self,
+        tables: &'t RuntimeTables,
+        request: Request<Incoming>,
+        client: &ClientInfo,
+        observation: &mut Observation<'t>,
+    ) -> Result<Response<GatewayBody>, GatewayResponse> {
+        check_declared_length(&request, self.max_payload)?;
         let host = request
             .uri()
             .host()
             .or_else(|| request.headers().get(http::header::HOST)?.to_str().ok());
-        let resolve::Resolved { api, target, path } =
-            resolve::resolve(&tables, &self.domain, host, request.uri().path())?;
+        let resolved = resolve::resolve(tables, &self.domain, host, request.uri().path());
+        if let Ok(r) = &resolved {
+            observation.api = Some(r.api);
+            observation.stage = Some(r.stage);
+        }
+        observation.keep_details(&request, client);
+        let resolve::Resolved {
+            api, target, path, ..
+        } = resolved?;
+        observation.event("resolved");
+
         let no_route = match api.protocol {
             ApiProtocol::Http => GatewayResponse::NotFound,
             _ => GatewayResponse::MissingAuthenticationToken,
@@ -82,6 +115,9 @@ impl Gateway {
             Lookup::Matched { route, params } => (&deployment.routes[route as usize], params),
             Lookup::NoResource | Lookup::NoMethod => return Err(no_route),
         };
+        observation.route = Some(route);
+        observation.event("route.matched");
+
         match &route.integration {
             CompiledIntegration::Mock {
                 status,
@@ -100,13 +136,21 @@ impl Gateway {
                 drop(params);
                 let forward = http_proxy::Forward {
                     upstream: &self.upstream,
+                    trace: observation.span_context(),
                     method: method.as_ref(),
                     uri,
                     timeout: *timeout,
                     client,
                     max_payload: self.max_payload,
                 };
-                http_proxy::forward(forward, request).await
+                let started = Instant::now();
+                let result = http_proxy::forward(forward, request).await;
+                observation.integration_latency = Some(started.elapsed());
+                if let Ok(response) = &result {
+                    observation.integration_status = Some(response.status());
+                }
+                observation.event("integration.answered");
+                result
             }
         }
     }

@@ -5,11 +5,13 @@
 //! sends its share of requests to the canary deployment.
 
 use super::gateway_response::GatewayResponse;
-use crate::tables::{ApiTable, RuntimeTables, StageTarget};
+use crate::tables::{ApiTable, RuntimeTables, StageTable, StageTarget};
 
 #[derive(Debug)]
 pub struct Resolved<'t, 'r> {
     pub api: &'t ApiTable,
+    pub stage: &'t StageTable,
+    /// The primary deployment, or the canary for the canary's share.
     pub target: &'t StageTarget,
     /// The path after the stage, starting with '/' (or empty for the stage root).
     pub path: &'r str,
@@ -49,6 +51,7 @@ pub fn resolve<'t, 'r>(
     };
     Ok(Resolved {
         api,
+        stage,
         target,
         path: rest,
     })

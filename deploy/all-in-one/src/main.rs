@@ -9,6 +9,7 @@ use anyhow::Context;
 use archway_control_plane::cli::{apply, client::AdminClient, spec::ApplyFile};
 use archway_data_plane::node::{self, NodeConfig};
 use archway_data_plane::pipeline::DEFAULT_MAX_PAYLOAD;
+use archway_data_plane::telemetry::TelemetryConfig;
 use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +29,9 @@ struct Args {
     /// API traffic.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
+    /// The node's admin endpoints: /metrics, /ready, /healthz.
+    #[arg(long, default_value = "127.0.0.1:9901")]
+    node_admin_listen: String,
     /// The built-in echo backend the example API proxies to.
     #[arg(long, default_value = "127.0.0.1:8081")]
     echo_listen: String,
@@ -48,6 +52,8 @@ async fn main() -> anyhow::Result<()> {
     let admin = bind(&args.admin_listen, "admin API").await?;
     let gateway = bind(&args.listen, "gateway").await?;
     let echo = bind(&args.echo_listen, "echo backend").await?;
+    let node_admin = bind(&args.node_admin_listen, "node admin").await?;
+    let node_admin_addr = node_admin.local_addr()?;
     let admin_addr = admin.local_addr()?;
     let gateway_addr = gateway.local_addr()?;
     let echo_addr = echo.local_addr()?;
@@ -60,7 +66,10 @@ async fn main() -> anyhow::Result<()> {
     let cp_dir = args.data_dir.join("control-plane");
     let control_plane = tokio::spawn({
         let stop = stopped(stop_rx.clone());
-        async move { archway_control_plane::server::serve(admin, &cp_dir, stop).await }
+        async move {
+            let telemetry = archway_control_plane::telemetry::TelemetryConfig::default();
+            archway_control_plane::server::serve(admin, &cp_dir, &telemetry, stop).await
+        }
     });
     tokio::spawn(echo::serve(echo));
 
@@ -73,12 +82,22 @@ async fn main() -> anyhow::Result<()> {
         domain: args.domain.clone(),
         state_dir: Some(args.data_dir.join("node")),
         max_payload: DEFAULT_MAX_PAYLOAD,
+        telemetry: TelemetryConfig {
+            otlp_endpoint: None,
+            sample_ratio: 0.0,
+            service_name: "archway-data-plane",
+        },
     };
-    let node = tokio::spawn(node::run(node_config, gateway, stopped(stop_rx.clone())));
+    let node = tokio::spawn(node::run(
+        node_config,
+        gateway,
+        Some(node_admin),
+        stopped(stop_rx.clone()),
+    ));
 
     let port = gateway_addr.port();
     println!(
-        "\nArchway is running.\n  admin API and UI  {admin_url}\n  gateway           http://{gateway_addr}\n\nTry:\n  curl http://example.{domain}:{port}/dev/hello\n  curl http://example.{domain}:{port}/dev/echo/anything?x=1\n  (or: curl -H 'Host: example.{domain}' http://{gateway_addr}/dev/hello)\n\nPress Ctrl-C to stop.",
+        "\nArchway is running.\n  admin API and UI  {admin_url}   (metrics: {admin_url}/metrics)\n  gateway           http://{gateway_addr}\n  node metrics      http://{node_admin_addr}/metrics\n\nTry:\n  curl http://example.{domain}:{port}/dev/hello\n  curl http://example.{domain}:{port}/dev/echo/anything?x=1\n  (or: curl -H 'Host: example.{domain}' http://{gateway_addr}/dev/hello)\n\nPress Ctrl-C to stop.",
         domain = args.domain,
     );
 

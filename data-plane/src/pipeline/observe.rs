@@ -1,0 +1,391 @@
+//! The last stage: what every request leaves behind — its request id in the
+//! `x-amzn-RequestId` header, metrics, its span (when tracing is on) and the
+//! stage's access log line (when configured).
+//!
+//! An [`Observation`] starts with the request and is filled in by the stages
+//! as they learn things (API, stage, route, integration timing). It holds
+//! references into the request's tables, so it costs no copies; the request
+//! details that logs need are copied only for stages that log or traces
+//! that record.
+
+use super::GatewayBody;
+use super::gateway_response::GatewayResponse;
+use super::headers::ClientInfo;
+use crate::tables::{ApiTable, Route, StageTable};
+use crate::telemetry::Telemetry;
+use crate::telemetry::metrics::{method_label, none_label};
+use crate::telemetry::propagation;
+use archway_proto::access_log::ContextVar;
+use http::{HeaderValue, Request, Response, StatusCode};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Span as _, SpanContext, SpanKind, Status, Tracer as _};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+/// A request id in the UUID form AWS uses, kept inline.
+#[derive(Clone, Copy)]
+pub struct RequestId([u8; 36]);
+
+impl RequestId {
+    /// Random (version 4) ids: unique without coordination across nodes.
+    pub fn new() -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut bits = fastrand::u128(..);
+        bits = (bits & !(0xf << 76)) | (0x4 << 76); // version 4
+        bits = (bits & !(0x3 << 62)) | (0x2 << 62); // RFC 4122 variant
+        let mut out = [b'-'; 36];
+        let mut nibble = 32;
+        for (i, slot) in out.iter_mut().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                continue;
+            }
+            nibble -= 1;
+            *slot = HEX[((bits >> (nibble * 4)) & 0xf) as usize];
+        }
+        Self(out)
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits and dashes")
+    }
+}
+
+impl Default for RequestId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What access logs and spans need of the request itself.
+#[derive(Debug)]
+struct Details {
+    path: String,
+    protocol: &'static str,
+    user_agent: String,
+    source_ip: IpAddr,
+    domain: String,
+    /// The caller's trace id, when it sent a `traceparent`.
+    trace_id: Option<String>,
+}
+
+pub struct Observation<'t> {
+    started: Instant,
+    received_at: SystemTime,
+    pub request_id: RequestId,
+    method: http::Method,
+    pub api: Option<&'t ApiTable>,
+    pub stage: Option<&'t StageTable>,
+    pub route: Option<&'t Route>,
+    pub integration_latency: Option<Duration>,
+    pub integration_status: Option<StatusCode>,
+    pub refusal: Option<GatewayResponse>,
+    span: Option<opentelemetry_sdk::trace::Span>,
+    details: Option<Box<Details>>,
+}
+
+impl<'t> Observation<'t> {
+    pub fn start<B>(request: &Request<B>, telemetry: &Telemetry) -> Self {
+        let span = telemetry.tracer.as_ref().map(|tracer| {
+            let parent = propagation::extract(request.headers());
+            tracer
+                .span_builder("archway.request")
+                .with_kind(SpanKind::Server)
+                .start_with_context(tracer, &parent)
+        });
+        Self {
+            started: Instant::now(),
+            received_at: SystemTime::now(),
+            request_id: RequestId::new(),
+            method: request.method().clone(),
+            api: None,
+            stage: None,
+            route: None,
+            integration_latency: None,
+            integration_status: None,
+            refusal: None,
+            span,
+            details: None,
+        }
+    }
+
+    /// The span to continue in the integration request, if tracing is on.
+    pub fn span_context(&self) -> Option<&SpanContext> {
+        self.span
+            .as_ref()
+            .map(|s| s.span_context())
+            .filter(|cx| cx.is_valid())
+    }
+
+    fn recording(&self) -> bool {
+        self.span.as_ref().is_some_and(|s| s.is_recording())
+    }
+
+    /// Marks a pipeline stage on the span.
+    pub fn event(&mut self, name: &'static str) {
+        if let Some(span) = self.span.as_mut().filter(|s| s.is_recording()) {
+            span.add_event(name, Vec::new());
+        }
+    }
+
+    /// Copies what logs and spans need from the request, if anything needs
+    /// it; call before the request moves on to the integration.
+    pub fn keep_details<B>(&mut self, request: &Request<B>, client: &ClientInfo) {
+        let logs = self.stage.is_some_and(|s| s.access_log.is_some());
+        if self.details.is_some() || !(logs || self.recording()) {
+            return;
+        }
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let traceparent = header("traceparent");
+        self.details = Some(Box::new(Details {
+            path: request.uri().path().to_owned(),
+            protocol: match request.version() {
+                http::Version::HTTP_2 => "HTTP/2.0",
+                http::Version::HTTP_10 => "HTTP/1.0",
+                _ => "HTTP/1.1",
+            },
+            user_agent: header("user-agent"),
+            source_ip: client.ip,
+            domain: request
+                .uri()
+                .host()
+                .map(str::to_owned)
+                .unwrap_or_else(|| header("host")),
+            trace_id: traceparent
+                .split('-')
+                .nth(1)
+                .filter(|id| id.len() == 32)
+                .map(str::to_owned),
+        }));
+    }
+
+    /// Stamps the response with the request id and records the request.
+    pub fn finish(mut self, response: &mut Response<GatewayBody>, telemetry: &Telemetry) {
+        let status = response.status();
+        let id = HeaderValue::from_bytes(&self.request_id.0).expect("hex digits and dashes");
+        response.headers_mut().insert("x-amzn-requestid", id);
+        let elapsed = self.started.elapsed();
+
+        let attributes = [
+            self.api
+                .map_or_else(|| none_label("api"), |a| a.label.clone()),
+            self.stage
+                .map_or_else(|| none_label("stage"), |s| s.label.clone()),
+            self.route
+                .map_or_else(|| none_label("route"), |r| r.label.clone()),
+            method_label(&self.method),
+            KeyValue::new("status", i64::from(status.as_u16())),
+        ];
+        let metrics = &telemetry.metrics;
+        metrics.requests.add(1, &attributes);
+        metrics.duration.record(elapsed.as_secs_f64(), &attributes);
+        if let Some(latency) = self.integration_latency {
+            metrics
+                .integration_duration
+                .record(latency.as_secs_f64(), &attributes[..4]);
+        }
+
+        if let Some(mut span) = self.span.take() {
+            if span.is_recording() {
+                self.annotate(&mut span, status, &attributes);
+            }
+            span.end();
+        }
+        if let Some(log) = self.stage.and_then(|s| s.access_log.as_ref()) {
+            let mut line = String::with_capacity(256);
+            log.template.render(&mut line, |var, out| {
+                self.context_value(var, status, elapsed, response, out)
+            });
+            log.write(line);
+        }
+    }
+
+    fn annotate(
+        &self,
+        span: &mut opentelemetry_sdk::trace::Span,
+        status: StatusCode,
+        attributes: &[KeyValue; 5],
+    ) {
+        let route = self.route.map_or("(none)", |r| &*r.resource_path);
+        span.update_name(format!("{} {route}", self.method));
+        span.set_attribute(KeyValue::new("archway.api_id", attributes[0].value.clone()));
+        span.set_attribute(KeyValue::new("archway.stage", attributes[1].value.clone()));
+        span.set_attribute(KeyValue::new("http.route", attributes[2].value.clone()));
+        span.set_attribute(KeyValue::new(
+            "http.request.method",
+            attributes[3].value.clone(),
+        ));
+        span.set_attribute(KeyValue::new(
+            "http.response.status_code",
+            i64::from(status.as_u16()),
+        ));
+        span.set_attribute(KeyValue::new(
+            "archway.request_id",
+            self.request_id.as_str().to_owned(),
+        ));
+        if let Some(latency) = self.integration_latency {
+            span.set_attribute(KeyValue::new(
+                "archway.integration.latency_ms",
+                latency.as_secs_f64() * 1000.0,
+            ));
+        }
+        if let Some(details) = &self.details {
+            span.set_attribute(KeyValue::new("url.path", details.path.clone()));
+            span.set_attribute(KeyValue::new(
+                "client.address",
+                details.source_ip.to_string(),
+            ));
+        }
+        if let Some(refusal) = self.refusal {
+            span.set_attribute(KeyValue::new("archway.error.type", refusal.response_type()));
+        }
+        if status.is_server_error() {
+            span.set_status(Status::error(status.to_string()));
+        }
+    }
+
+    /// The value of one `$context` variable.
+    fn context_value(
+        &self,
+        var: ContextVar,
+        status: StatusCode,
+        elapsed: Duration,
+        response: &Response<GatewayBody>,
+        out: &mut String,
+    ) {
+        let details = self.details.as_deref();
+        let _ = match var {
+            ContextVar::RequestId => write!(out, "{}", self.request_id.as_str()),
+            ContextVar::ApiId => write!(out, "{}", self.api.map_or("", |a| &*a.id)),
+            ContextVar::Stage => write!(out, "{}", self.stage.map_or("", |s| &*s.name)),
+            ContextVar::DomainName => write!(out, "{}", details.map_or("", |d| &*d.domain)),
+            ContextVar::HttpMethod => write!(out, "{}", self.method),
+            ContextVar::Path => write!(out, "{}", details.map_or("", |d| &*d.path)),
+            ContextVar::ResourcePath => {
+                write!(out, "{}", self.route.map_or("", |r| &*r.resource_path))
+            }
+            ContextVar::Protocol => write!(out, "{}", details.map_or("", |d| d.protocol)),
+            ContextVar::Status => write!(out, "{}", status.as_u16()),
+            ContextVar::ResponseLength => {
+                match response.headers().get(http::header::CONTENT_LENGTH) {
+                    Some(v) => write!(out, "{}", v.to_str().unwrap_or("")),
+                    None => Ok(()),
+                }
+            }
+            ContextVar::ResponseLatency => write!(out, "{}", elapsed.as_millis()),
+            ContextVar::IntegrationLatency => match self.integration_latency {
+                Some(l) => write!(out, "{}", l.as_millis()),
+                None => Ok(()),
+            },
+            ContextVar::IntegrationStatus => match self.integration_status {
+                Some(s) => write!(out, "{}", s.as_u16()),
+                None => Ok(()),
+            },
+            ContextVar::RequestTime => write_clf_time(out, self.received_at),
+            ContextVar::RequestTimeEpoch => write!(
+                out,
+                "{}",
+                self.received_at
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis())
+            ),
+            ContextVar::SourceIp => match details {
+                Some(d) => write!(out, "{}", d.source_ip),
+                None => Ok(()),
+            },
+            ContextVar::UserAgent => write!(out, "{}", details.map_or("", |d| &*d.user_agent)),
+            ContextVar::ErrorMessage => write!(out, "{}", self.refusal.map_or("", |r| r.message())),
+            ContextVar::ErrorResponseType => {
+                write!(out, "{}", self.refusal.map_or("", |r| r.response_type()))
+            }
+            ContextVar::TraceId => match self.span_context() {
+                Some(cx) => write!(out, "{}", cx.trace_id()),
+                None => write!(
+                    out,
+                    "{}",
+                    details.and_then(|d| d.trace_id.as_deref()).unwrap_or("")
+                ),
+            },
+        };
+    }
+}
+
+/// `27/Nov/2026:22:41:33 +0000`, the Common Log Format time, in UTC.
+fn write_clf_time(out: &mut String, at: SystemTime) -> std::fmt::Result {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    write!(
+        out,
+        "{day:02}/{}/{year}:{:02}:{:02}:{:02} +0000",
+        MONTHS[(month - 1) as usize],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's
+/// public-domain `civil_from_days` algorithm.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_uuid_v4_shaped_and_distinct() {
+        let a = RequestId::new();
+        let b = RequestId::new();
+        assert_ne!(a.as_str(), b.as_str());
+        let s = a.as_str();
+        assert_eq!(s.len(), 36);
+        assert_eq!(&s[14..15], "4");
+        assert!(matches!(&s[19..20], "8" | "9" | "a" | "b"), "{s}");
+        assert_eq!(s.matches('-').count(), 4);
+    }
+
+    #[test]
+    fn clf_time() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_819_293);
+        let mut out = String::new();
+        write_clf_time(&mut out, at).unwrap();
+        assert_eq!(out, "27/Nov/2026:22:41:33 +0000");
+        let mut out = String::new();
+        write_clf_time(
+            &mut out,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400),
+        )
+        .unwrap();
+        assert_eq!(out, "29/Feb/2000:00:00:00 +0000");
+    }
+}
