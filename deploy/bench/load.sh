@@ -7,6 +7,8 @@
 #
 # Usage: deploy/bench/load.sh            (from any directory)
 # Env:   DURATION=10s CONNECTIONS=64 THREADS=1 WARMUP=2s
+#        TELEMETRY=1                     also measure Archway with metrics off, and with
+#                                        traces sampled at 1% to an OTLP sink
 #        OUT=results.jsonl               also write one JSON object per target
 #        ARCHWAY_BENCH_INSTALL=1         as root, apt-get install missing wrk/nginx
 #
@@ -248,6 +250,9 @@ measure() {
 
 log "building release binaries (cargo build --release)"
 cargo build --release -p archway-control-plane -p archway-data-plane --bins >&2
+if [[ "${TELEMETRY:-0}" == 1 ]]; then
+    cargo build --release -p archway-e2e --bin otlp_sink >&2
+fi
 for b in archway-control-plane archway-data-plane archwayctl; do
     [[ -x "$BIN/$b" ]] || die "$BIN/$b missing after the build"
 done
@@ -298,12 +303,17 @@ CP_ADDR="$(wait_listen_addr "$TMP/control-plane.out" "${PIDS[-1]}" archway-contr
 
 # tokio's multi-thread runtime sizes its worker pool from the CPU affinity,
 # so pinning to one core also gives the data plane exactly one worker.
-taskset -c "$PROXY_CORE" "$BIN/archway-data-plane" --listen 127.0.0.1:0 \
-    --control-plane "http://$CP_ADDR" --node-id bench --state-dir "$TMP/node" \
-    >"$TMP/data-plane.out" 2>"$TMP/data-plane.log" &
-PIDS+=("$!")
-DP_PID="${PIDS[-1]}"
-DP_ADDR="$(wait_listen_addr "$TMP/data-plane.out" "$DP_PID" archway-data-plane)"
+#   start_data_plane [EXTRA_ARGS...]   (sets DP_PID and DP_ADDR)
+start_data_plane() {
+    taskset -c "$PROXY_CORE" "$BIN/archway-data-plane" --listen 127.0.0.1:0 \
+        --admin-listen 127.0.0.1:0 \
+        --control-plane "http://$CP_ADDR" --node-id bench --state-dir "$TMP/node" "$@" \
+        >"$TMP/data-plane.out" 2>>"$TMP/data-plane.log" &
+    PIDS+=("$!")
+    DP_PID="${PIDS[-1]}"
+    DP_ADDR="$(wait_listen_addr "$TMP/data-plane.out" "$DP_PID" archway-data-plane)"
+}
+start_data_plane
 
 cat >"$TMP/api.yaml" <<EOF
 apis:
@@ -352,6 +362,27 @@ log "archway-data-plane affinity: $(taskset -cp "$DP_PID" | sed 's/.*: //'), tok
 measure direct "http://127.0.0.1:$UPSTREAM_PORT/hello"
 measure nginx "http://127.0.0.1:$PROXY_PORT/hello"
 measure archway "$ARCHWAY_URL"
+TARGETS=(direct nginx archway)
+
+# Telemetry's cost: the same node restarted (it serves its saved snapshot at
+# once) with metrics off, then with traces sampled at 1% to an OTLP sink.
+if [[ "${TELEMETRY:-0}" == 1 ]]; then
+    restart_data_plane() {
+        kill "$DP_PID" 2>/dev/null || true
+        wait "$DP_PID" 2>/dev/null || true
+        start_data_plane "$@"
+        ARCHWAY_URL="http://$DP_ADDR/prod/hello"
+        wait_ok "$ARCHWAY_URL" "archway data plane ($*)"
+    }
+    "$BIN/otlp_sink" >"$TMP/otlp-sink.out" 2>"$TMP/otlp-sink.log" &
+    PIDS+=("$!")
+    SINK_ADDR="$(wait_listen_addr "$TMP/otlp-sink.out" "${PIDS[-1]}" otlp_sink)"
+    restart_data_plane --no-metrics
+    measure no-telem "$ARCHWAY_URL"
+    restart_data_plane --otlp-endpoint "http://$SINK_ADDR" --trace-sample-ratio 0.01
+    measure traced1% "$ARCHWAY_URL"
+    TARGETS+=(no-telem traced1%)
+fi
 
 # ---------------------------------------------------------------- report
 
@@ -360,7 +391,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 echo
 echo "wrk: $DURATION, $CONNECTIONS connections, $THREADS thread(s), core $LOAD_CORE; proxy on core $PROXY_CORE"
 printf '%-9s %11s %10s %10s %9s %10s %s\n' target "req/s" "p50(ms)" "p99(ms)" "vs nginx" "non-2xx" "socket errors"
-for t in direct nginx archway; do
+for t in "${TARGETS[@]}"; do
     printf '%-9s %11.0f %10.3f %10.3f %9s %10s %s\n' "$t" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" \
         "$(ratio "${RPS[$t]}" "${RPS[nginx]}")" "${NON2XX[$t]}" "${SOCKERR[$t]}"
 done
@@ -373,8 +404,12 @@ if [[ "$DP_WARNINGS" != 0 ]]; then
     grep -E 'WARN|ERROR' "$TMP/data-plane.log" | sort | uniq -c | sort -rn | head -n 5
 fi
 
+if [[ "${TELEMETRY:-0}" == 1 ]]; then
+    echo "telemetry cost: metrics $(awk -v on="${RPS[archway]}" -v off="${RPS[no-telem]}" 'BEGIN { printf "%.1f%%", (off - on) / off * 100 }'), metrics + traces at 1% $(awk -v on="${RPS[traced1%]}" -v off="${RPS[no-telem]}" 'BEGIN { printf "%.1f%%", (off - on) / off * 100 }') (of req/s with telemetry off)"
+fi
+
 if [[ -n "$OUT" ]]; then
-    for t in direct nginx archway; do
+    for t in "${TARGETS[@]}"; do
         # "connect 0, read 0, write 0, timeout 0" -> {"connect":0,"read":0,...}
         sock_json="$(awk -F', ' '{ printf "{"; for (i = 1; i <= NF; i++) { split($i, kv, " "); printf "%s\"%s\":%s", (i > 1 ? "," : ""), kv[1], kv[2] }; printf "}" }' <<<"${SOCKERR[$t]}")"
         printf '{"target":"%s","rps":%s,"p50_ms":%s,"p99_ms":%s,"vs_nginx":%s,"requests":%s,"non_2xx_3xx":%s,"socket_errors":%s,"duration":"%s","connections":%s,"threads":%s}\n' \

@@ -57,6 +57,9 @@ struct Args {
     log_level: Option<String>,
     #[arg(long, env = "ARCHWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Record no metrics (for measuring what they cost; see deploy/bench).
+    #[arg(long, hide = true)]
+    no_metrics: bool,
     /// Proxy worker threads (default: the CPUs this process may use). With
     /// one, the node runs tokio's single-threaded scheduler, which skips the
     /// work-stealing machinery a lone worker has no use for.
@@ -110,6 +113,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             otlp_endpoint: args.otlp_endpoint,
             sample_ratio: args.trace_sample_ratio,
             service_name: "archway-data-plane",
+            metrics: !args.no_metrics,
         },
     };
     node::run(config, listener, Some(admin), shutdown_signal()).await

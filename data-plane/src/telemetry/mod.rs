@@ -23,6 +23,9 @@ pub struct TelemetryConfig {
     /// `traceparent` is always followed.
     pub sample_ratio: f64,
     pub service_name: &'static str,
+    /// False only to measure what metrics cost: instruments then record
+    /// nothing and `/metrics` is empty.
+    pub metrics: bool,
 }
 
 pub struct Telemetry {
@@ -56,10 +59,11 @@ impl Telemetry {
             .without_target_info()
             .build()
             .context("building the Prometheus exporter")?;
-        let meter_provider = SdkMeterProvider::builder()
-            .with_reader(exporter)
-            .with_resource(resource.clone())
-            .build();
+        let mut meter_provider = SdkMeterProvider::builder().with_resource(resource.clone());
+        if config.metrics {
+            meter_provider = meter_provider.with_reader(exporter);
+        }
+        let meter_provider = meter_provider.build();
         let meter = meter_provider.meter("archway");
 
         let tracer_provider = match &config.otlp_endpoint {

@@ -86,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
             otlp_endpoint: None,
             sample_ratio: 0.0,
             service_name: "archway-data-plane",
+            metrics: true,
         },
     };
     let node = tokio::spawn(node::run(
