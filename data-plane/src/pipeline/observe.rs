@@ -77,7 +77,6 @@ struct Details {
 
 pub struct Observation<'t> {
     started: Instant,
-    received_at: SystemTime,
     pub request_id: RequestId,
     method: http::Method,
     pub api: Option<&'t ApiTable>,
@@ -101,7 +100,6 @@ impl<'t> Observation<'t> {
         });
         Self {
             started: Instant::now(),
-            received_at: SystemTime::now(),
             request_id: RequestId::new(),
             method: request.method().clone(),
             api: None,
@@ -205,9 +203,11 @@ impl<'t> Observation<'t> {
             span.end();
         }
         if let Some(log) = self.stage.and_then(|s| s.access_log.as_ref()) {
+            // Wall-clock time only for requests that log it.
+            let received_at = SystemTime::now() - elapsed;
             let mut line = String::with_capacity(256);
             log.template.render(&mut line, |var, out| {
-                self.context_value(var, status, elapsed, response, out)
+                self.context_value(var, status, elapsed, received_at, response, out)
             });
             log.write(line);
         }
@@ -263,6 +263,7 @@ impl<'t> Observation<'t> {
         var: ContextVar,
         status: StatusCode,
         elapsed: Duration,
+        received_at: SystemTime,
         response: &Response<GatewayBody>,
         out: &mut String,
     ) {
@@ -294,11 +295,11 @@ impl<'t> Observation<'t> {
                 Some(s) => write!(out, "{}", s.as_u16()),
                 None => Ok(()),
             },
-            ContextVar::RequestTime => write_clf_time(out, self.received_at),
+            ContextVar::RequestTime => write_clf_time(out, received_at),
             ContextVar::RequestTimeEpoch => write!(
                 out,
                 "{}",
-                self.received_at
+                received_at
                     .duration_since(SystemTime::UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis())
             ),
