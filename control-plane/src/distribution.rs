@@ -13,9 +13,10 @@
 use crate::fleet_status::FleetStatus;
 use crate::snapshot;
 use crate::store::{Store, StoreError};
+use archway_proto::resource_name;
 use archway_proto::v1::config_distribution_server::ConfigDistribution;
 use archway_proto::v1::node_message::Message as NodeMsg;
-use archway_proto::v1::{ConfigResource, ConfigUpdate, NodeHello, NodeMessage};
+use archway_proto::v1::{ConfigResource, ConfigUpdate, NodeHello, NodeMessage, UsageReport};
 use std::collections::{BTreeMap, BTreeSet};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
@@ -104,14 +105,21 @@ pub struct Distribution {
     /// Set once on shutdown: every node stream ends, so the server can drain.
     closing: watch::Sender<bool>,
     fleet: Arc<FleetStatus>,
+    /// Usage reports from nodes, for the usage ledger to persist.
+    usage: Option<mpsc::Sender<UsageReport>>,
 }
 
 impl Distribution {
     /// Loads the desired set from the store. Versions continue from the
     /// store's revision; the epoch is new, so every node resynchronises once.
-    pub fn new(store: &Store, fleet: Arc<FleetStatus>) -> Result<Self, StoreError> {
+    pub fn new(
+        store: &Store,
+        fleet: Arc<FleetStatus>,
+        usage: Option<mpsc::Sender<UsageReport>>,
+    ) -> Result<Self, StoreError> {
         let version = store.revision()?;
-        let resources = snapshot::build(store, &BTreeMap::new())?;
+        let mut resources = snapshot::build(store, &BTreeMap::new())?;
+        resources.extend(snapshot::keys_and_plans(store)?);
         let (version_tx, _) = watch::channel(version);
         Ok(Self {
             epoch: format!("{:016x}", fastrand::u64(..)),
@@ -125,6 +133,7 @@ impl Distribution {
             version_tx,
             closing: watch::channel(false).0,
             fleet,
+            usage,
         })
     }
 
@@ -141,36 +150,72 @@ impl Distribution {
         &self.fleet
     }
 
-    /// Rebuilds the desired set after a durable write and publishes a new
-    /// version when anything the fleet serves changed.
+    /// Rebuilds the derived part of the desired set (APIs, stages, their
+    /// deployments, node settings) after a durable write and publishes a new
+    /// version when anything the fleet serves changed. Keys and plans are not
+    /// rebuilt here: see [`Distribution::publish`].
     pub fn refresh(&self, store: &Store) -> Result<(), StoreError> {
         let _serial = self.refresh_lock.lock().expect("refresh lock");
-        let known = self
+        let known: BTreeMap<String, Arc<ConfigResource>> = self
             .set
             .read()
             .expect("distribution lock")
             .resources
-            .clone();
+            .iter()
+            .filter(|(name, _)| !resource_name::is_published_individually(name))
+            .map(|(n, r)| (n.clone(), r.clone()))
+            .collect();
         let desired = snapshot::build(store, &known)?;
-        let revision = store.revision()?;
-
-        let mut changed: Vec<String> = Vec::new();
+        let mut upserts = Vec::new();
         for (name, resource) in &desired {
             match known.get(name) {
                 Some(old) if Arc::ptr_eq(old, resource) || old == resource => {}
-                _ => changed.push(name.clone()),
+                _ => upserts.push(resource.clone()),
             }
         }
-        changed.extend(known.keys().filter(|n| !desired.contains_key(*n)).cloned());
-        if changed.is_empty() {
+        let removals: Vec<String> = known
+            .keys()
+            .filter(|n| !desired.contains_key(*n))
+            .cloned()
+            .collect();
+        self.apply(store, upserts, removals)
+    }
+
+    /// Publishes individually changed resources (keys, plans): a new key
+    /// costs one resource on the wire, whatever the fleet already holds.
+    pub fn publish(
+        &self,
+        store: &Store,
+        upserts: Vec<ConfigResource>,
+        removals: Vec<String>,
+    ) -> Result<(), StoreError> {
+        let _serial = self.refresh_lock.lock().expect("refresh lock");
+        self.apply(store, upserts.into_iter().map(Arc::new).collect(), removals)
+    }
+
+    fn apply(
+        &self,
+        store: &Store,
+        upserts: Vec<Arc<ConfigResource>>,
+        removals: Vec<String>,
+    ) -> Result<(), StoreError> {
+        if upserts.is_empty() && removals.is_empty() {
             return Ok(());
         }
-
+        let revision = store.revision()?;
         let version = {
             let mut set = self.set.write().expect("distribution lock");
             let version = revision.max(set.version + 1);
+            let mut changed = Vec::with_capacity(upserts.len() + removals.len());
+            for r in upserts {
+                changed.push(r.name.clone());
+                set.resources.insert(r.name.clone(), r);
+            }
+            for name in removals {
+                set.resources.remove(&name);
+                changed.push(name);
+            }
             set.version = version;
-            set.resources = desired;
             set.change_count += changed.len();
             set.changes.insert(version, changed);
             set.prune();
@@ -306,6 +351,14 @@ async fn run_session(
                         fleet.nacked(&node_id, session, nack.version, nack.error);
                     }
                     NodeMsg::Heartbeat(_) => fleet.seen(&node_id, session),
+                    NodeMsg::Usage(report) => {
+                        fleet.seen(&node_id, session);
+                        if let Some(usage) = &distribution.usage
+                            && usage.try_send(report).is_err()
+                        {
+                            tracing::warn!(node = %node_id, "usage ledger is behind; dropping a usage report");
+                        }
+                    }
                     NodeMsg::Hello(_) => {
                         tracing::warn!(node = %node_id, "ignoring a second hello on one stream");
                     }

@@ -4,6 +4,7 @@
 //! so the all-in-one binary can apply its example API the same way.
 
 pub mod api;
+pub mod api_keys;
 pub mod cli;
 pub mod distribution;
 pub mod error;
@@ -13,4 +14,5 @@ pub mod server;
 pub mod snapshot;
 pub mod store;
 pub mod telemetry;
+pub mod usage;
 pub mod validate;

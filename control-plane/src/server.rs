@@ -5,6 +5,7 @@
 use crate::api::deployments::Deployments;
 use crate::api::fleet::Fleet;
 use crate::api::rest_apis::RestApis;
+use crate::api::usage_plans::UsagePlans;
 use crate::api::{ControlPlaneState, SharedState};
 use crate::distribution::{Distribution, DistributionService};
 use crate::fleet_status::FleetStatus;
@@ -15,6 +16,7 @@ use archway_proto::v1::config_distribution_server::ConfigDistributionServer;
 use archway_proto::v1::deployment_service_server::DeploymentServiceServer;
 use archway_proto::v1::fleet_service_server::FleetServiceServer;
 use archway_proto::v1::rest_api_service_server::RestApiServiceServer;
+use archway_proto::v1::usage_plan_service_server::UsagePlanServiceServer;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -37,8 +39,11 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
-    let store = Store::open(&data_dir.join("store"))
-        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let store = Arc::new(
+        Store::open(&data_dir.join("store"))
+            .with_context(|| format!("opening the store in {}", data_dir.display()))?,
+    );
+    ensure_api_key_secret(&store).await?;
     let telemetry = Arc::new(Telemetry::init(telemetry)?);
     let push_to_ack = telemetry
         .meter()
@@ -50,7 +55,8 @@ pub async fn serve(
         ])
         .build();
     let fleet = Arc::new(FleetStatus::with_metrics(push_to_ack));
-    let distribution = Arc::new(Distribution::new(&store, fleet.clone())?);
+    let usage = crate::usage::spawn_recorder(store.clone());
+    let distribution = Arc::new(Distribution::new(&store, fleet.clone(), Some(usage))?);
     let _gauges = {
         let (fleet, dist) = (fleet.clone(), distribution.clone());
         (
@@ -93,6 +99,7 @@ pub async fn serve(
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )
         .add_service(FleetServiceServer::new(Fleet::new(state.clone())))
+        .add_service(UsagePlanServiceServer::new(UsagePlans::new(state.clone())))
         .add_service(
             ConfigDistributionServer::new(DistributionService::new(distribution.clone()))
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
@@ -136,4 +143,21 @@ pub async fn serve(
     .context("serving the admin API");
     let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     served
+}
+
+/// Creates the secret API keys are hashed with, once per store.
+async fn ensure_api_key_secret(store: &Store) -> anyhow::Result<()> {
+    store
+        .write(|txn| {
+            if txn.get_raw(crate::store::keys::API_KEY_SECRET)?.is_none() {
+                txn.put_raw(
+                    crate::store::keys::API_KEY_SECRET,
+                    &crate::api_keys::new_secret(),
+                );
+            }
+            Ok::<_, crate::store::StoreError>(())
+        })
+        .await
+        .context("creating the API key secret")?;
+    Ok(())
 }

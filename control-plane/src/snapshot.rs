@@ -6,7 +6,9 @@
 use crate::store::{Store, StoreError, keys};
 use archway_proto::resource_name;
 use archway_proto::v1::config_resource::Resource as Body;
-use archway_proto::v1::{ConfigResource, Deployment, RestApi, Stage};
+use archway_proto::v1::{
+    ApiKey, ConfigResource, Deployment, NodeSettings, RestApi, Stage, UsagePlan,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -25,6 +27,7 @@ pub fn build(
         let served = RestApi {
             id: api.id,
             protocol: api.protocol,
+            api_key_source: api.api_key_source,
             ..Default::default()
         };
         set.insert(name.clone(), wrap(name, Body::Api(served)));
@@ -47,7 +50,62 @@ pub fn build(
         let name = resource_name::stage(&stage.api_id, &stage.stage_name);
         set.insert(name.clone(), wrap(name, Body::Stage(stage)));
     }
+    let secret = store.get_raw(keys::API_KEY_SECRET)?.unwrap_or_default();
+    let quota_resets = store
+        .scan_raw(keys::QUOTA_RESETS)?
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let id = k.strip_prefix(keys::QUOTA_RESETS)?.to_owned();
+            Some((id, i64::from_be_bytes(v.try_into().ok()?)))
+        })
+        .collect();
+    let settings = NodeSettings {
+        api_key_secret: secret,
+        quota_resets,
+    };
+    set.insert(
+        resource_name::SETTINGS.into(),
+        wrap(resource_name::SETTINGS.into(), Body::Settings(settings)),
+    );
     Ok(set)
+}
+
+/// Every key and plan, for a control plane starting up.
+pub fn keys_and_plans(store: &Store) -> Result<DesiredSet, StoreError> {
+    let mut set = DesiredSet::new();
+    for key in store.scan::<ApiKey>(keys::API_KEYS)? {
+        let r = api_key_resource(&key);
+        set.insert(r.name.clone(), Arc::new(r));
+    }
+    for plan in store.scan::<UsagePlan>(keys::USAGE_PLANS)? {
+        let r = usage_plan_resource(&plan);
+        set.insert(r.name.clone(), Arc::new(r));
+    }
+    Ok(set)
+}
+
+/// What a node needs of a key: no name or description, the hash not the value.
+pub fn api_key_resource(key: &ApiKey) -> ConfigResource {
+    ConfigResource {
+        name: resource_name::api_key(&key.id),
+        resource: Some(Body::ApiKey(ApiKey {
+            id: key.id.clone(),
+            enabled: key.enabled,
+            value_hash: key.value_hash.clone(),
+            usage_plan_ids: key.usage_plan_ids.clone(),
+            ..Default::default()
+        })),
+    }
+}
+
+pub fn usage_plan_resource(plan: &UsagePlan) -> ConfigResource {
+    ConfigResource {
+        name: resource_name::usage_plan(&plan.id),
+        resource: Some(Body::UsagePlan(UsagePlan {
+            description: String::new(),
+            ..plan.clone()
+        })),
+    }
 }
 
 fn wrap(name: String, body: Body) -> Arc<ConfigResource> {

@@ -7,7 +7,8 @@ use archway_proto::access_log;
 use archway_proto::path::{self, PathPart};
 use archway_proto::uri_template::{Piece, UriTemplate};
 use archway_proto::v1::{
-    AccessLogSettings, ApiProtocol, CanarySettings, Integration, IntegrationType,
+    AccessLogSettings, ApiKeySource, ApiProtocol, CanarySettings, Integration, IntegrationType,
+    MethodThrottle, ThrottleSettings,
 };
 use archway_proto::{HTTP_METHODS, MAX_INTEGRATION_TIMEOUT_MS, MIN_INTEGRATION_TIMEOUT_MS};
 use std::collections::HashMap;
@@ -62,6 +63,63 @@ pub fn protocol(field: &str, value: i32) -> ApiResult<ApiProtocol> {
             format!("unknown protocol {value}"),
         )),
     }
+}
+
+pub fn api_key_source(field: &str, value: i32) -> ApiResult<()> {
+    ApiKeySource::try_from(value).map(|_| ()).map_err(|_| {
+        ApiError::invalid(
+            field,
+            format!("unknown key source {value}; use HEADER or AUTHORIZER"),
+        )
+    })
+}
+
+/// A token bucket: a finite, non-negative rate of at most 1,000,000 per
+/// second and a burst of at most 1,000,000 (AWS's limits are far lower).
+pub fn throttle(field: &str, t: &ThrottleSettings) -> ApiResult<()> {
+    if !t.rate_limit.is_finite() || t.rate_limit < 0.0 || t.rate_limit > 1e6 {
+        return Err(ApiError::invalid(
+            format!("{field}.rate_limit"),
+            format!(
+                "must be between 0 and 1000000 requests per second, got {}",
+                t.rate_limit
+            ),
+        ));
+    }
+    if t.burst_limit > 1_000_000 {
+        return Err(ApiError::invalid(
+            format!("{field}.burst_limit"),
+            format!("must be at most 1000000, got {}", t.burst_limit),
+        ));
+    }
+    if t.rate_limit > 0.0 && t.burst_limit == 0 {
+        return Err(ApiError::invalid(
+            format!("{field}.burst_limit"),
+            "must be at least 1 when rate_limit is set",
+        ));
+    }
+    Ok(())
+}
+
+/// A method throttle names `*` or a resource path, and `*` or a verb.
+pub fn method_throttle(field: &str, m: &MethodThrottle) -> ApiResult<()> {
+    if m.resource_path != "*" && !m.resource_path.starts_with('/') {
+        return Err(ApiError::invalid(
+            format!("{field}.resource_path"),
+            format!(
+                "'{}' must be '*' or a resource path such as /pets/{{petId}}",
+                m.resource_path
+            ),
+        ));
+    }
+    if m.http_method != "*" {
+        http_method(&format!("{field}.http_method"), &m.http_method)?;
+    }
+    let t = m
+        .throttle
+        .as_ref()
+        .ok_or_else(|| ApiError::invalid(format!("{field}.throttle"), "is required"))?;
+    throttle(&format!("{field}.throttle"), t)
 }
 
 pub fn path_part<'a>(field: &str, part: &'a str) -> ApiResult<PathPart<'a>> {

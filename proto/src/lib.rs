@@ -6,6 +6,7 @@
 
 pub mod access_log;
 pub mod path;
+pub mod quota;
 pub mod resource_name;
 pub mod uri_template;
 

@@ -12,3 +12,20 @@ pub fn stage(api_id: &str, stage_name: &str) -> String {
 pub fn deployment(api_id: &str, deployment_id: &str) -> String {
     format!("deployment/{api_id}/{deployment_id}")
 }
+
+pub fn api_key(key_id: &str) -> String {
+    format!("apikey/{key_id}")
+}
+
+pub fn usage_plan(plan_id: &str) -> String {
+    format!("usageplan/{plan_id}")
+}
+
+/// Fleet-wide node settings (one resource).
+pub const SETTINGS: &str = "settings";
+
+/// True for resources published one by one (keys, plans) rather than
+/// rebuilt from the store on every change: there may be millions of keys.
+pub fn is_published_individually(name: &str) -> bool {
+    name.starts_with("apikey/") || name.starts_with("usageplan/")
+}

@@ -50,6 +50,9 @@ fn check_stage(txn: &Txn<'_>, stage: &Stage) -> ApiResult<()> {
     validate::stage_name("stage.stage_name", &stage.stage_name)?;
     validate::max_len("stage.description", &stage.description, 4096)?;
     validate::stage_variables("stage.variables", &stage.variables)?;
+    for (i, m) in stage.method_settings.iter().enumerate() {
+        validate::method_throttle(&format!("stage.method_settings[{i}]"), m)?;
+    }
     if let Some(settings) = &stage.access_log_settings {
         validate::access_log_settings("stage.access_log_settings", settings)?;
     }

@@ -4,6 +4,7 @@
 pub mod deployments;
 pub mod fleet;
 pub mod rest_apis;
+pub mod usage_plans;
 
 use crate::distribution::Distribution;
 use crate::store::Store;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 /// What every admin service shares.
 pub struct ControlPlaneState {
-    pub store: Store,
+    pub store: Arc<Store>,
     pub distribution: Arc<Distribution>,
 }
 

@@ -143,6 +143,7 @@ impl RestApiService for RestApis {
         validate::name("name", &req.name)?;
         validate::max_len("description", &req.description, 4096)?;
         let protocol = validate::protocol("protocol", req.protocol)?;
+        validate::api_key_source("api_key_source", req.api_key_source)?;
         if !req.id.is_empty() {
             validate::api_id("id", &req.id)?;
         }
@@ -177,6 +178,7 @@ impl RestApiService for RestApis {
                     protocol: protocol as i32,
                     root_resource_id: root.id.clone(),
                     created_at_ms: ids::now_ms(),
+                    api_key_source: req.api_key_source,
                 };
                 txn.put(&keys::resource(&id, &root.id), &root);
                 txn.put(&keys::api(&id), &api);
@@ -213,6 +215,7 @@ impl RestApiService for RestApis {
         request: Request<UpdateRestApiRequest>,
     ) -> Result<Response<RestApi>, Status> {
         let req = request.into_inner();
+        validate::api_key_source("api_key_source", req.api_key_source)?;
         validate::name("name", &req.name)?;
         validate::max_len("description", &req.description, 4096)?;
         let (api, _) = self
@@ -222,10 +225,15 @@ impl RestApiService for RestApis {
                 let mut api = load_api(txn, &req.api_id)?;
                 api.name = req.name.clone();
                 api.description = req.description.clone();
+                api.api_key_source = req.api_key_source;
                 txn.put(&keys::api(&api.id), &api);
                 Ok::<_, ApiError>(api)
             })
             .await?;
+        self.state
+            .distribution
+            .refresh(&self.state.store)
+            .map_err(ApiError::from)?;
         Ok(Response::new(api))
     }
 

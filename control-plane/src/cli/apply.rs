@@ -144,6 +144,7 @@ async fn ensure_api(
                 name: spec.name.clone(),
                 description: spec.description.clone(),
                 protocol: protocol as i32,
+                api_key_source: key_source_of(spec)? as i32,
             })
             .await
             .map_err(|s| status_error("creating the API", s))?
@@ -157,13 +158,18 @@ async fn ensure_api(
             api.id
         );
     }
-    if api.name != spec.name || api.description != spec.description {
+    let key_source = key_source_of(spec)? as i32;
+    if api.name != spec.name
+        || api.description != spec.description
+        || api.api_key_source != key_source
+    {
         let updated = client
             .apis
             .update_rest_api(UpdateRestApiRequest {
                 api_id: api.id.clone(),
                 name: spec.name.clone(),
                 description: spec.description.clone(),
+                api_key_source: key_source,
             })
             .await
             .map_err(|s| status_error("updating the API", s))?
@@ -282,6 +288,7 @@ async fn ensure_methods(
             resource_id: resources[&path].id.clone(),
             http_method: route.method.to_ascii_uppercase(),
             integration: Some(integration_of(&route.integration)),
+            api_key_required: route.api_key_required,
         };
         let key = (method.resource_id.clone(), method.http_method.clone());
         if desired.insert(key, method).is_some() {
@@ -368,6 +375,39 @@ fn serves(
         })
         .collect();
     deployed == current
+}
+
+fn stage_throttles(spec: &StageSpec) -> Vec<MethodThrottle> {
+    let whole = spec.throttle.iter().map(|t| MethodThrottle {
+        resource_path: "*".into(),
+        http_method: "*".into(),
+        throttle: Some(ThrottleSettings {
+            rate_limit: t.rate_limit,
+            burst_limit: t.burst_limit,
+        }),
+    });
+    let methods = spec.method_throttles.iter().map(|m| MethodThrottle {
+        resource_path: m.path.clone(),
+        http_method: m.method.to_ascii_uppercase(),
+        throttle: Some(ThrottleSettings {
+            rate_limit: m.rate_limit,
+            burst_limit: m.burst_limit,
+        }),
+    });
+    whole.chain(methods).collect()
+}
+
+fn key_source_of(spec: &ApiSpec) -> anyhow::Result<ApiKeySource> {
+    match spec
+        .api_key_source
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
+        None | Some("HEADER") => Ok(ApiKeySource::Header),
+        Some("AUTHORIZER") => Ok(ApiKeySource::Authorizer),
+        Some(other) => bail!("api_key_source: '{other}' is not one of HEADER, AUTHORIZER"),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -470,6 +510,7 @@ async fn ensure_stage(
             format: log.format.clone(),
             destination: log.destination.clone(),
         }),
+        method_settings: stage_throttles(spec),
     };
     match current {
         None => {

@@ -42,6 +42,9 @@ pub struct ApiSpec {
     pub description: String,
     #[serde(default)]
     pub protocol: Option<String>,
+    /// HEADER (default) or AUTHORIZER.
+    #[serde(default)]
+    pub api_key_source: Option<String>,
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
     #[serde(default)]
@@ -54,6 +57,8 @@ pub struct RouteSpec {
     pub path: String,
     pub method: String,
     pub integration: IntegrationSpec,
+    #[serde(default)]
+    pub api_key_required: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +97,28 @@ pub struct StageSpec {
     pub canary: Option<CanarySpec>,
     #[serde(default)]
     pub access_log: Option<AccessLogSpec>,
+    /// Throttle for the whole stage.
+    #[serde(default)]
+    pub throttle: Option<ThrottleSpec>,
+    /// Throttles for single methods.
+    #[serde(default)]
+    pub method_throttles: Vec<MethodThrottleSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleSpec {
+    pub rate_limit: f64,
+    pub burst_limit: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodThrottleSpec {
+    pub path: String,
+    pub method: String,
+    pub rate_limit: f64,
+    pub burst_limit: u32,
 }
 
 /// `access_log: { format: JSON, destination: stdout }`; format is JSON, CLF

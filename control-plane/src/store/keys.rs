@@ -42,3 +42,48 @@ pub fn stage(api_id: &str, stage_name: &str) -> String {
 pub fn stages(api_id: &str) -> String {
     format!("stage/{api_id}/")
 }
+
+pub const API_KEYS: &str = "key/";
+pub const USAGE_PLANS: &str = "plan/";
+pub const API_KEY_SECRET: &str = "meta/api_key_secret";
+pub const QUOTA_RESETS: &str = "reset/";
+
+pub fn api_key(key_id: &str) -> String {
+    format!("key/{key_id}")
+}
+
+/// Index from a key value's hash to its id: values are unique.
+pub fn api_key_hash(hash_hex: &str) -> String {
+    format!("keyhash/{hash_hex}")
+}
+
+pub fn usage_plan(plan_id: &str) -> String {
+    format!("plan/{plan_id}")
+}
+
+/// Membership index: the keys of a plan.
+pub fn plan_key(plan_id: &str, key_id: &str) -> String {
+    format!("plankey/{plan_id}/{key_id}")
+}
+
+pub fn plan_keys(plan_id: &str) -> String {
+    format!("plankey/{plan_id}/")
+}
+
+/// Requests admitted, as u64 big-endian: usage/{plan}/{key}/{YYYY-MM-DD}.
+pub fn usage(plan_id: &str, key_id: &str, date: &str) -> String {
+    format!("usage/{plan_id}/{key_id}/{date}")
+}
+
+pub fn usage_of_plan(plan_id: &str) -> String {
+    format!("usage/{plan_id}/")
+}
+
+pub fn usage_of_key(plan_id: &str, key_id: &str) -> String {
+    format!("usage/{plan_id}/{key_id}/")
+}
+
+/// When a key's quota was last reset, ms since the epoch (u64 big-endian).
+pub fn quota_reset(plan_id: &str, key_id: &str) -> String {
+    format!("reset/{plan_id}/{key_id}")
+}

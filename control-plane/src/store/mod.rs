@@ -62,6 +62,21 @@ impl Store {
         }
     }
 
+    pub fn get_raw(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.tree.get(key.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// Every (key, raw value) under `prefix`, in key order.
+    pub fn scan_raw(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.tree
+            .scan_prefix(prefix.as_bytes())
+            .map(|entry| {
+                let (k, v) = entry?;
+                Ok((String::from_utf8_lossy(&k).into_owned(), v.to_vec()))
+            })
+            .collect()
+    }
+
     /// Every record under `prefix`, in key order.
     pub fn scan<M: Message + Default>(&self, prefix: &str) -> Result<Vec<M>, StoreError> {
         self.tree
@@ -130,6 +145,19 @@ impl Txn<'_> {
 
     pub fn scan<M: Message + Default>(&self, prefix: &str) -> Result<Vec<M>, StoreError> {
         self.store.scan(prefix)
+    }
+
+    pub fn get_raw(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get_raw(key)
+    }
+
+    pub fn scan_raw(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.store.scan_raw(prefix)
+    }
+
+    pub fn put_raw(&mut self, key: &str, value: &[u8]) {
+        self.batch.insert(key.as_bytes(), value);
+        self.dirty = true;
     }
 
     pub fn put(&mut self, key: &str, value: &impl Message) {

@@ -1,0 +1,609 @@
+//! UsagePlanService: API keys, usage plans, plan membership and usage. Keys
+//! and plans take effect at once: each change publishes just the resources
+//! it touched, so one new key costs one resource on the wire.
+
+use super::{SharedState, required};
+use crate::api_keys;
+use crate::error::{ApiError, ApiResult};
+use crate::ids;
+use crate::snapshot::{api_key_resource, usage_plan_resource};
+use crate::store::{Txn, keys};
+use crate::usage;
+use crate::validate;
+use archway_proto::quota;
+use archway_proto::resource_name;
+use archway_proto::v1::usage_plan_service_server::UsagePlanService;
+use archway_proto::v1::*;
+use std::collections::HashSet;
+use tonic::{Request, Response, Status};
+
+pub struct UsagePlans {
+    state: SharedState,
+}
+
+impl UsagePlans {
+    pub fn new(state: SharedState) -> Self {
+        Self { state }
+    }
+
+    fn publish(&self, upserts: Vec<ConfigResource>, removals: Vec<String>) -> Result<(), Status> {
+        self.state
+            .distribution
+            .publish(&self.state.store, upserts, removals)
+            .map_err(ApiError::from)?;
+        Ok(())
+    }
+}
+
+/// What the admin API shows of a key: never the hash.
+fn shown(mut key: ApiKey) -> ApiKey {
+    key.value_hash = Vec::new();
+    key
+}
+
+fn load_key(txn: &Txn<'_>, key_id: &str) -> ApiResult<ApiKey> {
+    required("key_id", key_id)?;
+    txn.get(&keys::api_key(key_id))?
+        .ok_or_else(|| ApiError::NotFound(format!("API key '{key_id}'")))
+}
+
+fn load_plan(txn: &Txn<'_>, plan_id: &str) -> ApiResult<UsagePlan> {
+    required("usage_plan_id", plan_id)?;
+    txn.get(&keys::usage_plan(plan_id))?
+        .ok_or_else(|| ApiError::NotFound(format!("usage plan '{plan_id}'")))
+}
+
+fn secret(txn: &Txn<'_>) -> ApiResult<Vec<u8>> {
+    txn.get_raw(keys::API_KEY_SECRET)?
+        .ok_or_else(|| ApiError::FailedPrecondition("the API key secret is missing".into()))
+}
+
+/// Stages a new key; refuses a value another key already has.
+fn insert_key(
+    txn: &mut Txn<'_>,
+    secret: &[u8],
+    field: &str,
+    name: &str,
+    description: &str,
+    value: &str,
+    enabled: bool,
+) -> ApiResult<ApiKey> {
+    validate::name(&format!("{field}.name"), name)?;
+    validate::max_len(&format!("{field}.description"), description, 4096)?;
+    api_keys::check_value(value).map_err(|r| ApiError::invalid(format!("{field}.value"), r))?;
+    let hash = api_keys::hash(secret, value);
+    let index = keys::api_key_hash(&api_keys::hex(&hash));
+    if txn.get_raw(&index)?.is_some() {
+        return Err(ApiError::AlreadyExists(format!(
+            "an API key with the value given in {field}.value"
+        )));
+    }
+    let key = ApiKey {
+        id: ids::generate(10),
+        name: name.to_owned(),
+        description: description.to_owned(),
+        enabled,
+        created_at_ms: ids::now_ms(),
+        value: String::new(),
+        value_prefix: value.chars().take(4).collect(),
+        value_hash: hash,
+        usage_plan_ids: Vec::new(),
+    };
+    txn.put_raw(&index, key.id.as_bytes());
+    txn.put(&keys::api_key(&key.id), &key);
+    Ok(key)
+}
+
+/// Checks a plan's settings and that its stages exist.
+fn check_plan(txn: &Txn<'_>, plan: &UsagePlan) -> ApiResult<()> {
+    validate::name("plan.name", &plan.name)?;
+    validate::max_len("plan.description", &plan.description, 4096)?;
+    if let Some(t) = &plan.throttle {
+        validate::throttle("plan.throttle", t)?;
+    }
+    if let Some(q) = &plan.quota
+        && q.limit > 0
+    {
+        let (period, max_offset) = match QuotaPeriod::try_from(q.period) {
+            Ok(QuotaPeriod::Day) => (QuotaPeriod::Day, 0),
+            Ok(QuotaPeriod::Week) => (QuotaPeriod::Week, 6),
+            Ok(QuotaPeriod::Month) => (QuotaPeriod::Month, 27),
+            _ => {
+                return Err(ApiError::invalid(
+                    "plan.quota.period",
+                    "must be DAY, WEEK or MONTH when a limit is set",
+                ));
+            }
+        };
+        if q.offset > max_offset {
+            return Err(ApiError::invalid(
+                "plan.quota.offset",
+                format!(
+                    "must be at most {max_offset} for a {period:?} period, got {}",
+                    q.offset
+                ),
+            ));
+        }
+    }
+    let mut seen = HashSet::new();
+    for (i, s) in plan.api_stages.iter().enumerate() {
+        let field = format!("plan.api_stages[{i}]");
+        if txn
+            .get::<Stage>(&keys::stage(&s.api_id, &s.stage))?
+            .is_none()
+        {
+            return Err(ApiError::invalid(
+                field,
+                format!("stage '{}' of API '{}' does not exist", s.stage, s.api_id),
+            ));
+        }
+        if !seen.insert((s.api_id.clone(), s.stage.clone())) {
+            return Err(ApiError::invalid(field, "lists a stage twice"));
+        }
+        for (j, m) in s.throttle.iter().enumerate() {
+            validate::method_throttle(&format!("{field}.throttle[{j}]"), m)?;
+        }
+    }
+    Ok(())
+}
+
+/// AWS allows a key in several plans, but not two that share a stage: the
+/// gateway could not tell which plan a request counts against.
+fn check_no_shared_stage(txn: &Txn<'_>, key: &ApiKey, plan: &UsagePlan) -> ApiResult<()> {
+    let stages: HashSet<(&str, &str)> = plan
+        .api_stages
+        .iter()
+        .map(|s| (s.api_id.as_str(), s.stage.as_str()))
+        .collect();
+    for other_id in key.usage_plan_ids.iter().filter(|id| **id != plan.id) {
+        let other = load_plan(txn, other_id)?;
+        if let Some(s) = other
+            .api_stages
+            .iter()
+            .find(|s| stages.contains(&(s.api_id.as_str(), s.stage.as_str())))
+        {
+            return Err(ApiError::FailedPrecondition(format!(
+                "key '{}' is in plan '{}', which also covers stage {}/{}",
+                key.id, other.id, s.api_id, s.stage
+            )));
+        }
+    }
+    Ok(())
+}
+
+const CSV_COLUMNS: &[&str] = &["name", "key", "description", "enabled", "usageplanids"];
+
+#[tonic::async_trait]
+impl UsagePlanService for UsagePlans {
+    async fn create_api_key(
+        &self,
+        request: Request<CreateApiKeyRequest>,
+    ) -> Result<Response<ApiKey>, Status> {
+        let req = request.into_inner();
+        let value = if req.value.is_empty() {
+            api_keys::generate()
+        } else {
+            req.value.clone()
+        };
+        let (mut key, _) = self
+            .state
+            .store
+            .write(|txn| {
+                let secret = secret(txn)?;
+                insert_key(
+                    txn,
+                    &secret,
+                    "key",
+                    &req.name,
+                    &req.description,
+                    &value,
+                    req.enabled.unwrap_or(true),
+                )
+            })
+            .await
+            .map_err(|e| match e {
+                ApiError::InvalidArgument { field, reason } => ApiError::InvalidArgument {
+                    field: field.trim_start_matches("key.").to_owned(),
+                    reason,
+                },
+                other => other,
+            })?;
+        self.publish(vec![api_key_resource(&key)], vec![])?;
+        key.value = value;
+        Ok(Response::new(shown(key)))
+    }
+
+    async fn import_api_keys(
+        &self,
+        request: Request<ImportApiKeysRequest>,
+    ) -> Result<Response<ImportApiKeysResponse>, Status> {
+        let csv_text = request.into_inner().csv;
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(csv_text.as_bytes());
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| ApiError::invalid("csv", format!("header line: {e}")))?
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        for h in &headers {
+            if !CSV_COLUMNS.contains(&h.as_str()) {
+                return Err(ApiError::invalid(
+                    "csv",
+                    format!("unknown column '{h}'; columns are name,key,description,enabled,usageplanIds"),
+                )
+                .into());
+            }
+        }
+        let column = |name: &str| headers.iter().position(|h| h == name);
+        let (Some(name_col), Some(key_col)) = (column("name"), column("key")) else {
+            return Err(
+                ApiError::invalid("csv", "the header line needs the columns name and key").into(),
+            );
+        };
+        let mut rows = Vec::new();
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 2;
+            let record =
+                record.map_err(|e| ApiError::invalid("csv", format!("line {line}: {e}")))?;
+            let get = |col: Option<usize>| col.and_then(|c| record.get(c)).unwrap_or("").to_owned();
+            let enabled = match get(column("enabled")).to_ascii_lowercase().as_str() {
+                "" | "true" => true,
+                "false" => false,
+                other => {
+                    return Err(ApiError::invalid(
+                        "csv",
+                        format!("line {line}: enabled must be true or false, got '{other}'"),
+                    )
+                    .into());
+                }
+            };
+            let plans: Vec<String> = get(column("usageplanids"))
+                .split(';')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect();
+            rows.push((
+                line,
+                get(Some(name_col)),
+                get(Some(key_col)),
+                get(column("description")),
+                enabled,
+                plans,
+            ));
+        }
+        if rows.is_empty() {
+            return Err(ApiError::invalid("csv", "has no rows").into());
+        }
+        if rows.len() > 100_000 {
+            return Err(ApiError::invalid("csv", "at most 100000 rows per import").into());
+        }
+        let (created, _) = self
+            .state
+            .store
+            .write(|txn| {
+                let secret = secret(txn)?;
+                let mut created = Vec::new();
+                let mut values = HashSet::new();
+                let mut plans_touched: Vec<UsagePlan> = Vec::new();
+                for (line, name, value, description, enabled, plan_ids) in &rows {
+                    let field = format!("csv line {line}");
+                    if !values.insert(value.clone()) {
+                        return Err(ApiError::invalid(
+                            field,
+                            "repeats the key of an earlier line",
+                        ));
+                    }
+                    let mut key =
+                        insert_key(txn, &secret, &field, name, description, value, *enabled)?;
+                    for plan_id in plan_ids {
+                        let plan = match plans_touched.iter().find(|p| &p.id == plan_id) {
+                            Some(p) => p.clone(),
+                            None => {
+                                let p = load_plan(txn, plan_id).map_err(|_| {
+                                    ApiError::invalid(
+                                        &field,
+                                        format!("usage plan '{plan_id}' does not exist"),
+                                    )
+                                })?;
+                                plans_touched.push(p.clone());
+                                p
+                            }
+                        };
+                        check_no_shared_stage(txn, &key, &plan)?;
+                        key.usage_plan_ids.push(plan.id.clone());
+                        txn.put_raw(&keys::plan_key(&plan.id, &key.id), b"");
+                    }
+                    txn.put(&keys::api_key(&key.id), &key);
+                    key.value = value.clone();
+                    created.push(key);
+                }
+                Ok(created)
+            })
+            .await?;
+        self.publish(created.iter().map(api_key_resource).collect(), vec![])?;
+        Ok(Response::new(ImportApiKeysResponse {
+            items: created.into_iter().map(shown).collect(),
+        }))
+    }
+
+    async fn get_api_key(
+        &self,
+        request: Request<GetApiKeyRequest>,
+    ) -> Result<Response<ApiKey>, Status> {
+        let req = request.into_inner();
+        let key = self.state.store.read(|txn| load_key(txn, &req.key_id))?;
+        Ok(Response::new(shown(key)))
+    }
+
+    async fn list_api_keys(
+        &self,
+        _request: Request<ListApiKeysRequest>,
+    ) -> Result<Response<ListApiKeysResponse>, Status> {
+        let items = self
+            .state
+            .store
+            .scan::<ApiKey>(keys::API_KEYS)
+            .map_err(ApiError::from)?;
+        Ok(Response::new(ListApiKeysResponse {
+            items: items.into_iter().map(shown).collect(),
+        }))
+    }
+
+    async fn update_api_key(
+        &self,
+        request: Request<UpdateApiKeyRequest>,
+    ) -> Result<Response<ApiKey>, Status> {
+        let req = request.into_inner();
+        validate::name("name", &req.name)?;
+        validate::max_len("description", &req.description, 4096)?;
+        let (key, _) = self
+            .state
+            .store
+            .write(|txn| {
+                let mut key = load_key(txn, &req.key_id)?;
+                key.name = req.name.clone();
+                key.description = req.description.clone();
+                key.enabled = req.enabled;
+                txn.put(&keys::api_key(&key.id), &key);
+                Ok::<_, ApiError>(key)
+            })
+            .await?;
+        self.publish(vec![api_key_resource(&key)], vec![])?;
+        Ok(Response::new(shown(key)))
+    }
+
+    async fn delete_api_key(
+        &self,
+        request: Request<GetApiKeyRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let req = request.into_inner();
+        self.state
+            .store
+            .write(|txn| {
+                let key = load_key(txn, &req.key_id)?;
+                txn.delete(&keys::api_key(&key.id));
+                txn.delete(&keys::api_key_hash(&api_keys::hex(&key.value_hash)));
+                for plan in &key.usage_plan_ids {
+                    txn.delete(&keys::plan_key(plan, &key.id));
+                }
+                Ok::<_, ApiError>(())
+            })
+            .await?;
+        self.publish(vec![], vec![resource_name::api_key(&req.key_id)])?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn create_usage_plan(
+        &self,
+        request: Request<CreateUsagePlanRequest>,
+    ) -> Result<Response<UsagePlan>, Status> {
+        let mut plan = request
+            .into_inner()
+            .plan
+            .ok_or_else(|| ApiError::invalid("plan", "is required"))?;
+        let (plan, _) = self
+            .state
+            .store
+            .write(|txn| {
+                check_plan(txn, &plan)?;
+                plan.id = ids::generate(10);
+                plan.created_at_ms = ids::now_ms();
+                txn.put(&keys::usage_plan(&plan.id), &plan);
+                Ok::<_, ApiError>(plan)
+            })
+            .await?;
+        self.publish(vec![usage_plan_resource(&plan)], vec![])?;
+        Ok(Response::new(plan))
+    }
+
+    async fn get_usage_plan(
+        &self,
+        request: Request<GetUsagePlanRequest>,
+    ) -> Result<Response<UsagePlan>, Status> {
+        let req = request.into_inner();
+        let plan = self
+            .state
+            .store
+            .read(|txn| load_plan(txn, &req.usage_plan_id))?;
+        Ok(Response::new(plan))
+    }
+
+    async fn list_usage_plans(
+        &self,
+        _request: Request<ListUsagePlansRequest>,
+    ) -> Result<Response<ListUsagePlansResponse>, Status> {
+        let items = self
+            .state
+            .store
+            .scan(keys::USAGE_PLANS)
+            .map_err(ApiError::from)?;
+        Ok(Response::new(ListUsagePlansResponse { items }))
+    }
+
+    async fn update_usage_plan(
+        &self,
+        request: Request<UpdateUsagePlanRequest>,
+    ) -> Result<Response<UsagePlan>, Status> {
+        let mut plan = request
+            .into_inner()
+            .plan
+            .ok_or_else(|| ApiError::invalid("plan", "is required"))?;
+        let (plan, _) = self
+            .state
+            .store
+            .write(|txn| {
+                let current = load_plan(txn, &plan.id)?;
+                check_plan(txn, &plan)?;
+                plan.created_at_ms = current.created_at_ms;
+                for (k, _) in txn.scan_raw(&keys::plan_keys(&plan.id))? {
+                    let key_id = k.rsplit('/').next().unwrap_or_default();
+                    let key = load_key(txn, key_id)?;
+                    check_no_shared_stage(txn, &key, &plan)?;
+                }
+                txn.put(&keys::usage_plan(&plan.id), &plan);
+                Ok::<_, ApiError>(plan)
+            })
+            .await?;
+        self.publish(vec![usage_plan_resource(&plan)], vec![])?;
+        Ok(Response::new(plan))
+    }
+
+    async fn delete_usage_plan(
+        &self,
+        request: Request<GetUsagePlanRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let req = request.into_inner();
+        self.state
+            .store
+            .write(|txn| {
+                load_plan(txn, &req.usage_plan_id)?;
+                if !txn
+                    .scan_raw(&keys::plan_keys(&req.usage_plan_id))?
+                    .is_empty()
+                {
+                    return Err(ApiError::FailedPrecondition(format!(
+                        "usage plan '{}' still has keys; remove them first",
+                        req.usage_plan_id
+                    )));
+                }
+                txn.delete(&keys::usage_plan(&req.usage_plan_id));
+                Ok(())
+            })
+            .await?;
+        self.publish(vec![], vec![resource_name::usage_plan(&req.usage_plan_id)])?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn add_key_to_plan(
+        &self,
+        request: Request<UsagePlanKeyRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let req = request.into_inner();
+        let (key, _) = self
+            .state
+            .store
+            .write(|txn| {
+                let plan = load_plan(txn, &req.usage_plan_id)?;
+                let mut key = load_key(txn, &req.key_id)?;
+                if key.usage_plan_ids.contains(&plan.id) {
+                    return Err(ApiError::AlreadyExists(format!(
+                        "key '{}' in usage plan '{}'",
+                        key.id, plan.id
+                    )));
+                }
+                check_no_shared_stage(txn, &key, &plan)?;
+                key.usage_plan_ids.push(plan.id.clone());
+                txn.put(&keys::api_key(&key.id), &key);
+                txn.put_raw(&keys::plan_key(&plan.id, &key.id), b"");
+                Ok(key)
+            })
+            .await?;
+        self.publish(vec![api_key_resource(&key)], vec![])?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn remove_key_from_plan(
+        &self,
+        request: Request<UsagePlanKeyRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let req = request.into_inner();
+        let (key, _) = self
+            .state
+            .store
+            .write(|txn| {
+                let mut key = load_key(txn, &req.key_id)?;
+                let before = key.usage_plan_ids.len();
+                key.usage_plan_ids.retain(|p| *p != req.usage_plan_id);
+                if key.usage_plan_ids.len() == before {
+                    return Err(ApiError::NotFound(format!(
+                        "key '{}' in usage plan '{}'",
+                        key.id, req.usage_plan_id
+                    )));
+                }
+                txn.put(&keys::api_key(&key.id), &key);
+                txn.delete(&keys::plan_key(&req.usage_plan_id, &key.id));
+                Ok(key)
+            })
+            .await?;
+        self.publish(vec![api_key_resource(&key)], vec![])?;
+        Ok(Response::new(Empty {}))
+    }
+
+    async fn get_usage(
+        &self,
+        request: Request<GetUsageRequest>,
+    ) -> Result<Response<GetUsageResponse>, Status> {
+        let req = request.into_inner();
+        let date = |field: &str, value: &str| {
+            quota::parse_date(value).ok_or_else(|| {
+                ApiError::invalid(field, format!("'{value}' is not a YYYY-MM-DD date"))
+            })
+        };
+        let start = date("start_date", &req.start_date)?;
+        let end = date("end_date", &req.end_date)?;
+        let store = &self.state.store;
+        let plan = store.read(|txn| load_plan(txn, &req.usage_plan_id))?;
+        let key = (!req.key_id.is_empty()).then_some(req.key_id.as_str());
+        let items = usage::query(store, &plan, key, start, end)?;
+        Ok(Response::new(GetUsageResponse { items }))
+    }
+
+    async fn reset_usage(
+        &self,
+        request: Request<UsagePlanKeyRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let req = request.into_inner();
+        self.state
+            .store
+            .write(|txn| {
+                let plan = load_plan(txn, &req.usage_plan_id)?;
+                let key = load_key(txn, &req.key_id)?;
+                let today = quota::day_of(ids::now_ms());
+                let (period, offset) = plan.quota.as_ref().map_or((QuotaPeriod::Day, 0), |q| {
+                    (
+                        QuotaPeriod::try_from(q.period).unwrap_or(QuotaPeriod::Day),
+                        q.offset,
+                    )
+                });
+                let from = quota::period_start(today, period, offset);
+                for day in from..=today {
+                    txn.delete(&keys::usage(&plan.id, &key.id, &quota::date_string(day)));
+                }
+                txn.put_raw(
+                    &keys::quota_reset(&plan.id, &key.id),
+                    &ids::now_ms().to_be_bytes(),
+                );
+                Ok::<_, ApiError>(())
+            })
+            .await?;
+        // The reset time travels in the node settings.
+        self.state
+            .distribution
+            .refresh(&self.state.store)
+            .map_err(ApiError::from)?;
+        Ok(Response::new(Empty {}))
+    }
+}

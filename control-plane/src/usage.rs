@@ -1,0 +1,114 @@
+//! The usage ledger: requests admitted per usage plan, key and day, as the
+//! fleet reports them, persisted in the store. GetUsage reads it; quotas
+//! count against it when no Redis is shared by the nodes.
+
+use crate::error::{ApiError, ApiResult};
+use crate::store::{Store, StoreError, keys};
+use archway_proto::quota;
+use archway_proto::v1::{QuotaPeriod, UsageEntry, UsagePlan, UsageReport};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Adds a report's counts to the ledger in one durable write.
+pub async fn record(store: &Store, report: &UsageReport) -> Result<(), StoreError> {
+    store
+        .write(|txn| {
+            // Several counts may name the same key and day.
+            let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+            for c in &report.counts {
+                if c.usage_plan_id.contains('/')
+                    || c.key_id.contains('/')
+                    || quota::parse_date(&c.date).is_none()
+                {
+                    continue;
+                }
+                *totals
+                    .entry(keys::usage(&c.usage_plan_id, &c.key_id, &c.date))
+                    .or_default() += c.count;
+            }
+            for (key, add) in totals {
+                let old = txn.get_raw(&key)?.map_or(0, |v| read_u64(&v));
+                txn.put_raw(&key, &(old + add).to_be_bytes());
+            }
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .map(|_| ())
+}
+
+/// Persists reports as they arrive, one at a time.
+pub fn spawn_recorder(store: Arc<Store>) -> mpsc::Sender<UsageReport> {
+    let (tx, mut rx) = mpsc::channel::<UsageReport>(1024);
+    tokio::spawn(async move {
+        while let Some(report) = rx.recv().await {
+            if let Err(e) = record(&store, &report).await {
+                tracing::error!(error = %e, "recording usage");
+            }
+        }
+    });
+    tx
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}
+
+/// Usage of `plan` (optionally one key) per key and day from `start` to
+/// `end` inclusive (days since the epoch), with the quota left in each day's
+/// period when the plan has a quota.
+pub fn query(
+    store: &Store,
+    plan: &UsagePlan,
+    key_id: Option<&str>,
+    start: i64,
+    end: i64,
+) -> ApiResult<Vec<UsageEntry>> {
+    if end < start {
+        return Err(ApiError::invalid("end_date", "is before start_date"));
+    }
+    if end - start > 366 {
+        return Err(ApiError::invalid(
+            "end_date",
+            "a query covers at most 366 days",
+        ));
+    }
+    let prefix = match key_id {
+        Some(k) => keys::usage_of_key(&plan.id, k),
+        None => keys::usage_of_plan(&plan.id),
+    };
+    // key → day → used.
+    let mut used: BTreeMap<String, BTreeMap<i64, u64>> = BTreeMap::new();
+    for (k, v) in store.scan_raw(&prefix)? {
+        let Some(rest) = k.strip_prefix(&keys::usage_of_plan(&plan.id)) else {
+            continue;
+        };
+        let Some((key, date)) = rest.split_once('/') else {
+            continue;
+        };
+        if let Some(day) = quota::parse_date(date) {
+            used.entry(key.to_owned())
+                .or_default()
+                .insert(day, read_u64(&v));
+        }
+    }
+    let quota = plan.quota.as_ref().filter(|q| q.limit > 0);
+    let mut items = Vec::new();
+    for (key, days) in &used {
+        for (&day, &count) in days.range(start..=end) {
+            let remaining = quota.map(|q| {
+                let period = QuotaPeriod::try_from(q.period).unwrap_or(QuotaPeriod::Day);
+                let from = quota::period_start(day, period, q.offset);
+                let in_period: u64 = days.range(from..=day).map(|(_, n)| n).sum();
+                q.limit.saturating_sub(in_period)
+            });
+            items.push(UsageEntry {
+                key_id: key.clone(),
+                date: quota::date_string(day),
+                used: count,
+                remaining,
+            });
+        }
+    }
+    Ok(items)
+}
