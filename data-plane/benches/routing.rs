@@ -100,6 +100,7 @@ fn snapshot(n: usize) -> Vec<ConfigResource> {
                 uri: "http://${stageVariables.backend}/x".into(),
                 ..Default::default()
             }),
+            api_key_required: false,
         });
     }
     vec![

@@ -2,7 +2,7 @@
 //! persist. A version that does not compile is refused and never served.
 
 use crate::access_log::AccessLogSinks;
-use crate::compile::compile;
+use crate::compile::{compile, compile_with};
 use crate::disk::SnapshotFile;
 use crate::received::{OutOfSync, ReceivedConfig};
 use crate::tables::RuntimeTables;
@@ -28,6 +28,8 @@ pub struct ConfigApplier {
     sinks: Arc<AccessLogSinks>,
     /// Set once a configuration is served (from disk or the control plane).
     ready: Arc<AtomicBool>,
+    /// A key changed since the last version that compiled.
+    keys_dirty: bool,
 }
 
 impl ConfigApplier {
@@ -42,6 +44,7 @@ impl ConfigApplier {
             disk,
             sinks,
             ready: Arc::default(),
+            keys_dirty: true,
         }
     }
 
@@ -89,14 +92,21 @@ impl ConfigApplier {
     /// in and saves it. Compilation runs on a blocking thread: a large
     /// configuration must not stall the proxy's workers.
     pub async fn apply(&mut self, update: ConfigUpdate) -> Result<Outcome, OutOfSync> {
-        self.received.merge(update)?;
+        self.keys_dirty |= self.received.merge(update)?;
+        let keys_changed = self.keys_dirty;
         let version = self.received.version;
         let received = std::mem::take(&mut self.received);
         let previous = self.tables.load_full();
         let disk = self.disk.clone();
         let sinks = self.sinks.clone();
         let (received, result) = tokio::task::spawn_blocking(move || {
-            let result = compile(version, received.resources.values(), &previous, &sinks);
+            let result = compile_with(
+                version,
+                received.resources.values(),
+                &previous,
+                &sinks,
+                keys_changed,
+            );
             if result.is_ok()
                 && let Some(disk) = &disk
                 && let Err(e) = disk.save(&received)
@@ -112,6 +122,7 @@ impl ConfigApplier {
             Ok(tables) => {
                 self.tables.store(Arc::new(tables));
                 self.ready.store(true, Ordering::Relaxed);
+                self.keys_dirty = false;
                 Outcome::Applied { version }
             }
             Err(e) => Outcome::Refused {

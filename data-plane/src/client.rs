@@ -3,11 +3,13 @@
 //! The node keeps serving its current tables the whole time.
 
 use crate::apply::{ConfigApplier, Outcome};
+use crate::pipeline::throttle::Limits;
 use archway_proto::v1::config_distribution_client::ConfigDistributionClient;
 use archway_proto::v1::node_message::Message as NodeMsg;
 use archway_proto::v1::{ConfigAck, ConfigNack, Heartbeat, NodeHello, NodeMessage};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -25,6 +27,8 @@ pub struct ClientConfig {
     pub node_id: String,
     /// Counts versions applied and refused.
     pub applies: Option<Counter<u64>>,
+    /// Usage to report, and how often.
+    pub usage: Option<(Arc<Limits>, Duration)>,
 }
 
 /// Follows the control plane forever; run it as a task and abort it to stop.
@@ -75,6 +79,9 @@ async fn session(config: &ClientConfig, applier: &mut ConfigApplier) -> anyhow::
 
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
+    let report_every = config.usage.as_ref().map_or(HEARTBEAT, |(_, every)| *every);
+    let mut report = tokio::time::interval(report_every);
+    report.tick().await;
     loop {
         tokio::select! {
             update = updates.message() => {
@@ -95,6 +102,17 @@ async fn session(config: &ClientConfig, applier: &mut ConfigApplier) -> anyhow::
             }
             _ = heartbeat.tick() => {
                 tx.send(message(NodeMsg::Heartbeat(Heartbeat {}))).await?;
+            }
+            _ = report.tick() => {
+                if let Some((limits, _)) = &config.usage
+                    && let Some(usage) = limits.usage.take()
+                    && let Err(unsent) = tx.send(message(NodeMsg::Usage(usage))).await
+                {
+                    if let Some(NodeMsg::Usage(usage)) = unsent.0.message {
+                        limits.usage.restore(usage);
+                    }
+                    anyhow::bail!("the config stream closed");
+                }
             }
         }
     }

@@ -6,14 +6,20 @@ use crate::access_log::AccessLogSinks;
 use crate::apply::{ConfigApplier, SharedTables};
 use crate::client::{self, ClientConfig};
 use crate::disk::SnapshotFile;
+use crate::limits::Limiter;
+use crate::limits::redis_store::RedisLimits;
+use crate::limits::usage::UsageRecorder;
 use crate::pipeline::Gateway;
+use crate::pipeline::throttle::Limits;
 use crate::tables::RuntimeTables;
+use crate::tables::Throttle;
 use crate::telemetry::{Telemetry, TelemetryConfig};
 use crate::{admin, server};
 use arc_swap::ArcSwap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 #[derive(Debug, Clone)]
@@ -27,6 +33,12 @@ pub struct NodeConfig {
     pub state_dir: Option<PathBuf>,
     pub max_payload: usize,
     pub telemetry: TelemetryConfig,
+    /// Shared limits in Redis (`redis://host:port`); None: per-node limits.
+    pub redis_url: Option<String>,
+    /// The node-wide bucket, like AWS's account-level throttle.
+    pub default_throttle: Option<Throttle>,
+    /// How often admitted keyed requests are reported to the control plane.
+    pub usage_report_interval: Duration,
 }
 
 /// Runs the node until `shutdown` completes. `admin` serves `/metrics`,
@@ -67,11 +79,36 @@ pub async fn run(
     }
     tracing::info!(node = %node_id, control_plane = %config.control_plane, "node starting");
     let ready = applier.ready();
+    let redis = match &config.redis_url {
+        Some(url) => Some(RedisLimits::connect(url)?),
+        None => None,
+    };
+    let fallbacks = telemetry
+        .meter()
+        .u64_counter("archway_limit_fallbacks")
+        .with_description("Limit checks done locally because Redis could not be reached")
+        .build();
+    let limits = Arc::new(Limits {
+        limiter: Limiter::new(redis, Some(fallbacks)),
+        node_default: config.default_throttle,
+        usage: UsageRecorder::default(),
+    });
+    let housekeeping = {
+        let limits = limits.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                limits.limiter.housekeeping();
+            }
+        })
+    };
     let follower = tokio::spawn(client::run(
         ClientConfig {
             control_plane: config.control_plane.clone(),
             node_id,
             applies: Some(telemetry.metrics.config_applies.clone()),
+            usage: Some((limits.clone(), config.usage_report_interval)),
         },
         applier,
     ));
@@ -87,9 +124,11 @@ pub async fn run(
         &config.domain,
         config.max_payload,
         telemetry.clone(),
+        limits,
     ));
     server::serve(listener, gateway, shutdown).await;
     follower.abort();
+    housekeeping.abort();
     let _ = stop_admin.send(());
     if let Some(task) = admin_task {
         let _ = task.await;

@@ -38,8 +38,16 @@ impl ReceivedConfig {
     }
 
     /// Merges an update: a full one replaces everything, a delta must start
-    /// from the version held.
-    pub fn merge(&mut self, update: ConfigUpdate) -> Result<(), OutOfSync> {
+    /// from the version held. Returns whether any API key changed, so the
+    /// (possibly very large) key table is rebuilt only then.
+    pub fn merge(&mut self, update: ConfigUpdate) -> Result<bool, OutOfSync> {
+        let keys_changed = update.full
+            || update
+                .upserts
+                .iter()
+                .map(|r| r.name.as_str())
+                .chain(update.removals.iter().map(String::as_str))
+                .any(|n| n.starts_with("apikey/"));
         if update.full {
             self.resources.clear();
         } else if update.base_version != self.version || update.epoch != self.epoch {
@@ -58,7 +66,7 @@ impl ReceivedConfig {
         }
         self.version = update.version;
         self.epoch = update.epoch;
-        Ok(())
+        Ok(keys_changed)
     }
 }
 

@@ -21,6 +21,81 @@ pub struct RuntimeTables {
     pub apis: HashMap<Box<str>, ApiTable>,
     /// By resource name, so the next compilation can reuse them.
     pub deployments: HashMap<Box<str>, Arc<CompiledDeployment>>,
+    /// API keys by the HMAC of their value; shared with the next version
+    /// when no key changed.
+    pub keys: Arc<KeyTable>,
+    /// Usage plans by id.
+    pub plans: HashMap<Box<str>, Arc<CompiledPlan>>,
+    /// HMAC-SHA256 keyed with the secret key values are hashed with, ready
+    /// to clone per request (the key schedule is done once per version).
+    pub api_key_mac: Option<hmac::Hmac<sha2::Sha256>>,
+    /// "{plan}/{key}" → last quota reset (ms since the epoch).
+    pub quota_resets: HashMap<String, i64>,
+}
+
+pub type KeyHash = [u8; 32];
+
+#[derive(Debug, Default)]
+pub struct KeyTable {
+    pub by_hash: HashMap<KeyHash, KeyEntry>,
+}
+
+#[derive(Debug)]
+pub struct KeyEntry {
+    pub id: Arc<str>,
+    pub enabled: bool,
+    pub plans: Vec<Arc<str>>,
+}
+
+/// A token bucket (requests per second, burst).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Throttle {
+    pub rate: f64,
+    pub burst: u32,
+}
+
+/// Throttles by resource path and verb, with "*" for any.
+#[derive(Debug, Default)]
+pub struct MethodThrottles {
+    /// path → verb → throttle; "*" entries match anything.
+    by_path: HashMap<Box<str>, HashMap<Box<str>, Throttle>>,
+}
+
+impl MethodThrottles {
+    pub fn insert(&mut self, path: &str, verb: &str, throttle: Throttle) {
+        self.by_path
+            .entry(path.into())
+            .or_default()
+            .insert(verb.into(), throttle);
+    }
+
+    /// The most specific throttle for `path` and `verb`: path and verb, then
+    /// path and any verb, then any path and verb, then any path, any verb.
+    pub fn find(&self, path: &str, verb: &str) -> Option<Throttle> {
+        [(path, verb), (path, "*"), ("*", verb), ("*", "*")]
+            .into_iter()
+            .find_map(|(p, v)| self.by_path.get(p)?.get(v).copied())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_path.is_empty()
+    }
+}
+
+#[derive(Debug)]
+pub struct CompiledPlan {
+    pub id: Arc<str>,
+    pub throttle: Option<Throttle>,
+    pub quota: Option<Quota>,
+    /// api id → stage → the plan's method throttles there.
+    pub stages: HashMap<Box<str>, HashMap<Box<str>, MethodThrottles>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Quota {
+    pub limit: u64,
+    pub period: archway_proto::v1::QuotaPeriod,
+    pub offset: u32,
 }
 
 impl RuntimeTables {
@@ -32,6 +107,7 @@ impl RuntimeTables {
 #[derive(Debug)]
 pub struct ApiTable {
     pub id: Box<str>,
+    pub api_key_source: archway_proto::v1::ApiKeySource,
     /// The `api` metric label, built once per version.
     pub label: KeyValue,
     pub protocol: ApiProtocol,
@@ -47,6 +123,8 @@ pub struct StageTable {
     pub primary: StageTarget,
     pub canary: Option<Canary>,
     pub access_log: Option<StageAccessLog>,
+    /// The stage's own throttles (stage-wide "*" and per method).
+    pub throttles: MethodThrottles,
 }
 
 #[derive(Debug)]
@@ -76,6 +154,7 @@ pub struct Route {
     pub resource_path: Box<str>,
     /// The `route` metric label: the template, never the raw path.
     pub label: KeyValue,
+    pub api_key_required: bool,
     pub integration: CompiledIntegration,
 }
 

@@ -5,6 +5,7 @@ use anyhow::{Context, bail};
 use archway_proto::v1::deployment_service_client::DeploymentServiceClient;
 use archway_proto::v1::fleet_service_client::FleetServiceClient;
 use archway_proto::v1::rest_api_service_client::RestApiServiceClient;
+use archway_proto::v1::usage_plan_service_client::UsagePlanServiceClient;
 use archway_proto::v1::*;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -15,6 +16,7 @@ pub struct Admin {
     pub apis: RestApiServiceClient<Channel>,
     pub deployments: DeploymentServiceClient<Channel>,
     pub fleet: FleetServiceClient<Channel>,
+    pub plans: UsagePlanServiceClient<Channel>,
 }
 
 pub fn http_proxy(uri: &str) -> Integration {
@@ -54,7 +56,8 @@ impl Admin {
         Ok(Self {
             apis: RestApiServiceClient::new(channel.clone()),
             deployments: DeploymentServiceClient::new(channel.clone()),
-            fleet: FleetServiceClient::new(channel),
+            fleet: FleetServiceClient::new(channel.clone()),
+            plans: UsagePlanServiceClient::new(channel),
         })
     }
 
@@ -66,6 +69,7 @@ impl Admin {
                 name: format!("{id} api"),
                 description: String::new(),
                 protocol: protocol as i32,
+                api_key_source: 0,
             })
             .await?
             .into_inner())
@@ -115,6 +119,19 @@ impl Admin {
         method: &str,
         integration: Integration,
     ) -> anyhow::Result<Method> {
+        self.route_with_key(api, path, method, integration, false)
+            .await
+    }
+
+    /// As [`Admin::route`], optionally requiring an API key.
+    pub async fn route_with_key(
+        &mut self,
+        api: &RestApi,
+        path: &str,
+        method: &str,
+        integration: Integration,
+        api_key_required: bool,
+    ) -> anyhow::Result<Method> {
         let resource = self.resource(api, path).await?;
         Ok(self
             .apis
@@ -124,6 +141,7 @@ impl Admin {
                     resource_id: resource.id,
                     http_method: method.into(),
                     integration: Some(integration),
+                    api_key_required,
                 }),
             })
             .await?

@@ -78,6 +78,7 @@ async fn bad_configuration_is_refused_with_field_and_reason() -> anyhow::Result<
                 resource_id: items.id.clone(),
                 http_method: "FETCH".into(),
                 integration: Some(mock(200, "")),
+                api_key_required: false,
             }),
         })
         .await;

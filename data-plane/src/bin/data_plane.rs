@@ -3,6 +3,7 @@
 use anyhow::Context;
 use archway_data_plane::node::{self, NodeConfig};
 use archway_data_plane::pipeline::DEFAULT_MAX_PAYLOAD;
+use archway_data_plane::tables::Throttle;
 use archway_data_plane::telemetry::TelemetryConfig;
 use archway_data_plane::telemetry::logging::{self, LogFormat};
 use clap::Parser;
@@ -57,6 +58,23 @@ struct Args {
     log_level: Option<String>,
     #[arg(long, env = "ARCHWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Redis for fleet-wide throttles and quotas, e.g. redis://127.0.0.1:6379
+    /// (default: each node limits on its own).
+    #[arg(long, env = "ARCHWAY_REDIS_URL")]
+    redis_url: Option<String>,
+    /// The node-wide throttle in requests per second (0: none), like AWS's
+    /// account-level limit.
+    #[arg(long, env = "ARCHWAY_DEFAULT_RATE_LIMIT", default_value_t = 10_000.0)]
+    default_rate_limit: f64,
+    #[arg(long, env = "ARCHWAY_DEFAULT_BURST_LIMIT", default_value_t = 5_000)]
+    default_burst_limit: u32,
+    /// How often usage is reported to the control plane, in milliseconds.
+    #[arg(
+        long,
+        env = "ARCHWAY_USAGE_REPORT_INTERVAL_MS",
+        default_value_t = 10_000
+    )]
+    usage_report_interval_ms: u64,
     /// Record no metrics (for measuring what they cost; see deploy/bench).
     #[arg(long, hide = true)]
     no_metrics: bool,
@@ -115,6 +133,14 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             service_name: "archway-data-plane",
             metrics: !args.no_metrics,
         },
+        redis_url: args.redis_url,
+        default_throttle: (args.default_rate_limit > 0.0).then_some(Throttle {
+            rate: args.default_rate_limit,
+            burst: args.default_burst_limit,
+        }),
+        usage_report_interval: std::time::Duration::from_millis(
+            args.usage_report_interval_ms.max(100),
+        ),
     };
     node::run(config, listener, Some(admin), shutdown_signal()).await
 }

@@ -10,13 +10,16 @@ pub mod routes;
 
 use crate::access_log::AccessLogSinks;
 use crate::tables::{
-    ApiTable, Canary, CompiledDeployment, CompiledIntegration, Route, RuntimeTables, StageTable,
-    StageTarget,
+    ApiTable, Canary, CompiledDeployment, CompiledIntegration, CompiledPlan, KeyEntry, KeyHash,
+    KeyTable, MethodThrottles, Quota, Route, RuntimeTables, StageTable, StageTarget, Throttle,
 };
 use crate::telemetry::metrics::label;
 use archway_proto::uri_template::UriTemplate;
 use archway_proto::v1::config_resource::Resource as Body;
-use archway_proto::v1::{ApiProtocol, ConfigResource, Deployment, IntegrationType, Stage};
+use archway_proto::v1::{
+    ApiKeySource, ApiProtocol, ConfigResource, Deployment, IntegrationType, QuotaPeriod, Stage,
+    ThrottleSettings, UsagePlan,
+};
 use archway_proto::{MAX_INTEGRATION_TIMEOUT_MS, resource_name};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -48,7 +51,23 @@ pub fn compile<'a>(
     previous: &RuntimeTables,
     sinks: &AccessLogSinks,
 ) -> Result<RuntimeTables, CompileError> {
+    compile_with(version, resources, previous, sinks, true)
+}
+
+/// As [`compile`]; with `keys_changed` false the previous key table is kept
+/// as it is, which makes versions that touch no key cheap even with
+/// millions of keys.
+pub fn compile_with<'a>(
+    version: u64,
+    resources: impl IntoIterator<Item = &'a ConfigResource>,
+    previous: &RuntimeTables,
+    sinks: &AccessLogSinks,
+    keys_changed: bool,
+) -> Result<RuntimeTables, CompileError> {
     let mut apis: HashMap<Box<str>, ApiTable> = HashMap::new();
+    let mut keys: Option<KeyTable> = keys_changed.then(KeyTable::default);
+    let mut plans: HashMap<Box<str>, Arc<CompiledPlan>> = HashMap::new();
+    let mut settings = None;
     let mut stages: Vec<(&str, &Stage)> = Vec::new();
     let mut deployments: HashMap<String, &Deployment> = HashMap::new();
     for r in resources {
@@ -60,6 +79,8 @@ pub fn compile<'a>(
                     api.id.as_str().into(),
                     ApiTable {
                         id: api.id.as_str().into(),
+                        api_key_source: ApiKeySource::try_from(api.api_key_source)
+                            .unwrap_or(ApiKeySource::Header),
                         label: label("api", &api.id),
                         protocol,
                         stages: HashMap::new(),
@@ -70,6 +91,34 @@ pub fn compile<'a>(
             Some(Body::Deployment(d)) => {
                 deployments.insert(r.name.clone(), d);
             }
+            Some(Body::ApiKey(key)) => {
+                if let Some(keys) = keys.as_mut() {
+                    let hash: KeyHash = key
+                        .value_hash
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| err(&r.name, "value hash is not 32 bytes"))?;
+                    keys.by_hash.insert(
+                        hash,
+                        KeyEntry {
+                            id: key.id.as_str().into(),
+                            enabled: key.enabled,
+                            plans: key
+                                .usage_plan_ids
+                                .iter()
+                                .map(|p| p.as_str().into())
+                                .collect(),
+                        },
+                    );
+                }
+            }
+            Some(Body::UsagePlan(plan)) => {
+                plans.insert(
+                    plan.id.as_str().into(),
+                    Arc::new(compile_plan(plan).map_err(|reason| err(&r.name, reason))?),
+                );
+            }
+            Some(Body::Settings(s)) => settings = Some(s),
             None => return Err(err(&r.name, "empty resource")),
         }
     }
@@ -140,6 +189,15 @@ pub fn compile<'a>(
         let api = apis
             .get_mut(stage.api_id.as_str())
             .ok_or_else(|| err(res_name, format!("API '{}' was not received", stage.api_id)))?;
+        let mut throttles = MethodThrottles::default();
+        for m in &stage.method_settings {
+            throttles.insert(
+                &m.resource_path,
+                &m.http_method,
+                throttle_of(m.throttle.as_ref())
+                    .ok_or_else(|| err(res_name, "method setting without a throttle"))?,
+            );
+        }
         api.stages.insert(
             stage.stage_name.as_str().into(),
             StageTable {
@@ -148,14 +206,59 @@ pub fn compile<'a>(
                 primary,
                 canary,
                 access_log,
+                throttles,
             },
         );
     }
 
+    let settings = settings.cloned().unwrap_or_default();
     Ok(RuntimeTables {
         version,
         apis,
         deployments: compiled,
+        keys: match keys {
+            Some(k) => Arc::new(k),
+            None => previous.keys.clone(),
+        },
+        plans,
+        api_key_mac: (!settings.api_key_secret.is_empty()).then(|| {
+            <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&settings.api_key_secret)
+                .expect("HMAC takes any key length")
+        }),
+        quota_resets: settings.quota_resets,
+    })
+}
+
+fn throttle_of(t: Option<&ThrottleSettings>) -> Option<Throttle> {
+    t.map(|t| Throttle {
+        rate: t.rate_limit,
+        burst: t.burst_limit,
+    })
+}
+
+fn compile_plan(plan: &UsagePlan) -> Result<CompiledPlan, String> {
+    let quota = plan.quota.as_ref().filter(|q| q.limit > 0).map(|q| Quota {
+        limit: q.limit,
+        period: QuotaPeriod::try_from(q.period).unwrap_or(QuotaPeriod::Day),
+        offset: q.offset,
+    });
+    let mut stages = HashMap::new();
+    for s in &plan.api_stages {
+        let mut throttles = MethodThrottles::default();
+        for m in &s.throttle {
+            let t = throttle_of(m.throttle.as_ref()).ok_or("method throttle without a throttle")?;
+            throttles.insert(&m.resource_path, &m.http_method, t);
+        }
+        stages
+            .entry(s.api_id.as_str().into())
+            .or_insert_with(HashMap::new)
+            .insert(s.stage.as_str().into(), throttles);
+    }
+    Ok(CompiledPlan {
+        id: plan.id.as_str().into(),
+        throttle: throttle_of(plan.throttle.as_ref()).filter(|t| t.rate > 0.0 || t.burst > 0),
+        quota,
+        stages,
     })
 }
 
@@ -187,6 +290,7 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         routes.push(Route {
             resource_path: (*path).into(),
             label: label("route", path),
+            api_key_required: method.api_key_required,
             integration: compiled,
         });
     }

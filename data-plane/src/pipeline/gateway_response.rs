@@ -22,6 +22,13 @@ pub enum GatewayResponse {
     IntegrationFailure,
     /// The configuration produced something unusable, e.g. a bad URI.
     ApiConfigurationError,
+    /// A method requires an API key and the request's is missing, unknown,
+    /// disabled, or not in a usage plan of this stage.
+    InvalidApiKey,
+    /// Over a throttle; retry after this many seconds.
+    Throttled(u32),
+    /// Over a usage plan's quota for the period.
+    QuotaExceeded,
 }
 
 impl GatewayResponse {
@@ -68,6 +75,21 @@ impl GatewayResponse {
                 "ApiConfigurationException",
                 br#"{"message":"Internal server error"}"#,
             ),
+            InvalidApiKey => (
+                StatusCode::FORBIDDEN,
+                "ForbiddenException",
+                br#"{"message":"Forbidden"}"#,
+            ),
+            Throttled(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsException",
+                br#"{"message":"Too Many Requests"}"#,
+            ),
+            QuotaExceeded => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "LimitExceededException",
+                br#"{"message":"Limit Exceeded"}"#,
+            ),
         }
     }
 
@@ -87,6 +109,9 @@ impl GatewayResponse {
             IntegrationTimeout => "INTEGRATION_TIMEOUT",
             IntegrationFailure => "INTEGRATION_FAILURE",
             ApiConfigurationError => "API_CONFIGURATION_ERROR",
+            InvalidApiKey => "INVALID_API_KEY",
+            Throttled(_) => "THROTTLED",
+            QuotaExceeded => "QUOTA_EXCEEDED",
         }
     }
 
@@ -109,6 +134,9 @@ impl GatewayResponse {
             HeaderValue::from_static("application/json"),
         );
         headers.insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+        if let GatewayResponse::Throttled(seconds) = self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
         response
     }
 }

@@ -5,12 +5,14 @@
 //! [`GatewayResponse`]. Later stages (authorizers, keys, throttling,
 //! validation, caching, mapping) slot in between route and integration.
 
+pub mod api_key;
 pub mod gateway_response;
 pub mod headers;
 pub mod http_proxy;
 pub mod mock;
 pub mod observe;
 pub mod resolve;
+pub mod throttle;
 
 use crate::apply::SharedTables;
 use crate::compile::routes::Lookup;
@@ -42,6 +44,7 @@ pub struct Gateway {
     upstream: Upstream,
     max_payload: usize,
     telemetry: Arc<Telemetry>,
+    limits: Arc<throttle::Limits>,
 }
 
 impl Gateway {
@@ -50,6 +53,7 @@ impl Gateway {
         domain: &str,
         max_payload: usize,
         telemetry: Arc<Telemetry>,
+        limits: Arc<throttle::Limits>,
     ) -> Self {
         let domain = format!(".{}", domain.trim_start_matches('.').to_ascii_lowercase());
         Self {
@@ -58,6 +62,7 @@ impl Gateway {
             upstream: Upstream::new(),
             max_payload,
             telemetry,
+            limits,
         }
     }
 
@@ -102,7 +107,10 @@ impl Gateway {
         }
         observation.keep_details(&request, client);
         let resolve::Resolved {
-            api, target, path, ..
+            api,
+            stage,
+            target,
+            path,
         } = resolved?;
         observation.event("resolved");
 
@@ -117,6 +125,24 @@ impl Gateway {
         };
         observation.route = Some(route);
         observation.event("route.matched");
+
+        let identity = if route.api_key_required {
+            let identity = api_key::identify(tables, api, stage, request.headers(), None)?;
+            observation.event("api_key.accepted");
+            Some(identity)
+        } else {
+            None
+        };
+        throttle::admit(
+            &self.limits,
+            tables,
+            api,
+            stage,
+            route,
+            request.method(),
+            identity,
+        )
+        .await?;
 
         match &route.integration {
             CompiledIntegration::Mock {

@@ -88,6 +88,9 @@ async fn main() -> anyhow::Result<()> {
             service_name: "archway-data-plane",
             metrics: true,
         },
+        redis_url: None,
+        default_throttle: None,
+        usage_report_interval: std::time::Duration::from_secs(10),
     };
     let node = tokio::spawn(node::run(
         node_config,

@@ -1,0 +1,135 @@
+//! Per-node token buckets (governor's GCRA) and quota counters.
+
+use super::{Check, Decision};
+use crate::tables::Throttle;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota as GovernorQuota, RateLimiter};
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Limiters by (nanoseconds per token, burst): governor fixes one rate per
+/// limiter, so buckets with the same rate share one keyed limiter.
+#[derive(Default)]
+pub struct LocalLimits {
+    limiters: Mutex<HashMap<(u64, u32), Arc<DefaultKeyedRateLimiter<u64>>>>,
+    quotas: Mutex<HashMap<String, u64>>,
+}
+
+/// Buckets are keyed by a hash of their name: no allocation per request.
+fn bucket_id(name: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(name)
+}
+
+impl LocalLimits {
+    /// Forgets buckets that are full again, so idle keys cost no memory.
+    pub fn housekeeping(&self) {
+        let limiters: Vec<_> = self
+            .limiters
+            .lock()
+            .expect("limiters lock")
+            .values()
+            .cloned()
+            .collect();
+        for limiter in limiters {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+
+    fn limiter(&self, t: Throttle) -> Option<Arc<DefaultKeyedRateLimiter<u64>>> {
+        if t.rate <= 0.0 {
+            return None;
+        }
+        let period = Duration::from_secs_f64(1.0 / t.rate).max(Duration::from_nanos(1));
+        let burst = NonZeroU32::new(t.burst.max(1)).expect("at least 1");
+        let key = (period.as_nanos() as u64, burst.get());
+        let mut limiters = self.limiters.lock().expect("limiters lock");
+        Some(
+            limiters
+                .entry(key)
+                .or_insert_with(|| {
+                    let quota = GovernorQuota::with_period(period)
+                        .expect("a non-zero period")
+                        .allow_burst(burst);
+                    Arc::new(RateLimiter::keyed(quota))
+                })
+                .clone(),
+        )
+    }
+
+    pub fn check(&self, check: &Check<'_>) -> Decision {
+        if let Some(t) = check.throttle {
+            if t.rate <= 0.0 && t.burst == 0 {
+                // A zero bucket admits nothing, as in AWS.
+                return Decision::Throttled(Duration::from_secs(1));
+            }
+            if let Some(limiter) = self.limiter(t)
+                && let Err(not_until) = limiter.check_key(&bucket_id(check.bucket))
+            {
+                return Decision::Throttled(
+                    not_until.wait_time_from(DefaultClock::default().now()),
+                );
+            }
+        }
+        if let Some((counter, quota)) = check.quota {
+            let mut quotas = self.quotas.lock().expect("quotas lock");
+            let used = quotas.entry(counter.to_owned()).or_default();
+            if *used >= quota.limit {
+                return Decision::QuotaExceeded;
+            }
+            *used += 1;
+        }
+        Decision::Admit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::Quota;
+    use archway_proto::v1::QuotaPeriod;
+
+    #[test]
+    fn bucket_admits_its_burst_then_throttles() {
+        let limits = LocalLimits::default();
+        let check = Check {
+            bucket: "b",
+            throttle: Some(Throttle {
+                rate: 1.0,
+                burst: 3,
+            }),
+            quota: None,
+        };
+        for _ in 0..3 {
+            assert_eq!(limits.check(&check), Decision::Admit);
+        }
+        assert!(matches!(limits.check(&check), Decision::Throttled(d) if d > Duration::ZERO));
+        // Another bucket is untouched.
+        let other = Check {
+            bucket: "c",
+            ..check
+        };
+        assert_eq!(limits.check(&other), Decision::Admit);
+    }
+
+    #[test]
+    fn quota_admits_exactly_its_limit() {
+        let limits = LocalLimits::default();
+        let quota = Quota {
+            limit: 2,
+            period: QuotaPeriod::Day,
+            offset: 0,
+        };
+        let check = Check {
+            bucket: "b",
+            throttle: None,
+            quota: Some(("q", quota)),
+        };
+        assert_eq!(limits.check(&check), Decision::Admit);
+        assert_eq!(limits.check(&check), Decision::Admit);
+        assert_eq!(limits.check(&check), Decision::QuotaExceeded);
+    }
+}

@@ -1,0 +1,99 @@
+//! Throttles and quotas, and the usage they count. State lives here, beside
+//! the tables and keyed by stable ids, so it survives configuration swaps.
+//!
+//! Without Redis every node limits on its own (a fleet of N nodes admits up
+//! to N times a limit). With `--redis-url`, buckets and quota counters live
+//! in Redis and are checked by one atomic script per request, so limits
+//! hold across the fleet; when Redis cannot be reached the node falls back to
+//! its local limits, logs it and counts it in `archway_limit_fallbacks_total`.
+
+pub mod local;
+pub mod redis_store;
+pub mod usage;
+
+use crate::tables::{Quota, Throttle};
+use opentelemetry::metrics::Counter;
+use std::time::Duration;
+
+/// A limit check's answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Decision {
+    Admit,
+    /// Over the rate; retry after this long.
+    Throttled(Duration),
+    QuotaExceeded,
+}
+
+/// One check: a bucket and, for usage plans, a quota counted with it.
+#[derive(Debug)]
+pub struct Check<'a> {
+    /// Identifies the bucket, e.g. `p:{plan}:{key}:{route}`.
+    pub bucket: &'a str,
+    pub throttle: Option<Throttle>,
+    /// The counter's id (including its period) and limit.
+    pub quota: Option<(&'a str, Quota)>,
+}
+
+pub struct Limiter {
+    local: local::LocalLimits,
+    redis: Option<redis_store::RedisLimits>,
+    fallbacks: Option<Counter<u64>>,
+    last_warning: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter")
+            .field("redis", &self.redis.is_some())
+            .finish()
+    }
+}
+
+impl Limiter {
+    pub fn new(redis: Option<redis_store::RedisLimits>, fallbacks: Option<Counter<u64>>) -> Self {
+        Self {
+            local: local::LocalLimits::default(),
+            redis,
+            fallbacks,
+            last_warning: std::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn local_only() -> Self {
+        Self::new(None, None)
+    }
+
+    pub async fn check(&self, check: &Check<'_>) -> Decision {
+        if let Some(redis) = &self.redis {
+            match redis.check(check).await {
+                Ok(decision) => return decision,
+                Err(e) => self.fell_back(&e),
+            }
+        }
+        self.local.check(check)
+    }
+
+    /// Checks on this node only, whatever the backend (node-wide limits).
+    pub fn check_local(&self, check: &Check<'_>) -> Decision {
+        self.local.check(check)
+    }
+
+    pub fn housekeeping(&self) {
+        self.local.housekeeping();
+    }
+
+    fn fell_back(&self, error: &str) {
+        if let Some(counter) = &self.fallbacks {
+            counter.add(1, &[]);
+        }
+        // One warning per 10 s, not one per request.
+        let mut last = self.last_warning.lock().expect("warning lock");
+        if last.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
+            *last = Some(std::time::Instant::now());
+            tracing::warn!(
+                error,
+                "Redis unreachable: enforcing limits locally on this node"
+            );
+        }
+    }
+}
