@@ -85,4 +85,38 @@ impl GatewayClient {
     pub async fn get(&self, node: SocketAddr, api_id: &str, path: &str) -> anyhow::Result<Answer> {
         self.send(node, api_id, "GET", path, Bytes::new()).await
     }
+
+    /// GET with an `x-api-key` header.
+    pub async fn get_with_key(
+        &self,
+        node: SocketAddr,
+        api_id: &str,
+        path: &str,
+        key: &str,
+    ) -> anyhow::Result<Answer> {
+        let request = Request::builder()
+            .uri(format!("http://{node}{path}"))
+            .header("host", format!("{api_id}.{DOMAIN}"))
+            .header("x-api-key", key)
+            .body(Full::new(Bytes::new()))?;
+        let response = self.client.request(request).await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok(Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+}
+
+/// GET `url` and return the status and the body as text.
+pub async fn fetch(url: &str) -> anyhow::Result<(StatusCode, String)> {
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let response = client.get(url.parse()?).await?;
+    let status = response.status();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod http_client;
 pub mod otlp;
 pub mod process;
+pub mod redis;
 pub mod upstream;
 
 pub use admin::Admin;
