@@ -11,9 +11,13 @@ use std::time::Duration;
 
 /// Limiters by (nanoseconds per token, burst): governor fixes one rate per
 /// limiter, so buckets with the same rate share one keyed limiter.
+/// (nanoseconds per token, burst).
+type Rate = (u64, u32);
+type Bucket = Arc<DefaultKeyedRateLimiter<u64>>;
+
 #[derive(Default)]
 pub struct LocalLimits {
-    limiters: Mutex<HashMap<(u64, u32), Arc<DefaultKeyedRateLimiter<u64>>>>,
+    limiters: Mutex<HashMap<Rate, Bucket>>,
     quotas: Mutex<HashMap<String, u64>>,
 }
 
@@ -39,7 +43,7 @@ impl LocalLimits {
         }
     }
 
-    fn limiter(&self, t: Throttle) -> Option<Arc<DefaultKeyedRateLimiter<u64>>> {
+    fn limiter(&self, t: Throttle) -> Option<Bucket> {
         if t.rate <= 0.0 {
             return None;
         }

@@ -6,9 +6,12 @@ use archway_proto::v1::{UsageCount, UsageReport};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// (plan id, key id, day since the epoch).
+type UsageKey = (Arc<str>, Arc<str>, i64);
+
 #[derive(Debug, Default)]
 pub struct UsageRecorder {
-    counts: Mutex<HashMap<(Arc<str>, Arc<str>, i64), u64>>,
+    counts: Mutex<HashMap<UsageKey, u64>>,
 }
 
 impl UsageRecorder {
