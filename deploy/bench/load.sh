@@ -9,6 +9,8 @@
 # Env:   DURATION=10s CONNECTIONS=64 THREADS=1 WARMUP=2s
 #        TELEMETRY=1                     also measure Archway with metrics off, and with
 #                                        traces sampled at 1% to an OTLP sink
+#        API_KEY=1                       also measure a route that requires an API key, with
+#                                        usage-plan and stage throttles (set high: all pass)
 #        OUT=results.jsonl               also write one JSON object per target
 #        ARCHWAY_BENCH_INSTALL=1         as root, apt-get install missing wrk/nginx
 #
@@ -217,7 +219,8 @@ declare -A RPS P50 P99 REQS NON2XX SOCKERR SOCKSUM
 #   measure NAME URL
 measure() {
     local name="$1" url="$2" out="$TMP/wrk-$1.txt"
-    local -a wrk_args=(-t "$THREADS" -c "$CONNECTIONS" --latency -H "Host: $API_HOST")
+    local -a wrk_args=(-t "$THREADS" -c "$CONNECTIONS" --latency -H "Host: ${MEASURE_HOST:-$API_HOST}")
+    if [[ -n "${MEASURE_HEADER:-}" ]]; then wrk_args+=(-H "$MEASURE_HEADER"); fi
     log "$name: warm-up $WARMUP, then $DURATION with $CONNECTIONS connections ($url)"
     # The warm-up fills connection pools and caches; its numbers are dropped.
     if [[ "$WARMUP" != 0 && "$WARMUP" != 0s ]]; then
@@ -382,6 +385,43 @@ if [[ "${TELEMETRY:-0}" == 1 ]]; then
     restart_data_plane --otlp-endpoint "http://$SINK_ADDR" --trace-sample-ratio 0.01
     measure traced1% "$ARCHWAY_URL"
     TARGETS+=(no-telem traced1%)
+fi
+
+# A route behind an API key, a usage plan and a stage throttle. The limits
+# are far above the load, so every request passes every check.
+if [[ "${API_KEY:-0}" == 1 ]]; then
+    cat >"$TMP/keyed.yaml" <<EOF
+apis:
+  - name: benchkey
+    id: benchkey
+    routes:
+      - path: /{proxy+}
+        method: ANY
+        api_key_required: true
+        integration:
+          type: HTTP_PROXY
+          uri: http://127.0.0.1:$UPSTREAM_PORT/{proxy}
+    stages:
+      - name: prod
+        throttle: { rate_limit: 1000000, burst_limit: 1000000 }
+EOF
+    CTL=("$BIN/archwayctl" --server "http://$CP_ADDR")
+    "${CTL[@]}" apply -f "$TMP/keyed.yaml" >&2
+    PLAN_ID="$("${CTL[@]}" plans create --name bench --stage benchkey:prod --rate 1000000 --burst 1000000 | awk '{print $3}')"
+    KEY_VALUE="$("${CTL[@]}" keys create bench --plan "$PLAN_ID" | awk '$1 == "value" {print $2}')"
+    [[ -n "$KEY_VALUE" ]] || die "could not create the bench API key"
+    KEYED_URL="http://$DP_ADDR/prod/hello"
+    code=000
+    for ((i = 0; i < 100; i++)); do
+        code="$(curl -s -o /dev/null -w '%{http_code}' -H "Host: benchkey.execute-api.localhost" \
+            -H "x-api-key: $KEY_VALUE" "$KEYED_URL" || true)"
+        [[ "$code" == 200 ]] && break
+        sleep 0.1
+    done
+    [[ "$code" == 200 ]] || die "the keyed route answered $code"
+    MEASURE_HOST="benchkey.execute-api.localhost" MEASURE_HEADER="x-api-key: $KEY_VALUE" \
+        measure keyed "$KEYED_URL"
+    TARGETS+=(keyed)
 fi
 
 # ---------------------------------------------------------------- report

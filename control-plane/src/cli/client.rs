@@ -4,6 +4,7 @@ use anyhow::Context;
 use archway_proto::v1::deployment_service_client::DeploymentServiceClient;
 use archway_proto::v1::fleet_service_client::FleetServiceClient;
 use archway_proto::v1::rest_api_service_client::RestApiServiceClient;
+use archway_proto::v1::usage_plan_service_client::UsagePlanServiceClient;
 use tonic::transport::Channel;
 
 /// The generated types, for callers of this client.
@@ -16,6 +17,7 @@ pub struct AdminClient {
     pub apis: RestApiServiceClient<Channel>,
     pub deployments: DeploymentServiceClient<Channel>,
     pub fleet: FleetServiceClient<Channel>,
+    pub plans: UsagePlanServiceClient<Channel>,
 }
 
 impl AdminClient {
@@ -36,7 +38,8 @@ impl AdminClient {
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
             deployments: DeploymentServiceClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            fleet: FleetServiceClient::new(channel),
+            fleet: FleetServiceClient::new(channel.clone()),
+            plans: UsagePlanServiceClient::new(channel),
         }
     }
 }

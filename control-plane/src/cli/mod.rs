@@ -60,6 +60,95 @@ pub enum Command {
         #[arg(long)]
         stage: String,
     },
+    /// API keys.
+    Keys {
+        #[command(subcommand)]
+        what: KeysCommand,
+    },
+    /// Usage plans.
+    Plans {
+        #[command(subcommand)]
+        what: PlansCommand,
+    },
+    /// Requests per key and day of a usage plan.
+    Usage {
+        plan_id: String,
+        #[arg(long)]
+        key: Option<String>,
+        /// First day, YYYY-MM-DD (default: today, UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD (default: today, UTC).
+        #[arg(long)]
+        to: Option<String>,
+        /// Start the key's quota period over instead of showing usage.
+        #[arg(long, requires = "key")]
+        reset: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; its value is printed once.
+    Create {
+        name: String,
+        /// Import this value instead of generating one.
+        #[arg(long)]
+        value: Option<String>,
+        /// Add the key to this usage plan.
+        #[arg(long)]
+        plan: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Import keys from a CSV file (header: name,key[,description][,enabled][,usageplanIds]).
+    Import {
+        file: std::path::PathBuf,
+    },
+    List,
+    Enable {
+        key_id: String,
+    },
+    Disable {
+        key_id: String,
+    },
+    Delete {
+        key_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlansCommand {
+    Create {
+        #[arg(long)]
+        name: String,
+        /// API stages the plan covers, as API_ID:STAGE (repeatable).
+        #[arg(long = "stage", required = true)]
+        stages: Vec<String>,
+        /// Requests per second per key.
+        #[arg(long)]
+        rate: Option<f64>,
+        #[arg(long)]
+        burst: Option<u32>,
+        /// Requests per key per period.
+        #[arg(long)]
+        quota: Option<u64>,
+        /// DAY, WEEK or MONTH.
+        #[arg(long, default_value = "DAY")]
+        period: String,
+    },
+    List,
+    Delete {
+        plan_id: String,
+    },
+    AddKey {
+        plan_id: String,
+        key_id: String,
+    },
+    RemoveKey {
+        plan_id: String,
+        key_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +199,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let mut client = AdminClient::connect(&cli.server).await?;
     match cli.command {
+        Command::Keys { what } => keys(&mut client, what).await?,
+        Command::Plans { what } => plans(&mut client, what).await?,
+        Command::Usage {
+            plan_id,
+            key,
+            from,
+            to,
+            reset,
+        } => usage(&mut client, plan_id, key, from, to, reset).await?,
         Command::Apply { .. } => {
             let spec = spec.expect("parsed above");
             let changes = apply::apply(&mut client, &spec).await?;
@@ -386,6 +484,283 @@ async fn delete(client: &mut AdminClient, what: DeleteCommand) -> anyhow::Result
                 .map_err(|s| status_error("deleting the deployment", s))?;
             println!("deployment {deployment_id}: deleted");
         }
+    }
+    Ok(())
+}
+
+async fn keys(client: &mut AdminClient, what: KeysCommand) -> anyhow::Result<()> {
+    let plans = &mut client.plans;
+    match what {
+        KeysCommand::Create {
+            name,
+            value,
+            plan,
+            description,
+        } => {
+            let key = plans
+                .create_api_key(CreateApiKeyRequest {
+                    name,
+                    description,
+                    value: value.unwrap_or_default(),
+                    enabled: Some(true),
+                })
+                .await
+                .map_err(|s| status_error("creating the key", s))?
+                .into_inner();
+            if let Some(plan) = plan {
+                plans
+                    .add_key_to_plan(UsagePlanKeyRequest {
+                        usage_plan_id: plan,
+                        key_id: key.id.clone(),
+                    })
+                    .await
+                    .map_err(|s| status_error("adding the key to the plan", s))?;
+            }
+            println!("id     {}", key.id);
+            println!("value  {}   (shown once: keep it now)", key.value);
+        }
+        KeysCommand::Import { file } => {
+            let csv = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let items = plans
+                .import_api_keys(ImportApiKeysRequest { csv })
+                .await
+                .map_err(|s| status_error("importing keys", s))?
+                .into_inner()
+                .items;
+            println!("imported {} keys", items.len());
+        }
+        KeysCommand::List => {
+            let items = plans
+                .list_api_keys(ListApiKeysRequest {})
+                .await
+                .map_err(|s| status_error("listing keys", s))?
+                .into_inner()
+                .items;
+            println!(
+                "{:<12} {:<8} {:<8} {:<24} PLANS",
+                "ID", "ENABLED", "PREFIX", "NAME"
+            );
+            for k in items {
+                println!(
+                    "{:<12} {:<8} {:<8} {:<24} {}",
+                    k.id,
+                    k.enabled,
+                    k.value_prefix,
+                    k.name,
+                    k.usage_plan_ids.join(",")
+                );
+            }
+        }
+        KeysCommand::Enable { key_id } => set_enabled(plans, key_id, true).await?,
+        KeysCommand::Disable { key_id } => set_enabled(plans, key_id, false).await?,
+        KeysCommand::Delete { key_id } => {
+            plans
+                .delete_api_key(GetApiKeyRequest {
+                    key_id: key_id.clone(),
+                })
+                .await
+                .map_err(|s| status_error("deleting the key", s))?;
+            println!("key {key_id}: deleted");
+        }
+    }
+    Ok(())
+}
+
+async fn set_enabled(
+    plans: &mut archway_proto::v1::usage_plan_service_client::UsagePlanServiceClient<
+        tonic::transport::Channel,
+    >,
+    key_id: String,
+    enabled: bool,
+) -> anyhow::Result<()> {
+    let key = plans
+        .get_api_key(GetApiKeyRequest {
+            key_id: key_id.clone(),
+        })
+        .await
+        .map_err(|s| status_error("reading the key", s))?
+        .into_inner();
+    plans
+        .update_api_key(UpdateApiKeyRequest {
+            key_id: key_id.clone(),
+            name: key.name,
+            description: key.description,
+            enabled,
+        })
+        .await
+        .map_err(|s| status_error("updating the key", s))?;
+    println!(
+        "key {key_id}: {}",
+        if enabled { "enabled" } else { "disabled" }
+    );
+    Ok(())
+}
+
+async fn plans(client: &mut AdminClient, what: PlansCommand) -> anyhow::Result<()> {
+    let plans = &mut client.plans;
+    match what {
+        PlansCommand::Create {
+            name,
+            stages,
+            rate,
+            burst,
+            quota,
+            period,
+        } => {
+            let api_stages = stages
+                .iter()
+                .map(|s| {
+                    let (api_id, stage) = s
+                        .split_once(':')
+                        .with_context(|| format!("--stage '{s}' is not API_ID:STAGE"))?;
+                    Ok(UsagePlanStage {
+                        api_id: api_id.into(),
+                        stage: stage.into(),
+                        throttle: vec![],
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let period = match period.to_ascii_uppercase().as_str() {
+                "DAY" => QuotaPeriod::Day,
+                "WEEK" => QuotaPeriod::Week,
+                "MONTH" => QuotaPeriod::Month,
+                other => bail!("--period '{other}' is not DAY, WEEK or MONTH"),
+            };
+            let plan = plans
+                .create_usage_plan(CreateUsagePlanRequest {
+                    plan: Some(UsagePlan {
+                        name,
+                        throttle: rate.map(|rate_limit| ThrottleSettings {
+                            rate_limit,
+                            burst_limit: burst.unwrap_or(rate_limit.ceil() as u32),
+                        }),
+                        quota: quota.map(|limit| QuotaSettings {
+                            limit,
+                            period: period as i32,
+                            offset: 0,
+                        }),
+                        api_stages,
+                        ..Default::default()
+                    }),
+                })
+                .await
+                .map_err(|s| status_error("creating the plan", s))?
+                .into_inner();
+            println!("usage plan {} created", plan.id);
+        }
+        PlansCommand::List => {
+            let items = plans
+                .list_usage_plans(ListUsagePlansRequest {})
+                .await
+                .map_err(|s| status_error("listing plans", s))?
+                .into_inner()
+                .items;
+            println!(
+                "{:<12} {:<20} {:<16} {:<14} STAGES",
+                "ID", "NAME", "THROTTLE", "QUOTA"
+            );
+            for p in items {
+                let throttle = p.throttle.map_or("-".into(), |t| {
+                    format!("{}/s burst {}", t.rate_limit, t.burst_limit)
+                });
+                let quota = p.quota.filter(|q| q.limit > 0).map_or("-".into(), |q| {
+                    let period = QuotaPeriod::try_from(q.period).unwrap_or(QuotaPeriod::Day);
+                    format!("{}/{:?}", q.limit, period)
+                });
+                let stages: Vec<String> = p
+                    .api_stages
+                    .iter()
+                    .map(|s| format!("{}:{}", s.api_id, s.stage))
+                    .collect();
+                println!(
+                    "{:<12} {:<20} {:<16} {:<14} {}",
+                    p.id,
+                    p.name,
+                    throttle,
+                    quota,
+                    stages.join(",")
+                );
+            }
+        }
+        PlansCommand::Delete { plan_id } => {
+            plans
+                .delete_usage_plan(GetUsagePlanRequest {
+                    usage_plan_id: plan_id.clone(),
+                })
+                .await
+                .map_err(|s| status_error("deleting the plan", s))?;
+            println!("usage plan {plan_id}: deleted");
+        }
+        PlansCommand::AddKey { plan_id, key_id } => {
+            plans
+                .add_key_to_plan(UsagePlanKeyRequest {
+                    usage_plan_id: plan_id.clone(),
+                    key_id: key_id.clone(),
+                })
+                .await
+                .map_err(|s| status_error("adding the key", s))?;
+            println!("key {key_id} added to usage plan {plan_id}");
+        }
+        PlansCommand::RemoveKey { plan_id, key_id } => {
+            plans
+                .remove_key_from_plan(UsagePlanKeyRequest {
+                    usage_plan_id: plan_id.clone(),
+                    key_id: key_id.clone(),
+                })
+                .await
+                .map_err(|s| status_error("removing the key", s))?;
+            println!("key {key_id} removed from usage plan {plan_id}");
+        }
+    }
+    Ok(())
+}
+
+async fn usage(
+    client: &mut AdminClient,
+    plan_id: String,
+    key: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    reset: bool,
+) -> anyhow::Result<()> {
+    if reset {
+        let key_id = key.expect("clap requires --key with --reset");
+        client
+            .plans
+            .reset_usage(UsagePlanKeyRequest {
+                usage_plan_id: plan_id.clone(),
+                key_id: key_id.clone(),
+            })
+            .await
+            .map_err(|s| status_error("resetting usage", s))?;
+        println!("key {key_id}: quota period of usage plan {plan_id} started over");
+        return Ok(());
+    }
+    let today =
+        archway_proto::quota::date_string(archway_proto::quota::day_of(crate::ids::now_ms()));
+    let items = client
+        .plans
+        .get_usage(GetUsageRequest {
+            usage_plan_id: plan_id,
+            key_id: key.unwrap_or_default(),
+            start_date: from.unwrap_or_else(|| today.clone()),
+            end_date: to.unwrap_or(today),
+        })
+        .await
+        .map_err(|s| status_error("reading usage", s))?
+        .into_inner()
+        .items;
+    println!(
+        "{:<12} {:<12} {:>10} {:>10}",
+        "KEY", "DATE", "USED", "REMAINING"
+    );
+    for i in items {
+        let remaining = i.remaining.map_or("-".to_string(), |r| r.to_string());
+        println!(
+            "{:<12} {:<12} {:>10} {:>10}",
+            i.key_id, i.date, i.used, remaining
+        );
     }
     Ok(())
 }
