@@ -62,10 +62,12 @@ struct Args {
     /// (default: each node limits on its own).
     #[arg(long, env = "ARCHWAY_REDIS_URL")]
     redis_url: Option<String>,
-    /// The node-wide throttle in requests per second (0: none), like AWS's
-    /// account-level limit.
-    #[arg(long, env = "ARCHWAY_DEFAULT_RATE_LIMIT", default_value_t = 10_000.0)]
+    /// A node-wide throttle in requests per second, like AWS's account-level
+    /// limit (default 0: none; a self-hosted node has no other tenants to
+    /// protect, and a silent cap would surprise under load).
+    #[arg(long, env = "ARCHWAY_DEFAULT_RATE_LIMIT", default_value_t = 0.0)]
     default_rate_limit: f64,
+    /// The node-wide throttle's burst (with --default-rate-limit).
     #[arg(long, env = "ARCHWAY_DEFAULT_BURST_LIMIT", default_value_t = 5_000)]
     default_burst_limit: u32,
     /// How often usage is reported to the control plane, in milliseconds.
