@@ -506,3 +506,56 @@ async fn bad_input_is_refused_and_one_new_key_is_one_resource_on_the_wire() -> a
     assert_eq!(sent.value_hash.len(), 32);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stage_and_method_throttles_apply_without_keys() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let api = shop(&mut admin, &["n"]).await?;
+    let mut stage = admin.stage(&api, "prod").await?;
+    let bucket = |path: &str, method: &str, rate: f64, burst: u32| MethodThrottle {
+        resource_path: path.into(),
+        http_method: method.into(),
+        throttle: Some(ThrottleSettings {
+            rate_limit: rate,
+            burst_limit: burst,
+        }),
+    };
+    // The stage allows plenty; /open allows a burst of 3 at 0.1 rps.
+    stage.method_settings = vec![
+        bucket("*", "*", 1000.0, 1000),
+        bucket("/open", "GET", 0.1, 3),
+    ];
+    admin.update_stage(stage.clone()).await?;
+    admin.wait_converged(&["n"]).await?;
+    let http = GatewayClient::default();
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        codes.push(
+            http.get(node.addr(), "shop", "/prod/open")
+                .await?
+                .status
+                .as_u16(),
+        );
+    }
+    assert_eq!(codes, [200, 200, 200, 429, 429]);
+    // Another stage has no throttle.
+    for _ in 0..5 {
+        assert_eq!(
+            http.get(node.addr(), "shop", "/dev/open").await?.status,
+            StatusCode::OK
+        );
+    }
+    // A bad method setting is refused, naming it.
+    stage.method_settings = vec![bucket("open", "GET", 1.0, 1)];
+    invalid(
+        admin
+            .deployments
+            .update_stage(UpdateStageRequest { stage: Some(stage) })
+            .await,
+        "stage.method_settings[0].resource_path:",
+    );
+    Ok(())
+}
