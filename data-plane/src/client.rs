@@ -11,7 +11,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
@@ -31,12 +31,24 @@ pub struct ClientConfig {
     pub usage: Option<(Arc<Limits>, Duration)>,
 }
 
-/// Follows the control plane forever; run it as a task and abort it to stop.
-pub async fn run(config: ClientConfig, mut applier: ConfigApplier) {
+/// Follows the control plane until `stop` turns true; then sends the usage
+/// counted since the last report (when connected) and returns.
+pub async fn run(
+    config: ClientConfig,
+    mut applier: ConfigApplier,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut backoff = MIN_BACKOFF;
     loop {
+        if *stop.borrow() {
+            return;
+        }
         let started = tokio::time::Instant::now();
-        match session(&config, &mut applier).await {
+        let result = session(&config, &mut applier, &mut stop).await;
+        if *stop.borrow() {
+            return;
+        }
+        match result {
             Ok(()) => tracing::warn!("the control plane closed the config stream"),
             Err(e) => tracing::warn!(error = %e, "config stream failed"),
         }
@@ -45,12 +57,19 @@ pub async fn run(config: ClientConfig, mut applier: ConfigApplier) {
             backoff = MIN_BACKOFF;
         }
         // ±20% jitter, so a fleet does not reconnect in lockstep.
-        tokio::time::sleep(backoff.mul_f64(fastrand::f64() * 0.4 + 0.8)).await;
+        tokio::select! {
+            () = tokio::time::sleep(backoff.mul_f64(fastrand::f64() * 0.4 + 0.8)) => {}
+            _ = stop.changed() => return,
+        }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
-async fn session(config: &ClientConfig, applier: &mut ConfigApplier) -> anyhow::Result<()> {
+async fn session(
+    config: &ClientConfig,
+    applier: &mut ConfigApplier,
+    stop: &mut watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let channel = tonic::transport::Endpoint::from_shared(config.control_plane.clone())?
         .connect_timeout(Duration::from_secs(3))
         .tcp_nodelay(true)
@@ -102,6 +121,16 @@ async fn session(config: &ClientConfig, applier: &mut ConfigApplier) -> anyhow::
             }
             _ = heartbeat.tick() => {
                 tx.send(message(NodeMsg::Heartbeat(Heartbeat {}))).await?;
+            }
+            _ = stop.changed() => {
+                if let Some((limits, _)) = &config.usage
+                    && let Some(usage) = limits.usage.take()
+                {
+                    tx.send(message(NodeMsg::Usage(usage))).await?;
+                    // Give the stream a moment to carry it before closing.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                return Ok(());
             }
             _ = report.tick() => {
                 if let Some((limits, _)) = &config.usage

@@ -6,9 +6,9 @@ use crate::access_log::AccessLogSinks;
 use crate::apply::{ConfigApplier, SharedTables};
 use crate::client::{self, ClientConfig};
 use crate::disk::SnapshotFile;
-use crate::limits::Limiter;
 use crate::limits::redis_store::RedisLimits;
 use crate::limits::usage::UsageRecorder;
+use crate::limits::{Limiter, counters_file};
 use crate::pipeline::Gateway;
 use crate::pipeline::throttle::Limits;
 use crate::tables::RuntimeTables;
@@ -93,17 +93,41 @@ pub async fn run(
         node_default: config.default_throttle,
         usage: UsageRecorder::default(),
     });
+    if let Some(dir) = &config.state_dir {
+        let today = archway_proto::quota::day_of(now_ms());
+        limits
+            .limiter
+            .local()
+            .restore_quota_counters(counters_file::load(dir, today));
+    }
+    let save_counters = {
+        let (limits, dir) = (limits.clone(), config.state_dir.clone());
+        move || {
+            if let Some(dir) = &dir
+                && let Err(e) = counters_file::save(dir, &limits.limiter.local().quota_counters())
+            {
+                tracing::warn!(error = %e, "saving quota counters");
+            }
+        }
+    };
     let housekeeping = {
-        let limits = limits.clone();
+        let (limits, save_counters) = (limits.clone(), save_counters.clone());
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            let mut tick = tokio::time::interval(Duration::from_secs(10));
+            let mut rounds = 0u32;
             loop {
                 tick.tick().await;
-                limits.limiter.housekeeping();
+                let save_counters = save_counters.clone();
+                let _ = tokio::task::spawn_blocking(save_counters).await;
+                rounds += 1;
+                if rounds.is_multiple_of(6) {
+                    limits.limiter.housekeeping();
+                }
             }
         })
     };
-    let follower = tokio::spawn(client::run(
+    let (stop_follower, follower_stop) = tokio::sync::watch::channel(false);
+    let mut follower = tokio::spawn(client::run(
         ClientConfig {
             control_plane: config.control_plane.clone(),
             node_id,
@@ -111,6 +135,7 @@ pub async fn run(
             usage: Some((limits.clone(), config.usage_report_interval)),
         },
         applier,
+        follower_stop,
     ));
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     let admin_task = admin.map(|listener| {
@@ -127,8 +152,16 @@ pub async fn run(
         limits,
     ));
     server::serve(listener, gateway, shutdown).await;
-    follower.abort();
+    // Let the follower send the last usage report, briefly.
+    let _ = stop_follower.send(true);
+    if tokio::time::timeout(Duration::from_secs(2), &mut follower)
+        .await
+        .is_err()
+    {
+        follower.abort();
+    }
     housekeeping.abort();
+    let _ = tokio::task::spawn_blocking(save_counters).await;
     let _ = stop_admin.send(());
     if let Some(task) = admin_task {
         let _ = task.await;
@@ -155,4 +188,10 @@ fn stable_node_id(state_dir: Option<&PathBuf>) -> anyhow::Result<String> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(&path, &id)?;
     Ok(id)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -123,6 +123,22 @@ impl Process {
         format!("http://{}", self.addr)
     }
 
+    /// Stops the process with SIGTERM, as an operator would, and waits (up to
+    /// 15 s, then SIGKILL) for it to exit.
+    pub fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+    }
+
     /// Stops the process with SIGKILL, as a crash would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

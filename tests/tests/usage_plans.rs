@@ -307,13 +307,33 @@ async fn usage_is_reported_without_redis_and_can_be_reset() -> anyhow::Result<()
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].remaining, Some(3));
 
-    // Three left, then the quota is spent; a reset starts the period over.
+    // Three left, then the quota is spent.
     for expected in [200, 200, 200, 429] {
         let answer = http
             .get_with_key(node.addr(), "shop", "/prod/orders", &key.value)
             .await?;
         assert_eq!(answer.status.as_u16(), expected);
     }
+    // A node stopped and started again keeps counting, and its last usage
+    // report went out on the way down.
+    let mut node = node;
+    node.process.terminate();
+    let node = DataPlane::start(
+        &cp.url(),
+        "solo",
+        &dir.path().join("n"),
+        &["--usage-report-interval-ms", "200"],
+    )?;
+    let answer = http
+        .get_with_key(node.addr(), "shop", "/prod/orders", &key.value)
+        .await?;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while usage_of(&mut admin, &p.id, &key.id).await? != 40 {
+        anyhow::ensure!(Instant::now() < deadline, "the last usage report was lost");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A reset starts the period over.
     admin
         .plans
         .reset_usage(UsagePlanKeyRequest {

@@ -28,6 +28,22 @@ fn bucket_id(name: &str) -> u64 {
 }
 
 impl LocalLimits {
+    /// The quota counters, to save across restarts.
+    pub fn quota_counters(&self) -> Vec<(String, u64)> {
+        let quotas = self.quotas.lock().expect("quotas lock");
+        quotas.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    /// Restores saved quota counters (keeping the higher count when one is
+    /// already being counted).
+    pub fn restore_quota_counters(&self, counters: impl IntoIterator<Item = (String, u64)>) {
+        let mut quotas = self.quotas.lock().expect("quotas lock");
+        for (k, v) in counters {
+            let used = quotas.entry(k).or_default();
+            *used = (*used).max(v);
+        }
+    }
+
     /// Forgets buckets that are full again, so idle keys cost no memory.
     pub fn housekeeping(&self) {
         let limiters: Vec<_> = self

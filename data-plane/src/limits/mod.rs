@@ -7,6 +7,7 @@
 //! hold across the fleet; when Redis cannot be reached the node falls back to
 //! its local limits, logs it and counts it in `archway_limit_fallbacks_total`.
 
+pub mod counters_file;
 pub mod local;
 pub mod redis_store;
 pub mod usage;
@@ -80,6 +81,10 @@ impl Limiter {
 
     pub fn housekeeping(&self) {
         self.local.housekeeping();
+    }
+
+    pub fn local(&self) -> &local::LocalLimits {
+        &self.local
     }
 
     fn fell_back(&self, error: &str) {
