@@ -30,6 +30,9 @@ use tonic::{Request, Response, Status, Streaming};
 const MAX_CHANGES: usize = 100_000;
 /// How long a node has to say hello after opening its stream.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A node sends a heartbeat every 10 s: silence for this long means it is
+/// gone (e.g. partitioned without a reset), and its session ends.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(35);
 
 #[derive(Default)]
 struct VersionedSet {
@@ -181,16 +184,28 @@ impl Distribution {
         self.apply(store, upserts, removals)
     }
 
-    /// Publishes individually changed resources (keys, plans): a new key
-    /// costs one resource on the wire, whatever the fleet already holds.
-    pub fn publish(
-        &self,
-        store: &Store,
-        upserts: Vec<ConfigResource>,
-        removals: Vec<String>,
-    ) -> Result<(), StoreError> {
+    /// Publishes individually changed keys and plans by resource name: a
+    /// new key costs one resource on the wire, whatever the fleet holds.
+    /// Each is read back from the store under the refresh lock, so when two
+    /// writes race the last publish always carries the newest committed
+    /// state (a deleted key can never come back).
+    pub fn publish(&self, store: &Store, names: Vec<String>) -> Result<(), StoreError> {
         let _serial = self.refresh_lock.lock().expect("refresh lock");
-        self.apply(store, upserts.into_iter().map(Arc::new).collect(), removals)
+        let mut upserts = Vec::new();
+        let mut removals = Vec::new();
+        for name in names {
+            match snapshot::read_individual(store, &name)? {
+                Some(resource) => upserts.push(Arc::new(resource)),
+                None => removals.push(name),
+            }
+        }
+        // Unchanged entries (e.g. a racing publish already sent them) cost nothing.
+        {
+            let set = self.set.read().expect("distribution lock");
+            upserts.retain(|r| set.resources.get(&r.name).is_none_or(|old| **old != **r));
+            removals.retain(|n| set.resources.contains_key(n));
+        }
+        self.apply(store, upserts, removals)
     }
 
     fn apply(
@@ -338,12 +353,17 @@ async fn run_session(
                 if let Some(update) = distribution.update_since(sent) {
                     sent = update.version;
                     fleet.sent(&node_id, session, sent);
-                    if tx.send(Ok(update)).await.is_err() {
-                        break;
+                    // A node that stops reading must not hold up shutdown.
+                    tokio::select! {
+                        result = tx.send(Ok(update)) => if result.is_err() { break },
+                        () = closed(&mut closing) => break,
                     }
                 }
             }
-            message = inbound.message() => match message {
+            message = tokio::time::timeout(IDLE_TIMEOUT, inbound.message()) => match message.unwrap_or_else(|_| {
+                tracing::warn!(node = %node_id, "no message from the node within 35 s; closing its stream");
+                Ok(None)
+            }) {
                 Ok(Some(NodeMessage { message: Some(msg) })) => match msg {
                     NodeMsg::Ack(ack) => fleet.acked(&node_id, session, ack.version),
                     NodeMsg::Nack(nack) => {
@@ -353,10 +373,12 @@ async fn run_session(
                     NodeMsg::Heartbeat(_) => fleet.seen(&node_id, session),
                     NodeMsg::Usage(report) => {
                         fleet.seen(&node_id, session);
+                        // Wait for room rather than drop counts: a slow
+                        // ledger slows this node's stream, nothing else.
                         if let Some(usage) = &distribution.usage
-                            && usage.try_send(report).is_err()
+                            && usage.send(report).await.is_err()
                         {
-                            tracing::warn!(node = %node_id, "usage ledger is behind; dropping a usage report");
+                            tracing::error!(node = %node_id, "the usage ledger stopped; a usage report is lost");
                         }
                     }
                     NodeMsg::Hello(_) => {

@@ -99,10 +99,15 @@ pub async fn serve(
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )
         .add_service(FleetServiceServer::new(Fleet::new(state.clone())))
-        .add_service(UsagePlanServiceServer::new(UsagePlans::new(state.clone())))
+        .add_service(
+            UsagePlanServiceServer::new(UsagePlans::new(state.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
         .add_service(
             ConfigDistributionServer::new(DistributionService::new(distribution.clone()))
-                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+                .max_encoding_message_size(MAX_MESSAGE_BYTES)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
         );
     let metrics_source = telemetry.clone();
     let router = routes

@@ -84,6 +84,22 @@ pub fn keys_and_plans(store: &Store) -> Result<DesiredSet, StoreError> {
     Ok(set)
 }
 
+/// The current state of one individually published resource (`apikey/…`
+/// or `usageplan/…`), or None when it no longer exists.
+pub fn read_individual(store: &Store, name: &str) -> Result<Option<ConfigResource>, StoreError> {
+    if let Some(id) = name.strip_prefix("apikey/") {
+        return Ok(store
+            .get::<ApiKey>(&keys::api_key(id))?
+            .map(|k| api_key_resource(&k)));
+    }
+    if let Some(id) = name.strip_prefix("usageplan/") {
+        return Ok(store
+            .get::<UsagePlan>(&keys::usage_plan(id))?
+            .map(|p| usage_plan_resource(&p)));
+    }
+    Ok(None)
+}
+
 /// What a node needs of a key: no name or description, the hash not the value.
 pub fn api_key_resource(key: &ApiKey) -> ConfigResource {
     ConfigResource {

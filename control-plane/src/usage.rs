@@ -37,11 +37,15 @@ pub async fn record(store: &Store, report: &UsageReport) -> Result<(), StoreErro
         .map(|_| ())
 }
 
-/// Persists reports as they arrive, one at a time.
+/// Persists reports as they arrive; reports that queued up meanwhile go in
+/// the same durable write.
 pub fn spawn_recorder(store: Arc<Store>) -> mpsc::Sender<UsageReport> {
     let (tx, mut rx) = mpsc::channel::<UsageReport>(1024);
     tokio::spawn(async move {
-        while let Some(report) = rx.recv().await {
+        while let Some(mut report) = rx.recv().await {
+            while let Ok(more) = rx.try_recv() {
+                report.counts.extend(more.counts);
+            }
             if let Err(e) = record(&store, &report).await {
                 tracing::error!(error = %e, "recording usage");
             }

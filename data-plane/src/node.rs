@@ -121,7 +121,9 @@ pub async fn run(
                 let _ = tokio::task::spawn_blocking(save_counters).await;
                 rounds += 1;
                 if rounds.is_multiple_of(6) {
-                    limits.limiter.housekeeping();
+                    limits
+                        .limiter
+                        .housekeeping(archway_proto::quota::day_of(now_ms()));
                 }
             }
         })

@@ -6,7 +6,6 @@ use super::{SharedState, required};
 use crate::api_keys;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::snapshot::{api_key_resource, usage_plan_resource};
 use crate::store::{Txn, keys};
 use crate::usage;
 use crate::validate;
@@ -26,10 +25,11 @@ impl UsagePlans {
         Self { state }
     }
 
-    fn publish(&self, upserts: Vec<ConfigResource>, removals: Vec<String>) -> Result<(), Status> {
+    /// Publishes the named keys and plans as they now are in the store.
+    fn publish(&self, names: Vec<String>) -> Result<(), Status> {
         self.state
             .distribution
-            .publish(&self.state.store, upserts, removals)
+            .publish(&self.state.store, names)
             .map_err(ApiError::from)?;
         Ok(())
     }
@@ -78,8 +78,14 @@ fn insert_key(
             "an API key with the value given in {field}.value"
         )));
     }
+    let id = loop {
+        let id = ids::generate(10);
+        if txn.get_raw(&keys::api_key(&id))?.is_none() {
+            break id;
+        }
+    };
     let key = ApiKey {
-        id: ids::generate(10),
+        id,
         name: name.to_owned(),
         description: description.to_owned(),
         enabled,
@@ -208,7 +214,7 @@ impl UsagePlanService for UsagePlans {
                 },
                 other => other,
             })?;
-        self.publish(vec![api_key_resource(&key)], vec![])?;
+        self.publish(vec![resource_name::api_key(&key.id)])?;
         key.value = value;
         Ok(Response::new(shown(key)))
     }
@@ -259,12 +265,14 @@ impl UsagePlanService for UsagePlans {
                     .into());
                 }
             };
-            let plans: Vec<String> = get(column("usageplanids"))
+            let mut plans: Vec<String> = get(column("usageplanids"))
                 .split(';')
                 .map(str::trim)
                 .filter(|p| !p.is_empty())
                 .map(str::to_owned)
                 .collect();
+            plans.sort();
+            plans.dedup();
             rows.push((
                 line,
                 get(Some(name_col)),
@@ -323,7 +331,12 @@ impl UsagePlanService for UsagePlans {
                 Ok(created)
             })
             .await?;
-        self.publish(created.iter().map(api_key_resource).collect(), vec![])?;
+        self.publish(
+            created
+                .iter()
+                .map(|k| resource_name::api_key(&k.id))
+                .collect(),
+        )?;
         Ok(Response::new(ImportApiKeysResponse {
             items: created.into_iter().map(shown).collect(),
         }))
@@ -371,7 +384,7 @@ impl UsagePlanService for UsagePlans {
                 Ok::<_, ApiError>(key)
             })
             .await?;
-        self.publish(vec![api_key_resource(&key)], vec![])?;
+        self.publish(vec![resource_name::api_key(&key.id)])?;
         Ok(Response::new(shown(key)))
     }
 
@@ -388,11 +401,12 @@ impl UsagePlanService for UsagePlans {
                 txn.delete(&keys::api_key_hash(&api_keys::hex(&key.value_hash)));
                 for plan in &key.usage_plan_ids {
                     txn.delete(&keys::plan_key(plan, &key.id));
+                    txn.delete(&keys::quota_reset(plan, &key.id));
                 }
                 Ok::<_, ApiError>(())
             })
             .await?;
-        self.publish(vec![], vec![resource_name::api_key(&req.key_id)])?;
+        self.publish(vec![resource_name::api_key(&req.key_id)])?;
         Ok(Response::new(Empty {}))
     }
 
@@ -409,13 +423,18 @@ impl UsagePlanService for UsagePlans {
             .store
             .write(|txn| {
                 check_plan(txn, &plan)?;
-                plan.id = ids::generate(10);
+                plan.id = loop {
+                    let id = ids::generate(10);
+                    if txn.get_raw(&keys::usage_plan(&id))?.is_none() {
+                        break id;
+                    }
+                };
                 plan.created_at_ms = ids::now_ms();
                 txn.put(&keys::usage_plan(&plan.id), &plan);
                 Ok::<_, ApiError>(plan)
             })
             .await?;
-        self.publish(vec![usage_plan_resource(&plan)], vec![])?;
+        self.publish(vec![resource_name::usage_plan(&plan.id)])?;
         Ok(Response::new(plan))
     }
 
@@ -467,7 +486,7 @@ impl UsagePlanService for UsagePlans {
                 Ok::<_, ApiError>(plan)
             })
             .await?;
-        self.publish(vec![usage_plan_resource(&plan)], vec![])?;
+        self.publish(vec![resource_name::usage_plan(&plan.id)])?;
         Ok(Response::new(plan))
     }
 
@@ -490,10 +509,11 @@ impl UsagePlanService for UsagePlans {
                     )));
                 }
                 txn.delete(&keys::usage_plan(&req.usage_plan_id));
+                txn.delete_prefix(&format!("{}{}/", keys::QUOTA_RESETS, req.usage_plan_id))?;
                 Ok(())
             })
             .await?;
-        self.publish(vec![], vec![resource_name::usage_plan(&req.usage_plan_id)])?;
+        self.publish(vec![resource_name::usage_plan(&req.usage_plan_id)])?;
         Ok(Response::new(Empty {}))
     }
 
@@ -521,7 +541,7 @@ impl UsagePlanService for UsagePlans {
                 Ok(key)
             })
             .await?;
-        self.publish(vec![api_key_resource(&key)], vec![])?;
+        self.publish(vec![resource_name::api_key(&key.id)])?;
         Ok(Response::new(Empty {}))
     }
 
@@ -548,7 +568,7 @@ impl UsagePlanService for UsagePlans {
                 Ok(key)
             })
             .await?;
-        self.publish(vec![api_key_resource(&key)], vec![])?;
+        self.publish(vec![resource_name::api_key(&key.id)])?;
         Ok(Response::new(Empty {}))
     }
 

@@ -39,7 +39,9 @@ impl AdminClient {
             deployments: DeploymentServiceClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
             fleet: FleetServiceClient::new(channel.clone()),
-            plans: UsagePlanServiceClient::new(channel),
+            plans: UsagePlanServiceClient::new(channel)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
         }
     }
 }

@@ -44,8 +44,20 @@ impl LocalLimits {
         }
     }
 
-    /// Forgets buckets that are full again, so idle keys cost no memory.
-    pub fn housekeeping(&self) {
+    /// Forgets buckets that are full again, so idle keys cost no memory, and
+    /// quota counters of periods long over (ids carry the period's first
+    /// day: `{plan}:{key}:{day}:{reset}`).
+    pub fn housekeeping(&self, today: i64) {
+        self.quotas
+            .lock()
+            .expect("quotas lock")
+            .retain(|counter, _| {
+                counter
+                    .split(':')
+                    .nth(2)
+                    .and_then(|d| d.parse::<i64>().ok())
+                    .is_none_or(|day| today - day <= 35)
+            });
         let limiters: Vec<_> = self
             .limiters
             .lock()
@@ -63,7 +75,11 @@ impl LocalLimits {
         if t.rate <= 0.0 {
             return None;
         }
-        let period = Duration::from_secs_f64(1.0 / t.rate).max(Duration::from_nanos(1));
+        // The admin API keeps rates in 0.001..=1e6 per second; clamp anyway
+        // so a bad value can never panic a request.
+        let period = Duration::try_from_secs_f64(1.0 / t.rate)
+            .unwrap_or(Duration::from_secs(3600))
+            .clamp(Duration::from_nanos(1), Duration::from_secs(3600));
         let burst = NonZeroU32::new(t.burst.max(1)).expect("at least 1");
         let key = (period.as_nanos() as u64, burst.get());
         let mut limiters = self.limiters.lock().expect("limiters lock");
@@ -96,7 +112,10 @@ impl LocalLimits {
         }
         if let Some((counter, quota)) = check.quota {
             let mut quotas = self.quotas.lock().expect("quotas lock");
-            let used = quotas.entry(counter.to_owned()).or_default();
+            if !quotas.contains_key(counter) {
+                quotas.insert(counter.to_owned(), 0);
+            }
+            let used = quotas.get_mut(counter).expect("inserted above");
             if *used >= quota.limit {
                 return Decision::QuotaExceeded;
             }

@@ -79,8 +79,8 @@ impl Limiter {
         self.local.check(check)
     }
 
-    pub fn housekeeping(&self) {
-        self.local.housekeeping();
+    pub fn housekeeping(&self, today: i64) {
+        self.local.housekeeping(today);
     }
 
     pub fn local(&self) -> &local::LocalLimits {

@@ -6,7 +6,8 @@ use super::{Check, Decision};
 use arc_swap::ArcSwapOption;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Returns {0, 0} admitted, {1, retry_ms} throttled, {2, 0} over quota.
 const CHECK_SCRIPT: &str = r#"
@@ -40,9 +41,17 @@ return {0, 0}
 /// How long a request waits for Redis before the node limits locally.
 const TIMEOUT: Duration = Duration::from_millis(100);
 
+/// After a failure Redis is not asked again for this long: during an
+/// outage requests go straight to local limits instead of each waiting out
+/// the timeout.
+const BACKOFF_MS: u64 = 1000;
+
 pub struct RedisLimits {
     connection: Arc<ArcSwapOption<ConnectionManager>>,
     script: redis::Script,
+    /// Monotonic ms (since `epoch`) before which Redis is skipped.
+    skip_until: AtomicU64,
+    epoch: Instant,
 }
 
 impl RedisLimits {
@@ -75,10 +84,24 @@ impl RedisLimits {
         Ok(Self {
             connection,
             script: redis::Script::new(CHECK_SCRIPT),
+            skip_until: AtomicU64::new(0),
+            epoch: Instant::now(),
         })
     }
 
     pub async fn check(&self, check: &Check<'_>) -> Result<Decision, String> {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        if now < self.skip_until.load(Ordering::Relaxed) {
+            return Err("backing off after a failure".into());
+        }
+        let result = self.ask(check).await;
+        if result.is_err() {
+            self.skip_until.store(now + BACKOFF_MS, Ordering::Relaxed);
+        }
+        result
+    }
+
+    async fn ask(&self, check: &Check<'_>) -> Result<Decision, String> {
         let Some(manager) = self.connection.load_full() else {
             return Err("not connected".into());
         };

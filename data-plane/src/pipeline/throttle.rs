@@ -78,13 +78,6 @@ pub async fn admit(
         .and_then(|stages| stages.get(&*stage.name))
         .and_then(|t| t.find(&route.resource_path, method.as_str()));
     let throttle = method_throttle.or(plan.throttle);
-    let bucket = match method_throttle {
-        Some(_) => format!(
-            "p:{}:{}:{}:{}",
-            plan.id, identity.key_id, route.resource_path, method
-        ),
-        None => format!("p:{}:{}", plan.id, identity.key_id),
-    };
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
@@ -102,6 +95,13 @@ pub async fn admit(
         )
     });
     if throttle.is_some() || counter.is_some() {
+        let bucket = match method_throttle {
+            Some(_) => format!(
+                "p:{}:{}:{}:{}",
+                plan.id, identity.key_id, route.resource_path, method
+            ),
+            None => format!("p:{}:{}", plan.id, identity.key_id),
+        };
         refused(
             limits
                 .limiter
