@@ -151,15 +151,35 @@ fn scale() {
         &resources,
         &tables,
         &AccessLogSinks::default(),
-        false,
+        archway_data_plane::compile::KeyUpdate::Unchanged,
     )
     .unwrap();
     let reuse_time = started.elapsed();
+    // One new key on top of the million.
+    let started = std::time::Instant::now();
+    let one_more = archway_data_plane::compile::compile_with(
+        3,
+        &resources,
+        &again,
+        &AccessLogSinks::default(),
+        archway_data_plane::compile::KeyUpdate::Delta {
+            upserts: vec![ApiKey {
+                id: "one-more".into(),
+                enabled: true,
+                value_hash: hash("one-more-value-000000"),
+                ..Default::default()
+            }],
+            removed_ids: vec![],
+        },
+    )
+    .unwrap();
+    let delta_time = started.elapsed();
+    assert_eq!(one_more.keys.len(), n + 1);
     println!(
-        "scale: {n} keys compile in {compile_time:.2?} ({:.0} bytes resident per key in the key table); a version without key changes compiles in {reuse_time:.2?}",
+        "scale: {n} keys compile in {compile_time:.2?} ({:.0} bytes resident per key in the key table); a version without key changes compiles in {reuse_time:.2?}, one with one new key in {delta_time:.2?}",
         after.saturating_sub(before) as f64 / n as f64
     );
-    black_box((tables, again));
+    black_box((tables, again, one_more));
 }
 
 fn per_request(c: &mut Criterion) {

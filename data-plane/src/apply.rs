@@ -2,7 +2,7 @@
 //! persist. A version that does not compile is refused and never served.
 
 use crate::access_log::AccessLogSinks;
-use crate::compile::{compile, compile_with};
+use crate::compile::{KeyUpdate, compile, compile_with};
 use crate::disk::SnapshotFile;
 use crate::received::{OutOfSync, ReceivedConfig};
 use crate::tables::RuntimeTables;
@@ -10,6 +10,32 @@ use arc_swap::ArcSwap;
 use archway_proto::v1::ConfigUpdate;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Configurations up to this many resources are saved before the ACK.
+const SAVE_BEFORE_ACK_UP_TO: usize = 10_000;
+
+/// The keys a delta changes, or None for a full update.
+fn key_delta(update: &ConfigUpdate) -> Option<KeyUpdate> {
+    use archway_proto::v1::config_resource::Resource as Body;
+    if update.full {
+        return None;
+    }
+    Some(KeyUpdate::Delta {
+        upserts: update
+            .upserts
+            .iter()
+            .filter_map(|r| match &r.resource {
+                Some(Body::ApiKey(key)) => Some(key.clone()),
+                _ => None,
+            })
+            .collect(),
+        removed_ids: update
+            .removals
+            .iter()
+            .filter_map(|n| n.strip_prefix("apikey/").map(str::to_owned))
+            .collect(),
+    })
+}
 
 /// The served tables, swapped whole; requests `load` them once each.
 pub type SharedTables = Arc<ArcSwap<RuntimeTables>>;
@@ -23,7 +49,12 @@ pub enum Outcome {
 
 pub struct ConfigApplier {
     tables: SharedTables,
-    received: ReceivedConfig,
+    /// None while the last applied version is being saved: the saving task
+    /// owns it and gives it back (see `settle`).
+    received: Option<ReceivedConfig>,
+    saving: Option<tokio::task::JoinHandle<ReceivedConfig>>,
+    /// The received version and epoch, readable while saving.
+    received_version: (u64, String),
     disk: Option<SnapshotFile>,
     sinks: Arc<AccessLogSinks>,
     /// Set once a configuration is served (from disk or the control plane).
@@ -40,7 +71,9 @@ impl ConfigApplier {
     ) -> Self {
         Self {
             tables,
-            received: ReceivedConfig::default(),
+            received: Some(ReceivedConfig::default()),
+            saving: None,
+            received_version: (0, String::new()),
             disk,
             sinks,
             ready: Arc::default(),
@@ -55,7 +88,15 @@ impl ConfigApplier {
 
     /// The version received (what deltas apply to) and its epoch.
     pub fn received(&self) -> (u64, &str) {
-        (self.received.version, &self.received.epoch)
+        (self.received_version.0, &self.received_version.1)
+    }
+
+    /// Waits for the last version's snapshot to be on disk.
+    pub async fn settle(&mut self) {
+        if let Some(saving) = self.saving.take() {
+            let received = saving.await.expect("the save task does not panic");
+            self.received = Some(received);
+        }
     }
 
     /// The version being served.
@@ -83,41 +124,75 @@ impl ConfigApplier {
         .map_err(|e| anyhow::anyhow!("the saved snapshot does not compile: {e}"))?;
         let version = tables.version;
         self.tables.store(Arc::new(tables));
-        self.received = received;
+        self.received_version = (received.version, received.epoch.clone());
+        self.received = Some(received);
         self.ready.store(true, Ordering::Relaxed);
+        self.keys_dirty = false;
         Ok(Some(version))
     }
 
     /// Merges `update`, compiles the result and, when it compiles, swaps it
-    /// in and saves it. Compilation runs on a blocking thread: a large
-    /// configuration must not stall the proxy's workers.
+    /// in; the snapshot is then saved while the caller acknowledges it (the
+    /// next update waits for the save, so versions reach the disk in
+    /// order). Both run on a blocking thread: a large configuration must not
+    /// stall the proxy's workers.
     pub async fn apply(&mut self, update: ConfigUpdate) -> Result<Outcome, OutOfSync> {
-        self.keys_dirty |= self.received.merge(update)?;
-        let keys_changed = self.keys_dirty;
-        let version = self.received.version;
-        let received = std::mem::take(&mut self.received);
+        self.settle().await;
+        let mut received = self.received.take().expect("settled above");
+        let delta = key_delta(&update);
+        let keys_changed = match received.merge(update) {
+            Ok(changed) => changed,
+            Err(e) => {
+                self.received = Some(received);
+                return Err(e);
+            }
+        };
+        self.received_version = (received.version, received.epoch.clone());
+        let keys_update = match delta {
+            // A full update, or keys changed in a version that was refused.
+            _ if self.keys_dirty => KeyUpdate::Rebuild,
+            None => KeyUpdate::Rebuild,
+            Some(_) if !keys_changed => KeyUpdate::Unchanged,
+            Some(delta) => delta,
+        };
+        self.keys_dirty = true;
+        let version = received.version;
         let previous = self.tables.load_full();
         let disk = self.disk.clone();
         let sinks = self.sinks.clone();
-        let (received, result) = tokio::task::spawn_blocking(move || {
+        let (compiled_tx, compiled_rx) = tokio::sync::oneshot::channel();
+        let task = tokio::task::spawn_blocking(move || {
             let result = compile_with(
                 version,
                 received.resources.values(),
                 &previous,
                 &sinks,
-                keys_changed,
+                keys_update,
             );
-            if result.is_ok()
-                && let Some(disk) = &disk
-                && let Err(e) = disk.save(&received)
-            {
-                tracing::error!(error = %e, path = %disk.path().display(), "could not save the snapshot; serving it anyway");
+            let save = |received: &ReceivedConfig| {
+                if let Some(disk) = &disk
+                    && let Err(e) = disk.save(received)
+                {
+                    tracing::error!(error = %e, path = %disk.path().display(), "could not save the snapshot; serving it anyway");
+                }
+            };
+            // A small configuration is on disk before it is acknowledged; a
+            // large one (a million keys take ~0.3 s to write) is saved while
+            // the ACK travels.
+            if result.is_ok() && received.resources.len() <= SAVE_BEFORE_ACK_UP_TO {
+                save(&received);
+                let _ = compiled_tx.send(result);
+            } else {
+                let ok = result.is_ok();
+                let _ = compiled_tx.send(result);
+                if ok {
+                    save(&received);
+                }
             }
-            (received, result)
-        })
-        .await
-        .expect("the compile task does not panic");
-        self.received = received;
+            received
+        });
+        let result = compiled_rx.await.expect("the compile task does not panic");
+        self.saving = Some(task);
         Ok(match result {
             Ok(tables) => {
                 self.tables.store(Arc::new(tables));
@@ -218,6 +293,7 @@ mod tests {
             matches!(refused, Outcome::Refused { version: 2, ref error } if error.contains("mock status"))
         );
         // Still serving version 1, from memory and from disk.
+        applier.settle().await;
         assert!(Arc::ptr_eq(&served, &tables.load_full()));
         assert_eq!(applier.applied_version(), 1);
         assert_eq!(applier.received().0, 2);

@@ -46,6 +46,8 @@ pub async fn run(
         let started = tokio::time::Instant::now();
         let result = session(&config, &mut applier, &mut stop).await;
         if *stop.borrow() {
+            // The last applied version reaches the disk before we go.
+            applier.settle().await;
             return;
         }
         match result {
@@ -59,7 +61,10 @@ pub async fn run(
         // ±20% jitter, so a fleet does not reconnect in lockstep.
         tokio::select! {
             () = tokio::time::sleep(backoff.mul_f64(fastrand::f64() * 0.4 + 0.8)) => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => {
+                applier.settle().await;
+                return;
+            }
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }

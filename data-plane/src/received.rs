@@ -101,7 +101,7 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        let mut names: Vec<_> = held.resources.keys().cloned().collect();
+        let mut names: Vec<_> = held.resources.keys().cloned().collect::<Vec<_>>();
         names.sort();
         assert_eq!(names, ["b", "c"]);
         assert_eq!(held.version, 5);

@@ -35,9 +35,57 @@ pub struct RuntimeTables {
 
 pub type KeyHash = [u8; 32];
 
-#[derive(Debug, Default)]
+/// API keys by the HMAC of their value. Persistent maps: a new version
+/// shares all unchanged entries with the previous one, so one key more costs
+/// O(log n), not a copy of a million keys.
+#[derive(Debug, Default, Clone)]
 pub struct KeyTable {
-    pub by_hash: HashMap<KeyHash, KeyEntry>,
+    pub by_hash: imbl::HashMap<KeyHash, Arc<KeyEntry>>,
+    /// Key id → the hash it is filed under, to apply removals and changes.
+    hash_of: imbl::HashMap<Arc<str>, KeyHash>,
+}
+
+impl KeyTable {
+    pub fn upsert(&mut self, key: &archway_proto::v1::ApiKey) -> Result<(), String> {
+        let hash: KeyHash = key
+            .value_hash
+            .as_slice()
+            .try_into()
+            .map_err(|_| format!("key {}: value hash is not 32 bytes", key.id))?;
+        let id: Arc<str> = key.id.as_str().into();
+        if let Some(old) = self.hash_of.insert(id.clone(), hash)
+            && old != hash
+        {
+            self.by_hash.remove(&old);
+        }
+        self.by_hash.insert(
+            hash,
+            Arc::new(KeyEntry {
+                id,
+                enabled: key.enabled,
+                plans: key
+                    .usage_plan_ids
+                    .iter()
+                    .map(|p| p.as_str().into())
+                    .collect(),
+            }),
+        );
+        Ok(())
+    }
+
+    pub fn remove(&mut self, id: &str) {
+        if let Some(hash) = self.hash_of.remove(id) {
+            self.by_hash.remove(&hash);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
 }
 
 #[derive(Debug)]
@@ -171,4 +219,49 @@ pub enum CompiledIntegration {
         headers: HeaderMap,
         body: Bytes,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archway_proto::v1::ApiKey;
+
+    fn key(id: &str, hash_byte: u8, enabled: bool) -> ApiKey {
+        ApiKey {
+            id: id.into(),
+            enabled,
+            value_hash: vec![hash_byte; 32],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn key_table_versions_share_and_apply_changes() {
+        let mut v1 = KeyTable::default();
+        v1.upsert(&key("a", 1, true)).unwrap();
+        v1.upsert(&key("b", 2, true)).unwrap();
+        let mut v2 = v1.clone();
+        // Disable a, give b a new value, remove nothing else.
+        v2.upsert(&key("a", 1, false)).unwrap();
+        v2.upsert(&key("b", 3, true)).unwrap();
+        v2.remove("missing");
+        assert!(!v2.by_hash[&[1; 32]].enabled);
+        assert!(
+            !v2.by_hash.contains_key(&[2; 32]),
+            "the old value no longer works"
+        );
+        assert_eq!(&*v2.by_hash[&[3; 32]].id, "b");
+        v2.remove("a");
+        assert_eq!(v2.len(), 1);
+        // The previous version is untouched.
+        assert!(v1.by_hash[&[1; 32]].enabled);
+        assert_eq!(v1.len(), 2);
+        assert!(
+            v1.upsert(&ApiKey {
+                value_hash: vec![0; 3],
+                ..key("c", 0, true)
+            })
+            .is_err()
+        );
+    }
 }

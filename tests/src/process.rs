@@ -123,6 +123,10 @@ impl Process {
         format!("http://{}", self.addr)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the process with SIGTERM, as an operator would, and waits (up to
     /// 15 s, then SIGKILL) for it to exit.
     pub fn terminate(&mut self) {

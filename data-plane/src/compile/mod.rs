@@ -10,15 +10,15 @@ pub mod routes;
 
 use crate::access_log::AccessLogSinks;
 use crate::tables::{
-    ApiTable, Canary, CompiledDeployment, CompiledIntegration, CompiledPlan, KeyEntry, KeyHash,
-    KeyTable, MethodThrottles, Quota, Route, RuntimeTables, StageTable, StageTarget, Throttle,
+    ApiTable, Canary, CompiledDeployment, CompiledIntegration, CompiledPlan, KeyTable,
+    MethodThrottles, Quota, Route, RuntimeTables, StageTable, StageTarget, Throttle,
 };
 use crate::telemetry::metrics::label;
 use archway_proto::uri_template::UriTemplate;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::{
-    ApiKeySource, ApiProtocol, ConfigResource, Deployment, IntegrationType, QuotaPeriod, Stage,
-    ThrottleSettings, UsagePlan,
+    ApiKey, ApiKeySource, ApiProtocol, ConfigResource, Deployment, IntegrationType, QuotaPeriod,
+    Stage, ThrottleSettings, UsagePlan,
 };
 use archway_proto::{MAX_INTEGRATION_TIMEOUT_MS, resource_name};
 use bytes::Bytes;
@@ -51,21 +51,54 @@ pub fn compile<'a>(
     previous: &RuntimeTables,
     sinks: &AccessLogSinks,
 ) -> Result<RuntimeTables, CompileError> {
-    compile_with(version, resources, previous, sinks, true)
+    compile_with(version, resources, previous, sinks, KeyUpdate::Rebuild)
 }
 
-/// As [`compile`]; with `keys_changed` false the previous key table is kept
-/// as it is, which makes versions that touch no key cheap even with
-/// millions of keys.
+/// How the key table of a new version comes about.
+#[derive(Debug, Default)]
+pub enum KeyUpdate {
+    /// From every key received (a full update, or after a refused version).
+    #[default]
+    Rebuild,
+    /// No key changed: share the previous table.
+    Unchanged,
+    /// Apply these to the previous table.
+    Delta {
+        upserts: Vec<ApiKey>,
+        removed_ids: Vec<String>,
+    },
+}
+
+/// As [`compile`], building the key table as `keys` says: versions that
+/// change no key, or a few, cost the same with a million keys as with ten.
 pub fn compile_with<'a>(
     version: u64,
     resources: impl IntoIterator<Item = &'a ConfigResource>,
     previous: &RuntimeTables,
     sinks: &AccessLogSinks,
-    keys_changed: bool,
+    keys_update: KeyUpdate,
 ) -> Result<RuntimeTables, CompileError> {
     let mut apis: HashMap<Box<str>, ApiTable> = HashMap::new();
-    let mut keys: Option<KeyTable> = keys_changed.then(KeyTable::default);
+    let mut keys: Option<KeyTable> = match &keys_update {
+        KeyUpdate::Rebuild => Some(KeyTable::default()),
+        KeyUpdate::Unchanged => None,
+        KeyUpdate::Delta {
+            upserts,
+            removed_ids,
+        } => {
+            let mut table = (*previous.keys).clone();
+            for id in removed_ids {
+                table.remove(id);
+            }
+            for key in upserts {
+                table
+                    .upsert(key)
+                    .map_err(|reason| err(&resource_name::api_key(&key.id), reason))?;
+            }
+            Some(table)
+        }
+    };
+    let rebuild_keys = matches!(keys_update, KeyUpdate::Rebuild);
     let mut plans: HashMap<Box<str>, Arc<CompiledPlan>> = HashMap::new();
     let mut settings = None;
     let mut stages: Vec<(&str, &Stage)> = Vec::new();
@@ -92,24 +125,8 @@ pub fn compile_with<'a>(
                 deployments.insert(r.name.clone(), d);
             }
             Some(Body::ApiKey(key)) => {
-                if let Some(keys) = keys.as_mut() {
-                    let hash: KeyHash = key
-                        .value_hash
-                        .as_slice()
-                        .try_into()
-                        .map_err(|_| err(&r.name, "value hash is not 32 bytes"))?;
-                    keys.by_hash.insert(
-                        hash,
-                        KeyEntry {
-                            id: key.id.as_str().into(),
-                            enabled: key.enabled,
-                            plans: key
-                                .usage_plan_ids
-                                .iter()
-                                .map(|p| p.as_str().into())
-                                .collect(),
-                        },
-                    );
+                if rebuild_keys && let Some(keys) = keys.as_mut() {
+                    keys.upsert(key).map_err(|reason| err(&r.name, reason))?;
                 }
             }
             Some(Body::UsagePlan(plan)) => {
