@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod api_keys;
+pub mod auth;
 pub mod cli;
 pub mod distribution;
 pub mod error;

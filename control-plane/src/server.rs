@@ -5,6 +5,7 @@
 use crate::api::deployments::Deployments;
 use crate::api::fleet::Fleet;
 use crate::api::rest_apis::RestApis;
+use crate::api::tokens::Tokens;
 use crate::api::usage_plans::UsagePlans;
 use crate::api::{ControlPlaneState, SharedState};
 use crate::distribution::{Distribution, DistributionService};
@@ -12,6 +13,7 @@ use crate::fleet_status::FleetStatus;
 use crate::store::Store;
 use crate::telemetry::{Telemetry, TelemetryConfig, observe_admin_call};
 use anyhow::Context;
+use archway_proto::v1::admin_token_service_server::AdminTokenServiceServer;
 use archway_proto::v1::config_distribution_server::ConfigDistributionServer;
 use archway_proto::v1::deployment_service_server::DeploymentServiceServer;
 use archway_proto::v1::fleet_service_server::FleetServiceServer;
@@ -31,10 +33,18 @@ const ADMIN_UI_PAGE: &str = include_str!("../../admin-ui/index.html");
 
 /// Opens the store under `data_dir` and serves on `listener` until `shutdown`
 /// completes.
+/// The first tokens of a new store; None: generate them.
+#[derive(Debug, Clone, Default)]
+pub struct BootstrapTokens {
+    pub admin: Option<String>,
+    pub node: Option<String>,
+}
+
 pub async fn serve(
     listener: TcpListener,
     data_dir: &Path,
     telemetry: &TelemetryConfig,
+    bootstrap: BootstrapTokens,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir)
@@ -44,6 +54,7 @@ pub async fn serve(
             .with_context(|| format!("opening the store in {}", data_dir.display()))?,
     );
     ensure_api_key_secret(&store).await?;
+    crate::auth::bootstrap(&store, data_dir, bootstrap.admin, bootstrap.node).await?;
     let telemetry = Arc::new(Telemetry::init(telemetry)?);
     let push_to_ack = telemetry
         .meter()
@@ -99,6 +110,7 @@ pub async fn serve(
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )
         .add_service(FleetServiceServer::new(Fleet::new(state.clone())))
+        .add_service(AdminTokenServiceServer::new(Tokens::new(state.clone())))
         .add_service(
             UsagePlanServiceServer::new(UsagePlans::new(state.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -128,6 +140,10 @@ pub async fn serve(
                 }
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.store.clone(),
+            crate::auth::require_token,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             telemetry.clone(),
             observe_admin_call,

@@ -29,6 +29,8 @@ pub struct ClientConfig {
     pub applies: Option<Counter<u64>>,
     /// Usage to report, and how often.
     pub usage: Option<(Arc<Limits>, Duration)>,
+    /// The node token the control plane asks for.
+    pub token: Option<String>,
 }
 
 /// Follows the control plane until `stop` turns true; then sends the usage
@@ -95,10 +97,16 @@ async fn session(
         epoch: epoch.to_owned(),
     })))
     .await?;
-    let mut updates = client
-        .stream_config(ReceiverStream::new(rx))
-        .await?
-        .into_inner();
+    let mut request = tonic::Request::new(ReceiverStream::new(rx));
+    if let Some(token) = &config.token {
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {}", token.trim()).parse().map_err(|_| {
+                anyhow::anyhow!("the node token has characters a header cannot carry")
+            })?,
+        );
+    }
+    let mut updates = client.stream_config(request).await?.into_inner();
     tracing::info!(control_plane = %config.control_plane, version, "config stream open");
 
     let mut heartbeat = tokio::time::interval(HEARTBEAT);

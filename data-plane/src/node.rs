@@ -39,6 +39,8 @@ pub struct NodeConfig {
     pub default_throttle: Option<Throttle>,
     /// How often admitted keyed requests are reported to the control plane.
     pub usage_report_interval: Duration,
+    /// The token the control plane gave this node (role NODE).
+    pub token: Option<String>,
 }
 
 /// Runs the node until `shutdown` completes. `admin` serves `/metrics`,
@@ -135,6 +137,7 @@ pub async fn run(
             node_id,
             applies: Some(telemetry.metrics.config_applies.clone()),
             usage: Some((limits.clone(), config.usage_report_interval)),
+            token: config.token.clone(),
         },
         applier,
         follower_stop,

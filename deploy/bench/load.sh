@@ -310,7 +310,8 @@ CP_ADDR="$(wait_listen_addr "$TMP/control-plane.out" "${PIDS[-1]}" archway-contr
 start_data_plane() {
     taskset -c "$PROXY_CORE" "$BIN/archway-data-plane" --listen 127.0.0.1:0 \
         --admin-listen 127.0.0.1:0 \
-        --control-plane "http://$CP_ADDR" --node-id bench --state-dir "$TMP/node" "$@" \
+        --control-plane "http://$CP_ADDR" --token-file "$TMP/cp/node-token" \
+        --node-id bench --state-dir "$TMP/node" "$@" \
         >"$TMP/data-plane.out" 2>>"$TMP/data-plane.log" &
     PIDS+=("$!")
     DP_PID="${PIDS[-1]}"
@@ -332,14 +333,14 @@ apis:
       - name: prod
 EOF
 log "applying the bench API"
-"$BIN/archwayctl" --server "http://$CP_ADDR" apply -f "$TMP/api.yaml" >&2
+"$BIN/archwayctl" --server "http://$CP_ADDR" --token-file "$TMP/cp/admin-token" apply -f "$TMP/api.yaml" >&2
 
 # The apply returns once the control plane has the new version; the node gets
 # it asynchronously. Wait (up to ~20 s) until the node reports it applied.
 log "waiting for node 'bench' to apply the configuration"
 applied_ok=0
 for ((i = 0; i < 100; i++)); do
-    nodes="$("$BIN/archwayctl" --server "http://$CP_ADDR" get nodes 2>/dev/null || true)"
+    nodes="$("$BIN/archwayctl" --server "http://$CP_ADDR" --token-file "$TMP/cp/admin-token" get nodes 2>/dev/null || true)"
     want="$(awk '/^control plane version/ {print $4}' <<<"$nodes")"
     # Find APPLIED by its header rather than a fixed column number, so an
     # added column in the table does not break the wait.
@@ -405,7 +406,7 @@ apis:
       - name: prod
         throttle: { rate_limit: 1000000, burst_limit: 1000000 }
 EOF
-    CTL=("$BIN/archwayctl" --server "http://$CP_ADDR")
+    CTL=("$BIN/archwayctl" --server "http://$CP_ADDR" --token-file "$TMP/cp/admin-token")
     "${CTL[@]}" apply -f "$TMP/keyed.yaml" >&2
     PLAN_ID="$("${CTL[@]}" plans create --name bench --stage benchkey:prod --rate 1000000 --burst 1000000 | awk '{print $3}')"
     KEY_VALUE="$("${CTL[@]}" keys create bench --plan "$PLAN_ID" | awk '$1 == "value" {print $2}')"

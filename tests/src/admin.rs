@@ -11,12 +11,33 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 
+/// Adds the test admin token to every call.
+#[derive(Clone)]
+pub struct Bearer(pub &'static str);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        let value = format!("Bearer {}", self.0)
+            .parse()
+            .expect("a valid header value");
+        request.metadata_mut().insert("authorization", value);
+        Ok(request)
+    }
+}
+
+pub type AuthChannel = tonic::service::interceptor::InterceptedService<Channel, Bearer>;
+
 #[derive(Clone)]
 pub struct Admin {
-    pub apis: RestApiServiceClient<Channel>,
-    pub deployments: DeploymentServiceClient<Channel>,
-    pub fleet: FleetServiceClient<Channel>,
-    pub plans: UsagePlanServiceClient<Channel>,
+    pub apis: RestApiServiceClient<AuthChannel>,
+    pub deployments: DeploymentServiceClient<AuthChannel>,
+    pub fleet: FleetServiceClient<AuthChannel>,
+    pub plans: UsagePlanServiceClient<AuthChannel>,
+    /// The channel without a token, to test refusals.
+    pub channel: Channel,
 }
 
 pub fn http_proxy(uri: &str) -> Integration {
@@ -53,11 +74,19 @@ impl Admin {
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             }
         };
+        Self::with_token(channel, crate::TEST_ADMIN_TOKEN)
+    }
+
+    /// Clients that call with `token`.
+    pub fn with_token(channel: Channel, token: &'static str) -> anyhow::Result<Self> {
+        let authed =
+            tonic::service::interceptor::InterceptedService::new(channel.clone(), Bearer(token));
         Ok(Self {
-            apis: RestApiServiceClient::new(channel.clone()),
-            deployments: DeploymentServiceClient::new(channel.clone()),
-            fleet: FleetServiceClient::new(channel.clone()),
-            plans: UsagePlanServiceClient::new(channel),
+            apis: RestApiServiceClient::new(authed.clone()),
+            deployments: DeploymentServiceClient::new(authed.clone()),
+            fleet: FleetServiceClient::new(authed.clone()),
+            plans: UsagePlanServiceClient::new(authed),
+            channel,
         })
     }
 

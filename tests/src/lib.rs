@@ -13,3 +13,7 @@ pub mod upstream;
 
 pub use admin::Admin;
 pub use process::{ControlPlane, DataPlane};
+
+/// The tokens every test control plane starts with (ARCHWAY_BOOTSTRAP_*).
+pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef-0123";
+pub const TEST_NODE_TOKEN: &str = "test-node-token-0123456789abcdef-01234";

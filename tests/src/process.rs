@@ -156,6 +156,14 @@ impl Drop for Process {
     }
 }
 
+/// The environment a test control plane starts with: known first tokens.
+pub fn control_plane_env() -> [(&'static str, &'static str); 2] {
+    [
+        ("ARCHWAY_BOOTSTRAP_ADMIN_TOKEN", crate::TEST_ADMIN_TOKEN),
+        ("ARCHWAY_BOOTSTRAP_NODE_TOKEN", crate::TEST_NODE_TOKEN),
+    ]
+}
+
 /// A control plane with its own data folder.
 pub struct ControlPlane {
     pub process: Process,
@@ -182,7 +190,8 @@ impl ControlPlane {
             data_dir.display().to_string(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let process = Process::spawn("archway-control-plane", &args, 1)?;
+        let process =
+            Process::spawn_with_env("archway-control-plane", &args, 1, &control_plane_env())?;
         Ok(Self {
             process,
             data_dir: data_dir.to_owned(),
@@ -231,8 +240,10 @@ impl DataPlane {
             "127.0.0.1:0".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
+        let mut env = env.to_vec();
+        env.push(("ARCHWAY_TOKEN", crate::TEST_NODE_TOKEN));
         Ok(Self {
-            process: Process::spawn_with_env("archway-data-plane", &args, 2, env)?,
+            process: Process::spawn_with_env("archway-data-plane", &args, 2, &env)?,
             node_id: node_id.into(),
         })
     }

@@ -231,3 +231,92 @@ async fn a_restart_loses_nothing() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_admin_call_needs_a_token_with_the_right_role() -> anyhow::Result<()> {
+    use archway_proto::v1::admin_token_service_client::AdminTokenServiceClient;
+    use archway_proto::v1::rest_api_service_client::RestApiServiceClient;
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    admin.create_api("guarded", ApiProtocol::Rest).await?;
+
+    // No token, a wrong token: UNAUTHENTICATED.
+    let mut anonymous = RestApiServiceClient::new(admin.channel.clone());
+    let refused = anonymous
+        .list_rest_apis(ListRestApisRequest {})
+        .await
+        .expect_err("no token");
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    let wrong = Admin::with_token(
+        admin.channel.clone(),
+        "not-a-real-token-0123456789abcdefxyz",
+    )?;
+    let refused = wrong
+        .apis
+        .clone()
+        .list_rest_apis(ListRestApisRequest {})
+        .await;
+    assert_eq!(
+        refused.expect_err("wrong token").code(),
+        Code::Unauthenticated
+    );
+
+    // A read-only token reads but does not write; a node token does neither.
+    let mut tokens = AdminTokenServiceClient::with_interceptor(
+        admin.channel.clone(),
+        archway_e2e::admin::Bearer(archway_e2e::TEST_ADMIN_TOKEN),
+    );
+    let reader = tokens
+        .create_token(CreateTokenRequest {
+            name: "dashboards".into(),
+            role: TokenRole::ReadOnly as i32,
+        })
+        .await?
+        .into_inner();
+    let reader_secret: &'static str = Box::leak(reader.secret.clone().into_boxed_str());
+    let mut read_only = Admin::with_token(admin.channel.clone(), reader_secret)?;
+    let listed = read_only
+        .apis
+        .list_rest_apis(ListRestApisRequest {})
+        .await?;
+    assert_eq!(listed.into_inner().items.len(), 1);
+    let denied = read_only.create_api("nope", ApiProtocol::Rest).await;
+    let status = denied.unwrap_err().downcast::<tonic::Status>()?;
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let node = Admin::with_token(admin.channel.clone(), archway_e2e::TEST_NODE_TOKEN)?;
+    let denied = node
+        .apis
+        .clone()
+        .list_rest_apis(ListRestApisRequest {})
+        .await;
+    assert_eq!(
+        denied.expect_err("node token").code(),
+        Code::PermissionDenied
+    );
+
+    // Tokens are listed without their secrets and can be revoked.
+    let listed = tokens
+        .list_tokens(ListTokensRequest {})
+        .await?
+        .into_inner()
+        .items;
+    assert_eq!(listed.len(), 3, "bootstrap admin and node, plus the reader");
+    let id = reader.token.expect("the token record").id;
+    tokens.delete_token(DeleteTokenRequest { id }).await?;
+    let revoked = read_only.apis.list_rest_apis(ListRestApisRequest {}).await;
+    assert_eq!(revoked.expect_err("revoked").code(), Code::Unauthenticated);
+
+    // The first tokens are in the data directory, readable by the owner only.
+    use std::os::unix::fs::PermissionsExt;
+    let file = dir.path().join("cp/admin-token");
+    assert_eq!(
+        std::fs::read_to_string(&file)?.trim(),
+        archway_e2e::TEST_ADMIN_TOKEN
+    );
+    assert_eq!(
+        std::fs::metadata(&file)?.permissions().mode() & 0o777,
+        0o600
+    );
+    Ok(())
+}

@@ -10,6 +10,7 @@ fn ctl(server: &str, args: &[&str]) -> String {
     let output = Command::new(bin_dir().join("archwayctl"))
         .arg("--server")
         .arg(server)
+        .args(["--token", archway_e2e::TEST_ADMIN_TOKEN])
         .args(args)
         .output()
         .expect("running archwayctl");

@@ -89,6 +89,8 @@ async fn traces_metrics_and_access_logs() -> anyhow::Result<()> {
     let collector = Collector::start().await?;
     let backend = upstream::start("backend").await;
     let fast_export = [("OTEL_BSP_SCHEDULE_DELAY", "100")];
+    let mut cp_env = archway_e2e::process::control_plane_env().to_vec();
+    cp_env.extend(fast_export);
     let cp = ControlPlane {
         process: Process::spawn_with_env(
             "archway-control-plane",
@@ -101,7 +103,7 @@ async fn traces_metrics_and_access_logs() -> anyhow::Result<()> {
                 collector.url(),
             ],
             1,
-            &fast_export,
+            &cp_env,
         )?,
         data_dir: dir.path().join("cp"),
     };

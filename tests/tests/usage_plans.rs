@@ -496,10 +496,12 @@ async fn bad_input_is_refused_and_one_new_key_is_one_resource_on_the_wire() -> a
         })),
     })
     .await?;
-    let mut updates = client
-        .stream_config(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await?
-        .into_inner();
+    let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", archway_e2e::TEST_NODE_TOKEN).parse()?,
+    );
+    let mut updates = client.stream_config(request).await?.into_inner();
     let full = updates.message().await?.expect("a full update");
     assert!(full.full);
     let keys_held = full

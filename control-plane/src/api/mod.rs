@@ -4,6 +4,7 @@
 pub mod deployments;
 pub mod fleet;
 pub mod rest_apis;
+pub mod tokens;
 pub mod usage_plans;
 
 use crate::distribution::Distribution;

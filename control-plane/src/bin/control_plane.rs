@@ -30,6 +30,14 @@ struct Args {
     /// Log level directive (default: RUST_LOG, else info).
     #[arg(long, env = "ARCHWAY_LOG_LEVEL")]
     log_level: Option<String>,
+    /// The first admin token of a new store (at least 32 characters);
+    /// default: generated and written to DATA_DIR/admin-token.
+    #[arg(long, env = "ARCHWAY_BOOTSTRAP_ADMIN_TOKEN", hide_env_values = true)]
+    bootstrap_admin_token: Option<String>,
+    /// The first node token of a new store; default: generated and written
+    /// to DATA_DIR/node-token.
+    #[arg(long, env = "ARCHWAY_BOOTSTRAP_NODE_TOKEN", hide_env_values = true)]
+    bootstrap_node_token: Option<String>,
     /// Log lines as JSON objects instead of text.
     #[arg(long, env = "ARCHWAY_LOG_JSON")]
     log_json: bool,
@@ -52,8 +60,18 @@ async fn main() -> anyhow::Result<()> {
         otlp_endpoint: args.otlp_endpoint,
         sample_ratio: args.trace_sample_ratio,
     };
-    archway_control_plane::server::serve(listener, &args.data_dir, &telemetry, shutdown_signal())
-        .await
+    let bootstrap = archway_control_plane::server::BootstrapTokens {
+        admin: args.bootstrap_admin_token,
+        node: args.bootstrap_node_token,
+    };
+    archway_control_plane::server::serve(
+        listener,
+        &args.data_dir,
+        &telemetry,
+        bootstrap,
+        shutdown_signal(),
+    )
+    .await
 }
 
 async fn shutdown_signal() {

@@ -1,6 +1,7 @@
 //! A connection to the admin API with one client per service.
 
 use anyhow::Context;
+use archway_proto::v1::admin_token_service_client::AdminTokenServiceClient;
 use archway_proto::v1::deployment_service_client::DeploymentServiceClient;
 use archway_proto::v1::fleet_service_client::FleetServiceClient;
 use archway_proto::v1::rest_api_service_client::RestApiServiceClient;
@@ -12,27 +13,60 @@ pub use archway_proto::v1 as proto;
 
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
 
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub struct BearerToken(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl BearerToken {
+    pub fn new(token: Option<&str>) -> anyhow::Result<Self> {
+        token
+            .map(|t| format!("Bearer {}", t.trim()).parse())
+            .transpose()
+            .map(Self)
+            .map_err(|_| anyhow::anyhow!("the token has characters a header cannot carry"))
+    }
+}
+
+impl tonic::service::Interceptor for BearerToken {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+pub type AuthChannel = tonic::service::interceptor::InterceptedService<Channel, BearerToken>;
+
 #[derive(Clone)]
 pub struct AdminClient {
-    pub apis: RestApiServiceClient<Channel>,
-    pub deployments: DeploymentServiceClient<Channel>,
-    pub fleet: FleetServiceClient<Channel>,
-    pub plans: UsagePlanServiceClient<Channel>,
+    pub apis: RestApiServiceClient<AuthChannel>,
+    pub deployments: DeploymentServiceClient<AuthChannel>,
+    pub fleet: FleetServiceClient<AuthChannel>,
+    pub plans: UsagePlanServiceClient<AuthChannel>,
+    pub tokens: AdminTokenServiceClient<AuthChannel>,
 }
 
 impl AdminClient {
-    pub async fn connect(server: &str) -> anyhow::Result<Self> {
+    pub async fn connect(server: &str, token: Option<&str>) -> anyhow::Result<Self> {
         let channel = tonic::transport::Endpoint::from_shared(server.to_owned())
             .with_context(|| format!("'{server}' is not a valid server URL"))?
             .connect_timeout(std::time::Duration::from_secs(5))
             .connect()
             .await
             .with_context(|| format!("connecting to the control plane at {server}"))?;
-        Ok(Self::new(channel))
+        Ok(Self::new(channel, BearerToken::new(token)?))
     }
 
-    pub fn new(channel: Channel) -> Self {
+    pub fn new(channel: Channel, token: BearerToken) -> Self {
+        let channel = tonic::service::interceptor::InterceptedService::new(channel, token);
         Self {
+            tokens: AdminTokenServiceClient::new(channel.clone()),
             apis: RestApiServiceClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),

@@ -16,6 +16,13 @@ pub struct Cli {
     /// The control plane's admin API.
     #[arg(long, env = "ARCHWAY_SERVER", default_value = "http://127.0.0.1:7070")]
     pub server: String,
+    /// Admin API token (default: read from --token-file).
+    #[arg(long, env = "ARCHWAY_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// File holding the token; by default the all-in-one's
+    /// archway-data/control-plane/admin-token when it exists.
+    #[arg(long, env = "ARCHWAY_TOKEN_FILE")]
+    pub token_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -70,6 +77,11 @@ pub enum Command {
         #[command(subcommand)]
         what: PlansCommand,
     },
+    /// Tokens for the admin API and for nodes.
+    Tokens {
+        #[command(subcommand)]
+        what: TokensCommand,
+    },
     /// Requests per key and day of a usage plan.
     Usage {
         plan_id: String,
@@ -114,6 +126,21 @@ pub enum KeysCommand {
     },
     Delete {
         key_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token; its secret is printed once.
+    Create {
+        name: String,
+        /// admin, read-only or node.
+        #[arg(long, default_value = "read-only")]
+        role: String,
+    },
+    List,
+    Delete {
+        id: String,
     },
 }
 
@@ -183,6 +210,9 @@ pub enum DeleteCommand {
     },
 }
 
+/// Where the all-in-one mode (run from the repository) keeps its admin token.
+const DEFAULT_TOKEN_FILE: &str = "archway-data/control-plane/admin-token";
+
 /// Runs one CLI command, printing its result to stdout.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // A bad file is reported before anything else, even with no server.
@@ -197,10 +227,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         _ => None,
     };
-    let mut client = AdminClient::connect(&cli.server).await?;
+    let token = match (&cli.token, &cli.token_file) {
+        (Some(token), _) => Some(token.clone()),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(file)
+                .with_context(|| format!("reading the token from {}", file.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => std::fs::read_to_string(DEFAULT_TOKEN_FILE)
+            .ok()
+            .map(|t| t.trim().to_owned()),
+    };
+    let mut client = AdminClient::connect(&cli.server, token.as_deref()).await?;
     match cli.command {
         Command::Keys { what } => keys(&mut client, what).await?,
         Command::Plans { what } => plans(&mut client, what).await?,
+        Command::Tokens { what } => tokens(&mut client, what).await?,
         Command::Usage {
             plan_id,
             key,
@@ -569,7 +612,7 @@ async fn keys(client: &mut AdminClient, what: KeysCommand) -> anyhow::Result<()>
 
 async fn set_enabled(
     plans: &mut archway_proto::v1::usage_plan_service_client::UsagePlanServiceClient<
-        tonic::transport::Channel,
+        client::AuthChannel,
     >,
     key_id: String,
     enabled: bool,
@@ -761,6 +804,57 @@ async fn usage(
             "{:<12} {:<12} {:>10} {:>10}",
             i.key_id, i.date, i.used, remaining
         );
+    }
+    Ok(())
+}
+
+async fn tokens(client: &mut AdminClient, what: TokensCommand) -> anyhow::Result<()> {
+    let tokens = &mut client.tokens;
+    match what {
+        TokensCommand::Create { name, role } => {
+            let role = match role.to_ascii_lowercase().as_str() {
+                "admin" => TokenRole::Admin,
+                "read-only" | "readonly" => TokenRole::ReadOnly,
+                "node" => TokenRole::Node,
+                other => bail!("--role '{other}' is not admin, read-only or node"),
+            };
+            let created = tokens
+                .create_token(CreateTokenRequest {
+                    name,
+                    role: role as i32,
+                })
+                .await
+                .map_err(|s| status_error("creating the token", s))?
+                .into_inner();
+            let id = created.token.map(|t| t.id).unwrap_or_default();
+            println!("id      {id}");
+            println!("secret  {}   (shown once: keep it now)", created.secret);
+        }
+        TokensCommand::List => {
+            let items = tokens
+                .list_tokens(ListTokensRequest {})
+                .await
+                .map_err(|s| status_error("listing tokens", s))?
+                .into_inner()
+                .items;
+            println!("{:<14} {:<10} NAME", "ID", "ROLE");
+            for t in items {
+                let role = match TokenRole::try_from(t.role) {
+                    Ok(TokenRole::Admin) => "admin",
+                    Ok(TokenRole::ReadOnly) => "read-only",
+                    Ok(TokenRole::Node) => "node",
+                    _ => "?",
+                };
+                println!("{:<14} {:<10} {}", t.id, role, t.name);
+            }
+        }
+        TokensCommand::Delete { id } => {
+            tokens
+                .delete_token(DeleteTokenRequest { id: id.clone() })
+                .await
+                .map_err(|s| status_error("deleting the token", s))?;
+            println!("token {id}: deleted");
+        }
     }
     Ok(())
 }

@@ -87,3 +87,10 @@ pub fn usage_of_key(plan_id: &str, key_id: &str) -> String {
 pub fn quota_reset(plan_id: &str, key_id: &str) -> String {
     format!("reset/{plan_id}/{key_id}")
 }
+
+pub const ADMIN_TOKENS: &str = "token/";
+
+/// Admin tokens by the SHA-256 of the token.
+pub fn admin_token(hash_hex: &str) -> String {
+    format!("token/{hash_hex}")
+}

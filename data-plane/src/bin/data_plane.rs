@@ -28,6 +28,12 @@ struct Args {
         default_value = "http://127.0.0.1:7070"
     )]
     control_plane: String,
+    /// The node token the control plane issued (see its node-token file).
+    #[arg(long, env = "ARCHWAY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// File holding the node token.
+    #[arg(long, env = "ARCHWAY_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
     /// This node's name in the fleet status (default: kept in the state dir).
     #[arg(long, env = "ARCHWAY_NODE_ID")]
     node_id: Option<String>,
@@ -111,6 +117,16 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(args: Args) -> anyhow::Result<()> {
+    let token = match (&args.token, &args.token_file) {
+        (Some(token), _) => Some(token.clone()),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(file)
+                .with_context(|| format!("reading the node token from {}", file.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -143,6 +159,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         usage_report_interval: std::time::Duration::from_millis(
             args.usage_report_interval_ms.max(100),
         ),
+        token,
     };
     node::run(config, listener, Some(admin), shutdown_signal()).await
 }

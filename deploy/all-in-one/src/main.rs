@@ -63,18 +63,29 @@ async fn main() -> anyhow::Result<()> {
         let _ = rx.wait_for(|stop| *stop).await;
     };
 
-    let cp_dir = args.data_dir.join("control-plane");
+    let cp_dir_for_server = args.data_dir.join("control-plane");
     let control_plane = tokio::spawn({
         let stop = stopped(stop_rx.clone());
         async move {
             let telemetry = archway_control_plane::telemetry::TelemetryConfig::default();
-            archway_control_plane::server::serve(admin, &cp_dir, &telemetry, stop).await
+            let bootstrap = archway_control_plane::server::BootstrapTokens::default();
+            archway_control_plane::server::serve(
+                admin,
+                &cp_dir_for_server,
+                &telemetry,
+                bootstrap,
+                stop,
+            )
+            .await
         }
     });
     tokio::spawn(echo::serve(echo));
 
     let admin_url = format!("http://{admin_addr}");
-    apply_example(&admin_url, &echo_addr.to_string()).await?;
+    let cp_dir = args.data_dir.join("control-plane");
+    let admin_token = read_token(&cp_dir.join("admin-token")).await?;
+    let node_token = read_token(&cp_dir.join("node-token")).await?;
+    apply_example(&admin_url, &admin_token, &echo_addr.to_string()).await?;
 
     let node_config = NodeConfig {
         control_plane: admin_url.clone(),
@@ -91,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
         redis_url: None,
         default_throttle: None,
         usage_report_interval: std::time::Duration::from_secs(10),
+        token: Some(node_token),
     };
     let node = tokio::spawn(node::run(
         node_config,
@@ -114,8 +126,8 @@ async fn main() -> anyhow::Result<()> {
 
 /// Applies the example API unless it exists already (the operator may have
 /// changed it since).
-async fn apply_example(admin_url: &str, echo_addr: &str) -> anyhow::Result<()> {
-    let mut client = connect(admin_url).await?;
+async fn apply_example(admin_url: &str, token: &str, echo_addr: &str) -> anyhow::Result<()> {
+    let mut client = connect(admin_url, token).await?;
     let exists = client
         .apis
         .get_rest_api(
@@ -138,10 +150,23 @@ async fn apply_example(admin_url: &str, echo_addr: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn connect(admin_url: &str) -> anyhow::Result<AdminClient> {
+/// The control plane writes its first tokens while starting: wait for them.
+async fn read_token(path: &std::path::Path) -> anyhow::Result<String> {
+    for _ in 0..100 {
+        if let Ok(token) = tokio::fs::read_to_string(path).await
+            && !token.trim().is_empty()
+        {
+            return Ok(token.trim().to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("the control plane did not write {}", path.display())
+}
+
+async fn connect(admin_url: &str, token: &str) -> anyhow::Result<AdminClient> {
     let mut last = None;
     for _ in 0..50 {
-        match AdminClient::connect(admin_url).await {
+        match AdminClient::connect(admin_url, Some(token)).await {
             Ok(client) => return Ok(client),
             Err(e) => last = Some(e),
         }

@@ -1,0 +1,80 @@
+//! AdminTokenService: tokens for operators, read-only tools and nodes.
+
+use super::SharedState;
+use crate::auth;
+use crate::error::ApiError;
+use crate::store::keys;
+use crate::validate;
+use archway_proto::v1::admin_token_service_server::AdminTokenService;
+use archway_proto::v1::*;
+use tonic::{Request, Response, Status};
+
+pub struct Tokens {
+    state: SharedState,
+}
+
+impl Tokens {
+    pub fn new(state: SharedState) -> Self {
+        Self { state }
+    }
+}
+
+#[tonic::async_trait]
+impl AdminTokenService for Tokens {
+    async fn create_token(
+        &self,
+        request: Request<CreateTokenRequest>,
+    ) -> Result<Response<CreateTokenResponse>, Status> {
+        let req = request.into_inner();
+        validate::name("name", &req.name)?;
+        let role = match TokenRole::try_from(req.role) {
+            Ok(r @ (TokenRole::Admin | TokenRole::ReadOnly | TokenRole::Node)) => r,
+            _ => return Err(ApiError::invalid("role", "must be ADMIN, READ_ONLY or NODE").into()),
+        };
+        let secret = auth::generate();
+        let (token, _) = self
+            .state
+            .store
+            .write(|txn| auth::insert(txn, &secret, &req.name, role))
+            .await?;
+        Ok(Response::new(CreateTokenResponse {
+            token: Some(token),
+            secret,
+        }))
+    }
+
+    async fn list_tokens(
+        &self,
+        _request: Request<ListTokensRequest>,
+    ) -> Result<Response<ListTokensResponse>, Status> {
+        let items = self
+            .state
+            .store
+            .scan(keys::ADMIN_TOKENS)
+            .map_err(ApiError::from)?;
+        Ok(Response::new(ListTokensResponse { items }))
+    }
+
+    async fn delete_token(
+        &self,
+        request: Request<DeleteTokenRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let req = request.into_inner();
+        let prefix = format!("{}{}", keys::ADMIN_TOKENS, req.id);
+        if req.id.len() < 12 {
+            return Err(ApiError::invalid("id", "is the 12-digit id ListTokens shows").into());
+        }
+        self.state
+            .store
+            .write(|txn| {
+                let found = txn.scan_raw(&prefix)?;
+                if found.is_empty() {
+                    return Err(ApiError::NotFound(format!("token '{}'", req.id)));
+                }
+                txn.delete_prefix(&prefix)?;
+                Ok(())
+            })
+            .await?;
+        Ok(Response::new(Empty {}))
+    }
+}
