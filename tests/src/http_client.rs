@@ -51,13 +51,30 @@ impl GatewayClient {
         path: &str,
         body: impl Into<Bytes>,
     ) -> anyhow::Result<Answer> {
+        self.send_with_headers(node, api_id, method, path, body, &[])
+            .await
+    }
+
+    /// Sends with extra request headers.
+    pub async fn send_with_headers(
+        &self,
+        node: SocketAddr,
+        api_id: &str,
+        method: &str,
+        path: &str,
+        body: impl Into<Bytes>,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<Answer> {
         let response = if self.http2 {
             // HTTP/2 names the host in :authority: dial the node, but put the
             // API's host name in the URI.
-            let request = Request::builder()
+            let mut request = Request::builder()
                 .method(method)
-                .uri(format!("http://{api_id}.{DOMAIN}{path}"))
-                .body(Full::new(body.into()))?;
+                .uri(format!("http://{api_id}.{DOMAIN}{path}"));
+            for (k, v) in headers {
+                request = request.header(*k, *v);
+            }
+            let request = request.body(Full::new(body.into()))?;
             let stream = tokio::net::TcpStream::connect(node).await?;
             let (mut sender, connection) =
                 hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
@@ -65,12 +82,16 @@ impl GatewayClient {
             tokio::spawn(connection);
             sender.send_request(request).await?
         } else {
-            let request = Request::builder()
+            let mut request = Request::builder()
                 .method(method)
                 .uri(format!("http://{node}{path}"))
-                .header("host", format!("{api_id}.{DOMAIN}"))
-                .body(Full::new(body.into()))?;
-            self.client.request(request).await?
+                .header("host", format!("{api_id}.{DOMAIN}"));
+            for (k, v) in headers {
+                request = request.header(*k, *v);
+            }
+            self.client
+                .request(request.body(Full::new(body.into()))?)
+                .await?
         };
         let status = response.status();
         let headers = response.headers().clone();
@@ -94,20 +115,15 @@ impl GatewayClient {
         path: &str,
         key: &str,
     ) -> anyhow::Result<Answer> {
-        let request = Request::builder()
-            .uri(format!("http://{node}{path}"))
-            .header("host", format!("{api_id}.{DOMAIN}"))
-            .header("x-api-key", key)
-            .body(Full::new(Bytes::new()))?;
-        let response = self.client.request(request).await?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok(Answer {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
+        self.send_with_headers(
+            node,
+            api_id,
+            "GET",
+            path,
+            Bytes::new(),
+            &[("x-api-key", key)],
+        )
+        .await
     }
 }
 
