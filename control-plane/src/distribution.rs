@@ -45,13 +45,39 @@ struct VersionedSet {
     change_count: usize,
 }
 
-impl VersionedSet {
-    fn full(&self, epoch: &str) -> ConfigUpdate {
+/// An update as planned under the lock: shared handles to the resources,
+/// turned into an owned message (the deep copy) only after the lock is
+/// released, so a large full update never holds up admin writes.
+#[derive(Debug)]
+struct PlannedUpdate {
+    version: u64,
+    full: bool,
+    base_version: u64,
+    upserts: Vec<Arc<ConfigResource>>,
+    removals: Vec<String>,
+    epoch: String,
+}
+
+impl PlannedUpdate {
+    fn into_message(self) -> ConfigUpdate {
         ConfigUpdate {
+            version: self.version,
+            full: self.full,
+            base_version: self.base_version,
+            upserts: self.upserts.iter().map(|r| (**r).clone()).collect(),
+            removals: self.removals,
+            epoch: self.epoch,
+        }
+    }
+}
+
+impl VersionedSet {
+    fn full(&self, epoch: &str) -> PlannedUpdate {
+        PlannedUpdate {
             version: self.version,
             full: true,
             base_version: 0,
-            upserts: self.resources.values().map(|r| (**r).clone()).collect(),
+            upserts: self.resources.values().cloned().collect(),
             removals: Vec::new(),
             epoch: epoch.to_owned(),
         }
@@ -59,7 +85,7 @@ impl VersionedSet {
 
     /// The update that takes a node from `base` to the current version, or
     /// None when it is current already.
-    fn since(&self, base: u64, epoch: &str) -> Option<ConfigUpdate> {
+    fn since(&self, base: u64, epoch: &str) -> Option<PlannedUpdate> {
         if base == self.version {
             return None;
         }
@@ -71,16 +97,17 @@ impl VersionedSet {
             .range(base + 1..)
             .flat_map(|(_, names)| names)
             .collect();
-        let mut update = ConfigUpdate {
+        let mut update = PlannedUpdate {
             version: self.version,
             full: false,
             base_version: base,
+            upserts: Vec::new(),
+            removals: Vec::new(),
             epoch: epoch.to_owned(),
-            ..Default::default()
         };
         for name in names {
             match self.resources.get(name) {
-                Some(r) => update.upserts.push((**r).clone()),
+                Some(r) => update.upserts.push(r.clone()),
                 None => update.removals.push(name.clone()),
             }
         }
@@ -242,18 +269,24 @@ impl Distribution {
     }
 
     fn update_for(&self, hello: &NodeHello) -> Option<ConfigUpdate> {
-        let set = self.set.read().expect("distribution lock");
-        if hello.epoch != self.epoch {
-            return Some(set.full(&self.epoch));
-        }
-        set.since(hello.version, &self.epoch)
+        let planned = {
+            let set = self.set.read().expect("distribution lock");
+            if hello.epoch != self.epoch {
+                Some(set.full(&self.epoch))
+            } else {
+                set.since(hello.version, &self.epoch)
+            }
+        };
+        planned.map(PlannedUpdate::into_message)
     }
 
     fn update_since(&self, base: u64) -> Option<ConfigUpdate> {
-        self.set
+        let planned = self
+            .set
             .read()
             .expect("distribution lock")
-            .since(base, &self.epoch)
+            .since(base, &self.epoch);
+        planned.map(PlannedUpdate::into_message)
     }
 }
 

@@ -10,6 +10,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+/// Disconnected nodes are listed this long (ms), then forgotten.
+const FORGET_AFTER_MS: i64 = 24 * 3600 * 1000;
+
 struct NodeEntry {
     /// A node that reconnects gets a new session number, so the end of its
     /// old stream does not mark the new one disconnected.
@@ -114,9 +117,12 @@ impl FleetStatus {
         nodes.values().filter(|e| e.status.connected).count() as u64
     }
 
-    /// All nodes, sorted by id.
+    /// All nodes, sorted by id. Nodes disconnected for over a day are
+    /// forgotten (e.g. pods replaced by a rollout).
     pub fn list(&self) -> Vec<NodeStatus> {
-        let nodes = self.nodes.lock().expect("fleet lock");
+        let mut nodes = self.nodes.lock().expect("fleet lock");
+        let cutoff = now_ms() - FORGET_AFTER_MS;
+        nodes.retain(|_, e| e.status.connected || e.status.last_seen_ms > cutoff);
         let mut list: Vec<NodeStatus> = nodes.values().map(|e| e.status.clone()).collect();
         list.sort_by(|a, b| a.node_id.cmp(&b.node_id));
         list

@@ -77,26 +77,34 @@ pub fn query(
             "a query covers at most 366 days",
         ));
     }
-    let prefix = match key_id {
-        Some(k) => keys::usage_of_key(&plan.id, k),
-        None => keys::usage_of_plan(&plan.id),
+    let quota = plan.quota.as_ref().filter(|q| q.limit > 0);
+    // Scan from the start of the first day's quota period (for `remaining`)
+    // to the end date, per key: never the plan's whole history.
+    let from = quota.map_or(start, |q| {
+        let period = QuotaPeriod::try_from(q.period).unwrap_or(QuotaPeriod::Day);
+        quota::period_start(start, period, q.offset)
+    });
+    let key_ids: Vec<String> = match key_id {
+        Some(k) => vec![k.to_owned()],
+        None => store
+            .scan_raw(&keys::plan_keys(&plan.id))?
+            .into_iter()
+            .filter_map(|(k, _)| k.rsplit('/').next().map(str::to_owned))
+            .collect(),
     };
     // key → day → used.
     let mut used: BTreeMap<String, BTreeMap<i64, u64>> = BTreeMap::new();
-    for (k, v) in store.scan_raw(&prefix)? {
-        let Some(rest) = k.strip_prefix(&keys::usage_of_plan(&plan.id)) else {
-            continue;
-        };
-        let Some((key, date)) = rest.split_once('/') else {
-            continue;
-        };
-        if let Some(day) = quota::parse_date(date) {
-            used.entry(key.to_owned())
-                .or_default()
-                .insert(day, read_u64(&v));
+    for key in key_ids {
+        let first = keys::usage(&plan.id, &key, &quota::date_string(from));
+        let last = keys::usage(&plan.id, &key, &quota::date_string(end));
+        for (k, v) in store.range_raw(&first, &last)? {
+            if let Some(day) = k.rsplit('/').next().and_then(quota::parse_date) {
+                used.entry(key.clone())
+                    .or_default()
+                    .insert(day, read_u64(&v));
+            }
         }
     }
-    let quota = plan.quota.as_ref().filter(|q| q.limit > 0);
     let mut items = Vec::new();
     for (key, days) in &used {
         for (&day, &count) in days.range(start..=end) {

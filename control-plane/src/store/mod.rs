@@ -77,6 +77,17 @@ impl Store {
             .collect()
     }
 
+    /// Every (key, raw value) from `first` to `last` inclusive, in key order.
+    pub fn range_raw(&self, first: &str, last: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.tree
+            .range(first.as_bytes()..=last.as_bytes())
+            .map(|entry| {
+                let (k, v) = entry?;
+                Ok((String::from_utf8_lossy(&k).into_owned(), v.to_vec()))
+            })
+            .collect()
+    }
+
     /// Every record under `prefix`, in key order.
     pub fn scan<M: Message + Default>(&self, prefix: &str) -> Result<Vec<M>, StoreError> {
         self.tree
