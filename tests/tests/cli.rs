@@ -144,3 +144,68 @@ fn apply_reports_a_bad_file_clearly() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_declares_usage_plans_by_name() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let server = cp.url();
+    let file = dir.path().join("plans.yaml");
+    let write = |rate: u32| {
+        std::fs::write(
+            &file,
+            format!(
+                r#"
+apis:
+  - name: catalog
+    routes:
+      - path: /items
+        method: GET
+        api_key_required: true
+        integration: {{ type: MOCK, status: 200 }}
+    stages:
+      - name: prod
+usage_plans:
+  - name: gold
+    throttle: {{ rate_limit: {rate}, burst_limit: 10 }}
+    quota: {{ limit: 1000, period: WEEK, offset: 2 }}
+    stages:
+      - api: catalog
+        stage: prod
+        method_throttles:
+          - {{ path: /items, method: get, rate_limit: 5, burst_limit: 5 }}
+"#
+            ),
+        )
+    };
+    write(50)?;
+    let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
+    assert!(out.contains("usage plan gold ("), "{out}");
+    assert_eq!(
+        ctl(&server, &["apply", "-f", file.to_str().unwrap()]).trim(),
+        "unchanged"
+    );
+    write(60)?;
+    let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
+    assert!(
+        out.contains("usage plan gold") && out.contains("updated"),
+        "{out}"
+    );
+    let plans = ctl(&server, &["plans", "list"]);
+    assert!(
+        plans.contains("60/s burst 10") && plans.contains("1000/Week"),
+        "{plans}"
+    );
+    // A key from the CLI, shown once, works with the plan.
+    let plan_id = plans
+        .lines()
+        .find(|l| l.contains("gold"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let created = ctl(&server, &["keys", "create", "alice", "--plan", &plan_id]);
+    assert!(created.contains("value "), "{created}");
+    let keys = ctl(&server, &["keys", "list"]);
+    assert!(keys.contains("alice") && keys.contains(&plan_id), "{keys}");
+    Ok(())
+}

@@ -9,7 +9,9 @@
 //! alone: deleting an environment takes an explicit `archwayctl delete stage`.
 
 use super::client::{AdminClient, status_error};
-use super::spec::{ApiSpec, ApplyFile, IntegrationSpec, RouteSpec, StageSpec};
+use super::spec::{
+    ApiSpec, ApplyFile, IntegrationSpec, MethodThrottleSpec, RouteSpec, StageSpec, UsagePlanSpec,
+};
 use anyhow::{Context, bail};
 use archway_proto::v1::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -23,7 +25,125 @@ pub async fn apply(client: &mut AdminClient, file: &ApplyFile) -> anyhow::Result
             .await
             .with_context(|| format!("applying API '{}'", spec.name))?;
     }
+    for spec in &file.usage_plans {
+        apply_plan(client, spec, &mut changes)
+            .await
+            .with_context(|| format!("applying usage plan '{}'", spec.name))?;
+    }
     Ok(changes)
+}
+
+fn method_throttle_of(m: &MethodThrottleSpec) -> MethodThrottle {
+    MethodThrottle {
+        resource_path: m.path.clone(),
+        http_method: m.method.to_ascii_uppercase(),
+        throttle: Some(ThrottleSettings {
+            rate_limit: m.rate_limit,
+            burst_limit: m.burst_limit,
+        }),
+    }
+}
+
+/// Creates or updates a usage plan, matched by name. Plans not in the file
+/// are left alone.
+async fn apply_plan(
+    client: &mut AdminClient,
+    spec: &UsagePlanSpec,
+    changes: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let apis = client
+        .apis
+        .list_rest_apis(ListRestApisRequest {})
+        .await
+        .map_err(|s| status_error("listing APIs", s))?
+        .into_inner()
+        .items;
+    let mut api_stages = Vec::new();
+    for s in &spec.stages {
+        let api = apis
+            .iter()
+            .find(|a| a.id == s.api)
+            .or_else(|| apis.iter().find(|a| a.name == s.api))
+            .with_context(|| {
+                format!(
+                    "stage {}:{}: no API has the id or name '{}'",
+                    s.api, s.stage, s.api
+                )
+            })?;
+        api_stages.push(UsagePlanStage {
+            api_id: api.id.clone(),
+            stage: s.stage.clone(),
+            throttle: s.method_throttles.iter().map(method_throttle_of).collect(),
+        });
+    }
+    let quota = match &spec.quota {
+        None => None,
+        Some(q) => Some(QuotaSettings {
+            limit: q.limit,
+            period: match q.period.to_ascii_uppercase().as_str() {
+                "DAY" => QuotaPeriod::Day,
+                "WEEK" => QuotaPeriod::Week,
+                "MONTH" => QuotaPeriod::Month,
+                other => bail!("quota.period: '{other}' is not DAY, WEEK or MONTH"),
+            } as i32,
+            offset: q.offset,
+        }),
+    };
+    let plans = client
+        .plans
+        .list_usage_plans(ListUsagePlansRequest {})
+        .await
+        .map_err(|s| status_error("listing usage plans", s))?
+        .into_inner()
+        .items;
+    let existing: Vec<&UsagePlan> = plans.iter().filter(|p| p.name == spec.name).collect();
+    if existing.len() > 1 {
+        bail!(
+            "{} usage plans are named '{}'; rename one",
+            existing.len(),
+            spec.name
+        );
+    }
+    let desired = UsagePlan {
+        id: existing.first().map(|p| p.id.clone()).unwrap_or_default(),
+        name: spec.name.clone(),
+        description: spec.description.clone(),
+        throttle: spec.throttle.as_ref().map(|t| ThrottleSettings {
+            rate_limit: t.rate_limit,
+            burst_limit: t.burst_limit,
+        }),
+        quota,
+        api_stages,
+        created_at_ms: existing.first().map_or(0, |p| p.created_at_ms),
+    };
+    match existing.first() {
+        None => {
+            let plan = client
+                .plans
+                .create_usage_plan(CreateUsagePlanRequest {
+                    plan: Some(desired),
+                })
+                .await
+                .map_err(|s| status_error("creating the plan", s))?
+                .into_inner();
+            changes.push(format!("usage plan {} ({}): created", plan.name, plan.id));
+        }
+        Some(current) if **current != desired => {
+            client
+                .plans
+                .update_usage_plan(UpdateUsagePlanRequest {
+                    plan: Some(desired),
+                })
+                .await
+                .map_err(|s| status_error("updating the plan", s))?;
+            changes.push(format!(
+                "usage plan {} ({}): updated",
+                current.name, current.id
+            ));
+        }
+        Some(_) => {}
+    }
+    Ok(())
 }
 
 fn protocol_of(spec: &ApiSpec) -> anyhow::Result<ApiProtocol> {
@@ -386,14 +506,7 @@ fn stage_throttles(spec: &StageSpec) -> Vec<MethodThrottle> {
             burst_limit: t.burst_limit,
         }),
     });
-    let methods = spec.method_throttles.iter().map(|m| MethodThrottle {
-        resource_path: m.path.clone(),
-        http_method: m.method.to_ascii_uppercase(),
-        throttle: Some(ThrottleSettings {
-            rate_limit: m.rate_limit,
-            burst_limit: m.burst_limit,
-        }),
-    });
+    let methods = spec.method_throttles.iter().map(method_throttle_of);
     whole.chain(methods).collect()
 }
 

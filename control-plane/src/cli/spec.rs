@@ -29,7 +29,56 @@ use std::collections::{BTreeMap, HashMap};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyFile {
+    #[serde(default)]
     pub apis: Vec<ApiSpec>,
+    /// Matched by name. Keys are not declared in files (they are secrets):
+    /// use `archwayctl keys`.
+    #[serde(default)]
+    pub usage_plans: Vec<UsagePlanSpec>,
+}
+
+/// ```yaml
+/// usage_plans:
+///   - name: gold
+///     throttle: { rate_limit: 50, burst_limit: 10 }
+///     quota: { limit: 10000, period: DAY }
+///     stages:
+///       - api: pets            # an API's id or name
+///         stage: prod
+///         method_throttles:
+///           - { path: /pets, method: GET, rate_limit: 5, burst_limit: 5 }
+/// ```
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsagePlanSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub throttle: Option<ThrottleSpec>,
+    #[serde(default)]
+    pub quota: Option<QuotaSpec>,
+    #[serde(default)]
+    pub stages: Vec<PlanStageSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSpec {
+    pub limit: u64,
+    /// DAY, WEEK or MONTH.
+    pub period: String,
+    #[serde(default)]
+    pub offset: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanStageSpec {
+    pub api: String,
+    pub stage: String,
+    #[serde(default)]
+    pub method_throttles: Vec<MethodThrottleSpec>,
 }
 
 #[derive(Debug, Deserialize)]
