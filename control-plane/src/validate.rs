@@ -7,8 +7,8 @@ use archway_proto::access_log;
 use archway_proto::path::{self, PathPart};
 use archway_proto::uri_template::{Piece, UriTemplate};
 use archway_proto::v1::{
-    AccessLogSettings, ApiKeySource, ApiProtocol, CanarySettings, Integration, IntegrationType,
-    MethodThrottle, ThrottleSettings,
+    AccessLogSettings, ApiKeySource, ApiProtocol, Authorizer, AuthorizerType, CanarySettings,
+    Integration, IntegrationType, MethodThrottle, ThrottleSettings,
 };
 use archway_proto::{HTTP_METHODS, MAX_INTEGRATION_TIMEOUT_MS, MIN_INTEGRATION_TIMEOUT_MS};
 use std::collections::HashMap;
@@ -237,6 +237,72 @@ fn integration_uri(field: &str, uri: &str, resource_path: &str) -> ApiResult<()>
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Signature algorithms a JWT authorizer may allow: asymmetric only. HMAC
+/// would need a secret shared with the issuer, and "none" is no signature.
+pub const JWT_ALGORITHMS: &[&str] = &[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+];
+
+pub fn authorizer(a: &Authorizer) -> ApiResult<()> {
+    name("authorizer.name", &a.name)?;
+    if !a.identity_source.is_empty()
+        && http::HeaderName::from_bytes(a.identity_source.as_bytes()).is_err()
+    {
+        return Err(ApiError::invalid(
+            "authorizer.identity_source",
+            format!("'{}' is not a header name", a.identity_source),
+        ));
+    }
+    match AuthorizerType::try_from(a.r#type) {
+        Ok(AuthorizerType::Jwt) => {}
+        _ => {
+            return Err(ApiError::invalid(
+                "authorizer.type",
+                "must be JWT (TOKEN and REQUEST authorizers are not supported yet)",
+            ));
+        }
+    }
+    let jwt = a.jwt.as_ref().ok_or_else(|| {
+        ApiError::invalid("authorizer.jwt", "a JWT authorizer needs its configuration")
+    })?;
+    if jwt.issuer.is_empty() {
+        return Err(ApiError::invalid("authorizer.jwt.issuer", "is required"));
+    }
+    if jwt.audiences.is_empty() || jwt.audiences.iter().any(String::is_empty) {
+        return Err(ApiError::invalid(
+            "authorizer.jwt.audiences",
+            "needs at least one non-empty audience",
+        ));
+    }
+    if jwt.jwks_uri.starts_with("https://") {
+        return Err(ApiError::invalid(
+            "authorizer.jwt.jwks_uri",
+            "https:// is not supported yet (nodes have no TLS client); use http://",
+        ));
+    }
+    if !jwt.jwks_uri.starts_with("http://") || jwt.jwks_uri.parse::<http::Uri>().is_err() {
+        return Err(ApiError::invalid(
+            "authorizer.jwt.jwks_uri",
+            format!("'{}' is not an http:// URL", jwt.jwks_uri),
+        ));
+    }
+    for alg in &jwt.algorithms {
+        if !JWT_ALGORITHMS.contains(&alg.as_str()) {
+            return Err(ApiError::invalid(
+                "authorizer.jwt.algorithms",
+                format!("'{alg}' is not allowed; use {}", JWT_ALGORITHMS.join(", ")),
+            ));
+        }
+    }
+    if jwt.leeway_seconds > 300 {
+        return Err(ApiError::invalid(
+            "authorizer.jwt.leeway_seconds",
+            "must be at most 300",
+        ));
     }
     Ok(())
 }

@@ -101,6 +101,7 @@ fn snapshot(n: usize) -> Vec<ConfigResource> {
                 ..Default::default()
             }),
             api_key_required: false,
+            ..Default::default()
         });
     }
     vec![

@@ -9,6 +9,7 @@ pub mod apply;
 pub mod client;
 pub mod compile;
 pub mod disk;
+pub mod jwks;
 pub mod limits;
 pub mod node;
 pub mod pipeline;

@@ -95,6 +95,19 @@ pub struct KeyEntry {
     pub plans: Vec<Arc<str>>,
 }
 
+/// A method's JWT authorizer, compiled.
+#[derive(Debug)]
+pub struct RouteAuth {
+    pub header: http::HeaderName,
+    pub issuer: String,
+    pub audiences: Vec<String>,
+    pub jwks_uri: String,
+    pub algorithms: Vec<jsonwebtoken::Algorithm>,
+    pub leeway_seconds: u64,
+    /// One of these must be granted; empty: any valid token.
+    pub scopes: Vec<String>,
+}
+
 /// A token bucket (requests per second, burst).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Throttle {
@@ -203,6 +216,8 @@ pub struct Route {
     /// The `route` metric label: the template, never the raw path.
     pub label: KeyValue,
     pub api_key_required: bool,
+    /// The JWT check, when the method has one.
+    pub auth: Option<Arc<RouteAuth>>,
     pub integration: CompiledIntegration,
 }
 

@@ -171,6 +171,7 @@ impl Admin {
                     http_method: method.into(),
                     integration: Some(integration),
                     api_key_required,
+                    ..Default::default()
                 }),
             })
             .await?

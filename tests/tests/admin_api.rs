@@ -79,6 +79,7 @@ async fn bad_configuration_is_refused_with_field_and_reason() -> anyhow::Result<
                 http_method: "FETCH".into(),
                 integration: Some(mock(200, "")),
                 api_key_required: false,
+                ..Default::default()
             }),
         })
         .await;

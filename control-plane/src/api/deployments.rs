@@ -120,6 +120,7 @@ fn snapshot_api(txn: &Txn<'_>, api: &RestApi, description: &str) -> ApiResult<De
         protocol: api.protocol,
         resources,
         methods,
+        authorizers: txn.scan(&keys::authorizers(&api.id))?,
     })
 }
 

@@ -133,8 +133,150 @@ fn repath_subtree(txn: &mut Txn<'_>, api_id: &str, root: &Resource) -> ApiResult
     Ok(())
 }
 
+/// NONE or JWT with an authorizer of the same API.
+fn check_authorization(txn: &Txn<'_>, method: &mut Method) -> ApiResult<()> {
+    match method.authorization_type.to_ascii_uppercase().as_str() {
+        "" | "NONE" => {
+            method.authorization_type = "NONE".into();
+            if !method.authorizer_id.is_empty() || !method.authorization_scopes.is_empty() {
+                return Err(ApiError::invalid(
+                    "method.authorizer_id",
+                    "an authorizer or scopes need authorization_type JWT",
+                ));
+            }
+            Ok(())
+        }
+        "JWT" => {
+            method.authorization_type = "JWT".into();
+            required("method.authorizer_id", &method.authorizer_id)?;
+            if txn
+                .get::<Authorizer>(&keys::authorizer(&method.api_id, &method.authorizer_id))?
+                .is_none()
+            {
+                return Err(ApiError::invalid(
+                    "method.authorizer_id",
+                    format!(
+                        "authorizer '{}' does not exist in this API",
+                        method.authorizer_id
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        other => Err(ApiError::invalid(
+            "method.authorization_type",
+            format!("'{other}' is not NONE or JWT (AWS_IAM and CUSTOM are not supported yet)"),
+        )),
+    }
+}
+
+fn load_authorizer(txn: &Txn<'_>, api_id: &str, id: &str) -> ApiResult<Authorizer> {
+    required("authorizer_id", id)?;
+    txn.get(&keys::authorizer(api_id, id))?
+        .ok_or_else(|| ApiError::NotFound(format!("authorizer '{id}' of API '{api_id}'")))
+}
+
 #[tonic::async_trait]
 impl RestApiService for RestApis {
+    async fn create_authorizer(
+        &self,
+        request: Request<PutAuthorizerRequest>,
+    ) -> Result<Response<Authorizer>, Status> {
+        let mut a = request
+            .into_inner()
+            .authorizer
+            .ok_or_else(|| ApiError::invalid("authorizer", "is required"))?;
+        validate::authorizer(&a)?;
+        let (a, _) = self
+            .state
+            .store
+            .write(|txn| {
+                load_api(txn, &a.api_id)?;
+                a.id = loop {
+                    let id = ids::generate(8);
+                    if txn.get_raw(&keys::authorizer(&a.api_id, &id))?.is_none() {
+                        break id;
+                    }
+                };
+                txn.put(&keys::authorizer(&a.api_id, &a.id), &a);
+                Ok::<_, ApiError>(a)
+            })
+            .await?;
+        Ok(Response::new(a))
+    }
+
+    async fn get_authorizer(
+        &self,
+        request: Request<GetAuthorizerRequest>,
+    ) -> Result<Response<Authorizer>, Status> {
+        let req = request.into_inner();
+        let a = self.state.store.read(|txn| {
+            load_api(txn, &req.api_id)?;
+            load_authorizer(txn, &req.api_id, &req.authorizer_id)
+        })?;
+        Ok(Response::new(a))
+    }
+
+    async fn list_authorizers(
+        &self,
+        request: Request<ListAuthorizersRequest>,
+    ) -> Result<Response<ListAuthorizersResponse>, Status> {
+        let req = request.into_inner();
+        let items = self.state.store.read(|txn| {
+            load_api(txn, &req.api_id)?;
+            Ok::<_, ApiError>(txn.scan(&keys::authorizers(&req.api_id))?)
+        })?;
+        Ok(Response::new(ListAuthorizersResponse { items }))
+    }
+
+    async fn update_authorizer(
+        &self,
+        request: Request<PutAuthorizerRequest>,
+    ) -> Result<Response<Authorizer>, Status> {
+        let a = request
+            .into_inner()
+            .authorizer
+            .ok_or_else(|| ApiError::invalid("authorizer", "is required"))?;
+        validate::authorizer(&a)?;
+        self.state
+            .store
+            .write(|txn| {
+                load_api(txn, &a.api_id)?;
+                load_authorizer(txn, &a.api_id, &a.id)?;
+                txn.put(&keys::authorizer(&a.api_id, &a.id), &a);
+                Ok::<_, ApiError>(())
+            })
+            .await?;
+        Ok(Response::new(a))
+    }
+
+    async fn delete_authorizer(
+        &self,
+        request: Request<GetAuthorizerRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let req = request.into_inner();
+        self.state
+            .store
+            .write(|txn| {
+                load_api(txn, &req.api_id)?;
+                load_authorizer(txn, &req.api_id, &req.authorizer_id)?;
+                if let Some(m) = txn
+                    .scan::<Method>(&keys::methods_of_api(&req.api_id))?
+                    .into_iter()
+                    .find(|m| m.authorizer_id == req.authorizer_id)
+                {
+                    return Err(ApiError::FailedPrecondition(format!(
+                        "method {} on resource '{}' uses authorizer '{}'",
+                        m.http_method, m.resource_id, req.authorizer_id
+                    )));
+                }
+                txn.delete(&keys::authorizer(&req.api_id, &req.authorizer_id));
+                Ok(())
+            })
+            .await?;
+        Ok(Response::new(Empty {}))
+    }
+
     async fn create_rest_api(
         &self,
         request: Request<CreateRestApiRequest>,
@@ -251,6 +393,7 @@ impl RestApiService for RestApis {
                 txn.delete_prefix(&keys::methods_of_api(&req.api_id))?;
                 txn.delete_prefix(&keys::deployments(&req.api_id))?;
                 txn.delete_prefix(&keys::stages(&req.api_id))?;
+                txn.delete_prefix(&keys::authorizers(&req.api_id))?;
                 Ok::<_, ApiError>(())
             })
             .await?;
@@ -415,6 +558,7 @@ impl RestApiService for RestApis {
                 if let Some(integration) = &method.integration {
                     validate::integration("method.integration", integration, &resource.path)?;
                 }
+                check_authorization(txn, &mut method)?;
                 txn.put(
                     &keys::method(&method.api_id, &method.resource_id, &method.http_method),
                     &method,

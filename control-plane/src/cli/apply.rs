@@ -409,6 +409,10 @@ async fn ensure_methods(
             http_method: route.method.to_ascii_uppercase(),
             integration: Some(integration_of(&route.integration)),
             api_key_required: route.api_key_required,
+            // What the admin API stores for no authorization.
+            authorization_type: "NONE".into(),
+            authorizer_id: String::new(),
+            authorization_scopes: Vec::new(),
         };
         let key = (method.resource_id.clone(), method.http_method.clone());
         if desired.insert(key, method).is_some() {

@@ -94,3 +94,11 @@ pub const ADMIN_TOKENS: &str = "token/";
 pub fn admin_token(hash_hex: &str) -> String {
     format!("token/{hash_hex}")
 }
+
+pub fn authorizer(api_id: &str, authorizer_id: &str) -> String {
+    format!("auth/{api_id}/{authorizer_id}")
+}
+
+pub fn authorizers(api_id: &str) -> String {
+    format!("auth/{api_id}/")
+}

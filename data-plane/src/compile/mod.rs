@@ -11,7 +11,7 @@ pub mod routes;
 use crate::access_log::AccessLogSinks;
 use crate::tables::{
     ApiTable, Canary, CompiledDeployment, CompiledIntegration, CompiledPlan, KeyTable,
-    MethodThrottles, Quota, Route, RuntimeTables, StageTable, StageTarget, Throttle,
+    MethodThrottles, Quota, Route, RouteAuth, RuntimeTables, StageTable, StageTarget, Throttle,
 };
 use crate::telemetry::metrics::label;
 use archway_proto::uri_template::UriTemplate;
@@ -246,6 +246,44 @@ pub fn compile_with<'a>(
     })
 }
 
+fn compile_jwt(a: &archway_proto::v1::Authorizer, scopes: &[String]) -> Result<RouteAuth, String> {
+    let jwt = a.jwt.as_ref().ok_or("no JWT configuration")?;
+    let header = if a.identity_source.is_empty() {
+        http::header::AUTHORIZATION
+    } else {
+        http::HeaderName::from_bytes(a.identity_source.as_bytes())
+            .map_err(|_| format!("bad identity source '{}'", a.identity_source))?
+    };
+    let names: Vec<&str> = if jwt.algorithms.is_empty() {
+        vec!["RS256"]
+    } else {
+        jwt.algorithms.iter().map(String::as_str).collect()
+    };
+    let mut algorithms = Vec::new();
+    for name in names {
+        let alg: jsonwebtoken::Algorithm = name
+            .parse()
+            .map_err(|_| format!("unknown algorithm '{name}'"))?;
+        if alg.family() == jsonwebtoken::AlgorithmFamily::Hmac {
+            return Err(format!("algorithm '{name}' is not allowed"));
+        }
+        algorithms.push(alg);
+    }
+    Ok(RouteAuth {
+        header,
+        issuer: jwt.issuer.clone(),
+        audiences: jwt.audiences.clone(),
+        jwks_uri: jwt.jwks_uri.clone(),
+        algorithms,
+        leeway_seconds: u64::from(if jwt.leeway_seconds == 0 {
+            60
+        } else {
+            jwt.leeway_seconds
+        }),
+        scopes: scopes.to_vec(),
+    })
+}
+
 fn throttle_of(t: Option<&ThrottleSettings>) -> Option<Throttle> {
     t.map(|t| Throttle {
         rate: t.rate_limit,
@@ -304,10 +342,43 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;
         tree.insert(path, &method.http_method, routes.len() as u32)
             .map_err(|reason| err(name, reason))?;
+        let auth = match method.authorization_type.as_str() {
+            "" | "NONE" => None,
+            "JWT" => {
+                let authorizer = d
+                    .authorizers
+                    .iter()
+                    .find(|a| a.id == method.authorizer_id)
+                    .ok_or_else(|| {
+                        err(
+                            name,
+                            format!(
+                                "{} {path}: authorizer '{}' is missing",
+                                method.http_method, method.authorizer_id
+                            ),
+                        )
+                    })?;
+                Some(Arc::new(
+                    compile_jwt(authorizer, &method.authorization_scopes).map_err(|reason| {
+                        err(name, format!("authorizer '{}': {reason}", authorizer.id))
+                    })?,
+                ))
+            }
+            other => {
+                return Err(err(
+                    name,
+                    format!(
+                        "{} {path}: authorization type '{other}' is not supported",
+                        method.http_method
+                    ),
+                ));
+            }
+        };
         routes.push(Route {
             resource_path: (*path).into(),
             label: label("route", path),
             api_key_required: method.api_key_required,
+            auth,
             integration: compiled,
         });
     }

@@ -29,6 +29,8 @@ pub enum GatewayResponse {
     Throttled(u32),
     /// Over a usage plan's quota for the period.
     QuotaExceeded,
+    /// A method's authorizer refused the token (missing, invalid, expired).
+    Unauthorized,
 }
 
 impl GatewayResponse {
@@ -90,6 +92,11 @@ impl GatewayResponse {
                 "LimitExceededException",
                 br#"{"message":"Limit Exceeded"}"#,
             ),
+            Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "UnauthorizedException",
+                br#"{"message":"Unauthorized"}"#,
+            ),
         }
     }
 
@@ -112,6 +119,7 @@ impl GatewayResponse {
             InvalidApiKey => "INVALID_API_KEY",
             Throttled(_) => "THROTTLED",
             QuotaExceeded => "QUOTA_EXCEEDED",
+            Unauthorized => "UNAUTHORIZED",
         }
     }
 

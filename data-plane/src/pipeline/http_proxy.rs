@@ -7,10 +7,16 @@
 //! while they stream, so a chunked upload cannot exceed the payload limit.
 
 use super::GatewayBody;
+use super::authorize::Principal;
 use super::gateway_response::GatewayResponse;
 use super::headers::{ClientInfo, add_forwarded, strip_hop_by_hop};
 use crate::compile::routes::Params;
 use crate::telemetry::propagation;
+
+/// The authorized caller's `sub`, for the integration.
+pub const PRINCIPAL_HEADER: &str = "x-archway-principal";
+/// The authorized caller's claims as JSON, for the integration.
+pub const CLAIMS_HEADER: &str = "x-archway-claims";
 use crate::upstream::Upstream;
 use archway_proto::uri_template::UriTemplate;
 use http::{Request, Response, Uri, Version};
@@ -48,6 +54,8 @@ pub struct Forward<'a> {
     pub upstream: &'a Upstream,
     /// The request's span, continued in the backend request's `traceparent`.
     pub trace: Option<&'a SpanContext>,
+    /// Who the authorizer found the caller to be.
+    pub principal: Option<&'a Principal>,
     pub method: Option<&'a http::Method>,
     pub uri: Uri,
     pub timeout: Duration,
@@ -71,6 +79,21 @@ pub async fn forward(
     add_forwarded(&mut parts.headers, f.client, "http");
     if let Some(trace) = f.trace {
         propagation::inject(trace, &mut parts.headers);
+    }
+    // Only the gateway speaks for the caller: drop what the client claimed.
+    parts.headers.remove(PRINCIPAL_HEADER);
+    parts.headers.remove(CLAIMS_HEADER);
+    if let Some(p) = f.principal {
+        let value = |v: &Option<String>| {
+            v.as_deref()
+                .and_then(|v| http::HeaderValue::from_str(v).ok())
+        };
+        if let Some(v) = value(&p.subject) {
+            parts.headers.insert(PRINCIPAL_HEADER, v);
+        }
+        if let Some(v) = value(&p.claims) {
+            parts.headers.insert(CLAIMS_HEADER, v);
+        }
     }
     let outgoing = Request::from_parts(parts, Limited::new(body, f.max_payload));
 

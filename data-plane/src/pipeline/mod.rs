@@ -6,6 +6,7 @@
 //! validation, caching, mapping) slot in between route and integration.
 
 pub mod api_key;
+pub mod authorize;
 pub mod gateway_response;
 pub mod headers;
 pub mod http_proxy;
@@ -45,6 +46,7 @@ pub struct Gateway {
     max_payload: usize,
     telemetry: Arc<Telemetry>,
     limits: Arc<throttle::Limits>,
+    jwks: crate::jwks::JwksCache,
 }
 
 impl Gateway {
@@ -63,6 +65,7 @@ impl Gateway {
             max_payload,
             telemetry,
             limits,
+            jwks: crate::jwks::JwksCache::default(),
         }
     }
 
@@ -126,6 +129,14 @@ impl Gateway {
         observation.route = Some(route);
         observation.event("route.matched");
 
+        let principal = match &route.auth {
+            Some(auth) => {
+                let principal = authorize::authorize(auth, request.headers(), &self.jwks).await?;
+                observation.event("authorized");
+                Some(principal)
+            }
+            None => None,
+        };
         let identity = if route.api_key_required {
             let identity = api_key::identify(tables, api, stage, request.headers(), None)?;
             observation.event("api_key.accepted");
@@ -161,6 +172,7 @@ impl Gateway {
                 // before the request moves on.
                 drop(params);
                 let forward = http_proxy::Forward {
+                    principal: principal.as_ref(),
                     upstream: &self.upstream,
                     trace: observation.span_context(),
                     method: method.as_ref(),

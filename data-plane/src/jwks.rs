@@ -1,0 +1,104 @@
+//! JWKS documents of JWT issuers, fetched on first use and cached beside
+//! the tables (a configuration swap keeps them). A cached set is used for
+//! 10 minutes; a token whose `kid` the set lacks (the issuer rotated its
+//! keys) triggers a refetch, at most once per 5 s per issuer, so random
+//! kids cannot turn the gateway into a load generator against the issuer.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const FRESH_FOR: Duration = Duration::from_secs(600);
+const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(5);
+const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+const MAX_JWKS_BYTES: usize = 256 * 1024;
+
+#[derive(Default)]
+struct Entry {
+    keys: Option<Arc<JwkSet>>,
+    fetched_at: Option<Instant>,
+    last_attempt: Option<Instant>,
+}
+
+pub struct JwksCache {
+    client: Client<HttpConnector, Empty<Bytes>>,
+    /// One async lock per issuer: concurrent misses wait for one fetch.
+    entries: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Entry>>>>,
+}
+
+impl std::fmt::Debug for JwksCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksCache").finish_non_exhaustive()
+    }
+}
+
+impl Default for JwksCache {
+    fn default() -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(FETCH_TIMEOUT));
+        Self {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+            entries: Mutex::default(),
+        }
+    }
+}
+
+impl JwksCache {
+    /// The key `kid` of the issuer publishing at `uri`, if it has one.
+    pub async fn key(&self, uri: &str, kid: &str) -> Option<Jwk> {
+        let entry = self
+            .entries
+            .lock()
+            .expect("jwks lock")
+            .entry(uri.to_owned())
+            .or_default()
+            .clone();
+        let mut entry = entry.lock().await;
+        let now = Instant::now();
+        let fresh = entry.fetched_at.is_some_and(|at| now - at < FRESH_FOR);
+        if fresh && let Some(key) = entry.keys.as_ref().and_then(|k| k.find(kid)) {
+            return Some(key.clone());
+        }
+        let may_fetch = entry
+            .last_attempt
+            .is_none_or(|at| now - at >= REFETCH_AT_MOST_EVERY || !fresh);
+        if may_fetch {
+            entry.last_attempt = Some(now);
+            match self.fetch(uri).await {
+                Ok(keys) => {
+                    entry.keys = Some(Arc::new(keys));
+                    entry.fetched_at = Some(now);
+                }
+                Err(e) => tracing::warn!(uri, error = %e, "fetching JWKS failed"),
+            }
+        }
+        entry.keys.as_ref().and_then(|k| k.find(kid)).cloned()
+    }
+
+    async fn fetch(&self, uri: &str) -> anyhow::Result<JwkSet> {
+        let uri: http::Uri = uri.parse()?;
+        let response = tokio::time::timeout(FETCH_TIMEOUT, self.client.get(uri))
+            .await
+            .map_err(|_| anyhow::anyhow!("timed out"))??;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "status {}",
+            response.status()
+        );
+        let body = tokio::time::timeout(
+            FETCH_TIMEOUT,
+            Limited::new(response.into_body(), MAX_JWKS_BYTES).collect(),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out"))?
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .to_bytes();
+        Ok(serde_json::from_slice(&body)?)
+    }
+}
