@@ -9,6 +9,7 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,9 +20,29 @@ const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(5);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
+/// A JWK ready to verify with: parsing a key (an RSA modulus, say) once
+/// per fetch instead of once per request.
+pub struct VerifyingKey {
+    pub jwk: Jwk,
+    pub key: DecodingKey,
+}
+
+type KeySet = HashMap<String, Arc<VerifyingKey>>;
+
+fn prepare(set: JwkSet) -> KeySet {
+    set.keys
+        .into_iter()
+        .filter_map(|jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            let key = DecodingKey::from_jwk(&jwk).ok()?;
+            Some((kid, Arc::new(VerifyingKey { jwk, key })))
+        })
+        .collect()
+}
+
 #[derive(Default)]
 struct Entry {
-    keys: Option<Arc<JwkSet>>,
+    keys: Option<Arc<KeySet>>,
     fetched_at: Option<Instant>,
     last_attempt: Option<Instant>,
 }
@@ -51,7 +72,7 @@ impl Default for JwksCache {
 
 impl JwksCache {
     /// The key `kid` of the issuer publishing at `uri`, if it has one.
-    pub async fn key(&self, uri: &str, kid: &str) -> Option<Jwk> {
+    pub async fn key(&self, uri: &str, kid: &str) -> Option<Arc<VerifyingKey>> {
         let entry = self
             .entries
             .lock()
@@ -62,7 +83,7 @@ impl JwksCache {
         let mut entry = entry.lock().await;
         let now = Instant::now();
         let fresh = entry.fetched_at.is_some_and(|at| now - at < FRESH_FOR);
-        if fresh && let Some(key) = entry.keys.as_ref().and_then(|k| k.find(kid)) {
+        if fresh && let Some(key) = entry.keys.as_ref().and_then(|k| k.get(kid)) {
             return Some(key.clone());
         }
         let may_fetch = entry
@@ -72,13 +93,26 @@ impl JwksCache {
             entry.last_attempt = Some(now);
             match self.fetch(uri).await {
                 Ok(keys) => {
-                    entry.keys = Some(Arc::new(keys));
+                    entry.keys = Some(Arc::new(prepare(keys)));
                     entry.fetched_at = Some(now);
                 }
                 Err(e) => tracing::warn!(uri, error = %e, "fetching JWKS failed"),
             }
         }
-        entry.keys.as_ref().and_then(|k| k.find(kid)).cloned()
+        entry.keys.as_ref().and_then(|k| k.get(kid)).cloned()
+    }
+
+    /// Puts a key set in the cache as if just fetched (benchmarks, tests).
+    pub fn prime(&self, uri: &str, keys: JwkSet) {
+        let entry = Arc::new(tokio::sync::Mutex::new(Entry {
+            keys: Some(Arc::new(prepare(keys))),
+            fetched_at: Some(Instant::now()),
+            last_attempt: Some(Instant::now()),
+        }));
+        self.entries
+            .lock()
+            .expect("jwks lock")
+            .insert(uri.to_owned(), entry);
     }
 
     async fn fetch(&self, uri: &str) -> anyhow::Result<JwkSet> {

@@ -11,7 +11,7 @@
 use super::gateway_response::GatewayResponse;
 use crate::jwks::JwksCache;
 use crate::tables::RouteAuth;
-use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
+use jsonwebtoken::{Validation, decode, decode_header};
 use serde_json::{Map, Value};
 
 const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -52,23 +52,22 @@ pub async fn authorize(
         .kid
         .as_deref()
         .filter(|k| !k.is_empty() && k.len() <= 256);
-    let jwk = jwks
+    let key = jwks
         .key(&auth.jwks_uri, kid.ok_or(unauthorized)?)
         .await
         .ok_or(unauthorized)?;
-    if let Some(key_alg) = jwk.common.key_algorithm
+    if let Some(key_alg) = key.jwk.common.key_algorithm
         && key_alg.to_string() != format!("{:?}", header.alg)
     {
         return Err(unauthorized);
     }
-    let key = DecodingKey::from_jwk(&jwk).map_err(|_| unauthorized)?;
     let mut validation = Validation::new(header.alg);
     validation.set_issuer(&[&auth.issuer]);
     validation.set_audience(&auth.audiences);
     validation.set_required_spec_claims(&["exp", "iss", "aud"]);
     validation.validate_nbf = true;
     validation.leeway = auth.leeway_seconds;
-    let claims = decode::<Map<String, Value>>(token, &key, &validation)
+    let claims = decode::<Map<String, Value>>(token, &key.key, &validation)
         .map_err(|_| unauthorized)?
         .claims;
 
