@@ -10,6 +10,17 @@ pub fn generate(len: usize) -> String {
         .collect()
 }
 
+/// A random id of `len` characters for which `taken` says no, e.g. one no
+/// record in the store has yet.
+pub fn unused<E>(len: usize, mut taken: impl FnMut(&str) -> Result<bool, E>) -> Result<String, E> {
+    loop {
+        let id = generate(len);
+        if !taken(&id)? {
+            return Ok(id);
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

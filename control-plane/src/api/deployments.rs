@@ -113,7 +113,9 @@ fn snapshot_api(txn: &Txn<'_>, api: &RestApi, description: &str) -> ApiResult<De
         .max()
         .unwrap_or(0);
     Ok(Deployment {
-        id: ids::generate(10),
+        id: ids::unused(10, |id| {
+            Ok::<_, ApiError>(txn.get_raw(&keys::deployment(&api.id, id))?.is_some())
+        })?,
         api_id: api.id.clone(),
         description: description.to_owned(),
         created_at_ms: ids::now_ms().max(latest + 1),

@@ -192,12 +192,9 @@ impl RestApiService for RestApis {
             .store
             .write(|txn| {
                 load_api(txn, &a.api_id)?;
-                a.id = loop {
-                    let id = ids::generate(8);
-                    if txn.get_raw(&keys::authorizer(&a.api_id, &id))?.is_none() {
-                        break id;
-                    }
-                };
+                a.id = ids::unused(8, |id| {
+                    Ok::<_, ApiError>(txn.get_raw(&keys::authorizer(&a.api_id, id))?.is_some())
+                })?;
                 txn.put(&keys::authorizer(&a.api_id, &a.id), &a);
                 Ok::<_, ApiError>(a)
             })
@@ -294,12 +291,9 @@ impl RestApiService for RestApis {
             .store
             .write(|txn| {
                 let id = if req.id.is_empty() {
-                    loop {
-                        let id = ids::generate(10);
-                        if txn.get::<RestApi>(&keys::api(&id))?.is_none() {
-                            break id;
-                        }
-                    }
+                    ids::unused(10, |id| {
+                        Ok::<_, ApiError>(txn.get_raw(&keys::api(id))?.is_some())
+                    })?
                 } else {
                     if txn.get::<RestApi>(&keys::api(&req.id))?.is_some() {
                         return Err(ApiError::AlreadyExists(format!("API '{}'", req.id)));
@@ -427,7 +421,9 @@ impl RestApiService for RestApis {
                     .filter(|r| r.parent_id == parent.id);
                 check_placement(&parent, &req.path_part, siblings)?;
                 let resource = Resource {
-                    id: ids::generate(10),
+                    id: ids::unused(10, |id| {
+                        Ok::<_, ApiError>(txn.get_raw(&keys::resource(&req.api_id, id))?.is_some())
+                    })?,
                     api_id: req.api_id.clone(),
                     parent_id: parent.id.clone(),
                     path_part: req.path_part.clone(),

@@ -78,12 +78,9 @@ fn insert_key(
             "an API key with the value given in {field}.value"
         )));
     }
-    let id = loop {
-        let id = ids::generate(10);
-        if txn.get_raw(&keys::api_key(&id))?.is_none() {
-            break id;
-        }
-    };
+    let id = ids::unused(10, |id| {
+        Ok::<_, ApiError>(txn.get_raw(&keys::api_key(id))?.is_some())
+    })?;
     let key = ApiKey {
         id,
         name: name.to_owned(),
@@ -423,12 +420,9 @@ impl UsagePlanService for UsagePlans {
             .store
             .write(|txn| {
                 check_plan(txn, &plan)?;
-                plan.id = loop {
-                    let id = ids::generate(10);
-                    if txn.get_raw(&keys::usage_plan(&id))?.is_none() {
-                        break id;
-                    }
-                };
+                plan.id = ids::unused(10, |id| {
+                    Ok::<_, ApiError>(txn.get_raw(&keys::usage_plan(id))?.is_some())
+                })?;
                 plan.created_at_ms = ids::now_ms();
                 txn.put(&keys::usage_plan(&plan.id), &plan);
                 Ok::<_, ApiError>(plan)
