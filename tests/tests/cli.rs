@@ -209,3 +209,70 @@ usage_plans:
     assert!(keys.contains("alice") && keys.contains(&plan_id), "{keys}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_declares_jwt_authorizers_and_redeploys_when_they_change() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let server = cp.url();
+    let file = dir.path().join("auth.yaml");
+    let write = |audience: &str| {
+        std::fs::write(
+            &file,
+            format!(
+                r#"
+apis:
+  - name: profile
+    authorizers:
+      - name: users
+        issuer: https://issuer.test
+        audiences: [{audience}]
+        jwks_uri: http://127.0.0.1:1/jwks.json
+    routes:
+      - path: /me
+        method: GET
+        authorizer: users
+        scopes: [read]
+        integration: {{ type: MOCK, status: 200 }}
+    stages:
+      - name: prod
+"#
+            ),
+        )
+    };
+    write("app-1")?;
+    let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
+    assert!(out.contains("authorizer users: created"), "{out}");
+    assert_eq!(
+        ctl(&server, &["apply", "-f", file.to_str().unwrap()]).trim(),
+        "unchanged"
+    );
+    write("app-2")?;
+    let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
+    assert!(out.contains("authorizer users: updated"), "{out}");
+    assert!(
+        out.contains("deployment "),
+        "a changed authorizer is redeployed: {out}"
+    );
+    // A route naming an authorizer the file does not declare is refused.
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)?.replace("authorizer: users", "authorizer: nobody"),
+    )?;
+    let output = Command::new(bin_dir().join("archwayctl"))
+        .args([
+            "--server",
+            &server,
+            "--token",
+            archway_e2e::TEST_ADMIN_TOKEN,
+        ])
+        .args(["apply", "-f", file.to_str().unwrap()])
+        .output()?;
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("no authorizer named 'nobody'"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
+}

@@ -10,7 +10,8 @@
 
 use super::client::{AdminClient, status_error};
 use super::spec::{
-    ApiSpec, ApplyFile, IntegrationSpec, MethodThrottleSpec, RouteSpec, StageSpec, UsagePlanSpec,
+    ApiSpec, ApplyFile, AuthorizerSpec, IntegrationSpec, MethodThrottleSpec, RouteSpec, StageSpec,
+    UsagePlanSpec,
 };
 use anyhow::{Context, bail};
 use archway_proto::v1::*;
@@ -214,7 +215,38 @@ async fn apply_api(
     let protocol = protocol_of(spec)?;
     let api = ensure_api(client, spec, protocol, changes).await?;
     let resources = ensure_resources(client, &api, &spec.routes, changes).await?;
-    let methods = ensure_methods(client, &api, &resources, &spec.routes, changes).await?;
+    let (authorizers, unused) =
+        ensure_authorizers(client, &api, &spec.authorizers, changes).await?;
+    let methods = ensure_methods(
+        client,
+        &api,
+        &resources,
+        &authorizers,
+        &spec.routes,
+        changes,
+    )
+    .await?;
+    // Authorizers the file dropped go once no method uses them.
+    for (name, id) in unused {
+        client
+            .apis
+            .delete_authorizer(GetAuthorizerRequest {
+                api_id: api.id.clone(),
+                authorizer_id: id,
+            })
+            .await
+            .map_err(|s| status_error(&format!("deleting authorizer {name}"), s))?;
+        changes.push(format!("authorizer {name}: deleted"));
+    }
+    let authorizers = client
+        .apis
+        .list_authorizers(ListAuthorizersRequest {
+            api_id: api.id.clone(),
+        })
+        .await
+        .map_err(|s| status_error("listing authorizers", s))?
+        .into_inner()
+        .items;
     let mut new_deployment: Option<String> = None;
     for stage in &spec.stages {
         ensure_stage(
@@ -223,6 +255,7 @@ async fn apply_api(
             stage,
             &resources,
             &methods,
+            &authorizers,
             &mut new_deployment,
             changes,
         )
@@ -378,11 +411,90 @@ async fn ensure_resources(
     Ok(by_path)
 }
 
+/// Creates and updates the file's authorizers (matched by name); returns
+/// name → id, and the existing ones the file no longer has (deleted by the
+/// caller once no method uses them).
+async fn ensure_authorizers(
+    client: &mut AdminClient,
+    api: &RestApi,
+    specs: &[AuthorizerSpec],
+    changes: &mut Vec<String>,
+) -> anyhow::Result<(HashMap<String, String>, Vec<(String, String)>)> {
+    let existing = client
+        .apis
+        .list_authorizers(ListAuthorizersRequest {
+            api_id: api.id.clone(),
+        })
+        .await
+        .map_err(|s| status_error("listing authorizers", s))?
+        .into_inner()
+        .items;
+    let mut ids = HashMap::new();
+    for spec in specs {
+        if !spec.kind.eq_ignore_ascii_case("JWT") {
+            bail!(
+                "authorizer {}: type '{}' is not supported; use JWT",
+                spec.name,
+                spec.kind
+            );
+        }
+        let current = existing.iter().find(|a| a.name == spec.name);
+        let desired = Authorizer {
+            id: current.map(|a| a.id.clone()).unwrap_or_default(),
+            api_id: api.id.clone(),
+            name: spec.name.clone(),
+            r#type: AuthorizerType::Jwt as i32,
+            identity_source: spec.identity_source.clone(),
+            jwt: Some(JwtConfiguration {
+                issuer: spec.issuer.clone(),
+                audiences: spec.audiences.clone(),
+                jwks_uri: spec.jwks_uri.clone(),
+                algorithms: spec.algorithms.clone(),
+                leeway_seconds: spec.leeway_seconds,
+            }),
+        };
+        let id = match current {
+            Some(a) if *a == desired => a.id.clone(),
+            Some(a) => {
+                client
+                    .apis
+                    .update_authorizer(PutAuthorizerRequest {
+                        authorizer: Some(desired),
+                    })
+                    .await
+                    .map_err(|s| status_error(&format!("authorizer {}", spec.name), s))?;
+                changes.push(format!("authorizer {}: updated", spec.name));
+                a.id.clone()
+            }
+            None => {
+                let created = client
+                    .apis
+                    .create_authorizer(PutAuthorizerRequest {
+                        authorizer: Some(desired),
+                    })
+                    .await
+                    .map_err(|s| status_error(&format!("authorizer {}", spec.name), s))?
+                    .into_inner();
+                changes.push(format!("authorizer {}: created", spec.name));
+                created.id
+            }
+        };
+        ids.insert(spec.name.clone(), id);
+    }
+    let unused = existing
+        .into_iter()
+        .filter(|a| !ids.contains_key(&a.name))
+        .map(|a| (a.name, a.id))
+        .collect();
+    Ok((ids, unused))
+}
+
 /// Makes the methods match the routes; returns (resource id, verb) → method.
 async fn ensure_methods(
     client: &mut AdminClient,
     api: &RestApi,
     resources: &BTreeMap<String, Resource>,
+    authorizers: &HashMap<String, String>,
     routes: &[RouteSpec],
     changes: &mut Vec<String>,
 ) -> anyhow::Result<HashMap<(String, String), Method>> {
@@ -409,10 +521,26 @@ async fn ensure_methods(
             http_method: route.method.to_ascii_uppercase(),
             integration: Some(integration_of(&route.integration)),
             api_key_required: route.api_key_required,
-            // What the admin API stores for no authorization.
-            authorization_type: "NONE".into(),
-            authorizer_id: String::new(),
-            authorization_scopes: Vec::new(),
+            // As the admin API stores them: NONE, or JWT with an authorizer.
+            authorization_type: if route.authorizer.is_some() {
+                "JWT"
+            } else {
+                "NONE"
+            }
+            .into(),
+            authorizer_id: match &route.authorizer {
+                Some(name) => authorizers
+                    .get(name)
+                    .with_context(|| {
+                        format!(
+                            "route {} {path}: no authorizer named '{name}'",
+                            route.method
+                        )
+                    })?
+                    .clone(),
+                None => String::new(),
+            },
+            authorization_scopes: route.scopes.clone(),
         };
         let key = (method.resource_id.clone(), method.http_method.clone());
         if desired.insert(key, method).is_some() {
@@ -466,39 +594,56 @@ async fn ensure_methods(
     Ok(desired)
 }
 
-/// True when `deployment` serves exactly these resources and methods.
+/// True when `deployment` serves exactly these methods (integration, key
+/// requirement, authorization) on these paths, with these authorizers.
 fn serves(
     deployment: &Deployment,
     resources: &BTreeMap<String, Resource>,
     methods: &HashMap<(String, String), Method>,
+    authorizers: &[Authorizer],
 ) -> bool {
+    // A method as served: its resource named by path, not by id.
+    let by_path = |m: &Method, path: &str| Method {
+        api_id: String::new(),
+        resource_id: path.to_owned(),
+        ..m.clone()
+    };
     let deployed_paths: HashMap<&str, &str> = deployment
         .resources
         .iter()
         .map(|r| (r.id.as_str(), r.path.as_str()))
         .collect();
-    let deployed: BTreeMap<(&str, &str), &Option<Integration>> = deployment
+    let mut deployed: Vec<Method> = deployment
         .methods
         .iter()
         .map(|m| {
-            let path = deployed_paths
-                .get(m.resource_id.as_str())
-                .copied()
-                .unwrap_or("?");
-            ((path, m.http_method.as_str()), &m.integration)
+            by_path(
+                m,
+                deployed_paths
+                    .get(m.resource_id.as_str())
+                    .copied()
+                    .unwrap_or("?"),
+            )
         })
         .collect();
-    let current: BTreeMap<(&str, &str), &Option<Integration>> = methods
+    let mut current: Vec<Method> = methods
         .values()
         .map(|m| {
             let path = resources
                 .values()
                 .find(|r| r.id == m.resource_id)
                 .map_or("?", |r| r.path.as_str());
-            ((path, m.http_method.as_str()), &m.integration)
+            by_path(m, path)
         })
         .collect();
-    deployed == current
+    let key = |m: &Method| (m.resource_id.clone(), m.http_method.clone());
+    deployed.sort_by_key(key);
+    current.sort_by_key(key);
+    let mut deployed_auth = deployment.authorizers.clone();
+    let mut current_auth = authorizers.to_vec();
+    deployed_auth.sort_by(|a, b| a.id.cmp(&b.id));
+    current_auth.sort_by(|a, b| a.id.cmp(&b.id));
+    deployed == current && deployed_auth == current_auth
 }
 
 fn stage_throttles(spec: &StageSpec) -> Vec<MethodThrottle> {
@@ -534,6 +679,7 @@ async fn ensure_stage(
     spec: &StageSpec,
     resources: &BTreeMap<String, Resource>,
     methods: &HashMap<(String, String), Method>,
+    authorizers: &[Authorizer],
     new_deployment: &mut Option<String>,
     changes: &mut Vec<String>,
 ) -> anyhow::Result<()> {
@@ -566,7 +712,7 @@ async fn ensure_stage(
                 .await
                 .map_err(|s| status_error("reading the stage's deployment", s))?
                 .into_inner();
-            serves(&deployment, resources, methods)
+            serves(&deployment, resources, methods, authorizers)
         }
         None => false,
     };

@@ -95,9 +95,34 @@ pub struct ApiSpec {
     #[serde(default)]
     pub api_key_source: Option<String>,
     #[serde(default)]
+    pub authorizers: Vec<AuthorizerSpec>,
+    #[serde(default)]
     pub routes: Vec<RouteSpec>,
     #[serde(default)]
     pub stages: Vec<StageSpec>,
+}
+
+/// A JWT authorizer, matched by name within its API.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizerSpec {
+    pub name: String,
+    /// JWT (the only type so far).
+    #[serde(default = "jwt_type", rename = "type")]
+    pub kind: String,
+    pub issuer: String,
+    pub audiences: Vec<String>,
+    pub jwks_uri: String,
+    #[serde(default)]
+    pub algorithms: Vec<String>,
+    #[serde(default)]
+    pub identity_source: String,
+    #[serde(default)]
+    pub leeway_seconds: u32,
+}
+
+fn jwt_type() -> String {
+    "JWT".into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +133,12 @@ pub struct RouteSpec {
     pub integration: IntegrationSpec,
     #[serde(default)]
     pub api_key_required: bool,
+    /// The name of an authorizer of this API (JWT).
+    #[serde(default)]
+    pub authorizer: Option<String>,
+    /// With an authorizer: scopes of which the token needs one.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
