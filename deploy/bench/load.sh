@@ -11,6 +11,8 @@
 #                                        traces sampled at 1% to an OTLP sink
 #        API_KEY=1                       also measure a route that requires an API key, with
 #                                        usage-plan and stage throttles (set high: all pass)
+#        JWT=1                           also measure a route behind a JWT authorizer, an API
+#                                        key and the throttles (needs openssl)
 #        OUT=results.jsonl               also write one JSON object per target
 #        ARCHWAY_BENCH_INSTALL=1         as root, apt-get install missing wrk/nginx
 #
@@ -221,6 +223,7 @@ measure() {
     local name="$1" url="$2" out="$TMP/wrk-$1.txt"
     local -a wrk_args=(-t "$THREADS" -c "$CONNECTIONS" --latency -H "Host: ${MEASURE_HOST:-$API_HOST}")
     if [[ -n "${MEASURE_HEADER:-}" ]]; then wrk_args+=(-H "$MEASURE_HEADER"); fi
+    if [[ -n "${MEASURE_HEADER2:-}" ]]; then wrk_args+=(-H "$MEASURE_HEADER2"); fi
     log "$name: warm-up $WARMUP, then $DURATION with $CONNECTIONS connections ($url)"
     # The warm-up fills connection pools and caches; its numbers are dropped.
     if [[ "$WARMUP" != 0 && "$WARMUP" != 0s ]]; then
@@ -423,6 +426,72 @@ EOF
     MEASURE_HOST="benchkey.execute-api.localhost" MEASURE_HEADER="x-api-key: $KEY_VALUE" \
         measure keyed "$KEYED_URL"
     TARGETS+=(keyed)
+fi
+
+# A route behind a JWT authorizer, an API key and the throttles: every check
+# a protected request goes through. The JWKS is served by python3 on loopback;
+# the token is signed with openssl.
+if [[ "${JWT:-0}" == 1 ]]; then
+    command -v openssl >/dev/null 2>&1 || die "JWT=1 needs the openssl command"
+    mkdir -p "$TMP/jwks"
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/jwt.pem" 2>/dev/null
+    MODULUS="$(openssl rsa -noout -modulus -in "$TMP/jwt.pem" | sed 's/Modulus=//')"
+    python3 - "$MODULUS" >"$TMP/jwks/jwks.json" <<'PY'
+import base64, json, sys
+n = base64.urlsafe_b64encode(bytes.fromhex(sys.argv[1])).rstrip(b"=").decode()
+print(json.dumps({"keys": [{"kty": "RSA", "kid": "k1", "alg": "RS256", "n": n, "e": "AQAB"}]}))
+PY
+    JWKS_PORT="$(free_port)"
+    taskset -c "$LOAD_CORE" python3 -m http.server "$JWKS_PORT" --bind 127.0.0.1 \
+        --directory "$TMP/jwks" >"$TMP/jwks.log" 2>&1 &
+    PIDS+=("$!")
+    SIGNING_INPUT="$(python3 - <<'PY'
+import base64, json, time
+b = lambda d: base64.urlsafe_b64encode(json.dumps(d, separators=(",", ":")).encode()).rstrip(b"=").decode()
+header = {"alg": "RS256", "kid": "k1", "typ": "JWT"}
+claims = {"iss": "https://issuer.bench", "aud": "bench", "sub": "bench-user", "exp": int(time.time()) + 3600}
+print(b(header) + "." + b(claims))
+PY
+)"
+    SIGNATURE="$(printf '%s' "$SIGNING_INPUT" | openssl dgst -sha256 -sign "$TMP/jwt.pem" | python3 -c 'import base64,sys; print(base64.urlsafe_b64encode(sys.stdin.buffer.read()).rstrip(b"=").decode())')"
+    TOKEN="$SIGNING_INPUT.$SIGNATURE"
+    cat >"$TMP/jwt.yaml" <<EOF
+apis:
+  - name: benchjwt
+    id: benchjwt
+    authorizers:
+      - name: users
+        issuer: https://issuer.bench
+        audiences: [bench]
+        jwks_uri: http://127.0.0.1:$JWKS_PORT/jwks.json
+    routes:
+      - path: /{proxy+}
+        method: ANY
+        authorizer: users
+        api_key_required: true
+        integration:
+          type: HTTP_PROXY
+          uri: http://127.0.0.1:$UPSTREAM_PORT/{proxy}
+    stages:
+      - name: prod
+        throttle: { rate_limit: 1000000, burst_limit: 1000000 }
+EOF
+    CTL=("$BIN/archwayctl" --server "http://$CP_ADDR" --token-file "$TMP/cp/admin-token")
+    "${CTL[@]}" apply -f "$TMP/jwt.yaml" >&2
+    JWT_PLAN="$("${CTL[@]}" plans create --name benchjwt --stage benchjwt:prod --rate 1000000 --burst 1000000 | awk '{print $3}')"
+    JWT_KEY="$("${CTL[@]}" keys create benchjwt --plan "$JWT_PLAN" | awk '$1 == "value" {print $2}')"
+    JWT_URL="http://$DP_ADDR/prod/hello"
+    code=000
+    for ((i = 0; i < 100; i++)); do
+        code="$(curl -s -o /dev/null -w '%{http_code}' -H "Host: benchjwt.execute-api.localhost" \
+            -H "x-api-key: $JWT_KEY" -H "Authorization: Bearer $TOKEN" "$JWT_URL" || true)"
+        [[ "$code" == 200 ]] && break
+        sleep 0.1
+    done
+    [[ "$code" == 200 ]] || die "the JWT route answered $code"
+    MEASURE_HOST="benchjwt.execute-api.localhost" MEASURE_HEADER="x-api-key: $JWT_KEY" \
+        MEASURE_HEADER2="Authorization: Bearer $TOKEN" measure jwt+key "$JWT_URL"
+    TARGETS+=(jwt+key)
 fi
 
 # ---------------------------------------------------------------- report
