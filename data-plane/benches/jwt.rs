@@ -5,7 +5,7 @@
 //! make the RSA key).
 
 use archway_data_plane::jwks::JwksCache;
-use archway_data_plane::pipeline::authorize::authorize;
+use archway_data_plane::pipeline::authorize::{VerifiedTokens, authorize};
 use archway_data_plane::tables::RouteAuth;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -69,6 +69,7 @@ fn jwt(c: &mut Criterion) {
             .unwrap(),
     );
     let auth = RouteAuth {
+        fingerprint: [7; 32],
         header: http::header::AUTHORIZATION,
         issuer: "https://issuer".into(),
         audiences: vec!["aud".into()],
@@ -95,10 +96,21 @@ fn jwt(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    c.bench_function("jwt_rs256_warm_cache", |b| {
+    c.bench_function("jwt_rs256_signature_check", |b| {
+        b.iter(|| {
+            // A fresh verified-token cache: every call checks the signature.
+            let verified = VerifiedTokens::default();
+            let principal = runtime
+                .block_on(authorize(&auth, black_box(&headers), &jwks, &verified))
+                .unwrap();
+            black_box(principal)
+        })
+    });
+    let verified = VerifiedTokens::default();
+    c.bench_function("jwt_rs256_reused_token", |b| {
         b.iter(|| {
             let principal = runtime
-                .block_on(authorize(&auth, black_box(&headers), &jwks))
+                .block_on(authorize(&auth, black_box(&headers), &jwks, &verified))
                 .unwrap();
             black_box(principal)
         })

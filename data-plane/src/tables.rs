@@ -98,6 +98,9 @@ pub struct KeyEntry {
 /// A method's JWT authorizer, compiled.
 #[derive(Debug)]
 pub struct RouteAuth {
+    /// Identifies the authorizer's settings in the verified-token cache, so
+    /// a token checked for one issuer/audience is never reused for another.
+    pub fingerprint: [u8; 32],
     pub header: http::HeaderName,
     pub issuer: String,
     pub audiences: Vec<String>,

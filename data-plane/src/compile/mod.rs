@@ -269,7 +269,22 @@ fn compile_jwt(a: &archway_proto::v1::Authorizer, scopes: &[String]) -> Result<R
         }
         algorithms.push(alg);
     }
+    let fingerprint = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for part in [jwt.issuer.as_str(), &jwt.jwks_uri, header.as_str()] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        for part in jwt.audiences.iter().chain(&jwt.algorithms) {
+            h.update(part.as_bytes());
+            h.update([1]);
+        }
+        h.update(jwt.leeway_seconds.to_be_bytes());
+        h.finalize().into()
+    };
     Ok(RouteAuth {
+        fingerprint,
         header,
         issuer: jwt.issuer.clone(),
         audiences: jwt.audiences.clone(),

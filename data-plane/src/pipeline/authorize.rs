@@ -3,6 +3,11 @@
 //! algorithm, carry the configured issuer and one of the audiences, be
 //! within exp/nbf, and, when the route names scopes, hold one of them.
 //!
+//! A token that passed is remembered (keyed by the SHA-256 of the token and
+//! the authorizer's settings) until its exp, for at most 60 s, so a client
+//! reusing its token pays for the signature check once a minute, not on
+//! every request. Scopes are checked on every request.
+//!
 //! Only the authorizer's own JWKS is trusted: `jku`, `x5u` and `jwk` header
 //! parameters are never followed, `kid` is only a lookup key, HMAC and
 //! "none" are never accepted (so no RS/HS confusion), and the JWK's own
@@ -13,9 +18,40 @@ use crate::jwks::JwksCache;
 use crate::tables::RouteAuth;
 use jsonwebtoken::{Validation, decode, decode_header};
 use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
 
 const MAX_TOKEN_BYTES: usize = 8 * 1024;
 const MAX_CLAIMS_HEADER_BYTES: usize = 4 * 1024;
+
+/// Tokens verified recently.
+pub struct VerifiedTokens {
+    cache: moka::sync::Cache<[u8; 32], Arc<Verified>>,
+}
+
+impl std::fmt::Debug for VerifiedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedTokens").finish_non_exhaustive()
+    }
+}
+
+impl Default for VerifiedTokens {
+    fn default() -> Self {
+        Self {
+            cache: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(60))
+                .build(),
+        }
+    }
+}
+
+struct Verified {
+    principal: Arc<Principal>,
+    granted_scopes: Vec<String>,
+    /// The token's exp (seconds since the epoch).
+    expires_at: u64,
+}
 
 /// What the integration learns of the caller.
 #[derive(Debug, Default)]
@@ -30,7 +66,8 @@ pub async fn authorize(
     auth: &RouteAuth,
     headers: &http::HeaderMap,
     jwks: &JwksCache,
-) -> Result<Principal, GatewayResponse> {
+    verified: &VerifiedTokens,
+) -> Result<Arc<Principal>, GatewayResponse> {
     let unauthorized = GatewayResponse::Unauthorized;
     let raw = headers
         .get(&auth.header)
@@ -43,6 +80,22 @@ pub async fn authorize(
     .trim();
     if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
         return Err(unauthorized);
+    }
+    let cache_key: [u8; 32] = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(auth.fingerprint);
+        h.update(token.as_bytes());
+        h.finalize().into()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if let Some(hit) = verified.cache.get(&cache_key)
+        && hit.expires_at > now
+    {
+        check_scopes(auth, &hit.granted_scopes)?;
+        return Ok(hit.principal.clone());
     }
     let header = decode_header(token).map_err(|_| unauthorized)?;
     if !auth.algorithms.contains(&header.alg) {
@@ -71,20 +124,39 @@ pub async fn authorize(
         .map_err(|_| unauthorized)?
         .claims;
 
-    if !auth.scopes.is_empty() {
-        let granted: Vec<&str> = match (claims.get("scope"), claims.get("scp")) {
-            (Some(Value::String(s)), _) => s.split_whitespace().collect(),
-            (_, Some(Value::Array(a))) => a.iter().filter_map(Value::as_str).collect(),
-            (_, Some(Value::String(s))) => s.split_whitespace().collect(),
-            _ => Vec::new(),
-        };
-        if !auth.scopes.iter().any(|s| granted.contains(&s.as_str())) {
-            return Err(GatewayResponse::Forbidden);
-        }
-    }
+    let granted_scopes: Vec<String> = match (claims.get("scope"), claims.get("scp")) {
+        (Some(Value::String(s)), _) => s.split_whitespace().map(str::to_owned).collect(),
+        (_, Some(Value::Array(a))) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        (_, Some(Value::String(s))) => s.split_whitespace().map(str::to_owned).collect(),
+        _ => Vec::new(),
+    };
+    let expires_at = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
     let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
     let claims = serde_json::to_string(&claims)
         .ok()
         .filter(|c| c.len() <= MAX_CLAIMS_HEADER_BYTES);
-    Ok(Principal { subject, claims })
+    let principal = Arc::new(Principal { subject, claims });
+    verified.cache.insert(
+        cache_key,
+        Arc::new(Verified {
+            principal: principal.clone(),
+            granted_scopes: granted_scopes.clone(),
+            expires_at,
+        }),
+    );
+    check_scopes(auth, &granted_scopes)?;
+    Ok(principal)
+}
+
+/// With scopes on the route, the token must grant one of them.
+fn check_scopes(auth: &RouteAuth, granted: &[String]) -> Result<(), GatewayResponse> {
+    if auth.scopes.is_empty() || auth.scopes.iter().any(|s| granted.contains(s)) {
+        Ok(())
+    } else {
+        Err(GatewayResponse::Forbidden)
+    }
 }

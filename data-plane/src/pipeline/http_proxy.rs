@@ -55,7 +55,7 @@ pub struct Forward<'a> {
     /// The request's span, continued in the backend request's `traceparent`.
     pub trace: Option<&'a SpanContext>,
     /// Who the authorizer found the caller to be.
-    pub principal: Option<&'a Principal>,
+    pub principal: Option<&'a std::sync::Arc<Principal>>,
     pub method: Option<&'a http::Method>,
     pub uri: Uri,
     pub timeout: Duration,

@@ -47,6 +47,7 @@ pub struct Gateway {
     telemetry: Arc<Telemetry>,
     limits: Arc<throttle::Limits>,
     jwks: crate::jwks::JwksCache,
+    verified_tokens: authorize::VerifiedTokens,
 }
 
 impl Gateway {
@@ -66,6 +67,7 @@ impl Gateway {
             telemetry,
             limits,
             jwks: crate::jwks::JwksCache::default(),
+            verified_tokens: authorize::VerifiedTokens::default(),
         }
     }
 
@@ -131,7 +133,13 @@ impl Gateway {
 
         let principal = match &route.auth {
             Some(auth) => {
-                let principal = authorize::authorize(auth, request.headers(), &self.jwks).await?;
+                let principal = authorize::authorize(
+                    auth,
+                    request.headers(),
+                    &self.jwks,
+                    &self.verified_tokens,
+                )
+                .await?;
                 observation.event("authorized");
                 Some(principal)
             }
