@@ -37,9 +37,17 @@ impl std::fmt::Debug for VerifiedTokens {
 
 impl Default for VerifiedTokens {
     fn default() -> Self {
+        Self::with_capacity(100_000)
+    }
+}
+
+impl VerifiedTokens {
+    /// Remembers at most `capacity` tokens (0: none, every request pays
+    /// the signature check).
+    pub fn with_capacity(capacity: u64) -> Self {
         Self {
             cache: moka::sync::Cache::builder()
-                .max_capacity(100_000)
+                .max_capacity(capacity)
                 .time_to_live(Duration::from_secs(60))
                 .build(),
         }
