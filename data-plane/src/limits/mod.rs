@@ -60,10 +60,6 @@ impl Limiter {
         }
     }
 
-    pub fn local_only() -> Self {
-        Self::new(None, None)
-    }
-
     pub async fn check(&self, check: &Check<'_>) -> Decision {
         if let Some(redis) = &self.redis {
             match redis.check(check).await {

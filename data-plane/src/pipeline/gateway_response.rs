@@ -100,10 +100,6 @@ impl GatewayResponse {
         }
     }
 
-    pub fn status(self) -> StatusCode {
-        self.parts().0
-    }
-
     /// AWS's name for the response type (`$context.error.responseType`).
     pub fn response_type(self) -> &'static str {
         use GatewayResponse::*;
