@@ -5,7 +5,9 @@
 //! Nothing here does I/O.
 
 pub mod access_log;
+pub mod identity_source;
 pub mod path;
+pub mod policy;
 pub mod quota;
 pub mod resource_name;
 pub mod uri_template;
