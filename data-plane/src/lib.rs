@@ -15,6 +15,7 @@ pub mod node;
 pub mod pipeline;
 pub mod received;
 pub mod server;
+pub mod sigv4;
 pub mod tables;
 pub mod telemetry;
 pub mod upstream;
