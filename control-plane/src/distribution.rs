@@ -11,6 +11,7 @@
 //! spirit of go-control-plane's snapshot cache.
 
 use crate::fleet_status::FleetStatus;
+use crate::secrets::MasterKey;
 use crate::snapshot;
 use crate::store::{Store, StoreError};
 use archway_proto::resource_name;
@@ -137,6 +138,8 @@ pub struct Distribution {
     fleet: Arc<FleetStatus>,
     /// Usage reports from nodes, for the usage ledger to persist.
     usage: Option<mpsc::Sender<UsageReport>>,
+    /// Opens access keys' sealed secrets for the fleet.
+    master: Arc<MasterKey>,
 }
 
 impl Distribution {
@@ -146,10 +149,11 @@ impl Distribution {
         store: &Store,
         fleet: Arc<FleetStatus>,
         usage: Option<mpsc::Sender<UsageReport>>,
+        master: Arc<MasterKey>,
     ) -> Result<Self, StoreError> {
         let version = store.revision()?;
         let mut resources = snapshot::build(store, &BTreeMap::new())?;
-        resources.extend(snapshot::keys_and_plans(store)?);
+        resources.extend(snapshot::keys_and_plans(store, &master)?);
         let (version_tx, _) = watch::channel(version);
         Ok(Self {
             epoch: format!("{:016x}", fastrand::u64(..)),
@@ -164,6 +168,7 @@ impl Distribution {
             closing: watch::channel(false).0,
             fleet,
             usage,
+            master,
         })
     }
 
@@ -221,7 +226,7 @@ impl Distribution {
         let mut upserts = Vec::new();
         let mut removals = Vec::new();
         for name in names {
-            match snapshot::read_individual(store, &name)? {
+            match snapshot::read_individual(store, &name, &self.master)? {
                 Some(resource) => upserts.push(Arc::new(resource)),
                 None => removals.push(name),
             }

@@ -4,12 +4,14 @@
 
 use crate::api::deployments::Deployments;
 use crate::api::fleet::Fleet;
+use crate::api::iam::Iam;
 use crate::api::rest_apis::RestApis;
 use crate::api::tokens::Tokens;
 use crate::api::usage_plans::UsagePlans;
 use crate::api::{ControlPlaneState, SharedState};
 use crate::distribution::{Distribution, DistributionService};
 use crate::fleet_status::FleetStatus;
+use crate::secrets::MasterKey;
 use crate::store::Store;
 use crate::telemetry::{Telemetry, TelemetryConfig, observe_admin_call};
 use anyhow::Context;
@@ -17,6 +19,7 @@ use archway_proto::v1::admin_token_service_server::AdminTokenServiceServer;
 use archway_proto::v1::config_distribution_server::ConfigDistributionServer;
 use archway_proto::v1::deployment_service_server::DeploymentServiceServer;
 use archway_proto::v1::fleet_service_server::FleetServiceServer;
+use archway_proto::v1::iam_service_server::IamServiceServer;
 use archway_proto::v1::rest_api_service_server::RestApiServiceServer;
 use archway_proto::v1::usage_plan_service_server::UsagePlanServiceServer;
 use std::future::Future;
@@ -40,11 +43,76 @@ pub struct BootstrapTokens {
     pub node: Option<String>,
 }
 
+/// Where the fleet says it is: ARNs (`arn:aws:execute-api:{region}:{account}:…`)
+/// and SigV4 credential scopes carry these, so policies and signing clients
+/// written for AWS work unchanged.
+#[derive(Debug, Clone)]
+pub struct FleetIdentity {
+    pub region: String,
+    pub account_id: String,
+}
+
+impl Default for FleetIdentity {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+        }
+    }
+}
+
+impl FleetIdentity {
+    /// A region of lowercase letters, digits and '-'; an account of 12 digits.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let region_ok = !self.region.is_empty()
+            && self.region.len() <= 32
+            && self
+                .region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        anyhow::ensure!(
+            region_ok,
+            "region '{}': use 1 to 32 lowercase letters, digits or '-'",
+            self.region
+        );
+        anyhow::ensure!(
+            self.account_id.len() == 12 && self.account_id.bytes().all(|b| b.is_ascii_digit()),
+            "account id '{}': use 12 digits",
+            self.account_id
+        );
+        Ok(())
+    }
+}
+
+/// Where the master key (which seals IAM secrets) comes from.
+#[derive(Debug, Clone, Default)]
+pub enum MasterKeySource {
+    /// DATA_DIR/master.key, created on first start.
+    #[default]
+    Default,
+    /// A file holding 64 hex characters, created when missing.
+    File(std::path::PathBuf),
+    /// 64 hex characters.
+    Hex(String),
+}
+
+impl MasterKeySource {
+    fn load(&self, data_dir: &Path) -> anyhow::Result<MasterKey> {
+        match self {
+            Self::Default => MasterKey::load_or_create(&data_dir.join("master.key")),
+            Self::File(path) => MasterKey::load_or_create(path),
+            Self::Hex(hex) => MasterKey::from_hex(hex),
+        }
+    }
+}
+
 pub async fn serve(
     listener: TcpListener,
     data_dir: &Path,
     telemetry: &TelemetryConfig,
     bootstrap: BootstrapTokens,
+    identity: FleetIdentity,
+    master_key: MasterKeySource,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir)
@@ -54,6 +122,10 @@ pub async fn serve(
             .with_context(|| format!("opening the store in {}", data_dir.display()))?,
     );
     ensure_api_key_secret(&store).await?;
+    identity.check()?;
+    record_identity(&store, &identity).await?;
+    let master = Arc::new(master_key.load(data_dir)?);
+    check_master_key(&store, &master)?;
     crate::auth::bootstrap(&store, data_dir, bootstrap.admin, bootstrap.node).await?;
     let telemetry = Arc::new(Telemetry::init(telemetry)?);
     let push_to_ack = telemetry
@@ -67,7 +139,12 @@ pub async fn serve(
         .build();
     let fleet = Arc::new(FleetStatus::with_metrics(push_to_ack));
     let usage = crate::usage::spawn_recorder(store.clone());
-    let distribution = Arc::new(Distribution::new(&store, fleet.clone(), Some(usage))?);
+    let distribution = Arc::new(Distribution::new(
+        &store,
+        fleet.clone(),
+        Some(usage),
+        master.clone(),
+    )?);
     let _gauges = {
         let (fleet, dist) = (fleet.clone(), distribution.clone());
         (
@@ -110,6 +187,7 @@ pub async fn serve(
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )
         .add_service(FleetServiceServer::new(Fleet::new(state.clone())))
+        .add_service(IamServiceServer::new(Iam::new(state.clone(), master)))
         .add_service(AdminTokenServiceServer::new(Tokens::new(state.clone())))
         .add_service(
             UsagePlanServiceServer::new(UsagePlans::new(state.clone()))
@@ -167,6 +245,36 @@ pub async fn serve(
 }
 
 /// Creates the secret API keys are hashed with, once per store.
+/// Refuses to start with a master key that cannot open the store's
+/// secrets: serving would silently break every IAM signature.
+fn check_master_key(store: &Store, master: &MasterKey) -> anyhow::Result<()> {
+    let keys = store
+        .scan::<archway_proto::v1::AccessKey>(crate::store::keys::ACCESS_KEYS)
+        .context("reading access keys")?;
+    if let Some(key) = keys.first() {
+        master
+            .open(&key.access_key_id, &key.sealed_secret)
+            .context("the master key does not open the store's access keys (wrong --master-key-file or ARCHWAY_MASTER_KEY?)")?;
+    }
+    Ok(())
+}
+
+/// Keeps the fleet identity in the store, where the snapshot reads it.
+async fn record_identity(store: &Store, identity: &FleetIdentity) -> anyhow::Result<()> {
+    store
+        .write(|txn| {
+            txn.put_raw(crate::store::keys::REGION, identity.region.as_bytes());
+            txn.put_raw(
+                crate::store::keys::ACCOUNT_ID,
+                identity.account_id.as_bytes(),
+            );
+            Ok::<_, crate::store::StoreError>(())
+        })
+        .await
+        .context("recording the region and account id")?;
+    Ok(())
+}
+
 async fn ensure_api_key_secret(store: &Store) -> anyhow::Result<()> {
     store
         .write(|txn| {

@@ -3,11 +3,13 @@
 //! deployments a stage or its canary points at — so old deployments kept for
 //! rollback cost the nodes nothing.
 
+use crate::secrets::MasterKey;
 use crate::store::{Store, StoreError, keys};
 use archway_proto::resource_name;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::{
-    ApiKey, ConfigResource, Deployment, NodeSettings, RestApi, Stage, UsagePlan,
+    AccessKey, ApiKey, ConfigResource, Deployment, IamPrincipal, NodeSettings, RestApi, Stage,
+    UsagePlan,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,6 +30,8 @@ pub fn build(
             id: api.id,
             protocol: api.protocol,
             api_key_source: api.api_key_source,
+            policy: api.policy,
+            endpoint_type: api.endpoint_type,
             ..Default::default()
         };
         set.insert(name.clone(), wrap(name, Body::Api(served)));
@@ -59,9 +63,14 @@ pub fn build(
             Some((id, i64::from_be_bytes(v.try_into().ok()?)))
         })
         .collect();
+    let text = |key| -> Result<String, StoreError> {
+        Ok(String::from_utf8_lossy(&store.get_raw(key)?.unwrap_or_default()).into_owned())
+    };
     let settings = NodeSettings {
         api_key_secret: secret,
         quota_resets,
+        region: text(keys::REGION)?,
+        account_id: text(keys::ACCOUNT_ID)?,
     };
     set.insert(
         resource_name::SETTINGS.into(),
@@ -70,9 +79,19 @@ pub fn build(
     Ok(set)
 }
 
-/// Every key and plan, for a control plane starting up.
-pub fn keys_and_plans(store: &Store) -> Result<DesiredSet, StoreError> {
+/// Every key, plan, IAM principal and access key, for a control plane
+/// starting up.
+pub fn keys_and_plans(store: &Store, master: &MasterKey) -> Result<DesiredSet, StoreError> {
     let mut set = DesiredSet::new();
+    for p in store.scan::<IamPrincipal>(keys::PRINCIPALS)? {
+        let r = principal_resource(&p);
+        set.insert(r.name.clone(), Arc::new(r));
+    }
+    for k in store.scan::<AccessKey>(keys::ACCESS_KEYS)? {
+        if let Some(r) = access_key_resource(&k, master) {
+            set.insert(r.name.clone(), Arc::new(r));
+        }
+    }
     for key in store.scan::<ApiKey>(keys::API_KEYS)? {
         let r = api_key_resource(&key);
         set.insert(r.name.clone(), Arc::new(r));
@@ -84,9 +103,24 @@ pub fn keys_and_plans(store: &Store) -> Result<DesiredSet, StoreError> {
     Ok(set)
 }
 
-/// The current state of one individually published resource (`apikey/…`
-/// or `usageplan/…`), or None when it no longer exists.
-pub fn read_individual(store: &Store, name: &str) -> Result<Option<ConfigResource>, StoreError> {
+/// The current state of one individually published resource (`apikey/…`,
+/// `usageplan/…`, `principal/…`, `accesskey/…`), or None when it no longer
+/// exists.
+pub fn read_individual(
+    store: &Store,
+    name: &str,
+    master: &MasterKey,
+) -> Result<Option<ConfigResource>, StoreError> {
+    if let Some(id) = name.strip_prefix("principal/") {
+        return Ok(store
+            .get::<IamPrincipal>(&keys::principal(id))?
+            .map(|p| principal_resource(&p)));
+    }
+    if let Some(id) = name.strip_prefix("accesskey/") {
+        return Ok(store
+            .get::<AccessKey>(&keys::access_key(id))?
+            .and_then(|k| access_key_resource(&k, master)));
+    }
     if let Some(id) = name.strip_prefix("apikey/") {
         return Ok(store
             .get::<ApiKey>(&keys::api_key(id))?
@@ -112,6 +146,37 @@ pub fn api_key_resource(key: &ApiKey) -> ConfigResource {
             ..Default::default()
         })),
     }
+}
+
+pub fn principal_resource(p: &IamPrincipal) -> ConfigResource {
+    ConfigResource {
+        name: resource_name::principal(&p.name),
+        resource: Some(Body::Principal(IamPrincipal {
+            description: String::new(),
+            ..p.clone()
+        })),
+    }
+}
+
+/// What a node needs of an access key: the secret in clear (SigV4 is
+/// checked with it), never the sealed copy. None when the secret cannot be
+/// opened (the master key does not match); the key then works nowhere.
+pub fn access_key_resource(k: &AccessKey, master: &MasterKey) -> Option<ConfigResource> {
+    let secret = match master.open(&k.access_key_id, &k.sealed_secret) {
+        Ok(secret) => String::from_utf8(secret).ok()?,
+        Err(e) => {
+            tracing::error!(access_key = %k.access_key_id, error = %e, "cannot open an access key's secret");
+            return None;
+        }
+    };
+    Some(ConfigResource {
+        name: resource_name::access_key(&k.access_key_id),
+        resource: Some(Body::AccessKey(AccessKey {
+            secret_access_key: secret,
+            sealed_secret: Vec::new(),
+            ..k.clone()
+        })),
+    })
 }
 
 pub fn usage_plan_resource(plan: &UsagePlan) -> ConfigResource {

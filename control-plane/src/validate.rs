@@ -249,22 +249,114 @@ pub const JWT_ALGORITHMS: &[&str] = &[
 
 pub fn authorizer(a: &Authorizer) -> ApiResult<()> {
     name("authorizer.name", &a.name)?;
-    if !a.identity_source.is_empty()
-        && http::HeaderName::from_bytes(a.identity_source.as_bytes()).is_err()
-    {
+    match AuthorizerType::try_from(a.r#type) {
+        Ok(AuthorizerType::Jwt) => jwt_authorizer(a),
+        Ok(AuthorizerType::Token) => {
+            identity_header("authorizer.identity_source", &a.identity_source)?;
+            if !a.identity_validation_expression.is_empty() {
+                regex::Regex::new(&a.identity_validation_expression).map_err(|e| {
+                    ApiError::invalid(
+                        "authorizer.identity_validation_expression",
+                        format!("is not a regular expression: {e}"),
+                    )
+                })?;
+            }
+            custom_authorizer(a)
+        }
+        Ok(AuthorizerType::Request) => {
+            if !a.identity_validation_expression.is_empty() {
+                return Err(ApiError::invalid(
+                    "authorizer.identity_validation_expression",
+                    "only TOKEN authorizers validate their identity",
+                ));
+            }
+            archway_proto::identity_source::parse_list(&a.identity_source)
+                .map_err(|reason| ApiError::invalid("authorizer.identity_source", reason))?;
+            if a.identity_source.trim().is_empty() && a.result_ttl_seconds != Some(0) {
+                return Err(ApiError::invalid(
+                    "authorizer.identity_source",
+                    "a REQUEST authorizer whose answers are cached needs identity sources \
+                     (the cache key); set result_ttl_seconds to 0 to call it on every request",
+                ));
+            }
+            custom_authorizer(a)
+        }
+        _ => Err(ApiError::invalid(
+            "authorizer.type",
+            "must be JWT, TOKEN or REQUEST",
+        )),
+    }
+}
+
+/// A header name, plain or as AWS writes it (`method.request.header.NAME`).
+fn identity_header(field: &str, source: &str) -> ApiResult<()> {
+    if source.is_empty() {
+        return Ok(());
+    }
+    let header = source
+        .strip_prefix(archway_proto::identity_source::HEADER_PREFIX)
+        .unwrap_or(source);
+    http::HeaderName::from_bytes(header.as_bytes())
+        .map(drop)
+        .map_err(|_| ApiError::invalid(field, format!("'{source}' is not a header name")))
+}
+
+/// What TOKEN and REQUEST authorizers share: where they run and how long
+/// their answers count.
+fn custom_authorizer(a: &Authorizer) -> ApiResult<()> {
+    if a.jwt.is_some() {
         return Err(ApiError::invalid(
-            "authorizer.identity_source",
-            format!("'{}' is not a header name", a.identity_source),
+            "authorizer.jwt",
+            "only JWT authorizers take a JWT configuration",
         ));
     }
-    match AuthorizerType::try_from(a.r#type) {
-        Ok(AuthorizerType::Jwt) => {}
-        _ => {
-            return Err(ApiError::invalid(
-                "authorizer.type",
-                "must be JWT (TOKEN and REQUEST authorizers are not supported yet)",
-            ));
-        }
+    http_url("authorizer.authorizer_uri", &a.authorizer_uri)?;
+    if a.result_ttl_seconds.is_some_and(|t| t > 3600) {
+        return Err(ApiError::invalid(
+            "authorizer.result_ttl_seconds",
+            "must be 0 to 3600",
+        ));
+    }
+    if a.timeout_ms != 0 && !(100..=29_000).contains(&a.timeout_ms) {
+        return Err(ApiError::invalid(
+            "authorizer.timeout_ms",
+            "must be 100 to 29000 (or 0 for the default of 10000)",
+        ));
+    }
+    Ok(())
+}
+
+/// Nodes have no TLS client yet, so only http:// URLs work.
+fn http_url(field: &str, url: &str) -> ApiResult<()> {
+    if url.is_empty() {
+        return Err(ApiError::invalid(field, "is required"));
+    }
+    if url.starts_with("https://") {
+        return Err(ApiError::invalid(
+            field,
+            "https:// is not supported yet (nodes have no TLS client); use http://",
+        ));
+    }
+    let ok = url.starts_with("http://")
+        && url
+            .parse::<http::Uri>()
+            .is_ok_and(|u| u.host().is_some_and(|h| !h.is_empty()));
+    if !ok {
+        return Err(ApiError::invalid(
+            field,
+            format!("'{url}' is not an http:// URL"),
+        ));
+    }
+    Ok(())
+}
+
+fn jwt_authorizer(a: &Authorizer) -> ApiResult<()> {
+    identity_header("authorizer.identity_source", &a.identity_source)?;
+    if !a.authorizer_uri.is_empty() || !a.identity_validation_expression.is_empty() {
+        return Err(ApiError::invalid(
+            "authorizer.authorizer_uri",
+            "JWT authorizers take jwt settings, not an authorizer_uri or validation expression",
+        ));
     }
     let jwt = a.jwt.as_ref().ok_or_else(|| {
         ApiError::invalid("authorizer.jwt", "a JWT authorizer needs its configuration")
@@ -278,18 +370,7 @@ pub fn authorizer(a: &Authorizer) -> ApiResult<()> {
             "needs at least one non-empty audience",
         ));
     }
-    if jwt.jwks_uri.starts_with("https://") {
-        return Err(ApiError::invalid(
-            "authorizer.jwt.jwks_uri",
-            "https:// is not supported yet (nodes have no TLS client); use http://",
-        ));
-    }
-    if !jwt.jwks_uri.starts_with("http://") || jwt.jwks_uri.parse::<http::Uri>().is_err() {
-        return Err(ApiError::invalid(
-            "authorizer.jwt.jwks_uri",
-            format!("'{}' is not an http:// URL", jwt.jwks_uri),
-        ));
-    }
+    http_url("authorizer.jwt.jwks_uri", &jwt.jwks_uri)?;
     for alg in &jwt.algorithms {
         if !JWT_ALGORITHMS.contains(&alg.as_str()) {
             return Err(ApiError::invalid(

@@ -6,7 +6,7 @@
 
 use archway_data_plane::jwks::JwksCache;
 use archway_data_plane::pipeline::authorize::{VerifiedTokens, authorize};
-use archway_data_plane::tables::RouteAuth;
+use archway_data_plane::tables::JwtAuth;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use std::hint::black_box;
@@ -68,7 +68,7 @@ fn jwt(c: &mut Criterion) {
         serde_json::from_value(serde_json::json!({"keys": [{"kty": "RSA", "kid": "k1", "alg": "RS256", "n": n, "e": "AQAB"}]}))
             .unwrap(),
     );
-    let auth = RouteAuth {
+    let auth = JwtAuth {
         fingerprint: [7; 32],
         header: http::header::AUTHORIZATION,
         issuer: "https://issuer".into(),

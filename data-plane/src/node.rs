@@ -41,16 +41,36 @@ pub struct NodeConfig {
     pub usage_report_interval: Duration,
     /// The token the control plane gave this node (role NODE).
     pub token: Option<String>,
+    /// Clients from these networks may reach PRIVATE APIs on any listener.
+    pub private_cidrs: Vec<ipnet::IpNet>,
+}
+
+/// Where a node serves API traffic.
+#[derive(Debug)]
+pub struct Listeners {
+    pub public: TcpListener,
+    /// Every connection here may reach PRIVATE APIs.
+    pub private: Option<TcpListener>,
+}
+
+impl From<TcpListener> for Listeners {
+    fn from(public: TcpListener) -> Self {
+        Self {
+            public,
+            private: None,
+        }
+    }
 }
 
 /// Runs the node until `shutdown` completes. `admin` serves `/metrics`,
 /// `/ready` and `/healthz` when given.
 pub async fn run(
     config: NodeConfig,
-    listener: TcpListener,
+    listeners: impl Into<Listeners>,
     admin: Option<TcpListener>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let listeners = listeners.into();
     let node_id = match &config.node_id {
         Some(id) => id.clone(),
         None => stable_node_id(config.state_dir.as_ref())?,
@@ -156,7 +176,26 @@ pub async fn run(
         telemetry.clone(),
         limits,
     ));
-    server::serve(listener, gateway, shutdown).await;
+    let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();
+    let (stop_private, private_stopped) = tokio::sync::oneshot::channel::<()>();
+    let private_task = listeners.private.map(|listener| {
+        let privacy = server::Privacy {
+            listener_is_private: true,
+            private_cidrs: private_cidrs.clone(),
+        };
+        tokio::spawn(server::serve(listener, gateway.clone(), privacy, async {
+            let _ = private_stopped.await;
+        }))
+    });
+    let privacy = server::Privacy {
+        listener_is_private: false,
+        private_cidrs,
+    };
+    server::serve(listeners.public, gateway, privacy, shutdown).await;
+    let _ = stop_private.send(());
+    if let Some(task) = private_task {
+        let _ = task.await;
+    }
     // Let the follower send the last usage report, briefly.
     let _ = stop_follower.send(true);
     if tokio::time::timeout(Duration::from_secs(2), &mut follower)

@@ -18,11 +18,31 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_HEADER_BYTES: usize = 64 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Which connections may reach PRIVATE APIs.
+#[derive(Debug, Clone, Default)]
+pub struct Privacy {
+    /// Every connection of this listener is private.
+    pub listener_is_private: bool,
+    /// Connections from these networks are private on any listener.
+    pub private_cidrs: Arc<[ipnet::IpNet]>,
+}
+
+impl Privacy {
+    fn is_private(&self, ip: std::net::IpAddr) -> bool {
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        self.listener_is_private || self.private_cidrs.iter().any(|net| net.contains(&ip))
+    }
+}
+
 /// Serves `gateway` on `listener` until `shutdown` completes, then lets open
 /// requests finish for up to ten seconds.
 pub async fn serve(
     listener: TcpListener,
     gateway: Arc<Gateway>,
+    privacy: Privacy,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -54,7 +74,10 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let gateway = gateway.clone();
-        let client = Arc::new(ClientInfo::new(remote.ip()));
+        let client = Arc::new(ClientInfo::new(
+            remote.ip(),
+            privacy.is_private(remote.ip()),
+        ));
         let service = service_fn(move |request| {
             let gateway = gateway.clone();
             let client = client.clone();

@@ -31,6 +31,32 @@ pub struct RuntimeTables {
     pub api_key_mac: Option<hmac::Hmac<sha2::Sha256>>,
     /// "{plan}/{key}" → last quota reset (ms since the epoch).
     pub quota_resets: HashMap<String, i64>,
+    /// The fleet's region and account, for method ARNs and SigV4 scopes.
+    pub region: Box<str>,
+    pub account_id: Box<str>,
+    /// IAM access keys, for methods with authorization AWS_IAM.
+    pub iam: Arc<IamTable>,
+}
+
+/// IAM access keys by id, each with what its signed requests may do.
+#[derive(Debug, Default)]
+pub struct IamTable {
+    pub keys: HashMap<Box<str>, IamKey>,
+}
+
+#[derive(Debug)]
+pub struct IamKey {
+    pub secret: Box<str>,
+    pub enabled: bool,
+    /// `arn:aws:iam::…:user/alice` or `arn:aws:sts::…:assumed-role/role/session`.
+    pub principal_arn: Box<str>,
+    /// `aws:username`: users only.
+    pub username: Option<Box<str>>,
+    /// Temporary credentials: SHA-256 of the session token and the expiry
+    /// (ms since the epoch).
+    pub session: Option<([u8; 32], i64)>,
+    /// The identity policies of the user or role.
+    pub policies: Arc<[archway_proto::policy::Policy]>,
 }
 
 pub type KeyHash = [u8; 32];
@@ -95,9 +121,18 @@ pub struct KeyEntry {
     pub plans: Vec<Arc<str>>,
 }
 
+/// How a method checks its callers.
+#[derive(Debug)]
+pub enum RouteAuth {
+    Jwt(JwtAuth),
+    Custom(CustomAuth),
+    /// SigV4 by an IAM principal whose policies allow the method.
+    Iam,
+}
+
 /// A method's JWT authorizer, compiled.
 #[derive(Debug)]
-pub struct RouteAuth {
+pub struct JwtAuth {
     /// Identifies the authorizer's settings in the verified-token cache, so
     /// a token checked for one issuer/audience is never reused for another.
     pub fingerprint: [u8; 32],
@@ -109,6 +144,33 @@ pub struct RouteAuth {
     pub leeway_seconds: u64,
     /// One of these must be granted; empty: any valid token.
     pub scopes: Vec<String>,
+}
+
+/// A TOKEN or REQUEST authorizer, compiled.
+#[derive(Debug)]
+pub struct CustomAuth {
+    /// The authorizer's id, for logs.
+    pub id: Box<str>,
+    /// Identifies the authorizer's settings in the answer cache: answers
+    /// are never shared between authorizers.
+    pub fingerprint: [u8; 32],
+    pub identity: CustomIdentity,
+    pub uri: http::Uri,
+    /// Zero: every request calls the authorizer.
+    pub ttl: Duration,
+    pub timeout: Duration,
+}
+
+#[derive(Debug)]
+pub enum CustomIdentity {
+    /// TOKEN: the header's value, optionally matched in full by a regex.
+    Token {
+        header: http::HeaderName,
+        validation: Option<regex::Regex>,
+    },
+    /// REQUEST: every listed source must be present; their values together
+    /// are the cache key.
+    Request(Vec<archway_proto::identity_source::IdentitySource>),
 }
 
 /// A token bucket (requests per second, burst).
@@ -171,6 +233,10 @@ impl RuntimeTables {
 #[derive(Debug)]
 pub struct ApiTable {
     pub id: Box<str>,
+    /// The API's resource policy, evaluated on every request.
+    pub resource_policy: Option<archway_proto::policy::Policy>,
+    /// PRIVATE endpoint: served only to private connections.
+    pub private: bool,
     pub api_key_source: archway_proto::v1::ApiKeySource,
     /// The `api` metric label, built once per version.
     pub label: KeyValue,
@@ -219,7 +285,7 @@ pub struct Route {
     /// The `route` metric label: the template, never the raw path.
     pub label: KeyValue,
     pub api_key_required: bool,
-    /// The JWT check, when the method has one.
+    /// The authorizer check, when the method has one.
     pub auth: Option<Arc<RouteAuth>>,
     pub integration: CompiledIntegration,
 }

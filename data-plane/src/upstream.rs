@@ -3,14 +3,13 @@
 //! tables, not in them).
 
 use http_body_util::Limited;
-use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::time::Duration;
 
-/// Request bodies stream through with a size cap.
-pub type UpstreamBody = Limited<Incoming>;
+/// Request bodies stream through (or come from memory) with a size cap.
+pub type UpstreamBody = Limited<crate::pipeline::RequestBody>;
 
 #[derive(Clone, Debug)]
 pub struct Upstream {

@@ -21,11 +21,22 @@ pub fn usage_plan(plan_id: &str) -> String {
     format!("usageplan/{plan_id}")
 }
 
+pub fn principal(name: &str) -> String {
+    format!("principal/{name}")
+}
+
+pub fn access_key(access_key_id: &str) -> String {
+    format!("accesskey/{access_key_id}")
+}
+
 /// Fleet-wide node settings (one resource).
 pub const SETTINGS: &str = "settings";
 
-/// True for resources published one by one (keys, plans) rather than
-/// rebuilt from the store on every change: there may be millions of keys.
+/// True for resources published one by one (keys, plans, IAM principals
+/// and access keys) rather than rebuilt from the store on every change:
+/// there may be millions of keys.
 pub fn is_published_individually(name: &str) -> bool {
-    name.starts_with("apikey/") || name.starts_with("usageplan/")
+    ["apikey/", "usageplan/", "principal/", "accesskey/"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
 }

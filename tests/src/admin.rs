@@ -4,6 +4,7 @@
 use anyhow::{Context, bail};
 use archway_proto::v1::deployment_service_client::DeploymentServiceClient;
 use archway_proto::v1::fleet_service_client::FleetServiceClient;
+use archway_proto::v1::iam_service_client::IamServiceClient;
 use archway_proto::v1::rest_api_service_client::RestApiServiceClient;
 use archway_proto::v1::usage_plan_service_client::UsagePlanServiceClient;
 use archway_proto::v1::*;
@@ -36,6 +37,7 @@ pub struct Admin {
     pub deployments: DeploymentServiceClient<AuthChannel>,
     pub fleet: FleetServiceClient<AuthChannel>,
     pub plans: UsagePlanServiceClient<AuthChannel>,
+    pub iam: IamServiceClient<AuthChannel>,
     /// The channel without a token, to test refusals.
     pub channel: Channel,
 }
@@ -85,7 +87,8 @@ impl Admin {
             apis: RestApiServiceClient::new(authed.clone()),
             deployments: DeploymentServiceClient::new(authed.clone()),
             fleet: FleetServiceClient::new(authed.clone()),
-            plans: UsagePlanServiceClient::new(authed),
+            plans: UsagePlanServiceClient::new(authed.clone()),
+            iam: IamServiceClient::new(authed),
             channel,
         })
     }
@@ -98,7 +101,7 @@ impl Admin {
                 name: format!("{id} api"),
                 description: String::new(),
                 protocol: protocol as i32,
-                api_key_source: 0,
+                ..Default::default()
             })
             .await?
             .into_inner())

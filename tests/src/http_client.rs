@@ -37,6 +37,18 @@ impl Default for GatewayClient {
 }
 
 impl GatewayClient {
+    /// An HTTP/1.1 client whose connections come from `local` (a loopback
+    /// address such as 127.0.0.2), to test source-address rules.
+    pub fn bound_to(local: std::net::IpAddr) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_local_address(Some(local));
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        Self {
+            client,
+            http2: false,
+        }
+    }
+
     /// `http2`: speak HTTP/2 with prior knowledge (h2c).
     pub fn new(http2: bool) -> Self {
         let client = Client::builder(TokioExecutor::new()).build_http();

@@ -17,3 +17,10 @@ pub use process::{ControlPlane, DataPlane};
 /// The tokens every test control plane starts with (ARCHWAY_BOOTSTRAP_*).
 pub const TEST_ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef-0123";
 pub const TEST_NODE_TOKEN: &str = "test-node-token-0123456789abcdef-01234";
+
+/// A loopback address nothing listens on (bound, then released), for tests
+/// of unreachable backends.
+pub fn unused_loopback_addr() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address")
+}

@@ -248,8 +248,43 @@ impl DataPlane {
         })
     }
 
+    /// Starts with a private listener too (`--private-listen`), at
+    /// [`DataPlane::private_addr`].
+    pub fn start_with_private(
+        control_plane_url: &str,
+        node_id: &str,
+        state_dir: &Path,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
+        let mut args: Vec<String> = vec![
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--control-plane".into(),
+            control_plane_url.into(),
+            "--node-id".into(),
+            node_id.into(),
+            "--state-dir".into(),
+            state_dir.display().to_string(),
+            "--admin-listen".into(),
+            "127.0.0.1:0".into(),
+            "--private-listen".into(),
+            "127.0.0.1:0".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let env = [("ARCHWAY_TOKEN", crate::TEST_NODE_TOKEN)];
+        Ok(Self {
+            process: Process::spawn_with_env("archway-data-plane", &args, 3, &env)?,
+            node_id: node_id.into(),
+        })
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.process.addr
+    }
+
+    /// The private listener of a node started with [`DataPlane::start_with_private`].
+    pub fn private_addr(&self) -> SocketAddr {
+        self.process.addrs[2]
     }
 
     /// The admin listener: /metrics, /ready, /healthz.

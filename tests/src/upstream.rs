@@ -86,6 +86,7 @@ async fn answer(name: &str, req: Request<Incoming>) -> Response<Full<Bytes>> {
         "query": parts.uri.query().unwrap_or(""),
         "headers": headers,
         "body_len": body.len(),
+        "body": String::from_utf8_lossy(&body),
     });
     let mut response = Response::new(Full::new(Bytes::from(json.to_string())));
     *response.status_mut() = status;

@@ -3,6 +3,7 @@
 
 pub mod deployments;
 pub mod fleet;
+pub mod iam;
 pub mod rest_apis;
 pub mod tokens;
 pub mod usage_plans;

@@ -133,41 +133,97 @@ fn repath_subtree(txn: &mut Txn<'_>, api_id: &str, root: &Resource) -> ApiResult
     Ok(())
 }
 
-/// NONE or JWT with an authorizer of the same API.
+/// The API's resource policy must parse as nodes will read it: with
+/// `execute-api:/…` resources expanded to this API's ARN.
+fn check_resource_policy(txn: &Txn<'_>, api: &RestApi) -> ApiResult<()> {
+    if EndpointType::try_from(api.endpoint_type).is_err() {
+        return Err(ApiError::invalid(
+            "endpoint_type",
+            "must be REGIONAL or PRIVATE",
+        ));
+    }
+    if api.policy.trim().is_empty() {
+        return Ok(());
+    }
+    validate::max_len("policy", &api.policy, 20 * 1024)?;
+    let text = |key| -> ApiResult<String> {
+        Ok(String::from_utf8_lossy(&txn.get_raw(key)?.unwrap_or_default()).into_owned())
+    };
+    let (region, account) = (text(keys::REGION)?, text(keys::ACCOUNT_ID)?);
+    let options = archway_proto::policy::ParseOptions {
+        kind: archway_proto::policy::PolicyKind::Resource,
+        api: Some(archway_proto::policy::ApiRef {
+            region: &region,
+            account: &account,
+            api_id: &api.id,
+        }),
+    };
+    archway_proto::policy::Policy::parse_with(&api.policy, &options)
+        .map_err(|e| ApiError::invalid(format!("policy.{}", e.field), e.reason))?;
+    Ok(())
+}
+
+/// NONE, AWS_IAM, or JWT / CUSTOM with an authorizer of that kind in the
+/// same API.
 fn check_authorization(txn: &Txn<'_>, method: &mut Method) -> ApiResult<()> {
-    match method.authorization_type.to_ascii_uppercase().as_str() {
-        "" | "NONE" => {
-            method.authorization_type = "NONE".into();
-            if !method.authorizer_id.is_empty() || !method.authorization_scopes.is_empty() {
+    let kind = method.authorization_type.to_ascii_uppercase();
+    let kind = match kind.as_str() {
+        "" => "NONE",
+        other => other,
+    };
+    match kind {
+        "NONE" | "AWS_IAM" => {
+            if !method.authorizer_id.is_empty() {
                 return Err(ApiError::invalid(
                     "method.authorizer_id",
-                    "an authorizer or scopes need authorization_type JWT",
+                    "an authorizer needs authorization_type JWT or CUSTOM",
                 ));
             }
-            Ok(())
         }
-        "JWT" => {
-            method.authorization_type = "JWT".into();
+        "JWT" | "CUSTOM" => {
             required("method.authorizer_id", &method.authorizer_id)?;
-            if txn
+            let authorizer = txn
                 .get::<Authorizer>(&keys::authorizer(&method.api_id, &method.authorizer_id))?
-                .is_none()
-            {
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "method.authorizer_id",
+                        format!(
+                            "authorizer '{}' does not exist in this API",
+                            method.authorizer_id
+                        ),
+                    )
+                })?;
+            let is_jwt = authorizer.r#type == AuthorizerType::Jwt as i32;
+            if is_jwt != (kind == "JWT") {
                 return Err(ApiError::invalid(
-                    "method.authorizer_id",
+                    "method.authorization_type",
                     format!(
-                        "authorizer '{}' does not exist in this API",
-                        method.authorizer_id
+                        "authorizer '{}' is a {} authorizer; use authorization_type {}",
+                        authorizer.id,
+                        authorizer
+                            .r#type()
+                            .as_str_name()
+                            .trim_start_matches("AUTHORIZER_TYPE_"),
+                        if is_jwt { "JWT" } else { "CUSTOM" }
                     ),
                 ));
             }
-            Ok(())
         }
-        other => Err(ApiError::invalid(
-            "method.authorization_type",
-            format!("'{other}' is not NONE or JWT (AWS_IAM and CUSTOM are not supported yet)"),
-        )),
+        other => {
+            return Err(ApiError::invalid(
+                "method.authorization_type",
+                format!("'{other}' is not one of NONE, AWS_IAM, JWT or CUSTOM"),
+            ));
+        }
     }
+    if kind != "JWT" && !method.authorization_scopes.is_empty() {
+        return Err(ApiError::invalid(
+            "method.authorization_scopes",
+            "scopes need authorization_type JWT",
+        ));
+    }
+    method.authorization_type = kind.into();
+    Ok(())
 }
 
 fn load_authorizer(txn: &Txn<'_>, api_id: &str, id: &str) -> ApiResult<Authorizer> {
@@ -239,7 +295,14 @@ impl RestApiService for RestApis {
             .store
             .write(|txn| {
                 load_api(txn, &a.api_id)?;
-                load_authorizer(txn, &a.api_id, &a.id)?;
+                let old = load_authorizer(txn, &a.api_id, &a.id)?;
+                // Methods chose JWT or CUSTOM to match the authorizer's type.
+                if old.r#type != a.r#type {
+                    return Err(ApiError::invalid(
+                        "authorizer.type",
+                        "cannot change; create a new authorizer instead",
+                    ));
+                }
                 txn.put(&keys::authorizer(&a.api_id, &a.id), &a);
                 Ok::<_, ApiError>(())
             })
@@ -315,7 +378,10 @@ impl RestApiService for RestApis {
                     root_resource_id: root.id.clone(),
                     created_at_ms: ids::now_ms(),
                     api_key_source: req.api_key_source,
+                    policy: req.policy.clone(),
+                    endpoint_type: req.endpoint_type,
                 };
+                check_resource_policy(txn, &api)?;
                 txn.put(&keys::resource(&id, &root.id), &root);
                 txn.put(&keys::api(&id), &api);
                 Ok::<_, ApiError>(api)
@@ -362,6 +428,9 @@ impl RestApiService for RestApis {
                 api.name = req.name.clone();
                 api.description = req.description.clone();
                 api.api_key_source = req.api_key_source;
+                api.policy = req.policy.clone();
+                api.endpoint_type = req.endpoint_type;
+                check_resource_policy(txn, &api)?;
                 txn.put(&keys::api(&api.id), &api);
                 Ok::<_, ApiError>(api)
             })

@@ -1,6 +1,7 @@
 //! `archway-control-plane`: the admin API and config distribution server.
 
 use anyhow::Context;
+use archway_control_plane::server::MasterKeySource;
 use archway_control_plane::telemetry::TelemetryConfig;
 use clap::Parser;
 use std::path::PathBuf;
@@ -38,6 +39,20 @@ struct Args {
     /// to DATA_DIR/node-token.
     #[arg(long, env = "ARCHWAY_BOOTSTRAP_NODE_TOKEN", hide_env_values = true)]
     bootstrap_node_token: Option<String>,
+    /// The region in ARNs and SigV4 credential scopes.
+    #[arg(long, env = "ARCHWAY_REGION", default_value = "us-east-1")]
+    region: String,
+    /// The 12-digit account id in ARNs.
+    #[arg(long, env = "ARCHWAY_ACCOUNT_ID", default_value = "000000000000")]
+    account_id: String,
+    /// The master key that seals IAM secrets, as 64 hex characters.
+    #[arg(long, env = "ARCHWAY_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
+    /// A file holding the master key (created when missing);
+    /// default DATA_DIR/master.key. Keep it away from the data folder in
+    /// production.
+    #[arg(long, env = "ARCHWAY_MASTER_KEY_FILE", conflicts_with = "master_key")]
+    master_key_file: Option<PathBuf>,
     /// Log lines as JSON objects instead of text.
     #[arg(long, env = "ARCHWAY_LOG_JSON")]
     log_json: bool,
@@ -69,6 +84,15 @@ async fn main() -> anyhow::Result<()> {
         &args.data_dir,
         &telemetry,
         bootstrap,
+        archway_control_plane::server::FleetIdentity {
+            region: args.region,
+            account_id: args.account_id,
+        },
+        match (args.master_key, args.master_key_file) {
+            (Some(hex), _) => MasterKeySource::Hex(hex),
+            (None, Some(path)) => MasterKeySource::File(path),
+            (None, None) => MasterKeySource::Default,
+        },
         shutdown_signal(),
     )
     .await

@@ -298,6 +298,8 @@ async fn ensure_api(
                 description: spec.description.clone(),
                 protocol: protocol as i32,
                 api_key_source: key_source_of(spec)? as i32,
+                policy: policy_of(spec)?,
+                endpoint_type: endpoint_type_of(spec)? as i32,
             })
             .await
             .map_err(|s| status_error("creating the API", s))?
@@ -312,9 +314,13 @@ async fn ensure_api(
         );
     }
     let key_source = key_source_of(spec)? as i32;
+    let policy = policy_of(spec)?;
+    let endpoint_type = endpoint_type_of(spec)? as i32;
     if api.name != spec.name
         || api.description != spec.description
         || api.api_key_source != key_source
+        || api.policy != policy
+        || api.endpoint_type != endpoint_type
     {
         let updated = client
             .apis
@@ -323,6 +329,8 @@ async fn ensure_api(
                 name: spec.name.clone(),
                 description: spec.description.clone(),
                 api_key_source: key_source,
+                policy,
+                endpoint_type,
             })
             .await
             .map_err(|s| status_error("updating the API", s))?
@@ -331,6 +339,32 @@ async fn ensure_api(
         return Ok(updated);
     }
     Ok((*api).clone())
+}
+
+/// The resource policy as compact JSON (empty: none).
+fn policy_of(spec: &ApiSpec) -> anyhow::Result<String> {
+    match &spec.policy {
+        None => Ok(String::new()),
+        Some(policy) => {
+            serde_json::to_string(policy).with_context(|| format!("API {}: policy", spec.name))
+        }
+    }
+}
+
+fn endpoint_type_of(spec: &ApiSpec) -> anyhow::Result<EndpointType> {
+    match spec
+        .endpoint_type
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
+        None | Some("REGIONAL") => Ok(EndpointType::Regional),
+        Some("PRIVATE") => Ok(EndpointType::Private),
+        Some(other) => bail!(
+            "API {}: endpoint_type '{other}' is not REGIONAL or PRIVATE",
+            spec.name
+        ),
+    }
 }
 
 /// Makes the resource tree hold exactly the routes' paths and their
@@ -419,7 +453,10 @@ async fn ensure_authorizers(
     api: &RestApi,
     specs: &[AuthorizerSpec],
     changes: &mut Vec<String>,
-) -> anyhow::Result<(HashMap<String, String>, Vec<(String, String)>)> {
+) -> anyhow::Result<(
+    HashMap<String, (String, AuthorizerType)>,
+    Vec<(String, String)>,
+)> {
     let existing = client
         .apis
         .list_authorizers(ListAuthorizersRequest {
@@ -431,28 +468,44 @@ async fn ensure_authorizers(
         .items;
     let mut ids = HashMap::new();
     for spec in specs {
-        if !spec.kind.eq_ignore_ascii_case("JWT") {
-            bail!(
-                "authorizer {}: type '{}' is not supported; use JWT",
-                spec.name,
-                spec.kind
-            );
-        }
+        let kind = match spec.kind.to_ascii_uppercase().as_str() {
+            "JWT" => AuthorizerType::Jwt,
+            "TOKEN" => AuthorizerType::Token,
+            "REQUEST" => AuthorizerType::Request,
+            other => bail!(
+                "authorizer {}: type '{other}' is not JWT, TOKEN or REQUEST",
+                spec.name
+            ),
+        };
         let current = existing.iter().find(|a| a.name == spec.name);
-        let desired = Authorizer {
+        let mut desired = Authorizer {
             id: current.map(|a| a.id.clone()).unwrap_or_default(),
             api_id: api.id.clone(),
             name: spec.name.clone(),
-            r#type: AuthorizerType::Jwt as i32,
+            r#type: kind as i32,
             identity_source: spec.identity_source.clone(),
-            jwt: Some(JwtConfiguration {
+            ..Default::default()
+        };
+        if kind == AuthorizerType::Jwt {
+            desired.jwt = Some(JwtConfiguration {
                 issuer: spec.issuer.clone(),
                 audiences: spec.audiences.clone(),
                 jwks_uri: spec.jwks_uri.clone(),
                 algorithms: spec.algorithms.clone(),
                 leeway_seconds: spec.leeway_seconds,
-            }),
-        };
+            });
+        } else {
+            desired.authorizer_uri = spec.uri.clone();
+            desired.result_ttl_seconds = Some(spec.ttl_seconds.unwrap_or(300));
+            desired.identity_validation_expression = spec.validation_expression.clone();
+            desired.timeout_ms = spec.timeout_ms;
+        }
+        // A type cannot change in place: replace the authorizer (methods
+        // are re-pointed when the routes are applied).
+        let current = current.filter(|a| a.r#type == desired.r#type);
+        if current.is_none() {
+            desired.id.clear();
+        }
         let id = match current {
             Some(a) if *a == desired => a.id.clone(),
             Some(a) => {
@@ -479,14 +532,50 @@ async fn ensure_authorizers(
                 created.id
             }
         };
-        ids.insert(spec.name.clone(), id);
+        ids.insert(spec.name.clone(), (id, kind));
     }
     let unused = existing
         .into_iter()
-        .filter(|a| !ids.contains_key(&a.name))
+        .filter(|a| ids.get(&a.name).is_none_or(|(id, _)| *id != a.id))
         .map(|a| (a.name, a.id))
         .collect();
     Ok((ids, unused))
+}
+
+/// As the admin API stores a route's authorization: (type, authorizer id).
+fn authorization_of(
+    route: &RouteSpec,
+    authorizers: &HashMap<String, (String, AuthorizerType)>,
+) -> anyhow::Result<(String, String)> {
+    let declared = route.authorization.as_deref().map(str::to_ascii_uppercase);
+    match (&route.authorizer, declared.as_deref()) {
+        (Some(name), None) => {
+            let (id, kind) = authorizers.get(name).with_context(|| {
+                format!(
+                    "route {} {}: no authorizer named '{name}'",
+                    route.method, route.path
+                )
+            })?;
+            let kind = if *kind == AuthorizerType::Jwt {
+                "JWT"
+            } else {
+                "CUSTOM"
+            };
+            Ok((kind.into(), id.clone()))
+        }
+        (Some(_), Some(_)) => bail!(
+            "route {} {}: give either an authorizer or authorization, not both",
+            route.method,
+            route.path
+        ),
+        (None, Some(kind @ ("NONE" | "AWS_IAM"))) => Ok((kind.into(), String::new())),
+        (None, Some(other)) => bail!(
+            "route {} {}: authorization '{other}' is not NONE or AWS_IAM (name an authorizer for JWT or CUSTOM)",
+            route.method,
+            route.path
+        ),
+        (None, None) => Ok(("NONE".into(), String::new())),
+    }
 }
 
 /// Makes the methods match the routes; returns (resource id, verb) → method.
@@ -494,7 +583,7 @@ async fn ensure_methods(
     client: &mut AdminClient,
     api: &RestApi,
     resources: &BTreeMap<String, Resource>,
-    authorizers: &HashMap<String, String>,
+    authorizers: &HashMap<String, (String, AuthorizerType)>,
     routes: &[RouteSpec],
     changes: &mut Vec<String>,
 ) -> anyhow::Result<HashMap<(String, String), Method>> {
@@ -521,25 +610,8 @@ async fn ensure_methods(
             http_method: route.method.to_ascii_uppercase(),
             integration: Some(integration_of(&route.integration)),
             api_key_required: route.api_key_required,
-            // As the admin API stores them: NONE, or JWT with an authorizer.
-            authorization_type: if route.authorizer.is_some() {
-                "JWT"
-            } else {
-                "NONE"
-            }
-            .into(),
-            authorizer_id: match &route.authorizer {
-                Some(name) => authorizers
-                    .get(name)
-                    .with_context(|| {
-                        format!(
-                            "route {} {path}: no authorizer named '{name}'",
-                            route.method
-                        )
-                    })?
-                    .clone(),
-                None => String::new(),
-            },
+            authorization_type: authorization_of(route, authorizers)?.0,
+            authorizer_id: authorization_of(route, authorizers)?.1,
             authorization_scopes: route.scopes.clone(),
         };
         let key = (method.resource_id.clone(), method.http_method.clone());

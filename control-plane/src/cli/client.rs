@@ -4,6 +4,7 @@ use anyhow::Context;
 use archway_proto::v1::admin_token_service_client::AdminTokenServiceClient;
 use archway_proto::v1::deployment_service_client::DeploymentServiceClient;
 use archway_proto::v1::fleet_service_client::FleetServiceClient;
+use archway_proto::v1::iam_service_client::IamServiceClient;
 use archway_proto::v1::rest_api_service_client::RestApiServiceClient;
 use archway_proto::v1::usage_plan_service_client::UsagePlanServiceClient;
 use tonic::transport::Channel;
@@ -50,6 +51,7 @@ pub struct AdminClient {
     pub fleet: FleetServiceClient<AuthChannel>,
     pub plans: UsagePlanServiceClient<AuthChannel>,
     pub tokens: AdminTokenServiceClient<AuthChannel>,
+    pub iam: IamServiceClient<AuthChannel>,
 }
 
 impl AdminClient {
@@ -67,6 +69,7 @@ impl AdminClient {
         let channel = tonic::service::interceptor::InterceptedService::new(channel, token);
         Self {
             tokens: AdminTokenServiceClient::new(channel.clone()),
+            iam: IamServiceClient::new(channel.clone()),
             apis: RestApiServiceClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),

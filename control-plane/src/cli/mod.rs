@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod client;
+pub mod iam;
 pub mod spec;
 
 use anyhow::{Context, bail};
@@ -76,6 +77,12 @@ pub enum Command {
     Plans {
         #[command(subcommand)]
         what: PlansCommand,
+    },
+    /// IAM users, roles, access keys and temporary credentials, for
+    /// methods with authorization AWS_IAM.
+    Iam {
+        #[command(subcommand)]
+        what: iam::IamCommand,
     },
     /// Tokens for the admin API and for nodes.
     Tokens {
@@ -244,6 +251,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys { what } => keys(&mut client, what).await?,
         Command::Plans { what } => plans(&mut client, what).await?,
         Command::Tokens { what } => tokens(&mut client, what).await?,
+        Command::Iam { what } => iam::run(&mut client, what).await?,
         Command::Usage {
             plan_id,
             key,

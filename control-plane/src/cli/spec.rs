@@ -94,6 +94,14 @@ pub struct ApiSpec {
     /// HEADER (default) or AUTHORIZER.
     #[serde(default)]
     pub api_key_source: Option<String>,
+    /// A resource policy, written as the IAM JSON document (in YAML or JSON
+    /// syntax), e.g. to allow only some source CIDRs.
+    #[serde(default)]
+    pub policy: Option<serde_json::Value>,
+    /// REGIONAL (default) or PRIVATE (served only on private listeners and
+    /// CIDRs of the nodes).
+    #[serde(default)]
+    pub endpoint_type: Option<String>,
     #[serde(default)]
     pub authorizers: Vec<AuthorizerSpec>,
     #[serde(default)]
@@ -102,23 +110,57 @@ pub struct ApiSpec {
     pub stages: Vec<StageSpec>,
 }
 
-/// A JWT authorizer, matched by name within its API.
+/// An authorizer, matched by name within its API.
+///
+/// ```yaml
+/// authorizers:
+///   - name: users                 # JWT (Cognito user pools, OIDC)
+///     issuer: https://idp.example
+///     audiences: [my-app]
+///     jwks_uri: http://idp.example/.well-known/jwks.json
+///   - name: tokens                # TOKEN: a custom authorizer given one header
+///     type: TOKEN
+///     uri: http://127.0.0.1:9100/authorize
+///     identity_source: method.request.header.Authorization
+///     validation_expression: "^Bearer [A-Za-z0-9._-]+$"
+///     ttl_seconds: 300
+///   - name: tenants               # REQUEST: keyed on several request parts
+///     type: REQUEST
+///     uri: http://127.0.0.1:9100/authorize
+///     identity_source: method.request.header.X-Tenant, context.sourceIp
+/// ```
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizerSpec {
     pub name: String,
-    /// JWT (the only type so far).
+    /// JWT (the default), TOKEN or REQUEST.
     #[serde(default = "jwt_type", rename = "type")]
     pub kind: String,
+    #[serde(default)]
+    pub identity_source: String,
+    // JWT
+    #[serde(default)]
     pub issuer: String,
+    #[serde(default)]
     pub audiences: Vec<String>,
+    #[serde(default)]
     pub jwks_uri: String,
     #[serde(default)]
     pub algorithms: Vec<String>,
     #[serde(default)]
-    pub identity_source: String,
-    #[serde(default)]
     pub leeway_seconds: u32,
+    // TOKEN and REQUEST
+    /// The authorizer endpoint (http://).
+    #[serde(default)]
+    pub uri: String,
+    /// How long answers are reused per identity; default 300.
+    #[serde(default)]
+    pub ttl_seconds: Option<u32>,
+    /// TOKEN: a regular expression the token must match.
+    #[serde(default)]
+    pub validation_expression: String,
+    #[serde(default)]
+    pub timeout_ms: u32,
 }
 
 fn jwt_type() -> String {
@@ -133,9 +175,14 @@ pub struct RouteSpec {
     pub integration: IntegrationSpec,
     #[serde(default)]
     pub api_key_required: bool,
-    /// The name of an authorizer of this API (JWT).
+    /// The name of an authorizer of this API (JWT, TOKEN or REQUEST).
     #[serde(default)]
     pub authorizer: Option<String>,
+    /// `AWS_IAM`: requests must be SigV4-signed by an IAM principal whose
+    /// policies allow them. (With `authorizer`, the authorizer's kind
+    /// decides; leave this out.)
+    #[serde(default)]
+    pub authorization: Option<String>,
     /// With an authorizer: scopes of which the token needs one.
     #[serde(default)]
     pub scopes: Vec<String>,

@@ -46,6 +46,9 @@ pub fn stages(api_id: &str) -> String {
 pub const API_KEYS: &str = "key/";
 pub const USAGE_PLANS: &str = "plan/";
 pub const API_KEY_SECRET: &str = "meta/api_key_secret";
+/// The fleet's region and account id, as ARNs and SigV4 scopes name them.
+pub const REGION: &str = "meta/region";
+pub const ACCOUNT_ID: &str = "meta/account_id";
 pub const QUOTA_RESETS: &str = "reset/";
 
 pub fn api_key(key_id: &str) -> String {
@@ -101,4 +104,17 @@ pub fn authorizer(api_id: &str, authorizer_id: &str) -> String {
 
 pub fn authorizers(api_id: &str) -> String {
     format!("auth/{api_id}/")
+}
+
+/// IAM users and roles by name.
+pub const PRINCIPALS: &str = "iam/principal/";
+/// Access keys (and role sessions) by access key id.
+pub const ACCESS_KEYS: &str = "iam/accesskey/";
+
+pub fn principal(name: &str) -> String {
+    format!("iam/principal/{name}")
+}
+
+pub fn access_key(access_key_id: &str) -> String {
+    format!("iam/accesskey/{access_key_id}")
 }

@@ -46,6 +46,18 @@ struct Args {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "ARCHWAY_MAX_PAYLOAD_BYTES", default_value_t = DEFAULT_MAX_PAYLOAD)]
     max_payload_bytes: usize,
+    /// A second listener for PRIVATE APIs (and all others): its clients
+    /// count as private. Printed on a third line.
+    #[arg(long, env = "ARCHWAY_PRIVATE_LISTEN")]
+    private_listen: Option<String>,
+    /// Clients from this network count as private on any listener
+    /// (repeatable, or comma-separated in the environment).
+    #[arg(
+        long = "private-cidr",
+        env = "ARCHWAY_PRIVATE_CIDRS",
+        value_delimiter = ','
+    )]
+    private_cidrs: Vec<ipnet::IpNet>,
     /// Admin endpoints (/metrics, /ready, /healthz). Port 0 picks a free
     /// port; the chosen address is printed on a second line.
     #[arg(long, env = "ARCHWAY_ADMIN_LISTEN", default_value = "127.0.0.1:9901")]
@@ -139,6 +151,19 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         listener.local_addr()?
     );
     println!("archway-data-plane admin on http://{}", admin.local_addr()?);
+    let private = match &args.private_listen {
+        Some(addr) => {
+            let private = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            println!(
+                "archway-data-plane private listener on http://{}",
+                private.local_addr()?
+            );
+            Some(private)
+        }
+        None => None,
+    };
     let config = NodeConfig {
         control_plane: args.control_plane,
         node_id: args.node_id,
@@ -160,8 +185,13 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             args.usage_report_interval_ms.max(100),
         ),
         token,
+        private_cidrs: args.private_cidrs,
     };
-    node::run(config, listener, Some(admin), shutdown_signal()).await
+    let listeners = node::Listeners {
+        public: listener,
+        private,
+    };
+    node::run(config, listeners, Some(admin), shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

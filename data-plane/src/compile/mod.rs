@@ -10,15 +10,17 @@ pub mod routes;
 
 use crate::access_log::AccessLogSinks;
 use crate::tables::{
-    ApiTable, Canary, CompiledDeployment, CompiledIntegration, CompiledPlan, KeyTable,
-    MethodThrottles, Quota, Route, RouteAuth, RuntimeTables, StageTable, StageTarget, Throttle,
+    ApiTable, Canary, CompiledDeployment, CompiledIntegration, CompiledPlan, CustomAuth,
+    CustomIdentity, IamKey, IamTable, JwtAuth, KeyTable, MethodThrottles, Quota, Route, RouteAuth,
+    RuntimeTables, StageTable, StageTarget, Throttle,
 };
 use crate::telemetry::metrics::label;
+use archway_proto::policy::{ApiRef, ParseOptions, Policy, PolicyKind};
 use archway_proto::uri_template::UriTemplate;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::{
-    ApiKey, ApiKeySource, ApiProtocol, ConfigResource, Deployment, IntegrationType, QuotaPeriod,
-    Stage, ThrottleSettings, UsagePlan,
+    AccessKey, ApiKey, ApiKeySource, ApiProtocol, ConfigResource, Deployment, EndpointType,
+    IamPrincipal, IntegrationType, PrincipalType, QuotaPeriod, Stage, ThrottleSettings, UsagePlan,
 };
 use archway_proto::{MAX_INTEGRATION_TIMEOUT_MS, resource_name};
 use bytes::Bytes;
@@ -103,15 +105,23 @@ pub fn compile_with<'a>(
     let mut settings = None;
     let mut stages: Vec<(&str, &Stage)> = Vec::new();
     let mut deployments: HashMap<String, &Deployment> = HashMap::new();
+    let mut principals: HashMap<&str, &IamPrincipal> = HashMap::new();
+    let mut access_keys: Vec<&AccessKey> = Vec::new();
+    let mut api_policies: Vec<(&str, &str)> = Vec::new();
     for r in resources {
         match &r.resource {
             Some(Body::Api(api)) => {
                 let protocol = ApiProtocol::try_from(api.protocol)
                     .map_err(|_| err(&r.name, format!("unknown protocol {}", api.protocol)))?;
+                if !api.policy.trim().is_empty() {
+                    api_policies.push((&api.id, &api.policy));
+                }
                 apis.insert(
                     api.id.as_str().into(),
                     ApiTable {
                         id: api.id.as_str().into(),
+                        resource_policy: None,
+                        private: api.endpoint_type == EndpointType::Private as i32,
                         api_key_source: ApiKeySource::try_from(api.api_key_source)
                             .unwrap_or(ApiKeySource::Header),
                         label: label("api", &api.id),
@@ -136,9 +146,30 @@ pub fn compile_with<'a>(
                 );
             }
             Some(Body::Settings(s)) => settings = Some(s),
+            Some(Body::Principal(p)) => {
+                principals.insert(&p.name, p);
+            }
+            Some(Body::AccessKey(k)) => access_keys.push(k),
             None => return Err(err(&r.name, "empty resource")),
         }
     }
+    let settings = settings.cloned().unwrap_or_default();
+    for (api_id, text) in api_policies {
+        let options = ParseOptions {
+            kind: PolicyKind::Resource,
+            api: Some(ApiRef {
+                region: &settings.region,
+                account: &settings.account_id,
+                api_id,
+            }),
+        };
+        let policy = Policy::parse_with(text, &options)
+            .map_err(|e| err(&resource_name::api(api_id), format!("policy: {e}")))?;
+        if let Some(api) = apis.get_mut(api_id) {
+            api.resource_policy = Some(policy);
+        }
+    }
+    let iam = compile_iam(&principals, &access_keys)?;
 
     let mut compiled: HashMap<Box<str>, Arc<CompiledDeployment>> = HashMap::new();
     let mut target_of = |stage_res: &str,
@@ -228,7 +259,6 @@ pub fn compile_with<'a>(
         );
     }
 
-    let settings = settings.cloned().unwrap_or_default();
     Ok(RuntimeTables {
         version,
         apis,
@@ -243,17 +273,15 @@ pub fn compile_with<'a>(
                 .expect("HMAC takes any key length")
         }),
         quota_resets: settings.quota_resets,
+        region: settings.region.into(),
+        account_id: settings.account_id.into(),
+        iam: Arc::new(iam),
     })
 }
 
-fn compile_jwt(a: &archway_proto::v1::Authorizer, scopes: &[String]) -> Result<RouteAuth, String> {
+fn compile_jwt(a: &archway_proto::v1::Authorizer, scopes: &[String]) -> Result<JwtAuth, String> {
     let jwt = a.jwt.as_ref().ok_or("no JWT configuration")?;
-    let header = if a.identity_source.is_empty() {
-        http::header::AUTHORIZATION
-    } else {
-        http::HeaderName::from_bytes(a.identity_source.as_bytes())
-            .map_err(|_| format!("bad identity source '{}'", a.identity_source))?
-    };
+    let header = identity_header(&a.identity_source)?;
     let names: Vec<&str> = if jwt.algorithms.is_empty() {
         vec!["RS256"]
     } else {
@@ -283,7 +311,7 @@ fn compile_jwt(a: &archway_proto::v1::Authorizer, scopes: &[String]) -> Result<R
         h.update(jwt.leeway_seconds.to_be_bytes());
         h.finalize().into()
     };
-    Ok(RouteAuth {
+    Ok(JwtAuth {
         fingerprint,
         header,
         issuer: jwt.issuer.clone(),
@@ -296,6 +324,142 @@ fn compile_jwt(a: &archway_proto::v1::Authorizer, scopes: &[String]) -> Result<R
             jwt.leeway_seconds
         }),
         scopes: scopes.to_vec(),
+    })
+}
+
+/// Access keys with their principal's compiled identity policies. A key
+/// whose principal was not received is left out (it works nowhere).
+fn compile_iam(
+    principals: &HashMap<&str, &IamPrincipal>,
+    access_keys: &[&AccessKey],
+) -> Result<IamTable, CompileError> {
+    let mut policies: HashMap<&str, Arc<[Policy]>> = HashMap::new();
+    for (name, p) in principals {
+        let compiled: Result<Vec<Policy>, _> = p
+            .policies
+            .iter()
+            .enumerate()
+            .map(|(i, doc)| {
+                Policy::parse(doc, PolicyKind::Identity).map_err(|e| {
+                    err(
+                        &resource_name::principal(name),
+                        format!("policies[{i}]: {e}"),
+                    )
+                })
+            })
+            .collect();
+        policies.insert(name, compiled?.into());
+    }
+    let mut keys = HashMap::with_capacity(access_keys.len());
+    for k in access_keys {
+        let Some(principal) = principals.get(k.principal.as_str()) else {
+            continue;
+        };
+        let session = if k.session_token_hash.is_empty() {
+            None
+        } else {
+            let hash: [u8; 32] = k.session_token_hash.as_slice().try_into().map_err(|_| {
+                err(
+                    &resource_name::access_key(&k.access_key_id),
+                    "session token hash is not 32 bytes",
+                )
+            })?;
+            Some((hash, k.expires_at_ms))
+        };
+        keys.insert(
+            k.access_key_id.as_str().into(),
+            IamKey {
+                secret: k.secret_access_key.as_str().into(),
+                enabled: k.enabled,
+                principal_arn: k.principal_arn.as_str().into(),
+                username: (principal.r#type == PrincipalType::User as i32)
+                    .then(|| principal.name.as_str().into()),
+                session,
+                policies: policies[principal.name.as_str()].clone(),
+            },
+        );
+    }
+    Ok(IamTable { keys })
+}
+
+/// The header of a JWT or TOKEN authorizer: a plain name or AWS's
+/// `method.request.header.NAME`; default Authorization.
+fn identity_header(source: &str) -> Result<http::HeaderName, String> {
+    if source.is_empty() {
+        return Ok(http::header::AUTHORIZATION);
+    }
+    let name = source
+        .strip_prefix(archway_proto::identity_source::HEADER_PREFIX)
+        .unwrap_or(source);
+    http::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("bad identity source '{source}'"))
+}
+
+/// Answers are reused for 300 s unless the authorizer says otherwise.
+const DEFAULT_AUTHORIZER_TTL_SECONDS: u32 = 300;
+const DEFAULT_AUTHORIZER_TIMEOUT_MS: u32 = 10_000;
+
+fn compile_custom(a: &archway_proto::v1::Authorizer) -> Result<CustomAuth, String> {
+    use archway_proto::v1::AuthorizerType;
+    let identity = match AuthorizerType::try_from(a.r#type) {
+        Ok(AuthorizerType::Token) => CustomIdentity::Token {
+            header: identity_header(&a.identity_source)?,
+            validation: match a.identity_validation_expression.as_str() {
+                "" => None,
+                // Anchored: the whole token must match, as in AWS.
+                expr => Some(
+                    regex::Regex::new(&format!("^(?:{expr})$"))
+                        .map_err(|e| format!("bad identity_validation_expression: {e}"))?,
+                ),
+            },
+        },
+        Ok(AuthorizerType::Request) => CustomIdentity::Request(
+            archway_proto::identity_source::parse_list(&a.identity_source)
+                .map_err(|e| format!("identity_source: {e}"))?,
+        ),
+        _ => return Err("not a TOKEN or REQUEST authorizer".into()),
+    };
+    let uri: http::Uri = a
+        .authorizer_uri
+        .parse()
+        .map_err(|_| format!("bad authorizer_uri '{}'", a.authorizer_uri))?;
+    if uri.scheme_str() != Some("http") || uri.host().is_none() {
+        return Err(format!(
+            "authorizer_uri '{}' is not http://",
+            a.authorizer_uri
+        ));
+    }
+    let ttl = a
+        .result_ttl_seconds
+        .unwrap_or(DEFAULT_AUTHORIZER_TTL_SECONDS)
+        .min(3600);
+    let timeout_ms = match a.timeout_ms {
+        0 => DEFAULT_AUTHORIZER_TIMEOUT_MS,
+        t => t.min(MAX_INTEGRATION_TIMEOUT_MS),
+    };
+    let fingerprint = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for part in [
+            a.api_id.as_str(),
+            &a.id,
+            &a.authorizer_uri,
+            &a.identity_source,
+            &a.identity_validation_expression,
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        h.update(a.r#type.to_be_bytes());
+        h.finalize().into()
+    };
+    Ok(CustomAuth {
+        id: a.id.as_str().into(),
+        fingerprint,
+        identity,
+        uri,
+        ttl: Duration::from_secs(ttl.into()),
+        timeout: Duration::from_millis(timeout_ms.into()),
     })
 }
 
@@ -359,7 +523,8 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             .map_err(|reason| err(name, reason))?;
         let auth = match method.authorization_type.as_str() {
             "" | "NONE" => None,
-            "JWT" => {
+            "AWS_IAM" => Some(Arc::new(RouteAuth::Iam)),
+            kind @ ("JWT" | "CUSTOM") => {
                 let authorizer = d
                     .authorizers
                     .iter()
@@ -373,11 +538,14 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
                             ),
                         )
                     })?;
-                Some(Arc::new(
-                    compile_jwt(authorizer, &method.authorization_scopes).map_err(|reason| {
-                        err(name, format!("authorizer '{}': {reason}", authorizer.id))
-                    })?,
-                ))
+                let compiled = if kind == "JWT" {
+                    compile_jwt(authorizer, &method.authorization_scopes).map(RouteAuth::Jwt)
+                } else {
+                    compile_custom(authorizer).map(RouteAuth::Custom)
+                };
+                Some(Arc::new(compiled.map_err(|reason| {
+                    err(name, format!("authorizer '{}': {reason}", authorizer.id))
+                })?))
             }
             other => {
                 return Err(err(

@@ -15,7 +15,7 @@
 
 use super::gateway_response::GatewayResponse;
 use crate::jwks::JwksCache;
-use crate::tables::RouteAuth;
+use crate::tables::JwtAuth;
 use jsonwebtoken::{Validation, decode, decode_header};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -64,30 +64,34 @@ struct Verified {
 /// What the integration learns of the caller.
 #[derive(Debug, Default)]
 pub struct Principal {
-    /// `sub`, sent as `x-archway-principal`.
+    /// JWT `sub`, a custom authorizer's `principalId` or an IAM principal's
+    /// ARN; sent as `x-archway-principal`.
     pub subject: Option<String>,
-    /// All claims as compact JSON, sent as `x-archway-claims`.
+    /// A JWT's claims as compact JSON, sent as `x-archway-claims`.
     pub claims: Option<String>,
+    /// A custom authorizer's context as compact JSON, sent as
+    /// `x-archway-authorizer-context`.
+    pub context: Option<String>,
 }
 
 pub async fn authorize(
-    auth: &RouteAuth,
+    auth: &JwtAuth,
     headers: &http::HeaderMap,
     jwks: &JwksCache,
     verified: &VerifiedTokens,
 ) -> Result<Arc<Principal>, GatewayResponse> {
-    let unauthorized = GatewayResponse::Unauthorized;
+    const UNAUTHORIZED: GatewayResponse = GatewayResponse::Unauthorized;
     let raw = headers
         .get(&auth.header)
         .and_then(|v| v.to_str().ok())
-        .ok_or(unauthorized)?;
+        .ok_or(UNAUTHORIZED)?;
     let token = match raw.get(..7) {
         Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => &raw[7..],
         _ => raw,
     }
     .trim();
     if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
-        return Err(unauthorized);
+        return Err(UNAUTHORIZED);
     }
     let cache_key: [u8; 32] = {
         use sha2::Digest;
@@ -105,22 +109,22 @@ pub async fn authorize(
         check_scopes(auth, &hit.granted_scopes)?;
         return Ok(hit.principal.clone());
     }
-    let header = decode_header(token).map_err(|_| unauthorized)?;
+    let header = decode_header(token).map_err(|_| UNAUTHORIZED)?;
     if !auth.algorithms.contains(&header.alg) {
-        return Err(unauthorized);
+        return Err(UNAUTHORIZED);
     }
     let kid = header
         .kid
         .as_deref()
         .filter(|k| !k.is_empty() && k.len() <= 256);
     let key = jwks
-        .key(&auth.jwks_uri, kid.ok_or(unauthorized)?)
+        .key(&auth.jwks_uri, kid.ok_or(UNAUTHORIZED)?)
         .await
-        .ok_or(unauthorized)?;
+        .ok_or(UNAUTHORIZED)?;
     if let Some(key_alg) = key.jwk.common.key_algorithm
         && key_alg.to_string() != format!("{:?}", header.alg)
     {
-        return Err(unauthorized);
+        return Err(UNAUTHORIZED);
     }
     let mut validation = Validation::new(header.alg);
     validation.set_issuer(&[&auth.issuer]);
@@ -129,7 +133,7 @@ pub async fn authorize(
     validation.validate_nbf = true;
     validation.leeway = auth.leeway_seconds;
     let claims = decode::<Map<String, Value>>(token, &key.key, &validation)
-        .map_err(|_| unauthorized)?
+        .map_err(|_| UNAUTHORIZED)?
         .claims;
 
     let granted_scopes: Vec<String> = match (claims.get("scope"), claims.get("scp")) {
@@ -147,7 +151,11 @@ pub async fn authorize(
     let claims = serde_json::to_string(&claims)
         .ok()
         .filter(|c| c.len() <= MAX_CLAIMS_HEADER_BYTES);
-    let principal = Arc::new(Principal { subject, claims });
+    let principal = Arc::new(Principal {
+        subject,
+        claims,
+        context: None,
+    });
     verified.cache.insert(
         cache_key,
         Arc::new(Verified {
@@ -161,7 +169,7 @@ pub async fn authorize(
 }
 
 /// With scopes on the route, the token must grant one of them.
-fn check_scopes(auth: &RouteAuth, granted: &[String]) -> Result<(), GatewayResponse> {
+fn check_scopes(auth: &JwtAuth, granted: &[String]) -> Result<(), GatewayResponse> {
     if auth.scopes.is_empty() || auth.scopes.iter().any(|s| granted.contains(s)) {
         Ok(())
     } else {

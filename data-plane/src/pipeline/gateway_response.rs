@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::{Either, Full};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayResponse {
     /// No API or stage answers to this host and path.
     Forbidden,
@@ -31,12 +31,43 @@ pub enum GatewayResponse {
     QuotaExceeded,
     /// A method's authorizer refused the token (missing, invalid, expired).
     Unauthorized,
+    /// A policy (an authorizer's, an IAM principal's or the API's resource
+    /// policy) denies the request explicitly.
+    ExplicitDeny,
+    /// No policy allows the request.
+    AccessDenied,
+    /// A custom authorizer could not be reached, timed out, or answered
+    /// something that is not an authorizer response.
+    AuthorizerFailure,
+    /// An IAM (SigV4) refusal whose message names specifics, as AWS's do:
+    /// a bad or expired signature, an unknown key, a denied principal.
+    Iam(IamRefusal),
+}
+
+/// The parts of an IAM refusal: always 403 but for gateway faults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamRefusal {
+    pub status: StatusCode,
+    /// `x-amzn-ErrorType`, e.g. `InvalidSignatureException`.
+    pub error_type: &'static str,
+    pub message: std::sync::Arc<str>,
+}
+
+impl IamRefusal {
+    pub fn forbidden(error_type: &'static str, message: impl Into<std::sync::Arc<str>>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            error_type,
+            message: message.into(),
+        }
+    }
 }
 
 impl GatewayResponse {
-    fn parts(self) -> (StatusCode, &'static str, &'static [u8]) {
+    fn parts(&self) -> (StatusCode, &'static str, &'static [u8]) {
         use GatewayResponse::*;
         match self {
+            Iam(r) => (r.status, r.error_type, b""),
             Forbidden => (
                 StatusCode::FORBIDDEN,
                 "ForbiddenException",
@@ -97,13 +128,36 @@ impl GatewayResponse {
                 "UnauthorizedException",
                 br#"{"message":"Unauthorized"}"#,
             ),
+            ExplicitDeny => (
+                StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                br#"{"message":"User is not authorized to access this resource with an explicit deny"}"#,
+            ),
+            AccessDenied => (
+                StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                br#"{"message":"User is not authorized to access this resource"}"#,
+            ),
+            AuthorizerFailure => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "AuthorizerFailureException",
+                br#"{"message":"Internal server error"}"#,
+            ),
         }
     }
 
     /// AWS's name for the response type (`$context.error.responseType`).
-    pub fn response_type(self) -> &'static str {
+    pub fn response_type(&self) -> &'static str {
         use GatewayResponse::*;
         match self {
+            Iam(r) if r.status.is_server_error() => "DEFAULT_5XX",
+            Iam(r) if r.error_type == "AccessDeniedException" => "ACCESS_DENIED",
+            Iam(r) if r.error_type == "MissingAuthenticationTokenException" => {
+                "MISSING_AUTHENTICATION_TOKEN"
+            }
+            Iam(r) if r.error_type == "ExpiredTokenException" => "EXPIRED_TOKEN",
+            Iam(r) if r.error_type == "UnrecognizedClientException" => "INVALID_SIGNATURE",
+            Iam(_) => "INVALID_SIGNATURE",
             Forbidden => "ACCESS_DENIED",
             MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
             NotFound => "RESOURCE_NOT_FOUND",
@@ -116,11 +170,16 @@ impl GatewayResponse {
             Throttled(_) => "THROTTLED",
             QuotaExceeded => "QUOTA_EXCEEDED",
             Unauthorized => "UNAUTHORIZED",
+            ExplicitDeny | AccessDenied => "ACCESS_DENIED",
+            AuthorizerFailure => "AUTHORIZER_FAILURE",
         }
     }
 
     /// The message of the JSON body (`$context.error.message`).
-    pub fn message(self) -> &'static str {
+    pub fn message(&self) -> &str {
+        if let GatewayResponse::Iam(r) = self {
+            return &r.message;
+        }
         let body = self.parts().2;
         let body = std::str::from_utf8(body).unwrap_or_default();
         body.strip_prefix(r#"{"message":""#)
@@ -128,9 +187,16 @@ impl GatewayResponse {
             .unwrap_or(body)
     }
 
-    pub fn into_response(self) -> Response<GatewayBody> {
+    pub fn into_response(&self) -> Response<GatewayBody> {
         let (status, error_type, body) = self.parts();
-        let mut response = Response::new(Either::Right(Full::new(Bytes::from_static(body))));
+        let body = match self {
+            GatewayResponse::Iam(r) => Bytes::from(
+                serde_json::to_vec(&serde_json::json!({ "message": &*r.message }))
+                    .unwrap_or_default(),
+            ),
+            _ => Bytes::from_static(body),
+        };
+        let mut response = Response::new(Either::Right(Full::new(body)));
         *response.status_mut() = status;
         let headers = response.headers_mut();
         headers.insert(
@@ -139,7 +205,7 @@ impl GatewayResponse {
         );
         headers.insert("x-amzn-errortype", HeaderValue::from_static(error_type));
         if let GatewayResponse::Throttled(seconds) = self {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from((*seconds).max(1)));
         }
         response
     }

@@ -49,15 +49,22 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
     pub ip: IpAddr,
+    /// Came through a private listener or from a private CIDR: may reach
+    /// PRIVATE APIs.
+    pub private: bool,
     /// `ip` as a header value, for X-Forwarded-For.
     pub ip_header: HeaderValue,
 }
 
 impl ClientInfo {
-    pub fn new(ip: IpAddr) -> Self {
+    pub fn new(ip: IpAddr, private: bool) -> Self {
         let ip_header =
             HeaderValue::from_str(&ip.to_string()).expect("an IP is a valid header value");
-        Self { ip, ip_header }
+        Self {
+            ip,
+            private,
+            ip_header,
+        }
     }
 }
 
@@ -100,7 +107,7 @@ mod tests {
     fn appends_to_forwarded_for() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
-        let client = ClientInfo::new("127.0.0.1".parse().unwrap());
+        let client = ClientInfo::new("127.0.0.1".parse().unwrap(), false);
         add_forwarded(&mut h, &client, "http");
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
         assert_eq!(h["x-forwarded-proto"], "http");

@@ -17,11 +17,12 @@ use crate::telemetry::propagation;
 pub const PRINCIPAL_HEADER: &str = "x-archway-principal";
 /// The authorized caller's claims as JSON, for the integration.
 pub const CLAIMS_HEADER: &str = "x-archway-claims";
+/// A custom authorizer's context as JSON, for the integration.
+pub const CONTEXT_HEADER: &str = "x-archway-authorizer-context";
 use crate::upstream::Upstream;
 use archway_proto::uri_template::UriTemplate;
 use http::{Request, Response, Uri, Version};
 use http_body_util::{Either, LengthLimitError, Limited};
-use hyper::body::Incoming;
 use opentelemetry::trace::SpanContext;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -65,7 +66,7 @@ pub struct Forward<'a> {
 
 pub async fn forward(
     f: Forward<'_>,
-    request: Request<Incoming>,
+    request: Request<super::RequestBody>,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
     let (mut parts, body) = request.into_parts();
     if let Some(method) = f.method {
@@ -83,6 +84,7 @@ pub async fn forward(
     // Only the gateway speaks for the caller: drop what the client claimed.
     parts.headers.remove(PRINCIPAL_HEADER);
     parts.headers.remove(CLAIMS_HEADER);
+    parts.headers.remove(CONTEXT_HEADER);
     if let Some(p) = f.principal {
         let value = |v: &Option<String>| {
             v.as_deref()
@@ -93,6 +95,9 @@ pub async fn forward(
         }
         if let Some(v) = value(&p.claims) {
             parts.headers.insert(CLAIMS_HEADER, v);
+        }
+        if let Some(v) = value(&p.context) {
+            parts.headers.insert(CONTEXT_HEADER, v);
         }
     }
     let outgoing = Request::from_parts(parts, Limited::new(body, f.max_payload));

@@ -7,9 +7,11 @@
 
 pub mod api_key;
 pub mod authorize;
+pub mod custom_authorizer;
 pub mod gateway_response;
 pub mod headers;
 pub mod http_proxy;
+pub mod iam;
 pub mod mock;
 pub mod observe;
 pub mod resolve;
@@ -17,9 +19,10 @@ pub mod throttle;
 
 use crate::apply::SharedTables;
 use crate::compile::routes::Lookup;
-use crate::tables::{CompiledIntegration, RuntimeTables};
+use crate::tables::{CompiledIntegration, RouteAuth, RuntimeTables};
 use crate::telemetry::Telemetry;
 use crate::upstream::Upstream;
+use archway_proto::policy::MethodArn;
 use archway_proto::v1::ApiProtocol;
 use bytes::Bytes;
 use gateway_response::GatewayResponse;
@@ -29,10 +32,14 @@ use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use observe::Observation;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// Responses stream from a backend or come whole from the gateway.
 pub type GatewayBody = Either<Incoming, Full<Bytes>>;
+
+/// Request bodies stream from the client, or were read whole (to check a
+/// signature over them).
+pub type RequestBody = Either<Incoming, Full<Bytes>>;
 
 /// The default payload limit, as in AWS: 10 MB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 10 * 1024 * 1024;
@@ -48,6 +55,7 @@ pub struct Gateway {
     limits: Arc<throttle::Limits>,
     jwks: crate::jwks::JwksCache,
     verified_tokens: authorize::VerifiedTokens,
+    custom_authorizers: custom_authorizer::CustomAuthorizers,
 }
 
 impl Gateway {
@@ -68,6 +76,7 @@ impl Gateway {
             limits,
             jwks: crate::jwks::JwksCache::default(),
             verified_tokens: authorize::VerifiedTokens::default(),
+            custom_authorizers: custom_authorizer::CustomAuthorizers::default(),
         }
     }
 
@@ -85,8 +94,9 @@ impl Gateway {
         {
             Ok(response) => response,
             Err(refusal) => {
+                let response = refusal.into_response();
                 observation.refusal = Some(refusal);
-                refusal.into_response()
+                response
             }
         };
         observation.finish(&mut response, &self.telemetry);
@@ -100,23 +110,31 @@ impl Gateway {
         client: &ClientInfo,
         observation: &mut Observation<'t>,
     ) -> Result<Response<GatewayBody>, GatewayResponse> {
-        check_declared_length(&request, self.max_payload)?;
-        let host = request
-            .uri()
+        // Split once: stages read the head while the body stays free to be
+        // buffered (IAM signs bodies) and to move on to the integration.
+        let (parts, body) = request.into_parts();
+        let mut body: RequestBody = Either::Left(body);
+        check_declared_length(&parts.headers, self.max_payload)?;
+        let host = parts
+            .uri
             .host()
-            .or_else(|| request.headers().get(http::header::HOST)?.to_str().ok());
-        let resolved = resolve::resolve(tables, &self.domain, host, request.uri().path());
+            .or_else(|| parts.headers.get(http::header::HOST)?.to_str().ok());
+        let resolved = resolve::resolve(tables, &self.domain, host, parts.uri.path());
         if let Ok(r) = &resolved {
             observation.api = Some(r.api);
             observation.stage = Some(r.stage);
         }
-        observation.keep_details(&request, client);
+        observation.keep_details(&parts, client);
         let resolve::Resolved {
             api,
             stage,
             target,
             path,
         } = resolved?;
+        // A private API does not exist for public connections.
+        if api.private && !client.private {
+            return Err(GatewayResponse::Forbidden);
+        }
         observation.event("resolved");
 
         let no_route = match api.protocol {
@@ -124,29 +142,79 @@ impl Gateway {
             _ => GatewayResponse::MissingAuthenticationToken,
         };
         let deployment = &target.deployment;
-        let (route, params) = match deployment.tree.lookup(request.method(), path) {
+        let (route, params) = match deployment.tree.lookup(&parts.method, path) {
             Lookup::Matched { route, params } => (&deployment.routes[route as usize], params),
             Lookup::NoResource | Lookup::NoMethod => return Err(no_route),
         };
         observation.route = Some(route);
         observation.event("route.matched");
 
-        let principal = match &route.auth {
-            Some(auth) => {
-                let principal = authorize::authorize(
-                    auth,
-                    request.headers(),
-                    &self.jwks,
-                    &self.verified_tokens,
-                )
-                .await?;
+        let (principal, authorizer_key, caller) = match route.auth.as_deref() {
+            None => (None, None, iam::Caller::Anonymous),
+            Some(RouteAuth::Jwt(auth)) => {
+                let principal =
+                    authorize::authorize(auth, &parts.headers, &self.jwks, &self.verified_tokens)
+                        .await?;
                 observation.event("authorized");
-                Some(principal)
+                (Some(principal), None, iam::Caller::Anonymous)
             }
-            None => None,
+            Some(RouteAuth::Custom(auth)) => {
+                let request_id = observation.request_id;
+                let call = custom_authorizer::Call {
+                    auth,
+                    region: &tables.region,
+                    account_id: &tables.account_id,
+                    api_id: &api.id,
+                    stage: &stage.name,
+                    stage_variables: &target.variables,
+                    resource_path: &route.resource_path,
+                    path,
+                    params: &params[..],
+                    method: &parts.method,
+                    headers: &parts.headers,
+                    query: parts.uri.query(),
+                    source_ip: client.ip,
+                    request_id: request_id.as_str(),
+                };
+                let answer = self.custom_authorizers.authorize(&call).await?;
+                observation.event("authorized");
+                (
+                    Some(answer.principal.clone()),
+                    Some(answer),
+                    iam::Caller::AuthorizerAllowed,
+                )
+            }
+            Some(RouteAuth::Iam) => {
+                let body_hash = if iam::needs_body_hash(&parts) {
+                    Some(iam::hash_body(&mut body, self.max_payload).await?)
+                } else {
+                    None
+                };
+                let key =
+                    iam::authenticate(tables, &parts, body_hash.as_deref(), SystemTime::now())?;
+                observation.event("signature.verified");
+                (Some(iam::principal_of(key)), None, iam::Caller::Iam(key))
+            }
         };
+        if api.resource_policy.is_some() || matches!(caller, iam::Caller::Iam(_)) {
+            let invocation = iam::Invocation {
+                arn: MethodArn {
+                    region: &tables.region,
+                    account: &tables.account_id,
+                    api_id: &api.id,
+                    stage: &stage.name,
+                    method: parts.method.as_str(),
+                    path,
+                },
+                source_ip: client.ip,
+                secure_transport: false,
+            };
+            iam::authorize(caller, api.resource_policy.as_ref(), &invocation)?;
+            observation.event("policy.allowed");
+        }
         let identity = if route.api_key_required {
-            let identity = api_key::identify(tables, api, stage, request.headers(), None)?;
+            let usage_key = authorizer_key.as_ref().and_then(|a| a.usage_key.as_deref());
+            let identity = api_key::identify(tables, api, stage, &parts.headers, usage_key)?;
             observation.event("api_key.accepted");
             Some(identity)
         } else {
@@ -158,7 +226,7 @@ impl Gateway {
             api,
             stage,
             route,
-            request.method(),
+            &parts.method,
             identity,
         )
         .await?;
@@ -175,7 +243,7 @@ impl Gateway {
                 timeout,
             } => {
                 let uri =
-                    http_proxy::render_uri(uri, &params, &target.variables, request.uri().query())?;
+                    http_proxy::render_uri(uri, &params, &target.variables, parts.uri.query())?;
                 // The parameters borrow the request's path; release them
                 // before the request moves on.
                 drop(params);
@@ -190,7 +258,7 @@ impl Gateway {
                     max_payload: self.max_payload,
                 };
                 let started = Instant::now();
-                let result = http_proxy::forward(forward, request).await;
+                let result = http_proxy::forward(forward, Request::from_parts(parts, body)).await;
                 observation.integration_latency = Some(started.elapsed());
                 if let Ok(response) = &result {
                     observation.integration_status = Some(response.status());
@@ -203,8 +271,8 @@ impl Gateway {
 }
 
 /// Refuses a body whose declared length is over the limit before reading it.
-fn check_declared_length<B>(request: &Request<B>, max: usize) -> Result<(), GatewayResponse> {
-    let Some(value) = request.headers().get(http::header::CONTENT_LENGTH) else {
+fn check_declared_length(headers: &http::HeaderMap, max: usize) -> Result<(), GatewayResponse> {
+    let Some(value) = headers.get(http::header::CONTENT_LENGTH) else {
         return Ok(());
     };
     let length: u64 = value

@@ -134,14 +134,14 @@ impl<'t> Observation<'t> {
 
     /// Copies what logs and spans need from the request, if anything needs
     /// it; call before the request moves on to the integration.
-    pub fn keep_details<B>(&mut self, request: &Request<B>, client: &ClientInfo) {
+    pub fn keep_details(&mut self, request: &http::request::Parts, client: &ClientInfo) {
         let logs = self.stage.is_some_and(|s| s.access_log.is_some());
         if self.details.is_some() || !(logs || self.recording()) {
             return;
         }
         let header = |name: &str| {
             request
-                .headers()
+                .headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
@@ -149,8 +149,8 @@ impl<'t> Observation<'t> {
         };
         let traceparent = header("traceparent");
         self.details = Some(Box::new(Details {
-            path: request.uri().path().to_owned(),
-            protocol: match request.version() {
+            path: request.uri.path().to_owned(),
+            protocol: match request.version {
                 http::Version::HTTP_2 => "HTTP/2.0",
                 http::Version::HTTP_10 => "HTTP/1.0",
                 _ => "HTTP/1.1",
@@ -158,7 +158,7 @@ impl<'t> Observation<'t> {
             user_agent: header("user-agent"),
             source_ip: client.ip,
             domain: request
-                .uri()
+                .uri
                 .host()
                 .map(str::to_owned)
                 .unwrap_or_else(|| header("host")),
@@ -249,7 +249,7 @@ impl<'t> Observation<'t> {
                 details.source_ip.to_string(),
             ));
         }
-        if let Some(refusal) = self.refusal {
+        if let Some(refusal) = &self.refusal {
             span.set_attribute(KeyValue::new("archway.error.type", refusal.response_type()));
         }
         if status.is_server_error() {
@@ -308,9 +308,15 @@ impl<'t> Observation<'t> {
                 None => Ok(()),
             },
             ContextVar::UserAgent => write!(out, "{}", details.map_or("", |d| &*d.user_agent)),
-            ContextVar::ErrorMessage => write!(out, "{}", self.refusal.map_or("", |r| r.message())),
+            ContextVar::ErrorMessage => {
+                write!(out, "{}", self.refusal.as_ref().map_or("", |r| r.message()))
+            }
             ContextVar::ErrorResponseType => {
-                write!(out, "{}", self.refusal.map_or("", |r| r.response_type()))
+                write!(
+                    out,
+                    "{}",
+                    self.refusal.as_ref().map_or("", |r| r.response_type())
+                )
             }
             ContextVar::TraceId => match self.span_context() {
                 Some(cx) => write!(out, "{}", cx.trace_id()),

@@ -74,6 +74,8 @@ async fn main() -> anyhow::Result<()> {
                 &cp_dir_for_server,
                 &telemetry,
                 bootstrap,
+                archway_control_plane::server::FleetIdentity::default(),
+                archway_control_plane::server::MasterKeySource::Default,
                 stop,
             )
             .await
@@ -103,6 +105,7 @@ async fn main() -> anyhow::Result<()> {
         default_throttle: None,
         usage_report_interval: std::time::Duration::from_secs(10),
         token: Some(node_token),
+        private_cidrs: Vec::new(),
     };
     let node = tokio::spawn(node::run(
         node_config,

@@ -1,0 +1,459 @@
+//! Stage: custom (Lambda-style) authorizers, TOKEN and REQUEST.
+//!
+//! The gateway POSTs AWS's authorizer event to the authorizer's URL and
+//! reads AWS's answer: `principalId`, `policyDocument`, `context` and
+//! `usageIdentifierKey`. The policy is evaluated against the request's
+//! method ARN; the answer is cached per authorizer and identity for the
+//! authorizer's TTL, and the cached policy is evaluated again for each
+//! method, so one answer can allow `GET /pets` and deny `DELETE /pets`.
+//!
+//! Outcomes, as AWS answers them: a missing identity (or a TOKEN failing its
+//! validation expression) is 401 without a call; an authorizer answering
+//! 401 is 401; a Deny (or no Allow) is 403; an unreachable, slow or
+//! malformed authorizer is 500. Only allowing and denying answers are
+//! cached, never failures.
+
+use super::authorize::Principal;
+use super::gateway_response::GatewayResponse;
+use crate::tables::{CustomAuth, CustomIdentity};
+use archway_proto::identity_source::IdentitySource;
+use archway_proto::policy::{Decision, Policy, PolicyKind, RequestContext, Resource};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Answers larger than this are malformed.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// The authorizer context travels in one header; larger contexts are dropped.
+const MAX_CONTEXT_HEADER_BYTES: usize = 4 * 1024;
+const MAX_CACHED_ANSWERS: u64 = 100_000;
+
+/// The authorizer client and its answer cache. Both live beside the tables,
+/// so a configuration swap keeps warm connections and answers (answers are
+/// keyed by the authorizer's settings, so a changed authorizer starts cold).
+pub struct CustomAuthorizers {
+    client: Client<HttpConnector, Full<Bytes>>,
+    answers: moka::sync::Cache<[u8; 32], Arc<Answer>>,
+}
+
+impl std::fmt::Debug for CustomAuthorizers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomAuthorizers").finish_non_exhaustive()
+    }
+}
+
+impl Default for CustomAuthorizers {
+    fn default() -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        Self {
+            client: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(60))
+                .pool_timer(TokioTimer::new())
+                .timer(TokioTimer::new())
+                .build(connector),
+            answers: moka::sync::Cache::builder()
+                .max_capacity(MAX_CACHED_ANSWERS)
+                .time_to_live(Duration::from_secs(3600))
+                .build(),
+        }
+    }
+}
+
+/// An authorizer's decision about one identity.
+#[derive(Debug)]
+pub struct Answer {
+    pub principal: Arc<Principal>,
+    policy: Policy,
+    /// The API key value, for APIs whose key source is AUTHORIZER.
+    pub usage_key: Option<String>,
+    expires_at: Instant,
+}
+
+/// What the event and the method ARN are made of.
+#[derive(Debug)]
+pub struct Call<'a> {
+    pub auth: &'a CustomAuth,
+    pub region: &'a str,
+    pub account_id: &'a str,
+    pub api_id: &'a str,
+    pub stage: &'a str,
+    pub stage_variables: &'a HashMap<Box<str>, Box<str>>,
+    /// The resource template, e.g. `/pets/{id}`.
+    pub resource_path: &'a str,
+    /// The request path after the stage, e.g. `/pets/7`.
+    pub path: &'a str,
+    /// Path parameters: (name, raw value).
+    pub params: &'a [(&'a str, &'a str)],
+    pub method: &'a http::Method,
+    pub headers: &'a http::HeaderMap,
+    pub query: Option<&'a str>,
+    pub source_ip: IpAddr,
+    pub request_id: &'a str,
+}
+
+impl Call<'_> {
+    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path}`.
+    fn method_arn(&self) -> String {
+        archway_proto::policy::method_arn(
+            self.region,
+            self.account_id,
+            self.api_id,
+            self.stage,
+            self.method.as_str(),
+            self.path,
+        )
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn query_value(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.query?.as_bytes())
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .last()
+            .filter(|v| !v.is_empty())
+    }
+
+    fn context_value(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "requestId" => self.request_id.to_owned(),
+            "sourceIp" | "identity.sourceIp" => self.source_ip.to_string(),
+            "identity.userAgent" => self.header("user-agent")?.to_owned(),
+            "httpMethod" => self.method.as_str().to_owned(),
+            "resourcePath" => self.resource_path.to_owned(),
+            "path" => format!("/{}{}", self.stage, self.path),
+            "stage" => self.stage.to_owned(),
+            "apiId" => self.api_id.to_owned(),
+            _ => return None,
+        })
+    }
+
+    /// The identity the answer is cached under; None: a source is missing.
+    fn identity(&self) -> Option<Vec<String>> {
+        match &self.auth.identity {
+            CustomIdentity::Token { header, validation } => {
+                let token = self.header(header.as_str())?;
+                if validation.as_ref().is_some_and(|re| !re.is_match(token)) {
+                    return None;
+                }
+                Some(vec![token.to_owned()])
+            }
+            CustomIdentity::Request(sources) => sources
+                .iter()
+                .map(|source| match source {
+                    IdentitySource::Header(name) => self.header(name).map(str::to_owned),
+                    IdentitySource::Query(name) => self.query_value(name),
+                    IdentitySource::StageVariable(name) => self
+                        .stage_variables
+                        .get(name.as_str())
+                        .filter(|v| !v.is_empty())
+                        .map(|v| v.to_string()),
+                    IdentitySource::Context(name) => self.context_value(name),
+                })
+                .collect(),
+        }
+    }
+
+    /// AWS's authorizer event for this request.
+    fn event(&self, identity: &[String], method_arn: &str) -> Value {
+        match self.auth.identity {
+            CustomIdentity::Token { .. } => json!({
+                "type": "TOKEN",
+                "authorizationToken": identity.first(),
+                "methodArn": method_arn,
+            }),
+            CustomIdentity::Request(_) => {
+                let mut headers = Map::new();
+                let mut multi_headers: Map<String, Value> = Map::new();
+                for (name, value) in self.headers {
+                    let Ok(value) = value.to_str() else { continue };
+                    headers.insert(name.as_str().into(), value.into());
+                    if let Value::Array(values) = multi_headers
+                        .entry(name.as_str())
+                        .or_insert_with(|| Value::Array(Vec::new()))
+                    {
+                        values.push(value.into());
+                    }
+                }
+                let mut query = Map::new();
+                let mut multi_query: Map<String, Value> = Map::new();
+                for (name, value) in form_urlencoded::parse(self.query.unwrap_or("").as_bytes()) {
+                    query.insert(name.to_string(), value.as_ref().into());
+                    if let Value::Array(values) = multi_query
+                        .entry(name.as_ref())
+                        .or_insert_with(|| Value::Array(Vec::new()))
+                    {
+                        values.push(value.as_ref().into());
+                    }
+                }
+                let params: Map<String, Value> = self
+                    .params
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).into()))
+                    .collect();
+                let variables: Map<String, Value> = self
+                    .stage_variables
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), (**v).into()))
+                    .collect();
+                let full_path = format!("/{}{}", self.stage, self.path);
+                let or_null = |m: Map<String, Value>| {
+                    if m.is_empty() {
+                        Value::Null
+                    } else {
+                        Value::Object(m)
+                    }
+                };
+                json!({
+                    "type": "REQUEST",
+                    "methodArn": method_arn,
+                    "resource": self.resource_path,
+                    "path": self.path,
+                    "httpMethod": self.method.as_str(),
+                    "headers": headers,
+                    "multiValueHeaders": multi_headers,
+                    "queryStringParameters": or_null(query),
+                    "multiValueQueryStringParameters": or_null(multi_query),
+                    "pathParameters": or_null(params),
+                    "stageVariables": or_null(variables),
+                    "requestContext": {
+                        "accountId": self.account_id,
+                        "apiId": self.api_id,
+                        "httpMethod": self.method.as_str(),
+                        "path": full_path,
+                        "requestId": self.request_id,
+                        "resourcePath": self.resource_path,
+                        "stage": self.stage,
+                        "identity": {
+                            "sourceIp": self.source_ip.to_string(),
+                            "userAgent": self.header("user-agent"),
+                        },
+                    },
+                })
+            }
+        }
+    }
+}
+
+impl CustomAuthorizers {
+    /// Allows the request or says why not.
+    pub async fn authorize(&self, call: &Call<'_>) -> Result<Arc<Answer>, GatewayResponse> {
+        let identity = call.identity().ok_or(GatewayResponse::Unauthorized)?;
+        let method_arn = call.method_arn();
+        let cache_key = cache_key(&call.auth.fingerprint, &identity);
+        let cached = if call.auth.ttl.is_zero() {
+            None
+        } else {
+            self.answers
+                .get(&cache_key)
+                .filter(|a| a.expires_at > Instant::now())
+        };
+        let answer = match cached {
+            Some(answer) => answer,
+            None => {
+                let answer = Arc::new(self.ask(call, &identity, &method_arn).await?);
+                if !call.auth.ttl.is_zero() {
+                    self.answers.insert(cache_key, answer.clone());
+                }
+                answer
+            }
+        };
+        let context = RequestContext {
+            action: "execute-api:Invoke",
+            resource: Resource::Arn(&method_arn),
+            principal_arn: None,
+            principal_account: None,
+            username: None,
+            source_ip: call.source_ip,
+            secure_transport: false,
+        };
+        match answer.policy.evaluate(&context) {
+            Decision::Allow => Ok(answer),
+            Decision::ExplicitDeny => Err(GatewayResponse::ExplicitDeny),
+            Decision::ImplicitDeny => Err(GatewayResponse::AccessDenied),
+        }
+    }
+
+    /// Calls the authorizer once.
+    async fn ask(
+        &self,
+        call: &Call<'_>,
+        identity: &[String],
+        method_arn: &str,
+    ) -> Result<Answer, GatewayResponse> {
+        let auth = call.auth;
+        let failure = |why: &dyn std::fmt::Display| {
+            tracing::warn!(authorizer = %auth.id, uri = %auth.uri, "authorizer failed: {why}");
+            GatewayResponse::AuthorizerFailure
+        };
+        let event = call.event(identity, method_arn);
+        let body = serde_json::to_vec(&event).map_err(|e| failure(&e))?;
+        let request = http::Request::post(auth.uri.clone())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| failure(&e))?;
+        let started = Instant::now();
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| failure(&e))?;
+            let status = response.status();
+            let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+                .collect()
+                .await
+                .map_err(|e| failure(&e))?
+                .to_bytes();
+            Ok::<_, GatewayResponse>((status, body))
+        };
+        let (status, body) = tokio::time::timeout(auth.timeout, exchange)
+            .await
+            .map_err(|_| failure(&format_args!("no answer within {:?}", auth.timeout)))??;
+        tracing::debug!(authorizer = %auth.id, %status, elapsed = ?started.elapsed(), "authorizer answered");
+        match status {
+            http::StatusCode::OK => {}
+            http::StatusCode::UNAUTHORIZED => return Err(GatewayResponse::Unauthorized),
+            http::StatusCode::FORBIDDEN => return Err(GatewayResponse::ExplicitDeny),
+            other => return Err(failure(&format_args!("answered {other}"))),
+        }
+        let ttl = auth.ttl;
+        parse_answer(&body, Instant::now() + ttl).map_err(|why| failure(&why))
+    }
+}
+
+fn cache_key(fingerprint: &[u8; 32], identity: &[String]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(fingerprint);
+    for part in identity {
+        // Length-prefixed, so ("ab","c") and ("a","bc") differ.
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize().into()
+}
+
+/// Reads AWS's authorizer response shape.
+fn parse_answer(body: &[u8], expires_at: Instant) -> Result<Answer, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| format!("answer is not JSON: {e}"))?;
+    let object = value.as_object().ok_or("answer is not a JSON object")?;
+    let principal_id = match object.get("principalId") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => return Err("answer has no principalId string".into()),
+    };
+    let policy = Policy::from_value(
+        object
+            .get("policyDocument")
+            .ok_or("answer has no policyDocument")?,
+        PolicyKind::Authorizer,
+    )
+    .map_err(|e| format!("policyDocument: {e}"))?;
+    let context = match object.get("context") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(context)) => {
+            // AWS allows only strings, numbers and booleans as values.
+            if let Some((key, _)) = context
+                .iter()
+                .find(|(_, v)| !(v.is_string() || v.is_number() || v.is_boolean()))
+            {
+                return Err(format!(
+                    "context.{key}: values must be strings, numbers or booleans"
+                ));
+            }
+            let encoded = serde_json::to_string(context).map_err(|e| e.to_string())?;
+            if encoded.len() > MAX_CONTEXT_HEADER_BYTES {
+                tracing::warn!(
+                    bytes = encoded.len(),
+                    "authorizer context is too large to forward; dropped"
+                );
+                None
+            } else {
+                Some(encoded)
+            }
+        }
+        Some(_) => return Err("context is not an object".into()),
+    };
+    let usage_key = match object.get("usageIdentifierKey") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err("usageIdentifierKey is not a string".into()),
+    };
+    Ok(Answer {
+        principal: Arc::new(Principal {
+            subject: Some(principal_id),
+            claims: None,
+            context,
+        }),
+        policy,
+        usage_key,
+        expires_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allow(resource: &str) -> String {
+        format!(
+            r#"{{"principalId":"alice","policyDocument":{{"Version":"2012-10-17","Statement":[{{"Action":"execute-api:Invoke","Effect":"Allow","Resource":"{resource}"}}]}},"context":{{"tier":"gold","n":3,"ok":true}},"usageIdentifierKey":"k-123"}}"#
+        )
+    }
+
+    #[test]
+    fn reads_the_aws_answer_shape() {
+        let answer = parse_answer(allow("*").as_bytes(), Instant::now()).unwrap();
+        assert_eq!(answer.principal.subject.as_deref(), Some("alice"));
+        assert_eq!(
+            answer.principal.context.as_deref(),
+            Some(r#"{"n":3,"ok":true,"tier":"gold"}"#)
+        );
+        assert_eq!(answer.usage_key.as_deref(), Some("k-123"));
+    }
+
+    #[test]
+    fn refuses_malformed_answers() {
+        for (body, says) in [
+            ("not json", "not JSON"),
+            ("[]", "not a JSON object"),
+            (r#"{"policyDocument":{}}"#, "principalId"),
+            (r#"{"principalId":"a"}"#, "policyDocument"),
+            (
+                r#"{"principalId":"a","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]},"context":{"x":{"nested":1}}}"#,
+                "context.x",
+            ),
+            (
+                r#"{"principalId":"a","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Action":"execute-api:Invoke","Resource":"*"}]}}"#,
+                "policyDocument",
+            ),
+        ] {
+            let err = parse_answer(body.as_bytes(), Instant::now()).unwrap_err();
+            assert!(err.contains(says), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn cache_keys_separate_identities_and_authorizers() {
+        let a = cache_key(&[1; 32], &["ab".into(), "c".into()]);
+        let b = cache_key(&[1; 32], &["a".into(), "bc".into()]);
+        let c = cache_key(&[2; 32], &["ab".into(), "c".into()]);
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+    }
+}

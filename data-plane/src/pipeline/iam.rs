@@ -1,0 +1,243 @@
+//! Stage: AWS_IAM authorization. The request must carry a SigV4 signature
+//! (Authorization header or presigned query) by an access key the fleet
+//! knows; temporary credentials must present their session token and be
+//! unexpired; and the principal's identity policies, together with the
+//! API's resource policy, must allow `execute-api:Invoke` on the method ARN.
+//!
+//! When the signature covers the body (no `UNSIGNED-PAYLOAD`), the body is
+//! read (within the payload limit) and hashed before the check, and then
+//! forwarded from memory: a signed body cannot be streamed unchecked.
+
+use super::RequestBody;
+use super::authorize::Principal;
+use super::gateway_response::{GatewayResponse, IamRefusal};
+use crate::sigv4;
+use crate::tables::{IamKey, RuntimeTables};
+use archway_proto::policy::{Decision, MethodArn, RequestContext, Resource};
+use bytes::Bytes;
+use http::request::Parts;
+use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
+use sha2::Digest;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
+const EXPIRED_TOKEN: &str = "The security token included in the request is expired";
+
+fn invalid_token() -> GatewayResponse {
+    GatewayResponse::Iam(IamRefusal::forbidden(
+        "UnrecognizedClientException",
+        INVALID_TOKEN,
+    ))
+}
+
+fn refusal(e: &sigv4::SigV4Error) -> GatewayResponse {
+    GatewayResponse::Iam(IamRefusal {
+        status: e.status(),
+        error_type: e.error_type(),
+        message: e.message().into(),
+    })
+}
+
+/// The signer of a verified request.
+pub fn authenticate<'t>(
+    tables: &'t RuntimeTables,
+    parts: &Parts,
+    body_sha256_hex: Option<&str>,
+    now: SystemTime,
+) -> Result<&'t IamKey, GatewayResponse> {
+    let request = signed_request(parts);
+    let signed = sigv4::parse(&request)
+        .map_err(|e| refusal(&e))?
+        .ok_or(GatewayResponse::MissingAuthenticationToken)?;
+    let key = tables
+        .iam
+        .keys
+        .get(signed.credential().access_key_id)
+        .filter(|k| k.enabled)
+        .ok_or_else(invalid_token)?;
+    match (&key.session, signed.session_token()) {
+        (None, None) => {}
+        (None, Some(_)) | (Some(_), None) => return Err(invalid_token()),
+        (Some((hash, expires_at_ms)), Some(token)) => {
+            let given: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+            if !constant_time_eq(&given, hash) {
+                return Err(invalid_token());
+            }
+            let now_ms = now
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            if *expires_at_ms <= now_ms {
+                return Err(GatewayResponse::Iam(IamRefusal::forbidden(
+                    "ExpiredTokenException",
+                    EXPIRED_TOKEN,
+                )));
+            }
+        }
+    }
+    sigv4::verify(
+        &signed,
+        &request,
+        &key.secret,
+        body_sha256_hex,
+        &tables.region,
+        now,
+    )
+    .map_err(|e| {
+        if let Some(canonical) = e.canonical_request() {
+            tracing::debug!(access_key = signed.credential().access_key_id, %canonical, "SigV4 mismatch");
+        }
+        refusal(&e)
+    })?;
+    Ok(key)
+}
+
+/// Whether the signature covers the body, so it must be read and hashed
+/// first. A request without a usable signature needs no body: it is
+/// refused by [`authenticate`] whatever the body.
+pub fn needs_body_hash(parts: &Parts) -> bool {
+    matches!(sigv4::parse(&signed_request(parts)), Ok(Some(s)) if s.payload().needs_body())
+}
+
+/// Reads the whole body (within `max`) and hashes it; the body is put back
+/// as the bytes read, for the integration.
+pub async fn hash_body(body: &mut RequestBody, max: usize) -> Result<String, GatewayResponse> {
+    let taken = std::mem::replace(body, Either::Right(Full::new(Bytes::new())));
+    let bytes = Limited::new(taken, max)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<LengthLimitError>().is_some() {
+                GatewayResponse::RequestTooLarge
+            } else {
+                GatewayResponse::BadRequest
+            }
+        })?
+        .to_bytes();
+    let hash = sigv4::body_sha256_hex(&bytes);
+    *body = Either::Right(Full::new(bytes));
+    Ok(hash)
+}
+
+fn signed_request(parts: &Parts) -> sigv4::Request<'_> {
+    sigv4::Request {
+        method: &parts.method,
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        authority: parts.uri.authority().map(|a| a.as_str()),
+    }
+}
+
+/// What the resource and identity policies see of one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Invocation<'a> {
+    pub arn: MethodArn<'a>,
+    pub source_ip: IpAddr,
+    pub secure_transport: bool,
+}
+
+/// Who the caller is, as far as the policies are concerned.
+#[derive(Debug, Clone, Copy)]
+pub enum Caller<'t> {
+    /// Verified by SigV4.
+    Iam(&'t IamKey),
+    /// A custom authorizer's policy allowed the call already: as in AWS, a
+    /// resource policy may then still deny it, but need not allow it.
+    AuthorizerAllowed,
+    /// No authorization, or a JWT: the resource policy (if any) must allow
+    /// anonymous callers.
+    Anonymous,
+}
+
+/// Identity policies of an IAM caller with the API's resource policy:
+/// explicit deny wins; an IAM caller needs an allow from either; an
+/// anonymous caller needs the resource policy's allow when there is one.
+pub fn authorize(
+    caller: Caller<'_>,
+    resource_policy: Option<&archway_proto::policy::Policy>,
+    invocation: &Invocation<'_>,
+) -> Result<(), GatewayResponse> {
+    let signer = match caller {
+        Caller::Iam(key) => Some(key),
+        _ => None,
+    };
+    if signer.is_none() && resource_policy.is_none() {
+        return Ok(());
+    }
+    let context = RequestContext {
+        action: archway_proto::policy::INVOKE_ACTION,
+        resource: Resource::Method(invocation.arn),
+        principal_arn: signer.map(|k| &*k.principal_arn),
+        principal_account: None,
+        username: signer.and_then(|k| k.username.as_deref()),
+        source_ip: invocation.source_ip,
+        secure_transport: invocation.secure_transport,
+    };
+    let identity = signer.map(|k| &*k.policies).unwrap_or_default();
+    match archway_proto::policy::authorize(identity, resource_policy, &context) {
+        Decision::Allow => Ok(()),
+        Decision::ImplicitDeny if matches!(caller, Caller::AuthorizerAllowed) => Ok(()),
+        decision => {
+            let who = signer.map_or("anonymous", |k| &k.principal_arn);
+            let deny = if decision == Decision::ExplicitDeny {
+                " with an explicit deny"
+            } else {
+                ""
+            };
+            Err(GatewayResponse::Iam(IamRefusal::forbidden(
+                "AccessDeniedException",
+                format!(
+                    "User: {who} is not authorized to perform: execute-api:Invoke on resource: {}{deny}",
+                    masked_arn(&invocation.arn)
+                ),
+            )))
+        }
+    }
+}
+
+/// The ARN with the account masked but its last four digits, as AWS shows it.
+fn masked_arn(arn: &MethodArn<'_>) -> String {
+    let account = arn.account;
+    let shown = account.len().saturating_sub(4);
+    MethodArn {
+        account: &format!("{}{}", "*".repeat(shown), &account[shown..]),
+        ..*arn
+    }
+    .to_string()
+}
+
+/// What the integration learns of an IAM caller.
+pub fn principal_of(key: &IamKey) -> Arc<Principal> {
+    Arc::new(Principal {
+        subject: Some(key.principal_arn.to_string()),
+        claims: None,
+        context: None,
+    })
+}
+
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_all_but_the_last_four_account_digits() {
+        let arn = MethodArn {
+            region: "us-east-1",
+            account: "123456789012",
+            api_id: "abc",
+            stage: "prod",
+            method: "GET",
+            path: "/pets",
+        };
+        assert_eq!(
+            masked_arn(&arn),
+            "arn:aws:execute-api:us-east-1:********9012:abc/prod/GET/pets"
+        );
+    }
+}
