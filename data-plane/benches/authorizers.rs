@@ -79,7 +79,9 @@ fn custom(c: &mut Criterion) {
     let mut headers = http::HeaderMap::new();
     headers.insert(
         http::header::AUTHORIZATION,
-        "Bearer eyJhbGciOiJSUzI1NiJ9.payload.signature".parse().unwrap(),
+        "Bearer eyJhbGciOiJSUzI1NiJ9.payload.signature"
+            .parse()
+            .unwrap(),
     );
     let variables = HashMap::new();
     let call = Call {
@@ -191,14 +193,17 @@ fn iam_bench(c: &mut Criterion) {
         secure_transport: false,
     };
     let empty = archway_data_plane::sigv4::EMPTY_PAYLOAD_SHA256;
-    c.bench_function("AWS_IAM: SigV4 verify + identity and resource policies", |b| {
-        b.iter(|| {
-            let key =
-                iam::authenticate(&tables, black_box(&parts), Some(empty), SystemTime::now())
-                    .unwrap();
-            iam::authorize(Caller::Iam(key), Some(&resource), black_box(&invocation)).unwrap()
-        })
-    });
+    c.bench_function(
+        "AWS_IAM: SigV4 verify + identity and resource policies",
+        |b| {
+            b.iter(|| {
+                let key =
+                    iam::authenticate(&tables, black_box(&parts), Some(empty), SystemTime::now())
+                        .unwrap();
+                iam::authorize(Caller::Iam(key), Some(&resource), black_box(&invocation)).unwrap()
+            })
+        },
+    );
     c.bench_function("resource policy, anonymous caller", |b| {
         b.iter(|| {
             iam::authorize(Caller::Anonymous, Some(&resource), black_box(&invocation)).unwrap()

@@ -276,3 +276,114 @@ apis:
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_declares_custom_authorizers_iam_routes_and_resource_policies() -> anyhow::Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let server = cp.url();
+    let file = dir.path().join("secure.yaml");
+    let write = |cidr: &str, kind: &str| {
+        std::fs::write(
+            &file,
+            format!(
+                r#"
+apis:
+  - name: secure
+    id: secure
+    endpoint_type: PRIVATE
+    policy:
+      Version: "2012-10-17"
+      Statement:
+        - Effect: Allow
+          Principal: "*"
+          Action: execute-api:Invoke
+          Resource: execute-api:/*
+          Condition: {{ IpAddress: {{ "aws:SourceIp": ["{cidr}"] }} }}
+    authorizers:
+      - name: tokens
+        type: {kind}
+        uri: http://127.0.0.1:1/authorize
+        identity_source: method.request.header.X-Token
+        ttl_seconds: 60
+    routes:
+      - {{ path: /custom, method: GET, authorizer: tokens, integration: {{ type: MOCK, status: 200 }} }}
+      - {{ path: /signed, method: GET, authorization: AWS_IAM, integration: {{ type: MOCK, status: 200 }} }}
+    stages:
+      - name: prod
+"#
+            ),
+        )
+    };
+    write("10.0.0.0/8", "TOKEN")?;
+    let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
+    assert!(out.contains("authorizer tokens: created"), "{out}");
+    assert_eq!(
+        ctl(&server, &["apply", "-f", file.to_str().unwrap()]).trim(),
+        "unchanged"
+    );
+    let mut admin = Admin::connect(&server).await?;
+    let api = admin
+        .apis
+        .get_rest_api(archway_proto::v1::GetRestApiRequest {
+            api_id: "secure".into(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(
+        api.endpoint_type,
+        archway_proto::v1::EndpointType::Private as i32
+    );
+    assert!(api.policy.contains("10.0.0.0/8"), "{}", api.policy);
+    let methods = admin
+        .apis
+        .list_methods(archway_proto::v1::ListMethodsRequest {
+            api_id: "secure".into(),
+            resource_id: String::new(),
+        })
+        .await?
+        .into_inner()
+        .items;
+    let kinds: std::collections::BTreeSet<&str> = methods
+        .iter()
+        .map(|m| m.authorization_type.as_str())
+        .collect();
+    assert_eq!(kinds, ["AWS_IAM", "CUSTOM"].into_iter().collect());
+
+    // A changed policy updates the API; a changed authorizer type replaces
+    // the authorizer.
+    write("192.168.0.0/16", "REQUEST")?;
+    let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
+    assert!(out.contains("api secure (secure): updated"), "{out}");
+    assert!(out.contains("authorizer tokens: created"), "{out}");
+    let authorizers = admin
+        .apis
+        .list_authorizers(archway_proto::v1::ListAuthorizersRequest {
+            api_id: "secure".into(),
+        })
+        .await?
+        .into_inner()
+        .items;
+    assert_eq!(
+        authorizers.len(),
+        1,
+        "the old authorizer is gone: {authorizers:?}"
+    );
+
+    // A bad policy is refused by the admin API with the field.
+    write("not-a-cidr", "TOKEN")?;
+    let output = Command::new(bin_dir().join("archwayctl"))
+        .args([
+            "--server",
+            &server,
+            "--token",
+            archway_e2e::TEST_ADMIN_TOKEN,
+        ])
+        .args(["apply", "-f", file.to_str().unwrap()])
+        .output()?;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("policy.Statement"), "{stderr}");
+    Ok(())
+}

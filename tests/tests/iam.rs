@@ -376,6 +376,34 @@ async fn signed_requests_are_verified_and_authorized_by_policies() -> anyhow::Re
     assert_eq!(unsigned.status, StatusCode::FORBIDDEN);
     assert_eq!(unsigned.json()["message"], "Missing Authentication Token");
 
+    // A resource policy can let in a principal its own policies do not
+    // (bob), and deny one they allow (alice).
+    admin
+        .apis
+        .update_rest_api(UpdateRestApiRequest {
+            api_id: api.id.clone(),
+            name: api.name.clone(),
+            policy: policy(json!([
+                {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:user/bob")},
+                 "Action": "execute-api:Invoke", "Resource": "execute-api:/prod/GET/pets"},
+                {"Effect": "Deny", "Principal": {"AWS": alice_arn.clone()},
+                 "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
+            ])),
+            ..Default::default()
+        })
+        .await?;
+    admin.wait_converged(&["n"]).await?;
+    let by_resource_policy = botocore(
+        &node,
+        &api.id,
+        json!([
+            req("GET", "/prod/pets", &bob),
+            req("GET", "/prod/pets", &alice)
+        ]),
+    );
+    assert_eq!(by_resource_policy[0].0, 200, "{:?}", by_resource_policy[0]);
+    assert_eq!(by_resource_policy[1].0, 403, "{:?}", by_resource_policy[1]);
+
     // A disabled key stops working on the fleet.
     admin
         .iam
