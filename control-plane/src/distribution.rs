@@ -17,7 +17,9 @@ use crate::store::{Store, StoreError};
 use archway_proto::resource_name;
 use archway_proto::v1::config_distribution_server::ConfigDistribution;
 use archway_proto::v1::node_message::Message as NodeMsg;
-use archway_proto::v1::{ConfigResource, ConfigUpdate, NodeHello, NodeMessage, UsageReport};
+use archway_proto::v1::{
+    ConfigResource, ConfigUpdate, NodeHello, NodeMessage, UsageAck, UsageReport,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
@@ -68,6 +70,7 @@ impl PlannedUpdate {
             upserts: self.upserts.iter().map(|r| (**r).clone()).collect(),
             removals: self.removals,
             epoch: self.epoch,
+            usage_ack: None,
         }
     }
 }
@@ -137,7 +140,7 @@ pub struct Distribution {
     closing: watch::Sender<bool>,
     fleet: Arc<FleetStatus>,
     /// Usage reports from nodes, for the usage ledger to persist.
-    usage: Option<mpsc::Sender<UsageReport>>,
+    usage: Option<mpsc::Sender<crate::usage::Submission>>,
     /// Opens access keys' sealed secrets for the fleet.
     master: Arc<MasterKey>,
 }
@@ -148,7 +151,7 @@ impl Distribution {
     pub fn new(
         store: &Store,
         fleet: Arc<FleetStatus>,
-        usage: Option<mpsc::Sender<UsageReport>>,
+        usage: Option<mpsc::Sender<crate::usage::Submission>>,
         master: Arc<MasterKey>,
     ) -> Result<Self, StoreError> {
         let version = store.revision()?;
@@ -349,6 +352,31 @@ impl ConfigDistribution for DistributionService {
     }
 }
 
+/// Hands a report to the ledger and waits until it is durable; returns
+/// the acknowledgement to send, or None when the ledger failed (the node
+/// will resend).
+async fn submit_usage(distribution: &Distribution, report: UsageReport) -> Option<ConfigUpdate> {
+    let usage = distribution.usage.as_ref()?;
+    let ack = UsageAck {
+        reporter: report.reporter.clone(),
+        sequence: report.sequence,
+    };
+    let (applied, done) = tokio::sync::oneshot::channel();
+    let submission = crate::usage::Submission {
+        report,
+        applied: Some(applied),
+    };
+    if usage.send(submission).await.is_err() {
+        tracing::error!("the usage ledger stopped");
+        return None;
+    }
+    done.await.ok()?;
+    Some(ConfigUpdate {
+        usage_ack: Some(ack),
+        ..Default::default()
+    })
+}
+
 /// Completes once distribution is closed. (Wrapped so the watch guard is
 /// dropped inside, keeping the session future `Send`.)
 async fn closed(closing: &mut watch::Receiver<bool>) {
@@ -411,12 +439,14 @@ async fn run_session(
                     NodeMsg::Heartbeat(_) => fleet.seen(&node_id, session),
                     NodeMsg::Usage(report) => {
                         fleet.seen(&node_id, session);
-                        // Wait for room rather than drop counts: a slow
-                        // ledger slows this node's stream, nothing else.
-                        if let Some(usage) = &distribution.usage
-                            && usage.send(report).await.is_err()
+                        // Wait for the durable write rather than queue
+                        // without bound: a slow ledger slows this node's
+                        // stream, nothing else. No ack, no loss: the node
+                        // resends until acknowledged.
+                        if let Some(ack) = submit_usage(&distribution, report).await
+                            && tx.send(Ok(ack)).await.is_err()
                         {
-                            tracing::error!(node = %node_id, "the usage ledger stopped; a usage report is lost");
+                            break;
                         }
                     }
                     NodeMsg::Hello(_) => {

@@ -8,28 +8,55 @@ use archway_proto::quota;
 use archway_proto::v1::{QuotaPeriod, UsageEntry, UsagePlan, UsageReport};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-/// Adds a report's counts to the ledger in one durable write.
-pub async fn record(store: &Store, report: &UsageReport) -> Result<(), StoreError> {
+/// A report on its way to the ledger, with who to tell once it is durable.
+#[derive(Debug)]
+pub struct Submission {
+    pub report: UsageReport,
+    pub applied: Option<oneshot::Sender<()>>,
+}
+
+/// Adds the reports' counts to the ledger in one durable write. A report
+/// whose (reporter, sequence) was applied before is skipped, so resending a
+/// report whose acknowledgement was lost never counts it twice.
+pub async fn record(store: &Store, reports: &[&UsageReport]) -> Result<(), StoreError> {
     store
         .write(|txn| {
             // Several counts may name the same key and day.
             let mut totals: BTreeMap<String, u64> = BTreeMap::new();
-            for c in &report.counts {
-                if c.usage_plan_id.contains('/')
-                    || c.key_id.contains('/')
-                    || quota::parse_date(&c.date).is_none()
-                {
-                    continue;
+            let mut sequences: BTreeMap<&str, u64> = BTreeMap::new();
+            for report in reports {
+                if !report.reporter.is_empty() {
+                    let seen = match sequences.get(report.reporter.as_str()) {
+                        Some(seq) => *seq,
+                        None => txn
+                            .get_raw(&keys::usage_sequence(&report.reporter))?
+                            .map_or(0, |v| read_u64(&v)),
+                    };
+                    if report.sequence <= seen {
+                        continue;
+                    }
+                    sequences.insert(&report.reporter, report.sequence);
                 }
-                *totals
-                    .entry(keys::usage(&c.usage_plan_id, &c.key_id, &c.date))
-                    .or_default() += c.count;
+                for c in &report.counts {
+                    if c.usage_plan_id.contains('/')
+                        || c.key_id.contains('/')
+                        || quota::parse_date(&c.date).is_none()
+                    {
+                        continue;
+                    }
+                    *totals
+                        .entry(keys::usage(&c.usage_plan_id, &c.key_id, &c.date))
+                        .or_default() += c.count;
+                }
             }
             for (key, add) in totals {
                 let old = txn.get_raw(&key)?.map_or(0, |v| read_u64(&v));
                 txn.put_raw(&key, &(old + add).to_be_bytes());
+            }
+            for (reporter, seq) in sequences {
+                txn.put_raw(&keys::usage_sequence(reporter), &seq.to_be_bytes());
             }
             Ok::<_, StoreError>(())
         })
@@ -38,16 +65,26 @@ pub async fn record(store: &Store, report: &UsageReport) -> Result<(), StoreErro
 }
 
 /// Persists reports as they arrive; reports that queued up meanwhile go in
-/// the same durable write.
-pub fn spawn_recorder(store: Arc<Store>) -> mpsc::Sender<UsageReport> {
-    let (tx, mut rx) = mpsc::channel::<UsageReport>(1024);
+/// the same durable write. Each submitter hears back once its report is
+/// durable (and not if the write failed: the node then resends).
+pub fn spawn_recorder(store: Arc<Store>) -> mpsc::Sender<Submission> {
+    let (tx, mut rx) = mpsc::channel::<Submission>(1024);
     tokio::spawn(async move {
-        while let Some(mut report) = rx.recv().await {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
             while let Ok(more) = rx.try_recv() {
-                report.counts.extend(more.counts);
+                batch.push(more);
             }
-            if let Err(e) = record(&store, &report).await {
-                tracing::error!(error = %e, "recording usage");
+            let reports: Vec<&UsageReport> = batch.iter().map(|s| &s.report).collect();
+            match record(&store, &reports).await {
+                Ok(()) => {
+                    for submission in batch {
+                        if let Some(done) = submission.applied {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "recording usage; the nodes will resend"),
             }
         }
     });
@@ -123,4 +160,52 @@ pub fn query(
         }
     }
     Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archway_proto::v1::UsageCount;
+
+    fn report(reporter: &str, sequence: u64, count: u64) -> UsageReport {
+        UsageReport {
+            counts: vec![UsageCount {
+                usage_plan_id: "plan".into(),
+                key_id: "key".into(),
+                date: "2026-11-28".into(),
+                count,
+            }],
+            reporter: reporter.into(),
+            sequence,
+        }
+    }
+
+    fn total(store: &Store) -> u64 {
+        store
+            .get_raw(&keys::usage("plan", "key", "2026-11-28"))
+            .unwrap()
+            .map_or(0, |v| read_u64(&v))
+    }
+
+    #[tokio::test]
+    async fn a_resent_report_counts_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        record(&store, &[&report("n1/a", 1, 5)]).await.unwrap();
+        // The acknowledgement was lost: the node resends the same report.
+        record(&store, &[&report("n1/a", 1, 5)]).await.unwrap();
+        assert_eq!(total(&store), 5);
+        // The next report, and the same report twice in one batch.
+        let next = report("n1/a", 2, 3);
+        record(&store, &[&next, &next]).await.unwrap();
+        assert_eq!(total(&store), 8);
+        // Another process of the same node numbers from 1 again.
+        record(&store, &[&report("n1/b", 1, 2)]).await.unwrap();
+        assert_eq!(total(&store), 10);
+        // Reports without a reporter (older nodes) are applied as they come.
+        record(&store, &[&report("", 0, 1), &report("", 0, 1)])
+            .await
+            .unwrap();
+        assert_eq!(total(&store), 12);
+    }
 }

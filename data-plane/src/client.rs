@@ -3,10 +3,11 @@
 //! The node keeps serving its current tables the whole time.
 
 use crate::apply::{ConfigApplier, Outcome};
+use crate::limits::usage::UsageOutbox;
 use crate::pipeline::throttle::Limits;
 use archway_proto::v1::config_distribution_client::ConfigDistributionClient;
 use archway_proto::v1::node_message::Message as NodeMsg;
-use archway_proto::v1::{ConfigAck, ConfigNack, Heartbeat, NodeHello, NodeMessage};
+use archway_proto::v1::{ConfigAck, ConfigNack, Heartbeat, NodeHello, NodeMessage, UsageReport};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
 use std::sync::Arc;
@@ -19,6 +20,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const STABLE_SESSION: Duration = Duration::from_secs(10);
 const HEARTBEAT: Duration = Duration::from_secs(10);
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
+/// How long a stopping node waits for its last usage report's acknowledgement.
+const LAST_REPORT_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -41,12 +44,15 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut backoff = MIN_BACKOFF;
+    // Outlives streams: a report unacknowledged when one stream ends is
+    // sent again on the next.
+    let mut outbox = UsageOutbox::new(&config.node_id);
     loop {
         if *stop.borrow() {
             return;
         }
         let started = tokio::time::Instant::now();
-        let result = session(&config, &mut applier, &mut stop).await;
+        let result = session(&config, &mut applier, &mut outbox, &mut stop).await;
         if *stop.borrow() {
             // The last applied version reaches the disk before we go.
             applier.settle().await;
@@ -75,6 +81,7 @@ pub async fn run(
 async fn session(
     config: &ClientConfig,
     applier: &mut ConfigApplier,
+    outbox: &mut UsageOutbox,
     stop: &mut watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let channel = tonic::transport::Endpoint::from_shared(config.control_plane.clone())?
@@ -114,10 +121,20 @@ async fn session(
     let report_every = config.usage.as_ref().map_or(HEARTBEAT, |(_, every)| *every);
     let mut report = tokio::time::interval(report_every);
     report.tick().await;
+    // What the last stream left unacknowledged goes first.
+    if outbox.in_flight()
+        && let Some(pending) = next_report(config, outbox)
+    {
+        tx.send(message(NodeMsg::Usage(pending))).await?;
+    }
     loop {
         tokio::select! {
             update = updates.message() => {
                 let Some(update) = update? else { return Ok(()) };
+                if let Some(ack) = &update.usage_ack {
+                    outbox.acknowledged(ack);
+                    continue;
+                }
                 let reply = match applier.apply(update).await? {
                     Outcome::Applied { version } => {
                         tracing::info!(version, "applied configuration");
@@ -136,28 +153,43 @@ async fn session(
                 tx.send(message(NodeMsg::Heartbeat(Heartbeat {}))).await?;
             }
             _ = stop.changed() => {
-                if let Some((limits, _)) = &config.usage
-                    && let Some(usage) = limits.usage.take()
-                {
+                if let Some(usage) = next_report(config, outbox) {
                     tx.send(message(NodeMsg::Usage(usage))).await?;
-                    // Give the stream a moment to carry it before closing.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    // Wait briefly for the acknowledgement (the ledger's
+                    // durable write) before closing the stream.
+                    let _ = tokio::time::timeout(LAST_REPORT_WAIT, async {
+                        while outbox.in_flight() {
+                            match updates.message().await {
+                                Ok(Some(update)) => {
+                                    if let Some(ack) = &update.usage_ack {
+                                        outbox.acknowledged(ack);
+                                    }
+                                }
+                                _ => break,
+                            }
+                        }
+                    })
+                    .await;
+                    if outbox.in_flight() {
+                        tracing::warn!("the last usage report was not acknowledged before shutdown");
+                    }
                 }
                 return Ok(());
             }
             _ = report.tick() => {
-                if let Some((limits, _)) = &config.usage
-                    && let Some(usage) = limits.usage.take()
-                    && let Err(unsent) = tx.send(message(NodeMsg::Usage(usage))).await
-                {
-                    if let Some(NodeMsg::Usage(usage)) = unsent.0.message {
-                        limits.usage.restore(usage);
-                    }
-                    anyhow::bail!("the config stream closed");
+                if let Some(usage) = next_report(config, outbox) {
+                    // Unsent or unacknowledged, it stays in the outbox.
+                    tx.send(message(NodeMsg::Usage(usage))).await?;
                 }
             }
         }
     }
+}
+
+/// The usage report to send now, if this node reports usage.
+fn next_report(config: &ClientConfig, outbox: &mut UsageOutbox) -> Option<UsageReport> {
+    let (limits, _) = config.usage.as_ref()?;
+    outbox.next(&limits.usage)
 }
 
 fn count(config: &ClientConfig, result: &'static str) {

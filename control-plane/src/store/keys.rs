@@ -118,3 +118,8 @@ pub fn principal(name: &str) -> String {
 pub fn access_key(access_key_id: &str) -> String {
     format!("iam/accesskey/{access_key_id}")
 }
+
+/// The last usage report sequence applied per reporter (node process).
+pub fn usage_sequence(reporter: &str) -> String {
+    format!("usage-seq/{reporter}")
+}

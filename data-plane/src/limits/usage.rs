@@ -2,7 +2,7 @@
 //! path and drained into usage reports for the control plane.
 
 use archway_proto::quota;
-use archway_proto::v1::{UsageCount, UsageReport};
+use archway_proto::v1::{UsageAck, UsageCount, UsageReport};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -36,18 +36,93 @@ impl UsageRecorder {
                     count,
                 })
                 .collect(),
+            ..Default::default()
         })
     }
+}
 
-    /// Puts back a report that could not be sent.
-    pub fn restore(&self, report: UsageReport) {
-        let mut counts = self.counts.lock().expect("usage lock");
-        for c in report.counts {
-            if let Some(day) = quota::parse_date(&c.date) {
-                *counts
-                    .entry((c.usage_plan_id.into(), c.key_id.into(), day))
-                    .or_default() += c.count;
-            }
+/// The node's half of exactly-once usage reporting: at most one numbered
+/// report is in flight, and it is sent again (same number) on every report
+/// tick and every new stream until the control plane acknowledges it; the
+/// control plane applies each number once. Counts made meanwhile wait in
+/// the recorder for the next report.
+#[derive(Debug)]
+pub struct UsageOutbox {
+    reporter: String,
+    next_sequence: u64,
+    pending: Option<UsageReport>,
+}
+
+impl UsageOutbox {
+    /// A new numbering for this node process.
+    pub fn new(node_id: &str) -> Self {
+        Self {
+            reporter: format!("{node_id}/{:016x}", fastrand::u64(..)),
+            next_sequence: 1,
+            pending: None,
         }
+    }
+
+    /// The report to send now: the unacknowledged one again, else a new one
+    /// from what `recorder` counted (None: nothing to report).
+    pub fn next(&mut self, recorder: &UsageRecorder) -> Option<UsageReport> {
+        if self.pending.is_none() {
+            let mut report = recorder.take()?;
+            report.reporter = self.reporter.clone();
+            report.sequence = self.next_sequence;
+            self.next_sequence += 1;
+            self.pending = Some(report);
+        }
+        self.pending.clone()
+    }
+
+    /// Retires the in-flight report if `ack` is for it.
+    pub fn acknowledged(&mut self, ack: &UsageAck) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.reporter == ack.reporter && p.sequence == ack.sequence)
+        {
+            self.pending = None;
+        }
+    }
+
+    /// Whether a report still waits for its acknowledgement.
+    pub fn in_flight(&self) -> bool {
+        self.pending.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resends_until_acknowledged_then_numbers_the_next() {
+        let recorder = UsageRecorder::default();
+        let mut outbox = UsageOutbox::new("n1");
+        assert!(outbox.next(&recorder).is_none(), "nothing counted");
+        let (plan, key): (Arc<str>, Arc<str>) = ("p".into(), "k".into());
+        recorder.record(&plan, &key, 20_000);
+        recorder.record(&plan, &key, 20_000);
+        let first = outbox.next(&recorder).unwrap();
+        assert_eq!((first.sequence, first.counts[0].count), (1, 2));
+        assert!(first.reporter.starts_with("n1/"));
+        // Counted while the first is unacknowledged: not in the resend.
+        recorder.record(&plan, &key, 20_000);
+        assert_eq!(outbox.next(&recorder).unwrap(), first);
+        // A stale or foreign ack changes nothing.
+        outbox.acknowledged(&UsageAck {
+            reporter: "other/1".into(),
+            sequence: 1,
+        });
+        assert!(outbox.in_flight());
+        outbox.acknowledged(&UsageAck {
+            reporter: first.reporter.clone(),
+            sequence: 1,
+        });
+        assert!(!outbox.in_flight());
+        let second = outbox.next(&recorder).unwrap();
+        assert_eq!((second.sequence, second.counts[0].count), (2, 1));
     }
 }
