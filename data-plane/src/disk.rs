@@ -3,7 +3,8 @@
 //!
 //! Written as a new file, fsynced, renamed over the old one, then the folder
 //! fsynced: a crash leaves either the old snapshot or the new one, never a
-//! torn file.
+//! torn file. The file is readable by its owner only: it holds the IAM
+//! secret access keys the node checks signatures with.
 
 use crate::received::ReceivedConfig;
 use archway_proto::v1::NodeSnapshot;
@@ -56,7 +57,18 @@ impl SnapshotFile {
         encoding::string::encode(3, &config.epoch, &mut buf);
 
         let tmp = self.dir.join(format!("{FILE_NAME}.tmp"));
-        let mut file = File::create(&tmp)?;
+        // The snapshot holds IAM secret access keys: owner only. A leftover
+        // temporary file goes first, so its mode cannot carry over.
+        let _ = fs::remove_file(&tmp);
+        let mut file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?
+        };
         file.write_all(&buf)?;
         file.sync_all()?;
         drop(file);
@@ -92,6 +104,11 @@ mod tests {
         file.save(&config).unwrap();
         let loaded = ReceivedConfig::from_snapshot(file.load().unwrap().unwrap());
         assert_eq!(loaded.version, 5);
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(file.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "secrets inside: owner only");
+        }
         assert_eq!(loaded.epoch, "e1");
         assert!(loaded.resources.contains_key("api/a"));
         assert!(!dir.path().join("snapshot.pb.tmp").exists());
