@@ -16,5 +16,6 @@ pub mod server;
 pub mod snapshot;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 pub mod usage;
 pub mod validate;

@@ -106,15 +106,40 @@ impl MasterKeySource {
     }
 }
 
+/// How a control plane starts, beyond where it listens and keeps its data.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    pub bootstrap: BootstrapTokens,
+    pub identity: FleetIdentity,
+    pub master_key: MasterKeySource,
+    /// Serve the admin API, config streams and UI over TLS.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A certificate chain and its key, PEM.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+}
+
 pub async fn serve(
     listener: TcpListener,
     data_dir: &Path,
     telemetry: &TelemetryConfig,
-    bootstrap: BootstrapTokens,
-    identity: FleetIdentity,
-    master_key: MasterKeySource,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let ServeOptions {
+        bootstrap,
+        identity,
+        master_key,
+        tls,
+    } = options;
+    // A bad certificate is reported before anything starts.
+    let tls = tls
+        .map(|files| crate::tls::server_config(&files.cert, &files.key))
+        .transpose()?;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let store = Arc::new(
@@ -233,12 +258,22 @@ pub async fn serve(
         shutdown.await;
         distribution.close();
     };
-    let served = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let served = match tls {
+        None => {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        Some(config) => {
+            use axum::serve::ListenerExt;
+            // tap_io keeps the peer address available as ConnectInfo.
+            let listener = crate::tls::TlsListener::new(listener, config)?.tap_io(|_| ());
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
     .context("serving the admin API");
     let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     served

@@ -213,16 +213,12 @@ fn integration_uri(field: &str, uri: &str, resource_path: &str) -> ApiResult<()>
     let template = UriTemplate::parse(uri).map_err(|reason| ApiError::invalid(field, reason))?;
     // The scheme must be visible unless a stage variable supplies the whole start.
     match template.pieces().first() {
-        Some(Piece::Literal(start)) if start.starts_with("https://") => {
+        Some(Piece::Literal(start))
+            if !start.starts_with("http://") && !start.starts_with("https://") =>
+        {
             return Err(ApiError::invalid(
                 field,
-                "https:// backends are not supported yet; use http://",
-            ));
-        }
-        Some(Piece::Literal(start)) if !start.starts_with("http://") => {
-            return Err(ApiError::invalid(
-                field,
-                format!("'{uri}' must start with http://"),
+                format!("'{uri}' must start with http:// or https://"),
             ));
         }
         _ => {}
@@ -310,7 +306,7 @@ fn custom_authorizer(a: &Authorizer) -> ApiResult<()> {
             "only JWT authorizers take a JWT configuration",
         ));
     }
-    http_url("authorizer.authorizer_uri", &a.authorizer_uri)?;
+    web_url("authorizer.authorizer_uri", &a.authorizer_uri)?;
     if a.result_ttl_seconds.is_some_and(|t| t > 3600) {
         return Err(ApiError::invalid(
             "authorizer.result_ttl_seconds",
@@ -326,25 +322,20 @@ fn custom_authorizer(a: &Authorizer) -> ApiResult<()> {
     Ok(())
 }
 
-/// Nodes have no TLS client yet, so only http:// URLs work.
-fn http_url(field: &str, url: &str) -> ApiResult<()> {
+/// A URL nodes call: http:// or https:// (verified against the node's
+/// trusted CAs), with a host.
+fn web_url(field: &str, url: &str) -> ApiResult<()> {
     if url.is_empty() {
         return Err(ApiError::invalid(field, "is required"));
     }
-    if url.starts_with("https://") {
-        return Err(ApiError::invalid(
-            field,
-            "https:// is not supported yet (nodes have no TLS client); use http://",
-        ));
-    }
-    let ok = url.starts_with("http://")
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
         && url
             .parse::<http::Uri>()
             .is_ok_and(|u| u.host().is_some_and(|h| !h.is_empty()));
     if !ok {
         return Err(ApiError::invalid(
             field,
-            format!("'{url}' is not an http:// URL"),
+            format!("'{url}' is not an http:// or https:// URL"),
         ));
     }
     Ok(())
@@ -370,7 +361,7 @@ fn jwt_authorizer(a: &Authorizer) -> ApiResult<()> {
             "needs at least one non-empty audience",
         ));
     }
-    http_url("authorizer.jwt.jwks_uri", &jwt.jwks_uri)?;
+    web_url("authorizer.jwt.jwks_uri", &jwt.jwks_uri)?;
     for alg in &jwt.algorithms {
         if !JWT_ALGORITHMS.contains(&alg.as_str()) {
             return Err(ApiError::invalid(
@@ -562,9 +553,24 @@ mod tests {
         }
         let stage_var_host = Integration {
             uri: "${stageVariables.backend}/x".into(),
-            ..base
+            ..base.clone()
         };
         assert!(integration("i", &stage_var_host, "/").is_ok());
+        let https = Integration {
+            uri: "https://h/x".into(),
+            ..base
+        };
+        assert!(integration("i", &https, "/").is_ok());
+    }
+
+    #[test]
+    fn called_urls_are_http_or_https_with_a_host() {
+        for ok in ["http://idp/jwks", "https://idp.example:8443/jwks.json"] {
+            assert!(web_url("f", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "ftp://idp/jwks", "https://", "idp/jwks", "HTTPS//idp"] {
+            assert_eq!(field_of(web_url("f", bad).unwrap_err()), "f", "{bad}");
+        }
     }
 
     #[test]

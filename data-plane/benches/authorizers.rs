@@ -98,6 +98,7 @@ fn custom(c: &mut Criterion) {
         headers: &headers,
         query: None,
         source_ip: "127.0.0.1".parse().unwrap(),
+        secure_transport: false,
         request_id: "c0ffee00-0000-4000-8000-000000000000",
     };
     let authorizers = CustomAuthorizers::default();

@@ -34,6 +34,9 @@ pub struct ClientConfig {
     pub usage: Option<(Arc<Limits>, Duration)>,
     /// The node token the control plane asks for.
     pub token: Option<String>,
+    /// PEM CA certificates for an `https://` control plane, besides the OS
+    /// roots.
+    pub ca_pem: Option<String>,
 }
 
 /// Follows the control plane until `stop` turns true; then sends the usage
@@ -84,13 +87,20 @@ async fn session(
     outbox: &mut UsageOutbox,
     stop: &mut watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let channel = tonic::transport::Endpoint::from_shared(config.control_plane.clone())?
+    let mut endpoint = tonic::transport::Endpoint::from_shared(config.control_plane.clone())?
         .connect_timeout(Duration::from_secs(3))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_timeout(Duration::from_secs(5))
-        .connect()
-        .await?;
+        .keep_alive_timeout(Duration::from_secs(5));
+    // The stream carries IAM secrets: over any network, use https://.
+    if config.control_plane.starts_with("https://") {
+        let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots();
+        if let Some(pem) = &config.ca_pem {
+            tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+        }
+        endpoint = endpoint.tls_config(tls)?;
+    }
+    let channel = endpoint.connect().await?;
     let mut client =
         ConfigDistributionClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES);
 

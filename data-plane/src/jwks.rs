@@ -48,7 +48,7 @@ struct Entry {
 }
 
 pub struct JwksCache {
-    client: Client<HttpConnector, Empty<Bytes>>,
+    client: Client<crate::tls::Connector, Empty<Bytes>>,
     /// One async lock per issuer: concurrent misses wait for one fetch.
     entries: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Entry>>>>,
 }
@@ -61,16 +61,22 @@ impl std::fmt::Debug for JwksCache {
 
 impl Default for JwksCache {
     fn default() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(FETCH_TIMEOUT));
-        Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-            entries: Mutex::default(),
-        }
+        Self::new(&crate::tls::default_client_config())
     }
 }
 
 impl JwksCache {
+    /// A cache whose fetches of `https://` key sets trust what `tls` trusts.
+    pub fn new(tls: &Arc<rustls::ClientConfig>) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(FETCH_TIMEOUT));
+        Self {
+            client: Client::builder(TokioExecutor::new())
+                .build(crate::tls::connector(connector, tls)),
+            entries: Mutex::default(),
+        }
+    }
+
     /// The key `kid` of the issuer publishing at `uri`, if it has one.
     pub async fn key(&self, uri: &str, kid: &str) -> Option<Arc<VerifyingKey>> {
         let entry = self
@@ -96,7 +102,8 @@ impl JwksCache {
                     entry.keys = Some(Arc::new(prepare(keys)));
                     entry.fetched_at = Some(now);
                 }
-                Err(e) => tracing::warn!(uri, error = %e, "fetching JWKS failed"),
+                // `{:#}`: the whole chain, down to e.g. the certificate error.
+                Err(e) => tracing::warn!(uri, error = format!("{e:#}"), "fetching JWKS failed"),
             }
         }
         entry.keys.as_ref().and_then(|k| k.get(kid)).cloned()

@@ -18,4 +18,5 @@ pub mod server;
 pub mod sigv4;
 pub mod tables;
 pub mod telemetry;
+pub mod tls;
 pub mod upstream;

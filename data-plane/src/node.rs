@@ -43,6 +43,16 @@ pub struct NodeConfig {
     pub token: Option<String>,
     /// Clients from these networks may reach PRIVATE APIs on any listener.
     pub private_cidrs: Vec<ipnet::IpNet>,
+    /// HTTPS on the API listeners, public and private (see
+    /// [`crate::tls::server_config`]); None: HTTP/1.1 and h2c in the clear.
+    pub listener_tls: Option<Arc<rustls::ServerConfig>>,
+    /// What backends, JWKS and custom authorizers at `https://` URLs are
+    /// checked against (see [`crate::tls::client_config`]); None: the
+    /// operating system's roots.
+    pub upstream_tls: Option<Arc<rustls::ClientConfig>>,
+    /// PEM CA certificates trusted for an `https://` control plane, besides
+    /// the operating system's roots.
+    pub control_plane_ca: Option<String>,
 }
 
 /// Where a node serves API traffic.
@@ -158,6 +168,7 @@ pub async fn run(
             applies: Some(telemetry.metrics.config_applies.clone()),
             usage: Some((limits.clone(), config.usage_report_interval)),
             token: config.token.clone(),
+            ca_pem: config.control_plane_ca.clone(),
         },
         applier,
         follower_stop,
@@ -169,12 +180,17 @@ pub async fn run(
         }))
     });
 
+    let upstream_tls = config
+        .upstream_tls
+        .clone()
+        .unwrap_or_else(crate::tls::default_client_config);
     let gateway = Arc::new(Gateway::new(
         tables,
         &config.domain,
         config.max_payload,
         telemetry.clone(),
         limits,
+        &upstream_tls,
     ));
     let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();
     let (stop_private, private_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -183,15 +199,29 @@ pub async fn run(
             listener_is_private: true,
             private_cidrs: private_cidrs.clone(),
         };
-        tokio::spawn(server::serve(listener, gateway.clone(), privacy, async {
-            let _ = private_stopped.await;
-        }))
+        let tls = config.listener_tls.clone();
+        tokio::spawn(server::serve(
+            listener,
+            gateway.clone(),
+            privacy,
+            tls,
+            async {
+                let _ = private_stopped.await;
+            },
+        ))
     });
     let privacy = server::Privacy {
         listener_is_private: false,
         private_cidrs,
     };
-    server::serve(listeners.public, gateway, privacy, shutdown).await;
+    server::serve(
+        listeners.public,
+        gateway,
+        privacy,
+        config.listener_tls.clone(),
+        shutdown,
+    )
+    .await;
     let _ = stop_private.send(());
     if let Some(task) = private_task {
         let _ = task.await;

@@ -1,6 +1,10 @@
 //! Listeners and connections: HTTP/1.1 and cleartext HTTP/2 (h2c, by prior
 //! knowledge) on one port through hyper-util's auto builder, with bounded
-//! header sizes and read timeouts, and a graceful drain on shutdown.
+//! header sizes and read timeouts, and a graceful drain on shutdown. With a
+//! TLS configuration the listener serves HTTPS instead: each connection's
+//! handshake (ALPN `h2` or `http/1.1`) runs in its own task under a
+//! deadline, so slow or silent clients cannot hold sockets, and a client
+//! that does not speak TLS is dropped after a failed handshake.
 
 use crate::pipeline::Gateway;
 use crate::pipeline::headers::ClientInfo;
@@ -17,6 +21,8 @@ use tokio::net::TcpListener;
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_HEADER_BYTES: usize = 64 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// A TLS client gets this long from accept to a finished handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which connections may reach PRIVATE APIs.
 #[derive(Debug, Clone, Default)]
@@ -38,13 +44,16 @@ impl Privacy {
 }
 
 /// Serves `gateway` on `listener` until `shutdown` completes, then lets open
-/// requests finish for up to ten seconds.
+/// requests finish for up to ten seconds. With `tls`, every connection is
+/// HTTPS; without, HTTP/1.1 and h2c.
 pub async fn serve(
     listener: TcpListener,
     gateway: Arc<Gateway>,
     privacy: Privacy,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -77,18 +86,48 @@ pub async fn serve(
         let client = Arc::new(ClientInfo::new(
             remote.ip(),
             privacy.is_private(remote.ip()),
+            acceptor.is_some(),
         ));
         let service = service_fn(move |request| {
             let gateway = gateway.clone();
             let client = client.clone();
             async move { Ok::<_, Infallible>(gateway.handle(request, &client).await) }
         });
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let Some(acceptor) = &acceptor else {
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(error = %e, %remote, "connection ended with an error");
+                }
+            });
+            continue;
+        };
+        // The handshake runs in the connection's own task: one slow client
+        // must not hold up the accept loop.
+        let handshake = acceptor.accept(stream);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, %remote, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%remote, "TLS handshake timed out");
+                    return;
+                }
+            };
+            // hyper-util's auto builder tells HTTP/2 (ALPN h2) from
+            // HTTP/1.1 by the connection preface.
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
+            if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(error = %e, %remote, "connection ended with an error");
             }
         });

@@ -1,11 +1,14 @@
 //! The pooled HTTP client towards backends: keep-alive connections reused
 //! across requests and across configuration swaps (it lives beside the
-//! tables, not in them).
+//! tables, not in them). `http://` backends are dialled in the clear,
+//! `https://` ones through rustls with the node's client configuration
+//! (see [`crate::tls`]), always over HTTP/1.1.
 
 use http_body_util::Limited;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Request bodies stream through (or come from memory) with a size cap.
@@ -13,11 +16,12 @@ pub type UpstreamBody = Limited<crate::pipeline::RequestBody>;
 
 #[derive(Clone, Debug)]
 pub struct Upstream {
-    client: Client<HttpConnector, UpstreamBody>,
+    client: Client<crate::tls::Connector, UpstreamBody>,
 }
 
 impl Upstream {
-    pub fn new() -> Self {
+    /// A client trusting what `tls` trusts for `https://` backends.
+    pub fn new(tls: &Arc<rustls::ClientConfig>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(5)));
@@ -27,7 +31,7 @@ impl Upstream {
             .pool_max_idle_per_host(2048)
             .pool_timer(TokioTimer::new())
             .timer(TokioTimer::new())
-            .build(connector);
+            .build(crate::tls::connector(connector, tls));
         Self { client }
     }
 
@@ -38,6 +42,6 @@ impl Upstream {
 
 impl Default for Upstream {
     fn default() -> Self {
-        Self::new()
+        Self::new(&crate::tls::default_client_config())
     }
 }

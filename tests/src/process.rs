@@ -50,6 +50,8 @@ pub struct Process {
     pub addr: SocketAddr,
     /// Every address it printed, in order (a node prints its admin one second).
     pub addrs: Vec<SocketAddr>,
+    /// The first address was printed as `https://`.
+    pub tls: bool,
     /// The rest of its standard output, line by line.
     pub stdout: Option<std::sync::mpsc::Receiver<std::io::Result<String>>>,
 }
@@ -96,6 +98,7 @@ impl Process {
             }
         });
         let mut addrs = Vec::new();
+        let mut tls = false;
         while addrs.len() < lines {
             let line = match rx.recv_timeout(Duration::from_secs(30)) {
                 Ok(Ok(line)) => line,
@@ -104,8 +107,12 @@ impl Process {
                     bail!("{binary} did not print its address: {other:?}");
                 }
             };
+            // `... on http://ADDR`, or `https://ADDR` on a TLS listener.
+            if addrs.is_empty() {
+                tls = line.contains("https://");
+            }
             let addr: SocketAddr = line
-                .rsplit("http://")
+                .rsplit("://")
                 .next()
                 .and_then(|a| a.trim().parse().ok())
                 .with_context(|| format!("{binary} printed '{line}'"))?;
@@ -114,13 +121,16 @@ impl Process {
         Ok(Self {
             child,
             addr: addrs[0],
+            tls,
             addrs,
             stdout: Some(rx),
         })
     }
 
+    /// The first address printed, with the scheme it was printed with.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn pid(&self) -> u32 {

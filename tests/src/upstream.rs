@@ -32,6 +32,16 @@ impl Drop for Upstream {
 /// after that many milliseconds; `/status/{code}` answers with that status.
 /// Every other request gets 200 with a JSON echo of itself.
 pub async fn start(name: &'static str) -> Upstream {
+    start_with(name, None).await
+}
+
+/// As [`start`], but serving HTTPS with `tls` (see [`crate::tls::Pki`]).
+/// `hits` counts requests only: a client that fails the handshake adds none.
+pub async fn start_tls(name: &'static str, tls: Arc<rustls::ServerConfig>) -> Upstream {
+    start_with(name, Some(tokio_rustls::TlsAcceptor::from(tls))).await
+}
+
+async fn start_with(name: &'static str, tls: Option<tokio_rustls::TlsAcceptor>) -> Upstream {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind upstream");
@@ -44,14 +54,28 @@ pub async fn start(name: &'static str) -> Upstream {
                 continue;
             };
             let counter = counter.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<Incoming>| {
                     counter.fetch_add(1, Ordering::Relaxed);
                     async move { Ok::<_, Infallible>(answer(name, req).await) }
                 });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let _ = match tls {
+                    None => {
+                        builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                    }
+                    Some(acceptor) => match acceptor.accept(stream).await {
+                        Ok(stream) => {
+                            builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await
+                        }
+                        Err(_) => return,
+                    },
+                };
             });
         }
     });

@@ -177,7 +177,7 @@ async fn jwt_authorizers_accept_valid_tokens_and_refuse_attacks() -> anyhow::Res
         (
             Authorizer {
                 jwt: Some(JwtConfiguration {
-                    jwks_uri: "https://idp/jwks".into(),
+                    jwks_uri: "ftp://idp/jwks".into(),
                     ..authorizer.jwt.clone().unwrap()
                 }),
                 ..authorizer.clone()

@@ -1,7 +1,7 @@
 //! `archway-control-plane`: the admin API and config distribution server.
 
 use anyhow::Context;
-use archway_control_plane::server::MasterKeySource;
+use archway_control_plane::server::{FleetIdentity, MasterKeySource, ServeOptions, TlsFiles};
 use archway_control_plane::telemetry::TelemetryConfig;
 use clap::Parser;
 use std::path::PathBuf;
@@ -53,6 +53,12 @@ struct Args {
     /// production.
     #[arg(long, env = "ARCHWAY_MASTER_KEY_FILE", conflicts_with = "master_key")]
     master_key_file: Option<PathBuf>,
+    /// Serve over TLS with this certificate chain (PEM, leaf first).
+    #[arg(long, env = "ARCHWAY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "ARCHWAY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Log lines as JSON objects instead of text.
     #[arg(long, env = "ARCHWAY_LOG_JSON")]
     log_json: bool,
@@ -70,7 +76,12 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port.
-    println!("archway-control-plane listening on http://{addr}");
+    let scheme = if args.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("archway-control-plane listening on {scheme}://{addr}");
     let telemetry = TelemetryConfig {
         otlp_endpoint: args.otlp_endpoint,
         sample_ratio: args.trace_sample_ratio,
@@ -79,20 +90,28 @@ async fn main() -> anyhow::Result<()> {
         admin: args.bootstrap_admin_token,
         node: args.bootstrap_node_token,
     };
-    archway_control_plane::server::serve(
-        listener,
-        &args.data_dir,
-        &telemetry,
+    let options = ServeOptions {
         bootstrap,
-        archway_control_plane::server::FleetIdentity {
+        identity: FleetIdentity {
             region: args.region,
             account_id: args.account_id,
         },
-        match (args.master_key, args.master_key_file) {
+        master_key: match (args.master_key, args.master_key_file) {
             (Some(hex), _) => MasterKeySource::Hex(hex),
             (None, Some(path)) => MasterKeySource::File(path),
             (None, None) => MasterKeySource::Default,
         },
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+        },
+    };
+    archway_control_plane::server::serve(
+        listener,
+        &args.data_dir,
+        &telemetry,
+        options,
         shutdown_signal(),
     )
     .await

@@ -56,9 +56,27 @@ pub struct AdminClient {
 
 impl AdminClient {
     pub async fn connect(server: &str, token: Option<&str>) -> anyhow::Result<Self> {
-        let channel = tonic::transport::Endpoint::from_shared(server.to_owned())
+        Self::connect_with_ca(server, token, None).await
+    }
+
+    /// For an `https://` server, trusts the OS roots and `ca_pem` (a PEM
+    /// bundle, for control planes whose certificate a private CA signed).
+    pub async fn connect_with_ca(
+        server: &str,
+        token: Option<&str>,
+        ca_pem: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let mut endpoint = tonic::transport::Endpoint::from_shared(server.to_owned())
             .with_context(|| format!("'{server}' is not a valid server URL"))?
-            .connect_timeout(std::time::Duration::from_secs(5))
+            .connect_timeout(std::time::Duration::from_secs(5));
+        if server.starts_with("https://") {
+            let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots();
+            if let Some(pem) = ca_pem {
+                tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+            }
+            endpoint = endpoint.tls_config(tls).context("configuring TLS")?;
+        }
+        let channel = endpoint
             .connect()
             .await
             .with_context(|| format!("connecting to the control plane at {server}"))?;

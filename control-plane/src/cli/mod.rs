@@ -24,6 +24,10 @@ pub struct Cli {
     /// archway-data/control-plane/admin-token when it exists.
     #[arg(long, env = "ARCHWAY_TOKEN_FILE")]
     pub token_file: Option<std::path::PathBuf>,
+    /// CA certificates (PEM) to trust for an https:// server, besides the
+    /// OS roots.
+    #[arg(long, env = "ARCHWAY_CA_FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -246,7 +250,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .ok()
             .map(|t| t.trim().to_owned()),
     };
-    let mut client = AdminClient::connect(&cli.server, token.as_deref()).await?;
+    let ca = cli
+        .ca_file
+        .as_deref()
+        .map(crate::tls::read_ca_pem)
+        .transpose()?;
+    let mut client =
+        AdminClient::connect_with_ca(&cli.server, token.as_deref(), ca.as_deref()).await?;
     match cli.command {
         Command::Keys { what } => keys(&mut client, what).await?,
         Command::Plans { what } => plans(&mut client, what).await?,

@@ -6,6 +6,7 @@ use archway_data_plane::pipeline::DEFAULT_MAX_PAYLOAD;
 use archway_data_plane::tables::Throttle;
 use archway_data_plane::telemetry::TelemetryConfig;
 use archway_data_plane::telemetry::logging::{self, LogFormat};
+use archway_data_plane::tls;
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -58,6 +59,22 @@ struct Args {
         value_delimiter = ','
     )]
     private_cidrs: Vec<ipnet::IpNet>,
+    /// Serve HTTPS (ALPN h2 and http/1.1) on the API listeners, public and
+    /// private, with this PEM certificate chain (leaf first); needs
+    /// --tls-key. Without it the listeners speak HTTP/1.1 and h2c.
+    #[arg(long, env = "ARCHWAY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "ARCHWAY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// PEM CA certificates trusted for an https:// --control-plane, besides
+    /// the operating system's roots.
+    #[arg(long, env = "ARCHWAY_CONTROL_PLANE_CA_FILE")]
+    control_plane_ca_file: Option<PathBuf>,
+    /// PEM CA certificates trusted for https:// backends, JWKS and custom
+    /// authorizers, besides the operating system's roots.
+    #[arg(long, env = "ARCHWAY_UPSTREAM_CA_FILE")]
+    upstream_ca_file: Option<PathBuf>,
     /// Admin endpoints (/metrics, /ready, /healthz). Port 0 picks a free
     /// port; the chosen address is printed on a second line.
     #[arg(long, env = "ARCHWAY_ADMIN_LISTEN", default_value = "127.0.0.1:9901")]
@@ -139,6 +156,23 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         ),
         (None, None) => None,
     };
+    // Certificates and keys are read before any port opens, so a bad file
+    // stops the node at once, naming it.
+    let listener_tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let upstream_tls = tls::client_config(args.upstream_ca_file.as_deref())?;
+    let control_plane_ca = args
+        .control_plane_ca_file
+        .as_deref()
+        .map(tls::read_ca_pem)
+        .transpose()?;
+    let scheme = if listener_tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -147,7 +181,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.admin_listen))?;
     // Tests and scripts read these lines to find the ports.
     println!(
-        "archway-data-plane listening on http://{}",
+        "archway-data-plane listening on {scheme}://{}",
         listener.local_addr()?
     );
     println!("archway-data-plane admin on http://{}", admin.local_addr()?);
@@ -157,7 +191,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {addr}"))?;
             println!(
-                "archway-data-plane private listener on http://{}",
+                "archway-data-plane private listener on {scheme}://{}",
                 private.local_addr()?
             );
             Some(private)
@@ -186,6 +220,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         ),
         token,
         private_cidrs: args.private_cidrs,
+        listener_tls,
+        upstream_tls: Some(upstream_tls),
+        control_plane_ca,
     };
     let listeners = node::Listeners {
         public: listener,

@@ -423,9 +423,9 @@ fn compile_custom(a: &archway_proto::v1::Authorizer) -> Result<CustomAuth, Strin
         .authorizer_uri
         .parse()
         .map_err(|_| format!("bad authorizer_uri '{}'", a.authorizer_uri))?;
-    if uri.scheme_str() != Some("http") || uri.host().is_none() {
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
         return Err(format!(
-            "authorizer_uri '{}' is not http://",
+            "authorizer_uri '{}' is not an http:// or https:// URL",
             a.authorizer_uri
         ));
     }

@@ -39,7 +39,7 @@ const MAX_CACHED_ANSWERS: u64 = 100_000;
 /// so a configuration swap keeps warm connections and answers (answers are
 /// keyed by the authorizer's settings, so a changed authorizer starts cold).
 pub struct CustomAuthorizers {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<crate::tls::Connector, Full<Bytes>>,
     answers: moka::sync::Cache<[u8; 32], Arc<Answer>>,
 }
 
@@ -51,6 +51,13 @@ impl std::fmt::Debug for CustomAuthorizers {
 
 impl Default for CustomAuthorizers {
     fn default() -> Self {
+        Self::new(&crate::tls::default_client_config())
+    }
+}
+
+impl CustomAuthorizers {
+    /// Authorizers at `https://` URLs are called trusting what `tls` trusts.
+    pub fn new(tls: &Arc<rustls::ClientConfig>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(5)));
@@ -59,7 +66,7 @@ impl Default for CustomAuthorizers {
                 .pool_idle_timeout(Duration::from_secs(60))
                 .pool_timer(TokioTimer::new())
                 .timer(TokioTimer::new())
-                .build(connector),
+                .build(crate::tls::connector(connector, tls)),
             answers: moka::sync::Cache::builder()
                 .max_capacity(MAX_CACHED_ANSWERS)
                 .time_to_live(Duration::from_secs(3600))
@@ -97,6 +104,8 @@ pub struct Call<'a> {
     pub headers: &'a http::HeaderMap,
     pub query: Option<&'a str>,
     pub source_ip: IpAddr,
+    /// The request came over TLS (`aws:SecureTransport` in the policy).
+    pub secure_transport: bool,
     pub request_id: &'a str,
 }
 
@@ -279,7 +288,7 @@ impl CustomAuthorizers {
             principal_account: None,
             username: None,
             source_ip: call.source_ip,
-            secure_transport: false,
+            secure_transport: call.secure_transport,
         };
         match answer.policy.evaluate(&context) {
             Decision::Allow => Ok(answer),
@@ -312,7 +321,7 @@ impl CustomAuthorizers {
                 .client
                 .request(request)
                 .await
-                .map_err(|e| failure(&e))?;
+                .map_err(|e| failure(&error_chain(&e)))?;
             let status = response.status();
             let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
                 .collect()
@@ -334,6 +343,19 @@ impl CustomAuthorizers {
         let ttl = auth.ttl;
         parse_answer(&body, Instant::now() + ttl).map_err(|why| failure(&why))
     }
+}
+
+/// An error and its causes, e.g. `client error (Connect): invalid peer
+/// certificate: UnknownIssuer`, so a TLS failure says what failed.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(err) = cause {
+        text.push_str(": ");
+        text.push_str(&err.to_string());
+        cause = err.source();
+    }
+    text
 }
 
 fn cache_key(fingerprint: &[u8; 32], identity: &[String]) -> [u8; 32] {

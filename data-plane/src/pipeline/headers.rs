@@ -52,19 +52,27 @@ pub struct ClientInfo {
     /// Came through a private listener or from a private CIDR: may reach
     /// PRIVATE APIs.
     pub private: bool,
+    /// Came over TLS: `X-Forwarded-Proto: https`, `aws:SecureTransport`.
+    pub secure: bool,
     /// `ip` as a header value, for X-Forwarded-For.
     pub ip_header: HeaderValue,
 }
 
 impl ClientInfo {
-    pub fn new(ip: IpAddr, private: bool) -> Self {
+    pub fn new(ip: IpAddr, private: bool, secure: bool) -> Self {
         let ip_header =
             HeaderValue::from_str(&ip.to_string()).expect("an IP is a valid header value");
         Self {
             ip,
             private,
+            secure,
             ip_header,
         }
+    }
+
+    /// The scheme the client used: `https` or `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.secure { "https" } else { "http" }
     }
 }
 
@@ -107,12 +115,14 @@ mod tests {
     fn appends_to_forwarded_for() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
-        let client = ClientInfo::new("127.0.0.1".parse().unwrap(), false);
-        add_forwarded(&mut h, &client, "http");
+        let client = ClientInfo::new("127.0.0.1".parse().unwrap(), false, false);
+        add_forwarded(&mut h, &client, client.scheme());
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
         assert_eq!(h["x-forwarded-proto"], "http");
         let mut fresh = HeaderMap::new();
-        add_forwarded(&mut fresh, &client, "http");
+        let secure = ClientInfo::new("127.0.0.1".parse().unwrap(), false, true);
+        add_forwarded(&mut fresh, &secure, secure.scheme());
         assert_eq!(fresh["x-forwarded-for"], "127.0.0.1");
+        assert_eq!(fresh["x-forwarded-proto"], "https");
     }
 }

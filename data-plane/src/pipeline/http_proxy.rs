@@ -77,7 +77,7 @@ pub async fn forward(
     strip_hop_by_hop(&mut parts.headers);
     // The backend gets its own Host, taken from the URI by the client.
     parts.headers.remove(http::header::HOST);
-    add_forwarded(&mut parts.headers, f.client, "http");
+    add_forwarded(&mut parts.headers, f.client, f.client.scheme());
     if let Some(trace) = f.trace {
         propagation::inject(trace, &mut parts.headers);
     }

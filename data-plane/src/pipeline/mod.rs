@@ -59,24 +59,27 @@ pub struct Gateway {
 }
 
 impl Gateway {
+    /// `tls` is the outbound TLS configuration, shared by the backend,
+    /// JWKS and custom authorizer clients.
     pub fn new(
         tables: SharedTables,
         domain: &str,
         max_payload: usize,
         telemetry: Arc<Telemetry>,
         limits: Arc<throttle::Limits>,
+        tls: &Arc<rustls::ClientConfig>,
     ) -> Self {
         let domain = format!(".{}", domain.trim_start_matches('.').to_ascii_lowercase());
         Self {
             tables,
             domain: domain.into(),
-            upstream: Upstream::new(),
+            upstream: Upstream::new(tls),
             max_payload,
             telemetry,
             limits,
-            jwks: crate::jwks::JwksCache::default(),
+            jwks: crate::jwks::JwksCache::new(tls),
             verified_tokens: authorize::VerifiedTokens::default(),
-            custom_authorizers: custom_authorizer::CustomAuthorizers::default(),
+            custom_authorizers: custom_authorizer::CustomAuthorizers::new(tls),
         }
     }
 
@@ -174,6 +177,7 @@ impl Gateway {
                     headers: &parts.headers,
                     query: parts.uri.query(),
                     source_ip: client.ip,
+                    secure_transport: client.secure,
                     request_id: request_id.as_str(),
                 };
                 let answer = self.custom_authorizers.authorize(&call).await?;
@@ -207,7 +211,7 @@ impl Gateway {
                     path,
                 },
                 source_ip: client.ip,
-                secure_transport: false,
+                secure_transport: client.secure,
             };
             iam::authorize(caller, api.resource_policy.as_ref(), &invocation)?;
             observation.event("policy.allowed");

@@ -69,13 +69,15 @@ async fn main() -> anyhow::Result<()> {
         async move {
             let telemetry = archway_control_plane::telemetry::TelemetryConfig::default();
             let bootstrap = archway_control_plane::server::BootstrapTokens::default();
+            let options = archway_control_plane::server::ServeOptions {
+                bootstrap,
+                ..Default::default()
+            };
             archway_control_plane::server::serve(
                 admin,
                 &cp_dir_for_server,
                 &telemetry,
-                bootstrap,
-                archway_control_plane::server::FleetIdentity::default(),
-                archway_control_plane::server::MasterKeySource::Default,
+                options,
                 stop,
             )
             .await
@@ -106,6 +108,11 @@ async fn main() -> anyhow::Result<()> {
         usage_report_interval: std::time::Duration::from_secs(10),
         token: Some(node_token),
         private_cidrs: Vec::new(),
+        // Developer mode: a cleartext listener; https:// backends are
+        // checked against the operating system's roots.
+        listener_tls: None,
+        upstream_tls: None,
+        control_plane_ca: None,
     };
     let node = tokio::spawn(node::run(
         node_config,
