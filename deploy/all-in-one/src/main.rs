@@ -121,6 +121,10 @@ async fn main() -> anyhow::Result<()> {
         stopped(stop_rx.clone()),
     ));
 
+    // The banner's commands work once the node serves the example API.
+    if !wait_ready(node_admin_addr, Duration::from_secs(15)).await {
+        eprintln!("the node is not ready yet; the first requests may get 403 until it is");
+    }
     let port = gateway_addr.port();
     println!(
         "\nArchway is running.\n  admin API and UI  {admin_url}   (metrics: {admin_url}/metrics)\n  gateway           http://{gateway_addr}\n  node metrics      http://{node_admin_addr}/metrics\n\nTry:\n  curl http://example.{domain}:{port}/dev/hello\n  curl http://example.{domain}:{port}/dev/echo/anything?x=1\n  (or: curl -H 'Host: example.{domain}' http://{gateway_addr}/dev/hello)\n\nPress Ctrl-C to stop.",
@@ -132,6 +136,26 @@ async fn main() -> anyhow::Result<()> {
     node.await??;
     control_plane.await??;
     Ok(())
+}
+
+/// Polls the node's `/ready` (200 once it serves a configuration).
+async fn wait_ready(admin: std::net::SocketAddr, within: Duration) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(mut stream) = tokio::net::TcpStream::connect(admin).await {
+            let request = b"GET /ready HTTP/1.1\r\nHost: node\r\nConnection: close\r\n\r\n";
+            let mut answer = Vec::new();
+            if stream.write_all(request).await.is_ok()
+                && stream.read_to_end(&mut answer).await.is_ok()
+                && answer.starts_with(b"HTTP/1.1 200")
+            {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
 }
 
 /// Applies the example API unless it exists already (the operator may have
