@@ -102,6 +102,10 @@ async fn decide(event: &Value, keys: &Mutex<Vec<(String, String)>>) -> http::Res
         }
         t if t.starts_with("allow-") => {
             let name = &t["allow-".len()..];
+            // Slow enough that concurrent requests overlap the call.
+            if name.starts_with("wait") {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
             let key = keys
                 .lock()
                 .unwrap()
@@ -381,6 +385,35 @@ async fn token_and_request_authorizers_decide_and_are_cached() -> anyhow::Result
         "User is not authorized to access this resource"
     );
     assert_eq!(calls(&events), 1, "answers are cached within the TTL");
+    // A burst with a new token while its answer is pending: one call.
+    let before = calls(&events);
+    let burst: Vec<_> = (0..20)
+        .map(|_| {
+            let (client, addr) = (client.clone(), node.addr());
+            tokio::spawn(async move {
+                client
+                    .send_with_headers(
+                        addr,
+                        "custom",
+                        "GET",
+                        "/prod/pets",
+                        Bytes::new(),
+                        &[("authorization", "allow-waiter")],
+                    )
+                    .await
+                    .unwrap()
+                    .status
+            })
+        })
+        .collect();
+    for request in burst {
+        assert_eq!(request.await?, StatusCode::OK);
+    }
+    assert_eq!(
+        calls(&events),
+        before + 1,
+        "concurrent misses share one call"
+    );
     // A client cannot pose as a principal.
     let forged = get(
         &client,
@@ -394,7 +427,7 @@ async fn token_and_request_authorizers_decide_and_are_cached() -> anyhow::Result
     )
     .await;
     assert_eq!(forged.json()["headers"]["x-archway-principal"], "bob");
-    assert_eq!(calls(&events), 2);
+    assert_eq!(calls(&events), 3);
 
     // Deny and "allows nothing": 403.
     let denied = get(

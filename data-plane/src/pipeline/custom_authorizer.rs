@@ -40,7 +40,9 @@ const MAX_CACHED_ANSWERS: u64 = 100_000;
 /// keyed by the authorizer's settings, so a changed authorizer starts cold).
 pub struct CustomAuthorizers {
     client: Client<crate::tls::Connector, Full<Bytes>>,
-    answers: moka::sync::Cache<[u8; 32], Arc<Answer>>,
+    /// `try_get_with` coalesces misses: a burst of requests with a new
+    /// token makes one call, the others wait for its answer.
+    answers: moka::future::Cache<[u8; 32], Arc<Answer>>,
 }
 
 impl std::fmt::Debug for CustomAuthorizers {
@@ -67,7 +69,7 @@ impl CustomAuthorizers {
                 .pool_timer(TokioTimer::new())
                 .timer(TokioTimer::new())
                 .build(crate::tls::connector(connector, tls)),
-            answers: moka::sync::Cache::builder()
+            answers: moka::future::Cache::builder()
                 .max_capacity(MAX_CACHED_ANSWERS)
                 .time_to_live(Duration::from_secs(3600))
                 .build(),
@@ -263,23 +265,10 @@ impl CustomAuthorizers {
     pub async fn authorize(&self, call: &Call<'_>) -> Result<Arc<Answer>, GatewayResponse> {
         let identity = call.identity().ok_or(GatewayResponse::Unauthorized)?;
         let method_arn = call.method_arn();
-        let cache_key = cache_key(&call.auth.fingerprint, &identity);
-        let cached = if call.auth.ttl.is_zero() {
-            None
+        let answer = if call.auth.ttl.is_zero() {
+            Arc::new(self.ask(call, &identity, &method_arn).await?)
         } else {
-            self.answers
-                .get(&cache_key)
-                .filter(|a| a.expires_at > Instant::now())
-        };
-        let answer = match cached {
-            Some(answer) => answer,
-            None => {
-                let answer = Arc::new(self.ask(call, &identity, &method_arn).await?);
-                if !call.auth.ttl.is_zero() {
-                    self.answers.insert(cache_key, answer.clone());
-                }
-                answer
-            }
+            self.cached_answer(call, &identity, &method_arn).await?
         };
         let context = RequestContext {
             action: "execute-api:Invoke",
@@ -295,6 +284,33 @@ impl CustomAuthorizers {
             Decision::ExplicitDeny => Err(GatewayResponse::ExplicitDeny),
             Decision::ImplicitDeny => Err(GatewayResponse::AccessDenied),
         }
+    }
+
+    /// The cached answer for this identity, asking the authorizer (once,
+    /// however many requests wait) when there is none or it expired.
+    /// Failures are never cached: the next request asks again.
+    async fn cached_answer(
+        &self,
+        call: &Call<'_>,
+        identity: &[String],
+        method_arn: &str,
+    ) -> Result<Arc<Answer>, GatewayResponse> {
+        let key = cache_key(&call.auth.fingerprint, identity);
+        // Twice at most: an expired entry is dropped and asked for anew.
+        for _ in 0..2 {
+            let answer = self
+                .answers
+                .try_get_with(key, async {
+                    self.ask(call, identity, method_arn).await.map(Arc::new)
+                })
+                .await
+                .map_err(|refusal: Arc<GatewayResponse>| (*refusal).clone())?;
+            if answer.expires_at > Instant::now() {
+                return Ok(answer);
+            }
+            self.answers.invalidate(&key).await;
+        }
+        Ok(Arc::new(self.ask(call, identity, method_arn).await?))
     }
 
     /// Calls the authorizer once.
