@@ -9,10 +9,13 @@
 use archway_proto::access_log::{Destination, Template};
 use opentelemetry::metrics::Counter;
 use std::collections::HashMap;
-use std::fs::OpenOptions;
-use std::io::{BufWriter, Write};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::time::{Duration, Instant};
 
 /// Lines buffered per destination before new ones are dropped.
 const QUEUE: usize = 8192;
@@ -77,19 +80,15 @@ impl AccessLogSinks {
 }
 
 fn start_writer(destination: &Destination) -> Result<SyncSender<String>, String> {
-    let out: Box<dyn Write + Send> = match destination {
-        Destination::Stdout => Box::new(std::io::stdout()),
-        Destination::Stderr => Box::new(std::io::stderr()),
+    let out = match destination {
+        Destination::Stdout => Output::Stream(Box::new(std::io::stdout())),
+        Destination::Stderr => Output::Stream(Box::new(std::io::stderr())),
         Destination::File(path) => {
             if let Some(dir) = std::path::Path::new(path).parent() {
                 std::fs::create_dir_all(dir).map_err(|e| format!("access log file {path}: {e}"))?;
             }
-            Box::new(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|e| format!("access log file {path}: {e}"))?,
+            Output::File(
+                LogFile::open(path.into()).map_err(|e| format!("access log file {path}: {e}"))?,
             )
         }
     };
@@ -101,18 +100,101 @@ fn start_writer(destination: &Destination) -> Result<SyncSender<String>, String>
     Ok(tx)
 }
 
-/// Writes lines as they come, flushing whenever the queue runs dry so a
-/// quiet stage's lines are never held back.
-fn write_lines(rx: Receiver<String>, out: Box<dyn Write + Send>) {
-    let mut out = BufWriter::with_capacity(64 * 1024, out);
-    while let Ok(line) = rx.recv() {
-        let mut ok = writeln!(out, "{line}").is_ok();
-        while let Ok(line) = rx.try_recv() {
-            ok &= writeln!(out, "{line}").is_ok();
+/// How often a file writer checks whether its path still names its file.
+const REOPEN_CHECK: Duration = Duration::from_secs(1);
+
+enum Output {
+    Stream(Box<dyn Write + Send>),
+    File(LogFile),
+}
+
+/// An access-log file that follows its path: when logrotate moves the file
+/// away (or it is deleted), the next check opens a new one at the path, so
+/// lines never keep going to a rotated file. (copytruncate rotation needs
+/// nothing: the file is opened for appending.)
+struct LogFile {
+    path: PathBuf,
+    file: File,
+    /// (device, inode) of the open file.
+    identity: (u64, u64),
+    checked: Instant,
+}
+
+impl LogFile {
+    fn open(path: PathBuf) -> std::io::Result<Self> {
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let meta = file.metadata()?;
+        Ok(Self {
+            path,
+            file,
+            identity: (meta.dev(), meta.ino()),
+            checked: Instant::now(),
+        })
+    }
+
+    /// Reopens when the path names another file, or none; at most once per
+    /// [`REOPEN_CHECK`].
+    fn follow_path(&mut self) {
+        if self.checked.elapsed() < REOPEN_CHECK {
+            return;
         }
-        ok &= out.flush().is_ok();
-        if !ok {
-            tracing::warn!("writing access log lines failed");
+        self.checked = Instant::now();
+        let same = std::fs::metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.identity);
+        if !same {
+            match LogFile::open(self.path.clone()) {
+                Ok(reopened) => {
+                    tracing::info!(path = %self.path.display(), "access log file reopened");
+                    *self = reopened;
+                }
+                Err(e) => {
+                    tracing::warn!(path = %self.path.display(), error = %e, "reopening the access log file")
+                }
+            }
+        }
+    }
+}
+
+impl Output {
+    fn sink(&mut self) -> &mut dyn Write {
+        match self {
+            Output::Stream(out) => out,
+            Output::File(log) => &mut log.file,
+        }
+    }
+}
+
+/// Writes lines as they come, one write per batch, never holding lines
+/// back when the queue runs dry; file writers also follow their path.
+fn write_lines(rx: Receiver<String>, mut out: Output) {
+    let mut batch = String::with_capacity(64 * 1024);
+    loop {
+        match rx.recv_timeout(REOPEN_CHECK) {
+            Ok(line) => {
+                batch.push_str(&line);
+                batch.push('\n');
+                while batch.len() < 64 * 1024
+                    && let Ok(line) = rx.try_recv()
+                {
+                    batch.push_str(&line);
+                    batch.push('\n');
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if let Output::File(log) = &mut out {
+            log.follow_path();
+        }
+        if !batch.is_empty() {
+            let sink = out.sink();
+            if sink
+                .write_all(batch.as_bytes())
+                .and_then(|()| sink.flush())
+                .is_err()
+            {
+                tracing::warn!("writing access log lines failed");
+            }
+            batch.clear();
         }
     }
 }
@@ -140,6 +222,21 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "got {text:?}");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+        // logrotate moves the file away: new lines go to a new file at the path.
+        let rotated = dir.path().join("logs/access.log.1");
+        std::fs::rename(&path, &rotated).unwrap();
+        std::thread::sleep(REOPEN_CHECK + std::time::Duration::from_millis(200));
+        log.write("three".into());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if text == "three\n" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "got {text:?}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(std::fs::read_to_string(&rotated).unwrap(), "one\ntwo\n");
         assert!(sinks.stage_log("$context.nope", "stdout").is_err());
         assert!(sinks.stage_log("$context.status", "file:relative").is_err());
     }
