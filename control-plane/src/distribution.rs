@@ -443,10 +443,12 @@ async fn run_session(
                         // without bound: a slow ledger slows this node's
                         // stream, nothing else. No ack, no loss: the node
                         // resends until acknowledged.
-                        if let Some(ack) = submit_usage(&distribution, report).await
-                            && tx.send(Ok(ack)).await.is_err()
-                        {
-                            break;
+                        if let Some(ack) = submit_usage(&distribution, report).await {
+                            // A node that stops reading must not hold up shutdown.
+                            tokio::select! {
+                                result = tx.send(Ok(ack)) => if result.is_err() { break },
+                                () = closed(&mut closing) => break,
+                            }
                         }
                     }
                     NodeMsg::Hello(_) => {

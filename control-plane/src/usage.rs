@@ -46,14 +46,16 @@ pub async fn record(store: &Store, reports: &[&UsageReport]) -> Result<(), Store
                     {
                         continue;
                     }
-                    *totals
+                    let total = totals
                         .entry(keys::usage(&c.usage_plan_id, &c.key_id, &c.date))
-                        .or_default() += c.count;
+                        .or_default();
+                    *total = total.saturating_add(c.count);
                 }
             }
             for (key, add) in totals {
                 let old = txn.get_raw(&key)?.map_or(0, |v| read_u64(&v));
-                txn.put_raw(&key, &(old + add).to_be_bytes());
+                // Saturating: a node cannot wrap a key's count back to zero.
+                txn.put_raw(&key, &old.saturating_add(add).to_be_bytes());
             }
             for (reporter, seq) in sequences {
                 txn.put_raw(&keys::usage_sequence(reporter), &seq.to_be_bytes());

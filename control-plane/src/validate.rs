@@ -250,12 +250,15 @@ pub fn authorizer(a: &Authorizer) -> ApiResult<()> {
         Ok(AuthorizerType::Token) => {
             identity_header("authorizer.identity_source", &a.identity_source)?;
             if !a.identity_validation_expression.is_empty() {
-                regex::Regex::new(&a.identity_validation_expression).map_err(|e| {
-                    ApiError::invalid(
-                        "authorizer.identity_validation_expression",
-                        format!("is not a regular expression: {e}"),
-                    )
-                })?;
+                // Nodes match the whole token: check the form they compile.
+                regex::Regex::new(&format!("^(?:{})$", a.identity_validation_expression)).map_err(
+                    |e| {
+                        ApiError::invalid(
+                            "authorizer.identity_validation_expression",
+                            format!("is not a regular expression: {e}"),
+                        )
+                    },
+                )?;
             }
             custom_authorizer(a)
         }

@@ -20,8 +20,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const STABLE_SESSION: Duration = Duration::from_secs(10);
 const HEARTBEAT: Duration = Duration::from_secs(10);
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
-/// How long a stopping node waits for its last usage report's acknowledgement.
-const LAST_REPORT_WAIT: Duration = Duration::from_secs(1);
+/// How long a stopping node spends handing over its last usage reports.
+const LAST_REPORT_WAIT: Duration = Duration::from_millis(1500);
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -163,11 +163,14 @@ async fn session(
                 tx.send(message(NodeMsg::Heartbeat(Heartbeat {}))).await?;
             }
             _ = stop.changed() => {
-                if let Some(usage) = next_report(config, outbox) {
-                    tx.send(message(NodeMsg::Usage(usage))).await?;
-                    // Wait briefly for the acknowledgement (the ledger's
-                    // durable write) before closing the stream.
-                    let _ = tokio::time::timeout(LAST_REPORT_WAIT, async {
+                // Hand over everything counted, report after report (the
+                // one in flight first), each once acknowledged, for a
+                // short while.
+                let _ = tokio::time::timeout(LAST_REPORT_WAIT, async {
+                    while let Some(usage) = next_report(config, outbox) {
+                        if tx.send(message(NodeMsg::Usage(usage))).await.is_err() {
+                            return;
+                        }
                         while outbox.in_flight() {
                             match updates.message().await {
                                 Ok(Some(update)) => {
@@ -175,14 +178,14 @@ async fn session(
                                         outbox.acknowledged(ack);
                                     }
                                 }
-                                _ => break,
+                                _ => return,
                             }
                         }
-                    })
-                    .await;
-                    if outbox.in_flight() {
-                        tracing::warn!("the last usage report was not acknowledged before shutdown");
                     }
+                })
+                .await;
+                if outbox.in_flight() {
+                    tracing::warn!("the last usage report was not acknowledged before shutdown");
                 }
                 return Ok(());
             }

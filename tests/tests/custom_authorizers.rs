@@ -540,6 +540,17 @@ async fn token_and_request_authorizers_decide_and_are_cached() -> anyhow::Result
     .await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(calls(&events), before + 2, "TTL 0: every request asks");
+    // An identity header sent twice: the authorizer and the cache could
+    // read different copies, so it is refused without a call.
+    let twice = get(
+        &client,
+        &node,
+        id,
+        "/prod/tenants/acme?user=carol",
+        &[("x-tenant", "allow-carol"), ("x-tenant", "allow-mallory")],
+    )
+    .await;
+    assert_eq!(twice.status, StatusCode::UNAUTHORIZED, "{}", twice.body);
     let no_user = get(
         &client,
         &node,

@@ -107,6 +107,16 @@ fn sigv4_headers(
         .collect()
 }
 
+/// Sends raw bytes and returns the whole answer as text.
+async fn raw_request(addr: std::net::SocketAddr, request: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await??;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
 async fn create_principal(
     admin: &mut Admin,
     name: &str,
@@ -383,12 +393,12 @@ async fn signed_requests_are_verified_and_authorized_by_policies() -> anyhow::Re
         .update_rest_api(UpdateRestApiRequest {
             api_id: api.id.clone(),
             name: api.name.clone(),
-            policy: policy(json!([
+            policy: Some(policy(json!([
                 {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:user/bob")},
                  "Action": "execute-api:Invoke", "Resource": "execute-api:/prod/GET/pets"},
                 {"Effect": "Deny", "Principal": {"AWS": alice_arn.clone()},
                  "Action": "execute-api:Invoke", "Resource": "execute-api:/*"},
-            ])),
+            ]))),
             ..Default::default()
         })
         .await?;
@@ -523,6 +533,59 @@ async fn resource_policies_and_private_apis() -> anyhow::Result<()> {
         "User: anonymous is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:********0000:fenced/prod/GET/open"
     );
 
+    // The deny holds however the path is spelled: empty segments, a
+    // trailing slash and encoded letters route to /admin and are denied;
+    // dot segments and encoded slashes are refused outright.
+    for path in [
+        "/prod//admin",
+        "/prod/admin/",
+        "/prod/%61dmin",
+        "//prod/admin",
+    ] {
+        let answer = from("127.0.0.1").get(node.addr(), "fenced", path).await?;
+        assert_eq!(
+            answer.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            answer.body
+        );
+    }
+    for path in [
+        "/prod/open/../admin",
+        "/prod/%2e%2e/prod/admin",
+        "/prod/open%2F..%2Fadmin",
+    ] {
+        let answer = from("127.0.0.1").get(node.addr(), "fenced", path).await?;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            answer.body
+        );
+    }
+    // One host per request: an absolute URI naming another API than the
+    // Host header is refused.
+    let raw = raw_request(
+        node.addr(),
+        "GET http://hidden.execute-api.localhost/prod/open HTTP/1.1\r\nHost: fenced.execute-api.localhost\r\nConnection: close\r\n\r\n",
+    )
+    .await?;
+    assert!(raw.starts_with("HTTP/1.1 400"), "{raw}");
+    // Renaming the API (without naming the policy) keeps its policy.
+    admin
+        .apis
+        .update_rest_api(UpdateRestApiRequest {
+            api_id: "fenced".into(),
+            name: "fenced, renamed".into(),
+            ..Default::default()
+        })
+        .await?;
+    admin.wait_converged(&["n"]).await?;
+    let still = from("127.0.0.3")
+        .get(node.addr(), "fenced", "/prod/open")
+        .await?;
+    assert_eq!(still.status, StatusCode::FORBIDDEN, "{}", still.body);
+
     // The private API: 403 on the public listener, served on the private
     // one and to the private CIDR.
     let public = from("127.0.0.1")
@@ -545,6 +608,7 @@ async fn resource_policies_and_private_apis() -> anyhow::Result<()> {
         .update_rest_api(UpdateRestApiRequest {
             api_id: "fenced".into(),
             name: "fenced".into(),
+            policy: Some(String::new()),
             ..Default::default()
         })
         .await?;

@@ -428,8 +428,12 @@ impl RestApiService for RestApis {
                 api.name = req.name.clone();
                 api.description = req.description.clone();
                 api.api_key_source = req.api_key_source;
-                api.policy = req.policy.clone();
-                api.endpoint_type = req.endpoint_type;
+                if let Some(policy) = &req.policy {
+                    api.policy = policy.clone();
+                }
+                if let Some(endpoint_type) = req.endpoint_type {
+                    api.endpoint_type = endpoint_type;
+                }
                 check_resource_policy(txn, &api)?;
                 txn.put(&keys::api(&api.id), &api);
                 Ok::<_, ApiError>(api)

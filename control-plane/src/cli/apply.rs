@@ -329,8 +329,8 @@ async fn ensure_api(
                 name: spec.name.clone(),
                 description: spec.description.clone(),
                 api_key_source: key_source,
-                policy,
-                endpoint_type,
+                policy: Some(policy),
+                endpoint_type: Some(endpoint_type),
             })
             .await
             .map_err(|s| status_error("updating the API", s))?

@@ -84,7 +84,10 @@ pub struct Answer {
     policy: Policy,
     /// The API key value, for APIs whose key source is AUTHORIZER.
     pub usage_key: Option<String>,
-    expires_at: Instant,
+    /// When the authorizer answered. The answer counts while the
+    /// authorizer's current TTL has not passed since, so lowering a TTL
+    /// shortens answers already cached.
+    answered_at: Instant,
 }
 
 /// What the event and the method ARN are made of.
@@ -124,11 +127,15 @@ impl Call<'_> {
         )
     }
 
+    /// A header's one value. A header sent twice has no value here: the
+    /// cache key and the authorizer must never read different copies.
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
+        let mut values = self.headers.get_all(name).iter();
+        let value = values.next()?;
+        if values.next().is_some() {
+            return None;
+        }
+        value.to_str().ok().filter(|v| !v.is_empty())
     }
 
     fn query_value(&self, name: &str) -> Option<String> {
@@ -305,7 +312,7 @@ impl CustomAuthorizers {
                 })
                 .await
                 .map_err(|refusal: Arc<GatewayResponse>| (*refusal).clone())?;
-            if answer.expires_at > Instant::now() {
+            if answer.answered_at + call.auth.ttl > Instant::now() {
                 return Ok(answer);
             }
             self.answers.invalidate(&key).await;
@@ -356,8 +363,7 @@ impl CustomAuthorizers {
             http::StatusCode::FORBIDDEN => return Err(GatewayResponse::ExplicitDeny),
             other => return Err(failure(&format_args!("answered {other}"))),
         }
-        let ttl = auth.ttl;
-        parse_answer(&body, Instant::now() + ttl).map_err(|why| failure(&why))
+        parse_answer(&body, Instant::now()).map_err(|why| failure(&why))
     }
 }
 
@@ -387,7 +393,7 @@ fn cache_key(fingerprint: &[u8; 32], identity: &[String]) -> [u8; 32] {
 }
 
 /// Reads AWS's authorizer response shape.
-fn parse_answer(body: &[u8], expires_at: Instant) -> Result<Answer, String> {
+fn parse_answer(body: &[u8], answered_at: Instant) -> Result<Answer, String> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| format!("answer is not JSON: {e}"))?;
     let object = value.as_object().ok_or("answer is not a JSON object")?;
@@ -440,7 +446,7 @@ fn parse_answer(body: &[u8], expires_at: Instant) -> Result<Answer, String> {
         }),
         policy,
         usage_key,
-        expires_at,
+        answered_at,
     })
 }
 

@@ -82,14 +82,9 @@ pub async fn forward(
         propagation::inject(trace, &mut parts.headers);
     }
     // Only the gateway speaks for the caller: drop what the client claimed.
-    parts.headers.remove(PRINCIPAL_HEADER);
-    parts.headers.remove(CLAIMS_HEADER);
-    parts.headers.remove(CONTEXT_HEADER);
+    remove_gateway_headers(&mut parts.headers);
     if let Some(p) = f.principal {
-        let value = |v: &Option<String>| {
-            v.as_deref()
-                .and_then(|v| http::HeaderValue::from_str(v).ok())
-        };
+        let value = |v: &Option<String>| v.as_deref().map(ascii_header_value);
         if let Some(v) = value(&p.subject) {
             parts.headers.insert(PRINCIPAL_HEADER, v);
         }
@@ -118,6 +113,59 @@ pub async fn forward(
     Ok(Response::from_parts(parts, Either::Left(body)))
 }
 
+/// Removes every `x-archway-*` header a client sent, also spelled with
+/// `_` for `-` (CGI, WSGI and PHP backends read `x_archway_principal` as
+/// the same variable as `x-archway-principal`).
+fn remove_gateway_headers(headers: &mut http::HeaderMap) {
+    const PREFIX: &[u8] = b"x-archway-";
+    let is_gateway = |name: &http::HeaderName| {
+        let name = name.as_str().as_bytes();
+        name.len() > PREFIX.len()
+            && name[..PREFIX.len()]
+                .iter()
+                .zip(PREFIX)
+                .all(|(a, b)| *a == *b || (*a == b'_' && *b == b'-'))
+    };
+    if !headers.keys().any(is_gateway) {
+        return;
+    }
+    let names: Vec<http::HeaderName> = headers.keys().filter(|n| is_gateway(n)).cloned().collect();
+    for name in names {
+        headers.remove(name);
+    }
+}
+
+/// A header value for an identity the backend must receive whole: bytes
+/// outside printable ASCII are escaped (`\uXXXX` in JSON values, which
+/// stay valid JSON; `%XX` elsewhere), rather than dropping the header.
+fn ascii_header_value(value: &str) -> http::HeaderValue {
+    if let Ok(v) = http::HeaderValue::from_str(value)
+        && value.is_ascii()
+    {
+        return v;
+    }
+    let json = value.starts_with('{') || value.starts_with('[');
+    let mut out = String::with_capacity(value.len() + 16);
+    for c in value.chars() {
+        match c {
+            ' '..='~' => out.push(c),
+            _ if json => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            _ => {
+                let mut bytes = [0u8; 4];
+                for b in c.encode_utf8(&mut bytes).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+    }
+    http::HeaderValue::from_str(&out).expect("printable ASCII is a valid header value")
+}
+
 fn caused_by_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cause {
@@ -127,4 +175,37 @@ fn caused_by_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
         cause = err.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_sent_gateway_headers_go_in_every_spelling() {
+        let mut headers = http::HeaderMap::new();
+        for name in [
+            "x-archway-principal",
+            "x_archway_principal",
+            "x-archway_claims",
+            "x_archway-authorizer-context",
+            "x-archwayish",
+            "x-api-key",
+        ] {
+            headers.insert(http::HeaderName::from_static(name), "v".parse().unwrap());
+        }
+        remove_gateway_headers(&mut headers);
+        let left: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(left.contains(&"x-archwayish") && left.contains(&"x-api-key"));
+    }
+
+    #[test]
+    fn identities_outside_ascii_reach_the_backend_escaped() {
+        assert_eq!(ascii_header_value("alice"), "alice");
+        assert_eq!(ascii_header_value("José"), "Jos%C3%A9");
+        let json = ascii_header_value(r#"{"name":"José 😀"}"#);
+        let back: serde_json::Value = serde_json::from_slice(json.as_bytes()).unwrap();
+        assert_eq!(back["name"], "José 😀");
+    }
 }

@@ -40,73 +40,117 @@ fn refusal(e: &sigv4::SigV4Error) -> GatewayResponse {
     })
 }
 
-/// The signer of a verified request.
+/// Checks a request's SigV4 signature in two steps, so a body is read only
+/// for a known, enabled key with a valid session: [`Signer::identify`],
+/// then (with the body's hash when [`Signer::needs_body`]) [`Signer::verify`].
+pub struct Signer<'p, 't> {
+    request: sigv4::Request<'p>,
+    signed: sigv4::Signed<'p>,
+    pub key: &'t IamKey,
+}
+
+impl<'p, 't> Signer<'p, 't> {
+    /// The signature's shape, its access key and session token.
+    pub fn identify(
+        tables: &'t RuntimeTables,
+        parts: &'p Parts,
+        now: SystemTime,
+    ) -> Result<Self, GatewayResponse> {
+        let request = signed_request(parts);
+        let signed = sigv4::parse(&request)
+            .map_err(|e| refusal(&e))?
+            .ok_or(GatewayResponse::MissingAuthenticationToken)?;
+        let key = tables
+            .iam
+            .keys
+            .get(signed.credential().access_key_id)
+            .filter(|k| k.enabled)
+            .ok_or_else(invalid_token)?;
+        match (&key.session, signed.session_token()) {
+            (None, None) => {}
+            (None, Some(_)) | (Some(_), None) => return Err(invalid_token()),
+            (Some((hash, expires_at_ms)), Some(token)) => {
+                let given: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+                if !constant_time_eq(&given, hash) {
+                    return Err(invalid_token());
+                }
+                let now_ms = now
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                if *expires_at_ms <= now_ms {
+                    return Err(GatewayResponse::Iam(IamRefusal::forbidden(
+                        "ExpiredTokenException",
+                        EXPIRED_TOKEN,
+                    )));
+                }
+            }
+        }
+        Ok(Self {
+            request,
+            signed,
+            key,
+        })
+    }
+
+    /// Whether the signature covers the body, which must then be read and
+    /// hashed before [`Signer::verify`].
+    pub fn needs_body(&self) -> bool {
+        self.signed.payload().needs_body()
+    }
+
+    /// Scope, clock, body hash and signature.
+    pub fn verify(
+        &self,
+        tables: &RuntimeTables,
+        body_sha256_hex: Option<&str>,
+        now: SystemTime,
+    ) -> Result<(), GatewayResponse> {
+        sigv4::verify(
+            &self.signed,
+            &self.request,
+            &self.key.secret,
+            body_sha256_hex,
+            &tables.region,
+            now,
+        )
+        .map_err(|e| {
+            // The string to sign holds no header values (tokens stay out
+            // of the logs); it is enough to compare with the client's.
+            if let Some(string_to_sign) = e.string_to_sign() {
+                tracing::debug!(
+                    access_key = self.signed.credential().access_key_id,
+                    %string_to_sign,
+                    "SigV4 mismatch"
+                );
+            }
+            refusal(&e)
+        })
+    }
+}
+
+/// The signer of a verified request, for callers that have the body's hash
+/// (or need none).
 pub fn authenticate<'t>(
     tables: &'t RuntimeTables,
     parts: &Parts,
     body_sha256_hex: Option<&str>,
     now: SystemTime,
 ) -> Result<&'t IamKey, GatewayResponse> {
-    let request = signed_request(parts);
-    let signed = sigv4::parse(&request)
-        .map_err(|e| refusal(&e))?
-        .ok_or(GatewayResponse::MissingAuthenticationToken)?;
-    let key = tables
-        .iam
-        .keys
-        .get(signed.credential().access_key_id)
-        .filter(|k| k.enabled)
-        .ok_or_else(invalid_token)?;
-    match (&key.session, signed.session_token()) {
-        (None, None) => {}
-        (None, Some(_)) | (Some(_), None) => return Err(invalid_token()),
-        (Some((hash, expires_at_ms)), Some(token)) => {
-            let given: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
-            if !constant_time_eq(&given, hash) {
-                return Err(invalid_token());
-            }
-            let now_ms = now
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
-            if *expires_at_ms <= now_ms {
-                return Err(GatewayResponse::Iam(IamRefusal::forbidden(
-                    "ExpiredTokenException",
-                    EXPIRED_TOKEN,
-                )));
-            }
-        }
-    }
-    sigv4::verify(
-        &signed,
-        &request,
-        &key.secret,
-        body_sha256_hex,
-        &tables.region,
-        now,
-    )
-    .map_err(|e| {
-        if let Some(canonical) = e.canonical_request() {
-            tracing::debug!(access_key = signed.credential().access_key_id, %canonical, "SigV4 mismatch");
-        }
-        refusal(&e)
-    })?;
-    Ok(key)
+    let signer = Signer::identify(tables, parts, now)?;
+    signer.verify(tables, body_sha256_hex, now)?;
+    Ok(signer.key)
 }
 
-/// Whether the signature covers the body, so it must be read and hashed
-/// first. A request without a usable signature needs no body: it is
-/// refused by [`authenticate`] whatever the body.
-pub fn needs_body_hash(parts: &Parts) -> bool {
-    matches!(sigv4::parse(&signed_request(parts)), Ok(Some(s)) if s.payload().needs_body())
-}
+/// How long a signed body may take to arrive.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Reads the whole body (within `max`) and hashes it; the body is put back
-/// as the bytes read, for the integration.
+/// Reads the whole body (within `max` bytes and [`BODY_READ_TIMEOUT`]) and
+/// hashes it; the body is put back as the bytes read, for the integration.
 pub async fn hash_body(body: &mut RequestBody, max: usize) -> Result<String, GatewayResponse> {
     let taken = std::mem::replace(body, Either::Right(Full::new(Bytes::new())));
-    let bytes = Limited::new(taken, max)
-        .collect()
+    let bytes = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(taken, max).collect())
         .await
+        .map_err(|_| GatewayResponse::BadRequest)?
         .map_err(|e| {
             if e.downcast_ref::<LengthLimitError>().is_some() {
                 GatewayResponse::RequestTooLarge

@@ -13,6 +13,7 @@ pub mod headers;
 pub mod http_proxy;
 pub mod iam;
 pub mod mock;
+pub mod normalize;
 pub mod observe;
 pub mod resolve;
 pub mod throttle;
@@ -118,11 +119,10 @@ impl Gateway {
         let (parts, body) = request.into_parts();
         let mut body: RequestBody = Either::Left(body);
         check_declared_length(&parts.headers, self.max_payload)?;
-        let host = parts
-            .uri
-            .host()
-            .or_else(|| parts.headers.get(http::header::HOST)?.to_str().ok());
-        let resolved = resolve::resolve(tables, &self.domain, host, parts.uri.path());
+        let host = normalize::request_host(&parts)?;
+        // Routing, policies and the backend URI all read this one path.
+        let canonical = normalize::canonical_path(parts.uri.path())?;
+        let resolved = resolve::resolve(tables, &self.domain, host, &canonical);
         if let Ok(r) = &resolved {
             observation.api = Some(r.api);
             observation.stage = Some(r.stage);
@@ -189,14 +189,16 @@ impl Gateway {
                 )
             }
             Some(RouteAuth::Iam) => {
-                let body_hash = if iam::needs_body_hash(&parts) {
+                // The key must be known before a signed body is read.
+                let signer = iam::Signer::identify(tables, &parts, SystemTime::now())?;
+                let body_hash = if signer.needs_body() {
                     Some(iam::hash_body(&mut body, self.max_payload).await?)
                 } else {
                     None
                 };
-                let key =
-                    iam::authenticate(tables, &parts, body_hash.as_deref(), SystemTime::now())?;
+                signer.verify(tables, body_hash.as_deref(), SystemTime::now())?;
                 observation.event("signature.verified");
+                let key = signer.key;
                 (Some(iam::principal_of(key)), None, iam::Caller::Iam(key))
             }
         };
@@ -251,6 +253,7 @@ impl Gateway {
                 // The parameters borrow the request's path; release them
                 // before the request moves on.
                 drop(params);
+                drop(canonical);
                 let forward = http_proxy::Forward {
                     principal: principal.as_ref(),
                     upstream: &self.upstream,

@@ -606,11 +606,12 @@ fn parse_header<'a>(
     let (Some(credential), Some(signed_headers), Some(signature), Some(date)) =
         (credential, signed_headers, signature, date)
     else {
-        let _ = write!(
-            missing,
-            "Authorization={}",
-            String::from_utf8_lossy(authorization.as_bytes())
-        );
+        // AWS echoes the whole header; only its scheme is echoed here, so
+        // a bearer token sent to the wrong method never reaches a response
+        // or an access log.
+        let text = String::from_utf8_lossy(authorization.as_bytes());
+        let scheme = text.split_whitespace().next().unwrap_or_default();
+        let _ = write!(missing, "Authorization={scheme} ...");
         return Err(SigV4Error::incomplete(missing));
     };
 

@@ -919,7 +919,7 @@ fn incomplete_authorization_lists_every_missing_part() {
     assert_eq!(e.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         e.message(),
-        "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=Bearer abc.def"
+        "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization=Bearer ..."
     );
 
     let auth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/execute-api/aws4_request, Signature=";
@@ -927,7 +927,7 @@ fn incomplete_authorization_lists_every_missing_part() {
     assert_eq!(
         parse(&fx.req()).expect_err("refused").message(),
         format!(
-            "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization={auth}"
+            "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=AWS4-HMAC-SHA256 ..."
         )
     );
 
