@@ -9,6 +9,7 @@ pub mod http_client;
 pub mod otlp;
 pub mod process;
 pub mod redis;
+pub mod serve;
 pub mod tls;
 pub mod upstream;
 

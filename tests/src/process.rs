@@ -237,6 +237,32 @@ impl DataPlane {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
+        Self::spawn(control_plane_url, node_id, state_dir, extra, env, 2)
+    }
+
+    /// Starts with a private listener too (`--private-listen`), at
+    /// [`DataPlane::private_addr`].
+    pub fn start_with_private(
+        control_plane_url: &str,
+        node_id: &str,
+        state_dir: &Path,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
+        let mut extra = extra.to_vec();
+        extra.extend(["--private-listen", "127.0.0.1:0"]);
+        Self::spawn(control_plane_url, node_id, state_dir, &extra, &[], 3)
+    }
+
+    /// `lines`: how many listening lines the node prints (2, or 3 with a
+    /// private listener).
+    fn spawn(
+        control_plane_url: &str,
+        node_id: &str,
+        state_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        lines: usize,
+    ) -> anyhow::Result<Self> {
         let mut args: Vec<String> = vec![
             "--listen".into(),
             "127.0.0.1:0".into(),
@@ -253,37 +279,7 @@ impl DataPlane {
         let mut env = env.to_vec();
         env.push(("ARCHWAY_TOKEN", crate::TEST_NODE_TOKEN));
         Ok(Self {
-            process: Process::spawn_with_env("archway-data-plane", &args, 2, &env)?,
-            node_id: node_id.into(),
-        })
-    }
-
-    /// Starts with a private listener too (`--private-listen`), at
-    /// [`DataPlane::private_addr`].
-    pub fn start_with_private(
-        control_plane_url: &str,
-        node_id: &str,
-        state_dir: &Path,
-        extra: &[&str],
-    ) -> anyhow::Result<Self> {
-        let mut args: Vec<String> = vec![
-            "--listen".into(),
-            "127.0.0.1:0".into(),
-            "--control-plane".into(),
-            control_plane_url.into(),
-            "--node-id".into(),
-            node_id.into(),
-            "--state-dir".into(),
-            state_dir.display().to_string(),
-            "--admin-listen".into(),
-            "127.0.0.1:0".into(),
-            "--private-listen".into(),
-            "127.0.0.1:0".into(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let env = [("ARCHWAY_TOKEN", crate::TEST_NODE_TOKEN)];
-        Ok(Self {
-            process: Process::spawn_with_env("archway-data-plane", &args, 3, &env)?,
+            process: Process::spawn_with_env("archway-data-plane", &args, lines, &env)?,
             node_id: node_id.into(),
         })
     }

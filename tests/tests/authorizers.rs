@@ -8,11 +8,7 @@ use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
 use archway_proto::v1::*;
 use bytes::Bytes;
 use http::StatusCode;
-use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use std::convert::Infallible;
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -119,27 +115,15 @@ fn sign(kid: &str, private: &[u8], claims: &serde_json::Value) -> String {
 
 /// A JWKS endpoint on loopback whose document the test can change.
 async fn jwks_server(doc: Arc<Mutex<String>>, fetches: Arc<AtomicU32>) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let (doc, fetches) = (doc.clone(), fetches.clone());
-            tokio::spawn(async move {
-                let service = service_fn(move |_req: http::Request<hyper::body::Incoming>| {
-                    fetches.fetch_add(1, Ordering::Relaxed);
-                    let body = doc.lock().unwrap().clone();
-                    async move { Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(body)))) }
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+    archway_e2e::serve::spawn(None, move |_req| {
+        let (doc, fetches) = (doc.clone(), fetches.clone());
+        async move {
+            fetches.fetch_add(1, Ordering::Relaxed);
+            let body = doc.lock().unwrap().clone();
+            archway_e2e::serve::answer(200, body)
         }
-    });
-    addr
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,11 +10,8 @@ use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
 use archway_proto::v1::*;
 use bytes::Bytes;
 use http::StatusCode;
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use http_body_util::Full;
 use serde_json::{Value, json};
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,30 +27,15 @@ type Events = Arc<Mutex<Vec<Value>>>;
 /// - `unauthorized`: 401; `error`: 500; `broken`: 200 with a non-answer;
 /// - `slow`: answers after 2 s.
 async fn authorizer_service(events: Events, keys: Arc<Mutex<Vec<(String, String)>>>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let (events, keys) = (events.clone(), keys.clone());
-            tokio::spawn(async move {
-                let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let (events, keys) = (events.clone(), keys.clone());
-                    async move {
-                        let body = req.into_body().collect().await.unwrap().to_bytes();
-                        let event: Value = serde_json::from_slice(&body).unwrap();
-                        events.lock().unwrap().push(event.clone());
-                        Ok::<_, Infallible>(decide(&event, &keys).await)
-                    }
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+    let addr = archway_e2e::serve::spawn(None, move |req| {
+        let (events, keys) = (events.clone(), keys.clone());
+        async move {
+            let event: Value = serde_json::from_slice(req.body()).unwrap();
+            events.lock().unwrap().push(event.clone());
+            decide(&event, &keys).await
         }
-    });
+    })
+    .await;
     format!("http://{addr}/authorize")
 }
 

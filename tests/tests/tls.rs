@@ -12,13 +12,9 @@ use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
 use archway_proto::v1::*;
 use bytes::Bytes;
 use http::StatusCode;
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -123,57 +119,34 @@ async fn identity_service(
     jwks: String,
     answered: Arc<AtomicU32>,
 ) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let (acceptor, jwks, answered) = (acceptor.clone(), jwks.clone(), answered.clone());
-            tokio::spawn(async move {
-                let Ok(stream) = acceptor.accept(stream).await else {
-                    return;
-                };
-                let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let (jwks, answered) = (jwks.clone(), answered.clone());
-                    async move {
-                        answered.fetch_add(1, Ordering::Relaxed);
-                        let path = req.uri().path().to_owned();
-                        let body = req.into_body().collect().await.unwrap().to_bytes();
-                        let (status, body) = match path.as_str() {
-                            "/jwks" => (200, jwks),
-                            "/authorize" => {
-                                let event: serde_json::Value =
-                                    serde_json::from_slice(&body).unwrap_or_default();
-                                if event["authorizationToken"] == "good" {
-                                    let policy = json!({"Version": "2012-10-17", "Statement": [
-                                        {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "*"}
-                                    ]});
-                                    (
-                                        200,
-                                        json!({"principalId": "tls-user", "policyDocument": policy})
-                                            .to_string(),
-                                    )
-                                } else {
-                                    (401, r#"{"message":"Unauthorized"}"#.to_owned())
-                                }
-                            }
-                            _ => (404, String::new()),
-                        };
-                        let mut response = http::Response::new(Full::new(Bytes::from(body)));
-                        *response.status_mut() = StatusCode::from_u16(status).unwrap();
-                        Ok::<_, Infallible>(response)
+    archway_e2e::serve::spawn(Some(tls), move |req| {
+        let (jwks, answered) = (jwks.clone(), answered.clone());
+        async move {
+            answered.fetch_add(1, Ordering::Relaxed);
+            let (status, body) = match req.uri().path() {
+                "/jwks" => (200, jwks),
+                "/authorize" => {
+                    let event: serde_json::Value =
+                        serde_json::from_slice(req.body()).unwrap_or_default();
+                    if event["authorizationToken"] == "good" {
+                        let policy = json!({"Version": "2012-10-17", "Statement": [
+                            {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "*"}
+                        ]});
+                        (
+                            200,
+                            json!({"principalId": "tls-user", "policyDocument": policy})
+                                .to_string(),
+                        )
+                    } else {
+                        (401, r#"{"message":"Unauthorized"}"#.to_owned())
                     }
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+                }
+                _ => (404, String::new()),
+            };
+            archway_e2e::serve::answer(status, body)
         }
-    });
-    addr
+    })
+    .await
 }
 
 async fn create_authorizer(admin: &mut Admin, a: Authorizer) -> anyhow::Result<Authorizer> {
