@@ -169,7 +169,13 @@ fn net_contains(net: &IpNet, ip: IpAddr) -> bool {
     }
     match (net, ip) {
         (IpNet::V4(n), IpAddr::V6(v6)) => v6.to_ipv4_mapped().is_some_and(|v4| n.contains(&v4)),
-        (IpNet::V6(n), IpAddr::V4(v4)) => n.contains(&v4.to_ipv6_mapped()),
+        // Only a range inside ::ffff:0:0/96 speaks of IPv4 clients: `::/0`
+        // means every IPv6 client, not every client.
+        (IpNet::V6(n), IpAddr::V4(v4)) => {
+            n.prefix_len() >= 96
+                && n.network().to_ipv4_mapped().is_some()
+                && n.contains(&v4.to_ipv6_mapped())
+        }
         _ => false,
     }
 }

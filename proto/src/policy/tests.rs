@@ -1050,6 +1050,14 @@ fn ip_address_conditions() {
         Decision::ImplicitDeny
     );
 
+    // `::/0` is every IPv6 client, not every client.
+    let p = with_condition("Allow", r#"{"IpAddress":{"aws:SourceIp":"::/0"}}"#);
+    assert_eq!(p.evaluate(&from_ip(&r, "2001:db8::1")), Decision::Allow);
+    assert_eq!(
+        p.evaluate(&from_ip(&r, "203.0.113.9")),
+        Decision::ImplicitDeny
+    );
+
     let deny = identity(
         r#"{"Statement":[
             {"Effect":"Allow","Action":"*","Resource":"*"},
