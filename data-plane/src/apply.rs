@@ -10,9 +10,15 @@ use arc_swap::ArcSwap;
 use archway_proto::v1::ConfigUpdate;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Configurations up to this many resources are saved before the ACK.
 const SAVE_BEFORE_ACK_UP_TO: usize = 10_000;
+/// Larger ones are saved at most this often: a million keys are ~100 MB,
+/// and a stream of one-key changes must not rewrite them every time. A
+/// node that stops in between restarts from an older snapshot and catches
+/// up from the control plane.
+const LARGE_SAVE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The keys a delta changes, or None for a full update.
 fn key_delta(update: &ConfigUpdate) -> Option<KeyUpdate> {
@@ -61,6 +67,10 @@ pub struct ConfigApplier {
     ready: Arc<AtomicBool>,
     /// A key changed since the last version that compiled.
     keys_dirty: bool,
+    /// When a large configuration was last saved.
+    last_large_save: Option<Instant>,
+    /// The applied version is not on disk yet (a deferred large save).
+    unsaved: bool,
 }
 
 impl ConfigApplier {
@@ -78,6 +88,8 @@ impl ConfigApplier {
             sinks,
             ready: Arc::default(),
             keys_dirty: true,
+            last_large_save: None,
+            unsaved: false,
         }
     }
 
@@ -91,11 +103,40 @@ impl ConfigApplier {
         (self.received_version.0, &self.received_version.1)
     }
 
-    /// Waits for the last version's snapshot to be on disk.
+    /// Waits for a save in progress to finish.
     pub async fn settle(&mut self) {
         if let Some(saving) = self.saving.take() {
             let received = saving.await.expect("the save task does not panic");
             self.received = Some(received);
+        }
+    }
+
+    /// Saves the applied version if its save was deferred, once
+    /// [`LARGE_SAVE_INTERVAL`] has passed (`force`: now, e.g. at shutdown).
+    /// Called between updates, so a quiet fleet's last change reaches the
+    /// disk too.
+    pub async fn save_deferred(&mut self, force: bool) {
+        let due = self
+            .last_large_save
+            .is_none_or(|at| at.elapsed() >= LARGE_SAVE_INTERVAL);
+        if !self.unsaved || !(due || force) {
+            return;
+        }
+        self.settle().await;
+        let (Some(received), Some(disk)) = (self.received.take(), self.disk.clone()) else {
+            return;
+        };
+        self.unsaved = false;
+        self.last_large_save = Some(Instant::now());
+        let saving = tokio::task::spawn_blocking(move || {
+            if let Err(e) = disk.save(&received) {
+                tracing::error!(error = %e, path = %disk.path().display(), "could not save the snapshot; serving it anyway");
+            }
+            received
+        });
+        self.saving = Some(saving);
+        if force {
+            self.settle().await;
         }
     }
 
@@ -158,7 +199,13 @@ impl ConfigApplier {
         self.keys_dirty = true;
         let version = received.version;
         let previous = self.tables.load_full();
-        let disk = self.disk.clone();
+        let large = received.resources.len() > SAVE_BEFORE_ACK_UP_TO;
+        // A large configuration saved recently waits for the next due save.
+        let defer = large
+            && self
+                .last_large_save
+                .is_some_and(|at| at.elapsed() < LARGE_SAVE_INTERVAL);
+        let disk = if defer { None } else { self.disk.clone() };
         let sinks = self.sinks.clone();
         let (compiled_tx, compiled_rx) = tokio::sync::oneshot::channel();
         let task = tokio::task::spawn_blocking(move || {
@@ -193,6 +240,12 @@ impl ConfigApplier {
         });
         let result = compiled_rx.await.expect("the compile task does not panic");
         self.saving = Some(task);
+        if result.is_ok() && self.disk.is_some() {
+            self.unsaved = defer;
+            if large && !defer {
+                self.last_large_save = Some(Instant::now());
+            }
+        }
         Ok(match result {
             Ok(tables) => {
                 self.tables.store(Arc::new(tables));
@@ -304,5 +357,51 @@ mod tests {
         let mut fresh = ConfigApplier::new(restored.clone(), Some(disk), Arc::default());
         assert_eq!(fresh.restore_from_disk().unwrap(), Some(1));
         assert!(restored.load().apis["a"].stages.contains_key("prod"));
+    }
+    /// `update(version, 200)` plus enough API keys to count as large.
+    fn large_update(version: u64) -> ConfigUpdate {
+        let mut u = update(version, 200);
+        for i in 0..=SAVE_BEFORE_ACK_UP_TO {
+            u.upserts.push(ConfigResource {
+                name: format!("apikey/k{i}"),
+                resource: Some(Body::ApiKey(archway_proto::v1::ApiKey {
+                    id: format!("k{i}"),
+                    enabled: true,
+                    value_hash: {
+                        use sha2::Digest;
+                        sha2::Sha256::digest(i.to_be_bytes()).to_vec()
+                    },
+                    ..Default::default()
+                })),
+            });
+        }
+        u
+    }
+
+    #[tokio::test]
+    async fn large_configurations_are_saved_at_most_every_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let tables: SharedTables = Arc::new(ArcSwap::from_pointee(RuntimeTables::empty()));
+        let disk = SnapshotFile::new(dir.path());
+        let mut applier = ConfigApplier::new(tables.clone(), Some(disk.clone()), Arc::default());
+        let saved = |disk: &SnapshotFile| disk.load().unwrap().map(|s| s.version);
+
+        applier.apply(large_update(1)).await.unwrap();
+        applier.settle().await;
+        assert_eq!(saved(&disk), Some(1), "the first large version is saved");
+        // Right after: served, acknowledged, but its save is deferred.
+        assert_eq!(
+            applier.apply(large_update(2)).await.unwrap(),
+            Outcome::Applied { version: 2 }
+        );
+        applier.settle().await;
+        assert_eq!(tables.load().version, 2);
+        assert_eq!(saved(&disk), Some(1));
+        applier.save_deferred(false).await;
+        applier.settle().await;
+        assert_eq!(saved(&disk), Some(1), "not due yet");
+        // At shutdown (or once due) the deferred version reaches the disk.
+        applier.save_deferred(true).await;
+        assert_eq!(saved(&disk), Some(2));
     }
 }

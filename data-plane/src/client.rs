@@ -58,6 +58,7 @@ pub async fn run(
         let result = session(&config, &mut applier, &mut outbox, &mut stop).await;
         if *stop.borrow() {
             // The last applied version reaches the disk before we go.
+            applier.save_deferred(true).await;
             applier.settle().await;
             return;
         }
@@ -73,6 +74,7 @@ pub async fn run(
         tokio::select! {
             () = tokio::time::sleep(backoff.mul_f64(fastrand::f64() * 0.4 + 0.8)) => {}
             _ = stop.changed() => {
+                applier.save_deferred(true).await;
                 applier.settle().await;
                 return;
             }
@@ -161,6 +163,7 @@ async fn session(
             }
             _ = heartbeat.tick() => {
                 tx.send(message(NodeMsg::Heartbeat(Heartbeat {}))).await?;
+                applier.save_deferred(false).await;
             }
             _ = stop.changed() => {
                 // Hand over everything counted, report after report (the
