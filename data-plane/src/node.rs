@@ -53,7 +53,13 @@ pub struct NodeConfig {
     /// PEM CA certificates trusted for an `https://` control plane, besides
     /// the operating system's roots.
     pub control_plane_ca: Option<String>,
+    /// Open client connections at most, over all API listeners.
+    pub max_connections: usize,
 }
+
+/// The default cap on client connections: keep the process's file
+/// descriptor limit above it (e.g. LimitNOFILE=65536 in the systemd unit).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
 /// Where a node serves API traffic.
 #[derive(Debug)]
@@ -193,6 +199,7 @@ pub async fn run(
         &upstream_tls,
     ));
     let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();
+    let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
     let (stop_private, private_stopped) = tokio::sync::oneshot::channel::<()>();
     let private_task = listeners.private.map(|listener| {
         let privacy = server::Privacy {
@@ -205,6 +212,7 @@ pub async fn run(
             gateway.clone(),
             privacy,
             tls,
+            connections.clone(),
             async {
                 let _ = private_stopped.await;
             },
@@ -219,6 +227,7 @@ pub async fn run(
         gateway,
         privacy,
         config.listener_tls.clone(),
+        connections,
         shutdown,
     )
     .await;

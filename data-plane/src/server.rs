@@ -46,11 +46,16 @@ impl Privacy {
 /// Serves `gateway` on `listener` until `shutdown` completes, then lets open
 /// requests finish for up to ten seconds. With `tls`, every connection is
 /// HTTPS; without, HTTP/1.1 and h2c.
+///
+/// `connections` caps the open client connections (shared by a node's
+/// listeners): at the cap the loop stops accepting, so new clients wait in
+/// the kernel's backlog instead of exhausting file descriptors and memory.
 pub async fn serve(
     listener: TcpListener,
     gateway: Arc<Gateway>,
     privacy: Privacy,
     tls: Option<Arc<rustls::ServerConfig>>,
+    connections: Arc<tokio::sync::Semaphore>,
     shutdown: impl Future<Output = ()>,
 ) {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -69,6 +74,21 @@ pub async fn serve(
     tokio::pin!(shutdown);
 
     loop {
+        let permit = match connections.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                tracing::warn!(
+                    "at the connection cap (--max-connections): not accepting until one closes"
+                );
+                tokio::select! {
+                    permit = connections.clone().acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break,
+                    },
+                    () = &mut shutdown => break,
+                }
+            }
+        };
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -99,6 +119,7 @@ pub async fn serve(
                 .into_owned();
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
+                let _permit = permit;
                 if let Err(e) = connection.await {
                     tracing::debug!(error = %e, %remote, "connection ended with an error");
                 }
@@ -111,6 +132,7 @@ pub async fn serve(
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _permit = permit;
             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(e)) => {

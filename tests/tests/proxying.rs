@@ -171,3 +171,68 @@ async fn http_apis_answer_404_for_unmatched_routes() -> anyhow::Result<()> {
     assert_eq!(answer.headers["content-type"], "application/json");
     Ok(())
 }
+
+/// One request on an open connection; the answer's status line, or None
+/// when nothing came within `wait`.
+async fn status_line(
+    stream: &mut tokio::net::TcpStream,
+    wait: std::time::Duration,
+) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = "GET /prod/ok HTTP/1.1\r\nHost: capped.execute-api.localhost\r\n\r\n";
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(wait, stream.read(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+    text.lines().next().map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_cap_their_open_connections() -> anyhow::Result<()> {
+    use std::time::Duration;
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(
+        &cp.url(),
+        "n",
+        &dir.path().join("n"),
+        &["--max-connections", "2"],
+    )?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let api = admin.create_api("capped", ApiProtocol::Rest).await?;
+    admin.route(&api, "/ok", "GET", mock(200, "ok")).await?;
+    admin.deploy(&api, "prod").await?;
+    admin.wait_converged(&["n"]).await?;
+
+    let connect = || tokio::net::TcpStream::connect(node.addr());
+    let (mut first, mut second) = (connect().await?, connect().await?);
+    let long = Duration::from_secs(5);
+    assert_eq!(
+        status_line(&mut first, long).await.as_deref(),
+        Some("HTTP/1.1 200 OK")
+    );
+    assert_eq!(
+        status_line(&mut second, long).await.as_deref(),
+        Some("HTTP/1.1 200 OK")
+    );
+    // A third connection waits in the backlog while two are open...
+    let mut third = connect().await?;
+    assert_eq!(
+        status_line(&mut third, Duration::from_millis(500)).await,
+        None
+    );
+    // ...and is served once one of them closes.
+    drop(first);
+    let mut buf = vec![0u8; 1024];
+    let n =
+        tokio::time::timeout(long, tokio::io::AsyncReadExt::read(&mut third, &mut buf)).await??;
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    Ok(())
+}

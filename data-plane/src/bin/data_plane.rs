@@ -75,6 +75,10 @@ struct Args {
     /// authorizers, besides the operating system's roots.
     #[arg(long, env = "ARCHWAY_UPSTREAM_CA_FILE")]
     upstream_ca_file: Option<PathBuf>,
+    /// Open client connections at most, over the API listeners; at the cap
+    /// new clients wait in the kernel's backlog.
+    #[arg(long, env = "ARCHWAY_MAX_CONNECTIONS", default_value_t = node::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
     /// Admin endpoints (/metrics, /ready, /healthz). Port 0 picks a free
     /// port; the chosen address is printed on a second line.
     #[arg(long, env = "ARCHWAY_ADMIN_LISTEN", default_value = "127.0.0.1:9901")]
@@ -223,6 +227,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         listener_tls,
         upstream_tls: Some(upstream_tls),
         control_plane_ca,
+        max_connections: args.max_connections,
     };
     let listeners = node::Listeners {
         public: listener,

@@ -113,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
         listener_tls: None,
         upstream_tls: None,
         control_plane_ca: None,
+        max_connections: node::DEFAULT_MAX_CONNECTIONS,
     };
     let node = tokio::spawn(node::run(
         node_config,
