@@ -401,9 +401,16 @@ fn parse_answer(body: &[u8], answered_at: Instant) -> Result<Answer, String> {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         _ => return Err("answer has no principalId string".into()),
     };
-    let policy = Policy::from_value(
-        object
-            .get("policyDocument")
+    if !object.contains_key("policyDocument") {
+        return Err("answer has no policyDocument".into());
+    }
+    // The policy is parsed from its own text with the strict parser, which
+    // refuses duplicate keys (a Value would silently keep the last one).
+    let raw: std::collections::HashMap<String, Box<serde_json::value::RawValue>> =
+        serde_json::from_slice(body).map_err(|e| format!("answer is not JSON: {e}"))?;
+    let policy = Policy::parse(
+        raw.get("policyDocument")
+            .map(|r| r.get())
             .ok_or("answer has no policyDocument")?,
         PolicyKind::Authorizer,
     )
@@ -484,6 +491,10 @@ mod tests {
             ),
             (
                 r#"{"principalId":"a","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Action":"execute-api:Invoke","Resource":"*"}]}}"#,
+                "policyDocument",
+            ),
+            (
+                r#"{"principalId":"a","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}}"#,
                 "policyDocument",
             ),
         ] {
