@@ -32,7 +32,7 @@ pub async fn record(store: &Store, reports: &[&UsageReport]) -> Result<(), Store
                         Some(seq) => *seq,
                         None => txn
                             .get_raw(&keys::usage_sequence(&report.reporter))?
-                            .map_or(0, |v| read_u64(&v)),
+                            .map_or(0, |v| read_u64(v.get(..8).unwrap_or_default())),
                     };
                     if report.sequence <= seen {
                         continue;
@@ -58,7 +58,10 @@ pub async fn record(store: &Store, reports: &[&UsageReport]) -> Result<(), Store
                 txn.put_raw(&key, &old.saturating_add(add).to_be_bytes());
             }
             for (reporter, seq) in sequences {
-                txn.put_raw(&keys::usage_sequence(reporter), &seq.to_be_bytes());
+                // The sequence, then when it was written (for pruning).
+                let mut value = seq.to_be_bytes().to_vec();
+                value.extend_from_slice(&crate::ids::now_ms().to_be_bytes());
+                txn.put_raw(&keys::usage_sequence(reporter), &value);
             }
             Ok::<_, StoreError>(())
         })
@@ -71,6 +74,17 @@ pub async fn record(store: &Store, reports: &[&UsageReport]) -> Result<(), Store
 /// durable (and not if the write failed: the node then resends).
 pub fn spawn_recorder(store: Arc<Store>) -> mpsc::Sender<Submission> {
     let (tx, mut rx) = mpsc::channel::<Submission>(1024);
+    let pruned = store.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            if let Err(e) = prune_sequences(&pruned, crate::ids::now_ms() - SEQUENCE_KEPT_MS).await
+            {
+                tracing::warn!(error = %e, "pruning usage report sequences");
+            }
+        }
+    });
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
@@ -91,6 +105,38 @@ pub fn spawn_recorder(store: Arc<Store>) -> mpsc::Sender<Submission> {
         }
     });
     tx
+}
+
+/// How long the last sequence of a reporter (one node process) is kept
+/// after its last report: far longer than any resend takes.
+const SEQUENCE_KEPT_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Forgets the sequences of reporters silent since `before_ms` (node
+/// processes long gone: every start is a new reporter).
+pub async fn prune_sequences(store: &Store, before_ms: i64) -> Result<usize, StoreError> {
+    let stale: Vec<String> = store
+        .scan_raw(keys::USAGE_SEQUENCES)?
+        .into_iter()
+        .filter(|(_, v)| {
+            v.get(8..16)
+                .and_then(|b| b.try_into().ok())
+                .map(i64::from_be_bytes)
+                .is_none_or(|written| written < before_ms)
+        })
+        .map(|(k, _)| k)
+        .collect();
+    if stale.is_empty() {
+        return Ok(0);
+    }
+    store
+        .write(|txn| {
+            for key in &stale {
+                txn.delete(key);
+            }
+            Ok::<_, StoreError>(())
+        })
+        .await?;
+    Ok(stale.len())
 }
 
 fn read_u64(bytes: &[u8]) -> u64 {
@@ -204,6 +250,14 @@ mod tests {
         // Another process of the same node numbers from 1 again.
         record(&store, &[&report("n1/b", 1, 2)]).await.unwrap();
         assert_eq!(total(&store), 10);
+        // Sequences of long-silent reporters are forgotten.
+        assert_eq!(prune_sequences(&store, 0).await.unwrap(), 0);
+        assert_eq!(
+            prune_sequences(&store, crate::ids::now_ms() + 1)
+                .await
+                .unwrap(),
+            2
+        );
         // Reports without a reporter (older nodes) are applied as they come.
         record(&store, &[&report("", 0, 1), &report("", 0, 1)])
             .await

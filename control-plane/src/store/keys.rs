@@ -120,6 +120,8 @@ pub fn access_key(access_key_id: &str) -> String {
 }
 
 /// The last usage report sequence applied per reporter (node process).
+pub const USAGE_SEQUENCES: &str = "usage-seq/";
+
 pub fn usage_sequence(reporter: &str) -> String {
     format!("usage-seq/{reporter}")
 }
