@@ -181,6 +181,17 @@ impl Admin {
             .into_inner())
     }
 
+    /// Creates an authorizer.
+    pub async fn create_authorizer(&mut self, a: Authorizer) -> anyhow::Result<Authorizer> {
+        Ok(self
+            .apis
+            .create_authorizer(PutAuthorizerRequest {
+                authorizer: Some(a),
+            })
+            .await?
+            .into_inner())
+    }
+
     /// Deploys the API's current definition to `stage` (created if needed).
     pub async fn deploy(&mut self, api: &RestApi, stage: &str) -> anyhow::Result<Deployment> {
         Ok(self

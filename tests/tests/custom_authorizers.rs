@@ -126,14 +126,20 @@ async fn get(
         .unwrap()
 }
 
-async fn create_authorizer(admin: &mut Admin, a: Authorizer) -> anyhow::Result<Authorizer> {
-    Ok(admin
-        .apis
-        .create_authorizer(PutAuthorizerRequest {
-            authorizer: Some(a),
-        })
-        .await?
-        .into_inner())
+/// `verb path` proxied to the backend, behind `authorizer`.
+async fn protected_route(
+    admin: &mut Admin,
+    api: &RestApi,
+    path: &str,
+    verb: &str,
+    backend: &upstream::Upstream,
+    authorizer: &Authorizer,
+) -> anyhow::Result<Method> {
+    // The backend path is the route's own, `{id}` included (filled in).
+    let target = format!("http://{}{path}", backend.addr);
+    let method = admin.route(api, path, verb, http_proxy(&target)).await?;
+    protect(admin, method.clone(), authorizer).await?;
+    Ok(method)
 }
 
 async fn protect(admin: &mut Admin, method: Method, authorizer: &Authorizer) -> anyhow::Result<()> {
@@ -206,15 +212,11 @@ async fn token_and_request_authorizers_decide_and_are_cached() -> anyhow::Result
             "authorizer.identity_source:",
         ),
     ] {
-        let status = create_authorizer(&mut admin, bad)
-            .await
-            .expect_err("refused");
+        let status = admin.create_authorizer(bad).await.expect_err("refused");
         assert!(status.to_string().contains(field), "{field}: {status}");
     }
-    let tokens = create_authorizer(&mut admin, token_authorizer.clone()).await?;
-    let requests = create_authorizer(
-        &mut admin,
-        Authorizer {
+    let tokens = admin.create_authorizer(token_authorizer.clone()).await?;
+    let requests = admin.create_authorizer(Authorizer {
             name: "tenants".into(),
             r#type: AuthorizerType::Request as i32,
             identity_source: "method.request.header.X-Tenant, method.request.querystring.user, stageVariables.realm".into(),
@@ -224,52 +226,26 @@ async fn token_and_request_authorizers_decide_and_are_cached() -> anyhow::Result
         },
     )
     .await?;
-    let unreachable = create_authorizer(
-        &mut admin,
-        Authorizer {
+    let unreachable = admin
+        .create_authorizer(Authorizer {
             name: "gone".into(),
             authorizer_uri: format!("http://{}/authorize", archway_e2e::unused_loopback_addr()),
             ..token_authorizer.clone()
-        },
+        })
+        .await?;
+
+    let pets = protected_route(&mut admin, &api, "/pets", "GET", &backend, &tokens).await?;
+    protected_route(&mut admin, &api, "/pets", "DELETE", &backend, &tokens).await?;
+    protected_route(
+        &mut admin,
+        &api,
+        "/tenants/{id}",
+        "GET",
+        &backend,
+        &requests,
     )
     .await?;
-
-    let pets = admin
-        .route(
-            &api,
-            "/pets",
-            "GET",
-            http_proxy(&format!("http://{}/pets", backend.addr)),
-        )
-        .await?;
-    protect(&mut admin, pets.clone(), &tokens).await?;
-    let delete = admin
-        .route(
-            &api,
-            "/pets",
-            "DELETE",
-            http_proxy(&format!("http://{}/pets", backend.addr)),
-        )
-        .await?;
-    protect(&mut admin, delete, &tokens).await?;
-    let tenant = admin
-        .route(
-            &api,
-            "/tenants/{id}",
-            "GET",
-            http_proxy(&format!("http://{}/tenants/{{id}}", backend.addr)),
-        )
-        .await?;
-    protect(&mut admin, tenant, &requests).await?;
-    let down = admin
-        .route(
-            &api,
-            "/down",
-            "GET",
-            http_proxy(&format!("http://{}/down", backend.addr)),
-        )
-        .await?;
-    protect(&mut admin, down, &unreachable).await?;
+    protected_route(&mut admin, &api, "/down", "GET", &backend, &unreachable).await?;
     // A method cannot name a custom authorizer with the wrong type.
     let refused = admin
         .apis
@@ -571,17 +547,15 @@ async fn api_keys_can_come_from_the_authorizer() -> anyhow::Result<()> {
         })
         .await?
         .into_inner();
-    let tokens = create_authorizer(
-        &mut admin,
-        Authorizer {
+    let tokens = admin
+        .create_authorizer(Authorizer {
             api_id: api.id.clone(),
             name: "tokens".into(),
             r#type: AuthorizerType::Token as i32,
             authorizer_uri,
             ..Default::default()
-        },
-    )
-    .await?;
+        })
+        .await?;
     let method = admin
         .route_with_key(
             &api,

@@ -149,16 +149,6 @@ async fn identity_service(
     .await
 }
 
-async fn create_authorizer(admin: &mut Admin, a: Authorizer) -> anyhow::Result<Authorizer> {
-    Ok(admin
-        .apis
-        .create_authorizer(PutAuthorizerRequest {
-            authorizer: Some(a),
-        })
-        .await?
-        .into_inner())
-}
-
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -236,9 +226,7 @@ async fn https_authorizers_and_jwks_are_verified_against_the_operator_ca() -> an
             "authorizer.authorizer_uri:",
         ),
     ] {
-        let status = create_authorizer(&mut admin, bad)
-            .await
-            .expect_err("refused");
+        let status = admin.create_authorizer(bad).await.expect_err("refused");
         assert!(status.to_string().contains(field), "{field}: {status}");
     }
     let refused = admin
@@ -249,8 +237,8 @@ async fn https_authorizers_and_jwks_are_verified_against_the_operator_ca() -> an
         refused.to_string().contains("method.integration.uri"),
         "{refused}"
     );
-    let jwt = create_authorizer(&mut admin, jwt_authorizer).await?;
-    let tokens = create_authorizer(&mut admin, token_authorizer).await?;
+    let jwt = admin.create_authorizer(jwt_authorizer).await?;
+    let tokens = admin.create_authorizer(token_authorizer).await?;
     for (path, kind, authorizer) in [("/jwt", "JWT", &jwt), ("/custom", "CUSTOM", &tokens)] {
         let method = admin
             .route(
