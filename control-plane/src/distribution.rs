@@ -29,6 +29,8 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
+/// Resources per message of a large update.
+const RESOURCES_PER_MESSAGE: usize = 5_000;
 /// How many change-log entries are kept; older deltas become full updates.
 const MAX_CHANGES: usize = 100_000;
 /// How long a node has to say hello after opening its stream.
@@ -62,16 +64,30 @@ struct PlannedUpdate {
 }
 
 impl PlannedUpdate {
-    fn into_message(self) -> ConfigUpdate {
-        ConfigUpdate {
-            version: self.version,
-            full: self.full,
-            base_version: self.base_version,
-            upserts: self.upserts.iter().map(|r| (**r).clone()).collect(),
-            removals: self.removals,
-            epoch: self.epoch,
-            usage_ack: None,
-        }
+    /// The update as messages of at most [`RESOURCES_PER_MESSAGE`]
+    /// resources each, copied one part at a time as the stream takes them:
+    /// a million-key full update to ten nodes never holds ten copies.
+    fn into_messages(self) -> impl Iterator<Item = ConfigUpdate> {
+        let parts = self.upserts.len().div_ceil(RESOURCES_PER_MESSAGE).max(1);
+        let mut removals = Some(self.removals);
+        (0..parts).map(move |part| {
+            let start = part * RESOURCES_PER_MESSAGE;
+            let end = (start + RESOURCES_PER_MESSAGE).min(self.upserts.len());
+            ConfigUpdate {
+                version: self.version,
+                full: self.full,
+                base_version: self.base_version,
+                upserts: self.upserts[start..end]
+                    .iter()
+                    .map(|r| (**r).clone())
+                    .collect(),
+                // Names only: small, so all in the first part.
+                removals: removals.take().unwrap_or_default(),
+                epoch: self.epoch.clone(),
+                usage_ack: None,
+                more: part + 1 < parts,
+            }
+        })
     }
 }
 
@@ -276,25 +292,20 @@ impl Distribution {
         Ok(())
     }
 
-    fn update_for(&self, hello: &NodeHello) -> Option<ConfigUpdate> {
-        let planned = {
-            let set = self.set.read().expect("distribution lock");
-            if hello.epoch != self.epoch {
-                Some(set.full(&self.epoch))
-            } else {
-                set.since(hello.version, &self.epoch)
-            }
-        };
-        planned.map(PlannedUpdate::into_message)
+    fn update_for(&self, hello: &NodeHello) -> Option<PlannedUpdate> {
+        let set = self.set.read().expect("distribution lock");
+        if hello.epoch != self.epoch {
+            Some(set.full(&self.epoch))
+        } else {
+            set.since(hello.version, &self.epoch)
+        }
     }
 
-    fn update_since(&self, base: u64) -> Option<ConfigUpdate> {
-        let planned = self
-            .set
+    fn update_since(&self, base: u64) -> Option<PlannedUpdate> {
+        self.set
             .read()
             .expect("distribution lock")
-            .since(base, &self.epoch);
-        planned.map(PlannedUpdate::into_message)
+            .since(base, &self.epoch)
     }
 }
 
@@ -352,6 +363,22 @@ impl ConfigDistribution for DistributionService {
     }
 }
 
+/// Sends an update part by part; false when the stream or distribution
+/// closed (a node that stops reading must not hold up shutdown).
+async fn send_update(
+    update: PlannedUpdate,
+    tx: &mpsc::Sender<Result<ConfigUpdate, Status>>,
+    closing: &mut watch::Receiver<bool>,
+) -> bool {
+    for part in update.into_messages() {
+        tokio::select! {
+            result = tx.send(Ok(part)) => if result.is_err() { return false },
+            () = closed(closing) => return false,
+        }
+    }
+    true
+}
+
 /// Hands a report to the ledger and waits until it is durable; returns
 /// the acknowledgement to send, or None when the ledger failed (the node
 /// will resend).
@@ -403,7 +430,7 @@ async fn run_session(
     if let Some(update) = distribution.update_for(&hello) {
         sent = update.version;
         fleet.sent(&node_id, session, sent);
-        if tx.send(Ok(update)).await.is_err() {
+        if !send_update(update, &tx, &mut closing).await {
             fleet.disconnected(&node_id, session);
             return;
         }
@@ -419,10 +446,8 @@ async fn run_session(
                 if let Some(update) = distribution.update_since(sent) {
                     sent = update.version;
                     fleet.sent(&node_id, session, sent);
-                    // A node that stops reading must not hold up shutdown.
-                    tokio::select! {
-                        result = tx.send(Ok(update)) => if result.is_err() { break },
-                        () = closed(&mut closing) => break,
+                    if !send_update(update, &tx, &mut closing).await {
+                        break;
                     }
                 }
             }
@@ -514,6 +539,24 @@ mod tests {
         assert_eq!(names, ["api/b"]);
         assert_eq!(update.removals, ["api/c"]);
         assert!(set.since(3, "e").is_none());
+    }
+
+    #[test]
+    fn large_updates_travel_in_parts() {
+        let count = RESOURCES_PER_MESSAGE * 2 + 1;
+        let resources: Vec<_> = (0..count).map(|i| api(&format!("api/{i}"), "")).collect();
+        let set = set_with(&[(1, &[])], &resources);
+        let parts: Vec<ConfigUpdate> = set.full("e").into_messages().collect();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts.iter().map(|p| p.upserts.len()).sum::<usize>(), count);
+        assert!(parts[0].more && parts[1].more && !parts[2].more);
+        assert!(parts.iter().all(|p| p.full && p.version == 1));
+        // A small update is one message, removals included.
+        let small = set_with(&[(1, &["api/x"]), (2, &["api/gone"])], &[api("api/x", "")]);
+        let parts: Vec<ConfigUpdate> = small.since(1, "e").unwrap().into_messages().collect();
+        assert_eq!(parts.len(), 1);
+        assert!(!parts[0].more);
+        assert_eq!(parts[0].removals, ["api/gone"]);
     }
 
     #[test]

@@ -7,7 +7,9 @@ use crate::limits::usage::UsageOutbox;
 use crate::pipeline::throttle::Limits;
 use archway_proto::v1::config_distribution_client::ConfigDistributionClient;
 use archway_proto::v1::node_message::Message as NodeMsg;
-use archway_proto::v1::{ConfigAck, ConfigNack, Heartbeat, NodeHello, NodeMessage, UsageReport};
+use archway_proto::v1::{
+    ConfigAck, ConfigNack, ConfigUpdate, Heartbeat, NodeHello, NodeMessage, UsageReport,
+};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
 use std::sync::Arc;
@@ -133,6 +135,7 @@ async fn session(
     let report_every = config.usage.as_ref().map_or(HEARTBEAT, |(_, every)| *every);
     let mut report = tokio::time::interval(report_every);
     report.tick().await;
+    let mut parts = UpdateParts::default();
     // What the last stream left unacknowledged goes first.
     if outbox.in_flight()
         && let Some(pending) = next_report(config, outbox)
@@ -147,6 +150,8 @@ async fn session(
                     outbox.acknowledged(ack);
                     continue;
                 }
+                // A large update comes in parts: gather them, apply the whole.
+                let Some(update) = parts.add(update)? else { continue };
                 let reply = match applier.apply(update).await? {
                     Outcome::Applied { version } => {
                         tracing::info!(version, "applied configuration");
@@ -202,6 +207,42 @@ async fn session(
     }
 }
 
+/// The parts of one large update, gathered until the last.
+#[derive(Debug, Default)]
+struct UpdateParts {
+    pending: Option<ConfigUpdate>,
+}
+
+impl UpdateParts {
+    /// The whole update once `part` is its last; None while more follow.
+    fn add(&mut self, part: ConfigUpdate) -> anyhow::Result<Option<ConfigUpdate>> {
+        let more = part.more;
+        let whole = match self.pending.take() {
+            None => part,
+            Some(mut pending) => {
+                anyhow::ensure!(
+                    pending.version == part.version && pending.epoch == part.epoch,
+                    "a part of version {} came in the middle of version {}",
+                    part.version,
+                    pending.version
+                );
+                pending.upserts.extend(part.upserts);
+                pending.removals.extend(part.removals);
+                pending
+            }
+        };
+        if more {
+            self.pending = Some(whole);
+            Ok(None)
+        } else {
+            Ok(Some(ConfigUpdate {
+                more: false,
+                ..whole
+            }))
+        }
+    }
+}
+
 /// The usage report to send now, if this node reports usage.
 fn next_report(config: &ClientConfig, outbox: &mut UsageOutbox) -> Option<UsageReport> {
     let (limits, _) = config.usage.as_ref()?;
@@ -216,4 +257,46 @@ fn count(config: &ClientConfig, result: &'static str) {
 
 fn message(msg: NodeMsg) -> NodeMessage {
     NodeMessage { message: Some(msg) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archway_proto::v1::ConfigResource;
+
+    fn part(version: u64, names: &[&str], more: bool) -> ConfigUpdate {
+        ConfigUpdate {
+            version,
+            full: true,
+            epoch: "e".into(),
+            upserts: names
+                .iter()
+                .map(|n| ConfigResource {
+                    name: (*n).into(),
+                    resource: None,
+                })
+                .collect(),
+            more,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn parts_are_gathered_into_one_update() {
+        let mut parts = UpdateParts::default();
+        assert!(parts.add(part(7, &["a", "b"], true)).unwrap().is_none());
+        assert!(parts.add(part(7, &["c"], true)).unwrap().is_none());
+        let whole = parts.add(part(7, &["d"], false)).unwrap().unwrap();
+        let names: Vec<&str> = whole.upserts.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "d"]);
+        assert!(whole.full && !whole.more);
+        // A single-part update passes straight through.
+        assert_eq!(
+            parts.add(part(8, &["x"], false)).unwrap().unwrap().version,
+            8
+        );
+        // A part of another version in the middle is an error (resync).
+        assert!(parts.add(part(9, &["a"], true)).unwrap().is_none());
+        assert!(parts.add(part(10, &["b"], false)).is_err());
+    }
 }
