@@ -171,6 +171,7 @@ fn iam_bench(c: &mut Criterion) {
         username: Some("alice".into()),
         session: None,
         policies: identity,
+        signing_key: Default::default(),
     };
     let tables = RuntimeTables {
         region: REGION.into(),

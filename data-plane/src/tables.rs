@@ -57,6 +57,18 @@ pub struct IamKey {
     pub session: Option<([u8; 32], i64)>,
     /// The identity policies of the user or role.
     pub policies: Arc<[archway_proto::policy::Policy]>,
+    /// The last SigV4 signing key derived from the secret, with the
+    /// credential scope it is for: one HMAC chain per key and day instead
+    /// of one per request.
+    pub signing_key: arc_swap::ArcSwapOption<SigningKey>,
+}
+
+/// A derived SigV4 signing key and its scope.
+#[derive(Debug)]
+pub struct SigningKey {
+    /// `YYYYMMDD/region/service`.
+    pub scope: Box<str>,
+    pub key: [u8; 32],
 }
 
 pub type KeyHash = [u8; 32];

@@ -376,6 +376,7 @@ fn compile_iam(
                     .then(|| principal.name.as_str().into()),
                 session,
                 policies: policies[principal.name.as_str()].clone(),
+                signing_key: Default::default(),
             },
         );
     }

@@ -12,7 +12,7 @@ use super::RequestBody;
 use super::authorize::Principal;
 use super::gateway_response::{GatewayResponse, IamRefusal};
 use crate::sigv4;
-use crate::tables::{IamKey, RuntimeTables};
+use crate::tables::{IamKey, RuntimeTables, SigningKey};
 use archway_proto::policy::{Decision, MethodArn, RequestContext, Resource};
 use bytes::Bytes;
 use http::request::Parts;
@@ -105,10 +105,10 @@ impl<'p, 't> Signer<'p, 't> {
         body_sha256_hex: Option<&str>,
         now: SystemTime,
     ) -> Result<(), GatewayResponse> {
-        sigv4::verify(
+        sigv4::verify_with_key(
             &self.signed,
             &self.request,
-            &self.key.secret,
+            &|credential, time| cached_signing_key(self.key, credential, time),
             body_sha256_hex,
             &tables.region,
             now,
@@ -172,6 +172,36 @@ fn signed_request(parts: &Parts) -> sigv4::Request<'_> {
         headers: &parts.headers,
         authority: parts.uri.authority().map(|a| a.as_str()),
     }
+}
+
+/// The key's signing key for this scope, from the cache when the scope is
+/// the one last used (lock-free: a swap of an `Arc`).
+fn cached_signing_key(
+    key: &IamKey,
+    credential: &sigv4::Credential<'_>,
+    time: SystemTime,
+) -> [u8; 32] {
+    let scope_matches = |cached: &SigningKey| {
+        let mut parts = cached.scope.split('/');
+        parts.next() == Some(credential.date)
+            && parts.next() == Some(credential.region)
+            && parts.next() == Some(credential.service)
+    };
+    if let Some(cached) = key.signing_key.load().as_deref()
+        && scope_matches(cached)
+    {
+        return cached.key;
+    }
+    let derived = sigv4::signing_key(&key.secret, credential, time);
+    key.signing_key.store(Some(Arc::new(SigningKey {
+        scope: format!(
+            "{}/{}/{}",
+            credential.date, credential.region, credential.service
+        )
+        .into(),
+        key: derived,
+    })));
+    derived
 }
 
 /// What the resource and identity policies see of one request.
@@ -268,6 +298,45 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signing_keys_are_cached_per_scope() {
+        let key = IamKey {
+            secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
+            enabled: true,
+            principal_arn: "arn:aws:iam::123456789012:user/a".into(),
+            username: None,
+            session: None,
+            policies: Arc::from(Vec::new()),
+            signing_key: Default::default(),
+        };
+        let scope = |date| sigv4::Credential {
+            access_key_id: "AKIA",
+            date,
+            region: "us-east-1",
+            service: "execute-api",
+            terminator: "aws4_request",
+        };
+        let day = |secs| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        let monday = cached_signing_key(&key, &scope("20150830"), day(1_440_938_160));
+        assert_eq!(
+            monday,
+            sigv4::signing_key(&key.secret, &scope("20150830"), day(1_440_938_160))
+        );
+        let cached = key.signing_key.load_full().unwrap();
+        assert_eq!(cached.scope.as_ref(), "20150830/us-east-1/execute-api");
+        // Same scope: the cache answers. A new day: derived again.
+        assert_eq!(
+            cached_signing_key(&key, &scope("20150830"), day(1_440_938_160)),
+            monday
+        );
+        let tuesday = cached_signing_key(&key, &scope("20150831"), day(1_441_024_560));
+        assert_ne!(tuesday, monday);
+        assert_eq!(
+            key.signing_key.load_full().unwrap().scope.as_ref(),
+            "20150831/us-east-1/execute-api"
+        );
+    }
 
     #[test]
     fn masks_all_but_the_last_four_account_digits() {

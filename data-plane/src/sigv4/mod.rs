@@ -356,7 +356,7 @@ pub fn verify(
     verify_for_service(
         signed,
         req,
-        secret_access_key,
+        &|credential, time| signing_key(secret_access_key, credential, time),
         body_sha256_hex,
         expected_region,
         SERVICE,
@@ -364,12 +364,53 @@ pub fn verify(
     )
 }
 
+/// [`verify`] with the signing key from `key` (given the credential scope
+/// and the signature's time) instead of derived from the secret every
+/// time: the key depends only on the secret, the date, the region and the
+/// service, so callers can cache it per day.
+pub fn verify_with_key(
+    signed: &Signed<'_>,
+    req: &Request<'_>,
+    key: &dyn Fn(&Credential<'_>, SystemTime) -> [u8; 32],
+    body_sha256_hex: Option<&str>,
+    expected_region: &str,
+    now: SystemTime,
+) -> Result<(), SigV4Error> {
+    verify_for_service(
+        signed,
+        req,
+        key,
+        body_sha256_hex,
+        expected_region,
+        SERVICE,
+        now,
+    )
+}
+
+/// The SigV4 signing key for a credential scope (the HMAC chain over the
+/// date, region, service and `aws4_request`).
+pub fn signing_key(
+    secret_access_key: &str,
+    credential: &Credential<'_>,
+    time: SystemTime,
+) -> [u8; 32] {
+    let key = aws_sigv4::sign::v4::generate_signing_key(
+        secret_access_key,
+        time,
+        credential.region,
+        credential.service,
+    );
+    let mut out = [0u8; 32];
+    out.copy_from_slice(key.as_ref());
+    out
+}
+
 /// [`verify`] with the service as a parameter, so the AWS test suite
 /// (signed for service `service`) can drive it.
 fn verify_for_service(
     signed: &Signed<'_>,
     req: &Request<'_>,
-    secret_access_key: &str,
+    signing_key: &dyn Fn(&Credential<'_>, SystemTime) -> [u8; 32],
     body_sha256_hex: Option<&str>,
     expected_region: &str,
     service: &str,
@@ -393,12 +434,7 @@ fn verify_for_service(
     let string_to_sign = string_to_sign(signed, &Sha256::digest(&creq));
 
     let credential = signed.credential();
-    let key = aws_sigv4::sign::v4::generate_signing_key(
-        secret_access_key,
-        time::system_time(signed.timestamp),
-        credential.region,
-        credential.service,
-    );
+    let key = signing_key(&credential, time::system_time(signed.timestamp));
     let expected = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
     if constant_time_eq(expected.as_bytes(), signed.signature.as_bytes()) {
         Ok(())

@@ -273,7 +273,7 @@ fn check_suite_case(dir: &Path, form: &str, fx: &Owned, ctx: &Context) -> Result
         verify_for_service(
             signed,
             req,
-            &ctx.secret,
+            &|credential, time| signing_key(&ctx.secret, credential, time),
             Some(&body_hash),
             &ctx.region,
             &ctx.service,
@@ -1141,7 +1141,7 @@ fn http_date_header_instead_of_x_amz_date() {
         verify_for_service(
             &signed,
             &req,
-            SECRET,
+            &|credential, time| signing_key(SECRET, credential, time),
             Some(EMPTY_PAYLOAD_SHA256),
             REGION,
             "host",
