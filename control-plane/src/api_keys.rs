@@ -12,18 +12,7 @@ pub const GENERATED_LENGTH: usize = 40;
 
 /// A new random key value (40 characters, about 238 bits).
 pub fn generate() -> String {
-    let mut out = String::with_capacity(GENERATED_LENGTH);
-    let mut buf = [0u8; 64];
-    while out.len() < GENERATED_LENGTH {
-        getrandom::fill(&mut buf).expect("the OS random source");
-        // Rejection sampling keeps every character equally likely.
-        for b in buf {
-            if (b as usize) < 248 && out.len() < GENERATED_LENGTH {
-                out.push(ALPHABET[b as usize % ALPHABET.len()] as char);
-            }
-        }
-    }
-    out
+    crate::secrets::random_string(ALPHABET, GENERATED_LENGTH)
 }
 
 /// A fresh 32-byte secret.

@@ -89,17 +89,8 @@ pub async fn bootstrap(
 }
 
 fn write_private(path: &Path, token: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    writeln!(file, "{token}")?;
-    Ok(())
+    crate::secrets::write_private(path, &format!("{token}\n"))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The role a call to `path` (`/archway.v1.Service/Method`) needs, or None

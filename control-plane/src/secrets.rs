@@ -101,7 +101,9 @@ impl MasterKey {
     }
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+/// Writes a file only its owner can read (tokens, the master key), and
+/// syncs it.
+pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(parent) = path.parent() {
@@ -109,7 +111,8 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create(true)
+        .truncate(true)
         .mode(0o600)
         .open(path)?;
     file.write_all(contents.as_bytes())?;

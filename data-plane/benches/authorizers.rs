@@ -168,6 +168,7 @@ fn iam_bench(c: &mut Criterion) {
         secret: SECRET.into(),
         enabled: true,
         principal_arn: format!("arn:aws:iam::{ACCOUNT}:user/alice").into(),
+        principal: Default::default(),
         username: Some("alice".into()),
         session: None,
         policies: identity,

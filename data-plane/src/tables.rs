@@ -29,8 +29,9 @@ pub struct RuntimeTables {
     /// HMAC-SHA256 keyed with the secret key values are hashed with, ready
     /// to clone per request (the key schedule is done once per version).
     pub api_key_mac: Option<hmac::Hmac<sha2::Sha256>>,
-    /// "{plan}/{key}" → last quota reset (ms since the epoch).
-    pub quota_resets: HashMap<String, i64>,
+    /// plan → key → last quota reset (ms since the epoch); nested so a
+    /// request looks it up by its ids without building a key string.
+    pub quota_resets: HashMap<Box<str>, HashMap<Box<str>, i64>>,
     /// The fleet's region and account, for method ARNs and SigV4 scopes.
     pub region: Box<str>,
     pub account_id: Box<str>,
@@ -50,6 +51,8 @@ pub struct IamKey {
     pub enabled: bool,
     /// `arn:aws:iam::…:user/alice` or `arn:aws:sts::…:assumed-role/role/session`.
     pub principal_arn: Box<str>,
+    /// The ARN as the integration receives it, made once per version.
+    pub principal: Arc<crate::pipeline::authorize::Principal>,
     /// `aws:username`: users only.
     pub username: Option<Box<str>>,
     /// Temporary credentials: SHA-256 of the session token and the expiry

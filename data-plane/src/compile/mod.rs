@@ -272,7 +272,7 @@ pub fn compile_with<'a>(
             <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&settings.api_key_secret)
                 .expect("HMAC takes any key length")
         }),
-        quota_resets: settings.quota_resets,
+        quota_resets: nest_quota_resets(settings.quota_resets),
         region: settings.region.into(),
         account_id: settings.account_id.into(),
         iam: Arc::new(iam),
@@ -372,6 +372,11 @@ fn compile_iam(
                 secret: k.secret_access_key.as_str().into(),
                 enabled: k.enabled,
                 principal_arn: k.principal_arn.as_str().into(),
+                principal: Arc::new(crate::pipeline::authorize::Principal::new(
+                    Some(&k.principal_arn),
+                    None,
+                    None,
+                )),
                 username: (principal.r#type == PrincipalType::User as i32)
                     .then(|| principal.name.as_str().into()),
                 session,
@@ -462,6 +467,21 @@ fn compile_custom(a: &archway_proto::v1::Authorizer) -> Result<CustomAuth, Strin
         ttl: Duration::from_secs(ttl.into()),
         timeout: Duration::from_millis(timeout_ms.into()),
     })
+}
+
+/// "{plan}/{key}" → reset time, as the control plane sends it, into
+/// plan → key → reset time.
+fn nest_quota_resets(flat: HashMap<String, i64>) -> HashMap<Box<str>, HashMap<Box<str>, i64>> {
+    let mut nested: HashMap<Box<str>, HashMap<Box<str>, i64>> = HashMap::new();
+    for (id, at) in flat {
+        if let Some((plan, key)) = id.split_once('/') {
+            nested
+                .entry(plan.into())
+                .or_default()
+                .insert(key.into(), at);
+        }
+    }
+    nested
 }
 
 fn throttle_of(t: Option<&ThrottleSettings>) -> Option<Throttle> {

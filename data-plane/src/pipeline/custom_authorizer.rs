@@ -17,13 +17,14 @@ use super::authorize::Principal;
 use super::gateway_response::GatewayResponse;
 use crate::tables::{CustomAuth, CustomIdentity};
 use archway_proto::identity_source::IdentitySource;
-use archway_proto::policy::{Decision, Policy, PolicyKind, RequestContext, Resource};
+use archway_proto::policy::{Decision, MethodArn, Policy, PolicyKind, RequestContext, Resource};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -115,16 +116,17 @@ pub struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path}`.
-    fn method_arn(&self) -> String {
-        archway_proto::policy::method_arn(
-            self.region,
-            self.account_id,
-            self.api_id,
-            self.stage,
-            self.method.as_str(),
-            self.path,
-        )
+    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path}`,
+    /// as parts: a cached answer's policy is matched without formatting it.
+    fn method_arn(&self) -> MethodArn<'_> {
+        MethodArn {
+            region: self.region,
+            account: self.account_id,
+            api_id: self.api_id,
+            stage: self.stage,
+            method: self.method.as_str(),
+            path: self.path,
+        }
     }
 
     /// A header's one value. A header sent twice has no value here: the
@@ -138,48 +140,49 @@ impl Call<'_> {
         value.to_str().ok().filter(|v| !v.is_empty())
     }
 
-    fn query_value(&self, name: &str) -> Option<String> {
+    fn query_value(&self, name: &str) -> Option<Cow<'_, str>> {
         form_urlencoded::parse(self.query?.as_bytes())
             .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
+            .map(|(_, v)| v)
             .last()
             .filter(|v| !v.is_empty())
     }
 
-    fn context_value(&self, name: &str) -> Option<String> {
+    fn context_value(&self, name: &str) -> Option<Cow<'_, str>> {
         Some(match name {
-            "requestId" => self.request_id.to_owned(),
-            "sourceIp" | "identity.sourceIp" => self.source_ip.to_string(),
-            "identity.userAgent" => self.header("user-agent")?.to_owned(),
-            "httpMethod" => self.method.as_str().to_owned(),
-            "resourcePath" => self.resource_path.to_owned(),
-            "path" => format!("/{}{}", self.stage, self.path),
-            "stage" => self.stage.to_owned(),
-            "apiId" => self.api_id.to_owned(),
+            "requestId" => self.request_id.into(),
+            "sourceIp" | "identity.sourceIp" => self.source_ip.to_string().into(),
+            "identity.userAgent" => self.header("user-agent")?.into(),
+            "httpMethod" => self.method.as_str().into(),
+            "resourcePath" => self.resource_path.into(),
+            "path" => format!("/{}{}", self.stage, self.path).into(),
+            "stage" => self.stage.into(),
+            "apiId" => self.api_id.into(),
             _ => return None,
         })
     }
 
-    /// The identity the answer is cached under; None: a source is missing.
-    fn identity(&self) -> Option<Vec<String>> {
+    /// The identity the answer is cached under (borrowed from the request
+    /// where it can be); None: a source is missing.
+    fn identity(&self) -> Option<Vec<Cow<'_, str>>> {
         match &self.auth.identity {
             CustomIdentity::Token { header, validation } => {
                 let token = self.header(header.as_str())?;
                 if validation.as_ref().is_some_and(|re| !re.is_match(token)) {
                     return None;
                 }
-                Some(vec![token.to_owned()])
+                Some(vec![Cow::Borrowed(token)])
             }
             CustomIdentity::Request(sources) => sources
                 .iter()
                 .map(|source| match source {
-                    IdentitySource::Header(name) => self.header(name).map(str::to_owned),
+                    IdentitySource::Header(name) => self.header(name).map(Cow::Borrowed),
                     IdentitySource::Query(name) => self.query_value(name),
                     IdentitySource::StageVariable(name) => self
                         .stage_variables
                         .get(name.as_str())
                         .filter(|v| !v.is_empty())
-                        .map(|v| v.to_string()),
+                        .map(|v| Cow::Borrowed(&**v)),
                     IdentitySource::Context(name) => self.context_value(name),
                 })
                 .collect(),
@@ -187,7 +190,7 @@ impl Call<'_> {
     }
 
     /// AWS's authorizer event for this request.
-    fn event(&self, identity: &[String], method_arn: &str) -> Value {
+    fn event(&self, identity: &[Cow<'_, str>], method_arn: &str) -> Value {
         match self.auth.identity {
             CustomIdentity::Token { .. } => json!({
                 "type": "TOKEN",
@@ -279,7 +282,7 @@ impl CustomAuthorizers {
         };
         let context = RequestContext {
             action: "execute-api:Invoke",
-            resource: Resource::Arn(&method_arn),
+            resource: Resource::Method(method_arn),
             principal_arn: None,
             principal_account: None,
             username: None,
@@ -299,8 +302,8 @@ impl CustomAuthorizers {
     async fn cached_answer(
         &self,
         call: &Call<'_>,
-        identity: &[String],
-        method_arn: &str,
+        identity: &[Cow<'_, str>],
+        method_arn: &MethodArn<'_>,
     ) -> Result<Arc<Answer>, GatewayResponse> {
         let key = cache_key(&call.auth.fingerprint, identity);
         // Twice at most: an expired entry is dropped and asked for anew.
@@ -324,15 +327,15 @@ impl CustomAuthorizers {
     async fn ask(
         &self,
         call: &Call<'_>,
-        identity: &[String],
-        method_arn: &str,
+        identity: &[Cow<'_, str>],
+        method_arn: &MethodArn<'_>,
     ) -> Result<Answer, GatewayResponse> {
         let auth = call.auth;
         let failure = |why: &dyn std::fmt::Display| {
             tracing::warn!(authorizer = %auth.id, uri = %auth.uri, "authorizer failed: {why}");
             GatewayResponse::AuthorizerFailure
         };
-        let event = call.event(identity, method_arn);
+        let event = call.event(identity, &method_arn.to_string());
         let body = serde_json::to_vec(&event).map_err(|e| failure(&e))?;
         let request = http::Request::post(auth.uri.clone())
             .header(http::header::CONTENT_TYPE, "application/json")
@@ -380,7 +383,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-fn cache_key(fingerprint: &[u8; 32], identity: &[String]) -> [u8; 32] {
+fn cache_key(fingerprint: &[u8; 32], identity: &[Cow<'_, str>]) -> [u8; 32] {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     h.update(fingerprint);
@@ -446,11 +449,11 @@ fn parse_answer(body: &[u8], answered_at: Instant) -> Result<Answer, String> {
         Some(_) => return Err("usageIdentifierKey is not a string".into()),
     };
     Ok(Answer {
-        principal: Arc::new(Principal {
-            subject: Some(principal_id),
-            claims: None,
-            context,
-        }),
+        principal: Arc::new(Principal::new(
+            Some(&principal_id),
+            None,
+            context.as_deref(),
+        )),
         policy,
         usage_key,
         answered_at,
@@ -470,9 +473,11 @@ mod tests {
     #[test]
     fn reads_the_aws_answer_shape() {
         let answer = parse_answer(allow("*").as_bytes(), Instant::now()).unwrap();
-        assert_eq!(answer.principal.subject.as_deref(), Some("alice"));
+        let text =
+            |v: &Option<http::HeaderValue>| v.as_ref().map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(text(&answer.principal.subject).as_deref(), Some("alice"));
         assert_eq!(
-            answer.principal.context.as_deref(),
+            text(&answer.principal.context).as_deref(),
             Some(r#"{"n":3,"ok":true,"tier":"gold"}"#)
         );
         assert_eq!(answer.usage_key.as_deref(), Some("k-123"));

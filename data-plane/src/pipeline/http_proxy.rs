@@ -84,15 +84,14 @@ pub async fn forward(
     // Only the gateway speaks for the caller: drop what the client claimed.
     remove_gateway_headers(&mut parts.headers);
     if let Some(p) = f.principal {
-        let value = |v: &Option<String>| v.as_deref().map(ascii_header_value);
-        if let Some(v) = value(&p.subject) {
-            parts.headers.insert(PRINCIPAL_HEADER, v);
-        }
-        if let Some(v) = value(&p.claims) {
-            parts.headers.insert(CLAIMS_HEADER, v);
-        }
-        if let Some(v) = value(&p.context) {
-            parts.headers.insert(CONTEXT_HEADER, v);
+        for (name, value) in [
+            (PRINCIPAL_HEADER, &p.subject),
+            (CLAIMS_HEADER, &p.claims),
+            (CONTEXT_HEADER, &p.context),
+        ] {
+            if let Some(value) = value {
+                parts.headers.insert(name, value.clone());
+            }
         }
     }
     let outgoing = Request::from_parts(parts, Limited::new(body, f.max_payload));
@@ -135,37 +134,6 @@ fn remove_gateway_headers(headers: &mut http::HeaderMap) {
     }
 }
 
-/// A header value for an identity the backend must receive whole: bytes
-/// outside printable ASCII are escaped (`\uXXXX` in JSON values, which
-/// stay valid JSON; `%XX` elsewhere), rather than dropping the header.
-fn ascii_header_value(value: &str) -> http::HeaderValue {
-    if let Ok(v) = http::HeaderValue::from_str(value)
-        && value.is_ascii()
-    {
-        return v;
-    }
-    let json = value.starts_with('{') || value.starts_with('[');
-    let mut out = String::with_capacity(value.len() + 16);
-    for c in value.chars() {
-        match c {
-            ' '..='~' => out.push(c),
-            _ if json => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            _ => {
-                let mut bytes = [0u8; 4];
-                for b in c.encode_utf8(&mut bytes).bytes() {
-                    out.push_str(&format!("%{b:02X}"));
-                }
-            }
-        }
-    }
-    http::HeaderValue::from_str(&out).expect("printable ASCII is a valid header value")
-}
-
 fn caused_by_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cause {
@@ -202,6 +170,7 @@ mod tests {
 
     #[test]
     fn identities_outside_ascii_reach_the_backend_escaped() {
+        use super::super::authorize::ascii_header_value;
         assert_eq!(ascii_header_value("alice"), "alice");
         assert_eq!(ascii_header_value("José"), "Jos%C3%A9");
         let json = ascii_header_value(r#"{"name":"José 😀"}"#);

@@ -9,7 +9,6 @@
 //! forwarded from memory: a signed body cannot be streamed unchecked.
 
 use super::RequestBody;
-use super::authorize::Principal;
 use super::gateway_response::{GatewayResponse, IamRefusal};
 use crate::sigv4;
 use crate::tables::{IamKey, RuntimeTables, SigningKey};
@@ -71,7 +70,7 @@ impl<'p, 't> Signer<'p, 't> {
             (None, Some(_)) | (Some(_), None) => return Err(invalid_token()),
             (Some((hash, expires_at_ms)), Some(token)) => {
                 let given: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
-                if !constant_time_eq(&given, hash) {
+                if !sigv4::constant_time_eq(&given, hash) {
                     return Err(invalid_token());
                 }
                 let now_ms = now
@@ -282,19 +281,6 @@ fn masked_arn(arn: &MethodArn<'_>) -> String {
     .to_string()
 }
 
-/// What the integration learns of an IAM caller.
-pub fn principal_of(key: &IamKey) -> Arc<Principal> {
-    Arc::new(Principal {
-        subject: Some(key.principal_arn.to_string()),
-        claims: None,
-        context: None,
-    })
-}
-
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +291,7 @@ mod tests {
             secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
             enabled: true,
             principal_arn: "arn:aws:iam::123456789012:user/a".into(),
+            principal: Arc::default(),
             username: None,
             session: None,
             policies: Arc::from(Vec::new()),

@@ -189,17 +189,18 @@ impl Gateway {
                 )
             }
             Some(RouteAuth::Iam) => {
+                let now = SystemTime::now();
                 // The key must be known before a signed body is read.
-                let signer = iam::Signer::identify(tables, &parts, SystemTime::now())?;
+                let signer = iam::Signer::identify(tables, &parts, now)?;
                 let body_hash = if signer.needs_body() {
                     Some(iam::hash_body(&mut body, self.max_payload).await?)
                 } else {
                     None
                 };
-                signer.verify(tables, body_hash.as_deref(), SystemTime::now())?;
+                signer.verify(tables, body_hash.as_deref(), now)?;
                 observation.event("signature.verified");
                 let key = signer.key;
-                (Some(iam::principal_of(key)), None, iam::Caller::Iam(key))
+                (Some(key.principal.clone()), None, iam::Caller::Iam(key))
             }
         };
         if api.resource_policy.is_some() || matches!(caller, iam::Caller::Iam(_)) {

@@ -86,7 +86,8 @@ pub async fn admit(
         let start = quota::period_start(today, q.period, q.offset);
         let reset = tables
             .quota_resets
-            .get(&format!("{}/{}", plan.id, identity.key_id))
+            .get(&*plan.id)
+            .and_then(|keys| keys.get(&**identity.key_id))
             .copied()
             .unwrap_or(0);
         (

@@ -886,7 +886,7 @@ fn push_hex(out: &mut String, bytes: &[u8]) {
 /// Compares without an early exit, so the time taken does not tell an
 /// attacker how many leading characters of a forged signature were right.
 /// (The length is not secret: it is always 64.)
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
