@@ -14,6 +14,10 @@
 #        JWT=1                           also measure a route behind a JWT authorizer, an API
 #                                        key and the throttles (needs openssl)
 #        OUT=results.jsonl               also write one JSON object per target
+#        PROFILE=archway                 record the data plane with `perf record` while
+#                                        that target (archway, keyed, jwt...) is measured;
+#                                        the profile lands in ./perf-<target>.data
+#        PERF_ARGS="-g -F 999"           perf record options (default: DWARF call graphs)
 #        ARCHWAY_BENCH_INSTALL=1         as root, apt-get install missing wrk/nginx
 #
 # See deploy/bench/README.md for what the numbers mean.
@@ -44,6 +48,7 @@ log() { echo "== $*" >&2; }
 
 # OUT is taken relative to where the script was started, before the cd below.
 if [[ -n "$OUT" && "$OUT" != /* ]]; then OUT="$PWD/$OUT"; fi
+START_DIR="$PWD"
 
 # The repo root is two levels above this script, wherever it is run from.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -230,8 +235,23 @@ measure() {
         taskset -c "$LOAD_CORE" wrk "${wrk_args[@]}" -d "$WARMUP" "$url" >"$out" 2>&1 ||
             { cat "$out" >&2; die "wrk failed (warm-up against $name)"; }
     fi
+    local perf_pid=""
+    if [[ -n "${PROFILE:-}" && "$PROFILE" == "$name" ]]; then
+        command -v perf >/dev/null 2>&1 || die "PROFILE needs perf (apt-get install linux-perf)"
+        # The process on the proxy core: nginx's worker, or the data plane.
+        local target_pid="${DP_PID:-}"
+        if [[ "$name" == nginx ]]; then target_pid="$(pgrep -P "$(cat "$TMP/proxy/nginx.pid")" | head -n 1)"; fi
+        [[ -n "$target_pid" ]] || die "PROFILE=$name: no process to record"
+        perf record ${PERF_ARGS:---call-graph dwarf,16384 -F 499} -o "$START_DIR/perf-$name.data" -p "$target_pid" >"$TMP/perf.log" 2>&1 &
+        perf_pid=$!
+    fi
     taskset -c "$LOAD_CORE" wrk "${wrk_args[@]}" -d "$DURATION" "$url" >"$out" 2>&1 ||
         { cat "$out" >&2; die "wrk failed against $name"; }
+    if [[ -n "$perf_pid" ]]; then
+        kill -INT "$perf_pid" 2>/dev/null || true
+        wait "$perf_pid" 2>/dev/null || true
+        log "$name: profile written to $START_DIR/perf-$name.data (perf report -i ...)"
+    fi
 
     RPS[$name]="$(awk '/^Requests\/sec:/ {print $2}' "$out")"
     P50[$name]="$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")"
