@@ -19,10 +19,10 @@ pub const PRINCIPAL_HEADER: &str = "x-archway-principal";
 pub const CLAIMS_HEADER: &str = "x-archway-claims";
 /// A custom authorizer's context as JSON, for the integration.
 pub const CONTEXT_HEADER: &str = "x-archway-authorizer-context";
-use crate::upstream::Upstream;
+use crate::upstream::{Upstream, UpstreamError};
 use archway_proto::uri_template::UriTemplate;
 use http::{Request, Response, Uri, Version};
-use http_body_util::{Either, LengthLimitError, Limited};
+use http_body_util::Either;
 use opentelemetry::trace::SpanContext;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -75,8 +75,8 @@ pub async fn forward(
     parts.uri = f.uri;
     parts.version = Version::HTTP_11;
     strip_hop_by_hop(&mut parts.headers);
-    // The backend gets its own Host, taken from the URI by the client.
-    parts.headers.remove(http::header::HOST);
+    // The client's Host is not forwarded: the upstream client writes the
+    // backend's own, from the URI.
     add_forwarded(&mut parts.headers, f.client, f.client.scheme());
     if let Some(trace) = f.trace {
         propagation::inject(trace, &mut parts.headers);
@@ -94,21 +94,24 @@ pub async fn forward(
             }
         }
     }
-    let outgoing = Request::from_parts(parts, Limited::new(body, f.max_payload));
+    let outgoing = Request::from_parts(parts, body);
 
-    let response = match tokio::time::timeout(f.timeout, f.upstream.request(outgoing)).await {
+    let sent = f.upstream.send(outgoing, f.max_payload);
+    let response = match tokio::time::timeout(f.timeout, sent).await {
         Err(_elapsed) => return Err(GatewayResponse::IntegrationTimeout),
+        Ok(Err(UpstreamError::RequestTooLarge)) => return Err(GatewayResponse::RequestTooLarge),
+        Ok(Err(UpstreamError::ClientBody(e))) => {
+            tracing::debug!(error = %e, "the client's request body failed");
+            return Err(GatewayResponse::BadRequest);
+        }
         Ok(Err(e)) => {
-            if caused_by_length_limit(&e) {
-                return Err(GatewayResponse::RequestTooLarge);
-            }
-            tracing::warn!(error = %e, source = ?std::error::Error::source(&e), "integration failed");
+            tracing::warn!(error = %e, "integration failed");
             return Err(GatewayResponse::IntegrationFailure);
         }
         Ok(Ok(response)) => response,
     };
-    let (mut parts, body) = response.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
+    // Hop-by-hop headers were left out when the head was read.
+    let (parts, body) = response.into_parts();
     Ok(Response::from_parts(parts, Either::Left(body)))
 }
 
@@ -132,17 +135,6 @@ fn remove_gateway_headers(headers: &mut http::HeaderMap) {
     for name in names {
         headers.remove(name);
     }
-}
-
-fn caused_by_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cause {
-        if err.is::<LengthLimitError>() {
-            return true;
-        }
-        cause = err.source();
-    }
-    false
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::tables::{IamKey, RuntimeTables, SigningKey};
 use archway_proto::policy::{Decision, MethodArn, RequestContext, Resource};
 use bytes::Bytes;
 use http::request::Parts;
-use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use sha2::Digest;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -146,7 +146,14 @@ pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// Reads the whole body (within `max` bytes and [`BODY_READ_TIMEOUT`]) and
 /// hashes it; the body is put back as the bytes read, for the integration.
 pub async fn hash_body(body: &mut RequestBody, max: usize) -> Result<String, GatewayResponse> {
-    let taken = std::mem::replace(body, Either::Right(Full::new(Bytes::new())));
+    let taken = match std::mem::replace(body, RequestBody::Buffered(Bytes::new())) {
+        RequestBody::Streaming(incoming) => incoming,
+        RequestBody::Buffered(bytes) => {
+            let hash = sigv4::body_sha256_hex(&bytes);
+            *body = RequestBody::Buffered(bytes);
+            return Ok(hash);
+        }
+    };
     let bytes = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(taken, max).collect())
         .await
         .map_err(|_| GatewayResponse::BadRequest)?
@@ -159,7 +166,7 @@ pub async fn hash_body(body: &mut RequestBody, max: usize) -> Result<String, Gat
         })?
         .to_bytes();
     let hash = sigv4::body_sha256_hex(&bytes);
-    *body = Either::Right(Full::new(bytes));
+    *body = RequestBody::Buffered(bytes);
     Ok(hash)
 }
 

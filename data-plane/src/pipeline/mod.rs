@@ -36,11 +36,16 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 /// Responses stream from a backend or come whole from the gateway.
-pub type GatewayBody = Either<Incoming, Full<Bytes>>;
+pub type GatewayBody = Either<crate::upstream::ResponseBody, Full<Bytes>>;
 
-/// Request bodies stream from the client, or were read whole (to check a
-/// signature over them).
-pub type RequestBody = Either<Incoming, Full<Bytes>>;
+/// A request body on its way to the integration.
+#[derive(Debug)]
+pub enum RequestBody {
+    /// Streams from the client as it arrives.
+    Streaming(Incoming),
+    /// Read whole already, to check a signature over it.
+    Buffered(Bytes),
+}
 
 /// The default payload limit, as in AWS: 10 MB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 10 * 1024 * 1024;
@@ -117,7 +122,7 @@ impl Gateway {
         // Split once: stages read the head while the body stays free to be
         // buffered (IAM signs bodies) and to move on to the integration.
         let (parts, body) = request.into_parts();
-        let mut body: RequestBody = Either::Left(body);
+        let mut body = RequestBody::Streaming(body);
         check_declared_length(&parts.headers, self.max_payload)?;
         let host = normalize::request_host(&parts)?;
         // Routing, policies and the backend URI all read this one path.

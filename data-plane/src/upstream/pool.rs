@@ -1,0 +1,169 @@
+//! Idle keep-alive connections, one stack per origin (scheme and
+//! authority). The most recently used connection goes out first: it is the
+//! least likely to have been closed by the backend, and the stack's bottom
+//! ages out. A sweeper closes connections idle for too long or closed by
+//! the backend, so none sits half-closed waiting for a request.
+
+use super::connect::Stream;
+use bytes::BytesMut;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+/// A backend connection and what travels with it between requests.
+#[derive(Debug)]
+pub struct Conn {
+    pub stream: Stream,
+    /// Bytes read but not used yet.
+    pub read_buf: BytesMut,
+    /// Where the connection goes back when a response is done. Weak: the
+    /// slot holds its idle connections, and the pool owns the slots.
+    home: Weak<Slot>,
+    /// Requests this connection carried before the current one.
+    pub served: u64,
+    idle_since: Instant,
+}
+
+impl Conn {
+    pub fn new(stream: Stream, home: &Arc<Slot>) -> Self {
+        Self {
+            stream,
+            read_buf: BytesMut::with_capacity(super::READ_CHUNK),
+            home: Arc::downgrade(home),
+            served: 0,
+            idle_since: Instant::now(),
+        }
+    }
+
+    /// Puts the connection back for the next request to its origin.
+    pub fn release(mut self) {
+        // Unread bytes after a finished response would be read as the next
+        // response's head: such a connection is done.
+        if !self.read_buf.is_empty() {
+            return;
+        }
+        self.served += 1;
+        self.idle_since = Instant::now();
+        // The pool is gone (shut down): the connection just closes.
+        let Some(home) = self.home.upgrade() else {
+            return;
+        };
+        let mut idle = home.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < home.max_idle {
+            idle.push(self);
+        }
+    }
+}
+
+/// The idle connections to one origin.
+#[derive(Debug)]
+pub struct Slot {
+    idle: Mutex<Vec<Conn>>,
+    max_idle: usize,
+}
+
+#[derive(Debug)]
+pub struct Pool {
+    /// Keyed by authority, one map per scheme, so that a lookup borrows the
+    /// request URI's authority instead of building a key.
+    plain: Mutex<HashMap<Box<str>, Arc<Slot>>>,
+    tls: Mutex<HashMap<Box<str>, Arc<Slot>>>,
+    max_idle: usize,
+    idle_timeout: Duration,
+}
+
+/// What a checkout found: a pooled connection, or the slot a new one
+/// belongs to.
+pub enum Checkout {
+    Reused(Conn),
+    Empty(Arc<Slot>),
+}
+
+impl Pool {
+    pub fn new(max_idle: usize, idle_timeout: Duration) -> Self {
+        Self {
+            plain: Mutex::default(),
+            tls: Mutex::default(),
+            max_idle,
+            idle_timeout,
+        }
+    }
+
+    /// The slot of an origin, made on first use.
+    pub fn slot(&self, tls: bool, authority: &str) -> Arc<Slot> {
+        let map = if tls { &self.tls } else { &self.plain };
+        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = map.get(authority) {
+            return slot.clone();
+        }
+        let slot = Arc::new(Slot {
+            idle: Mutex::default(),
+            max_idle: self.max_idle,
+        });
+        map.insert(authority.into(), slot.clone());
+        slot
+    }
+
+    /// The most recently idled live connection to the origin, or its slot.
+    pub fn checkout(&self, tls: bool, authority: &str) -> Checkout {
+        let slot = self.slot(tls, authority);
+        let now = Instant::now();
+        loop {
+            let conn = slot.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let Some(conn) = conn else {
+                return Checkout::Empty(slot);
+            };
+            if now.duration_since(conn.idle_since) < self.idle_timeout
+                && !conn.stream.closed_while_idle()
+            {
+                return Checkout::Reused(conn);
+            }
+            // Closed or stale: dropped here, outside the lock.
+        }
+    }
+
+    /// Closes expired and backend-closed connections, and forgets origins
+    /// with nothing idle and nothing in flight.
+    fn sweep(&self) {
+        let now = Instant::now();
+        for map in [&self.plain, &self.tls] {
+            let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+            map.retain(|_, slot| {
+                let mut idle = slot.idle.lock().unwrap_or_else(|p| p.into_inner());
+                idle.retain(|conn| {
+                    now.duration_since(conn.idle_since) < self.idle_timeout
+                        && !conn.stream.closed_while_idle()
+                });
+                // Connections in flight point at the slot too.
+                !idle.is_empty() || Arc::weak_count(slot) > 0
+            });
+        }
+    }
+
+    /// How many connections sit idle, over all origins.
+    #[cfg(test)]
+    pub fn idle_count(&self) -> usize {
+        [&self.plain, &self.tls]
+            .iter()
+            .map(|map| {
+                map.lock()
+                    .unwrap()
+                    .values()
+                    .map(|slot| slot.idle.lock().unwrap().len())
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+}
+
+/// Sweeps `pool` every `every` until the pool is dropped.
+pub async fn sweep_until_dropped(pool: Weak<Pool>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let Some(pool) = pool.upgrade() else { return };
+        pool.sweep();
+    }
+}

@@ -1,0 +1,134 @@
+//! Writing the request head for a backend: request line, Host, the
+//! forwarded headers, and the body framing this client chose (it never
+//! passes on the client's own framing headers: the body may have been
+//! buffered, and a client's Content-Length next to a chunked body is how
+//! requests get smuggled).
+
+use bytes::BytesMut;
+use http::header::{self, HeaderName};
+use http::{Method, request::Parts};
+
+/// How the request body goes on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    Empty,
+    Length(u64),
+    Chunked,
+}
+
+/// Appends the head of `parts` to `out`, for the backend at `authority`.
+pub fn encode(out: &mut BytesMut, parts: &Parts, authority: &str, framing: BodyFraming) {
+    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    out.extend_from_slice(parts.method.as_str().as_bytes());
+    out.extend_from_slice(b" ");
+    out.extend_from_slice(target.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
+    out.extend_from_slice(authority.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for (name, value) in &parts.headers {
+        if is_framing_or_connection(name) {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        BodyFraming::Length(length) => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "content-length: {length}\r\n");
+        }
+        BodyFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        // Methods that carry a body say when it is empty; GET and the like
+        // say nothing, as browsers and curl do.
+        BodyFraming::Empty if expects_body(&parts.method) => {
+            out.extend_from_slice(b"content-length: 0\r\n");
+        }
+        BodyFraming::Empty => {}
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+fn expects_body(method: &Method) -> bool {
+    !matches!(
+        *method,
+        Method::GET
+            | Method::HEAD
+            | Method::DELETE
+            | Method::OPTIONS
+            | Method::TRACE
+            | Method::CONNECT
+    )
+}
+
+/// Headers this client writes itself, or that belong to the client's
+/// connection. `Expect: 100-continue` was answered on the client's side
+/// already; the body is sent without waiting.
+fn is_framing_or_connection(name: &HeaderName) -> bool {
+    *name == header::HOST
+        || *name == header::CONTENT_LENGTH
+        || *name == header::TRANSFER_ENCODING
+        || *name == header::EXPECT
+        || *name == header::CONNECTION
+        || *name == header::TE
+        || *name == header::UPGRADE
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(request: http::Request<()>, framing: BodyFraming) -> String {
+        let (parts, ()) = request.into_parts();
+        let mut out = BytesMut::new();
+        encode(&mut out, &parts, "backend:8080", framing);
+        String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn get_without_body_says_nothing_about_length() {
+        let request = http::Request::get("http://backend:8080/pets/1?x=1&y")
+            .header("accept", "application/json")
+            .header("x-many", "a")
+            .header("x-many", "b")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            encoded(request, BodyFraming::Empty),
+            "GET /pets/1?x=1&y HTTP/1.1\r\nhost: backend:8080\r\naccept: application/json\r\n\
+             x-many: a\r\nx-many: b\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn the_clients_framing_headers_are_replaced_by_the_clients_own() {
+        let request = http::Request::post("http://backend:8080/upload")
+            .header("host", "evil")
+            .header("content-length", "5")
+            .header("transfer-encoding", "chunked")
+            .header("expect", "100-continue")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            encoded(request, BodyFraming::Length(3)),
+            "POST /upload HTTP/1.1\r\nhost: backend:8080\r\ncontent-length: 3\r\n\r\n"
+        );
+        let request = http::Request::put("http://backend:8080/").body(()).unwrap();
+        assert!(
+            encoded(request, BodyFraming::Chunked).ends_with("transfer-encoding: chunked\r\n\r\n")
+        );
+        let request = http::Request::post("http://backend:8080/")
+            .body(())
+            .unwrap();
+        assert!(encoded(request, BodyFraming::Empty).ends_with("content-length: 0\r\n\r\n"));
+    }
+
+    #[test]
+    fn an_authority_form_uri_still_gets_a_path() {
+        let request = http::Request::get("http://backend:8080").body(()).unwrap();
+        assert!(encoded(request, BodyFraming::Empty).starts_with("GET / HTTP/1.1\r\n"));
+    }
+}

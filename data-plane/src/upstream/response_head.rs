@@ -1,0 +1,376 @@
+//! Reading a backend's response head: status line and headers parsed by
+//! `httparse`, header values shared with the received bytes (no copy), the
+//! body's framing worked out as RFC 9112 §6.3 says, and hop-by-hop headers
+//! left out on the way, since they describe this connection, not the
+//! response the client gets.
+
+use super::UpstreamError;
+use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, StatusCode};
+
+/// More response headers than this is a broken or hostile backend.
+pub const MAX_HEADERS: usize = 128;
+/// The longest response head accepted, in bytes.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// How the body after a response head is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body: HEAD, 204, 304, or `Content-Length: 0`.
+    Empty,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Everything until the backend closes the connection.
+    UntilClose,
+}
+
+#[derive(Debug)]
+pub struct ResponseHead {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub framing: Framing,
+    /// The connection may carry another request after this response.
+    pub keep_alive: bool,
+}
+
+/// Parses one response head from the front of `buf`, removing it. `Ok(None)`
+/// means the head is not complete yet; read more and call again.
+/// `head_request` says the request was HEAD, whose response has no body
+/// whatever its headers say.
+pub fn parse(
+    buf: &mut BytesMut,
+    head_request: bool,
+) -> Result<Option<ResponseHead>, UpstreamError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut slots);
+    let length = match response.parse(buf) {
+        Ok(httparse::Status::Complete(length)) => length,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
+            return Err(UpstreamError::Malformed("response head over 64 KiB"));
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(UpstreamError::Malformed("more than 128 response headers"));
+        }
+        Err(_) => return Err(UpstreamError::Malformed("response head does not parse")),
+    };
+    let code = response.code.unwrap_or_default();
+    let status = StatusCode::from_u16(code)
+        .map_err(|_| UpstreamError::Malformed("status code out of range"))?;
+    let http_11 = response.version == Some(1);
+
+    // Where each header sits in `buf`, so the values can share the bytes
+    // once the head is split off.
+    let base = buf.as_ptr() as usize;
+    let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
+    let count = response.headers.len();
+    for (span, h) in spans.iter_mut().zip(response.headers.iter()) {
+        let name = h.name.as_ptr() as usize - base;
+        let value = h.value.as_ptr() as usize - base;
+        *span = (name, h.name.len(), value, h.value.len());
+    }
+    let head: Bytes = buf.split_to(length).freeze();
+
+    let mut headers = HeaderMap::with_capacity(count);
+    let mut connection = Connection::default();
+    let mut content_length: Option<u64> = None;
+    let mut transfer_encoding: Option<Bytes> = None;
+    for &(name_at, name_len, value_at, value_len) in &spans[..count] {
+        let name = HeaderName::from_bytes(&head[name_at..name_at + name_len])
+            .map_err(|_| UpstreamError::Malformed("invalid response header name"))?;
+        let raw = head.slice(value_at..value_at + value_len);
+        if name == header::CONNECTION {
+            connection.read(&raw);
+            continue;
+        }
+        if name == header::TRANSFER_ENCODING {
+            // Several fields form one list; only the last coding matters.
+            transfer_encoding = Some(raw);
+            continue;
+        }
+        if name == header::CONTENT_LENGTH {
+            let length = parse_content_length(&raw)?;
+            if content_length.is_some_and(|seen| seen != length) {
+                return Err(UpstreamError::Malformed(
+                    "conflicting Content-Length values",
+                ));
+            }
+            content_length = Some(length);
+        }
+        if is_hop_by_hop(&name) {
+            continue;
+        }
+        let value = HeaderValue::from_maybe_shared(raw)
+            .map_err(|_| UpstreamError::Malformed("invalid response header value"))?;
+        headers.append(name, value);
+    }
+    connection.remove_named(&mut headers);
+
+    let no_body = head_request
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let mut keep_alive = if http_11 {
+        !connection.close
+    } else {
+        connection.keep_alive && !connection.close
+    };
+    let encoded = transfer_encoding.is_some();
+    let framing = if no_body {
+        Framing::Empty
+    } else if let Some(codings) = transfer_encoding {
+        // Both headers at once is how requests get smuggled: honour the
+        // encoding (as RFC 9112 says) and never reuse the connection.
+        if content_length.is_some() {
+            keep_alive = false;
+        }
+        if last_coding_is_chunked(&codings) {
+            Framing::Chunked
+        } else {
+            Framing::UntilClose
+        }
+    } else {
+        match content_length {
+            Some(0) => Framing::Empty,
+            Some(length) => Framing::Length(length),
+            None => Framing::UntilClose,
+        }
+    };
+    if framing == Framing::UntilClose {
+        keep_alive = false;
+    }
+    if encoded && content_length.is_some() {
+        // The encoding decides the body's length; the client's side is
+        // framed afresh, and a Content-Length left beside it would lie.
+        headers.remove(header::CONTENT_LENGTH);
+    }
+    Ok(Some(ResponseHead {
+        status,
+        headers,
+        framing,
+        keep_alive,
+    }))
+}
+
+fn parse_content_length(raw: &[u8]) -> Result<u64, UpstreamError> {
+    // A list of equal values ("42, 42") is tolerated, as RFC 9110 allows.
+    let mut length = None;
+    for part in raw.split(|b| *b == b',') {
+        let digits = trim(part);
+        if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+            return Err(UpstreamError::Malformed("invalid Content-Length"));
+        }
+        let value = digits
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        if length.is_some_and(|seen| seen != value) {
+            return Err(UpstreamError::Malformed(
+                "conflicting Content-Length values",
+            ));
+        }
+        length = Some(value);
+    }
+    length.ok_or(UpstreamError::Malformed("invalid Content-Length"))
+}
+
+fn last_coding_is_chunked(codings: &[u8]) -> bool {
+    codings
+        .rsplit(|b| *b == b',')
+        .next()
+        .is_some_and(|last| trim(last).eq_ignore_ascii_case(b"chunked"))
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+/// What the `Connection` header said.
+#[derive(Default)]
+struct Connection {
+    close: bool,
+    keep_alive: bool,
+    /// Other tokens: names of further hop-by-hop headers.
+    named: Vec<HeaderName>,
+}
+
+impl Connection {
+    fn read(&mut self, value: &[u8]) {
+        for token in value.split(|b| *b == b',').map(trim) {
+            if token.eq_ignore_ascii_case(b"close") {
+                self.close = true;
+            } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                self.keep_alive = true;
+            } else if let Ok(name) = HeaderName::from_bytes(token) {
+                self.named.push(name);
+            }
+        }
+    }
+
+    fn remove_named(&self, headers: &mut HeaderMap) {
+        for name in &self.named {
+            headers.remove(name);
+        }
+    }
+}
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    *name == header::TE
+        || *name == header::TRAILER
+        || *name == header::UPGRADE
+        || *name == header::PROXY_AUTHENTICATE
+        || *name == header::PROXY_AUTHORIZATION
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(text: &str, head_request: bool) -> Result<Option<ResponseHead>, UpstreamError> {
+        let mut buf = BytesMut::from(text.as_bytes());
+        parse(&mut buf, head_request)
+    }
+
+    fn complete(text: &str) -> ResponseHead {
+        head(text, false).unwrap().expect("complete head")
+    }
+
+    #[test]
+    fn length_framed_response_keeps_the_body_in_the_buffer() {
+        let mut buf =
+            BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX-A: b\r\n\r\nok\n"[..]);
+        let head = parse(&mut buf, false).unwrap().unwrap();
+        assert_eq!(head.status, StatusCode::OK);
+        assert_eq!(head.framing, Framing::Length(3));
+        assert!(head.keep_alive);
+        assert_eq!(head.headers["x-a"], "b");
+        assert_eq!(head.headers["content-length"], "3");
+        assert_eq!(&buf[..], b"ok\n");
+    }
+
+    #[test]
+    fn partial_heads_ask_for_more_and_huge_ones_are_refused() {
+        assert!(
+            head("HTTP/1.1 200 OK\r\nContent-Le", false)
+                .unwrap()
+                .is_none()
+        );
+        let huge = format!("HTTP/1.1 200 OK\r\nX: {}", "a".repeat(MAX_HEAD_BYTES + 1));
+        assert!(matches!(
+            head(&huge, false),
+            Err(UpstreamError::Malformed(_))
+        ));
+        let many: String = (0..=MAX_HEADERS).map(|i| format!("x-{i}: v\r\n")).collect();
+        let text = format!("HTTP/1.1 200 OK\r\n{many}\r\n");
+        assert!(matches!(
+            head(&text, false),
+            Err(UpstreamError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112() {
+        assert_eq!(
+            complete("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n").framing,
+            Framing::Empty
+        );
+        assert_eq!(
+            complete("HTTP/1.1 304 Not Modified\r\n\r\n").framing,
+            Framing::Empty
+        );
+        assert_eq!(
+            complete("HTTP/1.1 100 Continue\r\n\r\n").framing,
+            Framing::Empty
+        );
+        let head_of_get = head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(head_of_get.framing, Framing::Empty);
+        assert_eq!(
+            head_of_get.headers["content-length"], "5",
+            "HEAD keeps the length it announces"
+        );
+        let chunked = complete("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+        assert_eq!(chunked.framing, Framing::Chunked);
+        assert!(chunked.keep_alive);
+        assert!(!chunked.headers.contains_key("transfer-encoding"));
+        let close = complete("HTTP/1.1 200 OK\r\n\r\n");
+        assert_eq!(close.framing, Framing::UntilClose);
+        assert!(!close.keep_alive);
+        let gzip_only = complete("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n");
+        assert_eq!(gzip_only.framing, Framing::UntilClose);
+        assert_eq!(
+            complete("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").framing,
+            Framing::Empty
+        );
+        assert_eq!(
+            complete("HTTP/1.1 200 OK\r\nContent-Length: 7, 7\r\n\r\n").framing,
+            Framing::Length(7)
+        );
+    }
+
+    #[test]
+    fn smuggling_shapes_are_refused_or_never_reused() {
+        for bad in [
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 3, 4\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0x10\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+            "HTTP/1.1 2000 Weird\r\n\r\n",
+        ] {
+            assert!(
+                matches!(head(bad, false), Err(UpstreamError::Malformed(_))),
+                "{bad:?}"
+            );
+        }
+        let both =
+            complete("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assert_eq!(both.framing, Framing::Chunked);
+        assert!(!both.keep_alive);
+        assert!(!both.headers.contains_key("content-length"));
+    }
+
+    #[test]
+    fn connection_rules_decide_reuse_and_hop_by_hop_headers_stay_behind() {
+        let closing = complete("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\n");
+        assert!(!closing.keep_alive);
+        let old = complete("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n");
+        assert!(!old.keep_alive);
+        let old_kept =
+            complete("HTTP/1.0 200 OK\r\nContent-Length: 1\r\nConnection: Keep-Alive\r\n\r\n");
+        assert!(old_kept.keep_alive);
+        let hops = complete(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: keep-alive, x-private\r\n\
+             Keep-Alive: timeout=5\r\nX-Private: 1\r\nUpgrade: h2c\r\nTrailer: x\r\nX-Public: 2\r\n\r\n",
+        );
+        let names: Vec<&str> = hops.headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["content-length", "x-public"]);
+    }
+
+    #[test]
+    fn repeated_headers_keep_their_order() {
+        let head = complete(
+            "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n\r\n",
+        );
+        let cookies: Vec<&str> = head
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+    }
+}

@@ -1,0 +1,516 @@
+//! The client against scripted backends on loopback: each test's backend
+//! answers with exact bytes, so framing, reuse and failure handling are
+//! checked on the wire.
+
+use super::*;
+use http_body_util::BodyExt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+
+/// What the scripted backend does with one request.
+enum Act {
+    /// Reads the body, then writes these bytes.
+    Answer(String),
+    /// Reads the body, writes these bytes, closes.
+    AnswerAndClose(String),
+    /// Reads the body and closes without a word.
+    Hangup,
+    /// Answers as soon as the head is in, without reading the body, and
+    /// closes.
+    AnswerEarly(String),
+}
+
+/// One request as the backend saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    connection: usize,
+    head: String,
+    body: Vec<u8>,
+}
+
+struct Backend {
+    addr: std::net::SocketAddr,
+    connections: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Backend {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Starts a backend that answers request `n` (over all connections,
+/// counting from 0) with `script(n)`.
+async fn backend(script: impl Fn(usize) -> Act + Send + Sync + 'static) -> Backend {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let script = Arc::new(script);
+    let (counter, log) = (connections.clone(), seen.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let connection = counter.fetch_add(1, Ordering::SeqCst);
+            let (log, script, requests) = (log.clone(), script.clone(), requests.clone());
+            tokio::spawn(async move {
+                let mut buf = BytesMut::new();
+                loop {
+                    let Some((head, length, chunked)) = read_head(&mut socket, &mut buf).await
+                    else {
+                        return;
+                    };
+                    let act = script(requests.fetch_add(1, Ordering::SeqCst));
+                    if let Act::AnswerEarly(answer) = act {
+                        log.lock().unwrap().push(Seen {
+                            connection,
+                            head,
+                            body: Vec::new(),
+                        });
+                        let _ = socket.write_all(answer.as_bytes()).await;
+                        return;
+                    }
+                    let body = read_body(&mut socket, &mut buf, length, chunked).await;
+                    log.lock().unwrap().push(Seen {
+                        connection,
+                        head,
+                        body,
+                    });
+                    match act {
+                        Act::Answer(answer) => {
+                            if socket.write_all(answer.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                        Act::AnswerAndClose(answer) => {
+                            let _ = socket.write_all(answer.as_bytes()).await;
+                            return;
+                        }
+                        Act::Hangup | Act::AnswerEarly(_) => return,
+                    }
+                }
+            });
+        }
+    });
+    Backend {
+        addr,
+        connections,
+        seen,
+    }
+}
+
+async fn read_head(
+    socket: &mut tokio::net::TcpStream,
+    buf: &mut BytesMut,
+) -> Option<(String, usize, bool)> {
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8(buf.split_to(end + 4).to_vec()).unwrap();
+            let lower = head.to_ascii_lowercase();
+            let length = lower
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            let chunked = lower.contains("transfer-encoding: chunked");
+            return Some((head, length, chunked));
+        }
+        if socket.read_buf(buf).await.ok()? == 0 {
+            return None;
+        }
+    }
+}
+
+async fn read_body(
+    socket: &mut tokio::net::TcpStream,
+    buf: &mut BytesMut,
+    length: usize,
+    chunked: bool,
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    if chunked {
+        let mut decoder = chunked::Decoder::default();
+        loop {
+            match decoder.decode(buf).unwrap() {
+                chunked::Decoded::Data(d) => body.extend_from_slice(&d),
+                chunked::Decoded::NeedMore => {
+                    socket.read_buf(buf).await.unwrap();
+                }
+                _ => return body,
+            }
+        }
+    }
+    while buf.len() < length {
+        if socket.read_buf(buf).await.unwrap() == 0 {
+            break;
+        }
+    }
+    body.extend_from_slice(&buf.split_to(length.min(buf.len())));
+    body
+}
+
+fn ok(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nX-Backend: yes\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn get(url: &str) -> Request<RequestBody> {
+    request(Method::GET, url, Bytes::new())
+}
+
+fn request(method: Method, url: &str, body: impl Into<Bytes>) -> Request<RequestBody> {
+    Request::builder()
+        .method(method)
+        .uri(url)
+        .header("x-client", "1")
+        .body(RequestBody::Buffered(body.into()))
+        .unwrap()
+}
+
+const MAX: usize = 10 * 1024 * 1024;
+
+async fn text(response: Response<ResponseBody>) -> (http::StatusCode, String) {
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn keep_alive_connections_carry_request_after_request() {
+    let backend = backend(|n| Act::Answer(ok(&format!("answer {n}")))).await;
+    let upstream = Upstream::default();
+    for n in 0..5 {
+        let response = upstream
+            .send(get(&backend.url("/pets?x=1")), MAX)
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["x-backend"], "yes");
+        assert_eq!(
+            text(response).await,
+            (http::StatusCode::OK, format!("answer {n}"))
+        );
+    }
+    assert_eq!(backend.connections(), 1);
+    assert_eq!(upstream.pool.idle_count(), 1);
+    let seen = backend.seen();
+    assert!(seen.iter().all(|s| s.connection == 0));
+    assert!(
+        seen[0].head.starts_with(&format!(
+            "GET /pets?x=1 HTTP/1.1\r\nhost: {}\r\nx-client: 1\r\n\r\n",
+            backend.addr
+        )),
+        "{:?}",
+        seen[0].head
+    );
+}
+
+#[tokio::test]
+async fn chunked_answers_are_decoded_with_their_trailers_and_the_connection_reused() {
+    let backend = backend(|_| {
+        Act::Answer(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 11\r\n\r\n"
+                .into(),
+        )
+    })
+    .await;
+    let upstream = Upstream::default();
+    for _ in 0..2 {
+        let response = upstream.send(get(&backend.url("/")), MAX).await.unwrap();
+        assert!(!response.headers().contains_key("transfer-encoding"));
+        let collected = response.into_body().collect().await.unwrap();
+        assert_eq!(collected.trailers().unwrap()["x-sum"], "11");
+        assert_eq!(&collected.to_bytes()[..], b"hello world");
+    }
+    assert_eq!(backend.connections(), 1);
+}
+
+#[tokio::test]
+async fn a_body_delimited_by_close_is_read_to_the_end_and_the_connection_not_kept() {
+    let backend =
+        backend(|_| Act::AnswerAndClose("HTTP/1.1 200 OK\r\n\r\nuntil the end".into())).await;
+    let upstream = Upstream::default();
+    for _ in 0..2 {
+        let response = upstream.send(get(&backend.url("/")), MAX).await.unwrap();
+        assert_eq!(text(response).await.1, "until the end");
+    }
+    assert_eq!(backend.connections(), 2);
+    assert_eq!(upstream.pool.idle_count(), 0);
+}
+
+#[tokio::test]
+async fn head_and_no_content_answers_have_no_body_and_free_the_connection_at_once() {
+    let backend = backend(|n| match n {
+        0 => Act::Answer("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n".into()),
+        1 => Act::Answer("HTTP/1.1 204 No Content\r\n\r\n".into()),
+        _ => Act::Answer(
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi".into(),
+        ),
+    })
+    .await;
+    let upstream = Upstream::default();
+    let head = upstream
+        .send(request(Method::HEAD, &backend.url("/"), ""), MAX)
+        .await
+        .unwrap();
+    assert_eq!(head.headers()["content-length"], "1234");
+    assert!(head.body().is_end_stream());
+    assert_eq!(
+        upstream.pool.idle_count(),
+        1,
+        "released before the body is polled"
+    );
+    let empty = upstream.send(get(&backend.url("/")), MAX).await.unwrap();
+    assert_eq!(empty.status(), http::StatusCode::NO_CONTENT);
+    assert_eq!(text(empty).await.1, "");
+    let after_interim = upstream.send(get(&backend.url("/")), MAX).await.unwrap();
+    assert_eq!(
+        text(after_interim).await,
+        (http::StatusCode::OK, "hi".into())
+    );
+    assert_eq!(backend.connections(), 1);
+}
+
+#[tokio::test]
+async fn bodies_are_sent_with_their_length() {
+    let backend = backend(|_| Act::Answer(ok("stored"))).await;
+    let upstream = Upstream::default();
+    let small = upstream
+        .send(request(Method::POST, &backend.url("/a"), "payload"), MAX)
+        .await
+        .unwrap();
+    assert_eq!(text(small).await.1, "stored");
+    let large = vec![b'x'; 300 * 1024];
+    let big = upstream
+        .send(request(Method::PUT, &backend.url("/b"), large.clone()), MAX)
+        .await
+        .unwrap();
+    assert_eq!(text(big).await.1, "stored");
+    let empty = upstream
+        .send(request(Method::POST, &backend.url("/c"), ""), MAX)
+        .await
+        .unwrap();
+    assert_eq!(text(empty).await.1, "stored");
+    let seen = backend.seen();
+    assert!(
+        seen[0].head.contains("content-length: 7\r\n"),
+        "{}",
+        seen[0].head
+    );
+    assert_eq!(seen[0].body, b"payload");
+    assert_eq!(seen[1].body.len(), large.len());
+    assert!(seen[2].head.contains("content-length: 0\r\n"));
+    assert_eq!(backend.connections(), 1);
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_before_dialling() {
+    let backend = backend(|_| Act::Answer(ok(""))).await;
+    let upstream = Upstream::default();
+    let refused = upstream
+        .send(request(Method::POST, &backend.url("/"), vec![0u8; 11]), 10)
+        .await;
+    assert!(
+        matches!(refused, Err(UpstreamError::RequestTooLarge)),
+        "{refused:?}"
+    );
+    assert_eq!(backend.connections(), 0);
+}
+
+#[tokio::test]
+async fn an_idempotent_request_on_a_connection_the_backend_dropped_is_retried_once() {
+    // Request 1 finds its pooled connection hung up on, as a backend's idle
+    // timeout firing just as the request goes out would.
+    let backend = backend(|n| {
+        if n == 1 {
+            Act::Hangup
+        } else {
+            Act::Answer(ok(&format!("answer {n}")))
+        }
+    })
+    .await;
+    let upstream = Upstream::default();
+    assert_eq!(
+        text(upstream.send(get(&backend.url("/")), MAX).await.unwrap())
+            .await
+            .1,
+        "answer 0"
+    );
+    let retried = upstream.send(get(&backend.url("/")), MAX).await.unwrap();
+    assert_eq!(text(retried).await.1, "answer 2");
+    assert_eq!(backend.connections(), 2);
+}
+
+#[tokio::test]
+async fn a_non_idempotent_request_is_never_sent_twice() {
+    let backend = backend(|n| {
+        if n == 1 {
+            Act::Hangup
+        } else {
+            Act::Answer(ok("created"))
+        }
+    })
+    .await;
+    let upstream = Upstream::default();
+    let first = upstream
+        .send(request(Method::POST, &backend.url("/orders"), "1"), MAX)
+        .await
+        .unwrap();
+    assert_eq!(text(first).await.1, "created");
+    let second = upstream
+        .send(request(Method::POST, &backend.url("/orders"), "2"), MAX)
+        .await;
+    assert!(matches!(second, Err(UpstreamError::Closed)), "{second:?}");
+    assert_eq!(backend.seen().len(), 2, "the backend saw the POST once");
+}
+
+#[tokio::test]
+async fn a_connection_closed_while_idle_is_not_used() {
+    let backend = backend(|_| {
+        Act::AnswerAndClose(
+            // Says keep-alive, closes anyway: only the socket tells.
+            ok("bye"),
+        )
+    })
+    .await;
+    let upstream = Upstream::default();
+    assert_eq!(
+        text(upstream.send(get(&backend.url("/")), MAX).await.unwrap())
+            .await
+            .1,
+        "bye"
+    );
+    assert_eq!(upstream.pool.idle_count(), 1);
+    // Let the reactor see the close.
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let idle = upstream.pool.checkout(false, &backend.addr.to_string());
+        if let Checkout::Reused(conn) = idle {
+            conn.release();
+            continue;
+        }
+        break;
+    }
+    let post = upstream
+        .send(request(Method::POST, &backend.url("/"), "x"), MAX)
+        .await
+        .unwrap();
+    assert_eq!(
+        text(post).await.1,
+        "bye",
+        "a POST went out on a live connection"
+    );
+    assert_eq!(backend.connections(), 2);
+}
+
+#[tokio::test]
+async fn an_early_answer_to_an_unread_upload_reaches_the_client() {
+    let backend = backend(|_| {
+        Act::AnswerEarly("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!".into())
+    })
+    .await;
+    let upstream = Upstream::default();
+    let upload = vec![b'u'; 8 * 1024 * 1024];
+    let response = upstream
+        .send(request(Method::POST, &backend.url("/upload"), upload), MAX)
+        .await
+        .unwrap();
+    assert_eq!(
+        text(response).await,
+        (http::StatusCode::PAYLOAD_TOO_LARGE, "too big!".into())
+    );
+}
+
+#[tokio::test]
+async fn broken_answers_are_errors_not_guesses() {
+    let backend = backend(|n| match n {
+        0 => Act::AnswerAndClose("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort".into()),
+        1 => Act::AnswerAndClose(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx".into(),
+        ),
+        2 => Act::AnswerAndClose("SSH-2.0-OpenSSH\r\n\r\n".into()),
+        3 => Act::AnswerAndClose("HTTP/1.1 200 OK\r\nContent-Le".into()),
+        _ => Act::AnswerAndClose("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n".into()),
+    })
+    .await;
+    let upstream = Upstream::default();
+    let short = upstream.send(get(&backend.url("/")), MAX).await.unwrap();
+    assert!(
+        short.into_body().collect().await.is_err(),
+        "a body cut short is an error"
+    );
+    for _ in 1..5 {
+        let answer = upstream.send(get(&backend.url("/")), MAX).await;
+        assert!(
+            matches!(answer, Err(UpstreamError::Malformed(_))),
+            "{answer:?}"
+        );
+    }
+    assert_eq!(upstream.pool.idle_count(), 0);
+}
+
+#[tokio::test]
+async fn unreachable_backends_fail_to_connect() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let upstream = Upstream::default();
+    let answer = upstream.send(get(&format!("http://{addr}/")), MAX).await;
+    assert!(
+        matches!(answer, Err(UpstreamError::Connect { .. })),
+        "{answer:?}"
+    );
+    let not_http = upstream.send(get("ftp://127.0.0.1/"), MAX).await;
+    assert!(
+        matches!(not_http, Err(UpstreamError::Uri(_))),
+        "{not_http:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_half_read_body_takes_its_connection_with_it() {
+    let big = "y".repeat(200 * 1024);
+    let answer = ok(&big);
+    let backend = backend(move |_| Act::Answer(answer.clone())).await;
+    let upstream = Upstream::default();
+    let response = upstream.send(get(&backend.url("/")), MAX).await.unwrap();
+    let mut body = response.into_body();
+    let first = body.frame().await.unwrap().unwrap();
+    assert!(first.data_ref().is_some_and(|d| d.len() < big.len()));
+    drop(body);
+    assert_eq!(upstream.pool.idle_count(), 0);
+    let again = upstream.send(get(&backend.url("/")), MAX).await.unwrap();
+    assert_eq!(text(again).await.1.len(), big.len());
+    assert_eq!(backend.connections(), 2);
+}
+
+#[test]
+fn targets_come_from_absolute_uris() {
+    let uri: Uri = "https://user:pw@[::1]:8443/x".parse().unwrap();
+    let target = Target::of(&uri).unwrap();
+    assert!(target.tls);
+    assert_eq!(
+        (target.authority, target.host, target.port),
+        ("[::1]:8443", "::1", 8443)
+    );
+    let uri: Uri = "http://backend/x".parse().unwrap();
+    let target = Target::of(&uri).unwrap();
+    assert_eq!(
+        (target.authority, target.host, target.port),
+        ("backend", "backend", 80)
+    );
+    let relative: Uri = "/x".parse().unwrap();
+    assert!(Target::of(&relative).is_err());
+}
