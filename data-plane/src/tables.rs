@@ -299,6 +299,8 @@ pub struct Route {
     pub resource_path: Box<str>,
     /// The `route` metric label: the template, never the raw path.
     pub label: KeyValue,
+    /// This route's request metrics, bound per stage, method and status.
+    pub series: crate::telemetry::metrics::RouteSeries,
     pub api_key_required: bool,
     /// The authorizer check, when the method has one.
     pub auth: Option<Arc<RouteAuth>>,

@@ -581,6 +581,7 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         routes.push(Route {
             resource_path: (*path).into(),
             label: label("route", path),
+            series: Default::default(),
             api_key_required: method.api_key_required,
             auth,
             integration: compiled,

@@ -25,7 +25,9 @@ pub fn identify<'t>(
     authorizer_key: Option<&str>,
 ) -> Result<Identity<'t>, GatewayResponse> {
     let value = match api.api_key_source {
-        ApiKeySource::Header => headers.get("x-api-key").and_then(|v| v.to_str().ok()),
+        ApiKeySource::Header => headers
+            .get(super::headers::X_API_KEY)
+            .and_then(|v| v.to_str().ok()),
         ApiKeySource::Authorizer => authorizer_key,
     }
     .filter(|v| !v.is_empty())

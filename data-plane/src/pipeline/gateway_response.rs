@@ -203,7 +203,10 @@ impl GatewayResponse {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        headers.insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+        headers.insert(
+            super::headers::X_AMZN_ERROR_TYPE,
+            HeaderValue::from_static(error_type),
+        );
         if let GatewayResponse::Throttled(seconds) = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from((*seconds).max(1)));
         }

@@ -1,8 +1,18 @@
 //! Header rules for proxying: hop-by-hop headers stay on their own hop
 //! (RFC 9110 §7.6.1), and the backend learns who the client was.
 
-use http::{HeaderMap, HeaderValue, header};
+use http::{HeaderMap, HeaderName, HeaderValue, header};
 use std::net::IpAddr;
+
+// Names the pipeline uses on every request, made once: a `&str` name is
+// parsed and validated again on each lookup.
+pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+pub const X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+pub const X_AMZN_ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
+const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
 const HOP_BY_HOP: [header::HeaderName; 7] = [
     header::CONNECTION,
@@ -15,7 +25,7 @@ const HOP_BY_HOP: [header::HeaderName; 7] = [
 ];
 
 fn is_hop_by_hop(name: &header::HeaderName) -> bool {
-    HOP_BY_HOP.contains(name) || name == "keep-alive" || name == "proxy-connection"
+    HOP_BY_HOP.contains(name) || *name == KEEP_ALIVE || *name == PROXY_CONNECTION
 }
 
 /// Removes hop-by-hop headers, including any the `Connection` header names.
@@ -40,8 +50,8 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in &HOP_BY_HOP {
         headers.remove(name);
     }
-    headers.remove("keep-alive");
-    headers.remove("proxy-connection");
+    headers.remove(KEEP_ALIVE);
+    headers.remove(PROXY_CONNECTION);
 }
 
 /// Who is on the other end of a downstream connection, worked out once per
@@ -78,17 +88,17 @@ impl ClientInfo {
 
 /// Appends the client to `X-Forwarded-For` and sets `X-Forwarded-Proto`.
 pub fn add_forwarded(headers: &mut HeaderMap, client: &ClientInfo, proto: &'static str) {
-    match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+    match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prior) => {
             if let Ok(value) = HeaderValue::from_str(&format!("{prior}, {}", client.ip)) {
-                headers.insert("x-forwarded-for", value);
+                headers.insert(X_FORWARDED_FOR, value);
             }
         }
         None => {
-            headers.insert("x-forwarded-for", client.ip_header.clone());
+            headers.insert(X_FORWARDED_FOR, client.ip_header.clone());
         }
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
 }
 
 #[cfg(test)]

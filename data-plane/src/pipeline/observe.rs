@@ -13,7 +13,7 @@ use super::gateway_response::GatewayResponse;
 use super::headers::ClientInfo;
 use crate::tables::{ApiTable, Route, StageTable};
 use crate::telemetry::Telemetry;
-use crate::telemetry::metrics::{method_label, none_label};
+use crate::telemetry::metrics::{self, Measurement, method_label, none_label};
 use crate::telemetry::propagation;
 use archway_proto::access_log::ContextVar;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -174,31 +174,40 @@ impl<'t> Observation<'t> {
     pub fn finish(mut self, response: &mut Response<GatewayBody>, telemetry: &Telemetry) {
         let status = response.status();
         let id = HeaderValue::from_bytes(&self.request_id.0).expect("hex digits and dashes");
-        response.headers_mut().insert("x-amzn-requestid", id);
+        response
+            .headers_mut()
+            .insert(super::headers::X_AMZN_REQUEST_ID, id);
         let elapsed = self.started.elapsed();
 
-        let attributes = [
-            self.api
-                .map_or_else(|| none_label("api"), |a| a.label.clone()),
-            self.stage
-                .map_or_else(|| none_label("stage"), |s| s.label.clone()),
-            self.route
-                .map_or_else(|| none_label("route"), |r| r.label.clone()),
-            method_label(&self.method),
-            KeyValue::new("status", i64::from(status.as_u16())),
-        ];
-        let metrics = &telemetry.metrics;
-        metrics.requests.add(1, &attributes);
-        metrics.duration.record(elapsed.as_secs_f64(), &attributes);
-        if let Some(latency) = self.integration_latency {
-            metrics
-                .integration_duration
-                .record(latency.as_secs_f64(), &attributes[..4]);
+        // Built only when a series is bound, recorded unbound, or traced.
+        let labels = || {
+            [
+                self.api
+                    .map_or_else(|| none_label("api"), |a| a.label.clone()),
+                self.stage
+                    .map_or_else(|| none_label("stage"), |s| s.label.clone()),
+                self.route
+                    .map_or_else(|| none_label("route"), |r| r.label.clone()),
+                method_label(&self.method),
+                KeyValue::new("status", i64::from(status.as_u16())),
+            ]
+        };
+        let measurement = Measurement {
+            stage: self.stage.map_or("", |s| &s.name),
+            method: &self.method,
+            status,
+            elapsed,
+            integration: self.integration_latency,
+            labels: &labels,
+        };
+        match (self.stage, self.route) {
+            (Some(_), Some(route)) => route.series.record(&telemetry.metrics, &measurement),
+            _ => metrics::record_unbound(&telemetry.metrics, &measurement),
         }
 
         if let Some(mut span) = self.span.take() {
             if span.is_recording() {
-                self.annotate(&mut span, status, &attributes);
+                self.annotate(&mut span, status, &labels());
             }
             span.end();
         }
