@@ -130,6 +130,20 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_then(listener, data_dir, telemetry, options, shutdown, || {}).await
+}
+
+/// [`serve`], calling `ready` once the store is open and the first tokens
+/// are on disk, just before requests are taken. Scripts wait for what
+/// `ready` prints and then read `node-token`: announcing earlier raced them.
+pub async fn serve_then(
+    listener: TcpListener,
+    data_dir: &Path,
+    telemetry: &TelemetryConfig,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(),
+) -> anyhow::Result<()> {
     let ServeOptions {
         bootstrap,
         identity,
@@ -252,6 +266,7 @@ pub async fn serve(
             observe_admin_call,
         ));
 
+    ready();
     // Node streams never end on their own: close them first, or the
     // graceful shutdown would wait on them forever.
     let shutdown = async move {

@@ -119,7 +119,11 @@ cleanup() {
         # On failure the logs are the only clue: show their tails before they go.
         for f in "$TMP"/*.log "$TMP"/*/error.log; do
             [[ -s "$f" ]] || continue
-            echo "--- ${f#"$TMP"/} (last 20 lines)" >&2
+            # The first lines say what went wrong (an error's backtrace can
+            # push the message out of the tail), the last what came after.
+            echo "--- ${f#"$TMP"/} (first 10 and last 20 lines)" >&2
+            head -n 10 "$f" >&2
+            echo "..." >&2
             tail -n 20 "$f" >&2
         done
     fi

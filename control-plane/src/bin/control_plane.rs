@@ -75,13 +75,11 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    // Tests and scripts read this line to find the port.
     let scheme = if args.tls_cert.is_some() {
         "https"
     } else {
         "http"
     };
-    println!("archway-control-plane listening on {scheme}://{addr}");
     let telemetry = TelemetryConfig {
         otlp_endpoint: args.otlp_endpoint,
         sample_ratio: args.trace_sample_ratio,
@@ -107,12 +105,15 @@ async fn main() -> anyhow::Result<()> {
             _ => anyhow::bail!("--tls-cert and --tls-key go together"),
         },
     };
-    archway_control_plane::server::serve(
+    archway_control_plane::server::serve_then(
         listener,
         &args.data_dir,
         &telemetry,
         options,
         shutdown_signal(),
+        // Tests and scripts read this line to find the port, and then the
+        // token files: it comes once those are written.
+        move || println!("archway-control-plane listening on {scheme}://{addr}"),
     )
     .await
 }
