@@ -9,7 +9,7 @@
 use archway_data_plane::access_log::AccessLogSinks;
 use archway_data_plane::compile::compile;
 use archway_data_plane::limits::local::LocalLimits;
-use archway_data_plane::limits::{Check, Decision};
+use archway_data_plane::limits::{BucketName, Check, Decision};
 use archway_data_plane::pipeline::api_key;
 use archway_data_plane::tables::{RuntimeTables, Throttle};
 use archway_proto::v1::config_resource::Resource as Body;
@@ -205,7 +205,10 @@ fn per_request(c: &mut Criterion) {
     });
     let limits = LocalLimits::default();
     let check = Check {
-        bucket: "p:p:k000077777",
+        bucket: BucketName::Plan {
+            plan: "p",
+            key: "k000077777",
+        },
         throttle: Some(Throttle {
             rate: 1e9,
             burst: 1_000_000,

@@ -1,5 +1,6 @@
 //! Per-node token buckets (governor's GCRA) and quota counters.
 
+use super::names::{id_of, id_of_str};
 use super::{Check, Decision};
 use crate::tables::Throttle;
 use governor::clock::{Clock, DefaultClock};
@@ -18,29 +19,30 @@ type Bucket = Arc<DefaultKeyedRateLimiter<u64>>;
 #[derive(Default)]
 pub struct LocalLimits {
     limiters: Mutex<HashMap<Rate, Bucket>>,
-    quotas: Mutex<HashMap<String, u64>>,
-}
-
-/// Buckets are keyed by a hash of their name: no allocation per request.
-fn bucket_id(name: &str) -> u64 {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(name)
+    /// By the id of the counter's name ([`id_of`]); the name is kept for the
+    /// counters file and for housekeeping.
+    quotas: Mutex<HashMap<u64, (Box<str>, u64)>>,
 }
 
 impl LocalLimits {
     /// The quota counters, to save across restarts.
     pub fn quota_counters(&self) -> Vec<(String, u64)> {
         let quotas = self.quotas.lock().expect("quotas lock");
-        quotas.iter().map(|(k, v)| (k.clone(), *v)).collect()
+        quotas
+            .values()
+            .map(|(name, used)| (name.to_string(), *used))
+            .collect()
     }
 
     /// Restores saved quota counters (keeping the higher count when one is
     /// already being counted).
     pub fn restore_quota_counters(&self, counters: impl IntoIterator<Item = (String, u64)>) {
         let mut quotas = self.quotas.lock().expect("quotas lock");
-        for (k, v) in counters {
-            let used = quotas.entry(k).or_default();
-            *used = (*used).max(v);
+        for (name, count) in counters {
+            let (_, used) = quotas
+                .entry(id_of_str(&name))
+                .or_insert_with(|| (name.into(), 0));
+            *used = (*used).max(count);
         }
     }
 
@@ -51,7 +53,7 @@ impl LocalLimits {
         self.quotas
             .lock()
             .expect("quotas lock")
-            .retain(|counter, _| {
+            .retain(|_, (counter, _)| {
                 counter
                     .split(':')
                     .nth(2)
@@ -103,7 +105,7 @@ impl LocalLimits {
                 return Decision::Throttled(Duration::from_secs(1));
             }
             if let Some(limiter) = self.limiter(t)
-                && let Err(not_until) = limiter.check_key(&bucket_id(check.bucket))
+                && let Err(not_until) = limiter.check_key(&id_of(check.bucket))
             {
                 return Decision::Throttled(
                     not_until.wait_time_from(DefaultClock::default().now()),
@@ -112,10 +114,9 @@ impl LocalLimits {
         }
         if let Some((counter, quota)) = check.quota {
             let mut quotas = self.quotas.lock().expect("quotas lock");
-            if !quotas.contains_key(counter) {
-                quotas.insert(counter.to_owned(), 0);
-            }
-            let used = quotas.get_mut(counter).expect("inserted above");
+            let (_, used) = quotas
+                .entry(id_of(counter))
+                .or_insert_with(|| (counter.to_string().into(), 0));
             if *used >= quota.limit {
                 return Decision::QuotaExceeded;
             }
@@ -128,6 +129,7 @@ impl LocalLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::{BucketName, QuotaCounter};
     use crate::tables::Quota;
     use archway_proto::v1::QuotaPeriod;
 
@@ -135,7 +137,10 @@ mod tests {
     fn bucket_admits_its_burst_then_throttles() {
         let limits = LocalLimits::default();
         let check = Check {
-            bucket: "b",
+            bucket: BucketName::Plan {
+                plan: "p",
+                key: "b",
+            },
             throttle: Some(Throttle {
                 rate: 1.0,
                 burst: 3,
@@ -148,7 +153,10 @@ mod tests {
         assert!(matches!(limits.check(&check), Decision::Throttled(d) if d > Duration::ZERO));
         // Another bucket is untouched.
         let other = Check {
-            bucket: "c",
+            bucket: BucketName::Plan {
+                plan: "p",
+                key: "c",
+            },
             ..check
         };
         assert_eq!(limits.check(&other), Decision::Admit);
@@ -163,9 +171,20 @@ mod tests {
             offset: 0,
         };
         let check = Check {
-            bucket: "b",
+            bucket: BucketName::Plan {
+                plan: "p",
+                key: "b",
+            },
             throttle: None,
-            quota: Some(("q", quota)),
+            quota: Some((
+                QuotaCounter {
+                    plan: "p",
+                    key: "b",
+                    start: 1,
+                    reset: 0,
+                },
+                quota,
+            )),
         };
         assert_eq!(limits.check(&check), Decision::Admit);
         assert_eq!(limits.check(&check), Decision::Admit);

@@ -9,10 +9,12 @@
 
 pub mod counters_file;
 pub mod local;
+pub mod names;
 pub mod redis_store;
 pub mod usage;
 
 use crate::tables::{Quota, Throttle};
+pub use names::{BucketName, QuotaCounter};
 use opentelemetry::metrics::Counter;
 use std::time::Duration;
 
@@ -28,11 +30,10 @@ pub enum Decision {
 /// One check: a bucket and, for usage plans, a quota counted with it.
 #[derive(Debug)]
 pub struct Check<'a> {
-    /// Identifies the bucket, e.g. `p:{plan}:{key}:{route}`.
-    pub bucket: &'a str,
+    pub bucket: BucketName<'a>,
     pub throttle: Option<Throttle>,
-    /// The counter's id (including its period) and limit.
-    pub quota: Option<(&'a str, Quota)>,
+    /// The counter (named for its period) and the limit.
+    pub quota: Option<(QuotaCounter<'a>, Quota)>,
 }
 
 pub struct Limiter {

@@ -7,7 +7,7 @@
 use super::api_key::Identity;
 use super::gateway_response::GatewayResponse;
 use crate::limits::usage::UsageRecorder;
-use crate::limits::{Check, Decision, Limiter};
+use crate::limits::{BucketName, Check, Decision, Limiter, QuotaCounter};
 use crate::tables::{ApiTable, Route, RuntimeTables, StageTable, Throttle};
 use archway_proto::quota;
 use std::time::Duration;
@@ -45,7 +45,7 @@ pub async fn admit(
 ) -> Result<(), GatewayResponse> {
     if let Some(throttle) = limits.node_default {
         refused(limits.limiter.check_local(&Check {
-            bucket: "node",
+            bucket: BucketName::Node,
             throttle: Some(throttle),
             quota: None,
         }))?;
@@ -53,15 +53,17 @@ pub async fn admit(
     if !stage.throttles.is_empty()
         && let Some(throttle) = stage.throttles.find(&route.resource_path, method.as_str())
     {
-        let bucket = format!(
-            "s:{}:{}:{}:{}",
-            api.id, stage.name, route.resource_path, method
-        );
+        let bucket = BucketName::Stage {
+            api: &api.id,
+            stage: &stage.name,
+            path: &route.resource_path,
+            method: method.as_str(),
+        };
         refused(
             limits
                 .limiter
                 .check(&Check {
-                    bucket: &bucket,
+                    bucket,
                     throttle: Some(throttle),
                     quota: None,
                 })
@@ -91,25 +93,35 @@ pub async fn admit(
             .copied()
             .unwrap_or(0);
         (
-            format!("{}:{}:{start}:{reset}", plan.id, identity.key_id),
+            QuotaCounter {
+                plan: &plan.id,
+                key: identity.key_id,
+                start,
+                reset,
+            },
             q,
         )
     });
     if throttle.is_some() || counter.is_some() {
         let bucket = match method_throttle {
-            Some(_) => format!(
-                "p:{}:{}:{}:{}",
-                plan.id, identity.key_id, route.resource_path, method
-            ),
-            None => format!("p:{}:{}", plan.id, identity.key_id),
+            Some(_) => BucketName::PlanMethod {
+                plan: &plan.id,
+                key: identity.key_id,
+                path: &route.resource_path,
+                method: method.as_str(),
+            },
+            None => BucketName::Plan {
+                plan: &plan.id,
+                key: identity.key_id,
+            },
         };
         refused(
             limits
                 .limiter
                 .check(&Check {
-                    bucket: &bucket,
+                    bucket,
                     throttle,
-                    quota: counter.as_ref().map(|(c, q)| (c.as_str(), *q)),
+                    quota: counter,
                 })
                 .await,
         )?;
