@@ -63,7 +63,9 @@ impl Limiter {
 
     pub async fn check(&self, check: &Check<'_>) -> Decision {
         if let Some(redis) = &self.redis {
-            match redis.check(check).await {
+            // Boxed: the Redis exchange is a large future, and keeping it
+            // inline would grow every request's state.
+            match Box::pin(redis.check(check)).await {
                 Ok(decision) => return decision,
                 Err(e) => self.fell_back(&e),
             }

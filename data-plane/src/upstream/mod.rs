@@ -170,7 +170,8 @@ impl Upstream {
         let (conn, reused) = match checkout {
             Checkout::Reused(conn) => (conn, true),
             Checkout::Empty(slot) => (
-                Conn::new(connect::dial(&target, &self.tls).await?, &slot),
+                // Boxed: dialling is rare, and its future is large.
+                Conn::new(Box::pin(connect::dial(&target, &self.tls)).await?, &slot),
                 false,
             ),
         };
@@ -179,7 +180,7 @@ impl Upstream {
                 tracing::debug!(error = %e, origin = target.authority, "reused backend connection failed; retrying on a new one");
                 // Only a new connection is certain to be open.
                 let slot = self.pool.slot(target.tls, target.authority);
-                let conn = Conn::new(connect::dial(&target, &self.tls).await?, &slot);
+                let conn = Conn::new(Box::pin(connect::dial(&target, &self.tls)).await?, &slot);
                 exchange(conn, &parts, &target, &mut outgoing).await
             }
             result => result,
