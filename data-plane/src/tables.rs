@@ -10,6 +10,11 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use opentelemetry::KeyValue;
 use std::collections::HashMap;
+
+/// Maps looked up on every request by names from configuration (API ids,
+/// stage names): a fast seeded hash instead of SipHash. Clients choose
+/// what is looked up, never what is stored, so collisions cannot be forced.
+pub type ConfigMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +23,7 @@ pub struct RuntimeTables {
     /// The configuration version these tables were compiled from.
     pub version: u64,
     /// By API id.
-    pub apis: HashMap<Box<str>, ApiTable>,
+    pub apis: ConfigMap<Box<str>, ApiTable>,
     /// By resource name, so the next compilation can reuse them.
     pub deployments: HashMap<Box<str>, Arc<CompiledDeployment>>,
     /// API keys by the HMAC of their value; shared with the next version
@@ -257,7 +262,7 @@ pub struct ApiTable {
     pub label: KeyValue,
     pub protocol: ApiProtocol,
     /// By stage name.
-    pub stages: HashMap<Box<str>, StageTable>,
+    pub stages: ConfigMap<Box<str>, StageTable>,
 }
 
 #[derive(Debug)]

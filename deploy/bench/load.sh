@@ -18,6 +18,8 @@
 #                                        that target (archway, keyed, jwt...) is measured;
 #                                        the profile lands in ./perf-<target>.data
 #        PERF_ARGS="-g -F 999"           perf record options (default: DWARF call graphs)
+#        PERF_MODE=stat                  count with `perf stat` (PERF_ARGS: its events) into
+#                                        ./perf-<target>.txt instead of recording
 #        ARCHWAY_BENCH_INSTALL=1         as root, apt-get install missing wrk/nginx
 #
 # See deploy/bench/README.md for what the numbers mean.
@@ -246,7 +248,11 @@ measure() {
         local target_pid="${DP_PID:-}"
         if [[ "$name" == nginx ]]; then target_pid="$(pgrep -P "$(cat "$TMP/proxy/nginx.pid")" | head -n 1)"; fi
         [[ -n "$target_pid" ]] || die "PROFILE=$name: no process to record"
-        perf record ${PERF_ARGS:---call-graph dwarf,16384 -F 499} -o "$START_DIR/perf-$name.data" -p "$target_pid" >"$TMP/perf.log" 2>&1 &
+        if [[ "${PERF_MODE:-record}" == stat ]]; then
+            perf stat ${PERF_ARGS:-} -o "$START_DIR/perf-$name.txt" -p "$target_pid" >"$TMP/perf.log" 2>&1 &
+        else
+            perf record ${PERF_ARGS:---call-graph dwarf,16384 -F 499} -o "$START_DIR/perf-$name.data" -p "$target_pid" >"$TMP/perf.log" 2>&1 &
+        fi
         perf_pid=$!
     fi
     taskset -c "$LOAD_CORE" wrk "${wrk_args[@]}" -d "$DURATION" "$url" >"$out" 2>&1 ||
@@ -254,7 +260,7 @@ measure() {
     if [[ -n "$perf_pid" ]]; then
         kill -INT "$perf_pid" 2>/dev/null || true
         wait "$perf_pid" 2>/dev/null || true
-        log "$name: profile written to $START_DIR/perf-$name.data (perf report -i ...)"
+        log "$name: perf output in $START_DIR/perf-$name.{data,txt}"
     fi
 
     RPS[$name]="$(awk '/^Requests\/sec:/ {print $2}' "$out")"

@@ -10,7 +10,7 @@ pub mod routes;
 
 use crate::access_log::AccessLogSinks;
 use crate::tables::{
-    ApiTable, Canary, CompiledDeployment, CompiledIntegration, CompiledPlan, CustomAuth,
+    ApiTable, Canary, CompiledDeployment, CompiledIntegration, CompiledPlan, ConfigMap, CustomAuth,
     CustomIdentity, IamKey, IamTable, JwtAuth, KeyTable, MethodThrottles, Quota, Route, RouteAuth,
     RuntimeTables, StageTable, StageTarget, Throttle,
 };
@@ -80,7 +80,7 @@ pub fn compile_with<'a>(
     sinks: &AccessLogSinks,
     keys_update: KeyUpdate,
 ) -> Result<RuntimeTables, CompileError> {
-    let mut apis: HashMap<Box<str>, ApiTable> = HashMap::new();
+    let mut apis: ConfigMap<Box<str>, ApiTable> = ConfigMap::default();
     let mut keys: Option<KeyTable> = match &keys_update {
         KeyUpdate::Rebuild => Some(KeyTable::default()),
         KeyUpdate::Unchanged => None,
@@ -126,7 +126,7 @@ pub fn compile_with<'a>(
                             .unwrap_or(ApiKeySource::Header),
                         label: label("api", &api.id),
                         protocol,
-                        stages: HashMap::new(),
+                        stages: ConfigMap::default(),
                     },
                 );
             }

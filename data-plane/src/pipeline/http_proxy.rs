@@ -19,22 +19,23 @@ pub const PRINCIPAL_HEADER: &str = "x-archway-principal";
 pub const CLAIMS_HEADER: &str = "x-archway-claims";
 /// A custom authorizer's context as JSON, for the integration.
 pub const CONTEXT_HEADER: &str = "x-archway-authorizer-context";
-use crate::upstream::{Upstream, UpstreamError};
+use crate::upstream::{Destination, RequestHead, Upstream, UpstreamError};
 use archway_proto::uri_template::UriTemplate;
-use http::{Request, Response, Uri, Version};
+use http::{Request, Response};
 use http_body_util::Either;
 use opentelemetry::trace::SpanContext;
 use std::collections::HashMap;
 use std::time::Duration;
 
 /// Renders the backend URI from the template, the path parameters, the
-/// stage variables, and appends the client's query string.
+/// stage variables, and appends the client's query string. It is checked
+/// when it is used ([`Destination::parse`]).
 pub fn render_uri(
     template: &UriTemplate,
     params: &Params<'_, '_>,
     variables: &HashMap<Box<str>, Box<str>>,
     query: Option<&str>,
-) -> Result<Uri, GatewayResponse> {
+) -> String {
     let mut uri = String::new();
     template.render(
         &mut uri,
@@ -45,10 +46,7 @@ pub fn render_uri(
         uri.push(if uri.contains('?') { '&' } else { '?' });
         uri.push_str(query);
     }
-    uri.parse::<Uri>().map_err(|e| {
-        tracing::warn!(uri = %uri, error = %e, "integration URI does not parse");
-        GatewayResponse::ApiConfigurationError
-    })
+    uri
 }
 
 pub struct Forward<'a> {
@@ -58,7 +56,8 @@ pub struct Forward<'a> {
     /// Who the authorizer found the caller to be.
     pub principal: Option<&'a std::sync::Arc<Principal>>,
     pub method: Option<&'a http::Method>,
-    pub uri: Uri,
+    /// The rendered integration URI.
+    pub uri: &'a str,
     pub timeout: Duration,
     pub client: &'a ClientInfo,
     pub max_payload: usize,
@@ -68,12 +67,11 @@ pub async fn forward(
     f: Forward<'_>,
     request: Request<super::RequestBody>,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
+    let dest = Destination::parse(f.uri).map_err(|e| {
+        tracing::warn!(uri = f.uri, error = %e, "integration URI cannot be used");
+        GatewayResponse::ApiConfigurationError
+    })?;
     let (mut parts, body) = request.into_parts();
-    if let Some(method) = f.method {
-        parts.method = method.clone();
-    }
-    parts.uri = f.uri;
-    parts.version = Version::HTTP_11;
     strip_hop_by_hop(&mut parts.headers);
     // The client's Host is not forwarded: the upstream client writes the
     // backend's own, from the URI.
@@ -94,9 +92,11 @@ pub async fn forward(
             }
         }
     }
-    let outgoing = Request::from_parts(parts, body);
-
-    let sent = f.upstream.send(outgoing, f.max_payload);
+    let head = RequestHead {
+        method: f.method.unwrap_or(&parts.method),
+        headers: &parts.headers,
+    };
+    let sent = f.upstream.send(&dest, &head, body, f.max_payload);
     let response = match tokio::time::timeout(f.timeout, sent).await {
         Err(_elapsed) => return Err(GatewayResponse::IntegrationTimeout),
         Ok(Err(UpstreamError::RequestTooLarge)) => return Err(GatewayResponse::RequestTooLarge),

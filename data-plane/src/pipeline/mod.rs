@@ -262,7 +262,7 @@ impl Gateway {
                 timeout,
             } => {
                 let uri =
-                    http_proxy::render_uri(uri, &params, &target.variables, parts.uri.query())?;
+                    http_proxy::render_uri(uri, &params, &target.variables, parts.uri.query());
                 // The parameters borrow the request's path; release them
                 // before the request moves on.
                 drop(params);
@@ -272,7 +272,7 @@ impl Gateway {
                     upstream: &self.upstream,
                     trace: observation.span_context(),
                     method: method.as_ref(),
-                    uri,
+                    uri: &uri,
                     timeout: *timeout,
                     client,
                     max_payload: self.max_payload,

@@ -2,7 +2,7 @@
 //! a connect deadline, socket options, and for `https://` a rustls
 //! handshake that checks the certificate against the backend's name.
 
-use super::{Target, UpstreamError};
+use super::{Destination, UpstreamError};
 use rustls::pki_types::ServerName;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -48,7 +48,7 @@ impl Stream {
 }
 
 /// Opens a connection to `target`, through TLS for `https://`.
-pub async fn dial(target: &Target<'_>, tls: &TlsConnector) -> Result<Stream, UpstreamError> {
+pub async fn dial(target: &Destination<'_>, tls: &TlsConnector) -> Result<Stream, UpstreamError> {
     let tcp = tokio::time::timeout(CONNECT_TIMEOUT, connect_tcp(target))
         .await
         .map_err(|_| UpstreamError::Connect {
@@ -75,7 +75,7 @@ pub async fn dial(target: &Target<'_>, tls: &TlsConnector) -> Result<Stream, Ups
     Ok(Stream::Tls(Box::new(stream)))
 }
 
-async fn connect_tcp(target: &Target<'_>) -> Result<TcpStream, UpstreamError> {
+async fn connect_tcp(target: &Destination<'_>) -> Result<TcpStream, UpstreamError> {
     let connect_error = |source| UpstreamError::Connect {
         origin: target.authority.into(),
         source,

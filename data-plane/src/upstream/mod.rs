@@ -24,15 +24,17 @@
 mod body;
 mod chunked;
 mod connect;
+mod destination;
 mod pool;
 mod request_head;
 mod response_head;
 
 pub use body::ResponseBody;
+pub use destination::{BadDestination, Destination};
 
 use crate::pipeline::RequestBody;
 use bytes::{Bytes, BytesMut};
-use http::{Method, Request, Response, Uri, Version};
+use http::{Method, Response, Version};
 use http_body::Body;
 use pool::{Checkout, Conn, Pool};
 use request_head::BodyFraming;
@@ -53,8 +55,6 @@ const POOL_SWEEP_EVERY: Duration = Duration::from_secs(15);
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
-    #[error("integration URI {0} is not an http:// or https:// URI with a host")]
-    Uri(Uri),
     #[error("connecting to {origin}: {source}")]
     Connect { origin: Box<str>, source: io::Error },
     #[error("TLS handshake with {origin}: {source}")]
@@ -87,47 +87,6 @@ impl UpstreamError {
     }
 }
 
-/// Where a request goes: scheme and authority, as the pool keys them.
-#[derive(Debug, Clone, Copy)]
-pub struct Target<'a> {
-    pub tls: bool,
-    /// `host[:port]` as written in the URI (without user info): the pool
-    /// key and the Host header.
-    pub authority: &'a str,
-    /// The host alone, without IPv6 brackets: what is resolved and what the
-    /// certificate must name.
-    pub host: &'a str,
-    pub port: u16,
-}
-
-impl<'a> Target<'a> {
-    fn of(uri: &'a Uri) -> Result<Self, UpstreamError> {
-        let tls = match uri.scheme_str() {
-            Some("http") => false,
-            Some("https") => true,
-            _ => return Err(UpstreamError::Uri(uri.clone())),
-        };
-        let authority = uri
-            .authority()
-            .ok_or_else(|| UpstreamError::Uri(uri.clone()))?;
-        let host = authority.host();
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        if host.is_empty() {
-            return Err(UpstreamError::Uri(uri.clone()));
-        }
-        let written = authority.as_str();
-        Ok(Self {
-            tls,
-            authority: written.rsplit_once('@').map_or(written, |(_, a)| a),
-            host,
-            port: authority.port_u16().unwrap_or(if tls { 443 } else { 80 }),
-        })
-    }
-}
-
 #[derive(Clone)]
 pub struct Upstream {
     pool: Arc<Pool>,
@@ -153,35 +112,36 @@ impl Upstream {
         }
     }
 
-    /// Sends `request` (its URI absolute) and returns the response once its
-    /// head has arrived; the body streams after. The request body may be at
-    /// most `max_body` bytes.
+    /// Sends a request to `dest` and returns the response once its head has
+    /// arrived; the body streams after. The request body may be at most
+    /// `max_body` bytes.
     pub async fn send(
         &self,
-        request: Request<RequestBody>,
+        dest: &Destination<'_>,
+        head: &RequestHead<'_>,
+        body: RequestBody,
         max_body: usize,
     ) -> Result<Response<ResponseBody>, UpstreamError> {
         self.start_sweeper();
-        let (parts, body) = request.into_parts();
-        let target = Target::of(&parts.uri)?;
+        let target = dest;
         let mut outgoing = Outgoing::new(body, max_body)?;
-        let retry_safe = is_idempotent(&parts.method) && outgoing.replayable();
+        let retry_safe = is_idempotent(head.method) && outgoing.replayable();
         let checkout = self.pool.checkout(target.tls, target.authority);
         let (conn, reused) = match checkout {
             Checkout::Reused(conn) => (conn, true),
             Checkout::Empty(slot) => (
                 // Boxed: dialling is rare, and its future is large.
-                Conn::new(Box::pin(connect::dial(&target, &self.tls)).await?, &slot),
+                Conn::new(Box::pin(connect::dial(target, &self.tls)).await?, &slot),
                 false,
             ),
         };
-        match exchange(conn, &parts, &target, &mut outgoing).await {
+        match exchange(conn, head, target, &mut outgoing).await {
             Err(e) if reused && retry_safe && e.nothing_exchanged() => {
                 tracing::debug!(error = %e, origin = target.authority, "reused backend connection failed; retrying on a new one");
                 // Only a new connection is certain to be open.
                 let slot = self.pool.slot(target.tls, target.authority);
-                let conn = Conn::new(Box::pin(connect::dial(&target, &self.tls)).await?, &slot);
-                exchange(conn, &parts, &target, &mut outgoing).await
+                let conn = Conn::new(Box::pin(connect::dial(target, &self.tls)).await?, &slot);
+                exchange(conn, head, target, &mut outgoing).await
             }
             result => result,
         }
@@ -260,15 +220,24 @@ impl Outgoing {
     }
 }
 
+/// What goes in a backend request's head besides its destination.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHead<'a> {
+    pub method: &'a Method,
+    /// Forwarded as they are, but for framing and connection headers,
+    /// which this client writes itself.
+    pub headers: &'a http::HeaderMap,
+}
+
 /// One request and its response head on `conn`.
 async fn exchange(
     mut conn: Conn,
-    parts: &http::request::Parts,
-    target: &Target<'_>,
+    head: &RequestHead<'_>,
+    target: &Destination<'_>,
     outgoing: &mut Outgoing,
 ) -> Result<Response<ResponseBody>, UpstreamError> {
-    let head_request = parts.method == Method::HEAD;
-    if let Err(e) = write_request(&mut conn, parts, target, outgoing).await {
+    let head_request = *head.method == Method::HEAD;
+    if let Err(e) = write_request(&mut conn, head, target, outgoing).await {
         // A backend may answer before reading the whole body and close its
         // side; its answer is still the best thing to pass on.
         if matches!(e, UpstreamError::Write(_))
@@ -286,12 +255,12 @@ async fn exchange(
 
 async fn write_request(
     conn: &mut Conn,
-    parts: &http::request::Parts,
-    target: &Target<'_>,
+    request: &RequestHead<'_>,
+    target: &Destination<'_>,
     outgoing: &mut Outgoing,
 ) -> Result<(), UpstreamError> {
     let mut head = BytesMut::with_capacity(512);
-    request_head::encode(&mut head, parts, target.authority, outgoing.framing());
+    request_head::encode(&mut head, request, target, outgoing.framing());
     match outgoing {
         Outgoing::Buffered(bytes) if bytes.len() <= COALESCE_BODY_BYTES => {
             head.extend_from_slice(bytes);

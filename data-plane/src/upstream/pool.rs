@@ -62,12 +62,15 @@ pub struct Slot {
     max_idle: usize,
 }
 
+/// Origins come from configuration, so a fast hash is safe here.
+type OriginMap = HashMap<Box<str>, Arc<Slot>, foldhash::fast::RandomState>;
+
 #[derive(Debug)]
 pub struct Pool {
     /// Keyed by authority, one map per scheme, so that a lookup borrows the
     /// request URI's authority instead of building a key.
-    plain: Mutex<HashMap<Box<str>, Arc<Slot>>>,
-    tls: Mutex<HashMap<Box<str>, Arc<Slot>>>,
+    plain: Mutex<OriginMap>,
+    tls: Mutex<OriginMap>,
     max_idle: usize,
     idle_timeout: Duration,
 }

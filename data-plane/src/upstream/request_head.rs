@@ -4,9 +4,10 @@
 //! buffered, and a client's Content-Length next to a chunked body is how
 //! requests get smuggled).
 
+use super::{Destination, RequestHead};
 use bytes::BytesMut;
+use http::Method;
 use http::header::{self, HeaderName};
-use http::{Method, request::Parts};
 
 /// How the request body goes on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,16 +17,23 @@ pub enum BodyFraming {
     Chunked,
 }
 
-/// Appends the head of `parts` to `out`, for the backend at `authority`.
-pub fn encode(out: &mut BytesMut, parts: &Parts, authority: &str, framing: BodyFraming) {
-    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    out.extend_from_slice(parts.method.as_str().as_bytes());
+/// Appends the head of `request` for `dest` to `out`.
+pub fn encode(
+    out: &mut BytesMut,
+    request: &RequestHead<'_>,
+    dest: &Destination<'_>,
+    framing: BodyFraming,
+) {
+    out.extend_from_slice(request.method.as_str().as_bytes());
     out.extend_from_slice(b" ");
-    out.extend_from_slice(target.as_bytes());
+    if dest.path_and_query.starts_with('?') {
+        out.extend_from_slice(b"/");
+    }
+    out.extend_from_slice(dest.path_and_query.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-    out.extend_from_slice(authority.as_bytes());
+    out.extend_from_slice(dest.authority.as_bytes());
     out.extend_from_slice(b"\r\n");
-    for (name, value) in &parts.headers {
+    for (name, value) in request.headers {
         if is_framing_or_connection(name) {
             continue;
         }
@@ -42,7 +50,7 @@ pub fn encode(out: &mut BytesMut, parts: &Parts, authority: &str, framing: BodyF
         BodyFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
         // Methods that carry a body say when it is empty; GET and the like
         // say nothing, as browsers and curl do.
-        BodyFraming::Empty if expects_body(&parts.method) => {
+        BodyFraming::Empty if expects_body(request.method) => {
             out.extend_from_slice(b"content-length: 0\r\n");
         }
         BodyFraming::Empty => {}
@@ -83,8 +91,14 @@ mod tests {
 
     fn encoded(request: http::Request<()>, framing: BodyFraming) -> String {
         let (parts, ()) = request.into_parts();
+        let uri = parts.uri.to_string();
+        let dest = Destination::parse(&uri).unwrap();
+        let head = RequestHead {
+            method: &parts.method,
+            headers: &parts.headers,
+        };
         let mut out = BytesMut::new();
-        encode(&mut out, &parts, "backend:8080", framing);
+        encode(&mut out, &head, &dest, framing);
         String::from_utf8(out.to_vec()).unwrap()
     }
 
@@ -127,8 +141,12 @@ mod tests {
     }
 
     #[test]
-    fn an_authority_form_uri_still_gets_a_path() {
+    fn a_uri_without_a_path_still_gets_one() {
         let request = http::Request::get("http://backend:8080").body(()).unwrap();
         assert!(encoded(request, BodyFraming::Empty).starts_with("GET / HTTP/1.1\r\n"));
+        let request = http::Request::get("http://backend:8080?q=1")
+            .body(())
+            .unwrap();
+        assert!(encoded(request, BodyFraming::Empty).starts_with("GET /?q=1 HTTP/1.1\r\n"));
     }
 }
