@@ -30,13 +30,13 @@ pub struct RuntimeTables {
     /// when no key changed.
     pub keys: Arc<KeyTable>,
     /// Usage plans by id.
-    pub plans: HashMap<Box<str>, Arc<CompiledPlan>>,
+    pub plans: ConfigMap<Box<str>, Arc<CompiledPlan>>,
     /// HMAC-SHA256 keyed with the secret key values are hashed with, ready
     /// to clone per request (the key schedule is done once per version).
     pub api_key_mac: Option<hmac::Hmac<sha2::Sha256>>,
     /// plan → key → last quota reset (ms since the epoch); nested so a
     /// request looks it up by its ids without building a key string.
-    pub quota_resets: HashMap<Box<str>, HashMap<Box<str>, i64>>,
+    pub quota_resets: ConfigMap<Box<str>, ConfigMap<Box<str>, i64>>,
     /// The fleet's region and account, for method ARNs and SigV4 scopes.
     pub region: Box<str>,
     pub account_id: Box<str>,
@@ -204,7 +204,7 @@ pub struct Throttle {
 #[derive(Debug, Default)]
 pub struct MethodThrottles {
     /// path → verb → throttle; "*" entries match anything.
-    by_path: HashMap<Box<str>, HashMap<Box<str>, Throttle>>,
+    by_path: ConfigMap<Box<str>, ConfigMap<Box<str>, Throttle>>,
 }
 
 impl MethodThrottles {
@@ -234,7 +234,7 @@ pub struct CompiledPlan {
     pub throttle: Option<Throttle>,
     pub quota: Option<Quota>,
     /// api id → stage → the plan's method throttles there.
-    pub stages: HashMap<Box<str>, HashMap<Box<str>, MethodThrottles>>,
+    pub stages: ConfigMap<Box<str>, ConfigMap<Box<str>, MethodThrottles>>,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -101,7 +101,7 @@ pub fn compile_with<'a>(
         }
     };
     let rebuild_keys = matches!(keys_update, KeyUpdate::Rebuild);
-    let mut plans: HashMap<Box<str>, Arc<CompiledPlan>> = HashMap::new();
+    let mut plans: ConfigMap<Box<str>, Arc<CompiledPlan>> = ConfigMap::default();
     let mut settings = None;
     let mut stages: Vec<(&str, &Stage)> = Vec::new();
     let mut deployments: HashMap<String, &Deployment> = HashMap::new();
@@ -471,8 +471,8 @@ fn compile_custom(a: &archway_proto::v1::Authorizer) -> Result<CustomAuth, Strin
 
 /// "{plan}/{key}" → reset time, as the control plane sends it, into
 /// plan → key → reset time.
-fn nest_quota_resets(flat: HashMap<String, i64>) -> HashMap<Box<str>, HashMap<Box<str>, i64>> {
-    let mut nested: HashMap<Box<str>, HashMap<Box<str>, i64>> = HashMap::new();
+fn nest_quota_resets(flat: HashMap<String, i64>) -> ConfigMap<Box<str>, ConfigMap<Box<str>, i64>> {
+    let mut nested: ConfigMap<Box<str>, ConfigMap<Box<str>, i64>> = ConfigMap::default();
     for (id, at) in flat {
         if let Some((plan, key)) = id.split_once('/') {
             nested
@@ -497,7 +497,7 @@ fn compile_plan(plan: &UsagePlan) -> Result<CompiledPlan, String> {
         period: QuotaPeriod::try_from(q.period).unwrap_or(QuotaPeriod::Day),
         offset: q.offset,
     });
-    let mut stages = HashMap::new();
+    let mut stages = ConfigMap::default();
     for s in &plan.api_stages {
         let mut throttles = MethodThrottles::default();
         for m in &s.throttle {
@@ -506,7 +506,7 @@ fn compile_plan(plan: &UsagePlan) -> Result<CompiledPlan, String> {
         }
         stages
             .entry(s.api_id.as_str().into())
-            .or_insert_with(HashMap::new)
+            .or_insert_with(ConfigMap::default)
             .insert(s.stage.as_str().into(), throttles);
     }
     Ok(CompiledPlan {

@@ -4,7 +4,8 @@ use super::names::{id_of, id_of_str};
 use super::{Check, Decision};
 use crate::tables::Throttle;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota as GovernorQuota, RateLimiter};
+use governor::state::keyed::HashMapStateStore;
+use governor::{Quota as GovernorQuota, RateLimiter};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
@@ -14,14 +15,16 @@ use std::time::Duration;
 /// limiter, so buckets with the same rate share one keyed limiter.
 /// (nanoseconds per token, burst).
 type Rate = (u64, u32);
-type Bucket = Arc<DefaultKeyedRateLimiter<u64>>;
+/// Keyed by bucket ids, which are hashes already: a fast hash is enough.
+type Bucket = Arc<RateLimiter<u64, HashMapStateStore<u64, FastHash>, DefaultClock>>;
+type FastHash = foldhash::fast::RandomState;
 
 #[derive(Default)]
 pub struct LocalLimits {
-    limiters: Mutex<HashMap<Rate, Bucket>>,
+    limiters: Mutex<HashMap<Rate, Bucket, FastHash>>,
     /// By the id of the counter's name ([`id_of`]); the name is kept for the
     /// counters file and for housekeeping.
-    quotas: Mutex<HashMap<u64, (Box<str>, u64)>>,
+    quotas: Mutex<HashMap<u64, (Box<str>, u64), FastHash>>,
 }
 
 impl LocalLimits {
@@ -92,7 +95,7 @@ impl LocalLimits {
                     let quota = GovernorQuota::with_period(period)
                         .expect("a non-zero period")
                         .allow_burst(burst);
-                    Arc::new(RateLimiter::keyed(quota))
+                    Arc::new(RateLimiter::hashmap_with_hasher(quota, FastHash::default()))
                 })
                 .clone(),
         )
@@ -105,7 +108,7 @@ impl LocalLimits {
                 return Decision::Throttled(Duration::from_secs(1));
             }
             if let Some(limiter) = self.limiter(t)
-                && let Err(not_until) = limiter.check_key(&id_of(check.bucket))
+                && let Err(not_until) = limiter.check_key(&check.bucket.id())
             {
                 return Decision::Throttled(
                     not_until.wait_time_from(DefaultClock::default().now()),

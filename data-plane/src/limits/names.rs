@@ -73,8 +73,54 @@ impl fmt::Display for QuotaCounter<'_> {
     }
 }
 
-/// The map key of a name: a hash of its written form, computed without
-/// writing it anywhere. `id_of_str` gives the same value for the string.
+impl BucketName<'_> {
+    /// The bucket's map key. Buckets live only in memory, so the id need
+    /// not match any written form: the parts are hashed directly (with a
+    /// kind tag and separators, so different names cannot run together).
+    pub fn id(&self) -> u64 {
+        use std::sync::LazyLock;
+        static STATE: LazyLock<foldhash::fast::RandomState> = LazyLock::new(Default::default);
+        let mut h = STATE.build_hasher();
+        let mut part = |tag: u8, text: &str| {
+            h.write_u8(tag);
+            h.write(text.as_bytes());
+        };
+        match self {
+            BucketName::Node => part(0, ""),
+            BucketName::Stage {
+                api,
+                stage,
+                path,
+                method,
+            } => {
+                part(1, api);
+                part(0xff, stage);
+                part(0xff, path);
+                part(0xff, method);
+            }
+            BucketName::Plan { plan, key } => {
+                part(2, plan);
+                part(0xff, key);
+            }
+            BucketName::PlanMethod {
+                plan,
+                key,
+                path,
+                method,
+            } => {
+                part(3, plan);
+                part(0xff, key);
+                part(0xff, path);
+                part(0xff, method);
+            }
+        }
+        h.finish()
+    }
+}
+
+/// The map key of a quota counter: a hash of its written form, computed
+/// without writing it anywhere. `id_of_str` gives the same value for the
+/// written name, as read back from the counters file.
 pub fn id_of(name: impl fmt::Display) -> u64 {
     struct Feed(std::collections::hash_map::DefaultHasher);
     impl fmt::Write for Feed {
@@ -126,8 +172,11 @@ mod tests {
                 method: "POST",
             },
         ];
+        let ids: std::collections::HashSet<u64> = names.iter().map(BucketName::id).collect();
+        assert_eq!(ids.len(), names.len());
         for name in names {
             assert_eq!(id_of(name), id_of_str(&name.to_string()), "{name}");
+            assert_eq!(name.id(), name.id());
         }
         let counter = QuotaCounter {
             plan: "gold",

@@ -11,7 +11,8 @@ type UsageKey = (Arc<str>, Arc<str>, i64);
 
 #[derive(Debug, Default)]
 pub struct UsageRecorder {
-    counts: Mutex<HashMap<UsageKey, u64>>,
+    /// Keys come from configuration: a fast hash is safe.
+    counts: Mutex<HashMap<UsageKey, u64, foldhash::fast::RandomState>>,
 }
 
 impl UsageRecorder {
