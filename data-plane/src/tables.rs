@@ -86,7 +86,13 @@ pub type KeyHash = [u8; 32];
 /// O(log n), not a copy of a million keys.
 #[derive(Debug, Default, Clone)]
 pub struct KeyTable {
-    pub by_hash: imbl::HashMap<KeyHash, Arc<KeyEntry>>,
+    /// The hashes are HMACs no client can choose: a fast hash is safe.
+    pub by_hash: imbl::GenericHashMap<
+        KeyHash,
+        Arc<KeyEntry>,
+        foldhash::fast::RandomState,
+        imbl::shared_ptr::DefaultSharedPtr,
+    >,
     /// Key id → the hash it is filed under, to apply removals and changes.
     hash_of: imbl::HashMap<Arc<str>, KeyHash>,
 }

@@ -49,9 +49,10 @@ use tokio_rustls::TlsConnector;
 const READ_CHUNK: usize = 16 * 1024;
 /// A small body is copied behind the head so both go in one write.
 const COALESCE_BODY_BYTES: usize = 16 * 1024;
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const POOL_MAX_IDLE_PER_ORIGIN: usize = 2048;
+/// Idle connections close after 60 to 75 s (four to five sweeps).
 const POOL_SWEEP_EVERY: Duration = Duration::from_secs(15);
+const POOL_IDLE_SWEEPS: u64 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -106,7 +107,7 @@ impl Upstream {
     /// A client trusting what `tls` trusts for `https://` backends.
     pub fn new(tls: &Arc<rustls::ClientConfig>) -> Self {
         Self {
-            pool: Arc::new(Pool::new(POOL_MAX_IDLE_PER_ORIGIN, POOL_IDLE_TIMEOUT)),
+            pool: Arc::new(Pool::new(POOL_MAX_IDLE_PER_ORIGIN, POOL_IDLE_SWEEPS)),
             tls: TlsConnector::from(tls.clone()),
             sweeper: Arc::new(Once::new()),
         }

@@ -3,12 +3,17 @@
 //! least likely to have been closed by the backend, and the stack's bottom
 //! ages out. A sweeper closes connections idle for too long or closed by
 //! the backend, so none sits half-closed waiting for a request.
+//!
+//! Idle time is counted in sweeps, not read from the clock: checking a
+//! connection out or in reads no clock, and a connection idle for `n`
+//! sweeps closes after between `n` and `n + 1` sweep intervals.
 
 use super::connect::Stream;
 use bytes::BytesMut;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A backend connection and what travels with it between requests.
 #[derive(Debug)]
@@ -21,7 +26,8 @@ pub struct Conn {
     home: Weak<Slot>,
     /// Requests this connection carried before the current one.
     pub served: u64,
-    idle_since: Instant,
+    /// The sweep count when the connection went idle.
+    idle_since: u64,
 }
 
 impl Conn {
@@ -31,7 +37,7 @@ impl Conn {
             read_buf: BytesMut::with_capacity(super::READ_CHUNK),
             home: Arc::downgrade(home),
             served: 0,
-            idle_since: Instant::now(),
+            idle_since: 0,
         }
     }
 
@@ -43,11 +49,11 @@ impl Conn {
             return;
         }
         self.served += 1;
-        self.idle_since = Instant::now();
         // The pool is gone (shut down): the connection just closes.
         let Some(home) = self.home.upgrade() else {
             return;
         };
+        self.idle_since = home.sweeps.load(Ordering::Relaxed);
         let mut idle = home.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < home.max_idle {
             idle.push(self);
@@ -60,6 +66,8 @@ impl Conn {
 pub struct Slot {
     idle: Mutex<Vec<Conn>>,
     max_idle: usize,
+    /// The pool's sweep count.
+    sweeps: Arc<AtomicU64>,
 }
 
 /// Origins come from configuration, so a fast hash is safe here.
@@ -72,7 +80,9 @@ pub struct Pool {
     plain: Mutex<OriginMap>,
     tls: Mutex<OriginMap>,
     max_idle: usize,
-    idle_timeout: Duration,
+    /// Sweeps a connection may stay idle through.
+    idle_sweeps: u64,
+    sweeps: Arc<AtomicU64>,
 }
 
 /// What a checkout found: a pooled connection, or the slot a new one
@@ -83,12 +93,13 @@ pub enum Checkout {
 }
 
 impl Pool {
-    pub fn new(max_idle: usize, idle_timeout: Duration) -> Self {
+    pub fn new(max_idle: usize, idle_sweeps: u64) -> Self {
         Self {
             plain: Mutex::default(),
             tls: Mutex::default(),
             max_idle,
-            idle_timeout,
+            idle_sweeps,
+            sweeps: Arc::default(),
         }
     }
 
@@ -102,6 +113,7 @@ impl Pool {
         let slot = Arc::new(Slot {
             idle: Mutex::default(),
             max_idle: self.max_idle,
+            sweeps: self.sweeps.clone(),
         });
         map.insert(authority.into(), slot.clone());
         slot
@@ -110,32 +122,28 @@ impl Pool {
     /// The most recently idled live connection to the origin, or its slot.
     pub fn checkout(&self, tls: bool, authority: &str) -> Checkout {
         let slot = self.slot(tls, authority);
-        let now = Instant::now();
         loop {
             let conn = slot.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let Some(conn) = conn else {
                 return Checkout::Empty(slot);
             };
-            if now.duration_since(conn.idle_since) < self.idle_timeout
-                && !conn.stream.closed_while_idle()
-            {
+            if !conn.stream.closed_while_idle() {
                 return Checkout::Reused(conn);
             }
-            // Closed or stale: dropped here, outside the lock.
+            // Closed by the backend: dropped here, outside the lock.
         }
     }
 
     /// Closes expired and backend-closed connections, and forgets origins
     /// with nothing idle and nothing in flight.
-    fn sweep(&self) {
-        let now = Instant::now();
+    pub(super) fn sweep(&self) {
+        let now = self.sweeps.fetch_add(1, Ordering::Relaxed) + 1;
         for map in [&self.plain, &self.tls] {
             let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
             map.retain(|_, slot| {
                 let mut idle = slot.idle.lock().unwrap_or_else(|p| p.into_inner());
                 idle.retain(|conn| {
-                    now.duration_since(conn.idle_since) < self.idle_timeout
-                        && !conn.stream.closed_while_idle()
+                    now - conn.idle_since <= self.idle_sweeps && !conn.stream.closed_while_idle()
                 });
                 // Connections in flight point at the slot too.
                 !idle.is_empty() || Arc::weak_count(slot) > 0

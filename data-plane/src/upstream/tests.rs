@@ -529,3 +529,33 @@ async fn a_half_read_body_takes_its_connection_with_it() {
     assert_eq!(text(again).await.1.len(), big.len());
     assert_eq!(backend.connections(), 2);
 }
+
+#[tokio::test]
+async fn idle_connections_close_after_their_sweeps() {
+    let backend = backend(|_| Act::Answer(ok("x"))).await;
+    let upstream = Upstream::default();
+    assert_eq!(
+        text(send(&upstream, get(&backend.url("/")), MAX).await.unwrap())
+            .await
+            .1,
+        "x"
+    );
+    assert_eq!(upstream.pool.idle_count(), 1);
+    for _ in 0..POOL_IDLE_SWEEPS {
+        upstream.pool.sweep();
+    }
+    assert_eq!(
+        upstream.pool.idle_count(),
+        1,
+        "idle for {POOL_IDLE_SWEEPS} sweeps: kept"
+    );
+    upstream.pool.sweep();
+    assert_eq!(upstream.pool.idle_count(), 0, "one sweep more: closed");
+    assert_eq!(
+        text(send(&upstream, get(&backend.url("/")), MAX).await.unwrap())
+            .await
+            .1,
+        "x"
+    );
+    assert_eq!(backend.connections(), 2);
+}
