@@ -56,11 +56,24 @@ async fn two_nodes_route_and_proxy_like_aws() -> anyhow::Result<()> {
             http_proxy("http://127.0.0.1:9/nothing-listens"),
         )
         .await?;
+    // A stage variable supplies the whole start of this URI: a value that
+    // makes no usable URI is the API's configuration error, not the client's.
+    admin
+        .route(
+            &api,
+            "/misconfigured",
+            "GET",
+            http_proxy("${stageVariables.target}/x"),
+        )
+        .await?;
     admin.deploy(&api, "prod").await?;
     let mut stage = admin.stage(&api, "prod").await?;
     stage
         .variables
         .insert("backend".into(), backend.addr.to_string());
+    stage
+        .variables
+        .insert("target".into(), "ftp://files.example".into());
     admin.update_stage(stage).await?;
     admin.wait_converged(&["node-a", "node-b"]).await?;
 
@@ -117,6 +130,9 @@ async fn two_nodes_route_and_proxy_like_aws() -> anyhow::Result<()> {
         assert_eq!(answer.status, StatusCode::GATEWAY_TIMEOUT);
         assert_eq!(answer.json()["message"], "Endpoint request timed out");
         assert!(started.elapsed() < std::time::Duration::from_millis(2500));
+        let answer = http.get(node, "pets", "/prod/misconfigured").await?;
+        assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(answer.json()["message"], "Internal server error");
         // A backend that cannot be reached: 502 with a JSON message.
         let answer = http.get(node, "pets", "/prod/down").await?;
         assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
@@ -140,6 +156,25 @@ async fn two_nodes_route_and_proxy_like_aws() -> anyhow::Result<()> {
         .send(node_a.addr(), "pets", "POST", "/prod/files/upload", big)
         .await?;
     assert_eq!(answer.json()["body_len"], 4096);
+
+    // A chunked upload (no length known in advance) streams through and is
+    // sent on chunked; the backend gets all of it.
+    let answer = raw_exchange(
+        node_a.addr(),
+        "PUT /prod/files/chunked HTTP/1.1\r\nHost: pets.execute-api.localhost\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+         5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    )
+    .await?;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let echo: serde_json::Value =
+        serde_json::from_str(&answer[answer.find("\r\n\r\n").unwrap() + 4..])?;
+    assert_eq!(
+        (echo["body"].as_str(), echo["body_len"].as_u64()),
+        (Some("hello world"), Some(11))
+    );
+    assert_eq!(echo["headers"]["transfer-encoding"], "chunked");
+    assert!(echo["headers"].get("content-length").is_none());
 
     // HTTP/2 cleartext (prior knowledge) downstream.
     let h2 = GatewayClient::new(true);
@@ -170,6 +205,20 @@ async fn http_apis_answer_404_for_unmatched_routes() -> anyhow::Result<()> {
     assert_eq!(answer.json()["message"], "Not Found");
     assert_eq!(answer.headers["content-type"], "application/json");
     Ok(())
+}
+
+/// Writes `request` on a new connection and reads until the node closes it.
+async fn raw_exchange(addr: std::net::SocketAddr, request: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await??;
+    Ok(String::from_utf8(answer)?)
 }
 
 /// One request on an open connection; the answer's status line, or None
