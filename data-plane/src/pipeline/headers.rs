@@ -24,7 +24,8 @@ const HOP_BY_HOP: [header::HeaderName; 7] = [
     header::PROXY_AUTHENTICATE,
 ];
 
-fn is_hop_by_hop(name: &header::HeaderName) -> bool {
+/// Headers that describe one connection (RFC 9110 §7.6.1), not the message.
+pub fn is_hop_by_hop(name: &header::HeaderName) -> bool {
     HOP_BY_HOP.contains(name) || *name == KEEP_ALIVE || *name == PROXY_CONNECTION
 }
 

@@ -5,6 +5,7 @@
 //! requests get smuggled).
 
 use super::{Destination, RequestHead};
+use crate::pipeline::headers::is_hop_by_hop;
 use bytes::BytesMut;
 use http::Method;
 use http::header::{self, HeaderName};
@@ -76,13 +77,8 @@ fn expects_body(method: &Method) -> bool {
 fn is_framing_or_connection(name: &HeaderName) -> bool {
     *name == header::HOST
         || *name == header::CONTENT_LENGTH
-        || *name == header::TRANSFER_ENCODING
         || *name == header::EXPECT
-        || *name == header::CONNECTION
-        || *name == header::TE
-        || *name == header::UPGRADE
-        || name.as_str() == "keep-alive"
-        || name.as_str() == "proxy-connection"
+        || is_hop_by_hop(name)
 }
 
 #[cfg(test)]

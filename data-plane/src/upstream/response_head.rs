@@ -5,6 +5,7 @@
 //! response the client gets.
 
 use super::UpstreamError;
+use crate::pipeline::headers::is_hop_by_hop;
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
@@ -222,16 +223,6 @@ impl Connection {
             headers.remove(name);
         }
     }
-}
-
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    *name == header::TE
-        || *name == header::TRAILER
-        || *name == header::UPGRADE
-        || *name == header::PROXY_AUTHENTICATE
-        || *name == header::PROXY_AUTHORIZATION
-        || name.as_str() == "keep-alive"
-        || name.as_str() == "proxy-connection"
 }
 
 #[cfg(test)]

@@ -199,6 +199,11 @@ async fn send(
     upstream.send(&dest, &head, body, max).await
 }
 
+/// The body of a GET to `url`, which must succeed.
+async fn get_text(upstream: &Upstream, url: &str) -> String {
+    text(send(upstream, get(url), MAX).await.unwrap()).await.1
+}
+
 async fn text(response: Response<ResponseBody>) -> (http::StatusCode, String) {
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
@@ -302,31 +307,15 @@ async fn head_and_no_content_answers_have_no_body_and_free_the_connection_at_onc
 async fn bodies_are_sent_with_their_length() {
     let backend = backend(|_| Act::Answer(ok("stored"))).await;
     let upstream = Upstream::default();
-    let small = send(
-        &upstream,
-        request(Method::POST, &backend.url("/a"), "payload"),
-        MAX,
-    )
-    .await
-    .unwrap();
-    assert_eq!(text(small).await.1, "stored");
     let large = vec![b'x'; 300 * 1024];
-    let big = send(
-        &upstream,
-        request(Method::PUT, &backend.url("/b"), large.clone()),
-        MAX,
-    )
-    .await
-    .unwrap();
-    assert_eq!(text(big).await.1, "stored");
-    let empty = send(
-        &upstream,
-        request(Method::POST, &backend.url("/c"), ""),
-        MAX,
-    )
-    .await
-    .unwrap();
-    assert_eq!(text(empty).await.1, "stored");
+    for (method, path, body) in [
+        (Method::POST, "/a", Bytes::from_static(b"payload")),
+        (Method::PUT, "/b", Bytes::from(large.clone())),
+        (Method::POST, "/c", Bytes::new()),
+    ] {
+        let answer = send(&upstream, request(method, &backend.url(path), body), MAX).await;
+        assert_eq!(text(answer.unwrap()).await.1, "stored");
+    }
     let seen = backend.seen();
     assert!(
         seen[0].head.contains("content-length: 7\r\n"),
@@ -360,21 +349,13 @@ async fn a_body_over_the_limit_is_refused_before_dialling() {
 async fn an_idempotent_request_on_a_connection_the_backend_dropped_is_retried_once() {
     // Request 1 finds its pooled connection hung up on, as a backend's idle
     // timeout firing just as the request goes out would.
-    let backend = backend(|n| {
-        if n == 1 {
-            Act::Hangup
-        } else {
-            Act::Answer(ok(&format!("answer {n}")))
-        }
+    let backend = backend(|n| match n {
+        1 => Act::Hangup,
+        n => Act::Answer(ok(&format!("answer {n}"))),
     })
     .await;
     let upstream = Upstream::default();
-    assert_eq!(
-        text(send(&upstream, get(&backend.url("/")), MAX).await.unwrap())
-            .await
-            .1,
-        "answer 0"
-    );
+    assert_eq!(get_text(&upstream, &backend.url("/")).await, "answer 0");
     let retried = send(&upstream, get(&backend.url("/")), MAX).await.unwrap();
     assert_eq!(text(retried).await.1, "answer 2");
     assert_eq!(backend.connections(), 2);
@@ -382,12 +363,9 @@ async fn an_idempotent_request_on_a_connection_the_backend_dropped_is_retried_on
 
 #[tokio::test]
 async fn a_non_idempotent_request_is_never_sent_twice() {
-    let backend = backend(|n| {
-        if n == 1 {
-            Act::Hangup
-        } else {
-            Act::Answer(ok("created"))
-        }
+    let backend = backend(|n| match n {
+        1 => Act::Hangup,
+        _ => Act::Answer(ok("created")),
     })
     .await;
     let upstream = Upstream::default();
@@ -419,12 +397,7 @@ async fn a_connection_closed_while_idle_is_not_used() {
     })
     .await;
     let upstream = Upstream::default();
-    assert_eq!(
-        text(send(&upstream, get(&backend.url("/")), MAX).await.unwrap())
-            .await
-            .1,
-        "bye"
-    );
+    assert_eq!(get_text(&upstream, &backend.url("/")).await, "bye");
     assert_eq!(upstream.pool.idle_count(), 1);
     // Let the reactor see the close.
     for _ in 0..50 {
@@ -534,12 +507,7 @@ async fn a_half_read_body_takes_its_connection_with_it() {
 async fn idle_connections_close_after_their_sweeps() {
     let backend = backend(|_| Act::Answer(ok("x"))).await;
     let upstream = Upstream::default();
-    assert_eq!(
-        text(send(&upstream, get(&backend.url("/")), MAX).await.unwrap())
-            .await
-            .1,
-        "x"
-    );
+    assert_eq!(get_text(&upstream, &backend.url("/")).await, "x");
     assert_eq!(upstream.pool.idle_count(), 1);
     for _ in 0..POOL_IDLE_SWEEPS {
         upstream.pool.sweep();
@@ -551,11 +519,6 @@ async fn idle_connections_close_after_their_sweeps() {
     );
     upstream.pool.sweep();
     assert_eq!(upstream.pool.idle_count(), 0, "one sweep more: closed");
-    assert_eq!(
-        text(send(&upstream, get(&backend.url("/")), MAX).await.unwrap())
-            .await
-            .1,
-        "x"
-    );
+    assert_eq!(get_text(&upstream, &backend.url("/")).await, "x");
     assert_eq!(backend.connections(), 2);
 }
