@@ -19,7 +19,7 @@ pub const PRINCIPAL_HEADER: &str = "x-archway-principal";
 pub const CLAIMS_HEADER: &str = "x-archway-claims";
 /// A custom authorizer's context as JSON, for the integration.
 pub const CONTEXT_HEADER: &str = "x-archway-authorizer-context";
-use crate::upstream::{Destination, RequestHead, Upstream, UpstreamError};
+use crate::upstream::{Destination, RequestHead, SendLimits, Upstream, UpstreamError};
 use archway_proto::uri_template::UriTemplate;
 use http::{Request, Response};
 use http_body_util::Either;
@@ -96,7 +96,13 @@ pub async fn forward(
         method: f.method.unwrap_or(&parts.method),
         headers: &parts.headers,
     };
-    let sent = f.upstream.send(&dest, &head, body, f.max_payload);
+    let limits = SendLimits {
+        max_body: f.max_payload,
+        // The route's timeout bounds the wait for the head, and each
+        // silence in the middle of the body.
+        read_idle: f.timeout,
+    };
+    let sent = f.upstream.send(&dest, &head, body, limits);
     let response = match tokio::time::timeout(f.timeout, sent).await {
         Err(_elapsed) => return Err(GatewayResponse::IntegrationTimeout),
         Ok(Err(UpstreamError::RequestTooLarge)) => return Err(GatewayResponse::RequestTooLarge),

@@ -9,8 +9,10 @@ use super::pool::Conn;
 use super::response_head::Framing;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 #[derive(Debug)]
 pub struct ResponseBody {
@@ -23,6 +25,11 @@ struct Reading {
     conn: Conn,
     decoder: BodyDecoder,
     keep_alive: bool,
+    /// How long the backend may stay silent in the middle of the body.
+    read_idle: Duration,
+    /// Armed while waiting on the socket; most bodies arrive with their
+    /// head and never need it.
+    silence: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 #[derive(Debug)]
@@ -35,7 +42,7 @@ enum BodyDecoder {
 impl ResponseBody {
     /// The body that follows a response head read from `conn`. An empty
     /// body releases the connection at once.
-    pub(super) fn new(conn: Conn, framing: Framing, keep_alive: bool) -> Self {
+    pub(super) fn new(conn: Conn, framing: Framing, keep_alive: bool, read_idle: Duration) -> Self {
         let decoder = match framing {
             Framing::Empty => {
                 if keep_alive {
@@ -52,6 +59,8 @@ impl ResponseBody {
                 conn,
                 decoder,
                 keep_alive,
+                read_idle,
+                silence: None,
             }),
         }
     }
@@ -116,7 +125,21 @@ impl Body for ResponseBody {
                 }
             }
             // Nothing decodable is buffered: read more from the backend.
-            let read = ready!(super::poll_fill(&mut reading.conn, cx));
+            let read = match super::read::poll_fill(&mut reading.conn, cx) {
+                Poll::Ready(read) => {
+                    reading.silence = None;
+                    read
+                }
+                Poll::Pending => {
+                    let idle = reading.read_idle;
+                    let silence = reading
+                        .silence
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                    ready!(silence.as_mut().poll(cx));
+                    this.reading = None;
+                    return Poll::Ready(Some(Err(UpstreamError::Stalled(idle))));
+                }
+            };
             match read {
                 Ok(0) => {
                     let ended_cleanly = matches!(reading.decoder, BodyDecoder::UntilClose);

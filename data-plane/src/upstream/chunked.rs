@@ -3,9 +3,10 @@
 //! `httparse`), and the few bytes that frame a streamed request body.
 
 use super::UpstreamError;
+use crate::pipeline::headers::is_hop_by_hop;
 use bytes::{Buf, Bytes, BytesMut};
 use http::HeaderMap;
-use http::header::{HeaderName, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 
 /// A chunk-size line (size and extensions) longer than this is refused.
 const MAX_SIZE_LINE: usize = 4096;
@@ -19,6 +20,11 @@ enum State {
     Size {
         size: u64,
         digits: u8,
+        line: usize,
+    },
+    /// Whitespace after the size: a `;` (extension) or CR may follow.
+    SizeWs {
+        size: u64,
         line: usize,
     },
     /// In a chunk extension, up to CR.
@@ -123,13 +129,30 @@ impl Decoder {
                 }
                 match byte {
                     b'\r' => Ok(State::SizeLf { size }),
-                    b';' | b' ' | b'\t' => Ok(State::Extension {
+                    b';' => Ok(State::Extension {
+                        size,
+                        line: line + 1,
+                    }),
+                    b' ' | b'\t' => Ok(State::SizeWs {
                         size,
                         line: line + 1,
                     }),
                     _ => bad("invalid chunk size"),
                 }
             }
+            State::SizeWs { size, line } => match byte {
+                _ if line >= MAX_SIZE_LINE => bad("chunk size line too long"),
+                b' ' | b'\t' => Ok(State::SizeWs {
+                    size,
+                    line: line + 1,
+                }),
+                b';' => Ok(State::Extension {
+                    size,
+                    line: line + 1,
+                }),
+                b'\r' => Ok(State::SizeLf { size }),
+                _ => bad("invalid chunk size"),
+            },
             State::Extension { size, line } => match byte {
                 _ if line >= MAX_SIZE_LINE => bad("chunk size line too long"),
                 b'\r' => Ok(State::SizeLf { size }),
@@ -182,6 +205,15 @@ impl Decoder {
         for field in fields.iter() {
             let name = HeaderName::from_bytes(field.name.as_bytes())
                 .map_err(|_| UpstreamError::Malformed("invalid trailer name"))?;
+            // Framing, routing and connection fields have no place in
+            // trailers (RFC 9110 §6.5.1); they are not passed on.
+            if name == header::CONTENT_LENGTH
+                || name == header::HOST
+                || name == header::TRAILER
+                || is_hop_by_hop(&name)
+            {
+                continue;
+            }
             let value = HeaderValue::from_bytes(field.value)
                 .map_err(|_| UpstreamError::Malformed("invalid trailer value"))?;
             trailers.append(name, value);
@@ -237,7 +269,7 @@ mod tests {
 
     #[test]
     fn decodes_at_every_split_point() {
-        let wire = b"5\r\nhello\r\n1;ext=\"a b\"\r\n \r\nA\r\n0123456789\r\n0\r\n\r\nNEXT";
+        let wire = b"5\r\nhello\r\n1;ext=\"a b\"\r\n \r\nA \t;x\r\n0123456789\r\n0\r\n\r\nNEXT";
         for step in 1..wire.len() {
             let (body, trailers, rest) = decode_all(wire, step).unwrap();
             assert_eq!(body, b"hello 0123456789", "step {step}");
@@ -249,13 +281,14 @@ mod tests {
 
     #[test]
     fn trailers_come_back_as_a_map() {
-        let wire = b"3\r\nabc\r\n0\r\nX-Checksum: 42\r\nX-Other: y\r\n\r\n";
+        let wire = b"3\r\nabc\r\n0\r\nX-Checksum: 42\r\nContent-Length: 9\r\nConnection: x\r\nX-Other: y\r\n\r\n";
         for step in [1, 4, wire.len()] {
             let (body, trailers, _) = decode_all(wire, step).unwrap();
             assert_eq!(body, b"abc");
             let trailers = trailers.expect("trailers");
             assert_eq!(trailers["x-checksum"], "42");
             assert_eq!(trailers["x-other"], "y");
+            assert_eq!(trailers.len(), 2, "framing and connection fields dropped");
         }
     }
 
@@ -268,6 +301,7 @@ mod tests {
             b"5\r\nhelloX\r\n0\r\n\r\n",
             b"11111111111111111\r\n",
             b"0\r\nbad header line\r\n\r\n",
+            b"5 junk\r\nhello\r\n0\r\n\r\n",
         ] {
             let mut decoder = Decoder::default();
             let mut buf = BytesMut::from(bad);

@@ -47,6 +47,21 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// Whether TLS records already received hold data nobody read: bytes
+    /// past the end of a response, which the socket probe cannot see.
+    pub fn has_unread_plaintext(&mut self) -> bool {
+        match self {
+            Stream::Plain(_) => false,
+            Stream::Tls(tls) => tls
+                .get_mut()
+                .1
+                .process_new_packets()
+                .map_or(true, |state| state.plaintext_bytes_to_read() > 0),
+        }
+    }
+}
+
 /// Opens a connection to `target`, through TLS for `https://`.
 pub async fn dial(target: &Destination<'_>, tls: &TlsConnector) -> Result<Stream, UpstreamError> {
     let tcp = tokio::time::timeout(CONNECT_TIMEOUT, connect_tcp(target))

@@ -26,23 +26,23 @@ mod chunked;
 mod connect;
 mod destination;
 mod pool;
+mod read;
 mod request_head;
 mod response_head;
+mod write;
 
 pub use body::ResponseBody;
 pub use destination::{BadDestination, Destination};
 
 use crate::pipeline::RequestBody;
 use bytes::{Bytes, BytesMut};
-use http::{Method, Response, Version};
+use http::{Method, Response};
 use http_body::Body;
 use pool::{Checkout, Conn, Pool};
 use request_head::BodyFraming;
 use std::io;
 use std::sync::{Arc, Once};
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 use tokio_rustls::TlsConnector;
 
 /// Room made in a connection's read buffer before each read.
@@ -64,6 +64,8 @@ pub enum UpstreamError {
     Write(io::Error),
     #[error("reading the backend's response: {0}")]
     Read(io::Error),
+    #[error("the backend sent nothing for {0:?} in the middle of the body")]
+    Stalled(Duration),
     #[error("the backend's response was cut off: {0}")]
     CutOff(io::Error),
     #[error("the backend closed the connection without answering")]
@@ -114,18 +116,17 @@ impl Upstream {
     }
 
     /// Sends a request to `dest` and returns the response once its head has
-    /// arrived; the body streams after. The request body may be at most
-    /// `max_body` bytes.
+    /// arrived; the body streams after.
     pub async fn send(
         &self,
         dest: &Destination<'_>,
         head: &RequestHead<'_>,
         body: RequestBody,
-        max_body: usize,
+        limits: SendLimits,
     ) -> Result<Response<ResponseBody>, UpstreamError> {
         self.start_sweeper();
         let target = dest;
-        let mut outgoing = Outgoing::new(body, max_body)?;
+        let mut outgoing = Outgoing::new(body, limits.max_body)?;
         let retry_safe = is_idempotent(head.method) && outgoing.replayable();
         let checkout = self.pool.checkout(target.tls, target.authority);
         let (conn, reused) = match checkout {
@@ -136,13 +137,13 @@ impl Upstream {
                 false,
             ),
         };
-        match exchange(conn, head, target, &mut outgoing).await {
+        match exchange(conn, head, target, &mut outgoing, limits.read_idle).await {
             Err(e) if reused && retry_safe && e.nothing_exchanged() => {
                 tracing::debug!(error = %e, origin = target.authority, "reused backend connection failed; retrying on a new one");
                 // Only a new connection is certain to be open.
                 let slot = self.pool.slot(target.tls, target.authority);
                 let conn = Conn::new(Box::pin(connect::dial(target, &self.tls)).await?, &slot);
-                exchange(conn, head, target, &mut outgoing).await
+                exchange(conn, head, target, &mut outgoing, limits.read_idle).await
             }
             result => result,
         }
@@ -221,6 +222,17 @@ impl Outgoing {
     }
 }
 
+/// Bounds on one exchange.
+#[derive(Debug, Clone, Copy)]
+pub struct SendLimits {
+    /// The request body may be at most this long.
+    pub max_body: usize,
+    /// Once the response head is in, the body fails when the backend sends
+    /// nothing for this long (a stalled backend must not hold the client's
+    /// and the backend's connections forever).
+    pub read_idle: Duration,
+}
+
 /// What goes in a backend request's head besides its destination.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestHead<'a> {
@@ -236,167 +248,26 @@ async fn exchange(
     head: &RequestHead<'_>,
     target: &Destination<'_>,
     outgoing: &mut Outgoing,
+    read_idle: Duration,
 ) -> Result<Response<ResponseBody>, UpstreamError> {
     let head_request = *head.method == Method::HEAD;
-    if let Err(e) = write_request(&mut conn, head, target, outgoing).await {
+    let mut encoded = BytesMut::with_capacity(512);
+    request_head::encode(&mut encoded, head, target, outgoing.framing());
+    if let Err(e) = write::request(&mut conn, encoded, outgoing).await {
         // A backend may answer before reading the whole body and close its
         // side; its answer is still the best thing to pass on.
+        conn.reusable = false;
         if matches!(e, UpstreamError::Write(_))
-            && let Ok(Some(response)) = read_response(conn, head_request, false).await
+            && let Ok(Some(response)) = read::response(conn, head_request, read_idle, false).await
         {
             return Ok(response);
         }
         return Err(e);
     }
-    match read_response(conn, head_request, true).await? {
+    match read::response(conn, head_request, read_idle, true).await? {
         Some(response) => Ok(response),
         None => Err(UpstreamError::Closed),
     }
-}
-
-async fn write_request(
-    conn: &mut Conn,
-    request: &RequestHead<'_>,
-    target: &Destination<'_>,
-    outgoing: &mut Outgoing,
-) -> Result<(), UpstreamError> {
-    let mut head = BytesMut::with_capacity(512);
-    request_head::encode(&mut head, request, target, outgoing.framing());
-    match outgoing {
-        Outgoing::Buffered(bytes) if bytes.len() <= COALESCE_BODY_BYTES => {
-            head.extend_from_slice(bytes);
-            write_all(conn, &head).await?;
-        }
-        Outgoing::Buffered(bytes) => {
-            write_all(conn, &head).await?;
-            write_all(conn, bytes).await?;
-        }
-        Outgoing::Streaming { body, framing, max } => {
-            stream_body(conn, head, body, *framing, *max).await?;
-        }
-    }
-    conn.stream.flush().await.map_err(UpstreamError::Write)
-}
-
-/// Writes the head, then the client's body as it arrives, framed as
-/// `framing` says and capped at `max` bytes.
-async fn stream_body(
-    conn: &mut Conn,
-    mut pending: BytesMut,
-    body: &mut hyper::body::Incoming,
-    framing: BodyFraming,
-    max: usize,
-) -> Result<(), UpstreamError> {
-    use http_body_util::BodyExt;
-    let chunked = framing == BodyFraming::Chunked;
-    let mut sent: u64 = 0;
-    // The head waits for the first piece of body, so the two usually share
-    // one write.
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(UpstreamError::ClientBody)?;
-        let Ok(data) = frame.into_data() else {
-            continue; // trailers from the client are not forwarded
-        };
-        if data.is_empty() {
-            continue;
-        }
-        sent += data.len() as u64;
-        if sent > max as u64 {
-            return Err(UpstreamError::RequestTooLarge);
-        }
-        if chunked {
-            chunked::write_chunk_header(&mut pending, data.len());
-        }
-        if data.len() <= COALESCE_BODY_BYTES {
-            pending.extend_from_slice(&data);
-            if chunked {
-                pending.extend_from_slice(chunked::CHUNK_END);
-            }
-            write_all(conn, &pending).await?;
-            pending.clear();
-        } else {
-            write_all(conn, &pending).await?;
-            pending.clear();
-            write_all(conn, &data).await?;
-            if chunked {
-                pending.extend_from_slice(chunked::CHUNK_END);
-            }
-        }
-    }
-    if chunked {
-        pending.extend_from_slice(chunked::LAST_CHUNK);
-    }
-    if !pending.is_empty() {
-        write_all(conn, &pending).await?;
-    }
-    Ok(())
-}
-
-async fn write_all(conn: &mut Conn, bytes: &[u8]) -> Result<(), UpstreamError> {
-    conn.stream
-        .write_all(bytes)
-        .await
-        .map_err(UpstreamError::Write)
-}
-
-/// Reads the response head (skipping interim 1xx answers). `Ok(None)`: the
-/// backend closed the connection before sending a byte. With `strict`
-/// false, any failure is `Ok(None)` too (a best-effort read after a failed
-/// write).
-async fn read_response(
-    mut conn: Conn,
-    head_request: bool,
-    strict: bool,
-) -> Result<Option<Response<ResponseBody>>, UpstreamError> {
-    let mut received_any = !conn.read_buf.is_empty();
-    loop {
-        match response_head::parse(&mut conn.read_buf, head_request) {
-            Ok(Some(head)) if head.status == http::StatusCode::SWITCHING_PROTOCOLS => {
-                return fail(
-                    strict,
-                    UpstreamError::Malformed("unexpected protocol upgrade"),
-                );
-            }
-            Ok(Some(head)) if head.status.is_informational() => continue,
-            Ok(Some(head)) => {
-                let mut response =
-                    Response::new(ResponseBody::new(conn, head.framing, head.keep_alive));
-                *response.status_mut() = head.status;
-                *response.version_mut() = Version::HTTP_11;
-                *response.headers_mut() = head.headers;
-                return Ok(Some(response));
-            }
-            Ok(None) => {}
-            Err(e) => return fail(strict, e),
-        }
-        match std::future::poll_fn(|cx| poll_fill(&mut conn, cx)).await {
-            Ok(0) if !received_any => return Ok(None),
-            Ok(0) => {
-                return fail(
-                    strict,
-                    UpstreamError::Malformed(
-                        "connection closed in the middle of the response head",
-                    ),
-                );
-            }
-            Ok(_) => received_any = true,
-            Err(e) if !received_any => return fail(strict, UpstreamError::Read(e)),
-            Err(e) => return fail(strict, UpstreamError::CutOff(e)),
-        }
-    }
-}
-
-fn fail<T>(strict: bool, error: UpstreamError) -> Result<Option<T>, UpstreamError> {
-    if strict { Err(error) } else { Ok(None) }
-}
-
-/// Reads what the socket has into the connection's buffer; `Ok(0)` at the
-/// end of the stream.
-fn poll_fill(conn: &mut Conn, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-    if conn.read_buf.capacity() - conn.read_buf.len() < READ_CHUNK / 4 {
-        conn.read_buf.reserve(READ_CHUNK);
-    }
-    tokio_util::io::poll_read_buf(std::pin::Pin::new(&mut conn.stream), cx, &mut conn.read_buf)
 }
 
 #[cfg(test)]

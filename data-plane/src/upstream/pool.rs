@@ -26,6 +26,9 @@ pub struct Conn {
     home: Weak<Slot>,
     /// Requests this connection carried before the current one.
     pub served: u64,
+    /// False once an exchange went wrong in a way that leaves the
+    /// connection's state unknown (a request cut short).
+    pub reusable: bool,
     /// The sweep count when the connection went idle.
     idle_since: u64,
 }
@@ -37,6 +40,7 @@ impl Conn {
             read_buf: BytesMut::with_capacity(super::READ_CHUNK),
             home: Arc::downgrade(home),
             served: 0,
+            reusable: true,
             idle_since: 0,
         }
     }
@@ -44,8 +48,9 @@ impl Conn {
     /// Puts the connection back for the next request to its origin.
     pub fn release(mut self) {
         // Unread bytes after a finished response would be read as the next
-        // response's head: such a connection is done.
-        if !self.read_buf.is_empty() {
+        // response's head: such a connection is done. With TLS they may
+        // wait, decrypted, inside rustls rather than in the buffer.
+        if !self.reusable || !self.read_buf.is_empty() || self.stream.has_unread_plaintext() {
             return;
         }
         self.served += 1;
@@ -139,15 +144,40 @@ impl Pool {
     pub(super) fn sweep(&self) {
         let now = self.sweeps.fetch_add(1, Ordering::Relaxed) + 1;
         for map in [&self.plain, &self.tls] {
-            let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-            map.retain(|_, slot| {
-                let mut idle = slot.idle.lock().unwrap_or_else(|p| p.into_inner());
-                idle.retain(|conn| {
-                    now - conn.idle_since <= self.idle_sweeps && !conn.stream.closed_while_idle()
+            // Probe and close outside the map's lock, which every request
+            // takes: one slot's lock at a time.
+            let slots: Vec<Arc<Slot>> = map
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+                .cloned()
+                .collect();
+            for slot in &slots {
+                let expired: Vec<Conn> = {
+                    let mut idle = slot.idle.lock().unwrap_or_else(|p| p.into_inner());
+                    let (keep, expired) =
+                        std::mem::take(&mut *idle).into_iter().partition(|conn| {
+                            now - conn.idle_since <= self.idle_sweeps
+                                && !conn.stream.closed_while_idle()
+                        });
+                    *idle = keep;
+                    expired
+                };
+                drop(expired);
+            }
+            drop(slots);
+            // Forget origins with nothing idle and nothing in flight
+            // (connections in flight point at their slot).
+            map.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|_, slot| {
+                    !slot
+                        .idle
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .is_empty()
+                        || Arc::weak_count(slot) > 0
                 });
-                // Connections in flight point at the slot too.
-                !idle.is_empty() || Arc::weak_count(slot) > 0
-            });
         }
     }
 

@@ -101,7 +101,10 @@ pub fn parse(
             }
             content_length = Some(length);
         }
-        if is_hop_by_hop(&name) {
+        // `Trailer` names the trailer fields; hyper's HTTP/1 server sends
+        // only the trailers it names, so it stays (RFC 9110 does not count
+        // it as hop-by-hop; RFC 2616 did).
+        if name != header::TRAILER && is_hop_by_hop(&name) {
             continue;
         }
         let value = HeaderValue::from_maybe_shared(raw)
@@ -121,18 +124,28 @@ pub fn parse(
     };
     let encoded = transfer_encoding.is_some();
     let framing = if no_body {
+        // A body announced where none may follow: should the backend send
+        // one anyway, it would be read as the next response. Safer not to
+        // reuse the connection (a HEAD usually announces its GET's length).
+        if content_length.is_some_and(|l| l > 0) || encoded {
+            keep_alive = false;
+        }
         Framing::Empty
     } else if let Some(codings) = transfer_encoding {
         // Both headers at once is how requests get smuggled: honour the
         // encoding (as RFC 9112 says) and never reuse the connection.
-        if content_length.is_some() {
+        // HTTP/1.0 has no chunked coding to keep a connection open with.
+        if content_length.is_some() || !http_11 {
             keep_alive = false;
         }
-        if last_coding_is_chunked(&codings) {
-            Framing::Chunked
-        } else {
-            Framing::UntilClose
+        // Another coding (gzip, ...) would reach the client undeclared,
+        // once this hop's framing is gone: refused rather than garbled.
+        if !is_just_chunked(&codings) {
+            return Err(UpstreamError::Malformed(
+                "transfer codings other than chunked are not supported",
+            ));
         }
+        Framing::Chunked
     } else {
         match content_length {
             Some(0) => Framing::Empty,
@@ -177,11 +190,8 @@ fn parse_content_length(raw: &[u8]) -> Result<u64, UpstreamError> {
     length.ok_or(UpstreamError::Malformed("invalid Content-Length"))
 }
 
-fn last_coding_is_chunked(codings: &[u8]) -> bool {
-    codings
-        .rsplit(|b| *b == b',')
-        .next()
-        .is_some_and(|last| trim(last).eq_ignore_ascii_case(b"chunked"))
+fn is_just_chunked(codings: &[u8]) -> bool {
+    trim(codings).eq_ignore_ascii_case(b"chunked")
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
@@ -293,15 +303,33 @@ mod tests {
             head_of_get.headers["content-length"], "5",
             "HEAD keeps the length it announces"
         );
-        let chunked = complete("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
+        assert!(
+            !head_of_get.keep_alive,
+            "a body announced but not sent: not reused"
+        );
+        assert!(complete("HTTP/1.1 204 No Content\r\n\r\n").keep_alive);
+        assert!(
+            !complete("HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n").keep_alive
+        );
+        let chunked = complete("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n");
         assert_eq!(chunked.framing, Framing::Chunked);
         assert!(chunked.keep_alive);
         assert!(!chunked.headers.contains_key("transfer-encoding"));
         let close = complete("HTTP/1.1 200 OK\r\n\r\n");
         assert_eq!(close.framing, Framing::UntilClose);
         assert!(!close.keep_alive);
-        let gzip_only = complete("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n");
-        assert_eq!(gzip_only.framing, Framing::UntilClose);
+        for other in ["gzip", "gzip, chunked", "chunked, chunked"] {
+            let text = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: {other}\r\n\r\n");
+            assert!(
+                matches!(head(&text, false), Err(UpstreamError::Malformed(_))),
+                "{other}"
+            );
+        }
+        let old_chunked = complete(
+            "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n",
+        );
+        assert_eq!(old_chunked.framing, Framing::Chunked);
+        assert!(!old_chunked.keep_alive);
         assert_eq!(
             complete("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").framing,
             Framing::Empty
@@ -347,8 +375,9 @@ mod tests {
             "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: keep-alive, x-private\r\n\
              Keep-Alive: timeout=5\r\nX-Private: 1\r\nUpgrade: h2c\r\nTrailer: x\r\nX-Public: 2\r\n\r\n",
         );
-        let names: Vec<&str> = hops.headers.keys().map(HeaderName::as_str).collect();
-        assert_eq!(names, ["content-length", "x-public"]);
+        let mut names: Vec<&str> = hops.headers.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["content-length", "trailer", "x-public"]);
     }
 
     #[test]

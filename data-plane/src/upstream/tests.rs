@@ -7,7 +7,7 @@ use http::Request;
 use http_body_util::BodyExt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 /// What the scripted backend does with one request.
@@ -21,6 +21,9 @@ enum Act {
     /// Answers as soon as the head is in, without reading the body, and
     /// closes.
     AnswerEarly(String),
+    /// Answers as soon as the head is in, then neither reads nor closes
+    /// for ten seconds.
+    AnswerEarlyAndHold(String),
 }
 
 /// One request as the backend saw it.
@@ -74,13 +77,16 @@ async fn backend(script: impl Fn(usize) -> Act + Send + Sync + 'static) -> Backe
                         return;
                     };
                     let act = script(requests.fetch_add(1, Ordering::SeqCst));
-                    if let Act::AnswerEarly(answer) = act {
+                    if let Act::AnswerEarly(answer) | Act::AnswerEarlyAndHold(answer) = &act {
                         log.lock().unwrap().push(Seen {
                             connection,
                             head,
                             body: Vec::new(),
                         });
                         let _ = socket.write_all(answer.as_bytes()).await;
+                        if matches!(act, Act::AnswerEarlyAndHold(_)) {
+                            tokio::time::sleep(Duration::from_secs(10)).await;
+                        }
                         return;
                     }
                     let body = read_body(&mut socket, &mut buf, length, chunked).await;
@@ -99,7 +105,7 @@ async fn backend(script: impl Fn(usize) -> Act + Send + Sync + 'static) -> Backe
                             let _ = socket.write_all(answer.as_bytes()).await;
                             return;
                         }
-                        Act::Hangup | Act::AnswerEarly(_) => return,
+                        Act::Hangup | Act::AnswerEarly(_) | Act::AnswerEarlyAndHold(_) => return,
                     }
                 }
             });
@@ -189,6 +195,18 @@ async fn send(
     request: Request<RequestBody>,
     max: usize,
 ) -> Result<Response<ResponseBody>, UpstreamError> {
+    let limits = SendLimits {
+        max_body: max,
+        read_idle: Duration::from_secs(5),
+    };
+    send_with(upstream, request, limits).await
+}
+
+async fn send_with(
+    upstream: &Upstream,
+    request: Request<RequestBody>,
+    limits: SendLimits,
+) -> Result<Response<ResponseBody>, UpstreamError> {
     let (parts, body) = request.into_parts();
     let uri = parts.uri.to_string();
     let dest = Destination::parse(&uri).expect("an absolute http(s) URI");
@@ -196,7 +214,7 @@ async fn send(
         method: &parts.method,
         headers: &parts.headers,
     };
-    upstream.send(&dest, &head, body, max).await
+    upstream.send(&dest, &head, body, limits).await
 }
 
 /// The body of a GET to `url`, which must succeed.
@@ -287,20 +305,23 @@ async fn head_and_no_content_answers_have_no_body_and_free_the_connection_at_onc
         .unwrap();
     assert_eq!(head.headers()["content-length"], "1234");
     assert!(head.body().is_end_stream());
+    // A HEAD announces a body that does not follow: should the backend send
+    // it anyway, it would be read as the next answer. Not reused.
+    assert_eq!(upstream.pool.idle_count(), 0);
+    let empty = send(&upstream, get(&backend.url("/")), MAX).await.unwrap();
+    assert_eq!(empty.status(), http::StatusCode::NO_CONTENT);
     assert_eq!(
         upstream.pool.idle_count(),
         1,
         "released before the body is polled"
     );
-    let empty = send(&upstream, get(&backend.url("/")), MAX).await.unwrap();
-    assert_eq!(empty.status(), http::StatusCode::NO_CONTENT);
     assert_eq!(text(empty).await.1, "");
     let after_interim = send(&upstream, get(&backend.url("/")), MAX).await.unwrap();
     assert_eq!(
         text(after_interim).await,
         (http::StatusCode::OK, "hi".into())
     );
-    assert_eq!(backend.connections(), 1);
+    assert_eq!(backend.connections(), 2);
 }
 
 #[tokio::test]
@@ -521,4 +542,59 @@ async fn idle_connections_close_after_their_sweeps() {
     assert_eq!(upstream.pool.idle_count(), 0, "one sweep more: closed");
     assert_eq!(get_text(&upstream, &backend.url("/")).await, "x");
     assert_eq!(backend.connections(), 2);
+}
+
+#[tokio::test]
+async fn an_early_answer_is_heard_even_when_the_backend_stops_reading_and_stays() {
+    let backend = backend(|_| {
+        Act::AnswerEarlyAndHold(
+            "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo big!".into(),
+        )
+    })
+    .await;
+    let upstream = Upstream::default();
+    // Far more than the socket buffers hold: writing alone would block.
+    let upload = vec![b'u'; 64 * 1024 * 1024];
+    let answer = tokio::time::timeout(
+        Duration::from_secs(5),
+        send(
+            &upstream,
+            request(Method::POST, &backend.url("/upload"), upload),
+            128 * 1024 * 1024,
+        ),
+    )
+    .await
+    .expect("the answer arrives while the upload is still blocked")
+    .unwrap();
+    assert_eq!(
+        text(answer).await,
+        (http::StatusCode::PAYLOAD_TOO_LARGE, "too big!".into())
+    );
+    assert_eq!(
+        upstream.pool.idle_count(),
+        0,
+        "a connection whose request was cut short is not reused"
+    );
+}
+
+#[tokio::test]
+async fn a_backend_silent_in_the_middle_of_a_body_fails_it() {
+    let backend =
+        backend(|_| Act::Answer("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf".into())).await;
+    let upstream = Upstream::default();
+    let limits = SendLimits {
+        max_body: MAX,
+        read_idle: Duration::from_millis(200),
+    };
+    let response = send_with(&upstream, get(&backend.url("/")), limits)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let outcome = response.into_body().collect().await;
+    assert!(
+        matches!(outcome, Err(UpstreamError::Stalled(_))),
+        "{outcome:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(upstream.pool.idle_count(), 0);
 }
