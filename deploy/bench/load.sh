@@ -411,12 +411,13 @@ if [[ "${TELEMETRY:-0}" == 1 ]]; then
         ARCHWAY_URL="http://$DP_ADDR/prod/hello"
         wait_ok "$ARCHWAY_URL" "archway data plane ($*)"
     }
-    "$BIN/otlp_sink" >"$TMP/otlp-sink.out" 2>"$TMP/otlp-sink.log" &
+    # The collector is load-side, like wrk: on the load core, never beside the proxy.
+    taskset -c "$LOAD_CORE" "$BIN/otlp_sink" >"$TMP/otlp-sink.out" 2>"$TMP/otlp-sink.log" &
     PIDS+=("$!")
     SINK_ADDR="$(wait_listen_addr "$TMP/otlp-sink.out" "${PIDS[-1]}" otlp_sink)"
     restart_data_plane --no-metrics
     measure no-telem "$ARCHWAY_URL"
-    restart_data_plane --otlp-endpoint "http://$SINK_ADDR" --trace-sample-ratio 0.01
+    restart_data_plane --otlp-endpoint "http://$SINK_ADDR" --trace-sample-ratio "${TRACE_RATIO:-0.01}"
     measure traced1% "$ARCHWAY_URL"
     TARGETS+=(no-telem traced1%)
 fi

@@ -175,6 +175,19 @@ async fn traces_metrics_and_access_logs() -> anyhow::Result<()> {
         "the gateway's span is the backend's parent"
     );
 
+    // A caller that chose not to sample is not traced (even at ratio 1.0):
+    // its traceparent reaches the backend untouched.
+    let unsampled = format!("00-{TRACE_ID}-{CLIENT_SPAN}-00");
+    let (status, _, body) = get(
+        node.addr(),
+        "/prod/items/43",
+        &[("traceparent", &unsampled)],
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    let echo: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(echo["headers"]["traceparent"], unsampled.as_str());
+
     // 2. The span reached the collector with the client's trace id.
     let span = collector
         .wait_for("for the proxied request", |s| {

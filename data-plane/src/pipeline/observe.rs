@@ -18,7 +18,9 @@ use crate::telemetry::propagation;
 use archway_proto::access_log::ContextVar;
 use http::{HeaderValue, Request, Response, StatusCode};
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{Span as _, SpanContext, SpanKind, Status, Tracer as _};
+use opentelemetry::trace::{
+    Span as _, SpanContext, SpanKind, Status, TraceContextExt as _, Tracer as _,
+};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
@@ -91,12 +93,27 @@ pub struct Observation<'t> {
 
 impl<'t> Observation<'t> {
     pub fn start<B>(request: &Request<B>, telemetry: &Telemetry) -> Self {
-        let span = telemetry.tracer.as_ref().map(|tracer| {
-            let parent = propagation::extract(request.headers());
-            tracer
-                .span_builder("archway.request")
-                .with_kind(SpanKind::Server)
-                .start_with_context(tracer, &parent)
+        let span = telemetry.tracer.as_ref().and_then(|tracer| {
+            let parent = match request.headers().get(propagation::TRACEPARENT) {
+                None => opentelemetry::Context::new(),
+                Some(_) => propagation::extract(request.headers()),
+            };
+            let caller = parent.span().span_context().clone();
+            if caller.is_valid() {
+                // The caller decided; one that did not sample has its
+                // traceparent passed on untouched.
+                if !caller.is_sampled() {
+                    return None;
+                }
+            } else if !telemetry.sample_new_trace() {
+                return None;
+            }
+            Some(
+                tracer
+                    .span_builder("archway.request")
+                    .with_kind(SpanKind::Server)
+                    .start_with_context(tracer, &parent),
+            )
         });
         Self {
             started: Instant::now(),

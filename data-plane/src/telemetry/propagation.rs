@@ -6,6 +6,9 @@ use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
+/// The W3C trace context header.
+pub const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+
 struct Headers<'a>(&'a http::HeaderMap);
 
 impl Extractor for Headers<'_> {
