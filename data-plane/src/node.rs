@@ -55,6 +55,8 @@ pub struct NodeConfig {
     pub control_plane_ca: Option<String>,
     /// Open client connections at most, over all API listeners.
     pub max_connections: usize,
+    /// How long idle backend connections are kept for reuse.
+    pub upstream_keepalive: Duration,
 }
 
 /// The default cap on client connections: keep the process's file
@@ -196,6 +198,7 @@ pub async fn run(
         config.max_payload,
         telemetry.clone(),
         limits,
+        crate::upstream::Upstream::new(&upstream_tls, config.upstream_keepalive),
         &upstream_tls,
     ));
     let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();

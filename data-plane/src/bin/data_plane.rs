@@ -44,6 +44,10 @@ struct Args {
     /// Where the last applied configuration is saved.
     #[arg(long, env = "ARCHWAY_STATE_DIR", default_value = "archway-data/node")]
     state_dir: PathBuf,
+    /// Seconds an idle backend connection is kept for reuse (closed after
+    /// 1 to 1.25 times that). Keep it below the backends' own idle timeout.
+    #[arg(long, env = "ARCHWAY_UPSTREAM_KEEPALIVE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    upstream_keepalive_secs: u64,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "ARCHWAY_MAX_PAYLOAD_BYTES", default_value_t = DEFAULT_MAX_PAYLOAD)]
     max_payload_bytes: usize,
@@ -228,6 +232,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         upstream_tls: Some(upstream_tls),
         control_plane_ca,
         max_connections: args.max_connections,
+        upstream_keepalive: std::time::Duration::from_secs(args.upstream_keepalive_secs),
     };
     let listeners = node::Listeners {
         public: listener,

@@ -65,21 +65,22 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// `tls` is the outbound TLS configuration, shared by the backend,
-    /// JWKS and custom authorizer clients.
+    /// `upstream` is the backend client; `tls` the outbound TLS
+    /// configuration, shared by the JWKS and custom authorizer clients.
     pub fn new(
         tables: SharedTables,
         domain: &str,
         max_payload: usize,
         telemetry: Arc<Telemetry>,
         limits: Arc<throttle::Limits>,
+        upstream: Upstream,
         tls: &Arc<rustls::ClientConfig>,
     ) -> Self {
         let domain = format!(".{}", domain.trim_start_matches('.').to_ascii_lowercase());
         Self {
             tables,
             domain: domain.into(),
-            upstream: Upstream::new(tls),
+            upstream,
             max_payload,
             telemetry,
             limits,

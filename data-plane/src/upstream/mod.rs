@@ -50,9 +50,12 @@ const READ_CHUNK: usize = 16 * 1024;
 /// A small body is copied behind the head so both go in one write.
 const COALESCE_BODY_BYTES: usize = 16 * 1024;
 const POOL_MAX_IDLE_PER_ORIGIN: usize = 2048;
-/// Idle connections close after 60 to 75 s (four to five sweeps).
-const POOL_SWEEP_EVERY: Duration = Duration::from_secs(15);
+/// An idle connection lives through this many sweeps: with a sweep every
+/// quarter of the keep-alive time, it closes after 1 to 1.25 times it.
 const POOL_IDLE_SWEEPS: u64 = 4;
+/// How long idle backend connections are kept by default, as nginx's
+/// upstream `keepalive_timeout`.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
@@ -95,6 +98,7 @@ pub struct Upstream {
     pool: Arc<Pool>,
     tls: TlsConnector,
     sweeper: Arc<Once>,
+    sweep_every: Duration,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -106,12 +110,16 @@ impl std::fmt::Debug for Upstream {
 }
 
 impl Upstream {
-    /// A client trusting what `tls` trusts for `https://` backends.
-    pub fn new(tls: &Arc<rustls::ClientConfig>) -> Self {
+    /// A client trusting what `tls` trusts for `https://` backends, closing
+    /// connections idle for `keepalive` (to 1.25 times that). Set it below
+    /// the backends' own idle timeout (Node.js: 5 s), so that the gateway,
+    /// not the backend, closes idle connections.
+    pub fn new(tls: &Arc<rustls::ClientConfig>, keepalive: Duration) -> Self {
         Self {
             pool: Arc::new(Pool::new(POOL_MAX_IDLE_PER_ORIGIN, POOL_IDLE_SWEEPS)),
             tls: TlsConnector::from(tls.clone()),
             sweeper: Arc::new(Once::new()),
+            sweep_every: (keepalive / POOL_IDLE_SWEEPS as u32).max(Duration::from_millis(250)),
         }
     }
 
@@ -154,7 +162,7 @@ impl Upstream {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 runtime.spawn(pool::sweep_until_dropped(
                     Arc::downgrade(&self.pool),
-                    POOL_SWEEP_EVERY,
+                    self.sweep_every,
                 ));
             }
         });
@@ -163,7 +171,7 @@ impl Upstream {
 
 impl Default for Upstream {
     fn default() -> Self {
-        Self::new(&crate::tls::default_client_config())
+        Self::new(&crate::tls::default_client_config(), DEFAULT_KEEPALIVE)
     }
 }
 

@@ -598,3 +598,18 @@ async fn a_backend_silent_in_the_middle_of_a_body_fails_it() {
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(upstream.pool.idle_count(), 0);
 }
+
+#[tokio::test]
+async fn the_sweeper_closes_connections_after_the_keepalive_time() {
+    let backend = backend(|_| Act::Answer(ok("x"))).await;
+    let upstream = Upstream::new(
+        &crate::tls::default_client_config(),
+        Duration::from_millis(400),
+    );
+    assert_eq!(get_text(&upstream, &backend.url("/")).await, "x");
+    assert_eq!(upstream.pool.idle_count(), 1);
+    // A quarter of 400 ms is under the 250 ms floor between sweeps: the
+    // connection closes after four to five sweeps, 1 to 1.25 s.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert_eq!(upstream.pool.idle_count(), 0);
+}

@@ -114,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
         upstream_tls: None,
         control_plane_ca: None,
         max_connections: node::DEFAULT_MAX_CONNECTIONS,
+        upstream_keepalive: archway_data_plane::upstream::DEFAULT_KEEPALIVE,
     };
     let node = tokio::spawn(node::run(
         node_config,
