@@ -58,7 +58,7 @@ impl MasterKey {
                 let mut bytes = [0u8; 32];
                 getrandom::fill(&mut bytes).expect("the OS random source");
                 let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                write_private(path, &hex)
+                create_private(path, &hex)
                     .with_context(|| format!("creating the master key {}", path.display()))?;
                 tracing::info!(path = %path.display(), "created a new master key");
                 Ok(Self::from_bytes(&bytes))
@@ -101,20 +101,33 @@ impl MasterKey {
     }
 }
 
-/// Writes a file only its owner can read (tokens, the master key), and
+/// Writes a file only its owner can read (tokens), replacing any, and
 /// syncs it.
 pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    write_owner_only(path, contents, false)
+}
+
+/// Like [`write_private`], but fails if the file exists: for the master
+/// key, which two starting control planes must never both create (the
+/// second would replace a key the first already sealed secrets with).
+pub fn create_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    write_owner_only(path, contents, true)
+}
+
+fn write_owner_only(path: &Path, contents: &str, new_only: bool) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).mode(0o600);
+    if new_only {
+        options.create_new(true);
+    } else {
+        options.create(true).truncate(true);
+    }
+    let mut file = options.open(path)?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()
 }

@@ -245,6 +245,12 @@ impl ConfigApplier {
             if large && !defer {
                 self.last_large_save = Some(Instant::now());
             }
+        } else if result.is_err() {
+            // What is held now is the refused version (merged on top of the
+            // applied one): a deferred save must not write it, or the node
+            // would restart from a snapshot it refuses. The disk keeps the
+            // last version saved.
+            self.unsaved = false;
         }
         Ok(match result {
             Ok(tables) => {
@@ -403,5 +409,36 @@ mod tests {
         // At shutdown (or once due) the deferred version reaches the disk.
         applier.save_deferred(true).await;
         assert_eq!(saved(&disk), Some(2));
+    }
+
+    #[tokio::test]
+    async fn a_refused_version_is_never_saved_in_place_of_a_deferred_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let tables: SharedTables = Arc::new(ArcSwap::from_pointee(RuntimeTables::empty()));
+        let disk = SnapshotFile::new(dir.path());
+        let mut applier = ConfigApplier::new(tables.clone(), Some(disk.clone()), Arc::default());
+        let saved = |disk: &SnapshotFile| disk.load().unwrap().map(|s| s.version);
+
+        applier.apply(large_update(1)).await.unwrap();
+        applier.apply(large_update(2)).await.unwrap();
+        applier.settle().await;
+        assert_eq!(saved(&disk), Some(1), "version 2's save is deferred");
+        // Version 3 does not compile (mock status 1000): refused.
+        let mut bad = large_update(3);
+        bad.upserts.extend(update(3, 1000).upserts);
+        assert!(matches!(
+            applier.apply(bad).await.unwrap(),
+            Outcome::Refused { version: 3, .. }
+        ));
+        applier.save_deferred(true).await;
+        assert_ne!(
+            saved(&disk),
+            Some(3),
+            "the refused version never reaches the disk"
+        );
+        // A restarted node serves what is on disk.
+        let restored: SharedTables = Arc::new(ArcSwap::from_pointee(RuntimeTables::empty()));
+        let mut fresh = ConfigApplier::new(restored, Some(disk), Arc::default());
+        assert_eq!(fresh.restore_from_disk().unwrap(), Some(1));
     }
 }

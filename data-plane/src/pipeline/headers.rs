@@ -87,8 +87,9 @@ impl ClientInfo {
     }
 }
 
-/// Appends the client to `X-Forwarded-For` and sets `X-Forwarded-Proto`.
-pub fn add_forwarded(headers: &mut HeaderMap, client: &ClientInfo, proto: &'static str) {
+/// Appends the client to `X-Forwarded-For` and sets `X-Forwarded-Proto` to
+/// the scheme it used.
+pub fn add_forwarded(headers: &mut HeaderMap, client: &ClientInfo) {
     match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
         Some(prior) => {
             if let Ok(value) = HeaderValue::from_str(&format!("{prior}, {}", client.ip)) {
@@ -99,7 +100,7 @@ pub fn add_forwarded(headers: &mut HeaderMap, client: &ClientInfo, proto: &'stat
             headers.insert(X_FORWARDED_FOR, client.ip_header.clone());
         }
     }
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(client.scheme()));
 }
 
 #[cfg(test)]
@@ -127,12 +128,12 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
         let client = ClientInfo::new("127.0.0.1".parse().unwrap(), false, false);
-        add_forwarded(&mut h, &client, client.scheme());
+        add_forwarded(&mut h, &client);
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
         assert_eq!(h["x-forwarded-proto"], "http");
         let mut fresh = HeaderMap::new();
         let secure = ClientInfo::new("127.0.0.1".parse().unwrap(), false, true);
-        add_forwarded(&mut fresh, &secure, secure.scheme());
+        add_forwarded(&mut fresh, &secure);
         assert_eq!(fresh["x-forwarded-for"], "127.0.0.1");
         assert_eq!(fresh["x-forwarded-proto"], "https");
     }

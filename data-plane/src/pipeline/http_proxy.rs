@@ -75,7 +75,7 @@ pub async fn forward(
     strip_hop_by_hop(&mut parts.headers);
     // The client's Host is not forwarded: the upstream client writes the
     // backend's own, from the URI.
-    add_forwarded(&mut parts.headers, f.client, f.client.scheme());
+    add_forwarded(&mut parts.headers, f.client);
     if let Some(trace) = f.trace {
         propagation::inject(trace, &mut parts.headers);
     }

@@ -98,7 +98,8 @@ impl<'t> Observation<'t> {
                 None => opentelemetry::Context::new(),
                 Some(_) => propagation::extract(request.headers()),
             };
-            let caller = parent.span().span_context().clone();
+            let caller = parent.span();
+            let caller = caller.span_context();
             if caller.is_valid() {
                 // The caller decided; one that did not sample has its
                 // traceparent passed on untouched.

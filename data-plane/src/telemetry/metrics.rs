@@ -68,19 +68,14 @@ pub fn none_label(key: &'static str) -> KeyValue {
     KeyValue::new(key, "(none)")
 }
 
+/// Method label values, by [`method_index`].
+const METHOD_NAMES: [&str; 8] = [
+    "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "OTHER",
+];
+
 /// The method label: the standard verbs by name, anything else as OTHER.
 pub fn method_label(method: &http::Method) -> KeyValue {
-    let name: &'static str = match *method {
-        http::Method::GET => "GET",
-        http::Method::POST => "POST",
-        http::Method::PUT => "PUT",
-        http::Method::DELETE => "DELETE",
-        http::Method::PATCH => "PATCH",
-        http::Method::HEAD => "HEAD",
-        http::Method::OPTIONS => "OPTIONS",
-        _ => "OTHER",
-    };
-    KeyValue::new("method", name)
+    KeyValue::new("method", METHOD_NAMES[usize::from(method_index(method))])
 }
 
 /// A route's request metrics, bound to their full label set the first time
@@ -127,22 +122,16 @@ impl RouteSeries {
         let method = method_index(m.method);
         let status = m.status.as_u16();
         let bound = self.bound.load();
-        let found = bound
+        if let Some(series) = bound
             .iter()
             .find(|b| b.status == status && b.method == method && *b.stage == *m.stage)
-            .cloned();
+        {
+            return series.record(m);
+        }
         drop(bound);
-        let series = match found {
-            Some(series) => series,
-            None => match self.bind(metrics, m, method, status) {
-                Some(series) => series,
-                None => return record_unbound(metrics, m),
-            },
-        };
-        series.requests.add(1);
-        series.duration.record(m.elapsed.as_secs_f64());
-        if let Some(latency) = m.integration {
-            series.integration_duration.record(latency.as_secs_f64());
+        match self.bind(metrics, m, method, status) {
+            Some(series) => series.record(m),
+            None => record_unbound(metrics, m),
         }
     }
 
@@ -176,6 +165,16 @@ impl RouteSeries {
             next
         });
         Some(series)
+    }
+}
+
+impl BoundSeries {
+    fn record(&self, m: &Measurement<'_>) {
+        self.requests.add(1);
+        self.duration.record(m.elapsed.as_secs_f64());
+        if let Some(latency) = m.integration {
+            self.integration_duration.record(latency.as_secs_f64());
+        }
     }
 }
 

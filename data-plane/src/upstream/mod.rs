@@ -17,9 +17,9 @@
 //! on a new connection when that is safe: an idempotent method and a body
 //! that can be sent again.
 //!
-//! The request is written whole before the response is read. A backend
-//! that answers early and stops reading (say, 413 to a large upload) is
-//! still heard: a failed write is followed by an attempt to read its answer.
+//! While the request is being written its read side is watched too
+//! ([`write`]): a backend that answers early (say, 413 to a large upload)
+//! is heard whether it stops reading or closes.
 
 mod body;
 mod chunked;
@@ -35,7 +35,7 @@ pub use body::ResponseBody;
 pub use destination::{BadDestination, Destination};
 
 use crate::pipeline::RequestBody;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::{Method, Response};
 use http_body::Body;
 use pool::{Checkout, Conn, Pool};
@@ -123,17 +123,16 @@ impl Upstream {
         }
     }
 
-    /// Sends a request to `dest` and returns the response once its head has
+    /// Sends a request to `target` and returns the response once its head has
     /// arrived; the body streams after.
     pub async fn send(
         &self,
-        dest: &Destination<'_>,
+        target: &Destination<'_>,
         head: &RequestHead<'_>,
         body: RequestBody,
         limits: SendLimits,
     ) -> Result<Response<ResponseBody>, UpstreamError> {
         self.start_sweeper();
-        let target = dest;
         let mut outgoing = Outgoing::new(body, limits.max_body)?;
         let retry_safe = is_idempotent(head.method) && outgoing.replayable();
         let checkout = self.pool.checkout(target.tls, target.authority);
@@ -259,9 +258,13 @@ async fn exchange(
     read_idle: Duration,
 ) -> Result<Response<ResponseBody>, UpstreamError> {
     let head_request = *head.method == Method::HEAD;
-    let mut encoded = BytesMut::with_capacity(512);
+    // The connection's buffer: no allocation per request once it has grown.
+    let mut encoded = std::mem::take(&mut conn.write_buf);
+    encoded.clear();
     request_head::encode(&mut encoded, head, target, outgoing.framing());
-    if let Err(e) = write::request(&mut conn, encoded, outgoing).await {
+    let written = write::request(&mut conn, &mut encoded, outgoing).await;
+    conn.write_buf = encoded;
+    if let Err(e) = written {
         // A backend may answer before reading the whole body and close its
         // side; its answer is still the best thing to pass on.
         conn.reusable = false;

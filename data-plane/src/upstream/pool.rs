@@ -21,6 +21,8 @@ pub struct Conn {
     pub stream: Stream,
     /// Bytes read but not used yet.
     pub read_buf: BytesMut,
+    /// Where request heads are encoded, kept between requests.
+    pub write_buf: BytesMut,
     /// Where the connection goes back when a response is done. Weak: the
     /// slot holds its idle connections, and the pool owns the slots.
     home: Weak<Slot>,
@@ -38,6 +40,7 @@ impl Conn {
         Self {
             stream,
             read_buf: BytesMut::with_capacity(super::READ_CHUNK),
+            write_buf: BytesMut::with_capacity(512),
             home: Arc::downgrade(home),
             served: 0,
             reusable: true,

@@ -5,7 +5,6 @@
 //! requests get smuggled).
 
 use super::{Destination, RequestHead};
-use crate::pipeline::headers::is_hop_by_hop;
 use bytes::BytesMut;
 use http::Method;
 use http::header::{self, HeaderName};
@@ -71,14 +70,16 @@ fn expects_body(method: &Method) -> bool {
     )
 }
 
-/// Headers this client writes itself, or that belong to the client's
-/// connection. `Expect: 100-continue` was answered on the client's side
-/// already; the body is sent without waiting.
+/// Headers this client writes itself (framing, Host, Connection), whatever
+/// the caller passed. Other hop-by-hop headers are the caller's to strip
+/// (`pipeline::headers::strip_hop_by_hop`). `Expect: 100-continue` was
+/// answered on the client's side already; the body is sent without waiting.
 fn is_framing_or_connection(name: &HeaderName) -> bool {
     *name == header::HOST
         || *name == header::CONTENT_LENGTH
+        || *name == header::TRANSFER_ENCODING
+        || *name == header::CONNECTION
         || *name == header::EXPECT
-        || is_hop_by_hop(name)
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use crate::pipeline::headers::is_hop_by_hop;
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
+use smallvec::SmallVec;
+use std::mem::MaybeUninit;
 
 /// More response headers than this is a broken or hostile backend.
 pub const MAX_HEADERS: usize = 128;
@@ -45,9 +47,16 @@ pub fn parse(
     buf: &mut BytesMut,
     head_request: bool,
 ) -> Result<Option<ResponseHead>, UpstreamError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut slots);
-    let length = match response.parse(buf) {
+    // Uninitialised slots and offsets: zeroing 128 of each would cost
+    // more than parsing a typical head.
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buf,
+        &mut slots,
+    );
+    let length = match parsed {
         Ok(httparse::Status::Complete(length)) => length,
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
             return Err(UpstreamError::Malformed("response head over 64 KiB"));
@@ -66,20 +75,23 @@ pub fn parse(
     // Where each header sits in `buf`, so the values can share the bytes
     // once the head is split off.
     let base = buf.as_ptr() as usize;
-    let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
     let count = response.headers.len();
-    for (span, h) in spans.iter_mut().zip(response.headers.iter()) {
-        let name = h.name.as_ptr() as usize - base;
-        let value = h.value.as_ptr() as usize - base;
-        *span = (name, h.name.len(), value, h.value.len());
-    }
+    let spans: SmallVec<[(usize, usize, usize, usize); 32]> = response
+        .headers
+        .iter()
+        .map(|h| {
+            let name = h.name.as_ptr() as usize - base;
+            let value = h.value.as_ptr() as usize - base;
+            (name, h.name.len(), value, h.value.len())
+        })
+        .collect();
     let head: Bytes = buf.split_to(length).freeze();
 
     let mut headers = HeaderMap::with_capacity(count);
     let mut connection = Connection::default();
     let mut content_length: Option<u64> = None;
     let mut transfer_encoding: Option<Bytes> = None;
-    for &(name_at, name_len, value_at, value_len) in &spans[..count] {
+    for &(name_at, name_len, value_at, value_len) in &spans {
         let name = HeaderName::from_bytes(&head[name_at..name_at + name_len])
             .map_err(|_| UpstreamError::Malformed("invalid response header name"))?;
         let raw = head.slice(value_at..value_at + value_len);

@@ -3,6 +3,7 @@
 //! checked on the wire.
 
 use super::*;
+use bytes::BytesMut;
 use http::Request;
 use http_body_util::BodyExt;
 use std::sync::Mutex;
@@ -345,6 +346,7 @@ async fn bodies_are_sent_with_their_length() {
     );
     assert_eq!(seen[0].body, b"payload");
     assert_eq!(seen[1].body.len(), large.len());
+    assert!(seen[1].head.contains("content-length: 307200\r\n"));
     assert!(seen[2].head.contains("content-length: 0\r\n"));
     assert_eq!(backend.connections(), 1);
 }
@@ -430,6 +432,11 @@ async fn a_connection_closed_while_idle_is_not_used() {
         }
         break;
     }
+    assert_eq!(
+        upstream.pool.idle_count(),
+        0,
+        "the closed connection was found and dropped within 500 ms"
+    );
     let post = send(
         &upstream,
         request(Method::POST, &backend.url("/"), "x"),
@@ -610,6 +617,15 @@ async fn the_sweeper_closes_connections_after_the_keepalive_time() {
     assert_eq!(upstream.pool.idle_count(), 1);
     // A quarter of 400 ms is under the 250 ms floor between sweeps: the
     // connection closes after four to five sweeps, 1 to 1.25 s.
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    // Polled with a generous deadline: a busy machine may run the sweeper
+    // late, but never early.
+    let started = std::time::Instant::now();
+    while upstream.pool.idle_count() > 0 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(upstream.pool.idle_count(), 0);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "not closed before its time"
+    );
 }

@@ -30,18 +30,19 @@ pub enum Sent {
     Answered,
 }
 
-/// Writes `head` and the body in `outgoing`.
+/// Writes `head` and the body in `outgoing`. `head` is the connection's
+/// own buffer, handed back cleared for the next request.
 pub async fn request(
     conn: &mut Conn,
-    mut head: BytesMut,
+    head: &mut BytesMut,
     outgoing: &mut Outgoing,
 ) -> Result<Sent, UpstreamError> {
     let sent = match outgoing {
         Outgoing::Buffered(bytes) if bytes.len() <= COALESCE_BODY_BYTES => {
             head.extend_from_slice(bytes);
-            write_all(conn, &head).await?
+            write_all(conn, head).await?
         }
-        Outgoing::Buffered(bytes) => match write_all(conn, &head).await? {
+        Outgoing::Buffered(bytes) => match write_all(conn, head).await? {
             Sent::All => write_all(conn, bytes).await?,
             answered => answered,
         },
@@ -49,6 +50,7 @@ pub async fn request(
             stream_body(conn, head, body, *framing, *max).await?
         }
     };
+    head.clear();
     if sent == Sent::Answered {
         conn.reusable = false;
     }
@@ -59,7 +61,7 @@ pub async fn request(
 /// `framing` says and capped at `max` bytes.
 async fn stream_body(
     conn: &mut Conn,
-    mut pending: BytesMut,
+    pending: &mut BytesMut,
     body: &mut hyper::body::Incoming,
     framing: BodyFraming,
     max: usize,
@@ -85,16 +87,16 @@ async fn stream_body(
             return Err(UpstreamError::RequestTooLarge);
         }
         if chunked {
-            chunked::write_chunk_header(&mut pending, data.len());
+            chunked::write_chunk_header(pending, data.len());
         }
         let answered = if data.len() <= COALESCE_BODY_BYTES {
             pending.extend_from_slice(&data);
             if chunked {
                 pending.extend_from_slice(chunked::CHUNK_END);
             }
-            write_all(conn, &pending).await?
+            write_all(conn, pending).await?
         } else {
-            match write_all(conn, &pending).await? {
+            match write_all(conn, pending).await? {
                 Sent::All => write_all(conn, &data).await?,
                 answered => answered,
             }
@@ -110,7 +112,7 @@ async fn stream_body(
     if chunked {
         pending.extend_from_slice(chunked::LAST_CHUNK);
     }
-    write_all(conn, &pending).await
+    write_all(conn, pending).await
 }
 
 enum Next {
