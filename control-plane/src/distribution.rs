@@ -389,10 +389,7 @@ async fn submit_usage(distribution: &Distribution, report: UsageReport) -> Optio
         sequence: report.sequence,
     };
     let (applied, done) = tokio::sync::oneshot::channel();
-    let submission = crate::usage::Submission {
-        report,
-        applied: Some(applied),
-    };
+    let submission = crate::usage::Submission { report, applied };
     if usage.send(submission).await.is_err() {
         tracing::error!("the usage ledger stopped");
         return None;

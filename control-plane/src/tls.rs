@@ -111,10 +111,17 @@ impl axum::serve::Listener for TlsListener {
 /// A PEM bundle of CA certificates, for clients (the CLI, nodes) to trust
 /// a control plane whose certificate a private CA signed.
 pub fn read_ca_pem(path: &Path) -> anyhow::Result<String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
     let pem = std::fs::read_to_string(path)
         .with_context(|| format!("reading the CA bundle {}", path.display()))?;
+    // Parsed, not just searched for a marker: a broken bundle is refused
+    // here, naming the file, not at the first handshake.
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("{}: not a PEM certificate file: {e}", path.display()))?;
     anyhow::ensure!(
-        pem.contains("-----BEGIN CERTIFICATE-----"),
+        !certs.is_empty(),
         "{} holds no PEM certificate",
         path.display()
     );

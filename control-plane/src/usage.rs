@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Debug)]
 pub struct Submission {
     pub report: UsageReport,
-    pub applied: Option<oneshot::Sender<()>>,
+    pub applied: oneshot::Sender<()>,
 }
 
 /// Adds the reports' counts to the ledger in one durable write. A report
@@ -74,19 +74,24 @@ pub async fn record(store: &Store, reports: &[&UsageReport]) -> Result<(), Store
 /// durable (and not if the write failed: the node then resends).
 pub fn spawn_recorder(store: Arc<Store>) -> mpsc::Sender<Submission> {
     let (tx, mut rx) = mpsc::channel::<Submission>(1024);
-    let pruned = store.clone();
+    // One task for both jobs: it ends when the last sender is dropped, and
+    // takes its handle on the store with it (a separate pruning loop would
+    // keep the store open forever).
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let mut prune_every = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
-            every.tick().await;
-            if let Err(e) = prune_sequences(&pruned, crate::ids::now_ms() - SEQUENCE_KEPT_MS).await
-            {
-                tracing::warn!(error = %e, "pruning usage report sequences");
-            }
-        }
-    });
-    tokio::spawn(async move {
-        while let Some(first) = rx.recv().await {
+            let first = tokio::select! {
+                received = rx.recv() => match received {
+                    Some(first) => first,
+                    None => return,
+                },
+                _ = prune_every.tick() => {
+                    if let Err(e) = prune_sequences(&store, crate::ids::now_ms() - SEQUENCE_KEPT_MS).await {
+                        tracing::warn!(error = %e, "pruning usage report sequences");
+                    }
+                    continue;
+                }
+            };
             let mut batch = vec![first];
             while let Ok(more) = rx.try_recv() {
                 batch.push(more);
@@ -95,9 +100,7 @@ pub fn spawn_recorder(store: Arc<Store>) -> mpsc::Sender<Submission> {
             match record(&store, &reports).await {
                 Ok(()) => {
                     for submission in batch {
-                        if let Some(done) = submission.applied {
-                            let _ = done.send(());
-                        }
+                        let _ = submission.applied.send(());
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "recording usage; the nodes will resend"),

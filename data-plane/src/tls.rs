@@ -131,8 +131,17 @@ fn read_certificates(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>
 /// stream to an `https://` control plane); refused, naming the file, when
 /// it holds no certificate.
 pub fn read_ca_pem(path: &Path) -> anyhow::Result<String> {
-    read_certificates(path)?;
-    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    let pem =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow!("{}: not a PEM certificate file: {e}", path.display()))?;
+    anyhow::ensure!(
+        !certs.is_empty(),
+        "{}: holds no PEM certificate",
+        path.display()
+    );
+    Ok(pem)
 }
 
 #[cfg(test)]

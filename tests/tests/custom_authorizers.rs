@@ -509,6 +509,7 @@ async fn token_and_request_authorizers_decide_and_are_cached() -> anyhow::Result
     )
     .await;
     assert_eq!(twice.status, StatusCode::UNAUTHORIZED, "{}", twice.body);
+    assert_eq!(calls(&events), before + 2, "refused without a call");
     let no_user = get(
         &client,
         &node,

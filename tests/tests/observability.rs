@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const UNSAMPLED_TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const CLIENT_SPAN: &str = "00f067aa0ba902b7";
 
 /// Sends GET `path` with extra headers; returns status, headers and body.
@@ -148,6 +149,21 @@ async fn traces_metrics_and_access_logs() -> anyhow::Result<()> {
     admin.update_stage(stage.clone()).await?;
     admin.wait_converged(&["traced"]).await?;
 
+    // 0. A caller that chose not to sample is not traced (even at ratio
+    // 1.0): its traceparent reaches the backend untouched. Sent first, so
+    // that a span wrongly made for it would be exported no later than the
+    // sampled request's (checked in 2).
+    let unsampled = format!("00-{UNSAMPLED_TRACE_ID}-{CLIENT_SPAN}-00");
+    let (status, _, body) = get(
+        node.addr(),
+        "/prod/items/43",
+        &[("traceparent", &unsampled)],
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    let echo: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(echo["headers"]["traceparent"], unsampled.as_str());
+
     // 1. Request id and trace context.
     let traceparent = format!("00-{TRACE_ID}-{CLIENT_SPAN}-01");
     let (status, headers, body) = get(
@@ -175,25 +191,19 @@ async fn traces_metrics_and_access_logs() -> anyhow::Result<()> {
         "the gateway's span is the backend's parent"
     );
 
-    // A caller that chose not to sample is not traced (even at ratio 1.0):
-    // its traceparent reaches the backend untouched.
-    let unsampled = format!("00-{TRACE_ID}-{CLIENT_SPAN}-00");
-    let (status, _, body) = get(
-        node.addr(),
-        "/prod/items/43",
-        &[("traceparent", &unsampled)],
-    )
-    .await?;
-    assert_eq!(status, 200, "{body}");
-    let echo: serde_json::Value = serde_json::from_str(&body)?;
-    assert_eq!(echo["headers"]["traceparent"], unsampled.as_str());
-
     // 2. The span reached the collector with the client's trace id.
     let span = collector
         .wait_for("for the proxied request", |s| {
             s.service == "archway-data-plane" && s.trace_id() == TRACE_ID
         })
         .await?;
+    assert!(
+        collector
+            .spans()
+            .iter()
+            .all(|s| s.trace_id() != UNSAMPLED_TRACE_ID),
+        "the unsampled caller's request made no span"
+    );
     assert_eq!(hex(&span.span.parent_span_id), CLIENT_SPAN);
     assert_eq!(hex(&span.span.span_id), parts[2]);
     assert_eq!(span.span.name, "GET /items/{id}");
@@ -316,8 +326,14 @@ async fn traces_metrics_and_access_logs() -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let first_line = loop {
         let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        if text.lines().count() >= 7 {
-            break text.lines().next().unwrap().to_owned();
+        // Eight requests so far; the sampled one (step 1) is checked.
+        if text.lines().count() >= 8 {
+            let wanted = format!("requestId={request_id}\t");
+            break text
+                .lines()
+                .find(|l| l.contains(&wanted))
+                .unwrap_or_default()
+                .to_owned();
         }
         anyhow::ensure!(std::time::Instant::now() < deadline, "access log: {text}");
         tokio::time::sleep(Duration::from_millis(50)).await;

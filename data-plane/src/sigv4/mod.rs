@@ -353,13 +353,12 @@ pub fn verify(
     expected_region: &str,
     now: SystemTime,
 ) -> Result<(), SigV4Error> {
-    verify_for_service(
+    verify_with_key(
         signed,
         req,
         &|credential, time| signing_key(secret_access_key, credential, time),
         body_sha256_hex,
         expected_region,
-        SERVICE,
         now,
     )
 }
