@@ -334,12 +334,18 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_version_that_does_not_compile_is_refused_and_never_served() {
+    /// A fresh applier serving an empty table, saving to a temporary folder.
+    fn applier_with_disk() -> (tempfile::TempDir, SharedTables, SnapshotFile, ConfigApplier) {
         let dir = tempfile::tempdir().unwrap();
         let tables: SharedTables = Arc::new(ArcSwap::from_pointee(RuntimeTables::empty()));
         let disk = SnapshotFile::new(dir.path());
-        let mut applier = ConfigApplier::new(tables.clone(), Some(disk.clone()), Arc::default());
+        let applier = ConfigApplier::new(tables.clone(), Some(disk.clone()), Arc::default());
+        (dir, tables, disk, applier)
+    }
+
+    #[tokio::test]
+    async fn a_version_that_does_not_compile_is_refused_and_never_served() {
+        let (_dir, tables, disk, mut applier) = applier_with_disk();
 
         assert_eq!(
             applier.apply(update(1, 200)).await.unwrap(),
@@ -386,10 +392,7 @@ mod tests {
 
     #[tokio::test]
     async fn large_configurations_are_saved_at_most_every_interval() {
-        let dir = tempfile::tempdir().unwrap();
-        let tables: SharedTables = Arc::new(ArcSwap::from_pointee(RuntimeTables::empty()));
-        let disk = SnapshotFile::new(dir.path());
-        let mut applier = ConfigApplier::new(tables.clone(), Some(disk.clone()), Arc::default());
+        let (_dir, tables, disk, mut applier) = applier_with_disk();
         let saved = |disk: &SnapshotFile| disk.load().unwrap().map(|s| s.version);
 
         applier.apply(large_update(1)).await.unwrap();
@@ -413,10 +416,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_version_is_never_saved_in_place_of_a_deferred_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let tables: SharedTables = Arc::new(ArcSwap::from_pointee(RuntimeTables::empty()));
-        let disk = SnapshotFile::new(dir.path());
-        let mut applier = ConfigApplier::new(tables.clone(), Some(disk.clone()), Arc::default());
+        let (_dir, _tables, disk, mut applier) = applier_with_disk();
         let saved = |disk: &SnapshotFile| disk.load().unwrap().map(|s| s.version);
 
         applier.apply(large_update(1)).await.unwrap();

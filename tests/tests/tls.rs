@@ -28,22 +28,31 @@ fn path_arg(path: &std::path::Path) -> String {
     path.display().to_string()
 }
 
+/// A control plane with two nodes: one trusting `pki`'s CA for outbound
+/// TLS (`--upstream-ca-file`), one with the operating system's roots only.
+async fn trusting_and_untrusting(
+    dir: &std::path::Path,
+    pki: &Pki,
+) -> anyhow::Result<(ControlPlane, DataPlane, DataPlane, Admin)> {
+    let cp = ControlPlane::start(&dir.join("cp"))?;
+    let ca = path_arg(&pki.ca);
+    let trusting = DataPlane::start(
+        &cp.url(),
+        "trusting",
+        &dir.join("trusting"),
+        &["--upstream-ca-file", &ca],
+    )?;
+    let untrusting = DataPlane::start(&cp.url(), "untrusting", &dir.join("untrusting"), &[])?;
+    let admin = Admin::connect(&cp.url()).await?;
+    Ok((cp, trusting, untrusting, admin))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_backends_are_reached_only_through_a_trusted_ca() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let pki = Pki::generate(&dir.path().join("pki"))?;
     let backend = upstream::start_tls("secure-backend", pki.server_config()).await;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let ca = path_arg(&pki.ca);
-    let trusting = DataPlane::start(
-        &cp.url(),
-        "trusting",
-        &dir.path().join("trusting"),
-        &["--upstream-ca-file", &ca],
-    )?;
-    let untrusting =
-        DataPlane::start(&cp.url(), "untrusting", &dir.path().join("untrusting"), &[])?;
-    let mut admin = Admin::connect(&cp.url()).await?;
+    let (_cp, trusting, untrusting, mut admin) = trusting_and_untrusting(dir.path(), &pki).await?;
     let api = admin.create_api("secure", ApiProtocol::Http).await?;
     // By IP (checked against the certificate's IP SAN) and by name.
     admin
@@ -168,17 +177,7 @@ async fn https_authorizers_and_jwks_are_verified_against_the_operator_ca() -> an
     let answered = Arc::new(AtomicU32::new(0));
     let idp = identity_service(pki.server_config(), jwks, answered.clone()).await;
     let backend = upstream::start("backend").await;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let ca = path_arg(&pki.ca);
-    let trusting = DataPlane::start(
-        &cp.url(),
-        "trusting",
-        &dir.path().join("trusting"),
-        &["--upstream-ca-file", &ca],
-    )?;
-    let untrusting =
-        DataPlane::start(&cp.url(), "untrusting", &dir.path().join("untrusting"), &[])?;
-    let mut admin = Admin::connect(&cp.url()).await?;
+    let (_cp, trusting, untrusting, mut admin) = trusting_and_untrusting(dir.path(), &pki).await?;
     let api = admin.create_api("guarded", ApiProtocol::Rest).await?;
 
     let jwt_authorizer = Authorizer {
