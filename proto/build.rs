@@ -21,6 +21,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("archway_descriptor.bin"), fds.encode_to_vec())?;
     tonic_prost_build::configure()
+        // Ordered maps encode deterministically, so both planes hash a
+        // resource to the same content digest (see `content_digest`).
+        .btree_map(".")
         .build_client(true)
         .build_server(true)
         .compile_fds(fds)?;

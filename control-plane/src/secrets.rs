@@ -13,39 +13,28 @@
 //! secret store, away from the data folder.
 
 use anyhow::Context;
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use archway_proto::sealing::SealingKey;
 use std::path::Path;
 
+/// The control plane's master key: the shared AES-256-GCM construction
+/// (`archway_proto::sealing`), loaded from where the operator keeps it.
+#[derive(Debug)]
 pub struct MasterKey {
-    key: LessSafeKey,
-}
-
-impl std::fmt::Debug for MasterKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MasterKey(..)")
-    }
+    key: SealingKey,
 }
 
 impl MasterKey {
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
-        let unbound = UnboundKey::new(&AES_256_GCM, bytes).expect("AES-256 takes 32 bytes");
         Self {
-            key: LessSafeKey::new(unbound),
+            key: SealingKey::from_bytes(bytes),
         }
     }
 
     /// From 64 hex characters.
     pub fn from_hex(hex: &str) -> anyhow::Result<Self> {
-        let hex = hex.trim();
-        anyhow::ensure!(
-            hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
-            "the master key must be 64 hex characters (32 bytes)"
-        );
-        let mut bytes = [0u8; 32];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)?;
-        }
-        Ok(Self::from_bytes(&bytes))
+        let key = SealingKey::from_hex(hex)
+            .map_err(|_| anyhow::anyhow!("the master key must be 64 hex characters (32 bytes)"))?;
+        Ok(Self { key })
     }
 
     /// Reads the key from `path`, creating it (0600) when it does not exist.
@@ -55,13 +44,11 @@ impl MasterKey {
                 Self::from_hex(&text).with_context(|| format!("reading {}", path.display()))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = [0u8; 32];
-                getrandom::fill(&mut bytes).expect("the OS random source");
-                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                let (key, hex) = SealingKey::generate();
                 create_private(path, &hex)
                     .with_context(|| format!("creating the master key {}", path.display()))?;
                 tracing::info!(path = %path.display(), "created a new master key");
-                Ok(Self::from_bytes(&bytes))
+                Ok(Self { key })
             }
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }
@@ -69,35 +56,15 @@ impl MasterKey {
 
     /// nonce ‖ ciphertext ‖ tag, bound to `context`.
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).expect("the OS random source");
-        let mut out = plaintext.to_vec();
-        self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(context.as_bytes()),
-                &mut out,
-            )
-            .expect("AES-GCM sealing does not fail for small inputs");
-        let mut sealed = nonce.to_vec();
-        sealed.extend_from_slice(&out);
-        sealed
+        self.key.seal(context, plaintext)
     }
 
     /// The plaintext, or an error when the value was not sealed by this key
     /// for this context (wrong master key, tampering, swapped values).
     pub fn open(&self, context: &str, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
-        anyhow::ensure!(sealed.len() > NONCE_LEN, "sealed value is too short");
-        let (nonce, body) = sealed.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).context("bad nonce")?;
-        let mut body = body.to_vec();
-        let plain = self
-            .key
-            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut body)
-            .map_err(|_| {
-                anyhow::anyhow!("cannot open a sealed secret: is this the store's master key?")
-            })?;
-        Ok(plain.to_vec())
+        self.key.open(context, sealed).map_err(|_| {
+            anyhow::anyhow!("cannot open a sealed secret: is this the store's master key?")
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use archway_proto::v1::{
     Integration, IntegrationType, MethodThrottle, ThrottleSettings,
 };
 use archway_proto::{HTTP_METHODS, MAX_INTEGRATION_TIMEOUT_MS, MIN_INTEGRATION_TIMEOUT_MS};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 pub fn api_id(field: &str, id: &str) -> ApiResult<()> {
     let ok = !id.is_empty()
@@ -401,7 +401,7 @@ pub fn stage_name(field: &str, name: &str) -> ApiResult<()> {
 /// Stage variables as AWS allows them: names of letters, digits and '_',
 /// values of at most 512 characters from `A-Za-z0-9-._~:/?#&=,`. The narrow
 /// value alphabet keeps variables safe to place in URIs and headers.
-pub fn stage_variables(field: &str, variables: &HashMap<String, String>) -> ApiResult<()> {
+pub fn stage_variables(field: &str, variables: &BTreeMap<String, String>) -> ApiResult<()> {
     for (name, value) in variables {
         if name.is_empty()
             || name.len() > 64
@@ -578,9 +578,9 @@ mod tests {
 
     #[test]
     fn stage_variables_are_restricted() {
-        let ok = HashMap::from([("backend".to_string(), "127.0.0.1:8080".to_string())]);
+        let ok = BTreeMap::from([("backend".to_string(), "127.0.0.1:8080".to_string())]);
         assert!(stage_variables("v", &ok).is_ok());
-        let bad = HashMap::from([("x".to_string(), "a b".to_string())]);
+        let bad = BTreeMap::from([("x".to_string(), "a b".to_string())]);
         assert_eq!(field_of(stage_variables("v", &bad).unwrap_err()), "v.x");
     }
 

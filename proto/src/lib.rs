@@ -1,15 +1,18 @@
 //! Archway's contract between the control plane, the data plane and admin
 //! clients: the generated protobuf types and gRPC stubs, plus the pure rules
-//! both planes must agree on (path-part syntax, integration URI templates).
+//! both planes must agree on (path-part syntax, integration URI templates,
+//! the content digest, how secrets are sealed).
 //!
 //! Nothing here does I/O.
 
 pub mod access_log;
+pub mod content_digest;
 pub mod identity_source;
 pub mod path;
 pub mod policy;
 pub mod quota;
 pub mod resource_name;
+pub mod sealing;
 pub mod uri_template;
 
 /// Generated code for the `archway.v1` package.

@@ -55,7 +55,10 @@ pub fn mock(status: u32, body: &str) -> Integration {
         r#type: IntegrationType::Mock as i32,
         mock: Some(MockResponse {
             status_code: status,
-            headers: HashMap::from([("content-type".into(), "text/plain".into())]),
+            headers: std::collections::BTreeMap::from([(
+                "content-type".into(),
+                "text/plain".into(),
+            )]),
             body: body.into(),
         }),
         ..Default::default()

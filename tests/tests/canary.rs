@@ -5,7 +5,7 @@ use archway_e2e::admin::http_proxy;
 use archway_e2e::http_client::GatewayClient;
 use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
 use archway_proto::v1::{ApiProtocol, CanarySettings};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canary_split_holds_within_tolerance() -> anyhow::Result<()> {
@@ -46,11 +46,11 @@ async fn canary_split_holds_within_tolerance() -> anyhow::Result<()> {
         .into_inner();
     let mut stage = admin.stage(&api, "prod").await?;
     assert_eq!(stage.deployment_id, v1.id);
-    stage.variables = HashMap::from([("backend".into(), stable.addr.to_string())]);
+    stage.variables = BTreeMap::from([("backend".into(), stable.addr.to_string())]);
     stage.canary = Some(CanarySettings {
         deployment_id: v2.id.clone(),
         percent_traffic: 25.0,
-        stage_variable_overrides: HashMap::from([("backend".into(), canary.addr.to_string())]),
+        stage_variable_overrides: BTreeMap::from([("backend".into(), canary.addr.to_string())]),
     });
     admin.update_stage(stage).await?;
     admin.wait_converged(&["a", "b"]).await?;

@@ -24,7 +24,7 @@
 //! ```
 
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -219,7 +219,7 @@ pub struct StageSpec {
     #[serde(default)]
     pub description: String,
     #[serde(default)]
-    pub variables: HashMap<String, String>,
+    pub variables: BTreeMap<String, String>,
     #[serde(default)]
     pub canary: Option<CanarySpec>,
     #[serde(default)]
@@ -267,7 +267,7 @@ fn default_destination() -> String {
 pub struct CanarySpec {
     pub percent_traffic: f64,
     #[serde(default)]
-    pub stage_variable_overrides: HashMap<String, String>,
+    pub stage_variable_overrides: BTreeMap<String, String>,
 }
 
 impl ApplyFile {

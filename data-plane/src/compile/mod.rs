@@ -201,7 +201,7 @@ pub fn compile_with<'a>(
     };
 
     for (res_name, stage) in stages {
-        let vars = |m: &HashMap<String, String>| -> HashMap<Box<str>, Box<str>> {
+        let vars = |m: &std::collections::BTreeMap<String, String>| -> HashMap<Box<str>, Box<str>> {
             m.iter()
                 .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
                 .collect()
@@ -260,7 +260,7 @@ pub fn compile_with<'a>(
     }
 
     Ok(RuntimeTables {
-        version,
+        version: version.into(),
         apis,
         deployments: compiled,
         keys: match keys {
@@ -471,7 +471,9 @@ fn compile_custom(a: &archway_proto::v1::Authorizer) -> Result<CustomAuth, Strin
 
 /// "{plan}/{key}" → reset time, as the control plane sends it, into
 /// plan → key → reset time.
-fn nest_quota_resets(flat: HashMap<String, i64>) -> ConfigMap<Box<str>, ConfigMap<Box<str>, i64>> {
+fn nest_quota_resets(
+    flat: std::collections::BTreeMap<String, i64>,
+) -> ConfigMap<Box<str>, ConfigMap<Box<str>, i64>> {
     let mut nested: ConfigMap<Box<str>, ConfigMap<Box<str>, i64>> = ConfigMap::default();
     for (id, at) in flat {
         if let Some((plan, key)) = id.split_once('/') {
@@ -716,7 +718,7 @@ mod tests {
             &AccessLogSinks::default(),
         )
         .unwrap();
-        assert_eq!(tables.version, 7);
+        assert_eq!(tables.version(), 7);
         let stage = &tables.apis["a"].stages["prod"];
         assert_eq!(stage.primary.deployment.routes.len(), 1);
         assert!(stage.canary.is_none());
