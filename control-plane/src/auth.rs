@@ -60,6 +60,12 @@ pub fn insert(
 }
 
 /// Creates the first tokens of a new store and writes them to files.
+///
+/// Token files are never overwritten: a token file left by an earlier
+/// store (say the control plane was started with `--init` after losing its
+/// store) is read and its token admitted by the new store, so nodes and
+/// scripts that use it keep working. A token given with
+/// `--bootstrap-*-token` wins over a file; the file is then left as it is.
 pub async fn bootstrap(
     store: &Store,
     data_dir: &Path,
@@ -69,18 +75,18 @@ pub async fn bootstrap(
     if !store.scan_raw(keys::ADMIN_TOKENS)?.is_empty() {
         return Ok(());
     }
-    let admin = admin.unwrap_or_else(generate);
-    let node = node.unwrap_or_else(generate);
+    let admin = FirstToken::choose(data_dir.join(ADMIN_TOKEN_FILE), admin)?;
+    let node = FirstToken::choose(data_dir.join(NODE_TOKEN_FILE), node)?;
     store
         .write(|txn| {
-            insert(txn, &admin, "bootstrap admin", TokenRole::Admin)?;
-            insert(txn, &node, "bootstrap node", TokenRole::Node)?;
+            insert(txn, &admin.token, "bootstrap admin", TokenRole::Admin)?;
+            insert(txn, &node.token, "bootstrap node", TokenRole::Node)?;
             Ok::<_, ApiError>(())
         })
         .await
         .map_err(|e| anyhow::anyhow!("creating the first tokens: {e}"))?;
-    write_private(&data_dir.join(ADMIN_TOKEN_FILE), &admin)?;
-    write_private(&data_dir.join(NODE_TOKEN_FILE), &node)?;
+    admin.write_if_missing()?;
+    node.write_if_missing()?;
     tracing::info!(
         dir = %data_dir.display(),
         "created the first admin and node tokens (files admin-token and node-token)"
@@ -88,9 +94,50 @@ pub async fn bootstrap(
     Ok(())
 }
 
-fn write_private(path: &Path, token: &str) -> anyhow::Result<()> {
-    crate::secrets::write_private(path, &format!("{token}\n"))
-        .with_context(|| format!("writing {}", path.display()))
+/// One of a new store's first tokens and the file that should hold it.
+struct FirstToken {
+    token: String,
+    file: std::path::PathBuf,
+    file_exists: bool,
+}
+
+impl FirstToken {
+    /// The given token, else the one in the file, else a new one.
+    fn choose(file: std::path::PathBuf, given: Option<String>) -> anyhow::Result<Self> {
+        let existing = match std::fs::read_to_string(&file) {
+            Ok(text) => Some(text.trim().to_owned()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+        };
+        let file_exists = existing.is_some();
+        let token = match (given, existing) {
+            (Some(given), Some(existing)) => {
+                if given != existing {
+                    tracing::warn!(file = %file.display(), "the token file differs from the bootstrap token given; the file is left as it is");
+                }
+                given
+            }
+            (Some(given), None) => given,
+            (None, Some(existing)) => {
+                tracing::info!(file = %file.display(), "the new store admits the token already in this file");
+                existing
+            }
+            (None, None) => generate(),
+        };
+        Ok(Self {
+            token,
+            file,
+            file_exists,
+        })
+    }
+
+    fn write_if_missing(&self) -> anyhow::Result<()> {
+        if self.file_exists {
+            return Ok(());
+        }
+        crate::secrets::create_private(&self.file, &format!("{}\n", self.token))
+            .with_context(|| format!("writing {}", self.file.display()))
+    }
 }
 
 /// The role a call to `path` (`/archway.v1.Service/Method`) needs, or None

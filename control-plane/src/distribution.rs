@@ -14,6 +14,7 @@ use crate::fleet_status::FleetStatus;
 use crate::secrets::MasterKey;
 use crate::snapshot;
 use crate::store::{Store, StoreError};
+use archway_proto::content_digest::ContentDigest;
 use archway_proto::resource_name;
 use archway_proto::v1::config_distribution_server::ConfigDistribution;
 use archway_proto::v1::node_message::Message as NodeMsg;
@@ -48,6 +49,9 @@ struct VersionedSet {
     /// version → names of resources changed (upserted or removed) at it.
     changes: BTreeMap<u64, Vec<String>>,
     change_count: usize,
+    /// The content digest of `resources`, kept up to date with every change
+    /// so a reconnecting node can show it already holds them.
+    digest: ContentDigest,
 }
 
 /// An update as planned under the lock: shared handles to the resources,
@@ -61,6 +65,9 @@ struct PlannedUpdate {
     upserts: Vec<Arc<ConfigResource>>,
     removals: Vec<String>,
     epoch: String,
+    store_id: String,
+    /// The node already holds this version's content: relabel, nothing to apply.
+    same_content: bool,
 }
 
 impl PlannedUpdate {
@@ -86,45 +93,90 @@ impl PlannedUpdate {
                 epoch: self.epoch.clone(),
                 usage_ack: None,
                 more: part + 1 < parts,
+                store_id: self.store_id.clone(),
+                same_content: self.same_content,
             }
         })
     }
 }
 
+/// Who the updates come from: the control plane process (`epoch`) and the
+/// store (`store_id`).
+#[derive(Debug, Clone, Copy)]
+struct Origin<'a> {
+    epoch: &'a str,
+    store_id: &'a str,
+}
+
 impl VersionedSet {
-    fn full(&self, epoch: &str) -> PlannedUpdate {
+    fn planned(&self, origin: Origin<'_>, full: bool, base_version: u64) -> PlannedUpdate {
         PlannedUpdate {
             version: self.version,
-            full: true,
-            base_version: 0,
-            upserts: self.resources.values().cloned().collect(),
+            full,
+            base_version,
+            upserts: Vec::new(),
             removals: Vec::new(),
-            epoch: epoch.to_owned(),
+            epoch: origin.epoch.to_owned(),
+            store_id: origin.store_id.to_owned(),
+            same_content: false,
+        }
+    }
+
+    fn full(&self, origin: Origin<'_>) -> PlannedUpdate {
+        PlannedUpdate {
+            upserts: self.resources.values().cloned().collect(),
+            ..self.planned(origin, true, 0)
+        }
+    }
+
+    /// The first update for a node that says hello: a delta within this
+    /// epoch; a relabel when it holds exactly what this version holds (a
+    /// restart of the control plane with no change); the whole set
+    /// otherwise.
+    fn for_hello(&self, hello: &NodeHello, origin: Origin<'_>) -> Option<PlannedUpdate> {
+        if hello.epoch == origin.epoch {
+            return self.since(hello.version, origin);
+        }
+        let same = hello.store_id == origin.store_id
+            && ContentDigest::from_bytes(&hello.content_digest) == Some(self.digest);
+        if same {
+            return Some(PlannedUpdate {
+                same_content: true,
+                ..self.planned(origin, false, hello.version)
+            });
+        }
+        Some(self.full(origin))
+    }
+
+    /// Adds or replaces a resource, keeping the digest.
+    fn upsert(&mut self, resource: Arc<ConfigResource>) {
+        let old = self
+            .resources
+            .insert(resource.name.clone(), resource.clone());
+        self.digest.replace(old.as_deref(), &resource);
+    }
+
+    fn remove(&mut self, name: &str) {
+        if let Some(old) = self.resources.remove(name) {
+            self.digest.toggle(&old);
         }
     }
 
     /// The update that takes a node from `base` to the current version, or
     /// None when it is current already.
-    fn since(&self, base: u64, epoch: &str) -> Option<PlannedUpdate> {
+    fn since(&self, base: u64, origin: Origin<'_>) -> Option<PlannedUpdate> {
         if base == self.version {
             return None;
         }
         if base < self.horizon || base > self.version {
-            return Some(self.full(epoch));
+            return Some(self.full(origin));
         }
         let names: BTreeSet<&String> = self
             .changes
             .range(base + 1..)
             .flat_map(|(_, names)| names)
             .collect();
-        let mut update = PlannedUpdate {
-            version: self.version,
-            full: false,
-            base_version: base,
-            upserts: Vec::new(),
-            removals: Vec::new(),
-            epoch: epoch.to_owned(),
-        };
+        let mut update = self.planned(origin, false, base);
         for name in names {
             match self.resources.get(name) {
                 Some(r) => update.upserts.push(r.clone()),
@@ -148,6 +200,8 @@ impl VersionedSet {
 /// The published configuration and the streams that follow it.
 pub struct Distribution {
     epoch: String,
+    /// The identity of the store the configuration comes from.
+    store_id: String,
     set: RwLock<VersionedSet>,
     /// Serializes refreshes so an older read can never overwrite a newer one.
     refresh_lock: Mutex<()>,
@@ -173,13 +227,16 @@ impl Distribution {
         let version = store.revision()?;
         let mut resources = snapshot::build(store, &BTreeMap::new())?;
         resources.extend(snapshot::keys_and_plans(store, &master)?);
+        let digest = ContentDigest::of(resources.values().map(|r| &**r));
         let (version_tx, _) = watch::channel(version);
         Ok(Self {
             epoch: format!("{:016x}", fastrand::u64(..)),
+            store_id: store.identity()?.unwrap_or_default(),
             set: RwLock::new(VersionedSet {
                 version,
                 horizon: version,
                 resources,
+                digest,
                 ..Default::default()
             }),
             refresh_lock: Mutex::new(()),
@@ -275,10 +332,10 @@ impl Distribution {
             let mut changed = Vec::with_capacity(upserts.len() + removals.len());
             for r in upserts {
                 changed.push(r.name.clone());
-                set.resources.insert(r.name.clone(), r);
+                set.upsert(r);
             }
             for name in removals {
-                set.resources.remove(&name);
+                set.remove(&name);
                 changed.push(name);
             }
             set.version = version;
@@ -292,20 +349,25 @@ impl Distribution {
         Ok(())
     }
 
-    fn update_for(&self, hello: &NodeHello) -> Option<PlannedUpdate> {
-        let set = self.set.read().expect("distribution lock");
-        if hello.epoch != self.epoch {
-            Some(set.full(&self.epoch))
-        } else {
-            set.since(hello.version, &self.epoch)
+    fn origin(&self) -> Origin<'_> {
+        Origin {
+            epoch: &self.epoch,
+            store_id: &self.store_id,
         }
+    }
+
+    fn update_for(&self, hello: &NodeHello) -> Option<PlannedUpdate> {
+        self.set
+            .read()
+            .expect("distribution lock")
+            .for_hello(hello, self.origin())
     }
 
     fn update_since(&self, base: u64) -> Option<PlannedUpdate> {
         self.set
             .read()
             .expect("distribution lock")
-            .since(base, &self.epoch)
+            .since(base, self.origin())
     }
 }
 
@@ -506,6 +568,11 @@ mod tests {
         })
     }
 
+    const ORIGIN: Origin<'static> = Origin {
+        epoch: "e",
+        store_id: "s1",
+    };
+
     fn set_with(changes: &[(u64, &[&str])], resources: &[Arc<ConfigResource>]) -> VersionedSet {
         let mut set = VersionedSet {
             version: changes.last().map_or(0, |c| c.0),
@@ -517,7 +584,7 @@ mod tests {
             set.change_count += names.len();
         }
         for r in resources {
-            set.resources.insert(r.name.clone(), r.clone());
+            set.upsert(r.clone());
         }
         set
     }
@@ -528,14 +595,14 @@ mod tests {
             &[(1, &["api/a", "api/b"]), (2, &["api/b"]), (3, &["api/c"])],
             &[api("api/a", ""), api("api/b", "2")],
         );
-        let update = set.since(1, "e").unwrap();
+        let update = set.since(1, ORIGIN).unwrap();
         assert!(!update.full);
         assert_eq!(update.base_version, 1);
         assert_eq!(update.version, 3);
         let names: Vec<_> = update.upserts.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["api/b"]);
         assert_eq!(update.removals, ["api/c"]);
-        assert!(set.since(3, "e").is_none());
+        assert!(set.since(3, ORIGIN).is_none());
     }
 
     #[test]
@@ -543,14 +610,14 @@ mod tests {
         let count = RESOURCES_PER_MESSAGE * 2 + 1;
         let resources: Vec<_> = (0..count).map(|i| api(&format!("api/{i}"), "")).collect();
         let set = set_with(&[(1, &[])], &resources);
-        let parts: Vec<ConfigUpdate> = set.full("e").into_messages().collect();
+        let parts: Vec<ConfigUpdate> = set.full(ORIGIN).into_messages().collect();
         assert_eq!(parts.len(), 3);
         assert_eq!(parts.iter().map(|p| p.upserts.len()).sum::<usize>(), count);
         assert!(parts[0].more && parts[1].more && !parts[2].more);
         assert!(parts.iter().all(|p| p.full && p.version == 1));
         // A small update is one message, removals included.
         let small = set_with(&[(1, &["api/x"]), (2, &["api/gone"])], &[api("api/x", "")]);
-        let parts: Vec<ConfigUpdate> = small.since(1, "e").unwrap().into_messages().collect();
+        let parts: Vec<ConfigUpdate> = small.since(1, ORIGIN).unwrap().into_messages().collect();
         assert_eq!(parts.len(), 1);
         assert!(!parts[0].more);
         assert_eq!(parts[0].removals, ["api/gone"]);
@@ -560,9 +627,9 @@ mod tests {
     fn versions_outside_the_log_get_a_full_update() {
         let mut set = set_with(&[(5, &["api/a"])], &[api("api/a", "")]);
         set.horizon = 4;
-        assert!(set.since(3, "e").unwrap().full);
-        assert!(set.since(9, "e").unwrap().full);
-        assert!(!set.since(4, "e").unwrap().full);
+        assert!(set.since(3, ORIGIN).unwrap().full);
+        assert!(set.since(9, ORIGIN).unwrap().full);
+        assert!(!set.since(4, ORIGIN).unwrap().full);
     }
 
     #[test]
@@ -571,6 +638,63 @@ mod tests {
         set.change_count = MAX_CHANGES + 1;
         set.prune();
         assert_eq!(set.horizon, 1);
-        assert!(set.since(0, "e").unwrap().full);
+        assert!(set.since(0, ORIGIN).unwrap().full);
+    }
+
+    fn hello(epoch: &str, store_id: &str, digest: ContentDigest) -> NodeHello {
+        NodeHello {
+            node_id: "n".into(),
+            version: 41,
+            epoch: epoch.into(),
+            store_id: store_id.into(),
+            content_digest: digest.as_bytes().to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_node_holding_the_same_content_after_a_restart_is_only_relabelled() {
+        let set = set_with(&[(7, &["api/a"])], &[api("api/a", "1"), api("api/b", "2")]);
+        let held = ContentDigest::of([&*api("api/b", "2"), &*api("api/a", "1")]);
+        let update = set.for_hello(&hello("old", "s1", held), ORIGIN).unwrap();
+        assert!(update.same_content && !update.full);
+        assert!(update.upserts.is_empty() && update.removals.is_empty());
+        assert_eq!((update.version, update.base_version), (7, 41));
+        let parts: Vec<ConfigUpdate> = update.into_messages().collect();
+        assert_eq!(parts.len(), 1);
+        assert!(parts[0].same_content);
+        assert_eq!(parts[0].store_id, "s1");
+    }
+
+    #[test]
+    fn other_content_or_another_store_gets_the_whole_set() {
+        let set = set_with(&[(7, &["api/a"])], &[api("api/a", "1")]);
+        let other = ContentDigest::of([&*api("api/a", "changed")]);
+        assert!(
+            set.for_hello(&hello("old", "s1", other), ORIGIN)
+                .unwrap()
+                .full
+        );
+        let same = ContentDigest::of([&*api("api/a", "1")]);
+        assert!(
+            set.for_hello(&hello("old", "s2", same), ORIGIN)
+                .unwrap()
+                .full,
+            "a node of another store never gets a relabel"
+        );
+        assert!(
+            set.for_hello(&hello("old", "s1", ContentDigest::default()), ORIGIN)
+                .unwrap()
+                .full
+        );
+    }
+
+    #[test]
+    fn the_digest_follows_every_upsert_and_removal() {
+        let mut set = set_with(&[(1, &[])], &[api("api/a", "1"), api("api/b", "1")]);
+        set.upsert(api("api/a", "2"));
+        set.remove("api/b");
+        set.remove("api/never");
+        assert_eq!(set.digest, ContentDigest::of([&*api("api/a", "2")]));
     }
 }

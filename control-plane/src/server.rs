@@ -13,6 +13,7 @@ use crate::distribution::{Distribution, DistributionService};
 use crate::fleet_status::FleetStatus;
 use crate::secrets::MasterKey;
 use crate::store::Store;
+use crate::store::identity::OpenMode;
 use crate::telemetry::{Telemetry, TelemetryConfig, observe_admin_call};
 use anyhow::Context;
 use archway_proto::v1::admin_token_service_server::AdminTokenServiceServer;
@@ -114,6 +115,9 @@ pub struct ServeOptions {
     pub master_key: MasterKeySource,
     /// Serve the admin API, config streams and UI over TLS.
     pub tls: Option<TlsFiles>,
+    /// Whether a new store may be created where an earlier one was
+    /// (`--init`); an empty data directory always gets one.
+    pub open_mode: OpenMode,
 }
 
 /// A certificate chain and its key, PEM.
@@ -149,17 +153,15 @@ pub async fn serve_then(
         identity,
         master_key,
         tls,
+        open_mode,
     } = options;
     // A bad certificate is reported before anything starts.
     let tls = tls
         .map(|files| crate::tls::server_config(&files.cert, &files.key))
         .transpose()?;
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating data directory {}", data_dir.display()))?;
-    let store = Arc::new(
-        Store::open(&data_dir.join("store"))
-            .with_context(|| format!("opening the store in {}", data_dir.display()))?,
-    );
+    let opened = crate::store::identity::open(data_dir, open_mode).await?;
+    tracing::info!(store = %opened.id, created = opened.created, "store open");
+    let store = Arc::new(opened.store);
     ensure_api_key_secret(&store).await?;
     identity.check()?;
     record_identity(&store, &identity).await?;
@@ -310,14 +312,20 @@ fn check_master_key(store: &Store, master: &MasterKey) -> anyhow::Result<()> {
 }
 
 /// Keeps the fleet identity in the store, where the snapshot reads it.
+/// Writes only what changed: a restart with the same flags is no write, so
+/// it publishes nothing new to the fleet.
 async fn record_identity(store: &Store, identity: &FleetIdentity) -> anyhow::Result<()> {
+    use crate::store::keys::{ACCOUNT_ID, REGION};
     store
         .write(|txn| {
-            txn.put_raw(crate::store::keys::REGION, identity.region.as_bytes());
-            txn.put_raw(
-                crate::store::keys::ACCOUNT_ID,
-                identity.account_id.as_bytes(),
-            );
+            for (key, value) in [
+                (REGION, &identity.region),
+                (ACCOUNT_ID, &identity.account_id),
+            ] {
+                if txn.get_raw(key)?.as_deref() != Some(value.as_bytes()) {
+                    txn.put_raw(key, value.as_bytes());
+                }
+            }
             Ok::<_, crate::store::StoreError>(())
         })
         .await

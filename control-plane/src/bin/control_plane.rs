@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use archway_control_plane::server::{FleetIdentity, MasterKeySource, ServeOptions, TlsFiles};
+use archway_control_plane::store::identity::OpenMode;
 use archway_control_plane::telemetry::TelemetryConfig;
 use clap::Parser;
 use std::path::PathBuf;
@@ -62,6 +63,13 @@ struct Args {
     /// Log lines as JSON objects instead of text.
     #[arg(long, env = "ARCHWAY_LOG_JSON")]
     log_json: bool,
+    /// Create a new, empty store where an earlier one was lost or damaged
+    /// (the old folder is moved aside, never deleted). Without it the
+    /// control plane refuses to start on a missing or damaged store; an
+    /// empty data directory gets a new store either way. Nodes refuse the
+    /// new store's configuration until told to adopt it.
+    #[arg(long)]
+    init: bool,
 }
 
 #[tokio::main]
@@ -98,6 +106,11 @@ async fn main() -> anyhow::Result<()> {
             (Some(hex), _) => MasterKeySource::Hex(hex),
             (None, Some(path)) => MasterKeySource::File(path),
             (None, None) => MasterKeySource::Default,
+        },
+        open_mode: if args.init {
+            OpenMode::Init
+        } else {
+            OpenMode::Existing
         },
         tls: match (args.tls_cert, args.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),

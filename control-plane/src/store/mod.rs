@@ -10,12 +10,15 @@
 //! sled is confined to this module; the rest of the control plane sees typed
 //! reads and a [`Txn`] to write through.
 
+pub mod identity;
 pub mod keys;
 
 use prost::Message;
 use std::path::Path;
 
 const REVISION_KEY: &[u8] = b"meta/revision";
+/// The store's identity, made once when it is created (see [`identity`]).
+const STORE_ID_KEY: &[u8] = b"meta/store_id";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -53,6 +56,24 @@ impl Store {
             .get(REVISION_KEY)?
             .map(|v| decode_u64(&v))
             .unwrap_or(0))
+    }
+
+    /// The identity given to this store when it was created; None for an
+    /// empty store (or one made before stores had identities).
+    pub fn identity(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .tree
+            .get(STORE_ID_KEY)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Records the store's identity durably. Not a configuration change:
+    /// the revision stays as it is.
+    pub(crate) async fn set_identity(&self, id: &str) -> Result<(), StoreError> {
+        let _guard = self.write_lock.lock().await;
+        self.tree.insert(STORE_ID_KEY, id.as_bytes())?;
+        self.db.flush_async().await?;
+        Ok(())
     }
 
     pub fn get<M: Message + Default>(&self, key: &str) -> Result<Option<M>, StoreError> {
