@@ -5,6 +5,7 @@ use crate::access_log::AccessLogSinks;
 use crate::compile::{KeyUpdate, compile, compile_with};
 use crate::disk::SnapshotFile;
 use crate::received::{OutOfSync, ReceivedConfig};
+use crate::store_guard::StoreGuard;
 use crate::tables::RuntimeTables;
 use arc_swap::ArcSwap;
 use archway_proto::v1::ConfigUpdate;
@@ -71,6 +72,8 @@ pub struct ConfigApplier {
     last_large_save: Option<Instant>,
     /// The applied version is not on disk yet (a deferred large save).
     unsaved: bool,
+    /// Which stores' configurations may be taken.
+    guard: StoreGuard,
 }
 
 impl ConfigApplier {
@@ -90,7 +93,14 @@ impl ConfigApplier {
             keys_dirty: true,
             last_large_save: None,
             unsaved: false,
+            guard: StoreGuard::default(),
         }
+    }
+
+    /// Takes configurations only as `guard` allows.
+    pub fn with_guard(mut self, guard: StoreGuard) -> Self {
+        self.guard = guard;
+        self
     }
 
     /// True from the first configuration served on.
@@ -101,6 +111,14 @@ impl ConfigApplier {
     /// The version received (what deltas apply to) and its epoch.
     pub fn received(&self) -> (u64, &str) {
         (self.received_version.0, &self.received_version.1)
+    }
+
+    /// What the hello says the node holds: its store and content digest
+    /// (None while a save owns the configuration: call `settle` first).
+    pub fn held(&self) -> Option<(&str, archway_proto::content_digest::ContentDigest)> {
+        self.received
+            .as_ref()
+            .map(|r| (r.store_id.as_str(), r.digest()))
     }
 
     /// Waits for a save in progress to finish.
@@ -142,7 +160,7 @@ impl ConfigApplier {
 
     /// The version being served.
     pub fn applied_version(&self) -> u64 {
-        self.tables.load().version
+        self.tables.load().version()
     }
 
     /// Serves the snapshot saved on disk, if any. A snapshot that does not
@@ -152,10 +170,9 @@ impl ConfigApplier {
         let Some(disk) = &self.disk else {
             return Ok(None);
         };
-        let Some(snapshot) = disk.load()? else {
+        let Some(received) = disk.load()? else {
             return Ok(None);
         };
-        let received = ReceivedConfig::from_snapshot(snapshot);
         let tables = compile(
             received.version,
             received.resources.values(),
@@ -163,7 +180,7 @@ impl ConfigApplier {
             &self.sinks,
         )
         .map_err(|e| anyhow::anyhow!("the saved snapshot does not compile: {e}"))?;
-        let version = tables.version;
+        let version = tables.version();
         self.tables.store(Arc::new(tables));
         self.received_version = (received.version, received.epoch.clone());
         self.received = Some(received);
@@ -179,6 +196,37 @@ impl ConfigApplier {
     /// stall the proxy's workers.
     pub async fn apply(&mut self, update: ConfigUpdate) -> Result<Outcome, OutOfSync> {
         self.settle().await;
+        let held = self.received.as_mut().expect("settled above");
+        if let Err(error) = self.guard.judge(held, &update) {
+            return Ok(Outcome::Refused {
+                version: update.version,
+                error,
+            });
+        }
+        if update.same_content {
+            // The control plane restarted and holds what this node holds:
+            // a new name for the same tables, nothing to compile.
+            let served = self.tables.load();
+            let was_served = served.version() == held.version;
+            held.relabel(&update)?;
+            self.received_version = (held.version, held.epoch.clone());
+            if !was_served {
+                return Ok(Outcome::Refused {
+                    version: update.version,
+                    error: format!(
+                        "version {} holds the configuration this node refused before; still serving version {}",
+                        update.version,
+                        served.version()
+                    ),
+                });
+            }
+            served.relabel(update.version);
+            // The new name reaches the disk with the next save.
+            self.unsaved = self.disk.is_some();
+            return Ok(Outcome::Applied {
+                version: update.version,
+            });
+        }
         let mut received = self.received.take().expect("settled above");
         let delta = key_delta(&update);
         let keys_changed = match received.merge(update) {
@@ -334,11 +382,15 @@ mod tests {
         }
     }
 
+    fn test_seal_key() -> Arc<archway_proto::sealing::SealingKey> {
+        Arc::new(archway_proto::sealing::SealingKey::from_bytes(&[3; 32]))
+    }
+
     /// A fresh applier serving an empty table, saving to a temporary folder.
     fn applier_with_disk() -> (tempfile::TempDir, SharedTables, SnapshotFile, ConfigApplier) {
         let dir = tempfile::tempdir().unwrap();
         let tables: SharedTables = Arc::new(ArcSwap::from_pointee(RuntimeTables::empty()));
-        let disk = SnapshotFile::new(dir.path());
+        let disk = SnapshotFile::new(dir.path(), test_seal_key());
         let applier = ConfigApplier::new(tables.clone(), Some(disk.clone()), Arc::default());
         (dir, tables, disk, applier)
     }
@@ -404,7 +456,7 @@ mod tests {
             Outcome::Applied { version: 2 }
         );
         applier.settle().await;
-        assert_eq!(tables.load().version, 2);
+        assert_eq!(tables.load().version(), 2);
         assert_eq!(saved(&disk), Some(1));
         applier.save_deferred(false).await;
         applier.settle().await;

@@ -109,6 +109,13 @@ async fn session(
         ConfigDistributionClient::new(channel).max_decoding_message_size(MAX_MESSAGE_BYTES);
 
     let (tx, rx) = mpsc::channel(8);
+    // The hello shows what the node holds (store and content digest), so a
+    // restarted control plane with the same content only relabels it.
+    applier.settle().await;
+    let (store_id, digest) = applier
+        .held()
+        .map(|(store, digest)| (store.to_owned(), digest))
+        .unwrap_or_default();
     let (version, epoch) = applier.received();
     tx.send(message(NodeMsg::Hello(NodeHello {
         node_id: config.node_id.clone(),
@@ -116,6 +123,12 @@ async fn session(
         applied_version: applier.applied_version(),
         build: env!("CARGO_PKG_VERSION").into(),
         epoch: epoch.to_owned(),
+        store_id,
+        content_digest: if version == 0 {
+            Vec::new()
+        } else {
+            digest.as_bytes().to_vec()
+        },
     })))
     .await?;
     let mut request = tonic::Request::new(ReceiverStream::new(rx));

@@ -3,27 +3,44 @@
 //!
 //! Written as a new file, fsynced, renamed over the old one, then the folder
 //! fsynced: a crash leaves either the old snapshot or the new one, never a
-//! torn file. The file is readable by its owner only: it holds the IAM
-//! secret access keys the node checks signatures with.
+//! torn file. The file is readable by its owner only.
+//!
+//! IAM secret access keys are not in it in clear: each is sealed
+//! (AES-256-GCM, bound to its access key id, see `archway_proto::sealing`)
+//! with the node's seal key, which lives apart from the snapshot
+//! (`--seal-key-file`, or `ARCHWAY_SEAL_KEY`). A copy of the snapshot alone
+//! (a backup, a support bundle) reveals no secret. A snapshot whose secrets
+//! do not open with the node's key (the key was replaced) is still served;
+//! its access keys have no secret until the control plane sends them again,
+//! which it does at once: the content digest then differs from its own.
 
 use crate::received::ReceivedConfig;
-use archway_proto::v1::NodeSnapshot;
+use anyhow::Context;
+use archway_proto::sealing::SealingKey;
+use archway_proto::v1::config_resource::Resource as Body;
+use archway_proto::v1::{ConfigResource, NodeSnapshot};
 use prost::Message;
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const FILE_NAME: &str = "snapshot.pb";
+/// The default seal key file, inside the state directory.
+pub const SEAL_KEY_FILE: &str = "seal.key";
 
 #[derive(Debug, Clone)]
 pub struct SnapshotFile {
     dir: PathBuf,
+    seal: Arc<SealingKey>,
 }
 
 impl SnapshotFile {
-    pub fn new(dir: &Path) -> Self {
+    pub fn new(dir: &Path, seal: Arc<SealingKey>) -> Self {
         Self {
             dir: dir.to_owned(),
+            seal,
         }
     }
 
@@ -31,34 +48,90 @@ impl SnapshotFile {
         self.dir.join(FILE_NAME)
     }
 
-    /// The saved snapshot, or None when there is none yet.
-    pub fn load(&self) -> anyhow::Result<Option<NodeSnapshot>> {
+    /// The saved configuration, or None when there is none yet.
+    pub fn load(&self) -> anyhow::Result<Option<ReceivedConfig>> {
         let path = self.path();
-        match fs::read(&path) {
-            Ok(bytes) => Ok(Some(
-                NodeSnapshot::decode(bytes.as_slice())
-                    .map_err(|e| anyhow::anyhow!("decoding {}: {e}", path.display()))?,
-            )),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(anyhow::anyhow!("reading {}: {e}", path.display())),
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(anyhow::anyhow!("reading {}: {e}", path.display())),
+        };
+        let snapshot = NodeSnapshot::decode(bytes.as_slice())
+            .map_err(|e| anyhow::anyhow!("decoding {}: {e}", path.display()))?;
+        let mut unopened = 0usize;
+        let resources = snapshot
+            .resources
+            .into_iter()
+            .map(|mut r| {
+                if let Some(Body::AccessKey(key)) = &mut r.resource
+                    && let Some(sealed) = snapshot.sealed_secrets.get(&key.access_key_id)
+                {
+                    match self.seal.open(&key.access_key_id, sealed) {
+                        Ok(plain) => key.secret_access_key = String::from_utf8_lossy(&plain).into(),
+                        Err(_) => unopened += 1,
+                    }
+                }
+                (r.name.clone(), r)
+            })
+            .collect();
+        if unopened > 0 {
+            tracing::error!(
+                path = %path.display(),
+                unopened,
+                "the node's seal key does not open the saved IAM secrets (was --seal-key-file replaced?); those access keys fail until the control plane sends them again"
+            );
         }
+        Ok(Some(ReceivedConfig::new(
+            snapshot.epoch,
+            snapshot.version,
+            snapshot.store_id,
+            resources,
+        )))
     }
 
     /// Saves `config` durably. Encodes the fields of `NodeSnapshot` directly
-    /// from the map so a large configuration is not copied first.
+    /// from the map so a large configuration is not copied first; only
+    /// access keys are copied, to leave their secrets out.
     pub fn save(&self, config: &ReceivedConfig) -> std::io::Result<()> {
         use prost::encoding;
         fs::create_dir_all(&self.dir)?;
         let mut buf = Vec::new();
+        let mut sealed = BTreeMap::new();
         encoding::uint64::encode(1, &config.version, &mut buf);
         for resource in config.resources.values() {
-            encoding::message::encode(2, resource, &mut buf);
+            match &resource.resource {
+                Some(Body::AccessKey(key)) if !key.secret_access_key.is_empty() => {
+                    sealed.insert(
+                        key.access_key_id.clone(),
+                        self.seal
+                            .seal(&key.access_key_id, key.secret_access_key.as_bytes()),
+                    );
+                    let mut key = key.clone();
+                    key.secret_access_key.clear();
+                    let bare = ConfigResource {
+                        name: resource.name.clone(),
+                        resource: Some(Body::AccessKey(key)),
+                    };
+                    encoding::message::encode(2, &bare, &mut buf);
+                }
+                _ => encoding::message::encode(2, resource, &mut buf),
+            }
         }
         encoding::string::encode(3, &config.epoch, &mut buf);
+        encoding::string::encode(4, &config.store_id, &mut buf);
+        encoding::btree_map::encode(
+            encoding::string::encode,
+            encoding::string::encoded_len,
+            encoding::bytes::encode,
+            encoding::bytes::encoded_len,
+            5,
+            &sealed,
+            &mut buf,
+        );
 
         let tmp = self.dir.join(format!("{FILE_NAME}.tmp"));
-        // The snapshot holds IAM secret access keys: owner only. A leftover
-        // temporary file goes first, so its mode cannot carry over.
+        // Owner only. A leftover temporary file goes first, so its mode
+        // cannot carry over.
         let _ = fs::remove_file(&tmp);
         let mut file = {
             use std::os::unix::fs::OpenOptionsExt;
@@ -77,47 +150,176 @@ impl SnapshotFile {
     }
 }
 
+/// Where a node's seal key comes from.
+#[derive(Debug, Clone)]
+pub enum SealKeySource {
+    /// 64 hex characters (`ARCHWAY_SEAL_KEY`).
+    Hex(String),
+    /// A file of 64 hex characters, created (mode 0600) when missing.
+    File(PathBuf),
+}
+
+impl SealKeySource {
+    pub fn load(&self) -> anyhow::Result<SealingKey> {
+        match self {
+            Self::Hex(hex) => SealingKey::from_hex(hex).context("ARCHWAY_SEAL_KEY"),
+            Self::File(path) => load_or_create_key(path),
+        }
+    }
+}
+
+fn load_or_create_key(path: &Path) -> anyhow::Result<SealingKey> {
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            SealingKey::from_hex(&text).with_context(|| format!("reading {}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (key, hex) = SealingKey::generate();
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            let mut file = {
+                use std::os::unix::fs::OpenOptionsExt;
+                // create_new: two nodes starting on one folder must not
+                // both make a key.
+                fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                    .with_context(|| format!("creating the seal key {}", path.display()))?
+            };
+            file.write_all(format!("{hex}\n").as_bytes())?;
+            file.sync_all()?;
+            tracing::info!(path = %path.display(), "created a new seal key for the saved snapshot");
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use archway_proto::v1::ConfigResource;
+    use archway_proto::v1::AccessKey;
+
+    fn key(byte: u8) -> Arc<SealingKey> {
+        Arc::new(SealingKey::from_bytes(&[byte; 32]))
+    }
+
+    fn access_key(id: &str, secret: &str) -> ConfigResource {
+        ConfigResource {
+            name: format!("accesskey/{id}"),
+            resource: Some(Body::AccessKey(AccessKey {
+                access_key_id: id.into(),
+                secret_access_key: secret.into(),
+                enabled: true,
+                ..Default::default()
+            })),
+        }
+    }
+
+    fn secret_of(config: &ReceivedConfig, id: &str) -> String {
+        match &config.resources[&format!("accesskey/{id}")].resource {
+            Some(Body::AccessKey(k)) => k.secret_access_key.clone(),
+            _ => panic!("not an access key"),
+        }
+    }
 
     #[test]
     fn round_trips_and_replaces() {
         let dir = tempfile::tempdir().unwrap();
-        let file = SnapshotFile::new(dir.path());
+        let file = SnapshotFile::new(dir.path(), key(1));
         assert!(file.load().unwrap().is_none());
-        let mut config = ReceivedConfig {
-            epoch: "e1".into(),
-            version: 4,
-            ..Default::default()
-        };
-        config.resources.insert(
-            "api/a".into(),
+        let mut resources = std::collections::HashMap::new();
+        resources.insert(
+            "api/a".to_owned(),
             ConfigResource {
                 name: "api/a".into(),
                 resource: None,
             },
         );
+        let mut config = ReceivedConfig::new("e1".into(), 4, "store-1".into(), resources);
         file.save(&config).unwrap();
         config.version = 5;
         file.save(&config).unwrap();
-        let loaded = ReceivedConfig::from_snapshot(file.load().unwrap().unwrap());
+        let loaded = file.load().unwrap().unwrap();
         assert_eq!(loaded.version, 5);
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = fs::metadata(file.path()).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600, "secrets inside: owner only");
+            assert_eq!(mode & 0o777, 0o600, "owner only");
         }
         assert_eq!(loaded.epoch, "e1");
+        assert_eq!(loaded.store_id, "store-1");
         assert!(loaded.resources.contains_key("api/a"));
+        assert_eq!(loaded.digest(), config.digest());
         assert!(!dir.path().join("snapshot.pb.tmp").exists());
+    }
+
+    #[test]
+    fn saved_snapshots_hold_no_iam_secret_in_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SnapshotFile::new(dir.path(), key(1));
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let resources = [access_key("AKIAEXAMPLE000000001", secret)]
+            .into_iter()
+            .map(|r| (r.name.clone(), r))
+            .collect();
+        let config = ReceivedConfig::new("e".into(), 1, "s".into(), resources);
+        file.save(&config).unwrap();
+        let raw = fs::read(file.path()).unwrap();
+        assert!(
+            !raw.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the secret must not be on disk in clear"
+        );
+        let loaded = file.load().unwrap().unwrap();
+        assert_eq!(secret_of(&loaded, "AKIAEXAMPLE000000001"), secret);
+        assert_eq!(loaded.digest(), config.digest());
+    }
+
+    #[test]
+    fn a_foreign_seal_key_leaves_secrets_empty_and_the_digest_different() {
+        let dir = tempfile::tempdir().unwrap();
+        let resources = [access_key("AKIAEXAMPLE000000001", "s3cret")]
+            .into_iter()
+            .map(|r| (r.name.clone(), r))
+            .collect();
+        let config = ReceivedConfig::new("e".into(), 1, "s".into(), resources);
+        SnapshotFile::new(dir.path(), key(1)).save(&config).unwrap();
+        let loaded = SnapshotFile::new(dir.path(), key(2))
+            .load()
+            .unwrap()
+            .unwrap();
+        assert_eq!(secret_of(&loaded, "AKIAEXAMPLE000000001"), "");
+        assert_ne!(
+            loaded.digest(),
+            config.digest(),
+            "so the control plane sends the secrets again"
+        );
     }
 
     #[test]
     fn a_corrupt_file_is_an_error_not_an_empty_config() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE_NAME), b"\xff\xff\xff").unwrap();
-        assert!(SnapshotFile::new(dir.path()).load().is_err());
+        assert!(SnapshotFile::new(dir.path(), key(1)).load().is_err());
+    }
+
+    #[test]
+    fn the_seal_key_file_is_created_once_and_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SEAL_KEY_FILE);
+        let source = SealKeySource::File(path.clone());
+        let a = source.load().unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let b = source.load().unwrap();
+        assert_eq!(b.open("x", &a.seal("x", b"v")).unwrap(), b"v");
+        std::fs::write(&path, "not a key").unwrap();
+        assert!(source.load().is_err());
     }
 }

@@ -5,16 +5,18 @@
 use crate::access_log::AccessLogSinks;
 use crate::apply::{ConfigApplier, SharedTables};
 use crate::client::{self, ClientConfig};
-use crate::disk::SnapshotFile;
+use crate::disk::{SEAL_KEY_FILE, SealKeySource, SnapshotFile};
 use crate::limits::redis_store::RedisLimits;
 use crate::limits::usage::UsageRecorder;
 use crate::limits::{Limiter, counters_file};
 use crate::pipeline::Gateway;
 use crate::pipeline::throttle::Limits;
+use crate::store_guard::StoreGuard;
 use crate::tables::RuntimeTables;
 use crate::tables::Throttle;
 use crate::telemetry::{Telemetry, TelemetryConfig};
 use crate::{admin, server};
+use anyhow::Context;
 use arc_swap::ArcSwap;
 use std::future::Future;
 use std::path::PathBuf;
@@ -57,6 +59,13 @@ pub struct NodeConfig {
     pub max_connections: usize,
     /// How long idle backend connections are kept for reuse.
     pub upstream_keepalive: Duration,
+    /// Take configurations from this store even though the node served
+    /// another's (or they would empty it): the operator's word after a
+    /// store was replaced on purpose. See [`crate::store_guard`].
+    pub adopt_store: Option<String>,
+    /// The key IAM secrets in the saved snapshot are sealed with; None:
+    /// `seal.key` in the state directory, created on first start.
+    pub seal_key: Option<SealKeySource>,
 }
 
 /// The default cap on client connections: keep the process's file
@@ -101,17 +110,25 @@ pub async fn run(
             .meter()
             .u64_observable_gauge("archway_config_version")
             .with_description("The configuration version this node serves")
-            .with_callback(move |gauge| gauge.observe(tables.load().version, &[]))
+            .with_callback(move |gauge| gauge.observe(tables.load().version(), &[]))
             .build()
     };
     let sinks = Arc::new(AccessLogSinks::new(
         telemetry.metrics.access_log_dropped.clone(),
     ));
-    let mut applier = ConfigApplier::new(
-        tables.clone(),
-        config.state_dir.as_deref().map(SnapshotFile::new),
-        sinks,
-    );
+    let disk = match &config.state_dir {
+        Some(dir) => {
+            let source = config
+                .seal_key
+                .clone()
+                .unwrap_or_else(|| SealKeySource::File(dir.join(SEAL_KEY_FILE)));
+            let seal = source.load().context("loading the seal key")?;
+            Some(SnapshotFile::new(dir, Arc::new(seal)))
+        }
+        None => None,
+    };
+    let mut applier = ConfigApplier::new(tables.clone(), disk, sinks)
+        .with_guard(StoreGuard::new(config.adopt_store.clone()));
     match applier.restore_from_disk() {
         Ok(Some(version)) => tracing::info!(version, "serving the saved snapshot"),
         Ok(None) => tracing::info!("no saved snapshot; waiting for the control plane"),

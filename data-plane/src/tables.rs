@@ -20,8 +20,11 @@ use std::time::Duration;
 
 #[derive(Debug, Default)]
 pub struct RuntimeTables {
-    /// The configuration version these tables were compiled from.
-    pub version: u64,
+    /// The configuration version these tables serve: the one they were
+    /// compiled from, or the name a restarted control plane gave the same
+    /// content (a relabel, see `ConfigUpdate.same_content`). Read it with
+    /// [`RuntimeTables::version`].
+    pub version: std::sync::atomic::AtomicU64,
     /// By API id.
     pub apis: ConfigMap<Box<str>, ApiTable>,
     /// By resource name, so the next compilation can reuse them.
@@ -251,6 +254,16 @@ pub struct Quota {
 }
 
 impl RuntimeTables {
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Names these tables as `version` (the content is unchanged).
+    pub fn relabel(&self, version: u64) {
+        self.version
+            .store(version, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn empty() -> Self {
         Self::default()
     }

@@ -1,6 +1,7 @@
 //! `archway-data-plane`: one proxy node of the fleet.
 
 use anyhow::Context;
+use archway_data_plane::disk::SealKeySource;
 use archway_data_plane::node::{self, NodeConfig};
 use archway_data_plane::pipeline::DEFAULT_MAX_PAYLOAD;
 use archway_data_plane::tables::Throttle;
@@ -44,6 +45,21 @@ struct Args {
     /// Where the last applied configuration is saved.
     #[arg(long, env = "ARCHWAY_STATE_DIR", default_value = "archway-data/node")]
     state_dir: PathBuf,
+    /// Take the configuration of this store (its id is in the control
+    /// plane's DATA_DIR/store-identity, and in this node's refusals) even
+    /// though the node served another store's, or it holds no API. Without
+    /// it a node refuses a replaced store and keeps serving.
+    #[arg(long, env = "ARCHWAY_ADOPT_STORE")]
+    adopt_store: Option<String>,
+    /// The key (64 hex characters) that seals IAM secrets in the saved
+    /// snapshot.
+    #[arg(long, env = "ARCHWAY_SEAL_KEY", hide_env_values = true)]
+    seal_key: Option<String>,
+    /// A file holding the seal key, created (mode 0600) when missing;
+    /// default STATE_DIR/seal.key. Keep it apart from the state dir (a
+    /// secret mount) so a copy of the snapshot reveals no secret.
+    #[arg(long, env = "ARCHWAY_SEAL_KEY_FILE", conflicts_with = "seal_key")]
+    seal_key_file: Option<PathBuf>,
     /// Seconds an idle backend connection is kept for reuse (closed after
     /// 1 to 1.25 times that). Keep it below the backends' own idle timeout.
     #[arg(long, env = "ARCHWAY_UPSTREAM_KEEPALIVE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -233,6 +249,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         control_plane_ca,
         max_connections: args.max_connections,
         upstream_keepalive: std::time::Duration::from_secs(args.upstream_keepalive_secs),
+        adopt_store: args.adopt_store,
+        seal_key: match (args.seal_key, args.seal_key_file) {
+            (Some(hex), _) => Some(SealKeySource::Hex(hex)),
+            (None, Some(path)) => Some(SealKeySource::File(path)),
+            (None, None) => None,
+        },
     };
     let listeners = node::Listeners {
         public: listener,

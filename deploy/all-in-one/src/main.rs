@@ -115,6 +115,8 @@ async fn main() -> anyhow::Result<()> {
         control_plane_ca: None,
         max_connections: node::DEFAULT_MAX_CONNECTIONS,
         upstream_keepalive: archway_data_plane::upstream::DEFAULT_KEEPALIVE,
+        adopt_store: None,
+        seal_key: None,
     };
     let node = tokio::spawn(node::run(
         node_config,
