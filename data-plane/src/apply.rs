@@ -50,8 +50,18 @@ pub type SharedTables = Arc<ArcSwap<RuntimeTables>>;
 /// What became of one update.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Applied { version: u64 },
-    Refused { version: u64, error: String },
+    Applied {
+        version: u64,
+    },
+    /// The node already held this version's content (a restarted control
+    /// plane with no change): renamed, nothing compiled or swapped.
+    Relabelled {
+        version: u64,
+    },
+    Refused {
+        version: u64,
+        error: String,
+    },
 }
 
 pub struct ConfigApplier {
@@ -223,7 +233,7 @@ impl ConfigApplier {
             served.relabel(update.version);
             // The new name reaches the disk with the next save.
             self.unsaved = self.disk.is_some();
-            return Ok(Outcome::Applied {
+            return Ok(Outcome::Relabelled {
                 version: update.version,
             });
         }
@@ -333,6 +343,7 @@ mod tests {
             version,
             full: true,
             epoch: "e".into(),
+            store_id: "s1".into(),
             upserts: vec![
                 res(
                     "api/a",
@@ -492,5 +503,70 @@ mod tests {
         let restored: SharedTables = Arc::new(ArcSwap::from_pointee(RuntimeTables::empty()));
         let mut fresh = ConfigApplier::new(restored, Some(disk), Arc::default());
         assert_eq!(fresh.restore_from_disk().unwrap(), Some(1));
+    }
+
+    #[tokio::test]
+    async fn a_foreign_store_is_refused_and_the_node_keeps_serving() {
+        let (_dir, tables, disk, mut applier) = applier_with_disk();
+        applier.apply(update(1, 200)).await.unwrap();
+        let served = tables.load_full();
+        let mut foreign = update(2, 201);
+        foreign.store_id = "s2".into();
+        foreign.epoch = "other".into();
+        let outcome = applier.apply(foreign).await.unwrap();
+        assert!(
+            matches!(outcome, Outcome::Refused { version: 2, ref error } if error.contains("--adopt-store s2")),
+            "{outcome:?}"
+        );
+        applier.settle().await;
+        assert!(Arc::ptr_eq(&served, &tables.load_full()));
+        assert_eq!(disk.load().unwrap().unwrap().store_id, "s1");
+
+        // Told to adopt it, the node takes it.
+        let adopted = ConfigApplier::new(tables.clone(), Some(disk), Arc::default())
+            .with_guard(StoreGuard::new(Some("s2".into())));
+        let mut adopted = adopted;
+        assert_eq!(adopted.restore_from_disk().unwrap(), Some(1));
+        let mut foreign = update(3, 201);
+        foreign.store_id = "s2".into();
+        assert_eq!(
+            adopted.apply(foreign).await.unwrap(),
+            Outcome::Applied { version: 3 }
+        );
+    }
+
+    #[tokio::test]
+    async fn the_same_content_is_relabelled_without_compiling() {
+        let (_dir, tables, disk, mut applier) = applier_with_disk();
+        applier.apply(update(1, 200)).await.unwrap();
+        applier.settle().await;
+        let served = tables.load_full();
+        let relabel = ConfigUpdate {
+            version: 9,
+            base_version: 1,
+            epoch: "restarted".into(),
+            store_id: "s1".into(),
+            same_content: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            applier.apply(relabel).await.unwrap(),
+            Outcome::Relabelled { version: 9 }
+        );
+        assert!(Arc::ptr_eq(&served, &tables.load_full()), "nothing swapped");
+        assert_eq!(applier.applied_version(), 9);
+        assert_eq!(applier.received(), (9, "restarted"));
+        applier.save_deferred(true).await;
+        let saved = disk.load().unwrap().unwrap();
+        assert_eq!((saved.version, saved.epoch.as_str()), (9, "restarted"));
+        // Deltas now apply on the new name.
+        let mut next = update(10, 202);
+        next.full = false;
+        next.base_version = 9;
+        next.epoch = "restarted".into();
+        assert_eq!(
+            applier.apply(next).await.unwrap(),
+            Outcome::Applied { version: 10 }
+        );
     }
 }

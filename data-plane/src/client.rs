@@ -171,6 +171,11 @@ async fn session(
                         count(config, "ack");
                         NodeMsg::Ack(ConfigAck { version })
                     }
+                    Outcome::Relabelled { version } => {
+                        tracing::info!(version, "the control plane holds what this node serves; relabelled, nothing applied");
+                        count(config, "unchanged");
+                        NodeMsg::Ack(ConfigAck { version })
+                    }
                     Outcome::Refused { version, error } => {
                         tracing::error!(version, %error, "refused configuration; still serving the previous one");
                         count(config, "nack");
