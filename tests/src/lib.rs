@@ -10,6 +10,7 @@ pub mod otlp;
 pub mod process;
 pub mod redis;
 pub mod serve;
+pub mod sigv4;
 pub mod tls;
 pub mod upstream;
 
