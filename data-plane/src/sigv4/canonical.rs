@@ -13,6 +13,14 @@
 //! - each query name and value is decoded and re-encoded with only the
 //!   RFC 3986 unreserved characters left bare, and the pairs are sorted by
 //!   encoded name, then encoded value;
+//! - a `+` in the raw query is ambiguous, so the query has more than one
+//!   reading ([`QueryReading`]): API Gateway's own (and aws-sigv4's, the Go
+//!   and Java SDKs') reads it as a space, a strict RFC 3986 signer as a
+//!   literal plus (`%2B`), and botocore and awscurl, given a URL with a
+//!   query already in it, sign the query exactly as sent (split, sorted, not
+//!   re-encoded: `a=b+c` stays `a=b+c`, `%7e` stays `%7e`). The verifier
+//!   tries them in that order; each is a function of the bytes on the wire,
+//!   so no reading lets a request through that its signer did not sign;
 //! - header values are trimmed and inner runs of spaces collapsed, and
 //!   repeated headers are joined with `,` in arrival order.
 
@@ -66,23 +74,73 @@ pub(super) fn write_uri(out: &mut Vec<u8>, path: &str) {
     }
 }
 
+/// How the raw query is read into the canonical query string; see the
+/// module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum QueryReading {
+    /// Decoded (`+` is a space) and re-encoded: API Gateway's reading.
+    PlusIsSpace,
+    /// Decoded with `+` a literal plus, so it is re-encoded as `%2B`.
+    PlusIsLiteral,
+    /// Split and sorted but neither decoded nor re-encoded: what botocore
+    /// and awscurl sign for a URL that already holds its query.
+    AsSent,
+}
+
+impl QueryReading {
+    /// Every reading, API Gateway's first.
+    pub(super) const ALL: [QueryReading; 3] = [
+        QueryReading::PlusIsSpace,
+        QueryReading::PlusIsLiteral,
+        QueryReading::AsSent,
+    ];
+
+    /// Whether this reading can differ from [`QueryReading::PlusIsSpace`]
+    /// for `query`: the literal-plus reading only when there is a `+`; the
+    /// as-sent one only when the query is not canonical already. Lets the
+    /// verifier skip readings that would hash the same bytes again.
+    pub(super) fn may_differ(self, query: &str) -> bool {
+        match self {
+            QueryReading::PlusIsSpace => true,
+            QueryReading::PlusIsLiteral => query.contains('+'),
+            QueryReading::AsSent => !query.split('&').all(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                !pair.is_empty() && is_canonical(name.as_bytes()) && is_canonical(value.as_bytes())
+            }),
+        }
+    }
+}
+
 /// Appends the canonical query string for a raw query (without the `?`).
 ///
 /// With `drop_signature` (presigned requests) the `X-Amz-Signature`
-/// parameter is left out. Empty `&&` pieces are ignored and a name without
-/// `=` gets an empty value, as the SDKs do.
-pub(super) fn write_query(out: &mut Vec<u8>, query: &str, drop_signature: bool) {
+/// parameter is left out. Empty `&&` pieces are ignored (kept as `=` when
+/// read as sent, as botocore keeps them) and a name without `=` gets an
+/// empty value, as the SDKs do.
+pub(super) fn write_query(
+    out: &mut Vec<u8>,
+    query: &str,
+    drop_signature: bool,
+    reading: QueryReading,
+) {
     let mut params: SmallVec<[(Cow<'_, str>, Cow<'_, str>); 16]> = SmallVec::new();
     for pair in query.split('&') {
-        if pair.is_empty() {
+        if pair.is_empty() && reading != QueryReading::AsSent {
             continue;
         }
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let name = canonical_component(name);
+        let (name, value) = match reading {
+            QueryReading::PlusIsSpace => (canonical_component(name), canonical_component(value)),
+            QueryReading::PlusIsLiteral => (
+                canonical_component_plus_literal(name),
+                canonical_component_plus_literal(value),
+            ),
+            QueryReading::AsSent => (Cow::Borrowed(name), Cow::Borrowed(value)),
+        };
         if drop_signature && name == SIGNATURE_PARAM {
             continue;
         }
-        params.push((name, canonical_component(value)));
+        params.push((name, value));
     }
     params.sort_unstable();
     for (i, (name, value)) in params.iter().enumerate() {
@@ -142,20 +200,33 @@ pub(super) fn canonical_component(raw: &str) -> Cow<'_, str> {
     Cow::Owned(percent_encode(&decoded, UNRESERVED).to_string())
 }
 
+/// [`canonical_component`] with `+` read as a literal plus (`%2B`).
+fn canonical_component_plus_literal(raw: &str) -> Cow<'_, str> {
+    if is_canonical(raw.as_bytes()) {
+        return Cow::Borrowed(raw);
+    }
+    let decoded = decode_with(raw, false);
+    Cow::Owned(percent_encode(&decoded, UNRESERVED).to_string())
+}
+
 /// Decodes a query name or value: `%XX` escapes and `+` for space (the
 /// `application/x-www-form-urlencoded` reading the SDKs use when they
 /// canonicalise a query). A `%` not followed by two hex digits stays a
 /// literal `%`. The result may be any bytes, not necessarily UTF-8.
 pub(super) fn decode(raw: &str) -> Cow<'_, [u8]> {
+    decode_with(raw, true)
+}
+
+fn decode_with(raw: &str, plus_is_space: bool) -> Cow<'_, [u8]> {
     let b = raw.as_bytes();
-    if !b.iter().any(|&c| c == b'%' || c == b'+') {
+    if !b.iter().any(|&c| c == b'%' || (plus_is_space && c == b'+')) {
         return Cow::Borrowed(b);
     }
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' => match (
                 b.get(i + 1).copied().and_then(hex),
                 b.get(i + 2).copied().and_then(hex),
@@ -254,8 +325,12 @@ mod tests {
     }
 
     fn query(q: &str, drop_signature: bool) -> String {
+        query_read(q, drop_signature, QueryReading::PlusIsSpace)
+    }
+
+    fn query_read(q: &str, drop_signature: bool, reading: QueryReading) -> String {
         let mut out = Vec::new();
-        write_query(&mut out, q, drop_signature);
+        write_query(&mut out, q, drop_signature, reading);
         String::from_utf8(out).expect("ascii")
     }
 
@@ -312,6 +387,51 @@ mod tests {
             query("X-Amz-Signature=abc&X-Amz-Date=1", false),
             "X-Amz-Date=1&X-Amz-Signature=abc"
         );
+    }
+
+    #[test]
+    fn plus_has_three_readings() {
+        let q = "b=x+y&a=b+c%20d%2b";
+        assert_eq!(
+            query_read(q, false, QueryReading::PlusIsSpace),
+            "a=b%20c%20d%2B&b=x%20y"
+        );
+        assert_eq!(
+            query_read(q, false, QueryReading::PlusIsLiteral),
+            "a=b%2Bc%20d%2B&b=x%2By"
+        );
+        // botocore's canonical query for a URL that holds it: as sent, sorted.
+        assert_eq!(
+            query_read(q, false, QueryReading::AsSent),
+            "a=b+c%20d%2b&b=x+y"
+        );
+        assert_eq!(
+            query_read("X-Amz-Signature=s&a=b+c", true, QueryReading::AsSent),
+            "a=b+c"
+        );
+    }
+
+    #[test]
+    fn readings_are_tried_only_where_they_can_differ() {
+        for r in QueryReading::ALL {
+            assert_eq!(
+                r.may_differ("a=1&b=AKID%2F2015"),
+                r == QueryReading::PlusIsSpace,
+                "{r:?}"
+            );
+        }
+        assert!(QueryReading::PlusIsLiteral.may_differ("a=b+c"));
+        assert!(QueryReading::AsSent.may_differ("a=b+c"));
+        assert!(!QueryReading::PlusIsLiteral.may_differ("a=%7e"));
+        assert!(QueryReading::AsSent.may_differ("a=%7e"));
+        assert!(QueryReading::AsSent.may_differ("a=b=c"));
+        assert!(QueryReading::AsSent.may_differ("a=1&&b=2"));
+        assert_eq!(
+            query_read("a=1&&b=2", false, QueryReading::AsSent),
+            "=&a=1&b=2"
+        );
+        // Already canonical: every reading gives the same bytes.
+        assert!(!QueryReading::AsSent.may_differ("b=1&a=2"));
     }
 
     #[test]

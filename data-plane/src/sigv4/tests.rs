@@ -254,7 +254,13 @@ fn check_suite_case(dir: &Path, form: &str, fx: &Owned, ctx: &Context) -> Result
         PayloadHash::Body => &body_hash,
     };
     let mut creq = Vec::new();
-    write_canonical_request(&mut creq, &signed, &req, payload);
+    write_canonical_request(
+        &mut creq,
+        &signed,
+        &req,
+        payload,
+        canonical::QueryReading::PlusIsSpace,
+    );
     let expected = expected_text(&dir.join(format!("{form}-canonical-request.txt")));
     if creq != expected.as_bytes() {
         return Err(format!(
@@ -1166,4 +1172,94 @@ fn body_hash_helper() {
         body_sha256_hex(b"Param1=value1"),
         "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e"
     );
+}
+
+/// A header-form request for `/dev/q?{query}` signed over the canonical
+/// query string `canonical_query`, as a signer that reads the query its own
+/// way would sign it.
+fn signed_over_canonical_query(query: &str, canonical_query: &str) -> Owned {
+    let amz_date = "20150830T123600Z";
+    let creq = format!(
+        "GET\n/dev/q\n{canonical_query}\nhost:{HOST_NAME}\nx-amz-date:{amz_date}\n\nhost;x-amz-date\n{EMPTY_PAYLOAD_SHA256}"
+    );
+    let scope = format!("20150830/{REGION}/{SERVICE}/aws4_request");
+    let mut sts = format!("{ALGORITHM}\n{amz_date}\n{scope}\n");
+    push_hex(&mut sts, &Sha256::digest(creq.as_bytes()));
+    let key = aws_sigv4::sign::v4::generate_signing_key(SECRET, at(0), REGION, SERVICE);
+    let signature = aws_sigv4::sign::v4::calculate_signature(key, sts.as_bytes());
+    let mut headers = HeaderMap::new();
+    headers.insert(HOST, HeaderValue::from_static(HOST_NAME));
+    headers.insert("x-amz-date", HeaderValue::from_static(amz_date));
+    headers.insert(
+        AUTHORIZATION,
+        HeaderValue::from_str(&format!(
+            "{ALGORITHM} Credential={AKID}/{scope}, SignedHeaders=host;x-amz-date, Signature={signature}"
+        ))
+        .expect("header"),
+    );
+    Owned {
+        method: Method::GET,
+        path: "/dev/q".into(),
+        query: Some(query.into()),
+        headers,
+        authority: None,
+        body: Vec::new(),
+    }
+}
+
+/// A `+` on the wire verifies whichever way its signer read it: as a space
+/// (API Gateway, aws-sigv4, the Go and Java SDKs), as a literal plus
+/// (`%2B`, RFC 3986), or as sent (botocore and awscurl with a URL that
+/// already holds its query).
+#[test]
+fn plus_in_query_verifies_under_each_signer_reading() {
+    for (wire, canonical) in [
+        ("a=b+c", "a=b%20c"),
+        ("a=b+c", "a=b%2Bc"),
+        ("a=b+c", "a=b+c"),
+        ("z=1&a=b+c%2b%7e", "a=b+c%2b%7e&z=1"),
+        ("a=b%20c", "a=b%20c"),
+        ("a=b%2Bc", "a=b%2Bc"),
+        ("a=%7e", "a=~"),
+        ("a=%7e", "a=%7e"),
+    ] {
+        let fx = signed_over_canonical_query(wire, canonical);
+        assert_eq!(
+            check(&fx, Some(EMPTY_PAYLOAD_SHA256), at(0)),
+            Ok(()),
+            "{wire} signed as {canonical}"
+        );
+    }
+}
+
+/// No reading lets a changed query through: each is a function of the
+/// bytes sent, so a `+` swapped for `%20` (or the reverse), a changed
+/// value, or a canonical form no reading produces is a mismatch.
+#[test]
+fn plus_readings_do_not_let_a_changed_query_through() {
+    for (wire, canonical) in [
+        // Signed as sent with a literal '+', sent with a space instead.
+        ("a=b%20c", "a=b+c"),
+        // Signed as a literal plus, sent with a space.
+        ("a=b%20c", "a=b%2Bc"),
+        // Signed as a space, sent as an encoded plus.
+        ("a=b%2Bc", "a=b%20c"),
+        ("a=b+d", "a=b+c"),
+        ("a=b+c", "a=b c"),
+        ("a=b+c&x=1", "a=b+c"),
+    ] {
+        let fx = signed_over_canonical_query(wire, canonical);
+        let err = check_err(&fx, Some(EMPTY_PAYLOAD_SHA256), at(0));
+        assert_eq!(
+            err.kind(),
+            ErrorKind::SignatureDoesNotMatch,
+            "{wire} vs {canonical}"
+        );
+        // The canonical request reported is API Gateway's reading.
+        assert!(
+            err.canonical_request()
+                .is_some_and(|c| c.contains("\n/dev/q\n")),
+            "{err:?}"
+        );
+    }
 }
