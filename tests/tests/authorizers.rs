@@ -401,3 +401,164 @@ async fn jwt_authorizers_accept_valid_tokens_and_refuse_attacks() -> anyhow::Res
     );
     Ok(())
 }
+
+/// Three ways around a JWT check, each refused: a `crit` header naming an
+/// extension the node does not understand (RFC 7515 §4.1.11), an `iat`
+/// beyond the leeway in the future, and a token in `Authorization` without
+/// the `Bearer` scheme (the scheme's case does not matter, RFC 9110
+/// §11.1). The same tokens pass once the trick is taken away, so each
+/// refusal is for the reason named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_refuses_crit_future_iat_and_a_missing_bearer_scheme() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (trusted, _, trusted_n) = rsa_key(dir.path(), "trusted");
+    let doc = Arc::new(Mutex::new(
+        serde_json::json!({"keys": [jwk("k1", &trusted_n)]}).to_string(),
+    ));
+    let jwks = jwks_server(doc, Arc::new(AtomicU32::new(0))).await;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let api = admin.create_api("strict", ApiProtocol::Http).await?;
+    let authorizer = admin
+        .apis
+        .create_authorizer(PutAuthorizerRequest {
+            authorizer: Some(Authorizer {
+                api_id: api.id.clone(),
+                name: "users".into(),
+                r#type: AuthorizerType::Jwt as i32,
+                jwt: Some(JwtConfiguration {
+                    issuer: ISSUER.into(),
+                    audiences: vec![AUDIENCE.into()],
+                    jwks_uri: format!("http://{jwks}/jwks.json"),
+                    algorithms: vec!["RS256".into()],
+                    leeway_seconds: 30,
+                }),
+                ..Default::default()
+            }),
+        })
+        .await?
+        .into_inner();
+    let me = admin.route(&api, "/me", "GET", mock(200, "me")).await?;
+    admin
+        .apis
+        .put_method(PutMethodRequest {
+            method: Some(Method {
+                authorization_type: "JWT".into(),
+                authorizer_id: authorizer.id.clone(),
+                ..me
+            }),
+        })
+        .await?;
+    admin.deploy(&api, "v1").await?;
+    admin.wait_converged(&["n"]).await?;
+
+    let http = GatewayClient::default();
+    let call = |authorization: String| {
+        let http = http.clone();
+        let addr = node.addr();
+        async move {
+            http.send_with_headers(
+                addr,
+                "strict",
+                "GET",
+                "/v1/me",
+                Bytes::new(),
+                &[("authorization", authorization.as_str())],
+            )
+            .await
+            .unwrap()
+            .status
+        }
+    };
+    let with_header = |header: Header, claims: &serde_json::Value| {
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &EncodingKey::from_rsa_pem(&trusted).unwrap(),
+        )
+        .unwrap()
+    };
+    let plain_header = || {
+        let mut h = Header::new(Algorithm::RS256);
+        h.kid = Some("k1".into());
+        h
+    };
+
+    // crit: refused whatever it names, even when the named parameter is there.
+    let good = sign("k1", &trusted, &claims(serde_json::json!({})));
+    assert_eq!(call(format!("Bearer {good}")).await, StatusCode::OK);
+    let mut crit = plain_header();
+    crit.crit = Some(vec!["urn:example:tenant".into()]);
+    crit.extras.insert("urn:example:tenant", "acme");
+    let crit_token = with_header(crit, &claims(serde_json::json!({})));
+    assert_eq!(
+        call(format!("Bearer {crit_token}")).await,
+        StatusCode::UNAUTHORIZED,
+        "crit naming an extension"
+    );
+    let mut empty_crit = plain_header();
+    empty_crit.crit = Some(vec![]);
+    let empty_crit_token = with_header(empty_crit, &claims(serde_json::json!({})));
+    assert_eq!(
+        call(format!("Bearer {empty_crit_token}")).await,
+        StatusCode::UNAUTHORIZED,
+        "empty crit"
+    );
+    let mut b64 = plain_header();
+    b64.crit = Some(vec!["b64".into()]);
+    b64.extras.insert("b64", false);
+    let b64_token = with_header(b64, &claims(serde_json::json!({})));
+    assert_eq!(
+        call(format!("Bearer {b64_token}")).await,
+        StatusCode::UNAUTHORIZED,
+        "crit b64=false (RFC 7797)"
+    );
+
+    // iat: in the future beyond the 30 s leeway is refused; within, fine.
+    for (iat, expected, what) in [
+        (
+            serde_json::json!(now() + 3600),
+            StatusCode::UNAUTHORIZED,
+            "an hour ahead",
+        ),
+        (
+            serde_json::json!(now() + 90),
+            StatusCode::UNAUTHORIZED,
+            "past the leeway",
+        ),
+        (
+            serde_json::json!("0"),
+            StatusCode::UNAUTHORIZED,
+            "not a number",
+        ),
+        (
+            serde_json::json!(now() + 10),
+            StatusCode::OK,
+            "within the leeway",
+        ),
+        (serde_json::json!(now() - 60), StatusCode::OK, "in the past"),
+    ] {
+        let token = sign("k1", &trusted, &claims(serde_json::json!({"iat": iat})));
+        assert_eq!(
+            call(format!("Bearer {token}")).await,
+            expected,
+            "iat {what}"
+        );
+    }
+
+    // The scheme: required in Authorization, in any case; a token that
+    // passed before (and is remembered) does not pass without it.
+    for (value, expected) in [
+        (format!("bearer {good}"), StatusCode::OK),
+        (format!("BEARER {good}"), StatusCode::OK),
+        (good.clone(), StatusCode::UNAUTHORIZED),
+        (format!("Bearer{good}"), StatusCode::UNAUTHORIZED),
+        (format!("Basic {good}"), StatusCode::UNAUTHORIZED),
+        (format!("Token {good}"), StatusCode::UNAUTHORIZED),
+        ("Bearer ".to_owned(), StatusCode::UNAUTHORIZED),
+    ] {
+        assert_eq!(call(value.clone()).await, expected, "{value:.12}");
+    }
+    Ok(())
+}
