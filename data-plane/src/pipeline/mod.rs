@@ -263,7 +263,7 @@ impl Gateway {
                 timeout,
             } => {
                 let uri =
-                    http_proxy::render_uri(uri, &params, &target.variables, parts.uri.query());
+                    http_proxy::render_uri(uri, &params, &target.variables, parts.uri.query())?;
                 // The parameters borrow the request's path; release them
                 // before the request moves on.
                 drop(params);
