@@ -321,3 +321,207 @@ async fn every_admin_call_needs_a_token_with_the_right_role() -> anyhow::Result<
     );
     Ok(())
 }
+
+/// One request to the control plane's port: `(HTTP status, grpc-status,
+/// body)`. gRPC calls go over h2c with `content-type: application/grpc`.
+async fn call_port(
+    addr: std::net::SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    grpc_body: Option<&'static [u8]>,
+) -> anyhow::Result<(u16, Option<String>, bytes::Bytes)> {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let mut builder = Client::builder(TokioExecutor::new());
+    let client: Client<_, Full<bytes::Bytes>> =
+        builder.http2_only(grpc_body.is_some()).build_http();
+    let mut request = http::Request::builder().uri(format!("http://{addr}{path}"));
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = match grpc_body {
+        Some(body) => request
+            .method("POST")
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(Full::new(bytes::Bytes::from_static(body)))?,
+        None => request.method("GET").body(Full::default())?,
+    };
+    let response = client.request(request).await?;
+    let status = response.status().as_u16();
+    let header_status = response
+        .headers()
+        .get("grpc-status")
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let collected = response.into_body().collect().await?;
+    let trailer_status = collected
+        .trailers()
+        .and_then(|t| t.get("grpc-status"))
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    Ok((
+        status,
+        header_status.or(trailer_status),
+        collected.to_bytes(),
+    ))
+}
+
+/// A gRPC frame of `ServerReflectionRequest { list_services: "" }`.
+const LIST_SERVICES: &[u8] = &[0, 0, 0, 0, 2, 0x3a, 0];
+/// A gRPC frame of an empty `HealthCheckRequest`.
+const HEALTH_CHECK: &[u8] = &[0, 0, 0, 0, 0];
+const UNAUTHENTICATED: &str = "16";
+const PERMISSION_DENIED: &str = "7";
+
+/// Deny by default: reflection, unknown paths and `/metrics` need a token;
+/// health checks do not. With a token, reflection lists the services.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_port_denies_by_default() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let _ready = Admin::connect(&cp.url()).await?;
+    let addr = cp.process.addr;
+    let admin_token = archway_e2e::TEST_ADMIN_TOKEN;
+    let node_token = archway_e2e::TEST_NODE_TOKEN;
+    let reflection = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+    let reflection_alpha = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+
+    for path in [reflection, reflection_alpha] {
+        let (_, status, _) = call_port(addr, path, None, Some(LIST_SERVICES)).await?;
+        assert_eq!(
+            status.as_deref(),
+            Some(UNAUTHENTICATED),
+            "{path} without a token"
+        );
+        let (_, status, _) =
+            call_port(addr, path, Some("not-a-token"), Some(LIST_SERVICES)).await?;
+        assert_eq!(
+            status.as_deref(),
+            Some(UNAUTHENTICATED),
+            "{path} with a bad token"
+        );
+        let (_, status, _) = call_port(addr, path, Some(node_token), Some(LIST_SERVICES)).await?;
+        assert_eq!(
+            status.as_deref(),
+            Some(PERMISSION_DENIED),
+            "{path} with a node token"
+        );
+    }
+    let (_, status, body) =
+        call_port(addr, reflection, Some(admin_token), Some(LIST_SERVICES)).await?;
+    assert_eq!(status.as_deref(), Some("0"), "reflection with a token");
+    let listing = String::from_utf8_lossy(&body);
+    assert!(listing.contains("archway.v1.RestApiService"), "{listing}");
+
+    // Paths nothing serves: refused before the router says so.
+    for path in ["/archway.v1.NoSuchService/Get", "/no.such.Service/Call"] {
+        let (_, status, _) = call_port(addr, path, None, Some(HEALTH_CHECK)).await?;
+        assert_eq!(status.as_deref(), Some(UNAUTHENTICATED), "{path}");
+        let (_, status, _) = call_port(addr, path, Some(admin_token), Some(HEALTH_CHECK)).await?;
+        assert_eq!(
+            status.as_deref(),
+            Some("12"),
+            "{path} with a token: UNIMPLEMENTED"
+        );
+    }
+    let (http_status, _, _) = call_port(addr, "/no/such/page", None, None).await?;
+    assert_eq!(http_status, 401, "unknown plain HTTP path");
+
+    // Health stays open.
+    let (_, status, _) = call_port(
+        addr,
+        "/grpc.health.v1.Health/Check",
+        None,
+        Some(HEALTH_CHECK),
+    )
+    .await?;
+    assert_eq!(status.as_deref(), Some("0"), "health without a token");
+
+    // Metrics: a token by default (401 for a scraper, not an empty page).
+    let (http_status, _, body) = call_port(addr, "/metrics", None, None).await?;
+    assert_eq!(http_status, 401, "{}", String::from_utf8_lossy(&body));
+    let (http_status, _, _) = call_port(addr, "/metrics", Some(node_token), None).await?;
+    assert_eq!(http_status, 403, "a node token does not read metrics");
+    let (http_status, _, body) = call_port(addr, "/metrics", Some(admin_token), None).await?;
+    assert_eq!(http_status, 200);
+    assert!(
+        String::from_utf8_lossy(&body).contains("archway_"),
+        "metrics text"
+    );
+
+    // --metrics-without-auth opens /metrics and nothing else.
+    let open = ControlPlane::start_with(
+        &dir.path().join("open"),
+        "127.0.0.1:0",
+        &["--metrics-without-auth"],
+    )?;
+    let _ready = Admin::connect(&open.url()).await?;
+    let (http_status, _, _) = call_port(open.process.addr, "/metrics", None, None).await?;
+    assert_eq!(http_status, 200, "metrics with the flag");
+    let (_, status, _) =
+        call_port(open.process.addr, reflection, None, Some(LIST_SERVICES)).await?;
+    assert_eq!(
+        status.as_deref(),
+        Some(UNAUTHENTICATED),
+        "reflection with the flag"
+    );
+    Ok(())
+}
+
+/// A caller's path parameter may not choose the backend: the admin API
+/// refuses it in the scheme or host of an integration URI, naming the
+/// field and the reason; a stage variable there is fine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integration_uri_refuses_path_parameters_in_the_host() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let api = admin.create_api("hosts", ApiProtocol::Rest).await?;
+    let resource = admin.resource(&api, "/r/{host}/{proxy+}").await?;
+    for uri in [
+        "http://{host}/x",
+        "http://{host}.internal:8080/x",
+        "http://127.0.0.1:{host}/x",
+        "http://{host}@127.0.0.1/x",
+        "http://${stageVariables.backend}{proxy}",
+    ] {
+        let refused = admin
+            .apis
+            .put_method(PutMethodRequest {
+                method: Some(Method {
+                    api_id: api.id.clone(),
+                    resource_id: resource.id.clone(),
+                    http_method: "GET".into(),
+                    integration: Some(http_proxy(uri)),
+                    ..Default::default()
+                }),
+            })
+            .await;
+        let status = refused.expect_err(uri);
+        assert_eq!(status.code(), Code::InvalidArgument, "{uri}: {status:?}");
+        assert!(
+            status
+                .message()
+                .starts_with("method.integration.uri: path parameter {")
+                && status.message().contains("is in the scheme or host part"),
+            "{uri}: {}",
+            status.message()
+        );
+    }
+    admin
+        .apis
+        .put_method(PutMethodRequest {
+            method: Some(Method {
+                api_id: api.id.clone(),
+                resource_id: resource.id.clone(),
+                http_method: "GET".into(),
+                authorization_type: "NONE".into(),
+                integration: Some(http_proxy(
+                    "http://${stageVariables.backend}/{host}/{proxy}",
+                )),
+                ..Default::default()
+            }),
+        })
+        .await?;
+    Ok(())
+}
