@@ -373,51 +373,70 @@ const HEALTH_CHECK: &[u8] = &[0, 0, 0, 0, 0];
 const UNAUTHENTICATED: &str = "16";
 const PERMISSION_DENIED: &str = "7";
 
-/// Deny by default: reflection, unknown paths and `/metrics` need a token;
-/// health checks do not. With a token, reflection lists the services.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admin_port_denies_by_default() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let _ready = Admin::connect(&cp.url()).await?;
-    let addr = cp.process.addr;
-    let admin_token = archway_e2e::TEST_ADMIN_TOKEN;
-    let node_token = archway_e2e::TEST_NODE_TOKEN;
-    let reflection = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
-    let reflection_alpha = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+const REFLECTION: &str = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+const REFLECTION_ALPHA: &str = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
 
-    for path in [reflection, reflection_alpha] {
-        let (_, status, _) = call_port(addr, path, None, Some(LIST_SERVICES)).await?;
-        assert_eq!(
-            status.as_deref(),
-            Some(UNAUTHENTICATED),
-            "{path} without a token"
-        );
-        let (_, status, _) =
-            call_port(addr, path, Some("not-a-token"), Some(LIST_SERVICES)).await?;
-        assert_eq!(
-            status.as_deref(),
-            Some(UNAUTHENTICATED),
-            "{path} with a bad token"
-        );
-        let (_, status, _) = call_port(addr, path, Some(node_token), Some(LIST_SERVICES)).await?;
-        assert_eq!(
-            status.as_deref(),
-            Some(PERMISSION_DENIED),
-            "{path} with a node token"
-        );
+/// A control plane that has answered a call (so it is serving).
+async fn serving_control_plane(
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> anyhow::Result<ControlPlane> {
+    let cp = ControlPlane::start_with(dir, "127.0.0.1:0", extra)?;
+    Admin::connect(&cp.url())
+        .await?
+        .fleet
+        .list_nodes(ListNodesRequest::default())
+        .await?;
+    Ok(cp)
+}
+
+/// Server reflection lists every service, so it needs a token: refused
+/// without one, with an unknown one and with a node token (v1 and
+/// v1alpha); an admin token lists the services.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_needs_a_token() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = serving_control_plane(&dir.path().join("cp"), &[]).await?;
+    let addr = cp.process.addr;
+    for path in [REFLECTION, REFLECTION_ALPHA] {
+        for (token, expected, what) in [
+            (None, UNAUTHENTICATED, "no token"),
+            (Some("not-a-token"), UNAUTHENTICATED, "an unknown token"),
+            (
+                Some(archway_e2e::TEST_NODE_TOKEN),
+                PERMISSION_DENIED,
+                "a node token",
+            ),
+        ] {
+            let (_, status, _) = call_port(addr, path, token, Some(LIST_SERVICES)).await?;
+            assert_eq!(status.as_deref(), Some(expected), "{path} with {what}");
+        }
     }
-    let (_, status, body) =
-        call_port(addr, reflection, Some(admin_token), Some(LIST_SERVICES)).await?;
+    let (_, status, body) = call_port(
+        addr,
+        REFLECTION,
+        Some(archway_e2e::TEST_ADMIN_TOKEN),
+        Some(LIST_SERVICES),
+    )
+    .await?;
     assert_eq!(status.as_deref(), Some("0"), "reflection with a token");
     let listing = String::from_utf8_lossy(&body);
     assert!(listing.contains("archway.v1.RestApiService"), "{listing}");
+    Ok(())
+}
 
-    // Paths nothing serves: refused before the router says so.
+/// Paths nothing serves are refused before the router says so (a caller
+/// without a token cannot probe for services); health checks stay open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_paths_need_a_token_and_health_does_not() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = serving_control_plane(&dir.path().join("cp"), &[]).await?;
+    let addr = cp.process.addr;
+    let admin_token = Some(archway_e2e::TEST_ADMIN_TOKEN);
     for path in ["/archway.v1.NoSuchService/Get", "/no.such.Service/Call"] {
         let (_, status, _) = call_port(addr, path, None, Some(HEALTH_CHECK)).await?;
         assert_eq!(status.as_deref(), Some(UNAUTHENTICATED), "{path}");
-        let (_, status, _) = call_port(addr, path, Some(admin_token), Some(HEALTH_CHECK)).await?;
+        let (_, status, _) = call_port(addr, path, admin_token, Some(HEALTH_CHECK)).await?;
         assert_eq!(
             status.as_deref(),
             Some("12"),
@@ -426,8 +445,6 @@ async fn admin_port_denies_by_default() -> anyhow::Result<()> {
     }
     let (http_status, _, _) = call_port(addr, "/no/such/page", None, None).await?;
     assert_eq!(http_status, 401, "unknown plain HTTP path");
-
-    // Health stays open.
     let (_, status, _) = call_port(
         addr,
         "/grpc.health.v1.Health/Check",
@@ -436,30 +453,35 @@ async fn admin_port_denies_by_default() -> anyhow::Result<()> {
     )
     .await?;
     assert_eq!(status.as_deref(), Some("0"), "health without a token");
+    Ok(())
+}
 
-    // Metrics: a token by default (401 for a scraper, not an empty page).
+/// `/metrics` needs an admin or read-only token (401 for a scraper without
+/// one, not an empty page; 403 for a node token); `--metrics-without-auth`
+/// opens it, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_a_token_unless_opened_by_flag() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = serving_control_plane(&dir.path().join("cp"), &[]).await?;
+    let addr = cp.process.addr;
     let (http_status, _, body) = call_port(addr, "/metrics", None, None).await?;
     assert_eq!(http_status, 401, "{}", String::from_utf8_lossy(&body));
-    let (http_status, _, _) = call_port(addr, "/metrics", Some(node_token), None).await?;
+    let node_token = Some(archway_e2e::TEST_NODE_TOKEN);
+    let (http_status, _, _) = call_port(addr, "/metrics", node_token, None).await?;
     assert_eq!(http_status, 403, "a node token does not read metrics");
-    let (http_status, _, body) = call_port(addr, "/metrics", Some(admin_token), None).await?;
+    let admin_token = Some(archway_e2e::TEST_ADMIN_TOKEN);
+    let (http_status, _, body) = call_port(addr, "/metrics", admin_token, None).await?;
     assert_eq!(http_status, 200);
     assert!(
         String::from_utf8_lossy(&body).contains("archway_"),
         "metrics text"
     );
 
-    // --metrics-without-auth opens /metrics and nothing else.
-    let open = ControlPlane::start_with(
-        &dir.path().join("open"),
-        "127.0.0.1:0",
-        &["--metrics-without-auth"],
-    )?;
-    let _ready = Admin::connect(&open.url()).await?;
+    let open = serving_control_plane(&dir.path().join("open"), &["--metrics-without-auth"]).await?;
     let (http_status, _, _) = call_port(open.process.addr, "/metrics", None, None).await?;
     assert_eq!(http_status, 200, "metrics with the flag");
     let (_, status, _) =
-        call_port(open.process.addr, reflection, None, Some(LIST_SERVICES)).await?;
+        call_port(open.process.addr, REFLECTION, None, Some(LIST_SERVICES)).await?;
     assert_eq!(
         status.as_deref(),
         Some(UNAUTHENTICATED),
