@@ -13,14 +13,17 @@
 //! - each query name and value is decoded and re-encoded with only the
 //!   RFC 3986 unreserved characters left bare, and the pairs are sorted by
 //!   encoded name, then encoded value;
-//! - a `+` in the raw query is ambiguous, so the query has more than one
-//!   reading ([`QueryReading`]): API Gateway's own (and aws-sigv4's, the Go
-//!   and Java SDKs') reads it as a space, a strict RFC 3986 signer as a
-//!   literal plus (`%2B`), and botocore and awscurl, given a URL with a
-//!   query already in it, sign the query exactly as sent (split, sorted, not
+//! - the raw query has two readings ([`QueryReading`]): API Gateway's own
+//!   (and aws-sigv4's, the Go and Java SDKs') decodes it, `+` as a space,
+//!   and re-encodes it; botocore and awscurl, given a URL with a query
+//!   already in it, sign the query exactly as sent (split and sorted, not
 //!   re-encoded: `a=b+c` stays `a=b+c`, `%7e` stays `%7e`). The verifier
-//!   tries them in that order; each is a function of the bytes on the wire,
-//!   so no reading lets a request through that its signer did not sign;
+//!   tries both. The second adds no new way to change a signed request: the
+//!   only other spelling it accepts for a query is the query's canonical
+//!   form, which the first reading already treats as the same query. A
+//!   third reading, `+` as a literal plus (`%2B`), is deliberately not
+//!   tried: it would let a signed `%2B` (what every SDK sends for a plus)
+//!   be replayed as `+`, which form decoders read as a space;
 //! - header values are trimmed and inner runs of spaces collapsed, and
 //!   repeated headers are joined with `,` in arrival order.
 
@@ -80,8 +83,6 @@ pub(super) fn write_uri(out: &mut Vec<u8>, path: &str) {
 pub(super) enum QueryReading {
     /// Decoded (`+` is a space) and re-encoded: API Gateway's reading.
     PlusIsSpace,
-    /// Decoded with `+` a literal plus, so it is re-encoded as `%2B`.
-    PlusIsLiteral,
     /// Split and sorted but neither decoded nor re-encoded: what botocore
     /// and awscurl sign for a URL that already holds its query.
     AsSent,
@@ -89,20 +90,15 @@ pub(super) enum QueryReading {
 
 impl QueryReading {
     /// Every reading, API Gateway's first.
-    pub(super) const ALL: [QueryReading; 3] = [
-        QueryReading::PlusIsSpace,
-        QueryReading::PlusIsLiteral,
-        QueryReading::AsSent,
-    ];
+    pub(super) const ALL: [QueryReading; 2] = [QueryReading::PlusIsSpace, QueryReading::AsSent];
 
     /// Whether this reading can differ from [`QueryReading::PlusIsSpace`]
-    /// for `query`: the literal-plus reading only when there is a `+`; the
-    /// as-sent one only when the query is not canonical already. Lets the
-    /// verifier skip readings that would hash the same bytes again.
+    /// for `query`: the as-sent one only when the query is not canonical
+    /// already. Lets the verifier skip a reading that would hash the same
+    /// bytes again.
     pub(super) fn may_differ(self, query: &str) -> bool {
         match self {
             QueryReading::PlusIsSpace => true,
-            QueryReading::PlusIsLiteral => query.contains('+'),
             QueryReading::AsSent => !query.split('&').all(|pair| {
                 let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
                 !pair.is_empty() && is_canonical(name.as_bytes()) && is_canonical(value.as_bytes())
@@ -131,10 +127,6 @@ pub(super) fn write_query(
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let (name, value) = match reading {
             QueryReading::PlusIsSpace => (canonical_component(name), canonical_component(value)),
-            QueryReading::PlusIsLiteral => (
-                canonical_component_plus_literal(name),
-                canonical_component_plus_literal(value),
-            ),
             QueryReading::AsSent => (Cow::Borrowed(name), Cow::Borrowed(value)),
         };
         if drop_signature && name == SIGNATURE_PARAM {
@@ -200,33 +192,20 @@ pub(super) fn canonical_component(raw: &str) -> Cow<'_, str> {
     Cow::Owned(percent_encode(&decoded, UNRESERVED).to_string())
 }
 
-/// [`canonical_component`] with `+` read as a literal plus (`%2B`).
-fn canonical_component_plus_literal(raw: &str) -> Cow<'_, str> {
-    if is_canonical(raw.as_bytes()) {
-        return Cow::Borrowed(raw);
-    }
-    let decoded = decode_with(raw, false);
-    Cow::Owned(percent_encode(&decoded, UNRESERVED).to_string())
-}
-
 /// Decodes a query name or value: `%XX` escapes and `+` for space (the
 /// `application/x-www-form-urlencoded` reading the SDKs use when they
 /// canonicalise a query). A `%` not followed by two hex digits stays a
 /// literal `%`. The result may be any bytes, not necessarily UTF-8.
 pub(super) fn decode(raw: &str) -> Cow<'_, [u8]> {
-    decode_with(raw, true)
-}
-
-fn decode_with(raw: &str, plus_is_space: bool) -> Cow<'_, [u8]> {
     let b = raw.as_bytes();
-    if !b.iter().any(|&c| c == b'%' || (plus_is_space && c == b'+')) {
+    if !b.iter().any(|&c| c == b'%' || c == b'+') {
         return Cow::Borrowed(b);
     }
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'+' if plus_is_space => out.push(b' '),
+            b'+' => out.push(b' '),
             b'%' => match (
                 b.get(i + 1).copied().and_then(hex),
                 b.get(i + 2).copied().and_then(hex),
@@ -390,15 +369,11 @@ mod tests {
     }
 
     #[test]
-    fn plus_has_three_readings() {
+    fn a_query_has_two_readings() {
         let q = "b=x+y&a=b+c%20d%2b";
         assert_eq!(
             query_read(q, false, QueryReading::PlusIsSpace),
             "a=b%20c%20d%2B&b=x%20y"
-        );
-        assert_eq!(
-            query_read(q, false, QueryReading::PlusIsLiteral),
-            "a=b%2Bc%20d%2B&b=x%2By"
         );
         // botocore's canonical query for a URL that holds it: as sent, sorted.
         assert_eq!(
@@ -420,9 +395,7 @@ mod tests {
                 "{r:?}"
             );
         }
-        assert!(QueryReading::PlusIsLiteral.may_differ("a=b+c"));
         assert!(QueryReading::AsSent.may_differ("a=b+c"));
-        assert!(!QueryReading::PlusIsLiteral.may_differ("a=%7e"));
         assert!(QueryReading::AsSent.may_differ("a=%7e"));
         assert!(QueryReading::AsSent.may_differ("a=b=c"));
         assert!(QueryReading::AsSent.may_differ("a=1&&b=2"));
