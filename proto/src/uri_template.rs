@@ -94,9 +94,13 @@ impl UriTemplate {
 
     /// The first path parameter placed where it would be part of the
     /// scheme or the authority: before the first `/`, `?` or `#` that
-    /// follows `://` (or, when a stage variable supplies the scheme, before
-    /// the first of them at all). None: every parameter is in the path,
-    /// query or fragment.
+    /// follows `://`; when a stage variable supplies the scheme, that `//`
+    /// may follow the variable (`${stageVariables.scheme}//{p}`), and
+    /// without either, before the first delimiter at all. None: every
+    /// parameter is in the path, query or fragment. A stage variable can
+    /// still hide the authority's end (`http:/` before `/{p}`); the node's
+    /// check of each rendered URI ([`params_stay_out_of_authority`])
+    /// catches that.
     pub fn path_param_in_authority(&self) -> Option<&str> {
         let mut seen = String::with_capacity(self.literal_len + 8);
         for piece in &self.pieces {
@@ -105,7 +109,13 @@ impl UriTemplate {
                 // Stand-ins that are none of the delimiters looked for.
                 Piece::StageVariable(_) => seen.push('$'),
                 Piece::PathParam(name) => {
-                    let after_scheme = seen.find("://").map_or(&seen[..], |i| &seen[i + 3..]);
+                    let authority_start = seen
+                        .find("://")
+                        .map(|i| i + 3)
+                        .or_else(|| seen.find("$//").map(|i| i + 3))
+                        .or_else(|| seen.starts_with("//").then_some(2))
+                        .unwrap_or(0);
+                    let after_scheme = &seen[authority_start..];
                     if !after_scheme.contains(['/', '?', '#']) {
                         return Some(name);
                     }
@@ -226,6 +236,8 @@ mod tests {
             ("http://${stageVariables.h}{p}", Some("p")),
             ("${stageVariables.base}{proxy}", Some("proxy")),
             ("${stageVariables.base}://{p}/", Some("p")),
+            ("${stageVariables.scheme}//{p}/x", Some("p")),
+            ("//{p}/x", Some("p")),
             ("http://h/ok/{a}", None),
             ("http://h?q={a}", None),
             ("http://h#{a}", None),
@@ -236,6 +248,8 @@ mod tests {
                 None,
             ),
             ("http://h/{a}/{b}", None),
+            ("http://h/a//{b}", None),
+            ("${stageVariables.base}/a/{p}", None),
         ] {
             let t = UriTemplate::parse(template).unwrap();
             assert_eq!(t.path_param_in_authority(), param, "{template}");
@@ -276,6 +290,10 @@ mod tests {
         }
         let (ok, out) = render("${stageVariables.base}{p}", "http://127.0.0.1/", "x@evil");
         assert!(ok, "{out}");
+        // A variable that leaves the scheme unfinished: the template looks
+        // fine, the rendered URI puts the value in the authority.
+        let (ok, out) = render("${stageVariables.base}/{p}", "http:/", "evil.test");
+        assert!(!ok, "{out}");
         // No scheme at all: nothing to trust.
         assert!(!params_stay_out_of_authority("evil.test/x", Some(0)));
         assert!(params_stay_out_of_authority("http://h/x", None));
