@@ -426,7 +426,8 @@ async fn reflection_needs_a_token() -> anyhow::Result<()> {
 }
 
 /// Paths nothing serves are refused before the router says so (a caller
-/// without a token cannot probe for services); health checks stay open.
+/// without a token cannot probe for services); health checks and the
+/// static UI page stay open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_paths_need_a_token_and_health_does_not() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -453,6 +454,10 @@ async fn unknown_paths_need_a_token_and_health_does_not() -> anyhow::Result<()> 
     )
     .await?;
     assert_eq!(status.as_deref(), Some("0"), "health without a token");
+    // The static UI page holds no data and stays open.
+    let (http_status, _, body) = call_port(addr, "/", None, None).await?;
+    assert_eq!(http_status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("<h1>Archway</h1>"));
     Ok(())
 }
 
