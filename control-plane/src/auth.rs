@@ -140,11 +140,59 @@ impl FirstToken {
     }
 }
 
-/// The role a call to `path` (`/archway.v1.Service/Method`) needs, or None
-/// for paths outside Archway's services (health, reflection, UI, metrics).
-fn allowed(path: &str, role: TokenRole) -> Option<bool> {
-    let (service, method) = path.strip_prefix("/archway.v1.")?.split_once('/')?;
-    Some(match service {
+/// What a request to the control plane's port needs. Deny by default:
+/// only gRPC health checks, the static admin UI page and, when the operator
+/// says so, `/metrics` are open; every other path (Archway's services,
+/// server reflection, paths nothing serves) needs a token whose role allows
+/// it, so an unauthenticated caller learns nothing, not even which
+/// services exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Open,
+    /// A token whose role may call the path ([`role_may_call`]).
+    Token,
+}
+
+/// The access policy for the control plane's port.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccessPolicy {
+    /// `--metrics-without-auth`: serve `/metrics` to anyone (for a
+    /// Prometheus that cannot send a token); otherwise it needs one.
+    pub metrics_without_auth: bool,
+}
+
+/// Health checks, for load balancers and orchestrators that carry no token.
+const HEALTH_PREFIX: &str = "/grpc.health.v1.Health/";
+
+impl AccessPolicy {
+    fn access(&self, method: &http::Method, path: &str) -> Access {
+        if path.starts_with(HEALTH_PREFIX) {
+            return Access::Open;
+        }
+        // The admin UI page is static and holds no data; it calls the API
+        // with the operator's token.
+        if path == "/" && (method == http::Method::GET || method == http::Method::HEAD) {
+            return Access::Open;
+        }
+        if path == "/metrics" && self.metrics_without_auth {
+            return Access::Open;
+        }
+        Access::Token
+    }
+}
+
+/// Whether `role` may call `path`: Archway's services by role (ADMIN
+/// anything, READ_ONLY Get* and List*, NODE only the config stream);
+/// reflection, `/metrics` and paths nothing serves need ADMIN or READ_ONLY.
+fn role_may_call(role: TokenRole, path: &str) -> bool {
+    let reader = matches!(role, TokenRole::Admin | TokenRole::ReadOnly);
+    let Some((service, method)) = path
+        .strip_prefix("/archway.v1.")
+        .and_then(|rest| rest.split_once('/'))
+    else {
+        return reader;
+    };
+    match service {
         "ConfigDistribution" => matches!(role, TokenRole::Node | TokenRole::Admin),
         "AdminTokenService" => role == TokenRole::Admin,
         _ => match role {
@@ -152,31 +200,61 @@ fn allowed(path: &str, role: TokenRole) -> Option<bool> {
             TokenRole::ReadOnly => method.starts_with("Get") || method.starts_with("List"),
             _ => false,
         },
-    })
+    }
 }
 
 fn lookup(store: &Store, token: &str) -> Result<Option<AdminToken>, StoreError> {
     store.get(&keys::admin_token(&hash(token)))
 }
 
-/// Axum middleware: refuses calls to Archway's services without a token
-/// that allows them, as gRPC UNAUTHENTICATED or PERMISSION_DENIED.
+/// The token of an `authorization: Bearer <token>` header; the scheme's
+/// case does not matter (RFC 9110 §11.1).
+fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Why a request was refused, answered as gRPC to gRPC clients and as
+/// plain HTTP (401 with `WWW-Authenticate`, or 403) to others, so a
+/// scraper of `/metrics` sees a failure and not an empty page.
+fn refuse(grpc: bool, status: tonic::Status) -> Response {
+    if grpc {
+        return status.into_http::<axum::body::Body>().into_response();
+    }
+    let code = match status.code() {
+        tonic::Code::Unauthenticated => http::StatusCode::UNAUTHORIZED,
+        tonic::Code::PermissionDenied => http::StatusCode::FORBIDDEN,
+        _ => http::StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let mut response = (code, format!("{}\n", status.message())).into_response();
+    if code == http::StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
+}
+
+/// Axum middleware: lets a request through only if [`AccessPolicy`] opens
+/// its path or it carries a token whose role may call it; otherwise answers
+/// UNAUTHENTICATED or PERMISSION_DENIED.
 pub async fn require_token(
-    State(store): State<Arc<Store>>,
+    State((store, policy)): State<(Arc<Store>, AccessPolicy)>,
     request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if allowed(path, TokenRole::Admin).is_none() {
+    if policy.access(request.method(), path) == Access::Open {
         return next.run(request).await;
     }
-    let token = request
+    let grpc = request
         .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let refusal = match token.map(|t| lookup(&store, t)) {
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+    let refusal = match bearer(request.headers()).map(|t| lookup(&store, t)) {
         None => Some(tonic::Status::unauthenticated(
             "this call needs 'authorization: Bearer <token>'",
         )),
@@ -184,7 +262,7 @@ pub async fn require_token(
         Some(Ok(None)) => Some(tonic::Status::unauthenticated("unknown token")),
         Some(Ok(Some(record))) => {
             let role = TokenRole::try_from(record.role).unwrap_or(TokenRole::Unspecified);
-            (allowed(path, role) != Some(true)).then(|| {
+            (!role_may_call(role, path)).then(|| {
                 tonic::Status::permission_denied(format!(
                     "token '{}' ({:?}) may not call {path}",
                     record.id, role
@@ -194,13 +272,21 @@ pub async fn require_token(
     };
     match refusal {
         None => next.run(request).await,
-        Some(status) => status.into_http::<axum::body::Body>().into_response(),
+        Some(status) => refuse(grpc, status),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::Method;
+
+    fn allowed(path: &str, role: TokenRole) -> Option<bool> {
+        match AccessPolicy::default().access(&Method::POST, path) {
+            Access::Open => None,
+            Access::Token => Some(role_may_call(role, path)),
+        }
+    }
 
     #[test]
     fn roles() {
@@ -218,6 +304,70 @@ mod tests {
             allowed("/grpc.health.v1.Health/Check", TokenRole::Unspecified),
             None
         );
-        assert_eq!(allowed("/metrics", TokenRole::Unspecified), None);
+    }
+
+    /// Deny by default: reflection, metrics, unknown paths and services,
+    /// and look-alikes of the open paths all need a token.
+    #[test]
+    fn everything_but_health_and_the_ui_page_needs_a_token() {
+        let reflection = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+        let reflection_alpha = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+        for path in [
+            reflection,
+            reflection_alpha,
+            "/metrics",
+            "/metrics/",
+            "/nothing/here",
+            "/archway.v1.NoSuchService/Get",
+            "/archway.v1.",
+            "/grpc.health.v1.HealthX/Check",
+            "/grpc.health.v2.Health/Check",
+            "//",
+            "",
+        ] {
+            assert_eq!(allowed(path, TokenRole::Unspecified), Some(false), "{path}");
+            assert_eq!(allowed(path, TokenRole::Node), Some(false), "{path}");
+            assert_eq!(allowed(path, TokenRole::ReadOnly), Some(true), "{path}");
+            assert_eq!(allowed(path, TokenRole::Admin), Some(true), "{path}");
+        }
+        let policy = AccessPolicy::default();
+        assert_eq!(policy.access(&Method::GET, "/"), Access::Open);
+        assert_eq!(policy.access(&Method::HEAD, "/"), Access::Open);
+        assert_ne!(policy.access(&Method::POST, "/"), Access::Open);
+        assert_eq!(
+            policy.access(&Method::POST, "/grpc.health.v1.Health/Watch"),
+            Access::Open
+        );
+    }
+
+    #[test]
+    fn metrics_open_only_with_the_flag() {
+        let closed = AccessPolicy::default();
+        let open = AccessPolicy {
+            metrics_without_auth: true,
+        };
+        assert_ne!(closed.access(&Method::GET, "/metrics"), Access::Open);
+        assert_eq!(open.access(&Method::GET, "/metrics"), Access::Open);
+        // The flag opens exactly /metrics.
+        assert_ne!(open.access(&Method::GET, "/metrics/x"), Access::Open);
+        assert_ne!(
+            open.access(&Method::POST, "/archway.v1.RestApiService/GetRestApi"),
+            Access::Open
+        );
+    }
+
+    #[test]
+    fn bearer_scheme_in_any_case() {
+        let with = |v: &str| {
+            let mut h = http::HeaderMap::new();
+            h.insert(http::header::AUTHORIZATION, v.parse().unwrap());
+            bearer(&h).map(str::to_owned)
+        };
+        assert_eq!(with("Bearer t0k").as_deref(), Some("t0k"));
+        assert_eq!(with("bearer t0k").as_deref(), Some("t0k"));
+        assert_eq!(with("Basic t0k"), None);
+        assert_eq!(with("t0k"), None);
+        assert_eq!(with("Bearer "), None);
+        assert_eq!(bearer(&http::HeaderMap::new()), None);
     }
 }

@@ -1,6 +1,9 @@
 //! The control-plane server: opens the store, then serves the admin API
 //! (with reflection and health), config distribution and the admin UI page on
 //! one listener. gRPC and plain HTTP share the port through axum's router.
+//! Every path but health checks and the UI page needs a token
+//! ([`crate::auth::AccessPolicy`]); `/metrics` too, unless
+//! `metrics_without_auth`.
 
 use crate::api::deployments::Deployments;
 use crate::api::fleet::Fleet;
@@ -118,6 +121,8 @@ pub struct ServeOptions {
     /// Whether a new store may be created where an earlier one was
     /// (`--init`); an empty data directory always gets one.
     pub open_mode: OpenMode,
+    /// Serve `/metrics` without a token (`--metrics-without-auth`).
+    pub metrics_without_auth: bool,
 }
 
 /// A certificate chain and its key, PEM.
@@ -154,6 +159,7 @@ pub async fn serve_then(
         master_key,
         tls,
         open_mode,
+        metrics_without_auth,
     } = options;
     // A bad certificate is reported before anything starts.
     let tls = tls
@@ -260,7 +266,12 @@ pub async fn serve_then(
             }),
         )
         .layer(axum::middleware::from_fn_with_state(
-            state.store.clone(),
+            (
+                state.store.clone(),
+                crate::auth::AccessPolicy {
+                    metrics_without_auth,
+                },
+            ),
             crate::auth::require_token,
         ))
         .layer(axum::middleware::from_fn_with_state(

@@ -223,6 +223,16 @@ fn integration_uri(field: &str, uri: &str, resource_path: &str) -> ApiResult<()>
         }
         _ => {}
     }
+    // The caller's text may never choose the backend: the scheme and
+    // authority come from the template and stage variables only.
+    if let Some(param) = template.path_param_in_authority() {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "path parameter {{{param}}} is in the scheme or host part of '{uri}'; a caller could pick the backend. Put the host in the URI or a stage variable, and path parameters after the first '/'"
+            ),
+        ));
+    }
     let available: Vec<&str> = path::param_names(resource_path).collect();
     for used in template.path_params() {
         if !available.contains(&used) {
@@ -564,6 +574,54 @@ mod tests {
             ..base
         };
         assert!(integration("i", &https, "/").is_ok());
+    }
+
+    /// Every place in the scheme or authority a caller's path parameter
+    /// could take, refused with the field and the reason; stage variables
+    /// there, and parameters after the authority, are fine.
+    #[test]
+    fn integration_uri_keeps_path_parameters_out_of_the_host() {
+        let with_uri = |uri: &str| Integration {
+            r#type: IntegrationType::HttpProxy as i32,
+            uri: uri.into(),
+            ..Default::default()
+        };
+        for uri in [
+            "http://{host}/x",
+            "http://{host}.internal:8080/x",
+            "http://127.0.0.1:{port}/x",
+            "http://{user}@127.0.0.1/x",
+            "http://${stageVariables.backend}{host}/x",
+            "${stageVariables.base}{host}",
+            "https://{proxy}",
+        ] {
+            let err = integration(
+                "method.integration",
+                &with_uri(uri),
+                "/{host}/{port}/{user}/{proxy+}",
+            )
+            .expect_err(uri);
+            assert_eq!(
+                err.to_string().split(':').next(),
+                Some("method.integration.uri"),
+                "{uri}"
+            );
+            assert!(
+                err.to_string().contains("is in the scheme or host part"),
+                "{uri}: {err}"
+            );
+        }
+        for uri in [
+            "http://${stageVariables.backend}/{host}",
+            "${stageVariables.base}/{proxy}",
+            "https://${stageVariables.h}:${stageVariables.port}/a/{port}?u={user}",
+            "http://127.0.0.1:9/{proxy}",
+        ] {
+            assert!(
+                integration("i", &with_uri(uri), "/{host}/{port}/{user}/{proxy+}").is_ok(),
+                "{uri}"
+            );
+        }
     }
 
     #[test]

@@ -84,6 +84,7 @@ fn custom(c: &mut Criterion) {
             .unwrap(),
     );
     let variables = HashMap::new();
+    let extensions = http::Extensions::new();
     let call = Call {
         auth: &auth,
         region: REGION,
@@ -92,10 +93,12 @@ fn custom(c: &mut Criterion) {
         stage: "prod",
         stage_variables: &variables,
         resource_path: "/pets/{id}",
+        resource_id: "r3s0urce",
         path: "/pets/42",
         params: &[("id", "42")],
         method: &http::Method::GET,
         headers: &headers,
+        extensions: &extensions,
         query: None,
         source_ip: "127.0.0.1".parse().unwrap(),
         secure_transport: false,

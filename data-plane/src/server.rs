@@ -70,6 +70,12 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .max_header_list_size(MAX_HEADER_BYTES as u32)
         .keep_alive_interval(Some(Duration::from_secs(30)));
+    // REQUEST authorizer events carry the client's header-name case, which
+    // HTTP/1 keeps only when asked (HTTP/2 names are lowercase on the
+    // wire). Keeping it costs a map per request, so only connections
+    // accepted while such an authorizer is deployed do.
+    let mut case_builder = builder.clone();
+    case_builder.http1().preserve_header_case(true);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
 
@@ -102,6 +108,11 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let builder = if gateway.keeps_header_case() {
+            &case_builder
+        } else {
+            &builder
+        };
         let gateway = gateway.clone();
         let client = Arc::new(ClientInfo::new(
             remote.ip(),

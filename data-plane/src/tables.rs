@@ -45,6 +45,9 @@ pub struct RuntimeTables {
     pub account_id: Box<str>,
     /// IAM access keys, for methods with authorization AWS_IAM.
     pub iam: Arc<IamTable>,
+    /// Some route has a REQUEST authorizer, whose event carries the
+    /// client's header-name case: new HTTP/1 connections keep it.
+    pub request_authorizers: bool,
 }
 
 /// IAM access keys by id, each with what its signed requests may do.
@@ -321,6 +324,8 @@ pub struct CompiledDeployment {
 pub struct Route {
     /// The resource path template, e.g. `/pets/{petId}`.
     pub resource_path: Box<str>,
+    /// The resource's id (`requestContext.resourceId` in authorizer events).
+    pub resource_id: Box<str>,
     /// The `route` metric label: the template, never the raw path.
     pub label: KeyValue,
     /// This route's request metrics, bound per stage, method and status.

@@ -321,3 +321,234 @@ async fn every_admin_call_needs_a_token_with_the_right_role() -> anyhow::Result<
     );
     Ok(())
 }
+
+/// One request to the control plane's port: `(HTTP status, grpc-status,
+/// body)`. gRPC calls go over h2c with `content-type: application/grpc`.
+async fn call_port(
+    addr: std::net::SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    grpc_body: Option<&'static [u8]>,
+) -> anyhow::Result<(u16, Option<String>, bytes::Bytes)> {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let mut builder = Client::builder(TokioExecutor::new());
+    let client: Client<_, Full<bytes::Bytes>> =
+        builder.http2_only(grpc_body.is_some()).build_http();
+    let mut request = http::Request::builder().uri(format!("http://{addr}{path}"));
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let request = match grpc_body {
+        Some(body) => request
+            .method("POST")
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(Full::new(bytes::Bytes::from_static(body)))?,
+        None => request.method("GET").body(Full::default())?,
+    };
+    let response = client.request(request).await?;
+    let status = response.status().as_u16();
+    let header_status = response
+        .headers()
+        .get("grpc-status")
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let collected = response.into_body().collect().await?;
+    let trailer_status = collected
+        .trailers()
+        .and_then(|t| t.get("grpc-status"))
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    Ok((
+        status,
+        header_status.or(trailer_status),
+        collected.to_bytes(),
+    ))
+}
+
+/// A gRPC frame of `ServerReflectionRequest { list_services: "" }`.
+const LIST_SERVICES: &[u8] = &[0, 0, 0, 0, 2, 0x3a, 0];
+/// A gRPC frame of an empty `HealthCheckRequest`.
+const HEALTH_CHECK: &[u8] = &[0, 0, 0, 0, 0];
+const UNAUTHENTICATED: &str = "16";
+const PERMISSION_DENIED: &str = "7";
+
+const REFLECTION: &str = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+const REFLECTION_ALPHA: &str = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+
+/// A control plane that has answered a call (so it is serving).
+async fn serving_control_plane(
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> anyhow::Result<ControlPlane> {
+    let cp = ControlPlane::start_with(dir, "127.0.0.1:0", extra)?;
+    Admin::connect(&cp.url())
+        .await?
+        .fleet
+        .list_nodes(ListNodesRequest::default())
+        .await?;
+    Ok(cp)
+}
+
+/// Server reflection lists every service, so it needs a token: refused
+/// without one, with an unknown one and with a node token (v1 and
+/// v1alpha); an admin token lists the services.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_needs_a_token() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = serving_control_plane(&dir.path().join("cp"), &[]).await?;
+    let addr = cp.process.addr;
+    for path in [REFLECTION, REFLECTION_ALPHA] {
+        for (token, expected, what) in [
+            (None, UNAUTHENTICATED, "no token"),
+            (Some("not-a-token"), UNAUTHENTICATED, "an unknown token"),
+            (
+                Some(archway_e2e::TEST_NODE_TOKEN),
+                PERMISSION_DENIED,
+                "a node token",
+            ),
+        ] {
+            let (_, status, _) = call_port(addr, path, token, Some(LIST_SERVICES)).await?;
+            assert_eq!(status.as_deref(), Some(expected), "{path} with {what}");
+        }
+    }
+    let (_, status, body) = call_port(
+        addr,
+        REFLECTION,
+        Some(archway_e2e::TEST_ADMIN_TOKEN),
+        Some(LIST_SERVICES),
+    )
+    .await?;
+    assert_eq!(status.as_deref(), Some("0"), "reflection with a token");
+    let listing = String::from_utf8_lossy(&body);
+    assert!(listing.contains("archway.v1.RestApiService"), "{listing}");
+    Ok(())
+}
+
+/// Paths nothing serves are refused before the router says so (a caller
+/// without a token cannot probe for services); health checks and the
+/// static UI page stay open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_paths_need_a_token_and_health_does_not() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = serving_control_plane(&dir.path().join("cp"), &[]).await?;
+    let addr = cp.process.addr;
+    let admin_token = Some(archway_e2e::TEST_ADMIN_TOKEN);
+    for path in ["/archway.v1.NoSuchService/Get", "/no.such.Service/Call"] {
+        let (_, status, _) = call_port(addr, path, None, Some(HEALTH_CHECK)).await?;
+        assert_eq!(status.as_deref(), Some(UNAUTHENTICATED), "{path}");
+        let (_, status, _) = call_port(addr, path, admin_token, Some(HEALTH_CHECK)).await?;
+        assert_eq!(
+            status.as_deref(),
+            Some("12"),
+            "{path} with a token: UNIMPLEMENTED"
+        );
+    }
+    let (http_status, _, _) = call_port(addr, "/no/such/page", None, None).await?;
+    assert_eq!(http_status, 401, "unknown plain HTTP path");
+    let (_, status, _) = call_port(
+        addr,
+        "/grpc.health.v1.Health/Check",
+        None,
+        Some(HEALTH_CHECK),
+    )
+    .await?;
+    assert_eq!(status.as_deref(), Some("0"), "health without a token");
+    // The static UI page holds no data and stays open.
+    let (http_status, _, body) = call_port(addr, "/", None, None).await?;
+    assert_eq!(http_status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("<h1>Archway</h1>"));
+    Ok(())
+}
+
+/// `/metrics` needs an admin or read-only token (401 for a scraper without
+/// one, not an empty page; 403 for a node token); `--metrics-without-auth`
+/// opens it, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_a_token_unless_opened_by_flag() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = serving_control_plane(&dir.path().join("cp"), &[]).await?;
+    let addr = cp.process.addr;
+    let (http_status, _, body) = call_port(addr, "/metrics", None, None).await?;
+    assert_eq!(http_status, 401, "{}", String::from_utf8_lossy(&body));
+    let node_token = Some(archway_e2e::TEST_NODE_TOKEN);
+    let (http_status, _, _) = call_port(addr, "/metrics", node_token, None).await?;
+    assert_eq!(http_status, 403, "a node token does not read metrics");
+    let admin_token = Some(archway_e2e::TEST_ADMIN_TOKEN);
+    let (http_status, _, body) = call_port(addr, "/metrics", admin_token, None).await?;
+    assert_eq!(http_status, 200);
+    assert!(
+        String::from_utf8_lossy(&body).contains("archway_"),
+        "metrics text"
+    );
+
+    let open = serving_control_plane(&dir.path().join("open"), &["--metrics-without-auth"]).await?;
+    let (http_status, _, _) = call_port(open.process.addr, "/metrics", None, None).await?;
+    assert_eq!(http_status, 200, "metrics with the flag");
+    let (_, status, _) =
+        call_port(open.process.addr, REFLECTION, None, Some(LIST_SERVICES)).await?;
+    assert_eq!(
+        status.as_deref(),
+        Some(UNAUTHENTICATED),
+        "reflection with the flag"
+    );
+    Ok(())
+}
+
+/// A caller's path parameter may not choose the backend: the admin API
+/// refuses it in the scheme or host of an integration URI, naming the
+/// field and the reason; a stage variable there is fine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integration_uri_refuses_path_parameters_in_the_host() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let api = admin.create_api("hosts", ApiProtocol::Rest).await?;
+    let resource = admin.resource(&api, "/r/{host}/{proxy+}").await?;
+    for uri in [
+        "http://{host}/x",
+        "http://{host}.internal:8080/x",
+        "http://127.0.0.1:{host}/x",
+        "http://{host}@127.0.0.1/x",
+        "http://${stageVariables.backend}{proxy}",
+    ] {
+        let refused = admin
+            .apis
+            .put_method(PutMethodRequest {
+                method: Some(Method {
+                    api_id: api.id.clone(),
+                    resource_id: resource.id.clone(),
+                    http_method: "GET".into(),
+                    integration: Some(http_proxy(uri)),
+                    ..Default::default()
+                }),
+            })
+            .await;
+        let status = refused.expect_err(uri);
+        assert_eq!(status.code(), Code::InvalidArgument, "{uri}: {status:?}");
+        assert!(
+            status
+                .message()
+                .starts_with("method.integration.uri: path parameter {")
+                && status.message().contains("is in the scheme or host part"),
+            "{uri}: {}",
+            status.message()
+        );
+    }
+    admin
+        .apis
+        .put_method(PutMethodRequest {
+            method: Some(Method {
+                api_id: api.id.clone(),
+                resource_id: resource.id.clone(),
+                http_method: "GET".into(),
+                authorization_type: "NONE".into(),
+                integration: Some(http_proxy(
+                    "http://${stageVariables.backend}/{host}/{proxy}",
+                )),
+                ..Default::default()
+            }),
+        })
+        .await?;
+    Ok(())
+}

@@ -401,3 +401,193 @@ async fn jwt_authorizers_accept_valid_tokens_and_refuse_attacks() -> anyhow::Res
     );
     Ok(())
 }
+
+/// An HTTP API with one JWT route (`GET /v1/me`, leeway 30 s) on a node,
+/// for the tests of single ways around the check.
+struct StrictApi {
+    node: DataPlane,
+    _cp: ControlPlane,
+    trusted: Vec<u8>,
+    http: GatewayClient,
+    _dir: tempfile::TempDir,
+}
+
+impl StrictApi {
+    async fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let (trusted, _, trusted_n) = rsa_key(dir.path(), "trusted");
+        let doc = Arc::new(Mutex::new(
+            serde_json::json!({"keys": [jwk("k1", &trusted_n)]}).to_string(),
+        ));
+        let jwks = jwks_server(doc, Arc::new(AtomicU32::new(0))).await;
+        let cp = ControlPlane::start(&dir.path().join("cp"))?;
+        let node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+        let mut admin = Admin::connect(&cp.url()).await?;
+        let api = admin.create_api("strict", ApiProtocol::Http).await?;
+        let authorizer = admin
+            .apis
+            .create_authorizer(PutAuthorizerRequest {
+                authorizer: Some(Authorizer {
+                    api_id: api.id.clone(),
+                    name: "users".into(),
+                    r#type: AuthorizerType::Jwt as i32,
+                    jwt: Some(JwtConfiguration {
+                        issuer: ISSUER.into(),
+                        audiences: vec![AUDIENCE.into()],
+                        jwks_uri: format!("http://{jwks}/jwks.json"),
+                        algorithms: vec!["RS256".into()],
+                        leeway_seconds: 30,
+                    }),
+                    ..Default::default()
+                }),
+            })
+            .await?
+            .into_inner();
+        let me = admin.route(&api, "/me", "GET", mock(200, "me")).await?;
+        admin
+            .apis
+            .put_method(PutMethodRequest {
+                method: Some(Method {
+                    authorization_type: "JWT".into(),
+                    authorizer_id: authorizer.id.clone(),
+                    ..me
+                }),
+            })
+            .await?;
+        admin.deploy(&api, "v1").await?;
+        admin.wait_converged(&["n"]).await?;
+        Ok(Self {
+            node,
+            _cp: cp,
+            trusted,
+            http: GatewayClient::default(),
+            _dir: dir,
+        })
+    }
+
+    /// The status of `GET /v1/me` with this Authorization value.
+    async fn status(&self, authorization: &str) -> StatusCode {
+        self.http
+            .send_with_headers(
+                self.node.addr(),
+                "strict",
+                "GET",
+                "/v1/me",
+                Bytes::new(),
+                &[("authorization", authorization)],
+            )
+            .await
+            .unwrap()
+            .status
+    }
+
+    /// A token signed by the trusted key with this header (kid k1 added).
+    fn token(&self, mut header: Header, claims: &serde_json::Value) -> String {
+        header.kid = Some("k1".into());
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &EncodingKey::from_rsa_pem(&self.trusted).unwrap(),
+        )
+        .unwrap()
+    }
+}
+
+/// RFC 7515 §4.1.11: a `crit` header naming an extension the node does
+/// not understand (here any: it understands none) is refused, even when
+/// the named parameter is present; so is an empty `crit` and RFC 7797's
+/// unencoded payload. The same token without `crit` passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_refuses_a_crit_header() -> anyhow::Result<()> {
+    let api = StrictApi::start().await?;
+    let claims = claims(serde_json::json!({}));
+    let plain = api.token(Header::new(Algorithm::RS256), &claims);
+    assert_eq!(api.status(&format!("Bearer {plain}")).await, StatusCode::OK);
+    let mut named = Header::new(Algorithm::RS256);
+    named.crit = Some(vec!["urn:example:tenant".into()]);
+    named.extras.insert("urn:example:tenant", "acme");
+    let mut empty = Header::new(Algorithm::RS256);
+    empty.crit = Some(vec![]);
+    let mut b64 = Header::new(Algorithm::RS256);
+    b64.crit = Some(vec!["b64".into()]);
+    b64.extras.insert("b64", false);
+    for (header, what) in [
+        (named, "an extension"),
+        (empty, "empty"),
+        (b64, "b64=false"),
+    ] {
+        let token = api.token(header, &claims);
+        assert_eq!(
+            api.status(&format!("Bearer {token}")).await,
+            StatusCode::UNAUTHORIZED,
+            "crit {what}"
+        );
+    }
+    Ok(())
+}
+
+/// An `iat` in the future beyond the leeway (30 s here), or one that is
+/// not a number, is refused; within the leeway or in the past it passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_refuses_an_iat_beyond_the_leeway() -> anyhow::Result<()> {
+    let api = StrictApi::start().await?;
+    for (iat, expected, what) in [
+        (
+            serde_json::json!(now() + 3600),
+            StatusCode::UNAUTHORIZED,
+            "an hour ahead",
+        ),
+        (
+            serde_json::json!(now() + 90),
+            StatusCode::UNAUTHORIZED,
+            "past the leeway",
+        ),
+        (
+            serde_json::json!("0"),
+            StatusCode::UNAUTHORIZED,
+            "not a number",
+        ),
+        (
+            serde_json::json!(now() + 10),
+            StatusCode::OK,
+            "within the leeway",
+        ),
+        (serde_json::json!(now() - 60), StatusCode::OK, "in the past"),
+    ] {
+        let token = api.token(
+            Header::new(Algorithm::RS256),
+            &claims(serde_json::json!({"iat": iat})),
+        );
+        assert_eq!(
+            api.status(&format!("Bearer {token}")).await,
+            expected,
+            "iat {what}"
+        );
+    }
+    Ok(())
+}
+
+/// `Authorization` needs the `Bearer` scheme, in any case (RFC 9110
+/// §11.1); a bare token, another scheme or no space is refused, even for a
+/// token that passed before and is remembered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_requires_the_bearer_scheme() -> anyhow::Result<()> {
+    let api = StrictApi::start().await?;
+    let good = api.token(
+        Header::new(Algorithm::RS256),
+        &claims(serde_json::json!({})),
+    );
+    for (value, expected) in [
+        (format!("Bearer {good}"), StatusCode::OK),
+        (format!("bearer {good}"), StatusCode::OK),
+        (format!("BEARER {good}"), StatusCode::OK),
+        (good.clone(), StatusCode::UNAUTHORIZED),
+        (format!("Bearer{good}"), StatusCode::UNAUTHORIZED),
+        (format!("Basic {good}"), StatusCode::UNAUTHORIZED),
+        (format!("Token {good}"), StatusCode::UNAUTHORIZED),
+        ("Bearer ".to_owned(), StatusCode::UNAUTHORIZED),
+    ] {
+        assert_eq!(api.status(&value).await, expected, "{value:.12}");
+    }
+    Ok(())
+}

@@ -42,7 +42,12 @@ async fn authorizer_service(events: Events, keys: Arc<Mutex<Vec<(String, String)
 async fn decide(event: &Value, keys: &Mutex<Vec<(String, String)>>) -> http::Response<Full<Bytes>> {
     let token = match event["type"].as_str() {
         Some("TOKEN") => event["authorizationToken"].as_str().unwrap_or_default(),
-        _ => event["headers"]["x-tenant"].as_str().unwrap_or_default(),
+        // Header names keep the client's case, as in AWS: look up without it.
+        _ => event["headers"]
+            .as_object()
+            .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-tenant")))
+            .and_then(|(_, v)| v.as_str())
+            .unwrap_or_default(),
     }
     .to_owned();
     let arn = event["methodArn"].as_str().unwrap();
@@ -644,5 +649,108 @@ async fn api_keys_can_come_from_the_authorizer() -> anyhow::Result<()> {
     )
     .await;
     assert_eq!(no_key.status, StatusCode::FORBIDDEN, "{}", no_key.body);
+    Ok(())
+}
+
+/// Sends raw HTTP/1.1 bytes, so header names go out exactly as written.
+async fn raw_request(addr: std::net::SocketAddr, request: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await??;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// A REQUEST event as AWS sends it: header names as the client spelled
+/// them (HTTP/1), the last value in `headers` and every value in
+/// `multiValueHeaders`, `requestContext.resourceId`,
+/// `requestContext.identity.apiKey`, and `path` without the stage. Over
+/// HTTP/2 names are lowercase on the wire, and so in the event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_events_keep_header_case_and_carry_aws_fields() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let events: Events = Arc::default();
+    let authorizer_uri = authorizer_service(events.clone(), Arc::default()).await;
+    let backend = upstream::start("backend").await;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let api = admin.create_api("cased", ApiProtocol::Rest).await?;
+    let requests = admin
+        .create_authorizer(Authorizer {
+            api_id: api.id.clone(),
+            name: "tenants".into(),
+            r#type: AuthorizerType::Request as i32,
+            identity_source: "method.request.header.X-Tenant".into(),
+            authorizer_uri,
+            result_ttl_seconds: Some(0),
+            timeout_ms: 2000,
+            ..Default::default()
+        })
+        .await?;
+    let method = protected_route(
+        &mut admin,
+        &api,
+        "/tenants/{id}",
+        "GET",
+        &backend,
+        &requests,
+    )
+    .await?;
+    admin.deploy(&api, "prod").await?;
+    admin.wait_converged(&["n"]).await?;
+
+    // Connected after the REQUEST authorizer is deployed: the connection
+    // keeps header case.
+    let host = format!(
+        "cased.{}:{}",
+        archway_e2e::http_client::DOMAIN,
+        node.addr().port()
+    );
+    let answer = raw_request(
+        node.addr(),
+        &format!(
+            "GET /prod/tenants/acme?user=dave HTTP/1.1\r\nHost: {host}\r\nX-Tenant: allow-dave\r\n\
+             X-Multi: one\r\nx-MULTI: two\r\nX-Api-Key: key-123\r\nUser-Agent: Raw/1.0\r\n\
+             Connection: close\r\n\r\n"
+        ),
+    )
+    .await?;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let event = events.lock().unwrap().last().unwrap().clone();
+    let headers = event["headers"].as_object().unwrap();
+    assert_eq!(headers["X-Tenant"], "allow-dave", "{headers:?}");
+    assert_eq!(headers["User-Agent"], "Raw/1.0", "{headers:?}");
+    assert!(!headers.contains_key("x-tenant"), "{headers:?}");
+    // A repeated header: the first spelling names it; the last value in
+    // headers, all of them in multiValueHeaders.
+    assert_eq!(headers["X-Multi"], "two", "{headers:?}");
+    assert_eq!(event["multiValueHeaders"]["X-Multi"], json!(["one", "two"]));
+    assert_eq!(
+        event["multiValueHeaders"]["X-Tenant"],
+        json!(["allow-dave"])
+    );
+    assert_eq!(event["path"], "/tenants/acme");
+    assert_eq!(event["requestContext"]["path"], "/prod/tenants/acme");
+    assert_eq!(event["requestContext"]["resourceId"], method.resource_id);
+    assert!(!method.resource_id.is_empty());
+    assert_eq!(event["requestContext"]["identity"]["apiKey"], "key-123");
+    assert_eq!(event["requestContext"]["identity"]["userAgent"], "Raw/1.0");
+
+    // HTTP/2: lowercase names, as sent; no API key sent: null.
+    let h2 = GatewayClient::new(true);
+    let answer = get(
+        &h2,
+        &node,
+        "cased",
+        "/prod/tenants/acme",
+        &[("x-tenant", "allow-erin")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let event = events.lock().unwrap().last().unwrap().clone();
+    assert_eq!(event["headers"]["x-tenant"], "allow-erin");
+    assert!(event["requestContext"]["identity"]["apiKey"].is_null());
     Ok(())
 }

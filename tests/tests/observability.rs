@@ -48,11 +48,17 @@ type Scrape = openmetrics_parser::MetricsExposition<
 >;
 
 /// Scrapes `/metrics` and parses it with a Prometheus text-format parser.
+/// Sends the admin token, which the control plane's `/metrics` needs (a
+/// node's admin listener ignores it).
 async fn scrape(addr: SocketAddr) -> anyhow::Result<Scrape> {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let response = client
-        .get(format!("http://{addr}/metrics").parse()?)
-        .await?;
+    let request = http::Request::get(format!("http://{addr}/metrics"))
+        .header(
+            "authorization",
+            format!("Bearer {}", archway_e2e::TEST_ADMIN_TOKEN),
+        )
+        .body(Full::default())?;
+    let response = client.request(request).await?;
     anyhow::ensure!(
         response.status() == 200,
         "metrics answered {}",

@@ -285,3 +285,69 @@ async fn nodes_cap_their_open_connections() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A caller's path parameter never picks the backend at run time. After
+/// the authority it stays in the path, whatever it holds (`@host`,
+/// `host:port`); and where a stage variable leaves the authority open (the
+/// template looks fine to the admin API, `http:/` then `/{proxy}`), the
+/// node refuses the rendered URI instead of calling the caller's host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_parameter_never_picks_the_backend() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let backend = upstream::start("backend").await;
+    let decoy = upstream::start("decoy").await;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(&cp.url(), "node", &dir.path().join("n"), &[])?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let api = admin.create_api("hosts", ApiProtocol::Rest).await?;
+    admin
+        .route(
+            &api,
+            "/pets/{proxy+}",
+            "GET",
+            http_proxy("http://${stageVariables.backend}/{proxy}"),
+        )
+        .await?;
+    admin
+        .route(
+            &api,
+            "/open/{proxy+}",
+            "GET",
+            http_proxy("${stageVariables.scheme}/{proxy}"),
+        )
+        .await?;
+    admin.deploy(&api, "prod").await?;
+    let mut stage = admin.stage(&api, "prod").await?;
+    stage
+        .variables
+        .insert("backend".into(), backend.addr.to_string());
+    stage.variables.insert("scheme".into(), "http:/".into());
+    admin.update_stage(stage).await?;
+    admin.wait_converged(&["node"]).await?;
+
+    let http = GatewayClient::default();
+    let decoy_addr = decoy.addr.to_string();
+    for value in [
+        format!("@{decoy_addr}/x"),
+        format!("{decoy_addr}/x"),
+        format!("x@{decoy_addr}"),
+    ] {
+        let answer = http
+            .get(node.addr(), "hosts", &format!("/prod/pets/{value}"))
+            .await?;
+        assert_eq!(answer.status, StatusCode::OK, "{value}: {}", answer.body);
+        assert_eq!(answer.json()["upstream"], "backend", "{value}");
+        assert_eq!(answer.json()["path"], format!("/{value}"), "{value}");
+    }
+    let answer = http
+        .get(node.addr(), "hosts", &format!("/prod/open/{decoy_addr}/x"))
+        .await?;
+    assert_eq!(
+        answer.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        answer.body
+    );
+    assert_eq!(answer.json()["message"], "Internal server error");
+    Ok(())
+}

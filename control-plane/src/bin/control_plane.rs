@@ -70,6 +70,11 @@ struct Args {
     /// new store's configuration until told to adopt it.
     #[arg(long)]
     init: bool,
+    /// Serve /metrics to anyone. Without this flag a scrape needs
+    /// `authorization: Bearer <admin or read-only token>`, as every admin
+    /// call does (health checks are always open).
+    #[arg(long, env = "ARCHWAY_METRICS_WITHOUT_AUTH")]
+    metrics_without_auth: bool,
 }
 
 #[tokio::main]
@@ -117,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
             (None, None) => None,
             _ => anyhow::bail!("--tls-cert and --tls-key go together"),
         },
+        metrics_without_auth: args.metrics_without_auth,
     };
     archway_control_plane::server::serve_then(
         listener,

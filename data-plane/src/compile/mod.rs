@@ -259,10 +259,17 @@ pub fn compile_with<'a>(
         );
     }
 
+    let request_authorizers = compiled.values().any(|d| {
+        d.routes.iter().any(|r| {
+            matches!(r.auth.as_deref(), Some(RouteAuth::Custom(c))
+                if matches!(c.identity, CustomIdentity::Request(_)))
+        })
+    });
     Ok(RuntimeTables {
         version: version.into(),
         apis,
         deployments: compiled,
+        request_authorizers,
         keys: match keys {
             Some(k) => Arc::new(k),
             None => previous.keys.clone(),
@@ -582,6 +589,7 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         };
         routes.push(Route {
             resource_path: (*path).into(),
+            resource_id: method.resource_id.as_str().into(),
             label: label("route", path),
             series: Default::default(),
             api_key_required: method.api_key_required,

@@ -128,12 +128,9 @@ pub async fn authorize(
         .get(&auth.header)
         .and_then(|v| v.to_str().ok())
         .ok_or(UNAUTHORIZED)?;
-    let token = match raw.get(..7) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => &raw[7..],
-        _ => raw,
-    }
-    .trim();
-    if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
+    let token =
+        bearer_token(raw, auth.header == http::header::AUTHORIZATION).ok_or(UNAUTHORIZED)?;
+    if token.len() > MAX_TOKEN_BYTES {
         return Err(UNAUTHORIZED);
     }
     let cache_key: [u8; 32] = {
@@ -154,6 +151,12 @@ pub async fn authorize(
     }
     let header = decode_header(token).map_err(|_| UNAUTHORIZED)?;
     if !auth.algorithms.contains(&header.alg) {
+        return Err(UNAUTHORIZED);
+    }
+    // RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` names
+    // an extension it does not understand, and this one understands none
+    // (an empty or malformed `crit` is invalid as well).
+    if header.crit.is_some() {
         return Err(UNAUTHORIZED);
     }
     let kid = header
@@ -178,6 +181,11 @@ pub async fn authorize(
     let claims = decode::<Map<String, Value>>(token, &key.key, &validation)
         .map_err(|_| UNAUTHORIZED)?
         .claims;
+    // jsonwebtoken checks exp and nbf but not iat: a token issued in the
+    // future (beyond the leeway) comes from a wrong clock or a forger.
+    if !issued_in_the_past(&claims, now, auth.leeway_seconds) {
+        return Err(UNAUTHORIZED);
+    }
 
     let granted_scopes: Vec<String> = match (claims.get("scope"), claims.get("scp")) {
         (Some(Value::String(s)), _) => s.split_whitespace().map(str::to_owned).collect(),
@@ -210,11 +218,103 @@ pub async fn authorize(
     Ok(principal)
 }
 
+/// The token in an identity header's value.
+///
+/// In `Authorization` the value must use the `Bearer` scheme (RFC 6750
+/// §2.1: `Bearer 1*SP token`); the scheme name is matched without regard
+/// to case, as RFC 9110 §11.1 says of every authentication scheme, so
+/// `bearer` and `BEARER` are accepted too. A bare token, or another scheme
+/// (`Basic`, `AWS4-HMAC-SHA256`), is refused. Another header (an identity
+/// source such as `X-Id-Token`) has no scheme registry, so it may carry the
+/// token alone or with the same `Bearer ` prefix.
+fn bearer_token(raw: &str, scheme_required: bool) -> Option<&str> {
+    let token = match raw.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+            rest.trim_start_matches(' ')
+        }
+        _ if scheme_required => return None,
+        _ => raw,
+    };
+    let token = token.trim_end();
+    // A token is one b64token: no spaces inside.
+    (!token.is_empty() && !token.contains([' ', '\t'])).then_some(token)
+}
+
+/// `iat`, when present, must be a NumericDate no later than now plus the
+/// leeway.
+fn issued_in_the_past(claims: &Map<String, Value>, now: u64, leeway: u64) -> bool {
+    match claims.get("iat") {
+        None => true,
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .is_some_and(|iat| iat <= now.saturating_add(leeway) as f64),
+        Some(_) => false,
+    }
+}
+
 /// With scopes on the route, the token must grant one of them.
 fn check_scopes(auth: &JwtAuth, granted: &[String]) -> Result<(), GatewayResponse> {
     if auth.scopes.is_empty() || auth.scopes.iter().any(|s| granted.contains(s)) {
         Ok(())
     } else {
         Err(GatewayResponse::Forbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn authorization_needs_the_bearer_scheme_in_any_case() {
+        for (raw, token) in [
+            ("Bearer abc.def.ghi", Some("abc.def.ghi")),
+            ("bearer abc.def.ghi", Some("abc.def.ghi")),
+            ("BEARER abc.def.ghi", Some("abc.def.ghi")),
+            ("Bearer   abc.def.ghi", Some("abc.def.ghi")),
+            ("abc.def.ghi", None),
+            ("Basic YWxhZGRpbjpvcGVuc2VzYW1l", None),
+            ("Bearerabc.def.ghi", None),
+            ("Bearer ", None),
+            ("Bearer", None),
+            ("Bearer a b", None),
+            ("Token abc.def.ghi", None),
+        ] {
+            assert_eq!(bearer_token(raw, true), token, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn other_headers_take_the_token_with_or_without_the_scheme() {
+        assert_eq!(bearer_token("abc.def.ghi", false), Some("abc.def.ghi"));
+        assert_eq!(
+            bearer_token("Bearer abc.def.ghi", false),
+            Some("abc.def.ghi")
+        );
+        assert_eq!(bearer_token("", false), None);
+        assert_eq!(bearer_token("a b", false), None);
+    }
+
+    #[test]
+    fn iat_may_not_be_in_the_future_beyond_the_leeway() {
+        let claims = |iat: Value| {
+            let mut m = Map::new();
+            m.insert("iat".into(), iat);
+            m
+        };
+        let now = 1_000_000;
+        assert!(issued_in_the_past(&Map::new(), now, 60));
+        assert!(issued_in_the_past(&claims(json!(now - 10)), now, 60));
+        assert!(issued_in_the_past(&claims(json!(now + 60)), now, 60));
+        assert!(issued_in_the_past(
+            &claims(json!(now as f64 + 59.5)),
+            now,
+            60
+        ));
+        assert!(!issued_in_the_past(&claims(json!(now + 61)), now, 60));
+        assert!(!issued_in_the_past(&claims(json!(now + 1)), now, 0));
+        assert!(!issued_in_the_past(&claims(json!("1000000")), now, 60));
+        assert!(!issued_in_the_past(&claims(Value::Null), now, 60));
     }
 }

@@ -102,12 +102,17 @@ pub struct Call<'a> {
     pub stage_variables: &'a HashMap<Box<str>, Box<str>>,
     /// The resource template, e.g. `/pets/{id}`.
     pub resource_path: &'a str,
+    /// The resource's id, `requestContext.resourceId`.
+    pub resource_id: &'a str,
     /// The request path after the stage, e.g. `/pets/7`.
     pub path: &'a str,
     /// Path parameters: (name, raw value).
     pub params: &'a [(&'a str, &'a str)],
     pub method: &'a http::Method,
     pub headers: &'a http::HeaderMap,
+    /// The request's extensions: on an HTTP/1 connection that keeps header
+    /// case, hyper's record of the names as the client spelled them.
+    pub extensions: &'a http::Extensions,
     pub query: Option<&'a str>,
     pub source_ip: IpAddr,
     /// The request came over TLS (`aws:SecureTransport` in the policy).
@@ -189,8 +194,10 @@ impl Call<'_> {
         }
     }
 
-    /// AWS's authorizer event for this request.
-    fn event(&self, identity: &[Cow<'_, str>], method_arn: &str) -> Value {
+    /// AWS's authorizer event for this request. `spellings` are the header
+    /// names as the client wrote them ([`original_header_names`]); a name
+    /// missing there is given as hyper holds it, lowercase.
+    fn event(&self, identity: &[Cow<'_, str>], method_arn: &str, spellings: &Spellings) -> Value {
         match self.auth.identity {
             CustomIdentity::Token { .. } => json!({
                 "type": "TOKEN",
@@ -198,13 +205,20 @@ impl Call<'_> {
                 "methodArn": method_arn,
             }),
             CustomIdentity::Request(_) => {
+                // As AWS: `headers` holds each header's last value,
+                // `multiValueHeaders` all of them in order, both keyed by
+                // the name as the client spelled it.
                 let mut headers = Map::new();
                 let mut multi_headers: Map<String, Value> = Map::new();
                 for (name, value) in self.headers {
                     let Ok(value) = value.to_str() else { continue };
-                    headers.insert(name.as_str().into(), value.into());
+                    let name = spellings
+                        .iter()
+                        .find(|s| s.eq_ignore_ascii_case(name.as_str()))
+                        .map_or(name.as_str(), String::as_str);
+                    headers.insert(name.into(), value.into());
                     if let Value::Array(values) = multi_headers
-                        .entry(name.as_str())
+                        .entry(name)
                         .or_insert_with(|| Value::Array(Vec::new()))
                     {
                         values.push(value.into());
@@ -257,9 +271,13 @@ impl Call<'_> {
                         "httpMethod": self.method.as_str(),
                         "path": full_path,
                         "requestId": self.request_id,
+                        "resourceId": self.resource_id,
                         "resourcePath": self.resource_path,
                         "stage": self.stage,
                         "identity": {
+                            // The x-api-key the client sent, checked or not
+                            // (authorizers run before keys), as in AWS.
+                            "apiKey": self.header("x-api-key"),
                             "sourceIp": self.source_ip.to_string(),
                             "userAgent": self.header("user-agent"),
                         },
@@ -335,7 +353,13 @@ impl CustomAuthorizers {
             tracing::warn!(authorizer = %auth.id, uri = %auth.uri, "authorizer failed: {why}");
             GatewayResponse::AuthorizerFailure
         };
-        let event = call.event(identity, &method_arn.to_string());
+        let spellings = match call.auth.identity {
+            CustomIdentity::Request(_) => {
+                original_header_names(call.headers, call.extensions).await
+            }
+            CustomIdentity::Token { .. } => Spellings::new(),
+        };
+        let event = call.event(identity, &method_arn.to_string(), &spellings);
         let body = serde_json::to_vec(&event).map_err(|e| failure(&e))?;
         let request = http::Request::post(auth.uri.clone())
             .header(http::header::CONTENT_TYPE, "application/json")
@@ -368,6 +392,107 @@ impl CustomAuthorizers {
         }
         parse_answer(&body, Instant::now()).map_err(|why| failure(&why))
     }
+}
+
+/// A request body of unknown length that never yields a frame.
+struct UnendingBody;
+
+impl hyper::body::Body for UnendingBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+}
+
+/// Header names as the client spelled them, one per name.
+type Spellings = Vec<String>;
+
+/// How long recovering the header spellings may take; it is all in memory,
+/// so this only guards against a bug.
+const SPELLINGS_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// The header names of a request as the client spelled them on HTTP/1.
+///
+/// hyper keeps the spellings (with `preserve_header_case`, which the
+/// server turns on while a REQUEST authorizer is deployed) in a request
+/// extension whose type it does not export; its only public reader is
+/// hyper's own HTTP/1 client, which writes headers in those spellings. So
+/// the extensions ride on an empty request written by that client into an
+/// in-memory pipe, and the names are read back from the head it wrote.
+/// This runs only when a REQUEST authorizer is asked (a cache miss), never
+/// on the plain request path. Empty when there is nothing to recover (an
+/// HTTP/2 request, whose names are lowercase on the wire, or a connection
+/// accepted before the authorizer was deployed): the event then gives the
+/// names lowercase.
+async fn original_header_names(
+    headers: &http::HeaderMap,
+    extensions: &http::Extensions,
+) -> Spellings {
+    if extensions.is_empty() {
+        return Spellings::new();
+    }
+    tokio::time::timeout(SPELLINGS_TIMEOUT, written_header_names(headers, extensions))
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+async fn written_header_names(
+    headers: &http::HeaderMap,
+    extensions: &http::Extensions,
+) -> Option<Spellings> {
+    use tokio::io::AsyncReadExt;
+    let (ours, mut theirs) = tokio::io::duplex(64 * 1024);
+    let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
+        .handshake::<_, UnendingBody>(hyper_util::rt::TokioIo::new(ours))
+        .await
+        .ok()?;
+    // The client writes each header of the map, spelled as the extension
+    // says. A POST whose body never comes keeps it from rewriting the
+    // framing headers (Content-Length, Transfer-Encoding) for an empty
+    // body; it writes the head and waits, and the head is all we read.
+    let mut request = http::Request::new(UnendingBody);
+    *request.method_mut() = http::Method::POST;
+    *request.headers_mut() = headers.clone();
+    *request.extensions_mut() = extensions.clone();
+    let write = async {
+        let _ = tokio::join!(connection, sender.send_request(request));
+        std::future::pending::<()>().await;
+    };
+    let read_head = async {
+        let mut head = Vec::with_capacity(1024);
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = theirs.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            head.extend_from_slice(&chunk[..n]);
+            if head.windows(4).any(|w| w == b"\r\n\r\n") {
+                return Some(head);
+            }
+        }
+    };
+    let head = tokio::select! {
+        head = read_head => head?,
+        () = write => return None,
+    };
+    let mut slots = [httparse::EMPTY_HEADER; 128];
+    let mut parsed = httparse::Request::new(&mut slots);
+    parsed.parse(&head).ok()?;
+    let mut names = Spellings::new();
+    for header in parsed.headers.iter() {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(header.name)) {
+            names.push(header.name.to_owned());
+        }
+    }
+    Some(names)
 }
 
 /// An error and its causes, e.g. `client error (Connect): invalid peer
@@ -463,6 +588,64 @@ fn parse_answer(body: &[u8], answered_at: Instant) -> Result<Answer, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Serves one HTTP/1 request from `raw` with hyper (keeping header case
+    /// or not) and returns the spellings recovered for it.
+    async fn spellings_of(raw: &'static [u8], keep_case: bool) -> Spellings {
+        use tokio::io::AsyncWriteExt;
+        let (mut client, server) = tokio::io::duplex(16 * 1024);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let tx = std::sync::Mutex::new(Some(tx));
+        let service = hyper::service::service_fn(move |request: http::Request<_>| {
+            let tx = tx.lock().unwrap().take();
+            async move {
+                let names = original_header_names(request.headers(), request.extensions()).await;
+                if let Some(tx) = tx {
+                    let _ = tx.send(names);
+                }
+                Ok::<_, std::convert::Infallible>(http::Response::new(
+                    http_body_util::Empty::<Bytes>::new(),
+                ))
+            }
+        });
+        tokio::spawn(
+            hyper::server::conn::http1::Builder::new()
+                .preserve_header_case(keep_case)
+                .serve_connection(hyper_util::rt::TokioIo::new(server), service),
+        );
+        client.write_all(raw).await.unwrap();
+        rx.await.unwrap()
+    }
+
+    const MIXED_CASE: &[u8] = b"POST /x HTTP/1.1\r\nHost: h\r\nX-Tenant: a\r\nx-MULTI: 1\r\n\
+        X-Multi: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+
+    /// hyper's spellings come back through its own client, framing headers
+    /// included; a repeated name keeps its first spelling.
+    #[tokio::test]
+    async fn header_spellings_are_recovered_when_hyper_keeps_them() {
+        let names = spellings_of(MIXED_CASE, true).await;
+        for expected in ["Host", "X-Tenant", "x-MULTI", "Transfer-Encoding"] {
+            assert!(
+                names.iter().any(|n| n == expected),
+                "{expected} in {names:?}"
+            );
+        }
+        assert!(!names.iter().any(|n| n == "X-Multi"), "{names:?}");
+        let names = spellings_of(
+            b"POST /x HTTP/1.1\r\nHOST: h\r\nContent-LENGTH: 4\r\n\r\nabcd",
+            true,
+        )
+        .await;
+        assert_eq!(names, ["HOST", "Content-LENGTH"]);
+    }
+
+    /// Without kept case (an older connection, or HTTP/2) nothing is
+    /// recovered and the event uses hyper's lowercase names.
+    #[tokio::test]
+    async fn no_spellings_without_kept_case() {
+        assert!(spellings_of(MIXED_CASE, false).await.is_empty());
+    }
 
     fn allow(resource: &str) -> String {
         format!(

@@ -20,7 +20,7 @@ pub const CLAIMS_HEADER: &str = "x-archway-claims";
 /// A custom authorizer's context as JSON, for the integration.
 pub const CONTEXT_HEADER: &str = "x-archway-authorizer-context";
 use crate::upstream::{Destination, RequestHead, SendLimits, Upstream, UpstreamError};
-use archway_proto::uri_template::UriTemplate;
+use archway_proto::uri_template::{self, UriTemplate};
 use http::{Request, Response};
 use http_body_util::Either;
 use opentelemetry::trace::SpanContext;
@@ -28,25 +28,35 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// Renders the backend URI from the template, the path parameters, the
-/// stage variables, and appends the client's query string. It is checked
-/// when it is used ([`Destination::parse`]).
+/// stage variables, and appends the client's query string. Refuses (as a
+/// configuration error, 500) a URI in which a path parameter, the caller's
+/// text, landed in the scheme or authority: the control plane refuses such
+/// templates, but a stage variable can hide where the authority ends. The
+/// rest is checked when it is used ([`Destination::parse`]).
 pub fn render_uri(
     template: &UriTemplate,
     params: &Params<'_, '_>,
     variables: &HashMap<Box<str>, Box<str>>,
     query: Option<&str>,
-) -> String {
+) -> Result<String, GatewayResponse> {
     let mut uri = String::new();
-    template.render(
+    let first_param = template.render(
         &mut uri,
         |name| params.iter().find(|(n, _)| *n == name).map(|(_, v)| *v),
         |name| variables.get(name).map(|v| &**v),
     );
+    if !uri_template::params_stay_out_of_authority(&uri, first_param) {
+        tracing::warn!(
+            uri,
+            "a path parameter would be part of the integration URI's scheme or authority; refused"
+        );
+        return Err(GatewayResponse::ApiConfigurationError);
+    }
     if let Some(query) = query.filter(|q| !q.is_empty()) {
         uri.push(if uri.contains('?') { '&' } else { '?' });
         uri.push_str(query);
     }
-    uri
+    Ok(uri)
 }
 
 pub struct Forward<'a> {
@@ -146,6 +156,36 @@ fn remove_gateway_headers(headers: &mut http::HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn render(template: &str, value: &'static str, base: &str) -> Result<String, GatewayResponse> {
+        let template = UriTemplate::parse(template).unwrap();
+        let mut params = Params::new();
+        params.push(("p", value));
+        let variables: HashMap<Box<str>, Box<str>> = [("base".into(), base.into())].into();
+        render_uri(&template, &params, &variables, Some("q=1"))
+    }
+
+    /// Whatever a path parameter holds, the backend's host and port are the
+    /// template's: a value rendered after the authority stays in the path,
+    /// and a value the template would let into the authority is refused.
+    #[test]
+    fn a_path_parameter_never_moves_the_backend_host() {
+        for value in ["@evil.test", "evil.test", ":1", "x%2F@evil.test", "a@b:1"] {
+            let uri = render("http://127.0.0.1:9/pets/{p}", value, "").unwrap();
+            let dest = Destination::parse(&uri).unwrap();
+            assert_eq!((dest.host, dest.port), ("127.0.0.1", 9), "{uri}");
+            let uri = render("${stageVariables.base}/{p}", value, "http://127.0.0.1:9").unwrap();
+            let dest = Destination::parse(&uri).unwrap();
+            assert_eq!((dest.host, dest.port), ("127.0.0.1", 9), "{uri}");
+        }
+        for value in ["@evil.test", ".evil.test", ":1", "/x", ""] {
+            assert_eq!(
+                render("${stageVariables.base}{p}", value, "http://127.0.0.1"),
+                Err(GatewayResponse::ApiConfigurationError),
+                "{value}"
+            );
+        }
+    }
 
     #[test]
     fn client_sent_gateway_headers_go_in_every_spelling() {

@@ -90,6 +90,13 @@ impl Gateway {
         }
     }
 
+    /// Whether new HTTP/1 connections should keep the client's header-name
+    /// case: only while some route has a REQUEST authorizer, whose event
+    /// carries it, since keeping it costs every request a map.
+    pub fn keeps_header_case(&self) -> bool {
+        self.tables.load().request_authorizers
+    }
+
     pub async fn handle(
         &self,
         request: Request<Incoming>,
@@ -184,10 +191,12 @@ impl Gateway {
                     stage: &stage.name,
                     stage_variables: &target.variables,
                     resource_path: &route.resource_path,
+                    resource_id: &route.resource_id,
                     path,
                     params: &params[..],
                     method: &parts.method,
                     headers: &parts.headers,
+                    extensions: &parts.extensions,
                     query: parts.uri.query(),
                     source_ip: client.ip,
                     secure_transport: client.secure,
@@ -263,7 +272,7 @@ impl Gateway {
                 timeout,
             } => {
                 let uri =
-                    http_proxy::render_uri(uri, &params, &target.variables, parts.uri.query());
+                    http_proxy::render_uri(uri, &params, &target.variables, parts.uri.query())?;
                 // The parameters borrow the request's path; release them
                 // before the request moves on.
                 drop(params);

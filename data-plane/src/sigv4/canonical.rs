@@ -13,6 +13,17 @@
 //! - each query name and value is decoded and re-encoded with only the
 //!   RFC 3986 unreserved characters left bare, and the pairs are sorted by
 //!   encoded name, then encoded value;
+//! - the raw query has two readings ([`QueryReading`]): API Gateway's own
+//!   (and aws-sigv4's, the Go and Java SDKs') decodes it, `+` as a space,
+//!   and re-encodes it; botocore and awscurl, given a URL with a query
+//!   already in it, sign the query exactly as sent (split and sorted, not
+//!   re-encoded: `a=b+c` stays `a=b+c`, `%7e` stays `%7e`). The verifier
+//!   tries both. The second adds no new way to change a signed request: the
+//!   only other spelling it accepts for a query is the query's canonical
+//!   form, which the first reading already treats as the same query. A
+//!   third reading, `+` as a literal plus (`%2B`), is deliberately not
+//!   tried: it would let a signed `%2B` (what every SDK sends for a plus)
+//!   be replayed as `+`, which form decoders read as a space;
 //! - header values are trimmed and inner runs of spaces collapsed, and
 //!   repeated headers are joined with `,` in arrival order.
 
@@ -66,23 +77,62 @@ pub(super) fn write_uri(out: &mut Vec<u8>, path: &str) {
     }
 }
 
+/// How the raw query is read into the canonical query string; see the
+/// module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum QueryReading {
+    /// Decoded (`+` is a space) and re-encoded: API Gateway's reading.
+    PlusIsSpace,
+    /// Split and sorted but neither decoded nor re-encoded: what botocore
+    /// and awscurl sign for a URL that already holds its query.
+    AsSent,
+}
+
+impl QueryReading {
+    /// Every reading, API Gateway's first.
+    pub(super) const ALL: [QueryReading; 2] = [QueryReading::PlusIsSpace, QueryReading::AsSent];
+
+    /// Whether this reading can differ from [`QueryReading::PlusIsSpace`]
+    /// for `query`: the as-sent one only when the query is not canonical
+    /// already. Lets the verifier skip a reading that would hash the same
+    /// bytes again.
+    pub(super) fn may_differ(self, query: &str) -> bool {
+        match self {
+            QueryReading::PlusIsSpace => true,
+            QueryReading::AsSent => !query.split('&').all(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                !pair.is_empty() && is_canonical(name.as_bytes()) && is_canonical(value.as_bytes())
+            }),
+        }
+    }
+}
+
 /// Appends the canonical query string for a raw query (without the `?`).
 ///
 /// With `drop_signature` (presigned requests) the `X-Amz-Signature`
-/// parameter is left out. Empty `&&` pieces are ignored and a name without
-/// `=` gets an empty value, as the SDKs do.
-pub(super) fn write_query(out: &mut Vec<u8>, query: &str, drop_signature: bool) {
+/// parameter is left out. Empty `&&` pieces are ignored (kept as `=` when
+/// read as sent, as botocore keeps them) and a name without `=` gets an
+/// empty value, as the SDKs do.
+pub(super) fn write_query(
+    out: &mut Vec<u8>,
+    query: &str,
+    drop_signature: bool,
+    reading: QueryReading,
+) {
     let mut params: SmallVec<[(Cow<'_, str>, Cow<'_, str>); 16]> = SmallVec::new();
     for pair in query.split('&') {
-        if pair.is_empty() {
+        if pair.is_empty() && reading != QueryReading::AsSent {
             continue;
         }
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let name = canonical_component(name);
+        let (name, value) = match reading {
+            QueryReading::PlusIsSpace => (canonical_component(name), canonical_component(value)),
+            QueryReading::AsSent => (Cow::Borrowed(name), Cow::Borrowed(value)),
+        };
         if drop_signature && name == SIGNATURE_PARAM {
             continue;
         }
-        params.push((name, canonical_component(value)));
+        params.push((name, value));
     }
     params.sort_unstable();
     for (i, (name, value)) in params.iter().enumerate() {
@@ -254,8 +304,12 @@ mod tests {
     }
 
     fn query(q: &str, drop_signature: bool) -> String {
+        query_read(q, drop_signature, QueryReading::PlusIsSpace)
+    }
+
+    fn query_read(q: &str, drop_signature: bool, reading: QueryReading) -> String {
         let mut out = Vec::new();
-        write_query(&mut out, q, drop_signature);
+        write_query(&mut out, q, drop_signature, reading);
         String::from_utf8(out).expect("ascii")
     }
 
@@ -312,6 +366,45 @@ mod tests {
             query("X-Amz-Signature=abc&X-Amz-Date=1", false),
             "X-Amz-Date=1&X-Amz-Signature=abc"
         );
+    }
+
+    #[test]
+    fn a_query_has_two_readings() {
+        let q = "b=x+y&a=b+c%20d%2b";
+        assert_eq!(
+            query_read(q, false, QueryReading::PlusIsSpace),
+            "a=b%20c%20d%2B&b=x%20y"
+        );
+        // botocore's canonical query for a URL that holds it: as sent, sorted.
+        assert_eq!(
+            query_read(q, false, QueryReading::AsSent),
+            "a=b+c%20d%2b&b=x+y"
+        );
+        assert_eq!(
+            query_read("X-Amz-Signature=s&a=b+c", true, QueryReading::AsSent),
+            "a=b+c"
+        );
+    }
+
+    #[test]
+    fn readings_are_tried_only_where_they_can_differ() {
+        for r in QueryReading::ALL {
+            assert_eq!(
+                r.may_differ("a=1&b=AKID%2F2015"),
+                r == QueryReading::PlusIsSpace,
+                "{r:?}"
+            );
+        }
+        assert!(QueryReading::AsSent.may_differ("a=b+c"));
+        assert!(QueryReading::AsSent.may_differ("a=%7e"));
+        assert!(QueryReading::AsSent.may_differ("a=b=c"));
+        assert!(QueryReading::AsSent.may_differ("a=1&&b=2"));
+        assert_eq!(
+            query_read("a=1&&b=2", false, QueryReading::AsSent),
+            "=&a=1&b=2"
+        );
+        // Already canonical: every reading gives the same bytes.
+        assert!(!QueryReading::AsSent.may_differ("b=1&a=2"));
     }
 
     #[test]

@@ -428,25 +428,33 @@ fn verify_for_service(
     check_clock(signed, time::unix_seconds(now))?;
     let payload_hash = payload_hash(signed.payload, body_sha256_hex)?;
 
-    let mut creq = Vec::with_capacity(canonical_capacity(req, signed));
-    write_canonical_request(&mut creq, signed, req, payload_hash);
-    let string_to_sign = string_to_sign(signed, &Sha256::digest(&creq));
-
     let credential = signed.credential();
     let key = signing_key(&credential, time::system_time(signed.timestamp));
-    let expected = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
-    if constant_time_eq(expected.as_bytes(), signed.signature.as_bytes()) {
-        Ok(())
-    } else {
-        Err(SigV4Error {
-            kind: ErrorKind::SignatureDoesNotMatch,
-            message: MISMATCH.to_owned(),
-            computed: Some(Box::new((
-                String::from_utf8_lossy(&creq).into_owned(),
-                string_to_sign,
-            ))),
-        })
+    let mut creq = Vec::with_capacity(canonical_capacity(req, signed));
+    // API Gateway's reading of the query first; the others only when the
+    // query has something they read differently (a `+`, a lowercase or
+    // needless escape), so an ordinary request hashes once.
+    let mut first_attempt = None;
+    for reading in canonical::QueryReading::ALL {
+        if !reading.may_differ(req.query.unwrap_or("")) {
+            continue;
+        }
+        creq.clear();
+        write_canonical_request(&mut creq, signed, req, payload_hash, reading);
+        let string_to_sign = string_to_sign(signed, &Sha256::digest(&creq));
+        let expected = aws_sigv4::sign::v4::calculate_signature(key, string_to_sign.as_bytes());
+        if constant_time_eq(expected.as_bytes(), signed.signature.as_bytes()) {
+            return Ok(());
+        }
+        if first_attempt.is_none() {
+            first_attempt = Some((String::from_utf8_lossy(&creq).into_owned(), string_to_sign));
+        }
     }
+    Err(SigV4Error {
+        kind: ErrorKind::SignatureDoesNotMatch,
+        message: MISMATCH.to_owned(),
+        computed: first_attempt.map(Box::new),
+    })
 }
 
 /// The canonical request, the pieces joined by newlines: method, URI,
@@ -456,13 +464,14 @@ fn write_canonical_request(
     signed: &Signed<'_>,
     req: &Request<'_>,
     payload_hash: &str,
+    reading: canonical::QueryReading,
 ) {
     out.extend_from_slice(req.method.as_str().as_bytes());
     out.push(b'\n');
     canonical::write_uri(out, req.path);
     out.push(b'\n');
     if let Some(query) = req.query {
-        canonical::write_query(out, query, signed.location == Location::Query);
+        canonical::write_query(out, query, signed.location == Location::Query, reading);
     }
     out.push(b'\n');
     canonical::write_headers(out, req.headers, req.authority, &signed.signed_headers);

@@ -254,7 +254,13 @@ fn check_suite_case(dir: &Path, form: &str, fx: &Owned, ctx: &Context) -> Result
         PayloadHash::Body => &body_hash,
     };
     let mut creq = Vec::new();
-    write_canonical_request(&mut creq, &signed, &req, payload);
+    write_canonical_request(
+        &mut creq,
+        &signed,
+        &req,
+        payload,
+        canonical::QueryReading::PlusIsSpace,
+    );
     let expected = expected_text(&dir.join(format!("{form}-canonical-request.txt")));
     if creq != expected.as_bytes() {
         return Err(format!(
@@ -1166,4 +1172,288 @@ fn body_hash_helper() {
         body_sha256_hex(b"Param1=value1"),
         "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e"
     );
+}
+
+/// A header-form request for `/dev/q?{query}` signed over the canonical
+/// query string `canonical_query`, as a signer that reads the query its own
+/// way would sign it.
+fn signed_over_canonical_query(query: &str, canonical_query: &str) -> Owned {
+    let amz_date = "20150830T123600Z";
+    let creq = format!(
+        "GET\n/dev/q\n{canonical_query}\nhost:{HOST_NAME}\nx-amz-date:{amz_date}\n\nhost;x-amz-date\n{EMPTY_PAYLOAD_SHA256}"
+    );
+    let scope = format!("20150830/{REGION}/{SERVICE}/aws4_request");
+    let mut sts = format!("{ALGORITHM}\n{amz_date}\n{scope}\n");
+    push_hex(&mut sts, &Sha256::digest(creq.as_bytes()));
+    let key = aws_sigv4::sign::v4::generate_signing_key(SECRET, at(0), REGION, SERVICE);
+    let signature = aws_sigv4::sign::v4::calculate_signature(key, sts.as_bytes());
+    let mut headers = HeaderMap::new();
+    headers.insert(HOST, HeaderValue::from_static(HOST_NAME));
+    headers.insert("x-amz-date", HeaderValue::from_static(amz_date));
+    headers.insert(
+        AUTHORIZATION,
+        HeaderValue::from_str(&format!(
+            "{ALGORITHM} Credential={AKID}/{scope}, SignedHeaders=host;x-amz-date, Signature={signature}"
+        ))
+        .expect("header"),
+    );
+    Owned {
+        method: Method::GET,
+        path: "/dev/q".into(),
+        query: Some(query.into()),
+        headers,
+        authority: None,
+        body: Vec::new(),
+    }
+}
+
+/// A `+` on the wire verifies whichever way its signer read it: as a space
+/// (API Gateway, aws-sigv4, the Go and Java SDKs) or as sent (botocore and
+/// awscurl with a URL that already holds its query).
+#[test]
+fn plus_in_query_verifies_under_each_signer_reading() {
+    for (wire, canonical) in [
+        ("a=b+c", "a=b%20c"),
+        ("a=b+c", "a=b+c"),
+        ("z=1&a=b+c%2b%7e", "a=b+c%2b%7e&z=1"),
+        ("a=b%20c", "a=b%20c"),
+        ("a=b%2Bc", "a=b%2Bc"),
+        ("a=%7e", "a=~"),
+        ("a=%7e", "a=%7e"),
+    ] {
+        let fx = signed_over_canonical_query(wire, canonical);
+        assert_eq!(
+            check(&fx, Some(EMPTY_PAYLOAD_SHA256), at(0)),
+            Ok(()),
+            "{wire} signed as {canonical}"
+        );
+    }
+}
+
+/// No reading lets a changed query through: each is a function of the
+/// bytes sent, so a `+` swapped for `%20` (or the reverse), a changed
+/// value, or a canonical form no reading produces is a mismatch.
+#[test]
+fn plus_readings_do_not_let_a_changed_query_through() {
+    for (wire, canonical) in [
+        // Signed as sent with a literal '+', sent with a space instead.
+        ("a=b%20c", "a=b+c"),
+        // An SDK's encoded plus replayed as a bare '+' (a space to form
+        // decoders): no reading takes '+' for '%2B'.
+        ("q=1+1", "q=1%2B1"),
+        ("a=b%20c", "a=b%2Bc"),
+        // Signed as a space, sent as an encoded plus.
+        ("a=b%2Bc", "a=b%20c"),
+        ("a=b+d", "a=b+c"),
+        ("a=b+c", "a=b c"),
+        ("a=b+c&x=1", "a=b+c"),
+    ] {
+        let fx = signed_over_canonical_query(wire, canonical);
+        let err = check_err(&fx, Some(EMPTY_PAYLOAD_SHA256), at(0));
+        assert_eq!(
+            err.kind(),
+            ErrorKind::SignatureDoesNotMatch,
+            "{wire} vs {canonical}"
+        );
+        // The canonical request reported is API Gateway's reading.
+        assert!(
+            err.canonical_request()
+                .is_some_and(|c| c.contains("\n/dev/q\n")),
+            "{err:?}"
+        );
+    }
+}
+
+/// `%AA` is not UTF-8. The aws-sigv4 crate (and form decoders like it)
+/// canonicalise it as U+FFFD, `%EF%BF%BD`, so `%AA` and `%AB` would share a
+/// signature and a request could be changed without breaking it. The node
+/// keeps the bytes: a signature over `%AA` verifies, one over the
+/// replacement character does not.
+#[test]
+fn escapes_that_are_not_utf8_are_kept_as_bytes() {
+    let kept = signed_over_canonical_query("a=%aa", "a=%AA");
+    assert_eq!(check(&kept, Some(EMPTY_PAYLOAD_SHA256), at(0)), Ok(()));
+    let replaced = signed_over_canonical_query("a=%aa", "a=%EF%BF%BD");
+    assert_eq!(
+        check(&replaced, Some(EMPTY_PAYLOAD_SHA256), at(0)).map_err(|e| e.kind()),
+        Err(ErrorKind::SignatureDoesNotMatch)
+    );
+    let other = signed_over_canonical_query("a=%ab", "a=%AA");
+    assert_eq!(
+        check(&other, Some(EMPTY_PAYLOAD_SHA256), at(0)).map_err(|e| e.kind()),
+        Err(ErrorKind::SignatureDoesNotMatch)
+    );
+}
+
+mod properties {
+    //! Generated requests signed by the aws-sigv4 crate must verify, and
+    //! no input, however broken, makes parsing or verifying panic.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Few cases: each test stays within a few seconds in a debug build.
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 128,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// A path segment as a client may send it: sub-delims, `:` and `@`,
+    /// percent escapes (an encoded slash or space, UTF-8), dot segments.
+    fn segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[A-Za-z0-9._~!$&'()*+,;=:@-]{0,8}",
+            1 => "[a-z]{0,3}%(2F|20|3D|41|E1%88%B4|C3%A9)[a-z]{0,3}",
+            1 => prop_oneof![Just(".".to_owned()), Just("..".to_owned()), Just(String::new())],
+        ]
+    }
+
+    fn path() -> impl Strategy<Value = String> {
+        (prop::collection::vec(segment(), 0..6), any::<bool>()).prop_map(|(segments, slash)| {
+            let mut p = format!("/{}", segments.join("/"));
+            if slash {
+                p.push('/');
+            }
+            p
+        })
+    }
+
+    /// A query part: unreserved and other characters, `+`, escapes in
+    /// either case (ASCII or whole UTF-8 sequences: the SDK replaces bytes
+    /// that are not UTF-8 with U+FFFD, which the node does not, see
+    /// `escapes_that_are_not_utf8_are_kept_as_bytes`).
+    fn query_part() -> impl Strategy<Value = String> {
+        "([A-Za-z0-9._~+!$'()*,;:@/?-]|%[0-7][0-9A-Fa-f]|%E1%88%B4|%c3%a9){0,6}"
+    }
+
+    fn query() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(
+            prop::collection::vec((query_part(), prop::option::of(query_part())), 0..5).prop_map(
+                |pairs| {
+                    pairs
+                        .into_iter()
+                        .map(|(name, value)| match value {
+                            Some(v) => format!("{name}={v}"),
+                            None => name,
+                        })
+                        .collect::<Vec<_>>()
+                        .join("&")
+                },
+            ),
+        )
+    }
+
+    /// Extra headers: names in any case, values with inner and outer
+    /// spaces; a name may repeat.
+    fn headers() -> impl Strategy<Value = Vec<(String, String)>> {
+        prop::collection::vec(
+            (
+                prop_oneof![Just("X-Custom".to_owned()), "x-[a-zA-Z]{1,5}"],
+                "[!-~]([ !-~]{0,10}[!-~])?",
+                "[ ]{0,2}",
+            ),
+            0..4,
+        )
+        .prop_map(|list| {
+            list.into_iter()
+                .map(|(name, value, pad)| (name, format!("{pad}{value}{pad}")))
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Whatever the path, query and headers, a request the aws-sigv4
+        /// crate signs (header form and presigned) verifies: the canonical
+        /// request agrees with the SDK's.
+        #[test]
+        fn sdk_signed_requests_verify(
+            path in path(),
+            query in query(),
+            extra in headers(),
+            body in prop::collection::vec(any::<u8>(), 0..64),
+            presign in any::<bool>(),
+        ) {
+            let uri = match &query {
+                Some(q) => format!("https://{HOST_NAME}{path}?{q}"),
+                None => format!("https://{HOST_NAME}{path}"),
+            };
+            prop_assume!(uri.parse::<http::Uri>().is_ok());
+            let mut headers: Vec<(&str, &str)> = vec![("host", HOST_NAME)];
+            headers.extend(extra.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+            let with = if presign { presigned(300) } else { SignWith::default() };
+            let fx = sdk_sign("POST", &uri, &headers, &body, &with);
+            let hash = fx.body_hash();
+            let result = check(&fx, Some(&hash), at(0));
+            prop_assert!(
+                result.is_ok(),
+                "{uri} {extra:?}: {:?}\n{}",
+                result,
+                result.as_ref().err().and_then(|e| e.canonical_request()).unwrap_or_default()
+            );
+        }
+
+        /// A signed request with one byte of its query changed does not
+        /// verify under any reading.
+        #[test]
+        fn a_changed_query_does_not_verify(
+            path in path(),
+            name in "[a-z]{1,4}",
+            value in "[A-Za-z0-9]{1,6}",
+        ) {
+            let uri = format!("https://{HOST_NAME}{path}?{name}={value}");
+            prop_assume!(uri.parse::<http::Uri>().is_ok());
+            let mut fx = sdk_sign("GET", &uri, &[("host", HOST_NAME)], b"", &SignWith::default());
+            fx.query = Some(format!("{name}={value}x"));
+            prop_assert_eq!(
+                check(&fx, Some(EMPTY_PAYLOAD_SHA256), at(0)).map_err(|e| e.kind()),
+                Err(ErrorKind::SignatureDoesNotMatch)
+            );
+        }
+
+        /// Any Authorization header, query string, path and date: parsing
+        /// and verifying answer, never panic.
+        #[test]
+        fn parse_and_verify_never_panic(
+            authorization in prop::option::of(prop_oneof![
+                "\\PC{0,80}",
+                "AWS4-HMAC-SHA256 (Credential|SignedHeaders|Signature)=[ -~]{0,40}(, (Credential|SignedHeaders|Signature)=[ -~]{0,40}){0,3}",
+            ]),
+            query in "[ -~]{0,80}",
+            path in "/[!-~]{0,40}",
+            date in prop::option::of("[0-9TZ]{0,18}|\\PC{0,30}"),
+            token in prop::option::of("[ -~]{0,20}"),
+            sha in prop::option::of("[0-9a-fA-Z-]{0,70}"),
+        ) {
+            let mut headers = HeaderMap::new();
+            for (name, value) in [
+                ("authorization", authorization),
+                ("x-amz-date", date),
+                ("x-amz-security-token", token),
+                ("x-amz-content-sha256", sha),
+            ] {
+                if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                    headers.insert(HeaderName::from_static(name), value);
+                }
+            }
+            headers.insert(HOST, HeaderValue::from_static(HOST_NAME));
+            let fx = Owned {
+                method: Method::GET,
+                path,
+                query: Some(query),
+                headers,
+                authority: None,
+                body: Vec::new(),
+            };
+            let req = fx.req();
+            if let Ok(Some(signed)) = parse(&req) {
+                let _ = signed.credential();
+                let _ = verify(&signed, &req, SECRET, Some(EMPTY_PAYLOAD_SHA256), REGION, at(0));
+                let _ = verify(&signed, &req, SECRET, None, REGION, at(0));
+            }
+        }
+    }
 }

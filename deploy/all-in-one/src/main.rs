@@ -131,7 +131,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let port = gateway_addr.port();
     println!(
-        "\nArchway is running.\n  admin API and UI  {admin_url}   (metrics: {admin_url}/metrics)\n  gateway           http://{gateway_addr}\n  node metrics      http://{node_admin_addr}/metrics\n\nTry:\n  curl http://example.{domain}:{port}/dev/hello\n  curl http://example.{domain}:{port}/dev/echo/anything?x=1\n  (or: curl -H 'Host: example.{domain}' http://{gateway_addr}/dev/hello)\n\nPress Ctrl-C to stop.",
+        "\nArchway is running.\n  admin API and UI  {admin_url}   (metrics: {admin_url}/metrics, with the admin token)\n  gateway           http://{gateway_addr}\n  node metrics      http://{node_admin_addr}/metrics\n\nTry:\n  curl http://example.{domain}:{port}/dev/hello\n  curl http://example.{domain}:{port}/dev/echo/anything?x=1\n  (or: curl -H 'Host: example.{domain}' http://{gateway_addr}/dev/hello)\n\nPress Ctrl-C to stop.",
         domain = args.domain,
     );
 

@@ -1403,3 +1403,233 @@ fn decision_merge() {
     assert!(!ImplicitDeny.is_allow());
     assert!(!ExplicitDeny.is_allow());
 }
+
+// ---------------------------------------------------------------- properties
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    /// Few cases: each test stays within a few seconds in a debug build.
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 512,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Any JSON value, nested a few levels, with keys and strings drawn
+    /// from the policy grammar's own words so that documents often get far
+    /// into the parser before something is wrong.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let word = prop_oneof![
+            Just("Version".to_owned()),
+            Just("Statement".to_owned()),
+            Just("Effect".to_owned()),
+            Just("Allow".to_owned()),
+            Just("Deny".to_owned()),
+            Just("Action".to_owned()),
+            Just("NotAction".to_owned()),
+            Just("Resource".to_owned()),
+            Just("NotResource".to_owned()),
+            Just("Principal".to_owned()),
+            Just("NotPrincipal".to_owned()),
+            Just("Condition".to_owned()),
+            Just("IpAddress".to_owned()),
+            Just("StringLike".to_owned()),
+            Just("aws:SourceIp".to_owned()),
+            Just("2012-10-17".to_owned()),
+            Just("execute-api:*".to_owned()),
+            Just("arn:aws:execute-api:*:*:*/*/GET/*".to_owned()),
+            Just("execute-api:/prod/*".to_owned()),
+            Just("10.0.0.0/8".to_owned()),
+            Just("*".to_owned()),
+            "\\PC{0,12}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|f| json!(f)),
+            word.clone().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((word.clone(), inner), 0..6)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+    }
+
+    fn any_kind() -> impl Strategy<Value = PolicyKind> {
+        prop_oneof![
+            Just(PolicyKind::Identity),
+            Just(PolicyKind::Resource),
+            Just(PolicyKind::Authorizer),
+        ]
+    }
+
+    /// A valid identity policy: 1 to 4 statements of Allow/Deny over
+    /// method ARN patterns, some with a source-IP condition.
+    fn valid_policy() -> impl Strategy<Value = Value> {
+        let statement = (
+            prop_oneof![Just("Allow"), Just("Deny")],
+            prop_oneof![Just("execute-api:Invoke"), Just("execute-api:*"), Just("*")],
+            prop::collection::vec(
+                (
+                    prop_oneof![Just("prod"), Just("dev"), Just("*")],
+                    prop_oneof![Just("GET"), Just("POST"), Just("*")],
+                    prop_oneof![Just("pets"), Just("pets/*"), Just("*"), Just("p?ts/1")],
+                ),
+                1..3,
+            ),
+            prop::option::of(prop_oneof![Just("10.0.0.0/8"), Just("203.0.113.0/24")]),
+        )
+            .prop_map(|(effect, action, resources, cidr)| {
+                let resources: Vec<String> = resources
+                    .into_iter()
+                    .map(|(stage, verb, path)| format!("{API}/{stage}/{verb}/{path}"))
+                    .collect();
+                let mut s = json!({"Effect": effect, "Action": action, "Resource": resources});
+                if let Some(cidr) = cidr {
+                    s["Condition"] = json!({"IpAddress": {"aws:SourceIp": cidr}});
+                }
+                s
+            });
+        prop::collection::vec(statement, 1..5)
+            .prop_map(|statements| json!({"Version": "2012-10-17", "Statement": statements}))
+    }
+
+    /// Requests to evaluate against: stage, verb, path and source address.
+    fn any_request() -> impl Strategy<Value = (String, &'static str)> {
+        (
+            prop_oneof![Just("prod"), Just("dev"), Just("test")],
+            prop_oneof![Just("GET"), Just("POST"), Just("DELETE")],
+            prop_oneof![Just("pets"), Just("pets/1"), Just("pits/1"), Just("users")],
+            prop_oneof![Just("10.1.2.3"), Just("203.0.113.9"), Just("192.0.2.1")],
+        )
+            .prop_map(|(stage, verb, path, ip)| (format!("{API}/{stage}/{verb}/{path}"), ip))
+    }
+
+    fn decisions(policy: &Policy, requests: &[(String, &'static str)]) -> Vec<Decision> {
+        requests
+            .iter()
+            .map(|(arn, source)| {
+                policy.evaluate(&RequestContext {
+                    source_ip: ip(source),
+                    ..as_alice(arn)
+                })
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// Whatever the JSON, the parser answers (accepts or names a
+        /// field) and never panics; an accepted policy evaluates.
+        #[test]
+        fn parse_never_panics_on_any_json(doc in any_json(), kind in any_kind()) {
+            let text = doc.to_string();
+            if let Ok(policy) = Policy::parse(&text, kind) {
+                let _ = policy.evaluate(&as_alice(&pets1()));
+            }
+            let _ = Policy::from_value(&doc, kind);
+        }
+
+        /// Nor on arbitrary text (JSON or not).
+        #[test]
+        fn parse_never_panics_on_any_text(text in "\\PC{0,200}", kind in any_kind()) {
+            let _ = Policy::parse(&text, kind);
+        }
+
+        /// Parsing is stable: the same document written compactly or
+        /// pretty-printed gives a policy that decides every request alike,
+        /// and evaluating twice gives the same answer.
+        #[test]
+        fn parse_then_evaluate_is_stable(
+            doc in valid_policy(),
+            requests in prop::collection::vec(any_request(), 1..8),
+        ) {
+            let compact = Policy::parse(&doc.to_string(), PolicyKind::Identity)
+                .map_err(|e| TestCaseError::fail(format!("valid policy refused: {e}\n{doc}")))?;
+            let pretty = Policy::parse(
+                &serde_json::to_string_pretty(&doc).expect("JSON"),
+                PolicyKind::Identity,
+            )
+            .map_err(|e| TestCaseError::fail(format!("pretty policy refused: {e}")))?;
+            let first = decisions(&compact, &requests);
+            prop_assert_eq!(&first, &decisions(&pretty, &requests));
+            prop_assert_eq!(&first, &decisions(&compact, &requests));
+            // An explicit Deny that applies always wins.
+            for (decision, (arn, source)) in first.iter().zip(&requests) {
+                let (detailed, index) = compact.evaluate_detailed(&RequestContext {
+                    source_ip: ip(source),
+                    ..as_alice(arn)
+                });
+                prop_assert_eq!(*decision, detailed);
+                prop_assert_eq!(index.is_some(), *decision != Decision::ImplicitDeny);
+            }
+        }
+
+        /// A key written twice in any object of a valid document (the top
+        /// level, a statement, a condition) is refused, never resolved by
+        /// keeping one of the two.
+        #[test]
+        fn duplicate_keys_are_refused(
+            doc in valid_policy(),
+            statement in 0usize..4,
+            which in 0usize..4,
+        ) {
+            prop_assert!(Policy::parse(&doc.to_string(), PolicyKind::Identity).is_ok());
+            let statements = doc["Statement"].as_array().expect("a list");
+            let chosen = statement % statements.len();
+            // The document rebuilt as text, with one key written twice.
+            let twice = |object: &Value, key: &str, value: &str| {
+                let text = object.to_string();
+                format!("{{\"{key}\":{value},{}", &text[1..])
+            };
+            let mut parts: Vec<String> = statements.iter().map(Value::to_string).collect();
+            let top = match which {
+                0 => {
+                    parts[chosen] = twice(&statements[chosen], "Effect", "\"Deny\"");
+                    false
+                }
+                1 => {
+                    parts[chosen] = twice(&statements[chosen], "Resource", "\"*\"");
+                    false
+                }
+                2 => {
+                    // Inside the condition block, or the statement's Action
+                    // when it has none.
+                    let s = &statements[chosen];
+                    parts[chosen] = match s.get("Condition") {
+                        Some(c) => {
+                            let mut rebuilt = s.clone();
+                            rebuilt["Condition"] = Value::Null;
+                            rebuilt.to_string().replace(
+                                "\"Condition\":null",
+                                &format!("\"Condition\":{}", twice(c, "IpAddress", "{}")),
+                            )
+                        }
+                        None => twice(s, "Action", "\"*\""),
+                    };
+                    false
+                }
+                _ => true,
+            };
+            let version = if top {
+                "\"Version\":\"2012-10-17\",\"Version\":\"2012-10-17\""
+            } else {
+                "\"Version\":\"2012-10-17\""
+            };
+            let duplicated = format!("{{{version},\"Statement\":[{}]}}", parts.join(","));
+            let err = Policy::parse(&duplicated, PolicyKind::Identity)
+                .err()
+                .ok_or_else(|| TestCaseError::fail(format!("accepted: {duplicated}")))?;
+            prop_assert!(err.reason.contains("duplicate key"), "{} in {}", err, duplicated);
+        }
+    }
+}
