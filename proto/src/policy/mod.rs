@@ -29,7 +29,11 @@
 //! * Resource: `*` or an ARN such as
 //!   `arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path}`
 //!   where `*` matches any run of characters, `/` and `:` included, and `?`
-//!   exactly one; case-sensitive (see [`method_arn`] / [`MethodArn`]).
+//!   exactly one; case-sensitive (see [`method_arn`] / [`MethodArn`]),
+//!   except where ignoring case can only refuse more: a `Deny` statement's
+//!   `Resource` and an `Allow` statement's `NotResource` match ASCII
+//!   case-insensitively, so a Deny on `/admin` also refuses `/ADMIN`, which
+//!   case-insensitive backends (IIS) serve as `/admin`.
 //! * Principal: `"*"` or `{"AWS": "*"}` match everyone, anonymous callers
 //!   included; a 12-digit account id or `arn:aws:iam::{account}:root`
 //!   matches every principal of that account; any other ARN (wildcards

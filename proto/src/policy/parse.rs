@@ -278,10 +278,15 @@ fn parse_statement(
 
     let (resource_value, resource_name, resource_negated) =
         exactly_one(path, resource, not_resource, "Resource", "NotResource")?;
+    // Resources match case-sensitively, except where folding case can only
+    // refuse more: a Deny's `Resource` and an Allow's `NotResource`. A
+    // case-insensitive backend (IIS) serves `/ADMIN` as `/admin`, and a
+    // Deny on `/admin` must hold for it; an Allow stays exact.
+    let fold_case = (effect == Effect::Deny) != resource_negated;
     let mut resources = Vec::new();
     for (p, r) in string_list(resource_value, &join(path, resource_name))? {
         let expanded = expand_resource(r, &p, opts)?;
-        resources.push(Pattern::new(&expanded, false));
+        resources.push(Pattern::new(&expanded, fold_case));
     }
 
     let principals = match opts.kind {
