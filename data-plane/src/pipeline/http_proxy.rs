@@ -123,16 +123,21 @@ pub async fn forward(
 
 /// Removes every `x-archway-*` header a client sent, also spelled with
 /// `_` for `-` (CGI, WSGI and PHP backends read `x_archway_principal` as
-/// the same variable as `x-archway-principal`).
+/// the same variable as `x-archway-principal`), and the `_` spellings of
+/// the forwarding headers the gateway sets (`x_real_ip`,
+/// `x_forwarded_for`, `x_forwarded_proto`): those backends could read the
+/// client's in place of the gateway's.
 fn remove_gateway_headers(headers: &mut http::HeaderMap) {
     const PREFIX: &[u8] = b"x-archway-";
+    const FORWARDING: [&[u8]; 3] = [b"x-real-ip", b"x-forwarded-for", b"x-forwarded-proto"];
+    let same = |(a, b): (&u8, &u8)| *a == *b || (*a == b'_' && *b == b'-');
     let is_gateway = |name: &http::HeaderName| {
         let name = name.as_str().as_bytes();
-        name.len() > PREFIX.len()
-            && name[..PREFIX.len()]
-                .iter()
-                .zip(PREFIX)
-                .all(|(a, b)| *a == *b || (*a == b'_' && *b == b'-'))
+        (name.len() > PREFIX.len() && name[..PREFIX.len()].iter().zip(PREFIX).all(same))
+            || (name.contains(&b'_')
+                && FORWARDING
+                    .iter()
+                    .any(|f| f.len() == name.len() && name.iter().zip(*f).all(same)))
     };
     if !headers.keys().any(is_gateway) {
         return;
@@ -157,13 +162,19 @@ mod tests {
             "x_archway-authorizer-context",
             "x-archwayish",
             "x-api-key",
+            "x_real_ip",
+            "x-real_ip",
+            "x_forwarded_for",
+            "x_forwarded-proto",
+            "x_forwarded_host",
         ] {
             headers.insert(http::HeaderName::from_static(name), "v".parse().unwrap());
         }
         remove_gateway_headers(&mut headers);
         let left: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
-        assert_eq!(left.len(), 2, "{left:?}");
+        assert_eq!(left.len(), 3, "{left:?}");
         assert!(left.contains(&"x-archwayish") && left.contains(&"x-api-key"));
+        assert!(left.contains(&"x_forwarded_host"));
     }
 
     #[test]
