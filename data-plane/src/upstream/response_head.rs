@@ -90,7 +90,7 @@ pub fn parse(
     let mut headers = HeaderMap::with_capacity(count);
     let mut connection = Connection::default();
     let mut content_length: Option<u64> = None;
-    let mut transfer_encoding: Option<Bytes> = None;
+    let mut codings = Codings::default();
     for &(name_at, name_len, value_at, value_len) in &spans {
         let name = HeaderName::from_bytes(&head[name_at..name_at + name_len])
             .map_err(|_| UpstreamError::Malformed("invalid response header name"))?;
@@ -100,8 +100,8 @@ pub fn parse(
             continue;
         }
         if name == header::TRANSFER_ENCODING {
-            // Several fields form one list; only the last coding matters.
-            transfer_encoding = Some(raw);
+            // Several fields form one list (RFC 9110 §5.3): judged together.
+            codings.read(&raw);
             continue;
         }
         if name == header::CONTENT_LENGTH {
@@ -134,7 +134,7 @@ pub fn parse(
     } else {
         connection.keep_alive && !connection.close
     };
-    let encoded = transfer_encoding.is_some();
+    let encoded = codings.fields > 0;
     let framing = if no_body {
         // A body announced where none may follow: should the backend send
         // one anyway, it would be read as the next response. Safer not to
@@ -143,7 +143,7 @@ pub fn parse(
             keep_alive = false;
         }
         Framing::Empty
-    } else if let Some(codings) = transfer_encoding {
+    } else if encoded {
         // Both headers at once is how requests get smuggled: honour the
         // encoding (as RFC 9112 says) and never reuse the connection.
         // HTTP/1.0 has no chunked coding to keep a connection open with.
@@ -152,7 +152,7 @@ pub fn parse(
         }
         // Another coding (gzip, ...) would reach the client undeclared,
         // once this hop's framing is gone: refused rather than garbled.
-        if !is_just_chunked(&codings) {
+        if !codings.is_just_chunked() {
             return Err(UpstreamError::Malformed(
                 "transfer codings other than chunked are not supported",
             ));
@@ -202,8 +202,38 @@ fn parse_content_length(raw: &[u8]) -> Result<u64, UpstreamError> {
     length.ok_or(UpstreamError::Malformed("invalid Content-Length"))
 }
 
-fn is_just_chunked(codings: &[u8]) -> bool {
-    trim(codings).eq_ignore_ascii_case(b"chunked")
+/// Every `Transfer-Encoding` field line of a head, read as one list.
+#[derive(Default)]
+struct Codings {
+    /// Field lines seen.
+    fields: usize,
+    /// Codings named, over all lines.
+    count: usize,
+    /// Some coding is not `chunked` (or a list element is not a token).
+    other: bool,
+}
+
+impl Codings {
+    fn read(&mut self, value: &[u8]) {
+        self.fields += 1;
+        for element in value.split(|b| *b == b',').map(trim) {
+            // Empty list elements are allowed and mean nothing.
+            if element.is_empty() {
+                continue;
+            }
+            self.count += 1;
+            if !element.eq_ignore_ascii_case(b"chunked") {
+                self.other = true;
+            }
+        }
+    }
+
+    /// Exactly one coding over all lines, and it is `chunked`: `gzip` then
+    /// `chunked`, or `chunked` twice, is not (the body would reach the
+    /// client still encoded, or be read with the wrong framing).
+    fn is_just_chunked(&self) -> bool {
+        self.count == 1 && !self.other
+    }
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
@@ -330,7 +360,14 @@ mod tests {
         let close = complete("HTTP/1.1 200 OK\r\n\r\n");
         assert_eq!(close.framing, Framing::UntilClose);
         assert!(!close.keep_alive);
-        for other in ["gzip", "gzip, chunked", "chunked, chunked"] {
+        for other in [
+            "gzip",
+            "gzip, chunked",
+            "chunked, chunked",
+            "",
+            " , ",
+            "chunked;q=1",
+        ] {
             let text = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: {other}\r\n\r\n");
             assert!(
                 matches!(head(&text, false), Err(UpstreamError::Malformed(_))),
@@ -390,6 +427,26 @@ mod tests {
         let mut names: Vec<&str> = hops.headers.keys().map(HeaderName::as_str).collect();
         names.sort_unstable();
         assert_eq!(names, ["content-length", "trailer", "x-public"]);
+    }
+
+    #[test]
+    fn transfer_encoding_lines_are_judged_together() {
+        for lines in [
+            "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n",
+            "Transfer-Encoding: \r\n",
+        ] {
+            let text = format!("HTTP/1.1 200 OK\r\n{lines}\r\n");
+            assert!(
+                matches!(head(&text, false), Err(UpstreamError::Malformed(_))),
+                "{lines:?}"
+            );
+        }
+        let split_fine = complete(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: ,\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        assert_eq!(split_fine.framing, Framing::Chunked);
     }
 
     #[test]
