@@ -57,6 +57,9 @@ pub struct NodeConfig {
     pub max_connections: usize,
     /// How long idle backend connections are kept for reuse.
     pub upstream_keepalive: Duration,
+    /// How long a client may take over a request head, and a client
+    /// connection go without starting a request.
+    pub header_read_timeout: Duration,
 }
 
 /// The default cap on client connections: keep the process's file
@@ -216,6 +219,7 @@ pub async fn run(
             privacy,
             tls,
             connections.clone(),
+            config.header_read_timeout,
             async {
                 let _ = private_stopped.await;
             },
@@ -231,6 +235,7 @@ pub async fn run(
         privacy,
         config.listener_tls.clone(),
         connections,
+        config.header_read_timeout,
         shutdown,
     )
     .await;

@@ -115,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
         control_plane_ca: None,
         max_connections: node::DEFAULT_MAX_CONNECTIONS,
         upstream_keepalive: archway_data_plane::upstream::DEFAULT_KEEPALIVE,
+        header_read_timeout: archway_data_plane::server::DEFAULT_HEADER_READ_TIMEOUT,
     };
     let node = tokio::spawn(node::run(
         node_config,
