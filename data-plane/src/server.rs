@@ -43,6 +43,9 @@ pub const MAX_REQUEST_HEADERS: usize = 256;
 /// Bytes in one request head, at most.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// An idle connection closed gracefully is dropped if still open after
+/// this long.
+const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// A TLS client gets this long from accept to a finished handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -239,7 +242,10 @@ impl Drop for InFlight<'_> {
 /// the node stops, or when no request has started on it for a whole
 /// `idle` period and none is in progress: a silent connection closes
 /// `idle` after its last request began (or after it was accepted), at
-/// most twice that after its last request ended.
+/// most twice that after its last request ended. A graceful HTTP/2 close
+/// waits for the client to answer a PING, which a silent client never
+/// does: an idle connection not gone [`IDLE_CLOSE_GRACE`] later is dropped
+/// (nothing is in progress on it to lose).
 async fn drive<F, E>(
     connection: F,
     shutdown: impl Fn(Pin<&mut F>),
@@ -250,26 +256,37 @@ async fn drive<F, E>(
 where
     F: Future<Output = Result<(), E>>,
 {
+    #[derive(PartialEq)]
+    enum Closing {
+        No,
+        Idle,
+        Stopping,
+    }
     let mut connection = std::pin::pin!(connection);
     let check = tokio::time::sleep(idle);
     tokio::pin!(check);
     let mut seen = 0;
-    let mut closing = false;
+    let mut closing = Closing::No;
     loop {
         tokio::select! {
             result = connection.as_mut() => return result,
-            () = &mut check, if !closing => {
+            () = &mut check, if closing != Closing::Stopping => {
+                if closing == Closing::Idle {
+                    tracing::debug!("an idle connection did not close gracefully: dropped");
+                    return Ok(());
+                }
                 let started = activity.started.load(Ordering::Relaxed);
                 if started == seen && activity.in_flight.load(Ordering::Relaxed) == 0 {
-                    closing = true;
+                    closing = Closing::Idle;
                     shutdown(connection.as_mut());
+                    check.as_mut().reset(tokio::time::Instant::now() + IDLE_CLOSE_GRACE);
                 } else {
                     seen = started;
                     check.as_mut().reset(tokio::time::Instant::now() + idle);
                 }
             }
-            _ = stop.changed(), if !closing => {
-                closing = true;
+            _ = stop.changed(), if closing == Closing::No => {
+                closing = Closing::Stopping;
                 shutdown(connection.as_mut());
             }
         }
