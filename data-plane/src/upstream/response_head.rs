@@ -462,4 +462,162 @@ mod tests {
             .collect();
         assert_eq!(cookies, ["a=1", "b=2"]);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A response head the parser must read exactly as written.
+        #[derive(Debug, Clone)]
+        struct Generated {
+            status: u16,
+            /// Names in lower case; written in the case given.
+            fields: Vec<(String, String, String)>,
+            length: Option<u64>,
+            chunked: bool,
+        }
+
+        impl Generated {
+            fn text(&self) -> String {
+                let mut out = format!("HTTP/1.1 {} Whatever Reason\r\n", self.status);
+                for (_, written, value) in &self.fields {
+                    out.push_str(&format!("{written}: {value}\r\n"));
+                }
+                if let Some(length) = self.length {
+                    out.push_str(&format!("Content-Length: {length}\r\n"));
+                }
+                if self.chunked {
+                    out.push_str("Transfer-Encoding: chunked\r\n");
+                }
+                out.push_str("\r\n");
+                out
+            }
+
+            fn framing(&self) -> Framing {
+                let status = StatusCode::from_u16(self.status).unwrap();
+                if status.is_informational() || self.status == 204 || self.status == 304 {
+                    Framing::Empty
+                } else if self.chunked {
+                    Framing::Chunked
+                } else {
+                    match self.length {
+                        Some(0) => Framing::Empty,
+                        Some(n) => Framing::Length(n),
+                        None => Framing::UntilClose,
+                    }
+                }
+            }
+        }
+
+        fn field() -> impl Strategy<Value = (String, String, String)> {
+            (
+                "x-[a-z0-9-]{1,12}",
+                any::<bool>(),
+                "([!-~]([ -~]{0,24}[!-~])?)?",
+            )
+                .prop_map(|(name, shout, value)| {
+                    let written = if shout {
+                        name.to_ascii_uppercase()
+                    } else {
+                        name.clone()
+                    };
+                    (name, written, value)
+                })
+        }
+
+        fn generated() -> impl Strategy<Value = Generated> {
+            (
+                100u16..600,
+                prop::collection::vec(field(), 0..12),
+                prop::option::of(0u64..1_000_000),
+                any::<bool>(),
+            )
+                .prop_map(|(status, fields, length, chunked)| Generated {
+                    status,
+                    fields,
+                    length,
+                    chunked,
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..1024), head_request in any::<bool>()) {
+                let _ = parse(&mut BytesMut::from(&bytes[..]), head_request);
+                let mut prefixed = b"HTTP/1.1 200 OK\r\n".to_vec();
+                prefixed.extend_from_slice(&bytes);
+                let _ = parse(&mut BytesMut::from(&prefixed[..]), head_request);
+            }
+
+            #[test]
+            fn head_like_bytes_never_panic(
+                lines in prop::collection::vec(prop_oneof![
+                    Just("Transfer-Encoding: chunked".to_owned()),
+                    Just("Transfer-Encoding: gzip".to_owned()),
+                    Just("Content-Length: 5".to_owned()),
+                    Just("Content-Length: 5, 6".to_owned()),
+                    Just("Connection: close, x-a".to_owned()),
+                    "[ -~]{0,30}",
+                    "[a-zA-Z-]{1,10}: [\\x00-\\xff]{0,10}",
+                ], 0..10),
+                status in "[0-9]{1,4}",
+                version in prop_oneof![Just("HTTP/1.1"), Just("HTTP/1.0"), Just("HTTP/2")],
+            ) {
+                let text = format!("{version} {status} R\r\n{}\r\n\r\n", lines.join("\r\n"));
+                let _ = parse(&mut BytesMut::from(text.as_bytes()), false);
+            }
+
+            #[test]
+            fn valid_heads_parse_as_written_at_every_split_point(g in generated(), body in prop::collection::vec(any::<u8>(), 0..16)) {
+                let text = g.text();
+                let mut wire = text.clone().into_bytes();
+                wire.extend_from_slice(&body);
+                for split in 0..=wire.len() {
+                    let mut buf = BytesMut::from(&wire[..split]);
+                    let first = parse(&mut buf, false).unwrap();
+                    let head = match first {
+                        Some(head) => {
+                            prop_assert!(split >= text.len(), "complete at {} of {}", split, text.len());
+                            buf.extend_from_slice(&wire[split..]);
+                            head
+                        }
+                        None => {
+                            prop_assert!(split < text.len(), "incomplete at {} of {}", split, text.len());
+                            prop_assert_eq!(buf.len(), split, "nothing taken from a partial head");
+                            buf.extend_from_slice(&wire[split..]);
+                            parse(&mut buf, false).unwrap().expect("complete")
+                        }
+                    };
+                    prop_assert_eq!(head.status.as_u16(), g.status);
+                    prop_assert_eq!(head.framing, g.framing());
+                    prop_assert_eq!(&buf[..], &wire[text.len()..], "the body is left in the buffer");
+                    for (name, _, _) in &g.fields {
+                        let want: Vec<&str> = g.fields.iter().filter(|f| &f.0 == name).map(|f| f.2.as_str()).collect();
+                        let got: Vec<&[u8]> = head.headers.get_all(name.as_str()).iter().map(|v| v.as_bytes()).collect();
+                        let want: Vec<&[u8]> = want.iter().map(|v| v.as_bytes()).collect();
+                        prop_assert_eq!(got, want, "{}", name);
+                    }
+                    let expected_fields = g.fields.len() + usize::from(g.length.is_some() && !g.chunked);
+                    prop_assert_eq!(head.headers.len(), expected_fields);
+                    prop_assert_eq!(head.keep_alive, g.keep_alive());
+                }
+            }
+        }
+
+        impl Generated {
+            /// RFC 9112's reuse rules for an HTTP/1.1 response.
+            fn keep_alive(&self) -> bool {
+                let no_body = self.status < 200 || self.status == 204 || self.status == 304;
+                if no_body {
+                    !self.chunked && self.length.is_none_or(|l| l == 0)
+                } else if self.chunked {
+                    self.length.is_none()
+                } else {
+                    self.length.is_some()
+                }
+            }
+        }
+    }
 }
