@@ -43,8 +43,8 @@ pub const MAX_REQUEST_HEADERS: usize = 256;
 /// Bytes in one request head, at most.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// An idle connection closed gracefully is dropped if still open after
-/// this long.
+/// A connection that never started a request, closed gracefully for its
+/// silence, is dropped if still open after this long.
 const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// A TLS client gets this long from accept to a finished handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -229,7 +229,8 @@ impl Activity {
 }
 
 /// A request until its response head is ready (or it is dropped). After
-/// that a graceful close lets its body finish.
+/// that a graceful close lets its body finish, so the body need not be
+/// tracked.
 struct InFlight<'a>(&'a Activity);
 
 impl Drop for InFlight<'_> {
@@ -242,10 +243,15 @@ impl Drop for InFlight<'_> {
 /// the node stops, or when no request has started on it for a whole
 /// `idle` period and none is in progress: a silent connection closes
 /// `idle` after its last request began (or after it was accepted), at
-/// most twice that after its last request ended. A graceful HTTP/2 close
-/// waits for the client to answer a PING, which a silent client never
-/// does: an idle connection not gone [`IDLE_CLOSE_GRACE`] later is dropped
-/// (nothing is in progress on it to lose).
+/// most twice that after its last request ended. A response body still
+/// streaming then is not cut: HTTP/1 finishes it before closing, HTTP/2
+/// sends GOAWAY and lets its streams end.
+///
+/// A graceful HTTP/2 close waits for the client to answer a PING, which a
+/// silent client never does: a connection that never started a request
+/// and is not gone [`IDLE_CLOSE_GRACE`] later is dropped (nothing on it to
+/// lose). One that did start requests is left to hyper's keep-alive
+/// PINGs, which drop a client that stops answering.
 async fn drive<F, E>(
     connection: F,
     shutdown: impl Fn(Pin<&mut F>),
@@ -259,8 +265,11 @@ where
     #[derive(PartialEq)]
     enum Closing {
         No,
-        Idle,
-        Stopping,
+        /// Closing a connection that never started a request: dropped at
+        /// the next check.
+        Silent,
+        /// Closing gracefully, for as long as that takes.
+        Graceful,
     }
     let mut connection = std::pin::pin!(connection);
     let check = tokio::time::sleep(idle);
@@ -270,23 +279,27 @@ where
     loop {
         tokio::select! {
             result = connection.as_mut() => return result,
-            () = &mut check, if closing != Closing::Stopping => {
-                if closing == Closing::Idle {
-                    tracing::debug!("an idle connection did not close gracefully: dropped");
+            () = &mut check, if closing != Closing::Graceful => {
+                if closing == Closing::Silent {
+                    tracing::debug!("a silent connection did not close gracefully: dropped");
                     return Ok(());
                 }
                 let started = activity.started.load(Ordering::Relaxed);
                 if started == seen && activity.in_flight.load(Ordering::Relaxed) == 0 {
-                    closing = Closing::Idle;
                     shutdown(connection.as_mut());
-                    check.as_mut().reset(tokio::time::Instant::now() + IDLE_CLOSE_GRACE);
+                    if started == 0 {
+                        closing = Closing::Silent;
+                        check.as_mut().reset(tokio::time::Instant::now() + IDLE_CLOSE_GRACE);
+                    } else {
+                        closing = Closing::Graceful;
+                    }
                 } else {
                     seen = started;
                     check.as_mut().reset(tokio::time::Instant::now() + idle);
                 }
             }
             _ = stop.changed(), if closing == Closing::No => {
-                closing = Closing::Stopping;
+                closing = Closing::Graceful;
                 shutdown(connection.as_mut());
             }
         }

@@ -28,7 +28,8 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 ///   policy that allows everything but denies `/admin`;
 /// - `/split-te` proxies to a backend that sends `Transfer-Encoding` over
 ///   two lines (`gzip`, then `chunked`);
-/// - `/twice-chunked` to one that sends `chunked` on two lines.
+/// - `/twice-chunked` to one that sends `chunked` on two lines;
+/// - `/trickle` to one whose chunked body takes [`TRICKLE`] to arrive.
 struct Fixture {
     _dir: tempfile::TempDir,
     _cp: ControlPlane,
@@ -45,6 +46,7 @@ impl Fixture {
              5\r\nhello\r\n0\r\n\r\n",
         )
         .await?;
+        let trickle = trickle_backend().await?;
         let twice = raw_backend(
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n\
              5\r\nhello\r\n0\r\n\r\n",
@@ -82,6 +84,14 @@ impl Fixture {
                 "/twice-chunked",
                 "GET",
                 http_proxy(&format!("http://{twice}/")),
+            )
+            .await?;
+        admin
+            .route(
+                &api,
+                "/trickle",
+                "GET",
+                http_proxy(&format!("http://{trickle}/")),
             )
             .await?;
         let policy = json!({"Version": "2012-10-17", "Statement": [
@@ -153,6 +163,44 @@ impl Fixture {
         assert_eq!(self.hits(), before, "{target} reached the backend");
         Ok(())
     }
+}
+
+/// How long the `/trickle` backend takes over its body: longer than the
+/// header read timeout and its grace together.
+const TRICKLE: Duration = Duration::from_secs(6);
+const TRICKLE_CHUNKS: usize = 10;
+
+/// A backend that answers with a chunked body of [`TRICKLE_CHUNKS`] `x`s,
+/// one every [`TRICKLE`] / [`TRICKLE_CHUNKS`].
+async fn trickle_backend() -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let mut read = Vec::new();
+                while !read.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => read.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+                if stream.write_all(head).await.is_err() {
+                    return;
+                }
+                for _ in 0..TRICKLE_CHUNKS {
+                    tokio::time::sleep(TRICKLE / TRICKLE_CHUNKS as u32).await;
+                    if stream.write_all(b"1\r\nx\r\n").await.is_err() {
+                        return;
+                    }
+                }
+                let _ = stream.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    Ok(addr)
 }
 
 /// A backend on loopback that answers every request with `response`, then
@@ -337,6 +385,50 @@ async fn connections_with_half_a_preface_are_closed() -> anyhow::Result<()> {
             .is_some(),
         "still open"
     );
+    Ok(())
+}
+
+/// A response that streams for longer than the header read timeout is
+/// not cut by the idle bound (HTTP/1.1): no request starts meanwhile, but
+/// one is still being answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_responses_outlive_the_idle_bound_over_http1() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(f.addr()).await?;
+    let request = format!("GET /prod/trickle HTTP/1.1\r\nHost: {HOST}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !raw.ends_with(b"0\r\n\r\n") {
+        let n = tokio::time::timeout(TRICKLE * 3, stream.read(&mut buf)).await??;
+        assert!(
+            n > 0,
+            "cut after {:?}: {}",
+            started.elapsed(),
+            String::from_utf8_lossy(&raw)
+        );
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert_eq!(text.matches("\r\nx\r\n").count(), TRICKLE_CHUNKS, "{text}");
+    assert!(started.elapsed() >= TRICKLE - Duration::from_millis(500));
+    Ok(())
+}
+
+/// The same over HTTP/2: the idle connection may get GOAWAY, but its
+/// stream runs to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_responses_outlive_the_idle_bound_over_http2() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    let started = Instant::now();
+    let h2 = archway_e2e::http_client::GatewayClient::new(true);
+    let answer =
+        tokio::time::timeout(TRICKLE * 3, h2.get(f.addr(), "hard", "/prod/trickle")).await??;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body, "x".repeat(TRICKLE_CHUNKS));
+    assert!(started.elapsed() >= TRICKLE - Duration::from_millis(500));
     Ok(())
 }
 
