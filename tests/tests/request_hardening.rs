@@ -618,6 +618,25 @@ async fn forwarding_headers_are_the_gateways() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `X-Original-URL` and `X-Rewrite-URL`, which IIS and some frameworks
+/// serve in place of the path, never reach the backend: a request for
+/// `/public` cannot name `/admin` that way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn path_override_headers_are_dropped() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    let overrides = "X-Original-URL: /admin\r\nX-Rewrite-URL: /admin\r\nX_Original_URL: /admin\r\n";
+    let answer = f.get("/prod/public", overrides).await?;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let headers = &answer.json()["headers"];
+    for name in ["x-original-url", "x-rewrite-url", "x_original_url"] {
+        assert!(
+            headers.get(name).is_none(),
+            "{name} reached the backend: {headers}"
+        );
+    }
+    Ok(())
+}
+
 // ---- backend framing ----------------------------------------------------
 
 /// `Transfer-Encoding: gzip` and `Transfer-Encoding: chunked` on two lines

@@ -123,21 +123,24 @@ pub async fn forward(
 
 /// Removes every `x-archway-*` header a client sent, also spelled with
 /// `_` for `-` (CGI, WSGI and PHP backends read `x_archway_principal` as
-/// the same variable as `x-archway-principal`), and the `_` spellings of
-/// the forwarding headers the gateway sets (`x_real_ip`,
-/// `x_forwarded_for`, `x_forwarded_proto`): those backends could read the
-/// client's in place of the gateway's.
+/// the same variable as `x-archway-principal`); the `_` spellings of the
+/// forwarding headers the gateway sets (`x_real_ip`, `x_forwarded_for`,
+/// `x_forwarded_proto`), which those backends could read in place of the
+/// gateway's; and `X-Original-URL` / `X-Rewrite-URL` in any spelling,
+/// which IIS's URL Rewrite and some frameworks (Symfony, Zend) serve in
+/// place of the request's path: a request for `/public` carrying
+/// `X-Original-URL: /admin` would reach `/admin` past a Deny on it.
 fn remove_gateway_headers(headers: &mut http::HeaderMap) {
     const PREFIX: &[u8] = b"x-archway-";
     const FORWARDING: [&[u8]; 3] = [b"x-real-ip", b"x-forwarded-for", b"x-forwarded-proto"];
+    const PATH_OVERRIDES: [&[u8]; 2] = [b"x-original-url", b"x-rewrite-url"];
     let same = |(a, b): (&u8, &u8)| *a == *b || (*a == b'_' && *b == b'-');
+    let spells = |name: &[u8], of: &[u8]| name.len() == of.len() && name.iter().zip(of).all(same);
     let is_gateway = |name: &http::HeaderName| {
         let name = name.as_str().as_bytes();
         (name.len() > PREFIX.len() && name[..PREFIX.len()].iter().zip(PREFIX).all(same))
-            || (name.contains(&b'_')
-                && FORWARDING
-                    .iter()
-                    .any(|f| f.len() == name.len() && name.iter().zip(*f).all(same)))
+            || (name.contains(&b'_') && FORWARDING.iter().any(|f| spells(name, f)))
+            || PATH_OVERRIDES.iter().any(|f| spells(name, f))
     };
     if !headers.keys().any(is_gateway) {
         return;
@@ -167,6 +170,10 @@ mod tests {
             "x_forwarded_for",
             "x_forwarded-proto",
             "x_forwarded_host",
+            "x-original-url",
+            "x_original_url",
+            "x-rewrite-url",
+            "x-rewrite_url",
         ] {
             headers.insert(http::HeaderName::from_static(name), "v".parse().unwrap());
         }
