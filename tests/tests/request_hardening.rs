@@ -432,6 +432,56 @@ async fn long_responses_outlive_the_idle_bound_over_http2() -> anyhow::Result<()
     Ok(())
 }
 
+/// Over TLS too: a client that completes the handshake, HTTP/1.1 or h2 by
+/// ALPN, and then sends nothing is closed after the header read timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_connections_silent_after_the_handshake_are_closed() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let pki = archway_e2e::tls::Pki::generate(&dir.path().join("pki"))?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let (cert, key) = (
+        pki.cert.display().to_string(),
+        pki.key.display().to_string(),
+    );
+    let timeout = HEADER_TIMEOUT.as_secs().to_string();
+    let node = DataPlane::start(
+        &cp.url(),
+        "node",
+        &dir.path().join("node"),
+        &[
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--header-read-timeout-secs",
+            &timeout,
+        ],
+    )?;
+    for alpn in [&b"http/1.1"[..], b"h2"] {
+        let tcp = TcpStream::connect(node.addr()).await?;
+        let mut tls = tokio_rustls::TlsConnector::from(pki.client_config(&[alpn]))
+            .connect(rustls::pki_types::ServerName::try_from("localhost")?, tcp)
+            .await?;
+        assert_eq!(tls.get_ref().1.alpn_protocol(), Some(alpn));
+        let started = Instant::now();
+        let mut buf = [0u8; 4096];
+        let closed = loop {
+            let left = (HEADER_TIMEOUT * 4).saturating_sub(started.elapsed());
+            match tokio::time::timeout(left, tls.read(&mut buf)).await {
+                Err(_) => break None,
+                Ok(Ok(0)) | Ok(Err(_)) => break Some(started.elapsed()),
+                Ok(Ok(_)) => continue,
+            }
+        };
+        let closed = closed.unwrap_or_else(|| panic!("{alpn:?}: still open"));
+        assert!(
+            closed >= HEADER_TIMEOUT - Duration::from_millis(500),
+            "{alpn:?}: {closed:?}"
+        );
+    }
+    Ok(())
+}
+
 // ---- header limits ----------------------------------------------------
 
 /// 150 header fields (hyper's default limit is 100) are admitted and
