@@ -561,6 +561,8 @@ kept_out! {
     admin_with_encoded_upper_case_letters_is_kept_out => "/prod/%41DMIN";
     admin_double_encoded_is_kept_out => "/prod/%2561dmin";
     admin_with_an_overlong_dot_is_kept_out => "/prod/admin%c0%ae";
+    admin_with_a_file_extension_is_kept_out => "/prod/admin.json";
+    admin_with_an_encoded_file_extension_is_kept_out => "/prod/admin%2Ejson";
 }
 
 // ---- the host is one; the target is ASCII ----------------------------

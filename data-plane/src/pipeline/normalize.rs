@@ -27,8 +27,10 @@
 //!   which Windows backends strip.
 //!
 //! Letter case is not folded here (most backends are case-sensitive, and
-//! the backend gets the path as it came); a `Deny` statement matches paths
-//! ASCII case-insensitively instead (see `archway_proto::policy`).
+//! the backend gets the path as it came), nor a file extension cut off; a
+//! `Deny` statement matches paths ASCII case-insensitively, and with or
+//! without the extension of their last segment, instead (see
+//! `archway_proto::policy`).
 //!
 //! The query string is passed on as it came, except that raw bytes >= 0x80
 //! are refused there too: they are not a valid URI, and would otherwise
@@ -489,7 +491,8 @@ mod tests {
 
         /// `/prod/admin` as a backend might read it: each letter as itself,
         /// in another case, or percent-encoded; slashes doubled; and a tail
-        /// that Tomcat, Spring, IIS or nginx would drop or ignore.
+        /// that Tomcat, Spring (suffix patterns: `.json`), IIS or nginx
+        /// would drop or ignore.
         fn admin_spelling() -> impl Strategy<Value = String> {
             let letter = |c: char| {
                 prop_oneof![
@@ -524,6 +527,10 @@ mod tests {
                 Just("/./"),
                 Just("%c0%ae"),
                 Just("%2500"),
+                Just(".json"),
+                Just(".JSON"),
+                Just(".a.b"),
+                Just("%2ejson"),
             ];
             (
                 slashes,
