@@ -277,7 +277,10 @@ where
     let mut seen = 0;
     let mut closing = Closing::No;
     loop {
+        // Polled on every wake-up of the connection: the connection first,
+        // no random branch order.
         tokio::select! {
+            biased;
             result = connection.as_mut() => return result,
             () = &mut check, if closing != Closing::Graceful => {
                 if closing == Closing::Silent {
