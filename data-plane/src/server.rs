@@ -12,7 +12,7 @@
 //! (hyper's HTTP/1 header read timeout, which also runs while an HTTP/1
 //! connection waits idle for its next request), and every connection,
 //! HTTP/1 or HTTP/2, that starts no request for that long and has none in
-//! progress is closed gracefully ([`drive`]). That covers what hyper does
+//! progress is closed gracefully (see `drive`). That covers what hyper does
 //! not: a connection that sends nothing, or too little to tell HTTP/1 from
 //! HTTP/2, and an HTTP/2 connection that opens no stream (answering pings
 //! keeps it alive as far as hyper is concerned).
