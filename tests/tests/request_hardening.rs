@@ -498,6 +498,28 @@ async fn requests_with_150_headers_are_admitted() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The same over HTTP/2 (bounded there by the header list's size, 64 KiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_with_150_headers_are_admitted_over_http2() -> anyhow::Result<()> {
+    let f = Fixture::start().await?;
+    let fields: Vec<(String, String)> = (0..150)
+        .map(|i| (format!("x-field-{i}"), i.to_string()))
+        .collect();
+    let headers: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let h2 = archway_e2e::http_client::GatewayClient::new(true);
+    let answer = h2
+        .send_with_headers(f.addr(), "hard", "GET", "/prod/many", "", &headers)
+        .await?;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let echo: Value = serde_json::from_str(&answer.body)?;
+    assert_eq!(echo["headers"]["x-field-0"], "0");
+    assert_eq!(echo["headers"]["x-field-149"], "149");
+    Ok(())
+}
+
 /// A head of 200 KiB is refused with 431 before the backend sees it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_heads_are_refused() -> anyhow::Result<()> {
