@@ -308,3 +308,111 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use tokio::sync::Notify;
+
+    const IDLE: Duration = Duration::from_millis(50);
+
+    /// A stand-in for a client connection.
+    type Conn<'a> = Pin<Box<dyn Future<Output = Result<(), ()>> + 'a>>;
+
+    /// Drives a connection that ends when asked to close (`obeys`) or
+    /// never, for up to `within`: how it ended (None: still running), and
+    /// how often it was asked to close.
+    async fn run(
+        obeys: bool,
+        activity: &Activity,
+        stop: tokio::sync::watch::Receiver<()>,
+        within: Duration,
+    ) -> (Option<Result<(), ()>>, usize) {
+        let asked = AtomicUsize::new(0);
+        let notify = Notify::new();
+        let connection: Conn<'_> = Box::pin(async {
+            if obeys {
+                notify.notified().await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+            Ok(())
+        });
+        let shutdown = |_: Pin<&mut Conn<'_>>| {
+            asked.fetch_add(1, Ordering::SeqCst);
+            notify.notify_one();
+        };
+        let driven = drive(connection, shutdown, activity, IDLE, stop);
+        let ended = tokio::time::timeout(within, driven).await.ok();
+        (ended, asked.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_never_starts_a_request_is_dropped_if_it_ignores_the_close() {
+        let (_stop, stopped) = tokio::sync::watch::channel(());
+        let activity = Activity::default();
+        let (ended, asked) = run(false, &activity, stopped, IDLE_CLOSE_GRACE * 3).await;
+        assert_eq!(ended, Some(Ok(())), "dropped after the grace");
+        assert_eq!(asked, 1);
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_that_served_requests_is_closed_gracefully_not_dropped() {
+        let (_stop, stopped) = tokio::sync::watch::channel(());
+        let activity = Activity::default();
+        drop(activity.start());
+        let (ended, asked) = run(false, &activity, stopped, IDLE_CLOSE_GRACE * 2).await;
+        assert_eq!(
+            ended, None,
+            "a response may still be streaming: not dropped"
+        );
+        assert_eq!(asked, 1, "but asked to close");
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_that_obeys_ends() {
+        let (_stop, stopped) = tokio::sync::watch::channel(());
+        let activity = Activity::default();
+        drop(activity.start());
+        let (ended, asked) = run(true, &activity, stopped, IDLE * 20).await;
+        assert_eq!(ended, Some(Ok(())));
+        assert_eq!(asked, 1);
+    }
+
+    #[tokio::test]
+    async fn a_request_in_progress_keeps_its_connection() {
+        let (_stop, stopped) = tokio::sync::watch::channel(());
+        let activity = Activity::default();
+        let _in_flight = activity.start();
+        let (ended, asked) = run(true, &activity, stopped, IDLE * 8).await;
+        assert_eq!((ended, asked), (None, 0));
+    }
+
+    #[tokio::test]
+    async fn steady_requests_keep_their_connection() {
+        let (_stop, stopped) = tokio::sync::watch::channel(());
+        let activity = Arc::new(Activity::default());
+        let busy = activity.clone();
+        let client = tokio::spawn(async move {
+            for _ in 0..40 {
+                drop(busy.start());
+                tokio::time::sleep(IDLE / 5).await;
+            }
+        });
+        let (ended, asked) = run(true, &activity, stopped, IDLE * 6).await;
+        assert_eq!((ended, asked), (None, 0));
+        client.abort();
+    }
+
+    #[tokio::test]
+    async fn stopping_the_node_closes_busy_connections_gracefully() {
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        let activity = Activity::default();
+        let _in_flight = activity.start();
+        stop.send(()).unwrap();
+        let (ended, asked) = run(true, &activity, stopped, IDLE * 20).await;
+        assert_eq!(ended, Some(Ok(())));
+        assert_eq!(asked, 1);
+    }
+}
