@@ -66,6 +66,9 @@ pub struct NodeConfig {
     /// The key IAM secrets in the saved snapshot are sealed with; None:
     /// `seal.key` in the state directory, created on first start.
     pub seal_key: Option<SealKeySource>,
+    /// How long a client may take over a request head, and a client
+    /// connection go without starting a request.
+    pub header_read_timeout: Duration,
 }
 
 /// The default cap on client connections: keep the process's file
@@ -233,6 +236,7 @@ pub async fn run(
             privacy,
             tls,
             connections.clone(),
+            config.header_read_timeout,
             async {
                 let _ = private_stopped.await;
             },
@@ -248,6 +252,7 @@ pub async fn run(
         privacy,
         config.listener_tls.clone(),
         connections,
+        config.header_read_timeout,
         shutdown,
     )
     .await;

@@ -60,7 +60,11 @@ async fn start_with(name: &'static str, tls: Option<tokio_rustls::TlsAcceptor>) 
                     counter.fetch_add(1, Ordering::Relaxed);
                     async move { Ok::<_, Infallible>(answer(name, req).await) }
                 });
-                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let mut builder =
+                    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                // More than hyper's default of 100 header fields: tests send
+                // large heads through the gateway.
+                builder.http1().max_headers(1000);
                 let _ = match tls {
                     None => {
                         builder

@@ -64,6 +64,12 @@ struct Args {
     /// 1 to 1.25 times that). Keep it below the backends' own idle timeout.
     #[arg(long, env = "ARCHWAY_UPSTREAM_KEEPALIVE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     upstream_keepalive_secs: u64,
+    /// Seconds a client has to send each request head (HTTP/1), and that a
+    /// client connection (HTTP/1 or HTTP/2) may go without starting a
+    /// request before it is closed: slow and silent clients cannot hold
+    /// connections.
+    #[arg(long, env = "ARCHWAY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout_secs: u64,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "ARCHWAY_MAX_PAYLOAD_BYTES", default_value_t = DEFAULT_MAX_PAYLOAD)]
     max_payload_bytes: usize,
@@ -255,6 +261,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             (None, Some(path)) => Some(SealKeySource::File(path)),
             (None, None) => None,
         },
+        header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout_secs),
     };
     let listeners = node::Listeners {
         public: listener,

@@ -15,7 +15,12 @@ pub enum GatewayResponse {
     /// HTTP API: no route matches.
     NotFound,
     RequestTooLarge,
+    /// A body or its declared length that cannot be read.
     BadRequest,
+    /// A request target or host with no one safe reading: two `Host`
+    /// headers, a path spelling refused by [`super::normalize`], raw
+    /// non-ASCII in the query.
+    MalformedRequest,
     /// The backend did not answer within the integration timeout.
     IntegrationTimeout,
     /// The backend could not be reached or broke the connection.
@@ -93,6 +98,11 @@ impl GatewayResponse {
                 "BadRequestException",
                 br#"{"message":"Bad Request"}"#,
             ),
+            MalformedRequest => (
+                StatusCode::BAD_REQUEST,
+                "BadRequestException",
+                br#"{"message":"Bad Request"}"#,
+            ),
             IntegrationTimeout => (
                 StatusCode::GATEWAY_TIMEOUT,
                 "IntegrationTimeoutException",
@@ -163,6 +173,7 @@ impl GatewayResponse {
             NotFound => "RESOURCE_NOT_FOUND",
             RequestTooLarge => "REQUEST_TOO_LARGE",
             BadRequest => "BAD_REQUEST_BODY",
+            MalformedRequest => "DEFAULT_4XX",
             IntegrationTimeout => "INTEGRATION_TIMEOUT",
             IntegrationFailure => "INTEGRATION_FAILURE",
             ApiConfigurationError => "API_CONFIGURATION_ERROR",

@@ -133,16 +133,25 @@ pub async fn forward(
 
 /// Removes every `x-archway-*` header a client sent, also spelled with
 /// `_` for `-` (CGI, WSGI and PHP backends read `x_archway_principal` as
-/// the same variable as `x-archway-principal`).
+/// the same variable as `x-archway-principal`); the `_` spellings of the
+/// forwarding headers the gateway sets (`x_real_ip`, `x_forwarded_for`,
+/// `x_forwarded_proto`), which those backends could read in place of the
+/// gateway's; and `X-Original-URL` / `X-Rewrite-URL` in any spelling,
+/// which IIS's URL Rewrite and some frameworks (Symfony, Zend) serve in
+/// place of the request's path: a request for `/public` carrying
+/// `X-Original-URL: /admin` would reach `/admin` past a Deny on it.
 fn remove_gateway_headers(headers: &mut http::HeaderMap) {
     const PREFIX: &[u8] = b"x-archway-";
+    const FORWARDING: [&[u8]; 3] = [b"x-real-ip", b"x-forwarded-for", b"x-forwarded-proto"];
+    const PATH_OVERRIDES: [&[u8]; 2] = [b"x-original-url", b"x-rewrite-url"];
+    let same = |(a, b): (&u8, &u8)| *a == *b || (*a == b'_' && *b == b'-');
+    let spells = |name: &[u8], of: &[u8]| name.len() == of.len() && name.iter().zip(of).all(same);
     let is_gateway = |name: &http::HeaderName| {
         let name = name.as_str().as_bytes();
-        name.len() > PREFIX.len()
-            && name[..PREFIX.len()]
-                .iter()
-                .zip(PREFIX)
-                .all(|(a, b)| *a == *b || (*a == b'_' && *b == b'-'))
+        (name.len() > PREFIX.len() && name[..PREFIX.len()].iter().zip(PREFIX).all(same))
+            // Lengths first: most names are ruled out without a scan.
+            || (FORWARDING.iter().any(|f| spells(name, f)) && name.contains(&b'_'))
+            || PATH_OVERRIDES.iter().any(|f| spells(name, f))
     };
     if !headers.keys().any(is_gateway) {
         return;
@@ -197,13 +206,23 @@ mod tests {
             "x_archway-authorizer-context",
             "x-archwayish",
             "x-api-key",
+            "x_real_ip",
+            "x-real_ip",
+            "x_forwarded_for",
+            "x_forwarded-proto",
+            "x_forwarded_host",
+            "x-original-url",
+            "x_original_url",
+            "x-rewrite-url",
+            "x-rewrite_url",
         ] {
             headers.insert(http::HeaderName::from_static(name), "v".parse().unwrap());
         }
         remove_gateway_headers(&mut headers);
         let left: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
-        assert_eq!(left.len(), 2, "{left:?}");
+        assert_eq!(left.len(), 3, "{left:?}");
         assert!(left.contains(&"x-archwayish") && left.contains(&"x-api-key"));
+        assert!(left.contains(&"x_forwarded_host"));
     }
 
     #[test]

@@ -135,6 +135,7 @@ impl Gateway {
         let host = normalize::request_host(&parts)?;
         // Routing, policies and the backend URI all read this one path.
         let canonical = normalize::canonical_path(parts.uri.path())?;
+        normalize::check_query(parts.uri.query())?;
         let resolved = resolve::resolve(tables, &self.domain, host, &canonical);
         if let Ok(r) = &resolved {
             observation.api = Some(r.api);

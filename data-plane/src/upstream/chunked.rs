@@ -329,4 +329,177 @@ mod tests {
         write_chunk_header(&mut out, 1);
         assert_eq!(&out[..], b"FF\r\n1\r\n");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// One chunk: its data, how its size is written (upper case hex,
+        /// leading zeros), and what follows the size on its line.
+        #[derive(Debug, Clone)]
+        struct Chunk {
+            data: Vec<u8>,
+            upper: bool,
+            zeros: usize,
+            after_size: String,
+        }
+
+        fn chunk() -> impl Strategy<Value = Chunk> {
+            let after_size = prop_oneof![
+                Just(String::new()),
+                "[ \t]{1,3}",
+                ";[a-z]{1,5}",
+                ";[a-z]{1,5}=[a-z0-9]{1,5}",
+                "[ \t]{0,2};[a-z]{1,5}=\"[ a-z;=]{0,8}\"",
+                ";[a-z]{1,3};[a-z]{1,3}=1",
+            ];
+            (
+                prop::collection::vec(any::<u8>(), 1..200),
+                any::<bool>(),
+                0usize..3,
+                after_size,
+            )
+                .prop_map(|(data, upper, zeros, after_size)| Chunk {
+                    data,
+                    upper,
+                    zeros,
+                    after_size,
+                })
+        }
+
+        fn wire(chunks: &[Chunk], trailers: &[(String, String)], next: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            for c in chunks {
+                let size = if c.upper {
+                    format!("{:X}", c.data.len())
+                } else {
+                    format!("{:x}", c.data.len())
+                };
+                out.extend_from_slice("0".repeat(c.zeros).as_bytes());
+                out.extend_from_slice(size.as_bytes());
+                out.extend_from_slice(c.after_size.as_bytes());
+                out.extend_from_slice(b"\r\n");
+                out.extend_from_slice(&c.data);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"0\r\n");
+            for (name, value) in trailers {
+                out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+            }
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(next);
+            out
+        }
+
+        /// Feeds `wire` in pieces whose sizes cycle through `steps`.
+        fn decode_in_pieces(
+            wire: &[u8],
+            steps: &[usize],
+        ) -> Result<(Vec<u8>, Option<HeaderMap>, BytesMut), UpstreamError> {
+            let mut decoder = Decoder::default();
+            let mut buf = BytesMut::new();
+            let mut body = Vec::new();
+            let mut fed = 0;
+            let mut step = steps.iter().cycle();
+            // Each round either feeds a byte or more, or ends: bounded.
+            for _ in 0..wire.len() * 4 + 16 {
+                match decoder.decode(&mut buf)? {
+                    Decoded::Data(data) => body.extend_from_slice(&data),
+                    Decoded::Trailers(map) => return Ok((body, Some(map), buf)),
+                    Decoded::End => return Ok((body, None, buf)),
+                    Decoded::NeedMore => {
+                        assert!(fed < wire.len(), "decoder wants more than the wire has");
+                        let end = (fed + step.next().copied().unwrap_or(1)).min(wire.len());
+                        buf.extend_from_slice(&wire[fed..end]);
+                        fed = end;
+                    }
+                }
+            }
+            panic!("the decoder made no progress");
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+            #[test]
+            fn bodies_decode_whatever_their_chunks_extensions_trailers_and_splits(
+                chunks in prop::collection::vec(chunk(), 0..8),
+                trailers in prop::collection::vec(("x-[a-z]{1,8}", "[!-~]([ -~]{0,10}[!-~])?"), 0..4),
+                steps in prop::collection::vec(1usize..64, 1..8),
+                next in prop::collection::vec(any::<u8>(), 0..8),
+            ) {
+                let wire = wire(&chunks, &trailers, &next);
+                let (body, got_trailers, rest) = decode_in_pieces(&wire, &steps).unwrap();
+                let want: Vec<u8> = chunks.iter().flat_map(|c| c.data.clone()).collect();
+                prop_assert_eq!(body, want);
+                match got_trailers {
+                    None => prop_assert!(trailers.is_empty()),
+                    Some(map) => {
+                        for (name, value) in &trailers {
+                            let values: Vec<_> = map.get_all(name.as_str()).iter().collect();
+                            prop_assert!(values.iter().any(|v| v.as_bytes() == value.as_bytes()));
+                        }
+                        prop_assert_eq!(map.len(), trailers.len());
+                    }
+                }
+                // Bytes after the body are left for the next response.
+                prop_assert!(next.starts_with(&rest));
+            }
+
+            #[test]
+            fn every_split_point_decodes_the_same(chunks in prop::collection::vec(chunk(), 1..4)) {
+                let wire = wire(&chunks, &[], b"");
+                let want: Vec<u8> = chunks.iter().flat_map(|c| c.data.clone()).collect();
+                for split in 1..wire.len() {
+                    let (body, _, _) = decode_in_pieces(&wire, &[split, wire.len()]).unwrap();
+                    prop_assert_eq!(&body, &want, "split at {}", split);
+                }
+            }
+
+            #[test]
+            fn garbage_never_panics(
+                bytes in prop::collection::vec(any::<u8>(), 0..512),
+                steps in prop::collection::vec(1usize..32, 1..4),
+            ) {
+                let mut decoder = Decoder::default();
+                let mut buf = BytesMut::new();
+                let mut fed = 0;
+                let mut step = steps.iter().cycle();
+                for _ in 0..bytes.len() * 4 + 16 {
+                    match decoder.decode(&mut buf) {
+                        Err(_) | Ok(Decoded::End) | Ok(Decoded::Trailers(_)) => break,
+                        Ok(Decoded::Data(_)) => {}
+                        Ok(Decoded::NeedMore) if fed == bytes.len() => break,
+                        Ok(Decoded::NeedMore) => {
+                            let end = (fed + step.next().copied().unwrap_or(1)).min(bytes.len());
+                            buf.extend_from_slice(&bytes[fed..end]);
+                            fed = end;
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn chunk_like_garbage_never_panics(
+                pieces in prop::collection::vec(prop_oneof![
+                    Just(b"\r\n".to_vec()),
+                    Just(b"0\r\n".to_vec()),
+                    Just(b";".to_vec()),
+                    Just(b":".to_vec()),
+                    "[0-9a-fA-F]{1,18}".prop_map(String::into_bytes),
+                    prop::collection::vec(any::<u8>(), 1..8),
+                ], 0..40),
+            ) {
+                let bytes = pieces.concat();
+                let mut decoder = Decoder::default();
+                let mut buf = BytesMut::from(&bytes[..]);
+                for _ in 0..bytes.len() + 16 {
+                    match decoder.decode(&mut buf) {
+                        Ok(Decoded::Data(_)) => {}
+                        _ => break,
+                    }
+                }
+            }
+        }
+    }
 }

@@ -90,7 +90,7 @@ pub fn parse(
     let mut headers = HeaderMap::with_capacity(count);
     let mut connection = Connection::default();
     let mut content_length: Option<u64> = None;
-    let mut transfer_encoding: Option<Bytes> = None;
+    let mut codings = Codings::default();
     for &(name_at, name_len, value_at, value_len) in &spans {
         let name = HeaderName::from_bytes(&head[name_at..name_at + name_len])
             .map_err(|_| UpstreamError::Malformed("invalid response header name"))?;
@@ -100,8 +100,8 @@ pub fn parse(
             continue;
         }
         if name == header::TRANSFER_ENCODING {
-            // Several fields form one list; only the last coding matters.
-            transfer_encoding = Some(raw);
+            // Several fields form one list (RFC 9110 §5.3): judged together.
+            codings.read(&raw);
             continue;
         }
         if name == header::CONTENT_LENGTH {
@@ -134,7 +134,7 @@ pub fn parse(
     } else {
         connection.keep_alive && !connection.close
     };
-    let encoded = transfer_encoding.is_some();
+    let encoded = codings.fields > 0;
     let framing = if no_body {
         // A body announced where none may follow: should the backend send
         // one anyway, it would be read as the next response. Safer not to
@@ -143,7 +143,7 @@ pub fn parse(
             keep_alive = false;
         }
         Framing::Empty
-    } else if let Some(codings) = transfer_encoding {
+    } else if encoded {
         // Both headers at once is how requests get smuggled: honour the
         // encoding (as RFC 9112 says) and never reuse the connection.
         // HTTP/1.0 has no chunked coding to keep a connection open with.
@@ -152,7 +152,7 @@ pub fn parse(
         }
         // Another coding (gzip, ...) would reach the client undeclared,
         // once this hop's framing is gone: refused rather than garbled.
-        if !is_just_chunked(&codings) {
+        if !codings.is_just_chunked() {
             return Err(UpstreamError::Malformed(
                 "transfer codings other than chunked are not supported",
             ));
@@ -202,8 +202,38 @@ fn parse_content_length(raw: &[u8]) -> Result<u64, UpstreamError> {
     length.ok_or(UpstreamError::Malformed("invalid Content-Length"))
 }
 
-fn is_just_chunked(codings: &[u8]) -> bool {
-    trim(codings).eq_ignore_ascii_case(b"chunked")
+/// Every `Transfer-Encoding` field line of a head, read as one list.
+#[derive(Default)]
+struct Codings {
+    /// Field lines seen.
+    fields: usize,
+    /// Codings named, over all lines.
+    count: usize,
+    /// Some coding is not `chunked` (or a list element is not a token).
+    other: bool,
+}
+
+impl Codings {
+    fn read(&mut self, value: &[u8]) {
+        self.fields += 1;
+        for element in value.split(|b| *b == b',').map(trim) {
+            // Empty list elements are allowed and mean nothing.
+            if element.is_empty() {
+                continue;
+            }
+            self.count += 1;
+            if !element.eq_ignore_ascii_case(b"chunked") {
+                self.other = true;
+            }
+        }
+    }
+
+    /// Exactly one coding over all lines, and it is `chunked`: `gzip` then
+    /// `chunked`, or `chunked` twice, is not (the body would reach the
+    /// client still encoded, or be read with the wrong framing).
+    fn is_just_chunked(&self) -> bool {
+        self.count == 1 && !self.other
+    }
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
@@ -330,7 +360,14 @@ mod tests {
         let close = complete("HTTP/1.1 200 OK\r\n\r\n");
         assert_eq!(close.framing, Framing::UntilClose);
         assert!(!close.keep_alive);
-        for other in ["gzip", "gzip, chunked", "chunked, chunked"] {
+        for other in [
+            "gzip",
+            "gzip, chunked",
+            "chunked, chunked",
+            "",
+            " , ",
+            "chunked;q=1",
+        ] {
             let text = format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: {other}\r\n\r\n");
             assert!(
                 matches!(head(&text, false), Err(UpstreamError::Malformed(_))),
@@ -393,6 +430,26 @@ mod tests {
     }
 
     #[test]
+    fn transfer_encoding_lines_are_judged_together() {
+        for lines in [
+            "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n",
+            "Transfer-Encoding: \r\n",
+        ] {
+            let text = format!("HTTP/1.1 200 OK\r\n{lines}\r\n");
+            assert!(
+                matches!(head(&text, false), Err(UpstreamError::Malformed(_))),
+                "{lines:?}"
+            );
+        }
+        let split_fine = complete(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: ,\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        assert_eq!(split_fine.framing, Framing::Chunked);
+    }
+
+    #[test]
     fn repeated_headers_keep_their_order() {
         let head = complete(
             "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n\r\n",
@@ -404,5 +461,163 @@ mod tests {
             .map(|v| v.to_str().unwrap())
             .collect();
         assert_eq!(cookies, ["a=1", "b=2"]);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A response head the parser must read exactly as written.
+        #[derive(Debug, Clone)]
+        struct Generated {
+            status: u16,
+            /// Names in lower case; written in the case given.
+            fields: Vec<(String, String, String)>,
+            length: Option<u64>,
+            chunked: bool,
+        }
+
+        impl Generated {
+            fn text(&self) -> String {
+                let mut out = format!("HTTP/1.1 {} Whatever Reason\r\n", self.status);
+                for (_, written, value) in &self.fields {
+                    out.push_str(&format!("{written}: {value}\r\n"));
+                }
+                if let Some(length) = self.length {
+                    out.push_str(&format!("Content-Length: {length}\r\n"));
+                }
+                if self.chunked {
+                    out.push_str("Transfer-Encoding: chunked\r\n");
+                }
+                out.push_str("\r\n");
+                out
+            }
+
+            fn framing(&self) -> Framing {
+                let status = StatusCode::from_u16(self.status).unwrap();
+                if status.is_informational() || self.status == 204 || self.status == 304 {
+                    Framing::Empty
+                } else if self.chunked {
+                    Framing::Chunked
+                } else {
+                    match self.length {
+                        Some(0) => Framing::Empty,
+                        Some(n) => Framing::Length(n),
+                        None => Framing::UntilClose,
+                    }
+                }
+            }
+        }
+
+        fn field() -> impl Strategy<Value = (String, String, String)> {
+            (
+                "x-[a-z0-9-]{1,12}",
+                any::<bool>(),
+                "([!-~]([ -~]{0,24}[!-~])?)?",
+            )
+                .prop_map(|(name, shout, value)| {
+                    let written = if shout {
+                        name.to_ascii_uppercase()
+                    } else {
+                        name.clone()
+                    };
+                    (name, written, value)
+                })
+        }
+
+        fn generated() -> impl Strategy<Value = Generated> {
+            (
+                100u16..600,
+                prop::collection::vec(field(), 0..12),
+                prop::option::of(0u64..1_000_000),
+                any::<bool>(),
+            )
+                .prop_map(|(status, fields, length, chunked)| Generated {
+                    status,
+                    fields,
+                    length,
+                    chunked,
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..1024), head_request in any::<bool>()) {
+                let _ = parse(&mut BytesMut::from(&bytes[..]), head_request);
+                let mut prefixed = b"HTTP/1.1 200 OK\r\n".to_vec();
+                prefixed.extend_from_slice(&bytes);
+                let _ = parse(&mut BytesMut::from(&prefixed[..]), head_request);
+            }
+
+            #[test]
+            fn head_like_bytes_never_panic(
+                lines in prop::collection::vec(prop_oneof![
+                    Just("Transfer-Encoding: chunked".to_owned()),
+                    Just("Transfer-Encoding: gzip".to_owned()),
+                    Just("Content-Length: 5".to_owned()),
+                    Just("Content-Length: 5, 6".to_owned()),
+                    Just("Connection: close, x-a".to_owned()),
+                    "[ -~]{0,30}",
+                    "[a-zA-Z-]{1,10}: [\\x00-\\xff]{0,10}",
+                ], 0..10),
+                status in "[0-9]{1,4}",
+                version in prop_oneof![Just("HTTP/1.1"), Just("HTTP/1.0"), Just("HTTP/2")],
+            ) {
+                let text = format!("{version} {status} R\r\n{}\r\n\r\n", lines.join("\r\n"));
+                let _ = parse(&mut BytesMut::from(text.as_bytes()), false);
+            }
+
+            #[test]
+            fn valid_heads_parse_as_written_at_every_split_point(g in generated(), body in prop::collection::vec(any::<u8>(), 0..16)) {
+                let text = g.text();
+                let mut wire = text.clone().into_bytes();
+                wire.extend_from_slice(&body);
+                for split in 0..=wire.len() {
+                    let mut buf = BytesMut::from(&wire[..split]);
+                    let first = parse(&mut buf, false).unwrap();
+                    let head = match first {
+                        Some(head) => {
+                            prop_assert!(split >= text.len(), "complete at {} of {}", split, text.len());
+                            buf.extend_from_slice(&wire[split..]);
+                            head
+                        }
+                        None => {
+                            prop_assert!(split < text.len(), "incomplete at {} of {}", split, text.len());
+                            prop_assert_eq!(buf.len(), split, "nothing taken from a partial head");
+                            buf.extend_from_slice(&wire[split..]);
+                            parse(&mut buf, false).unwrap().expect("complete")
+                        }
+                    };
+                    prop_assert_eq!(head.status.as_u16(), g.status);
+                    prop_assert_eq!(head.framing, g.framing());
+                    prop_assert_eq!(&buf[..], &wire[text.len()..], "the body is left in the buffer");
+                    for (name, _, _) in &g.fields {
+                        let want: Vec<&str> = g.fields.iter().filter(|f| &f.0 == name).map(|f| f.2.as_str()).collect();
+                        let got: Vec<&[u8]> = head.headers.get_all(name.as_str()).iter().map(|v| v.as_bytes()).collect();
+                        let want: Vec<&[u8]> = want.iter().map(|v| v.as_bytes()).collect();
+                        prop_assert_eq!(got, want, "{}", name);
+                    }
+                    let expected_fields = g.fields.len() + usize::from(g.length.is_some() && !g.chunked);
+                    prop_assert_eq!(head.headers.len(), expected_fields);
+                    prop_assert_eq!(head.keep_alive, g.keep_alive());
+                }
+            }
+        }
+
+        impl Generated {
+            /// RFC 9112's reuse rules for an HTTP/1.1 response.
+            fn keep_alive(&self) -> bool {
+                let no_body = self.status < 200 || self.status == 204 || self.status == 304;
+                if no_body {
+                    !self.chunked && self.length.is_none_or(|l| l == 0)
+                } else if self.chunked {
+                    self.length.is_none()
+                } else {
+                    self.length.is_some()
+                }
+            }
+        }
     }
 }

@@ -117,6 +117,7 @@ async fn main() -> anyhow::Result<()> {
         upstream_keepalive: archway_data_plane::upstream::DEFAULT_KEEPALIVE,
         adopt_store: None,
         seal_key: None,
+        header_read_timeout: archway_data_plane::server::DEFAULT_HEADER_READ_TIMEOUT,
     };
     let node = tokio::spawn(node::run(
         node_config,

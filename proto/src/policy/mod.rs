@@ -29,7 +29,14 @@
 //! * Resource: `*` or an ARN such as
 //!   `arn:aws:execute-api:{region}:{account}:{api-id}/{stage}/{METHOD}/{path}`
 //!   where `*` matches any run of characters, `/` and `:` included, and `?`
-//!   exactly one; case-sensitive (see [`method_arn`] / [`MethodArn`]).
+//!   exactly one; case-sensitive (see [`method_arn`] / [`MethodArn`]),
+//!   except where reading the request more widely can only refuse more: a
+//!   `Deny` statement's `Resource` and an `Allow` statement's `NotResource`
+//!   match ASCII case-insensitively, and also match a method ARN whose
+//!   path matches once the file extension of its last segment is cut off.
+//!   So a Deny on `/admin` also refuses `/ADMIN`, which case-insensitive
+//!   backends (IIS) serve as `/admin`, and `/admin.json`, which Spring MVC
+//!   (suffix pattern matching, the default before 5.3) serves as `/admin`.
 //! * Principal: `"*"` or `{"AWS": "*"}` match everyone, anonymous callers
 //!   included; a 12-digit account id or `arn:aws:iam::{account}:root`
 //!   matches every principal of that account; any other ARN (wildcards
@@ -214,12 +221,26 @@ enum Effect {
 #[derive(Debug, Clone)]
 struct PatternSet {
     negated: bool,
+    /// Resources only: where reading the request more widely can only
+    /// refuse more (a Deny's `Resource`, an Allow's `NotResource`), the
+    /// patterns ignore ASCII case (compiled so) and a method ARN also
+    /// counts as matched when its path does without the file extension
+    /// of its last segment (`/admin.json` as `/admin`, as Spring MVC's
+    /// suffix pattern matching serves it).
+    widened: bool,
     patterns: Box<[Pattern]>,
 }
 
 impl PatternSet {
     fn matches(&self, parts: &[&str]) -> bool {
         self.patterns.iter().any(|p| p.matches(parts)) != self.negated
+    }
+
+    fn matches_resource(&self, s: &Subject<'_>) -> bool {
+        let hit = |parts: &[&str]| self.patterns.iter().any(|p| p.matches(parts));
+        let any = hit(s.resource())
+            || (self.widened && s.resource_without_extension().is_some_and(|r| hit(&r)));
+        any != self.negated
     }
 }
 
@@ -267,7 +288,7 @@ struct Statement {
 impl Statement {
     fn applies(&self, s: &Subject<'_>) -> bool {
         self.actions.matches(&[s.action])
-            && self.resources.matches(s.resource())
+            && self.resources.matches_resource(s)
             && self.principals.as_ref().is_none_or(|p| p.matches(s))
             && self.conditions.iter().all(|c| c.holds(s))
     }
@@ -319,6 +340,21 @@ impl<'a> Subject<'a> {
 
     fn resource(&self) -> &[&'a str] {
         &self.resource[..self.resource_len]
+    }
+
+    /// A method ARN whose path's last segment has a file extension
+    /// (`admin.json`, `admin.a.b`), with the extension cut off; `None`
+    /// for other resources.
+    fn resource_without_extension(&self) -> Option<[&'a str; METHOD_ARN_PARTS]> {
+        if self.resource_len != METHOD_ARN_PARTS {
+            return None;
+        }
+        let path = self.resource[METHOD_ARN_PARTS - 1];
+        let start = path.rfind('/').map_or(0, |i| i + 1);
+        let dot = path[start..].find('.').filter(|&d| d > 0)?;
+        let mut parts = self.resource;
+        parts[METHOD_ARN_PARTS - 1] = &path[..start + dot];
+        Some(parts)
     }
 
     /// `aws:PrincipalArn`: the role's ARN for a role session, else the

@@ -278,10 +278,17 @@ fn parse_statement(
 
     let (resource_value, resource_name, resource_negated) =
         exactly_one(path, resource, not_resource, "Resource", "NotResource")?;
+    // Resources match exactly, except where reading the request more widely
+    // can only refuse more: a Deny's `Resource` and an Allow's
+    // `NotResource` ignore case and a file extension on the last segment
+    // (see `PatternSet::widened`). IIS serves `/ADMIN`, Spring MVC
+    // `/admin.json`, as `/admin`, and a Deny on `/admin` must hold for
+    // them; an Allow stays exact.
+    let fold_case = (effect == Effect::Deny) != resource_negated;
     let mut resources = Vec::new();
     for (p, r) in string_list(resource_value, &join(path, resource_name))? {
         let expanded = expand_resource(r, &p, opts)?;
-        resources.push(Pattern::new(&expanded, false));
+        resources.push(Pattern::new(&expanded, fold_case));
     }
 
     let principals = match opts.kind {
@@ -332,10 +339,12 @@ fn parse_statement(
         effect,
         actions: PatternSet {
             negated: action_negated,
+            widened: false,
             patterns: actions.into_boxed_slice(),
         },
         resources: PatternSet {
             negated: resource_negated,
+            widened: fold_case,
             patterns: resources.into_boxed_slice(),
         },
         principals,

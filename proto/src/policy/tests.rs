@@ -612,6 +612,142 @@ fn resource_matching_wildcards_and_case() {
 }
 
 #[test]
+fn deny_resources_ignore_case_and_allow_resources_do_not() {
+    let doc = |effect: &str, element: &str, resource: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[
+                {{"Effect":"Allow","Action":"*","Resource":"*"}},
+                {{"Effect":"{effect}","Action":"*","{element}":"{resource}"}}]}}"#
+        )
+    };
+    let shouting = format!("{API}/prod/GET/ADMIN");
+    let quiet = format!("{API}/prod/GET/admin");
+    let deny = policy(
+        &doc("Deny", "Resource", &format!("{API}/*/admin")),
+        PolicyKind::Identity,
+    );
+    assert_eq!(deny.evaluate(&as_alice(&quiet)), Decision::ExplicitDeny);
+    assert_eq!(deny.evaluate(&as_alice(&shouting)), Decision::ExplicitDeny);
+    // A Deny with NotResource stays exact: folding would exempt more.
+    let deny_all_but = policy(
+        &doc("Deny", "NotResource", &format!("{API}/*/public")),
+        PolicyKind::Identity,
+    );
+    let public_shouting = format!("{API}/prod/GET/PUBLIC");
+    assert_eq!(
+        deny_all_but.evaluate(&as_alice(&public_shouting)),
+        Decision::ExplicitDeny
+    );
+    // Allow stays exact...
+    let allow = policy(
+        &format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"*","Resource":"{API}/*/admin"}}}}"#
+        ),
+        PolicyKind::Identity,
+    );
+    assert_eq!(allow.evaluate(&as_alice(&quiet)), Decision::Allow);
+    assert_eq!(allow.evaluate(&as_alice(&shouting)), Decision::ImplicitDeny);
+    // ...and an Allow with NotResource folds case, so it excludes more.
+    let allow_all_but = policy(
+        &format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"*","NotResource":"{API}/*/admin"}}}}"#
+        ),
+        PolicyKind::Identity,
+    );
+    assert_eq!(
+        allow_all_but.evaluate(&as_alice(&shouting)),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        allow_all_but.evaluate(&as_alice(&format!("{API}/prod/GET/other"))),
+        Decision::Allow
+    );
+}
+
+#[test]
+fn deny_resources_hold_for_a_file_extension_and_allow_resources_do_not() {
+    let doc = |effect: &str, element: &str, resource: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[
+                {{"Effect":"Allow","Action":"*","Resource":"*"}},
+                {{"Effect":"{effect}","Action":"*","{element}":"{resource}"}}]}}"#
+        )
+    };
+    let deny = policy(
+        &doc("Deny", "Resource", &format!("{API}/*/admin")),
+        PolicyKind::Identity,
+    );
+    for path in ["admin.json", "admin.a.b", "Admin.JSON", "admin"] {
+        let method = MethodArn {
+            region: "us-east-1",
+            account: "123456789012",
+            api_id: "abc123",
+            stage: "prod",
+            method: "GET",
+            path,
+        };
+        let ctx = RequestContext {
+            resource: Resource::Method(method),
+            ..as_alice("")
+        };
+        assert_eq!(deny.evaluate(&ctx), Decision::ExplicitDeny, "{path}");
+    }
+    for path in ["administrator", "admin/x.json", ".admin", "admin.json/x"] {
+        let method = MethodArn {
+            region: "us-east-1",
+            account: "123456789012",
+            api_id: "abc123",
+            stage: "prod",
+            method: "GET",
+            path,
+        };
+        let ctx = RequestContext {
+            resource: Resource::Method(method),
+            ..as_alice("")
+        };
+        assert_eq!(deny.evaluate(&ctx), Decision::Allow, "{path}");
+    }
+    // An Allow on /admin does not let /admin.json in; an Allow on all but
+    // /admin does not let it in either.
+    let method = |path| RequestContext {
+        resource: Resource::Method(MethodArn {
+            region: "us-east-1",
+            account: "123456789012",
+            api_id: "abc123",
+            stage: "prod",
+            method: "GET",
+            path,
+        }),
+        ..as_alice("")
+    };
+    let allow = policy(
+        &format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"*","Resource":"{API}/*/admin"}}}}"#
+        ),
+        PolicyKind::Identity,
+    );
+    assert_eq!(allow.evaluate(&method("admin")), Decision::Allow);
+    assert_eq!(
+        allow.evaluate(&method("admin.json")),
+        Decision::ImplicitDeny
+    );
+    let allow_all_but = policy(
+        &format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"*","NotResource":"{API}/*/admin"}}}}"#
+        ),
+        PolicyKind::Identity,
+    );
+    assert_eq!(
+        allow_all_but.evaluate(&method("admin.json")),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        allow_all_but.evaluate(&method("other.json")),
+        Decision::Allow
+    );
+}
+
+#[test]
 fn wildcard_matcher_edge_cases() {
     let yes = [
         ("", ""),
