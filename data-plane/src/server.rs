@@ -38,8 +38,7 @@ use tokio::net::TcpListener;
 /// How long a client may take over a request head, and a connection go
 /// without starting a request, by default.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Header fields in one request head, at most.
-pub const MAX_REQUEST_HEADERS: usize = 256;
+pub use crate::pipeline::headers::MAX_REQUEST_HEADERS;
 /// Bytes in one request head, at most.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);

@@ -6,6 +6,7 @@
 
 use archway_e2e::admin::http_proxy;
 use archway_e2e::http_client::GatewayClient;
+use archway_e2e::sigv4::get_headers as sigv4_headers;
 use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
 use archway_proto::v1::*;
 use bytes::Bytes;
@@ -64,47 +65,6 @@ fn req(method: &str, path: &str, key: &AccessKey) -> Value {
         "method": method, "path": path,
         "access_key": key.access_key_id, "secret": key.secret_access_key,
     })
-}
-
-/// Signs with the aws-sigv4 crate at a chosen time (botocore always signs
-/// with the current time).
-fn sigv4_headers(
-    key: &AccessKey,
-    host: &str,
-    path: &str,
-    time: SystemTime,
-) -> Vec<(String, String)> {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-    let identity = aws_credential_types::Credentials::new(
-        &key.access_key_id,
-        &key.secret_access_key,
-        None,
-        None,
-        "test",
-    )
-    .into();
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(REGION)
-        .name("execute-api")
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .unwrap()
-        .into();
-    let uri = format!("http://{host}{path}");
-    let signable = SignableRequest::new(
-        "GET",
-        &uri,
-        [("host", host)].into_iter(),
-        SignableBody::Bytes(b""),
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    instructions
-        .headers()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
 }
 
 /// Sends raw bytes and returns the whole answer as text.

@@ -483,7 +483,8 @@ async fn written_header_names(
         head = read_head => head?,
         () = write => return None,
     };
-    let mut slots = [httparse::EMPTY_HEADER; 128];
+    // As many as the server admits: more would fail the parse.
+    let mut slots = [httparse::EMPTY_HEADER; super::headers::MAX_REQUEST_HEADERS];
     let mut parsed = httparse::Request::new(&mut slots);
     parsed.parse(&head).ok()?;
     let mut names = Spellings::new();

@@ -15,6 +15,10 @@
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 use std::net::IpAddr;
 
+/// Header fields in one request head, at most (the server's limit, and so
+/// what anything re-reading a head must make room for).
+pub const MAX_REQUEST_HEADERS: usize = 256;
+
 // Names the pipeline uses on every request, made once: a `&str` name is
 // parsed and validated again on each lookup.
 pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
