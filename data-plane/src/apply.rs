@@ -8,6 +8,7 @@ use crate::received::{OutOfSync, ReceivedConfig};
 use crate::store_guard::StoreGuard;
 use crate::tables::RuntimeTables;
 use arc_swap::ArcSwap;
+use archway_proto::content_digest::ContentDigest;
 use archway_proto::v1::ConfigUpdate;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,6 +85,10 @@ pub struct ConfigApplier {
     unsaved: bool,
     /// Which stores' configurations may be taken.
     guard: StoreGuard,
+    /// The content digest of what the served tables were compiled from: a
+    /// relabel is taken only for exactly that content, never for content
+    /// this node refused (version numbers alone can collide across epochs).
+    served_digest: Option<ContentDigest>,
 }
 
 impl ConfigApplier {
@@ -104,6 +109,7 @@ impl ConfigApplier {
             last_large_save: None,
             unsaved: false,
             guard: StoreGuard::default(),
+            served_digest: None,
         }
     }
 
@@ -180,9 +186,21 @@ impl ConfigApplier {
         let Some(disk) = &self.disk else {
             return Ok(None);
         };
-        let Some(received) = disk.load()? else {
+        let Some((received, in_clear)) = disk.load_checked()? else {
             return Ok(None);
         };
+        if in_clear {
+            // Saved before secrets were sealed: seal them now rather than
+            // at the next change, which may be far off.
+            match disk.save(&received) {
+                Ok(()) => {
+                    tracing::info!(path = %disk.path().display(), "sealed the IAM secrets of a snapshot saved in clear")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, path = %disk.path().display(), "could not seal the IAM secrets of the saved snapshot")
+                }
+            }
+        }
         let tables = compile(
             received.version,
             received.resources.values(),
@@ -193,6 +211,7 @@ impl ConfigApplier {
         let version = tables.version();
         self.tables.store(Arc::new(tables));
         self.received_version = (received.version, received.epoch.clone());
+        self.served_digest = Some(received.digest());
         self.received = Some(received);
         self.ready.store(true, Ordering::Relaxed);
         self.keys_dirty = false;
@@ -217,7 +236,7 @@ impl ConfigApplier {
             // The control plane restarted and holds what this node holds:
             // a new name for the same tables, nothing to compile.
             let served = self.tables.load();
-            let was_served = served.version() == held.version;
+            let was_served = self.served_digest == Some(held.digest());
             held.relabel(&update)?;
             self.received_version = (held.version, held.epoch.clone());
             if !was_served {
@@ -247,6 +266,7 @@ impl ConfigApplier {
             }
         };
         self.received_version = (received.version, received.epoch.clone());
+        let digest = received.digest();
         let keys_update = match delta {
             // A full update, or keys changed in a version that was refused.
             _ if self.keys_dirty => KeyUpdate::Rebuild,
@@ -313,6 +333,7 @@ impl ConfigApplier {
         Ok(match result {
             Ok(tables) => {
                 self.tables.store(Arc::new(tables));
+                self.served_digest = Some(digest);
                 self.ready.store(true, Ordering::Relaxed);
                 self.keys_dirty = false;
                 Outcome::Applied { version }
@@ -568,5 +589,36 @@ mod tests {
             applier.apply(next).await.unwrap(),
             Outcome::Applied { version: 10 }
         );
+    }
+
+    #[tokio::test]
+    async fn a_relabel_of_refused_content_is_refused_whatever_the_version_numbers() {
+        let (_dir, tables, _disk, mut applier) = applier_with_disk();
+        applier.apply(update(40, 200)).await.unwrap();
+        // A new control plane sends content this node refuses, under the
+        // same version number in another epoch.
+        // (Another deployment: deployments are immutable, so one of the
+        // same name would be reused, not compiled again.)
+        let mut refused = update(41, 1000);
+        refused.version = 40;
+        refused.epoch = "b".into();
+        assert!(matches!(
+            applier.apply(refused).await.unwrap(),
+            Outcome::Refused { .. }
+        ));
+        let served = tables.load_full();
+        let relabel = ConfigUpdate {
+            version: 40,
+            base_version: 40,
+            epoch: "c".into(),
+            store_id: "s1".into(),
+            same_content: true,
+            ..Default::default()
+        };
+        assert!(matches!(
+            applier.apply(relabel).await.unwrap(),
+            Outcome::Refused { version: 40, .. }
+        ));
+        assert!(Arc::ptr_eq(&served, &tables.load_full()));
     }
 }

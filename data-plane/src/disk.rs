@@ -50,6 +50,13 @@ impl SnapshotFile {
 
     /// The saved configuration, or None when there is none yet.
     pub fn load(&self) -> anyhow::Result<Option<ReceivedConfig>> {
+        Ok(self.load_checked()?.map(|(config, _)| config))
+    }
+
+    /// [`SnapshotFile::load`], and whether the file held an IAM secret in
+    /// clear (saved by a node from before sealing): the caller saves it
+    /// again at once so the secret leaves the disk.
+    pub fn load_checked(&self) -> anyhow::Result<Option<(ReceivedConfig, bool)>> {
         let path = self.path();
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -59,10 +66,16 @@ impl SnapshotFile {
         let snapshot = NodeSnapshot::decode(bytes.as_slice())
             .map_err(|e| anyhow::anyhow!("decoding {}: {e}", path.display()))?;
         let mut unopened = 0usize;
+        let mut in_clear = false;
         let resources = snapshot
             .resources
             .into_iter()
             .map(|mut r| {
+                if let Some(Body::AccessKey(key)) = &r.resource
+                    && !key.secret_access_key.is_empty()
+                {
+                    in_clear = true;
+                }
                 if let Some(Body::AccessKey(key)) = &mut r.resource
                     && let Some(sealed) = snapshot.sealed_secrets.get(&key.access_key_id)
                 {
@@ -81,12 +94,13 @@ impl SnapshotFile {
                 "the node's seal key does not open the saved IAM secrets (was --seal-key-file replaced?); those access keys fail until the control plane sends them again"
             );
         }
-        Ok(Some(ReceivedConfig::new(
+        let config = ReceivedConfig::new(
             snapshot.epoch,
             snapshot.version,
             snapshot.store_id,
             resources,
-        )))
+        );
+        Ok(Some((config, in_clear)))
     }
 
     /// Saves `config` durably. Encodes the fields of `NodeSnapshot` directly
@@ -276,6 +290,27 @@ mod tests {
         let loaded = file.load().unwrap().unwrap();
         assert_eq!(secret_of(&loaded, "AKIAEXAMPLE000000001"), secret);
         assert_eq!(loaded.digest(), config.digest());
+    }
+
+    #[test]
+    fn a_snapshot_with_secrets_in_clear_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SnapshotFile::new(dir.path(), key(1));
+        // As a node from before sealing wrote it.
+        let old = NodeSnapshot {
+            version: 2,
+            resources: vec![access_key("AKIAEXAMPLE000000001", "in-clear")],
+            ..Default::default()
+        };
+        fs::write(file.path(), old.encode_to_vec()).unwrap();
+        let (loaded, in_clear) = file.load_checked().unwrap().unwrap();
+        assert!(in_clear);
+        assert_eq!(secret_of(&loaded, "AKIAEXAMPLE000000001"), "in-clear");
+        file.save(&loaded).unwrap();
+        assert!(
+            !file.load_checked().unwrap().unwrap().1,
+            "sealed once saved"
+        );
     }
 
     #[test]

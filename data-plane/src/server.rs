@@ -294,8 +294,15 @@ where
             result = connection.as_mut() => return result,
             () = &mut check, if closing != Closing::Graceful => {
                 if closing == Closing::Silent {
-                    tracing::debug!("a silent connection did not close gracefully: dropped");
-                    return Ok(());
+                    // A request that slipped in during the grace (an HTTP/2
+                    // stream opened before the GOAWAY arrived) is served to
+                    // its end, never cut.
+                    if activity.started.load(Ordering::Relaxed) == 0 {
+                        tracing::debug!("a silent connection did not close gracefully: dropped");
+                        return Ok(());
+                    }
+                    closing = Closing::Graceful;
+                    continue;
                 }
                 let started = activity.started.load(Ordering::Relaxed);
                 if started == seen && activity.in_flight.load(Ordering::Relaxed) == 0 {

@@ -10,8 +10,10 @@
 //! free and undoes itself on removal. The resources' names are unique
 //! within a set, so no hash is ever combined twice. This guards against
 //! accidents (a node and a control plane that drifted apart), not against
-//! an attacker who controls the configuration: such a caller could already
-//! change it outright.
+//! an attacker: XOR is linear, so whoever can write a few hundred chosen
+//! resources could make two different sets collide. Only an admin can
+//! write resources, and an admin can change the configuration outright;
+//! should that ever matter, a lattice hash (LtHash) drops in here.
 //!
 //! The encoding is deterministic because every protobuf map in the contract
 //! is generated as a `BTreeMap` (see `build.rs`).

@@ -17,9 +17,7 @@
 //! configuration from another store (see `ConfigUpdate.store_id`), so even
 //! a data directory lost whole (a new identity) cannot empty the fleet.
 
-use super::Store;
-#[cfg(test)]
-use super::StoreError;
+use super::{Store, StoreError};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 
@@ -36,7 +34,9 @@ pub enum OpenMode {
     /// Open the store that is there; create one only in an empty directory.
     #[default]
     Existing,
-    /// Create a new, empty store unless a healthy one is there (`--init`).
+    /// Create a new, empty store where none is usable (`--init`): a
+    /// missing, empty or corrupt store is moved aside; a healthy one is
+    /// never replaced (the start fails, saying so).
     Init,
 }
 
@@ -157,7 +157,17 @@ async fn init_over(
                 let revision = store.revision()?;
                 (id.is_some() || revision > 0).then(|| (id.unwrap_or_default(), revision))
             }
-            Err(_) => None,
+            // Only a store sled reads as corrupt is moved aside. Any other
+            // failure (another control plane holds its lock, an I/O error,
+            // too many open files) says nothing about the store: replacing
+            // it then could hide a live one.
+            Err(StoreError::Sled(sled::Error::Corruption { .. })) => None,
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "--init: could not open {} to see whether it is usable (is another control plane running on it?)",
+                    store_dir.display()
+                )));
+            }
         };
         if let Some((id, revision)) = healthy {
             anyhow::bail!(

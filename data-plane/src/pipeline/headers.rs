@@ -6,8 +6,11 @@
 //! - `X-Forwarded-For`: the peer is appended to every line the client sent
 //!   (joined into one line), as AWS does; a backend must read the last
 //!   element, the earlier ones are what the client claimed;
-//! - `Forwarded` (RFC 7239): the gateway's element (`for=…;proto=…`) is
-//!   appended in the same way, after every element the client sent;
+//! - `Forwarded` (RFC 7239): replaced by the gateway's element
+//!   (`for=…;proto=…`). Unlike `X-Forwarded-For`, common readers (Spring's
+//!   `ForwardedHeaderFilter`) take its *first* element's `for`, `proto` and
+//!   `host`, and a client's unbalanced quote could swallow an appended
+//!   element, so the client's lines are not kept;
 //! - `X-Real-IP` is a single value, not a list: the client's is replaced by
 //!   the peer;
 //! - `X-Forwarded-Proto` is the scheme the client used, whatever it said.
@@ -114,12 +117,12 @@ impl ClientInfo {
     }
 }
 
-/// Appends the client to `X-Forwarded-For` and the gateway's element to
-/// `Forwarded` (after all of the client's lines), sets `X-Real-IP` to the
-/// client and `X-Forwarded-Proto` to the scheme it used.
+/// Appends the client to `X-Forwarded-For` (after all of the client's
+/// lines), sets `Forwarded` to the gateway's element alone, `X-Real-IP` to
+/// the client and `X-Forwarded-Proto` to the scheme it used.
 pub fn add_forwarded(headers: &mut HeaderMap, client: &ClientInfo) {
     append_to_list(headers, X_FORWARDED_FOR, &client.ip_header);
-    append_to_list(headers, header::FORWARDED, &client.forwarded);
+    headers.insert(header::FORWARDED, client.forwarded.clone());
     headers.insert(X_REAL_IP, client.ip_header.clone());
     headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(client.scheme()));
 }
@@ -204,7 +207,7 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_ends_with_the_gateways_element() {
+    fn forwarded_is_the_gateways_element_alone() {
         let mut h = HeaderMap::new();
         h.append(
             "forwarded",
@@ -213,10 +216,12 @@ mod tests {
         h.append("forwarded", HeaderValue::from_static("for=7.7.7.7"));
         add_forwarded(&mut h, &client("::1", false));
         let lines: Vec<_> = h.get_all("forwarded").iter().collect();
-        assert_eq!(
-            lines,
-            [r#"for=6.6.6.6;proto=https, for=7.7.7.7, for="[::1]";proto=http"#]
-        );
+        assert_eq!(lines, [r#"for="[::1]";proto=http"#]);
+        // An unbalanced quote cannot swallow the gateway's element.
+        let mut h = HeaderMap::new();
+        h.append("forwarded", HeaderValue::from_static(r#"for="x"#));
+        add_forwarded(&mut h, &client("127.0.0.1", false));
+        assert_eq!(h["forwarded"], "for=127.0.0.1;proto=http");
     }
 
     #[test]

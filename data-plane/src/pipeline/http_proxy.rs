@@ -139,11 +139,20 @@ pub async fn forward(
 /// gateway's; and `X-Original-URL` / `X-Rewrite-URL` in any spelling,
 /// which IIS's URL Rewrite and some frameworks (Symfony, Zend) serve in
 /// place of the request's path: a request for `/public` carrying
-/// `X-Original-URL: /admin` would reach `/admin` past a Deny on it.
+/// `X-Original-URL: /admin` would reach `/admin` past a Deny on it; and the
+/// client's `X-Forwarded-Host`, `-Port` and `-Prefix` in any spelling, which
+/// frameworks trust to build absolute URLs (host-header poisoning) and
+/// the gateway does not set.
 fn remove_gateway_headers(headers: &mut http::HeaderMap) {
     const PREFIX: &[u8] = b"x-archway-";
     const FORWARDING: [&[u8]; 3] = [b"x-real-ip", b"x-forwarded-for", b"x-forwarded-proto"];
-    const PATH_OVERRIDES: [&[u8]; 2] = [b"x-original-url", b"x-rewrite-url"];
+    const CLAIMS: [&[u8]; 5] = [
+        b"x-original-url",
+        b"x-rewrite-url",
+        b"x-forwarded-host",
+        b"x-forwarded-port",
+        b"x-forwarded-prefix",
+    ];
     let same = |(a, b): (&u8, &u8)| *a == *b || (*a == b'_' && *b == b'-');
     let spells = |name: &[u8], of: &[u8]| name.len() == of.len() && name.iter().zip(of).all(same);
     let is_gateway = |name: &http::HeaderName| {
@@ -151,7 +160,7 @@ fn remove_gateway_headers(headers: &mut http::HeaderMap) {
         (name.len() > PREFIX.len() && name[..PREFIX.len()].iter().zip(PREFIX).all(same))
             // Lengths first: most names are ruled out without a scan.
             || (FORWARDING.iter().any(|f| spells(name, f)) && name.contains(&b'_'))
-            || PATH_OVERRIDES.iter().any(|f| spells(name, f))
+            || CLAIMS.iter().any(|f| spells(name, f))
     };
     if !headers.keys().any(is_gateway) {
         return;
@@ -213,6 +222,9 @@ mod tests {
             "x_forwarded_host",
             "x-original-url",
             "x_original_url",
+            "x-forwarded-host",
+            "x_forwarded_port",
+            "x-forwarded-prefix",
             "x-rewrite-url",
             "x-rewrite_url",
         ] {
@@ -220,9 +232,8 @@ mod tests {
         }
         remove_gateway_headers(&mut headers);
         let left: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
-        assert_eq!(left.len(), 3, "{left:?}");
+        assert_eq!(left.len(), 2, "{left:?}");
         assert!(left.contains(&"x-archwayish") && left.contains(&"x-api-key"));
-        assert!(left.contains(&"x_forwarded_host"));
     }
 
     #[test]

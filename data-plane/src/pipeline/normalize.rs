@@ -14,17 +14,20 @@
 //! every backend reads the same way, or refuses it with 400:
 //! - empty segments (`//`) and a trailing `/` are dropped, as the router
 //!   ignores them anyway;
-//! - percent-encoded unreserved characters (`%61` → `a`) are decoded, as
-//!   every backend would; other escapes are kept, in upper case;
+//! - percent-encoded characters that may stand raw in a path (`%61` → `a`,
+//!   `%3A` → `:`, `%40` → `@`, `%2B` → `+`, the other sub-delimiters) are
+//!   decoded, as every backend would; other escapes are kept, in upper
+//!   case;
 //! - the few printable characters RFC 3986 does not allow in a path but
 //!   HTTP parsers let through (`"`, `{`, `}`, `|`, `^`, `[`, `]`) are
 //!   percent-encoded, as a browser would;
 //! - refused (400): a raw `;` or `\`; raw bytes >= 0x80 (send UTF-8
 //!   percent-encoded); encoded `/`, `\`, `;` or `%` (double decoding);
 //!   encoded control characters (`%00`-`%1F`, `%7F`); encoded bytes that
-//!   are not UTF-8 (`%C0%AE`, an overlong `.`); `.` and `..` segments (also
-//!   as `%2E`); a segment that ends in `.` or in an encoded space (`%20`),
-//!   which Windows backends strip.
+//!   are not UTF-8 (`%C0%AE`, an overlong `.`); encoded `?` and `#`
+//!   (`%3F`, `%23`), which end the path for a backend that decodes first;
+//!   `.` and `..` segments (also as `%2E`); a segment that ends in `.` or
+//!   in an encoded space (`%20`), which Windows backends strip.
 //!
 //! Letter case is not folded here (most backends are case-sensitive, and
 //! the backend gets the path as it came), nor a file extension cut off; a
@@ -77,10 +80,6 @@ const PLAIN: [bool; 256] = {
     }
     t
 };
-
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
 
 /// The canonical path, borrowed when the request's is canonical already
 /// (the common case: one pass over the bytes, no allocation).
@@ -173,8 +172,13 @@ fn push_segment(out: &mut String, bytes: &[u8]) -> Result<(), GatewayResponse> {
         let byte = escaped(bytes, i)?;
         i += 3;
         match byte {
-            b'/' | b'\\' | b';' | b'%' | 0x00..=0x1F | 0x7F => return Err(BAD),
-            b if is_unreserved(b) => out.push(b as char),
+            // `?` and `#` end a path for a backend that decodes first
+            // (nginx's `$uri`): `/admin%3F` would be served as `/admin`.
+            b'/' | b'\\' | b';' | b'%' | b'?' | b'#' | 0x00..=0x1F | 0x7F => return Err(BAD),
+            // Unreserved characters and the sub-delimiters, `:` and `@`
+            // stand for themselves in a path: decoded, as every backend
+            // decodes them (`items%3Apurge` is `items:purge`).
+            b if PLAIN[usize::from(b)] => out.push(b as char),
             0x80..=0xFF => {
                 // A run of escapes must spell UTF-8, one character at a
                 // time: overlong forms (`%C0%AE` for `.`) and stray
@@ -273,7 +277,24 @@ mod tests {
             canon("/prod/a%20b/caf%c3%a9").unwrap(),
             "/prod/a%20b/caf%C3%A9"
         );
-        assert_eq!(canon("/prod/q%3Fx").unwrap(), "/prod/q%3Fx");
+        assert_eq!(canon("/prod/items%3Apurge").unwrap(), "/prod/items:purge");
+        assert_eq!(
+            canon("/prod/%40%21%24%26%27%28%29%2A%2B%2C%3D").unwrap(),
+            "/prod/@!$&'()*+,="
+        );
+        assert_eq!(canon("/prod/a%22b").unwrap(), "/prod/a%22b");
+    }
+
+    #[test]
+    fn encoded_query_and_fragment_marks_are_refused() {
+        for path in [
+            "/prod/admin%3F",
+            "/prod/admin%3f.x",
+            "/prod/admin%23",
+            "/prod/a%23b",
+        ] {
+            assert!(canonical_path(path).is_err(), "{path}");
+        }
     }
 
     #[test]
@@ -450,7 +471,7 @@ mod tests {
                                 && !l.is_ascii_lowercase() =>
                         {
                             let v = hex_value(h).unwrap() << 4 | hex_value(l).unwrap();
-                            is_unreserved(v) || v < 0x20 || v == 0x7F
+                            PLAIN[usize::from(v)] && v != b'/' || v < 0x20 || v == 0x7F
                         }
                         _ => true,
                     }
@@ -531,6 +552,10 @@ mod tests {
                 Just(".JSON"),
                 Just(".a.b"),
                 Just("%2ejson"),
+                Just("%3F"),
+                Just("%3fx=1"),
+                Just("%23"),
+                Just("%23frag"),
             ];
             (
                 slashes,
