@@ -16,9 +16,12 @@
 //!   that store. Deleting APIs one by one reaches nodes as deltas and is
 //!   never refused.
 //!
-//! A node holding nothing takes the first store it meets. So does a node
-//! whose saved snapshot predates store identities (its identity is empty),
-//! except for the empty-configuration rule above.
+//! A node holding nothing takes the first store it meets, unless it was
+//! started with `--adopt-store ID`: then it takes that store only. Give new
+//! nodes the fleet's store id where their state does not survive a restart
+//! (an `emptyDir`), or a replaced store would fill them. A node whose saved
+//! snapshot predates store identities (its identity is empty) takes the
+//! first store too, except for the empty-configuration rule above.
 
 use crate::received::ReceivedConfig;
 use archway_proto::v1::ConfigUpdate;
@@ -44,18 +47,24 @@ impl StoreGuard {
         if adopted {
             return Ok(());
         }
-        if !held.store_id.is_empty() && update.store_id != held.store_id {
+        let expected = match (&self.adopt, held.store_id.is_empty()) {
+            (_, false) => Some(held.store_id.as_str()),
+            (Some(adopt), true) => Some(adopt.as_str()),
+            (None, true) => None,
+        };
+        if let Some(expected) = expected
+            && update.store_id != expected
+        {
             let from = if update.store_id.is_empty() {
                 "a control plane that names no store".to_owned()
             } else {
                 format!("store {}", update.store_id)
             };
             return Err(format!(
-                "configuration version {} comes from {from}, but this node serves the \
-                 configuration of store {}: refused, still serving version {}. If the store \
-                 was replaced on purpose, restart the node with --adopt-store {}",
+                "configuration version {} comes from {from}, but this node follows store \
+                 {expected}: refused, still serving version {}. If the store was replaced on \
+                 purpose, restart the node with --adopt-store {}",
                 update.version,
-                held.store_id,
                 held.version,
                 if update.store_id.is_empty() {
                     "ID"
@@ -187,6 +196,14 @@ mod tests {
                 .judge(&serving, &full("s1", "epoch-1", &["settings"]))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_node_holding_nothing_told_its_store_takes_no_other() {
+        let guard = StoreGuard::new(Some("s1".into()));
+        let empty = ReceivedConfig::default();
+        assert!(guard.judge(&empty, &full("s2", "e", &["api/a"])).is_err());
+        assert!(guard.judge(&empty, &full("s1", "e", &["api/a"])).is_ok());
     }
 
     #[test]
