@@ -158,19 +158,55 @@ async fn wait_applies(node: &DataPlane, result: &str, count: u64) -> anyhow::Res
     Ok(())
 }
 
+/// A control plane and nodes `a` and `b` serving `GET /prod/ping` of API
+/// `api_id` (a mock answering `body`).
+struct Fleet {
+    dir: tempfile::TempDir,
+    cp_dir: std::path::PathBuf,
+    cp: ControlPlane,
+    cp_addr: String,
+    a: DataPlane,
+    b: DataPlane,
+    api: archway_proto::v1::RestApi,
+}
+
+impl Fleet {
+    async fn serving(api_id: &str, body: &str) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let cp_dir = dir.path().join("cp");
+        let cp = ControlPlane::start(&cp_dir)?;
+        let cp_addr = cp.process.addr.to_string();
+        let a = DataPlane::start(&cp.url(), "a", &dir.path().join("a"), &[])?;
+        let b = DataPlane::start(&cp.url(), "b", &dir.path().join("b"), &[])?;
+        let mut admin = Admin::connect(&cp.url()).await?;
+        let api = admin.create_api(api_id, ApiProtocol::Rest).await?;
+        admin.route(&api, "/ping", "GET", mock(200, body)).await?;
+        admin.deploy(&api, "prod").await?;
+        admin.wait_converged(&["a", "b"]).await?;
+        Ok(Self {
+            dir,
+            cp_dir,
+            cp,
+            cp_addr,
+            a,
+            b,
+            api,
+        })
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_keep_serving_when_the_control_plane_returns_on_a_new_store() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let cp_dir = dir.path().join("cp");
-    let mut cp = ControlPlane::start(&cp_dir)?;
-    let cp_addr = cp.process.addr.to_string();
-    let a = DataPlane::start(&cp.url(), "a", &dir.path().join("a"), &[])?;
-    let b = DataPlane::start(&cp.url(), "b", &dir.path().join("b"), &[])?;
-    let mut admin = Admin::connect(&cp.url()).await?;
-    let api = admin.create_api("steady", ApiProtocol::Rest).await?;
-    admin.route(&api, "/ping", "GET", mock(200, "pong")).await?;
-    admin.deploy(&api, "prod").await?;
-    admin.wait_converged(&["a", "b"]).await?;
+    let Fleet {
+        dir,
+        cp_dir,
+        cp,
+        cp_addr,
+        a,
+        b,
+        ..
+    } = Fleet::serving("steady", "pong").await?;
+    let mut cp = cp;
 
     // The control plane's whole data folder is lost; it comes back on the
     // same address with the same bootstrap tokens, as the deploy files
@@ -240,17 +276,15 @@ async fn nodes_keep_serving_when_the_control_plane_returns_on_a_new_store() -> a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_control_plane_restart_without_writes_makes_no_node_reapply() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let cp_dir = dir.path().join("cp");
-    let mut cp = ControlPlane::start(&cp_dir)?;
-    let cp_addr = cp.process.addr.to_string();
-    let a = DataPlane::start(&cp.url(), "a", &dir.path().join("a"), &[])?;
-    let b = DataPlane::start(&cp.url(), "b", &dir.path().join("b"), &[])?;
-    let mut admin = Admin::connect(&cp.url()).await?;
-    let api = admin.create_api("calm", ApiProtocol::Rest).await?;
-    admin.route(&api, "/ping", "GET", mock(200, "v1")).await?;
-    admin.deploy(&api, "prod").await?;
-    admin.wait_converged(&["a", "b"]).await?;
+    let Fleet {
+        dir: _dir,
+        cp_dir,
+        mut cp,
+        cp_addr,
+        a,
+        b,
+        api,
+    } = Fleet::serving("calm", "v1").await?;
     let acks = (applies(&a, "ack").await?, applies(&b, "ack").await?);
 
     for restart in 1..=2u64 {
