@@ -68,33 +68,22 @@ impl MasterKey {
     }
 }
 
-/// Writes a file only its owner can read (tokens), replacing any, and
-/// syncs it.
-pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    write_owner_only(path, contents, false)
-}
-
-/// Like [`write_private`], but fails if the file exists: for the master
-/// key, which two starting control planes must never both create (the
-/// second would replace a key the first already sealed secrets with).
+/// Creates a file only its owner can read, failing if it exists, and
+/// syncs it: for the master key (two starting control planes must never
+/// both create one, or the second would replace a key the first already
+/// sealed secrets with), token files and the store identity, none of which
+/// is ever overwritten.
 pub fn create_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    write_owner_only(path, contents, true)
-}
-
-fn write_owner_only(path: &Path, contents: &str, new_only: bool) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).mode(0o600);
-    if new_only {
-        options.create_new(true);
-    } else {
-        options.create(true).truncate(true);
-    }
-    let mut file = options.open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()
 }

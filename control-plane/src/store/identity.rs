@@ -224,7 +224,7 @@ fn open_sled(store_dir: &Path) -> anyhow::Result<Store> {
 fn new_identity() -> String {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("the OS random source");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::api_keys::hex(&bytes)
 }
 
 fn read_identity_file(path: &Path) -> anyhow::Result<Option<String>> {
