@@ -195,6 +195,38 @@ impl Admin {
             .into_inner())
     }
 
+    /// Creates an IAM user or role with these policy documents.
+    pub async fn create_principal(
+        &mut self,
+        name: &str,
+        kind: PrincipalType,
+        policies: Vec<String>,
+    ) -> anyhow::Result<IamPrincipal> {
+        Ok(self
+            .iam
+            .create_principal(PutPrincipalRequest {
+                principal: Some(IamPrincipal {
+                    name: name.into(),
+                    r#type: kind as i32,
+                    policies,
+                    ..Default::default()
+                }),
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// A new access key (with its secret) for an IAM user.
+    pub async fn access_key(&mut self, user: &str) -> anyhow::Result<AccessKey> {
+        Ok(self
+            .iam
+            .create_access_key(CreateAccessKeyRequest {
+                principal: user.into(),
+            })
+            .await?
+            .into_inner())
+    }
+
     /// Deploys the API's current definition to `stage` (created if needed).
     pub async fn deploy(&mut self, api: &RestApi, stage: &str) -> anyhow::Result<Deployment> {
         Ok(self

@@ -318,10 +318,7 @@ async fn a_control_plane_restart_without_writes_makes_no_node_reapply() -> anyho
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn iam_secrets_are_sealed_on_disk_and_verify_after_a_restart_from_it() -> anyhow::Result<()> {
-    use archway_proto::v1::{
-        CreateAccessKeyRequest, IamPrincipal, Method, PrincipalType, PutMethodRequest,
-        PutPrincipalRequest,
-    };
+    use archway_proto::v1::{Method, PrincipalType, PutMethodRequest};
     let dir = tempfile::tempdir()?;
     let mut cp = ControlPlane::start(&dir.path().join("cp"))?;
     let state = dir.path().join("n");
@@ -338,28 +335,12 @@ async fn iam_secrets_are_sealed_on_disk_and_verify_after_a_restart_from_it() -> 
             }),
         })
         .await?;
+    let allow_all = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]});
     admin
-        .iam
-        .create_principal(PutPrincipalRequest {
-            principal: Some(IamPrincipal {
-                name: "alice".into(),
-                r#type: PrincipalType::User as i32,
-                policies: vec![
-                    serde_json::json!({"Version": "2012-10-17", "Statement": [
-                        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]})
-                    .to_string(),
-                ],
-                ..Default::default()
-            }),
-        })
+        .create_principal("alice", PrincipalType::User, vec![allow_all.to_string()])
         .await?;
-    let key = admin
-        .iam
-        .create_access_key(CreateAccessKeyRequest {
-            principal: "alice".into(),
-        })
-        .await?
-        .into_inner();
+    let key = admin.access_key("alice").await?;
     admin.deploy(&api, "prod").await?;
     admin.wait_converged(&["n"]).await?;
 

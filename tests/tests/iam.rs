@@ -77,36 +77,6 @@ async fn raw_request(addr: std::net::SocketAddr, request: &str) -> anyhow::Resul
     Ok(String::from_utf8_lossy(&answer).into_owned())
 }
 
-async fn create_principal(
-    admin: &mut Admin,
-    name: &str,
-    kind: PrincipalType,
-    policies: Vec<String>,
-) -> anyhow::Result<IamPrincipal> {
-    Ok(admin
-        .iam
-        .create_principal(PutPrincipalRequest {
-            principal: Some(IamPrincipal {
-                name: name.into(),
-                r#type: kind as i32,
-                policies,
-                ..Default::default()
-            }),
-        })
-        .await?
-        .into_inner())
-}
-
-async fn access_key(admin: &mut Admin, user: &str) -> anyhow::Result<AccessKey> {
-    Ok(admin
-        .iam
-        .create_access_key(CreateAccessKeyRequest {
-            principal: user.into(),
-        })
-        .await?
-        .into_inner())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_requests_are_verified_and_authorized_by_policies() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -159,28 +129,30 @@ async fn signed_requests_are_verified_and_authorized_by_policies() -> anyhow::Re
         refused.message()
     );
 
-    create_principal(
-        &mut admin,
-        "alice",
-        PrincipalType::User,
-        vec![policy(json!([
-            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": arn("prod/*/pets")},
-            {"Effect": "Deny", "Action": "execute-api:*", "Resource": arn("*/DELETE/*")},
-        ]))],
-    )
-    .await?;
-    create_principal(&mut admin, "bob", PrincipalType::User, vec![]).await?;
-    create_principal(
-        &mut admin,
-        "deployer",
-        PrincipalType::Role,
-        vec![policy(
-            json!({"Effect": "Allow", "Action": "*", "Resource": "*"}),
-        )],
-    )
-    .await?;
-    let alice = access_key(&mut admin, "alice").await?;
-    let bob = access_key(&mut admin, "bob").await?;
+    admin
+        .create_principal(
+            "alice",
+            PrincipalType::User,
+            vec![policy(json!([
+                {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": arn("prod/*/pets")},
+                {"Effect": "Deny", "Action": "execute-api:*", "Resource": arn("*/DELETE/*")},
+            ]))],
+        )
+        .await?;
+    admin
+        .create_principal("bob", PrincipalType::User, vec![])
+        .await?;
+    admin
+        .create_principal(
+            "deployer",
+            PrincipalType::Role,
+            vec![policy(
+                json!({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+            )],
+        )
+        .await?;
+    let alice = admin.access_key("alice").await?;
+    let bob = admin.access_key("bob").await?;
     assert!(alice.access_key_id.starts_with("AKIA") && alice.access_key_id.len() == 20);
     assert_eq!(alice.secret_access_key.len(), 40);
     // The secret is shown once: listing never returns it.
@@ -195,7 +167,7 @@ async fn signed_requests_are_verified_and_authorized_by_policies() -> anyhow::Re
     assert_eq!(listed.len(), 1);
     assert!(listed[0].secret_access_key.is_empty() && listed[0].sealed_secret.is_empty());
     // Roles have no keys of their own.
-    assert!(access_key(&mut admin, "deployer").await.is_err());
+    assert!(admin.access_key("deployer").await.is_err());
     let session = admin
         .iam
         .assume_role(AssumeRoleRequest {
@@ -609,9 +581,7 @@ async fn botocore_signed_queries_with_plus_and_escapes_verify() -> anyhow::Resul
             }),
         })
         .await?;
-    create_principal(
-        &mut admin,
-        "carol",
+    admin.create_principal("carol",
         PrincipalType::User,
         vec![policy(json!([{
             "Effect": "Allow", "Action": "execute-api:Invoke",
@@ -619,7 +589,7 @@ async fn botocore_signed_queries_with_plus_and_escapes_verify() -> anyhow::Resul
         }]))],
     )
     .await?;
-    let carol = access_key(&mut admin, "carol").await?;
+    let carol = admin.access_key("carol").await?;
     admin.deploy(&api, "prod").await?;
     admin.wait_converged(&["n"]).await?;
 
