@@ -142,6 +142,20 @@ impl Fixture {
         exchange(self.addr(), request.as_bytes()).await
     }
 
+    /// Asserts `GET target` with `headers` gets the gateway's typed 400
+    /// (JSON body, `x-amzn-ErrorType: BadRequestException`).
+    async fn assert_malformed(&self, target: &str, headers: &str) -> anyhow::Result<()> {
+        let answer = self.get(target, headers).await?;
+        assert_eq!(answer.status, 400, "{target} {headers:?}: {}", answer.body);
+        assert_eq!(answer.json()["message"], "Bad Request");
+        assert!(
+            answer.head.contains("BadRequestException"),
+            "{}",
+            answer.head
+        );
+        Ok(())
+    }
+
     /// Asserts `target` is refused (400) or denied (403) by the gateway and
     /// never reaches the backend, after checking that an allowed path does.
     async fn assert_kept_out(&self, target: &str) -> anyhow::Result<()> {
@@ -600,14 +614,7 @@ async fn two_host_headers_are_refused() -> anyhow::Result<()> {
         format!("Host: {HOST}\r\nHost: {HOST}\r\n"),
         format!("Host: {HOST}\r\nHost: other.execute-api.localhost\r\n"),
     ] {
-        let answer = f.get("/prod/public", &hosts).await?;
-        assert_eq!(answer.status, 400, "{hosts:?}: {}", answer.body);
-        assert_eq!(answer.json()["message"], "Bad Request");
-        assert!(
-            answer.head.contains("BadRequestException"),
-            "{}",
-            answer.head
-        );
+        f.assert_malformed("/prod/public", &hosts).await?;
     }
     assert_eq!(f.hits(), 0);
     Ok(())
@@ -622,9 +629,7 @@ async fn an_encoded_nul_in_the_path_is_refused() -> anyhow::Result<()> {
         "/prod/%00/public",
         "/prod/x%0d%0aSet-Cookie:a",
     ] {
-        let answer = f.get(target, "").await?;
-        assert_eq!(answer.status, 400, "{target}: {}", answer.body);
-        assert_eq!(answer.json()["message"], "Bad Request");
+        f.assert_malformed(target, "").await?;
     }
     assert_eq!(f.hits(), 0);
     Ok(())
@@ -635,9 +640,7 @@ async fn an_encoded_nul_in_the_path_is_refused() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_utf8_in_an_http_proxy_path_is_refused() -> anyhow::Result<()> {
     let f = Fixture::start().await?;
-    let answer = f.get("/prod/caf\u{e9}", "").await?;
-    assert_eq!(answer.status, 400, "{}", answer.body);
-    assert_eq!(answer.json()["message"], "Bad Request");
+    f.assert_malformed("/prod/caf\u{e9}", "").await?;
     // Percent-encoded, the same path is served.
     let encoded = f.get("/prod/caf%C3%A9", "").await?;
     assert_eq!(encoded.status, 200, "{}", encoded.body);
@@ -650,9 +653,7 @@ async fn raw_utf8_in_an_http_proxy_path_is_refused() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_utf8_in_an_http_proxy_query_is_refused() -> anyhow::Result<()> {
     let f = Fixture::start().await?;
-    let answer = f.get("/prod/search?q=caf\u{e9}", "").await?;
-    assert_eq!(answer.status, 400, "{}", answer.body);
-    assert_eq!(answer.json()["message"], "Bad Request");
+    f.assert_malformed("/prod/search?q=caf\u{e9}", "").await?;
     let encoded = f.get("/prod/search?q=caf%C3%A9", "").await?;
     assert_eq!(encoded.status, 200, "{}", encoded.body);
     assert_eq!(encoded.json()["query"], "q=caf%C3%A9");
