@@ -37,7 +37,7 @@ pub fn generate() -> String {
 
 /// Files a token under its hash; returns its record.
 pub fn insert(
-    txn: &mut crate::store::Txn<'_>,
+    txn: &mut crate::store::Txn,
     token: &str,
     name: &str,
     role: TokenRole,
@@ -72,7 +72,7 @@ pub async fn bootstrap(
     admin: Option<String>,
     node: Option<String>,
 ) -> anyhow::Result<()> {
-    if !store.scan_raw(keys::ADMIN_TOKENS)?.is_empty() {
+    if store.view().any_under(keys::ADMIN_TOKENS) {
         return Ok(());
     }
     let admin = FirstToken::choose(data_dir.join(ADMIN_TOKEN_FILE), admin)?;
@@ -204,7 +204,7 @@ fn role_may_call(role: TokenRole, path: &str) -> bool {
 }
 
 fn lookup(store: &Store, token: &str) -> Result<Option<AdminToken>, StoreError> {
-    store.get(&keys::admin_token(&hash(token)))
+    store.view().get(&keys::admin_token(&hash(token)))
 }
 
 /// The token of an `authorization: Bearer <token>` header; the scheme's

@@ -224,14 +224,16 @@ impl Distribution {
         usage: Option<mpsc::Sender<crate::usage::Submission>>,
         master: Arc<MasterKey>,
     ) -> Result<Self, StoreError> {
-        let version = store.revision()?;
-        let mut resources = snapshot::build(store, &BTreeMap::new())?;
-        resources.extend(snapshot::keys_and_plans(store, &master)?);
+        // One version of the store for all of it: the set matches `version`.
+        let view = store.view();
+        let version = view.revision();
+        let mut resources = snapshot::build(&view, &BTreeMap::new())?;
+        resources.extend(snapshot::keys_and_plans(&view, &master)?);
         let digest = ContentDigest::of(resources.values().map(|r| &**r));
         let (version_tx, _) = watch::channel(version);
         Ok(Self {
             epoch: format!("{:016x}", fastrand::u64(..)),
-            store_id: store.identity()?.unwrap_or_default(),
+            store_id: view.identity().unwrap_or_default(),
             set: RwLock::new(VersionedSet {
                 version,
                 horizon: version,
@@ -276,7 +278,10 @@ impl Distribution {
             .filter(|(name, _)| !resource_name::is_published_individually(name))
             .map(|(n, r)| (n.clone(), r.clone()))
             .collect();
-        let desired = snapshot::build(store, &known)?;
+        // Read after taking the refresh lock: the last refresh to run sees
+        // the newest commit, and reads it whole.
+        let view = store.view();
+        let desired = snapshot::build(&view, &known)?;
         let mut upserts = Vec::new();
         for (name, resource) in &desired {
             match known.get(name) {
@@ -289,7 +294,8 @@ impl Distribution {
             .filter(|n| !desired.contains_key(*n))
             .cloned()
             .collect();
-        self.apply(store, upserts, removals)
+        self.apply(view.revision(), upserts, removals);
+        Ok(())
     }
 
     /// Publishes individually changed keys and plans by resource name: a
@@ -299,10 +305,11 @@ impl Distribution {
     /// state (a deleted key can never come back).
     pub fn publish(&self, store: &Store, names: Vec<String>) -> Result<(), StoreError> {
         let _serial = self.refresh_lock.lock().expect("refresh lock");
+        let view = store.view();
         let mut upserts = Vec::new();
         let mut removals = Vec::new();
         for name in names {
-            match snapshot::read_individual(store, &name, &self.master)? {
+            match snapshot::read_individual(&view, &name, &self.master)? {
                 Some(resource) => upserts.push(Arc::new(resource)),
                 None => removals.push(name),
             }
@@ -313,19 +320,16 @@ impl Distribution {
             upserts.retain(|r| set.resources.get(&r.name).is_none_or(|old| **old != **r));
             removals.retain(|n| set.resources.contains_key(n));
         }
-        self.apply(store, upserts, removals)
+        self.apply(view.revision(), upserts, removals);
+        Ok(())
     }
 
-    fn apply(
-        &self,
-        store: &Store,
-        upserts: Vec<Arc<ConfigResource>>,
-        removals: Vec<String>,
-    ) -> Result<(), StoreError> {
+    /// Publishes the changes as a new version: the store revision they were
+    /// read at, or one past the current version if that is not newer.
+    fn apply(&self, revision: u64, upserts: Vec<Arc<ConfigResource>>, removals: Vec<String>) {
         if upserts.is_empty() && removals.is_empty() {
-            return Ok(());
+            return;
         }
-        let revision = store.revision()?;
         let version = {
             let mut set = self.set.write().expect("distribution lock");
             let version = revision.max(set.version + 1);
@@ -346,7 +350,6 @@ impl Distribution {
         };
         tracing::info!(version, "published configuration");
         self.version_tx.send_replace(version);
-        Ok(())
     }
 
     fn origin(&self) -> Origin<'_> {

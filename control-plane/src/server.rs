@@ -312,6 +312,7 @@ pub async fn serve_then(
 /// secrets: serving would silently break every IAM signature.
 fn check_master_key(store: &Store, master: &MasterKey) -> anyhow::Result<()> {
     let keys = store
+        .view()
         .scan::<archway_proto::v1::AccessKey>(crate::store::keys::ACCESS_KEYS)
         .context("reading access keys")?;
     if let Some(key) = keys.first() {

@@ -4,7 +4,7 @@
 //! rollback cost the nodes nothing.
 
 use crate::secrets::MasterKey;
-use crate::store::{Store, StoreError, keys};
+use crate::store::{StoreError, View, keys};
 use archway_proto::resource_name;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::{
@@ -16,10 +16,12 @@ use std::sync::Arc;
 
 pub type DesiredSet = BTreeMap<String, Arc<ConfigResource>>;
 
-/// Builds the desired set. `known` is the previous set: deployments are
-/// immutable, so one already present is reused instead of read again.
+/// Builds the desired set from one version of the store (a stage and the
+/// deployment it points at always come from the same commit). `known` is the
+/// previous set: deployments are immutable, so one already present is reused
+/// instead of read again.
 pub fn build(
-    store: &Store,
+    store: &View,
     known: &BTreeMap<String, Arc<ConfigResource>>,
 ) -> Result<DesiredSet, StoreError> {
     let mut set = DesiredSet::new();
@@ -81,7 +83,7 @@ pub fn build(
 
 /// Every key, plan, IAM principal and access key, for a control plane
 /// starting up.
-pub fn keys_and_plans(store: &Store, master: &MasterKey) -> Result<DesiredSet, StoreError> {
+pub fn keys_and_plans(store: &View, master: &MasterKey) -> Result<DesiredSet, StoreError> {
     let mut set = DesiredSet::new();
     for p in store.scan::<IamPrincipal>(keys::PRINCIPALS)? {
         let r = principal_resource(&p);
@@ -107,7 +109,7 @@ pub fn keys_and_plans(store: &Store, master: &MasterKey) -> Result<DesiredSet, S
 /// `usageplan/…`, `principal/…`, `accesskey/…`), or None when it no longer
 /// exists.
 pub fn read_individual(
-    store: &Store,
+    store: &View,
     name: &str,
     master: &MasterKey,
 ) -> Result<Option<ConfigResource>, StoreError> {

@@ -3,7 +3,7 @@
 //! count against it when no Redis is shared by the nodes.
 
 use crate::error::{ApiError, ApiResult};
-use crate::store::{Store, StoreError, keys};
+use crate::store::{Store, StoreError, View, keys};
 use archway_proto::quota;
 use archway_proto::v1::{QuotaPeriod, UsageEntry, UsagePlan, UsageReport};
 use std::collections::BTreeMap;
@@ -117,29 +117,28 @@ const SEQUENCE_KEPT_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Forgets the sequences of reporters silent since `before_ms` (node
 /// processes long gone: every start is a new reporter).
 pub async fn prune_sequences(store: &Store, before_ms: i64) -> Result<usize, StoreError> {
-    let stale: Vec<String> = store
-        .scan_raw(keys::USAGE_SEQUENCES)?
-        .into_iter()
-        .filter(|(_, v)| {
-            v.get(8..16)
-                .and_then(|b| b.try_into().ok())
-                .map(i64::from_be_bytes)
-                .is_none_or(|written| written < before_ms)
-        })
-        .map(|(k, _)| k)
-        .collect();
-    if stale.is_empty() {
-        return Ok(0);
-    }
-    store
+    // Chosen and deleted in one write: a reporter that reports meanwhile
+    // is judged by its newest record, never deleted on an older one.
+    let (pruned, _) = store
         .write(|txn| {
+            let stale: Vec<String> = txn
+                .scan_raw(keys::USAGE_SEQUENCES)?
+                .into_iter()
+                .filter(|(_, v)| {
+                    v.get(8..16)
+                        .and_then(|b| b.try_into().ok())
+                        .map(i64::from_be_bytes)
+                        .is_none_or(|written| written < before_ms)
+                })
+                .map(|(k, _)| k)
+                .collect();
             for key in &stale {
                 txn.delete(key);
             }
-            Ok::<_, StoreError>(())
+            Ok::<_, StoreError>(stale.len())
         })
         .await?;
-    Ok(stale.len())
+    Ok(pruned)
 }
 
 fn read_u64(bytes: &[u8]) -> u64 {
@@ -150,7 +149,7 @@ fn read_u64(bytes: &[u8]) -> u64 {
 /// `end` inclusive (days since the epoch), with the quota left in each day's
 /// period when the plan has a quota.
 pub fn query(
-    store: &Store,
+    store: &View,
     plan: &UsagePlan,
     key_id: Option<&str>,
     start: i64,
@@ -233,6 +232,7 @@ mod tests {
 
     fn total(store: &Store) -> u64 {
         store
+            .view()
             .get_raw(&keys::usage("plan", "key", "2026-11-28"))
             .unwrap()
             .map_or(0, |v| read_u64(&v))

@@ -6,7 +6,7 @@ use super::rest_apis::load_api;
 use super::{SharedState, required};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::store::{Txn, keys};
+use crate::store::{View, keys};
 use crate::validate;
 use archway_proto::v1::deployment_service_server::DeploymentService;
 use archway_proto::v1::*;
@@ -31,7 +31,7 @@ impl Deployments {
     }
 }
 
-fn load_deployment(txn: &Txn<'_>, api_id: &str, deployment_id: &str) -> ApiResult<Deployment> {
+fn load_deployment(txn: &View, api_id: &str, deployment_id: &str) -> ApiResult<Deployment> {
     required("deployment_id", deployment_id)?;
     txn.get(&keys::deployment(api_id, deployment_id))?
         .ok_or_else(|| {
@@ -39,14 +39,14 @@ fn load_deployment(txn: &Txn<'_>, api_id: &str, deployment_id: &str) -> ApiResul
         })
 }
 
-fn load_stage(txn: &Txn<'_>, api_id: &str, stage_name: &str) -> ApiResult<Stage> {
+fn load_stage(txn: &View, api_id: &str, stage_name: &str) -> ApiResult<Stage> {
     required("stage_name", stage_name)?;
     txn.get(&keys::stage(api_id, stage_name))?
         .ok_or_else(|| ApiError::NotFound(format!("stage '{stage_name}' of API '{api_id}'")))
 }
 
 /// Validates a stage's settings against the API's deployments.
-fn check_stage(txn: &Txn<'_>, stage: &Stage) -> ApiResult<()> {
+fn check_stage(txn: &View, stage: &Stage) -> ApiResult<()> {
     validate::stage_name("stage.stage_name", &stage.stage_name)?;
     validate::max_len("stage.description", &stage.description, 4096)?;
     validate::stage_variables("stage.variables", &stage.variables)?;
@@ -83,7 +83,7 @@ fn check_stage(txn: &Txn<'_>, stage: &Stage) -> ApiResult<()> {
 
 /// Freezes the API's current resources and methods into a deployment, after
 /// checking that every method can be served.
-fn snapshot_api(txn: &Txn<'_>, api: &RestApi, description: &str) -> ApiResult<Deployment> {
+fn snapshot_api(txn: &View, api: &RestApi, description: &str) -> ApiResult<Deployment> {
     let resources: Vec<Resource> = txn.scan(&keys::resources(&api.id))?;
     let methods: Vec<Method> = txn.scan(&keys::methods_of_api(&api.id))?;
     if methods.is_empty() {

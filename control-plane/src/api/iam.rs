@@ -11,7 +11,7 @@ use super::{SharedState, required};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::secrets::{MasterKey, random_string};
-use crate::store::{Txn, keys};
+use crate::store::{View, keys};
 use archway_proto::policy::{Policy, PolicyKind};
 use archway_proto::resource_name;
 use archway_proto::v1::iam_service_server::IamService;
@@ -59,7 +59,7 @@ fn principal_arn(account: &str, kind: PrincipalType, name: &str) -> String {
     format!("arn:aws:iam::{account}:{kind}/{name}")
 }
 
-fn account_id(txn: &Txn<'_>) -> ApiResult<String> {
+fn account_id(txn: &View) -> ApiResult<String> {
     Ok(txn
         .get_raw(keys::ACCOUNT_ID)?
         .map(|v| String::from_utf8_lossy(&v).into_owned())
@@ -105,19 +105,19 @@ fn check_principal(p: &IamPrincipal) -> ApiResult<()> {
     Ok(())
 }
 
-fn load_principal(txn: &Txn<'_>, name: &str) -> ApiResult<IamPrincipal> {
+fn load_principal(txn: &View, name: &str) -> ApiResult<IamPrincipal> {
     required("name", name)?;
     txn.get(&keys::principal(name))?
         .ok_or_else(|| ApiError::NotFound(format!("principal '{name}'")))
 }
 
-fn load_access_key(txn: &Txn<'_>, id: &str) -> ApiResult<AccessKey> {
+fn load_access_key(txn: &View, id: &str) -> ApiResult<AccessKey> {
     required("access_key_id", id)?;
     txn.get(&keys::access_key(id))?
         .ok_or_else(|| ApiError::NotFound(format!("access key '{id}'")))
 }
 
-fn keys_of(txn: &Txn<'_>, principal: &str) -> ApiResult<Vec<AccessKey>> {
+fn keys_of(txn: &View, principal: &str) -> ApiResult<Vec<AccessKey>> {
     Ok(txn
         .scan::<AccessKey>(keys::ACCESS_KEYS)?
         .into_iter()
@@ -134,7 +134,7 @@ fn shown(mut key: AccessKey) -> AccessKey {
 }
 
 /// A new key id with `prefix` (AKIA or ASIA) that no key has.
-fn new_key_id(txn: &Txn<'_>, prefix: &str) -> ApiResult<String> {
+fn new_key_id(txn: &View, prefix: &str) -> ApiResult<String> {
     loop {
         let id = format!("{prefix}{}", random_string(KEY_ID_ALPHABET, 16));
         if txn.get_raw(&keys::access_key(&id))?.is_none() {

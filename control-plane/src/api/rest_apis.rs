@@ -4,7 +4,7 @@
 use super::{SharedState, required};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::store::{Txn, keys};
+use crate::store::{Txn, View, keys};
 use crate::validate;
 use archway_proto::path::PathPart;
 use archway_proto::v1::rest_api_service_server::RestApiService;
@@ -22,19 +22,19 @@ impl RestApis {
     }
 }
 
-pub(crate) fn load_api(txn: &Txn<'_>, api_id: &str) -> ApiResult<RestApi> {
+pub(crate) fn load_api(txn: &View, api_id: &str) -> ApiResult<RestApi> {
     required("api_id", api_id)?;
     txn.get(&keys::api(api_id))?
         .ok_or_else(|| ApiError::NotFound(format!("API '{api_id}'")))
 }
 
-fn load_resource(txn: &Txn<'_>, api_id: &str, resource_id: &str) -> ApiResult<Resource> {
+fn load_resource(txn: &View, api_id: &str, resource_id: &str) -> ApiResult<Resource> {
     required("resource_id", resource_id)?;
     txn.get(&keys::resource(api_id, resource_id))?
         .ok_or_else(|| ApiError::NotFound(format!("resource '{resource_id}' of API '{api_id}'")))
 }
 
-fn load_method(txn: &Txn<'_>, key: &MethodKey) -> ApiResult<Method> {
+fn load_method(txn: &View, key: &MethodKey) -> ApiResult<Method> {
     load_api(txn, &key.api_id)?;
     let http_method = validate::http_method("http_method", &key.http_method)?;
     txn.get(&keys::method(&key.api_id, &key.resource_id, &http_method))?
@@ -103,7 +103,7 @@ fn check_placement(
 
 /// Rewrites the paths of `root` and all its descendants after a rename or a
 /// move, and re-checks their methods' integrations against the new paths.
-fn repath_subtree(txn: &mut Txn<'_>, api_id: &str, root: &Resource) -> ApiResult<()> {
+fn repath_subtree(txn: &mut Txn, api_id: &str, root: &Resource) -> ApiResult<()> {
     let all: Vec<Resource> = txn.scan(&keys::resources(api_id))?;
     let mut children: HashMap<&str, Vec<&Resource>> = HashMap::new();
     for r in &all {
@@ -135,7 +135,7 @@ fn repath_subtree(txn: &mut Txn<'_>, api_id: &str, root: &Resource) -> ApiResult
 
 /// The API's resource policy must parse as nodes will read it: with
 /// `execute-api:/…` resources expanded to this API's ARN.
-fn check_resource_policy(txn: &Txn<'_>, api: &RestApi) -> ApiResult<()> {
+fn check_resource_policy(txn: &View, api: &RestApi) -> ApiResult<()> {
     if EndpointType::try_from(api.endpoint_type).is_err() {
         return Err(ApiError::invalid(
             "endpoint_type",
@@ -165,7 +165,7 @@ fn check_resource_policy(txn: &Txn<'_>, api: &RestApi) -> ApiResult<()> {
 
 /// NONE, AWS_IAM, or JWT / CUSTOM with an authorizer of that kind in the
 /// same API.
-fn check_authorization(txn: &Txn<'_>, method: &mut Method) -> ApiResult<()> {
+fn check_authorization(txn: &View, method: &mut Method) -> ApiResult<()> {
     let kind = method.authorization_type.to_ascii_uppercase();
     let kind = match kind.as_str() {
         "" => "NONE",
@@ -226,7 +226,7 @@ fn check_authorization(txn: &Txn<'_>, method: &mut Method) -> ApiResult<()> {
     Ok(())
 }
 
-fn load_authorizer(txn: &Txn<'_>, api_id: &str, id: &str) -> ApiResult<Authorizer> {
+fn load_authorizer(txn: &View, api_id: &str, id: &str) -> ApiResult<Authorizer> {
     required("authorizer_id", id)?;
     txn.get(&keys::authorizer(api_id, id))?
         .ok_or_else(|| ApiError::NotFound(format!("authorizer '{id}' of API '{api_id}'")))
@@ -408,7 +408,12 @@ impl RestApiService for RestApis {
         &self,
         _request: Request<ListRestApisRequest>,
     ) -> Result<Response<ListRestApisResponse>, Status> {
-        let items = self.state.store.scan(keys::APIS).map_err(ApiError::from)?;
+        let items = self
+            .state
+            .store
+            .view()
+            .scan(keys::APIS)
+            .map_err(ApiError::from)?;
         Ok(Response::new(ListRestApisResponse { items }))
     }
 

@@ -50,6 +50,7 @@ impl AdminTokenService for Tokens {
         let items = self
             .state
             .store
+            .view()
             .scan(keys::ADMIN_TOKENS)
             .map_err(ApiError::from)?;
         Ok(Response::new(ListTokensResponse { items }))

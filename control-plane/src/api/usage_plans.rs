@@ -6,7 +6,7 @@ use super::{SharedState, required};
 use crate::api_keys;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::store::{Txn, keys};
+use crate::store::{Txn, View, keys};
 use crate::usage;
 use crate::validate;
 use archway_proto::quota;
@@ -41,26 +41,26 @@ fn shown(mut key: ApiKey) -> ApiKey {
     key
 }
 
-fn load_key(txn: &Txn<'_>, key_id: &str) -> ApiResult<ApiKey> {
+fn load_key(txn: &View, key_id: &str) -> ApiResult<ApiKey> {
     required("key_id", key_id)?;
     txn.get(&keys::api_key(key_id))?
         .ok_or_else(|| ApiError::NotFound(format!("API key '{key_id}'")))
 }
 
-fn load_plan(txn: &Txn<'_>, plan_id: &str) -> ApiResult<UsagePlan> {
+fn load_plan(txn: &View, plan_id: &str) -> ApiResult<UsagePlan> {
     required("usage_plan_id", plan_id)?;
     txn.get(&keys::usage_plan(plan_id))?
         .ok_or_else(|| ApiError::NotFound(format!("usage plan '{plan_id}'")))
 }
 
-fn secret(txn: &Txn<'_>) -> ApiResult<Vec<u8>> {
+fn secret(txn: &View) -> ApiResult<Vec<u8>> {
     txn.get_raw(keys::API_KEY_SECRET)?
         .ok_or_else(|| ApiError::FailedPrecondition("the API key secret is missing".into()))
 }
 
 /// Stages a new key; refuses a value another key already has.
 fn insert_key(
-    txn: &mut Txn<'_>,
+    txn: &mut Txn,
     secret: &[u8],
     field: &str,
     name: &str,
@@ -98,7 +98,7 @@ fn insert_key(
 }
 
 /// Checks a plan's settings and that its stages exist.
-fn check_plan(txn: &Txn<'_>, plan: &UsagePlan) -> ApiResult<()> {
+fn check_plan(txn: &View, plan: &UsagePlan) -> ApiResult<()> {
     validate::name("plan.name", &plan.name)?;
     validate::max_len("plan.description", &plan.description, 4096)?;
     if let Some(t) = &plan.throttle {
@@ -152,7 +152,7 @@ fn check_plan(txn: &Txn<'_>, plan: &UsagePlan) -> ApiResult<()> {
 
 /// AWS allows a key in several plans, but not two that share a stage: the
 /// gateway could not tell which plan a request counts against.
-fn check_no_shared_stage(txn: &Txn<'_>, key: &ApiKey, plan: &UsagePlan) -> ApiResult<()> {
+fn check_no_shared_stage(txn: &View, key: &ApiKey, plan: &UsagePlan) -> ApiResult<()> {
     let stages: HashSet<(&str, &str)> = plan
         .api_stages
         .iter()
@@ -355,6 +355,7 @@ impl UsagePlanService for UsagePlans {
         let items = self
             .state
             .store
+            .view()
             .scan::<ApiKey>(keys::API_KEYS)
             .map_err(ApiError::from)?;
         Ok(Response::new(ListApiKeysResponse {
@@ -451,6 +452,7 @@ impl UsagePlanService for UsagePlans {
         let items = self
             .state
             .store
+            .view()
             .scan(keys::USAGE_PLANS)
             .map_err(ApiError::from)?;
         Ok(Response::new(ListUsagePlansResponse { items }))
@@ -578,10 +580,11 @@ impl UsagePlanService for UsagePlans {
         };
         let start = date("start_date", &req.start_date)?;
         let end = date("end_date", &req.end_date)?;
-        let store = &self.state.store;
-        let plan = store.read(|txn| load_plan(txn, &req.usage_plan_id))?;
+        // The plan, its keys and their counts from one version of the store.
+        let view = self.state.store.view();
+        let plan = load_plan(&view, &req.usage_plan_id)?;
         let key = (!req.key_id.is_empty()).then_some(req.key_id.as_str());
-        let items = usage::query(store, &plan, key, start, end)?;
+        let items = usage::query(&view, &plan, key, start, end)?;
         Ok(Response::new(GetUsageResponse { items }))
     }
 

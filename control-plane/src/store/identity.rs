@@ -88,8 +88,8 @@ pub async fn open(data_dir: &Path, mode: OpenMode) -> anyhow::Result<OpenedStore
         );
     }
     let store = open_sled(&store_dir)?;
-    let store_id = store.identity()?;
-    let revision = store.revision()?;
+    let store_id = store.identity();
+    let revision = store.revision();
     match (file_id, store_id) {
         (Some(file), Some(inner)) if file == inner => Ok(OpenedStore {
             store,
@@ -153,8 +153,8 @@ async fn init_over(
     if store_dir.is_dir() {
         let healthy = match Store::open(store_dir) {
             Ok(store) => {
-                let id = store.identity()?;
-                let revision = store.revision()?;
+                let id = store.identity();
+                let revision = store.revision();
                 (id.is_some() || revision > 0).then(|| (id.unwrap_or_default(), revision))
             }
             // Only a store sled reads as corrupt is moved aside. Any other
@@ -196,7 +196,7 @@ async fn init_over(
 async fn create(data_dir: &Path, store_dir: &Path, id_file: &Path) -> anyhow::Result<OpenedStore> {
     let store = open_sled(store_dir)?;
     anyhow::ensure!(
-        store.identity()?.is_none() && store.revision()? == 0,
+        store.identity().is_none() && store.revision() == 0,
         "{} is not empty: refusing to create a store over it",
         store_dir.display()
     );

@@ -7,14 +7,24 @@
 //! as a single atomic `sled::Batch` together with the revision bump. A write
 //! returns only after sled has flushed it to disk.
 //!
-//! sled is confined to this module; the rest of the control plane sees typed
-//! reads and a [`Txn`] to write through.
+//! Reads go to an immutable in-memory copy of the tree, one committed batch
+//! at a time (see [`Store`]), never to sled itself: sled has no snapshot
+//! reads, and a logical read (a snapshot build, a handler's checks) must not
+//! straddle a concurrent write.
+//!
+//! sled is confined to this module; the rest of the control plane reads
+//! through a [`View`] and writes through a [`Txn`].
 
 pub mod identity;
 pub mod keys;
 
+use arc_swap::ArcSwap;
+use imbl::OrdMap;
 use prost::Message;
+use sled::IVec;
+use std::ops::{Bound, Deref};
 use std::path::Path;
+use std::sync::Arc;
 
 const REVISION_KEY: &[u8] = b"meta/revision";
 /// The store's identity, made once when it is created (see [`identity`]).
@@ -31,10 +41,29 @@ pub enum StoreError {
     },
 }
 
-/// The configuration store. Reads are lock-free; writes are serialized.
+/// The whole tree at one committed batch: an immutable, structurally shared
+/// map, so publishing a new one after a write copies O(log n) nodes, and a
+/// reader holding an old one is never disturbed.
+type Entries = OrdMap<IVec, IVec>;
+
+/// The configuration store.
+///
+/// sled has no snapshot reads: two gets (or a scan and a get) straight from
+/// its tree can land on either side of a batch committed between them, so a
+/// reader could see a deployment without the stage that points at it. So
+/// the store keeps an immutable copy of the tree in memory, loaded at open
+/// and replaced through an [`ArcSwap`] after each committed batch. Every read
+/// works on one such [`View`]; it never waits for writers and never sees
+/// half of a batch. sled stays the durable copy: a batch goes to sled first
+/// and is published only after it is flushed. Writes are serialized.
+///
+/// The configuration is small next to memory (it is all sent to every node
+/// anyway), and sled caches the same pages; the copy shares the values'
+/// buffers with sled where sled hands them out (`IVec` is reference counted).
 pub struct Store {
     db: sled::Db,
     tree: sled::Tree,
+    committed: ArcSwap<Entries>,
     write_lock: tokio::sync::Mutex<()>,
 }
 
@@ -42,174 +71,260 @@ impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new().path(path).open()?;
         let tree = db.open_tree("config")?;
+        let mut entries = Entries::new();
+        for entry in tree.iter() {
+            let (key, value) = entry?;
+            entries.insert(key, value);
+        }
         Ok(Self {
             db,
             tree,
+            committed: ArcSwap::from_pointee(entries),
             write_lock: tokio::sync::Mutex::new(()),
         })
     }
 
+    /// The committed state as it is now: one version, however many reads
+    /// are made through it. Hold it for one logical operation (a request, a
+    /// snapshot build), not longer: it keeps that version's memory alive.
+    pub fn view(&self) -> View {
+        View {
+            entries: self.committed.load_full(),
+        }
+    }
+
     /// The revision of the last committed write (0 for an empty store).
-    pub fn revision(&self) -> Result<u64, StoreError> {
-        Ok(self
-            .tree
-            .get(REVISION_KEY)?
-            .map(|v| decode_u64(&v))
-            .unwrap_or(0))
+    pub fn revision(&self) -> u64 {
+        self.view().revision()
     }
 
     /// The identity given to this store when it was created; None for an
     /// empty store (or one made before stores had identities).
-    pub fn identity(&self) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .tree
-            .get(STORE_ID_KEY)?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    pub fn identity(&self) -> Option<String> {
+        self.view().identity()
     }
 
     /// Records the store's identity durably. Not a configuration change:
     /// the revision stays as it is.
     pub(crate) async fn set_identity(&self, id: &str) -> Result<(), StoreError> {
         let _guard = self.write_lock.lock().await;
-        self.tree.insert(STORE_ID_KEY, id.as_bytes())?;
-        self.db.flush_async().await?;
-        Ok(())
+        let mut next = Entries::clone(&self.committed.load());
+        next.insert(IVec::from(STORE_ID_KEY), IVec::from(id.as_bytes()));
+        let mut batch = sled::Batch::default();
+        batch.insert(STORE_ID_KEY, id.as_bytes());
+        self.commit(batch, next).await
     }
 
-    pub fn get<M: Message + Default>(&self, key: &str) -> Result<Option<M>, StoreError> {
-        match self.tree.get(key.as_bytes())? {
-            Some(bytes) => decode(key, &bytes).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    pub fn get_raw(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.tree.get(key.as_bytes())?.map(|v| v.to_vec()))
-    }
-
-    /// Every (key, raw value) under `prefix`, in key order.
-    pub fn scan_raw(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.tree
-            .scan_prefix(prefix.as_bytes())
-            .map(|entry| {
-                let (k, v) = entry?;
-                Ok((String::from_utf8_lossy(&k).into_owned(), v.to_vec()))
-            })
-            .collect()
-    }
-
-    /// Every (key, raw value) from `first` to `last` inclusive, in key order.
-    pub fn range_raw(&self, first: &str, last: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.tree
-            .range(first.as_bytes()..=last.as_bytes())
-            .map(|entry| {
-                let (k, v) = entry?;
-                Ok((String::from_utf8_lossy(&k).into_owned(), v.to_vec()))
-            })
-            .collect()
-    }
-
-    /// Every record under `prefix`, in key order.
-    pub fn scan<M: Message + Default>(&self, prefix: &str) -> Result<Vec<M>, StoreError> {
-        self.tree
-            .scan_prefix(prefix.as_bytes())
-            .map(|entry| {
-                let (key, value) = entry?;
-                decode(&String::from_utf8_lossy(&key), &value)
-            })
-            .collect()
-    }
-
-    /// Runs `f` over a read-only view of the committed state, without waiting
-    /// for writers.
-    pub fn read<T, E>(&self, f: impl FnOnce(&Txn<'_>) -> Result<T, E>) -> Result<T, E> {
-        let view = Txn {
-            store: self,
-            batch: sled::Batch::default(),
-            dirty: false,
-        };
-        f(&view)
+    /// Runs `f` over one consistent version of the committed state, without
+    /// waiting for writers.
+    pub fn read<T, E>(&self, f: impl FnOnce(&View) -> Result<T, E>) -> Result<T, E> {
+        f(&self.view())
     }
 
     /// Runs `f` with exclusive write access, then commits what it staged in
     /// one atomic batch with the next revision and waits until it is on disk.
     /// When `f` fails nothing is written. Returns `f`'s value and the new
     /// revision (unchanged when `f` staged nothing).
-    pub async fn write<T, E>(
-        &self,
-        f: impl FnOnce(&mut Txn<'_>) -> Result<T, E>,
-    ) -> Result<(T, u64), E>
+    pub async fn write<T, E>(&self, f: impl FnOnce(&mut Txn) -> Result<T, E>) -> Result<(T, u64), E>
     where
         E: From<StoreError>,
     {
         let _guard = self.write_lock.lock().await;
+        // Under the write lock nothing else publishes: this is the latest.
+        let base = self.view();
         let mut txn = Txn {
-            store: self,
+            next: Entries::clone(&base.entries),
+            base,
             batch: sled::Batch::default(),
             dirty: false,
         };
         let value = f(&mut txn)?;
-        let revision = self.revision()?;
+        let revision = txn.base.revision();
         if !txn.dirty {
             return Ok((value, revision));
         }
         let revision = revision + 1;
-        let mut batch = txn.batch;
+        let Txn {
+            mut batch,
+            mut next,
+            ..
+        } = txn;
         batch.insert(REVISION_KEY, &revision.to_be_bytes());
-        self.tree.apply_batch(batch).map_err(StoreError::from)?;
-        self.db.flush_async().await.map_err(StoreError::from)?;
+        next.insert(
+            IVec::from(REVISION_KEY),
+            IVec::from(&revision.to_be_bytes()[..]),
+        );
+        self.commit(batch, next).await?;
         Ok((value, revision))
+    }
+
+    /// Applies `batch` to sled, flushes it, then publishes `next` (the
+    /// committed map with the same changes). Called under the write lock.
+    async fn commit(&self, batch: sled::Batch, next: Entries) -> Result<(), StoreError> {
+        // sled applies a batch atomically or not at all.
+        self.tree.apply_batch(batch)?;
+        // From here sled's tree holds the batch, so the copy must follow
+        // whatever happens: on a failed flush (sled keeps the batch and a
+        // later flush may persist it) and when the caller's future is
+        // dropped during the flush (a client hung up), the guard still
+        // publishes on drop. Otherwise the copy would miss a write sled has,
+        // and the next batch would be built on a stale base.
+        let publish = PublishOnDrop {
+            committed: &self.committed,
+            next: Some(next),
+        };
+        let flushed = self.db.flush_async().await;
+        drop(publish);
+        flushed?;
+        Ok(())
     }
 }
 
-/// A write in progress: reads see the committed state; puts and deletes are
+/// Publishes a version when dropped: see [`Store::commit`].
+struct PublishOnDrop<'a> {
+    committed: &'a ArcSwap<Entries>,
+    next: Option<Entries>,
+}
+
+impl Drop for PublishOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(next) = self.next.take() {
+            self.committed.store(Arc::new(next));
+        }
+    }
+}
+
+/// One committed version of the store, immutable: reads through it agree
+/// with each other whatever is written meanwhile. Cheap to clone.
+#[derive(Clone)]
+pub struct View {
+    entries: Arc<Entries>,
+}
+
+impl View {
+    /// The revision of the last write this version holds (0 for none).
+    pub fn revision(&self) -> u64 {
+        self.entries
+            .get(REVISION_KEY)
+            .map(|v| decode_u64(v))
+            .unwrap_or(0)
+    }
+
+    /// See [`Store::identity`].
+    pub fn identity(&self) -> Option<String> {
+        self.entries
+            .get(STORE_ID_KEY)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    pub fn get<M: Message + Default>(&self, key: &str) -> Result<Option<M>, StoreError> {
+        match self.entries.get(key.as_bytes()) {
+            Some(bytes) => decode(key, bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn get_raw(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.entries.get(key.as_bytes()).map(|v| v.to_vec()))
+    }
+
+    /// Every (key, raw value) under `prefix`, in key order.
+    pub fn scan_raw(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        Ok(self
+            .prefixed(prefix)
+            .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), v.to_vec()))
+            .collect())
+    }
+
+    /// Every (key, raw value) from `first` to `last` inclusive, in key order.
+    pub fn range_raw(&self, first: &str, last: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let bounds: (Bound<&[u8]>, Bound<&[u8]>) = (
+            Bound::Included(first.as_bytes()),
+            Bound::Included(last.as_bytes()),
+        );
+        if first > last {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .entries
+            .range::<_, [u8]>(bounds)
+            .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), v.to_vec()))
+            .collect())
+    }
+
+    /// Every record under `prefix`, in key order.
+    pub fn scan<M: Message + Default>(&self, prefix: &str) -> Result<Vec<M>, StoreError> {
+        self.prefixed(prefix)
+            .map(|(key, value)| decode(&String::from_utf8_lossy(key), value))
+            .collect()
+    }
+
+    /// Whether anything is stored under `prefix`.
+    pub fn any_under(&self, prefix: &str) -> bool {
+        self.prefixed(prefix).next().is_some()
+    }
+
+    fn prefixed<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a IVec, &'a IVec)> + 'a {
+        let from: (Bound<&[u8]>, Bound<&[u8]>) =
+            (Bound::Included(prefix.as_bytes()), Bound::Unbounded);
+        self.entries
+            .range::<_, [u8]>(from)
+            .take_while(move |(k, _)| k.starts_with(prefix.as_bytes()))
+    }
+}
+
+/// A write in progress: reads (through [`View`], which a `Txn` derefs to)
+/// see the committed state the write started from; puts and deletes are
 /// staged until [`Store::write`] commits them.
-pub struct Txn<'a> {
-    store: &'a Store,
+pub struct Txn {
+    base: View,
+    /// `base` with the staged changes, published once the batch is durable.
+    next: Entries,
+    /// The same changes for sled. Both apply the last change to a key, so
+    /// they end up equal.
     batch: sled::Batch,
     dirty: bool,
 }
 
-impl Txn<'_> {
-    pub fn get<M: Message + Default>(&self, key: &str) -> Result<Option<M>, StoreError> {
-        self.store.get(key)
-    }
+impl Deref for Txn {
+    type Target = View;
 
-    pub fn scan<M: Message + Default>(&self, prefix: &str) -> Result<Vec<M>, StoreError> {
-        self.store.scan(prefix)
+    fn deref(&self) -> &View {
+        &self.base
     }
+}
 
-    pub fn get_raw(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.store.get_raw(key)
-    }
-
-    pub fn scan_raw(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.store.scan_raw(prefix)
-    }
-
+impl Txn {
     pub fn put_raw(&mut self, key: &str, value: &[u8]) {
-        self.batch.insert(key.as_bytes(), value);
-        self.dirty = true;
+        self.stage_put(key, IVec::from(value));
     }
 
     pub fn put(&mut self, key: &str, value: &impl Message) {
-        self.batch.insert(key.as_bytes(), value.encode_to_vec());
-        self.dirty = true;
+        self.stage_put(key, IVec::from(value.encode_to_vec()));
     }
 
     pub fn delete(&mut self, key: &str) {
         self.batch.remove(key.as_bytes());
+        self.next.remove(key.as_bytes());
         self.dirty = true;
     }
 
-    /// Stages the deletion of every key under `prefix`.
+    /// Stages the deletion of every key under `prefix` in the committed
+    /// state (keys staged by this write are not affected).
     pub fn delete_prefix(&mut self, prefix: &str) -> Result<(), StoreError> {
-        for entry in self.store.tree.scan_prefix(prefix.as_bytes()) {
-            let (key, _) = entry?;
-            self.batch.remove(key);
+        let base = self.base.clone();
+        for (key, _) in base.prefixed(prefix) {
+            self.batch.remove(key.clone());
+            self.next.remove(&key[..]);
             self.dirty = true;
         }
         Ok(())
+    }
+
+    fn stage_put(&mut self, key: &str, value: IVec) {
+        self.batch.insert(key.as_bytes(), value.clone());
+        self.next.insert(IVec::from(key.as_bytes()), value);
+        self.dirty = true;
     }
 }
 
@@ -249,8 +364,8 @@ mod tests {
             assert_eq!(rev, 1);
         }
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.revision().unwrap(), 1);
-        let api: RestApi = store.get(&keys::api("a1")).unwrap().unwrap();
+        assert_eq!(store.revision(), 1);
+        let api: RestApi = store.view().get(&keys::api("a1")).unwrap().unwrap();
         assert_eq!(api.name, "pets");
     }
 
@@ -265,7 +380,196 @@ mod tests {
             })
             .await;
         assert!(result.is_err());
-        assert!(store.get::<RestApi>("api/x").unwrap().is_none());
-        assert_eq!(store.revision().unwrap(), 0);
+        assert!(store.view().get::<RestApi>("api/x").unwrap().is_none());
+        assert_eq!(store.revision(), 0);
+    }
+
+    /// What sled holds, for comparing with the published copy.
+    fn sled_entries(store: &Store) -> Vec<(Vec<u8>, Vec<u8>)> {
+        store
+            .tree
+            .iter()
+            .map(|e| {
+                let (k, v) = e.unwrap();
+                (k.to_vec(), v.to_vec())
+            })
+            .collect()
+    }
+
+    fn copy_entries(store: &Store) -> Vec<(Vec<u8>, Vec<u8>)> {
+        store
+            .view()
+            .entries
+            .iter()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect()
+    }
+
+    /// The published copy is what sled holds after puts, overwrites,
+    /// deletes and prefix deletes in one batch (the last change to a key
+    /// wins in both), and what a reopened store loads.
+    #[tokio::test]
+    async fn the_copy_matches_sled_after_every_kind_of_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .write(|txn| {
+                for k in ["p/1", "p/2", "p/3", "q/1"] {
+                    txn.put_raw(k, k.as_bytes());
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        store
+            .write(|txn| {
+                txn.put_raw("q/1", b"new");
+                txn.put_raw("p/4", b"staged");
+                // Deletes the committed p/1..p/3 only: p/4 is staged.
+                txn.delete_prefix("p/")?;
+                txn.put_raw("p/2", b"again");
+                txn.delete("q/absent");
+                // Reads see the state the write started from.
+                assert_eq!(txn.get_raw("q/1")?.as_deref(), Some(&b"q/1"[..]));
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let copy = copy_entries(&store);
+        assert_eq!(copy, sled_entries(&store));
+        let view = store.view();
+        assert_eq!(
+            view.scan_raw("p/").unwrap(),
+            vec![
+                ("p/2".to_string(), b"again".to_vec()),
+                ("p/4".to_string(), b"staged".to_vec())
+            ]
+        );
+        assert_eq!(view.revision(), 2);
+        drop((view, store));
+        let reopened = Store::open(dir.path()).unwrap();
+        assert_eq!(copy_entries(&reopened), copy);
+    }
+
+    /// A write whose caller goes away while sled flushes (a client hung up)
+    /// has still been applied to sled: the copy must show it, or the next
+    /// write would be built on a base that misses it.
+    #[tokio::test]
+    async fn a_write_dropped_during_its_flush_is_still_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for i in 0..20u32 {
+            let key = format!("k/{i}");
+            // A zero timeout polls the write once, then drops it: wherever
+            // the write stopped, sled and the copy must agree.
+            let _ = tokio::time::timeout(
+                std::time::Duration::ZERO,
+                store.write(|txn| {
+                    txn.put_raw(&key, b"v");
+                    Ok::<_, StoreError>(())
+                }),
+            )
+            .await;
+            assert_eq!(copy_entries(&store), sled_entries(&store), "write {i}");
+        }
+        assert_eq!(store.revision(), 20);
+    }
+
+    /// Readers never see half of a batch. Writers move units between two
+    /// keys, each move one batch, so the two always sum to the same total;
+    /// readers on other threads read both keys (by get and by scan, in one
+    /// view) while the writes commit, and must always find the total.
+    /// Reading sled directly, a read could fall between the two keys of a
+    /// batch and see a unit in both or in neither.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_never_see_half_of_a_concurrent_batch() {
+        const TOTAL: u64 = 1_000;
+        const MOVES_PER_WRITER: u64 = 100;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        store
+            .write(|txn| {
+                txn.put_raw("acct/a", &TOTAL.to_be_bytes());
+                txn.put_raw("acct/b", &0u64.to_be_bytes());
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (store, done) = (store.clone(), done.clone());
+                std::thread::spawn(move || {
+                    let mut reads = 0u64;
+                    let mut revisions = std::collections::BTreeSet::new();
+                    // Bounded: stops when the writers are done, or at a cap.
+                    while !done.load(std::sync::atomic::Ordering::Acquire) && reads < 50_000_000 {
+                        store
+                            .read(|view| {
+                                let get = |k| decode_u64(&view.get_raw(k).unwrap().unwrap());
+                                let by_get = get("acct/a") + get("acct/b");
+                                let by_scan: u64 = view
+                                    .scan_raw("acct/")?
+                                    .iter()
+                                    .map(|(_, v)| decode_u64(v))
+                                    .sum();
+                                assert_eq!(by_get, TOTAL, "at revision {}", view.revision());
+                                assert_eq!(by_scan, TOTAL, "at revision {}", view.revision());
+                                revisions.insert(view.revision());
+                                Ok::<_, StoreError>(())
+                            })
+                            .unwrap();
+                        reads += 1;
+                    }
+                    revisions.len()
+                })
+            })
+            .collect();
+        let writers: Vec<_> = (0..2u64)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for i in 0..MOVES_PER_WRITER {
+                        // Alternate directions so neither key runs dry.
+                        let (from, to) = if (w + i) % 2 == 0 {
+                            ("acct/a", "acct/b")
+                        } else {
+                            ("acct/b", "acct/a")
+                        };
+                        store
+                            .write(|txn| {
+                                let take = |k| -> Result<u64, StoreError> {
+                                    Ok(decode_u64(&txn.get_raw(k)?.unwrap()))
+                                };
+                                let (f, t) = (take(from)?, take(to)?);
+                                let amount = f.min(7);
+                                txn.put_raw(from, &(f - amount).to_be_bytes());
+                                txn.put_raw(to, &(t + amount).to_be_bytes());
+                                Ok::<_, StoreError>(())
+                            })
+                            .await
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.await.unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Release);
+        for r in readers {
+            let seen = r.join().expect("a reader saw half of a batch");
+            // The readers ran while the writes committed, not only after.
+            assert!(seen > 1, "a reader saw only {seen} revision(s)");
+        }
+        assert_eq!(store.revision(), 1 + 2 * MOVES_PER_WRITER);
+        store
+            .read(|view| {
+                let sum = decode_u64(&view.get_raw("acct/a")?.unwrap())
+                    + decode_u64(&view.get_raw("acct/b")?.unwrap());
+                assert_eq!(sum, TOTAL);
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
     }
 }
