@@ -2,8 +2,9 @@
 //! serve them. Every change here is what the fleet serves, so each write ends
 //! by refreshing distribution.
 
-use super::rest_apis::load_api;
-use super::{SharedState, required};
+use super::SharedState;
+use super::records::{body, ensure_absent, load_by_id, refuse_if_used, required, unused_id};
+use super::rest_apis::{list_of_api, load_api};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::store::{View, keys};
@@ -20,29 +21,26 @@ impl Deployments {
     pub fn new(state: SharedState) -> Self {
         Self { state }
     }
-
-    /// Pushes the new state to the fleet; the write is already durable.
-    fn publish(&self) -> Result<(), Status> {
-        self.state
-            .distribution
-            .refresh(&self.state.store)
-            .map_err(ApiError::from)?;
-        Ok(())
-    }
 }
 
-fn load_deployment(txn: &View, api_id: &str, deployment_id: &str) -> ApiResult<Deployment> {
-    required("deployment_id", deployment_id)?;
-    txn.get(&keys::deployment(api_id, deployment_id))?
-        .ok_or_else(|| {
-            ApiError::NotFound(format!("deployment '{deployment_id}' of API '{api_id}'"))
-        })
+fn load_deployment(view: &View, api_id: &str, deployment_id: &str) -> ApiResult<Deployment> {
+    load_by_id(
+        view,
+        "deployment_id",
+        deployment_id,
+        |id| keys::deployment(api_id, id),
+        |id| format!("deployment '{id}' of API '{api_id}'"),
+    )
 }
 
-fn load_stage(txn: &View, api_id: &str, stage_name: &str) -> ApiResult<Stage> {
-    required("stage_name", stage_name)?;
-    txn.get(&keys::stage(api_id, stage_name))?
-        .ok_or_else(|| ApiError::NotFound(format!("stage '{stage_name}' of API '{api_id}'")))
+fn load_stage(view: &View, api_id: &str, stage_name: &str) -> ApiResult<Stage> {
+    load_by_id(
+        view,
+        "stage_name",
+        stage_name,
+        |name| keys::stage(api_id, name),
+        |name| format!("stage '{name}' of API '{api_id}'"),
+    )
 }
 
 /// Validates a stage's settings against the API's deployments.
@@ -113,9 +111,7 @@ fn snapshot_api(txn: &View, api: &RestApi, description: &str) -> ApiResult<Deplo
         .max()
         .unwrap_or(0);
     Ok(Deployment {
-        id: ids::unused(10, |id| {
-            Ok::<_, ApiError>(txn.get_raw(&keys::deployment(&api.id, id))?.is_some())
-        })?,
+        id: unused_id(txn, 10, |id| keys::deployment(&api.id, id))?,
         api_id: api.id.clone(),
         description: description.to_owned(),
         created_at_ms: ids::now_ms().max(latest + 1),
@@ -137,9 +133,8 @@ impl DeploymentService for Deployments {
         if !req.stage_name.is_empty() {
             validate::stage_name("stage_name", &req.stage_name)?;
         }
-        let (deployment, _) = self
+        let deployment = self
             .state
-            .store
             .write(|txn| {
                 let api = load_api(txn, &req.api_id)?;
                 let deployment = snapshot_api(txn, &api, &req.description)?;
@@ -166,7 +161,7 @@ impl DeploymentService for Deployments {
                 Ok::<_, ApiError>(deployment)
             })
             .await?;
-        self.publish()?;
+        self.state.refresh()?;
         Ok(Response::new(deployment))
     }
 
@@ -175,7 +170,7 @@ impl DeploymentService for Deployments {
         request: Request<GetDeploymentRequest>,
     ) -> Result<Response<Deployment>, Status> {
         let req = request.into_inner();
-        let deployment = self.state.store.read(|txn| {
+        let deployment = self.state.read(|txn| {
             load_api(txn, &req.api_id)?;
             load_deployment(txn, &req.api_id, &req.deployment_id)
         })?;
@@ -189,10 +184,9 @@ impl DeploymentService for Deployments {
         request: Request<ListDeploymentsRequest>,
     ) -> Result<Response<ListDeploymentsResponse>, Status> {
         let req = request.into_inner();
-        let mut items = self.state.store.read(|txn| {
-            load_api(txn, &req.api_id)?;
-            Ok::<_, ApiError>(txn.scan::<Deployment>(&keys::deployments(&req.api_id))?)
-        })?;
+        let mut items = self
+            .state
+            .read(|view| list_of_api::<Deployment>(view, &req.api_id, keys::deployments))?;
         for d in &mut items {
             d.resources = Vec::new();
             d.methods = Vec::new();
@@ -207,21 +201,23 @@ impl DeploymentService for Deployments {
     ) -> Result<Response<Empty>, Status> {
         let req = request.into_inner();
         self.state
-            .store
             .write(|txn| {
                 load_api(txn, &req.api_id)?;
                 load_deployment(txn, &req.api_id, &req.deployment_id)?;
-                for stage in txn.scan::<Stage>(&keys::stages(&req.api_id))? {
-                    let canary = stage.canary.as_ref().map(|c| c.deployment_id.as_str());
-                    if stage.deployment_id == req.deployment_id
-                        || canary == Some(req.deployment_id.as_str())
-                    {
-                        return Err(ApiError::FailedPrecondition(format!(
+                refuse_if_used(
+                    txn.scan::<Stage>(&keys::stages(&req.api_id))?,
+                    |stage| {
+                        let canary = stage.canary.as_ref().map(|c| c.deployment_id.as_str());
+                        stage.deployment_id == req.deployment_id
+                            || canary == Some(req.deployment_id.as_str())
+                    },
+                    |stage| {
+                        format!(
                             "stage '{}' serves deployment '{}'; move or delete the stage first",
                             stage.stage_name, req.deployment_id
-                        )));
-                    }
-                }
+                        )
+                    },
+                )?;
                 txn.delete(&keys::deployment(&req.api_id, &req.deployment_id));
                 Ok(())
             })
@@ -233,25 +229,15 @@ impl DeploymentService for Deployments {
         &self,
         request: Request<CreateStageRequest>,
     ) -> Result<Response<Stage>, Status> {
-        let mut stage = request
-            .into_inner()
-            .stage
-            .ok_or_else(|| ApiError::invalid("stage", "is required"))?;
-        let (stage, _) = self
+        let mut stage = body("stage", request.into_inner().stage)?;
+        let stage = self
             .state
-            .store
             .write(|txn| {
                 load_api(txn, &stage.api_id)?;
                 check_stage(txn, &stage)?;
-                if txn
-                    .get::<Stage>(&keys::stage(&stage.api_id, &stage.stage_name))?
-                    .is_some()
-                {
-                    return Err(ApiError::AlreadyExists(format!(
-                        "stage '{}' of API '{}'",
-                        stage.stage_name, stage.api_id
-                    )));
-                }
+                ensure_absent(txn, &keys::stage(&stage.api_id, &stage.stage_name), || {
+                    format!("stage '{}' of API '{}'", stage.stage_name, stage.api_id)
+                })?;
                 let now = ids::now_ms();
                 stage.created_at_ms = now;
                 stage.updated_at_ms = now;
@@ -259,7 +245,7 @@ impl DeploymentService for Deployments {
                 Ok(stage)
             })
             .await?;
-        self.publish()?;
+        self.state.refresh()?;
         Ok(Response::new(stage))
     }
 
@@ -268,7 +254,7 @@ impl DeploymentService for Deployments {
         request: Request<GetStageRequest>,
     ) -> Result<Response<Stage>, Status> {
         let req = request.into_inner();
-        let stage = self.state.store.read(|txn| {
+        let stage = self.state.read(|txn| {
             load_api(txn, &req.api_id)?;
             load_stage(txn, &req.api_id, &req.stage_name)
         })?;
@@ -280,10 +266,9 @@ impl DeploymentService for Deployments {
         request: Request<ListStagesRequest>,
     ) -> Result<Response<ListStagesResponse>, Status> {
         let req = request.into_inner();
-        let items = self.state.store.read(|txn| {
-            load_api(txn, &req.api_id)?;
-            Ok::<_, ApiError>(txn.scan(&keys::stages(&req.api_id))?)
-        })?;
+        let items = self
+            .state
+            .read(|view| list_of_api(view, &req.api_id, keys::stages))?;
         Ok(Response::new(ListStagesResponse { items }))
     }
 
@@ -291,13 +276,9 @@ impl DeploymentService for Deployments {
         &self,
         request: Request<UpdateStageRequest>,
     ) -> Result<Response<Stage>, Status> {
-        let mut stage = request
-            .into_inner()
-            .stage
-            .ok_or_else(|| ApiError::invalid("stage", "is required"))?;
-        let (stage, _) = self
+        let mut stage = body("stage", request.into_inner().stage)?;
+        let stage = self
             .state
-            .store
             .write(|txn| {
                 load_api(txn, &stage.api_id)?;
                 let current = load_stage(txn, &stage.api_id, &stage.stage_name)?;
@@ -308,7 +289,7 @@ impl DeploymentService for Deployments {
                 Ok::<_, ApiError>(stage)
             })
             .await?;
-        self.publish()?;
+        self.state.refresh()?;
         Ok(Response::new(stage))
     }
 
@@ -318,7 +299,6 @@ impl DeploymentService for Deployments {
     ) -> Result<Response<Empty>, Status> {
         let req = request.into_inner();
         self.state
-            .store
             .write(|txn| {
                 load_api(txn, &req.api_id)?;
                 load_stage(txn, &req.api_id, &req.stage_name)?;
@@ -326,7 +306,7 @@ impl DeploymentService for Deployments {
                 Ok::<_, ApiError>(())
             })
             .await?;
-        self.publish()?;
+        self.state.refresh()?;
         Ok(Response::new(Empty {}))
     }
 }

@@ -7,7 +7,8 @@
 //! authenticated config stream, because checking a SigV4 signature needs
 //! the secret itself. Session tokens are kept only as SHA-256 hashes.
 
-use super::{SharedState, required};
+use super::SharedState;
+use super::records::{body, ensure_absent, load_by_id};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::secrets::{MasterKey, random_string};
@@ -38,14 +39,6 @@ pub struct Iam {
 impl Iam {
     pub fn new(state: SharedState, master: Arc<MasterKey>) -> Self {
         Self { state, master }
-    }
-
-    fn publish(&self, names: Vec<String>) -> Result<(), Status> {
-        self.state
-            .distribution
-            .publish(&self.state.store, names)
-            .map_err(ApiError::from)?;
-        Ok(())
     }
 }
 
@@ -105,16 +98,16 @@ fn check_principal(p: &IamPrincipal) -> ApiResult<()> {
     Ok(())
 }
 
-fn load_principal(txn: &View, name: &str) -> ApiResult<IamPrincipal> {
-    required("name", name)?;
-    txn.get(&keys::principal(name))?
-        .ok_or_else(|| ApiError::NotFound(format!("principal '{name}'")))
+fn load_principal(view: &View, name: &str) -> ApiResult<IamPrincipal> {
+    load_by_id(view, "name", name, keys::principal, |name| {
+        format!("principal '{name}'")
+    })
 }
 
-fn load_access_key(txn: &View, id: &str) -> ApiResult<AccessKey> {
-    required("access_key_id", id)?;
-    txn.get(&keys::access_key(id))?
-        .ok_or_else(|| ApiError::NotFound(format!("access key '{id}'")))
+fn load_access_key(view: &View, id: &str) -> ApiResult<AccessKey> {
+    load_by_id(view, "access_key_id", id, keys::access_key, |id| {
+        format!("access key '{id}'")
+    })
 }
 
 fn keys_of(txn: &View, principal: &str) -> ApiResult<Vec<AccessKey>> {
@@ -149,25 +142,22 @@ impl IamService for Iam {
         &self,
         request: Request<PutPrincipalRequest>,
     ) -> Result<Response<IamPrincipal>, Status> {
-        let mut p = request
-            .into_inner()
-            .principal
-            .ok_or_else(|| ApiError::invalid("principal", "is required"))?;
+        let mut p = body("principal", request.into_inner().principal)?;
         check_principal(&p)?;
-        let (p, _) = self
+        let p = self
             .state
-            .store
             .write(|txn| {
-                if txn.get_raw(&keys::principal(&p.name))?.is_some() {
-                    return Err(ApiError::AlreadyExists(format!("principal '{}'", p.name)));
-                }
+                ensure_absent(txn, &keys::principal(&p.name), || {
+                    format!("principal '{}'", p.name)
+                })?;
                 p.arn = principal_arn(&account_id(txn)?, p.r#type(), &p.name);
                 p.created_at_ms = ids::now_ms();
                 txn.put(&keys::principal(&p.name), &p);
                 Ok(p)
             })
             .await?;
-        self.publish(vec![resource_name::principal(&p.name)])?;
+        self.state
+            .publish(vec![resource_name::principal(&p.name)])?;
         Ok(Response::new(p))
     }
 
@@ -176,7 +166,7 @@ impl IamService for Iam {
         request: Request<GetPrincipalRequest>,
     ) -> Result<Response<IamPrincipal>, Status> {
         let name = request.into_inner().name;
-        let p = self.state.store.read(|txn| load_principal(txn, &name))?;
+        let p = self.state.read(|txn| load_principal(txn, &name))?;
         Ok(Response::new(p))
     }
 
@@ -184,10 +174,7 @@ impl IamService for Iam {
         &self,
         _request: Request<ListPrincipalsRequest>,
     ) -> Result<Response<ListPrincipalsResponse>, Status> {
-        let items = self
-            .state
-            .store
-            .read(|txn| Ok::<_, ApiError>(txn.scan(keys::PRINCIPALS)?))?;
+        let items = self.state.list(keys::PRINCIPALS)?;
         Ok(Response::new(ListPrincipalsResponse { items }))
     }
 
@@ -195,14 +182,10 @@ impl IamService for Iam {
         &self,
         request: Request<PutPrincipalRequest>,
     ) -> Result<Response<IamPrincipal>, Status> {
-        let p = request
-            .into_inner()
-            .principal
-            .ok_or_else(|| ApiError::invalid("principal", "is required"))?;
+        let p = body("principal", request.into_inner().principal)?;
         check_principal(&p)?;
-        let (p, _) = self
+        let p = self
             .state
-            .store
             .write(|txn| {
                 let old = load_principal(txn, &p.name)?;
                 if old.r#type != p.r#type {
@@ -220,7 +203,8 @@ impl IamService for Iam {
                 Ok(updated)
             })
             .await?;
-        self.publish(vec![resource_name::principal(&p.name)])?;
+        self.state
+            .publish(vec![resource_name::principal(&p.name)])?;
         Ok(Response::new(p))
     }
 
@@ -229,9 +213,8 @@ impl IamService for Iam {
         request: Request<GetPrincipalRequest>,
     ) -> Result<Response<Empty>, Status> {
         let name = request.into_inner().name;
-        let (removed, _) = self
+        let removed = self
             .state
-            .store
             .write(|txn| {
                 load_principal(txn, &name)?;
                 let mut removed = vec![resource_name::principal(&name)];
@@ -243,7 +226,7 @@ impl IamService for Iam {
                 Ok::<_, ApiError>(removed)
             })
             .await?;
-        self.publish(removed)?;
+        self.state.publish(removed)?;
         Ok(Response::new(Empty {}))
     }
 
@@ -253,9 +236,8 @@ impl IamService for Iam {
     ) -> Result<Response<AccessKey>, Status> {
         let principal = request.into_inner().principal;
         let secret = random_string(SECRET_ALPHABET, 40);
-        let (key, _) = self
+        let key = self
             .state
-            .store
             .write(|txn| {
                 let p = load_principal(txn, &principal)?;
                 if p.r#type() != PrincipalType::User {
@@ -283,7 +265,8 @@ impl IamService for Iam {
                 Ok(key)
             })
             .await?;
-        self.publish(vec![resource_name::access_key(&key.access_key_id)])?;
+        self.state
+            .publish(vec![resource_name::access_key(&key.access_key_id)])?;
         Ok(Response::new(AccessKey {
             secret_access_key: secret,
             ..shown(key)
@@ -295,7 +278,7 @@ impl IamService for Iam {
         request: Request<ListAccessKeysRequest>,
     ) -> Result<Response<ListAccessKeysResponse>, Status> {
         let principal = request.into_inner().principal;
-        let items = self.state.store.read(|txn| {
+        let items = self.state.read(|txn| {
             load_principal(txn, &principal)?;
             keys_of(txn, &principal)
         })?;
@@ -309,9 +292,8 @@ impl IamService for Iam {
         request: Request<UpdateAccessKeyRequest>,
     ) -> Result<Response<AccessKey>, Status> {
         let req = request.into_inner();
-        let (key, _) = self
+        let key = self
             .state
-            .store
             .write(|txn| {
                 let mut key = load_access_key(txn, &req.access_key_id)?;
                 key.enabled = req.enabled;
@@ -319,7 +301,8 @@ impl IamService for Iam {
                 Ok::<_, ApiError>(key)
             })
             .await?;
-        self.publish(vec![resource_name::access_key(&key.access_key_id)])?;
+        self.state
+            .publish(vec![resource_name::access_key(&key.access_key_id)])?;
         Ok(Response::new(shown(key)))
     }
 
@@ -329,14 +312,13 @@ impl IamService for Iam {
     ) -> Result<Response<Empty>, Status> {
         let id = request.into_inner().access_key_id;
         self.state
-            .store
             .write(|txn| {
                 load_access_key(txn, &id)?;
                 txn.delete(&keys::access_key(&id));
                 Ok::<_, ApiError>(())
             })
             .await?;
-        self.publish(vec![resource_name::access_key(&id)])?;
+        self.state.publish(vec![resource_name::access_key(&id)])?;
         Ok(Response::new(Empty {}))
     }
 
@@ -360,9 +342,8 @@ impl IamService for Iam {
         let secret = random_string(SECRET_ALPHABET, 40);
         let token = random_string(SECRET_ALPHABET, 96);
         let now = ids::now_ms();
-        let ((key, expired), _) = self
+        let (key, expired) = self
             .state
-            .store
             .write(|txn| {
                 let role = load_principal(txn, &req.role)?;
                 if role.r#type() != PrincipalType::Role {
@@ -403,7 +384,7 @@ impl IamService for Iam {
             .await?;
         let mut names = expired;
         names.push(resource_name::access_key(&key.access_key_id));
-        self.publish(names)?;
+        self.state.publish(names)?;
         Ok(Response::new(AssumeRoleResponse {
             credentials: Some(AccessKey {
                 secret_access_key: secret,

@@ -1,9 +1,12 @@
 //! The gRPC admin API, one file per service. Handlers validate, write through
-//! the store and, when what the fleet serves changed, refresh distribution.
+//! the store and, when what the fleet serves changed, refresh distribution;
+//! the shape they share (load or NotFound, list, write, publish) is in
+//! [`records`].
 
 pub mod deployments;
 pub mod fleet;
 pub mod iam;
+mod records;
 pub mod rest_apis;
 pub mod tokens;
 pub mod usage_plans;
@@ -19,12 +22,3 @@ pub struct ControlPlaneState {
 }
 
 pub type SharedState = Arc<ControlPlaneState>;
-
-/// Refuses an empty required id field.
-pub(crate) fn required(field: &str, value: &str) -> crate::error::ApiResult<()> {
-    if value.is_empty() {
-        Err(crate::error::ApiError::invalid(field, "is required"))
-    } else {
-        Ok(())
-    }
-}

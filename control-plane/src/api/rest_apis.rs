@@ -1,7 +1,8 @@
 //! RestApiService: APIs, their resource trees, methods and integrations.
 //! Nothing here changes what the fleet serves until a deployment is made.
 
-use super::{SharedState, required};
+use super::SharedState;
+use super::records::{body, ensure_absent, load_by_id, refuse_if_used, required, unused_id};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::store::{Txn, View, keys};
@@ -22,16 +23,31 @@ impl RestApis {
     }
 }
 
-pub(crate) fn load_api(txn: &View, api_id: &str) -> ApiResult<RestApi> {
-    required("api_id", api_id)?;
-    txn.get(&keys::api(api_id))?
-        .ok_or_else(|| ApiError::NotFound(format!("API '{api_id}'")))
+pub(crate) fn load_api(view: &View, api_id: &str) -> ApiResult<RestApi> {
+    load_by_id(view, "api_id", api_id, keys::api, |id| {
+        format!("API '{id}'")
+    })
 }
 
-fn load_resource(txn: &View, api_id: &str, resource_id: &str) -> ApiResult<Resource> {
-    required("resource_id", resource_id)?;
-    txn.get(&keys::resource(api_id, resource_id))?
-        .ok_or_else(|| ApiError::NotFound(format!("resource '{resource_id}' of API '{api_id}'")))
+/// The records of one API under the prefix `keys_of(api_id)` gives (its
+/// resources, stages...); NotFound when the API does not exist.
+pub(crate) fn list_of_api<M: prost::Message + Default>(
+    view: &View,
+    api_id: &str,
+    keys_of: impl FnOnce(&str) -> String,
+) -> ApiResult<Vec<M>> {
+    load_api(view, api_id)?;
+    Ok(view.scan(&keys_of(api_id))?)
+}
+
+fn load_resource(view: &View, api_id: &str, resource_id: &str) -> ApiResult<Resource> {
+    load_by_id(
+        view,
+        "resource_id",
+        resource_id,
+        |id| keys::resource(api_id, id),
+        |id| format!("resource '{id}' of API '{api_id}'"),
+    )
 }
 
 fn load_method(txn: &View, key: &MethodKey) -> ApiResult<Method> {
@@ -226,10 +242,14 @@ fn check_authorization(txn: &View, method: &mut Method) -> ApiResult<()> {
     Ok(())
 }
 
-fn load_authorizer(txn: &View, api_id: &str, id: &str) -> ApiResult<Authorizer> {
-    required("authorizer_id", id)?;
-    txn.get(&keys::authorizer(api_id, id))?
-        .ok_or_else(|| ApiError::NotFound(format!("authorizer '{id}' of API '{api_id}'")))
+fn load_authorizer(view: &View, api_id: &str, id: &str) -> ApiResult<Authorizer> {
+    load_by_id(
+        view,
+        "authorizer_id",
+        id,
+        |id| keys::authorizer(api_id, id),
+        |id| format!("authorizer '{id}' of API '{api_id}'"),
+    )
 }
 
 #[tonic::async_trait]
@@ -238,19 +258,13 @@ impl RestApiService for RestApis {
         &self,
         request: Request<PutAuthorizerRequest>,
     ) -> Result<Response<Authorizer>, Status> {
-        let mut a = request
-            .into_inner()
-            .authorizer
-            .ok_or_else(|| ApiError::invalid("authorizer", "is required"))?;
+        let mut a = body("authorizer", request.into_inner().authorizer)?;
         validate::authorizer(&a)?;
-        let (a, _) = self
+        let a = self
             .state
-            .store
             .write(|txn| {
                 load_api(txn, &a.api_id)?;
-                a.id = ids::unused(8, |id| {
-                    Ok::<_, ApiError>(txn.get_raw(&keys::authorizer(&a.api_id, id))?.is_some())
-                })?;
+                a.id = unused_id(txn, 8, |id| keys::authorizer(&a.api_id, id))?;
                 txn.put(&keys::authorizer(&a.api_id, &a.id), &a);
                 Ok::<_, ApiError>(a)
             })
@@ -263,7 +277,7 @@ impl RestApiService for RestApis {
         request: Request<GetAuthorizerRequest>,
     ) -> Result<Response<Authorizer>, Status> {
         let req = request.into_inner();
-        let a = self.state.store.read(|txn| {
+        let a = self.state.read(|txn| {
             load_api(txn, &req.api_id)?;
             load_authorizer(txn, &req.api_id, &req.authorizer_id)
         })?;
@@ -275,10 +289,9 @@ impl RestApiService for RestApis {
         request: Request<ListAuthorizersRequest>,
     ) -> Result<Response<ListAuthorizersResponse>, Status> {
         let req = request.into_inner();
-        let items = self.state.store.read(|txn| {
-            load_api(txn, &req.api_id)?;
-            Ok::<_, ApiError>(txn.scan(&keys::authorizers(&req.api_id))?)
-        })?;
+        let items = self
+            .state
+            .read(|view| list_of_api(view, &req.api_id, keys::authorizers))?;
         Ok(Response::new(ListAuthorizersResponse { items }))
     }
 
@@ -286,13 +299,9 @@ impl RestApiService for RestApis {
         &self,
         request: Request<PutAuthorizerRequest>,
     ) -> Result<Response<Authorizer>, Status> {
-        let a = request
-            .into_inner()
-            .authorizer
-            .ok_or_else(|| ApiError::invalid("authorizer", "is required"))?;
+        let a = body("authorizer", request.into_inner().authorizer)?;
         validate::authorizer(&a)?;
         self.state
-            .store
             .write(|txn| {
                 load_api(txn, &a.api_id)?;
                 let old = load_authorizer(txn, &a.api_id, &a.id)?;
@@ -316,20 +325,19 @@ impl RestApiService for RestApis {
     ) -> Result<Response<Empty>, Status> {
         let req = request.into_inner();
         self.state
-            .store
             .write(|txn| {
                 load_api(txn, &req.api_id)?;
                 load_authorizer(txn, &req.api_id, &req.authorizer_id)?;
-                if let Some(m) = txn
-                    .scan::<Method>(&keys::methods_of_api(&req.api_id))?
-                    .into_iter()
-                    .find(|m| m.authorizer_id == req.authorizer_id)
-                {
-                    return Err(ApiError::FailedPrecondition(format!(
-                        "method {} on resource '{}' uses authorizer '{}'",
-                        m.http_method, m.resource_id, req.authorizer_id
-                    )));
-                }
+                refuse_if_used(
+                    txn.scan::<Method>(&keys::methods_of_api(&req.api_id))?,
+                    |m| m.authorizer_id == req.authorizer_id,
+                    |m| {
+                        format!(
+                            "method {} on resource '{}' uses authorizer '{}'",
+                            m.http_method, m.resource_id, req.authorizer_id
+                        )
+                    },
+                )?;
                 txn.delete(&keys::authorizer(&req.api_id, &req.authorizer_id));
                 Ok(())
             })
@@ -349,18 +357,13 @@ impl RestApiService for RestApis {
         if !req.id.is_empty() {
             validate::api_id("id", &req.id)?;
         }
-        let (api, _) = self
+        let api = self
             .state
-            .store
             .write(|txn| {
                 let id = if req.id.is_empty() {
-                    ids::unused(10, |id| {
-                        Ok::<_, ApiError>(txn.get_raw(&keys::api(id))?.is_some())
-                    })?
+                    unused_id(txn, 10, keys::api)?
                 } else {
-                    if txn.get::<RestApi>(&keys::api(&req.id))?.is_some() {
-                        return Err(ApiError::AlreadyExists(format!("API '{}'", req.id)));
-                    }
+                    ensure_absent(txn, &keys::api(&req.id), || format!("API '{}'", req.id))?;
                     req.id.clone()
                 };
                 let root = Resource {
@@ -388,10 +391,7 @@ impl RestApiService for RestApis {
             })
             .await?;
         // The API record itself travels to nodes (for its protocol).
-        self.state
-            .distribution
-            .refresh(&self.state.store)
-            .map_err(ApiError::from)?;
+        self.state.refresh()?;
         Ok(Response::new(api))
     }
 
@@ -400,7 +400,7 @@ impl RestApiService for RestApis {
         request: Request<GetRestApiRequest>,
     ) -> Result<Response<RestApi>, Status> {
         let req = request.into_inner();
-        let api = self.state.store.read(|txn| load_api(txn, &req.api_id))?;
+        let api = self.state.read(|txn| load_api(txn, &req.api_id))?;
         Ok(Response::new(api))
     }
 
@@ -408,12 +408,7 @@ impl RestApiService for RestApis {
         &self,
         _request: Request<ListRestApisRequest>,
     ) -> Result<Response<ListRestApisResponse>, Status> {
-        let items = self
-            .state
-            .store
-            .view()
-            .scan(keys::APIS)
-            .map_err(ApiError::from)?;
+        let items = self.state.list(keys::APIS)?;
         Ok(Response::new(ListRestApisResponse { items }))
     }
 
@@ -425,9 +420,8 @@ impl RestApiService for RestApis {
         validate::api_key_source("api_key_source", req.api_key_source)?;
         validate::name("name", &req.name)?;
         validate::max_len("description", &req.description, 4096)?;
-        let (api, _) = self
+        let api = self
             .state
-            .store
             .write(|txn| {
                 let mut api = load_api(txn, &req.api_id)?;
                 api.name = req.name.clone();
@@ -444,10 +438,7 @@ impl RestApiService for RestApis {
                 Ok::<_, ApiError>(api)
             })
             .await?;
-        self.state
-            .distribution
-            .refresh(&self.state.store)
-            .map_err(ApiError::from)?;
+        self.state.refresh()?;
         Ok(Response::new(api))
     }
 
@@ -457,7 +448,6 @@ impl RestApiService for RestApis {
     ) -> Result<Response<Empty>, Status> {
         let req = request.into_inner();
         self.state
-            .store
             .write(|txn| {
                 load_api(txn, &req.api_id)?;
                 txn.delete(&keys::api(&req.api_id));
@@ -469,10 +459,7 @@ impl RestApiService for RestApis {
                 Ok::<_, ApiError>(())
             })
             .await?;
-        self.state
-            .distribution
-            .refresh(&self.state.store)
-            .map_err(ApiError::from)?;
+        self.state.refresh()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -481,9 +468,8 @@ impl RestApiService for RestApis {
         request: Request<CreateResourceRequest>,
     ) -> Result<Response<Resource>, Status> {
         let req = request.into_inner();
-        let (resource, _) = self
+        let resource = self
             .state
-            .store
             .write(|txn| {
                 load_api(txn, &req.api_id)?;
                 let parent =
@@ -499,9 +485,7 @@ impl RestApiService for RestApis {
                     .filter(|r| r.parent_id == parent.id);
                 check_placement(&parent, &req.path_part, siblings)?;
                 let resource = Resource {
-                    id: ids::unused(10, |id| {
-                        Ok::<_, ApiError>(txn.get_raw(&keys::resource(&req.api_id, id))?.is_some())
-                    })?,
+                    id: unused_id(txn, 10, |id| keys::resource(&req.api_id, id))?,
                     api_id: req.api_id.clone(),
                     parent_id: parent.id.clone(),
                     path_part: req.path_part.clone(),
@@ -519,7 +503,7 @@ impl RestApiService for RestApis {
         request: Request<GetResourceRequest>,
     ) -> Result<Response<Resource>, Status> {
         let req = request.into_inner();
-        let resource = self.state.store.read(|txn| {
+        let resource = self.state.read(|txn| {
             load_api(txn, &req.api_id)?;
             load_resource(txn, &req.api_id, &req.resource_id)
         })?;
@@ -531,10 +515,9 @@ impl RestApiService for RestApis {
         request: Request<ListResourcesRequest>,
     ) -> Result<Response<ListResourcesResponse>, Status> {
         let req = request.into_inner();
-        let mut items = self.state.store.read(|txn| {
-            load_api(txn, &req.api_id)?;
-            Ok::<_, ApiError>(txn.scan::<Resource>(&keys::resources(&req.api_id))?)
-        })?;
+        let mut items = self
+            .state
+            .read(|view| list_of_api::<Resource>(view, &req.api_id, keys::resources))?;
         items.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(Response::new(ListResourcesResponse { items }))
     }
@@ -544,9 +527,8 @@ impl RestApiService for RestApis {
         request: Request<UpdateResourceRequest>,
     ) -> Result<Response<Resource>, Status> {
         let req = request.into_inner();
-        let (resource, _) = self
+        let resource = self
             .state
-            .store
             .write(|txn| {
                 load_api(txn, &req.api_id)?;
                 let mut resource = load_resource(txn, &req.api_id, &req.resource_id)?;
@@ -591,7 +573,6 @@ impl RestApiService for RestApis {
     ) -> Result<Response<Empty>, Status> {
         let req = request.into_inner();
         self.state
-            .store
             .write(|txn| {
                 load_api(txn, &req.api_id)?;
                 let resource = load_resource(txn, &req.api_id, &req.resource_id)?;
@@ -618,14 +599,10 @@ impl RestApiService for RestApis {
         &self,
         request: Request<PutMethodRequest>,
     ) -> Result<Response<Method>, Status> {
-        let mut method = request
-            .into_inner()
-            .method
-            .ok_or_else(|| ApiError::invalid("method", "is required"))?;
+        let mut method = body("method", request.into_inner().method)?;
         method.http_method = validate::http_method("method.http_method", &method.http_method)?;
-        let (method, _) = self
+        let method = self
             .state
-            .store
             .write(|txn| {
                 load_api(txn, &method.api_id)?;
                 let resource = load_resource(txn, &method.api_id, &method.resource_id)?;
@@ -645,7 +622,7 @@ impl RestApiService for RestApis {
 
     async fn get_method(&self, request: Request<MethodKey>) -> Result<Response<Method>, Status> {
         let key = request.into_inner();
-        let method = self.state.store.read(|txn| load_method(txn, &key))?;
+        let method = self.state.read(|txn| load_method(txn, &key))?;
         Ok(Response::new(method))
     }
 
@@ -654,7 +631,7 @@ impl RestApiService for RestApis {
         request: Request<ListMethodsRequest>,
     ) -> Result<Response<ListMethodsResponse>, Status> {
         let req = request.into_inner();
-        let items = self.state.store.read(|txn| {
+        let items = self.state.read(|txn| {
             load_api(txn, &req.api_id)?;
             let prefix = if req.resource_id.is_empty() {
                 keys::methods_of_api(&req.api_id)
@@ -670,7 +647,6 @@ impl RestApiService for RestApis {
     async fn delete_method(&self, request: Request<MethodKey>) -> Result<Response<Empty>, Status> {
         let key = request.into_inner();
         self.state
-            .store
             .write(|txn| {
                 let method = load_method(txn, &key)?;
                 txn.delete(&keys::method(
@@ -689,15 +665,10 @@ impl RestApiService for RestApis {
         request: Request<PutIntegrationRequest>,
     ) -> Result<Response<Integration>, Status> {
         let req = request.into_inner();
-        let key = req
-            .method
-            .ok_or_else(|| ApiError::invalid("method", "is required"))?;
-        let integration = req
-            .integration
-            .ok_or_else(|| ApiError::invalid("integration", "is required"))?;
-        let (integration, _) = self
+        let key = body("method", req.method)?;
+        let integration = body("integration", req.integration)?;
+        let integration = self
             .state
-            .store
             .write(|txn| {
                 let mut method = load_method(txn, &key)?;
                 let resource = load_resource(txn, &method.api_id, &method.resource_id)?;
@@ -718,7 +689,7 @@ impl RestApiService for RestApis {
         request: Request<MethodKey>,
     ) -> Result<Response<Integration>, Status> {
         let key = request.into_inner();
-        let method = self.state.store.read(|txn| load_method(txn, &key))?;
+        let method = self.state.read(|txn| load_method(txn, &key))?;
         let integration = method.integration.ok_or_else(|| {
             ApiError::NotFound(format!(
                 "integration of method {} on resource '{}'",
@@ -734,7 +705,6 @@ impl RestApiService for RestApis {
     ) -> Result<Response<Empty>, Status> {
         let key = request.into_inner();
         self.state
-            .store
             .write(|txn| {
                 let mut method = load_method(txn, &key)?;
                 if method.integration.take().is_none() {

@@ -32,9 +32,8 @@ impl AdminTokenService for Tokens {
             _ => return Err(ApiError::invalid("role", "must be ADMIN, READ_ONLY or NODE").into()),
         };
         let secret = auth::generate();
-        let (token, _) = self
+        let token = self
             .state
-            .store
             .write(|txn| auth::insert(txn, &secret, &req.name, role))
             .await?;
         Ok(Response::new(CreateTokenResponse {
@@ -47,12 +46,7 @@ impl AdminTokenService for Tokens {
         &self,
         _request: Request<ListTokensRequest>,
     ) -> Result<Response<ListTokensResponse>, Status> {
-        let items = self
-            .state
-            .store
-            .view()
-            .scan(keys::ADMIN_TOKENS)
-            .map_err(ApiError::from)?;
+        let items = self.state.list(keys::ADMIN_TOKENS)?;
         Ok(Response::new(ListTokensResponse { items }))
     }
 
@@ -66,10 +60,8 @@ impl AdminTokenService for Tokens {
             return Err(ApiError::invalid("id", "is the 12-digit id ListTokens shows").into());
         }
         self.state
-            .store
             .write(|txn| {
-                let found = txn.scan_raw(&prefix)?;
-                if found.is_empty() {
+                if !txn.any_under(&prefix) {
                     return Err(ApiError::NotFound(format!("token '{}'", req.id)));
                 }
                 txn.delete_prefix(&prefix)?;

@@ -2,7 +2,8 @@
 //! and plans take effect at once: each change publishes just the resources
 //! it touched, so one new key costs one resource on the wire.
 
-use super::{SharedState, required};
+use super::SharedState;
+use super::records::{body, load_by_id, unused_id};
 use crate::api_keys;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
@@ -24,15 +25,6 @@ impl UsagePlans {
     pub fn new(state: SharedState) -> Self {
         Self { state }
     }
-
-    /// Publishes the named keys and plans as they now are in the store.
-    fn publish(&self, names: Vec<String>) -> Result<(), Status> {
-        self.state
-            .distribution
-            .publish(&self.state.store, names)
-            .map_err(ApiError::from)?;
-        Ok(())
-    }
 }
 
 /// What the admin API shows of a key: never the hash.
@@ -41,16 +33,16 @@ fn shown(mut key: ApiKey) -> ApiKey {
     key
 }
 
-fn load_key(txn: &View, key_id: &str) -> ApiResult<ApiKey> {
-    required("key_id", key_id)?;
-    txn.get(&keys::api_key(key_id))?
-        .ok_or_else(|| ApiError::NotFound(format!("API key '{key_id}'")))
+fn load_key(view: &View, key_id: &str) -> ApiResult<ApiKey> {
+    load_by_id(view, "key_id", key_id, keys::api_key, |id| {
+        format!("API key '{id}'")
+    })
 }
 
-fn load_plan(txn: &View, plan_id: &str) -> ApiResult<UsagePlan> {
-    required("usage_plan_id", plan_id)?;
-    txn.get(&keys::usage_plan(plan_id))?
-        .ok_or_else(|| ApiError::NotFound(format!("usage plan '{plan_id}'")))
+fn load_plan(view: &View, plan_id: &str) -> ApiResult<UsagePlan> {
+    load_by_id(view, "usage_plan_id", plan_id, keys::usage_plan, |id| {
+        format!("usage plan '{id}'")
+    })
 }
 
 fn secret(txn: &View) -> ApiResult<Vec<u8>> {
@@ -78,9 +70,7 @@ fn insert_key(
             "an API key with the value given in {field}.value"
         )));
     }
-    let id = ids::unused(10, |id| {
-        Ok::<_, ApiError>(txn.get_raw(&keys::api_key(id))?.is_some())
-    })?;
+    let id = unused_id(txn, 10, keys::api_key)?;
     let key = ApiKey {
         id,
         name: name.to_owned(),
@@ -188,9 +178,8 @@ impl UsagePlanService for UsagePlans {
         } else {
             req.value.clone()
         };
-        let (mut key, _) = self
+        let mut key = self
             .state
-            .store
             .write(|txn| {
                 let secret = secret(txn)?;
                 insert_key(
@@ -202,16 +191,17 @@ impl UsagePlanService for UsagePlans {
                     &value,
                     req.enabled.unwrap_or(true),
                 )
+                // This request's fields are top level.
+                .map_err(|e| match e {
+                    ApiError::InvalidArgument { field, reason } => ApiError::InvalidArgument {
+                        field: field.trim_start_matches("key.").to_owned(),
+                        reason,
+                    },
+                    other => other,
+                })
             })
-            .await
-            .map_err(|e| match e {
-                ApiError::InvalidArgument { field, reason } => ApiError::InvalidArgument {
-                    field: field.trim_start_matches("key.").to_owned(),
-                    reason,
-                },
-                other => other,
-            })?;
-        self.publish(vec![resource_name::api_key(&key.id)])?;
+            .await?;
+        self.state.publish(vec![resource_name::api_key(&key.id)])?;
         key.value = value;
         Ok(Response::new(shown(key)))
     }
@@ -285,9 +275,8 @@ impl UsagePlanService for UsagePlans {
         if rows.len() > 100_000 {
             return Err(ApiError::invalid("csv", "at most 100000 rows per import").into());
         }
-        let (created, _) = self
+        let created = self
             .state
-            .store
             .write(|txn| {
                 let secret = secret(txn)?;
                 let mut created = Vec::new();
@@ -328,7 +317,7 @@ impl UsagePlanService for UsagePlans {
                 Ok(created)
             })
             .await?;
-        self.publish(
+        self.state.publish(
             created
                 .iter()
                 .map(|k| resource_name::api_key(&k.id))
@@ -344,7 +333,7 @@ impl UsagePlanService for UsagePlans {
         request: Request<GetApiKeyRequest>,
     ) -> Result<Response<ApiKey>, Status> {
         let req = request.into_inner();
-        let key = self.state.store.read(|txn| load_key(txn, &req.key_id))?;
+        let key = self.state.read(|txn| load_key(txn, &req.key_id))?;
         Ok(Response::new(shown(key)))
     }
 
@@ -352,12 +341,7 @@ impl UsagePlanService for UsagePlans {
         &self,
         _request: Request<ListApiKeysRequest>,
     ) -> Result<Response<ListApiKeysResponse>, Status> {
-        let items = self
-            .state
-            .store
-            .view()
-            .scan::<ApiKey>(keys::API_KEYS)
-            .map_err(ApiError::from)?;
+        let items = self.state.list::<ApiKey>(keys::API_KEYS)?;
         Ok(Response::new(ListApiKeysResponse {
             items: items.into_iter().map(shown).collect(),
         }))
@@ -370,9 +354,8 @@ impl UsagePlanService for UsagePlans {
         let req = request.into_inner();
         validate::name("name", &req.name)?;
         validate::max_len("description", &req.description, 4096)?;
-        let (key, _) = self
+        let key = self
             .state
-            .store
             .write(|txn| {
                 let mut key = load_key(txn, &req.key_id)?;
                 key.name = req.name.clone();
@@ -382,7 +365,7 @@ impl UsagePlanService for UsagePlans {
                 Ok::<_, ApiError>(key)
             })
             .await?;
-        self.publish(vec![resource_name::api_key(&key.id)])?;
+        self.state.publish(vec![resource_name::api_key(&key.id)])?;
         Ok(Response::new(shown(key)))
     }
 
@@ -392,7 +375,6 @@ impl UsagePlanService for UsagePlans {
     ) -> Result<Response<Empty>, Status> {
         let req = request.into_inner();
         self.state
-            .store
             .write(|txn| {
                 let key = load_key(txn, &req.key_id)?;
                 txn.delete(&keys::api_key(&key.id));
@@ -404,7 +386,8 @@ impl UsagePlanService for UsagePlans {
                 Ok::<_, ApiError>(())
             })
             .await?;
-        self.publish(vec![resource_name::api_key(&req.key_id)])?;
+        self.state
+            .publish(vec![resource_name::api_key(&req.key_id)])?;
         Ok(Response::new(Empty {}))
     }
 
@@ -412,24 +395,19 @@ impl UsagePlanService for UsagePlans {
         &self,
         request: Request<CreateUsagePlanRequest>,
     ) -> Result<Response<UsagePlan>, Status> {
-        let mut plan = request
-            .into_inner()
-            .plan
-            .ok_or_else(|| ApiError::invalid("plan", "is required"))?;
-        let (plan, _) = self
+        let mut plan = body("plan", request.into_inner().plan)?;
+        let plan = self
             .state
-            .store
             .write(|txn| {
                 check_plan(txn, &plan)?;
-                plan.id = ids::unused(10, |id| {
-                    Ok::<_, ApiError>(txn.get_raw(&keys::usage_plan(id))?.is_some())
-                })?;
+                plan.id = unused_id(txn, 10, keys::usage_plan)?;
                 plan.created_at_ms = ids::now_ms();
                 txn.put(&keys::usage_plan(&plan.id), &plan);
                 Ok::<_, ApiError>(plan)
             })
             .await?;
-        self.publish(vec![resource_name::usage_plan(&plan.id)])?;
+        self.state
+            .publish(vec![resource_name::usage_plan(&plan.id)])?;
         Ok(Response::new(plan))
     }
 
@@ -438,10 +416,7 @@ impl UsagePlanService for UsagePlans {
         request: Request<GetUsagePlanRequest>,
     ) -> Result<Response<UsagePlan>, Status> {
         let req = request.into_inner();
-        let plan = self
-            .state
-            .store
-            .read(|txn| load_plan(txn, &req.usage_plan_id))?;
+        let plan = self.state.read(|txn| load_plan(txn, &req.usage_plan_id))?;
         Ok(Response::new(plan))
     }
 
@@ -449,12 +424,7 @@ impl UsagePlanService for UsagePlans {
         &self,
         _request: Request<ListUsagePlansRequest>,
     ) -> Result<Response<ListUsagePlansResponse>, Status> {
-        let items = self
-            .state
-            .store
-            .view()
-            .scan(keys::USAGE_PLANS)
-            .map_err(ApiError::from)?;
+        let items = self.state.list(keys::USAGE_PLANS)?;
         Ok(Response::new(ListUsagePlansResponse { items }))
     }
 
@@ -462,13 +432,9 @@ impl UsagePlanService for UsagePlans {
         &self,
         request: Request<UpdateUsagePlanRequest>,
     ) -> Result<Response<UsagePlan>, Status> {
-        let mut plan = request
-            .into_inner()
-            .plan
-            .ok_or_else(|| ApiError::invalid("plan", "is required"))?;
-        let (plan, _) = self
+        let mut plan = body("plan", request.into_inner().plan)?;
+        let plan = self
             .state
-            .store
             .write(|txn| {
                 let current = load_plan(txn, &plan.id)?;
                 check_plan(txn, &plan)?;
@@ -482,7 +448,8 @@ impl UsagePlanService for UsagePlans {
                 Ok::<_, ApiError>(plan)
             })
             .await?;
-        self.publish(vec![resource_name::usage_plan(&plan.id)])?;
+        self.state
+            .publish(vec![resource_name::usage_plan(&plan.id)])?;
         Ok(Response::new(plan))
     }
 
@@ -492,13 +459,9 @@ impl UsagePlanService for UsagePlans {
     ) -> Result<Response<Empty>, Status> {
         let req = request.into_inner();
         self.state
-            .store
             .write(|txn| {
                 load_plan(txn, &req.usage_plan_id)?;
-                if !txn
-                    .scan_raw(&keys::plan_keys(&req.usage_plan_id))?
-                    .is_empty()
-                {
+                if txn.any_under(&keys::plan_keys(&req.usage_plan_id)) {
                     return Err(ApiError::FailedPrecondition(format!(
                         "usage plan '{}' still has keys; remove them first",
                         req.usage_plan_id
@@ -509,7 +472,8 @@ impl UsagePlanService for UsagePlans {
                 Ok(())
             })
             .await?;
-        self.publish(vec![resource_name::usage_plan(&req.usage_plan_id)])?;
+        self.state
+            .publish(vec![resource_name::usage_plan(&req.usage_plan_id)])?;
         Ok(Response::new(Empty {}))
     }
 
@@ -518,9 +482,8 @@ impl UsagePlanService for UsagePlans {
         request: Request<UsagePlanKeyRequest>,
     ) -> Result<Response<Empty>, Status> {
         let req = request.into_inner();
-        let (key, _) = self
+        let key = self
             .state
-            .store
             .write(|txn| {
                 let plan = load_plan(txn, &req.usage_plan_id)?;
                 let mut key = load_key(txn, &req.key_id)?;
@@ -537,7 +500,7 @@ impl UsagePlanService for UsagePlans {
                 Ok(key)
             })
             .await?;
-        self.publish(vec![resource_name::api_key(&key.id)])?;
+        self.state.publish(vec![resource_name::api_key(&key.id)])?;
         Ok(Response::new(Empty {}))
     }
 
@@ -546,9 +509,8 @@ impl UsagePlanService for UsagePlans {
         request: Request<UsagePlanKeyRequest>,
     ) -> Result<Response<Empty>, Status> {
         let req = request.into_inner();
-        let (key, _) = self
+        let key = self
             .state
-            .store
             .write(|txn| {
                 let mut key = load_key(txn, &req.key_id)?;
                 let before = key.usage_plan_ids.len();
@@ -564,7 +526,7 @@ impl UsagePlanService for UsagePlans {
                 Ok(key)
             })
             .await?;
-        self.publish(vec![resource_name::api_key(&key.id)])?;
+        self.state.publish(vec![resource_name::api_key(&key.id)])?;
         Ok(Response::new(Empty {}))
     }
 
@@ -581,10 +543,11 @@ impl UsagePlanService for UsagePlans {
         let start = date("start_date", &req.start_date)?;
         let end = date("end_date", &req.end_date)?;
         // The plan, its keys and their counts from one version of the store.
-        let view = self.state.store.view();
-        let plan = load_plan(&view, &req.usage_plan_id)?;
-        let key = (!req.key_id.is_empty()).then_some(req.key_id.as_str());
-        let items = usage::query(&view, &plan, key, start, end)?;
+        let items = self.state.read(|view| {
+            let plan = load_plan(view, &req.usage_plan_id)?;
+            let key = (!req.key_id.is_empty()).then_some(req.key_id.as_str());
+            usage::query(view, &plan, key, start, end)
+        })?;
         Ok(Response::new(GetUsageResponse { items }))
     }
 
@@ -594,7 +557,6 @@ impl UsagePlanService for UsagePlans {
     ) -> Result<Response<Empty>, Status> {
         let req = request.into_inner();
         self.state
-            .store
             .write(|txn| {
                 let plan = load_plan(txn, &req.usage_plan_id)?;
                 let key = load_key(txn, &req.key_id)?;
@@ -617,10 +579,7 @@ impl UsagePlanService for UsagePlans {
             })
             .await?;
         // The reset time travels in the node settings.
-        self.state
-            .distribution
-            .refresh(&self.state.store)
-            .map_err(ApiError::from)?;
+        self.state.refresh()?;
         Ok(Response::new(Empty {}))
     }
 }

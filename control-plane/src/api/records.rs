@@ -1,0 +1,177 @@
+//! What every admin service does with records, written once: read through
+//! one version of the store, load a record or refuse with NotFound, refuse
+//! an empty id or a missing request body with the field, refuse a duplicate,
+//! refuse to delete what something still uses, write in one durable batch,
+//! then tell the fleet.
+//!
+//! Handlers keep only what is particular to them (their checks and what they
+//! build); the shape around it lives here, so every service answers a
+//! missing record, an empty id or a failed write the same way.
+
+use super::ControlPlaneState;
+use crate::error::{ApiError, ApiResult};
+use crate::ids;
+use crate::store::{Txn, View};
+use prost::Message;
+use tonic::Status;
+
+impl ControlPlaneState {
+    /// Runs `f` over one consistent version of the store.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&View) -> ApiResult<T>) -> Result<T, Status> {
+        Ok(self.store.read(f)?)
+    }
+
+    /// Every record under `prefix`, from one version of the store.
+    pub(crate) fn list<M: Message + Default>(&self, prefix: &str) -> Result<Vec<M>, Status> {
+        self.read(|view| Ok(view.scan(prefix)?))
+    }
+
+    /// Runs `f` with exclusive write access and commits what it staged in
+    /// one durable batch; nothing is written when `f` fails.
+    pub(crate) async fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Txn) -> ApiResult<T>,
+    ) -> Result<T, Status> {
+        let (value, _revision) = self.store.write(f).await?;
+        Ok(value)
+    }
+
+    /// Rebuilds what stages serve (APIs, stages, deployments, node
+    /// settings) after a durable write and publishes it to the fleet.
+    pub(crate) fn refresh(&self) -> Result<(), Status> {
+        self.distribution
+            .refresh(&self.store)
+            .map_err(ApiError::from)?;
+        Ok(())
+    }
+
+    /// Publishes the named keys, plans, principals or access keys as they
+    /// now are in the store (or their removal).
+    pub(crate) fn publish(&self, names: Vec<String>) -> Result<(), Status> {
+        self.distribution
+            .publish(&self.store, names)
+            .map_err(ApiError::from)?;
+        Ok(())
+    }
+}
+
+/// The record at `key`, or NotFound naming it as `what` says (e.g.
+/// "stage 'prod' of API 'pets'").
+pub(crate) fn load<M: Message + Default>(
+    view: &View,
+    key: &str,
+    what: impl FnOnce() -> String,
+) -> ApiResult<M> {
+    view.get(key)?.ok_or_else(|| ApiError::NotFound(what()))
+}
+
+/// Refuses an empty id field, then loads as [`load`].
+pub(crate) fn load_by_id<M: Message + Default>(
+    view: &View,
+    field: &str,
+    id: &str,
+    key: impl FnOnce(&str) -> String,
+    what: impl FnOnce(&str) -> String,
+) -> ApiResult<M> {
+    required(field, id)?;
+    load(view, &key(id), || what(id))
+}
+
+/// Refuses an empty required field.
+pub(crate) fn required(field: &str, value: &str) -> ApiResult<()> {
+    if value.is_empty() {
+        Err(ApiError::invalid(field, "is required"))
+    } else {
+        Ok(())
+    }
+}
+
+/// The request's body message, which proto3 makes optional.
+pub(crate) fn body<T>(field: &str, value: Option<T>) -> ApiResult<T> {
+    value.ok_or_else(|| ApiError::invalid(field, "is required"))
+}
+
+/// Refuses to create what exists: AlreadyExists naming it as `what` says.
+pub(crate) fn ensure_absent(
+    view: &View,
+    key: &str,
+    what: impl FnOnce() -> String,
+) -> ApiResult<()> {
+    if view.get_raw(key)?.is_some() {
+        return Err(ApiError::AlreadyExists(what()));
+    }
+    Ok(())
+}
+
+/// Refuses to delete what a dependent still uses: the first of
+/// `dependents` that `uses` it fails the delete, explained by `why`.
+pub(crate) fn refuse_if_used<T>(
+    dependents: impl IntoIterator<Item = T>,
+    mut uses: impl FnMut(&T) -> bool,
+    why: impl FnOnce(T) -> String,
+) -> ApiResult<()> {
+    match dependents.into_iter().find(|d| uses(d)) {
+        Some(d) => Err(ApiError::FailedPrecondition(why(d))),
+        None => Ok(()),
+    }
+}
+
+/// A new random id of `len` characters that no record at `key(id)` has.
+pub(crate) fn unused_id(
+    view: &View,
+    len: usize,
+    key: impl Fn(&str) -> String,
+) -> ApiResult<String> {
+    ids::unused(len, |id| {
+        Ok::<_, ApiError>(view.get_raw(&key(id))?.is_some())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Store, StoreError, keys};
+    use archway_proto::v1::RestApi;
+
+    async fn store_with_api() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .write(|txn| {
+                txn.put(&keys::api("a1"), &RestApi::default());
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn loading_names_the_field_or_the_missing_record() {
+        let (_dir, store) = store_with_api().await;
+        let view = store.view();
+        let load_api =
+            |id| load_by_id::<RestApi>(&view, "api_id", id, keys::api, |id| format!("API '{id}'"));
+        assert!(load_api("a1").is_ok());
+        assert_eq!(load_api("").unwrap_err().to_string(), "api_id: is required");
+        assert_eq!(
+            load_api("zz").unwrap_err().to_string(),
+            "API 'zz' not found"
+        );
+    }
+
+    #[tokio::test]
+    async fn duplicates_and_used_records_are_refused() {
+        let (_dir, store) = store_with_api().await;
+        let view = store.view();
+        let err = ensure_absent(&view, &keys::api("a1"), || "API 'a1'".into()).unwrap_err();
+        assert_eq!(err.to_string(), "API 'a1' already exists");
+        assert!(ensure_absent(&view, &keys::api("a2"), || unreachable!()).is_ok());
+        let err = refuse_if_used([1, 2, 3], |n| *n == 2, |n| format!("{n} uses it")).unwrap_err();
+        assert!(matches!(&err, ApiError::FailedPrecondition(m) if m == "2 uses it"));
+        assert!(refuse_if_used([1, 3], |n| *n == 2, |_| unreachable!()).is_ok());
+        let id = unused_id(&view, 6, keys::api).unwrap();
+        assert_eq!(id.len(), 6);
+        assert_ne!(id, "a1");
+    }
+}
