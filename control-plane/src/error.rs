@@ -43,4 +43,14 @@ impl From<ApiError> for Status {
     }
 }
 
+/// A broken configuration rule is refused with its field and reason.
+impl From<archway_proto::rules::Violation> for ApiError {
+    fn from(v: archway_proto::rules::Violation) -> Self {
+        Self::InvalidArgument {
+            field: v.field,
+            reason: v.reason,
+        }
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,7 +1,8 @@
 //! Archway's contract between the control plane, the data plane and admin
 //! clients: the generated protobuf types and gRPC stubs, plus the pure rules
 //! both planes must agree on (path-part syntax, integration URI templates,
-//! the content digest, how secrets are sealed).
+//! the content digest, how secrets are sealed, and the [`rules`] of valid
+//! configuration).
 //!
 //! Nothing here does I/O.
 
@@ -12,6 +13,7 @@ pub mod path;
 pub mod policy;
 pub mod quota;
 pub mod resource_name;
+pub mod rules;
 pub mod sealing;
 pub mod uri_template;
 

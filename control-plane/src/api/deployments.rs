@@ -43,17 +43,9 @@ fn load_stage(view: &View, api_id: &str, stage_name: &str) -> ApiResult<Stage> {
     )
 }
 
-/// Validates a stage's settings against the API's deployments.
+/// Validates a stage's settings, then that the deployments it names exist.
 fn check_stage(txn: &View, stage: &Stage) -> ApiResult<()> {
-    validate::stage_name("stage.stage_name", &stage.stage_name)?;
-    validate::max_len("stage.description", &stage.description, 4096)?;
-    validate::stage_variables("stage.variables", &stage.variables)?;
-    for (i, m) in stage.method_settings.iter().enumerate() {
-        validate::method_throttle(&format!("stage.method_settings[{i}]"), m)?;
-    }
-    if let Some(settings) = &stage.access_log_settings {
-        validate::access_log_settings("stage.access_log_settings", settings)?;
-    }
+    validate::stage(stage)?;
     required("stage.deployment_id", &stage.deployment_id)?;
     if txn
         .get::<Deployment>(&keys::deployment(&stage.api_id, &stage.deployment_id))?
@@ -64,17 +56,15 @@ fn check_stage(txn: &View, stage: &Stage) -> ApiResult<()> {
             format!("deployment '{}' does not exist", stage.deployment_id),
         ));
     }
-    if let Some(canary) = &stage.canary {
-        validate::canary("stage.canary", canary)?;
-        if txn
+    if let Some(canary) = &stage.canary
+        && txn
             .get::<Deployment>(&keys::deployment(&stage.api_id, &canary.deployment_id))?
             .is_none()
-        {
-            return Err(ApiError::invalid(
-                "stage.canary.deployment_id",
-                format!("deployment '{}' does not exist", canary.deployment_id),
-            ));
-        }
+    {
+        return Err(ApiError::invalid(
+            "stage.canary.deployment_id",
+            format!("deployment '{}' does not exist", canary.deployment_id),
+        ));
     }
     Ok(())
 }

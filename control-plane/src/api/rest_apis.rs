@@ -152,12 +152,7 @@ fn repath_subtree(txn: &mut Txn, api_id: &str, root: &Resource) -> ApiResult<()>
 /// The API's resource policy must parse as nodes will read it: with
 /// `execute-api:/…` resources expanded to this API's ARN.
 fn check_resource_policy(txn: &View, api: &RestApi) -> ApiResult<()> {
-    if EndpointType::try_from(api.endpoint_type).is_err() {
-        return Err(ApiError::invalid(
-            "endpoint_type",
-            "must be REGIONAL or PRIVATE",
-        ));
-    }
+    validate::endpoint_type("endpoint_type", api.endpoint_type)?;
     if api.policy.trim().is_empty() {
         return Ok(());
     }

@@ -89,52 +89,16 @@ fn insert_key(
 
 /// Checks a plan's settings and that its stages exist.
 fn check_plan(txn: &View, plan: &UsagePlan) -> ApiResult<()> {
-    validate::name("plan.name", &plan.name)?;
-    validate::max_len("plan.description", &plan.description, 4096)?;
-    if let Some(t) = &plan.throttle {
-        validate::throttle("plan.throttle", t)?;
-    }
-    if let Some(q) = &plan.quota
-        && q.limit > 0
-    {
-        let (period, max_offset) = match QuotaPeriod::try_from(q.period) {
-            Ok(QuotaPeriod::Day) => (QuotaPeriod::Day, 0),
-            Ok(QuotaPeriod::Week) => (QuotaPeriod::Week, 6),
-            Ok(QuotaPeriod::Month) => (QuotaPeriod::Month, 27),
-            _ => {
-                return Err(ApiError::invalid(
-                    "plan.quota.period",
-                    "must be DAY, WEEK or MONTH when a limit is set",
-                ));
-            }
-        };
-        if q.offset > max_offset {
-            return Err(ApiError::invalid(
-                "plan.quota.offset",
-                format!(
-                    "must be at most {max_offset} for a {period:?} period, got {}",
-                    q.offset
-                ),
-            ));
-        }
-    }
-    let mut seen = HashSet::new();
+    validate::usage_plan(plan)?;
     for (i, s) in plan.api_stages.iter().enumerate() {
-        let field = format!("plan.api_stages[{i}]");
         if txn
             .get::<Stage>(&keys::stage(&s.api_id, &s.stage))?
             .is_none()
         {
             return Err(ApiError::invalid(
-                field,
+                format!("plan.api_stages[{i}]"),
                 format!("stage '{}' of API '{}' does not exist", s.stage, s.api_id),
             ));
-        }
-        if !seen.insert((s.api_id.clone(), s.stage.clone())) {
-            return Err(ApiError::invalid(field, "lists a stage twice"));
-        }
-        for (j, m) in s.throttle.iter().enumerate() {
-            validate::method_throttle(&format!("{field}.throttle[{j}]"), m)?;
         }
     }
     Ok(())

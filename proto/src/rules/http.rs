@@ -1,0 +1,70 @@
+//! HTTP verbs, header names and values, and URLs a node calls.
+
+use super::{Checked, Violation};
+use crate::HTTP_METHODS;
+
+/// Upper-cases and checks an HTTP verb (one of [`HTTP_METHODS`]).
+pub fn http_method(field: &str, method: &str) -> Checked<String> {
+    let upper = method.to_ascii_uppercase();
+    if HTTP_METHODS.contains(&upper.as_str()) {
+        Ok(upper)
+    } else {
+        Err(Violation::new(
+            field,
+            format!(
+                "'{method}' is not a supported HTTP method; use one of {}",
+                HTTP_METHODS.join(", ")
+            ),
+        ))
+    }
+}
+
+/// A URL nodes call: http:// or https:// (verified against the node's
+/// trusted CAs), with a host.
+pub fn web_url(field: &str, url: &str) -> Checked {
+    if url.is_empty() {
+        return Err(Violation::new(field, "is required"));
+    }
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url
+            .parse::<http::Uri>()
+            .is_ok_and(|u| u.host().is_some_and(|h| !h.is_empty()));
+    if !ok {
+        return Err(Violation::new(
+            field,
+            format!("'{url}' is not an http:// or https:// URL"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn is_header_name(name: &str) -> bool {
+    http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+}
+
+/// Visible ASCII (and spaces and tabs) only: what a node can send.
+pub fn is_header_value(value: &str) -> bool {
+    http::HeaderValue::from_str(value).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verbs_are_upper_cased_and_listed() {
+        assert_eq!(http_method("m", "get").unwrap(), "GET");
+        assert_eq!(http_method("m", "ANY").unwrap(), "ANY");
+        assert_eq!(http_method("m", "FETCH").unwrap_err().field, "m");
+    }
+
+    #[test]
+    fn called_urls_are_http_or_https_with_a_host() {
+        for ok in ["http://idp/jwks", "https://idp.example:8443/jwks.json"] {
+            assert!(web_url("f", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "ftp://idp/jwks", "https://", "idp/jwks", "HTTPS//idp"] {
+            assert_eq!(web_url("f", bad).unwrap_err().field, "f", "{bad}");
+        }
+    }
+}
