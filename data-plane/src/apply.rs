@@ -439,7 +439,7 @@ mod tests {
 
         let refused = applier.apply(update(2, 1000)).await.unwrap();
         assert!(
-            matches!(refused, Outcome::Refused { version: 2, ref error } if error.contains("mock status"))
+            matches!(refused, Outcome::Refused { version: 2, ref error } if error.contains("mock.status_code"))
         );
         // Still serving version 1, from memory and from disk.
         applier.settle().await;

@@ -2,7 +2,11 @@
 //!
 //! Compilation runs off the request path, when an update arrives. Any error
 //! refuses the whole version: the node keeps serving its previous tables and
-//! NACKs the new version with the reason. Deployments are immutable, so one
+//! NACKs the new version with the reason. Each resource is first checked
+//! against [`archway_proto::rules`], the same rules the admin API applies,
+//! so a node never serves what the control plane would have refused (a
+//! snapshot from disk, an older or newer control plane). Deployments are
+//! immutable, so one
 //! already compiled by the previous tables is reused as is, which keeps a
 //! stage change cheap however large its API.
 
@@ -16,11 +20,12 @@ use crate::tables::{
 };
 use crate::telemetry::metrics::label;
 use archway_proto::policy::{ApiRef, ParseOptions, Policy, PolicyKind};
+use archway_proto::rules;
 use archway_proto::uri_template::UriTemplate;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::{
-    AccessKey, ApiKey, ApiKeySource, ApiProtocol, ConfigResource, Deployment, EndpointType,
-    IamPrincipal, IntegrationType, PrincipalType, QuotaPeriod, Stage, ThrottleSettings, UsagePlan,
+    AccessKey, ApiKey, ConfigResource, Deployment, EndpointType, IamPrincipal, IntegrationType,
+    PrincipalType, QuotaPeriod, Stage, ThrottleSettings, UsagePlan,
 };
 use archway_proto::{MAX_INTEGRATION_TIMEOUT_MS, resource_name};
 use bytes::Bytes;
@@ -111,8 +116,13 @@ pub fn compile_with<'a>(
     for r in resources {
         match &r.resource {
             Some(Body::Api(api)) => {
-                let protocol = ApiProtocol::try_from(api.protocol)
-                    .map_err(|_| err(&r.name, format!("unknown protocol {}", api.protocol)))?;
+                let protocol = rules::api::protocol("protocol", api.protocol)
+                    .map_err(|v| err(&r.name, v.to_string()))?;
+                rules::api::endpoint_type("endpoint_type", api.endpoint_type)
+                    .map_err(|v| err(&r.name, v.to_string()))?;
+                let api_key_source =
+                    rules::api::api_key_source("api_key_source", api.api_key_source)
+                        .map_err(|v| err(&r.name, v.to_string()))?;
                 if !api.policy.trim().is_empty() {
                     api_policies.push((&api.id, &api.policy));
                 }
@@ -122,8 +132,7 @@ pub fn compile_with<'a>(
                         id: api.id.as_str().into(),
                         resource_policy: None,
                         private: api.endpoint_type == EndpointType::Private as i32,
-                        api_key_source: ApiKeySource::try_from(api.api_key_source)
-                            .unwrap_or(ApiKeySource::Header),
+                        api_key_source,
                         label: label("api", &api.id),
                         protocol,
                         stages: ConfigMap::default(),
@@ -140,6 +149,7 @@ pub fn compile_with<'a>(
                 }
             }
             Some(Body::UsagePlan(plan)) => {
+                rules::throttle::usage_plan(plan).map_err(|v| err(&r.name, v.to_string()))?;
                 plans.insert(
                     plan.id.as_str().into(),
                     Arc::new(compile_plan(plan).map_err(|reason| err(&r.name, reason))?),
@@ -201,6 +211,7 @@ pub fn compile_with<'a>(
     };
 
     for (res_name, stage) in stages {
+        rules::stage::stage(stage).map_err(|v| err(res_name, v.to_string()))?;
         let vars = |m: &std::collections::BTreeMap<String, String>| -> HashMap<Box<str>, Box<str>> {
             m.iter()
                 .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
@@ -214,9 +225,6 @@ pub fn compile_with<'a>(
         )?;
         let canary = match &stage.canary {
             Some(c) if c.percent_traffic > 0.0 => {
-                if !(0.0..=100.0).contains(&c.percent_traffic) {
-                    return Err(err(res_name, "canary percent_traffic out of 0..=100"));
-                }
                 let mut variables = vars(&stage.variables);
                 variables.extend(vars(&c.stage_variable_overrides));
                 Some(Canary {
@@ -541,12 +549,16 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
                 format!("method on unknown resource '{}'", method.resource_id),
             )
         })?;
+        rules::http::http_method("method.http_method", &method.http_method)
+            .map_err(|v| err(name, format!("{path}: {v}")))?;
         let integration = method.integration.as_ref().ok_or_else(|| {
             err(
                 name,
                 format!("{} {path} has no integration", method.http_method),
             )
         })?;
+        rules::integration::integration("integration", integration, path)
+            .map_err(|v| err(name, format!("{} {path}: {v}", method.http_method)))?;
         let compiled = compile_integration(integration)
             .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;
         tree.insert(path, &method.http_method, routes.len() as u32)
@@ -568,6 +580,8 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
                             ),
                         )
                     })?;
+                rules::authorizer::authorizer(authorizer)
+                    .map_err(|v| err(name, format!("authorizer '{}': {v}", authorizer.id)))?;
                 let compiled = if kind == "JWT" {
                     compile_jwt(authorizer, &method.authorization_scopes).map(RouteAuth::Jwt)
                 } else {
@@ -647,7 +661,9 @@ fn compile_integration(i: &archway_proto::v1::Integration) -> Result<CompiledInt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use archway_proto::v1::{CanarySettings, Integration, Method, MockResponse, Resource, RestApi};
+    use archway_proto::v1::{
+        ApiProtocol, CanarySettings, Integration, Method, MockResponse, Resource, RestApi,
+    };
 
     fn resource(name: &str, body: Body) -> ConfigResource {
         ConfigResource {
@@ -741,7 +757,11 @@ mod tests {
             &RuntimeTables::empty(),
             &AccessLogSinks::default(),
         );
-        assert!(bad.unwrap_err().to_string().contains("bad mock status"));
+        let bad = bad.unwrap_err().to_string();
+        assert!(
+            bad.contains("integration.mock.status_code: must be between 100 and 599"),
+            "{bad}"
+        );
         // A canary pointing at a deployment that never arrived.
         let dangling = compile(
             1,
