@@ -44,10 +44,10 @@ fn load_stage(view: &View, api_id: &str, stage_name: &str) -> ApiResult<Stage> {
 }
 
 /// Validates a stage's settings, then that the deployments it names exist.
-fn check_stage(txn: &View, stage: &Stage) -> ApiResult<()> {
+fn check_stage(view: &View, stage: &Stage) -> ApiResult<()> {
     validate::stage(stage)?;
     required("stage.deployment_id", &stage.deployment_id)?;
-    if txn
+    if view
         .get::<Deployment>(&keys::deployment(&stage.api_id, &stage.deployment_id))?
         .is_none()
     {
@@ -57,7 +57,7 @@ fn check_stage(txn: &View, stage: &Stage) -> ApiResult<()> {
         ));
     }
     if let Some(canary) = &stage.canary
-        && txn
+        && view
             .get::<Deployment>(&keys::deployment(&stage.api_id, &canary.deployment_id))?
             .is_none()
     {
@@ -71,9 +71,9 @@ fn check_stage(txn: &View, stage: &Stage) -> ApiResult<()> {
 
 /// Freezes the API's current resources and methods into a deployment, after
 /// checking that every method can be served.
-fn snapshot_api(txn: &View, api: &RestApi, description: &str) -> ApiResult<Deployment> {
-    let resources: Vec<Resource> = txn.scan(&keys::resources(&api.id))?;
-    let methods: Vec<Method> = txn.scan(&keys::methods_of_api(&api.id))?;
+fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Deployment> {
+    let resources: Vec<Resource> = view.scan(&keys::resources(&api.id))?;
+    let methods: Vec<Method> = view.scan(&keys::methods_of_api(&api.id))?;
     if methods.is_empty() {
         return Err(ApiError::FailedPrecondition(format!(
             "API '{}' has no methods; add one before deploying",
@@ -94,21 +94,21 @@ fn snapshot_api(txn: &View, api: &RestApi, description: &str) -> ApiResult<Deplo
     }
     // Creation times order deployments for rollback: keep them strictly
     // increasing even when two land in the same millisecond.
-    let latest = txn
+    let latest = view
         .scan::<Deployment>(&keys::deployments(&api.id))?
         .iter()
         .map(|d| d.created_at_ms)
         .max()
         .unwrap_or(0);
     Ok(Deployment {
-        id: unused_id(txn, 10, |id| keys::deployment(&api.id, id))?,
+        id: unused_id(view, 10, |id| keys::deployment(&api.id, id))?,
         api_id: api.id.clone(),
         description: description.to_owned(),
         created_at_ms: ids::now_ms().max(latest + 1),
         protocol: api.protocol,
         resources,
         methods,
-        authorizers: txn.scan(&keys::authorizers(&api.id))?,
+        authorizers: view.scan(&keys::authorizers(&api.id))?,
     })
 }
 

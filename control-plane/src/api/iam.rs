@@ -52,8 +52,8 @@ fn principal_arn(account: &str, kind: PrincipalType, name: &str) -> String {
     format!("arn:aws:iam::{account}:{kind}/{name}")
 }
 
-fn account_id(txn: &View) -> ApiResult<String> {
-    Ok(txn
+fn account_id(view: &View) -> ApiResult<String> {
+    Ok(view
         .get_raw(keys::ACCOUNT_ID)?
         .map(|v| String::from_utf8_lossy(&v).into_owned())
         .unwrap_or_else(|| "000000000000".into()))
@@ -110,8 +110,8 @@ fn load_access_key(view: &View, id: &str) -> ApiResult<AccessKey> {
     })
 }
 
-fn keys_of(txn: &View, principal: &str) -> ApiResult<Vec<AccessKey>> {
-    Ok(txn
+fn keys_of(view: &View, principal: &str) -> ApiResult<Vec<AccessKey>> {
+    Ok(view
         .scan::<AccessKey>(keys::ACCESS_KEYS)?
         .into_iter()
         .filter(|k| k.principal == principal)
@@ -127,10 +127,10 @@ fn shown(mut key: AccessKey) -> AccessKey {
 }
 
 /// A new key id with `prefix` (AKIA or ASIA) that no key has.
-fn new_key_id(txn: &View, prefix: &str) -> ApiResult<String> {
+fn new_key_id(view: &View, prefix: &str) -> ApiResult<String> {
     loop {
         let id = format!("{prefix}{}", random_string(KEY_ID_ALPHABET, 16));
-        if txn.get_raw(&keys::access_key(&id))?.is_none() {
+        if view.get_raw(&keys::access_key(&id))?.is_none() {
             return Ok(id);
         }
     }

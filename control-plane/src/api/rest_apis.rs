@@ -50,10 +50,10 @@ fn load_resource(view: &View, api_id: &str, resource_id: &str) -> ApiResult<Reso
     )
 }
 
-fn load_method(txn: &View, key: &MethodKey) -> ApiResult<Method> {
-    load_api(txn, &key.api_id)?;
+fn load_method(view: &View, key: &MethodKey) -> ApiResult<Method> {
+    load_api(view, &key.api_id)?;
     let http_method = validate::http_method("http_method", &key.http_method)?;
-    txn.get(&keys::method(&key.api_id, &key.resource_id, &http_method))?
+    view.get(&keys::method(&key.api_id, &key.resource_id, &http_method))?
         .ok_or_else(|| {
             ApiError::NotFound(format!(
                 "method {http_method} on resource '{}' of API '{}'",
@@ -151,14 +151,14 @@ fn repath_subtree(txn: &mut Txn, api_id: &str, root: &Resource) -> ApiResult<()>
 
 /// The API's resource policy must parse as nodes will read it: with
 /// `execute-api:/…` resources expanded to this API's ARN.
-fn check_resource_policy(txn: &View, api: &RestApi) -> ApiResult<()> {
+fn check_resource_policy(view: &View, api: &RestApi) -> ApiResult<()> {
     validate::endpoint_type("endpoint_type", api.endpoint_type)?;
     if api.policy.trim().is_empty() {
         return Ok(());
     }
     validate::max_len("policy", &api.policy, 20 * 1024)?;
     let text = |key| -> ApiResult<String> {
-        Ok(String::from_utf8_lossy(&txn.get_raw(key)?.unwrap_or_default()).into_owned())
+        Ok(String::from_utf8_lossy(&view.get_raw(key)?.unwrap_or_default()).into_owned())
     };
     let (region, account) = (text(keys::REGION)?, text(keys::ACCOUNT_ID)?);
     let options = archway_proto::policy::ParseOptions {
@@ -176,7 +176,7 @@ fn check_resource_policy(txn: &View, api: &RestApi) -> ApiResult<()> {
 
 /// NONE, AWS_IAM, or JWT / CUSTOM with an authorizer of that kind in the
 /// same API.
-fn check_authorization(txn: &View, method: &mut Method) -> ApiResult<()> {
+fn check_authorization(view: &View, method: &mut Method) -> ApiResult<()> {
     let kind = method.authorization_type.to_ascii_uppercase();
     let kind = match kind.as_str() {
         "" => "NONE",
@@ -193,7 +193,7 @@ fn check_authorization(txn: &View, method: &mut Method) -> ApiResult<()> {
         }
         "JWT" | "CUSTOM" => {
             required("method.authorizer_id", &method.authorizer_id)?;
-            let authorizer = txn
+            let authorizer = view
                 .get::<Authorizer>(&keys::authorizer(&method.api_id, &method.authorizer_id))?
                 .ok_or_else(|| {
                     ApiError::invalid(

@@ -45,8 +45,8 @@ fn load_plan(view: &View, plan_id: &str) -> ApiResult<UsagePlan> {
     })
 }
 
-fn secret(txn: &View) -> ApiResult<Vec<u8>> {
-    txn.get_raw(keys::API_KEY_SECRET)?
+fn secret(view: &View) -> ApiResult<Vec<u8>> {
+    view.get_raw(keys::API_KEY_SECRET)?
         .ok_or_else(|| ApiError::FailedPrecondition("the API key secret is missing".into()))
 }
 
@@ -88,10 +88,10 @@ fn insert_key(
 }
 
 /// Checks a plan's settings and that its stages exist.
-fn check_plan(txn: &View, plan: &UsagePlan) -> ApiResult<()> {
+fn check_plan(view: &View, plan: &UsagePlan) -> ApiResult<()> {
     validate::usage_plan(plan)?;
     for (i, s) in plan.api_stages.iter().enumerate() {
-        if txn
+        if view
             .get::<Stage>(&keys::stage(&s.api_id, &s.stage))?
             .is_none()
         {
@@ -106,14 +106,14 @@ fn check_plan(txn: &View, plan: &UsagePlan) -> ApiResult<()> {
 
 /// AWS allows a key in several plans, but not two that share a stage: the
 /// gateway could not tell which plan a request counts against.
-fn check_no_shared_stage(txn: &View, key: &ApiKey, plan: &UsagePlan) -> ApiResult<()> {
+fn check_no_shared_stage(view: &View, key: &ApiKey, plan: &UsagePlan) -> ApiResult<()> {
     let stages: HashSet<(&str, &str)> = plan
         .api_stages
         .iter()
         .map(|s| (s.api_id.as_str(), s.stage.as_str()))
         .collect();
     for other_id in key.usage_plan_ids.iter().filter(|id| **id != plan.id) {
-        let other = load_plan(txn, other_id)?;
+        let other = load_plan(view, other_id)?;
         if let Some(s) = other
             .api_stages
             .iter()

@@ -417,8 +417,8 @@ fn identity_header(source: &str) -> Result<http::HeaderName, String> {
 }
 
 /// Answers are reused for 300 s unless the authorizer says otherwise.
-const DEFAULT_AUTHORIZER_TTL_SECONDS: u32 = 300;
-const DEFAULT_AUTHORIZER_TIMEOUT_MS: u32 = 10_000;
+const DEFAULT_AUTHORIZER_TTL_SECONDS: u32 = rules::authorizer::DEFAULT_RESULT_TTL_SECONDS;
+const DEFAULT_AUTHORIZER_TIMEOUT_MS: u32 = rules::authorizer::DEFAULT_TIMEOUT_MS;
 
 fn compile_custom(a: &archway_proto::v1::Authorizer) -> Result<CustomAuth, String> {
     use archway_proto::v1::AuthorizerType;
