@@ -9,8 +9,10 @@
 use super::GatewayBody;
 use super::authorize::Principal;
 use super::gateway_response::GatewayResponse;
-use super::headers::{ClientInfo, add_forwarded, strip_hop_by_hop};
+use super::headers::{ClientInfo, add_forwarded};
+use crate::body::RequestBody;
 use crate::compile::routes::Params;
+use crate::hop_by_hop::strip_hop_by_hop;
 use crate::telemetry::propagation;
 
 /// The authorized caller's `sub`, for the integration.
@@ -75,7 +77,7 @@ pub struct Forward<'a> {
 
 pub async fn forward(
     f: Forward<'_>,
-    request: Request<super::RequestBody>,
+    request: Request<RequestBody>,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
     let dest = Destination::parse(f.uri).map_err(|e| {
         tracing::warn!(uri = f.uri, error = %e, "integration URI cannot be used");

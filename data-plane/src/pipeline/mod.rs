@@ -19,6 +19,7 @@ pub mod resolve;
 pub mod throttle;
 
 use crate::apply::SharedTables;
+use crate::body::{RequestBody, StreamingBody};
 use crate::compile::routes::Lookup;
 use crate::tables::{CompiledIntegration, RouteAuth, RuntimeTables};
 use crate::telemetry::Telemetry;
@@ -30,22 +31,12 @@ use gateway_response::GatewayResponse;
 use headers::ClientInfo;
 use http::{Request, Response};
 use http_body_util::{Either, Full};
-use hyper::body::Incoming;
 use observe::Observation;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 /// Responses stream from a backend or come whole from the gateway.
 pub type GatewayBody = Either<crate::upstream::ResponseBody, Full<Bytes>>;
-
-/// A request body on its way to the integration.
-#[derive(Debug)]
-pub enum RequestBody {
-    /// Streams from the client as it arrives.
-    Streaming(Incoming),
-    /// Read whole already, to check a signature over it.
-    Buffered(Bytes),
-}
 
 /// The default payload limit, as in AWS: 10 MB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 10 * 1024 * 1024;
@@ -99,7 +90,7 @@ impl Gateway {
 
     pub async fn handle(
         &self,
-        request: Request<Incoming>,
+        request: Request<StreamingBody>,
         client: &ClientInfo,
     ) -> Response<GatewayBody> {
         // One load per request: the whole request sees one version.
@@ -123,7 +114,7 @@ impl Gateway {
     async fn process<'t>(
         &self,
         tables: &'t RuntimeTables,
-        request: Request<Incoming>,
+        request: Request<StreamingBody>,
         client: &ClientInfo,
         observation: &mut Observation<'t>,
     ) -> Result<Response<GatewayBody>, GatewayResponse> {
