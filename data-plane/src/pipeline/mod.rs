@@ -23,7 +23,7 @@ use crate::body::{RequestBody, StreamingBody};
 use crate::compile::routes::Lookup;
 use crate::tables::{CompiledIntegration, RouteAuth, RuntimeTables};
 use crate::telemetry::Telemetry;
-use crate::upstream::Upstream;
+use crate::upstream::{Purpose, Upstream};
 use archway_proto::policy::MethodArn;
 use archway_proto::v1::ApiProtocol;
 use bytes::Bytes;
@@ -56,8 +56,8 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// `upstream` is the backend client; `tls` the outbound TLS
-    /// configuration, shared by the JWKS and custom authorizer clients.
+    /// `upstream` is the node's outbound client: integrations, JWKS
+    /// fetches and custom authorizers all call through it.
     pub fn new(
         tables: SharedTables,
         domain: &str,
@@ -65,9 +65,11 @@ impl Gateway {
         telemetry: Arc<Telemetry>,
         limits: Arc<throttle::Limits>,
         upstream: Upstream,
-        tls: &Arc<rustls::ClientConfig>,
     ) -> Self {
         let domain = format!(".{}", domain.trim_start_matches('.').to_ascii_lowercase());
+        let jwks = crate::jwks::JwksCache::new(upstream.for_purpose(Purpose::Jwks));
+        let custom_authorizers =
+            custom_authorizer::CustomAuthorizers::new(upstream.for_purpose(Purpose::Authorizer));
         Self {
             tables,
             domain: domain.into(),
@@ -75,9 +77,9 @@ impl Gateway {
             max_payload,
             telemetry,
             limits,
-            jwks: crate::jwks::JwksCache::new(tls),
+            jwks,
             verified_tokens: authorize::VerifiedTokens::default(),
-            custom_authorizers: custom_authorizer::CustomAuthorizers::new(tls),
+            custom_authorizers,
         }
     }
 

@@ -198,6 +198,7 @@ async fn send(
 ) -> Result<Response<ResponseBody>, UpstreamError> {
     let limits = SendLimits {
         max_body: max,
+        head_timeout: Duration::from_secs(5),
         read_idle: Duration::from_secs(5),
     };
     send_with(upstream, request, limits).await
@@ -651,6 +652,7 @@ async fn a_backend_silent_in_the_middle_of_a_body_fails_it() {
     let upstream = Upstream::default();
     let limits = SendLimits {
         max_body: MAX,
+        head_timeout: Duration::from_secs(5),
         read_idle: Duration::from_millis(200),
     };
     let response = send_with(&upstream, get(&backend.url("/")), limits)
@@ -672,6 +674,7 @@ async fn the_sweeper_closes_connections_after_the_keepalive_time() {
     let upstream = Upstream::new(
         &crate::tls::default_client_config(),
         Duration::from_millis(400),
+        OutboundMetrics::unrecorded(),
     );
     assert_eq!(get_text(&upstream, &backend.url("/")).await, "x");
     assert_eq!(upstream.pool.idle_count(), 1);
@@ -688,4 +691,279 @@ async fn the_sweeper_closes_connections_after_the_keepalive_time() {
         started.elapsed() >= Duration::from_millis(900),
         "not closed before its time"
     );
+}
+
+/// A whole request for the buffered API.
+fn buffered<'a>(method: Method, uri: &'a str, body: &'static [u8]) -> BufferedRequest<'a> {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    BufferedRequest {
+        method,
+        uri,
+        headers,
+        body: Bytes::from_static(body),
+    }
+}
+
+fn within(timeout: Duration, max_response_bytes: usize) -> BufferedLimits {
+    BufferedLimits {
+        timeout,
+        max_response_bytes,
+    }
+}
+
+#[tokio::test]
+async fn buffered_calls_send_a_whole_body_and_read_a_chunked_answer_whole() {
+    let answer = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nX-Answer: yes\r\n\r\n\
+                  5\r\nhello\r\n1\r\n,\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n";
+    let backend = backend(move |_| Act::Answer(answer.into())).await;
+    let upstream = Upstream::default();
+    let url = backend.url("/authorize?x=1");
+    let response = upstream
+        .send_buffered(
+            buffered(Method::POST, &url, br#"{"type":"TOKEN"}"#),
+            within(Duration::from_secs(5), 1024),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), http::StatusCode::CREATED);
+    assert_eq!(response.headers()["x-answer"], "yes");
+    assert!(!response.headers().contains_key("transfer-encoding"));
+    assert_eq!(response.body(), "hello, world");
+    let seen = backend.seen();
+    assert!(
+        seen[0].head.starts_with("POST /authorize?x=1 HTTP/1.1\r\n"),
+        "{}",
+        seen[0].head
+    );
+    assert!(seen[0].head.contains("content-type: application/json\r\n"));
+    assert!(seen[0].head.contains("content-length: 16\r\n"));
+    assert_eq!(seen[0].body, br#"{"type":"TOKEN"}"#);
+    // The chunked answer ended where its framing said: the connection is
+    // back in the pool.
+    assert_eq!(upstream.pool.idle_count(), 1);
+}
+
+#[tokio::test]
+async fn a_buffered_call_fails_at_its_deadline_wherever_it_is() {
+    for (why, act) in [
+        ("no head", ""),
+        (
+            "half a body",
+            "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part of it",
+        ),
+    ] {
+        let backend = backend(move |_| Act::AnswerEarlyAndHold(act.into())).await;
+        let upstream = Upstream::default();
+        let url = backend.url("/jwks");
+        let started = std::time::Instant::now();
+        let outcome = upstream
+            .send_buffered(
+                buffered(Method::GET, &url, b""),
+                within(Duration::from_millis(300), 1024),
+            )
+            .await;
+        assert!(
+            matches!(outcome, Err(UpstreamError::TimedOut(t)) if t == Duration::from_millis(300)),
+            "{why}: {outcome:?}"
+        );
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(300) && elapsed < Duration::from_secs(3),
+            "{why}: {elapsed:?}"
+        );
+        assert_eq!(upstream.pool.idle_count(), 0, "{why}");
+    }
+}
+
+/// Over the bound is refused, never passed on cut short: at once when the
+/// declared length says so, else when what arrived is over. Exactly the
+/// bound is accepted.
+#[tokio::test]
+async fn an_oversized_buffered_response_is_refused_not_truncated() {
+    let chunked_11 = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                      6\r\n012345\r\n5\r\n6789a\r\n0\r\n\r\n";
+    let until_close_11 = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n0123456789a";
+    let declared_11 = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n0123456789a";
+    for (why, answer) in [
+        ("declared", declared_11),
+        ("chunked", chunked_11),
+        ("until close", until_close_11),
+    ] {
+        let backend = backend(move |_| Act::AnswerAndClose(answer.into())).await;
+        let upstream = Upstream::default();
+        let url = backend.url("/");
+        let refused = upstream
+            .send_buffered(
+                buffered(Method::GET, &url, b""),
+                within(Duration::from_secs(5), 10),
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(UpstreamError::ResponseTooLarge(10))),
+            "{why}: {refused:?}"
+        );
+        let accepted = upstream
+            .send_buffered(
+                buffered(Method::GET, &url, b""),
+                within(Duration::from_secs(5), 11),
+            )
+            .await;
+        assert_eq!(accepted.unwrap().body(), "0123456789a", "{why}");
+    }
+}
+
+#[tokio::test]
+async fn a_buffered_call_to_a_bad_uri_fails_without_dialling() {
+    let upstream = Upstream::default();
+    for uri in ["ftp://h/x", "http://h/a b", "/relative"] {
+        let outcome = upstream
+            .send_buffered(
+                buffered(Method::GET, uri, b""),
+                within(Duration::from_secs(5), 10),
+            )
+            .await;
+        assert!(
+            matches!(outcome, Err(UpstreamError::BadUri(_))),
+            "{uri}: {outcome:?}"
+        );
+    }
+}
+
+/// The value of the sample `name` with all of `labels` in a Prometheus text
+/// exposition, if there is one.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let (metric, rest) = series.split_once('{')?;
+        (metric == name
+            && labels
+                .iter()
+                .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))))
+        .then(|| value.parse().ok())?
+    })
+}
+
+/// Every purpose uses the one pool: a connection opened for an integration
+/// serves the JWKS fetch and the authorizer call after it. Each call is
+/// recorded under its own purpose: count, duration and outcome, the
+/// connection opened or reused, and errors by kind.
+#[tokio::test]
+async fn purposes_share_pooled_connections_and_record_their_own_calls() {
+    let origin = backend(|n| match n {
+        3 => Act::AnswerEarlyAndHold("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf".into()),
+        _ => Act::Answer(ok("fine")),
+    })
+    .await;
+    let telemetry = crate::telemetry::Telemetry::init(&crate::telemetry::TelemetryConfig {
+        otlp_endpoint: None,
+        sample_ratio: 0.0,
+        service_name: "test",
+        metrics: true,
+    })
+    .unwrap();
+    let integration = Upstream::new(
+        &crate::tls::default_client_config(),
+        DEFAULT_KEEPALIVE,
+        OutboundMetrics::new(telemetry.meter()),
+    );
+    let jwks = integration.for_purpose(Purpose::Jwks);
+    let authorizer = integration.for_purpose(Purpose::Authorizer);
+    let url = origin.url("/");
+
+    assert_eq!(get_text(&integration, &url).await, "fine");
+    let limits = within(Duration::from_secs(5), 1024);
+    let fetched = jwks.send_buffered(buffered(Method::GET, &url, b""), limits);
+    assert_eq!(fetched.await.unwrap().body(), "fine");
+    let asked = authorizer.send_buffered(buffered(Method::POST, &url, b"{}"), limits);
+    assert_eq!(asked.await.unwrap().status(), http::StatusCode::OK);
+    assert_eq!(origin.connections(), 1, "one connection for all purposes");
+    // An integration whose body stalls: answered (2xx), then a body error.
+    let limits = SendLimits {
+        max_body: MAX,
+        head_timeout: Duration::from_secs(5),
+        read_idle: Duration::from_millis(100),
+    };
+    let stalled = send_with(&integration, get(&url), limits).await.unwrap();
+    assert!(stalled.into_body().collect().await.is_err());
+    // A JWKS fetch refused for its size.
+    let refused = jwks.send_buffered(
+        buffered(Method::GET, &url, b""),
+        within(Duration::from_secs(5), 2),
+    );
+    assert!(matches!(
+        refused.await,
+        Err(UpstreamError::ResponseTooLarge(2))
+    ));
+    // An integration the caller gave up on before its answer.
+    let silent = backend(|_| Act::AnswerEarlyAndHold(String::new())).await;
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        send(&integration, get(&silent.url("/")), MAX),
+    );
+    assert!(gave_up.await.is_err());
+
+    let text = String::from_utf8(telemetry.encode_metrics()).unwrap();
+    let value = |name: &str, labels: &[(&str, &str)]| sample(&text, name, labels).unwrap_or(0.0);
+    let requests = "archway_outbound_requests_total";
+    let connections = "archway_outbound_connections_total";
+    let errors = "archway_outbound_errors_total";
+    let integration_ok = [("purpose", "integration"), ("outcome", "2xx")];
+    assert_eq!(value(requests, &integration_ok), 2.0, "{text}");
+    assert_eq!(
+        value(requests, &[("purpose", "jwks"), ("outcome", "2xx")]),
+        1.0
+    );
+    assert_eq!(
+        value(requests, &[("purpose", "jwks"), ("outcome", "error")]),
+        1.0
+    );
+    assert_eq!(
+        value(requests, &[("purpose", "authorizer"), ("outcome", "2xx")]),
+        1.0
+    );
+    assert_eq!(
+        value(
+            "archway_outbound_duration_seconds_count",
+            &[("purpose", "authorizer"), ("outcome", "2xx")]
+        ),
+        1.0,
+        "{text}"
+    );
+    for (purpose, state, count) in [
+        // The first call, and the one to the silent backend.
+        ("integration", "opened", 2.0),
+        ("integration", "reused", 1.0),
+        ("jwks", "reused", 1.0),
+        // After the stalled body took the connection with it.
+        ("jwks", "opened", 1.0),
+        ("authorizer", "reused", 1.0),
+    ] {
+        assert_eq!(
+            value(connections, &[("purpose", purpose), ("state", state)]),
+            count,
+            "{purpose} {state}: {text}"
+        );
+    }
+    // Series nothing was recorded in are not bound, so not scraped.
+    assert_eq!(
+        sample(
+            &text,
+            connections,
+            &[("purpose", "authorizer"), ("state", "opened")]
+        ),
+        None
+    );
+    assert!(!text.contains("outcome=\"3xx\""), "{text}");
+    for (purpose, kind) in [
+        ("integration", "stalled"),
+        ("integration", "abandoned"),
+        ("jwks", "response_too_large"),
+    ] {
+        assert_eq!(
+            value(errors, &[("purpose", purpose), ("kind", kind)]),
+            1.0,
+            "{purpose} {kind}: {text}"
+        );
+    }
 }
