@@ -967,3 +967,121 @@ async fn purposes_share_pooled_connections_and_record_their_own_calls() {
         );
     }
 }
+
+/// A CA and a server certificate for `localhost` and `127.0.0.1` signed by
+/// it, made with the `openssl` command in `dir`: (CA, certificate, key).
+fn test_pki(dir: &std::path::Path) -> [std::path::PathBuf; 3] {
+    let openssl = |args: &str| {
+        let output = std::process::Command::new("openssl")
+            .args(args.split_whitespace())
+            .current_dir(dir)
+            .output()
+            .expect("openssl (apt-get install openssl)");
+        assert!(
+            output.status.success(),
+            "openssl {args}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    openssl(&format!(
+        "req -x509 {ec} -keyout ca.key -out ca.pem -days 2 -subj /CN=outbound-test-ca \
+         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign"
+    ));
+    openssl(&format!(
+        "req -new {ec} -keyout server.key -out server.csr -subj /CN=localhost"
+    ));
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 \
+         -extfile server.ext -out server.pem",
+    );
+    ["ca.pem", "server.pem", "server.key"].map(|name| dir.join(name))
+}
+
+/// An HTTPS backend answering every request `ok("secure")` on keep-alive
+/// connections; counts the TLS connections it accepted.
+async fn https_backend(tls: Arc<rustls::ServerConfig>) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let Ok(mut stream) = acceptor.accept(socket).await else {
+                    return;
+                };
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut buf = BytesMut::new();
+                loop {
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        if stream.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                    }
+                    // GETs only: the head is the whole request.
+                    buf.clear();
+                    if stream.write_all(ok("secure").as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+/// Over TLS, a client trusting the operator's CA reaches the backend by
+/// name and by IP (each checked against the certificate) and pools the
+/// connection; the OS roots alone refuse it, and the error says why.
+#[tokio::test]
+async fn buffered_https_calls_trust_the_operator_ca_and_pool_their_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let [ca, cert, key] = test_pki(dir.path());
+    let server = crate::tls::server_config(&cert, &key).unwrap();
+    let (addr, accepted) = https_backend(server).await;
+    let trusting = Upstream::new(
+        &crate::tls::client_config(Some(&ca)).unwrap(),
+        DEFAULT_KEEPALIVE,
+        OutboundMetrics::unrecorded(),
+    )
+    .for_purpose(Purpose::Jwks);
+    let limits = within(Duration::from_secs(5), 1024);
+    let by_name = format!("https://localhost:{}/jwks", addr.port());
+    let by_ip = format!("https://127.0.0.1:{}/jwks", addr.port());
+    for uri in [&by_name, &by_name, &by_ip] {
+        let response = trusting
+            .send_buffered(buffered(Method::GET, uri, b""), limits)
+            .await
+            .unwrap_or_else(|e| panic!("{uri}: {}", error_chain(&e)));
+        assert_eq!(response.body(), "secure", "{uri}");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        2,
+        "one connection per origin (name, IP), reused"
+    );
+
+    let untrusting = Upstream::default();
+    let refused = untrusting
+        .send_buffered(buffered(Method::GET, &by_name, b""), limits)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, UpstreamError::Tls { .. }), "{refused:?}");
+    let chain = error_chain(&refused);
+    assert!(chain.contains("UnknownIssuer"), "{chain}");
+    assert_eq!(
+        chain.matches("UnknownIssuer").count(),
+        1,
+        "the cause is not repeated: {chain}"
+    );
+}
