@@ -53,7 +53,7 @@ fn outcome_index(status: http::StatusCode) -> usize {
 }
 
 /// The `kind` label of errors, by [`UpstreamError::kind`].
-pub(super) const ERROR_KINDS: [&str; 13] = [
+const ERROR_KINDS: [&str; 13] = [
     "connect",
     "tls",
     "write",
@@ -70,11 +70,11 @@ pub(super) const ERROR_KINDS: [&str; 13] = [
     // deadline, or the client it serves went away.
     "abandoned",
 ];
-pub(super) const ABANDONED: usize = 12;
+const ABANDONED: usize = 12;
 
 impl UpstreamError {
     /// Index into [`ERROR_KINDS`].
-    pub(super) fn kind(&self) -> usize {
+    fn kind(&self) -> usize {
         match self {
             UpstreamError::Connect { .. } => 0,
             UpstreamError::Tls { .. } => 1,
@@ -111,7 +111,7 @@ struct Instruments {
 
 /// One purpose's series, each bound on first use.
 #[derive(Debug)]
-pub struct PurposeMetrics {
+pub(super) struct PurposeMetrics {
     purpose: Purpose,
     instruments: Instruments,
     requests: [OnceLock<BoundCounter<u64>>; OUTCOMES.len()],
@@ -140,23 +140,23 @@ impl PurposeMetrics {
     }
 
     /// A call that got an answer with `status` after `elapsed`.
-    pub fn answered(&self, status: http::StatusCode, elapsed: Duration) {
+    pub(super) fn answered(&self, status: http::StatusCode, elapsed: Duration) {
         self.record_call(outcome_index(status), elapsed);
     }
 
     /// A call that failed with the error of `kind` after `elapsed`.
-    pub fn failed(&self, kind: usize, elapsed: Duration) {
+    pub(super) fn failed(&self, kind: usize, elapsed: Duration) {
         self.record_call(ERROR_OUTCOME, elapsed);
         self.record_error(kind);
     }
 
     /// An error after the call was counted: in a response body that was
     /// streaming to the caller.
-    pub fn body_failed(&self, error: &UpstreamError) {
+    pub(super) fn body_failed(&self, error: &UpstreamError) {
         self.record_error(error.kind());
     }
 
-    pub fn connection(&self, reused: bool) {
+    pub(super) fn connection(&self, reused: bool) {
         let state = usize::from(reused);
         self.connections[state]
             .get_or_init(|| {
@@ -235,7 +235,7 @@ impl OutboundMetrics {
         Self::new(&opentelemetry::metrics::noop::NoopMeterProvider::new().meter("archway"))
     }
 
-    pub fn purpose(&self, purpose: Purpose) -> &std::sync::Arc<PurposeMetrics> {
+    pub(super) fn purpose(&self, purpose: Purpose) -> &std::sync::Arc<PurposeMetrics> {
         &self.by_purpose[purpose as usize]
     }
 }

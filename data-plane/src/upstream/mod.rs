@@ -2,7 +2,7 @@
 //! custom authorizer calls all go through it, run inside the calling
 //! request's own task, and share its connection pool, connect timeout, TLS
 //! roots (the node's outbound `rustls::ClientConfig`, with the operator's
-//! `--upstream-ca-file`) and metrics ([`metrics`], labelled by
+//! `--upstream-ca-file`) and metrics ([`OutboundMetrics`], labelled by
 //! [`Purpose`]). Two ways to call: [`Upstream::send`] streams both bodies
 //! (the proxy path), [`Upstream::send_buffered`] sends and reads whole
 //! messages under one deadline and a response size bound (authorizers,
@@ -32,7 +32,7 @@ mod body;
 mod chunked;
 mod connect;
 mod destination;
-pub mod metrics;
+mod metrics;
 mod pool;
 mod read;
 mod request_head;
