@@ -3,12 +3,11 @@
 //! 10 minutes; a token whose `kid` the set lacks (the issuer rotated its
 //! keys) triggers a refetch, at most once per 5 s per issuer, so random
 //! kids cannot turn the gateway into a load generator against the issuer.
+//! Fetches go through the node's outbound client ([`Upstream`]), recorded
+//! under the purpose `jwks`.
 
+use crate::upstream::{BufferedLimits, BufferedRequest, Purpose, Upstream, error_chain};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use std::collections::HashMap;
@@ -17,6 +16,7 @@ use std::time::{Duration, Instant};
 
 const FRESH_FOR: Duration = Duration::from_secs(600);
 const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(5);
+/// For the whole fetch: connecting, asking, and reading the key set.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
@@ -48,7 +48,7 @@ struct Entry {
 }
 
 pub struct JwksCache {
-    client: Client<crate::tls::Connector, Empty<Bytes>>,
+    client: Upstream,
     /// One async lock per issuer: concurrent misses wait for one fetch.
     entries: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Entry>>>>,
 }
@@ -61,18 +61,16 @@ impl std::fmt::Debug for JwksCache {
 
 impl Default for JwksCache {
     fn default() -> Self {
-        Self::new(&crate::tls::default_client_config())
+        Self::new(Upstream::default().for_purpose(Purpose::Jwks))
     }
 }
 
 impl JwksCache {
-    /// A cache whose fetches of `https://` key sets trust what `tls` trusts.
-    pub fn new(tls: &Arc<rustls::ClientConfig>) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(FETCH_TIMEOUT));
+    /// A cache fetching key sets through `client` (for `https://` ones,
+    /// trusting what it trusts).
+    pub fn new(client: Upstream) -> Self {
         Self {
-            client: Client::builder(TokioExecutor::new())
-                .build(crate::tls::connector(connector, tls)),
+            client,
             entries: Mutex::default(),
         }
     }
@@ -123,23 +121,26 @@ impl JwksCache {
     }
 
     async fn fetch(&self, uri: &str) -> anyhow::Result<JwkSet> {
-        let uri: http::Uri = uri.parse()?;
-        let response = tokio::time::timeout(FETCH_TIMEOUT, self.client.get(uri))
+        let request = BufferedRequest {
+            method: http::Method::GET,
+            uri,
+            headers: http::HeaderMap::new(),
+            body: Bytes::new(),
+        };
+        let limits = BufferedLimits {
+            timeout: FETCH_TIMEOUT,
+            max_response_bytes: MAX_JWKS_BYTES,
+        };
+        let response = self
+            .client
+            .send_buffered(request, limits)
             .await
-            .map_err(|_| anyhow::anyhow!("timed out"))??;
+            .map_err(|e| anyhow::anyhow!(error_chain(&e)))?;
         anyhow::ensure!(
             response.status().is_success(),
             "status {}",
             response.status()
         );
-        let body = tokio::time::timeout(
-            FETCH_TIMEOUT,
-            Limited::new(response.into_body(), MAX_JWKS_BYTES).collect(),
-        )
-        .await
-        .map_err(|_| anyhow::anyhow!("timed out"))?
-        .map_err(|e| anyhow::anyhow!("{e}"))?
-        .to_bytes();
-        Ok(serde_json::from_slice(&body)?)
+        Ok(serde_json::from_slice(response.body())?)
     }
 }

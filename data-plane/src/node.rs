@@ -218,8 +218,11 @@ pub async fn run(
         config.max_payload,
         telemetry.clone(),
         limits,
-        crate::upstream::Upstream::new(&upstream_tls, config.upstream_keepalive),
-        &upstream_tls,
+        crate::upstream::Upstream::new(
+            &upstream_tls,
+            config.upstream_keepalive,
+            crate::upstream::OutboundMetrics::new(telemetry.meter()),
+        ),
     ));
     let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();
     let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));

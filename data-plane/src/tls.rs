@@ -1,9 +1,10 @@
 //! TLS for the node, with rustls and the aws-lc-rs provider.
 //!
-//! - Outbound: one [`rustls::ClientConfig`], built once per node, shared by
-//!   the three clients that leave the node — HTTP_PROXY integrations, JWKS
-//!   fetches and custom authorizer calls. It trusts the operating system's
-//!   roots plus an optional operator CA bundle (`--upstream-ca-file`), and
+//! - Outbound: one [`rustls::ClientConfig`], built once per node, used by
+//!   the node's one outbound client ([`crate::upstream`]) for HTTP_PROXY
+//!   integrations, JWKS fetches and custom authorizer calls alike. It
+//!   trusts the operating system's roots plus an optional operator CA
+//!   bundle (`--upstream-ca-file`), and
 //!   always verifies the server's certificate and name: there is no switch
 //!   that turns verification off. Backends are spoken to over HTTP/1.1
 //!   (ALPN `http/1.1`).
@@ -11,17 +12,11 @@
 //!   key (`--tls-cert`, `--tls-key`), offering ALPN `h2` and `http/1.1`.
 
 use anyhow::{Context, anyhow};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
-
-/// The connector of every outbound client: `http://` in the clear,
-/// `https://` through rustls with the shared configuration.
-pub type Connector = HttpsConnector<HttpConnector>;
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
@@ -82,16 +77,6 @@ pub fn default_client_config() -> Arc<ClientConfig> {
     CONFIG
         .get_or_init(|| client_config(None).expect("the OS roots alone always make a config"))
         .clone()
-}
-
-/// Wraps `http` (its timeouts and socket options already set) so that
-/// `https://` URIs go through TLS with `config`; `http://` ones stay plain.
-pub fn connector(mut http: HttpConnector, config: &Arc<ClientConfig>) -> Connector {
-    // The TLS layer above dials through it: it must accept https:// URIs.
-    http.enforce_http(false);
-    // Equivalent to the builder's `https_or_http()`, but shares the one
-    // configuration instead of copying it per client.
-    HttpsConnector::from((http, config.clone()))
 }
 
 /// The listener TLS configuration: the certificate chain in `cert` (leaf

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod http_client;
+pub mod metrics;
 pub mod otlp;
 pub mod process;
 pub mod redis;

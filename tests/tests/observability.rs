@@ -4,6 +4,7 @@
 
 use archway_e2e::admin::{http_proxy, mock};
 use archway_e2e::http_client::DOMAIN;
+use archway_e2e::metrics::{sample, scrape};
 use archway_e2e::otlp::{Collector, hex};
 use archway_e2e::process::Process;
 use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
@@ -40,54 +41,6 @@ async fn get(
     let headers = response.headers().clone();
     let body = response.into_body().collect().await?.to_bytes();
     Ok((status, headers, String::from_utf8_lossy(&body).into_owned()))
-}
-
-type Scrape = openmetrics_parser::MetricsExposition<
-    openmetrics_parser::PrometheusType,
-    openmetrics_parser::PrometheusValue,
->;
-
-/// Scrapes `/metrics` and parses it with a Prometheus text-format parser.
-/// Sends the admin token, which the control plane's `/metrics` needs (a
-/// node's admin listener ignores it).
-async fn scrape(addr: SocketAddr) -> anyhow::Result<Scrape> {
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let request = http::Request::get(format!("http://{addr}/metrics"))
-        .header(
-            "authorization",
-            format!("Bearer {}", archway_e2e::TEST_ADMIN_TOKEN),
-        )
-        .body(Full::default())?;
-    let response = client.request(request).await?;
-    anyhow::ensure!(
-        response.status() == 200,
-        "metrics answered {}",
-        response.status()
-    );
-    let text = String::from_utf8(response.into_body().collect().await?.to_bytes().to_vec())?;
-    openmetrics_parser::prometheus::parse_prometheus(&text)
-        .map_err(|e| anyhow::anyhow!("metrics do not parse: {e:?}\n{text}"))
-}
-
-/// The value of the series of family `name` whose labels include all of
-/// `labels`: a counter's or gauge's value, a histogram's count.
-fn sample(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    use openmetrics_parser::PrometheusValue;
-    scrape.families.get(name)?.iter_samples().find_map(|s| {
-        let set = s.get_labelset().ok()?;
-        if !labels
-            .iter()
-            .all(|(k, v)| set.get_label_value(k) == Some(*v))
-        {
-            return None;
-        }
-        Some(match &s.value {
-            PrometheusValue::Counter(c) => c.value.as_f64(),
-            PrometheusValue::Gauge(n) | PrometheusValue::Unknown(n) => n.as_f64(),
-            PrometheusValue::Histogram(h) => h.count.unwrap_or(0) as f64,
-            PrometheusValue::Summary(_) => f64::NAN,
-        })
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

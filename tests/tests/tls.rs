@@ -6,6 +6,7 @@
 
 use archway_e2e::admin::http_proxy;
 use archway_e2e::http_client::GatewayClient;
+use archway_e2e::metrics::{sample, scrape};
 use archway_e2e::process::bin_dir;
 use archway_e2e::tls::{Pki, https_get};
 use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
@@ -313,6 +314,59 @@ async fn https_authorizers_and_jwks_are_verified_against_the_operator_ca() -> an
         "AuthorizerFailureException"
     );
     assert_eq!(answered.load(Ordering::Relaxed), seen);
+
+    // Every call above went through the node's one outbound client, and
+    // its metrics say so by purpose: what was answered, and what failed
+    // how (the untrusting node's handshakes).
+    let requests = "archway_outbound_requests_total";
+    let errors = "archway_outbound_errors_total";
+    let metrics = scrape(trusting.admin_addr()).await?;
+    for (purpose, outcome, count) in [
+        ("jwks", "2xx", 1.0),
+        ("authorizer", "2xx", 1.0),
+        ("authorizer", "4xx", 1.0),
+        ("integration", "2xx", 2.0),
+    ] {
+        let labels = [("purpose", purpose), ("outcome", outcome)];
+        assert_eq!(
+            sample(&metrics, requests, &labels),
+            Some(count),
+            "{purpose} {outcome}"
+        );
+        assert_eq!(
+            sample(&metrics, "archway_outbound_duration_seconds", &labels),
+            Some(count),
+            "{purpose} {outcome}"
+        );
+    }
+    assert_eq!(
+        sample(&metrics, requests, &[("outcome", "error")]),
+        None,
+        "the trusting node's calls all succeeded"
+    );
+    let connections = |purpose, state| {
+        let labels = [("purpose", purpose), ("state", state)];
+        sample(&metrics, "archway_outbound_connections_total", &labels).unwrap_or(0.0)
+    };
+    assert_eq!(connections("jwks", "opened"), 1.0);
+    assert_eq!(connections("authorizer", "opened"), 1.0);
+    assert_eq!(connections("integration", "opened"), 1.0);
+    assert_eq!(
+        connections("authorizer", "reused") + connections("integration", "reused"),
+        2.0,
+        "the second authorizer call and the second integration reuse a connection"
+    );
+    let metrics = scrape(untrusting.admin_addr()).await?;
+    for purpose in ["jwks", "authorizer"] {
+        let labels = [("purpose", purpose), ("outcome", "error")];
+        assert_eq!(sample(&metrics, requests, &labels), Some(1.0), "{purpose}");
+        let labels = [("purpose", purpose), ("kind", "tls")];
+        assert_eq!(sample(&metrics, errors, &labels), Some(1.0), "{purpose}");
+    }
+    assert_eq!(
+        sample(&metrics, requests, &[("purpose", "integration")]),
+        None
+    );
     Ok(())
 }
 

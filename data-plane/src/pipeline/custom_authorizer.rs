@@ -12,17 +12,19 @@
 //! 401 is 401; a Deny (or no Allow) is 403; an unreachable, slow or
 //! malformed authorizer is 500. Only allowing and denying answers are
 //! cached, never failures.
+//!
+//! Calls go through the node's outbound client ([`Upstream`]), recorded
+//! under the purpose `authorizer`.
 
 use super::authorize::Principal;
 use super::gateway_response::GatewayResponse;
 use crate::tables::{CustomAuth, CustomIdentity};
+use crate::upstream::{
+    BufferedLimits, BufferedRequest, Purpose, Upstream, UpstreamError, error_chain,
+};
 use archway_proto::identity_source::IdentitySource;
 use archway_proto::policy::{Decision, MethodArn, Policy, PolicyKind, RequestContext, Resource};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::{Map, Value, json};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -40,7 +42,7 @@ const MAX_CACHED_ANSWERS: u64 = 100_000;
 /// so a configuration swap keeps warm connections and answers (answers are
 /// keyed by the authorizer's settings, so a changed authorizer starts cold).
 pub struct CustomAuthorizers {
-    client: Client<crate::tls::Connector, Full<Bytes>>,
+    client: Upstream,
     /// `try_get_with` coalesces misses: a burst of requests with a new
     /// token makes one call, the others wait for its answer.
     answers: moka::future::Cache<[u8; 32], Arc<Answer>>,
@@ -54,22 +56,16 @@ impl std::fmt::Debug for CustomAuthorizers {
 
 impl Default for CustomAuthorizers {
     fn default() -> Self {
-        Self::new(&crate::tls::default_client_config())
+        Self::new(Upstream::default().for_purpose(Purpose::Authorizer))
     }
 }
 
 impl CustomAuthorizers {
-    /// Authorizers at `https://` URLs are called trusting what `tls` trusts.
-    pub fn new(tls: &Arc<rustls::ClientConfig>) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    /// Authorizers are called through `client` (at `https://` URLs,
+    /// trusting what it trusts).
+    pub fn new(client: Upstream) -> Self {
         Self {
-            client: Client::builder(TokioExecutor::new())
-                .pool_idle_timeout(Duration::from_secs(60))
-                .pool_timer(TokioTimer::new())
-                .timer(TokioTimer::new())
-                .build(crate::tls::connector(connector, tls)),
+            client,
             answers: moka::future::Cache::builder()
                 .max_capacity(MAX_CACHED_ANSWERS)
                 .time_to_live(Duration::from_secs(3600))
@@ -361,28 +357,31 @@ impl CustomAuthorizers {
         };
         let event = call.event(identity, &method_arn.to_string(), &spellings);
         let body = serde_json::to_vec(&event).map_err(|e| failure(&e))?;
-        let request = http::Request::post(auth.uri.clone())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| failure(&e))?;
-        let started = Instant::now();
-        let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| failure(&error_chain(&e)))?;
-            let status = response.status();
-            let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
-                .collect()
-                .await
-                .map_err(|e| failure(&e))?
-                .to_bytes();
-            Ok::<_, GatewayResponse>((status, body))
+        let uri = auth.uri.to_string();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        let request = BufferedRequest {
+            method: http::Method::POST,
+            uri: &uri,
+            headers,
+            body: Bytes::from(body),
         };
-        let (status, body) = tokio::time::timeout(auth.timeout, exchange)
+        // The authorizer's timeout covers the whole call: connecting,
+        // asking, and reading the answer.
+        let limits = BufferedLimits {
+            timeout: auth.timeout,
+            max_response_bytes: MAX_ANSWER_BYTES,
+        };
+        let started = Instant::now();
+        let response = self
+            .client
+            .send_buffered(request, limits)
             .await
-            .map_err(|_| failure(&format_args!("no answer within {:?}", auth.timeout)))??;
+            .map_err(|e: UpstreamError| failure(&error_chain(&e)))?;
+        let (status, body) = (response.status(), response.into_body());
         tracing::debug!(authorizer = %auth.id, %status, elapsed = ?started.elapsed(), "authorizer answered");
         match status {
             http::StatusCode::OK => {}
@@ -494,19 +493,6 @@ async fn written_header_names(
         }
     }
     Some(names)
-}
-
-/// An error and its causes, e.g. `client error (Connect): invalid peer
-/// certificate: UnknownIssuer`, so a TLS failure says what failed.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(err) = cause {
-        text.push_str(": ");
-        text.push_str(&err.to_string());
-        cause = err.source();
-    }
-    text
 }
 
 fn cache_key(fingerprint: &[u8; 32], identity: &[Cow<'_, str>]) -> [u8; 32] {

@@ -9,8 +9,10 @@
 use super::GatewayBody;
 use super::authorize::Principal;
 use super::gateway_response::GatewayResponse;
-use super::headers::{ClientInfo, add_forwarded, strip_hop_by_hop};
+use super::headers::{ClientInfo, add_forwarded};
+use crate::body::RequestBody;
 use crate::compile::routes::Params;
+use crate::hop_by_hop::strip_hop_by_hop;
 use crate::telemetry::propagation;
 
 /// The authorized caller's `sub`, for the integration.
@@ -75,7 +77,7 @@ pub struct Forward<'a> {
 
 pub async fn forward(
     f: Forward<'_>,
-    request: Request<super::RequestBody>,
+    request: Request<RequestBody>,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
     let dest = Destination::parse(f.uri).map_err(|e| {
         tracing::warn!(uri = f.uri, error = %e, "integration URI cannot be used");
@@ -110,21 +112,21 @@ pub async fn forward(
         max_body: f.max_payload,
         // The route's timeout bounds the wait for the head, and each
         // silence in the middle of the body.
+        head_timeout: f.timeout,
         read_idle: f.timeout,
     };
-    let sent = f.upstream.send(&dest, &head, body, limits);
-    let response = match tokio::time::timeout(f.timeout, sent).await {
-        Err(_elapsed) => return Err(GatewayResponse::IntegrationTimeout),
-        Ok(Err(UpstreamError::RequestTooLarge)) => return Err(GatewayResponse::RequestTooLarge),
-        Ok(Err(UpstreamError::ClientBody(e))) => {
+    let response = match f.upstream.send(&dest, &head, body, limits).await {
+        Err(UpstreamError::TimedOut(_)) => return Err(GatewayResponse::IntegrationTimeout),
+        Err(UpstreamError::RequestTooLarge) => return Err(GatewayResponse::RequestTooLarge),
+        Err(UpstreamError::ClientBody(e)) => {
             tracing::debug!(error = %e, "the client's request body failed");
             return Err(GatewayResponse::BadRequest);
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::warn!(error = %e, "integration failed");
             return Err(GatewayResponse::IntegrationFailure);
         }
-        Ok(Ok(response)) => response,
+        Ok(response) => response,
     };
     // Hop-by-hop headers were left out when the head was read.
     let (parts, body) = response.into_parts();

@@ -19,10 +19,11 @@ pub mod resolve;
 pub mod throttle;
 
 use crate::apply::SharedTables;
+use crate::body::{RequestBody, StreamingBody};
 use crate::compile::routes::Lookup;
 use crate::tables::{CompiledIntegration, RouteAuth, RuntimeTables};
 use crate::telemetry::Telemetry;
-use crate::upstream::Upstream;
+use crate::upstream::{Purpose, Upstream};
 use archway_proto::policy::MethodArn;
 use archway_proto::v1::ApiProtocol;
 use bytes::Bytes;
@@ -30,22 +31,12 @@ use gateway_response::GatewayResponse;
 use headers::ClientInfo;
 use http::{Request, Response};
 use http_body_util::{Either, Full};
-use hyper::body::Incoming;
 use observe::Observation;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 /// Responses stream from a backend or come whole from the gateway.
 pub type GatewayBody = Either<crate::upstream::ResponseBody, Full<Bytes>>;
-
-/// A request body on its way to the integration.
-#[derive(Debug)]
-pub enum RequestBody {
-    /// Streams from the client as it arrives.
-    Streaming(Incoming),
-    /// Read whole already, to check a signature over it.
-    Buffered(Bytes),
-}
 
 /// The default payload limit, as in AWS: 10 MB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 10 * 1024 * 1024;
@@ -65,8 +56,8 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// `upstream` is the backend client; `tls` the outbound TLS
-    /// configuration, shared by the JWKS and custom authorizer clients.
+    /// `upstream` is the node's outbound client: integrations, JWKS
+    /// fetches and custom authorizers all call through it.
     pub fn new(
         tables: SharedTables,
         domain: &str,
@@ -74,9 +65,11 @@ impl Gateway {
         telemetry: Arc<Telemetry>,
         limits: Arc<throttle::Limits>,
         upstream: Upstream,
-        tls: &Arc<rustls::ClientConfig>,
     ) -> Self {
         let domain = format!(".{}", domain.trim_start_matches('.').to_ascii_lowercase());
+        let jwks = crate::jwks::JwksCache::new(upstream.for_purpose(Purpose::Jwks));
+        let custom_authorizers =
+            custom_authorizer::CustomAuthorizers::new(upstream.for_purpose(Purpose::Authorizer));
         Self {
             tables,
             domain: domain.into(),
@@ -84,9 +77,9 @@ impl Gateway {
             max_payload,
             telemetry,
             limits,
-            jwks: crate::jwks::JwksCache::new(tls),
+            jwks,
             verified_tokens: authorize::VerifiedTokens::default(),
-            custom_authorizers: custom_authorizer::CustomAuthorizers::new(tls),
+            custom_authorizers,
         }
     }
 
@@ -99,7 +92,7 @@ impl Gateway {
 
     pub async fn handle(
         &self,
-        request: Request<Incoming>,
+        request: Request<StreamingBody>,
         client: &ClientInfo,
     ) -> Response<GatewayBody> {
         // One load per request: the whole request sees one version.
@@ -123,7 +116,7 @@ impl Gateway {
     async fn process<'t>(
         &self,
         tables: &'t RuntimeTables,
-        request: Request<Incoming>,
+        request: Request<StreamingBody>,
         client: &ClientInfo,
         observation: &mut Observation<'t>,
     ) -> Result<Response<GatewayBody>, GatewayResponse> {

@@ -5,12 +5,14 @@
 
 use super::UpstreamError;
 use super::chunked::{Decoded, Decoder};
+use super::metrics::PurposeMetrics;
 use super::pool::Conn;
 use super::response_head::Framing;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -18,6 +20,8 @@ use std::time::Duration;
 pub struct ResponseBody {
     /// `None` once the body has ended.
     reading: Option<Reading>,
+    /// Where a failure while the body streams is counted.
+    errors: Option<Arc<PurposeMetrics>>,
 }
 
 #[derive(Debug)]
@@ -48,7 +52,10 @@ impl ResponseBody {
                 if keep_alive {
                     conn.release();
                 }
-                return Self { reading: None };
+                return Self {
+                    reading: None,
+                    errors: None,
+                };
             }
             Framing::Length(left) => BodyDecoder::Length { left },
             Framing::Chunked => BodyDecoder::Chunked(Decoder::default()),
@@ -62,6 +69,15 @@ impl ResponseBody {
                 read_idle,
                 silence: None,
             }),
+            errors: None,
+        }
+    }
+
+    /// Counts a failure of the rest of the body in `metrics` (a body
+    /// already whole cannot fail, and costs nothing).
+    pub(super) fn count_errors(&mut self, metrics: &Arc<PurposeMetrics>) {
+        if self.reading.is_some() {
+            self.errors = Some(metrics.clone());
         }
     }
 
@@ -83,7 +99,37 @@ impl Body for ResponseBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, UpstreamError>>> {
-        let this = &mut *self;
+        let polled = self.poll_body(cx);
+        if let Poll::Ready(Some(Err(e))) = &polled
+            && let Some(metrics) = self.errors.take()
+        {
+            metrics.body_failed(e);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.reading.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.reading {
+            None => SizeHint::with_exact(0),
+            Some(Reading {
+                decoder: BodyDecoder::Length { left },
+                ..
+            }) => SizeHint::with_exact(*left),
+            Some(_) => SizeHint::default(),
+        }
+    }
+}
+
+impl ResponseBody {
+    fn poll_body(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, UpstreamError>>> {
+        let this = self;
         loop {
             let Some(reading) = this.reading.as_mut() else {
                 return Poll::Ready(None);
@@ -157,21 +203,6 @@ impl Body for ResponseBody {
                     return Poll::Ready(Some(Err(UpstreamError::Read(e))));
                 }
             }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.reading.is_none()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.reading {
-            None => SizeHint::with_exact(0),
-            Some(Reading {
-                decoder: BodyDecoder::Length { left },
-                ..
-            }) => SizeHint::with_exact(*left),
-            Some(_) => SizeHint::default(),
         }
     }
 }

@@ -1,5 +1,12 @@
-//! The HTTP/1.1 client towards backends, run inside each request's own
-//! task.
+//! The node's one outbound HTTP/1.1 client: integrations, JWKS fetches and
+//! custom authorizer calls all go through it, run inside the calling
+//! request's own task, and share its connection pool, connect timeout, TLS
+//! roots (the node's outbound `rustls::ClientConfig`, with the operator's
+//! `--upstream-ca-file`) and metrics ([`OutboundMetrics`], labelled by
+//! [`Purpose`]). Two ways to call: [`Upstream::send`] streams both bodies
+//! (the proxy path), [`Upstream::send_buffered`] sends and reads whole
+//! messages under one deadline and a response size bound (authorizers,
+//! JWKS, and the function and service integrations to come).
 //!
 //! Why not hyper's client: it drives every backend connection in a task of
 //! its own and passes each request, response and body chunk across
@@ -25,6 +32,7 @@ mod body;
 mod chunked;
 mod connect;
 mod destination;
+mod metrics;
 mod pool;
 mod read;
 mod request_head;
@@ -33,11 +41,14 @@ mod write;
 
 pub use body::ResponseBody;
 pub use destination::{BadDestination, Destination};
+pub use metrics::{OutboundMetrics, Purpose};
 
-use crate::pipeline::RequestBody;
-use bytes::Bytes;
-use http::{Method, Response};
+use crate::body::{BodyError, RequestBody, StreamingBody};
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, Method, Response};
 use http_body::Body;
+use http_body_util::BodyExt;
+use metrics::{CallRecord, PurposeMetrics};
 use pool::{Checkout, Conn, Pool};
 use request_head::BodyFraming;
 use std::io;
@@ -78,7 +89,31 @@ pub enum UpstreamError {
     #[error("the request body is over the payload limit")]
     RequestTooLarge,
     #[error("reading the request body from the client: {0}")]
-    ClientBody(hyper::Error),
+    ClientBody(BodyError),
+    #[error("no answer within {0:?}")]
+    TimedOut(Duration),
+    #[error("the response body is over the limit of {0} bytes")]
+    ResponseTooLarge(usize),
+    #[error("the URI cannot be called: {0}")]
+    BadUri(BadDestination),
+}
+
+/// An error and its causes, e.g. `TLS handshake with idp:443: invalid peer
+/// certificate: UnknownIssuer`, so a log says what failed. A cause whose
+/// message its parent's already ends with (this client's errors quote their
+/// source) is not repeated.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(err) = cause {
+        let message = err.to_string();
+        if !text.ends_with(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        cause = err.source();
+    }
+    text
 }
 
 impl UpstreamError {
@@ -93,12 +128,19 @@ impl UpstreamError {
     }
 }
 
+/// A handle on the client for one [`Purpose`]: handles made with
+/// [`Upstream::for_purpose`] share the pool (a connection to an origin
+/// serves any purpose), the TLS roots and the instruments; each records its
+/// calls under its own purpose.
 #[derive(Clone)]
 pub struct Upstream {
     pool: Arc<Pool>,
     tls: TlsConnector,
     sweeper: Arc<Once>,
     sweep_every: Duration,
+    metrics: Arc<OutboundMetrics>,
+    /// This handle's purpose's instruments.
+    recorded: Arc<PurposeMetrics>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -113,18 +155,34 @@ impl Upstream {
     /// A client trusting what `tls` trusts for `https://` backends, closing
     /// connections idle for `keepalive` (to 1.25 times that). Set it below
     /// the backends' own idle timeout (Node.js: 5 s), so that the gateway,
-    /// not the backend, closes idle connections.
-    pub fn new(tls: &Arc<rustls::ClientConfig>, keepalive: Duration) -> Self {
+    /// not the backend, closes idle connections. The handle returned is for
+    /// integrations; [`Upstream::for_purpose`] makes the others.
+    pub fn new(
+        tls: &Arc<rustls::ClientConfig>,
+        keepalive: Duration,
+        metrics: OutboundMetrics,
+    ) -> Self {
+        let metrics = Arc::new(metrics);
         Self {
             pool: Arc::new(Pool::new(POOL_MAX_IDLE_PER_ORIGIN, POOL_IDLE_SWEEPS)),
             tls: TlsConnector::from(tls.clone()),
             sweeper: Arc::new(Once::new()),
             sweep_every: (keepalive / POOL_IDLE_SWEEPS as u32).max(Duration::from_millis(250)),
+            recorded: metrics.purpose(Purpose::Integration).clone(),
+            metrics,
+        }
+    }
+
+    /// The same client, recording its calls as made for `purpose`.
+    pub fn for_purpose(&self, purpose: Purpose) -> Self {
+        Self {
+            recorded: self.metrics.purpose(purpose).clone(),
+            ..self.clone()
         }
     }
 
     /// Sends a request to `target` and returns the response once its head has
-    /// arrived; the body streams after.
+    /// arrived (within `limits.head_timeout`); the body streams after.
     pub async fn send(
         &self,
         target: &Destination<'_>,
@@ -132,8 +190,77 @@ impl Upstream {
         body: RequestBody,
         limits: SendLimits,
     ) -> Result<Response<ResponseBody>, UpstreamError> {
+        let record = CallRecord::start(&self.recorded);
+        let sent = self.dispatch(target, head, body, limits.max_body, limits.read_idle);
+        match tokio::time::timeout(limits.head_timeout, sent).await {
+            Ok(Ok(mut response)) => {
+                record.answered(response.status());
+                response.body_mut().count_errors(&self.recorded);
+                Ok(response)
+            }
+            Ok(Err(e)) => {
+                record.failed(&e);
+                Err(e)
+            }
+            Err(_elapsed) => {
+                let e = UpstreamError::TimedOut(limits.head_timeout);
+                record.failed(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Sends a whole request and reads the whole response, all within
+    /// `limits.timeout`. A response body over `limits.max_response_bytes`
+    /// is refused ([`UpstreamError::ResponseTooLarge`]), never cut short:
+    /// refused at once when its declared length is over, else as soon as
+    /// what arrived is. Trailers are dropped.
+    pub async fn send_buffered(
+        &self,
+        request: BufferedRequest<'_>,
+        limits: BufferedLimits,
+    ) -> Result<Response<Bytes>, UpstreamError> {
+        let record = CallRecord::start(&self.recorded);
+        let exchange = async {
+            let target = Destination::parse(request.uri).map_err(UpstreamError::BadUri)?;
+            let head = RequestHead {
+                method: &request.method,
+                headers: &request.headers,
+            };
+            // The deadline bounds everything, silences in the body included:
+            // the silence timer is set past it, so a call that runs out of
+            // time always fails as `TimedOut`.
+            let body = RequestBody::Buffered(request.body);
+            let read_idle = limits.timeout.saturating_mul(2);
+            let response = self
+                .dispatch(&target, &head, body, usize::MAX, read_idle)
+                .await?;
+            let (parts, body) = response.into_parts();
+            let body = read_bounded(body, limits.max_response_bytes).await?;
+            Ok(Response::from_parts(parts, body))
+        };
+        let result = tokio::time::timeout(limits.timeout, exchange)
+            .await
+            .unwrap_or(Err(UpstreamError::TimedOut(limits.timeout)));
+        match &result {
+            Ok(response) => record.answered(response.status()),
+            Err(e) => record.failed(e),
+        }
+        result
+    }
+
+    /// One request on a pooled or new connection, and once more on a new
+    /// one when that is safe ([`UpstreamError::nothing_exchanged`]).
+    async fn dispatch(
+        &self,
+        target: &Destination<'_>,
+        head: &RequestHead<'_>,
+        body: RequestBody,
+        max_body: usize,
+        read_idle: Duration,
+    ) -> Result<Response<ResponseBody>, UpstreamError> {
         self.start_sweeper();
-        let mut outgoing = Outgoing::new(body, limits.max_body)?;
+        let mut outgoing = Outgoing::new(body, max_body)?;
         let retry_safe = is_idempotent(head.method) && outgoing.replayable();
         let checkout = self.pool.checkout(target.tls, target.authority);
         let (conn, reused) = match checkout {
@@ -144,13 +271,15 @@ impl Upstream {
                 false,
             ),
         };
-        match exchange(conn, head, target, &mut outgoing, limits.read_idle).await {
+        self.recorded.connection(reused);
+        match exchange(conn, head, target, &mut outgoing, read_idle).await {
             Err(e) if reused && retry_safe && e.nothing_exchanged() => {
                 tracing::debug!(error = %e, origin = target.authority, "reused backend connection failed; retrying on a new one");
                 // Only a new connection is certain to be open.
                 let slot = self.pool.slot(target.tls, target.authority);
                 let conn = Conn::new(Box::pin(connect::dial(target, &self.tls)).await?, &slot);
-                exchange(conn, head, target, &mut outgoing, limits.read_idle).await
+                self.recorded.connection(false);
+                exchange(conn, head, target, &mut outgoing, read_idle).await
             }
             result => result,
         }
@@ -169,9 +298,66 @@ impl Upstream {
 }
 
 impl Default for Upstream {
+    /// Trusting the OS roots, recording no metrics: for tests and benchmarks.
     fn default() -> Self {
-        Self::new(&crate::tls::default_client_config(), DEFAULT_KEEPALIVE)
+        Self::new(
+            &crate::tls::default_client_config(),
+            DEFAULT_KEEPALIVE,
+            OutboundMetrics::unrecorded(),
+        )
     }
+}
+
+/// A whole request for [`Upstream::send_buffered`].
+#[derive(Debug, Clone)]
+pub struct BufferedRequest<'a> {
+    pub method: Method,
+    /// An absolute `http://` or `https://` URI.
+    pub uri: &'a str,
+    /// Sent as they are, but for framing and connection headers, which the
+    /// client writes itself (the body goes with a `Content-Length`).
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Bounds on a buffered call.
+#[derive(Debug, Clone, Copy)]
+pub struct BufferedLimits {
+    /// For the whole call: connecting, sending, and reading the response.
+    pub timeout: Duration,
+    /// The longest response body accepted.
+    pub max_response_bytes: usize,
+}
+
+/// The whole of `body`, unless it is longer than `max`. A body that
+/// arrives in one piece (most do, with its head) is passed on uncopied.
+async fn read_bounded(mut body: ResponseBody, max: usize) -> Result<Bytes, UpstreamError> {
+    if body.size_hint().lower() > max as u64 {
+        return Err(UpstreamError::ResponseTooLarge(max));
+    }
+    let mut first = Bytes::new();
+    let mut joined = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue; // trailers
+        };
+        if first.len() + joined.len() + data.len() > max {
+            return Err(UpstreamError::ResponseTooLarge(max));
+        }
+        if first.is_empty() && joined.is_empty() {
+            first = data;
+        } else {
+            if joined.is_empty() {
+                joined.extend_from_slice(&std::mem::take(&mut first));
+            }
+            joined.extend_from_slice(&data);
+        }
+    }
+    Ok(if joined.is_empty() {
+        first
+    } else {
+        joined.freeze()
+    })
 }
 
 fn is_idempotent(method: &Method) -> bool {
@@ -187,7 +373,7 @@ enum Outgoing {
     Buffered(Bytes),
     /// Streams from the client.
     Streaming {
-        body: hyper::body::Incoming,
+        body: StreamingBody,
         framing: BodyFraming,
         max: usize,
     },
@@ -234,6 +420,9 @@ impl Outgoing {
 pub struct SendLimits {
     /// The request body may be at most this long.
     pub max_body: usize,
+    /// The response head must arrive within this long (connecting and
+    /// sending the request included): [`UpstreamError::TimedOut`] else.
+    pub head_timeout: Duration,
     /// Once the response head is in, the body fails when the backend sends
     /// nothing for this long (a stalled backend must not hold the client's
     /// and the backend's connections forever).

@@ -198,6 +198,7 @@ async fn send(
 ) -> Result<Response<ResponseBody>, UpstreamError> {
     let limits = SendLimits {
         max_body: max,
+        head_timeout: Duration::from_secs(5),
         read_idle: Duration::from_secs(5),
     };
     send_with(upstream, request, limits).await
@@ -349,6 +350,66 @@ async fn bodies_are_sent_with_their_length() {
     assert!(seen[1].head.contains("content-length: 307200\r\n"));
     assert!(seen[2].head.contains("content-length: 0\r\n"));
     assert_eq!(backend.connections(), 1);
+}
+
+/// A streamed body of unknown length goes chunked, one of known length with
+/// its length; one growing past the limit is cut off with an error. Only
+/// possible to test here since the body is boxed: hyper's `Incoming`
+/// cannot be made outside a connection.
+#[tokio::test]
+async fn streamed_bodies_are_framed_by_what_is_known_of_their_length() {
+    let backend = backend(|_| Act::Answer(ok("stored"))).await;
+    let upstream = Upstream::default();
+    let pieces = |parts: &[&'static [u8]]| {
+        let frames: Vec<Result<http_body::Frame<Bytes>, std::io::Error>> = parts
+            .iter()
+            .map(|p| Ok(http_body::Frame::data(Bytes::from_static(p))))
+            .collect();
+        crate::body::streaming(http_body_util::StreamBody::new(futures_util::stream::iter(
+            frames,
+        )))
+    };
+    let streamed = |body| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(backend.url("/up"))
+            .body(RequestBody::Streaming(body))
+            .unwrap()
+    };
+    let answer = send(&upstream, streamed(pieces(&[b"abc", b"", b"defg"])), MAX).await;
+    assert_eq!(text(answer.unwrap()).await.1, "stored");
+    let known = crate::body::streaming(http_body_util::Full::new(Bytes::from_static(b"whole")));
+    let answer = send(&upstream, streamed(known), MAX).await;
+    assert_eq!(text(answer.unwrap()).await.1, "stored");
+    let seen = backend.seen();
+    assert!(
+        seen[0].head.contains("transfer-encoding: chunked\r\n"),
+        "{}",
+        seen[0].head
+    );
+    assert_eq!(seen[0].body, b"abcdefg");
+    assert!(
+        seen[1].head.contains("content-length: 5\r\n"),
+        "{}",
+        seen[1].head
+    );
+    assert_eq!(seen[1].body, b"whole");
+
+    let over = send(&upstream, streamed(pieces(&[b"12345", b"678"])), 6).await;
+    assert!(
+        matches!(over, Err(UpstreamError::RequestTooLarge)),
+        "{over:?}"
+    );
+    let failing = crate::body::streaming(http_body_util::StreamBody::new(
+        futures_util::stream::iter([Err::<http_body::Frame<Bytes>, _>(std::io::Error::other(
+            "client went away",
+        ))]),
+    ));
+    let failed = send(&upstream, streamed(failing), MAX).await;
+    match failed {
+        Err(UpstreamError::ClientBody(e)) => assert_eq!(e.to_string(), "client went away"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -591,6 +652,7 @@ async fn a_backend_silent_in_the_middle_of_a_body_fails_it() {
     let upstream = Upstream::default();
     let limits = SendLimits {
         max_body: MAX,
+        head_timeout: Duration::from_secs(5),
         read_idle: Duration::from_millis(200),
     };
     let response = send_with(&upstream, get(&backend.url("/")), limits)
@@ -612,6 +674,7 @@ async fn the_sweeper_closes_connections_after_the_keepalive_time() {
     let upstream = Upstream::new(
         &crate::tls::default_client_config(),
         Duration::from_millis(400),
+        OutboundMetrics::unrecorded(),
     );
     assert_eq!(get_text(&upstream, &backend.url("/")).await, "x");
     assert_eq!(upstream.pool.idle_count(), 1);
@@ -627,5 +690,398 @@ async fn the_sweeper_closes_connections_after_the_keepalive_time() {
     assert!(
         started.elapsed() >= Duration::from_millis(900),
         "not closed before its time"
+    );
+}
+
+/// A whole request for the buffered API.
+fn buffered<'a>(method: Method, uri: &'a str, body: &'static [u8]) -> BufferedRequest<'a> {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().unwrap());
+    BufferedRequest {
+        method,
+        uri,
+        headers,
+        body: Bytes::from_static(body),
+    }
+}
+
+fn within(timeout: Duration, max_response_bytes: usize) -> BufferedLimits {
+    BufferedLimits {
+        timeout,
+        max_response_bytes,
+    }
+}
+
+#[tokio::test]
+async fn buffered_calls_send_a_whole_body_and_read_a_chunked_answer_whole() {
+    let answer = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nX-Answer: yes\r\n\r\n\
+                  5\r\nhello\r\n1\r\n,\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n";
+    let backend = backend(move |_| Act::Answer(answer.into())).await;
+    let upstream = Upstream::default();
+    let url = backend.url("/authorize?x=1");
+    let response = upstream
+        .send_buffered(
+            buffered(Method::POST, &url, br#"{"type":"TOKEN"}"#),
+            within(Duration::from_secs(5), 1024),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), http::StatusCode::CREATED);
+    assert_eq!(response.headers()["x-answer"], "yes");
+    assert!(!response.headers().contains_key("transfer-encoding"));
+    assert_eq!(response.body(), "hello, world");
+    let seen = backend.seen();
+    assert!(
+        seen[0].head.starts_with("POST /authorize?x=1 HTTP/1.1\r\n"),
+        "{}",
+        seen[0].head
+    );
+    assert!(seen[0].head.contains("content-type: application/json\r\n"));
+    assert!(seen[0].head.contains("content-length: 16\r\n"));
+    assert_eq!(seen[0].body, br#"{"type":"TOKEN"}"#);
+    // The chunked answer ended where its framing said: the connection is
+    // back in the pool.
+    assert_eq!(upstream.pool.idle_count(), 1);
+}
+
+#[tokio::test]
+async fn a_buffered_call_fails_at_its_deadline_wherever_it_is() {
+    for (why, act) in [
+        ("no head", ""),
+        (
+            "half a body",
+            "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part of it",
+        ),
+    ] {
+        let backend = backend(move |_| Act::AnswerEarlyAndHold(act.into())).await;
+        let upstream = Upstream::default();
+        let url = backend.url("/jwks");
+        let started = std::time::Instant::now();
+        let outcome = upstream
+            .send_buffered(
+                buffered(Method::GET, &url, b""),
+                within(Duration::from_millis(300), 1024),
+            )
+            .await;
+        assert!(
+            matches!(outcome, Err(UpstreamError::TimedOut(t)) if t == Duration::from_millis(300)),
+            "{why}: {outcome:?}"
+        );
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(300) && elapsed < Duration::from_secs(3),
+            "{why}: {elapsed:?}"
+        );
+        assert_eq!(upstream.pool.idle_count(), 0, "{why}");
+    }
+}
+
+/// Over the bound is refused, never passed on cut short: at once when the
+/// declared length says so, else when what arrived is over. Exactly the
+/// bound is accepted.
+#[tokio::test]
+async fn an_oversized_buffered_response_is_refused_not_truncated() {
+    let chunked_11 = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                      6\r\n012345\r\n5\r\n6789a\r\n0\r\n\r\n";
+    let until_close_11 = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n0123456789a";
+    let declared_11 = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n0123456789a";
+    for (why, answer) in [
+        ("declared", declared_11),
+        ("chunked", chunked_11),
+        ("until close", until_close_11),
+    ] {
+        let backend = backend(move |_| Act::AnswerAndClose(answer.into())).await;
+        let upstream = Upstream::default();
+        let url = backend.url("/");
+        let refused = upstream
+            .send_buffered(
+                buffered(Method::GET, &url, b""),
+                within(Duration::from_secs(5), 10),
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(UpstreamError::ResponseTooLarge(10))),
+            "{why}: {refused:?}"
+        );
+        let accepted = upstream
+            .send_buffered(
+                buffered(Method::GET, &url, b""),
+                within(Duration::from_secs(5), 11),
+            )
+            .await;
+        assert_eq!(accepted.unwrap().body(), "0123456789a", "{why}");
+    }
+}
+
+#[tokio::test]
+async fn a_buffered_call_to_a_bad_uri_fails_without_dialling() {
+    let upstream = Upstream::default();
+    for uri in ["ftp://h/x", "http://h/a b", "/relative"] {
+        let outcome = upstream
+            .send_buffered(
+                buffered(Method::GET, uri, b""),
+                within(Duration::from_secs(5), 10),
+            )
+            .await;
+        assert!(
+            matches!(outcome, Err(UpstreamError::BadUri(_))),
+            "{uri}: {outcome:?}"
+        );
+    }
+}
+
+/// The value of the sample `name` with all of `labels` in a Prometheus text
+/// exposition, if there is one.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let (metric, rest) = series.split_once('{')?;
+        (metric == name
+            && labels
+                .iter()
+                .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))))
+        .then(|| value.parse().ok())?
+    })
+}
+
+/// Every purpose uses the one pool: a connection opened for an integration
+/// serves the JWKS fetch and the authorizer call after it. Each call is
+/// recorded under its own purpose: count, duration and outcome, the
+/// connection opened or reused, and errors by kind.
+#[tokio::test]
+async fn purposes_share_pooled_connections_and_record_their_own_calls() {
+    let origin = backend(|n| match n {
+        3 => Act::AnswerEarlyAndHold("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf".into()),
+        _ => Act::Answer(ok("fine")),
+    })
+    .await;
+    let telemetry = crate::telemetry::Telemetry::init(&crate::telemetry::TelemetryConfig {
+        otlp_endpoint: None,
+        sample_ratio: 0.0,
+        service_name: "test",
+        metrics: true,
+    })
+    .unwrap();
+    let integration = Upstream::new(
+        &crate::tls::default_client_config(),
+        DEFAULT_KEEPALIVE,
+        OutboundMetrics::new(telemetry.meter()),
+    );
+    let jwks = integration.for_purpose(Purpose::Jwks);
+    let authorizer = integration.for_purpose(Purpose::Authorizer);
+    let url = origin.url("/");
+
+    assert_eq!(get_text(&integration, &url).await, "fine");
+    let limits = within(Duration::from_secs(5), 1024);
+    let fetched = jwks.send_buffered(buffered(Method::GET, &url, b""), limits);
+    assert_eq!(fetched.await.unwrap().body(), "fine");
+    let asked = authorizer.send_buffered(buffered(Method::POST, &url, b"{}"), limits);
+    assert_eq!(asked.await.unwrap().status(), http::StatusCode::OK);
+    assert_eq!(origin.connections(), 1, "one connection for all purposes");
+    // An integration whose body stalls: answered (2xx), then a body error.
+    let limits = SendLimits {
+        max_body: MAX,
+        head_timeout: Duration::from_secs(5),
+        read_idle: Duration::from_millis(100),
+    };
+    let stalled = send_with(&integration, get(&url), limits).await.unwrap();
+    assert!(stalled.into_body().collect().await.is_err());
+    // A JWKS fetch refused for its size.
+    let refused = jwks.send_buffered(
+        buffered(Method::GET, &url, b""),
+        within(Duration::from_secs(5), 2),
+    );
+    assert!(matches!(
+        refused.await,
+        Err(UpstreamError::ResponseTooLarge(2))
+    ));
+    // An integration the caller gave up on before its answer.
+    let silent = backend(|_| Act::AnswerEarlyAndHold(String::new())).await;
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        send(&integration, get(&silent.url("/")), MAX),
+    );
+    assert!(gave_up.await.is_err());
+
+    let text = String::from_utf8(telemetry.encode_metrics()).unwrap();
+    let value = |name: &str, labels: &[(&str, &str)]| sample(&text, name, labels).unwrap_or(0.0);
+    let requests = "archway_outbound_requests_total";
+    let connections = "archway_outbound_connections_total";
+    let errors = "archway_outbound_errors_total";
+    let integration_ok = [("purpose", "integration"), ("outcome", "2xx")];
+    assert_eq!(value(requests, &integration_ok), 2.0, "{text}");
+    assert_eq!(
+        value(requests, &[("purpose", "jwks"), ("outcome", "2xx")]),
+        1.0
+    );
+    assert_eq!(
+        value(requests, &[("purpose", "jwks"), ("outcome", "error")]),
+        1.0
+    );
+    assert_eq!(
+        value(requests, &[("purpose", "authorizer"), ("outcome", "2xx")]),
+        1.0
+    );
+    assert_eq!(
+        value(
+            "archway_outbound_duration_seconds_count",
+            &[("purpose", "authorizer"), ("outcome", "2xx")]
+        ),
+        1.0,
+        "{text}"
+    );
+    for (purpose, state, count) in [
+        // The first call, and the one to the silent backend.
+        ("integration", "opened", 2.0),
+        ("integration", "reused", 1.0),
+        ("jwks", "reused", 1.0),
+        // After the stalled body took the connection with it.
+        ("jwks", "opened", 1.0),
+        ("authorizer", "reused", 1.0),
+    ] {
+        assert_eq!(
+            value(connections, &[("purpose", purpose), ("state", state)]),
+            count,
+            "{purpose} {state}: {text}"
+        );
+    }
+    // Series nothing was recorded in are not bound, so not scraped.
+    assert_eq!(
+        sample(
+            &text,
+            connections,
+            &[("purpose", "authorizer"), ("state", "opened")]
+        ),
+        None
+    );
+    assert!(!text.contains("outcome=\"3xx\""), "{text}");
+    for (purpose, kind) in [
+        ("integration", "stalled"),
+        ("integration", "abandoned"),
+        ("jwks", "response_too_large"),
+    ] {
+        assert_eq!(
+            value(errors, &[("purpose", purpose), ("kind", kind)]),
+            1.0,
+            "{purpose} {kind}: {text}"
+        );
+    }
+}
+
+/// A CA and a server certificate for `localhost` and `127.0.0.1` signed by
+/// it, made with the `openssl` command in `dir`: (CA, certificate, key).
+fn test_pki(dir: &std::path::Path) -> [std::path::PathBuf; 3] {
+    let openssl = |args: &str| {
+        let output = std::process::Command::new("openssl")
+            .args(args.split_whitespace())
+            .current_dir(dir)
+            .output()
+            .expect("openssl (apt-get install openssl)");
+        assert!(
+            output.status.success(),
+            "openssl {args}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    openssl(&format!(
+        "req -x509 {ec} -keyout ca.key -out ca.pem -days 2 -subj /CN=outbound-test-ca \
+         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign"
+    ));
+    openssl(&format!(
+        "req -new {ec} -keyout server.key -out server.csr -subj /CN=localhost"
+    ));
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 \
+         -extfile server.ext -out server.pem",
+    );
+    ["ca.pem", "server.pem", "server.key"].map(|name| dir.join(name))
+}
+
+/// An HTTPS backend answering every request `ok("secure")` on keep-alive
+/// connections; counts the TLS connections it accepted.
+async fn https_backend(tls: Arc<rustls::ServerConfig>) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let Ok(mut stream) = acceptor.accept(socket).await else {
+                    return;
+                };
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut buf = BytesMut::new();
+                loop {
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        if stream.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                    }
+                    // GETs only: the head is the whole request.
+                    buf.clear();
+                    if stream.write_all(ok("secure").as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+/// Over TLS, a client trusting the operator's CA reaches the backend by
+/// name and by IP (each checked against the certificate) and pools the
+/// connection; the OS roots alone refuse it, and the error says why.
+#[tokio::test]
+async fn buffered_https_calls_trust_the_operator_ca_and_pool_their_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let [ca, cert, key] = test_pki(dir.path());
+    let server = crate::tls::server_config(&cert, &key).unwrap();
+    let (addr, accepted) = https_backend(server).await;
+    let trusting = Upstream::new(
+        &crate::tls::client_config(Some(&ca)).unwrap(),
+        DEFAULT_KEEPALIVE,
+        OutboundMetrics::unrecorded(),
+    )
+    .for_purpose(Purpose::Jwks);
+    let limits = within(Duration::from_secs(5), 1024);
+    let by_name = format!("https://localhost:{}/jwks", addr.port());
+    let by_ip = format!("https://127.0.0.1:{}/jwks", addr.port());
+    for uri in [&by_name, &by_name, &by_ip] {
+        let response = trusting
+            .send_buffered(buffered(Method::GET, uri, b""), limits)
+            .await
+            .unwrap_or_else(|e| panic!("{uri}: {}", error_chain(&e)));
+        assert_eq!(response.body(), "secure", "{uri}");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        2,
+        "one connection per origin (name, IP), reused"
+    );
+
+    let untrusting = Upstream::default();
+    let refused = untrusting
+        .send_buffered(buffered(Method::GET, &by_name, b""), limits)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, UpstreamError::Tls { .. }), "{refused:?}");
+    let chain = error_chain(&refused);
+    assert!(chain.contains("UnknownIssuer"), "{chain}");
+    assert_eq!(
+        chain.matches("UnknownIssuer").count(),
+        1,
+        "the cause is not repeated: {chain}"
     );
 }
