@@ -3,7 +3,7 @@
 //! version from start to end.
 
 use crate::access_log::StageAccessLog;
-use crate::compile::routes::RouteTree;
+use crate::routes::RouteTree;
 use archway_proto::uri_template::UriTemplate;
 use archway_proto::v1::ApiProtocol;
 use bytes::Bytes;
@@ -63,7 +63,7 @@ pub struct IamKey {
     /// `arn:aws:iam::…:user/alice` or `arn:aws:sts::…:assumed-role/role/session`.
     pub principal_arn: Box<str>,
     /// The ARN as the integration receives it, made once per version.
-    pub principal: Arc<crate::pipeline::authorize::Principal>,
+    pub principal: Arc<crate::principal::Principal>,
     /// `aws:username`: users only.
     pub username: Option<Box<str>>,
     /// Temporary credentials: SHA-256 of the session token and the expiry

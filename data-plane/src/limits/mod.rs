@@ -17,6 +17,17 @@ use crate::tables::{Quota, Throttle};
 pub use names::{BucketName, QuotaCounter};
 use opentelemetry::metrics::Counter;
 use std::time::Duration;
+use usage::UsageRecorder;
+
+/// The node's limit state: the limiter, the node-wide default throttle
+/// (from the command line, not configuration) and the usage recorder.
+#[derive(Debug)]
+pub struct Limits {
+    pub limiter: Limiter,
+    /// Per node; None: none.
+    pub node_default: Option<Throttle>,
+    pub usage: UsageRecorder,
+}
 
 /// A limit check's answer.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -13,8 +13,8 @@
 //! malformed authorizer is 500. Only allowing and denying answers are
 //! cached, never failures.
 
-use super::authorize::Principal;
 use super::gateway_response::GatewayResponse;
+use crate::principal::Principal;
 use crate::tables::{CustomAuth, CustomIdentity};
 use archway_proto::identity_source::IdentitySource;
 use archway_proto::policy::{Decision, MethodArn, Policy, PolicyKind, RequestContext, Resource};
@@ -89,6 +89,15 @@ pub struct Answer {
     /// authorizer's current TTL has not passed since, so lowering a TTL
     /// shortens answers already cached.
     answered_at: Instant,
+}
+
+impl Answer {
+    /// The authorizer's policy's decision on `context` (any action: the
+    /// authorize phase asks about `execute-api:Invoke`, the stage cache
+    /// about `execute-api:InvalidateCache`).
+    pub fn decide(&self, context: &RequestContext<'_>) -> Decision {
+        self.policy.evaluate(context)
+    }
 }
 
 /// What the event and the method ARN are made of.

@@ -1,0 +1,225 @@
+//! Phase: authorize. Runs the method's authorizer (JWT, custom, or IAM
+//! SigV4) and gives one typed answer, [`Authorization`]: who the caller is
+//! for the integration ([`Principal`]), for usage plans (the authorizer's
+//! usage key) and for policies ([`Caller`]).
+//!
+//! The authorizers' own futures are boxed: kept inline they would make every
+//! request's state kilobytes larger (and copied as such), authorized or not.
+
+use super::context::{Context, Target};
+use super::gateway_response::GatewayResponse;
+use super::observe::Phase;
+use super::{authorize as jwt, custom_authorizer, iam};
+use crate::jwks::JwksCache;
+use crate::principal::Principal;
+use crate::tables::{IamKey, JwtAuth, RouteAuth};
+use archway_proto::policy::{Decision, Policy, RequestContext, Resource};
+use custom_authorizer::{Answer, CustomAuthorizers};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// The authorizers' state, beside the tables: JWKS keys, tokens verified
+/// recently, the custom authorizers' client and answer cache.
+#[derive(Debug)]
+pub struct Authorizers {
+    pub jwks: JwksCache,
+    pub verified_tokens: jwt::VerifiedTokens,
+    pub custom: CustomAuthorizers,
+}
+
+impl Authorizers {
+    /// Authorizers and JWKS at `https://` URLs are called trusting what
+    /// `tls` trusts.
+    pub fn new(tls: &Arc<rustls::ClientConfig>) -> Self {
+        Self {
+            jwks: JwksCache::new(tls),
+            verified_tokens: jwt::VerifiedTokens::default(),
+            custom: CustomAuthorizers::new(tls),
+        }
+    }
+}
+
+/// What the authorize phase learned of the caller.
+#[derive(Debug)]
+pub struct Authorization<'t> {
+    /// What the integration is told of the caller; None for anonymous
+    /// callers.
+    pub principal: Option<Arc<Principal>>,
+    pub caller: Caller<'t>,
+}
+
+/// How the caller proved who it is, and so which policies speak for it.
+#[derive(Debug)]
+pub enum Caller<'t> {
+    /// The method has no authorizer.
+    Anonymous,
+    /// A JWT authorizer accepted the caller's token. The token names a
+    /// subject, not an IAM principal: to resource policies the caller is
+    /// anonymous, as in AWS, and it has no policies of its own.
+    Jwt { authorizer: &'t JwtAuth },
+    /// A custom authorizer's answer, whose policy allowed the call.
+    Authorizer(Arc<Answer>),
+    /// SigV4 by this access key: its principal's identity policies apply.
+    Iam(&'t IamKey),
+}
+
+impl<'t> Authorization<'t> {
+    pub fn anonymous() -> Self {
+        Self {
+            principal: None,
+            caller: Caller::Anonymous,
+        }
+    }
+
+    /// The API key a custom authorizer chose for the caller
+    /// (`usageIdentifierKey`), for APIs whose key source is AUTHORIZER.
+    pub fn usage_key(&self) -> Option<&str> {
+        match &self.caller {
+            Caller::Authorizer(answer) => answer.usage_key.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The IAM key the request was signed with, if it was.
+    pub fn iam_key(&self) -> Option<&'t IamKey> {
+        match self.caller {
+            Caller::Iam(key) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// How the caller's policies, with the API's resource policy, decide
+    /// `context` (its action and resource, e.g. `execute-api:InvalidateCache`
+    /// on a method ARN). The principal fields of `context` are filled in
+    /// here from the caller. As API Gateway combines them for one account:
+    /// - IAM: identity policies and the resource policy, either may allow,
+    ///   neither may deny;
+    /// - custom authorizer: the authorizer's policy and the resource
+    ///   policy, likewise;
+    /// - JWT or none: only the resource policy can allow (a `"*"`
+    ///   principal); without one nothing does.
+    ///
+    /// [`Caller::Authorizer`]'s policy already allowed `execute-api:Invoke`
+    /// on this method when the phase passed; this is for further actions.
+    pub fn decide(
+        &self,
+        resource_policy: Option<&Policy>,
+        context: &RequestContext<'_>,
+    ) -> Decision {
+        let key = self.iam_key();
+        let context = RequestContext {
+            principal_arn: key.map(|k| &*k.principal_arn),
+            principal_account: None,
+            username: key.and_then(|k| k.username.as_deref()),
+            ..*context
+        };
+        let resource = || resource_policy.map(|p| p.evaluate(&context));
+        match &self.caller {
+            Caller::Iam(key) => {
+                archway_proto::policy::authorize(key.policies.iter(), resource_policy, &context)
+            }
+            Caller::Authorizer(answer) => answer
+                .decide(&context)
+                .merge(resource().unwrap_or(Decision::ImplicitDeny)),
+            Caller::Jwt { .. } | Caller::Anonymous => resource().unwrap_or(Decision::ImplicitDeny),
+        }
+    }
+
+    /// Whether the caller may do `action` on `resource`: [`Authorization::decide`]
+    /// allows it.
+    pub fn allows(
+        &self,
+        resource_policy: Option<&Policy>,
+        action: &str,
+        resource: Resource<'_>,
+        request: &super::policy::Invocation<'_>,
+    ) -> bool {
+        let context = RequestContext {
+            action,
+            resource,
+            principal_arn: None,
+            principal_account: None,
+            username: None,
+            source_ip: request.source_ip,
+            secure_transport: request.secure_transport,
+        };
+        self.decide(resource_policy, &context).is_allow()
+    }
+}
+
+/// Phase: runs the method's authorizer, if it has one, and keeps its
+/// answer in [`Context::authorization`].
+pub async fn authorize<'a>(
+    cx: &mut Context<'a>,
+    target: &Target<'a>,
+    authorizers: &Authorizers,
+) -> Result<(), GatewayResponse> {
+    let Some(auth) = target.route.auth.as_deref() else {
+        return Ok(());
+    };
+    cx.authorization = match auth {
+        RouteAuth::Jwt(jwt_auth) => {
+            let principal = Box::pin(jwt::authorize(
+                jwt_auth,
+                &cx.head.headers,
+                &authorizers.jwks,
+                &authorizers.verified_tokens,
+            ))
+            .await?;
+            cx.observation.event(Phase::Authorized);
+            Authorization {
+                principal: Some(principal),
+                caller: Caller::Jwt {
+                    authorizer: jwt_auth,
+                },
+            }
+        }
+        RouteAuth::Custom(custom) => {
+            let params = cx.params();
+            let call = custom_authorizer::Call {
+                auth: custom,
+                region: &cx.tables.region,
+                account_id: &cx.tables.account_id,
+                api_id: &target.api.id,
+                stage: &target.stage.name,
+                stage_variables: &target.serving.variables,
+                resource_path: &target.route.resource_path,
+                resource_id: &target.route.resource_id,
+                path: cx.stage_path(),
+                params: &params[..],
+                method: &cx.head.method,
+                headers: &cx.head.headers,
+                extensions: &cx.head.extensions,
+                query: cx.head.uri.query(),
+                source_ip: cx.client.ip,
+                secure_transport: cx.client.secure,
+                request_id: cx.observation.request_id.as_str(),
+            };
+            let answer = Box::pin(authorizers.custom.authorize(&call)).await?;
+            drop(params);
+            cx.observation.event(Phase::Authorized);
+            Authorization {
+                principal: Some(answer.principal.clone()),
+                caller: Caller::Authorizer(answer),
+            }
+        }
+        RouteAuth::Iam => {
+            let now = SystemTime::now();
+            // The key must be known before a signed body is read.
+            let signer = iam::Signer::identify(cx.tables, &cx.head, now)?;
+            let body_hash = if signer.needs_body() {
+                Some(Box::pin(iam::hash_body(&mut cx.body, cx.max_payload)).await?)
+            } else {
+                None
+            };
+            signer.verify(cx.tables, body_hash.as_deref(), now)?;
+            let key = signer.key;
+            cx.observation.event(Phase::SignatureVerified);
+            Authorization {
+                principal: Some(key.principal.clone()),
+                caller: Caller::Iam(key),
+            }
+        }
+    };
+    Ok(())
+}
