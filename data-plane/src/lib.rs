@@ -6,9 +6,11 @@
 pub mod access_log;
 pub mod admin;
 pub mod apply;
+pub mod body;
 pub mod client;
 pub mod compile;
 pub mod disk;
+pub mod hop_by_hop;
 pub mod jwks;
 pub mod limits;
 pub mod node;

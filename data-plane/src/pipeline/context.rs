@@ -14,10 +14,10 @@
 //! phases take as an argument: a phase that needs the route cannot run
 //! without one, and no phase ever asks "was the route found yet?".
 
-use super::RequestBody;
 use super::caller::Authorization;
 use super::headers::ClientInfo;
 use super::observe::Observation;
+use crate::body::RequestBody;
 use crate::routes::Params;
 use crate::tables::{ApiTable, Route, RuntimeTables, StageTable, StageTarget};
 use http::request::Parts;

@@ -8,7 +8,9 @@
 
 use super::GatewayBody;
 use super::gateway_response::GatewayResponse;
-use super::headers::{ClientInfo, add_forwarded, strip_hop_by_hop};
+use super::headers::{ClientInfo, add_forwarded};
+use crate::body::RequestBody;
+use crate::hop_by_hop::strip_hop_by_hop;
 use crate::principal::Principal;
 use crate::routes::Params;
 use crate::telemetry::propagation;
@@ -79,7 +81,7 @@ pub struct Forward<'a> {
 pub async fn forward(
     f: Forward<'_>,
     parts: &mut http::request::Parts,
-    body: super::RequestBody,
+    body: RequestBody,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
     let dest = Destination::parse(f.uri).map_err(|e| {
         tracing::warn!(uri = f.uri, error = %e, "integration URI cannot be used");

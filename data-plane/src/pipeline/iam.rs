@@ -8,8 +8,8 @@
 //! read (within the payload limit) and hashed before the check, and then
 //! forwarded from memory: a signed body cannot be streamed unchecked.
 
-use super::RequestBody;
 use super::gateway_response::{GatewayResponse, IamRefusal};
+use crate::body::RequestBody;
 use crate::sigv4;
 use crate::tables::{IamKey, RuntimeTables, SigningKey};
 use bytes::Bytes;

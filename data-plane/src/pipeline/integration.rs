@@ -5,7 +5,8 @@
 use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
 use super::observe::Phase;
-use super::{GatewayBody, RequestBody, http_proxy, mock};
+use super::{GatewayBody, http_proxy, mock};
+use crate::body::RequestBody;
 use crate::tables::CompiledIntegration;
 use crate::upstream::Upstream;
 use http::Response;

@@ -37,6 +37,7 @@ pub mod route;
 pub mod throttle;
 
 use crate::apply::SharedTables;
+use crate::body::{RequestBody, StreamingBody};
 use crate::limits::Limits;
 use crate::telemetry::Telemetry;
 use crate::upstream::Upstream;
@@ -47,21 +48,11 @@ use gateway_response::GatewayResponse;
 use headers::ClientInfo;
 use http::{Request, Response};
 use http_body_util::{Either, Full};
-use hyper::body::Incoming;
 use observe::Observation;
 use std::sync::Arc;
 
 /// Responses stream from a backend or come whole from the gateway.
 pub type GatewayBody = Either<crate::upstream::ResponseBody, Full<Bytes>>;
-
-/// A request body on its way to the integration.
-#[derive(Debug)]
-pub enum RequestBody {
-    /// Streams from the client as it arrives.
-    Streaming(Incoming),
-    /// Read whole already, to check a signature over it.
-    Buffered(Bytes),
-}
 
 /// The default payload limit, as in AWS: 10 MB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 10 * 1024 * 1024;
@@ -113,7 +104,7 @@ impl Gateway {
     /// phases every answer passes (header finishing, logging).
     pub async fn handle(
         &self,
-        request: Request<Incoming>,
+        request: Request<StreamingBody>,
         client: &ClientInfo,
     ) -> Response<GatewayBody> {
         // One load per request: the whole request sees one version.
