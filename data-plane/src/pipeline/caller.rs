@@ -9,6 +9,7 @@
 use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
 use super::observe::Phase;
+use super::policy::Invocation;
 use super::{authorize as jwt, custom_authorizer, iam};
 use crate::jwks::JwksCache;
 use crate::principal::Principal;
@@ -125,18 +126,18 @@ impl<'t> Authorization<'t> {
         }
     }
 
-    /// Whether the caller may do `action` on `resource`: [`Authorization::decide`]
-    /// allows it.
+    /// Whether the caller may do `action` on the request's method ARN
+    /// (e.g. `execute-api:InvalidateCache`, for the stage cache): whether
+    /// [`Authorization::decide`] allows it.
     pub fn allows(
         &self,
         resource_policy: Option<&Policy>,
         action: &str,
-        resource: Resource<'_>,
-        request: &super::policy::Invocation<'_>,
+        request: &Invocation<'_>,
     ) -> bool {
         let context = RequestContext {
             action,
-            resource,
+            resource: Resource::Method(request.arn),
             principal_arn: None,
             principal_account: None,
             username: None,
@@ -222,4 +223,200 @@ pub async fn authorize<'a>(
         }
     };
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tables::IamKey;
+    use archway_proto::policy::{MethodArn, PolicyKind};
+    use std::time::Instant;
+
+    const INVALIDATE: &str = "execute-api:InvalidateCache";
+    const ARN_PREFIX: &str = "arn:aws:execute-api:us-east-1:123456789012:api1/prod";
+
+    fn request(method: &'static str) -> Invocation<'static> {
+        Invocation {
+            arn: MethodArn {
+                region: "us-east-1",
+                account: "123456789012",
+                api_id: "api1",
+                stage: "prod",
+                method,
+                path: "/pets",
+            },
+            source_ip: "192.0.2.7".parse().unwrap(),
+            secure_transport: true,
+        }
+    }
+
+    fn statement(effect: &str, action: &str, resource: &str) -> String {
+        format!(r#"{{"Effect":"{effect}","Action":"{action}","Resource":"{resource}"}}"#)
+    }
+
+    fn policy(kind: PolicyKind, statements: &[String]) -> Policy {
+        let statements = statements.join(",");
+        Policy::parse(
+            &format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#),
+            kind,
+        )
+        .unwrap()
+    }
+
+    /// A resource policy statement for every principal.
+    fn public(effect: &str, action: &str, resource: &str) -> String {
+        format!(
+            r#"{{"Effect":"{effect}","Principal":"*","Action":"{action}","Resource":"{resource}"}}"#
+        )
+    }
+
+    fn iam_key(statements: &[String]) -> IamKey {
+        IamKey {
+            secret: "secret".into(),
+            enabled: true,
+            principal_arn: "arn:aws:iam::123456789012:user/alice".into(),
+            principal: Arc::default(),
+            username: Some("alice".into()),
+            session: None,
+            policies: if statements.is_empty() {
+                Arc::from(Vec::new())
+            } else {
+                vec![policy(PolicyKind::Identity, statements)].into()
+            },
+            signing_key: Default::default(),
+        }
+    }
+
+    fn authorizer_answer(statements: &[String]) -> Arc<Answer> {
+        let document = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            statements.join(",")
+        );
+        let body = format!(r#"{{"principalId":"bob","policyDocument":{document}}}"#);
+        Arc::new(custom_authorizer::parse_answer(body.as_bytes(), Instant::now()).unwrap())
+    }
+
+    fn jwt_auth() -> JwtAuth {
+        JwtAuth {
+            fingerprint: [0; 32],
+            header: http::header::AUTHORIZATION,
+            issuer: "https://issuer.test".into(),
+            audiences: vec!["api".into()],
+            jwks_uri: "https://issuer.test/jwks".into(),
+            algorithms: vec![jsonwebtoken::Algorithm::RS256],
+            leeway_seconds: 60,
+            scopes: Vec::new(),
+        }
+    }
+
+    fn caller(caller: Caller<'_>) -> Authorization<'_> {
+        Authorization {
+            principal: None,
+            caller,
+        }
+    }
+
+    #[test]
+    fn an_iam_caller_may_invalidate_only_where_its_identity_policies_allow_it() {
+        let invoke_only = iam_key(&[statement("Allow", "execute-api:Invoke", "*")]);
+        let get_only = iam_key(&[statement(
+            "Allow",
+            INVALIDATE,
+            &format!("{ARN_PREFIX}/GET/*"),
+        )]);
+        let everything = iam_key(&[statement("Allow", "execute-api:*", "*")]);
+        assert!(!caller(Caller::Iam(&invoke_only)).allows(None, INVALIDATE, &request("GET")));
+        assert!(caller(Caller::Iam(&invoke_only)).allows(
+            None,
+            "execute-api:Invoke",
+            &request("GET")
+        ));
+        assert!(caller(Caller::Iam(&get_only)).allows(None, INVALIDATE, &request("GET")));
+        assert!(!caller(Caller::Iam(&get_only)).allows(None, INVALIDATE, &request("POST")));
+        assert!(caller(Caller::Iam(&everything)).allows(None, INVALIDATE, &request("GET")));
+    }
+
+    #[test]
+    fn a_custom_authorizers_policy_decides_for_its_caller() {
+        let invoke_only = authorizer_answer(&[statement("Allow", "execute-api:Invoke", "*")]);
+        let invalidate = authorizer_answer(&[
+            statement("Allow", "execute-api:Invoke", "*"),
+            statement("Allow", INVALIDATE, &format!("{ARN_PREFIX}/GET/pets")),
+        ]);
+        assert!(!caller(Caller::Authorizer(invoke_only)).allows(None, INVALIDATE, &request("GET")));
+        let with_invalidate = caller(Caller::Authorizer(invalidate));
+        assert!(with_invalidate.allows(None, INVALIDATE, &request("GET")));
+        assert!(!with_invalidate.allows(None, INVALIDATE, &request("PUT")));
+    }
+
+    /// A JWT names a subject, not an IAM principal: like an anonymous
+    /// caller it has no policies, and only a resource policy open to every
+    /// principal can allow it anything.
+    #[test]
+    fn jwt_and_anonymous_callers_are_allowed_only_by_a_public_resource_policy() {
+        let jwt = jwt_auth();
+        let open = policy(PolicyKind::Resource, &[public("Allow", INVALIDATE, "*")]);
+        for who in [
+            caller(Caller::Anonymous),
+            caller(Caller::Jwt { authorizer: &jwt }),
+        ] {
+            assert!(!who.allows(None, INVALIDATE, &request("GET")), "{who:?}");
+            assert!(
+                who.allows(Some(&open), INVALIDATE, &request("GET")),
+                "{who:?}"
+            );
+        }
+        // An IAM-principal statement never matches them.
+        let alice_only = policy(
+            PolicyKind::Resource,
+            &[format!(
+                r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::123456789012:user/alice"}},"Action":"{INVALIDATE}","Resource":"*"}}"#
+            )],
+        );
+        assert!(!caller(Caller::Jwt { authorizer: &jwt }).allows(
+            Some(&alice_only),
+            INVALIDATE,
+            &request("GET")
+        ));
+        let alice = iam_key(&[]);
+        assert!(caller(Caller::Iam(&alice)).allows(Some(&alice_only), INVALIDATE, &request("GET")));
+    }
+
+    #[test]
+    fn a_resource_policy_deny_wins_over_the_callers_allow() {
+        let deny = policy(
+            PolicyKind::Resource,
+            &[
+                public("Allow", "execute-api:*", "*"),
+                public("Deny", INVALIDATE, "*"),
+            ],
+        );
+        let key = iam_key(&[statement("Allow", "execute-api:*", "*")]);
+        let answer = authorizer_answer(&[statement("Allow", "execute-api:*", "*")]);
+        for who in [
+            caller(Caller::Iam(&key)),
+            caller(Caller::Authorizer(answer)),
+            caller(Caller::Anonymous),
+        ] {
+            assert!(
+                !who.allows(Some(&deny), INVALIDATE, &request("GET")),
+                "{who:?}"
+            );
+            assert!(
+                who.allows(Some(&deny), "execute-api:Invoke", &request("GET")),
+                "{who:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_custom_authorizer_supplies_a_usage_key() {
+        let body = r#"{"principalId":"bob","usageIdentifierKey":"k-1","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}}"#;
+        let answer =
+            Arc::new(custom_authorizer::parse_answer(body.as_bytes(), Instant::now()).unwrap());
+        assert_eq!(caller(Caller::Authorizer(answer)).usage_key(), Some("k-1"));
+        let key = iam_key(&[]);
+        assert_eq!(caller(Caller::Iam(&key)).usage_key(), None);
+        assert_eq!(Authorization::anonymous().usage_key(), None);
+    }
 }

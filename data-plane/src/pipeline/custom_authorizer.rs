@@ -531,7 +531,7 @@ fn cache_key(fingerprint: &[u8; 32], identity: &[Cow<'_, str>]) -> [u8; 32] {
 }
 
 /// Reads AWS's authorizer response shape.
-fn parse_answer(body: &[u8], answered_at: Instant) -> Result<Answer, String> {
+pub(crate) fn parse_answer(body: &[u8], answered_at: Instant) -> Result<Answer, String> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| format!("answer is not JSON: {e}"))?;
     let object = value.as_object().ok_or("answer is not a JSON object")?;

@@ -19,7 +19,7 @@ pub async fn call<'a>(
     target: &Target<'a>,
     upstream: &Upstream,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
-    match &target.route.integration {
+    let result = match &target.route.integration {
         CompiledIntegration::Mock {
             status,
             headers,
@@ -53,8 +53,10 @@ pub async fn call<'a>(
             if let Ok(response) = &result {
                 cx.observation.integration_status = Some(response.status());
             }
-            cx.observation.event(Phase::IntegrationAnswered);
             result
         }
-    }
+    };
+    // Answered, or failed: the integration was tried either way.
+    cx.observation.event(Phase::IntegrationAnswered);
+    result
 }

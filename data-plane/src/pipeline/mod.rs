@@ -10,6 +10,9 @@
 //!   every answer, refusals included;
 //! - logging ([`observe`]: metrics, span, access log).
 //!
+//! [`Gateway::handle`] runs them all; its unit tests (`pipeline/tests.rs`) run them
+//! over tables compiled in memory, without a listener.
+//!
 //! Each phase is a function in the module of its stage, taking the context
 //! (and, after routing, the [`Target`] the route phase found). A phase
 //! refuses with a typed [`GatewayResponse`], which ends the request phases.
@@ -39,6 +42,7 @@ pub mod throttle;
 use crate::apply::SharedTables;
 use crate::body::{RequestBody, StreamingBody};
 use crate::limits::Limits;
+use crate::tables::RuntimeTables;
 use crate::telemetry::Telemetry;
 use crate::upstream::Upstream;
 use bytes::Bytes;
@@ -100,8 +104,8 @@ impl Gateway {
         self.tables.load().request_authorizers
     }
 
-    /// Answers one request: the phases of [`Gateway::process`], then the
-    /// phases every answer passes (header finishing, logging).
+    /// Answers one request: the phases of [`Gateway::respond`], then
+    /// logging.
     pub async fn handle(
         &self,
         request: Request<StreamingBody>,
@@ -109,13 +113,32 @@ impl Gateway {
     ) -> Response<GatewayBody> {
         // One load per request: the whole request sees one version.
         let tables = self.tables.load_full();
+        let mut cx = self.context(&tables, request, client);
+        let response = self.respond(&mut cx).await;
+        cx.observation.finish(&response, &self.telemetry);
+        response
+    }
+
+    /// A request's context over `tables`.
+    fn context<'a>(
+        &self,
+        tables: &'a RuntimeTables,
+        request: Request<StreamingBody>,
+        client: &'a ClientInfo,
+    ) -> Context<'a> {
         let observation = Observation::start(&request, &self.telemetry);
         // Split once: phases read the head while the body stays free to be
         // buffered (IAM signs bodies) and to move on to the integration.
         let (head, body) = request.into_parts();
         let body = RequestBody::Streaming(body);
-        let mut cx = Context::new(&tables, client, head, body, self.max_payload, observation);
-        let mut response = match self.process(&mut cx).await {
+        Context::new(tables, client, head, body, self.max_payload, observation)
+    }
+
+    /// The request phases and the integration ([`Gateway::process`]), or
+    /// the refusal that ended them, then the response phases every answer
+    /// passes.
+    async fn respond(&self, cx: &mut Context<'_>) -> Response<GatewayBody> {
+        let mut response = match self.process(cx).await {
             Ok(response) => response,
             Err(refusal) => {
                 let response = refusal.into_response();
@@ -123,8 +146,7 @@ impl Gateway {
                 response
             }
         };
-        finish::finish_headers(&cx, &mut response);
-        cx.observation.finish(&response, &self.telemetry);
+        finish::finish_headers(cx, &mut response);
         response
     }
 
@@ -148,3 +170,6 @@ impl Gateway {
         Ok(response)
     }
 }
+
+#[cfg(test)]
+mod tests;
