@@ -25,3 +25,6 @@ pub mod tables;
 pub mod telemetry;
 pub mod tls;
 pub mod upstream;
+
+#[cfg(test)]
+mod module_graph;

@@ -18,6 +18,10 @@ pub type ConfigMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The served tables, swapped whole by the config path; requests `load`
+/// them once each.
+pub type SharedTables = Arc<arc_swap::ArcSwap<RuntimeTables>>;
+
 #[derive(Debug, Default)]
 pub struct RuntimeTables {
     /// The configuration version these tables serve: the one they were

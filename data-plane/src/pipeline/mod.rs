@@ -39,10 +39,9 @@ pub mod resolve;
 pub mod route;
 pub mod throttle;
 
-use crate::apply::SharedTables;
 use crate::body::{RequestBody, StreamingBody};
 use crate::limits::Limits;
-use crate::tables::RuntimeTables;
+use crate::tables::{RuntimeTables, SharedTables};
 use crate::telemetry::Telemetry;
 use crate::upstream::Upstream;
 use bytes::Bytes;
