@@ -13,6 +13,7 @@ pub mod disk;
 pub mod hop_by_hop;
 pub mod jwks;
 pub mod limits;
+pub mod lock;
 pub mod node;
 pub mod pipeline;
 pub mod principal;

@@ -598,6 +598,7 @@ pub(crate) fn parse_answer(body: &[u8], answered_at: Instant) -> Result<Answer, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lock::LockOrRecover;
 
     /// Serves one HTTP/1 request from `raw` with hyper (keeping header case
     /// or not) and returns the spellings recovered for it.
@@ -607,7 +608,7 @@ mod tests {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let tx = std::sync::Mutex::new(Some(tx));
         let service = hyper::service::service_fn(move |request: http::Request<_>| {
-            let tx = tx.lock().unwrap().take();
+            let tx = tx.lock_or_recover().take();
             async move {
                 let names = original_header_names(request.headers(), request.extensions()).await;
                 if let Some(tx) = tx {
