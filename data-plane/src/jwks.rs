@@ -6,6 +6,7 @@
 //! Fetches go through the node's outbound client ([`Upstream`]), recorded
 //! under the purpose `jwks`.
 
+use crate::lock::LockOrRecover;
 use crate::upstream::{BufferedLimits, BufferedRequest, Purpose, Upstream, error_chain};
 use bytes::Bytes;
 use jsonwebtoken::DecodingKey;
@@ -79,8 +80,7 @@ impl JwksCache {
     pub async fn key(&self, uri: &str, kid: &str) -> Option<Arc<VerifyingKey>> {
         let entry = self
             .entries
-            .lock()
-            .expect("jwks lock")
+            .lock_or_recover()
             .entry(uri.to_owned())
             .or_default()
             .clone();
@@ -114,10 +114,7 @@ impl JwksCache {
             fetched_at: Some(Instant::now()),
             last_attempt: Some(Instant::now()),
         }));
-        self.entries
-            .lock()
-            .expect("jwks lock")
-            .insert(uri.to_owned(), entry);
+        self.entries.lock_or_recover().insert(uri.to_owned(), entry);
     }
 
     async fn fetch(&self, uri: &str) -> anyhow::Result<JwkSet> {

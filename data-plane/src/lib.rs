@@ -13,9 +13,12 @@ pub mod disk;
 pub mod hop_by_hop;
 pub mod jwks;
 pub mod limits;
+pub mod lock;
 pub mod node;
 pub mod pipeline;
+pub mod principal;
 pub mod received;
+pub mod routes;
 pub mod server;
 pub mod sigv4;
 pub mod store_guard;
@@ -23,3 +26,6 @@ pub mod tables;
 pub mod telemetry;
 pub mod tls;
 pub mod upstream;
+
+#[cfg(test)]
+mod module_graph;

@@ -10,9 +10,8 @@
 //! already compiled by the previous tables is reused as is, which keeps a
 //! stage change cheap however large its API.
 
-pub mod routes;
-
 use crate::access_log::AccessLogSinks;
+use crate::routes::RouteTree;
 use crate::tables::{
     ApiTable, Canary, CompiledDeployment, CompiledIntegration, CompiledPlan, ConfigMap, CustomAuth,
     CustomIdentity, IamKey, IamTable, JwtAuth, KeyTable, MethodThrottles, Quota, Route, RouteAuth,
@@ -30,7 +29,6 @@ use archway_proto::v1::{
 use archway_proto::{MAX_INTEGRATION_TIMEOUT_MS, resource_name};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use routes::RouteTree;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -387,7 +385,7 @@ fn compile_iam(
                 secret: k.secret_access_key.as_str().into(),
                 enabled: k.enabled,
                 principal_arn: k.principal_arn.as_str().into(),
-                principal: Arc::new(crate::pipeline::authorize::Principal::new(
+                principal: Arc::new(crate::principal::Principal::new(
                     Some(&k.principal_arn),
                     None,
                     None,

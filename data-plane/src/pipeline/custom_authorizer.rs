@@ -16,8 +16,8 @@
 //! Calls go through the node's outbound client ([`Upstream`]), recorded
 //! under the purpose `authorizer`.
 
-use super::authorize::Principal;
 use super::gateway_response::GatewayResponse;
+use crate::principal::Principal;
 use crate::tables::{CustomAuth, CustomIdentity};
 use crate::upstream::{
     BufferedLimits, BufferedRequest, Purpose, Upstream, UpstreamError, error_chain,
@@ -85,6 +85,15 @@ pub struct Answer {
     /// authorizer's current TTL has not passed since, so lowering a TTL
     /// shortens answers already cached.
     answered_at: Instant,
+}
+
+impl Answer {
+    /// The authorizer's policy's decision on `context` (any action: the
+    /// authorize phase asks about `execute-api:Invoke`, the stage cache
+    /// about `execute-api:InvalidateCache`).
+    pub fn decide(&self, context: &RequestContext<'_>) -> Decision {
+        self.policy.evaluate(context)
+    }
 }
 
 /// What the event and the method ARN are made of.
@@ -508,7 +517,7 @@ fn cache_key(fingerprint: &[u8; 32], identity: &[Cow<'_, str>]) -> [u8; 32] {
 }
 
 /// Reads AWS's authorizer response shape.
-fn parse_answer(body: &[u8], answered_at: Instant) -> Result<Answer, String> {
+pub(crate) fn parse_answer(body: &[u8], answered_at: Instant) -> Result<Answer, String> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| format!("answer is not JSON: {e}"))?;
     let object = value.as_object().ok_or("answer is not a JSON object")?;
@@ -575,6 +584,7 @@ fn parse_answer(body: &[u8], answered_at: Instant) -> Result<Answer, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lock::LockOrRecover;
 
     /// Serves one HTTP/1 request from `raw` with hyper (keeping header case
     /// or not) and returns the spellings recovered for it.
@@ -584,7 +594,7 @@ mod tests {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let tx = std::sync::Mutex::new(Some(tx));
         let service = hyper::service::service_fn(move |request: http::Request<_>| {
-            let tx = tx.lock().unwrap().take();
+            let tx = tx.lock_or_recover().take();
             async move {
                 let names = original_header_names(request.headers(), request.extensions()).await;
                 if let Some(tx) = tx {

@@ -1,8 +1,8 @@
 //! Stage: AWS_IAM authorization. The request must carry a SigV4 signature
 //! (Authorization header or presigned query) by an access key the fleet
 //! knows; temporary credentials must present their session token and be
-//! unexpired; and the principal's identity policies, together with the
-//! API's resource policy, must allow `execute-api:Invoke` on the method ARN.
+//! unexpired. (The principal's identity policies are evaluated, with the
+//! API's resource policy, by the [`super::policy`] phase.)
 //!
 //! When the signature covers the body (no `UNSIGNED-PAYLOAD`), the body is
 //! read (within the payload limit) and hashed before the check, and then
@@ -12,12 +12,10 @@ use super::gateway_response::{GatewayResponse, IamRefusal};
 use crate::body::RequestBody;
 use crate::sigv4;
 use crate::tables::{IamKey, RuntimeTables, SigningKey};
-use archway_proto::policy::{Decision, MethodArn, RequestContext, Resource};
 use bytes::Bytes;
 use http::request::Parts;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use sha2::Digest;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -210,84 +208,6 @@ fn cached_signing_key(
     derived
 }
 
-/// What the resource and identity policies see of one request.
-#[derive(Debug, Clone, Copy)]
-pub struct Invocation<'a> {
-    pub arn: MethodArn<'a>,
-    pub source_ip: IpAddr,
-    pub secure_transport: bool,
-}
-
-/// Who the caller is, as far as the policies are concerned.
-#[derive(Debug, Clone, Copy)]
-pub enum Caller<'t> {
-    /// Verified by SigV4.
-    Iam(&'t IamKey),
-    /// A custom authorizer's policy allowed the call already: as in AWS, a
-    /// resource policy may then still deny it, but need not allow it.
-    AuthorizerAllowed,
-    /// No authorization, or a JWT: the resource policy (if any) must allow
-    /// anonymous callers.
-    Anonymous,
-}
-
-/// Identity policies of an IAM caller with the API's resource policy:
-/// explicit deny wins; an IAM caller needs an allow from either; an
-/// anonymous caller needs the resource policy's allow when there is one.
-pub fn authorize(
-    caller: Caller<'_>,
-    resource_policy: Option<&archway_proto::policy::Policy>,
-    invocation: &Invocation<'_>,
-) -> Result<(), GatewayResponse> {
-    let signer = match caller {
-        Caller::Iam(key) => Some(key),
-        _ => None,
-    };
-    if signer.is_none() && resource_policy.is_none() {
-        return Ok(());
-    }
-    let context = RequestContext {
-        action: archway_proto::policy::INVOKE_ACTION,
-        resource: Resource::Method(invocation.arn),
-        principal_arn: signer.map(|k| &*k.principal_arn),
-        principal_account: None,
-        username: signer.and_then(|k| k.username.as_deref()),
-        source_ip: invocation.source_ip,
-        secure_transport: invocation.secure_transport,
-    };
-    let identity = signer.map(|k| &*k.policies).unwrap_or_default();
-    match archway_proto::policy::authorize(identity, resource_policy, &context) {
-        Decision::Allow => Ok(()),
-        Decision::ImplicitDeny if matches!(caller, Caller::AuthorizerAllowed) => Ok(()),
-        decision => {
-            let who = signer.map_or("anonymous", |k| &k.principal_arn);
-            let deny = if decision == Decision::ExplicitDeny {
-                " with an explicit deny"
-            } else {
-                ""
-            };
-            Err(GatewayResponse::Iam(IamRefusal::forbidden(
-                "AccessDeniedException",
-                format!(
-                    "User: {who} is not authorized to perform: execute-api:Invoke on resource: {}{deny}",
-                    masked_arn(&invocation.arn)
-                ),
-            )))
-        }
-    }
-}
-
-/// The ARN with the account masked but its last four digits, as AWS shows it.
-fn masked_arn(arn: &MethodArn<'_>) -> String {
-    let account = arn.account;
-    let shown = account.len().saturating_sub(4);
-    MethodArn {
-        account: &format!("{}{}", "*".repeat(shown), &account[shown..]),
-        ..*arn
-    }
-    .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,22 +249,6 @@ mod tests {
         assert_eq!(
             key.signing_key.load_full().unwrap().scope.as_ref(),
             "20150831/us-east-1/execute-api"
-        );
-    }
-
-    #[test]
-    fn masks_all_but_the_last_four_account_digits() {
-        let arn = MethodArn {
-            region: "us-east-1",
-            account: "123456789012",
-            api_id: "abc",
-            stage: "prod",
-            method: "GET",
-            path: "/pets",
-        };
-        assert_eq!(
-            masked_arn(&arn),
-            "arn:aws:execute-api:us-east-1:********9012:abc/prod/GET/pets"
         );
     }
 }

@@ -3,6 +3,7 @@
 //! checked on the wire.
 
 use super::*;
+use crate::lock::LockOrRecover;
 use bytes::BytesMut;
 use http::Request;
 use http_body_util::BodyExt;
@@ -49,7 +50,7 @@ impl Backend {
         self.connections.load(Ordering::SeqCst)
     }
     fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
+        self.seen.lock_or_recover().clone()
     }
 }
 
@@ -79,7 +80,7 @@ async fn backend(script: impl Fn(usize) -> Act + Send + Sync + 'static) -> Backe
                     };
                     let act = script(requests.fetch_add(1, Ordering::SeqCst));
                     if let Act::AnswerEarly(answer) | Act::AnswerEarlyAndHold(answer) = &act {
-                        log.lock().unwrap().push(Seen {
+                        log.lock_or_recover().push(Seen {
                             connection,
                             head,
                             body: Vec::new(),
@@ -91,7 +92,7 @@ async fn backend(script: impl Fn(usize) -> Act + Send + Sync + 'static) -> Backe
                         return;
                     }
                     let body = read_body(&mut socket, &mut buf, length, chunked).await;
-                    log.lock().unwrap().push(Seen {
+                    log.lock_or_recover().push(Seen {
                         connection,
                         head,
                         body,
