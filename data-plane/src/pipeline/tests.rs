@@ -173,6 +173,7 @@ fn plan(id: &str, throttle: Option<ThrottleSettings>, quota: Option<u64>) -> Con
         resource_name::usage_plan(id),
         Body::UsagePlan(UsagePlan {
             id: id.into(),
+            name: id.into(),
             throttle,
             quota: quota.map(|limit| QuotaSettings {
                 limit,
@@ -229,6 +230,7 @@ fn principal(name: &str, allowed_resource: &str) -> [ConfigResource; 2] {
 fn snapshot(refused: SocketAddr, silent: SocketAddr) -> Vec<ConfigResource> {
     let jwt = Authorizer {
         id: "jwt".into(),
+        name: "jwt".into(),
         r#type: AuthorizerType::Jwt as i32,
         jwt: Some(JwtConfiguration {
             issuer: "https://issuer.test".into(),
@@ -240,6 +242,7 @@ fn snapshot(refused: SocketAddr, silent: SocketAddr) -> Vec<ConfigResource> {
     };
     let token = Authorizer {
         id: "token".into(),
+        name: "token".into(),
         r#type: AuthorizerType::Token as i32,
         authorizer_uri: format!("{NOWHERE}/authorize"),
         ..Default::default()
