@@ -12,6 +12,7 @@ pub mod path;
 pub mod policy;
 pub mod quota;
 pub mod resource_name;
+pub mod rules;
 pub mod sealing;
 pub mod uri_template;
 
