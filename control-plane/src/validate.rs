@@ -5,10 +5,11 @@
 use crate::error::{ApiError, ApiResult};
 use archway_proto::access_log;
 use archway_proto::path::{self, PathPart};
+use archway_proto::rules::stage_cache;
 use archway_proto::uri_template::{Piece, UriTemplate};
 use archway_proto::v1::{
     AccessLogSettings, ApiKeySource, ApiProtocol, Authorizer, AuthorizerType, CanarySettings,
-    Integration, IntegrationType, MethodThrottle, ThrottleSettings,
+    Integration, IntegrationType, MethodThrottle, Stage, ThrottleSettings,
 };
 use archway_proto::{HTTP_METHODS, MAX_INTEGRATION_TIMEOUT_MS, MIN_INTEGRATION_TIMEOUT_MS};
 use std::collections::BTreeMap;
@@ -122,6 +123,17 @@ pub fn method_throttle(field: &str, m: &MethodThrottle) -> ApiResult<()> {
     throttle(&format!("{field}.throttle"), t)
 }
 
+/// A stage's cache settings (cluster size, TTLs, per-method entries), by
+/// the rules the nodes' compiler applies too.
+pub fn stage_cache(field: &str, stage: &Stage) -> ApiResult<()> {
+    stage_cache::stage(field, stage).map_err(rule)
+}
+
+/// A shared rule's refusal as the admin API's.
+fn rule(e: stage_cache::Invalid) -> ApiError {
+    ApiError::invalid(e.field, e.reason)
+}
+
 pub fn path_part<'a>(field: &str, part: &'a str) -> ApiResult<PathPart<'a>> {
     path::parse_part(part).map_err(|reason| ApiError::invalid(field, reason))
 }
@@ -146,6 +158,12 @@ pub fn http_method(field: &str, method: &str) -> ApiResult<String> {
 /// every `{param}` in its URI is one the path provides.
 pub fn integration(field: &str, integration: &Integration, resource_path: &str) -> ApiResult<()> {
     let f = |name: &str| format!("{field}.{name}");
+    stage_cache::key_parameters(
+        &f("cache_key_parameters"),
+        &integration.cache_key_parameters,
+        resource_path,
+    )
+    .map_err(rule)?;
     if integration.timeout_ms != 0
         && !(MIN_INTEGRATION_TIMEOUT_MS..=MAX_INTEGRATION_TIMEOUT_MS)
             .contains(&integration.timeout_ms)
@@ -511,6 +529,30 @@ mod tests {
         assert!(integration("method.integration", &integ, "/pets/{petId}").is_ok());
         let err = integration("method.integration", &integ, "/pets").unwrap_err();
         assert_eq!(field_of(err), "method.integration.uri");
+    }
+
+    #[test]
+    fn cache_key_parameters_and_stage_cache_settings_are_refused_with_the_field() {
+        let integ = Integration {
+            r#type: IntegrationType::HttpProxy as i32,
+            uri: "http://127.0.0.1:1/pets".into(),
+            cache_key_parameters: vec!["method.request.path.petId".into()],
+            ..Default::default()
+        };
+        assert!(integration("method.integration", &integ, "/pets/{petId}").is_ok());
+        assert_eq!(
+            field_of(integration("method.integration", &integ, "/pets").unwrap_err()),
+            "method.integration.cache_key_parameters[0]"
+        );
+        let stage = Stage {
+            cache_cluster_enabled: true,
+            cache_cluster_size: "1".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            field_of(stage_cache("stage", &stage).unwrap_err()),
+            "stage.cache_cluster_size"
+        );
     }
 
     #[test]

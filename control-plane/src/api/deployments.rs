@@ -53,6 +53,7 @@ fn check_stage(txn: &Txn<'_>, stage: &Stage) -> ApiResult<()> {
     for (i, m) in stage.method_settings.iter().enumerate() {
         validate::method_throttle(&format!("stage.method_settings[{i}]"), m)?;
     }
+    validate::stage_cache("stage", stage)?;
     if let Some(settings) = &stage.access_log_settings {
         validate::access_log_settings("stage.access_log_settings", settings)?;
     }
@@ -253,6 +254,7 @@ impl DeploymentService for Deployments {
                     )));
                 }
                 let now = ids::now_ms();
+                stage.cache_flush_generation = 0;
                 stage.created_at_ms = now;
                 stage.updated_at_ms = now;
                 txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
@@ -303,6 +305,33 @@ impl DeploymentService for Deployments {
                 let current = load_stage(txn, &stage.api_id, &stage.stage_name)?;
                 check_stage(txn, &stage)?;
                 stage.created_at_ms = current.created_at_ms;
+                // Only FlushStageCache moves it.
+                stage.cache_flush_generation = current.cache_flush_generation;
+                stage.updated_at_ms = ids::now_ms();
+                txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
+                Ok::<_, ApiError>(stage)
+            })
+            .await?;
+        self.publish()?;
+        Ok(Response::new(stage))
+    }
+
+    /// Raises the stage's flush generation: every node drops the stage's
+    /// cached responses when it applies the version that carries it, and a
+    /// node that was away applies it when it connects, so the flush reaches
+    /// the whole fleet without a one-shot message that could be missed.
+    async fn flush_stage_cache(
+        &self,
+        request: Request<GetStageRequest>,
+    ) -> Result<Response<Stage>, Status> {
+        let req = request.into_inner();
+        let (stage, _) = self
+            .state
+            .store
+            .write(|txn| {
+                load_api(txn, &req.api_id)?;
+                let mut stage = load_stage(txn, &req.api_id, &req.stage_name)?;
+                stage.cache_flush_generation += 1;
                 stage.updated_at_ms = ids::now_ms();
                 txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
                 Ok::<_, ApiError>(stage)

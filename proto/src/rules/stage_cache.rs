@@ -91,10 +91,7 @@ pub fn stage(field: &str, s: &Stage) -> Result<(), Invalid> {
         if !seen.insert((m.resource_path.as_str(), m.http_method.as_str())) {
             return Err(Invalid::new(
                 field,
-                format!(
-                    "a second entry for {} {}",
-                    m.http_method, m.resource_path
-                ),
+                format!("a second entry for {} {}", m.http_method, m.resource_path),
             ));
         }
     }
@@ -336,9 +333,8 @@ mod tests {
 
     #[test]
     fn method_settings_need_a_path_a_verb_a_known_strategy_and_no_twin() {
-        let refused = |m: MethodCacheSetting| {
-            stage("stage", &cached_stage(vec![m])).unwrap_err().field
-        };
+        let refused =
+            |m: MethodCacheSetting| stage("stage", &cached_stage(vec![m])).unwrap_err().field;
         assert_eq!(
             refused(setting("pets", "GET", true)),
             "stage.method_cache_settings[0].resource_path"
@@ -354,7 +350,10 @@ mod tests {
             }),
             "stage.method_cache_settings[0].unauthorized_cache_control_header_strategy"
         );
-        let twins = cached_stage(vec![setting("/a", "GET", true), setting("/a", "GET", false)]);
+        let twins = cached_stage(vec![
+            setting("/a", "GET", true),
+            setting("/a", "GET", false),
+        ]);
         assert_eq!(
             stage("stage", &twins).unwrap_err().field,
             "stage.method_cache_settings[1]"
