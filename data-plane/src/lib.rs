@@ -16,6 +16,7 @@ pub mod pipeline;
 pub mod received;
 pub mod server;
 pub mod sigv4;
+pub mod stage_cache;
 pub mod store_guard;
 pub mod tables;
 pub mod telemetry;

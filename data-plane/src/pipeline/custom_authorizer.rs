@@ -91,6 +91,14 @@ pub struct Answer {
     answered_at: Instant,
 }
 
+impl Answer {
+    /// Whether the authorizer's policy allows this (another action than
+    /// invoking, e.g. `execute-api:InvalidateCache`).
+    pub fn allows(&self, context: &RequestContext<'_>) -> bool {
+        self.policy.evaluate(context) == Decision::Allow
+    }
+}
+
 /// What the event and the method ARN are made of.
 #[derive(Debug)]
 pub struct Call<'a> {

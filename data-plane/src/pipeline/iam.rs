@@ -277,6 +277,44 @@ pub fn authorize(
     }
 }
 
+/// Whether the caller may refetch a cached response of the method
+/// (`execute-api:InvalidateCache` on its ARN): an IAM caller by its
+/// identity policies with the resource policy, a custom authorizer's caller
+/// by the authorizer's policy (a resource policy may still deny it), and
+/// anyone else only by an allow in the resource policy.
+pub fn may_invalidate_cache(
+    caller: Caller<'_>,
+    authorizer: Option<&super::custom_authorizer::Answer>,
+    resource_policy: Option<&archway_proto::policy::Policy>,
+    invocation: &Invocation<'_>,
+) -> bool {
+    let signer = match caller {
+        Caller::Iam(key) => Some(key),
+        _ => None,
+    };
+    let context = RequestContext {
+        action: archway_proto::policy::INVALIDATE_CACHE_ACTION,
+        resource: Resource::Method(invocation.arn),
+        principal_arn: signer.map(|k| &*k.principal_arn),
+        principal_account: None,
+        username: signer.and_then(|k| k.username.as_deref()),
+        source_ip: invocation.source_ip,
+        secure_transport: invocation.secure_transport,
+    };
+    let resource = resource_policy.map(|p| p.evaluate(&context));
+    match caller {
+        Caller::Iam(key) => {
+            archway_proto::policy::authorize(&*key.policies, resource_policy, &context)
+                == Decision::Allow
+        }
+        Caller::AuthorizerAllowed => {
+            authorizer.is_some_and(|a| a.allows(&context))
+                && resource != Some(Decision::ExplicitDeny)
+        }
+        Caller::Anonymous => resource == Some(Decision::Allow),
+    }
+}
+
 /// The ARN with the account masked but its last four digits, as AWS shows it.
 fn masked_arn(arn: &MethodArn<'_>) -> String {
     let account = arn.account;

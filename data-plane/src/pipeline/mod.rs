@@ -7,6 +7,7 @@
 
 pub mod api_key;
 pub mod authorize;
+pub mod cache;
 pub mod custom_authorizer;
 pub mod gateway_response;
 pub mod headers;
@@ -36,7 +37,15 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 /// Responses stream from a backend or come whole from the gateway.
-pub type GatewayBody = Either<crate::upstream::ResponseBody, Full<Bytes>>;
+/// A backend's body is passed through as is, or through the stage cache's
+/// store (see [`cache::store`]).
+pub type GatewayBody = Either<
+    Either<
+        crate::upstream::ResponseBody,
+        crate::stage_cache::StoringBody<crate::upstream::ResponseBody>,
+    >,
+    Full<Bytes>,
+>;
 
 /// A request body on its way to the integration.
 #[derive(Debug)]
@@ -62,6 +71,7 @@ pub struct Gateway {
     jwks: crate::jwks::JwksCache,
     verified_tokens: authorize::VerifiedTokens,
     custom_authorizers: custom_authorizer::CustomAuthorizers,
+    stage_caches: Arc<crate::stage_cache::StageCaches>,
 }
 
 impl Gateway {
@@ -87,7 +97,15 @@ impl Gateway {
             jwks: crate::jwks::JwksCache::new(tls),
             verified_tokens: authorize::VerifiedTokens::default(),
             custom_authorizers: custom_authorizer::CustomAuthorizers::new(tls),
+            stage_caches: Arc::default(),
         }
+    }
+
+    /// Caches responses in `caches` (which the config applier reconciles
+    /// with each table swap); without it, no stage caches.
+    pub fn with_stage_caches(mut self, caches: Arc<crate::stage_cache::StageCaches>) -> Self {
+        self.stage_caches = caches;
+        self
     }
 
     /// Whether new HTTP/1 connections should keep the client's header-name
@@ -159,8 +177,10 @@ impl Gateway {
             _ => GatewayResponse::MissingAuthenticationToken,
         };
         let deployment = &target.deployment;
-        let (route, params) = match deployment.tree.lookup(&parts.method, path) {
-            Lookup::Matched { route, params } => (&deployment.routes[route as usize], params),
+        let (route_id, route, params) = match deployment.tree.lookup(&parts.method, path) {
+            Lookup::Matched { route, params } => {
+                (route, &deployment.routes[route as usize], params)
+            }
             Lookup::NoResource | Lookup::NoMethod => return Err(no_route),
         };
         observation.route = Some(route);
@@ -226,19 +246,19 @@ impl Gateway {
                 (Some(key.principal.clone()), None, iam::Caller::Iam(key))
             }
         };
+        let invocation = iam::Invocation {
+            arn: MethodArn {
+                region: &tables.region,
+                account: &tables.account_id,
+                api_id: &api.id,
+                stage: &stage.name,
+                method: parts.method.as_str(),
+                path,
+            },
+            source_ip: client.ip,
+            secure_transport: client.secure,
+        };
         if api.resource_policy.is_some() || matches!(caller, iam::Caller::Iam(_)) {
-            let invocation = iam::Invocation {
-                arn: MethodArn {
-                    region: &tables.region,
-                    account: &tables.account_id,
-                    api_id: &api.id,
-                    stage: &stage.name,
-                    method: parts.method.as_str(),
-                    path,
-                },
-                source_ip: client.ip,
-                secure_transport: client.secure,
-            };
             iam::authorize(caller, api.resource_policy.as_ref(), &invocation)?;
             observation.event("policy.allowed");
         }
@@ -260,13 +280,37 @@ impl Gateway {
             identity,
         )
         .await?;
+        let cached = cache::CachedRequest {
+            api,
+            stage,
+            target,
+            route: route_id,
+            parts: &parts,
+            params: &params,
+            caller,
+            authorizer: authorizer_key.as_deref(),
+            invocation,
+        };
+        let ticket = match cache::lookup(&self.stage_caches, &cached, observation)? {
+            cache::Phase::Answered(response) => return Ok(response),
+            cache::Phase::Continue(ticket) => ticket,
+        };
 
         match &route.integration {
             CompiledIntegration::Mock {
                 status,
                 headers,
                 body,
-            } => Ok(mock::respond(*status, headers, body)),
+            } => {
+                let mut response = mock::respond(*status, headers, body);
+                if let Some(ticket) = ticket {
+                    if ticket.warns() {
+                        crate::stage_cache::store::add_warning(response.headers_mut());
+                    }
+                    ticket.store_whole(*status, headers, body);
+                }
+                Ok(response)
+            }
             CompiledIntegration::HttpProxy {
                 method,
                 uri,
@@ -295,7 +339,10 @@ impl Gateway {
                     observation.integration_status = Some(response.status());
                 }
                 observation.event("integration.answered");
-                result
+                match ticket {
+                    Some(ticket) => result.map(|response| cache::store(ticket, response)),
+                    None => result,
+                }
             }
         }
     }
