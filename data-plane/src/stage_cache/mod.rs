@@ -257,11 +257,9 @@ impl StageCache {
     fn new(epoch: CacheEpoch, metrics: Option<&GatewayMetrics>, api_id: &str, stage: &str) -> Self {
         let labels = [label("api", api_id), label("stage", stage)];
         let evictions = metrics.map(|m| m.cache_evictions.bind(&labels));
-        let mut builder = moka::sync::Cache::builder()
+        let mut builder = moka::sync::Cache::<Box<[u8]>, Arc<CachedResponse>>::builder()
             .max_capacity(epoch.capacity_bytes)
-            .weigher(|key: &Box<[u8]>, value: &Arc<CachedResponse>| {
-                value.weight().saturating_add(key.len() as u32)
-            })
+            .weigher(|key, value| value.weight().saturating_add(key.len() as u32))
             .expire_after(EntryExpiry);
         if let Some(evictions) = evictions {
             builder = builder.eviction_listener(move |_, _, cause| {

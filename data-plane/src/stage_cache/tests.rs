@@ -214,13 +214,10 @@ fn only_complete_2xx_responses_without_cookies_are_stored() {
     assert_eq!(fetch(&caches, &query(&c, &headers, "q=ok"), "x"), "hit");
 }
 
-type Chunks = Vec<Result<http_body::Frame<Bytes>, std::io::Error>>;
+type Chunk = Result<http_body::Frame<Bytes>, std::io::Error>;
+type Streamed = http_body_util::StreamBody<futures_util::stream::Iter<std::vec::IntoIter<Chunk>>>;
 
-fn streamed(
-    chunks: Chunks,
-) -> http_body_util::StreamBody<
-    futures_util::stream::Iter<std::vec::IntoIter<Result<http_body::Frame<Bytes>, std::io::Error>>>,
-> {
+fn streamed(chunks: Vec<Chunk>) -> Streamed {
     http_body_util::StreamBody::new(futures_util::stream::iter(chunks))
 }
 
