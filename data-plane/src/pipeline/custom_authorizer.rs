@@ -663,6 +663,35 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_allows_invalidating_the_cache_only_where_its_policy_says() {
+        let arn = "arn:aws:execute-api:us-east-1:123456789012:api/prod/GET/pets";
+        let body = format!(
+            r#"{{"principalId":"a","policyDocument":{{"Version":"2012-10-17","Statement":[{{"Action":"execute-api:Invoke","Effect":"Allow","Resource":"*"}},{{"Action":"execute-api:InvalidateCache","Effect":"Allow","Resource":"{arn}"}}]}}}}"#
+        );
+        let answer = parse_answer(body.as_bytes(), Instant::now()).unwrap();
+        let context = |path| RequestContext {
+            action: archway_proto::policy::INVALIDATE_CACHE_ACTION,
+            resource: Resource::Method(MethodArn {
+                region: "us-east-1",
+                account: "123456789012",
+                api_id: "api",
+                stage: "prod",
+                method: "GET",
+                path,
+            }),
+            principal_arn: None,
+            principal_account: None,
+            username: None,
+            source_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            secure_transport: false,
+        };
+        assert!(answer.allows(&context("/pets")));
+        assert!(!answer.allows(&context("/owners")));
+        let invoke_only = parse_answer(allow("*").as_bytes(), Instant::now()).unwrap();
+        assert!(!invoke_only.allows(&context("/pets")));
+    }
+
+    #[test]
     fn reads_the_aws_answer_shape() {
         let answer = parse_answer(allow("*").as_bytes(), Instant::now()).unwrap();
         let text =

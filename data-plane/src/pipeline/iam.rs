@@ -371,6 +371,100 @@ mod tests {
     }
 
     #[test]
+    fn only_policies_that_allow_invalidate_cache_let_a_caller_refetch() {
+        use archway_proto::policy::{Policy, PolicyKind};
+        let identity = |actions: &str| {
+            let doc = format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":{actions},"Resource":"*"}}]}}"#
+            );
+            Policy::parse(&doc, PolicyKind::Identity).unwrap()
+        };
+        let key = |policies: Vec<Policy>| IamKey {
+            secret: "s".into(),
+            enabled: true,
+            principal_arn: "arn:aws:iam::123456789012:user/a".into(),
+            principal: Arc::default(),
+            username: Some("a".into()),
+            session: None,
+            policies: Arc::from(policies),
+            signing_key: Default::default(),
+        };
+        let invocation = Invocation {
+            arn: MethodArn {
+                region: "us-east-1",
+                account: "123456789012",
+                api_id: "abc",
+                stage: "prod",
+                method: "GET",
+                path: "/pets",
+            },
+            source_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            secure_transport: false,
+        };
+        let allowed = key(vec![identity(
+            r#"["execute-api:Invoke","execute-api:InvalidateCache"]"#,
+        )]);
+        let invoker = key(vec![identity(r#""execute-api:Invoke""#)]);
+        let wildcard = key(vec![identity(r#""execute-api:*""#)]);
+        assert!(may_invalidate_cache(
+            Caller::Iam(&allowed),
+            None,
+            None,
+            &invocation
+        ));
+        assert!(may_invalidate_cache(
+            Caller::Iam(&wildcard),
+            None,
+            None,
+            &invocation
+        ));
+        assert!(!may_invalidate_cache(
+            Caller::Iam(&invoker),
+            None,
+            None,
+            &invocation
+        ));
+        // Anonymous callers (and JWT callers) need a resource policy's allow.
+        assert!(!may_invalidate_cache(
+            Caller::Anonymous,
+            None,
+            None,
+            &invocation
+        ));
+        let resource = |effect: &str| {
+            Policy::parse(
+                &format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"{effect}","Principal":"*","Action":"execute-api:InvalidateCache","Resource":"*"}}]}}"#
+                ),
+                PolicyKind::Resource,
+            )
+            .unwrap()
+        };
+        let open = resource("Allow");
+        assert!(may_invalidate_cache(
+            Caller::Anonymous,
+            None,
+            Some(&open),
+            &invocation
+        ));
+        // A resource policy's deny wins over an identity allow.
+        let closed = resource("Deny");
+        assert!(!may_invalidate_cache(
+            Caller::Iam(&allowed),
+            None,
+            Some(&closed),
+            &invocation
+        ));
+        // An authorizer's caller without the authorizer's answer: no.
+        assert!(!may_invalidate_cache(
+            Caller::AuthorizerAllowed,
+            None,
+            None,
+            &invocation
+        ));
+    }
+
+    #[test]
     fn masks_all_but_the_last_four_account_digits() {
         let arn = MethodArn {
             region: "us-east-1",
