@@ -97,7 +97,10 @@ pub struct Query<'a> {
 }
 
 /// The caches of every API and stage that caches, by API id and stage.
-type CacheMap = HashMap<Box<str>, HashMap<Box<str>, Arc<StageCache>>>;
+/// Keys come from configuration (clients only choose what is looked up):
+/// a fast seeded hash, as the tables' maps use.
+type CacheMap = Map<Box<str>, Map<Box<str>, Arc<StageCache>>>;
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Every stage cache of the node.
 #[derive(Debug)]
@@ -143,7 +146,7 @@ impl StageCaches {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let current = self.caches.load();
-        let mut next = CacheMap::new();
+        let mut next = CacheMap::default();
         for (api_id, stage, config) in stages {
             let kept = current
                 .get(api_id)
