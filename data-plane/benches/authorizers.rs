@@ -11,8 +11,10 @@
 //!
 //! Run: `cargo bench -p archway-data-plane --bench authorizers`
 
+use archway_data_plane::pipeline::caller::{Authorization, Caller};
 use archway_data_plane::pipeline::custom_authorizer::{Call, CustomAuthorizers};
-use archway_data_plane::pipeline::iam::{self, Caller, Invocation};
+use archway_data_plane::pipeline::iam;
+use archway_data_plane::pipeline::policy::{Invocation, authorize_invoke};
 use archway_data_plane::tables::{CustomAuth, CustomIdentity, IamKey, IamTable, RuntimeTables};
 use archway_proto::policy::{MethodArn, Policy, PolicyKind};
 use aws_credential_types::Credentials;
@@ -206,13 +208,18 @@ fn iam_bench(c: &mut Criterion) {
                 let key =
                     iam::authenticate(&tables, black_box(&parts), Some(empty), SystemTime::now())
                         .unwrap();
-                iam::authorize(Caller::Iam(key), Some(&resource), black_box(&invocation)).unwrap()
+                let caller = Authorization {
+                    principal: None,
+                    caller: Caller::Iam(key),
+                };
+                authorize_invoke(&caller, Some(&resource), black_box(&invocation)).unwrap()
             })
         },
     );
     c.bench_function("resource policy, anonymous caller", |b| {
         b.iter(|| {
-            iam::authorize(Caller::Anonymous, Some(&resource), black_box(&invocation)).unwrap()
+            let caller = Authorization::anonymous();
+            authorize_invoke(&caller, Some(&resource), black_box(&invocation)).unwrap()
         })
     });
 }

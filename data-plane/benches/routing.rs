@@ -8,7 +8,7 @@
 
 use archway_data_plane::access_log::AccessLogSinks;
 use archway_data_plane::compile::compile;
-use archway_data_plane::compile::routes::{Lookup, RouteTree};
+use archway_data_plane::routes::{Lookup, RouteTree};
 use archway_data_plane::tables::RuntimeTables;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::*;

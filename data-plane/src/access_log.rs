@@ -6,6 +6,7 @@
 //! Writers live beside the tables, keyed by destination, so a configuration
 //! swap keeps them (and their open files).
 
+use crate::lock::LockOrRecover;
 use archway_proto::access_log::{Destination, Template};
 use opentelemetry::metrics::Counter;
 use std::collections::HashMap;
@@ -62,7 +63,7 @@ impl AccessLogSinks {
         let template = Template::parse(format).map_err(|e| format!("access log format: {e}"))?;
         let destination =
             Destination::parse(destination).map_err(|e| format!("access log destination: {e}"))?;
-        let mut sinks = self.sinks.lock().expect("access log sinks lock");
+        let mut sinks = self.sinks.lock_or_recover();
         let sink = match sinks.get(&destination) {
             Some(sink) => sink.clone(),
             None => {

@@ -7,8 +7,7 @@ use crate::disk::SnapshotFile;
 use crate::received::{OutOfSync, ReceivedConfig};
 use crate::stage_cache::StageCaches;
 use crate::store_guard::StoreGuard;
-use crate::tables::RuntimeTables;
-use arc_swap::ArcSwap;
+use crate::tables::{RuntimeTables, SharedTables};
 use archway_proto::content_digest::ContentDigest;
 use archway_proto::v1::ConfigUpdate;
 use std::sync::Arc;
@@ -45,9 +44,6 @@ fn key_delta(update: &ConfigUpdate) -> Option<KeyUpdate> {
             .collect(),
     })
 }
-
-/// The served tables, swapped whole; requests `load` them once each.
-pub type SharedTables = Arc<ArcSwap<RuntimeTables>>;
 
 /// What became of one update.
 #[derive(Debug, PartialEq, Eq)]
@@ -369,6 +365,7 @@ impl ConfigApplier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arc_swap::ArcSwap;
     use archway_proto::v1::config_resource::Resource as Body;
     use archway_proto::v1::{
         ApiProtocol, ConfigResource, Deployment, Integration, IntegrationType, Method,

@@ -3,8 +3,8 @@
 //! The node keeps serving its current tables the whole time.
 
 use crate::apply::{ConfigApplier, Outcome};
+use crate::limits::Limits;
 use crate::limits::usage::UsageOutbox;
-use crate::pipeline::throttle::Limits;
 use archway_proto::v1::config_distribution_client::ConfigDistributionClient;
 use archway_proto::v1::node_message::Message as NodeMsg;
 use archway_proto::v1::{

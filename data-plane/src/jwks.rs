@@ -4,6 +4,7 @@
 //! keys) triggers a refetch, at most once per 5 s per issuer, so random
 //! kids cannot turn the gateway into a load generator against the issuer.
 
+use crate::lock::LockOrRecover;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
@@ -81,8 +82,7 @@ impl JwksCache {
     pub async fn key(&self, uri: &str, kid: &str) -> Option<Arc<VerifyingKey>> {
         let entry = self
             .entries
-            .lock()
-            .expect("jwks lock")
+            .lock_or_recover()
             .entry(uri.to_owned())
             .or_default()
             .clone();
@@ -116,10 +116,7 @@ impl JwksCache {
             fetched_at: Some(Instant::now()),
             last_attempt: Some(Instant::now()),
         }));
-        self.entries
-            .lock()
-            .expect("jwks lock")
-            .insert(uri.to_owned(), entry);
+        self.entries.lock_or_recover().insert(uri.to_owned(), entry);
     }
 
     async fn fetch(&self, uri: &str) -> anyhow::Result<JwkSet> {

@@ -6,14 +6,19 @@
 pub mod access_log;
 pub mod admin;
 pub mod apply;
+pub mod body;
 pub mod client;
 pub mod compile;
 pub mod disk;
+pub mod hop_by_hop;
 pub mod jwks;
 pub mod limits;
+pub mod lock;
 pub mod node;
 pub mod pipeline;
+pub mod principal;
 pub mod received;
+pub mod routes;
 pub mod server;
 pub mod sigv4;
 pub mod stage_cache;
@@ -22,3 +27,6 @@ pub mod tables;
 pub mod telemetry;
 pub mod tls;
 pub mod upstream;
+
+#[cfg(test)]
+mod module_graph;

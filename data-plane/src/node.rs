@@ -3,18 +3,18 @@
 //! endpoints until shutdown.
 
 use crate::access_log::AccessLogSinks;
-use crate::apply::{ConfigApplier, SharedTables};
+use crate::apply::ConfigApplier;
 use crate::client::{self, ClientConfig};
 use crate::disk::{SEAL_KEY_FILE, SealKeySource, SnapshotFile};
+use crate::limits::Limits;
 use crate::limits::redis_store::RedisLimits;
 use crate::limits::usage::UsageRecorder;
 use crate::limits::{Limiter, counters_file};
 use crate::pipeline::Gateway;
-use crate::pipeline::throttle::Limits;
 use crate::stage_cache::StageCaches;
 use crate::store_guard::StoreGuard;
-use crate::tables::RuntimeTables;
 use crate::tables::Throttle;
+use crate::tables::{RuntimeTables, SharedTables};
 use crate::telemetry::{Telemetry, TelemetryConfig};
 use crate::{admin, server};
 use anyhow::Context;

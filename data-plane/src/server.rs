@@ -159,6 +159,8 @@ pub async fn serve(
             let peer = service_peer.clone();
             async move {
                 let _in_flight = peer.activity.start();
+                // Boxed once here: the pipeline takes any body.
+                let request = request.map(crate::body::streaming);
                 Ok::<_, Infallible>(gateway.handle(request, &peer.client).await)
             }
         });

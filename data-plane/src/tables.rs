@@ -3,7 +3,7 @@
 //! version from start to end.
 
 use crate::access_log::StageAccessLog;
-use crate::compile::routes::RouteTree;
+use crate::routes::RouteTree;
 use crate::stage_cache::config::StageCacheConfig;
 use crate::stage_cache::key::KeyParam;
 use archway_proto::uri_template::UriTemplate;
@@ -19,6 +19,10 @@ use std::collections::HashMap;
 pub type ConfigMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The served tables, swapped whole by the config path; requests `load`
+/// them once each.
+pub type SharedTables = Arc<arc_swap::ArcSwap<RuntimeTables>>;
 
 #[derive(Debug, Default)]
 pub struct RuntimeTables {
@@ -65,7 +69,7 @@ pub struct IamKey {
     /// `arn:aws:iam::…:user/alice` or `arn:aws:sts::…:assumed-role/role/session`.
     pub principal_arn: Box<str>,
     /// The ARN as the integration receives it, made once per version.
-    pub principal: Arc<crate::pipeline::authorize::Principal>,
+    pub principal: Arc<crate::principal::Principal>,
     /// `aws:username`: users only.
     pub username: Option<Box<str>>,
     /// Temporary credentials: SHA-256 of the session token and the expiry
@@ -336,6 +340,9 @@ pub struct CompiledDeployment {
 
 #[derive(Debug)]
 pub struct Route {
+    /// This route's index in its deployment's `routes` (and the id the
+    /// route tree answers with).
+    pub id: u32,
     /// The resource path template, e.g. `/pets/{petId}`.
     pub resource_path: Box<str>,
     /// The resource's id (`requestContext.resourceId` in authorizer events).

@@ -6,9 +6,8 @@
 //! already compiled by the previous tables is reused as is, which keeps a
 //! stage change cheap however large its API.
 
-pub mod routes;
-
 use crate::access_log::AccessLogSinks;
+use crate::routes::RouteTree;
 use crate::stage_cache::config::StageCacheConfig;
 use crate::tables::{
     ApiTable, Canary, CompiledDeployment, CompiledIntegration, CompiledPlan, ConfigMap, CustomAuth,
@@ -26,7 +25,6 @@ use archway_proto::v1::{
 use archway_proto::{MAX_INTEGRATION_TIMEOUT_MS, resource_name};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use routes::RouteTree;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -387,7 +385,7 @@ fn compile_iam(
                 secret: k.secret_access_key.as_str().into(),
                 enabled: k.enabled,
                 principal_arn: k.principal_arn.as_str().into(),
-                principal: Arc::new(crate::pipeline::authorize::Principal::new(
+                principal: Arc::new(crate::principal::Principal::new(
                     Some(&k.principal_arn),
                     None,
                     None,
@@ -599,6 +597,7 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             }
         };
         routes.push(Route {
+            id: routes.len() as u32,
             resource_path: (*path).into(),
             resource_id: method.resource_id.as_str().into(),
             label: label("route", path),

@@ -2,6 +2,7 @@
 
 use super::names::{id_of, id_of_str};
 use super::{Check, Decision};
+use crate::lock::LockOrRecover;
 use crate::tables::Throttle;
 use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::HashMapStateStore;
@@ -30,7 +31,7 @@ pub struct LocalLimits {
 impl LocalLimits {
     /// The quota counters, to save across restarts.
     pub fn quota_counters(&self) -> Vec<(String, u64)> {
-        let quotas = self.quotas.lock().expect("quotas lock");
+        let quotas = self.quotas.lock_or_recover();
         quotas
             .values()
             .map(|(name, used)| (name.to_string(), *used))
@@ -40,7 +41,7 @@ impl LocalLimits {
     /// Restores saved quota counters (keeping the higher count when one is
     /// already being counted).
     pub fn restore_quota_counters(&self, counters: impl IntoIterator<Item = (String, u64)>) {
-        let mut quotas = self.quotas.lock().expect("quotas lock");
+        let mut quotas = self.quotas.lock_or_recover();
         for (name, count) in counters {
             let (_, used) = quotas
                 .entry(id_of_str(&name))
@@ -53,23 +54,14 @@ impl LocalLimits {
     /// quota counters of periods long over (ids carry the period's first
     /// day: `{plan}:{key}:{day}:{reset}`).
     pub fn housekeeping(&self, today: i64) {
-        self.quotas
-            .lock()
-            .expect("quotas lock")
-            .retain(|_, (counter, _)| {
-                counter
-                    .split(':')
-                    .nth(2)
-                    .and_then(|d| d.parse::<i64>().ok())
-                    .is_none_or(|day| today - day <= 35)
-            });
-        let limiters: Vec<_> = self
-            .limiters
-            .lock()
-            .expect("limiters lock")
-            .values()
-            .cloned()
-            .collect();
+        self.quotas.lock_or_recover().retain(|_, (counter, _)| {
+            counter
+                .split(':')
+                .nth(2)
+                .and_then(|d| d.parse::<i64>().ok())
+                .is_none_or(|day| today - day <= 35)
+        });
+        let limiters: Vec<_> = self.limiters.lock_or_recover().values().cloned().collect();
         for limiter in limiters {
             limiter.retain_recent();
             limiter.shrink_to_fit();
@@ -87,7 +79,7 @@ impl LocalLimits {
             .clamp(Duration::from_nanos(1), Duration::from_secs(3600));
         let burst = NonZeroU32::new(t.burst.max(1)).expect("at least 1");
         let key = (period.as_nanos() as u64, burst.get());
-        let mut limiters = self.limiters.lock().expect("limiters lock");
+        let mut limiters = self.limiters.lock_or_recover();
         Some(
             limiters
                 .entry(key)
@@ -116,7 +108,7 @@ impl LocalLimits {
             }
         }
         if let Some((counter, quota)) = check.quota {
-            let mut quotas = self.quotas.lock().expect("quotas lock");
+            let mut quotas = self.quotas.lock_or_recover();
             let (_, used) = quotas
                 .entry(id_of(counter))
                 .or_insert_with(|| (counter.to_string().into(), 0));

@@ -13,10 +13,22 @@ pub mod names;
 pub mod redis_store;
 pub mod usage;
 
+use crate::lock::LockOrRecover;
 use crate::tables::{Quota, Throttle};
 pub use names::{BucketName, QuotaCounter};
 use opentelemetry::metrics::Counter;
 use std::time::Duration;
+use usage::UsageRecorder;
+
+/// The node's limit state: the limiter, the node-wide default throttle
+/// (from the command line, not configuration) and the usage recorder.
+#[derive(Debug)]
+pub struct Limits {
+    pub limiter: Limiter,
+    /// Per node; None: none.
+    pub node_default: Option<Throttle>,
+    pub usage: UsageRecorder,
+}
 
 /// A limit check's answer.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,7 +103,7 @@ impl Limiter {
             counter.add(1, &[]);
         }
         // One warning per 10 s, not one per request.
-        let mut last = self.last_warning.lock().expect("warning lock");
+        let mut last = self.last_warning.lock_or_recover();
         if last.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
             *last = Some(std::time::Instant::now());
             tracing::warn!(

@@ -1,6 +1,7 @@
 //! Requests admitted per usage plan, key and day, collected on the request
 //! path and drained into usage reports for the control plane.
 
+use crate::lock::LockOrRecover;
 use archway_proto::quota;
 use archway_proto::v1::{UsageAck, UsageCount, UsageReport};
 use std::collections::HashMap;
@@ -17,13 +18,13 @@ pub struct UsageRecorder {
 
 impl UsageRecorder {
     pub fn record(&self, plan: &Arc<str>, key: &Arc<str>, day: i64) {
-        let mut counts = self.counts.lock().expect("usage lock");
+        let mut counts = self.counts.lock_or_recover();
         *counts.entry((plan.clone(), key.clone(), day)).or_default() += 1;
     }
 
     /// Takes everything counted so far, or None when nothing was.
     pub fn take(&self) -> Option<UsageReport> {
-        let counts = std::mem::take(&mut *self.counts.lock().expect("usage lock"));
+        let counts = std::mem::take(&mut *self.counts.lock_or_recover());
         if counts.is_empty() {
             return None;
         }

@@ -4,7 +4,9 @@
 //! The value is never compared: its HMAC under the fleet's secret is looked
 //! up.
 
+use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
+use super::observe::Phase;
 use crate::tables::{ApiTable, CompiledPlan, KeyHash, RuntimeTables, StageTable};
 use archway_proto::v1::ApiKeySource;
 use hmac::Mac;
@@ -15,6 +17,25 @@ use std::sync::Arc;
 pub struct Identity<'t> {
     pub key_id: &'t Arc<str>,
     pub plan: &'t CompiledPlan,
+}
+
+/// The phase: for a method that requires a key, finds the caller's key
+/// and usage plan ([`Context::usage`]), or refuses.
+pub fn require<'a>(cx: &mut Context<'a>, target: &Target<'a>) -> Result<(), GatewayResponse> {
+    if !target.route.api_key_required {
+        return Ok(());
+    }
+    let usage_key = cx.authorization.usage_key();
+    let identity = identify(
+        cx.tables,
+        target.api,
+        target.stage,
+        &cx.head.headers,
+        usage_key,
+    )?;
+    cx.usage = Some(identity);
+    cx.observation.event(Phase::ApiKeyAccepted);
+    Ok(())
 }
 
 pub fn identify<'t>(

@@ -1,102 +1,114 @@
-//! The cache lookup and cache store phases: the pipeline's side of the
-//! stage cache (see [`crate::stage_cache`]), which owns the entries and the
-//! rules; here the request is turned into a query and the permission
-//! question is answered from the authorization.
+//! Phases: cache lookup and cache store, the pipeline's side of the stage
+//! cache (see [`crate::stage_cache`], which owns the entries and the
+//! rules). The lookup turns the request into a query and answers the
+//! permission question (`execute-api:InvalidateCache`) from the
+//! authorization; the store hands the integration's answer to the ticket a
+//! miss got.
 
+use super::GatewayBody;
+use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
-use super::{GatewayBody, iam, observe::Observation};
+use super::observe::Phase;
+use super::policy::{Invocation, method_arn};
 use crate::stage_cache::key::KeySource;
-use crate::stage_cache::{CacheStatus, Lookup, Query, StageCaches, StoreTicket};
-use crate::tables::{ApiTable, StageTable, StageTarget};
+use crate::stage_cache::{self, CacheStatus, Query, StageCaches, StoreTicket};
+use crate::tables::CompiledIntegration;
 use http::Response;
 use http_body_util::Either;
 
-/// What the request looks like to the cache.
-pub struct CachedRequest<'a> {
-    pub api: &'a ApiTable,
-    pub stage: &'a StageTable,
-    pub target: &'a StageTarget,
-    pub route: u32,
-    pub parts: &'a http::request::Parts,
-    pub params: &'a [(&'a str, &'a str)],
-    pub caller: iam::Caller<'a>,
-    pub authorizer: Option<&'a super::custom_authorizer::Answer>,
-    pub invocation: iam::Invocation<'a>,
-}
-
-/// What the cache lookup phase decided. Matched at once by the caller:
+/// What the cache lookup phase decided. Matched at once by the driver:
 /// boxing the answer would cost every hit an allocation.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
-pub enum Phase {
-    /// Go on to the integration; with a ticket, store its response.
+pub enum Lookup {
+    /// Go on to the integration; with a ticket, store its answer.
     Continue(Option<StoreTicket>),
     /// Answered from the cache.
     Answered(Response<GatewayBody>),
 }
 
-/// Answers from the cache, refuses (an unauthorized `max-age=0` with
-/// FAIL_WITH_403) or lets the request go on.
-pub fn lookup(
+/// The lookup phase: answers from the cache, refuses (an unauthorized
+/// `max-age=0` under FAIL_WITH_403) or lets the request go on.
+pub fn lookup<'a>(
+    cx: &mut Context<'a>,
+    target: &Target<'a>,
     caches: &StageCaches,
-    r: &CachedRequest<'_>,
-    observation: &mut Observation<'_>,
-) -> Result<Phase, GatewayResponse> {
-    let Some(config) = r.stage.cache.as_ref() else {
-        return Ok(Phase::Continue(None));
+) -> Result<Lookup, GatewayResponse> {
+    let Some(config) = target.stage.cache.as_ref() else {
+        return Ok(Lookup::Continue(None));
     };
-    let route = &r.target.deployment.routes[r.route as usize];
+    let params = cx.params();
     let query = Query {
-        api_id: &r.api.id,
-        stage: &r.stage.name,
+        api_id: &target.api.id,
+        stage: &target.stage.name,
         config,
         key: KeySource {
-            canary: !std::ptr::eq(r.target, &r.stage.primary),
-            route: r.route,
-            method: &r.parts.method,
-            params: &route.cache_key,
-            path_params: r.params,
-            query: r.parts.uri.query(),
-            headers: &r.parts.headers,
+            canary: !std::ptr::eq(target.serving, &target.stage.primary),
+            route: target.route.id,
+            method: &cx.head.method,
+            params: &target.route.cache_key,
+            path_params: &params,
+            query: cx.head.uri.query(),
+            headers: &cx.head.headers,
         },
     };
     let may_invalidate = || {
-        iam::may_invalidate_cache(
-            r.caller,
-            r.authorizer,
-            r.api.resource_policy.as_ref(),
-            &r.invocation,
+        let invocation = Invocation {
+            arn: method_arn(cx, target),
+            source_ip: cx.client.ip,
+            secure_transport: cx.client.secure,
+        };
+        cx.authorization.allows(
+            target.api.resource_policy.as_ref(),
+            archway_proto::policy::INVALIDATE_CACHE_ACTION,
+            &invocation,
         )
     };
-    match caches.lookup(&query, may_invalidate) {
-        Lookup::Off => Ok(Phase::Continue(None)),
-        Lookup::Bypass => {
-            observation.cache_status = Some(CacheStatus::Bypass);
-            Ok(Phase::Continue(None))
+    let found = caches.lookup(&query, may_invalidate);
+    drop(params);
+    let (status, lookup) = match found {
+        stage_cache::Lookup::Off => return Ok(Lookup::Continue(None)),
+        stage_cache::Lookup::Refused => return Err(GatewayResponse::AccessDenied),
+        stage_cache::Lookup::Bypass => (CacheStatus::Bypass, Lookup::Continue(None)),
+        stage_cache::Lookup::Miss(ticket) => (ticket.status(), Lookup::Continue(Some(ticket))),
+        stage_cache::Lookup::Hit(hit) => {
+            cx.observation.event(Phase::CacheHit);
+            (CacheStatus::Hit, Lookup::Answered(hit.map(Either::Right)))
         }
-        Lookup::Refused => Err(GatewayResponse::AccessDenied),
-        Lookup::Hit(response) => {
-            observation.cache_status = Some(CacheStatus::Hit);
-            observation.event("cache.hit");
-            Ok(Phase::Answered(response.map(Either::Right)))
-        }
-        Lookup::Miss(ticket) => {
-            observation.cache_status = Some(ticket.status());
-            Ok(Phase::Continue(Some(ticket)))
-        }
-    }
+    };
+    cx.observation.cache_status = Some(status);
+    Ok(lookup)
 }
 
-/// Hands a streamed integration response to the ticket, which stores it
-/// once it has reached the client whole.
-pub fn store(ticket: StoreTicket, response: Response<GatewayBody>) -> Response<GatewayBody> {
-    let (parts, body) = response.into_parts();
-    match body {
-        Either::Left(Either::Left(backend)) => ticket
+/// The store phase: a backend's streamed answer is stored once it has
+/// reached the client whole; a MOCK integration's answer is whole already.
+pub fn store(
+    target: &Target<'_>,
+    ticket: Option<StoreTicket>,
+    response: Response<GatewayBody>,
+) -> Response<GatewayBody> {
+    let Some(ticket) = ticket else {
+        return response;
+    };
+    let (mut parts, body) = response.into_parts();
+    match (body, &target.route.integration) {
+        (Either::Left(Either::Left(backend)), _) => ticket
             .store(Response::from_parts(parts, backend))
             .map(|body| Either::Left(Either::Right(body))),
-        // Whole bodies are stored by the caller (mock), or were never the
-        // integration's (a gateway response).
-        body => Response::from_parts(parts, body),
+        (
+            body,
+            CompiledIntegration::Mock {
+                status,
+                headers,
+                body: mock_body,
+            },
+        ) => {
+            if ticket.warns() {
+                stage_cache::store::add_warning(&mut parts.headers);
+            }
+            ticket.store_whole(*status, headers, mock_body);
+            Response::from_parts(parts, body)
+        }
+        (body, _) => Response::from_parts(parts, body),
     }
 }

@@ -1,5 +1,5 @@
-//! Header rules for proxying: hop-by-hop headers stay on their own hop
-//! (RFC 9110 §7.6.1), and the backend learns who the client was.
+//! Header rules for proxying: the backend learns who the client was
+//! (hop-by-hop headers are [`crate::hop_by_hop`]'s).
 //!
 //! Who the client was is only ever what the gateway saw (the TCP peer), as
 //! the last element of each list a backend may read:
@@ -30,50 +30,6 @@ pub const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 pub const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 pub const X_AMZN_REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 pub const X_AMZN_ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
-const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
-const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
-
-const HOP_BY_HOP: [header::HeaderName; 7] = [
-    header::CONNECTION,
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-    header::PROXY_AUTHORIZATION,
-    header::PROXY_AUTHENTICATE,
-];
-
-/// Headers that describe one connection (RFC 9110 §7.6.1), not the message.
-pub fn is_hop_by_hop(name: &header::HeaderName) -> bool {
-    HOP_BY_HOP.contains(name) || *name == KEEP_ALIVE || *name == PROXY_CONNECTION
-}
-
-/// Removes hop-by-hop headers, including any the `Connection` header names.
-/// Most messages carry none, so one pass over the (few) headers present
-/// decides, instead of a hash lookup per hop-by-hop name.
-pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    if !headers.keys().any(is_hop_by_hop) {
-        return;
-    }
-    if headers.contains_key(header::CONNECTION) {
-        let named: Vec<header::HeaderName> = headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|name| header::HeaderName::from_bytes(name.trim().as_bytes()).ok())
-            .collect();
-        for name in named {
-            headers.remove(name);
-        }
-    }
-    for name in &HOP_BY_HOP {
-        headers.remove(name);
-    }
-    headers.remove(KEEP_ALIVE);
-    headers.remove(PROXY_CONNECTION);
-}
-
 /// Who is on the other end of a downstream connection, worked out once per
 /// connection rather than once per request.
 #[derive(Debug, Clone)]
@@ -156,22 +112,6 @@ fn append_to_list(headers: &mut HeaderMap, name: HeaderName, ours: &HeaderValue)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn strips_standard_and_connection_named_headers() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "connection",
-            HeaderValue::from_static("keep-alive, x-secret"),
-        );
-        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
-        h.insert("x-secret", HeaderValue::from_static("1"));
-        h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
-        h.insert("x-kept", HeaderValue::from_static("1"));
-        strip_hop_by_hop(&mut h);
-        assert_eq!(h.len(), 1);
-        assert!(h.contains_key("x-kept"));
-    }
 
     fn client(ip: &str, secure: bool) -> ClientInfo {
         ClientInfo::new(ip.parse().unwrap(), false, secure)

@@ -7,10 +7,12 @@
 //! while they stream, so a chunked upload cannot exceed the payload limit.
 
 use super::GatewayBody;
-use super::authorize::Principal;
 use super::gateway_response::GatewayResponse;
-use super::headers::{ClientInfo, add_forwarded, strip_hop_by_hop};
-use crate::compile::routes::Params;
+use super::headers::{ClientInfo, add_forwarded};
+use crate::body::RequestBody;
+use crate::hop_by_hop::strip_hop_by_hop;
+use crate::principal::Principal;
+use crate::routes::Params;
 use crate::telemetry::propagation;
 
 /// The authorized caller's `sub`, for the integration.
@@ -21,7 +23,7 @@ pub const CLAIMS_HEADER: &str = "x-archway-claims";
 pub const CONTEXT_HEADER: &str = "x-archway-authorizer-context";
 use crate::upstream::{Destination, RequestHead, SendLimits, Upstream, UpstreamError};
 use archway_proto::uri_template::{self, UriTemplate};
-use http::{Request, Response};
+use http::Response;
 use http_body_util::Either;
 use opentelemetry::trace::SpanContext;
 use std::collections::HashMap;
@@ -73,15 +75,18 @@ pub struct Forward<'a> {
     pub max_payload: usize,
 }
 
+/// Sends the request to the backend: `head`'s headers are made the
+/// backend request's in place (hop-by-hop and client-claimed gateway
+/// headers out, forwarding and identity headers in), so nothing is copied.
 pub async fn forward(
     f: Forward<'_>,
-    request: Request<super::RequestBody>,
+    parts: &mut http::request::Parts,
+    body: RequestBody,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
     let dest = Destination::parse(f.uri).map_err(|e| {
         tracing::warn!(uri = f.uri, error = %e, "integration URI cannot be used");
         GatewayResponse::ApiConfigurationError
     })?;
-    let (mut parts, body) = request.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     // The client's Host is not forwarded: the upstream client writes the
     // backend's own, from the URI.
@@ -241,7 +246,7 @@ mod tests {
 
     #[test]
     fn identities_outside_ascii_reach_the_backend_escaped() {
-        use super::super::authorize::ascii_header_value;
+        use crate::principal::ascii_header_value;
         assert_eq!(ascii_header_value("alice"), "alice");
         assert_eq!(ascii_header_value("José"), "Jos%C3%A9");
         let json = ascii_header_value(r#"{"name":"José 😀"}"#);

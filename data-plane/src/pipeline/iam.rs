@@ -1,23 +1,21 @@
 //! Stage: AWS_IAM authorization. The request must carry a SigV4 signature
 //! (Authorization header or presigned query) by an access key the fleet
 //! knows; temporary credentials must present their session token and be
-//! unexpired; and the principal's identity policies, together with the
-//! API's resource policy, must allow `execute-api:Invoke` on the method ARN.
+//! unexpired. (The principal's identity policies are evaluated, with the
+//! API's resource policy, by the [`super::policy`] phase.)
 //!
 //! When the signature covers the body (no `UNSIGNED-PAYLOAD`), the body is
 //! read (within the payload limit) and hashed before the check, and then
 //! forwarded from memory: a signed body cannot be streamed unchecked.
 
-use super::RequestBody;
 use super::gateway_response::{GatewayResponse, IamRefusal};
+use crate::body::RequestBody;
 use crate::sigv4;
 use crate::tables::{IamKey, RuntimeTables, SigningKey};
-use archway_proto::policy::{Decision, MethodArn, RequestContext, Resource};
 use bytes::Bytes;
 use http::request::Parts;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use sha2::Digest;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -210,122 +208,6 @@ fn cached_signing_key(
     derived
 }
 
-/// What the resource and identity policies see of one request.
-#[derive(Debug, Clone, Copy)]
-pub struct Invocation<'a> {
-    pub arn: MethodArn<'a>,
-    pub source_ip: IpAddr,
-    pub secure_transport: bool,
-}
-
-/// Who the caller is, as far as the policies are concerned.
-#[derive(Debug, Clone, Copy)]
-pub enum Caller<'t> {
-    /// Verified by SigV4.
-    Iam(&'t IamKey),
-    /// A custom authorizer's policy allowed the call already: as in AWS, a
-    /// resource policy may then still deny it, but need not allow it.
-    AuthorizerAllowed,
-    /// No authorization, or a JWT: the resource policy (if any) must allow
-    /// anonymous callers.
-    Anonymous,
-}
-
-/// Identity policies of an IAM caller with the API's resource policy:
-/// explicit deny wins; an IAM caller needs an allow from either; an
-/// anonymous caller needs the resource policy's allow when there is one.
-pub fn authorize(
-    caller: Caller<'_>,
-    resource_policy: Option<&archway_proto::policy::Policy>,
-    invocation: &Invocation<'_>,
-) -> Result<(), GatewayResponse> {
-    let signer = match caller {
-        Caller::Iam(key) => Some(key),
-        _ => None,
-    };
-    if signer.is_none() && resource_policy.is_none() {
-        return Ok(());
-    }
-    let context = RequestContext {
-        action: archway_proto::policy::INVOKE_ACTION,
-        resource: Resource::Method(invocation.arn),
-        principal_arn: signer.map(|k| &*k.principal_arn),
-        principal_account: None,
-        username: signer.and_then(|k| k.username.as_deref()),
-        source_ip: invocation.source_ip,
-        secure_transport: invocation.secure_transport,
-    };
-    let identity = signer.map(|k| &*k.policies).unwrap_or_default();
-    match archway_proto::policy::authorize(identity, resource_policy, &context) {
-        Decision::Allow => Ok(()),
-        Decision::ImplicitDeny if matches!(caller, Caller::AuthorizerAllowed) => Ok(()),
-        decision => {
-            let who = signer.map_or("anonymous", |k| &k.principal_arn);
-            let deny = if decision == Decision::ExplicitDeny {
-                " with an explicit deny"
-            } else {
-                ""
-            };
-            Err(GatewayResponse::Iam(IamRefusal::forbidden(
-                "AccessDeniedException",
-                format!(
-                    "User: {who} is not authorized to perform: execute-api:Invoke on resource: {}{deny}",
-                    masked_arn(&invocation.arn)
-                ),
-            )))
-        }
-    }
-}
-
-/// Whether the caller may refetch a cached response of the method
-/// (`execute-api:InvalidateCache` on its ARN): an IAM caller by its
-/// identity policies with the resource policy, a custom authorizer's caller
-/// by the authorizer's policy (a resource policy may still deny it), and
-/// anyone else only by an allow in the resource policy.
-pub fn may_invalidate_cache(
-    caller: Caller<'_>,
-    authorizer: Option<&super::custom_authorizer::Answer>,
-    resource_policy: Option<&archway_proto::policy::Policy>,
-    invocation: &Invocation<'_>,
-) -> bool {
-    let signer = match caller {
-        Caller::Iam(key) => Some(key),
-        _ => None,
-    };
-    let context = RequestContext {
-        action: archway_proto::policy::INVALIDATE_CACHE_ACTION,
-        resource: Resource::Method(invocation.arn),
-        principal_arn: signer.map(|k| &*k.principal_arn),
-        principal_account: None,
-        username: signer.and_then(|k| k.username.as_deref()),
-        source_ip: invocation.source_ip,
-        secure_transport: invocation.secure_transport,
-    };
-    let resource = resource_policy.map(|p| p.evaluate(&context));
-    match caller {
-        Caller::Iam(key) => {
-            archway_proto::policy::authorize(&*key.policies, resource_policy, &context)
-                == Decision::Allow
-        }
-        Caller::AuthorizerAllowed => {
-            authorizer.is_some_and(|a| a.allows(&context))
-                && resource != Some(Decision::ExplicitDeny)
-        }
-        Caller::Anonymous => resource == Some(Decision::Allow),
-    }
-}
-
-/// The ARN with the account masked but its last four digits, as AWS shows it.
-fn masked_arn(arn: &MethodArn<'_>) -> String {
-    let account = arn.account;
-    let shown = account.len().saturating_sub(4);
-    MethodArn {
-        account: &format!("{}{}", "*".repeat(shown), &account[shown..]),
-        ..*arn
-    }
-    .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,116 +249,6 @@ mod tests {
         assert_eq!(
             key.signing_key.load_full().unwrap().scope.as_ref(),
             "20150831/us-east-1/execute-api"
-        );
-    }
-
-    #[test]
-    fn only_policies_that_allow_invalidate_cache_let_a_caller_refetch() {
-        use archway_proto::policy::{Policy, PolicyKind};
-        let identity = |actions: &str| {
-            let doc = format!(
-                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":{actions},"Resource":"*"}}]}}"#
-            );
-            Policy::parse(&doc, PolicyKind::Identity).unwrap()
-        };
-        let key = |policies: Vec<Policy>| IamKey {
-            secret: "s".into(),
-            enabled: true,
-            principal_arn: "arn:aws:iam::123456789012:user/a".into(),
-            principal: Arc::default(),
-            username: Some("a".into()),
-            session: None,
-            policies: Arc::from(policies),
-            signing_key: Default::default(),
-        };
-        let invocation = Invocation {
-            arn: MethodArn {
-                region: "us-east-1",
-                account: "123456789012",
-                api_id: "abc",
-                stage: "prod",
-                method: "GET",
-                path: "/pets",
-            },
-            source_ip: std::net::Ipv4Addr::LOCALHOST.into(),
-            secure_transport: false,
-        };
-        let allowed = key(vec![identity(
-            r#"["execute-api:Invoke","execute-api:InvalidateCache"]"#,
-        )]);
-        let invoker = key(vec![identity(r#""execute-api:Invoke""#)]);
-        let wildcard = key(vec![identity(r#""execute-api:*""#)]);
-        assert!(may_invalidate_cache(
-            Caller::Iam(&allowed),
-            None,
-            None,
-            &invocation
-        ));
-        assert!(may_invalidate_cache(
-            Caller::Iam(&wildcard),
-            None,
-            None,
-            &invocation
-        ));
-        assert!(!may_invalidate_cache(
-            Caller::Iam(&invoker),
-            None,
-            None,
-            &invocation
-        ));
-        // Anonymous callers (and JWT callers) need a resource policy's allow.
-        assert!(!may_invalidate_cache(
-            Caller::Anonymous,
-            None,
-            None,
-            &invocation
-        ));
-        let resource = |effect: &str| {
-            Policy::parse(
-                &format!(
-                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"{effect}","Principal":"*","Action":"execute-api:InvalidateCache","Resource":"*"}}]}}"#
-                ),
-                PolicyKind::Resource,
-            )
-            .unwrap()
-        };
-        let open = resource("Allow");
-        assert!(may_invalidate_cache(
-            Caller::Anonymous,
-            None,
-            Some(&open),
-            &invocation
-        ));
-        // A resource policy's deny wins over an identity allow.
-        let closed = resource("Deny");
-        assert!(!may_invalidate_cache(
-            Caller::Iam(&allowed),
-            None,
-            Some(&closed),
-            &invocation
-        ));
-        // An authorizer's caller without the authorizer's answer: no.
-        assert!(!may_invalidate_cache(
-            Caller::AuthorizerAllowed,
-            None,
-            None,
-            &invocation
-        ));
-    }
-
-    #[test]
-    fn masks_all_but_the_last_four_account_digits() {
-        let arn = MethodArn {
-            region: "us-east-1",
-            account: "123456789012",
-            api_id: "abc",
-            stage: "prod",
-            method: "GET",
-            path: "/pets",
-        };
-        assert_eq!(
-            masked_arn(&arn),
-            "arn:aws:execute-api:us-east-1:********9012:abc/prod/GET/pets"
         );
     }
 }

@@ -44,6 +44,7 @@
 //! the `Host` header, are refused, so a signature over one host cannot be
 //! replayed against another and no two components read different hosts.
 
+use super::context::Context;
 use super::gateway_response::GatewayResponse;
 use std::borrow::Cow;
 
@@ -80,6 +81,38 @@ const PLAIN: [bool; 256] = {
     }
     t
 };
+
+/// Phase: admit the request's head. A declared body length over the
+/// payload limit is refused before anything is read; the path gets its one
+/// canonical form (kept in the context for every later phase), and the
+/// query is checked.
+pub fn admit(cx: &mut Context<'_>) -> Result<(), GatewayResponse> {
+    check_declared_length(&cx.head.headers, cx.max_payload)?;
+    // A copy only when normalization rewrote the path.
+    let normalized = match canonical_path(cx.head.uri.path())? {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(path) => Some(path),
+    };
+    check_query(cx.head.uri.query())?;
+    cx.set_normalized_path(normalized);
+    Ok(())
+}
+
+/// Refuses a body whose declared length is over the limit before reading it.
+fn check_declared_length(headers: &http::HeaderMap, max: usize) -> Result<(), GatewayResponse> {
+    let Some(value) = headers.get(http::header::CONTENT_LENGTH) else {
+        return Ok(());
+    };
+    let length: u64 = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(GatewayResponse::BadRequest)?;
+    if length > max as u64 {
+        return Err(GatewayResponse::RequestTooLarge);
+    }
+    Ok(())
+}
 
 /// The canonical path, borrowed when the request's is canonical already
 /// (the common case: one pass over the bytes, no allocation).

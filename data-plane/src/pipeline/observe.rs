@@ -65,6 +65,64 @@ impl std::fmt::Debug for RequestId {
     }
 }
 
+/// A step of the pipeline a request passed, recorded in order on its
+/// [`Observation`] (and as an event on its span, when traced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The API and stage were found.
+    Resolved,
+    RouteMatched,
+    /// A JWT or custom authorizer accepted the caller.
+    Authorized,
+    /// An IAM caller's SigV4 signature checked out.
+    SignatureVerified,
+    /// The resource and identity policies allowed the call.
+    PolicyAllowed,
+    ApiKeyAccepted,
+    /// Some throttle or quota was checked and admitted the request.
+    LimitsPassed,
+    /// Answered from the stage cache.
+    CacheHit,
+    IntegrationAnswered,
+}
+
+impl Phase {
+    /// The span event's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Resolved => "resolved",
+            Phase::RouteMatched => "route.matched",
+            Phase::Authorized => "authorized",
+            Phase::SignatureVerified => "signature.verified",
+            Phase::PolicyAllowed => "policy.allowed",
+            Phase::ApiKeyAccepted => "api_key.accepted",
+            Phase::LimitsPassed => "limits.passed",
+            Phase::CacheHit => "cache.hit",
+            Phase::IntegrationAnswered => "integration.answered",
+        }
+    }
+}
+
+/// The phases passed, kept inline: each is recorded once at most.
+#[derive(Debug, Default)]
+struct PhaseLog {
+    passed: [Option<Phase>; 8],
+    len: u8,
+}
+
+impl PhaseLog {
+    fn push(&mut self, phase: Phase) {
+        if let Some(slot) = self.passed.get_mut(usize::from(self.len)) {
+            *slot = Some(phase);
+            self.len += 1;
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Phase> + '_ {
+        self.passed.iter().map_while(|p| *p)
+    }
+}
+
 /// What access logs and spans need of the request itself.
 #[derive(Debug)]
 struct Details {
@@ -91,6 +149,7 @@ pub struct Observation<'t> {
     pub refusal: Option<GatewayResponse>,
     span: Option<opentelemetry_sdk::trace::Span>,
     details: Option<Box<Details>>,
+    phases: PhaseLog,
 }
 
 impl<'t> Observation<'t> {
@@ -131,6 +190,7 @@ impl<'t> Observation<'t> {
             refusal: None,
             span,
             details: None,
+            phases: PhaseLog::default(),
         }
     }
 
@@ -146,11 +206,22 @@ impl<'t> Observation<'t> {
         self.span.as_ref().is_some_and(|s| s.is_recording())
     }
 
-    /// Marks a pipeline stage on the span.
-    pub fn event(&mut self, name: &'static str) {
+    /// Records that the request passed `phase` (and marks it on the span).
+    pub fn event(&mut self, phase: Phase) {
+        self.phases.push(phase);
         if let Some(span) = self.span.as_mut().filter(|s| s.is_recording()) {
-            span.add_event(name, Vec::new());
+            span.add_event(phase.name(), Vec::new());
         }
+    }
+
+    /// The phases the request passed, in order.
+    pub fn phases(&self) -> impl Iterator<Item = Phase> + '_ {
+        self.phases.iter()
+    }
+
+    /// The request id, as the `x-amzn-RequestId` header carries it.
+    pub fn request_id_header(&self) -> HeaderValue {
+        HeaderValue::from_bytes(&self.request_id.0).expect("hex digits and dashes")
     }
 
     /// Copies what logs and spans need from the request, if anything needs
@@ -191,13 +262,10 @@ impl<'t> Observation<'t> {
         }));
     }
 
-    /// Stamps the response with the request id and records the request.
-    pub fn finish(mut self, response: &mut Response<GatewayBody>, telemetry: &Telemetry) {
+    /// The logging phase: records the request in metrics, its span and the
+    /// stage's access log.
+    pub fn finish(mut self, response: &Response<GatewayBody>, telemetry: &Telemetry) {
         let status = response.status();
-        let id = HeaderValue::from_bytes(&self.request_id.0).expect("hex digits and dashes");
-        response
-            .headers_mut()
-            .insert(super::headers::X_AMZN_REQUEST_ID, id);
         let elapsed = self.started.elapsed();
 
         // Built only when a series is bound, recorded unbound, or traced.

@@ -1,11 +1,44 @@
-//! First stage: which API and stage a request is for.
+//! Phase: resolve. Which API and stage a request is for.
 //!
 //! As in AWS, the API comes from the host name (`{api-id}.{domain}`) and the
 //! stage from the first path segment (`/{stage}/...`). A stage with a canary
 //! sends its share of requests to the canary deployment.
 
+use super::context::{Context, Stage};
 use super::gateway_response::GatewayResponse;
+use super::normalize;
+use super::observe::Phase;
 use crate::tables::{ApiTable, RuntimeTables, StageTable, StageTarget};
+
+/// The phase: finds the API by host and the stage by the path's first
+/// segment, and refuses a private API to a public connection (for which it
+/// does not exist).
+pub fn resolve_stage<'a>(cx: &mut Context<'a>, domain: &str) -> Result<Stage<'a>, GatewayResponse> {
+    let tables = cx.tables;
+    let host = normalize::request_host(&cx.head)?;
+    let resolved = resolve(tables, domain, host, cx.path()).map(|r| {
+        let stage = Stage {
+            api: r.api,
+            stage: r.stage,
+            serving: r.target,
+        };
+        (stage, r.path.len())
+    });
+    if let Ok((found, _)) = &resolved {
+        cx.observation.api = Some(found.api);
+        cx.observation.stage = Some(found.stage);
+    }
+    // Whether the stage logs decides what is kept; kept for refusals too.
+    cx.observation.keep_details(&cx.head, cx.client);
+    let (found, rest_len) = resolved?;
+    cx.set_stage_path(rest_len);
+    // A private API does not exist for public connections.
+    if found.api.private && !cx.client.private {
+        return Err(GatewayResponse::Forbidden);
+    }
+    cx.observation.event(Phase::Resolved);
+    Ok(found)
+}
 
 #[derive(Debug)]
 pub struct Resolved<'t, 'r> {

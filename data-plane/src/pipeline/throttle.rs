@@ -4,22 +4,12 @@
 //! (its method throttle or plan throttle, and its quota). An admitted keyed
 //! request is counted for usage reports.
 
-use super::api_key::Identity;
+use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
-use crate::limits::usage::UsageRecorder;
-use crate::limits::{BucketName, Check, Decision, Limiter, QuotaCounter};
-use crate::tables::{ApiTable, Route, RuntimeTables, StageTable, Throttle};
+use super::observe::Phase;
+use crate::limits::{BucketName, Check, Decision, Limits, QuotaCounter};
 use archway_proto::quota;
 use std::time::Duration;
-
-/// Limits that do not come from configuration.
-#[derive(Debug)]
-pub struct Limits {
-    pub limiter: Limiter,
-    /// Per node; None: none.
-    pub node_default: Option<Throttle>,
-    pub usage: UsageRecorder,
-}
 
 fn refused(decision: Decision) -> Result<(), GatewayResponse> {
     match decision {
@@ -33,22 +23,24 @@ fn retry_secs(wait: Duration) -> u32 {
     wait.as_secs_f64().ceil().clamp(1.0, 3600.0) as u32
 }
 
-#[allow(clippy::too_many_arguments)]
-pub async fn admit(
+/// The phase.
+pub async fn admit<'a>(
+    cx: &mut Context<'a>,
+    target: &Target<'a>,
     limits: &Limits,
-    tables: &RuntimeTables,
-    api: &ApiTable,
-    stage: &StageTable,
-    route: &Route,
-    method: &http::Method,
-    identity: Option<Identity<'_>>,
 ) -> Result<(), GatewayResponse> {
+    let Target {
+        api, stage, route, ..
+    } = *target;
+    let method = &cx.head.method;
+    let mut checked = false;
     if let Some(throttle) = limits.node_default {
         refused(limits.limiter.check_local(&Check {
             bucket: BucketName::Node,
             throttle: Some(throttle),
             quota: None,
         }))?;
+        checked = true;
     }
     if !stage.throttles.is_empty()
         && let Some(throttle) = stage.throttles.find(&route.resource_path, method.as_str())
@@ -69,8 +61,13 @@ pub async fn admit(
                 })
                 .await,
         )?;
+        checked = true;
     }
-    let Some(identity) = identity else {
+    let tables = cx.tables;
+    let Some(identity) = cx.usage else {
+        if checked {
+            cx.observation.event(Phase::LimitsPassed);
+        }
         return Ok(());
     };
     let plan = identity.plan;
@@ -125,7 +122,11 @@ pub async fn admit(
                 })
                 .await,
         )?;
+        checked = true;
     }
     limits.usage.record(&plan.id, identity.key_id, today);
+    if checked {
+        cx.observation.event(Phase::LimitsPassed);
+    }
     Ok(())
 }

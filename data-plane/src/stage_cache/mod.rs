@@ -29,6 +29,7 @@ pub mod entry;
 pub mod key;
 pub mod store;
 
+use crate::lock::LockOrRecover;
 use crate::telemetry::metrics::{GatewayMetrics, label};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
@@ -141,10 +142,7 @@ impl StageCaches {
         &self,
         stages: impl IntoIterator<Item = (&'a str, &'a str, &'a StageCacheConfig)>,
     ) {
-        let _one_at_a_time = self
-            .reconciling
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _one_at_a_time = self.reconciling.lock_or_recover();
         let current = self.caches.load();
         let mut next = CacheMap::default();
         for (api_id, stage, config) in stages {

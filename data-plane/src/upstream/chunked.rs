@@ -3,7 +3,7 @@
 //! `httparse`), and the few bytes that frame a streamed request body.
 
 use super::UpstreamError;
-use crate::pipeline::headers::is_hop_by_hop;
+use crate::hop_by_hop::is_hop_by_hop;
 use bytes::{Buf, Bytes, BytesMut};
 use http::HeaderMap;
 use http::header::{self, HeaderName, HeaderValue};

@@ -34,7 +34,7 @@ mod write;
 pub use body::ResponseBody;
 pub use destination::{BadDestination, Destination};
 
-use crate::pipeline::RequestBody;
+use crate::body::{BodyError, RequestBody, StreamingBody};
 use bytes::Bytes;
 use http::{Method, Response};
 use http_body::Body;
@@ -78,7 +78,7 @@ pub enum UpstreamError {
     #[error("the request body is over the payload limit")]
     RequestTooLarge,
     #[error("reading the request body from the client: {0}")]
-    ClientBody(hyper::Error),
+    ClientBody(BodyError),
 }
 
 impl UpstreamError {
@@ -187,7 +187,7 @@ enum Outgoing {
     Buffered(Bytes),
     /// Streams from the client.
     Streaming {
-        body: hyper::body::Incoming,
+        body: StreamingBody,
         framing: BodyFraming,
         max: usize,
     },

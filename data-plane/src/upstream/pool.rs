@@ -9,6 +9,7 @@
 //! sweeps closes after between `n` and `n + 1` sweep intervals.
 
 use super::connect::Stream;
+use crate::lock::LockOrRecover;
 use bytes::BytesMut;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,7 +63,7 @@ impl Conn {
             return;
         };
         self.idle_since = home.sweeps.load(Ordering::Relaxed);
-        let mut idle = home.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle = home.idle.lock_or_recover();
         if idle.len() < home.max_idle {
             idle.push(self);
         }
@@ -114,7 +115,7 @@ impl Pool {
     /// The slot of an origin, made on first use.
     pub fn slot(&self, tls: bool, authority: &str) -> Arc<Slot> {
         let map = if tls { &self.tls } else { &self.plain };
-        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = map.lock_or_recover();
         if let Some(slot) = map.get(authority) {
             return slot.clone();
         }
@@ -131,7 +132,7 @@ impl Pool {
     pub fn checkout(&self, tls: bool, authority: &str) -> Checkout {
         let slot = self.slot(tls, authority);
         loop {
-            let conn = slot.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let conn = slot.idle.lock_or_recover().pop();
             let Some(conn) = conn else {
                 return Checkout::Empty(slot);
             };
@@ -149,15 +150,10 @@ impl Pool {
         for map in [&self.plain, &self.tls] {
             // Probe and close outside the map's lock, which every request
             // takes: one slot's lock at a time.
-            let slots: Vec<Arc<Slot>> = map
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .values()
-                .cloned()
-                .collect();
+            let slots: Vec<Arc<Slot>> = map.lock_or_recover().values().cloned().collect();
             for slot in &slots {
                 let expired: Vec<Conn> = {
-                    let mut idle = slot.idle.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut idle = slot.idle.lock_or_recover();
                     let (keep, expired) =
                         std::mem::take(&mut *idle).into_iter().partition(|conn| {
                             now - conn.idle_since <= self.idle_sweeps
@@ -171,16 +167,9 @@ impl Pool {
             drop(slots);
             // Forget origins with nothing idle and nothing in flight
             // (connections in flight point at their slot).
-            map.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .retain(|_, slot| {
-                    !slot
-                        .idle
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .is_empty()
-                        || Arc::weak_count(slot) > 0
-                });
+            map.lock_or_recover().retain(|_, slot| {
+                !slot.idle.lock_or_recover().is_empty() || Arc::weak_count(slot) > 0
+            });
         }
     }
 
@@ -190,10 +179,9 @@ impl Pool {
         [&self.plain, &self.tls]
             .iter()
             .map(|map| {
-                map.lock()
-                    .unwrap()
+                map.lock_or_recover()
                     .values()
-                    .map(|slot| slot.idle.lock().unwrap().len())
+                    .map(|slot| slot.idle.lock_or_recover().len())
                     .sum::<usize>()
             })
             .sum()

@@ -72,7 +72,7 @@ fn expects_body(method: &Method) -> bool {
 
 /// Headers this client writes itself (framing, Host, Connection), whatever
 /// the caller passed. Other hop-by-hop headers are the caller's to strip
-/// (`pipeline::headers::strip_hop_by_hop`). `Expect: 100-continue` was
+/// (`hop_by_hop::strip_hop_by_hop`). `Expect: 100-continue` was
 /// answered on the client's side already; the body is sent without waiting.
 fn is_framing_or_connection(name: &HeaderName) -> bool {
     *name == header::HOST

@@ -5,7 +5,7 @@
 //! response the client gets.
 
 use super::UpstreamError;
-use crate::pipeline::headers::is_hop_by_hop;
+use crate::hop_by_hop::is_hop_by_hop;
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};

@@ -3,6 +3,7 @@
 //! checked on the wire.
 
 use super::*;
+use crate::lock::LockOrRecover;
 use bytes::BytesMut;
 use http::Request;
 use http_body_util::BodyExt;
@@ -49,7 +50,7 @@ impl Backend {
         self.connections.load(Ordering::SeqCst)
     }
     fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
+        self.seen.lock_or_recover().clone()
     }
 }
 
@@ -79,7 +80,7 @@ async fn backend(script: impl Fn(usize) -> Act + Send + Sync + 'static) -> Backe
                     };
                     let act = script(requests.fetch_add(1, Ordering::SeqCst));
                     if let Act::AnswerEarly(answer) | Act::AnswerEarlyAndHold(answer) = &act {
-                        log.lock().unwrap().push(Seen {
+                        log.lock_or_recover().push(Seen {
                             connection,
                             head,
                             body: Vec::new(),
@@ -91,7 +92,7 @@ async fn backend(script: impl Fn(usize) -> Act + Send + Sync + 'static) -> Backe
                         return;
                     }
                     let body = read_body(&mut socket, &mut buf, length, chunked).await;
-                    log.lock().unwrap().push(Seen {
+                    log.lock_or_recover().push(Seen {
                         connection,
                         head,
                         body,
@@ -349,6 +350,66 @@ async fn bodies_are_sent_with_their_length() {
     assert!(seen[1].head.contains("content-length: 307200\r\n"));
     assert!(seen[2].head.contains("content-length: 0\r\n"));
     assert_eq!(backend.connections(), 1);
+}
+
+/// A streamed body of unknown length goes chunked, one of known length with
+/// its length; one growing past the limit is cut off with an error. Only
+/// possible to test here since the body is boxed: hyper's `Incoming`
+/// cannot be made outside a connection.
+#[tokio::test]
+async fn streamed_bodies_are_framed_by_what_is_known_of_their_length() {
+    let backend = backend(|_| Act::Answer(ok("stored"))).await;
+    let upstream = Upstream::default();
+    let pieces = |parts: &[&'static [u8]]| {
+        let frames: Vec<Result<http_body::Frame<Bytes>, std::io::Error>> = parts
+            .iter()
+            .map(|p| Ok(http_body::Frame::data(Bytes::from_static(p))))
+            .collect();
+        crate::body::streaming(http_body_util::StreamBody::new(futures_util::stream::iter(
+            frames,
+        )))
+    };
+    let streamed = |body| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(backend.url("/up"))
+            .body(RequestBody::Streaming(body))
+            .unwrap()
+    };
+    let answer = send(&upstream, streamed(pieces(&[b"abc", b"", b"defg"])), MAX).await;
+    assert_eq!(text(answer.unwrap()).await.1, "stored");
+    let known = crate::body::streaming(http_body_util::Full::new(Bytes::from_static(b"whole")));
+    let answer = send(&upstream, streamed(known), MAX).await;
+    assert_eq!(text(answer.unwrap()).await.1, "stored");
+    let seen = backend.seen();
+    assert!(
+        seen[0].head.contains("transfer-encoding: chunked\r\n"),
+        "{}",
+        seen[0].head
+    );
+    assert_eq!(seen[0].body, b"abcdefg");
+    assert!(
+        seen[1].head.contains("content-length: 5\r\n"),
+        "{}",
+        seen[1].head
+    );
+    assert_eq!(seen[1].body, b"whole");
+
+    let over = send(&upstream, streamed(pieces(&[b"12345", b"678"])), 6).await;
+    assert!(
+        matches!(over, Err(UpstreamError::RequestTooLarge)),
+        "{over:?}"
+    );
+    let failing = crate::body::streaming(http_body_util::StreamBody::new(
+        futures_util::stream::iter([Err::<http_body::Frame<Bytes>, _>(std::io::Error::other(
+            "client went away",
+        ))]),
+    ));
+    let failed = send(&upstream, streamed(failing), MAX).await;
+    match failed {
+        Err(UpstreamError::ClientBody(e)) => assert_eq!(e.to_string(), "client went away"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]

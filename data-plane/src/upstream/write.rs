@@ -13,6 +13,7 @@ use super::pool::Conn;
 use super::read::poll_fill;
 use super::request_head::BodyFraming;
 use super::{COALESCE_BODY_BYTES, Outgoing, UpstreamError};
+use crate::body::{BodyError, StreamingBody};
 use bytes::{Buf, Bytes, BytesMut};
 use http_body::{Body, Frame};
 use std::io;
@@ -62,7 +63,7 @@ pub async fn request(
 async fn stream_body(
     conn: &mut Conn,
     pending: &mut BytesMut,
-    body: &mut hyper::body::Incoming,
+    body: &mut StreamingBody,
     framing: BodyFraming,
     max: usize,
 ) -> Result<Sent, UpstreamError> {
@@ -116,12 +117,12 @@ async fn stream_body(
 }
 
 enum Next {
-    Frame(Option<Result<Frame<Bytes>, hyper::Error>>),
+    Frame(Option<Result<Frame<Bytes>, BodyError>>),
     Answered,
 }
 
 /// The client's next piece of body, unless the backend answers first.
-async fn next_frame(conn: &mut Conn, body: &mut hyper::body::Incoming) -> Next {
+async fn next_frame(conn: &mut Conn, body: &mut StreamingBody) -> Next {
     std::future::poll_fn(|cx| match Pin::new(&mut *body).poll_frame(cx) {
         Poll::Ready(frame) => Poll::Ready(Next::Frame(frame)),
         Poll::Pending => match listen(conn, cx) {

@@ -1,0 +1,62 @@
+//! Phase: integration. The method's integration answers the request: the
+//! gateway itself (MOCK) or the backend (HTTP_PROXY). Function and service
+//! integrations are further arms of the one match here.
+
+use super::context::{Context, Target};
+use super::gateway_response::GatewayResponse;
+use super::observe::Phase;
+use super::{GatewayBody, http_proxy, mock};
+use crate::body::RequestBody;
+use crate::tables::CompiledIntegration;
+use crate::upstream::Upstream;
+use http::Response;
+use std::time::Instant;
+
+/// The phase. The backend request takes the context's head headers and
+/// body: phases after this one read neither.
+pub async fn call<'a>(
+    cx: &mut Context<'a>,
+    target: &Target<'a>,
+    upstream: &Upstream,
+) -> Result<Response<GatewayBody>, GatewayResponse> {
+    let result = match &target.route.integration {
+        CompiledIntegration::Mock {
+            status,
+            headers,
+            body,
+        } => Ok(mock::respond(*status, headers, body)),
+        CompiledIntegration::HttpProxy {
+            method,
+            uri,
+            timeout,
+        } => {
+            let uri = http_proxy::render_uri(
+                uri,
+                &cx.params(),
+                &target.serving.variables,
+                cx.head.uri.query(),
+            )?;
+            let body = std::mem::replace(&mut cx.body, RequestBody::Buffered(Default::default()));
+            let forward = http_proxy::Forward {
+                principal: cx.authorization.principal.as_ref(),
+                upstream,
+                trace: cx.observation.span_context(),
+                method: method.as_ref(),
+                uri: &uri,
+                timeout: *timeout,
+                client: cx.client,
+                max_payload: cx.max_payload,
+            };
+            let started = Instant::now();
+            let result = http_proxy::forward(forward, &mut cx.head, body).await;
+            cx.observation.integration_latency = Some(started.elapsed());
+            if let Ok(response) = &result {
+                cx.observation.integration_status = Some(response.status());
+            }
+            result
+        }
+    };
+    // Answered, or failed: the integration was tried either way.
+    cx.observation.event(Phase::IntegrationAnswered);
+    result
+}
