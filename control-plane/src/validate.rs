@@ -130,7 +130,7 @@ pub fn stage_cache(field: &str, stage: &Stage) -> ApiResult<()> {
 }
 
 /// A shared rule's refusal as the admin API's.
-fn rule(e: stage_cache::Invalid) -> ApiError {
+fn rule(e: archway_proto::rules::Violation) -> ApiError {
     ApiError::invalid(e.field, e.reason)
 }
 

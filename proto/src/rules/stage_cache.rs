@@ -6,8 +6,8 @@
 //! integration is written, and a node's compiler calls them again (and
 //! reads the settings through [`resolve`]) when it builds its tables.
 
+use super::{Checked, Violation};
 use crate::v1::{MethodCacheSetting, Stage, UnauthorizedCacheControlHeaderStrategy};
-use std::fmt;
 
 /// AWS's cache cluster sizes, read here as megabytes per node.
 pub const CLUSTER_SIZES: [&str; 8] = ["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"];
@@ -21,30 +21,6 @@ pub const MAX_TTL_SECONDS: u32 = 3600;
 pub const MAX_ENTRY_BYTES: usize = 1_048_576;
 /// Cache key parameters one integration may name.
 pub const MAX_CACHE_KEY_PARAMETERS: usize = 16;
-
-/// A refused setting: which field, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    pub field: String,
-    pub reason: String,
-}
-
-impl Invalid {
-    fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason: reason.into(),
-        }
-    }
-}
-
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.reason)
-    }
-}
-
-impl std::error::Error for Invalid {}
 
 /// The capacity in bytes of a cluster size (`""` is the default size).
 /// Sizes are decimal megabytes with at most one decimal: integer arithmetic,
@@ -67,9 +43,9 @@ pub fn capacity_bytes(size: &str) -> Result<u64, String> {
 }
 
 /// A TTL in seconds: 0 to [`MAX_TTL_SECONDS`].
-pub fn ttl(field: &str, seconds: u32) -> Result<(), Invalid> {
+pub fn ttl(field: &str, seconds: u32) -> Checked {
     if seconds > MAX_TTL_SECONDS {
-        return Err(Invalid::new(
+        return Err(Violation::new(
             field,
             format!("must be between 0 and {MAX_TTL_SECONDS} seconds, got {seconds}"),
         ));
@@ -78,9 +54,9 @@ pub fn ttl(field: &str, seconds: u32) -> Result<(), Invalid> {
 }
 
 /// Every cache setting of a stage (`field` names the stage, e.g. `stage`).
-pub fn stage(field: &str, s: &Stage) -> Result<(), Invalid> {
+pub fn stage(field: &str, s: &Stage) -> Checked {
     capacity_bytes(&s.cache_cluster_size)
-        .map_err(|reason| Invalid::new(format!("{field}.cache_cluster_size"), reason))?;
+        .map_err(|reason| Violation::new(format!("{field}.cache_cluster_size"), reason))?;
     if let Some(seconds) = s.cache_ttl_seconds {
         ttl(&format!("{field}.cache_ttl_seconds"), seconds)?;
     }
@@ -89,7 +65,7 @@ pub fn stage(field: &str, s: &Stage) -> Result<(), Invalid> {
         let field = format!("{field}.method_cache_settings[{i}]");
         method_setting(&field, m)?;
         if !seen.insert((m.resource_path.as_str(), m.http_method.as_str())) {
-            return Err(Invalid::new(
+            return Err(Violation::new(
                 field,
                 format!("a second entry for {} {}", m.http_method, m.resource_path),
             ));
@@ -100,9 +76,9 @@ pub fn stage(field: &str, s: &Stage) -> Result<(), Invalid> {
 
 /// One per-method entry: `*` or a resource path, `*` or an upper-case verb,
 /// a TTL in range and a known strategy.
-pub fn method_setting(field: &str, m: &MethodCacheSetting) -> Result<(), Invalid> {
+pub fn method_setting(field: &str, m: &MethodCacheSetting) -> Checked {
     if m.resource_path != "*" && !m.resource_path.starts_with('/') {
-        return Err(Invalid::new(
+        return Err(Violation::new(
             format!("{field}.resource_path"),
             format!(
                 "'{}' must be '*' or a resource path such as /pets/{{petId}}",
@@ -111,7 +87,7 @@ pub fn method_setting(field: &str, m: &MethodCacheSetting) -> Result<(), Invalid
         ));
     }
     if m.http_method != "*" && !crate::HTTP_METHODS.contains(&m.http_method.as_str()) {
-        return Err(Invalid::new(
+        return Err(Violation::new(
             format!("{field}.http_method"),
             format!(
                 "'{}' must be '*' or one of {}",
@@ -125,7 +101,7 @@ pub fn method_setting(field: &str, m: &MethodCacheSetting) -> Result<(), Invalid
     }
     UnauthorizedCacheControlHeaderStrategy::try_from(m.unauthorized_cache_control_header_strategy)
         .map_err(|_| {
-            Invalid::new(
+            Violation::new(
                 format!("{field}.unauthorized_cache_control_header_strategy"),
                 format!(
                     "unknown strategy {}; use FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER or SUCCEED_WITHOUT_RESPONSE_HEADER",
@@ -179,9 +155,9 @@ pub fn key_parameters<'a>(
     field: &str,
     parameters: &'a [String],
     resource_path: &str,
-) -> Result<Vec<KeyParameter<'a>>, Invalid> {
+) -> Checked<Vec<KeyParameter<'a>>> {
     if parameters.len() > MAX_CACHE_KEY_PARAMETERS {
-        return Err(Invalid::new(
+        return Err(Violation::new(
             field,
             format!(
                 "at most {MAX_CACHE_KEY_PARAMETERS} parameters, got {}",
@@ -192,11 +168,11 @@ pub fn key_parameters<'a>(
     let mut parsed = Vec::with_capacity(parameters.len());
     for (i, text) in parameters.iter().enumerate() {
         let field = format!("{field}[{i}]");
-        let p = key_parameter(text).map_err(|reason| Invalid::new(&field, reason))?;
+        let p = key_parameter(text).map_err(|reason| Violation::new(&field, reason))?;
         if let KeyParameter::Path(name) = p
             && !crate::path::param_names(resource_path).any(|n| n == name)
         {
-            return Err(Invalid::new(
+            return Err(Violation::new(
                 field,
                 format!("the resource {resource_path} has no path parameter '{name}'"),
             ));
@@ -206,7 +182,7 @@ pub fn key_parameters<'a>(
             (a, b) => a == b,
         };
         if parsed.iter().any(same) {
-            return Err(Invalid::new(field, format!("'{text}' is named twice")));
+            return Err(Violation::new(field, format!("'{text}' is named twice")));
         }
         parsed.push(p);
     }
