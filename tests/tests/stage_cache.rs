@@ -9,7 +9,8 @@ use archway_proto::v1::*;
 use http::StatusCode;
 use serde_json::json;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 const ACCOUNT: &str = "000000000000";
@@ -18,6 +19,9 @@ const API: &str = "cached";
 struct Fleet {
     _dir: tempfile::TempDir,
     _cp: ControlPlane,
+    /// Node b reaches the control plane through it, so a test can cut b
+    /// off and let it back.
+    relay: Relay,
     a: DataPlane,
     b: DataPlane,
     backend: upstream::Upstream,
@@ -54,8 +58,9 @@ impl Fleet {
         let dir = tempfile::tempdir()?;
         let backend = upstream::start("backend").await;
         let cp = ControlPlane::start(&dir.path().join("cp"))?;
+        let relay = Relay::start(&cp.url()).await?;
         let a = DataPlane::start(&cp.url(), "a", &dir.path().join("a"), &[])?;
-        let b = DataPlane::start(&cp.url(), "b", &dir.path().join("b"), &[])?;
+        let b = DataPlane::start(&relay.url(), "b", &dir.path().join("b"), &[])?;
         let mut admin = Admin::connect(&cp.url()).await?;
         let api = admin.create_api(API, ApiProtocol::Rest).await?;
         let to_backend = |path: &str, keys: &[&str]| Integration {
@@ -149,6 +154,7 @@ impl Fleet {
         Ok(Self {
             _dir: dir,
             _cp: cp,
+            relay,
             a,
             b,
             backend,
@@ -238,6 +244,95 @@ impl Fleet {
 }
 
 const MAX_AGE_0: (&str, &str) = ("cache-control", "max-age=0");
+
+/// A TCP relay to the control plane that can be cut: while cut, it drops
+/// the connections it carries and every new one.
+struct Relay {
+    addr: SocketAddr,
+    open: Arc<AtomicBool>,
+    /// Bumped on every cut: carried connections of an older one end.
+    cuts: Arc<tokio::sync::watch::Sender<u64>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(control_plane_url: &str) -> anyhow::Result<Self> {
+        let target: SocketAddr = control_plane_url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let open = Arc::new(AtomicBool::new(true));
+        let cuts = Arc::new(tokio::sync::watch::channel(0u64).0);
+        let task = {
+            let (open, cuts) = (open.clone(), cuts.clone());
+            tokio::spawn(async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    if !open.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    let mut cut = cuts.subscribe();
+                    tokio::spawn(async move {
+                        let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
+                            return;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                            _ = cut.changed() => {}
+                        }
+                    });
+                }
+            })
+        };
+        Ok(Self {
+            addr,
+            open,
+            cuts,
+            task,
+        })
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        self.cuts.send_modify(|n| *n += 1);
+    }
+
+    fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Waits (bounded) until the control plane sees node `id` disconnected.
+async fn wait_disconnected(admin: &mut Admin, id: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let fleet = admin
+            .fleet
+            .list_nodes(ListNodesRequest {})
+            .await?
+            .into_inner();
+        if fleet.nodes.iter().any(|n| n.node_id == id && !n.connected) {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "node {id} still connected: {:?}",
+            fleet.nodes
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cached_get_is_served_without_the_backend_on_the_node_that_cached_it()
@@ -444,6 +539,37 @@ async fn a_flush_clears_both_nodes_without_a_redeploy() -> anyhow::Result<()> {
         1
     );
     assert!(!fleet.called(fleet.a.addr(), "/prod/items/1", &[]).await?);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_cut_off_during_a_flush_flushes_when_it_connects_again() -> anyhow::Result<()> {
+    let mut fleet = Fleet::start(true).await?;
+    let (a, b) = (fleet.a.addr(), fleet.b.addr());
+    for node in [a, b] {
+        assert!(fleet.called(node, "/prod/items/1", &[]).await?);
+    }
+    fleet.relay.cut();
+    wait_disconnected(&mut fleet.admin, "b").await?;
+    fleet
+        .admin
+        .deployments
+        .flush_stage_cache(GetStageRequest {
+            api_id: API.into(),
+            stage_name: "prod".into(),
+        })
+        .await?;
+    fleet.admin.wait_converged(&["a"]).await?;
+    assert!(fleet.called(a, "/prod/items/1", &[]).await?, "a flushed");
+    // b has not heard of the flush: it keeps serving what it has.
+    assert!(!fleet.called(b, "/prod/items/1", &[]).await?);
+    fleet.relay.restore();
+    fleet.admin.wait_converged(&["a", "b"]).await?;
+    assert!(
+        fleet.called(b, "/prod/items/1", &[]).await?,
+        "b flushed on return"
+    );
+    assert!(!fleet.called(b, "/prod/items/1", &[]).await?);
     Ok(())
 }
 
