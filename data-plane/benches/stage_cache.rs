@@ -75,6 +75,17 @@ fn hit(c: &mut Criterion) {
             other => panic!("expected a hit, got {other:?}"),
         })
     });
+    // The parts of a hit, for where its time goes.
+    let moka: moka::sync::Cache<Box<[u8]>, std::sync::Arc<Vec<u8>>> = moka::sync::Cache::new(1000);
+    let mut key_bytes = Vec::new();
+    key::write(&mut key_bytes, &query.key);
+    moka.insert(key_bytes.clone().into(), std::sync::Arc::new(vec![0; 512]));
+    c.bench_function("stage_cache/moka_get", |b| {
+        b.iter(|| black_box(moka.get(black_box(&key_bytes[..]))))
+    });
+    c.bench_function("stage_cache/headers_clone", |b| {
+        b.iter(|| black_box(black_box(&stored).clone()))
+    });
     let mut buffer = Vec::new();
     c.bench_function("stage_cache/key", |b| {
         b.iter(|| {

@@ -9,7 +9,6 @@
 //! requests encode to the same bytes (`a` + `bc` ≠ `ab` + `c`).
 
 use archway_proto::rules::stage_cache::{self, KeyParameter};
-use std::borrow::Cow;
 
 /// A cache key parameter of a route, compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,41 +62,48 @@ pub fn write(out: &mut Vec<u8>, source: &KeySource<'_>) {
     out.extend_from_slice(&source.route.to_le_bytes());
     field(out, source.method.as_str().as_bytes());
     for param in source.params {
+        let count_at = out.len();
+        out.extend_from_slice(&0u32.to_le_bytes());
+        let mut count = 0u32;
+        let mut value = |out: &mut Vec<u8>, v: &[u8]| {
+            field(out, v);
+            count += 1;
+        };
         match param {
             KeyParam::Path(name) => {
-                let value = source
-                    .path_params
-                    .iter()
-                    .find(|(n, _)| *n == &**name)
-                    .map(|(_, v)| v.as_bytes());
-                values(out, || value.into_iter());
+                if let Some((_, v)) = source.path_params.iter().find(|(n, _)| *n == &**name) {
+                    value(out, v.as_bytes());
+                }
             }
-            KeyParam::Query(name) => {
-                let pairs = source
-                    .query
-                    .map(|q| form_urlencoded::parse(q.as_bytes()))
-                    .into_iter()
-                    .flatten();
-                let matching = pairs.filter_map(|(n, v)| (n == **name).then_some(v));
-                // Counted first: collect the few matching values (borrowed
-                // unless percent-encoded).
-                let found: smallvec::SmallVec<[Cow<'_, str>; 2]> = matching.collect();
-                values(out, || found.iter().map(|v| v.as_bytes()));
-            }
+            KeyParam::Query(name) => match source.query {
+                // Nothing to decode: the pairs as they are (what
+                // form_urlencoded would yield, without its copies).
+                Some(q) if !q.bytes().any(|b| b == b'%' || b == b'+') => {
+                    for pair in q.split('&').filter(|p| !p.is_empty()) {
+                        let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+                        if n == &**name {
+                            value(out, v.as_bytes());
+                        }
+                    }
+                }
+                Some(q) => {
+                    for (n, v) in form_urlencoded::parse(q.as_bytes()) {
+                        if n == **name {
+                            value(out, v.as_bytes());
+                        }
+                    }
+                }
+                None => {}
+            },
             KeyParam::Header(name) => {
-                let all = source.headers.get_all(name);
-                values(out, || all.iter().map(|v| v.as_bytes()));
+                for v in source.headers.get_all(name) {
+                    value(out, v.as_bytes());
+                }
             }
         }
-    }
-}
-
-/// A count of values, then each value.
-fn values<'v, I: Iterator<Item = &'v [u8]>>(out: &mut Vec<u8>, values: impl Fn() -> I) {
-    let count = values().count() as u32;
-    out.extend_from_slice(&count.to_le_bytes());
-    for v in values() {
-        field(out, v);
+        // Counted first in the key, so values cannot shift between
+        // parameters.
+        out[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
     }
 }
 
@@ -199,6 +205,18 @@ mod tests {
             },
         ] {
             assert_ne!(k, key(other), "{other:?}");
+        }
+        // Decoding or not (another parameter is escaped) reads the named
+        // one the same, also when its name is escaped.
+        for same in ["q=x&other=a%20b", "%71=x&other=1", "other=a+b&q=x"] {
+            assert_eq!(
+                k,
+                key(KeySource {
+                    query: Some(same),
+                    ..base
+                }),
+                "{same}"
+            );
         }
         // Percent-encoding and '+' decode before comparing.
         assert_eq!(
