@@ -10,8 +10,8 @@
 //!   on every answer, refusals and cache hits included;
 //! - logging ([`observe`]: metrics, span, access log).
 //!
-//! [`Gateway::handle`] runs them all; its unit tests (`pipeline/tests.rs`) run them
-//! over tables compiled in memory, without a listener.
+//! [`Gateway::handle`] runs them all; its unit tests (`pipeline/tests.rs`)
+//! run them over tables compiled in memory, without a listener.
 //!
 //! Each phase is a function in the module of its stage, taking the context
 //! (and, after routing, the [`Target`] the route phase found). A phase
