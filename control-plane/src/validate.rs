@@ -119,4 +119,37 @@ mod tests {
             other => panic!("expected InvalidArgument, got {other:?}"),
         }
     }
+
+    fn field_of(e: ApiError) -> String {
+        match e {
+            ApiError::InvalidArgument { field, .. } => field,
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cache_key_parameters_and_stage_cache_settings_are_refused_with_the_field() {
+        use archway_proto::v1::IntegrationType;
+        let integ = Integration {
+            r#type: IntegrationType::HttpProxy as i32,
+            uri: "http://127.0.0.1:1/pets".into(),
+            cache_key_parameters: vec!["method.request.path.petId".into()],
+            ..Default::default()
+        };
+        assert!(integration("method.integration", &integ, "/pets/{petId}").is_ok());
+        assert_eq!(
+            field_of(integration("method.integration", &integ, "/pets").unwrap_err()),
+            "method.integration.cache_key_parameters[0]"
+        );
+        let stage = Stage {
+            stage_name: "prod".into(),
+            cache_cluster_enabled: true,
+            cache_cluster_size: "1".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            field_of(super::stage(&stage).unwrap_err()),
+            "stage.cache_cluster_size"
+        );
+    }
 }

@@ -5,6 +5,7 @@ use crate::access_log::AccessLogSinks;
 use crate::compile::{KeyUpdate, compile, compile_with};
 use crate::disk::SnapshotFile;
 use crate::received::{OutOfSync, ReceivedConfig};
+use crate::stage_cache::StageCaches;
 use crate::store_guard::StoreGuard;
 use crate::tables::{RuntimeTables, SharedTables};
 use archway_proto::content_digest::ContentDigest;
@@ -85,6 +86,8 @@ pub struct ConfigApplier {
     /// relabel is taken only for exactly that content, never for content
     /// this node refused (version numbers alone can collide across epochs).
     served_digest: Option<ContentDigest>,
+    /// The stage caches, reconciled after each swap.
+    stage_caches: Option<Arc<StageCaches>>,
 }
 
 impl ConfigApplier {
@@ -106,6 +109,7 @@ impl ConfigApplier {
             unsaved: false,
             guard: StoreGuard::default(),
             served_digest: None,
+            stage_caches: None,
         }
     }
 
@@ -113,6 +117,22 @@ impl ConfigApplier {
     pub fn with_guard(mut self, guard: StoreGuard) -> Self {
         self.guard = guard;
         self
+    }
+
+    /// Keeps the stage caches beside the tables in step with each swap.
+    pub fn with_stage_caches(mut self, caches: Arc<StageCaches>) -> Self {
+        self.stage_caches = Some(caches);
+        self
+    }
+
+    /// Serves `tables` from now on; then keeps or starts afresh each
+    /// stage's cache by what the new tables say.
+    fn swap_in(&self, tables: RuntimeTables) {
+        let tables = Arc::new(tables);
+        self.tables.store(tables.clone());
+        if let Some(caches) = &self.stage_caches {
+            caches.reconcile(tables.stage_caches());
+        }
     }
 
     /// True from the first configuration served on.
@@ -205,7 +225,7 @@ impl ConfigApplier {
         )
         .map_err(|e| anyhow::anyhow!("the saved snapshot does not compile: {e}"))?;
         let version = tables.version();
-        self.tables.store(Arc::new(tables));
+        self.swap_in(tables);
         self.received_version = (received.version, received.epoch.clone());
         self.served_digest = Some(received.digest());
         self.received = Some(received);
@@ -328,7 +348,7 @@ impl ConfigApplier {
         }
         Ok(match result {
             Ok(tables) => {
-                self.tables.store(Arc::new(tables));
+                self.swap_in(tables);
                 self.served_digest = Some(digest);
                 self.ready.store(true, Ordering::Relaxed);
                 self.keys_dirty = false;

@@ -2,6 +2,10 @@
 //! stream ([`client`]), compiles each version into immutable tables
 //! ([`compile`], [`tables`]), swaps them in ([`apply`]) and saves them
 //! ([`disk`]), while [`server`] proxies traffic through the [`pipeline`].
+//!
+//! Leaf modules sit below both halves and import no other module of the
+//! crate's: [`body`], [`hop_by_hop`], [`principal`], [`routes`], [`lock`].
+//! No module imports one that imports it back (a unit test checks).
 
 pub mod access_log;
 pub mod admin;
@@ -21,6 +25,7 @@ pub mod received;
 pub mod routes;
 pub mod server;
 pub mod sigv4;
+pub mod stage_cache;
 pub mod store_guard;
 pub mod tables;
 pub mod telemetry;

@@ -11,6 +11,7 @@ use crate::limits::redis_store::RedisLimits;
 use crate::limits::usage::UsageRecorder;
 use crate::limits::{Limiter, counters_file};
 use crate::pipeline::Gateway;
+use crate::stage_cache::StageCaches;
 use crate::store_guard::StoreGuard;
 use crate::tables::Throttle;
 use crate::tables::{RuntimeTables, SharedTables};
@@ -130,8 +131,10 @@ pub async fn run(
         }
         None => None,
     };
+    let stage_caches = Arc::new(StageCaches::new(Some(telemetry.metrics.clone())));
     let mut applier = ConfigApplier::new(tables.clone(), disk, sinks)
-        .with_guard(StoreGuard::new(config.adopt_store.clone()));
+        .with_guard(StoreGuard::new(config.adopt_store.clone()))
+        .with_stage_caches(stage_caches.clone());
     match applier.restore_from_disk() {
         Ok(Some(version)) => tracing::info!(version, "serving the saved snapshot"),
         Ok(None) => tracing::info!("no saved snapshot; waiting for the control plane"),
@@ -212,18 +215,21 @@ pub async fn run(
         .upstream_tls
         .clone()
         .unwrap_or_else(crate::tls::default_client_config);
-    let gateway = Arc::new(Gateway::new(
-        tables,
-        &config.domain,
-        config.max_payload,
-        telemetry.clone(),
-        limits,
-        crate::upstream::Upstream::new(
-            &upstream_tls,
-            config.upstream_keepalive,
-            crate::upstream::OutboundMetrics::new(telemetry.meter()),
-        ),
-    ));
+    let gateway = Arc::new(
+        Gateway::new(
+            tables,
+            &config.domain,
+            config.max_payload,
+            telemetry.clone(),
+            limits,
+            crate::upstream::Upstream::new(
+                &upstream_tls,
+                config.upstream_keepalive,
+                crate::upstream::OutboundMetrics::new(telemetry.meter()),
+            ),
+        )
+        .with_stage_caches(stage_caches),
+    );
     let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();
     let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
     let (stop_private, private_stopped) = tokio::sync::oneshot::channel::<()>();

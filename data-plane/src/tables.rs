@@ -4,6 +4,8 @@
 
 use crate::access_log::StageAccessLog;
 use crate::routes::RouteTree;
+use crate::stage_cache::config::StageCacheConfig;
+use crate::stage_cache::key::KeyParam;
 use archway_proto::uri_template::UriTemplate;
 use archway_proto::v1::ApiProtocol;
 use bytes::Bytes;
@@ -274,6 +276,15 @@ impl RuntimeTables {
     pub fn empty() -> Self {
         Self::default()
     }
+
+    /// Every stage that caches: (API id, stage name, settings).
+    pub fn stage_caches(&self) -> impl Iterator<Item = (&str, &str, &StageCacheConfig)> {
+        self.apis.values().flat_map(|api| {
+            api.stages
+                .values()
+                .filter_map(move |s| Some((&*api.id, &*s.name, s.cache.as_ref()?)))
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -301,6 +312,9 @@ pub struct StageTable {
     pub access_log: Option<StageAccessLog>,
     /// The stage's own throttles (stage-wide "*" and per method).
     pub throttles: MethodThrottles,
+    /// The stage cache's settings, when the stage caches; the entries live
+    /// in [`crate::stage_cache::StageCaches`], beside these tables.
+    pub cache: Option<StageCacheConfig>,
 }
 
 #[derive(Debug)]
@@ -326,6 +340,9 @@ pub struct CompiledDeployment {
 
 #[derive(Debug)]
 pub struct Route {
+    /// This route's index in its deployment's `routes` (and the id the
+    /// route tree answers with).
+    pub id: u32,
     /// The resource path template, e.g. `/pets/{petId}`.
     pub resource_path: Box<str>,
     /// The resource's id (`requestContext.resourceId` in authorizer events).
@@ -338,6 +355,8 @@ pub struct Route {
     /// The authorizer check, when the method has one.
     pub auth: Option<Arc<RouteAuth>>,
     pub integration: CompiledIntegration,
+    /// What besides the verb tells this route's cached responses apart.
+    pub cache_key: Box<[KeyParam]>,
 }
 
 #[derive(Debug)]

@@ -13,6 +13,9 @@
 #                                        usage-plan and stage throttles (set high: all pass)
 #        JWT=1                           also measure a route behind a JWT authorizer, an API
 #                                        key and the throttles (needs openssl)
+#        CACHE=1                         also measure a stage-cache hit beside nginx serving
+#                                        the same route from proxy_cache (both answer every
+#                                        request from their cache after the first)
 #        OUT=results.jsonl               also write one JSON object per target
 #        PROFILE=archway                 record the data plane with `perf record` while
 #                                        that target (archway, keyed, jwt...) is measured;
@@ -525,6 +528,67 @@ EOF
     TARGETS+=(jwt+key)
 fi
 
+# The stage cache against nginx's proxy_cache on the same route: after the
+# first request (a miss) every request is answered from the cache, so this
+# measures each proxy's hit path. nginx keeps its entries in files (served
+# from the page cache) with the keys in shared memory; Archway in memory.
+if [[ "${CACHE:-0}" == 1 ]]; then
+    CACHE_PORT="$(free_port)"
+    start_nginx proxycache "$PROXY_CORE" "
+    proxy_cache_path $TMP/proxycache/cache keys_zone=bench:10m max_size=64m;
+    upstream bench_cache_upstream {
+        server 127.0.0.1:$UPSTREAM_PORT;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$CACHE_PORT;
+        location / {
+            proxy_pass http://bench_cache_upstream;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            proxy_cache bench;
+            # The upstream sends no caching headers: keep 200s as Archway's
+            # stage TTL does.
+            proxy_cache_valid 200 300s;
+            add_header X-Cache-Status \$upstream_cache_status;
+        }
+    }"
+    wait_ok "http://127.0.0.1:$CACHE_PORT/hello" "nginx proxy_cache"
+    cat >"$TMP/cached.yaml" <<EOF
+apis:
+  - name: benchcache
+    id: benchcache
+    routes:
+      - path: /{proxy+}
+        method: GET
+        integration:
+          type: HTTP_PROXY
+          uri: http://127.0.0.1:$UPSTREAM_PORT/{proxy}
+          cache_key_parameters: [method.request.path.proxy]
+    stages:
+      - name: prod
+        cache: { size: "6.1", ttl_seconds: 300 }
+EOF
+    CTL=("$BIN/archwayctl" --server "http://$CP_ADDR" --token-file "$TMP/cp/admin-token")
+    "${CTL[@]}" apply -f "$TMP/cached.yaml" >&2
+    CACHED_URL="http://$DP_ADDR/prod/hello"
+    code=000
+    for ((i = 0; i < 100; i++)); do
+        code="$(curl -s -o /dev/null -w '%{http_code}' -H "Host: benchcache.execute-api.localhost" "$CACHED_URL" || true)"
+        [[ "$code" == 200 ]] && break
+        sleep 0.1
+    done
+    [[ "$code" == 200 ]] || die "the cached route answered $code"
+    # nginx holds the entry before the measured runs start (Archway does
+    # since the request above).
+    hit="$(curl -s -o /dev/null -D - "http://127.0.0.1:$CACHE_PORT/hello" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-cache-status" {print $2}')"
+    [[ "$hit" == HIT ]] || die "nginx proxy_cache did not answer from its cache (X-Cache-Status: ${hit:-none})"
+    measure nginx-cache "http://127.0.0.1:$CACHE_PORT/hello"
+    MEASURE_HOST="benchcache.execute-api.localhost" measure cache-hit "$CACHED_URL"
+    TARGETS+=(nginx-cache cache-hit)
+fi
+
 # ---------------------------------------------------------------- report
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
@@ -543,6 +607,10 @@ DP_WARNINGS="$(grep -c -E 'WARN|ERROR' "$TMP/data-plane.log" || true)"
 echo "archway-data-plane warnings/errors logged: $DP_WARNINGS"
 if [[ "$DP_WARNINGS" != 0 ]]; then
     grep -E 'WARN|ERROR' "$TMP/data-plane.log" | sort | uniq -c | sort -rn | head -n 5
+fi
+
+if [[ "${CACHE:-0}" == 1 ]]; then
+    echo "stage cache hit vs nginx proxy_cache hit: $(ratio "${RPS[cache-hit]}" "${RPS[nginx-cache]}")x req/s"
 fi
 
 if [[ "${TELEMETRY:-0}" == 1 ]]; then

@@ -29,6 +29,9 @@ pub enum ContextVar {
     ErrorMessage,
     ErrorResponseType,
     TraceId,
+    /// HIT, MISS, REFRESH or BYPASS for methods the stage cache caches,
+    /// empty for others.
+    CacheStatus,
 }
 
 /// `$context.` names, longest first so that a prefix never shadows a longer
@@ -45,6 +48,7 @@ const VARIABLES: &[(&str, ContextVar)] = &[
     ("responseLength", ContextVar::ResponseLength),
     ("error.message", ContextVar::ErrorMessage),
     ("resourcePath", ContextVar::ResourcePath),
+    ("cacheStatus", ContextVar::CacheStatus),
     ("domainName", ContextVar::DomainName),
     ("requestTime", ContextVar::RequestTime),
     ("httpMethod", ContextVar::HttpMethod),
@@ -71,7 +75,8 @@ pub const JSON_FORMAT: &str = concat!(
     r#""responseLength":"$context.responseLength","responseLatency":"$context.responseLatency","#,
     r#""integrationLatency":"$context.integrationLatency","integrationStatus":"$context.integrationStatus","#,
     r#""apiId":"$context.apiId","stage":"$context.stage","userAgent":"$context.identity.userAgent","#,
-    r#""errorType":"$context.error.responseType","traceId":"$context.traceId"}"#
+    r#""errorType":"$context.error.responseType","traceId":"$context.traceId","#,
+    r#""cacheStatus":"$context.cacheStatus"}"#
 );
 
 /// `CLF`: the Common Log Format, with the request id at the end.

@@ -387,3 +387,79 @@ apis:
     assert!(stderr.contains("policy.Statement"), "{stderr}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stage_cache_from_an_apply_file_then_flushed_and_turned_off_from_the_cli()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let backend = upstream::start("backend").await;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let server = cp.url();
+    let http = GatewayClient::default();
+    let file = dir.path().join("api.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+apis:
+  - name: shop
+    id: shop
+    routes:
+      - path: /items/{{id}}
+        method: GET
+        integration:
+          type: HTTP_PROXY
+          uri: http://{}/items/{{id}}
+          cache_key_parameters: [method.request.path.id]
+    stages:
+      - name: prod
+        cache:
+          size: "1.6"
+          ttl_seconds: 600
+          methods:
+            - {{ path: "/items/{{id}}", method: GET, unauthorized_strategy: FAIL_WITH_403 }}
+"#,
+            backend.addr
+        ),
+    )?;
+    let apply = || ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
+    assert!(apply().contains("stage prod: created"));
+    assert_eq!(apply().trim(), "unchanged");
+    admin.wait_converged(&["n"]).await?;
+    let calls = || backend.hits.load(std::sync::atomic::Ordering::Relaxed);
+    let get = |path: &'static str| http.get(node.addr(), "shop", path);
+    get("/prod/items/1").await?;
+    get("/prod/items/1").await?;
+    get("/prod/items/2").await?;
+    assert_eq!(calls(), 2, "one call per id");
+
+    let out = ctl(&server, &["flush-stage-cache", "shop", "--stage", "prod"]);
+    assert!(out.contains("cache flushed (generation 1)"), "{out}");
+    admin.wait_converged(&["n"]).await?;
+    get("/prod/items/1").await?;
+    get("/prod/items/1").await?;
+    assert_eq!(calls(), 3, "flushed once, cached again");
+    // The flush is the control plane's: applying the file again changes
+    // nothing.
+    assert_eq!(apply().trim(), "unchanged");
+
+    let out = ctl(
+        &server,
+        &[
+            "stage-cache",
+            "shop",
+            "--stage",
+            "prod",
+            "--enabled",
+            "false",
+        ],
+    );
+    assert!(out.contains("cache off (size 1.6 MB, ttl 600 s)"), "{out}");
+    admin.wait_converged(&["n"]).await?;
+    get("/prod/items/1").await?;
+    get("/prod/items/1").await?;
+    assert_eq!(calls(), 5, "off: every request reaches the backend");
+    Ok(())
+}

@@ -229,6 +229,7 @@ impl DeploymentService for Deployments {
                     format!("stage '{}' of API '{}'", stage.stage_name, stage.api_id)
                 })?;
                 let now = ids::now_ms();
+                stage.cache_flush_generation = 0;
                 stage.created_at_ms = now;
                 stage.updated_at_ms = now;
                 txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
@@ -274,6 +275,32 @@ impl DeploymentService for Deployments {
                 let current = load_stage(txn, &stage.api_id, &stage.stage_name)?;
                 check_stage(txn, &stage)?;
                 stage.created_at_ms = current.created_at_ms;
+                // Only FlushStageCache moves it.
+                stage.cache_flush_generation = current.cache_flush_generation;
+                stage.updated_at_ms = ids::now_ms();
+                txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
+                Ok::<_, ApiError>(stage)
+            })
+            .await?;
+        self.state.refresh()?;
+        Ok(Response::new(stage))
+    }
+
+    /// Raises the stage's flush generation: every node drops the stage's
+    /// cached responses when it applies the version that carries it, and a
+    /// node that was away applies it when it connects, so the flush reaches
+    /// the whole fleet without a one-shot message that could be missed.
+    async fn flush_stage_cache(
+        &self,
+        request: Request<GetStageRequest>,
+    ) -> Result<Response<Stage>, Status> {
+        let req = request.into_inner();
+        let stage = self
+            .state
+            .write(|txn| {
+                load_api(txn, &req.api_id)?;
+                let mut stage = load_stage(txn, &req.api_id, &req.stage_name)?;
+                stage.cache_flush_generation += 1;
                 stage.updated_at_ms = ids::now_ms();
                 txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
                 Ok::<_, ApiError>(stage)

@@ -10,8 +10,8 @@
 
 use super::client::{AdminClient, status_error};
 use super::spec::{
-    ApiSpec, ApplyFile, AuthorizerSpec, IntegrationSpec, MethodThrottleSpec, RouteSpec, StageSpec,
-    UsagePlanSpec,
+    ApiSpec, ApplyFile, AuthorizerSpec, IntegrationSpec, MethodCacheSpec, MethodThrottleSpec,
+    RouteSpec, StageSpec, UsagePlanSpec,
 };
 use anyhow::{Context, bail};
 use archway_proto::v1::*;
@@ -184,12 +184,14 @@ fn integration_of(spec: &IntegrationSpec) -> Integration {
             uri,
             http_method,
             timeout_ms,
+            cache_key_parameters,
         } => Integration {
             r#type: IntegrationType::HttpProxy as i32,
             http_method: http_method.clone().unwrap_or_default().to_ascii_uppercase(),
             uri: uri.clone(),
             timeout_ms: timeout_ms.unwrap_or(0),
             mock: None,
+            cache_key_parameters: cache_key_parameters.clone(),
         },
         IntegrationSpec::Mock {
             status,
@@ -731,6 +733,30 @@ fn stage_throttles(spec: &StageSpec) -> Vec<MethodThrottle> {
     whole.chain(methods).collect()
 }
 
+fn method_cache_of(m: &MethodCacheSpec) -> anyhow::Result<MethodCacheSetting> {
+    let strategy = match m.unauthorized_strategy.as_deref() {
+        None => UnauthorizedCacheControlHeaderStrategy::Unspecified,
+        Some(name) => UnauthorizedCacheControlHeaderStrategy::from_str_name(&format!(
+            "UNAUTHORIZED_CACHE_CONTROL_HEADER_STRATEGY_{}",
+            name.to_ascii_uppercase()
+        ))
+        .with_context(|| {
+            format!(
+                "cache method {} {}: unauthorized_strategy '{name}' is not one of FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER, SUCCEED_WITHOUT_RESPONSE_HEADER",
+                m.method, m.path
+            )
+        })?,
+    };
+    Ok(MethodCacheSetting {
+        resource_path: m.path.clone(),
+        http_method: m.method.to_ascii_uppercase(),
+        caching_enabled: m.enabled,
+        cache_ttl_in_seconds: m.ttl_seconds,
+        require_authorization_for_cache_control: m.require_authorization,
+        unauthorized_cache_control_header_strategy: strategy as i32,
+    })
+}
+
 fn key_source_of(spec: &ApiSpec) -> anyhow::Result<ApiKeySource> {
     match spec
         .api_key_source
@@ -846,6 +872,23 @@ async fn ensure_stage(
             destination: log.destination.clone(),
         }),
         method_settings: stage_throttles(spec),
+        cache_cluster_enabled: spec.cache.as_ref().is_some_and(|c| c.enabled),
+        cache_cluster_size: spec
+            .cache
+            .as_ref()
+            .and_then(|c| c.size.clone())
+            .unwrap_or_default(),
+        cache_ttl_seconds: spec.cache.as_ref().and_then(|c| c.ttl_seconds),
+        method_cache_settings: match &spec.cache {
+            Some(c) => c
+                .methods
+                .iter()
+                .map(method_cache_of)
+                .collect::<anyhow::Result<_>>()?,
+            None => Vec::new(),
+        },
+        // Only FlushStageCache moves it.
+        cache_flush_generation: current.as_ref().map_or(0, |s| s.cache_flush_generation),
     };
     match current {
         None => {

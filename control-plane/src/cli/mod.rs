@@ -72,6 +72,28 @@ pub enum Command {
         #[arg(long)]
         stage: String,
     },
+    /// Set a stage's cache (AWS's cache cluster) without a redeploy.
+    StageCache {
+        api_id: String,
+        #[arg(long)]
+        stage: String,
+        /// Turn the cache on (true) or off (false).
+        #[arg(long)]
+        enabled: Option<bool>,
+        /// Capacity per node in megabytes, one of AWS's cluster sizes
+        /// (0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118, 237).
+        #[arg(long)]
+        size: Option<String>,
+        /// How long responses are kept, 0 to 3600 seconds.
+        #[arg(long)]
+        ttl_seconds: Option<u32>,
+    },
+    /// Drop every cached response of a stage on every node.
+    FlushStageCache {
+        api_id: String,
+        #[arg(long)]
+        stage: String,
+    },
     /// API keys.
     Keys {
         #[command(subcommand)]
@@ -313,6 +335,63 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|s| status_error("rolling back", s))?;
             println!("stage {stage}: {from} -> {target}");
+        }
+        Command::StageCache {
+            api_id,
+            stage,
+            enabled,
+            size,
+            ttl_seconds,
+        } => {
+            let mut current = get_stage(&mut client, &api_id, &stage).await?;
+            if let Some(enabled) = enabled {
+                current.cache_cluster_enabled = enabled;
+            }
+            if let Some(size) = size {
+                current.cache_cluster_size = size;
+            }
+            if ttl_seconds.is_some() {
+                current.cache_ttl_seconds = ttl_seconds;
+            }
+            let updated = client
+                .deployments
+                .update_stage(UpdateStageRequest {
+                    stage: Some(current),
+                })
+                .await
+                .map_err(|s| status_error("updating the stage cache", s))?
+                .into_inner();
+            println!(
+                "stage {stage}: cache {} (size {} MB, ttl {} s)",
+                if updated.cache_cluster_enabled {
+                    "on"
+                } else {
+                    "off"
+                },
+                if updated.cache_cluster_size.is_empty() {
+                    archway_proto::rules::stage_cache::DEFAULT_CLUSTER_SIZE
+                } else {
+                    &updated.cache_cluster_size
+                },
+                updated
+                    .cache_ttl_seconds
+                    .unwrap_or(archway_proto::rules::stage_cache::DEFAULT_TTL_SECONDS)
+            );
+        }
+        Command::FlushStageCache { api_id, stage } => {
+            let flushed = client
+                .deployments
+                .flush_stage_cache(GetStageRequest {
+                    api_id,
+                    stage_name: stage.clone(),
+                })
+                .await
+                .map_err(|s| status_error("flushing the stage cache", s))?
+                .into_inner();
+            println!(
+                "stage {stage}: cache flushed (generation {})",
+                flushed.cache_flush_generation
+            );
         }
         Command::Promote { api_id, stage } => {
             let mut current = get_stage(&mut client, &api_id, &stage).await?;

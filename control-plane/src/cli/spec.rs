@@ -197,6 +197,10 @@ pub enum IntegrationSpec {
         http_method: Option<String>,
         #[serde(default)]
         timeout_ms: Option<u32>,
+        /// `method.request.{path,querystring,header}.NAME` that tell
+        /// cached responses apart.
+        #[serde(default)]
+        cache_key_parameters: Vec<String>,
     },
     Mock {
         #[serde(default = "default_status")]
@@ -230,6 +234,46 @@ pub struct StageSpec {
     /// Throttles for single methods.
     #[serde(default)]
     pub method_throttles: Vec<MethodThrottleSpec>,
+    /// The stage cache; absent: off.
+    #[serde(default)]
+    pub cache: Option<StageCacheSpec>,
+}
+
+/// `cache: { enabled: true, size: "0.5", ttl_seconds: 300, methods: [...] }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageCacheSpec {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// One of AWS's cluster sizes, in megabytes; absent: "0.5".
+    #[serde(default)]
+    pub size: Option<String>,
+    #[serde(default)]
+    pub ttl_seconds: Option<u32>,
+    #[serde(default)]
+    pub methods: Vec<MethodCacheSpec>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Caching of one method (`*` for any path or verb).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodCacheSpec {
+    pub path: String,
+    pub method: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub ttl_seconds: Option<u32>,
+    #[serde(default)]
+    pub require_authorization: Option<bool>,
+    /// FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER (default) or
+    /// SUCCEED_WITHOUT_RESPONSE_HEADER.
+    #[serde(default)]
+    pub unauthorized_strategy: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,6 +12,7 @@
 
 use crate::access_log::AccessLogSinks;
 use crate::routes::RouteTree;
+use crate::stage_cache::config::StageCacheConfig;
 use crate::tables::{
     ApiTable, Canary, CompiledDeployment, CompiledIntegration, CompiledPlan, ConfigMap, CustomAuth,
     CustomIdentity, IamKey, IamTable, JwtAuth, KeyTable, MethodThrottles, Quota, Route, RouteAuth,
@@ -252,6 +253,12 @@ pub fn compile_with<'a>(
                     .ok_or_else(|| err(res_name, "method setting without a throttle"))?,
             );
         }
+        let cache = StageCacheConfig::compile(
+            stage,
+            resource_paths(&primary),
+            canary.iter().flat_map(|c| resource_paths(&c.target)),
+        )
+        .map_err(|reason| err(res_name, format!("cache: {reason}")))?;
         api.stages.insert(
             stage.stage_name.as_str().into(),
             StageTable {
@@ -261,6 +268,7 @@ pub fn compile_with<'a>(
                 canary,
                 access_log,
                 throttles,
+                cache,
             },
         );
     }
@@ -559,6 +567,9 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             .map_err(|v| err(name, format!("{} {path}: {v}", method.http_method)))?;
         let compiled = compile_integration(integration)
             .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;
+        let cache_key =
+            crate::stage_cache::key::compile(&integration.cache_key_parameters, path)
+                .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;
         tree.insert(path, &method.http_method, routes.len() as u32)
             .map_err(|reason| err(name, reason))?;
         let auth = match method.authorization_type.as_str() {
@@ -600,6 +611,7 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             }
         };
         routes.push(Route {
+            id: routes.len() as u32,
             resource_path: (*path).into(),
             resource_id: method.resource_id.as_str().into(),
             label: label("route", path),
@@ -607,9 +619,15 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             api_key_required: method.api_key_required,
             auth,
             integration: compiled,
+            cache_key,
         });
     }
     Ok(CompiledDeployment { tree, routes })
+}
+
+/// The resource paths of a target's routes, by route id.
+fn resource_paths(t: &StageTarget) -> impl Iterator<Item = &str> {
+    t.deployment.routes.iter().map(|r| &*r.resource_path)
 }
 
 fn compile_integration(i: &archway_proto::v1::Integration) -> Result<CompiledIntegration, String> {

@@ -133,7 +133,10 @@ pub async fn forward(
     };
     // Hop-by-hop headers were left out when the head was read.
     let (parts, body) = response.into_parts();
-    Ok(Response::from_parts(parts, Either::Left(body)))
+    Ok(Response::from_parts(
+        parts,
+        Either::Left(Either::Left(body)),
+    ))
 }
 
 /// Removes every `x-archway-*` header a client sent, also spelled with

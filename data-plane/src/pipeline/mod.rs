@@ -4,24 +4,25 @@
 //!
 //! - request phases: admit ([`normalize`]) → [`resolve`] → [`route`] →
 //!   authorize ([`caller`]) → resource [`policy`] → [`api_key`] →
-//!   [`throttle`] → [`integration`];
-//! - response phases on the integration's answer (response mapping and the
-//!   stage cache's store go there), then header finishing ([`finish`]) on
-//!   every answer, refusals included;
+//!   [`throttle`] → [`cache`] lookup (a hit answers here) → [`integration`];
+//! - response phases on the integration's answer (response mapping goes
+//!   there; the [`cache`] store is one), then header finishing ([`finish`])
+//!   on every answer, refusals and cache hits included;
 //! - logging ([`observe`]: metrics, span, access log).
 //!
-//! [`Gateway::handle`] runs them all; its unit tests (`pipeline/tests.rs`) run them
-//! over tables compiled in memory, without a listener.
+//! [`Gateway::handle`] runs them all; its unit tests (`pipeline/tests.rs`)
+//! run them over tables compiled in memory, without a listener.
 //!
 //! Each phase is a function in the module of its stage, taking the context
 //! (and, after routing, the [`Target`] the route phase found). A phase
 //! refuses with a typed [`GatewayResponse`], which ends the request phases.
 //! A new phase is one line in [`Gateway::process`] and a function in its
-//! own module: request validation, the stage cache's lookup and request
-//! mapping go between throttle and integration.
+//! own module: request validation and request mapping go between throttle
+//! and integration.
 
 pub mod api_key;
 pub mod authorize;
+pub mod cache;
 pub mod caller;
 pub mod context;
 pub mod custom_authorizer;
@@ -41,6 +42,7 @@ pub mod throttle;
 
 use crate::body::{RequestBody, StreamingBody};
 use crate::limits::Limits;
+use crate::stage_cache::StageCaches;
 use crate::tables::{RuntimeTables, SharedTables};
 use crate::telemetry::Telemetry;
 use crate::upstream::Upstream;
@@ -54,8 +56,16 @@ use http_body_util::{Either, Full};
 use observe::Observation;
 use std::sync::Arc;
 
-/// Responses stream from a backend or come whole from the gateway.
-pub type GatewayBody = Either<crate::upstream::ResponseBody, Full<Bytes>>;
+/// Responses stream from a backend (passed through as they are, or through
+/// the stage cache's store, see [`cache::store`]) or come whole from the
+/// gateway.
+pub type GatewayBody = Either<
+    Either<
+        crate::upstream::ResponseBody,
+        crate::stage_cache::StoringBody<crate::upstream::ResponseBody>,
+    >,
+    Full<Bytes>,
+>;
 
 /// The default payload limit, as in AWS: 10 MB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 10 * 1024 * 1024;
@@ -70,6 +80,8 @@ pub struct Gateway {
     telemetry: Arc<Telemetry>,
     limits: Arc<Limits>,
     authorizers: Authorizers,
+    /// The stage caches' entries, beside the tables.
+    stage_caches: Arc<StageCaches>,
 }
 
 impl Gateway {
@@ -93,7 +105,15 @@ impl Gateway {
             telemetry,
             limits,
             authorizers,
+            stage_caches: Arc::default(),
         }
+    }
+
+    /// Caches responses in `caches` (which the config applier reconciles
+    /// with each table swap); without it, no stage caches.
+    pub fn with_stage_caches(mut self, caches: Arc<StageCaches>) -> Self {
+        self.stage_caches = caches;
+        self
     }
 
     /// Whether new HTTP/1 connections should keep the client's header-name
@@ -162,11 +182,15 @@ impl Gateway {
         policy::check(cx, &target)?;
         api_key::require(cx, &target)?;
         throttle::admit(cx, &target, &self.limits).await?;
-        // Request validation, the stage cache's lookup (answering a hit
-        // here) and request mapping go here.
+        // Request validation goes here.
+        let ticket = match cache::lookup(cx, &target, &self.stage_caches)? {
+            cache::Lookup::Answered(hit) => return Ok(hit),
+            cache::Lookup::Continue(ticket) => ticket,
+        };
+        // Request mapping goes here.
         let response = integration::call(cx, &target, &self.upstream).await?;
-        // Response mapping and the stage cache's store go here.
-        Ok(response)
+        // Response mapping goes here.
+        Ok(cache::store(&target, ticket, response))
     }
 }
 

@@ -81,6 +81,8 @@ pub enum Phase {
     ApiKeyAccepted,
     /// Some throttle or quota was checked and admitted the request.
     LimitsPassed,
+    /// Answered from the stage cache.
+    CacheHit,
     IntegrationAnswered,
 }
 
@@ -95,6 +97,7 @@ impl Phase {
             Phase::PolicyAllowed => "policy.allowed",
             Phase::ApiKeyAccepted => "api_key.accepted",
             Phase::LimitsPassed => "limits.passed",
+            Phase::CacheHit => "cache.hit",
             Phase::IntegrationAnswered => "integration.answered",
         }
     }
@@ -141,6 +144,8 @@ pub struct Observation<'t> {
     pub route: Option<&'t Route>,
     pub integration_latency: Option<Duration>,
     pub integration_status: Option<StatusCode>,
+    /// What the stage cache did; None for methods it does not cache.
+    pub cache_status: Option<crate::stage_cache::CacheStatus>,
     pub refusal: Option<GatewayResponse>,
     span: Option<opentelemetry_sdk::trace::Span>,
     details: Option<Box<Details>>,
@@ -181,6 +186,7 @@ impl<'t> Observation<'t> {
             route: None,
             integration_latency: None,
             integration_status: None,
+            cache_status: None,
             refusal: None,
             span,
             details: None,
@@ -410,6 +416,12 @@ impl<'t> Observation<'t> {
                     self.refusal.as_ref().map_or("", |r| r.response_type())
                 )
             }
+            ContextVar::CacheStatus => write!(
+                out,
+                "{}",
+                self.cache_status
+                    .map_or("", crate::stage_cache::CacheStatus::as_str)
+            ),
             ContextVar::TraceId => match self.span_context() {
                 Some(cx) => write!(out, "{}", cx.trace_id()),
                 None => write!(

@@ -22,6 +22,10 @@ pub struct GatewayMetrics {
     pub integration_duration: Histogram<f64>,
     pub config_applies: Counter<u64>,
     pub access_log_dropped: Counter<u64>,
+    /// Stage cache answers and evictions, by api and stage.
+    pub cache_hits: Counter<u64>,
+    pub cache_misses: Counter<u64>,
+    pub cache_evictions: Counter<u64>,
 }
 
 impl GatewayMetrics {
@@ -52,6 +56,20 @@ impl GatewayMetrics {
             access_log_dropped: meter
                 .u64_counter("archway_access_log_dropped")
                 .with_description("Access log lines dropped because the writer fell behind")
+                .build(),
+            cache_hits: meter
+                .u64_counter("archway_cache_hits")
+                .with_description("Requests answered from the stage cache, by api and stage")
+                .build(),
+            cache_misses: meter
+                .u64_counter("archway_cache_misses")
+                .with_description(
+                    "Requests to cached methods that called the integration (misses and refreshes), by api and stage",
+                )
+                .build(),
+            cache_evictions: meter
+                .u64_counter("archway_cache_evictions")
+                .with_description("Stage cache entries evicted to stay within the capacity, by api and stage")
                 .build(),
         }
     }

@@ -68,6 +68,9 @@ use matching::{METHOD_ARN_PARTS, Pattern};
 
 /// The action API Gateway checks for calling an API method.
 pub const INVOKE_ACTION: &str = "execute-api:Invoke";
+/// The action that lets a caller refetch a cached response
+/// (`Cache-Control: max-age=0`).
+pub const INVALIDATE_CACHE_ACTION: &str = "execute-api:InvalidateCache";
 
 /// Which kind of document a policy is; decides what `Principal` may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,6 +18,11 @@ pub const MAX_MOCK_BODY_BYTES: usize = 1 << 20;
 /// every `{param}` in its URI is one the path provides.
 pub fn integration(field: &str, integration: &Integration, resource_path: &str) -> Checked {
     let f = |name: &str| sub(field, name);
+    super::stage_cache::key_parameters(
+        &f("cache_key_parameters"),
+        &integration.cache_key_parameters,
+        resource_path,
+    )?;
     if integration.timeout_ms != 0
         && !(MIN_INTEGRATION_TIMEOUT_MS..=MAX_INTEGRATION_TIMEOUT_MS)
             .contains(&integration.timeout_ms)

@@ -16,6 +16,7 @@ pub mod http;
 pub mod integration;
 pub mod names;
 pub mod stage;
+pub mod stage_cache;
 pub mod throttle;
 
 /// A broken rule: the field, as the admin API names it, and why.

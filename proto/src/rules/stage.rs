@@ -96,7 +96,7 @@ pub fn stage(stage: &Stage) -> Checked {
     if let Some(c) = &stage.canary {
         canary("stage.canary", c)?;
     }
-    Ok(())
+    super::stage_cache::stage("stage", stage)
 }
 
 #[cfg(test)]

@@ -1,0 +1,200 @@
+//! The whole pipeline per request, without sockets: `Gateway::handle` over
+//! tables compiled in memory, on MOCK routes (so the figure is the
+//! gateway's own work: phases, context, observation, metrics, response
+//! headers). What a restructuring of the pipeline costs or saves shows up
+//! here before it reaches `deploy/bench/load.sh`.
+//!
+//! Run: `cargo bench -p archway-data-plane --bench pipeline`
+
+use archway_data_plane::access_log::AccessLogSinks;
+use archway_data_plane::body;
+use archway_data_plane::compile::compile;
+use archway_data_plane::limits::usage::UsageRecorder;
+use archway_data_plane::limits::{Limiter, Limits};
+use archway_data_plane::pipeline::Gateway;
+use archway_data_plane::pipeline::headers::ClientInfo;
+use archway_data_plane::tables::RuntimeTables;
+use archway_data_plane::telemetry::{Telemetry, TelemetryConfig};
+use archway_data_plane::upstream::Upstream;
+use archway_proto::v1::config_resource::Resource as Body;
+use archway_proto::v1::*;
+use bytes::Bytes;
+use criterion::{Criterion, criterion_group, criterion_main};
+use futures_util::FutureExt;
+use hmac::Mac;
+use std::hint::black_box;
+use std::sync::Arc;
+
+const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+const KEY: &str = "benchkey000000000000000000000001";
+
+fn config() -> Vec<ConfigResource> {
+    let res = |name: &str, body: Body| ConfigResource {
+        name: name.into(),
+        resource: Some(body),
+    };
+    let mock = || Integration {
+        r#type: IntegrationType::Mock as i32,
+        mock: Some(MockResponse {
+            status_code: 200,
+            body: "{}".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let method = |resource_id: &str, key: bool| Method {
+        resource_id: resource_id.into(),
+        http_method: "GET".into(),
+        api_key_required: key,
+        integration: Some(mock()),
+        ..Default::default()
+    };
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET).unwrap();
+    mac.update(KEY.as_bytes());
+    vec![
+        res(
+            "settings",
+            Body::Settings(NodeSettings {
+                api_key_secret: SECRET.to_vec(),
+                region: "us-east-1".into(),
+                account_id: "123456789012".into(),
+                ..Default::default()
+            }),
+        ),
+        res(
+            "api/a",
+            Body::Api(RestApi {
+                id: "a".into(),
+                protocol: ApiProtocol::Rest as i32,
+                ..Default::default()
+            }),
+        ),
+        res(
+            "deployment/a/d",
+            Body::Deployment(Deployment {
+                id: "d".into(),
+                api_id: "a".into(),
+                resources: vec![
+                    Resource {
+                        id: "items".into(),
+                        path: "/items/{id}".into(),
+                        ..Default::default()
+                    },
+                    Resource {
+                        id: "keyed".into(),
+                        path: "/keyed".into(),
+                        ..Default::default()
+                    },
+                ],
+                methods: vec![method("items", false), method("keyed", true)],
+                ..Default::default()
+            }),
+        ),
+        res(
+            "stage/a/prod",
+            Body::Stage(Stage {
+                api_id: "a".into(),
+                stage_name: "prod".into(),
+                deployment_id: "d".into(),
+                ..Default::default()
+            }),
+        ),
+        res(
+            "usageplan/p",
+            Body::UsagePlan(UsagePlan {
+                id: "p".into(),
+                throttle: Some(ThrottleSettings {
+                    rate_limit: 1e6,
+                    burst_limit: 1_000_000,
+                }),
+                api_stages: vec![UsagePlanStage {
+                    api_id: "a".into(),
+                    stage: "prod".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+        ),
+        res(
+            "apikey/k",
+            Body::ApiKey(ApiKey {
+                id: "k".into(),
+                enabled: true,
+                value_hash: mac.finalize().into_bytes().to_vec(),
+                usage_plan_ids: vec!["p".into()],
+                ..Default::default()
+            }),
+        ),
+    ]
+}
+
+fn request(path: &'static str, key: Option<&'static str>) -> http::Request<body::StreamingBody> {
+    let mut request = http::Request::get(path).header("host", "a.execute-api.localhost");
+    if let Some(key) = key {
+        request = request.header("x-api-key", key);
+    }
+    request
+        .body(body::streaming(http_body_util::Empty::<Bytes>::new()))
+        .unwrap()
+}
+
+fn pipeline(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _entered = rt.enter();
+    let tables = compile(
+        1,
+        &config(),
+        &RuntimeTables::empty(),
+        &AccessLogSinks::default(),
+    )
+    .unwrap();
+    let telemetry = Telemetry::init(&TelemetryConfig {
+        otlp_endpoint: None,
+        sample_ratio: 0.0,
+        service_name: "bench",
+        metrics: true,
+    })
+    .unwrap();
+    let limits = Limits {
+        limiter: Limiter::new(None, None),
+        node_default: None,
+        usage: UsageRecorder::default(),
+    };
+    let gateway = Gateway::new(
+        Arc::new(arc_swap::ArcSwap::from_pointee(tables)),
+        "execute-api.localhost",
+        10 * 1024 * 1024,
+        Arc::new(telemetry),
+        Arc::new(limits),
+        Upstream::default(),
+    );
+    let client = ClientInfo::new("127.0.0.1".parse().unwrap(), false, false);
+    // MOCK routes never wait: the request completes in one poll.
+    let run = |path, key| {
+        let response = gateway
+            .handle(black_box(request(path, key)), &client)
+            .now_or_never()
+            .expect("a MOCK route answers in one poll");
+        assert!(response.status().as_u16() < 500);
+        response
+    };
+    assert_eq!(run("/prod/items/42", None).status(), 200);
+    assert_eq!(run("/prod/keyed", Some(KEY)).status(), 200);
+    assert_eq!(run("/prod/nothing", None).status(), 403);
+    c.bench_function("pipeline: MOCK route with a path parameter", |b| {
+        b.iter(|| run("/prod/items/42", None))
+    });
+    c.bench_function(
+        "pipeline: MOCK route with an API key and plan throttle",
+        |b| b.iter(|| run("/prod/keyed", Some(KEY))),
+    );
+    c.bench_function("pipeline: refused, no such route", |b| {
+        b.iter(|| run("/prod/nothing", None))
+    });
+}
+
+criterion_group!(benches, pipeline);
+criterion_main!(benches);

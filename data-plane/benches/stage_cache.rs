@@ -1,0 +1,246 @@
+//! The stage cache's hit path: from a request's parts to the cached
+//! response, as the cache lookup phase runs it (key written into the
+//! per-thread buffer, the stage's cache found, the moka read, the response
+//! built with its headers and a shared body).
+//!
+//! Also the whole pipeline (`Gateway::handle` over in-memory tables, as
+//! `benches/pipeline.rs` runs it) on one MOCK route served from the cache
+//! and from the integration: what a hit costs beside the gateway's own work.
+//!
+//! Run: `cargo bench -p archway-data-plane --bench stage_cache`
+
+use archway_data_plane::stage_cache::config::StageCacheConfig;
+use archway_data_plane::stage_cache::key::{self, KeySource};
+use archway_data_plane::stage_cache::{Lookup, Query, StageCaches};
+use archway_proto::v1::Stage;
+use bytes::Bytes;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::{HeaderMap, StatusCode};
+use std::hint::black_box;
+
+fn hit(c: &mut Criterion) {
+    let stage = Stage {
+        deployment_id: "d1".into(),
+        cache_cluster_enabled: true,
+        ..Default::default()
+    };
+    let config = StageCacheConfig::compile(&stage, ["/items/{id}"], [])
+        .unwrap()
+        .unwrap();
+    let caches = StageCaches::default();
+    caches.reconcile([("api", "prod", &config)]);
+    let params = key::compile(
+        &[
+            "method.request.path.id".into(),
+            "method.request.querystring.lang".into(),
+        ],
+        "/items/{id}",
+    )
+    .unwrap();
+    // A browser-like request head.
+    let mut headers = HeaderMap::new();
+    for (name, value) in [
+        ("host", "api.execute-api.localhost"),
+        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) bench"),
+        ("accept", "application/json"),
+        ("accept-encoding", "gzip, deflate"),
+        ("connection", "keep-alive"),
+    ] {
+        headers.insert(name, value.parse().unwrap());
+    }
+    let query = Query {
+        api_id: "api",
+        stage: "prod",
+        config: &config,
+        key: KeySource {
+            canary: false,
+            route: 0,
+            method: &http::Method::GET,
+            params: &params,
+            path_params: &[("id", "42")],
+            query: Some("lang=en&page=2"),
+            headers: &headers,
+        },
+    };
+    // A typical small JSON answer with a few headers.
+    let mut stored = HeaderMap::new();
+    stored.insert("content-type", "application/json".parse().unwrap());
+    stored.insert("content-length", "512".parse().unwrap());
+    stored.insert("date", "Tue, 01 Dec 2026 19:00:00 GMT".parse().unwrap());
+    match caches.lookup(&query, || false) {
+        Lookup::Miss(ticket) => {
+            ticket.store_whole(StatusCode::OK, &stored, &Bytes::from(vec![b'x'; 512]))
+        }
+        other => panic!("expected a miss first, got {other:?}"),
+    }
+    c.bench_function("stage_cache/hit", |b| {
+        b.iter(|| match caches.lookup(black_box(&query), || false) {
+            Lookup::Hit(response) => black_box(response),
+            other => panic!("expected a hit, got {other:?}"),
+        })
+    });
+    // The parts of a hit, for where its time goes.
+    let moka: moka::sync::Cache<Box<[u8]>, std::sync::Arc<Vec<u8>>> = moka::sync::Cache::new(1000);
+    let mut key_bytes = Vec::new();
+    key::write(&mut key_bytes, &query.key);
+    moka.insert(key_bytes.clone().into(), std::sync::Arc::new(vec![0; 512]));
+    c.bench_function("stage_cache/moka_get", |b| {
+        b.iter(|| black_box(moka.get(black_box(&key_bytes[..]))))
+    });
+    c.bench_function("stage_cache/headers_clone", |b| {
+        b.iter(|| black_box(black_box(&stored).clone()))
+    });
+    let mut buffer = Vec::new();
+    c.bench_function("stage_cache/key", |b| {
+        b.iter(|| {
+            key::write(&mut buffer, black_box(&query.key));
+            black_box(buffer.len())
+        })
+    });
+}
+
+/// API `a`, `GET /items/{id}` (a MOCK keyed by `id`), deployed to stage
+/// `cached` (stage cache on) and to stage `plain` (off).
+fn pipeline_config() -> Vec<archway_proto::v1::ConfigResource> {
+    use archway_proto::v1::config_resource::Resource as Body;
+    use archway_proto::v1::*;
+    let res = |name: &str, body: Body| ConfigResource {
+        name: name.into(),
+        resource: Some(body),
+    };
+    let stage = |name: &str, cached: bool| {
+        res(
+            &format!("stage/a/{name}"),
+            Body::Stage(Stage {
+                api_id: "a".into(),
+                stage_name: name.into(),
+                deployment_id: "d".into(),
+                cache_cluster_enabled: cached,
+                ..Default::default()
+            }),
+        )
+    };
+    vec![
+        res(
+            "settings",
+            Body::Settings(NodeSettings {
+                region: "us-east-1".into(),
+                account_id: "123456789012".into(),
+                ..Default::default()
+            }),
+        ),
+        res(
+            "api/a",
+            Body::Api(RestApi {
+                id: "a".into(),
+                protocol: ApiProtocol::Rest as i32,
+                ..Default::default()
+            }),
+        ),
+        res(
+            "deployment/a/d",
+            Body::Deployment(Deployment {
+                id: "d".into(),
+                api_id: "a".into(),
+                resources: vec![Resource {
+                    id: "items".into(),
+                    path: "/items/{id}".into(),
+                    ..Default::default()
+                }],
+                methods: vec![Method {
+                    resource_id: "items".into(),
+                    http_method: "GET".into(),
+                    integration: Some(Integration {
+                        r#type: IntegrationType::Mock as i32,
+                        mock: Some(MockResponse {
+                            status_code: 200,
+                            body: "{}".into(),
+                            ..Default::default()
+                        }),
+                        cache_key_parameters: vec!["method.request.path.id".into()],
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+        ),
+        stage("cached", true),
+        stage("plain", false),
+    ]
+}
+
+fn pipeline(c: &mut Criterion) {
+    use archway_data_plane::access_log::AccessLogSinks;
+    use archway_data_plane::compile::compile;
+    use archway_data_plane::limits::usage::UsageRecorder;
+    use archway_data_plane::limits::{Limiter, Limits};
+    use archway_data_plane::pipeline::Gateway;
+    use archway_data_plane::pipeline::headers::ClientInfo;
+    use archway_data_plane::tables::RuntimeTables;
+    use archway_data_plane::telemetry::{Telemetry, TelemetryConfig};
+    use archway_data_plane::upstream::Upstream;
+    use futures_util::FutureExt;
+    use std::sync::Arc;
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _entered = rt.enter();
+    let tables = compile(
+        1,
+        &pipeline_config(),
+        &RuntimeTables::empty(),
+        &AccessLogSinks::default(),
+    )
+    .unwrap();
+    let caches = Arc::new(StageCaches::default());
+    caches.reconcile(tables.stage_caches());
+    let telemetry = Telemetry::init(&TelemetryConfig {
+        otlp_endpoint: None,
+        sample_ratio: 0.0,
+        service_name: "bench",
+        metrics: true,
+    })
+    .unwrap();
+    let limits = Limits {
+        limiter: Limiter::new(None, None),
+        node_default: None,
+        usage: UsageRecorder::default(),
+    };
+    let gateway = Gateway::new(
+        Arc::new(arc_swap::ArcSwap::from_pointee(tables)),
+        "execute-api.localhost",
+        10 * 1024 * 1024,
+        Arc::new(telemetry),
+        Arc::new(limits),
+        Upstream::default(),
+    )
+    .with_stage_caches(caches);
+    let client = ClientInfo::new("127.0.0.1".parse().unwrap(), false, false);
+    let run = |path: &'static str| {
+        let request = http::Request::get(path)
+            .header("host", "a.execute-api.localhost")
+            .body(archway_data_plane::body::streaming(
+                http_body_util::Empty::<Bytes>::new(),
+            ))
+            .unwrap();
+        let response = gateway
+            .handle(black_box(request), &client)
+            .now_or_never()
+            .expect("a MOCK route or a hit answers in one poll");
+        assert_eq!(response.status(), 200);
+        response
+    };
+    run("/cached/items/42");
+    c.bench_function("pipeline: MOCK route, stage cache off", |b| {
+        b.iter(|| run("/plain/items/42"))
+    });
+    c.bench_function("pipeline: the same route, a stage cache hit", |b| {
+        b.iter(|| run("/cached/items/42"))
+    });
+}
+
+criterion_group!(benches, hit, pipeline);
+criterion_main!(benches);
