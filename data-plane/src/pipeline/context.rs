@@ -6,8 +6,9 @@
 //! the tables it was loaded with, so one request sees one version. It holds
 //! nothing that borrows the request itself: the canonical path is the URI's
 //! own unless normalization changed it, and path parameters are kept as
-//! spans of it. That is what lets the integration phase take the head's
-//! headers and the body without copying them.
+//! spans of it. That is what lets the integration phase turn the head's
+//! headers into the backend request's in place and take the body, without
+//! copying either.
 //!
 //! What the resolve and route phases find (API, stage, deployment, route) is
 //! not a field here but a [`Target`], which they return and the later
@@ -32,8 +33,9 @@ pub struct Context<'a> {
     pub tables: &'a RuntimeTables,
     /// Who is on the other end of the connection.
     pub client: &'a ClientInfo,
-    /// The request head. The integration phase takes its headers (they
-    /// become the backend request's); phases after it must not read them.
+    /// The request head. The integration phase makes its headers the
+    /// backend request's in place (hop-by-hop out, forwarding and identity
+    /// headers in): phases after it see those, not the client's.
     pub head: Parts,
     /// The request body: streaming until a phase needs it whole (IAM reads
     /// a signed body to hash it), then buffered.
