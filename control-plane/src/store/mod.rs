@@ -69,7 +69,7 @@ pub struct Store {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(path).open()?;
+        let db = open_db(path)?;
         let tree = db.open_tree("config")?;
         let mut entries = Entries::new();
         for entry in tree.iter() {
@@ -177,6 +177,30 @@ impl Store {
         drop(publish);
         flushed?;
         Ok(())
+    }
+}
+
+/// How long [`open_db`] waits for a store's file lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens sled at `path`, waiting up to [`LOCK_WAIT`] for its file lock.
+/// sled's background I/O threads hold the file (and its lock) for a moment
+/// after the last handle in this process is dropped, so a store reopened
+/// right after it was closed (a restart in the same process, the identity
+/// checks) could otherwise fail at random on a loaded machine. Another
+/// process holding the store still gets sled's lock error, after the wait.
+fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new().path(path).open() {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            result => return Ok(result?),
+        }
     }
 }
 
