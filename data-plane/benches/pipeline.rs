@@ -9,13 +9,9 @@
 use archway_data_plane::access_log::AccessLogSinks;
 use archway_data_plane::body;
 use archway_data_plane::compile::compile;
-use archway_data_plane::limits::usage::UsageRecorder;
-use archway_data_plane::limits::{Limiter, Limits};
 use archway_data_plane::pipeline::Gateway;
 use archway_data_plane::pipeline::headers::ClientInfo;
 use archway_data_plane::tables::RuntimeTables;
-use archway_data_plane::telemetry::{Telemetry, TelemetryConfig};
-use archway_data_plane::upstream::Upstream;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::*;
 use bytes::Bytes;
@@ -151,26 +147,8 @@ fn pipeline(c: &mut Criterion) {
         &AccessLogSinks::default(),
     )
     .unwrap();
-    let telemetry = Telemetry::init(&TelemetryConfig {
-        otlp_endpoint: None,
-        sample_ratio: 0.0,
-        service_name: "bench",
-        metrics: true,
-    })
-    .unwrap();
-    let limits = Limits {
-        limiter: Limiter::new(None, None),
-        node_default: None,
-        usage: UsageRecorder::default(),
-    };
-    let gateway = Gateway::new(
-        Arc::new(arc_swap::ArcSwap::from_pointee(tables)),
-        "execute-api.localhost",
-        10 * 1024 * 1024,
-        Arc::new(telemetry),
-        Arc::new(limits),
-        Upstream::default(),
-    );
+    let gateway =
+        Gateway::in_memory(Arc::new(tables), "execute-api.localhost", 10 * 1024 * 1024).unwrap();
     let client = ClientInfo::new("127.0.0.1".parse().unwrap(), false, false);
     // MOCK routes never wait: the request completes in one poll.
     let run = |path, key| {

@@ -173,13 +173,9 @@ fn pipeline_config() -> Vec<archway_proto::v1::ConfigResource> {
 fn pipeline(c: &mut Criterion) {
     use archway_data_plane::access_log::AccessLogSinks;
     use archway_data_plane::compile::compile;
-    use archway_data_plane::limits::usage::UsageRecorder;
-    use archway_data_plane::limits::{Limiter, Limits};
     use archway_data_plane::pipeline::Gateway;
     use archway_data_plane::pipeline::headers::ClientInfo;
     use archway_data_plane::tables::RuntimeTables;
-    use archway_data_plane::telemetry::{Telemetry, TelemetryConfig};
-    use archway_data_plane::upstream::Upstream;
     use futures_util::FutureExt;
     use std::sync::Arc;
 
@@ -195,29 +191,8 @@ fn pipeline(c: &mut Criterion) {
         &AccessLogSinks::default(),
     )
     .unwrap();
-    let caches = Arc::new(StageCaches::default());
-    caches.reconcile(tables.stage_caches());
-    let telemetry = Telemetry::init(&TelemetryConfig {
-        otlp_endpoint: None,
-        sample_ratio: 0.0,
-        service_name: "bench",
-        metrics: true,
-    })
-    .unwrap();
-    let limits = Limits {
-        limiter: Limiter::new(None, None),
-        node_default: None,
-        usage: UsageRecorder::default(),
-    };
-    let gateway = Gateway::new(
-        Arc::new(arc_swap::ArcSwap::from_pointee(tables)),
-        "execute-api.localhost",
-        10 * 1024 * 1024,
-        Arc::new(telemetry),
-        Arc::new(limits),
-        Upstream::default(),
-    )
-    .with_stage_caches(caches);
+    let gateway =
+        Gateway::in_memory(Arc::new(tables), "execute-api.localhost", 10 * 1024 * 1024).unwrap();
     let client = ClientInfo::new("127.0.0.1".parse().unwrap(), false, false);
     let run = |path: &'static str| {
         let request = http::Request::get(path)

@@ -21,6 +21,30 @@ impl Deployments {
     pub fn new(state: SharedState) -> Self {
         Self { state }
     }
+
+    /// Replaces an existing stage with what `change` makes of it (given the
+    /// write's view and the stage as stored), stamps the update time, and
+    /// publishes it to the fleet.
+    async fn change_stage(
+        &self,
+        api_id: &str,
+        stage_name: &str,
+        change: impl FnOnce(&View, Stage) -> ApiResult<Stage>,
+    ) -> Result<Response<Stage>, Status> {
+        let stage = self
+            .state
+            .write(|txn| {
+                load_api(txn, api_id)?;
+                let current = load_stage(txn, api_id, stage_name)?;
+                let mut stage = change(txn, current)?;
+                stage.updated_at_ms = ids::now_ms();
+                txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
+                Ok(stage)
+            })
+            .await?;
+        self.state.refresh()?;
+        Ok(Response::new(stage))
+    }
 }
 
 fn load_deployment(view: &View, api_id: &str, deployment_id: &str) -> ApiResult<Deployment> {
@@ -267,23 +291,18 @@ impl DeploymentService for Deployments {
         &self,
         request: Request<UpdateStageRequest>,
     ) -> Result<Response<Stage>, Status> {
-        let mut stage = body("stage", request.into_inner().stage)?;
-        let stage = self
-            .state
-            .write(|txn| {
-                load_api(txn, &stage.api_id)?;
-                let current = load_stage(txn, &stage.api_id, &stage.stage_name)?;
-                check_stage(txn, &stage)?;
-                stage.created_at_ms = current.created_at_ms;
+        let stage = body("stage", request.into_inner().stage)?;
+        let (api_id, name) = (stage.api_id.clone(), stage.stage_name.clone());
+        self.change_stage(&api_id, &name, |view, current| {
+            check_stage(view, &stage)?;
+            Ok(Stage {
+                created_at_ms: current.created_at_ms,
                 // Only FlushStageCache moves it.
-                stage.cache_flush_generation = current.cache_flush_generation;
-                stage.updated_at_ms = ids::now_ms();
-                txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
-                Ok::<_, ApiError>(stage)
+                cache_flush_generation: current.cache_flush_generation,
+                ..stage
             })
-            .await?;
-        self.state.refresh()?;
-        Ok(Response::new(stage))
+        })
+        .await
     }
 
     /// Raises the stage's flush generation: every node drops the stage's
@@ -295,19 +314,13 @@ impl DeploymentService for Deployments {
         request: Request<GetStageRequest>,
     ) -> Result<Response<Stage>, Status> {
         let req = request.into_inner();
-        let stage = self
-            .state
-            .write(|txn| {
-                load_api(txn, &req.api_id)?;
-                let mut stage = load_stage(txn, &req.api_id, &req.stage_name)?;
-                stage.cache_flush_generation += 1;
-                stage.updated_at_ms = ids::now_ms();
-                txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
-                Ok::<_, ApiError>(stage)
+        self.change_stage(&req.api_id, &req.stage_name, |_, current| {
+            Ok(Stage {
+                cache_flush_generation: current.cache_flush_generation + 1,
+                ..current
             })
-            .await?;
-        self.state.refresh()?;
-        Ok(Response::new(stage))
+        })
+        .await
     }
 
     async fn delete_stage(

@@ -30,6 +30,17 @@ pub struct Limits {
     pub usage: UsageRecorder,
 }
 
+impl Limits {
+    /// Counted on this node alone (no Redis), with no node-wide default.
+    pub fn local() -> Self {
+        Self {
+            limiter: Limiter::new(None, None),
+            node_default: None,
+            usage: UsageRecorder::default(),
+        }
+    }
+}
+
 /// A limit check's answer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Decision {

@@ -122,10 +122,7 @@ mod tests {
     use super::super::*;
     use crate::access_log::AccessLogSinks;
     use crate::compile::compile;
-    use crate::limits::usage::UsageRecorder;
-    use crate::limits::{Limiter, Limits};
     use crate::stage_cache::CacheStatus;
-    use crate::telemetry::TelemetryConfig;
     use archway_proto::resource_name;
     use archway_proto::v1::config_resource::Resource as Body;
     use archway_proto::v1::{
@@ -220,29 +217,7 @@ mod tests {
         )
         .expect("the snapshot compiles");
         let tables = Arc::new(tables);
-        let caches = Arc::new(StageCaches::default());
-        caches.reconcile(tables.stage_caches());
-        let telemetry = crate::telemetry::Telemetry::init(&TelemetryConfig {
-            otlp_endpoint: None,
-            sample_ratio: 0.0,
-            service_name: "cache-phase-tests",
-            metrics: false,
-        })
-        .unwrap();
-        let limits = Limits {
-            limiter: Limiter::new(None, None),
-            node_default: None,
-            usage: UsageRecorder::default(),
-        };
-        let gateway = Gateway::new(
-            Arc::new(arc_swap::ArcSwap::new(tables.clone())),
-            DOMAIN,
-            1024,
-            Arc::new(telemetry),
-            Arc::new(limits),
-            Upstream::default(),
-        )
-        .with_stage_caches(caches);
+        let gateway = Gateway::in_memory(tables.clone(), DOMAIN, 1024).unwrap();
         Fixture { gateway, tables }
     }
 

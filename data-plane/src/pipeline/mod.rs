@@ -116,6 +116,35 @@ impl Gateway {
         self
     }
 
+    /// A gateway over `tables` alone, as the pipeline's unit tests and
+    /// benchmarks run it: no listener, local limits (no Redis), metrics but
+    /// no trace exporter, the default outbound client, and stage caches
+    /// reconciled with the tables.
+    pub fn in_memory(
+        tables: Arc<RuntimeTables>,
+        domain: &str,
+        max_payload: usize,
+    ) -> anyhow::Result<Self> {
+        let telemetry = Telemetry::init(&crate::telemetry::TelemetryConfig {
+            otlp_endpoint: None,
+            sample_ratio: 0.0,
+            service_name: "archway-in-memory",
+            metrics: true,
+        })?;
+        let caches = Arc::new(StageCaches::default());
+        caches.reconcile(tables.stage_caches());
+        let shared: SharedTables = Arc::new(arc_swap::ArcSwap::new(tables));
+        Ok(Self::new(
+            shared,
+            domain,
+            max_payload,
+            Arc::new(telemetry),
+            Arc::new(Limits::local()),
+            Upstream::default(),
+        )
+        .with_stage_caches(caches))
+    }
+
     /// Whether new HTTP/1 connections should keep the client's header-name
     /// case: only while some route has a REQUEST authorizer, whose event
     /// carries it, since keeping it costs every request a map.

@@ -7,9 +7,6 @@
 use super::*;
 use crate::access_log::AccessLogSinks;
 use crate::compile::compile;
-use crate::limits::usage::UsageRecorder;
-use crate::limits::{Limiter, Limits};
-use crate::telemetry::TelemetryConfig;
 use archway_proto::resource_name;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::{
@@ -350,27 +347,7 @@ async fn fixture() -> Fixture {
     )
     .expect("the snapshot compiles");
     let tables = Arc::new(tables);
-    let shared: SharedTables = Arc::new(arc_swap::ArcSwap::new(tables.clone()));
-    let telemetry = Telemetry::init(&TelemetryConfig {
-        otlp_endpoint: None,
-        sample_ratio: 0.0,
-        service_name: "pipeline-tests",
-        metrics: true,
-    })
-    .unwrap();
-    let limits = Limits {
-        limiter: Limiter::new(None, None),
-        node_default: None,
-        usage: UsageRecorder::default(),
-    };
-    let gateway = Gateway::new(
-        shared,
-        DOMAIN,
-        MAX_PAYLOAD,
-        Arc::new(telemetry),
-        Arc::new(limits),
-        Upstream::default(),
-    );
+    let gateway = Gateway::in_memory(tables.clone(), DOMAIN, MAX_PAYLOAD).unwrap();
     Fixture {
         gateway,
         tables,
