@@ -186,9 +186,14 @@ start_nginx() {
             temp_paths+=" ${mod}_temp_path $dir/tmp/$mod;"
         fi
     done
+    # Run as root, nginx's workers would switch to an unprivileged user
+    # that cannot write the private temp dir (proxy_cache's files).
+    local user_line=""
+    if [[ "$(id -u)" == 0 ]]; then user_line="user root;"; fi
     cat >"$dir/nginx.conf" <<EOF
 # One worker: the comparison is per core.
 worker_processes 1;
+$user_line
 daemon off;
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
