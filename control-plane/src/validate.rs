@@ -11,11 +11,7 @@
 use crate::error::ApiResult;
 use archway_proto::path::{self, PathPart};
 use archway_proto::rules;
-use archway_proto::v1::{
-    AccessLogSettings, ApiProtocol, Authorizer, CanarySettings, Integration, MethodThrottle, Stage,
-    ThrottleSettings, UsagePlan,
-};
-use std::collections::BTreeMap;
+use archway_proto::v1::{ApiProtocol, Authorizer, Integration, Stage, UsagePlan};
 
 pub fn api_id(field: &str, id: &str) -> ApiResult<()> {
     Ok(rules::names::api_id(field, id)?)
@@ -42,14 +38,6 @@ pub fn api_key_source(field: &str, value: i32) -> ApiResult<()> {
 pub fn endpoint_type(field: &str, value: i32) -> ApiResult<()> {
     rules::api::endpoint_type(field, value)?;
     Ok(())
-}
-
-pub fn throttle(field: &str, t: &ThrottleSettings) -> ApiResult<()> {
-    Ok(rules::throttle::throttle(field, t)?)
-}
-
-pub fn method_throttle(field: &str, m: &MethodThrottle) -> ApiResult<()> {
-    Ok(rules::throttle::method_throttle(field, m)?)
 }
 
 /// A usage plan's own settings; its stages' existence is checked against
@@ -82,18 +70,6 @@ pub fn authorizer(a: &Authorizer) -> ApiResult<()> {
 
 pub fn stage_name(field: &str, name: &str) -> ApiResult<()> {
     Ok(rules::names::stage_name(field, name)?)
-}
-
-pub fn stage_variables(field: &str, variables: &BTreeMap<String, String>) -> ApiResult<()> {
-    Ok(rules::stage::stage_variables(field, variables)?)
-}
-
-pub fn access_log_settings(field: &str, settings: &AccessLogSettings) -> ApiResult<()> {
-    Ok(rules::stage::access_log_settings(field, settings)?)
-}
-
-pub fn canary(field: &str, canary: &CanarySettings) -> ApiResult<()> {
-    Ok(rules::stage::canary(field, canary)?)
 }
 
 /// A stage's own settings; the deployments it names are checked against

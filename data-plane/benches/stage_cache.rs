@@ -209,6 +209,12 @@ fn pipeline(c: &mut Criterion) {
         response
     };
     run("/cached/items/42");
+    // The timed requests below must be hits, not misses that store again.
+    let cached = gateway
+        .stage_caches()
+        .stage("a", "cached")
+        .expect("stage a/cached caches");
+    assert_eq!(cached.entry_count(), 1, "the warm-up stored its answer");
     c.bench_function("pipeline: MOCK route, stage cache off", |b| {
         b.iter(|| run("/plain/items/42"))
     });

@@ -16,6 +16,22 @@ const VERBS: [&str; 8] = [
 ];
 const ANY: usize = 7;
 
+/// The slot of a verb with one of its own (GET … OPTIONS: 0 to 6), `None`
+/// for any other. Shared by route matching, the stage cache and metrics so
+/// the three agree on the order.
+pub fn verb_slot(method: &http::Method) -> Option<usize> {
+    Some(match *method {
+        http::Method::GET => 0,
+        http::Method::POST => 1,
+        http::Method::PUT => 2,
+        http::Method::DELETE => 3,
+        http::Method::PATCH => 4,
+        http::Method::HEAD => 5,
+        http::Method::OPTIONS => 6,
+        _ => return None,
+    })
+}
+
 fn verb_index(method: &str) -> Option<usize> {
     VERBS.iter().position(|v| *v == method)
 }
@@ -26,17 +42,9 @@ struct MethodSet([Option<u32>; VERBS.len()]);
 
 impl MethodSet {
     fn get(&self, method: &http::Method) -> Option<u32> {
-        let own = match *method {
-            http::Method::GET => self.0[0],
-            http::Method::POST => self.0[1],
-            http::Method::PUT => self.0[2],
-            http::Method::DELETE => self.0[3],
-            http::Method::PATCH => self.0[4],
-            http::Method::HEAD => self.0[5],
-            http::Method::OPTIONS => self.0[6],
-            _ => None,
-        };
-        own.or(self.0[ANY])
+        verb_slot(method)
+            .and_then(|slot| self.0[slot])
+            .or(self.0[ANY])
     }
 
     fn is_empty(&self) -> bool {

@@ -415,9 +415,7 @@ fn identity_header(source: &str) -> Result<http::HeaderName, String> {
     if source.is_empty() {
         return Ok(http::header::AUTHORIZATION);
     }
-    let name = source
-        .strip_prefix(archway_proto::identity_source::HEADER_PREFIX)
-        .unwrap_or(source);
+    let name = rules::authorizer::identity_header_name(source);
     http::HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| format!("bad identity source '{source}'"))
 }
@@ -433,9 +431,8 @@ fn compile_custom(a: &archway_proto::v1::Authorizer) -> Result<CustomAuth, Strin
             header: identity_header(&a.identity_source)?,
             validation: match a.identity_validation_expression.as_str() {
                 "" => None,
-                // Anchored: the whole token must match, as in AWS.
                 expr => Some(
-                    regex::Regex::new(&format!("^(?:{expr})$"))
+                    rules::authorizer::validation_expression(expr)
                         .map_err(|e| format!("bad identity_validation_expression: {e}"))?,
                 ),
             },
@@ -446,23 +443,18 @@ fn compile_custom(a: &archway_proto::v1::Authorizer) -> Result<CustomAuth, Strin
         ),
         _ => return Err("not a TOKEN or REQUEST authorizer".into()),
     };
+    // The scheme, host, TTL and timeout ranges were checked by
+    // `rules::authorizer::authorizer` before this runs.
     let uri: http::Uri = a
         .authorizer_uri
         .parse()
         .map_err(|_| format!("bad authorizer_uri '{}'", a.authorizer_uri))?;
-    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
-        return Err(format!(
-            "authorizer_uri '{}' is not an http:// or https:// URL",
-            a.authorizer_uri
-        ));
-    }
     let ttl = a
         .result_ttl_seconds
-        .unwrap_or(DEFAULT_AUTHORIZER_TTL_SECONDS)
-        .min(3600);
+        .unwrap_or(DEFAULT_AUTHORIZER_TTL_SECONDS);
     let timeout_ms = match a.timeout_ms {
         0 => DEFAULT_AUTHORIZER_TIMEOUT_MS,
-        t => t.min(MAX_INTEGRATION_TIMEOUT_MS),
+        t => t,
     };
     let fingerprint = {
         use sha2::Digest;

@@ -145,6 +145,12 @@ impl Gateway {
         .with_stage_caches(caches))
     }
 
+    /// The stage caches this gateway answers from (benchmarks check that a
+    /// request they time is a hit).
+    pub fn stage_caches(&self) -> &StageCaches {
+        &self.stage_caches
+    }
+
     /// Whether new HTTP/1 connections should keep the client's header-name
     /// case: only while some route has a REQUEST authorizer, whose event
     /// carries it, since keeping it costs every request a map.

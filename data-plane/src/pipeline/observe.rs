@@ -106,7 +106,8 @@ impl Phase {
 /// The phases passed, kept inline: each is recorded once at most.
 #[derive(Debug, Default)]
 struct PhaseLog {
-    passed: [Option<Phase>; 8],
+    /// One slot per kind of phase: each is passed at most once.
+    passed: [Option<Phase>; 9],
     len: u8,
 }
 

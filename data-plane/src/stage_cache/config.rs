@@ -9,22 +9,9 @@ use archway_proto::rules::stage_cache::{self, MethodCaching, Unauthorized};
 use archway_proto::v1::Stage;
 use std::time::Duration;
 
-/// Verbs with a slot of their own; any other verb is never cached.
+/// Verbs with a slot of their own (in [`crate::routes::verb_slot`]'s
+/// order); any other verb is never cached.
 const VERBS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
-
-/// The slot of a verb in [`RouteCaching`], `None` for other verbs.
-pub fn verb_index(method: &http::Method) -> Option<usize> {
-    Some(match *method {
-        http::Method::GET => 0,
-        http::Method::POST => 1,
-        http::Method::PUT => 2,
-        http::Method::DELETE => 3,
-        http::Method::PATCH => 4,
-        http::Method::HEAD => 5,
-        http::Method::OPTIONS => 6,
-        _ => return None,
-    })
-}
 
 /// How one route is cached, by verb slot.
 pub type RouteCaching = [Option<MethodCache>; VERBS.len()];
@@ -120,7 +107,7 @@ impl StageCacheConfig {
     /// cached; `None`: not at all.
     pub fn method(&self, canary: bool, route: u32, method: &http::Method) -> Option<MethodCache> {
         let routes = if canary { &self.canary } else { &self.primary };
-        routes.get(route as usize)?[verb_index(method)?]
+        routes.get(route as usize)?[crate::routes::verb_slot(method)?]
     }
 }
 

@@ -282,11 +282,12 @@ impl StageCache {
         self.entries.get(key).filter(|e| e.is_fresh(now))
     }
 
-    /// Stores (or replaces) an entry; then lets moka evict what is over the
-    /// capacity at once rather than later, so the bound holds.
+    /// Stores (or replaces) an entry. moka evicts what is over the capacity
+    /// in its own maintenance, which runs as reads and writes go by; running
+    /// it here would take its lock and drain its logs on every store, at the
+    /// end of a response body on the worker that sends it.
     fn insert(&self, key: Box<[u8]>, entry: CachedResponse) {
         self.entries.insert(key, Arc::new(entry));
-        self.entries.run_pending_tasks();
     }
 
     /// Bytes held, by the entries' weights.

@@ -125,14 +125,6 @@ pub struct StoringBody<B> {
 }
 
 impl<B> StoringBody<B> {
-    /// Passes `inner` through, storing nothing.
-    pub fn passthrough(inner: B) -> Self {
-        Self {
-            inner,
-            pending: None,
-        }
-    }
-
     fn complete(&mut self) {
         if let Some(p) = self.pending.take() {
             let Pending {

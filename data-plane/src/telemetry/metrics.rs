@@ -209,14 +209,5 @@ pub fn record_unbound(metrics: &GatewayMetrics, m: &Measurement<'_>) {
 }
 
 fn method_index(method: &http::Method) -> u8 {
-    match *method {
-        http::Method::GET => 0,
-        http::Method::POST => 1,
-        http::Method::PUT => 2,
-        http::Method::DELETE => 3,
-        http::Method::PATCH => 4,
-        http::Method::HEAD => 5,
-        http::Method::OPTIONS => 6,
-        _ => 7,
-    }
+    crate::routes::verb_slot(method).map_or(7, |slot| slot as u8)
 }
