@@ -83,8 +83,9 @@ fn config(keys: usize) -> Vec<ConfigResource> {
             "usageplan/p".into(),
             Body::UsagePlan(UsagePlan {
                 id: "p".into(),
+                name: "p".into(),
                 throttle: Some(ThrottleSettings {
-                    rate_limit: 1e9,
+                    rate_limit: 1e6,
                     burst_limit: 1_000_000,
                 }),
                 api_stages: vec![UsagePlanStage {

@@ -99,6 +99,7 @@ fn config() -> Vec<ConfigResource> {
             "usageplan/p",
             Body::UsagePlan(UsagePlan {
                 id: "p".into(),
+                name: "p".into(),
                 throttle: Some(ThrottleSettings {
                     rate_limit: 1e6,
                     burst_limit: 1_000_000,
