@@ -193,15 +193,19 @@ fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
         match sled::Config::new().path(path).open() {
-            Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    && std::time::Instant::now() < deadline =>
-            {
+            Err(sled::Error::Io(e)) if is_lock_held(&e) && std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             result => return Ok(result?),
         }
     }
+}
+
+/// sled reports a held lock as an `Other` I/O error whose message carries
+/// the OS error (EWOULDBLOCK); its text is the only sign.
+fn is_lock_held(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock
+        || e.to_string().starts_with("could not acquire lock")
 }
 
 /// Publishes a version when dropped: see [`Store::commit`].
@@ -391,6 +395,21 @@ mod tests {
         assert_eq!(store.revision(), 1);
         let api: RestApi = store.view().get(&keys::api("a1")).unwrap().unwrap();
         assert_eq!(api.name, "pets");
+    }
+
+    /// A store another handle is about to let go of opens once it is
+    /// released, instead of failing on the lock (the reopen that flaked).
+    #[test]
+    fn opening_waits_for_a_lock_about_to_be_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = Store::open(dir.path()).unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(held);
+        });
+        let reopened = Store::open(dir.path());
+        releaser.join().unwrap();
+        assert!(reopened.is_ok(), "{:?}", reopened.err());
     }
 
     #[tokio::test]
