@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod client;
+pub mod confirm;
 pub mod iam;
 pub mod spec;
 
