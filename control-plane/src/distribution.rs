@@ -13,7 +13,10 @@
 use crate::fleet_status::FleetStatus;
 use crate::secrets::MasterKey;
 use crate::snapshot;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, View};
+
+/// Resources to upsert and names to remove.
+type Changes = (Vec<Arc<ConfigResource>>, Vec<String>);
 use archway_proto::content_digest::ContentDigest;
 use archway_proto::resource_name;
 use archway_proto::v1::config_distribution_server::ConfigDistribution;
@@ -268,7 +271,46 @@ impl Distribution {
     /// version when anything the fleet serves changed. Keys and plans are not
     /// rebuilt here: see [`Distribution::publish`].
     pub fn refresh(&self, store: &Store) -> Result<(), StoreError> {
+        self.refresh_and_publish(store, true, Vec::new())
+    }
+
+    /// Publishes individually changed keys and plans by resource name: a
+    /// new key costs one resource on the wire, whatever the fleet holds.
+    /// Each is read back from the store under the refresh lock, so when two
+    /// writes race the last publish always carries the newest committed
+    /// state (a deleted key can never come back).
+    pub fn publish(&self, store: &Store, names: Vec<String>) -> Result<(), StoreError> {
+        self.refresh_and_publish(store, false, names)
+    }
+
+    /// Both at once, from one version of the store, as one configuration
+    /// version: what `ApplyConfiguration` publishes after its one write,
+    /// whatever it touched. `refresh` rebuilds the derived part; `names`
+    /// are the keys, plans and principals to publish.
+    pub fn refresh_and_publish(
+        &self,
+        store: &Store,
+        refresh: bool,
+        names: Vec<String>,
+    ) -> Result<(), StoreError> {
         let _serial = self.refresh_lock.lock().expect("refresh lock");
+        // Read after taking the refresh lock: the last refresh to run sees
+        // the newest commit, and reads it whole.
+        let view = store.view();
+        let (mut upserts, mut removals) = if refresh {
+            self.derived_changes(&view)?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let (more_upserts, more_removals) = self.individual_changes(&view, names)?;
+        upserts.extend(more_upserts);
+        removals.extend(more_removals);
+        self.apply(view.revision(), upserts, removals);
+        Ok(())
+    }
+
+    /// What the derived part of the set gains and loses at `view`.
+    fn derived_changes(&self, view: &View) -> Result<Changes, StoreError> {
         let known: BTreeMap<String, Arc<ConfigResource>> = self
             .set
             .read()
@@ -278,10 +320,7 @@ impl Distribution {
             .filter(|(name, _)| !resource_name::is_published_individually(name))
             .map(|(n, r)| (n.clone(), r.clone()))
             .collect();
-        // Read after taking the refresh lock: the last refresh to run sees
-        // the newest commit, and reads it whole.
-        let view = store.view();
-        let desired = snapshot::build(&view, &known)?;
+        let desired = snapshot::build(view, &known)?;
         let mut upserts = Vec::new();
         for (name, resource) in &desired {
             match known.get(name) {
@@ -294,34 +333,24 @@ impl Distribution {
             .filter(|n| !desired.contains_key(*n))
             .cloned()
             .collect();
-        self.apply(view.revision(), upserts, removals);
-        Ok(())
+        Ok((upserts, removals))
     }
 
-    /// Publishes individually changed keys and plans by resource name: a
-    /// new key costs one resource on the wire, whatever the fleet holds.
-    /// Each is read back from the store under the refresh lock, so when two
-    /// writes race the last publish always carries the newest committed
-    /// state (a deleted key can never come back).
-    pub fn publish(&self, store: &Store, names: Vec<String>) -> Result<(), StoreError> {
-        let _serial = self.refresh_lock.lock().expect("refresh lock");
-        let view = store.view();
+    /// The named individually published resources as they are at `view`.
+    fn individual_changes(&self, view: &View, names: Vec<String>) -> Result<Changes, StoreError> {
         let mut upserts = Vec::new();
         let mut removals = Vec::new();
         for name in names {
-            match snapshot::read_individual(&view, &name, &self.master)? {
+            match snapshot::read_individual(view, &name, &self.master)? {
                 Some(resource) => upserts.push(Arc::new(resource)),
                 None => removals.push(name),
             }
         }
         // Unchanged entries (e.g. a racing publish already sent them) cost nothing.
-        {
-            let set = self.set.read().expect("distribution lock");
-            upserts.retain(|r| set.resources.get(&r.name).is_none_or(|old| **old != **r));
-            removals.retain(|n| set.resources.contains_key(n));
-        }
-        self.apply(view.revision(), upserts, removals);
-        Ok(())
+        let set = self.set.read().expect("distribution lock");
+        upserts.retain(|r| set.resources.get(&r.name).is_none_or(|old| **old != **r));
+        removals.retain(|n| set.resources.contains_key(n));
+        Ok((upserts, removals))
     }
 
     /// Publishes the changes as a new version: the store revision they were

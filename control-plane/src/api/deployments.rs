@@ -69,53 +69,60 @@ fn load_stage(view: &View, api_id: &str, stage_name: &str) -> ApiResult<Stage> {
 
 /// Validates a stage's settings, then that the deployments it names exist.
 fn check_stage(view: &View, stage: &Stage) -> ApiResult<()> {
-    validate::stage(stage)?;
-    required("stage.deployment_id", &stage.deployment_id)?;
-    if view
-        .get::<Deployment>(&keys::deployment(&stage.api_id, &stage.deployment_id))?
-        .is_none()
-    {
+    check_stage_with("stage", stage, |id| {
+        Ok(view
+            .get_raw(&keys::deployment(&stage.api_id, id))?
+            .is_some())
+    })
+}
+
+/// A stage's settings (the shared rules), then that the deployments it
+/// names exist as `deployment_exists` says. `field` names the stage in
+/// refusals (`stage`, or a document path).
+pub(crate) fn check_stage_with(
+    field: &str,
+    stage: &Stage,
+    deployment_exists: impl Fn(&str) -> ApiResult<bool>,
+) -> ApiResult<()> {
+    validate::stage(stage).map_err(|e| rebase(e, "stage", field))?;
+    required(&format!("{field}.deployment_id"), &stage.deployment_id)?;
+    if !deployment_exists(&stage.deployment_id)? {
         return Err(ApiError::invalid(
-            "stage.deployment_id",
+            format!("{field}.deployment_id"),
             format!("deployment '{}' does not exist", stage.deployment_id),
         ));
     }
     if let Some(canary) = &stage.canary
-        && view
-            .get::<Deployment>(&keys::deployment(&stage.api_id, &canary.deployment_id))?
-            .is_none()
+        && !deployment_exists(&canary.deployment_id)?
     {
         return Err(ApiError::invalid(
-            "stage.canary.deployment_id",
+            format!("{field}.canary.deployment_id"),
             format!("deployment '{}' does not exist", canary.deployment_id),
         ));
     }
     Ok(())
 }
 
+/// Moves a refusal's field from under `from` (e.g. `stage.variables`) to
+/// under `to` (e.g. `apis[0].stages[1].variables`).
+pub(crate) fn rebase(e: ApiError, from: &str, to: &str) -> ApiError {
+    match e {
+        ApiError::InvalidArgument { field, reason } if from != to => {
+            let field = match field.strip_prefix(from) {
+                Some(rest) if rest.is_empty() || rest.starts_with(['.', '[']) => {
+                    format!("{to}{rest}")
+                }
+                _ => field,
+            };
+            ApiError::InvalidArgument { field, reason }
+        }
+        other => other,
+    }
+}
+
 /// Freezes the API's current resources and methods into a deployment, after
 /// checking that every method can be served.
 fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Deployment> {
-    let resources: Vec<Resource> = view.scan(&keys::resources(&api.id))?;
-    let methods: Vec<Method> = view.scan(&keys::methods_of_api(&api.id))?;
-    if methods.is_empty() {
-        return Err(ApiError::FailedPrecondition(format!(
-            "API '{}' has no methods; add one before deploying",
-            api.id
-        )));
-    }
-    for method in &methods {
-        if method.integration.is_none() {
-            let path = resources
-                .iter()
-                .find(|r| r.id == method.resource_id)
-                .map_or("?", |r| r.path.as_str());
-            return Err(ApiError::FailedPrecondition(format!(
-                "no integration defined for method {} {path}",
-                method.http_method
-            )));
-        }
-    }
     // Creation times order deployments for rollback: keep them strictly
     // increasing even when two land in the same millisecond.
     let latest = view
@@ -124,15 +131,58 @@ fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Depl
         .map(|d| d.created_at_ms)
         .max()
         .unwrap_or(0);
+    freeze(
+        api,
+        FrozenParts {
+            id: unused_id(view, 10, |id| keys::deployment(&api.id, id))?,
+            description: description.to_owned(),
+            created_at_ms: ids::now_ms().max(latest + 1),
+            resources: view.scan(&keys::resources(&api.id))?,
+            methods: view.scan(&keys::methods_of_api(&api.id))?,
+            authorizers: view.scan(&keys::authorizers(&api.id))?,
+        },
+    )
+}
+
+/// What a new deployment is made of.
+pub(crate) struct FrozenParts {
+    pub id: String,
+    pub description: String,
+    pub created_at_ms: i64,
+    pub resources: Vec<Resource>,
+    pub methods: Vec<Method>,
+    pub authorizers: Vec<Authorizer>,
+}
+
+/// A deployment of `api` from its parts, refused when a method cannot be
+/// served (none at all, or one without an integration).
+pub(crate) fn freeze(api: &RestApi, parts: FrozenParts) -> ApiResult<Deployment> {
+    if parts.methods.is_empty() {
+        return Err(ApiError::FailedPrecondition(format!(
+            "API '{}' has no methods; add one before deploying",
+            api.id
+        )));
+    }
+    if let Some(method) = parts.methods.iter().find(|m| m.integration.is_none()) {
+        let path = parts
+            .resources
+            .iter()
+            .find(|r| r.id == method.resource_id)
+            .map_or("?", |r| r.path.as_str());
+        return Err(ApiError::FailedPrecondition(format!(
+            "no integration defined for method {} {path}",
+            method.http_method
+        )));
+    }
     Ok(Deployment {
-        id: unused_id(view, 10, |id| keys::deployment(&api.id, id))?,
+        id: parts.id,
         api_id: api.id.clone(),
-        description: description.to_owned(),
-        created_at_ms: ids::now_ms().max(latest + 1),
+        description: parts.description,
+        created_at_ms: parts.created_at_ms,
         protocol: api.protocol,
-        resources,
-        methods,
-        authorizers: view.scan(&keys::authorizers(&api.id))?,
+        resources: parts.resources,
+        methods: parts.methods,
+        authorizers: parts.authorizers,
     })
 }
 

@@ -43,7 +43,7 @@ impl Iam {
 }
 
 /// `arn:aws:iam::{account}:user/{name}` or `…:role/{name}`.
-fn principal_arn(account: &str, kind: PrincipalType, name: &str) -> String {
+pub(crate) fn principal_arn(account: &str, kind: PrincipalType, name: &str) -> String {
     let kind = if kind == PrincipalType::Role {
         "role"
     } else {
@@ -52,7 +52,7 @@ fn principal_arn(account: &str, kind: PrincipalType, name: &str) -> String {
     format!("arn:aws:iam::{account}:{kind}/{name}")
 }
 
-fn account_id(view: &View) -> ApiResult<String> {
+pub(crate) fn account_id(view: &View) -> ApiResult<String> {
     Ok(view
         .get_raw(keys::ACCOUNT_ID)?
         .map(|v| String::from_utf8_lossy(&v).into_owned())
@@ -77,6 +77,16 @@ fn check_name(field: &str, name: &str) -> ApiResult<()> {
 }
 
 fn check_principal(p: &IamPrincipal) -> ApiResult<()> {
+    check_principal_at("principal", p)
+}
+
+/// A principal's name, type, description and policies; `field` names it in
+/// refusals (`principal`, or a document path).
+pub(crate) fn check_principal_at(field: &str, p: &IamPrincipal) -> ApiResult<()> {
+    check_principal_fields(p).map_err(|e| super::deployments::rebase(e, "principal", field))
+}
+
+fn check_principal_fields(p: &IamPrincipal) -> ApiResult<()> {
     check_name("principal.name", &p.name)?;
     match PrincipalType::try_from(p.r#type) {
         Ok(PrincipalType::User | PrincipalType::Role) => {}
@@ -110,7 +120,7 @@ fn load_access_key(view: &View, id: &str) -> ApiResult<AccessKey> {
     })
 }
 
-fn keys_of(view: &View, principal: &str) -> ApiResult<Vec<AccessKey>> {
+pub(crate) fn keys_of(view: &View, principal: &str) -> ApiResult<Vec<AccessKey>> {
     Ok(view
         .scan::<AccessKey>(keys::ACCESS_KEYS)?
         .into_iter()

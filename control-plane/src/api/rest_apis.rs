@@ -62,7 +62,7 @@ fn load_method(view: &View, key: &MethodKey) -> ApiResult<Method> {
         })
 }
 
-fn child_path(parent_path: &str, part: &str) -> String {
+pub(crate) fn child_path(parent_path: &str, part: &str) -> String {
     if parent_path == "/" {
         format!("/{part}")
     } else {
@@ -70,18 +70,52 @@ fn child_path(parent_path: &str, part: &str) -> String {
     }
 }
 
+/// The children of one resource, as [`check_placement`] needs them: their
+/// path parts and the variable part among them (at most one). The handler
+/// builds it from the store for each call; `apply` keeps one per parent as
+/// it adds resources, so a parent with 10,000 children costs no scan per
+/// child.
+#[derive(Debug, Default)]
+pub(crate) struct Siblings {
+    parts: std::collections::HashSet<String>,
+    variable: Option<String>,
+}
+
+impl Siblings {
+    pub(crate) fn of<'a>(children: impl IntoIterator<Item = &'a Resource>) -> Self {
+        let mut siblings = Self::default();
+        for child in children {
+            siblings.add(&child.path_part);
+        }
+        siblings
+    }
+
+    pub(crate) fn add(&mut self, part: &str) {
+        if part.starts_with('{') {
+            self.variable = Some(part.to_owned());
+        }
+        self.parts.insert(part.to_owned());
+    }
+}
+
 /// Checks that `part` may sit under `parent` next to `siblings`, as AWS
 /// requires: unique parts, at most one variable part per parent, nothing
-/// under a greedy part, and no parameter name twice along a path.
-fn check_placement(
+/// under a greedy part, and no parameter name twice along a path. `field`
+/// names the path part in the refusal.
+pub(crate) fn check_placement(
+    field: &str,
     parent: &Resource,
     part: &str,
-    siblings: impl Iterator<Item = Resource>,
+    siblings: &Siblings,
 ) -> ApiResult<()> {
-    let parsed = validate::path_part("path_part", part)?;
+    let parsed = validate::path_part(field, part)?;
     if parent.path.ends_with("+}") {
         return Err(ApiError::invalid(
-            "parent_id",
+            if field == "path_part" {
+                "parent_id"
+            } else {
+                field
+            },
             format!(
                 "'{}' is a greedy path variable and cannot have child resources",
                 parent.path
@@ -89,28 +123,25 @@ fn check_placement(
         ));
     }
     let is_variable = !matches!(parsed, PathPart::Literal(_));
-    for sibling in siblings {
-        if sibling.path_part == part {
-            return Err(ApiError::AlreadyExists(format!(
-                "resource '{}'",
-                child_path(&parent.path, part)
-            )));
-        }
-        if is_variable && sibling.path_part.starts_with('{') {
-            return Err(ApiError::invalid(
-                "path_part",
-                format!(
-                    "sibling '{}' is already a variable path part; only one is allowed per parent",
-                    sibling.path_part
-                ),
-            ));
-        }
+    if siblings.parts.contains(part) {
+        return Err(ApiError::AlreadyExists(format!(
+            "resource '{}'",
+            child_path(&parent.path, part)
+        )));
+    }
+    if is_variable && let Some(sibling) = &siblings.variable {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "sibling '{sibling}' is already a variable path part; only one is allowed per parent"
+            ),
+        ));
     }
     if let PathPart::Param(name) | PathPart::Greedy(name) = parsed
         && archway_proto::path::param_names(&parent.path).any(|n| n == name)
     {
         return Err(ApiError::invalid(
-            "path_part",
+            field,
             format!("parameter '{name}' is already used in '{}'", parent.path),
         ));
     }
@@ -151,7 +182,7 @@ fn repath_subtree(txn: &mut Txn, api_id: &str, root: &Resource) -> ApiResult<()>
 
 /// The API's resource policy must parse as nodes will read it: with
 /// `execute-api:/…` resources expanded to this API's ARN.
-fn check_resource_policy(view: &View, api: &RestApi) -> ApiResult<()> {
+pub(crate) fn check_resource_policy(view: &View, api: &RestApi) -> ApiResult<()> {
     validate::endpoint_type("endpoint_type", api.endpoint_type)?;
     if api.policy.trim().is_empty() {
         return Ok(());
@@ -175,8 +206,25 @@ fn check_resource_policy(view: &View, api: &RestApi) -> ApiResult<()> {
 }
 
 /// NONE, AWS_IAM, or JWT / CUSTOM with an authorizer of that kind in the
-/// same API.
+/// same API (as stored).
 fn check_authorization(view: &View, method: &mut Method) -> ApiResult<()> {
+    let api_id = method.api_id.clone();
+    check_authorization_with("method", method, |id| {
+        Ok(view
+            .get::<Authorizer>(&keys::authorizer(&api_id, id))?
+            .map(|a| a.r#type()))
+    })
+}
+
+/// NONE, AWS_IAM, or JWT / CUSTOM with an authorizer of that kind, whose
+/// type `authorizer_type` looks up by id (None: no such authorizer in this
+/// API); normalizes the authorization type. `field` names the method in
+/// refusals (`method`, or a document path).
+pub(crate) fn check_authorization_with(
+    field: &str,
+    method: &mut Method,
+    authorizer_type: impl FnOnce(&str) -> ApiResult<Option<AuthorizerType>>,
+) -> ApiResult<()> {
     let kind = method.authorization_type.to_ascii_uppercase();
     let kind = match kind.as_str() {
         "" => "NONE",
@@ -186,33 +234,30 @@ fn check_authorization(view: &View, method: &mut Method) -> ApiResult<()> {
         "NONE" | "AWS_IAM" => {
             if !method.authorizer_id.is_empty() {
                 return Err(ApiError::invalid(
-                    "method.authorizer_id",
+                    format!("{field}.authorizer_id"),
                     "an authorizer needs authorization_type JWT or CUSTOM",
                 ));
             }
         }
         "JWT" | "CUSTOM" => {
-            required("method.authorizer_id", &method.authorizer_id)?;
-            let authorizer = view
-                .get::<Authorizer>(&keys::authorizer(&method.api_id, &method.authorizer_id))?
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "method.authorizer_id",
-                        format!(
-                            "authorizer '{}' does not exist in this API",
-                            method.authorizer_id
-                        ),
-                    )
-                })?;
-            let is_jwt = authorizer.r#type == AuthorizerType::Jwt as i32;
+            required(&format!("{field}.authorizer_id"), &method.authorizer_id)?;
+            let Some(authorizer_type) = authorizer_type(&method.authorizer_id)? else {
+                return Err(ApiError::invalid(
+                    format!("{field}.authorizer_id"),
+                    format!(
+                        "authorizer '{}' does not exist in this API",
+                        method.authorizer_id
+                    ),
+                ));
+            };
+            let is_jwt = authorizer_type == AuthorizerType::Jwt;
             if is_jwt != (kind == "JWT") {
                 return Err(ApiError::invalid(
-                    "method.authorization_type",
+                    format!("{field}.authorization_type"),
                     format!(
                         "authorizer '{}' is a {} authorizer; use authorization_type {}",
-                        authorizer.id,
-                        authorizer
-                            .r#type()
+                        method.authorizer_id,
+                        authorizer_type
                             .as_str_name()
                             .trim_start_matches("AUTHORIZER_TYPE_"),
                         if is_jwt { "JWT" } else { "CUSTOM" }
@@ -222,19 +267,35 @@ fn check_authorization(view: &View, method: &mut Method) -> ApiResult<()> {
         }
         other => {
             return Err(ApiError::invalid(
-                "method.authorization_type",
+                format!("{field}.authorization_type"),
                 format!("'{other}' is not one of NONE, AWS_IAM, JWT or CUSTOM"),
             ));
         }
     }
     if kind != "JWT" && !method.authorization_scopes.is_empty() {
         return Err(ApiError::invalid(
-            "method.authorization_scopes",
+            format!("{field}.authorization_scopes"),
             "scopes need authorization_type JWT",
         ));
     }
     method.authorization_type = kind.into();
     Ok(())
+}
+
+/// Every key an API's records live under (the API, its resources, methods,
+/// deployments, stages and authorizers): what deleting the API deletes.
+pub(crate) fn api_record_keys(view: &View, api_id: &str) -> Vec<String> {
+    let mut all = vec![keys::api(api_id)];
+    for prefix in [
+        keys::resources(api_id),
+        keys::methods_of_api(api_id),
+        keys::deployments(api_id),
+        keys::stages(api_id),
+        keys::authorizers(api_id),
+    ] {
+        all.extend(view.keys_under(&prefix));
+    }
+    all
 }
 
 fn load_authorizer(view: &View, api_id: &str, id: &str) -> ApiResult<Authorizer> {
@@ -445,12 +506,9 @@ impl RestApiService for RestApis {
         self.state
             .write(|txn| {
                 load_api(txn, &req.api_id)?;
-                txn.delete(&keys::api(&req.api_id));
-                txn.delete_prefix(&keys::resources(&req.api_id))?;
-                txn.delete_prefix(&keys::methods_of_api(&req.api_id))?;
-                txn.delete_prefix(&keys::deployments(&req.api_id))?;
-                txn.delete_prefix(&keys::stages(&req.api_id))?;
-                txn.delete_prefix(&keys::authorizers(&req.api_id))?;
+                for key in api_record_keys(txn, &req.api_id) {
+                    txn.delete(&key);
+                }
                 Ok::<_, ApiError>(())
             })
             .await?;
@@ -474,11 +532,9 @@ impl RestApiService for RestApis {
                         }
                         other => other,
                     })?;
-                let siblings = txn
-                    .scan::<Resource>(&keys::resources(&req.api_id))?
-                    .into_iter()
-                    .filter(|r| r.parent_id == parent.id);
-                check_placement(&parent, &req.path_part, siblings)?;
+                let all = txn.scan::<Resource>(&keys::resources(&req.api_id))?;
+                let siblings = Siblings::of(all.iter().filter(|r| r.parent_id == parent.id));
+                check_placement("path_part", &parent, &req.path_part, &siblings)?;
                 let resource = Resource {
                     id: unused_id(txn, 10, |id| keys::resource(&req.api_id, id))?,
                     api_id: req.api_id.clone(),
@@ -546,11 +602,12 @@ impl RestApiService for RestApis {
                         "a resource cannot move under itself or its descendants",
                     ));
                 }
-                let siblings = txn
-                    .scan::<Resource>(&keys::resources(&req.api_id))?
-                    .into_iter()
-                    .filter(|r| r.parent_id == parent.id && r.id != resource.id);
-                check_placement(&parent, &req.path_part, siblings)?;
+                let all = txn.scan::<Resource>(&keys::resources(&req.api_id))?;
+                let siblings = Siblings::of(
+                    all.iter()
+                        .filter(|r| r.parent_id == parent.id && r.id != resource.id),
+                );
+                check_placement("path_part", &parent, &req.path_part, &siblings)?;
                 resource.parent_id = parent.id.clone();
                 resource.path_part = req.path_part.clone();
                 resource.path = child_path(&parent.path, &req.path_part);

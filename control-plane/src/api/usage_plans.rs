@@ -39,13 +39,13 @@ fn load_key(view: &View, key_id: &str) -> ApiResult<ApiKey> {
     })
 }
 
-fn load_plan(view: &View, plan_id: &str) -> ApiResult<UsagePlan> {
+pub(crate) fn load_plan(view: &View, plan_id: &str) -> ApiResult<UsagePlan> {
     load_by_id(view, "usage_plan_id", plan_id, keys::usage_plan, |id| {
         format!("usage plan '{id}'")
     })
 }
 
-fn secret(view: &View) -> ApiResult<Vec<u8>> {
+pub(crate) fn secret(view: &View) -> ApiResult<Vec<u8>> {
     view.get_raw(keys::API_KEY_SECRET)?
         .ok_or_else(|| ApiError::FailedPrecondition("the API key secret is missing".into()))
 }
@@ -60,10 +60,7 @@ fn insert_key(
     value: &str,
     enabled: bool,
 ) -> ApiResult<ApiKey> {
-    validate::name(&format!("{field}.name"), name)?;
-    validate::max_len(&format!("{field}.description"), description, 4096)?;
-    api_keys::check_value(value).map_err(|r| ApiError::invalid(format!("{field}.value"), r))?;
-    let hash = api_keys::hash(secret, value);
+    let hash = check_key(secret, field, name, description, value)?;
     let index = keys::api_key_hash(&api_keys::hex(&hash));
     if txn.get_raw(&index)?.is_some() {
         return Err(ApiError::AlreadyExists(format!(
@@ -71,7 +68,37 @@ fn insert_key(
         )));
     }
     let id = unused_id(txn, 10, keys::api_key)?;
-    let key = ApiKey {
+    let key = new_key(id, name, description, value, hash, enabled);
+    txn.put_raw(&index, key.id.as_bytes());
+    txn.put(&keys::api_key(&key.id), &key);
+    Ok(key)
+}
+
+/// Checks a key's name, description and value (`field` names the key in
+/// refusals); returns the value's hash, under which the index keeps it.
+pub(crate) fn check_key(
+    secret: &[u8],
+    field: &str,
+    name: &str,
+    description: &str,
+    value: &str,
+) -> ApiResult<Vec<u8>> {
+    validate::name(&format!("{field}.name"), name)?;
+    validate::max_len(&format!("{field}.description"), description, 4096)?;
+    api_keys::check_value(value).map_err(|r| ApiError::invalid(format!("{field}.value"), r))?;
+    Ok(api_keys::hash(secret, value))
+}
+
+/// The record of a new key: the value itself is never stored.
+pub(crate) fn new_key(
+    id: String,
+    name: &str,
+    description: &str,
+    value: &str,
+    hash: Vec<u8>,
+    enabled: bool,
+) -> ApiKey {
+    ApiKey {
         id,
         name: name.to_owned(),
         description: description.to_owned(),
@@ -81,22 +108,42 @@ fn insert_key(
         value_prefix: value.chars().take(4).collect(),
         value_hash: hash,
         usage_plan_ids: Vec::new(),
-    };
-    txn.put_raw(&index, key.id.as_bytes());
-    txn.put(&keys::api_key(&key.id), &key);
-    Ok(key)
+    }
+}
+
+/// Every key a key's records live under (the key, its hash index, its
+/// plan memberships and quota resets): what deleting it deletes.
+pub(crate) fn key_record_keys(key: &ApiKey) -> Vec<String> {
+    let mut all = vec![
+        keys::api_key(&key.id),
+        keys::api_key_hash(&api_keys::hex(&key.value_hash)),
+    ];
+    for plan in &key.usage_plan_ids {
+        all.push(keys::plan_key(plan, &key.id));
+        all.push(keys::quota_reset(plan, &key.id));
+    }
+    all
 }
 
 /// Checks a plan's settings and that its stages exist.
 fn check_plan(view: &View, plan: &UsagePlan) -> ApiResult<()> {
-    validate::usage_plan(plan)?;
+    check_plan_with("plan", plan, |api_id, stage| {
+        Ok(view.get_raw(&keys::stage(api_id, stage))?.is_some())
+    })
+}
+
+/// A plan's settings (the shared rules), then that its stages exist as
+/// `stage_exists` says. `field` names the plan in refusals.
+pub(crate) fn check_plan_with(
+    field: &str,
+    plan: &UsagePlan,
+    stage_exists: impl Fn(&str, &str) -> ApiResult<bool>,
+) -> ApiResult<()> {
+    validate::usage_plan(plan).map_err(|e| super::deployments::rebase(e, "plan", field))?;
     for (i, s) in plan.api_stages.iter().enumerate() {
-        if view
-            .get::<Stage>(&keys::stage(&s.api_id, &s.stage))?
-            .is_none()
-        {
+        if !stage_exists(&s.api_id, &s.stage)? {
             return Err(ApiError::invalid(
-                format!("plan.api_stages[{i}]"),
+                format!("{field}.api_stages[{i}]"),
                 format!("stage '{}' of API '{}' does not exist", s.stage, s.api_id),
             ));
         }
@@ -107,13 +154,22 @@ fn check_plan(view: &View, plan: &UsagePlan) -> ApiResult<()> {
 /// AWS allows a key in several plans, but not two that share a stage: the
 /// gateway could not tell which plan a request counts against.
 fn check_no_shared_stage(view: &View, key: &ApiKey, plan: &UsagePlan) -> ApiResult<()> {
+    check_no_shared_stage_with(key, plan, |id| load_plan(view, id))
+}
+
+/// As [`check_no_shared_stage`], with the key's other plans given by `plan_of`.
+pub(crate) fn check_no_shared_stage_with(
+    key: &ApiKey,
+    plan: &UsagePlan,
+    plan_of: impl Fn(&str) -> ApiResult<UsagePlan>,
+) -> ApiResult<()> {
     let stages: HashSet<(&str, &str)> = plan
         .api_stages
         .iter()
         .map(|s| (s.api_id.as_str(), s.stage.as_str()))
         .collect();
     for other_id in key.usage_plan_ids.iter().filter(|id| **id != plan.id) {
-        let other = load_plan(view, other_id)?;
+        let other = plan_of(other_id)?;
         if let Some(s) = other
             .api_stages
             .iter()
@@ -341,11 +397,8 @@ impl UsagePlanService for UsagePlans {
         self.state
             .write(|txn| {
                 let key = load_key(txn, &req.key_id)?;
-                txn.delete(&keys::api_key(&key.id));
-                txn.delete(&keys::api_key_hash(&api_keys::hex(&key.value_hash)));
-                for plan in &key.usage_plan_ids {
-                    txn.delete(&keys::plan_key(plan, &key.id));
-                    txn.delete(&keys::quota_reset(plan, &key.id));
+                for record in key_record_keys(&key) {
+                    txn.delete(&record);
                 }
                 Ok::<_, ApiError>(())
             })

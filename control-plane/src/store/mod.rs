@@ -287,6 +287,13 @@ impl View {
             .collect()
     }
 
+    /// Every key under `prefix`, in key order.
+    pub fn keys_under(&self, prefix: &str) -> Vec<String> {
+        self.prefixed(prefix)
+            .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+            .collect()
+    }
+
     /// Whether anything is stored under `prefix`.
     pub fn any_under(&self, prefix: &str) -> bool {
         self.prefixed(prefix).next().is_some()
