@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "archway/v1/config.proto",
     "archway/v1/admin.proto",
     "archway/v1/distribution.proto",
+    "archway/v1/configuration.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -181,8 +181,16 @@ impl AccessPolicy {
     }
 }
 
+/// Calls that only read, besides Get* and List*: a dry-run diff and an
+/// export change nothing.
+const READ_ONLY_CALLS: &[(&str, &str)] = &[
+    ("ConfigurationService", "DiffConfiguration"),
+    ("ConfigurationService", "ExportConfiguration"),
+];
+
 /// Whether `role` may call `path`: Archway's services by role (ADMIN
-/// anything, READ_ONLY Get* and List*, NODE only the config stream);
+/// anything, READ_ONLY Get*, List* and [`READ_ONLY_CALLS`], NODE only the
+/// config stream);
 /// reflection, `/metrics` and paths nothing serves need ADMIN or READ_ONLY.
 fn role_may_call(role: TokenRole, path: &str) -> bool {
     let reader = matches!(role, TokenRole::Admin | TokenRole::ReadOnly);
@@ -197,7 +205,11 @@ fn role_may_call(role: TokenRole, path: &str) -> bool {
         "AdminTokenService" => role == TokenRole::Admin,
         _ => match role {
             TokenRole::Admin => true,
-            TokenRole::ReadOnly => method.starts_with("Get") || method.starts_with("List"),
+            TokenRole::ReadOnly => {
+                method.starts_with("Get")
+                    || method.starts_with("List")
+                    || READ_ONLY_CALLS.contains(&(service, method))
+            }
             _ => false,
         },
     }
@@ -300,6 +312,15 @@ mod tests {
         assert_eq!(allowed(stream, TokenRole::Node), Some(true));
         assert_eq!(allowed(get, TokenRole::Node), Some(false));
         assert_eq!(allowed(tokens, TokenRole::ReadOnly), Some(false));
+        // The declarative path: diff and export read, apply writes.
+        let apply = "/archway.v1.ConfigurationService/ApplyConfiguration";
+        let diff = "/archway.v1.ConfigurationService/DiffConfiguration";
+        let export = "/archway.v1.ConfigurationService/ExportConfiguration";
+        assert_eq!(allowed(apply, TokenRole::ReadOnly), Some(false));
+        assert_eq!(allowed(apply, TokenRole::Admin), Some(true));
+        assert_eq!(allowed(diff, TokenRole::ReadOnly), Some(true));
+        assert_eq!(allowed(export, TokenRole::ReadOnly), Some(true));
+        assert_eq!(allowed(export, TokenRole::Node), Some(false));
         assert_eq!(
             allowed("/grpc.health.v1.Health/Check", TokenRole::Unspecified),
             None

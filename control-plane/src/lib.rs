@@ -1,12 +1,14 @@
 //! Archway's control plane: keeps APIs, deployments and stages in sled,
 //! serves the gRPC admin API, and streams configuration to the data-plane
-//! fleet. The `cli` module is the operator CLI (`archwayctl`) as a library,
-//! so the all-in-one binary can apply its example API the same way.
+//! fleet. The `cli` module is the operator CLI (`archwayctl`) as a library;
+//! [`declarative`] is the server-side apply, diff and export of whole
+//! documents.
 
 pub mod api;
 pub mod api_keys;
 pub mod auth;
 pub mod cli;
+pub mod declarative;
 pub mod distribution;
 pub mod error;
 pub mod fleet_status;

@@ -5,6 +5,7 @@
 //! ([`crate::auth::AccessPolicy`]); `/metrics` too, unless
 //! `metrics_without_auth`.
 
+use crate::api::configuration::Configuration;
 use crate::api::deployments::Deployments;
 use crate::api::fleet::Fleet;
 use crate::api::iam::Iam;
@@ -21,6 +22,7 @@ use crate::telemetry::{Telemetry, TelemetryConfig, observe_admin_call};
 use anyhow::Context;
 use archway_proto::v1::admin_token_service_server::AdminTokenServiceServer;
 use archway_proto::v1::config_distribution_server::ConfigDistributionServer;
+use archway_proto::v1::configuration_service_server::ConfigurationServiceServer;
 use archway_proto::v1::deployment_service_server::DeploymentServiceServer;
 use archway_proto::v1::fleet_service_server::FleetServiceServer;
 use archway_proto::v1::iam_service_server::IamServiceServer;
@@ -231,6 +233,11 @@ pub async fn serve_then(
         )
         .add_service(
             DeploymentServiceServer::new(Deployments::new(state.clone()))
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            ConfigurationServiceServer::new(Configuration::new(state.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )
         .add_service(FleetServiceServer::new(Fleet::new(state.clone())))

@@ -3,6 +3,7 @@
 //! the shape they share (load or NotFound, list, write, publish) is in
 //! [`records`].
 
+pub mod configuration;
 pub mod deployments;
 pub mod fleet;
 pub mod iam;

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use archway_proto::v1::admin_token_service_client::AdminTokenServiceClient;
+use archway_proto::v1::configuration_service_client::ConfigurationServiceClient;
 use archway_proto::v1::deployment_service_client::DeploymentServiceClient;
 use archway_proto::v1::fleet_service_client::FleetServiceClient;
 use archway_proto::v1::iam_service_client::IamServiceClient;
@@ -52,6 +53,7 @@ pub struct AdminClient {
     pub plans: UsagePlanServiceClient<AuthChannel>,
     pub tokens: AdminTokenServiceClient<AuthChannel>,
     pub iam: IamServiceClient<AuthChannel>,
+    pub config: ConfigurationServiceClient<AuthChannel>,
 }
 
 impl AdminClient {
@@ -88,6 +90,9 @@ impl AdminClient {
         Self {
             tokens: AdminTokenServiceClient::new(channel.clone()),
             iam: IamServiceClient::new(channel.clone()),
+            config: ConfigurationServiceClient::new(channel.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
             apis: RestApiServiceClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),

@@ -5,7 +5,6 @@ pub mod apply;
 pub mod client;
 pub mod confirm;
 pub mod iam;
-pub mod spec;
 
 use anyhow::{Context, bail};
 use archway_proto::v1::*;
@@ -35,10 +34,37 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Make APIs, routes and stages match a YAML file (idempotent).
+    /// Make the control plane match a YAML (or JSON) document: all of it in
+    /// one atomic change, or nothing (idempotent; prints every change).
     Apply {
         #[arg(short = 'f', long = "file")]
         file: std::path::PathBuf,
+        /// Show what would change; change nothing (as `diff`).
+        #[arg(long)]
+        dry_run: bool,
+        /// Delete resources the file does not have (asks first).
+        #[arg(long)]
+        prune: bool,
+        /// Confirm the prune's deletions without asking (for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Show what `apply -f FILE` would change, changing nothing.
+    Diff {
+        #[arg(short = 'f', long = "file")]
+        file: std::path::PathBuf,
+        /// Include the deletions `apply --prune` would make.
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Write the current state as a document `apply` accepts.
+    Export {
+        /// Write to this file instead of stdout.
+        #[arg(short = 'o', long = "output")]
+        output: Option<std::path::PathBuf>,
+        /// yaml or json.
+        #[arg(long, default_value = "yaml")]
+        format: String,
     },
     /// Show resources.
     Get {
@@ -249,15 +275,11 @@ const DEFAULT_TOKEN_FILE: &str = "archway-data/control-plane/admin-token";
 
 /// Runs one CLI command, printing its result to stdout.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    // A bad file is reported before anything else, even with no server.
-    let spec = match &cli.command {
-        Command::Apply { file } => {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            Some(
-                spec::ApplyFile::parse(&text)
-                    .with_context(|| format!("parsing {}", file.display()))?,
-            )
+    // A file that does not parse is reported (with its line and column)
+    // before anything else, even with no server.
+    let document = match &cli.command {
+        Command::Apply { file, .. } | Command::Diff { file, .. } => {
+            Some(apply::read_document(file)?)
         }
         _ => None,
     };
@@ -292,15 +314,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             to,
             reset,
         } => usage(&mut client, plan_id, key, from, to, reset).await?,
-        Command::Apply { .. } => {
-            let spec = spec.expect("parsed above");
-            let changes = apply::apply(&mut client, &spec).await?;
-            if changes.is_empty() {
-                println!("unchanged");
-            }
-            for line in changes {
-                println!("{line}");
-            }
+        Command::Apply {
+            file,
+            dry_run,
+            prune,
+            yes,
+        } => {
+            let text = document.expect("read above");
+            let mode = apply::Mode {
+                dry_run,
+                prune,
+                yes,
+            };
+            apply::run(&mut client, &file, text, mode).await?;
+        }
+        Command::Diff { file, prune } => {
+            let text = document.expect("read above");
+            let mode = apply::Mode {
+                dry_run: true,
+                prune,
+                yes: false,
+            };
+            apply::run(&mut client, &file, text, mode).await?;
+        }
+        Command::Export { output, format } => {
+            apply::export(&mut client, output.as_deref(), &format).await?;
         }
         Command::Get { what } => get(&mut client, what).await?,
         Command::Delete { what } => delete(&mut client, what).await?,

@@ -1,5 +1,9 @@
-//! The declarative file `archwayctl apply -f` reads: APIs with their routes
-//! and stages, in the shape an operator would write by hand.
+//! The declarative document `ApplyConfiguration` takes (`archwayctl apply
+//! -f`) and `ExportConfiguration` writes: APIs with their routes,
+//! authorizers and stages, usage plans, API keys by name and IAM users and
+//! roles, in the shape an operator would write by hand. Parsed on the
+//! server, so every client shares one reading; serialized for export, with
+//! defaults left out so an exported file reads like a written one.
 //!
 //! ```yaml
 //! apis:
@@ -23,18 +27,84 @@
 //!         access_log: { format: JSON, destination: "file:/var/log/archway/pets.log" }
 //! ```
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyFile {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apis: Vec<ApiSpec>,
-    /// Matched by name. Keys are not declared in files (they are secrets):
-    /// use `archwayctl keys`.
-    #[serde(default)]
+    /// Matched by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub usage_plans: Vec<UsagePlanSpec>,
+    /// Matched by name. A key's value is a secret: it is in a file only to
+    /// import a known value, and never exported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_keys: Vec<ApiKeySpec>,
+    /// IAM users and roles with their identity policies, matched by name.
+    /// Access keys are secrets and not declared here (`archwayctl iam
+    /// create-key`).
+    #[serde(default, skip_serializing_if = "IamSpec::is_empty")]
+    pub iam: IamSpec,
+}
+
+/// ```yaml
+/// api_keys:
+///   - name: partner-a
+///     usage_plans: [gold]      # plan names
+///     enabled: true            # default
+///     # value: "…"            # only to import a known value (20+ characters)
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeySpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub enabled: bool,
+    /// The key's value, to import one; absent: a new key gets a generated
+    /// value (returned once), an existing key keeps its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub usage_plans: Vec<String>,
+}
+
+/// ```yaml
+/// iam:
+///   users:
+///     - name: alice
+///       policies:
+///         - { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "execute-api:Invoke", Resource: "*" }] }
+///   roles:
+///     - name: deployer
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IamSpec {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<PrincipalSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<PrincipalSpec>,
+}
+
+impl IamSpec {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.roles.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// IAM JSON policy documents (in YAML or JSON syntax).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<serde_json::Value>,
 }
 
 /// ```yaml
@@ -48,65 +118,65 @@ pub struct ApplyFile {
 ///         method_throttles:
 ///           - { path: /pets, method: GET, rate_limit: 5, burst_limit: 5 }
 /// ```
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsagePlanSpec {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<ThrottleSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<QuotaSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<PlanStageSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuotaSpec {
     pub limit: u64,
     /// DAY, WEEK or MONTH.
     pub period: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub offset: u32,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanStageSpec {
     pub api: String,
     pub stage: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub method_throttles: Vec<MethodThrottleSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSpec {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     /// HEADER (default) or AUTHORIZER.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_source: Option<String>,
     /// A resource policy, written as the IAM JSON document (in YAML or JSON
     /// syntax), e.g. to allow only some source CIDRs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<serde_json::Value>,
     /// REGIONAL (default) or PRIVATE (served only on private listeners and
     /// CIDRs of the nodes).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorizers: Vec<AuthorizerSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageSpec>,
 }
 
@@ -129,37 +199,37 @@ pub struct ApiSpec {
 ///     uri: http://127.0.0.1:9100/authorize
 ///     identity_source: method.request.header.X-Tenant, context.sourceIp
 /// ```
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthorizerSpec {
     pub name: String,
     /// JWT (the default), TOKEN or REQUEST.
     #[serde(default = "jwt_type", rename = "type")]
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub identity_source: String,
     // JWT
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub issuer: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub audiences: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub jwks_uri: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub algorithms: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub leeway_seconds: u32,
     // TOKEN and REQUEST
     /// The authorizer endpoint (http://).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub uri: String,
     /// How long answers are reused per identity; default 300.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_seconds: Option<u32>,
     /// TOKEN: a regular expression the token must match.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub validation_expression: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub timeout_ms: u32,
 }
 
@@ -167,47 +237,47 @@ fn jwt_type() -> String {
     "JWT".into()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
     pub path: String,
     pub method: String,
     pub integration: IntegrationSpec,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub api_key_required: bool,
     /// The name of an authorizer of this API (JWT, TOKEN or REQUEST).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorizer: Option<String>,
     /// `AWS_IAM`: requests must be SigV4-signed by an IAM principal whose
     /// policies allow them. (With `authorizer`, the authorizer's kind
     /// decides; leave this out.)
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<String>,
     /// With an authorizer: scopes of which the token needs one.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum IntegrationSpec {
     HttpProxy {
         uri: String,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         http_method: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout_ms: Option<u32>,
         /// `method.request.{path,querystring,header}.NAME` that tell
         /// cached responses apart.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
         cache_key_parameters: Vec<String>,
     },
     Mock {
         #[serde(default = "default_status")]
         status: u32,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         headers: BTreeMap<String, String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         body: String,
     },
 }
@@ -216,41 +286,41 @@ fn default_status() -> u32 {
     200
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageSpec {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variables: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<CanarySpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log: Option<AccessLogSpec>,
     /// Throttle for the whole stage.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throttle: Option<ThrottleSpec>,
     /// Throttles for single methods.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub method_throttles: Vec<MethodThrottleSpec>,
     /// The stage cache; absent: off.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<StageCacheSpec>,
 }
 
 /// `cache: { enabled: true, size: "0.5", ttl_seconds: 300, methods: [...] }`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageCacheSpec {
-    #[serde(default = "yes")]
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub enabled: bool,
     /// One of AWS's cluster sizes, in megabytes; absent: "0.5".
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_seconds: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub methods: Vec<MethodCacheSpec>,
 }
 
@@ -258,32 +328,44 @@ fn yes() -> bool {
     true
 }
 
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// Caching of one method (`*` for any path or verb).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MethodCacheSpec {
     pub path: String,
     pub method: String,
-    #[serde(default = "yes")]
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub enabled: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_seconds: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_authorization: Option<bool>,
     /// FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER (default) or
     /// SUCCEED_WITHOUT_RESPONSE_HEADER.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unauthorized_strategy: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThrottleSpec {
     pub rate_limit: f64,
     pub burst_limit: u32,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MethodThrottleSpec {
     pub path: String,
@@ -294,7 +376,7 @@ pub struct MethodThrottleSpec {
 
 /// `access_log: { format: JSON, destination: stdout }`; format is JSON, CLF
 /// or a `$context` template; destination is stdout, stderr or file:/path.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessLogSpec {
     pub format: String,
@@ -306,17 +388,69 @@ fn default_destination() -> String {
     "stdout".into()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CanarySpec {
     pub percent_traffic: f64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stage_variable_overrides: BTreeMap<String, String>,
 }
 
+/// A document that does not parse: the reason and, where the parser knows
+/// it, the 1-based line and column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntaxError {
+    pub message: String,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+impl std::fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => write!(f, "line {line}, column {column}: ")?,
+            (Some(line), None) => write!(f, "line {line}: ")?,
+            _ => {}
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SyntaxError {}
+
 impl ApplyFile {
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
-        serde_saphyr::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))
+    /// Reads a document (YAML; JSON is YAML too).
+    pub fn parse(text: &str) -> Result<Self, SyntaxError> {
+        serde_saphyr::from_str(text).map_err(|e| {
+            let location = e.location();
+            // The position is given separately; the message alone reads
+            // better without the parser's source snippet.
+            let message = e.to_string();
+            let mut message = message.lines().next().unwrap_or_default();
+            message = message.strip_prefix("error: ").unwrap_or(message);
+            // "line 7 column 23: …": the position is kept apart.
+            if let Some((head, rest)) = message.split_once(": ")
+                && head.starts_with("line ")
+            {
+                message = rest;
+            }
+            let message = message.to_owned();
+            SyntaxError {
+                message,
+                line: location.map(|l| l.line() as u32),
+                column: location.map(|l| l.column() as u32),
+            }
+        })
+    }
+
+    /// The document as YAML.
+    pub fn to_yaml(&self) -> String {
+        serde_saphyr::to_string(self).expect("a document always serializes")
+    }
+
+    /// The document as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a document always serializes")
     }
 }
 
@@ -354,6 +488,22 @@ apis:
             IntegrationSpec::Mock { status: 204, .. }
         ));
         assert_eq!(api.stages[0].canary.as_ref().unwrap().percent_traffic, 10.0);
+    }
+
+    #[test]
+    fn syntax_errors_have_a_line_and_column() {
+        let err = ApplyFile::parse("apis:\n  - name: x\n    routes: [\n").unwrap_err();
+        assert!(err.line.is_some() && err.column.is_some(), "{err:?}");
+        assert!(!err.message.starts_with("error"), "{err:?}");
+        assert!(!err.message.starts_with("line"), "{err:?}");
+    }
+
+    #[test]
+    fn a_document_serializes_back_to_itself() {
+        let text = "apis:\n  - name: pets\n    routes:\n      - { path: /a, method: GET, integration: { type: MOCK, status: 204 } }\niam:\n  users:\n    - { name: alice }\n";
+        let file = ApplyFile::parse(text).unwrap();
+        assert_eq!(ApplyFile::parse(&file.to_yaml()).unwrap(), file);
+        assert_eq!(ApplyFile::parse(&file.to_json()).unwrap(), file);
     }
 
     #[test]

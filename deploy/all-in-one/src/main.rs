@@ -6,7 +6,8 @@
 mod echo;
 
 use anyhow::Context;
-use archway_control_plane::cli::{apply, client::AdminClient, spec::ApplyFile};
+use archway_control_plane::cli::{apply::describe, client::AdminClient};
+use archway_control_plane::declarative::document::ApplyFile;
 use archway_data_plane::node::{self, NodeConfig};
 use archway_data_plane::pipeline::DEFAULT_MAX_PAYLOAD;
 use archway_data_plane::telemetry::TelemetryConfig;
@@ -183,8 +184,21 @@ async fn apply_example(admin_url: &str, token: &str, echo_addr: &str) -> anyhow:
     for stage in spec.apis.iter_mut().flat_map(|a| a.stages.iter_mut()) {
         stage.variables.insert("backend".into(), echo_addr.into());
     }
-    for line in apply::apply(&mut client, &spec).await? {
-        tracing::info!("example API: {line}");
+    // The server-side path, as `archwayctl apply` takes: one atomic write.
+    let applied = client
+        .config
+        .apply_configuration(
+            archway_control_plane::cli::client::proto::ApplyConfigurationRequest {
+                document: spec.to_yaml(),
+                dry_run: false,
+                prune: false,
+            },
+        )
+        .await
+        .map_err(|s| anyhow::anyhow!("applying the example API: {}", s.message()))?
+        .into_inner();
+    for change in &applied.changes {
+        tracing::info!("example API: {}", describe(change));
     }
     Ok(())
 }

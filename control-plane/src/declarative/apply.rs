@@ -1,0 +1,105 @@
+//! Applying a document: parse, plan against one version of the store and,
+//! unless it is a dry run, commit the plan's writes as one store batch and
+//! publish the result to the fleet as one configuration version.
+
+use super::document::{ApplyFile, SyntaxError};
+use super::plan::{self, DocumentError, Options, Plan, PlanError, Write};
+use crate::api::ControlPlaneState;
+use crate::store::StoreError;
+use archway_proto::v1::{ConfigurationChange, CreatedApiKey};
+
+/// What an apply (or dry run) did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub changes: Vec<ConfigurationChange>,
+    /// Whether a write was committed.
+    pub applied: bool,
+    /// The store revision after the call.
+    pub revision: u64,
+    pub created_keys: Vec<CreatedApiKey>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("document: {0}")]
+    Syntax(SyntaxError),
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Document(Vec<DocumentError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<PlanError> for ApplyError {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Document(errors) => Self::Document(errors),
+            PlanError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+/// Parses `text` and applies it (or, with `dry_run`, only plans it).
+pub async fn apply(
+    state: &ControlPlaneState,
+    text: &str,
+    dry_run: bool,
+    prune: bool,
+) -> Result<Outcome, ApplyError> {
+    let doc = ApplyFile::parse(text).map_err(ApplyError::Syntax)?;
+    apply_document(state, &doc, dry_run, prune).await
+}
+
+/// Applies a parsed document.
+pub async fn apply_document(
+    state: &ControlPlaneState,
+    doc: &ApplyFile,
+    dry_run: bool,
+    prune: bool,
+) -> Result<Outcome, ApplyError> {
+    let options = Options { prune, dry_run };
+    if dry_run {
+        let view = state.store.view();
+        let plan = plan::plan(&view, doc, options)?;
+        return Ok(Outcome {
+            changes: plan.changes,
+            applied: false,
+            revision: view.revision(),
+            created_keys: Vec::new(),
+        });
+    }
+    let started = std::time::Instant::now();
+    let (plan, revision) = state
+        .store
+        .write(|txn| {
+            let plan: Plan = plan::plan(txn, doc, options)?;
+            for write in &plan.writes {
+                match write {
+                    Write::Put(key, value) => txn.put_raw(key, value),
+                    Write::Delete(key) => txn.delete(key),
+                }
+            }
+            Ok::<_, ApplyError>(plan)
+        })
+        .await?;
+    let committed = started.elapsed();
+    let applied = !plan.writes.is_empty();
+    if applied {
+        state
+            .distribution
+            .refresh_and_publish(&state.store, true, plan.publish)?;
+    }
+    tracing::info!(
+        changes = plan.changes.len(),
+        writes = plan.writes.len(),
+        revision,
+        commit_ms = committed.as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
+        "applied configuration document"
+    );
+    Ok(Outcome {
+        changes: plan.changes,
+        applied,
+        revision,
+        created_keys: plan.created_keys,
+    })
+}

@@ -1,0 +1,316 @@
+//! From stored records to the document: what `ExportConfiguration` writes,
+//! and the form the planner compares resources in (a field differs when it
+//! reads differently in the file), so a diff speaks the file's language.
+//!
+//! Export is the inverse of the planner's reading: applying an exported
+//! document to an empty control plane and exporting again gives the same
+//! document. Secrets (key values, access keys) and deployments (history,
+//! not configuration) are never exported.
+
+use super::document::*;
+use crate::store::{StoreError, View, keys};
+use archway_proto::v1::*;
+use std::collections::{BTreeMap, HashMap};
+
+/// The whole current state as a document.
+pub fn export(view: &View) -> Result<ApplyFile, StoreError> {
+    let mut apis: Vec<RestApi> = view.scan(keys::APIS)?;
+    apis.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    let mut doc = ApplyFile::default();
+    for api in &apis {
+        doc.apis.push(api_spec(view, api)?);
+    }
+    let mut plans: Vec<UsagePlan> = view.scan(keys::USAGE_PLANS)?;
+    plans.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    let plan_names: HashMap<String, String> = plans
+        .iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
+    doc.usage_plans = plans.iter().map(usage_plan_spec).collect();
+    let mut api_keys: Vec<ApiKey> = view.scan(keys::API_KEYS)?;
+    api_keys.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    doc.api_keys = api_keys
+        .iter()
+        .map(|k| api_key_spec(k, &plan_names))
+        .collect();
+    for p in view.scan::<IamPrincipal>(keys::PRINCIPALS)? {
+        let spec = principal_spec(&p);
+        if p.r#type() == PrincipalType::Role {
+            doc.iam.roles.push(spec);
+        } else {
+            doc.iam.users.push(spec);
+        }
+    }
+    Ok(doc)
+}
+
+/// One API with its authorizers, routes and stages, as stored now.
+fn api_spec(view: &View, api: &RestApi) -> Result<ApiSpec, StoreError> {
+    let mut authorizers: Vec<Authorizer> = view.scan(&keys::authorizers(&api.id))?;
+    authorizers.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    let authorizer_names: HashMap<String, String> = authorizers
+        .iter()
+        .map(|a| (a.id.clone(), a.name.clone()))
+        .collect();
+    let paths: HashMap<String, String> = view
+        .scan::<Resource>(&keys::resources(&api.id))?
+        .into_iter()
+        .map(|r| (r.id, r.path))
+        .collect();
+    let mut routes: Vec<RouteSpec> = view
+        .scan::<Method>(&keys::methods_of_api(&api.id))?
+        .iter()
+        .filter_map(|m| {
+            let path = paths.get(&m.resource_id)?;
+            Some(route_spec(m, path, &authorizer_names))
+        })
+        .collect();
+    routes.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+    let mut stages: Vec<Stage> = view.scan(&keys::stages(&api.id))?;
+    stages.sort_by(|a, b| a.stage_name.cmp(&b.stage_name));
+    Ok(ApiSpec {
+        authorizers: authorizers.iter().map(authorizer_spec).collect(),
+        routes,
+        stages: stages.iter().map(stage_spec).collect(),
+        ..api_fields(api)
+    })
+}
+
+/// An API's own fields (no authorizers, routes or stages).
+pub(crate) fn api_fields(api: &RestApi) -> ApiSpec {
+    ApiSpec {
+        name: api.name.clone(),
+        id: Some(api.id.clone()),
+        description: api.description.clone(),
+        protocol: Some(short(api.protocol().as_str_name(), "API_PROTOCOL_")),
+        api_key_source: (api.api_key_source() != ApiKeySource::Header)
+            .then(|| short(api.api_key_source().as_str_name(), "API_KEY_SOURCE_")),
+        policy: policy_value(&api.policy),
+        endpoint_type: (api.endpoint_type() != EndpointType::Regional)
+            .then(|| short(api.endpoint_type().as_str_name(), "ENDPOINT_TYPE_")),
+        authorizers: Vec::new(),
+        routes: Vec::new(),
+        stages: Vec::new(),
+    }
+}
+
+/// A policy as the document holds it: JSON, not a string of JSON.
+fn policy_value(text: &str) -> Option<serde_json::Value> {
+    if text.trim().is_empty() {
+        return None;
+    }
+    Some(serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.into())))
+}
+
+fn short(name: &str, prefix: &str) -> String {
+    name.trim_start_matches(prefix).to_owned()
+}
+
+pub(crate) fn authorizer_spec(a: &Authorizer) -> AuthorizerSpec {
+    let kind = short(a.r#type().as_str_name(), "AUTHORIZER_TYPE_");
+    let jwt = a.jwt.clone().unwrap_or_default();
+    let custom = a.r#type() != AuthorizerType::Jwt;
+    AuthorizerSpec {
+        name: a.name.clone(),
+        kind,
+        identity_source: a.identity_source.clone(),
+        issuer: jwt.issuer,
+        audiences: jwt.audiences,
+        jwks_uri: jwt.jwks_uri,
+        algorithms: jwt.algorithms,
+        leeway_seconds: jwt.leeway_seconds,
+        uri: a.authorizer_uri.clone(),
+        ttl_seconds: if custom { a.result_ttl_seconds } else { None },
+        validation_expression: a.identity_validation_expression.clone(),
+        timeout_ms: a.timeout_ms,
+    }
+}
+
+/// A method as a route; `authorizer_names` maps its API's authorizer ids
+/// to names.
+pub(crate) fn route_spec(
+    m: &Method,
+    path: &str,
+    authorizer_names: &HashMap<String, String>,
+) -> RouteSpec {
+    let (authorizer, authorization) = match m.authorization_type.as_str() {
+        "JWT" | "CUSTOM" => (
+            Some(
+                authorizer_names
+                    .get(&m.authorizer_id)
+                    .cloned()
+                    .unwrap_or_else(|| m.authorizer_id.clone()),
+            ),
+            None,
+        ),
+        "" | "NONE" => (None, None),
+        other => (None, Some(other.to_owned())),
+    };
+    RouteSpec {
+        path: path.to_owned(),
+        method: m.http_method.clone(),
+        integration: integration_spec(m.integration.as_ref()),
+        api_key_required: m.api_key_required,
+        authorizer,
+        authorization,
+        scopes: m.authorization_scopes.clone(),
+    }
+}
+
+fn integration_spec(integration: Option<&Integration>) -> IntegrationSpec {
+    let Some(i) = integration else {
+        // Only methods made through the per-resource API can lack one.
+        return IntegrationSpec::Mock {
+            status: 200,
+            headers: BTreeMap::new(),
+            body: String::new(),
+        };
+    };
+    match i.r#type() {
+        IntegrationType::Mock => {
+            let mock = i.mock.clone().unwrap_or_default();
+            IntegrationSpec::Mock {
+                status: mock.status_code,
+                headers: mock.headers.into_iter().collect(),
+                body: mock.body,
+            }
+        }
+        _ => IntegrationSpec::HttpProxy {
+            uri: i.uri.clone(),
+            http_method: (!i.http_method.is_empty()).then(|| i.http_method.clone()),
+            timeout_ms: (i.timeout_ms != 0).then_some(i.timeout_ms),
+            cache_key_parameters: i.cache_key_parameters.clone(),
+        },
+    }
+}
+
+/// A stage's settings; which deployments it serves is not configuration
+/// the document holds (apply deploys when the API differs from them).
+pub(crate) fn stage_spec(s: &Stage) -> StageSpec {
+    let throttle_of = |m: &MethodThrottle| m.throttle.clone().unwrap_or_default();
+    let whole = s
+        .method_settings
+        .iter()
+        .find(|m| m.resource_path == "*" && m.http_method == "*");
+    StageSpec {
+        name: s.stage_name.clone(),
+        description: s.description.clone(),
+        variables: s.variables.clone(),
+        canary: s.canary.as_ref().map(|c| CanarySpec {
+            percent_traffic: c.percent_traffic,
+            stage_variable_overrides: c.stage_variable_overrides.clone(),
+        }),
+        access_log: s.access_log_settings.as_ref().map(|l| AccessLogSpec {
+            format: l.format.clone(),
+            destination: l.destination.clone(),
+        }),
+        throttle: whole.map(|m| {
+            let t = throttle_of(m);
+            ThrottleSpec {
+                rate_limit: t.rate_limit,
+                burst_limit: t.burst_limit,
+            }
+        }),
+        method_throttles: s
+            .method_settings
+            .iter()
+            .filter(|m| !(m.resource_path == "*" && m.http_method == "*"))
+            .map(|m| method_throttle_spec(m))
+            .collect(),
+        cache: stage_cache_spec(s),
+    }
+}
+
+fn method_throttle_spec(m: &MethodThrottle) -> MethodThrottleSpec {
+    let t = m.throttle.clone().unwrap_or_default();
+    MethodThrottleSpec {
+        path: m.resource_path.clone(),
+        method: m.http_method.clone(),
+        rate_limit: t.rate_limit,
+        burst_limit: t.burst_limit,
+    }
+}
+
+fn stage_cache_spec(s: &Stage) -> Option<StageCacheSpec> {
+    let configured = s.cache_cluster_enabled
+        || !s.cache_cluster_size.is_empty()
+        || s.cache_ttl_seconds.is_some()
+        || !s.method_cache_settings.is_empty();
+    configured.then(|| StageCacheSpec {
+        enabled: s.cache_cluster_enabled,
+        size: (!s.cache_cluster_size.is_empty()).then(|| s.cache_cluster_size.clone()),
+        ttl_seconds: s.cache_ttl_seconds,
+        methods: s
+            .method_cache_settings
+            .iter()
+            .map(|m| MethodCacheSpec {
+                path: m.resource_path.clone(),
+                method: m.http_method.clone(),
+                enabled: m.caching_enabled,
+                ttl_seconds: m.cache_ttl_in_seconds,
+                require_authorization: m.require_authorization_for_cache_control,
+                unauthorized_strategy: match m.unauthorized_cache_control_header_strategy() {
+                    UnauthorizedCacheControlHeaderStrategy::Unspecified => None,
+                    other => Some(short(
+                        other.as_str_name(),
+                        "UNAUTHORIZED_CACHE_CONTROL_HEADER_STRATEGY_",
+                    )),
+                },
+            })
+            .collect(),
+    })
+}
+
+pub(crate) fn usage_plan_spec(p: &UsagePlan) -> UsagePlanSpec {
+    UsagePlanSpec {
+        name: p.name.clone(),
+        description: p.description.clone(),
+        throttle: p.throttle.as_ref().map(|t| ThrottleSpec {
+            rate_limit: t.rate_limit,
+            burst_limit: t.burst_limit,
+        }),
+        quota: p.quota.as_ref().map(|q| QuotaSpec {
+            limit: q.limit,
+            period: short(q.period().as_str_name(), "QUOTA_PERIOD_"),
+            offset: q.offset,
+        }),
+        stages: p
+            .api_stages
+            .iter()
+            .map(|s| PlanStageSpec {
+                api: s.api_id.clone(),
+                stage: s.stage.clone(),
+                method_throttles: s.throttle.iter().map(method_throttle_spec).collect(),
+            })
+            .collect(),
+    }
+}
+
+/// A key by name, with its plans by name; never its value.
+pub(crate) fn api_key_spec(k: &ApiKey, plan_names: &HashMap<String, String>) -> ApiKeySpec {
+    let mut usage_plans: Vec<String> = k
+        .usage_plan_ids
+        .iter()
+        .map(|id| plan_names.get(id).cloned().unwrap_or_else(|| id.clone()))
+        .collect();
+    usage_plans.sort();
+    ApiKeySpec {
+        name: k.name.clone(),
+        description: k.description.clone(),
+        enabled: k.enabled,
+        value: None,
+        usage_plans,
+    }
+}
+
+pub(crate) fn principal_spec(p: &IamPrincipal) -> PrincipalSpec {
+    PrincipalSpec {
+        name: p.name.clone(),
+        description: p.description.clone(),
+        policies: p
+            .policies
+            .iter()
+            .filter_map(|text| policy_value(text))
+            .collect(),
+    }
+}
