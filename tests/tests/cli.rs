@@ -64,7 +64,11 @@ apis:
     write("v1", "")?;
     let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
     assert!(out.contains("api store (store): created"), "{out}");
-    assert!(out.contains("stage prod: created"), "{out}");
+    assert!(out.contains("stage store/prod: created"), "{out}");
+    assert!(
+        out.contains("deployment: (none) -> (new deployment)"),
+        "{out}"
+    );
     assert_eq!(
         ctl(&server, &["apply", "-f", file.to_str().unwrap()]).trim(),
         "unchanged"
@@ -83,7 +87,7 @@ apis:
     // A changed file deploys once; the stage serves the new version.
     write("v2", "")?;
     let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.contains("method GET /health: updated"), "{out}");
+    assert!(out.contains("route store GET /health: updated"), "{out}");
     assert!(out.contains("deployment "), "{out}");
     admin.wait_converged(&["n"]).await?;
     assert_eq!(
@@ -242,14 +246,22 @@ apis:
     };
     write("app-1")?;
     let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.contains("authorizer users: created"), "{out}");
+    assert!(out.contains("authorizer profile users ("), "{out}");
     assert_eq!(
         ctl(&server, &["apply", "-f", file.to_str().unwrap()]).trim(),
         "unchanged"
     );
     write("app-2")?;
     let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.contains("authorizer users: updated"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("authorizer profile users") && l.ends_with("updated")),
+        "{out}"
+    );
+    assert!(
+        out.contains("audiences: [\"app-1\"] -> [\"app-2\"]"),
+        "{out}"
+    );
     assert!(
         out.contains("deployment "),
         "a changed authorizer is redeployed: {out}"
@@ -269,8 +281,12 @@ apis:
         .args(["apply", "-f", file.to_str().unwrap()])
         .output()?;
     assert!(!output.status.success());
+    // At its line and column in the file (the route's `authorizer:` key).
+    let at = format!("{}:12:9: ", file.display());
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("no authorizer named 'nobody'"),
+        String::from_utf8_lossy(&output.stderr).contains(&format!(
+            "{at}apis[0].routes[0].authorizer: no authorizer of this API is named 'nobody'"
+        )),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
@@ -318,7 +334,7 @@ apis:
     };
     write("10.0.0.0/8", "TOKEN")?;
     let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
-    assert!(out.contains("authorizer tokens: created"), "{out}");
+    assert!(out.contains("authorizer secure tokens ("), "{out}");
     assert_eq!(
         ctl(&server, &["apply", "-f", file.to_str().unwrap()]).trim(),
         "unchanged"
@@ -351,12 +367,12 @@ apis:
         .collect();
     assert_eq!(kinds, ["AWS_IAM", "CUSTOM"].into_iter().collect());
 
-    // A changed policy updates the API; a changed authorizer type replaces
-    // the authorizer.
+    // A changed policy updates the API; a changed authorizer type is an
+    // update of the authorizer (its methods are checked against the new type).
     write("192.168.0.0/16", "REQUEST")?;
     let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
     assert!(out.contains("api secure (secure): updated"), "{out}");
-    assert!(out.contains("authorizer tokens: created"), "{out}");
+    assert!(out.contains("type: \"TOKEN\" -> \"REQUEST\""), "{out}");
     let authorizers = admin
         .apis
         .list_authorizers(archway_proto::v1::ListAuthorizersRequest {
@@ -425,7 +441,7 @@ apis:
         ),
     )?;
     let apply = || ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
-    assert!(apply().contains("stage prod: created"));
+    assert!(apply().contains("stage shop/prod: created"));
     assert_eq!(apply().trim(), "unchanged");
     admin.wait_converged(&["n"]).await?;
     let calls = || backend.hits.load(std::sync::atomic::Ordering::Relaxed);

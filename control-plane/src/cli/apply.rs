@@ -127,30 +127,34 @@ fn document_error(file: &Path, text: &str, status: tonic::Status) -> anyhow::Err
     )
 }
 
-/// One change as a line (and its fields below it).
+/// One change as a line (`route pets GET /pets: updated`), and each
+/// changed field below it (`    integration: {…} -> {…}`).
 pub fn describe(change: &ConfigurationChange) -> String {
-    let (sign, verb) = match change.action() {
-        ChangeAction::Create => ("+", "create"),
-        ChangeAction::Update => ("~", "update"),
-        ChangeAction::Delete => ("-", "delete"),
-        ChangeAction::Keep => ("=", "keep"),
-        ChangeAction::Unspecified => ("?", "change"),
+    let verb = match change.action() {
+        ChangeAction::Create => "created",
+        ChangeAction::Update => "updated",
+        ChangeAction::Delete => "deleted",
+        ChangeAction::Keep => "left alone (not in the file; --prune deletes it)",
+        ChangeAction::Unspecified => "changed",
     };
-    let mut line = format!("{sign} {verb} {} {}", change.kind, change.name);
-    if !change.id.is_empty() {
-        line.push_str(&format!(" ({})", change.id));
-    }
-    if change.action() == ChangeAction::Keep {
-        line.push_str(": not in the file, left alone (--prune deletes it)");
-    }
+    let id = if change.id.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", change.id)
+    };
+    let mut line = format!(
+        "{} {}{id}: {verb}",
+        change.kind.replace('_', " "),
+        change.name
+    );
+    let show = |v: &str| {
+        if v.is_empty() {
+            "(none)".to_string()
+        } else {
+            v.to_string()
+        }
+    };
     for f in &change.fields {
-        let show = |v: &str| {
-            if v.is_empty() {
-                "(none)".to_string()
-            } else {
-                v.to_string()
-            }
-        };
         line.push_str(&format!(
             "\n    {}: {} -> {}",
             f.field,
@@ -161,28 +165,37 @@ pub fn describe(change: &ConfigurationChange) -> String {
     line
 }
 
+/// The changes made (or, in a dry run, to be made), then what was left
+/// alone.
 fn print(response: &ApplyConfigurationResponse, mode: Mode) {
-    let acting = response
+    let (kept, acting): (Vec<_>, Vec<_>) = response
         .changes
         .iter()
-        .filter(|c| c.action() != ChangeAction::Keep)
-        .count();
-    for change in &response.changes {
+        .partition(|c| c.action() == ChangeAction::Keep);
+    if acting.is_empty() {
+        println!("unchanged");
+    }
+    for change in &acting {
         println!("{}", describe(change));
     }
     for key in &response.created_api_keys {
         println!(
-            "api key {} ({}): {}  (the value is shown only now)",
+            "api key {} ({}): value {}  (shown only now)",
             key.name, key.id, key.value
         );
     }
-    if acting == 0 {
-        println!("unchanged");
-    } else if mode.dry_run {
-        println!("dry run: {acting} change(s) would be made; nothing was changed");
-    } else {
+    for change in &kept {
+        println!("{}", describe(change));
+    }
+    if mode.dry_run {
         println!(
-            "applied {acting} change(s) as configuration version {}",
+            "dry run: {} change(s) listed; nothing was changed",
+            acting.len()
+        );
+    } else if response.applied {
+        println!(
+            "applied {} change(s) as configuration version {}",
+            acting.len(),
             response.revision
         );
     }
