@@ -2,6 +2,7 @@
 //! common steps (an API with routes, a deployment, waiting for the fleet).
 
 use anyhow::{Context, bail};
+use archway_proto::v1::configuration_service_client::ConfigurationServiceClient;
 use archway_proto::v1::deployment_service_client::DeploymentServiceClient;
 use archway_proto::v1::fleet_service_client::FleetServiceClient;
 use archway_proto::v1::iam_service_client::IamServiceClient;
@@ -38,6 +39,8 @@ pub struct Admin {
     pub fleet: FleetServiceClient<AuthChannel>,
     pub plans: UsagePlanServiceClient<AuthChannel>,
     pub iam: IamServiceClient<AuthChannel>,
+    /// Whole documents: apply, diff, export.
+    pub config: ConfigurationServiceClient<AuthChannel>,
     /// The channel without a token, to test refusals.
     pub channel: Channel,
 }
@@ -91,7 +94,10 @@ impl Admin {
             deployments: DeploymentServiceClient::new(authed.clone()),
             fleet: FleetServiceClient::new(authed.clone()),
             plans: UsagePlanServiceClient::new(authed.clone()),
-            iam: IamServiceClient::new(authed),
+            iam: IamServiceClient::new(authed.clone()),
+            config: ConfigurationServiceClient::new(authed)
+                .max_decoding_message_size(256 << 20)
+                .max_encoding_message_size(256 << 20),
             channel,
         })
     }

@@ -1,0 +1,567 @@
+//! The declarative path end to end: `ApplyConfiguration` applies a whole
+//! document atomically (one write, one published version) or changes
+//! nothing, reports every error with its path, lists exactly what it
+//! changes (a dry run lists the same), leaves missing resources alone
+//! unless pruned, and `ExportConfiguration` writes a document that applies
+//! back to the same state. Plus `archwayctl apply/diff/export` around it.
+//!
+//! The `#[ignore]`d `scale_*` tests measure large documents (see
+//! deploy/bench/README.md).
+
+use archway_e2e::http_client::GatewayClient;
+use archway_e2e::process::bin_dir;
+use archway_e2e::{Admin, ControlPlane, DataPlane};
+use archway_proto::v1::*;
+use std::process::{Command, Output};
+use std::time::Instant;
+use tonic_types::StatusExt;
+
+fn ctl_output(server: &str, args: &[&str]) -> Output {
+    Command::new(bin_dir().join("archwayctl"))
+        .arg("--server")
+        .arg(server)
+        .args(["--token", archway_e2e::TEST_ADMIN_TOKEN])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running archwayctl")
+}
+
+fn ctl(server: &str, args: &[&str]) -> String {
+    let output = ctl_output(server, args);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "archwayctl {args:?} failed: {}{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn request(document: &str, dry_run: bool, prune: bool) -> ApplyConfigurationRequest {
+    ApplyConfigurationRequest {
+        document: document.to_owned(),
+        dry_run,
+        prune,
+    }
+}
+
+async fn api_names(admin: &mut Admin) -> anyhow::Result<Vec<String>> {
+    let mut names: Vec<String> = admin
+        .apis
+        .list_rest_apis(ListRestApisRequest::default())
+        .await?
+        .into_inner()
+        .items
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+const TWO_APIS: &str = r#"
+apis:
+  - name: orders
+    id: orders
+    routes:
+      - { path: /orders, method: GET, integration: { type: MOCK, status: 200, body: orders } }
+      - { path: "/orders/{id}", method: GET, integration: { type: MOCK, status: 200, body: one } }
+    stages:
+      - name: prod
+  - name: users
+    id: users
+    routes:
+      - { path: /users, method: GET, integration: { type: MOCK, status: 200, body: users } }
+    stages:
+      - name: prod
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_failing_on_its_last_api_changes_nothing_and_reports_every_error()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let _node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let before = admin.wait_converged(&["n"]).await?;
+    let document = format!(
+        "{TWO_APIS}  - name: broken\n    routes:\n      - {{ path: /a, method: GET, integration: {{ type: HTTP_PROXY, uri: \"http://127.0.0.1:1/{{id}}\" }} }}\n      - {{ path: /b, method: FETCH, integration: {{ type: MOCK }} }}\n    stages:\n      - {{ name: prod, canary: {{ percent_traffic: 150 }} }}\n"
+    );
+    let status = admin
+        .config
+        .apply_configuration(request(&document, false, false))
+        .await
+        .expect_err("the last API is broken");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    // Every error, each with its path: in the message, one per line...
+    let message = status.message();
+    for path in [
+        "apis[2].routes[0].integration.uri: ",
+        "apis[2].routes[1].method: ",
+        "apis[2].stages[0].canary",
+    ] {
+        assert!(message.contains(path), "{path} missing from:\n{message}");
+    }
+    assert_eq!(message.lines().count(), 3, "{message}");
+    // ...and structured, for a UI to place them.
+    let violations = status
+        .get_details_bad_request()
+        .expect("a BadRequest in the details")
+        .field_violations;
+    let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+    assert_eq!(fields.len(), 3, "{fields:?}");
+    assert!(fields[0].starts_with("apis[2].routes[0].integration.uri"));
+    // Nothing changed: no API, no new version.
+    assert!(api_names(&mut admin).await?.is_empty());
+    assert_eq!(admin.wait_converged(&["n"]).await?, before);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_lists_exactly_what_the_following_apply_does_in_one_version() -> anyhow::Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let before = admin.wait_converged(&["n"]).await?;
+    let without_ids = |changes: &[ConfigurationChange]| {
+        changes
+            .iter()
+            .map(|c| ConfigurationChange {
+                id: String::new(),
+                ..c.clone()
+            })
+            .collect::<Vec<_>>()
+    };
+    for (round, document) in [
+        TWO_APIS.to_owned(),
+        // A change to one route and one stage of an existing API.
+        TWO_APIS.replace("body: one", "body: two").replacen(
+            "- name: prod",
+            "- { name: prod, variables: { v: \"1\" } }",
+            1,
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let planned = admin
+            .config
+            .diff_configuration(request(document, false, false))
+            .await?
+            .into_inner();
+        assert!(!planned.applied);
+        assert!(!planned.changes.is_empty(), "round {round}");
+        // The dry run wrote nothing.
+        assert_eq!(planned.revision, admin.wait_converged(&["n"]).await?);
+        let applied = admin
+            .config
+            .apply_configuration(request(document, false, false))
+            .await?
+            .into_inner();
+        assert!(applied.applied);
+        assert_eq!(
+            without_ids(&planned.changes),
+            without_ids(&applied.changes),
+            "round {round}"
+        );
+        // One write, one published version, whatever it held.
+        assert_eq!(applied.revision, planned.revision + 1, "round {round}");
+        assert_eq!(admin.wait_converged(&["n"]).await?, applied.revision);
+    }
+    assert!(before < admin.wait_converged(&["n"]).await?);
+    // The second round's update lists its fields and names the deployment.
+    let http = GatewayClient::default();
+    assert_eq!(
+        http.get(node.addr(), "orders", "/prod/orders/1")
+            .await?
+            .body,
+        "two"
+    );
+    // Applying the same document again changes nothing.
+    let again = admin
+        .config
+        .apply_configuration(request(
+            &TWO_APIS.replace("body: one", "body: two").replacen(
+                "- name: prod",
+                "- { name: prod, variables: { v: \"1\" } }",
+                1,
+            ),
+            false,
+            false,
+        ))
+        .await?
+        .into_inner();
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+    assert!(!again.applied);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_resources_are_left_alone_and_listed_unless_pruned() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let server = cp.url();
+    let mut admin = Admin::connect(&server).await?;
+    let file = dir.path().join("api.yaml");
+    std::fs::write(&file, TWO_APIS)?;
+    ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
+    // The file now has only `orders`, and only one of its routes.
+    let only_orders = TWO_APIS[..TWO_APIS.find("  - name: users").unwrap()]
+        .replace("      - { path: \"/orders/{id}\", method: GET, integration: { type: MOCK, status: 200, body: one } }\n", "");
+    std::fs::write(&file, &only_orders)?;
+    let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
+    assert!(
+        out.contains("api users (users): left alone (not in the file; --prune deletes it)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("route orders GET /orders/{id}: left alone"),
+        "{out}"
+    );
+    assert_eq!(api_names(&mut admin).await?, ["orders", "users"]);
+
+    // The diff shows what a prune would delete, and changes nothing.
+    let diff = ctl(&server, &["diff", "-f", file.to_str().unwrap(), "--prune"]);
+    assert!(diff.contains("api users (users): deleted"), "{diff}");
+    assert!(
+        diff.contains("route orders GET /orders/{id}: deleted"),
+        "{diff}"
+    );
+    assert!(diff.contains("nothing was changed"), "{diff}");
+    assert_eq!(api_names(&mut admin).await?, ["orders", "users"]);
+
+    // In a script, a prune without --yes is refused before anything changes.
+    let refused = ctl_output(&server, &["apply", "-f", file.to_str().unwrap(), "--prune"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("api users (users): deleted"), "{stderr}");
+    assert!(stderr.contains("pass --yes"), "{stderr}");
+    assert_eq!(api_names(&mut admin).await?, ["orders", "users"]);
+
+    let out = ctl(
+        &server,
+        &["apply", "-f", file.to_str().unwrap(), "--prune", "--yes"],
+    );
+    assert!(out.contains("api users (users): deleted"), "{out}");
+    assert_eq!(api_names(&mut admin).await?, ["orders"]);
+    let methods = admin
+        .apis
+        .list_methods(ListMethodsRequest {
+            api_id: "orders".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .items;
+    assert_eq!(methods.len(), 1, "{methods:?}");
+    Ok(())
+}
+
+/// An API built call by call, then a file reusing its name with one of its
+/// routes: the file's route is updated, the other stays (and is served).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reusing_an_api_name_leaves_its_other_routes_alone() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let api = admin
+        .apis
+        .create_rest_api(CreateRestApiRequest {
+            id: "shop".into(),
+            name: "shop".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    admin
+        .route(&api, "/a", "GET", archway_e2e::admin::mock(200, "a"))
+        .await?;
+    admin
+        .route(&api, "/b", "GET", archway_e2e::admin::mock(200, "b"))
+        .await?;
+    let file = "apis:\n  - name: shop\n    routes:\n      - { path: /a, method: GET, integration: { type: MOCK, status: 200, body: a2 } }\n    stages:\n      - name: prod\n";
+    let applied = admin
+        .config
+        .apply_configuration(request(file, false, false))
+        .await?
+        .into_inner();
+    let summary: Vec<(String, i32)> = applied
+        .changes
+        .iter()
+        .map(|c| (c.name.clone(), c.action))
+        .collect();
+    assert!(
+        summary.contains(&("shop GET /a".into(), ChangeAction::Update as i32)),
+        "{summary:?}"
+    );
+    assert!(
+        summary.contains(&("shop GET /b".into(), ChangeAction::Keep as i32)),
+        "{summary:?}"
+    );
+    admin.wait_converged(&["n"]).await?;
+    let http = GatewayClient::default();
+    assert_eq!(http.get(node.addr(), "shop", "/prod/a").await?.body, "a2");
+    assert_eq!(http.get(node.addr(), "shop", "/prod/b").await?.body, "b");
+    Ok(())
+}
+
+/// The README's `apply -f` examples and the all-in-one's example: export →
+/// apply on an empty control plane → export gives the same file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_round_trips_the_readme_examples() -> anyhow::Result<()> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md"))?;
+    let mut examples: Vec<String> = readme
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .filter(|block| block.starts_with("apis:"))
+        .map(str::to_owned)
+        .collect();
+    assert!(examples.len() >= 4, "README examples: {}", examples.len());
+    examples.push(std::fs::read_to_string(
+        root.join("deploy/all-in-one/example-api.yaml"),
+    )?);
+    let dir = tempfile::tempdir()?;
+    let first = ControlPlane::start(&dir.path().join("first"))?;
+    for (i, example) in examples.iter().enumerate() {
+        let file = dir.path().join(format!("example-{i}.yaml"));
+        std::fs::write(&file, example)?;
+        ctl(&first.url(), &["apply", "-f", file.to_str().unwrap()]);
+    }
+    let exported = dir.path().join("exported.yaml");
+    ctl(&first.url(), &["export", "-o", exported.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&exported)?;
+    assert!(text.contains("pets") && text.contains("profile"), "{text}");
+
+    let second = ControlPlane::start(&dir.path().join("second"))?;
+    let out = ctl(&second.url(), &["apply", "-f", exported.to_str().unwrap()]);
+    assert!(out.contains("applied "), "{out}");
+    let again = ctl(&second.url(), &["export"]);
+    assert_eq!(text, again);
+    // Applied again, the export changes nothing.
+    let out = ctl(&second.url(), &["apply", "-f", exported.to_str().unwrap()]);
+    assert_eq!(out.trim(), "unchanged");
+    // JSON exports apply as well.
+    let json = dir.path().join("exported.json");
+    ctl(
+        &second.url(),
+        &["export", "--format", "json", "-o", json.to_str().unwrap()],
+    );
+    let out = ctl(&second.url(), &["diff", "-f", json.to_str().unwrap()]);
+    assert!(out.starts_with("unchanged"), "{out}");
+    Ok(())
+}
+
+/// Usage plans, keys by name and IAM users in the same file as the API: a
+/// key's generated value is shown once, and works on the node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_by_name_plans_and_iam_in_the_same_file() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let file = dir.path().join("all.yaml");
+    std::fs::write(
+        &file,
+        r#"
+apis:
+  - name: pets
+    id: pets
+    routes:
+      - { path: /pets, method: GET, api_key_required: true, integration: { type: MOCK, status: 200, body: pets } }
+    stages:
+      - name: prod
+usage_plans:
+  - name: gold
+    throttle: { rate_limit: 100, burst_limit: 100 }
+    stages: [{ api: pets, stage: prod }]
+api_keys:
+  - { name: partner, usage_plans: [gold] }
+  - { name: imported, value: "imported-key-0123456789abcdef", usage_plans: [gold] }
+iam:
+  users:
+    - name: alice
+      policies:
+        - { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "execute-api:Invoke", Resource: "*" }] }
+  roles:
+    - name: deployer
+"#,
+    )?;
+    let out = ctl(&cp.url(), &["apply", "-f", file.to_str().unwrap()]);
+    for expected in [
+        "usage plan gold (",
+        "api key partner (",
+        "api key imported (",
+        "iam principal alice: created",
+        "iam principal deployer: created",
+    ] {
+        assert!(out.contains(expected), "{expected} missing from {out}");
+    }
+    let value = out
+        .lines()
+        .find(|l| l.contains(": value "))
+        .and_then(|l| l.split(": value ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the generated value is shown")
+        .to_owned();
+    assert!(!out.contains("imported-key-0123456789abcdef"), "{out}");
+    admin.wait_converged(&["n"]).await?;
+    let http = GatewayClient::default();
+    for key in [value.as_str(), "imported-key-0123456789abcdef"] {
+        let answer = http
+            .get_with_key(node.addr(), "pets", "/prod/pets", key)
+            .await?;
+        assert_eq!(answer.status, 200, "{key}");
+    }
+    assert_eq!(
+        http.get(node.addr(), "pets", "/prod/pets").await?.status,
+        403
+    );
+    let principals = admin
+        .iam
+        .list_principals(ListPrincipalsRequest::default())
+        .await?
+        .into_inner()
+        .items;
+    assert_eq!(principals.len(), 2);
+    // Exported by name, without values; applying it again changes nothing.
+    let exported = ctl(&cp.url(), &["export"]);
+    assert!(exported.contains("name: partner"), "{exported}");
+    assert!(!exported.contains(&value), "{exported}");
+    assert!(
+        !exported.contains("imported-key-0123456789abcdef"),
+        "{exported}"
+    );
+    let out = ctl(&cp.url(), &["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(out.trim(), "unchanged");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_yaml_syntax_error_gets_its_line_and_column() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(
+        &file,
+        "apis:\n  - name: x\n    routes: [ { path: /a, method: GET\n",
+    )?;
+    // The CLI refuses it before connecting (no server listens here).
+    let output = ctl_output(
+        "http://127.0.0.1:1",
+        &["apply", "-f", file.to_str().unwrap()],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // At the bracket left open.
+    let at = format!("{}:3:15: unclosed bracket", file.display());
+    assert!(stderr.contains(&at), "{stderr}");
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    // Any gRPC client gets the position from the server.
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let status = admin
+        .config
+        .apply_configuration(request(&std::fs::read_to_string(&file)?, false, false))
+        .await
+        .expect_err("a syntax error");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status.message().contains("line 3, column 15"),
+        "{}",
+        status.message()
+    );
+    Ok(())
+}
+
+// ----- scale (run with --ignored; figures in deploy/bench/README.md) -----
+
+/// One API of `routes` routes, or `apis` APIs of `routes` routes each.
+fn big_document(apis: usize, routes: usize) -> String {
+    let mut doc = String::from("apis:\n");
+    for a in 0..apis {
+        doc.push_str(&format!(
+            "  - name: api{a}\n    id: api{a}\n    stages:\n      - name: prod\n    routes:\n"
+        ));
+        for r in 0..routes {
+            doc.push_str(&format!(
+                "      - {{ path: \"/r{r}/{{id}}\", method: GET, integration: {{ type: HTTP_PROXY, uri: \"http://127.0.0.1:9/r{r}/{{id}}\" }} }}\n"
+            ));
+        }
+    }
+    doc
+}
+
+/// The control plane's peak resident memory (VmHWM), in MB.
+fn peak_memory_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn measure(apis: usize, routes: usize) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let _node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    admin.wait_converged(&["n"]).await?;
+    let doc = big_document(apis, routes);
+    let started = Instant::now();
+    let planned = admin
+        .config
+        .diff_configuration(request(&doc, false, false))
+        .await?
+        .into_inner();
+    let dry_run = started.elapsed();
+    let started = Instant::now();
+    let applied = admin
+        .config
+        .apply_configuration(request(&doc, false, false))
+        .await?
+        .into_inner();
+    let apply = started.elapsed();
+    let version = admin.wait_converged(&["n"]).await?;
+    let acked = started.elapsed();
+    assert_eq!(version, applied.revision, "one published version");
+    assert_eq!(planned.changes.len(), applied.changes.len());
+    // A second apply of the same document: the plan finds nothing to do.
+    let started = Instant::now();
+    let again = admin
+        .config
+        .apply_configuration(request(&doc, false, false))
+        .await?
+        .into_inner();
+    let unchanged = started.elapsed();
+    assert!(again.changes.is_empty());
+    let peak = peak_memory_mb(cp.process.pid());
+    println!(
+        "{apis} API(s) x {routes} routes ({} KB document, {} changes): dry run {:.2} s, apply {:.2} s, node ACK {:.2} s after the call started ({:.2} s after it returned), unchanged re-apply {:.2} s, control plane peak RSS {peak:.0} MB",
+        doc.len() / 1024,
+        applied.changes.len(),
+        dry_run.as_secs_f64(),
+        apply.as_secs_f64(),
+        acked.as_secs_f64(),
+        (acked - apply).as_secs_f64(),
+        unchanged.as_secs_f64(),
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: cargo test -p archway-e2e --test declarative scale -- --ignored --nocapture"]
+async fn scale_one_api_of_10000_routes() -> anyhow::Result<()> {
+    measure(1, 10_000).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: cargo test -p archway-e2e --test declarative scale -- --ignored --nocapture"]
+async fn scale_1000_apis_of_10_routes() -> anyhow::Result<()> {
+    measure(1000, 10).await
+}
