@@ -45,7 +45,13 @@ pub async fn apply(
     dry_run: bool,
     prune: bool,
 ) -> Result<Outcome, ApplyError> {
+    let started = std::time::Instant::now();
     let doc = ApplyFile::parse(text).map_err(ApplyError::Syntax)?;
+    tracing::debug!(
+        parse_ms = started.elapsed().as_millis() as u64,
+        bytes = text.len(),
+        "parsed configuration document"
+    );
     apply_document(state, &doc, dry_run, prune).await
 }
 
@@ -68,10 +74,12 @@ pub async fn apply_document(
         });
     }
     let started = std::time::Instant::now();
+    let mut planned = std::time::Duration::ZERO;
     let (plan, revision) = state
         .store
         .write(|txn| {
             let plan: Plan = plan::plan(txn, doc, options)?;
+            planned = started.elapsed();
             for write in &plan.writes {
                 match write {
                     Write::Put(key, value) => txn.put_raw(key, value),
@@ -92,6 +100,7 @@ pub async fn apply_document(
         changes = plan.changes.len(),
         writes = plan.writes.len(),
         revision,
+        plan_ms = planned.as_millis() as u64,
         commit_ms = committed.as_millis() as u64,
         total_ms = started.elapsed().as_millis() as u64,
         "applied configuration document"

@@ -187,7 +187,7 @@ fn integration_spec(integration: Option<&Integration>) -> IntegrationSpec {
 /// A stage's settings; which deployments it serves is not configuration
 /// the document holds (apply deploys when the API differs from them).
 pub(crate) fn stage_spec(s: &Stage) -> StageSpec {
-    let throttle_of = |m: &MethodThrottle| m.throttle.clone().unwrap_or_default();
+    let throttle_of = |m: &MethodThrottle| m.throttle.unwrap_or_default();
     let whole = s
         .method_settings
         .iter()
@@ -215,14 +215,14 @@ pub(crate) fn stage_spec(s: &Stage) -> StageSpec {
             .method_settings
             .iter()
             .filter(|m| !(m.resource_path == "*" && m.http_method == "*"))
-            .map(|m| method_throttle_spec(m))
+            .map(method_throttle_spec)
             .collect(),
         cache: stage_cache_spec(s),
     }
 }
 
 fn method_throttle_spec(m: &MethodThrottle) -> MethodThrottleSpec {
-    let t = m.throttle.clone().unwrap_or_default();
+    let t = m.throttle.unwrap_or_default();
     MethodThrottleSpec {
         path: m.resource_path.clone(),
         method: m.http_method.clone(),

@@ -130,7 +130,7 @@ const NEW_DEPLOYMENT: &str = "(new deployment)";
 
 /// Which record of `existing` the document's `wanted` matches. More than
 /// one is ambiguous: the caller refuses it.
-fn matching<'e, T>(existing: &'e [T], wanted: impl Fn(&T) -> bool) -> Vec<&'e T> {
+fn matching<T>(existing: &[T], wanted: impl Fn(&T) -> bool) -> Vec<&T> {
     existing.iter().filter(|e| wanted(e)).collect()
 }
 
