@@ -43,6 +43,7 @@ fn request(document: &str, dry_run: bool, prune: bool) -> ApplyConfigurationRequ
         document: document.to_owned(),
         dry_run,
         prune,
+        ..Default::default()
     }
 }
 
@@ -196,6 +197,44 @@ async fn a_dry_run_lists_exactly_what_the_following_apply_does_in_one_version() 
         .into_inner();
     assert!(again.changes.is_empty(), "{:?}", again.changes);
     assert!(!again.applied);
+    Ok(())
+}
+
+/// What was reviewed is what is applied: an apply naming the revision its
+/// dry run saw is refused once anything else has changed the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_at_a_stale_revision_is_refused() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let planned = admin
+        .config
+        .diff_configuration(request(TWO_APIS, false, true))
+        .await?
+        .into_inner();
+    // Someone else changes the store meanwhile.
+    admin
+        .apis
+        .create_rest_api(CreateRestApiRequest {
+            name: "other".into(),
+            ..Default::default()
+        })
+        .await?;
+    let status = admin
+        .config
+        .apply_configuration(ApplyConfigurationRequest {
+            expected_revision: planned.revision,
+            ..request(TWO_APIS, false, true)
+        })
+        .await
+        .expect_err("the store moved on");
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        status.message().contains("review the changes again"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(api_names(&mut admin).await?, ["other"]);
     Ok(())
 }
 

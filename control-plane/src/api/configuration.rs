@@ -9,7 +9,7 @@
 //! in every language decode it without our .proto.
 
 use super::SharedState;
-use crate::declarative::apply::{ApplyError, apply};
+use crate::declarative::apply::{self, ApplyError, apply};
 use crate::declarative::export::export;
 use crate::error::ApiError;
 use archway_proto::v1::configuration_service_server::ConfigurationService;
@@ -31,7 +31,12 @@ impl Configuration {
         req: ApplyConfigurationRequest,
         dry_run: bool,
     ) -> Result<Response<ApplyConfigurationResponse>, Status> {
-        let outcome = apply(&self.state, &req.document, dry_run, req.prune)
+        let request = apply::Request {
+            dry_run,
+            prune: req.prune,
+            expected_revision: req.expected_revision,
+        };
+        let outcome = apply(&self.state, &req.document, request)
             .await
             .map_err(refusal)?;
         Ok(Response::new(ApplyConfigurationResponse {
@@ -51,6 +56,7 @@ fn refusal(e: ApplyError) -> Status {
             .iter()
             .map(|d| FieldViolation::new(d.path.clone(), d.message.clone()))
             .collect(),
+        ApplyError::Moved { .. } => return Status::failed_precondition(e.to_string()),
         ApplyError::Store(_) => {
             let ApplyError::Store(store) = e else {
                 unreachable!()

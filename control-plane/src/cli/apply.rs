@@ -45,14 +45,17 @@ pub async fn run(
     text: String,
     mode: Mode,
 ) -> anyhow::Result<()> {
-    let request = |dry_run| ApplyConfigurationRequest {
+    let request = |dry_run, expected_revision| ApplyConfigurationRequest {
         document: text.clone(),
         dry_run,
         prune: mode.prune,
+        expected_revision,
     };
+    let mut expected_revision = 0;
     if mode.prune && !mode.dry_run {
-        // Show what the prune deletes and ask first.
-        let plan = call(client, file, &text, request(true), true).await?;
+        // Show what the prune deletes and ask first; then apply only if
+        // nothing changed meanwhile, so what was confirmed is what happens.
+        let plan = call(client, file, &text, request(true, 0), true).await?;
         let deletions: Vec<&ConfigurationChange> = plan
             .changes
             .iter()
@@ -70,9 +73,17 @@ pub async fn run(
                 ),
                 mode.yes,
             )?;
+            expected_revision = plan.revision;
         }
     }
-    let response = call(client, file, &text, request(mode.dry_run), mode.dry_run).await?;
+    let response = call(
+        client,
+        file,
+        &text,
+        request(mode.dry_run, expected_revision),
+        mode.dry_run,
+    )
+    .await?;
     print(&response, mode);
     Ok(())
 }

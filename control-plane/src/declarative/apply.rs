@@ -25,6 +25,11 @@ pub enum ApplyError {
     Syntax(SyntaxError),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Document(Vec<DocumentError>),
+    /// The store moved on from the revision the caller reviewed.
+    #[error(
+        "the configuration changed since revision {expected} (it is at {actual}); review the changes again"
+    )]
+    Moved { expected: u64, actual: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -38,12 +43,22 @@ impl From<PlanError> for ApplyError {
     }
 }
 
+/// How to apply a document.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Request {
+    /// Plan only.
+    pub dry_run: bool,
+    /// Delete what the document does not have.
+    pub prune: bool,
+    /// Apply only at this store revision (0: any).
+    pub expected_revision: u64,
+}
+
 /// Parses `text` and applies it (or, with `dry_run`, only plans it).
 pub async fn apply(
     state: &ControlPlaneState,
     text: &str,
-    dry_run: bool,
-    prune: bool,
+    request: Request,
 ) -> Result<Outcome, ApplyError> {
     let started = std::time::Instant::now();
     let doc = ApplyFile::parse(text).map_err(ApplyError::Syntax)?;
@@ -52,18 +67,20 @@ pub async fn apply(
         bytes = text.len(),
         "parsed configuration document"
     );
-    apply_document(state, &doc, dry_run, prune).await
+    apply_document(state, &doc, request).await
 }
 
 /// Applies a parsed document.
 pub async fn apply_document(
     state: &ControlPlaneState,
     doc: &ApplyFile,
-    dry_run: bool,
-    prune: bool,
+    request: Request,
 ) -> Result<Outcome, ApplyError> {
-    let options = Options { prune, dry_run };
-    if dry_run {
+    let options = Options {
+        prune: request.prune,
+        dry_run: request.dry_run,
+    };
+    if request.dry_run {
         let view = state.store.view();
         let plan = plan::plan(&view, doc, options)?;
         return Ok(Outcome {
@@ -78,6 +95,13 @@ pub async fn apply_document(
     let (plan, revision) = state
         .store
         .write(|txn| {
+            let actual = txn.revision();
+            if request.expected_revision != 0 && request.expected_revision != actual {
+                return Err(ApplyError::Moved {
+                    expected: request.expected_revision,
+                    actual,
+                });
+            }
             let plan: Plan = plan::plan(txn, doc, options)?;
             planned = started.elapsed();
             for write in &plan.writes {

@@ -190,8 +190,7 @@ async fn apply_example(admin_url: &str, token: &str, echo_addr: &str) -> anyhow:
         .apply_configuration(
             archway_control_plane::cli::client::proto::ApplyConfigurationRequest {
                 document: spec.to_yaml(),
-                dry_run: false,
-                prune: false,
+                ..Default::default()
             },
         )
         .await
