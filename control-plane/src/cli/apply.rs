@@ -176,6 +176,9 @@ pub fn describe(change: &ConfigurationChange) -> String {
     line
 }
 
+/// How many resources of one kind left alone are listed one by one.
+const KEPT_SHOWN_PER_KIND: usize = 20;
+
 /// The changes made (or, in a dry run, to be made), then what was left
 /// alone.
 fn print(response: &ApplyConfigurationResponse, mode: Mode) {
@@ -195,8 +198,27 @@ fn print(response: &ApplyConfigurationResponse, mode: Mode) {
             key.name, key.id, key.value
         );
     }
+    // Everything not in the file is listed, but a store of 100,000 keys
+    // the file does not declare should not bury the changes: the first few
+    // of each kind, then a count.
+    let mut shown_per_kind: std::collections::HashMap<&str, usize> = Default::default();
     for change in &kept {
-        println!("{}", describe(change));
+        let shown = shown_per_kind.entry(change.kind.as_str()).or_default();
+        *shown += 1;
+        if *shown <= KEPT_SHOWN_PER_KIND {
+            println!("{}", describe(change));
+        }
+    }
+    let mut kinds: Vec<(&&str, &usize)> = shown_per_kind.iter().collect();
+    kinds.sort();
+    for (kind, count) in kinds {
+        if *count > KEPT_SHOWN_PER_KIND {
+            println!(
+                "... and {} more {} left alone (`archwayctl export` lists everything)",
+                count - KEPT_SHOWN_PER_KIND,
+                kind.replace('_', " ")
+            );
+        }
     }
     if mode.dry_run {
         println!(
