@@ -200,6 +200,55 @@ async fn a_dry_run_lists_exactly_what_the_following_apply_does_in_one_version() 
     Ok(())
 }
 
+/// A read-only token may diff and export (they change nothing) but not
+/// apply; ApplyConfiguration with `dry_run` set is refused too (the token
+/// check sees the method, not the body): DiffConfiguration is the read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_token_diffs_and_exports_but_cannot_apply() -> anyhow::Result<()> {
+    use archway_proto::v1::admin_token_service_client::AdminTokenServiceClient;
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let admin = Admin::connect(&cp.url()).await?;
+    let mut tokens = AdminTokenServiceClient::with_interceptor(
+        admin.channel.clone(),
+        archway_e2e::admin::Bearer(archway_e2e::TEST_ADMIN_TOKEN),
+    );
+    let reader = tokens
+        .create_token(CreateTokenRequest {
+            name: "reviewer".into(),
+            role: TokenRole::ReadOnly as i32,
+        })
+        .await?
+        .into_inner();
+    let secret: &'static str = Box::leak(reader.secret.into_boxed_str());
+    let mut reader = Admin::with_token(admin.channel.clone(), secret)?;
+    let diff = reader
+        .config
+        .diff_configuration(request(TWO_APIS, false, false))
+        .await?
+        .into_inner();
+    assert!(!diff.changes.is_empty());
+    reader
+        .config
+        .export_configuration(ExportConfigurationRequest::default())
+        .await?;
+    for dry_run in [false, true] {
+        let status = reader
+            .config
+            .apply_configuration(request(TWO_APIS, dry_run, false))
+            .await
+            .expect_err("apply needs an admin token");
+        assert_eq!(
+            status.code(),
+            tonic::Code::PermissionDenied,
+            "dry_run {dry_run}"
+        );
+    }
+    let mut admin = admin;
+    assert!(api_names(&mut admin).await?.is_empty());
+    Ok(())
+}
+
 /// What was reviewed is what is applied: an apply naming the revision its
 /// dry run saw is refused once anything else has changed the store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

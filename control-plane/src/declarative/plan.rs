@@ -2147,4 +2147,71 @@ apis:
                 .is_empty()
         );
     }
+
+    /// An API matched by name must be the only one of that name; the
+    /// document may not name one API twice; a key's value may not be
+    /// another key's.
+    #[tokio::test]
+    async fn ambiguous_and_repeated_resources_are_refused_with_their_paths() {
+        let (_dir, store) = store().await;
+        store
+            .write(|txn| {
+                for id in ["d1", "d2"] {
+                    let api = RestApi {
+                        id: id.into(),
+                        name: "dup".into(),
+                        protocol: ApiProtocol::Rest as i32,
+                        ..Default::default()
+                    };
+                    txn.put(&keys::api(id), &api);
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let errors = |text: &str| match dry_run(&store, &doc(text), false) {
+            Err(PlanError::Document(errors)) => errors,
+            other => panic!("expected errors, got {other:?}"),
+        };
+        let e = errors("apis:\n  - name: dup\n");
+        assert_eq!(e[0].path, "apis[0].name");
+        assert!(
+            e[0].message.contains("give the one to apply with `id:`"),
+            "{e:?}"
+        );
+        // Naming it by id is not ambiguous.
+        let by_id = dry_run(&store, &doc("apis:\n  - { name: dup, id: d1 }\n"), false);
+        assert!(by_id.is_ok(), "{by_id:?}");
+        let e = errors("apis:\n  - { name: x, id: same }\n  - { name: y, id: same }\n");
+        assert_eq!(e[0].path, "apis[1]");
+        let e = errors(
+            "apis:\n  - name: a\n    routes:\n      - { path: /a, method: GET, integration: { type: MOCK } }\n      - { path: /a/, method: get, integration: { type: MOCK } }\n",
+        );
+        assert_eq!(e[0].path, "apis[0].routes[1]");
+        let e = errors(
+            "api_keys:\n  - { name: a, value: abcdefghijklmnopqrstuvwxyz }\n  - { name: b, value: abcdefghijklmnopqrstuvwxyz }\n",
+        );
+        assert_eq!(e[0].path, "api_keys[1].value");
+        let e = errors("iam:\n  users: [{ name: sam }]\n  roles: [{ name: sam }]\n");
+        assert_eq!(e[0].path, "iam.roles[0].name");
+    }
+
+    /// A document path of a rule's refusal (the rules name proto fields)
+    /// still points into the document, and a left-alone route that the
+    /// document's authorizer change would break is refused.
+    #[tokio::test]
+    async fn a_kept_route_broken_by_an_authorizer_change_is_refused() {
+        let (_dir, store) = store().await;
+        let jwt = "apis:\n  - name: a\n    id: a\n    authorizers:\n      - { name: users, issuer: \"https://i.example\", audiences: [x], jwks_uri: \"http://i/jwks\" }\n    routes:\n      - { path: /a, method: GET, authorizer: users, integration: { type: MOCK } }\n      - { path: /b, method: GET, integration: { type: MOCK } }\n";
+        apply(&store, &doc(jwt), false).await;
+        // /a leaves the file, /b stays; users becomes a TOKEN authorizer.
+        let token = "apis:\n  - name: a\n    id: a\n    authorizers:\n      - { name: users, type: TOKEN, uri: \"http://127.0.0.1:1/auth\", identity_source: method.request.header.Authorization }\n    routes:\n      - { path: /b, method: GET, integration: { type: MOCK } }\n";
+        let Err(PlanError::Document(errors)) = dry_run(&store, &doc(token), false) else {
+            panic!("the kept route /a would name a JWT authorizer that is now TOKEN");
+        };
+        assert_eq!(errors[0].path, "apis[0]");
+        assert!(errors[0].message.contains("route GET /a"), "{errors:?}");
+        // With --prune the route goes too, and the change is fine.
+        assert!(dry_run(&store, &doc(token), true).is_ok());
+    }
 }
