@@ -460,6 +460,11 @@ impl ApplyFile {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a document always serializes")
     }
+
+    /// The document as compact JSON (to send, not to read).
+    pub fn to_compact_json(&self) -> String {
+        serde_json::to_string(self).expect("a document always serializes")
+    }
 }
 
 #[cfg(test)]
