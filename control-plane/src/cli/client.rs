@@ -24,7 +24,12 @@ impl BearerToken {
             .map(|t| format!("Bearer {}", t.trim()).parse())
             .transpose()
             .map(Self)
-            .map_err(|_| anyhow::anyhow!("the token has characters a header cannot carry"))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "the token has characters a header cannot carry: check --token, \
+                     ARCHWAY_TOKEN or the --token-file"
+                )
+            })
     }
 }
 

@@ -306,7 +306,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let spec = match &cli.command {
         Command::Apply { file } => {
             let text = std::fs::read_to_string(file)
-                .with_context(|| format!("reading {}", file.display()))?;
+                .with_context(|| format!("cannot read the apply file {}", file.display()))?;
             Some(
                 spec::ApplyFile::parse(&text)
                     .with_context(|| format!("parsing {}", file.display()))?,
@@ -503,11 +503,17 @@ async fn previous_deployment(
         .into_inner()
         .items;
     let Some(pos) = list.iter().position(|d| d.id == current) else {
-        bail!("the stage's deployment '{current}' is not in the list");
+        bail!(
+            "the stage's deployment '{current}' is not among the API's deployments: \
+             pass --to ID (archwayctl get deployments {api_id} lists them)"
+        );
     };
-    list.get(pos + 1)
-        .map(|d| d.id.clone())
-        .with_context(|| format!("no deployment older than '{current}' to roll back to"))
+    list.get(pos + 1).map(|d| d.id.clone()).with_context(|| {
+        format!(
+            "no deployment older than '{current}' to roll back to: pass --to ID \
+                 (archwayctl get deployments {api_id} lists them)"
+        )
+    })
 }
 
 fn protocol_name(value: i32) -> &'static str {
@@ -833,9 +839,9 @@ async fn plans(client: &mut AdminClient, what: PlansCommand) -> anyhow::Result<(
             let api_stages = stages
                 .iter()
                 .map(|s| {
-                    let (api_id, stage) = s
-                        .split_once(':')
-                        .with_context(|| format!("--stage '{s}' is not API_ID:STAGE"))?;
+                    let (api_id, stage) = s.split_once(':').with_context(|| {
+                        format!("--stage '{s}' is not API_ID:STAGE (e.g. --stage pets:prod)")
+                    })?;
                     Ok(UsagePlanStage {
                         api_id: api_id.into(),
                         stage: stage.into(),
