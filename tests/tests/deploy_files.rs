@@ -612,3 +612,91 @@ async fn two_node_instances_on_one_host_get_their_own_ports_dirs_and_ids() -> an
     }
     Ok(())
 }
+
+/// Copies deploy/kubernetes into `into`.
+fn copy_tree(from: &Path, into: &Path) {
+    std::fs::create_dir_all(into).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = into.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_kustomization_needs_the_secret_files_and_then_builds() {
+    if Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        eprintln!("kubectl is not installed: the kustomization is not built here");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("kubernetes");
+    copy_tree(&repo().join("deploy/kubernetes"), &base);
+    let _ = std::fs::remove_dir_all(base.join("secrets"));
+    let build = || {
+        Command::new("kubectl")
+            .arg("kustomize")
+            .arg(&base)
+            .output()
+            .unwrap()
+    };
+    // Without the files: refused, naming the missing one.
+    let refused = build();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("secrets/node-token"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    // With them, as deploy/README.md makes them: a Secret whose hashed name
+    // every reference uses.
+    std::fs::create_dir_all(base.join("secrets")).unwrap();
+    for file in ["node-token", "master-key"] {
+        let made = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n' > secrets/{file}"
+            ))
+            .current_dir(&base)
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    let built = build();
+    let stdout = String::from_utf8_lossy(&built.stdout);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&stdout).unwrap();
+    let secret = documents
+        .iter()
+        .find(|d| d["kind"] == "Secret")
+        .expect("the generated Secret");
+    let name = secret["metadata"]["name"].as_str().unwrap();
+    assert!(name.starts_with("archway-tokens-"), "{name}");
+    // kustomize folds long values over lines.
+    let master_key = secret["data"]["master-key"].as_str().unwrap();
+    let encoded = master_key.chars().filter(|c| !c.is_whitespace()).count();
+    assert_eq!(encoded, 88, "64 hex characters, base64-encoded");
+    let mut used = Vec::new();
+    for doc in &documents {
+        references(doc, &mut used);
+    }
+    for (kind, used_name, _, _) in used.iter().filter(|r| r.0 == "Secret") {
+        assert_eq!(
+            used_name, name,
+            "{kind} reference rewritten to the hashed name"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Logs carry no ANSI colour codes when stderr is not a terminal (the
 //! journal, a file, a pipe to a log shipper), in every binary: the control
-//! plane, a data-plane node and the all-in-one. (That a terminal gets
-//! colours unless NO_COLOR is set is unit-tested beside each logger.)
+//! plane, a data-plane node and the all-in-one. On a terminal (a pty from
+//! util-linux's `script`) they are coloured, unless NO_COLOR is set.
 
 use archway_e2e::process::bin_dir;
 use std::io::{BufRead, BufReader};
@@ -136,4 +136,72 @@ fn all_in_one_logs_are_plain_text_in_a_pipe() {
         "store open",
     );
     assert_plain(&lines);
+}
+
+/// What `program` writes to a terminal in its first two seconds: run under
+/// `script`, which gives it a pty and copies the pty's output to stdout.
+fn on_a_terminal(program: &std::path::Path, args: &[&str], no_color: Option<&str>) -> String {
+    let line = format!("timeout 2 {} {}", program.display(), args.join(" "));
+    let mut command = Command::new("script");
+    command
+        .args(["-qec", &line, "/dev/null"])
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null());
+    if let Some(value) = no_color {
+        command.env("NO_COLOR", value);
+    }
+    let output = command
+        .output()
+        .expect("util-linux's script (Debian's bsdutils) gives the program a terminal");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn on_a_terminal_logs_are_coloured_unless_no_color() {
+    let dir = tempfile::tempdir().unwrap();
+    let control_plane = format!("http://{}", archway_e2e::unused_loopback_addr());
+    let runs = [
+        (
+            bin_dir().join("archway-control-plane"),
+            vec![
+                "--listen".to_owned(),
+                "127.0.0.1:0".to_owned(),
+                "--data-dir".to_owned(),
+                dir.path().join("cp").display().to_string(),
+            ],
+        ),
+        (
+            bin_dir().join("archway-data-plane"),
+            vec![
+                "--listen".to_owned(),
+                "127.0.0.1:0".to_owned(),
+                "--admin-listen".to_owned(),
+                "127.0.0.1:0".to_owned(),
+                "--control-plane".to_owned(),
+                control_plane,
+                "--node-id".to_owned(),
+                "n1".to_owned(),
+                "--token".to_owned(),
+                archway_e2e::TEST_NODE_TOKEN.to_owned(),
+                "--state-dir".to_owned(),
+                dir.path().join("node").display().to_string(),
+            ],
+        ),
+    ];
+    for (program, args) in &runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let coloured = on_a_terminal(program, &args, None);
+        assert!(
+            coloured.contains("INFO") && coloured.contains('\u{1b}'),
+            "{} colours its logs on a terminal: {coloured:?}",
+            program.display()
+        );
+        let plain = on_a_terminal(program, &args, Some("1"));
+        assert!(
+            plain.contains("INFO") && !plain.contains('\u{1b}'),
+            "{} honours NO_COLOR: {plain:?}",
+            program.display()
+        );
+    }
 }
