@@ -797,3 +797,46 @@ fn completion_scripts_for_bash_zsh_and_fish_need_no_server() {
     let run = ctl_raw(&["completion", "tcsh"]);
     assert_refused(&run, &["invalid value 'tcsh'", "bash"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_delete_asks_and_only_yes_deletes() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let server = cp.url();
+    let mut admin = Admin::connect(&server).await?;
+    deployed_api(&mut admin, "pets").await?;
+    // archwayctl on a pty (util-linux's script), answering the prompt.
+    let on_a_terminal = |answer: &str| {
+        let line = format!(
+            "{} --server {server} --token {} delete api pets",
+            bin_dir().join("archwayctl").display(),
+            archway_e2e::TEST_ADMIN_TOKEN
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("util-linux's script gives archwayctl a terminal");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let declined = on_a_terminal("n\n");
+    assert!(
+        declined.contains("delete API 'pets' with its routes") && declined.contains("[y/N]"),
+        "asked: {declined}"
+    );
+    assert!(declined.contains("not confirmed"), "{declined}");
+    assert!(ctl(&server, &["get", "apis"]).contains("pets"));
+    let confirmed = on_a_terminal("y\n");
+    assert!(confirmed.contains("api pets: deleted"), "{confirmed}");
+    assert!(!ctl(&server, &["get", "apis"]).contains("pets"));
+    Ok(())
+}
