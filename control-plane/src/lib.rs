@@ -11,6 +11,7 @@ pub mod distribution;
 pub mod error;
 pub mod fleet_status;
 pub mod ids;
+pub mod reflection;
 pub mod secrets;
 pub mod server;
 pub mod snapshot;

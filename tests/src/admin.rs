@@ -235,6 +235,7 @@ impl Admin {
                 api_id: api.id.clone(),
                 description: String::new(),
                 stage_name: stage.into(),
+                create_stage: true,
             })
             .await?
             .into_inner())

@@ -552,3 +552,72 @@ async fn integration_uri_refuses_path_parameters_in_the_host() -> anyhow::Result
         .await?;
     Ok(())
 }
+
+/// Any admin client can typo a stage name, not only the CLI: the API
+/// refuses a deployment to a stage the API does not have unless the caller
+/// sets `create_stage`, and writes nothing (no stage, no deployment).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_deployment_refuses_an_unknown_stage_without_create_stage() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let api = admin.create_api("pets", ApiProtocol::Rest).await?;
+    admin
+        .route(&api, "/health", "GET", archway_e2e::admin::mock(200, "ok"))
+        .await?;
+    let request = |stage: &str, create_stage: bool| CreateDeploymentRequest {
+        api_id: api.id.clone(),
+        description: String::new(),
+        stage_name: stage.into(),
+        create_stage,
+    };
+    let refused = admin
+        .deployments
+        .create_deployment(request("prod", false))
+        .await
+        .expect_err("the API has no stage yet");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(
+        refused
+            .message()
+            .contains("has no stage 'prod' (it has no stage yet)"),
+        "{refused:?}"
+    );
+    admin
+        .deployments
+        .create_deployment(request("prod", true))
+        .await?;
+    let refused = admin
+        .deployments
+        .create_deployment(request("prdo", false))
+        .await
+        .expect_err("a typo");
+    assert!(
+        refused.message().contains("its stages: prod")
+            && refused.message().contains("create_stage"),
+        "{refused:?}"
+    );
+    assert!(
+        admin.stage(&api, "prdo").await.is_err(),
+        "no stage was made"
+    );
+    let deployments = admin
+        .deployments
+        .list_deployments(ListDeploymentsRequest {
+            api_id: api.id.clone(),
+        })
+        .await?
+        .into_inner()
+        .items;
+    assert_eq!(deployments.len(), 1, "the refused calls made no deployment");
+    // A deployment to an existing stage, or to none, needs no flag.
+    admin
+        .deployments
+        .create_deployment(request("prod", false))
+        .await?;
+    admin
+        .deployments
+        .create_deployment(request("", false))
+        .await?;
+    Ok(())
+}

@@ -67,6 +67,29 @@ fn load_stage(view: &View, api_id: &str, stage_name: &str) -> ApiResult<Stage> {
     )
 }
 
+/// A deployment names a stage that exists, unless the caller asked for a
+/// new one (`create_stage`): a typo (`prdo`) would otherwise go live as a
+/// stage of its own, with no variables, while `prod` kept the old version.
+fn refuse_unknown_stage(view: &View, api_id: &str, stage_name: &str) -> ApiResult<()> {
+    if view
+        .get::<Stage>(&keys::stage(api_id, stage_name))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let stages: Vec<Stage> = view.scan(&keys::stages(api_id))?;
+    let names: Vec<&str> = stages.iter().map(|s| s.stage_name.as_str()).collect();
+    let known = if names.is_empty() {
+        "it has no stage yet".to_owned()
+    } else {
+        format!("its stages: {}", names.join(", "))
+    };
+    Err(ApiError::FailedPrecondition(format!(
+        "API '{api_id}' has no stage '{stage_name}' ({known}); nothing was deployed. \
+         To create the stage, set create_stage (archwayctl deploy --create-stage)"
+    )))
+}
+
 /// Validates a stage's settings, then that the deployments it names exist.
 fn check_stage(view: &View, stage: &Stage) -> ApiResult<()> {
     validate::stage(stage)?;
@@ -151,6 +174,9 @@ impl DeploymentService for Deployments {
             .state
             .write(|txn| {
                 let api = load_api(txn, &req.api_id)?;
+                if !req.stage_name.is_empty() && !req.create_stage {
+                    refuse_unknown_stage(txn, &api.id, &req.stage_name)?;
+                }
                 let deployment = snapshot_api(txn, &api, &req.description)?;
                 txn.put(&keys::deployment(&api.id, &deployment.id), &deployment);
                 if !req.stage_name.is_empty() {

@@ -828,6 +828,7 @@ async fn ensure_stage(
                         api_id: api.id.clone(),
                         description: "archwayctl apply".into(),
                         stage_name: String::new(),
+                        create_stage: false,
                     })
                     .await
                     .map_err(|s| status_error("creating a deployment", s))?

@@ -37,6 +37,9 @@ pub enum IamCommand {
     /// Delete a user or role with its keys and sessions.
     Delete {
         name: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
     /// A new access key pair for a user; the secret is printed once.
     CreateKey {
@@ -54,6 +57,9 @@ pub enum IamCommand {
     },
     DeleteKey {
         access_key_id: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
     /// Temporary credentials of a role, printed as shell exports.
     AssumeRole {
@@ -123,7 +129,11 @@ pub async fn run(client: &mut AdminClient, what: IamCommand) -> anyhow::Result<(
                 println!("{:<6} {:<9} {}", kind_name(&p), p.policies.len(), p.arn);
             }
         }
-        IamCommand::Delete { name } => {
+        IamCommand::Delete { name, yes } => {
+            super::confirm::confirm(
+                &format!("delete IAM principal '{name}' with its access keys and sessions"),
+                yes,
+            )?;
             iam.delete_principal(GetPrincipalRequest { name: name.clone() })
                 .await
                 .map_err(|s| status_error("deleting the principal", s))?;
@@ -156,7 +166,11 @@ pub async fn run(client: &mut AdminClient, what: IamCommand) -> anyhow::Result<(
         }
         IamCommand::EnableKey { access_key_id } => set_enabled(iam, access_key_id, true).await?,
         IamCommand::DisableKey { access_key_id } => set_enabled(iam, access_key_id, false).await?,
-        IamCommand::DeleteKey { access_key_id } => {
+        IamCommand::DeleteKey { access_key_id, yes } => {
+            super::confirm::confirm(
+                &format!("delete access key '{access_key_id}' (signatures with it are refused)"),
+                yes,
+            )?;
             iam.delete_access_key(DeleteAccessKeyRequest {
                 access_key_id: access_key_id.clone(),
             })

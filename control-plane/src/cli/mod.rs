@@ -5,6 +5,7 @@ pub mod apply;
 pub mod client;
 pub mod confirm;
 pub mod iam;
+pub mod promote;
 pub mod spec;
 
 use anyhow::{Context, bail};
@@ -53,8 +54,13 @@ pub enum Command {
     /// Deploy the API's current definition to a stage.
     Deploy {
         api_id: String,
+        /// An existing stage of the API (see --create-stage).
         #[arg(long)]
         stage: String,
+        /// Create the stage when the API has none of that name (without it
+        /// an unknown stage is refused, so a typo never goes live).
+        #[arg(long)]
+        create_stage: bool,
         #[arg(long, default_value = "")]
         description: String,
     },
@@ -72,6 +78,10 @@ pub enum Command {
         api_id: String,
         #[arg(long)]
         stage: String,
+        /// Promote even when the canary's deployment is older than the
+        /// stage's (which rolls the stage back).
+        #[arg(long)]
+        force: bool,
     },
     /// Set a stage's cache (AWS's cache cluster) without a redeploy.
     StageCache {
@@ -131,6 +141,11 @@ pub enum Command {
         #[arg(long, requires = "key")]
         reset: bool,
     },
+    /// Print a shell completion script, e.g.
+    /// `archwayctl completion bash > /etc/bash_completion.d/archwayctl`,
+    /// `archwayctl completion zsh > "${fpath[1]}/_archwayctl"`,
+    /// `archwayctl completion fish > ~/.config/fish/completions/archwayctl.fish`.
+    Completion { shell: clap_complete::Shell },
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +175,9 @@ pub enum KeysCommand {
     },
     Delete {
         key_id: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -175,6 +193,9 @@ pub enum TokensCommand {
     List,
     Delete {
         id: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -201,6 +222,9 @@ pub enum PlansCommand {
     List,
     Delete {
         plan_id: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
     AddKey {
         plan_id: String,
@@ -231,17 +255,43 @@ pub enum GetCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DeleteCommand {
+    /// An API with its routes, authorizers, deployments and stages.
     Api {
         api_id: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
     Stage {
         api_id: String,
         stage: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
     Deployment {
         api_id: String,
         deployment_id: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
+}
+
+/// Writes the completion script for `shell` to stdout. Generated into a
+/// buffer first: clap_complete panics on a failed write, and a reader that
+/// stops early (`| head`) is no error.
+fn print_completion(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    use std::io::Write;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "archwayctl", &mut script);
+    match std::io::stdout().lock().write_all(&script) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("writing the completion script")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Where the all-in-one mode (run from the repository) keeps its admin token.
@@ -249,11 +299,14 @@ const DEFAULT_TOKEN_FILE: &str = "archway-data/control-plane/admin-token";
 
 /// Runs one CLI command, printing its result to stdout.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Completion { shell } = cli.command {
+        return print_completion(shell);
+    }
     // A bad file is reported before anything else, even with no server.
     let spec = match &cli.command {
         Command::Apply { file } => {
             let text = std::fs::read_to_string(file)
-                .with_context(|| format!("reading {}", file.display()))?;
+                .with_context(|| format!("cannot read the apply file {}", file.display()))?;
             Some(
                 spec::ApplyFile::parse(&text)
                     .with_context(|| format!("parsing {}", file.display()))?,
@@ -265,7 +318,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         (Some(token), _) => Some(token.clone()),
         (None, Some(file)) => Some(
             std::fs::read_to_string(file)
-                .with_context(|| format!("reading the token from {}", file.display()))?
+                .with_context(|| {
+                    format!(
+                        "cannot read the token file {} (--token-file or ARCHWAY_TOKEN_FILE)",
+                        file.display()
+                    )
+                })?
                 .trim()
                 .to_owned(),
         ),
@@ -273,13 +331,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .ok()
             .map(|t| t.trim().to_owned()),
     };
+    // Every admin call needs a token: say so before the server does.
+    let token = token.filter(|t| !t.is_empty()).with_context(|| {
+        format!(
+            "no admin token: pass --token or set ARCHWAY_TOKEN, or --token-file \
+             (a new control plane writes one to DATA_DIR/admin-token; \
+             {DEFAULT_TOKEN_FILE} is read when it exists)"
+        )
+    })?;
     let ca = cli
         .ca_file
         .as_deref()
         .map(crate::tls::read_ca_pem)
         .transpose()?;
-    let mut client =
-        AdminClient::connect_with_ca(&cli.server, token.as_deref(), ca.as_deref()).await?;
+    let mut client = AdminClient::connect_with_ca(&cli.server, Some(&token), ca.as_deref()).await?;
     match cli.command {
         Command::Keys { what } => keys(&mut client, what).await?,
         Command::Plans { what } => plans(&mut client, what).await?,
@@ -307,6 +372,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Deploy {
             api_id,
             stage,
+            create_stage,
             description,
         } => {
             let deployment = client
@@ -315,6 +381,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     api_id,
                     description,
                     stage_name: stage.clone(),
+                    create_stage,
                 })
                 .await
                 .map_err(|s| status_error("deploying", s))?
@@ -394,26 +461,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 flushed.cache_flush_generation
             );
         }
-        Command::Promote { api_id, stage } => {
-            let mut current = get_stage(&mut client, &api_id, &stage).await?;
-            let Some(canary) = current.canary.take() else {
-                bail!("stage '{stage}' has no canary to promote");
-            };
-            current.deployment_id = canary.deployment_id.clone();
-            client
-                .deployments
-                .update_stage(UpdateStageRequest {
-                    stage: Some(current),
-                })
-                .await
-                .map_err(|s| status_error("promoting", s))?;
-            println!("stage {stage}: now serves {}", canary.deployment_id);
-        }
+        Command::Promote {
+            api_id,
+            stage,
+            force,
+        } => promote::promote(&mut client, &api_id, &stage, force).await?,
+        Command::Completion { .. } => unreachable!("answered before connecting"),
     }
     Ok(())
 }
 
-async fn get_stage(client: &mut AdminClient, api_id: &str, stage: &str) -> anyhow::Result<Stage> {
+pub(crate) async fn get_stage(
+    client: &mut AdminClient,
+    api_id: &str,
+    stage: &str,
+) -> anyhow::Result<Stage> {
     Ok(client
         .deployments
         .get_stage(GetStageRequest {
@@ -441,11 +503,17 @@ async fn previous_deployment(
         .into_inner()
         .items;
     let Some(pos) = list.iter().position(|d| d.id == current) else {
-        bail!("the stage's deployment '{current}' is not in the list");
+        bail!(
+            "the stage's deployment '{current}' is not among the API's deployments: \
+             pass --to ID (archwayctl get deployments {api_id} lists them)"
+        );
     };
-    list.get(pos + 1)
-        .map(|d| d.id.clone())
-        .with_context(|| format!("no deployment older than '{current}' to roll back to"))
+    list.get(pos + 1).map(|d| d.id.clone()).with_context(|| {
+        format!(
+            "no deployment older than '{current}' to roll back to: pass --to ID \
+                 (archwayctl get deployments {api_id} lists them)"
+        )
+    })
 }
 
 fn protocol_name(value: i32) -> &'static str {
@@ -590,7 +658,13 @@ async fn get(client: &mut AdminClient, what: GetCommand) -> anyhow::Result<()> {
 
 async fn delete(client: &mut AdminClient, what: DeleteCommand) -> anyhow::Result<()> {
     match what {
-        DeleteCommand::Api { api_id } => {
+        DeleteCommand::Api { api_id, yes } => {
+            confirm::confirm(
+                &format!(
+                    "delete API '{api_id}' with its routes, authorizers, deployments and stages"
+                ),
+                yes,
+            )?;
             client
                 .apis
                 .delete_rest_api(DeleteRestApiRequest {
@@ -600,7 +674,11 @@ async fn delete(client: &mut AdminClient, what: DeleteCommand) -> anyhow::Result
                 .map_err(|s| status_error("deleting the API", s))?;
             println!("api {api_id}: deleted");
         }
-        DeleteCommand::Stage { api_id, stage } => {
+        DeleteCommand::Stage { api_id, stage, yes } => {
+            confirm::confirm(
+                &format!("delete stage '{stage}' of API '{api_id}' (it stops serving)"),
+                yes,
+            )?;
             client
                 .deployments
                 .delete_stage(GetStageRequest {
@@ -614,7 +692,12 @@ async fn delete(client: &mut AdminClient, what: DeleteCommand) -> anyhow::Result
         DeleteCommand::Deployment {
             api_id,
             deployment_id,
+            yes,
         } => {
+            confirm::confirm(
+                &format!("delete deployment '{deployment_id}' of API '{api_id}'"),
+                yes,
+            )?;
             client
                 .deployments
                 .delete_deployment(GetDeploymentRequest {
@@ -695,7 +778,11 @@ async fn keys(client: &mut AdminClient, what: KeysCommand) -> anyhow::Result<()>
         }
         KeysCommand::Enable { key_id } => set_enabled(plans, key_id, true).await?,
         KeysCommand::Disable { key_id } => set_enabled(plans, key_id, false).await?,
-        KeysCommand::Delete { key_id } => {
+        KeysCommand::Delete { key_id, yes } => {
+            confirm::confirm(
+                &format!("delete API key '{key_id}' (requests with it are refused)"),
+                yes,
+            )?;
             plans
                 .delete_api_key(GetApiKeyRequest {
                     key_id: key_id.clone(),
@@ -752,9 +839,9 @@ async fn plans(client: &mut AdminClient, what: PlansCommand) -> anyhow::Result<(
             let api_stages = stages
                 .iter()
                 .map(|s| {
-                    let (api_id, stage) = s
-                        .split_once(':')
-                        .with_context(|| format!("--stage '{s}' is not API_ID:STAGE"))?;
+                    let (api_id, stage) = s.split_once(':').with_context(|| {
+                        format!("--stage '{s}' is not API_ID:STAGE (e.g. --stage pets:prod)")
+                    })?;
                     Ok(UsagePlanStage {
                         api_id: api_id.into(),
                         stage: stage.into(),
@@ -824,7 +911,8 @@ async fn plans(client: &mut AdminClient, what: PlansCommand) -> anyhow::Result<(
                 );
             }
         }
-        PlansCommand::Delete { plan_id } => {
+        PlansCommand::Delete { plan_id, yes } => {
+            confirm::confirm(&format!("delete usage plan '{plan_id}'"), yes)?;
             plans
                 .delete_usage_plan(GetUsagePlanRequest {
                     usage_plan_id: plan_id.clone(),
@@ -946,7 +1034,11 @@ async fn tokens(client: &mut AdminClient, what: TokensCommand) -> anyhow::Result
                 println!("{:<14} {:<10} {}", t.id, role, t.name);
             }
         }
-        TokensCommand::Delete { id } => {
+        TokensCommand::Delete { id, yes } => {
+            confirm::confirm(
+                &format!("delete token '{id}' (calls with it are refused)"),
+                yes,
+            )?;
             tokens
                 .delete_token(DeleteTokenRequest { id: id.clone() })
                 .await
