@@ -9,6 +9,7 @@
 //! missing record, an empty id or a failed write the same way.
 
 use super::ControlPlaneState;
+use super::paging::PageRequest;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::store::{Txn, View};
@@ -21,9 +22,14 @@ impl ControlPlaneState {
         Ok(self.store.read(f)?)
     }
 
-    /// Every record under `prefix`, from one version of the store.
-    pub(crate) fn list<M: Message + Default>(&self, prefix: &str) -> Result<Vec<M>, Status> {
-        self.read(|view| Ok(view.scan(prefix)?))
+    /// One page of the records under `prefix` (see [`page_of`]).
+    pub(crate) fn list_page<M: Message + Default>(
+        &self,
+        prefix: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<M>, String), Status> {
+        self.read(|view| page_of(view, prefix, page_size, page_token))
     }
 
     /// Runs `f` with exclusive write access and commits what it staged in
@@ -53,6 +59,19 @@ impl ControlPlaneState {
             .map_err(ApiError::from)?;
         Ok(())
     }
+}
+
+/// One page of the records under `prefix`, in key order, from `view` (one
+/// version of the store), and the token of the next page (empty on the
+/// last); see [`PageRequest`].
+pub(crate) fn page_of<M: Message + Default>(
+    view: &View,
+    prefix: &str,
+    page_size: i32,
+    page_token: &str,
+) -> ApiResult<(Vec<M>, String)> {
+    let page = PageRequest::new(prefix, page_size, page_token)?;
+    Ok(page.take(view.scan_after(prefix, page.after()))?)
 }
 
 /// The record at `key`, or NotFound naming it as `what` says (e.g.
