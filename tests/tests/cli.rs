@@ -341,6 +341,7 @@ apis:
         .list_methods(archway_proto::v1::ListMethodsRequest {
             api_id: "secure".into(),
             resource_id: String::new(),
+            ..Default::default()
         })
         .await?
         .into_inner()
@@ -361,6 +362,7 @@ apis:
         .apis
         .list_authorizers(archway_proto::v1::ListAuthorizersRequest {
             api_id: "secure".into(),
+            ..Default::default()
         })
         .await?
         .into_inner()

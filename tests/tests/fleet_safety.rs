@@ -8,7 +8,7 @@ use archway_e2e::admin::mock;
 use archway_e2e::http_client::{GatewayClient, fetch};
 use archway_e2e::process::bin_dir;
 use archway_e2e::{Admin, ControlPlane, DataPlane};
-use archway_proto::v1::{ApiProtocol, ListNodesRequest};
+use archway_proto::v1::ApiProtocol;
 use http::StatusCode;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -221,13 +221,9 @@ async fn nodes_keep_serving_when_the_control_plane_returns_on_a_new_store() -> a
     // Both nodes refuse it, say why, and keep serving.
     wait_applies(&a, "nack", 1).await?;
     wait_applies(&b, "nack", 1).await?;
-    let fleet = admin
-        .fleet
-        .list_nodes(ListNodesRequest {})
-        .await?
-        .into_inner();
+    let (_, nodes) = admin.fleet_status().await?;
     for id in ["a", "b"] {
-        let node = fleet.nodes.iter().find(|n| n.node_id == id).unwrap();
+        let node = nodes.iter().find(|n| n.node_id == id).unwrap();
         assert!(
             node.last_error
                 .contains(&format!("--adopt-store {new_store}")),

@@ -160,6 +160,7 @@ async fn signed_requests_are_verified_and_authorized_by_policies() -> anyhow::Re
         .iam
         .list_access_keys(ListAccessKeysRequest {
             principal: "alice".into(),
+            ..Default::default()
         })
         .await?
         .into_inner()
@@ -351,7 +352,8 @@ async fn signed_requests_are_verified_and_authorized_by_policies() -> anyhow::Re
         .iam
         .update_access_key(UpdateAccessKeyRequest {
             access_key_id: alice.access_key_id.clone(),
-            enabled: false,
+            enabled: Some(false),
+            update_mask: None,
         })
         .await?;
     admin.wait_converged(&["n"]).await?;
