@@ -193,7 +193,7 @@ usage_plans:
     );
     let plans = ctl(&server, &["plans", "list"]);
     assert!(
-        plans.contains("60/s burst 10") && plans.contains("1000/Week"),
+        plans.contains("60/s burst 10") && plans.contains("1000/WEEK"),
         "{plans}"
     );
     // A key from the CLI, shown once, works with the plan.
