@@ -150,7 +150,7 @@ pub(crate) fn unused_id(
 mod tests {
     use super::*;
     use crate::store::{Store, StoreError, keys};
-    use archway_proto::v1::RestApi;
+    use archway_proto::v1::{Resource, RestApi};
 
     async fn store_with_api() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -177,6 +177,41 @@ mod tests {
             load_api("zz").unwrap_err().to_string(),
             "API 'zz' not found"
         );
+    }
+
+    /// Pages come from the view they are read with: writes after it (a
+    /// record inserted before the cursor, one after it) do not reach a
+    /// page of the old view, and a later view's next page continues after
+    /// the cursor without repeating or skipping a record that existed.
+    #[tokio::test]
+    async fn pages_read_one_version_in_key_order() {
+        let (_dir, store) = store_with_api().await;
+        store
+            .write(|txn| {
+                for i in 2..=9 {
+                    txn.put(&keys::api(&format!("a{i}")), &RestApi::default());
+                }
+                // Another kind under a neighbouring prefix stays out.
+                txn.put(&keys::resource("a1", "r"), &Resource::default());
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let old = store.view();
+        let (first, token) = page_of::<RestApi>(&old, keys::APIS, 4, "").unwrap();
+        assert_eq!(first.len(), 4);
+        store
+            .write(|txn| {
+                txn.put(&keys::api("a0"), &RestApi::default());
+                txn.put(&keys::api("a95"), &RestApi::default());
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let (rest, end) = page_of::<RestApi>(&old, keys::APIS, 100, &token).unwrap();
+        assert_eq!((rest.len(), end.as_str()), (5, ""), "the old view: a5..a9");
+        let (rest, _) = page_of::<RestApi>(&store.view(), keys::APIS, 100, &token).unwrap();
+        assert_eq!(rest.len(), 6, "the new view: a5..a9 and a95, not a0");
     }
 
     #[tokio::test]
