@@ -295,6 +295,34 @@ impl Admin {
         .await?)
     }
 
+    /// Every authorizer of an API, through every page.
+    pub async fn list_authorizers(&self, api_id: &str) -> anyhow::Result<Vec<Authorizer>> {
+        let apis = self.apis.clone();
+        let request = ListAuthorizersRequest {
+            api_id: api_id.into(),
+            ..Default::default()
+        };
+        Ok(all_pages(request, |req| {
+            let mut apis = apis.clone();
+            async move { Ok::<_, tonic::Status>(apis.list_authorizers(req).await?.into_inner()) }
+        })
+        .await?)
+    }
+
+    /// Every access key (or session) of a principal, through every page.
+    pub async fn list_access_keys(&self, principal: &str) -> anyhow::Result<Vec<AccessKey>> {
+        let iam = self.iam.clone();
+        let request = ListAccessKeysRequest {
+            principal: principal.into(),
+            ..Default::default()
+        };
+        Ok(all_pages(request, |req| {
+            let mut iam = iam.clone();
+            async move { Ok::<_, tonic::Status>(iam.list_access_keys(req).await?.into_inner()) }
+        })
+        .await?)
+    }
+
     /// Every deployment of an API, newest first, through every page.
     pub async fn list_deployments(&self, api_id: &str) -> anyhow::Result<Vec<Deployment>> {
         let deployments = self.deployments.clone();
