@@ -7,6 +7,7 @@ pub mod api;
 pub mod api_keys;
 pub mod auth;
 pub mod cli;
+pub mod descriptors;
 pub mod distribution;
 pub mod error;
 pub mod fleet_status;

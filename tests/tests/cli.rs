@@ -196,7 +196,7 @@ usage_plans:
     );
     let plans = ctl(&server, &["plans", "list"]);
     assert!(
-        plans.contains("60/s burst 10") && plans.contains("1000/Week"),
+        plans.contains("60/s burst 10") && plans.contains("1000/WEEK"),
         "{plans}"
     );
     // A key from the CLI, shown once, works with the plan.
@@ -339,15 +339,7 @@ apis:
         archway_proto::v1::EndpointType::Private as i32
     );
     assert!(api.policy.contains("10.0.0.0/8"), "{}", api.policy);
-    let methods = admin
-        .apis
-        .list_methods(archway_proto::v1::ListMethodsRequest {
-            api_id: "secure".into(),
-            resource_id: String::new(),
-        })
-        .await?
-        .into_inner()
-        .items;
+    let methods = admin.list_methods("secure").await?;
     let kinds: std::collections::BTreeSet<&str> = methods
         .iter()
         .map(|m| m.authorization_type.as_str())
@@ -360,14 +352,7 @@ apis:
     let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
     assert!(out.contains("api secure (secure): updated"), "{out}");
     assert!(out.contains("authorizer tokens: created"), "{out}");
-    let authorizers = admin
-        .apis
-        .list_authorizers(archway_proto::v1::ListAuthorizersRequest {
-            api_id: "secure".into(),
-        })
-        .await?
-        .into_inner()
-        .items;
+    let authorizers = admin.list_authorizers("secure").await?;
     assert_eq!(
         authorizers.len(),
         1,

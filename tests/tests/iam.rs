@@ -168,14 +168,7 @@ async fn signed_requests_are_verified_and_authorized_by_policies() -> anyhow::Re
     assert!(alice.access_key_id.starts_with("AKIA") && alice.access_key_id.len() == 20);
     assert_eq!(alice.secret_access_key.len(), 40);
     // The secret is shown once: listing never returns it.
-    let listed = admin
-        .iam
-        .list_access_keys(ListAccessKeysRequest {
-            principal: "alice".into(),
-        })
-        .await?
-        .into_inner()
-        .items;
+    let listed = admin.list_access_keys("alice").await?;
     assert_eq!(listed.len(), 1);
     assert!(listed[0].secret_access_key.is_empty() && listed[0].sealed_secret.is_empty());
     // Roles have no keys of their own.
@@ -363,7 +356,8 @@ async fn signed_requests_are_verified_and_authorized_by_policies() -> anyhow::Re
         .iam
         .update_access_key(UpdateAccessKeyRequest {
             access_key_id: alice.access_key_id.clone(),
-            enabled: false,
+            enabled: Some(false),
+            update_mask: None,
         })
         .await?;
     admin.wait_converged(&["n"]).await?;

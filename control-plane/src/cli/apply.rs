@@ -52,13 +52,12 @@ async fn apply_plan(
     spec: &UsagePlanSpec,
     changes: &mut Vec<String>,
 ) -> anyhow::Result<()> {
-    let apis = client
-        .apis
-        .list_rest_apis(ListRestApisRequest {})
-        .await
-        .map_err(|s| status_error("listing APIs", s))?
-        .into_inner()
-        .items;
+    let apis = crate::all_pages!(
+        client.apis,
+        list_rest_apis,
+        ListRestApisRequest::default(),
+        "listing APIs"
+    )?;
     let mut api_stages = Vec::new();
     for s in &spec.stages {
         let api = apis
@@ -90,13 +89,12 @@ async fn apply_plan(
             offset: q.offset,
         }),
     };
-    let plans = client
-        .plans
-        .list_usage_plans(ListUsagePlansRequest {})
-        .await
-        .map_err(|s| status_error("listing usage plans", s))?
-        .into_inner()
-        .items;
+    let plans = crate::all_pages!(
+        client.plans,
+        list_usage_plans,
+        ListUsagePlansRequest::default(),
+        "listing usage plans"
+    )?;
     let existing: Vec<&UsagePlan> = plans.iter().filter(|p| p.name == spec.name).collect();
     if existing.len() > 1 {
         bail!(
@@ -134,6 +132,7 @@ async fn apply_plan(
                 .plans
                 .update_usage_plan(UpdateUsagePlanRequest {
                     plan: Some(desired),
+                    update_mask: super::client::replace_all(),
                 })
                 .await
                 .map_err(|s| status_error("updating the plan", s))?;
@@ -240,15 +239,15 @@ async fn apply_api(
             .map_err(|s| status_error(&format!("deleting authorizer {name}"), s))?;
         changes.push(format!("authorizer {name}: deleted"));
     }
-    let authorizers = client
-        .apis
-        .list_authorizers(ListAuthorizersRequest {
+    let authorizers = crate::all_pages!(
+        client.apis,
+        list_authorizers,
+        ListAuthorizersRequest {
             api_id: api.id.clone(),
-        })
-        .await
-        .map_err(|s| status_error("listing authorizers", s))?
-        .into_inner()
-        .items;
+            ..Default::default()
+        },
+        "listing authorizers"
+    )?;
     let mut new_deployment: Option<String> = None;
     for stage in &spec.stages {
         ensure_stage(
@@ -273,13 +272,12 @@ async fn ensure_api(
     protocol: ApiProtocol,
     changes: &mut Vec<String>,
 ) -> anyhow::Result<RestApi> {
-    let apis = client
-        .apis
-        .list_rest_apis(ListRestApisRequest {})
-        .await
-        .map_err(|s| status_error("listing APIs", s))?
-        .into_inner()
-        .items;
+    let apis = crate::all_pages!(
+        client.apis,
+        list_rest_apis,
+        ListRestApisRequest::default(),
+        "listing APIs"
+    )?;
     let existing: Vec<&RestApi> = match &spec.id {
         Some(id) => apis.iter().filter(|a| &a.id == id).collect(),
         None => apis.iter().filter(|a| a.name == spec.name).collect(),
@@ -333,6 +331,7 @@ async fn ensure_api(
                 api_key_source: key_source,
                 policy: Some(policy),
                 endpoint_type: Some(endpoint_type),
+                update_mask: super::client::replace_all(),
             })
             .await
             .map_err(|s| status_error("updating the API", s))?
@@ -377,18 +376,18 @@ async fn ensure_resources(
     routes: &[RouteSpec],
     changes: &mut Vec<String>,
 ) -> anyhow::Result<BTreeMap<String, Resource>> {
-    let mut by_path: BTreeMap<String, Resource> = client
-        .apis
-        .list_resources(ListResourcesRequest {
+    let mut by_path: BTreeMap<String, Resource> = crate::all_pages!(
+        client.apis,
+        list_resources,
+        ListResourcesRequest {
             api_id: api.id.clone(),
-        })
-        .await
-        .map_err(|s| status_error("listing resources", s))?
-        .into_inner()
-        .items
-        .into_iter()
-        .map(|r| (r.path.clone(), r))
-        .collect();
+            ..Default::default()
+        },
+        "listing resources"
+    )?
+    .into_iter()
+    .map(|r| (r.path.clone(), r))
+    .collect();
 
     let mut desired: BTreeSet<String> = BTreeSet::from(["/".to_string()]);
     for route in routes {
@@ -459,15 +458,15 @@ async fn ensure_authorizers(
     HashMap<String, (String, AuthorizerType)>,
     Vec<(String, String)>,
 )> {
-    let existing = client
-        .apis
-        .list_authorizers(ListAuthorizersRequest {
+    let existing = crate::all_pages!(
+        client.apis,
+        list_authorizers,
+        ListAuthorizersRequest {
             api_id: api.id.clone(),
-        })
-        .await
-        .map_err(|s| status_error("listing authorizers", s))?
-        .into_inner()
-        .items;
+            ..Default::default()
+        },
+        "listing authorizers"
+    )?;
     let mut ids = HashMap::new();
     for spec in specs {
         let kind = match spec.kind.to_ascii_uppercase().as_str() {
@@ -513,8 +512,9 @@ async fn ensure_authorizers(
             Some(a) => {
                 client
                     .apis
-                    .update_authorizer(PutAuthorizerRequest {
+                    .update_authorizer(UpdateAuthorizerRequest {
                         authorizer: Some(desired),
+                        update_mask: super::client::replace_all(),
                     })
                     .await
                     .map_err(|s| status_error(&format!("authorizer {}", spec.name), s))?;
@@ -589,19 +589,19 @@ async fn ensure_methods(
     routes: &[RouteSpec],
     changes: &mut Vec<String>,
 ) -> anyhow::Result<HashMap<(String, String), Method>> {
-    let existing: HashMap<(String, String), Method> = client
-        .apis
-        .list_methods(ListMethodsRequest {
+    let existing: HashMap<(String, String), Method> = crate::all_pages!(
+        client.apis,
+        list_methods,
+        ListMethodsRequest {
             api_id: api.id.clone(),
             resource_id: String::new(),
-        })
-        .await
-        .map_err(|s| status_error("listing methods", s))?
-        .into_inner()
-        .items
-        .into_iter()
-        .map(|m| ((m.resource_id.clone(), m.http_method.clone()), m))
-        .collect();
+            ..Default::default()
+        },
+        "listing methods"
+    )?
+    .into_iter()
+    .map(|m| ((m.resource_id.clone(), m.http_method.clone()), m))
+    .collect();
 
     let mut desired: HashMap<(String, String), Method> = HashMap::new();
     for route in routes {
@@ -913,6 +913,7 @@ async fn ensure_stage(
                     .deployments
                     .update_stage(UpdateStageRequest {
                         stage: Some(desired),
+                        update_mask: super::client::replace_all(),
                     })
                     .await
                     .map_err(|s| status_error("updating the stage", s))?;

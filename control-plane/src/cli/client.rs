@@ -228,3 +228,36 @@ mod tests {
         );
     }
 }
+
+/// Every item of a List* call, following its pages (the one place the CLI
+/// pages): `all_pages!(client.apis, list_rest_apis, request, "listing APIs")`.
+#[macro_export]
+macro_rules! all_pages {
+    ($service:expr, $method:ident, $request:expr, $action:expr) => {{
+        let service = $service.clone();
+        archway_proto::paging::all_pages($request, move |request| {
+            let mut service = service.clone();
+            async move {
+                service
+                    .$method(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+        .map_err(|s| $crate::cli::client::status_error($action, s))
+    }};
+}
+
+/// An update mask of `paths`.
+pub fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
+    Some(prost_types::FieldMask {
+        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+    })
+}
+
+/// The mask that replaces every field an update can change: what a
+/// declarative apply, which sends the whole desired record, means.
+pub fn replace_all() -> Option<prost_types::FieldMask> {
+    mask(&["*"])
+}

@@ -30,7 +30,11 @@ pub async fn promote(
     stage.deployment_id = canary.deployment_id.clone();
     client
         .deployments
-        .update_stage(UpdateStageRequest { stage: Some(stage) })
+        .update_stage(UpdateStageRequest {
+            stage: Some(stage),
+            // The canary is named and absent: cleared.
+            update_mask: super::client::mask(&["deployment_id", "canary"]),
+        })
         .await
         .map_err(|s| status_error("promoting", s))?;
     println!("stage {stage_name}: now serves {}", canary.deployment_id);
