@@ -559,6 +559,9 @@ async fn refusals_name_the_role_or_resource_and_what_to_do() -> anyhow::Result<(
         .find_map(|l| l.strip_prefix("secret"))
         .map(|s| s.split_whitespace().next().unwrap().to_owned())
         .expect("the secret is printed");
+    // The API exists, so the refusal is the role's, not a missing name's.
+    let mut admin_client = Admin::connect(&server).await?;
+    deployed_api(&mut admin_client, "pets").await?;
     let run = ctl_as(&server, &reader, &["deploy", "pets", "--stage", "prod"]);
     assert_refused(
         &run,
@@ -571,7 +574,14 @@ async fn refusals_name_the_role_or_resource_and_what_to_do() -> anyhow::Result<(
     assert_refused(&run, &["unknown token", "--token or ARCHWAY_TOKEN"]);
 
     let run = ctl_as(&server, admin, &["get", "api", "nope"]);
-    assert_refused(&run, &["'nope'", "not found", "archwayctl get apis"]);
+    // Names are resolved first: an unknown one is refused by the CLI.
+    assert_refused(
+        &run,
+        &["no API has the id or name 'nope'", "archwayctl get apis"],
+    );
+    // What only the server can find missing gets its NotFound and a hint.
+    let run = ctl_as(&server, admin, &["rollback", "pets", "--stage", "nostage"]);
+    assert_refused(&run, &["'nostage'", "not found", "check the name or id"]);
 
     let run = ctl_as(&server, admin, &["tokens", "create", "x", "--role", "boss"]);
     assert_refused(&run, &["--role 'boss' is not admin, read-only or node"]);
