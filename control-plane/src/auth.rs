@@ -215,6 +215,32 @@ fn role_may_call(role: TokenRole, path: &str) -> bool {
     }
 }
 
+/// A role as operators write it (`archwayctl tokens create --role`).
+fn role_name(role: TokenRole) -> &'static str {
+    match role {
+        TokenRole::Admin => "admin",
+        TokenRole::ReadOnly => "read-only",
+        TokenRole::Node => "node",
+        TokenRole::Unspecified => "no role",
+    }
+}
+
+/// Which tokens may call `path`, for a refusal that says what to use
+/// instead; derived from [`role_may_call`], so the two never disagree.
+fn roles_that_may_call(path: &str) -> String {
+    let names: Vec<&str> = [TokenRole::Admin, TokenRole::ReadOnly, TokenRole::Node]
+        .into_iter()
+        .filter(|role| role_may_call(*role, path))
+        .map(role_name)
+        .collect();
+    let article = if names.first().is_some_and(|n| n.starts_with('a')) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {} token", names.join(" or "))
+}
+
 fn lookup(store: &Store, token: &str) -> Result<Option<AdminToken>, StoreError> {
     store.view().get(&keys::admin_token(&hash(token)))
 }
@@ -276,8 +302,10 @@ pub async fn require_token(
             let role = TokenRole::try_from(record.role).unwrap_or(TokenRole::Unspecified);
             (!role_may_call(role, path)).then(|| {
                 tonic::Status::permission_denied(format!(
-                    "token '{}' ({:?}) may not call {path}",
-                    record.id, role
+                    "token '{}' ({}) may not call {path}: it needs {}",
+                    record.id,
+                    role_name(role),
+                    roles_that_may_call(path)
                 ))
             })
         }
@@ -374,6 +402,23 @@ mod tests {
         assert_ne!(
             open.access(&Method::POST, "/archway.v1.RestApiService/GetRestApi"),
             Access::Open
+        );
+    }
+
+    /// A refusal names the tokens that would have been let in.
+    #[test]
+    fn refusals_name_the_role_a_call_needs() {
+        assert_eq!(
+            roles_that_may_call("/archway.v1.RestApiService/CreateRestApi"),
+            "an admin token"
+        );
+        assert_eq!(
+            roles_that_may_call("/archway.v1.RestApiService/ListRestApis"),
+            "an admin or read-only token"
+        );
+        assert_eq!(
+            roles_that_may_call("/archway.v1.ConfigDistribution/StreamConfig"),
+            "an admin or node token"
         );
     }
 

@@ -220,13 +220,11 @@ pub async fn serve_then(
     health_reporter
         .set_serving::<RestApiServiceServer<RestApis>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(archway_proto::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .context("building gRPC reflection")?;
+    let (reflection_v1, reflection_v1alpha) = crate::reflection::services()?;
 
     let routes = tonic::service::Routes::new(health_service)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(
             RestApiServiceServer::new(RestApis::new(state.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),

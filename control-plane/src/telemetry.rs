@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Installs the process-wide log subscriber: text or JSON lines on stderr,
-/// level from `level`, else `RUST_LOG`, else info.
+/// level from `level`, else `RUST_LOG`, else info; coloured only on a
+/// terminal ([`log_colours`]).
 pub fn init_logging_with(level: Option<&str>, json: bool) {
     let filter = level
         .map(tracing_subscriber::EnvFilter::new)
@@ -28,12 +29,24 @@ pub fn init_logging_with(level: Option<&str>, json: bool) {
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(log_colours(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR"),
+        ))
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().flatten_event(true).try_init()
     } else {
         builder.try_init()
     };
+}
+
+/// Whether log lines carry ANSI colours: only for a person at a terminal.
+/// Escape codes in the journal, a file or a log shipper are noise that
+/// breaks grep; `NO_COLOR` (set and not empty, no-color.org) turns them off
+/// on a terminal too. (The data plane decides the same way.)
+pub fn log_colours(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Text logs at the level `RUST_LOG` says (default info).
@@ -210,4 +223,21 @@ pub async fn observe_admin_call(
         span.end();
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_colours;
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        assert!(log_colours(true, None));
+        assert!(
+            log_colours(true, Some("".into())),
+            "an empty NO_COLOR is unset"
+        );
+        assert!(!log_colours(true, Some("1".into())));
+        assert!(!log_colours(false, None));
+        assert!(!log_colours(false, Some("".into())));
+    }
 }

@@ -2,6 +2,7 @@
 //! common steps (an API with routes, a deployment, waiting for the fleet).
 
 use anyhow::{Context, bail};
+use archway_proto::paging::all_pages;
 use archway_proto::v1::configuration_service_client::ConfigurationServiceClient;
 use archway_proto::v1::deployment_service_client::DeploymentServiceClient;
 use archway_proto::v1::fleet_service_client::FleetServiceClient;
@@ -118,17 +119,21 @@ impl Admin {
 
     /// The resource at `path`, creating it and its parents as needed.
     pub async fn resource(&mut self, api: &RestApi, path: &str) -> anyhow::Result<Resource> {
-        let existing: HashMap<String, Resource> = self
-            .apis
-            .list_resources(ListResourcesRequest {
+        let apis = self.apis.clone();
+        let existing: HashMap<String, Resource> = all_pages(
+            ListResourcesRequest {
                 api_id: api.id.clone(),
-            })
-            .await?
-            .into_inner()
-            .items
-            .into_iter()
-            .map(|r| (r.path.clone(), r))
-            .collect();
+                ..Default::default()
+            },
+            |req| {
+                let mut apis = apis.clone();
+                async move { Ok::<_, tonic::Status>(apis.list_resources(req).await?.into_inner()) }
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|r| (r.path.clone(), r))
+        .collect();
         let mut current = existing["/"].clone();
         for part in path.split('/').filter(|p| !p.is_empty()) {
             let next = if current.path == "/" {
@@ -241,6 +246,7 @@ impl Admin {
                 api_id: api.id.clone(),
                 description: String::new(),
                 stage_name: stage.into(),
+                create_stage: true,
             })
             .await?
             .into_inner())
@@ -257,12 +263,113 @@ impl Admin {
             .into_inner())
     }
 
+    /// Replaces every setting of the stage with `stage`'s (the mask `*`):
+    /// what a test that reads a stage, changes it and sends it back means.
     pub async fn update_stage(&mut self, stage: Stage) -> anyhow::Result<Stage> {
         Ok(self
             .deployments
-            .update_stage(UpdateStageRequest { stage: Some(stage) })
+            .update_stage(UpdateStageRequest {
+                stage: Some(stage),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["*".into()],
+                }),
+            })
             .await?
             .into_inner())
+    }
+
+    /// Every API, through every page.
+    pub async fn list_apis(&self) -> anyhow::Result<Vec<RestApi>> {
+        let apis = self.apis.clone();
+        Ok(all_pages(ListRestApisRequest::default(), |req| {
+            let mut apis = apis.clone();
+            async move { Ok::<_, tonic::Status>(apis.list_rest_apis(req).await?.into_inner()) }
+        })
+        .await?)
+    }
+
+    /// Every method of an API, through every page.
+    pub async fn list_methods(&self, api_id: &str) -> anyhow::Result<Vec<Method>> {
+        let apis = self.apis.clone();
+        let request = ListMethodsRequest {
+            api_id: api_id.into(),
+            ..Default::default()
+        };
+        Ok(all_pages(request, |req| {
+            let mut apis = apis.clone();
+            async move { Ok::<_, tonic::Status>(apis.list_methods(req).await?.into_inner()) }
+        })
+        .await?)
+    }
+
+    /// Every authorizer of an API, through every page.
+    pub async fn list_authorizers(&self, api_id: &str) -> anyhow::Result<Vec<Authorizer>> {
+        let apis = self.apis.clone();
+        let request = ListAuthorizersRequest {
+            api_id: api_id.into(),
+            ..Default::default()
+        };
+        Ok(all_pages(request, |req| {
+            let mut apis = apis.clone();
+            async move { Ok::<_, tonic::Status>(apis.list_authorizers(req).await?.into_inner()) }
+        })
+        .await?)
+    }
+
+    /// Every access key (or session) of a principal, through every page.
+    pub async fn list_access_keys(&self, principal: &str) -> anyhow::Result<Vec<AccessKey>> {
+        let iam = self.iam.clone();
+        let request = ListAccessKeysRequest {
+            principal: principal.into(),
+            ..Default::default()
+        };
+        Ok(all_pages(request, |req| {
+            let mut iam = iam.clone();
+            async move { Ok::<_, tonic::Status>(iam.list_access_keys(req).await?.into_inner()) }
+        })
+        .await?)
+    }
+
+    /// Every deployment of an API, newest first, through every page.
+    pub async fn list_deployments(&self, api_id: &str) -> anyhow::Result<Vec<Deployment>> {
+        let deployments = self.deployments.clone();
+        let request = ListDeploymentsRequest {
+            api_id: api_id.into(),
+            ..Default::default()
+        };
+        let mut list =
+            all_pages(request, |req| {
+                let mut deployments = deployments.clone();
+                async move {
+                    Ok::<_, tonic::Status>(deployments.list_deployments(req).await?.into_inner())
+                }
+            })
+            .await?;
+        list.sort_by_key(|d| std::cmp::Reverse(d.created_at_ms));
+        Ok(list)
+    }
+
+    /// The control plane's version and every node, through every page.
+    pub async fn fleet_status(&mut self) -> anyhow::Result<(u64, Vec<NodeStatus>)> {
+        let (mut version, mut nodes, mut token) = (0, Vec::new(), String::new());
+        // Bounded: a test fleet is a page or two.
+        for _ in 0..1000 {
+            let page = self
+                .fleet
+                .list_nodes(ListNodesRequest {
+                    page_size: archway_proto::paging::MAX_PAGE_SIZE,
+                    page_token: token,
+                })
+                .await?
+                .into_inner();
+            version = page.config_version;
+            nodes.extend(page.nodes);
+            token = page.next_page_token;
+            if token.is_empty() {
+                return Ok((version, nodes));
+            }
+        }
+        bail!("the node list did not end after 1000 pages (version {version})")
     }
 
     /// Waits until every named node is connected and has applied the
@@ -270,25 +377,17 @@ impl Admin {
     pub async fn wait_converged(&mut self, node_ids: &[&str]) -> anyhow::Result<u64> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let fleet = self
-                .fleet
-                .list_nodes(ListNodesRequest {})
-                .await?
-                .into_inner();
+            let (version, nodes) = self.fleet_status().await?;
             let done = node_ids.iter().all(|id| {
-                fleet.nodes.iter().any(|n| {
-                    n.node_id == *id && n.connected && n.applied_version == fleet.config_version
-                })
+                nodes
+                    .iter()
+                    .any(|n| n.node_id == *id && n.connected && n.applied_version == version)
             });
             if done {
-                return Ok(fleet.config_version);
+                return Ok(version);
             }
             if Instant::now() > deadline {
-                bail!(
-                    "nodes {node_ids:?} did not converge on version {}: {:?}",
-                    fleet.config_version,
-                    fleet.nodes
-                );
+                bail!("nodes {node_ids:?} did not converge on version {version}: {nodes:?}");
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

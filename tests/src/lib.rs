@@ -13,6 +13,7 @@ pub mod redis;
 pub mod serve;
 pub mod sigv4;
 pub mod tls;
+pub mod tools;
 pub mod upstream;
 
 pub use admin::Admin;

@@ -124,6 +124,7 @@ async fn bad_configuration_is_refused_with_field_and_reason() -> anyhow::Result<
             .deployments
             .update_stage(UpdateStageRequest {
                 stage: Some(stage.clone()),
+                update_mask: None,
             })
             .await,
         "stage.variables.bad",
@@ -139,6 +140,7 @@ async fn bad_configuration_is_refused_with_field_and_reason() -> anyhow::Result<
             .deployments
             .update_stage(UpdateStageRequest {
                 stage: Some(stage.clone()),
+                update_mask: None,
             })
             .await,
         "stage.canary.percent_traffic",
@@ -148,7 +150,10 @@ async fn bad_configuration_is_refused_with_field_and_reason() -> anyhow::Result<
     assert_invalid(
         admin
             .deployments
-            .update_stage(UpdateStageRequest { stage: Some(stage) })
+            .update_stage(UpdateStageRequest {
+                stage: Some(stage),
+                update_mask: None,
+            })
             .await,
         "stage.deployment_id",
     );
@@ -187,32 +192,12 @@ async fn a_restart_loses_nothing() -> anyhow::Result<()> {
 
     let cp = ControlPlane::start(&cp_dir)?;
     let mut admin = Admin::connect(&cp.url()).await?;
-    let apis = admin
-        .apis
-        .list_rest_apis(ListRestApisRequest {})
-        .await?
-        .into_inner()
-        .items;
+    let apis = admin.list_apis().await?;
     assert_eq!(apis.len(), 1);
     assert_eq!(apis[0].protocol, ApiProtocol::Http as i32);
-    let methods = admin
-        .apis
-        .list_methods(ListMethodsRequest {
-            api_id: api.id.clone(),
-            resource_id: String::new(),
-        })
-        .await?
-        .into_inner()
-        .items;
+    let methods = admin.list_methods(&api.id).await?;
     assert_eq!(methods.len(), 2);
-    let deployments = admin
-        .deployments
-        .list_deployments(ListDeploymentsRequest {
-            api_id: api.id.clone(),
-        })
-        .await?
-        .into_inner()
-        .items;
+    let deployments = admin.list_deployments(&api.id).await?;
     let ids: Vec<_> = deployments.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, [second.id.as_str(), first.id.as_str()], "newest first");
     let stage = admin.stage(&api, "prod").await?;
@@ -245,7 +230,7 @@ async fn every_admin_call_needs_a_token_with_the_right_role() -> anyhow::Result<
     // No token, a wrong token: UNAUTHENTICATED.
     let mut anonymous = RestApiServiceClient::new(admin.channel.clone());
     let refused = anonymous
-        .list_rest_apis(ListRestApisRequest {})
+        .list_rest_apis(ListRestApisRequest::default())
         .await
         .expect_err("no token");
     assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
@@ -256,7 +241,7 @@ async fn every_admin_call_needs_a_token_with_the_right_role() -> anyhow::Result<
     let refused = wrong
         .apis
         .clone()
-        .list_rest_apis(ListRestApisRequest {})
+        .list_rest_apis(ListRestApisRequest::default())
         .await;
     assert_eq!(
         refused.expect_err("wrong token").code(),
@@ -279,7 +264,7 @@ async fn every_admin_call_needs_a_token_with_the_right_role() -> anyhow::Result<
     let mut read_only = Admin::with_token(admin.channel.clone(), reader_secret)?;
     let listed = read_only
         .apis
-        .list_rest_apis(ListRestApisRequest {})
+        .list_rest_apis(ListRestApisRequest::default())
         .await?;
     assert_eq!(listed.into_inner().items.len(), 1);
     let denied = read_only.create_api("nope", ApiProtocol::Rest).await;
@@ -289,7 +274,7 @@ async fn every_admin_call_needs_a_token_with_the_right_role() -> anyhow::Result<
     let denied = node
         .apis
         .clone()
-        .list_rest_apis(ListRestApisRequest {})
+        .list_rest_apis(ListRestApisRequest::default())
         .await;
     assert_eq!(
         denied.expect_err("node token").code(),
@@ -298,14 +283,17 @@ async fn every_admin_call_needs_a_token_with_the_right_role() -> anyhow::Result<
 
     // Tokens are listed without their secrets and can be revoked.
     let listed = tokens
-        .list_tokens(ListTokensRequest {})
+        .list_tokens(ListTokensRequest::default())
         .await?
         .into_inner()
         .items;
     assert_eq!(listed.len(), 3, "bootstrap admin and node, plus the reader");
     let id = reader.token.expect("the token record").id;
     tokens.delete_token(DeleteTokenRequest { id }).await?;
-    let revoked = read_only.apis.list_rest_apis(ListRestApisRequest {}).await;
+    let revoked = read_only
+        .apis
+        .list_rest_apis(ListRestApisRequest::default())
+        .await;
     assert_eq!(revoked.expect_err("revoked").code(), Code::Unauthenticated);
 
     // The first tokens are in the data directory, readable by the owner only.
@@ -549,6 +537,76 @@ async fn integration_uri_refuses_path_parameters_in_the_host() -> anyhow::Result
                 ..Default::default()
             }),
         })
+        .await?;
+    Ok(())
+}
+
+/// Any admin client can typo a stage name, not only the CLI: the API
+/// refuses a deployment to a stage the API does not have unless the caller
+/// sets `create_stage`, and writes nothing (no stage, no deployment).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_deployment_refuses_an_unknown_stage_without_create_stage() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let api = admin.create_api("pets", ApiProtocol::Rest).await?;
+    admin
+        .route(&api, "/health", "GET", archway_e2e::admin::mock(200, "ok"))
+        .await?;
+    let request = |stage: &str, create_stage: bool| CreateDeploymentRequest {
+        api_id: api.id.clone(),
+        description: String::new(),
+        stage_name: stage.into(),
+        create_stage,
+    };
+    let refused = admin
+        .deployments
+        .create_deployment(request("prod", false))
+        .await
+        .expect_err("the API has no stage yet");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(
+        refused
+            .message()
+            .contains("has no stage 'prod' (it has no stage yet)"),
+        "{refused:?}"
+    );
+    admin
+        .deployments
+        .create_deployment(request("prod", true))
+        .await?;
+    let refused = admin
+        .deployments
+        .create_deployment(request("prdo", false))
+        .await
+        .expect_err("a typo");
+    assert!(
+        refused.message().contains("its stages: prod")
+            && refused.message().contains("create_stage"),
+        "{refused:?}"
+    );
+    assert!(
+        admin.stage(&api, "prdo").await.is_err(),
+        "no stage was made"
+    );
+    let deployments = admin
+        .deployments
+        .list_deployments(ListDeploymentsRequest {
+            api_id: api.id.clone(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .items;
+    assert_eq!(deployments.len(), 1, "the refused calls made no deployment");
+    // A deployment to an existing stage, or to none, needs no flag.
+    admin
+        .deployments
+        .create_deployment(request("prod", false))
+        .await?;
+    admin
+        .deployments
+        .create_deployment(request("", false))
         .await?;
     Ok(())
 }

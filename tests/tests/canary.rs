@@ -41,6 +41,7 @@ async fn canary_split_holds_within_tolerance() -> anyhow::Result<()> {
             api_id: api.id.clone(),
             description: "v2".into(),
             stage_name: String::new(),
+            create_stage: false,
         })
         .await?
         .into_inner();

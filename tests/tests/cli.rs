@@ -1,5 +1,8 @@
 //! `archwayctl`: declarative apply is idempotent and converges, and stages
-//! can be rolled back and canaries promoted.
+//! can be rolled back and canaries promoted. Every refusal starts once with
+//! `error:` and says what to do; a deploy to an unknown stage, a promote
+//! that would roll back and a delete in a script without `--yes` are
+//! refused; completion scripts need no server.
 
 use archway_e2e::http_client::GatewayClient;
 use archway_e2e::process::bin_dir;
@@ -197,7 +200,7 @@ usage_plans:
     );
     let plans = ctl(&server, &["plans", "list"]);
     assert!(
-        plans.contains("60/s burst 10") && plans.contains("1000/Week"),
+        plans.contains("60/s burst 10") && plans.contains("1000/WEEK"),
         "{plans}"
     );
     // A key from the CLI, shown once, works with the plan.
@@ -352,15 +355,7 @@ apis:
         archway_proto::v1::EndpointType::Private as i32
     );
     assert!(api.policy.contains("10.0.0.0/8"), "{}", api.policy);
-    let methods = admin
-        .apis
-        .list_methods(archway_proto::v1::ListMethodsRequest {
-            api_id: "secure".into(),
-            resource_id: String::new(),
-        })
-        .await?
-        .into_inner()
-        .items;
+    let methods = admin.list_methods("secure").await?;
     let kinds: std::collections::BTreeSet<&str> = methods
         .iter()
         .map(|m| m.authorization_type.as_str())
@@ -373,14 +368,7 @@ apis:
     let out = ctl(&server, &["apply", "-f", file.to_str().unwrap()]);
     assert!(out.contains("api secure (secure): updated"), "{out}");
     assert!(out.contains("type: \"TOKEN\" -> \"REQUEST\""), "{out}");
-    let authorizers = admin
-        .apis
-        .list_authorizers(archway_proto::v1::ListAuthorizersRequest {
-            api_id: "secure".into(),
-        })
-        .await?
-        .into_inner()
-        .items;
+    let authorizers = admin.list_authorizers("secure").await?;
     assert_eq!(
         authorizers.len(),
         1,
@@ -477,5 +465,389 @@ apis:
     get("/prod/items/1").await?;
     get("/prod/items/1").await?;
     assert_eq!(calls(), 5, "off: every request reaches the backend");
+    Ok(())
+}
+
+/// What a run of archwayctl left: success, stdout, stderr.
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs archwayctl with exactly `args` (no --server or --token added), from
+/// an empty folder (no all-in-one token file), with no ARCHWAY_* variable
+/// and no terminal on stdin, as a script would.
+fn ctl_raw(args: &[&str]) -> Run {
+    let cwd = tempfile::tempdir().unwrap();
+    let output = Command::new(bin_dir().join("archwayctl"))
+        .args(args)
+        .current_dir(cwd.path())
+        .env_remove("ARCHWAY_TOKEN")
+        .env_remove("ARCHWAY_TOKEN_FILE")
+        .env_remove("ARCHWAY_SERVER")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running archwayctl");
+    Run {
+        ok: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// archwayctl against `server` with `token`.
+fn ctl_as(server: &str, token: &str, args: &[&str]) -> Run {
+    let mut all = vec!["--server", server, "--token", token];
+    all.extend_from_slice(args);
+    ctl_raw(&all)
+}
+
+/// A refusal: the command failed, its message starts with `error:` once,
+/// and it says each of `needles`.
+fn assert_refused(run: &Run, needles: &[&str]) {
+    assert!(!run.ok, "should fail: {}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.starts_with("error: "),
+        "starts with 'error: ': {}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("error:").count(),
+        1,
+        "'error:' once: {}",
+        run.stderr
+    );
+    for needle in needles {
+        assert!(
+            run.stderr.contains(needle),
+            "says '{needle}': {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn without_a_token_the_cli_says_how_to_pass_one() {
+    let run = ctl_raw(&["--server", "http://127.0.0.1:1", "get", "apis"]);
+    assert_refused(
+        &run,
+        &["no admin token", "--token", "ARCHWAY_TOKEN", "--token-file"],
+    );
+}
+
+#[test]
+fn an_unreachable_server_is_named_with_the_flag_to_fix_it() {
+    let server = format!("http://{}", archway_e2e::unused_loopback_addr());
+    let run = ctl_as(&server, "some-token", &["get", "apis"]);
+    assert_refused(
+        &run,
+        &[
+            &format!("is the control plane running at {server}?"),
+            "--server",
+            "ARCHWAY_SERVER",
+        ],
+    );
+    let run = ctl_as("127.0.0.1:7070", "some-token", &["get", "apis"]);
+    assert_refused(&run, &["not a server URL", "http://HOST:PORT"]);
+}
+
+#[test]
+fn bad_flags_are_refused_once_with_error_and_usage() {
+    let run = ctl_raw(&["get", "apis", "--bogus"]);
+    assert_refused(&run, &["unexpected argument '--bogus'", "--help"]);
+    let run = ctl_raw(&["deploy", "pets"]);
+    assert_refused(&run, &["--stage <STAGE>", "Usage: archwayctl deploy"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_name_the_role_or_resource_and_what_to_do() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let server = cp.url();
+    let admin = archway_e2e::TEST_ADMIN_TOKEN;
+
+    let created = ctl_as(&server, admin, &["tokens", "create", "viewer"]);
+    assert!(created.ok, "{}", created.stderr);
+    let reader = created
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("secret"))
+        .map(|s| s.split_whitespace().next().unwrap().to_owned())
+        .expect("the secret is printed");
+    // The API exists, so the refusal is the role's, not a missing name's.
+    let mut admin_client = Admin::connect(&server).await?;
+    deployed_api(&mut admin_client, "pets").await?;
+    let run = ctl_as(&server, &reader, &["deploy", "pets", "--stage", "prod"]);
+    assert_refused(
+        &run,
+        &["(read-only)", "it needs an admin token", "--role admin"],
+    );
+    // Reading is what a read-only token may do.
+    assert!(ctl_as(&server, &reader, &["get", "apis"]).ok);
+
+    let run = ctl_as(&server, "not-a-token-at-all", &["get", "apis"]);
+    assert_refused(&run, &["unknown token", "--token or ARCHWAY_TOKEN"]);
+
+    let run = ctl_as(&server, admin, &["get", "api", "nope"]);
+    // Names are resolved first: an unknown one is refused by the CLI.
+    assert_refused(
+        &run,
+        &["no API has the id or name 'nope'", "archwayctl get apis"],
+    );
+    // What only the server can find missing gets its NotFound and a hint.
+    let run = ctl_as(&server, admin, &["rollback", "pets", "--stage", "nostage"]);
+    assert_refused(&run, &["'nostage'", "not found", "check the name or id"]);
+
+    let run = ctl_as(&server, admin, &["tokens", "create", "x", "--role", "boss"]);
+    assert_refused(&run, &["--role 'boss' is not admin, read-only or node"]);
+    Ok(())
+}
+
+/// An API with one route, deployed to stage `prod`.
+async fn deployed_api(admin: &mut Admin, id: &str) -> anyhow::Result<archway_proto::v1::RestApi> {
+    let api = admin
+        .create_api(id, archway_proto::v1::ApiProtocol::Rest)
+        .await?;
+    admin
+        .route(&api, "/health", "GET", archway_e2e::admin::mock(200, "ok"))
+        .await?;
+    admin.deploy(&api, "prod").await?;
+    Ok(api)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_refuses_an_unknown_stage_unless_create_stage() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let server = cp.url();
+    let mut admin = Admin::connect(&server).await?;
+    deployed_api(&mut admin, "pets").await?;
+    let token = archway_e2e::TEST_ADMIN_TOKEN;
+    let deployments = || {
+        ctl(&server, &["get", "deployments", "pets"])
+            .lines()
+            .count()
+    };
+    let before = deployments();
+
+    let run = ctl_as(&server, token, &["deploy", "pets", "--stage", "prdo"]);
+    assert_refused(
+        &run,
+        &["no stage 'prdo'", "its stages: prod", "--create-stage"],
+    );
+    let stages = ctl(&server, &["get", "stages", "pets"]);
+    assert!(!stages.contains("prdo"), "no stage was made: {stages}");
+    assert_eq!(deployments(), before, "no deployment was made either");
+
+    // The existing stage deploys as before; a new one only when asked.
+    let run = ctl_as(&server, token, &["deploy", "pets", "--stage", "prod"]);
+    assert!(run.ok, "{}", run.stderr);
+    let run = ctl_as(
+        &server,
+        token,
+        &["deploy", "pets", "--stage", "qa", "--create-stage"],
+    );
+    assert!(run.ok, "{}", run.stderr);
+    assert!(run.stdout.contains("serves stage qa"), "{}", run.stdout);
+    assert!(ctl(&server, &["get", "stages", "pets"]).contains("qa"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promote_refuses_a_canary_older_than_the_stage_unless_forced() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let server = cp.url();
+    let mut admin = Admin::connect(&server).await?;
+    let api = deployed_api(&mut admin, "shop").await?;
+    let older = admin.stage(&api, "prod").await?.deployment_id;
+    // The stage is deployed to directly after its canary was set up with
+    // the older deployment.
+    let newer = admin.deploy(&api, "prod").await?.id;
+    let mut stage = admin.stage(&api, "prod").await?;
+    stage.canary = Some(archway_proto::v1::CanarySettings {
+        deployment_id: older.clone(),
+        percent_traffic: 10.0,
+        ..Default::default()
+    });
+    admin.update_stage(stage).await?;
+    let token = archway_e2e::TEST_ADMIN_TOKEN;
+
+    let run = ctl_as(&server, token, &["promote", "shop", "--stage", "prod"]);
+    assert_refused(
+        &run,
+        &[
+            &format!("the canary's deployment '{older}' is older"),
+            &format!("'{newer}' is newer"),
+            "--force",
+        ],
+    );
+    assert_eq!(admin.stage(&api, "prod").await?.deployment_id, newer);
+
+    let run = ctl_as(
+        &server,
+        token,
+        &["promote", "shop", "--stage", "prod", "--force"],
+    );
+    assert!(run.ok, "{}", run.stderr);
+    let stage = admin.stage(&api, "prod").await?;
+    assert_eq!(stage.deployment_id, older);
+    assert!(stage.canary.is_none());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destructive_deletes_ask_and_take_yes_in_scripts() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let server = cp.url();
+    let mut admin = Admin::connect(&server).await?;
+    let api = deployed_api(&mut admin, "pets").await?;
+    let spare = admin.deploy(&api, "prod").await?.id;
+    let first = ctl(&server, &["get", "deployments", "pets"])
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+        .find(|id| *id != spare)
+        .expect("the first deployment");
+    ctl(
+        &server,
+        &["deploy", "pets", "--stage", "dev", "--create-stage"],
+    );
+    let first_field = |out: String, name: &str| {
+        out.lines()
+            .find(|l| l.contains(name))
+            .and_then(|l| l.split_whitespace().next())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+    };
+    ctl(
+        &server,
+        &["plans", "create", "--name", "gold", "--stage", "pets:prod"],
+    );
+    let plan = first_field(ctl(&server, &["plans", "list"]), "gold");
+    ctl(&server, &["keys", "create", "alice"]);
+    let key = first_field(ctl(&server, &["keys", "list"]), "alice");
+    ctl(&server, &["iam", "create-user", "bob"]);
+    let access_key = ctl(&server, &["iam", "create-key", "bob"])
+        .lines()
+        .find_map(|l| l.strip_prefix("access key id"))
+        .map(|s| s.trim().to_owned())
+        .expect("an access key id");
+    ctl(&server, &["tokens", "create", "ci", "--role", "admin"]);
+    let token = first_field(ctl(&server, &["tokens", "list"]), " ci");
+
+    // (delete command, what lists the resource, its name in that list)
+    let cases: Vec<(Vec<&str>, Vec<&str>, &str)> = vec![
+        (
+            vec!["delete", "deployment", "pets", &first],
+            vec!["get", "deployments", "pets"],
+            &first,
+        ),
+        (
+            vec!["delete", "stage", "pets", "dev"],
+            vec!["get", "stages", "pets"],
+            "dev ",
+        ),
+        (vec!["plans", "delete", &plan], vec!["plans", "list"], &plan),
+        (vec!["keys", "delete", &key], vec!["keys", "list"], &key),
+        (
+            vec!["iam", "delete-key", &access_key],
+            vec!["iam", "keys", "bob"],
+            &access_key,
+        ),
+        (vec!["iam", "delete", "bob"], vec!["iam", "list"], "bob"),
+        (
+            vec!["tokens", "delete", &token],
+            vec!["tokens", "list"],
+            &token,
+        ),
+        (vec!["delete", "api", "pets"], vec!["get", "apis"], "pets"),
+    ];
+    let admin_token = archway_e2e::TEST_ADMIN_TOKEN;
+    for (delete, list, name) in cases {
+        let run = ctl_as(&server, admin_token, &delete);
+        assert_refused(&run, &["without confirmation", "pass --yes"]);
+        assert!(
+            ctl(&server, &list).contains(name),
+            "{delete:?} without --yes deleted nothing"
+        );
+        let mut confirmed = delete.clone();
+        confirmed.push("--yes");
+        let run = ctl_as(&server, admin_token, &confirmed);
+        assert!(run.ok, "{confirmed:?}: {}", run.stderr);
+        assert!(
+            !ctl(&server, &list).contains(name),
+            "{confirmed:?} deleted it"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn completion_scripts_for_bash_zsh_and_fish_need_no_server() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = ctl_raw(&["completion", shell]);
+        assert!(run.ok, "{shell}: {}", run.stderr);
+        for word in ["archwayctl", "deploy", "create-stage", "yes"] {
+            assert!(run.stdout.contains(word), "{shell} completes {word}");
+        }
+    }
+    // The bash script is valid bash.
+    let script = ctl_raw(&["completion", "bash"]).stdout;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("archwayctl.bash");
+    std::fs::write(&file, script).unwrap();
+    let syntax = Command::new("bash").arg("-n").arg(&file).output().unwrap();
+    assert!(
+        syntax.status.success(),
+        "{}",
+        String::from_utf8_lossy(&syntax.stderr)
+    );
+    let run = ctl_raw(&["completion", "tcsh"]);
+    assert_refused(&run, &["invalid value 'tcsh'", "bash"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_delete_asks_and_only_yes_deletes() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let server = cp.url();
+    let mut admin = Admin::connect(&server).await?;
+    deployed_api(&mut admin, "pets").await?;
+    // archwayctl on a pty (util-linux's script), answering the prompt.
+    let on_a_terminal = |answer: &str| {
+        let line = format!(
+            "{} --server {server} --token {} delete api pets",
+            bin_dir().join("archwayctl").display(),
+            archway_e2e::TEST_ADMIN_TOKEN
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("util-linux's script gives archwayctl a terminal");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let declined = on_a_terminal("n\n");
+    assert!(
+        declined.contains("delete API 'pets' with its routes") && declined.contains("[y/N]"),
+        "asked: {declined}"
+    );
+    assert!(declined.contains("not confirmed"), "{declined}");
+    assert!(ctl(&server, &["get", "apis"]).contains("pets"));
+    let confirmed = on_a_terminal("y\n");
+    assert!(confirmed.contains("api pets: deleted"), "{confirmed}");
+    assert!(!ctl(&server, &["get", "apis"]).contains("pets"));
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! AWS_IAM methods: requests signed at run time by botocore (the AWS SDK for
-//! Python's signer, installed from PyPI by .ci/run) and by the aws-sigv4
+//! Python's signer, installed from PyPI by tests/run) and by the aws-sigv4
 //! crate reach the backend when the principal's policies allow them, and
 //! every refusal answers as API Gateway does. Also resource policies
 //! (source CIDRs, principals) and private APIs.
@@ -32,13 +32,20 @@ fn botocore(node: &DataPlane, api: &str, requests: Value) -> Vec<(u16, Value)> {
         "region": REGION,
         "requests": requests,
     });
-    let mut child = Command::new("python3")
+    let python = archway_e2e::tools::python();
+    let mut child = Command::new(&python)
         .arg(script)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("python3 (with botocore: pip install botocore)");
+        .unwrap_or_else(|e| {
+            panic!(
+                "starting {} (Python with botocore): {e}; {}",
+                python.display(),
+                archway_e2e::tools::INSTALL_HINT
+            )
+        });
     child
         .stdin
         .take()
@@ -46,7 +53,12 @@ fn botocore(node: &DataPlane, api: &str, requests: Value) -> Vec<(u16, Value)> {
         .write_all(job.to_string().as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "botocore_send.py failed");
+    assert!(
+        out.status.success(),
+        "botocore_send.py failed under {}; {}",
+        python.display(),
+        archway_e2e::tools::INSTALL_HINT
+    );
     let results: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON results");
     results
         .into_iter()
@@ -156,14 +168,7 @@ async fn signed_requests_are_verified_and_authorized_by_policies() -> anyhow::Re
     assert!(alice.access_key_id.starts_with("AKIA") && alice.access_key_id.len() == 20);
     assert_eq!(alice.secret_access_key.len(), 40);
     // The secret is shown once: listing never returns it.
-    let listed = admin
-        .iam
-        .list_access_keys(ListAccessKeysRequest {
-            principal: "alice".into(),
-        })
-        .await?
-        .into_inner()
-        .items;
+    let listed = admin.list_access_keys("alice").await?;
     assert_eq!(listed.len(), 1);
     assert!(listed[0].secret_access_key.is_empty() && listed[0].sealed_secret.is_empty());
     // Roles have no keys of their own.
@@ -351,7 +356,8 @@ async fn signed_requests_are_verified_and_authorized_by_policies() -> anyhow::Re
         .iam
         .update_access_key(UpdateAccessKeyRequest {
             access_key_id: alice.access_key_id.clone(),
-            enabled: false,
+            enabled: Some(false),
+            update_mask: None,
         })
         .await?;
     admin.wait_converged(&["n"]).await?;

@@ -368,7 +368,10 @@ async fn traces_metrics_and_access_logs() -> anyhow::Result<()> {
     });
     let refused = admin
         .deployments
-        .update_stage(UpdateStageRequest { stage: Some(stage) })
+        .update_stage(UpdateStageRequest {
+            stage: Some(stage),
+            update_mask: None,
+        })
         .await
         .expect_err("bad format");
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);

@@ -317,18 +317,13 @@ impl Drop for Relay {
 async fn wait_disconnected(admin: &mut Admin, id: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let fleet = admin
-            .fleet
-            .list_nodes(ListNodesRequest {})
-            .await?
-            .into_inner();
-        if fleet.nodes.iter().any(|n| n.node_id == id && !n.connected) {
+        let (_, nodes) = admin.fleet_status().await?;
+        if nodes.iter().any(|n| n.node_id == id && !n.connected) {
             return Ok(());
         }
         anyhow::ensure!(
             Instant::now() < deadline,
-            "node {id} still connected: {:?}",
-            fleet.nodes
+            "node {id} still connected: {nodes:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

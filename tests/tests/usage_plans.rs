@@ -168,9 +168,8 @@ async fn keys_throttles_and_quotas_hold_across_two_nodes_with_redis() -> anyhow:
         .plans
         .update_api_key(UpdateApiKeyRequest {
             key_id: idle.id.clone(),
-            name: "idle".into(),
-            description: String::new(),
-            enabled: false,
+            enabled: Some(false),
+            ..Default::default()
         })
         .await?;
 
@@ -454,7 +453,7 @@ async fn bad_input_is_refused_and_one_new_key_is_one_resource_on_the_wire() -> a
     assert!(
         admin
             .plans
-            .list_api_keys(ListApiKeysRequest {})
+            .list_api_keys(ListApiKeysRequest::default())
             .await?
             .into_inner()
             .items
@@ -575,7 +574,10 @@ async fn stage_and_method_throttles_apply_without_keys() -> anyhow::Result<()> {
     invalid(
         admin
             .deployments
-            .update_stage(UpdateStageRequest { stage: Some(stage) })
+            .update_stage(UpdateStageRequest {
+                stage: Some(stage),
+                update_mask: None,
+            })
             .await,
         "stage.method_settings[0].resource_path:",
     );

@@ -4,7 +4,8 @@
 
 use super::SharedState;
 use super::records::{body, ensure_absent, load_by_id, refuse_if_used, required, unused_id};
-use super::rest_apis::{list_of_api, load_api};
+use super::rest_apis::{load_api, page_of_api, prefixed};
+use super::update_mask::{Fixed, Updatable, merge};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::store::{View, keys};
@@ -47,6 +48,40 @@ impl Deployments {
     }
 }
 
+/// What UpdateStage may change.
+const STAGE_UPDATE: Updatable = Updatable {
+    request: "Stage",
+    resource: "Stage",
+    fields: &[
+        "deployment_id",
+        "description",
+        "variables",
+        "canary",
+        "access_log_settings",
+        "method_settings",
+        "cache_cluster_enabled",
+        "cache_cluster_size",
+        "cache_ttl_seconds",
+        "method_cache_settings",
+    ],
+    fixed: &[
+        ("api_id", Fixed::Immutable("names the API")),
+        ("stage_name", Fixed::Immutable("names the stage")),
+        (
+            "created_at_ms",
+            Fixed::OutputOnly("set by the control plane"),
+        ),
+        (
+            "updated_at_ms",
+            Fixed::OutputOnly("set by the control plane"),
+        ),
+        (
+            "cache_flush_generation",
+            Fixed::OutputOnly("only FlushStageCache raises it"),
+        ),
+    ],
+};
+
 fn load_deployment(view: &View, api_id: &str, deployment_id: &str) -> ApiResult<Deployment> {
     load_by_id(
         view,
@@ -65,6 +100,29 @@ fn load_stage(view: &View, api_id: &str, stage_name: &str) -> ApiResult<Stage> {
         |name| keys::stage(api_id, name),
         |name| format!("stage '{name}' of API '{api_id}'"),
     )
+}
+
+/// A deployment names a stage that exists, unless the caller asked for a
+/// new one (`create_stage`): a typo (`prdo`) would otherwise go live as a
+/// stage of its own, with no variables, while `prod` kept the old version.
+fn refuse_unknown_stage(view: &View, api_id: &str, stage_name: &str) -> ApiResult<()> {
+    if view
+        .get::<Stage>(&keys::stage(api_id, stage_name))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let stages: Vec<Stage> = view.scan(&keys::stages(api_id))?;
+    let names: Vec<&str> = stages.iter().map(|s| s.stage_name.as_str()).collect();
+    let known = if names.is_empty() {
+        "it has no stage yet".to_owned()
+    } else {
+        format!("its stages: {}", names.join(", "))
+    };
+    Err(ApiError::FailedPrecondition(format!(
+        "API '{api_id}' has no stage '{stage_name}' ({known}); nothing was deployed. \
+         To create the stage, set create_stage (archwayctl deploy --create-stage)"
+    )))
 }
 
 /// Validates a stage's settings, then that the deployments it names exist.
@@ -201,6 +259,9 @@ impl DeploymentService for Deployments {
             .state
             .write(|txn| {
                 let api = load_api(txn, &req.api_id)?;
+                if !req.stage_name.is_empty() && !req.create_stage {
+                    refuse_unknown_stage(txn, &api.id, &req.stage_name)?;
+                }
                 let deployment = snapshot_api(txn, &api, &req.description)?;
                 txn.put(&keys::deployment(&api.id, &deployment.id), &deployment);
                 if !req.stage_name.is_empty() {
@@ -241,22 +302,32 @@ impl DeploymentService for Deployments {
         Ok(Response::new(deployment))
     }
 
-    /// Newest first, without the resources and methods (GetDeployment has
-    /// them): a deployment of a large API is large.
+    /// In id order (pages follow the store's keys; sort by created_at_ms
+    /// for newest first), without the resources, methods and authorizers
+    /// (GetDeployment has them): a deployment of a large API is large.
     async fn list_deployments(
         &self,
         request: Request<ListDeploymentsRequest>,
     ) -> Result<Response<ListDeploymentsResponse>, Status> {
         let req = request.into_inner();
-        let mut items = self
-            .state
-            .read(|view| list_of_api::<Deployment>(view, &req.api_id, keys::deployments))?;
+        let (mut items, next_page_token) = self.state.read(|view| {
+            page_of_api::<Deployment>(
+                view,
+                &req.api_id,
+                keys::deployments,
+                req.page_size,
+                &req.page_token,
+            )
+        })?;
         for d in &mut items {
             d.resources = Vec::new();
             d.methods = Vec::new();
+            d.authorizers = Vec::new();
         }
-        items.sort_by_key(|d| std::cmp::Reverse(d.created_at_ms));
-        Ok(Response::new(ListDeploymentsResponse { items }))
+        Ok(Response::new(ListDeploymentsResponse {
+            items,
+            next_page_token,
+        }))
     }
 
     async fn delete_deployment(
@@ -331,26 +402,33 @@ impl DeploymentService for Deployments {
         request: Request<ListStagesRequest>,
     ) -> Result<Response<ListStagesResponse>, Status> {
         let req = request.into_inner();
-        let items = self
-            .state
-            .read(|view| list_of_api(view, &req.api_id, keys::stages))?;
-        Ok(Response::new(ListStagesResponse { items }))
+        let (items, next_page_token) = self.state.read(|view| {
+            page_of_api(
+                view,
+                &req.api_id,
+                keys::stages,
+                req.page_size,
+                &req.page_token,
+            )
+        })?;
+        Ok(Response::new(ListStagesResponse {
+            items,
+            next_page_token,
+        }))
     }
 
     async fn update_stage(
         &self,
         request: Request<UpdateStageRequest>,
     ) -> Result<Response<Stage>, Status> {
-        let stage = body("stage", request.into_inner().stage)?;
-        let (api_id, name) = (stage.api_id.clone(), stage.stage_name.clone());
+        let req = request.into_inner();
+        let patch = body("stage", req.stage)?;
+        let (api_id, name) = (patch.api_id.clone(), patch.stage_name.clone());
         self.change_stage(&api_id, &name, |view, current| {
+            let stage = merge(&current, &patch, req.update_mask.as_ref(), &STAGE_UPDATE)
+                .map_err(|e| prefixed("stage", e))?;
             check_stage(view, &stage)?;
-            Ok(Stage {
-                created_at_ms: current.created_at_ms,
-                // Only FlushStageCache moves it.
-                cache_flush_generation: current.cache_flush_generation,
-                ..stage
-            })
+            Ok(stage)
         })
         .await
     }

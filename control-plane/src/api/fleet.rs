@@ -1,6 +1,8 @@
 //! FleetService: which nodes are connected and which version each serves.
 
 use super::SharedState;
+use super::paging::PageRequest;
+use crate::error::ApiError;
 use archway_proto::v1::fleet_service_server::FleetService;
 use archway_proto::v1::{ListNodesRequest, ListNodesResponse};
 use tonic::{Request, Response, Status};
@@ -19,12 +21,23 @@ impl Fleet {
 impl FleetService for Fleet {
     async fn list_nodes(
         &self,
-        _request: Request<ListNodesRequest>,
+        request: Request<ListNodesRequest>,
     ) -> Result<Response<ListNodesResponse>, Status> {
+        let req = request.into_inner();
+        let page = PageRequest::new("nodes/", req.page_size, &req.page_token)?;
         let distribution = &self.state.distribution;
+        // The fleet's list is in node id order.
+        let (nodes, next_page_token) = page.take(
+            distribution
+                .fleet()
+                .list()
+                .into_iter()
+                .map(|n| Ok::<_, ApiError>((n.node_id.clone(), n))),
+        )?;
         Ok(Response::new(ListNodesResponse {
             config_version: distribution.version(),
-            nodes: distribution.fleet().list(),
+            nodes,
+            next_page_token,
         }))
     }
 }

@@ -8,7 +8,10 @@
 //! the secret itself. Session tokens are kept only as SHA-256 hashes.
 
 use super::SharedState;
+use super::paging::PageRequest;
 use super::records::{body, ensure_absent, load_by_id};
+use super::rest_apis::prefixed;
+use super::update_mask::{Fixed, Updatable, merge};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::secrets::{MasterKey, random_string};
@@ -30,6 +33,33 @@ const SESSION_SECONDS: std::ops::RangeInclusive<u32> = 900..=43_200;
 const DEFAULT_SESSION_SECONDS: u32 = 3600;
 /// Users may hold two keys at once (for rotation), as in IAM.
 const MAX_KEYS_PER_USER: usize = 2;
+
+/// What UpdatePrincipal may change.
+const PRINCIPAL_UPDATE: Updatable = Updatable {
+    request: "IamPrincipal",
+    resource: "IamPrincipal",
+    fields: &["description", "policies"],
+    fixed: &[
+        ("name", Fixed::Immutable("names the principal")),
+        (
+            "type",
+            Fixed::Immutable("a user cannot become a role; create a new principal instead"),
+        ),
+        ("arn", Fixed::OutputOnly("computed from the name")),
+        (
+            "created_at_ms",
+            Fixed::OutputOnly("set by the control plane"),
+        ),
+    ],
+};
+
+/// What UpdateAccessKey may change.
+const ACCESS_KEY_UPDATE: Updatable = Updatable {
+    request: "UpdateAccessKeyRequest",
+    resource: "AccessKey",
+    fields: &["enabled"],
+    fixed: &[("access_key_id", Fixed::Immutable("names the key"))],
+};
 
 pub struct Iam {
     state: SharedState,
@@ -182,33 +212,31 @@ impl IamService for Iam {
 
     async fn list_principals(
         &self,
-        _request: Request<ListPrincipalsRequest>,
+        request: Request<ListPrincipalsRequest>,
     ) -> Result<Response<ListPrincipalsResponse>, Status> {
-        let items = self.state.list(keys::PRINCIPALS)?;
-        Ok(Response::new(ListPrincipalsResponse { items }))
+        let req = request.into_inner();
+        let (items, next_page_token) =
+            self.state
+                .list_page(keys::PRINCIPALS, req.page_size, &req.page_token)?;
+        Ok(Response::new(ListPrincipalsResponse {
+            items,
+            next_page_token,
+        }))
     }
 
     async fn update_principal(
         &self,
-        request: Request<PutPrincipalRequest>,
+        request: Request<UpdatePrincipalRequest>,
     ) -> Result<Response<IamPrincipal>, Status> {
-        let p = body("principal", request.into_inner().principal)?;
-        check_principal(&p)?;
+        let req = request.into_inner();
+        let patch = body("principal", req.principal)?;
         let p = self
             .state
             .write(|txn| {
-                let old = load_principal(txn, &p.name)?;
-                if old.r#type != p.r#type {
-                    return Err(ApiError::invalid(
-                        "principal.type",
-                        "cannot change; create a new principal instead",
-                    ));
-                }
-                let updated = IamPrincipal {
-                    description: p.description.clone(),
-                    policies: p.policies.clone(),
-                    ..old
-                };
+                let old = load_principal(txn, &patch.name)?;
+                let updated = merge(&old, &patch, req.update_mask.as_ref(), &PRINCIPAL_UPDATE)
+                    .map_err(|e| prefixed("principal", e))?;
+                check_principal(&updated)?;
                 txn.put(&keys::principal(&updated.name), &updated);
                 Ok(updated)
             })
@@ -287,13 +315,27 @@ impl IamService for Iam {
         &self,
         request: Request<ListAccessKeysRequest>,
     ) -> Result<Response<ListAccessKeysResponse>, Status> {
-        let principal = request.into_inner().principal;
-        let items = self.state.read(|txn| {
-            load_principal(txn, &principal)?;
-            keys_of(txn, &principal)
+        let req = request.into_inner();
+        let (items, next_page_token) = self.state.read(|view| {
+            load_principal(view, &req.principal)?;
+            // Keys are stored by id: this list is the principal's keys
+            // among them, so its scope names the principal.
+            let page = PageRequest::new(
+                format!("{}?principal={}", keys::ACCESS_KEYS, req.principal),
+                req.page_size,
+                &req.page_token,
+            )?;
+            let records = view
+                .scan_after::<AccessKey>(keys::ACCESS_KEYS, page.after())
+                .filter(|r| {
+                    r.as_ref()
+                        .map_or(true, |(_, k)| k.principal == req.principal)
+                });
+            Ok::<_, ApiError>(page.take(records)?)
         })?;
         Ok(Response::new(ListAccessKeysResponse {
             items: items.into_iter().map(shown).collect(),
+            next_page_token,
         }))
     }
 
@@ -305,8 +347,8 @@ impl IamService for Iam {
         let key = self
             .state
             .write(|txn| {
-                let mut key = load_access_key(txn, &req.access_key_id)?;
-                key.enabled = req.enabled;
+                let stored = load_access_key(txn, &req.access_key_id)?;
+                let key = merge(&stored, &req, req.update_mask.as_ref(), &ACCESS_KEY_UPDATE)?;
                 txn.put(&keys::access_key(&key.access_key_id), &key);
                 Ok::<_, ApiError>(key)
             })

@@ -7,9 +7,11 @@ pub mod configuration;
 pub mod deployments;
 pub mod fleet;
 pub mod iam;
+mod paging;
 mod records;
 pub mod rest_apis;
 pub mod tokens;
+mod update_mask;
 pub mod usage_plans;
 
 use crate::distribution::Distribution;

@@ -9,6 +9,7 @@
 //! missing record, an empty id or a failed write the same way.
 
 use super::ControlPlaneState;
+use super::paging::PageRequest;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::store::{Txn, View};
@@ -21,9 +22,14 @@ impl ControlPlaneState {
         Ok(self.store.read(f)?)
     }
 
-    /// Every record under `prefix`, from one version of the store.
-    pub(crate) fn list<M: Message + Default>(&self, prefix: &str) -> Result<Vec<M>, Status> {
-        self.read(|view| Ok(view.scan(prefix)?))
+    /// One page of the records under `prefix` (see [`page_of`]).
+    pub(crate) fn list_page<M: Message + Default>(
+        &self,
+        prefix: &str,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<M>, String), Status> {
+        self.read(|view| page_of(view, prefix, page_size, page_token))
     }
 
     /// Runs `f` with exclusive write access and commits what it staged in
@@ -53,6 +59,19 @@ impl ControlPlaneState {
             .map_err(ApiError::from)?;
         Ok(())
     }
+}
+
+/// One page of the records under `prefix`, in key order, from `view` (one
+/// version of the store), and the token of the next page (empty on the
+/// last); see [`PageRequest`].
+pub(crate) fn page_of<M: Message + Default>(
+    view: &View,
+    prefix: &str,
+    page_size: i32,
+    page_token: &str,
+) -> ApiResult<(Vec<M>, String)> {
+    let page = PageRequest::new(prefix, page_size, page_token)?;
+    Ok(page.take(view.scan_after(prefix, page.after()))?)
 }
 
 /// The record at `key`, or NotFound naming it as `what` says (e.g.
@@ -131,7 +150,7 @@ pub(crate) fn unused_id(
 mod tests {
     use super::*;
     use crate::store::{Store, StoreError, keys};
-    use archway_proto::v1::RestApi;
+    use archway_proto::v1::{Resource, RestApi};
 
     async fn store_with_api() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -158,6 +177,41 @@ mod tests {
             load_api("zz").unwrap_err().to_string(),
             "API 'zz' not found"
         );
+    }
+
+    /// Pages come from the view they are read with: writes after it (a
+    /// record inserted before the cursor, one after it) do not reach a
+    /// page of the old view, and a later view's next page continues after
+    /// the cursor without repeating or skipping a record that existed.
+    #[tokio::test]
+    async fn pages_read_one_version_in_key_order() {
+        let (_dir, store) = store_with_api().await;
+        store
+            .write(|txn| {
+                for i in 2..=9 {
+                    txn.put(&keys::api(&format!("a{i}")), &RestApi::default());
+                }
+                // Another kind under a neighbouring prefix stays out.
+                txn.put(&keys::resource("a1", "r"), &Resource::default());
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let old = store.view();
+        let (first, token) = page_of::<RestApi>(&old, keys::APIS, 4, "").unwrap();
+        assert_eq!(first.len(), 4);
+        store
+            .write(|txn| {
+                txn.put(&keys::api("a0"), &RestApi::default());
+                txn.put(&keys::api("a95"), &RestApi::default());
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let (rest, end) = page_of::<RestApi>(&old, keys::APIS, 100, &token).unwrap();
+        assert_eq!((rest.len(), end.as_str()), (5, ""), "the old view: a5..a9");
+        let (rest, _) = page_of::<RestApi>(&store.view(), keys::APIS, 100, &token).unwrap();
+        assert_eq!(rest.len(), 6, "the new view: a5..a9 and a95, not a0");
     }
 
     #[tokio::test]

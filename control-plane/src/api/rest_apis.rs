@@ -2,7 +2,10 @@
 //! Nothing here changes what the fleet serves until a deployment is made.
 
 use super::SharedState;
-use super::records::{body, ensure_absent, load_by_id, refuse_if_used, required, unused_id};
+use super::records::{
+    body, ensure_absent, load_by_id, page_of, refuse_if_used, required, unused_id,
+};
+use super::update_mask::{Fixed, Updatable, merge};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::store::{Txn, View, keys};
@@ -29,16 +32,68 @@ pub(crate) fn load_api(view: &View, api_id: &str) -> ApiResult<RestApi> {
     })
 }
 
-/// The records of one API under the prefix `keys_of(api_id)` gives (its
-/// resources, stages...); NotFound when the API does not exist.
-pub(crate) fn list_of_api<M: prost::Message + Default>(
+/// One page of the records of one API under the prefix `keys_of(api_id)`
+/// gives (its resources, stages...); NotFound when the API does not exist.
+pub(crate) fn page_of_api<M: prost::Message + Default>(
     view: &View,
     api_id: &str,
     keys_of: impl FnOnce(&str) -> String,
-) -> ApiResult<Vec<M>> {
+    page_size: i32,
+    page_token: &str,
+) -> ApiResult<(Vec<M>, String)> {
     load_api(view, api_id)?;
-    Ok(view.scan(&keys_of(api_id))?)
+    page_of(view, &keys_of(api_id), page_size, page_token)
 }
+
+/// What UpdateRestApi may change.
+const API_UPDATE: Updatable = Updatable {
+    request: "UpdateRestApiRequest",
+    resource: "RestApi",
+    fields: &[
+        "name",
+        "description",
+        "api_key_source",
+        "policy",
+        "endpoint_type",
+    ],
+    fixed: &[("api_id", Fixed::Immutable("names the API"))],
+};
+
+/// What UpdateResource may change.
+const RESOURCE_UPDATE: Updatable = Updatable {
+    request: "UpdateResourceRequest",
+    resource: "Resource",
+    fields: &["parent_id", "path_part"],
+    fixed: &[
+        ("api_id", Fixed::Immutable("names the API")),
+        ("resource_id", Fixed::Immutable("names the resource")),
+    ],
+};
+
+/// What UpdateAuthorizer may change.
+const AUTHORIZER_UPDATE: Updatable = Updatable {
+    request: "Authorizer",
+    resource: "Authorizer",
+    fields: &[
+        "name",
+        "identity_source",
+        "jwt",
+        "authorizer_uri",
+        "result_ttl_seconds",
+        "identity_validation_expression",
+        "timeout_ms",
+    ],
+    fixed: &[
+        ("id", Fixed::Immutable("names the authorizer")),
+        ("api_id", Fixed::Immutable("names the API")),
+        (
+            "type",
+            Fixed::Immutable(
+                "methods chose JWT or CUSTOM to match it; create a new authorizer instead",
+            ),
+        ),
+    ],
+};
 
 fn load_resource(view: &View, api_id: &str, resource_id: &str) -> ApiResult<Resource> {
     load_by_id(
@@ -298,6 +353,20 @@ pub(crate) fn api_record_keys(view: &View, api_id: &str) -> Vec<String> {
     all
 }
 
+/// A field error of a request's body message named as the request names it
+/// (`authorizer.name`); mask errors keep their `update_mask` field.
+pub(crate) fn prefixed(body: &str, err: ApiError) -> ApiError {
+    match err {
+        ApiError::InvalidArgument { field, reason } if !field.starts_with("update_mask") => {
+            ApiError::InvalidArgument {
+                field: format!("{body}.{field}"),
+                reason,
+            }
+        }
+        other => other,
+    }
+}
+
 fn load_authorizer(view: &View, api_id: &str, id: &str) -> ApiResult<Authorizer> {
     load_by_id(
         view,
@@ -345,31 +414,37 @@ impl RestApiService for RestApis {
         request: Request<ListAuthorizersRequest>,
     ) -> Result<Response<ListAuthorizersResponse>, Status> {
         let req = request.into_inner();
-        let items = self
-            .state
-            .read(|view| list_of_api(view, &req.api_id, keys::authorizers))?;
-        Ok(Response::new(ListAuthorizersResponse { items }))
+        let (items, next_page_token) = self.state.read(|view| {
+            page_of_api(
+                view,
+                &req.api_id,
+                keys::authorizers,
+                req.page_size,
+                &req.page_token,
+            )
+        })?;
+        Ok(Response::new(ListAuthorizersResponse {
+            items,
+            next_page_token,
+        }))
     }
 
     async fn update_authorizer(
         &self,
-        request: Request<PutAuthorizerRequest>,
+        request: Request<UpdateAuthorizerRequest>,
     ) -> Result<Response<Authorizer>, Status> {
-        let a = body("authorizer", request.into_inner().authorizer)?;
-        validate::authorizer(&a)?;
-        self.state
+        let req = request.into_inner();
+        let patch = body("authorizer", req.authorizer)?;
+        let a = self
+            .state
             .write(|txn| {
-                load_api(txn, &a.api_id)?;
-                let old = load_authorizer(txn, &a.api_id, &a.id)?;
-                // Methods chose JWT or CUSTOM to match the authorizer's type.
-                if old.r#type != a.r#type {
-                    return Err(ApiError::invalid(
-                        "authorizer.type",
-                        "cannot change; create a new authorizer instead",
-                    ));
-                }
+                load_api(txn, &patch.api_id)?;
+                let old = load_authorizer(txn, &patch.api_id, &patch.id)?;
+                let a = merge(&old, &patch, req.update_mask.as_ref(), &AUTHORIZER_UPDATE)
+                    .map_err(|e| prefixed("authorizer", e))?;
+                validate::authorizer(&a)?;
                 txn.put(&keys::authorizer(&a.api_id, &a.id), &a);
-                Ok::<_, ApiError>(())
+                Ok::<_, ApiError>(a)
             })
             .await?;
         Ok(Response::new(a))
@@ -462,10 +537,16 @@ impl RestApiService for RestApis {
 
     async fn list_rest_apis(
         &self,
-        _request: Request<ListRestApisRequest>,
+        request: Request<ListRestApisRequest>,
     ) -> Result<Response<ListRestApisResponse>, Status> {
-        let items = self.state.list(keys::APIS)?;
-        Ok(Response::new(ListRestApisResponse { items }))
+        let req = request.into_inner();
+        let (items, next_page_token) =
+            self.state
+                .list_page(keys::APIS, req.page_size, &req.page_token)?;
+        Ok(Response::new(ListRestApisResponse {
+            items,
+            next_page_token,
+        }))
     }
 
     async fn update_rest_api(
@@ -473,22 +554,14 @@ impl RestApiService for RestApis {
         request: Request<UpdateRestApiRequest>,
     ) -> Result<Response<RestApi>, Status> {
         let req = request.into_inner();
-        validate::api_key_source("api_key_source", req.api_key_source)?;
-        validate::name("name", &req.name)?;
-        validate::max_len("description", &req.description, 4096)?;
         let api = self
             .state
             .write(|txn| {
-                let mut api = load_api(txn, &req.api_id)?;
-                api.name = req.name.clone();
-                api.description = req.description.clone();
-                api.api_key_source = req.api_key_source;
-                if let Some(policy) = &req.policy {
-                    api.policy = policy.clone();
-                }
-                if let Some(endpoint_type) = req.endpoint_type {
-                    api.endpoint_type = endpoint_type;
-                }
+                let stored = load_api(txn, &req.api_id)?;
+                let api = merge(&stored, &req, req.update_mask.as_ref(), &API_UPDATE)?;
+                validate::api_key_source("api_key_source", api.api_key_source)?;
+                validate::name("name", &api.name)?;
+                validate::max_len("description", &api.description, 4096)?;
                 check_resource_policy(txn, &api)?;
                 txn.put(&keys::api(&api.id), &api);
                 Ok::<_, ApiError>(api)
@@ -566,11 +639,19 @@ impl RestApiService for RestApis {
         request: Request<ListResourcesRequest>,
     ) -> Result<Response<ListResourcesResponse>, Status> {
         let req = request.into_inner();
-        let mut items = self
-            .state
-            .read(|view| list_of_api::<Resource>(view, &req.api_id, keys::resources))?;
-        items.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(Response::new(ListResourcesResponse { items }))
+        let (items, next_page_token) = self.state.read(|view| {
+            page_of_api(
+                view,
+                &req.api_id,
+                keys::resources,
+                req.page_size,
+                &req.page_token,
+            )
+        })?;
+        Ok(Response::new(ListResourcesResponse {
+            items,
+            next_page_token,
+        }))
     }
 
     async fn update_resource(
@@ -589,12 +670,9 @@ impl RestApiService for RestApis {
                         "the root resource '/' cannot be renamed or moved",
                     ));
                 }
-                let parent_id = if req.parent_id.is_empty() {
-                    resource.parent_id.clone()
-                } else {
-                    req.parent_id.clone()
-                };
-                let parent = load_resource(txn, &req.api_id, &parent_id)?;
+                let wanted = merge(&resource, &req, req.update_mask.as_ref(), &RESOURCE_UPDATE)?;
+                required("parent_id", &wanted.parent_id)?;
+                let parent = load_resource(txn, &req.api_id, &wanted.parent_id)?;
                 let own_prefix = format!("{}/", resource.path);
                 if parent.id == resource.id || parent.path.starts_with(&own_prefix) {
                     return Err(ApiError::invalid(
@@ -607,10 +685,10 @@ impl RestApiService for RestApis {
                     all.iter()
                         .filter(|r| r.parent_id == parent.id && r.id != resource.id),
                 );
-                check_placement("path_part", &parent, &req.path_part, &siblings)?;
+                check_placement("path_part", &parent, &wanted.path_part, &siblings)?;
                 resource.parent_id = parent.id.clone();
-                resource.path_part = req.path_part.clone();
-                resource.path = child_path(&parent.path, &req.path_part);
+                resource.path = child_path(&parent.path, &wanted.path_part);
+                resource.path_part = wanted.path_part;
                 txn.put(&keys::resource(&req.api_id, &resource.id), &resource);
                 repath_subtree(txn, &req.api_id, &resource)?;
                 Ok(resource)
@@ -683,7 +761,7 @@ impl RestApiService for RestApis {
         request: Request<ListMethodsRequest>,
     ) -> Result<Response<ListMethodsResponse>, Status> {
         let req = request.into_inner();
-        let items = self.state.read(|txn| {
+        let (items, next_page_token) = self.state.read(|txn| {
             load_api(txn, &req.api_id)?;
             let prefix = if req.resource_id.is_empty() {
                 keys::methods_of_api(&req.api_id)
@@ -691,9 +769,12 @@ impl RestApiService for RestApis {
                 load_resource(txn, &req.api_id, &req.resource_id)?;
                 keys::methods_of_resource(&req.api_id, &req.resource_id)
             };
-            Ok::<_, ApiError>(txn.scan(&prefix)?)
+            page_of(txn, &prefix, req.page_size, &req.page_token)
         })?;
-        Ok(Response::new(ListMethodsResponse { items }))
+        Ok(Response::new(ListMethodsResponse {
+            items,
+            next_page_token,
+        }))
     }
 
     async fn delete_method(&self, request: Request<MethodKey>) -> Result<Response<Empty>, Status> {

@@ -1,6 +1,7 @@
 //! AdminTokenService: tokens for operators, read-only tools and nodes.
 
 use super::SharedState;
+use super::paging::PageRequest;
 use crate::auth;
 use crate::error::ApiError;
 use crate::store::keys;
@@ -42,12 +43,28 @@ impl AdminTokenService for Tokens {
         }))
     }
 
+    /// In id order. Tokens are stored under their full hash, which no
+    /// answer shows; so the pages follow the public id, not the store key,
+    /// and page tokens carry only ids.
     async fn list_tokens(
         &self,
-        _request: Request<ListTokensRequest>,
+        request: Request<ListTokensRequest>,
     ) -> Result<Response<ListTokensResponse>, Status> {
-        let items = self.state.list(keys::ADMIN_TOKENS)?;
-        Ok(Response::new(ListTokensResponse { items }))
+        let req = request.into_inner();
+        let page = PageRequest::new(keys::ADMIN_TOKENS, req.page_size, &req.page_token)?;
+        let mut tokens: Vec<AdminToken> = self
+            .state
+            .read(|view| Ok::<_, ApiError>(view.scan(keys::ADMIN_TOKENS)?))?;
+        tokens.sort_by(|a, b| a.id.cmp(&b.id));
+        let (items, next_page_token) = page.take(
+            tokens
+                .into_iter()
+                .map(|t| Ok::<_, ApiError>((t.id.clone(), t))),
+        )?;
+        Ok(Response::new(ListTokensResponse {
+            items,
+            next_page_token,
+        }))
     }
 
     async fn delete_token(

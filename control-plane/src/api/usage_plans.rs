@@ -4,6 +4,8 @@
 
 use super::SharedState;
 use super::records::{body, load_by_id, unused_id};
+use super::rest_apis::prefixed;
+use super::update_mask::{Fixed, Updatable, merge};
 use crate::api_keys;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
@@ -32,6 +34,28 @@ fn shown(mut key: ApiKey) -> ApiKey {
     key.value_hash = Vec::new();
     key
 }
+
+/// What UpdateApiKey may change.
+const KEY_UPDATE: Updatable = Updatable {
+    request: "UpdateApiKeyRequest",
+    resource: "ApiKey",
+    fields: &["name", "description", "enabled"],
+    fixed: &[("key_id", Fixed::Immutable("names the key"))],
+};
+
+/// What UpdateUsagePlan may change.
+const PLAN_UPDATE: Updatable = Updatable {
+    request: "UsagePlan",
+    resource: "UsagePlan",
+    fields: &["name", "description", "throttle", "quota", "api_stages"],
+    fixed: &[
+        ("id", Fixed::Immutable("names the plan")),
+        (
+            "created_at_ms",
+            Fixed::OutputOnly("set by the control plane"),
+        ),
+    ],
+};
 
 fn load_key(view: &View, key_id: &str) -> ApiResult<ApiKey> {
     load_by_id(view, "key_id", key_id, keys::api_key, |id| {
@@ -359,11 +383,15 @@ impl UsagePlanService for UsagePlans {
 
     async fn list_api_keys(
         &self,
-        _request: Request<ListApiKeysRequest>,
+        request: Request<ListApiKeysRequest>,
     ) -> Result<Response<ListApiKeysResponse>, Status> {
-        let items = self.state.list::<ApiKey>(keys::API_KEYS)?;
+        let req = request.into_inner();
+        let (items, next_page_token) =
+            self.state
+                .list_page::<ApiKey>(keys::API_KEYS, req.page_size, &req.page_token)?;
         Ok(Response::new(ListApiKeysResponse {
             items: items.into_iter().map(shown).collect(),
+            next_page_token,
         }))
     }
 
@@ -372,15 +400,13 @@ impl UsagePlanService for UsagePlans {
         request: Request<UpdateApiKeyRequest>,
     ) -> Result<Response<ApiKey>, Status> {
         let req = request.into_inner();
-        validate::name("name", &req.name)?;
-        validate::max_len("description", &req.description, 4096)?;
         let key = self
             .state
             .write(|txn| {
-                let mut key = load_key(txn, &req.key_id)?;
-                key.name = req.name.clone();
-                key.description = req.description.clone();
-                key.enabled = req.enabled;
+                let stored = load_key(txn, &req.key_id)?;
+                let key = merge(&stored, &req, req.update_mask.as_ref(), &KEY_UPDATE)?;
+                validate::name("name", &key.name)?;
+                validate::max_len("description", &key.description, 4096)?;
                 txn.put(&keys::api_key(&key.id), &key);
                 Ok::<_, ApiError>(key)
             })
@@ -439,23 +465,31 @@ impl UsagePlanService for UsagePlans {
 
     async fn list_usage_plans(
         &self,
-        _request: Request<ListUsagePlansRequest>,
+        request: Request<ListUsagePlansRequest>,
     ) -> Result<Response<ListUsagePlansResponse>, Status> {
-        let items = self.state.list(keys::USAGE_PLANS)?;
-        Ok(Response::new(ListUsagePlansResponse { items }))
+        let req = request.into_inner();
+        let (items, next_page_token) =
+            self.state
+                .list_page(keys::USAGE_PLANS, req.page_size, &req.page_token)?;
+        Ok(Response::new(ListUsagePlansResponse {
+            items,
+            next_page_token,
+        }))
     }
 
     async fn update_usage_plan(
         &self,
         request: Request<UpdateUsagePlanRequest>,
     ) -> Result<Response<UsagePlan>, Status> {
-        let mut plan = body("plan", request.into_inner().plan)?;
+        let req = request.into_inner();
+        let patch = body("plan", req.plan)?;
         let plan = self
             .state
             .write(|txn| {
-                let current = load_plan(txn, &plan.id)?;
+                let current = load_plan(txn, &patch.id)?;
+                let plan = merge(&current, &patch, req.update_mask.as_ref(), &PLAN_UPDATE)
+                    .map_err(|e| prefixed("plan", e))?;
                 check_plan(txn, &plan)?;
-                plan.created_at_ms = current.created_at_ms;
                 for (k, _) in txn.scan_raw(&keys::plan_keys(&plan.id))? {
                     let key_id = k.rsplit('/').next().unwrap_or_default();
                     let key = load_key(txn, key_id)?;

@@ -36,8 +36,8 @@ pub struct Document {
 /// Reads a document, refusing one that does not parse with its file,
 /// line and column (before anything is sent).
 pub fn read_document(file: &Path) -> anyhow::Result<Document> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the apply file {}", file.display()))?;
     match ApplyFile::parse(&text) {
         Ok(parsed) => Ok(Document {
             json: parsed.to_compact_json(),

@@ -25,7 +25,12 @@ impl BearerToken {
             .map(|t| format!("Bearer {}", t.trim()).parse())
             .transpose()
             .map(Self)
-            .map_err(|_| anyhow::anyhow!("the token has characters a header cannot carry"))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "the token has characters a header cannot carry: check --token, \
+                     ARCHWAY_TOKEN or the --token-file"
+                )
+            })
     }
 }
 
@@ -68,8 +73,19 @@ impl AdminClient {
         token: Option<&str>,
         ca_pem: Option<&str>,
     ) -> anyhow::Result<Self> {
+        if !(server.starts_with("http://") || server.starts_with("https://")) {
+            anyhow::bail!(
+                "'{server}' is not a server URL: pass --server http://HOST:PORT \
+                 (or https://) or set ARCHWAY_SERVER"
+            );
+        }
         let mut endpoint = tonic::transport::Endpoint::from_shared(server.to_owned())
-            .with_context(|| format!("'{server}' is not a valid server URL"))?
+            .with_context(|| {
+                format!(
+                    "'{server}' is not a valid server URL: pass --server http://HOST:PORT \
+                     (or https://) or set ARCHWAY_SERVER"
+                )
+            })?
             .connect_timeout(std::time::Duration::from_secs(5));
         if server.starts_with("https://") {
             let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots();
@@ -78,10 +94,13 @@ impl AdminClient {
             }
             endpoint = endpoint.tls_config(tls).context("configuring TLS")?;
         }
-        let channel = endpoint
-            .connect()
-            .await
-            .with_context(|| format!("connecting to the control plane at {server}"))?;
+        let channel = endpoint.connect().await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot reach the control plane at {server} ({}): is the control plane \
+                 running at {server}? pass --server or set ARCHWAY_SERVER",
+                root_cause(&e)
+            )
+        })?;
         Ok(Self::new(channel, BearerToken::new(token)?))
     }
 
@@ -106,7 +125,144 @@ impl AdminClient {
     }
 }
 
-/// Turns a gRPC status into an error that shows the server's message.
+/// The innermost cause of an error (e.g. "Connection refused (os error
+/// 111)"): a transport error's own text, "transport error", says nothing of
+/// what failed, and the layers between repeat "error".
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+/// Turns a gRPC status into an error that shows the server's message and,
+/// for the refusals an operator can fix from here, what to do.
 pub fn status_error(action: &str, status: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!("{action}: {} ({:?})", status.message(), status.code())
+    let code = status.code();
+    match what_to_do(code) {
+        Some(hint) => anyhow::anyhow!("{action}: {} ({code:?}): {hint}", status.message()),
+        None => anyhow::anyhow!("{action}: {} ({code:?})", status.message()),
+    }
+}
+
+/// What an operator can do about a refusal with `code`. Refusals whose
+/// message already says what is wrong with the request (a field and its
+/// reason, a state that forbids it) need no more.
+fn what_to_do(code: tonic::Code) -> Option<&'static str> {
+    use tonic::Code;
+    Some(match code {
+        Code::Unauthenticated => {
+            "pass a valid token with --token or ARCHWAY_TOKEN, or --token-file \
+             (a new control plane writes one to DATA_DIR/admin-token)"
+        }
+        Code::PermissionDenied => {
+            "use a token with the role named above \
+             (an admin makes one with: archwayctl tokens create NAME --role admin|read-only)"
+        }
+        Code::NotFound => {
+            "check the name or id: archwayctl get apis, get stages API, \
+             get deployments API, keys list, plans list, iam list and tokens list show what exists"
+        }
+        Code::AlreadyExists => "choose another name or id, or change the existing one",
+        Code::Unavailable => {
+            "is the control plane running at the --server address? \
+             pass --server or set ARCHWAY_SERVER"
+        }
+        Code::DeadlineExceeded => "the control plane did not answer in time: try again",
+        Code::Internal | Code::Unknown | Code::DataLoss => {
+            "the control plane failed: its log says why"
+        }
+        _ => return None,
+    })
+}
+
+/// Every item of a List* call, following its pages (the one place the CLI
+/// pages): `all_pages!(client.apis, list_rest_apis, request, "listing APIs")`.
+#[macro_export]
+macro_rules! all_pages {
+    ($service:expr, $method:ident, $request:expr, $action:expr) => {{
+        let service = $service.clone();
+        archway_proto::paging::all_pages($request, move |request| {
+            let mut service = service.clone();
+            async move {
+                service
+                    .$method(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
+        })
+        .await
+        .map_err(|s| $crate::cli::client::status_error($action, s))
+    }};
+}
+
+/// An update mask of `paths`.
+pub fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
+    Some(prost_types::FieldMask {
+        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+    })
+}
+
+/// The mask that replaces every field an update can change: what a
+/// declarative apply, which sends the whole desired record, means.
+pub fn replace_all() -> Option<prost_types::FieldMask> {
+    mask(&["*"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_an_operator_can_fix_say_what_to_do() {
+        let error = status_error(
+            "deleting the API",
+            tonic::Status::not_found("API 'pets' not found"),
+        )
+        .to_string();
+        assert!(
+            error.starts_with("deleting the API: API 'pets' not found (NotFound): check the name"),
+            "{error}"
+        );
+        let error = status_error(
+            "listing APIs",
+            tonic::Status::unauthenticated("unknown token"),
+        )
+        .to_string();
+        assert!(error.contains("--token or ARCHWAY_TOKEN"), "{error}");
+        // The server's message names the field and reason: nothing to add.
+        let error = status_error(
+            "creating the API",
+            tonic::Status::invalid_argument("name: must not be empty"),
+        )
+        .to_string();
+        assert_eq!(
+            error,
+            "creating the API: name: must not be empty (InvalidArgument)"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_named_with_what_to_do() {
+        // Bound, then released: nothing listens there.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let server = format!("http://{addr}");
+        let error = AdminClient::connect(&server, Some("t"))
+            .await
+            .err()
+            .expect("nothing listens")
+            .to_string();
+        assert!(
+            error.starts_with(&format!("cannot reach the control plane at {server} (")),
+            "{error}"
+        );
+        assert!(
+            error.contains("pass --server or set ARCHWAY_SERVER") && !error.starts_with("error"),
+            "{error}"
+        );
+    }
 }

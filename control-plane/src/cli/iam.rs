@@ -1,7 +1,9 @@
 //! `archwayctl iam`: users, roles, their policies and access keys, and
 //! temporary credentials. Secrets are printed once, when created.
 
-use super::client::{AdminClient, status_error};
+use super::client::{AdminClient, mask, status_error};
+use super::get::{self, GetCommand};
+use super::output::Format;
 use anyhow::Context;
 use archway_proto::v1::*;
 use clap::Subcommand;
@@ -37,6 +39,9 @@ pub enum IamCommand {
     /// Delete a user or role with its keys and sessions.
     Delete {
         name: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
     /// A new access key pair for a user; the secret is printed once.
     CreateKey {
@@ -54,6 +59,9 @@ pub enum IamCommand {
     },
     DeleteKey {
         access_key_id: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
     /// Temporary credentials of a role, printed as shell exports.
     AssumeRole {
@@ -73,15 +81,9 @@ fn read_policies(files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
         .collect()
 }
 
-fn kind_name(p: &IamPrincipal) -> &'static str {
-    match PrincipalType::try_from(p.r#type) {
-        Ok(PrincipalType::Role) => "role",
-        _ => "user",
-    }
-}
-
 pub async fn run(client: &mut AdminClient, what: IamCommand) -> anyhow::Result<()> {
-    let iam = &mut client.iam;
+    let mut iam = client.iam.clone();
+    let iam = &mut iam;
     match what {
         IamCommand::CreateUser {
             name,
@@ -94,17 +96,15 @@ pub async fn run(client: &mut AdminClient, what: IamCommand) -> anyhow::Result<(
             description,
         } => create(iam, name, PrincipalType::Role, &policy_files, description).await?,
         IamCommand::SetPolicies { name, policy_files } => {
-            let current = iam
-                .get_principal(GetPrincipalRequest { name: name.clone() })
-                .await
-                .map_err(|s| status_error("reading the principal", s))?
-                .into_inner();
             let updated = iam
-                .update_principal(PutPrincipalRequest {
+                .update_principal(UpdatePrincipalRequest {
                     principal: Some(IamPrincipal {
+                        name,
                         policies: read_policies(&policy_files)?,
-                        ..current
+                        ..Default::default()
                     }),
+                    // Named: no files clears the policies.
+                    update_mask: mask(&["policies"]),
                 })
                 .await
                 .map_err(|s| status_error("updating the principal", s))?
@@ -112,18 +112,13 @@ pub async fn run(client: &mut AdminClient, what: IamCommand) -> anyhow::Result<(
             println!("{}: {} policies", updated.arn, updated.policies.len());
         }
         IamCommand::List => {
-            let items = iam
-                .list_principals(ListPrincipalsRequest {})
-                .await
-                .map_err(|s| status_error("listing principals", s))?
-                .into_inner()
-                .items;
-            println!("{:<6} {:<9} ARN", "TYPE", "POLICIES");
-            for p in items {
-                println!("{:<6} {:<9} {}", kind_name(&p), p.policies.len(), p.arn);
-            }
+            get::run(client, GetCommand::Principals, Format::Table).await?;
         }
-        IamCommand::Delete { name } => {
+        IamCommand::Delete { name, yes } => {
+            super::confirm::confirm(
+                &format!("delete IAM principal '{name}' with its access keys and sessions"),
+                yes,
+            )?;
             iam.delete_principal(GetPrincipalRequest { name: name.clone() })
                 .await
                 .map_err(|s| status_error("deleting the principal", s))?;
@@ -142,21 +137,20 @@ pub async fn run(client: &mut AdminClient, what: IamCommand) -> anyhow::Result<(
             );
         }
         IamCommand::Keys { name } => {
-            let items = iam
-                .list_access_keys(ListAccessKeysRequest { principal: name })
-                .await
-                .map_err(|s| status_error("listing access keys", s))?
-                .into_inner()
-                .items;
-            println!("{:<22} {:<9} SESSION", "ACCESS KEY ID", "STATUS");
-            for k in items {
-                let status = if k.enabled { "active" } else { "inactive" };
-                println!("{:<22} {:<9} {}", k.access_key_id, status, k.session_name);
-            }
+            get::run(
+                client,
+                GetCommand::AccessKeys { principal: name },
+                Format::Table,
+            )
+            .await?;
         }
         IamCommand::EnableKey { access_key_id } => set_enabled(iam, access_key_id, true).await?,
         IamCommand::DisableKey { access_key_id } => set_enabled(iam, access_key_id, false).await?,
-        IamCommand::DeleteKey { access_key_id } => {
+        IamCommand::DeleteKey { access_key_id, yes } => {
+            super::confirm::confirm(
+                &format!("delete access key '{access_key_id}' (signatures with it are refused)"),
+                yes,
+            )?;
             iam.delete_access_key(DeleteAccessKeyRequest {
                 access_key_id: access_key_id.clone(),
             })
@@ -182,7 +176,7 @@ pub async fn run(client: &mut AdminClient, what: IamCommand) -> anyhow::Result<(
             println!("export AWS_ACCESS_KEY_ID={}", key.access_key_id);
             println!("export AWS_SECRET_ACCESS_KEY={}", key.secret_access_key);
             println!("export AWS_SESSION_TOKEN={}", answer.session_token);
-            println!("# expires at {} ms since the epoch", key.expires_at_ms);
+            println!("# expires at {}", super::output::rfc3339(key.expires_at_ms));
         }
     }
     Ok(())
@@ -218,7 +212,8 @@ async fn set_enabled(iam: &mut Iam, access_key_id: String, enabled: bool) -> any
     let key = iam
         .update_access_key(UpdateAccessKeyRequest {
             access_key_id,
-            enabled,
+            enabled: Some(enabled),
+            update_mask: mask(&["enabled"]),
         })
         .await
         .map_err(|s| status_error("updating the access key", s))?

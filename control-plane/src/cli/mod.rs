@@ -4,12 +4,17 @@
 pub mod apply;
 pub mod client;
 pub mod confirm;
+pub mod get;
 pub mod iam;
+pub mod output;
+pub mod promote;
+pub mod resolve;
 
 use anyhow::{Context, bail};
 use archway_proto::v1::*;
 use clap::{Parser, Subcommand};
-use client::{AdminClient, status_error};
+use client::{AdminClient, mask, status_error};
+use get::GetCommand;
 
 #[derive(Debug, Parser)]
 #[command(name = "archwayctl", version, about = "Operate an Archway API gateway")]
@@ -66,8 +71,12 @@ pub enum Command {
         #[arg(long, default_value = "yaml")]
         format: String,
     },
-    /// Show resources.
+    /// Show resources: a table, or YAML or JSON with `-o`. Names are
+    /// accepted wherever an id is.
     Get {
+        /// table, yaml or json.
+        #[arg(short = 'o', long, value_enum, default_value_t, global = true)]
+        output: output::Format,
         #[command(subcommand)]
         what: GetCommand,
     },
@@ -78,9 +87,15 @@ pub enum Command {
     },
     /// Deploy the API's current definition to a stage.
     Deploy {
+        /// The API's id or name.
         api_id: String,
+        /// An existing stage of the API (see --create-stage).
         #[arg(long)]
         stage: String,
+        /// Create the stage when the API has none of that name (without it
+        /// an unknown stage is refused, so a typo never goes live).
+        #[arg(long)]
+        create_stage: bool,
         #[arg(long, default_value = "")]
         description: String,
     },
@@ -98,6 +113,10 @@ pub enum Command {
         api_id: String,
         #[arg(long)]
         stage: String,
+        /// Promote even when the canary's deployment is older than the
+        /// stage's (which rolls the stage back).
+        #[arg(long)]
+        force: bool,
     },
     /// Set a stage's cache (AWS's cache cluster) without a redeploy.
     StageCache {
@@ -157,6 +176,11 @@ pub enum Command {
         #[arg(long, requires = "key")]
         reset: bool,
     },
+    /// Print a shell completion script, e.g.
+    /// `archwayctl completion bash > /etc/bash_completion.d/archwayctl`,
+    /// `archwayctl completion zsh > "${fpath[1]}/_archwayctl"`,
+    /// `archwayctl completion fish > ~/.config/fish/completions/archwayctl.fish`.
+    Completion { shell: clap_complete::Shell },
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,18 +198,26 @@ pub enum KeysCommand {
         description: String,
     },
     /// Import keys from a CSV file (header: name,key[,description][,enabled][,usageplanIds]).
-    Import {
-        file: std::path::PathBuf,
-    },
+    Import { file: std::path::PathBuf },
+    /// The keys (as `get keys`).
     List,
-    Enable {
+    /// Enable a key (by id or name).
+    Enable { key_id: String },
+    /// Disable a key (by id or name).
+    Disable { key_id: String },
+    /// Rename a key or change its description; only what is given changes.
+    Update {
         key_id: String,
-    },
-    Disable {
-        key_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
     },
     Delete {
         key_id: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -201,6 +233,9 @@ pub enum TokensCommand {
     List,
     Delete {
         id: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -224,9 +259,38 @@ pub enum PlansCommand {
         #[arg(long, default_value = "DAY")]
         period: String,
     },
+    /// The plans (as `get plans`).
     List,
+    /// Change a plan (by id or name); only what is given changes.
+    Update {
+        plan_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// Requests per second per key (with --burst).
+        #[arg(long)]
+        rate: Option<f64>,
+        #[arg(long, requires = "rate")]
+        burst: Option<u32>,
+        /// Requests per key per period (with --period).
+        #[arg(long)]
+        quota: Option<u64>,
+        /// DAY, WEEK or MONTH.
+        #[arg(long, requires = "quota")]
+        period: Option<String>,
+        /// Remove the plan's throttle.
+        #[arg(long, conflicts_with = "rate")]
+        no_throttle: bool,
+        /// Remove the plan's quota.
+        #[arg(long, conflicts_with = "quota")]
+        no_quota: bool,
+    },
     Delete {
         plan_id: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
     AddKey {
         plan_id: String,
@@ -239,35 +303,44 @@ pub enum PlansCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum GetCommand {
-    Apis,
-    /// One API with its routes.
-    Api {
-        api_id: String,
-    },
-    Stages {
-        api_id: String,
-    },
-    Deployments {
-        api_id: String,
-    },
-    /// The data-plane fleet and the version each node serves.
-    Nodes,
-}
-
-#[derive(Debug, Subcommand)]
 pub enum DeleteCommand {
+    /// An API with its routes, authorizers, deployments and stages.
     Api {
         api_id: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
     Stage {
         api_id: String,
         stage: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
     Deployment {
         api_id: String,
         deployment_id: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
     },
+}
+
+/// Writes the completion script for `shell` to stdout. Generated into a
+/// buffer first: clap_complete panics on a failed write, and a reader that
+/// stops early (`| head`) is no error.
+fn print_completion(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    use std::io::Write;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "archwayctl", &mut script);
+    match std::io::stdout().lock().write_all(&script) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("writing the completion script")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Where the all-in-one mode (run from the repository) keeps its admin token.
@@ -275,6 +348,9 @@ const DEFAULT_TOKEN_FILE: &str = "archway-data/control-plane/admin-token";
 
 /// Runs one CLI command, printing its result to stdout.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Completion { shell } = cli.command {
+        return print_completion(shell);
+    }
     // A file that does not parse is reported (with its line and column)
     // before anything else, even with no server.
     let document = match &cli.command {
@@ -287,7 +363,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         (Some(token), _) => Some(token.clone()),
         (None, Some(file)) => Some(
             std::fs::read_to_string(file)
-                .with_context(|| format!("reading the token from {}", file.display()))?
+                .with_context(|| {
+                    format!(
+                        "cannot read the token file {} (--token-file or ARCHWAY_TOKEN_FILE)",
+                        file.display()
+                    )
+                })?
                 .trim()
                 .to_owned(),
         ),
@@ -295,13 +376,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .ok()
             .map(|t| t.trim().to_owned()),
     };
+    // Every admin call needs a token: say so before the server does.
+    let token = token.filter(|t| !t.is_empty()).with_context(|| {
+        format!(
+            "no admin token: pass --token or set ARCHWAY_TOKEN, or --token-file \
+             (a new control plane writes one to DATA_DIR/admin-token; \
+             {DEFAULT_TOKEN_FILE} is read when it exists)"
+        )
+    })?;
     let ca = cli
         .ca_file
         .as_deref()
         .map(crate::tls::read_ca_pem)
         .transpose()?;
-    let mut client =
-        AdminClient::connect_with_ca(&cli.server, token.as_deref(), ca.as_deref()).await?;
+    let mut client = AdminClient::connect_with_ca(&cli.server, Some(&token), ca.as_deref()).await?;
     match cli.command {
         Command::Keys { what } => keys(&mut client, what).await?,
         Command::Plans { what } => plans(&mut client, what).await?,
@@ -313,7 +401,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             from,
             to,
             reset,
-        } => usage(&mut client, plan_id, key, from, to, reset).await?,
+        } => {
+            if reset {
+                let key = key.expect("clap requires --key with --reset");
+                reset_usage(&client, &plan_id, &key).await?;
+            } else {
+                let what = GetCommand::Usage {
+                    plan: plan_id,
+                    key,
+                    from,
+                    to,
+                };
+                get::run(&client, what, output::Format::Table).await?;
+            }
+        }
         Command::Apply {
             file,
             dry_run,
@@ -340,19 +441,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export { output, format } => {
             apply::export(&mut client, output.as_deref(), &format).await?;
         }
-        Command::Get { what } => get(&mut client, what).await?,
+        Command::Get { output, what } => get::run(&client, what, output).await?,
         Command::Delete { what } => delete(&mut client, what).await?,
         Command::Deploy {
             api_id,
             stage,
+            create_stage,
             description,
         } => {
+            let api_id = resolve::api_id(&client, &api_id).await?;
             let deployment = client
                 .deployments
                 .create_deployment(CreateDeploymentRequest {
                     api_id,
                     description,
                     stage_name: stage.clone(),
+                    create_stage,
                 })
                 .await
                 .map_err(|s| status_error("deploying", s))?
@@ -360,16 +464,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("deployment {} serves stage {stage}", deployment.id);
         }
         Command::Rollback { api_id, stage, to } => {
+            let api_id = resolve::api_id(&client, &api_id).await?;
             let mut current = get_stage(&mut client, &api_id, &stage).await?;
             let target = match to {
                 Some(id) => id,
-                None => previous_deployment(&mut client, &api_id, &current.deployment_id).await?,
+                None => previous_deployment(&client, &api_id, &current.deployment_id).await?,
             };
             let from = std::mem::replace(&mut current.deployment_id, target.clone());
             client
                 .deployments
                 .update_stage(UpdateStageRequest {
                     stage: Some(current),
+                    update_mask: mask(&["deployment_id"]),
                 })
                 .await
                 .map_err(|s| status_error("rolling back", s))?;
@@ -382,20 +488,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             size,
             ttl_seconds,
         } => {
-            let mut current = get_stage(&mut client, &api_id, &stage).await?;
+            let api_id = resolve::api_id(&client, &api_id).await?;
+            let mut paths = Vec::new();
+            let mut change = Stage {
+                api_id,
+                stage_name: stage.clone(),
+                ..Default::default()
+            };
             if let Some(enabled) = enabled {
-                current.cache_cluster_enabled = enabled;
+                change.cache_cluster_enabled = enabled;
+                paths.push("cache_cluster_enabled");
             }
             if let Some(size) = size {
-                current.cache_cluster_size = size;
+                change.cache_cluster_size = size;
+                paths.push("cache_cluster_size");
             }
             if ttl_seconds.is_some() {
-                current.cache_ttl_seconds = ttl_seconds;
+                change.cache_ttl_seconds = ttl_seconds;
+                paths.push("cache_ttl_seconds");
+            }
+            if paths.is_empty() {
+                bail!("nothing to change: pass --enabled, --size or --ttl-seconds");
             }
             let updated = client
                 .deployments
                 .update_stage(UpdateStageRequest {
-                    stage: Some(current),
+                    stage: Some(change),
+                    update_mask: mask(&paths),
                 })
                 .await
                 .map_err(|s| status_error("updating the stage cache", s))?
@@ -418,6 +537,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::FlushStageCache { api_id, stage } => {
+            let api_id = resolve::api_id(&client, &api_id).await?;
             let flushed = client
                 .deployments
                 .flush_stage_cache(GetStageRequest {
@@ -432,26 +552,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 flushed.cache_flush_generation
             );
         }
-        Command::Promote { api_id, stage } => {
-            let mut current = get_stage(&mut client, &api_id, &stage).await?;
-            let Some(canary) = current.canary.take() else {
-                bail!("stage '{stage}' has no canary to promote");
-            };
-            current.deployment_id = canary.deployment_id.clone();
-            client
-                .deployments
-                .update_stage(UpdateStageRequest {
-                    stage: Some(current),
-                })
-                .await
-                .map_err(|s| status_error("promoting", s))?;
-            println!("stage {stage}: now serves {}", canary.deployment_id);
+        Command::Promote {
+            api_id,
+            stage,
+            force,
+        } => {
+            let api_id = resolve::api_id(&client, &api_id).await?;
+            promote::promote(&mut client, &api_id, &stage, force).await?
         }
+        Command::Completion { .. } => unreachable!("answered before connecting"),
     }
     Ok(())
 }
 
-async fn get_stage(client: &mut AdminClient, api_id: &str, stage: &str) -> anyhow::Result<Stage> {
+pub(crate) async fn get_stage(
+    client: &mut AdminClient,
+    api_id: &str,
+    stage: &str,
+) -> anyhow::Result<Stage> {
     Ok(client
         .deployments
         .get_stage(GetStageRequest {
@@ -465,170 +583,35 @@ async fn get_stage(client: &mut AdminClient, api_id: &str, stage: &str) -> anyho
 
 /// The newest deployment older than `current`.
 async fn previous_deployment(
-    client: &mut AdminClient,
+    client: &AdminClient,
     api_id: &str,
     current: &str,
 ) -> anyhow::Result<String> {
-    let list = client
-        .deployments
-        .list_deployments(ListDeploymentsRequest {
-            api_id: api_id.into(),
-        })
-        .await
-        .map_err(|s| status_error("listing deployments", s))?
-        .into_inner()
-        .items;
+    let list = get::deployments(client, api_id).await?;
     let Some(pos) = list.iter().position(|d| d.id == current) else {
-        bail!("the stage's deployment '{current}' is not in the list");
+        bail!(
+            "the stage's deployment '{current}' is not among the API's deployments: \
+             pass --to ID (archwayctl get deployments {api_id} lists them)"
+        );
     };
-    list.get(pos + 1)
-        .map(|d| d.id.clone())
-        .with_context(|| format!("no deployment older than '{current}' to roll back to"))
-}
-
-fn protocol_name(value: i32) -> &'static str {
-    match ApiProtocol::try_from(value) {
-        Ok(ApiProtocol::Http) => "HTTP",
-        Ok(ApiProtocol::Websocket) => "WEBSOCKET",
-        _ => "REST",
-    }
-}
-
-fn describe_integration(integration: Option<&Integration>) -> String {
-    let Some(i) = integration else {
-        return "(no integration)".into();
-    };
-    match IntegrationType::try_from(i.r#type) {
-        Ok(IntegrationType::HttpProxy) => format!("HTTP_PROXY {}", i.uri),
-        Ok(IntegrationType::Mock) => {
-            format!("MOCK {}", i.mock.as_ref().map_or(0, |m| m.status_code))
-        }
-        _ => "?".into(),
-    }
-}
-
-async fn get(client: &mut AdminClient, what: GetCommand) -> anyhow::Result<()> {
-    match what {
-        GetCommand::Apis => {
-            let apis = client
-                .apis
-                .list_rest_apis(ListRestApisRequest {})
-                .await
-                .map_err(|s| status_error("listing APIs", s))?
-                .into_inner()
-                .items;
-            println!("{:<16} {:<8} NAME", "ID", "PROTOCOL");
-            for api in apis {
-                println!(
-                    "{:<16} {:<8} {}",
-                    api.id,
-                    protocol_name(api.protocol),
-                    api.name
-                );
-            }
-        }
-        GetCommand::Api { api_id } => {
-            let api = client
-                .apis
-                .get_rest_api(GetRestApiRequest {
-                    api_id: api_id.clone(),
-                })
-                .await
-                .map_err(|s| status_error("reading the API", s))?
-                .into_inner();
-            println!("{} ({}) {}", api.name, api.id, protocol_name(api.protocol));
-            let resources = client
-                .apis
-                .list_resources(ListResourcesRequest {
-                    api_id: api_id.clone(),
-                })
-                .await
-                .map_err(|s| status_error("listing resources", s))?
-                .into_inner()
-                .items;
-            let methods = client
-                .apis
-                .list_methods(ListMethodsRequest {
-                    api_id,
-                    resource_id: String::new(),
-                })
-                .await
-                .map_err(|s| status_error("listing methods", s))?
-                .into_inner()
-                .items;
-            for r in &resources {
-                for m in methods.iter().filter(|m| m.resource_id == r.id) {
-                    println!(
-                        "  {:<8} {:<32} {}",
-                        m.http_method,
-                        r.path,
-                        describe_integration(m.integration.as_ref())
-                    );
-                }
-            }
-        }
-        GetCommand::Stages { api_id } => {
-            let stages = client
-                .deployments
-                .list_stages(ListStagesRequest { api_id })
-                .await
-                .map_err(|s| status_error("listing stages", s))?
-                .into_inner()
-                .items;
-            println!("{:<16} {:<12} CANARY", "STAGE", "DEPLOYMENT");
-            for s in stages {
-                let canary = s.canary.map_or("-".to_string(), |c| {
-                    format!("{} at {}%", c.deployment_id, c.percent_traffic)
-                });
-                println!("{:<16} {:<12} {canary}", s.stage_name, s.deployment_id);
-            }
-        }
-        GetCommand::Deployments { api_id } => {
-            let list = client
-                .deployments
-                .list_deployments(ListDeploymentsRequest { api_id })
-                .await
-                .map_err(|s| status_error("listing deployments", s))?
-                .into_inner()
-                .items;
-            println!("{:<12} {:<15} DESCRIPTION", "ID", "CREATED(ms)");
-            for d in list {
-                println!("{:<12} {:<15} {}", d.id, d.created_at_ms, d.description);
-            }
-        }
-        GetCommand::Nodes => {
-            let fleet = client
-                .fleet
-                .list_nodes(ListNodesRequest {})
-                .await
-                .map_err(|s| status_error("listing nodes", s))?
-                .into_inner();
-            println!("control plane version {}", fleet.config_version);
-            println!(
-                "{:<24} {:<10} {:<8} {:<8} {:<10} LAST ERROR",
-                "NODE", "CONNECTED", "APPLIED", "SENT", "SEEN"
-            );
-            let now = crate::ids::now_ms();
-            for n in fleet.nodes {
-                let seen = format!("{}s ago", (now - n.last_seen_ms).max(0) / 1000);
-                let error = if n.last_error.is_empty() {
-                    String::new()
-                } else {
-                    format!("v{}: {}", n.last_error_version, n.last_error)
-                };
-                println!(
-                    "{:<24} {:<10} {:<8} {:<8} {:<10} {error}",
-                    n.node_id, n.connected, n.applied_version, n.sent_version, seen
-                );
-            }
-        }
-    }
-    Ok(())
+    list.get(pos + 1).map(|d| d.id.clone()).with_context(|| {
+        format!(
+            "no deployment older than '{current}' to roll back to: pass --to ID \
+                 (archwayctl get deployments {api_id} lists them)"
+        )
+    })
 }
 
 async fn delete(client: &mut AdminClient, what: DeleteCommand) -> anyhow::Result<()> {
     match what {
-        DeleteCommand::Api { api_id } => {
+        DeleteCommand::Api { api_id, yes } => {
+            let api_id = resolve::api_id(client, &api_id).await?;
+            confirm::confirm(
+                &format!(
+                    "delete API '{api_id}' with its routes, authorizers, deployments and stages"
+                ),
+                yes,
+            )?;
             client
                 .apis
                 .delete_rest_api(DeleteRestApiRequest {
@@ -638,7 +621,12 @@ async fn delete(client: &mut AdminClient, what: DeleteCommand) -> anyhow::Result
                 .map_err(|s| status_error("deleting the API", s))?;
             println!("api {api_id}: deleted");
         }
-        DeleteCommand::Stage { api_id, stage } => {
+        DeleteCommand::Stage { api_id, stage, yes } => {
+            let api_id = resolve::api_id(client, &api_id).await?;
+            confirm::confirm(
+                &format!("delete stage '{stage}' of API '{api_id}' (it stops serving)"),
+                yes,
+            )?;
             client
                 .deployments
                 .delete_stage(GetStageRequest {
@@ -652,7 +640,13 @@ async fn delete(client: &mut AdminClient, what: DeleteCommand) -> anyhow::Result
         DeleteCommand::Deployment {
             api_id,
             deployment_id,
+            yes,
         } => {
+            let api_id = resolve::api_id(client, &api_id).await?;
+            confirm::confirm(
+                &format!("delete deployment '{deployment_id}' of API '{api_id}'"),
+                yes,
+            )?;
             client
                 .deployments
                 .delete_deployment(GetDeploymentRequest {
@@ -668,7 +662,6 @@ async fn delete(client: &mut AdminClient, what: DeleteCommand) -> anyhow::Result
 }
 
 async fn keys(client: &mut AdminClient, what: KeysCommand) -> anyhow::Result<()> {
-    let plans = &mut client.plans;
     match what {
         KeysCommand::Create {
             name,
@@ -676,6 +669,11 @@ async fn keys(client: &mut AdminClient, what: KeysCommand) -> anyhow::Result<()>
             plan,
             description,
         } => {
+            let plan_id = match plan {
+                Some(plan) => Some(resolve::plan_id(client, &plan).await?),
+                None => None,
+            };
+            let plans = &mut client.plans;
             let key = plans
                 .create_api_key(CreateApiKeyRequest {
                     name,
@@ -686,10 +684,10 @@ async fn keys(client: &mut AdminClient, what: KeysCommand) -> anyhow::Result<()>
                 .await
                 .map_err(|s| status_error("creating the key", s))?
                 .into_inner();
-            if let Some(plan) = plan {
+            if let Some(plan_id) = plan_id {
                 plans
                     .add_key_to_plan(UsagePlanKeyRequest {
-                        usage_plan_id: plan,
+                        usage_plan_id: plan_id,
                         key_id: key.id.clone(),
                     })
                     .await
@@ -701,7 +699,8 @@ async fn keys(client: &mut AdminClient, what: KeysCommand) -> anyhow::Result<()>
         KeysCommand::Import { file } => {
             let csv = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let items = plans
+            let items = client
+                .plans
                 .import_api_keys(ImportApiKeysRequest { csv })
                 .await
                 .map_err(|s| status_error("importing keys", s))?
@@ -709,32 +708,47 @@ async fn keys(client: &mut AdminClient, what: KeysCommand) -> anyhow::Result<()>
                 .items;
             println!("imported {} keys", items.len());
         }
-        KeysCommand::List => {
-            let items = plans
-                .list_api_keys(ListApiKeysRequest {})
-                .await
-                .map_err(|s| status_error("listing keys", s))?
-                .into_inner()
-                .items;
-            println!(
-                "{:<12} {:<8} {:<8} {:<24} PLANS",
-                "ID", "ENABLED", "PREFIX", "NAME"
-            );
-            for k in items {
-                println!(
-                    "{:<12} {:<8} {:<8} {:<24} {}",
-                    k.id,
-                    k.enabled,
-                    k.value_prefix,
-                    k.name,
-                    k.usage_plan_ids.join(",")
-                );
+        KeysCommand::List => get::run(client, GetCommand::Keys, output::Format::Table).await?,
+        KeysCommand::Enable { key_id } => set_enabled(client, &key_id, true).await?,
+        KeysCommand::Disable { key_id } => set_enabled(client, &key_id, false).await?,
+        KeysCommand::Update {
+            key_id,
+            name,
+            description,
+        } => {
+            let key_id = resolve::key_id(client, &key_id).await?;
+            let mut paths = Vec::new();
+            if name.is_some() {
+                paths.push("name");
             }
+            if description.is_some() {
+                paths.push("description");
+            }
+            if paths.is_empty() {
+                bail!("nothing to change: pass --name or --description");
+            }
+            let key = client
+                .plans
+                .update_api_key(UpdateApiKeyRequest {
+                    key_id,
+                    name: name.unwrap_or_default(),
+                    description: description.unwrap_or_default(),
+                    enabled: None,
+                    update_mask: mask(&paths),
+                })
+                .await
+                .map_err(|s| status_error("updating the key", s))?
+                .into_inner();
+            println!("key {}: updated ({})", key.id, key.name);
         }
-        KeysCommand::Enable { key_id } => set_enabled(plans, key_id, true).await?,
-        KeysCommand::Disable { key_id } => set_enabled(plans, key_id, false).await?,
-        KeysCommand::Delete { key_id } => {
-            plans
+        KeysCommand::Delete { key_id, yes } => {
+            let key_id = resolve::key_id(client, &key_id).await?;
+            confirm::confirm(
+                &format!("delete API key '{key_id}' (requests with it are refused)"),
+                yes,
+            )?;
+            client
+                .plans
                 .delete_api_key(GetApiKeyRequest {
                     key_id: key_id.clone(),
                 })
@@ -746,26 +760,17 @@ async fn keys(client: &mut AdminClient, what: KeysCommand) -> anyhow::Result<()>
     Ok(())
 }
 
-async fn set_enabled(
-    plans: &mut archway_proto::v1::usage_plan_service_client::UsagePlanServiceClient<
-        client::AuthChannel,
-    >,
-    key_id: String,
-    enabled: bool,
-) -> anyhow::Result<()> {
-    let key = plans
-        .get_api_key(GetApiKeyRequest {
-            key_id: key_id.clone(),
-        })
-        .await
-        .map_err(|s| status_error("reading the key", s))?
-        .into_inner();
-    plans
+/// Enables or disables a key, changing nothing else (the mask names only
+/// `enabled`).
+async fn set_enabled(client: &mut AdminClient, key: &str, enabled: bool) -> anyhow::Result<()> {
+    let key_id = resolve::key_id(client, key).await?;
+    client
+        .plans
         .update_api_key(UpdateApiKeyRequest {
             key_id: key_id.clone(),
-            name: key.name,
-            description: key.description,
-            enabled,
+            enabled: Some(enabled),
+            update_mask: mask(&["enabled"]),
+            ..Default::default()
         })
         .await
         .map_err(|s| status_error("updating the key", s))?;
@@ -776,8 +781,35 @@ async fn set_enabled(
     Ok(())
 }
 
+fn quota_period(period: &str) -> anyhow::Result<QuotaPeriod> {
+    Ok(match period.to_ascii_uppercase().as_str() {
+        "DAY" => QuotaPeriod::Day,
+        "WEEK" => QuotaPeriod::Week,
+        "MONTH" => QuotaPeriod::Month,
+        other => bail!("--period '{other}' is not DAY, WEEK or MONTH"),
+    })
+}
+
+/// `--stage API:STAGE` values, the API by id or name.
+async fn plan_stages(
+    client: &AdminClient,
+    stages: &[String],
+) -> anyhow::Result<Vec<UsagePlanStage>> {
+    let mut out = Vec::new();
+    for s in stages {
+        let (api, stage) = s.split_once(':').with_context(|| {
+            format!("--stage '{s}' is not API:STAGE; pass it as API_ID_OR_NAME:STAGE")
+        })?;
+        out.push(UsagePlanStage {
+            api_id: resolve::api_id(client, api).await?,
+            stage: stage.into(),
+            throttle: vec![],
+        });
+    }
+    Ok(out)
+}
+
 async fn plans(client: &mut AdminClient, what: PlansCommand) -> anyhow::Result<()> {
-    let plans = &mut client.plans;
     match what {
         PlansCommand::Create {
             name,
@@ -787,26 +819,10 @@ async fn plans(client: &mut AdminClient, what: PlansCommand) -> anyhow::Result<(
             quota,
             period,
         } => {
-            let api_stages = stages
-                .iter()
-                .map(|s| {
-                    let (api_id, stage) = s
-                        .split_once(':')
-                        .with_context(|| format!("--stage '{s}' is not API_ID:STAGE"))?;
-                    Ok(UsagePlanStage {
-                        api_id: api_id.into(),
-                        stage: stage.into(),
-                        throttle: vec![],
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let period = match period.to_ascii_uppercase().as_str() {
-                "DAY" => QuotaPeriod::Day,
-                "WEEK" => QuotaPeriod::Week,
-                "MONTH" => QuotaPeriod::Month,
-                other => bail!("--period '{other}' is not DAY, WEEK or MONTH"),
-            };
-            let plan = plans
+            let api_stages = plan_stages(client, &stages).await?;
+            let period = quota_period(&period)?;
+            let plan = client
+                .plans
                 .create_usage_plan(CreateUsagePlanRequest {
                     plan: Some(UsagePlan {
                         name,
@@ -828,42 +844,72 @@ async fn plans(client: &mut AdminClient, what: PlansCommand) -> anyhow::Result<(
                 .into_inner();
             println!("usage plan {} created", plan.id);
         }
-        PlansCommand::List => {
-            let items = plans
-                .list_usage_plans(ListUsagePlansRequest {})
-                .await
-                .map_err(|s| status_error("listing plans", s))?
-                .into_inner()
-                .items;
-            println!(
-                "{:<12} {:<20} {:<16} {:<14} STAGES",
-                "ID", "NAME", "THROTTLE", "QUOTA"
-            );
-            for p in items {
-                let throttle = p.throttle.map_or("-".into(), |t| {
-                    format!("{}/s burst {}", t.rate_limit, t.burst_limit)
+        PlansCommand::List => get::run(client, GetCommand::Plans, output::Format::Table).await?,
+        PlansCommand::Update {
+            plan_id,
+            name,
+            description,
+            rate,
+            burst,
+            quota,
+            period,
+            no_throttle,
+            no_quota,
+        } => {
+            let id = resolve::plan_id(client, &plan_id).await?;
+            let mut paths = Vec::new();
+            let mut change = UsagePlan {
+                id,
+                ..Default::default()
+            };
+            if let Some(name) = name {
+                change.name = name;
+                paths.push("name");
+            }
+            if let Some(description) = description {
+                change.description = description;
+                paths.push("description");
+            }
+            if let Some(rate_limit) = rate {
+                change.throttle = Some(ThrottleSettings {
+                    rate_limit,
+                    burst_limit: burst.unwrap_or(rate_limit.ceil() as u32),
                 });
-                let quota = p.quota.filter(|q| q.limit > 0).map_or("-".into(), |q| {
-                    let period = QuotaPeriod::try_from(q.period).unwrap_or(QuotaPeriod::Day);
-                    format!("{}/{:?}", q.limit, period)
+            }
+            if rate.is_some() || no_throttle {
+                paths.push("throttle");
+            }
+            if let Some(limit) = quota {
+                change.quota = Some(QuotaSettings {
+                    limit,
+                    period: quota_period(period.as_deref().unwrap_or("DAY"))? as i32,
+                    offset: 0,
                 });
-                let stages: Vec<String> = p
-                    .api_stages
-                    .iter()
-                    .map(|s| format!("{}:{}", s.api_id, s.stage))
-                    .collect();
-                println!(
-                    "{:<12} {:<20} {:<16} {:<14} {}",
-                    p.id,
-                    p.name,
-                    throttle,
-                    quota,
-                    stages.join(",")
+            }
+            if quota.is_some() || no_quota {
+                paths.push("quota");
+            }
+            if paths.is_empty() {
+                bail!(
+                    "nothing to change: pass --name, --description, --rate, --quota, --no-throttle or --no-quota"
                 );
             }
+            let plan = client
+                .plans
+                .update_usage_plan(UpdateUsagePlanRequest {
+                    plan: Some(change),
+                    update_mask: mask(&paths),
+                })
+                .await
+                .map_err(|s| status_error("updating the plan", s))?
+                .into_inner();
+            println!("usage plan {}: updated ({})", plan.id, paths.join(", "));
         }
-        PlansCommand::Delete { plan_id } => {
-            plans
+        PlansCommand::Delete { plan_id, yes } => {
+            let plan_id = resolve::plan_id(client, &plan_id).await?;
+            confirm::confirm(&format!("delete usage plan '{plan_id}'"), yes)?;
+            client
+                .plans
                 .delete_usage_plan(GetUsagePlanRequest {
                     usage_plan_id: plan_id.clone(),
                 })
@@ -872,7 +918,10 @@ async fn plans(client: &mut AdminClient, what: PlansCommand) -> anyhow::Result<(
             println!("usage plan {plan_id}: deleted");
         }
         PlansCommand::AddKey { plan_id, key_id } => {
-            plans
+            let plan_id = resolve::plan_id(client, &plan_id).await?;
+            let key_id = resolve::key_id(client, &key_id).await?;
+            client
+                .plans
                 .add_key_to_plan(UsagePlanKeyRequest {
                     usage_plan_id: plan_id.clone(),
                     key_id: key_id.clone(),
@@ -882,7 +931,10 @@ async fn plans(client: &mut AdminClient, what: PlansCommand) -> anyhow::Result<(
             println!("key {key_id} added to usage plan {plan_id}");
         }
         PlansCommand::RemoveKey { plan_id, key_id } => {
-            plans
+            let plan_id = resolve::plan_id(client, &plan_id).await?;
+            let key_id = resolve::key_id(client, &key_id).await?;
+            client
+                .plans
                 .remove_key_from_plan(UsagePlanKeyRequest {
                     usage_plan_id: plan_id.clone(),
                     key_id: key_id.clone(),
@@ -895,57 +947,23 @@ async fn plans(client: &mut AdminClient, what: PlansCommand) -> anyhow::Result<(
     Ok(())
 }
 
-async fn usage(
-    client: &mut AdminClient,
-    plan_id: String,
-    key: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    reset: bool,
-) -> anyhow::Result<()> {
-    if reset {
-        let key_id = key.expect("clap requires --key with --reset");
-        client
-            .plans
-            .reset_usage(UsagePlanKeyRequest {
-                usage_plan_id: plan_id.clone(),
-                key_id: key_id.clone(),
-            })
-            .await
-            .map_err(|s| status_error("resetting usage", s))?;
-        println!("key {key_id}: quota period of usage plan {plan_id} started over");
-        return Ok(());
-    }
-    let today =
-        archway_proto::quota::date_string(archway_proto::quota::day_of(crate::ids::now_ms()));
-    let items = client
+async fn reset_usage(client: &AdminClient, plan: &str, key: &str) -> anyhow::Result<()> {
+    let plan_id = resolve::plan_id(client, plan).await?;
+    let key_id = resolve::key_id(client, key).await?;
+    client
         .plans
-        .get_usage(GetUsageRequest {
-            usage_plan_id: plan_id,
-            key_id: key.unwrap_or_default(),
-            start_date: from.unwrap_or_else(|| today.clone()),
-            end_date: to.unwrap_or(today),
+        .clone()
+        .reset_usage(UsagePlanKeyRequest {
+            usage_plan_id: plan_id.clone(),
+            key_id: key_id.clone(),
         })
         .await
-        .map_err(|s| status_error("reading usage", s))?
-        .into_inner()
-        .items;
-    println!(
-        "{:<12} {:<12} {:>10} {:>10}",
-        "KEY", "DATE", "USED", "REMAINING"
-    );
-    for i in items {
-        let remaining = i.remaining.map_or("-".to_string(), |r| r.to_string());
-        println!(
-            "{:<12} {:<12} {:>10} {:>10}",
-            i.key_id, i.date, i.used, remaining
-        );
-    }
+        .map_err(|s| status_error("resetting usage", s))?;
+    println!("key {key_id}: quota period of usage plan {plan_id} started over");
     Ok(())
 }
 
 async fn tokens(client: &mut AdminClient, what: TokensCommand) -> anyhow::Result<()> {
-    let tokens = &mut client.tokens;
     match what {
         TokensCommand::Create { name, role } => {
             let role = match role.to_ascii_lowercase().as_str() {
@@ -954,7 +972,8 @@ async fn tokens(client: &mut AdminClient, what: TokensCommand) -> anyhow::Result
                 "node" => TokenRole::Node,
                 other => bail!("--role '{other}' is not admin, read-only or node"),
             };
-            let created = tokens
+            let created = client
+                .tokens
                 .create_token(CreateTokenRequest {
                     name,
                     role: role as i32,
@@ -966,26 +985,14 @@ async fn tokens(client: &mut AdminClient, what: TokensCommand) -> anyhow::Result
             println!("id      {id}");
             println!("secret  {}   (shown once: keep it now)", created.secret);
         }
-        TokensCommand::List => {
-            let items = tokens
-                .list_tokens(ListTokensRequest {})
-                .await
-                .map_err(|s| status_error("listing tokens", s))?
-                .into_inner()
-                .items;
-            println!("{:<14} {:<10} NAME", "ID", "ROLE");
-            for t in items {
-                let role = match TokenRole::try_from(t.role) {
-                    Ok(TokenRole::Admin) => "admin",
-                    Ok(TokenRole::ReadOnly) => "read-only",
-                    Ok(TokenRole::Node) => "node",
-                    _ => "?",
-                };
-                println!("{:<14} {:<10} {}", t.id, role, t.name);
-            }
-        }
-        TokensCommand::Delete { id } => {
-            tokens
+        TokensCommand::List => get::run(client, GetCommand::Tokens, output::Format::Table).await?,
+        TokensCommand::Delete { id, yes } => {
+            confirm::confirm(
+                &format!("delete token '{id}' (calls with it are refused)"),
+                yes,
+            )?;
+            client
+                .tokens
                 .delete_token(DeleteTokenRequest { id: id.clone() })
                 .await
                 .map_err(|s| status_error("deleting the token", s))?;

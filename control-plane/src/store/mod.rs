@@ -294,6 +294,30 @@ impl View {
             .collect()
     }
 
+    /// The records under `prefix` whose keys come after `prefix` +
+    /// `after` (all of them without `after`), in key order, each with its
+    /// key below `prefix`; decoded one at a time as the caller goes, so a
+    /// page of a long list reads only that page.
+    pub fn scan_after<'a, M: Message + Default>(
+        &'a self,
+        prefix: &'a str,
+        after: Option<&str>,
+    ) -> impl Iterator<Item = Result<(String, M), StoreError>> + 'a {
+        let start = after.map(|a| format!("{prefix}{a}"));
+        let from: Bound<&[u8]> = match &start {
+            Some(key) => Bound::Excluded(key.as_bytes()),
+            None => Bound::Included(prefix.as_bytes()),
+        };
+        self.entries
+            .range::<_, [u8]>((from, Bound::Unbounded))
+            .take_while(move |(k, _)| k.starts_with(prefix.as_bytes()))
+            .map(move |(key, value)| {
+                let key = String::from_utf8_lossy(key).into_owned();
+                let record = decode(&key, value)?;
+                Ok((key[prefix.len()..].to_owned(), record))
+            })
+    }
+
     /// Whether anything is stored under `prefix`.
     pub fn any_under(&self, prefix: &str) -> bool {
         self.prefixed(prefix).next().is_some()

@@ -91,29 +91,31 @@ impl<'t> Authorization<'t> {
     }
 
     /// How the caller's policies, with the API's resource policy, decide
-    /// `context` (its action and resource, e.g. `execute-api:InvalidateCache`
-    /// on a method ARN). The principal fields of `context` are filled in
-    /// here from the caller. As API Gateway combines them for one account:
+    /// `action` on the request's method ARN (`execute-api:Invoke` for the
+    /// resource policy phase, `execute-api:InvalidateCache` for the stage
+    /// cache). One function for every action, so the phases cannot combine
+    /// policies differently. As API Gateway combines them for one account:
     /// - IAM: identity policies and the resource policy, either may allow,
     ///   neither may deny;
     /// - custom authorizer: the authorizer's policy and the resource
     ///   policy, likewise;
     /// - JWT or none: only the resource policy can allow (a `"*"`
     ///   principal); without one nothing does.
-    ///
-    /// [`Caller::Authorizer`]'s policy already allowed `execute-api:Invoke`
-    /// on this method when the phase passed; this is for further actions.
     pub fn decide(
         &self,
         resource_policy: Option<&Policy>,
-        context: &RequestContext<'_>,
+        action: &str,
+        request: &Invocation<'_>,
     ) -> Decision {
         let key = self.iam_key();
         let context = RequestContext {
+            action,
+            resource: Resource::Method(request.arn),
             principal_arn: key.map(|k| &*k.principal_arn),
             principal_account: None,
             username: key.and_then(|k| k.username.as_deref()),
-            ..*context
+            source_ip: request.source_ip,
+            secure_transport: request.secure_transport,
         };
         let resource = || resource_policy.map(|p| p.evaluate(&context));
         match &self.caller {
@@ -127,25 +129,14 @@ impl<'t> Authorization<'t> {
         }
     }
 
-    /// Whether the caller may do `action` on the request's method ARN
-    /// (e.g. `execute-api:InvalidateCache`, for the stage cache): whether
-    /// [`Authorization::decide`] allows it.
+    /// Whether [`Authorization::decide`] allows `action`.
     pub fn allows(
         &self,
         resource_policy: Option<&Policy>,
         action: &str,
         request: &Invocation<'_>,
     ) -> bool {
-        let context = RequestContext {
-            action,
-            resource: Resource::Method(request.arn),
-            principal_arn: None,
-            principal_account: None,
-            username: None,
-            source_ip: request.source_ip,
-            secure_transport: request.secure_transport,
-        };
-        self.decide(resource_policy, &context).is_allow()
+        self.decide(resource_policy, action, request).is_allow()
     }
 }
 
@@ -408,6 +399,38 @@ mod tests {
                 "{who:?}"
             );
         }
+    }
+
+    /// `execute-api:Invoke` goes through the same decision as every other
+    /// action: a custom authorizer's allow stands where the resource
+    /// policy is silent, while an anonymous caller and an IAM caller
+    /// without identity policies need the resource policy's allow.
+    #[test]
+    fn invoke_is_decided_by_the_same_rules_as_other_actions() {
+        const INVOKE: &str = "execute-api:Invoke";
+        let elsewhere = policy(
+            PolicyKind::Resource,
+            &[public("Allow", INVOKE, &format!("{ARN_PREFIX}/GET/other"))],
+        );
+        let answer = authorizer_answer(&[statement("Allow", INVOKE, "*")]);
+        assert_eq!(
+            caller(Caller::Authorizer(answer)).decide(Some(&elsewhere), INVOKE, &request("GET")),
+            Decision::Allow
+        );
+        assert_eq!(
+            caller(Caller::Anonymous).decide(Some(&elsewhere), INVOKE, &request("GET")),
+            Decision::ImplicitDeny
+        );
+        let no_policies = iam_key(&[]);
+        assert_eq!(
+            caller(Caller::Iam(&no_policies)).decide(Some(&elsewhere), INVOKE, &request("GET")),
+            Decision::ImplicitDeny
+        );
+        let here = policy(PolicyKind::Resource, &[public("Allow", INVOKE, "*")]);
+        assert_eq!(
+            caller(Caller::Anonymous).decide(Some(&here), INVOKE, &request("GET")),
+            Decision::Allow
+        );
     }
 
     #[test]

@@ -4,11 +4,11 @@
 //! evaluate: a resource policy, or an IAM caller (whose identity policies
 //! must allow the call even without one).
 
-use super::caller::{Authorization, Caller};
+use super::caller::Authorization;
 use super::context::{Context, Target};
 use super::gateway_response::{GatewayResponse, IamRefusal};
 use super::observe::Phase;
-use archway_proto::policy::{Decision, MethodArn, Policy, RequestContext, Resource};
+use archway_proto::policy::{Decision, MethodArn, Policy};
 use std::net::IpAddr;
 
 /// What the resource and identity policies see of one request.
@@ -48,50 +48,40 @@ pub fn method_arn<'c>(cx: &'c Context<'_>, target: &Target<'c>) -> MethodArn<'c>
     }
 }
 
-/// `execute-api:Invoke` for this caller: an IAM caller needs an allow from
-/// its identity policies or the resource policy; a custom authorizer's
-/// caller was allowed by the authorizer's policy already, so only the
-/// resource policy's explicit deny refuses it; any other caller (no
-/// authorizer, or a JWT: no IAM principal) needs the resource policy's
-/// allow when there is one.
+/// `execute-api:Invoke` for this caller, decided as every action is (see
+/// [`Authorization::decide`]): an IAM caller needs an allow from its
+/// identity policies or the resource policy; a custom authorizer's caller
+/// has its authorizer's allow, so only an explicit deny refuses it; any
+/// other caller (no authorizer, or a JWT: no IAM principal) needs the
+/// resource policy's allow.
 pub fn authorize_invoke(
     authorization: &Authorization<'_>,
     resource_policy: Option<&Policy>,
     invocation: &Invocation<'_>,
 ) -> Result<(), GatewayResponse> {
-    let signer = authorization.iam_key();
-    if signer.is_none() && resource_policy.is_none() {
+    let decision = authorization.decide(
+        resource_policy,
+        archway_proto::policy::INVOKE_ACTION,
+        invocation,
+    );
+    if decision.is_allow() {
         return Ok(());
     }
-    let context = RequestContext {
-        action: archway_proto::policy::INVOKE_ACTION,
-        resource: Resource::Method(invocation.arn),
-        principal_arn: signer.map(|k| &*k.principal_arn),
-        principal_account: None,
-        username: signer.and_then(|k| k.username.as_deref()),
-        source_ip: invocation.source_ip,
-        secure_transport: invocation.secure_transport,
+    let who = authorization
+        .iam_key()
+        .map_or("anonymous", |k| &k.principal_arn);
+    let deny = if decision == Decision::ExplicitDeny {
+        " with an explicit deny"
+    } else {
+        ""
     };
-    let identity = signer.map(|k| &*k.policies).unwrap_or_default();
-    match archway_proto::policy::authorize(identity, resource_policy, &context) {
-        Decision::Allow => Ok(()),
-        Decision::ImplicitDeny if matches!(authorization.caller, Caller::Authorizer(_)) => Ok(()),
-        decision => {
-            let who = signer.map_or("anonymous", |k| &k.principal_arn);
-            let deny = if decision == Decision::ExplicitDeny {
-                " with an explicit deny"
-            } else {
-                ""
-            };
-            Err(GatewayResponse::Iam(IamRefusal::forbidden(
-                "AccessDeniedException",
-                format!(
-                    "User: {who} is not authorized to perform: execute-api:Invoke on resource: {}{deny}",
-                    masked_arn(&invocation.arn)
-                ),
-            )))
-        }
-    }
+    Err(GatewayResponse::Iam(IamRefusal::forbidden(
+        "AccessDeniedException",
+        format!(
+            "User: {who} is not authorized to perform: execute-api:Invoke on resource: {}{deny}",
+            masked_arn(&invocation.arn)
+        ),
+    )))
 }
 
 /// The ARN with the account masked but its last four digits, as AWS shows it.

@@ -331,13 +331,15 @@ struct Fixture {
     tables: Arc<RuntimeTables>,
     /// Accepts connections and never answers (kept open for the test).
     _silent: tokio::net::TcpListener,
+    /// Bound but not listening, so connections to it are refused; held for
+    /// the test so no other process can take its port meanwhile.
+    _refusing: tokio::net::TcpSocket,
 }
 
 async fn fixture() -> Fixture {
-    let refused = {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        listener.local_addr().unwrap()
-    };
+    let refusing = tokio::net::TcpSocket::new_v4().unwrap();
+    refusing.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let refused = refusing.local_addr().unwrap();
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let tables = compile(
         1,
@@ -352,6 +354,7 @@ async fn fixture() -> Fixture {
         gateway,
         tables,
         _silent: silent,
+        _refusing: refusing,
     }
 }
 

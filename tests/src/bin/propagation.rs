@@ -10,7 +10,7 @@
 
 use archway_e2e::admin::mock;
 use archway_e2e::{Admin, ControlPlane, DataPlane};
-use archway_proto::v1::{ApiProtocol, ListNodesRequest};
+use archway_proto::v1::ApiProtocol;
 use std::time::{Duration, Instant};
 
 #[tokio::main]
@@ -46,24 +46,16 @@ async fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         admin.update_stage(stage).await?;
         loop {
-            let fleet = admin
-                .fleet
-                .list_nodes(ListNodesRequest {})
-                .await?
-                .into_inner();
-            let acked = fleet
-                .nodes
+            let (version, nodes) = admin.fleet_status().await?;
+            let acked = nodes
                 .iter()
-                .filter(|n| n.applied_version >= fleet.config_version)
+                .filter(|n| n.applied_version >= version)
                 .count();
             if acked == ids.len() {
                 break;
             }
             if started.elapsed() > Duration::from_secs(10) {
-                anyhow::bail!(
-                    "round {round}: nodes did not ACK within 10 s: {:?}",
-                    fleet.nodes
-                );
+                anyhow::bail!("round {round}: nodes did not ACK within 10 s: {nodes:?}");
             }
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
