@@ -602,6 +602,7 @@ async fn measure(apis: usize, routes: usize, json: bool) -> anyhow::Result<()> {
     let _node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
     let mut admin = Admin::connect(&cp.url()).await?;
     admin.wait_converged(&["n"]).await?;
+    let baseline = peak_memory_mb(cp.process.pid());
     let mut doc = big_document(apis, routes);
     if json {
         doc = archway_control_plane::declarative::document::ApplyFile::parse(&doc)
@@ -615,6 +616,7 @@ async fn measure(apis: usize, routes: usize, json: bool) -> anyhow::Result<()> {
         .await?
         .into_inner();
     let dry_run = started.elapsed();
+    let after_dry_run = peak_memory_mb(cp.process.pid());
     let started = Instant::now();
     let applied = admin
         .config
@@ -637,7 +639,7 @@ async fn measure(apis: usize, routes: usize, json: bool) -> anyhow::Result<()> {
     assert!(again.changes.is_empty());
     let peak = peak_memory_mb(cp.process.pid());
     println!(
-        "{apis} API(s) x {routes} routes as {} ({} KB, {} changes): dry run {:.2} s, apply {:.2} s, node ACK {:.2} s after the call started ({:.2} s after it returned), unchanged re-apply {:.2} s, control plane peak RSS {peak:.0} MB",
+        "{apis} API(s) x {routes} routes as {} ({} KB, {} changes): dry run {:.2} s, apply {:.2} s, node ACK {:.2} s after the call started ({:.2} s after it returned), unchanged re-apply {:.2} s, control plane peak RSS {peak:.0} MB ({baseline:.0} MB before, {after_dry_run:.0} MB after the dry run)",
         if json { "JSON" } else { "YAML" },
         doc.len() / 1024,
         applied.changes.len(),
