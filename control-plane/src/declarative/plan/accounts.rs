@@ -1,0 +1,502 @@
+//! Planning what is not part of an API: usage plans, API keys by name (their
+//! plan memberships and hash index) and IAM users and roles.
+
+use super::*;
+
+impl Planner<'_> {
+    /// Plans usage plans; returns name → id of every plan after the plan.
+    pub(super) fn usage_plans(
+        &mut self,
+        doc: &ApplyFile,
+    ) -> Result<HashMap<String, UsagePlan>, StoreError> {
+        let existing: Vec<UsagePlan> = self.view.scan(keys::USAGE_PLANS)?;
+        let mut after: HashMap<String, UsagePlan> = HashMap::new();
+        for (i, spec) in doc.usage_plans.iter().enumerate() {
+            let field = format!("usage_plans[{i}]");
+            if after.contains_key(&spec.name) {
+                self.error(
+                    format!("{field}.name"),
+                    format!("usage plan '{}' appears twice", spec.name),
+                );
+                continue;
+            }
+            let found = matching(&existing, |p| p.name == spec.name);
+            if found.len() > 1 {
+                self.error(
+                    format!("{field}.name"),
+                    format!(
+                        "{} usage plans are named '{}'; rename one",
+                        found.len(),
+                        spec.name
+                    ),
+                );
+                continue;
+            }
+            let current = found.first().copied();
+            let mut api_stages = Vec::new();
+            for (j, s) in spec.stages.iter().enumerate() {
+                let by_id: Vec<&(String, String)> = self
+                    .final_apis
+                    .iter()
+                    .filter(|(id, _)| *id == s.api)
+                    .collect();
+                let by_name: Vec<&(String, String)> = self
+                    .final_apis
+                    .iter()
+                    .filter(|(_, name)| *name == s.api)
+                    .collect();
+                let api_id = match (by_id.first(), by_name.as_slice()) {
+                    (Some((id, _)), _) => id.clone(),
+                    (None, [(id, _)]) => id.clone(),
+                    (None, []) => {
+                        self.error(
+                            format!("{field}.stages[{j}].api"),
+                            format!("no API has the id or name '{}'", s.api),
+                        );
+                        continue;
+                    }
+                    (None, _) => {
+                        self.error(
+                            format!("{field}.stages[{j}].api"),
+                            format!(
+                                "{} APIs are named '{}'; use the API's id",
+                                by_name.len(),
+                                s.api
+                            ),
+                        );
+                        continue;
+                    }
+                };
+                api_stages.push(UsagePlanStage {
+                    api_id,
+                    stage: s.stage.clone(),
+                    throttle: s.method_throttles.iter().map(method_throttle_of).collect(),
+                });
+            }
+            let quota = match &spec.quota {
+                None => None,
+                Some(q) => match QuotaPeriod::from_str_name(&format!(
+                    "QUOTA_PERIOD_{}",
+                    q.period.to_ascii_uppercase()
+                )) {
+                    Some(period) if period != QuotaPeriod::Unspecified => Some(QuotaSettings {
+                        limit: q.limit,
+                        period: period as i32,
+                        offset: q.offset,
+                    }),
+                    _ => {
+                        self.error(
+                            format!("{field}.quota.period"),
+                            format!("'{}' is not DAY, WEEK or MONTH", q.period),
+                        );
+                        continue;
+                    }
+                },
+            };
+            let id = match current {
+                Some(p) => p.id.clone(),
+                None => self.fresh_id(10, keys::usage_plan)?,
+            };
+            let plan = UsagePlan {
+                id,
+                name: spec.name.clone(),
+                description: spec.description.clone(),
+                throttle: spec.throttle.as_ref().map(|t| ThrottleSettings {
+                    rate_limit: t.rate_limit,
+                    burst_limit: t.burst_limit,
+                }),
+                quota,
+                api_stages,
+                created_at_ms: current.map_or_else(ids::now_ms, |p| p.created_at_ms),
+            };
+            let stages = &self.final_stages;
+            let checked = check_plan_with(&field, &plan, |api, stage| {
+                Ok(stages.contains(&(api.to_owned(), stage.to_owned())))
+            });
+            // Stage refusals name the document's `stages`, not `api_stages`.
+            let checked = checked.map_err(|e| {
+                rebase(
+                    e,
+                    &format!("{field}.api_stages"),
+                    &format!("{field}.stages"),
+                )
+            });
+            if self.check(&field, checked)?.is_none() {
+                continue;
+            }
+            let name = spec.name.clone();
+            match current {
+                None => {
+                    self.put(keys::usage_plan(&plan.id), &plan);
+                    self.plan.publish.push(resource_name::usage_plan(&plan.id));
+                    self.push(ConfigurationChange {
+                        id: self.shown_id(&plan.id),
+                        document_path: field,
+                        ..change("usage_plan", ChangeAction::Create, name)
+                    });
+                }
+                Some(old) if *old != plan => {
+                    self.put(keys::usage_plan(&plan.id), &plan);
+                    self.plan.publish.push(resource_name::usage_plan(&plan.id));
+                    self.push(ConfigurationChange {
+                        id: plan.id.clone(),
+                        document_path: field,
+                        fields: field_changes(
+                            &export::usage_plan_spec(old),
+                            &export::usage_plan_spec(&plan),
+                        ),
+                        ..change("usage_plan", ChangeAction::Update, name)
+                    });
+                }
+                Some(_) => {}
+            }
+            after.insert(spec.name.clone(), plan);
+        }
+        let in_doc: HashSet<&str> = doc.usage_plans.iter().map(|p| p.name.as_str()).collect();
+        for old in existing {
+            if in_doc.contains(old.name.as_str()) {
+                continue;
+            }
+            if self.options.prune {
+                self.delete(keys::usage_plan(&old.id));
+                for (key, _) in self
+                    .view
+                    .scan_raw(&format!("{}{}/", keys::QUOTA_RESETS, old.id))?
+                {
+                    self.delete(key);
+                }
+                self.plan.publish.push(resource_name::usage_plan(&old.id));
+                self.push(ConfigurationChange {
+                    id: old.id.clone(),
+                    ..change("usage_plan", ChangeAction::Delete, old.name.clone())
+                });
+            } else {
+                self.push(ConfigurationChange {
+                    id: old.id.clone(),
+                    ..change("usage_plan", ChangeAction::Keep, old.name.clone())
+                });
+                // Left alone: keys may stay in it (by id; a clash of names
+                // with a plan of the document was refused above).
+                after.entry(old.name.clone()).or_insert(old);
+            }
+        }
+        Ok(after)
+    }
+
+    pub(super) fn api_keys(
+        &mut self,
+        doc: &ApplyFile,
+        plans: &HashMap<String, UsagePlan>,
+    ) -> Result<(), StoreError> {
+        let existing: Vec<ApiKey> = self.view.scan(keys::API_KEYS)?;
+        let plans_by_id: HashMap<&str, &UsagePlan> =
+            plans.values().map(|p| (p.id.as_str(), p)).collect();
+        let secret = match secret(self.view) {
+            Ok(s) => s,
+            Err(ApiError::Store(e)) => return Err(e),
+            Err(other) => {
+                if !doc.api_keys.is_empty() {
+                    self.error("api_keys", other.to_string());
+                }
+                return Ok(());
+            }
+        };
+        let mut seen = HashSet::new();
+        let mut new_hashes = HashSet::new();
+        for (i, spec) in doc.api_keys.iter().enumerate() {
+            let field = format!("api_keys[{i}]");
+            if !seen.insert(spec.name.clone()) {
+                self.error(
+                    format!("{field}.name"),
+                    format!("API key '{}' appears twice", spec.name),
+                );
+                continue;
+            }
+            let found = matching(&existing, |k| k.name == spec.name);
+            if found.len() > 1 {
+                self.error(
+                    format!("{field}.name"),
+                    format!(
+                        "{} API keys are named '{}'; rename one",
+                        found.len(),
+                        spec.name
+                    ),
+                );
+                continue;
+            }
+            let current = found.first().copied();
+            let mut plan_ids = Vec::new();
+            for (j, name) in spec.usage_plans.iter().enumerate() {
+                match plans.get(name) {
+                    Some(p) => plan_ids.push(p.id.clone()),
+                    None => self.error(
+                        format!("{field}.usage_plans[{j}]"),
+                        format!("no usage plan is named '{name}'"),
+                    ),
+                }
+            }
+            let value = spec.value.clone().unwrap_or_else(api_keys::generate);
+            let Some(hash) = self.check(
+                &field,
+                check_key(&secret, &field, &spec.name, &spec.description, &value),
+            )?
+            else {
+                continue;
+            };
+            let mut key = match current {
+                Some(k) => {
+                    if spec.value.is_some() && k.value_hash != hash {
+                        self.error(
+                            format!("{field}.value"),
+                            "differs from the key's value, which cannot change; leave `value` out, or delete the key to import another",
+                        );
+                        continue;
+                    }
+                    ApiKey {
+                        description: spec.description.clone(),
+                        enabled: spec.enabled,
+                        ..k.clone()
+                    }
+                }
+                None => {
+                    let index = keys::api_key_hash(&api_keys::hex(&hash));
+                    if self.view.get_raw(&index)?.is_some() || !new_hashes.insert(index.clone()) {
+                        self.error(format!("{field}.value"), "another API key has this value");
+                        continue;
+                    }
+                    let id = self.fresh_id(10, keys::api_key)?;
+                    self.plan
+                        .writes
+                        .push(Write::Put(index, id.as_bytes().to_vec()));
+                    if spec.value.is_none() {
+                        self.plan.created_keys.push(CreatedApiKey {
+                            name: spec.name.clone(),
+                            id: id.clone(),
+                            value: value.clone(),
+                        });
+                    }
+                    new_key(
+                        id,
+                        &spec.name,
+                        &spec.description,
+                        &value,
+                        hash,
+                        spec.enabled,
+                    )
+                }
+            };
+            plan_ids.sort();
+            plan_ids.dedup();
+            let before: BTreeSet<String> = key.usage_plan_ids.iter().cloned().collect();
+            key.usage_plan_ids = plan_ids;
+            for plan_id in &key.usage_plan_ids {
+                let plan = plans_by_id[plan_id.as_str()];
+                let checked = check_no_shared_stage_with(&key, plan, |id| {
+                    plans_by_id
+                        .get(id)
+                        .map(|p| (*p).clone())
+                        .ok_or_else(|| ApiError::NotFound(format!("usage plan '{id}'")))
+                });
+                self.check(&format!("{field}.usage_plans"), checked)?;
+                if !before.contains(plan_id) {
+                    self.plan
+                        .writes
+                        .push(Write::Put(keys::plan_key(plan_id, &key.id), Vec::new()));
+                }
+            }
+            for plan_id in &before {
+                if !key.usage_plan_ids.contains(plan_id) {
+                    self.delete(keys::plan_key(plan_id, &key.id));
+                }
+            }
+            let name = spec.name.clone();
+            match current {
+                None => {
+                    self.put(keys::api_key(&key.id), &key);
+                    self.plan.publish.push(resource_name::api_key(&key.id));
+                    self.push(ConfigurationChange {
+                        id: self.shown_id(&key.id),
+                        document_path: field,
+                        ..change("api_key", ChangeAction::Create, name)
+                    });
+                }
+                Some(old) if *old != key => {
+                    let plan_names: HashMap<String, String> = plans
+                        .values()
+                        .map(|p| (p.id.clone(), p.name.clone()))
+                        .chain(
+                            self.view
+                                .scan::<UsagePlan>(keys::USAGE_PLANS)?
+                                .into_iter()
+                                .map(|p| (p.id, p.name)),
+                        )
+                        .collect();
+                    self.put(keys::api_key(&key.id), &key);
+                    self.plan.publish.push(resource_name::api_key(&key.id));
+                    self.push(ConfigurationChange {
+                        id: key.id.clone(),
+                        document_path: field,
+                        fields: field_changes(
+                            &export::api_key_spec(old, &plan_names),
+                            &export::api_key_spec(&key, &plan_names),
+                        ),
+                        ..change("api_key", ChangeAction::Update, name)
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        for old in existing {
+            if seen.contains(&old.name) {
+                continue;
+            }
+            if self.options.prune {
+                for key in key_record_keys(&old) {
+                    self.delete(key);
+                }
+                self.plan.publish.push(resource_name::api_key(&old.id));
+                self.push(ConfigurationChange {
+                    id: old.id.clone(),
+                    ..change("api_key", ChangeAction::Delete, old.name.clone())
+                });
+            } else {
+                self.push(ConfigurationChange {
+                    id: old.id.clone(),
+                    ..change("api_key", ChangeAction::Keep, old.name.clone())
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn principals(&mut self, doc: &ApplyFile) -> Result<(), StoreError> {
+        let existing: Vec<IamPrincipal> = self.view.scan(keys::PRINCIPALS)?;
+        let account = match account_id(self.view) {
+            Ok(a) => a,
+            Err(ApiError::Store(e)) => return Err(e),
+            Err(_) => "000000000000".into(),
+        };
+        let mut seen = HashSet::new();
+        let all = doc
+            .iam
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("iam.users[{i}]"), PrincipalType::User, p))
+            .chain(
+                doc.iam
+                    .roles
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (format!("iam.roles[{i}]"), PrincipalType::Role, p)),
+            );
+        for (field, kind, spec) in all {
+            if !seen.insert(spec.name.clone()) {
+                self.error(
+                    format!("{field}.name"),
+                    format!(
+                        "principal '{}' appears twice (names are shared by users and roles)",
+                        spec.name
+                    ),
+                );
+                continue;
+            }
+            let current = existing.iter().find(|p| p.name == spec.name);
+            let desired = IamPrincipal {
+                name: spec.name.clone(),
+                r#type: kind as i32,
+                arn: principal_arn(&account, kind, &spec.name),
+                description: spec.description.clone(),
+                policies: spec
+                    .policies
+                    .iter()
+                    .map(|p| match p {
+                        serde_json::Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    })
+                    .collect(),
+                created_at_ms: current.map_or_else(ids::now_ms, |p| p.created_at_ms),
+            };
+            if self
+                .check(&field, check_principal_at(&field, &desired))?
+                .is_none()
+            {
+                continue;
+            }
+            let name = spec.name.clone();
+            match current {
+                Some(old) if old.r#type != desired.r#type => {
+                    self.error(
+                        field,
+                        format!(
+                            "'{}' exists as a {}; a principal's type cannot change",
+                            old.name,
+                            if old.r#type() == PrincipalType::Role {
+                                "role"
+                            } else {
+                                "user"
+                            }
+                        ),
+                    );
+                }
+                None => {
+                    self.put(keys::principal(&desired.name), &desired);
+                    self.plan
+                        .publish
+                        .push(resource_name::principal(&desired.name));
+                    self.push(ConfigurationChange {
+                        document_path: field,
+                        ..change("iam_principal", ChangeAction::Create, name)
+                    });
+                }
+                Some(old) if *old != desired => {
+                    self.put(keys::principal(&desired.name), &desired);
+                    self.plan
+                        .publish
+                        .push(resource_name::principal(&desired.name));
+                    self.push(ConfigurationChange {
+                        document_path: field,
+                        fields: field_changes(
+                            &export::principal_spec(old),
+                            &export::principal_spec(&desired),
+                        ),
+                        ..change("iam_principal", ChangeAction::Update, name)
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        for old in existing {
+            if seen.contains(&old.name) {
+                continue;
+            }
+            if self.options.prune {
+                let access_keys = match keys_of(self.view, &old.name) {
+                    Ok(k) => k,
+                    Err(ApiError::Store(e)) => return Err(e),
+                    Err(_) => Vec::new(),
+                };
+                for key in access_keys {
+                    self.delete(keys::access_key(&key.access_key_id));
+                    self.plan
+                        .publish
+                        .push(resource_name::access_key(&key.access_key_id));
+                }
+                self.delete(keys::principal(&old.name));
+                self.plan.publish.push(resource_name::principal(&old.name));
+                self.push(change(
+                    "iam_principal",
+                    ChangeAction::Delete,
+                    old.name.clone(),
+                ));
+            } else {
+                self.push(change(
+                    "iam_principal",
+                    ChangeAction::Keep,
+                    old.name.clone(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

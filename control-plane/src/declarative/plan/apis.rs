@@ -1,0 +1,403 @@
+//! Planning APIs: which existing API each of the document's matches, the
+//! API's own fields, its authorizers, and what is left alone or pruned.
+
+use super::*;
+
+impl Planner<'_> {
+    /// Plans every API of the document, then what exists and the document
+    /// does not have (left alone, or pruned).
+    pub(super) fn apis(&mut self, doc: &ApplyFile) -> Result<(), StoreError> {
+        let existing: Vec<RestApi> = self.view.scan(keys::APIS)?;
+        let mut claimed: HashMap<String, usize> = HashMap::new();
+        for (i, spec) in doc.apis.iter().enumerate() {
+            let path = format!("apis[{i}]");
+            let found = match &spec.id {
+                Some(id) => matching(&existing, |a| &a.id == id),
+                None => matching(&existing, |a| a.name == spec.name),
+            };
+            if found.len() > 1 {
+                self.error(
+                    format!("{path}.name"),
+                    format!(
+                        "{} APIs are named '{}'; give the one to apply with `id:`",
+                        found.len(),
+                        spec.name
+                    ),
+                );
+                continue;
+            }
+            let current = found.first().map(|a| (*a).clone());
+            // The same API twice in the document: the second would undo the first.
+            let identity = match (&spec.id, &current) {
+                (Some(id), _) => format!("id {id}"),
+                (None, Some(api)) => format!("id {}", api.id),
+                (None, None) => format!("name {}", spec.name),
+            };
+            if let Some(first) = claimed.insert(identity.clone(), i) {
+                self.error(
+                    path.clone(),
+                    format!("apis[{first}] is the same API ({identity}); merge the two"),
+                );
+                continue;
+            }
+            self.api(&path, spec, current)?;
+        }
+        // APIs the document does not have.
+        let in_doc: HashSet<&str> = self
+            .final_apis
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect::<HashSet<_>>();
+        let missing: Vec<&RestApi> = existing
+            .iter()
+            .filter(|a| !in_doc.contains(a.id.as_str()))
+            .collect();
+        for api in missing {
+            let name = api.name.clone();
+            if self.options.prune {
+                for key in api_record_keys(self.view, &api.id) {
+                    self.delete(key);
+                }
+                self.push(ConfigurationChange {
+                    id: api.id.clone(),
+                    ..change("api", ChangeAction::Delete, name)
+                });
+            } else {
+                self.final_apis.push((api.id.clone(), api.name.clone()));
+                for stage in self.view.scan::<Stage>(&keys::stages(&api.id))? {
+                    self.final_stages.insert((api.id.clone(), stage.stage_name));
+                }
+                self.push(ConfigurationChange {
+                    id: api.id.clone(),
+                    ..change("api", ChangeAction::Keep, name)
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The API's own record as the document wants it, or None after
+    /// recording why not.
+    fn api_record(
+        &mut self,
+        path: &str,
+        spec: &ApiSpec,
+        current: Option<&RestApi>,
+    ) -> Result<Option<RestApi>, StoreError> {
+        let before = self.errors.len();
+        let field = |f: &str| format!("{path}.{f}");
+        self.check(&field("name"), validate::name(&field("name"), &spec.name))?;
+        self.check(
+            &field("description"),
+            validate::max_len(&field("description"), &spec.description, 4096),
+        )?;
+        let protocol = enum_value(
+            spec.protocol.as_deref(),
+            ApiProtocol::Rest,
+            "API_PROTOCOL_",
+            "REST, HTTP",
+            ApiProtocol::from_str_name,
+        );
+        let protocol = match protocol {
+            Ok(p) => self
+                .check(
+                    &field("protocol"),
+                    validate::protocol(&field("protocol"), p as i32),
+                )?
+                .unwrap_or(p),
+            Err(reason) => {
+                self.error(field("protocol"), reason);
+                ApiProtocol::Rest
+            }
+        };
+        let key_source = enum_value(
+            spec.api_key_source.as_deref(),
+            ApiKeySource::Header,
+            "API_KEY_SOURCE_",
+            "HEADER, AUTHORIZER",
+            ApiKeySource::from_str_name,
+        )
+        .unwrap_or_else(|reason| {
+            self.error(field("api_key_source"), reason);
+            ApiKeySource::Header
+        });
+        let endpoint_type = enum_value(
+            spec.endpoint_type.as_deref(),
+            EndpointType::Regional,
+            "ENDPOINT_TYPE_",
+            "REGIONAL, PRIVATE",
+            EndpointType::from_str_name,
+        )
+        .unwrap_or_else(|reason| {
+            self.error(field("endpoint_type"), reason);
+            EndpointType::Regional
+        });
+        let id = match (&spec.id, current) {
+            (_, Some(api)) => api.id.clone(),
+            (Some(id), None) => {
+                self.check(&field("id"), validate::api_id(&field("id"), id))?;
+                id.clone()
+            }
+            (None, None) => self.fresh_id(10, keys::api)?,
+        };
+        if let Some(api) = current
+            && api.protocol != protocol as i32
+        {
+            self.error(
+                field("protocol"),
+                format!(
+                    "API '{}' is {}; a protocol cannot change (create another API)",
+                    api.id,
+                    api.protocol()
+                        .as_str_name()
+                        .trim_start_matches("API_PROTOCOL_")
+                ),
+            );
+        }
+        let api = RestApi {
+            id,
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+            protocol: protocol as i32,
+            root_resource_id: current
+                .map(|a| a.root_resource_id.clone())
+                .unwrap_or_default(),
+            created_at_ms: current.map_or_else(ids::now_ms, |a| a.created_at_ms),
+            api_key_source: key_source as i32,
+            policy: spec
+                .policy
+                .as_ref()
+                .map(|p| serde_json::to_string(p).unwrap_or_default())
+                .unwrap_or_default(),
+            endpoint_type: endpoint_type as i32,
+        };
+        let checked = check_resource_policy(self.view, &api).map_err(|e| match e {
+            ApiError::InvalidArgument { field: f, reason } => ApiError::InvalidArgument {
+                field: format!("{path}.{f}"),
+                reason,
+            },
+            other => other,
+        });
+        self.check(path, checked)?;
+        Ok((self.errors.len() == before).then_some(api))
+    }
+
+    fn api(
+        &mut self,
+        path: &str,
+        spec: &ApiSpec,
+        current: Option<RestApi>,
+    ) -> Result<(), StoreError> {
+        let Some(mut api) = self.api_record(path, spec, current.as_ref())? else {
+            // Still check what is inside, to report every error at once.
+            let placeholder = RestApi {
+                id: "_".into(),
+                ..Default::default()
+            };
+            self.api_contents(path, spec, &placeholder, None)?;
+            return Ok(());
+        };
+        self.final_apis.push((api.id.clone(), api.name.clone()));
+        let root = match &current {
+            Some(_) => None,
+            None => {
+                let root = Resource {
+                    id: self.fresh_id(10, |id| keys::resource(&api.id, id))?,
+                    api_id: api.id.clone(),
+                    parent_id: String::new(),
+                    path_part: String::new(),
+                    path: "/".into(),
+                };
+                api.root_resource_id = root.id.clone();
+                Some(root)
+            }
+        };
+        let api_change = match &current {
+            None => Some(ConfigurationChange {
+                id: self.shown_id(&api.id),
+                document_path: path.to_owned(),
+                ..change("api", ChangeAction::Create, spec.name.clone())
+            }),
+            Some(old) => {
+                let fields = field_changes(&export::api_fields(old), &export::api_fields(&api));
+                (!fields.is_empty()).then(|| ConfigurationChange {
+                    id: api.id.clone(),
+                    document_path: path.to_owned(),
+                    fields,
+                    ..change("api", ChangeAction::Update, spec.name.clone())
+                })
+            }
+        };
+        // The API's change comes before its routes'.
+        if let Some(api_change) = api_change {
+            self.put(keys::api(&api.id), &api);
+            self.push(api_change);
+        }
+        self.api_contents(path, spec, &api, root)?;
+        Ok(())
+    }
+
+    /// Authorizers, routes and stages of one API.
+    fn api_contents(
+        &mut self,
+        path: &str,
+        spec: &ApiSpec,
+        api: &RestApi,
+        new_root: Option<Resource>,
+    ) -> Result<(), StoreError> {
+        let is_new = new_root.is_some() || api.id == "_";
+        fn stored<M: Message + Default>(
+            view: &View,
+            is_new: bool,
+            prefix: String,
+        ) -> Result<Vec<M>, StoreError> {
+            if is_new {
+                Ok(Vec::new())
+            } else {
+                view.scan(&prefix)
+            }
+        }
+        let view = self.view;
+        let authorizers: Vec<Authorizer> = stored(view, is_new, keys::authorizers(&api.id))?;
+        let mut resources: Vec<Resource> = stored(view, is_new, keys::resources(&api.id))?;
+        let methods: Vec<Method> = stored(view, is_new, keys::methods_of_api(&api.id))?;
+        let stages: Vec<Stage> = stored(view, is_new, keys::stages(&api.id))?;
+        if let Some(root) = new_root {
+            self.put(keys::resource(&api.id, &root.id), &root);
+            resources.push(root);
+        }
+        let authorizers = self.authorizers(path, spec, api, authorizers)?;
+        let after = self.routes(path, spec, api, resources, methods, authorizers)?;
+        if api.id != "_" {
+            self.stages(path, spec, after, stages)?;
+        }
+        Ok(())
+    }
+
+    /// Plans the API's authorizers; returns them as they will be.
+    fn authorizers(
+        &mut self,
+        path: &str,
+        spec: &ApiSpec,
+        api: &RestApi,
+        existing: Vec<Authorizer>,
+    ) -> Result<Vec<Authorizer>, StoreError> {
+        let mut after = Vec::new();
+        let mut seen = HashSet::new();
+        for (j, a) in spec.authorizers.iter().enumerate() {
+            let field = format!("{path}.authorizers[{j}]");
+            if !seen.insert(a.name.clone()) {
+                self.error(
+                    format!("{field}.name"),
+                    format!("authorizer '{}' appears twice", a.name),
+                );
+                continue;
+            }
+            let found = matching(&existing, |e| e.name == a.name);
+            if found.len() > 1 {
+                self.error(
+                    format!("{field}.name"),
+                    format!(
+                        "{} authorizers of this API are named '{}'",
+                        found.len(),
+                        a.name
+                    ),
+                );
+                continue;
+            }
+            let current = found.first().copied();
+            let kind = match enum_value(
+                Some(&a.kind),
+                AuthorizerType::Jwt,
+                "AUTHORIZER_TYPE_",
+                "JWT, TOKEN, REQUEST",
+                AuthorizerType::from_str_name,
+            ) {
+                Ok(AuthorizerType::Unspecified) | Err(_) => {
+                    self.error(
+                        format!("{field}.type"),
+                        format!("'{}' is not one of JWT, TOKEN, REQUEST", a.kind),
+                    );
+                    continue;
+                }
+                Ok(kind) => kind,
+            };
+            let id = match current {
+                Some(c) => c.id.clone(),
+                None => self.fresh_id(8, |id| keys::authorizer(&api.id, id))?,
+            };
+            let mut desired = Authorizer {
+                id,
+                api_id: api.id.clone(),
+                name: a.name.clone(),
+                r#type: kind as i32,
+                identity_source: a.identity_source.clone(),
+                ..Default::default()
+            };
+            if kind == AuthorizerType::Jwt {
+                desired.jwt = Some(JwtConfiguration {
+                    issuer: a.issuer.clone(),
+                    audiences: a.audiences.clone(),
+                    jwks_uri: a.jwks_uri.clone(),
+                    algorithms: a.algorithms.clone(),
+                    leeway_seconds: a.leeway_seconds,
+                });
+            } else {
+                desired.authorizer_uri = a.uri.clone();
+                desired.result_ttl_seconds = Some(a.ttl_seconds.unwrap_or(300));
+                desired.identity_validation_expression = a.validation_expression.clone();
+                desired.timeout_ms = a.timeout_ms;
+            }
+            let checked =
+                validate::authorizer(&desired).map_err(|e| rebase(e, "authorizer", &field));
+            if self.check(&field, checked)?.is_none() {
+                continue;
+            }
+            let name = format!("{} {}", api.name, a.name);
+            match current {
+                None => {
+                    self.put(keys::authorizer(&api.id, &desired.id), &desired);
+                    self.push(ConfigurationChange {
+                        id: self.shown_id(&desired.id),
+                        document_path: field,
+                        ..change("authorizer", ChangeAction::Create, name)
+                    });
+                }
+                Some(old) if *old != desired => {
+                    self.put(keys::authorizer(&api.id, &desired.id), &desired);
+                    self.push(ConfigurationChange {
+                        id: desired.id.clone(),
+                        document_path: field,
+                        fields: field_changes(
+                            &export::authorizer_spec(old),
+                            &export::authorizer_spec(&desired),
+                        ),
+                        ..change("authorizer", ChangeAction::Update, name)
+                    });
+                }
+                Some(_) => {}
+            }
+            after.push(desired);
+        }
+        for old in existing {
+            if seen.contains(&old.name) {
+                continue;
+            }
+            let name = format!("{} {}", api.name, old.name);
+            if self.options.prune {
+                self.delete(keys::authorizer(&api.id, &old.id));
+                self.push(ConfigurationChange {
+                    id: old.id.clone(),
+                    ..change("authorizer", ChangeAction::Delete, name)
+                });
+            } else {
+                self.push(ConfigurationChange {
+                    id: old.id.clone(),
+                    ..change("authorizer", ChangeAction::Keep, name)
+                });
+                after.push(old);
+            }
+        }
+        Ok(after)
+    }
+}

@@ -1,0 +1,693 @@
+//! The planner: from a document and one version of the store to the exact
+//! changes (for people) and the store writes (for the commit) that make the
+//! store match the document.
+//!
+//! Dry-run and apply both run [`plan`]; apply then stages the writes in one
+//! store transaction, dry-run drops them. So what a dry-run lists is what
+//! the apply does, by construction. Every error in the document is
+//! collected (with its path in the document) before anything is decided:
+//! one bad route does not hide another.
+//!
+//! The checks are the admin handlers' own ([`crate::validate`], resource
+//! placement, authorization, stage and plan checks, policy parsing,
+//! deployment freezing), called with the planned state instead of the store
+//! where the document creates what they look up.
+//!
+//! One submodule per part of the document: `apis` (APIs and their
+//! authorizers), `routes`, `stages` (with the deployment they need) and
+//! `accounts` (usage plans, API keys, IAM principals); this module holds the
+//! plan's types, the shared helpers and the tests.
+
+use super::document::*;
+use super::export;
+use crate::api::deployments::{FrozenParts, check_stage_with, freeze, rebase};
+use crate::api::iam::{account_id, check_principal_at, keys_of, principal_arn};
+use crate::api::rest_apis::{
+    Siblings, api_record_keys, check_authorization_with, check_placement, check_resource_policy,
+    child_path,
+};
+use crate::api::usage_plans::{
+    check_key, check_no_shared_stage_with, check_plan_with, key_record_keys, new_key, secret,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{StoreError, View, keys};
+use crate::{api_keys, ids, validate};
+use archway_proto::resource_name;
+use archway_proto::v1::*;
+use prost::Message;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+mod accounts;
+mod apis;
+mod routes;
+mod stages;
+
+/// An error in the document: where (`apis[2].routes[5].integration.uri`)
+/// and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentError {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for DocumentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The document: every error in it.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Document(Vec<DocumentError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One staged store write.
+#[derive(Debug, Clone)]
+pub enum Write {
+    Put(String, Vec<u8>),
+    Delete(String),
+}
+
+/// What applying a document changes.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// For people: each resource created, updated, deleted or left alone.
+    pub changes: Vec<ConfigurationChange>,
+    /// For the store: one batch.
+    pub writes: Vec<Write>,
+    /// Keys, plans, principals and access keys to publish individually.
+    pub publish: Vec<String>,
+    /// Values generated for new keys, shown once after the commit.
+    pub created_keys: Vec<CreatedApiKey>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Delete what exists and the document does not have.
+    pub prune: bool,
+    /// Report no ids for what is created (nothing will have them).
+    pub dry_run: bool,
+}
+
+/// Plans `doc` against `view`.
+pub fn plan(view: &View, doc: &ApplyFile, options: Options) -> Result<Plan, PlanError> {
+    let mut planner = Planner {
+        view,
+        options,
+        errors: Vec::new(),
+        plan: Plan::default(),
+        new_ids: HashSet::new(),
+        final_apis: Vec::new(),
+        final_stages: HashSet::new(),
+    };
+    planner.apis(doc)?;
+    let plan_ids = planner.usage_plans(doc)?;
+    planner.api_keys(doc, &plan_ids)?;
+    planner.principals(doc)?;
+    if planner.errors.is_empty() {
+        Ok(planner.plan)
+    } else {
+        Err(PlanError::Document(planner.errors))
+    }
+}
+
+struct Planner<'a> {
+    view: &'a View,
+    options: Options,
+    errors: Vec<DocumentError>,
+    plan: Plan,
+    /// Ids handed out by this plan, so two new records never share one.
+    new_ids: HashSet<String>,
+    /// (id, name) of every API after the plan, for plans naming them.
+    final_apis: Vec<(String, String)>,
+    /// (API id, stage) of every stage after the plan.
+    final_stages: HashSet<(String, String)>,
+}
+
+/// The stage name a new deployment is shown as in stage changes: the same
+/// in a dry run and an apply (the deployment change carries the id).
+const NEW_DEPLOYMENT: &str = "(new deployment)";
+
+/// Which record of `existing` the document's `wanted` matches. More than
+/// one is ambiguous: the caller refuses it.
+fn matching<T>(existing: &[T], wanted: impl Fn(&T) -> bool) -> Vec<&T> {
+    existing.iter().filter(|e| wanted(e)).collect()
+}
+
+/// The fields (as the document spells them) whose values differ between
+/// two document forms of one resource.
+fn field_changes<T: Serialize>(before: &T, after: &T) -> Vec<FieldChange> {
+    let as_map = |v: &T| match serde_json::to_value(v) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (before, after) = (as_map(before), as_map(after));
+    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let text = |v: Option<&serde_json::Value>| v.map(|v| v.to_string()).unwrap_or_default();
+    names
+        .into_iter()
+        .filter(|name| before.get(*name) != after.get(*name))
+        .map(|name| FieldChange {
+            field: name.clone(),
+            before: text(before.get(name)),
+            after: text(after.get(name)),
+        })
+        .collect()
+}
+
+fn change(kind: &str, action: ChangeAction, name: String) -> ConfigurationChange {
+    ConfigurationChange {
+        kind: kind.into(),
+        action: action as i32,
+        name,
+        ..Default::default()
+    }
+}
+
+/// Upper-cases a short enum name and finds it (`REST` in ApiProtocol is
+/// API_PROTOCOL_REST).
+fn enum_value<E>(
+    value: Option<&str>,
+    default: E,
+    prefix: &str,
+    choices: &str,
+    parse: impl Fn(&str) -> Option<E>,
+) -> Result<E, String> {
+    match value {
+        None => Ok(default),
+        Some(v) => parse(&format!("{prefix}{}", v.to_ascii_uppercase()))
+            .ok_or_else(|| format!("'{v}' is not one of {choices}")),
+    }
+}
+
+/// A route path in the stored form: leading '/', no trailing '/'.
+fn normalize_path(path: &str) -> Result<String, String> {
+    if !path.starts_with('/') {
+        return Err(format!("'{path}' must start with '/'"));
+    }
+    let trimmed = path.trim_end_matches('/');
+    Ok(if trimmed.is_empty() {
+        "/".into()
+    } else {
+        trimmed.into()
+    })
+}
+
+fn parent_of(path: &str) -> (&str, &str) {
+    let i = path.rfind('/').expect("normalized paths start with '/'");
+    let parent = if i == 0 { "/" } else { &path[..i] };
+    (parent, &path[i + 1..])
+}
+
+/// The state of one API after the plan, for deployments and stages.
+struct ApiAfter {
+    api: RestApi,
+    resources: Vec<Resource>,
+    methods: Vec<Method>,
+    authorizers: Vec<Authorizer>,
+}
+
+impl Planner<'_> {
+    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(DocumentError {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Records a refusal of a shared check: a field it names is a document
+    /// path (the checks were given one); other refusals sit at `path`.
+    /// Store failures end the plan.
+    fn check<T>(&mut self, path: &str, result: ApiResult<T>) -> Result<Option<T>, StoreError> {
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(ApiError::Store(e)) => Err(e),
+            Err(ApiError::InvalidArgument { field, reason }) => {
+                self.error(field, reason);
+                Ok(None)
+            }
+            Err(other) => {
+                self.error(path, other.to_string());
+                Ok(None)
+            }
+        }
+    }
+
+    fn put(&mut self, key: String, value: &impl Message) {
+        self.plan
+            .writes
+            .push(Write::Put(key, value.encode_to_vec()));
+    }
+
+    fn delete(&mut self, key: String) {
+        self.plan.writes.push(Write::Delete(key));
+    }
+
+    fn push(&mut self, change: ConfigurationChange) {
+        self.plan.changes.push(change);
+    }
+
+    /// The id a created record is reported with: none in a dry run.
+    fn shown_id(&self, id: &str) -> String {
+        if self.options.dry_run {
+            String::new()
+        } else {
+            id.to_owned()
+        }
+    }
+
+    /// A new id of `len` characters unused in the store and in this plan.
+    fn fresh_id(&mut self, len: usize, key: impl Fn(&str) -> String) -> Result<String, StoreError> {
+        loop {
+            let id = ids::generate(len);
+            if self.view.get_raw(&key(&id))?.is_none() && self.new_ids.insert(key(&id)) {
+                return Ok(id);
+            }
+        }
+    }
+}
+
+fn method_throttle_of(m: &MethodThrottleSpec) -> MethodThrottle {
+    MethodThrottle {
+        resource_path: m.path.clone(),
+        http_method: m.method.to_ascii_uppercase(),
+        throttle: Some(ThrottleSettings {
+            rate_limit: m.rate_limit,
+            burst_limit: m.burst_limit,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .write(|txn| {
+                txn.put_raw(keys::API_KEY_SECRET, b"0123456789abcdef0123456789abcdef");
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    fn doc(text: &str) -> ApplyFile {
+        ApplyFile::parse(text).unwrap()
+    }
+
+    /// Plans and commits as `ApplyConfiguration` does.
+    async fn apply(store: &Store, doc: &ApplyFile, prune: bool) -> Plan {
+        let options = Options {
+            prune,
+            dry_run: false,
+        };
+        let (plan, _) = store
+            .write(|txn| {
+                let plan = plan(txn, doc, options)?;
+                for w in &plan.writes {
+                    match w {
+                        Write::Put(k, v) => txn.put_raw(k, v),
+                        Write::Delete(k) => txn.delete(k),
+                    }
+                }
+                Ok::<_, PlanError>(plan)
+            })
+            .await
+            .unwrap();
+        plan
+    }
+
+    fn dry_run(store: &Store, doc: &ApplyFile, prune: bool) -> Result<Plan, PlanError> {
+        plan(
+            &store.view(),
+            doc,
+            Options {
+                prune,
+                dry_run: true,
+            },
+        )
+    }
+
+    /// (kind, action, name) of each change.
+    fn summary(plan: &Plan) -> Vec<(String, ChangeAction, String)> {
+        plan.changes
+            .iter()
+            .map(|c| (c.kind.clone(), c.action(), c.name.clone()))
+            .collect()
+    }
+
+    const PETS: &str = r#"
+apis:
+  - name: pets
+    id: pets
+    routes:
+      - { path: /pets, method: GET, integration: { type: MOCK, status: 200 } }
+      - { path: "/pets/{id}", method: GET, integration: { type: HTTP_PROXY, uri: "http://127.0.0.1:9/pets/{id}" } }
+    stages:
+      - name: prod
+        variables: { backend: "127.0.0.1:9000" }
+"#;
+
+    #[tokio::test]
+    async fn every_error_is_reported_with_its_document_path() {
+        let (_dir, store) = store().await;
+        let bad = doc(r#"
+apis:
+  - name: ok
+    routes:
+      - { path: /a, method: GET, integration: { type: MOCK } }
+  - name: broken
+    protocol: SOAP
+    authorizers:
+      - { name: users, type: TOKEN }
+    routes:
+      - { path: /a, method: GET, integration: { type: HTTP_PROXY, uri: "http://127.0.0.1:1/{id}" } }
+      - { path: /b, method: FETCH, integration: { type: MOCK } }
+      - { path: /c, method: GET, authorizer: nobody, integration: { type: MOCK } }
+usage_plans:
+  - { name: gold, stages: [{ api: nowhere, stage: prod }] }
+"#);
+        let Err(PlanError::Document(errors)) = dry_run(&store, &bad, false) else {
+            panic!("the document has errors");
+        };
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        for expected in [
+            "apis[1].protocol",
+            "apis[1].authorizers[0].authorizer_uri",
+            "apis[1].routes[0].integration.uri",
+            "apis[1].routes[1].method",
+            "apis[1].routes[2].authorizer",
+            "usage_plans[0].stages[0].api",
+        ] {
+            assert!(
+                paths.iter().any(|p| p.starts_with(expected)),
+                "{expected} missing from {errors:?}"
+            );
+        }
+        // Nothing of the good API was planned either: no partial apply.
+        assert_eq!(store.view().scan::<RestApi>(keys::APIS).unwrap().len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_lists_what_the_apply_then_does_and_a_second_apply_nothing() {
+        let (_dir, store) = store().await;
+        let pets = doc(PETS);
+        let planned = dry_run(&store, &pets, false).unwrap();
+        let applied = apply(&store, &pets, false).await;
+        assert_eq!(summary(&planned), summary(&applied));
+        let fields = |p: &Plan| {
+            p.changes
+                .iter()
+                .map(|c| c.fields.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(fields(&planned), fields(&applied));
+        assert_eq!(
+            summary(&applied),
+            vec![
+                ("api".into(), ChangeAction::Create, "pets".into()),
+                (
+                    "route".into(),
+                    ChangeAction::Create,
+                    "pets GET /pets".into()
+                ),
+                (
+                    "route".into(),
+                    ChangeAction::Create,
+                    "pets GET /pets/{id}".into()
+                ),
+                ("stage".into(), ChangeAction::Create, "pets/prod".into()),
+                ("deployment".into(), ChangeAction::Create, "pets".into()),
+            ]
+        );
+        // Dry runs name no ids; applies do.
+        assert!(planned.changes.iter().all(|c| c.id.is_empty()));
+        assert!(!applied.changes[4].id.is_empty());
+        let again = apply(&store, &pets, false).await;
+        assert!(again.changes.is_empty(), "{:?}", again.changes);
+        assert!(again.writes.is_empty());
+    }
+
+    #[tokio::test]
+    async fn reusing_an_api_name_leaves_its_other_routes_alone_unless_pruned() {
+        let (_dir, store) = store().await;
+        apply(&store, &doc(PETS), false).await;
+        let partial = doc(r#"
+apis:
+  - name: pets
+    routes:
+      - { path: /pets, method: GET, integration: { type: MOCK, status: 204 } }
+    stages:
+      - name: prod
+        variables: { backend: "127.0.0.1:9000" }
+"#);
+        let plan = apply(&store, &partial, false).await;
+        let s = summary(&plan);
+        assert!(
+            s.contains(&(
+                "route".into(),
+                ChangeAction::Update,
+                "pets GET /pets".into()
+            )),
+            "{s:?}"
+        );
+        assert!(
+            s.contains(&(
+                "route".into(),
+                ChangeAction::Keep,
+                "pets GET /pets/{id}".into()
+            )),
+            "{s:?}"
+        );
+        let update = &plan
+            .changes
+            .iter()
+            .find(|c| c.action() == ChangeAction::Update && c.kind == "route")
+            .unwrap();
+        assert_eq!(update.fields[0].field, "integration");
+        assert!(update.fields[0].before.contains("200") && update.fields[0].after.contains("204"));
+        // The stage gets the new definition (a new deployment), naming it.
+        let stage = plan.changes.iter().find(|c| c.kind == "stage").unwrap();
+        assert_eq!(stage.fields.last().unwrap().field, "deployment");
+        assert_eq!(stage.fields.last().unwrap().after, NEW_DEPLOYMENT);
+        let methods = store
+            .view()
+            .scan::<Method>(&keys::methods_of_api("pets"))
+            .unwrap();
+        assert_eq!(methods.len(), 2, "the other route is still there");
+
+        let pruned = apply(&store, &partial, true).await;
+        let s = summary(&pruned);
+        assert!(
+            s.contains(&(
+                "route".into(),
+                ChangeAction::Delete,
+                "pets GET /pets/{id}".into()
+            )),
+            "{s:?}"
+        );
+        let view = store.view();
+        assert_eq!(
+            view.scan::<Method>(&keys::methods_of_api("pets"))
+                .unwrap()
+                .len(),
+            1
+        );
+        let paths: Vec<String> = view
+            .scan::<Resource>(&keys::resources("pets"))
+            .unwrap()
+            .into_iter()
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(paths.len(), 2, "/ and /pets: {paths:?}");
+    }
+
+    #[tokio::test]
+    async fn missing_apis_are_kept_and_listed_or_pruned() {
+        let (_dir, store) = store().await;
+        apply(&store, &doc(PETS), false).await;
+        let other = doc(
+            "apis:\n  - name: other\n    routes:\n      - { path: /x, method: GET, integration: { type: MOCK } }\n",
+        );
+        let kept = dry_run(&store, &other, false).unwrap();
+        assert!(summary(&kept).contains(&("api".into(), ChangeAction::Keep, "pets".into())));
+        let pruned = dry_run(&store, &other, true).unwrap();
+        assert!(summary(&pruned).contains(&("api".into(), ChangeAction::Delete, "pets".into())));
+        apply(&store, &other, true).await;
+        assert!(store.view().get_raw(&keys::api("pets")).unwrap().is_none());
+        assert!(store.view().keys_under("stage/pets/").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_canary_stage_gets_new_versions_as_its_canary() {
+        let (_dir, store) = store().await;
+        let with_canary = PETS.replace(
+            "variables: { backend: \"127.0.0.1:9000\" }",
+            "variables: { backend: \"127.0.0.1:9000\" }\n        canary: { percent_traffic: 10 }",
+        );
+        apply(&store, &doc(&with_canary), false).await;
+        let first: Stage = store
+            .view()
+            .get(&keys::stage("pets", "prod"))
+            .unwrap()
+            .unwrap();
+        let changed = with_canary.replace("status: 200", "status: 201");
+        let plan = apply(&store, &doc(&changed), false).await;
+        let stage = plan.changes.iter().find(|c| c.kind == "stage").unwrap();
+        let fields: Vec<&str> = stage.fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["canary.deployment"], "only the canary moves");
+        let after: Stage = store
+            .view()
+            .get(&keys::stage("pets", "prod"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(after.deployment_id, first.deployment_id);
+        assert_ne!(after.canary.unwrap().deployment_id, first.deployment_id);
+    }
+
+    #[tokio::test]
+    async fn keys_plans_and_principals_by_name() {
+        let (_dir, store) = store().await;
+        let text = format!(
+            "{PETS}usage_plans:\n  - {{ name: gold, stages: [{{ api: pets, stage: prod }}] }}\napi_keys:\n  - {{ name: partner, usage_plans: [gold] }}\n  - {{ name: imported, value: \"abcdefghijklmnopqrstuvwxyz\" }}\niam:\n  users:\n    - {{ name: alice, policies: [{{ Version: \"2012-10-17\", Statement: [{{ Effect: Allow, Action: \"execute-api:Invoke\", Resource: \"*\" }}] }}] }}\n"
+        );
+        let plan = apply(&store, &doc(&text), false).await;
+        assert_eq!(
+            plan.created_keys.len(),
+            1,
+            "only the generated value is returned"
+        );
+        assert_eq!(plan.created_keys[0].name, "partner");
+        let view = store.view();
+        let keys_: Vec<ApiKey> = view.scan(keys::API_KEYS).unwrap();
+        assert_eq!(keys_.len(), 2);
+        let plan_id = view.scan::<UsagePlan>(keys::USAGE_PLANS).unwrap()[0]
+            .id
+            .clone();
+        let partner = keys_.iter().find(|k| k.name == "partner").unwrap();
+        assert_eq!(partner.usage_plan_ids, vec![plan_id.clone()]);
+        assert!(
+            view.get_raw(&keys::plan_key(&plan_id, &partner.id))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            view.get::<IamPrincipal>(&keys::principal("alice"))
+                .unwrap()
+                .is_some()
+        );
+        assert!(plan.publish.len() >= 4);
+        // Applying again changes nothing (values are never compared but by hash).
+        assert!(apply(&store, &doc(&text), false).await.changes.is_empty());
+        // A different value for an existing key is refused.
+        let changed = text.replace("abcdefghijklmnopqrstuvwxyz", "zyxwvutsrqponmlkjihgfedcba");
+        let Err(PlanError::Document(errors)) = dry_run(&store, &doc(&changed), false) else {
+            panic!("a key's value cannot change");
+        };
+        assert_eq!(errors[0].path, "api_keys[1].value");
+    }
+
+    #[tokio::test]
+    async fn export_round_trips_through_an_empty_store() {
+        let (_dir, store) = store().await;
+        let text = format!(
+            "{PETS}    authorizers:\n      - {{ name: users, issuer: \"https://issuer.example\", audiences: [app], jwks_uri: \"http://idp/jwks.json\" }}\nusage_plans:\n  - {{ name: gold, throttle: {{ rate_limit: 5, burst_limit: 5 }}, quota: {{ limit: 100, period: DAY }}, stages: [{{ api: pets, stage: prod }}] }}\napi_keys:\n  - {{ name: partner, usage_plans: [gold] }}\niam:\n  roles:\n    - {{ name: deployer }}\n"
+        );
+        apply(&store, &doc(&text), false).await;
+        let exported = export::export(&store.view()).unwrap().to_yaml();
+        let (_dir2, empty) = self::store().await;
+        let plan = apply(&empty, &ApplyFile::parse(&exported).unwrap(), false).await;
+        assert!(!plan.changes.is_empty());
+        let again = export::export(&empty.view()).unwrap().to_yaml();
+        assert_eq!(exported, again);
+        // And the export applied back to where it came from changes nothing.
+        assert!(
+            apply(&store, &ApplyFile::parse(&exported).unwrap(), false)
+                .await
+                .changes
+                .is_empty()
+        );
+    }
+
+    /// An API matched by name must be the only one of that name; the
+    /// document may not name one API twice; a key's value may not be
+    /// another key's.
+    #[tokio::test]
+    async fn ambiguous_and_repeated_resources_are_refused_with_their_paths() {
+        let (_dir, store) = store().await;
+        store
+            .write(|txn| {
+                for id in ["d1", "d2"] {
+                    let api = RestApi {
+                        id: id.into(),
+                        name: "dup".into(),
+                        protocol: ApiProtocol::Rest as i32,
+                        ..Default::default()
+                    };
+                    txn.put(&keys::api(id), &api);
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let errors = |text: &str| match dry_run(&store, &doc(text), false) {
+            Err(PlanError::Document(errors)) => errors,
+            other => panic!("expected errors, got {other:?}"),
+        };
+        let e = errors("apis:\n  - name: dup\n");
+        assert_eq!(e[0].path, "apis[0].name");
+        assert!(
+            e[0].message.contains("give the one to apply with `id:`"),
+            "{e:?}"
+        );
+        // Naming it by id is not ambiguous.
+        let by_id = dry_run(&store, &doc("apis:\n  - { name: dup, id: d1 }\n"), false);
+        assert!(by_id.is_ok(), "{by_id:?}");
+        let e = errors("apis:\n  - { name: x, id: same }\n  - { name: y, id: same }\n");
+        assert_eq!(e[0].path, "apis[1]");
+        let e = errors(
+            "apis:\n  - name: a\n    routes:\n      - { path: /a, method: GET, integration: { type: MOCK } }\n      - { path: /a/, method: get, integration: { type: MOCK } }\n",
+        );
+        assert_eq!(e[0].path, "apis[0].routes[1]");
+        let e = errors(
+            "api_keys:\n  - { name: a, value: abcdefghijklmnopqrstuvwxyz }\n  - { name: b, value: abcdefghijklmnopqrstuvwxyz }\n",
+        );
+        assert_eq!(e[0].path, "api_keys[1].value");
+        let e = errors("iam:\n  users: [{ name: sam }]\n  roles: [{ name: sam }]\n");
+        assert_eq!(e[0].path, "iam.roles[0].name");
+    }
+
+    /// A document path of a rule's refusal (the rules name proto fields)
+    /// still points into the document, and a left-alone route that the
+    /// document's authorizer change would break is refused.
+    #[tokio::test]
+    async fn a_kept_route_broken_by_an_authorizer_change_is_refused() {
+        let (_dir, store) = store().await;
+        let jwt = "apis:\n  - name: a\n    id: a\n    authorizers:\n      - { name: users, issuer: \"https://i.example\", audiences: [x], jwks_uri: \"http://i/jwks\" }\n    routes:\n      - { path: /a, method: GET, authorizer: users, integration: { type: MOCK } }\n      - { path: /b, method: GET, integration: { type: MOCK } }\n";
+        apply(&store, &doc(jwt), false).await;
+        // /a leaves the file, /b stays; users becomes a TOKEN authorizer.
+        let token = "apis:\n  - name: a\n    id: a\n    authorizers:\n      - { name: users, type: TOKEN, uri: \"http://127.0.0.1:1/auth\", identity_source: method.request.header.Authorization }\n    routes:\n      - { path: /b, method: GET, integration: { type: MOCK } }\n";
+        let Err(PlanError::Document(errors)) = dry_run(&store, &doc(token), false) else {
+            panic!("the kept route /a would name a JWT authorizer that is now TOKEN");
+        };
+        assert_eq!(errors[0].path, "apis[0]");
+        assert!(errors[0].message.contains("route GET /a"), "{errors:?}");
+        // With --prune the route goes too, and the change is fine.
+        assert!(dry_run(&store, &doc(token), true).is_ok());
+    }
+}

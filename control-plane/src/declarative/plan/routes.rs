@@ -1,0 +1,298 @@
+//! Planning an API's routes: its resource tree (placed by the handlers'
+//! rule) and methods, checked as PutMethod checks them.
+
+use super::*;
+
+impl Planner<'_> {
+    /// Plans the API's resources and methods; returns the API as it will be.
+    pub(super) fn routes(
+        &mut self,
+        path: &str,
+        spec: &ApiSpec,
+        api: &RestApi,
+        resources: Vec<Resource>,
+        methods: Vec<Method>,
+        authorizers: Vec<Authorizer>,
+    ) -> Result<ApiAfter, StoreError> {
+        let auth_by_name: HashMap<&str, (&str, AuthorizerType)> = authorizers
+            .iter()
+            .map(|a| (a.name.as_str(), (a.id.as_str(), a.r#type())))
+            .collect();
+        let auth_by_id: HashMap<&str, AuthorizerType> = authorizers
+            .iter()
+            .map(|a| (a.id.as_str(), a.r#type()))
+            .collect();
+        // The routes the document wants, by (path, verb).
+        let mut wanted: BTreeMap<(String, String), (usize, Method)> = BTreeMap::new();
+        let mut wanted_paths: BTreeSet<String> = BTreeSet::from(["/".to_string()]);
+        // The first route at or under each path: it names a refused path.
+        let mut first_route_under: HashMap<String, usize> = HashMap::new();
+        for (k, route) in spec.routes.iter().enumerate() {
+            let field = format!("{path}.routes[{k}]");
+            let route_path = match normalize_path(&route.path) {
+                Ok(p) => p,
+                Err(reason) => {
+                    self.error(format!("{field}.path"), reason);
+                    continue;
+                }
+            };
+            let Some(verb) = self.check(
+                &format!("{field}.method"),
+                validate::http_method(&format!("{field}.method"), &route.method),
+            )?
+            else {
+                continue;
+            };
+            let integration = integration_of(&route.integration);
+            let checked =
+                validate::integration(&format!("{field}.integration"), &integration, &route_path);
+            self.check(&field, checked)?;
+            let (authorization_type, authorizer_id) = match authorization_of(route, &auth_by_name) {
+                Ok(a) => a,
+                Err((f, reason)) => {
+                    self.error(format!("{field}.{f}"), reason);
+                    continue;
+                }
+            };
+            let mut method = Method {
+                api_id: api.id.clone(),
+                resource_id: String::new(),
+                http_method: verb.clone(),
+                integration: Some(integration),
+                api_key_required: route.api_key_required,
+                authorization_type,
+                authorizer_id,
+                authorization_scopes: route.scopes.clone(),
+            };
+            let checked =
+                check_authorization_with(&field, &mut method, |id| Ok(auth_by_id.get(id).copied()));
+            if self.check(&field, checked)?.is_none() {
+                continue;
+            }
+            let key = (route_path.clone(), verb);
+            if let Some((first, _)) = wanted.get(&key) {
+                self.error(
+                    field,
+                    format!("routes[{first}] is the same route ({} {})", key.1, key.0),
+                );
+                continue;
+            }
+            let mut p = route_path.clone();
+            while p != "/" {
+                first_route_under.entry(p.clone()).or_insert(k);
+                wanted_paths.insert(p.clone());
+                p = parent_of(&p).0.to_string();
+            }
+            wanted.insert(key, (k, method));
+        }
+
+        let path_of_id: HashMap<String, String> = resources
+            .iter()
+            .map(|r| (r.id.clone(), r.path.clone()))
+            .collect();
+        // Existing methods not in the document: left alone, or pruned.
+        let mut kept_methods = Vec::new();
+        for m in methods {
+            let Some(p) = path_of_id.get(&m.resource_id) else {
+                continue;
+            };
+            let key = (p.clone(), m.http_method.clone());
+            if wanted.contains_key(&key) {
+                kept_methods.push(m);
+                continue;
+            }
+            let name = format!("{} {} {}", api.name, m.http_method, p);
+            if self.options.prune {
+                self.delete(keys::method(&api.id, &m.resource_id, &m.http_method));
+                self.push(change("route", ChangeAction::Delete, name));
+            } else {
+                // Still valid with the authorizers as they will be?
+                let mut checked = m.clone();
+                let result = check_authorization_with(
+                    &format!("{path} route {} {p}", m.http_method),
+                    &mut checked,
+                    |id| Ok(auth_by_id.get(id).copied()),
+                );
+                let result = result.map_err(|e| match e {
+                    ApiError::InvalidArgument { field, reason } => ApiError::invalid(
+                        path,
+                        format!("{field} (not in the document, left alone): {reason}; add the route to the document or apply with --prune"),
+                    ),
+                    other => other,
+                });
+                self.check(path, result)?;
+                self.push(change("route", ChangeAction::Keep, name));
+                kept_methods.push(m);
+            }
+        }
+        // Resources: with prune exactly the routes' paths; without, the
+        // existing ones plus what the routes need.
+        let mut by_path: HashMap<String, Resource> = HashMap::new();
+        for r in resources {
+            if self.options.prune && !wanted_paths.contains(&r.path) {
+                self.delete(keys::resource(&api.id, &r.id));
+            } else {
+                by_path.insert(r.path.clone(), r);
+            }
+        }
+        let mut siblings: HashMap<String, Siblings> = HashMap::new();
+        for r in by_path.values() {
+            siblings
+                .entry(r.parent_id.clone())
+                .or_default()
+                .add(&r.path_part);
+        }
+        let mut missing: Vec<&String> = wanted_paths
+            .iter()
+            .filter(|p| !by_path.contains_key(*p))
+            .collect();
+        missing.sort_by_key(|p| p.matches('/').count());
+        for p in missing {
+            let (parent_path, part) = parent_of(p);
+            let Some(parent) = by_path.get(parent_path).cloned() else {
+                continue; // Its parent was refused: already reported.
+            };
+            let k = first_route_under.get(p.as_str()).copied().unwrap_or(0);
+            let field = format!("{path}.routes[{k}].path");
+            let placed = check_placement(
+                &field,
+                &parent,
+                part,
+                siblings.entry(parent.id.clone()).or_default(),
+            );
+            if self.check(&field, placed)?.is_none() {
+                continue;
+            }
+            let resource = Resource {
+                id: self.fresh_id(10, |id| keys::resource(&api.id, id))?,
+                api_id: api.id.clone(),
+                parent_id: parent.id.clone(),
+                path_part: part.to_owned(),
+                path: child_path(&parent.path, part),
+            };
+            siblings.entry(parent.id.clone()).or_default().add(part);
+            self.put(keys::resource(&api.id, &resource.id), &resource);
+            by_path.insert(p.clone(), resource);
+        }
+        // Methods the document has: created or updated.
+        let existing_methods: HashMap<(String, String), Method> = kept_methods
+            .iter()
+            .filter_map(|m| {
+                let p = path_of_id.get(&m.resource_id)?;
+                Some(((p.clone(), m.http_method.clone()), m.clone()))
+            })
+            .collect();
+        let names_by_id: HashMap<String, String> = authorizers
+            .iter()
+            .map(|a| (a.id.clone(), a.name.clone()))
+            .collect();
+        let mut after_methods: Vec<Method> = kept_methods
+            .into_iter()
+            .filter(|m| {
+                path_of_id
+                    .get(&m.resource_id)
+                    .is_none_or(|p| !wanted.contains_key(&(p.clone(), m.http_method.clone())))
+            })
+            .collect();
+        for ((p, verb), (k, mut method)) in wanted {
+            let Some(resource) = by_path.get(&p) else {
+                continue; // Refused above.
+            };
+            method.resource_id = resource.id.clone();
+            let name = format!("{} {verb} {p}", api.name);
+            let field = format!("{path}.routes[{k}]");
+            match existing_methods.get(&(p.clone(), verb.clone())) {
+                None => {
+                    self.put(keys::method(&api.id, &method.resource_id, &verb), &method);
+                    self.push(ConfigurationChange {
+                        document_path: field,
+                        ..change("route", ChangeAction::Create, name)
+                    });
+                }
+                Some(old) if *old != method => {
+                    self.put(keys::method(&api.id, &method.resource_id, &verb), &method);
+                    self.push(ConfigurationChange {
+                        document_path: field,
+                        fields: field_changes(
+                            &export::route_spec(old, &p, &names_by_id),
+                            &export::route_spec(&method, &p, &names_by_id),
+                        ),
+                        ..change("route", ChangeAction::Update, name)
+                    });
+                }
+                Some(_) => {}
+            }
+            after_methods.push(method);
+        }
+        Ok(ApiAfter {
+            api: api.clone(),
+            resources: by_path.into_values().collect(),
+            methods: after_methods,
+            authorizers,
+        })
+    }
+}
+
+fn integration_of(spec: &IntegrationSpec) -> Integration {
+    match spec {
+        IntegrationSpec::HttpProxy {
+            uri,
+            http_method,
+            timeout_ms,
+            cache_key_parameters,
+        } => Integration {
+            r#type: IntegrationType::HttpProxy as i32,
+            http_method: http_method.clone().unwrap_or_default().to_ascii_uppercase(),
+            uri: uri.clone(),
+            timeout_ms: timeout_ms.unwrap_or(0),
+            mock: None,
+            cache_key_parameters: cache_key_parameters.clone(),
+        },
+        IntegrationSpec::Mock {
+            status,
+            headers,
+            body,
+        } => Integration {
+            r#type: IntegrationType::Mock as i32,
+            mock: Some(MockResponse {
+                status_code: *status,
+                headers: headers.clone().into_iter().collect(),
+                body: body.clone(),
+            }),
+            ..Default::default()
+        },
+    }
+}
+
+/// A route's authorization as stored: (type, authorizer id); or the field
+/// and reason it is refused with.
+fn authorization_of(
+    route: &RouteSpec,
+    authorizers: &HashMap<&str, (&str, AuthorizerType)>,
+) -> Result<(String, String), (&'static str, String)> {
+    let declared = route.authorization.as_deref().map(str::to_ascii_uppercase);
+    match (&route.authorizer, declared.as_deref()) {
+        (Some(name), None) => {
+            let (id, kind) = authorizers.get(name.as_str()).ok_or((
+                "authorizer",
+                format!("no authorizer of this API is named '{name}'"),
+            ))?;
+            let kind = if *kind == AuthorizerType::Jwt {
+                "JWT"
+            } else {
+                "CUSTOM"
+            };
+            Ok((kind.into(), (*id).to_owned()))
+        }
+        (Some(_), Some(_)) => Err((
+            "authorization",
+            "give either an authorizer or authorization, not both".into(),
+        )),
+        (None, Some(kind @ ("NONE" | "AWS_IAM"))) => Ok((kind.into(), String::new())),
+        (None, Some(other)) => Err((
+            "authorization",
+            format!("'{other}' is not NONE or AWS_IAM (name an authorizer for JWT or CUSTOM)"),
+        )),
+        (None, None) => Ok(("NONE".into(), String::new())),
+    }
+}
