@@ -202,7 +202,7 @@ impl Planner<'_> {
             api,
             FrozenParts {
                 id,
-                description: "archwayctl apply".into(),
+                description: "ApplyConfiguration".into(),
                 created_at_ms: ids::now_ms().max(latest + 1),
                 resources,
                 methods,
