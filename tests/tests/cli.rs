@@ -684,6 +684,23 @@ async fn promote_refuses_a_canary_older_than_the_stage_unless_forced() -> anyhow
         ],
     );
     assert_eq!(admin.stage(&api, "prod").await?.deployment_id, newer);
+    // The refusal is the server's: every admin client (the web UI, grpcurl)
+    // gets it, not only the CLI.
+    let status = admin
+        .deployments
+        .promote_canary(archway_proto::v1::PromoteCanaryRequest {
+            api_id: api.id.clone(),
+            stage_name: "prod".into(),
+            force: false,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+    assert!(
+        status.message().contains("would roll the stage back"),
+        "{status:?}"
+    );
+    assert_eq!(admin.stage(&api, "prod").await?.deployment_id, newer);
 
     let run = ctl_as(
         &server,
@@ -694,6 +711,9 @@ async fn promote_refuses_a_canary_older_than_the_stage_unless_forced() -> anyhow
     let stage = admin.stage(&api, "prod").await?;
     assert_eq!(stage.deployment_id, older);
     assert!(stage.canary.is_none());
+    // Without a canary there is nothing to promote.
+    let run = ctl_as(&server, token, &["promote", "shop", "--stage", "prod"]);
+    assert_refused(&run, &["has no canary to promote"]);
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! by refreshing distribution.
 
 use super::SharedState;
+use super::promotion;
 use super::records::{body, ensure_absent, load_by_id, refuse_if_used, required, unused_id};
 use super::rest_apis::{load_api, page_of_api, prefixed};
 use super::update_mask::{Fixed, Updatable, merge};
@@ -437,6 +438,25 @@ impl DeploymentService for Deployments {
     /// cached responses when it applies the version that carries it, and a
     /// node that was away applies it when it connects, so the flush reaches
     /// the whole fleet without a one-shot message that could be missed.
+    async fn promote_canary(
+        &self,
+        request: Request<PromoteCanaryRequest>,
+    ) -> Result<Response<Stage>, Status> {
+        let req = request.into_inner();
+        self.change_stage(&req.api_id, &req.stage_name, |view, current| {
+            let Some(canary) = current.canary.as_ref() else {
+                return Err(ApiError::FailedPrecondition(format!(
+                    "stage '{}' of API '{}' has no canary to promote",
+                    req.stage_name, req.api_id
+                )));
+            };
+            let serving = load_deployment(view, &req.api_id, &current.deployment_id)?;
+            let candidate = load_deployment(view, &req.api_id, &canary.deployment_id)?;
+            promotion::promoted(current, &serving, &candidate, req.force)
+        })
+        .await
+    }
+
     async fn flush_stage_cache(
         &self,
         request: Request<GetStageRequest>,

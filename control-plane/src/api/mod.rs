@@ -8,6 +8,7 @@ pub mod deployments;
 pub mod fleet;
 pub mod iam;
 mod paging;
+mod promotion;
 mod records;
 pub mod rest_apis;
 pub mod tokens;

@@ -7,6 +7,7 @@ use super::client::{AdminClient, status_error};
 use super::output::{self, Format, Table, json, json_list, table_time};
 use super::resolve;
 use crate::all_pages;
+use anyhow::bail;
 use archway_proto::v1::*;
 use clap::Subcommand;
 use serde_json::{Value as Json, json as j};
@@ -616,10 +617,15 @@ pub async fn run(client: &AdminClient, what: GetCommand, format: Format) -> anyh
         GetCommand::Nodes => {
             // The version comes with every page; the last page's is the
             // newest.
-            let mut version = 0;
+            let version;
             let mut nodes = Vec::new();
             let mut token = String::new();
-            for _ in 0..100_000 {
+            let mut pages = 0;
+            loop {
+                pages += 1;
+                if pages > archway_proto::paging::MAX_PAGES {
+                    bail!("the node list did not end after {pages} pages; try again");
+                }
                 let page = client
                     .fleet
                     .clone()
@@ -630,10 +636,10 @@ pub async fn run(client: &AdminClient, what: GetCommand, format: Format) -> anyh
                     .await
                     .map_err(|s| status_error("listing nodes", s))?
                     .into_inner();
-                version = page.config_version;
                 nodes.extend(page.nodes);
                 token = page.next_page_token;
                 if token.is_empty() {
+                    version = page.config_version;
                     break;
                 }
             }
