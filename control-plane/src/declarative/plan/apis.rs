@@ -344,7 +344,10 @@ impl Planner<'_> {
                 });
             } else {
                 desired.authorizer_uri = a.uri.clone();
-                desired.result_ttl_seconds = Some(a.ttl_seconds.unwrap_or(300));
+                // Absent stays absent, as CreateAuthorizer stores it (the data
+                // plane applies the default): an export of an authorizer made
+                // through the API applies back unchanged.
+                desired.result_ttl_seconds = a.ttl_seconds;
                 desired.identity_validation_expression = a.validation_expression.clone();
                 desired.timeout_ms = a.timeout_ms;
             }
@@ -363,19 +366,26 @@ impl Planner<'_> {
                         ..change("authorizer", ChangeAction::Create, name)
                     });
                 }
-                Some(old) if *old != desired => {
+                Some(old) => {
+                    // Changed as the document sees it, or not at all: a
+                    // record differing only in what the document cannot
+                    // say is kept as stored (no write, no new deployment).
+                    let fields = field_changes(
+                        &export::authorizer_spec(old),
+                        &export::authorizer_spec(&desired),
+                    );
+                    if fields.is_empty() {
+                        after.push(old.clone());
+                        continue;
+                    }
                     self.put(keys::authorizer(&api.id, &desired.id), &desired);
                     self.push(ConfigurationChange {
                         id: desired.id.clone(),
                         document_path: field,
-                        fields: field_changes(
-                            &export::authorizer_spec(old),
-                            &export::authorizer_spec(&desired),
-                        ),
+                        fields,
                         ..change("authorizer", ChangeAction::Update, name)
                     });
                 }
-                Some(_) => {}
             }
             after.push(desired);
         }
