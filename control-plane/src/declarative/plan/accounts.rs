@@ -264,11 +264,13 @@ impl Planner<'_> {
                     }
                 }
                 None => {
-                    let index = keys::api_key_hash(&api_keys::hex(&hash));
-                    if self.view.get_raw(&index)?.is_some() || !new_hashes.insert(index.clone()) {
-                        self.error(format!("{field}.value"), "another API key has this value");
-                        continue;
-                    }
+                    let index = match unused_value_index(self.view, &hash)? {
+                        Some(index) if new_hashes.insert(index.clone()) => index,
+                        _ => {
+                            self.error(format!("{field}.value"), "another API key has this value");
+                            continue;
+                        }
+                    };
                     let id = self.fresh_id(10, keys::api_key)?;
                     self.plan
                         .writes
@@ -304,9 +306,8 @@ impl Planner<'_> {
                 });
                 self.check(&format!("{field}.usage_plans"), checked)?;
                 if !before.contains(plan_id) {
-                    self.plan
-                        .writes
-                        .push(Write::Put(keys::plan_key(plan_id, &key.id), Vec::new()));
+                    let (entry, value) = membership_entry(plan_id, &key.id);
+                    self.plan.writes.push(Write::Put(entry, value));
                 }
             }
             for plan_id in &before {

@@ -8,10 +8,24 @@
 //! collected (with its path in the document) before anything is decided:
 //! one bad route does not hide another.
 //!
-//! The checks are the admin handlers' own ([`crate::validate`], resource
-//! placement, authorization, stage and plan checks, policy parsing,
-//! deployment freezing), called with the planned state instead of the store
-//! where the document creates what they look up.
+//! The rules are the admin handlers' own functions, called with the planned
+//! state instead of the store where the document creates what they look
+//! up: an API's fields (`rest_apis::check_api_fields`), resource placement,
+//! authorization, resource policies, authorizers and integrations
+//! ([`crate::validate`]), stage and usage-plan checks, key checks with
+//! value uniqueness and its index (`usage_plans::unused_value_index`),
+//! plan membership entries (`usage_plans::membership_entry`), principal
+//! checks, deployment freezing and its creation time
+//! (`deployments::next_deployment_time`).
+//!
+//! What the planner decides itself, and why: reading the document's
+//! spelling (enum short names, route paths, names instead of ids);
+//! refusing ambiguous or repeated names; and pruning. A pruned usage plan
+//! is deleted without DeleteUsagePlan's "still has keys" refusal because
+//! the same plan removes its memberships (a key in the document cannot
+//! name a plan the document lacks, and keys missing from it are pruned
+//! too); a pruned principal's access keys are deleted (and listed) as
+//! DeletePrincipal deletes them.
 //!
 //! One submodule per part of the document: `apis` (APIs and their
 //! authorizers), `routes`, `stages` (with the deployment they need) and
@@ -20,14 +34,17 @@
 
 use super::document::*;
 use super::export;
-use crate::api::deployments::{FrozenParts, check_stage_with, freeze, rebase};
+use crate::api::deployments::{
+    FrozenParts, check_stage_with, freeze, next_deployment_time, rebase,
+};
 use crate::api::iam::{account_id, check_principal_at, keys_of, principal_arn};
 use crate::api::rest_apis::{
-    Siblings, api_record_keys, check_authorization_with, check_placement, check_resource_policy,
-    child_path,
+    Siblings, api_record_keys, check_api_fields, check_authorization_with, check_placement,
+    check_resource_policy, child_path,
 };
 use crate::api::usage_plans::{
-    check_key, check_no_shared_stage_with, check_plan_with, key_record_keys, new_key, secret,
+    check_key, check_no_shared_stage_with, check_plan_with, key_record_keys, membership_entry,
+    new_key, secret, unused_value_index,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::{StoreError, View, keys};
