@@ -276,15 +276,23 @@ fn refuse(grpc: bool, status: tonic::Status) -> Response {
     response
 }
 
+/// The role of the token a call carried, put in the request's extensions
+/// (tonic's `Request::extensions()`) for handlers whose answer depends on
+/// it. Absent when the path needs no token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallerRole(pub TokenRole);
+
 /// Axum middleware: lets a request through only if [`AccessPolicy`] opens
 /// its path or it carries a token whose role may call it; otherwise answers
-/// UNAUTHENTICATED or PERMISSION_DENIED.
+/// UNAUTHENTICATED or PERMISSION_DENIED. The role goes along as a
+/// [`CallerRole`].
 pub async fn require_token(
     State((store, policy)): State<(Arc<Store>, AccessPolicy)>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path();
+    let path = request.uri().path().to_owned();
+    let path = path.as_str();
     if policy.access(request.method(), path) == Access::Open {
         return next.run(request).await;
     }
@@ -300,6 +308,7 @@ pub async fn require_token(
         Some(Ok(None)) => Some(tonic::Status::unauthenticated("unknown token")),
         Some(Ok(Some(record))) => {
             let role = TokenRole::try_from(record.role).unwrap_or(TokenRole::Unspecified);
+            request.extensions_mut().insert(CallerRole(role));
             (!role_may_call(role, path)).then(|| {
                 tonic::Status::permission_denied(format!(
                     "token '{}' ({}) may not call {path}: it needs {}",

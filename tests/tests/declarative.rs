@@ -665,3 +665,272 @@ async fn scale_1000_apis_of_10_routes() -> anyhow::Result<()> {
     measure(1000, 10, true).await?;
     measure(1000, 10, false).await
 }
+
+/// Resources made through the per-resource admin calls (which store some
+/// fields differently from a document: no authorizer TTL, no authorization
+/// type, a policy as typed), exported and applied back: no change, no new
+/// configuration version, no new deployment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_of_handler_made_resources_applies_back_unchanged() -> anyhow::Result<()> {
+    use archway_e2e::admin::mock;
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let api = admin.create_api("pets", ApiProtocol::Rest).await?;
+    let authorizer = admin
+        .create_authorizer(Authorizer {
+            api_id: api.id.clone(),
+            name: "tokens".into(),
+            r#type: AuthorizerType::Token as i32,
+            identity_source: "method.request.header.X-Token".into(),
+            authorizer_uri: "http://127.0.0.1:9/auth".into(),
+            ..Default::default()
+        })
+        .await?;
+    let resource = admin.resource(&api, "/pets").await?;
+    admin
+        .apis
+        .put_method(PutMethodRequest {
+            method: Some(Method {
+                api_id: api.id.clone(),
+                resource_id: resource.id.clone(),
+                http_method: "GET".into(),
+                integration: Some(mock(200, "pets")),
+                authorization_type: "CUSTOM".into(),
+                authorizer_id: authorizer.id.clone(),
+                ..Default::default()
+            }),
+        })
+        .await?;
+    admin
+        .route(&api, "/pets/{id}", "GET", mock(200, "one"))
+        .await?;
+    admin.deploy(&api, "prod").await?;
+    admin
+        .create_principal(
+            "alice",
+            PrincipalType::User,
+            vec!["{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\n      \"Effect\": \"Allow\",\n      \"Action\": \"execute-api:Invoke\",\n      \"Resource\": \"*\"\n    }\n  ]\n}\n".into()],
+        )
+        .await?;
+    admin
+        .plans
+        .create_usage_plan(CreateUsagePlanRequest {
+            plan: Some(UsagePlan {
+                name: "gold".into(),
+                api_stages: vec![UsagePlanStage {
+                    api_id: api.id.clone(),
+                    stage: "prod".into(),
+                    ..Default::default()
+                }],
+                throttle: Some(ThrottleSettings {
+                    rate_limit: 5.0,
+                    burst_limit: 5,
+                }),
+                ..Default::default()
+            }),
+        })
+        .await?;
+    admin
+        .plans
+        .create_api_key(CreateApiKeyRequest {
+            name: "partner".into(),
+            ..Default::default()
+        })
+        .await?;
+    let deployments = admin.list_deployments(&api.id).await?.len();
+    let exported = admin
+        .config
+        .export_configuration(ExportConfigurationRequest::default())
+        .await?
+        .into_inner();
+    assert!(exported.warnings.is_empty(), "{:?}", exported.warnings);
+    let response = admin
+        .config
+        .apply_configuration(request(&exported.document, false, false))
+        .await?
+        .into_inner();
+    assert!(
+        response.changes.is_empty(),
+        "{:?}\n{}",
+        response.changes,
+        exported.document
+    );
+    assert!(!response.applied, "no version is written");
+    assert_eq!(admin.list_deployments(&api.id).await?.len(), deployments);
+    Ok(())
+}
+
+/// A document of 500 errors: the status carries the first few within what
+/// HTTP/2 clients accept in headers (tonic here, and grpcio, whose limit is
+/// 8 KiB), saying how many were left out; `errors_in_response` returns all
+/// of them in the body; archwayctl shows all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_errors_reach_every_client() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let mut document = String::from("apis:\n  - name: bad\n    routes:\n");
+    for r in 0..500 {
+        document.push_str(&format!(
+            "      - {{ path: /r{r}, method: FETCH, integration: {{ type: MOCK }} }}\n"
+        ));
+    }
+    let status = admin
+        .config
+        .apply_configuration(request(&document, false, false))
+        .await
+        .expect_err("500 bad routes");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let message = status.message();
+    assert!(message.len() < 2048, "{} bytes", message.len());
+    assert!(
+        message.starts_with("apis[0].routes[0].method: "),
+        "{message}"
+    );
+    assert!(message.contains("more error(s) (500 in all"), "{message}");
+    let details = status.get_details_bad_request().expect("a BadRequest");
+    assert!(!details.field_violations.is_empty() && details.field_violations.len() <= 20);
+    // Every error, in the body.
+    let all = admin
+        .config
+        .diff_configuration(ApplyConfigurationRequest {
+            errors_in_response: true,
+            ..request(&document, false, false)
+        })
+        .await?
+        .into_inner();
+    assert_eq!(all.errors.len(), 500);
+    assert!(all.changes.is_empty() && !all.applied);
+    assert_eq!(all.errors[499].path, "apis[0].routes[499].method");
+
+    // archwayctl lists all 500, each at its line.
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(&file, &document)?;
+    let output = ctl_output(&cp.url(), &["apply", "-f", file.to_str().unwrap()]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("has 500 error(s)"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:503:", file.display())),
+        "the last route's line: {stderr}"
+    );
+
+    // Python's grpcio gets the status (not a transport error).
+    let script = r#"
+import grpc, sys
+addr, token, path = sys.argv[1], sys.argv[2], sys.argv[3]
+doc = open(path, 'rb').read()
+def varint(n):
+    out = b''
+    while True:
+        b = n & 0x7f
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+body = b'\x0a' + varint(len(doc)) + doc
+call = grpc.insecure_channel(addr).unary_unary(
+    '/archway.v1.ConfigurationService/ApplyConfiguration',
+    request_serializer=lambda b: b, response_deserializer=lambda b: b)
+try:
+    call(body, metadata=[('authorization', 'Bearer ' + token)], timeout=30)
+    print('OK')
+except grpc.RpcError as e:
+    print(e.code().name)
+    print(e.details().splitlines()[-1])
+"#;
+    let output = Command::new(archway_e2e::tools::python())
+        .args([
+            "-c",
+            script,
+            &cp.process.addr.to_string(),
+            archway_e2e::TEST_ADMIN_TOKEN,
+            file.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("python: {e}; {}", archway_e2e::tools::INSTALL_HINT));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}{stdout}; {}",
+        String::from_utf8_lossy(&output.stderr),
+        archway_e2e::tools::INSTALL_HINT
+    );
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("INVALID_ARGUMENT"), "{stdout}");
+    assert!(
+        lines.next().unwrap_or_default().contains("500 in all"),
+        "{stdout}"
+    );
+    Ok(())
+}
+
+/// A read-only token may not put API key values in a diff: "another API
+/// key has this value" would tell it whether a guess is a key. The same
+/// document without values diffs; an admin may diff with values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_diff_may_not_carry_api_key_values() -> anyhow::Result<()> {
+    use archway_proto::v1::admin_token_service_client::AdminTokenServiceClient;
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    admin
+        .plans
+        .create_api_key(CreateApiKeyRequest {
+            name: "real".into(),
+            value: "abcdefghijklmnopqrstuvwxyz".into(),
+            ..Default::default()
+        })
+        .await?;
+    let mut tokens = AdminTokenServiceClient::with_interceptor(
+        admin.channel.clone(),
+        archway_e2e::admin::Bearer(archway_e2e::TEST_ADMIN_TOKEN),
+    );
+    let reader = tokens
+        .create_token(CreateTokenRequest {
+            name: "reviewer".into(),
+            role: TokenRole::ReadOnly as i32,
+        })
+        .await?
+        .into_inner();
+    let secret: &'static str = Box::leak(reader.secret.into_boxed_str());
+    let mut reader = Admin::with_token(admin.channel.clone(), secret)?;
+    let guess = "api_keys:\n  - { name: probe, value: abcdefghijklmnopqrstuvwxyz }\n";
+    let status = reader
+        .config
+        .diff_configuration(request(guess, false, false))
+        .await
+        .expect_err("key values are refused from a read-only token");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
+    assert!(
+        status.message().contains("api_keys[0].value")
+            && !status.message().contains("another API key"),
+        "{}",
+        status.message()
+    );
+    // In a flow-style YAML document too (no way around by syntax).
+    let status = reader
+        .config
+        .diff_configuration(request(
+            "{api_keys: [{name: probe, value: abcdefghijklmnopqrstuvwxyz}]}",
+            false,
+            false,
+        ))
+        .await
+        .expect_err("refused in flow style too");
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    // Without values a read-only token diffs; an admin may send values.
+    reader
+        .config
+        .diff_configuration(request("api_keys:\n  - { name: probe }\n", false, false))
+        .await?;
+    let admin_diff = admin
+        .config
+        .diff_configuration(request(guess, false, false))
+        .await
+        .expect_err("an admin learns the value is taken (it may read keys anyway)");
+    assert_eq!(admin_diff.code(), tonic::Code::InvalidArgument);
+    Ok(())
+}

@@ -1,16 +1,22 @@
 //! ConfigurationService: whole documents applied, diffed and exported. The
 //! work is in [`crate::declarative`]; this maps it to gRPC.
 //!
-//! A bad document is one INVALID_ARGUMENT status whose message lists every
-//! error as `path: reason`, one per line, and whose details carry the same
-//! list as a `google.rpc.BadRequest` (field = document path): a status
-//! rather than fields of the response, because nothing was applied (every
-//! gRPC client sees a failure as a failure), and BadRequest because clients
-//! in every language decode it without our .proto.
+//! A bad document is one INVALID_ARGUMENT status whose message lists the
+//! errors as `path: reason`, one per line, and whose details carry them as
+//! a `google.rpc.BadRequest` (field = document path): a status rather than
+//! fields of the response, because nothing was applied (every gRPC client
+//! sees a failure as a failure), and BadRequest because clients in every
+//! language decode it without our .proto. Both travel in HTTP/2 headers,
+//! which clients cap (grpcio at 8 KiB in all), so a status carries only the
+//! first errors within [`MESSAGE_BUDGET`] and [`DETAILS_BUDGET`]; a client
+//! that sets `errors_in_response` gets OK with every error in the body
+//! instead (archwayctl does).
 
 use super::SharedState;
+use crate::auth::CallerRole;
 use crate::declarative::apply::{self, ApplyError, apply};
-use crate::declarative::export::export;
+use crate::declarative::document::ApplyFile;
+use crate::declarative::export::{ExportError, export};
 use crate::error::ApiError;
 use archway_proto::v1::configuration_service_server::ConfigurationService;
 use archway_proto::v1::*;
@@ -36,17 +42,91 @@ impl Configuration {
             prune: req.prune,
             expected_revision: req.expected_revision,
         };
-        let outcome = apply(&self.state, &req.document, request)
-            .await
-            .map_err(refusal)?;
+        let outcome = match apply(&self.state, &req.document, request).await {
+            Ok(outcome) => outcome,
+            Err(e) if req.errors_in_response => {
+                let errors = document_errors(&e);
+                if errors.is_empty() {
+                    return Err(refusal(e));
+                }
+                return Ok(Response::new(ApplyConfigurationResponse {
+                    errors,
+                    revision: self.state.store.revision(),
+                    ..Default::default()
+                }));
+            }
+            Err(e) => return Err(refusal(e)),
+        };
         Ok(Response::new(ApplyConfigurationResponse {
             changes: outcome.changes,
             applied: outcome.applied,
             revision: outcome.revision,
             created_api_keys: outcome.created_keys,
+            errors: Vec::new(),
         }))
     }
 }
+
+/// Refuses API key values in a document from a caller that is not an
+/// admin: a dry run's "another API key has this value" would otherwise
+/// tell a read-only token whether a guessed value is a key. A caller with
+/// no role passed no token check (auth is off for the path): nothing to
+/// protect from it.
+fn refuse_key_values_unless_admin(role: Option<&CallerRole>, document: &str) -> Result<(), Status> {
+    let Some(CallerRole(role)) = role else {
+        return Ok(());
+    };
+    if *role == TokenRole::Admin {
+        return Ok(());
+    }
+    // A document that does not parse has no values to look up: the dry run
+    // reports its syntax error.
+    let Ok(doc) = ApplyFile::parse(document) else {
+        return Ok(());
+    };
+    let with_values: Vec<String> = doc
+        .api_keys
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| k.value.is_some())
+        .map(|(i, _)| format!("api_keys[{i}].value"))
+        .collect();
+    if with_values.is_empty() {
+        return Ok(());
+    }
+    Err(Status::permission_denied(format!(
+        "{} set API key values; only an admin token may send key values (a read-only token could test guesses against the keys). Leave `value` out to diff, or use an admin token",
+        with_values.join(", ")
+    )))
+}
+
+/// The errors of a refused document, for the response body; none for a
+/// refusal that is not about the document.
+fn document_errors(e: &ApplyError) -> Vec<DocumentError> {
+    match e {
+        ApplyError::Syntax(syntax) => vec![DocumentError {
+            path: String::new(),
+            message: syntax.to_string(),
+        }],
+        ApplyError::Document(errors) => errors
+            .iter()
+            .map(|d| DocumentError {
+                path: d.path.clone(),
+                message: d.message.clone(),
+            })
+            .collect(),
+        ApplyError::Moved { .. } | ApplyError::Store(_) => Vec::new(),
+    }
+}
+
+/// At most this many errors are listed in a status.
+const ERRORS_IN_STATUS: usize = 20;
+/// Bytes of `grpc-message` for the listed errors (newlines are
+/// percent-encoded on the wire, 3 bytes each: within the margin).
+const MESSAGE_BUDGET: usize = 1536;
+/// Bytes of the encoded BadRequest (base64 on the wire: 4 KiB), so that
+/// message and details stay well inside grpcio's 8 KiB of metadata.
+const DETAILS_BUDGET: usize = 3072;
 
 /// The status for a refused document (or a store failure).
 fn refusal(e: ApplyError) -> Status {
@@ -64,10 +144,46 @@ fn refusal(e: ApplyError) -> Status {
             return ApiError::Store(store).into();
         }
     };
+    let total = violations.len();
+    let mut lines = Vec::new();
+    let mut message_len = 0;
+    let mut details = Vec::new();
+    let mut details_len = 0;
+    for v in violations {
+        let line = if v.field.is_empty() {
+            format!("document: {}", v.description)
+        } else {
+            format!("{}: {}", v.field, v.description)
+        };
+        // The field and description, their tags and lengths, the
+        // violation's own tag and length.
+        let size = v.field.len() + v.description.len() + 10;
+        let fits_message =
+            lines.len() < ERRORS_IN_STATUS && message_len + line.len() < MESSAGE_BUDGET;
+        let fits_details = details.len() < ERRORS_IN_STATUS && details_len + size < DETAILS_BUDGET;
+        if !fits_message && !fits_details {
+            break;
+        }
+        if fits_message {
+            message_len += line.len() + 1;
+            lines.push(line);
+        }
+        if fits_details {
+            details_len += size;
+            details.push(v);
+        }
+    }
+    let left_out = total - lines.len();
+    let mut message = lines.join("\n");
+    if left_out > 0 {
+        message.push_str(&format!(
+            "\n... and {left_out} more error(s) ({total} in all; set errors_in_response to get every one)"
+        ));
+    }
     Status::with_error_details(
         tonic::Code::InvalidArgument,
-        e.to_string(),
-        ErrorDetails::with_bad_request(violations),
+        message,
+        ErrorDetails::with_bad_request(details),
     )
 }
 
@@ -77,6 +193,7 @@ impl ConfigurationService for Configuration {
         &self,
         request: Request<ApplyConfigurationRequest>,
     ) -> Result<Response<ApplyConfigurationResponse>, Status> {
+        // Admin tokens only (auth.rs): key values are theirs to send.
         let req = request.into_inner();
         let dry_run = req.dry_run;
         self.run(req, dry_run).await
@@ -86,7 +203,10 @@ impl ConfigurationService for Configuration {
         &self,
         request: Request<ApplyConfigurationRequest>,
     ) -> Result<Response<ApplyConfigurationResponse>, Status> {
-        self.run(request.into_inner(), true).await
+        let role = request.extensions().get::<CallerRole>().cloned();
+        let req = request.into_inner();
+        refuse_key_values_unless_admin(role.as_ref(), &req.document)?;
+        self.run(req, true).await
     }
 
     async fn export_configuration(
@@ -94,7 +214,14 @@ impl ConfigurationService for Configuration {
         request: Request<ExportConfigurationRequest>,
     ) -> Result<Response<ExportConfigurationResponse>, Status> {
         let format = request.into_inner().format.to_ascii_lowercase();
-        let doc = self.state.read(|view| Ok(export(view)?))?;
+        let exported = self.state.read(|view| match export(view) {
+            Ok(exported) => Ok(exported),
+            Err(ExportError::Store(e)) => Err(ApiError::Store(e)),
+            Err(e @ ExportError::SharedNames(_)) => {
+                Err(ApiError::FailedPrecondition(e.to_string()))
+            }
+        })?;
+        let doc = &exported.document;
         let document = match format.as_str() {
             "" | "yaml" => doc.to_yaml(),
             "json" => doc.to_json(),
@@ -104,6 +231,9 @@ impl ConfigurationService for Configuration {
                 );
             }
         };
-        Ok(Response::new(ExportConfigurationResponse { document }))
+        Ok(Response::new(ExportConfigurationResponse {
+            document,
+            warnings: exported.warnings,
+        }))
     }
 }

@@ -9,7 +9,7 @@ use super::rest_apis::{load_api, page_of_api, prefixed};
 use super::update_mask::{Fixed, Updatable, merge};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::store::{View, keys};
+use crate::store::{StoreError, View, keys};
 use crate::validate;
 use archway_proto::v1::deployment_service_server::DeploymentService;
 use archway_proto::v1::*;
@@ -182,25 +182,31 @@ pub(crate) fn rebase(e: ApiError, from: &str, to: &str) -> ApiError {
 /// Freezes the API's current resources and methods into a deployment, after
 /// checking that every method can be served.
 fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Deployment> {
-    // Creation times order deployments for rollback: keep them strictly
-    // increasing even when two land in the same millisecond.
-    let latest = view
-        .scan::<Deployment>(&keys::deployments(&api.id))?
-        .iter()
-        .map(|d| d.created_at_ms)
-        .max()
-        .unwrap_or(0);
     freeze(
         api,
         FrozenParts {
             id: unused_id(view, 10, |id| keys::deployment(&api.id, id))?,
             description: description.to_owned(),
-            created_at_ms: ids::now_ms().max(latest + 1),
+            created_at_ms: next_deployment_time(view, &api.id)?,
             resources: view.scan(&keys::resources(&api.id))?,
             methods: view.scan(&keys::methods_of_api(&api.id))?,
             authorizers: view.scan(&keys::authorizers(&api.id))?,
         },
     )
+}
+
+/// The creation time of a new deployment of `api_id`: now, but strictly
+/// after its latest one. Creation times order deployments for rollback, so
+/// they must keep increasing even when two land in the same millisecond
+/// (CreateDeployment and ApplyConfiguration both use this).
+pub(crate) fn next_deployment_time(view: &View, api_id: &str) -> Result<i64, StoreError> {
+    let latest = view
+        .scan::<Deployment>(&keys::deployments(api_id))?
+        .iter()
+        .map(|d| d.created_at_ms)
+        .max()
+        .unwrap_or(0);
+    Ok(ids::now_ms().max(latest + 1))
 }
 
 /// What a new deployment is made of.

@@ -234,6 +234,44 @@ fn repath_subtree(txn: &mut Txn, api_id: &str, root: &Resource) -> ApiResult<()>
     }
     Ok(())
 }
+/// The checks of an API's own fields (name, description, protocol, key
+/// source, endpoint type), shared by CreateRestApi, UpdateRestApi and
+/// ApplyConfiguration: every refusal, each naming `field(name)` (a handler
+/// answers with the first, a document reports them all), and the protocol
+/// as stored (unspecified is REST; REST where refused).
+pub(crate) fn check_api_fields(
+    field: &dyn Fn(&str) -> String,
+    api: &RestApi,
+) -> (ApiProtocol, Vec<ApiError>) {
+    let mut errors = Vec::new();
+    let mut note = |result: ApiResult<()>| {
+        if let Err(e) = result {
+            errors.push(e);
+        }
+    };
+    note(validate::name(&field("name"), &api.name));
+    note(validate::max_len(
+        &field("description"),
+        &api.description,
+        4096,
+    ));
+    note(validate::api_key_source(
+        &field("api_key_source"),
+        api.api_key_source,
+    ));
+    note(validate::endpoint_type(
+        &field("endpoint_type"),
+        api.endpoint_type,
+    ));
+    let protocol = match validate::protocol(&field("protocol"), api.protocol) {
+        Ok(p) => p,
+        Err(e) => {
+            errors.push(e);
+            ApiProtocol::Rest
+        }
+    };
+    (protocol, errors)
+}
 
 /// The API's resource policy must parse as nodes will read it: with
 /// `execute-api:/…` resources expanded to this API's ARN.
@@ -481,10 +519,20 @@ impl RestApiService for RestApis {
         request: Request<CreateRestApiRequest>,
     ) -> Result<Response<RestApi>, Status> {
         let req = request.into_inner();
-        validate::name("name", &req.name)?;
-        validate::max_len("description", &req.description, 4096)?;
-        let protocol = validate::protocol("protocol", req.protocol)?;
-        validate::api_key_source("api_key_source", req.api_key_source)?;
+        let (protocol, errors) = check_api_fields(
+            &|f| f.to_owned(),
+            &RestApi {
+                name: req.name.clone(),
+                description: req.description.clone(),
+                protocol: req.protocol,
+                api_key_source: req.api_key_source,
+                endpoint_type: req.endpoint_type,
+                ..Default::default()
+            },
+        );
+        if let Some(e) = errors.into_iter().next() {
+            return Err(e.into());
+        }
         if !req.id.is_empty() {
             validate::api_id("id", &req.id)?;
         }
@@ -559,9 +607,13 @@ impl RestApiService for RestApis {
             .write(|txn| {
                 let stored = load_api(txn, &req.api_id)?;
                 let api = merge(&stored, &req, req.update_mask.as_ref(), &API_UPDATE)?;
-                validate::api_key_source("api_key_source", api.api_key_source)?;
-                validate::name("name", &api.name)?;
-                validate::max_len("description", &api.description, 4096)?;
+                if let Some(e) = check_api_fields(&|f| f.to_owned(), &api)
+                    .1
+                    .into_iter()
+                    .next()
+                {
+                    return Err(e);
+                }
                 check_resource_policy(txn, &api)?;
                 txn.put(&keys::api(&api.id), &api);
                 Ok::<_, ApiError>(api)

@@ -9,7 +9,7 @@ use super::update_mask::{Fixed, Updatable, merge};
 use crate::api_keys;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
-use crate::store::{Txn, View, keys};
+use crate::store::{StoreError, Txn, View, keys};
 use crate::usage;
 use crate::validate;
 use archway_proto::quota;
@@ -85,17 +85,31 @@ fn insert_key(
     enabled: bool,
 ) -> ApiResult<ApiKey> {
     let hash = check_key(secret, field, name, description, value)?;
-    let index = keys::api_key_hash(&api_keys::hex(&hash));
-    if txn.get_raw(&index)?.is_some() {
+    let Some(index) = unused_value_index(txn, &hash)? else {
         return Err(ApiError::AlreadyExists(format!(
             "an API key with the value given in {field}.value"
         )));
-    }
+    };
     let id = unused_id(txn, 10, keys::api_key)?;
     let key = new_key(id, name, description, value, hash, enabled);
     txn.put_raw(&index, key.id.as_bytes());
     txn.put(&keys::api_key(&key.id), &key);
     Ok(key)
+}
+
+/// The index entry (value hash to key id) a new key with this value hash
+/// gets, or None when another key has the value: values are unique, as the
+/// data plane finds a key by its value. CreateApiKey, ImportApiKeys and
+/// ApplyConfiguration all take this.
+pub(crate) fn unused_value_index(view: &View, hash: &[u8]) -> Result<Option<String>, StoreError> {
+    let index = keys::api_key_hash(&api_keys::hex(hash));
+    Ok(view.get_raw(&index)?.is_none().then_some(index))
+}
+
+/// The store entry saying key `key_id` is in plan `plan_id` (DeleteUsagePlan
+/// refuses a plan that has any): its key and (empty) value.
+pub(crate) fn membership_entry(plan_id: &str, key_id: &str) -> (String, Vec<u8>) {
+    (keys::plan_key(plan_id, key_id), Vec::new())
 }
 
 /// Checks a key's name, description and value (`field` names the key in
@@ -352,7 +366,8 @@ impl UsagePlanService for UsagePlans {
                         };
                         check_no_shared_stage(txn, &key, &plan)?;
                         key.usage_plan_ids.push(plan.id.clone());
-                        txn.put_raw(&keys::plan_key(&plan.id, &key.id), b"");
+                        let (entry, value) = membership_entry(&plan.id, &key.id);
+                        txn.put_raw(&entry, &value);
                     }
                     txn.put(&keys::api_key(&key.id), &key);
                     key.value = value.clone();
@@ -547,7 +562,8 @@ impl UsagePlanService for UsagePlans {
                 check_no_shared_stage(txn, &key, &plan)?;
                 key.usage_plan_ids.push(plan.id.clone());
                 txn.put(&keys::api_key(&key.id), &key);
-                txn.put_raw(&keys::plan_key(&plan.id, &key.id), b"");
+                let (entry, value) = membership_entry(&plan.id, &key.id);
+                txn.put_raw(&entry, &value);
                 Ok(key)
             })
             .await?;

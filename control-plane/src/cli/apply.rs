@@ -52,6 +52,19 @@ pub fn read_document(file: &Path) -> anyhow::Result<Document> {
     }
 }
 
+/// The revision a pruning apply must find, given the revision its dry run
+/// (shown, or found deleting nothing) was made at: always that one, so that
+/// nothing created between the two calls is deleted unseen (a prune the dry
+/// run found empty may not delete what appeared meanwhile). 0 (any) when
+/// not pruning.
+fn revision_to_expect(mode: Mode, dry_run_revision: u64) -> u64 {
+    if mode.prune && !mode.dry_run {
+        dry_run_revision
+    } else {
+        0
+    }
+}
+
 /// Applies (or diffs) `document`, read from `file`; prints the changes.
 pub async fn run(
     client: &mut AdminClient,
@@ -65,6 +78,8 @@ pub async fn run(
         dry_run,
         prune: mode.prune,
         expected_revision,
+        // Every error, however many (a status carries the first few).
+        errors_in_response: true,
     };
     let mut expected_revision = 0;
     if mode.prune && !mode.dry_run {
@@ -88,8 +103,8 @@ pub async fn run(
                 ),
                 mode.yes,
             )?;
-            expected_revision = plan.revision;
         }
+        expected_revision = revision_to_expect(mode, plan.revision);
     }
     let response = call(
         client,
@@ -116,7 +131,19 @@ async fn call(
         client.config.apply_configuration(request).await
     };
     match result {
-        Ok(response) => Ok(response.into_inner()),
+        Ok(response) => {
+            let response = response.into_inner();
+            if response.errors.is_empty() {
+                Ok(response)
+            } else {
+                let errors: Vec<(&str, &str)> = response
+                    .errors
+                    .iter()
+                    .map(|e| (e.path.as_str(), e.message.as_str()))
+                    .collect();
+                Err(located_errors(file, text, &errors))
+            }
+        }
         Err(status) => Err(document_error(file, text, status)),
     }
 }
@@ -130,18 +157,36 @@ fn document_error(file: &Path, text: &str, status: tonic::Status) -> anyhow::Err
     if status.code() != tonic::Code::InvalidArgument || violations.is_empty() {
         return status_error("applying the document", status);
     }
-    let locations = Locations::of(text);
-    let lines: Vec<String> = violations
+    let errors: Vec<(&str, &str)> = violations
         .iter()
-        .map(|v| {
-            let at = match locations.find(&v.field) {
+        .map(|v| (v.field.as_str(), v.description.as_str()))
+        .collect();
+    let mut error = located_errors(file, text, &errors);
+    if status.message().contains("more error(s)") {
+        // A server that listed only the first few in the status.
+        error = error.context(format!(
+            "only the first {} are shown: {}",
+            errors.len(),
+            status.message().lines().last().unwrap_or_default()
+        ));
+    }
+    error
+}
+
+/// Document errors (path, reason), each at its line and column in the file.
+fn located_errors(file: &Path, text: &str, errors: &[(&str, &str)]) -> anyhow::Error {
+    let locations = Locations::of(text);
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|(path, message)| {
+            let at = match locations.find(path) {
                 Some(p) => format!("{}:{}:{}", file.display(), p.line, p.column),
                 None => file.display().to_string(),
             };
-            if v.field.is_empty() {
-                format!("{at}: {}", v.description)
+            if path.is_empty() {
+                format!("{at}: {message}")
             } else {
-                format!("{at}: {}: {}", v.field, v.description)
+                format!("{at}: {path}: {message}")
             }
         })
         .collect();
@@ -255,19 +300,43 @@ pub async fn export(
     output: Option<&Path>,
     format: &str,
 ) -> anyhow::Result<()> {
-    let document = client
+    let exported = client
         .config
         .export_configuration(ExportConfigurationRequest {
             format: format.to_owned(),
         })
         .await
         .map_err(|s| status_error("exporting", s))?
-        .into_inner()
-        .document;
+        .into_inner();
+    // On stderr, so `export > file` keeps only the document.
+    for warning in &exported.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let document = exported.document;
     match output {
         Some(path) => std::fs::write(path, &document)
             .with_context(|| format!("writing {}", path.display()))?,
         None => print!("{document}"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pruning apply always names the revision its dry run saw, also when
+    /// the dry run found nothing to delete: something created between the
+    /// two calls must make the apply refuse, not be deleted unseen.
+    #[test]
+    fn a_prune_always_expects_the_revision_of_its_dry_run() {
+        let mode = |dry_run, prune| Mode {
+            dry_run,
+            prune,
+            yes: true,
+        };
+        assert_eq!(revision_to_expect(mode(false, true), 7), 7);
+        assert_eq!(revision_to_expect(mode(false, false), 7), 0);
+        assert_eq!(revision_to_expect(mode(true, true), 7), 0);
+    }
 }

@@ -204,12 +204,6 @@ pub fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
     })
 }
 
-/// The mask that replaces every field an update can change: what a
-/// declarative apply, which sends the whole desired record, means.
-pub fn replace_all() -> Option<prost_types::FieldMask> {
-    mask(&["*"])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

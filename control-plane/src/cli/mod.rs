@@ -63,6 +63,13 @@ pub enum Command {
         prune: bool,
     },
     /// Write the current state as a document `apply` accepts.
+    ///
+    /// The file records the working copy (the API definitions as they are
+    /// now), not which deployment each stage serves. Applying it deploys the
+    /// working copy to every stage that serves something else: it undoes a
+    /// rollback (a stage with a canary gets it as its canary). Routes the file cannot say
+    /// (no integration) are left out, with a warning on stderr; names shared
+    /// by two plans, keys or authorizers of one API refuse the export.
     Export {
         /// Write to this file instead of stdout.
         #[arg(short = 'o', long = "output")]

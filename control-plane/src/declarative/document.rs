@@ -421,14 +421,35 @@ impl std::error::Error for SyntaxError {}
 impl ApplyFile {
     /// Reads a document: YAML, or JSON (what a web UI sends, and
     /// `export --format json`), read with a JSON parser for speed.
+    ///
+    /// Text starting with `{` is tried as JSON first; YAML's flow form
+    /// (`{apis: [...]}`) starts the same way, so when JSON refuses it the
+    /// text is read as YAML (JSON is YAML too). Which error is reported when
+    /// both refuse: JSON's, when the text is valid JSON syntax and only its
+    /// content is wrong (a misspelt field: JSON's message and position are
+    /// the precise ones); YAML's otherwise (the text is not JSON at all).
     pub fn parse(text: &str) -> Result<Self, SyntaxError> {
         if text.trim_start().starts_with('{') {
-            return serde_json::from_str(text).map_err(|e| SyntaxError {
-                message: e.to_string(),
-                line: Some(e.line() as u32),
-                column: Some(e.column() as u32),
-            });
+            let json_error = match serde_json::from_str(text) {
+                Ok(doc) => return Ok(doc),
+                Err(e) => SyntaxError {
+                    message: e.to_string(),
+                    line: Some(e.line() as u32),
+                    column: Some(e.column() as u32),
+                },
+            };
+            return match Self::parse_yaml(text) {
+                Ok(doc) => Ok(doc),
+                Err(_) if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() => {
+                    Err(json_error)
+                }
+                Err(yaml_error) => Err(yaml_error),
+            };
         }
+        Self::parse_yaml(text)
+    }
+
+    fn parse_yaml(text: &str) -> Result<Self, SyntaxError> {
         serde_saphyr::from_str(text).map_err(|e| {
             let location = e.location();
             // The position is given separately; the message alone reads
@@ -520,6 +541,24 @@ apis:
         let err = ApplyFile::parse("{\"apis\": [\n  {\"nme\": 1}]}").unwrap_err();
         assert_eq!(err.line, Some(2), "{err:?}");
         assert!(err.message.contains("nme"), "{err:?}");
+    }
+
+    /// YAML's flow form starts with `{` like JSON and is read as YAML; the
+    /// error of text that is neither is YAML's (where YAML stopped).
+    #[test]
+    fn a_yaml_flow_document_is_read_as_yaml() {
+        let file = ApplyFile::parse(
+            "{apis: [{name: pets, routes: [{path: /a, method: GET, integration: {type: MOCK}}]}]}",
+        )
+        .unwrap();
+        assert_eq!(file.apis[0].name, "pets");
+        assert_eq!(file.apis[0].routes[0].path, "/a");
+        // Neither JSON nor YAML: YAML's error, with its position.
+        let err = ApplyFile::parse("{apis: [\n  {name: pets}\n").unwrap_err();
+        assert!(err.line.is_some(), "{err:?}");
+        // Valid JSON with a wrong field: JSON's error (checked above too).
+        let err = ApplyFile::parse("{\"apis\": [{\"name\": \"a\", \"x\": 1}]}").unwrap_err();
+        assert!(err.message.contains("unknown field `x`"), "{err:?}");
     }
 
     #[test]

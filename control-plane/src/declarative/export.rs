@@ -12,41 +12,103 @@ use crate::store::{StoreError, View, keys};
 use archway_proto::v1::*;
 use std::collections::{BTreeMap, HashMap};
 
-/// The whole current state as a document.
-pub fn export(view: &View) -> Result<ApplyFile, StoreError> {
+/// An export: the document and what it leaves out.
+#[derive(Debug, Default)]
+pub struct Exported {
+    pub document: ApplyFile,
+    /// What the document cannot say faithfully and so leaves out (it stays
+    /// as it is when the document is applied, unless pruned).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Names the document matches resources by are shared, so the document
+    /// would not apply back: each clash, and how to resolve it.
+    #[error(
+        "the configuration cannot be exported as a document that applies back, because a document names these by name and they share one: {}. Rename all but one of each (their update calls take a new name), then export again",
+        .0.join("; ")
+    )]
+    SharedNames(Vec<String>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Each name that `records` (kind, (name, id)) share: `usage plans named
+/// 'gold' (ids a, b)`.
+fn shared_names<'r>(kind: &str, records: impl Iterator<Item = (&'r str, &'r str)>) -> Vec<String> {
+    let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, id) in records {
+        by_name.entry(name).or_default().push(id);
+    }
+    by_name
+        .into_iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|(name, ids)| format!("{kind} named '{name}' (ids {})", ids.join(", ")))
+        .collect()
+}
+
+/// The whole current state as a document. Refused when it would not apply
+/// back (names the document matches by are shared); routes it cannot say
+/// are left out with a warning.
+pub fn export(view: &View) -> Result<Exported, ExportError> {
     let mut apis: Vec<RestApi> = view.scan(keys::APIS)?;
     apis.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-    let mut doc = ApplyFile::default();
+    let mut out = Exported::default();
+    let mut clashes = Vec::new();
     for api in &apis {
-        doc.apis.push(api_spec(view, api)?);
+        let authorizers: Vec<Authorizer> = view.scan(&keys::authorizers(&api.id))?;
+        clashes.extend(shared_names(
+            &format!("authorizers of API '{}' ({})", api.name, api.id),
+            authorizers.iter().map(|a| (a.name.as_str(), a.id.as_str())),
+        ));
+        let spec = api_spec(view, api, authorizers, &mut out.warnings)?;
+        out.document.apis.push(spec);
     }
     let mut plans: Vec<UsagePlan> = view.scan(keys::USAGE_PLANS)?;
     plans.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    clashes.extend(shared_names(
+        "usage plans",
+        plans.iter().map(|p| (p.name.as_str(), p.id.as_str())),
+    ));
     let plan_names: HashMap<String, String> = plans
         .iter()
         .map(|p| (p.id.clone(), p.name.clone()))
         .collect();
-    doc.usage_plans = plans.iter().map(usage_plan_spec).collect();
+    out.document.usage_plans = plans.iter().map(usage_plan_spec).collect();
     let mut api_keys: Vec<ApiKey> = view.scan(keys::API_KEYS)?;
     api_keys.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-    doc.api_keys = api_keys
+    clashes.extend(shared_names(
+        "API keys",
+        api_keys.iter().map(|k| (k.name.as_str(), k.id.as_str())),
+    ));
+    out.document.api_keys = api_keys
         .iter()
         .map(|k| api_key_spec(k, &plan_names))
         .collect();
     for p in view.scan::<IamPrincipal>(keys::PRINCIPALS)? {
         let spec = principal_spec(&p);
         if p.r#type() == PrincipalType::Role {
-            doc.iam.roles.push(spec);
+            out.document.iam.roles.push(spec);
         } else {
-            doc.iam.users.push(spec);
+            out.document.iam.users.push(spec);
         }
     }
-    Ok(doc)
+    if !clashes.is_empty() {
+        return Err(ExportError::SharedNames(clashes));
+    }
+    Ok(out)
 }
 
-/// One API with its authorizers, routes and stages, as stored now.
-fn api_spec(view: &View, api: &RestApi) -> Result<ApiSpec, StoreError> {
-    let mut authorizers: Vec<Authorizer> = view.scan(&keys::authorizers(&api.id))?;
+/// One API with its authorizers, routes and stages, as stored now. A
+/// method without an integration (made through the per-resource API and
+/// not finished) has no document form: left out, with a warning.
+fn api_spec(
+    view: &View,
+    api: &RestApi,
+    mut authorizers: Vec<Authorizer>,
+    warnings: &mut Vec<String>,
+) -> Result<ApiSpec, StoreError> {
     authorizers.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
     let authorizer_names: HashMap<String, String> = authorizers
         .iter()
@@ -57,14 +119,20 @@ fn api_spec(view: &View, api: &RestApi) -> Result<ApiSpec, StoreError> {
         .into_iter()
         .map(|r| (r.id, r.path))
         .collect();
-    let mut routes: Vec<RouteSpec> = view
-        .scan::<Method>(&keys::methods_of_api(&api.id))?
-        .iter()
-        .filter_map(|m| {
-            let path = paths.get(&m.resource_id)?;
-            Some(route_spec(m, path, &authorizer_names))
-        })
-        .collect();
+    let mut routes = Vec::new();
+    for m in view.scan::<Method>(&keys::methods_of_api(&api.id))? {
+        let Some(path) = paths.get(&m.resource_id) else {
+            continue;
+        };
+        if m.integration.is_none() {
+            warnings.push(format!(
+                "route {} {path} of API '{}' ({}) has no integration, which a document cannot say, so it is left out: applying this document leaves it as it is (and the API's stages cannot get a new deployment while it has none) or, with --prune, deletes it. Give it an integration (or delete it) and export again",
+                m.http_method, api.name, api.id
+            ));
+            continue;
+        }
+        routes.push(route_spec(&m, path, &authorizer_names));
+    }
     routes.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
     let mut stages: Vec<Stage> = view.scan(&keys::stages(&api.id))?;
     stages.sort_by(|a, b| a.stage_name.cmp(&b.stage_name));
@@ -160,6 +228,9 @@ pub(crate) fn route_spec(
 fn integration_spec(integration: Option<&Integration>) -> IntegrationSpec {
     let Some(i) = integration else {
         // Only methods made through the per-resource API can lack one.
+        // Export leaves them out; the planner compares a document's route
+        // with such a method in this form (any document integration then
+        // differs from it unless it is this very one).
         return IntegrationSpec::Mock {
             status: 200,
             headers: BTreeMap::new(),

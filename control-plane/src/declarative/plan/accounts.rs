@@ -135,20 +135,25 @@ impl Planner<'_> {
                         ..change("usage_plan", ChangeAction::Create, name)
                     });
                 }
-                Some(old) if *old != plan => {
+                Some(old) => {
+                    // Decided by the document form, as described.
+                    let fields = field_changes(
+                        &export::usage_plan_spec(old),
+                        &export::usage_plan_spec(&plan),
+                    );
+                    if fields.is_empty() {
+                        after.insert(spec.name.clone(), old.clone());
+                        continue;
+                    }
                     self.put(keys::usage_plan(&plan.id), &plan);
                     self.plan.publish.push(resource_name::usage_plan(&plan.id));
                     self.push(ConfigurationChange {
                         id: plan.id.clone(),
                         document_path: field,
-                        fields: field_changes(
-                            &export::usage_plan_spec(old),
-                            &export::usage_plan_spec(&plan),
-                        ),
+                        fields,
                         ..change("usage_plan", ChangeAction::Update, name)
                     });
                 }
-                Some(_) => {}
             }
             after.insert(spec.name.clone(), plan);
         }
@@ -259,11 +264,13 @@ impl Planner<'_> {
                     }
                 }
                 None => {
-                    let index = keys::api_key_hash(&api_keys::hex(&hash));
-                    if self.view.get_raw(&index)?.is_some() || !new_hashes.insert(index.clone()) {
-                        self.error(format!("{field}.value"), "another API key has this value");
-                        continue;
-                    }
+                    let index = match unused_value_index(self.view, &hash)? {
+                        Some(index) if new_hashes.insert(index.clone()) => index,
+                        _ => {
+                            self.error(format!("{field}.value"), "another API key has this value");
+                            continue;
+                        }
+                    };
                     let id = self.fresh_id(10, keys::api_key)?;
                     self.plan
                         .writes
@@ -299,9 +306,8 @@ impl Planner<'_> {
                 });
                 self.check(&format!("{field}.usage_plans"), checked)?;
                 if !before.contains(plan_id) {
-                    self.plan
-                        .writes
-                        .push(Write::Put(keys::plan_key(plan_id, &key.id), Vec::new()));
+                    let (entry, value) = membership_entry(plan_id, &key.id);
+                    self.plan.writes.push(Write::Put(entry, value));
                 }
             }
             for plan_id in &before {
@@ -320,7 +326,7 @@ impl Planner<'_> {
                         ..change("api_key", ChangeAction::Create, name)
                     });
                 }
-                Some(old) if *old != key => {
+                Some(old) => {
                     let plan_names: HashMap<String, String> = plans
                         .values()
                         .map(|p| (p.id.clone(), p.name.clone()))
@@ -331,19 +337,23 @@ impl Planner<'_> {
                                 .map(|p| (p.id, p.name)),
                         )
                         .collect();
+                    // Decided by the document form, as described.
+                    let fields = field_changes(
+                        &export::api_key_spec(old, &plan_names),
+                        &export::api_key_spec(&key, &plan_names),
+                    );
+                    if fields.is_empty() {
+                        continue;
+                    }
                     self.put(keys::api_key(&key.id), &key);
                     self.plan.publish.push(resource_name::api_key(&key.id));
                     self.push(ConfigurationChange {
                         id: key.id.clone(),
                         document_path: field,
-                        fields: field_changes(
-                            &export::api_key_spec(old, &plan_names),
-                            &export::api_key_spec(&key, &plan_names),
-                        ),
+                        fields,
                         ..change("api_key", ChangeAction::Update, name)
                     });
                 }
-                Some(_) => {}
             }
         }
         for old in existing {
@@ -449,21 +459,27 @@ impl Planner<'_> {
                         ..change("iam_principal", ChangeAction::Create, name)
                     });
                 }
-                Some(old) if *old != desired => {
+                Some(old) => {
+                    // Decided by the document form, as described: a policy
+                    // stored as typed (pretty JSON) equals the document's
+                    // compact one, and is kept as typed.
+                    let fields = field_changes(
+                        &export::principal_spec(old),
+                        &export::principal_spec(&desired),
+                    );
+                    if fields.is_empty() {
+                        continue;
+                    }
                     self.put(keys::principal(&desired.name), &desired);
                     self.plan
                         .publish
                         .push(resource_name::principal(&desired.name));
                     self.push(ConfigurationChange {
                         document_path: field,
-                        fields: field_changes(
-                            &export::principal_spec(old),
-                            &export::principal_spec(&desired),
-                        ),
+                        fields,
                         ..change("iam_principal", ChangeAction::Update, name)
                     });
                 }
-                Some(_) => {}
             }
         }
         for old in existing {
@@ -476,12 +492,6 @@ impl Planner<'_> {
                     Err(ApiError::Store(e)) => return Err(e),
                     Err(_) => Vec::new(),
                 };
-                for key in access_keys {
-                    self.delete(keys::access_key(&key.access_key_id));
-                    self.plan
-                        .publish
-                        .push(resource_name::access_key(&key.access_key_id));
-                }
                 self.delete(keys::principal(&old.name));
                 self.plan.publish.push(resource_name::principal(&old.name));
                 self.push(change(
@@ -489,6 +499,22 @@ impl Planner<'_> {
                     ChangeAction::Delete,
                     old.name.clone(),
                 ));
+                // Its access keys go with it: listed by id (never the
+                // secret), after the principal.
+                for key in access_keys {
+                    self.delete(keys::access_key(&key.access_key_id));
+                    self.plan
+                        .publish
+                        .push(resource_name::access_key(&key.access_key_id));
+                    self.push(ConfigurationChange {
+                        id: key.access_key_id.clone(),
+                        ..change(
+                            "access_key",
+                            ChangeAction::Delete,
+                            format!("{} {}", old.name, key.access_key_id),
+                        )
+                    });
+                }
             } else {
                 self.push(change(
                     "iam_principal",

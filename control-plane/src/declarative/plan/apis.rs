@@ -86,30 +86,19 @@ impl Planner<'_> {
     ) -> Result<Option<RestApi>, StoreError> {
         let before = self.errors.len();
         let field = |f: &str| format!("{path}.{f}");
-        self.check(&field("name"), validate::name(&field("name"), &spec.name))?;
-        self.check(
-            &field("description"),
-            validate::max_len(&field("description"), &spec.description, 4096),
-        )?;
+        // The document's spelling of the enums is the planner's to read;
+        // the field rules are the handlers' (check_api_fields, below).
         let protocol = enum_value(
             spec.protocol.as_deref(),
             ApiProtocol::Rest,
             "API_PROTOCOL_",
             "REST, HTTP",
             ApiProtocol::from_str_name,
-        );
-        let protocol = match protocol {
-            Ok(p) => self
-                .check(
-                    &field("protocol"),
-                    validate::protocol(&field("protocol"), p as i32),
-                )?
-                .unwrap_or(p),
-            Err(reason) => {
-                self.error(field("protocol"), reason);
-                ApiProtocol::Rest
-            }
-        };
+        )
+        .unwrap_or_else(|reason| {
+            self.error(field("protocol"), reason);
+            ApiProtocol::Rest
+        });
         let key_source = enum_value(
             spec.api_key_source.as_deref(),
             ApiKeySource::Header,
@@ -154,7 +143,7 @@ impl Planner<'_> {
                 ),
             );
         }
-        let api = RestApi {
+        let mut api = RestApi {
             id,
             name: spec.name.clone(),
             description: spec.description.clone(),
@@ -171,6 +160,11 @@ impl Planner<'_> {
                 .unwrap_or_default(),
             endpoint_type: endpoint_type as i32,
         };
+        let (protocol, refusals) = check_api_fields(&field, &api);
+        api.protocol = protocol as i32;
+        for refusal in refusals {
+            self.check(path, Err::<(), _>(refusal))?;
+        }
         let checked = check_resource_policy(self.view, &api).map_err(|e| match e {
             ApiError::InvalidArgument { field: f, reason } => ApiError::InvalidArgument {
                 field: format!("{path}.{f}"),
@@ -344,7 +338,10 @@ impl Planner<'_> {
                 });
             } else {
                 desired.authorizer_uri = a.uri.clone();
-                desired.result_ttl_seconds = Some(a.ttl_seconds.unwrap_or(300));
+                // Absent stays absent, as CreateAuthorizer stores it (the data
+                // plane applies the default): an export of an authorizer made
+                // through the API applies back unchanged.
+                desired.result_ttl_seconds = a.ttl_seconds;
                 desired.identity_validation_expression = a.validation_expression.clone();
                 desired.timeout_ms = a.timeout_ms;
             }
@@ -363,19 +360,26 @@ impl Planner<'_> {
                         ..change("authorizer", ChangeAction::Create, name)
                     });
                 }
-                Some(old) if *old != desired => {
+                Some(old) => {
+                    // Changed as the document sees it, or not at all: a
+                    // record differing only in what the document cannot
+                    // say is kept as stored (no write, no new deployment).
+                    let fields = field_changes(
+                        &export::authorizer_spec(old),
+                        &export::authorizer_spec(&desired),
+                    );
+                    if fields.is_empty() {
+                        after.push(old.clone());
+                        continue;
+                    }
                     self.put(keys::authorizer(&api.id, &desired.id), &desired);
                     self.push(ConfigurationChange {
                         id: desired.id.clone(),
                         document_path: field,
-                        fields: field_changes(
-                            &export::authorizer_spec(old),
-                            &export::authorizer_spec(&desired),
-                        ),
+                        fields,
                         ..change("authorizer", ChangeAction::Update, name)
                     });
                 }
-                Some(_) => {}
             }
             after.push(desired);
         }

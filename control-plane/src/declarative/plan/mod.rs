@@ -8,10 +8,24 @@
 //! collected (with its path in the document) before anything is decided:
 //! one bad route does not hide another.
 //!
-//! The checks are the admin handlers' own ([`crate::validate`], resource
-//! placement, authorization, stage and plan checks, policy parsing,
-//! deployment freezing), called with the planned state instead of the store
-//! where the document creates what they look up.
+//! The rules are the admin handlers' own functions, called with the planned
+//! state instead of the store where the document creates what they look
+//! up: an API's fields (`rest_apis::check_api_fields`), resource placement,
+//! authorization, resource policies, authorizers and integrations
+//! ([`crate::validate`]), stage and usage-plan checks, key checks with
+//! value uniqueness and its index (`usage_plans::unused_value_index`),
+//! plan membership entries (`usage_plans::membership_entry`), principal
+//! checks, deployment freezing and its creation time
+//! (`deployments::next_deployment_time`).
+//!
+//! What the planner decides itself, and why: reading the document's
+//! spelling (enum short names, route paths, names instead of ids);
+//! refusing ambiguous or repeated names; and pruning. A pruned usage plan
+//! is deleted without DeleteUsagePlan's "still has keys" refusal because
+//! the same plan removes its memberships (a key in the document cannot
+//! name a plan the document lacks, and keys missing from it are pruned
+//! too); a pruned principal's access keys are deleted (and listed) as
+//! DeletePrincipal deletes them.
 //!
 //! One submodule per part of the document: `apis` (APIs and their
 //! authorizers), `routes`, `stages` (with the deployment they need) and
@@ -20,14 +34,17 @@
 
 use super::document::*;
 use super::export;
-use crate::api::deployments::{FrozenParts, check_stage_with, freeze, rebase};
+use crate::api::deployments::{
+    FrozenParts, check_stage_with, freeze, next_deployment_time, rebase,
+};
 use crate::api::iam::{account_id, check_principal_at, keys_of, principal_arn};
 use crate::api::rest_apis::{
-    Siblings, api_record_keys, check_authorization_with, check_placement, check_resource_policy,
-    child_path,
+    Siblings, api_record_keys, check_api_fields, check_authorization_with, check_placement,
+    check_resource_policy, child_path,
 };
 use crate::api::usage_plans::{
-    check_key, check_no_shared_stage_with, check_plan_with, key_record_keys, new_key, secret,
+    check_key, check_no_shared_stage_with, check_plan_with, key_record_keys, membership_entry,
+    new_key, secret, unused_value_index,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::store::{StoreError, View, keys};
@@ -609,11 +626,11 @@ apis:
             "{PETS}    authorizers:\n      - {{ name: users, issuer: \"https://issuer.example\", audiences: [app], jwks_uri: \"http://idp/jwks.json\" }}\nusage_plans:\n  - {{ name: gold, throttle: {{ rate_limit: 5, burst_limit: 5 }}, quota: {{ limit: 100, period: DAY }}, stages: [{{ api: pets, stage: prod }}] }}\napi_keys:\n  - {{ name: partner, usage_plans: [gold] }}\niam:\n  roles:\n    - {{ name: deployer }}\n"
         );
         apply(&store, &doc(&text), false).await;
-        let exported = export::export(&store.view()).unwrap().to_yaml();
+        let exported = export::export(&store.view()).unwrap().document.to_yaml();
         let (_dir2, empty) = self::store().await;
         let plan = apply(&empty, &ApplyFile::parse(&exported).unwrap(), false).await;
         assert!(!plan.changes.is_empty());
-        let again = export::export(&empty.view()).unwrap().to_yaml();
+        let again = export::export(&empty.view()).unwrap().document.to_yaml();
         assert_eq!(exported, again);
         // And the export applied back to where it came from changes nothing.
         assert!(
@@ -689,5 +706,307 @@ apis:
         assert!(errors[0].message.contains("route GET /a"), "{errors:?}");
         // With --prune the route goes too, and the change is fine.
         assert!(dry_run(&store, &doc(token), true).is_ok());
+    }
+
+    /// Records as the per-resource admin handlers store them: an
+    /// authorizer without a TTL (CreateAuthorizer leaves it absent), a
+    /// method whose authorization type was never set (""), a policy stored
+    /// as typed (pretty JSON). Exported and applied back, nothing changes:
+    /// change is decided by the document form the diff shows.
+    #[tokio::test]
+    async fn records_as_the_handlers_store_them_apply_back_unchanged() {
+        let (_dir, store) = store().await;
+        apply(&store, &doc("apis:\n  - { name: a, id: a }\n"), false).await;
+        let root: Resource = store
+            .view()
+            .scan::<Resource>(&keys::resources("a"))
+            .unwrap()
+            .remove(0);
+        store
+            .write(|txn| {
+                txn.put(
+                    &keys::authorizer("a", "auth1"),
+                    &Authorizer {
+                        id: "auth1".into(),
+                        api_id: "a".into(),
+                        name: "tokens".into(),
+                        r#type: AuthorizerType::Token as i32,
+                        identity_source: "method.request.header.X-Token".into(),
+                        authorizer_uri: "http://127.0.0.1:9/auth".into(),
+                        result_ttl_seconds: None,
+                        ..Default::default()
+                    },
+                );
+                txn.put(
+                    &keys::method("a", &root.id, "GET"),
+                    &Method {
+                        api_id: "a".into(),
+                        resource_id: root.id.clone(),
+                        http_method: "GET".into(),
+                        integration: Some(Integration {
+                            r#type: IntegrationType::Mock as i32,
+                            mock: Some(MockResponse {
+                                status_code: 200,
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        }),
+                        authorization_type: String::new(),
+                        ..Default::default()
+                    },
+                );
+                txn.put(
+                    &keys::principal("alice"),
+                    &IamPrincipal {
+                        name: "alice".into(),
+                        r#type: PrincipalType::User as i32,
+                        arn: "arn:aws:iam::000000000000:user/alice".into(),
+                        policies: vec![
+                            "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\", \"Action\": \"execute-api:Invoke\", \"Resource\": \"*\"}\n  ]\n}\n".into(),
+                        ],
+                        created_at_ms: 1,
+                        ..Default::default()
+                    },
+                );
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let exported = export::export(&store.view()).unwrap().document;
+        let plan = apply(&store, &exported, false).await;
+        assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+        assert!(plan.writes.is_empty(), "{:?}", plan.writes);
+        // The principal's policy is still as typed.
+        let alice: IamPrincipal = store
+            .view()
+            .get(&keys::principal("alice"))
+            .unwrap()
+            .unwrap();
+        assert!(alice.policies[0].contains('\n'));
+    }
+
+    /// A changed TTL is still a change; an absent one stays absent.
+    #[tokio::test]
+    async fn an_authorizer_ttl_is_stored_as_the_document_says() {
+        let (_dir, store) = store().await;
+        let text = "apis:\n  - name: a\n    id: a\n    authorizers:\n      - { name: t, type: TOKEN, uri: \"http://127.0.0.1:1/auth\", identity_source: method.request.header.Authorization }\n";
+        apply(&store, &doc(text), false).await;
+        let stored = |store: &Store| {
+            store
+                .view()
+                .scan::<Authorizer>(&keys::authorizers("a"))
+                .unwrap()[0]
+                .result_ttl_seconds
+        };
+        assert_eq!(stored(&store), None);
+        let with_ttl = text.replace("Authorization }", "Authorization, ttl_seconds: 60 }");
+        let plan = apply(&store, &doc(&with_ttl), false).await;
+        assert_eq!(plan.changes[0].fields[0].field, "ttl_seconds");
+        assert_eq!(stored(&store), Some(60));
+    }
+
+    /// A prune lists everything it deletes: a path with no method, and a
+    /// pruned principal's access keys (by id, never the secret).
+    #[tokio::test]
+    async fn a_prune_lists_methodless_resources_and_access_keys() {
+        let (_dir, store) = store().await;
+        apply(&store, &doc(PETS), false).await;
+        let root = store
+            .view()
+            .scan::<Resource>(&keys::resources("pets"))
+            .unwrap()
+            .into_iter()
+            .find(|r| r.path == "/")
+            .unwrap();
+        store
+            .write(|txn| {
+                txn.put(
+                    &keys::resource("pets", "empty1"),
+                    &Resource {
+                        id: "empty1".into(),
+                        api_id: "pets".into(),
+                        parent_id: root.id.clone(),
+                        path_part: "empty".into(),
+                        path: "/empty".into(),
+                    },
+                );
+                txn.put(
+                    &keys::principal("bob"),
+                    &IamPrincipal {
+                        name: "bob".into(),
+                        r#type: PrincipalType::User as i32,
+                        ..Default::default()
+                    },
+                );
+                txn.put(
+                    &keys::access_key("AKIAEXAMPLE000000001"),
+                    &AccessKey {
+                        access_key_id: "AKIAEXAMPLE000000001".into(),
+                        principal: "bob".into(),
+                        secret_access_key: "secret-never-shown".into(),
+                        enabled: true,
+                        ..Default::default()
+                    },
+                );
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let planned = dry_run(&store, &doc(PETS), true).unwrap();
+        let s = summary(&planned);
+        assert!(
+            s.contains(&(
+                "resource".into(),
+                ChangeAction::Delete,
+                "pets /empty".into()
+            )),
+            "{s:?}"
+        );
+        assert!(
+            s.contains(&(
+                "access_key".into(),
+                ChangeAction::Delete,
+                "bob AKIAEXAMPLE000000001".into()
+            )),
+            "{s:?}"
+        );
+        assert!(!format!("{:?}", planned.changes).contains("secret-never-shown"));
+        // Exactly the listed deletions are written.
+        let deleted: Vec<&str> = planned
+            .writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Delete(k) => Some(k.as_str()),
+                Write::Put(..) => None,
+            })
+            .collect();
+        assert_eq!(deleted.len(), 3, "{deleted:?}");
+        // Without prune, the resource is left alone and not listed as deleted.
+        let kept = dry_run(&store, &doc(PETS), false).unwrap();
+        assert!(
+            !summary(&kept)
+                .iter()
+                .any(|(_, action, _)| *action == ChangeAction::Delete)
+        );
+    }
+
+    /// Names the document matches by must be unique to export: two usage
+    /// plans, two keys or two authorizers of one API sharing a name make
+    /// the export fail, naming them and saying what to do.
+    #[tokio::test]
+    async fn an_export_refuses_names_a_document_could_not_tell_apart() {
+        let (_dir, store) = store().await;
+        apply(&store, &doc("apis:\n  - { name: a, id: a }\n"), false).await;
+        store
+            .write(|txn| {
+                for id in ["p1", "p2"] {
+                    txn.put(
+                        &keys::usage_plan(id),
+                        &UsagePlan {
+                            id: id.into(),
+                            name: "gold".into(),
+                            ..Default::default()
+                        },
+                    );
+                }
+                for id in ["k1", "k2"] {
+                    txn.put(
+                        &keys::api_key(id),
+                        &ApiKey {
+                            id: id.into(),
+                            name: "partner".into(),
+                            ..Default::default()
+                        },
+                    );
+                }
+                for id in ["z1", "z2"] {
+                    txn.put(
+                        &keys::authorizer("a", id),
+                        &Authorizer {
+                            id: id.into(),
+                            api_id: "a".into(),
+                            name: "users".into(),
+                            r#type: AuthorizerType::Jwt as i32,
+                            ..Default::default()
+                        },
+                    );
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let Err(export::ExportError::SharedNames(clashes)) = export::export(&store.view()) else {
+            panic!("the export cannot apply back");
+        };
+        assert_eq!(
+            clashes,
+            [
+                "authorizers of API 'a' (a) named 'users' (ids z1, z2)",
+                "usage plans named 'gold' (ids p1, p2)",
+                "API keys named 'partner' (ids k1, k2)",
+            ]
+        );
+        let message = export::ExportError::SharedNames(clashes).to_string();
+        assert!(message.contains("Rename all but one"), "{message}");
+    }
+
+    /// A method without an integration has no document form: the export
+    /// leaves it out with a warning (not as a made-up MOCK 200), and
+    /// applying the export leaves it alone.
+    #[tokio::test]
+    async fn an_export_leaves_out_a_method_without_integration_with_a_warning() {
+        let (_dir, store) = store().await;
+        apply(&store, &doc(PETS), false).await;
+        let root = store
+            .view()
+            .scan::<Resource>(&keys::resources("pets"))
+            .unwrap()
+            .into_iter()
+            .find(|r| r.path == "/pets")
+            .unwrap();
+        store
+            .write(|txn| {
+                txn.put(
+                    &keys::method("pets", &root.id, "POST"),
+                    &Method {
+                        api_id: "pets".into(),
+                        resource_id: root.id.clone(),
+                        http_method: "POST".into(),
+                        integration: None,
+                        ..Default::default()
+                    },
+                );
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let exported = export::export(&store.view()).unwrap();
+        assert_eq!(exported.warnings.len(), 1, "{:?}", exported.warnings);
+        assert!(
+            exported.warnings[0].contains("POST /pets")
+                && exported.warnings[0].contains("no integration"),
+            "{:?}",
+            exported.warnings
+        );
+        let routes = &exported.document.apis[0].routes;
+        assert!(!routes.iter().any(|r| r.method == "POST"), "{routes:?}");
+        // Applied back, the method is left alone: the API then differs from
+        // what its stage serves, and a deployment of a method without an
+        // integration is refused, as CreateDeployment refuses it.
+        let Err(PlanError::Document(errors)) = dry_run(&store, &exported.document, false) else {
+            panic!("the stage cannot be deployed with the method as it is");
+        };
+        assert!(errors[0].message.contains("POST /pets"), "{errors:?}");
+        // Pruned, it goes (listed).
+        let plan = apply(&store, &exported.document, true).await;
+        assert!(
+            summary(&plan).contains(&(
+                "route".into(),
+                ChangeAction::Delete,
+                "pets POST /pets".into()
+            )),
+            "{:?}",
+            plan.changes
+        );
     }
 }

@@ -90,6 +90,9 @@ impl Planner<'_> {
             .iter()
             .map(|r| (r.id.clone(), r.path.clone()))
             .collect();
+        // Resources some method is on: pruning one of them is listed as
+        // its routes' deletion; the others are listed themselves.
+        let with_methods: HashSet<String> = methods.iter().map(|m| m.resource_id.clone()).collect();
         // Existing methods not in the document: left alone, or pruned.
         let mut kept_methods = Vec::new();
         for m in methods {
@@ -131,6 +134,16 @@ impl Planner<'_> {
         for r in resources {
             if self.options.prune && !wanted_paths.contains(&r.path) {
                 self.delete(keys::resource(&api.id, &r.id));
+                if !with_methods.contains(&r.id) {
+                    self.push(ConfigurationChange {
+                        id: r.id.clone(),
+                        ..change(
+                            "resource",
+                            ChangeAction::Delete,
+                            format!("{} {}", api.name, r.path),
+                        )
+                    });
+                }
             } else {
                 by_path.insert(r.path.clone(), r);
             }
@@ -209,18 +222,25 @@ impl Planner<'_> {
                         ..change("route", ChangeAction::Create, name)
                     });
                 }
-                Some(old) if *old != method => {
+                Some(old) => {
+                    // Decided by the document form, as described: a record
+                    // differing only in what the document cannot say is
+                    // kept as stored.
+                    let fields = field_changes(
+                        &export::route_spec(old, &p, &names_by_id),
+                        &export::route_spec(&method, &p, &names_by_id),
+                    );
+                    if fields.is_empty() {
+                        after_methods.push(old.clone());
+                        continue;
+                    }
                     self.put(keys::method(&api.id, &method.resource_id, &verb), &method);
                     self.push(ConfigurationChange {
                         document_path: field,
-                        fields: field_changes(
-                            &export::route_spec(old, &p, &names_by_id),
-                            &export::route_spec(&method, &p, &names_by_id),
-                        ),
+                        fields,
                         ..change("route", ChangeAction::Update, name)
                     });
                 }
-                Some(_) => {}
             }
             after_methods.push(method);
         }

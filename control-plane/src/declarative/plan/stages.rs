@@ -183,13 +183,6 @@ impl Planner<'_> {
         stages: Vec<String>,
     ) -> Result<(), StoreError> {
         let api = &after.api;
-        let latest = self
-            .view
-            .scan::<Deployment>(&keys::deployments(&api.id))?
-            .iter()
-            .map(|d| d.created_at_ms)
-            .max()
-            .unwrap_or(0);
         let mut resources = after.resources.clone();
         resources.sort_by(|a, b| a.id.cmp(&b.id));
         let mut methods = after.methods.clone();
@@ -203,7 +196,7 @@ impl Planner<'_> {
             FrozenParts {
                 id,
                 description: "ApplyConfiguration".into(),
-                created_at_ms: ids::now_ms().max(latest + 1),
+                created_at_ms: next_deployment_time(self.view, &api.id)?,
                 resources,
                 methods,
                 authorizers,
