@@ -70,6 +70,7 @@ if ! command -v wrk >/dev/null 2>&1 || [[ -z "$NGINX" ]]; then
     if [[ "${ARCHWAY_BENCH_INSTALL:-0}" == 1 && "$(id -u)" == 0 ]]; then
         log "installing wrk and nginx-light"
         export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >&2
         apt-get install -y wrk nginx-light >&2
         NGINX="$(find_nginx)"
     else

@@ -58,7 +58,7 @@ pub const MAX_PAGE_SIZE: i32 = 1000;
 
 /// Pages a list may span before [`all_pages`] gives up: far more than any
 /// configuration holds (a billion records at the largest page size).
-pub const MAX_PAGES: usize = 1_000_000;
+const MAX_PAGES: usize = 1_000_000;
 
 /// Every item of a list: calls `list` with `request` for the first page,
 /// then with each `next_page_token` until the last page.

@@ -52,19 +52,6 @@ pub fn read_document(file: &Path) -> anyhow::Result<Document> {
     }
 }
 
-/// The revision a pruning apply must find, given the revision its dry run
-/// (shown, or found deleting nothing) was made at: always that one, so that
-/// nothing created between the two calls is deleted unseen (a prune the dry
-/// run found empty may not delete what appeared meanwhile). 0 (any) when
-/// not pruning.
-fn revision_to_expect(mode: Mode, dry_run_revision: u64) -> u64 {
-    if mode.prune && !mode.dry_run {
-        dry_run_revision
-    } else {
-        0
-    }
-}
-
 /// Applies (or diffs) `document`, read from `file`; prints the changes.
 pub async fn run(
     client: &mut AdminClient,
@@ -85,7 +72,7 @@ pub async fn run(
     if mode.prune && !mode.dry_run {
         // Show what the prune deletes and ask first; then apply only if
         // nothing changed meanwhile, so what was confirmed is what happens.
-        let plan = call(client, file, &text, request(true, 0), true).await?;
+        let plan = call(client, file, &text, request(true, 0)).await?;
         let deletions: Vec<&ConfigurationChange> = plan
             .changes
             .iter()
@@ -104,14 +91,16 @@ pub async fn run(
                 mode.yes,
             )?;
         }
-        expected_revision = revision_to_expect(mode, plan.revision);
+        // Always the dry run's revision, also when it found nothing to
+        // delete: what appeared since must make the apply refuse, not be
+        // deleted unseen.
+        expected_revision = plan.revision;
     }
     let response = call(
         client,
         file,
         &text,
         request(mode.dry_run, expected_revision),
-        mode.dry_run,
     )
     .await?;
     print(&response, mode);
@@ -123,9 +112,8 @@ async fn call(
     file: &Path,
     text: &str,
     request: ApplyConfigurationRequest,
-    dry_run: bool,
 ) -> anyhow::Result<ApplyConfigurationResponse> {
-    let result = if dry_run {
+    let result = if request.dry_run {
         client.config.diff_configuration(request).await
     } else {
         client.config.apply_configuration(request).await
@@ -319,24 +307,4 @@ pub async fn export(
         None => print!("{document}"),
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A pruning apply always names the revision its dry run saw, also when
-    /// the dry run found nothing to delete: something created between the
-    /// two calls must make the apply refuse, not be deleted unseen.
-    #[test]
-    fn a_prune_always_expects_the_revision_of_its_dry_run() {
-        let mode = |dry_run, prune| Mode {
-            dry_run,
-            prune,
-            yes: true,
-        };
-        assert_eq!(revision_to_expect(mode(false, true), 7), 7);
-        assert_eq!(revision_to_expect(mode(false, false), 7), 0);
-        assert_eq!(revision_to_expect(mode(true, true), 7), 0);
-    }
 }

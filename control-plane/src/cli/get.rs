@@ -7,7 +7,6 @@ use super::client::{AdminClient, status_error};
 use super::output::{self, Format, Table, json, json_list, table_time};
 use super::resolve;
 use crate::all_pages;
-use anyhow::bail;
 use archway_proto::v1::*;
 use clap::Subcommand;
 use serde_json::{Value as Json, json as j};
@@ -70,28 +69,20 @@ fn or_dash(s: &str) -> String {
     }
 }
 
-pub fn protocol_name(value: i32) -> String {
+fn protocol_name(value: i32) -> String {
     let p = ApiProtocol::try_from(value).unwrap_or(ApiProtocol::Rest);
     short(p.as_str_name(), "API_PROTOCOL_").replace("UNSPECIFIED", "REST")
 }
 
-pub fn describe_integration(integration: Option<&Integration>) -> String {
+fn describe_integration(integration: Option<&Integration>) -> String {
     let Some(i) = integration else {
         return "(no integration)".into();
     };
     match IntegrationType::try_from(i.r#type) {
-        Ok(IntegrationType::HttpProxy) => {
-            let verb = if i.http_method.is_empty() {
-                ""
-            } else {
-                &i.http_method
-            };
-            format!(
-                "HTTP_PROXY {verb}{}{}",
-                if verb.is_empty() { "" } else { " " },
-                i.uri
-            )
+        Ok(IntegrationType::HttpProxy) if i.http_method.is_empty() => {
+            format!("HTTP_PROXY {}", i.uri)
         }
+        Ok(IntegrationType::HttpProxy) => format!("HTTP_PROXY {} {}", i.http_method, i.uri),
         Ok(IntegrationType::Mock) => {
             format!("MOCK {}", i.mock.as_ref().map_or(0, |m| m.status_code))
         }
@@ -617,32 +608,19 @@ pub async fn run(client: &AdminClient, what: GetCommand, format: Format) -> anyh
         GetCommand::Nodes => {
             // The version comes with every page; the last page's is the
             // newest.
-            let version;
-            let mut nodes = Vec::new();
-            let mut token = String::new();
-            let mut pages = 0;
-            loop {
-                pages += 1;
-                if pages > archway_proto::paging::MAX_PAGES {
-                    bail!("the node list did not end after {pages} pages; try again");
+            let version = std::cell::Cell::new(0);
+            let nodes = archway_proto::paging::all_pages(ListNodesRequest::default(), |req| {
+                let mut fleet = client.fleet.clone();
+                let version = &version;
+                async move {
+                    let page = fleet.list_nodes(req).await?.into_inner();
+                    version.set(page.config_version);
+                    Ok::<_, tonic::Status>(page)
                 }
-                let page = client
-                    .fleet
-                    .clone()
-                    .list_nodes(ListNodesRequest {
-                        page_size: archway_proto::paging::MAX_PAGE_SIZE,
-                        page_token: token,
-                    })
-                    .await
-                    .map_err(|s| status_error("listing nodes", s))?
-                    .into_inner();
-                nodes.extend(page.nodes);
-                token = page.next_page_token;
-                if token.is_empty() {
-                    version = page.config_version;
-                    break;
-                }
-            }
+            })
+            .await
+            .map_err(|s| status_error("listing nodes", s))?;
+            let version = version.get();
             let now = crate::ids::now_ms();
             output::print(
                 format,

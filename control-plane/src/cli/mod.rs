@@ -7,7 +7,6 @@ pub mod confirm;
 pub mod get;
 pub mod iam;
 pub mod output;
-pub mod promote;
 pub mod resolve;
 
 use anyhow::{Context, bail};
@@ -565,7 +564,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             force,
         } => {
             let api_id = resolve::api_id(&client, &api_id).await?;
-            promote::promote(&mut client, &api_id, &stage, force).await?
+            // The server refuses a canary older than the stage's deployment
+            // (it would roll the stage back) unless `force`.
+            let promoted = client
+                .deployments
+                .promote_canary(PromoteCanaryRequest {
+                    api_id,
+                    stage_name: stage.clone(),
+                    force,
+                })
+                .await
+                .map_err(|s| status_error("promoting", s))?
+                .into_inner();
+            println!("stage {stage}: now serves {}", promoted.deployment_id);
         }
         Command::Completion { .. } => unreachable!("answered before connecting"),
     }
@@ -798,6 +809,15 @@ fn quota_period(period: &str) -> anyhow::Result<QuotaPeriod> {
 }
 
 /// `--stage API:STAGE` values, the API by id or name.
+/// `--rate` and `--burst` as a plan throttle: the burst defaults to one
+/// second's worth of the rate.
+fn throttle(rate_limit: f64, burst: Option<u32>) -> ThrottleSettings {
+    ThrottleSettings {
+        rate_limit,
+        burst_limit: burst.unwrap_or(rate_limit.ceil() as u32),
+    }
+}
+
 async fn plan_stages(
     client: &AdminClient,
     stages: &[String],
@@ -833,10 +853,7 @@ async fn plans(client: &mut AdminClient, what: PlansCommand) -> anyhow::Result<(
                 .create_usage_plan(CreateUsagePlanRequest {
                     plan: Some(UsagePlan {
                         name,
-                        throttle: rate.map(|rate_limit| ThrottleSettings {
-                            rate_limit,
-                            burst_limit: burst.unwrap_or(rate_limit.ceil() as u32),
-                        }),
+                        throttle: rate.map(|rate| throttle(rate, burst)),
                         quota: quota.map(|limit| QuotaSettings {
                             limit,
                             period: period as i32,
@@ -877,11 +894,8 @@ async fn plans(client: &mut AdminClient, what: PlansCommand) -> anyhow::Result<(
                 change.description = description;
                 paths.push("description");
             }
-            if let Some(rate_limit) = rate {
-                change.throttle = Some(ThrottleSettings {
-                    rate_limit,
-                    burst_limit: burst.unwrap_or(rate_limit.ceil() as u32),
-                });
+            if let Some(rate) = rate {
+                change.throttle = Some(throttle(rate, burst));
             }
             if rate.is_some() || no_throttle {
                 paths.push("throttle");

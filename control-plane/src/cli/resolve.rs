@@ -1,5 +1,5 @@
-//! Names accepted wherever the CLI takes an id: an API, usage plan, API
-//! key or authorizer is given by its id or by its name. An id wins (ids are
+//! Names accepted wherever the CLI takes an id: an API, usage plan or API
+//! key is given by its id or by its name. An id wins (ids are
 //! unique); otherwise the name must match exactly one record, and a name
 //! several records share is refused with their ids, so a script never acts
 //! on the wrong one. Lists are read through every page.
@@ -45,6 +45,18 @@ fn pick<T>(
 
 /// The API `arg` names (id or name).
 pub async fn api(client: &AdminClient, arg: &str) -> anyhow::Result<RestApi> {
+    // An id is the common case: one call, not every page of the list.
+    if !arg.is_empty()
+        && let Ok(api) = client
+            .apis
+            .clone()
+            .get_rest_api(GetRestApiRequest {
+                api_id: arg.to_owned(),
+            })
+            .await
+    {
+        return Ok(api.into_inner());
+    }
     let apis = all_pages!(
         client.apis,
         list_rest_apis,
