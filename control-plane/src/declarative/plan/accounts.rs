@@ -196,15 +196,17 @@ impl Planner<'_> {
         let existing: Vec<ApiKey> = self.view.scan(keys::API_KEYS)?;
         let plans_by_id: HashMap<&str, &UsagePlan> =
             plans.values().map(|p| (p.id.as_str(), p)).collect();
+        // Only the document's keys need the secret: without it the keys
+        // that exist are still listed, or pruned.
         let secret = match secret(self.view) {
             Ok(s) => s,
             Err(ApiError::Store(e)) => return Err(e),
-            Err(other) => {
-                if !doc.api_keys.is_empty() {
-                    self.error("api_keys", other.to_string());
-                }
+            Err(other) if !doc.api_keys.is_empty() => {
+                // The plan is refused: nothing else about keys matters.
+                self.error("api_keys", other.to_string());
                 return Ok(());
             }
+            Err(_) => Vec::new(),
         };
         let mut seen = HashSet::new();
         let mut new_hashes = HashSet::new();

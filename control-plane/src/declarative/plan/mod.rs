@@ -890,6 +890,47 @@ apis:
         );
     }
 
+    /// Without the key secret no key can be checked, but the keys that
+    /// exist are still listed, and pruned when the document lacks them.
+    #[tokio::test]
+    async fn a_prune_without_the_key_secret_still_deletes_keys_the_document_lacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .write(|txn| {
+                txn.put(
+                    &keys::api_key("k1"),
+                    &ApiKey {
+                        id: "k1".into(),
+                        name: "old".into(),
+                        ..Default::default()
+                    },
+                );
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let empty = doc("apis: []\n");
+        let kept = dry_run(&store, &empty, false).unwrap();
+        assert_eq!(
+            summary(&kept),
+            [("api_key".into(), ChangeAction::Keep, "old".into())]
+        );
+        let pruned = apply(&store, &empty, true).await;
+        assert_eq!(
+            summary(&pruned),
+            [("api_key".into(), ChangeAction::Delete, "old".into())]
+        );
+        assert!(store.view().get_raw(&keys::api_key("k1")).unwrap().is_none());
+        // A document with keys is refused for want of the secret.
+        let Err(PlanError::Document(errors)) =
+            dry_run(&store, &doc("api_keys:\n  - { name: new }\n"), false)
+        else {
+            panic!("no key can be checked without the secret");
+        };
+        assert_eq!(errors[0].path, "api_keys");
+    }
+
     /// Names the document matches by must be unique to export: two usage
     /// plans, two keys or two authorizers of one API sharing a name make
     /// the export fail, naming them and saying what to do.
