@@ -60,29 +60,24 @@ mod apis;
 mod routes;
 mod stages;
 
-/// An error in the document: where (`apis[2].routes[5].integration.uri`)
-/// and why.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DocumentError {
-    pub path: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for DocumentError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
+/// The errors in a document (where, `apis[2].routes[5].integration.uri`,
+/// and why), as they are sent: one a line.
+pub fn error_lines(errors: &[DocumentError]) -> String {
+    let line = |e: &DocumentError| {
+        if e.path.is_empty() {
+            e.message.clone()
         } else {
-            write!(f, "{}: {}", self.path, self.message)
+            format!("{}: {}", e.path, e.message)
         }
-    }
+    };
+    errors.iter().map(line).collect::<Vec<_>>().join("\n")
 }
 
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    /// The document: every error in it.
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    /// The document: every error in it, as the API reports them.
+    #[error("{}", error_lines(.0))]
     Document(Vec<DocumentError>),
     #[error(transparent)]
     Store(#[from] StoreError),
