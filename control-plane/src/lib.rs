@@ -11,6 +11,7 @@ pub mod cli;
 pub mod declarative;
 pub mod descriptors;
 pub mod distribution;
+pub mod enums;
 pub mod error;
 pub mod fleet_status;
 pub mod ids;

@@ -534,7 +534,7 @@ impl UsagePlanService for UsagePlans {
                     )));
                 }
                 txn.delete(&keys::usage_plan(&req.usage_plan_id));
-                txn.delete_prefix(&format!("{}{}/", keys::QUOTA_RESETS, req.usage_plan_id))?;
+                txn.delete_prefix(&keys::quota_resets(&req.usage_plan_id))?;
                 Ok(())
             })
             .await?;

@@ -8,6 +8,7 @@
 //! not configuration) are never exported.
 
 use super::document::*;
+use crate::enums::short_name;
 use crate::store::{StoreError, View, keys};
 use archway_proto::v1::*;
 use std::collections::{BTreeMap, HashMap};
@@ -171,7 +172,7 @@ fn policy_value(text: &str) -> Option<serde_json::Value> {
 }
 
 fn short(name: &str, prefix: &str) -> String {
-    name.trim_start_matches(prefix).to_owned()
+    short_name(name, prefix).to_owned()
 }
 
 pub(crate) fn authorizer_spec(a: &Authorizer) -> AuthorizerSpec {
