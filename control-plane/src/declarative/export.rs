@@ -132,7 +132,9 @@ fn api_spec(
             ));
             continue;
         }
-        routes.push(route_spec(&m, path, &authorizer_names));
+        routes.push(route_spec(&m, path, |id| {
+            authorizer_names.get(id).map(String::as_str)
+        }));
     }
     routes.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
     let mut stages: Vec<Stage> = view.scan(&keys::stages(&api.id))?;
@@ -195,20 +197,18 @@ pub(crate) fn authorizer_spec(a: &Authorizer) -> AuthorizerSpec {
     }
 }
 
-/// A method as a route; `authorizer_names` maps its API's authorizer ids
-/// to names.
-pub(crate) fn route_spec(
+/// A method as a route; `authorizer_name` names its API's authorizers by
+/// id.
+pub(crate) fn route_spec<'n>(
     m: &Method,
     path: &str,
-    authorizer_names: &HashMap<String, String>,
+    authorizer_name: impl Fn(&str) -> Option<&'n str>,
 ) -> RouteSpec {
     let (authorizer, authorization) = match m.authorization_type.as_str() {
         "JWT" | "CUSTOM" => (
             Some(
-                authorizer_names
-                    .get(&m.authorizer_id)
-                    .cloned()
-                    .unwrap_or_else(|| m.authorizer_id.clone()),
+                authorizer_name(&m.authorizer_id)
+                    .map_or_else(|| m.authorizer_id.clone(), str::to_owned),
             ),
             None,
         ),
