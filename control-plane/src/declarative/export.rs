@@ -173,6 +173,15 @@ fn policy_value(text: &str) -> Option<serde_json::Value> {
     Some(serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.into())))
 }
 
+/// A policy's stored text from the document's JSON: a string is the text
+/// itself (not JSON of a string), anything else its compact JSON.
+pub(crate) fn policy_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn short(name: &str, prefix: &str) -> String {
     short_name(name, prefix).to_owned()
 }
