@@ -15,6 +15,7 @@ pub mod enums;
 pub mod error;
 pub mod fleet_status;
 pub mod ids;
+pub mod lookup;
 pub mod reflection;
 pub mod secrets;
 pub mod server;

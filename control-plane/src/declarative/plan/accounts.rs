@@ -34,35 +34,20 @@ impl Planner<'_> {
             };
             let mut api_stages = Vec::new();
             for (j, s) in spec.stages.iter().enumerate() {
-                let by_id: Vec<&(String, String)> = self
-                    .final_apis
-                    .iter()
-                    .filter(|(id, _)| *id == s.api)
-                    .collect();
-                let by_name: Vec<&(String, String)> = self
-                    .final_apis
-                    .iter()
-                    .filter(|(_, name)| *name == s.api)
-                    .collect();
-                let api_id = match (by_id.first(), by_name.as_slice()) {
-                    (Some((id, _)), _) => id.clone(),
-                    (None, [(id, _)]) => id.clone(),
-                    (None, []) => {
-                        self.error(
-                            format!("{field}.stages[{j}].api"),
-                            format!("no API has the id or name '{}'", s.api),
-                        );
-                        continue;
-                    }
-                    (None, _) => {
-                        self.error(
-                            format!("{field}.stages[{j}].api"),
-                            format!(
-                                "{} APIs are named '{}'; use the API's id",
-                                by_name.len(),
-                                s.api
-                            ),
-                        );
+                let found = id_or_name(&self.final_apis, &s.api, |a| &a.0, |a| &a.1);
+                let api_id = match found {
+                    Found::One((id, _)) => Ok(id.clone()),
+                    Found::None => Err(format!("no API has the id or name '{}'", s.api)),
+                    Found::Shared(all) => Err(format!(
+                        "{} APIs are named '{}'; use the API's id",
+                        all.len(),
+                        s.api
+                    )),
+                };
+                let api_id = match api_id {
+                    Ok(id) => id,
+                    Err(reason) => {
+                        self.error(format!("{field}.stages[{j}].api"), reason);
                         continue;
                     }
                 };

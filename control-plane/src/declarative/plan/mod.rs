@@ -50,6 +50,7 @@ use crate::api::usage_plans::{
 };
 use crate::enums::{enum_value, short_name};
 use crate::error::{ApiError, ApiResult};
+use crate::lookup::{Found, id_or_name};
 use crate::store::{StoreError, View, keys};
 use crate::{api_keys, ids, validate};
 use archway_proto::resource_name;
