@@ -82,6 +82,7 @@ impl Configuration {
 /// tell a read-only token whether a guessed value is a key. A caller with
 /// no role passed no token check (auth is off for the path): nothing to
 /// protect from it.
+///
 /// It sees only a document that parses (one that does not has no values to
 /// look up: the dry run reports its syntax error).
 fn refuse_key_values_unless_admin(
