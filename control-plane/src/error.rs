@@ -25,6 +25,19 @@ impl ApiError {
             reason: reason.into(),
         }
     }
+
+    /// The refusal with its field renamed by `rename` (other errors as they
+    /// are): how a shared check's field is moved to where the caller's
+    /// request or document has it.
+    pub fn map_field(self, rename: impl FnOnce(String) -> String) -> Self {
+        match self {
+            Self::InvalidArgument { field, reason } => Self::InvalidArgument {
+                field: rename(field),
+                reason,
+            },
+            other => other,
+        }
+    }
 }
 
 impl From<ApiError> for Status {

@@ -14,7 +14,7 @@
 
 use super::SharedState;
 use crate::auth::CallerRole;
-use crate::declarative::apply::{self, ApplyError, apply};
+use crate::declarative::apply::{self, ApplyError, apply_document};
 use crate::declarative::document::ApplyFile;
 use crate::declarative::export::{ExportError, export};
 use crate::error::ApiError;
@@ -32,17 +32,27 @@ impl Configuration {
         Self { state }
     }
 
+    /// Parses the document (once), lets `screen` refuse it, then applies
+    /// or plans it.
     async fn run(
         &self,
         req: ApplyConfigurationRequest,
         dry_run: bool,
+        screen: impl FnOnce(&ApplyFile) -> Result<(), Status>,
     ) -> Result<Response<ApplyConfigurationResponse>, Status> {
         let request = apply::Request {
             dry_run,
             prune: req.prune,
             expected_revision: req.expected_revision,
         };
-        let outcome = match apply(&self.state, &req.document, request).await {
+        let applied = match apply::parse(&req.document) {
+            Ok(doc) => {
+                screen(&doc)?;
+                apply_document(&self.state, &doc, request).await
+            }
+            Err(e) => Err(e),
+        };
+        let outcome = match applied {
             Ok(outcome) => outcome,
             Err(e) if req.errors_in_response => {
                 let errors = document_errors(&e);
@@ -72,18 +82,19 @@ impl Configuration {
 /// tell a read-only token whether a guessed value is a key. A caller with
 /// no role passed no token check (auth is off for the path): nothing to
 /// protect from it.
-fn refuse_key_values_unless_admin(role: Option<&CallerRole>, document: &str) -> Result<(), Status> {
+///
+/// It sees only a document that parses (one that does not has no values to
+/// look up: the dry run reports its syntax error).
+fn refuse_key_values_unless_admin(
+    role: Option<&CallerRole>,
+    doc: &ApplyFile,
+) -> Result<(), Status> {
     let Some(CallerRole(role)) = role else {
         return Ok(());
     };
     if *role == TokenRole::Admin {
         return Ok(());
     }
-    // A document that does not parse has no values to look up: the dry run
-    // reports its syntax error.
-    let Ok(doc) = ApplyFile::parse(document) else {
-        return Ok(());
-    };
     let with_values: Vec<String> = doc
         .api_keys
         .iter()
@@ -108,13 +119,7 @@ fn document_errors(e: &ApplyError) -> Vec<DocumentError> {
             path: String::new(),
             message: syntax.to_string(),
         }],
-        ApplyError::Document(errors) => errors
-            .iter()
-            .map(|d| DocumentError {
-                path: d.path.clone(),
-                message: d.message.clone(),
-            })
-            .collect(),
+        ApplyError::Document(errors) => errors.clone(),
         ApplyError::Moved { .. } | ApplyError::Store(_) => Vec::new(),
     }
 }
@@ -196,7 +201,7 @@ impl ConfigurationService for Configuration {
         // Admin tokens only (auth.rs): key values are theirs to send.
         let req = request.into_inner();
         let dry_run = req.dry_run;
-        self.run(req, dry_run).await
+        self.run(req, dry_run, |_| Ok(())).await
     }
 
     async fn diff_configuration(
@@ -205,8 +210,10 @@ impl ConfigurationService for Configuration {
     ) -> Result<Response<ApplyConfigurationResponse>, Status> {
         let role = request.extensions().get::<CallerRole>().cloned();
         let req = request.into_inner();
-        refuse_key_values_unless_admin(role.as_ref(), &req.document)?;
-        self.run(req, true).await
+        self.run(req, true, |doc| {
+            refuse_key_values_unless_admin(role.as_ref(), doc)
+        })
+        .await
     }
 
     async fn export_configuration(

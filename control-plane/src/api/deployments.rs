@@ -165,18 +165,12 @@ pub(crate) fn check_stage_with(
 /// Moves a refusal's field from under `from` (e.g. `stage.variables`) to
 /// under `to` (e.g. `apis[0].stages[1].variables`).
 pub(crate) fn rebase(e: ApiError, from: &str, to: &str) -> ApiError {
-    match e {
-        ApiError::InvalidArgument { field, reason } if from != to => {
-            let field = match field.strip_prefix(from) {
-                Some(rest) if rest.is_empty() || rest.starts_with(['.', '[']) => {
-                    format!("{to}{rest}")
-                }
-                _ => field,
-            };
-            ApiError::InvalidArgument { field, reason }
+    e.map_field(|field| match field.strip_prefix(from) {
+        Some(rest) if from != to && (rest.is_empty() || rest.starts_with(['.', '['])) => {
+            format!("{to}{rest}")
         }
-        other => other,
-    }
+        _ => field,
+    })
 }
 
 /// Freezes the API's current resources and methods into a deployment, after
@@ -201,12 +195,22 @@ fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Depl
 /// (CreateDeployment and ApplyConfiguration both use this).
 pub(crate) fn next_deployment_time(view: &View, api_id: &str) -> Result<i64, StoreError> {
     let latest = view
-        .scan::<Deployment>(&keys::deployments(api_id))?
+        .scan::<DeploymentTime>(&keys::deployments(api_id))?
         .iter()
         .map(|d| d.created_at_ms)
         .max()
         .unwrap_or(0);
     Ok(ids::now_ms().max(latest + 1))
+}
+
+/// A deployment's creation time alone: decoding it skips the resources,
+/// methods and authorizers (up to 10,000 methods a deployment) that
+/// [`next_deployment_time`] does not need.
+#[derive(Clone, PartialEq, prost::Message)]
+struct DeploymentTime {
+    /// `Deployment.created_at_ms`'s tag.
+    #[prost(int64, tag = "4")]
+    created_at_ms: i64,
 }
 
 /// What a new deployment is made of.
@@ -220,8 +224,15 @@ pub(crate) struct FrozenParts {
 }
 
 /// A deployment of `api` from its parts, refused when a method cannot be
-/// served (none at all, or one without an integration).
-pub(crate) fn freeze(api: &RestApi, parts: FrozenParts) -> ApiResult<Deployment> {
+/// served (none at all, or one without an integration). The parts are
+/// stored in id order (methods by resource id, then verb), whatever order
+/// they come in: a deployment's form does not depend on who made it.
+pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deployment> {
+    parts.resources.sort_by(|a, b| a.id.cmp(&b.id));
+    parts
+        .methods
+        .sort_by(|a, b| (&a.resource_id, &a.http_method).cmp(&(&b.resource_id, &b.http_method)));
+    parts.authorizers.sort_by(|a, b| a.id.cmp(&b.id));
     if parts.methods.is_empty() {
         return Err(ApiError::FailedPrecondition(format!(
             "API '{}' has no methods; add one before deploying",

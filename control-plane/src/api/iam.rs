@@ -15,12 +15,13 @@ use super::update_mask::{Fixed, Updatable, merge};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::secrets::{MasterKey, random_string};
-use crate::store::{View, keys};
+use crate::store::{StoreError, View, keys};
 use archway_proto::policy::{Policy, PolicyKind};
 use archway_proto::resource_name;
 use archway_proto::v1::iam_service_server::IamService;
 use archway_proto::v1::*;
 use sha2::Digest;
+use std::collections::HashMap;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -72,17 +73,21 @@ impl Iam {
     }
 }
 
-/// `arn:aws:iam::{account}:user/{name}` or `…:role/{name}`.
-pub(crate) fn principal_arn(account: &str, kind: PrincipalType, name: &str) -> String {
-    let kind = if kind == PrincipalType::Role {
+/// `role` or `user`, as ARNs and messages name a principal's type.
+pub(crate) fn principal_kind(kind: PrincipalType) -> &'static str {
+    if kind == PrincipalType::Role {
         "role"
     } else {
         "user"
-    };
-    format!("arn:aws:iam::{account}:{kind}/{name}")
+    }
 }
 
-pub(crate) fn account_id(view: &View) -> ApiResult<String> {
+/// `arn:aws:iam::{account}:user/{name}` or `…:role/{name}`.
+pub(crate) fn principal_arn(account: &str, kind: PrincipalType, name: &str) -> String {
+    format!("arn:aws:iam::{account}:{}/{name}", principal_kind(kind))
+}
+
+pub(crate) fn account_id(view: &View) -> Result<String, StoreError> {
     Ok(view
         .get_raw(keys::ACCOUNT_ID)?
         .map(|v| String::from_utf8_lossy(&v).into_owned())
@@ -150,12 +155,27 @@ fn load_access_key(view: &View, id: &str) -> ApiResult<AccessKey> {
     })
 }
 
-pub(crate) fn keys_of(view: &View, principal: &str) -> ApiResult<Vec<AccessKey>> {
+pub(crate) fn keys_of(view: &View, principal: &str) -> Result<Vec<AccessKey>, StoreError> {
     Ok(view
         .scan::<AccessKey>(keys::ACCESS_KEYS)?
         .into_iter()
         .filter(|k| k.principal == principal)
         .collect())
+}
+
+/// Every access key by its principal's name, in id order: one scan for
+/// many principals.
+pub(crate) fn keys_by_principal(
+    view: &View,
+) -> Result<HashMap<String, Vec<AccessKey>>, StoreError> {
+    let mut by_principal: HashMap<String, Vec<AccessKey>> = HashMap::new();
+    for key in view.scan::<AccessKey>(keys::ACCESS_KEYS)? {
+        by_principal
+            .entry(key.principal.clone())
+            .or_default()
+            .push(key);
+    }
+    Ok(by_principal)
 }
 
 /// What the admin API shows of a key: never the secret, sealed or not.

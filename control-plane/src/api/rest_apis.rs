@@ -6,6 +6,7 @@ use super::records::{
     body, ensure_absent, load_by_id, page_of, refuse_if_used, required, unused_id,
 };
 use super::update_mask::{Fixed, Updatable, merge};
+use crate::enums::short_name;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::store::{Txn, View, keys};
@@ -350,9 +351,7 @@ pub(crate) fn check_authorization_with(
                     format!(
                         "authorizer '{}' is a {} authorizer; use authorization_type {}",
                         method.authorizer_id,
-                        authorizer_type
-                            .as_str_name()
-                            .trim_start_matches("AUTHORIZER_TYPE_"),
+                        short_name(authorizer_type.as_str_name(), "AUTHORIZER_TYPE_"),
                         if is_jwt { "JWT" } else { "CUSTOM" }
                     ),
                 ));
@@ -394,15 +393,13 @@ pub(crate) fn api_record_keys(view: &View, api_id: &str) -> Vec<String> {
 /// A field error of a request's body message named as the request names it
 /// (`authorizer.name`); mask errors keep their `update_mask` field.
 pub(crate) fn prefixed(body: &str, err: ApiError) -> ApiError {
-    match err {
-        ApiError::InvalidArgument { field, reason } if !field.starts_with("update_mask") => {
-            ApiError::InvalidArgument {
-                field: format!("{body}.{field}"),
-                reason,
-            }
+    err.map_field(|field| {
+        if field.starts_with("update_mask") {
+            field
+        } else {
+            format!("{body}.{field}")
         }
-        other => other,
-    }
+    })
 }
 
 fn load_authorizer(view: &View, api_id: &str, id: &str) -> ApiResult<Authorizer> {

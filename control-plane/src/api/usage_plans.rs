@@ -121,10 +121,16 @@ pub(crate) fn check_key(
     description: &str,
     value: &str,
 ) -> ApiResult<Vec<u8>> {
-    validate::name(&format!("{field}.name"), name)?;
-    validate::max_len(&format!("{field}.description"), description, 4096)?;
+    check_key_fields(field, name, description)?;
     api_keys::check_value(value).map_err(|r| ApiError::invalid(format!("{field}.value"), r))?;
     Ok(api_keys::hash(secret, value))
+}
+
+/// A key's name and description (without a value: an existing key's
+/// stays as it is).
+pub(crate) fn check_key_fields(field: &str, name: &str, description: &str) -> ApiResult<()> {
+    validate::name(&format!("{field}.name"), name)?;
+    validate::max_len(&format!("{field}.description"), description, 4096)
 }
 
 /// The record of a new key: the value itself is never stored.
@@ -534,7 +540,7 @@ impl UsagePlanService for UsagePlans {
                     )));
                 }
                 txn.delete(&keys::usage_plan(&req.usage_plan_id));
-                txn.delete_prefix(&format!("{}{}/", keys::QUOTA_RESETS, req.usage_plan_id))?;
+                txn.delete_prefix(&keys::quota_resets(&req.usage_plan_id))?;
                 Ok(())
             })
             .await?;

@@ -3,10 +3,10 @@
 //! publish the result to the fleet as one configuration version.
 
 use super::document::{ApplyFile, SyntaxError};
-use super::plan::{self, DocumentError, Options, Plan, PlanError, Write};
+use super::plan::{self, Options, Plan, PlanError, Write, error_lines};
 use crate::api::ControlPlaneState;
 use crate::store::StoreError;
-use archway_proto::v1::{ConfigurationChange, CreatedApiKey};
+use archway_proto::v1::{ConfigurationChange, CreatedApiKey, DocumentError};
 
 /// What an apply (or dry run) did.
 #[derive(Debug)]
@@ -23,7 +23,7 @@ pub struct Outcome {
 pub enum ApplyError {
     #[error("document: {0}")]
     Syntax(SyntaxError),
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    #[error("{}", error_lines(.0))]
     Document(Vec<DocumentError>),
     /// The store moved on from the revision the caller reviewed.
     #[error(
@@ -54,12 +54,8 @@ pub struct Request {
     pub expected_revision: u64,
 }
 
-/// Parses `text` and applies it (or, with `dry_run`, only plans it).
-pub async fn apply(
-    state: &ControlPlaneState,
-    text: &str,
-    request: Request,
-) -> Result<Outcome, ApplyError> {
+/// Parses a document, once: the caller may look at it before applying it.
+pub fn parse(text: &str) -> Result<ApplyFile, ApplyError> {
     let started = std::time::Instant::now();
     let doc = ApplyFile::parse(text).map_err(ApplyError::Syntax)?;
     tracing::debug!(
@@ -67,10 +63,10 @@ pub async fn apply(
         bytes = text.len(),
         "parsed configuration document"
     );
-    apply_document(state, &doc, request).await
+    Ok(doc)
 }
 
-/// Applies a parsed document.
+/// Applies a parsed document (or, with `dry_run`, only plans it).
 pub async fn apply_document(
     state: &ControlPlaneState,
     doc: &ApplyFile,

@@ -8,6 +8,7 @@
 //! not configuration) are never exported.
 
 use super::document::*;
+use crate::enums::short_name;
 use crate::store::{StoreError, View, keys};
 use archway_proto::v1::*;
 use std::collections::{BTreeMap, HashMap};
@@ -131,7 +132,9 @@ fn api_spec(
             ));
             continue;
         }
-        routes.push(route_spec(&m, path, &authorizer_names));
+        routes.push(route_spec(&m, path, |id| {
+            authorizer_names.get(id).map(String::as_str)
+        }));
     }
     routes.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
     let mut stages: Vec<Stage> = view.scan(&keys::stages(&api.id))?;
@@ -170,8 +173,17 @@ fn policy_value(text: &str) -> Option<serde_json::Value> {
     Some(serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.into())))
 }
 
+/// A policy's stored text from the document's JSON: a string is the text
+/// itself (not JSON of a string), anything else its compact JSON.
+pub(crate) fn policy_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn short(name: &str, prefix: &str) -> String {
-    name.trim_start_matches(prefix).to_owned()
+    short_name(name, prefix).to_owned()
 }
 
 pub(crate) fn authorizer_spec(a: &Authorizer) -> AuthorizerSpec {
@@ -194,20 +206,18 @@ pub(crate) fn authorizer_spec(a: &Authorizer) -> AuthorizerSpec {
     }
 }
 
-/// A method as a route; `authorizer_names` maps its API's authorizer ids
-/// to names.
-pub(crate) fn route_spec(
+/// A method as a route; `authorizer_name` names its API's authorizers by
+/// id.
+pub(crate) fn route_spec<'n>(
     m: &Method,
     path: &str,
-    authorizer_names: &HashMap<String, String>,
+    authorizer_name: impl Fn(&str) -> Option<&'n str>,
 ) -> RouteSpec {
     let (authorizer, authorization) = match m.authorization_type.as_str() {
         "JWT" | "CUSTOM" => (
             Some(
-                authorizer_names
-                    .get(&m.authorizer_id)
-                    .cloned()
-                    .unwrap_or_else(|| m.authorizer_id.clone()),
+                authorizer_name(&m.authorizer_id)
+                    .map_or_else(|| m.authorizer_id.clone(), str::to_owned),
             ),
             None,
         ),

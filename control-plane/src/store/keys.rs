@@ -64,6 +64,11 @@ pub fn usage_plan(plan_id: &str) -> String {
     format!("plan/{plan_id}")
 }
 
+/// Quota reset times of every key in a plan.
+pub fn quota_resets(plan_id: &str) -> String {
+    format!("reset/{plan_id}/")
+}
+
 /// Membership index: the keys of a plan.
 pub fn plan_key(plan_id: &str, key_id: &str) -> String {
     format!("plankey/{plan_id}/{key_id}")

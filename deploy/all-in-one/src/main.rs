@@ -189,7 +189,7 @@ async fn apply_example(admin_url: &str, token: &str, echo_addr: &str) -> anyhow:
         .config
         .apply_configuration(
             archway_control_plane::cli::client::proto::ApplyConfigurationRequest {
-                document: spec.to_yaml(),
+                document: spec.to_compact_json(),
                 ..Default::default()
             },
         )

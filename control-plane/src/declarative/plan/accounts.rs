@@ -3,67 +3,51 @@
 
 use super::*;
 
+/// The usage plans as keys see them.
+pub(super) struct Plans {
+    /// Every plan after the plan, by name.
+    by_name: HashMap<String, UsagePlan>,
+    /// Id → name of every plan before or after the plan: a key's old
+    /// memberships may name one being pruned.
+    names: HashMap<String, String>,
+}
+
 impl Planner<'_> {
-    /// Plans usage plans; returns name → id of every plan after the plan.
-    pub(super) fn usage_plans(
-        &mut self,
-        doc: &ApplyFile,
-    ) -> Result<HashMap<String, UsagePlan>, StoreError> {
+    /// Plans usage plans; returns them as keys see them.
+    pub(super) fn usage_plans(&mut self, doc: &ApplyFile) -> Result<Plans, StoreError> {
         let existing: Vec<UsagePlan> = self.view.scan(keys::USAGE_PLANS)?;
         let mut after: HashMap<String, UsagePlan> = HashMap::new();
+        let mut names = Names::new(
+            &existing,
+            |p| p.name.as_str(),
+            Wording {
+                one: "usage plan",
+                many: "usage plans",
+                twice: "",
+                shared: "; rename one",
+            },
+        );
         for (i, spec) in doc.usage_plans.iter().enumerate() {
             let field = format!("usage_plans[{i}]");
-            if after.contains_key(&spec.name) {
-                self.error(
-                    format!("{field}.name"),
-                    format!("usage plan '{}' appears twice", spec.name),
-                );
+            let Some(current) = self.claim(&mut names, &field, &spec.name) else {
                 continue;
-            }
-            let found = matching(&existing, |p| p.name == spec.name);
-            if found.len() > 1 {
-                self.error(
-                    format!("{field}.name"),
-                    format!(
-                        "{} usage plans are named '{}'; rename one",
-                        found.len(),
-                        spec.name
-                    ),
-                );
-                continue;
-            }
-            let current = found.first().copied();
+            };
             let mut api_stages = Vec::new();
             for (j, s) in spec.stages.iter().enumerate() {
-                let by_id: Vec<&(String, String)> = self
-                    .final_apis
-                    .iter()
-                    .filter(|(id, _)| *id == s.api)
-                    .collect();
-                let by_name: Vec<&(String, String)> = self
-                    .final_apis
-                    .iter()
-                    .filter(|(_, name)| *name == s.api)
-                    .collect();
-                let api_id = match (by_id.first(), by_name.as_slice()) {
-                    (Some((id, _)), _) => id.clone(),
-                    (None, [(id, _)]) => id.clone(),
-                    (None, []) => {
-                        self.error(
-                            format!("{field}.stages[{j}].api"),
-                            format!("no API has the id or name '{}'", s.api),
-                        );
-                        continue;
-                    }
-                    (None, _) => {
-                        self.error(
-                            format!("{field}.stages[{j}].api"),
-                            format!(
-                                "{} APIs are named '{}'; use the API's id",
-                                by_name.len(),
-                                s.api
-                            ),
-                        );
+                let found = id_or_name(&self.final_apis, &s.api, |a| &a.0, |a| &a.1);
+                let api_id = match found {
+                    Found::One((id, _)) => Ok(id.clone()),
+                    Found::None => Err(format!("no API has the id or name '{}'", s.api)),
+                    Found::Shared(all) => Err(format!(
+                        "{} APIs are named '{}'; use the API's id",
+                        all.len(),
+                        s.api
+                    )),
+                };
+                let api_id = match api_id {
+                    Ok(id) => id,
+                    Err(reason) => {
+                        self.error(format!("{field}.stages[{j}].api"), reason);
                         continue;
                     }
                 };
@@ -73,22 +57,24 @@ impl Planner<'_> {
                     throttle: s.method_throttles.iter().map(method_throttle_of).collect(),
                 });
             }
+            // The spelling is the planner's to read; which periods a quota
+            // may have is the rules' (check_plan_with, below).
             let quota = match &spec.quota {
                 None => None,
-                Some(q) => match QuotaPeriod::from_str_name(&format!(
-                    "QUOTA_PERIOD_{}",
-                    q.period.to_ascii_uppercase()
-                )) {
-                    Some(period) if period != QuotaPeriod::Unspecified => Some(QuotaSettings {
+                Some(q) => match enum_value(
+                    Some(&q.period),
+                    QuotaPeriod::Unspecified,
+                    "QUOTA_PERIOD_",
+                    "DAY, WEEK, MONTH",
+                    QuotaPeriod::from_str_name,
+                ) {
+                    Ok(period) => Some(QuotaSettings {
                         limit: q.limit,
                         period: period as i32,
                         offset: q.offset,
                     }),
-                    _ => {
-                        self.error(
-                            format!("{field}.quota.period"),
-                            format!("'{}' is not DAY, WEEK or MONTH", q.period),
-                        );
+                    Err(reason) => {
+                        self.error(format!("{field}.quota.period"), reason);
                         continue;
                     }
                 },
@@ -157,17 +143,19 @@ impl Planner<'_> {
             }
             after.insert(spec.name.clone(), plan);
         }
-        let in_doc: HashSet<&str> = doc.usage_plans.iter().map(|p| p.name.as_str()).collect();
+        let mut plan_names: HashMap<String, String> = after
+            .values()
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect();
+        let taken = names.into_taken();
         for old in existing {
-            if in_doc.contains(old.name.as_str()) {
+            plan_names.insert(old.id.clone(), old.name.clone());
+            if taken.contains(&old.name) {
                 continue;
             }
             if self.options.prune {
                 self.delete(keys::usage_plan(&old.id));
-                for (key, _) in self
-                    .view
-                    .scan_raw(&format!("{}{}/", keys::QUOTA_RESETS, old.id))?
-                {
+                for key in self.view.keys_under(&keys::quota_resets(&old.id)) {
                     self.delete(key);
                 }
                 self.plan.publish.push(resource_name::usage_plan(&old.id));
@@ -185,54 +173,47 @@ impl Planner<'_> {
                 after.entry(old.name.clone()).or_insert(old);
             }
         }
-        Ok(after)
+        Ok(Plans {
+            by_name: after,
+            names: plan_names,
+        })
     }
 
-    pub(super) fn api_keys(
-        &mut self,
-        doc: &ApplyFile,
-        plans: &HashMap<String, UsagePlan>,
-    ) -> Result<(), StoreError> {
+    pub(super) fn api_keys(&mut self, doc: &ApplyFile, plans: &Plans) -> Result<(), StoreError> {
         let existing: Vec<ApiKey> = self.view.scan(keys::API_KEYS)?;
         let plans_by_id: HashMap<&str, &UsagePlan> =
-            plans.values().map(|p| (p.id.as_str(), p)).collect();
+            plans.by_name.values().map(|p| (p.id.as_str(), p)).collect();
+        // Only the document's keys need the secret: without it the keys
+        // that exist are still listed, or pruned.
         let secret = match secret(self.view) {
             Ok(s) => s,
             Err(ApiError::Store(e)) => return Err(e),
-            Err(other) => {
-                if !doc.api_keys.is_empty() {
-                    self.error("api_keys", other.to_string());
-                }
+            Err(other) if !doc.api_keys.is_empty() => {
+                // The plan is refused: nothing else about keys matters.
+                self.error("api_keys", other.to_string());
                 return Ok(());
             }
+            Err(_) => Vec::new(),
         };
-        let mut seen = HashSet::new();
+        let mut names = Names::new(
+            &existing,
+            |k| k.name.as_str(),
+            Wording {
+                one: "API key",
+                many: "API keys",
+                twice: "",
+                shared: "; rename one",
+            },
+        );
         let mut new_hashes = HashSet::new();
         for (i, spec) in doc.api_keys.iter().enumerate() {
             let field = format!("api_keys[{i}]");
-            if !seen.insert(spec.name.clone()) {
-                self.error(
-                    format!("{field}.name"),
-                    format!("API key '{}' appears twice", spec.name),
-                );
+            let Some(current) = self.claim(&mut names, &field, &spec.name) else {
                 continue;
-            }
-            let found = matching(&existing, |k| k.name == spec.name);
-            if found.len() > 1 {
-                self.error(
-                    format!("{field}.name"),
-                    format!(
-                        "{} API keys are named '{}'; rename one",
-                        found.len(),
-                        spec.name
-                    ),
-                );
-                continue;
-            }
-            let current = found.first().copied();
+            };
             let mut plan_ids = Vec::new();
             for (j, name) in spec.usage_plans.iter().enumerate() {
-                match plans.get(name) {
+                match plans.by_name.get(name) {
                     Some(p) => plan_ids.push(p.id.clone()),
                     None => self.error(
                         format!("{field}.usage_plans[{j}]"),
@@ -240,12 +221,20 @@ impl Planner<'_> {
                     ),
                 }
             }
-            let value = spec.value.clone().unwrap_or_else(api_keys::generate);
-            let Some(hash) = self.check(
-                &field,
-                check_key(&secret, &field, &spec.name, &spec.description, &value),
-            )?
-            else {
+            // A value is generated only for a key to create: an existing
+            // key's stays as it is, and the document's is only compared.
+            let value = match (&spec.value, current) {
+                (Some(value), _) => Some(value.clone()),
+                (None, None) => Some(api_keys::generate()),
+                (None, Some(_)) => None,
+            };
+            let checked = match &value {
+                Some(value) => check_key(&secret, &field, &spec.name, &spec.description, value),
+                None => {
+                    check_key_fields(&field, &spec.name, &spec.description).map(|()| Vec::new())
+                }
+            };
+            let Some(hash) = self.check(&field, checked)? else {
                 continue;
             };
             let mut key = match current {
@@ -264,6 +253,7 @@ impl Planner<'_> {
                     }
                 }
                 None => {
+                    let value = value.expect("a key to create has a value");
                     let index = match unused_value_index(self.view, &hash)? {
                         Some(index) if new_hashes.insert(index.clone()) => index,
                         _ => {
@@ -272,9 +262,7 @@ impl Planner<'_> {
                         }
                     };
                     let id = self.fresh_id(10, keys::api_key)?;
-                    self.plan
-                        .writes
-                        .push(Write::Put(index, id.as_bytes().to_vec()));
+                    self.put_raw(index, id.as_bytes().to_vec());
                     if spec.value.is_none() {
                         self.plan.created_keys.push(CreatedApiKey {
                             name: spec.name.clone(),
@@ -307,7 +295,7 @@ impl Planner<'_> {
                 self.check(&format!("{field}.usage_plans"), checked)?;
                 if !before.contains(plan_id) {
                     let (entry, value) = membership_entry(plan_id, &key.id);
-                    self.plan.writes.push(Write::Put(entry, value));
+                    self.put_raw(entry, value);
                 }
             }
             for plan_id in &before {
@@ -327,20 +315,10 @@ impl Planner<'_> {
                     });
                 }
                 Some(old) => {
-                    let plan_names: HashMap<String, String> = plans
-                        .values()
-                        .map(|p| (p.id.clone(), p.name.clone()))
-                        .chain(
-                            self.view
-                                .scan::<UsagePlan>(keys::USAGE_PLANS)?
-                                .into_iter()
-                                .map(|p| (p.id, p.name)),
-                        )
-                        .collect();
                     // Decided by the document form, as described.
                     let fields = field_changes(
-                        &export::api_key_spec(old, &plan_names),
-                        &export::api_key_spec(&key, &plan_names),
+                        &export::api_key_spec(old, &plans.names),
+                        &export::api_key_spec(&key, &plans.names),
                     );
                     if fields.is_empty() {
                         continue;
@@ -356,12 +334,12 @@ impl Planner<'_> {
                 }
             }
         }
-        for old in existing {
-            if seen.contains(&old.name) {
+        for old in &existing {
+            if names.taken(&old.name) {
                 continue;
             }
             if self.options.prune {
-                for key in key_record_keys(&old) {
+                for key in key_record_keys(old) {
                     self.delete(key);
                 }
                 self.plan.publish.push(resource_name::api_key(&old.id));
@@ -381,12 +359,17 @@ impl Planner<'_> {
 
     pub(super) fn principals(&mut self, doc: &ApplyFile) -> Result<(), StoreError> {
         let existing: Vec<IamPrincipal> = self.view.scan(keys::PRINCIPALS)?;
-        let account = match account_id(self.view) {
-            Ok(a) => a,
-            Err(ApiError::Store(e)) => return Err(e),
-            Err(_) => "000000000000".into(),
-        };
-        let mut seen = HashSet::new();
+        let account = account_id(self.view)?;
+        let mut names = Names::new(
+            &existing,
+            |p| p.name.as_str(),
+            Wording {
+                one: "principal",
+                many: "principals",
+                twice: " (names are shared by users and roles)",
+                shared: "",
+            },
+        );
         let all = doc
             .iam
             .users
@@ -401,30 +384,16 @@ impl Planner<'_> {
                     .map(|(i, p)| (format!("iam.roles[{i}]"), PrincipalType::Role, p)),
             );
         for (field, kind, spec) in all {
-            if !seen.insert(spec.name.clone()) {
-                self.error(
-                    format!("{field}.name"),
-                    format!(
-                        "principal '{}' appears twice (names are shared by users and roles)",
-                        spec.name
-                    ),
-                );
+            // Principals are stored by name: at most one matches.
+            let Some(current) = self.claim(&mut names, &field, &spec.name) else {
                 continue;
-            }
-            let current = existing.iter().find(|p| p.name == spec.name);
+            };
             let desired = IamPrincipal {
                 name: spec.name.clone(),
                 r#type: kind as i32,
                 arn: principal_arn(&account, kind, &spec.name),
                 description: spec.description.clone(),
-                policies: spec
-                    .policies
-                    .iter()
-                    .map(|p| match p {
-                        serde_json::Value::String(text) => text.clone(),
-                        other => other.to_string(),
-                    })
-                    .collect(),
+                policies: spec.policies.iter().map(export::policy_text).collect(),
                 created_at_ms: current.map_or_else(ids::now_ms, |p| p.created_at_ms),
             };
             if self
@@ -441,11 +410,7 @@ impl Planner<'_> {
                         format!(
                             "'{}' exists as a {}; a principal's type cannot change",
                             old.name,
-                            if old.r#type() == PrincipalType::Role {
-                                "role"
-                            } else {
-                                "user"
-                            }
+                            principal_kind(old.r#type())
                         ),
                     );
                 }
@@ -482,16 +447,19 @@ impl Planner<'_> {
                 }
             }
         }
-        for old in existing {
-            if seen.contains(&old.name) {
+        // A pruned principal's access keys go with it: all found in one scan.
+        let mut access_keys =
+            if self.options.prune && existing.iter().any(|p| !names.taken(&p.name)) {
+                keys_by_principal(self.view)?
+            } else {
+                HashMap::new()
+            };
+        for old in &existing {
+            if names.taken(&old.name) {
                 continue;
             }
             if self.options.prune {
-                let access_keys = match keys_of(self.view, &old.name) {
-                    Ok(k) => k,
-                    Err(ApiError::Store(e)) => return Err(e),
-                    Err(_) => Vec::new(),
-                };
+                let access_keys = access_keys.remove(&old.name).unwrap_or_default();
                 self.delete(keys::principal(&old.name));
                 self.plan.publish.push(resource_name::principal(&old.name));
                 self.push(change(

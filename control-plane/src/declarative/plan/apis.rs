@@ -8,12 +8,17 @@ impl Planner<'_> {
     /// does not have (left alone, or pruned).
     pub(super) fn apis(&mut self, doc: &ApplyFile) -> Result<(), StoreError> {
         let existing: Vec<RestApi> = self.view.scan(keys::APIS)?;
+        let by_id: HashMap<&str, &RestApi> = existing.iter().map(|a| (a.id.as_str(), a)).collect();
+        let mut by_name: HashMap<&str, Vec<&RestApi>> = HashMap::new();
+        for api in &existing {
+            by_name.entry(api.name.as_str()).or_default().push(api);
+        }
         let mut claimed: HashMap<String, usize> = HashMap::new();
         for (i, spec) in doc.apis.iter().enumerate() {
             let path = format!("apis[{i}]");
-            let found = match &spec.id {
-                Some(id) => matching(&existing, |a| &a.id == id),
-                None => matching(&existing, |a| a.name == spec.name),
+            let found: &[&RestApi] = match &spec.id {
+                Some(id) => by_id.get(id.as_str()).map_or(&[], std::slice::from_ref),
+                None => by_name.get(spec.name.as_str()).map_or(&[], Vec::as_slice),
             };
             if found.len() > 1 {
                 self.error(
@@ -26,9 +31,9 @@ impl Planner<'_> {
                 );
                 continue;
             }
-            let current = found.first().map(|a| (*a).clone());
+            let current = found.first().copied();
             // The same API twice in the document: the second would undo the first.
-            let identity = match (&spec.id, &current) {
+            let identity = match (&spec.id, current) {
                 (Some(id), _) => format!("id {id}"),
                 (None, Some(api)) => format!("id {}", api.id),
                 (None, None) => format!("name {}", spec.name),
@@ -137,9 +142,7 @@ impl Planner<'_> {
                 format!(
                     "API '{}' is {}; a protocol cannot change (create another API)",
                     api.id,
-                    api.protocol()
-                        .as_str_name()
-                        .trim_start_matches("API_PROTOCOL_")
+                    short_name(api.protocol().as_str_name(), "API_PROTOCOL_")
                 ),
             );
         }
@@ -156,7 +159,7 @@ impl Planner<'_> {
             policy: spec
                 .policy
                 .as_ref()
-                .map(|p| serde_json::to_string(p).unwrap_or_default())
+                .map(export::policy_text)
                 .unwrap_or_default(),
             endpoint_type: endpoint_type as i32,
         };
@@ -165,13 +168,7 @@ impl Planner<'_> {
         for refusal in refusals {
             self.check(path, Err::<(), _>(refusal))?;
         }
-        let checked = check_resource_policy(self.view, &api).map_err(|e| match e {
-            ApiError::InvalidArgument { field: f, reason } => ApiError::InvalidArgument {
-                field: format!("{path}.{f}"),
-                reason,
-            },
-            other => other,
-        });
+        let checked = check_resource_policy(self.view, &api).map_err(|e| prefixed(path, e));
         self.check(path, checked)?;
         Ok((self.errors.len() == before).then_some(api))
     }
@@ -180,19 +177,17 @@ impl Planner<'_> {
         &mut self,
         path: &str,
         spec: &ApiSpec,
-        current: Option<RestApi>,
+        current: Option<&RestApi>,
     ) -> Result<(), StoreError> {
-        let Some(mut api) = self.api_record(path, spec, current.as_ref())? else {
+        let Some(mut api) = self.api_record(path, spec, current)? else {
             // Still check what is inside, to report every error at once.
-            let placeholder = RestApi {
-                id: "_".into(),
-                ..Default::default()
-            };
-            self.api_contents(path, spec, &placeholder, None)?;
-            return Ok(());
+            self.check_only = true;
+            let checked = self.api_contents(path, spec, &RestApi::default(), None, true);
+            self.check_only = false;
+            return checked;
         };
         self.final_apis.push((api.id.clone(), api.name.clone()));
-        let root = match &current {
+        let root = match current {
             Some(_) => None,
             None => {
                 let root = Resource {
@@ -206,7 +201,7 @@ impl Planner<'_> {
                 Some(root)
             }
         };
-        let api_change = match &current {
+        let api_change = match current {
             None => Some(ConfigurationChange {
                 id: self.shown_id(&api.id),
                 document_path: path.to_owned(),
@@ -227,19 +222,23 @@ impl Planner<'_> {
             self.put(keys::api(&api.id), &api);
             self.push(api_change);
         }
-        self.api_contents(path, spec, &api, root)?;
-        Ok(())
+        self.api_contents(path, spec, &api, root, false)
     }
 
-    /// Authorizers, routes and stages of one API.
+    /// Authorizers, routes and stages of one API. `check_only` for an API
+    /// already refused: what the document says of its authorizers and
+    /// routes is checked (against nothing stored) so every error is
+    /// reported at once; no ids are drawn, nothing is staged, and its
+    /// stages are not planned (there is no API to deploy).
     fn api_contents(
         &mut self,
         path: &str,
         spec: &ApiSpec,
         api: &RestApi,
         new_root: Option<Resource>,
+        check_only: bool,
     ) -> Result<(), StoreError> {
-        let is_new = new_root.is_some() || api.id == "_";
+        let is_new = new_root.is_some() || check_only;
         fn stored<M: Message + Default>(
             view: &View,
             is_new: bool,
@@ -262,7 +261,7 @@ impl Planner<'_> {
         }
         let authorizers = self.authorizers(path, spec, api, authorizers)?;
         let after = self.routes(path, spec, api, resources, methods, authorizers)?;
-        if api.id != "_" {
+        if !check_only {
             self.stages(path, spec, after, stages)?;
         }
         Ok(())
@@ -277,29 +276,23 @@ impl Planner<'_> {
         existing: Vec<Authorizer>,
     ) -> Result<Vec<Authorizer>, StoreError> {
         let mut after = Vec::new();
-        let mut seen = HashSet::new();
+        let mut names = Names::new(
+            &existing,
+            |a| a.name.as_str(),
+            Wording {
+                one: "authorizer",
+                many: "authorizers of this API",
+                twice: "",
+                shared: "",
+            },
+        );
         for (j, a) in spec.authorizers.iter().enumerate() {
             let field = format!("{path}.authorizers[{j}]");
-            if !seen.insert(a.name.clone()) {
-                self.error(
-                    format!("{field}.name"),
-                    format!("authorizer '{}' appears twice", a.name),
-                );
+            let Some(current) = self.claim(&mut names, &field, &a.name) else {
                 continue;
-            }
-            let found = matching(&existing, |e| e.name == a.name);
-            if found.len() > 1 {
-                self.error(
-                    format!("{field}.name"),
-                    format!(
-                        "{} authorizers of this API are named '{}'",
-                        found.len(),
-                        a.name
-                    ),
-                );
-                continue;
-            }
-            let current = found.first().copied();
+            };
+            // The spelling is the planner's to read; UNSPECIFIED is the
+            // rules' to refuse (validate::authorizer, below).
             let kind = match enum_value(
                 Some(&a.kind),
                 AuthorizerType::Jwt,
@@ -307,14 +300,11 @@ impl Planner<'_> {
                 "JWT, TOKEN, REQUEST",
                 AuthorizerType::from_str_name,
             ) {
-                Ok(AuthorizerType::Unspecified) | Err(_) => {
-                    self.error(
-                        format!("{field}.type"),
-                        format!("'{}' is not one of JWT, TOKEN, REQUEST", a.kind),
-                    );
+                Ok(kind) => kind,
+                Err(reason) => {
+                    self.error(format!("{field}.type"), reason);
                     continue;
                 }
-                Ok(kind) => kind,
             };
             let id = match current {
                 Some(c) => c.id.clone(),
@@ -383,8 +373,9 @@ impl Planner<'_> {
             }
             after.push(desired);
         }
+        let taken = names.into_taken();
         for old in existing {
-            if seen.contains(&old.name) {
+            if taken.contains(&old.name) {
                 continue;
             }
             let name = format!("{} {}", api.name, old.name);

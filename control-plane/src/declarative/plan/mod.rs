@@ -37,16 +37,20 @@ use super::export;
 use crate::api::deployments::{
     FrozenParts, check_stage_with, freeze, next_deployment_time, rebase,
 };
-use crate::api::iam::{account_id, check_principal_at, keys_of, principal_arn};
+use crate::api::iam::{
+    account_id, check_principal_at, keys_by_principal, principal_arn, principal_kind,
+};
 use crate::api::rest_apis::{
     Siblings, api_record_keys, check_api_fields, check_authorization_with, check_placement,
-    check_resource_policy, child_path,
+    check_resource_policy, child_path, prefixed,
 };
 use crate::api::usage_plans::{
-    check_key, check_no_shared_stage_with, check_plan_with, key_record_keys, membership_entry,
-    new_key, secret, unused_value_index,
+    check_key, check_key_fields, check_no_shared_stage_with, check_plan_with, key_record_keys,
+    membership_entry, new_key, secret, unused_value_index,
 };
+use crate::enums::{enum_value, short_name};
 use crate::error::{ApiError, ApiResult};
+use crate::lookup::{Found, id_or_name};
 use crate::store::{StoreError, View, keys};
 use crate::{api_keys, ids, validate};
 use archway_proto::resource_name;
@@ -60,29 +64,24 @@ mod apis;
 mod routes;
 mod stages;
 
-/// An error in the document: where (`apis[2].routes[5].integration.uri`)
-/// and why.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DocumentError {
-    pub path: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for DocumentError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
+/// The errors in a document (where, `apis[2].routes[5].integration.uri`,
+/// and why), as they are sent: one a line.
+pub fn error_lines(errors: &[DocumentError]) -> String {
+    let line = |e: &DocumentError| {
+        if e.path.is_empty() {
+            e.message.clone()
         } else {
-            write!(f, "{}: {}", self.path, self.message)
+            format!("{}: {}", e.path, e.message)
         }
-    }
+    };
+    errors.iter().map(line).collect::<Vec<_>>().join("\n")
 }
 
 /// Why a plan could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    /// The document: every error in it.
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    /// The document: every error in it, as the API reports them.
+    #[error("{}", error_lines(.0))]
     Document(Vec<DocumentError>),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -126,10 +125,11 @@ pub fn plan(view: &View, doc: &ApplyFile, options: Options) -> Result<Plan, Plan
         new_ids: HashSet::new(),
         final_apis: Vec::new(),
         final_stages: HashSet::new(),
+        check_only: false,
     };
     planner.apis(doc)?;
-    let plan_ids = planner.usage_plans(doc)?;
-    planner.api_keys(doc, &plan_ids)?;
+    let plans = planner.usage_plans(doc)?;
+    planner.api_keys(doc, &plans)?;
     planner.principals(doc)?;
     if planner.errors.is_empty() {
         Ok(planner.plan)
@@ -149,21 +149,85 @@ struct Planner<'a> {
     final_apis: Vec<(String, String)>,
     /// (API id, stage) of every stage after the plan.
     final_stages: HashSet<(String, String)>,
+    /// Only checking what the document says (of an API already refused):
+    /// no ids are drawn and nothing is staged.
+    check_only: bool,
 }
 
 /// The stage name a new deployment is shown as in stage changes: the same
 /// in a dry run and an apply (the deployment change carries the id).
 const NEW_DEPLOYMENT: &str = "(new deployment)";
 
-/// Which record of `existing` the document's `wanted` matches. More than
-/// one is ambiguous: the caller refuses it.
-fn matching<T>(existing: &[T], wanted: impl Fn(&T) -> bool) -> Vec<&T> {
-    existing.iter().filter(|e| wanted(e)).collect()
+/// How refusals of names word one kind of record: "usage plan 'gold'
+/// appears twice", "2 usage plans are named 'gold'; rename one".
+struct Wording {
+    one: &'static str,
+    many: &'static str,
+    /// After "appears twice".
+    twice: &'static str,
+    /// After "N … are named 'x'".
+    shared: &'static str,
+}
+
+/// The existing records of one kind by name, and the names the document
+/// has taken so far: the document names each record once, and a name it
+/// matches by must be one record's.
+struct Names<'e, T> {
+    wording: Wording,
+    existing: HashMap<&'e str, Vec<&'e T>>,
+    taken: HashSet<String>,
+}
+
+impl<'e, T> Names<'e, T> {
+    fn new(existing: &'e [T], name: impl Fn(&'e T) -> &'e str, wording: Wording) -> Self {
+        let mut by_name: HashMap<&str, Vec<&T>> = HashMap::new();
+        for record in existing {
+            by_name.entry(name(record)).or_default().push(record);
+        }
+        Self {
+            wording,
+            existing: by_name,
+            taken: HashSet::new(),
+        }
+    }
+
+    /// The record the document's `name` matches (None: it is new); why not
+    /// when the document had the name already or records share it.
+    fn claim(&mut self, name: &str) -> Result<Option<&'e T>, String> {
+        let w = &self.wording;
+        if !self.taken.insert(name.to_owned()) {
+            return Err(format!("{} '{name}' appears twice{}", w.one, w.twice));
+        }
+        match self.existing.get(name).map_or(&[][..], Vec::as_slice) {
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            all => Err(format!(
+                "{} {} are named '{name}'{}",
+                all.len(),
+                w.many,
+                w.shared
+            )),
+        }
+    }
+
+    /// Whether the document has the name (existing records it lacks are
+    /// left alone or pruned).
+    fn taken(&self, name: &str) -> bool {
+        self.taken.contains(name)
+    }
+
+    /// The names the document has, freeing the records.
+    fn into_taken(self) -> HashSet<String> {
+        self.taken
+    }
 }
 
 /// The fields (as the document spells them) whose values differ between
 /// two document forms of one resource.
-fn field_changes<T: Serialize>(before: &T, after: &T) -> Vec<FieldChange> {
+fn field_changes<T: Serialize + PartialEq>(before: &T, after: &T) -> Vec<FieldChange> {
+    if before == after {
+        return Vec::new();
+    }
     let as_map = |v: &T| match serde_json::to_value(v) {
         Ok(serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),
@@ -188,22 +252,6 @@ fn change(kind: &str, action: ChangeAction, name: String) -> ConfigurationChange
         action: action as i32,
         name,
         ..Default::default()
-    }
-}
-
-/// Upper-cases a short enum name and finds it (`REST` in ApiProtocol is
-/// API_PROTOCOL_REST).
-fn enum_value<E>(
-    value: Option<&str>,
-    default: E,
-    prefix: &str,
-    choices: &str,
-    parse: impl Fn(&str) -> Option<E>,
-) -> Result<E, String> {
-    match value {
-        None => Ok(default),
-        Some(v) => parse(&format!("{prefix}{}", v.to_ascii_uppercase()))
-            .ok_or_else(|| format!("'{v}' is not one of {choices}")),
     }
 }
 
@@ -260,14 +308,38 @@ impl Planner<'_> {
         }
     }
 
+    /// Records the document's entry at `field` named `name` in `names`:
+    /// the existing record it matches (None: a new one), or None after
+    /// recording why it is refused.
+    fn claim<'e, T>(
+        &mut self,
+        names: &mut Names<'e, T>,
+        field: &str,
+        name: &str,
+    ) -> Option<Option<&'e T>> {
+        match names.claim(name) {
+            Ok(found) => Some(found),
+            Err(reason) => {
+                self.error(format!("{field}.name"), reason);
+                None
+            }
+        }
+    }
+
     fn put(&mut self, key: String, value: &impl Message) {
-        self.plan
-            .writes
-            .push(Write::Put(key, value.encode_to_vec()));
+        self.put_raw(key, value.encode_to_vec());
+    }
+
+    fn put_raw(&mut self, key: String, value: Vec<u8>) {
+        if !self.check_only {
+            self.plan.writes.push(Write::Put(key, value));
+        }
     }
 
     fn delete(&mut self, key: String) {
-        self.plan.writes.push(Write::Delete(key));
+        if !self.check_only {
+            self.plan.writes.push(Write::Delete(key));
+        }
     }
 
     fn push(&mut self, change: ConfigurationChange) {
@@ -283,14 +355,20 @@ impl Planner<'_> {
         }
     }
 
-    /// A new id of `len` characters unused in the store and in this plan.
+    /// A new id of `len` characters unused in the store and in this plan;
+    /// when only checking, one unique in the plan without looking at the
+    /// store (nothing will have it).
     fn fresh_id(&mut self, len: usize, key: impl Fn(&str) -> String) -> Result<String, StoreError> {
-        loop {
-            let id = ids::generate(len);
-            if self.view.get_raw(&key(&id))?.is_none() && self.new_ids.insert(key(&id)) {
-                return Ok(id);
-            }
+        if self.check_only {
+            let id = format!("_{}", self.new_ids.len());
+            self.new_ids.insert(id.clone());
+            return Ok(id);
         }
+        let (view, new_ids) = (self.view, &mut self.new_ids);
+        ids::unused(len, |id| {
+            let key = key(id);
+            Ok(view.get_raw(&key)?.is_some() || !new_ids.insert(key))
+        })
     }
 }
 
@@ -358,6 +436,17 @@ mod tests {
                 dry_run: true,
             },
         )
+    }
+
+    /// The resource of API `api` at `path`, which must exist.
+    fn resource_at(store: &Store, api: &str, path: &str) -> Resource {
+        store
+            .view()
+            .scan::<Resource>(&keys::resources(api))
+            .unwrap()
+            .into_iter()
+            .find(|r| r.path == path)
+            .unwrap_or_else(|| panic!("API {api} has no resource at {path}"))
     }
 
     /// (kind, action, name) of each change.
@@ -689,6 +778,42 @@ apis:
         assert_eq!(e[0].path, "iam.roles[0].name");
     }
 
+    /// Enum spellings are read by the planner, and what is allowed is the
+    /// rules': an unknown spelling and UNSPECIFIED are both refused, each
+    /// at the document's field.
+    #[tokio::test]
+    async fn enum_spellings_and_authorizations_are_refused_at_their_fields() {
+        let (_dir, store) = store().await;
+        let refused = |text: &str| match dry_run(&store, &doc(text), false) {
+            Err(PlanError::Document(errors)) => errors,
+            other => panic!("expected errors, got {other:?}"),
+        };
+        for period in ["YEAR", "unspecified"] {
+            let e = refused(&format!(
+                "usage_plans:\n  - {{ name: gold, quota: {{ limit: 5, period: {period} }} }}\n"
+            ));
+            assert_eq!(e[0].path, "usage_plans[0].quota.period", "{e:?}");
+        }
+        for kind in ["OAUTH", "UNSPECIFIED"] {
+            let e = refused(&format!(
+                "apis:\n  - name: a\n    authorizers:\n      - {{ name: t, type: {kind}, uri: \"http://127.0.0.1:1/a\" }}\n"
+            ));
+            assert_eq!(e[0].path, "apis[0].authorizers[0].type", "{e:?}");
+        }
+        let route = |authorization: &str| {
+            format!(
+                "apis:\n  - name: a\n    routes:\n      - {{ path: /a, method: GET, authorization: {authorization}, integration: {{ type: MOCK }} }}\n"
+            )
+        };
+        let e = refused(&route("BASIC"));
+        assert_eq!(e[0].path, "apis[0].routes[0].authorization", "{e:?}");
+        assert!(e[0].message.contains("'BASIC'"), "{e:?}");
+        // JWT needs an authorizer: named where the document names one.
+        let e = refused(&route("JWT"));
+        assert_eq!(e[0].path, "apis[0].routes[0].authorizer", "{e:?}");
+        assert!(dry_run(&store, &doc(&route("aws_iam")), false).is_ok());
+    }
+
     /// A document path of a rule's refusal (the rules name proto fields)
     /// still points into the document, and a left-alone route that the
     /// document's authorizer change would break is refused.
@@ -717,11 +842,7 @@ apis:
     async fn records_as_the_handlers_store_them_apply_back_unchanged() {
         let (_dir, store) = store().await;
         apply(&store, &doc("apis:\n  - { name: a, id: a }\n"), false).await;
-        let root: Resource = store
-            .view()
-            .scan::<Resource>(&keys::resources("a"))
-            .unwrap()
-            .remove(0);
+        let root = resource_at(&store, "a", "/");
         store
             .write(|txn| {
                 txn.put(
@@ -811,13 +932,7 @@ apis:
     async fn a_prune_lists_methodless_resources_and_access_keys() {
         let (_dir, store) = store().await;
         apply(&store, &doc(PETS), false).await;
-        let root = store
-            .view()
-            .scan::<Resource>(&keys::resources("pets"))
-            .unwrap()
-            .into_iter()
-            .find(|r| r.path == "/")
-            .unwrap();
+        let root = resource_at(&store, "pets", "/");
         store
             .write(|txn| {
                 txn.put(
@@ -890,6 +1005,53 @@ apis:
         );
     }
 
+    /// Without the key secret no key can be checked, but the keys that
+    /// exist are still listed, and pruned when the document lacks them.
+    #[tokio::test]
+    async fn a_prune_without_the_key_secret_still_deletes_keys_the_document_lacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .write(|txn| {
+                txn.put(
+                    &keys::api_key("k1"),
+                    &ApiKey {
+                        id: "k1".into(),
+                        name: "old".into(),
+                        ..Default::default()
+                    },
+                );
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let empty = doc("apis: []\n");
+        let kept = dry_run(&store, &empty, false).unwrap();
+        assert_eq!(
+            summary(&kept),
+            [("api_key".into(), ChangeAction::Keep, "old".into())]
+        );
+        let pruned = apply(&store, &empty, true).await;
+        assert_eq!(
+            summary(&pruned),
+            [("api_key".into(), ChangeAction::Delete, "old".into())]
+        );
+        assert!(
+            store
+                .view()
+                .get_raw(&keys::api_key("k1"))
+                .unwrap()
+                .is_none()
+        );
+        // A document with keys is refused for want of the secret.
+        let Err(PlanError::Document(errors)) =
+            dry_run(&store, &doc("api_keys:\n  - { name: new }\n"), false)
+        else {
+            panic!("no key can be checked without the secret");
+        };
+        assert_eq!(errors[0].path, "api_keys");
+    }
+
     /// Names the document matches by must be unique to export: two usage
     /// plans, two keys or two authorizers of one API sharing a name make
     /// the export fail, naming them and saying what to do.
@@ -957,13 +1119,7 @@ apis:
     async fn an_export_leaves_out_a_method_without_integration_with_a_warning() {
         let (_dir, store) = store().await;
         apply(&store, &doc(PETS), false).await;
-        let root = store
-            .view()
-            .scan::<Resource>(&keys::resources("pets"))
-            .unwrap()
-            .into_iter()
-            .find(|r| r.path == "/pets")
-            .unwrap();
+        let root = resource_at(&store, "pets", "/pets");
         store
             .write(|txn| {
                 txn.put(

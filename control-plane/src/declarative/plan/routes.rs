@@ -14,14 +14,11 @@ impl Planner<'_> {
         methods: Vec<Method>,
         authorizers: Vec<Authorizer>,
     ) -> Result<ApiAfter, StoreError> {
-        let auth_by_name: HashMap<&str, (&str, AuthorizerType)> = authorizers
-            .iter()
-            .map(|a| (a.name.as_str(), (a.id.as_str(), a.r#type())))
-            .collect();
-        let auth_by_id: HashMap<&str, AuthorizerType> = authorizers
-            .iter()
-            .map(|a| (a.id.as_str(), a.r#type()))
-            .collect();
+        let auth_by_name: HashMap<&str, &Authorizer> =
+            authorizers.iter().map(|a| (a.name.as_str(), a)).collect();
+        let auth_by_id: HashMap<&str, &Authorizer> =
+            authorizers.iter().map(|a| (a.id.as_str(), a)).collect();
+        let type_of = |id: &str| Ok(auth_by_id.get(id).map(|a| a.r#type()));
         // The routes the document wants, by (path, verb).
         let mut wanted: BTreeMap<(String, String), (usize, Method)> = BTreeMap::new();
         let mut wanted_paths: BTreeSet<String> = BTreeSet::from(["/".to_string()]);
@@ -64,8 +61,23 @@ impl Planner<'_> {
                 authorizer_id,
                 authorization_scopes: route.scopes.clone(),
             };
-            let checked =
-                check_authorization_with(&field, &mut method, |id| Ok(auth_by_id.get(id).copied()));
+            // The handlers' rule, its refusals named as the document names
+            // the fields.
+            let checked = check_authorization_with(&field, &mut method, type_of)
+                .map_err(|e| {
+                    rebase(
+                        e,
+                        &format!("{field}.authorization_type"),
+                        &format!("{field}.authorization"),
+                    )
+                })
+                .map_err(|e| {
+                    rebase(
+                        e,
+                        &format!("{field}.authorizer_id"),
+                        &format!("{field}.authorizer"),
+                    )
+                });
             if self.check(&field, checked)?.is_none() {
                 continue;
             }
@@ -93,15 +105,18 @@ impl Planner<'_> {
         // Resources some method is on: pruning one of them is listed as
         // its routes' deletion; the others are listed themselves.
         let with_methods: HashSet<String> = methods.iter().map(|m| m.resource_id.clone()).collect();
-        // Existing methods not in the document: left alone, or pruned.
-        let mut kept_methods = Vec::new();
+        // Existing methods: those in the document by (path, verb), to
+        // update; the others left alone (as they are after the plan), or
+        // pruned.
+        let mut existing_methods: HashMap<(String, String), Method> = HashMap::new();
+        let mut after_methods: Vec<Method> = Vec::new();
         for m in methods {
             let Some(p) = path_of_id.get(&m.resource_id) else {
                 continue;
             };
             let key = (p.clone(), m.http_method.clone());
             if wanted.contains_key(&key) {
-                kept_methods.push(m);
+                existing_methods.insert(key, m);
                 continue;
             }
             let name = format!("{} {} {}", api.name, m.http_method, p);
@@ -114,7 +129,7 @@ impl Planner<'_> {
                 let result = check_authorization_with(
                     &format!("{path} route {} {p}", m.http_method),
                     &mut checked,
-                    |id| Ok(auth_by_id.get(id).copied()),
+                    type_of,
                 );
                 let result = result.map_err(|e| match e {
                     ApiError::InvalidArgument { field, reason } => ApiError::invalid(
@@ -125,7 +140,7 @@ impl Planner<'_> {
                 });
                 self.check(path, result)?;
                 self.push(change("route", ChangeAction::Keep, name));
-                kept_methods.push(m);
+                after_methods.push(m);
             }
         }
         // Resources: with prune exactly the routes' paths; without, the
@@ -188,25 +203,7 @@ impl Planner<'_> {
             by_path.insert(p.clone(), resource);
         }
         // Methods the document has: created or updated.
-        let existing_methods: HashMap<(String, String), Method> = kept_methods
-            .iter()
-            .filter_map(|m| {
-                let p = path_of_id.get(&m.resource_id)?;
-                Some(((p.clone(), m.http_method.clone()), m.clone()))
-            })
-            .collect();
-        let names_by_id: HashMap<String, String> = authorizers
-            .iter()
-            .map(|a| (a.id.clone(), a.name.clone()))
-            .collect();
-        let mut after_methods: Vec<Method> = kept_methods
-            .into_iter()
-            .filter(|m| {
-                path_of_id
-                    .get(&m.resource_id)
-                    .is_none_or(|p| !wanted.contains_key(&(p.clone(), m.http_method.clone())))
-            })
-            .collect();
+        let name_of = |id: &str| auth_by_id.get(id).map(|a| a.name.as_str());
         for ((p, verb), (k, mut method)) in wanted {
             let Some(resource) = by_path.get(&p) else {
                 continue; // Refused above.
@@ -214,7 +211,7 @@ impl Planner<'_> {
             method.resource_id = resource.id.clone();
             let name = format!("{} {verb} {p}", api.name);
             let field = format!("{path}.routes[{k}]");
-            match existing_methods.get(&(p.clone(), verb.clone())) {
+            match existing_methods.remove(&(p.clone(), verb.clone())) {
                 None => {
                     self.put(keys::method(&api.id, &method.resource_id, &verb), &method);
                     self.push(ConfigurationChange {
@@ -227,11 +224,11 @@ impl Planner<'_> {
                     // differing only in what the document cannot say is
                     // kept as stored.
                     let fields = field_changes(
-                        &export::route_spec(old, &p, &names_by_id),
-                        &export::route_spec(&method, &p, &names_by_id),
+                        &export::route_spec(&old, &p, name_of),
+                        &export::route_spec(&method, &p, name_of),
                     );
                     if fields.is_empty() {
-                        after_methods.push(old.clone());
+                        after_methods.push(old);
                         continue;
                     }
                     self.put(keys::method(&api.id, &method.resource_id, &verb), &method);
@@ -284,35 +281,32 @@ fn integration_of(spec: &IntegrationSpec) -> Integration {
     }
 }
 
-/// A route's authorization as stored: (type, authorizer id); or the field
-/// and reason it is refused with.
+/// A route's authorization as the document spells it, in the stored form:
+/// (type, authorizer id) — the type of a named authorizer is its own. Or
+/// the field and reason it is refused with. Which types are valid is the
+/// handlers' rule (check_authorization_with).
 fn authorization_of(
     route: &RouteSpec,
-    authorizers: &HashMap<&str, (&str, AuthorizerType)>,
+    authorizers: &HashMap<&str, &Authorizer>,
 ) -> Result<(String, String), (&'static str, String)> {
-    let declared = route.authorization.as_deref().map(str::to_ascii_uppercase);
-    match (&route.authorizer, declared.as_deref()) {
+    match (&route.authorizer, &route.authorization) {
         (Some(name), None) => {
-            let (id, kind) = authorizers.get(name.as_str()).ok_or((
+            let authorizer = authorizers.get(name.as_str()).ok_or((
                 "authorizer",
                 format!("no authorizer of this API is named '{name}'"),
             ))?;
-            let kind = if *kind == AuthorizerType::Jwt {
+            let kind = if authorizer.r#type() == AuthorizerType::Jwt {
                 "JWT"
             } else {
                 "CUSTOM"
             };
-            Ok((kind.into(), (*id).to_owned()))
+            Ok((kind.into(), authorizer.id.clone()))
         }
         (Some(_), Some(_)) => Err((
             "authorization",
             "give either an authorizer or authorization, not both".into(),
         )),
-        (None, Some(kind @ ("NONE" | "AWS_IAM"))) => Ok((kind.into(), String::new())),
-        (None, Some(other)) => Err((
-            "authorization",
-            format!("'{other}' is not NONE or AWS_IAM (name an authorizer for JWT or CUSTOM)"),
-        )),
+        (None, Some(kind)) => Ok((kind.to_ascii_uppercase(), String::new())),
         (None, None) => Ok(("NONE".into(), String::new())),
     }
 }

@@ -17,17 +17,22 @@ impl Planner<'_> {
         let api = &after.api;
         let mut new_deployment: Option<(String, Vec<String>)> = None;
         let mut served_cache: HashMap<String, bool> = HashMap::new();
-        let mut seen = HashSet::new();
+        let mut names = Names::new(
+            &existing,
+            |s| s.stage_name.as_str(),
+            Wording {
+                one: "stage",
+                many: "stages",
+                twice: "",
+                shared: "",
+            },
+        );
         for (j, s) in spec.stages.iter().enumerate() {
             let field = format!("{path}.stages[{j}]");
-            if !seen.insert(s.name.clone()) {
-                self.error(
-                    format!("{field}.name"),
-                    format!("stage '{}' appears twice", s.name),
-                );
+            // Stages are stored by name: at most one matches.
+            let Some(current) = self.claim(&mut names, &field, &s.name) else {
                 continue;
-            }
-            let current = existing.iter().find(|e| e.stage_name == s.name);
+            };
             // The deployment new versions go to: the canary if there is one.
             let latest = current.map(|c| match (&c.canary, &s.canary) {
                 (Some(canary), Some(_)) => canary.deployment_id.clone(),
@@ -155,7 +160,7 @@ impl Planner<'_> {
             }
         }
         for old in &existing {
-            if seen.contains(&old.stage_name) {
+            if names.taken(&old.stage_name) {
                 continue;
             }
             let name = format!("{}/{}", api.name, old.stage_name);
@@ -169,7 +174,7 @@ impl Planner<'_> {
             }
         }
         if let Some((id, stages)) = new_deployment {
-            self.deployment(path, &after, id, stages)?;
+            self.deployment(path, after, id, stages)?;
         }
         Ok(())
     }
@@ -178,28 +183,20 @@ impl Planner<'_> {
     fn deployment(
         &mut self,
         path: &str,
-        after: &ApiAfter,
+        after: ApiAfter,
         id: String,
         stages: Vec<String>,
     ) -> Result<(), StoreError> {
         let api = &after.api;
-        let mut resources = after.resources.clone();
-        resources.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut methods = after.methods.clone();
-        methods.sort_by(|a, b| {
-            (&a.resource_id, &a.http_method).cmp(&(&b.resource_id, &b.http_method))
-        });
-        let mut authorizers = after.authorizers.clone();
-        authorizers.sort_by(|a, b| a.id.cmp(&b.id));
         let frozen = freeze(
             api,
             FrozenParts {
                 id,
                 description: "ApplyConfiguration".into(),
                 created_at_ms: next_deployment_time(self.view, &api.id)?,
-                resources,
-                methods,
-                authorizers,
+                resources: after.resources,
+                methods: after.methods,
+                authorizers: after.authorizers,
             },
         );
         let Some(deployment) = self.check(&format!("{path}.stages"), frozen)? else {
@@ -230,21 +227,21 @@ impl Planner<'_> {
     ) -> Result<Option<Stage>, StoreError> {
         let mut method_cache_settings = Vec::new();
         for (m, c) in s.cache.iter().flat_map(|c| c.methods.iter()).enumerate() {
-            let strategy = match c.unauthorized_strategy.as_deref() {
-                None => UnauthorizedCacheControlHeaderStrategy::Unspecified,
-                Some(name) => match UnauthorizedCacheControlHeaderStrategy::from_str_name(&format!(
-                    "UNAUTHORIZED_CACHE_CONTROL_HEADER_STRATEGY_{}",
-                    name.to_ascii_uppercase()
-                )) {
-                    Some(s) => s,
-                    None => {
-                        self.error(
-                            format!("{field}.cache.methods[{m}].unauthorized_strategy"),
-                            format!("'{name}' is not one of FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER, SUCCEED_WITHOUT_RESPONSE_HEADER"),
-                        );
-                        return Ok(None);
-                    }
-                },
+            let strategy = match enum_value(
+                c.unauthorized_strategy.as_deref(),
+                UnauthorizedCacheControlHeaderStrategy::Unspecified,
+                "UNAUTHORIZED_CACHE_CONTROL_HEADER_STRATEGY_",
+                "FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER, SUCCEED_WITHOUT_RESPONSE_HEADER",
+                UnauthorizedCacheControlHeaderStrategy::from_str_name,
+            ) {
+                Ok(strategy) => strategy,
+                Err(reason) => {
+                    self.error(
+                        format!("{field}.cache.methods[{m}].unauthorized_strategy"),
+                        reason,
+                    );
+                    return Ok(None);
+                }
             };
             method_cache_settings.push(MethodCacheSetting {
                 resource_path: c.path.clone(),
@@ -328,11 +325,13 @@ fn serves(deployment: &Deployment, after: &ApiAfter) -> bool {
     {
         return false;
     }
-    let mut deployed_auth = deployment.authorizers.clone();
-    let mut current_auth = after.authorizers.clone();
-    deployed_auth.sort_by(|a, b| a.id.cmp(&b.id));
-    current_auth.sort_by(|a, b| a.id.cmp(&b.id));
-    deployed_auth == current_auth && deployment.protocol == after.api.protocol
+    // The same authorizers, in whatever order (a deployment's are in id
+    // order, the planned ones as planned).
+    fn by_id(all: &[Authorizer]) -> BTreeMap<&str, &Authorizer> {
+        all.iter().map(|a| (a.id.as_str(), a)).collect()
+    }
+    by_id(&deployment.authorizers) == by_id(&after.authorizers)
+        && deployment.protocol == after.api.protocol
 }
 
 fn stage_throttles(spec: &StageSpec) -> Vec<MethodThrottle> {
