@@ -58,7 +58,7 @@ pub enum GetCommand {
 /// An enum value's name without its type's prefix: `HEADER` for
 /// `API_KEY_SOURCE_HEADER`.
 fn short(name: &str, prefix: &str) -> String {
-    name.trim_start_matches(prefix).to_owned()
+    crate::enums::short_name(name, prefix).to_owned()
 }
 
 fn or_dash(s: &str) -> String {

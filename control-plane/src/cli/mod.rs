@@ -800,15 +800,16 @@ async fn set_enabled(client: &mut AdminClient, key: &str, enabled: bool) -> anyh
 }
 
 fn quota_period(period: &str) -> anyhow::Result<QuotaPeriod> {
-    Ok(match period.to_ascii_uppercase().as_str() {
-        "DAY" => QuotaPeriod::Day,
-        "WEEK" => QuotaPeriod::Week,
-        "MONTH" => QuotaPeriod::Month,
-        other => bail!("--period '{other}' is not DAY, WEEK or MONTH"),
-    })
+    crate::enums::enum_value(
+        Some(period),
+        QuotaPeriod::Day,
+        "QUOTA_PERIOD_",
+        "DAY, WEEK or MONTH",
+        QuotaPeriod::from_str_name,
+    )
+    .map_err(|reason| anyhow::anyhow!("--period {reason}"))
 }
 
-/// `--stage API:STAGE` values, the API by id or name.
 /// `--rate` and `--burst` as a plan throttle: the burst defaults to one
 /// second's worth of the rate.
 fn throttle(rate_limit: f64, burst: Option<u32>) -> ThrottleSettings {
@@ -818,6 +819,7 @@ fn throttle(rate_limit: f64, burst: Option<u32>) -> ThrottleSettings {
     }
 }
 
+/// `--stage API:STAGE` values, the API by id or name.
 async fn plan_stages(
     client: &AdminClient,
     stages: &[String],

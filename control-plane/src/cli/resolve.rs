@@ -6,10 +6,12 @@
 
 use super::client::AdminClient;
 use crate::all_pages;
+use crate::lookup::{Found, id_or_name};
 use anyhow::bail;
 use archway_proto::v1::*;
 
-/// The one of `items` whose id is `arg`, or else whose name is.
+/// The one of `items` whose id is `arg`, or else whose name is (the rule
+/// the declarative planner uses too, [`crate::lookup::id_or_name`]).
 fn pick<T>(
     what: &str,
     arg: &str,
@@ -21,22 +23,14 @@ fn pick<T>(
     if arg.is_empty() {
         bail!("the {what} is empty; pass its id or name");
     }
-    let mut by_name = Vec::new();
-    for item in items {
-        if id(&item) == arg {
-            return Ok(item);
-        }
-        if name(&item) == arg {
-            by_name.push(item);
-        }
-    }
-    match by_name.len() {
-        0 => bail!("no {what} has the id or name '{arg}'; see `{list_hint}`"),
-        1 => Ok(by_name.pop().expect("one")),
-        n => {
-            let ids: Vec<&str> = by_name.iter().map(&id).collect();
+    match id_or_name(items, arg, &id, name) {
+        Found::One(item) => Ok(item),
+        Found::None => bail!("no {what} has the id or name '{arg}'; see `{list_hint}`"),
+        Found::Shared(shared) => {
+            let ids: Vec<&str> = shared.iter().map(&id).collect();
             bail!(
-                "{n} {what}s are named '{arg}' ({}); pass the id of the one you mean",
+                "{} {what}s are named '{arg}' ({}); pass the id of the one you mean",
+                shared.len(),
                 ids.join(", ")
             )
         }
