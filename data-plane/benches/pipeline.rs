@@ -6,20 +6,12 @@
 //!
 //! Run: `cargo bench -p archway-data-plane --bench pipeline`
 
-use archway_data_plane::access_log::AccessLogSinks;
-use archway_data_plane::body;
-use archway_data_plane::compile::compile;
-use archway_data_plane::pipeline::Gateway;
-use archway_data_plane::pipeline::headers::ClientInfo;
-use archway_data_plane::tables::RuntimeTables;
+mod common;
+
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::*;
-use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use futures_util::FutureExt;
 use hmac::Mac;
-use std::hint::black_box;
-use std::sync::Arc;
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 const KEY: &str = "benchkey000000000000000000000001";
@@ -125,38 +117,13 @@ fn config() -> Vec<ConfigResource> {
     ]
 }
 
-fn request(path: &'static str, key: Option<&'static str>) -> http::Request<body::StreamingBody> {
-    let mut request = http::Request::get(path).header("host", "a.execute-api.localhost");
-    if let Some(key) = key {
-        request = request.header("x-api-key", key);
-    }
-    request
-        .body(body::streaming(http_body_util::Empty::<Bytes>::new()))
-        .unwrap()
-}
-
 fn pipeline(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     let _entered = rt.enter();
-    let tables = compile(
-        1,
-        &config(),
-        &RuntimeTables::empty(),
-        &AccessLogSinks::default(),
-    )
-    .unwrap();
-    let gateway =
-        Gateway::in_memory(Arc::new(tables), "execute-api.localhost", 10 * 1024 * 1024).unwrap();
-    let client = ClientInfo::new("127.0.0.1".parse().unwrap(), false, false);
+    let (gateway, client) = common::gateway(&config());
     // MOCK routes never wait: the request completes in one poll.
     let run = |path, key| {
-        let response = gateway
-            .handle(black_box(request(path, key)), &client)
-            .now_or_never()
-            .expect("a MOCK route answers in one poll");
+        let response = common::answer(&gateway, &client, common::get(path, key));
         assert!(response.status().as_u16() < 500);
         response
     };

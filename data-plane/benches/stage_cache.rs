@@ -9,6 +9,8 @@
 //!
 //! Run: `cargo bench -p archway-data-plane --bench stage_cache`
 
+mod common;
+
 use archway_data_plane::stage_cache::config::StageCacheConfig;
 use archway_data_plane::stage_cache::key::{self, KeySource};
 use archway_data_plane::stage_cache::{Lookup, Query, StageCaches};
@@ -171,40 +173,11 @@ fn pipeline_config() -> Vec<archway_proto::v1::ConfigResource> {
 }
 
 fn pipeline(c: &mut Criterion) {
-    use archway_data_plane::access_log::AccessLogSinks;
-    use archway_data_plane::compile::compile;
-    use archway_data_plane::pipeline::Gateway;
-    use archway_data_plane::pipeline::headers::ClientInfo;
-    use archway_data_plane::tables::RuntimeTables;
-    use futures_util::FutureExt;
-    use std::sync::Arc;
-
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     let _entered = rt.enter();
-    let tables = compile(
-        1,
-        &pipeline_config(),
-        &RuntimeTables::empty(),
-        &AccessLogSinks::default(),
-    )
-    .unwrap();
-    let gateway =
-        Gateway::in_memory(Arc::new(tables), "execute-api.localhost", 10 * 1024 * 1024).unwrap();
-    let client = ClientInfo::new("127.0.0.1".parse().unwrap(), false, false);
+    let (gateway, client) = common::gateway(&pipeline_config());
     let run = |path: &'static str| {
-        let request = http::Request::get(path)
-            .header("host", "a.execute-api.localhost")
-            .body(archway_data_plane::body::streaming(
-                http_body_util::Empty::<Bytes>::new(),
-            ))
-            .unwrap();
-        let response = gateway
-            .handle(black_box(request), &client)
-            .now_or_never()
-            .expect("a MOCK route or a hit answers in one poll");
+        let response = common::answer(&gateway, &client, common::get(path, None));
         assert_eq!(response.status(), 200);
         response
     };

@@ -2,7 +2,8 @@
 //! common steps (an API with routes, a deployment, waiting for the fleet).
 
 use anyhow::{Context, bail};
-use archway_proto::paging::all_pages;
+use archway_proto::paging::{PagedRequest, PagedResponse, all_pages};
+use archway_proto::v1::admin_token_service_client::AdminTokenServiceClient;
 use archway_proto::v1::configuration_service_client::ConfigurationServiceClient;
 use archway_proto::v1::deployment_service_client::DeploymentServiceClient;
 use archway_proto::v1::fleet_service_client::FleetServiceClient;
@@ -11,12 +12,15 @@ use archway_proto::v1::rest_api_service_client::RestApiServiceClient;
 use archway_proto::v1::usage_plan_service_client::UsagePlanServiceClient;
 use archway_proto::v1::*;
 use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 
-/// Adds the test admin token to every call.
+/// Adds a bearer token to every call (the test admin token, or one a test
+/// made).
 #[derive(Clone)]
-pub struct Bearer(pub &'static str);
+pub struct Bearer(pub String);
 
 impl tonic::service::Interceptor for Bearer {
     fn call(
@@ -40,10 +44,65 @@ pub struct Admin {
     pub fleet: FleetServiceClient<AuthChannel>,
     pub plans: UsagePlanServiceClient<AuthChannel>,
     pub iam: IamServiceClient<AuthChannel>,
+    pub tokens: AdminTokenServiceClient<AuthChannel>,
     /// Whole documents: apply, diff, export.
     pub config: ConfigurationServiceClient<AuthChannel>,
     /// The channel without a token, to test refusals.
     pub channel: Channel,
+}
+
+/// A field mask of `paths`, for Update* requests.
+pub fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
+    Some(prost_types::FieldMask {
+        paths: paths.iter().map(|p| p.to_string()).collect(),
+    })
+}
+
+/// Asserts the call was refused as invalid input (INVALID_ARGUMENT) and
+/// returns its message.
+fn invalid_message<T: std::fmt::Debug>(result: Result<T, tonic::Status>) -> String {
+    let status = result.expect_err("should be refused");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    status.message().to_owned()
+}
+
+/// Asserts the call was refused as invalid input with a message starting
+/// with `start`: the field, `: `, and as much of the reason as the test
+/// fixes (`"stage_name: "`, `"page_size: -1 is negative"`).
+pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, tonic::Status>, start: &str) {
+    let message = invalid_message(result);
+    assert!(
+        message.starts_with(start),
+        "expected the message to start with '{start}': {message}"
+    );
+}
+
+/// As [`assert_invalid`], for a reason that may come anywhere in the
+/// message (under a field path the test does not fix).
+pub fn assert_invalid_says<T: std::fmt::Debug>(result: Result<T, tonic::Status>, says: &str) {
+    let message = invalid_message(result);
+    assert!(message.contains(says), "'{message}' does not say '{says}'");
+}
+
+/// Every item of a List* call through every page: `call` makes one call on
+/// its own clone of `client`.
+async fn every_page<C, Q, R, F, Fut>(
+    client: &C,
+    request: Q,
+    call: F,
+) -> anyhow::Result<Vec<R::Item>>
+where
+    C: Clone,
+    Q: PagedRequest,
+    R: PagedResponse,
+    F: Fn(C, Q) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<R>, tonic::Status>>,
+{
+    Ok(all_pages(request, |req| {
+        let response = call(client.clone(), req);
+        async move { Ok::<_, tonic::Status>(response.await?.into_inner()) }
+    })
+    .await?)
 }
 
 pub fn http_proxy(uri: &str) -> Integration {
@@ -87,20 +146,44 @@ impl Admin {
     }
 
     /// Clients that call with `token`.
-    pub fn with_token(channel: Channel, token: &'static str) -> anyhow::Result<Self> {
-        let authed =
-            tonic::service::interceptor::InterceptedService::new(channel.clone(), Bearer(token));
+    pub fn with_token(channel: Channel, token: &str) -> anyhow::Result<Self> {
+        let authed = tonic::service::interceptor::InterceptedService::new(
+            channel.clone(),
+            Bearer(token.to_owned()),
+        );
         Ok(Self {
             apis: RestApiServiceClient::new(authed.clone()),
             deployments: DeploymentServiceClient::new(authed.clone()),
             fleet: FleetServiceClient::new(authed.clone()),
             plans: UsagePlanServiceClient::new(authed.clone()),
             iam: IamServiceClient::new(authed.clone()),
+            tokens: AdminTokenServiceClient::new(authed.clone()),
             config: ConfigurationServiceClient::new(authed)
                 .max_decoding_message_size(256 << 20)
                 .max_encoding_message_size(256 << 20),
             channel,
         })
+    }
+
+    /// A new admin token named `name` with `role` (made with this client's
+    /// token), and clients on the same channel that call with it.
+    pub async fn with_new_token(
+        &self,
+        name: &str,
+        role: TokenRole,
+    ) -> anyhow::Result<(AdminToken, Self)> {
+        let created = self
+            .tokens
+            .clone()
+            .create_token(CreateTokenRequest {
+                name: name.into(),
+                role: role as i32,
+            })
+            .await?
+            .into_inner();
+        let client = Self::with_token(self.channel.clone(), &created.secret)?;
+        let token = created.token.context("CreateToken returned no token")?;
+        Ok((token, client))
     }
 
     pub async fn create_api(&mut self, id: &str, protocol: ApiProtocol) -> anyhow::Result<RestApi> {
@@ -119,21 +202,18 @@ impl Admin {
 
     /// The resource at `path`, creating it and its parents as needed.
     pub async fn resource(&mut self, api: &RestApi, path: &str) -> anyhow::Result<Resource> {
-        let apis = self.apis.clone();
-        let existing: HashMap<String, Resource> = all_pages(
-            ListResourcesRequest {
-                api_id: api.id.clone(),
-                ..Default::default()
-            },
-            |req| {
-                let mut apis = apis.clone();
-                async move { Ok::<_, tonic::Status>(apis.list_resources(req).await?.into_inner()) }
-            },
-        )
-        .await?
-        .into_iter()
-        .map(|r| (r.path.clone(), r))
-        .collect();
+        let request = ListResourcesRequest {
+            api_id: api.id.clone(),
+            ..Default::default()
+        };
+        let existing: HashMap<String, Resource> =
+            every_page(&self.apis, request, |mut c, r| async move {
+                c.list_resources(r).await
+            })
+            .await?
+            .into_iter()
+            .map(|r| (r.path.clone(), r))
+            .collect();
         let mut current = existing["/"].clone();
         for part in path.split('/').filter(|p| !p.is_empty()) {
             let next = if current.path == "/" {
@@ -178,6 +258,27 @@ impl Admin {
         integration: Integration,
         api_key_required: bool,
     ) -> anyhow::Result<Method> {
+        self.put_route(
+            api,
+            path,
+            Method {
+                http_method: method.into(),
+                integration: Some(integration),
+                api_key_required,
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// Puts `method` (any settings: an authorizer, a key requirement) on
+    /// `path`, creating the path as needed; fills in its API and resource.
+    pub async fn put_route(
+        &mut self,
+        api: &RestApi,
+        path: &str,
+        method: Method,
+    ) -> anyhow::Result<Method> {
         let resource = self.resource(api, path).await?;
         Ok(self
             .apis
@@ -185,10 +286,7 @@ impl Admin {
                 method: Some(Method {
                     api_id: api.id.clone(),
                     resource_id: resource.id,
-                    http_method: method.into(),
-                    integration: Some(integration),
-                    api_key_required,
-                    ..Default::default()
+                    ..method
                 }),
             })
             .await?
@@ -270,9 +368,7 @@ impl Admin {
             .deployments
             .update_stage(UpdateStageRequest {
                 stage: Some(stage),
-                update_mask: Some(prost_types::FieldMask {
-                    paths: vec!["*".into()],
-                }),
+                update_mask: mask(&["*"]),
             })
             .await?
             .into_inner())
@@ -280,96 +376,78 @@ impl Admin {
 
     /// Every API, through every page.
     pub async fn list_apis(&self) -> anyhow::Result<Vec<RestApi>> {
-        let apis = self.apis.clone();
-        Ok(all_pages(ListRestApisRequest::default(), |req| {
-            let mut apis = apis.clone();
-            async move { Ok::<_, tonic::Status>(apis.list_rest_apis(req).await?.into_inner()) }
-        })
-        .await?)
+        every_page(
+            &self.apis,
+            ListRestApisRequest::default(),
+            |mut c, r| async move { c.list_rest_apis(r).await },
+        )
+        .await
     }
 
     /// Every method of an API, through every page.
     pub async fn list_methods(&self, api_id: &str) -> anyhow::Result<Vec<Method>> {
-        let apis = self.apis.clone();
         let request = ListMethodsRequest {
             api_id: api_id.into(),
             ..Default::default()
         };
-        Ok(all_pages(request, |req| {
-            let mut apis = apis.clone();
-            async move { Ok::<_, tonic::Status>(apis.list_methods(req).await?.into_inner()) }
+        every_page(&self.apis, request, |mut c, r| async move {
+            c.list_methods(r).await
         })
-        .await?)
+        .await
     }
 
     /// Every authorizer of an API, through every page.
     pub async fn list_authorizers(&self, api_id: &str) -> anyhow::Result<Vec<Authorizer>> {
-        let apis = self.apis.clone();
         let request = ListAuthorizersRequest {
             api_id: api_id.into(),
             ..Default::default()
         };
-        Ok(all_pages(request, |req| {
-            let mut apis = apis.clone();
-            async move { Ok::<_, tonic::Status>(apis.list_authorizers(req).await?.into_inner()) }
+        every_page(&self.apis, request, |mut c, r| async move {
+            c.list_authorizers(r).await
         })
-        .await?)
+        .await
     }
 
     /// Every access key (or session) of a principal, through every page.
     pub async fn list_access_keys(&self, principal: &str) -> anyhow::Result<Vec<AccessKey>> {
-        let iam = self.iam.clone();
         let request = ListAccessKeysRequest {
             principal: principal.into(),
             ..Default::default()
         };
-        Ok(all_pages(request, |req| {
-            let mut iam = iam.clone();
-            async move { Ok::<_, tonic::Status>(iam.list_access_keys(req).await?.into_inner()) }
+        every_page(&self.iam, request, |mut c, r| async move {
+            c.list_access_keys(r).await
         })
-        .await?)
+        .await
     }
 
     /// Every deployment of an API, newest first, through every page.
     pub async fn list_deployments(&self, api_id: &str) -> anyhow::Result<Vec<Deployment>> {
-        let deployments = self.deployments.clone();
         let request = ListDeploymentsRequest {
             api_id: api_id.into(),
             ..Default::default()
         };
-        let mut list =
-            all_pages(request, |req| {
-                let mut deployments = deployments.clone();
-                async move {
-                    Ok::<_, tonic::Status>(deployments.list_deployments(req).await?.into_inner())
-                }
-            })
-            .await?;
+        let mut list = every_page(&self.deployments, request, |mut c, r| async move {
+            c.list_deployments(r).await
+        })
+        .await?;
         list.sort_by_key(|d| std::cmp::Reverse(d.created_at_ms));
         Ok(list)
     }
 
-    /// The control plane's version and every node, through every page.
+    /// The control plane's version (as its last page gave it) and every
+    /// node, through every page.
     pub async fn fleet_status(&mut self) -> anyhow::Result<(u64, Vec<NodeStatus>)> {
-        let (mut version, mut nodes, mut token) = (0, Vec::new(), String::new());
-        // Bounded: a test fleet is a page or two.
-        for _ in 0..1000 {
-            let page = self
-                .fleet
-                .list_nodes(ListNodesRequest {
-                    page_size: archway_proto::paging::MAX_PAGE_SIZE,
-                    page_token: token,
-                })
-                .await?
-                .into_inner();
-            version = page.config_version;
-            nodes.extend(page.nodes);
-            token = page.next_page_token;
-            if token.is_empty() {
-                return Ok((version, nodes));
+        let version = AtomicU64::new(0);
+        let nodes = every_page(&self.fleet, ListNodesRequest::default(), |mut c, r| {
+            let version = &version;
+            async move {
+                let page = c.list_nodes(r).await?;
+                version.store(page.get_ref().config_version, Ordering::Relaxed);
+                Ok(page)
             }
-        }
-        bail!("the node list did not end after 1000 pages (version {version})")
+        })
+        .await?;
+        Ok((version.into_inner(), nodes))
     }
 
     /// Waits until every named node is connected and has applied the

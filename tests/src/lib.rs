@@ -5,6 +5,7 @@
 //! Set `ARCHWAY_TEST_LOGS=1` to see the processes' logs.
 
 pub mod admin;
+pub mod ctl;
 pub mod http_client;
 pub mod metrics;
 pub mod otlp;
@@ -28,4 +29,26 @@ pub const TEST_NODE_TOKEN: &str = "test-node-token-0123456789abcdef-01234";
 pub fn unused_loopback_addr() -> std::net::SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local address")
+}
+
+/// Seconds since the Unix epoch: for token expiries and signing times.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs()
+}
+
+/// A process's output as text (lossy: a test prints what it got).
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A control plane in a new temporary folder and an admin client for it:
+/// the start of most tests. Keep the folder alive as long as the process.
+pub async fn started() -> anyhow::Result<(tempfile::TempDir, ControlPlane, Admin)> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let admin = Admin::connect(&cp.url()).await?;
+    Ok((dir, cp, admin))
 }

@@ -10,37 +10,57 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Builds the binaries once per process (a no-op when they are fresh) in the
-/// profile this program was built with, and returns the folder they are in.
-pub fn bin_dir() -> &'static Path {
+/// The folder this test program's profile builds into:
+/// target/<profile>/deps/<test binary>, or target/<profile>/<binary>.
+fn profile_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        // target/<profile>/deps/<test binary>, or target/<profile>/<binary>.
         let exe = std::env::current_exe().expect("current executable");
         let mut dir = exe.parent().expect("executable has a folder").to_path_buf();
         if dir.ends_with("deps") {
             dir.pop();
         }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
-        command.args([
-            "build",
-            "--quiet",
+        dir
+    })
+}
+
+/// `cargo build --quiet` with `args`, in the profile this program was built
+/// with (a no-op when the binaries are fresh).
+fn cargo_build(args: &[&str]) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args(["build", "--quiet"]).args(args);
+    if profile_dir().ends_with("release") {
+        command.arg("--release");
+    }
+    let status = command
+        .status()
+        .expect("running cargo build for the binaries");
+    assert!(status.success(), "building {args:?} failed");
+}
+
+/// Builds the planes' binaries (and archwayctl) once per process and
+/// returns the folder they are in.
+pub fn bin_dir() -> &'static Path {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        cargo_build(&[
             "-p",
             "archway-control-plane",
             "-p",
             "archway-data-plane",
             "--bins",
-        ]);
-        if dir.ends_with("release") {
-            command.arg("--release");
-        }
-        let status = command
-            .status()
-            .expect("running cargo build for the binaries");
-        assert!(status.success(), "building the Archway binaries failed");
-        dir
-    })
+        ])
+    });
+    profile_dir()
+}
+
+/// Builds the all-in-one `archway` once per process (only the tests that
+/// run it pay for it) and returns its path.
+pub fn all_in_one() -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| cargo_build(&["-p", "archway", "--bin", "archway"]));
+    profile_dir().join("archway")
 }
 
 /// A running Archway process, killed on drop.
@@ -297,4 +317,40 @@ impl DataPlane {
     pub fn admin_addr(&self) -> SocketAddr {
         self.process.addrs[1]
     }
+}
+
+/// What `child` writes to its (piped) stdout until `done` holds for the
+/// text so far, it closes stdout, or `within` passes, whichever is first;
+/// then kills it (if still running) and reaps it. For programs run under
+/// `script` on a pty, which a loaded machine may make slow to start.
+pub fn stdout_until(mut child: Child, done: impl Fn(&str) -> bool, within: Duration) -> String {
+    use std::io::Read;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n @ 1..) = stdout.read(&mut buffer) {
+            if tx.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + within;
+    let mut bytes = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(chunk) => {
+                bytes.extend(chunk);
+                if done(&String::from_utf8_lossy(&bytes)) {
+                    break;
+                }
+            }
+            // Closed (it exited) or out of time.
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    String::from_utf8_lossy(&bytes).into_owned()
 }

@@ -41,3 +41,29 @@ pub fn grpcurl() -> PathBuf {
 
 /// What to say when a tool is missing or lacks a package.
 pub const INSTALL_HINT: &str = "run tests/run once (it installs the tests' tools), or set ARCHWAY_TEST_PYTHON / ARCHWAY_TEST_GRPCURL";
+
+/// Set by `tests/run` to the tools it guarantees, comma-separated (e.g.
+/// `systemd-analyze`): a test needing one of them fails when it is
+/// missing, rather than skipping.
+pub const REQUIRE_TOOLS: &str = "ARCHWAY_TEST_REQUIRE_TOOLS";
+
+/// Whether `tool` starts (run with `args`, such as `--version`). When it
+/// does not, panics if [`REQUIRE_TOOLS`] lists it; otherwise prints that
+/// the test skips `what` (to the real stderr, past the test harness's
+/// capture, so a skip is seen in a passing run) and returns false.
+pub fn available(tool: &str, args: &[&str], what: &str) -> bool {
+    let error = match std::process::Command::new(tool).args(args).output() {
+        Ok(_) => return true,
+        Err(e) => e,
+    };
+    let required = std::env::var(REQUIRE_TOOLS).unwrap_or_default();
+    if required.split(',').any(|t| t.trim() == tool) {
+        panic!("{tool} is required ({REQUIRE_TOOLS}={required}) but does not start: {error}");
+    }
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {tool} is not installed ({error}): {what} is not checked here"
+    );
+    false
+}

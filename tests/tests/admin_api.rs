@@ -1,26 +1,14 @@
 //! The admin API refuses bad configuration with the field and the reason,
 //! keeps everything across a restart, and lists deployments for rollback.
 
-use archway_e2e::admin::{http_proxy, mock};
-use archway_e2e::{Admin, ControlPlane};
+use archway_e2e::admin::{assert_invalid, http_proxy, mock};
+use archway_e2e::{Admin, ControlPlane, started};
 use archway_proto::v1::*;
 use tonic::Code;
 
-fn assert_invalid(result: Result<impl std::fmt::Debug, tonic::Status>, field: &str) {
-    let status = result.expect_err("should be refused");
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    assert!(
-        status.message().starts_with(&format!("{field}: ")),
-        "expected the message to name {field}: {}",
-        status.message()
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_configuration_is_refused_with_field_and_reason() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let mut admin = Admin::connect(&cp.url()).await?;
+    let (_dir, _cp, mut admin) = started().await?;
 
     let bad_api = admin
         .apis
@@ -30,12 +18,12 @@ async fn bad_configuration_is_refused_with_field_and_reason() -> anyhow::Result<
             ..Default::default()
         })
         .await;
-    assert_invalid(bad_api, "id");
+    assert_invalid(bad_api, "id: ");
     let no_name = admin
         .apis
         .create_rest_api(CreateRestApiRequest::default())
         .await;
-    assert_invalid(no_name, "name");
+    assert_invalid(no_name, "name: ");
 
     let api = admin.create_api("strict", ApiProtocol::Rest).await?;
     let root = admin.resource(&api, "/").await?;
@@ -47,7 +35,7 @@ async fn bad_configuration_is_refused_with_field_and_reason() -> anyhow::Result<
             path_part: "{unclosed".into(),
         })
         .await;
-    assert_invalid(bad_part, "path_part");
+    assert_invalid(bad_part, "path_part: ");
     admin.resource(&api, "/items/{id}").await?;
     let items = admin.resource(&api, "/items").await?;
     let second_variable = admin
@@ -58,7 +46,7 @@ async fn bad_configuration_is_refused_with_field_and_reason() -> anyhow::Result<
             path_part: "{other}".into(),
         })
         .await;
-    assert_invalid(second_variable, "path_part");
+    assert_invalid(second_variable, "path_part: ");
 
     // An integration using a path parameter its resource does not have.
     let wrong_param = admin
@@ -83,7 +71,7 @@ async fn bad_configuration_is_refused_with_field_and_reason() -> anyhow::Result<
             }),
         })
         .await;
-    assert_invalid(bad_verb, "method.http_method");
+    assert_invalid(bad_verb, "method.http_method: ");
     let bad_timeout = admin
         .route(
             &api,
@@ -127,7 +115,7 @@ async fn bad_configuration_is_refused_with_field_and_reason() -> anyhow::Result<
                 update_mask: None,
             })
             .await,
-        "stage.variables.bad",
+        "stage.variables.bad: ",
     );
     stage.variables.clear();
     stage.canary = Some(CanarySettings {
@@ -143,7 +131,7 @@ async fn bad_configuration_is_refused_with_field_and_reason() -> anyhow::Result<
                 update_mask: None,
             })
             .await,
-        "stage.canary.percent_traffic",
+        "stage.canary.percent_traffic: ",
     );
     stage.canary = None;
     stage.deployment_id = "missing".into();
@@ -155,7 +143,7 @@ async fn bad_configuration_is_refused_with_field_and_reason() -> anyhow::Result<
                 update_mask: None,
             })
             .await,
-        "stage.deployment_id",
+        "stage.deployment_id: ",
     );
     // A deployment a stage serves cannot be deleted.
     let in_use = admin
@@ -220,11 +208,8 @@ async fn a_restart_loses_nothing() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_admin_call_needs_a_token_with_the_right_role() -> anyhow::Result<()> {
-    use archway_proto::v1::admin_token_service_client::AdminTokenServiceClient;
     use archway_proto::v1::rest_api_service_client::RestApiServiceClient;
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let mut admin = Admin::connect(&cp.url()).await?;
+    let (dir, _cp, mut admin) = started().await?;
     admin.create_api("guarded", ApiProtocol::Rest).await?;
 
     // No token, a wrong token: UNAUTHENTICATED.
@@ -249,19 +234,9 @@ async fn every_admin_call_needs_a_token_with_the_right_role() -> anyhow::Result<
     );
 
     // A read-only token reads but does not write; a node token does neither.
-    let mut tokens = AdminTokenServiceClient::with_interceptor(
-        admin.channel.clone(),
-        archway_e2e::admin::Bearer(archway_e2e::TEST_ADMIN_TOKEN),
-    );
-    let reader = tokens
-        .create_token(CreateTokenRequest {
-            name: "dashboards".into(),
-            role: TokenRole::ReadOnly as i32,
-        })
-        .await?
-        .into_inner();
-    let reader_secret: &'static str = Box::leak(reader.secret.clone().into_boxed_str());
-    let mut read_only = Admin::with_token(admin.channel.clone(), reader_secret)?;
+    let (reader, mut read_only) = admin
+        .with_new_token("dashboards", TokenRole::ReadOnly)
+        .await?;
     let listed = read_only
         .apis
         .list_rest_apis(ListRestApisRequest::default())
@@ -282,13 +257,14 @@ async fn every_admin_call_needs_a_token_with_the_right_role() -> anyhow::Result<
     );
 
     // Tokens are listed without their secrets and can be revoked.
+    let mut tokens = admin.tokens.clone();
     let listed = tokens
         .list_tokens(ListTokensRequest::default())
         .await?
         .into_inner()
         .items;
     assert_eq!(listed.len(), 3, "bootstrap admin and node, plus the reader");
-    let id = reader.token.expect("the token record").id;
+    let id = reader.id;
     tokens.delete_token(DeleteTokenRequest { id }).await?;
     let revoked = read_only
         .apis
@@ -488,9 +464,7 @@ async fn metrics_need_a_token_unless_opened_by_flag() -> anyhow::Result<()> {
 /// field and the reason; a stage variable there is fine.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn integration_uri_refuses_path_parameters_in_the_host() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let mut admin = Admin::connect(&cp.url()).await?;
+    let (_dir, _cp, mut admin) = started().await?;
     let api = admin.create_api("hosts", ApiProtocol::Rest).await?;
     let resource = admin.resource(&api, "/r/{host}/{proxy+}").await?;
     for uri in [
@@ -546,9 +520,7 @@ async fn integration_uri_refuses_path_parameters_in_the_host() -> anyhow::Result
 /// sets `create_stage`, and writes nothing (no stage, no deployment).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_deployment_refuses_an_unknown_stage_without_create_stage() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let mut admin = Admin::connect(&cp.url()).await?;
+    let (_dir, _cp, mut admin) = started().await?;
     let api = admin.create_api("pets", ApiProtocol::Rest).await?;
     admin
         .route(&api, "/health", "GET", archway_e2e::admin::mock(200, "ok"))
@@ -585,10 +557,12 @@ async fn create_deployment_refuses_an_unknown_stage_without_create_stage() -> an
             && refused.message().contains("create_stage"),
         "{refused:?}"
     );
-    assert!(
-        admin.stage(&api, "prdo").await.is_err(),
-        "no stage was made"
-    );
+    let missing = admin
+        .stage(&api, "prdo")
+        .await
+        .expect_err("no stage was made")
+        .downcast::<tonic::Status>()?;
+    assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
     let deployments = admin
         .deployments
         .list_deployments(ListDeploymentsRequest {

@@ -3,26 +3,22 @@
 //! those that do not are refused by the handshake, never served in clear.
 
 use archway_e2e::http_client::GatewayClient;
-use archway_e2e::process::bin_dir;
 use archway_e2e::tls::Pki;
-use archway_e2e::{ControlPlane, DataPlane};
+use archway_e2e::{ControlPlane, DataPlane, text};
 use http::StatusCode;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
+/// archwayctl against `server` with the admin token, trusting `ca` if given.
 fn ctl(server: &str, ca: Option<&std::path::Path>, args: &[&str]) -> Output {
-    let mut command = Command::new(bin_dir().join("archwayctl"));
-    command
-        .args(["--server", server, "--token", archway_e2e::TEST_ADMIN_TOKEN])
-        .env_remove("ARCHWAY_CA_FILE");
-    if let Some(ca) = ca {
-        command.arg("--ca-file").arg(ca);
+    let ca = ca.map(|ca| ca.display().to_string());
+    let mut all = vec!["--server", server, "--token", archway_e2e::TEST_ADMIN_TOKEN];
+    if let Some(ca) = &ca {
+        all.extend(["--ca-file", ca]);
     }
-    command.args(args).output().expect("running archwayctl")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    all.extend_from_slice(args);
+    let (mut command, _cwd) = archway_e2e::ctl::command(&all);
+    command.output().expect("running archwayctl")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

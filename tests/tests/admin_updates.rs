@@ -2,50 +2,10 @@
 //! come in pages the CLI follows, and `archwayctl get` prints every
 //! resource as a table, YAML or JSON with names accepted for ids.
 
-use archway_e2e::admin::mock;
-use archway_e2e::process::bin_dir;
-use archway_e2e::{Admin, ControlPlane};
+use archway_e2e::admin::{assert_invalid_says, mask, mock};
+use archway_e2e::ctl::{Run, ctl_json, ctl_run};
+use archway_e2e::{Admin, started};
 use archway_proto::v1::*;
-use prost_types::FieldMask;
-use std::process::Command;
-use tonic::Code;
-
-fn mask(paths: &[&str]) -> Option<FieldMask> {
-    Some(FieldMask {
-        paths: paths.iter().map(|p| p.to_string()).collect(),
-    })
-}
-
-/// Runs archwayctl: (succeeded, stdout, stderr).
-fn ctl(server: &str, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(bin_dir().join("archwayctl"))
-        .args(["--server", server, "--token", archway_e2e::TEST_ADMIN_TOKEN])
-        .args(args)
-        .output()
-        .expect("running archwayctl");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-/// Runs archwayctl and parses its JSON output.
-fn ctl_json(server: &str, args: &[&str]) -> serde_json::Value {
-    let (ok, out, err) = ctl(server, args);
-    assert!(ok, "archwayctl {args:?} failed: {err}{out}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
-}
-
-fn assert_invalid<T: std::fmt::Debug>(result: Result<T, tonic::Status>, expected: &str) {
-    let status = result.expect_err("refused");
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    assert!(
-        status.message().contains(expected),
-        "'{}' does not say '{expected}'",
-        status.message()
-    );
-}
 
 /// `2026-12-01T21:30:05.123Z`: RFC 3339 in UTC with milliseconds.
 fn is_rfc3339(value: &serde_json::Value) -> bool {
@@ -64,13 +24,6 @@ fn is_rfc3339(value: &serde_json::Value) -> bool {
         && s.chars()
             .enumerate()
             .all(|(i, c)| [4, 7, 10, 13, 16, 19, 23].contains(&i) || c.is_ascii_digit())
-}
-
-async fn started() -> anyhow::Result<(tempfile::TempDir, ControlPlane, Admin)> {
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let admin = Admin::connect(&cp.url()).await?;
-    Ok((dir, cp, admin))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,7 +78,7 @@ async fn a_key_rename_keeps_it_enabled_and_a_mask_disables_or_clears() -> anyhow
     assert_eq!(cleared.description, "");
     assert!(!cleared.enabled);
     // A request that sets nothing is refused, not taken as "no change".
-    assert_invalid(
+    assert_invalid_says(
         admin
             .plans
             .update_api_key(UpdateApiKeyRequest {
@@ -186,7 +139,7 @@ async fn an_api_description_update_keeps_its_name_policy_and_settings() -> anyho
     assert_eq!(lifted.name, "pets");
     assert_eq!(lifted.endpoint_type, EndpointType::Private as i32);
     // The merged API is validated as before: a named, empty name is refused.
-    assert_invalid(
+    assert_invalid_says(
         admin
             .apis
             .update_rest_api(UpdateRestApiRequest {
@@ -349,7 +302,7 @@ async fn every_other_update_changes_only_what_was_sent() -> anyhow::Result<()> {
         r#type: AuthorizerType::Request as i32,
         ..renamed.clone()
     };
-    assert_invalid(
+    assert_invalid_says(
         admin
             .apis
             .update_authorizer(UpdateAuthorizerRequest {
@@ -359,7 +312,7 @@ async fn every_other_update_changes_only_what_was_sent() -> anyhow::Result<()> {
             .await,
         "authorizer.type: cannot be changed",
     );
-    assert_invalid(
+    assert_invalid_says(
         admin
             .apis
             .update_authorizer(UpdateAuthorizerRequest {
@@ -467,7 +420,7 @@ async fn every_other_update_changes_only_what_was_sent() -> anyhow::Result<()> {
 
     // UpdateAccessKey: enabled only when sent (set or named).
     let key = admin.access_key("alice").await?;
-    assert_invalid(
+    assert_invalid_says(
         admin
             .iam
             .update_access_key(UpdateAccessKeyRequest {
@@ -545,7 +498,7 @@ async fn unknown_and_fixed_mask_paths_are_refused_and_change_nothing() -> anyhow
         ),
         (&["canary."][..], "no field '' in CanarySettings"),
     ] {
-        assert_invalid(
+        assert_invalid_says(
             admin.deployments.update_stage(try_mask(paths)).await,
             expected,
         );
@@ -559,7 +512,7 @@ async fn unknown_and_fixed_mask_paths_are_refused_and_change_nothing() -> anyhow
         })
         .await?
         .into_inner();
-    assert_invalid(
+    assert_invalid_says(
         admin
             .plans
             .update_api_key(UpdateApiKeyRequest {
@@ -650,11 +603,11 @@ async fn a_thousand_apis_page_through_the_api_and_the_cli() -> anyhow::Result<()
         .await?
         .into_inner();
     let token = first.next_page_token;
-    assert_invalid(
+    assert_invalid_says(
         admin.apis.list_rest_apis(page(10, "garbage!".into())).await,
         "page_token:",
     );
-    assert_invalid(
+    assert_invalid_says(
         admin
             .apis
             .list_rest_apis(page(10, format!("A{token}")))
@@ -665,7 +618,7 @@ async fn a_thousand_apis_page_through_the_api_and_the_cli() -> anyhow::Result<()
         page_size: 10,
         page_token: token.clone(),
     };
-    assert_invalid(
+    assert_invalid_says(
         admin.plans.list_api_keys(keys).await,
         "page_token: belongs to another list",
     );
@@ -682,7 +635,7 @@ async fn a_thousand_apis_page_through_the_api_and_the_cli() -> anyhow::Result<()
         .await?
         .into_inner();
     assert_eq!(resources.items.len(), 1);
-    assert_invalid(
+    assert_invalid_says(
         admin
             .apis
             .list_resources(ListResourcesRequest {
@@ -693,7 +646,7 @@ async fn a_thousand_apis_page_through_the_api_and_the_cli() -> anyhow::Result<()
             .await,
         "page_token: belongs to another list",
     );
-    assert_invalid(
+    assert_invalid_says(
         admin.apis.list_rest_apis(page(-1, String::new())).await,
         "page_size: -1 is negative",
     );
@@ -731,21 +684,19 @@ async fn get_prints_whole_configurations_as_table_yaml_and_json() -> anyhow::Res
             ..Default::default()
         })
         .await?;
-    let resource = admin.resource(&api, "/pets").await?;
     admin
-        .apis
-        .put_method(PutMethodRequest {
-            method: Some(Method {
-                api_id: api.id.clone(),
-                resource_id: resource.id.clone(),
+        .put_route(
+            &api,
+            "/pets",
+            Method {
                 http_method: "GET".into(),
                 integration: Some(mock(200, "pets")),
                 api_key_required: true,
                 authorization_type: "CUSTOM".into(),
                 authorizer_id: authorizer.id.clone(),
                 ..Default::default()
-            }),
-        })
+            },
+        )
         .await?;
     admin.deploy(&api, "prod").await?;
     let mut stage = admin.stage(&api, "prod").await?;
@@ -784,13 +735,21 @@ async fn get_prints_whole_configurations_as_table_yaml_and_json() -> anyhow::Res
     assert!(is_rfc3339(&whole["stages"][0]["updated_at"]));
 
     // YAML parses to the same document.
-    let (ok, yaml, err) = ctl(&server, &["get", "api", "pets", "-o", "yaml"]);
+    let Run {
+        ok,
+        stdout: yaml,
+        stderr: err,
+    } = ctl_run(&server, &["get", "api", "pets", "-o", "yaml"]);
     assert!(ok, "{err}");
     let parsed: serde_json::Value = serde_saphyr::from_str(&yaml)?;
     assert_eq!(parsed, whole);
 
     // The table shows the same, readable, without epoch milliseconds.
-    let (ok, table, err) = ctl(&server, &["get", "api", "pets"]);
+    let Run {
+        ok,
+        stdout: table,
+        stderr: err,
+    } = ctl_run(&server, &["get", "api", "pets"]);
     assert!(ok, "{err}");
     for expected in [
         "CUSTOM",
@@ -828,7 +787,11 @@ async fn get_prints_whole_configurations_as_table_yaml_and_json() -> anyhow::Res
             let mut full = vec!["get"];
             full.extend_from_slice(args);
             full.extend(["-o", format]);
-            let (ok, out, err) = ctl(&server, &full);
+            let Run {
+                ok,
+                stdout: out,
+                stderr: err,
+            } = ctl_run(&server, &full);
             assert!(ok, "{full:?}: {err}");
             for secret in [
                 "value_hash",
@@ -878,13 +841,21 @@ async fn names_are_accepted_for_ids_and_ambiguous_names_refused() -> anyhow::Res
     assert_eq!(by_name, by_id);
     assert_eq!(by_name["api"]["id"], "pets-id");
     // A shared name is refused with the ids to choose from.
-    let (ok, _, err) = ctl(&server, &["get", "api", "shop"]);
+    let Run {
+        ok,
+        stdout: _,
+        stderr: err,
+    } = ctl_run(&server, &["get", "api", "shop"]);
     assert!(!ok);
     assert!(
         err.contains("2 APIs are named 'shop' (shop-a, shop-b); pass the id"),
         "{err}"
     );
-    let (ok, _, err) = ctl(&server, &["get", "stages", "nothing-like-it"]);
+    let Run {
+        ok,
+        stdout: _,
+        stderr: err,
+    } = ctl_run(&server, &["get", "stages", "nothing-like-it"]);
     assert!(
         !ok && err.contains("no API has the id or name 'nothing-like-it'"),
         "{err}"
@@ -895,12 +866,20 @@ async fn names_are_accepted_for_ids_and_ambiguous_names_refused() -> anyhow::Res
     // Keys and plans by name; a disable by name changes nothing else.
     admin.route(&pets, "/x", "GET", mock(200, "x")).await?;
     admin.deploy(&pets, "prod").await?;
-    let (ok, out, err) = ctl(
+    let Run {
+        ok,
+        stdout: out,
+        stderr: err,
+    } = ctl_run(
         &server,
         &["keys", "create", "partner", "--description", "kept"],
     );
     assert!(ok, "{err}{out}");
-    let (ok, _, err) = ctl(
+    let Run {
+        ok,
+        stdout: _,
+        stderr: err,
+    } = ctl_run(
         &server,
         &[
             "plans",
@@ -916,15 +895,27 @@ async fn names_are_accepted_for_ids_and_ambiguous_names_refused() -> anyhow::Res
         ],
     );
     assert!(ok, "{err}");
-    let (ok, _, err) = ctl(&server, &["plans", "add-key", "gold", "partner"]);
+    let Run {
+        ok,
+        stdout: _,
+        stderr: err,
+    } = ctl_run(&server, &["plans", "add-key", "gold", "partner"]);
     assert!(ok, "{err}");
-    let (ok, _, err) = ctl(&server, &["keys", "disable", "partner"]);
+    let Run {
+        ok,
+        stdout: _,
+        stderr: err,
+    } = ctl_run(&server, &["keys", "disable", "partner"]);
     assert!(ok, "{err}");
     let keys = ctl_json(&server, &["get", "keys", "-o", "json"]);
     assert_eq!(keys[0]["name"], "partner");
     assert_eq!(keys[0]["enabled"], false);
     assert_eq!(keys[0]["description"], "kept");
-    let (ok, _, err) = ctl(
+    let Run {
+        ok,
+        stdout: _,
+        stderr: err,
+    } = ctl_run(
         &server,
         &["plans", "update", "gold", "--description", "partners"],
     );
@@ -937,9 +928,17 @@ async fn names_are_accepted_for_ids_and_ambiguous_names_refused() -> anyhow::Res
     );
     assert_eq!(plans[0]["api_stages"][0]["api_id"], "pets-id");
     // A second key of the same name makes the name ambiguous.
-    let (ok, _, err) = ctl(&server, &["keys", "create", "partner"]);
+    let Run {
+        ok,
+        stdout: _,
+        stderr: err,
+    } = ctl_run(&server, &["keys", "create", "partner"]);
     assert!(ok, "{err}");
-    let (ok, _, err) = ctl(&server, &["keys", "enable", "partner"]);
+    let Run {
+        ok,
+        stdout: _,
+        stderr: err,
+    } = ctl_run(&server, &["keys", "enable", "partner"]);
     assert!(
         !ok && err.contains("2 API keys are named 'partner'"),
         "{err}"

@@ -4,7 +4,7 @@
 
 use archway_e2e::admin::{http_proxy, mock};
 use archway_e2e::http_client::{Answer, GatewayClient};
-use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
+use archway_e2e::{Admin, ControlPlane, DataPlane, now, upstream};
 use archway_proto::v1::*;
 use bytes::Bytes;
 use http::StatusCode;
@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const ISSUER: &str = "https://issuer.test";
 const AUDIENCE: &str = "archway-tests";
@@ -82,13 +82,6 @@ fn b64url(bytes: &[u8]) -> String {
 
 fn jwk(kid: &str, modulus: &[u8]) -> serde_json::Value {
     serde_json::json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": b64url(modulus), "e": "AQAB"})
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 fn claims(extra: serde_json::Value) -> serde_json::Value {

@@ -4,27 +4,12 @@
 //! that would roll back and a delete in a script without `--yes` are
 //! refused; completion scripts need no server.
 
+use archway_e2e::ctl::{Run, ctl, ctl_as, ctl_raw};
 use archway_e2e::http_client::GatewayClient;
-use archway_e2e::process::bin_dir;
+use archway_e2e::process::{bin_dir, stdout_until};
 use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
 use std::process::Command;
-
-fn ctl(server: &str, args: &[&str]) -> String {
-    let output = Command::new(bin_dir().join("archwayctl"))
-        .arg("--server")
-        .arg(server)
-        .args(["--token", archway_e2e::TEST_ADMIN_TOKEN])
-        .args(args)
-        .output()
-        .expect("running archwayctl");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "archwayctl {args:?} failed: {}{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_rollback_and_promote() -> anyhow::Result<()> {
@@ -139,13 +124,15 @@ fn apply_reports_a_bad_file_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.yaml");
     std::fs::write(&file, "apis:\n  - name: x\n    routs: []\n").unwrap();
-    let output = Command::new(bin_dir().join("archwayctl"))
-        .args(["--server", "http://127.0.0.1:1", "apply", "-f"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = ctl_raw(&[
+        "--server",
+        "http://127.0.0.1:1",
+        "apply",
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!output.ok);
+    let stderr = output.stderr;
     assert!(
         stderr.contains("unknown field") && stderr.contains("routs"),
         "{stderr}"
@@ -274,24 +261,20 @@ apis:
         &file,
         std::fs::read_to_string(&file)?.replace("authorizer: users", "authorizer: nobody"),
     )?;
-    let output = Command::new(bin_dir().join("archwayctl"))
-        .args([
-            "--server",
-            &server,
-            "--token",
-            archway_e2e::TEST_ADMIN_TOKEN,
-        ])
-        .args(["apply", "-f", file.to_str().unwrap()])
-        .output()?;
-    assert!(!output.status.success());
+    let output = ctl_as(
+        &server,
+        archway_e2e::TEST_ADMIN_TOKEN,
+        &["apply", "-f", file.to_str().unwrap()],
+    );
+    assert!(!output.ok);
     // At its line and column in the file (the route's `authorizer:` key).
     let at = format!("{}:12:9: ", file.display());
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains(&format!(
+        output.stderr.contains(&format!(
             "{at}apis[0].routes[0].authorizer: no authorizer of this API is named 'nobody'"
         )),
         "{}",
-        String::from_utf8_lossy(&output.stderr)
+        output.stderr
     );
     Ok(())
 }
@@ -377,17 +360,13 @@ apis:
 
     // A bad policy is refused by the admin API with the field.
     write("not-a-cidr", "TOKEN")?;
-    let output = Command::new(bin_dir().join("archwayctl"))
-        .args([
-            "--server",
-            &server,
-            "--token",
-            archway_e2e::TEST_ADMIN_TOKEN,
-        ])
-        .args(["apply", "-f", file.to_str().unwrap()])
-        .output()?;
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = ctl_as(
+        &server,
+        archway_e2e::TEST_ADMIN_TOKEN,
+        &["apply", "-f", file.to_str().unwrap()],
+    );
+    assert!(!output.ok);
+    let stderr = output.stderr;
     assert!(stderr.contains("policy.Statement"), "{stderr}");
     Ok(())
 }
@@ -466,41 +445,6 @@ apis:
     get("/prod/items/1").await?;
     assert_eq!(calls(), 5, "off: every request reaches the backend");
     Ok(())
-}
-
-/// What a run of archwayctl left: success, stdout, stderr.
-struct Run {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs archwayctl with exactly `args` (no --server or --token added), from
-/// an empty folder (no all-in-one token file), with no ARCHWAY_* variable
-/// and no terminal on stdin, as a script would.
-fn ctl_raw(args: &[&str]) -> Run {
-    let cwd = tempfile::tempdir().unwrap();
-    let output = Command::new(bin_dir().join("archwayctl"))
-        .args(args)
-        .current_dir(cwd.path())
-        .env_remove("ARCHWAY_TOKEN")
-        .env_remove("ARCHWAY_TOKEN_FILE")
-        .env_remove("ARCHWAY_SERVER")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("running archwayctl");
-    Run {
-        ok: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-/// archwayctl against `server` with `token`.
-fn ctl_as(server: &str, token: &str, args: &[&str]) -> Run {
-    let mut all = vec!["--server", server, "--token", token];
-    all.extend_from_slice(args);
-    ctl_raw(&all)
 }
 
 /// A refusal: the command failed, its message starts with `error:` once,
@@ -810,8 +754,22 @@ fn completion_scripts_for_bash_zsh_and_fish_need_no_server() {
     for shell in ["bash", "zsh", "fish"] {
         let run = ctl_raw(&["completion", shell]);
         assert!(run.ok, "{shell}: {}", run.stderr);
-        for word in ["archwayctl", "deploy", "create-stage", "yes"] {
-            assert!(run.stdout.contains(word), "{shell} completes {word}");
+        // Subcommands and flags only some subcommands have (any script
+        // names the program): deploy's --create-stage, promote's --force,
+        // the deletes' --yes. Fish spells a long flag `-l name`.
+        let flag = |name: &str| match shell {
+            "fish" => format!("-l {name}"),
+            _ => format!("--{name}"),
+        };
+        let words = [
+            "deploy".to_owned(),
+            "stage-cache".to_owned(),
+            flag("create-stage"),
+            flag("force"),
+            flag("yes"),
+        ];
+        for word in words {
+            assert!(run.stdout.contains(&word), "{shell} completes {word}");
         }
     }
     // The bash script is valid bash.
@@ -856,8 +814,8 @@ async fn on_a_terminal_delete_asks_and_only_yes_deletes() -> anyhow::Result<()> 
             .unwrap()
             .write_all(answer.as_bytes())
             .unwrap();
-        let output = child.wait_with_output().unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        // Until archwayctl exits (stdout closes), at most 30 s.
+        stdout_until(child, |_| false, Duration::from_secs(30))
     };
     let declined = on_a_terminal("n\n");
     assert!(

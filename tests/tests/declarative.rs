@@ -8,35 +8,13 @@
 //! The `#[ignore]`d `scale_*` tests measure large documents (see
 //! deploy/bench/README.md).
 
+use archway_e2e::ctl::{ctl, ctl_run};
 use archway_e2e::http_client::GatewayClient;
-use archway_e2e::process::bin_dir;
-use archway_e2e::{Admin, ControlPlane, DataPlane};
+use archway_e2e::{Admin, ControlPlane, DataPlane, started};
 use archway_proto::v1::*;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Instant;
 use tonic_types::StatusExt;
-
-fn ctl_output(server: &str, args: &[&str]) -> Output {
-    Command::new(bin_dir().join("archwayctl"))
-        .arg("--server")
-        .arg(server)
-        .args(["--token", archway_e2e::TEST_ADMIN_TOKEN])
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("running archwayctl")
-}
-
-fn ctl(server: &str, args: &[&str]) -> String {
-    let output = ctl_output(server, args);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "archwayctl {args:?} failed: {}{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
 
 fn request(document: &str, dry_run: bool, prune: bool) -> ApplyConfigurationRequest {
     ApplyConfigurationRequest {
@@ -136,18 +114,14 @@ async fn a_dry_run_lists_exactly_what_the_following_apply_does_in_one_version() 
             })
             .collect::<Vec<_>>()
     };
-    for (round, document) in [
-        TWO_APIS.to_owned(),
-        // A change to one route and one stage of an existing API.
-        TWO_APIS.replace("body: one", "body: two").replacen(
-            "- name: prod",
-            "- { name: prod, variables: { v: \"1\" } }",
-            1,
-        ),
-    ]
-    .iter()
-    .enumerate()
-    {
+    // A change to one route and one stage of an existing API.
+    let round_two = TWO_APIS.replace("body: one", "body: two").replacen(
+        "- name: prod",
+        "- { name: prod, variables: { v: \"1\" } }",
+        1,
+    );
+    let mut last_changes = Vec::new();
+    for (round, document) in [TWO_APIS, round_two.as_str()].into_iter().enumerate() {
         let planned = admin
             .config
             .diff_configuration(request(document, false, false))
@@ -171,9 +145,46 @@ async fn a_dry_run_lists_exactly_what_the_following_apply_does_in_one_version() 
         // One write, one published version, whatever it held.
         assert_eq!(applied.revision, planned.revision + 1, "round {round}");
         assert_eq!(admin.wait_converged(&["n"]).await?, applied.revision);
+        last_changes = applied.changes;
     }
     assert!(before < admin.wait_converged(&["n"]).await?);
     // The second round's update lists its fields and names the deployment.
+    let field = |change: &ConfigurationChange, name: &str| {
+        change
+            .fields
+            .iter()
+            .find(|f| f.field == name)
+            .map(|f| (f.before.clone(), f.after.clone()))
+            .unwrap_or_else(|| panic!("no {name} in {change:?}"))
+    };
+    let find = |kind: &str, name: &str| {
+        last_changes
+            .iter()
+            .find(|c| c.kind == kind && c.name == name)
+            .unwrap_or_else(|| panic!("no {kind} {name} in {last_changes:#?}"))
+    };
+    assert_eq!(last_changes.len(), 3, "{last_changes:#?}");
+    let route = find("route", "orders GET /orders/{id}");
+    assert_eq!(route.action, ChangeAction::Update as i32);
+    assert_eq!(route.fields.len(), 1, "{route:?}");
+    let (before, after) = field(route, "integration");
+    assert!(
+        before.contains("\"one\"") && after.contains("\"two\""),
+        "{route:?}"
+    );
+    let stage = find("stage", "orders/prod");
+    assert_eq!(stage.action, ChangeAction::Update as i32);
+    assert_eq!(stage.fields.len(), 2, "{stage:?}");
+    assert_eq!(field(stage, "variables").1, r#"{"v":"1"}"#);
+    let (served, next) = field(stage, "deployment");
+    assert_eq!(next, "(new deployment)", "{stage:?}");
+    let deployment = find("deployment", "orders");
+    assert_eq!(deployment.action, ChangeAction::Create as i32);
+    assert_eq!(field(deployment, "stages").1, "prod");
+    assert!(
+        !served.is_empty() && !deployment.id.is_empty() && served != deployment.id,
+        "the stage moves from the deployment it served to the new one: {last_changes:#?}"
+    );
     let http = GatewayClient::default();
     assert_eq!(
         http.get(node.addr(), "orders", "/prod/orders/1")
@@ -184,15 +195,7 @@ async fn a_dry_run_lists_exactly_what_the_following_apply_does_in_one_version() 
     // Applying the same document again changes nothing.
     let again = admin
         .config
-        .apply_configuration(request(
-            &TWO_APIS.replace("body: one", "body: two").replacen(
-                "- name: prod",
-                "- { name: prod, variables: { v: \"1\" } }",
-                1,
-            ),
-            false,
-            false,
-        ))
+        .apply_configuration(request(&round_two, false, false))
         .await?
         .into_inner();
     assert!(again.changes.is_empty(), "{:?}", again.changes);
@@ -205,23 +208,10 @@ async fn a_dry_run_lists_exactly_what_the_following_apply_does_in_one_version() 
 /// check sees the method, not the body): DiffConfiguration is the read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_token_diffs_and_exports_but_cannot_apply() -> anyhow::Result<()> {
-    use archway_proto::v1::admin_token_service_client::AdminTokenServiceClient;
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let admin = Admin::connect(&cp.url()).await?;
-    let mut tokens = AdminTokenServiceClient::with_interceptor(
-        admin.channel.clone(),
-        archway_e2e::admin::Bearer(archway_e2e::TEST_ADMIN_TOKEN),
-    );
-    let reader = tokens
-        .create_token(CreateTokenRequest {
-            name: "reviewer".into(),
-            role: TokenRole::ReadOnly as i32,
-        })
-        .await?
-        .into_inner();
-    let secret: &'static str = Box::leak(reader.secret.into_boxed_str());
-    let mut reader = Admin::with_token(admin.channel.clone(), secret)?;
+    let (_dir, _cp, admin) = started().await?;
+    let (_, mut reader) = admin
+        .with_new_token("reviewer", TokenRole::ReadOnly)
+        .await?;
     let diff = reader
         .config
         .diff_configuration(request(TWO_APIS, false, false))
@@ -253,9 +243,7 @@ async fn a_read_only_token_diffs_and_exports_but_cannot_apply() -> anyhow::Resul
 /// dry run saw is refused once anything else has changed the store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_apply_at_a_stale_revision_is_refused() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let mut admin = Admin::connect(&cp.url()).await?;
+    let (_dir, _cp, mut admin) = started().await?;
     let planned = admin
         .config
         .diff_configuration(request(TWO_APIS, false, true))
@@ -322,9 +310,9 @@ async fn missing_resources_are_left_alone_and_listed_unless_pruned() -> anyhow::
     assert_eq!(api_names(&mut admin).await?, ["orders", "users"]);
 
     // In a script, a prune without --yes is refused before anything changes.
-    let refused = ctl_output(&server, &["apply", "-f", file.to_str().unwrap(), "--prune"]);
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let refused = ctl_run(&server, &["apply", "-f", file.to_str().unwrap(), "--prune"]);
+    assert!(!refused.ok);
+    let stderr = refused.stderr;
     assert!(stderr.contains("api users (users): deleted"), "{stderr}");
     assert!(stderr.contains("pass --yes"), "{stderr}");
     assert_eq!(api_names(&mut admin).await?, ["orders", "users"]);
@@ -539,12 +527,12 @@ async fn a_yaml_syntax_error_gets_its_line_and_column() -> anyhow::Result<()> {
         "apis:\n  - name: x\n    routes: [ { path: /a, method: GET\n",
     )?;
     // The CLI refuses it before connecting (no server listens here).
-    let output = ctl_output(
+    let output = ctl_run(
         "http://127.0.0.1:1",
         &["apply", "-f", file.to_str().unwrap()],
     );
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.ok);
+    let stderr = output.stderr;
     // At the bracket left open.
     let at = format!("{}:3:15: unclosed bracket", file.display());
     assert!(stderr.contains(&at), "{stderr}");
@@ -673,9 +661,7 @@ async fn scale_1000_apis_of_10_routes() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_of_handler_made_resources_applies_back_unchanged() -> anyhow::Result<()> {
     use archway_e2e::admin::mock;
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let mut admin = Admin::connect(&cp.url()).await?;
+    let (_dir, _cp, mut admin) = started().await?;
     let api = admin.create_api("pets", ApiProtocol::Rest).await?;
     let authorizer = admin
         .create_authorizer(Authorizer {
@@ -687,20 +673,18 @@ async fn an_export_of_handler_made_resources_applies_back_unchanged() -> anyhow:
             ..Default::default()
         })
         .await?;
-    let resource = admin.resource(&api, "/pets").await?;
     admin
-        .apis
-        .put_method(PutMethodRequest {
-            method: Some(Method {
-                api_id: api.id.clone(),
-                resource_id: resource.id.clone(),
+        .put_route(
+            &api,
+            "/pets",
+            Method {
                 http_method: "GET".into(),
                 integration: Some(mock(200, "pets")),
                 authorization_type: "CUSTOM".into(),
                 authorizer_id: authorizer.id.clone(),
                 ..Default::default()
-            }),
-        })
+            },
+        )
         .await?;
     admin
         .route(&api, "/pets/{id}", "GET", mock(200, "one"))
@@ -767,9 +751,7 @@ async fn an_export_of_handler_made_resources_applies_back_unchanged() -> anyhow:
 /// of them in the body; archwayctl shows all of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_errors_reach_every_client() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let mut admin = Admin::connect(&cp.url()).await?;
+    let (dir, cp, mut admin) = started().await?;
     let mut document = String::from("apis:\n  - name: bad\n    routes:\n");
     for r in 0..500 {
         document.push_str(&format!(
@@ -807,9 +789,9 @@ async fn five_hundred_errors_reach_every_client() -> anyhow::Result<()> {
     // archwayctl lists all 500, each at its line.
     let file = dir.path().join("bad.yaml");
     std::fs::write(&file, &document)?;
-    let output = ctl_output(&cp.url(), &["apply", "-f", file.to_str().unwrap()]);
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = ctl_run(&cp.url(), &["apply", "-f", file.to_str().unwrap()]);
+    assert!(!output.ok);
+    let stderr = output.stderr;
     assert!(stderr.contains("has 500 error(s)"), "{stderr}");
     assert!(
         stderr.contains(&format!("{}:503:", file.display())),
@@ -872,10 +854,7 @@ except grpc.RpcError as e:
 /// document without values diffs; an admin may diff with values.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_diff_may_not_carry_api_key_values() -> anyhow::Result<()> {
-    use archway_proto::v1::admin_token_service_client::AdminTokenServiceClient;
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let mut admin = Admin::connect(&cp.url()).await?;
+    let (_dir, _cp, mut admin) = started().await?;
     admin
         .plans
         .create_api_key(CreateApiKeyRequest {
@@ -884,19 +863,9 @@ async fn a_read_only_diff_may_not_carry_api_key_values() -> anyhow::Result<()> {
             ..Default::default()
         })
         .await?;
-    let mut tokens = AdminTokenServiceClient::with_interceptor(
-        admin.channel.clone(),
-        archway_e2e::admin::Bearer(archway_e2e::TEST_ADMIN_TOKEN),
-    );
-    let reader = tokens
-        .create_token(CreateTokenRequest {
-            name: "reviewer".into(),
-            role: TokenRole::ReadOnly as i32,
-        })
-        .await?
-        .into_inner();
-    let secret: &'static str = Box::leak(reader.secret.into_boxed_str());
-    let mut reader = Admin::with_token(admin.channel.clone(), secret)?;
+    let (_, mut reader) = admin
+        .with_new_token("reviewer", TokenRole::ReadOnly)
+        .await?;
     let guess = "api_keys:\n  - { name: probe, value: abcdefghijklmnopqrstuvwxyz }\n";
     let status = reader
         .config

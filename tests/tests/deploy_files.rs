@@ -7,11 +7,15 @@
 //! second; every flag and `ARCHWAY_*` variable in the units, env files,
 //! manifests, compose file and both READMEs' commands exists in the
 //! binary's `--help`; the systemd units pass `systemd-analyze verify`
-//! (where it exists), and two instances of the node unit on one host get
-//! their own ports, state directories and node ids, and both serve.
+//! (where it exists; required where `tests/run` says so), and two
+//! instances of the node unit on one host get distinct ports from their env
+//! files (compared, not bound: a test never takes fixed ports), their own
+//! state directories and node ids, and both, started from the unit's
+//! ExecStart with those ids and directories, serve.
 
 use archway_e2e::http_client::fetch;
 use archway_e2e::process::{Process, bin_dir};
+use archway_e2e::tools::available;
 use archway_e2e::{Admin, ControlPlane, TEST_NODE_TOKEN};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -466,12 +470,11 @@ fn every_flag_and_variable_in_the_deploy_files_exists_in_the_binaries() {
 
 #[test]
 fn the_systemd_units_pass_systemd_analyze_verify() {
-    if Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("systemd-analyze is not installed: the units are not verified here");
+    if !available(
+        "systemd-analyze",
+        &["--version"],
+        "the systemd units' verification",
+    ) {
         return;
     }
     // The units as installed, with the binaries where this build has them.
@@ -562,15 +565,23 @@ async fn two_node_instances_on_one_host_get_their_own_ports_dirs_and_ids() -> an
     };
     let one = instance("edge1", &edge1);
     let two = instance("edge2", &edge2);
-    assert_ne!(one.0, two.0, "listen ports");
-    assert_ne!(one.1, two.1, "admin ports");
+    // Ports, not strings: 0.0.0.0:8080 and [::]:8080 would clash.
+    let port = |addr: &str| {
+        addr.parse::<std::net::SocketAddr>()
+            .unwrap_or_else(|e| panic!("'{addr}' is not an address: {e}"))
+            .port()
+    };
+    assert_ne!(port(&one.0), port(&two.0), "listen ports");
+    assert_ne!(port(&one.1), port(&two.1), "admin ports");
     assert_ne!(one.2, two.2, "state directories");
     assert_ne!(one.3, two.3, "node ids");
     assert!(unit.contains("EnvironmentFile=/etc/archway/data-plane-%i.env"));
     assert!(unit.contains("StateDirectory=archway/data-plane/%i"));
 
-    // Both run at once, each from its ExecStart line and node id, talking
-    // to a test control plane (on free ports: a test never takes 8080).
+    // Both run at once, each from its ExecStart line (its state directory)
+    // and node id, talking to a test control plane. Their ports are free
+    // ones, not the env files' (a test never takes 8080): the env files'
+    // ports are only compared above.
     let cp = ControlPlane::start(&dir.path().join("cp"))?;
     let mut nodes = Vec::new();
     for (_, _, exec, node_id) in [&one, &two] {
@@ -629,13 +640,12 @@ fn copy_tree(from: &Path, into: &Path) {
 
 #[test]
 fn the_kustomization_needs_the_secret_files_and_then_builds() {
-    if Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_err()
-    {
-        eprintln!("kubectl is not installed: the kustomization is not built here");
+    // Debian has no kubectl package: tests/run does not require it.
+    if !available(
+        "kubectl",
+        &["version", "--client"],
+        "the kustomization's build",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 //! plane, a data-plane node and the all-in-one. On a terminal (a pty from
 //! util-linux's `script`) they are coloured, unless NO_COLOR is set.
 
-use archway_e2e::process::bin_dir;
+use archway_e2e::process::{all_in_one, bin_dir, stdout_until};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -110,17 +110,10 @@ fn data_plane_logs_are_plain_text_in_a_pipe() {
 
 #[test]
 fn all_in_one_logs_are_plain_text_in_a_pipe() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build.args(["build", "--quiet", "-p", "archway", "--bin", "archway"]);
-    if bin_dir().ends_with("release") {
-        build.arg("--release");
-    }
-    assert!(build.status().unwrap().success(), "building archway");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let lines = logs_of(
-        &bin_dir().join("archway"),
+        &all_in_one(),
         &[
             "--data-dir",
             data.to_str().unwrap(),
@@ -138,23 +131,30 @@ fn all_in_one_logs_are_plain_text_in_a_pipe() {
     assert_plain(&lines);
 }
 
-/// What `program` writes to a terminal in its first two seconds: run under
-/// `script`, which gives it a pty and copies the pty's output to stdout.
+/// What `program` writes to a terminal up to its first INFO line (at most
+/// 30 s: a loaded machine may be slow to start it): run under `script`,
+/// which gives it a pty and copies the pty's output to stdout. `timeout`
+/// ends it should `script` be killed before it.
 fn on_a_terminal(program: &std::path::Path, args: &[&str], no_color: Option<&str>) -> String {
-    let line = format!("timeout 2 {} {}", program.display(), args.join(" "));
+    let line = format!("timeout 60 {} {}", program.display(), args.join(" "));
     let mut command = Command::new("script");
     command
         .args(["-qec", &line, "/dev/null"])
         .env("RUST_LOG", "info")
         .env_remove("NO_COLOR")
-        .stdin(Stdio::null());
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
     if let Some(value) = no_color {
         command.env("NO_COLOR", value);
     }
-    let output = command
-        .output()
+    let child = command
+        .spawn()
         .expect("util-linux's script (Debian's bsdutils) gives the program a terminal");
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    let info_line = |text: &str| {
+        text.find("INFO")
+            .is_some_and(|at| text[at..].contains('\n'))
+    };
+    stdout_until(child, info_line, Duration::from_secs(30))
 }
 
 #[test]

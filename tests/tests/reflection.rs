@@ -8,7 +8,7 @@
 
 use archway_e2e::admin::Bearer;
 use archway_e2e::tools::{INSTALL_HINT, grpcurl, python};
-use archway_e2e::{Admin, ControlPlane, TEST_ADMIN_TOKEN};
+use archway_e2e::{ControlPlane, TEST_ADMIN_TOKEN, started, text};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -18,6 +18,7 @@ use std::process::{Command, Output};
 const SERVICES: &[&str] = &[
     "archway.v1.AdminTokenService",
     "archway.v1.ConfigDistribution",
+    "archway.v1.ConfigurationService",
     "archway.v1.DeploymentService",
     "archway.v1.FleetService",
     "archway.v1.IamService",
@@ -38,10 +39,6 @@ fn run(command: &mut Command, what: &str) -> Output {
     command
         .output()
         .unwrap_or_else(|e| panic!("starting {what}: {e}; {INSTALL_HINT}"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// grpcurl with `args` against the control plane, with the admin token
@@ -232,7 +229,7 @@ macro_rules! list_services {
         use tonic_reflection::pb::$version::server_reflection_request::MessageRequest;
         use tonic_reflection::pb::$version::server_reflection_response::MessageResponse;
         let mut client =
-            ServerReflectionClient::with_interceptor($channel, Bearer(TEST_ADMIN_TOKEN));
+            ServerReflectionClient::with_interceptor($channel, Bearer(TEST_ADMIN_TOKEN.into()));
         let request = ServerReflectionRequest {
             host: String::new(),
             message_request: Some(MessageRequest::ListServices(String::new())),
@@ -252,9 +249,7 @@ macro_rules! list_services {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reflection_v1_and_v1alpha_list_the_same_services() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let admin = Admin::connect(&cp.url()).await?;
+    let (_dir, _cp, admin) = started().await?;
     let mut v1 = list_services!(v1, admin.channel.clone());
     let mut v1alpha = list_services!(v1alpha, admin.channel.clone());
     v1.sort();

@@ -9,7 +9,7 @@ use archway_e2e::http_client::GatewayClient;
 use archway_e2e::metrics::{sample, scrape};
 use archway_e2e::process::bin_dir;
 use archway_e2e::tls::{Pki, https_get};
-use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
+use archway_e2e::{Admin, ControlPlane, DataPlane, now, upstream};
 use archway_proto::v1::*;
 use bytes::Bytes;
 use http::StatusCode;
@@ -19,7 +19,7 @@ use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ISSUER: &str = "https://issuer.test";
@@ -157,13 +157,6 @@ async fn identity_service(
         }
     })
     .await
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

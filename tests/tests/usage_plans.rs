@@ -2,10 +2,10 @@
 //! quotas hold across the fleet with Redis, usage reaches the control plane,
 //! and bad input is refused with clear errors.
 
-use archway_e2e::admin::mock;
+use archway_e2e::admin::{assert_invalid, mock};
 use archway_e2e::http_client::GatewayClient;
 use archway_e2e::redis::RedisServer;
-use archway_e2e::{Admin, ControlPlane, DataPlane};
+use archway_e2e::{Admin, ControlPlane, DataPlane, started};
 use archway_proto::v1::config_distribution_client::ConfigDistributionClient;
 use archway_proto::v1::node_message::Message as NodeMsg;
 use archway_proto::v1::*;
@@ -348,17 +348,9 @@ async fn usage_is_reported_without_redis_and_can_be_reset() -> anyhow::Result<()
     Ok(())
 }
 
-fn invalid<T: std::fmt::Debug>(result: Result<tonic::Response<T>, tonic::Status>, starts: &str) {
-    let status = result.expect_err("refused");
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    assert!(status.message().starts_with(starts), "{}", status.message());
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_and_one_new_key_is_one_resource_on_the_wire() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let mut admin = Admin::connect(&cp.url()).await?;
+    let (_dir, cp, mut admin) = started().await?;
     shop(&mut admin, &[]).await?;
     let p = create_plan(
         &mut admin,
@@ -367,7 +359,7 @@ async fn bad_input_is_refused_and_one_new_key_is_one_resource_on_the_wire() -> a
     .await?;
 
     let mut bad_plan = plan("neg", "shop", "prod", Some((-1.0, 5)), 0);
-    invalid(
+    assert_invalid(
         admin
             .plans
             .create_usage_plan(CreateUsagePlanRequest {
@@ -378,7 +370,7 @@ async fn bad_input_is_refused_and_one_new_key_is_one_resource_on_the_wire() -> a
     );
     bad_plan.throttle = None;
     bad_plan.api_stages[0].stage = "nope".into();
-    invalid(
+    assert_invalid(
         admin
             .plans
             .create_usage_plan(CreateUsagePlanRequest {
@@ -393,7 +385,7 @@ async fn bad_input_is_refused_and_one_new_key_is_one_resource_on_the_wire() -> a
         period: 0,
         offset: 0,
     });
-    invalid(
+    assert_invalid(
         admin
             .plans
             .create_usage_plan(CreateUsagePlanRequest {
@@ -411,7 +403,7 @@ async fn bad_input_is_refused_and_one_new_key_is_one_resource_on_the_wire() -> a
         .await
         .expect_err("unknown plan");
     assert_eq!(missing.code(), Code::NotFound);
-    invalid(
+    assert_invalid(
         admin
             .plans
             .create_api_key(CreateApiKeyRequest {
@@ -448,7 +440,7 @@ async fn bad_input_is_refused_and_one_new_key_is_one_resource_on_the_wire() -> a
         ),
         ("name,key\n\"unclosed,abc\n".into(), "csv"),
     ] {
-        invalid(admin.plans.import_api_keys(import(csv)).await, expect);
+        assert_invalid(admin.plans.import_api_keys(import(csv)).await, expect);
     }
     assert!(
         admin
@@ -571,7 +563,7 @@ async fn stage_and_method_throttles_apply_without_keys() -> anyhow::Result<()> {
     }
     // A bad method setting is refused, naming it.
     stage.method_settings = vec![bucket("open", "GET", 1.0, 1)];
-    invalid(
+    assert_invalid(
         admin
             .deployments
             .update_stage(UpdateStageRequest {

@@ -1,11 +1,13 @@
-//! The admin API and a node's compiler agree on what is valid: a table of
-//! configurations, each one change away from a valid one, goes through the
-//! control plane's checks (the ones its handlers run on the same fields)
-//! and through the data plane's compiler, and both must give the verdict
-//! the table expects. Both call `archway_proto::rules`; this test fails if
-//! either plane stops calling a rule for some resource or field (a node
-//! that serves what the admin API refuses, or refuses a snapshot the admin
-//! API accepted).
+//! The control plane's shared validate functions and a node's compiler
+//! agree on what is valid: a table of configurations, each one change away
+//! from a valid one, goes through `archway_control_plane::validate` (the
+//! functions the admin API's handlers call on these fields) and through
+//! the data plane's compiler, and both must give the verdict the table
+//! expects, the node naming the same field with the same reason. This
+//! fails if the validate functions or the compiler stop applying a rule;
+//! it does not drive the handlers themselves, so a handler that stopped
+//! calling a validate function is caught by the admin API's own end-to-end
+//! tests (admin_api.rs, usage_plans.rs, ...), not here.
 //!
 //! No processes: both planes' checks are libraries, reached here through
 //! dev-dependencies (the planes never depend on each other).
@@ -108,10 +110,10 @@ fn valid() -> Config {
     }
 }
 
-/// The checks the admin API's handlers run on these fields: CreateRestApi,
-/// PutMethod, CreateAuthorizer, CreateStage and CreateUsagePlan (their
-/// store lookups, such as whether the stage's deployment exists, pass here
-/// by construction).
+/// The validate functions the admin API's handlers call on these fields:
+/// CreateRestApi, PutMethod, CreateAuthorizer, CreateStage and
+/// CreateUsagePlan (their store lookups, such as whether the stage's
+/// deployment exists, pass here by construction).
 fn admin_api_verdict(c: &Config) -> Result<(), String> {
     let checks = || -> ApiResult<()> {
         validate::protocol("protocol", c.api.protocol)?;
@@ -424,19 +426,27 @@ fn both_planes_refuse_the_same_invalid_configurations() {
 /// reading a NACK sees what the admin API would have said.
 #[test]
 fn a_node_refuses_with_the_admin_apis_field_and_reason() {
+    let mut checked = 0;
     for (what, change) in INVALID {
         let mut c = valid();
         change(&mut c);
         let (Err(admin), Err(node)) = (admin_api_verdict(&c), node_verdict(&c)) else {
             continue;
         };
-        // The admin API reports fields under its request ("method.integration.uri"),
-        // the node under the resource it compiles ("integration.uri").
-        let field = admin.split(':').next().unwrap();
-        let tail = field.rsplit('.').next().unwrap();
+        // The admin API names a method's integration fields under its
+        // request ("method.integration.uri"), the node under the route it
+        // compiles ("GET /pets/{petId}: integration.uri"); every other
+        // field is spelled the same. Field and reason must both be there.
+        let expected = admin
+            .strip_prefix("method.")
+            .filter(|rest| rest.starts_with("integration."))
+            .unwrap_or(&admin);
         assert!(
-            node.contains(tail),
+            node.contains(expected),
             "{what}: node said '{node}', admin API '{admin}'"
         );
+        checked += 1;
     }
+    // Every case was compared (none skipped as accepted by a plane).
+    assert_eq!(checked, INVALID.len(), "cases refused by both planes");
 }
