@@ -567,6 +567,8 @@ async fn run_session(
                             }
                         }
                     }
+                    // Aggregated for FleetService.GetTraffic (issue 13, in progress).
+                    NodeMsg::Traffic(_) => fleet.seen(&node_id, session),
                     NodeMsg::Hello(_) => {
                         tracing::warn!(node = %node_id, "ignoring a second hello on one stream");
                     }

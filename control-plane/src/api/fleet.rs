@@ -4,7 +4,9 @@ use super::SharedState;
 use super::paging::PageRequest;
 use crate::error::ApiError;
 use archway_proto::v1::fleet_service_server::FleetService;
-use archway_proto::v1::{ListNodesRequest, ListNodesResponse};
+use archway_proto::v1::{
+    GetTrafficRequest, GetTrafficResponse, ListNodesRequest, ListNodesResponse,
+};
 use tonic::{Request, Response, Status};
 
 pub struct Fleet {
@@ -39,5 +41,13 @@ impl FleetService for Fleet {
             nodes,
             next_page_token,
         }))
+    }
+
+    async fn get_traffic(
+        &self,
+        _request: Request<GetTrafficRequest>,
+    ) -> Result<Response<GetTrafficResponse>, Status> {
+        // Replaced by the traffic aggregation (issue 13, in progress).
+        Err(Status::unimplemented("traffic is not aggregated yet"))
     }
 }
