@@ -5,10 +5,12 @@
 use crate::apply::{ConfigApplier, Outcome};
 use crate::limits::Limits;
 use crate::limits::usage::UsageOutbox;
+use crate::telemetry::traffic::{LatestReport, TrafficSource};
 use archway_proto::v1::config_distribution_client::ConfigDistributionClient;
 use archway_proto::v1::node_message::Message as NodeMsg;
 use archway_proto::v1::{
-    ConfigAck, ConfigNack, ConfigUpdate, Heartbeat, NodeHello, NodeMessage, UsageReport,
+    ConfigAck, ConfigNack, ConfigUpdate, Heartbeat, NodeHello, NodeMessage, TrafficReport,
+    UsageReport,
 };
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
@@ -34,6 +36,9 @@ pub struct ClientConfig {
     pub applies: Option<Counter<u64>>,
     /// Usage to report, and how often.
     pub usage: Option<(Arc<Limits>, Duration)>,
+    /// Traffic to report: where it is read, and the latest report the
+    /// reading task published (sent on each change and on each new stream).
+    pub traffic: Option<(TrafficSource, LatestReport)>,
     /// The node token the control plane asks for.
     pub token: Option<String>,
     /// PEM CA certificates for an `https://` control plane, besides the OS
@@ -149,6 +154,13 @@ async fn session(
     let mut report = tokio::time::interval(report_every);
     report.tick().await;
     let mut parts = UpdateParts::default();
+    // Cumulative: a new stream starts with the latest report, which gives a
+    // control plane that restarted its baseline at once.
+    let mut traffic = config.traffic.as_ref().map(|(_, latest)| latest.clone());
+    if let Some(report) = traffic.as_mut().and_then(|l| l.borrow_and_update().clone()) {
+        tx.send(message(NodeMsg::Traffic(TrafficReport::clone(&report))))
+            .await?;
+    }
     // What the last stream left unacknowledged goes first.
     if outbox.in_flight()
         && let Some(pending) = next_report(config, outbox)
@@ -188,7 +200,16 @@ async fn session(
                 tx.send(message(NodeMsg::Heartbeat(Heartbeat {}))).await?;
                 applier.save_deferred(false).await;
             }
+            report = next_traffic(&mut traffic) => {
+                if let Some(report) = report {
+                    tx.send(message(NodeMsg::Traffic(TrafficReport::clone(&report)))).await?;
+                }
+            }
             _ = stop.changed() => {
+                // The requests answered since the last traffic report.
+                if let Some((source, _)) = &config.traffic {
+                    let _ = tx.send(message(NodeMsg::Traffic(source.read()))).await;
+                }
                 // Hand over everything counted, report after report (the
                 // one in flight first), each once acknowledged, for a
                 // short while.
@@ -259,6 +280,19 @@ impl UpdateParts {
             }))
         }
     }
+}
+
+/// The next traffic report the reading task publishes; pending forever
+/// when this node reports no traffic (or the task ended).
+async fn next_traffic(latest: &mut Option<LatestReport>) -> Option<Arc<TrafficReport>> {
+    let Some(receiver) = latest else {
+        return std::future::pending().await;
+    };
+    if receiver.changed().await.is_err() {
+        *latest = None;
+        return None;
+    }
+    receiver.borrow_and_update().clone()
 }
 
 /// The usage report to send now, if this node reports usage.

@@ -15,6 +15,7 @@ use crate::stage_cache::StageCaches;
 use crate::store_guard::StoreGuard;
 use crate::tables::Throttle;
 use crate::tables::{RuntimeTables, SharedTables};
+use crate::telemetry::traffic::TrafficSource;
 use crate::telemetry::{Telemetry, TelemetryConfig};
 use crate::{admin, server};
 use anyhow::Context;
@@ -42,6 +43,9 @@ pub struct NodeConfig {
     pub default_throttle: Option<Throttle>,
     /// How often admitted keyed requests are reported to the control plane.
     pub usage_report_interval: Duration,
+    /// How often the node reads its request metrics for the control
+    /// plane's traffic charts (see [`crate::telemetry::traffic`]).
+    pub traffic_report_interval: Duration,
     /// The token the control plane gave this node (role NODE).
     pub token: Option<String>,
     /// Clients from these networks may reach PRIVATE APIs on any listener.
@@ -191,6 +195,12 @@ pub async fn run(
             }
         })
     };
+    // One source: the task's reports and the last one at shutdown carry
+    // the same reporter.
+    let traffic_source = TrafficSource::new(telemetry.clone(), &node_id);
+    let (traffic, traffic_task) = traffic_source
+        .clone()
+        .spawn(config.traffic_report_interval);
     let (stop_follower, follower_stop) = tokio::sync::watch::channel(false);
     let mut follower = tokio::spawn(client::run(
         ClientConfig {
@@ -198,6 +208,7 @@ pub async fn run(
             node_id,
             applies: Some(telemetry.metrics.config_applies.clone()),
             usage: Some((limits.clone(), config.usage_report_interval)),
+            traffic: Some((traffic_source, traffic)),
             token: config.token.clone(),
             ca_pem: config.control_plane_ca.clone(),
         },
@@ -278,6 +289,7 @@ pub async fn run(
         follower.abort();
     }
     housekeeping.abort();
+    traffic_task.abort();
     let _ = tokio::task::spawn_blocking(save_counters).await;
     let _ = stop_admin.send(());
     if let Some(task) = admin_task {

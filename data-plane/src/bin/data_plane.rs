@@ -142,6 +142,14 @@ struct Args {
         default_value_t = 10_000
     )]
     usage_report_interval_ms: u64,
+    /// How often the node reads its request metrics and reports what
+    /// changed to the control plane's traffic charts, in milliseconds.
+    #[arg(
+        long,
+        env = "ARCHWAY_TRAFFIC_REPORT_INTERVAL_MS",
+        default_value_t = 5_000
+    )]
+    traffic_report_interval_ms: u64,
     /// Record no metrics (for measuring what they cost; see deploy/bench).
     #[arg(long, hide = true)]
     no_metrics: bool,
@@ -247,6 +255,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         }),
         usage_report_interval: std::time::Duration::from_millis(
             args.usage_report_interval_ms.max(100),
+        ),
+        traffic_report_interval: std::time::Duration::from_millis(
+            args.traffic_report_interval_ms.max(100),
         ),
         token,
         private_cidrs: args.private_cidrs,

@@ -5,6 +5,7 @@
 pub mod logging;
 pub mod metrics;
 pub mod propagation;
+pub mod traffic;
 
 use anyhow::Context as _;
 use metrics::GatewayMetrics;
@@ -113,12 +114,17 @@ impl Telemetry {
         &self.meter
     }
 
+    /// Every metric as `/metrics` serves it, in its gathered form.
+    pub fn gather(&self) -> Vec<prometheus::proto::MetricFamily> {
+        self.registry.gather()
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn encode_metrics(&self) -> Vec<u8> {
         use prometheus::Encoder;
         let mut out = Vec::new();
         let encoder = prometheus::TextEncoder::new();
-        if let Err(e) = encoder.encode(&self.registry.gather(), &mut out) {
+        if let Err(e) = encoder.encode(&self.gather(), &mut out) {
             tracing::error!(error = %e, "encoding metrics");
         }
         out

@@ -107,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
         redis_url: None,
         default_throttle: None,
         usage_report_interval: std::time::Duration::from_secs(10),
+        traffic_report_interval: archway_data_plane::telemetry::traffic::DEFAULT_INTERVAL,
         token: Some(node_token),
         private_cidrs: Vec::new(),
         // Developer mode: a cleartext listener; https:// backends are
