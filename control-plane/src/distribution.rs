@@ -212,6 +212,8 @@ pub struct Distribution {
     /// Set once on shutdown: every node stream ends, so the server can drain.
     closing: watch::Sender<bool>,
     fleet: Arc<FleetStatus>,
+    /// The fleet's recent traffic, from the nodes' traffic reports.
+    traffic: crate::traffic::Traffic,
     /// Usage reports from nodes, for the usage ledger to persist.
     usage: Option<mpsc::Sender<crate::usage::Submission>>,
     /// Opens access keys' sealed secrets for the fleet.
@@ -248,6 +250,7 @@ impl Distribution {
             version_tx,
             closing: watch::channel(false).0,
             fleet,
+            traffic: crate::traffic::Traffic::new(),
             usage,
             master,
         })
@@ -264,6 +267,10 @@ impl Distribution {
 
     pub fn fleet(&self) -> &Arc<FleetStatus> {
         &self.fleet
+    }
+
+    pub fn traffic(&self) -> &crate::traffic::Traffic {
+        &self.traffic
     }
 
     /// Rebuilds the derived part of the desired set (APIs, stages, their
@@ -567,8 +574,15 @@ async fn run_session(
                             }
                         }
                     }
-                    // Aggregated for FleetService.GetTraffic (issue 13, in progress).
-                    NodeMsg::Traffic(_) => fleet.seen(&node_id, session),
+                    NodeMsg::Traffic(report) => {
+                        fleet.seen(&node_id, session);
+                        // A node speaks for its own processes only.
+                        if report.reporter.strip_prefix(node_id.as_str()).is_some_and(|rest| rest.starts_with('/')) {
+                            distribution.traffic.add(&report, crate::ids::now_ms());
+                        } else {
+                            tracing::warn!(node = %node_id, reporter = %report.reporter, "ignoring a traffic report for another node");
+                        }
+                    }
                     NodeMsg::Hello(_) => {
                         tracing::warn!(node = %node_id, "ignoring a second hello on one stream");
                     }

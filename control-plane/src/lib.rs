@@ -23,5 +23,6 @@ pub mod snapshot;
 pub mod store;
 pub mod telemetry;
 pub mod tls;
+pub mod traffic;
 pub mod usage;
 pub mod validate;

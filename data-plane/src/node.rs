@@ -198,9 +198,7 @@ pub async fn run(
     // One source: the task's reports and the last one at shutdown carry
     // the same reporter.
     let traffic_source = TrafficSource::new(telemetry.clone(), &node_id);
-    let (traffic, traffic_task) = traffic_source
-        .clone()
-        .spawn(config.traffic_report_interval);
+    let (traffic, traffic_task) = traffic_source.clone().spawn(config.traffic_report_interval);
     let (stop_follower, follower_stop) = tokio::sync::watch::channel(false);
     let mut follower = tokio::spawn(client::run(
         ClientConfig {

@@ -3,11 +3,16 @@
 use super::SharedState;
 use super::paging::PageRequest;
 use crate::error::ApiError;
+use crate::traffic;
+use crate::validate;
 use archway_proto::v1::fleet_service_server::FleetService;
 use archway_proto::v1::{
     GetTrafficRequest, GetTrafficResponse, ListNodesRequest, ListNodesResponse,
 };
 use tonic::{Request, Response, Status};
+
+/// How far back GetTraffic reaches: what the aggregation keeps.
+const MAX_MINUTES: u32 = (traffic::STEPS * traffic::STEP_MS / 60_000) as u32;
 
 pub struct Fleet {
     state: SharedState,
@@ -45,9 +50,37 @@ impl FleetService for Fleet {
 
     async fn get_traffic(
         &self,
-        _request: Request<GetTrafficRequest>,
+        request: Request<GetTrafficRequest>,
     ) -> Result<Response<GetTrafficResponse>, Status> {
-        // Replaced by the traffic aggregation (issue 13, in progress).
-        Err(Status::unimplemented("traffic is not aggregated yet"))
+        let req = request.into_inner();
+        if req.minutes > MAX_MINUTES {
+            return Err(ApiError::invalid(
+                "minutes",
+                format!(
+                    "{} is more than the {MAX_MINUTES} minutes kept (0 asks for all {MAX_MINUTES})",
+                    req.minutes
+                ),
+            )
+            .into());
+        }
+        if !req.api_id.is_empty() {
+            validate::api_id("api_id", &req.api_id)?;
+        }
+        // "(none)": the requests to an API that matched none of its stages,
+        // as the nodes' metrics label them.
+        if !req.stage_name.is_empty() && req.stage_name != traffic::NO_STAGE {
+            validate::stage_name("stage_name", &req.stage_name)?;
+        }
+        let window = self.state.distribution.traffic().window(
+            &req.api_id,
+            &req.stage_name,
+            req.minutes,
+            crate::ids::now_ms(),
+        );
+        Ok(Response::new(GetTrafficResponse {
+            step_seconds: (traffic::STEP_MS / 1000) as u32,
+            points: window.points,
+            stages: window.stages,
+        }))
     }
 }

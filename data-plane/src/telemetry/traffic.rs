@@ -174,9 +174,7 @@ pub fn report_from(families: &[MetricFamily]) -> TrafficReport {
                     };
                     let buckets = per_bucket(
                         histogram.get_bucket().iter().filter_map(|b| {
-                            b.upper_bound()
-                                .is_finite()
-                                .then(|| b.cumulative_count())
+                            b.upper_bound().is_finite().then(|| b.cumulative_count())
                         }),
                         histogram.get_sample_count(),
                     );
