@@ -213,7 +213,8 @@ async fn session(
                 // Hand over everything counted, report after report (the
                 // one in flight first), each once acknowledged, for a
                 // short while.
-                let _ = tokio::time::timeout(LAST_REPORT_WAIT, async {
+                let deadline = tokio::time::Instant::now() + LAST_REPORT_WAIT;
+                let _ = tokio::time::timeout_at(deadline, async {
                     while let Some(usage) = next_report(config, outbox) {
                         if tx.send(message(NodeMsg::Usage(usage))).await.is_err() {
                             return;
@@ -234,6 +235,16 @@ async fn session(
                 if outbox.in_flight() {
                     tracing::warn!("the last usage report was not acknowledged before shutdown");
                 }
+                // Close our half and wait for the control plane to close
+                // its own: it has then read everything sent before (the
+                // last traffic report has no acknowledgement of its own).
+                // Returning at once would reset the stream, and with it
+                // whatever was still queued.
+                drop(tx);
+                let _ = tokio::time::timeout_at(deadline, async {
+                    while let Ok(Some(_)) = updates.message().await {}
+                })
+                .await;
                 return Ok(());
             }
             _ = report.tick() => {

@@ -55,3 +55,34 @@ pub fn sample(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f6
         })
     })
 }
+
+/// The sum over every series of family `name` whose labels include all of
+/// `labels` and pass `keep` (given the series' labels): what a Prometheus
+/// `sum(...)` over those series answers.
+pub fn sum(
+    scrape: &Scrape,
+    name: &str,
+    labels: &[(&str, &str)],
+    keep: impl Fn(&openmetrics_parser::LabelSet<'_>) -> bool,
+) -> f64 {
+    use openmetrics_parser::PrometheusValue;
+    let Some(family) = scrape.families.get(name) else {
+        return 0.0;
+    };
+    family
+        .iter_samples()
+        .filter_map(|s| {
+            let set = s.get_labelset().ok()?;
+            let chosen = labels
+                .iter()
+                .all(|(k, v)| set.get_label_value(k) == Some(*v))
+                && keep(&set);
+            chosen.then(|| match &s.value {
+                PrometheusValue::Counter(c) => c.value.as_f64(),
+                PrometheusValue::Gauge(n) | PrometheusValue::Unknown(n) => n.as_f64(),
+                PrometheusValue::Histogram(h) => h.count.unwrap_or(0) as f64,
+                PrometheusValue::Summary(_) => f64::NAN,
+            })
+        })
+        .sum()
+}
