@@ -173,9 +173,11 @@ pub fn report_from(families: &[MetricFamily]) -> TrafficReport {
                         continue;
                     };
                     let buckets = per_bucket(
-                        histogram.get_bucket().iter().filter_map(|b| {
-                            b.upper_bound().is_finite().then(|| b.cumulative_count())
-                        }),
+                        histogram
+                            .get_bucket()
+                            .iter()
+                            .filter(|b| b.upper_bound().is_finite())
+                            .map(|b| b.cumulative_count()),
                         histogram.get_sample_count(),
                     );
                     if entry.latency_buckets.is_empty() {
