@@ -215,6 +215,13 @@ impl State {
                 }
             }
         }
+        // A stage a report left out keeps its last counts, so that it is
+        // not counted again from zero should it come back.
+        let mut last = previous;
+        if last.len() + cumulative.len() > MAX_KEYS {
+            last.clear();
+        }
+        last.extend(cumulative);
         if self.reporters.len() >= MAX_REPORTERS
             && let Some(oldest) = self
                 .reporters
@@ -227,7 +234,7 @@ impl State {
         self.reporters.insert(
             report.reporter.clone(),
             Reporter {
-                last: cumulative,
+                last,
                 heard_ms: now_ms,
             },
         );
@@ -485,6 +492,17 @@ mod tests {
             T0 + 2 * STEP_MS,
         );
         assert_eq!(total(&t.window("", "", 0, T0 + 2 * STEP_MS)), (49, 1, 0));
+    }
+
+    #[test]
+    fn a_stage_left_out_of_one_report_is_not_counted_again() {
+        let t = Traffic::new();
+        let a = || stage("a", "p", 5, 0, 0, [5, 0, 0, 0, 0]);
+        let b = stage("b", "p", 1, 0, 0, [1, 0, 0, 0, 0]);
+        t.add(&report("n/a", 1, vec![a(), b.clone()]), T0);
+        t.add(&report("n/a", 2, vec![b]), T0 + STEP_MS);
+        t.add(&report("n/a", 3, vec![a()]), T0 + 2 * STEP_MS);
+        assert_eq!(total(&t.window("a", "", 0, T0 + 2 * STEP_MS)).0, 5);
     }
 
     #[test]
