@@ -577,10 +577,14 @@ async fn run_session(
                     NodeMsg::Traffic(report) => {
                         fleet.seen(&node_id, session);
                         // A node speaks for its own processes only.
-                        if report.reporter.strip_prefix(node_id.as_str()).is_some_and(|rest| rest.starts_with('/')) {
+                        if crate::traffic::is_process_of(&node_id, &report.reporter) {
                             distribution.traffic.add(&report, crate::ids::now_ms());
                         } else {
-                            tracing::warn!(node = %node_id, reporter = %report.reporter, "ignoring a traffic report for another node");
+                            tracing::warn!(
+                                node = %node_id,
+                                reporter = %report.reporter,
+                                "ignoring a traffic report for another node"
+                            );
                         }
                     }
                     NodeMsg::Hello(_) => {

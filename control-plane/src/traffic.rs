@@ -339,6 +339,15 @@ impl State {
     }
 }
 
+/// Whether `reporter` names a process of node `node_id` ("{node_id}/..."):
+/// a node's stream carries reports of its own processes only.
+pub fn is_process_of(node_id: &str, reporter: &str) -> bool {
+    reporter
+        .strip_prefix(node_id)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|process| !process.is_empty())
+}
+
 /// The `q` quantile of a histogram as Prometheus's `histogram_quantile`
 /// estimates it: find the bucket holding the rank, interpolate linearly
 /// within it (the first bucket starts at 0); a rank in the +Inf bucket
@@ -723,6 +732,16 @@ mod tests {
         );
         t.add(&report("m/a", 1, Vec::new()), T0 + FORGET_AFTER_MS);
         assert!(!t.state.lock().unwrap().reporters.contains_key("n/a"));
+    }
+
+    #[test]
+    fn a_node_reports_for_its_own_processes_only() {
+        assert!(is_process_of("n1", "n1/0123abcd"));
+        assert!(!is_process_of("n1", "n10/0123abcd"), "a longer id");
+        assert!(!is_process_of("n1", "n2/0123abcd"));
+        assert!(!is_process_of("n1", "n1"));
+        assert!(!is_process_of("n1", "n1/"));
+        assert!(!is_process_of("n1", ""));
     }
 
     #[test]

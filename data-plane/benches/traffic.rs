@@ -7,7 +7,7 @@
 //! Run: `cargo bench -p archway-data-plane --bench traffic`
 
 use archway_data_plane::telemetry::metrics::label;
-use archway_data_plane::telemetry::traffic::TrafficSource;
+use archway_data_plane::telemetry::traffic::{TrafficSource, report_from};
 use archway_data_plane::telemetry::{Telemetry, TelemetryConfig};
 use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry::KeyValue;
@@ -28,7 +28,11 @@ fn telemetry() -> Arc<Telemetry> {
     );
     for route in 0..100 {
         let api = format!("api{}", route % 10);
-        let stage = if route % 2 == 0 { "prod" } else { "beta" };
+        let stage = if (route / 10) % 2 == 0 {
+            "prod"
+        } else {
+            "beta"
+        };
         for status in [200_i64, 404, 500] {
             let labels = [
                 label("api", &api),
@@ -55,6 +59,10 @@ fn report(c: &mut Criterion) {
     assert_eq!(source.read().stages.len(), 20);
     c.bench_function("traffic: one report (gather + sums), 100 routes", |b| {
         b.iter(|| black_box(source.read()))
+    });
+    let families = telemetry.gather();
+    c.bench_function("traffic: the sums alone, on one gather", |b| {
+        b.iter(|| black_box(report_from(black_box(&families))))
     });
     c.bench_function("traffic: for scale, a /metrics scrape's encoding", |b| {
         b.iter(|| black_box(telemetry.encode_metrics()))
