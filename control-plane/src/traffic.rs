@@ -105,7 +105,9 @@ struct Series {
 impl Series {
     fn add(&mut self, step: i64, counts: &Counts) {
         match self.steps.back_mut() {
-            Some((last, sum)) if *last == step => sum.add(counts),
+            // Should the clock step back, the newest step takes it: the
+            // ring stays in order.
+            Some((last, sum)) if *last >= step => sum.add(counts),
             _ => self.steps.push_back((step, counts.clone())),
         }
         self.expire(step);
@@ -217,8 +219,12 @@ impl State {
         }
         // A stage a report left out keeps its last counts, so that it is
         // not counted again from zero should it come back.
+        let left_out = previous
+            .keys()
+            .filter(|key| !cumulative.contains_key(*key))
+            .count();
         let mut last = previous;
-        if last.len() + cumulative.len() > MAX_KEYS {
+        if left_out + cumulative.len() > MAX_KEYS {
             last.clear();
         }
         last.extend(cumulative);
@@ -597,6 +603,23 @@ mod tests {
         drop(state);
         // 15 minutes later, nothing is left in the window.
         assert_eq!(total(&t.window("a", "p", 15, now + 90 * STEP_MS)).0, 0);
+    }
+
+    #[test]
+    fn a_clock_stepping_back_keeps_the_ring_in_order() {
+        let t = Traffic::new();
+        t.add(
+            &report("n/a", 1, vec![stage("a", "p", 2, 0, 0, [2, 0, 0, 0, 0])]),
+            T0 + STEP_MS,
+        );
+        t.add(
+            &report("n/a", 2, vec![stage("a", "p", 5, 0, 0, [5, 0, 0, 0, 0])]),
+            T0,
+        );
+        let state = t.state.lock().unwrap();
+        let steps = &state.series[&("a".to_owned(), "p".to_owned())].steps;
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].1.requests, 5);
     }
 
     #[test]
