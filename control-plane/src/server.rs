@@ -282,7 +282,10 @@ pub async fn serve_then(
         .layer(axum::middleware::from_fn_with_state(
             telemetry.clone(),
             observe_admin_call,
-        ));
+        ))
+        // Browsers speak gRPC-web: translated to gRPC before the token
+        // check, so both take the same path through auth and the services.
+        .layer(tonic_web::GrpcWebLayer::new());
 
     ready();
     // Node streams never end on their own: close them first, or the
