@@ -99,7 +99,7 @@ export function ImportPage() {
       </p>
       <form
         class="stack-form"
-        aria-label="Configuration document"
+        aria-label="Import a configuration"
         onSubmit={(e) => {
           e.preventDefault();
           void runPreview();
@@ -159,7 +159,7 @@ export function ImportPage() {
                 checked={prune}
                 onChange={(e) => setPrune((e.target as HTMLInputElement).checked)}
               />{" "}
-              Prune: delete what exists but the document does not have
+              Prune: delete what exists but is missing from the file
             </label>
           </div>
           <div class="field check">
@@ -238,21 +238,21 @@ function DocumentErrors({ errors }: { errors: PlacedError[] }) {
   return (
     <section aria-labelledby="doc-errors-title" class="doc-errors">
       <h2 id="doc-errors-title">
-        {errors.length} error{errors.length === 1 ? "" : "s"} in the document
+        {errors.length} error{errors.length === 1 ? "" : "s"}: nothing was changed
       </h2>
-      <p class="muted">Nothing was changed.</p>
       <ul role="alert">
-        {errors.map((e, i) => (
-          <li key={i} data-path={e.path}>
-            {e.line !== undefined && (
-              <span class="where">
-                line {e.line}
-                {e.column !== undefined ? `:${e.column}` : ""}
-              </span>
-            )}{" "}
-            <code>{e.path || "document"}</code>: {e.message}
-          </li>
-        ))}
+        {errors.map((e, i) =>
+          e.path ? (
+            <li key={i} data-path={e.path}>
+              {e.line !== undefined && <span class="where">line {e.line}</span>} <code>{e.path}</code>: {e.message}
+            </li>
+          ) : (
+            // A syntax error: its message starts with its line and column.
+            <li key={i} data-path="">
+              {e.message}
+            </li>
+          ),
+        )}
       </ul>
     </section>
   );

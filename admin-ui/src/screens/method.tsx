@@ -241,7 +241,7 @@ function MethodEditor({
                 spellcheck={false}
               />
               <Select
-                label="Backend HTTP method"
+                label="Verb towards the backend"
                 names={["integration.http_method"]}
                 failure={failure}
                 value={form.integrationHttpMethod}
