@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { ChangeAction, ConfigurationChangeSchema, DocumentErrorSchema } from "../gen/archway/v1/configuration_pb";
-import { countChanges, documentErrors, indexDocument, locate, summarise } from "./changes";
+import { countChanges, documentErrors, indexDocument, locate, offsetOf, summarise } from "./changes";
 
 const change = (action: ChangeAction) => create(ConfigurationChangeSchema, { kind: "route", action, name: "x" });
 
@@ -104,5 +104,16 @@ describe("documentErrors", () => {
   it("takes a single BadRequest violation as it is", () => {
     const refusal = { code: Code.InvalidArgument, message: "apis[0].id: bad id", fields: { "apis[0].id": "bad id" } };
     expect(documentErrors(YAML, { refusal })).toEqual([{ path: "apis[0].id", message: "bad id", line: 4, column: 5 }]);
+  });
+});
+
+describe("offsetOf", () => {
+  it("finds a line and column, clamped to the line and the text", () => {
+    const t = "ab\ncde\nf";
+    expect(offsetOf(t, 1)).toBe(0);
+    expect(offsetOf(t, 2, 2)).toBe(4);
+    expect(offsetOf(t, 2, 99)).toBe(6);
+    expect(offsetOf(t, 3)).toBe(7);
+    expect(offsetOf(t, 9)).toBe(8);
   });
 });

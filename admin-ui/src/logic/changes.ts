@@ -242,3 +242,16 @@ export function locate(index: DocIndex, path: string): { line: number; column: n
   }
   return undefined;
 }
+
+/** The character offset of a 1-based line and column in `text` (clamped), to put the caret there. */
+export function offsetOf(text: string, line: number, column = 1): number {
+  let offset = 0;
+  for (let l = 1; l < line; l++) {
+    const nl = text.indexOf("\n", offset);
+    if (nl < 0) return text.length;
+    offset = nl + 1;
+  }
+  const end = text.indexOf("\n", offset);
+  const lineEnd = end < 0 ? text.length : end;
+  return Math.min(offset + Math.max(0, column - 1), lineEnd);
+}

@@ -9,7 +9,7 @@ import {
   type ConfigurationChange,
   type CreatedApiKey,
 } from "../gen/archway/v1/configuration_pb";
-import { type PlacedError, actionName, countChanges, documentErrors, summarise } from "../logic/changes";
+import { type PlacedError, actionName, countChanges, documentErrors, offsetOf, summarise } from "../logic/changes";
 import { useSession } from "../ui/context";
 import { Area, Failure, Notice, PageHeader } from "../ui/form";
 import { useAction } from "../ui/hooks";
@@ -244,17 +244,43 @@ function DocumentErrors({ errors }: { errors: PlacedError[] }) {
         {errors.map((e, i) =>
           e.path ? (
             <li key={i} data-path={e.path}>
-              {e.line !== undefined && <span class="where">line {e.line}</span>} <code>{e.path}</code>: {e.message}
+              {e.line !== undefined && <GoToLine line={e.line} column={e.column} />} <code>{e.path}</code>:{" "}
+              {e.message}
             </li>
           ) : (
             // A syntax error: its message starts with its line and column.
             <li key={i} data-path="">
-              {e.message}
+              {e.line !== undefined && <GoToLine line={e.line} column={e.column} />}{" "}
+              {e.line !== undefined ? e.message.replace(/^line \d+, column \d+:\s*/, "") : e.message}
             </li>
           ),
         )}
       </ul>
     </section>
+  );
+}
+
+/** Puts the caret at the error's place in the document's text area. */
+function GoToLine({ line, column }: { line: number; column?: number }) {
+  const where = column !== undefined ? `line ${line}, column ${column}` : `line ${line}`;
+  return (
+    <button
+      type="button"
+      class="link where"
+      title="Put the cursor there"
+      onClick={() => {
+        const area = document.querySelector<HTMLTextAreaElement>('textarea[name="document"]');
+        if (!area) return;
+        const at = offsetOf(area.value, line, column);
+        area.focus();
+        area.setSelectionRange(at, at);
+        // Scroll the line into view: the text area's lines are of equal height.
+        const lineHeight = area.scrollHeight / Math.max(1, area.value.split("\n").length);
+        area.scrollTop = Math.max(0, (line - 3) * lineHeight);
+      }}
+    >
+      {where}
+    </button>
   );
 }
 
