@@ -80,6 +80,13 @@ describe("methodToForm", () => {
     expect(create(MethodSchema, back.method)).toEqual(m);
   });
 
+  it("reads a backend verb of ANY as the client's verb, and upper-cases the rest", () => {
+    const m = (httpMethod: string) =>
+      create(MethodSchema, { integration: { type: IntegrationType.HTTP_PROXY, uri: "http://b", httpMethod } });
+    expect(methodToForm(m("ANY")).integrationHttpMethod).toBe("");
+    expect(methodToForm(m("post")).integrationHttpMethod).toBe("POST");
+  });
+
   it("reads a method without integration as none", () => {
     expect(methodToForm(create(MethodSchema, { httpMethod: "GET" })).integrationType).toBe("NONE");
   });

@@ -70,7 +70,8 @@ export function methodToForm(m: Method): MethodForm {
     scopes: m.authorizationScopes.join("\n"),
     apiKeyRequired: m.apiKeyRequired,
     integrationType,
-    integrationHttpMethod: i?.httpMethod ?? "",
+    // "ANY" and empty both keep the client's verb; the form offers the one choice.
+    integrationHttpMethod: backendVerb(i?.httpMethod ?? ""),
     uri: i?.uri ?? "",
     timeoutMs: i?.timeoutMs ? String(i.timeoutMs) : "",
     cacheKeyParameters: (i?.cacheKeyParameters ?? []).join("\n"),
@@ -80,6 +81,11 @@ export function methodToForm(m: Method): MethodForm {
       .join("\n"),
     mockBody: i?.mock?.body ?? "",
   };
+}
+
+function backendVerb(verb: string): string {
+  const v = verb.toUpperCase();
+  return v === "ANY" ? "" : v;
 }
 
 /** Items of a list typed one per line or separated by commas, blanks dropped. */

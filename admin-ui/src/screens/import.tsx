@@ -127,6 +127,9 @@ export function ImportPage() {
                 reset();
               } catch (err) {
                 setFileProblem(`Could not read ${file.name}: ${String(err)}`);
+              } finally {
+                // Choosing the same file again (after editing it on disk) reads it again.
+                input.value = "";
               }
             }}
           />

@@ -173,7 +173,12 @@ function MethodEditor({
             names={["authorization_type"]}
             failure={failure}
             value={form.authorizationType}
-            onValue={(v) => setForm((f) => ({ ...f, authorizationType: v, authorizerId: "" }))}
+            onValue={(v) => {
+              // One authorizer of the kind: choose it; otherwise the operator picks.
+              const only = authorizers.filter((a) => (a.type === AuthorizerType.JWT) === (v === "JWT"));
+              const authorizerId = (v === "JWT" || v === "CUSTOM") && only.length === 1 ? only[0].id : "";
+              setForm((f) => ({ ...f, authorizationType: v, authorizerId }));
+            }}
             options={AUTH_TYPES}
             disabled={!canWrite}
           />
