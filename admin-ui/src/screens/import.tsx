@@ -39,14 +39,16 @@ export function ImportPage() {
 
   const current = preview && preview.text === text && preview.prune === prune;
   const stale = preview && !current;
+  // Editing forgets the errors of the old text, but not what an apply
+  // answered: created key values are shown once and must stay to be copied.
   const reset = () => {
-    setApplied(null);
     setErrors(null);
     apply.clear();
   };
 
   const runPreview = async () => {
     reset();
+    setApplied(null);
     setPreview(null);
     const sent = text;
     const res = await diff.run(() =>
