@@ -347,7 +347,7 @@ function Changes({ changes }: { changes: ConfigurationChange[] }) {
 
 function CreatedKeys({ keys }: { keys: CreatedApiKey[] }) {
   return (
-    <div>
+    <div class="created-keys">
       <h3>API keys created (values shown once)</h3>
       {keys.map((k) => (
         <div class="secret" role="status" key={k.id}>
