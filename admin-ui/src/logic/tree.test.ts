@@ -43,6 +43,12 @@ describe("buildTree", () => {
     const tree = buildTree([res("a", "b", "/a"), res("b", "a", "/b"), res("root", "", "/")], []);
     const all = flatten(tree).map((x) => x.node.resource.id).sort();
     expect(all).toEqual(["a", "b", "root"]);
+    // A plain recursive walk (as the page renders) ends and meets each resource once.
+    const walk = (nodes: typeof tree, depth: number): string[] => {
+      if (depth > 10) throw new Error("the tree loops");
+      return nodes.flatMap((n) => [n.resource.id, ...walk(n.children, depth + 1)]);
+    };
+    expect(walk(tree, 0).sort()).toEqual(["a", "b", "root"]);
   });
 });
 

@@ -44,7 +44,8 @@ export function buildTree(resources: Resource[], methods: Method[]): TreeNode[] 
     if (parent && parent !== node) parent.children.push(node);
     else roots.push(node);
   }
-  // Resources caught in a parent cycle are reachable from no root: list them as roots.
+  // Resources caught in a parent cycle are reachable from no root: one of
+  // each cycle becomes a root, cut from its parent, so the tree is finite.
   const reached = new Set<string>();
   const visit = (n: TreeNode) => {
     const stack = [n];
@@ -58,6 +59,8 @@ export function buildTree(resources: Resource[], methods: Method[]): TreeNode[] 
   roots.forEach(visit);
   for (const node of nodes.values()) {
     if (!reached.has(node.resource.id)) {
+      const parent = nodes.get(node.resource.parentId);
+      if (parent) parent.children = parent.children.filter((c) => c !== node);
       roots.push(node);
       visit(node);
     }
