@@ -135,6 +135,11 @@ export function ImportPage() {
               }
             }}
           />
+          {fileName && !fileProblem && (
+            <small class="hint" role="status">
+              Read {fileName} into the document below; edit it freely before previewing.
+            </small>
+          )}
           {fileProblem && (
             <p id="config-file-err" class="field-error" role="alert">
               {fileProblem}
@@ -142,7 +147,7 @@ export function ImportPage() {
           )}
         </div>
         <Area
-            label={fileName ? `Document (from ${fileName}; edit freely)` : "Document"}
+            label="Document"
             names={["document"]}
             value={text}
             onValue={(v) => {
