@@ -7,10 +7,12 @@ import {
   ApiProtocol,
   EndpointType,
   type Authorizer,
+  type Resource,
   type RestApi,
 } from "../gen/archway/v1/config_pb";
 import { type ApiSettingsForm, apiToSettings, formatPolicy, settingsUpdate } from "../logic/api_settings";
 import { foldInto } from "../logic/refusals";
+import { moveTargets, resourceUpdate } from "../logic/resource_update";
 import {
   type TreeNode,
   authorizationSummary,
@@ -113,7 +115,14 @@ export function ApiDetailPage({ apiId }: { apiId: string }) {
       <CreateResource apiId={api.id} tree={tree} rootId={api.rootResourceId} onCreated={loaded.reload} />
       <ul class="tree tree-root" aria-labelledby="resources-title">
         {tree.map((node) => (
-          <ResourceItem key={node.resource.id} apiId={api.id} node={node} authorizers={authorizers} onChanged={loaded.reload} />
+          <ResourceItem
+            key={node.resource.id}
+            apiId={api.id}
+            node={node}
+            roots={tree}
+            authorizers={authorizers}
+            onChanged={loaded.reload}
+          />
         ))}
       </ul>
 
@@ -208,16 +217,19 @@ function subtreeSize(node: TreeNode): { resources: number; methods: number } {
 function ResourceItem({
   apiId,
   node,
+  roots,
   authorizers,
   onChanged,
 }: {
   apiId: string;
   node: TreeNode;
+  roots: TreeNode[];
   authorizers: Map<string, Authorizer>;
   onChanged: () => void;
 }) {
   const { clients, canWrite } = useSession();
   const remove = useAction();
+  const [editing, setEditing] = useState(false);
   const r = node.resource;
   const isRoot = !r.parentId;
   return (
@@ -228,6 +240,17 @@ function ResourceItem({
           <a href={href("apis", apiId, "methods", r.id, "new")} aria-label={`Add method to ${r.path}`}>
             Add method
           </a>
+          {!isRoot && (
+            <button
+              type="button"
+              class="secondary small"
+              aria-expanded={editing}
+              aria-label={`Rename or move ${r.path}`}
+              onClick={() => setEditing((e) => !e)}
+            >
+              Rename or move
+            </button>
+          )}
           {!isRoot && (
             <button
               type="button"
@@ -250,6 +273,16 @@ function ResourceItem({
         </span>
       </div>
       <Failure failure={remove.failure} />
+      {editing && (
+        <EditResource
+          resource={r}
+          roots={roots}
+          onDone={(changed) => {
+            setEditing(false);
+            if (changed) onChanged();
+          }}
+        />
+      )}
       {node.methods.length > 0 ? (
         <ul class="methods" aria-label={`Methods of ${r.path}`}>
           {node.methods.map((m) => {
@@ -285,11 +318,73 @@ function ResourceItem({
       {node.children.length > 0 && (
         <ul class="tree">
           {node.children.map((child) => (
-            <ResourceItem key={child.resource.id} apiId={apiId} node={child} authorizers={authorizers} onChanged={onChanged} />
+            <ResourceItem
+              key={child.resource.id}
+              apiId={apiId}
+              node={child}
+              roots={roots}
+              authorizers={authorizers}
+              onChanged={onChanged}
+            />
           ))}
         </ul>
       )}
     </li>
+  );
+}
+
+/** Renames or moves a resource; its descendants' paths follow (server-side). */
+function EditResource({
+  resource,
+  roots,
+  onDone,
+}: {
+  resource: Resource;
+  roots: TreeNode[];
+  onDone: (changed: boolean) => void;
+}) {
+  const { clients, canWrite } = useSession();
+  const save = useAction();
+  const [parentId, setParentId] = useState(resource.parentId);
+  const [part, setPart] = useState(resource.pathPart);
+  const targets = useMemo(() => moveTargets(roots, resource), [roots, resource]);
+  return (
+    <form
+      class="inline-form"
+      aria-label={`Rename or move ${resource.path}`}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const request = resourceUpdate(resource, parentId, part.trim());
+        if (!request) return onDone(false);
+        if (await save.run(() => clients.apis.updateResource(request))) onDone(true);
+      }}
+    >
+      <Select
+        label="Move under"
+        names={["parent_id"]}
+        failure={save.failure}
+        value={parentId}
+        onValue={setParentId}
+        options={targets}
+        disabled={!canWrite}
+      />
+      <Field
+        label="Rename to"
+        names={["path_part"]}
+        failure={save.failure}
+        value={part}
+        onValue={setPart}
+        disabled={!canWrite}
+        required
+      />
+      <button type="submit" disabled={!canWrite || save.busy}>
+        Save resource
+      </button>
+      <button type="button" class="secondary" onClick={() => onDone(false)}>
+        Cancel
+      </button>
+      <Failure failure={save.failure} fields={["parent_id", "path_part"]} />
+    </form>
   );
 }
 
