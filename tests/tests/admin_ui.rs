@@ -1,0 +1,55 @@
+//! The admin UI in a real browser (Debian's Chromium driven by
+//! playwright-core) against a real control plane, a real node and a real
+//! upstream: the scripts are in `admin-ui/e2e/`, the processes start here.
+
+use archway_e2e::browser;
+use archway_e2e::http_client::DOMAIN;
+use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
+use archway_proto::v1::{CreateTokenRequest, TokenRole};
+
+/// Sign in; create an API with a route; deploy it to a stage; 200 through
+/// the node; the fleet page shows the node at the new version; the request
+/// in the traffic chart; roll back and the old answer; a key's value shown
+/// once; a read-only token cannot edit; a bad path template's message
+/// beside its field. Screenshots in target/ui-screenshots/operator_flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_flow_in_a_real_browser() -> anyhow::Result<()> {
+    if !browser::available("the admin UI in a browser") {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let backend = upstream::start("backend").await;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(
+        &cp.url(),
+        "ui-node",
+        &dir.path().join("node"),
+        &["--traffic-report-interval", "1s"],
+    )?;
+    let admin = Admin::connect(&cp.url()).await?;
+    let reader = admin
+        .tokens
+        .clone()
+        .create_token(CreateTokenRequest {
+            name: "ui-reader".into(),
+            role: TokenRole::ReadOnly as i32,
+        })
+        .await?
+        .into_inner();
+
+    let script = tokio::task::spawn_blocking({
+        let env = vec![
+            ("ARCHWAY_ADMIN_URL", cp.url()),
+            ("ARCHWAY_ADMIN_TOKEN", archway_e2e::TEST_ADMIN_TOKEN.to_owned()),
+            ("ARCHWAY_READONLY_TOKEN", reader.secret),
+            ("ARCHWAY_NODE_ADDR", node.addr().to_string()),
+            ("ARCHWAY_NODE_ID", node.node_id.clone()),
+            ("ARCHWAY_UPSTREAM", backend.addr.to_string()),
+            ("ARCHWAY_API_DOMAIN", DOMAIN.to_owned()),
+        ];
+        move || browser::run_script("flow.mjs", "operator_flow", &env)
+    })
+    .await?;
+    script?;
+    Ok(())
+}
