@@ -23,7 +23,8 @@ const pet = create(ResourceSchema, {
   pathPart: "{petId}",
 });
 
-function proxy(resourceId: string, verb: string, uri: string, extra: Partial<Method> = {}): Method {
+function proxy(resourceId: string, verb: string, uri: string, extra: Partial<Pick<Method, "apiKeyRequired" | "authorizationType" | "authorizerId" | "authorizationScopes">> = {},
+): Method {
   return create(MethodSchema, {
     apiId: "a",
     resourceId,

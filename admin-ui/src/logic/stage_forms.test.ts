@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { type MessageInitShape, create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { refusal } from "../api/errors";
 import { DeploymentSchema, type Stage, StageSchema } from "../gen/archway/v1/config_pb";
@@ -23,7 +23,7 @@ import {
   variablesUpdate,
 } from "./stage_forms";
 
-function stage(extra: Partial<Stage> = {}): Stage {
+function stage(extra: MessageInitShape<typeof StageSchema> = {}): Stage {
   return create(StageSchema, {
     apiId: "a1",
     stageName: "prod",

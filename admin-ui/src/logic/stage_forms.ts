@@ -9,6 +9,8 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { CreateDeploymentRequest } from "../gen/archway/v1/admin_pb";
 import {
+  AccessLogSettingsSchema,
+  CanarySettingsSchema,
   type Deployment,
   type MethodThrottle,
   MethodThrottleSchema,
@@ -129,7 +131,11 @@ export function canaryUpdate(current: Stage, form: CanaryForm): StageUpdate | nu
   const overrides = mapOf(form.overrides, "stage.canary.stage_variable_overrides");
   const next = create(StageSchema, {
     ...current,
-    canary: { deploymentId: form.deploymentId, percentTraffic: percent, stageVariableOverrides: overrides },
+    canary: create(CanarySettingsSchema, {
+      deploymentId: form.deploymentId,
+      percentTraffic: percent,
+      stageVariableOverrides: overrides,
+    }),
   });
   return stageUpdate(current, next, CANARY_PATHS);
 }
@@ -228,7 +234,10 @@ export function accessLogFormOf(s: Stage): AccessLogForm {
 export function accessLogUpdate(current: Stage, form: AccessLogForm): StageUpdate | null {
   const next = create(StageSchema, {
     ...current,
-    accessLogSettings: { format: form.format.trim(), destination: form.destination.trim() },
+    accessLogSettings: create(AccessLogSettingsSchema, {
+      format: form.format.trim(),
+      destination: form.destination.trim(),
+    }),
   });
   return stageUpdate(current, next, ["access_log_settings.format", "access_log_settings.destination"]);
 }
