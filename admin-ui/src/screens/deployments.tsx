@@ -37,7 +37,7 @@ export function DeploymentsPage({ apiId }: { apiId: string }) {
   const name = api.data?.name || apiId;
 
   return (
-    <section aria-labelledby="deployments-title">
+    <section>
       <p class="crumbs">
         <a href={href("apis")}>APIs</a> / <a href={href("apis", apiId)}>{name}</a> / Deployments
       </p>
@@ -147,7 +147,7 @@ function History(props: {
       </p>
       <Failure failure={remove.failure} />
       {props.deployments.length > 0 && (
-        <table class="list" aria-labelledby="history-title">
+        <table class="list" aria-label="Deployments">
           <thead>
             <tr>
               <th scope="col">Id</th>
@@ -261,22 +261,38 @@ const SECTIONS: Array<[keyof DeploymentDiff, string]> = [
   ["authorizers", "Authorizers"],
 ];
 
+/** Changes shown per section before "Show all" (a 10,000-method API may change everything). */
+const SHOWN = 100;
+
 function DiffView({ diff }: { diff: DeploymentDiff }) {
   return (
     <div class="diff">
       {SECTIONS.filter(([k]) => diff[k].length).map(([k, title]) => (
-        <section key={k} aria-labelledby={`diff-${k}`}>
-          <h3 id={`diff-${k}`}>
-            {title} <span class="muted">({diff[k].length})</span>
-          </h3>
-          <ul class="changes">
-            {diff[k].map((c) => (
-              <ChangeItem change={c} key={`${c.kind} ${c.label}`} />
-            ))}
-          </ul>
-        </section>
+        <DiffSection key={k} id={`diff-${k}`} title={title} changes={diff[k]} />
       ))}
     </div>
+  );
+}
+
+function DiffSection({ id, title, changes }: { id: string; title: string; changes: Change[] }) {
+  const [all, setAll] = useState(false);
+  const shown = all ? changes : changes.slice(0, SHOWN);
+  return (
+    <section aria-labelledby={id}>
+      <h3 id={id}>
+        {title} <span class="muted">({changes.length})</span>
+      </h3>
+      <ul class="changes">
+        {shown.map((c) => (
+          <ChangeItem change={c} key={`${c.kind} ${c.label}`} />
+        ))}
+      </ul>
+      {shown.length < changes.length && (
+        <button type="button" class="secondary" onClick={() => setAll(true)}>
+          Show all {changes.length} {title.toLowerCase()}
+        </button>
+      )}
+    </section>
   );
 }
 

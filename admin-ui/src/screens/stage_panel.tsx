@@ -75,7 +75,10 @@ export function StagePanel({ stage, deployments, onChange }: PanelProps) {
   return (
     <section class="stage-panel" aria-labelledby={titleId}>
       <header class="stage-head">
-        <h3 id={titleId}>Stage {stage.stageName}</h3>
+        {/* The region is named by the stage's name alone, so that "Stage" labels only the deploy form's field. */}
+        <h3>
+          Stage <span id={titleId}>{stage.stageName}</span>
+        </h3>
         <div class="actions">
           <button
             type="button"
@@ -89,7 +92,6 @@ export function StagePanel({ stage, deployments, onChange }: PanelProps) {
             type="button"
             class="danger"
             disabled={!canWrite || act.busy}
-            aria-label={`Delete stage ${stage.stageName}`}
             onClick={async () => {
               if (!confirm(`Delete stage ${stage.stageName}? Clients of /${stage.stageName} get errors at once.`)) return;
               const gone = await act.run(() =>
@@ -256,7 +258,7 @@ function VariablesForm({ stage, onChange }: { stage: Stage; onChange: () => void
   return (
     <Settings title="Stage variables" summary={`${count} set`}>
       <form
-        aria-label={`Stage variables of ${stage.stageName}`}
+        aria-label={`Variables of ${stage.stageName}`}
         onSubmit={(e) => {
           e.preventDefault();
           s.save(() => variablesUpdate(stage, pairs), "Variables saved.");
@@ -324,7 +326,7 @@ function CanaryForm({ stage, deployments, onChange }: PanelProps) {
           />
         </div>
         <PairsEditor
-          legend="Stage variable overrides"
+          legend="Variable overrides"
           field={overridesField}
           pairs={form.overrides}
           setPairs={(overrides) => setForm({ ...form, overrides })}
