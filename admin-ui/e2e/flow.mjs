@@ -171,7 +171,7 @@ try {
 
   await step(page, "roll back in one click and get the old answer", async () => {
     await go(`#/apis/${API}/deployments`);
-    await page.getByRole("button", { name: /Roll back/ }).first().click();
+    await page.getByRole("region", { name: "prod", exact: true }).getByRole("button", { name: "Roll back" }).click();
     await answers("/v1");
     await screenshot(page, "09-rolled-back");
   });
