@@ -113,7 +113,7 @@ describe("locate", () => {
     expect(at).toEqual({
       row: 6,
       line: 8,
-      message: "row 6 (line 8 of the file).name: must not be empty",
+      message: "row 6 (line 8 of the file), name: must not be empty",
     });
   });
 
@@ -123,7 +123,11 @@ describe("locate", () => {
   });
 
   it("maps an AlreadyExists message naming a row's value", () => {
-    expect(locate(b[0], "an API key with the value given in csv line 5.value already exists")?.row).toBe(4);
+    expect(locate(b[0], "an API key with the value given in csv line 5.value already exists")).toEqual({
+      row: 4,
+      line: 6,
+      message: "an API key with the value given in row 4 (line 6 of the file), value already exists",
+    });
   });
 
   it("names no row for a refusal of the whole file or a line the batch has not", () => {

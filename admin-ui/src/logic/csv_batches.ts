@@ -109,7 +109,7 @@ export interface Located {
  * does not parse). Undefined when the message names no row.
  */
 export function locate(batch: Batch, message: string): Located | undefined {
-  const m = /csv(?::)? line (\d+)/.exec(message);
+  const m = /csv(?::)? line (\d+)((?:\.[A-Za-z_][\w]*)*)/.exec(message);
   if (!m) return undefined;
   const i = Number(m[1]) - 2;
   const row = batch.rows[i];
@@ -118,6 +118,6 @@ export function locate(batch: Batch, message: string): Located | undefined {
   return {
     row: n,
     line: row.line,
-    message: message.replace(m[0], `row ${n} (line ${row.line} of the file)`),
+    message: message.replace(m[0], `row ${n} (line ${row.line} of the file)${m[2] ? `, ${m[2].slice(1)}` : ""}`),
   };
 }

@@ -330,7 +330,7 @@ function AccessKeys({ principal }: { principal: IamPrincipal }) {
       <Failure failure={create.failure} />
       {made && (
         <ShownOnce label="secret access key" value={made.secretAccessKey} testId="new-secret-key" onDone={() => setMade(null)}>
-          Access key <code>{made.accessKeyId}</code> of {made.principal} was created. Its
+          Access key <strong>{made.accessKeyId}</strong> of {made.principal} was created. Its
         </ShownOnce>
       )}
       <Failure failure={keys.error} />

@@ -68,6 +68,7 @@ export function KeysPage() {
         />
         <span role="status" class="muted">
           {keys.loading && !keys.data ? "Loading…" : `${matching.length} of ${keys.data?.length ?? 0} keys`}
+          {keys.loading && keys.data && " (refreshing…)"}
         </span>
       </div>
       <Failure failure={keys.error} />
@@ -119,7 +120,7 @@ function KeyRow({
   reload: () => void;
 }) {
   const { clients } = useSession();
-  const label = k.name || k.id;
+  const label = k.name ? `${k.name} (${k.id})` : k.id;
   return (
     <tr>
       <td>{k.name}</td>
@@ -164,7 +165,7 @@ function KeyRow({
           disabled={!canWrite || busy}
           aria-label={`Delete key ${label}`}
           onClick={async () => {
-            if (!confirm(`Delete API key ${label} (${k.id})? Clients sending it are refused from then on.`)) return;
+            if (!confirm(`Delete API key ${label}? Clients sending it are refused from then on.`)) return;
             if (await run(() => clients.plans.deleteApiKey({ keyId: k.id }))) reload();
           }}
         >
@@ -227,7 +228,7 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
       </form>
       {made && (
         <ShownOnce label="value" value={made.value} testId="new-key-value" onDone={() => setMade(null)}>
-          API key <strong>{made.name}</strong> (<code>{made.id}</code>) was created. Its
+          API key <strong>{made.name}</strong> (id {made.id}) was created. Its
         </ShownOnce>
       )}
     </>
@@ -397,7 +398,7 @@ function ImportKeys({ onImported }: { onImported: () => void }) {
         <p class="failure" role="alert" data-testid="import-refused">
           {outcome.imported.toLocaleString()} keys were imported before batch {outcome.batch.index + 1} (rows{" "}
           {outcome.batch.firstRow + 1}–{outcome.batch.firstRow + outcome.batch.rows.length}); that batch and the ones
-          after it were not. The server said: {outcome.where}
+          after it were not. The server said: {outcome.where}.
           {outcome.imported > 0 &&
             ` To go on, remove the first ${outcome.imported.toLocaleString()} rows (already imported) and import the file again.`}
         </p>
