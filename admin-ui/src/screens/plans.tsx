@@ -264,7 +264,7 @@ function PlanEditor({ plan, onSaved }: { plan?: UsagePlan; onSaved: (p: UsagePla
         <legend>Throttle per key (empty: none)</legend>
         <div class="row">
           <Field
-            label="Rate (requests/s)"
+            label="Throttle rate (requests/s)"
             names={["plan.throttle.rate_limit", "plan.throttle"]}
             failure={failure}
             value={form.rate}
@@ -273,7 +273,7 @@ function PlanEditor({ plan, onSaved }: { plan?: UsagePlan; onSaved: (p: UsagePla
             disabled={off}
           />
           <Field
-            label="Burst"
+            label="Throttle burst"
             names={["plan.throttle.burst_limit"]}
             failure={failure}
             value={form.burst}
@@ -496,10 +496,10 @@ function PlanKeys({ plan, keys }: { plan: UsagePlan; keys: Loaded<ApiKey[]> }) {
 
   return (
     <section aria-labelledby="plan-keys-title">
-      <h2 id="plan-keys-title">Keys in this plan ({members.length})</h2>
+      <h2 id="plan-keys-title">Keys in this plan ({keys.data ? members.length : "loading…"})</h2>
       <form
         class="inline-form"
-        aria-label="Add a key to the plan"
+        aria-label="Add a key"
         onSubmit={async (e) => {
           e.preventDefault();
           if (!chosen) return;
@@ -513,7 +513,7 @@ function PlanKeys({ plan, keys }: { plan: UsagePlan; keys: Loaded<ApiKey[]> }) {
           <label for="key-find">Find a key</label>
           <input id="key-find" type="search" value={find} placeholder="name or id" onInput={(e) => setFind((e.target as HTMLInputElement).value)} />
         </div>
-        <Select label="Key to add" names={["key_id"]} failure={change.failure} value={chosen} onValue={setChosen} options={options} disabled={!canWrite} />
+        <Select label="Member key" names={["key_id"]} failure={change.failure} value={chosen} onValue={setChosen} options={options} disabled={!canWrite} />
         <button type="submit" disabled={!canWrite || !chosen || change.busy}>
           Add key
         </button>
@@ -559,7 +559,7 @@ function PlanKeys({ plan, keys }: { plan: UsagePlan; keys: Loaded<ApiKey[]> }) {
                   type="button"
                   class="danger"
                   disabled={!canWrite || change.busy}
-                  aria-label={`Remove key ${k.name || k.id} from the plan`}
+                  aria-label={`Remove key ${k.name || k.id}`}
                   onClick={async () => {
                     if (!confirm(`Remove key ${k.name} (${k.id}) from plan ${plan.name}?`)) return;
                     if (await change.run(() => clients.plans.removeKeyFromPlan({ usagePlanId: plan.id, keyId: k.id })))
@@ -619,7 +619,7 @@ function PlanUsage({ plan, keyIds, names }: { plan: UsagePlan; keyIds: string[];
         <p class="muted">No keys in this plan.</p>
       ) : (
         <>
-          <Chart title={`Requests per day (UTC), ${range.from} to ${range.to}`} xs={data.xs} series={series} testId="usage-chart" />
+          <Chart title={`Requests per day (UTC), ${range.from} – ${range.to}`} xs={data.xs} series={series} testId="usage-chart" xUnit="day" />
           <table class="list" aria-label="Usage per key and day">
             <thead>
               <tr>
