@@ -1,7 +1,7 @@
 // IAM users and roles: list, create, edit (description and policies, with
 // an update_mask of what changed), delete; a user's access keys (create:
 // the secret shown once; activate / deactivate; delete).
-import { useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { allPages } from "../api/client";
 import type { Refusal } from "../api/errors";
 import { type AccessKey, type IamPrincipal, PrincipalType } from "../gen/archway/v1/config_pb";
@@ -34,6 +34,10 @@ export function IamPage() {
   }, [principals.data, filter]);
   const current = principals.data?.find((p) => p.name === selected);
   const remove = useAction();
+  // Opening a principal moves the focus (and the view) to its panel above the list.
+  useEffect(() => {
+    if (selected) document.getElementById("principal-title")?.focus();
+  }, [selected]);
 
   return (
     <section aria-label="IAM users and roles">
@@ -47,6 +51,25 @@ export function IamPage() {
           }}
         />
       </details>
+      {current && (
+        <section aria-labelledby="principal-title" class="panel">
+          <header class="page-header">
+            <h2 id="principal-title" tabIndex={-1}>
+              {current.type === PrincipalType.ROLE ? "Role" : "User"} {current.name}
+            </h2>
+            <div class="actions">
+              <button type="button" class="secondary" onClick={() => setSelected(null)}>
+                Close
+              </button>
+            </div>
+          </header>
+          <p class="muted">
+            <code>{current.arn}</code> · created {when(current.createdAtMs)}
+          </p>
+          <PrincipalEditor key={current.name} principal={current} onSaved={() => principals.reload()} />
+          <AccessKeys principal={current} />
+        </section>
+      )}
       <div class="toolbar">
         <label for="iam-filter">Filter</label>
         <input
@@ -112,25 +135,6 @@ export function IamPage() {
           ))}
         </tbody>
       </table>
-      {current && (
-        <section aria-labelledby="principal-title" class="panel">
-          <header class="page-header">
-            <h2 id="principal-title">
-              {current.type === PrincipalType.ROLE ? "Role" : "User"} {current.name}
-            </h2>
-            <div class="actions">
-              <button type="button" class="secondary" onClick={() => setSelected(null)}>
-                Close
-              </button>
-            </div>
-          </header>
-          <p class="muted">
-            <code>{current.arn}</code> · created {when(current.createdAtMs)}
-          </p>
-          <PrincipalEditor key={current.name} principal={current} onSaved={() => principals.reload()} />
-          <AccessKeys principal={current} />
-        </section>
-      )}
     </section>
   );
 }
@@ -284,7 +288,7 @@ function PolicyArea({
         </p>
       )}
       <div>
-        <button type="button" class="danger" disabled={disabled} onClick={onRemove} aria-label={`Remove policy ${index + 1}`}>
+        <button type="button" class="danger" disabled={disabled} onClick={onRemove}>
           Remove policy {index + 1}
         </button>
       </div>
