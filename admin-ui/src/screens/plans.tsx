@@ -140,6 +140,11 @@ function PlanDetail({ planId }: { planId: string }) {
   );
   const remove = useAction();
   const p = plan.data;
+  const memberIds = useMemo(
+    () => (keys.data ?? []).filter((k) => k.usagePlanIds.includes(planId)).map((k) => k.id),
+    [keys.data, planId],
+  );
+  const names = useMemo(() => new Map((keys.data ?? []).map((k) => [k.id, k.name])), [keys.data]);
   return (
     <section aria-labelledby="plan-title">
       <p>
@@ -173,7 +178,7 @@ function PlanDetail({ planId }: { planId: string }) {
             <PlanEditor key={`${p.id}`} plan={p} onSaved={() => plan.reload()} />
           </details>
           <PlanKeys plan={p} keys={keys} />
-          <PlanUsage plan={p} keyIds={(keys.data ?? []).filter((k) => k.usagePlanIds.includes(p.id)).map((k) => k.id)} names={new Map((keys.data ?? []).map((k) => [k.id, k.name]))} />
+          <PlanUsage plan={p} keyIds={memberIds} names={names} />
         </>
       )}
     </section>
@@ -586,7 +591,7 @@ function PlanUsage({ plan, keyIds, names }: { plan: UsagePlan; keyIds: string[];
   );
   const data = useMemo(
     () => usageSeries(usage.data?.items ?? [], range.from, range.to, keyIds),
-    [usage.data, range.from, range.to, keyIds.join(",")],
+    [usage.data, range.from, range.to, keyIds],
   );
   const label = (id: string) => (names.get(id) ? `${names.get(id)} (${id})` : id);
   const series = useMemo(
