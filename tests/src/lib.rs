@@ -5,6 +5,7 @@
 //! Set `ARCHWAY_TEST_LOGS=1` to see the processes' logs.
 
 pub mod admin;
+pub mod browser;
 pub mod ctl;
 pub mod grpc_web;
 pub mod http_client;
