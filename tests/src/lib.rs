@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod browser;
 pub mod ctl;
+pub mod grpc_web;
 pub mod http_client;
 pub mod metrics;
 pub mod otlp;
