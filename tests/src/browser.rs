@@ -49,7 +49,9 @@ pub fn available(what: &str) -> bool {
             !required.split(',').any(|t| t.trim() == "node"),
             "admin-ui/node_modules is missing: run `npm --prefix admin-ui ci` (tests/run does)"
         );
-        eprintln!("skipped: admin-ui/node_modules is missing (npm --prefix admin-ui ci): {what} is not checked here");
+        eprintln!(
+            "skipped: admin-ui/node_modules is missing (npm --prefix admin-ui ci): {what} is not checked here"
+        );
         return false;
     }
     true

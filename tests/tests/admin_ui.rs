@@ -40,7 +40,10 @@ async fn operator_flow_in_a_real_browser() -> anyhow::Result<()> {
     let script = tokio::task::spawn_blocking({
         let env = vec![
             ("ARCHWAY_ADMIN_URL", cp.url()),
-            ("ARCHWAY_ADMIN_TOKEN", archway_e2e::TEST_ADMIN_TOKEN.to_owned()),
+            (
+                "ARCHWAY_ADMIN_TOKEN",
+                archway_e2e::TEST_ADMIN_TOKEN.to_owned(),
+            ),
             ("ARCHWAY_READONLY_TOKEN", reader.secret),
             ("ARCHWAY_NODE_ADDR", node.addr().to_string()),
             ("ARCHWAY_NODE_ID", node.node_id.clone()),
@@ -87,7 +90,10 @@ async fn ui_measurements() -> anyhow::Result<()> {
     let script = tokio::task::spawn_blocking({
         let env = vec![
             ("ARCHWAY_ADMIN_URL", cp.url()),
-            ("ARCHWAY_ADMIN_TOKEN", archway_e2e::TEST_ADMIN_TOKEN.to_owned()),
+            (
+                "ARCHWAY_ADMIN_TOKEN",
+                archway_e2e::TEST_ADMIN_TOKEN.to_owned(),
+            ),
             ("ARCHWAY_EXPECT_APIS", APIS.to_string()),
             ("ARCHWAY_EXPECT_NODES", NODES.to_string()),
         ];
@@ -146,7 +152,13 @@ mod fake_node {
                     },
                     _ = beat.tick() => NodeMsg::Heartbeat(Heartbeat {}),
                 };
-                if tx.send(NodeMessage { message: Some(message) }).await.is_err() {
+                if tx
+                    .send(NodeMessage {
+                        message: Some(message),
+                    })
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
