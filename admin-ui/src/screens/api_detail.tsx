@@ -81,7 +81,7 @@ export function ApiDetailPage({ apiId }: { apiId: string }) {
           Authorizers ({loaded.data.authorizers.length})
         </a>
       </PageHeader>
-      <dl class="facts">
+      <dl class="api-facts">
         <div>
           <dt>Id</dt>
           <dd>
@@ -401,7 +401,7 @@ function Settings({ api, onSaved }: { api: RestApi; onSaved: () => void }) {
   const fields = ["name", "description", "api_key_source", "endpoint_type", "policy", "update_mask"];
   return (
     <form
-      class="stack-form"
+      class="api-form"
       aria-label="API settings"
       onSubmit={async (e) => {
         e.preventDefault();

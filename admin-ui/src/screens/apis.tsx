@@ -35,10 +35,7 @@ export function ApisPage() {
 
   return (
     <section aria-labelledby="apis-title">
-      <PageHeader title="APIs" />
-      <h1 id="apis-title" class="sr-only">
-        APIs
-      </h1>
+      <PageHeader title="APIs" id="apis-title" />
       <form
         class="inline-form"
         aria-label="Create an API"

@@ -199,7 +199,7 @@ function AuthorizerEditor({
 
   return (
     <form
-      class="stack-form"
+      class="api-form"
       aria-labelledby="authorizer-form-title"
       onSubmit={async (e) => {
         e.preventDefault();

@@ -12,6 +12,7 @@ import {
 import { type PlacedError, actionName, countChanges, documentErrors, offsetOf, summarise } from "../logic/changes";
 import { useSession } from "../ui/context";
 import { Area, Failure, Notice, PageHeader } from "../ui/form";
+import { ShownOnce } from "../ui/shown_once";
 import { useAction } from "../ui/hooks";
 
 /** What the last successful preview was made from: Apply needs the same. */
@@ -100,7 +101,7 @@ export function ImportPage() {
         written until Apply.
       </p>
       <form
-        class="stack-form"
+        class="api-form"
         aria-label="Import a configuration"
         onSubmit={(e) => {
           e.preventDefault();
@@ -355,43 +356,10 @@ function CreatedKeys({ keys }: { keys: CreatedApiKey[] }) {
     <div class="created-keys">
       <h3>API keys created (values shown once)</h3>
       {keys.map((k) => (
-        <div class="secret" role="status" key={k.id}>
-          <span>
-            {k.name} <span class="muted">({k.id})</span>
-          </span>
-          <code>{k.value}</code>
-          <CopyButton value={k.value} label={`Copy the value of ${k.name}`} />
-        </div>
+        <ShownOnce key={k.id} label="API key value" value={k.value} testId="created-key">
+          {k.name} <span class="muted">({k.id})</span>:
+        </ShownOnce>
       ))}
     </div>
-  );
-}
-
-function CopyButton({ value, label }: { value: string; label: string }) {
-  const [copied, setCopied] = useState(false);
-  return (
-    <button
-      type="button"
-      class="secondary"
-      aria-label={label}
-      onClick={async (e) => {
-        try {
-          await navigator.clipboard.writeText(value);
-          setCopied(true);
-        } catch {
-          // No clipboard (plain http, or denied): select the text for Ctrl+C.
-          const code = (e.currentTarget as HTMLElement).parentElement?.querySelector("code");
-          if (code) {
-            const range = document.createRange();
-            range.selectNodeContents(code);
-            const sel = getSelection();
-            sel?.removeAllRanges();
-            sel?.addRange(range);
-          }
-        }
-      }}
-    >
-      {copied ? "Copied" : "Copy"}
-    </button>
   );
 }

@@ -132,7 +132,7 @@ function MethodEditor({
       </p>
       <PageHeader title={title} />
       <form
-        class="stack-form"
+        class="api-form"
         aria-label="Method"
         onSubmit={async (e) => {
           e.preventDefault();

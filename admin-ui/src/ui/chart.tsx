@@ -21,11 +21,16 @@ export interface ChartProps {
   height?: number;
   /** For tests and screenshots. */
   testId?: string;
+  /** "day": each x is a UTC day (midnight), labelled YYYY-MM-DD in UTC, one tick per day at most. */
+  xUnit?: "day";
 }
 
 const plain = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
 
-export function Chart({ title, xs, series, format = plain, height = 220, testId }: ChartProps) {
+const utcDay = (x: number) => new Date(x * 1000).toISOString().slice(0, 10);
+
+export function Chart({ title, xs, series, format = plain, height = 220, testId, xUnit }: ChartProps) {
+  const xLabel = xUnit === "day" ? utcDay : (x: number) => new Date(x * 1000).toLocaleString();
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const shape = series.map((s) => s.label).join("\u0000");
@@ -38,7 +43,7 @@ export function Chart({ title, xs, series, format = plain, height = 220, testId 
       width: Math.max(280, el.clientWidth),
       height,
       series: [
-        {},
+        xUnit === "day" ? { label: "Day", value: (_u: uPlot, v: number | null) => (v == null ? "—" : utcDay(v)) } : {},
         ...series.map((s) => ({
           label: s.label,
           stroke: s.color,
@@ -47,8 +52,16 @@ export function Chart({ title, xs, series, format = plain, height = 220, testId 
           value: (_u: uPlot, v: number | null) => (v == null ? "—" : format(v)),
         })),
       ],
-      axes: [{}, { values: (_u: uPlot, ticks: number[]) => ticks.map(format), size: 70 }],
-      scales: { y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
+      axes: [
+        xUnit === "day"
+          ? { incrs: [86_400, 7 * 86_400, 28 * 86_400], values: (_u: uPlot, ticks: number[]) => ticks.map((t) => utcDay(t).slice(5)) }
+          : {},
+        { values: (_u: uPlot, ticks: number[]) => ticks.map(format), size: 70 }],
+      scales: {
+        // Plain numbers for days: ticks at multiples of 86,400 s are UTC midnights in every time zone.
+        ...(xUnit === "day" ? { x: { time: false } } : {}),
+        y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] },
+      },
       legend: { live: true },
     };
     const p = new uPlot(opts, [xs, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
@@ -61,7 +74,7 @@ export function Chart({ title, xs, series, format = plain, height = 220, testId 
       plot.current = null;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [shape, height]);
+  }, [shape, height, xUnit]);
 
   useEffect(() => {
     plot.current?.setData([xs, ...series.map((s) => s.values)] as uPlot.AlignedData);
@@ -92,7 +105,7 @@ export function Chart({ title, xs, series, format = plain, height = 220, testId 
           <tbody>
             {xs.map((x, i) => (
               <tr key={x}>
-                <td>{new Date(x * 1000).toLocaleString()}</td>
+                <td>{xLabel(x)}</td>
                 {series.map((s) => (
                   <td key={s.label}>{s.values[i] == null ? "—" : format(s.values[i]!)}</td>
                 ))}

@@ -139,10 +139,10 @@ export function Notice({ children }: { children: ComponentChildren }) {
 }
 
 /** A heading and the count of what a page lists. */
-export function PageHeader({ title, children }: { title: string; children?: ComponentChildren }) {
+export function PageHeader({ title, id, children }: { title: string; id?: string; children?: ComponentChildren }) {
   return (
     <header class="page-header">
-      <h1>{title}</h1>
+      <h1 id={id}>{title}</h1>
       <div class="actions">{children}</div>
     </header>
   );
