@@ -174,11 +174,12 @@ function StageTable({ stages }: { stages: GetTrafficResponse["stages"] }) {
   const rows = useMemo(() => busiestStages(stages), [stages]);
   return (
     <>
-      <h2>Stages with traffic</h2>
+      {/* No aria-label: "API"/"Stage" must name only the selects above. */}
+      <h2>Where the requests went</h2>
       {rows.length === 0 ? (
         <p class="muted">No requests in this window.</p>
       ) : (
-        <table class="list" aria-label="Stages with traffic">
+        <table class="list">
           <thead>
             <tr>
               <th scope="col">API</th>
