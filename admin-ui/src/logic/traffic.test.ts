@@ -140,9 +140,10 @@ describe("stage choices", () => {
     expect(stageChoices(stages, "pets")).toEqual(["beta", "prod"]);
     expect(stageChoices(stages, "none")).toEqual([]);
   });
-  it("adds the chosen stage even without traffic, once", () => {
-    expect(stageChoices(stages, "pets", "dev")).toEqual(["beta", "dev", "prod"]);
-    expect(stageChoices(stages, "pets", "prod")).toEqual(["beta", "prod"]);
+  it("adds the API's declared stages and the chosen one even without traffic, once", () => {
+    expect(stageChoices(stages, "pets", ["prod", "new"])).toEqual(["beta", "new", "prod"]);
+    expect(stageChoices(stages, "pets", [], "dev")).toEqual(["beta", "dev", "prod"]);
+    expect(stageChoices(stages, "pets", ["prod"], "prod")).toEqual(["beta", "prod"]);
   });
   it("lists the busiest stages first", () => {
     expect(busiestStages(stages).map((s) => `${s.apiId}/${s.stageName}`)).toEqual([

@@ -111,12 +111,14 @@ export function totalLine(requests: number, minutes: number): string {
 }
 
 /**
- * The stage names to offer for an API: those that served requests in the
- * window (the answer's `stages`), plus the one chosen now even if it has
- * had none, so the select can show it; sorted, without duplicates.
+ * The stage names to offer for an API: the API's stages (ListStages, so a
+ * stage deployed a moment ago can be chosen before its first request), those
+ * that served requests in the window (the answer's `stages`: a stage deleted
+ * since still has its traffic), and the one chosen now, so the select can
+ * show it; sorted, without duplicates.
  */
-export function stageChoices(stages: StageFacts[], apiId: string, chosen?: string): string[] {
-  const names = new Set(stages.filter((s) => s.apiId === apiId).map((s) => s.stageName));
+export function stageChoices(traffic: StageFacts[], apiId: string, declared: string[] = [], chosen?: string): string[] {
+  const names = new Set([...declared, ...traffic.filter((s) => s.apiId === apiId).map((s) => s.stageName)]);
   if (chosen) names.add(chosen);
   return [...names].sort();
 }

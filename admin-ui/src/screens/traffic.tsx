@@ -42,6 +42,15 @@ export function TrafficPage({ apiId = "", stage = "" }: { apiId?: string; stage?
     () => allPages((pageToken) => clients.apis.listRestApis({ pageSize: 500, pageToken })),
     [clients],
   );
+  const declared = useLoad(
+    async () =>
+      apiId
+        ? (await allPages((pageToken) => clients.deployments.listStages({ apiId, pageSize: 500, pageToken }))).map(
+            (st) => st.stageName,
+          )
+        : [],
+    [clients, apiId],
+  );
   const traffic = useLoad<Loaded>(
     async () => {
       const answer = await clients.fleet.getTraffic({ apiId, stageName: stage, minutes: Number(minutes) });
@@ -66,11 +75,11 @@ export function TrafficPage({ apiId = "", stage = "" }: { apiId?: string; stage?
   const stageOptions = useMemo(
     () => [
       ["", "All"] as [string, string],
-      ...stageChoices(traffic.data?.answer.stages ?? [], apiId, stage || undefined).map(
+      ...stageChoices(traffic.data?.answer.stages ?? [], apiId, declared.data, stage || undefined).map(
         (s): [string, string] => [s, s],
       ),
     ],
-    [traffic.data, apiId, stage],
+    [traffic.data, declared.data, apiId, stage],
   );
 
   const shaped = useMemo(
@@ -126,6 +135,7 @@ export function TrafficPage({ apiId = "", stage = "" }: { apiId?: string; stage?
         />
       </form>
       <Failure failure={apis.error} />
+      <Failure failure={declared.error} />
       <Failure failure={traffic.error} fields={FIELDS} />
       {traffic.error && traffic.data && <p class="muted">Showing the last answer; retrying every 5 s.</p>}
       {!traffic.data && traffic.loading && <p role="status">Loading…</p>}
