@@ -4,7 +4,7 @@
 // why. Built for 50+ nodes: rows are keyed by node id and memoised on what
 // they show, so a poll patches only the rows whose node changed, and only
 // the "last seen" cells tick each second (one shared timer).
-import { memo } from "preact/compat";
+import { Component } from "preact";
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { allPages } from "../api/client";
 import type { NodeStatus } from "../gen/archway/v1/admin_pb";
@@ -56,7 +56,7 @@ export function FleetPage() {
   return (
     <section aria-label="Fleet">
       <PageHeader title="Fleet" />
-      <dl class="fleet-summary" aria-label="Fleet summary">
+      <dl class="fleet-summary">
         <div>
           <dt>Control plane version</dt>
           <dd data-testid="config-version">{version === undefined ? "…" : String(version)}</dd>
@@ -136,9 +136,15 @@ interface RowProps {
 }
 
 // Re-rendered only when the node's answer or the control plane's version
-// changed; the standing is derived from exactly those.
-const NodeRow = memo(
-  function NodeRow({ row }: RowProps) {
+// changed; the standing is derived from exactly those. (A class for
+// shouldComponentUpdate: preact/compat's memo would bring compat's global
+// React-emulation hooks into the whole app.)
+class NodeRow extends Component<RowProps> {
+  shouldComponentUpdate(next: RowProps): boolean {
+    return next.configVersion !== this.props.configVersion || !sameNode(next.row.node, this.props.row.node);
+  }
+
+  render({ row }: RowProps) {
     const n = row.node;
     const { behind, reasons } = row.standing;
     return (
@@ -182,9 +188,8 @@ const NodeRow = memo(
         </td>
       </tr>
     );
-  },
-  (a, b) => a.configVersion === b.configVersion && sameNode(a.row.node, b.row.node),
-);
+  }
+}
 
 // One formatter for every tooltip: toLocaleString with options builds a new
 // Intl formatter per call, which for 50 rows costs more than the rest of a poll.
