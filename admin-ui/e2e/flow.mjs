@@ -44,13 +44,7 @@ async function noUnlabelled(screen) {
 /** Sets the method's integration to the upstream at `path` and saves it. */
 async function saveRoute(path) {
   await go(`#/apis/${API}`);
-  const methodLink = page.getByRole("link", { name: /GET/ }).first();
-  if (await methodLink.count()) {
-    await methodLink.click();
-  } else {
-    await page.getByRole("link", { name: /Add method/ }).last().click();
-    await page.getByLabel("HTTP method").selectOption("GET");
-  }
+  await page.getByRole("link", { name: "Edit GET /hello" }).click();
   await page.getByLabel("Endpoint URL").fill(`http://${UPSTREAM}${path}`);
   await page.getByRole("button", { name: "Save method" }).click();
   await page.waitForURL((u) => !u.hash.includes("/methods/"));
@@ -110,15 +104,15 @@ try {
   await step(page, "create a route: /hello GET to the upstream", async () => {
     await page.getByLabel("Path part").fill("hello");
     await page.getByRole("button", { name: "Create resource" }).click();
-    await page.getByText("/hello").first().waitFor();
-    await page.getByRole("link", { name: /Add method/ }).last().click();
+    await page.getByText("/hello", { exact: true }).filter({ visible: true }).first().waitFor();
+    await page.getByRole("link", { name: "Add method to /hello" }).click();
     await page.getByLabel("HTTP method").selectOption("GET");
     await screenshot(page, "04-method");
     await noUnlabelled("method");
     await page.getByLabel("Endpoint URL").fill(`http://${UPSTREAM}/v1`);
     await page.getByRole("button", { name: "Save method" }).click();
     await page.waitForURL((u) => !u.hash.includes("/methods/"));
-    await page.getByText("/hello").first().waitFor();
+    await page.getByText("/hello", { exact: true }).filter({ visible: true }).first().waitFor();
     await screenshot(page, "05-api-tree");
     await noUnlabelled("api detail");
   });
@@ -246,7 +240,7 @@ try {
     await page.getByRole("link", { name: "Shop" }).waitFor();
     if (!(await page.getByRole("button", { name: "Create API" }).isDisabled())) throw new Error("Create API is enabled");
     await go(`#/apis/${API}`);
-    await page.getByText("/hello").first().waitFor();
+    await page.getByText("/hello", { exact: true }).filter({ visible: true }).first().waitFor();
     if (!(await page.getByRole("button", { name: "Create resource" }).isDisabled()))
       throw new Error("Create resource is enabled");
     await go(`#/apis/${API}/deployments`);

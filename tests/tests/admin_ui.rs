@@ -24,7 +24,8 @@ async fn operator_flow_in_a_real_browser() -> anyhow::Result<()> {
         &cp.url(),
         "ui-node",
         &dir.path().join("node"),
-        &["--traffic-report-interval", "1s"],
+        // Report traffic every second, so the chart shows a request soon.
+        &["--traffic-report-interval-ms", "1000"],
     )?;
     let admin = Admin::connect(&cp.url()).await?;
     let reader = admin
