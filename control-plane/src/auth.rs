@@ -141,8 +141,8 @@ impl FirstToken {
 }
 
 /// What a request to the control plane's port needs. Deny by default:
-/// only gRPC health checks, the static admin UI page and, when the operator
-/// says so, `/metrics` are open; every other path (Archway's services,
+/// only gRPC health checks, the static admin UI ([`is_admin_ui_file`]) and,
+/// when the operator says so, `/metrics` are open; every other path (Archway's services,
 /// server reflection, paths nothing serves) needs a token whose role allows
 /// it, so an unauthenticated caller learns nothing, not even which
 /// services exist.
@@ -169,9 +169,9 @@ impl AccessPolicy {
         if path.starts_with(HEALTH_PREFIX) {
             return Access::Open;
         }
-        // The admin UI page is static and holds no data; it calls the API
-        // with the operator's token.
-        if path == "/" && (method == http::Method::GET || method == http::Method::HEAD) {
+        // The admin UI is static and holds no data; it calls the API with
+        // the operator's token.
+        if (method == http::Method::GET || method == http::Method::HEAD) && is_admin_ui_file(path) {
             return Access::Open;
         }
         if path == "/metrics" && self.metrics_without_auth {
@@ -179,6 +179,26 @@ impl AccessPolicy {
         }
         Access::Token
     }
+}
+
+/// The admin UI's files, as the browser asks for them: exactly `/`,
+/// `/index.html` and `/assets/<name>` with a plain file name (letters,
+/// digits, `-`, `_` and `.`, not starting with a dot), the only names vite
+/// writes. Everything that merely looks like one (`//assets/x`,
+/// `/assets/../archway.v1…`, `/assets/%2e%2e`, `/assets/x/y`, `/assetsX`)
+/// is matched as written, never decoded or normalized, so it stays closed:
+/// no other router or proxy in front can read it as another path.
+fn is_admin_ui_file(path: &str) -> bool {
+    if path == "/" || path == "/index.html" {
+        return true;
+    }
+    path.strip_prefix("/assets/").is_some_and(|name| {
+        !name.is_empty()
+            && !name.starts_with('.')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    })
 }
 
 /// Calls that only read, besides Get* and List*: a dry-run diff and an
@@ -396,6 +416,77 @@ mod tests {
             policy.access(&Method::POST, "/grpc.health.v1.Health/Watch"),
             Access::Open
         );
+    }
+
+    #[test]
+    fn the_admin_ui_files_are_open() {
+        let policy = AccessPolicy::default();
+        for path in [
+            "/",
+            "/index.html",
+            "/assets/index-BxQ3a9_z.js",
+            "/assets/index-4f2a.css",
+            "/assets/app-abc123.js.br",
+        ] {
+            assert_eq!(policy.access(&Method::GET, path), Access::Open, "{path}");
+            assert_eq!(policy.access(&Method::HEAD, path), Access::Open, "{path}");
+            // Only reading is open.
+            assert_eq!(policy.access(&Method::POST, path), Access::Token, "{path}");
+            assert_eq!(policy.access(&Method::PUT, path), Access::Token, "{path}");
+        }
+    }
+
+    /// Look-alikes of the UI's paths, spelled as a client may send them
+    /// (servers in front might decode or normalize them to an API path).
+    fn assert_needs_a_token(path: &str) {
+        let policy = AccessPolicy::default();
+        assert_eq!(policy.access(&Method::GET, path), Access::Token, "{path}");
+        assert_eq!(policy.access(&Method::POST, path), Access::Token, "{path}");
+    }
+
+    #[test]
+    fn dot_dot_out_of_assets_needs_a_token() {
+        assert_needs_a_token("/assets/../archway.v1.RestApiService/ListRestApis");
+        assert_needs_a_token("/assets/..");
+        assert_needs_a_token("/assets/.");
+        assert_needs_a_token("/assets/./x.js");
+    }
+
+    #[test]
+    fn percent_encoded_asset_names_need_a_token() {
+        assert_needs_a_token("/assets/%2e%2e");
+        assert_needs_a_token("/assets/%2E%2E/archway.v1.RestApiService/ListRestApis");
+        assert_needs_a_token("/assets/%2fetc");
+        assert_needs_a_token("/assets/x%00.js");
+        assert_needs_a_token("/%61ssets/x.js");
+    }
+
+    #[test]
+    fn double_slash_assets_needs_a_token() {
+        assert_needs_a_token("//assets/x.js");
+        assert_needs_a_token("/assets//x.js");
+        assert_needs_a_token("//");
+        assert_needs_a_token("//index.html");
+    }
+
+    #[test]
+    fn nested_asset_paths_need_a_token() {
+        assert_needs_a_token("/assets/x/y");
+        assert_needs_a_token("/assets/x.js/");
+        assert_needs_a_token("/assets/");
+        assert_needs_a_token("/assets");
+    }
+
+    #[test]
+    fn asset_prefix_look_alikes_need_a_token() {
+        assert_needs_a_token("/assetsX");
+        assert_needs_a_token("/assetsX/x.js");
+        assert_needs_a_token("/Assets/x.js");
+        assert_needs_a_token("/index.htm");
+        assert_needs_a_token("/index.html/");
+        assert_needs_a_token("/index.html/archway.v1.RestApiService/ListRestApis");
+        assert_needs_a_token("/assets/x.js\\..\\y");
+        assert_needs_a_token("/assets/.hidden");
     }
 
     #[test]

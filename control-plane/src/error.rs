@@ -1,6 +1,12 @@
 //! The one error type of the admin API, mapped once to a gRPC status.
+//!
+//! A refused field travels twice: in the message (`field: reason`, what
+//! archwayctl prints) and as a `google.rpc.BadRequest` field violation in the
+//! status details, so a client (the admin UI) can put the reason beside the
+//! field without parsing the message.
 
 use tonic::Status;
+use tonic_types::{ErrorDetails, StatusExt};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -44,7 +50,11 @@ impl From<ApiError> for Status {
     fn from(err: ApiError) -> Self {
         let message = err.to_string();
         match err {
-            ApiError::InvalidArgument { .. } => Status::invalid_argument(message),
+            ApiError::InvalidArgument { field, reason } => Status::with_error_details(
+                tonic::Code::InvalidArgument,
+                message,
+                ErrorDetails::with_bad_request_violation(field, reason),
+            ),
             ApiError::NotFound(_) => Status::not_found(message),
             ApiError::AlreadyExists(_) => Status::already_exists(message),
             ApiError::FailedPrecondition(_) => Status::failed_precondition(message),
@@ -67,3 +77,32 @@ impl From<archway_proto::rules::Violation> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_field_is_in_the_message_and_the_details() {
+        let status = Status::from(ApiError::invalid("path_part", "must not contain '/'"));
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert_eq!(status.message(), "path_part: must not contain '/'");
+        let details = status
+            .get_details_bad_request()
+            .expect("a BadRequest in the details");
+        assert_eq!(details.field_violations.len(), 1);
+        assert_eq!(details.field_violations[0].field, "path_part");
+        assert_eq!(
+            details.field_violations[0].description,
+            "must not contain '/'"
+        );
+    }
+
+    #[test]
+    fn other_errors_carry_no_details() {
+        let status = Status::from(ApiError::NotFound("api 'x'".into()));
+        assert_eq!(status.code(), tonic::Code::NotFound);
+        assert!(status.get_details_bad_request().is_none());
+        assert!(status.details().is_empty());
+    }
+}

@@ -4,6 +4,7 @@
 //! [`declarative`] is the server-side apply, diff and export of whole
 //! documents.
 
+pub mod admin_ui;
 pub mod api;
 pub mod api_keys;
 pub mod auth;
@@ -14,10 +15,12 @@ pub mod distribution;
 pub mod enums;
 pub mod error;
 pub mod fleet_status;
+pub mod grpc_web;
 pub mod ids;
 pub mod lookup;
 pub mod reflection;
 pub mod secrets;
+pub mod security_headers;
 pub mod server;
 pub mod snapshot;
 pub mod store;

@@ -1,7 +1,8 @@
 //! The control-plane server: opens the store, then serves the admin API
-//! (with reflection and health), config distribution and the admin UI page on
-//! one listener. gRPC and plain HTTP share the port through axum's router.
-//! Every path but health checks and the UI page needs a token
+//! (with reflection and health), config distribution and the admin web UI
+//! on one listener. gRPC, gRPC-web (the UI's transport, [`crate::grpc_web`])
+//! and plain HTTP share the port through axum's router. Every path but
+//! health checks and the UI's files needs a token
 //! ([`crate::auth::AccessPolicy`]); `/metrics` too, unless
 //! `metrics_without_auth`.
 
@@ -37,8 +38,6 @@ use tokio::net::TcpListener;
 /// Largest message a node or admin client may receive: a full update holds
 /// every served deployment.
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
-
-const ADMIN_UI_PAGE: &str = include_str!("../../admin-ui/index.html");
 
 /// Opens the store under `data_dir` and serves on `listener` until `shutdown`
 /// completes.
@@ -252,12 +251,10 @@ pub async fn serve_then(
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         );
     let metrics_source = telemetry.clone();
+    let serves_tls = tls.is_some();
     let router = routes
         .into_axum_router()
-        .route(
-            "/",
-            axum::routing::get(|| async { axum::response::Html(ADMIN_UI_PAGE) }),
-        )
+        .merge(crate::admin_ui::routes())
         .route(
             "/metrics",
             axum::routing::get(move || {
@@ -283,6 +280,12 @@ pub async fn serve_then(
             telemetry.clone(),
             observe_admin_call,
         ));
+    // gRPC-web is translated outside the token check and the metrics, so
+    // both treat it as the gRPC call it is.
+    let router = crate::grpc_web::accept(router).layer(axum::middleware::map_response_with_state(
+        crate::security_headers::Transport { tls: serves_tls },
+        crate::security_headers::add,
+    ));
 
     ready();
     // Node streams never end on their own: close them first, or the

@@ -168,7 +168,9 @@ impl Extractor for Headers<'_> {
 
 /// Axum middleware: one span and one metric sample per admin call. Node
 /// streams (ConfigDistribution) are long-lived and not calls, so they are
-/// left out; so are the UI page and `/metrics` itself.
+/// left out; so are the UI's files and `/metrics` itself. gRPC-web calls
+/// reach here already translated to gRPC ([`crate::grpc_web`]) and count as
+/// the calls they are.
 pub async fn observe_admin_call(
     State(telemetry): State<Arc<Telemetry>>,
     request: Request,

@@ -5,7 +5,9 @@
 //! Set `ARCHWAY_TEST_LOGS=1` to see the processes' logs.
 
 pub mod admin;
+pub mod browser;
 pub mod ctl;
+pub mod grpc_web;
 pub mod http_client;
 pub mod metrics;
 pub mod otlp;

@@ -1,0 +1,178 @@
+// A usage plan as the form edits it (strings, as inputs hold them) and back
+// to the request: numbers the wire cannot carry (a burst of "abc" or -1)
+// are refused here with the field path the server would name, so the
+// message lands beside the same input; everything else is the server's to
+// judge. `planMask` names the top-level fields that changed, for
+// UpdateUsagePlan's update_mask.
+import { Code } from "@connectrpc/connect";
+import type { Refusal } from "../api/errors";
+
+export interface MethodThrottleForm {
+  resourcePath: string;
+  httpMethod: string;
+  rate: string;
+  burst: string;
+}
+
+export interface StageForm {
+  apiId: string;
+  stage: string;
+  throttles: MethodThrottleForm[];
+}
+
+export interface PlanForm {
+  name: string;
+  description: string;
+  /** Both empty: no plan-level throttle. */
+  rate: string;
+  burst: string;
+  /** Empty or 0: no quota. */
+  quotaLimit: string;
+  /** QuotaPeriod as a number string ("0" unspecified). */
+  quotaPeriod: string;
+  quotaOffset: string;
+  stages: StageForm[];
+}
+
+/** The shape of UsagePlan this form fills in (protobuf-es init objects). */
+export interface PlanInit {
+  name: string;
+  description: string;
+  throttle?: { rateLimit: number; burstLimit: number };
+  quota?: { limit: bigint; period: number; offset: number };
+  apiStages: Array<{
+    apiId: string;
+    stage: string;
+    throttle: Array<{ resourcePath: string; httpMethod: string; throttle: { rateLimit: number; burstLimit: number } }>;
+  }>;
+}
+
+interface PlanLike {
+  name: string;
+  description: string;
+  throttle?: { rateLimit: number; burstLimit: number };
+  quota?: { limit: bigint; period: number; offset: number };
+  apiStages: Array<{
+    apiId: string;
+    stage: string;
+    throttle: Array<{ resourcePath: string; httpMethod: string; throttle?: { rateLimit: number; burstLimit: number } }>;
+  }>;
+}
+
+export const emptyPlanForm = (): PlanForm => ({
+  name: "",
+  description: "",
+  rate: "",
+  burst: "",
+  quotaLimit: "",
+  quotaPeriod: "0",
+  quotaOffset: "",
+  stages: [],
+});
+
+export function formFromPlan(p: PlanLike): PlanForm {
+  const q = p.quota && p.quota.limit > 0n ? p.quota : undefined;
+  return {
+    name: p.name,
+    description: p.description,
+    rate: p.throttle ? String(p.throttle.rateLimit) : "",
+    burst: p.throttle ? String(p.throttle.burstLimit) : "",
+    quotaLimit: q ? String(q.limit) : "",
+    quotaPeriod: q ? String(q.period) : "0",
+    quotaOffset: q && q.offset ? String(q.offset) : "",
+    stages: p.apiStages.map((s) => ({
+      apiId: s.apiId,
+      stage: s.stage,
+      throttles: s.throttle.map((m) => ({
+        resourcePath: m.resourcePath,
+        httpMethod: m.httpMethod,
+        rate: m.throttle ? String(m.throttle.rateLimit) : "",
+        burst: m.throttle ? String(m.throttle.burstLimit) : "",
+      })),
+    })),
+  };
+}
+
+class Bad extends Error {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+function rate(field: string, s: string): number {
+  const t = s.trim();
+  if (t === "") return 0;
+  const n = Number(t);
+  if (!Number.isFinite(n)) throw new Bad(field, `'${s}' is not a number of requests per second`);
+  // Range and sign are the server's to check (it names the limits).
+  return n;
+}
+
+function whole(field: string, s: string, max: number | bigint): number {
+  const t = s.trim();
+  if (t === "") return 0;
+  if (!/^\d+$/.test(t)) throw new Bad(field, `'${s}' must be a whole number, 0 or more`);
+  if (BigInt(t) > BigInt(max)) throw new Bad(field, `must be at most ${max}, got ${t}`);
+  return Number(t);
+}
+
+/** The plan to send, or the refusal of a number the wire cannot carry. */
+export function planFromForm(f: PlanForm): { plan: PlanInit } | { refusal: Refusal } {
+  try {
+    const plan: PlanInit = { name: f.name.trim(), description: f.description, apiStages: [] };
+    if (f.rate.trim() !== "" || f.burst.trim() !== "") {
+      plan.throttle = {
+        rateLimit: rate("plan.throttle.rate_limit", f.rate),
+        burstLimit: whole("plan.throttle.burst_limit", f.burst, 0xffffffff),
+      };
+    }
+    const limitText = f.quotaLimit.trim();
+    if (limitText !== "" && limitText !== "0") {
+      if (!/^\d+$/.test(limitText)) throw new Bad("plan.quota.limit", `'${f.quotaLimit}' must be a whole number`);
+      const limit = BigInt(limitText);
+      if (limit > 0xffffffffffffffffn) throw new Bad("plan.quota.limit", "is too large");
+      plan.quota = {
+        limit,
+        period: Number(f.quotaPeriod) || 0,
+        offset: whole("plan.quota.offset", f.quotaOffset, 0xffffffff),
+      };
+    }
+    f.stages.forEach((s, i) => {
+      plan.apiStages.push({
+        apiId: s.apiId.trim(),
+        stage: s.stage.trim(),
+        throttle: s.throttles.map((m, j) => {
+          const at = `plan.api_stages[${i}].throttle[${j}]`;
+          return {
+            resourcePath: m.resourcePath.trim(),
+            httpMethod: m.httpMethod.trim(),
+            throttle: {
+              rateLimit: rate(`${at}.throttle.rate_limit`, m.rate),
+              burstLimit: whole(`${at}.throttle.burst_limit`, m.burst, 0xffffffff),
+            },
+          };
+        }),
+      });
+    });
+    return { plan };
+  } catch (e) {
+    if (!(e instanceof Bad)) throw e;
+    return { refusal: { code: Code.InvalidArgument, message: e.message, fields: { [e.field]: e.reason } } };
+  }
+}
+
+const stableJson = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x));
+
+/** UpdateUsagePlan's update_mask: the top-level fields whose value differs. */
+export function planMask(before: PlanInit, after: PlanInit): string[] {
+  const paths: string[] = [];
+  if (before.name !== after.name) paths.push("name");
+  if (before.description !== after.description) paths.push("description");
+  if (stableJson(before.throttle) !== stableJson(after.throttle)) paths.push("throttle");
+  if (stableJson(before.quota) !== stableJson(after.quota)) paths.push("quota");
+  if (stableJson(before.apiStages) !== stableJson(after.apiStages)) paths.push("api_stages");
+  return paths;
+}

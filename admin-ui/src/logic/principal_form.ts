@@ -1,0 +1,54 @@
+// IAM principal form helpers: which policy textarea a refusal belongs to,
+// and the update_mask of an edit.
+//
+// The server names a policy's problem by its index and the place inside the
+// document, e.g. `principal.policies[1].Statement[0].Action: ...` or
+// `principal.policies[0].document: not valid JSON: ...`; the form has one
+// textarea per policy, so everything under `principal.policies[i]` is that
+// textarea's, and `principal.policies` itself (too many) is the list's.
+import type { Refusal } from "../api/errors";
+
+const POLICY = /^(?:principal\.)?policies\[(\d+)\]/;
+
+/** The refusal's reason for policy `index` (0-based), with the path the server gave. */
+export function policyError(r: Refusal | null | undefined, index: number): string | undefined {
+  if (!r) return undefined;
+  for (const [path, reason] of Object.entries(r.fields)) {
+    const m = POLICY.exec(path);
+    if (m && Number(m[1]) === index) return `${path}: ${reason}`;
+  }
+  return undefined;
+}
+
+/** The refusal's fields a policy textarea (or the policy list) shows: for `<Failure fields>`. */
+export function policyPaths(r: Refusal | null | undefined): string[] {
+  if (!r) return [];
+  return Object.keys(r.fields).filter((p) => POLICY.test(p) || /^(?:principal\.)?policies$/.test(p));
+}
+
+/** UpdatePrincipal's update_mask: description and/or policies, as they changed. */
+export function principalMask(
+  before: { description: string; policies: string[] },
+  after: { description: string; policies: string[] },
+): string[] {
+  const paths: string[] = [];
+  if (before.description !== after.description) paths.push("description");
+  if (
+    before.policies.length !== after.policies.length ||
+    before.policies.some((p, i) => p !== after.policies[i])
+  )
+    paths.push("policies");
+  return paths;
+}
+
+/** A starting point for a new policy: allows invoking every API (edit it). */
+export const POLICY_TEMPLATE = `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": "execute-api:Invoke",
+      "Resource": "arn:aws:execute-api:*:*:*/*/*/*"
+    }
+  ]
+}`;

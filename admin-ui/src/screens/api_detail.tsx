@@ -1,0 +1,488 @@
+// One API: its settings, its resource tree with each method's authorization,
+// API key requirement and integration, and the forms that change them.
+import { useMemo, useState } from "preact/hooks";
+import { allPages } from "../api/client";
+import {
+  ApiKeySource,
+  ApiProtocol,
+  EndpointType,
+  type Authorizer,
+  type Resource,
+  type RestApi,
+} from "../gen/archway/v1/config_pb";
+import { type ApiSettingsForm, apiToSettings, formatPolicy, settingsUpdate } from "../logic/api_settings";
+import { foldInto } from "../logic/refusals";
+import { moveTargets, resourceUpdate } from "../logic/resource_update";
+import {
+  type TreeNode,
+  authorizationSummary,
+  buildTree,
+  canHaveChildren,
+  flatten,
+  integrationSummary,
+} from "../logic/tree";
+import { href } from "../router";
+import { useSession } from "../ui/context";
+import { Area, Failure, Field, Notice, PageHeader, Select } from "../ui/form";
+import { when } from "../ui/format";
+import { useAction, useLoad } from "../ui/hooks";
+
+const KEY_SOURCES: Array<[string, string]> = [
+  [String(ApiKeySource.HEADER), "HEADER (the x-api-key header)"],
+  [String(ApiKeySource.AUTHORIZER), "AUTHORIZER (the custom authorizer's usageIdentifierKey)"],
+];
+const ENDPOINT_TYPES: Array<[string, string]> = [
+  [String(EndpointType.REGIONAL), "REGIONAL (every listener)"],
+  [String(EndpointType.PRIVATE), "PRIVATE (private listeners and CIDRs only)"],
+];
+
+export function ApiDetailPage({ apiId }: { apiId: string }) {
+  const { clients } = useSession();
+  const loaded = useLoad(async () => {
+    const [api, resources, methods, authorizers] = await Promise.all([
+      clients.apis.getRestApi({ apiId }),
+      allPages((pageToken) => clients.apis.listResources({ apiId, pageSize: 1000, pageToken })),
+      allPages((pageToken) => clients.apis.listMethods({ apiId, pageSize: 1000, pageToken })),
+      allPages((pageToken) => clients.apis.listAuthorizers({ apiId, pageSize: 1000, pageToken })),
+    ]);
+    return { api, resources, methods, authorizers };
+  }, [clients, apiId]);
+  const tree = useMemo(
+    () => (loaded.data ? buildTree(loaded.data.resources, loaded.data.methods) : []),
+    [loaded.data],
+  );
+  const authorizers = useMemo(
+    () => new Map((loaded.data?.authorizers ?? []).map((a) => [a.id, a] as [string, Authorizer])),
+    [loaded.data],
+  );
+
+  if (!loaded.data) {
+    return (
+      <section>
+        <PageHeader title={`API ${apiId}`} />
+        {loaded.error ? <Failure failure={loaded.error} /> : <p role="status">Loading…</p>}
+        <p>
+          <a href={href("apis")}>Back to the APIs</a>
+        </p>
+      </section>
+    );
+  }
+  const { api } = loaded.data;
+  return (
+    <section>
+      <p class="crumbs">
+        <a href={href("apis")}>APIs</a> / <code>{api.id}</code>
+      </p>
+      <PageHeader title={api.name || api.id}>
+        <a class="button-link" href={href("apis", api.id, "deployments")}>
+          Deployments and stages
+        </a>
+        <a class="button-link" href={href("apis", api.id, "authorizers")}>
+          Authorizers ({loaded.data.authorizers.length})
+        </a>
+      </PageHeader>
+      <dl class="api-facts">
+        <div>
+          <dt>Id</dt>
+          <dd>
+            <code>{api.id}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Protocol</dt>
+          <dd>{ApiProtocol[api.protocol] ?? api.protocol}</dd>
+        </div>
+        <div>
+          <dt>Created</dt>
+          <dd>{when(api.createdAtMs)}</dd>
+        </div>
+        <div>
+          <dt>Resources</dt>
+          <dd>{loaded.data.resources.length}</dd>
+        </div>
+        <div>
+          <dt>Methods</dt>
+          <dd>{loaded.data.methods.length}</dd>
+        </div>
+      </dl>
+      <Failure failure={loaded.error} />
+
+      <h2 id="resources-title">Resources and methods</h2>
+      <p class="muted">
+        Changes here serve no traffic until the API is{" "}
+        <a href={href("apis", api.id, "deployments")}>deployed to a stage</a>.
+      </p>
+      <CreateResource apiId={api.id} tree={tree} rootId={api.rootResourceId} onCreated={loaded.reload} />
+      <ul class="tree tree-root" aria-labelledby="resources-title">
+        {tree.map((node) => (
+          <ResourceItem
+            key={node.resource.id}
+            apiId={api.id}
+            node={node}
+            roots={tree}
+            authorizers={authorizers}
+            onChanged={loaded.reload}
+          />
+        ))}
+      </ul>
+
+      <h2>Settings</h2>
+      <Settings key={`${api.id}`} api={api} onSaved={loaded.reload} />
+    </section>
+  );
+}
+
+function CreateResource({
+  apiId,
+  tree,
+  rootId,
+  onCreated,
+}: {
+  apiId: string;
+  tree: TreeNode[];
+  rootId: string;
+  onCreated: () => void;
+}) {
+  const { clients, canWrite } = useSession();
+  const create = useAction();
+  const [parent, setParent] = useState("");
+  const [part, setPart] = useState("");
+  const parents = useMemo(
+    () =>
+      flatten(tree)
+        .filter(({ node }) => canHaveChildren(node.resource))
+        .map(({ node }) => [node.resource.id, node.resource.path] as [string, string]),
+    [tree],
+  );
+  const parentId = parent || rootId || parents[0]?.[0] || "";
+  return (
+    <form
+      class="inline-form"
+      aria-label="Create a resource"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const made = await create.run(() =>
+          clients.apis.createResource({ apiId, parentId, pathPart: part.trim() }),
+        );
+        if (made) {
+          setPart("");
+          onCreated();
+        }
+      }}
+    >
+      <Select
+        label="Parent resource"
+        names={["parent_id"]}
+        failure={create.failure}
+        value={parentId}
+        onValue={setParent}
+        options={parents}
+        disabled={!canWrite}
+      />
+      <Field
+        label="Path part"
+        names={["path_part"]}
+        failure={create.failure}
+        value={part}
+        onValue={setPart}
+        disabled={!canWrite}
+        hint="pets, {petId}, or {proxy+} (last only)"
+        required
+      />
+      <button type="submit" disabled={!canWrite || create.busy}>
+        Create resource
+      </button>
+      <Failure failure={create.failure} fields={["parent_id", "path_part"]} />
+    </form>
+  );
+}
+
+/** Every resource under `node`, and their methods: what deleting it deletes. */
+function subtreeSize(node: TreeNode): { resources: number; methods: number } {
+  let resources = 0;
+  let methods = 0;
+  const stack = [node];
+  const seen = new Set<string>();
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n.resource.id)) continue;
+    seen.add(n.resource.id);
+    resources++;
+    methods += n.methods.length;
+    stack.push(...n.children);
+  }
+  return { resources, methods };
+}
+
+function ResourceItem({
+  apiId,
+  node,
+  roots,
+  authorizers,
+  onChanged,
+}: {
+  apiId: string;
+  node: TreeNode;
+  roots: TreeNode[];
+  authorizers: Map<string, Authorizer>;
+  onChanged: () => void;
+}) {
+  const { clients, canWrite } = useSession();
+  const remove = useAction();
+  const [editing, setEditing] = useState(false);
+  const r = node.resource;
+  const isRoot = !r.parentId;
+  return (
+    <li class="tree-node">
+      <div class="res-row">
+        <code class="res-path">{r.path}</code>
+        <span class="row-actions">
+          <a href={href("apis", apiId, "methods", r.id, "new")} aria-label={`Add method to ${r.path}`}>
+            Add method
+          </a>
+          {!isRoot && (
+            <button
+              type="button"
+              class="secondary small"
+              aria-expanded={editing}
+              aria-label={`Rename or move ${r.path}`}
+              onClick={() => setEditing((e) => !e)}
+            >
+              Rename or move
+            </button>
+          )}
+          {!isRoot && (
+            <button
+              type="button"
+              class="danger small"
+              disabled={!canWrite || remove.busy}
+              aria-label={`Delete resource ${r.path}`}
+              onClick={async () => {
+                const size = subtreeSize(node);
+                const what =
+                  size.resources > 1
+                    ? `${r.path}, the ${size.resources - 1} resource(s) under it and ${size.methods} method(s)`
+                    : `${r.path} and its ${size.methods} method(s)`;
+                if (!confirm(`Delete resource ${what}?`)) return;
+                if (await remove.run(() => clients.apis.deleteResource({ apiId, resourceId: r.id }))) onChanged();
+              }}
+            >
+              Delete
+            </button>
+          )}
+        </span>
+      </div>
+      <Failure failure={remove.failure} />
+      {editing && (
+        <EditResource
+          resource={r}
+          roots={roots}
+          onDone={(changed) => {
+            setEditing(false);
+            if (changed) onChanged();
+          }}
+        />
+      )}
+      {node.methods.length > 0 ? (
+        <ul class="methods" aria-label={`Methods of ${r.path}`}>
+          {node.methods.map((m) => {
+            const integ = integrationSummary(m.integration);
+            return (
+              <li key={m.httpMethod} class="method-row">
+                <a
+                  class="verb"
+                  href={href("apis", apiId, "methods", r.id, m.httpMethod)}
+                  aria-label={`Edit ${m.httpMethod} ${r.path}`}
+                >
+                  {m.httpMethod}
+                </a>
+                <span>
+                  <span class="label">Authorization</span> {authorizationSummary(m, authorizers)}
+                </span>
+                <span>
+                  <span class="label">API key</span>{" "}
+                  {m.apiKeyRequired ? <span class="badge">required</span> : "not required"}
+                </span>
+                <span class="integration">
+                  <span class="label">Integration</span>{" "}
+                  <span class={integ.type === "none" ? "badge bad" : "badge"}>{integ.type}</span>{" "}
+                  <code>{integ.target}</code>
+                </span>
+              </li>
+            );
+          })}
+        </ul>
+      ) : (
+        <p class="muted no-methods">No methods.</p>
+      )}
+      {node.children.length > 0 && (
+        <ul class="tree">
+          {node.children.map((child) => (
+            <ResourceItem
+              key={child.resource.id}
+              apiId={apiId}
+              node={child}
+              roots={roots}
+              authorizers={authorizers}
+              onChanged={onChanged}
+            />
+          ))}
+        </ul>
+      )}
+    </li>
+  );
+}
+
+/** Renames or moves a resource; its descendants' paths follow (server-side). */
+function EditResource({
+  resource,
+  roots,
+  onDone,
+}: {
+  resource: Resource;
+  roots: TreeNode[];
+  onDone: (changed: boolean) => void;
+}) {
+  const { clients, canWrite } = useSession();
+  const save = useAction();
+  const [parentId, setParentId] = useState(resource.parentId);
+  const [part, setPart] = useState(resource.pathPart);
+  const targets = useMemo(() => moveTargets(roots, resource), [roots, resource]);
+  return (
+    <form
+      class="inline-form"
+      aria-label={`Rename or move ${resource.path}`}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const request = resourceUpdate(resource, parentId, part.trim());
+        if (!request) return onDone(false);
+        if (await save.run(() => clients.apis.updateResource(request))) onDone(true);
+      }}
+    >
+      <Select
+        label="Move under"
+        names={["parent_id"]}
+        failure={save.failure}
+        value={parentId}
+        onValue={setParentId}
+        options={targets}
+        disabled={!canWrite}
+      />
+      <Field
+        label="Rename to"
+        names={["path_part"]}
+        failure={save.failure}
+        value={part}
+        onValue={setPart}
+        disabled={!canWrite}
+        required
+      />
+      <button type="submit" disabled={!canWrite || save.busy}>
+        Save resource
+      </button>
+      <button type="button" class="secondary" onClick={() => onDone(false)}>
+        Cancel
+      </button>
+      <Failure failure={save.failure} fields={["parent_id", "path_part"]} />
+    </form>
+  );
+}
+
+function Settings({ api, onSaved }: { api: RestApi; onSaved: () => void }) {
+  const { clients, canWrite } = useSession();
+  const save = useAction();
+  const [form, setForm] = useState<ApiSettingsForm>(() => apiToSettings(api));
+  const [saved, setSaved] = useState<string | null>(null);
+  const set = <K extends keyof ApiSettingsForm>(k: K) => (v: ApiSettingsForm[K]) => {
+    setSaved(null);
+    setForm((f) => ({ ...f, [k]: v }));
+  };
+  const failure = foldInto(save.failure, ["policy"]);
+  const fields = ["name", "description", "api_key_source", "endpoint_type", "policy", "update_mask"];
+  return (
+    <form
+      class="api-form"
+      aria-label="API settings"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const request = settingsUpdate(api, form);
+        if (!request) {
+          setSaved("Nothing changed.");
+          return;
+        }
+        const updated = await save.run(() => clients.apis.updateRestApi(request));
+        if (updated) {
+          setForm(apiToSettings(updated));
+          setSaved(`Saved ${request.updateMask?.paths?.join(", ")}.`);
+          onSaved();
+        }
+      }}
+    >
+      <Field label="Name" names={["name"]} failure={failure} value={form.name} onValue={set("name")} disabled={!canWrite} />
+      <Field
+        label="Description"
+        names={["description"]}
+        failure={failure}
+        value={form.description}
+        onValue={set("description")}
+        disabled={!canWrite}
+      />
+      <Select
+        label="API key source"
+        names={["api_key_source"]}
+        failure={failure}
+        value={String(form.apiKeySource)}
+        onValue={(v) => set("apiKeySource")(Number(v) as ApiKeySource)}
+        options={KEY_SOURCES}
+        disabled={!canWrite}
+      />
+      <Select
+        label="Endpoint type"
+        names={["endpoint_type"]}
+        failure={failure}
+        value={String(form.endpointType)}
+        onValue={(v) => set("endpointType")(Number(v) as EndpointType)}
+        options={ENDPOINT_TYPES}
+        disabled={!canWrite}
+      />
+      <Area
+        label="Resource policy (IAM policy JSON with Principal; empty: none)"
+        names={["policy"]}
+        failure={failure}
+        value={form.policy}
+        onValue={set("policy")}
+        disabled={!canWrite}
+        class="code"
+        rows={Math.min(20, Math.max(6, form.policy.split("\n").length + 1))}
+        spellcheck={false}
+      />
+      <div class="form-buttons">
+        <button type="submit" disabled={!canWrite || save.busy}>
+          Save settings
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          disabled={!canWrite || !form.policy.trim()}
+          onClick={() => set("policy")(formatPolicy(form.policy))}
+        >
+          Format policy JSON
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          disabled={save.busy}
+          onClick={() => {
+            save.clear();
+            setSaved(null);
+            setForm(apiToSettings(api));
+          }}
+        >
+          Undo changes
+        </button>
+      </div>
+      {saved && <Notice>{saved}</Notice>}
+      <Failure failure={failure} fields={fields} />
+    </form>
+  );
+}

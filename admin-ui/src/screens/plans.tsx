@@ -1,0 +1,656 @@
+// Usage plans: list, create, edit (update_mask of what changed), delete; a
+// plan's keys (add, remove, reset quota) and their use per day as a chart.
+import { useMemo, useState } from "preact/hooks";
+import { allPages } from "../api/client";
+import type { Refusal } from "../api/errors";
+import { type ApiKey, QuotaPeriod, type UsagePlan } from "../gen/archway/v1/config_pb";
+import {
+  type MethodThrottleForm,
+  type PlanForm,
+  type StageForm,
+  emptyPlanForm,
+  formFromPlan,
+  planFromForm,
+  planMask,
+} from "../logic/plan_form";
+import { lastDays, usageSeries } from "../logic/usage_series";
+import { href, navigate } from "../router";
+import { Chart } from "../ui/chart";
+import { useSession } from "../ui/context";
+import { Failure, Field, Notice, PageHeader, Select } from "../ui/form";
+import { when } from "../ui/format";
+import { type Loaded, useAction, useLoad } from "../ui/hooks";
+
+const PERIODS: Array<[string, string]> = [
+  [String(QuotaPeriod.UNSPECIFIED), "—"],
+  [String(QuotaPeriod.DAY), "Day"],
+  [String(QuotaPeriod.WEEK), "Week"],
+  [String(QuotaPeriod.MONTH), "Month"],
+];
+
+/** Distinct on white, in this order, for the keys of a chart. */
+const COLORS = ["#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490", "#a16207", "#be185d"];
+
+export function PlansPage({ planId }: { planId?: string }) {
+  return planId ? <PlanDetail planId={planId} /> : <PlanList />;
+}
+
+function throttleText(p: UsagePlan): string {
+  return p.throttle ? `${p.throttle.rateLimit}/s, burst ${p.throttle.burstLimit}` : "none";
+}
+
+function quotaText(p: UsagePlan): string {
+  const q = p.quota;
+  if (!q || q.limit === 0n) return "none";
+  const per = PERIODS.find(([v]) => v === String(q.period))?.[1].toLowerCase() ?? "?";
+  return `${q.limit.toLocaleString()} per ${per}${q.offset ? ` (offset ${q.offset})` : ""}`;
+}
+
+function PlanList() {
+  const { clients, canWrite } = useSession();
+  const plans = useLoad(
+    () => allPages((pageToken) => clients.plans.listUsagePlans({ pageSize: 1000, pageToken })),
+    [clients],
+  );
+  const [filter, setFilter] = useState("");
+  const shown = useMemo(() => {
+    const f = filter.trim().toLowerCase();
+    const list = plans.data ?? [];
+    return f ? list.filter((p) => p.id.includes(f) || p.name.toLowerCase().includes(f)) : list;
+  }, [plans.data, filter]);
+  const remove = useAction();
+
+  return (
+    <section aria-label="Usage plans">
+      <PageHeader title="Usage plans" />
+      <details class="panel">
+        <summary>Create a usage plan</summary>
+        <PlanEditor onSaved={(p) => navigate("plans", p.id)} />
+      </details>
+      <div class="toolbar">
+        <label for="plan-filter">Filter</label>
+        <input
+          id="plan-filter"
+          type="search"
+          value={filter}
+          placeholder="id or name"
+          onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
+        />
+        <span role="status" class="muted">
+          {plans.loading && !plans.data ? "Loading…" : `${shown.length} of ${plans.data?.length ?? 0} plans`}
+        </span>
+      </div>
+      <Failure failure={plans.error} />
+      <Failure failure={remove.failure} />
+      <table class="list" aria-label="Usage plans">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Id</th>
+            <th scope="col">Throttle</th>
+            <th scope="col">Quota</th>
+            <th scope="col">Stages</th>
+            <th scope="col">Created</th>
+            <th scope="col">
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {shown.map((p) => (
+            <tr key={p.id}>
+              <td>
+                <a href={href("plans", p.id)}>{p.name || p.id}</a>
+              </td>
+              <td>
+                <code>{p.id}</code>
+              </td>
+              <td>{throttleText(p)}</td>
+              <td>{quotaText(p)}</td>
+              <td>{p.apiStages.map((s) => `${s.apiId}/${s.stage}`).join(", ") || <span class="muted">none</span>}</td>
+              <td>{when(p.createdAtMs)}</td>
+              <td class="row-actions">
+                <button
+                  type="button"
+                  class="danger"
+                  disabled={!canWrite || remove.busy}
+                  aria-label={`Delete usage plan ${p.name || p.id}`}
+                  onClick={async () => {
+                    if (!confirm(`Delete usage plan ${p.name} (${p.id})? Remove its keys first.`)) return;
+                    if (await remove.run(() => clients.plans.deleteUsagePlan({ usagePlanId: p.id }))) plans.reload();
+                  }}
+                >
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function PlanDetail({ planId }: { planId: string }) {
+  const { clients, canWrite } = useSession();
+  const plan = useLoad(() => clients.plans.getUsagePlan({ usagePlanId: planId }), [clients, planId]);
+  const keys = useLoad(
+    () => allPages((pageToken) => clients.plans.listApiKeys({ pageSize: 1000, pageToken })),
+    [clients],
+  );
+  const remove = useAction();
+  const p = plan.data;
+  const memberIds = useMemo(
+    () => (keys.data ?? []).filter((k) => k.usagePlanIds.includes(planId)).map((k) => k.id),
+    [keys.data, planId],
+  );
+  const names = useMemo(() => new Map((keys.data ?? []).map((k) => [k.id, k.name])), [keys.data]);
+  return (
+    <section aria-labelledby="plan-title">
+      <p>
+        <a href={href("plans")}>← Usage plans</a>
+      </p>
+      <header class="page-header">
+        <h1 id="plan-title">Usage plan {p ? p.name : planId}</h1>
+        <div class="actions">
+          <button
+            type="button"
+            class="danger"
+            disabled={!canWrite || !p || remove.busy}
+            onClick={async () => {
+              if (!confirm(`Delete usage plan ${p?.name} (${planId})? Remove its keys first.`)) return;
+              if (await remove.run(() => clients.plans.deleteUsagePlan({ usagePlanId: planId }))) navigate("plans");
+            }}
+          >
+            Delete plan
+          </button>
+        </div>
+      </header>
+      <Failure failure={plan.error} />
+      <Failure failure={remove.failure} />
+      {p && (
+        <>
+          <p class="muted">
+            <code>{p.id}</code> · created {when(p.createdAtMs)} · throttle {throttleText(p)} · quota {quotaText(p)}
+          </p>
+          <details class="panel">
+            <summary>Edit the plan</summary>
+            <PlanEditor key={`${p.id}`} plan={p} onSaved={() => plan.reload()} />
+          </details>
+          <PlanKeys plan={p} keys={keys} />
+          <PlanUsage plan={p} keyIds={memberIds} names={names} />
+        </>
+      )}
+    </section>
+  );
+}
+
+/** Creates a plan, or edits `plan` sending only the fields that changed. */
+function PlanEditor({ plan, onSaved }: { plan?: UsagePlan; onSaved: (p: UsagePlan) => void }) {
+  const { clients, canWrite } = useSession();
+  const [form, setForm] = useState<PlanForm>(() => (plan ? formFromPlan(plan) : emptyPlanForm()));
+  const [local, setLocal] = useState<Refusal | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const save = useAction();
+  const apis = useLoad(
+    () => allPages((pageToken) => clients.apis.listRestApis({ pageSize: 1000, pageToken })),
+    [clients],
+  );
+  const failure = local ?? save.failure;
+  const set = (patch: Partial<PlanForm>) => setForm((f) => ({ ...f, ...patch }));
+  const setStage = (i: number, patch: Partial<StageForm>) =>
+    setForm((f) => ({ ...f, stages: f.stages.map((s, k) => (k === i ? { ...s, ...patch } : s)) }));
+  const fields: string[] = [
+    "plan",
+    "plan.name",
+    "plan.description",
+    "plan.throttle",
+    "plan.throttle.rate_limit",
+    "plan.throttle.burst_limit",
+    "plan.quota",
+    "plan.quota.limit",
+    "plan.quota.period",
+    "plan.quota.offset",
+  ];
+  form.stages.forEach((s, i) => {
+    const at = `plan.api_stages[${i}]`;
+    fields.push(at);
+    s.throttles.forEach((_, j) => {
+      const m = `${at}.throttle[${j}]`;
+      fields.push(m, `${m}.resource_path`, `${m}.http_method`, `${m}.throttle`, `${m}.throttle.rate_limit`, `${m}.throttle.burst_limit`);
+    });
+  });
+  const off = !canWrite;
+  const apiOptions: Array<[string, string]> = [["", "Choose an API"], ...(apis.data ?? []).map((a): [string, string] => [a.id, `${a.name} (${a.id})`])];
+
+  return (
+    <form
+      class="stack-form"
+      aria-label={plan ? "Edit the usage plan" : "Create a usage plan"}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setSaved(null);
+        save.clear();
+        const built = planFromForm(form);
+        if ("refusal" in built) {
+          setLocal(built.refusal);
+          return;
+        }
+        setLocal(null);
+        let answer: UsagePlan | undefined;
+        if (plan) {
+          const before = planFromForm(formFromPlan(plan));
+          const paths = "plan" in before ? planMask(before.plan, built.plan) : ["*"];
+          answer = await save.run(() =>
+            clients.plans.updateUsagePlan({ plan: { ...built.plan, id: plan.id }, updateMask: { paths } }),
+          );
+        } else {
+          answer = await save.run(() => clients.plans.createUsagePlan({ plan: built.plan }));
+        }
+        if (answer) {
+          setSaved(plan ? "Saved." : `Created ${answer.name} (${answer.id}).`);
+          if (!plan) setForm(emptyPlanForm());
+          onSaved(answer);
+        }
+      }}
+    >
+      <div class="row">
+        <Field label="Plan name" names={["plan.name"]} failure={failure} value={form.name} onValue={(v) => set({ name: v })} disabled={off} />
+        <Field
+          label="Description"
+          names={["plan.description"]}
+          failure={failure}
+          value={form.description}
+          onValue={(v) => set({ description: v })}
+          disabled={off}
+        />
+      </div>
+      <fieldset>
+        <legend>Throttle per key (empty: none)</legend>
+        <div class="row">
+          <Field
+            label="Throttle rate (requests/s)"
+            names={["plan.throttle.rate_limit", "plan.throttle"]}
+            failure={failure}
+            value={form.rate}
+            onValue={(v) => set({ rate: v })}
+            inputMode="decimal"
+            disabled={off}
+          />
+          <Field
+            label="Throttle burst"
+            names={["plan.throttle.burst_limit"]}
+            failure={failure}
+            value={form.burst}
+            onValue={(v) => set({ burst: v })}
+            inputMode="numeric"
+            disabled={off}
+          />
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Quota per key (empty or 0: none)</legend>
+        <div class="row">
+          <Field
+            label="Quota limit (requests)"
+            names={["plan.quota.limit", "plan.quota"]}
+            failure={failure}
+            value={form.quotaLimit}
+            onValue={(v) => set({ quotaLimit: v })}
+            inputMode="numeric"
+            disabled={off}
+          />
+          <Select
+            label="Quota period"
+            names={["plan.quota.period"]}
+            failure={failure}
+            value={form.quotaPeriod}
+            onValue={(v) => set({ quotaPeriod: v })}
+            options={PERIODS}
+            disabled={off}
+          />
+          <Field
+            label="Period offset (days)"
+            names={["plan.quota.offset"]}
+            failure={failure}
+            value={form.quotaOffset}
+            onValue={(v) => set({ quotaOffset: v })}
+            inputMode="numeric"
+            hint="Week: 0-6 (Monday first); month: 0-27"
+            disabled={off}
+          />
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>API stages the plan applies to</legend>
+        {form.stages.length === 0 && <p class="muted">None yet.</p>}
+        {form.stages.map((s, i) => (
+          <StageEditor
+            key={i}
+            index={i}
+            stage={s}
+            apiOptions={apiOptions}
+            failure={failure}
+            disabled={off}
+            onChange={(patch) => setStage(i, patch)}
+            onRemove={() => setForm((f) => ({ ...f, stages: f.stages.filter((_, k) => k !== i) }))}
+          />
+        ))}
+        <button
+          type="button"
+          class="secondary"
+          disabled={off}
+          onClick={() => setForm((f) => ({ ...f, stages: [...f.stages, { apiId: "", stage: "", throttles: [] }] }))}
+        >
+          Add a stage
+        </button>
+      </fieldset>
+      <div class="toolbar">
+        <button type="submit" disabled={off || save.busy}>
+          {plan ? "Save plan" : "Create plan"}
+        </button>
+        {saved && <Notice>{saved}</Notice>}
+      </div>
+      <Failure failure={failure} fields={fields} />
+    </form>
+  );
+}
+
+function StageEditor({
+  index,
+  stage,
+  apiOptions,
+  failure,
+  disabled,
+  onChange,
+  onRemove,
+}: {
+  index: number;
+  stage: StageForm;
+  apiOptions: Array<[string, string]>;
+  failure: Refusal | null;
+  disabled: boolean;
+  onChange: (patch: Partial<StageForm>) => void;
+  onRemove: () => void;
+}) {
+  const { clients } = useSession();
+  const at = `plan.api_stages[${index}]`;
+  const stages = useLoad(
+    () =>
+      stage.apiId
+        ? allPages((pageToken) => clients.deployments.listStages({ apiId: stage.apiId, pageSize: 1000, pageToken }))
+        : Promise.resolve([]),
+    [clients, stage.apiId],
+  );
+  const known = apiOptions.some(([v]) => v === stage.apiId);
+  const options: Array<[string, string]> = known || !stage.apiId ? apiOptions : [...apiOptions, [stage.apiId, stage.apiId]];
+  const stageOptions: Array<[string, string]> = [["", "Choose a stage"], ...(stages.data ?? []).map((s): [string, string] => [s.stageName, s.stageName])];
+  if (stage.stage && !stageOptions.some(([v]) => v === stage.stage)) stageOptions.push([stage.stage, stage.stage]);
+  const setThrottle = (j: number, patch: Partial<MethodThrottleForm>) =>
+    onChange({ throttles: stage.throttles.map((m, k) => (k === j ? { ...m, ...patch } : m)) });
+
+  return (
+    <div class="stage-row" role="group" aria-label={`Stage ${index + 1}`}>
+      <div class="row">
+        <Select
+          label={`API (stage ${index + 1})`}
+          names={[at]}
+          failure={failure}
+          value={stage.apiId}
+          onValue={(v) => onChange({ apiId: v, stage: "" })}
+          options={options}
+          disabled={disabled}
+        />
+        <Select
+          label={`Stage name (stage ${index + 1})`}
+          names={[`${at}.stage`]}
+          failure={failure}
+          value={stage.stage}
+          onValue={(v) => onChange({ stage: v })}
+          options={stageOptions}
+          disabled={disabled || !stage.apiId}
+        />
+        <button type="button" class="danger" disabled={disabled} onClick={onRemove} aria-label={`Remove stage ${index + 1}`}>
+          Remove
+        </button>
+      </div>
+      {stage.throttles.map((m, j) => {
+        const mt = `${at}.throttle[${j}]`;
+        const n = `${index + 1}.${j + 1}`;
+        return (
+          <div class="row method-throttle" key={j} role="group" aria-label={`Method throttle ${n}`}>
+            <Field
+              label={`Resource path ${n}`}
+              names={[`${mt}.resource_path`, mt]}
+              failure={failure}
+              value={m.resourcePath}
+              onValue={(v) => setThrottle(j, { resourcePath: v })}
+              placeholder="/pets/{petId} or *"
+              disabled={disabled}
+            />
+            <Field
+              label={`Method ${n}`}
+              names={[`${mt}.http_method`]}
+              failure={failure}
+              value={m.httpMethod}
+              onValue={(v) => setThrottle(j, { httpMethod: v })}
+              placeholder="GET or *"
+              disabled={disabled}
+            />
+            <Field
+              label={`Rate ${n} (requests/s)`}
+              names={[`${mt}.throttle.rate_limit`, `${mt}.throttle`]}
+              failure={failure}
+              value={m.rate}
+              onValue={(v) => setThrottle(j, { rate: v })}
+              inputMode="decimal"
+              disabled={disabled}
+            />
+            <Field
+              label={`Burst ${n}`}
+              names={[`${mt}.throttle.burst_limit`]}
+              failure={failure}
+              value={m.burst}
+              onValue={(v) => setThrottle(j, { burst: v })}
+              inputMode="numeric"
+              disabled={disabled}
+            />
+            <button
+              type="button"
+              class="danger"
+              disabled={disabled}
+              aria-label={`Remove method throttle ${n}`}
+              onClick={() => onChange({ throttles: stage.throttles.filter((_, k) => k !== j) })}
+            >
+              Remove
+            </button>
+          </div>
+        );
+      })}
+      <button
+        type="button"
+        class="secondary"
+        disabled={disabled}
+        onClick={() => onChange({ throttles: [...stage.throttles, { resourcePath: "*", httpMethod: "*", rate: "", burst: "" }] })}
+      >
+        Add a method throttle
+      </button>
+    </div>
+  );
+}
+
+function PlanKeys({ plan, keys }: { plan: UsagePlan; keys: Loaded<ApiKey[]> }) {
+  const { clients, canWrite } = useSession();
+  const change = useAction();
+  const [find, setFind] = useState("");
+  const [chosen, setChosen] = useState("");
+  const all = keys.data ?? [];
+  const members = useMemo(() => all.filter((k) => k.usagePlanIds.includes(plan.id)), [all, plan.id]);
+  // At most 200 candidates in the select: with 10,000 keys, the search box narrows it.
+  const candidates = useMemo(() => {
+    const f = find.trim().toLowerCase();
+    return all
+      .filter((k) => !k.usagePlanIds.includes(plan.id))
+      .filter((k) => !f || k.id.includes(f) || k.name.toLowerCase().includes(f))
+      .slice(0, 200);
+  }, [all, plan.id, find]);
+  const options: Array<[string, string]> = [
+    ["", candidates.length ? "Choose a key" : "No key matches"],
+    ...candidates.map((k): [string, string] => [k.id, `${k.name} (${k.id})`]),
+  ];
+
+  return (
+    <section aria-labelledby="plan-keys-title">
+      <h2 id="plan-keys-title">Keys in this plan ({keys.data ? members.length : "loading…"})</h2>
+      <form
+        class="inline-form"
+        aria-label="Add a key"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (!chosen) return;
+          if (await change.run(() => clients.plans.addKeyToPlan({ usagePlanId: plan.id, keyId: chosen }))) {
+            setChosen("");
+            keys.reload();
+          }
+        }}
+      >
+        <div class="field">
+          <label for="key-find">Find a key</label>
+          <input id="key-find" type="search" value={find} placeholder="name or id" onInput={(e) => setFind((e.target as HTMLInputElement).value)} />
+        </div>
+        <Select label="Member key" names={["key_id"]} failure={change.failure} value={chosen} onValue={setChosen} options={options} disabled={!canWrite} />
+        <button type="submit" disabled={!canWrite || !chosen || change.busy}>
+          Add key
+        </button>
+        <Failure failure={change.failure} fields={["key_id"]} />
+      </form>
+      <table class="list" aria-label="Keys in this plan">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Id</th>
+            <th scope="col">Prefix</th>
+            <th scope="col">Enabled</th>
+            <th scope="col">
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {members.map((k) => (
+            <tr key={k.id}>
+              <td>{k.name}</td>
+              <td>
+                <code>{k.id}</code>
+              </td>
+              <td>
+                <code>{k.valuePrefix}…</code>
+              </td>
+              <td>{k.enabled ? <span class="badge good">enabled</span> : <span class="badge bad">disabled</span>}</td>
+              <td class="row-actions">
+                <button
+                  type="button"
+                  class="secondary"
+                  disabled={!canWrite || change.busy}
+                  aria-label={`Reset the quota of key ${k.name || k.id}`}
+                  onClick={async () => {
+                    if (!confirm(`Start the quota period of key ${k.name} over (its count goes to 0)?`)) return;
+                    await change.run(() => clients.plans.resetUsage({ usagePlanId: plan.id, keyId: k.id }));
+                  }}
+                >
+                  Reset quota
+                </button>
+                <button
+                  type="button"
+                  class="danger"
+                  disabled={!canWrite || change.busy}
+                  aria-label={`Remove key ${k.name || k.id}`}
+                  onClick={async () => {
+                    if (!confirm(`Remove key ${k.name} (${k.id}) from plan ${plan.name}?`)) return;
+                    if (await change.run(() => clients.plans.removeKeyFromPlan({ usagePlanId: plan.id, keyId: k.id })))
+                      keys.reload();
+                  }}
+                >
+                  Remove
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function PlanUsage({ plan, keyIds, names }: { plan: UsagePlan; keyIds: string[]; names: Map<string, string> }) {
+  const { clients } = useSession();
+  const [range, setRange] = useState(() => lastDays(7));
+  const usage = useLoad(
+    () => clients.plans.getUsage({ usagePlanId: plan.id, startDate: range.from, endDate: range.to }),
+    [clients, plan.id, range.from, range.to],
+  );
+  const data = useMemo(
+    () => usageSeries(usage.data?.items ?? [], range.from, range.to, keyIds),
+    [usage.data, range.from, range.to, keyIds],
+  );
+  const label = (id: string) => (names.get(id) ? `${names.get(id)} (${id})` : id);
+  const series = useMemo(
+    () => data.series.map((s, i) => ({ label: label(s.keyId), values: s.values, color: COLORS[i % COLORS.length] })),
+    [data, names],
+  );
+
+  return (
+    <section aria-labelledby="usage-title">
+      <h2 id="usage-title">Usage per key</h2>
+      <div class="inline-form" role="group" aria-label="Date range (UTC)">
+        <Field
+          label="From"
+          type="date"
+          names={["start_date"]}
+          failure={usage.error}
+          value={range.from}
+          onValue={(v) => setRange((r) => ({ ...r, from: v }))}
+        />
+        <Field label="To" type="date" names={["end_date"]} failure={usage.error} value={range.to} onValue={(v) => setRange((r) => ({ ...r, to: v }))} />
+        <button type="button" class="secondary" onClick={() => setRange(lastDays(7))}>
+          Last 7 days
+        </button>
+        <button type="button" class="secondary" onClick={() => setRange(lastDays(30))}>
+          Last 30 days
+        </button>
+      </div>
+      <Failure failure={usage.error} fields={["start_date", "end_date"]} />
+      {data.series.length === 0 ? (
+        <p class="muted">No keys in this plan.</p>
+      ) : (
+        <>
+          <Chart title={`Requests per day (UTC), ${range.from} – ${range.to}`} xs={data.xs} series={series} testId="usage-chart" xUnit="day" />
+          <table class="list" aria-label="Usage per key and day">
+            <thead>
+              <tr>
+                <th scope="col">Key</th>
+                <th scope="col">Total</th>
+                {data.days.map((d) => (
+                  <th scope="col" key={d}>
+                    {d.slice(5)}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {data.series.map((s) => (
+                <tr key={s.keyId}>
+                  <td>{label(s.keyId)}</td>
+                  <td>{s.total.toLocaleString()}</td>
+                  {s.values.map((v, i) => (
+                    <td key={data.days[i]}>{v.toLocaleString()}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,206 @@
+// Admin tokens: list, create (the token shown once), delete. The server
+// allows AdminTokenService to admin tokens only; the navigation hides this
+// page from others, and one opened directly shows the server's refusal.
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { allPages } from "../api/client";
+import { TokenRole } from "../gen/archway/v1/admin_pb";
+import { tokenId } from "../logic/tokens";
+import { storedToken } from "../session";
+import { useSession } from "../ui/context";
+import { Failure, Field, PageHeader, Select } from "../ui/form";
+import { when } from "../ui/format";
+import { useAction, useLoad } from "../ui/hooks";
+
+const ROLES: Array<[string, string]> = [
+  [String(TokenRole.ADMIN), "admin"],
+  [String(TokenRole.READ_ONLY), "read-only"],
+  [String(TokenRole.NODE), "node"],
+];
+const ROLE_NAMES: Record<number, string> = Object.fromEntries(ROLES.map(([v, l]) => [Number(v), l]));
+const FIELDS = ["name", "role"];
+
+interface Created {
+  name: string;
+  secret: string;
+}
+
+export function TokensPage() {
+  const { clients, canWrite, signOut } = useSession();
+  const tokens = useLoad(
+    () => allPages((pageToken) => clients.tokens.listTokens({ pageSize: 500, pageToken })),
+    [clients],
+  );
+  const mine = useOwnTokenId();
+  const create = useAction();
+  const remove = useAction();
+  const [name, setName] = useState("");
+  const [role, setRole] = useState(String(TokenRole.READ_ONLY));
+  // The new token's value: in this component's state only, gone when the page is left.
+  const [created, setCreated] = useState<Created | null>(null);
+  const list = useMemo(
+    () => [...(tokens.data ?? [])].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id)),
+    [tokens.data],
+  );
+
+  return (
+    <section aria-label="Admin tokens">
+      <PageHeader title="Admin tokens" />
+      <p class="muted">
+        Tokens for operators (admin), dashboards and tools that only look (read-only), and data-plane nodes
+        (node). The server keeps only a hash: a token's value is shown once, when it is created.
+      </p>
+      <form
+        class="inline-form"
+        aria-label="Create an admin token"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setCreated(null);
+          const made = await create.run(() => clients.tokens.createToken({ name, role: Number(role) }));
+          if (made) {
+            setCreated({ name: made.token?.name ?? name, secret: made.secret });
+            setName("");
+            tokens.reload();
+          }
+        }}
+      >
+        <Field
+          label="Token name"
+          names={["name"]}
+          failure={create.failure}
+          value={name}
+          onValue={setName}
+          disabled={!canWrite}
+        />
+        <Select
+          label="Role"
+          names={["role"]}
+          failure={create.failure}
+          value={role}
+          onValue={setRole}
+          options={ROLES}
+          disabled={!canWrite}
+        />
+        <button type="submit" disabled={!canWrite || create.busy}>
+          Create token
+        </button>
+        <Failure failure={create.failure} fields={FIELDS} />
+      </form>
+      {created && <NewToken created={created} onDone={() => setCreated(null)} />}
+
+      <Failure failure={tokens.error} />
+      <Failure failure={remove.failure} />
+      {tokens.loading && !tokens.data && <p role="status">Loading…</p>}
+      {tokens.data && (
+        <table class="list" aria-label="Admin tokens">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Id</th>
+              <th scope="col">Role</th>
+              <th scope="col">Created</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((t) => (
+              <tr key={t.id} data-testid={`token-${t.id}`}>
+                <td>
+                  {t.name}
+                  {t.id === mine && (
+                    <>
+                      {" "}
+                      <span class="badge">this session</span>
+                    </>
+                  )}
+                </td>
+                <td>
+                  <code>{t.id}</code>
+                </td>
+                <td>{ROLE_NAMES[t.role] ?? String(t.role)}</td>
+                <td>{when(t.createdAtMs)}</td>
+                <td>
+                  <div class="row-actions">
+                    <button
+                      type="button"
+                      class="danger"
+                      disabled={!canWrite || remove.busy}
+                      aria-label={`Delete token ${t.name} (${t.id})`}
+                      onClick={async () => {
+                        const warning =
+                          t.id === mine ? "\n\nThis is the token this session signed in with: you will be signed out." : "";
+                        if (!confirm(`Delete token ${t.name} (${t.id})? Whatever uses it is refused from now on.${warning}`))
+                          return;
+                        const done = await remove.run(() => clients.tokens.deleteToken({ id: t.id }));
+                        if (!done) return;
+                        if (t.id === mine) signOut();
+                        else tokens.reload();
+                      }}
+                    >
+                      Delete
+                    </button>
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** The new token, shown once with a Copy button. */
+function NewToken({ created, onDone }: { created: Created; onDone: () => void }) {
+  const [copied, setCopied] = useState<string | null>(null);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(created.secret);
+      setCopied("Copied.");
+    } catch {
+      // No clipboard (plain http off localhost): select the text for Ctrl+C.
+      const code = document.getElementById("new-token-code");
+      if (code) getSelection()?.selectAllChildren(code);
+      setCopied("Selected: press Ctrl+C to copy.");
+    }
+  };
+  return (
+    <div class="secret" role="status" data-testid="new-token-value">
+      <span>
+        Token <strong>{created.name}</strong>, shown only now:
+      </span>
+      <code id="new-token-code">{created.secret}</code>
+      <button type="button" onClick={copy}>
+        Copy
+      </button>
+      <button type="button" class="secondary" onClick={onDone}>
+        Done
+      </button>
+      {copied && <span class="muted">{copied}</span>}
+    </div>
+  );
+}
+
+/**
+ * The id of the token this tab signed in with: the first 12 hex digits of
+ * its SHA-256, as the server names tokens. Lets the list mark it, so an
+ * operator does not delete their own session's token unawares. Needs
+ * crypto.subtle (a secure context); without it nothing is marked.
+ */
+function useOwnTokenId(): string | null {
+  const [id, setId] = useState<string | null>(null);
+  useEffect(() => {
+    const token = storedToken();
+    if (!token || !globalThis.crypto?.subtle) return;
+    let live = true;
+    tokenId(token).then(
+      (h) => live && setId(h),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  return id;
+}

@@ -1,0 +1,168 @@
+//! The admin UI in a real browser (Debian's Chromium driven by
+//! playwright-core) against a real control plane, a real node and a real
+//! upstream: the scripts are in `admin-ui/e2e/`, the processes start here.
+
+use archway_e2e::browser;
+use archway_e2e::http_client::DOMAIN;
+use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
+use archway_proto::v1::{CreateTokenRequest, TokenRole};
+
+/// Sign in; create an API with a route; deploy it to a stage; 200 through
+/// the node; the fleet page shows the node at the new version; the request
+/// in the traffic chart; roll back and the old answer; a key's value shown
+/// once; a read-only token cannot edit; a bad path template's message
+/// beside its field. Screenshots in target/ui-screenshots/operator_flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_flow_in_a_real_browser() -> anyhow::Result<()> {
+    if !browser::available("the admin UI in a browser") {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let backend = upstream::start("backend").await;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(
+        &cp.url(),
+        "ui-node",
+        &dir.path().join("node"),
+        // Report traffic every second, so the chart shows a request soon.
+        &["--traffic-report-interval-ms", "1000"],
+    )?;
+    let admin = Admin::connect(&cp.url()).await?;
+    let reader = admin
+        .tokens
+        .clone()
+        .create_token(CreateTokenRequest {
+            name: "ui-reader".into(),
+            role: TokenRole::ReadOnly as i32,
+        })
+        .await?
+        .into_inner();
+
+    let script = tokio::task::spawn_blocking({
+        let env = vec![
+            ("ARCHWAY_ADMIN_URL", cp.url()),
+            (
+                "ARCHWAY_ADMIN_TOKEN",
+                archway_e2e::TEST_ADMIN_TOKEN.to_owned(),
+            ),
+            ("ARCHWAY_READONLY_TOKEN", reader.secret),
+            ("ARCHWAY_NODE_ADDR", node.addr().to_string()),
+            ("ARCHWAY_NODE_ID", node.node_id.clone()),
+            ("ARCHWAY_UPSTREAM", backend.addr.to_string()),
+            ("ARCHWAY_API_DOMAIN", DOMAIN.to_owned()),
+        ];
+        move || browser::run_script("flow.mjs", "operator_flow", &env)
+    })
+    .await?;
+    script?;
+    Ok(())
+}
+
+/// The measurements, run by hand (`cargo test -p archway-e2e --test
+/// admin_ui ui_measurements -- --ignored --nocapture`): first load over
+/// loopback, the APIs page with 1,000 APIs and the fleet page with 50 node
+/// streams (test streams that ACK every version, as nodes do).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, printed; run by hand"]
+async fn ui_measurements() -> anyhow::Result<()> {
+    const APIS: usize = 1000;
+    const NODES: usize = 50;
+    if !browser::available("the admin UI measurements") {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let admin = Admin::connect(&cp.url()).await?;
+    let document: String = (0..APIS)
+        .map(|i| format!("  - id: api-{i:04}\n    name: API {i}\n"))
+        .collect();
+    admin
+        .config
+        .clone()
+        .apply_configuration(archway_proto::v1::ApplyConfigurationRequest {
+            document: format!("apis:\n{document}"),
+            ..Default::default()
+        })
+        .await?;
+    let mut nodes = Vec::new();
+    for i in 0..NODES {
+        nodes.push(fake_node::follow(&cp.url(), &format!("node-{i:02}")).await?);
+    }
+    let script = tokio::task::spawn_blocking({
+        let env = vec![
+            ("ARCHWAY_ADMIN_URL", cp.url()),
+            (
+                "ARCHWAY_ADMIN_TOKEN",
+                archway_e2e::TEST_ADMIN_TOKEN.to_owned(),
+            ),
+            ("ARCHWAY_EXPECT_APIS", APIS.to_string()),
+            ("ARCHWAY_EXPECT_NODES", NODES.to_string()),
+        ];
+        move || browser::run_script("measure.mjs", "measurements", &env)
+    })
+    .await?;
+    script?;
+    drop(nodes);
+    Ok(())
+}
+
+/// A config stream that behaves as a node: says hello, ACKs every version
+/// and sends heartbeats, until dropped.
+mod fake_node {
+    use archway_proto::v1::config_distribution_client::ConfigDistributionClient;
+    use archway_proto::v1::node_message::Message as NodeMsg;
+    use archway_proto::v1::{ConfigAck, Heartbeat, NodeHello, NodeMessage};
+    use std::time::Duration;
+
+    pub struct Follower(tokio::task::JoinHandle<()>);
+
+    impl Drop for Follower {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+
+    pub async fn follow(url: &str, node_id: &str) -> anyhow::Result<Follower> {
+        let channel = tonic::transport::Endpoint::from_shared(url.to_owned())?
+            .connect()
+            .await?;
+        let mut client = ConfigDistributionClient::new(channel).max_decoding_message_size(64 << 20);
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tx.send(NodeMessage {
+            message: Some(NodeMsg::Hello(NodeHello {
+                node_id: node_id.into(),
+                build: "measurement".into(),
+                ..Default::default()
+            })),
+        })
+        .await?;
+        let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {}", archway_e2e::TEST_NODE_TOKEN).parse()?,
+        );
+        let mut updates = client.stream_config(request).await?.into_inner();
+        Ok(Follower(tokio::spawn(async move {
+            let mut beat = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                let message = tokio::select! {
+                    update = updates.message() => match update {
+                        Ok(Some(u)) if u.version > 0 && !u.more => NodeMsg::Ack(ConfigAck { version: u.version }),
+                        Ok(Some(_)) => continue,
+                        _ => return,
+                    },
+                    _ = beat.tick() => NodeMsg::Heartbeat(Heartbeat {}),
+                };
+                if tx
+                    .send(NodeMessage {
+                        message: Some(message),
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        })))
+    }
+}
