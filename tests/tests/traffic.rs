@@ -245,6 +245,12 @@ async fn get_traffic_refuses_what_it_cannot_answer() -> anyhow::Result<()> {
         };
         async move { fleet.get_traffic(request).await }
     };
+    // The field also in BadRequest details, where the UI finds it to show
+    // the message beside the field.
+    let refused = ask("", "", 16).await.expect_err("16 minutes are not kept");
+    let details =
+        tonic_types::StatusExt::get_details_bad_request(&refused).expect("BadRequest details");
+    assert_eq!(details.field_violations[0].field, "minutes");
     assert_invalid(ask("", "", 16).await, "minutes: 16 is more than");
     assert_invalid(ask("", "", u32::MAX).await, "minutes: ");
     assert_invalid(ask("Shop", "", 5).await, "api_id: ");
