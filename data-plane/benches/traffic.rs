@@ -5,6 +5,12 @@
 //! request path; requests record exactly what they recorded before.
 //!
 //! Run: `cargo bench -p archway-data-plane --bench traffic`
+//!
+//! Measured 2026-12-02 on a shared 2-core machine (with
+//! `CARGO_PROFILE_BENCH_LTO=false CARGO_PROFILE_BENCH_CODEGEN_UNITS=16`):
+//! one report 1.7 ms (the gather about 1.6 ms, the sums 0.11 ms), a
+//! `/metrics` encoding 4.2 ms; at the default 5 s interval, about 0.03% of
+//! one core.
 
 use archway_data_plane::telemetry::metrics::label;
 use archway_data_plane::telemetry::traffic::{TrafficSource, report_from};
