@@ -222,13 +222,15 @@ try {
   await step(page, "keyboard: the sections are reachable with Tab", async () => {
     await go("#/apis");
     await page.locator("main h1").first().waitFor();
-    await page.keyboard.press("Tab");
+    const seen = [];
     let reached = false;
-    for (let i = 0; i < 15 && !reached; i++) {
+    for (let i = 0; i < 20 && !reached; i++) {
       await page.keyboard.press("Tab");
-      reached = await page.evaluate(() => document.activeElement?.textContent === "Fleet");
+      const focused = await page.evaluate(() => document.activeElement?.textContent?.trim() ?? "");
+      seen.push(focused);
+      reached = focused === "Fleet";
     }
-    if (!reached) throw new Error("Tab never reached the Fleet link");
+    if (!reached) throw new Error(`Tab never reached the Fleet link; focus went: ${seen.join(" → ")}`);
     await page.keyboard.press("Enter");
     await page.waitForURL(/#\/fleet/);
   });
