@@ -138,9 +138,9 @@ try {
     await row.waitFor();
     await eventually("the node's applied version equals the control plane's", async () => {
       const applied = (await row.locator('[data-col="applied"]').innerText()).trim();
-      const current = await page.getByTestId("config-version").innerText();
+      const current = (await page.getByTestId("config-version").innerText()).trim();
       const behind = await row.evaluate((el) => el.classList.contains("behind"));
-      return applied !== "" && current.includes(applied) && !behind;
+      return /^\d+$/.test(applied) && applied === current && !behind;
     });
     await screenshot(page, "07-fleet");
     await noUnlabelled("fleet");
@@ -248,12 +248,30 @@ try {
     await go(`#/apis/${API}/deployments`);
     await page.getByText("second release").first().waitFor();
     for (const name of ["Deploy", "Roll back"]) {
-      const buttons = page.getByRole("button", { name, exact: name === "Deploy" });
-      for (let i = 0; i < (await buttons.count()); i++) {
+      const buttons = page.getByRole("button", { name, exact: true });
+      const count = await buttons.count();
+      if (count === 0) throw new Error(`no ${name} button to check`);
+      for (let i = 0; i < count; i++) {
         if (!(await buttons.nth(i).isDisabled())) throw new Error(`${name} is enabled`);
       }
     }
     await screenshot(page, "17-read-only");
+    // Every screen: each button that submits a form or destroys something is
+    // disabled (reading controls, such as Preview of an import, stay on).
+    for (const hash of ["#/apis", `#/apis/${API}`, `#/apis/${API}/deployments`, `#/apis/${API}/authorizers`, "#/keys", "#/plans", "#/iam", "#/import"]) {
+      await go(hash);
+      await page.locator("main h1").first().waitFor();
+      await page.waitForLoadState("networkidle");
+      const enabled = await page.evaluate(() =>
+        [...document.querySelectorAll("main button")]
+          .filter((b) => (b.type === "submit" || b.classList.contains("danger")) && !b.disabled)
+          .map((b) => b.textContent.trim())
+          .filter((name) => !["Preview"].includes(name)),
+      );
+      if (enabled.length) throw new Error(`${hash}: enabled for a read-only token: ${enabled.join(", ")}`);
+      const writes = await page.evaluate(() => [...document.querySelectorAll("main button")].filter((b) => b.disabled).length);
+      if (writes === 0) throw new Error(`${hash}: no disabled controls at all`);
+    }
     // And the server refuses anyway: a gRPC-web CreateRestApi with the token.
     const status = await page.evaluate(async (token) => {
       const name = new TextEncoder().encode("sneaky");

@@ -2,7 +2,7 @@
 // plane (which embeds dist/) serves them precompressed without compressing
 // per request. Brotli at its best level: done once per build.
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { brotliCompressSync, gzipSync, constants } from "node:zlib";
 
 const TEXT = /\.(html|js|css|svg|json|txt|map)$/;
@@ -15,6 +15,19 @@ function* files(dir) {
   }
 }
 
+/**
+ * FNV-1a (64 bits) of the file each pair was compressed from, written to
+ * dist/precompressed.txt (one `HASH PATH` a line): control-plane/build.rs refuses to embed a
+ * .br/.gz whose source has changed since (a `vite build` run without this
+ * script would otherwise serve compressed copies of deleted files).
+ */
+function fnv1a(bytes) {
+  let hash = 0xcbf29ce484222325n;
+  for (const b of bytes) hash = BigInt.asUintN(64, (hash ^ BigInt(b)) * 0x100000001b3n);
+  return hash.toString(16).padStart(16, "0");
+}
+
+const sources = {};
 let raw = 0;
 let br = 0;
 let gz = 0;
@@ -26,10 +39,18 @@ for (const path of files("dist")) {
   });
   // mtime 0 in the gzip header: the same input gives the same bytes.
   const gzip = gzipSync(data, { level: 9 });
+  sources[relative("dist", path).replaceAll("\\", "/")] = fnv1a(data);
   writeFileSync(`${path}.br`, brotli);
   writeFileSync(`${path}.gz`, gzip);
   raw += data.length;
   br += brotli.length;
   gz += gzip.length;
 }
+writeFileSync(
+  "dist/precompressed.txt",
+  Object.entries(sources)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([path, hash]) => `${hash} ${path}\n`)
+    .join(""),
+);
 console.log(`dist: ${raw} bytes, ${br} brotli, ${gz} gzip`);

@@ -1,6 +1,7 @@
 // The shell: sign-in, then the navigation and the screen the hash names.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { makeClients } from "./api/client";
+import { Code } from "@connectrpc/connect";
 import { refusal } from "./api/errors";
 import { href, useRoute, type Route } from "./router";
 import { type Role, forgetToken, probeRole, storeToken, storedToken } from "./session";
@@ -69,25 +70,45 @@ export function App() {
   const [role, setRole] = useState<Role | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const route = useRoute();
-  const clients = useMemo(() => (token ? makeClients(token) : null), [token]);
+  const clients = useMemo(
+    () =>
+      token
+        ? makeClients(token, (message) => {
+            forgetToken();
+            setToken(null);
+            setRole(null);
+            setProblem(`Signed out: the server no longer accepts this token (${message}).`);
+          })
+        : null,
+    [token],
+  );
 
+  const [attempt, setAttempt] = useState(0);
   // A token kept from earlier in this tab is checked again before use.
   useEffect(() => {
     if (!clients) return;
+    setProblem(null);
     let live = true;
     probeRole(clients).then(
       (r) => live && setRole(r),
       (e) => {
         if (!live) return;
-        forgetToken();
-        setToken(null);
-        setProblem(refusal(e).message);
+        const r = refusal(e);
+        // A token the server refuses is forgotten; a server that is away
+        // (restarting, unreachable) is no reason to sign out.
+        if (r.code === Code.Unauthenticated || r.code === Code.PermissionDenied) {
+          forgetToken();
+          setToken(null);
+          setProblem(r.message);
+        } else {
+          setProblem(`Cannot reach the admin API: ${r.message}`);
+        }
       },
     );
     return () => {
       live = false;
     };
-  }, [clients]);
+  }, [clients, attempt]);
 
   const signOut = () => {
     forgetToken();
@@ -109,8 +130,22 @@ export function App() {
   }
   if (!role) {
     return (
-      <main class="center" aria-busy="true">
-        <p role="status">Checking the token…</p>
+      <main class="center" aria-busy={problem ? undefined : "true"}>
+        {problem ? (
+          <>
+            <p class="failure" role="alert">
+              {problem}
+            </p>
+            <button type="button" onClick={() => setAttempt((n) => n + 1)}>
+              Try again
+            </button>{" "}
+            <button type="button" class="secondary" onClick={signOut}>
+              Sign out
+            </button>
+          </>
+        ) : (
+          <p role="status">Checking the token…</p>
+        )}
       </main>
     );
   }

@@ -1,7 +1,7 @@
 // The admin API's clients, over gRPC-web on the control plane's own origin.
 // Every call carries the signed-in token as `authorization: Bearer`, the
 // same header and roles as archwayctl and any gRPC client.
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import {
   AdminTokenService,
@@ -23,10 +23,25 @@ export interface Clients {
   configuration: Client<typeof ConfigurationService>;
 }
 
-export function makeClients(token: string, baseUrl: string = location.origin): Clients {
-  const bearer: Interceptor = (next) => (req) => {
+/**
+ * `onRejected` hears of a call refused as UNAUTHENTICATED: the token was
+ * deleted (or the store replaced) while the tab was open, and every later
+ * call, polls included, would fail the same way.
+ */
+export function makeClients(
+  token: string,
+  onRejected: (message: string) => void = () => {},
+  baseUrl: string = location.origin,
+): Clients {
+  const bearer: Interceptor = (next) => async (req) => {
     req.header.set("authorization", `Bearer ${token}`);
-    return next(req);
+    try {
+      return await next(req);
+    } catch (err) {
+      const e = ConnectError.from(err);
+      if (e.code === Code.Unauthenticated) onRejected(e.rawMessage);
+      throw err;
+    }
   };
   const transport = createGrpcWebTransport({
     baseUrl,

@@ -38,19 +38,15 @@ export interface TrafficSeries {
 }
 
 /**
- * The seconds a step's counts were gathered over. The contract makes the
- * last point the step still in progress; dividing its counts by the whole
- * step would draw a false drop at the right edge of every chart, so it is
- * divided by the part already elapsed (at least one second). When the
- * browser's clock does not place `nowMs` inside that step (clock skew), the
- * whole step is used, as the server's own requests_per_second does.
+ * Every point's rate is its counts over the whole step, as the server's
+ * requests_per_second. Counts land in the step in which the control plane
+ * receives a node's report (every few seconds), so dividing the step in
+ * progress by the time elapsed in it would jump after each step boundary;
+ * the whole step only under-reads the last point while it fills, which the
+ * chart's caption says.
  */
-export function stepSpan(startMs: number, stepSeconds: number, nowMs: number, last: boolean): number {
-  const step = Math.max(1, stepSeconds);
-  if (!last) return step;
-  const elapsed = (nowMs - startMs) / 1000;
-  if (elapsed <= 0 || elapsed >= step) return step;
-  return Math.max(1, elapsed);
+function rate(count: bigint, stepSeconds: number): number {
+  return Number(count) / Math.max(1, stepSeconds);
 }
 
 /** A latency quantile in ms, or null (a gap) when the step had no requests or no estimate. */
@@ -59,7 +55,7 @@ export function quantileMs(seconds: number | undefined, requests: number): numbe
   return seconds * 1000;
 }
 
-export function shapeTraffic(t: TrafficFacts, nowMs: number): TrafficSeries {
+export function shapeTraffic(t: TrafficFacts): TrafficSeries {
   const s: TrafficSeries = {
     xs: [],
     requestsPerSecond: [],
@@ -69,20 +65,15 @@ export function shapeTraffic(t: TrafficFacts, nowMs: number): TrafficSeries {
     p99Ms: [],
   };
   const points = [...t.points].sort((a, b) => (a.startMs < b.startMs ? -1 : a.startMs > b.startMs ? 1 : 0));
-  points.forEach((p, i) => {
-    const start = Number(p.startMs);
+  for (const p of points) {
     const requests = Number(p.requests);
-    const last = i === points.length - 1;
-    const span = stepSpan(start, t.stepSeconds, nowMs, last);
-    const whole = span === Math.max(1, t.stepSeconds);
-    s.xs.push(start / 1000);
-    // A whole step: the server's own rate, the figure it promises.
-    s.requestsPerSecond.push(whole ? p.requestsPerSecond : requests / span);
-    s.clientErrorsPerSecond.push(Number(p.clientErrors) / span);
-    s.serverErrorsPerSecond.push(Number(p.serverErrors) / span);
+    s.xs.push(Number(p.startMs) / 1000);
+    s.requestsPerSecond.push(p.requestsPerSecond);
+    s.clientErrorsPerSecond.push(rate(p.clientErrors, t.stepSeconds));
+    s.serverErrorsPerSecond.push(rate(p.serverErrors, t.stepSeconds));
     s.p50Ms.push(quantileMs(p.p50Seconds, requests));
     s.p99Ms.push(quantileMs(p.p99Seconds, requests));
-  });
+  }
   return s;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dayMs, daysBetween, lastDays, usageSeries } from "./usage_series";
+import { dayMs, daysBetween, lastDays, usageSeries, topKeys } from "./usage_series";
 
 describe("daysBetween", () => {
   it("lists every day of the range, both ends included, across a month end", () => {
@@ -78,5 +78,19 @@ describe("usageSeries", () => {
     const s = usageSeries([{ keyId: "a", date: "2026-03-01", used: 1 }], "2026-03-02", "2026-03-01", ["a"]);
     expect(s.days).toEqual([]);
     expect(s.series).toEqual([{ keyId: "a", values: [], total: 0 }]);
+  });
+});
+
+describe("topKeys", () => {
+  const s = (keyId: string, values: number[]) => ({ keyId, values, total: values.reduce((a, b) => a + b, 0) });
+  it("keeps the busiest keys and sums the rest per day", () => {
+    const r = topKeys([s("a", [1, 0]), s("b", [5, 5]), s("c", [0, 2]), s("d", [3, 0])], 2);
+    expect(r.top.map((k) => k.keyId)).toEqual(["b", "d"]);
+    expect(r.others).toEqual({ count: 2, values: [1, 2], total: 3 });
+  });
+  it("has no others when every key fits, and orders ties by id", () => {
+    const r = topKeys([s("z", [1]), s("a", [1])], 5);
+    expect(r.top.map((k) => k.keyId)).toEqual(["a", "z"]);
+    expect(r.others).toBeNull();
   });
 });

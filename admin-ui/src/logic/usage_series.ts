@@ -77,3 +77,24 @@ export function usageSeries(rows: UsageRow[], from: string, to: string, keyIds: 
     })),
   };
 }
+
+export interface TopKeys {
+  /** The busiest keys, most requests first (ties by id). */
+  top: UsageSeries["series"];
+  /** The rest summed per day, or null when every key is in `top`. */
+  others: { count: number; values: number[]; total: number } | null;
+}
+
+/**
+ * The `n` busiest keys and the rest summed: a plan can hold thousands of
+ * keys, and a chart line (or table row) per key would be unreadable and slow.
+ */
+export function topKeys(series: UsageSeries["series"], n: number): TopKeys {
+  const sorted = [...series].sort((a, b) => b.total - a.total || a.keyId.localeCompare(b.keyId));
+  const top = sorted.slice(0, Math.max(0, n));
+  const rest = sorted.slice(top.length);
+  if (rest.length === 0) return { top, others: null };
+  const values = new Array(rest[0].values.length).fill(0);
+  for (const s of rest) s.values.forEach((v, i) => (values[i] += v));
+  return { top, others: { count: rest.length, values, total: values.reduce((a, b) => a + b, 0) } };
+}

@@ -5,14 +5,14 @@
 // they show, so a poll patches only the rows whose node changed, and only
 // the "last seen" cells tick each second (one shared timer).
 import { Component } from "preact";
-import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { allPages } from "../api/client";
 import type { NodeStatus } from "../gen/archway/v1/admin_pb";
 import { type FleetRow, fleetRows, matches, sameNode, summarize } from "../logic/fleet";
 import { useSession } from "../ui/context";
 import { Failure, PageHeader } from "../ui/form";
-import { ago } from "../ui/format";
-import { useLoad, usePoll } from "../ui/hooks";
+import { EXACT_TIME, ago } from "../ui/format";
+import { usePolledLoad } from "../ui/hooks";
 
 const POLL_MS = 2000;
 
@@ -23,7 +23,7 @@ interface Fleet {
 
 export function FleetPage() {
   const { clients } = useSession();
-  const fleet = useLoad<Fleet>(async () => {
+  const fleet = usePolledLoad<Fleet>(async () => {
     // Every page carries the version; the last page's is the newest.
     let configVersion = 0n;
     const nodes = await allPages(async (pageToken) => {
@@ -32,17 +32,7 @@ export function FleetPage() {
       return { items: page.nodes, nextPageToken: page.nextPageToken };
     });
     return { configVersion, nodes };
-  }, [clients]);
-
-  // At most one request in flight: a poll that finds the last one still
-  // running skips its turn, so a slow server is not asked ever more often
-  // (and a newer request never discards an older one's answer forever).
-  const loading = useRef(fleet.loading);
-  loading.current = fleet.loading;
-  const poll = useCallback(() => {
-    if (!loading.current) fleet.reload();
-  }, [fleet.reload]);
-  usePoll(poll, POLL_MS);
+  }, [clients], POLL_MS);
 
   const [filter, setFilter] = useState("");
   const rows = useMemo(
@@ -193,14 +183,13 @@ class NodeRow extends Component<RowProps> {
 
 // One formatter for every tooltip: toLocaleString with options builds a new
 // Intl formatter per call, which for 50 rows costs more than the rest of a poll.
-const exact = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 
 /** "12 s ago", kept fresh by one timer shared by every cell; the exact time in a tooltip. */
 function Ago({ ms }: { ms: bigint }) {
   const now = useSecondClock();
   const [iso, title] = useMemo(() => {
     const d = new Date(Number(ms));
-    return ms > 0n ? [d.toISOString(), exact.format(d)] : [undefined, "never"];
+    return ms > 0n ? [d.toISOString(), EXACT_TIME.format(d)] : [undefined, "never"];
   }, [ms]);
   return (
     <time dateTime={iso} title={title}>

@@ -13,7 +13,7 @@ import {
   planFromForm,
   planMask,
 } from "../logic/plan_form";
-import { lastDays, usageSeries } from "../logic/usage_series";
+import { lastDays, topKeys, usageSeries } from "../logic/usage_series";
 import { href, navigate } from "../router";
 import { Chart } from "../ui/chart";
 import { useSession } from "../ui/context";
@@ -582,6 +582,10 @@ function PlanKeys({ plan, keys }: { plan: UsagePlan; keys: Loaded<ApiKey[]> }) {
   );
 }
 
+/** Keys drawn as their own line, and listed as their own row; the rest are summed. */
+const CHART_KEYS = 8;
+const TABLE_KEYS = 100;
+
 function PlanUsage({ plan, keyIds, names }: { plan: UsagePlan; keyIds: string[]; names: Map<string, string> }) {
   const { clients } = useSession();
   const [range, setRange] = useState(() => lastDays(7));
@@ -594,9 +598,17 @@ function PlanUsage({ plan, keyIds, names }: { plan: UsagePlan; keyIds: string[];
     [usage.data, range.from, range.to, keyIds],
   );
   const label = (id: string) => (names.get(id) ? `${names.get(id)} (${id})` : id);
+  // A line per key reads up to about eight; the table lists more.
+  const charted = useMemo(() => topKeys(data.series, CHART_KEYS), [data]);
+  const listed = useMemo(() => topKeys(data.series, TABLE_KEYS), [data]);
   const series = useMemo(
-    () => data.series.map((s, i) => ({ label: label(s.keyId), values: s.values, color: COLORS[i % COLORS.length] })),
-    [data, names],
+    () => [
+      ...charted.top.map((s, i) => ({ label: label(s.keyId), values: s.values, color: COLORS[i % COLORS.length] })),
+      ...(charted.others
+        ? [{ label: `${charted.others.count} other keys`, values: charted.others.values, color: "#7a7a7a" }]
+        : []),
+    ],
+    [charted, names],
   );
 
   return (
@@ -638,7 +650,7 @@ function PlanUsage({ plan, keyIds, names }: { plan: UsagePlan; keyIds: string[];
               </tr>
             </thead>
             <tbody>
-              {data.series.map((s) => (
+              {listed.top.map((s) => (
                 <tr key={s.keyId}>
                   <td>{label(s.keyId)}</td>
                   <td>{s.total.toLocaleString()}</td>
@@ -647,6 +659,15 @@ function PlanUsage({ plan, keyIds, names }: { plan: UsagePlan; keyIds: string[];
                   ))}
                 </tr>
               ))}
+              {listed.others && (
+                <tr>
+                  <td>{listed.others.count} other keys (together)</td>
+                  <td>{listed.others.total.toLocaleString()}</td>
+                  {listed.others.values.map((v, i) => (
+                    <td key={data.days[i]}>{v.toLocaleString()}</td>
+                  ))}
+                </tr>
+              )}
             </tbody>
           </table>
         </>

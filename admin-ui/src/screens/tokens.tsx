@@ -10,6 +10,7 @@ import { useSession } from "../ui/context";
 import { Failure, Field, PageHeader, Select } from "../ui/form";
 import { when } from "../ui/format";
 import { useAction, useLoad } from "../ui/hooks";
+import { ShownOnce } from "../ui/shown_once";
 
 const ROLES: Array<[string, string]> = [
   [String(TokenRole.ADMIN), "admin"],
@@ -85,7 +86,11 @@ export function TokensPage() {
         </button>
         <Failure failure={create.failure} fields={FIELDS} />
       </form>
-      {created && <NewToken created={created} onDone={() => setCreated(null)} />}
+      {created && (
+        <ShownOnce label="token" value={created.secret} testId="new-token-value" onDone={() => setCreated(null)}>
+          Token {created.name}:
+        </ShownOnce>
+      )}
 
       <Failure failure={tokens.error} />
       <Failure failure={remove.failure} />
@@ -148,37 +153,6 @@ export function TokensPage() {
         </table>
       )}
     </section>
-  );
-}
-
-/** The new token, shown once with a Copy button. */
-function NewToken({ created, onDone }: { created: Created; onDone: () => void }) {
-  const [copied, setCopied] = useState<string | null>(null);
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(created.secret);
-      setCopied("Copied.");
-    } catch {
-      // No clipboard (plain http off localhost): select the text for Ctrl+C.
-      const code = document.getElementById("new-token-code");
-      if (code) getSelection()?.selectAllChildren(code);
-      setCopied("Selected: press Ctrl+C to copy.");
-    }
-  };
-  return (
-    <div class="secret" role="status" data-testid="new-token-value">
-      <span>
-        Token <strong>{created.name}</strong>, shown only now:
-      </span>
-      <code id="new-token-code">{created.secret}</code>
-      <button type="button" onClick={copy}>
-        Copy
-      </button>
-      <button type="button" class="secondary" onClick={onDone}>
-        Done
-      </button>
-      {copied && <span class="muted">{copied}</span>}
-    </div>
   );
 }
 

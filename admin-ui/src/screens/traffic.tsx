@@ -3,7 +3,7 @@
 // the fleet (FleetService.GetTraffic: the nodes' own Prometheus counters),
 // polled every 5 s. The choice lives in the route, #/traffic/<api>/<stage>,
 // so a chart can be linked to; the shaping is in logic/traffic.ts.
-import { useCallback, useMemo, useRef, useState } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
 import { allPages } from "../api/client";
 import type { GetTrafficResponse } from "../gen/archway/v1/admin_pb";
 import {
@@ -19,7 +19,7 @@ import { href, navigate } from "../router";
 import { Chart, type Series } from "../ui/chart";
 import { useSession } from "../ui/context";
 import { Failure, PageHeader, Select } from "../ui/form";
-import { useLoad, usePoll } from "../ui/hooks";
+import { useLoad, usePolledLoad } from "../ui/hooks";
 
 const POLL_MS = 5000;
 const WINDOWS: Array<[string, string]> = [
@@ -30,8 +30,6 @@ const FIELDS = ["api_id", "stage_name", "minutes"];
 
 interface Loaded {
   answer: GetTrafficResponse;
-  /** When it arrived: the step in progress is measured against this. */
-  at: number;
 }
 
 export function TrafficPage({ apiId = "", stage = "" }: { apiId?: string; stage?: string }) {
@@ -51,20 +49,13 @@ export function TrafficPage({ apiId = "", stage = "" }: { apiId?: string; stage?
         : [],
     [clients, apiId],
   );
-  const traffic = useLoad<Loaded>(
-    async () => {
-      const answer = await clients.fleet.getTraffic({ apiId, stageName: stage, minutes: Number(minutes) });
-      return { answer, at: Date.now() };
-    },
+  const traffic = usePolledLoad<Loaded>(
+    async () => ({
+      answer: await clients.fleet.getTraffic({ apiId, stageName: stage, minutes: Number(minutes) }),
+    }),
     [clients, apiId, stage, minutes],
+    POLL_MS,
   );
-  // One request in flight at a time: a slow answer is not cut off by the next poll.
-  const loading = useRef(traffic.loading);
-  loading.current = traffic.loading;
-  const poll = useCallback(() => {
-    if (!loading.current) traffic.reload();
-  }, [traffic.reload]);
-  usePoll(poll, POLL_MS);
 
   const apiOptions = useMemo(() => {
     const list = (apis.data ?? []).map((a): [string, string] => [a.id, a.name && a.name !== a.id ? `${a.name} (${a.id})` : a.id]);
@@ -83,7 +74,7 @@ export function TrafficPage({ apiId = "", stage = "" }: { apiId?: string; stage?
   );
 
   const shaped = useMemo(
-    () => (traffic.data ? shapeTraffic(traffic.data.answer, traffic.data.at) : null),
+    () => (traffic.data ? shapeTraffic(traffic.data.answer) : null),
     [traffic.data],
   );
   const totals = useMemo(() => (traffic.data ? trafficTotals(traffic.data.answer) : null), [traffic.data]);
@@ -146,7 +137,7 @@ export function TrafficPage({ apiId = "", stage = "" }: { apiId?: string; stage?
             <strong data-testid="traffic-total">{totalLine(totals.requests, Number(minutes))}</strong>{" "}
             <span class="muted">
               ({scope}; {totals.clientErrors.toLocaleString("en")} 4xx, {totals.serverErrors.toLocaleString("en")}{" "}
-              5xx; steps of {step} s, the last one in progress; updated every 5 s)
+              5xx; steps of {step} s, the last one still filling; updated every 5 s)
             </span>
           </p>
           <div class="charts">

@@ -3,6 +3,7 @@
 // same numbers; the canvas itself is hidden from them.
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
+import { dateOf } from "../logic/usage_series";
 
 export interface Series {
   label: string;
@@ -27,7 +28,7 @@ export interface ChartProps {
 
 const plain = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
 
-const utcDay = (x: number) => new Date(x * 1000).toISOString().slice(0, 10);
+const utcDay = (x: number) => dateOf(x * 1000);
 
 export function Chart({ title, xs, series, format = plain, height = 220, testId, xUnit }: ChartProps) {
   const xLabel = xUnit === "day" ? utcDay : (x: number) => new Date(x * 1000).toLocaleString();

@@ -51,6 +51,24 @@ export function usePoll(reload: () => void, ms: number): void {
 }
 
 /**
+ * [`useLoad`], reloaded every `ms` while the page is visible. At most one
+ * request is in flight: a poll that finds the last one still running skips
+ * its turn, so a slow server is not asked ever more often, and a newer
+ * request never keeps discarding an older one's answer.
+ */
+export function usePolledLoad<T>(load: () => Promise<T>, deps: unknown[], ms: number): Loaded<T> {
+  const loaded = useLoad(load, deps);
+  const busy = useRef(loaded.loading);
+  busy.current = loaded.loading;
+  const { reload } = loaded;
+  const poll = useCallback(() => {
+    if (!busy.current) reload();
+  }, [reload]);
+  usePoll(poll, ms);
+  return loaded;
+}
+
+/**
  * A write: `run` sets busy while it is in flight and keeps the server's
  * refusal for the form to show beside its fields.
  */
