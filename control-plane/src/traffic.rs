@@ -11,8 +11,12 @@
 //! from zero too.
 //!
 //! Everything is in memory and bounded: at most [`MAX_KEYS`] API stages
-//! with up to [`STEPS`] steps each, at most [`MAX_REPORTERS`] reporters,
-//! each forgotten after 15 minutes without a report. A restarted control
+//! with up to [`STEPS`] steps each, one reporter per node (its current
+//! process) for at most [`MAX_NODES`] nodes holding at most
+//! [`MAX_REMEMBERED`] (node, stage) counts, each forgotten after 15 minutes
+//! without a report. Keyed by node, a fleet of any size keeps its counts
+//! (a bound on processes would evict reporters before their next report),
+//! and a node's stream can only replace its own reporter. A restarted control
 //! plane starts with empty charts; reporters it does not know whose
 //! processes are older than [`NEW_PROCESS_MS`] are taken as a baseline
 //! rather than counted into the current step, since their counts are from
@@ -28,8 +32,15 @@ pub const STEP_MS: i64 = 10_000;
 pub const STEPS: i64 = 90;
 /// API stages kept at most; stages past it are not charted (logged).
 pub const MAX_KEYS: usize = 2_048;
-/// Reporters kept at most; past it the longest silent is forgotten.
-pub const MAX_REPORTERS: usize = 512;
+/// Nodes whose last counts are kept at most; past it the longest silent
+/// is forgotten.
+pub const MAX_NODES: usize = 4_096;
+/// (node, stage) counts kept at most, over all nodes: past it the longest
+/// silent nodes are forgotten.
+pub const MAX_REMEMBERED: usize = 262_144;
+/// Longest API id or stage name taken from a report (ids are at most 63
+/// characters, stage names 128).
+const MAX_NAME: usize = 255;
 /// A reporter not heard from for this long is forgotten.
 const FORGET_AFTER_MS: i64 = STEP_MS * STEPS;
 /// An unknown reporter whose process ran longer than this is a baseline.
@@ -127,16 +138,38 @@ impl Series {
 
 #[derive(Debug)]
 struct Reporter {
+    /// The node process these counts are from ("{node_id}/{random}").
+    process: String,
     last: HashMap<Key, Counts>,
+    /// The process the node ran before, whose last report may still be on
+    /// its way.
+    retired: Option<Retired>,
     heard_ms: i64,
+}
+
+#[derive(Debug)]
+struct Retired {
+    process: String,
+    last: HashMap<Key, Counts>,
+}
+
+impl Reporter {
+    /// (node, stage) counts held, for [`MAX_REMEMBERED`].
+    fn size(&self) -> usize {
+        self.last.len() + self.retired.as_ref().map_or(0, |r| r.last.len())
+    }
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// Upper bounds of the finite buckets, from the first report; later
-    /// reports with other bounds are mapped onto these.
+    /// Upper bounds of the finite buckets (the nodes' own,
+    /// [`archway_proto::latency::LATENCY_BUCKETS`]); reports with other
+    /// bounds are mapped onto these.
     bounds: Vec<f64>,
+    /// By node id: the last counts of its current process.
     reporters: HashMap<String, Reporter>,
+    /// The sum of every reporter's `last.len()`.
+    remembered: usize,
     series: HashMap<Key, Series>,
     /// Whether stages past [`MAX_KEYS`] were left out (logged once).
     full_logged: bool,
@@ -144,9 +177,15 @@ struct State {
 
 /// The fleet's traffic, shared by the config streams (which add reports)
 /// and the admin API (which reads it).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Traffic {
     state: Mutex<State>,
+}
+
+impl Default for Traffic {
+    fn default() -> Self {
+        Self::with_bounds(archway_proto::latency::LATENCY_BUCKETS.to_vec())
+    }
 }
 
 /// The answer to one traffic query.
@@ -159,6 +198,16 @@ pub struct Window {
 impl Traffic {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An aggregator whose latency buckets have these upper bounds.
+    pub fn with_bounds(bounds: Vec<f64>) -> Self {
+        Self {
+            state: Mutex::new(State {
+                bounds,
+                ..State::default()
+            }),
+        }
     }
 
     /// Adds what `report` counted since its reporter's previous one into the
@@ -185,14 +234,17 @@ impl State {
             tracing::warn!(reporter = %report.reporter, "ignoring a malformed traffic report");
             return;
         }
-        if self.bounds.is_empty() && !report.stages.is_empty() {
-            self.bounds.clone_from(&report.bucket_bounds);
-        }
+        let Some((node, _)) = report.reporter.rsplit_once('/') else {
+            tracing::warn!(reporter = %report.reporter, "ignoring a traffic report without a process");
+            return;
+        };
+        let node = node.to_owned();
         let step = now_ms.div_euclid(STEP_MS);
         self.forget_silent(now_ms);
         let cumulative: HashMap<Key, Counts> = report
             .stages
             .iter()
+            .filter(|s| s.api_id.len() <= MAX_NAME && s.stage_name.len() <= MAX_NAME)
             .map(|s| {
                 (
                     (s.api_id.clone(), s.stage_name.clone()),
@@ -200,11 +252,47 @@ impl State {
                 )
             })
             .collect();
-        let (previous, baseline) = match self.reporters.remove(&report.reporter) {
-            Some(known) => (known.last, false),
-            // A process that ran a while before we heard of it: its counts
-            // are from unknown times, so they only set the baseline.
-            None => (HashMap::new(), report.uptime_ms > NEW_PROCESS_MS),
+        let known = self.reporters.remove(&node);
+        if let Some(known) = &known {
+            self.remembered -= known.size();
+        }
+        // Which counts this report continues, and what becomes of the rest.
+        let (previous, baseline, current, retired) = match known {
+            Some(known) if known.process == report.reporter => {
+                (known.last, false, None, known.retired)
+            }
+            // A late report of the process the node ran before: counted
+            // against that process's own last counts.
+            Some(known)
+                if known
+                    .retired
+                    .as_ref()
+                    .is_some_and(|r| r.process == report.reporter) =>
+            {
+                let retired = known.retired.expect("matched above");
+                let current = (known.process, known.last);
+                (retired.last, false, Some(current), None)
+            }
+            // A new process of the node (it restarted: what the old one
+            // counted stays counted, and a late report of it still counts),
+            // or a node we had not heard of. A process that ran a while
+            // before we heard of it has counts from unknown times, so they
+            // only set the baseline.
+            Some(known) => (
+                HashMap::new(),
+                report.uptime_ms > NEW_PROCESS_MS,
+                None,
+                Some(Retired {
+                    process: known.process,
+                    last: known.last,
+                }),
+            ),
+            None => (
+                HashMap::new(),
+                report.uptime_ms > NEW_PROCESS_MS,
+                None,
+                None,
+            ),
         };
         if !baseline {
             for (key, counts) in &cumulative {
@@ -228,22 +316,42 @@ impl State {
             last.clear();
         }
         last.extend(cumulative);
-        if self.reporters.len() >= MAX_REPORTERS
-            && let Some(oldest) = self
+        let reporter = match current {
+            // The late report updated the retired process; the node's
+            // current process stays current.
+            Some((process, current_last)) => Reporter {
+                process,
+                last: current_last,
+                retired: Some(Retired {
+                    process: report.reporter.clone(),
+                    last,
+                }),
+                heard_ms: now_ms,
+            },
+            None => Reporter {
+                process: report.reporter.clone(),
+                last,
+                retired,
+                heard_ms: now_ms,
+            },
+        };
+        while self.reporters.len() >= MAX_NODES
+            || (self.remembered + reporter.size() > MAX_REMEMBERED && !self.reporters.is_empty())
+        {
+            let Some(oldest) = self
                 .reporters
                 .iter()
                 .min_by_key(|(_, r)| r.heard_ms)
                 .map(|(id, _)| id.clone())
-        {
-            self.reporters.remove(&oldest);
+            else {
+                break;
+            };
+            if let Some(gone) = self.reporters.remove(&oldest) {
+                self.remembered -= gone.size();
+            }
         }
-        self.reporters.insert(
-            report.reporter.clone(),
-            Reporter {
-                last,
-                heard_ms: now_ms,
-            },
-        );
+        self.remembered += reporter.size();
+        self.reporters.insert(node, reporter);
     }
 
     /// A stage's counts in this aggregator's buckets: the same buckets when
@@ -295,8 +403,15 @@ impl State {
     }
 
     fn forget_silent(&mut self, now_ms: i64) {
-        self.reporters
-            .retain(|_, r| now_ms - r.heard_ms < FORGET_AFTER_MS);
+        let mut forgotten = 0;
+        self.reporters.retain(|_, r| {
+            let keep = now_ms - r.heard_ms < FORGET_AFTER_MS;
+            if !keep {
+                forgotten += r.size();
+            }
+            keep
+        });
+        self.remembered -= forgotten;
     }
 
     fn window(&self, api_id: &str, stage_name: &str, minutes: u32, now_ms: i64) -> Window {
@@ -430,7 +545,7 @@ mod tests {
 
     #[test]
     fn differences_land_in_the_step_they_arrive_in() {
-        let t = Traffic::new();
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
         t.add(
             &report(
                 "n1/a",
@@ -471,7 +586,7 @@ mod tests {
 
     #[test]
     fn a_restarted_node_counts_from_zero_without_double_counting() {
-        let t = Traffic::new();
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
         t.add(
             &report(
                 "n1/a",
@@ -511,7 +626,7 @@ mod tests {
 
     #[test]
     fn a_stage_left_out_of_one_report_is_not_counted_again() {
-        let t = Traffic::new();
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
         let a = || stage("a", "p", 5, 0, 0, [5, 0, 0, 0, 0]);
         let b = stage("b", "p", 1, 0, 0, [1, 0, 0, 0, 0]);
         t.add(&report("n/a", 1, vec![a(), b.clone()]), T0);
@@ -522,7 +637,7 @@ mod tests {
 
     #[test]
     fn a_counter_that_went_down_counts_from_zero() {
-        let t = Traffic::new();
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
         t.add(
             &report(
                 "n1/a",
@@ -544,7 +659,7 @@ mod tests {
 
     #[test]
     fn an_old_process_unknown_to_a_restarted_control_plane_is_a_baseline() {
-        let t = Traffic::new();
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
         t.add(
             &report(
                 "n1/a",
@@ -577,7 +692,7 @@ mod tests {
 
     #[test]
     fn steps_leave_the_ring_after_15_minutes() {
-        let t = Traffic::new();
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
         let mut count = 0;
         // 100 steps, one request each: the ring keeps the last 90.
         for i in 0..100 {
@@ -607,7 +722,7 @@ mod tests {
 
     #[test]
     fn a_clock_stepping_back_keeps_the_ring_in_order() {
-        let t = Traffic::new();
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
         t.add(
             &report("n/a", 1, vec![stage("a", "p", 2, 0, 0, [2, 0, 0, 0, 0])]),
             T0 + STEP_MS,
@@ -624,7 +739,7 @@ mod tests {
 
     #[test]
     fn window_edges() {
-        let t = Traffic::new();
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
         t.add(
             &report("n/a", 1, vec![stage("a", "p", 1, 0, 0, [1, 0, 0, 0, 0])]),
             T0,
@@ -642,7 +757,7 @@ mod tests {
 
     #[test]
     fn filters_and_stages() {
-        let t = Traffic::new();
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
         t.add(
             &report(
                 "n/a",
@@ -693,7 +808,7 @@ mod tests {
 
     #[test]
     fn other_bounds_map_onto_ours_upwards() {
-        let t = Traffic::new();
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
         t.add(
             &report("n/a", 1, vec![stage("a", "p", 1, 0, 0, [1, 0, 0, 0, 0])]),
             T0,
@@ -719,7 +834,7 @@ mod tests {
 
     #[test]
     fn keys_and_reporters_are_bounded() {
-        let t = Traffic::new();
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
         let stages: Vec<_> = (0..MAX_KEYS + 10)
             .map(|i| stage(&format!("api{i}"), "p", 1, 0, 0, [1, 0, 0, 0, 0]))
             .collect();
@@ -732,29 +847,31 @@ mod tests {
             T0 + FORGET_AFTER_MS,
         );
         assert_eq!(t.state.lock().unwrap().series.len(), 10);
-        for i in 0..MAX_REPORTERS + 5 {
+        for i in 0..MAX_NODES + 5 {
             t.add(
                 &report(&format!("n{i}/a"), 1, Vec::new()),
                 T0 + FORGET_AFTER_MS + i as i64,
             );
         }
         let state = t.state.lock().unwrap();
-        assert_eq!(state.reporters.len(), MAX_REPORTERS);
+        assert_eq!(state.reporters.len(), MAX_NODES);
         assert!(
-            !state.reporters.contains_key("n0/a"),
+            !state.reporters.contains_key("n0"),
             "the longest silent went first"
         );
     }
 
     #[test]
     fn silent_reporters_are_forgotten() {
-        let t = Traffic::new();
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
         t.add(
             &report("n/a", 1, vec![stage("a", "p", 5, 0, 0, [5, 0, 0, 0, 0])]),
             T0,
         );
         t.add(&report("m/a", 1, Vec::new()), T0 + FORGET_AFTER_MS);
-        assert!(!t.state.lock().unwrap().reporters.contains_key("n/a"));
+        let state = t.state.lock().unwrap();
+        assert!(!state.reporters.contains_key("n"));
+        assert_eq!(state.remembered, 0, "m's report holds no stages");
     }
 
     #[test]
@@ -769,12 +886,106 @@ mod tests {
 
     #[test]
     fn malformed_reports_are_ignored() {
-        let t = Traffic::new();
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
         let mut bad = report("n/a", 1, vec![stage("a", "p", 5, 0, 0, [5, 0, 0, 0, 0])]);
         bad.bucket_bounds = vec![f64::NAN, 1.0, 2.0, 3.0];
         t.add(&bad, T0);
         bad.bucket_bounds = vec![0.5; MAX_BUCKETS];
         t.add(&bad, T0);
         assert_eq!(total(&t.window("", "", 0, T0)).0, 0);
+    }
+
+    #[test]
+    fn a_fleet_larger_than_any_process_bound_keeps_counting() {
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
+        let nodes = 600;
+        for round in 1..=2u64 {
+            for i in 0..nodes {
+                t.add(
+                    &report(
+                        &format!("n{i}/p"),
+                        1_000,
+                        vec![stage("a", "p", round, 0, 0, [round, 0, 0, 0, 0])],
+                    ),
+                    T0,
+                );
+            }
+        }
+        assert_eq!(total(&t.window("", "", 0, T0)).0, 2 * nodes as u64);
+    }
+
+    #[test]
+    fn a_node_inventing_processes_replaces_only_its_own_counts() {
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
+        t.add(
+            &report(
+                "honest/a",
+                1_000,
+                vec![stage("a", "p", 5, 0, 0, [5, 0, 0, 0, 0])],
+            ),
+            T0,
+        );
+        for i in 0..10_000 {
+            t.add(&report(&format!("noisy/{i}"), 1, Vec::new()), T0);
+        }
+        let state = t.state.lock().unwrap();
+        assert_eq!(state.reporters.len(), 2);
+        assert_eq!(state.reporters["honest"].process, "honest/a");
+    }
+
+    #[test]
+    fn a_late_report_of_the_previous_process_counts_its_difference_once() {
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
+        let at = |reporter: &str, n: u64| {
+            report(
+                reporter,
+                1_000,
+                vec![stage("a", "p", n, 0, 0, [n, 0, 0, 0, 0])],
+            )
+        };
+        t.add(&at("n/old", 10), T0);
+        t.add(&at("n/new", 3), T0);
+        // The old process's last report arrives after the new one's first.
+        t.add(&at("n/old", 12), T0);
+        t.add(&at("n/old", 12), T0);
+        t.add(&at("n/new", 4), T0);
+        assert_eq!(total(&t.window("", "", 0, T0)).0, 12 + 4);
+    }
+
+    #[test]
+    fn latency_needs_no_bounds_from_the_first_report() {
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
+        // Read between the counter and the histogram: no buckets yet.
+        let mut early = report("n/a", 1_000, vec![stage("a", "p", 1, 0, 0, [0; 5])]);
+        early.bucket_bounds.clear();
+        early.stages[0].latency_buckets.clear();
+        t.add(&early, T0);
+        t.add(
+            &report(
+                "n/a",
+                1_000,
+                vec![stage("a", "p", 3, 0, 0, [1, 2, 0, 0, 0])],
+            ),
+            T0,
+        );
+        let window = t.window("a", "p", 1, T0);
+        let last = window.points.last().unwrap();
+        assert_eq!(last.requests, 3);
+        assert!(last.p50_seconds.is_some_and(|p| p > 0.01 && p <= 0.1));
+    }
+
+    #[test]
+    fn over_long_names_are_not_kept() {
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
+        let long = "x".repeat(MAX_NAME + 1);
+        t.add(
+            &report(
+                "n/a",
+                1_000,
+                vec![stage(&long, "p", 5, 0, 0, [5, 0, 0, 0, 0])],
+            ),
+            T0,
+        );
+        assert!(t.window("", "", 0, T0).stages.is_empty());
     }
 }

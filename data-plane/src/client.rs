@@ -206,14 +206,20 @@ async fn session(
                 }
             }
             _ = stop.changed() => {
-                // The requests answered since the last traffic report.
+                let deadline = tokio::time::Instant::now() + LAST_REPORT_WAIT;
+                // The requests answered since the last traffic report; a
+                // stalled stream (its queue full) gets no longer than the
+                // usage reports below, which matter more.
                 if let Some((source, _)) = &config.traffic {
-                    let _ = tx.send(message(NodeMsg::Traffic(source.read()))).await;
+                    let _ = tokio::time::timeout_at(
+                        deadline,
+                        tx.send(message(NodeMsg::Traffic(source.read()))),
+                    )
+                    .await;
                 }
                 // Hand over everything counted, report after report (the
                 // one in flight first), each once acknowledged, for a
                 // short while.
-                let deadline = tokio::time::Instant::now() + LAST_REPORT_WAIT;
                 let _ = tokio::time::timeout_at(deadline, async {
                     while let Some(usage) = next_report(config, outbox) {
                         if tx.send(message(NodeMsg::Usage(usage))).await.is_err() {

@@ -9,6 +9,7 @@
 pub mod access_log;
 pub mod content_digest;
 pub mod identity_source;
+pub mod latency;
 pub mod paging;
 pub mod path;
 pub mod policy;

@@ -10,10 +10,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter};
 use std::sync::Arc;
 
-/// Buckets in seconds, from 0.5 ms to 30 s (the largest integration timeout).
-const LATENCY_BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-];
+use archway_proto::latency::LATENCY_BUCKETS;
 
 #[derive(Debug, Clone)]
 pub struct GatewayMetrics {
