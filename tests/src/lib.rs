@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod browser;
+pub mod config_stream;
 pub mod ctl;
 pub mod grpc_web;
 pub mod http_client;

@@ -2,9 +2,9 @@
 //! playwright-core) against a real control plane, a real node and a real
 //! upstream: the scripts are in `admin-ui/e2e/`, the processes start here.
 
-use archway_e2e::browser;
 use archway_e2e::http_client::DOMAIN;
 use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
+use archway_e2e::{browser, config_stream};
 use archway_proto::v1::{CreateTokenRequest, TokenRole};
 
 /// Sign in; create an API with a route; deploy it to a stage; 200 through
@@ -86,7 +86,7 @@ async fn ui_measurements() -> anyhow::Result<()> {
         .await?;
     let mut nodes = Vec::new();
     for i in 0..NODES {
-        nodes.push(fake_node::follow(&cp.url(), &format!("node-{i:02}")).await?);
+        nodes.push(config_stream::follow(&cp.url(), &format!("node-{i:02}")).await?);
     }
     let script = tokio::task::spawn_blocking({
         let env = vec![
@@ -104,65 +104,4 @@ async fn ui_measurements() -> anyhow::Result<()> {
     script?;
     drop(nodes);
     Ok(())
-}
-
-/// A config stream that behaves as a node: says hello, ACKs every version
-/// and sends heartbeats, until dropped.
-mod fake_node {
-    use archway_proto::v1::config_distribution_client::ConfigDistributionClient;
-    use archway_proto::v1::node_message::Message as NodeMsg;
-    use archway_proto::v1::{ConfigAck, Heartbeat, NodeHello, NodeMessage};
-    use std::time::Duration;
-
-    pub struct Follower(tokio::task::JoinHandle<()>);
-
-    impl Drop for Follower {
-        fn drop(&mut self) {
-            self.0.abort();
-        }
-    }
-
-    pub async fn follow(url: &str, node_id: &str) -> anyhow::Result<Follower> {
-        let channel = tonic::transport::Endpoint::from_shared(url.to_owned())?
-            .connect()
-            .await?;
-        let mut client = ConfigDistributionClient::new(channel).max_decoding_message_size(64 << 20);
-        let (tx, rx) = tokio::sync::mpsc::channel(4);
-        tx.send(NodeMessage {
-            message: Some(NodeMsg::Hello(NodeHello {
-                node_id: node_id.into(),
-                build: "measurement".into(),
-                ..Default::default()
-            })),
-        })
-        .await?;
-        let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
-        request.metadata_mut().insert(
-            "authorization",
-            format!("Bearer {}", archway_e2e::TEST_NODE_TOKEN).parse()?,
-        );
-        let mut updates = client.stream_config(request).await?.into_inner();
-        Ok(Follower(tokio::spawn(async move {
-            let mut beat = tokio::time::interval(Duration::from_secs(10));
-            loop {
-                let message = tokio::select! {
-                    update = updates.message() => match update {
-                        Ok(Some(u)) if u.version > 0 && !u.more => NodeMsg::Ack(ConfigAck { version: u.version }),
-                        Ok(Some(_)) => continue,
-                        _ => return,
-                    },
-                    _ = beat.tick() => NodeMsg::Heartbeat(Heartbeat {}),
-                };
-                if tx
-                    .send(NodeMessage {
-                        message: Some(message),
-                    })
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        })))
-    }
 }

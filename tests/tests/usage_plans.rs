@@ -6,8 +6,6 @@ use archway_e2e::admin::{assert_invalid, mock};
 use archway_e2e::http_client::GatewayClient;
 use archway_e2e::redis::RedisServer;
 use archway_e2e::{Admin, ControlPlane, DataPlane, started};
-use archway_proto::v1::config_distribution_client::ConfigDistributionClient;
-use archway_proto::v1::node_message::Message as NodeMsg;
 use archway_proto::v1::*;
 use http::StatusCode;
 use std::time::{Duration, Instant};
@@ -475,24 +473,7 @@ async fn bad_input_is_refused_and_one_new_key_is_one_resource_on_the_wire() -> a
         .plans
         .import_api_keys(import(format!("name,key\n{rows}")))
         .await?;
-    let channel = tonic::transport::Endpoint::from_shared(cp.url())?
-        .connect()
-        .await?;
-    let mut client = ConfigDistributionClient::new(channel).max_decoding_message_size(64 << 20);
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tx.send(NodeMessage {
-        message: Some(NodeMsg::Hello(NodeHello {
-            node_id: "observer".into(),
-            ..Default::default()
-        })),
-    })
-    .await?;
-    let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(rx));
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {}", archway_e2e::TEST_NODE_TOKEN).parse()?,
-    );
-    let mut updates = client.stream_config(request).await?.into_inner();
+    let (_tx, mut updates) = archway_e2e::config_stream::open(&cp.url(), "observer").await?;
     let full = updates.message().await?.expect("a full update");
     assert!(full.full);
     let keys_held = full
