@@ -54,7 +54,13 @@ pub fn build(
             }
         }
         let name = resource_name::stage(&stage.api_id, &stage.stage_name);
-        set.insert(name.clone(), wrap(name, Body::Stage(stage)));
+        // What the stage served before is the control plane's (for roll
+        // back): a deleted old deployment leaving it costs the nodes nothing.
+        let served = Stage {
+            previous_deployment_ids: Vec::new(),
+            ..stage
+        };
+        set.insert(name.clone(), wrap(name, Body::Stage(served)));
     }
     let secret = store.get_raw(keys::API_KEY_SECRET)?.unwrap_or_default();
     let quota_resets = store
