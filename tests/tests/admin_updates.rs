@@ -551,7 +551,7 @@ async fn a_stages_history_is_kept_by_the_control_plane_alone() -> anyhow::Result
     );
     let d2 = admin.deploy(&api, "prod").await?.id;
     let history = |s: &Stage| s.previous_deployment_ids.clone();
-    assert_eq!(history(&admin.stage(&api, "prod").await?), [d1.clone()]);
+    assert_eq!(history(&admin.stage(&api, "prod").await?), [d1.as_str()]);
 
     let forged = vec!["forged".to_string()];
     let qa = admin
@@ -582,10 +582,10 @@ async fn a_stages_history_is_kept_by_the_control_plane_alone() -> anyhow::Result
         })
         .await?
         .into_inner();
-    assert_eq!(history(&unmasked), [d1.clone()]);
+    assert_eq!(history(&unmasked), [d1.as_str()]);
     let mut every = admin.stage(&api, "prod").await?;
     every.previous_deployment_ids = forged;
-    assert_eq!(history(&admin.update_stage(every).await?), [d1.clone()]);
+    assert_eq!(history(&admin.update_stage(every).await?), [d1.as_str()]);
 
     // Promoting the canary moves the stage: what it served goes in front.
     let d3 = admin
@@ -623,7 +623,7 @@ async fn a_stages_history_is_kept_by_the_control_plane_alone() -> anyhow::Result
         .await?
         .into_inner();
     assert_eq!(promoted.deployment_id, d3);
-    assert_eq!(history(&promoted), [d2.clone(), d1.clone()]);
+    assert_eq!(history(&promoted), [d2.as_str(), d1.as_str()]);
 
     // Pointing the stage at the first entry is a roll back: it pops.
     let back = admin
@@ -639,10 +639,8 @@ async fn a_stages_history_is_kept_by_the_control_plane_alone() -> anyhow::Result
         })
         .await?
         .into_inner();
-    assert_eq!(
-        (back.deployment_id.as_str(), history(&back)),
-        (d2.as_str(), vec![d1.clone()])
-    );
+    assert_eq!(back.deployment_id, d2);
+    assert_eq!(history(&back), [d1.as_str()]);
 
     // A deleted deployment leaves every history.
     admin

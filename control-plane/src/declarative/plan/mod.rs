@@ -692,7 +692,7 @@ apis:
         assert_ne!(second.deployment_id, first.deployment_id);
         assert_eq!(
             second.previous_deployment_ids,
-            [first.deployment_id.clone()]
+            [first.deployment_id.as_str()]
         );
         apply(&store, &doc(&v2), false).await;
         assert_eq!(prod(&store), second, "an unchanged document writes nothing");
@@ -700,7 +700,7 @@ apis:
         apply(&store, &doc(&v3), false).await;
         assert_eq!(
             prod(&store).previous_deployment_ids,
-            [second.deployment_id.clone(), first.deployment_id.clone()]
+            [second.deployment_id.as_str(), first.deployment_id.as_str()]
         );
         let exported = export::export(&store.view()).unwrap().document.to_yaml();
         assert!(!exported.contains(&first.deployment_id), "{exported}");
