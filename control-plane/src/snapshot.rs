@@ -54,7 +54,13 @@ pub fn build(
             }
         }
         let name = resource_name::stage(&stage.api_id, &stage.stage_name);
-        set.insert(name.clone(), wrap(name, Body::Stage(stage)));
+        // What the stage served before is the control plane's (for roll
+        // back): a deleted old deployment leaving it costs the nodes nothing.
+        let served = Stage {
+            previous_deployment_ids: Vec::new(),
+            ..stage
+        };
+        set.insert(name.clone(), wrap(name, Body::Stage(served)));
     }
     let secret = store.get_raw(keys::API_KEY_SECRET)?.unwrap_or_default();
     let quota_resets = store
@@ -196,4 +202,52 @@ fn wrap(name: String, body: Body) -> Arc<ConfigResource> {
         name,
         resource: Some(body),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// A stage's history is the control plane's: nodes get the stage
+    /// without it, so a change to the history alone (a deleted old
+    /// deployment leaving it) publishes nothing.
+    #[tokio::test]
+    async fn a_stages_history_does_not_travel_to_the_nodes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let stage = |history: &[&str]| Stage {
+            api_id: "pets".into(),
+            stage_name: "prod".into(),
+            deployment_id: "d3".into(),
+            previous_deployment_ids: history.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        let write = async |stage: Stage| {
+            store
+                .write(|txn| {
+                    txn.put(&keys::stage("pets", "prod"), &stage);
+                    txn.put(
+                        &keys::deployment("pets", "d3"),
+                        &Deployment {
+                            id: "d3".into(),
+                            api_id: "pets".into(),
+                            ..Default::default()
+                        },
+                    );
+                    Ok::<_, StoreError>(())
+                })
+                .await
+                .unwrap();
+            build(&store.view(), &BTreeMap::new()).unwrap()
+        };
+        let with_history = write(stage(&["d2", "d1"])).await;
+        let name = resource_name::stage("pets", "prod");
+        let Some(Body::Stage(sent)) = &with_history[&name].resource else {
+            panic!("the stage is in the set: {with_history:?}");
+        };
+        assert_eq!(sent.deployment_id, "d3");
+        assert!(sent.previous_deployment_ids.is_empty(), "{sent:?}");
+        assert_eq!(write(stage(&["d1"])).await, with_history);
+    }
 }

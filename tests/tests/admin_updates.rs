@@ -485,6 +485,10 @@ async fn unknown_and_fixed_mask_paths_are_refused_and_change_nothing() -> anyhow
             "'cache_flush_generation' cannot be changed: only FlushStageCache raises it",
         ),
         (
+            &["previous_deployment_ids"][..],
+            "'previous_deployment_ids' cannot be changed: the control plane keeps it",
+        ),
+        (
             &["canary.nope"][..],
             "'canary.nope': no field 'nope' in CanarySettings",
         ),
@@ -524,6 +528,129 @@ async fn unknown_and_fixed_mask_paths_are_refused_and_change_nothing() -> anyhow
         "'value_hash' is not a field of ApiKey that can be updated",
     );
     assert_eq!(admin.stage(&api, "prod").await?, before, "nothing changed");
+    Ok(())
+}
+
+/// A stage's `previous_deployment_ids` is the control plane's: every call
+/// that moves the stage keeps it (CreateDeployment, PromoteCanary,
+/// UpdateStage, whose move to the first entry pops it), DeleteDeployment
+/// takes a deployment out, and what a client sends is ignored, on create
+/// and on update without a mask or with `*` (naming it is refused above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stages_history_is_kept_by_the_control_plane_alone() -> anyhow::Result<()> {
+    let (_dir, _cp, mut admin) = started().await?;
+    let api = admin.create_api("shop", ApiProtocol::Rest).await?;
+    admin.route(&api, "/health", "GET", mock(200, "v1")).await?;
+    let d1 = admin.deploy(&api, "prod").await?.id;
+    assert!(
+        admin
+            .stage(&api, "prod")
+            .await?
+            .previous_deployment_ids
+            .is_empty()
+    );
+    let d2 = admin.deploy(&api, "prod").await?.id;
+    let history = |s: &Stage| s.previous_deployment_ids.clone();
+    assert_eq!(history(&admin.stage(&api, "prod").await?), [d1.as_str()]);
+
+    let forged = vec!["forged".to_string()];
+    let qa = admin
+        .deployments
+        .create_stage(CreateStageRequest {
+            stage: Some(Stage {
+                api_id: api.id.clone(),
+                stage_name: "qa".into(),
+                deployment_id: d2.clone(),
+                previous_deployment_ids: forged.clone(),
+                ..Default::default()
+            }),
+        })
+        .await?
+        .into_inner();
+    assert!(qa.previous_deployment_ids.is_empty(), "{qa:?}");
+    let unmasked = admin
+        .deployments
+        .update_stage(UpdateStageRequest {
+            stage: Some(Stage {
+                api_id: api.id.clone(),
+                stage_name: "prod".into(),
+                description: "live".into(),
+                previous_deployment_ids: forged.clone(),
+                ..Default::default()
+            }),
+            update_mask: None,
+        })
+        .await?
+        .into_inner();
+    assert_eq!(history(&unmasked), [d1.as_str()]);
+    let mut every = admin.stage(&api, "prod").await?;
+    every.previous_deployment_ids = forged;
+    assert_eq!(history(&admin.update_stage(every).await?), [d1.as_str()]);
+
+    // Promoting the canary moves the stage: what it served goes in front.
+    let d3 = admin
+        .deployments
+        .create_deployment(CreateDeploymentRequest {
+            api_id: api.id.clone(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .id;
+    admin
+        .deployments
+        .update_stage(UpdateStageRequest {
+            stage: Some(Stage {
+                api_id: api.id.clone(),
+                stage_name: "prod".into(),
+                canary: Some(CanarySettings {
+                    deployment_id: d3.clone(),
+                    percent_traffic: 10.0,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            update_mask: mask(&["canary"]),
+        })
+        .await?;
+    let promoted = admin
+        .deployments
+        .promote_canary(PromoteCanaryRequest {
+            api_id: api.id.clone(),
+            stage_name: "prod".into(),
+            force: false,
+        })
+        .await?
+        .into_inner();
+    assert_eq!(promoted.deployment_id, d3);
+    assert_eq!(history(&promoted), [d2.as_str(), d1.as_str()]);
+
+    // Pointing the stage at the first entry is a roll back: it pops.
+    let back = admin
+        .deployments
+        .update_stage(UpdateStageRequest {
+            stage: Some(Stage {
+                api_id: api.id.clone(),
+                stage_name: "prod".into(),
+                deployment_id: d2.clone(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["deployment_id"]),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(back.deployment_id, d2);
+    assert_eq!(history(&back), [d1.as_str()]);
+
+    // A deleted deployment leaves every history.
+    admin
+        .deployments
+        .delete_deployment(GetDeploymentRequest {
+            api_id: api.id.clone(),
+            deployment_id: d1.clone(),
+        })
+        .await?;
+    assert!(history(&admin.stage(&api, "prod").await?).is_empty());
     Ok(())
 }
 

@@ -661,6 +661,119 @@ async fn promote_refuses_a_canary_older_than_the_stage_unless_forced() -> anyhow
     Ok(())
 }
 
+/// Rollback goes back through what the stage itself served, never to a
+/// deployment made for another stage, and further back each time: prod
+/// gets d1, beta d2, prod d3; rolling prod back serves d1 (the API's newest
+/// deployment older than d3 is beta's d2, which prod never served). Each
+/// step is proved by a request through a real node; a deleted deployment is
+/// skipped, and an empty history is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_returns_to_what_the_stage_itself_served() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+    let server = cp.url();
+    let mut admin = Admin::connect(&server).await?;
+    let api = admin
+        .create_api("shop", archway_proto::v1::ApiProtocol::Rest)
+        .await?;
+    let mut shop = Releases {
+        admin,
+        api,
+        server: server.clone(),
+        node: node.addr(),
+        http: GatewayClient::default(),
+    };
+    let d1 = shop.release("v1", "prod").await?;
+    let d2 = shop.release("v2", "beta").await?;
+    let d3 = shop.release("v3", "prod").await?;
+    assert_eq!(shop.serves("prod").await?, "v3");
+    assert_eq!(shop.serves("beta").await?, "v2");
+    let rollback = || ctl(&server, &["rollback", "shop", "--stage", "prod"]);
+
+    let out = rollback();
+    assert!(
+        out.contains(&format!("{d3} -> {d1}")),
+        "not beta's {d2}: {out}"
+    );
+    assert_eq!(shop.serves("prod").await?, "v1");
+    assert_eq!(shop.serves("beta").await?, "v2");
+    // Rolled back as far as prod goes: refused, and nothing moves.
+    let token = archway_e2e::TEST_ADMIN_TOKEN;
+    let run = ctl_as(&server, token, &["rollback", "shop", "--stage", "prod"]);
+    assert_refused(
+        &run,
+        &[
+            "stage 'prod' has no earlier deployment of its own",
+            "--to ID",
+        ],
+    );
+    assert_eq!(shop.serves("prod").await?, "v1");
+
+    // Twice goes back twice, never toggling between the last two.
+    let d4 = shop.release("v4", "prod").await?;
+    let d5 = shop.release("v5", "prod").await?;
+    let d6 = shop.release("v6", "prod").await?;
+    assert_eq!(shop.serves("prod").await?, "v6");
+    let out = rollback();
+    assert!(out.contains(&format!("{d6} -> {d5}")), "{out}");
+    assert_eq!(shop.serves("prod").await?, "v5");
+    let out = rollback();
+    assert!(out.contains(&format!("{d5} -> {d4}")), "{out}");
+    assert_eq!(shop.serves("prod").await?, "v4");
+
+    // A deleted deployment leaves the history: the next rollback skips it.
+    let d7 = shop.release("v7", "prod").await?;
+    let run = ctl_as(
+        &server,
+        token,
+        &["delete", "deployment", "shop", &d4, "--yes"],
+    );
+    assert!(run.ok, "{}", run.stderr);
+    let out = rollback();
+    assert!(out.contains(&format!("{d7} -> {d1}")), "{out}");
+    assert_eq!(shop.serves("prod").await?, "v1");
+    assert_eq!(shop.serves("beta").await?, "v2");
+    Ok(())
+}
+
+/// Releases of one API, each deployed with `archwayctl deploy`, and what
+/// one node serves.
+struct Releases {
+    admin: Admin,
+    api: archway_proto::v1::RestApi,
+    server: String,
+    node: std::net::SocketAddr,
+    http: GatewayClient,
+}
+
+impl Releases {
+    /// Makes /health answer `body` and deploys that to `stage` (created if
+    /// needed): the new deployment's id.
+    async fn release(&mut self, body: &str, stage: &str) -> anyhow::Result<String> {
+        let answer = archway_e2e::admin::mock(200, body);
+        self.admin
+            .route(&self.api, "/health", "GET", answer)
+            .await?;
+        let out = ctl(
+            &self.server,
+            &["deploy", "shop", "--stage", stage, "--create-stage"],
+        );
+        out.strip_prefix("deployment ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("no deployment id in {out}"))
+    }
+
+    /// What `stage` answers at /health through the node, once it applied
+    /// the current version.
+    async fn serves(&mut self, stage: &str) -> anyhow::Result<String> {
+        self.admin.wait_converged(&["n"]).await?;
+        let url = format!("/{stage}/health");
+        Ok(self.http.get(self.node, "shop", &url).await?.body)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destructive_deletes_ask_and_take_yes_in_scripts() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;

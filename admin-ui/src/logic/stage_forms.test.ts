@@ -211,14 +211,31 @@ describe("deployments, rollback and deploy", () => {
     expect(defaultPair([])).toEqual({ from: "", to: "" });
   });
 
-  it("rolls back to the deployment made just before the current one, even after a rollback", () => {
-    expect(rollbackTarget(list, "c")?.id).toBe("b");
-    expect(rollbackTarget(list, "b")?.id).toBe("a");
-    expect(rollbackTarget(list, "a")).toBeUndefined();
-    expect(rollbackTarget(list, "gone")).toBeUndefined();
-    const u = rollbackUpdate(stage({ deploymentId: "c" }), list[0]);
+  it("rolls back to what this stage served before, not to another stage's newer deployment", () => {
+    // prod got a, beta got b, prod got c: the API's newest deployment older
+    // than c is beta's b, which prod never served.
+    const prod = stage({ deploymentId: "c", previousDeploymentIds: ["a"] });
+    const target = rollbackTarget(prod, list);
+    expect(target?.id).toBe("a");
+    expect(target?.deployment?.createdAtMs).toBe(1000n);
+    const u = rollbackUpdate(prod, target!.id);
     expect(u.updateMask.paths).toEqual(["deployment_id"]);
-    expect(u.stage.deploymentId).toBe("b");
+    expect(u.stage.deploymentId).toBe("a");
+    expect(u.stage.stageName).toBe("prod");
+  });
+
+  it("goes further back after a roll back, as the server's history says, and stops when it is empty", () => {
+    // prod served a, then c, then d: history [c, a]. The server pops c on
+    // the roll back, so the next target is a, and then there is none.
+    const withD = [...list, d("d", 4000)];
+    expect(rollbackTarget(stage({ deploymentId: "d", previousDeploymentIds: ["c", "a"] }), withD)?.id).toBe("c");
+    expect(rollbackTarget(stage({ deploymentId: "c", previousDeploymentIds: ["a"] }), withD)?.id).toBe("a");
+    expect(rollbackTarget(stage({ deploymentId: "a", previousDeploymentIds: [] }), withD)).toBeUndefined();
+  });
+
+  it("keeps the id when the listed deployments do not have it", () => {
+    const target = rollbackTarget(stage({ deploymentId: "c", previousDeploymentIds: ["unlisted"] }), list);
+    expect(target).toEqual({ id: "unlisted", deployment: undefined });
   });
 
   it("says which stages serve a deployment and which canaries send it traffic", () => {

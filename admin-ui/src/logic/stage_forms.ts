@@ -282,16 +282,28 @@ export function newestFirst(list: readonly Deployment[]): Deployment[] {
   return [...list].sort((a, b) => (a.createdAtMs > b.createdAtMs ? -1 : a.createdAtMs < b.createdAtMs ? 1 : 0));
 }
 
-/** The deployment made just before the one the stage serves: what "Roll back" points the stage at. */
-export function rollbackTarget(deployments: readonly Deployment[], currentId: string): Deployment | undefined {
-  const current = deployments.find((d) => d.id === currentId);
-  if (!current) return undefined;
-  return newestFirst(deployments).find((d) => d.createdAtMs < current.createdAtMs);
+/**
+ * What "Roll back" points the stage at: the deployment this stage served
+ * before, the first of its `previousDeploymentIds` (kept by the control
+ * plane, most recent first; a roll back takes it off, so rolling back again
+ * goes further back). Not the newest deployment older than the current one:
+ * deployments belong to the API, and that one may have been made for
+ * another stage. `undefined` when the stage has no history. `deployment` is
+ * the listed deployment of that id, for its description; absent when the
+ * list does not have it (the id alone still rolls back).
+ */
+export function rollbackTarget(
+  stage: Stage,
+  deployments: readonly Deployment[],
+): { id: string; deployment?: Deployment } | undefined {
+  const id = stage.previousDeploymentIds[0];
+  if (!id) return undefined;
+  return { id, deployment: deployments.find((d) => d.id === id) };
 }
 
-export function rollbackUpdate(current: Stage, target: Deployment): StageUpdate {
+export function rollbackUpdate(current: Stage, targetId: string): StageUpdate {
   return {
-    stage: create(StageSchema, { ...current, deploymentId: target.id }),
+    stage: create(StageSchema, { ...current, deploymentId: targetId }),
     updateMask: { paths: ["deployment_id"] },
   };
 }

@@ -59,13 +59,16 @@ export function StagePanel({ stage, deployments, onChange }: PanelProps) {
   const act = useAction();
   const [note, setNote] = useState("");
   const byId = new Map(deployments.map((d) => [d.id, d]));
-  const target = rollbackTarget(deployments, stage.deploymentId);
+  // This stage's own history, never the API's newest older deployment
+  // (which another stage may have been given).
+  const target = rollbackTarget(stage, deployments);
   const titleId = `stage-${stage.stageName}`;
+  const targetId = `rollback-${stage.stageName}`;
 
   const rollBack = async () => {
     if (!target) return;
     setNote("");
-    const done = await act.run(() => clients.deployments.updateStage(rollbackUpdate(stage, target)));
+    const done = await act.run(() => clients.deployments.updateStage(rollbackUpdate(stage, target.id)));
     if (done) {
       setNote(`Stage ${stage.stageName} now serves ${target.id}.`);
       onChange();
@@ -83,7 +86,12 @@ export function StagePanel({ stage, deployments, onChange }: PanelProps) {
           <button
             type="button"
             disabled={!canWrite || !target || act.busy}
-            title={target ? `Point ${stage.stageName} at ${target.id}` : "No older deployment to roll back to"}
+            aria-describedby={targetId}
+            title={
+              target
+                ? `Point ${stage.stageName} back at ${target.id}, the deployment it served before`
+                : `${stage.stageName} has no earlier deployment of its own to roll back to`
+            }
             onClick={rollBack}
           >
             Roll back
@@ -108,7 +116,13 @@ export function StagePanel({ stage, deployments, onChange }: PanelProps) {
         <dt>Serves</dt>
         <dd data-testid="serving">{describe(byId.get(stage.deploymentId), stage.deploymentId)}</dd>
         <dt>Roll back to</dt>
-        <dd>{target ? describe(target, target.id) : <span class="muted">no older deployment</span>}</dd>
+        <dd id={targetId} data-testid="rollback-target">
+          {target ? (
+            describe(target.deployment, target.id)
+          ) : (
+            <span class="muted">none: this stage has no earlier deployment left to go back to</span>
+          )}
+        </dd>
         {stage.canary && (
           <>
             <dt>Canary</dt>

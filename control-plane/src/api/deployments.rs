@@ -6,6 +6,7 @@ use super::SharedState;
 use super::promotion;
 use super::records::{body, ensure_absent, load_by_id, refuse_if_used, required, unused_id};
 use super::rest_apis::{load_api, page_of_api, prefixed};
+use super::stage_history;
 use super::update_mask::{Fixed, Updatable, merge};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
@@ -25,8 +26,8 @@ impl Deployments {
     }
 
     /// Replaces an existing stage with what `change` makes of it (given the
-    /// write's view and the stage as stored), stamps the update time, and
-    /// publishes it to the fleet.
+    /// write's view and the stage as stored), carries its deployment history
+    /// over, stamps the update time, and publishes it to the fleet.
     async fn change_stage(
         &self,
         api_id: &str,
@@ -38,7 +39,8 @@ impl Deployments {
             .write(|txn| {
                 load_api(txn, api_id)?;
                 let current = load_stage(txn, api_id, stage_name)?;
-                let mut stage = change(txn, current)?;
+                let mut stage = change(txn, current.clone())?;
+                stage_history::carry(Some(&current), &mut stage);
                 stage.updated_at_ms = ids::now_ms();
                 txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
                 Ok(stage)
@@ -79,6 +81,13 @@ const STAGE_UPDATE: Updatable = Updatable {
         (
             "cache_flush_generation",
             Fixed::OutputOnly("only FlushStageCache raises it"),
+        ),
+        (
+            "previous_deployment_ids",
+            Fixed::OutputOnly(
+                "the control plane keeps it as the stage's deployment_id changes; \
+                 to roll back, set deployment_id to its first entry",
+            ),
         ),
     ],
 };
@@ -284,7 +293,8 @@ impl DeploymentService for Deployments {
                 txn.put(&keys::deployment(&api.id, &deployment.id), &deployment);
                 if !req.stage_name.is_empty() {
                     let now = ids::now_ms();
-                    let stage = match txn.get::<Stage>(&keys::stage(&api.id, &req.stage_name))? {
+                    let stored = txn.get::<Stage>(&keys::stage(&api.id, &req.stage_name))?;
+                    let mut stage = match stored.clone() {
                         Some(mut stage) => {
                             stage.deployment_id = deployment.id.clone();
                             stage.updated_at_ms = now;
@@ -299,6 +309,7 @@ impl DeploymentService for Deployments {
                             ..Default::default()
                         },
                     };
+                    stage_history::carry(stored.as_ref(), &mut stage);
                     txn.put(&keys::stage(&api.id, &stage.stage_name), &stage);
                 }
                 Ok::<_, ApiError>(deployment)
@@ -357,8 +368,9 @@ impl DeploymentService for Deployments {
             .write(|txn| {
                 load_api(txn, &req.api_id)?;
                 load_deployment(txn, &req.api_id, &req.deployment_id)?;
+                let stages = txn.scan::<Stage>(&keys::stages(&req.api_id))?;
                 refuse_if_used(
-                    txn.scan::<Stage>(&keys::stages(&req.api_id))?,
+                    &stages,
                     |stage| {
                         let canary = stage.canary.as_ref().map(|c| c.deployment_id.as_str());
                         stage.deployment_id == req.deployment_id
@@ -372,6 +384,13 @@ impl DeploymentService for Deployments {
                     },
                 )?;
                 txn.delete(&keys::deployment(&req.api_id, &req.deployment_id));
+                // No stage may roll back to what no longer exists. Nodes do
+                // not get the history, so nothing is published.
+                for mut stage in stages {
+                    if stage_history::forget(&mut stage, &req.deployment_id) {
+                        txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
+                    }
+                }
                 Ok(())
             })
             .await?;
@@ -393,6 +412,7 @@ impl DeploymentService for Deployments {
                 })?;
                 let now = ids::now_ms();
                 stage.cache_flush_generation = 0;
+                stage_history::carry(None, &mut stage);
                 stage.created_at_ms = now;
                 stage.updated_at_ms = now;
                 txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);

@@ -11,6 +11,7 @@ mod paging;
 mod promotion;
 mod records;
 pub mod rest_apis;
+pub(crate) mod stage_history;
 pub mod tokens;
 mod update_mask;
 pub mod usage_plans;

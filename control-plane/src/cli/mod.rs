@@ -105,8 +105,9 @@ pub enum Command {
         #[arg(long, default_value = "")]
         description: String,
     },
-    /// Point a stage back at an earlier deployment (by default the one
-    /// before the deployment it serves now).
+    /// Point a stage back at an earlier deployment: by default the one this
+    /// stage served before (its own history, never another stage's
+    /// deployment); again to go back further.
     Rollback {
         api_id: String,
         #[arg(long)]
@@ -474,7 +475,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut current = get_stage(&mut client, &api_id, &stage).await?;
             let target = match to {
                 Some(id) => id,
-                None => previous_deployment(&client, &api_id, &current.deployment_id).await?,
+                None => previous_deployment(&api_id, &current)?,
             };
             let from = std::mem::replace(&mut current.deployment_id, target.clone());
             client
@@ -600,24 +601,22 @@ pub(crate) async fn get_stage(
 }
 
 /// The newest deployment older than `current`.
-async fn previous_deployment(
-    client: &AdminClient,
-    api_id: &str,
-    current: &str,
-) -> anyhow::Result<String> {
-    let list = get::deployments(client, api_id).await?;
-    let Some(pos) = list.iter().position(|d| d.id == current) else {
-        bail!(
-            "the stage's deployment '{current}' is not among the API's deployments: \
-             pass --to ID (archwayctl get deployments {api_id} lists them)"
-        );
-    };
-    list.get(pos + 1).map(|d| d.id.clone()).with_context(|| {
-        format!(
-            "no deployment older than '{current}' to roll back to: pass --to ID \
-                 (archwayctl get deployments {api_id} lists them)"
-        )
-    })
+/// What `rollback` points the stage at without `--to`: the deployment it
+/// served before the current one, as the control plane recorded it for this
+/// stage (a deployment made for another stage is never picked).
+fn previous_deployment(api_id: &str, stage: &Stage) -> anyhow::Result<String> {
+    stage
+        .previous_deployment_ids
+        .first()
+        .cloned()
+        .with_context(|| {
+            format!(
+                "stage '{}' has no earlier deployment of its own to roll back to \
+             (none that still exists, or it was rolled back as far as its history goes): \
+             pass --to ID (archwayctl get deployments {api_id} lists them)",
+                stage.stage_name
+            )
+        })
 }
 
 async fn delete(client: &mut AdminClient, what: DeleteCommand) -> anyhow::Result<()> {

@@ -664,6 +664,47 @@ apis:
             .unwrap();
         assert_eq!(after.deployment_id, first.deployment_id);
         assert_ne!(after.canary.unwrap().deployment_id, first.deployment_id);
+        assert!(
+            after.previous_deployment_ids.is_empty(),
+            "the stage still serves its first deployment: nothing to roll back to"
+        );
+    }
+
+    /// Apply moves a stage as every other write does: the deployment it
+    /// served goes in front of its history; a canary-only move and an
+    /// unchanged document leave the history alone; the export never says it.
+    #[tokio::test]
+    async fn an_applied_deployment_records_what_the_stage_served_before() {
+        let (_dir, store) = store().await;
+        let prod = |store: &Store| -> Stage {
+            store
+                .view()
+                .get(&keys::stage("pets", "prod"))
+                .unwrap()
+                .unwrap()
+        };
+        apply(&store, &doc(PETS), false).await;
+        let first = prod(&store);
+        assert!(first.previous_deployment_ids.is_empty());
+        let v2 = PETS.replace("status: 200", "status: 201");
+        apply(&store, &doc(&v2), false).await;
+        let second = prod(&store);
+        assert_ne!(second.deployment_id, first.deployment_id);
+        assert_eq!(
+            second.previous_deployment_ids,
+            [first.deployment_id.as_str()]
+        );
+        apply(&store, &doc(&v2), false).await;
+        assert_eq!(prod(&store), second, "an unchanged document writes nothing");
+        let v3 = PETS.replace("status: 200", "status: 202");
+        apply(&store, &doc(&v3), false).await;
+        assert_eq!(
+            prod(&store).previous_deployment_ids,
+            [second.deployment_id.as_str(), first.deployment_id.as_str()]
+        );
+        let exported = export::export(&store.view()).unwrap().document.to_yaml();
+        assert!(!exported.contains(&first.deployment_id), "{exported}");
+        assert!(!exported.contains("previous"), "{exported}");
     }
 
     #[tokio::test]

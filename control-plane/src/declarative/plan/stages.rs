@@ -3,6 +3,7 @@
 //! the stage has one).
 
 use super::*;
+use crate::api::stage_history;
 
 impl Planner<'_> {
     /// Plans the API's stages, and the one deployment they need when the
@@ -85,6 +86,9 @@ impl Planner<'_> {
                 (None, Some(_)) => (target.clone(), canary(target.clone())),
                 (_, None) => (target.clone(), None),
             };
+            // What the stage served before, for roll back: as any other
+            // write that moves a stage (the document never sets it).
+            stage_history::carry(current, &mut stage);
             let new_id = new_deployment.as_ref().map(|(id, _)| id.clone());
             let view = self.view;
             let checked = check_stage_with(&field, &stage, |id| {
@@ -277,6 +281,8 @@ impl Planner<'_> {
             method_cache_settings,
             // Only FlushStageCache moves it.
             cache_flush_generation: current.map_or(0, |c| c.cache_flush_generation),
+            // Set with the deployment, by `stage_history::carry`.
+            previous_deployment_ids: Vec::new(),
         }))
     }
 }
