@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BadRequestSchema } from "../gen/google/rpc/bad_request_pb";
-import { claimed, fieldError, refusal } from "./errors";
+import { Refused, claimed, fieldError, invalidField, refusal } from "./errors";
 
 describe("refusal", () => {
   it("reads the field from BadRequest details", () => {
@@ -29,5 +29,24 @@ describe("refusal", () => {
     expect(r.fields).toEqual({});
     expect(claimed(r, ["name"])).toBe(false);
     expect(r.code).toBe(Code.PermissionDenied);
+  });
+});
+
+describe("invalidField", () => {
+  it("is shaped as the server's InvalidArgument, so the same field claims it", () => {
+    const r = invalidField("plan.throttle.burst_limit", "'x' must be a whole number");
+    expect(r.code).toBe(Code.InvalidArgument);
+    expect(r.message).toBe("plan.throttle.burst_limit: 'x' must be a whole number");
+    expect(fieldError(r, "burst_limit")).toBe("plan.throttle.burst_limit: 'x' must be a whole number");
+    expect(claimed(r, ["throttle.burst_limit"])).toBe(true);
+    // What the server sends for the same problem reads the same.
+    const wire = refusal(new ConnectError(r.message, Code.InvalidArgument));
+    expect(wire.fields).toEqual(r.fields);
+  });
+
+  it("comes back unchanged from refusal() when thrown as Refused, not as Unknown", () => {
+    const r = invalidField("stage.variables", "'a' is given twice: twice");
+    expect(refusal(new Refused(r))).toBe(r);
+    expect(refusal(new Error("boom")).code).toBe(Code.Unknown);
   });
 });

@@ -12,7 +12,25 @@ export interface Refusal {
   fields: Record<string, string>;
 }
 
+/**
+ * A refusal made in the browser for input the server could not even receive
+ * (a number that is not one), shaped exactly as the server's InvalidArgument
+ * ("field: reason", the field under the path the server would name), so the
+ * form shows it beside the same input.
+ */
+export function invalidField(field: string, reason: string): Refusal {
+  return { code: Code.InvalidArgument, message: `${field}: ${reason}`, fields: { [field]: reason } };
+}
+
+/** A local refusal thrown out of a request builder; `refusal()` gives it back unchanged. */
+export class Refused extends Error {
+  constructor(readonly refusal: Refusal) {
+    super(refusal.message);
+  }
+}
+
 export function refusal(err: unknown): Refusal {
+  if (err instanceof Refused) return err.refusal;
   const e = ConnectError.from(err);
   const fields: Record<string, string> = {};
   for (const detail of e.findDetails(BadRequestSchema)) {

@@ -4,6 +4,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ApiKeySource, EndpointType, type RestApi } from "../gen/archway/v1/config_pb";
 import type { UpdateRestApiRequestSchema } from "../gen/archway/v1/admin_pb";
+import { changedPaths } from "./update_mask";
 
 export interface ApiSettingsForm {
   name: string;
@@ -23,17 +24,20 @@ export function apiToSettings(api: RestApi): ApiSettingsForm {
   };
 }
 
+const SETTINGS_FIELDS = {
+  name: (f: ApiSettingsForm) => f.name,
+  description: (f: ApiSettingsForm) => f.description,
+  api_key_source: (f: ApiSettingsForm) => f.apiKeySource,
+  endpoint_type: (f: ApiSettingsForm) => f.endpointType,
+  // Whitespace-only edits of the JSON still count: the operator saw them.
+  policy: (f: ApiSettingsForm) => f.policy,
+};
+
 export type UpdateRestApiInit = MessageInitShape<typeof UpdateRestApiRequestSchema>;
 
 /** The request for what changed since `api`; null when nothing did. */
 export function settingsUpdate(api: RestApi, f: ApiSettingsForm): UpdateRestApiInit | null {
-  const paths: string[] = [];
-  if (f.name !== api.name) paths.push("name");
-  if (f.description !== api.description) paths.push("description");
-  if (f.apiKeySource !== api.apiKeySource) paths.push("api_key_source");
-  if (f.endpointType !== api.endpointType) paths.push("endpoint_type");
-  // Whitespace-only edits of the JSON still count: the operator saw them.
-  if (f.policy !== api.policy) paths.push("policy");
+  const paths = changedPaths(SETTINGS_FIELDS, apiToSettings(api), f);
   if (paths.length === 0) return null;
   return {
     apiId: api.id,

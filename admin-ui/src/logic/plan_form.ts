@@ -4,8 +4,8 @@
 // message lands beside the same input; everything else is the server's to
 // judge. `planMask` names the top-level fields that changed, for
 // UpdateUsagePlan's update_mask.
-import { Code } from "@connectrpc/connect";
-import type { Refusal } from "../api/errors";
+import { type Refusal, Refused, invalidField } from "../api/errors";
+import { changedPaths } from "./update_mask";
 
 export interface MethodThrottleForm {
   resourcePath: string;
@@ -93,20 +93,13 @@ export function formFromPlan(p: PlanLike): PlanForm {
   };
 }
 
-class Bad extends Error {
-  constructor(
-    readonly field: string,
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`);
-  }
-}
+const bad = (field: string, reason: string) => new Refused(invalidField(field, reason));
 
 function rate(field: string, s: string): number {
   const t = s.trim();
   if (t === "") return 0;
   const n = Number(t);
-  if (!Number.isFinite(n)) throw new Bad(field, `'${s}' is not a number of requests per second`);
+  if (!Number.isFinite(n)) throw bad(field, `'${s}' is not a number of requests per second`);
   // Range and sign are the server's to check (it names the limits).
   return n;
 }
@@ -114,8 +107,8 @@ function rate(field: string, s: string): number {
 function whole(field: string, s: string, max: number | bigint): number {
   const t = s.trim();
   if (t === "") return 0;
-  if (!/^\d+$/.test(t)) throw new Bad(field, `'${s}' must be a whole number, 0 or more`);
-  if (BigInt(t) > BigInt(max)) throw new Bad(field, `must be at most ${max}, got ${t}`);
+  if (!/^\d+$/.test(t)) throw bad(field, `'${s}' must be a whole number, 0 or more`);
+  if (BigInt(t) > BigInt(max)) throw bad(field, `must be at most ${max}, got ${t}`);
   return Number(t);
 }
 
@@ -131,9 +124,9 @@ export function planFromForm(f: PlanForm): { plan: PlanInit } | { refusal: Refus
     }
     const limitText = f.quotaLimit.trim();
     if (limitText !== "" && limitText !== "0") {
-      if (!/^\d+$/.test(limitText)) throw new Bad("plan.quota.limit", `'${f.quotaLimit}' must be a whole number`);
+      if (!/^\d+$/.test(limitText)) throw bad("plan.quota.limit", `'${f.quotaLimit}' must be a whole number`);
       const limit = BigInt(limitText);
-      if (limit > 0xffffffffffffffffn) throw new Bad("plan.quota.limit", "is too large");
+      if (limit > 0xffffffffffffffffn) throw bad("plan.quota.limit", "is too large");
       plan.quota = {
         limit,
         period: Number(f.quotaPeriod) || 0,
@@ -159,20 +152,20 @@ export function planFromForm(f: PlanForm): { plan: PlanInit } | { refusal: Refus
     });
     return { plan };
   } catch (e) {
-    if (!(e instanceof Bad)) throw e;
-    return { refusal: { code: Code.InvalidArgument, message: e.message, fields: { [e.field]: e.reason } } };
+    if (!(e instanceof Refused)) throw e;
+    return { refusal: e.refusal };
   }
 }
 
-const stableJson = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x));
+const PLAN_FIELDS = {
+  name: (p: PlanInit) => p.name,
+  description: (p: PlanInit) => p.description,
+  throttle: (p: PlanInit) => p.throttle,
+  quota: (p: PlanInit) => p.quota,
+  api_stages: (p: PlanInit) => p.apiStages,
+};
 
 /** UpdateUsagePlan's update_mask: the top-level fields whose value differs. */
 export function planMask(before: PlanInit, after: PlanInit): string[] {
-  const paths: string[] = [];
-  if (before.name !== after.name) paths.push("name");
-  if (before.description !== after.description) paths.push("description");
-  if (stableJson(before.throttle) !== stableJson(after.throttle)) paths.push("throttle");
-  if (stableJson(before.quota) !== stableJson(after.quota)) paths.push("quota");
-  if (stableJson(before.apiStages) !== stableJson(after.apiStages)) paths.push("api_stages");
-  return paths;
+  return changedPaths(PLAN_FIELDS, before, after);
 }

@@ -7,6 +7,7 @@
 // textarea per policy, so everything under `principal.policies[i]` is that
 // textarea's, and `principal.policies` itself (too many) is the list's.
 import type { Refusal } from "../api/errors";
+import { changedPaths } from "./update_mask";
 
 const POLICY = /^(?:principal\.)?policies\[(\d+)\]/;
 
@@ -26,19 +27,19 @@ export function policyPaths(r: Refusal | null | undefined): string[] {
   return Object.keys(r.fields).filter((p) => POLICY.test(p) || /^(?:principal\.)?policies$/.test(p));
 }
 
+interface PrincipalEdit {
+  description: string;
+  policies: string[];
+}
+
+const PRINCIPAL_FIELDS = {
+  description: (p: PrincipalEdit) => p.description,
+  policies: (p: PrincipalEdit) => p.policies,
+};
+
 /** UpdatePrincipal's update_mask: description and/or policies, as they changed. */
-export function principalMask(
-  before: { description: string; policies: string[] },
-  after: { description: string; policies: string[] },
-): string[] {
-  const paths: string[] = [];
-  if (before.description !== after.description) paths.push("description");
-  if (
-    before.policies.length !== after.policies.length ||
-    before.policies.some((p, i) => p !== after.policies[i])
-  )
-    paths.push("policies");
-  return paths;
+export function principalMask(before: PrincipalEdit, after: PrincipalEdit): string[] {
+  return changedPaths(PRINCIPAL_FIELDS, before, after);
 }
 
 /** A starting point for a new policy: allows invoking every API (edit it). */

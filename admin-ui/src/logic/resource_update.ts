@@ -6,14 +6,23 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { UpdateResourceRequestSchema } from "../gen/archway/v1/admin_pb";
 import type { Resource } from "../gen/archway/v1/config_pb";
 import { type TreeNode, canHaveChildren, flatten } from "./tree";
+import { changedPaths } from "./update_mask";
 
 export type UpdateResourceInit = MessageInitShape<typeof UpdateResourceRequestSchema>;
 
+interface Place {
+  parentId: string;
+  pathPart: string;
+}
+
+const PLACE_FIELDS = {
+  parent_id: (p: Place) => p.parentId,
+  path_part: (p: Place) => p.pathPart,
+};
+
 /** The request for a new parent and path part; null when neither changed. */
 export function resourceUpdate(r: Resource, parentId: string, pathPart: string): UpdateResourceInit | null {
-  const paths: string[] = [];
-  if (parentId !== r.parentId) paths.push("parent_id");
-  if (pathPart !== r.pathPart) paths.push("path_part");
+  const paths = changedPaths(PLACE_FIELDS, r, { parentId, pathPart });
   if (paths.length === 0) return null;
   return { apiId: r.apiId, resourceId: r.id, parentId, pathPart, updateMask: { paths } };
 }

@@ -6,7 +6,7 @@
 // number) is refused here as the server would refuse it: InvalidArgument
 // with the server's field path, so the form shows it beside the same field.
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Refused, invalidField } from "../api/errors";
 import type { CreateDeploymentRequest } from "../gen/archway/v1/admin_pb";
 import {
   AccessLogSettingsSchema,
@@ -17,15 +17,16 @@ import {
   type Stage,
   StageSchema,
 } from "../gen/archway/v1/config_pb";
+import { type MaskReaders, changedPaths as changedPathsOf } from "./update_mask";
 
 export interface StageUpdate {
   stage: Stage;
   updateMask: { paths: string[] };
 }
 
-/** A refusal of the form, shaped as the server's ("field: reason", InvalidArgument). */
-export function invalid(field: string, reason: string): ConnectError {
-  return new ConnectError(`${field}: ${reason}`, Code.InvalidArgument);
+/** A refusal of the form, shaped as the server's ("field: reason", InvalidArgument), to throw. */
+export function invalid(field: string, reason: string): Refused {
+  return new Refused(invalidField(field, reason));
 }
 
 function entries(map: Record<string, string> | undefined): Array<[string, string]> {
@@ -39,7 +40,7 @@ function throttles(list: readonly MethodThrottle[]) {
 }
 
 /** Every path a stage form may name, read from a stage in a comparable form. */
-const READ: Record<string, (s: Stage) => unknown> = {
+const READ: MaskReaders<Stage> = {
   deployment_id: (s) => s.deploymentId,
   description: (s) => s.description,
   variables: (s) => entries(s.variables),
@@ -56,11 +57,7 @@ const READ: Record<string, (s: Stage) => unknown> = {
 
 /** Which of `paths` differ between the stored stage and the edited one. */
 export function changedPaths(current: Stage, next: Stage, paths: readonly string[]): string[] {
-  return paths.filter((p) => {
-    const read = READ[p];
-    if (!read) throw new Error(`no stage field ${p}`);
-    return JSON.stringify(read(current)) !== JSON.stringify(read(next));
-  });
+  return changedPathsOf(READ, current, next, paths);
 }
 
 /** UpdateStage for what changed among `paths`, or null when nothing did. */

@@ -1,10 +1,9 @@
 // An API's authorizers: JWT (checked by the node against the issuer's
 // keys), TOKEN and REQUEST (a URL the node calls). List, create, edit
 // (every field of the kind, through update_mask), delete.
-import { Code } from "@connectrpc/connect";
 import { useMemo, useState } from "preact/hooks";
 import { allPages } from "../api/client";
-import type { Refusal } from "../api/errors";
+import { type Refusal, invalidField } from "../api/errors";
 import { AuthorizerType, type Authorizer } from "../gen/archway/v1/config_pb";
 import {
   type AuthorizerForm,
@@ -206,11 +205,7 @@ function AuthorizerEditor({
         setLocal(null);
         const built = formToAuthorizer(apiId, form, editing?.id ?? "");
         if ("error" in built) {
-          setLocal({
-            code: Code.InvalidArgument,
-            message: `${built.error.field}: ${built.error.reason}`,
-            fields: { [built.error.field]: built.error.reason },
-          });
+          setLocal(invalidField(built.error.field, built.error.reason));
           return;
         }
         const saved = await save.run(() =>

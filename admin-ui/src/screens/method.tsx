@@ -1,9 +1,8 @@
 // One method of a resource: its authorization, API key requirement and
 // integration, saved together by one PutMethod (all of it or none).
-import { Code } from "@connectrpc/connect";
 import { useMemo, useState } from "preact/hooks";
 import { allPages } from "../api/client";
-import type { Refusal } from "../api/errors";
+import { type Refusal, invalidField } from "../api/errors";
 import { AuthorizerType, type Authorizer, type Method, type Resource } from "../gen/archway/v1/config_pb";
 import {
   type IntegrationChoice,
@@ -139,11 +138,7 @@ function MethodEditor({
           setLocal(null);
           const built = formToMethod(apiId, resource.id, form);
           if ("error" in built) {
-            setLocal({
-              code: Code.InvalidArgument,
-              message: `${built.error.field}: ${built.error.reason}`,
-              fields: { [built.error.field]: built.error.reason },
-            });
+            setLocal(invalidField(built.error.field, built.error.reason));
             return;
           }
           const saved = await save.run(() => clients.apis.putMethod({ method: built.method }));
