@@ -1,5 +1,5 @@
 // APIs: list (filterable: a fleet may hold thousands), create, delete.
-import { useMemo, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { allPages } from "../api/client";
 import { ApiProtocol } from "../gen/archway/v1/config_pb";
 import { href } from "../router";
@@ -7,6 +7,10 @@ import { useSession } from "../ui/context";
 import { Failure, Field, PageHeader, Select } from "../ui/form";
 import { when } from "../ui/format";
 import { useAction, useLoad } from "../ui/hooks";
+import { ConfirmButton } from "../ui/confirm_button";
+import { ListFilter, countStatus, useFiltered } from "../ui/list_filter";
+import { ListHead } from "../ui/list_head";
+import { ShowMore, useShowMore } from "../ui/show_more";
 
 const PROTOCOLS: Array<[string, string]> = [
   [String(ApiProtocol.REST), "REST"],
@@ -26,14 +30,11 @@ export function ApisPage() {
     () => allPages((pageToken) => clients.apis.listRestApis({ pageSize: 500, pageToken })),
     [clients],
   );
-  const [filter, setFilter] = useState("");
-  const [limit, setLimit] = useState(FIRST_ROWS);
-  const matching = useMemo(() => {
-    const f = filter.trim().toLowerCase();
-    const list = apis.data ?? [];
-    return f ? list.filter((a) => a.id.includes(f) || a.name.toLowerCase().includes(f)) : list;
-  }, [apis.data, filter]);
-  const shown = matching.slice(0, limit);
+  const { filter, setFilter, shown: matching } = useFiltered(
+    apis.data,
+    (a, f) => a.id.includes(f) || a.name.toLowerCase().includes(f),
+  );
+  const { shown, hidden, more } = useShowMore(matching, FIRST_ROWS);
 
   const create = useAction();
   const remove = useAction();
@@ -94,33 +95,13 @@ export function ApisPage() {
         <Failure failure={create.failure} fields={["name", "id", "description", "protocol"]} />
       </form>
 
-      <div class="toolbar">
-        <label for="api-filter">Filter</label>
-        <input
-          id="api-filter"
-          type="search"
-          value={filter}
-          placeholder="id or name"
-          onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
-        />
-        <span role="status" class="muted">
-          {apis.loading && !apis.data ? "Loading…" : `${matching.length} of ${apis.data?.length ?? 0} APIs`}
-        </span>
-      </div>
+      <ListFilter id="api-filter" placeholder="id or name" filter={filter} onFilter={setFilter}>
+        {countStatus(apis, matching.length, "APIs")}
+      </ListFilter>
       <Failure failure={apis.error} />
       <Failure failure={remove.failure} />
       <table class="list" aria-label="APIs">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Id</th>
-            <th scope="col">Protocol</th>
-            <th scope="col">Created</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <ListHead columns={["Name", "Id", "Protocol", "Created"]} />
         <tbody>
           {shown.map((api) => (
             <tr key={api.id}>
@@ -134,31 +115,19 @@ export function ApisPage() {
               <td>{when(api.createdAtMs)}</td>
               <td class="row-actions">
                 <a href={href("apis", api.id, "deployments")}>Deployments</a>
-                <button
-                  type="button"
-                  class="danger"
-                  disabled={!canWrite || remove.busy}
-                  aria-label={`Delete API ${api.name || api.id}`}
-                  onClick={async () => {
-                    if (!confirm(`Delete API ${api.name} (${api.id}) with its resources, deployments and stages?`))
-                      return;
-                    if (await remove.run(() => clients.apis.deleteRestApi({ apiId: api.id }))) apis.reload();
-                  }}
-                >
-                  Delete
-                </button>
+                <ConfirmButton
+                  action={remove}
+                  label={`Delete API ${api.name || api.id}`}
+                  confirmText={`Delete API ${api.name} (${api.id}) with its resources, deployments and stages?`}
+                  run={() => clients.apis.deleteRestApi({ apiId: api.id })}
+                  onDone={apis.reload}
+                />
               </td>
             </tr>
           ))}
         </tbody>
       </table>
-      {matching.length > shown.length && (
-        <p>
-          <button type="button" class="secondary" onClick={() => setLimit((l) => l + 1000)}>
-            Show more ({matching.length - shown.length} not shown)
-          </button>
-        </p>
-      )}
+      <ShowMore hidden={hidden} onMore={more} />
     </section>
   );
 }

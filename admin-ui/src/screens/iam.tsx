@@ -1,7 +1,7 @@
 // IAM users and roles: list, create, edit (description and policies, with
 // an update_mask of what changed), delete; a user's access keys (create:
 // the secret shown once; activate / deactivate; delete).
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { allPages } from "../api/client";
 import type { Refusal } from "../api/errors";
 import { type AccessKey, type IamPrincipal, PrincipalType } from "../gen/archway/v1/config_pb";
@@ -11,6 +11,9 @@ import { Failure, Field, Notice, PageHeader, Select } from "../ui/form";
 import { when } from "../ui/format";
 import { useAction, useLoad } from "../ui/hooks";
 import { ShownOnce } from "../ui/shown_once";
+import { ConfirmButton } from "../ui/confirm_button";
+import { ListFilter, countStatus, useFiltered } from "../ui/list_filter";
+import { ListHead } from "../ui/list_head";
 
 const TYPES: Array<[string, string]> = [
   [String(PrincipalType.USER), "User"],
@@ -20,18 +23,16 @@ const TYPES: Array<[string, string]> = [
 const typeName = (t: PrincipalType) => (t === PrincipalType.ROLE ? "role" : t === PrincipalType.USER ? "user" : "?");
 
 export function IamPage() {
-  const { clients, canWrite } = useSession();
+  const { clients } = useSession();
   const principals = useLoad(
     () => allPages((pageToken) => clients.iam.listPrincipals({ pageSize: 1000, pageToken })),
     [clients],
   );
-  const [filter, setFilter] = useState("");
   const [selected, setSelected] = useState<string | null>(null);
-  const shown = useMemo(() => {
-    const f = filter.trim().toLowerCase();
-    const list = principals.data ?? [];
-    return f ? list.filter((p) => p.name.toLowerCase().includes(f) || p.arn.toLowerCase().includes(f)) : list;
-  }, [principals.data, filter]);
+  const { filter, setFilter, shown } = useFiltered(
+    principals.data,
+    (p, f) => p.name.toLowerCase().includes(f) || p.arn.toLowerCase().includes(f),
+  );
   const current = principals.data?.find((p) => p.name === selected);
   const remove = useAction();
   // Opening a principal moves the focus (and the view) to its panel above the list.
@@ -70,36 +71,13 @@ export function IamPage() {
           <AccessKeys principal={current} />
         </section>
       )}
-      <div class="toolbar">
-        <label for="iam-filter">Filter</label>
-        <input
-          id="iam-filter"
-          type="search"
-          value={filter}
-          placeholder="name or ARN"
-          onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
-        />
-        <span role="status" class="muted">
-          {principals.loading && !principals.data
-            ? "Loading…"
-            : `${shown.length} of ${principals.data?.length ?? 0} users and roles`}
-        </span>
-      </div>
+      <ListFilter id="iam-filter" placeholder="name or ARN" filter={filter} onFilter={setFilter}>
+        {countStatus(principals, shown.length, "users and roles")}
+      </ListFilter>
       <Failure failure={principals.error} />
       <Failure failure={remove.failure} />
       <table class="list" aria-label="IAM users and roles">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Type</th>
-            <th scope="col">ARN</th>
-            <th scope="col">Policies</th>
-            <th scope="col">Created</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <ListHead columns={["Name", "Type", "ARN", "Policies", "Created"]} />
         <tbody>
           {shown.map((p) => (
             <tr key={p.name} aria-current={p.name === selected ? "true" : undefined}>
@@ -115,21 +93,16 @@ export function IamPage() {
               <td>{p.policies.length}</td>
               <td>{when(p.createdAtMs)}</td>
               <td class="row-actions">
-                <button
-                  type="button"
-                  class="danger"
-                  disabled={!canWrite || remove.busy}
-                  aria-label={`Delete ${typeName(p.type)} ${p.name}`}
-                  onClick={async () => {
-                    if (!confirm(`Delete ${typeName(p.type)} ${p.name} with its access keys and sessions?`)) return;
-                    if (await remove.run(() => clients.iam.deletePrincipal({ name: p.name }))) {
-                      if (selected === p.name) setSelected(null);
-                      principals.reload();
-                    }
+                <ConfirmButton
+                  action={remove}
+                  label={`Delete ${typeName(p.type)} ${p.name}`}
+                  confirmText={`Delete ${typeName(p.type)} ${p.name} with its access keys and sessions?`}
+                  run={() => clients.iam.deletePrincipal({ name: p.name })}
+                  onDone={() => {
+                    if (selected === p.name) setSelected(null);
+                    principals.reload();
                   }}
-                >
-                  Delete
-                </button>
+                />
               </td>
             </tr>
           ))}
@@ -381,19 +354,13 @@ function AccessKeys({ principal }: { principal: IamPrincipal }) {
                 >
                   {k.enabled ? "Deactivate" : "Activate"}
                 </button>
-                <button
-                  type="button"
-                  class="danger"
-                  disabled={!canWrite || change.busy}
-                  aria-label={`Delete access key ${k.accessKeyId}`}
-                  onClick={async () => {
-                    if (!confirm(`Delete access key ${k.accessKeyId}? Requests signed with it are refused from then on.`))
-                      return;
-                    if (await change.run(() => clients.iam.deleteAccessKey({ accessKeyId: k.accessKeyId }))) keys.reload();
-                  }}
-                >
-                  Delete
-                </button>
+                <ConfirmButton
+                  action={change}
+                  label={`Delete access key ${k.accessKeyId}`}
+                  confirmText={`Delete access key ${k.accessKeyId}? Requests signed with it are refused from then on.`}
+                  run={() => clients.iam.deleteAccessKey({ accessKeyId: k.accessKeyId })}
+                  onDone={keys.reload}
+                />
               </td>
             </tr>
           ))}

@@ -12,6 +12,10 @@ import { useSession } from "../ui/context";
 import { Failure, Field, Notice, PageHeader } from "../ui/form";
 import { useAction, useLoad } from "../ui/hooks";
 import { ShownOnce } from "../ui/shown_once";
+import { ConfirmButton } from "../ui/confirm_button";
+import { ListFilter, countStatus, useFiltered } from "../ui/list_filter";
+import { ListHead } from "../ui/list_head";
+import { ShowMore, useShowMore } from "../ui/show_more";
 import { when } from "../ui/format";
 
 /**
@@ -35,26 +39,21 @@ export function KeysPage() {
   );
   const planName = useMemo(() => new Map((plans.data ?? []).map((p) => [p.id, p.name])), [plans.data]);
 
-  const [filter, setFilter] = useState("");
-  const [limit, setLimit] = useState(FIRST_ROWS);
   // Newest first: a key just created or imported is at the top.
   const sorted = useMemo(
     () => [...(keys.data ?? [])].sort((a, b) => (a.createdAtMs === b.createdAtMs ? 0 : a.createdAtMs > b.createdAtMs ? -1 : 1)),
     [keys.data],
   );
-  const matching = useMemo(() => {
-    const f = filter.trim().toLowerCase();
-    const list = sorted;
-    if (!f) return list;
-    return list.filter(
-      (k) =>
-        k.id.toLowerCase().includes(f) ||
-        k.name.toLowerCase().includes(f) ||
-        k.valuePrefix.toLowerCase().startsWith(f) ||
-        k.usagePlanIds.some((p) => p === f || (planName.get(p) ?? "").toLowerCase().includes(f)),
-    );
-  }, [sorted, filter, planName]);
-  const shown = matching.slice(0, limit);
+  const { filter, setFilter, shown: matching } = useFiltered(
+    sorted,
+    (k, f) =>
+      k.id.toLowerCase().includes(f) ||
+      k.name.toLowerCase().includes(f) ||
+      k.valuePrefix.toLowerCase().startsWith(f) ||
+      k.usagePlanIds.some((p) => p === f || (planName.get(p) ?? "").toLowerCase().includes(f)),
+    [planName],
+  );
+  const { shown, hidden, more, reset } = useShowMore(matching, FIRST_ROWS);
 
   const row = useAction();
 
@@ -65,52 +64,29 @@ export function KeysPage() {
       <ImportKeys onImported={keys.reload} />
 
       <h2>Keys</h2>
-      <div class="toolbar">
-        <label for="key-filter">Filter</label>
-        <input
-          id="key-filter"
-          type="search"
-          value={filter}
-          placeholder="id, name, prefix or plan"
-          onInput={(e) => {
-            setFilter((e.target as HTMLInputElement).value);
-            setLimit(FIRST_ROWS);
-          }}
-        />
-        <span role="status" class="muted">
-          {keys.loading && !keys.data ? "Loading…" : `${matching.length} of ${keys.data?.length ?? 0} keys`}
-          {keys.loading && keys.data && " (refreshing…)"}
-        </span>
-      </div>
+      <ListFilter
+        id="key-filter"
+        placeholder="id, name, prefix or plan"
+        filter={filter}
+        onFilter={(text) => {
+          setFilter(text);
+          reset();
+        }}
+      >
+        {countStatus(keys, matching.length, "keys")}
+        {keys.loading && keys.data && " (refreshing…)"}
+      </ListFilter>
       <Failure failure={keys.error} />
       <Failure failure={row.failure} />
         <table class="list" aria-label="API keys">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Id</th>
-              <th scope="col">Prefix</th>
-              <th scope="col">Enabled</th>
-              <th scope="col">Created</th>
-              <th scope="col">Usage plans</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <ListHead columns={["Name", "Id", "Prefix", "Enabled", "Created", "Usage plans"]} />
           <tbody>
             {shown.map((k) => (
               <KeyRow key={k.id} k={k} planName={planName} busy={row.busy} canWrite={canWrite} run={row.run} reload={keys.reload} />
             ))}
           </tbody>
         </table>
-      {matching.length > shown.length && (
-        <p>
-          <button type="button" class="secondary" onClick={() => setLimit((l) => l + 1000)}>
-            Show more ({matching.length - shown.length} not shown)
-          </button>
-        </p>
-      )}
+      <ShowMore hidden={hidden} onMore={more} />
     </section>
   );
 }
@@ -170,18 +146,13 @@ function KeyRow({
         >
           {k.enabled ? "Disable" : "Enable"}
         </button>
-        <button
-          type="button"
-          class="danger"
-          disabled={!canWrite || busy}
-          aria-label={`Delete key ${label}`}
-          onClick={async () => {
-            if (!confirm(`Delete API key ${label}? Clients sending it are refused from then on.`)) return;
-            if (await run(() => clients.plans.deleteApiKey({ keyId: k.id }))) reload();
-          }}
-        >
-          Delete
-        </button>
+        <ConfirmButton
+          action={{ busy, run }}
+          label={`Delete key ${label}`}
+          confirmText={`Delete API key ${label}? Clients sending it are refused from then on.`}
+          run={() => clients.plans.deleteApiKey({ keyId: k.id })}
+          onDone={reload}
+        />
       </td>
     </tr>
   );

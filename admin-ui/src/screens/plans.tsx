@@ -20,6 +20,9 @@ import { useSession } from "../ui/context";
 import { Failure, Field, Notice, PageHeader, Select } from "../ui/form";
 import { when } from "../ui/format";
 import { type Loaded, useAction, useLoad } from "../ui/hooks";
+import { ConfirmButton } from "../ui/confirm_button";
+import { ListFilter, countStatus, useFiltered } from "../ui/list_filter";
+import { ListHead } from "../ui/list_head";
 
 const PERIODS: Array<[string, string]> = [
   [String(QuotaPeriod.UNSPECIFIED), "—"],
@@ -47,17 +50,15 @@ function quotaText(p: UsagePlan): string {
 }
 
 function PlanList() {
-  const { clients, canWrite } = useSession();
+  const { clients } = useSession();
   const plans = useLoad(
     () => allPages((pageToken) => clients.plans.listUsagePlans({ pageSize: 1000, pageToken })),
     [clients],
   );
-  const [filter, setFilter] = useState("");
-  const shown = useMemo(() => {
-    const f = filter.trim().toLowerCase();
-    const list = plans.data ?? [];
-    return f ? list.filter((p) => p.id.includes(f) || p.name.toLowerCase().includes(f)) : list;
-  }, [plans.data, filter]);
+  const { filter, setFilter, shown } = useFiltered(
+    plans.data,
+    (p, f) => p.id.includes(f) || p.name.toLowerCase().includes(f),
+  );
   const remove = useAction();
 
   return (
@@ -67,35 +68,13 @@ function PlanList() {
         <summary>Create a usage plan</summary>
         <PlanEditor onSaved={(p) => navigate("plans", p.id)} />
       </details>
-      <div class="toolbar">
-        <label for="plan-filter">Filter</label>
-        <input
-          id="plan-filter"
-          type="search"
-          value={filter}
-          placeholder="id or name"
-          onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
-        />
-        <span role="status" class="muted">
-          {plans.loading && !plans.data ? "Loading…" : `${shown.length} of ${plans.data?.length ?? 0} plans`}
-        </span>
-      </div>
+      <ListFilter id="plan-filter" placeholder="id or name" filter={filter} onFilter={setFilter}>
+        {countStatus(plans, shown.length, "plans")}
+      </ListFilter>
       <Failure failure={plans.error} />
       <Failure failure={remove.failure} />
       <table class="list" aria-label="Usage plans">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Id</th>
-            <th scope="col">Throttle</th>
-            <th scope="col">Quota</th>
-            <th scope="col">Stages</th>
-            <th scope="col">Created</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <ListHead columns={["Name", "Id", "Throttle", "Quota", "Stages", "Created"]} />
         <tbody>
           {shown.map((p) => (
             <tr key={p.id}>
@@ -110,18 +89,13 @@ function PlanList() {
               <td>{p.apiStages.map((s) => `${s.apiId}/${s.stage}`).join(", ") || <span class="muted">none</span>}</td>
               <td>{when(p.createdAtMs)}</td>
               <td class="row-actions">
-                <button
-                  type="button"
-                  class="danger"
-                  disabled={!canWrite || remove.busy}
-                  aria-label={`Delete usage plan ${p.name || p.id}`}
-                  onClick={async () => {
-                    if (!confirm(`Delete usage plan ${p.name} (${p.id})? Remove its keys first.`)) return;
-                    if (await remove.run(() => clients.plans.deleteUsagePlan({ usagePlanId: p.id }))) plans.reload();
-                  }}
-                >
-                  Delete
-                </button>
+                <ConfirmButton
+                  action={remove}
+                  label={`Delete usage plan ${p.name || p.id}`}
+                  confirmText={`Delete usage plan ${p.name} (${p.id})? Remove its keys first.`}
+                  run={() => clients.plans.deleteUsagePlan({ usagePlanId: p.id })}
+                  onDone={plans.reload}
+                />
               </td>
             </tr>
           ))}
@@ -132,7 +106,7 @@ function PlanList() {
 }
 
 function PlanDetail({ planId }: { planId: string }) {
-  const { clients, canWrite } = useSession();
+  const { clients } = useSession();
   const plan = useLoad(() => clients.plans.getUsagePlan({ usagePlanId: planId }), [clients, planId]);
   const keys = useLoad(
     () => allPages((pageToken) => clients.plans.listApiKeys({ pageSize: 1000, pageToken })),
@@ -153,17 +127,15 @@ function PlanDetail({ planId }: { planId: string }) {
       <header class="page-header">
         <h1 id="plan-title">Usage plan {p ? p.name : planId}</h1>
         <div class="actions">
-          <button
-            type="button"
-            class="danger"
-            disabled={!canWrite || !p || remove.busy}
-            onClick={async () => {
-              if (!confirm(`Delete usage plan ${p?.name} (${planId})? Remove its keys first.`)) return;
-              if (await remove.run(() => clients.plans.deleteUsagePlan({ usagePlanId: planId }))) navigate("plans");
-            }}
+          <ConfirmButton
+            action={remove}
+            disabled={!p}
+            confirmText={`Delete usage plan ${p?.name} (${planId})? Remove its keys first.`}
+            run={() => clients.plans.deleteUsagePlan({ usagePlanId: planId })}
+            onDone={() => navigate("plans")}
           >
             Delete plan
-          </button>
+          </ConfirmButton>
         </div>
       </header>
       <Failure failure={plan.error} />
@@ -525,17 +497,7 @@ function PlanKeys({ plan, keys }: { plan: UsagePlan; keys: Loaded<ApiKey[]> }) {
         <Failure failure={change.failure} fields={["key_id"]} />
       </form>
       <table class="list" aria-label="Keys in this plan">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Id</th>
-            <th scope="col">Prefix</th>
-            <th scope="col">Enabled</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <ListHead columns={["Name", "Id", "Prefix", "Enabled"]} />
         <tbody>
           {members.map((k) => (
             <tr key={k.id}>
@@ -548,31 +510,24 @@ function PlanKeys({ plan, keys }: { plan: UsagePlan; keys: Loaded<ApiKey[]> }) {
               </td>
               <td>{k.enabled ? <span class="badge good">enabled</span> : <span class="badge bad">disabled</span>}</td>
               <td class="row-actions">
-                <button
-                  type="button"
-                  class="secondary"
-                  disabled={!canWrite || change.busy}
-                  aria-label={`Reset the quota of key ${k.name || k.id}`}
-                  onClick={async () => {
-                    if (!confirm(`Start the quota period of key ${k.name} over (its count goes to 0)?`)) return;
-                    await change.run(() => clients.plans.resetUsage({ usagePlanId: plan.id, keyId: k.id }));
-                  }}
+                <ConfirmButton
+                  action={change}
+                  kind="secondary"
+                  label={`Reset the quota of key ${k.name || k.id}`}
+                  confirmText={`Start the quota period of key ${k.name} over (its count goes to 0)?`}
+                  run={() => clients.plans.resetUsage({ usagePlanId: plan.id, keyId: k.id })}
                 >
                   Reset quota
-                </button>
-                <button
-                  type="button"
-                  class="danger"
-                  disabled={!canWrite || change.busy}
-                  aria-label={`Remove key ${k.name || k.id}`}
-                  onClick={async () => {
-                    if (!confirm(`Remove key ${k.name} (${k.id}) from plan ${plan.name}?`)) return;
-                    if (await change.run(() => clients.plans.removeKeyFromPlan({ usagePlanId: plan.id, keyId: k.id })))
-                      keys.reload();
-                  }}
+                </ConfirmButton>
+                <ConfirmButton
+                  action={change}
+                  label={`Remove key ${k.name || k.id}`}
+                  confirmText={`Remove key ${k.name} (${k.id}) from plan ${plan.name}?`}
+                  run={() => clients.plans.removeKeyFromPlan({ usagePlanId: plan.id, keyId: k.id })}
+                  onDone={keys.reload}
                 >
                   Remove
-                </button>
+                </ConfirmButton>
               </td>
             </tr>
           ))}
