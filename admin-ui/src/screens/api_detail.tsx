@@ -23,6 +23,7 @@ import {
 } from "../logic/tree";
 import { href } from "../router";
 import { useSession } from "../ui/context";
+import { ConfirmButton } from "../ui/confirm_button";
 import { Area, Failure, Field, Notice, PageHeader, Select } from "../ui/form";
 import { when } from "../ui/format";
 import { useAction, useLoad } from "../ui/hooks";
@@ -227,7 +228,7 @@ function ResourceItem({
   authorizers: Map<string, Authorizer>;
   onChanged: () => void;
 }) {
-  const { clients, canWrite } = useSession();
+  const { clients } = useSession();
   const remove = useAction();
   const [editing, setEditing] = useState(false);
   const r = node.resource;
@@ -252,23 +253,21 @@ function ResourceItem({
             </button>
           )}
           {!isRoot && (
-            <button
-              type="button"
+            <ConfirmButton
+              action={remove}
               class="danger small"
-              disabled={!canWrite || remove.busy}
-              aria-label={`Delete resource ${r.path}`}
-              onClick={async () => {
+              label={`Delete resource ${r.path}`}
+              confirmText={() => {
                 const size = subtreeSize(node);
                 const what =
                   size.resources > 1
                     ? `${r.path}, the ${size.resources - 1} resource(s) under it and ${size.methods} method(s)`
                     : `${r.path} and its ${size.methods} method(s)`;
-                if (!confirm(`Delete resource ${what}?`)) return;
-                if (await remove.run(() => clients.apis.deleteResource({ apiId, resourceId: r.id }))) onChanged();
+                return `Delete resource ${what}?`;
               }}
-            >
-              Delete
-            </button>
+              run={() => clients.apis.deleteResource({ apiId, resourceId: r.id })}
+              onDone={onChanged}
+            />
           )}
         </span>
       </div>

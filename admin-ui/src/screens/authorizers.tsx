@@ -17,6 +17,8 @@ import {
 import { foldInto } from "../logic/refusals";
 import { href } from "../router";
 import { useSession } from "../ui/context";
+import { ConfirmButton } from "../ui/confirm_button";
+import { ListHead } from "../ui/list_head";
 import { Area, Failure, Field, Notice, PageHeader, Select } from "../ui/form";
 import { useAction, useLoad } from "../ui/hooks";
 
@@ -48,7 +50,7 @@ const FIELDS = [
 ];
 
 export function AuthorizersPage({ apiId }: { apiId: string }) {
-  const { clients, canWrite } = useSession();
+  const { clients } = useSession();
   const loaded = useLoad(async () => {
     const [api, authorizers, methods] = await Promise.all([
       clients.apis.getRestApi({ apiId }),
@@ -83,18 +85,7 @@ export function AuthorizersPage({ apiId }: { apiId: string }) {
       <Failure failure={remove.failure} />
       {done && <Notice>{done}</Notice>}
       <table class="list" aria-label="Authorizers">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Type</th>
-            <th scope="col">Identity source</th>
-            <th scope="col">Checks with</th>
-            <th scope="col">Used by</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <ListHead columns={["Name", "Type", "Identity source", "Checks with", "Used by"]} />
         <tbody>
           {(loaded.data?.authorizers ?? []).map((a) => (
             <tr key={a.id}>
@@ -119,23 +110,17 @@ export function AuthorizersPage({ apiId }: { apiId: string }) {
                 >
                   Edit
                 </button>
-                <button
-                  type="button"
-                  class="danger"
-                  disabled={!canWrite || remove.busy}
-                  aria-label={`Delete authorizer ${a.name}`}
-                  onClick={async () => {
-                    if (!confirm(`Delete authorizer ${a.name} (${a.id})?`)) return;
-                    const ok = await remove.run(() => clients.apis.deleteAuthorizer({ apiId, authorizerId: a.id }));
-                    if (ok) {
-                      if (editing?.id === a.id) setEditing(null);
-                      setDone(`Deleted ${a.name}.`);
-                      loaded.reload();
-                    }
+                <ConfirmButton
+                  action={remove}
+                  label={`Delete authorizer ${a.name}`}
+                  confirmText={`Delete authorizer ${a.name} (${a.id})?`}
+                  run={() => clients.apis.deleteAuthorizer({ apiId, authorizerId: a.id })}
+                  onDone={() => {
+                    if (editing?.id === a.id) setEditing(null);
+                    setDone(`Deleted ${a.name}.`);
+                    loaded.reload();
                   }}
-                >
-                  Delete
-                </button>
+                />
               </td>
             </tr>
           ))}

@@ -9,6 +9,8 @@ import { type Change, type DeploymentDiff, diffDeployments, isEmptyDiff } from "
 import { defaultPair, deployRequest, newestFirst, usedBy } from "../logic/stage_forms";
 import { href } from "../router";
 import { useSession } from "../ui/context";
+import { ConfirmButton } from "../ui/confirm_button";
+import { ListHead } from "../ui/list_head";
 import { Failure, Field, Notice, Select } from "../ui/form";
 import { when } from "../ui/format";
 import { useAction, useLoad } from "../ui/hooks";
@@ -135,7 +137,7 @@ function History(props: {
   loading: boolean;
   onChange: () => void;
 }) {
-  const { clients, canWrite } = useSession();
+  const { clients } = useSession();
   const remove = useAction();
   return (
     <>
@@ -148,15 +150,7 @@ function History(props: {
       <Failure failure={remove.failure} />
       {props.deployments.length > 0 && (
         <table class="list" aria-label="Deployments">
-          <thead>
-            <tr>
-              <th scope="col">Id</th>
-              <th scope="col">Description</th>
-              <th scope="col">Created</th>
-              <th scope="col">Served by</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
+          <ListHead columns={["Id", "Description", "Created", "Served by", "Actions"]} actions={false} />
           <tbody>
             {props.deployments.map((d) => {
               const use = usedBy(props.stages, d.id);
@@ -180,22 +174,14 @@ function History(props: {
                     ))}
                   </td>
                   <td class="row-actions">
-                    <button
-                      type="button"
-                      class="danger"
-                      disabled={!canWrite || remove.busy}
-                      aria-label={`Delete ${d.id}`}
+                    <ConfirmButton
+                      action={remove}
+                      label={`Delete ${d.id}`}
                       title="Delete this deployment"
-                      onClick={async () => {
-                        if (!confirm(`Delete deployment ${d.id}${d.description ? ` (${d.description})` : ""}?`)) return;
-                        const gone = await remove.run(() =>
-                          clients.deployments.deleteDeployment({ apiId: props.apiId, deploymentId: d.id }),
-                        );
-                        if (gone) props.onChange();
-                      }}
-                    >
-                      Delete
-                    </button>
+                      confirmText={`Delete deployment ${d.id}${d.description ? ` (${d.description})` : ""}?`}
+                      run={() => clients.deployments.deleteDeployment({ apiId: props.apiId, deploymentId: d.id })}
+                      onDone={props.onChange}
+                    />
                   </td>
                 </tr>
               );
@@ -304,13 +290,7 @@ function ChangeItem({ change }: { change: Change }) {
       <span class="kind">{change.kind}</span> <code>{change.label}</code>
       {change.fields.length > 0 && (
         <table class="list fields">
-          <thead>
-            <tr>
-              <th scope="col">Field</th>
-              <th scope="col">From</th>
-              <th scope="col">To</th>
-            </tr>
-          </thead>
+          <ListHead columns={["Field", "From", "To"]} actions={false} />
           <tbody>
             {change.fields.map((f) => (
               <tr key={f.field}>

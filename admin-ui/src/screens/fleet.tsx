@@ -10,6 +10,7 @@ import { allPages } from "../api/client";
 import type { NodeStatus } from "../gen/archway/v1/admin_pb";
 import { type FleetRow, fleetRows, matches, sameNode, summarize } from "../logic/fleet";
 import { useSession } from "../ui/context";
+import { ListHead } from "../ui/list_head";
 import { Failure, PageHeader } from "../ui/form";
 import { EXACT_TIME, ago } from "../ui/format";
 import { usePolledLoad } from "../ui/hooks";
@@ -96,19 +97,20 @@ export function FleetPage() {
       )}
       {rows.length > 0 && (
         <table class="list fleet" aria-label="Nodes">
-          <thead>
-            <tr>
-              <th scope="col">Node</th>
-              <th scope="col">Status</th>
-              <th scope="col">Applied</th>
-              <th scope="col">Sent</th>
-              <th scope="col">Connected</th>
-              <th scope="col">Last seen</th>
-              <th scope="col">Last refusal (NACK)</th>
-              <th scope="col">Build</th>
-              <th scope="col">Peer address</th>
-            </tr>
-          </thead>
+          <ListHead
+            columns={[
+              "Node",
+              "Status",
+              "Applied",
+              "Sent",
+              "Connected",
+              "Last seen",
+              "Last refusal (NACK)",
+              "Build",
+              "Peer address",
+            ]}
+            actions={false}
+          />
           <tbody>
             {shown.map((row) => (
               <NodeRow key={row.node.nodeId} row={row} configVersion={version ?? 0n} />

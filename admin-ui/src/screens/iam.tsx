@@ -313,18 +313,7 @@ function AccessKeys({ principal }: { principal: IamPrincipal }) {
       <Failure failure={keys.error} />
       <Failure failure={change.failure} />
       <table class="list" aria-label={isUser ? "Access keys" : "Role sessions"}>
-        <thead>
-          <tr>
-            <th scope="col">Access key id</th>
-            <th scope="col">Status</th>
-            <th scope="col">Created</th>
-            {!isUser && <th scope="col">Session</th>}
-            {!isUser && <th scope="col">Expires</th>}
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <ListHead columns={["Access key id", "Status", "Created", ...(isUser ? [] : ["Session", "Expires"])]} />
         <tbody>
           {(keys.data ?? []).map((k) => (
             <tr key={k.accessKeyId}>

@@ -11,6 +11,7 @@ import {
 } from "../gen/archway/v1/configuration_pb";
 import { type PlacedError, actionName, countChanges, documentErrors, offsetOf, summarise } from "../logic/changes";
 import { useSession } from "../ui/context";
+import { ListHead } from "../ui/list_head";
 import { Area, Failure, Notice, PageHeader } from "../ui/form";
 import { ShownOnce } from "../ui/shown_once";
 import { useAction } from "../ui/hooks";
@@ -299,14 +300,7 @@ function Changes({ changes }: { changes: ConfigurationChange[] }) {
   if (changes.length === 0) return null;
   return (
     <table class="list changes" aria-label="Changes">
-      <thead>
-        <tr>
-          <th scope="col">Action</th>
-          <th scope="col">Kind</th>
-          <th scope="col">Name</th>
-          <th scope="col">Fields</th>
-        </tr>
-      </thead>
+      <ListHead columns={["Action", "Kind", "Name", "Fields"]} actions={false} />
       <tbody>
         {changes.map((c, i) => {
           const action = actionName(c.action);

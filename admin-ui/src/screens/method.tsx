@@ -15,6 +15,7 @@ import { foldInto } from "../logic/refusals";
 import { VERBS } from "../logic/tree";
 import { href, navigate } from "../router";
 import { useSession } from "../ui/context";
+import { ConfirmButton } from "../ui/confirm_button";
 import { Area, Failure, Field, PageHeader, Select } from "../ui/form";
 import { useAction, useLoad } from "../ui/hooks";
 
@@ -313,20 +314,14 @@ function MethodEditor({
           </button>
           <a href={back}>Cancel</a>
           {existing && (
-            <button
-              type="button"
-              class="danger"
-              disabled={!canWrite || remove.busy}
-              onClick={async () => {
-                if (!confirm(`Delete method ${existing.httpMethod} ${resource.path}?`)) return;
-                const done = await remove.run(() =>
-                  clients.apis.deleteMethod({ apiId, resourceId: resource.id, httpMethod: existing.httpMethod }),
-                );
-                if (done) navigate("apis", apiId);
-              }}
+            <ConfirmButton
+              action={remove}
+              confirmText={`Delete method ${existing.httpMethod} ${resource.path}?`}
+              run={() => clients.apis.deleteMethod({ apiId, resourceId: resource.id, httpMethod: existing.httpMethod })}
+              onDone={() => navigate("apis", apiId)}
             >
               Delete method
-            </button>
+            </ConfirmButton>
           )}
         </div>
         <Failure failure={failure} fields={FIELDS} />

@@ -512,7 +512,7 @@ function PlanKeys({ plan, keys }: { plan: UsagePlan; keys: Loaded<ApiKey[]> }) {
               <td class="row-actions">
                 <ConfirmButton
                   action={change}
-                  kind="secondary"
+                  class="secondary"
                   label={`Reset the quota of key ${k.name || k.id}`}
                   confirmText={`Start the quota period of key ${k.name} over (its count goes to 0)?`}
                   run={() => clients.plans.resetUsage({ usagePlanId: plan.id, keyId: k.id })}

@@ -7,6 +7,8 @@ import { TokenRole } from "../gen/archway/v1/admin_pb";
 import { tokenId } from "../logic/tokens";
 import { storedToken } from "../session";
 import { useSession } from "../ui/context";
+import { ConfirmButton } from "../ui/confirm_button";
+import { ListHead } from "../ui/list_head";
 import { Failure, Field, PageHeader, Select } from "../ui/form";
 import { when } from "../ui/format";
 import { useAction, useLoad } from "../ui/hooks";
@@ -97,17 +99,7 @@ export function TokensPage() {
       {tokens.loading && !tokens.data && <p role="status">Loading…</p>}
       {tokens.data && (
         <table class="list" aria-label="Admin tokens">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Id</th>
-              <th scope="col">Role</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <ListHead columns={["Name", "Id", "Role", "Created"]} />
           <tbody>
             {list.map((t) => (
               <tr key={t.id} data-testid={`token-${t.id}`}>
@@ -127,24 +119,15 @@ export function TokensPage() {
                 <td>{when(t.createdAtMs)}</td>
                 <td>
                   <div class="row-actions">
-                    <button
-                      type="button"
-                      class="danger"
-                      disabled={!canWrite || remove.busy}
-                      aria-label={`Delete token ${t.name} (${t.id})`}
-                      onClick={async () => {
-                        const warning =
-                          t.id === mine ? "\n\nThis is the token this session signed in with: you will be signed out." : "";
-                        if (!confirm(`Delete token ${t.name} (${t.id})? Whatever uses it is refused from now on.${warning}`))
-                          return;
-                        const done = await remove.run(() => clients.tokens.deleteToken({ id: t.id }));
-                        if (!done) return;
-                        if (t.id === mine) signOut();
-                        else tokens.reload();
-                      }}
-                    >
-                      Delete
-                    </button>
+                    <ConfirmButton
+                      action={remove}
+                      label={`Delete token ${t.name} (${t.id})`}
+                      confirmText={`Delete token ${t.name} (${t.id})? Whatever uses it is refused from now on.${
+                        t.id === mine ? "\n\nThis is the token this session signed in with: you will be signed out." : ""
+                      }`}
+                      run={() => clients.tokens.deleteToken({ id: t.id })}
+                      onDone={t.id === mine ? signOut : tokens.reload}
+                    />
                   </div>
                 </td>
               </tr>

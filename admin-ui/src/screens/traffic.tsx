@@ -18,6 +18,7 @@ import {
 import { href, navigate } from "../router";
 import { Chart, type Series } from "../ui/chart";
 import { useSession } from "../ui/context";
+import { ListHead } from "../ui/list_head";
 import { Failure, PageHeader, Select } from "../ui/form";
 import { useLoad, usePolledLoad } from "../ui/hooks";
 
@@ -181,13 +182,7 @@ function StageTable({ stages }: { stages: GetTrafficResponse["stages"] }) {
         <p class="muted">No requests in this window.</p>
       ) : (
         <table class="list">
-          <thead>
-            <tr>
-              <th scope="col">API</th>
-              <th scope="col">Stage</th>
-              <th scope="col">Requests</th>
-            </tr>
-          </thead>
+          <ListHead columns={["API", "Stage", "Requests"]} actions={false} />
           <tbody>
             {rows.map((s) => (
               <tr key={`${s.apiId}/${s.stageName}`}>

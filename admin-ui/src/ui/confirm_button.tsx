@@ -15,20 +15,23 @@ export function ConfirmButton({
   run,
   onDone,
   label,
-  kind = "danger",
+  title,
+  class: cls = "danger",
   disabled = false,
   children = "Delete",
 }: {
   /** The screen's useAction(): busy state and where a refusal goes. */
   action: Action;
-  /** The question `confirm()` asks; cancelling does nothing. */
-  confirmText: string;
+  /** The question `confirm()` asks (a function when it costs something to work out); cancelling does nothing. */
+  confirmText: string | (() => string);
   run: () => Promise<unknown>;
   /** After the server accepted (a refusal stays in `action.failure`). */
   onDone?: () => void;
   /** aria-label: which row's thing this button acts on (none when the text says it). */
   label?: string;
-  kind?: "danger" | "secondary";
+  title?: string;
+  /** The button's class: "danger" (default), "secondary", "danger small". */
+  class?: string;
   disabled?: boolean;
   children?: ComponentChildren;
 }) {
@@ -36,11 +39,12 @@ export function ConfirmButton({
   return (
     <button
       type="button"
-      class={kind}
+      class={cls}
       disabled={!canWrite || disabled || action.busy}
       aria-label={label}
+      title={title}
       onClick={async () => {
-        if (!confirm(confirmText)) return;
+        if (!confirm(typeof confirmText === "function" ? confirmText() : confirmText)) return;
         if ((await action.run(run)) !== undefined) onDone?.();
       }}
     >
