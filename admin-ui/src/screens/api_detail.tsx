@@ -23,6 +23,7 @@ import {
 } from "../logic/tree";
 import { href } from "../router";
 import { useSession } from "../ui/context";
+import { InlineForm } from "../ui/inline_form";
 import { ConfirmButton } from "../ui/confirm_button";
 import { Area, Failure, Field, Notice, PageHeader, Select } from "../ui/form";
 import { when } from "../ui/format";
@@ -157,11 +158,12 @@ function CreateResource({
   );
   const parentId = parent || rootId || parents[0]?.[0] || "";
   return (
-    <form
-      class="inline-form"
-      aria-label="Create a resource"
-      onSubmit={async (e) => {
-        e.preventDefault();
+    <InlineForm
+      label="Create a resource"
+      action={create}
+      submit="Create resource"
+      fields={["parent_id", "path_part"]}
+      onSubmit={async () => {
         const made = await create.run(() =>
           clients.apis.createResource({ apiId, parentId, pathPart: part.trim() }),
         );
@@ -190,11 +192,7 @@ function CreateResource({
         hint="pets, {petId}, or {proxy+} (last only)"
         required
       />
-      <button type="submit" disabled={!canWrite || create.busy}>
-        Create resource
-      </button>
-      <Failure failure={create.failure} fields={["parent_id", "path_part"]} />
-    </form>
+    </InlineForm>
   );
 }
 
@@ -348,11 +346,17 @@ function EditResource({
   const [part, setPart] = useState(resource.pathPart);
   const targets = useMemo(() => moveTargets(roots, resource), [roots, resource]);
   return (
-    <form
-      class="inline-form"
-      aria-label={`Rename or move ${resource.path}`}
-      onSubmit={async (e) => {
-        e.preventDefault();
+    <InlineForm
+      label={`Rename or move ${resource.path}`}
+      action={save}
+      submit="Save resource"
+      fields={["parent_id", "path_part"]}
+      beside={
+        <button type="button" class="secondary" onClick={() => onDone(false)}>
+          Cancel
+        </button>
+      }
+      onSubmit={async () => {
         const request = resourceUpdate(resource, parentId, part.trim());
         if (!request) return onDone(false);
         if (await save.run(() => clients.apis.updateResource(request))) onDone(true);
@@ -376,14 +380,7 @@ function EditResource({
         disabled={!canWrite}
         required
       />
-      <button type="submit" disabled={!canWrite || save.busy}>
-        Save resource
-      </button>
-      <button type="button" class="secondary" onClick={() => onDone(false)}>
-        Cancel
-      </button>
-      <Failure failure={save.failure} fields={["parent_id", "path_part"]} />
-    </form>
+    </InlineForm>
   );
 }
 

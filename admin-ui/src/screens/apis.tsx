@@ -4,6 +4,7 @@ import { allPages } from "../api/client";
 import { ApiProtocol } from "../gen/archway/v1/config_pb";
 import { href } from "../router";
 import { useSession } from "../ui/context";
+import { InlineForm } from "../ui/inline_form";
 import { Failure, Field, PageHeader, Select } from "../ui/form";
 import { when } from "../ui/format";
 import { useAction, useLoad } from "../ui/hooks";
@@ -46,11 +47,12 @@ export function ApisPage() {
   return (
     <section aria-labelledby="apis-title">
       <PageHeader title="APIs" id="apis-title" />
-      <form
-        class="inline-form"
-        aria-label="Create an API"
-        onSubmit={async (e) => {
-          e.preventDefault();
+      <InlineForm
+        label="Create an API"
+        action={create}
+        submit="Create API"
+        fields={["name", "id", "description", "protocol"]}
+        onSubmit={async () => {
           const made = await create.run(() =>
             clients.apis.createRestApi({ name, id, description, protocol: Number(protocol) }),
           );
@@ -89,11 +91,7 @@ export function ApisPage() {
           options={PROTOCOLS}
           disabled={!canWrite}
         />
-        <button type="submit" disabled={!canWrite || create.busy}>
-          Create API
-        </button>
-        <Failure failure={create.failure} fields={["name", "id", "description", "protocol"]} />
-      </form>
+      </InlineForm>
 
       <ListFilter id="api-filter" placeholder="id or name" filter={filter} onFilter={setFilter}>
         {countStatus(apis, matching.length, "APIs")}

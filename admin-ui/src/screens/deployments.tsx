@@ -9,6 +9,7 @@ import { type Change, type DeploymentDiff, diffDeployments, isEmptyDiff } from "
 import { defaultPair, deployRequest, newestFirst, usedBy } from "../logic/stage_forms";
 import { href } from "../router";
 import { useSession } from "../ui/context";
+import { InlineForm } from "../ui/inline_form";
 import { ConfirmButton } from "../ui/confirm_button";
 import { ListHead } from "../ui/list_head";
 import { Failure, Field, Notice, Select } from "../ui/form";
@@ -78,11 +79,13 @@ function DeployForm({ apiId, stages, onDeployed }: { apiId: string; stages: Stag
       ? `“${request.stageName}” is not a stage yet: Deploy creates it`
       : `Points stage ${request.stageName} at the new deployment`;
   return (
-    <form
-      class="inline-form"
-      aria-label="Deploy"
-      onSubmit={async (e) => {
-        e.preventDefault();
+    <InlineForm
+      label="Deploy"
+      action={deploy}
+      submit="Deploy"
+      fields={["stage_name", "description"]}
+      after={done && <Notice>{done}</Notice>}
+      onSubmit={async () => {
         setDone("");
         const req = deployRequest(apiId, { stageName, description }, names);
         const made = await deploy.run(() => clients.deployments.createDeployment(req));
@@ -121,12 +124,7 @@ function DeployForm({ apiId, stages, onDeployed }: { apiId: string; stages: Stag
         onValue={setDescription}
         disabled={!canWrite}
       />
-      <button type="submit" disabled={!canWrite || deploy.busy}>
-        Deploy
-      </button>
-      <Failure failure={deploy.failure} fields={["stage_name", "description"]} />
-      {done && <Notice>{done}</Notice>}
-    </form>
+    </InlineForm>
   );
 }
 

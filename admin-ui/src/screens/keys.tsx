@@ -9,6 +9,7 @@ import type { ApiKey } from "../gen/archway/v1/config_pb";
 import { type Batch, type CsvFile, CsvShapeError, batches, locate, splitCsv } from "../logic/csv_batches";
 import { href } from "../router";
 import { useSession } from "../ui/context";
+import { InlineForm } from "../ui/inline_form";
 import { Failure, Field, Notice, PageHeader } from "../ui/form";
 import { useAction, useLoad } from "../ui/hooks";
 import { ShownOnce } from "../ui/shown_once";
@@ -175,11 +176,13 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
 
   return (
     <>
-      <form
-        class="inline-form"
-        aria-label="Create an API key"
-        onSubmit={async (e) => {
-          e.preventDefault();
+      <InlineForm
+        label="Create an API key"
+        action={create}
+        submit="Create key"
+        fields={["name", "description", "value"]}
+        failure={failure}
+        onSubmit={async () => {
           const key = await create.run(() => clients.plans.createApiKey({ name, description, value }));
           if (key) {
             setMade(key);
@@ -209,11 +212,7 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
           autoComplete="off"
           hint="20 to 128 of A-Z a-z 0-9 _ -; generated when empty"
         />
-        <button type="submit" disabled={!canWrite || create.busy}>
-          Create key
-        </button>
-        <Failure failure={failure} fields={["name", "description", "value"]} />
-      </form>
+      </InlineForm>
       {made && (
         <ShownOnce label="value" value={made.value} testId="new-key-value" onDone={() => setMade(null)}>
           API key <strong>{made.name}</strong> (id {made.id}) was created. Its

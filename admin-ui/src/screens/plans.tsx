@@ -23,6 +23,8 @@ import { type Loaded, useAction, useLoad } from "../ui/hooks";
 import { ConfirmButton } from "../ui/confirm_button";
 import { ListFilter, countStatus, useFiltered } from "../ui/list_filter";
 import { ListHead } from "../ui/list_head";
+import { InlineForm } from "../ui/inline_form";
+import { ThrottleFields } from "../ui/throttle_fields";
 
 const PERIODS: Array<[string, string]> = [
   [String(QuotaPeriod.UNSPECIFIED), "—"],
@@ -240,22 +242,15 @@ function PlanEditor({ plan, onSaved }: { plan?: UsagePlan; onSaved: (p: UsagePla
       <fieldset>
         <legend>Throttle per key (empty: none)</legend>
         <div class="row">
-          <Field
-            label="Throttle rate (requests/s)"
-            names={["plan.throttle.rate_limit", "plan.throttle"]}
+          <ThrottleFields
+            at="plan.throttle"
+            rateLabel="Throttle rate (requests/s)"
+            burstLabel="Throttle burst"
             failure={failure}
-            value={form.rate}
-            onValue={(v) => set({ rate: v })}
-            inputMode="decimal"
-            disabled={off}
-          />
-          <Field
-            label="Throttle burst"
-            names={["plan.throttle.burst_limit"]}
-            failure={failure}
-            value={form.burst}
-            onValue={(v) => set({ burst: v })}
-            inputMode="numeric"
+            rate={form.rate}
+            burst={form.burst}
+            onRate={(v) => set({ rate: v })}
+            onBurst={(v) => set({ burst: v })}
             disabled={off}
           />
         </div>
@@ -409,22 +404,15 @@ function StageEditor({
               placeholder="GET or *"
               disabled={disabled}
             />
-            <Field
-              label={`Rate ${n} (requests/s)`}
-              names={[`${mt}.throttle.rate_limit`, `${mt}.throttle`]}
+            <ThrottleFields
+              at={`${mt}.throttle`}
+              rateLabel={`Rate ${n} (requests/s)`}
+              burstLabel={`Burst ${n}`}
               failure={failure}
-              value={m.rate}
-              onValue={(v) => setThrottle(j, { rate: v })}
-              inputMode="decimal"
-              disabled={disabled}
-            />
-            <Field
-              label={`Burst ${n}`}
-              names={[`${mt}.throttle.burst_limit`]}
-              failure={failure}
-              value={m.burst}
-              onValue={(v) => setThrottle(j, { burst: v })}
-              inputMode="numeric"
+              rate={m.rate}
+              burst={m.burst}
+              onRate={(v) => setThrottle(j, { rate: v })}
+              onBurst={(v) => setThrottle(j, { burst: v })}
               disabled={disabled}
             />
             <button
@@ -474,11 +462,13 @@ function PlanKeys({ plan, keys }: { plan: UsagePlan; keys: Loaded<ApiKey[]> }) {
   return (
     <section aria-labelledby="plan-keys-title">
       <h2 id="plan-keys-title">Keys in this plan ({keys.data ? members.length : "loading…"})</h2>
-      <form
-        class="inline-form"
-        aria-label="Add a key"
-        onSubmit={async (e) => {
-          e.preventDefault();
+      <InlineForm
+        label="Add a key"
+        action={change}
+        submit="Add key"
+        fields={["key_id"]}
+        ready={!!chosen}
+        onSubmit={async () => {
           if (!chosen) return;
           if (await change.run(() => clients.plans.addKeyToPlan({ usagePlanId: plan.id, keyId: chosen }))) {
             setChosen("");
@@ -491,11 +481,7 @@ function PlanKeys({ plan, keys }: { plan: UsagePlan; keys: Loaded<ApiKey[]> }) {
           <input id="key-find" type="search" value={find} placeholder="name or id" onInput={(e) => setFind((e.target as HTMLInputElement).value)} />
         </div>
         <Select label="Member key" names={["key_id"]} failure={change.failure} value={chosen} onValue={setChosen} options={options} disabled={!canWrite} />
-        <button type="submit" disabled={!canWrite || !chosen || change.busy}>
-          Add key
-        </button>
-        <Failure failure={change.failure} fields={["key_id"]} />
-      </form>
+      </InlineForm>
       <table class="list" aria-label="Keys in this plan">
         <ListHead columns={["Name", "Id", "Prefix", "Enabled"]} />
         <tbody>

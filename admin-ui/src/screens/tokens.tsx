@@ -7,6 +7,7 @@ import { TokenRole } from "../gen/archway/v1/admin_pb";
 import { tokenId } from "../logic/tokens";
 import { storedToken } from "../session";
 import { useSession } from "../ui/context";
+import { InlineForm } from "../ui/inline_form";
 import { ConfirmButton } from "../ui/confirm_button";
 import { ListHead } from "../ui/list_head";
 import { Failure, Field, PageHeader, Select } from "../ui/form";
@@ -52,11 +53,12 @@ export function TokensPage() {
         Tokens for operators (admin), dashboards and tools that only look (read-only), and data-plane nodes
         (node). The server keeps only a hash: a token's value is shown once, when it is created.
       </p>
-      <form
-        class="inline-form"
-        aria-label="Create an admin token"
-        onSubmit={async (e) => {
-          e.preventDefault();
+      <InlineForm
+        label="Create an admin token"
+        action={create}
+        submit="Create token"
+        fields={FIELDS}
+        onSubmit={async () => {
           setCreated(null);
           const made = await create.run(() => clients.tokens.createToken({ name, role: Number(role) }));
           if (made) {
@@ -83,11 +85,7 @@ export function TokensPage() {
           options={ROLES}
           disabled={!canWrite}
         />
-        <button type="submit" disabled={!canWrite || create.busy}>
-          Create token
-        </button>
-        <Failure failure={create.failure} fields={FIELDS} />
-      </form>
+      </InlineForm>
       {created && (
         <ShownOnce label="token" value={created.secret} testId="new-token-value" onDone={() => setCreated(null)}>
           Token {created.name}:
