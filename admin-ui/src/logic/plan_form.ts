@@ -34,30 +34,25 @@ export interface PlanForm {
   stages: StageForm[];
 }
 
-/** The shape of UsagePlan this form fills in (protobuf-es init objects). */
-export interface PlanInit {
-  name: string;
-  description: string;
-  throttle?: { rateLimit: number; burstLimit: number };
-  quota?: { limit: bigint; period: number; offset: number };
-  apiStages: Array<{
-    apiId: string;
-    stage: string;
-    throttle: Array<{ resourcePath: string; httpMethod: string; throttle: { rateLimit: number; burstLimit: number } }>;
-  }>;
+interface Throttle {
+  rateLimit: number;
+  burstLimit: number;
 }
 
-interface PlanLike {
+/** A usage plan's fields this form edits; `Method` is one method's throttle entry. */
+interface PlanShape<Method> {
   name: string;
   description: string;
-  throttle?: { rateLimit: number; burstLimit: number };
+  throttle?: Throttle;
   quota?: { limit: bigint; period: number; offset: number };
-  apiStages: Array<{
-    apiId: string;
-    stage: string;
-    throttle: Array<{ resourcePath: string; httpMethod: string; throttle?: { rateLimit: number; burstLimit: number } }>;
-  }>;
+  apiStages: Array<{ apiId: string; stage: string; throttle: Method[] }>;
 }
+
+/** The shape of UsagePlan this form fills in (protobuf-es init objects): every method has its throttle. */
+export type PlanInit = PlanShape<{ resourcePath: string; httpMethod: string; throttle: Throttle }>;
+
+/** A stored plan as read (a method's throttle message may be absent). */
+type PlanLike = PlanShape<{ resourcePath: string; httpMethod: string; throttle?: Throttle }>;
 
 export const emptyPlanForm = (): PlanForm => ({
   name: "",

@@ -16,6 +16,7 @@ import { ShownOnce } from "../ui/shown_once";
 import { ConfirmButton } from "../ui/confirm_button";
 import { ListFilter, countStatus, useFiltered } from "../ui/list_filter";
 import { ListHead } from "../ui/list_head";
+import { KeyCells } from "../ui/key_cells";
 import { ShowMore, useShowMore } from "../ui/show_more";
 import { when } from "../ui/format";
 
@@ -111,14 +112,7 @@ function KeyRow({
   const label = k.name ? `${k.name} (${k.id})` : k.id;
   return (
     <tr>
-      <td>{k.name}</td>
-      <td>
-        <code>{k.id}</code>
-      </td>
-      <td>
-        <code>{k.valuePrefix}…</code>
-      </td>
-      <td>{k.enabled ? <span class="badge good">enabled</span> : <span class="badge bad">disabled</span>}</td>
+      <KeyCells k={k} />
       <td>{when(k.createdAtMs)}</td>
       <td>
         {k.usagePlanIds.length === 0 ? (

@@ -23,6 +23,7 @@ import { type Loaded, useAction, useLoad } from "../ui/hooks";
 import { ConfirmButton } from "../ui/confirm_button";
 import { ListFilter, countStatus, useFiltered } from "../ui/list_filter";
 import { ListHead } from "../ui/list_head";
+import { KeyCells } from "../ui/key_cells";
 import { InlineForm } from "../ui/inline_form";
 import { ThrottleFields } from "../ui/throttle_fields";
 
@@ -487,14 +488,7 @@ function PlanKeys({ plan, keys }: { plan: UsagePlan; keys: Loaded<ApiKey[]> }) {
         <tbody>
           {members.map((k) => (
             <tr key={k.id}>
-              <td>{k.name}</td>
-              <td>
-                <code>{k.id}</code>
-              </td>
-              <td>
-                <code>{k.valuePrefix}…</code>
-              </td>
-              <td>{k.enabled ? <span class="badge good">enabled</span> : <span class="badge bad">disabled</span>}</td>
+              <KeyCells k={k} />
               <td class="row-actions">
                 <ConfirmButton
                   action={change}

@@ -29,6 +29,18 @@ const WINDOWS: Array<[string, string]> = [
 ];
 const FIELDS = ["api_id", "stage_name", "minutes"];
 
+/** The three charts, in order: each one's title, test id, series and unit. */
+const CHARTS: Array<{ title: string; testId: string; series: "rps" | "errors" | "latency"; format: (v: number) => string }> = [
+  { title: "Requests per second", testId: "chart-rps", series: "rps", format: perSecond },
+  { title: "Error rates: 4xx and 5xx responses per second", testId: "chart-errors", series: "errors", format: perSecond },
+  {
+    title: "Latency: p50 and p99, ms (gaps: no requests in that step)",
+    testId: "chart-latency",
+    series: "latency",
+    format: millis,
+  },
+];
+
 interface Loaded {
   answer: GetTrafficResponse;
 }
@@ -142,27 +154,16 @@ export function TrafficPage({ apiId = "", stage = "" }: { apiId?: string; stage?
             </span>
           </p>
           <div class="charts">
-            <Chart
-              title="Requests per second"
-              testId="chart-rps"
-              xs={shaped.xs}
-              series={series.rps}
-              format={perSecond}
-            />
-            <Chart
-              title="Error rates: 4xx and 5xx responses per second"
-              testId="chart-errors"
-              xs={shaped.xs}
-              series={series.errors}
-              format={perSecond}
-            />
-            <Chart
-              title="Latency: p50 and p99, ms (gaps: no requests in that step)"
-              testId="chart-latency"
-              xs={shaped.xs}
-              series={series.latency}
-              format={millis}
-            />
+            {CHARTS.map((c) => (
+              <Chart
+                key={c.testId}
+                title={c.title}
+                testId={c.testId}
+                xs={shaped.xs}
+                series={series[c.series]}
+                format={c.format}
+              />
+            ))}
           </div>
           <StageTable stages={traffic.data.answer.stages} />
         </div>
