@@ -147,7 +147,7 @@ struct Args {
     #[arg(
         long,
         env = "ARCHWAY_TRAFFIC_REPORT_INTERVAL_MS",
-        default_value_t = 5_000
+        default_value_t = archway_data_plane::telemetry::traffic::DEFAULT_INTERVAL.as_millis() as u64
     )]
     traffic_report_interval_ms: u64,
     /// Record no metrics (for measuring what they cost; see deploy/bench).

@@ -16,6 +16,7 @@
 //! that lost its state learns the baseline again.
 
 use super::Telemetry;
+use archway_proto::latency::LATENCY_BUCKETS;
 use archway_proto::v1::{StageTraffic, TrafficReport};
 use prometheus::proto::{Metric, MetricFamily};
 use std::collections::BTreeMap;
@@ -133,12 +134,12 @@ impl Published {
 }
 
 /// Sums the request counter and the latency histogram of `families` by
-/// (api, stage). Bucket bounds come from the histogram itself; a series
-/// with other bounds (none today: every series shares one set) keeps its
-/// counts but adds no latency, rather than mixing buckets.
+/// (api, stage). The buckets are [`LATENCY_BUCKETS`], the histogram's own
+/// and the control plane's; a series with other bounds (none: the
+/// histogram is built with them) keeps its counts but adds no latency,
+/// rather than mixing buckets.
 pub fn report_from(families: &[MetricFamily]) -> TrafficReport {
     let mut stages: BTreeMap<(&str, &str), StageTraffic> = BTreeMap::new();
-    let mut bounds: Option<Vec<f64>> = None;
     for family in families {
         match family.name() {
             REQUESTS => {
@@ -158,14 +159,13 @@ pub fn report_from(families: &[MetricFamily]) -> TrafficReport {
             DURATION => {
                 for metric in family.get_metric() {
                     let histogram = metric.get_histogram();
-                    let series_bounds: Vec<f64> = histogram
+                    let ours = histogram
                         .get_bucket()
                         .iter()
                         .map(|b| b.upper_bound())
                         .filter(|b| b.is_finite())
-                        .collect();
-                    let shared = bounds.get_or_insert_with(|| series_bounds.clone());
-                    if *shared != series_bounds {
+                        .eq(LATENCY_BUCKETS.iter().copied());
+                    if !ours {
                         tracing::debug!("a latency series with other bucket bounds; left out");
                         continue;
                     }
@@ -193,10 +193,9 @@ pub fn report_from(families: &[MetricFamily]) -> TrafficReport {
             _ => {}
         }
     }
-    let bucket_bounds = bounds.unwrap_or_default();
-    let width = bucket_bounds.len() + 1;
+    let width = LATENCY_BUCKETS.len() + 1;
     TrafficReport {
-        bucket_bounds,
+        bucket_bounds: LATENCY_BUCKETS.to_vec(),
         stages: stages
             .into_values()
             .map(|mut stage| {
@@ -335,6 +334,29 @@ mod tests {
         let report = TrafficSource::new(t, "n").read();
         assert_eq!(report.stages[0].requests as f64, scraped);
         assert_eq!(scraped, 30.0);
+    }
+
+    #[test]
+    fn a_stage_counted_before_its_first_latency_has_every_bucket() {
+        let t = telemetry();
+        // The counter is added before the histogram records: a read can
+        // fall between the two.
+        t.metrics.requests.add(
+            1,
+            &[
+                kv("api", "a"),
+                kv("stage", "s"),
+                kv("route", "/"),
+                KeyValue::new("method", "GET"),
+                KeyValue::new("status", 200),
+            ],
+        );
+        let report = TrafficSource::new(t, "n").read();
+        assert_eq!(report.bucket_bounds, LATENCY_BUCKETS);
+        assert_eq!(
+            report.stages[0].latency_buckets,
+            vec![0; LATENCY_BUCKETS.len() + 1]
+        );
     }
 
     #[test]
