@@ -110,36 +110,27 @@ impl Planner<'_> {
             if self.check(&field, checked)?.is_none() {
                 continue;
             }
-            let name = spec.name.clone();
-            match current {
-                None => {
-                    self.put(keys::usage_plan(&plan.id), &plan);
-                    self.plan.publish.push(resource_name::usage_plan(&plan.id));
-                    self.push(ConfigurationChange {
-                        id: self.shown_id(&plan.id),
-                        document_path: field,
-                        ..change("usage_plan", ChangeAction::Create, name)
-                    });
-                }
-                Some(old) => {
-                    // Decided by the document form, as described.
-                    let fields = field_changes(
-                        &export::usage_plan_spec(old),
-                        &export::usage_plan_spec(&plan),
-                    );
-                    if fields.is_empty() {
-                        after.insert(spec.name.clone(), old.clone());
-                        continue;
-                    }
-                    self.put(keys::usage_plan(&plan.id), &plan);
-                    self.plan.publish.push(resource_name::usage_plan(&plan.id));
-                    self.push(ConfigurationChange {
-                        id: plan.id.clone(),
-                        document_path: field,
-                        fields,
-                        ..change("usage_plan", ChangeAction::Update, name)
-                    });
-                }
+            // Decided by the document form, as described.
+            let fields = current.map(|old| {
+                field_changes(
+                    &export::usage_plan_spec(old),
+                    &export::usage_plan_spec(&plan),
+                )
+            });
+            let entry = Entry {
+                kind: "usage_plan",
+                key: keys::usage_plan(&plan.id),
+                publish: Some(resource_name::usage_plan(&plan.id)),
+                id: &plan.id,
+                name: spec.name.clone(),
+                document_path: field,
+                fields,
+            };
+            if !self.write_entry(entry, &plan)
+                && let Some(old) = current
+            {
+                after.insert(spec.name.clone(), old.clone());
+                continue;
             }
             after.insert(spec.name.clone(), plan);
         }
@@ -303,36 +294,23 @@ impl Planner<'_> {
                     self.delete(keys::plan_key(plan_id, &key.id));
                 }
             }
-            let name = spec.name.clone();
-            match current {
-                None => {
-                    self.put(keys::api_key(&key.id), &key);
-                    self.plan.publish.push(resource_name::api_key(&key.id));
-                    self.push(ConfigurationChange {
-                        id: self.shown_id(&key.id),
-                        document_path: field,
-                        ..change("api_key", ChangeAction::Create, name)
-                    });
-                }
-                Some(old) => {
-                    // Decided by the document form, as described.
-                    let fields = field_changes(
-                        &export::api_key_spec(old, &plans.names),
-                        &export::api_key_spec(&key, &plans.names),
-                    );
-                    if fields.is_empty() {
-                        continue;
-                    }
-                    self.put(keys::api_key(&key.id), &key);
-                    self.plan.publish.push(resource_name::api_key(&key.id));
-                    self.push(ConfigurationChange {
-                        id: key.id.clone(),
-                        document_path: field,
-                        fields,
-                        ..change("api_key", ChangeAction::Update, name)
-                    });
-                }
-            }
+            // Decided by the document form, as described.
+            let fields = current.map(|old| {
+                field_changes(
+                    &export::api_key_spec(old, &plans.names),
+                    &export::api_key_spec(&key, &plans.names),
+                )
+            });
+            let entry = Entry {
+                kind: "api_key",
+                key: keys::api_key(&key.id),
+                publish: Some(resource_name::api_key(&key.id)),
+                id: &key.id,
+                name: spec.name.clone(),
+                document_path: field,
+                fields,
+            };
+            self.write_entry(entry, &key);
         }
         for old in &existing {
             if names.taken(&old.name) {
@@ -414,36 +392,26 @@ impl Planner<'_> {
                         ),
                     );
                 }
-                None => {
-                    self.put(keys::principal(&desired.name), &desired);
-                    self.plan
-                        .publish
-                        .push(resource_name::principal(&desired.name));
-                    self.push(ConfigurationChange {
-                        document_path: field,
-                        ..change("iam_principal", ChangeAction::Create, name)
+                // Decided by the document form, as described: a policy
+                // stored as typed (pretty JSON) equals the document's
+                // compact one, and is kept as typed.
+                current => {
+                    let fields = current.map(|old| {
+                        field_changes(
+                            &export::principal_spec(old),
+                            &export::principal_spec(&desired),
+                        )
                     });
-                }
-                Some(old) => {
-                    // Decided by the document form, as described: a policy
-                    // stored as typed (pretty JSON) equals the document's
-                    // compact one, and is kept as typed.
-                    let fields = field_changes(
-                        &export::principal_spec(old),
-                        &export::principal_spec(&desired),
-                    );
-                    if fields.is_empty() {
-                        continue;
-                    }
-                    self.put(keys::principal(&desired.name), &desired);
-                    self.plan
-                        .publish
-                        .push(resource_name::principal(&desired.name));
-                    self.push(ConfigurationChange {
+                    let entry = Entry {
+                        kind: "iam_principal",
+                        key: keys::principal(&desired.name),
+                        publish: Some(resource_name::principal(&desired.name)),
+                        id: "",
+                        name,
                         document_path: field,
                         fields,
-                        ..change("iam_principal", ChangeAction::Update, name)
-                    });
+                    };
+                    self.write_entry(entry, &desired);
                 }
             }
         }

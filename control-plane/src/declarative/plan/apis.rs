@@ -340,36 +340,29 @@ impl Planner<'_> {
             if self.check(&field, checked)?.is_none() {
                 continue;
             }
-            let name = format!("{} {}", api.name, a.name);
-            match current {
-                None => {
-                    self.put(keys::authorizer(&api.id, &desired.id), &desired);
-                    self.push(ConfigurationChange {
-                        id: self.shown_id(&desired.id),
-                        document_path: field,
-                        ..change("authorizer", ChangeAction::Create, name)
-                    });
-                }
-                Some(old) => {
-                    // Changed as the document sees it, or not at all: a
-                    // record differing only in what the document cannot
-                    // say is kept as stored (no write, no new deployment).
-                    let fields = field_changes(
-                        &export::authorizer_spec(old),
-                        &export::authorizer_spec(&desired),
-                    );
-                    if fields.is_empty() {
-                        after.push(old.clone());
-                        continue;
-                    }
-                    self.put(keys::authorizer(&api.id, &desired.id), &desired);
-                    self.push(ConfigurationChange {
-                        id: desired.id.clone(),
-                        document_path: field,
-                        fields,
-                        ..change("authorizer", ChangeAction::Update, name)
-                    });
-                }
+            // Changed as the document sees it, or not at all: a record
+            // differing only in what the document cannot say is kept as
+            // stored (no write, no new deployment).
+            let fields = current.map(|old| {
+                field_changes(
+                    &export::authorizer_spec(old),
+                    &export::authorizer_spec(&desired),
+                )
+            });
+            let entry = Entry {
+                kind: "authorizer",
+                key: keys::authorizer(&api.id, &desired.id),
+                publish: None,
+                id: &desired.id,
+                name: format!("{} {}", api.name, a.name),
+                document_path: field,
+                fields,
+            };
+            if !self.write_entry(entry, &desired)
+                && let Some(old) = current
+            {
+                after.push(old.clone());
+                continue;
             }
             after.push(desired);
         }

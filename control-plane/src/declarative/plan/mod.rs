@@ -246,6 +246,21 @@ fn field_changes<T: Serialize + PartialEq>(before: &T, after: &T) -> Vec<FieldCh
         .collect()
 }
 
+/// A document entry to write with [`Planner::write_entry`].
+struct Entry<'a> {
+    kind: &'static str,
+    /// The store key of the record.
+    key: String,
+    /// The config resource nodes get, for kinds that travel to them.
+    publish: Option<String>,
+    /// The record's id, as reported (empty for kinds named by name).
+    id: &'a str,
+    name: String,
+    document_path: String,
+    /// None: nothing stored; else the fields the document form shows changed.
+    fields: Option<Vec<FieldChange>>,
+}
+
 fn change(kind: &str, action: ChangeAction, name: String) -> ConfigurationChange {
     ConfigurationChange {
         kind: kind.into(),
@@ -344,6 +359,30 @@ impl Planner<'_> {
 
     fn push(&mut self, change: ConfigurationChange) {
         self.plan.changes.push(change);
+    }
+
+    /// Writes one entry of the document over its stored record, the same
+    /// way for every kind: `entry.fields` None (nothing stored) creates it,
+    /// changed fields update it, no changed fields keep the stored record
+    /// as it is (no write, nothing published, no change listed). Returns
+    /// whether it wrote.
+    fn write_entry(&mut self, entry: Entry<'_>, record: &impl Message) -> bool {
+        let (action, id, fields) = match entry.fields {
+            None => (ChangeAction::Create, self.shown_id(entry.id), Vec::new()),
+            Some(fields) if fields.is_empty() => return false,
+            Some(fields) => (ChangeAction::Update, entry.id.to_owned(), fields),
+        };
+        self.put(entry.key, record);
+        if let Some(resource) = entry.publish {
+            self.plan.publish.push(resource);
+        }
+        self.push(ConfigurationChange {
+            id,
+            document_path: entry.document_path,
+            fields,
+            ..change(entry.kind, action, entry.name)
+        });
+        true
     }
 
     /// The id a created record is reported with: none in a dry run.
