@@ -524,6 +524,11 @@ mod tests {
         }
     }
 
+    /// `requests` 2xx answers of `api`'s `stage`, all in the first bucket.
+    fn ok(api: &str, stage_name: &str, requests: u64) -> StageTraffic {
+        stage(api, stage_name, requests, 0, 0, [requests, 0, 0, 0, 0])
+    }
+
     fn report(reporter: &str, uptime_ms: u64, stages: Vec<StageTraffic>) -> TrafficReport {
         TrafficReport {
             reporter: reporter.into(),
@@ -587,14 +592,7 @@ mod tests {
     #[test]
     fn a_restarted_node_counts_from_zero_without_double_counting() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(
-            &report(
-                "n1/a",
-                1_000,
-                vec![stage("a", "p", 40, 0, 0, [40, 0, 0, 0, 0])],
-            ),
-            T0,
-        );
+        t.add(&report("n1/a", 1_000, vec![ok("a", "p", 40)]), T0);
         // The node restarts: a new reporter whose counters start over.
         t.add(
             &report(
@@ -605,14 +603,7 @@ mod tests {
             T0 + STEP_MS,
         );
         // The old process's last report, late, unchanged: nothing added.
-        t.add(
-            &report(
-                "n1/a",
-                9_000,
-                vec![stage("a", "p", 40, 0, 0, [40, 0, 0, 0, 0])],
-            ),
-            T0 + STEP_MS,
-        );
+        t.add(&report("n1/a", 9_000, vec![ok("a", "p", 40)]), T0 + STEP_MS);
         t.add(
             &report(
                 "n1/b",
@@ -627,8 +618,8 @@ mod tests {
     #[test]
     fn a_stage_left_out_of_one_report_is_not_counted_again() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        let a = || stage("a", "p", 5, 0, 0, [5, 0, 0, 0, 0]);
-        let b = stage("b", "p", 1, 0, 0, [1, 0, 0, 0, 0]);
+        let a = || ok("a", "p", 5);
+        let b = ok("b", "p", 1);
         t.add(&report("n/a", 1, vec![a(), b.clone()]), T0);
         t.add(&report("n/a", 2, vec![b]), T0 + STEP_MS);
         t.add(&report("n/a", 3, vec![a()]), T0 + 2 * STEP_MS);
@@ -638,22 +629,8 @@ mod tests {
     #[test]
     fn a_counter_that_went_down_counts_from_zero() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(
-            &report(
-                "n1/a",
-                1_000,
-                vec![stage("a", "p", 40, 0, 0, [40, 0, 0, 0, 0])],
-            ),
-            T0,
-        );
-        t.add(
-            &report(
-                "n1/a",
-                6_000,
-                vec![stage("a", "p", 3, 0, 0, [3, 0, 0, 0, 0])],
-            ),
-            T0 + STEP_MS,
-        );
+        t.add(&report("n1/a", 1_000, vec![ok("a", "p", 40)]), T0);
+        t.add(&report("n1/a", 6_000, vec![ok("a", "p", 3)]), T0 + STEP_MS);
         assert_eq!(requests(&t.window("a", "p", 1, T0 + STEP_MS))[4..], [40, 3]);
     }
 
@@ -661,11 +638,7 @@ mod tests {
     fn an_old_process_unknown_to_a_restarted_control_plane_is_a_baseline() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
         t.add(
-            &report(
-                "n1/a",
-                NEW_PROCESS_MS + 1,
-                vec![stage("a", "p", 1_000, 0, 0, [1_000, 0, 0, 0, 0])],
-            ),
+            &report("n1/a", NEW_PROCESS_MS + 1, vec![ok("a", "p", 1_000)]),
             T0,
         );
         assert_eq!(
@@ -674,19 +647,12 @@ mod tests {
             "counts from unknown times"
         );
         t.add(
-            &report(
-                "n1/a",
-                NEW_PROCESS_MS + 5_001,
-                vec![stage("a", "p", 1_004, 0, 0, [1_004, 0, 0, 0, 0])],
-            ),
+            &report("n1/a", NEW_PROCESS_MS + 5_001, vec![ok("a", "p", 1_004)]),
             T0 + STEP_MS,
         );
         assert_eq!(total(&t.window("", "", 0, T0 + STEP_MS)), (4, 0, 0));
         // Uptime unknown (0): counted from zero, as a new process.
-        t.add(
-            &report("n2/a", 0, vec![stage("a", "p", 6, 0, 0, [6, 0, 0, 0, 0])]),
-            T0 + STEP_MS,
-        );
+        t.add(&report("n2/a", 0, vec![ok("a", "p", 6)]), T0 + STEP_MS);
         assert_eq!(total(&t.window("", "", 0, T0 + STEP_MS)), (10, 0, 0));
     }
 
@@ -698,11 +664,7 @@ mod tests {
         for i in 0..100 {
             count += 1;
             t.add(
-                &report(
-                    "n/a",
-                    1,
-                    vec![stage("a", "p", count, 0, 0, [count, 0, 0, 0, 0])],
-                ),
+                &report("n/a", 1, vec![ok("a", "p", count)]),
                 T0 + i * STEP_MS,
             );
         }
@@ -723,14 +685,8 @@ mod tests {
     #[test]
     fn a_clock_stepping_back_keeps_the_ring_in_order() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(
-            &report("n/a", 1, vec![stage("a", "p", 2, 0, 0, [2, 0, 0, 0, 0])]),
-            T0 + STEP_MS,
-        );
-        t.add(
-            &report("n/a", 2, vec![stage("a", "p", 5, 0, 0, [5, 0, 0, 0, 0])]),
-            T0,
-        );
+        t.add(&report("n/a", 1, vec![ok("a", "p", 2)]), T0 + STEP_MS);
+        t.add(&report("n/a", 2, vec![ok("a", "p", 5)]), T0);
         let state = t.state.lock().unwrap();
         let steps = &state.series[&("a".to_owned(), "p".to_owned())].steps;
         assert_eq!(steps.len(), 1);
@@ -740,10 +696,7 @@ mod tests {
     #[test]
     fn window_edges() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(
-            &report("n/a", 1, vec![stage("a", "p", 1, 0, 0, [1, 0, 0, 0, 0])]),
-            T0,
-        );
+        t.add(&report("n/a", 1, vec![ok("a", "p", 1)]), T0);
         // Exactly 15 minutes (90 steps) later the step is gone; one before, kept.
         let step_start = T0.div_euclid(STEP_MS) * STEP_MS;
         assert_eq!(total(&t.window("", "", 15, step_start + 89 * STEP_MS)).0, 1);
@@ -765,8 +718,8 @@ mod tests {
                 vec![
                     stage("a", "prod", 3, 1, 0, [3, 0, 0, 0, 0]),
                     stage("a", "beta", 2, 0, 1, [2, 0, 0, 0, 0]),
-                    stage("b", "prod", 5, 0, 0, [5, 0, 0, 0, 0]),
-                    stage("c", "prod", 0, 0, 0, [0, 0, 0, 0, 0]),
+                    ok("b", "prod", 5),
+                    ok("c", "prod", 0),
                 ],
             ),
             T0,
@@ -809,10 +762,7 @@ mod tests {
     #[test]
     fn other_bounds_map_onto_ours_upwards() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(
-            &report("n/a", 1, vec![stage("a", "p", 1, 0, 0, [1, 0, 0, 0, 0])]),
-            T0,
-        );
+        t.add(&report("n/a", 1, vec![ok("a", "p", 1)]), T0);
         let other = TrafficReport {
             reporter: "m/a".into(),
             bucket_bounds: vec![0.05, 20.0],
@@ -836,7 +786,7 @@ mod tests {
     fn keys_and_reporters_are_bounded() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
         let stages: Vec<_> = (0..MAX_KEYS + 10)
-            .map(|i| stage(&format!("api{i}"), "p", 1, 0, 0, [1, 0, 0, 0, 0]))
+            .map(|i| ok(&format!("api{i}"), "p", 1))
             .collect();
         t.add(&report("n/a", 1, stages[..MAX_KEYS].to_vec()), T0);
         t.add(&report("n/b", 1, stages[MAX_KEYS..].to_vec()), T0);
@@ -864,10 +814,7 @@ mod tests {
     #[test]
     fn silent_reporters_are_forgotten() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(
-            &report("n/a", 1, vec![stage("a", "p", 5, 0, 0, [5, 0, 0, 0, 0])]),
-            T0,
-        );
+        t.add(&report("n/a", 1, vec![ok("a", "p", 5)]), T0);
         t.add(&report("m/a", 1, Vec::new()), T0 + FORGET_AFTER_MS);
         let state = t.state.lock().unwrap();
         assert!(!state.reporters.contains_key("n"));
@@ -887,7 +834,7 @@ mod tests {
     #[test]
     fn malformed_reports_are_ignored() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        let mut bad = report("n/a", 1, vec![stage("a", "p", 5, 0, 0, [5, 0, 0, 0, 0])]);
+        let mut bad = report("n/a", 1, vec![ok("a", "p", 5)]);
         bad.bucket_bounds = vec![f64::NAN, 1.0, 2.0, 3.0];
         t.add(&bad, T0);
         bad.bucket_bounds = vec![0.5; MAX_BUCKETS];
@@ -902,11 +849,7 @@ mod tests {
         for round in 1..=2u64 {
             for i in 0..nodes {
                 t.add(
-                    &report(
-                        &format!("n{i}/p"),
-                        1_000,
-                        vec![stage("a", "p", round, 0, 0, [round, 0, 0, 0, 0])],
-                    ),
+                    &report(&format!("n{i}/p"), 1_000, vec![ok("a", "p", round)]),
                     T0,
                 );
             }
@@ -917,14 +860,7 @@ mod tests {
     #[test]
     fn a_node_inventing_processes_replaces_only_its_own_counts() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(
-            &report(
-                "honest/a",
-                1_000,
-                vec![stage("a", "p", 5, 0, 0, [5, 0, 0, 0, 0])],
-            ),
-            T0,
-        );
+        t.add(&report("honest/a", 1_000, vec![ok("a", "p", 5)]), T0);
         for i in 0..10_000 {
             t.add(&report(&format!("noisy/{i}"), 1, Vec::new()), T0);
         }
@@ -978,14 +914,7 @@ mod tests {
     fn over_long_names_are_not_kept() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
         let long = "x".repeat(MAX_NAME + 1);
-        t.add(
-            &report(
-                "n/a",
-                1_000,
-                vec![stage(&long, "p", 5, 0, 0, [5, 0, 0, 0, 0])],
-            ),
-            T0,
-        );
+        t.add(&report("n/a", 1_000, vec![ok(&long, "p", 5)]), T0);
         assert!(t.window("", "", 0, T0).stages.is_empty());
     }
 }
