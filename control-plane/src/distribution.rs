@@ -577,9 +577,7 @@ async fn run_session(
                     NodeMsg::Traffic(report) => {
                         fleet.seen(&node_id, session);
                         // A node speaks for its own processes only.
-                        if crate::traffic::is_process_of(&node_id, &report.reporter) {
-                            distribution.traffic.add(&report, crate::ids::now_ms());
-                        } else {
+                        if !distribution.traffic.add(&node_id, &report, crate::ids::now_ms()) {
                             tracing::warn!(
                                 node = %node_id,
                                 reporter = %report.reporter,

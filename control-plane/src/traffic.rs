@@ -29,22 +29,24 @@ use std::sync::Mutex;
 /// The width of one step.
 pub const STEP_MS: i64 = 10_000;
 /// Steps kept per API stage: 15 minutes.
-pub const STEPS: i64 = 90;
+const STEPS: i64 = 90;
+/// The longest window a query can ask for: everything kept.
+pub const WINDOW_MINUTES: u32 = (STEPS * STEP_MS / 60_000) as u32;
 /// API stages kept at most; stages past it are not charted (logged).
-pub const MAX_KEYS: usize = 2_048;
+const MAX_KEYS: usize = 2_048;
 /// Nodes whose last counts are kept at most; past it the longest silent
 /// is forgotten.
-pub const MAX_NODES: usize = 4_096;
+const MAX_NODES: usize = 4_096;
 /// (node, stage) counts kept at most, over all nodes: past it the longest
 /// silent nodes are forgotten.
-pub const MAX_REMEMBERED: usize = 262_144;
+const MAX_REMEMBERED: usize = 262_144;
 /// Longest API id or stage name taken from a report (ids are at most 63
 /// characters, stage names 128).
 const MAX_NAME: usize = 255;
 /// A reporter not heard from for this long is forgotten.
 const FORGET_AFTER_MS: i64 = STEP_MS * STEPS;
 /// An unknown reporter whose process ran longer than this is a baseline.
-pub const NEW_PROCESS_MS: u64 = 120_000;
+const NEW_PROCESS_MS: u64 = 120_000;
 /// The stage label of requests to an API that matched none of its stages.
 pub const NO_STAGE: &str = "(none)";
 /// Latency buckets accepted per report (the node sends 16).
@@ -201,7 +203,7 @@ impl Traffic {
     }
 
     /// An aggregator whose latency buckets have these upper bounds.
-    pub fn with_bounds(bounds: Vec<f64>) -> Self {
+    fn with_bounds(bounds: Vec<f64>) -> Self {
         Self {
             state: Mutex::new(State {
                 bounds,
@@ -212,9 +214,17 @@ impl Traffic {
 
     /// Adds what `report` counted since its reporter's previous one into the
     /// step of `now_ms`.
-    pub fn add(&self, report: &TrafficReport, now_ms: i64) {
+    ///
+    /// `node_id` is the node whose stream carried it: a report of another
+    /// node's process is ignored (false), so a node can only move its own
+    /// counts.
+    pub fn add(&self, node_id: &str, report: &TrafficReport, now_ms: i64) -> bool {
+        if !is_process_of(node_id, &report.reporter) {
+            return false;
+        }
         let mut state = self.state.lock().expect("traffic lock");
-        state.add(report, now_ms);
+        state.add(node_id, report, now_ms);
+        true
     }
 
     /// The traffic of `api_id`'s `stage_name` (empty: all) over the last
@@ -226,7 +236,7 @@ impl Traffic {
 }
 
 impl State {
-    fn add(&mut self, report: &TrafficReport, now_ms: i64) {
+    fn add(&mut self, node_id: &str, report: &TrafficReport, now_ms: i64) {
         if report.bucket_bounds.len() >= MAX_BUCKETS
             || report.bucket_bounds.iter().any(|b| !b.is_finite())
             || report.stages.len() > MAX_KEYS
@@ -234,11 +244,7 @@ impl State {
             tracing::warn!(reporter = %report.reporter, "ignoring a malformed traffic report");
             return;
         }
-        let Some((node, _)) = report.reporter.rsplit_once('/') else {
-            tracing::warn!(reporter = %report.reporter, "ignoring a traffic report without a process");
-            return;
-        };
-        let node = node.to_owned();
+        let node = node_id.to_owned();
         let step = now_ms.div_euclid(STEP_MS);
         self.forget_silent(now_ms);
         let cumulative: HashMap<Key, Counts> = report
@@ -415,7 +421,11 @@ impl State {
     }
 
     fn window(&self, api_id: &str, stage_name: &str, minutes: u32, now_ms: i64) -> Window {
-        let minutes = if minutes == 0 { 15 } else { minutes.min(15) };
+        let minutes = if minutes == 0 {
+            WINDOW_MINUTES
+        } else {
+            minutes.min(WINDOW_MINUTES)
+        };
         let count = i64::from(minutes) * 60_000 / STEP_MS;
         let last = now_ms.div_euclid(STEP_MS);
         let first = last - count + 1;
@@ -473,7 +483,7 @@ pub fn is_process_of(node_id: &str, reporter: &str) -> bool {
 /// estimates it: find the bucket holding the rank, interpolate linearly
 /// within it (the first bucket starts at 0); a rank in the +Inf bucket
 /// answers the largest finite bound. None without observations or bounds.
-pub fn quantile(q: f64, bounds: &[f64], buckets: &[u64]) -> Option<f64> {
+fn quantile(q: f64, bounds: &[f64], buckets: &[u64]) -> Option<f64> {
     let total: u64 = buckets.iter().sum();
     if total == 0 || bounds.is_empty() || !(0.0..=1.0).contains(&q) {
         return None;
@@ -501,6 +511,14 @@ pub fn quantile(q: f64, bounds: &[f64], buckets: &[u64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Traffic {
+        /// As a node's stream adds it: the node named by the reporter.
+        fn add_as_reporter(&self, report: &TrafficReport, now_ms: i64) {
+            let node = report.reporter.split_once('/').map_or("", |(node, _)| node);
+            self.add(node, report, now_ms);
+        }
+    }
 
     const BOUNDS: [f64; 4] = [0.01, 0.1, 1.0, 10.0];
     const T0: i64 = 1_800_000_000_000;
@@ -551,7 +569,7 @@ mod tests {
     #[test]
     fn differences_land_in_the_step_they_arrive_in() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(
+        t.add_as_reporter(
             &report(
                 "n1/a",
                 1_000,
@@ -559,7 +577,7 @@ mod tests {
             ),
             T0,
         );
-        t.add(
+        t.add_as_reporter(
             &report(
                 "n1/a",
                 6_000,
@@ -568,7 +586,7 @@ mod tests {
             T0 + STEP_MS,
         );
         // Unchanged: nothing more.
-        t.add(
+        t.add_as_reporter(
             &report(
                 "n1/a",
                 11_000,
@@ -592,9 +610,9 @@ mod tests {
     #[test]
     fn a_restarted_node_counts_from_zero_without_double_counting() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(&report("n1/a", 1_000, vec![ok("a", "p", 40)]), T0);
+        t.add_as_reporter(&report("n1/a", 1_000, vec![ok("a", "p", 40)]), T0);
         // The node restarts: a new reporter whose counters start over.
-        t.add(
+        t.add_as_reporter(
             &report(
                 "n1/b",
                 3_000,
@@ -603,8 +621,8 @@ mod tests {
             T0 + STEP_MS,
         );
         // The old process's last report, late, unchanged: nothing added.
-        t.add(&report("n1/a", 9_000, vec![ok("a", "p", 40)]), T0 + STEP_MS);
-        t.add(
+        t.add_as_reporter(&report("n1/a", 9_000, vec![ok("a", "p", 40)]), T0 + STEP_MS);
+        t.add_as_reporter(
             &report(
                 "n1/b",
                 8_000,
@@ -620,24 +638,24 @@ mod tests {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
         let a = || ok("a", "p", 5);
         let b = ok("b", "p", 1);
-        t.add(&report("n/a", 1, vec![a(), b.clone()]), T0);
-        t.add(&report("n/a", 2, vec![b]), T0 + STEP_MS);
-        t.add(&report("n/a", 3, vec![a()]), T0 + 2 * STEP_MS);
+        t.add_as_reporter(&report("n/a", 1, vec![a(), b.clone()]), T0);
+        t.add_as_reporter(&report("n/a", 2, vec![b]), T0 + STEP_MS);
+        t.add_as_reporter(&report("n/a", 3, vec![a()]), T0 + 2 * STEP_MS);
         assert_eq!(total(&t.window("a", "", 0, T0 + 2 * STEP_MS)).0, 5);
     }
 
     #[test]
     fn a_counter_that_went_down_counts_from_zero() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(&report("n1/a", 1_000, vec![ok("a", "p", 40)]), T0);
-        t.add(&report("n1/a", 6_000, vec![ok("a", "p", 3)]), T0 + STEP_MS);
+        t.add_as_reporter(&report("n1/a", 1_000, vec![ok("a", "p", 40)]), T0);
+        t.add_as_reporter(&report("n1/a", 6_000, vec![ok("a", "p", 3)]), T0 + STEP_MS);
         assert_eq!(requests(&t.window("a", "p", 1, T0 + STEP_MS))[4..], [40, 3]);
     }
 
     #[test]
     fn an_old_process_unknown_to_a_restarted_control_plane_is_a_baseline() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(
+        t.add_as_reporter(
             &report("n1/a", NEW_PROCESS_MS + 1, vec![ok("a", "p", 1_000)]),
             T0,
         );
@@ -646,13 +664,13 @@ mod tests {
             (0, 0, 0),
             "counts from unknown times"
         );
-        t.add(
+        t.add_as_reporter(
             &report("n1/a", NEW_PROCESS_MS + 5_001, vec![ok("a", "p", 1_004)]),
             T0 + STEP_MS,
         );
         assert_eq!(total(&t.window("", "", 0, T0 + STEP_MS)), (4, 0, 0));
         // Uptime unknown (0): counted from zero, as a new process.
-        t.add(&report("n2/a", 0, vec![ok("a", "p", 6)]), T0 + STEP_MS);
+        t.add_as_reporter(&report("n2/a", 0, vec![ok("a", "p", 6)]), T0 + STEP_MS);
         assert_eq!(total(&t.window("", "", 0, T0 + STEP_MS)), (10, 0, 0));
     }
 
@@ -663,7 +681,7 @@ mod tests {
         // 100 steps, one request each: the ring keeps the last 90.
         for i in 0..100 {
             count += 1;
-            t.add(
+            t.add_as_reporter(
                 &report("n/a", 1, vec![ok("a", "p", count)]),
                 T0 + i * STEP_MS,
             );
@@ -685,8 +703,8 @@ mod tests {
     #[test]
     fn a_clock_stepping_back_keeps_the_ring_in_order() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(&report("n/a", 1, vec![ok("a", "p", 2)]), T0 + STEP_MS);
-        t.add(&report("n/a", 2, vec![ok("a", "p", 5)]), T0);
+        t.add_as_reporter(&report("n/a", 1, vec![ok("a", "p", 2)]), T0 + STEP_MS);
+        t.add_as_reporter(&report("n/a", 2, vec![ok("a", "p", 5)]), T0);
         let state = t.state.lock().unwrap();
         let steps = &state.series[&("a".to_owned(), "p".to_owned())].steps;
         assert_eq!(steps.len(), 1);
@@ -696,7 +714,7 @@ mod tests {
     #[test]
     fn window_edges() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(&report("n/a", 1, vec![ok("a", "p", 1)]), T0);
+        t.add_as_reporter(&report("n/a", 1, vec![ok("a", "p", 1)]), T0);
         // Exactly 15 minutes (90 steps) later the step is gone; one before, kept.
         let step_start = T0.div_euclid(STEP_MS) * STEP_MS;
         assert_eq!(total(&t.window("", "", 15, step_start + 89 * STEP_MS)).0, 1);
@@ -711,7 +729,7 @@ mod tests {
     #[test]
     fn filters_and_stages() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(
+        t.add_as_reporter(
             &report(
                 "n/a",
                 1,
@@ -762,7 +780,7 @@ mod tests {
     #[test]
     fn other_bounds_map_onto_ours_upwards() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(&report("n/a", 1, vec![ok("a", "p", 1)]), T0);
+        t.add_as_reporter(&report("n/a", 1, vec![ok("a", "p", 1)]), T0);
         let other = TrafficReport {
             reporter: "m/a".into(),
             bucket_bounds: vec![0.05, 20.0],
@@ -775,7 +793,7 @@ mod tests {
             }],
             uptime_ms: 1,
         };
-        t.add(&other, T0);
+        t.add_as_reporter(&other, T0);
         let state = t.state.lock().unwrap();
         let series = &state.series[&("a".to_owned(), "p".to_owned())];
         // 0.05 -> 0.1; 20 -> +Inf; +Inf -> +Inf.
@@ -788,17 +806,17 @@ mod tests {
         let stages: Vec<_> = (0..MAX_KEYS + 10)
             .map(|i| ok(&format!("api{i}"), "p", 1))
             .collect();
-        t.add(&report("n/a", 1, stages[..MAX_KEYS].to_vec()), T0);
-        t.add(&report("n/b", 1, stages[MAX_KEYS..].to_vec()), T0);
+        t.add_as_reporter(&report("n/a", 1, stages[..MAX_KEYS].to_vec()), T0);
+        t.add_as_reporter(&report("n/b", 1, stages[MAX_KEYS..].to_vec()), T0);
         assert_eq!(t.state.lock().unwrap().series.len(), MAX_KEYS);
         // 15 minutes later the old stages make room.
-        t.add(
+        t.add_as_reporter(
             &report("n/c", 1, stages[MAX_KEYS..].to_vec()),
             T0 + FORGET_AFTER_MS,
         );
         assert_eq!(t.state.lock().unwrap().series.len(), 10);
         for i in 0..MAX_NODES + 5 {
-            t.add(
+            t.add_as_reporter(
                 &report(&format!("n{i}/a"), 1, Vec::new()),
                 T0 + FORGET_AFTER_MS + i as i64,
             );
@@ -814,8 +832,8 @@ mod tests {
     #[test]
     fn silent_reporters_are_forgotten() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(&report("n/a", 1, vec![ok("a", "p", 5)]), T0);
-        t.add(&report("m/a", 1, Vec::new()), T0 + FORGET_AFTER_MS);
+        t.add_as_reporter(&report("n/a", 1, vec![ok("a", "p", 5)]), T0);
+        t.add_as_reporter(&report("m/a", 1, Vec::new()), T0 + FORGET_AFTER_MS);
         let state = t.state.lock().unwrap();
         assert!(!state.reporters.contains_key("n"));
         assert_eq!(state.remembered, 0, "m's report holds no stages");
@@ -829,6 +847,9 @@ mod tests {
         assert!(!is_process_of("n1", "n1"));
         assert!(!is_process_of("n1", "n1/"));
         assert!(!is_process_of("n1", ""));
+        let t = Traffic::with_bounds(BOUNDS.to_vec());
+        assert!(!t.add("n1", &report("n2/a", 1, vec![ok("a", "p", 5)]), T0));
+        assert!(t.window("", "", 0, T0).stages.is_empty(), "not counted");
     }
 
     #[test]
@@ -836,9 +857,9 @@ mod tests {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
         let mut bad = report("n/a", 1, vec![ok("a", "p", 5)]);
         bad.bucket_bounds = vec![f64::NAN, 1.0, 2.0, 3.0];
-        t.add(&bad, T0);
+        t.add_as_reporter(&bad, T0);
         bad.bucket_bounds = vec![0.5; MAX_BUCKETS];
-        t.add(&bad, T0);
+        t.add_as_reporter(&bad, T0);
         assert_eq!(total(&t.window("", "", 0, T0)).0, 0);
     }
 
@@ -848,7 +869,7 @@ mod tests {
         let nodes = 600;
         for round in 1..=2u64 {
             for i in 0..nodes {
-                t.add(
+                t.add_as_reporter(
                     &report(&format!("n{i}/p"), 1_000, vec![ok("a", "p", round)]),
                     T0,
                 );
@@ -860,9 +881,9 @@ mod tests {
     #[test]
     fn a_node_inventing_processes_replaces_only_its_own_counts() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
-        t.add(&report("honest/a", 1_000, vec![ok("a", "p", 5)]), T0);
+        t.add_as_reporter(&report("honest/a", 1_000, vec![ok("a", "p", 5)]), T0);
         for i in 0..10_000 {
-            t.add(&report(&format!("noisy/{i}"), 1, Vec::new()), T0);
+            t.add_as_reporter(&report(&format!("noisy/{i}"), 1, Vec::new()), T0);
         }
         let state = t.state.lock().unwrap();
         assert_eq!(state.reporters.len(), 2);
@@ -879,12 +900,12 @@ mod tests {
                 vec![stage("a", "p", n, 0, 0, [n, 0, 0, 0, 0])],
             )
         };
-        t.add(&at("n/old", 10), T0);
-        t.add(&at("n/new", 3), T0);
+        t.add_as_reporter(&at("n/old", 10), T0);
+        t.add_as_reporter(&at("n/new", 3), T0);
         // The old process's last report arrives after the new one's first.
-        t.add(&at("n/old", 12), T0);
-        t.add(&at("n/old", 12), T0);
-        t.add(&at("n/new", 4), T0);
+        t.add_as_reporter(&at("n/old", 12), T0);
+        t.add_as_reporter(&at("n/old", 12), T0);
+        t.add_as_reporter(&at("n/new", 4), T0);
         assert_eq!(total(&t.window("", "", 0, T0)).0, 12 + 4);
     }
 
@@ -895,8 +916,8 @@ mod tests {
         let mut early = report("n/a", 1_000, vec![stage("a", "p", 1, 0, 0, [0; 5])]);
         early.bucket_bounds.clear();
         early.stages[0].latency_buckets.clear();
-        t.add(&early, T0);
-        t.add(
+        t.add_as_reporter(&early, T0);
+        t.add_as_reporter(
             &report(
                 "n/a",
                 1_000,
@@ -914,7 +935,7 @@ mod tests {
     fn over_long_names_are_not_kept() {
         let t = Traffic::with_bounds(BOUNDS.to_vec());
         let long = "x".repeat(MAX_NAME + 1);
-        t.add(&report("n/a", 1_000, vec![ok(&long, "p", 5)]), T0);
+        t.add_as_reporter(&report("n/a", 1_000, vec![ok(&long, "p", 5)]), T0);
         assert!(t.window("", "", 0, T0).stages.is_empty());
     }
 }

@@ -12,7 +12,7 @@ use archway_proto::v1::{
 use tonic::{Request, Response, Status};
 
 /// How far back GetTraffic reaches: what the aggregation keeps.
-const MAX_MINUTES: u32 = (traffic::STEPS * traffic::STEP_MS / 60_000) as u32;
+use traffic::WINDOW_MINUTES as MAX_MINUTES;
 
 pub struct Fleet {
     state: SharedState,
