@@ -95,26 +95,23 @@ fn generate(dist: &Path) -> Result<(), String> {
             .replace('\\', "/");
         let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
         let hash = format!("{:016x}", fnv1a(&bytes));
-        let has_variant = [".br", ".gz"].iter().any(|suffix| {
+        let sibling = |suffix: &str| {
             let mut name = path.clone().into_os_string();
             name.push(suffix);
-            PathBuf::from(name).is_file()
-        });
-        if has_variant && compressed_from.get(&relative) != Some(&hash) {
+            Some(PathBuf::from(name)).filter(|p| p.is_file())
+        };
+        let (brotli, gzip) = (sibling(".br"), sibling(".gz"));
+        if (brotli.is_some() || gzip.is_some()) && compressed_from.get(&relative) != Some(&hash) {
             return Err(format!(
                 "admin-ui/dist/{relative}'s .br/.gz were not compressed from this {relative} \
                  (admin-ui/dist/{PRECOMPRESSED} says otherwise): run `{BUILD_COMMAND}`"
             ));
         }
-        let variant = |suffix: &str| {
-            let mut name = path.clone().into_os_string();
-            name.push(suffix);
-            let sibling = PathBuf::from(name);
-            if sibling.is_file() {
-                format!("Some(include_bytes!({:?}))", absolute(&sibling))
-            } else {
-                "None".to_owned()
-            }
+        let variant = |sibling: &Option<PathBuf>| {
+            sibling.as_ref().map_or_else(
+                || "None".to_owned(),
+                |s| format!("Some(include_bytes!({:?}))", absolute(s)),
+            )
         };
         writeln!(
             table,
@@ -122,8 +119,8 @@ fn generate(dist: &Path) -> Result<(), String> {
              identity: include_bytes!({:?}), brotli: {}, gzip: {} }},",
             content_type(&relative),
             absolute(path),
-            variant(".br"),
-            variant(".gz"),
+            variant(&brotli),
+            variant(&gzip),
         )
         .expect("writing to a string");
     }

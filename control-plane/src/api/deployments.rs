@@ -471,10 +471,6 @@ impl DeploymentService for Deployments {
         .await
     }
 
-    /// Raises the stage's flush generation: every node drops the stage's
-    /// cached responses when it applies the version that carries it, and a
-    /// node that was away applies it when it connects, so the flush reaches
-    /// the whole fleet without a one-shot message that could be missed.
     async fn promote_canary(
         &self,
         request: Request<PromoteCanaryRequest>,
@@ -494,6 +490,10 @@ impl DeploymentService for Deployments {
         .await
     }
 
+    /// Raises the stage's flush generation: every node drops the stage's
+    /// cached responses when it applies the version that carries it, and a
+    /// node that was away applies it when it connects, so the flush reaches
+    /// the whole fleet without a one-shot message that could be missed.
     async fn flush_stage_cache(
         &self,
         request: Request<GetStageRequest>,

@@ -240,31 +240,21 @@ fn repath_subtree(txn: &mut Txn, api_id: &str, root: &Resource) -> ApiResult<()>
 /// ApplyConfiguration: every refusal, each naming `field(name)` (a handler
 /// answers with the first, a document reports them all), and the protocol
 /// as stored (unspecified is REST; REST where refused).
-pub(crate) fn check_api_fields(
-    field: &dyn Fn(&str) -> String,
-    api: &RestApi,
-) -> (ApiProtocol, Vec<ApiError>) {
+pub(crate) fn check_api_fields(api: &RestApi) -> (ApiProtocol, Vec<ApiError>) {
     let mut errors = Vec::new();
     let mut note = |result: ApiResult<()>| {
         if let Err(e) = result {
             errors.push(e);
         }
     };
-    note(validate::name(&field("name"), &api.name));
-    note(validate::max_len(
-        &field("description"),
-        &api.description,
-        4096,
-    ));
+    note(validate::name("name", &api.name));
+    note(validate::max_len("description", &api.description, 4096));
     note(validate::api_key_source(
-        &field("api_key_source"),
+        "api_key_source",
         api.api_key_source,
     ));
-    note(validate::endpoint_type(
-        &field("endpoint_type"),
-        api.endpoint_type,
-    ));
-    let protocol = match validate::protocol(&field("protocol"), api.protocol) {
+    note(validate::endpoint_type("endpoint_type", api.endpoint_type));
+    let protocol = match validate::protocol("protocol", api.protocol) {
         Ok(p) => p,
         Err(e) => {
             errors.push(e);
@@ -516,17 +506,14 @@ impl RestApiService for RestApis {
         request: Request<CreateRestApiRequest>,
     ) -> Result<Response<RestApi>, Status> {
         let req = request.into_inner();
-        let (protocol, errors) = check_api_fields(
-            &|f| f.to_owned(),
-            &RestApi {
-                name: req.name.clone(),
-                description: req.description.clone(),
-                protocol: req.protocol,
-                api_key_source: req.api_key_source,
-                endpoint_type: req.endpoint_type,
-                ..Default::default()
-            },
-        );
+        let (protocol, errors) = check_api_fields(&RestApi {
+            name: req.name.clone(),
+            description: req.description.clone(),
+            protocol: req.protocol,
+            api_key_source: req.api_key_source,
+            endpoint_type: req.endpoint_type,
+            ..Default::default()
+        });
         if let Some(e) = errors.into_iter().next() {
             return Err(e.into());
         }
@@ -604,11 +591,7 @@ impl RestApiService for RestApis {
             .write(|txn| {
                 let stored = load_api(txn, &req.api_id)?;
                 let api = merge(&stored, &req, req.update_mask.as_ref(), &API_UPDATE)?;
-                if let Some(e) = check_api_fields(&|f| f.to_owned(), &api)
-                    .1
-                    .into_iter()
-                    .next()
-                {
+                if let Some(e) = check_api_fields(&api).1.into_iter().next() {
                     return Err(e);
                 }
                 check_resource_policy(txn, &api)?;

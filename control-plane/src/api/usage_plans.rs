@@ -106,12 +106,6 @@ pub(crate) fn unused_value_index(view: &View, hash: &[u8]) -> Result<Option<Stri
     Ok(view.get_raw(&index)?.is_none().then_some(index))
 }
 
-/// The store entry saying key `key_id` is in plan `plan_id` (DeleteUsagePlan
-/// refuses a plan that has any): its key and (empty) value.
-pub(crate) fn membership_entry(plan_id: &str, key_id: &str) -> (String, Vec<u8>) {
-    (keys::plan_key(plan_id, key_id), Vec::new())
-}
-
 /// Checks a key's name, description and value (`field` names the key in
 /// refusals); returns the value's hash, under which the index keeps it.
 pub(crate) fn check_key(
@@ -372,8 +366,7 @@ impl UsagePlanService for UsagePlans {
                         };
                         check_no_shared_stage(txn, &key, &plan)?;
                         key.usage_plan_ids.push(plan.id.clone());
-                        let (entry, value) = membership_entry(&plan.id, &key.id);
-                        txn.put_raw(&entry, &value);
+                        txn.put_raw(&keys::plan_key(&plan.id, &key.id), b"");
                     }
                     txn.put(&keys::api_key(&key.id), &key);
                     key.value = value.clone();
@@ -568,8 +561,7 @@ impl UsagePlanService for UsagePlans {
                 check_no_shared_stage(txn, &key, &plan)?;
                 key.usage_plan_ids.push(plan.id.clone());
                 txn.put(&keys::api_key(&key.id), &key);
-                let (entry, value) = membership_entry(&plan.id, &key.id);
-                txn.put_raw(&entry, &value);
+                txn.put_raw(&keys::plan_key(&plan.id, &key.id), b"");
                 Ok(key)
             })
             .await?;

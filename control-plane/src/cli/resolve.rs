@@ -39,17 +39,31 @@ fn pick<T>(
 
 /// The API `arg` names (id or name).
 pub async fn api(client: &AdminClient, arg: &str) -> anyhow::Result<RestApi> {
-    // An id is the common case: one call, not every page of the list.
-    if !arg.is_empty()
-        && let Ok(api) = client
+    // An id is the common case: one call, not every page of the list. Only
+    // "no such id" (or not an id at all) falls back to names; any other
+    // failure (a bad token, no server) is the answer.
+    if !arg.is_empty() {
+        match client
             .apis
             .clone()
             .get_rest_api(GetRestApiRequest {
                 api_id: arg.to_owned(),
             })
             .await
-    {
-        return Ok(api.into_inner());
+        {
+            Ok(api) => return Ok(api.into_inner()),
+            Err(status)
+                if matches!(
+                    status.code(),
+                    tonic::Code::NotFound | tonic::Code::InvalidArgument
+                ) => {}
+            Err(status) => {
+                return Err(crate::cli::client::status_error(
+                    &format!("reading API '{arg}'"),
+                    status,
+                ));
+            }
+        }
     }
     let apis = all_pages!(
         client.apis,

@@ -285,8 +285,7 @@ impl Planner<'_> {
                 });
                 self.check(&format!("{field}.usage_plans"), checked)?;
                 if !before.contains(plan_id) {
-                    let (entry, value) = membership_entry(plan_id, &key.id);
-                    self.put_raw(entry, value);
+                    self.put_raw(keys::plan_key(plan_id, &key.id), Vec::new());
                 }
             }
             for plan_id in &before {

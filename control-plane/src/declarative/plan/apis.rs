@@ -163,10 +163,10 @@ impl Planner<'_> {
                 .unwrap_or_default(),
             endpoint_type: endpoint_type as i32,
         };
-        let (protocol, refusals) = check_api_fields(&field, &api);
+        let (protocol, refusals) = check_api_fields(&api);
         api.protocol = protocol as i32;
         for refusal in refusals {
-            self.check(path, Err::<(), _>(refusal))?;
+            self.check(path, Err::<(), _>(prefixed(path, refusal)))?;
         }
         let checked = check_resource_policy(self.view, &api).map_err(|e| prefixed(path, e));
         self.check(path, checked)?;

@@ -14,7 +14,7 @@
 //! authorization, resource policies, authorizers and integrations
 //! ([`crate::validate`]), stage and usage-plan checks, key checks with
 //! value uniqueness and its index (`usage_plans::unused_value_index`),
-//! plan membership entries (`usage_plans::membership_entry`), principal
+//! plan membership entries (`keys::plan_key`), principal
 //! checks, deployment freezing and its creation time
 //! (`deployments::next_deployment_time`).
 //!
@@ -46,7 +46,7 @@ use crate::api::rest_apis::{
 };
 use crate::api::usage_plans::{
     check_key, check_key_fields, check_no_shared_stage_with, check_plan_with, key_record_keys,
-    membership_entry, new_key, secret, unused_value_index,
+    new_key, secret, unused_value_index,
 };
 use crate::enums::{enum_value, short_name};
 use crate::error::{ApiError, ApiResult};
