@@ -54,10 +54,13 @@ impl Configuration {
         };
         let outcome = match applied {
             Ok(outcome) => outcome,
-            Err(e) if req.errors_in_response => {
-                let errors = document_errors(&e);
-                if errors.is_empty() {
-                    return Err(refusal(e));
+            Err(e @ (ApplyError::Moved { .. } | ApplyError::Store(_))) => {
+                return Err(not_the_document(e));
+            }
+            Err(e) => {
+                let errors = document_errors(e);
+                if !req.errors_in_response {
+                    return Err(refusal(errors));
                 }
                 return Ok(Response::new(ApplyConfigurationResponse {
                     errors,
@@ -65,7 +68,6 @@ impl Configuration {
                     ..Default::default()
                 }));
             }
-            Err(e) => return Err(refusal(e)),
         };
         Ok(Response::new(ApplyConfigurationResponse {
             changes: outcome.changes,
@@ -111,16 +113,24 @@ fn refuse_key_values_unless_admin(
     )))
 }
 
-/// The errors of a refused document, for the response body; none for a
-/// refusal that is not about the document.
-fn document_errors(e: &ApplyError) -> Vec<DocumentError> {
+/// The errors of a refused document (a syntax error is one, at no path).
+fn document_errors(e: ApplyError) -> Vec<DocumentError> {
     match e {
         ApplyError::Syntax(syntax) => vec![DocumentError {
             path: String::new(),
             message: syntax.to_string(),
         }],
-        ApplyError::Document(errors) => errors.clone(),
-        ApplyError::Moved { .. } | ApplyError::Store(_) => Vec::new(),
+        ApplyError::Document(errors) => errors,
+        other => unreachable!("not about the document: {other}"),
+    }
+}
+
+/// The status of a refusal that is not about the document: the store
+/// moved since the expected revision, or failed.
+fn not_the_document(e: ApplyError) -> Status {
+    match e {
+        ApplyError::Store(store) => ApiError::Store(store).into(),
+        other => Status::failed_precondition(other.to_string()),
     }
 }
 
@@ -133,22 +143,13 @@ const MESSAGE_BUDGET: usize = 1536;
 /// message and details stay well inside grpcio's 8 KiB of metadata.
 const DETAILS_BUDGET: usize = 3072;
 
-/// The status for a refused document (or a store failure).
-fn refusal(e: ApplyError) -> Status {
-    let violations: Vec<FieldViolation> = match &e {
-        ApplyError::Syntax(syntax) => vec![FieldViolation::new("", syntax.to_string())],
-        ApplyError::Document(errors) => errors
-            .iter()
-            .map(|d| FieldViolation::new(d.path.clone(), d.message.clone()))
-            .collect(),
-        ApplyError::Moved { .. } => return Status::failed_precondition(e.to_string()),
-        ApplyError::Store(_) => {
-            let ApplyError::Store(store) = e else {
-                unreachable!()
-            };
-            return ApiError::Store(store).into();
-        }
-    };
+/// The status for a refused document: its errors as BadRequest details
+/// and message lines, within the metadata budgets.
+fn refusal(errors: Vec<DocumentError>) -> Status {
+    let violations: Vec<FieldViolation> = errors
+        .into_iter()
+        .map(|d| FieldViolation::new(d.path, d.message))
+        .collect();
     let total = violations.len();
     let mut lines = Vec::new();
     let mut message_len = 0;

@@ -149,16 +149,7 @@ fn document_error(file: &Path, text: &str, status: tonic::Status) -> anyhow::Err
         .iter()
         .map(|v| (v.field.as_str(), v.description.as_str()))
         .collect();
-    let mut error = located_errors(file, text, &errors);
-    if status.message().contains("more error(s)") {
-        // A server that listed only the first few in the status.
-        error = error.context(format!(
-            "only the first {} are shown: {}",
-            errors.len(),
-            status.message().lines().last().unwrap_or_default()
-        ));
-    }
-    error
+    located_errors(file, text, &errors)
 }
 
 /// Document errors (path, reason), each at its line and column in the file.
