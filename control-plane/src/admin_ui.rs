@@ -59,8 +59,7 @@ async fn asset(uri: Uri, headers: HeaderMap) -> Response {
     let found = uri
         .path()
         .strip_prefix('/')
-        .and_then(|path| find(EMBEDDED, path))
-        .filter(|asset| asset.path.starts_with("assets/"));
+        .and_then(|path| find(EMBEDDED, path));
     match found {
         Some(asset) => respond(asset, &headers, IMMUTABLE),
         None => (StatusCode::NOT_FOUND, "no such asset\n").into_response(),

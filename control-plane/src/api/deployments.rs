@@ -26,8 +26,8 @@ impl Deployments {
     }
 
     /// Replaces an existing stage with what `change` makes of it (given the
-    /// write's view and the stage as stored), carries its deployment history
-    /// over, stamps the update time, and publishes it to the fleet.
+    /// write's view and the stage as stored), finished as every stage write
+    /// is ([`stage_history::finish`]), and publishes it to the fleet.
     async fn change_stage(
         &self,
         api_id: &str,
@@ -40,8 +40,7 @@ impl Deployments {
                 load_api(txn, api_id)?;
                 let current = load_stage(txn, api_id, stage_name)?;
                 let mut stage = change(txn, current.clone())?;
-                stage_history::carry(Some(&current), &mut stage);
-                stage.updated_at_ms = ids::now_ms();
+                stage_history::finish(Some(&current), &mut stage, ids::now_ms());
                 txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
                 Ok(stage)
             })
@@ -292,24 +291,16 @@ impl DeploymentService for Deployments {
                 let deployment = snapshot_api(txn, &api, &req.description)?;
                 txn.put(&keys::deployment(&api.id, &deployment.id), &deployment);
                 if !req.stage_name.is_empty() {
-                    let now = ids::now_ms();
                     let stored = txn.get::<Stage>(&keys::stage(&api.id, &req.stage_name))?;
-                    let mut stage = match stored.clone() {
-                        Some(mut stage) => {
-                            stage.deployment_id = deployment.id.clone();
-                            stage.updated_at_ms = now;
-                            stage
-                        }
-                        None => Stage {
+                    let mut stage = Stage {
+                        deployment_id: deployment.id.clone(),
+                        ..stored.clone().unwrap_or_else(|| Stage {
                             api_id: api.id.clone(),
                             stage_name: req.stage_name.clone(),
-                            deployment_id: deployment.id.clone(),
-                            created_at_ms: now,
-                            updated_at_ms: now,
                             ..Default::default()
-                        },
+                        })
                     };
-                    stage_history::carry(stored.as_ref(), &mut stage);
+                    stage_history::finish(stored.as_ref(), &mut stage, ids::now_ms());
                     txn.put(&keys::stage(&api.id, &stage.stage_name), &stage);
                 }
                 Ok::<_, ApiError>(deployment)
@@ -410,11 +401,7 @@ impl DeploymentService for Deployments {
                 ensure_absent(txn, &keys::stage(&stage.api_id, &stage.stage_name), || {
                     format!("stage '{}' of API '{}'", stage.stage_name, stage.api_id)
                 })?;
-                let now = ids::now_ms();
-                stage.cache_flush_generation = 0;
-                stage_history::carry(None, &mut stage);
-                stage.created_at_ms = now;
-                stage.updated_at_ms = now;
+                stage_history::finish(None, &mut stage, ids::now_ms());
                 txn.put(&keys::stage(&stage.api_id, &stage.stage_name), &stage);
                 Ok(stage)
             })

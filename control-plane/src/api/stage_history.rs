@@ -5,10 +5,11 @@
 //! before the current one" may be one that only another stage ever served:
 //! prod serves d1, beta gets d2, prod gets d3; rolling prod back by creation
 //! time would serve beta's untested d2. Each stage therefore keeps its own
-//! history, and every write that can change a stage's `deployment_id`
-//! (CreateStage, UpdateStage, CreateDeployment with a stage, PromoteCanary,
-//! the declarative apply) passes the stored and the new stage through
-//! [`carry`], the one place that moves it.
+//! history, and every write of a stage (CreateStage, UpdateStage,
+//! CreateDeployment with a stage, PromoteCanary, FlushStageCache, the
+//! declarative apply) passes the stored and the new stage through
+//! [`finish`], the one place that sets what the control plane alone keeps
+//! of a stage: this history and its creation and update times.
 //!
 //! The history is an undo stack. Moving to its first entry is a roll back
 //! and takes that entry off (rolling back twice goes back two deployments,
@@ -24,11 +25,25 @@ use archway_proto::v1::Stage;
 /// week of deploys, small enough that a stage record stays small.
 pub(crate) const MAX_HISTORY: usize = 10;
 
+/// Readies `next` to be written over `stored` (`None`: a new stage): the
+/// fields no caller sets (UpdateStage's OutputOnly ones) come from the
+/// stored stage and the write, never from the request. A new stage starts
+/// at flush generation 0; an existing one keeps `next`'s (the stored one,
+/// or FlushStageCache's raised one).
+pub(crate) fn finish(stored: Option<&Stage>, next: &mut Stage, now_ms: i64) {
+    next.created_at_ms = stored.map_or(now_ms, |s| s.created_at_ms);
+    next.updated_at_ms = now_ms;
+    if stored.is_none() {
+        next.cache_flush_generation = 0;
+    }
+    carry(stored, next);
+}
+
 /// Sets `next.previous_deployment_ids` from the stage as stored (`None` for a
 /// new stage, which has no history) and the move from its deployment to
 /// `next`'s. Whatever the caller sent in `next`'s list is dropped: only the
 /// control plane keeps it.
-pub(crate) fn carry(stored: Option<&Stage>, next: &mut Stage) {
+fn carry(stored: Option<&Stage>, next: &mut Stage) {
     let Some(stored) = stored else {
         next.previous_deployment_ids = Vec::new();
         return;

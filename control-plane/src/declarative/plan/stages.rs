@@ -86,9 +86,6 @@ impl Planner<'_> {
                 (None, Some(_)) => (target.clone(), canary(target.clone())),
                 (_, None) => (target.clone(), None),
             };
-            // What the stage served before, for roll back: as any other
-            // write that moves a stage (the document never sets it).
-            stage_history::carry(current, &mut stage);
             let new_id = new_deployment.as_ref().map(|(id, _)| id.clone());
             let view = self.view;
             let checked = check_stage_with(&field, &stage, |id| {
@@ -121,6 +118,7 @@ impl Planner<'_> {
                             after: shown(&c.deployment_id),
                         });
                     }
+                    stage_history::finish(None, &mut stage, ids::now_ms());
                     self.put(keys::stage(&api.id, &stage.stage_name), &stage);
                     self.push(ConfigurationChange {
                         document_path: field,
@@ -152,7 +150,9 @@ impl Planner<'_> {
                         });
                     }
                     if !fields.is_empty() {
-                        stage.updated_at_ms = ids::now_ms();
+                        // As every stage write: times and the roll-back
+                        // history (the document never sets them).
+                        stage_history::finish(Some(old), &mut stage, ids::now_ms());
                         self.put(keys::stage(&api.id, &stage.stage_name), &stage);
                         self.push(ConfigurationChange {
                             document_path: field,
@@ -281,7 +281,7 @@ impl Planner<'_> {
             method_cache_settings,
             // Only FlushStageCache moves it.
             cache_flush_generation: current.map_or(0, |c| c.cache_flush_generation),
-            // Set with the deployment, by `stage_history::carry`.
+            // Set when written, by `stage_history::finish`.
             previous_deployment_ids: Vec::new(),
         }))
     }
