@@ -512,3 +512,24 @@ impl DeploymentService for Deployments {
         Ok(Response::new(Empty {}))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    /// `DeploymentTime` names `Deployment.created_at_ms` by its tag: a
+    /// renumbered proto field would silently read 0 and break the order
+    /// of deployment times.
+    #[test]
+    fn deployment_time_reads_a_deployments_creation_time() {
+        let deployment = Deployment {
+            id: "d1".into(),
+            description: "x".into(),
+            created_at_ms: 1_800_000_000_123,
+            ..Default::default()
+        };
+        let time = DeploymentTime::decode(deployment.encode_to_vec().as_slice()).unwrap();
+        assert_eq!(time.created_at_ms, 1_800_000_000_123);
+    }
+}
