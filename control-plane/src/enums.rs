@@ -2,47 +2,79 @@
 //! prefix (`REST` for `API_PROTOCOL_REST`), in documents, CLI flags and
 //! messages. One pair, so that reading and writing a short name agree.
 
+use archway_proto::v1::{
+    ApiKeySource, ApiProtocol, AuthorizerType, EndpointType, QuotaPeriod,
+    UnauthorizedCacheControlHeaderStrategy,
+};
+
 /// `name` without the enum's `prefix`: `short_name("QUOTA_PERIOD_DAY",
 /// "QUOTA_PERIOD_")` is `DAY`.
 pub fn short_name<'a>(name: &'a str, prefix: &str) -> &'a str {
     name.strip_prefix(prefix).unwrap_or(name)
 }
 
-/// The enum value a short name (any case) spells, `default` when there is
-/// none; the refusal lists the `choices`. `UNSPECIFIED` is a value like the
-/// others: the rules refuse it where it is not allowed.
-pub fn enum_value<E>(
-    value: Option<&str>,
-    default: E,
-    prefix: &str,
-    choices: &str,
-    parse: impl Fn(&str) -> Option<E>,
-) -> Result<E, String> {
-    match value {
-        None => Ok(default),
-        Some(v) => parse(&format!("{prefix}{}", v.to_ascii_uppercase()))
-            .ok_or_else(|| format!("'{v}' is not one of {choices}")),
+/// How people spell one enum: its value names' prefix, the short names a
+/// refusal offers, and the proto's parser. One constant per enum, so a
+/// document, a CLI flag and a message offer the same choices.
+pub struct Spelling<E: 'static> {
+    pub prefix: &'static str,
+    pub choices: &'static str,
+    pub parse: fn(&str) -> Option<E>,
+}
+
+impl<E> Spelling<E> {
+    /// The value a short name (any case) spells, `default` when there is
+    /// none; the refusal lists the choices. `UNSPECIFIED` is a value like
+    /// the others: the rules refuse it where it is not allowed.
+    pub fn read(&self, value: Option<&str>, default: E) -> Result<E, String> {
+        match value {
+            None => Ok(default),
+            Some(v) => (self.parse)(&format!("{}{}", self.prefix, v.to_ascii_uppercase()))
+                .ok_or_else(|| format!("'{v}' is not one of {}", self.choices)),
+        }
     }
 }
+
+pub const API_PROTOCOL: Spelling<ApiProtocol> = Spelling {
+    prefix: "API_PROTOCOL_",
+    choices: "REST, HTTP",
+    parse: ApiProtocol::from_str_name,
+};
+pub const API_KEY_SOURCE: Spelling<ApiKeySource> = Spelling {
+    prefix: "API_KEY_SOURCE_",
+    choices: "HEADER, AUTHORIZER",
+    parse: ApiKeySource::from_str_name,
+};
+pub const ENDPOINT_TYPE: Spelling<EndpointType> = Spelling {
+    prefix: "ENDPOINT_TYPE_",
+    choices: "REGIONAL, PRIVATE",
+    parse: EndpointType::from_str_name,
+};
+pub const QUOTA_PERIOD: Spelling<QuotaPeriod> = Spelling {
+    prefix: "QUOTA_PERIOD_",
+    choices: "DAY, WEEK, MONTH",
+    parse: QuotaPeriod::from_str_name,
+};
+pub const AUTHORIZER_TYPE: Spelling<AuthorizerType> = Spelling {
+    prefix: "AUTHORIZER_TYPE_",
+    choices: "JWT, TOKEN, REQUEST",
+    parse: AuthorizerType::from_str_name,
+};
+pub const UNAUTHORIZED_STRATEGY: Spelling<UnauthorizedCacheControlHeaderStrategy> = Spelling {
+    prefix: "UNAUTHORIZED_CACHE_CONTROL_HEADER_STRATEGY_",
+    choices: "FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER, SUCCEED_WITHOUT_RESPONSE_HEADER",
+    parse: UnauthorizedCacheControlHeaderStrategy::from_str_name,
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use archway_proto::v1::QuotaPeriod;
 
     #[test]
     fn a_short_name_reads_back_as_its_value() {
         let name = short_name(QuotaPeriod::Week.as_str_name(), "QUOTA_PERIOD_");
         assert_eq!(name, "WEEK");
-        let parse = |v| {
-            enum_value(
-                v,
-                QuotaPeriod::Day,
-                "QUOTA_PERIOD_",
-                "DAY, WEEK, MONTH",
-                QuotaPeriod::from_str_name,
-            )
-        };
+        let parse = |v| QUOTA_PERIOD.read(v, QuotaPeriod::Day);
         assert_eq!(parse(Some("week")), Ok(QuotaPeriod::Week));
         assert_eq!(parse(None), Ok(QuotaPeriod::Day));
         assert_eq!(

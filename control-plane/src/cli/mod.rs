@@ -799,14 +799,9 @@ async fn set_enabled(client: &mut AdminClient, key: &str, enabled: bool) -> anyh
 }
 
 fn quota_period(period: &str) -> anyhow::Result<QuotaPeriod> {
-    crate::enums::enum_value(
-        Some(period),
-        QuotaPeriod::Day,
-        "QUOTA_PERIOD_",
-        "DAY, WEEK or MONTH",
-        QuotaPeriod::from_str_name,
-    )
-    .map_err(|reason| anyhow::anyhow!("--period {reason}"))
+    crate::enums::QUOTA_PERIOD
+        .read(Some(period), QuotaPeriod::Day)
+        .map_err(|reason| anyhow::anyhow!("--period {reason}"))
 }
 
 /// `--rate` and `--burst` as a plan throttle: the burst defaults to one

@@ -61,23 +61,21 @@ impl Planner<'_> {
             // may have is the rules' (check_plan_with, below).
             let quota = match &spec.quota {
                 None => None,
-                Some(q) => match enum_value(
-                    Some(&q.period),
-                    QuotaPeriod::Unspecified,
-                    "QUOTA_PERIOD_",
-                    "DAY, WEEK, MONTH",
-                    QuotaPeriod::from_str_name,
-                ) {
-                    Ok(period) => Some(QuotaSettings {
+                Some(q) => {
+                    let Some(period) = self.enum_field(
+                        format!("{field}.quota.period"),
+                        Some(&q.period),
+                        QuotaPeriod::Unspecified,
+                        &QUOTA_PERIOD,
+                    ) else {
+                        continue;
+                    };
+                    Some(QuotaSettings {
                         limit: q.limit,
                         period: period as i32,
                         offset: q.offset,
-                    }),
-                    Err(reason) => {
-                        self.error(format!("{field}.quota.period"), reason);
-                        continue;
-                    }
-                },
+                    })
+                }
             };
             let id = match current {
                 Some(p) => p.id.clone(),

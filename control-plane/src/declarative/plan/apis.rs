@@ -93,39 +93,30 @@ impl Planner<'_> {
         let field = |f: &str| format!("{path}.{f}");
         // The document's spelling of the enums is the planner's to read;
         // the field rules are the handlers' (check_api_fields, below).
-        let protocol = enum_value(
-            spec.protocol.as_deref(),
-            ApiProtocol::Rest,
-            "API_PROTOCOL_",
-            "REST, HTTP",
-            ApiProtocol::from_str_name,
-        )
-        .unwrap_or_else(|reason| {
-            self.error(field("protocol"), reason);
-            ApiProtocol::Rest
-        });
-        let key_source = enum_value(
-            spec.api_key_source.as_deref(),
-            ApiKeySource::Header,
-            "API_KEY_SOURCE_",
-            "HEADER, AUTHORIZER",
-            ApiKeySource::from_str_name,
-        )
-        .unwrap_or_else(|reason| {
-            self.error(field("api_key_source"), reason);
-            ApiKeySource::Header
-        });
-        let endpoint_type = enum_value(
-            spec.endpoint_type.as_deref(),
-            EndpointType::Regional,
-            "ENDPOINT_TYPE_",
-            "REGIONAL, PRIVATE",
-            EndpointType::from_str_name,
-        )
-        .unwrap_or_else(|reason| {
-            self.error(field("endpoint_type"), reason);
-            EndpointType::Regional
-        });
+        let protocol = self
+            .enum_field(
+                field("protocol"),
+                spec.protocol.as_deref(),
+                ApiProtocol::Rest,
+                &API_PROTOCOL,
+            )
+            .unwrap_or(ApiProtocol::Rest);
+        let key_source = self
+            .enum_field(
+                field("api_key_source"),
+                spec.api_key_source.as_deref(),
+                ApiKeySource::Header,
+                &API_KEY_SOURCE,
+            )
+            .unwrap_or(ApiKeySource::Header);
+        let endpoint_type = self
+            .enum_field(
+                field("endpoint_type"),
+                spec.endpoint_type.as_deref(),
+                EndpointType::Regional,
+                &ENDPOINT_TYPE,
+            )
+            .unwrap_or(EndpointType::Regional);
         let id = match (&spec.id, current) {
             (_, Some(api)) => api.id.clone(),
             (Some(id), None) => {
@@ -293,18 +284,13 @@ impl Planner<'_> {
             };
             // The spelling is the planner's to read; UNSPECIFIED is the
             // rules' to refuse (validate::authorizer, below).
-            let kind = match enum_value(
+            let Some(kind) = self.enum_field(
+                format!("{field}.type"),
                 Some(&a.kind),
                 AuthorizerType::Jwt,
-                "AUTHORIZER_TYPE_",
-                "JWT, TOKEN, REQUEST",
-                AuthorizerType::from_str_name,
-            ) {
-                Ok(kind) => kind,
-                Err(reason) => {
-                    self.error(format!("{field}.type"), reason);
-                    continue;
-                }
+                &AUTHORIZER_TYPE,
+            ) else {
+                continue;
             };
             let id = match current {
                 Some(c) => c.id.clone(),

@@ -48,7 +48,10 @@ use crate::api::usage_plans::{
     check_key, check_key_fields, check_no_shared_stage_with, check_plan_with, key_record_keys,
     new_key, secret, unused_value_index,
 };
-use crate::enums::{enum_value, short_name};
+use crate::enums::{
+    API_KEY_SOURCE, API_PROTOCOL, AUTHORIZER_TYPE, ENDPOINT_TYPE, QUOTA_PERIOD, Spelling,
+    UNAUTHORIZED_STRATEGY, short_name,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::lookup::{Found, id_or_name};
 use crate::store::{StoreError, View, keys};
@@ -359,6 +362,21 @@ impl Planner<'_> {
 
     fn push(&mut self, change: ConfigurationChange) {
         self.plan.changes.push(change);
+    }
+
+    /// The document's spelling of an enum at `field`, `default` when absent;
+    /// None, with the refusal recorded, when it spells no value.
+    fn enum_field<E>(
+        &mut self,
+        field: String,
+        value: Option<&str>,
+        default: E,
+        spelling: &Spelling<E>,
+    ) -> Option<E> {
+        spelling
+            .read(value, default)
+            .map_err(|reason| self.error(field, reason))
+            .ok()
     }
 
     /// Writes one entry of the document over its stored record, the same

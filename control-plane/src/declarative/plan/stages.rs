@@ -231,21 +231,13 @@ impl Planner<'_> {
     ) -> Result<Option<Stage>, StoreError> {
         let mut method_cache_settings = Vec::new();
         for (m, c) in s.cache.iter().flat_map(|c| c.methods.iter()).enumerate() {
-            let strategy = match enum_value(
+            let Some(strategy) = self.enum_field(
+                format!("{field}.cache.methods[{m}].unauthorized_strategy"),
                 c.unauthorized_strategy.as_deref(),
                 UnauthorizedCacheControlHeaderStrategy::Unspecified,
-                "UNAUTHORIZED_CACHE_CONTROL_HEADER_STRATEGY_",
-                "FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER, SUCCEED_WITHOUT_RESPONSE_HEADER",
-                UnauthorizedCacheControlHeaderStrategy::from_str_name,
-            ) {
-                Ok(strategy) => strategy,
-                Err(reason) => {
-                    self.error(
-                        format!("{field}.cache.methods[{m}].unauthorized_strategy"),
-                        reason,
-                    );
-                    return Ok(None);
-                }
+                &UNAUTHORIZED_STRATEGY,
+            ) else {
+                return Ok(None);
             };
             method_cache_settings.push(MethodCacheSetting {
                 resource_path: c.path.clone(),
