@@ -41,7 +41,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
 }
 
 /** Calls `reload` every `ms` while the page is visible. */
-export function usePoll(reload: () => void, ms: number): void {
+function usePoll(reload: () => void, ms: number): void {
   useEffect(() => {
     const id = setInterval(() => {
       if (document.visibilityState === "visible") reload();
