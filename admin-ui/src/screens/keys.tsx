@@ -10,7 +10,7 @@ import { href } from "../router";
 import { useSession } from "../ui/context";
 import { InlineForm } from "../ui/inline_form";
 import { Failure, Field, Notice, PageHeader } from "../ui/form";
-import { useAction, useLoad } from "../ui/hooks";
+import { useAction, useFormState, useLoad } from "../ui/hooks";
 import { ShownOnce } from "../ui/shown_once";
 import { ConfirmButton } from "../ui/confirm_button";
 import { ListFilter, countStatus, useFiltered } from "../ui/list_filter";
@@ -150,9 +150,7 @@ function KeyRow({
 function CreateKey({ onCreated }: { onCreated: () => void }) {
   const { clients, canWrite } = useSession();
   const create = useAction();
-  const [name, setName] = useState("");
-  const [description, setDescription] = useState("");
-  const [value, setValue] = useState("");
+  const [form, set, reset] = useFormState({ name: "", description: "", value: "" });
   // The answer's value, in this component's state only: never stored, never listed.
   const [made, setMade] = useState<ApiKey | null>(null);
   // A value another key has is refused as AlreadyExists, not InvalidArgument:
@@ -168,31 +166,29 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
         fields={["name", "description", "value"]}
         failure={failure}
         onSubmit={async () => {
-          const key = await create.run(() => clients.plans.createApiKey({ name, description, value }));
+          const key = await create.run(() => clients.plans.createApiKey(form));
           if (key) {
             setMade(key);
-            setName("");
-            setDescription("");
-            setValue("");
+            reset();
             onCreated();
           }
         }}
       >
-        <Field label="Key name" names={["name"]} failure={failure} value={name} onValue={setName} disabled={!canWrite} />
+        <Field label="Key name" names={["name"]} failure={failure} value={form.name} onValue={set("name")} disabled={!canWrite} />
         <Field
           label="Description"
           names={["description"]}
           failure={failure}
-          value={description}
-          onValue={setDescription}
+          value={form.description}
+          onValue={set("description")}
           disabled={!canWrite}
         />
         <Field
           label="Value (optional)"
           names={["value"]}
           failure={failure}
-          value={value}
-          onValue={setValue}
+          value={form.value}
+          onValue={set("value")}
           disabled={!canWrite}
           autoComplete="off"
           hint="20 to 128 of A-Z a-z 0-9 _ -; generated when empty"
