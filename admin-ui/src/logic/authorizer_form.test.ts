@@ -84,8 +84,16 @@ describe("authorizerToForm", () => {
 describe("updateMaskFor", () => {
   it("names every field of the kind and never the type", () => {
     expect(updateMaskFor("JWT")).toEqual(["name", "identity_source", "jwt"]);
-    expect(updateMaskFor("TOKEN")).toContain("identity_validation_expression");
-    expect(updateMaskFor("REQUEST")).not.toContain("identity_validation_expression");
+    expect(updateMaskFor("TOKEN")).toEqual([
+      "name",
+      "identity_source",
+      "authorizer_uri",
+      "result_ttl_seconds",
+      "timeout_ms",
+      "identity_validation_expression",
+    ]);
+    // A REQUEST authorizer has no validation expression: the mask never names it.
+    expect(updateMaskFor("REQUEST")).toEqual(["name", "identity_source", "authorizer_uri", "result_ttl_seconds", "timeout_ms"]);
     for (const k of ["JWT", "TOKEN", "REQUEST"] as const) expect(updateMaskFor(k)).not.toContain("type");
   });
 });

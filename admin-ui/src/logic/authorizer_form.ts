@@ -29,7 +29,7 @@ export interface AuthorizerForm {
 
 export type AuthorizerInit = MessageInitShape<typeof AuthorizerSchema>;
 
-export const KIND_TYPE: Record<AuthorizerKind, AuthorizerType> = {
+const KIND_TYPE: Record<AuthorizerKind, AuthorizerType> = {
   JWT: AuthorizerType.JWT,
   TOKEN: AuthorizerType.TOKEN,
   REQUEST: AuthorizerType.REQUEST,

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { ChangeAction, ConfigurationChangeSchema, DocumentErrorSchema } from "../gen/archway/v1/configuration_pb";
-import { countChanges, documentErrors, indexDocument, locate, offsetOf, summarise } from "./changes";
+import { countChanges, documentErrors, indexDocument, locate, offsetOf, summarise, withoutPlace } from "./changes";
 
 const change = (action: ChangeAction) => create(ConfigurationChangeSchema, { kind: "route", action, name: "x" });
 
@@ -104,6 +104,18 @@ describe("documentErrors", () => {
   it("takes a single BadRequest violation as it is", () => {
     const refusal = { code: Code.InvalidArgument, message: "apis[0].id: bad id", fields: { "apis[0].id": "bad id" } };
     expect(documentErrors(YAML, { refusal })).toEqual([{ path: "apis[0].id", message: "bad id", line: 4, column: 5 }]);
+  });
+});
+
+describe("withoutPlace", () => {
+  it("drops the line and column a placed syntax error starts with", () => {
+    const [e] = documentErrors(YAML, { errors: [create(DocumentErrorSchema, { path: "", message: "line 3, column 7: did not find expected key" })] });
+    expect(withoutPlace(e)).toBe("did not find expected key");
+  });
+
+  it("keeps the message of an error with no place whole", () => {
+    expect(withoutPlace({ path: "", message: "line 3, column 7: x" })).toBe("line 3, column 7: x");
+    expect(withoutPlace({ path: "", message: "... and 3 more error(s)" })).toBe("... and 3 more error(s)");
   });
 });
 

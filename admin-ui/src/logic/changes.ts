@@ -93,6 +93,15 @@ export function documentErrors(
 }
 
 /**
+ * A syntax error's message without the "line N, column N:" it starts with,
+ * once that place is shown beside it (as a link to the line); a message
+ * that was not placed is kept whole, so the place is not lost.
+ */
+export function withoutPlace(e: PlacedError): string {
+  return e.line !== undefined ? e.message.replace(/^line \d+, column \d+:\s*/, "") : e.message;
+}
+
+/**
  * Where the nodes of a document start, by document path
  * (`apis[0].routes[2].integration`) as the server names them. YAML is read
  * by indentation (block style); flow collections (`{ a: 1 }`) are not

@@ -1,5 +1,6 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { CsvShapeError, batches, locate, splitCsv } from "./csv_batches";
+import { CsvShapeError, type Progress, batches, importBatches, locate, splitCsv } from "./csv_batches";
 
 describe("splitCsv", () => {
   it("splits plain rows under the header", () => {
@@ -134,5 +135,69 @@ describe("locate", () => {
     expect(locate(b[0], "csv: unknown column 'nmae'; columns are name,key")).toBeUndefined();
     expect(locate(b[2], "csv line 9.name: x")).toBeUndefined();
     expect(locate(b[0], "csv line 1: x")).toBeUndefined();
+  });
+});
+
+describe("importBatches", () => {
+  const f = splitCsv("name,key\n" + Array.from({ length: 5 }, (_, i) => `n${i},k${i}`).join("\n"));
+  const b = batches(f, 2); // rows 1-2, 3-4, 5
+  const rowsIn = (csv: string) => csv.trim().split("\n").length - 1;
+
+  it("sends every batch in order and reports progress", async () => {
+    const sent: string[] = [];
+    const seen: Progress[] = [];
+    const out = await importBatches(
+      b,
+      async (csv) => {
+        sent.push(csv);
+        return rowsIn(csv);
+      },
+      (p) => seen.push(p),
+      () => false,
+    );
+    expect(out).toEqual({ kind: "done", imported: 5 });
+    expect(sent).toEqual(b.map((x) => x.csv));
+    expect(seen.at(-1)).toEqual({ done: 5, batch: 3 });
+    expect(seen.filter((p) => p.done === 2)).toContainEqual({ done: 2, batch: 2 });
+  });
+
+  it("stops at the first refusal, naming the file's row", async () => {
+    const sent: string[] = [];
+    const out = await importBatches(
+      b,
+      async (csv) => {
+        sent.push(csv);
+        if (sent.length === 2) throw new ConnectError("csv line 3.key: already exists", Code.AlreadyExists);
+        return rowsIn(csv);
+      },
+      () => {},
+      () => false,
+    );
+    expect(sent).toHaveLength(2);
+    expect(out.kind).toBe("refused");
+    if (out.kind !== "refused") return;
+    expect(out.imported).toBe(2);
+    expect(out.batch).toBe(b[1]);
+    expect(out.of).toBe(3);
+    expect(out.failure.code).toBe(Code.AlreadyExists);
+    // Batch 2's csv line 3 is its second record: the file's row 4, on line 5.
+    expect(out.where).toBe("row 4 (line 5 of the file), key: already exists");
+  });
+
+  it("stops after the batch in flight when asked to", async () => {
+    let stop = false;
+    const sent: string[] = [];
+    const out = await importBatches(
+      b,
+      async (csv) => {
+        sent.push(csv);
+        stop = true;
+        return rowsIn(csv);
+      },
+      () => {},
+      () => stop,
+    );
+    expect(sent).toEqual([b[0].csv]);
+    expect(out).toEqual({ kind: "stopped", imported: 2, nextRow: 3 });
   });
 });

@@ -8,6 +8,7 @@
 // line breaks), so the server reads each batch exactly as it would have read
 // those rows in the whole file. A refusal names "csv line N" of its batch;
 // `locate` turns that back into the row and line of the operator's file.
+import { type Refusal, refusal } from "../api/errors";
 
 /** One data record of the file, as its raw text (without the line break that ends it). */
 export interface CsvRow {
@@ -120,4 +121,45 @@ export function locate(batch: Batch, message: string): Located | undefined {
     line: row.line,
     message: message.replace(m[0], `row ${n} (line ${row.line} of the file)${m[2] ? `, ${m[2].slice(1)}` : ""}`),
   };
+}
+
+/** How an import ended: every batch sent, stopped by the operator, or a batch refused. */
+export type Outcome =
+  | { kind: "done"; imported: number }
+  | { kind: "stopped"; imported: number; nextRow: number }
+  | { kind: "refused"; imported: number; batch: Batch; of: number; failure: Refusal; where: string };
+
+export interface Progress {
+  /** Keys imported so far. */
+  done: number;
+  /** 1-based batch being sent. */
+  batch: number;
+}
+
+/**
+ * Sends `batches` one after another with `send` (which answers how many
+ * keys the batch imported). Before each batch it reports progress and asks
+ * `stopped`, so a stop takes effect after the batch in flight; the first
+ * refusal ends the import, its batch-relative row put in the file's terms.
+ */
+export async function importBatches(
+  all: Batch[],
+  send: (csv: string) => Promise<number>,
+  onProgress: (p: Progress) => void,
+  stopped: () => boolean,
+): Promise<Outcome> {
+  let imported = 0;
+  for (const b of all) {
+    if (stopped()) return { kind: "stopped", imported, nextRow: b.firstRow + 1 };
+    onProgress({ done: imported, batch: b.index + 1 });
+    try {
+      imported += await send(b.csv);
+    } catch (e) {
+      const failure = refusal(e);
+      const at = locate(b, failure.message);
+      return { kind: "refused", imported, batch: b, of: all.length, failure, where: at ? at.message : failure.message };
+    }
+    onProgress({ done: imported, batch: b.index + 1 });
+  }
+  return { kind: "done", imported };
 }

@@ -116,7 +116,7 @@ function flatAuthorizer(a: Authorizer): Flat {
 }
 
 /** The fields of `a` and `b` that differ, in field order. */
-export function diffFlat(a: Flat, b: Flat): FieldChange[] {
+function diffFlat(a: Flat, b: Flat): FieldChange[] {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
   return keys
     .filter((k) => a[k] !== b[k])

@@ -1,7 +1,9 @@
+import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import type { Refusal } from "../api/errors";
-import { policyError, policyPaths, principalMask } from "./principal_form";
+import { IamPrincipalSchema, PrincipalType } from "../gen/archway/v1/config_pb";
+import { formToPrincipal, policyError, policyPaths, principalMask, principalToForm, principalUpdate } from "./principal_form";
 
 const refused = (field: string, reason: string): Refusal => ({
   code: Code.InvalidArgument,
@@ -40,5 +42,36 @@ describe("principalMask", () => {
     expect(principalMask(p, { ...p, description: "" })).toEqual(["description"]);
     expect(principalMask(p, { ...p, policies: ["b", "a"] })).toEqual(["policies"]);
     expect(principalMask(p, { description: "e", policies: ["a"] })).toEqual(["description", "policies"]);
+  });
+});
+
+describe("PrincipalForm", () => {
+  const role = create(IamPrincipalSchema, {
+    name: "deployer",
+    type: PrincipalType.ROLE,
+    description: "CI",
+    policies: ["{}", '{"Version":"2012-10-17"}'],
+    arn: "arn:aws:iam::000000000000:role/deployer",
+  });
+
+  it("starts a new principal as a user with no policies", () => {
+    expect(principalToForm()).toEqual({ name: "", type: String(PrincipalType.USER), description: "", policies: [] });
+  });
+
+  it("reads a principal into the form and creates it back as it was", () => {
+    const f = principalToForm(role);
+    expect(f).toEqual({ name: "deployer", type: String(PrincipalType.ROLE), description: "CI", policies: role.policies });
+    // The form's list is its own: editing it does not edit the listed principal.
+    expect(f.policies).not.toBe(role.policies);
+    expect(formToPrincipal(f)).toEqual({ name: "deployer", type: PrincipalType.ROLE, description: "CI", policies: role.policies });
+  });
+
+  it("updates only description and policies, masking what changed", () => {
+    const f = { ...principalToForm(role), name: "renamed", type: String(PrincipalType.USER), policies: ["{}"] };
+    expect(principalUpdate(role, f)).toEqual({
+      principal: { name: "deployer", description: "CI", policies: ["{}"] },
+      updateMask: { paths: ["policies"] },
+    });
+    expect(principalUpdate(role, principalToForm(role)).updateMask.paths).toEqual([]);
   });
 });

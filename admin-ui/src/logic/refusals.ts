@@ -1,6 +1,7 @@
 // Some refusals name a spot inside a field's value (`policy.Statement[0].Effect`,
 // `method.integration.cache_key_parameters[2]`, `…mock.headers.x-a`): the
 // form has one input for the whole value, so those are shown beside it.
+import { Code } from "@connectrpc/connect";
 import type { Refusal } from "../api/errors";
 
 /**
@@ -34,4 +35,15 @@ export function foldInto(r: Refusal | null, fields: string[]): Refusal | null {
     }
   }
   return changed ? { ...r, fields: out } : r;
+}
+
+/**
+ * An AlreadyExists refusal whose message names `field` (a value another
+ * object already has, e.g. "... given in key.value already exists") put on
+ * that field: only InvalidArgument carries field paths, yet the operator
+ * has to change that input.
+ */
+export function existsOn(r: Refusal | null, field: string): Refusal | null {
+  if (!r || r.code !== Code.AlreadyExists || !new RegExp(`\\b${field}\\b`).test(r.message)) return r;
+  return { ...r, fields: { [field]: r.message } };
 }

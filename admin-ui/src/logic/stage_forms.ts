@@ -61,7 +61,7 @@ export function changedPaths(current: Stage, next: Stage, paths: readonly string
 }
 
 /** UpdateStage for what changed among `paths`, or null when nothing did. */
-export function stageUpdate(current: Stage, next: Stage, paths: readonly string[]): StageUpdate | null {
+function stageUpdate(current: Stage, next: Stage, paths: readonly string[]): StageUpdate | null {
   const changed = changedPaths(current, next, paths);
   if (!changed.length) return null;
   return {
@@ -82,7 +82,7 @@ export function pairsOf(map: Record<string, string> | undefined): Pair[] {
 }
 
 /** The map the rows make; blank rows are dropped; a value without a name, or a name given twice, is refused under `field`. */
-export function mapOf(pairs: readonly Pair[], field: string): Record<string, string> {
+function mapOf(pairs: readonly Pair[], field: string): Record<string, string> {
   const map: Record<string, string> = {};
   for (const { key, value } of pairs) {
     const k = key.trim();

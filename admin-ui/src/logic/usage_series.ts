@@ -19,7 +19,7 @@ export interface UsageSeries {
 
 const DAY_MS = 86_400_000;
 /** GetUsage answers at most 366 days; a range is never longer. */
-export const MAX_DAYS = 367;
+const MAX_DAYS = 367;
 
 /** Midnight UTC of a YYYY-MM-DD date in ms, or NaN when it is not one. */
 export function dayMs(date: string): number {

@@ -1,5 +1,4 @@
 // APIs: list (filterable: a fleet may hold thousands), create, delete.
-import { useState } from "preact/hooks";
 import { allPages } from "../api/client";
 import { ApiProtocol } from "../gen/archway/v1/config_pb";
 import { href } from "../router";
@@ -7,7 +6,7 @@ import { useSession } from "../ui/context";
 import { InlineForm } from "../ui/inline_form";
 import { Failure, Field, PageHeader, Select } from "../ui/form";
 import { when } from "../ui/format";
-import { useAction, useLoad } from "../ui/hooks";
+import { useAction, useFormState, useLoad } from "../ui/hooks";
 import { ConfirmButton } from "../ui/confirm_button";
 import { ListFilter, countStatus, useFiltered } from "../ui/list_filter";
 import { ListHead } from "../ui/list_head";
@@ -39,10 +38,7 @@ export function ApisPage() {
 
   const create = useAction();
   const remove = useAction();
-  const [name, setName] = useState("");
-  const [id, setId] = useState("");
-  const [description, setDescription] = useState("");
-  const [protocol, setProtocol] = useState(String(ApiProtocol.REST));
+  const [form, set, reset] = useFormState({ name: "", id: "", description: "", protocol: String(ApiProtocol.REST) });
 
   return (
     <section aria-labelledby="apis-title">
@@ -54,23 +50,22 @@ export function ApisPage() {
         fields={["name", "id", "description", "protocol"]}
         onSubmit={async () => {
           const made = await create.run(() =>
-            clients.apis.createRestApi({ name, id, description, protocol: Number(protocol) }),
+            clients.apis.createRestApi({ ...form, protocol: Number(form.protocol) }),
           );
           if (made) {
-            setName("");
-            setId("");
-            setDescription("");
+            // The protocol chosen stays for the next API.
+            reset("name", "id", "description");
             apis.reload();
           }
         }}
       >
-        <Field label="Name" names={["name"]} failure={create.failure} value={name} onValue={setName} disabled={!canWrite} />
+        <Field label="Name" names={["name"]} failure={create.failure} value={form.name} onValue={set("name")} disabled={!canWrite} />
         <Field
           label="Id (optional)"
           names={["id"]}
           failure={create.failure}
-          value={id}
-          onValue={setId}
+          value={form.id}
+          onValue={set("id")}
           disabled={!canWrite}
           hint="Lowercase letters, digits or '-'; generated when empty"
         />
@@ -78,16 +73,16 @@ export function ApisPage() {
           label="Description"
           names={["description"]}
           failure={create.failure}
-          value={description}
-          onValue={setDescription}
+          value={form.description}
+          onValue={set("description")}
           disabled={!canWrite}
         />
         <Select
           label="Protocol"
           names={["protocol"]}
           failure={create.failure}
-          value={protocol}
-          onValue={setProtocol}
+          value={form.protocol}
+          onValue={set("protocol")}
           options={PROTOCOLS}
           disabled={!canWrite}
         />

@@ -14,7 +14,7 @@ import { ConfirmButton } from "../ui/confirm_button";
 import { ListHead } from "../ui/list_head";
 import { Failure, Field, Notice, Select } from "../ui/form";
 import { when } from "../ui/format";
-import { useAction, useLoad } from "../ui/hooks";
+import { useAction, useFormState, useLoad } from "../ui/hooks";
 import { StagePanel, deploymentOptions } from "./stage_panel";
 
 export function DeploymentsPage({ apiId }: { apiId: string }) {
@@ -68,11 +68,10 @@ export function DeploymentsPage({ apiId }: { apiId: string }) {
 function DeployForm({ apiId, stages, onDeployed }: { apiId: string; stages: Stage[]; onDeployed: () => void }) {
   const { clients, canWrite } = useSession();
   const deploy = useAction();
-  const [stageName, setStageName] = useState("");
-  const [description, setDescription] = useState("");
+  const [form, set, reset] = useFormState({ stageName: "", description: "" });
   const [done, setDone] = useState("");
   const names = stages.map((s) => s.stageName);
-  const request = deployRequest(apiId, { stageName, description }, names);
+  const request = deployRequest(apiId, form, names);
   const hint = !request.stageName
     ? "Empty: only record a deployment; no stage changes"
     : request.createStage
@@ -87,7 +86,7 @@ function DeployForm({ apiId, stages, onDeployed }: { apiId: string; stages: Stag
       after={done && <Notice>{done}</Notice>}
       onSubmit={async () => {
         setDone("");
-        const req = deployRequest(apiId, { stageName, description }, names);
+        const req = deployRequest(apiId, form, names);
         const made = await deploy.run(() => clients.deployments.createDeployment(req));
         if (made) {
           setDone(
@@ -95,7 +94,8 @@ function DeployForm({ apiId, stages, onDeployed }: { apiId: string; stages: Stag
               ? `Deployed ${made.id} to ${req.stageName}${req.createStage ? " (new stage)" : ""}.`
               : `Recorded deployment ${made.id}.`,
           );
-          setDescription("");
+          // The stage stays chosen for the next deployment.
+          reset("description");
           onDeployed();
         }
       }}
@@ -104,8 +104,8 @@ function DeployForm({ apiId, stages, onDeployed }: { apiId: string; stages: Stag
         label="Stage"
         names={["stage_name"]}
         failure={deploy.failure}
-        value={stageName}
-        onValue={setStageName}
+        value={form.stageName}
+        onValue={set("stageName")}
         disabled={!canWrite}
         list="deploy-stage-names"
         autocomplete="off"
@@ -120,8 +120,8 @@ function DeployForm({ apiId, stages, onDeployed }: { apiId: string; stages: Stag
         label="Description"
         names={["description"]}
         failure={deploy.failure}
-        value={description}
-        onValue={setDescription}
+        value={form.description}
+        onValue={set("description")}
         disabled={!canWrite}
       />
     </InlineForm>

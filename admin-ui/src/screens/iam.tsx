@@ -5,11 +5,18 @@ import { useEffect, useState } from "preact/hooks";
 import { allPages } from "../api/client";
 import type { Refusal } from "../api/errors";
 import { type AccessKey, type IamPrincipal, PrincipalType } from "../gen/archway/v1/config_pb";
-import { POLICY_TEMPLATE, policyError, policyPaths, principalMask } from "../logic/principal_form";
+import {
+  POLICY_TEMPLATE,
+  formToPrincipal,
+  policyError,
+  policyPaths,
+  principalToForm,
+  principalUpdate,
+} from "../logic/principal_form";
 import { useSession } from "../ui/context";
 import { Failure, Field, Notice, PageHeader, Select } from "../ui/form";
 import { when } from "../ui/format";
-import { useAction, useLoad } from "../ui/hooks";
+import { useAction, useFormState, useLoad } from "../ui/hooks";
 import { ShownOnce } from "../ui/shown_once";
 import { ConfirmButton } from "../ui/confirm_button";
 import { ListFilter, countStatus, useFiltered } from "../ui/list_filter";
@@ -116,10 +123,9 @@ export function IamPage() {
 function PrincipalEditor({ principal, onSaved }: { principal?: IamPrincipal; onSaved: (p: IamPrincipal) => void }) {
   const { clients, canWrite } = useSession();
   const save = useAction();
-  const [name, setName] = useState(principal?.name ?? "");
-  const [type, setType] = useState(String(principal?.type ?? PrincipalType.USER));
-  const [description, setDescription] = useState(principal?.description ?? "");
-  const [policies, setPolicies] = useState<string[]>(principal ? [...principal.policies] : []);
+  const [form, set, reset] = useFormState(principalToForm(principal));
+  const { policies } = form;
+  const setPolicies = set("policies");
   const [saved, setSaved] = useState<string | null>(null);
   const f = save.failure;
   const off = !canWrite;
@@ -134,25 +140,14 @@ function PrincipalEditor({ principal, onSaved }: { principal?: IamPrincipal; onS
         setSaved(null);
         let answer: IamPrincipal | undefined;
         if (principal) {
-          const paths = principalMask(principal, { description, policies });
-          answer = await save.run(() =>
-            clients.iam.updatePrincipal({
-              principal: { name: principal.name, description, policies },
-              updateMask: { paths },
-            }),
-          );
+          answer = await save.run(() => clients.iam.updatePrincipal(principalUpdate(principal, form)));
         } else {
-          answer = await save.run(() =>
-            clients.iam.createPrincipal({ principal: { name, type: Number(type), description, policies } }),
-          );
+          answer = await save.run(() => clients.iam.createPrincipal({ principal: formToPrincipal(form) }));
         }
         if (answer) {
           setSaved(principal ? "Saved." : `Created ${typeName(answer.type)} ${answer.name}.`);
-          if (!principal) {
-            setName("");
-            setDescription("");
-            setPolicies([]);
-          }
+          // The type chosen stays for the next one.
+          if (!principal) reset("name", "description", "policies");
           onSaved(answer);
         }
       }}
@@ -163,20 +158,20 @@ function PrincipalEditor({ principal, onSaved }: { principal?: IamPrincipal; onS
             label="Name"
             names={["principal.name"]}
             failure={f}
-            value={name}
-            onValue={setName}
+            value={form.name}
+            onValue={set("name")}
             disabled={off}
             hint="1 to 64 letters, digits or +=,.@_-"
           />
-          <Select label="Type" names={["principal.type"]} failure={f} value={type} onValue={setType} options={TYPES} disabled={off} />
+          <Select label="Type" names={["principal.type"]} failure={f} value={form.type} onValue={set("type")} options={TYPES} disabled={off} />
         </div>
       )}
       <Field
         label="Description"
         names={["principal.description"]}
         failure={f}
-        value={description}
-        onValue={setDescription}
+        value={form.description}
+        onValue={set("description")}
         disabled={off}
       />
       <fieldset aria-describedby={policiesListError(f) ? `${prefix}-policies-err` : undefined}>
@@ -190,8 +185,8 @@ function PrincipalEditor({ principal, onSaved }: { principal?: IamPrincipal; onS
             value={doc}
             failure={f}
             disabled={off}
-            onValue={(v) => setPolicies((ps) => ps.map((p, k) => (k === i ? v : p)))}
-            onRemove={() => setPolicies((ps) => ps.filter((_, k) => k !== i))}
+            onValue={(v) => setPolicies(policies.map((p, k) => (k === i ? v : p)))}
+            onRemove={() => setPolicies(policies.filter((_, k) => k !== i))}
           />
         ))}
         {policiesListError(f) && (
@@ -199,7 +194,7 @@ function PrincipalEditor({ principal, onSaved }: { principal?: IamPrincipal; onS
             {policiesListError(f)}
           </p>
         )}
-        <button type="button" class="secondary" disabled={off} onClick={() => setPolicies((ps) => [...ps, POLICY_TEMPLATE])}>
+        <button type="button" class="secondary" disabled={off} onClick={() => setPolicies([...policies, POLICY_TEMPLATE])}>
           Add a policy
         </button>
       </fieldset>

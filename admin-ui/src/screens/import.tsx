@@ -9,7 +9,7 @@ import {
   type ConfigurationChange,
   type CreatedApiKey,
 } from "../gen/archway/v1/configuration_pb";
-import { type PlacedError, actionName, countChanges, documentErrors, offsetOf, summarise } from "../logic/changes";
+import { type PlacedError, actionName, countChanges, documentErrors, offsetOf, summarise, withoutPlace } from "../logic/changes";
 import { useSession } from "../ui/context";
 import { ListHead } from "../ui/list_head";
 import { Area, Failure, Notice, PageHeader } from "../ui/form";
@@ -263,7 +263,7 @@ function DocumentErrors({ errors }: { errors: PlacedError[] }) {
             // A syntax error: its message starts with its line and column.
             <li key={i} data-path="">
               {e.line !== undefined && <GoToLine line={e.line} column={e.column} />}{" "}
-              {e.line !== undefined ? e.message.replace(/^line \d+, column \d+:\s*/, "") : e.message}
+              {withoutPlace(e)}
             </li>
           ),
         )}

@@ -2,16 +2,15 @@
 // value shown once), enable / disable, delete, and CSV import in batches
 // with a progress bar.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { Code } from "@connectrpc/connect";
 import { allPages } from "../api/client";
-import { type Refusal, refusal } from "../api/errors";
 import type { ApiKey } from "../gen/archway/v1/config_pb";
-import { type Batch, type CsvFile, CsvShapeError, batches, locate, splitCsv } from "../logic/csv_batches";
+import { type Batch, type CsvFile, CsvShapeError, type Outcome, batches, importBatches, splitCsv } from "../logic/csv_batches";
+import { existsOn } from "../logic/refusals";
 import { href } from "../router";
 import { useSession } from "../ui/context";
 import { InlineForm } from "../ui/inline_form";
 import { Failure, Field, Notice, PageHeader } from "../ui/form";
-import { useAction, useLoad } from "../ui/hooks";
+import { useAction, useFormState, useLoad } from "../ui/hooks";
 import { ShownOnce } from "../ui/shown_once";
 import { ConfirmButton } from "../ui/confirm_button";
 import { ListFilter, countStatus, useFiltered } from "../ui/list_filter";
@@ -19,11 +18,6 @@ import { ListHead } from "../ui/list_head";
 import { KeyCells } from "../ui/key_cells";
 import { ShowMore, useShowMore } from "../ui/show_more";
 import { when } from "../ui/format";
-
-/**
- * One formatter for every row: `toLocaleString` with options builds a new
- * one per call (about 1 ms each), which made a re-render of 300 rows slow.
- */
 
 /** Rows rendered at first: enough to scan, cheap to draw; the filter finds the rest. */
 const FIRST_ROWS = 300;
@@ -156,17 +150,12 @@ function KeyRow({
 function CreateKey({ onCreated }: { onCreated: () => void }) {
   const { clients, canWrite } = useSession();
   const create = useAction();
-  const [name, setName] = useState("");
-  const [description, setDescription] = useState("");
-  const [value, setValue] = useState("");
+  const [form, set, reset] = useFormState({ name: "", description: "", value: "" });
   // The answer's value, in this component's state only: never stored, never listed.
   const [made, setMade] = useState<ApiKey | null>(null);
-  // A value another key has is refused as AlreadyExists ("... given in key.value already
-  // exists"), not InvalidArgument: it still belongs beside the Value field.
-  const failure =
-    create.failure?.code === Code.AlreadyExists && /\bvalue\b/.test(create.failure.message)
-      ? { ...create.failure, fields: { value: create.failure.message } }
-      : create.failure;
+  // A value another key has is refused as AlreadyExists, not InvalidArgument:
+  // it still belongs beside the Value field.
+  const failure = existsOn(create.failure, "value");
 
   return (
     <>
@@ -177,31 +166,29 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
         fields={["name", "description", "value"]}
         failure={failure}
         onSubmit={async () => {
-          const key = await create.run(() => clients.plans.createApiKey({ name, description, value }));
+          const key = await create.run(() => clients.plans.createApiKey(form));
           if (key) {
             setMade(key);
-            setName("");
-            setDescription("");
-            setValue("");
+            reset();
             onCreated();
           }
         }}
       >
-        <Field label="Key name" names={["name"]} failure={failure} value={name} onValue={setName} disabled={!canWrite} />
+        <Field label="Key name" names={["name"]} failure={failure} value={form.name} onValue={set("name")} disabled={!canWrite} />
         <Field
           label="Description"
           names={["description"]}
           failure={failure}
-          value={description}
-          onValue={setDescription}
+          value={form.description}
+          onValue={set("description")}
           disabled={!canWrite}
         />
         <Field
           label="Value (optional)"
           names={["value"]}
           failure={failure}
-          value={value}
-          onValue={setValue}
+          value={form.value}
+          onValue={set("value")}
           disabled={!canWrite}
           autoComplete="off"
           hint="20 to 128 of A-Z a-z 0-9 _ -; generated when empty"
@@ -227,14 +214,8 @@ interface Run {
   total: number;
   batch: number;
   batches: number;
-  running: boolean;
   stopping: boolean;
 }
-
-type Outcome =
-  | { kind: "done"; imported: number }
-  | { kind: "stopped"; imported: number; nextRow: number }
-  | { kind: "refused"; imported: number; batch: Batch; of: number; failure: Refusal; where: string };
 
 function ImportKeys({ onImported }: { onImported: () => void }) {
   const { clients, canWrite } = useSession();
@@ -254,6 +235,7 @@ function ImportKeys({ onImported }: { onImported: () => void }) {
   const choose = async (input: HTMLInputElement) => {
     setChosen(null);
     setProblem(null);
+    setRun(null);
     setOutcome(null);
     const f = input.files?.[0];
     if (!f) return;
@@ -269,41 +251,19 @@ function ImportKeys({ onImported }: { onImported: () => void }) {
     if (!chosen) return;
     stop.current = false;
     setOutcome(null);
-    const total = chosen.file.rows.length;
-    let imported = 0;
-    setRun({ done: 0, total, batch: 0, batches: chosen.batches.length, running: true, stopping: false });
-    let result: Outcome = { kind: "done", imported: 0 };
-    for (const b of chosen.batches) {
-      if (stop.current) {
-        result = { kind: "stopped", imported, nextRow: b.firstRow + 1 };
-        break;
-      }
-      setRun((r) => r && { ...r, batch: b.index + 1 });
-      try {
-        const res = await clients.plans.importApiKeys({ csv: b.csv });
-        imported += res.items.length;
-        setRun((r) => r && { ...r, done: imported });
-      } catch (e) {
-        const failure = refusal(e);
-        const at = locate(b, failure.message);
-        result = {
-          kind: "refused",
-          imported,
-          batch: b,
-          of: chosen.batches.length,
-          failure,
-          where: at ? at.message : failure.message,
-        };
-        break;
-      }
-      result = { kind: "done", imported };
-    }
-    setRun((r) => r && { ...r, running: false });
+    setRun({ done: 0, total: chosen.file.rows.length, batch: 0, batches: chosen.batches.length, stopping: false });
+    const result = await importBatches(
+      chosen.batches,
+      async (csv) => (await clients.plans.importApiKeys({ csv })).items.length,
+      ({ done, batch }) => setRun((r) => r && { ...r, done, batch }),
+      () => stop.current,
+    );
     setOutcome(result);
-    if (imported > 0) onImported();
+    if (result.imported > 0) onImported();
   };
 
-  const running = run?.running ?? false;
+  // An import runs from its start until its outcome is known.
+  const running = run !== null && outcome === null;
   const fileError =
     problem ??
     (outcome?.kind === "refused" ? `Batch ${outcome.batch.index + 1} of ${outcome.of} refused: ${outcome.where}` : null);

@@ -12,7 +12,7 @@ import { ConfirmButton } from "../ui/confirm_button";
 import { ListHead } from "../ui/list_head";
 import { Failure, Field, PageHeader, Select } from "../ui/form";
 import { when } from "../ui/format";
-import { useAction, useLoad } from "../ui/hooks";
+import { useAction, useFormState, useLoad } from "../ui/hooks";
 import { ShownOnce } from "../ui/shown_once";
 
 const ROLES: Array<[string, string]> = [
@@ -37,8 +37,7 @@ export function TokensPage() {
   const mine = useOwnTokenId();
   const create = useAction();
   const remove = useAction();
-  const [name, setName] = useState("");
-  const [role, setRole] = useState(String(TokenRole.READ_ONLY));
+  const [form, set, reset] = useFormState({ name: "", role: String(TokenRole.READ_ONLY) });
   // The new token's value: in this component's state only, gone when the page is left.
   const [created, setCreated] = useState<Created | null>(null);
   const list = useMemo(
@@ -60,10 +59,11 @@ export function TokensPage() {
         fields={FIELDS}
         onSubmit={async () => {
           setCreated(null);
-          const made = await create.run(() => clients.tokens.createToken({ name, role: Number(role) }));
+          const made = await create.run(() => clients.tokens.createToken({ name: form.name, role: Number(form.role) }));
           if (made) {
-            setCreated({ name: made.token?.name ?? name, secret: made.secret });
-            setName("");
+            setCreated({ name: made.token?.name ?? form.name, secret: made.secret });
+            // The role chosen stays for the next token.
+            reset("name");
             tokens.reload();
           }
         }}
@@ -72,16 +72,16 @@ export function TokensPage() {
           label="Token name"
           names={["name"]}
           failure={create.failure}
-          value={name}
-          onValue={setName}
+          value={form.name}
+          onValue={set("name")}
           disabled={!canWrite}
         />
         <Select
           label="Role"
           names={["role"]}
           failure={create.failure}
-          value={role}
-          onValue={setRole}
+          value={form.role}
+          onValue={set("role")}
           options={ROLES}
           disabled={!canWrite}
         />

@@ -12,7 +12,7 @@ export interface Series {
   color: string;
 }
 
-export interface ChartProps {
+interface ChartProps {
   title: string;
   /** x values, seconds since the epoch. */
   xs: number[];

@@ -41,7 +41,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
 }
 
 /** Calls `reload` every `ms` while the page is visible. */
-export function usePoll(reload: () => void, ms: number): void {
+function usePoll(reload: () => void, ms: number): void {
   useEffect(() => {
     const id = setInterval(() => {
       if (document.visibilityState === "visible") reload();
@@ -88,4 +88,42 @@ export function useAction() {
     }
   }, []);
   return { busy, failure, run, clear: () => setFailure(null) };
+}
+
+/**
+ * A form's inputs as one state object, begun from `initial` (read on the
+ * first render only). One object rather than a `useState` per input, so a
+ * new input is one more key, not a state, a setter and a line in every
+ * reset. `set(key)` gives that input's `onValue` (the same function on
+ * every render); `reset()` puts every input back to `initial`, and
+ * `reset(...keys)` only those (a form that keeps, say, the role chosen for
+ * the next one).
+ */
+export function useFormState<T extends object>(
+  initial: T,
+): [T, <K extends keyof T>(key: K) => (value: T[K]) => void, (...keys: (keyof T)[]) => void] {
+  const [form, setForm] = useState<T>(initial);
+  const first = useRef(initial);
+  const setters = useRef(new Map<keyof T, (value: never) => void>());
+  const set = useCallback(<K extends keyof T>(key: K): ((value: T[K]) => void) => {
+    let s = setters.current.get(key) as ((value: T[K]) => void) | undefined;
+    if (!s) {
+      s = (value: T[K]) => setForm((f) => ({ ...f, [key]: value }));
+      setters.current.set(key, s as (value: never) => void);
+    }
+    return s;
+  }, []);
+  const reset = useCallback((...keys: (keyof T)[]) => {
+    const start = first.current;
+    if (keys.length === 0) {
+      setForm(start);
+      return;
+    }
+    setForm((f) => {
+      const next = { ...f };
+      for (const k of keys) next[k] = start[k];
+      return next;
+    });
+  }, []);
+  return [form, set, reset];
 }
