@@ -79,11 +79,10 @@ export function summarize(rows: FleetRow[]): FleetSummary {
 /**
  * Whether a row matches the filter box: a case-insensitive substring of the
  * node id, build, peer address, last refusal or a reason ("behind",
- * "disconnected", "refused" find those nodes).
+ * "disconnected", "refused" find those nodes). `f` comes from `useFiltered`:
+ * trimmed, lower-cased and not empty.
  */
-export function matches(row: FleetRow, filter: string): boolean {
-  const f = filter.trim().toLowerCase();
-  if (!f) return true;
+export function matches(row: FleetRow, f: string): boolean {
   const n = row.node;
   return [n.nodeId, n.build, n.peerAddress, n.lastError, ...row.standing.reasons].some((s) =>
     s.toLowerCase().includes(f),

@@ -161,7 +161,8 @@ export interface ThrottleForm {
   methods: ThrottleRow[];
 }
 
-const isStageWide = (m: MethodThrottle) => m.resourcePath === "*" && m.httpMethod === "*";
+/** The method setting `*`/`*`: the stage-wide one. */
+export const isStageWide = (m: MethodThrottle) => m.resourcePath === "*" && m.httpMethod === "*";
 
 export function throttleFormOf(s: Stage): ThrottleForm {
   const wide = s.methodSettings.find(isStageWide);

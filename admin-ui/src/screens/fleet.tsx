@@ -10,6 +10,7 @@ import { allPages } from "../api/client";
 import type { NodeStatus } from "../gen/archway/v1/admin_pb";
 import { type FleetRow, fleetRows, matches, sameNode, summarize } from "../logic/fleet";
 import { useSession } from "../ui/context";
+import { ListFilter, useFiltered } from "../ui/list_filter";
 import { ListHead } from "../ui/list_head";
 import { Failure, PageHeader } from "../ui/form";
 import { EXACT_TIME, ago } from "../ui/format";
@@ -35,12 +36,11 @@ export function FleetPage() {
     return { configVersion, nodes };
   }, [clients], POLL_MS);
 
-  const [filter, setFilter] = useState("");
   const rows = useMemo(
     () => (fleet.data ? fleetRows(fleet.data.nodes, fleet.data.configVersion) : []),
     [fleet.data],
   );
-  const shown = useMemo(() => rows.filter((r) => matches(r, filter)), [rows, filter]);
+  const { filter, setFilter, shown } = useFiltered(rows, matches);
   const counts = useMemo(() => summarize(rows), [rows]);
   const version = fleet.data?.configVersion;
 
@@ -69,23 +69,9 @@ export function FleetPage() {
         Updated every 2 s while this tab is visible. A node is behind when it is disconnected, has applied
         an older version, or refused the current one.
       </p>
-      <div class="toolbar">
-        <label for="fleet-filter">Filter</label>
-        <input
-          id="fleet-filter"
-          type="search"
-          value={filter}
-          placeholder="node, build, address, behind…"
-          onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
-        />
-        <span role="status" class="muted">
-          {fleet.data
-            ? `${shown.length} of ${rows.length} nodes shown`
-            : fleet.loading
-              ? "Loading…"
-              : ""}
-        </span>
-      </div>
+      <ListFilter id="fleet-filter" placeholder="node, build, address, behind…" filter={filter} onFilter={setFilter}>
+        {fleet.data ? `${shown.length} of ${rows.length} nodes shown` : fleet.loading ? "Loading…" : ""}
+      </ListFilter>
       {fleet.error && (
         <>
           <Failure failure={fleet.error} />
@@ -182,9 +168,6 @@ class NodeRow extends Component<RowProps> {
     );
   }
 }
-
-// One formatter for every tooltip: toLocaleString with options builds a new
-// Intl formatter per call, which for 50 rows costs more than the rest of a poll.
 
 /** "12 s ago", kept fresh by one timer shared by every cell; the exact time in a tooltip. */
 function Ago({ ms }: { ms: bigint }) {

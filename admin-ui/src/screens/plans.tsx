@@ -13,6 +13,7 @@ import {
   planFromForm,
   planMask,
 } from "../logic/plan_form";
+import { throttleText } from "../logic/throttle_text";
 import { lastDays, topKeys, usageSeries } from "../logic/usage_series";
 import { href, navigate } from "../router";
 import { Chart } from "../ui/chart";
@@ -26,6 +27,7 @@ import { ListHead } from "../ui/list_head";
 import { KeyCells } from "../ui/key_cells";
 import { InlineForm } from "../ui/inline_form";
 import { ThrottleFields } from "../ui/throttle_fields";
+import { MethodThrottleRow } from "../ui/method_throttle_row";
 
 const PERIODS: Array<[string, string]> = [
   [String(QuotaPeriod.UNSPECIFIED), "—"],
@@ -39,10 +41,6 @@ const COLORS = ["#1f5fbf", "#c2410c", "#15803d", "#7e22ce", "#b91c1c", "#0e7490"
 
 export function PlansPage({ planId }: { planId?: string }) {
   return planId ? <PlanDetail planId={planId} /> : <PlanList />;
-}
-
-function throttleText(p: UsagePlan): string {
-  return p.throttle ? `${p.throttle.rateLimit}/s, burst ${p.throttle.burstLimit}` : "none";
 }
 
 function quotaText(p: UsagePlan): string {
@@ -87,7 +85,7 @@ function PlanList() {
               <td>
                 <code>{p.id}</code>
               </td>
-              <td>{throttleText(p)}</td>
+              <td>{throttleText(p.throttle)}</td>
               <td>{quotaText(p)}</td>
               <td>{p.apiStages.map((s) => `${s.apiId}/${s.stage}`).join(", ") || <span class="muted">none</span>}</td>
               <td>{when(p.createdAtMs)}</td>
@@ -146,7 +144,7 @@ function PlanDetail({ planId }: { planId: string }) {
       {p && (
         <>
           <p class="muted">
-            <code>{p.id}</code> · created {when(p.createdAtMs)} · throttle {throttleText(p)} · quota {quotaText(p)}
+            <code>{p.id}</code> · created {when(p.createdAtMs)} · throttle {throttleText(p.throttle)} · quota {quotaText(p)}
           </p>
           <details class="panel">
             <summary>Edit the plan</summary>
@@ -386,46 +384,17 @@ function StageEditor({
         const mt = `${at}.throttle[${j}]`;
         const n = `${index + 1}.${j + 1}`;
         return (
-          <div class="row method-throttle" key={j} role="group" aria-label={`Method throttle ${n}`}>
-            <Field
-              label={`Resource path ${n}`}
-              names={[`${mt}.resource_path`, mt]}
-              failure={failure}
-              value={m.resourcePath}
-              onValue={(v) => setThrottle(j, { resourcePath: v })}
-              placeholder="/pets/{petId} or *"
-              disabled={disabled}
-            />
-            <Field
-              label={`Method ${n}`}
-              names={[`${mt}.http_method`]}
-              failure={failure}
-              value={m.httpMethod}
-              onValue={(v) => setThrottle(j, { httpMethod: v })}
-              placeholder="GET or *"
-              disabled={disabled}
-            />
-            <ThrottleFields
-              at={`${mt}.throttle`}
-              rateLabel={`Rate ${n} (requests/s)`}
-              burstLabel={`Burst ${n}`}
-              failure={failure}
-              rate={m.rate}
-              burst={m.burst}
-              onRate={(v) => setThrottle(j, { rate: v })}
-              onBurst={(v) => setThrottle(j, { burst: v })}
-              disabled={disabled}
-            />
-            <button
-              type="button"
-              class="danger"
-              disabled={disabled}
-              aria-label={`Remove method throttle ${n}`}
-              onClick={() => onChange({ throttles: stage.throttles.filter((_, k) => k !== j) })}
-            >
-              Remove
-            </button>
-          </div>
+          <MethodThrottleRow
+            key={j}
+            at={mt}
+            n={n}
+            value={m}
+            onChange={(p) => setThrottle(j, p)}
+            onRemove={() => onChange({ throttles: stage.throttles.filter((_, k) => k !== j) })}
+            removeLabel={`Remove method throttle ${n}`}
+            failure={failure}
+            disabled={disabled}
+          />
         );
       })}
       <button

@@ -23,6 +23,7 @@ import {
   removeCanaryUpdate,
   rollbackTarget,
   rollbackUpdate,
+  isStageWide,
   throttleFormOf,
   throttleIndexes,
   throttleUpdate,
@@ -32,6 +33,9 @@ import { useSession } from "../ui/context";
 import { Failure, Field, Notice, Select } from "../ui/form";
 import { when } from "../ui/format";
 import { useAction } from "../ui/hooks";
+import { MethodThrottleRow } from "../ui/method_throttle_row";
+import { ThrottleFields } from "../ui/throttle_fields";
+import { throttleText } from "../logic/throttle_text";
 
 /** Labels for deployment pickers: id, description and date. */
 export function deploymentOptions(list: Deployment[]): Array<[string, string]> {
@@ -393,15 +397,22 @@ function ThrottleForm({ stage, onChange }: { stage: Stage; onChange: () => void 
   const fields = [
     n(wide, "throttle.rate_limit"),
     n(wide, "throttle.burst_limit"),
-    ...at.rows.flatMap((i) => [n(i, "resource_path"), n(i, "http_method"), n(i, "throttle.rate_limit"), n(i, "throttle.burst_limit")]),
+    n(wide, "throttle"),
+    ...at.rows.flatMap((i) => [
+      n(i, "resource_path"),
+      n(i, "http_method"),
+      n(i, "throttle.rate_limit"),
+      n(i, "throttle.burst_limit"),
+      n(i, "throttle"),
+      `method_settings[${i}]`,
+    ]),
   ];
   const setRow = (j: number, p: Partial<(typeof form.methods)[number]>) =>
     setForm({ ...form, methods: form.methods.map((r, k) => (k === j ? { ...r, ...p } : r)) });
-  const initial = throttleFormOf(stage);
   return (
     <Settings
       title="Throttling"
-      summary={initial.rate ? `${initial.rate}/s, burst ${initial.burst}` : "no stage limit"}
+      summary={throttleText(stage.methodSettings.find(isStageWide)?.throttle, "no stage limit")}
     >
       <form
         aria-label={`Throttling of ${stage.stageName}`}
@@ -411,24 +422,17 @@ function ThrottleForm({ stage, onChange }: { stage: Stage; onChange: () => void 
         }}
       >
         <div class="row">
-          <Field
-            label="Rate limit (requests/s)"
-            names={[n(wide, "throttle.rate_limit")]}
+          <ThrottleFields
+            at={n(wide, "throttle")}
+            rateLabel="Rate limit (requests/s)"
+            burstLabel="Burst limit"
             failure={s.failure}
-            value={form.rate}
-            onValue={(v) => setForm({ ...form, rate: v })}
-            inputMode="decimal"
+            rate={form.rate}
+            burst={form.burst}
+            onRate={(v) => setForm({ ...form, rate: v })}
+            onBurst={(v) => setForm({ ...form, burst: v })}
             disabled={!canWrite}
             hint="Whole stage; empty: no limit"
-          />
-          <Field
-            label="Burst limit"
-            names={[n(wide, "throttle.burst_limit")]}
-            failure={s.failure}
-            value={form.burst}
-            onValue={(v) => setForm({ ...form, burst: v })}
-            inputMode="numeric"
-            disabled={!canWrite}
           />
         </div>
         <fieldset class="pairs">
@@ -437,21 +441,17 @@ function ThrottleForm({ stage, onChange }: { stage: Stage; onChange: () => void 
           {form.methods.map((r, j) => {
             const i = at.rows[j];
             return (
-              <div class="pair" key={j}>
-                <Field label="Resource path" names={[n(i, "resource_path")]} failure={s.failure} value={r.resourcePath} onValue={(v) => setRow(j, { resourcePath: v })} disabled={!canWrite} placeholder="/pets or *" />
-                <Field label="Method" names={[n(i, "http_method")]} failure={s.failure} value={r.httpMethod} onValue={(v) => setRow(j, { httpMethod: v })} disabled={!canWrite} placeholder="GET or *" size={6} />
-                <Field label="Rate (requests/s)" names={[n(i, "throttle.rate_limit")]} failure={s.failure} value={r.rate} onValue={(v) => setRow(j, { rate: v })} inputMode="decimal" disabled={!canWrite} size={8} />
-                <Field label="Burst" names={[n(i, "throttle.burst_limit")]} failure={s.failure} value={r.burst} onValue={(v) => setRow(j, { burst: v })} inputMode="numeric" disabled={!canWrite} size={8} />
-                <button
-                  type="button"
-                  class="secondary"
-                  disabled={!canWrite}
-                  aria-label={`Remove the limit of ${r.httpMethod || "?"} ${r.resourcePath || "?"}`}
-                  onClick={() => setForm({ ...form, methods: form.methods.filter((_, k) => k !== j) })}
-                >
-                  Remove
-                </button>
-              </div>
+              <MethodThrottleRow
+                key={j}
+                at={`method_settings[${i}]`}
+                value={r}
+                onChange={(p) => setRow(j, p)}
+                onRemove={() => setForm({ ...form, methods: form.methods.filter((_, k) => k !== j) })}
+                removeLabel={`Remove the limit of ${r.httpMethod || "?"} ${r.resourcePath || "?"}`}
+                failure={s.failure}
+                disabled={!canWrite}
+                compact
+              />
             );
           })}
           <button

@@ -16,6 +16,8 @@ export function ThrottleFields({
   onRate,
   onBurst,
   disabled,
+  hint,
+  size,
 }: {
   /** The server's path of the Throttle message, e.g. `plan.throttle`. */
   at: string;
@@ -27,6 +29,10 @@ export function ThrottleFields({
   onRate: (v: string) => void;
   onBurst: (v: string) => void;
   disabled: boolean;
+  /** Shown under the rate input, e.g. what an empty one means. */
+  hint?: string;
+  /** Width of both inputs in characters, for rows of many inputs. */
+  size?: number;
 }) {
   return (
     <>
@@ -38,6 +44,8 @@ export function ThrottleFields({
         onValue={onRate}
         inputMode="decimal"
         disabled={disabled}
+        hint={hint}
+        size={size}
       />
       <Field
         label={burstLabel}
@@ -47,6 +55,7 @@ export function ThrottleFields({
         onValue={onBurst}
         inputMode="numeric"
         disabled={disabled}
+        size={size}
       />
     </>
   );
