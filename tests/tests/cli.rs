@@ -472,10 +472,8 @@ async fn refusals_name_the_role_or_resource_and_what_to_do() -> anyhow::Result<(
     let cp = ControlPlane::start(&dir.path().join("cp"))?;
     let server = cp.url();
 
-    let created = ctl_run(&server, &["tokens", "create", "viewer"]);
-    assert!(created.ok, "{}", created.stderr);
+    let created = ctl(&server, &["tokens", "create", "viewer"]);
     let reader = created
-        .stdout
         .lines()
         .find_map(|l| l.strip_prefix("secret"))
         .map(|s| s.split_whitespace().next().unwrap().to_owned())
@@ -536,14 +534,12 @@ async fn deploy_refuses_an_unknown_stage_unless_create_stage() -> anyhow::Result
     assert_eq!(deployments(), before, "no deployment was made either");
 
     // The existing stage deploys as before; a new one only when asked.
-    let run = ctl_run(&server, &["deploy", "pets", "--stage", "prod"]);
-    assert!(run.ok, "{}", run.stderr);
-    let run = ctl_run(
+    ctl(&server, &["deploy", "pets", "--stage", "prod"]);
+    let out = ctl(
         &server,
         &["deploy", "pets", "--stage", "qa", "--create-stage"],
     );
-    assert!(run.ok, "{}", run.stderr);
-    assert!(run.stdout.contains("serves stage qa"), "{}", run.stdout);
+    assert!(out.contains("serves stage qa"), "{out}");
     assert!(ctl(&server, &["get", "stages", "pets"]).contains("qa"));
     Ok(())
 }
@@ -592,8 +588,7 @@ async fn promote_refuses_a_canary_older_than_the_stage_unless_forced() -> anyhow
     );
     assert_eq!(admin.stage(&api, "prod").await?.deployment_id, newer);
 
-    let run = ctl_run(&server, &["promote", "shop", "--stage", "prod", "--force"]);
-    assert!(run.ok, "{}", run.stderr);
+    ctl(&server, &["promote", "shop", "--stage", "prod", "--force"]);
     let stage = admin.stage(&api, "prod").await?;
     assert_eq!(stage.deployment_id, older);
     assert!(stage.canary.is_none());
@@ -659,8 +654,7 @@ async fn rollback_returns_to_what_the_stage_itself_served() -> anyhow::Result<()
 
     // A deleted deployment leaves the history: the next rollback skips it.
     let d7 = shop.release("v7", "prod").await?;
-    let run = ctl_run(&server, &["delete", "deployment", "shop", &d4, "--yes"]);
-    assert!(run.ok, "{}", run.stderr);
+    ctl(&server, &["delete", "deployment", "shop", &d4, "--yes"]);
     let out = rollback();
     assert!(out.contains(&format!("{d7} -> {d1}")), "{out}");
     assert_eq!(shop.serves("prod").await?, "v1");
@@ -782,8 +776,7 @@ async fn destructive_deletes_ask_and_take_yes_in_scripts() -> anyhow::Result<()>
         );
         let mut confirmed = delete.clone();
         confirmed.push("--yes");
-        let run = ctl_run(&server, &confirmed);
-        assert!(run.ok, "{confirmed:?}: {}", run.stderr);
+        ctl(&server, &confirmed);
         assert!(
             !ctl(&server, &list).contains(name),
             "{confirmed:?} deleted it"
