@@ -142,23 +142,12 @@ async fn protected_route(
 ) -> anyhow::Result<Method> {
     // The backend path is the route's own, `{id}` included (filled in).
     let target = format!("http://{}{path}", backend.addr);
-    let method = admin.route(api, path, verb, http_proxy(&target)).await?;
-    protect(admin, method.clone(), authorizer).await?;
-    Ok(method)
-}
-
-async fn protect(admin: &mut Admin, method: Method, authorizer: &Authorizer) -> anyhow::Result<()> {
-    admin
-        .apis
-        .put_method(PutMethodRequest {
-            method: Some(Method {
-                authorization_type: "CUSTOM".into(),
-                authorizer_id: authorizer.id.clone(),
-                ..method
-            }),
-        })
-        .await?;
-    Ok(())
+    let method = Method {
+        http_method: verb.into(),
+        integration: Some(http_proxy(&target)),
+        ..Default::default()
+    };
+    admin.put_custom_route(api, path, method, authorizer).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -557,16 +546,15 @@ async fn api_keys_can_come_from_the_authorizer() -> anyhow::Result<()> {
             &authorizer_uri,
         ))
         .await?;
-    let method = admin
-        .route_with_key(
-            &api,
-            "/data",
-            "GET",
-            http_proxy(&format!("http://{}/data", backend.addr)),
-            true,
-        )
+    let method = Method {
+        http_method: "GET".into(),
+        integration: Some(http_proxy(&format!("http://{}/data", backend.addr))),
+        api_key_required: true,
+        ..Default::default()
+    };
+    admin
+        .put_custom_route(&api, "/data", method, &tokens)
         .await?;
-    protect(&mut admin, method, &tokens).await?;
     admin.deploy(&api, "prod").await?;
     let plan = admin
         .plans
