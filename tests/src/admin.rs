@@ -128,6 +128,27 @@ pub fn mock(status: u32, body: &str) -> Integration {
     }
 }
 
+/// An authorizer named `name` on `api`, of `kind`, calling `uri`; a test
+/// sets what else it needs (identity source, TTL, timeout) with `..`.
+pub fn authorizer(api: &RestApi, name: &str, kind: AuthorizerType, uri: &str) -> Authorizer {
+    Authorizer {
+        api_id: api.id.clone(),
+        name: name.into(),
+        r#type: kind as i32,
+        authorizer_uri: uri.into(),
+        ..Default::default()
+    }
+}
+
+/// What [`Admin::with_new_token`] made.
+pub struct NewToken {
+    pub token: AdminToken,
+    /// Shown once by the server: what a caller presents as its bearer token.
+    pub secret: String,
+    /// Clients that call with the new token.
+    pub client: Admin,
+}
+
 impl Admin {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())?
@@ -166,12 +187,10 @@ impl Admin {
     }
 
     /// A new admin token named `name` with `role` (made with this client's
-    /// token), and clients on the same channel that call with it.
-    pub async fn with_new_token(
-        &self,
-        name: &str,
-        role: TokenRole,
-    ) -> anyhow::Result<(AdminToken, Self)> {
+    /// token): its record, its secret (for a client other than this crate's,
+    /// a browser or archwayctl), and clients on the same channel that call
+    /// with it.
+    pub async fn with_new_token(&self, name: &str, role: TokenRole) -> anyhow::Result<NewToken> {
         let created = self
             .tokens
             .clone()
@@ -183,7 +202,11 @@ impl Admin {
             .into_inner();
         let client = Self::with_token(self.channel.clone(), &created.secret)?;
         let token = created.token.context("CreateToken returned no token")?;
-        Ok((token, client))
+        Ok(NewToken {
+            token,
+            secret: created.secret,
+            client,
+        })
     }
 
     pub async fn create_api(&mut self, id: &str, protocol: ApiProtocol) -> anyhow::Result<RestApi> {
@@ -291,6 +314,23 @@ impl Admin {
             })
             .await?
             .into_inner())
+    }
+
+    /// As [`Admin::put_route`], with `method` protected by the custom
+    /// (Lambda-style) `authorizer`: authorization type CUSTOM and its id.
+    pub async fn put_custom_route(
+        &mut self,
+        api: &RestApi,
+        path: &str,
+        method: Method,
+        authorizer: &Authorizer,
+    ) -> anyhow::Result<Method> {
+        let method = Method {
+            authorization_type: "CUSTOM".into(),
+            authorizer_id: authorizer.id.clone(),
+            ..method
+        };
+        self.put_route(api, path, method).await
     }
 
     /// Creates an authorizer.

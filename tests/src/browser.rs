@@ -44,9 +44,8 @@ pub fn available(what: &str) -> bool {
         .join("node_modules/playwright-core/package.json")
         .exists()
     {
-        let required = std::env::var(crate::tools::REQUIRE_TOOLS).unwrap_or_default();
         assert!(
-            !required.split(',').any(|t| t.trim() == "node"),
+            !crate::tools::required("node"),
             "admin-ui/node_modules is missing: run `npm --prefix admin-ui ci` (tests/run does)"
         );
         eprintln!(

@@ -22,6 +22,29 @@ impl From<Output> for Run {
     }
 }
 
+impl Run {
+    /// Asserts a refusal: the run failed, its stderr is one message that
+    /// starts with `error:` (no noise before it, no second error), and it
+    /// says each of `needles`. Returns stderr for more checks.
+    pub fn assert_refused(&self, needles: &[&str]) -> &str {
+        let err = self.assert_failed(needles);
+        assert!(err.starts_with("error: "), "starts with 'error: ': {err}");
+        err
+    }
+
+    /// As [`Run::assert_refused`], for a command that prints what it would
+    /// do (a prune's deletions) before its one `error:`.
+    pub fn assert_failed(&self, needles: &[&str]) -> &str {
+        let err = &self.stderr;
+        assert!(!self.ok, "should fail: {}{err}", self.stdout);
+        assert_eq!(err.matches("error:").count(), 1, "'error:' once: {err}");
+        for needle in needles {
+            assert!(err.contains(needle), "says '{needle}': {err}");
+        }
+        err
+    }
+}
+
 /// The variables archwayctl reads; a test's environment must not leak in.
 const ARCHWAY_VARIABLES: &[&str] = &[
     "ARCHWAY_TOKEN",
@@ -39,10 +62,16 @@ pub fn command(args: &[&str]) -> (Command, tempfile::TempDir) {
         .args(args)
         .current_dir(cwd.path())
         .stdin(Stdio::null());
+    without_archway_variables(&mut command);
+    (command, cwd)
+}
+
+/// Removes archwayctl's variables from `command`'s environment, so what a
+/// test sees depends only on its arguments.
+pub(crate) fn without_archway_variables(command: &mut Command) {
     for var in ARCHWAY_VARIABLES {
         command.env_remove(var);
     }
-    (command, cwd)
 }
 
 /// Runs archwayctl with exactly `args` (no --server or --token added).
@@ -79,4 +108,10 @@ pub fn ctl_json(server: &str, args: &[&str]) -> serde_json::Value {
 /// archwayctl against `server` with the test admin token, success or not.
 pub fn ctl_run(server: &str, args: &[&str]) -> Run {
     ctl_as(server, crate::TEST_ADMIN_TOKEN, args)
+}
+
+/// archwayctl against `server` with the test admin token, which must be
+/// refused as [`Run::assert_refused`] checks; returns its stderr.
+pub fn ctl_refused(server: &str, args: &[&str], needles: &[&str]) -> String {
+    ctl_run(server, args).assert_refused(needles).to_owned()
 }

@@ -294,6 +294,22 @@ pub async fn call_http1(
     GrpcWebAnswer::parse(answer.status, answer.headers, &answer.body)
 }
 
+/// The call over HTTP/2 when `http2`, else over HTTP/1.1: for a test that
+/// checks both ways a browser may call.
+pub async fn call(
+    target: &Target,
+    http2: bool,
+    path: &str,
+    token: Option<&str>,
+    request: &impl prost::Message,
+) -> anyhow::Result<GrpcWebAnswer> {
+    if http2 {
+        call_http2(target, path, token, request).await
+    } else {
+        call_http1(target, path, token, request).await
+    }
+}
+
 /// The same call over HTTP/2: h2c with prior knowledge in clear, ALPN
 /// `h2` over TLS (the target's client configuration must offer it).
 pub async fn call_http2(

@@ -55,3 +55,15 @@ pub async fn started() -> anyhow::Result<(tempfile::TempDir, ControlPlane, Admin
     let admin = Admin::connect(&cp.url()).await?;
     Ok((dir, cp, admin))
 }
+
+/// As [`started`], with a node `node_id` following the control plane (its
+/// state in the folder's `node_id` subfolder, `extra_args` on its command
+/// line): the start of most tests that send traffic.
+pub async fn started_with_node(
+    node_id: &str,
+    extra_args: &[&str],
+) -> anyhow::Result<(tempfile::TempDir, ControlPlane, DataPlane, Admin)> {
+    let (dir, cp, admin) = started().await?;
+    let node = DataPlane::start(&cp.url(), node_id, &dir.path().join(node_id), extra_args)?;
+    Ok((dir, cp, node, admin))
+}

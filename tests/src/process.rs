@@ -194,6 +194,17 @@ pub fn control_plane_env() -> [(&'static str, &'static str); 2] {
     ]
 }
 
+/// `script -qec LINE /dev/null`, not yet run: util-linux's `script` (Debian's
+/// bsdutils) runs the shell command `line` on a pty and copies what it
+/// writes to `script`'s stdout, for a test of what a program does on a
+/// terminal. No archwayctl variable leaks in from the test's environment.
+pub fn on_a_pty(line: &str) -> Command {
+    let mut command = Command::new("script");
+    command.args(["-qec", line, "/dev/null"]);
+    crate::ctl::without_archway_variables(&mut command);
+    command
+}
+
 /// A control plane with its own data folder.
 pub struct ControlPlane {
     pub process: Process,
@@ -226,6 +237,22 @@ impl ControlPlane {
             process,
             data_dir: data_dir.to_owned(),
         })
+    }
+
+    /// Starts serving its admin API over TLS only (`--tls-cert`,
+    /// `--tls-key`) with a new PKI in `dir/pki`, its data in `dir/cp`.
+    pub fn start_tls(dir: &Path) -> anyhow::Result<(crate::tls::Pki, Self)> {
+        let pki = crate::tls::Pki::generate(&dir.join("pki"))?;
+        let (cert, key) = (
+            pki.cert.display().to_string(),
+            pki.key.display().to_string(),
+        );
+        let cp = Self::start_with(
+            &dir.join("cp"),
+            "127.0.0.1:0",
+            &["--tls-cert", &cert, "--tls-key", &key],
+        )?;
+        Ok((pki, cp))
     }
 
     pub fn url(&self) -> String {

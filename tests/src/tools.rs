@@ -47,6 +47,15 @@ pub const INSTALL_HINT: &str = "run tests/run once (it installs the tests' tools
 /// missing, rather than skipping.
 pub const REQUIRE_TOOLS: &str = "ARCHWAY_TEST_REQUIRE_TOOLS";
 
+/// Whether [`REQUIRE_TOOLS`] lists `tool`: a test needing it fails
+/// rather than skips when it is missing.
+pub fn required(tool: &str) -> bool {
+    std::env::var(REQUIRE_TOOLS)
+        .unwrap_or_default()
+        .split(',')
+        .any(|t| t.trim() == tool)
+}
+
 /// Whether `tool` starts (run with `args`, such as `--version`). When it
 /// does not, panics if [`REQUIRE_TOOLS`] lists it; otherwise prints that
 /// the test skips `what` (to the real stderr, past the test harness's
@@ -56,9 +65,8 @@ pub fn available(tool: &str, args: &[&str], what: &str) -> bool {
         Ok(_) => return true,
         Err(e) => e,
     };
-    let required = std::env::var(REQUIRE_TOOLS).unwrap_or_default();
-    if required.split(',').any(|t| t.trim() == tool) {
-        panic!("{tool} is required ({REQUIRE_TOOLS}={required}) but does not start: {error}");
+    if required(tool) {
+        panic!("{tool} is required ({REQUIRE_TOOLS}) but does not start: {error}");
     }
     use std::io::Write;
     let _ = writeln!(

@@ -234,9 +234,10 @@ async fn every_admin_call_needs_a_token_with_the_right_role() -> anyhow::Result<
     );
 
     // A read-only token reads but does not write; a node token does neither.
-    let (reader, mut read_only) = admin
+    let new = admin
         .with_new_token("dashboards", TokenRole::ReadOnly)
         .await?;
+    let (reader, mut read_only) = (new.token, new.client);
     let listed = read_only
         .apis
         .list_rest_apis(ListRestApisRequest::default())

@@ -3,7 +3,6 @@
 //! those that do not are refused by the handshake, never served in clear.
 
 use archway_e2e::http_client::GatewayClient;
-use archway_e2e::tls::Pki;
 use archway_e2e::{ControlPlane, DataPlane, text};
 use http::StatusCode;
 use std::process::Output;
@@ -24,16 +23,7 @@ fn ctl(server: &str, ca: Option<&std::path::Path>, args: &[&str]) -> Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_api_and_config_streams_run_over_tls() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let pki = Pki::generate(&dir.path().join("pki"))?;
-    let (cert, key) = (
-        pki.cert.display().to_string(),
-        pki.key.display().to_string(),
-    );
-    let cp = ControlPlane::start_with(
-        &dir.path().join("cp"),
-        "127.0.0.1:0",
-        &["--tls-cert", &cert, "--tls-key", &key],
-    )?;
+    let (pki, cp) = ControlPlane::start_tls(dir.path())?;
     let url = cp.url();
     assert!(url.starts_with("https://"), "{url}");
 

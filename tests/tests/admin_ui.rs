@@ -3,9 +3,9 @@
 //! upstream: the scripts are in `admin-ui/e2e/`, the processes start here.
 
 use archway_e2e::http_client::DOMAIN;
-use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
+use archway_e2e::{Admin, ControlPlane, upstream};
 use archway_e2e::{browser, config_stream};
-use archway_proto::v1::{CreateTokenRequest, TokenRole};
+use archway_proto::v1::TokenRole;
 
 /// Sign in; create an API with a route; deploy it to a stage; 200 through
 /// the node; the fleet page shows the node at the new version; the request
@@ -17,26 +17,14 @@ async fn operator_flow_in_a_real_browser() -> anyhow::Result<()> {
     if !browser::available("the admin UI in a browser") {
         return Ok(());
     }
-    let dir = tempfile::tempdir()?;
     let backend = upstream::start("backend").await;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let node = DataPlane::start(
-        &cp.url(),
-        "ui-node",
-        &dir.path().join("node"),
-        // Report traffic every second, so the chart shows a request soon.
-        &["--traffic-report-interval-ms", "1000"],
-    )?;
-    let admin = Admin::connect(&cp.url()).await?;
+    // Report traffic every second, so the chart shows a request soon.
+    let (_dir, cp, node, admin) =
+        archway_e2e::started_with_node("ui-node", &["--traffic-report-interval-ms", "1000"])
+            .await?;
     let reader = admin
-        .tokens
-        .clone()
-        .create_token(CreateTokenRequest {
-            name: "ui-reader".into(),
-            role: TokenRole::ReadOnly as i32,
-        })
-        .await?
-        .into_inner();
+        .with_new_token("ui-reader", TokenRole::ReadOnly)
+        .await?;
 
     let script = tokio::task::spawn_blocking({
         let env = vec![

@@ -2,8 +2,8 @@
 //! come in pages the CLI follows, and `archwayctl get` prints every
 //! resource as a table, YAML or JSON with names accepted for ids.
 
-use archway_e2e::admin::{assert_invalid_says, mask, mock};
-use archway_e2e::ctl::{Run, ctl_json, ctl_run};
+use archway_e2e::admin::{assert_invalid_says, authorizer, mask, mock};
+use archway_e2e::ctl::{ctl, ctl_json, ctl_refused};
 use archway_e2e::{Admin, started};
 use archway_proto::v1::*;
 
@@ -266,15 +266,17 @@ async fn every_other_update_changes_only_what_was_sent() -> anyhow::Result<()> {
     );
 
     // UpdateAuthorizer: a rename keeps the URI, identity source and TTL.
+    let tokens = authorizer(
+        &api,
+        "tokens",
+        AuthorizerType::Token,
+        "http://127.0.0.1:9/auth",
+    );
     let authorizer = admin
         .create_authorizer(Authorizer {
-            api_id: api.id.clone(),
-            name: "tokens".into(),
-            r#type: AuthorizerType::Token as i32,
             identity_source: "X-Token".into(),
-            authorizer_uri: "http://127.0.0.1:9/auth".into(),
             result_ttl_seconds: Some(60),
-            ..Default::default()
+            ..tokens
         })
         .await?;
     let renamed = admin
@@ -801,28 +803,29 @@ async fn get_prints_whole_configurations_as_table_yaml_and_json() -> anyhow::Res
     let (_dir, cp, mut admin) = started().await?;
     let server = cp.url();
     let api = admin.create_api("pets", ApiProtocol::Rest).await?;
-    let authorizer = admin
+    let tokens = authorizer(
+        &api,
+        "tokens",
+        AuthorizerType::Token,
+        "http://127.0.0.1:9/auth",
+    );
+    let tokens = admin
         .create_authorizer(Authorizer {
-            api_id: api.id.clone(),
-            name: "tokens".into(),
-            r#type: AuthorizerType::Token as i32,
             identity_source: "X-Token".into(),
-            authorizer_uri: "http://127.0.0.1:9/auth".into(),
-            ..Default::default()
+            ..tokens
         })
         .await?;
     admin
-        .put_route(
+        .put_custom_route(
             &api,
             "/pets",
             Method {
                 http_method: "GET".into(),
                 integration: Some(mock(200, "pets")),
                 api_key_required: true,
-                authorization_type: "CUSTOM".into(),
-                authorizer_id: authorizer.id.clone(),
                 ..Default::default()
             },
+            &tokens,
         )
         .await?;
     admin.deploy(&api, "prod").await?;
@@ -854,7 +857,7 @@ async fn get_prints_whole_configurations_as_table_yaml_and_json() -> anyhow::Res
     let get = &pets["methods"][0];
     assert_eq!(get["http_method"], "GET");
     assert_eq!(get["authorization_type"], "CUSTOM");
-    assert_eq!(get["authorizer_id"], authorizer.id.as_str());
+    assert_eq!(get["authorizer_id"], tokens.id.as_str());
     assert_eq!(get["api_key_required"], true);
     assert_eq!(get["integration"]["type"], "INTEGRATION_TYPE_MOCK");
     assert_eq!(whole["authorizers"][0]["name"], "tokens");
@@ -862,22 +865,12 @@ async fn get_prints_whole_configurations_as_table_yaml_and_json() -> anyhow::Res
     assert!(is_rfc3339(&whole["stages"][0]["updated_at"]));
 
     // YAML parses to the same document.
-    let Run {
-        ok,
-        stdout: yaml,
-        stderr: err,
-    } = ctl_run(&server, &["get", "api", "pets", "-o", "yaml"]);
-    assert!(ok, "{err}");
+    let yaml = ctl(&server, &["get", "api", "pets", "-o", "yaml"]);
     let parsed: serde_json::Value = serde_saphyr::from_str(&yaml)?;
     assert_eq!(parsed, whole);
 
     // The table shows the same, readable, without epoch milliseconds.
-    let Run {
-        ok,
-        stdout: table,
-        stderr: err,
-    } = ctl_run(&server, &["get", "api", "pets"]);
-    assert!(ok, "{err}");
+    let table = ctl(&server, &["get", "api", "pets"]);
     for expected in [
         "CUSTOM",
         "tokens (",
@@ -914,12 +907,7 @@ async fn get_prints_whole_configurations_as_table_yaml_and_json() -> anyhow::Res
             let mut full = vec!["get"];
             full.extend_from_slice(args);
             full.extend(["-o", format]);
-            let Run {
-                ok,
-                stdout: out,
-                stderr: err,
-            } = ctl_run(&server, &full);
-            assert!(ok, "{full:?}: {err}");
+            let out = ctl(&server, &full);
             for secret in [
                 "value_hash",
                 "session_token_hash",
@@ -968,24 +956,15 @@ async fn names_are_accepted_for_ids_and_ambiguous_names_refused() -> anyhow::Res
     assert_eq!(by_name, by_id);
     assert_eq!(by_name["api"]["id"], "pets-id");
     // A shared name is refused with the ids to choose from.
-    let Run {
-        ok,
-        stdout: _,
-        stderr: err,
-    } = ctl_run(&server, &["get", "api", "shop"]);
-    assert!(!ok);
-    assert!(
-        err.contains("2 APIs are named 'shop' (shop-a, shop-b); pass the id"),
-        "{err}"
+    ctl_refused(
+        &server,
+        &["get", "api", "shop"],
+        &["2 APIs are named 'shop' (shop-a, shop-b); pass the id"],
     );
-    let Run {
-        ok,
-        stdout: _,
-        stderr: err,
-    } = ctl_run(&server, &["get", "stages", "nothing-like-it"]);
-    assert!(
-        !ok && err.contains("no API has the id or name 'nothing-like-it'"),
-        "{err}"
+    ctl_refused(
+        &server,
+        &["get", "stages", "nothing-like-it"],
+        &["no API has the id or name 'nothing-like-it'"],
     );
     // The id still works where the name is ambiguous.
     ctl_json(&server, &["get", "api", "shop-a", "-o", "json"]);
@@ -993,20 +972,11 @@ async fn names_are_accepted_for_ids_and_ambiguous_names_refused() -> anyhow::Res
     // Keys and plans by name; a disable by name changes nothing else.
     admin.route(&pets, "/x", "GET", mock(200, "x")).await?;
     admin.deploy(&pets, "prod").await?;
-    let Run {
-        ok,
-        stdout: out,
-        stderr: err,
-    } = ctl_run(
+    ctl(
         &server,
         &["keys", "create", "partner", "--description", "kept"],
     );
-    assert!(ok, "{err}{out}");
-    let Run {
-        ok,
-        stdout: _,
-        stderr: err,
-    } = ctl_run(
+    ctl(
         &server,
         &[
             "plans",
@@ -1021,32 +991,16 @@ async fn names_are_accepted_for_ids_and_ambiguous_names_refused() -> anyhow::Res
             "10",
         ],
     );
-    assert!(ok, "{err}");
-    let Run {
-        ok,
-        stdout: _,
-        stderr: err,
-    } = ctl_run(&server, &["plans", "add-key", "gold", "partner"]);
-    assert!(ok, "{err}");
-    let Run {
-        ok,
-        stdout: _,
-        stderr: err,
-    } = ctl_run(&server, &["keys", "disable", "partner"]);
-    assert!(ok, "{err}");
+    ctl(&server, &["plans", "add-key", "gold", "partner"]);
+    ctl(&server, &["keys", "disable", "partner"]);
     let keys = ctl_json(&server, &["get", "keys", "-o", "json"]);
     assert_eq!(keys[0]["name"], "partner");
     assert_eq!(keys[0]["enabled"], false);
     assert_eq!(keys[0]["description"], "kept");
-    let Run {
-        ok,
-        stdout: _,
-        stderr: err,
-    } = ctl_run(
+    ctl(
         &server,
         &["plans", "update", "gold", "--description", "partners"],
     );
-    assert!(ok, "{err}");
     let plans = ctl_json(&server, &["get", "plans", "-o", "json"]);
     assert_eq!(plans[0]["description"], "partners");
     assert_eq!(
@@ -1055,20 +1009,11 @@ async fn names_are_accepted_for_ids_and_ambiguous_names_refused() -> anyhow::Res
     );
     assert_eq!(plans[0]["api_stages"][0]["api_id"], "pets-id");
     // A second key of the same name makes the name ambiguous.
-    let Run {
-        ok,
-        stdout: _,
-        stderr: err,
-    } = ctl_run(&server, &["keys", "create", "partner"]);
-    assert!(ok, "{err}");
-    let Run {
-        ok,
-        stdout: _,
-        stderr: err,
-    } = ctl_run(&server, &["keys", "enable", "partner"]);
-    assert!(
-        !ok && err.contains("2 API keys are named 'partner'"),
-        "{err}"
+    ctl(&server, &["keys", "create", "partner"]);
+    ctl_refused(
+        &server,
+        &["keys", "enable", "partner"],
+        &["2 API keys are named 'partner'"],
     );
     Ok(())
 }

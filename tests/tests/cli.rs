@@ -4,9 +4,9 @@
 //! that would roll back and a delete in a script without `--yes` are
 //! refused; completion scripts need no server.
 
-use archway_e2e::ctl::{Run, ctl, ctl_as, ctl_raw};
+use archway_e2e::ctl::{ctl, ctl_as, ctl_raw, ctl_run};
 use archway_e2e::http_client::GatewayClient;
-use archway_e2e::process::{bin_dir, stdout_until};
+use archway_e2e::process::{bin_dir, on_a_pty, stdout_until};
 use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
 use std::process::Command;
 use std::time::Duration;
@@ -261,11 +261,7 @@ apis:
         &file,
         std::fs::read_to_string(&file)?.replace("authorizer: users", "authorizer: nobody"),
     )?;
-    let output = ctl_as(
-        &server,
-        archway_e2e::TEST_ADMIN_TOKEN,
-        &["apply", "-f", file.to_str().unwrap()],
-    );
+    let output = ctl_run(&server, &["apply", "-f", file.to_str().unwrap()]);
     assert!(!output.ok);
     // At its line and column in the file (the route's `authorizer:` key).
     let at = format!("{}:12:9: ", file.display());
@@ -360,11 +356,7 @@ apis:
 
     // A bad policy is refused by the admin API with the field.
     write("not-a-cidr", "TOKEN")?;
-    let output = ctl_as(
-        &server,
-        archway_e2e::TEST_ADMIN_TOKEN,
-        &["apply", "-f", file.to_str().unwrap()],
-    );
+    let output = ctl_run(&server, &["apply", "-f", file.to_str().unwrap()]);
     assert!(!output.ok);
     let stderr = output.stderr;
     assert!(stderr.contains("policy.Statement"), "{stderr}");
@@ -447,61 +439,31 @@ apis:
     Ok(())
 }
 
-/// A refusal: the command failed, its message starts with `error:` once,
-/// and it says each of `needles`.
-fn assert_refused(run: &Run, needles: &[&str]) {
-    assert!(!run.ok, "should fail: {}{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.starts_with("error: "),
-        "starts with 'error: ': {}",
-        run.stderr
-    );
-    assert_eq!(
-        run.stderr.matches("error:").count(),
-        1,
-        "'error:' once: {}",
-        run.stderr
-    );
-    for needle in needles {
-        assert!(
-            run.stderr.contains(needle),
-            "says '{needle}': {}",
-            run.stderr
-        );
-    }
-}
-
 #[test]
 fn without_a_token_the_cli_says_how_to_pass_one() {
     let run = ctl_raw(&["--server", "http://127.0.0.1:1", "get", "apis"]);
-    assert_refused(
-        &run,
-        &["no admin token", "--token", "ARCHWAY_TOKEN", "--token-file"],
-    );
+    run.assert_refused(&["no admin token", "--token", "ARCHWAY_TOKEN", "--token-file"]);
 }
 
 #[test]
 fn an_unreachable_server_is_named_with_the_flag_to_fix_it() {
     let server = format!("http://{}", archway_e2e::unused_loopback_addr());
     let run = ctl_as(&server, "some-token", &["get", "apis"]);
-    assert_refused(
-        &run,
-        &[
-            &format!("is the control plane running at {server}?"),
-            "--server",
-            "ARCHWAY_SERVER",
-        ],
-    );
+    run.assert_refused(&[
+        &format!("is the control plane running at {server}?"),
+        "--server",
+        "ARCHWAY_SERVER",
+    ]);
     let run = ctl_as("127.0.0.1:7070", "some-token", &["get", "apis"]);
-    assert_refused(&run, &["not a server URL", "http://HOST:PORT"]);
+    run.assert_refused(&["not a server URL", "http://HOST:PORT"]);
 }
 
 #[test]
 fn bad_flags_are_refused_once_with_error_and_usage() {
     let run = ctl_raw(&["get", "apis", "--bogus"]);
-    assert_refused(&run, &["unexpected argument '--bogus'", "--help"]);
+    run.assert_refused(&["unexpected argument '--bogus'", "--help"]);
     let run = ctl_raw(&["deploy", "pets"]);
-    assert_refused(&run, &["--stage <STAGE>", "Usage: archwayctl deploy"]);
+    run.assert_refused(&["--stage <STAGE>", "Usage: archwayctl deploy"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -509,12 +471,9 @@ async fn refusals_name_the_role_or_resource_and_what_to_do() -> anyhow::Result<(
     let dir = tempfile::tempdir()?;
     let cp = ControlPlane::start(&dir.path().join("cp"))?;
     let server = cp.url();
-    let admin = archway_e2e::TEST_ADMIN_TOKEN;
 
-    let created = ctl_as(&server, admin, &["tokens", "create", "viewer"]);
-    assert!(created.ok, "{}", created.stderr);
+    let created = ctl(&server, &["tokens", "create", "viewer"]);
     let reader = created
-        .stdout
         .lines()
         .find_map(|l| l.strip_prefix("secret"))
         .map(|s| s.split_whitespace().next().unwrap().to_owned())
@@ -523,28 +482,22 @@ async fn refusals_name_the_role_or_resource_and_what_to_do() -> anyhow::Result<(
     let mut admin_client = Admin::connect(&server).await?;
     deployed_api(&mut admin_client, "pets").await?;
     let run = ctl_as(&server, &reader, &["deploy", "pets", "--stage", "prod"]);
-    assert_refused(
-        &run,
-        &["(read-only)", "it needs an admin token", "--role admin"],
-    );
+    run.assert_refused(&["(read-only)", "it needs an admin token", "--role admin"]);
     // Reading is what a read-only token may do.
     assert!(ctl_as(&server, &reader, &["get", "apis"]).ok);
 
     let run = ctl_as(&server, "not-a-token-at-all", &["get", "apis"]);
-    assert_refused(&run, &["unknown token", "--token or ARCHWAY_TOKEN"]);
+    run.assert_refused(&["unknown token", "--token or ARCHWAY_TOKEN"]);
 
-    let run = ctl_as(&server, admin, &["get", "api", "nope"]);
+    let run = ctl_run(&server, &["get", "api", "nope"]);
     // Names are resolved first: an unknown one is refused by the CLI.
-    assert_refused(
-        &run,
-        &["no API has the id or name 'nope'", "archwayctl get apis"],
-    );
+    run.assert_refused(&["no API has the id or name 'nope'", "archwayctl get apis"]);
     // What only the server can find missing gets its NotFound and a hint.
-    let run = ctl_as(&server, admin, &["rollback", "pets", "--stage", "nostage"]);
-    assert_refused(&run, &["'nostage'", "not found", "check the name or id"]);
+    let run = ctl_run(&server, &["rollback", "pets", "--stage", "nostage"]);
+    run.assert_refused(&["'nostage'", "not found", "check the name or id"]);
 
-    let run = ctl_as(&server, admin, &["tokens", "create", "x", "--role", "boss"]);
-    assert_refused(&run, &["--role 'boss' is not admin, read-only or node"]);
+    let run = ctl_run(&server, &["tokens", "create", "x", "--role", "boss"]);
+    run.assert_refused(&["--role 'boss' is not admin, read-only or node"]);
     Ok(())
 }
 
@@ -567,7 +520,6 @@ async fn deploy_refuses_an_unknown_stage_unless_create_stage() -> anyhow::Result
     let server = cp.url();
     let mut admin = Admin::connect(&server).await?;
     deployed_api(&mut admin, "pets").await?;
-    let token = archway_e2e::TEST_ADMIN_TOKEN;
     let deployments = || {
         ctl(&server, &["get", "deployments", "pets"])
             .lines()
@@ -575,25 +527,19 @@ async fn deploy_refuses_an_unknown_stage_unless_create_stage() -> anyhow::Result
     };
     let before = deployments();
 
-    let run = ctl_as(&server, token, &["deploy", "pets", "--stage", "prdo"]);
-    assert_refused(
-        &run,
-        &["no stage 'prdo'", "its stages: prod", "--create-stage"],
-    );
+    let run = ctl_run(&server, &["deploy", "pets", "--stage", "prdo"]);
+    run.assert_refused(&["no stage 'prdo'", "its stages: prod", "--create-stage"]);
     let stages = ctl(&server, &["get", "stages", "pets"]);
     assert!(!stages.contains("prdo"), "no stage was made: {stages}");
     assert_eq!(deployments(), before, "no deployment was made either");
 
     // The existing stage deploys as before; a new one only when asked.
-    let run = ctl_as(&server, token, &["deploy", "pets", "--stage", "prod"]);
-    assert!(run.ok, "{}", run.stderr);
-    let run = ctl_as(
+    ctl(&server, &["deploy", "pets", "--stage", "prod"]);
+    let out = ctl(
         &server,
-        token,
         &["deploy", "pets", "--stage", "qa", "--create-stage"],
     );
-    assert!(run.ok, "{}", run.stderr);
-    assert!(run.stdout.contains("serves stage qa"), "{}", run.stdout);
+    assert!(out.contains("serves stage qa"), "{out}");
     assert!(ctl(&server, &["get", "stages", "pets"]).contains("qa"));
     Ok(())
 }
@@ -616,17 +562,13 @@ async fn promote_refuses_a_canary_older_than_the_stage_unless_forced() -> anyhow
         ..Default::default()
     });
     admin.update_stage(stage).await?;
-    let token = archway_e2e::TEST_ADMIN_TOKEN;
 
-    let run = ctl_as(&server, token, &["promote", "shop", "--stage", "prod"]);
-    assert_refused(
-        &run,
-        &[
-            &format!("the canary's deployment '{older}' is older"),
-            &format!("'{newer}' is newer"),
-            "--force",
-        ],
-    );
+    let run = ctl_run(&server, &["promote", "shop", "--stage", "prod"]);
+    run.assert_refused(&[
+        &format!("the canary's deployment '{older}' is older"),
+        &format!("'{newer}' is newer"),
+        "--force",
+    ]);
     assert_eq!(admin.stage(&api, "prod").await?.deployment_id, newer);
     // The refusal is the server's: every admin client (the web UI, grpcurl)
     // gets it, not only the CLI.
@@ -646,18 +588,13 @@ async fn promote_refuses_a_canary_older_than_the_stage_unless_forced() -> anyhow
     );
     assert_eq!(admin.stage(&api, "prod").await?.deployment_id, newer);
 
-    let run = ctl_as(
-        &server,
-        token,
-        &["promote", "shop", "--stage", "prod", "--force"],
-    );
-    assert!(run.ok, "{}", run.stderr);
+    ctl(&server, &["promote", "shop", "--stage", "prod", "--force"]);
     let stage = admin.stage(&api, "prod").await?;
     assert_eq!(stage.deployment_id, older);
     assert!(stage.canary.is_none());
     // Without a canary there is nothing to promote.
-    let run = ctl_as(&server, token, &["promote", "shop", "--stage", "prod"]);
-    assert_refused(&run, &["has no canary to promote"]);
+    let run = ctl_run(&server, &["promote", "shop", "--stage", "prod"]);
+    run.assert_refused(&["has no canary to promote"]);
     Ok(())
 }
 
@@ -669,11 +606,8 @@ async fn promote_refuses_a_canary_older_than_the_stage_unless_forced() -> anyhow
 /// skipped, and an empty history is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_returns_to_what_the_stage_itself_served() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+    let (_dir, cp, node, mut admin) = archway_e2e::started_with_node("n", &[]).await?;
     let server = cp.url();
-    let mut admin = Admin::connect(&server).await?;
     let api = admin
         .create_api("shop", archway_proto::v1::ApiProtocol::Rest)
         .await?;
@@ -699,15 +633,11 @@ async fn rollback_returns_to_what_the_stage_itself_served() -> anyhow::Result<()
     assert_eq!(shop.serves("prod").await?, "v1");
     assert_eq!(shop.serves("beta").await?, "v2");
     // Rolled back as far as prod goes: refused, and nothing moves.
-    let token = archway_e2e::TEST_ADMIN_TOKEN;
-    let run = ctl_as(&server, token, &["rollback", "shop", "--stage", "prod"]);
-    assert_refused(
-        &run,
-        &[
-            "stage 'prod' has no earlier deployment of its own",
-            "--to ID",
-        ],
-    );
+    let run = ctl_run(&server, &["rollback", "shop", "--stage", "prod"]);
+    run.assert_refused(&[
+        "stage 'prod' has no earlier deployment of its own",
+        "--to ID",
+    ]);
     assert_eq!(shop.serves("prod").await?, "v1");
 
     // Twice goes back twice, never toggling between the last two.
@@ -724,12 +654,7 @@ async fn rollback_returns_to_what_the_stage_itself_served() -> anyhow::Result<()
 
     // A deleted deployment leaves the history: the next rollback skips it.
     let d7 = shop.release("v7", "prod").await?;
-    let run = ctl_as(
-        &server,
-        token,
-        &["delete", "deployment", "shop", &d4, "--yes"],
-    );
-    assert!(run.ok, "{}", run.stderr);
+    ctl(&server, &["delete", "deployment", "shop", &d4, "--yes"]);
     let out = rollback();
     assert!(out.contains(&format!("{d7} -> {d1}")), "{out}");
     assert_eq!(shop.serves("prod").await?, "v1");
@@ -842,18 +767,16 @@ async fn destructive_deletes_ask_and_take_yes_in_scripts() -> anyhow::Result<()>
         ),
         (vec!["delete", "api", "pets"], vec!["get", "apis"], "pets"),
     ];
-    let admin_token = archway_e2e::TEST_ADMIN_TOKEN;
     for (delete, list, name) in cases {
-        let run = ctl_as(&server, admin_token, &delete);
-        assert_refused(&run, &["without confirmation", "pass --yes"]);
+        let run = ctl_run(&server, &delete);
+        run.assert_refused(&["without confirmation", "pass --yes"]);
         assert!(
             ctl(&server, &list).contains(name),
             "{delete:?} without --yes deleted nothing"
         );
         let mut confirmed = delete.clone();
         confirmed.push("--yes");
-        let run = ctl_as(&server, admin_token, &confirmed);
-        assert!(run.ok, "{confirmed:?}: {}", run.stderr);
+        ctl(&server, &confirmed);
         assert!(
             !ctl(&server, &list).contains(name),
             "{confirmed:?} deleted it"
@@ -897,7 +820,7 @@ fn completion_scripts_for_bash_zsh_and_fish_need_no_server() {
         String::from_utf8_lossy(&syntax.stderr)
     );
     let run = ctl_raw(&["completion", "tcsh"]);
-    assert_refused(&run, &["invalid value 'tcsh'", "bash"]);
+    run.assert_refused(&["invalid value 'tcsh'", "bash"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -914,8 +837,7 @@ async fn on_a_terminal_delete_asks_and_only_yes_deletes() -> anyhow::Result<()> 
             bin_dir().join("archwayctl").display(),
             archway_e2e::TEST_ADMIN_TOKEN
         );
-        let mut child = Command::new("script")
-            .args(["-qec", &line, "/dev/null"])
+        let mut child = on_a_pty(&line)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()

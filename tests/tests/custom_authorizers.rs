@@ -4,7 +4,7 @@
 //! method), REQUEST events, every failure mode, and an API whose key comes
 //! from the authorizer's usageIdentifierKey.
 
-use archway_e2e::admin::http_proxy;
+use archway_e2e::admin::{authorizer, http_proxy};
 use archway_e2e::http_client::{Answer, GatewayClient};
 use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
 use archway_proto::v1::*;
@@ -142,23 +142,12 @@ async fn protected_route(
 ) -> anyhow::Result<Method> {
     // The backend path is the route's own, `{id}` included (filled in).
     let target = format!("http://{}{path}", backend.addr);
-    let method = admin.route(api, path, verb, http_proxy(&target)).await?;
-    protect(admin, method.clone(), authorizer).await?;
-    Ok(method)
-}
-
-async fn protect(admin: &mut Admin, method: Method, authorizer: &Authorizer) -> anyhow::Result<()> {
-    admin
-        .apis
-        .put_method(PutMethodRequest {
-            method: Some(Method {
-                authorization_type: "CUSTOM".into(),
-                authorizer_id: authorizer.id.clone(),
-                ..method
-            }),
-        })
-        .await?;
-    Ok(())
+    let method = Method {
+        http_method: verb.into(),
+        integration: Some(http_proxy(&target)),
+        ..Default::default()
+    };
+    admin.put_custom_route(api, path, method, authorizer).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,15 +163,11 @@ async fn token_and_request_authorizers_decide_and_are_cached() -> anyhow::Result
     let api = admin.create_api("custom", ApiProtocol::Rest).await?;
 
     let token_authorizer = Authorizer {
-        api_id: api.id.clone(),
-        name: "tokens".into(),
-        r#type: AuthorizerType::Token as i32,
         identity_source: "method.request.header.Authorization".into(),
-        authorizer_uri: authorizer_uri.clone(),
         result_ttl_seconds: Some(300),
         identity_validation_expression: "[a-z]+(-[a-z]+)?".into(),
         timeout_ms: 500,
-        ..Default::default()
+        ..authorizer(&api, "tokens", AuthorizerType::Token, &authorizer_uri)
     };
     // Bad configurations are refused, naming the field.
     for (bad, field) in [
@@ -554,24 +539,22 @@ async fn api_keys_can_come_from_the_authorizer() -> anyhow::Result<()> {
         .await?
         .into_inner();
     let tokens = admin
-        .create_authorizer(Authorizer {
-            api_id: api.id.clone(),
-            name: "tokens".into(),
-            r#type: AuthorizerType::Token as i32,
-            authorizer_uri,
-            ..Default::default()
-        })
-        .await?;
-    let method = admin
-        .route_with_key(
+        .create_authorizer(authorizer(
             &api,
-            "/data",
-            "GET",
-            http_proxy(&format!("http://{}/data", backend.addr)),
-            true,
-        )
+            "tokens",
+            AuthorizerType::Token,
+            &authorizer_uri,
+        ))
         .await?;
-    protect(&mut admin, method, &tokens).await?;
+    let method = Method {
+        http_method: "GET".into(),
+        integration: Some(http_proxy(&format!("http://{}/data", backend.addr))),
+        api_key_required: true,
+        ..Default::default()
+    };
+    admin
+        .put_custom_route(&api, "/data", method, &tokens)
+        .await?;
     admin.deploy(&api, "prod").await?;
     let plan = admin
         .plans
@@ -669,24 +652,17 @@ async fn raw_request(addr: std::net::SocketAddr, request: &str) -> anyhow::Resul
 /// HTTP/2 names are lowercase on the wire, and so in the event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_events_keep_header_case_and_carry_aws_fields() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
     let events: Events = Arc::default();
     let authorizer_uri = authorizer_service(events.clone(), Arc::default()).await;
     let backend = upstream::start("backend").await;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
-    let mut admin = Admin::connect(&cp.url()).await?;
+    let (_dir, _cp, node, mut admin) = archway_e2e::started_with_node("n", &[]).await?;
     let api = admin.create_api("cased", ApiProtocol::Rest).await?;
     let requests = admin
         .create_authorizer(Authorizer {
-            api_id: api.id.clone(),
-            name: "tenants".into(),
-            r#type: AuthorizerType::Request as i32,
             identity_source: "method.request.header.X-Tenant".into(),
-            authorizer_uri,
             result_ttl_seconds: Some(0),
             timeout_ms: 2000,
-            ..Default::default()
+            ..authorizer(&api, "tenants", AuthorizerType::Request, &authorizer_uri)
         })
         .await?;
     let method = protected_route(

@@ -8,7 +8,8 @@
 //! The `#[ignore]`d `scale_*` tests measure large documents (see
 //! deploy/bench/README.md).
 
-use archway_e2e::ctl::{ctl, ctl_run};
+use archway_e2e::admin::authorizer;
+use archway_e2e::ctl::{ctl, ctl_refused, ctl_run};
 use archway_e2e::http_client::GatewayClient;
 use archway_e2e::{Admin, ControlPlane, DataPlane, started};
 use archway_proto::v1::*;
@@ -209,9 +210,10 @@ async fn a_dry_run_lists_exactly_what_the_following_apply_does_in_one_version() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_only_token_diffs_and_exports_but_cannot_apply() -> anyhow::Result<()> {
     let (_dir, _cp, admin) = started().await?;
-    let (_, mut reader) = admin
+    let mut reader = admin
         .with_new_token("reviewer", TokenRole::ReadOnly)
-        .await?;
+        .await?
+        .client;
     let diff = reader
         .config
         .diff_configuration(request(TWO_APIS, false, false))
@@ -310,11 +312,8 @@ async fn missing_resources_are_left_alone_and_listed_unless_pruned() -> anyhow::
     assert_eq!(api_names(&mut admin).await?, ["orders", "users"]);
 
     // In a script, a prune without --yes is refused before anything changes.
-    let refused = ctl_run(&server, &["apply", "-f", file.to_str().unwrap(), "--prune"]);
-    assert!(!refused.ok);
-    let stderr = refused.stderr;
-    assert!(stderr.contains("api users (users): deleted"), "{stderr}");
-    assert!(stderr.contains("pass --yes"), "{stderr}");
+    ctl_run(&server, &["apply", "-f", file.to_str().unwrap(), "--prune"])
+        .assert_failed(&["api users (users): deleted", "pass --yes"]);
     assert_eq!(api_names(&mut admin).await?, ["orders", "users"]);
 
     let out = ctl(
@@ -527,16 +526,13 @@ async fn a_yaml_syntax_error_gets_its_line_and_column() -> anyhow::Result<()> {
         "apis:\n  - name: x\n    routes: [ { path: /a, method: GET\n",
     )?;
     // The CLI refuses it before connecting (no server listens here).
-    let output = ctl_run(
-        "http://127.0.0.1:1",
-        &["apply", "-f", file.to_str().unwrap()],
-    );
-    assert!(!output.ok);
-    let stderr = output.stderr;
     // At the bracket left open.
     let at = format!("{}:3:15: unclosed bracket", file.display());
-    assert!(stderr.contains(&at), "{stderr}");
-    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    ctl_run(
+        "http://127.0.0.1:1",
+        &["apply", "-f", file.to_str().unwrap()],
+    )
+    .assert_refused(&[&at]);
     // Any gRPC client gets the position from the server.
     let cp = ControlPlane::start(&dir.path().join("cp"))?;
     let mut admin = Admin::connect(&cp.url()).await?;
@@ -663,27 +659,28 @@ async fn an_export_of_handler_made_resources_applies_back_unchanged() -> anyhow:
     use archway_e2e::admin::mock;
     let (_dir, _cp, mut admin) = started().await?;
     let api = admin.create_api("pets", ApiProtocol::Rest).await?;
-    let authorizer = admin
+    let tokens = authorizer(
+        &api,
+        "tokens",
+        AuthorizerType::Token,
+        "http://127.0.0.1:9/auth",
+    );
+    let tokens = admin
         .create_authorizer(Authorizer {
-            api_id: api.id.clone(),
-            name: "tokens".into(),
-            r#type: AuthorizerType::Token as i32,
             identity_source: "method.request.header.X-Token".into(),
-            authorizer_uri: "http://127.0.0.1:9/auth".into(),
-            ..Default::default()
+            ..tokens
         })
         .await?;
     admin
-        .put_route(
+        .put_custom_route(
             &api,
             "/pets",
             Method {
                 http_method: "GET".into(),
                 integration: Some(mock(200, "pets")),
-                authorization_type: "CUSTOM".into(),
-                authorizer_id: authorizer.id.clone(),
                 ..Default::default()
             },
+            &tokens,
         )
         .await?;
     admin
@@ -789,13 +786,11 @@ async fn five_hundred_errors_reach_every_client() -> anyhow::Result<()> {
     // archwayctl lists all 500, each at its line.
     let file = dir.path().join("bad.yaml");
     std::fs::write(&file, &document)?;
-    let output = ctl_run(&cp.url(), &["apply", "-f", file.to_str().unwrap()]);
-    assert!(!output.ok);
-    let stderr = output.stderr;
-    assert!(stderr.contains("has 500 error(s)"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("{}:503:", file.display())),
-        "the last route's line: {stderr}"
+    let last_line = format!("{}:503:", file.display());
+    ctl_refused(
+        &cp.url(),
+        &["apply", "-f", file.to_str().unwrap()],
+        &["has 500 error(s)", &last_line],
     );
 
     // Python's grpcio gets the status (not a transport error).
@@ -863,9 +858,10 @@ async fn a_read_only_diff_may_not_carry_api_key_values() -> anyhow::Result<()> {
             ..Default::default()
         })
         .await?;
-    let (_, mut reader) = admin
+    let mut reader = admin
         .with_new_token("reviewer", TokenRole::ReadOnly)
-        .await?;
+        .await?
+        .client;
     let guess = "api_keys:\n  - { name: probe, value: abcdefghijklmnopqrstuvwxyz }\n";
     let status = reader
         .config

@@ -3,7 +3,7 @@
 //! plane, a data-plane node and the all-in-one. On a terminal (a pty from
 //! util-linux's `script`) they are coloured, unless NO_COLOR is set.
 
-use archway_e2e::process::{all_in_one, bin_dir, stdout_until};
+use archway_e2e::process::{all_in_one, bin_dir, on_a_pty, stdout_until};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -137,9 +137,8 @@ fn all_in_one_logs_are_plain_text_in_a_pipe() {
 /// ends it should `script` be killed before it.
 fn on_a_terminal(program: &std::path::Path, args: &[&str], no_color: Option<&str>) -> String {
     let line = format!("timeout 60 {} {}", program.display(), args.join(" "));
-    let mut command = Command::new("script");
+    let mut command = on_a_pty(&line);
     command
-        .args(["-qec", &line, "/dev/null"])
         .env("RUST_LOG", "info")
         .env_remove("NO_COLOR")
         .stdin(Stdio::null())

@@ -4,7 +4,7 @@
 //! `--tls-cert`/`--tls-key` — HTTP/1.1 and HTTP/2 by ALPN, telling backends
 //! `X-Forwarded-Proto: https` and resource policies `aws:SecureTransport`.
 
-use archway_e2e::admin::http_proxy;
+use archway_e2e::admin::{authorizer, http_proxy};
 use archway_e2e::http_client::GatewayClient;
 use archway_e2e::metrics::{sample, scrape};
 use archway_e2e::process::bin_dir;
@@ -188,15 +188,12 @@ async fn https_authorizers_and_jwks_are_verified_against_the_operator_ca() -> an
         }),
         ..Default::default()
     };
+    let authorize_uri = format!("https://127.0.0.1:{}/authorize", idp.port());
     let token_authorizer = Authorizer {
-        api_id: api.id.clone(),
-        name: "tokens".into(),
-        r#type: AuthorizerType::Token as i32,
         identity_source: "method.request.header.Authorization".into(),
-        authorizer_uri: format!("https://127.0.0.1:{}/authorize", idp.port()),
         result_ttl_seconds: Some(0),
         timeout_ms: 2000,
-        ..Default::default()
+        ..authorizer(&api, "tokens", AuthorizerType::Token, &authorize_uri)
     };
     // The control plane takes https:// URLs now, and still refuses other
     // schemes, naming the field.

@@ -29,10 +29,8 @@ impl Fleet {
     /// (a mock), `/status/{code}` and `/slow/{ms}` (the upstream answers
     /// with that status, or after that long), deployed to `prod` and `beta`.
     async fn start() -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let cp = ControlPlane::start(&dir.path().join("cp"))?;
+        let (dir, cp, node, mut admin) = archway_e2e::started_with_node("n1", REPORT_EVERY).await?;
         let upstream = upstream::start("backend").await;
-        let mut admin = Admin::connect(&cp.url()).await?;
         let api = admin.create_api("shop", ApiProtocol::Rest).await?;
         admin.route(&api, "/ping", "GET", mock(200, "pong")).await?;
         for path in ["/status/{code}", "/slow/{ms}"] {
@@ -41,7 +39,6 @@ impl Fleet {
         }
         admin.deploy(&api, "prod").await?;
         admin.deploy(&api, "beta").await?;
-        let node = DataPlane::start(&cp.url(), "n1", &node_dir(&dir), REPORT_EVERY)?;
         admin.wait_converged(&["n1"]).await?;
         Ok(Self {
             dir,
@@ -100,6 +97,7 @@ impl Fleet {
     }
 }
 
+/// Where [`archway_e2e::started_with_node`] keeps node `n1`'s state.
 fn node_dir(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("n1")
 }
@@ -276,7 +274,10 @@ async fn get_traffic_refuses_what_it_cannot_answer() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_tokens_see_traffic_and_node_tokens_do_not() -> anyhow::Result<()> {
     let (_dir, _cp, admin) = archway_e2e::started().await?;
-    let (_, reader) = admin.with_new_token("charts", TokenRole::ReadOnly).await?;
+    let reader = admin
+        .with_new_token("charts", TokenRole::ReadOnly)
+        .await?
+        .client;
     let answer = reader
         .fleet
         .clone()
