@@ -267,6 +267,7 @@ pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deploym
         resources: parts.resources,
         methods: parts.methods,
         authorizers: parts.authorizers,
+        ..Default::default()
     })
 }
 

@@ -198,6 +198,32 @@ fn new_key_id(view: &View, prefix: &str) -> ApiResult<String> {
 
 #[tonic::async_trait]
 impl IamService for Iam {
+    // Contract only so far (issue 14 is being built).
+    async fn put_outbound_credential(
+        &self,
+        _: Request<PutOutboundCredentialRequest>,
+    ) -> Result<Response<OutboundCredential>, Status> {
+        Err(Status::unimplemented(
+            "put_outbound_credential: not built yet",
+        ))
+    }
+    async fn list_outbound_credentials(
+        &self,
+        _: Request<ListOutboundCredentialsRequest>,
+    ) -> Result<Response<ListOutboundCredentialsResponse>, Status> {
+        Err(Status::unimplemented(
+            "list_outbound_credentials: not built yet",
+        ))
+    }
+    async fn delete_outbound_credential(
+        &self,
+        _: Request<DeleteOutboundCredentialRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        Err(Status::unimplemented(
+            "delete_outbound_credential: not built yet",
+        ))
+    }
+
     async fn create_principal(
         &self,
         request: Request<PutPrincipalRequest>,

@@ -404,6 +404,97 @@ fn load_authorizer(view: &View, api_id: &str, id: &str) -> ApiResult<Authorizer>
 
 #[tonic::async_trait]
 impl RestApiService for RestApis {
+    // Contract only so far (issue 14 is being built).
+    async fn create_model(&self, _: Request<PutModelRequest>) -> Result<Response<Model>, Status> {
+        Err(Status::unimplemented("create_model: not built yet"))
+    }
+    async fn get_model(&self, _: Request<GetModelRequest>) -> Result<Response<Model>, Status> {
+        Err(Status::unimplemented("get_model: not built yet"))
+    }
+    async fn list_models(
+        &self,
+        _: Request<ListModelsRequest>,
+    ) -> Result<Response<ListModelsResponse>, Status> {
+        Err(Status::unimplemented("list_models: not built yet"))
+    }
+    async fn update_model(
+        &self,
+        _: Request<UpdateModelRequest>,
+    ) -> Result<Response<Model>, Status> {
+        Err(Status::unimplemented("update_model: not built yet"))
+    }
+    async fn delete_model(&self, _: Request<GetModelRequest>) -> Result<Response<Empty>, Status> {
+        Err(Status::unimplemented("delete_model: not built yet"))
+    }
+    async fn create_request_validator(
+        &self,
+        _: Request<PutRequestValidatorRequest>,
+    ) -> Result<Response<RequestValidator>, Status> {
+        Err(Status::unimplemented(
+            "create_request_validator: not built yet",
+        ))
+    }
+    async fn get_request_validator(
+        &self,
+        _: Request<GetRequestValidatorRequest>,
+    ) -> Result<Response<RequestValidator>, Status> {
+        Err(Status::unimplemented(
+            "get_request_validator: not built yet",
+        ))
+    }
+    async fn list_request_validators(
+        &self,
+        _: Request<ListRequestValidatorsRequest>,
+    ) -> Result<Response<ListRequestValidatorsResponse>, Status> {
+        Err(Status::unimplemented(
+            "list_request_validators: not built yet",
+        ))
+    }
+    async fn update_request_validator(
+        &self,
+        _: Request<UpdateRequestValidatorRequest>,
+    ) -> Result<Response<RequestValidator>, Status> {
+        Err(Status::unimplemented(
+            "update_request_validator: not built yet",
+        ))
+    }
+    async fn delete_request_validator(
+        &self,
+        _: Request<GetRequestValidatorRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        Err(Status::unimplemented(
+            "delete_request_validator: not built yet",
+        ))
+    }
+    async fn put_gateway_response(
+        &self,
+        _: Request<PutGatewayResponseRequest>,
+    ) -> Result<Response<GatewayResponse>, Status> {
+        Err(Status::unimplemented("put_gateway_response: not built yet"))
+    }
+    async fn get_gateway_response(
+        &self,
+        _: Request<GetGatewayResponseRequest>,
+    ) -> Result<Response<GatewayResponse>, Status> {
+        Err(Status::unimplemented("get_gateway_response: not built yet"))
+    }
+    async fn list_gateway_responses(
+        &self,
+        _: Request<ListGatewayResponsesRequest>,
+    ) -> Result<Response<ListGatewayResponsesResponse>, Status> {
+        Err(Status::unimplemented(
+            "list_gateway_responses: not built yet",
+        ))
+    }
+    async fn delete_gateway_response(
+        &self,
+        _: Request<GetGatewayResponseRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        Err(Status::unimplemented(
+            "delete_gateway_response: not built yet",
+        ))
+    }
+
     async fn create_authorizer(
         &self,
         request: Request<PutAuthorizerRequest>,
@@ -546,6 +637,7 @@ impl RestApiService for RestApis {
                     api_key_source: req.api_key_source,
                     policy: req.policy.clone(),
                     endpoint_type: req.endpoint_type,
+                    ..Default::default()
                 };
                 check_resource_policy(txn, &api)?;
                 txn.put(&keys::resource(&id, &root.id), &root);

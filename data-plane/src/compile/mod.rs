@@ -159,6 +159,9 @@ pub fn compile_with<'a>(
                 principals.insert(&p.name, p);
             }
             Some(Body::AccessKey(k)) => access_keys.push(k),
+            // Not used yet: function and service integrations (issue 14)
+            // will sign with these.
+            Some(Body::OutboundCredential(_)) => {}
             None => return Err(err(&r.name, "empty resource")),
         }
     }

@@ -60,6 +60,7 @@ impl Planner<'_> {
                 authorization_type,
                 authorizer_id,
                 authorization_scopes: route.scopes.clone(),
+                ..Default::default()
             };
             // The handlers' rule, its refusals named as the document names
             // the fields.
@@ -264,6 +265,7 @@ fn integration_of(spec: &IntegrationSpec) -> Integration {
             timeout_ms: timeout_ms.unwrap_or(0),
             mock: None,
             cache_key_parameters: cache_key_parameters.clone(),
+            ..Default::default()
         },
         IntegrationSpec::Mock {
             status,
