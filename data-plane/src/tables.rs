@@ -2,6 +2,8 @@
 //! whole with `ArcSwap`, so a request loads them once and sees one consistent
 //! version from start to end.
 
+pub mod validation;
+
 use crate::access_log::StageAccessLog;
 use crate::routes::RouteTree;
 use crate::stage_cache::config::StageCacheConfig;
@@ -357,6 +359,8 @@ pub struct Route {
     pub integration: CompiledIntegration,
     /// What besides the verb tells this route's cached responses apart.
     pub cache_key: Box<[KeyParam]>,
+    /// The method's request validation; None: nothing to check.
+    pub validation: Option<Box<validation::RouteValidation>>,
 }
 
 #[derive(Debug)]

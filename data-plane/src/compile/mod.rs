@@ -10,6 +10,8 @@
 //! already compiled by the previous tables is reused as is, which keeps a
 //! stage change cheap however large its API.
 
+pub mod validation;
+
 use crate::access_log::AccessLogSinks;
 use crate::routes::RouteTree;
 use crate::stage_cache::config::StageCacheConfig;
@@ -541,6 +543,7 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         .iter()
         .map(|r| (r.id.as_str(), r.path.as_str()))
         .collect();
+    let models = validation::compile_models(&d.api_id, &d.models).map_err(|r| err(name, r))?;
     let mut tree = RouteTree::default();
     let mut routes = Vec::with_capacity(d.methods.len());
     for method in &d.methods {
@@ -615,6 +618,8 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             auth,
             integration: compiled,
             cache_key,
+            validation: validation::compile_route(method, &d.request_validators, &models)
+                .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?,
         });
     }
     Ok(CompiledDeployment { tree, routes })

@@ -4,7 +4,7 @@
 //!
 //! - request phases: admit ([`normalize`]) → [`resolve`] → [`route`] →
 //!   authorize ([`caller`]) → resource [`policy`] → [`api_key`] →
-//!   [`throttle`] → [`cache`] lookup (a hit answers here) → [`integration`];
+//!   [`throttle`] → [`validate`] → [`cache`] lookup (a hit answers here) → [`integration`];
 //! - response phases on the integration's answer (response mapping goes
 //!   there; the [`cache`] store is one), then header finishing ([`finish`])
 //!   on every answer, refusals and cache hits included;
@@ -39,6 +39,7 @@ pub mod policy;
 pub mod resolve;
 pub mod route;
 pub mod throttle;
+pub mod validate;
 
 use crate::body::{RequestBody, StreamingBody};
 use crate::limits::Limits;
@@ -217,7 +218,7 @@ impl Gateway {
         policy::check(cx, &target)?;
         api_key::require(cx, &target)?;
         throttle::admit(cx, &target, &self.limits).await?;
-        // Request validation goes here.
+        validate::check(cx, target.route).await?;
         let ticket = match cache::lookup(cx, &target, &self.stage_caches)? {
             cache::Lookup::Answered(hit) => return Ok(hit),
             cache::Lookup::Continue(ticket) => ticket,
