@@ -2,6 +2,8 @@
 //! whole with `ArcSwap`, so a request loads them once and sees one consistent
 //! version from start to end.
 
+pub mod cors;
+pub mod gateway_responses;
 pub mod validation;
 
 use crate::access_log::StageAccessLog;
@@ -338,6 +340,10 @@ pub struct CompiledDeployment {
     pub tree: RouteTree,
     /// Indexed by the route ids in `tree`.
     pub routes: Vec<Route>,
+    /// HTTP APIs: the CORS configuration deployed with the routes.
+    pub cors: Option<cors::CorsPolicy>,
+    /// The API's customised refusals, as deployed.
+    pub gateway_responses: gateway_responses::GatewayResponses,
 }
 
 #[derive(Debug)]

@@ -10,6 +10,8 @@
 //! already compiled by the previous tables is reused as is, which keeps a
 //! stage change cheap however large its API.
 
+pub mod cors;
+pub mod gateway_responses;
 pub mod validation;
 
 use crate::access_log::AccessLogSinks;
@@ -622,7 +624,15 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
                 .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?,
         });
     }
-    Ok(CompiledDeployment { tree, routes })
+    let cors = cors::compile(d.cors_configuration.as_ref()).map_err(|r| err(name, r))?;
+    let gateway_responses =
+        gateway_responses::compile(&d.gateway_responses).map_err(|r| err(name, r))?;
+    Ok(CompiledDeployment {
+        tree,
+        routes,
+        cors,
+        gateway_responses,
+    })
 }
 
 /// The resource paths of a target's routes, by route id.
