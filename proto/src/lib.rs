@@ -10,6 +10,7 @@ pub mod access_log;
 pub mod content_digest;
 pub mod identity_source;
 pub mod latency;
+pub mod mapping_expr;
 pub mod paging;
 pub mod path;
 pub mod policy;
