@@ -128,6 +128,7 @@ fn config() -> Vec<ConfigResource> {
             Body::Deployment(Deployment {
                 id: "d".into(),
                 api_id: "a".into(),
+                protocol: ApiProtocol::Rest as i32,
                 resources: vec![resource("plain"), resource("validated")],
                 methods: vec![method("plain", false), method("validated", true)],
                 models: models(),
@@ -157,6 +158,7 @@ fn config() -> Vec<ConfigResource> {
             Body::Deployment(Deployment {
                 id: "d".into(),
                 api_id: "w".into(),
+                protocol: ApiProtocol::Http as i32,
                 resources: vec![resource("plain")],
                 methods: vec![method("plain", false)],
                 cors_configuration: Some(CorsConfiguration {

@@ -1,15 +1,18 @@
 //! Compiles a deployment's gateway responses (the API's, copied when it
 //! was deployed) into the [`GatewayResponses`] table refusals are shaped
-//! by. Anything a node could not answer with is refused here, naming the
-//! response type and the field: an unknown type, a status outside
-//! 100-599, a header that is not `gatewayresponse.header.NAME`, a value
-//! that is not a quoted constant, `method.request.*`, `stageVariables.*`
-//! or a known `context.*`.
+//! by. Each is checked by the shared rules first
+//! ([`archway_proto::rules::gateway_response`], as the admin API checks
+//! it), and its header values are read with the shared mapping
+//! expressions, so the two planes never read one differently.
 
 use crate::tables::gateway_responses::{
-    ContextValue, CustomResponse, GatewayResponses, HeaderSource, RESPONSE_TYPES, ResponseBody,
+    ContextValue, CustomResponse, GatewayResponses, HeaderSource, ResponseBody,
 };
 use crate::tables::validation::media_type;
+use archway_proto::mapping_expr::{
+    Location, Source, Target, Use, parse_source_for, parse_target_for,
+};
+use archway_proto::rules;
 use archway_proto::v1::GatewayResponse;
 use http::{HeaderName, HeaderValue, StatusCode};
 
@@ -17,48 +20,39 @@ pub fn compile(responses: &[GatewayResponse]) -> Result<GatewayResponses, String
     let mut table = GatewayResponses::default();
     for r in responses {
         let kind = r.response_type.as_str();
-        let at = |field: &str| format!("gateway_responses['{kind}'].{field}");
-        if !RESPONSE_TYPES.contains(&kind) {
-            return Err(format!(
-                "gateway_responses: '{kind}' is not a response type; expected one of {}",
-                RESPONSE_TYPES.join(", ")
-            ));
-        }
-        let status = match r.status_code.trim() {
+        let field = format!("gateway_responses[\"{kind}\"]");
+        rules::gateway_response::gateway_response(&field, r).map_err(|v| v.to_string())?;
+        let at = |sub: &str| format!("{field}.{sub}");
+        let status = match r.status_code.as_str() {
             "" => None,
             code => Some(
                 code.parse::<u16>()
                     .ok()
-                    .filter(|c| (100..=599).contains(c))
                     .and_then(|c| StatusCode::from_u16(c).ok())
                     .ok_or_else(|| {
-                        format!(
-                            "{}: '{code}' is not a status code (100-599)",
-                            at("status_code")
-                        )
+                        format!("{}: '{code}' is not a status code", at("status_code"))
                     })?,
             ),
         };
         let mut headers = Vec::with_capacity(r.response_parameters.len());
         for (key, value) in &r.response_parameters {
-            let field = at(&format!("response_parameters['{key}']"));
-            let name = key
-                .strip_prefix("gatewayresponse.header.")
-                .and_then(|n| HeaderName::from_bytes(n.as_bytes()).ok())
-                .ok_or_else(|| format!("{field}: expected gatewayresponse.header.NAME"))?;
-            let source = header_source(value).map_err(|reason| format!("{field}: {reason}"))?;
+            let entry = at(&format!("response_parameters[\"{key}\"]"));
+            let name = match parse_target_for(Use::GatewayResponse, key) {
+                Ok(Target::GatewayResponseHeader(name)) => HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("{entry}: '{name}' is not a header name"))?,
+                _ => return Err(format!("{entry}: expected gatewayresponse.header.NAME")),
+            };
+            let source = parse_source_for(Use::GatewayResponse, value)
+                .map_err(|e| format!("{entry}: {e}"))
+                .and_then(|s| header_source(s).map_err(|reason| format!("{entry}: {reason}")))?;
             headers.push((name, source));
         }
         let mut templates = Vec::with_capacity(r.response_templates.len());
         for (content_type, template) in &r.response_templates {
-            let field = at(&format!("response_templates['{content_type}']"));
-            let media = media_type(content_type);
-            if media.is_empty() || HeaderValue::from_str(&media).is_err() {
-                return Err(format!("{field}: '{content_type}' is not a content type"));
-            }
+            let entry = at(&format!("response_templates[\"{content_type}\"]"));
             templates.push((
-                media.into(),
-                body(template).map_err(|r| format!("{field}: {r}"))?,
+                media_type(content_type).into(),
+                body(template).map_err(|r| format!("{entry}: {r}"))?,
             ));
         }
         let custom = CustomResponse {
@@ -74,7 +68,7 @@ pub fn compile(responses: &[GatewayResponse]) -> Result<GatewayResponses, String
 }
 
 /// A template's body. Only plain text for now: templates with references
-/// or directives need the mapping-template engine, which this build
+/// or directives need the mapping-template engine, which this node
 /// compiles them with once it is in (refused until then, never served
 /// half-rendered).
 fn body(template: &str) -> Result<ResponseBody, String> {
@@ -86,55 +80,42 @@ fn body(template: &str) -> Result<ResponseBody, String> {
     Ok(ResponseBody::Plain(bytes::Bytes::from(template.to_owned())))
 }
 
-/// Where a header's value comes from, as AWS writes it.
-fn header_source(text: &str) -> Result<HeaderSource, String> {
-    if let Some(constant) = text
-        .strip_prefix('\'')
-        .and_then(|rest| rest.strip_suffix('\''))
-    {
-        return HeaderValue::from_str(constant)
-            .map(HeaderSource::Constant)
-            .map_err(|_| format!("'{constant}' is not a header value"));
-    }
-    let expected = || {
-        format!(
-            "'{text}' is not a quoted constant ('value'), \
-             method.request.header|querystring|path.NAME, stageVariables.NAME or context.NAME"
-        )
-    };
-    if let Some(rest) = text.strip_prefix("method.request.") {
-        let (kind, name) = rest
-            .split_once('.')
-            .filter(|(_, n)| !n.is_empty())
-            .ok_or_else(expected)?;
-        return match kind {
-            "header" => HeaderName::from_bytes(name.as_bytes())
-                .map(HeaderSource::RequestHeader)
-                .map_err(|_| format!("'{name}' is not a header name")),
-            "querystring" => Ok(HeaderSource::RequestQuery(name.into())),
-            "path" => Ok(HeaderSource::RequestPath(name.into())),
-            _ => Err(expected()),
-        };
-    }
-    if let Some(name) = text
-        .strip_prefix("stageVariables.")
-        .filter(|n| !n.is_empty())
-    {
-        return Ok(HeaderSource::StageVariable(name.into()));
-    }
-    if let Some(name) = text.strip_prefix("context.") {
-        return ContextValue::parse(name)
-            .map(HeaderSource::Context)
-            .ok_or_else(|| {
+/// Where a header's value comes from at request time.
+fn header_source(source: Source) -> Result<HeaderSource, String> {
+    Ok(match source {
+        Source::Constant(value) => HeaderSource::Constant(
+            HeaderValue::from_str(&value)
+                .map_err(|_| format!("'{value}' is not a header value"))?,
+        ),
+        Source::MethodRequest { location, name } => match location {
+            Location::Header => HeaderSource::RequestHeader(
+                HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("'{name}' is not a header name"))?,
+            ),
+            Location::QueryString => HeaderSource::RequestQuery(name.into()),
+            Location::Path => HeaderSource::RequestPath(name.into()),
+        },
+        Source::MethodRequestMultiValue { location, name } => match location {
+            Location::Header => HeaderSource::RequestHeaderAll(
+                HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("'{name}' is not a header name"))?,
+            ),
+            Location::QueryString => HeaderSource::RequestQueryAll(name.into()),
+            Location::Path => HeaderSource::RequestPath(name.into()),
+        },
+        Source::StageVariable(name) => HeaderSource::StageVariable(name.into()),
+        Source::Context(name) => {
+            HeaderSource::Context(ContextValue::parse(&name).ok_or_else(|| {
                 let known: Vec<&str> = ContextValue::NAMES.iter().map(|(n, _)| *n).collect();
                 format!(
-                    "'context.{name}' is not a context value a gateway response may use; \
-                     expected one of {}",
+                    "'context.{name}' is not a context value this node's gateway responses carry; \
+                 expected one of {}",
                     known.join(", ")
                 )
-            });
-    }
-    Err(expected())
+            })?)
+        }
+        other => return Err(format!("'{other}' is not a gateway response header source")),
+    })
 }
 
 #[cfg(test)]
@@ -219,14 +200,14 @@ mod tests {
     fn refuses_what_it_cannot_answer_with_the_type_and_field() {
         let refused = |r: GatewayResponse| compile(&[r]).unwrap_err();
         let e = refused(response("TEAPOT"));
-        assert!(e.contains("'TEAPOT' is not a response type"), "{e}");
+        assert!(e.contains("'TEAPOT' is not a gateway response type"), "{e}");
         let e = refused(GatewayResponse {
             status_code: "600".into(),
             ..response("DEFAULT_4XX")
         });
-        assert_eq!(
-            e,
-            "gateway_responses['DEFAULT_4XX'].status_code: '600' is not a status code (100-599)"
+        assert!(
+            e.starts_with("gateway_responses[\"DEFAULT_4XX\"].status_code: "),
+            "{e}"
         );
         let e = refused(GatewayResponse {
             response_parameters: [("method.response.header.X".to_owned(), "'v'".to_owned())].into(),
@@ -246,7 +227,7 @@ mod tests {
             });
             assert!(
                 e.starts_with(
-                    "gateway_responses['DEFAULT_5XX'].response_parameters['gatewayresponse.header.X']: "
+                    "gateway_responses[\"DEFAULT_5XX\"].response_parameters[\"gatewayresponse.header.X\"]: "
                 ),
                 "{e}"
             );

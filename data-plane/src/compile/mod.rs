@@ -629,7 +629,8 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
                 .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?,
         });
     }
-    let cors = cors::compile(d.cors_configuration.as_ref()).map_err(|r| err(name, r))?;
+    let protocol = archway_proto::v1::ApiProtocol::try_from(d.protocol).unwrap_or_default();
+    let cors = cors::compile(d.cors_configuration.as_ref(), protocol).map_err(|r| err(name, r))?;
     let gateway_responses =
         gateway_responses::compile(&d.gateway_responses).map_err(|r| err(name, r))?;
     Ok(CompiledDeployment {

@@ -20,6 +20,9 @@ use crate::stage_cache::key::KeyParam;
 use crate::tables::validation::{
     BodyModels, CompiledModel, Models, RequiredParameter, RouteValidation, media_type,
 };
+use archway_proto::mapping_expr::Location;
+use archway_proto::rules;
+use archway_proto::rules::method::DEFAULT_MODEL_KEY;
 use archway_proto::v1::{Method, Model, RequestValidator};
 use jsonschema::{Draft, PatternOptions, Registry, Retrieve, Uri};
 use serde_json::Value;
@@ -64,7 +67,9 @@ pub fn compile_models(api_id: &str, models: &[Model]) -> Result<Models, String> 
         return Ok(Models::default());
     }
     let mut schemas: Vec<(&Model, String, Value)> = Vec::with_capacity(models.len());
-    for model in models {
+    for (i, model) in models.iter().enumerate() {
+        rules::method::model_name(&format!("models[{i}].name"), &model.name)
+            .map_err(|v| v.to_string())?;
         let schema: Value = serde_json::from_str(&model.schema)
             .map_err(|e| format!("model '{}': schema is not JSON: {e}", model.name))?;
         schemas.push((model, model_url(api_id, &model.name), schema));
@@ -102,9 +107,6 @@ pub fn compile_models(api_id: &str, models: &[Model]) -> Result<Models, String> 
     }
     Ok(Models { by_name })
 }
-
-/// The key of the fallback model in `request_models`, as AWS names it.
-pub const DEFAULT_MODEL_KEY: &str = "$default";
 
 /// A method's validation, from its request validator (found in
 /// `validators` by id), request models (found in `models` by name) and
@@ -162,27 +164,18 @@ pub fn compile_route(
     Ok(Some(Box::new(RouteValidation { parameters, body })))
 }
 
-/// `method.request.querystring.q` → (q, the query parameter).
+/// `method.request.querystring.q` → (q, the query parameter), by the
+/// shared rules' reading of a declaration.
 fn required_parameter(declared: &str) -> Result<RequiredParameter, String> {
-    let bad = || {
-        format!(
-            "request_parameters: '{declared}' is not method.request.path.NAME, \
-             method.request.querystring.NAME or method.request.header.NAME"
-        )
-    };
-    let (kind, name) = declared
-        .strip_prefix("method.request.")
-        .and_then(|rest| rest.split_once('.'))
-        .filter(|(_, name)| !name.is_empty())
-        .ok_or_else(bad)?;
-    let source = match kind {
-        "path" => KeyParam::Path(name.into()),
-        "querystring" => KeyParam::Query(name.into()),
-        "header" => KeyParam::Header(
+    let (location, name) = rules::method::request_parameter(declared)
+        .map_err(|reason| format!("request_parameters[\"{declared}\"]: {reason}"))?;
+    let source = match location {
+        Location::Path => KeyParam::Path(name.into()),
+        Location::QueryString => KeyParam::Query(name.into()),
+        Location::Header => KeyParam::Header(
             http::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| format!("request_parameters: '{name}' is not a header name"))?,
         ),
-        _ => return Err(bad()),
     };
     Ok(RequiredParameter {
         name: name.into(),

@@ -91,6 +91,16 @@ fn header_value(
     match source {
         HeaderSource::Constant(value) => Some(value.clone()),
         HeaderSource::RequestHeader(name) => cx.head.headers.get_all(name).iter().last().cloned(),
+        HeaderSource::RequestHeaderAll(name) => {
+            let values: Vec<&str> = cx
+                .head
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            (!values.is_empty()).then(|| text(&values.join(",")))?
+        }
         HeaderSource::RequestQuery(name) => {
             let query = cx.head.uri.query()?;
             let value = form_urlencoded::parse(query.as_bytes())
@@ -98,6 +108,14 @@ fn header_value(
                 .last()?
                 .1;
             text(&value)
+        }
+        HeaderSource::RequestQueryAll(name) => {
+            let query = cx.head.uri.query()?;
+            let values: Vec<_> = form_urlencoded::parse(query.as_bytes())
+                .filter(|(n, _)| n == &**name)
+                .map(|(_, v)| v)
+                .collect();
+            (!values.is_empty()).then(|| text(&values.join(",")))?
         }
         HeaderSource::RequestPath(name) => {
             let params = cx.params();

@@ -73,6 +73,7 @@ fn snapshot() -> Vec<ConfigResource> {
     let pets = Deployment {
         id: "d1".into(),
         api_id: "pets".into(),
+        protocol: ApiProtocol::Rest as i32,
         resources: vec![
             resource("r1", "/pets"),
             resource("r2", "/pets/{id}"),
@@ -171,6 +172,7 @@ fn snapshot() -> Vec<ConfigResource> {
     let web = Deployment {
         id: "d1".into(),
         api_id: "web".into(),
+        protocol: ApiProtocol::Http as i32,
         resources: vec![resource("r1", "/items")],
         methods: vec![Method {
             integration: Some(mock(&[

@@ -11,32 +11,6 @@
 use http::{HeaderName, HeaderValue, StatusCode};
 use std::collections::HashMap;
 
-/// Every type AWS lets an API customise (`WAF_FILTERED` included, which no
-/// refusal here produces, so that an AWS definition deploys unchanged).
-pub const RESPONSE_TYPES: &[&str] = &[
-    "DEFAULT_4XX",
-    "DEFAULT_5XX",
-    "ACCESS_DENIED",
-    "API_CONFIGURATION_ERROR",
-    "AUTHORIZER_CONFIGURATION_ERROR",
-    "AUTHORIZER_FAILURE",
-    "BAD_REQUEST_PARAMETERS",
-    "BAD_REQUEST_BODY",
-    "EXPIRED_TOKEN",
-    "INTEGRATION_FAILURE",
-    "INTEGRATION_TIMEOUT",
-    "INVALID_API_KEY",
-    "INVALID_SIGNATURE",
-    "MISSING_AUTHENTICATION_TOKEN",
-    "QUOTA_EXCEEDED",
-    "REQUEST_TOO_LARGE",
-    "RESOURCE_NOT_FOUND",
-    "THROTTLED",
-    "UNAUTHORIZED",
-    "UNSUPPORTED_MEDIA_TYPE",
-    "WAF_FILTERED",
-];
-
 /// A deployment's customised gateway responses, by type.
 #[derive(Debug, Default)]
 pub struct GatewayResponses {
@@ -63,8 +37,13 @@ pub enum HeaderSource {
     Constant(HeaderValue),
     /// `method.request.header.NAME` (the last value when repeated).
     RequestHeader(HeaderName),
+    /// `method.request.multivalueheader.NAME`: every value, comma-joined.
+    RequestHeaderAll(HeaderName),
     /// `method.request.querystring.NAME` (the last value when repeated).
     RequestQuery(Box<str>),
+    /// `method.request.multivaluequerystring.NAME`: every value,
+    /// comma-joined.
+    RequestQueryAll(Box<str>),
     /// `method.request.path.NAME`.
     RequestPath(Box<str>),
     /// `stageVariables.NAME`.
