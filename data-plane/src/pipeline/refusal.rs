@@ -90,7 +90,9 @@ fn header_value(
     let text = |s: &str| HeaderValue::from_str(s).ok();
     match source {
         HeaderSource::Constant(value) => Some(value.clone()),
-        HeaderSource::RequestHeader(name) => cx.head.headers.get_all(name).iter().last().cloned(),
+        HeaderSource::RequestHeader(name) => {
+            cx.head.headers.get_all(name).iter().next_back().cloned()
+        }
         HeaderSource::RequestHeaderAll(name) => {
             let values: Vec<&str> = cx
                 .head
