@@ -23,6 +23,8 @@
 //! - an empty body: validated as the empty object `{}`, so a model with
 //!   required properties refuses it.
 //!
+//! Patterns in models cannot run away (see `compile/validation.rs`).
+//!
 //! The body is read whole (within the payload limit) only for methods
 //! that validate bodies and only when a model applies; it then travels
 //! on to the integration from memory.
@@ -235,6 +237,32 @@ mod tests {
         }
         let bad = validate_body(&pet, b"{\"name\":").unwrap_err();
         assert!(bad.starts_with("[Invalid JSON: "), "{bad}");
+    }
+
+    #[test]
+    fn patterns_work_as_in_aws_and_cannot_run_away() {
+        let models = compile_models(
+            "api1",
+            &[Model {
+                name: "Code".into(),
+                schema: json!({
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "string", "pattern": "^(?=[A-Z])[A-Z0-9]{3}$"},
+                        "twice": {"type": "string", "pattern": "^(a*)*\\1!$"}
+                    }
+                })
+                .to_string(),
+                ..Default::default()
+            }],
+        )
+        .unwrap();
+        let code = models.get("Code").unwrap();
+        assert_eq!(validate_body(code, br#"{"code":"A12"}"#), Ok(()));
+        assert!(validate_body(code, br#"{"code":"1AB"}"#).is_err());
+        // Exponential for a plain backtracker: bounded, and refused.
+        let runaway = format!(r#"{{"twice":"{}"}}"#, "a".repeat(40));
+        assert!(validate_body(code, runaway.as_bytes()).is_err());
     }
 
     #[test]
