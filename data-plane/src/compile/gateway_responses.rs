@@ -104,16 +104,10 @@ fn header_source(source: Source) -> Result<HeaderSource, String> {
             Location::Path => HeaderSource::RequestPath(name.into()),
         },
         Source::StageVariable(name) => HeaderSource::StageVariable(name.into()),
-        Source::Context(name) => {
-            HeaderSource::Context(ContextValue::parse(&name).ok_or_else(|| {
-                let known: Vec<&str> = ContextValue::NAMES.iter().map(|(n, _)| *n).collect();
-                format!(
-                    "'context.{name}' is not a context value this node's gateway responses carry; \
-                 expected one of {}",
-                    known.join(", ")
-                )
-            })?)
-        }
+        Source::Context(name) => match ContextValue::parse(&name) {
+            Some(value) => HeaderSource::Context(value),
+            None => HeaderSource::OtherContext(name.into()),
+        },
         other => return Err(format!("'{other}' is not a gateway response header source")),
     })
 }
@@ -159,6 +153,14 @@ mod tests {
                     "gatewayresponse.header.X-Rid".to_owned(),
                     "context.requestId".to_owned(),
                 ),
+                (
+                    "gatewayresponse.header.X-Principal".to_owned(),
+                    "context.authorizer.principalId".to_owned(),
+                ),
+                (
+                    "gatewayresponse.header.X-All".to_owned(),
+                    "method.request.multivalueheader.x-tenant".to_owned(),
+                ),
             ]
             .into(),
             response_templates: [(
@@ -180,11 +182,19 @@ mod tests {
             sources,
             [
                 (
+                    "x-all",
+                    &HeaderSource::RequestHeaderAll(HeaderName::from_static("x-tenant"))
+                ),
+                (
                     "x-const",
                     &HeaderSource::Constant(HeaderValue::from_static("yes"))
                 ),
                 ("x-env", &HeaderSource::StageVariable("env".into())),
                 ("x-id", &HeaderSource::RequestPath("id".into())),
+                (
+                    "x-principal",
+                    &HeaderSource::OtherContext("authorizer.principalId".into())
+                ),
                 ("x-q", &HeaderSource::RequestQuery("q".into())),
                 ("x-rid", &HeaderSource::Context(ContextValue::RequestId)),
                 (
@@ -214,12 +224,7 @@ mod tests {
             ..response("DEFAULT_4XX")
         });
         assert!(e.contains("expected gatewayresponse.header.NAME"), "{e}");
-        for bad in [
-            "unquoted",
-            "method.request.body",
-            "context.nope",
-            "'bad\nvalue'",
-        ] {
+        for bad in ["unquoted", "method.request.body", "'bad\nvalue'"] {
             let e = refused(GatewayResponse {
                 response_parameters: [("gatewayresponse.header.X".to_owned(), bad.to_owned())]
                     .into(),

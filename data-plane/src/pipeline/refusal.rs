@@ -126,6 +126,7 @@ fn header_value(
         }
         HeaderSource::StageVariable(name) => text(stage.serving.variables.get(&**name)?),
         HeaderSource::Context(value) => context_value(cx, stage, refusal, *value),
+        HeaderSource::OtherContext(_) => None,
     }
 }
 

@@ -48,8 +48,12 @@ pub enum HeaderSource {
     RequestPath(Box<str>),
     /// `stageVariables.NAME`.
     StageVariable(Box<str>),
-    /// `context.NAME`.
+    /// `context.NAME`, one this node reads for every refusal.
     Context(ContextValue),
+    /// `context.NAME`, another of AWS's names (`authorizer.principalId`,
+    /// `identity.caller`, ...): read with the request's template view once
+    /// the route is known; left out (as a missing value is) otherwise.
+    OtherContext(Box<str>),
 }
 
 /// The `$context` values a gateway response header may carry.
