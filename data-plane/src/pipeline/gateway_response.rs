@@ -25,6 +25,10 @@ pub enum GatewayResponse {
     IntegrationTimeout,
     /// The backend could not be reached or broke the connection.
     IntegrationFailure,
+    /// A function failed (an error it raised, a malformed answer, a
+    /// throttled or unavailable function), as AWS answers it: 502 with
+    /// "Internal server error".
+    FunctionFailure,
     /// The configuration produced something unusable, e.g. a bad URI.
     ApiConfigurationError,
     /// A method requires an API key and the request's is missing, unknown,
@@ -113,6 +117,11 @@ impl GatewayResponse {
                 "IntegrationFailureException",
                 br#"{"message":"Bad Gateway"}"#,
             ),
+            FunctionFailure => (
+                StatusCode::BAD_GATEWAY,
+                "InternalServerErrorException",
+                br#"{"message":"Internal server error"}"#,
+            ),
             ApiConfigurationError => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "ApiConfigurationException",
@@ -175,7 +184,7 @@ impl GatewayResponse {
             BadRequest => "BAD_REQUEST_BODY",
             MalformedRequest => "DEFAULT_4XX",
             IntegrationTimeout => "INTEGRATION_TIMEOUT",
-            IntegrationFailure => "INTEGRATION_FAILURE",
+            IntegrationFailure | FunctionFailure => "INTEGRATION_FAILURE",
             ApiConfigurationError => "API_CONFIGURATION_ERROR",
             InvalidApiKey => "INVALID_API_KEY",
             Throttled(_) => "THROTTLED",
