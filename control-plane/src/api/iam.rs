@@ -198,6 +198,32 @@ fn new_key_id(view: &View, prefix: &str) -> ApiResult<String> {
 
 #[tonic::async_trait]
 impl IamService for Iam {
+    async fn put_outbound_credential(
+        &self,
+        request: Request<PutOutboundCredentialRequest>,
+    ) -> Result<Response<OutboundCredential>, Status> {
+        let c = super::outbound::put(&self.state, &self.master, request.into_inner()).await?;
+        Ok(Response::new(c))
+    }
+
+    async fn list_outbound_credentials(
+        &self,
+        request: Request<ListOutboundCredentialsRequest>,
+    ) -> Result<Response<ListOutboundCredentialsResponse>, Status> {
+        Ok(Response::new(super::outbound::list(
+            &self.state,
+            request.into_inner(),
+        )?))
+    }
+
+    async fn delete_outbound_credential(
+        &self,
+        request: Request<DeleteOutboundCredentialRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        let done = super::outbound::delete(&self.state, request.into_inner()).await?;
+        Ok(Response::new(done))
+    }
+
     async fn create_principal(
         &self,
         request: Request<PutPrincipalRequest>,

@@ -144,12 +144,19 @@ pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// Reads the whole body (within `max` bytes and [`BODY_READ_TIMEOUT`]) and
 /// hashes it; the body is put back as the bytes read, for the integration.
 pub async fn hash_body(body: &mut RequestBody, max: usize) -> Result<String, GatewayResponse> {
+    let bytes = buffer_body(body, max).await?;
+    Ok(sigv4::body_sha256_hex(&bytes))
+}
+
+/// The whole body (within `max` bytes and [`BODY_READ_TIMEOUT`]), left in
+/// `body` as the bytes read for whoever reads it next; a handle on them
+/// (cheap: `Bytes` are shared) is returned.
+pub async fn buffer_body(body: &mut RequestBody, max: usize) -> Result<Bytes, GatewayResponse> {
     let taken = match std::mem::replace(body, RequestBody::Buffered(Bytes::new())) {
         RequestBody::Streaming(incoming) => incoming,
         RequestBody::Buffered(bytes) => {
-            let hash = sigv4::body_sha256_hex(&bytes);
-            *body = RequestBody::Buffered(bytes);
-            return Ok(hash);
+            *body = RequestBody::Buffered(bytes.clone());
+            return Ok(bytes);
         }
     };
     let bytes = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(taken, max).collect())
@@ -163,9 +170,8 @@ pub async fn hash_body(body: &mut RequestBody, max: usize) -> Result<String, Gat
             }
         })?
         .to_bytes();
-    let hash = sigv4::body_sha256_hex(&bytes);
-    *body = RequestBody::Buffered(bytes);
-    Ok(hash)
+    *body = RequestBody::Buffered(bytes.clone());
+    Ok(bytes)
 }
 
 fn signed_request(parts: &Parts) -> sigv4::Request<'_> {

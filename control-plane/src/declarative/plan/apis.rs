@@ -153,6 +153,7 @@ impl Planner<'_> {
                 .map(export::policy_text)
                 .unwrap_or_default(),
             endpoint_type: endpoint_type as i32,
+            ..Default::default()
         };
         let (protocol, refusals) = check_api_fields(&api);
         api.protocol = protocol as i32;

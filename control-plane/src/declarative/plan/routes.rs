@@ -60,6 +60,7 @@ impl Planner<'_> {
                 authorization_type,
                 authorizer_id,
                 authorization_scopes: route.scopes.clone(),
+                ..Default::default()
             };
             // The handlers' rule, its refusals named as the document names
             // the fields.
@@ -246,6 +247,9 @@ impl Planner<'_> {
             resources: by_path.into_values().collect(),
             methods: after_methods,
             authorizers,
+            models: self.view.scan(&keys::models(&api.id))?,
+            request_validators: self.view.scan(&keys::request_validators(&api.id))?,
+            gateway_responses: self.view.scan(&keys::gateway_responses(&api.id))?,
         })
     }
 }
@@ -264,6 +268,7 @@ fn integration_of(spec: &IntegrationSpec) -> Integration {
             timeout_ms: timeout_ms.unwrap_or(0),
             mock: None,
             cache_key_parameters: cache_key_parameters.clone(),
+            ..Default::default()
         },
         IntegrationSpec::Mock {
             status,
