@@ -7,6 +7,7 @@
 //! Nothing here does I/O.
 
 pub mod access_log;
+pub mod aws_subtypes;
 pub mod content_digest;
 pub mod identity_source;
 pub mod latency;
