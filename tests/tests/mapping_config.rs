@@ -303,7 +303,10 @@ async fn integration_refusals_name_the_field_and_reason() -> anyhow::Result<()> 
         http_method: "POST".into(),
         integration: Some(Integration {
             integration_subtype: "SQS-SendMessage".into(),
-            request_parameters: map(&[("QueueUrl", "$request.cookie.q")]),
+            request_parameters: map(&[
+                ("QueueUrl", "$request.cookie.q"),
+                ("MessageBody", "$request.body"),
+            ]),
             ..aws_proxy("")
         }),
         ..Default::default()
@@ -311,6 +314,19 @@ async fn integration_refusals_name_the_field_and_reason() -> anyhow::Result<()> 
     assert_invalid(
         put(&mut admin, &http_api, "/bad", bad_value).await,
         "method.integration.request_parameters[\"QueueUrl\"]: '$request.cookie.q' refers to '$request.cookie.q', which is not one of",
+    );
+    let missing = Method {
+        http_method: "POST".into(),
+        integration: Some(Integration {
+            integration_subtype: "SQS-SendMessage".into(),
+            request_parameters: map(&[("QueueUrl", "$stageVariables.queue")]),
+            ..aws_proxy("")
+        }),
+        ..Default::default()
+    };
+    assert_invalid(
+        put(&mut admin, &http_api, "/bad", missing).await,
+        "method.integration.request_parameters: SQS-SendMessage requires the parameters MessageBody",
     );
     let unknown_subtype = Method {
         http_method: "POST".into(),
