@@ -8,8 +8,8 @@ use crate::store::{StoreError, View, keys};
 use archway_proto::resource_name;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::{
-    AccessKey, ApiKey, ConfigResource, Deployment, IamPrincipal, NodeSettings, RestApi, Stage,
-    UsagePlan,
+    AccessKey, ApiKey, ConfigResource, Deployment, IamPrincipal, NodeSettings, OutboundCredential,
+    RestApi, Stage, UsagePlan,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -87,7 +87,7 @@ pub fn build(
     Ok(set)
 }
 
-/// Every key, plan, IAM principal and access key, for a control plane
+/// Every key, plan, IAM principal, access key and outbound credential, for a control plane
 /// starting up.
 pub fn keys_and_plans(store: &View, master: &MasterKey) -> Result<DesiredSet, StoreError> {
     let mut set = DesiredSet::new();
@@ -97,6 +97,11 @@ pub fn keys_and_plans(store: &View, master: &MasterKey) -> Result<DesiredSet, St
     }
     for k in store.scan::<AccessKey>(keys::ACCESS_KEYS)? {
         if let Some(r) = access_key_resource(&k, master) {
+            set.insert(r.name.clone(), Arc::new(r));
+        }
+    }
+    for c in store.scan::<OutboundCredential>(keys::OUTBOUND_CREDENTIALS)? {
+        if let Some(r) = crate::api::outbound::resource(&c, master) {
             set.insert(r.name.clone(), Arc::new(r));
         }
     }
@@ -128,6 +133,11 @@ pub fn read_individual(
         return Ok(store
             .get::<AccessKey>(&keys::access_key(id))?
             .and_then(|k| access_key_resource(&k, master)));
+    }
+    if let Some(id) = name.strip_prefix("outboundcredential/") {
+        return Ok(store
+            .get::<OutboundCredential>(&keys::outbound_credential(id))?
+            .and_then(|c| crate::api::outbound::resource(&c, master)));
     }
     if let Some(id) = name.strip_prefix("apikey/") {
         return Ok(store

@@ -64,6 +64,19 @@ pub fn integration(field: &str, integration: &Integration, resource_path: &str) 
     )?)
 }
 
+/// Checks an integration where it is used: path, protocol and method.
+pub fn integration_in(
+    field: &str,
+    integration: &Integration,
+    scope: &rules::integration::Scope<'_>,
+) -> ApiResult<()> {
+    Ok(rules::integration::integration_in(
+        field,
+        integration,
+        scope,
+    )?)
+}
+
 pub fn authorizer(a: &Authorizer) -> ApiResult<()> {
     Ok(rules::authorizer::authorizer(a)?)
 }

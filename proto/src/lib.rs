@@ -11,6 +11,7 @@ pub mod aws_subtypes;
 pub mod content_digest;
 pub mod identity_source;
 pub mod latency;
+pub mod mapping_expr;
 pub mod paging;
 pub mod path;
 pub mod policy;

@@ -29,6 +29,11 @@ pub fn access_key(access_key_id: &str) -> String {
     format!("accesskey/{access_key_id}")
 }
 
+/// AWS credentials nodes sign outbound calls with, by name.
+pub fn outbound_credential(name: &str) -> String {
+    format!("outboundcredential/{name}")
+}
+
 /// Fleet-wide node settings (one resource).
 pub const SETTINGS: &str = "settings";
 
@@ -36,7 +41,13 @@ pub const SETTINGS: &str = "settings";
 /// and access keys) rather than rebuilt from the store on every change:
 /// there may be millions of keys.
 pub fn is_published_individually(name: &str) -> bool {
-    ["apikey/", "usageplan/", "principal/", "accesskey/"]
-        .iter()
-        .any(|prefix| name.starts_with(prefix))
+    [
+        "apikey/",
+        "usageplan/",
+        "principal/",
+        "accesskey/",
+        "outboundcredential/",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
 }

@@ -193,6 +193,9 @@ fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Depl
             resources: view.scan(&keys::resources(&api.id))?,
             methods: view.scan(&keys::methods_of_api(&api.id))?,
             authorizers: view.scan(&keys::authorizers(&api.id))?,
+            models: view.scan(&keys::models(&api.id))?,
+            request_validators: view.scan(&keys::request_validators(&api.id))?,
+            gateway_responses: view.scan(&keys::gateway_responses(&api.id))?,
         },
     )
 }
@@ -229,6 +232,9 @@ pub(crate) struct FrozenParts {
     pub resources: Vec<Resource>,
     pub methods: Vec<Method>,
     pub authorizers: Vec<Authorizer>,
+    pub models: Vec<Model>,
+    pub request_validators: Vec<RequestValidator>,
+    pub gateway_responses: Vec<GatewayResponse>,
 }
 
 /// A deployment of `api` from its parts, refused when a method cannot be
@@ -241,6 +247,11 @@ pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deploym
         .methods
         .sort_by(|a, b| (&a.resource_id, &a.http_method).cmp(&(&b.resource_id, &b.http_method)));
     parts.authorizers.sort_by(|a, b| a.id.cmp(&b.id));
+    parts.models.sort_by(|a, b| a.name.cmp(&b.name));
+    parts.request_validators.sort_by(|a, b| a.id.cmp(&b.id));
+    parts
+        .gateway_responses
+        .sort_by(|a, b| a.response_type.cmp(&b.response_type));
     if parts.methods.is_empty() {
         return Err(ApiError::FailedPrecondition(format!(
             "API '{}' has no methods; add one before deploying",
@@ -267,7 +278,12 @@ pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deploym
         resources: parts.resources,
         methods: parts.methods,
         authorizers: parts.authorizers,
-        ..Default::default()
+        // As in AWS, these change what is served only when deployed.
+        models: parts.models,
+        request_validators: parts.request_validators,
+        gateway_responses: parts.gateway_responses,
+        binary_media_types: api.binary_media_types.clone(),
+        cors_configuration: api.cors_configuration.clone(),
     })
 }
 

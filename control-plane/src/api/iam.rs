@@ -198,30 +198,30 @@ fn new_key_id(view: &View, prefix: &str) -> ApiResult<String> {
 
 #[tonic::async_trait]
 impl IamService for Iam {
-    // Contract only so far (issue 14 is being built).
     async fn put_outbound_credential(
         &self,
-        _: Request<PutOutboundCredentialRequest>,
+        request: Request<PutOutboundCredentialRequest>,
     ) -> Result<Response<OutboundCredential>, Status> {
-        Err(Status::unimplemented(
-            "put_outbound_credential: not built yet",
-        ))
+        let c = super::outbound::put(&self.state, &self.master, request.into_inner()).await?;
+        Ok(Response::new(c))
     }
+
     async fn list_outbound_credentials(
         &self,
-        _: Request<ListOutboundCredentialsRequest>,
+        request: Request<ListOutboundCredentialsRequest>,
     ) -> Result<Response<ListOutboundCredentialsResponse>, Status> {
-        Err(Status::unimplemented(
-            "list_outbound_credentials: not built yet",
-        ))
+        Ok(Response::new(super::outbound::list(
+            &self.state,
+            request.into_inner(),
+        )?))
     }
+
     async fn delete_outbound_credential(
         &self,
-        _: Request<DeleteOutboundCredentialRequest>,
+        request: Request<DeleteOutboundCredentialRequest>,
     ) -> Result<Response<Empty>, Status> {
-        Err(Status::unimplemented(
-            "delete_outbound_credential: not built yet",
-        ))
+        let done = super::outbound::delete(&self.state, request.into_inner()).await?;
+        Ok(Response::new(done))
     }
 
     async fn create_principal(

@@ -6,7 +6,10 @@
 pub mod configuration;
 pub mod deployments;
 pub mod fleet;
+pub(crate) mod gateway_responses;
 pub mod iam;
+pub(crate) mod models;
+pub(crate) mod outbound;
 mod paging;
 mod promotion;
 mod records;
@@ -15,6 +18,7 @@ pub(crate) mod stage_history;
 pub mod tokens;
 mod update_mask;
 pub mod usage_plans;
+pub(crate) mod validators;
 
 use crate::distribution::Distribution;
 use crate::store::Store;

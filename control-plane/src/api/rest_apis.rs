@@ -56,6 +56,8 @@ const API_UPDATE: Updatable = Updatable {
         "api_key_source",
         "policy",
         "endpoint_type",
+        "binary_media_types",
+        "cors_configuration",
     ],
     fixed: &[("api_id", Fixed::Immutable("names the API"))],
 };
@@ -215,16 +217,8 @@ fn repath_subtree(txn: &mut Txn, api_id: &str, root: &Resource) -> ApiResult<()>
     let mut stack = vec![(root.id.clone(), root.path.clone())];
     while let Some((id, path)) = stack.pop() {
         for method in txn.scan::<Method>(&keys::methods_of_resource(api_id, &id))? {
-            if let Some(integration) = &method.integration {
-                validate::integration(
-                    &format!(
-                        "resource '{path}' method {}.integration",
-                        method.http_method
-                    ),
-                    integration,
-                    &path,
-                )?;
-            }
+            let field = format!("resource '{path}' method {}", method.http_method);
+            check_method(txn, &field, &format!("{field}.integration"), &method, &path)?;
         }
         for child in children.get(id.as_str()).into_iter().flatten() {
             let mut child = (*child).clone();
@@ -236,7 +230,7 @@ fn repath_subtree(txn: &mut Txn, api_id: &str, root: &Resource) -> ApiResult<()>
     Ok(())
 }
 /// The checks of an API's own fields (name, description, protocol, key
-/// source, endpoint type), shared by CreateRestApi, UpdateRestApi and
+/// source, endpoint type, binary media types, CORS), shared by CreateRestApi, UpdateRestApi and
 /// ApplyConfiguration: every refusal, each naming `field(name)` (a handler
 /// answers with the first, a document reports them all), and the protocol
 /// as stored (unspecified is REST; REST where refused).
@@ -261,6 +255,22 @@ pub(crate) fn check_api_fields(api: &RestApi) -> (ApiProtocol, Vec<ApiError>) {
             ApiProtocol::Rest
         }
     };
+    let rules = |r: archway_proto::rules::Checked| r.map_err(ApiError::from);
+    if let Err(e) = rules(archway_proto::rules::cors::binary_media_types(
+        "binary_media_types",
+        &api.binary_media_types,
+    )) {
+        errors.push(e);
+    }
+    if let Some(cors) = &api.cors_configuration
+        && let Err(e) = rules(archway_proto::rules::cors::cors(
+            "cors_configuration",
+            cors,
+            protocol,
+        ))
+    {
+        errors.push(e);
+    }
     (protocol, errors)
 }
 
@@ -287,6 +297,86 @@ pub(crate) fn check_resource_policy(view: &View, api: &RestApi) -> ApiResult<()>
     archway_proto::policy::Policy::parse_with(&api.policy, &options)
         .map_err(|e| ApiError::invalid(format!("policy.{}", e.field), e.reason))?;
     Ok(())
+}
+
+/// A method's declarations (request parameters, models, validator, method
+/// responses) and its integration, where it is: its resource's path, its
+/// API's protocol, and the API's models and validators as `model_exists` and
+/// `validator_exists` find them. `field` names the method (`method`, or a
+/// document path); the integration is reported as `integration_field`.
+pub(crate) fn check_method_with(
+    field: &str,
+    integration_field: &str,
+    method: &Method,
+    resource_path: &str,
+    protocol: ApiProtocol,
+    model_exists: impl Fn(&str) -> ApiResult<bool>,
+    validator_exists: impl Fn(&str) -> ApiResult<bool>,
+) -> ApiResult<()> {
+    archway_proto::rules::method::declarations(field, method, resource_path)?;
+    let missing_model = |at: String, name: &str| {
+        ApiError::invalid(at, format!("model '{name}' does not exist in this API"))
+    };
+    for (content_type, name) in &method.request_models {
+        if !model_exists(name)? {
+            return Err(missing_model(
+                format!("{field}.request_models[\"{content_type}\"]"),
+                name,
+            ));
+        }
+    }
+    for (i, r) in method.method_responses.iter().enumerate() {
+        for (content_type, name) in &r.response_models {
+            if !model_exists(name)? {
+                return Err(missing_model(
+                    format!("{field}.method_responses[{i}].response_models[\"{content_type}\"]"),
+                    name,
+                ));
+            }
+        }
+    }
+    if !method.request_validator_id.is_empty() && !validator_exists(&method.request_validator_id)? {
+        return Err(ApiError::invalid(
+            format!("{field}.request_validator_id"),
+            format!(
+                "request validator '{}' does not exist in this API",
+                method.request_validator_id
+            ),
+        ));
+    }
+    if let Some(integration) = &method.integration {
+        let scope = archway_proto::rules::integration::Scope {
+            resource_path,
+            protocol: Some(protocol),
+            method: Some(method),
+        };
+        validate::integration_in(integration_field, integration, &scope)?;
+    }
+    Ok(())
+}
+
+/// [`check_method_with`] against the store.
+fn check_method(
+    view: &View,
+    field: &str,
+    integration_field: &str,
+    method: &Method,
+    resource_path: &str,
+) -> ApiResult<()> {
+    let api = load_api(view, &method.api_id)?;
+    check_method_with(
+        field,
+        integration_field,
+        method,
+        resource_path,
+        api.protocol(),
+        |name| Ok(view.get_raw(&keys::model(&api.id, name))?.is_some()),
+        |id| {
+            Ok(view
+                .get_raw(&keys::request_validator(&api.id, id))?
+                .is_some())
+        },
+    )
 }
 
 /// NONE, AWS_IAM, or JWT / CUSTOM with an authorizer of that kind in the
@@ -365,7 +455,8 @@ pub(crate) fn check_authorization_with(
 }
 
 /// Every key an API's records live under (the API, its resources, methods,
-/// deployments, stages and authorizers): what deleting the API deletes.
+/// deployments, stages, authorizers, models, request validators and gateway
+/// responses): what deleting the API deletes.
 pub(crate) fn api_record_keys(view: &View, api_id: &str) -> Vec<String> {
     let mut all = vec![keys::api(api_id)];
     for prefix in [
@@ -374,6 +465,9 @@ pub(crate) fn api_record_keys(view: &View, api_id: &str) -> Vec<String> {
         keys::deployments(api_id),
         keys::stages(api_id),
         keys::authorizers(api_id),
+        keys::models(api_id),
+        keys::request_validators(api_id),
+        keys::gateway_responses(api_id),
     ] {
         all.extend(view.keys_under(&prefix));
     }
@@ -404,94 +498,135 @@ fn load_authorizer(view: &View, api_id: &str, id: &str) -> ApiResult<Authorizer>
 
 #[tonic::async_trait]
 impl RestApiService for RestApis {
-    // Contract only so far (issue 14 is being built).
-    async fn create_model(&self, _: Request<PutModelRequest>) -> Result<Response<Model>, Status> {
-        Err(Status::unimplemented("create_model: not built yet"))
+    async fn create_model(
+        &self,
+        request: Request<PutModelRequest>,
+    ) -> Result<Response<Model>, Status> {
+        Ok(Response::new(
+            super::models::create(&self.state, request.into_inner()).await?,
+        ))
     }
-    async fn get_model(&self, _: Request<GetModelRequest>) -> Result<Response<Model>, Status> {
-        Err(Status::unimplemented("get_model: not built yet"))
+
+    async fn get_model(
+        &self,
+        request: Request<GetModelRequest>,
+    ) -> Result<Response<Model>, Status> {
+        Ok(Response::new(super::models::get(
+            &self.state,
+            request.into_inner(),
+        )?))
     }
+
     async fn list_models(
         &self,
-        _: Request<ListModelsRequest>,
+        request: Request<ListModelsRequest>,
     ) -> Result<Response<ListModelsResponse>, Status> {
-        Err(Status::unimplemented("list_models: not built yet"))
+        Ok(Response::new(super::models::list(
+            &self.state,
+            request.into_inner(),
+        )?))
     }
+
     async fn update_model(
         &self,
-        _: Request<UpdateModelRequest>,
+        request: Request<UpdateModelRequest>,
     ) -> Result<Response<Model>, Status> {
-        Err(Status::unimplemented("update_model: not built yet"))
+        Ok(Response::new(
+            super::models::update(&self.state, request.into_inner()).await?,
+        ))
     }
-    async fn delete_model(&self, _: Request<GetModelRequest>) -> Result<Response<Empty>, Status> {
-        Err(Status::unimplemented("delete_model: not built yet"))
+
+    async fn delete_model(
+        &self,
+        request: Request<GetModelRequest>,
+    ) -> Result<Response<Empty>, Status> {
+        Ok(Response::new(
+            super::models::delete(&self.state, request.into_inner()).await?,
+        ))
     }
+
     async fn create_request_validator(
         &self,
-        _: Request<PutRequestValidatorRequest>,
+        request: Request<PutRequestValidatorRequest>,
     ) -> Result<Response<RequestValidator>, Status> {
-        Err(Status::unimplemented(
-            "create_request_validator: not built yet",
+        Ok(Response::new(
+            super::validators::create(&self.state, request.into_inner()).await?,
         ))
     }
+
     async fn get_request_validator(
         &self,
-        _: Request<GetRequestValidatorRequest>,
+        request: Request<GetRequestValidatorRequest>,
     ) -> Result<Response<RequestValidator>, Status> {
-        Err(Status::unimplemented(
-            "get_request_validator: not built yet",
-        ))
+        Ok(Response::new(super::validators::get(
+            &self.state,
+            request.into_inner(),
+        )?))
     }
+
     async fn list_request_validators(
         &self,
-        _: Request<ListRequestValidatorsRequest>,
+        request: Request<ListRequestValidatorsRequest>,
     ) -> Result<Response<ListRequestValidatorsResponse>, Status> {
-        Err(Status::unimplemented(
-            "list_request_validators: not built yet",
-        ))
+        Ok(Response::new(super::validators::list(
+            &self.state,
+            request.into_inner(),
+        )?))
     }
+
     async fn update_request_validator(
         &self,
-        _: Request<UpdateRequestValidatorRequest>,
+        request: Request<UpdateRequestValidatorRequest>,
     ) -> Result<Response<RequestValidator>, Status> {
-        Err(Status::unimplemented(
-            "update_request_validator: not built yet",
+        Ok(Response::new(
+            super::validators::update(&self.state, request.into_inner()).await?,
         ))
     }
+
     async fn delete_request_validator(
         &self,
-        _: Request<GetRequestValidatorRequest>,
+        request: Request<GetRequestValidatorRequest>,
     ) -> Result<Response<Empty>, Status> {
-        Err(Status::unimplemented(
-            "delete_request_validator: not built yet",
+        Ok(Response::new(
+            super::validators::delete(&self.state, request.into_inner()).await?,
         ))
     }
+
     async fn put_gateway_response(
         &self,
-        _: Request<PutGatewayResponseRequest>,
+        request: Request<PutGatewayResponseRequest>,
     ) -> Result<Response<GatewayResponse>, Status> {
-        Err(Status::unimplemented("put_gateway_response: not built yet"))
-    }
-    async fn get_gateway_response(
-        &self,
-        _: Request<GetGatewayResponseRequest>,
-    ) -> Result<Response<GatewayResponse>, Status> {
-        Err(Status::unimplemented("get_gateway_response: not built yet"))
-    }
-    async fn list_gateway_responses(
-        &self,
-        _: Request<ListGatewayResponsesRequest>,
-    ) -> Result<Response<ListGatewayResponsesResponse>, Status> {
-        Err(Status::unimplemented(
-            "list_gateway_responses: not built yet",
+        Ok(Response::new(
+            super::gateway_responses::put(&self.state, request.into_inner()).await?,
         ))
     }
+
+    async fn get_gateway_response(
+        &self,
+        request: Request<GetGatewayResponseRequest>,
+    ) -> Result<Response<GatewayResponse>, Status> {
+        Ok(Response::new(super::gateway_responses::get(
+            &self.state,
+            request.into_inner(),
+        )?))
+    }
+
+    async fn list_gateway_responses(
+        &self,
+        request: Request<ListGatewayResponsesRequest>,
+    ) -> Result<Response<ListGatewayResponsesResponse>, Status> {
+        Ok(Response::new(super::gateway_responses::list(
+            &self.state,
+            request.into_inner(),
+        )?))
+    }
+
     async fn delete_gateway_response(
         &self,
-        _: Request<GetGatewayResponseRequest>,
+        request: Request<GetGatewayResponseRequest>,
     ) -> Result<Response<Empty>, Status> {
-        Err(Status::unimplemented(
-            "delete_gateway_response: not built yet",
+        Ok(Response::new(
+            super::gateway_responses::delete(&self.state, request.into_inner()).await?,
         ))
     }
 
@@ -603,6 +738,8 @@ impl RestApiService for RestApis {
             protocol: req.protocol,
             api_key_source: req.api_key_source,
             endpoint_type: req.endpoint_type,
+            binary_media_types: req.binary_media_types.clone(),
+            cors_configuration: req.cors_configuration.clone(),
             ..Default::default()
         });
         if let Some(e) = errors.into_iter().next() {
@@ -637,7 +774,8 @@ impl RestApiService for RestApis {
                     api_key_source: req.api_key_source,
                     policy: req.policy.clone(),
                     endpoint_type: req.endpoint_type,
-                    ..Default::default()
+                    binary_media_types: req.binary_media_types.clone(),
+                    cors_configuration: req.cors_configuration.clone(),
                 };
                 check_resource_policy(txn, &api)?;
                 txn.put(&keys::resource(&id, &root.id), &root);
@@ -860,9 +998,7 @@ impl RestApiService for RestApis {
             .write(|txn| {
                 load_api(txn, &method.api_id)?;
                 let resource = load_resource(txn, &method.api_id, &method.resource_id)?;
-                if let Some(integration) = &method.integration {
-                    validate::integration("method.integration", integration, &resource.path)?;
-                }
+                check_method(txn, "method", "method.integration", &method, &resource.path)?;
                 check_authorization(txn, &mut method)?;
                 txn.put(
                     &keys::method(&method.api_id, &method.resource_id, &method.http_method),
@@ -929,8 +1065,8 @@ impl RestApiService for RestApis {
             .write(|txn| {
                 let mut method = load_method(txn, &key)?;
                 let resource = load_resource(txn, &method.api_id, &method.resource_id)?;
-                validate::integration("integration", &integration, &resource.path)?;
                 method.integration = Some(integration.clone());
+                check_method(txn, "method", "integration", &method, &resource.path)?;
                 txn.put(
                     &keys::method(&method.api_id, &method.resource_id, &method.http_method),
                     &method,

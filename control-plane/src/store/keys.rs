@@ -124,6 +124,39 @@ pub fn access_key(access_key_id: &str) -> String {
     format!("iam/accesskey/{access_key_id}")
 }
 
+/// Outbound AWS credentials by name (secrets sealed).
+pub const OUTBOUND_CREDENTIALS: &str = "iam/outbound/";
+
+pub fn outbound_credential(name: &str) -> String {
+    format!("iam/outbound/{name}")
+}
+
+/// Models of an API by name.
+pub fn model(api_id: &str, name: &str) -> String {
+    format!("model/{api_id}/{name}")
+}
+
+pub fn models(api_id: &str) -> String {
+    format!("model/{api_id}/")
+}
+
+pub fn request_validator(api_id: &str, id: &str) -> String {
+    format!("validator/{api_id}/{id}")
+}
+
+pub fn request_validators(api_id: &str) -> String {
+    format!("validator/{api_id}/")
+}
+
+/// Gateway responses of an API by response type.
+pub fn gateway_response(api_id: &str, response_type: &str) -> String {
+    format!("gwresp/{api_id}/{response_type}")
+}
+
+pub fn gateway_responses(api_id: &str) -> String {
+    format!("gwresp/{api_id}/")
+}
+
 /// The last usage report sequence applied per reporter (node process).
 pub const USAGE_SEQUENCES: &str = "usage-seq/";
 

@@ -561,7 +561,12 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
                 format!("{} {path} has no integration", method.http_method),
             )
         })?;
-        rules::integration::integration("integration", integration, path)
+        let scope = rules::integration::Scope {
+            resource_path: path,
+            protocol: archway_proto::v1::ApiProtocol::try_from(d.protocol).ok(),
+            method: Some(method),
+        };
+        rules::integration::integration_in("integration", integration, &scope)
             .map_err(|v| err(name, format!("{} {path}: {v}", method.http_method)))?;
         let compiled = match IntegrationType::try_from(integration.r#type) {
             Ok(IntegrationType::AwsProxy) => crate::aws::integration::compile_proxy(

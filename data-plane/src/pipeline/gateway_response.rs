@@ -5,6 +5,7 @@ use super::GatewayBody;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::{Either, Full};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GatewayResponse {
@@ -51,6 +52,16 @@ pub enum GatewayResponse {
     /// An IAM (SigV4) refusal whose message names specifics, as AWS's do:
     /// a bad or expired signature, an unknown key, a denied principal.
     Iam(IamRefusal),
+    /// Request validation: the body does not match the method's model (or
+    /// is not JSON). Holds `$context.error.validationErrorString`, AWS's
+    /// bracketed list of what failed: `[instance failed to match ...]`.
+    BadRequestBody(Arc<str>),
+    /// Request validation: required parameters are missing or blank. Holds
+    /// the message, `Missing required request parameters: [a, b]`.
+    BadRequestParameters(Arc<str>),
+    /// No request template for the request's content type, and the
+    /// integration's passthrough behaviour does not pass it through.
+    UnsupportedMediaType,
 }
 
 /// The parts of an IAM refusal: always 403 but for gateway faults.
@@ -59,11 +70,11 @@ pub struct IamRefusal {
     pub status: StatusCode,
     /// `x-amzn-ErrorType`, e.g. `InvalidSignatureException`.
     pub error_type: &'static str,
-    pub message: std::sync::Arc<str>,
+    pub message: Arc<str>,
 }
 
 impl IamRefusal {
-    pub fn forbidden(error_type: &'static str, message: impl Into<std::sync::Arc<str>>) -> Self {
+    pub fn forbidden(error_type: &'static str, message: impl Into<Arc<str>>) -> Self {
         Self {
             status: StatusCode::FORBIDDEN,
             error_type,
@@ -72,97 +83,118 @@ impl IamRefusal {
     }
 }
 
+/// What a response type answers unless an API customises it: the status,
+/// `x-amzn-ErrorType`, and the message of the JSON body.
+struct Defaults {
+    status: StatusCode,
+    error_type: &'static str,
+    message: &'static str,
+}
+
+const fn defaults(status: StatusCode, error_type: &'static str, message: &'static str) -> Defaults {
+    Defaults {
+        status,
+        error_type,
+        message,
+    }
+}
+
 impl GatewayResponse {
-    fn parts(&self) -> (StatusCode, &'static str, &'static [u8]) {
+    fn defaults(&self) -> Defaults {
         use GatewayResponse::*;
         match self {
-            Iam(r) => (r.status, r.error_type, b""),
-            Forbidden => (
-                StatusCode::FORBIDDEN,
-                "ForbiddenException",
-                br#"{"message":"Forbidden"}"#,
-            ),
-            MissingAuthenticationToken => (
+            Iam(r) => defaults(r.status, r.error_type, ""),
+            Forbidden => defaults(StatusCode::FORBIDDEN, "ForbiddenException", "Forbidden"),
+            MissingAuthenticationToken => defaults(
                 StatusCode::FORBIDDEN,
                 "MissingAuthenticationTokenException",
-                br#"{"message":"Missing Authentication Token"}"#,
+                "Missing Authentication Token",
             ),
-            NotFound => (
-                StatusCode::NOT_FOUND,
-                "NotFoundException",
-                br#"{"message":"Not Found"}"#,
-            ),
-            RequestTooLarge => (
+            NotFound => defaults(StatusCode::NOT_FOUND, "NotFoundException", "Not Found"),
+            RequestTooLarge => defaults(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestTooLargeException",
-                br#"{"message":"Request Too Long"}"#,
+                "Request Too Long",
             ),
-            BadRequest => (
+            BadRequest | MalformedRequest => defaults(
                 StatusCode::BAD_REQUEST,
                 "BadRequestException",
-                br#"{"message":"Bad Request"}"#,
+                "Bad Request",
             ),
-            MalformedRequest => (
-                StatusCode::BAD_REQUEST,
-                "BadRequestException",
-                br#"{"message":"Bad Request"}"#,
-            ),
-            IntegrationTimeout => (
+            IntegrationTimeout => defaults(
                 StatusCode::GATEWAY_TIMEOUT,
                 "IntegrationTimeoutException",
-                br#"{"message":"Endpoint request timed out"}"#,
+                "Endpoint request timed out",
             ),
-            IntegrationFailure => (
+            IntegrationFailure => defaults(
                 StatusCode::BAD_GATEWAY,
                 "IntegrationFailureException",
-                br#"{"message":"Bad Gateway"}"#,
+                "Bad Gateway",
             ),
-            FunctionFailure => (
+            FunctionFailure => defaults(
                 StatusCode::BAD_GATEWAY,
                 "InternalServerErrorException",
-                br#"{"message":"Internal server error"}"#,
+                "Internal server error",
             ),
-            ApiConfigurationError => (
+            ApiConfigurationError => defaults(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "ApiConfigurationException",
-                br#"{"message":"Internal server error"}"#,
+                "Internal server error",
             ),
-            InvalidApiKey => (
-                StatusCode::FORBIDDEN,
-                "ForbiddenException",
-                br#"{"message":"Forbidden"}"#,
-            ),
-            Throttled(_) => (
+            InvalidApiKey => defaults(StatusCode::FORBIDDEN, "ForbiddenException", "Forbidden"),
+            Throttled(_) => defaults(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequestsException",
-                br#"{"message":"Too Many Requests"}"#,
+                "Too Many Requests",
             ),
-            QuotaExceeded => (
+            QuotaExceeded => defaults(
                 StatusCode::TOO_MANY_REQUESTS,
                 "LimitExceededException",
-                br#"{"message":"Limit Exceeded"}"#,
+                "Limit Exceeded",
             ),
-            Unauthorized => (
+            Unauthorized => defaults(
                 StatusCode::UNAUTHORIZED,
                 "UnauthorizedException",
-                br#"{"message":"Unauthorized"}"#,
+                "Unauthorized",
             ),
-            ExplicitDeny => (
+            ExplicitDeny => defaults(
                 StatusCode::FORBIDDEN,
                 "AccessDeniedException",
-                br#"{"message":"User is not authorized to access this resource with an explicit deny"}"#,
+                "User is not authorized to access this resource with an explicit deny",
             ),
-            AccessDenied => (
+            AccessDenied => defaults(
                 StatusCode::FORBIDDEN,
                 "AccessDeniedException",
-                br#"{"message":"User is not authorized to access this resource"}"#,
+                "User is not authorized to access this resource",
             ),
-            AuthorizerFailure => (
+            AuthorizerFailure => defaults(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "AuthorizerFailureException",
-                br#"{"message":"Internal server error"}"#,
+                "Internal server error",
+            ),
+            BadRequestBody(_) => defaults(
+                StatusCode::BAD_REQUEST,
+                "BadRequestException",
+                "Invalid request body",
+            ),
+            BadRequestParameters(_) => defaults(StatusCode::BAD_REQUEST, "BadRequestException", ""),
+            UnsupportedMediaType => defaults(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UnsupportedMediaTypeException",
+                "Unsupported Media Type",
             ),
         }
+    }
+
+    /// The status AWS answers this refusal with when the API does not
+    /// customise it.
+    pub fn default_status(&self) -> StatusCode {
+        self.defaults().status
+    }
+
+    /// `x-amzn-ErrorType`.
+    pub fn error_type(&self) -> &'static str {
+        self.defaults().error_type
     }
 
     /// AWS's name for the response type (`$context.error.responseType`).
@@ -181,7 +213,8 @@ impl GatewayResponse {
             MissingAuthenticationToken => "MISSING_AUTHENTICATION_TOKEN",
             NotFound => "RESOURCE_NOT_FOUND",
             RequestTooLarge => "REQUEST_TOO_LARGE",
-            BadRequest => "BAD_REQUEST_BODY",
+            BadRequest | BadRequestBody(_) => "BAD_REQUEST_BODY",
+            BadRequestParameters(_) => "BAD_REQUEST_PARAMETERS",
             MalformedRequest => "DEFAULT_4XX",
             IntegrationTimeout => "INTEGRATION_TIMEOUT",
             IntegrationFailure | FunctionFailure => "INTEGRATION_FAILURE",
@@ -192,44 +225,143 @@ impl GatewayResponse {
             Unauthorized => "UNAUTHORIZED",
             ExplicitDeny | AccessDenied => "ACCESS_DENIED",
             AuthorizerFailure => "AUTHORIZER_FAILURE",
+            UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
         }
     }
 
     /// The message of the JSON body (`$context.error.message`).
     pub fn message(&self) -> &str {
-        if let GatewayResponse::Iam(r) = self {
-            return &r.message;
+        match self {
+            GatewayResponse::Iam(r) => &r.message,
+            GatewayResponse::BadRequestParameters(message) => message,
+            _ => self.defaults().message,
         }
-        let body = self.parts().2;
-        let body = std::str::from_utf8(body).unwrap_or_default();
-        body.strip_prefix(r#"{"message":""#)
-            .and_then(|m| m.strip_suffix(r#""}"#))
-            .unwrap_or(body)
     }
 
+    /// The message as a JSON string, quotes included
+    /// (`$context.error.messageString`), as AWS's default template
+    /// `{"message":$context.error.messageString}` uses it.
+    pub fn message_string(&self) -> String {
+        serde_json::Value::from(self.message()).to_string()
+    }
+
+    /// What request validation found (`$context.error.validationErrorString`);
+    /// empty for other refusals.
+    pub fn validation_error_string(&self) -> &str {
+        match self {
+            GatewayResponse::BadRequestBody(detail) => detail,
+            GatewayResponse::BadRequestParameters(message) => message,
+            _ => "",
+        }
+    }
+
+    /// The default body: AWS's default template,
+    /// `{"message":$context.error.messageString}`.
+    pub fn default_body(&self) -> Bytes {
+        let mut body = Vec::with_capacity(self.message().len() + 14);
+        body.extend_from_slice(br#"{"message":"#);
+        body.extend_from_slice(self.message_string().as_bytes());
+        body.push(b'}');
+        Bytes::from(body)
+    }
+
+    /// The answer as AWS gives it when the API does not customise it.
     pub fn into_response(&self) -> Response<GatewayBody> {
-        let (status, error_type, body) = self.parts();
-        let body = match self {
-            GatewayResponse::Iam(r) => Bytes::from(
-                serde_json::to_vec(&serde_json::json!({ "message": &*r.message }))
-                    .unwrap_or_default(),
-            ),
-            _ => Bytes::from_static(body),
-        };
-        let mut response = Response::new(Either::Right(Full::new(body)));
-        *response.status_mut() = status;
+        let mut response = Response::new(Either::Right(Full::new(self.default_body())));
+        *response.status_mut() = self.default_status();
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        self.add_error_headers(headers);
+        response
+    }
+
+    /// `x-amzn-ErrorType`, and `Retry-After` for a throttled request:
+    /// headers every answer of this refusal carries, customised or not.
+    pub fn add_error_headers(&self, headers: &mut http::HeaderMap) {
         headers.insert(
             super::headers::X_AMZN_ERROR_TYPE,
-            HeaderValue::from_static(error_type),
+            HeaderValue::from_static(self.error_type()),
         );
         if let GatewayResponse::Throttled(seconds) = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from((*seconds).max(1)));
         }
-        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_of(response: Response<GatewayBody>) -> String {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn default_answers_are_aws_bodies_and_headers() {
+        let cases = [
+            (
+                GatewayResponse::Forbidden,
+                403,
+                r#"{"message":"Forbidden"}"#,
+            ),
+            (
+                GatewayResponse::BadRequestBody("[object has missing required properties]".into()),
+                400,
+                r#"{"message":"Invalid request body"}"#,
+            ),
+            (
+                GatewayResponse::BadRequestParameters(
+                    "Missing required request parameters: [a, b]".into(),
+                ),
+                400,
+                r#"{"message":"Missing required request parameters: [a, b]"}"#,
+            ),
+            (
+                GatewayResponse::UnsupportedMediaType,
+                415,
+                r#"{"message":"Unsupported Media Type"}"#,
+            ),
+            (
+                GatewayResponse::Iam(IamRefusal::forbidden(
+                    "InvalidSignatureException",
+                    "a \"quoted\" reason",
+                )),
+                403,
+                r#"{"message":"a \"quoted\" reason"}"#,
+            ),
+        ];
+        for (refusal, status, body) in cases {
+            let response = refusal.into_response();
+            assert_eq!(response.status(), status, "{refusal:?}");
+            assert_eq!(
+                response.headers()[super::super::headers::X_AMZN_ERROR_TYPE],
+                refusal.error_type()
+            );
+            assert_eq!(body_of(response).await, body, "{refusal:?}");
+        }
+    }
+
+    #[test]
+    fn error_variables_as_templates_read_them() {
+        let body = GatewayResponse::BadRequestBody("[x]".into());
+        assert_eq!(body.response_type(), "BAD_REQUEST_BODY");
+        assert_eq!(body.message(), "Invalid request body");
+        assert_eq!(body.message_string(), r#""Invalid request body""#);
+        assert_eq!(body.validation_error_string(), "[x]");
+        let params = GatewayResponse::BadRequestParameters(
+            "Missing required request parameters: [q]".into(),
+        );
+        assert_eq!(params.response_type(), "BAD_REQUEST_PARAMETERS");
+        assert_eq!(params.message(), params.validation_error_string());
+        assert_eq!(GatewayResponse::Throttled(1).validation_error_string(), "");
+        assert_eq!(
+            GatewayResponse::UnsupportedMediaType.response_type(),
+            "UNSUPPORTED_MEDIA_TYPE"
+        );
     }
 }

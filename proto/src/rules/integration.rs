@@ -1,12 +1,17 @@
-//! Integrations: where a method's requests go (an HTTP backend) or what it
-//! answers itself (a mock).
+//! Integrations: where a method's requests go (an HTTP backend, a function,
+//! an AWS service) or what it answers itself (a mock), and how requests and
+//! responses are mapped on the way.
 
+use super::aws_arn;
 use super::http::{http_method, is_header_name, is_header_value};
 use super::names::max_len;
 use super::{Checked, Violation, sub};
 use crate::path;
 use crate::uri_template::{Piece, UriTemplate};
-use crate::v1::{Integration, IntegrationType};
+use crate::v1::{Integration, IntegrationType, PassthroughBehavior};
+
+pub use super::aws_arn::{Credentials, credentials as read_credentials};
+pub use super::mapping::Scope;
 use crate::{MAX_INTEGRATION_TIMEOUT_MS, MIN_INTEGRATION_TIMEOUT_MS};
 
 /// Largest integration URI, in bytes.
@@ -15,9 +20,19 @@ pub const MAX_URI_BYTES: usize = 2048;
 pub const MAX_MOCK_BODY_BYTES: usize = 1 << 20;
 
 /// Checks an integration against the path of the resource it serves, so that
-/// every `{param}` in its URI is one the path provides.
+/// every `{param}` in its URI is one the path provides. Without the API's
+/// protocol or the method: see [`integration_in`].
 pub fn integration(field: &str, integration: &Integration, resource_path: &str) -> Checked {
+    integration_in(field, integration, &Scope::path(resource_path))
+}
+
+/// Checks an integration where it is used: its resource's path, its API's
+/// protocol (HTTP APIs' forms, payload format 2.0, subtypes) and, when
+/// known, its method's declarations (mapped method parameters, method
+/// responses).
+pub fn integration_in(field: &str, integration: &Integration, scope: &Scope<'_>) -> Checked {
     let f = |name: &str| sub(field, name);
+    let resource_path = scope.resource_path;
     super::stage_cache::key_parameters(
         &f("cache_key_parameters"),
         &integration.cache_key_parameters,
@@ -35,17 +50,137 @@ pub fn integration(field: &str, integration: &Integration, resource_path: &str) 
             ),
         ));
     }
-    match IntegrationType::try_from(integration.r#type) {
-        Ok(IntegrationType::HttpProxy) => {
-            if !integration.http_method.is_empty() {
-                http_method(&f("http_method"), &integration.http_method)?;
-            }
-            uri(&f("uri"), &integration.uri, resource_path)
+    let kind = match IntegrationType::try_from(integration.r#type) {
+        Ok(IntegrationType::Unspecified) => {
+            return Err(Violation::new(
+                f("type"),
+                "must be set: HTTP_PROXY, MOCK, HTTP, AWS or AWS_PROXY",
+            ));
         }
-        Ok(IntegrationType::Mock) => {
-            let mock = integration.mock.as_ref().ok_or_else(|| {
-                Violation::new(f("mock"), "a MOCK integration needs a mock response")
-            })?;
+        Ok(kind) => kind,
+        Err(_) => {
+            return Err(Violation::new(
+                f("type"),
+                format!("unknown integration type {}", integration.r#type),
+            ));
+        }
+    };
+    let name = kind.as_str_name().trim_start_matches("INTEGRATION_TYPE_");
+    let signs = matches!(kind, IntegrationType::Aws | IntegrationType::AwsProxy);
+    let maps = matches!(
+        kind,
+        IntegrationType::Http | IntegrationType::Aws | IntegrationType::Mock
+    );
+    // Fields only some types use: refused elsewhere, so that nothing set is
+    // silently ignored.
+    if !signs {
+        for (set, which) in [
+            (!integration.credentials.is_empty(), "credentials"),
+            (!integration.endpoint_url.is_empty(), "endpoint_url"),
+        ] {
+            if set {
+                return Err(Violation::new(
+                    f(which),
+                    format!("only AWS and AWS_PROXY integrations take {which}, not {name}"),
+                ));
+            }
+        }
+    }
+    if !integration.integration_subtype.is_empty() && kind != IntegrationType::AwsProxy {
+        return Err(Violation::new(
+            f("integration_subtype"),
+            format!("only AWS_PROXY integrations (of HTTP APIs) take a subtype, not {name}"),
+        ));
+    }
+    if !maps {
+        for (set, which) in [
+            (
+                !integration.request_templates.is_empty(),
+                "request_templates",
+            ),
+            (
+                !integration.integration_responses.is_empty(),
+                "integration_responses",
+            ),
+            (
+                integration.passthrough_behavior != 0,
+                "passthrough_behavior",
+            ),
+        ] {
+            if set {
+                return Err(Violation::new(
+                    f(which),
+                    format!(
+                        "a {name} integration passes requests and responses through; {which} are for HTTP, AWS and MOCK integrations"
+                    ),
+                ));
+            }
+        }
+    }
+    payload_format_version(&f("payload_format_version"), integration, kind, scope)?;
+    credentials(&f("credentials"), &integration.credentials)?;
+    if !integration.endpoint_url.is_empty() {
+        endpoint_url(&f("endpoint_url"), &integration.endpoint_url)?;
+    }
+    PassthroughBehavior::try_from(integration.passthrough_behavior).map_err(|_| {
+        Violation::new(
+            f("passthrough_behavior"),
+            format!(
+                "unknown passthrough behavior {}; use WHEN_NO_MATCH, WHEN_NO_TEMPLATES or NEVER",
+                integration.passthrough_behavior
+            ),
+        )
+    })?;
+    super::mapping::content_handling(&f("content_handling"), integration.content_handling)?;
+    let path_targets = if !integration.integration_subtype.is_empty() {
+        if scope.is_rest_api() {
+            return Err(Violation::new(
+                f("integration_subtype"),
+                "integration subtypes are for HTTP APIs; REST APIs call services with AWS integrations and an arn:aws:apigateway URI",
+            ));
+        }
+        super::mapping::subtype_parameters(
+            &f("request_parameters"),
+            &f("integration_subtype"),
+            &integration.integration_subtype,
+            &integration.request_parameters,
+            scope,
+        )?;
+        Vec::new()
+    } else {
+        super::mapping::request_parameters(
+            &f("request_parameters"),
+            &integration.request_parameters,
+            scope,
+        )?
+    };
+    super::template::templates(&f("request_templates"), &integration.request_templates)?;
+    super::mapping::integration_responses(
+        &f("integration_responses"),
+        &integration.integration_responses,
+        scope,
+    )?;
+    if !integration.http_method.is_empty() {
+        http_method(&f("http_method"), &integration.http_method)?;
+    }
+    match kind {
+        IntegrationType::HttpProxy | IntegrationType::Http => {
+            let mut available: Vec<&str> = path::param_names(resource_path).collect();
+            available.extend(path_targets.iter().map(String::as_str));
+            uri(&f("uri"), &integration.uri, name, &available, resource_path)
+        }
+        IntegrationType::Mock => {
+            // AWS's MOCK: with request templates the template picks the
+            // integration response; without, the fixed mock answers.
+            let Some(mock) = integration.mock.as_ref() else {
+                if integration.request_templates.is_empty() {
+                    return Err(Violation::new(
+                        f("mock"),
+                        "a MOCK integration needs a mock response, or request templates and integration responses",
+                    ));
+                }
+                return Ok(());
+            };
             if !(100..=599).contains(&mock.status_code) {
                 return Err(Violation::new(
                     f("mock.status_code"),
@@ -68,25 +203,134 @@ pub fn integration(field: &str, integration: &Integration, resource_path: &str) 
             }
             max_len(&f("mock.body"), &mock.body, MAX_MOCK_BODY_BYTES)
         }
-        // Checked further as their rules land (issue 14, being built);
-        // nodes refuse what they cannot compile.
-        Ok(IntegrationType::Http | IntegrationType::Aws | IntegrationType::AwsProxy) => Ok(()),
-        Ok(IntegrationType::Unspecified) => {
-            Err(Violation::new(f("type"), "must be set: HTTP_PROXY or MOCK"))
+        IntegrationType::Aws => {
+            let uri_field = f("uri");
+            if integration.uri.is_empty() {
+                return Err(Violation::new(
+                    uri_field,
+                    "an AWS integration needs a uri: arn:aws:apigateway:{region}:{service}:action/{Action} or …:path/{path}",
+                ));
+            }
+            max_len(&uri_field, &integration.uri, MAX_URI_BYTES)?;
+            aws_arn::service_uri(&integration.uri)
+                .map(|_| ())
+                .map_err(|reason| Violation::new(uri_field, reason))
         }
-        Err(_) => Err(Violation::new(
-            f("type"),
-            format!("unknown integration type {}", integration.r#type),
+        IntegrationType::AwsProxy => aws_proxy_uri(&f("uri"), integration, scope),
+        IntegrationType::Unspecified => unreachable!("refused above"),
+    }
+}
+
+/// An AWS_PROXY integration's target: a Lambda invocation URI, a function
+/// ARN (HTTP APIs) or, with a subtype, nothing.
+fn aws_proxy_uri(field: &str, integration: &Integration, scope: &Scope<'_>) -> Checked {
+    let uri = integration.uri.as_str();
+    if !integration.integration_subtype.is_empty() {
+        if !uri.is_empty() {
+            return Err(Violation::new(
+                field,
+                "an integration with an integration_subtype takes no uri; its request_parameters name the target",
+            ));
+        }
+        return Ok(());
+    }
+    if uri.is_empty() {
+        return Err(Violation::new(
+            field,
+            "an AWS_PROXY integration needs a uri (a Lambda invocation URI or function ARN) or an integration_subtype",
+        ));
+    }
+    max_len(field, uri, MAX_URI_BYTES)?;
+    if uri.starts_with("arn:aws:lambda:") {
+        aws_arn::function_arn(uri).map_err(|reason| Violation::new(field, reason))?;
+        if scope.is_rest_api() {
+            return Err(Violation::new(
+                field,
+                format!(
+                    "REST APIs name a function with its invocation URI: arn:aws:apigateway:{{region}}:lambda:path/2015-03-31/functions/{uri}/invocations"
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    match aws_arn::service_uri(uri) {
+        Ok(aws_arn::ServiceUri::LambdaInvoke { .. }) => Ok(()),
+        Ok(_) => Err(Violation::new(
+            field,
+            format!(
+                "'{uri}' is not a Lambda invocation URI; AWS_PROXY calls functions (services: an AWS integration, or an integration_subtype on HTTP APIs)"
+            ),
+        )),
+        Err(reason) => Err(Violation::new(field, reason)),
+    }
+}
+
+/// "1.0" (or empty) everywhere; "2.0" for functions of HTTP APIs only.
+fn payload_format_version(
+    field: &str,
+    integration: &Integration,
+    kind: IntegrationType,
+    scope: &Scope<'_>,
+) -> Checked {
+    match integration.payload_format_version.as_str() {
+        "" | "1.0" => Ok(()),
+        "2.0" => {
+            if kind != IntegrationType::AwsProxy || !integration.integration_subtype.is_empty() {
+                Err(Violation::new(
+                    field,
+                    "2.0 is the payload format of AWS_PROXY function integrations only; use 1.0",
+                ))
+            } else if scope.is_rest_api() {
+                Err(Violation::new(
+                    field,
+                    "REST APIs send payload format 1.0 only; 2.0 is for HTTP APIs",
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        other => Err(Violation::new(
+            field,
+            format!("'{other}' is not a payload format version; use 1.0 or 2.0"),
         )),
     }
 }
 
-/// An HTTP_PROXY integration's URI template.
-fn uri(field: &str, uri: &str, resource_path: &str) -> Checked {
+fn credentials(field: &str, value: &str) -> Checked {
+    aws_arn::credentials(value)
+        .map(|_| ())
+        .map_err(|reason| Violation::new(field, reason))
+}
+
+/// An outbound AWS endpoint override: http(s), a host and an optional port,
+/// no path, query or user info (the service's path is the integration's).
+fn endpoint_url(field: &str, url: &str) -> Checked {
+    super::http::web_url(field, url)?;
+    let parsed: http::Uri = url
+        .parse()
+        .map_err(|_| Violation::new(field, format!("'{url}' is not a URL")))?;
+    let path_ok = parsed.path() == "/" || parsed.path().is_empty();
+    let bare = path_ok
+        && parsed.query().is_none()
+        && !parsed.authority().is_some_and(|a| a.as_str().contains('@'))
+        && !url.trim_end_matches('/').ends_with('?');
+    if !bare {
+        return Err(Violation::new(
+            field,
+            format!("'{url}' must be scheme://host[:port] only: no path, query or user info"),
+        ));
+    }
+    Ok(())
+}
+
+/// An HTTP_PROXY or HTTP integration's URI template; `{param}`s must be in
+/// `available` (the resource path's parameters and, for HTTP, the mapped
+/// `integration.request.path` names).
+fn uri(field: &str, uri: &str, kind: &str, available: &[&str], resource_path: &str) -> Checked {
     if uri.is_empty() {
         return Err(Violation::new(
             field,
-            "an HTTP_PROXY integration needs a uri",
+            format!("an {kind} integration needs a uri"),
         ));
     }
     max_len(field, uri, MAX_URI_BYTES)?;
@@ -113,7 +357,6 @@ fn uri(field: &str, uri: &str, resource_path: &str) -> Checked {
             ),
         ));
     }
-    let available: Vec<&str> = path::param_names(resource_path).collect();
     for used in template.path_params() {
         if !available.contains(&used) {
             return Err(Violation::new(
@@ -130,7 +373,7 @@ fn uri(field: &str, uri: &str, resource_path: &str) -> Checked {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::v1::MockResponse;
+    use crate::v1::{ApiProtocol, MockResponse};
 
     fn field_of(v: Violation) -> String {
         v.field
@@ -253,5 +496,234 @@ mod tests {
                 "{uri}"
             );
         }
+    }
+
+    fn scope(protocol: ApiProtocol) -> Scope<'static> {
+        Scope {
+            resource_path: "/pets/{petId}",
+            protocol: Some(protocol),
+            method: None,
+        }
+    }
+
+    const LAMBDA: &str = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:pets/invocations";
+    const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:pets";
+
+    /// Each new type's accepted forms, and each refusal with its field.
+    #[test]
+    fn http_aws_and_aws_proxy_rules() {
+        let http = Integration {
+            r#type: IntegrationType::Http as i32,
+            uri: "http://backend/items/{id}".into(),
+            request_parameters: [(
+                "integration.request.path.id".to_string(),
+                "method.request.path.petId".to_string(),
+            )]
+            .into(),
+            request_templates: [("application/json".to_string(), "{}".to_string())].into(),
+            ..Default::default()
+        };
+        let aws = Integration {
+            r#type: IntegrationType::Aws as i32,
+            uri: "arn:aws:apigateway:us-east-1:sqs:action/SendMessage".into(),
+            credentials: "arn:aws:iam::123456789012:role/sqs".into(),
+            endpoint_url: "http://127.0.0.1:4566".into(),
+            ..Default::default()
+        };
+        let proxy = Integration {
+            r#type: IntegrationType::AwsProxy as i32,
+            uri: LAMBDA.into(),
+            credentials: "lambda-caller".into(),
+            ..Default::default()
+        };
+        let subtype = Integration {
+            r#type: IntegrationType::AwsProxy as i32,
+            integration_subtype: "SQS-SendMessage".into(),
+            request_parameters: [
+                ("QueueUrl".to_string(), "$stageVariables.queue".to_string()),
+                ("MessageBody".to_string(), "$request.body".to_string()),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let rest = scope(ApiProtocol::Rest);
+        let httpapi = scope(ApiProtocol::Http);
+        for (i, s) in [
+            (&http, &rest),
+            (&aws, &rest),
+            (&proxy, &rest),
+            (&subtype, &httpapi),
+            (
+                &Integration {
+                    uri: FUNCTION.into(),
+                    payload_format_version: "2.0".into(),
+                    ..proxy.clone()
+                },
+                &httpapi,
+            ),
+        ] {
+            integration_in("i", i, s).unwrap_or_else(|e| panic!("{i:?}: {e}"));
+        }
+        let cases: Vec<(Integration, &Scope, &str, &str)> = vec![
+            (
+                Integration {
+                    request_parameters: Default::default(),
+                    ..http.clone()
+                },
+                &rest,
+                "i.uri",
+                "does not have",
+            ),
+            (
+                Integration {
+                    request_templates: [("json".to_string(), "{}".to_string())].into(),
+                    ..http.clone()
+                },
+                &rest,
+                "i.request_templates[\"json\"]",
+                "not a media type",
+            ),
+            (
+                Integration {
+                    credentials: "arn:aws:iam::123456789012:role/x".into(),
+                    ..http.clone()
+                },
+                &rest,
+                "i.credentials",
+                "only AWS and AWS_PROXY",
+            ),
+            (
+                Integration {
+                    uri: "https://sqs.amazonaws.com/".into(),
+                    ..aws.clone()
+                },
+                &rest,
+                "i.uri",
+                "not an API Gateway service URI",
+            ),
+            (
+                Integration {
+                    credentials: "arn:aws:iam::1:role/x".into(),
+                    ..aws.clone()
+                },
+                &rest,
+                "i.credentials",
+                "not an IAM role ARN",
+            ),
+            (
+                Integration {
+                    endpoint_url: "http://127.0.0.1:4566/path".into(),
+                    ..aws.clone()
+                },
+                &rest,
+                "i.endpoint_url",
+                "no path, query",
+            ),
+            (
+                Integration {
+                    uri: FUNCTION.into(),
+                    ..proxy.clone()
+                },
+                &rest,
+                "i.uri",
+                "REST APIs name a function with its invocation URI",
+            ),
+            (
+                Integration {
+                    payload_format_version: "2.0".into(),
+                    ..proxy.clone()
+                },
+                &rest,
+                "i.payload_format_version",
+                "1.0 only",
+            ),
+            (
+                Integration {
+                    payload_format_version: "3.0".into(),
+                    ..proxy.clone()
+                },
+                &httpapi,
+                "i.payload_format_version",
+                "not a payload format version",
+            ),
+            (
+                Integration {
+                    uri: "arn:aws:apigateway:us-east-1:sqs:action/SendMessage".into(),
+                    ..proxy.clone()
+                },
+                &rest,
+                "i.uri",
+                "not a Lambda invocation URI",
+            ),
+            (
+                Integration {
+                    request_templates: [("application/json".to_string(), "{}".to_string())].into(),
+                    ..proxy.clone()
+                },
+                &rest,
+                "i.request_templates",
+                "passes requests and responses through",
+            ),
+            (
+                subtype.clone(),
+                &rest,
+                "i.integration_subtype",
+                "for HTTP APIs",
+            ),
+            (
+                Integration {
+                    uri: LAMBDA.into(),
+                    ..subtype.clone()
+                },
+                &httpapi,
+                "i.uri",
+                "takes no uri",
+            ),
+            (
+                Integration {
+                    integration_subtype: "SQS-Nope".into(),
+                    ..subtype.clone()
+                },
+                &httpapi,
+                "i.integration_subtype",
+                "not an integration subtype",
+            ),
+            (
+                Integration {
+                    integration_subtype: "SQS-SendMessage".into(),
+                    ..aws.clone()
+                },
+                &rest,
+                "i.integration_subtype",
+                "only AWS_PROXY",
+            ),
+            (
+                Integration {
+                    r#type: IntegrationType::Mock as i32,
+                    uri: String::new(),
+                    request_parameters: Default::default(),
+                    request_templates: Default::default(),
+                    ..http.clone()
+                },
+                &rest,
+                "i.mock",
+                "needs a mock response",
+            ),
+        ];
+        for (i, s, field, says) in cases {
+            let err = integration_in("i", &i, s).unwrap_err();
+            assert_eq!(err.field, field, "{err}");
+            assert!(err.reason.contains(says), "{field}: {err}");
+        }
+        let aws_mock = Integration {
+            r#type: IntegrationType::Mock as i32,
+            request_templates: [(
+                "application/json".to_string(),
+                "{\"statusCode\": 200}".to_string(),
+            )]
+            .into(),
+            ..Default::default()
+        };
+        assert!(integration_in("i", &aws_mock, &rest).is_ok(), "AWS's MOCK");
     }
 }

@@ -12,11 +12,18 @@
 
 pub mod api;
 pub mod authorizer;
+pub mod aws_arn;
+pub mod cors;
+pub mod gateway_response;
 pub mod http;
 pub mod integration;
+pub mod mapping;
+pub mod media;
+pub mod method;
 pub mod names;
 pub mod stage;
 pub mod stage_cache;
+pub mod template;
 pub mod throttle;
 
 /// A broken rule: the field, as the admin API names it, and why.

@@ -298,6 +298,9 @@ struct ApiAfter {
     resources: Vec<Resource>,
     methods: Vec<Method>,
     authorizers: Vec<Authorizer>,
+    models: Vec<Model>,
+    request_validators: Vec<RequestValidator>,
+    gateway_responses: Vec<GatewayResponse>,
 }
 
 impl Planner<'_> {

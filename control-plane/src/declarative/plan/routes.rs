@@ -247,6 +247,9 @@ impl Planner<'_> {
             resources: by_path.into_values().collect(),
             methods: after_methods,
             authorizers,
+            models: self.view.scan(&keys::models(&api.id))?,
+            request_validators: self.view.scan(&keys::request_validators(&api.id))?,
+            gateway_responses: self.view.scan(&keys::gateway_responses(&api.id))?,
         })
     }
 }

@@ -201,6 +201,9 @@ impl Planner<'_> {
                 resources: after.resources,
                 methods: after.methods,
                 authorizers: after.authorizers,
+                models: after.models,
+                request_validators: after.request_validators,
+                gateway_responses: after.gateway_responses,
             },
         );
         let Some(deployment) = self.check(&format!("{path}.stages"), frozen)? else {

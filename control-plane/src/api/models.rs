@@ -1,0 +1,389 @@
+//! Models of an API (JSON Schema draft 4, as AWS): RestApiService's
+//! Create/Get/List/Update/DeleteModel.
+//!
+//! A schema is refused unless it parses as JSON and compiles as draft 4
+//! with the `jsonschema` crate (the one nodes validate bodies with), so a
+//! node never meets a model it cannot compile. References to other models
+//! use AWS's model URL
+//! (`https://apigateway.amazonaws.com/restapis/{api}/models/{name}`): they
+//! must name a model of the same API, and compile against it; a model that
+//! a method or another model names cannot be deleted. Models change nothing
+//! served until deployed.
+
+use super::SharedState;
+use super::records::{body, ensure_absent, load_by_id, refuse_if_used};
+use super::rest_apis::{load_api, page_of_api, prefixed};
+use super::update_mask::{Fixed, Updatable, merge};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{View, keys};
+use archway_proto::rules::{media, method as method_rules};
+use archway_proto::v1::*;
+use serde_json::Value;
+use std::collections::HashMap;
+use tonic::Status;
+
+/// Largest schema, in bytes.
+pub const MAX_SCHEMA_BYTES: usize = 64 * 1024;
+/// Where AWS's model URLs start.
+pub const MODEL_URL_PREFIX: &str = "https://apigateway.amazonaws.com/restapis/";
+
+const MODEL_UPDATE: Updatable = Updatable {
+    request: "Model",
+    resource: "Model",
+    fields: &["description", "schema", "content_type"],
+    fixed: &[
+        ("api_id", Fixed::Immutable("names the API")),
+        (
+            "name",
+            Fixed::Immutable("methods and models name it; create a new model instead"),
+        ),
+        ("id", Fixed::OutputOnly("set by the control plane")),
+    ],
+};
+
+/// AWS's URL of a model.
+pub fn model_url(api_id: &str, name: &str) -> String {
+    format!("{MODEL_URL_PREFIX}{api_id}/models/{name}")
+}
+
+/// The models a schema refers to by AWS's model URL: (api id, name) of
+/// each `$ref` that starts with [`MODEL_URL_PREFIX`], in order, each once.
+pub fn referenced_models(schema: &Value) -> Vec<(String, String)> {
+    fn walk(v: &Value, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    if k == "$ref"
+                        && let Value::String(r) = child
+                        && let Some(rest) = r.strip_prefix(MODEL_URL_PREFIX)
+                    {
+                        let rest = rest.split('#').next().unwrap_or(rest);
+                        let (api, name) = rest.split_once("/models/").unwrap_or((rest, ""));
+                        let found = (api.to_owned(), name.to_owned());
+                        if !out.contains(&found) {
+                            out.push(found);
+                        }
+                    }
+                    walk(child, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema, &mut out);
+    out
+}
+
+/// Serves the API's other models to the compiler by their URL, so that
+/// references resolve without any network or file access.
+struct ApiModels(HashMap<String, Value>);
+
+impl jsonschema::Retrieve for ApiModels {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let url = uri.as_str();
+        let url = url.split('#').next().unwrap_or(url);
+        self.0
+            .get(url)
+            .cloned()
+            .ok_or_else(|| format!("'{url}' is not a model of this API").into())
+    }
+}
+
+/// Parses and compiles `schema` as draft 4; `others` are the API's other
+/// models by name (their schemas as text), which references may name.
+/// `field` names the schema in refusals.
+pub fn compile_schema(
+    field: &str,
+    api_id: &str,
+    schema: &str,
+    others: &HashMap<String, String>,
+) -> ApiResult<()> {
+    if schema.trim().is_empty() {
+        return Err(ApiError::invalid(
+            field,
+            "is required (a JSON Schema, draft 4)",
+        ));
+    }
+    crate::validate::max_len(field, schema, MAX_SCHEMA_BYTES)?;
+    let value: Value = serde_json::from_str(schema)
+        .map_err(|e| ApiError::invalid(field, format!("is not JSON: {e}")))?;
+    let mut served = HashMap::new();
+    for (api, name) in referenced_models(&value) {
+        if api != api_id {
+            return Err(ApiError::invalid(
+                field,
+                format!(
+                    "refers to a model of API '{api}'; models may only refer to models of their own API ('{api_id}')"
+                ),
+            ));
+        }
+        let Some(text) = others.get(&name) else {
+            return Err(ApiError::invalid(
+                field,
+                format!("refers to model '{name}', which API '{api_id}' does not have"),
+            ));
+        };
+        let other: Value = serde_json::from_str(text).map_err(|e| {
+            ApiError::invalid(
+                field,
+                format!("refers to model '{name}', whose schema is not JSON: {e}"),
+            )
+        })?;
+        served.insert(model_url(api_id, &name), other);
+    }
+    // Referenced models' own references are served too.
+    for (name, text) in others {
+        let url = model_url(api_id, name);
+        if !served.contains_key(&url)
+            && let Ok(v) = serde_json::from_str::<Value>(text)
+        {
+            served.insert(url, v);
+        }
+    }
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .with_retriever(ApiModels(served))
+        .build(&value)
+        .map_err(|e| {
+            ApiError::invalid(
+                field,
+                format!("does not compile as a JSON Schema (draft 4): {e}"),
+            )
+        })?;
+    Ok(())
+}
+
+/// The API's models' schemas by name, but `except` (the one being written).
+pub(crate) fn schemas_of(
+    view: &View,
+    api_id: &str,
+    except: &str,
+) -> ApiResult<HashMap<String, String>> {
+    Ok(view
+        .scan::<Model>(&keys::models(api_id))?
+        .into_iter()
+        .filter(|m| m.name != except)
+        .map(|m| (m.name, m.schema))
+        .collect())
+}
+
+/// A model's own fields and its schema against the API's other models;
+/// `field` names the model (`model`, or a document path). Normalizes an
+/// empty content type to application/json.
+pub(crate) fn check(field: &str, m: &mut Model, others: &HashMap<String, String>) -> ApiResult<()> {
+    let f = |name: &str| format!("{field}.{name}");
+    method_rules::model_name(&f("name"), &m.name)?;
+    crate::validate::max_len(&f("description"), &m.description, 4096)?;
+    if m.content_type.is_empty() {
+        m.content_type = "application/json".into();
+    }
+    media::media_type(&f("content_type"), &m.content_type)?;
+    compile_schema(&f("schema"), &m.api_id, &m.schema, others)
+}
+
+fn load(view: &View, api_id: &str, name: &str) -> ApiResult<Model> {
+    load_by_id(
+        view,
+        "model_name",
+        name,
+        |n| keys::model(api_id, n),
+        |n| format!("model '{n}' of API '{api_id}'"),
+    )
+}
+
+/// Refuses to delete a model a method (request or response models) or
+/// another model's schema names.
+pub(crate) fn refuse_if_named(view: &View, api_id: &str, name: &str) -> ApiResult<()> {
+    refuse_if_used(
+        view.scan::<Method>(&keys::methods_of_api(api_id))?,
+        |m| {
+            m.request_models.values().any(|n| n == name)
+                || m.method_responses
+                    .iter()
+                    .any(|r| r.response_models.values().any(|n| n == name))
+        },
+        |m| {
+            format!(
+                "model '{name}' is used by method {} on resource '{}'; change the method first",
+                m.http_method, m.resource_id
+            )
+        },
+    )?;
+    refuse_if_used(
+        view.scan::<Model>(&keys::models(api_id))?,
+        |m| {
+            m.name != name
+                && serde_json::from_str::<Value>(&m.schema).is_ok_and(|v| {
+                    referenced_models(&v)
+                        .iter()
+                        .any(|(a, n)| a == api_id && n == name)
+                })
+        },
+        |m| format!("model '{name}' is referenced by model '{}'", m.name),
+    )
+}
+
+pub(crate) async fn create(state: &SharedState, req: PutModelRequest) -> Result<Model, Status> {
+    let mut m = body("model", req.model)?;
+    let m = state
+        .write(|txn| {
+            load_api(txn, &m.api_id)?;
+            let others = schemas_of(txn, &m.api_id, &m.name)?;
+            check("model", &mut m, &others)?;
+            ensure_absent(txn, &keys::model(&m.api_id, &m.name), || {
+                format!("model '{}' of API '{}'", m.name, m.api_id)
+            })?;
+            // Ids are unique among the API's models (names are the keys).
+            let taken: Vec<String> = txn
+                .scan::<Model>(&keys::models(&m.api_id))?
+                .into_iter()
+                .map(|m| m.id)
+                .collect();
+            m.id = crate::ids::unused(6, |id| Ok::<_, ApiError>(taken.iter().any(|t| t == id)))?;
+            txn.put(&keys::model(&m.api_id, &m.name), &m);
+            Ok::<_, ApiError>(m)
+        })
+        .await?;
+    Ok(m)
+}
+
+pub(crate) fn get(state: &SharedState, req: GetModelRequest) -> Result<Model, Status> {
+    state.read(|view| {
+        load_api(view, &req.api_id)?;
+        load(view, &req.api_id, &req.model_name)
+    })
+}
+
+pub(crate) fn list(
+    state: &SharedState,
+    req: ListModelsRequest,
+) -> Result<ListModelsResponse, Status> {
+    let (items, next_page_token) = state.read(|view| {
+        page_of_api(
+            view,
+            &req.api_id,
+            keys::models,
+            req.page_size,
+            &req.page_token,
+        )
+    })?;
+    Ok(ListModelsResponse {
+        items,
+        next_page_token,
+    })
+}
+
+pub(crate) async fn update(state: &SharedState, req: UpdateModelRequest) -> Result<Model, Status> {
+    let patch = body("model", req.model)?;
+    let m = state
+        .write(|txn| {
+            load_api(txn, &patch.api_id)?;
+            let old = load(txn, &patch.api_id, &patch.name)?;
+            let mut m = merge(&old, &patch, req.update_mask.as_ref(), &MODEL_UPDATE)
+                .map_err(|e| prefixed("model", e))?;
+            let others = schemas_of(txn, &m.api_id, &m.name)?;
+            check("model", &mut m, &others)?;
+            txn.put(&keys::model(&m.api_id, &m.name), &m);
+            Ok::<_, ApiError>(m)
+        })
+        .await?;
+    Ok(m)
+}
+
+pub(crate) async fn delete(state: &SharedState, req: GetModelRequest) -> Result<Empty, Status> {
+    state
+        .write(|txn| {
+            load_api(txn, &req.api_id)?;
+            load(txn, &req.api_id, &req.model_name)?;
+            refuse_if_named(txn, &req.api_id, &req.model_name)?;
+            txn.delete(&keys::model(&req.api_id, &req.model_name));
+            Ok::<_, ApiError>(())
+        })
+        .await?;
+    Ok(Empty {})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(e: ApiError) -> String {
+        match e {
+            ApiError::InvalidArgument { field, reason } => {
+                assert_eq!(field, "model.schema");
+                reason
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn schemas_compile_as_draft_4_with_references_to_models_of_the_api() {
+        let none = HashMap::new();
+        compile_schema(
+            "model.schema",
+            "pets",
+            r#"{"type":"object","required":["name"],"properties":{"name":{"type":"string"}}}"#,
+            &none,
+        )
+        .unwrap();
+        assert!(
+            reason(compile_schema("model.schema", "pets", "{", &none).unwrap_err())
+                .contains("is not JSON")
+        );
+        assert!(
+            reason(
+                compile_schema("model.schema", "pets", r#"{"type":"objekt"}"#, &none).unwrap_err()
+            )
+            .contains("does not compile")
+        );
+        assert!(
+            reason(
+                compile_schema("model.schema", "pets", r#"{"pattern":"("}"#, &none).unwrap_err()
+            )
+            .contains("does not compile")
+        );
+        assert!(
+            reason(compile_schema("model.schema", "pets", " ", &none).unwrap_err())
+                .contains("is required")
+        );
+        let pet = format!(
+            r#"{{"type":"array","items":{{"$ref":"{}"}}}}"#,
+            model_url("pets", "Pet")
+        );
+        assert!(
+            reason(compile_schema("model.schema", "pets", &pet, &none).unwrap_err())
+                .contains("does not have")
+        );
+        let others: HashMap<String, String> =
+            [("Pet".to_string(), r#"{"type":"object"}"#.to_string())].into();
+        compile_schema("model.schema", "pets", &pet, &others).unwrap();
+        let foreign = format!(r#"{{"$ref":"{}"}}"#, model_url("other", "Pet"));
+        assert!(
+            reason(compile_schema("model.schema", "pets", &foreign, &others).unwrap_err())
+                .contains("own API")
+        );
+    }
+
+    #[test]
+    fn references_are_found_anywhere_once() {
+        let v: Value = serde_json::from_str(&format!(
+            r##"{{"a":{{"$ref":"{0}"}},"b":[{{"$ref":"{0}#/definitions/x"}},{{"$ref":"{1}"}}],"c":{{"$ref":"#/definitions/local"}}}}"##,
+            model_url("p", "A"),
+            model_url("p", "B")
+        ))
+        .unwrap();
+        assert_eq!(
+            referenced_models(&v),
+            [
+                ("p".to_string(), "A".to_string()),
+                ("p".to_string(), "B".to_string())
+            ]
+        );
+    }
+}

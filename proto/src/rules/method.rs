@@ -1,0 +1,185 @@
+//! A method's declarations, as AWS's Method: the request parameters it
+//! takes, the models its bodies match, and the responses it answers with.
+//! Whether named models and validators exist is the control plane's check
+//! (it needs the store); the shapes are here.
+
+use super::media::{media_type, status_code};
+use super::{Checked, Violation};
+use crate::mapping_expr::{Location, Target, parse_target};
+use crate::path;
+use crate::v1::Method;
+use std::collections::HashSet;
+
+/// `request_models`' key for content types without their own model.
+pub const DEFAULT_MODEL_KEY: &str = "$default";
+
+/// A model's name: 1 to 128 letters and digits, as AWS.
+pub fn model_name(field: &str, name: &str) -> Checked {
+    let ok =
+        !name.is_empty() && name.len() <= 128 && name.bytes().all(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(Violation::new(
+            field,
+            format!("'{name}' is not a model name (1 to 128 letters and digits)"),
+        ))
+    }
+}
+
+/// Every declaration of a method on `resource_path`; `field` names the
+/// method (`method`, or a document path).
+pub fn declarations(field: &str, m: &Method, resource_path: &str) -> Checked {
+    for key in m.request_parameters.keys() {
+        let at = format!("{field}.request_parameters[\"{key}\"]");
+        let (location, name) =
+            request_parameter(key).map_err(|reason| Violation::new(&at, reason))?;
+        if location == Location::Path && !path::param_names(resource_path).any(|p| p == name) {
+            return Err(Violation::new(
+                at,
+                format!("'{name}' is not a parameter of resource path '{resource_path}'"),
+            ));
+        }
+    }
+    for (content_type, model) in &m.request_models {
+        let at = format!("{field}.request_models[\"{content_type}\"]");
+        if content_type != DEFAULT_MODEL_KEY {
+            media_type(&at, content_type)?;
+        }
+        model_name(&at, model)?;
+    }
+    let mut codes = HashSet::new();
+    for (i, r) in m.method_responses.iter().enumerate() {
+        let at = format!("{field}.method_responses[{i}]");
+        status_code(&format!("{at}.status_code"), &r.status_code)?;
+        if !codes.insert(r.status_code.as_str()) {
+            return Err(Violation::new(
+                format!("{at}.status_code"),
+                format!("{} is declared twice", r.status_code),
+            ));
+        }
+        for key in r.response_parameters.keys() {
+            let pf = format!("{at}.response_parameters[\"{key}\"]");
+            match parse_target(key) {
+                Ok(Target::MethodResponseHeader(_)) => {}
+                Ok(_) => {
+                    return Err(Violation::new(pf, "expected method.response.header.NAME"));
+                }
+                Err(e) => {
+                    return Err(Violation::new(
+                        pf,
+                        format!("{e}; expected method.response.header.NAME"),
+                    ));
+                }
+            }
+        }
+        for (content_type, model) in &r.response_models {
+            let mf = format!("{at}.response_models[\"{content_type}\"]");
+            media_type(&mf, content_type)?;
+            model_name(&mf, model)?;
+        }
+    }
+    Ok(())
+}
+
+/// A declared request parameter: `method.request.querystring|header|path.NAME`.
+pub fn request_parameter(key: &str) -> Result<(Location, &str), String> {
+    let expected = "expected method.request.querystring.NAME, method.request.header.NAME or method.request.path.NAME";
+    let rest = key
+        .strip_prefix("method.request.")
+        .ok_or_else(|| format!("'{key}' is not a method request parameter; {expected}"))?;
+    let (word, name) = rest.split_once('.').unwrap_or((rest, ""));
+    let location = match word {
+        "querystring" => Location::QueryString,
+        "header" => Location::Header,
+        "path" => Location::Path,
+        _ => return Err(format!("'{key}' names '{word}'; {expected}")),
+    };
+    // The same name rules as mapping sources.
+    crate::mapping_expr::parse_source(key).map_err(|e| e.to_string())?;
+    Ok((location, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::v1::MethodResponse;
+
+    #[test]
+    fn declarations_are_checked_with_their_field() {
+        let good = Method {
+            request_parameters: [
+                ("method.request.path.petId".to_string(), true),
+                ("method.request.querystring.q".to_string(), false),
+                ("method.request.header.X-Trace".to_string(), false),
+            ]
+            .into(),
+            request_models: [
+                ("application/json".to_string(), "Pet".to_string()),
+                ("$default".to_string(), "Empty".to_string()),
+            ]
+            .into(),
+            method_responses: vec![MethodResponse {
+                status_code: "200".into(),
+                response_parameters: [("method.response.header.X-Id".to_string(), true)].into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        declarations("method", &good, "/pets/{petId}").unwrap();
+        let mut bad = good.clone();
+        bad.request_parameters
+            .insert("method.request.path.nope".into(), true);
+        let err = declarations("method", &bad, "/pets/{petId}").unwrap_err();
+        assert_eq!(
+            err.field,
+            "method.request_parameters[\"method.request.path.nope\"]"
+        );
+        let mut bad = good.clone();
+        bad.request_parameters
+            .insert("method.request.body".into(), true);
+        assert!(
+            declarations("method", &bad, "/pets/{petId}")
+                .unwrap_err()
+                .reason
+                .contains("expected method.request.querystring")
+        );
+        let mut bad = good.clone();
+        bad.request_models.insert("json".into(), "Pet".into());
+        assert_eq!(
+            declarations("method", &bad, "/pets/{petId}")
+                .unwrap_err()
+                .field,
+            "method.request_models[\"json\"]"
+        );
+        let mut bad = good.clone();
+        bad.request_models
+            .insert("text/plain".into(), "no-dashes".into());
+        assert!(
+            declarations("method", &bad, "/pets/{petId}")
+                .unwrap_err()
+                .reason
+                .contains("not a model name")
+        );
+        let mut bad = good.clone();
+        bad.method_responses.push(bad.method_responses[0].clone());
+        let err = declarations("method", &bad, "/pets/{petId}").unwrap_err();
+        assert_eq!(
+            (err.field.as_str(), err.reason.as_str()),
+            (
+                "method.method_responses[1].status_code",
+                "200 is declared twice"
+            )
+        );
+        let mut bad = good.clone();
+        bad.method_responses[0]
+            .response_parameters
+            .insert("integration.request.header.x".into(), true);
+        assert_eq!(
+            declarations("method", &bad, "/pets/{petId}")
+                .unwrap_err()
+                .field,
+            "method.method_responses[0].response_parameters[\"integration.request.header.x\"]"
+        );
+    }
+}
