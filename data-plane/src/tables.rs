@@ -55,6 +55,8 @@ pub struct RuntimeTables {
     pub account_id: Box<str>,
     /// IAM access keys, for methods with authorization AWS_IAM.
     pub iam: Arc<IamTable>,
+    /// The credentials function and service integrations sign with.
+    pub outbound: Arc<crate::aws::credentials::OutboundCredentials>,
     /// Some route has a REQUEST authorizer, whose event carries the
     /// client's header-name case: new HTTP/1 connections keep it.
     pub request_authorizers: bool,
@@ -382,6 +384,8 @@ pub enum CompiledIntegration {
         headers: HeaderMap,
         body: Bytes,
     },
+    /// AWS_PROXY: a function, or an HTTP API's service action.
+    AwsProxy(Box<crate::aws::integration::ProxyIntegration>),
 }
 
 #[cfg(test)]

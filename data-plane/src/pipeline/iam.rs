@@ -12,6 +12,7 @@ use super::gateway_response::{GatewayResponse, IamRefusal};
 use crate::body::{ReadError, RequestBody};
 use crate::sigv4;
 use crate::tables::{IamKey, RuntimeTables, SigningKey};
+use bytes::Bytes;
 use http::request::Parts;
 use sha2::Digest;
 use std::sync::Arc;
@@ -142,14 +143,21 @@ pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// Reads the whole body (within `max` bytes and [`BODY_READ_TIMEOUT`]) and
 /// hashes it; the body is put back as the bytes read, for the integration.
 pub async fn hash_body(body: &mut RequestBody, max: usize) -> Result<String, GatewayResponse> {
-    let bytes = body
-        .read_whole(max, BODY_READ_TIMEOUT)
+    let bytes = buffer_body(body, max).await?;
+    Ok(sigv4::body_sha256_hex(&bytes))
+}
+
+/// The whole body (within `max` bytes and [`BODY_READ_TIMEOUT`]), left in
+/// `body` as the bytes read for whoever reads it next; a handle on them
+/// (cheap: `Bytes` are shared) is returned.
+pub async fn buffer_body(body: &mut RequestBody, max: usize) -> Result<Bytes, GatewayResponse> {
+    body.read_whole(max, BODY_READ_TIMEOUT)
         .await
+        .cloned()
         .map_err(|e| match e {
             ReadError::TooLarge => GatewayResponse::RequestTooLarge,
             ReadError::Failed => GatewayResponse::BadRequest,
-        })?;
-    Ok(sigv4::body_sha256_hex(bytes))
+        })
 }
 
 fn signed_request(parts: &Parts) -> sigv4::Request<'_> {

@@ -23,12 +23,14 @@
 
 pub mod api_key;
 pub mod authorize;
+pub mod aws_service;
 pub mod cache;
 pub mod caller;
 pub mod context;
 pub mod cors;
 pub mod custom_authorizer;
 pub mod finish;
+pub mod function;
 pub mod gateway_response;
 pub mod headers;
 pub mod http_proxy;
@@ -41,9 +43,11 @@ pub mod policy;
 pub mod refusal;
 pub mod resolve;
 pub mod route;
+pub mod template_vars;
 pub mod throttle;
 pub mod validate;
 
+use crate::aws::AwsOutbound;
 use crate::body::{RequestBody, StreamingBody};
 use crate::limits::Limits;
 use crate::stage_cache::StageCaches;
@@ -86,6 +90,8 @@ pub struct Gateway {
     authorizers: Authorizers,
     /// The stage caches' entries, beside the tables.
     stage_caches: Arc<StageCaches>,
+    /// Outbound AWS calls: functions and service actions.
+    aws: AwsOutbound,
 }
 
 impl Gateway {
@@ -101,7 +107,9 @@ impl Gateway {
     ) -> Self {
         let domain = format!(".{}", domain.trim_start_matches('.').to_ascii_lowercase());
         let authorizers = Authorizers::new(&upstream);
+        let aws = AwsOutbound::new(upstream.clone(), Default::default(), None);
         Self {
+            aws,
             tables,
             domain: domain.into(),
             upstream,
@@ -111,6 +119,13 @@ impl Gateway {
             authorizers,
             stage_caches: Arc::default(),
         }
+    }
+
+    /// Calls AWS (functions, service actions) with the node's endpoints,
+    /// region and environment credentials.
+    pub fn with_aws(mut self, aws: AwsOutbound) -> Self {
+        self.aws = aws;
+        self
     }
 
     /// Caches responses in `caches` (which the config applier reconciles
@@ -231,7 +246,7 @@ impl Gateway {
             cache::Lookup::Continue(ticket) => ticket,
         };
         // Request mapping goes here.
-        let response = integration::call(cx, &target, &self.upstream).await?;
+        let response = integration::call(cx, &target, &self.upstream, &self.aws).await?;
         // Response mapping goes here.
         Ok(cache::store(&target, ticket, response))
     }
