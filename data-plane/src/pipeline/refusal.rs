@@ -4,16 +4,23 @@
 //! customisation when its deployment has one for the refusal's type (or
 //! DEFAULT_4XX/DEFAULT_5XX), see [`crate::tables::gateway_responses`]:
 //! its status, its headers (constants, the request's parameters, stage
-//! variables, `$context` values) and its body for the client's `Accept`.
+//! variables, `$context` values) and its body for the client's `Accept`,
+//! rendered as a mapping template over the request
+//! ([`super::template_vars::TemplateVars`], with `$context.error.*`).
 //!
+//! A template that fails to render (over its bounds) answers AWS's default
+//! body instead, and says so in the log: a refusal always answers.
 //! `x-amzn-ErrorType` (and `Retry-After` when throttled) stay on every
 //! answer, customised or not: clients and SDKs read them.
 
 use super::GatewayBody;
 use super::context::{Context, Stage};
 use super::gateway_response::GatewayResponse;
-use crate::tables::gateway_responses::{ContextValue, HeaderSource, ResponseBody, Shape};
+use super::template_vars::TemplateVars;
+use crate::tables::gateway_responses::{HeaderSource, ResponseBody, Shape};
 use crate::tables::validation::media_type;
+use archway_proto::template::{ContextVars, Limits};
+use bytes::Bytes;
 use http::{HeaderValue, Response, header};
 use http_body_util::{Either, Full};
 
@@ -27,19 +34,34 @@ pub fn answer(cx: &Context<'_>, refusal: &GatewayResponse) -> Response<GatewayBo
         return refusal.into_response();
     }
     match table.shape(refusal.response_type(), refusal.default_status()) {
-        Some(shape) => customised(cx, &stage, refusal, shape),
+        Some(shape) => customised(cx, stage, refusal, shape),
         None => refusal.into_response(),
     }
 }
 
-fn customised(
-    cx: &Context<'_>,
-    stage: &Stage<'_>,
+fn customised<'a>(
+    cx: &Context<'a>,
+    stage: Stage<'a>,
     refusal: &GatewayResponse,
     shape: Shape<'_>,
 ) -> Response<GatewayBody> {
+    let vars = TemplateVars::for_stage(cx, stage, cx.observation.route).with_error(refusal);
     let (content_type, body) = match chosen_template(cx, shape) {
         Some((content_type, ResponseBody::Plain(body))) => (content_type, body.clone()),
+        Some((content_type, ResponseBody::Template(template))) => {
+            match template.render(&vars.variables(b""), &Limits::default()) {
+                Ok(rendered) => (content_type, Bytes::from(rendered.output)),
+                Err(e) => {
+                    tracing::warn!(
+                        api = %stage.api.id,
+                        response_type = refusal.response_type(),
+                        error = %e,
+                        "gateway response template failed; answering AWS's default body"
+                    );
+                    ("application/json", refusal.default_body())
+                }
+            }
+        }
         None => ("application/json", refusal.default_body()),
     };
     let mut response = Response::new(Either::Right(Full::new(body)));
@@ -52,7 +74,7 @@ fn customised(
     for (name, source) in &shape.custom.headers {
         // A value the request does not have (or that is not a header
         // value) leaves the header out, as AWS does.
-        if let Some(value) = header_value(cx, stage, refusal, source) {
+        if let Some(value) = header_value(cx, &stage, &vars, source) {
             headers.insert(name.clone(), value);
         }
     }
@@ -84,7 +106,7 @@ fn chosen_template<'s>(cx: &Context<'_>, shape: Shape<'s>) -> Option<(&'s str, &
 fn header_value(
     cx: &Context<'_>,
     stage: &Stage<'_>,
-    refusal: &GatewayResponse,
+    vars: &TemplateVars<'_, '_>,
     source: &HeaderSource,
 ) -> Option<HeaderValue> {
     let text = |s: &str| HeaderValue::from_str(s).ok();
@@ -125,33 +147,10 @@ fn header_value(
             text(value)
         }
         HeaderSource::StageVariable(name) => text(stage.serving.variables.get(&**name)?),
-        HeaderSource::Context(value) => context_value(cx, stage, refusal, *value),
-        HeaderSource::OtherContext(_) => None,
-    }
-}
-
-fn context_value(
-    cx: &Context<'_>,
-    stage: &Stage<'_>,
-    refusal: &GatewayResponse,
-    value: ContextValue,
-) -> Option<HeaderValue> {
-    let text = |s: &str| HeaderValue::from_str(s).ok();
-    match value {
-        ContextValue::RequestId => Some(cx.observation.request_id_header()),
-        ContextValue::ApiId => text(&stage.api.id),
-        ContextValue::Stage => text(&stage.stage.name),
-        ContextValue::HttpMethod => text(cx.head.method.as_str()),
-        ContextValue::ResourcePath => text(&cx.observation.route?.resource_path),
-        ContextValue::ResourceId => text(&cx.observation.route?.resource_id),
-        ContextValue::Path => text(cx.path()),
-        ContextValue::DomainName => cx.head.headers.get(header::HOST).cloned(),
-        ContextValue::AccountId => text(&cx.tables.account_id),
-        ContextValue::SourceIp => Some(cx.client.ip_header.clone()),
-        ContextValue::UserAgent => cx.head.headers.get(header::USER_AGENT).cloned(),
-        ContextValue::ErrorMessage => text(refusal.message()),
-        ContextValue::ErrorMessageString => text(&refusal.message_string()),
-        ContextValue::ErrorResponseType => text(refusal.response_type()),
-        ContextValue::ErrorValidationErrorString => text(refusal.validation_error_string()),
+        HeaderSource::Context(path) => {
+            let path: Vec<&str> = path.iter().map(|p| &**p).collect();
+            let value = ContextVars::get(vars, &path).filter(|v| !v.is_null())?;
+            text(&value.to_java_string())
+        }
     }
 }

@@ -158,6 +158,25 @@ fn snapshot() -> Vec<ConfigResource> {
                 ..Default::default()
             },
             Customised {
+                response_type: "BAD_REQUEST_PARAMETERS".into(),
+                response_templates: [(
+                    "application/json".to_owned(),
+                    concat!(
+                        r#"{"error":$context.error.messageString,"#,
+                        r#""type":"$context.error.responseType","#,
+                        r#""at":"$context.resourcePath","env":"$stageVariables.env"}"#
+                    )
+                    .to_owned(),
+                )]
+                .into(),
+                response_parameters: [(
+                    "gatewayresponse.header.x-stage".to_owned(),
+                    "context.stage".to_owned(),
+                )]
+                .into(),
+                ..Default::default()
+            },
+            Customised {
                 response_type: "DEFAULT_4XX".into(),
                 response_parameters: [(
                     "gatewayresponse.header.x-default".to_owned(),
@@ -301,21 +320,25 @@ async fn missing_parameters_are_listed_as_aws_does() {
     let g = gateway();
     let refused = send(&g, "GET", "pets", "/prod/pets/7", &[], "").await;
     assert_eq!(refused.status, 400);
+    // The API's template, rendered over the request and the refusal.
     assert_eq!(
         refused.body,
-        r#"{"message":"Missing required request parameters: [q]"}"#
+        r#"{"error":"Missing required request parameters: [q]","type":"BAD_REQUEST_PARAMETERS","at":"/pets/{id}","env":"test"}"#
     );
+    assert_eq!(refused.header("x-stage"), Some("prod"));
     assert_eq!(
         refused.header("x-amzn-errortype"),
         Some("BadRequestException")
     );
-    // Not customised itself: DEFAULT_4XX's header, the type's status.
-    assert_eq!(refused.header("x-default"), Some("4xx"));
+    // Customised itself: DEFAULT_4XX's header does not apply.
+    assert_eq!(refused.header("x-default"), None);
     // Parameters are checked before the body.
     let both = send(&g, "POST", "pets", "/prod/pets", &[JSON], "not json").await;
-    assert_eq!(
-        both.body,
-        r#"{"message":"Missing required request parameters: [x-tenant]"}"#
+    assert!(
+        both.body
+            .contains(r#""error":"Missing required request parameters: [x-tenant]""#),
+        "{}",
+        both.body
     );
 }
 
