@@ -149,7 +149,9 @@ pub async fn hash_body(body: &mut RequestBody, max: usize) -> Result<String, Gat
 
 /// The whole body (within `max` bytes and [`BODY_READ_TIMEOUT`]), left in
 /// `body` as the bytes read for whoever reads it next; a handle on them
-/// (cheap: `Bytes` are shared) is returned.
+/// (cheap: `Bytes` are shared) is returned. Every phase that needs the body
+/// whole reads it through here, so a body too large or broken gets one
+/// answer whichever phase read it first.
 pub async fn buffer_body(body: &mut RequestBody, max: usize) -> Result<Bytes, GatewayResponse> {
     body.read_whole(max, BODY_READ_TIMEOUT)
         .await

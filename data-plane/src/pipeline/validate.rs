@@ -31,8 +31,6 @@
 
 use super::context::Context;
 use super::gateway_response::GatewayResponse;
-use super::iam::BODY_READ_TIMEOUT;
-use crate::body::ReadError;
 use crate::stage_cache::key::KeyParam;
 use crate::tables::validation::{BodyModels, CompiledModel, RequiredParameter, media_type};
 use http::header::CONTENT_TYPE;
@@ -126,15 +124,8 @@ async fn check_body(cx: &mut Context<'_>, models: &BodyModels) -> Result<(), Gat
     let Some(model) = model else {
         return Ok(());
     };
-    let bytes = cx
-        .body
-        .read_whole(cx.max_payload, BODY_READ_TIMEOUT)
-        .await
-        .map_err(|e| match e {
-            ReadError::TooLarge => GatewayResponse::RequestTooLarge,
-            ReadError::Failed => GatewayResponse::BadRequest,
-        })?;
-    validate_body(model, bytes).map_err(|detail| GatewayResponse::BadRequestBody(detail.into()))
+    let bytes = super::iam::buffer_body(&mut cx.body, cx.max_payload).await?;
+    validate_body(model, &bytes).map_err(|detail| GatewayResponse::BadRequestBody(detail.into()))
 }
 
 /// Checks `body` against `model`: Err holds AWS's bracketed list of what
