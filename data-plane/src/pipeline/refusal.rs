@@ -19,7 +19,7 @@ use super::gateway_response::GatewayResponse;
 use super::template_vars::TemplateVars;
 use crate::tables::gateway_responses::{HeaderSource, ResponseBody, Shape};
 use crate::tables::validation::media_type;
-use archway_proto::template::{ContextVars, Limits};
+use archway_proto::template::{ContextVars, Limits, ParamLocation, Params, StageVariables};
 use bytes::Bytes;
 use http::{HeaderValue, Response, header};
 use http_body_util::{Either, Full};
@@ -74,7 +74,7 @@ fn customised<'a>(
     for (name, source) in &shape.custom.headers {
         // A value the request does not have (or that is not a header
         // value) leaves the header out, as AWS does.
-        if let Some(value) = header_value(cx, &stage, &vars, source) {
+        if let Some(value) = header_value(&vars, source) {
             headers.insert(name.clone(), value);
         }
     }
@@ -103,50 +103,33 @@ fn chosen_template<'s>(cx: &Context<'_>, shape: Shape<'s>) -> Option<(&'s str, &
         .or_else(|| templates.first().map(|(t, b)| (&**t, b)))
 }
 
-fn header_value(
-    cx: &Context<'_>,
-    stage: &Stage<'_>,
-    vars: &TemplateVars<'_, '_>,
-    source: &HeaderSource,
-) -> Option<HeaderValue> {
+/// A header's value, read through the request's one template view
+/// ([`TemplateVars`]): parameters as mapping templates read them (path
+/// parameters decoded, the last of a repeated one), `$context` and stage
+/// variables the same way.
+fn header_value(vars: &TemplateVars<'_, '_>, source: &HeaderSource) -> Option<HeaderValue> {
     let text = |s: &str| HeaderValue::from_str(s).ok();
+    let all = |location: ParamLocation, name: &str| {
+        let mut values: Vec<String> = Vec::new();
+        Params::each(vars, location, &mut |n, v| {
+            let same = match location {
+                ParamLocation::Header => n.eq_ignore_ascii_case(name),
+                _ => n == name,
+            };
+            if same {
+                values.push(v.to_owned());
+            }
+        });
+        (!values.is_empty()).then(|| values.join(","))
+    };
     match source {
         HeaderSource::Constant(value) => Some(value.clone()),
-        HeaderSource::RequestHeader(name) => {
-            cx.head.headers.get_all(name).iter().next_back().cloned()
-        }
-        HeaderSource::RequestHeaderAll(name) => {
-            let values: Vec<&str> = cx
-                .head
-                .headers
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            (!values.is_empty()).then(|| text(&values.join(",")))?
-        }
-        HeaderSource::RequestQuery(name) => {
-            let query = cx.head.uri.query()?;
-            let value = form_urlencoded::parse(query.as_bytes())
-                .filter(|(n, _)| n == &**name)
-                .last()?
-                .1;
-            text(&value)
-        }
-        HeaderSource::RequestQueryAll(name) => {
-            let query = cx.head.uri.query()?;
-            let values: Vec<_> = form_urlencoded::parse(query.as_bytes())
-                .filter(|(n, _)| n == &**name)
-                .map(|(_, v)| v)
-                .collect();
-            (!values.is_empty()).then(|| text(&values.join(",")))?
-        }
-        HeaderSource::RequestPath(name) => {
-            let params = cx.params();
-            let value = params.iter().find(|(n, _)| *n == &**name)?.1;
-            text(value)
-        }
-        HeaderSource::StageVariable(name) => text(stage.serving.variables.get(&**name)?),
+        HeaderSource::RequestHeader(name) => text(Params::header(vars, name.as_str())?),
+        HeaderSource::RequestHeaderAll(name) => text(&all(ParamLocation::Header, name.as_str())?),
+        HeaderSource::RequestQuery(name) => text(Params::querystring(vars, name)?),
+        HeaderSource::RequestQueryAll(name) => text(&all(ParamLocation::QueryString, name)?),
+        HeaderSource::RequestPath(name) => text(Params::path(vars, name)?),
+        HeaderSource::StageVariable(name) => text(StageVariables::get(vars, name)?),
         HeaderSource::Context(path) => {
             let path: Vec<&str> = path.iter().map(|p| &**p).collect();
             let value = ContextVars::get(vars, &path).filter(|v| !v.is_null())?;

@@ -504,6 +504,21 @@ async fn a_wrong_content_type_meets_default_or_is_not_validated_as_aws() {
         refused.header("x-detail"),
         Some("[more than one Content-Type header]")
     );
+    // A list in one header is refused the same way.
+    let refused = send(
+        &g,
+        "POST",
+        "pets",
+        "/prod/pets",
+        &[("content-type", "text/plain, application/json"), TENANT],
+        "{}",
+    )
+    .await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(
+        refused.header("x-detail"),
+        Some("[more than one media type in Content-Type]")
+    );
 }
 
 #[tokio::test]
@@ -612,6 +627,20 @@ async fn responses_carry_cors_headers_for_allowed_origins_only() {
     let missing = send(&g, "GET", "web", "/prod/nowhere", &[ORIGIN], "").await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.header("access-control-allow-origin"), Some(APP));
+}
+
+#[tokio::test]
+async fn every_answer_varies_by_origin_once() {
+    let g = gateway();
+    // A disallowed origin, and no origin, get `Vary: Origin` too: a shared
+    // cache must not serve their answer to an allowed origin.
+    for headers in [&[("origin", "http://evil.test")][..], &[]] {
+        let answer = send(&g, "GET", "web", "/prod/items", headers, "").await;
+        let vary: Vec<_> = answer.headers.get_all("vary").iter().collect();
+        assert_eq!(vary, ["Origin"], "{headers:?}");
+    }
+    let allowed = send(&g, "GET", "web", "/prod/items", &[ORIGIN], "").await;
+    assert_eq!(allowed.headers.get_all("vary").iter().count(), 1);
 }
 
 #[tokio::test]
