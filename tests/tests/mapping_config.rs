@@ -1158,3 +1158,114 @@ async fn apply_and_export_round_trip_the_new_kinds() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `archwayctl iam put-outbound-credential` takes the secret from stdin or
+/// an environment variable (there is no flag for it), never prints it, and
+/// the listing shows the credential without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archwayctl_puts_outbound_credentials_without_the_secret_on_argv() -> anyhow::Result<()> {
+    use archway_e2e::ctl::{command, ctl};
+    use std::io::Write;
+    let (_dir, cp, _admin) = started().await?;
+    let base = [
+        "--server",
+        &cp.url(),
+        "--token",
+        archway_e2e::TEST_ADMIN_TOKEN,
+        "iam",
+        "put-outbound-credential",
+    ]
+    .map(str::to_owned);
+    let run = |extra: &[&str], stdin: Option<&str>, env: Option<(&str, &str)>| {
+        let mut args: Vec<&str> = base.iter().map(String::as_str).collect();
+        args.extend_from_slice(extra);
+        let (mut cmd, _cwd) = command(&args);
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("archwayctl");
+        let mut input = child.stdin.take().unwrap();
+        input
+            .write_all(stdin.unwrap_or_default().as_bytes())
+            .unwrap();
+        drop(input);
+        child.wait_with_output().expect("archwayctl output")
+    };
+    let out = run(
+        &["from-stdin", "--access-key-id", "AKIAIOSFODNN7EXAMPLE"],
+        Some(&format!("{SECRET}\n{TOKEN}\n")),
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("from-stdin") && !stdout.contains(SECRET),
+        "{stdout}"
+    );
+    let out = run(
+        &[
+            "from-env",
+            "--access-key-id",
+            "AKIAIOSFODNN7EXAMPLF",
+            "--secret-env",
+            "OUTBOUND_SECRET",
+        ],
+        None,
+        Some(("OUTBOUND_SECRET", SECRET)),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No secret anywhere: refused, and no flag can carry one.
+    let out = run(
+        &["empty", "--access-key-id", "AKIAIOSFODNN7EXAMPLG"],
+        Some(""),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no secret access key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        &[
+            "argv",
+            "--access-key-id",
+            "AKIAIOSFODNN7EXAMPLH",
+            "--secret-access-key",
+            SECRET,
+        ],
+        Some(SECRET),
+        None,
+    );
+    assert!(
+        !out.status.success(),
+        "there is no --secret-access-key flag"
+    );
+
+    let listed = ctl(&cp.url(), &["get", "outbound-credentials"]);
+    assert!(
+        listed.contains("from-stdin") && listed.contains("from-env"),
+        "{listed}"
+    );
+    assert!(!listed.contains(SECRET), "{listed}");
+    let yaml = ctl(&cp.url(), &["get", "outbound-credentials", "-o", "json"]);
+    assert!(!yaml.contains(SECRET), "{yaml}");
+    ctl(
+        &cp.url(),
+        &["iam", "delete-outbound-credential", "from-env", "--yes"],
+    );
+    let listed = ctl(&cp.url(), &["iam", "outbound-credentials"]);
+    assert!(!listed.contains("from-env"), "{listed}");
+    Ok(())
+}

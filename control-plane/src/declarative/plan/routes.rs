@@ -119,9 +119,9 @@ impl Planner<'_> {
                     &format!("{field}.request_validator"),
                 )
             });
-            if self.check(&field, checked)?.is_none() {
-                continue;
-            }
+            // Recorded; the route still counts, as before these checks (the
+            // API is not "without methods" because one route is refused).
+            self.check(&field, checked)?;
             // The handlers' rule, its refusals named as the document names
             // the fields.
             let checked = check_authorization_with(&field, &mut method, type_of)
