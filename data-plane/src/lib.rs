@@ -10,6 +10,7 @@
 pub mod access_log;
 pub mod admin;
 pub mod apply;
+pub mod aws;
 pub mod body;
 pub mod client;
 pub mod compile;

@@ -74,6 +74,21 @@ pub struct NodeConfig {
     /// How long a client may take over a request head, and a client
     /// connection go without starting a request.
     pub header_read_timeout: Duration,
+    /// Outbound AWS calls (function and service integrations).
+    pub aws: AwsNodeSettings,
+}
+
+/// A node's settings for outbound AWS calls.
+#[derive(Debug, Clone, Default)]
+pub struct AwsNodeSettings {
+    /// `--aws-endpoint` values: `SERVICE=URL`, or `URL` for every service.
+    pub endpoints: Vec<String>,
+    /// `--aws-region` (or `AWS_REGION`); None: us-east-1.
+    pub region: Option<String>,
+    /// Sign with the environment's `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (read once, at
+    /// start) when an integration names no credentials.
+    pub environment_credentials: bool,
 }
 
 /// The default cap on client connections: keep the process's file
@@ -224,6 +239,26 @@ pub async fn run(
         .upstream_tls
         .clone()
         .unwrap_or_else(crate::tls::default_client_config);
+    let upstream = crate::upstream::Upstream::new(
+        &upstream_tls,
+        config.upstream_keepalive,
+        crate::upstream::OutboundMetrics::new(telemetry.meter()),
+    );
+    let aws = crate::aws::AwsOutbound::new(
+        upstream.clone(),
+        crate::aws::endpoints::Endpoints::new(
+            config.aws.endpoints.iter().map(String::as_str),
+            config.aws.region.as_deref(),
+        )
+        .map_err(anyhow::Error::msg)?,
+        config
+            .aws
+            .environment_credentials
+            .then(|| {
+                crate::aws::credentials::Credentials::from_env(|name| std::env::var(name).ok())
+            })
+            .flatten(),
+    );
     let gateway = Arc::new(
         Gateway::new(
             tables,
@@ -231,13 +266,10 @@ pub async fn run(
             config.max_payload,
             telemetry.clone(),
             limits,
-            crate::upstream::Upstream::new(
-                &upstream_tls,
-                config.upstream_keepalive,
-                crate::upstream::OutboundMetrics::new(telemetry.meter()),
-            ),
+            upstream,
         )
-        .with_stage_caches(stage_caches),
+        .with_stage_caches(stage_caches)
+        .with_aws(aws),
     );
     let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();
     let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));

@@ -2,6 +2,10 @@
 //! whole with `ArcSwap`, so a request loads them once and sees one consistent
 //! version from start to end.
 
+pub mod cors;
+pub mod gateway_responses;
+pub mod validation;
+
 use crate::access_log::StageAccessLog;
 use crate::routes::RouteTree;
 use crate::stage_cache::config::StageCacheConfig;
@@ -51,6 +55,8 @@ pub struct RuntimeTables {
     pub account_id: Box<str>,
     /// IAM access keys, for methods with authorization AWS_IAM.
     pub iam: Arc<IamTable>,
+    /// The credentials function and service integrations sign with.
+    pub outbound: Arc<crate::aws::credentials::OutboundCredentials>,
     /// Some route has a REQUEST authorizer, whose event carries the
     /// client's header-name case: new HTTP/1 connections keep it.
     pub request_authorizers: bool,
@@ -336,6 +342,10 @@ pub struct CompiledDeployment {
     pub tree: RouteTree,
     /// Indexed by the route ids in `tree`.
     pub routes: Vec<Route>,
+    /// HTTP APIs: the CORS configuration deployed with the routes.
+    pub cors: Option<cors::CorsPolicy>,
+    /// The API's customised refusals, as deployed.
+    pub gateway_responses: gateway_responses::GatewayResponses,
 }
 
 #[derive(Debug)]
@@ -357,6 +367,8 @@ pub struct Route {
     pub integration: CompiledIntegration,
     /// What besides the verb tells this route's cached responses apart.
     pub cache_key: Box<[KeyParam]>,
+    /// The method's request validation; None: nothing to check.
+    pub validation: Option<Box<validation::RouteValidation>>,
 }
 
 #[derive(Debug)]
@@ -372,6 +384,8 @@ pub enum CompiledIntegration {
         headers: HeaderMap,
         body: Bytes,
     },
+    /// AWS_PROXY: a function, or an HTTP API's service action.
+    AwsProxy(Box<crate::aws::integration::ProxyIntegration>),
 }
 
 #[cfg(test)]

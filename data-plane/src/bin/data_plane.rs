@@ -93,6 +93,21 @@ struct Args {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "ARCHWAY_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Where outbound AWS calls (function and service integrations) go:
+    /// `SERVICE=URL` for one service (`lambda=http://127.0.0.1:9001`), or
+    /// `URL` for every service (an emulator serving all of them);
+    /// repeatable. An integration's own endpoint_url comes first; without
+    /// either, AWS's https://{service}.{region}.amazonaws.com.
+    #[arg(
+        long = "aws-endpoint",
+        env = "ARCHWAY_AWS_ENDPOINTS",
+        value_delimiter = ','
+    )]
+    aws_endpoints: Vec<String>,
+    /// The region outbound AWS calls go to and are signed for when the
+    /// integration's ARN names none.
+    #[arg(long, env = "AWS_REGION")]
+    aws_region: Option<String>,
     /// PEM CA certificates trusted for an https:// --control-plane, besides
     /// the operating system's roots.
     #[arg(long, env = "ARCHWAY_CONTROL_PLANE_CA_FILE")]
@@ -273,6 +288,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             (None, None) => None,
         },
         header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout_secs),
+        aws: node::AwsNodeSettings {
+            endpoints: args.aws_endpoints,
+            region: args.aws_region,
+            environment_credentials: true,
+        },
     };
     let listeners = node::Listeners {
         public: listener,

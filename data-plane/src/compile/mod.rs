@@ -10,7 +10,12 @@
 //! already compiled by the previous tables is reused as is, which keeps a
 //! stage change cheap however large its API.
 
+pub mod cors;
+pub mod gateway_responses;
+pub mod validation;
+
 use crate::access_log::AccessLogSinks;
+use crate::aws::credentials::OutboundCredentials;
 use crate::routes::RouteTree;
 use crate::stage_cache::config::StageCacheConfig;
 use crate::tables::{
@@ -111,6 +116,7 @@ pub fn compile_with<'a>(
     let mut deployments: HashMap<String, &Deployment> = HashMap::new();
     let mut principals: HashMap<&str, &IamPrincipal> = HashMap::new();
     let mut access_keys: Vec<&AccessKey> = Vec::new();
+    let mut outbound = Vec::new();
     let mut api_policies: Vec<(&str, &str)> = Vec::new();
     for r in resources {
         match &r.resource {
@@ -159,9 +165,7 @@ pub fn compile_with<'a>(
                 principals.insert(&p.name, p);
             }
             Some(Body::AccessKey(k)) => access_keys.push(k),
-            // Not used yet: function and service integrations (issue 14)
-            // will sign with these.
-            Some(Body::OutboundCredential(_)) => {}
+            Some(Body::OutboundCredential(c)) => outbound.push(c),
             None => return Err(err(&r.name, "empty resource")),
         }
     }
@@ -182,6 +186,8 @@ pub fn compile_with<'a>(
         }
     }
     let iam = compile_iam(&principals, &access_keys)?;
+    let outbound =
+        OutboundCredentials::compile(outbound).map_err(|reason| err("outbound", reason))?;
 
     let mut compiled: HashMap<Box<str>, Arc<CompiledDeployment>> = HashMap::new();
     let mut target_of = |stage_res: &str,
@@ -300,6 +306,7 @@ pub fn compile_with<'a>(
         region: settings.region.into(),
         account_id: settings.account_id.into(),
         iam: Arc::new(iam),
+        outbound: Arc::new(outbound),
     })
 }
 
@@ -541,6 +548,7 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         .iter()
         .map(|r| (r.id.as_str(), r.path.as_str()))
         .collect();
+    let models = validation::compile_models(&d.api_id, &d.models).map_err(|r| err(name, r))?;
     let mut tree = RouteTree::default();
     let mut routes = Vec::with_capacity(d.methods.len());
     for method in &d.methods {
@@ -565,8 +573,17 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         };
         rules::integration::integration_in("integration", integration, &scope)
             .map_err(|v| err(name, format!("{} {path}: {v}", method.http_method)))?;
-        let compiled = compile_integration(integration)
-            .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;
+        let compiled = match IntegrationType::try_from(integration.r#type) {
+            Ok(IntegrationType::AwsProxy) => crate::aws::integration::compile_proxy(
+                integration,
+                &method.http_method,
+                path,
+                &d.binary_media_types,
+            )
+            .map(|p| CompiledIntegration::AwsProxy(Box::new(p))),
+            _ => compile_integration(integration),
+        }
+        .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;
         let cache_key =
             crate::stage_cache::key::compile(&integration.cache_key_parameters, path)
                 .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;
@@ -620,9 +637,20 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             auth,
             integration: compiled,
             cache_key,
+            validation: validation::compile_route(method, &d.request_validators, &models)
+                .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?,
         });
     }
-    Ok(CompiledDeployment { tree, routes })
+    let protocol = archway_proto::v1::ApiProtocol::try_from(d.protocol).unwrap_or_default();
+    let cors = cors::compile(d.cors_configuration.as_ref(), protocol).map_err(|r| err(name, r))?;
+    let gateway_responses =
+        gateway_responses::compile(&d.gateway_responses).map_err(|r| err(name, r))?;
+    Ok(CompiledDeployment {
+        tree,
+        routes,
+        cors,
+        gateway_responses,
+    })
 }
 
 /// The resource paths of a target's routes, by route id.

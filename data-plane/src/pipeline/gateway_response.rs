@@ -26,6 +26,10 @@ pub enum GatewayResponse {
     IntegrationTimeout,
     /// The backend could not be reached or broke the connection.
     IntegrationFailure,
+    /// A function failed (an error it raised, a malformed answer, a
+    /// throttled or unavailable function), as AWS answers it: 502 with
+    /// "Internal server error".
+    FunctionFailure,
     /// The configuration produced something unusable, e.g. a bad URI.
     ApiConfigurationError,
     /// A method requires an API key and the request's is missing, unknown,
@@ -127,6 +131,11 @@ impl GatewayResponse {
                 "IntegrationFailureException",
                 "Bad Gateway",
             ),
+            FunctionFailure => defaults(
+                StatusCode::BAD_GATEWAY,
+                "InternalServerErrorException",
+                "Internal server error",
+            ),
             ApiConfigurationError => defaults(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "ApiConfigurationException",
@@ -208,7 +217,7 @@ impl GatewayResponse {
             BadRequestParameters(_) => "BAD_REQUEST_PARAMETERS",
             MalformedRequest => "DEFAULT_4XX",
             IntegrationTimeout => "INTEGRATION_TIMEOUT",
-            IntegrationFailure => "INTEGRATION_FAILURE",
+            IntegrationFailure | FunctionFailure => "INTEGRATION_FAILURE",
             ApiConfigurationError => "API_CONFIGURATION_ERROR",
             InvalidApiKey => "INVALID_API_KEY",
             Throttled(_) => "THROTTLED",

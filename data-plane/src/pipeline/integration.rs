@@ -1,11 +1,14 @@
 //! Phase: integration. The method's integration answers the request: the
-//! gateway itself (MOCK) or the backend (HTTP_PROXY). Function and service
-//! integrations are further arms of the one match here.
+//! gateway itself (MOCK), the backend (HTTP_PROXY), a function or an AWS
+//! service action (AWS_PROXY, see [`super::function`] and
+//! [`super::aws_service`]).
 
 use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
 use super::observe::Phase;
-use super::{GatewayBody, http_proxy, mock};
+use super::{GatewayBody, aws_service, function, http_proxy, mock};
+use crate::aws::AwsOutbound;
+use crate::aws::integration::ProxyIntegration;
 use crate::body::RequestBody;
 use crate::tables::CompiledIntegration;
 use crate::upstream::Upstream;
@@ -18,6 +21,7 @@ pub async fn call<'a>(
     cx: &mut Context<'a>,
     target: &Target<'a>,
     upstream: &Upstream,
+    aws: &AwsOutbound,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
     let result = match &target.route.integration {
         CompiledIntegration::Mock {
@@ -55,6 +59,12 @@ pub async fn call<'a>(
             }
             result
         }
+        CompiledIntegration::AwsProxy(proxy) => match &**proxy {
+            ProxyIntegration::Function(f) => {
+                Box::pin(function::invoke::call(cx, target, f, aws)).await
+            }
+            ProxyIntegration::Service(s) => Box::pin(aws_service::call(cx, target, s, aws)).await,
+        },
     };
     // Answered, or failed: the integration was tried either way.
     cx.observation.event(Phase::IntegrationAnswered);

@@ -221,6 +221,11 @@ impl<'t> Observation<'t> {
     }
 
     /// The request id, as the `x-amzn-RequestId` header carries it.
+    /// When the request arrived, by the wall clock.
+    pub fn received_at(&self) -> SystemTime {
+        SystemTime::now() - self.started.elapsed()
+    }
+
     pub fn request_id_header(&self) -> HeaderValue {
         HeaderValue::from_bytes(&self.request_id.0).expect("hex digits and dashes")
     }
@@ -410,6 +415,13 @@ impl<'t> Observation<'t> {
             ContextVar::ErrorMessage => {
                 write!(out, "{}", self.refusal.as_ref().map_or("", |r| r.message()))
             }
+            ContextVar::ErrorValidationErrorString => write!(
+                out,
+                "{}",
+                self.refusal
+                    .as_ref()
+                    .map_or("", |r| r.validation_error_string())
+            ),
             ContextVar::ErrorResponseType => {
                 write!(
                     out,
@@ -436,7 +448,7 @@ impl<'t> Observation<'t> {
 }
 
 /// `27/Nov/2026:22:41:33 +0000`, the Common Log Format time, in UTC.
-fn write_clf_time(out: &mut String, at: SystemTime) -> std::fmt::Result {
+pub(crate) fn write_clf_time(out: &mut String, at: SystemTime) -> std::fmt::Result {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];

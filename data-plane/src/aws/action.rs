@@ -1,0 +1,136 @@
+//! REST APIs' non-proxy `AWS` integrations: the mapping flow renders the
+//! integration request (request template, parameter mappings) and hands it
+//! to [`call`], which sends it to what the integration's URI names (a
+//! service action, a service path, or a function) and returns the answer
+//! for the integration responses to map.
+
+use super::arn::AwsTarget;
+use super::credentials::OutboundCredentials;
+use super::integration::CallSettings;
+use super::lambda::{self, FunctionError};
+use super::{AwsAnswer, AwsError, AwsOutbound, AwsRequest, Service};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, header};
+
+/// The integration request as the mapping flow rendered it.
+#[derive(Debug, Clone)]
+pub struct RenderedRequest<'a> {
+    /// The integration's verb (`POST` for actions and functions, as AWS
+    /// requires; a path call's own verb).
+    pub method: Method,
+    /// `integration.request.header.*`.
+    pub headers: HeaderMap,
+    /// `integration.request.querystring.*`, in order.
+    pub query: &'a [(String, String)],
+    /// `integration.request.path.*`: fill `{name}` in a path URI.
+    pub path_params: &'a [(String, String)],
+    /// The request template's output (or the passed-through body).
+    pub body: Bytes,
+}
+
+/// The service's or function's answer.
+#[derive(Debug, Clone)]
+pub struct CallAnswer {
+    pub answer: AwsAnswer,
+    /// For functions: the error the function raised, whose `errorMessage`
+    /// the integration responses' selection patterns match.
+    pub function_error: Option<FunctionError>,
+}
+
+/// Signs and sends `request` to `target` with the integration's credentials
+/// (from `table`, else the node's environment), within its timeout.
+pub async fn call(
+    aws: &AwsOutbound,
+    table: &OutboundCredentials,
+    target: &AwsTarget,
+    settings: &CallSettings,
+    mut request: RenderedRequest<'_>,
+) -> Result<CallAnswer, AwsError> {
+    let credentials = aws.credentials(table, &settings.credentials)?;
+    let (region, service, subdomain, path) = match target {
+        AwsTarget::Function(function) => {
+            let answer = lambda::invoke(aws, credentials, function, settings, request.body).await?;
+            let function_error = FunctionError::of(&answer);
+            return Ok(CallAnswer {
+                answer,
+                function_error,
+            });
+        }
+        AwsTarget::Action {
+            region,
+            service,
+            subdomain,
+            action,
+        } => {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            query.append_pair("Action", action);
+            for (k, v) in request.query {
+                query.append_pair(k, v);
+            }
+            if !request.body.is_empty() && !request.headers.contains_key(header::CONTENT_TYPE) {
+                // The query protocol's form body.
+                request.headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                );
+            }
+            (region, service, subdomain, format!("/?{}", query.finish()))
+        }
+        AwsTarget::Path {
+            region,
+            service,
+            subdomain,
+            path,
+        } => {
+            use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+            const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+                .remove(b'-')
+                .remove(b'_')
+                .remove(b'.')
+                .remove(b'~');
+            let mut rendered = format!("/{path}");
+            for (name, value) in request.path_params {
+                rendered = rendered.replace(
+                    &format!("{{{name}}}"),
+                    &utf8_percent_encode(value, SEGMENT).to_string(),
+                );
+            }
+            if !request.query.is_empty() {
+                let mut query = form_urlencoded::Serializer::new(String::new());
+                for (k, v) in request.query {
+                    query.append_pair(k, v);
+                }
+                rendered.push(if rendered.contains('?') { '&' } else { '?' });
+                rendered.push_str(&query.finish());
+            }
+            (region, service, subdomain, rendered)
+        }
+    };
+    let endpoint = Service {
+        endpoint_prefix: service,
+        subdomain: subdomain.as_deref(),
+        signing_name: service,
+        region: Some(region),
+        endpoint_url: settings.endpoint_url.as_deref(),
+    };
+    // Headers the client writes itself are not the mapping's to set.
+    request.headers.remove(header::HOST);
+    request.headers.remove(header::CONTENT_LENGTH);
+    let answer = aws
+        .send(
+            &endpoint,
+            credentials,
+            AwsRequest {
+                method: request.method,
+                path_and_query: &path,
+                headers: request.headers,
+                body: request.body,
+            },
+            settings.timeout,
+        )
+        .await?;
+    Ok(CallAnswer {
+        answer,
+        function_error: None,
+    })
+}

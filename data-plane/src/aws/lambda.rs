@@ -1,0 +1,162 @@
+//! The Lambda Invoke API: `POST /2015-03-31/functions/{function}/invocations`
+//! with the payload, answered by the function's output, and by
+//! `X-Amz-Function-Error` when the function raised an error (the body is
+//! then `{"errorMessage": …, "errorType": …}`).
+
+use super::arn::FunctionTarget;
+use super::credentials::Credentials;
+use super::integration::CallSettings;
+use super::{AwsAnswer, AwsError, AwsOutbound, AwsRequest, Service};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, header};
+
+/// The header the Invoke API marks a function's error with.
+pub const FUNCTION_ERROR: &str = "x-amz-function-error";
+
+/// A function's error, from the Invoke API's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionError {
+    /// `Unhandled` or `Handled`, from the header.
+    pub kind: String,
+    /// `errorType` of the body, if it says.
+    pub error_type: Option<String>,
+    /// `errorMessage` of the body: what non-proxy integrations match
+    /// selection patterns against.
+    pub message: Option<String>,
+}
+
+impl FunctionError {
+    /// The function error an answer reports, if any.
+    pub fn of(answer: &AwsAnswer) -> Option<Self> {
+        let kind = answer
+            .headers
+            .get(FUNCTION_ERROR)?
+            .to_str()
+            .unwrap_or("Unhandled");
+        let body: Option<serde_json::Value> = serde_json::from_slice(&answer.body).ok();
+        let field = |name: &str| {
+            body.as_ref()
+                .and_then(|b| b.get(name))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        Some(Self {
+            kind: kind.to_owned(),
+            error_type: field("errorType"),
+            message: field("errorMessage"),
+        })
+    }
+}
+
+/// The error type of an Invoke API refusal (4xx/5xx): the
+/// `x-amzn-ErrorType` header, else the body's `Type` or `__type`.
+pub fn api_error_type(answer: &AwsAnswer) -> String {
+    if let Some(t) = answer
+        .headers
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+    {
+        return t.split(':').next().unwrap_or(t).to_owned();
+    }
+    let body: Option<serde_json::Value> = serde_json::from_slice(&answer.body).ok();
+    body.as_ref()
+        .and_then(|b| b.get("Type").or_else(|| b.get("__type")))
+        .and_then(|v| v.as_str())
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
+/// Invokes `target` synchronously (`RequestResponse`) with `payload`.
+pub async fn invoke(
+    aws: &AwsOutbound,
+    credentials: &Credentials,
+    target: &FunctionTarget,
+    settings: &CallSettings,
+    payload: Bytes,
+) -> Result<AwsAnswer, AwsError> {
+    let path = target.invoke_path();
+    let mut headers = HeaderMap::with_capacity(4);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        "x-amz-invocation-type",
+        HeaderValue::from_static("RequestResponse"),
+    );
+    let service = Service {
+        endpoint_prefix: "lambda",
+        subdomain: None,
+        signing_name: "lambda",
+        region: target.region.as_deref(),
+        endpoint_url: settings.endpoint_url.as_deref(),
+    };
+    let request = AwsRequest {
+        method: Method::POST,
+        path_and_query: &path,
+        headers,
+        body: payload,
+    };
+    aws.send(&service, credentials, request, settings.timeout)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(headers: &[(&str, &str)], body: &str) -> AwsAnswer {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        AwsAnswer {
+            status: http::StatusCode::OK,
+            headers: map,
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn function_errors_carry_their_message() {
+        let a = answer(
+            &[("X-Amz-Function-Error", "Unhandled")],
+            r#"{"errorMessage":"boom","errorType":"Error"}"#,
+        );
+        assert_eq!(
+            FunctionError::of(&a),
+            Some(FunctionError {
+                kind: "Unhandled".into(),
+                error_type: Some("Error".into()),
+                message: Some("boom".into()),
+            })
+        );
+        assert_eq!(
+            FunctionError::of(&answer(&[], r#"{"errorMessage":"x"}"#)),
+            None
+        );
+        let odd =
+            FunctionError::of(&answer(&[("x-amz-function-error", "Handled")], "not json")).unwrap();
+        assert_eq!((odd.kind.as_str(), odd.message), ("Handled", None));
+    }
+
+    #[test]
+    fn api_errors_are_named() {
+        let throttled = answer(
+            &[(
+                "x-amzn-ErrorType",
+                "TooManyRequestsException:http://internal.amazon.com/",
+            )],
+            "{}",
+        );
+        assert_eq!(api_error_type(&throttled), "TooManyRequestsException");
+        assert_eq!(
+            api_error_type(&answer(&[], r#"{"Type":"User","__type":"x"}"#)),
+            "User"
+        );
+        assert_eq!(api_error_type(&answer(&[], "")), "unknown");
+    }
+}

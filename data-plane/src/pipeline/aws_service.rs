@@ -1,0 +1,463 @@
+//! `AWS_PROXY` integrations with an integration subtype (HTTP APIs): the
+//! request's mapped parameters become one service action (SQS, EventBridge,
+//! Kinesis, Step Functions, AppConfig), and the service's answer, status
+//! and body, is the response, as AWS passes it back.
+//!
+//! The subtype table (`archway_proto::aws_subtypes`) says where each
+//! parameter goes and in what shape; this module evaluates the parameters
+//! against the request and writes the wire request (JSON 1.0/1.1 with
+//! `X-Amz-Target`, or REST).
+
+use super::GatewayBody;
+use super::context::{Context, Target};
+use super::gateway_response::GatewayResponse;
+use super::iam::buffer_body;
+use crate::aws::integration::{RequestValue, ServiceIntegration};
+use crate::aws::{AwsError, AwsOutbound, AwsRequest, Service};
+use archway_proto::aws_subtypes::{Parameter, Placement, Protocol, Shape};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Response, header};
+use http_body_util::{Either, Full};
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+/// The phase for a service integration.
+pub async fn call<'a>(
+    cx: &mut Context<'a>,
+    target: &Target<'a>,
+    service: &ServiceIntegration,
+    aws: &AwsOutbound,
+) -> Result<Response<GatewayBody>, GatewayResponse> {
+    let needs_body = service
+        .parameters
+        .iter()
+        .any(|(_, v)| matches!(v, RequestValue::Body | RequestValue::BodyPath(_)));
+    let body = if needs_body {
+        buffer_body(&mut cx.body, cx.max_payload).await?
+    } else {
+        Bytes::new()
+    };
+    let values = evaluate(cx, target, service, &body);
+    let region = values
+        .iter()
+        .find(|(p, _)| p.placement == Placement::Region)
+        .map(|(_, v)| v.to_string());
+    let (method, path, headers, payload) = wire_request(service, &values);
+    let credentials = aws
+        .credentials(&cx.tables.outbound, &service.call.credentials)
+        .map_err(|e| {
+            tracing::warn!(subtype = service.subtype.name, error = %e, "service integration cannot sign");
+            GatewayResponse::ApiConfigurationError
+        })?;
+    let subtype = service.subtype;
+    let endpoint = Service {
+        endpoint_prefix: subtype.service,
+        subdomain: None,
+        signing_name: subtype.signing_name,
+        region: region.as_deref(),
+        endpoint_url: service.call.endpoint_url.as_deref(),
+    };
+    let request = AwsRequest {
+        method,
+        path_and_query: &path,
+        headers,
+        body: Bytes::from(payload),
+    };
+    let started = std::time::Instant::now();
+    let result = aws
+        .send(&endpoint, credentials, request, service.call.timeout)
+        .await;
+    cx.observation.integration_latency = Some(started.elapsed());
+    let answer = match result {
+        Ok(answer) => answer,
+        Err(AwsError::TimedOut(after)) => {
+            tracing::warn!(
+                subtype = subtype.name,
+                ?after,
+                "the service did not answer within the integration timeout"
+            );
+            return Err(GatewayResponse::IntegrationTimeout);
+        }
+        Err(e) => {
+            tracing::warn!(subtype = subtype.name, error = %e, "service integration failed");
+            return Err(GatewayResponse::IntegrationFailure);
+        }
+    };
+    cx.observation.integration_status = Some(answer.status);
+    if !answer.status.is_success() {
+        tracing::info!(subtype = subtype.name, status = %answer.status, "the service refused the action");
+    }
+    let mut response = Response::new(Either::Right(Full::new(answer.body)));
+    *response.status_mut() = answer.status;
+    let content_type = answer
+        .headers
+        .get(header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    Ok(response)
+}
+
+/// Each mapped parameter's value for this request; parameters whose
+/// source is absent (a header not sent) are left out, as AWS leaves them.
+fn evaluate<'s>(
+    cx: &Context<'_>,
+    target: &Target<'_>,
+    service: &'s ServiceIntegration,
+    body: &Bytes,
+) -> Vec<(&'s Parameter, String)> {
+    let params = cx.params();
+    let mut json_body: Option<Option<Value>> = None;
+    let mut out = Vec::with_capacity(service.parameters.len());
+    for (parameter, source) in &service.parameters {
+        let value: Option<Cow<'_, str>> = match source {
+            RequestValue::Literal(v) => Some(Cow::Borrowed(&**v)),
+            RequestValue::Header(name) => {
+                let values: Vec<&str> = cx
+                    .head
+                    .headers
+                    .get_all(&**name)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                (!values.is_empty()).then(|| Cow::Owned(values.join(",")))
+            }
+            RequestValue::Query(name) => {
+                let values: Vec<String> =
+                    form_urlencoded::parse(cx.head.uri.query().unwrap_or("").as_bytes())
+                        .filter(|(k, _)| k == &**name)
+                        .map(|(_, v)| v.into_owned())
+                        .collect();
+                (!values.is_empty()).then(|| Cow::Owned(values.join(",")))
+            }
+            RequestValue::Path(name) => params.iter().find(|(n, _)| *n == &**name).map(|(_, v)| {
+                percent_encoding::percent_decode_str(v)
+                    .decode_utf8_lossy()
+                    .into_owned()
+                    .into()
+            }),
+            RequestValue::Body => Some(String::from_utf8_lossy(body).into_owned().into()),
+            RequestValue::BodyPath(path) => {
+                let parsed = json_body.get_or_insert_with(|| serde_json::from_slice(body).ok());
+                parsed.as_ref().and_then(|v| {
+                    let found = path.iter().try_fold(v, |v, member| v.get(&**member))?;
+                    Some(match found {
+                        Value::String(s) => Cow::Owned(s.clone()),
+                        Value::Null => return None,
+                        other => Cow::Owned(other.to_string()),
+                    })
+                })
+            }
+            RequestValue::StageVariable(name) => target
+                .serving
+                .variables
+                .get(&**name)
+                .map(|v| Cow::Owned(v.to_string())),
+            RequestValue::Context(name) => context_value(cx, target, name).map(Cow::Owned),
+        };
+        if let Some(value) = value {
+            out.push((*parameter, value.into_owned()));
+        }
+    }
+    out
+}
+
+/// `$context.NAME` for the variables HTTP APIs define that a service
+/// action would take.
+fn context_value(cx: &Context<'_>, target: &Target<'_>, name: &str) -> Option<String> {
+    Some(match name {
+        "requestId" => cx.observation.request_id.as_str().to_owned(),
+        "apiId" => target.api.id.to_string(),
+        "stage" => target.stage.name.to_string(),
+        "accountId" => cx.tables.account_id.to_string(),
+        "httpMethod" => cx.head.method.to_string(),
+        "path" => format!("/{}{}", target.stage.name, cx.stage_path()),
+        "resourcePath" | "routeKey" => target.route.resource_path.to_string(),
+        "identity.sourceIp" => cx.client.ip.to_string(),
+        "identity.userAgent" => cx
+            .head
+            .headers
+            .get(header::USER_AGENT)?
+            .to_str()
+            .ok()?
+            .to_owned(),
+        "domainName" => cx.head.headers.get(header::HOST)?.to_str().ok()?.to_owned(),
+        "requestTimeEpoch" => cx
+            .observation
+            .received_at()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_millis()
+            .to_string(),
+        _ => return None,
+    })
+}
+
+/// A parameter's value in its wire shape.
+fn shaped(shape: Shape, value: &str) -> Value {
+    match shape {
+        Shape::Text => Value::String(value.to_owned()),
+        Shape::Integer => value
+            .trim()
+            .parse::<i64>()
+            .map_or_else(|_| Value::String(value.to_owned()), Value::from),
+        Shape::Json => {
+            serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()))
+        }
+        Shape::List => match serde_json::from_str(value) {
+            Ok(Value::Array(items)) => Value::Array(items),
+            _ => Value::Array(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::String(s.to_owned()))
+                    .collect(),
+            ),
+        },
+        Shape::Blob => {
+            use base64::Engine;
+            Value::String(base64::engine::general_purpose::STANDARD.encode(value))
+        }
+    }
+}
+
+/// The service request: verb, path and query, headers, body.
+pub fn wire_request(
+    service: &ServiceIntegration,
+    values: &[(&Parameter, String)],
+) -> (http::Method, String, HeaderMap, Vec<u8>) {
+    let subtype = service.subtype;
+    let mut headers = HeaderMap::with_capacity(2);
+    match subtype.protocol {
+        Protocol::Json10 { .. } | Protocol::Json11 { .. } => {
+            let mut body = Map::new();
+            let mut entry = Map::new();
+            for (p, v) in values {
+                match p.placement {
+                    Placement::Body(wire) => {
+                        body.insert(wire.to_owned(), shaped(p.shape, v));
+                    }
+                    Placement::Entry => {
+                        entry.insert(p.name.to_owned(), shaped(p.shape, v));
+                    }
+                    _ => {}
+                }
+            }
+            if subtype
+                .parameters
+                .iter()
+                .any(|p| p.placement == Placement::Entry)
+            {
+                body.insert("Entries".into(), Value::Array(vec![Value::Object(entry)]));
+            }
+            if let Some(ct) = subtype.protocol.content_type() {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            }
+            if let Some(t) = subtype
+                .target()
+                .and_then(|t| HeaderValue::from_str(&t).ok())
+            {
+                headers.insert("x-amz-target", t);
+            }
+            let body = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+            (http::Method::POST, "/".to_owned(), headers, body)
+        }
+        Protocol::Rest { method, path } => {
+            use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+            const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+                .remove(b'-')
+                .remove(b'_')
+                .remove(b'.')
+                .remove(b'~');
+            let mut path = path.to_owned();
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            for (p, v) in values {
+                match p.placement {
+                    Placement::Path => {
+                        path = path.replace(
+                            &format!("{{{}}}", p.name),
+                            &utf8_percent_encode(v, UNRESERVED).to_string(),
+                        );
+                    }
+                    Placement::Query(wire) => {
+                        query.append_pair(wire, v);
+                    }
+                    _ => {}
+                }
+            }
+            let query = query.finish();
+            if !query.is_empty() {
+                path.push('?');
+                path.push_str(&query);
+            }
+            let method = http::Method::from_bytes(method.as_bytes()).unwrap_or(http::Method::GET);
+            (method, path, headers, Vec::new())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::integration::{ProxyIntegration, compile_proxy};
+    use archway_proto::v1::{Integration, IntegrationType};
+
+    fn service(subtype: &str, params: &[(&str, &str)]) -> ServiceIntegration {
+        let i = Integration {
+            r#type: IntegrationType::AwsProxy as i32,
+            integration_subtype: subtype.into(),
+            request_parameters: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        match compile_proxy(&i, "POST", "/", &[]).unwrap() {
+            ProxyIntegration::Service(s) => s,
+            ProxyIntegration::Function(_) => panic!(),
+        }
+    }
+
+    fn values<'s>(s: &'s ServiceIntegration, v: &[(&str, &str)]) -> Vec<(&'s Parameter, String)> {
+        v.iter()
+            .map(|(n, v)| (s.subtype.parameter(n).unwrap(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn sqs_send_message_is_json_1_0_with_its_target() {
+        let s = service(
+            "SQS-SendMessage",
+            &[
+                ("QueueUrl", "q"),
+                ("MessageBody", "$request.body"),
+                ("DelaySeconds", "2"),
+                ("Region", "eu-west-1"),
+            ],
+        );
+        let (method, path, headers, body) = wire_request(
+            &s,
+            &values(
+                &s,
+                &[
+                    ("QueueUrl", "http://q/1"),
+                    ("MessageBody", "hi"),
+                    ("DelaySeconds", "2"),
+                    ("Region", "eu-west-1"),
+                ],
+            ),
+        );
+        assert_eq!((method, path.as_str()), (http::Method::POST, "/"));
+        assert_eq!(headers["x-amz-target"], "AmazonSQS.SendMessage");
+        assert_eq!(headers["content-type"], "application/x-amz-json-1.0");
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"QueueUrl": "http://q/1", "MessageBody": "hi", "DelaySeconds": 2})
+        );
+    }
+
+    #[test]
+    fn eventbridge_puts_one_entry() {
+        let s = service(
+            "EventBridge-PutEvents",
+            &[
+                ("Detail", "$request.body"),
+                ("DetailType", "t"),
+                ("Source", "s"),
+                ("Resources", "a,b"),
+            ],
+        );
+        let (_, _, headers, body) = wire_request(
+            &s,
+            &values(
+                &s,
+                &[
+                    ("Detail", r#"{"a":1}"#),
+                    ("DetailType", "t"),
+                    ("Source", "s"),
+                    ("Resources", "a, b"),
+                ],
+            ),
+        );
+        assert_eq!(headers["x-amz-target"], "AWSEvents.PutEvents");
+        assert_eq!(headers["content-type"], "application/x-amz-json-1.1");
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"Entries": [{"Detail": r#"{"a":1}"#, "DetailType": "t", "Source": "s", "Resources": ["a", "b"]}]})
+        );
+    }
+
+    #[test]
+    fn kinesis_data_is_base64_and_appconfig_is_rest() {
+        let k = service(
+            "Kinesis-PutRecord",
+            &[
+                ("StreamName", "s"),
+                ("Data", "$request.body"),
+                ("PartitionKey", "p"),
+            ],
+        );
+        let (_, _, _, body) = wire_request(
+            &k,
+            &values(
+                &k,
+                &[
+                    ("StreamName", "s"),
+                    ("Data", "hello"),
+                    ("PartitionKey", "p"),
+                ],
+            ),
+        );
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["Data"], "aGVsbG8=");
+        let a = service(
+            "AppConfig-GetConfiguration",
+            &[
+                ("Application", "a"),
+                ("Environment", "e"),
+                ("Configuration", "c"),
+                ("ClientId", "id"),
+            ],
+        );
+        let (method, path, headers, body) = wire_request(
+            &a,
+            &values(
+                &a,
+                &[
+                    ("Application", "my app"),
+                    ("Environment", "prod"),
+                    ("Configuration", "c/1"),
+                    ("ClientId", "x&y"),
+                ],
+            ),
+        );
+        assert_eq!(method, http::Method::GET);
+        assert_eq!(
+            path,
+            "/applications/my%20app/environments/prod/configurations/c%2F1?client_id=x%26y"
+        );
+        assert!(headers.is_empty() && body.is_empty());
+    }
+
+    #[test]
+    fn shapes_fall_back_to_text() {
+        assert_eq!(shaped(Shape::Integer, "x"), Value::String("x".into()));
+        assert_eq!(
+            shaped(Shape::Json, r#"{"a":{"DataType":"String"}}"#)["a"]["DataType"],
+            "String"
+        );
+        assert_eq!(
+            shaped(Shape::Json, "{not json"),
+            Value::String("{not json".into())
+        );
+        assert_eq!(
+            shaped(Shape::List, r#"["All"]"#),
+            serde_json::json!(["All"])
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! The integration phase for a function: event in, response out.
+//!
+//! How each failure is answered, as AWS does: the function raised an error
+//! (`X-Amz-Function-Error`), the Invoke API refused (4xx/5xx: throttled,
+//! missing, not permitted), the endpoint could not be reached, or the
+//! answer is malformed → 502 "Internal server error"; no answer within the
+//! integration timeout → 504. Each is logged once with the function and the
+//! reason, never a secret.
+
+use super::{Authorizer, EventInput, event_v1, event_v2, is_binary, response};
+use crate::aws::AwsError;
+use crate::aws::AwsOutbound;
+use crate::aws::integration::{FunctionIntegration, PayloadFormat};
+use crate::aws::lambda::{self, FunctionError};
+use crate::pipeline::GatewayBody;
+use crate::pipeline::caller::Caller;
+use crate::pipeline::context::{Context, Target};
+use crate::pipeline::gateway_response::GatewayResponse;
+use crate::pipeline::iam::buffer_body;
+use bytes::Bytes;
+use http::Response;
+use http_body_util::{Either, Full};
+
+/// The phase for a function integration.
+pub async fn call<'a>(
+    cx: &mut Context<'a>,
+    target: &Target<'a>,
+    function: &FunctionIntegration,
+    aws: &AwsOutbound,
+) -> Result<Response<GatewayBody>, GatewayResponse> {
+    let body = buffer_body(&mut cx.body, cx.max_payload).await?;
+    let payload = Bytes::from(event(cx, target, function, &body)?);
+    let credentials = aws
+        .credentials(&cx.tables.outbound, &function.call.credentials)
+        .map_err(|e| {
+            tracing::warn!(function = %function.target.function, error = %e, "function integration cannot sign");
+            GatewayResponse::ApiConfigurationError
+        })?;
+    let started = std::time::Instant::now();
+    let result = lambda::invoke(aws, credentials, &function.target, &function.call, payload).await;
+    cx.observation.integration_latency = Some(started.elapsed());
+    let failed = |why: &dyn std::fmt::Display| {
+        tracing::warn!(function = %function.target.function, "function integration failed: {why}");
+        GatewayResponse::FunctionFailure
+    };
+    let answer = match result {
+        Ok(answer) => answer,
+        Err(AwsError::TimedOut(after)) => {
+            tracing::warn!(function = %function.target.function, ?after, "function did not answer within the integration timeout");
+            return Err(GatewayResponse::IntegrationTimeout);
+        }
+        Err(e) => return Err(failed(&e)),
+    };
+    cx.observation.integration_status = Some(answer.status);
+    if !answer.status.is_success() {
+        return Err(failed(&format_args!(
+            "the Invoke API answered {} ({})",
+            answer.status,
+            lambda::api_error_type(&answer)
+        )));
+    }
+    if let Some(error) = FunctionError::of(&answer) {
+        return Err(failed(&format_args!(
+            "the function raised an error ({}): {}: {}",
+            error.kind,
+            error.error_type.as_deref().unwrap_or("-"),
+            error.message.as_deref().unwrap_or("-")
+        )));
+    }
+    let response = response::parse(function.format, &answer.body)
+        .map_err(|why| failed(&format_args!("malformed answer: {why}")))?;
+    Ok(response.map(|body| Either::Right(Full::new(body))))
+}
+
+/// The event for this request, per the integration's payload format.
+fn event(
+    cx: &Context<'_>,
+    target: &Target<'_>,
+    function: &FunctionIntegration,
+    body: &[u8],
+) -> Result<Vec<u8>, GatewayResponse> {
+    let params = cx.params();
+    let source_ip = cx.client.ip.to_string();
+    let protocol = match cx.head.version {
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        _ => "HTTP/1.1",
+    };
+    let domain_name = cx
+        .head
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| cx.head.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    let content_type = cx
+        .head
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let principal = cx.authorization.principal.as_deref();
+    fn text(v: Option<&http::HeaderValue>) -> Option<&str> {
+        v.and_then(|v| v.to_str().ok())
+    }
+    let iam_access_key = credential_key_id(&cx.head.headers);
+    let authorizer = match &cx.authorization.caller {
+        Caller::Anonymous => Authorizer::None,
+        Caller::Jwt { .. } => Authorizer::Jwt {
+            claims: text(principal.and_then(|p| p.claims.as_ref())),
+            scopes: &[],
+        },
+        Caller::Authorizer(_) => Authorizer::Lambda {
+            principal_id: text(principal.and_then(|p| p.subject.as_ref())),
+            context: text(principal.and_then(|p| p.context.as_ref())),
+        },
+        Caller::Iam(key) => Authorizer::Iam {
+            access_key: iam_access_key.unwrap_or(""),
+            user_arn: &key.principal_arn,
+            user: key.username.as_deref(),
+            account_id: key.principal_arn.split(':').nth(4).unwrap_or(""),
+        },
+    };
+    let input = EventInput {
+        resource_path: &target.route.resource_path,
+        resource_id: &target.route.resource_id,
+        stage: &target.stage.name,
+        path: cx.stage_path(),
+        method: cx.head.method.as_str(),
+        headers: &cx.head.headers,
+        query: cx.head.uri.query(),
+        params: &params[..],
+        stage_variables: &target.serving.variables,
+        account_id: &cx.tables.account_id,
+        api_id: &target.api.id,
+        domain_name,
+        request_id: cx.observation.request_id.as_str(),
+        time: cx.observation.received_at(),
+        source_ip: &source_ip,
+        protocol,
+        route_key: &function.route_key,
+        authorizer,
+        api_key_id: cx.usage.as_ref().map(|u| &**u.key_id),
+        body,
+        binary: is_binary(content_type, &function.binary_media_types, body),
+    };
+    let built = match function.format {
+        PayloadFormat::V1 => event_v1::build(&input),
+        PayloadFormat::V2 => event_v2::build(&input),
+    };
+    built.map_err(|e| {
+        tracing::warn!(function = %function.target.function, error = %e, "the function's event cannot be built");
+        GatewayResponse::ApiConfigurationError
+    })
+}
+
+/// The access key id of a SigV4 `Authorization` header
+/// (`… Credential=AKID/20260101/…`).
+fn credential_key_id(headers: &http::HeaderMap) -> Option<&str> {
+    let auth = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let start = auth.find("Credential=")? + "Credential=".len();
+    auth[start..].split('/').next()
+}
