@@ -1269,3 +1269,65 @@ async fn archwayctl_puts_outbound_credentials_without_the_secret_on_argv() -> an
     assert!(!listed.contains("from-env"), "{listed}");
     Ok(())
 }
+
+/// A mapping template with a syntax error is refused where it is written,
+/// with its entry, line and column: PutMethod, PutGatewayResponse and an
+/// apply file alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_with_a_syntax_error_is_refused_with_line_and_column() -> anyhow::Result<()> {
+    let (_dir, _cp, mut admin) = started().await?;
+    let api = admin.create_api("templated", ApiProtocol::Rest).await?;
+    let broken = "{\n  #if($input.params('petId'))\n  \"id\": 1\n}";
+    let method = with_integration(|i| {
+        i.request_templates
+            .insert("application/json".into(), broken.into());
+    });
+    assert_invalid(
+        put(&mut admin, &api, "/pets/{petId}", method).await,
+        "method.integration.request_templates[\"application/json\"]: does not parse: line 4, column 2: expected #end to close the #if at line 2, column 3",
+    );
+    let method = with_integration(|i| {
+        i.integration_responses[0]
+            .response_templates
+            .insert("text/plain".into(), "#set($a = )".into());
+    });
+    assert_invalid(
+        put(&mut admin, &api, "/pets/{petId}", method).await,
+        "method.integration.integration_responses[0].response_templates[\"text/plain\"]: does not parse: line 1, column ",
+    );
+    let refused = admin
+        .apis
+        .put_gateway_response(PutGatewayResponseRequest {
+            gateway_response: Some(GatewayResponse {
+                api_id: api.id.clone(),
+                response_type: "DEFAULT_4XX".into(),
+                response_templates: map(&[("application/json", "#foreach($x in)")]),
+                ..Default::default()
+            }),
+        })
+        .await;
+    assert_invalid(
+        refused,
+        "gateway_response.response_templates[\"application/json\"]: does not parse: line 1, column ",
+    );
+    let document = DOCUMENT.replace(
+        "{ application/json: $input.body }",
+        "{ application/json: \"#if(\" }",
+    );
+    let status = admin
+        .config
+        .apply_configuration(ApplyConfigurationRequest {
+            document,
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert!(
+        status.message().contains(
+            "apis[0].routes[0].integration.integration_responses[0].response_templates[\"application/json\"]: does not parse: line 1, column "
+        ),
+        "{}",
+        status.message()
+    );
+    Ok(())
+}
