@@ -3,8 +3,8 @@
 //! messages. One pair, so that reading and writing a short name agree.
 
 use archway_proto::v1::{
-    ApiKeySource, ApiProtocol, AuthorizerType, EndpointType, QuotaPeriod,
-    UnauthorizedCacheControlHeaderStrategy,
+    ApiKeySource, ApiProtocol, AuthorizerType, ContentHandling, EndpointType, PassthroughBehavior,
+    QuotaPeriod, UnauthorizedCacheControlHeaderStrategy,
 };
 
 /// `name` without the enum's `prefix`: `short_name("QUOTA_PERIOD_DAY",
@@ -64,6 +64,16 @@ pub const UNAUTHORIZED_STRATEGY: Spelling<UnauthorizedCacheControlHeaderStrategy
     prefix: "UNAUTHORIZED_CACHE_CONTROL_HEADER_STRATEGY_",
     choices: "FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER, SUCCEED_WITHOUT_RESPONSE_HEADER",
     parse: UnauthorizedCacheControlHeaderStrategy::from_str_name,
+};
+pub const PASSTHROUGH_BEHAVIOR: Spelling<PassthroughBehavior> = Spelling {
+    prefix: "PASSTHROUGH_BEHAVIOR_",
+    choices: "WHEN_NO_MATCH, WHEN_NO_TEMPLATES, NEVER",
+    parse: PassthroughBehavior::from_str_name,
+};
+pub const CONTENT_HANDLING: Spelling<ContentHandling> = Spelling {
+    prefix: "CONTENT_HANDLING_",
+    choices: "CONVERT_TO_TEXT, CONVERT_TO_BINARY",
+    parse: ContentHandling::from_str_name,
 };
 
 #[cfg(test)]

@@ -49,6 +49,9 @@ paged! {
     ListTokensRequest => ListTokensResponse, items: AdminToken;
     ListPrincipalsRequest => ListPrincipalsResponse, items: IamPrincipal;
     ListAccessKeysRequest => ListAccessKeysResponse, items: AccessKey;
+    ListModelsRequest => ListModelsResponse, items: Model;
+    ListRequestValidatorsRequest => ListRequestValidatorsResponse, items: RequestValidator;
+    ListOutboundCredentialsRequest => ListOutboundCredentialsResponse, items: OutboundCredential;
     ListNodesRequest => ListNodesResponse, nodes: NodeStatus;
 }
 

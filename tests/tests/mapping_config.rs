@@ -844,7 +844,7 @@ async fn gateway_responses_cors_and_binary_types_are_checked_and_deployed() -> a
         .await?
         .into_inner()
         .items;
-    assert_eq!(listed, [good.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&good));
 
     // CORS is for HTTP APIs; binary media types are patterns.
     let cors = CorsConfiguration {
@@ -969,5 +969,365 @@ async fn gateway_responses_cors_and_binary_types_are_checked_and_deployed() -> a
     let deployment = admin.deploy(&http, "prod").await?;
     assert_eq!(deployment.cors_configuration, Some(cors));
     assert_eq!(deployment.binary_media_types.len(), 2);
+    Ok(())
+}
+
+/// Every new kind in one document: models, request validators by name,
+/// gateway responses, binary media types, CORS, and routes with each new
+/// integration type and the methods' declarations.
+const DOCUMENT: &str = r#"
+apis:
+  - name: orders
+    id: orders
+    binary_media_types: [image/png]
+    models:
+      - name: Order
+        schema: { type: object, required: [item], properties: { item: { type: string } } }
+      - name: Orders
+        description: a list
+        schema: { type: array, items: { $ref: "https://apigateway.amazonaws.com/restapis/orders/models/Order" } }
+    request_validators:
+      - { name: all, body: true, parameters: true }
+    gateway_responses:
+      - type: BAD_REQUEST_BODY
+        status_code: "422"
+        response_parameters: { gatewayresponse.header.X-Reason: "'invalid'" }
+        response_templates: { application/json: '{"message": "$context.error.validationErrorString"}' }
+    routes:
+      - path: /orders/{id}
+        method: POST
+        request_parameters: { method.request.path.id: true, method.request.header.X-Trace: false }
+        request_models: { application/json: Order }
+        request_validator: all
+        method_responses:
+          - { status_code: "200", response_parameters: { method.response.header.X-Id: false } }
+        integration:
+          type: HTTP
+          uri: http://127.0.0.1:9/orders/{orderId}
+          request_parameters:
+            integration.request.path.orderId: method.request.path.id
+            integration.request.header.X-Trace: method.request.header.X-Trace
+          request_templates: { application/json: '{"item": $input.json(''$.item'')}' }
+          passthrough_behavior: NEVER
+          integration_responses:
+            - status_code: "200"
+              response_parameters: { method.response.header.X-Id: integration.response.body.id }
+              response_templates: { application/json: $input.body }
+      - path: /queue
+        method: POST
+        integration:
+          type: AWS
+          uri: arn:aws:apigateway:us-east-1:sqs:action/SendMessage
+          credentials: arn:aws:iam::123456789012:role/sqs-writer
+          endpoint_url: http://127.0.0.1:4566
+          request_templates: { application/x-www-form-urlencoded: Action=SendMessage }
+      - path: /fn
+        method: ANY
+        integration:
+          type: AWS_PROXY
+          uri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:orders/invocations
+          credentials: orders-caller
+      - path: /mock
+        method: GET
+        method_responses: [{ status_code: "200" }]
+        integration:
+          type: MOCK
+          request_templates: { application/json: '{"statusCode": 200}' }
+          integration_responses: [{ status_code: "200", response_templates: { application/json: '{"ok": true}' } }]
+  - name: events
+    id: events
+    protocol: HTTP
+    cors:
+      allow_origins: ["https://app.example.com"]
+      allow_methods: [GET, POST]
+      max_age_seconds: 600
+      allow_credentials: true
+    routes:
+      - path: /events
+        method: POST
+        integration:
+          type: AWS_PROXY
+          subtype: EventBridge-PutEvents
+          request_parameters: { Detail: $request.body, DetailType: order, Source: shop }
+      - path: /fn
+        method: POST
+        integration:
+          type: AWS_PROXY
+          uri: arn:aws:lambda:us-east-1:123456789012:function:events
+          payload_format_version: "2.0"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_and_export_round_trip_the_new_kinds() -> anyhow::Result<()> {
+    use archway_e2e::ControlPlane;
+    use archway_e2e::ctl::ctl;
+    let dir = tempfile::tempdir()?;
+    let first = ControlPlane::start(&dir.path().join("first"))?;
+    let file = dir.path().join("orders.yaml");
+    std::fs::write(&file, DOCUMENT)?;
+    let out = ctl(&first.url(), &["apply", "-f", file.to_str().unwrap()]);
+    assert!(out.contains("applied "), "{out}");
+    let exported = ctl(&first.url(), &["export"]);
+    for says in [
+        "name: Orders",
+        "request_validator: all",
+        "type: BAD_REQUEST_BODY",
+        "subtype: EventBridge-PutEvents",
+        "passthrough_behavior: NEVER",
+        "allow_credentials: true",
+        "image/png",
+    ] {
+        assert!(exported.contains(says), "{says} missing from:\n{exported}");
+    }
+    // Applied again: nothing changes.
+    let again = ctl(&first.url(), &["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(again.trim(), "unchanged");
+    // The export applies to an empty control plane and exports the same.
+    let second = ControlPlane::start(&dir.path().join("second"))?;
+    let exported_file = dir.path().join("exported.yaml");
+    std::fs::write(&exported_file, &exported)?;
+    ctl(
+        &second.url(),
+        &["apply", "-f", exported_file.to_str().unwrap()],
+    );
+    assert_eq!(ctl(&second.url(), &["export"]), exported);
+    let out = ctl(
+        &second.url(),
+        &["apply", "-f", exported_file.to_str().unwrap()],
+    );
+    assert_eq!(out.trim(), "unchanged");
+
+    // A document's refusals carry their document paths.
+    let mut admin = Admin::connect(&second.url()).await?;
+    let broken = DOCUMENT
+        .replace("request_validator: all", "request_validator: none")
+        .replace("{ application/json: $input.body }", "{ json: $input.body }")
+        .replace("type: BAD_REQUEST_BODY", "type: NOT_A_TYPE")
+        .replace(
+            "passthrough_behavior: NEVER",
+            "passthrough_behavior: SOMETIMES",
+        )
+        .replace("{ type: object, required", "{ type: objekt, required");
+    let status = admin
+        .config
+        .apply_configuration(ApplyConfigurationRequest {
+            document: broken,
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    let message = status.message();
+    for path in [
+        "apis[0].models[0].schema: does not compile",
+        "apis[0].gateway_responses[0].type: 'NOT_A_TYPE'",
+        "apis[0].routes[0].integration.passthrough_behavior: 'SOMETIMES' is not one of",
+    ] {
+        assert!(message.contains(path), "{path} missing from:\n{message}");
+    }
+    let broken = DOCUMENT.replace("request_validator: all", "request_validator: none");
+    let status = admin
+        .config
+        .apply_configuration(ApplyConfigurationRequest {
+            document: broken,
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert!(
+        status.message().contains(
+            "apis[0].routes[0].request_validator: no request validator of this API is named 'none'"
+        ),
+        "{}",
+        status.message()
+    );
+    let broken = DOCUMENT.replace("{ application/json: $input.body }", "{ json: $input.body }");
+    let status = admin
+        .config
+        .apply_configuration(ApplyConfigurationRequest {
+            document: broken,
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert!(
+        status.message().contains(
+            "apis[0].routes[0].integration.integration_responses[0].response_templates[\"json\"]: 'json' is not a media type"
+        ),
+        "{}",
+        status.message()
+    );
+    Ok(())
+}
+
+/// `archwayctl iam put-outbound-credential` takes the secret from stdin or
+/// an environment variable (there is no flag for it), never prints it, and
+/// the listing shows the credential without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archwayctl_puts_outbound_credentials_without_the_secret_on_argv() -> anyhow::Result<()> {
+    use archway_e2e::ctl::{command, ctl};
+    use std::io::Write;
+    let (_dir, cp, _admin) = started().await?;
+    let base = [
+        "--server",
+        &cp.url(),
+        "--token",
+        archway_e2e::TEST_ADMIN_TOKEN,
+        "iam",
+        "put-outbound-credential",
+    ]
+    .map(str::to_owned);
+    let run = |extra: &[&str], stdin: Option<&str>, env: Option<(&str, &str)>| {
+        let mut args: Vec<&str> = base.iter().map(String::as_str).collect();
+        args.extend_from_slice(extra);
+        let (mut cmd, _cwd) = command(&args);
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("archwayctl");
+        let mut input = child.stdin.take().unwrap();
+        input
+            .write_all(stdin.unwrap_or_default().as_bytes())
+            .unwrap();
+        drop(input);
+        child.wait_with_output().expect("archwayctl output")
+    };
+    let out = run(
+        &["from-stdin", "--access-key-id", "AKIAIOSFODNN7EXAMPLE"],
+        Some(&format!("{SECRET}\n{TOKEN}\n")),
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("from-stdin") && !stdout.contains(SECRET),
+        "{stdout}"
+    );
+    let out = run(
+        &[
+            "from-env",
+            "--access-key-id",
+            "AKIAIOSFODNN7EXAMPLF",
+            "--secret-env",
+            "OUTBOUND_SECRET",
+        ],
+        None,
+        Some(("OUTBOUND_SECRET", SECRET)),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No secret anywhere: refused, and no flag can carry one.
+    let out = run(
+        &["empty", "--access-key-id", "AKIAIOSFODNN7EXAMPLG"],
+        Some(""),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no secret access key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        &[
+            "argv",
+            "--access-key-id",
+            "AKIAIOSFODNN7EXAMPLH",
+            "--secret-access-key",
+            SECRET,
+        ],
+        Some(SECRET),
+        None,
+    );
+    assert!(
+        !out.status.success(),
+        "there is no --secret-access-key flag"
+    );
+
+    let listed = ctl(&cp.url(), &["get", "outbound-credentials"]);
+    assert!(
+        listed.contains("from-stdin") && listed.contains("from-env"),
+        "{listed}"
+    );
+    assert!(!listed.contains(SECRET), "{listed}");
+    let yaml = ctl(&cp.url(), &["get", "outbound-credentials", "-o", "json"]);
+    assert!(!yaml.contains(SECRET), "{yaml}");
+    ctl(
+        &cp.url(),
+        &["iam", "delete-outbound-credential", "from-env", "--yes"],
+    );
+    let listed = ctl(&cp.url(), &["iam", "outbound-credentials"]);
+    assert!(!listed.contains("from-env"), "{listed}");
+    Ok(())
+}
+
+/// A mapping template with a syntax error is refused where it is written,
+/// with its entry, line and column: PutMethod, PutGatewayResponse and an
+/// apply file alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_with_a_syntax_error_is_refused_with_line_and_column() -> anyhow::Result<()> {
+    let (_dir, _cp, mut admin) = started().await?;
+    let api = admin.create_api("templated", ApiProtocol::Rest).await?;
+    let broken = "{\n  #if($input.params('petId'))\n  \"id\": 1\n}";
+    let method = with_integration(|i| {
+        i.request_templates
+            .insert("application/json".into(), broken.into());
+    });
+    assert_invalid(
+        put(&mut admin, &api, "/pets/{petId}", method).await,
+        "method.integration.request_templates[\"application/json\"]: does not parse: line 4, column 2: expected #end to close the #if at line 2, column 3",
+    );
+    let method = with_integration(|i| {
+        i.integration_responses[0]
+            .response_templates
+            .insert("text/plain".into(), "#set($a = )".into());
+    });
+    assert_invalid(
+        put(&mut admin, &api, "/pets/{petId}", method).await,
+        "method.integration.integration_responses[0].response_templates[\"text/plain\"]: does not parse: line 1, column ",
+    );
+    let refused = admin
+        .apis
+        .put_gateway_response(PutGatewayResponseRequest {
+            gateway_response: Some(GatewayResponse {
+                api_id: api.id.clone(),
+                response_type: "DEFAULT_4XX".into(),
+                response_templates: map(&[("application/json", "#foreach($x in)")]),
+                ..Default::default()
+            }),
+        })
+        .await;
+    assert_invalid(
+        refused,
+        "gateway_response.response_templates[\"application/json\"]: does not parse: line 1, column ",
+    );
+    let document = DOCUMENT.replace(
+        "{ application/json: $input.body }",
+        "{ application/json: \"#if(\" }",
+    );
+    let status = admin
+        .config
+        .apply_configuration(ApplyConfigurationRequest {
+            document,
+            ..Default::default()
+        })
+        .await
+        .expect_err("refused");
+    assert!(
+        status.message().contains(
+            "apis[0].routes[0].integration.integration_responses[0].response_templates[\"application/json\"]: does not parse: line 1, column "
+        ),
+        "{}",
+        status.message()
+    );
     Ok(())
 }

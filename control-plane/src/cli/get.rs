@@ -26,6 +26,12 @@ pub enum GetCommand {
     Authorizers { api: String },
     /// An API's stages.
     Stages { api: String },
+    /// An API's models (JSON Schemas).
+    Models { api: String },
+    /// An API's request validators.
+    Validators { api: String },
+    /// An API's customised gateway responses.
+    GatewayResponses { api: String },
     /// An API's deployments, newest first.
     Deployments { api: String },
     /// API keys (never their values).
@@ -49,6 +55,8 @@ pub enum GetCommand {
     Principals,
     /// A user's access keys or a role's sessions (never their secrets).
     AccessKeys { principal: String },
+    /// Outbound AWS credentials (never their secrets).
+    OutboundCredentials,
     /// Admin API tokens (never their secrets).
     Tokens,
     /// The data-plane fleet and the version each node serves.
@@ -83,9 +91,16 @@ fn describe_integration(integration: Option<&Integration>) -> String {
             format!("HTTP_PROXY {}", i.uri)
         }
         Ok(IntegrationType::HttpProxy) => format!("HTTP_PROXY {} {}", i.http_method, i.uri),
-        Ok(IntegrationType::Mock) => {
-            format!("MOCK {}", i.mock.as_ref().map_or(0, |m| m.status_code))
+        Ok(IntegrationType::Mock) => match &i.mock {
+            Some(m) => format!("MOCK {}", m.status_code),
+            None => "MOCK (templates)".into(),
+        },
+        Ok(IntegrationType::Http) => format!("HTTP {}", i.uri),
+        Ok(IntegrationType::Aws) => format!("AWS {}", i.uri),
+        Ok(IntegrationType::AwsProxy) if !i.integration_subtype.is_empty() => {
+            format!("AWS_PROXY {}", i.integration_subtype)
         }
+        Ok(IntegrationType::AwsProxy) => format!("AWS_PROXY {}", i.uri),
         _ => "?".into(),
     }
 }
@@ -388,6 +403,113 @@ pub async fn run(client: &AdminClient, what: GetCommand, format: Format) -> anyh
                 format,
                 || json_list(&list, "Stage"),
                 || stages_table(&list).render(),
+            )
+        }
+        GetCommand::Models { api } => {
+            let api_id = resolve::api_id(client, &api).await?;
+            let list = all_pages!(
+                client.apis,
+                list_models,
+                ListModelsRequest {
+                    api_id,
+                    ..Default::default()
+                },
+                "listing models"
+            )?;
+            output::print(
+                format,
+                || json_list(&list, "Model"),
+                || {
+                    let mut t = Table::new(&["NAME", "ID", "CONTENT TYPE", "DESCRIPTION"]);
+                    for m in &list {
+                        t.row(vec![
+                            m.name.clone(),
+                            m.id.clone(),
+                            m.content_type.clone(),
+                            or_dash(&m.description),
+                        ]);
+                    }
+                    t.render()
+                },
+            )
+        }
+        GetCommand::Validators { api } => {
+            let api_id = resolve::api_id(client, &api).await?;
+            let list = all_pages!(
+                client.apis,
+                list_request_validators,
+                ListRequestValidatorsRequest {
+                    api_id,
+                    ..Default::default()
+                },
+                "listing request validators"
+            )?;
+            output::print(
+                format,
+                || json_list(&list, "RequestValidator"),
+                || {
+                    let mut t = Table::new(&["ID", "NAME", "BODY", "PARAMETERS"]);
+                    for v in &list {
+                        t.row(vec![
+                            v.id.clone(),
+                            v.name.clone(),
+                            v.validate_request_body.to_string(),
+                            v.validate_request_parameters.to_string(),
+                        ]);
+                    }
+                    t.render()
+                },
+            )
+        }
+        GetCommand::GatewayResponses { api } => {
+            let api_id = resolve::api_id(client, &api).await?;
+            let list = client
+                .apis
+                .clone()
+                .list_gateway_responses(ListGatewayResponsesRequest { api_id })
+                .await
+                .map_err(|s| super::client::status_error("listing gateway responses", s))?
+                .into_inner()
+                .items;
+            output::print(
+                format,
+                || json_list(&list, "GatewayResponse"),
+                || {
+                    let mut t = Table::new(&["TYPE", "STATUS", "HEADERS", "TEMPLATES"]);
+                    for g in &list {
+                        t.row(vec![
+                            g.response_type.clone(),
+                            or_dash(&g.status_code),
+                            g.response_parameters.len().to_string(),
+                            g.response_templates.len().to_string(),
+                        ]);
+                    }
+                    t.render()
+                },
+            )
+        }
+        GetCommand::OutboundCredentials => {
+            let list = all_pages!(
+                client.iam,
+                list_outbound_credentials,
+                ListOutboundCredentialsRequest::default(),
+                "listing outbound credentials"
+            )?;
+            output::print(
+                format,
+                || json_list(&list, "OutboundCredential"),
+                || {
+                    let mut t = Table::new(&["NAME", "ACCESS KEY ID", "ROLE ARN", "UPDATED"]);
+                    for c in &list {
+                        t.row(vec![
+                            c.name.clone(),
+                            c.access_key_id.clone(),
+                            or_dash(&c.role_arn),
+                            table_time(c.updated_at_ms),
+                        ]);
+                    }
+                    t.render()
+                },
             )
         }
         GetCommand::Deployments { api } => {

@@ -63,6 +63,38 @@ pub enum IamCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Create or replace the AWS credentials nodes sign outbound calls of
+    /// function and service integrations with. The secret access key is
+    /// read from the environment variable `--secret-env` names, or else
+    /// from the first line of stdin (never from the command line, where
+    /// other users and shell history would see it); a session token from
+    /// `--session-token-env` or stdin's second line. Never shown again.
+    PutOutboundCredential {
+        name: String,
+        #[arg(long)]
+        access_key_id: String,
+        /// Integrations whose credentials name this role ARN use the key.
+        #[arg(long, default_value = "")]
+        role_arn: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The environment variable holding the secret access key.
+        #[arg(long)]
+        secret_env: Option<String>,
+        /// The environment variable holding a session token.
+        #[arg(long)]
+        session_token_env: Option<String>,
+    },
+    /// Outbound credentials (never their secrets).
+    OutboundCredentials,
+    /// Delete an outbound credential (refused while a served deployment's
+    /// integration names it).
+    DeleteOutboundCredential {
+        name: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Temporary credentials of a role, printed as shell exports.
     AssumeRole {
         role: String,
@@ -72,6 +104,45 @@ pub enum IamCommand {
         #[arg(long, default_value_t = 3600)]
         duration: u32,
     },
+}
+
+/// The secret (and session token) of an outbound credential: from the
+/// named environment variables, else stdin's first (and second) line.
+fn outbound_secrets(
+    secret_env: Option<&str>,
+    token_env: Option<&str>,
+) -> anyhow::Result<(String, String)> {
+    let from_env = |name: &str| {
+        std::env::var(name).with_context(|| format!("reading the environment variable {name}"))
+    };
+    let mut stdin_lines: Option<Vec<String>> = None;
+    let mut line = |n: usize| -> anyhow::Result<String> {
+        if stdin_lines.is_none() {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .context("reading the secret from stdin")?;
+            stdin_lines = Some(text.lines().map(|l| l.trim().to_owned()).collect());
+        }
+        Ok(stdin_lines
+            .as_ref()
+            .and_then(|lines| lines.get(n).cloned())
+            .unwrap_or_default())
+    };
+    let secret = match secret_env {
+        Some(name) => from_env(name)?,
+        None => line(0)?,
+    };
+    if secret.is_empty() {
+        anyhow::bail!(
+            "no secret access key: give it on stdin's first line or name an environment variable with --secret-env"
+        );
+    }
+    let token = match (token_env, secret_env) {
+        (Some(name), _) => from_env(name)?,
+        (None, None) => line(1)?,
+        (None, Some(_)) => String::new(),
+    };
+    Ok((secret, token))
 }
 
 fn read_policies(files: &[PathBuf]) -> anyhow::Result<Vec<String>> {
@@ -143,6 +214,51 @@ pub async fn run(client: &mut AdminClient, what: IamCommand) -> anyhow::Result<(
                 Format::Table,
             )
             .await?;
+        }
+        IamCommand::PutOutboundCredential {
+            name,
+            access_key_id,
+            role_arn,
+            description,
+            secret_env,
+            session_token_env,
+        } => {
+            let (secret, token) =
+                outbound_secrets(secret_env.as_deref(), session_token_env.as_deref())?;
+            let shown = iam
+                .put_outbound_credential(PutOutboundCredentialRequest {
+                    credential: Some(OutboundCredential {
+                        name,
+                        description,
+                        role_arn,
+                        access_key_id,
+                        secret_access_key: secret,
+                        session_token: token,
+                        ..Default::default()
+                    }),
+                })
+                .await
+                .map_err(|s| status_error("putting the outbound credential", s))?
+                .into_inner();
+            println!(
+                "outbound credential {} ({}) saved; its secret is sealed and never shown",
+                shown.name, shown.access_key_id
+            );
+        }
+        IamCommand::OutboundCredentials => {
+            get::run(client, GetCommand::OutboundCredentials, Format::Table).await?;
+        }
+        IamCommand::DeleteOutboundCredential { name, yes } => {
+            super::confirm::confirm(
+                &format!(
+                    "delete outbound credential '{name}' (integrations naming it can no longer sign)"
+                ),
+                yes,
+            )?;
+            iam.delete_outbound_credential(DeleteOutboundCredentialRequest { name: name.clone() })
+                .await
+                .map_err(|s| status_error("deleting the outbound credential", s))?;
+            println!("deleted {name}");
         }
         IamCommand::EnableKey { access_key_id } => set_enabled(iam, access_key_id, true).await?,
         IamCommand::DisableKey { access_key_id } => set_enabled(iam, access_key_id, false).await?,

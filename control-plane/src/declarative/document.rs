@@ -172,12 +172,131 @@ pub struct ApiSpec {
     /// CIDRs of the nodes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_type: Option<String>,
+    /// Content types whose payloads are binary (`image/png`, `image/*`,
+    /// `*/*`), as AWS's binaryMediaTypes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binary_media_types: Vec<String>,
+    /// HTTP APIs only: the gateway answers CORS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors: Option<CorsSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authorizers: Vec<AuthorizerSpec>,
+    /// JSON Schemas (draft 4) routes' request models name, matched by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<ModelSpec>,
+    /// Matched by name; routes name them in `request_validator`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub request_validators: Vec<RequestValidatorSpec>,
+    /// Customised gateway responses, matched by type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gateway_responses: Vec<GatewayResponseSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageSpec>,
+}
+
+/// ```yaml
+/// cors:
+///   allow_origins: ["https://app.example.com"]
+///   allow_methods: [GET, POST]
+///   allow_headers: [content-type]
+///   max_age_seconds: 600
+///   allow_credentials: true
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSpec {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_origins: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_methods: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expose_headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_seconds: Option<u32>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_credentials: bool,
+}
+
+/// ```yaml
+/// models:
+///   - name: Pet
+///     schema: { type: object, required: [name], properties: { name: { type: string } } }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Default application/json.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The JSON Schema, in YAML or JSON syntax (or as a string of JSON).
+    pub schema: serde_json::Value,
+}
+
+/// `request_validators: [{ name: all, body: true, parameters: true }]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestValidatorSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub body: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub parameters: bool,
+}
+
+/// ```yaml
+/// gateway_responses:
+///   - type: BAD_REQUEST_BODY
+///     status_code: "422"
+///     response_parameters: { gatewayresponse.header.Access-Control-Allow-Origin: "'*'" }
+///     response_templates: { application/json: '{"message": "$context.error.validationErrorString"}' }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayResponseSpec {
+    #[serde(rename = "type")]
+    pub response_type: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub status_code: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_parameters: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_templates: BTreeMap<String, String>,
+}
+
+/// One status code a route declares (AWS's MethodResponse).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodResponseSpec {
+    pub status_code: String,
+    /// `method.response.header.NAME` -> required.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_parameters: BTreeMap<String, bool>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_models: BTreeMap<String, String>,
+}
+
+/// How an HTTP, AWS or MOCK integration's answer becomes the route's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationResponseSpec {
+    pub status_code: String,
+    /// Empty: the default response.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub selection_pattern: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_parameters: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_templates: BTreeMap<String, String>,
+    /// CONVERT_TO_TEXT or CONVERT_TO_BINARY.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_handling: Option<String>,
 }
 
 /// An authorizer, matched by name within its API.
@@ -256,6 +375,17 @@ pub struct RouteSpec {
     /// With an authorizer: scopes of which the token needs one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
+    /// `method.request.querystring|header|path.NAME` -> required.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_parameters: BTreeMap<String, bool>,
+    /// Content type (or `$default`) -> a model's name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_models: BTreeMap<String, String>,
+    /// The name of a request validator of this API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_validator: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub method_responses: Vec<MethodResponseSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -271,7 +401,12 @@ pub enum IntegrationSpec {
         /// cached responses apart.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         cache_key_parameters: Vec<String>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        request_parameters: BTreeMap<String, String>,
     },
+    /// Without request templates: the fixed status, headers and body. With
+    /// them (AWS's MOCK): the template's `{"statusCode": N}` picks the
+    /// integration response.
     Mock {
         #[serde(default = "default_status")]
         status: u32,
@@ -279,6 +414,83 @@ pub enum IntegrationSpec {
         headers: BTreeMap<String, String>,
         #[serde(default, skip_serializing_if = "String::is_empty")]
         body: String,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        request_parameters: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        request_templates: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        passthrough_behavior: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        integration_responses: Vec<IntegrationResponseSpec>,
+    },
+    /// An HTTP backend behind mapping templates (AWS's HTTP integration).
+    Http {
+        uri: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        http_method: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u32>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cache_key_parameters: Vec<String>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        request_parameters: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        request_templates: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        passthrough_behavior: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content_handling: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        integration_responses: Vec<IntegrationResponseSpec>,
+    },
+    /// An AWS service action or path (`arn:aws:apigateway:…`), or a
+    /// function behind mapping, SigV4-signed.
+    Aws {
+        uri: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        http_method: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u32>,
+        /// An IAM role ARN or an outbound credential's name.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        credentials: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        endpoint_url: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cache_key_parameters: Vec<String>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        request_parameters: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        request_templates: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        passthrough_behavior: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content_handling: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        integration_responses: Vec<IntegrationResponseSpec>,
+    },
+    /// A function with AWS's proxy event, or (HTTP APIs) an AWS service
+    /// `subtype` with its `request_parameters`.
+    AwsProxy {
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        uri: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        subtype: String,
+        /// "1.0" (default) or "2.0" (HTTP APIs).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        payload_format_version: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u32>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        credentials: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        endpoint_url: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cache_key_parameters: Vec<String>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        request_parameters: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content_handling: Option<String>,
     },
 }
 

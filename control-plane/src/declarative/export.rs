@@ -120,6 +120,12 @@ fn api_spec(
         .into_iter()
         .map(|r| (r.id, r.path))
         .collect();
+    let mut validators: Vec<RequestValidator> = view.scan(&keys::request_validators(&api.id))?;
+    validators.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    let validator_names: HashMap<String, String> = validators
+        .iter()
+        .map(|v| (v.id.clone(), v.name.clone()))
+        .collect();
     let mut routes = Vec::new();
     for m in view.scan::<Method>(&keys::methods_of_api(&api.id))? {
         let Some(path) = paths.get(&m.resource_id) else {
@@ -132,15 +138,26 @@ fn api_spec(
             ));
             continue;
         }
-        routes.push(route_spec(&m, path, |id| {
-            authorizer_names.get(id).map(String::as_str)
-        }));
+        routes.push(route_spec(
+            &m,
+            path,
+            |id| authorizer_names.get(id).map(String::as_str),
+            |id| validator_names.get(id).map(String::as_str),
+        ));
     }
     routes.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
     let mut stages: Vec<Stage> = view.scan(&keys::stages(&api.id))?;
     stages.sort_by(|a, b| a.stage_name.cmp(&b.stage_name));
+    let models: Vec<Model> = view.scan(&keys::models(&api.id))?;
+    let gateway_responses: Vec<GatewayResponse> = view.scan(&keys::gateway_responses(&api.id))?;
     Ok(ApiSpec {
         authorizers: authorizers.iter().map(authorizer_spec).collect(),
+        models: models.iter().map(model_spec).collect(),
+        request_validators: validators.iter().map(validator_spec).collect(),
+        gateway_responses: gateway_responses
+            .iter()
+            .map(gateway_response_spec)
+            .collect(),
         routes,
         stages: stages.iter().map(stage_spec).collect(),
         ..api_fields(api)
@@ -159,9 +176,55 @@ pub(crate) fn api_fields(api: &RestApi) -> ApiSpec {
         policy: policy_value(&api.policy),
         endpoint_type: (api.endpoint_type() != EndpointType::Regional)
             .then(|| short(api.endpoint_type().as_str_name(), "ENDPOINT_TYPE_")),
+        binary_media_types: api.binary_media_types.clone(),
+        cors: api.cors_configuration.as_ref().map(cors_spec),
         authorizers: Vec::new(),
+        models: Vec::new(),
+        request_validators: Vec::new(),
+        gateway_responses: Vec::new(),
         routes: Vec::new(),
         stages: Vec::new(),
+    }
+}
+
+pub(crate) fn cors_spec(c: &CorsConfiguration) -> CorsSpec {
+    CorsSpec {
+        allow_origins: c.allow_origins.clone(),
+        allow_methods: c.allow_methods.clone(),
+        allow_headers: c.allow_headers.clone(),
+        expose_headers: c.expose_headers.clone(),
+        max_age_seconds: c.max_age_seconds,
+        allow_credentials: c.allow_credentials,
+    }
+}
+
+/// A model, its schema as JSON in the document (a string when the stored
+/// text is not JSON, which the admin API never accepts).
+pub(crate) fn model_spec(m: &Model) -> ModelSpec {
+    ModelSpec {
+        name: m.name.clone(),
+        description: m.description.clone(),
+        content_type: (m.content_type != "application/json" && !m.content_type.is_empty())
+            .then(|| m.content_type.clone()),
+        schema: serde_json::from_str(&m.schema)
+            .unwrap_or_else(|_| serde_json::Value::String(m.schema.clone())),
+    }
+}
+
+pub(crate) fn validator_spec(v: &RequestValidator) -> RequestValidatorSpec {
+    RequestValidatorSpec {
+        name: v.name.clone(),
+        body: v.validate_request_body,
+        parameters: v.validate_request_parameters,
+    }
+}
+
+pub(crate) fn gateway_response_spec(r: &GatewayResponse) -> GatewayResponseSpec {
+    GatewayResponseSpec {
+        response_type: r.response_type.clone(),
+        status_code: r.status_code.clone(),
+        response_parameters: r.response_parameters.clone(),
+        response_templates: r.response_templates.clone(),
     }
 }
 
@@ -206,12 +269,13 @@ pub(crate) fn authorizer_spec(a: &Authorizer) -> AuthorizerSpec {
     }
 }
 
-/// A method as a route; `authorizer_name` names its API's authorizers by
-/// id.
+/// A method as a route; `authorizer_name` and `validator_name` name its
+/// API's authorizers and request validators by id.
 pub(crate) fn route_spec<'n>(
     m: &Method,
     path: &str,
     authorizer_name: impl Fn(&str) -> Option<&'n str>,
+    validator_name: impl Fn(&str) -> Option<&'n str>,
 ) -> RouteSpec {
     let (authorizer, authorization) = match m.authorization_type.as_str() {
         "JWT" | "CUSTOM" => (
@@ -232,7 +296,64 @@ pub(crate) fn route_spec<'n>(
         authorizer,
         authorization,
         scopes: m.authorization_scopes.clone(),
+        request_parameters: m.request_parameters.clone(),
+        request_models: m.request_models.clone(),
+        request_validator: (!m.request_validator_id.is_empty()).then(|| {
+            validator_name(&m.request_validator_id)
+                .map_or_else(|| m.request_validator_id.clone(), str::to_owned)
+        }),
+        method_responses: m
+            .method_responses
+            .iter()
+            .map(|r| MethodResponseSpec {
+                status_code: r.status_code.clone(),
+                response_parameters: r.response_parameters.clone(),
+                response_models: r.response_models.clone(),
+            })
+            .collect(),
     }
+}
+
+/// An enum's short name, or None for its unset value.
+fn named<E: Copy + PartialEq>(
+    value: E,
+    unset: E,
+    name: &'static str,
+    prefix: &str,
+) -> Option<String> {
+    (value != unset).then(|| short(name, prefix))
+}
+
+fn passthrough_of(i: &Integration) -> Option<String> {
+    let p = i.passthrough_behavior();
+    named(
+        p,
+        PassthroughBehavior::Unspecified,
+        p.as_str_name(),
+        "PASSTHROUGH_BEHAVIOR_",
+    )
+}
+
+fn content_handling_of(value: ContentHandling) -> Option<String> {
+    named(
+        value,
+        ContentHandling::Unspecified,
+        value.as_str_name(),
+        "CONTENT_HANDLING_",
+    )
+}
+
+fn integration_responses_of(i: &Integration) -> Vec<IntegrationResponseSpec> {
+    i.integration_responses
+        .iter()
+        .map(|r| IntegrationResponseSpec {
+            status_code: r.status_code.clone(),
+            selection_pattern: r.selection_pattern.clone(),
+            response_parameters: r.response_parameters.clone(),
+            response_templates: r.response_templates.clone(),
+            content_handling: content_handling_of(r.content_handling()),
+        })
+        .collect()
 }
 
 fn integration_spec(integration: Option<&Integration>) -> IntegrationSpec {
@@ -245,22 +366,72 @@ fn integration_spec(integration: Option<&Integration>) -> IntegrationSpec {
             status: 200,
             headers: BTreeMap::new(),
             body: String::new(),
+            request_parameters: BTreeMap::new(),
+            request_templates: BTreeMap::new(),
+            passthrough_behavior: None,
+            integration_responses: Vec::new(),
         };
     };
+    let http_method = (!i.http_method.is_empty()).then(|| i.http_method.clone());
+    let timeout_ms = (i.timeout_ms != 0).then_some(i.timeout_ms);
     match i.r#type() {
         IntegrationType::Mock => {
             let mock = i.mock.clone().unwrap_or_default();
             IntegrationSpec::Mock {
-                status: mock.status_code,
+                status: if i.mock.is_some() {
+                    mock.status_code
+                } else {
+                    200
+                },
                 headers: mock.headers.into_iter().collect(),
                 body: mock.body,
+                request_parameters: i.request_parameters.clone(),
+                request_templates: i.request_templates.clone(),
+                passthrough_behavior: passthrough_of(i),
+                integration_responses: integration_responses_of(i),
             }
         }
+        IntegrationType::Http => IntegrationSpec::Http {
+            uri: i.uri.clone(),
+            http_method,
+            timeout_ms,
+            cache_key_parameters: i.cache_key_parameters.clone(),
+            request_parameters: i.request_parameters.clone(),
+            request_templates: i.request_templates.clone(),
+            passthrough_behavior: passthrough_of(i),
+            content_handling: content_handling_of(i.content_handling()),
+            integration_responses: integration_responses_of(i),
+        },
+        IntegrationType::Aws => IntegrationSpec::Aws {
+            uri: i.uri.clone(),
+            http_method,
+            timeout_ms,
+            credentials: i.credentials.clone(),
+            endpoint_url: i.endpoint_url.clone(),
+            cache_key_parameters: i.cache_key_parameters.clone(),
+            request_parameters: i.request_parameters.clone(),
+            request_templates: i.request_templates.clone(),
+            passthrough_behavior: passthrough_of(i),
+            content_handling: content_handling_of(i.content_handling()),
+            integration_responses: integration_responses_of(i),
+        },
+        IntegrationType::AwsProxy => IntegrationSpec::AwsProxy {
+            uri: i.uri.clone(),
+            subtype: i.integration_subtype.clone(),
+            payload_format_version: i.payload_format_version.clone(),
+            timeout_ms,
+            credentials: i.credentials.clone(),
+            endpoint_url: i.endpoint_url.clone(),
+            cache_key_parameters: i.cache_key_parameters.clone(),
+            request_parameters: i.request_parameters.clone(),
+            content_handling: content_handling_of(i.content_handling()),
+        },
         _ => IntegrationSpec::HttpProxy {
             uri: i.uri.clone(),
-            http_method: (!i.http_method.is_empty()).then(|| i.http_method.clone()),
-            timeout_ms: (i.timeout_ms != 0).then_some(i.timeout_ms),
+            http_method,
+            timeout_ms,
             cache_key_parameters: i.cache_key_parameters.clone(),
+            request_parameters: i.request_parameters.clone(),
         },
     }
 }

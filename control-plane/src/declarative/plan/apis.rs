@@ -153,7 +153,15 @@ impl Planner<'_> {
                 .map(export::policy_text)
                 .unwrap_or_default(),
             endpoint_type: endpoint_type as i32,
-            ..Default::default()
+            binary_media_types: spec.binary_media_types.clone(),
+            cors_configuration: spec.cors.as_ref().map(|c| CorsConfiguration {
+                allow_origins: c.allow_origins.clone(),
+                allow_methods: c.allow_methods.clone(),
+                allow_headers: c.allow_headers.clone(),
+                expose_headers: c.expose_headers.clone(),
+                max_age_seconds: c.max_age_seconds,
+                allow_credentials: c.allow_credentials,
+            }),
         };
         let (protocol, refusals) = check_api_fields(&api);
         api.protocol = protocol as i32;
@@ -251,8 +259,18 @@ impl Planner<'_> {
             self.put(keys::resource(&api.id, &root.id), &root);
             resources.push(root);
         }
-        let authorizers = self.authorizers(path, spec, api, authorizers)?;
-        let after = self.routes(path, spec, api, resources, methods, authorizers)?;
+        let models: Vec<Model> = stored(view, is_new, keys::models(&api.id))?;
+        let validators: Vec<RequestValidator> =
+            stored(view, is_new, keys::request_validators(&api.id))?;
+        let gateway_responses: Vec<GatewayResponse> =
+            stored(view, is_new, keys::gateway_responses(&api.id))?;
+        let kinds = ApiKinds {
+            authorizers: self.authorizers(path, spec, api, authorizers)?,
+            models: self.models(path, spec, api, models)?,
+            request_validators: self.request_validators(path, spec, api, validators)?,
+            gateway_responses: self.gateway_responses(path, spec, api, gateway_responses)?,
+        };
+        let after = self.routes(path, spec, api, resources, methods, kinds)?;
         if !check_only {
             self.stages(path, spec, after, stages)?;
         }

@@ -41,16 +41,16 @@ use crate::api::iam::{
     account_id, check_principal_at, keys_by_principal, principal_arn, principal_kind,
 };
 use crate::api::rest_apis::{
-    Siblings, api_record_keys, check_api_fields, check_authorization_with, check_placement,
-    check_resource_policy, child_path, prefixed,
+    Siblings, api_record_keys, check_api_fields, check_authorization_with, check_method_with,
+    check_placement, check_resource_policy, child_path, prefixed,
 };
 use crate::api::usage_plans::{
     check_key, check_key_fields, check_no_shared_stage_with, check_plan_with, key_record_keys,
     new_key, secret, unused_value_index,
 };
 use crate::enums::{
-    API_KEY_SOURCE, API_PROTOCOL, AUTHORIZER_TYPE, ENDPOINT_TYPE, QUOTA_PERIOD, Spelling,
-    UNAUTHORIZED_STRATEGY, short_name,
+    API_KEY_SOURCE, API_PROTOCOL, AUTHORIZER_TYPE, CONTENT_HANDLING, ENDPOINT_TYPE,
+    PASSTHROUGH_BEHAVIOR, QUOTA_PERIOD, Spelling, UNAUTHORIZED_STRATEGY, short_name,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::lookup::{Found, id_or_name};
@@ -63,6 +63,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 mod accounts;
+mod api_kinds;
 mod apis;
 mod routes;
 mod stages;
@@ -290,6 +291,15 @@ fn parent_of(path: &str) -> (&str, &str) {
     let i = path.rfind('/').expect("normalized paths start with '/'");
     let parent = if i == 0 { "/" } else { &path[..i] };
     (parent, &path[i + 1..])
+}
+
+/// An API's authorizers, models, request validators and gateway responses
+/// as they will be after the plan.
+struct ApiKinds {
+    authorizers: Vec<Authorizer>,
+    models: Vec<Model>,
+    request_validators: Vec<RequestValidator>,
+    gateway_responses: Vec<GatewayResponse>,
 }
 
 /// The state of one API after the plan, for deployments and stages.

@@ -12,8 +12,20 @@ impl Planner<'_> {
         api: &RestApi,
         resources: Vec<Resource>,
         methods: Vec<Method>,
-        authorizers: Vec<Authorizer>,
+        kinds: ApiKinds,
     ) -> Result<ApiAfter, StoreError> {
+        let authorizers = kinds.authorizers;
+        let validator_by_name: HashMap<&str, &RequestValidator> = kinds
+            .request_validators
+            .iter()
+            .map(|v| (v.name.as_str(), v))
+            .collect();
+        let validator_names: HashMap<&str, &str> = kinds
+            .request_validators
+            .iter()
+            .map(|v| (v.id.as_str(), v.name.as_str()))
+            .collect();
+        let model_names: HashSet<&str> = kinds.models.iter().map(|m| m.name.as_str()).collect();
         let auth_by_name: HashMap<&str, &Authorizer> =
             authorizers.iter().map(|a| (a.name.as_str(), a)).collect();
         let auth_by_id: HashMap<&str, &Authorizer> =
@@ -40,10 +52,26 @@ impl Planner<'_> {
             else {
                 continue;
             };
-            let integration = integration_of(&route.integration);
-            let checked =
-                validate::integration(&format!("{field}.integration"), &integration, &route_path);
-            self.check(&field, checked)?;
+            let integration = match integration_of(&route.integration) {
+                Ok(i) => i,
+                Err((f, reason)) => {
+                    self.error(format!("{field}.integration.{f}"), reason);
+                    continue;
+                }
+            };
+            let request_validator_id = match &route.request_validator {
+                None => String::new(),
+                Some(name) => match validator_by_name.get(name.as_str()) {
+                    Some(v) => v.id.clone(),
+                    None => {
+                        self.error(
+                            format!("{field}.request_validator"),
+                            format!("no request validator of this API is named '{name}'"),
+                        );
+                        continue;
+                    }
+                },
+            };
             let (authorization_type, authorizer_id) = match authorization_of(route, &auth_by_name) {
                 Ok(a) => a,
                 Err((f, reason)) => {
@@ -60,8 +88,40 @@ impl Planner<'_> {
                 authorization_type,
                 authorizer_id,
                 authorization_scopes: route.scopes.clone(),
-                ..Default::default()
+                request_parameters: route.request_parameters.clone(),
+                request_models: route.request_models.clone(),
+                request_validator_id,
+                method_responses: route
+                    .method_responses
+                    .iter()
+                    .map(|r| MethodResponse {
+                        status_code: r.status_code.clone(),
+                        response_parameters: r.response_parameters.clone(),
+                        response_models: r.response_models.clone(),
+                    })
+                    .collect(),
             };
+            // The handlers' rules for declarations and the integration,
+            // against the models and validators as they will be.
+            let checked = check_method_with(
+                &field,
+                &format!("{field}.integration"),
+                &method,
+                &route_path,
+                api.protocol(),
+                |name| Ok(model_names.contains(name)),
+                |id| Ok(validator_names.contains_key(id)),
+            )
+            .map_err(|e| {
+                rebase(
+                    e,
+                    &format!("{field}.request_validator_id"),
+                    &format!("{field}.request_validator"),
+                )
+            });
+            // Recorded; the route still counts, as before these checks (the
+            // API is not "without methods" because one route is refused).
+            self.check(&field, checked)?;
             // The handlers' rule, its refusals named as the document names
             // the fields.
             let checked = check_authorization_with(&field, &mut method, type_of)
@@ -205,6 +265,7 @@ impl Planner<'_> {
         }
         // Methods the document has: created or updated.
         let name_of = |id: &str| auth_by_id.get(id).map(|a| a.name.as_str());
+        let validator_of = |id: &str| validator_names.get(id).copied();
         for ((p, verb), (k, mut method)) in wanted {
             let Some(resource) = by_path.get(&p) else {
                 continue; // Refused above.
@@ -225,8 +286,8 @@ impl Planner<'_> {
                     // differing only in what the document cannot say is
                     // kept as stored.
                     let fields = field_changes(
-                        &export::route_spec(&old, &p, name_of),
-                        &export::route_spec(&method, &p, name_of),
+                        &export::route_spec(&old, &p, name_of, validator_of),
+                        &export::route_spec(&method, &p, name_of, validator_of),
                     );
                     if fields.is_empty() {
                         after_methods.push(old);
@@ -247,43 +308,190 @@ impl Planner<'_> {
             resources: by_path.into_values().collect(),
             methods: after_methods,
             authorizers,
-            models: self.view.scan(&keys::models(&api.id))?,
-            request_validators: self.view.scan(&keys::request_validators(&api.id))?,
-            gateway_responses: self.view.scan(&keys::gateway_responses(&api.id))?,
+            models: kinds.models,
+            request_validators: kinds.request_validators,
+            gateway_responses: kinds.gateway_responses,
         })
     }
 }
 
-fn integration_of(spec: &IntegrationSpec) -> Integration {
-    match spec {
+/// An enum the document spells, or the field and why it spells none.
+fn spelled<E: Copy>(
+    field: &'static str,
+    value: &Option<String>,
+    default: E,
+    spelling: &Spelling<E>,
+) -> Result<E, (String, String)> {
+    spelling
+        .read(value.as_deref(), default)
+        .map_err(|reason| (field.to_owned(), reason))
+}
+
+fn integration_responses_of(
+    specs: &[IntegrationResponseSpec],
+) -> Result<Vec<IntegrationResponse>, (String, String)> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let handling = spelled(
+                "content_handling",
+                &r.content_handling,
+                ContentHandling::Unspecified,
+                &CONTENT_HANDLING,
+            )
+            .map_err(|(f, reason)| (format!("integration_responses[{i}].{f}"), reason))?;
+            Ok(IntegrationResponse {
+                status_code: r.status_code.clone(),
+                selection_pattern: r.selection_pattern.clone(),
+                response_parameters: r.response_parameters.clone(),
+                response_templates: r.response_templates.clone(),
+                content_handling: handling as i32,
+            })
+        })
+        .collect()
+}
+
+/// A route's integration in the stored form, or the field (under
+/// `integration`) and why the document's spelling of an enum is refused.
+/// The rules proper are the handlers' (check_method_with).
+fn integration_of(spec: &IntegrationSpec) -> Result<Integration, (String, String)> {
+    let verb = |m: &Option<String>| m.clone().unwrap_or_default().to_ascii_uppercase();
+    let passthrough = |p: &Option<String>| {
+        spelled(
+            "passthrough_behavior",
+            p,
+            PassthroughBehavior::Unspecified,
+            &PASSTHROUGH_BEHAVIOR,
+        )
+        .map(|p| p as i32)
+    };
+    let handling = |c: &Option<String>| {
+        spelled(
+            "content_handling",
+            c,
+            ContentHandling::Unspecified,
+            &CONTENT_HANDLING,
+        )
+        .map(|c| c as i32)
+    };
+    Ok(match spec {
         IntegrationSpec::HttpProxy {
             uri,
             http_method,
             timeout_ms,
             cache_key_parameters,
+            request_parameters,
         } => Integration {
             r#type: IntegrationType::HttpProxy as i32,
-            http_method: http_method.clone().unwrap_or_default().to_ascii_uppercase(),
+            http_method: verb(http_method),
             uri: uri.clone(),
             timeout_ms: timeout_ms.unwrap_or(0),
             mock: None,
             cache_key_parameters: cache_key_parameters.clone(),
+            request_parameters: request_parameters.clone(),
             ..Default::default()
         },
         IntegrationSpec::Mock {
             status,
             headers,
             body,
+            request_parameters,
+            request_templates,
+            passthrough_behavior,
+            integration_responses,
+        } => {
+            // With templates and nothing fixed, AWS's MOCK: the template
+            // picks the integration response.
+            let fixed = *status != 200 || !headers.is_empty() || !body.is_empty();
+            Integration {
+                r#type: IntegrationType::Mock as i32,
+                mock: (fixed || request_templates.is_empty()).then(|| MockResponse {
+                    status_code: *status,
+                    headers: headers.clone().into_iter().collect(),
+                    body: body.clone(),
+                }),
+                request_parameters: request_parameters.clone(),
+                request_templates: request_templates.clone(),
+                passthrough_behavior: passthrough(passthrough_behavior)?,
+                integration_responses: integration_responses_of(integration_responses)?,
+                ..Default::default()
+            }
+        }
+        IntegrationSpec::Http {
+            uri,
+            http_method,
+            timeout_ms,
+            cache_key_parameters,
+            request_parameters,
+            request_templates,
+            passthrough_behavior,
+            content_handling,
+            integration_responses,
         } => Integration {
-            r#type: IntegrationType::Mock as i32,
-            mock: Some(MockResponse {
-                status_code: *status,
-                headers: headers.clone().into_iter().collect(),
-                body: body.clone(),
-            }),
+            r#type: IntegrationType::Http as i32,
+            http_method: verb(http_method),
+            uri: uri.clone(),
+            timeout_ms: timeout_ms.unwrap_or(0),
+            cache_key_parameters: cache_key_parameters.clone(),
+            request_parameters: request_parameters.clone(),
+            request_templates: request_templates.clone(),
+            passthrough_behavior: passthrough(passthrough_behavior)?,
+            content_handling: handling(content_handling)?,
+            integration_responses: integration_responses_of(integration_responses)?,
             ..Default::default()
         },
-    }
+        IntegrationSpec::Aws {
+            uri,
+            http_method,
+            timeout_ms,
+            credentials,
+            endpoint_url,
+            cache_key_parameters,
+            request_parameters,
+            request_templates,
+            passthrough_behavior,
+            content_handling,
+            integration_responses,
+        } => Integration {
+            r#type: IntegrationType::Aws as i32,
+            http_method: verb(http_method),
+            uri: uri.clone(),
+            timeout_ms: timeout_ms.unwrap_or(0),
+            credentials: credentials.clone(),
+            endpoint_url: endpoint_url.clone(),
+            cache_key_parameters: cache_key_parameters.clone(),
+            request_parameters: request_parameters.clone(),
+            request_templates: request_templates.clone(),
+            passthrough_behavior: passthrough(passthrough_behavior)?,
+            content_handling: handling(content_handling)?,
+            integration_responses: integration_responses_of(integration_responses)?,
+            ..Default::default()
+        },
+        IntegrationSpec::AwsProxy {
+            uri,
+            subtype,
+            payload_format_version,
+            timeout_ms,
+            credentials,
+            endpoint_url,
+            cache_key_parameters,
+            request_parameters,
+            content_handling,
+        } => Integration {
+            r#type: IntegrationType::AwsProxy as i32,
+            uri: uri.clone(),
+            integration_subtype: subtype.clone(),
+            payload_format_version: payload_format_version.clone(),
+            timeout_ms: timeout_ms.unwrap_or(0),
+            credentials: credentials.clone(),
+            endpoint_url: endpoint_url.clone(),
+            cache_key_parameters: cache_key_parameters.clone(),
+            request_parameters: request_parameters.clone(),
+            content_handling: handling(content_handling)?,
+            ..Default::default()
+        },
+    })
 }
 
 /// A route's authorization as the document spells it, in the stored form:
