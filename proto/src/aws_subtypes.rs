@@ -59,8 +59,10 @@ pub enum Shape {
 /// Where a parameter goes in the service request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
-    /// A member of the JSON body, under the parameter's own name.
-    Body,
+    /// A member of the JSON body, under this wire name (the parameter's
+    /// own, but for Step Functions, whose members are camelCase:
+    /// `StateMachineArn` travels as `stateMachineArn`).
+    Body(&'static str),
     /// A member of the one entry of the body's `Entries` list
     /// (EventBridge's PutEvents sends one event per request).
     Entry,
@@ -213,13 +215,23 @@ pub const SUBTYPES: &[Subtype] = &[
         action: "SendMessage",
         protocol: SQS,
         parameters: &[
-            p("QueueUrl", true, Text, Body),
-            p("MessageBody", true, Text, Body),
-            p("DelaySeconds", false, Integer, Body),
-            p("MessageAttributes", false, Json, Body),
-            p("MessageDeduplicationId", false, Text, Body),
-            p("MessageGroupId", false, Text, Body),
-            p("MessageSystemAttributes", false, Json, Body),
+            p("QueueUrl", true, Text, Body("QueueUrl")),
+            p("MessageBody", true, Text, Body("MessageBody")),
+            p("DelaySeconds", false, Integer, Body("DelaySeconds")),
+            p("MessageAttributes", false, Json, Body("MessageAttributes")),
+            p(
+                "MessageDeduplicationId",
+                false,
+                Text,
+                Body("MessageDeduplicationId"),
+            ),
+            p("MessageGroupId", false, Text, Body("MessageGroupId")),
+            p(
+                "MessageSystemAttributes",
+                false,
+                Json,
+                Body("MessageSystemAttributes"),
+            ),
             REGION,
         ],
     },
@@ -230,13 +242,33 @@ pub const SUBTYPES: &[Subtype] = &[
         action: "ReceiveMessage",
         protocol: SQS,
         parameters: &[
-            p("QueueUrl", true, Text, Body),
-            p("AttributeNames", false, List, Body),
-            p("MaxNumberOfMessages", false, Integer, Body),
-            p("MessageAttributeNames", false, List, Body),
-            p("ReceiveRequestAttemptId", false, Text, Body),
-            p("VisibilityTimeout", false, Integer, Body),
-            p("WaitTimeSeconds", false, Integer, Body),
+            p("QueueUrl", true, Text, Body("QueueUrl")),
+            p("AttributeNames", false, List, Body("AttributeNames")),
+            p(
+                "MaxNumberOfMessages",
+                false,
+                Integer,
+                Body("MaxNumberOfMessages"),
+            ),
+            p(
+                "MessageAttributeNames",
+                false,
+                List,
+                Body("MessageAttributeNames"),
+            ),
+            p(
+                "ReceiveRequestAttemptId",
+                false,
+                Text,
+                Body("ReceiveRequestAttemptId"),
+            ),
+            p(
+                "VisibilityTimeout",
+                false,
+                Integer,
+                Body("VisibilityTimeout"),
+            ),
+            p("WaitTimeSeconds", false, Integer, Body("WaitTimeSeconds")),
             REGION,
         ],
     },
@@ -247,8 +279,8 @@ pub const SUBTYPES: &[Subtype] = &[
         action: "DeleteMessage",
         protocol: SQS,
         parameters: &[
-            p("ReceiptHandle", true, Text, Body),
-            p("QueueUrl", true, Text, Body),
+            p("ReceiptHandle", true, Text, Body("ReceiptHandle")),
+            p("QueueUrl", true, Text, Body("QueueUrl")),
             REGION,
         ],
     },
@@ -258,7 +290,7 @@ pub const SUBTYPES: &[Subtype] = &[
         signing_name: "sqs",
         action: "PurgeQueue",
         protocol: SQS,
-        parameters: &[p("QueueUrl", true, Text, Body), REGION],
+        parameters: &[p("QueueUrl", true, Text, Body("QueueUrl")), REGION],
     },
     Subtype {
         name: "AppConfig-GetConfiguration",
@@ -292,11 +324,16 @@ pub const SUBTYPES: &[Subtype] = &[
             target_prefix: "Kinesis_20131202",
         },
         parameters: &[
-            p("StreamName", true, Text, Body),
-            p("Data", true, Blob, Body),
-            p("PartitionKey", true, Text, Body),
-            p("SequenceNumberForOrdering", false, Text, Body),
-            p("ExplicitHashKey", false, Text, Body),
+            p("StreamName", true, Text, Body("StreamName")),
+            p("Data", true, Blob, Body("Data")),
+            p("PartitionKey", true, Text, Body("PartitionKey")),
+            p(
+                "SequenceNumberForOrdering",
+                false,
+                Text,
+                Body("SequenceNumberForOrdering"),
+            ),
+            p("ExplicitHashKey", false, Text, Body("ExplicitHashKey")),
             REGION,
         ],
     },
@@ -307,9 +344,9 @@ pub const SUBTYPES: &[Subtype] = &[
         action: "StartExecution",
         protocol: STATES,
         parameters: &[
-            p("StateMachineArn", true, Text, Body),
-            p("Name", false, Text, Body),
-            p("Input", false, Text, Body),
+            p("StateMachineArn", true, Text, Body("stateMachineArn")),
+            p("Name", false, Text, Body("name")),
+            p("Input", false, Text, Body("input")),
             REGION,
         ],
     },
@@ -322,11 +359,11 @@ pub const SUBTYPES: &[Subtype] = &[
         action: "StartSyncExecution",
         protocol: STATES,
         parameters: &[
-            p("StateMachineArn", true, Text, Body),
-            p("Name", false, Text, Body),
-            p("Input", false, Text, Body),
+            p("StateMachineArn", true, Text, Body("stateMachineArn")),
+            p("Name", false, Text, Body("name")),
+            p("Input", false, Text, Body("input")),
             REGION,
-            p("TraceHeader", false, Text, Body),
+            p("TraceHeader", false, Text, Body("traceHeader")),
         ],
     },
     Subtype {
@@ -336,9 +373,9 @@ pub const SUBTYPES: &[Subtype] = &[
         action: "StopExecution",
         protocol: STATES,
         parameters: &[
-            p("ExecutionArn", true, Text, Body),
-            p("Cause", false, Text, Body),
-            p("Error", false, Text, Body),
+            p("ExecutionArn", true, Text, Body("executionArn")),
+            p("Cause", false, Text, Body("cause")),
+            p("Error", false, Text, Body("error")),
             REGION,
         ],
     },
@@ -509,6 +546,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn step_functions_members_travel_camel_case() {
+        let s = lookup("StepFunctions-StartExecution").unwrap();
+        assert_eq!(
+            s.parameter("StateMachineArn").unwrap().placement,
+            Placement::Body("stateMachineArn")
+        );
+        assert_eq!(
+            s.parameter("Input").unwrap().placement,
+            Placement::Body("input")
+        );
+        let sqs = lookup("SQS-SendMessage").unwrap();
+        assert_eq!(
+            sqs.parameter("QueueUrl").unwrap().placement,
+            Placement::Body("QueueUrl")
+        );
     }
 
     #[test]

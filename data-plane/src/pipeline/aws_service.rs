@@ -237,8 +237,8 @@ pub fn wire_request(
             let mut entry = Map::new();
             for (p, v) in values {
                 match p.placement {
-                    Placement::Body => {
-                        body.insert(p.name.to_owned(), shaped(p.shape, v));
+                    Placement::Body(wire) => {
+                        body.insert(wire.to_owned(), shaped(p.shape, v));
                     }
                     Placement::Entry => {
                         entry.insert(p.name.to_owned(), shaped(p.shape, v));

@@ -1,0 +1,101 @@
+"""Sets up and reads back the AWS resources of the service integration
+tests (tests/tests/aws_services.rs), with botocore, against moto in server
+mode.
+
+Usage: moto_client.py ENDPOINT COMMAND, with a JSON argument on stdin;
+prints a JSON result.
+  setup       {}                       -> {"queue_url", "events_queue_url",
+                                           "state_machine_arn"}
+  receive     {"queue_url"}            -> [message bodies]
+  executions  {"state_machine_arn"}    -> [{"name", "input", "status"}]
+"""
+
+import json
+import sys
+
+import botocore.session
+
+REGION = "us-east-1"
+
+
+def client(endpoint, service):
+    session = botocore.session.get_session()
+    return session.create_client(
+        service,
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id="AKIAMOTOTEST00000001",
+        aws_secret_access_key="moto-secret",
+    )
+
+
+def setup(endpoint, _args):
+    sqs = client(endpoint, "sqs")
+    queue_url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    events_queue_url = sqs.create_queue(QueueName="events")["QueueUrl"]
+    events_queue_arn = sqs.get_queue_attributes(
+        QueueUrl=events_queue_url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    events = client(endpoint, "events")
+    events.put_rule(
+        Name="orders-rule",
+        EventPattern=json.dumps({"source": ["archway.test"]}),
+        State="ENABLED",
+    )
+    events.put_targets(
+        Rule="orders-rule", Targets=[{"Id": "to-queue", "Arn": events_queue_arn}]
+    )
+    states = client(endpoint, "stepfunctions")
+    definition = {
+        "StartAt": "Done",
+        "States": {"Done": {"Type": "Pass", "End": True}},
+    }
+    machine = states.create_state_machine(
+        name="orders-flow",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/states",
+    )
+    return {
+        "queue_url": queue_url,
+        "events_queue_url": events_queue_url,
+        "state_machine_arn": machine["stateMachineArn"],
+    }
+
+
+def receive(endpoint, args):
+    sqs = client(endpoint, "sqs")
+    bodies = []
+    # Bounded: a few short polls gather what is there.
+    for _ in range(5):
+        answer = sqs.receive_message(
+            QueueUrl=args["queue_url"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        for message in answer.get("Messages", []):
+            bodies.append(message["Body"])
+        if bodies:
+            break
+    return bodies
+
+
+def executions(endpoint, args):
+    states = client(endpoint, "stepfunctions")
+    listed = states.list_executions(stateMachineArn=args["state_machine_arn"])
+    result = []
+    for execution in listed["executions"]:
+        described = states.describe_execution(executionArn=execution["executionArn"])
+        result.append(
+            {
+                "name": execution["name"],
+                "input": described.get("input"),
+                "status": described["status"],
+            }
+        )
+    return result
+
+
+COMMANDS = {"setup": setup, "receive": receive, "executions": executions}
+
+if __name__ == "__main__":
+    endpoint, command = sys.argv[1], sys.argv[2]
+    args = json.loads(sys.stdin.read() or "{}")
+    print(json.dumps(COMMANDS[command](endpoint, args)))

@@ -1,0 +1,350 @@
+//! Function integrations (AWS_PROXY): a Lambda Invoke API run by the test
+//! (`archway_e2e::lambda`) checks each invocation's SigV4 signature and
+//! records its event; the node reaches it through `--aws-endpoint` or an
+//! integration's own `endpoint_url`, signing with the credentials in its
+//! environment. Both payload formats, and every way a function fails.
+
+use archway_e2e::http_client::{Answer, GatewayClient};
+use archway_e2e::lambda::{self, LambdaServer};
+use archway_e2e::{Admin, ControlPlane, DataPlane};
+use archway_proto::v1::*;
+use http::StatusCode;
+use serde_json::Value;
+
+const KEY: &str = "AKIAFUNCTIONTEST0001";
+const SECRET: &str = "fUnCtIoNsEcReT/K7MDENG+bPxRfiCYEXAMPLE";
+const ACCOUNT: &str = "123456789012";
+
+fn function_arn(name: &str) -> String {
+    format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}")
+}
+
+/// AWS_PROXY to `uri` (any form AWS writes) with payload `format`.
+fn function(uri: &str, format: &str) -> Integration {
+    Integration {
+        r#type: IntegrationType::AwsProxy as i32,
+        uri: uri.into(),
+        payload_format_version: format.into(),
+        ..Default::default()
+    }
+}
+
+/// A control plane, and a node whose outbound Lambda calls go to `server`,
+/// signed with [`KEY`] from its environment.
+async fn started(
+    server: &LambdaServer,
+) -> anyhow::Result<(tempfile::TempDir, ControlPlane, DataPlane, Admin)> {
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let endpoint = format!("lambda={}", server.url());
+    let node = DataPlane::start_with_env(
+        &cp.url(),
+        "fn",
+        &dir.path().join("fn"),
+        &["--aws-endpoint", &endpoint, "--aws-region", "eu-west-1"],
+        &[
+            ("AWS_ACCESS_KEY_ID", KEY),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+            ("AWS_SESSION_TOKEN", "session-token-1"),
+        ],
+    )?;
+    let admin = Admin::connect(&cp.url()).await?;
+    Ok((dir, cp, node, admin))
+}
+
+async fn send(
+    node: &DataPlane,
+    api: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
+    GatewayClient::default()
+        .send_with_headers(node.addr(), api, method, path, body.to_owned(), headers)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_functions_get_the_1_0_event_signed_and_answer() -> anyhow::Result<()> {
+    let server = lambda::start("node-endpoint", KEY, SECRET).await;
+    let own = lambda::start("integration-endpoint", KEY, SECRET).await;
+    let (_dir, _cp, node, mut admin) = started(&server).await?;
+    let api = admin.create_api("fns", ApiProtocol::Rest).await?;
+    // The REST form of the URI, naming an alias.
+    let rest_uri = format!(
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}:live/invocations",
+        function_arn("echo")
+    );
+    admin
+        .route(&api, "/pets/{id}", "POST", function(&rest_uri, ""))
+        .await?;
+    // The integration's own endpoint comes before the node's.
+    admin
+        .route(
+            &api,
+            "/own",
+            "GET",
+            Integration {
+                endpoint_url: own.url(),
+                ..function(&function_arn("echo"), "1.0")
+            },
+        )
+        .await?;
+    admin.deploy(&api, "prod").await?;
+    let mut stage = admin.stage(&api, "prod").await?;
+    stage.variables.insert("tier".into(), "gold".into());
+    admin.update_stage(stage).await?;
+    admin.wait_converged(&["fn"]).await?;
+
+    let answer = send(
+        &node,
+        "fns",
+        "POST",
+        "/prod/pets/a%20b?q=1&q=2",
+        r#"{"name":"rex"}"#,
+        &[
+            ("content-type", "application/json"),
+            ("x-multi", "a"),
+            ("x-multi", "b"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    assert_eq!(answer.headers["x-served-by"], "node-endpoint");
+    let multi: Vec<_> = answer.headers.get_all("x-multi").iter().collect();
+    assert_eq!(multi, ["1", "2"]);
+    let invocation = server.last("echo").expect("the function was invoked");
+    assert!(
+        invocation.signature_ok,
+        "the signature verifies with the key"
+    );
+    assert_eq!(
+        (invocation.access_key.as_str(), invocation.service.as_str()),
+        (KEY, "lambda")
+    );
+    assert_eq!(
+        invocation.region, "us-east-1",
+        "the region comes from the ARN"
+    );
+    assert_eq!(invocation.session_token.as_deref(), Some("session-token-1"));
+    assert_eq!(invocation.function, function_arn("echo"));
+    assert_eq!(invocation.qualifier.as_deref(), Some("live"));
+    let event = &invocation.event;
+    assert_eq!(event["resource"], "/pets/{id}");
+    assert_eq!(event["path"], "/pets/a%20b");
+    assert_eq!(event["httpMethod"], "POST");
+    assert_eq!(event["body"], r#"{"name":"rex"}"#);
+    assert_eq!(event["isBase64Encoded"], false);
+    assert_eq!(event["pathParameters"]["id"], "a b");
+    assert_eq!(event["queryStringParameters"]["q"], "2");
+    assert_eq!(
+        event["multiValueQueryStringParameters"]["q"],
+        serde_json::json!(["1", "2"])
+    );
+    assert_eq!(
+        event["multiValueHeaders"]["x-multi"],
+        serde_json::json!(["a", "b"])
+    );
+    assert_eq!(event["stageVariables"]["tier"], "gold");
+    let rc = &event["requestContext"];
+    assert_eq!(rc["stage"], "prod");
+    assert_eq!(rc["path"], "/prod/pets/a%20b");
+    assert_eq!(rc["resourcePath"], "/pets/{id}");
+    assert_eq!(rc["apiId"], "fns");
+    assert_eq!(rc["identity"]["sourceIp"], "127.0.0.1");
+    assert!(rc["requestTimeEpoch"].as_u64().unwrap() > 1_700_000_000_000);
+    // The request id the client is given is the one the function saw.
+    let request_id = answer
+        .headers
+        .get("x-amzn-requestid")
+        .or(answer.headers.get("x-request-id"))
+        .map(|v| v.to_str().unwrap().to_owned());
+    if let Some(id) = request_id {
+        assert_eq!(rc["requestId"], id.as_str());
+    }
+    // The function's own event, echoed back whole as its body.
+    let echoed = answer.json();
+    assert_eq!(
+        echoed["event"]["requestContext"]["requestId"],
+        rc["requestId"]
+    );
+
+    let answer = send(&node, "fns", "GET", "/prod/own", "", &[]).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    assert_eq!(answer.headers["x-served-by"], "integration-endpoint");
+    let invocation = own.last("echo").unwrap();
+    assert!(invocation.signature_ok);
+    assert_eq!(invocation.event["body"], Value::Null);
+    assert_eq!(invocation.event["queryStringParameters"], Value::Null);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_api_functions_get_the_2_0_event_and_bare_json_is_200() -> anyhow::Result<()> {
+    let server = lambda::start("node-endpoint", KEY, SECRET).await;
+    let (_dir, _cp, node, mut admin) = started(&server).await?;
+    let api = admin.create_api("fns2", ApiProtocol::Http).await?;
+    admin
+        .route(
+            &api,
+            "/items/{id}",
+            "GET",
+            function(&function_arn("echo2"), "2.0"),
+        )
+        .await?;
+    admin
+        .route(&api, "/bare", "GET", function(&function_arn("bare"), "2.0"))
+        .await?;
+    admin
+        .route(
+            &api,
+            "/upload",
+            "POST",
+            function(&function_arn("echo2"), "2.0"),
+        )
+        .await?;
+    admin.deploy(&api, "v1").await?;
+    admin.wait_converged(&["fn"]).await?;
+
+    let answer = send(
+        &node,
+        "fns2",
+        "GET",
+        "/v1/items/7?a=1&a=2",
+        "",
+        &[("cookie", "c1=x; c2=y"), ("x-multi", "a"), ("x-multi", "b")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let cookies: Vec<_> = answer.headers.get_all("set-cookie").iter().collect();
+    assert_eq!(cookies, ["session=1; Path=/", "theme=dark"]);
+    let event = server.last("echo2").unwrap().event;
+    assert_eq!(event["version"], "2.0");
+    assert_eq!(event["routeKey"], "GET /items/{id}");
+    assert_eq!(event["rawPath"], "/v1/items/7");
+    assert_eq!(event["rawQueryString"], "a=1&a=2");
+    assert_eq!(event["queryStringParameters"]["a"], "1,2");
+    assert_eq!(event["cookies"], serde_json::json!(["c1=x", "c2=y"]));
+    assert_eq!(event["headers"]["x-multi"], "a,b");
+    assert_eq!(event["pathParameters"]["id"], "7");
+    assert_eq!(event["requestContext"]["http"]["method"], "GET");
+    assert_eq!(event["requestContext"]["http"]["sourceIp"], "127.0.0.1");
+    assert_eq!(event["requestContext"]["stage"], "v1");
+
+    // A bare JSON answer is AWS's inferred 200 application/json.
+    let answer = send(&node, "fns2", "GET", "/v1/bare", "", &[]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.headers["content-type"], "application/json");
+    assert_eq!(answer.json()["bare"], true);
+
+    // A body that is not text travels base64-encoded.
+    let body = String::from_utf8_lossy(&[0xff, 0xfe, 0x00]).into_owned();
+    let _ = send(
+        &node,
+        "fns2",
+        "POST",
+        "/v1/upload",
+        &body,
+        &[("content-type", "application/octet-stream")],
+    )
+    .await;
+    let event = server.last("echo2").unwrap().event;
+    assert_eq!(event["routeKey"], "POST /upload");
+    // The client sent the lossy text (valid UTF-8): it is text, not base64.
+    assert_eq!(event["isBase64Encoded"], false);
+    assert_eq!(event["body"], body.as_str());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn function_failures_answer_as_aws() -> anyhow::Result<()> {
+    let server = lambda::start("node-endpoint", KEY, SECRET).await;
+    // A server that knows another secret: the node's signatures fail there.
+    let other_key = lambda::start("other-key", KEY, "not-the-secret").await;
+    let (_dir, _cp, node, mut admin) = started(&server).await?;
+    let api = admin.create_api("failing", ApiProtocol::Rest).await?;
+    for name in ["raises", "throttled", "malformed", "missing"] {
+        admin
+            .route(
+                &api,
+                &format!("/{name}"),
+                "GET",
+                function(&function_arn(name), ""),
+            )
+            .await?;
+    }
+    admin
+        .route(
+            &api,
+            "/slow",
+            "GET",
+            Integration {
+                timeout_ms: 300,
+                ..function(&function_arn("slow"), "")
+            },
+        )
+        .await?;
+    admin
+        .route(
+            &api,
+            "/badsig",
+            "GET",
+            Integration {
+                endpoint_url: other_key.url(),
+                ..function(&function_arn("echo"), "")
+            },
+        )
+        .await?;
+    let nowhere = archway_e2e::unused_loopback_addr();
+    admin
+        .route(
+            &api,
+            "/unreachable",
+            "GET",
+            Integration {
+                endpoint_url: format!("http://{nowhere}"),
+                ..function(&function_arn("echo"), "")
+            },
+        )
+        .await?;
+    admin.deploy(&api, "prod").await?;
+    admin.wait_converged(&["fn"]).await?;
+
+    for path in [
+        "/raises",
+        "/throttled",
+        "/malformed",
+        "/missing",
+        "/badsig",
+        "/unreachable",
+    ] {
+        let answer = send(&node, "failing", "GET", &format!("/prod{path}"), "", &[]).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_GATEWAY,
+            "{path}: {}",
+            answer.body
+        );
+        assert_eq!(answer.json()["message"], "Internal server error", "{path}");
+        assert_eq!(
+            answer.headers["x-amzn-errortype"], "InternalServerErrorException",
+            "{path}"
+        );
+    }
+    assert!(!other_key.last("echo").unwrap().signature_ok);
+    let started = std::time::Instant::now();
+    let answer = send(&node, "failing", "GET", "/prod/slow", "", &[]).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::GATEWAY_TIMEOUT,
+        "{}",
+        answer.body
+    );
+    assert_eq!(answer.json()["message"], "Endpoint request timed out");
+    assert!(started.elapsed() < std::time::Duration::from_millis(1900));
+    // Every invocation that reached the right server was signed right.
+    assert!(server.invocations().iter().all(|i| i.signature_ok));
+    Ok(())
+}
