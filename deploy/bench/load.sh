@@ -13,6 +13,10 @@
 #                                        usage-plan and stage throttles (set high: all pass)
 #        JWT=1                           also measure a route behind a JWT authorizer, an API
 #                                        key and the throttles (needs openssl)
+#        MAPPED=1                        also measure a POST validated against a model (body and a
+#                                        required header) and sent through an HTTP (non-proxy)
+#                                        integration with request and response mapping
+#                                        templates, beside nginx proxying the same POST
 #        CACHE=1                         also measure a stage-cache hit beside nginx serving
 #                                        the same route from proxy_cache (both answer every
 #                                        request from their cache after the first)
@@ -244,6 +248,8 @@ measure() {
     local -a wrk_args=(-t "$THREADS" -c "$CONNECTIONS" --latency -H "Host: ${MEASURE_HOST:-$API_HOST}")
     if [[ -n "${MEASURE_HEADER:-}" ]]; then wrk_args+=(-H "$MEASURE_HEADER"); fi
     if [[ -n "${MEASURE_HEADER2:-}" ]]; then wrk_args+=(-H "$MEASURE_HEADER2"); fi
+    # A wrk Lua script, e.g. to send a POST with a body.
+    if [[ -n "${MEASURE_SCRIPT:-}" ]]; then wrk_args+=(-s "$MEASURE_SCRIPT"); fi
     log "$name: warm-up $WARMUP, then $DURATION with $CONNECTIONS connections ($url)"
     # The warm-up fills connection pools and caches; its numbers are dropped.
     if [[ "$WARMUP" != 0 && "$WARMUP" != 0s ]]; then
@@ -595,6 +601,64 @@ EOF
     TARGETS+=(nginx-cache cache-hit)
 fi
 
+# A POST validated against a model (its body, and a required header), then
+# reshaped by a request template for an HTTP (non-proxy) integration whose
+# answer a response template rewrites: the mapping path at its most common.
+# nginx proxies the same POST for the comparison.
+if [[ "${MAPPED:-0}" == 1 ]]; then
+    cat >"$TMP/mapped.yaml" <<EOF
+apis:
+  - name: benchmap
+    id: benchmap
+    models:
+      - name: Pet
+        schema: { type: object, required: [name], properties: { name: { type: string }, tag: { type: string } } }
+    request_validators: [{ name: all, body: true, parameters: true }]
+    routes:
+      - path: /pets
+        method: POST
+        request_parameters: { method.request.header.x-client: true }
+        request_models: { application/json: Pet }
+        request_validator: all
+        method_responses: [{ status_code: "200" }]
+        integration:
+          type: HTTP
+          uri: http://127.0.0.1:$UPSTREAM_PORT/pets
+          request_parameters: { integration.request.header.x-client: method.request.header.x-client }
+          request_templates:
+            application/json: '{"pet": {"name": "\$util.escapeJavaScript(\$input.path(''\$.name''))", "tag": "\$input.path(''\$.tag'')"}, "requestId": "\$context.requestId"}'
+          integration_responses:
+            - status_code: "200"
+              response_templates:
+                application/json: '{"ok": true, "stage": "\$context.stage", "upstream": "\$util.escapeJavaScript(\$input.body)"}'
+    stages:
+      - name: prod
+EOF
+    CTL=("$BIN/archwayctl" --server "http://$CP_ADDR" --token-file "$TMP/cp/admin-token")
+    "${CTL[@]}" apply -f "$TMP/mapped.yaml" >&2
+    printf '%s\n' 'wrk.method = "POST"' \
+        'wrk.body = "{\"name\": \"rex\", \"tag\": \"dog\"}"' \
+        'wrk.headers["Content-Type"] = "application/json"' >"$TMP/post.lua"
+    MAPPED_URL="http://$DP_ADDR/prod/pets"
+    code=000
+    for ((i = 0; i < 100; i++)); do
+        code="$(curl -s -o "$TMP/mapped.out" -w '%{http_code}' -H "Host: benchmap.execute-api.localhost" \
+            -H "x-client: bench" -H "Content-Type: application/json" -d '{"name": "rex", "tag": "dog"}' "$MAPPED_URL" || true)"
+        [[ "$code" == 200 ]] && break
+        sleep 0.1
+    done
+    [[ "$code" == 200 ]] || die "the mapped route answered $code: $(cat "$TMP/mapped.out" 2>/dev/null)"
+    grep -q '"ok": true' "$TMP/mapped.out" || die "the mapped route's answer is not the response template's: $(cat "$TMP/mapped.out")"
+    # A body the model refuses must be refused, or the run measures no validation.
+    code="$(curl -s -o /dev/null -w '%{http_code}' -H "Host: benchmap.execute-api.localhost" \
+        -H "x-client: bench" -H "Content-Type: application/json" -d '{"tag": "dog"}' "$MAPPED_URL" || true)"
+    [[ "$code" == 400 ]] || die "the mapped route answered $code to a body its model refuses"
+    MEASURE_SCRIPT="$TMP/post.lua" measure nginx-post "http://127.0.0.1:$PROXY_PORT/pets"
+    MEASURE_HOST="benchmap.execute-api.localhost" MEASURE_HEADER="x-client: bench" MEASURE_SCRIPT="$TMP/post.lua" \
+        measure mapped "$MAPPED_URL"
+    TARGETS+=(nginx-post mapped)
+fi
+
 # ---------------------------------------------------------------- report
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
@@ -613,6 +677,10 @@ DP_WARNINGS="$(grep -c -E 'WARN|ERROR' "$TMP/data-plane.log" || true)"
 echo "archway-data-plane warnings/errors logged: $DP_WARNINGS"
 if [[ "$DP_WARNINGS" != 0 ]]; then
     grep -E 'WARN|ERROR' "$TMP/data-plane.log" | sort | uniq -c | sort -rn | head -n 5
+fi
+
+if [[ "${MAPPED:-0}" == 1 ]]; then
+    echo "validated + mapped POST vs nginx proxying the POST: $(ratio "${RPS[mapped]}" "${RPS[nginx-post]}")x req/s"
 fi
 
 if [[ "${CACHE:-0}" == 1 ]]; then
