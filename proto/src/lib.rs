@@ -19,6 +19,7 @@ pub mod quota;
 pub mod resource_name;
 pub mod rules;
 pub mod sealing;
+pub mod template;
 pub mod uri_template;
 
 /// Generated code for the `archway.v1` package.

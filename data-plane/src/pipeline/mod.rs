@@ -40,6 +40,7 @@ pub mod observe;
 pub mod policy;
 pub mod resolve;
 pub mod route;
+pub mod template_vars;
 pub mod throttle;
 
 use crate::aws::AwsOutbound;

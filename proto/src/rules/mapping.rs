@@ -11,8 +11,8 @@ use super::{Checked, Violation};
 use crate::mapping_expr::{
     self, HttpPart, Location, Source, Target, Use, parse_http_mapping, parse_http_value,
 };
-use crate::path;
 use crate::v1::{ApiProtocol, ContentHandling, IntegrationResponse, Method};
+use crate::{aws_subtypes, path};
 use std::collections::{BTreeMap, HashMap};
 
 /// Most request parameters one integration may map (AWS's limit is 50).
@@ -21,22 +21,6 @@ pub const MAX_REQUEST_PARAMETERS: usize = 50;
 pub const MAX_INTEGRATION_RESPONSES: usize = 50;
 /// Longest selection pattern, in bytes.
 pub const MAX_SELECTION_PATTERN_BYTES: usize = 1024;
-
-/// The HTTP API subtypes. CALL SITE: when `archway_proto::aws_subtypes`
-/// (H3) is on main, [`subtype_parameters`] looks each up there and checks
-/// its parameters with `Subtype::check_names` instead of this list.
-pub const SUBTYPE_NAMES: &[&str] = &[
-    "SQS-SendMessage",
-    "SQS-ReceiveMessage",
-    "SQS-DeleteMessage",
-    "SQS-PurgeQueue",
-    "EventBridge-PutEvents",
-    "Kinesis-PutRecord",
-    "StepFunctions-StartExecution",
-    "StepFunctions-StartSyncExecution",
-    "StepFunctions-StopExecution",
-    "AppConfig-GetConfiguration",
-];
 
 /// Where an integration is checked: its resource's path, its API's
 /// protocol (None: either, for callers that do not know it) and its
@@ -148,24 +132,38 @@ pub fn subtype_parameters(
     parameters: &BTreeMap<String, String>,
     scope: &Scope<'_>,
 ) -> Checked {
-    if !SUBTYPE_NAMES.contains(&subtype) {
+    let Some(table) = aws_subtypes::lookup(subtype) else {
         return Err(Violation::new(
             subtype_field,
             format!(
                 "'{subtype}' is not an integration subtype; use one of {}",
-                SUBTYPE_NAMES.join(", ")
+                aws_subtypes::SUBTYPES
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    };
+    if let Some(unknown) = parameters.keys().find(|k| table.parameter(k).is_none()) {
+        return Err(Violation::new(
+            entry(field, unknown),
+            format!(
+                "{subtype} does not take the parameter '{unknown}'; it takes {}",
+                table
+                    .parameters
+                    .iter()
+                    .map(|p| p.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
     }
+    table
+        .check_names(parameters.keys().map(String::as_str))
+        .map_err(|e| Violation::new(field, e.to_string()))?;
     for (key, value) in parameters {
         let at = entry(field, key);
-        let ok = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric());
-        if !ok {
-            return Err(Violation::new(
-                at,
-                format!("'{key}' is not a parameter name of {subtype}"),
-            ));
-        }
         let parsed = parse_http_value(value).map_err(|e| Violation::new(&at, e.to_string()))?;
         if parsed.reads_response() {
             return Err(Violation::new(
@@ -482,11 +480,25 @@ mod tests {
             "rp",
             "st",
             "SQS-PurgeQueue",
-            &params(&[("Queue Url", "x")]),
+            &params(&[("QueueUrl", "q"), ("Queue Url", "x")]),
             &scope,
         )
         .unwrap_err();
-        assert!(err.reason.contains("not a parameter name"), "{err}");
+        assert_eq!(err.field, "rp[\"Queue Url\"]");
+        assert!(err.reason.contains("does not take the parameter"), "{err}");
+        let err = subtype_parameters(
+            "rp",
+            "st",
+            "SQS-SendMessage",
+            &params(&[("QueueUrl", "q")]),
+            &scope,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "rp");
+        assert!(
+            err.reason.contains("requires the parameters MessageBody"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,24 +1,22 @@
 //! Mapping templates (AWS's Velocity dialect): every template the admin
 //! API accepts must parse, so a node never meets one it cannot compile.
 
-use super::Checked;
 use super::names::max_len;
+use super::{Checked, Violation};
 use std::collections::BTreeMap;
 
 /// Largest mapping template, in bytes (AWS's limit is 300 KB for the whole
 /// API definition; one template rarely passes a few KB).
 pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
 
-/// One template: not too large, and parses.
-///
-/// The parse itself is `archway_proto::template::Template::parse` (H1's
-/// engine, issue 14). CALL SITE: until that module is on main, only the
-/// size is checked here; when it lands, add after the size check
-/// `crate::template::Template::parse(text).map(|_| ()).map_err(|e|
-/// Violation::new(field, format!("does not parse: {e}")))` (its error
-/// reads "line L, column C: reason").
+/// One template: not too large, and parses with
+/// [`crate::template::Template::parse`] (the refusal reads "does not
+/// parse: line L, column C: reason").
 pub fn template(field: &str, text: &str) -> Checked {
-    max_len(field, text, MAX_TEMPLATE_BYTES)
+    max_len(field, text, MAX_TEMPLATE_BYTES)?;
+    crate::template::Template::parse(text)
+        .map(|_| ())
+        .map_err(|e| Violation::new(field, format!("does not parse: {e}")))
 }
 
 /// A map of media type -> template (request, response or gateway response
@@ -30,4 +28,30 @@ pub fn templates(field: &str, templates: &BTreeMap<String, String>) -> Checked {
         template(&entry, text)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_that_does_not_parse_is_refused_with_its_place() {
+        let v = template("requestTemplates", "{\n  #if($x)\n}").unwrap_err();
+        assert_eq!(v.field, "requestTemplates");
+        assert!(
+            v.reason
+                .starts_with("does not parse: line 3, column 2: expected #end to close the #if at line 2, column 3"),
+            "{}",
+            v.reason
+        );
+        assert!(template("requestTemplates", "{\"a\": \"$input.path('$.a')\"}").is_ok());
+    }
+
+    #[test]
+    fn each_entry_of_a_template_map_is_checked() {
+        let mut map = BTreeMap::new();
+        map.insert("application/json".to_string(), "#set($a = )".to_string());
+        let v = templates("requestTemplates", &map).unwrap_err();
+        assert_eq!(v.field, "requestTemplates[\"application/json\"]");
+    }
 }

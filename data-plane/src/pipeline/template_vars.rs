@@ -1,0 +1,294 @@
+//! What a mapping template sees of a request: `$input.params(..)`,
+//! `$context.*` and `$stageVariables.*`, as the engine's traits
+//! ([`archway_proto::template::Params`], [`ContextVars`],
+//! [`StageVariables`]) over the request's [`Context`] and [`Target`].
+//!
+//! The view borrows the request; nothing is copied up front. The query
+//! string and percent-encoded path parameters are decoded on first use, the
+//! authorizer's claims or context parsed on first use, once per view. One
+//! view serves every template of a request (request, response, gateway
+//! response), built after the route is known.
+//!
+//! `$context` names: AWS's, matched here in one `match` rather than through
+//! the access log's [`archway_proto::access_log::ContextVar`] list: that
+//! list holds response-side names (status, latencies, response length) a
+//! template cannot know yet, and lacks the identity and authorizer names
+//! templates use; the names both have read the same sources
+//! (request id, received time, Host, protocol, client address).
+//!
+//! - `requestId`, `extendedRequestId`, `apiId`, `stage`, `httpMethod`,
+//!   `resourcePath`, `resourceId`, `path` (`/{stage}/…`), `protocol`,
+//!   `domainName`, `domainPrefix`, `requestTime` (CLF), `requestTimeEpoch`
+//!   (ms), `accountId`;
+//! - `identity.sourceIp`, `userAgent`, `apiKey` (the `x-api-key` sent for a
+//!   method that requires a key), `apiKeyId`, and for SigV4 callers
+//!   `accessKey`, `caller`, `user`, `userArn`, `accountId`; the Cognito
+//!   names are empty, as for callers AWS did not authenticate with Cognito;
+//! - `authorizer.principalId`, `authorizer.claims.NAME` (JWT), and
+//!   `authorizer.NAME` (a custom authorizer's context, stringified as AWS
+//!   does: numbers and booleans as text);
+//! - `error.message`, `error.messageString`, `error.responseType`,
+//!   `error.validationErrorString` for gateway response templates
+//!   ([`TemplateVars::with_error`]).
+
+use super::caller::Caller;
+use super::context::{Context, Target};
+use super::gateway_response::GatewayResponse;
+use archway_proto::template::{
+    ContextVars, ParamLocation, Params, StageVariables, Value, Variables,
+};
+use std::borrow::Cow;
+use std::cell::OnceCell;
+
+/// One request as templates see it.
+pub struct TemplateVars<'r, 'a> {
+    cx: &'r Context<'a>,
+    target: &'r Target<'a>,
+    error: Option<&'r GatewayResponse>,
+    path: OnceCell<Vec<(&'r str, Cow<'r, str>)>>,
+    query: OnceCell<Vec<(Cow<'r, str>, Cow<'r, str>)>>,
+    /// JWT claims or a custom authorizer's context, parsed.
+    authorizer: OnceCell<Option<serde_json::Map<String, serde_json::Value>>>,
+}
+
+impl<'r, 'a> TemplateVars<'r, 'a> {
+    pub fn new(cx: &'r Context<'a>, target: &'r Target<'a>) -> Self {
+        Self {
+            cx,
+            target,
+            error: None,
+            path: OnceCell::new(),
+            query: OnceCell::new(),
+            authorizer: OnceCell::new(),
+        }
+    }
+
+    /// `$context.error.*` answers from `refusal` (gateway response
+    /// templates).
+    pub fn with_error(mut self, refusal: &'r GatewayResponse) -> Self {
+        self.error = Some(refusal);
+        self
+    }
+
+    /// The engine's input over `body` (the request's, or the backend's
+    /// answer for response templates).
+    pub fn variables<'v>(&'v self, body: &'v [u8]) -> Variables<'v> {
+        Variables {
+            body,
+            params: self,
+            context: self,
+            stage_variables: self,
+        }
+    }
+
+    fn path_params(&self) -> &[(&'r str, Cow<'r, str>)] {
+        self.path.get_or_init(|| {
+            let path = self.cx.stage_path();
+            self.cx
+                .params()
+                .iter()
+                .map(|(name, raw)| {
+                    // `raw` is a slice of the path; re-borrow it with the
+                    // view's lifetime.
+                    let start = raw.as_ptr() as usize - path.as_ptr() as usize;
+                    let raw: &'r str = &path[start..start + raw.len()];
+                    (
+                        *name,
+                        percent_encoding::percent_decode_str(raw).decode_utf8_lossy(),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    fn query_params(&self) -> &[(Cow<'r, str>, Cow<'r, str>)] {
+        self.query.get_or_init(|| {
+            let query: &'r str = self.cx.head.uri.query().unwrap_or("");
+            form_urlencoded::parse(query.as_bytes()).collect()
+        })
+    }
+
+    fn header_text(&self, name: &str) -> Option<&'r str> {
+        self.cx
+            .head
+            .headers
+            .get_all(name)
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+    }
+
+    fn authorizer_fields(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.authorizer
+            .get_or_init(|| {
+                let principal = self.cx.authorization.principal.as_deref()?;
+                let text = match &self.cx.authorization.caller {
+                    Caller::Jwt { .. } => principal.claims.as_ref()?,
+                    Caller::Authorizer(_) => principal.context.as_ref()?,
+                    _ => return None,
+                };
+                match serde_json::from_slice(text.as_bytes()) {
+                    Ok(serde_json::Value::Object(map)) => Some(map),
+                    _ => None,
+                }
+            })
+            .as_ref()
+    }
+
+    fn identity(&self, name: &str) -> Option<Value> {
+        let iam = self.cx.authorization.iam_key();
+        let text = |s: &str| Some(Value::string(s));
+        match name {
+            "sourceIp" => Some(Value::String(self.cx.client.ip.to_string().into())),
+            "userAgent" => text(self.header_text("user-agent").unwrap_or("")),
+            "apiKey" => self
+                .cx
+                .usage
+                .as_ref()
+                .and(self.header_text("x-api-key"))
+                .map(Value::string),
+            "apiKeyId" => self.cx.usage.as_ref().map(|u| Value::string(u.key_id)),
+            "accessKey" => iam.and_then(|_| {
+                let auth = self.header_text("authorization")?;
+                let credential = auth.split("Credential=").nth(1)?;
+                credential.split('/').next().map(Value::string)
+            }),
+            "caller" | "userArn" => iam.map(|k| Value::string(&k.principal_arn)),
+            "user" => iam.map(|k| Value::string(k.username.as_deref().unwrap_or(&k.principal_arn))),
+            "accountId" => iam.and_then(|k| k.principal_arn.split(':').nth(4).map(Value::string)),
+            "cognitoAuthenticationProvider"
+            | "cognitoAuthenticationType"
+            | "cognitoIdentityId"
+            | "cognitoIdentityPoolId"
+            | "principalOrgId" => text(""),
+            _ => None,
+        }
+    }
+
+    fn authorizer_value(&self, path: &[&str]) -> Option<Value> {
+        let principal = self.cx.authorization.principal.as_deref();
+        match (path, &self.cx.authorization.caller) {
+            (["principalId"], Caller::Authorizer(_) | Caller::Jwt { .. }) => principal?
+                .subject
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .map(Value::string),
+            (["claims", name], Caller::Jwt { .. }) => {
+                self.authorizer_fields()?.get(*name).map(stringified)
+            }
+            ([name], Caller::Authorizer(_)) => {
+                self.authorizer_fields()?.get(*name).map(stringified)
+            }
+            _ => None,
+        }
+    }
+
+    fn domain(&self) -> &'r str {
+        self.header_text("host")
+            .or_else(|| self.cx.head.uri.host())
+            .unwrap_or("")
+    }
+}
+
+/// AWS hands authorizer values to templates as strings: `1`, `true`.
+fn stringified(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::String(s) => Value::string(s),
+        other => Value::String(other.to_string().into()),
+    }
+}
+
+impl Params for TemplateVars<'_, '_> {
+    fn path(&self, name: &str) -> Option<&str> {
+        self.path_params()
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| &**v)
+    }
+
+    /// The last value of a repeated parameter, as AWS's mapping reads it.
+    fn querystring(&self, name: &str) -> Option<&str> {
+        self.query_params()
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| &**v)
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.header_text(name)
+    }
+
+    fn each(&self, location: ParamLocation, f: &mut dyn FnMut(&str, &str)) {
+        match location {
+            ParamLocation::Path => self.path_params().iter().for_each(|(n, v)| f(n, v)),
+            ParamLocation::QueryString => self.query_params().iter().for_each(|(n, v)| f(n, v)),
+            ParamLocation::Header => {
+                for (name, value) in &self.cx.head.headers {
+                    if let Ok(v) = value.to_str() {
+                        f(name.as_str(), v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl ContextVars for TemplateVars<'_, '_> {
+    fn get(&self, path: &[&str]) -> Option<Value> {
+        let cx = self.cx;
+        let t = self.target;
+        let text = |s: &str| Some(Value::string(s));
+        match path {
+            ["requestId" | "extendedRequestId"] => text(cx.observation.request_id.as_str()),
+            ["apiId"] => text(&t.api.id),
+            ["stage"] => text(&t.stage.name),
+            ["httpMethod"] => text(cx.head.method.as_str()),
+            ["resourcePath"] => text(&t.route.resource_path),
+            ["resourceId"] => text(&t.route.resource_id),
+            ["path"] => {
+                let rest = cx.stage_path();
+                let rest = if rest.is_empty() { "/" } else { rest };
+                Some(Value::String(format!("/{}{rest}", t.stage.name).into()))
+            }
+            ["protocol"] => text(match cx.head.version {
+                http::Version::HTTP_2 => "HTTP/2.0",
+                http::Version::HTTP_10 => "HTTP/1.0",
+                _ => "HTTP/1.1",
+            }),
+            ["domainName"] => text(self.domain()),
+            ["domainPrefix"] => text(self.domain().split('.').next().unwrap_or("")),
+            ["requestTime"] => {
+                let mut out = String::with_capacity(26);
+                let _ = super::observe::write_clf_time(&mut out, cx.observation.received_at());
+                Some(Value::String(out.into()))
+            }
+            ["requestTimeEpoch"] => Some(Value::Int(
+                cx.observation
+                    .received_at()
+                    .duration_since(std::time::SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64),
+            )),
+            ["accountId"] => text(&cx.tables.account_id),
+            ["identity", name] => self.identity(name),
+            ["authorizer", rest @ ..] => self.authorizer_value(rest),
+            ["error", name] => {
+                let e = self.error?;
+                match *name {
+                    "message" => text(e.message()),
+                    "messageString" => Some(Value::String(e.message_string().into())),
+                    "responseType" => text(e.response_type()),
+                    "validationErrorString" => text(e.validation_error_string()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+impl StageVariables for TemplateVars<'_, '_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.target.serving.variables.get(name).map(|v| &**v)
+    }
+}

@@ -1,0 +1,440 @@
+//! The values a template computes with, shaped like the Java objects AWS's
+//! Velocity engine hands templates: strings, integers and doubles, booleans,
+//! null, lists and insertion-ordered maps.
+//!
+//! Lists and maps are shared by reference (`Rc<RefCell<..>>`) as in Java, so
+//! `#set($l = [])` then `$l.add(1)` changes `$l`. A list or map put into
+//! another one is copied first ([`Value::detached`]), so a value can never
+//! contain itself: rendering, comparing and copying always end.
+//!
+//! Values live only for one render on one thread (they are not `Send`); the
+//! data plane builds them from its request in [`super::ContextVars::get`].
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+/// A template value.
+#[derive(Debug, Clone, Default)]
+pub enum Value {
+    /// Java's `null`: an undefined reference, a missing key.
+    #[default]
+    Null,
+    Bool(bool),
+    /// Java's `Integer`/`Long`.
+    Int(i64),
+    /// Java's `Double`.
+    Float(f64),
+    String(Rc<str>),
+    List(Rc<RefCell<Vec<Value>>>),
+    Map(Rc<RefCell<Map>>),
+}
+
+/// An insertion-ordered map with string keys. Lookups are linear: template
+/// maps (request bodies' objects, parameter maps) are small, and a vector
+/// keeps their order and costs one allocation.
+#[derive(Debug, Clone, Default)]
+pub struct Map {
+    entries: Vec<(Rc<str>, Value)>,
+    /// HTTP header maps (`$input.params().header`): names compare without
+    /// regard to case, as HTTP says.
+    case_insensitive: bool,
+}
+
+impl Map {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(n),
+            case_insensitive: false,
+        }
+    }
+
+    /// A map whose keys compare case-insensitively (header names).
+    pub fn case_insensitive() -> Self {
+        Self {
+            entries: Vec::new(),
+            case_insensitive: true,
+        }
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        if self.case_insensitive {
+            self.entries
+                .iter()
+                .position(|(k, _)| k.eq_ignore_ascii_case(key))
+        } else {
+            self.entries.iter().position(|(k, _)| &**k == key)
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.position(key).map(|i| &self.entries[i].1)
+    }
+
+    /// Inserts or replaces; returns the previous value (Java's `put`).
+    pub fn insert(&mut self, key: Rc<str>, value: Value) -> Option<Value> {
+        match self.position(&key) {
+            Some(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            None => {
+                self.entries.push((key, value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.position(key).map(|i| self.entries.remove(i).1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Rc<str>, &Value)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl Value {
+    pub fn string(s: &str) -> Value {
+        Value::String(Rc::from(s))
+    }
+
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Rc::new(RefCell::new(items)))
+    }
+
+    pub fn map(map: Map) -> Value {
+        Value::Map(Rc::new(RefCell::new(map)))
+    }
+
+    /// A map value from `(key, value)` pairs, in that order.
+    pub fn from_pairs<K: AsRef<str>>(pairs: impl IntoIterator<Item = (K, Value)>) -> Value {
+        let mut map = Map::new();
+        for (k, v) in pairs {
+            map.insert(Rc::from(k.as_ref()), v);
+        }
+        Value::map(map)
+    }
+
+    /// Converts parsed JSON, counting one unit of work per node in `work`.
+    pub fn from_json(json: &serde_json::Value, work: &mut u64) -> Value {
+        *work += 1;
+        match json {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::string(s),
+            serde_json::Value::Array(items) => {
+                Value::list(items.iter().map(|v| Value::from_json(v, work)).collect())
+            }
+            serde_json::Value::Object(fields) => {
+                let mut map = Map::new();
+                map.entries.reserve(fields.len());
+                for (k, v) in fields {
+                    map.entries
+                        .push((Rc::from(k.as_str()), Value::from_json(v, work)));
+                }
+                Value::map(map)
+            }
+        }
+    }
+
+    /// The value as JSON (for `$util.toJson`-like needs and tests). NaN and
+    /// infinities become null, as JSON has no such numbers.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::String(s) => serde_json::Value::String(s.to_string()),
+            Value::List(items) => {
+                serde_json::Value::Array(items.borrow().iter().map(Value::to_json).collect())
+            }
+            Value::Map(map) => serde_json::Value::Object(
+                map.borrow()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Velocity's truth: only `null` and `false` are false (an empty string
+    /// is true, as in Velocity 1.7, which AWS runs).
+    pub fn truthy(&self) -> bool {
+        !matches!(self, Value::Null | Value::Bool(false))
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A deep copy of lists and maps (scalars are immutable and shared),
+    /// counting one unit of work per value copied. Used when a container is
+    /// put into another, so no value ever contains itself.
+    pub fn detached(&self, work: &mut u64) -> Value {
+        *work += 1;
+        match self {
+            Value::List(items) => {
+                Value::list(items.borrow().iter().map(|v| v.detached(work)).collect())
+            }
+            Value::Map(map) => {
+                let map = map.borrow();
+                let entries = map
+                    .entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.detached(work)))
+                    .collect();
+                Value::map(Map {
+                    entries,
+                    case_insensitive: map.case_insensitive,
+                })
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// Java's `toString()` appended to `out`: lists as `[a, b]`, maps as
+    /// `{k=v}`, doubles as Java prints them, null as `null`.
+    pub fn write_java(&self, out: &mut String) {
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Value::Float(f) => write_java_double(*f, out),
+            Value::String(s) => out.push_str(s),
+            Value::List(items) => {
+                out.push('[');
+                for (i, v) in items.borrow().iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    v.write_java(out);
+                }
+                out.push(']');
+            }
+            Value::Map(map) => {
+                out.push('{');
+                for (i, (k, v)) in map.borrow().iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(k);
+                    out.push('=');
+                    v.write_java(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    /// [`Value::write_java`] into a new string.
+    pub fn to_java_string(&self) -> String {
+        let mut s = String::new();
+        self.write_java(&mut s);
+        s
+    }
+
+    /// An upper bound of [`Value::write_java`]'s length would need a walk
+    /// anyway; this is the exact length, walking once (bounded: values
+    /// never contain themselves).
+    pub fn java_len(&self) -> usize {
+        match self {
+            Value::String(s) => s.len(),
+            Value::List(items) => {
+                let items = items.borrow();
+                2 + items.iter().map(Value::java_len).sum::<usize>()
+                    + 2 * items.len().saturating_sub(1)
+            }
+            Value::Map(map) => {
+                let map = map.borrow();
+                2 + map
+                    .iter()
+                    .map(|(k, v)| k.len() + 1 + v.java_len())
+                    .sum::<usize>()
+                    + 2 * map.len().saturating_sub(1)
+            }
+            other => other.to_java_string().len(),
+        }
+    }
+
+    /// The number of values in this one (1 for a scalar).
+    pub fn weight(&self) -> u64 {
+        match self {
+            Value::List(items) => 1 + items.borrow().iter().map(Value::weight).sum::<u64>(),
+            Value::Map(map) => 1 + map.borrow().iter().map(|(_, v)| v.weight()).sum::<u64>(),
+            _ => 1,
+        }
+    }
+}
+
+/// Java's `Double.toString`: `1.0`, `0.5`, `1.0E7`, `1.0E-4`, `NaN`,
+/// `Infinity`.
+pub fn write_java_double(f: f64, out: &mut String) {
+    if f.is_nan() {
+        out.push_str("NaN");
+    } else if f.is_infinite() {
+        out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
+    } else if f == 0.0 {
+        out.push_str(if f.is_sign_negative() { "-0.0" } else { "0.0" });
+    } else if (1e-3..1e7).contains(&f.abs()) {
+        let start = out.len();
+        let _ = write!(out, "{f}");
+        if !out[start..].contains('.') {
+            out.push_str(".0");
+        }
+    } else {
+        // Rust's shortest form is `1.5e7`; Java writes `1.5E7` and always
+        // has a fraction digit (`1.0E7`).
+        let s = format!("{f:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        out.push_str(mantissa);
+        if !mantissa.contains('.') {
+            out.push_str(".0");
+        }
+        out.push('E');
+        out.push_str(exp);
+    }
+}
+
+/// Structural equality as Velocity's `==`: numbers by value, same-kind
+/// values by content, different kinds by their `toString()` (so `1 == "1"`),
+/// null equal only to null.
+pub fn velocity_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Null, _) | (_, Value::Null) => false,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            as_f64(a) == as_f64(b)
+        }
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::List(x), Value::List(y)) => {
+            let (x, y) = (x.borrow(), y.borrow());
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| velocity_eq(a, b))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            let (x, y) = (x.borrow(), y.borrow());
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| velocity_eq(v, w)))
+        }
+        _ => a.to_java_string() == b.to_java_string(),
+    }
+}
+
+pub fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn java(v: &Value) -> String {
+        v.to_java_string()
+    }
+
+    #[test]
+    fn doubles_print_as_java_does() {
+        for (f, s) in [
+            (1.0, "1.0"),
+            (0.5, "0.5"),
+            (-2.25, "-2.25"),
+            (1e7, "1.0E7"),
+            (1.5e7, "1.5E7"),
+            (1e-4, "1.0E-4"),
+            (0.001, "0.001"),
+            (0.0, "0.0"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+        ] {
+            assert_eq!(java(&Value::Float(f)), s, "{f}");
+        }
+    }
+
+    #[test]
+    fn collections_print_as_java_does() {
+        let v = Value::from_pairs([
+            ("a", Value::Int(1)),
+            ("b", Value::list(vec![Value::string("x"), Value::Null])),
+        ]);
+        assert_eq!(java(&v), "{a=1, b=[x, null]}");
+        assert_eq!(v.java_len(), java(&v).len());
+    }
+
+    #[test]
+    fn json_converts_in_order_and_counts_nodes() {
+        let j: serde_json::Value =
+            serde_json::from_str(r#"{"z":1,"a":[true,2.5,"s",null],"m":{}}"#).unwrap();
+        let mut work = 0;
+        let v = Value::from_json(&j, &mut work);
+        assert_eq!(work, 8);
+        // serde_json's map sorts keys; bodies keep their order (see json.rs).
+        assert_eq!(java(&v), "{a=[true, 2.5, s, null], m={}, z=1}");
+        assert_eq!(v.to_json(), j);
+    }
+
+    #[test]
+    fn equality_follows_velocity() {
+        assert!(velocity_eq(&Value::Int(1), &Value::Float(1.0)));
+        assert!(velocity_eq(&Value::Int(1), &Value::string("1")));
+        assert!(!velocity_eq(&Value::Null, &Value::string("")));
+        assert!(velocity_eq(&Value::Null, &Value::Null));
+        assert!(velocity_eq(
+            &Value::from_pairs([("a", Value::Int(1)), ("b", Value::Int(2))]),
+            &Value::from_pairs([("b", Value::Int(2)), ("a", Value::Int(1))])
+        ));
+    }
+
+    #[test]
+    fn header_maps_ignore_case_other_maps_do_not() {
+        let mut h = Map::case_insensitive();
+        h.insert(Rc::from("content-type"), Value::string("a"));
+        assert!(h.get("Content-Type").is_some());
+        let mut m = Map::new();
+        m.insert(Rc::from("content-type"), Value::string("a"));
+        assert!(m.get("Content-Type").is_none());
+    }
+
+    #[test]
+    fn detached_copies_do_not_alias() {
+        let l = Value::list(vec![Value::Int(1)]);
+        let mut work = 0;
+        let copy = l.detached(&mut work);
+        if let Value::List(items) = &l {
+            items.borrow_mut().push(Value::Int(2));
+        }
+        assert_eq!(java(&copy), "[1]");
+        assert_eq!(java(&l), "[1, 2]");
+    }
+}

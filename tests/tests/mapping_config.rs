@@ -1,0 +1,973 @@
+//! Issue 14's configuration through the real gRPC admin API: HTTP, AWS and
+//! AWS_PROXY integrations with mapping, method declarations, models
+//! (JSON Schema draft 4), request validators, gateway responses, CORS and
+//! binary media types, and outbound credentials. Every refusal names the
+//! field and the reason; what is in use cannot be deleted; an outbound
+//! secret is never returned and never in the store in clear, yet reaches
+//! nodes on their config stream.
+
+use archway_e2e::admin::{assert_invalid, mask};
+use archway_e2e::{Admin, config_stream, started};
+use archway_proto::v1::config_resource::Resource as Body;
+use archway_proto::v1::*;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const LAMBDA: &str = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:pets/invocations";
+const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:pets";
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzSECRETKEY";
+const TOKEN: &str = "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalue";
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn declared(pairs: &[(&str, bool)]) -> BTreeMap<String, bool> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+/// An HTTP (non-proxy) integration that maps a declared path parameter and
+/// answers through a declared method response.
+fn http_integration() -> Integration {
+    Integration {
+        r#type: IntegrationType::Http as i32,
+        uri: "http://127.0.0.1:9/items/{id}".into(),
+        request_parameters: map(&[
+            ("integration.request.path.id", "method.request.path.petId"),
+            ("integration.request.header.x-trace", "context.requestId"),
+        ]),
+        request_templates: map(&[("application/json", "{\"id\": \"$input.params('petId')\"}")]),
+        integration_responses: vec![IntegrationResponse {
+            status_code: "200".into(),
+            response_parameters: map(&[(
+                "method.response.header.X-Id",
+                "integration.response.body.id",
+            )]),
+            response_templates: map(&[("application/json", "$input.body")]),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn http_method() -> Method {
+    Method {
+        http_method: "GET".into(),
+        request_parameters: declared(&[("method.request.path.petId", true)]),
+        method_responses: vec![MethodResponse {
+            status_code: "200".into(),
+            response_parameters: declared(&[("method.response.header.X-Id", false)]),
+            ..Default::default()
+        }],
+        integration: Some(http_integration()),
+        ..Default::default()
+    }
+}
+
+async fn put(
+    admin: &mut Admin,
+    api: &RestApi,
+    path: &str,
+    method: Method,
+) -> Result<Method, tonic::Status> {
+    let resource = admin.resource(api, path).await.expect("resource");
+    admin
+        .apis
+        .put_method(PutMethodRequest {
+            method: Some(Method {
+                api_id: api.id.clone(),
+                resource_id: resource.id,
+                ..method
+            }),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+fn with_integration(change: impl FnOnce(&mut Integration)) -> Method {
+    let mut m = http_method();
+    change(m.integration.as_mut().unwrap());
+    m
+}
+
+fn aws_proxy(uri: &str) -> Integration {
+    Integration {
+        r#type: IntegrationType::AwsProxy as i32,
+        uri: uri.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integration_refusals_name_the_field_and_reason() -> anyhow::Result<()> {
+    let (_dir, _cp, mut admin) = started().await?;
+    let api = admin.create_api("mapped", ApiProtocol::Rest).await?;
+    let path = "/pets/{petId}";
+    put(&mut admin, &api, path, http_method()).await?;
+
+    let cases: Vec<(Method, &str)> = vec![
+        (
+            with_integration(|i| {
+                i.request_parameters.insert(
+                    "integration.request.header.x-q".into(),
+                    "method.request.querystring.q".into(),
+                );
+            }),
+            "method.integration.request_parameters[\"integration.request.header.x-q\"]: maps 'method.request.querystring.q', which the method does not declare",
+        ),
+        (
+            with_integration(|i| {
+                i.request_parameters
+                    .insert("integration.request.body".into(), "'x'".into());
+            }),
+            "method.integration.request_parameters[\"integration.request.body\"]: 'integration.request.body' names 'body', which is not header, querystring or path",
+        ),
+        (
+            with_integration(|i| {
+                i.request_parameters.insert(
+                    "integration.request.header.a".into(),
+                    "integration.response.body".into(),
+                );
+            }),
+            "method.integration.request_parameters[\"integration.request.header.a\"]: 'integration.response.body' is not available here",
+        ),
+        (
+            with_integration(|i| {
+                i.request_templates.insert("json".into(), "{}".into());
+            }),
+            "method.integration.request_templates[\"json\"]: 'json' is not a media type",
+        ),
+        (
+            with_integration(|i| {
+                i.request_parameters.remove("integration.request.path.id");
+            }),
+            "method.integration.uri: uses path parameter {id}",
+        ),
+        (
+            with_integration(|i| {
+                let mut second = i.integration_responses[0].clone();
+                second.response_parameters.clear();
+                i.integration_responses.push(second);
+            }),
+            "method.integration.integration_responses[1].selection_pattern: method.integration.integration_responses[0] is already the default",
+        ),
+        (
+            with_integration(|i| i.integration_responses[0].selection_pattern = "5\\d{2".into()),
+            "method.integration.integration_responses[0].selection_pattern: is not a regular expression",
+        ),
+        (
+            with_integration(|i| i.integration_responses[0].status_code = "201".into()),
+            "method.integration.integration_responses[0].status_code: 201 is not a method response of this method",
+        ),
+        (
+            with_integration(|i| {
+                i.integration_responses[0]
+                    .response_parameters
+                    .insert("method.response.header.X-Other".into(), "'v'".into());
+            }),
+            "method.integration.integration_responses[0].response_parameters[\"method.response.header.X-Other\"]: sets 'method.response.header.X-Other', which method response 200 does not declare",
+        ),
+        (
+            with_integration(|i| i.credentials = "arn:aws:iam::123456789012:role/x".into()),
+            "method.integration.credentials: only AWS and AWS_PROXY integrations take credentials, not HTTP",
+        ),
+        (
+            with_integration(|i| i.passthrough_behavior = 7),
+            "method.integration.passthrough_behavior: unknown passthrough behavior 7",
+        ),
+        (
+            Method {
+                integration: Some(Integration {
+                    r#type: IntegrationType::Aws as i32,
+                    uri: "https://sqs.us-east-1.amazonaws.com/".into(),
+                    ..Default::default()
+                }),
+                ..http_method()
+            },
+            "method.integration.uri: 'https://sqs.us-east-1.amazonaws.com/' is not an API Gateway service URI",
+        ),
+        (
+            Method {
+                integration: Some(Integration {
+                    r#type: IntegrationType::Aws as i32,
+                    uri: "arn:aws:apigateway:us-east-1:sqs:action/SendMessage".into(),
+                    credentials: "arn:aws:iam::12:role/x".into(),
+                    ..Default::default()
+                }),
+                ..http_method()
+            },
+            "method.integration.credentials: 'arn:aws:iam::12:role/x' is not an IAM role ARN",
+        ),
+        (
+            Method {
+                integration: Some(Integration {
+                    endpoint_url: "http://127.0.0.1:9001/2015-03-31".into(),
+                    ..aws_proxy(LAMBDA)
+                }),
+                ..http_method()
+            },
+            "method.integration.endpoint_url: 'http://127.0.0.1:9001/2015-03-31' must be scheme://host[:port] only",
+        ),
+        (
+            Method {
+                integration: Some(aws_proxy(FUNCTION)),
+                ..http_method()
+            },
+            "method.integration.uri: REST APIs name a function with its invocation URI",
+        ),
+        (
+            Method {
+                integration: Some(Integration {
+                    payload_format_version: "2.0".into(),
+                    ..aws_proxy(LAMBDA)
+                }),
+                ..http_method()
+            },
+            "method.integration.payload_format_version: REST APIs send payload format 1.0 only",
+        ),
+        (
+            Method {
+                integration: Some(Integration {
+                    integration_subtype: "SQS-SendMessage".into(),
+                    ..aws_proxy("")
+                }),
+                ..http_method()
+            },
+            "method.integration.integration_subtype: integration subtypes are for HTTP APIs",
+        ),
+    ];
+    for (method, start) in cases {
+        assert_invalid(put(&mut admin, &api, path, method).await, start);
+    }
+
+    // The same rules on PutIntegration, against the stored method's
+    // declarations.
+    let resource = admin.resource(&api, path).await?;
+    let refused = admin
+        .apis
+        .put_integration(PutIntegrationRequest {
+            method: Some(MethodKey {
+                api_id: api.id.clone(),
+                resource_id: resource.id.clone(),
+                http_method: "GET".into(),
+            }),
+            integration: Some(Integration {
+                request_parameters: map(&[(
+                    "integration.request.querystring.x",
+                    "method.request.header.undeclared",
+                )]),
+                ..http_integration()
+            }),
+        })
+        .await;
+    assert_invalid(
+        refused,
+        "integration.request_parameters[\"integration.request.querystring.x\"]: maps 'method.request.header.undeclared'",
+    );
+
+    // HTTP APIs: function ARNs, payload 2.0 and subtypes, in HTTP API forms.
+    let http_api = admin.create_api("httpapi", ApiProtocol::Http).await?;
+    let ok = [
+        Integration {
+            payload_format_version: "2.0".into(),
+            credentials: "lambda-caller".into(),
+            ..aws_proxy(FUNCTION)
+        },
+        Integration {
+            integration_subtype: "SQS-SendMessage".into(),
+            request_parameters: map(&[
+                ("QueueUrl", "$stageVariables.queue"),
+                ("MessageBody", "$request.body"),
+            ]),
+            endpoint_url: "http://127.0.0.1:5000".into(),
+            ..aws_proxy("")
+        },
+    ];
+    for (i, integration) in ok.into_iter().enumerate() {
+        put(
+            &mut admin,
+            &http_api,
+            &format!("/ok{i}"),
+            Method {
+                http_method: "POST".into(),
+                integration: Some(integration),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    let bad_value = Method {
+        http_method: "POST".into(),
+        integration: Some(Integration {
+            integration_subtype: "SQS-SendMessage".into(),
+            request_parameters: map(&[
+                ("QueueUrl", "$request.cookie.q"),
+                ("MessageBody", "$request.body"),
+            ]),
+            ..aws_proxy("")
+        }),
+        ..Default::default()
+    };
+    assert_invalid(
+        put(&mut admin, &http_api, "/bad", bad_value).await,
+        "method.integration.request_parameters[\"QueueUrl\"]: '$request.cookie.q' refers to '$request.cookie.q', which is not one of",
+    );
+    let missing = Method {
+        http_method: "POST".into(),
+        integration: Some(Integration {
+            integration_subtype: "SQS-SendMessage".into(),
+            request_parameters: map(&[("QueueUrl", "$stageVariables.queue")]),
+            ..aws_proxy("")
+        }),
+        ..Default::default()
+    };
+    assert_invalid(
+        put(&mut admin, &http_api, "/bad", missing).await,
+        "method.integration.request_parameters: SQS-SendMessage requires the parameters MessageBody",
+    );
+    let unknown_subtype = Method {
+        http_method: "POST".into(),
+        integration: Some(Integration {
+            integration_subtype: "SQS-Send".into(),
+            ..aws_proxy("")
+        }),
+        ..Default::default()
+    };
+    assert_invalid(
+        put(&mut admin, &http_api, "/bad", unknown_subtype).await,
+        "method.integration.integration_subtype: 'SQS-Send' is not an integration subtype",
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn method_declarations_are_checked_against_path_models_and_validators() -> anyhow::Result<()>
+{
+    let (_dir, _cp, mut admin) = started().await?;
+    let api = admin.create_api("declared", ApiProtocol::Rest).await?;
+    let path = "/pets/{petId}";
+    let base = Method {
+        http_method: "POST".into(),
+        integration: Some(archway_e2e::admin::mock(200, "ok")),
+        ..Default::default()
+    };
+    let cases = [
+        (
+            Method {
+                request_parameters: declared(&[("method.request.path.id", true)]),
+                ..base.clone()
+            },
+            "method.request_parameters[\"method.request.path.id\"]: 'id' is not a parameter of resource path '/pets/{petId}'",
+        ),
+        (
+            Method {
+                request_parameters: declared(&[("method.request.cookie.a", true)]),
+                ..base.clone()
+            },
+            "method.request_parameters[\"method.request.cookie.a\"]: 'method.request.cookie.a' names 'cookie'",
+        ),
+        (
+            Method {
+                request_models: map(&[("application/json", "Pet")]),
+                ..base.clone()
+            },
+            "method.request_models[\"application/json\"]: model 'Pet' does not exist in this API",
+        ),
+        (
+            Method {
+                request_validator_id: "nope".into(),
+                ..base.clone()
+            },
+            "method.request_validator_id: request validator 'nope' does not exist in this API",
+        ),
+        (
+            Method {
+                method_responses: vec![
+                    MethodResponse {
+                        status_code: "200".into(),
+                        ..Default::default()
+                    },
+                    MethodResponse {
+                        status_code: "200".into(),
+                        ..Default::default()
+                    },
+                ],
+                ..base.clone()
+            },
+            "method.method_responses[1].status_code: 200 is declared twice",
+        ),
+        (
+            Method {
+                method_responses: vec![MethodResponse {
+                    status_code: "200".into(),
+                    response_parameters: declared(&[("integration.response.header.x", false)]),
+                    ..Default::default()
+                }],
+                ..base.clone()
+            },
+            "method.method_responses[0].response_parameters[\"integration.response.header.x\"]",
+        ),
+    ];
+    for (method, start) in cases {
+        assert_invalid(put(&mut admin, &api, path, method).await, start);
+    }
+    Ok(())
+}
+
+fn model(api: &RestApi, name: &str, schema: &str) -> PutModelRequest {
+    PutModelRequest {
+        model: Some(Model {
+            api_id: api.id.clone(),
+            name: name.into(),
+            schema: schema.into(),
+            ..Default::default()
+        }),
+    }
+}
+
+fn model_url(api: &RestApi, name: &str) -> String {
+    format!(
+        "https://apigateway.amazonaws.com/restapis/{}/models/{name}",
+        api.id
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_must_compile_as_draft_4() -> anyhow::Result<()> {
+    let (_dir, _cp, mut admin) = started().await?;
+    let api = admin.create_api("models", ApiProtocol::Rest).await?;
+    let pet = admin
+        .apis
+        .create_model(model(
+            &api,
+            "Pet",
+            r#"{"type":"object","required":["name"],"properties":{"name":{"type":"string"}}}"#,
+        ))
+        .await?
+        .into_inner();
+    assert_eq!(pet.content_type, "application/json", "the default");
+    assert!(!pet.id.is_empty());
+
+    for (request, start) in [
+        (
+            model(&api, "Bad", "{\"type\":"),
+            "model.schema: is not JSON",
+        ),
+        (
+            model(&api, "Bad", r#"{"type":"objekt"}"#),
+            "model.schema: does not compile as a JSON Schema (draft 4)",
+        ),
+        (
+            model(
+                &api,
+                "Bad",
+                r#"{"properties":{"a":{"pattern":"(unclosed"}}}"#,
+            ),
+            "model.schema: does not compile as a JSON Schema (draft 4)",
+        ),
+        (
+            model(
+                &api,
+                "Bad",
+                &format!(r#"{{"$ref":"{}"}}"#, model_url(&api, "Missing")),
+            ),
+            "model.schema: refers to model 'Missing', which API 'models' does not have",
+        ),
+        (
+            model(&api, "no-dashes", "{}"),
+            "model.name: 'no-dashes' is not a model name",
+        ),
+    ] {
+        assert_invalid(admin.apis.create_model(request).await, start);
+    }
+    let dup = admin.apis.create_model(model(&api, "Pet", "{}")).await;
+    assert_eq!(dup.unwrap_err().code(), tonic::Code::AlreadyExists);
+
+    // A model referring to another compiles against it.
+    let pets = format!(
+        r#"{{"type":"array","items":{{"$ref":"{}"}}}}"#,
+        model_url(&api, "Pet")
+    );
+    admin.apis.create_model(model(&api, "Pets", &pets)).await?;
+
+    // Updates are checked the same way; the mask names what changes.
+    let refused = admin
+        .apis
+        .update_model(UpdateModelRequest {
+            model: Some(Model {
+                api_id: api.id.clone(),
+                name: "Pet".into(),
+                schema: r#"{"type": 7}"#.into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["schema"]),
+        })
+        .await;
+    assert_invalid(refused, "model.schema: does not compile");
+    let updated = admin
+        .apis
+        .update_model(UpdateModelRequest {
+            model: Some(Model {
+                api_id: api.id.clone(),
+                name: "Pet".into(),
+                description: "a pet".into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["description"]),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(updated.description, "a pet");
+    assert_eq!(updated.schema, pet.schema, "unmasked fields stay");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_are_refused_while_in_use() -> anyhow::Result<()> {
+    let (dir, cp, mut admin) = started().await?;
+    let api = admin.create_api("inuse", ApiProtocol::Rest).await?;
+    admin
+        .apis
+        .create_model(model(&api, "Pet", r#"{"type":"object"}"#))
+        .await?;
+    admin
+        .apis
+        .create_model(model(
+            &api,
+            "Pets",
+            &format!(
+                r#"{{"type":"array","items":{{"$ref":"{}"}}}}"#,
+                model_url(&api, "Pet")
+            ),
+        ))
+        .await?;
+    admin.apis.create_model(model(&api, "Order", "{}")).await?;
+    let validator = admin
+        .apis
+        .create_request_validator(PutRequestValidatorRequest {
+            request_validator: Some(RequestValidator {
+                api_id: api.id.clone(),
+                name: "body-only".into(),
+                validate_request_body: true,
+                ..Default::default()
+            }),
+        })
+        .await?
+        .into_inner();
+    let same_name = admin
+        .apis
+        .create_request_validator(PutRequestValidatorRequest {
+            request_validator: Some(RequestValidator {
+                api_id: api.id.clone(),
+                name: "body-only".into(),
+                ..Default::default()
+            }),
+        })
+        .await;
+    assert_invalid(same_name, "request_validator.name: validator '");
+    put(
+        &mut admin,
+        &api,
+        "/orders",
+        Method {
+            http_method: "POST".into(),
+            request_models: map(&[("application/json", "Order")]),
+            request_validator_id: validator.id.clone(),
+            integration: Some(Integration {
+                credentials: "orders-writer".into(),
+                ..aws_proxy(LAMBDA)
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    admin
+        .iam
+        .put_outbound_credential(PutOutboundCredentialRequest {
+            credential: Some(OutboundCredential {
+                name: "orders-writer".into(),
+                access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+                secret_access_key: SECRET.into(),
+                ..Default::default()
+            }),
+        })
+        .await?;
+    admin.deploy(&api, "prod").await?;
+
+    let model_key = |name: &str| GetModelRequest {
+        api_id: api.id.clone(),
+        model_name: name.into(),
+    };
+    let refused = |r: Result<tonic::Response<Empty>, tonic::Status>, says: &str| {
+        let status = r.expect_err("refused while in use");
+        assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+        assert!(status.message().contains(says), "{}", status.message());
+    };
+    refused(
+        admin.apis.delete_model(model_key("Order")).await,
+        "model 'Order' is used by method POST",
+    );
+    refused(
+        admin.apis.delete_model(model_key("Pet")).await,
+        "model 'Pet' is referenced by model 'Pets'",
+    );
+    let validator_key = GetRequestValidatorRequest {
+        api_id: api.id.clone(),
+        request_validator_id: validator.id.clone(),
+    };
+    refused(
+        admin
+            .apis
+            .delete_request_validator(validator_key.clone())
+            .await,
+        "is used by method POST",
+    );
+    refused(
+        admin
+            .iam
+            .delete_outbound_credential(DeleteOutboundCredentialRequest {
+                name: "orders-writer".into(),
+            })
+            .await,
+        "outbound credential 'orders-writer' signs method POST",
+    );
+
+    // Once nothing uses them, they go.
+    admin.apis.delete_model(model_key("Pets")).await?;
+    admin.apis.delete_model(model_key("Pet")).await?;
+    put(
+        &mut admin,
+        &api,
+        "/orders",
+        Method {
+            http_method: "POST".into(),
+            integration: Some(aws_proxy(LAMBDA)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    admin.apis.delete_model(model_key("Order")).await?;
+    admin.apis.delete_request_validator(validator_key).await?;
+    // Still served by the old deployment until a new one replaces it.
+    refused(
+        admin
+            .iam
+            .delete_outbound_credential(DeleteOutboundCredentialRequest {
+                name: "orders-writer".into(),
+            })
+            .await,
+        "signs method POST",
+    );
+    admin.deploy(&api, "prod").await?;
+    admin
+        .iam
+        .delete_outbound_credential(DeleteOutboundCredentialRequest {
+            name: "orders-writer".into(),
+        })
+        .await?;
+    drop((dir, cp));
+    Ok(())
+}
+
+/// The bytes of every file of the control plane's store.
+fn store_bytes(data_dir: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut stack = vec![data_dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read the data folder") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                all.extend(std::fs::read(&path).unwrap_or_default());
+            }
+        }
+    }
+    all
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_secrets_are_never_returned_nor_stored_in_clear() -> anyhow::Result<()> {
+    let (_dir, mut cp, mut admin) = started().await?;
+    let put = |role: &str| PutOutboundCredentialRequest {
+        credential: Some(OutboundCredential {
+            name: "lambda-caller".into(),
+            description: "calls the pets function".into(),
+            role_arn: role.into(),
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret_access_key: SECRET.into(),
+            session_token: TOKEN.into(),
+            ..Default::default()
+        }),
+    };
+    let shown = admin
+        .iam
+        .put_outbound_credential(put("arn:aws:iam::123456789012:role/caller"))
+        .await?
+        .into_inner();
+    assert!(shown.secret_access_key.is_empty() && shown.session_token.is_empty());
+    assert!(shown.sealed_secret.is_empty() && shown.sealed_session_token.is_empty());
+    assert_eq!(shown.access_key_id, "AKIAIOSFODNN7EXAMPLE");
+    let listed = admin
+        .iam
+        .list_outbound_credentials(ListOutboundCredentialsRequest::default())
+        .await?
+        .into_inner()
+        .items;
+    assert_eq!(listed.len(), 1);
+    assert!(format!("{listed:?}").find(SECRET).is_none());
+    assert!(listed[0].sealed_secret.is_empty());
+
+    // Refusals name the field and never echo the secret.
+    let mut bad = put("");
+    bad.credential.as_mut().unwrap().secret_access_key = format!("{SECRET} with spaces");
+    let status = admin
+        .iam
+        .put_outbound_credential(bad)
+        .await
+        .expect_err("refused");
+    assert!(
+        status
+            .message()
+            .starts_with("credential.secret_access_key: ")
+    );
+    assert!(!status.message().contains(SECRET), "{}", status.message());
+    let mut bad = put("arn:aws:iam::123456789012:user/caller");
+    bad.credential.as_mut().unwrap().name = "other".into();
+    assert_invalid(
+        admin.iam.put_outbound_credential(bad).await,
+        "credential.role_arn: ",
+    );
+    let mut taken = put("arn:aws:iam::123456789012:role/caller");
+    taken.credential.as_mut().unwrap().name = "second".into();
+    assert_invalid(
+        admin.iam.put_outbound_credential(taken).await,
+        "credential.role_arn: outbound credential 'lambda-caller' already answers for",
+    );
+
+    // A node gets the secret and the token in clear on its stream.
+    let (_tx, mut updates) = config_stream::open(&cp.url(), "n1").await?;
+    let sent = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let update = updates.message().await?.expect("the stream stays open");
+            for r in update.upserts {
+                if let Some(Body::OutboundCredential(c)) = r.resource {
+                    return anyhow::Ok((r.name, c));
+                }
+            }
+        }
+    })
+    .await??;
+    assert_eq!(sent.0, "outboundcredential/lambda-caller");
+    assert_eq!(sent.1.secret_access_key, SECRET);
+    assert_eq!(sent.1.session_token, TOKEN);
+    assert!(sent.1.sealed_secret.is_empty());
+
+    // In the store, sealed: neither appears in any of sled's files, even
+    // after the control plane flushed and stopped.
+    cp.process.terminate();
+    let bytes = store_bytes(&cp.data_dir);
+    assert!(!bytes.is_empty());
+    assert!(
+        contains(&bytes, "AKIAIOSFODNN7EXAMPLE"),
+        "the store was read"
+    );
+    assert!(!contains(&bytes, SECRET), "the secret is sealed on disk");
+    assert!(!contains(&bytes, TOKEN), "the token is sealed on disk");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_responses_cors_and_binary_types_are_checked_and_deployed() -> anyhow::Result<()> {
+    let (_dir, _cp, mut admin) = started().await?;
+    let rest = admin.create_api("shapes", ApiProtocol::Rest).await?;
+    let good = GatewayResponse {
+        api_id: rest.id.clone(),
+        response_type: "BAD_REQUEST_BODY".into(),
+        status_code: "422".into(),
+        response_parameters: map(&[("gatewayresponse.header.Access-Control-Allow-Origin", "'*'")]),
+        response_templates: map(&[(
+            "application/json",
+            "{\"message\": \"$context.error.validationErrorString\"}",
+        )]),
+    };
+    let put = |r: GatewayResponse| PutGatewayResponseRequest {
+        gateway_response: Some(r),
+    };
+    for (bad, start) in [
+        (
+            GatewayResponse {
+                response_type: "TEAPOT".into(),
+                ..good.clone()
+            },
+            "gateway_response.response_type: 'TEAPOT' is not a gateway response type",
+        ),
+        (
+            GatewayResponse {
+                status_code: "99".into(),
+                ..good.clone()
+            },
+            "gateway_response.status_code: '99' is not an HTTP status code",
+        ),
+        (
+            GatewayResponse {
+                response_parameters: map(&[("method.response.header.X", "'x'")]),
+                ..good.clone()
+            },
+            "gateway_response.response_parameters[\"method.response.header.X\"]: 'method.response.header.X' cannot be set here; expected gatewayresponse.header.NAME",
+        ),
+        (
+            GatewayResponse {
+                response_parameters: map(&[("gatewayresponse.header.X", "method.request.body")]),
+                ..good.clone()
+            },
+            "gateway_response.response_parameters[\"gatewayresponse.header.X\"]: 'method.request.body' is not available here",
+        ),
+    ] {
+        assert_invalid(admin.apis.put_gateway_response(put(bad)).await, start);
+    }
+    admin.apis.put_gateway_response(put(good.clone())).await?;
+    let listed = admin
+        .apis
+        .list_gateway_responses(ListGatewayResponsesRequest {
+            api_id: rest.id.clone(),
+        })
+        .await?
+        .into_inner()
+        .items;
+    assert_eq!(listed, [good.clone()]);
+
+    // CORS is for HTTP APIs; binary media types are patterns.
+    let cors = CorsConfiguration {
+        allow_origins: vec!["https://app.example.com".into()],
+        allow_methods: vec!["GET".into(), "POST".into()],
+        allow_headers: vec!["content-type".into()],
+        max_age_seconds: Some(600),
+        allow_credentials: true,
+        ..Default::default()
+    };
+    let create =
+        |id: &str, protocol: ApiProtocol, cors: Option<CorsConfiguration>, types: &[&str]| {
+            CreateRestApiRequest {
+                id: id.into(),
+                name: id.into(),
+                protocol: protocol as i32,
+                cors_configuration: cors,
+                binary_media_types: types.iter().map(|t| t.to_string()).collect(),
+                ..Default::default()
+            }
+        };
+    assert_invalid(
+        admin
+            .apis
+            .create_rest_api(create("r1", ApiProtocol::Rest, Some(cors.clone()), &[]))
+            .await,
+        "cors_configuration: only HTTP APIs have a CORS configuration",
+    );
+    let star = CorsConfiguration {
+        allow_origins: vec!["*".into()],
+        ..cors.clone()
+    };
+    assert_invalid(
+        admin
+            .apis
+            .create_rest_api(create("h1", ApiProtocol::Http, Some(star), &[]))
+            .await,
+        "cors_configuration.allow_credentials: cannot be true with the origin '*'",
+    );
+    let path_origin = CorsConfiguration {
+        allow_origins: vec!["https://app.example.com/page".into()],
+        ..cors.clone()
+    };
+    assert_invalid(
+        admin
+            .apis
+            .create_rest_api(create("h1", ApiProtocol::Http, Some(path_origin), &[]))
+            .await,
+        "cors_configuration.allow_origins[0]: ",
+    );
+    assert_invalid(
+        admin
+            .apis
+            .create_rest_api(create("r1", ApiProtocol::Rest, None, &["image/png", "png"]))
+            .await,
+        "binary_media_types[1]: 'png' is not a media type pattern",
+    );
+    let http = admin
+        .apis
+        .create_rest_api(create(
+            "h1",
+            ApiProtocol::Http,
+            Some(cors.clone()),
+            &["image/*"],
+        ))
+        .await?
+        .into_inner();
+    assert_eq!(http.cors_configuration.as_ref(), Some(&cors));
+    let widened = admin
+        .apis
+        .update_rest_api(UpdateRestApiRequest {
+            api_id: http.id.clone(),
+            binary_media_types: vec!["image/*".into(), "application/octet-stream".into()],
+            update_mask: mask(&["binary_media_types"]),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert_eq!(widened.binary_media_types.len(), 2);
+    assert_eq!(widened.cors_configuration, Some(cors.clone()), "unmasked");
+    let refused = admin
+        .apis
+        .update_rest_api(UpdateRestApiRequest {
+            api_id: http.id.clone(),
+            cors_configuration: Some(CorsConfiguration {
+                max_age_seconds: Some(90_000),
+                ..cors.clone()
+            }),
+            update_mask: mask(&["cors_configuration"]),
+            ..Default::default()
+        })
+        .await;
+    assert_invalid(refused, "cors_configuration.max_age_seconds: ");
+
+    // A deployment copies them, with the models and validators.
+    admin
+        .apis
+        .create_model(model(&rest, "Pet", r#"{"type":"object"}"#))
+        .await?;
+    admin
+        .apis
+        .create_request_validator(PutRequestValidatorRequest {
+            request_validator: Some(RequestValidator {
+                api_id: rest.id.clone(),
+                name: "all".into(),
+                validate_request_body: true,
+                validate_request_parameters: true,
+                ..Default::default()
+            }),
+        })
+        .await?;
+    admin
+        .route(&rest, "/ping", "GET", archway_e2e::admin::mock(200, "pong"))
+        .await?;
+    let deployment = admin.deploy(&rest, "prod").await?;
+    assert_eq!(deployment.gateway_responses, [good]);
+    assert_eq!(deployment.models.len(), 1);
+    assert_eq!(deployment.request_validators.len(), 1);
+    admin
+        .route(&http, "/ping", "GET", archway_e2e::admin::mock(200, "pong"))
+        .await?;
+    let deployment = admin.deploy(&http, "prod").await?;
+    assert_eq!(deployment.cors_configuration, Some(cors));
+    assert_eq!(deployment.binary_media_types.len(), 2);
+    Ok(())
+}
