@@ -115,6 +115,45 @@ async fn rest_functions_get_the_1_0_event_signed_and_answer() -> anyhow::Result<
             },
         )
         .await?;
+    // Behind a custom authorizer: its principal and context reach the
+    // function in requestContext.authorizer.
+    let authorizer_addr = archway_e2e::serve::spawn(None, |_req| async {
+        archway_e2e::serve::answer(
+            200,
+            serde_json::json!({
+                "principalId": "alice",
+                "policyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]},
+                "context": {"tenant": "acme", "level": 3},
+            })
+            .to_string(),
+        )
+    })
+    .await;
+    let tokens = admin
+        .create_authorizer(Authorizer {
+            identity_source: "method.request.header.Authorization".into(),
+            result_ttl_seconds: Some(0),
+            ..archway_e2e::admin::authorizer(
+                &api,
+                "tokens",
+                AuthorizerType::Token,
+                &format!("http://{authorizer_addr}/authorize"),
+            )
+        })
+        .await?;
+    admin
+        .put_custom_route(
+            &api,
+            "/me",
+            Method {
+                http_method: "GET".into(),
+                integration: Some(function(&invocation_uri("echo"), "")),
+                ..Default::default()
+            },
+            &tokens,
+        )
+        .await?;
     admin.deploy(&api, "prod").await?;
     let mut stage = admin.stage(&api, "prod").await?;
     stage.variables.insert("tier".into(), "gold".into());
@@ -193,6 +232,21 @@ async fn rest_functions_get_the_1_0_event_signed_and_answer() -> anyhow::Result<
         echoed["event"]["requestContext"]["requestId"],
         rc["requestId"]
     );
+
+    let answer = send(
+        &node,
+        "fns",
+        "GET",
+        "/prod/me",
+        "",
+        &[("authorization", "token-1")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let authorizer = &server.last("echo").unwrap().event["requestContext"]["authorizer"];
+    assert_eq!(authorizer["principalId"], "alice");
+    assert_eq!(authorizer["tenant"], "acme");
+    assert_eq!(authorizer["level"], 3);
 
     let answer = send(&node, "fns", "GET", "/prod/own", "", &[]).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
