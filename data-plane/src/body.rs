@@ -43,6 +43,55 @@ pub enum RequestBody {
     Buffered(Bytes),
 }
 
+/// Why a body could not be read whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadError {
+    /// Over the payload limit.
+    TooLarge,
+    /// The body broke off, or did not arrive in time.
+    Failed,
+}
+
+impl RequestBody {
+    /// Reads the body whole, within `max` bytes and `timeout`, and keeps it
+    /// buffered: the phases after the one that needed it whole (signature
+    /// check, request validation) and the integration see the bytes read.
+    /// A body buffered already is not read again.
+    pub async fn read_whole(
+        &mut self,
+        max: usize,
+        timeout: std::time::Duration,
+    ) -> Result<&Bytes, ReadError> {
+        if let RequestBody::Streaming(_) = self {
+            let RequestBody::Streaming(incoming) =
+                std::mem::replace(self, RequestBody::Buffered(Bytes::new()))
+            else {
+                unreachable!("matched above")
+            };
+            let collected = tokio::time::timeout(
+                timeout,
+                http_body_util::Limited::new(incoming, max).collect(),
+            )
+            .await
+            .map_err(|_| ReadError::Failed)?
+            .map_err(|e| {
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    ReadError::TooLarge
+                } else {
+                    ReadError::Failed
+                }
+            })?;
+            *self = RequestBody::Buffered(collected.to_bytes());
+        }
+        match self {
+            RequestBody::Buffered(bytes) => Ok(bytes),
+            RequestBody::Streaming(_) => unreachable!("buffered above"),
+        }
+    }
+}
+
 /// Boxes a body for the pipeline: one allocation per request; size hints
 /// and end-of-stream pass through.
 pub fn streaming<B>(body: B) -> StreamingBody
@@ -66,6 +115,28 @@ mod tests {
         assert!(!full.is_end_stream());
         let empty = streaming(http_body_util::Empty::<Bytes>::new());
         assert!(empty.is_end_stream());
+    }
+
+    #[tokio::test]
+    async fn reading_whole_keeps_the_bytes_and_stops_at_the_limit() {
+        let mut body = RequestBody::Streaming(streaming(Full::new(Bytes::from_static(b"hello"))));
+        let timeout = std::time::Duration::from_secs(5);
+        assert_eq!(&body.read_whole(5, timeout).await.unwrap()[..], b"hello");
+        assert!(matches!(&body, RequestBody::Buffered(b) if &b[..] == b"hello"));
+        // Buffered already: the limit was applied when it was read.
+        assert_eq!(&body.read_whole(5, timeout).await.unwrap()[..], b"hello");
+        let mut large = RequestBody::Streaming(streaming(Full::new(Bytes::from_static(b"hello"))));
+        assert_eq!(
+            large.read_whole(4, timeout).await.unwrap_err(),
+            ReadError::TooLarge
+        );
+        let failure = std::io::Error::other("reset");
+        let frames = futures_util::stream::iter([Err::<http_body::Frame<Bytes>, _>(failure)]);
+        let mut broken = RequestBody::Streaming(streaming(StreamBody::new(frames)));
+        assert_eq!(
+            broken.read_whole(100, timeout).await.unwrap_err(),
+            ReadError::Failed
+        );
     }
 
     #[tokio::test]

@@ -2,6 +2,10 @@
 //! whole with `ArcSwap`, so a request loads them once and sees one consistent
 //! version from start to end.
 
+pub mod cors;
+pub mod gateway_responses;
+pub mod validation;
+
 use crate::access_log::StageAccessLog;
 use crate::routes::RouteTree;
 use crate::stage_cache::config::StageCacheConfig;
@@ -338,6 +342,10 @@ pub struct CompiledDeployment {
     pub tree: RouteTree,
     /// Indexed by the route ids in `tree`.
     pub routes: Vec<Route>,
+    /// HTTP APIs: the CORS configuration deployed with the routes.
+    pub cors: Option<cors::CorsPolicy>,
+    /// The API's customised refusals, as deployed.
+    pub gateway_responses: gateway_responses::GatewayResponses,
 }
 
 #[derive(Debug)]
@@ -359,6 +367,8 @@ pub struct Route {
     pub integration: CompiledIntegration,
     /// What besides the verb tells this route's cached responses apart.
     pub cache_key: Box<[KeyParam]>,
+    /// The method's request validation; None: nothing to check.
+    pub validation: Option<Box<validation::RouteValidation>>,
 }
 
 #[derive(Debug)]

@@ -28,6 +28,8 @@ pub enum ContextVar {
     UserAgent,
     ErrorMessage,
     ErrorResponseType,
+    /// What request validation found (empty for other answers).
+    ErrorValidationErrorString,
     TraceId,
     /// HIT, MISS, REFRESH or BYPASS for methods the stage cache caches,
     /// empty for others.
@@ -37,6 +39,10 @@ pub enum ContextVar {
 /// `$context.` names, longest first so that a prefix never shadows a longer
 /// name (`$context.requestTimeEpoch` before `$context.requestTime`).
 const VARIABLES: &[(&str, ContextVar)] = &[
+    (
+        "error.validationErrorString",
+        ContextVar::ErrorValidationErrorString,
+    ),
     ("identity.userAgent", ContextVar::UserAgent),
     ("integrationLatency", ContextVar::IntegrationLatency),
     ("extendedRequestId", ContextVar::RequestId),
@@ -227,6 +233,11 @@ mod tests {
                 Piece::Var(ContextVar::RequestTime),
                 Piece::Literal("!".into()),
             ]
+        );
+        let t = Template::parse("$context.error.validationErrorString").unwrap();
+        assert_eq!(
+            t.pieces(),
+            [Piece::Var(ContextVar::ErrorValidationErrorString)]
         );
     }
 

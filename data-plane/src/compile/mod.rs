@@ -10,6 +10,10 @@
 //! already compiled by the previous tables is reused as is, which keeps a
 //! stage change cheap however large its API.
 
+pub mod cors;
+pub mod gateway_responses;
+pub mod validation;
+
 use crate::access_log::AccessLogSinks;
 use crate::aws::credentials::OutboundCredentials;
 use crate::routes::RouteTree;
@@ -544,6 +548,7 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         .iter()
         .map(|r| (r.id.as_str(), r.path.as_str()))
         .collect();
+    let models = validation::compile_models(&d.api_id, &d.models).map_err(|r| err(name, r))?;
     let mut tree = RouteTree::default();
     let mut routes = Vec::with_capacity(d.methods.len());
     for method in &d.methods {
@@ -632,9 +637,20 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             auth,
             integration: compiled,
             cache_key,
+            validation: validation::compile_route(method, &d.request_validators, &models)
+                .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?,
         });
     }
-    Ok(CompiledDeployment { tree, routes })
+    let protocol = archway_proto::v1::ApiProtocol::try_from(d.protocol).unwrap_or_default();
+    let cors = cors::compile(d.cors_configuration.as_ref(), protocol).map_err(|r| err(name, r))?;
+    let gateway_responses =
+        gateway_responses::compile(&d.gateway_responses).map_err(|r| err(name, r))?;
+    Ok(CompiledDeployment {
+        tree,
+        routes,
+        cors,
+        gateway_responses,
+    })
 }
 
 /// The resource paths of a target's routes, by route id.

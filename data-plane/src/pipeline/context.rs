@@ -48,6 +48,9 @@ pub struct Context<'a> {
     pub authorization: Authorization<'a>,
     /// The API key and its usage plan, for methods that require a key.
     pub usage: Option<super::api_key::Identity<'a>>,
+    /// The API and stage, once the resolve phase found them: refusals
+    /// answer as the API customises them, and CORS headers are the API's.
+    pub resolved: Option<Stage<'a>>,
     /// The canonical path when normalization had to rewrite the request's;
     /// None: the URI's path is canonical already (the common case).
     normalized: Option<String>,
@@ -74,6 +77,7 @@ impl<'a> Context<'a> {
             observation,
             authorization: Authorization::anonymous(),
             usage: None,
+            resolved: None,
             normalized: None,
             stage_path_start: 0,
             params: SmallVec::new(),

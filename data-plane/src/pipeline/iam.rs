@@ -9,12 +9,11 @@
 //! forwarded from memory: a signed body cannot be streamed unchecked.
 
 use super::gateway_response::{GatewayResponse, IamRefusal};
-use crate::body::RequestBody;
+use crate::body::{ReadError, RequestBody};
 use crate::sigv4;
 use crate::tables::{IamKey, RuntimeTables, SigningKey};
 use bytes::Bytes;
 use http::request::Parts;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use sha2::Digest;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -150,28 +149,17 @@ pub async fn hash_body(body: &mut RequestBody, max: usize) -> Result<String, Gat
 
 /// The whole body (within `max` bytes and [`BODY_READ_TIMEOUT`]), left in
 /// `body` as the bytes read for whoever reads it next; a handle on them
-/// (cheap: `Bytes` are shared) is returned.
+/// (cheap: `Bytes` are shared) is returned. Every phase that needs the body
+/// whole reads it through here, so a body too large or broken gets one
+/// answer whichever phase read it first.
 pub async fn buffer_body(body: &mut RequestBody, max: usize) -> Result<Bytes, GatewayResponse> {
-    let taken = match std::mem::replace(body, RequestBody::Buffered(Bytes::new())) {
-        RequestBody::Streaming(incoming) => incoming,
-        RequestBody::Buffered(bytes) => {
-            *body = RequestBody::Buffered(bytes.clone());
-            return Ok(bytes);
-        }
-    };
-    let bytes = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(taken, max).collect())
+    body.read_whole(max, BODY_READ_TIMEOUT)
         .await
-        .map_err(|_| GatewayResponse::BadRequest)?
-        .map_err(|e| {
-            if e.downcast_ref::<LengthLimitError>().is_some() {
-                GatewayResponse::RequestTooLarge
-            } else {
-                GatewayResponse::BadRequest
-            }
-        })?
-        .to_bytes();
-    *body = RequestBody::Buffered(bytes.clone());
-    Ok(bytes)
+        .cloned()
+        .map_err(|e| match e {
+            ReadError::TooLarge => GatewayResponse::RequestTooLarge,
+            ReadError::Failed => GatewayResponse::BadRequest,
+        })
 }
 
 fn signed_request(parts: &Parts) -> sigv4::Request<'_> {

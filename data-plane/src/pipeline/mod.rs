@@ -2,12 +2,13 @@
 //! the spirit of pingora's `ProxyHttp`. [`Gateway::process`] is the whole
 //! order, read top to bottom:
 //!
-//! - request phases: admit ([`normalize`]) → [`resolve`] → [`route`] →
+//! - request phases: admit ([`normalize`]) → [`resolve`] → [`cors`]
+//!   preflight (an HTTP API with CORS answers it here) → [`route`] →
 //!   authorize ([`caller`]) → resource [`policy`] → [`api_key`] →
-//!   [`throttle`] → [`cache`] lookup (a hit answers here) → [`integration`];
+//!   [`throttle`] → [`validate`] → [`cache`] lookup (a hit answers here) → [`integration`];
 //! - response phases on the integration's answer (response mapping goes
-//!   there; the [`cache`] store is one), then header finishing ([`finish`])
-//!   on every answer, refusals and cache hits included;
+//!   there; the [`cache`] store is one), then header finishing ([`finish`],
+//!   [`cors`] headers) on every answer, refusals and cache hits included;
 //! - logging ([`observe`]: metrics, span, access log).
 //!
 //! [`Gateway::handle`] runs them all; its unit tests (`pipeline/tests.rs`)
@@ -26,6 +27,7 @@ pub mod aws_service;
 pub mod cache;
 pub mod caller;
 pub mod context;
+pub mod cors;
 pub mod custom_authorizer;
 pub mod finish;
 pub mod function;
@@ -38,10 +40,12 @@ pub mod mock;
 pub mod normalize;
 pub mod observe;
 pub mod policy;
+pub mod refusal;
 pub mod resolve;
 pub mod route;
 pub mod template_vars;
 pub mod throttle;
+pub mod validate;
 
 use crate::aws::AwsOutbound;
 use crate::body::{RequestBody, StreamingBody};
@@ -209,13 +213,14 @@ impl Gateway {
     async fn respond(&self, cx: &mut Context<'_>) -> Response<GatewayBody> {
         let mut response = match self.process(cx).await {
             Ok(response) => response,
-            Err(refusal) => {
-                let response = refusal.into_response();
-                cx.observation.refusal = Some(refusal);
+            Err(refused) => {
+                let response = refusal::answer(cx, &refused);
+                cx.observation.refusal = Some(refused);
                 response
             }
         };
         finish::finish_headers(cx, &mut response);
+        cors::add_headers(cx, &mut response);
         response
     }
 
@@ -227,12 +232,15 @@ impl Gateway {
     ) -> Result<Response<GatewayBody>, GatewayResponse> {
         normalize::admit(cx)?;
         let stage = resolve::resolve_stage(cx, &self.domain)?;
+        if let Some(preflight) = cors::preflight(cx, &stage) {
+            return Ok(preflight);
+        }
         let target: Target<'_> = route::match_route(cx, stage)?;
         caller::authorize(cx, &target, &self.authorizers).await?;
         policy::check(cx, &target)?;
         api_key::require(cx, &target)?;
         throttle::admit(cx, &target, &self.limits).await?;
-        // Request validation goes here.
+        validate::check(cx, target.route).await?;
         let ticket = match cache::lookup(cx, &target, &self.stage_caches)? {
             cache::Lookup::Answered(hit) => return Ok(hit),
             cache::Lookup::Continue(ticket) => ticket,
@@ -246,3 +254,5 @@ impl Gateway {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod validation_tests;

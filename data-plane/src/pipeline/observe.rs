@@ -415,6 +415,13 @@ impl<'t> Observation<'t> {
             ContextVar::ErrorMessage => {
                 write!(out, "{}", self.refusal.as_ref().map_or("", |r| r.message()))
             }
+            ContextVar::ErrorValidationErrorString => write!(
+                out,
+                "{}",
+                self.refusal
+                    .as_ref()
+                    .map_or("", |r| r.validation_error_string())
+            ),
             ContextVar::ErrorResponseType => {
                 write!(
                     out,

@@ -36,6 +36,9 @@ pub fn resolve_stage<'a>(cx: &mut Context<'a>, domain: &str) -> Result<Stage<'a>
     if found.api.private && !cx.client.private {
         return Err(GatewayResponse::Forbidden);
     }
+    // Only now: a private API's own answers would tell a public caller it
+    // exists.
+    cx.resolved = Some(found);
     cx.observation.event(Phase::Resolved);
     Ok(found)
 }
