@@ -17,13 +17,28 @@ use super::util;
 use super::value::{Map, Value, as_f64, velocity_eq};
 use super::{Limits, Overrides, ParamLocation, Variables};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::rc::Rc;
+
+/// Largest compiled program for a pattern built during a render (from
+/// request data, say): smaller than a literal's, as the caller picks it.
+const DYNAMIC_REGEX_SIZE_LIMIT: usize = 64 << 10;
+
+/// Steps a compile costs besides one per byte of pattern (a compile of even
+/// a short pattern is worth many scans).
+const REGEX_COMPILE_STEPS: u64 = 256;
+
+/// Most distinct patterns one render may compile; a loop over request
+/// data making a new pattern per item stops here.
+const MAX_DYNAMIC_REGEXES: usize = 64;
 
 /// Steps and sizes left for one render.
 pub struct Budget {
     steps: u64,
     max_steps: u64,
     max_bytes: usize,
+    /// Patterns compiled during this render, by (pattern, whole match).
+    regexes: HashMap<(Rc<str>, bool), regex::Regex>,
 }
 
 impl Budget {
@@ -32,7 +47,40 @@ impl Budget {
             steps: 0,
             max_steps: limits.max_steps,
             max_bytes: limits.max_output_bytes,
+            regexes: HashMap::new(),
         }
+    }
+
+    /// A regular expression that is not a template literal, compiled once
+    /// per render: the first compile costs a step per byte of pattern (a
+    /// compile is far dearer than a scan), and at most
+    /// [`MAX_DYNAMIC_REGEXES`] distinct patterns are compiled.
+    pub fn dynamic_regex(
+        &mut self,
+        pattern: &str,
+        whole: bool,
+    ) -> Result<regex::Regex, Box<RenderError>> {
+        if let Some(re) = self.regexes.get(&(Rc::from(pattern), whole)) {
+            return Ok(re.clone());
+        }
+        self.charge(REGEX_COMPILE_STEPS + pattern.len() as u64)?;
+        let invalid = |reason: String| {
+            Box::new(RenderError::InvalidRegex {
+                line: 0,
+                column: 0,
+                pattern: pattern.to_owned(),
+                reason,
+            })
+        };
+        if self.regexes.len() >= MAX_DYNAMIC_REGEXES {
+            return Err(invalid(format!(
+                "more than {MAX_DYNAMIC_REGEXES} distinct patterns in one render"
+            )));
+        }
+        let re = methods::compile_regex_within(pattern, whole, DYNAMIC_REGEX_SIZE_LIMIT)
+            .map_err(invalid)?;
+        self.regexes.insert((Rc::from(pattern), whole), re.clone());
+        Ok(re)
     }
 
     pub fn charge(&mut self, n: u64) -> Result<(), Box<RenderError>> {

@@ -25,13 +25,22 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// Compiles a Java-style pattern; `whole` anchors it at both ends, as
 /// Java's `String.matches` requires the whole string to match.
 pub fn compile_regex(pattern: &str, whole: bool) -> Result<Regex, String> {
+    compile_regex_within(pattern, whole, REGEX_SIZE_LIMIT)
+}
+
+/// [`compile_regex`] with a program size limit of `size_limit` bytes.
+pub fn compile_regex_within(
+    pattern: &str,
+    whole: bool,
+    size_limit: usize,
+) -> Result<Regex, String> {
     let source: Cow<str> = if whole {
         Cow::Owned(format!(r"\A(?:{pattern})\z"))
     } else {
         Cow::Borrowed(pattern)
     };
     regex::RegexBuilder::new(&source)
-        .size_limit(REGEX_SIZE_LIMIT)
+        .size_limit(size_limit)
         .build()
         .map_err(|e| {
             e.to_string()
@@ -144,7 +153,12 @@ pub fn call(
     result
 }
 
+/// The regular expression for `pattern`: the one compiled with the
+/// template when the pattern is a literal, else one compiled during this
+/// render (paid for by the pattern's length, with a smaller program limit,
+/// and kept in the render's cache so a loop compiles it once).
 fn regex_for<'p>(
+    budget: &mut Budget,
     prepared: &'p Prepared,
     pattern: &str,
     whole: bool,
@@ -152,16 +166,39 @@ fn regex_for<'p>(
     if let Prepared::Regex(r) = prepared {
         return Ok(Cow::Borrowed(r));
     }
-    compile_regex(pattern, whole)
-        .map(Cow::Owned)
-        .map_err(|reason| {
-            Box::new(RenderError::InvalidRegex {
-                line: 0,
-                column: 0,
-                pattern: pattern.to_owned(),
-                reason,
-            })
-        })
+    budget.dynamic_regex(pattern, whole).map(Cow::Owned)
+}
+
+/// `re` replaced in `s` by `to` (in the `regex` crate's syntax), every
+/// match or the first only, building the result within the render's size
+/// limit and paying a step per match: `replaceAll('', $big)` stops at the
+/// limit instead of first allocating the whole result.
+fn replace_bounded(
+    budget: &mut Budget,
+    re: &Regex,
+    s: &str,
+    to: &str,
+    first_only: bool,
+) -> Result<String, Box<RenderError>> {
+    let mut out = String::new();
+    let mut last = 0;
+    for caps in re.captures_iter(s) {
+        budget.charge(1)?;
+        let Some(m) = caps.get(0) else { continue };
+        budget.fits(out.len() + (m.start() - last))?;
+        out.push_str(&s[last..m.start()]);
+        let before = out.len();
+        caps.expand(to, &mut out);
+        budget.fits(out.len())?;
+        budget.charge_bytes(out.len() - before)?;
+        last = m.end();
+        if first_only {
+            break;
+        }
+    }
+    budget.fits(out.len() + (s.len() - last))?;
+    out.push_str(&s[last..]);
+    Ok(out)
 }
 
 fn call_named(
@@ -275,27 +312,35 @@ fn string_method(
         },
         ("replaceAll" | "replaceFirst", 2) => match (arg(0), arg(1)) {
             (Some(pattern), Some(to)) => {
-                let re = regex_for(prepared, &pattern, false)?;
+                let re = regex_for(budget, prepared, &pattern, false)?;
                 let to = java_replacement(&to);
-                let limit = if name == "replaceAll" { 0 } else { 1 };
-                let replaced = re.replacen(s, limit, to.as_str());
-                return new_string(budget, replaced.into_owned());
+                let first_only = name == "replaceFirst";
+                let replaced = replace_bounded(budget, &re, s, &to, first_only)?;
+                return new_string(budget, replaced);
             }
             _ => Value::Null,
         },
         ("matches", 1) => match arg(0) {
-            Some(pattern) => Value::Bool(regex_for(prepared, &pattern, true)?.is_match(s)),
+            Some(pattern) => Value::Bool(regex_for(budget, prepared, &pattern, true)?.is_match(s)),
             None => Value::Null,
         },
         ("split", 1 | 2) => match arg(0) {
             Some(pattern) => {
-                let re = regex_for(prepared, &pattern, false)?;
+                let re = regex_for(budget, prepared, &pattern, false)?;
                 let limit = int_arg(args, 1).unwrap_or(0);
-                let mut parts: Vec<&str> = if limit > 0 {
-                    re.splitn(s, limit as usize).collect()
+                // Each piece is paid for as it is found, so an empty
+                // pattern over a long string stops at the budget instead
+                // of first listing every character.
+                let pieces: Box<dyn Iterator<Item = &str>> = if limit > 0 {
+                    Box::new(re.splitn(s, limit as usize))
                 } else {
-                    re.split(s).collect()
+                    Box::new(re.split(s))
                 };
+                let mut parts: Vec<&str> = Vec::new();
+                for piece in pieces {
+                    budget.charge(1)?;
+                    parts.push(piece);
+                }
                 // Java drops a leading empty piece made by a zero-width match
                 // and, without a positive limit, every trailing empty piece.
                 if limit == 0 {
@@ -306,7 +351,6 @@ fn string_method(
                         parts.clear();
                     }
                 }
-                budget.charge(parts.len() as u64)?;
                 Value::list(parts.into_iter().map(Value::string).collect())
             }
             None => Value::Null,

@@ -857,3 +857,99 @@ fn lines_of_several_directives_leave_nothing() {
     assert_eq!(render("#set($a = \"x$b\")\n#set($b = 1)\n$b"), "1");
     assert_eq!(render("x$a #set($a = 1)\ny"), "x$a \ny");
 }
+
+// ---- bounds over hostile data (review 14-a) --------------------------------
+
+/// Runs `f`, asserting it ends within `secs` seconds of wall clock (debug
+/// builds on a shared machine: the bounds are loose, the failures they
+/// catch take minutes or never end).
+fn within<T>(secs: u64, f: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let v = f();
+    let took = start.elapsed();
+    assert!(took < std::time::Duration::from_secs(secs), "took {took:?}");
+    v
+}
+
+fn big_limits() -> Limits {
+    Limits {
+        max_output_bytes: 16 << 20,
+        max_steps: 10_000_000,
+    }
+}
+
+#[test]
+fn replace_all_with_an_empty_pattern_stops_at_the_size_limit() {
+    // $t is 512 KiB; an empty pattern matches at each of the body's 4k
+    // character boundaries: 2 GiB if built before the size check.
+    let body = "x".repeat(4096);
+    for call in [
+        "replaceAll('', $t)",
+        "replaceAll('x', $t)",
+        "replace('x', $t)",
+    ] {
+        let t = format!(
+            "#set($t = 'abcdefgh')#foreach($i in [1..16])#set($t = \"$t$t\")#end$input.body.{call}"
+        );
+        let e = within(2, || try_render(&t, &body).unwrap_err());
+        assert_eq!(e, RenderError::OutputTooLarge { limit: 1 << 20 }, "{call}");
+    }
+    // A request-supplied pattern and a growing split are bounded as well.
+    let t = "#set($p = $input.params('q'))#set($t = 'abcdefgh')#foreach($i in [1..16])#set($t = \"$t$t\")#end$input.body.replaceAll($p.substring(0, 0), $t)";
+    let e = within(2, || try_render(t, &body).unwrap_err());
+    assert!(matches!(e, RenderError::OutputTooLarge { .. }), "{e}");
+    let big = "y".repeat(900_000);
+    let e = within(5, || {
+        try_render_limits(
+            "$input.body.split('').size()",
+            &big,
+            &Limits {
+                max_output_bytes: 1 << 20,
+                max_steps: 10_000,
+            },
+        )
+        .unwrap_err()
+    });
+    assert!(matches!(e, RenderError::TooManySteps { .. }), "{e}");
+    // Replacements still work.
+    assert_eq!(
+        render_body("$input.body.replaceAll('(a)(b)', '$2$1-')", "abcab"),
+        "ba-cba-"
+    );
+    assert_eq!(
+        render_body("$input.body.replaceFirst('a', 'x')", "aaa"),
+        "xaa"
+    );
+}
+
+#[test]
+fn a_dynamic_regex_in_a_loop_is_compiled_once() {
+    // A pattern built from data inside a loop: compiled per turn, this is
+    // seconds of CPU.
+    let items: Vec<String> = (0..20000).map(|i| format!("\"item{i}\"")).collect();
+    let body = format!(
+        "{{\"items\":[{}],\"prefix\":\"item[0-9]{{1,3}}(a|b|c|d|e|f)*\"}}",
+        items.join(",")
+    );
+    let t = "#set($n = 0)#set($p = $input.path('$.prefix'))#foreach($i in $input.path('$.items'))#if($i.matches(\"^${p}$\"))#set($n = $n + 1)#end#end$n";
+    let out = within(3, || try_render_limits(t, &body, &big_limits()).unwrap());
+    assert_eq!(out.output, "1000");
+}
+
+#[test]
+fn dynamic_regexes_are_charged_and_capped() {
+    // A new pattern per turn: the render stops at a bounded number of
+    // compiles.
+    let t = "#set($a = 'a')#foreach($i in [1..10000])#set($ok = $a.matches(\"a{$i}\"))#end";
+    let e = within(5, || try_render_limits(t, "", &big_limits()).unwrap_err());
+    assert!(
+        matches!(
+            e,
+            RenderError::InvalidRegex { .. } | RenderError::TooManySteps { .. }
+        ),
+        "{e}"
+    );
+    // A request-supplied pattern gets a small program limit.
+    let e = try_render("$input.body.matches($input.body)", "(a{100}){100}").unwrap_err();
+    assert!(matches!(e, RenderError::InvalidRegex { .. }), "{e}");
+}
