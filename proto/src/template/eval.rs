@@ -32,13 +32,21 @@ const REGEX_COMPILE_STEPS: u64 = 256;
 /// data making a new pattern per item stops here.
 const MAX_DYNAMIC_REGEXES: usize = 64;
 
+/// Deepest a list or map may nest during a render. JSON bodies nest up to
+/// 128 levels (serde's limit), and templates wrap them a few times; values
+/// within this depth are safe for the recursive walks (printing, copying,
+/// comparing), and deeper ones are refused before any such walk.
+pub const MAX_VALUE_DEPTH: usize = 256;
+
 /// Steps and sizes left for one render.
 pub struct Budget {
     steps: u64,
     max_steps: u64,
     max_bytes: usize,
-    /// Patterns compiled during this render, by (pattern, whole match).
-    regexes: HashMap<(Rc<str>, bool), regex::Regex>,
+    /// Patterns compiled during this render, by pattern, for a search
+    /// (`[0]`) and a whole match (`[1]`). Shared, not cloned: a clone of a
+    /// `Regex` starts with a cold matching cache.
+    regexes: [HashMap<Rc<str>, Rc<regex::Regex>>; 2],
 }
 
 impl Budget {
@@ -47,7 +55,7 @@ impl Budget {
             steps: 0,
             max_steps: limits.max_steps,
             max_bytes: limits.max_output_bytes,
-            regexes: HashMap::new(),
+            regexes: Default::default(),
         }
     }
 
@@ -59,8 +67,8 @@ impl Budget {
         &mut self,
         pattern: &str,
         whole: bool,
-    ) -> Result<regex::Regex, Box<RenderError>> {
-        if let Some(re) = self.regexes.get(&(Rc::from(pattern), whole)) {
+    ) -> Result<Rc<regex::Regex>, Box<RenderError>> {
+        if let Some(re) = self.regexes[usize::from(whole)].get(pattern) {
             return Ok(re.clone());
         }
         self.charge(REGEX_COMPILE_STEPS + pattern.len() as u64)?;
@@ -72,14 +80,15 @@ impl Budget {
                 reason,
             })
         };
-        if self.regexes.len() >= MAX_DYNAMIC_REGEXES {
+        if self.regexes.iter().map(HashMap::len).sum::<usize>() >= MAX_DYNAMIC_REGEXES {
             return Err(invalid(format!(
                 "more than {MAX_DYNAMIC_REGEXES} distinct patterns in one render"
             )));
         }
         let re = methods::compile_regex_within(pattern, whole, DYNAMIC_REGEX_SIZE_LIMIT)
             .map_err(invalid)?;
-        self.regexes.insert((Rc::from(pattern), whole), re.clone());
+        let re = Rc::new(re);
+        self.regexes[usize::from(whole)].insert(Rc::from(pattern), re.clone());
         Ok(re)
     }
 
@@ -110,11 +119,14 @@ impl Budget {
         }
     }
 
-    /// A copy of `v` to put inside a list or map, paid for.
+    /// A copy of `v` to put inside a list or map, paid for, and refused
+    /// when the container would nest deeper than [`MAX_VALUE_DEPTH`].
     pub fn detach(&mut self, v: &Value) -> Result<Value, Box<RenderError>> {
         match v {
             Value::List(_) | Value::Map(_) => {
-                self.charge(v.weight())?;
+                if self.measure(v)? >= MAX_VALUE_DEPTH {
+                    return Err(too_deep());
+                }
                 let mut work = 0;
                 Ok(v.detached(&mut work))
             }
@@ -122,11 +134,51 @@ impl Budget {
         }
     }
 
+    /// Walks `v` with a loop (no recursion), paying a step per value in it
+    /// as it goes, and returns how deep its lists and maps nest (0 for a
+    /// scalar). A value nested deeper than [`MAX_VALUE_DEPTH`] is refused,
+    /// and a value whose parts are shared many times over stops at the step
+    /// limit, so every recursive walk after this one is bounded: call it
+    /// before printing, copying or comparing a list or map.
+    pub fn measure(&mut self, v: &Value) -> Result<usize, Box<RenderError>> {
+        if !matches!(v, Value::List(_) | Value::Map(_)) {
+            return Ok(0);
+        }
+        let mut deepest = 0;
+        let mut pending = vec![(v.clone(), 1)];
+        while let Some((v, depth)) = pending.pop() {
+            self.charge(1)?;
+            if depth > MAX_VALUE_DEPTH {
+                return Err(too_deep());
+            }
+            deepest = deepest.max(depth);
+            let mut visit = |child: &Value| match child {
+                Value::List(_) | Value::Map(_) => {
+                    pending.push((child.clone(), depth + 1));
+                    Ok(())
+                }
+                _ => self.charge(1),
+            };
+            match &v {
+                Value::List(items) => items.borrow().iter().try_for_each(&mut visit)?,
+                Value::Map(map) => map.borrow().iter().try_for_each(|(_, c)| visit(c))?,
+                _ => {}
+            }
+        }
+        Ok(deepest)
+    }
+
     fn write(&self, out: &mut String, s: &str) -> Result<(), Box<RenderError>> {
         self.fits(out.len() + s.len())?;
         out.push_str(s);
         Ok(())
     }
+}
+
+fn too_deep() -> Box<RenderError> {
+    Box::new(RenderError::TooDeep {
+        limit: MAX_VALUE_DEPTH,
+    })
 }
 
 /// How a block ended.
@@ -234,7 +286,7 @@ impl<'r, 'a> Renderer<'r, 'a> {
         body: &[Node],
         out: &mut String,
     ) -> Result<Flow, Box<RenderError>> {
-        let items: Vec<Value> = match self.eval(iterable)? {
+        let items: Vec<Value> = match &self.eval(iterable)? {
             Value::List(items) => items.borrow().clone(),
             Value::Map(map) => map.borrow().iter().map(|(_, v)| v.clone()).collect(),
             _ => return Ok(Flow::Next),
@@ -293,7 +345,7 @@ impl<'r, 'a> Renderer<'r, 'a> {
         match v {
             Value::String(s) => self.budget.write(out, s),
             Value::List(_) | Value::Map(_) => {
-                self.budget.charge(v.weight())?;
+                self.budget.measure(v)?;
                 self.budget.fits(out.len() + v.java_len())?;
                 v.write_java(out);
                 Ok(())
@@ -332,7 +384,7 @@ impl<'r, 'a> Renderer<'r, 'a> {
             Target::Local(slot) => self.locals[*slot as usize] = v,
             Target::Member { container, key } => {
                 let c = self.reference(container)?;
-                match c {
+                match &c {
                     Value::Map(map) => {
                         let k = self.key(key)?;
                         let v = self.budget.detach(&v)?;
@@ -568,7 +620,7 @@ impl<'r, 'a> Renderer<'r, 'a> {
                         Selected::One(Some(v)) => v,
                         Selected::Many(vs) => Value::list(vs),
                     };
-                    self.budget.charge(selected.weight())?;
+                    self.budget.measure(&selected)?;
                     let mut text = String::new();
                     json::write(&selected, &mut text);
                     self.budget.fits(text.len())?;
@@ -749,7 +801,17 @@ impl<'r, 'a> Renderer<'r, 'a> {
                 Value::String(Rc::from(s))
             }
             Expr::Ref(r) => self.reference(r)?,
-            Expr::List(items) => Value::list(self.args(items)?),
+            // Elements are copies, as with `add`: no value shares a part
+            // with another (so `[$x, $x]` repeated cannot double its size
+            // for free) and every level of nesting is checked.
+            Expr::List(items) => {
+                let mut list = Vec::with_capacity(items.len());
+                for item in items {
+                    let v = self.eval(item)?;
+                    list.push(self.budget.detach(&v)?);
+                }
+                Value::list(list)
+            }
             Expr::Range(from, to) => {
                 let (from, to) = (self.eval(from)?, self.eval(to)?);
                 let (Some(from), Some(to)) = (range_bound(&from), range_bound(&to)) else {
@@ -770,6 +832,7 @@ impl<'r, 'a> Renderer<'r, 'a> {
                     let k = self.eval(k)?;
                     let k = self.stringify(&k)?;
                     let v = self.eval(v)?;
+                    let v = self.budget.detach(&v)?;
                     map.insert(k, v);
                 }
                 Value::map(map)
@@ -801,6 +864,10 @@ impl<'r, 'a> Renderer<'r, 'a> {
             _ => {}
         }
         let (a, b) = (self.eval(l)?, self.eval(r)?);
+        if matches!(op, BinOp::Eq | BinOp::Ne) {
+            self.budget.measure(&a)?;
+            self.budget.measure(&b)?;
+        }
         Ok(match op {
             BinOp::Eq => Value::Bool(velocity_eq(&a, &b)),
             BinOp::Ne => Value::Bool(!velocity_eq(&a, &b)),

@@ -233,7 +233,7 @@ mod tests {
     #[test]
     fn repeated_keys_are_shared() {
         let v = parse(br#"[{"sku": 1}, {"sku": 2}]"#).unwrap();
-        let Value::List(items) = v else { panic!() };
+        let Value::List(items) = &v else { panic!() };
         let items = items.borrow();
         let key = |i: usize| match &items[i] {
             Value::Map(m) => m.borrow().iter().next().unwrap().0.clone(),

@@ -162,11 +162,28 @@ fn regex_for<'p>(
     prepared: &'p Prepared,
     pattern: &str,
     whole: bool,
-) -> Result<Cow<'p, Regex>, Box<RenderError>> {
+) -> Result<RegexRef<'p>, Box<RenderError>> {
     if let Prepared::Regex(r) = prepared {
-        return Ok(Cow::Borrowed(r));
+        return Ok(RegexRef::Literal(r));
     }
-    budget.dynamic_regex(pattern, whole).map(Cow::Owned)
+    budget.dynamic_regex(pattern, whole).map(RegexRef::Dynamic)
+}
+
+/// A template literal's compiled pattern, or one from the render's cache.
+enum RegexRef<'p> {
+    Literal(&'p Regex),
+    Dynamic(Rc<Regex>),
+}
+
+impl std::ops::Deref for RegexRef<'_> {
+    type Target = Regex;
+
+    fn deref(&self) -> &Regex {
+        match self {
+            RegexRef::Literal(r) => r,
+            RegexRef::Dynamic(r) => r,
+        }
+    }
 }
 
 /// `re` replaced in `s` by `to` (in the `regex` crate's syntax), every
@@ -212,10 +229,20 @@ fn call_named(
     // Methods every object has.
     match (name, args.len()) {
         ("toString", 0) => {
+            budget.measure(recv)?;
             budget.fits(recv.java_len())?;
             return Ok(Value::String(Rc::from(recv.to_java_string())));
         }
-        ("equals", 1) => return Ok(Value::Bool(velocity_eq(recv, &args[0]))),
+        ("equals", 1) => {
+            budget.measure(recv)?;
+            budget.measure(&args[0])?;
+            return Ok(Value::Bool(velocity_eq(recv, &args[0])));
+        }
+        // These compare every element with the argument.
+        ("contains" | "indexOf" | "containsValue", 1) => {
+            budget.measure(recv)?;
+            budget.measure(&args[0])?;
+        }
         _ => {}
     }
     match recv {
@@ -251,6 +278,14 @@ fn string_method(
     prepared: &Prepared,
 ) -> Result<Value, Box<RenderError>> {
     budget.charge_bytes(s.len())?;
+    // A list or map argument is read as Java prints it: walk it safely
+    // first, and only if its text may exist.
+    for a in args {
+        if let Value::List(_) | Value::Map(_) = a {
+            budget.measure(a)?;
+            budget.fits(a.java_len())?;
+        }
+    }
     let arg = |i| str_arg(args, i);
     let v = match (name, args.len()) {
         ("length" | "size", 0) => Value::Int(s.chars().count() as i64),

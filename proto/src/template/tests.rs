@@ -879,6 +879,56 @@ fn big_limits() -> Limits {
 }
 
 #[test]
+fn a_list_nested_at_render_time_is_refused() {
+    // Without a bound this nests 150k deep, and dropping or printing it
+    // overflows the stack (the whole process aborts).
+    let t = "#set($x = [])#foreach($i in [1..150000])#set($x = [$x])#end$x";
+    let e = within(5, || try_render_limits(t, "", &big_limits()).unwrap_err());
+    assert!(
+        matches!(
+            e,
+            RenderError::TooDeep { .. } | RenderError::TooManySteps { .. }
+        ),
+        "{e}"
+    );
+    // The same through add(): each new level is a copy put into the last.
+    let t = "#set($x = [])#set($root = $x)#foreach($i in [1..150000])#set($ok = $x.add([]))#set($x = $x.get(0))#end$root";
+    let e = within(5, || try_render_limits(t, "", &big_limits()).unwrap_err());
+    assert!(matches!(e, RenderError::TooDeep { .. }), "{e}");
+    // Shallow nesting is fine.
+    assert_eq!(
+        render("#set($x = 1)#foreach($i in [1..5])#set($x = [$x])#end$x"),
+        "[[[[[1]]]]]"
+    );
+}
+
+#[test]
+fn a_doubled_list_stops_at_the_step_limit() {
+    // Each turn doubles the value's size while costing a few steps: any
+    // walk that is not paid for as it goes takes 2^62 steps.
+    let build = "#set($x = [1])#foreach($i in [1..62])#set($x = [$x, $x])#end";
+    for tail in [
+        "$x",
+        "#set($s = \"$x\")",
+        "#if($x == 'a')#end",
+        "#set($l = [])#set($ok = $l.add($x))",
+        "#set($m = {})#set($m.k = $x)",
+        "$x.toString()",
+        "#set($ok = $x.equals($x))",
+    ] {
+        let t = format!("{build}{tail}");
+        let e = within(5, || try_render(&t, "").unwrap_err());
+        assert!(
+            matches!(
+                e,
+                RenderError::TooManySteps { .. } | RenderError::OutputTooLarge { .. }
+            ),
+            "{tail}: {e}"
+        );
+    }
+}
+
+#[test]
 fn replace_all_with_an_empty_pattern_stops_at_the_size_limit() {
     // $t is 512 KiB; an empty pattern matches at each of the body's 4k
     // character boundaries: 2 GiB if built before the size check.

@@ -4,8 +4,11 @@
 //!
 //! Lists and maps are shared by reference (`Rc<RefCell<..>>`) as in Java, so
 //! `#set($l = [])` then `$l.add(1)` changes `$l`. A list or map put into
-//! another one is copied first ([`Value::detached`]), so a value can never
-//! contain itself: rendering, comparing and copying always end.
+//! another one (by `add`, `put`, `#set($m.k = ..)` or a literal `[$a]`) is
+//! copied first ([`Value::detached`]), so a value never contains itself nor
+//! shares a part with itself. The renderer walks a list or map with
+//! `Budget::measure` (a loop, paid per value, depth-capped) before any of
+//! the recursive walks here, and dropping a value does not recurse.
 //!
 //! Values live only for one render on one thread (they are not `Send`); the
 //! data plane builds them from its request in [`super::ContextVars::get`].
@@ -28,6 +31,39 @@ pub enum Value {
     String(Rc<str>),
     List(Rc<RefCell<Vec<Value>>>),
     Map(Rc<RefCell<Map>>),
+}
+
+/// Dropping a value frees nested lists and maps from a loop, not by
+/// recursion: a value nested deeper than the stack allows (a template can
+/// build one a level at a time, see [`super::eval::MAX_VALUE_DEPTH`]) must
+/// not abort the process when it goes.
+impl Drop for Value {
+    fn drop(&mut self) {
+        let mut pending = Vec::new();
+        take_children(self, &mut pending);
+        while let Some(mut v) = pending.pop() {
+            take_children(&mut v, &mut pending);
+            // `v` drops here with no children left.
+        }
+    }
+}
+
+/// Moves the children of `v` into `pending` when `v` holds the last
+/// reference to its list or map (else they are someone else's to drop).
+fn take_children(v: &mut Value, pending: &mut Vec<Value>) {
+    match v {
+        Value::List(items) if Rc::strong_count(items) == 1 => {
+            if let Ok(mut items) = items.try_borrow_mut() {
+                pending.extend(std::mem::take(&mut *items));
+            }
+        }
+        Value::Map(map) if Rc::strong_count(map) == 1 => {
+            if let Ok(mut map) = map.try_borrow_mut() {
+                pending.extend(std::mem::take(&mut map.entries).into_iter().map(|(_, v)| v));
+            }
+        }
+        _ => {}
+    }
 }
 
 /// An insertion-ordered map with string keys. Lookups are linear: template
