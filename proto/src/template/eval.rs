@@ -679,7 +679,13 @@ impl<'r, 'a> Renderer<'r, 'a> {
         let j = if body.iter().all(u8::is_ascii_whitespace) {
             Value::map(Map::new())
         } else {
-            json::parse(body).map_err(|reason| RenderError::BodyNotJson { reason })?
+            let mut nodes = 0;
+            let j = json::parse_counting(body, &mut nodes)
+                .map_err(|reason| RenderError::BodyNotJson { reason })?;
+            // A step per value and key: the text's length under-counts
+            // bodies of many small fields.
+            self.budget.charge(nodes)?;
+            j
         };
         self.body_json = Some(j.clone());
         Ok(j)
@@ -767,13 +773,16 @@ impl<'r, 'a> Renderer<'r, 'a> {
                 None => return Ok(Some(Value::Null)),
             },
             "parseJson" => {
-                return json::parse(s.as_bytes()).map(Some).map_err(|reason| {
+                let mut nodes = 0;
+                let parsed = json::parse_counting(s.as_bytes(), &mut nodes).map_err(|reason| {
                     Box::new(RenderError::ParseJson {
                         line: m.pos.line,
                         column: m.pos.column,
                         reason,
                     })
                 });
+                self.budget.charge(nodes)?;
+                return parsed.map(Some);
             }
             _ => return Ok(Some(Value::Null)),
         }

@@ -465,7 +465,11 @@ fn list_method(
             None => Value::Null,
         },
         ("remove", 1) => match index(0) {
-            Some(i) => items.borrow_mut().remove(i),
+            Some(i) => {
+                // Shifts the rest of the list.
+                budget.charge((len - i) as u64 / 16)?;
+                items.borrow_mut().remove(i)
+            }
             None => Value::Null,
         },
         ("clear", 0) => {
@@ -518,9 +522,13 @@ fn map_method(
             }
             _ => Value::Null,
         },
-        ("remove", 1) => key(0)
-            .and_then(|k| map.borrow_mut().remove(&k))
-            .unwrap_or(Value::Null),
+        ("remove", 1) => {
+            // Removing keeps the order: linear in the map's size.
+            budget.charge(len as u64 / 16)?;
+            key(0)
+                .and_then(|k| map.borrow_mut().remove(&k))
+                .unwrap_or(Value::Null)
+        }
         ("size", 0) => Value::Int(len as i64),
         ("isEmpty", 0) => Value::Bool(len == 0),
         ("keySet", 0) => {

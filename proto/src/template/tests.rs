@@ -879,6 +879,57 @@ fn big_limits() -> Limits {
 }
 
 #[test]
+fn a_body_with_many_keys_parses_in_linear_time() {
+    let n = 200_000;
+    let mut body = String::from("{");
+    for i in 0..n {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&format!("\"k{i:07}\":{i}"));
+    }
+    body.push_str(",\"k0000000\":\"last\"}");
+    let out = within(10, || {
+        try_render_limits("$input.json('$')", &body, &big_limits()).unwrap()
+    });
+    // A repeated key keeps its first place and takes the last value.
+    assert!(
+        out.output
+            .starts_with("{\"k0000000\":\"last\",\"k0000001\":1,")
+    );
+    assert_eq!(out.output.matches(':').count(), n);
+    let one = within(10, || {
+        try_render_limits("$input.path('$.k0199999')", &body, &big_limits()).unwrap()
+    });
+    assert_eq!(one.output, "199999");
+}
+
+#[test]
+fn a_body_with_many_keys_costs_steps_per_key() {
+    // 200k keys is far more parsing than 100k steps pay for.
+    let mut body = String::from("{");
+    for i in 0..200_000 {
+        body.push_str(&format!("\"{i}\":0,"));
+    }
+    body.push_str("\"x\":0}");
+    let limits = Limits {
+        max_output_bytes: 1 << 20,
+        max_steps: 100_000,
+    };
+    let e = within(10, || {
+        try_render_limits("$input.path('$.x')", &body, &limits).unwrap_err()
+    });
+    assert_eq!(e, RenderError::TooManySteps { limit: 100_000 });
+}
+
+#[test]
+fn a_map_literal_with_many_keys_is_built_in_linear_time() {
+    let t = "#set($m = {})#foreach($i in [1..100000])#set($m[\"k$i\"] = $i)#end$m.size() $m.k77777";
+    let out = within(10, || try_render_limits(t, "", &big_limits()).unwrap());
+    assert_eq!(out.output, "100000 77777");
+}
+
+#[test]
 fn a_list_nested_at_render_time_is_refused() {
     // Without a bound this nests 150k deep, and dropping or printing it
     // overflows the stack (the whole process aborts).
