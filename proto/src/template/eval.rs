@@ -103,6 +103,11 @@ impl Budget {
         }
     }
 
+    /// Steps this render may still take.
+    pub fn steps_left(&self) -> u64 {
+        self.max_steps.saturating_sub(self.steps)
+    }
+
     /// Work over `n` bytes: one step per 64.
     pub fn charge_bytes(&mut self, n: usize) -> Result<(), Box<RenderError>> {
         self.charge((n / 64) as u64)
@@ -612,9 +617,7 @@ impl<'r, 'a> Renderer<'r, 'a> {
                 ("json", 1) => {
                     let path = self.json_path(m)?;
                     let body = self.body_json()?;
-                    let mut work = 0;
-                    let selected = path.select(&body, &mut work);
-                    self.budget.charge(work)?;
+                    let selected = self.select(&path, &body)?;
                     let selected = match selected {
                         Selected::One(None) => return Ok((Value::string(""), 1)),
                         Selected::One(Some(v)) => v,
@@ -622,19 +625,18 @@ impl<'r, 'a> Renderer<'r, 'a> {
                     };
                     self.budget.measure(&selected)?;
                     let mut text = String::new();
-                    json::write(&selected, &mut text);
-                    self.budget.fits(text.len())?;
+                    if !json::write_within(&selected, &mut text, self.budget.max_bytes) {
+                        self.budget.fits(text.len())?;
+                    }
                     Value::String(Rc::from(text))
                 }
                 ("path", 1) => {
                     let path = self.json_path(m)?;
                     let body = self.body_json()?;
-                    let mut work = 0;
-                    let selected = match path.select(&body, &mut work) {
+                    let selected = match self.select(&path, &body)? {
                         Selected::One(v) => v.unwrap_or_default(),
                         Selected::Many(vs) => Value::list(vs),
                     };
-                    self.budget.charge(work)?;
                     // A copy when the template may change it, so that later
                     // `$input.json`/`$input.path` calls see the body as it
                     // was, as in AWS where each call reads the body anew.
@@ -660,6 +662,20 @@ impl<'r, 'a> Renderer<'r, 'a> {
             _ => Value::Null,
         };
         Ok((v, 1))
+    }
+
+    /// Applies `path` to `body`, paying for the walk as it goes: it stops
+    /// mid-walk when the steps left run out.
+    fn select(&mut self, path: &JsonPath, body: &Value) -> Result<Selected, Box<RenderError>> {
+        let mut work = 0;
+        let selected = path.select_within(body, &mut work, self.budget.steps_left());
+        self.budget.charge(work.max(1))?;
+        // Past the limit, the charge above has failed already.
+        selected.map_err(|_| {
+            Box::new(RenderError::TooManySteps {
+                limit: self.budget.max_steps,
+            })
+        })
     }
 
     fn body_text(&mut self) -> Rc<str> {

@@ -158,7 +158,15 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
 
 /// Appends `v` as compact JSON. NaN and infinities, which JSON cannot
 /// hold, are written as null.
+#[cfg(test)]
 pub fn write(v: &Value, out: &mut String) {
+    let _ = write_within(v, out, usize::MAX);
+}
+
+/// [`write`] that stops once `out` is longer than `max` bytes (returning
+/// false, with `out` part-written): selections share parts of the body, so
+/// their text can be many times the body's size.
+pub fn write_within(v: &Value, out: &mut String, max: usize) -> bool {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -177,7 +185,9 @@ pub fn write(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                write(v, out);
+                if !write_within(v, out, max) {
+                    return false;
+                }
             }
             out.push(']');
         }
@@ -189,11 +199,14 @@ pub fn write(v: &Value, out: &mut String) {
                 }
                 write_string(k, out);
                 out.push(':');
-                write(v, out);
+                if !write_within(v, out, max) {
+                    return false;
+                }
             }
             out.push('}');
         }
     }
+    out.len() <= max
 }
 
 fn write_string(s: &str, out: &mut String) {

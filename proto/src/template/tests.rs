@@ -1024,6 +1024,44 @@ fn replace_all_with_an_empty_pattern_stops_at_the_size_limit() {
 }
 
 #[test]
+fn recursive_descent_stops_mid_walk() {
+    // 127 levels of {"a": ...}: five `..a` steps select C(127, 5) ≈ 2.6e8
+    // nodes (about 6 GB) unless the walk is paid for as it goes.
+    let body = "{\"a\":".repeat(127) + "1" + &"}".repeat(127);
+    for t in [
+        "$input.path('$..a..a..a..a..a')",
+        "$input.json('$..a..a..a..a..a')",
+        "$input.json('$..*..*..*..*')",
+    ] {
+        let e = within(5, || try_render(t, &body).unwrap_err());
+        assert!(
+            matches!(
+                e,
+                RenderError::TooManySteps { .. } | RenderError::OutputTooLarge { .. }
+            ),
+            "{t}: {e}"
+        );
+    }
+    // A path from the request is bounded the same way.
+    let e = within(5, || {
+        try_render(
+            "#set($d = '$')#set($p = \"${d}..a..a..a..a..a\")$input.json($p)",
+            &body,
+        )
+        .unwrap_err()
+    });
+    assert!(matches!(e, RenderError::TooManySteps { .. }), "{e}");
+    assert_eq!(render_body("$input.json('$..id')", PETS), "[1,2]");
+    // Selections share the body's parts: their text stops at the size
+    // limit as it is written (127 copies of a 100 KB string here).
+    let shared = "{\"a\":".repeat(127) + "\"" + &"s".repeat(100_000) + "\"" + &"}".repeat(127);
+    let e = within(5, || {
+        try_render("$input.json('$..*')", &shared).unwrap_err()
+    });
+    assert_eq!(e, RenderError::OutputTooLarge { limit: 1 << 20 });
+}
+
+#[test]
 fn a_dynamic_regex_in_a_loop_is_compiled_once() {
     // A pattern built from data inside a loop: compiled per turn, this is
     // seconds of CPU.
