@@ -1092,3 +1092,75 @@ fn dynamic_regexes_are_charged_and_capped() {
     let e = try_render("$input.body.matches($input.body)", "(a{100}){100}").unwrap_err();
     assert!(matches!(e, RenderError::InvalidRegex { .. }), "{e}");
 }
+
+mod arbitrary_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Characters templates are made of, so generated strings reach the
+    /// parser's and renderer's interesting paths, plus any character.
+    fn template_text() -> impl Strategy<Value = String> {
+        let pieces = prop_oneof![
+            Just("#set($x = ".to_owned()),
+            Just("#foreach($i in ".to_owned()),
+            Just("#if(".to_owned()),
+            Just("#end".to_owned()),
+            Just("#else".to_owned()),
+            Just("$x".to_owned()),
+            Just("$input.json('$..a')".to_owned()),
+            Just("$input.path('$.*')".to_owned()),
+            Just("$input.body".to_owned()),
+            Just(".replaceAll('', $x)".to_owned()),
+            Just(".split('')".to_owned()),
+            Just(".matches($x)".to_owned()),
+            Just("[$x, $x]".to_owned()),
+            Just("{'k': $x}".to_owned()),
+            Just("[1..99]".to_owned()),
+            Just("\"$x$x\"".to_owned()),
+            Just(")".to_owned()),
+            Just("$util.parseJson($input.body)".to_owned()),
+            // Whole hostile shapes, so they meet each other.
+            Just("#foreach($i in [1..99])#set($x = [$x, $x])#end".to_owned()),
+            Just("#foreach($i in [1..999])#set($x = [$x])#end".to_owned()),
+            Just("#foreach($i in [1..99])#set($x = \"$x$x\")#end".to_owned()),
+            Just("#set($ok = $x.add($x))".to_owned()),
+            Just("#if($x == $x)y#end".to_owned()),
+            any::<char>().prop_map(String::from),
+            "[ -~é€😀]{0,8}",
+        ];
+        proptest::collection::vec(pieces, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn parsing_and_rendering_never_panic(
+            src in template_text(),
+            body in prop_oneof![
+                ".{0,64}",
+                (1usize..130).prop_map(|n| "{\"a\":[".repeat(n) + "1" + &"]}".repeat(n)),
+            ],
+        ) {
+            let limits = Limits { max_output_bytes: 64 << 10, max_steps: 20_000 };
+            if let Ok(t) = Template::parse(&src) {
+                let f = fixture();
+                let _ = t.render(
+                    &Variables {
+                        body: body.as_bytes(),
+                        params: &f.params,
+                        context: &f.context,
+                        stage_variables: &f.stage,
+                    },
+                    &limits,
+                );
+            }
+        }
+
+        #[test]
+        fn any_string_parses_or_is_refused(src in any::<String>()) {
+            let _ = Template::parse(&src);
+            let _ = jsonpath::JsonPath::parse(&src);
+        }
+    }
+}
