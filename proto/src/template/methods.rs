@@ -333,7 +333,11 @@ fn string_method(
             None => Value::Null,
         },
         ("concat", 1) => match arg(0) {
-            Some(a) => return new_string(budget, format!("{s}{a}")),
+            Some(a) => {
+                // Sized before it is built.
+                budget.fits(s.len() + a.len())?;
+                return new_string(budget, format!("{s}{a}"));
+            }
             None => Value::Null,
         },
         ("replace", 2) => match (arg(0), arg(1)) {

@@ -995,6 +995,9 @@ fn replace_all_with_an_empty_pattern_stops_at_the_size_limit() {
         let e = within(2, || try_render(&t, &body).unwrap_err());
         assert_eq!(e, RenderError::OutputTooLarge { limit: 1 << 20 }, "{call}");
     }
+    let t = "#set($t = 'abcdefgh')#foreach($i in [1..100])#set($t = $t.concat($t))#end";
+    let e = within(2, || try_render(t, "").unwrap_err());
+    assert_eq!(e, RenderError::OutputTooLarge { limit: 1 << 20 });
     // A request-supplied pattern and a growing split are bounded as well.
     let t = "#set($p = $input.params('q'))#set($t = 'abcdefgh')#foreach($i in [1..16])#set($t = \"$t$t\")#end$input.body.replaceAll($p.substring(0, 0), $t)";
     let e = within(2, || try_render(t, &body).unwrap_err());
