@@ -119,6 +119,14 @@ impl<'a> Context<'a> {
             .collect()
     }
 
+    /// The matched route's path parameters as (name, byte range of
+    /// [`Context::stage_path`]): for views that keep the path's lifetime
+    /// (a range may be out of [`Context::stage_path`] only by a bug; read it
+    /// with `get`).
+    pub fn param_spans(&self) -> impl Iterator<Item = (&'a str, std::ops::Range<usize>)> + '_ {
+        self.params.iter().map(|(name, span)| (*name, span.clone()))
+    }
+
     pub(super) fn set_params(&mut self, spans: ParamSpans<'a>) {
         self.params = spans;
     }

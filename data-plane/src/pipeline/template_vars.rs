@@ -101,15 +101,13 @@ impl<'r, 'a> TemplateVars<'r, 'a> {
         self.path.get_or_init(|| {
             let path = self.cx.stage_path();
             self.cx
-                .params()
-                .iter()
-                .map(|(name, raw)| {
-                    // `raw` is a slice of the path; re-borrow it with the
-                    // view's lifetime.
-                    let start = raw.as_ptr() as usize - path.as_ptr() as usize;
-                    let raw: &'r str = &path[start..start + raw.len()];
+                .param_spans()
+                .map(|(name, span)| {
+                    // Read the span from the path with the view's lifetime;
+                    // a span out of range reads as empty, never panics.
+                    let raw: &'r str = path.get(span).unwrap_or_default();
                     (
-                        *name,
+                        name,
                         percent_encoding::percent_decode_str(raw).decode_utf8_lossy(),
                     )
                 })

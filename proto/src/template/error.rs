@@ -21,6 +21,8 @@ pub enum RenderError {
     OutputTooLarge { limit: usize },
     #[error("the template took more than {limit} steps (a loop too long or too much work)")]
     TooManySteps { limit: u64 },
+    #[error("a list or map built by the template would be nested more than {limit} deep")]
+    TooDeep { limit: usize },
     #[error("the body is not valid JSON (needed by $input.json/$input.path): {reason}")]
     BodyNotJson { reason: String },
     #[error("line {line}, column {column}: invalid JSONPath '{path}': {reason}")]

@@ -17,13 +17,36 @@ use super::util;
 use super::value::{Map, Value, as_f64, velocity_eq};
 use super::{Limits, Overrides, ParamLocation, Variables};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::rc::Rc;
+
+/// Largest compiled program for a pattern built during a render (from
+/// request data, say): smaller than a literal's, as the caller picks it.
+const DYNAMIC_REGEX_SIZE_LIMIT: usize = 64 << 10;
+
+/// Steps a compile costs besides one per byte of pattern (a compile of even
+/// a short pattern is worth many scans).
+const REGEX_COMPILE_STEPS: u64 = 256;
+
+/// Most distinct patterns one render may compile; a loop over request
+/// data making a new pattern per item stops here.
+const MAX_DYNAMIC_REGEXES: usize = 64;
+
+/// Deepest a list or map may nest during a render. JSON bodies nest up to
+/// 128 levels (serde's limit), and templates wrap them a few times; values
+/// within this depth are safe for the recursive walks (printing, copying,
+/// comparing), and deeper ones are refused before any such walk.
+pub const MAX_VALUE_DEPTH: usize = 256;
 
 /// Steps and sizes left for one render.
 pub struct Budget {
     steps: u64,
     max_steps: u64,
     max_bytes: usize,
+    /// Patterns compiled during this render, by pattern, for a search
+    /// (`[0]`) and a whole match (`[1]`). Shared, not cloned: a clone of a
+    /// `Regex` starts with a cold matching cache.
+    regexes: [HashMap<Rc<str>, Rc<regex::Regex>>; 2],
 }
 
 impl Budget {
@@ -32,7 +55,41 @@ impl Budget {
             steps: 0,
             max_steps: limits.max_steps,
             max_bytes: limits.max_output_bytes,
+            regexes: Default::default(),
         }
+    }
+
+    /// A regular expression that is not a template literal, compiled once
+    /// per render: the first compile costs a step per byte of pattern (a
+    /// compile is far dearer than a scan), and at most
+    /// [`MAX_DYNAMIC_REGEXES`] distinct patterns are compiled.
+    pub fn dynamic_regex(
+        &mut self,
+        pattern: &str,
+        whole: bool,
+    ) -> Result<Rc<regex::Regex>, Box<RenderError>> {
+        if let Some(re) = self.regexes[usize::from(whole)].get(pattern) {
+            return Ok(re.clone());
+        }
+        self.charge(REGEX_COMPILE_STEPS + pattern.len() as u64)?;
+        let invalid = |reason: String| {
+            Box::new(RenderError::InvalidRegex {
+                line: 0,
+                column: 0,
+                pattern: pattern.to_owned(),
+                reason,
+            })
+        };
+        if self.regexes.iter().map(HashMap::len).sum::<usize>() >= MAX_DYNAMIC_REGEXES {
+            return Err(invalid(format!(
+                "more than {MAX_DYNAMIC_REGEXES} distinct patterns in one render"
+            )));
+        }
+        let re = methods::compile_regex_within(pattern, whole, DYNAMIC_REGEX_SIZE_LIMIT)
+            .map_err(invalid)?;
+        let re = Rc::new(re);
+        self.regexes[usize::from(whole)].insert(Rc::from(pattern), re.clone());
+        Ok(re)
     }
 
     pub fn charge(&mut self, n: u64) -> Result<(), Box<RenderError>> {
@@ -44,6 +101,11 @@ impl Budget {
         } else {
             Ok(())
         }
+    }
+
+    /// Steps this render may still take.
+    pub fn steps_left(&self) -> u64 {
+        self.max_steps.saturating_sub(self.steps)
     }
 
     /// Work over `n` bytes: one step per 64.
@@ -62,11 +124,14 @@ impl Budget {
         }
     }
 
-    /// A copy of `v` to put inside a list or map, paid for.
+    /// A copy of `v` to put inside a list or map, paid for, and refused
+    /// when the container would nest deeper than [`MAX_VALUE_DEPTH`].
     pub fn detach(&mut self, v: &Value) -> Result<Value, Box<RenderError>> {
         match v {
             Value::List(_) | Value::Map(_) => {
-                self.charge(v.weight())?;
+                if self.measure(v)? >= MAX_VALUE_DEPTH {
+                    return Err(too_deep());
+                }
                 let mut work = 0;
                 Ok(v.detached(&mut work))
             }
@@ -74,11 +139,51 @@ impl Budget {
         }
     }
 
+    /// Walks `v` with a loop (no recursion), paying a step per value in it
+    /// as it goes, and returns how deep its lists and maps nest (0 for a
+    /// scalar). A value nested deeper than [`MAX_VALUE_DEPTH`] is refused,
+    /// and a value whose parts are shared many times over stops at the step
+    /// limit, so every recursive walk after this one is bounded: call it
+    /// before printing, copying or comparing a list or map.
+    pub fn measure(&mut self, v: &Value) -> Result<usize, Box<RenderError>> {
+        if !matches!(v, Value::List(_) | Value::Map(_)) {
+            return Ok(0);
+        }
+        let mut deepest = 0;
+        let mut pending = vec![(v.clone(), 1)];
+        while let Some((v, depth)) = pending.pop() {
+            self.charge(1)?;
+            if depth > MAX_VALUE_DEPTH {
+                return Err(too_deep());
+            }
+            deepest = deepest.max(depth);
+            let mut visit = |child: &Value| match child {
+                Value::List(_) | Value::Map(_) => {
+                    pending.push((child.clone(), depth + 1));
+                    Ok(())
+                }
+                _ => self.charge(1),
+            };
+            match &v {
+                Value::List(items) => items.borrow().iter().try_for_each(&mut visit)?,
+                Value::Map(map) => map.borrow().iter().try_for_each(|(_, c)| visit(c))?,
+                _ => {}
+            }
+        }
+        Ok(deepest)
+    }
+
     fn write(&self, out: &mut String, s: &str) -> Result<(), Box<RenderError>> {
         self.fits(out.len() + s.len())?;
         out.push_str(s);
         Ok(())
     }
+}
+
+fn too_deep() -> Box<RenderError> {
+    Box::new(RenderError::TooDeep {
+        limit: MAX_VALUE_DEPTH,
+    })
 }
 
 /// How a block ended.
@@ -186,7 +291,7 @@ impl<'r, 'a> Renderer<'r, 'a> {
         body: &[Node],
         out: &mut String,
     ) -> Result<Flow, Box<RenderError>> {
-        let items: Vec<Value> = match self.eval(iterable)? {
+        let items: Vec<Value> = match &self.eval(iterable)? {
             Value::List(items) => items.borrow().clone(),
             Value::Map(map) => map.borrow().iter().map(|(_, v)| v.clone()).collect(),
             _ => return Ok(Flow::Next),
@@ -245,7 +350,7 @@ impl<'r, 'a> Renderer<'r, 'a> {
         match v {
             Value::String(s) => self.budget.write(out, s),
             Value::List(_) | Value::Map(_) => {
-                self.budget.charge(v.weight())?;
+                self.budget.measure(v)?;
                 self.budget.fits(out.len() + v.java_len())?;
                 v.write_java(out);
                 Ok(())
@@ -284,7 +389,7 @@ impl<'r, 'a> Renderer<'r, 'a> {
             Target::Local(slot) => self.locals[*slot as usize] = v,
             Target::Member { container, key } => {
                 let c = self.reference(container)?;
-                match c {
+                match &c {
                     Value::Map(map) => {
                         let k = self.key(key)?;
                         let v = self.budget.detach(&v)?;
@@ -512,29 +617,26 @@ impl<'r, 'a> Renderer<'r, 'a> {
                 ("json", 1) => {
                     let path = self.json_path(m)?;
                     let body = self.body_json()?;
-                    let mut work = 0;
-                    let selected = path.select(&body, &mut work);
-                    self.budget.charge(work)?;
+                    let selected = self.select(&path, &body)?;
                     let selected = match selected {
                         Selected::One(None) => return Ok((Value::string(""), 1)),
                         Selected::One(Some(v)) => v,
                         Selected::Many(vs) => Value::list(vs),
                     };
-                    self.budget.charge(selected.weight())?;
+                    self.budget.measure(&selected)?;
                     let mut text = String::new();
-                    json::write(&selected, &mut text);
-                    self.budget.fits(text.len())?;
+                    if !json::write_within(&selected, &mut text, self.budget.max_bytes) {
+                        self.budget.fits(text.len())?;
+                    }
                     Value::String(Rc::from(text))
                 }
                 ("path", 1) => {
                     let path = self.json_path(m)?;
                     let body = self.body_json()?;
-                    let mut work = 0;
-                    let selected = match path.select(&body, &mut work) {
+                    let selected = match self.select(&path, &body)? {
                         Selected::One(v) => v.unwrap_or_default(),
                         Selected::Many(vs) => Value::list(vs),
                     };
-                    self.budget.charge(work)?;
                     // A copy when the template may change it, so that later
                     // `$input.json`/`$input.path` calls see the body as it
                     // was, as in AWS where each call reads the body anew.
@@ -562,6 +664,20 @@ impl<'r, 'a> Renderer<'r, 'a> {
         Ok((v, 1))
     }
 
+    /// Applies `path` to `body`, paying for the walk as it goes: it stops
+    /// mid-walk when the steps left run out.
+    fn select(&mut self, path: &JsonPath, body: &Value) -> Result<Selected, Box<RenderError>> {
+        let mut work = 0;
+        let selected = path.select_within(body, &mut work, self.budget.steps_left());
+        self.budget.charge(work.max(1))?;
+        // Past the limit, the charge above has failed already.
+        selected.map_err(|_| {
+            Box::new(RenderError::TooManySteps {
+                limit: self.budget.max_steps,
+            })
+        })
+    }
+
     fn body_text(&mut self) -> Rc<str> {
         self.body_text
             .get_or_insert_with(|| Rc::from(String::from_utf8_lossy(self.vars.body)))
@@ -579,7 +695,13 @@ impl<'r, 'a> Renderer<'r, 'a> {
         let j = if body.iter().all(u8::is_ascii_whitespace) {
             Value::map(Map::new())
         } else {
-            json::parse(body).map_err(|reason| RenderError::BodyNotJson { reason })?
+            let mut nodes = 0;
+            let j = json::parse_counting(body, &mut nodes)
+                .map_err(|reason| RenderError::BodyNotJson { reason })?;
+            // A step per value and key: the text's length under-counts
+            // bodies of many small fields.
+            self.budget.charge(nodes)?;
+            j
         };
         self.body_json = Some(j.clone());
         Ok(j)
@@ -667,13 +789,16 @@ impl<'r, 'a> Renderer<'r, 'a> {
                 None => return Ok(Some(Value::Null)),
             },
             "parseJson" => {
-                return json::parse(s.as_bytes()).map(Some).map_err(|reason| {
+                let mut nodes = 0;
+                let parsed = json::parse_counting(s.as_bytes(), &mut nodes).map_err(|reason| {
                     Box::new(RenderError::ParseJson {
                         line: m.pos.line,
                         column: m.pos.column,
                         reason,
                     })
                 });
+                self.budget.charge(nodes)?;
+                return parsed.map(Some);
             }
             _ => return Ok(Some(Value::Null)),
         }
@@ -701,7 +826,17 @@ impl<'r, 'a> Renderer<'r, 'a> {
                 Value::String(Rc::from(s))
             }
             Expr::Ref(r) => self.reference(r)?,
-            Expr::List(items) => Value::list(self.args(items)?),
+            // Elements are copies, as with `add`: no value shares a part
+            // with another (so `[$x, $x]` repeated cannot double its size
+            // for free) and every level of nesting is checked.
+            Expr::List(items) => {
+                let mut list = Vec::with_capacity(items.len());
+                for item in items {
+                    let v = self.eval(item)?;
+                    list.push(self.budget.detach(&v)?);
+                }
+                Value::list(list)
+            }
             Expr::Range(from, to) => {
                 let (from, to) = (self.eval(from)?, self.eval(to)?);
                 let (Some(from), Some(to)) = (range_bound(&from), range_bound(&to)) else {
@@ -722,6 +857,7 @@ impl<'r, 'a> Renderer<'r, 'a> {
                     let k = self.eval(k)?;
                     let k = self.stringify(&k)?;
                     let v = self.eval(v)?;
+                    let v = self.budget.detach(&v)?;
                     map.insert(k, v);
                 }
                 Value::map(map)
@@ -753,6 +889,10 @@ impl<'r, 'a> Renderer<'r, 'a> {
             _ => {}
         }
         let (a, b) = (self.eval(l)?, self.eval(r)?);
+        if matches!(op, BinOp::Eq | BinOp::Ne) {
+            self.budget.measure(&a)?;
+            self.budget.measure(&b)?;
+        }
         Ok(match op {
             BinOp::Eq => Value::Bool(velocity_eq(&a, &b)),
             BinOp::Ne => Value::Bool(!velocity_eq(&a, &b)),

@@ -10,12 +10,22 @@ use std::fmt::{self, Write as _};
 use std::rc::Rc;
 
 /// Parses JSON text into a value. serde_json bounds nesting (128 levels).
+#[cfg(test)]
 pub fn parse(text: &[u8]) -> Result<Value, String> {
+    parse_counting(text, &mut 0)
+}
+
+/// [`parse`], adding to `nodes` one per value and per object key read, so
+/// the caller can pay for the work by what the text holds rather than by
+/// its length (`{"a":0,"b":0,...}` is a node every few bytes).
+pub fn parse_counting(text: &[u8], nodes: &mut u64) -> Result<Value, String> {
     let mut de = serde_json::Deserializer::from_slice(text);
     let mut keys = Keys::default();
     let v = ValueSeed { keys: &mut keys }
         .deserialize(&mut de)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string());
+    *nodes += keys.nodes;
+    let v = v?;
     de.end().map_err(|e| e.to_string())?;
     Ok(v)
 }
@@ -25,6 +35,8 @@ pub fn parse(text: &[u8]) -> Result<Value, String> {
 #[derive(Default)]
 struct Keys {
     seen: Vec<Rc<str>>,
+    /// Values and keys read so far.
+    nodes: u64,
 }
 
 /// How many distinct keys are remembered; past that, keys are allocated.
@@ -51,6 +63,7 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        self.keys.nodes += 1;
         d.deserialize_any(ValueVisitor { keys: self.keys })
     }
 }
@@ -126,6 +139,7 @@ impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
     type Value = Rc<str>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Rc<str>, D::Error> {
+        self.keys.nodes += 1;
         d.deserialize_str(self)
     }
 }
@@ -144,7 +158,15 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
 
 /// Appends `v` as compact JSON. NaN and infinities, which JSON cannot
 /// hold, are written as null.
+#[cfg(test)]
 pub fn write(v: &Value, out: &mut String) {
+    let _ = write_within(v, out, usize::MAX);
+}
+
+/// [`write`] that stops once `out` is longer than `max` bytes (returning
+/// false, with `out` part-written): selections share parts of the body, so
+/// their text can be many times the body's size.
+pub fn write_within(v: &Value, out: &mut String, max: usize) -> bool {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -163,7 +185,9 @@ pub fn write(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                write(v, out);
+                if !write_within(v, out, max) {
+                    return false;
+                }
             }
             out.push(']');
         }
@@ -175,11 +199,14 @@ pub fn write(v: &Value, out: &mut String) {
                 }
                 write_string(k, out);
                 out.push(':');
-                write(v, out);
+                if !write_within(v, out, max) {
+                    return false;
+                }
             }
             out.push('}');
         }
     }
+    out.len() <= max
 }
 
 fn write_string(s: &str, out: &mut String) {
@@ -233,7 +260,7 @@ mod tests {
     #[test]
     fn repeated_keys_are_shared() {
         let v = parse(br#"[{"sku": 1}, {"sku": 2}]"#).unwrap();
-        let Value::List(items) = v else { panic!() };
+        let Value::List(items) = &v else { panic!() };
         let items = items.borrow();
         let key = |i: usize| match &items[i] {
             Value::Map(m) => m.borrow().iter().next().unwrap().0.clone(),

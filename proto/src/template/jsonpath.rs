@@ -108,21 +108,46 @@ impl JsonPath {
     }
 
     /// Applies the path to `root`, counting one unit of work per node
-    /// visited in `work`.
+    /// visited or selected in `work`.
     pub fn select(&self, root: &Value, work: &mut u64) -> Selected {
-        let mut current = vec![root.clone()];
-        for step in &self.steps {
-            let mut next = Vec::new();
-            for node in &current {
-                apply(step, node, &mut next, work);
-            }
-            current = next;
+        match self.select_within(root, work, u64::MAX) {
+            Ok(s) => s,
+            Err(WorkExceeded) => Selected::Many(Vec::new()),
         }
-        if self.definite {
+    }
+
+    /// [`JsonPath::select`] that stops as soon as `work` passes
+    /// `max_work`, mid-walk: repeated `..` steps over a deeply nested body
+    /// select combinatorially many nodes, and none of them is made past the
+    /// limit.
+    pub fn select_within(
+        &self,
+        root: &Value,
+        work: &mut u64,
+        max_work: u64,
+    ) -> Result<Selected, WorkExceeded> {
+        let mut walk = Walk {
+            work: *work,
+            max_work,
+        };
+        let mut current = vec![root.clone()];
+        let result = (|| {
+            for step in &self.steps {
+                let mut next = Vec::new();
+                for node in &current {
+                    walk.apply(step, node, &mut next)?;
+                }
+                current = next;
+            }
+            Ok(())
+        })();
+        *work = walk.work;
+        result?;
+        Ok(if self.definite {
             Selected::One(current.into_iter().next())
         } else {
             Selected::Many(current)
-        }
+        })
     }
 }
 
@@ -165,42 +190,85 @@ fn children(node: &Value) -> Vec<Value> {
     }
 }
 
-fn apply(step: &Step, node: &Value, out: &mut Vec<Value>, work: &mut u64) {
-    *work += 1;
-    match step {
-        Step::Name(n) => out.extend(name_get(node, n)),
-        Step::Index(i) => out.extend(index_get(node, *i)),
-        Step::Wildcard => out.extend(children(node)),
-        Step::Union(keys) => {
-            for k in keys {
-                out.extend(key_get(node, k));
-            }
+/// A selection passed its work limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkExceeded;
+
+/// Work done by one selection, against its limit.
+struct Walk {
+    work: u64,
+    max_work: u64,
+}
+
+impl Walk {
+    fn spend(&mut self, n: u64) -> Result<(), WorkExceeded> {
+        self.work = self.work.saturating_add(n);
+        if self.work > self.max_work {
+            Err(WorkExceeded)
+        } else {
+            Ok(())
         }
-        Step::Slice(start, end) => {
-            if let Value::List(a) = node {
-                let a = a.borrow();
-                let len = a.len() as i64;
-                let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i.min(len) };
-                let from = start.map_or(0, norm);
-                let to = end.map_or(len, norm);
-                if from < to {
-                    out.extend(a[from as usize..to as usize].iter().cloned());
+    }
+
+    /// Adds `found` to `out`, a unit of work each.
+    fn push(
+        &mut self,
+        out: &mut Vec<Value>,
+        found: impl IntoIterator<Item = Value>,
+    ) -> Result<(), WorkExceeded> {
+        for v in found {
+            self.spend(1)?;
+            out.push(v);
+        }
+        Ok(())
+    }
+
+    fn apply(
+        &mut self,
+        step: &Step,
+        node: &Value,
+        out: &mut Vec<Value>,
+    ) -> Result<(), WorkExceeded> {
+        self.spend(1)?;
+        match step {
+            Step::Name(n) => self.push(out, name_get(node, n)),
+            Step::Index(i) => self.push(out, index_get(node, *i)),
+            Step::Wildcard => self.push(out, children(node)),
+            Step::Union(keys) => {
+                for k in keys {
+                    self.push(out, key_get(node, k))?;
                 }
+                Ok(())
             }
-        }
-        Step::Filter(f) => {
-            for v in children(node) {
-                *work += 1;
-                if f.matches(&v) {
-                    out.push(v);
+            Step::Slice(start, end) => {
+                if let Value::List(a) = node {
+                    let a = a.borrow();
+                    let len = a.len() as i64;
+                    let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i.min(len) };
+                    let from = start.map_or(0, norm);
+                    let to = end.map_or(len, norm);
+                    if from < to {
+                        self.push(out, a[from as usize..to as usize].iter().cloned())?;
+                    }
                 }
+                Ok(())
             }
-        }
-        Step::Descendant(inner) => {
-            let mut stack = vec![node.clone()];
-            while let Some(n) = stack.pop() {
-                apply(inner, &n, out, work);
-                stack.extend(children(&n).into_iter().rev());
+            Step::Filter(f) => {
+                for v in children(node) {
+                    self.spend(1)?;
+                    if f.matches(&v) {
+                        self.push(out, [v])?;
+                    }
+                }
+                Ok(())
+            }
+            Step::Descendant(inner) => {
+                let mut stack = vec![node.clone()];
+                while let Some(n) = stack.pop() {
+                    self.apply(inner, &n, out)?;
+                    stack.extend(children(&n).into_iter().rev());
+                }
+                Ok(())
             }
         }
     }

@@ -25,13 +25,22 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// Compiles a Java-style pattern; `whole` anchors it at both ends, as
 /// Java's `String.matches` requires the whole string to match.
 pub fn compile_regex(pattern: &str, whole: bool) -> Result<Regex, String> {
+    compile_regex_within(pattern, whole, REGEX_SIZE_LIMIT)
+}
+
+/// [`compile_regex`] with a program size limit of `size_limit` bytes.
+pub fn compile_regex_within(
+    pattern: &str,
+    whole: bool,
+    size_limit: usize,
+) -> Result<Regex, String> {
     let source: Cow<str> = if whole {
         Cow::Owned(format!(r"\A(?:{pattern})\z"))
     } else {
         Cow::Borrowed(pattern)
     };
     regex::RegexBuilder::new(&source)
-        .size_limit(REGEX_SIZE_LIMIT)
+        .size_limit(size_limit)
         .build()
         .map_err(|e| {
             e.to_string()
@@ -144,24 +153,69 @@ pub fn call(
     result
 }
 
+/// The regular expression for `pattern`: the one compiled with the
+/// template when the pattern is a literal, else one compiled during this
+/// render (paid for by the pattern's length, with a smaller program limit,
+/// and kept in the render's cache so a loop compiles it once).
 fn regex_for<'p>(
+    budget: &mut Budget,
     prepared: &'p Prepared,
     pattern: &str,
     whole: bool,
-) -> Result<Cow<'p, Regex>, Box<RenderError>> {
+) -> Result<RegexRef<'p>, Box<RenderError>> {
     if let Prepared::Regex(r) = prepared {
-        return Ok(Cow::Borrowed(r));
+        return Ok(RegexRef::Literal(r));
     }
-    compile_regex(pattern, whole)
-        .map(Cow::Owned)
-        .map_err(|reason| {
-            Box::new(RenderError::InvalidRegex {
-                line: 0,
-                column: 0,
-                pattern: pattern.to_owned(),
-                reason,
-            })
-        })
+    budget.dynamic_regex(pattern, whole).map(RegexRef::Dynamic)
+}
+
+/// A template literal's compiled pattern, or one from the render's cache.
+enum RegexRef<'p> {
+    Literal(&'p Regex),
+    Dynamic(Rc<Regex>),
+}
+
+impl std::ops::Deref for RegexRef<'_> {
+    type Target = Regex;
+
+    fn deref(&self) -> &Regex {
+        match self {
+            RegexRef::Literal(r) => r,
+            RegexRef::Dynamic(r) => r,
+        }
+    }
+}
+
+/// `re` replaced in `s` by `to` (in the `regex` crate's syntax), every
+/// match or the first only, building the result within the render's size
+/// limit and paying a step per match: `replaceAll('', $big)` stops at the
+/// limit instead of first allocating the whole result.
+fn replace_bounded(
+    budget: &mut Budget,
+    re: &Regex,
+    s: &str,
+    to: &str,
+    first_only: bool,
+) -> Result<String, Box<RenderError>> {
+    let mut out = String::new();
+    let mut last = 0;
+    for caps in re.captures_iter(s) {
+        budget.charge(1)?;
+        let Some(m) = caps.get(0) else { continue };
+        budget.fits(out.len() + (m.start() - last))?;
+        out.push_str(&s[last..m.start()]);
+        let before = out.len();
+        caps.expand(to, &mut out);
+        budget.fits(out.len())?;
+        budget.charge_bytes(out.len() - before)?;
+        last = m.end();
+        if first_only {
+            break;
+        }
+    }
+    budget.fits(out.len() + (s.len() - last))?;
+    out.push_str(&s[last..]);
+    Ok(out)
 }
 
 fn call_named(
@@ -175,10 +229,20 @@ fn call_named(
     // Methods every object has.
     match (name, args.len()) {
         ("toString", 0) => {
+            budget.measure(recv)?;
             budget.fits(recv.java_len())?;
             return Ok(Value::String(Rc::from(recv.to_java_string())));
         }
-        ("equals", 1) => return Ok(Value::Bool(velocity_eq(recv, &args[0]))),
+        ("equals", 1) => {
+            budget.measure(recv)?;
+            budget.measure(&args[0])?;
+            return Ok(Value::Bool(velocity_eq(recv, &args[0])));
+        }
+        // These compare every element with the argument.
+        ("contains" | "indexOf" | "containsValue", 1) => {
+            budget.measure(recv)?;
+            budget.measure(&args[0])?;
+        }
         _ => {}
     }
     match recv {
@@ -214,6 +278,14 @@ fn string_method(
     prepared: &Prepared,
 ) -> Result<Value, Box<RenderError>> {
     budget.charge_bytes(s.len())?;
+    // A list or map argument is read as Java prints it: walk it safely
+    // first, and only if its text may exist.
+    for a in args {
+        if let Value::List(_) | Value::Map(_) = a {
+            budget.measure(a)?;
+            budget.fits(a.java_len())?;
+        }
+    }
     let arg = |i| str_arg(args, i);
     let v = match (name, args.len()) {
         ("length" | "size", 0) => Value::Int(s.chars().count() as i64),
@@ -261,7 +333,11 @@ fn string_method(
             None => Value::Null,
         },
         ("concat", 1) => match arg(0) {
-            Some(a) => return new_string(budget, format!("{s}{a}")),
+            Some(a) => {
+                // Sized before it is built.
+                budget.fits(s.len() + a.len())?;
+                return new_string(budget, format!("{s}{a}"));
+            }
             None => Value::Null,
         },
         ("replace", 2) => match (arg(0), arg(1)) {
@@ -275,27 +351,35 @@ fn string_method(
         },
         ("replaceAll" | "replaceFirst", 2) => match (arg(0), arg(1)) {
             (Some(pattern), Some(to)) => {
-                let re = regex_for(prepared, &pattern, false)?;
+                let re = regex_for(budget, prepared, &pattern, false)?;
                 let to = java_replacement(&to);
-                let limit = if name == "replaceAll" { 0 } else { 1 };
-                let replaced = re.replacen(s, limit, to.as_str());
-                return new_string(budget, replaced.into_owned());
+                let first_only = name == "replaceFirst";
+                let replaced = replace_bounded(budget, &re, s, &to, first_only)?;
+                return new_string(budget, replaced);
             }
             _ => Value::Null,
         },
         ("matches", 1) => match arg(0) {
-            Some(pattern) => Value::Bool(regex_for(prepared, &pattern, true)?.is_match(s)),
+            Some(pattern) => Value::Bool(regex_for(budget, prepared, &pattern, true)?.is_match(s)),
             None => Value::Null,
         },
         ("split", 1 | 2) => match arg(0) {
             Some(pattern) => {
-                let re = regex_for(prepared, &pattern, false)?;
+                let re = regex_for(budget, prepared, &pattern, false)?;
                 let limit = int_arg(args, 1).unwrap_or(0);
-                let mut parts: Vec<&str> = if limit > 0 {
-                    re.splitn(s, limit as usize).collect()
+                // Each piece is paid for as it is found, so an empty
+                // pattern over a long string stops at the budget instead
+                // of first listing every character.
+                let pieces: Box<dyn Iterator<Item = &str>> = if limit > 0 {
+                    Box::new(re.splitn(s, limit as usize))
                 } else {
-                    re.split(s).collect()
+                    Box::new(re.split(s))
                 };
+                let mut parts: Vec<&str> = Vec::new();
+                for piece in pieces {
+                    budget.charge(1)?;
+                    parts.push(piece);
+                }
                 // Java drops a leading empty piece made by a zero-width match
                 // and, without a positive limit, every trailing empty piece.
                 if limit == 0 {
@@ -306,7 +390,6 @@ fn string_method(
                         parts.clear();
                     }
                 }
-                budget.charge(parts.len() as u64)?;
                 Value::list(parts.into_iter().map(Value::string).collect())
             }
             None => Value::Null,
@@ -386,7 +469,11 @@ fn list_method(
             None => Value::Null,
         },
         ("remove", 1) => match index(0) {
-            Some(i) => items.borrow_mut().remove(i),
+            Some(i) => {
+                // Shifts the rest of the list.
+                budget.charge((len - i) as u64 / 16)?;
+                items.borrow_mut().remove(i)
+            }
             None => Value::Null,
         },
         ("clear", 0) => {
@@ -439,9 +526,13 @@ fn map_method(
             }
             _ => Value::Null,
         },
-        ("remove", 1) => key(0)
-            .and_then(|k| map.borrow_mut().remove(&k))
-            .unwrap_or(Value::Null),
+        ("remove", 1) => {
+            // Removing keeps the order: linear in the map's size.
+            budget.charge(len as u64 / 16)?;
+            key(0)
+                .and_then(|k| map.borrow_mut().remove(&k))
+                .unwrap_or(Value::Null)
+        }
         ("size", 0) => Value::Int(len as i64),
         ("isEmpty", 0) => Value::Bool(len == 0),
         ("keySet", 0) => {

@@ -857,3 +857,313 @@ fn lines_of_several_directives_leave_nothing() {
     assert_eq!(render("#set($a = \"x$b\")\n#set($b = 1)\n$b"), "1");
     assert_eq!(render("x$a #set($a = 1)\ny"), "x$a \ny");
 }
+
+// ---- bounds over hostile data (review 14-a) --------------------------------
+
+/// Runs `f`, asserting it ends within `secs` seconds of wall clock (debug
+/// builds on a shared machine: the bounds are loose, the failures they
+/// catch take minutes or never end).
+fn within<T>(secs: u64, f: impl FnOnce() -> T) -> T {
+    let start = std::time::Instant::now();
+    let v = f();
+    let took = start.elapsed();
+    assert!(took < std::time::Duration::from_secs(secs), "took {took:?}");
+    v
+}
+
+fn big_limits() -> Limits {
+    Limits {
+        max_output_bytes: 16 << 20,
+        max_steps: 10_000_000,
+    }
+}
+
+#[test]
+fn a_body_with_many_keys_parses_in_linear_time() {
+    let n = 200_000;
+    let mut body = String::from("{");
+    for i in 0..n {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&format!("\"k{i:07}\":{i}"));
+    }
+    body.push_str(",\"k0000000\":\"last\"}");
+    let out = within(10, || {
+        try_render_limits("$input.json('$')", &body, &big_limits()).unwrap()
+    });
+    // A repeated key keeps its first place and takes the last value.
+    assert!(
+        out.output
+            .starts_with("{\"k0000000\":\"last\",\"k0000001\":1,")
+    );
+    assert_eq!(out.output.matches(':').count(), n);
+    let one = within(10, || {
+        try_render_limits("$input.path('$.k0199999')", &body, &big_limits()).unwrap()
+    });
+    assert_eq!(one.output, "199999");
+}
+
+#[test]
+fn a_body_with_many_keys_costs_steps_per_key() {
+    // 200k keys is far more parsing than 100k steps pay for.
+    let mut body = String::from("{");
+    for i in 0..200_000 {
+        body.push_str(&format!("\"{i}\":0,"));
+    }
+    body.push_str("\"x\":0}");
+    let limits = Limits {
+        max_output_bytes: 1 << 20,
+        max_steps: 100_000,
+    };
+    let e = within(10, || {
+        try_render_limits("$input.path('$.x')", &body, &limits).unwrap_err()
+    });
+    assert_eq!(e, RenderError::TooManySteps { limit: 100_000 });
+}
+
+#[test]
+fn a_map_literal_with_many_keys_is_built_in_linear_time() {
+    let t = "#set($m = {})#foreach($i in [1..100000])#set($m[\"k$i\"] = $i)#end$m.size() $m.k77777";
+    let out = within(10, || try_render_limits(t, "", &big_limits()).unwrap());
+    assert_eq!(out.output, "100000 77777");
+}
+
+#[test]
+fn a_list_nested_at_render_time_is_refused() {
+    // Without a bound this nests 150k deep, and dropping or printing it
+    // overflows the stack (the whole process aborts).
+    let t = "#set($x = [])#foreach($i in [1..150000])#set($x = [$x])#end$x";
+    let e = within(5, || try_render_limits(t, "", &big_limits()).unwrap_err());
+    assert!(
+        matches!(
+            e,
+            RenderError::TooDeep { .. } | RenderError::TooManySteps { .. }
+        ),
+        "{e}"
+    );
+    // The same through add(): each new level is a copy put into the last.
+    let t = "#set($x = [])#set($root = $x)#foreach($i in [1..150000])#set($ok = $x.add([]))#set($x = $x.get(0))#end$root";
+    let e = within(5, || try_render_limits(t, "", &big_limits()).unwrap_err());
+    assert!(matches!(e, RenderError::TooDeep { .. }), "{e}");
+    // Shallow nesting is fine.
+    assert_eq!(
+        render("#set($x = 1)#foreach($i in [1..5])#set($x = [$x])#end$x"),
+        "[[[[[1]]]]]"
+    );
+}
+
+#[test]
+fn a_doubled_list_stops_at_the_step_limit() {
+    // Each turn doubles the value's size while costing a few steps: any
+    // walk that is not paid for as it goes takes 2^62 steps.
+    let build = "#set($x = [1])#foreach($i in [1..62])#set($x = [$x, $x])#end";
+    for tail in [
+        "$x",
+        "#set($s = \"$x\")",
+        "#if($x == 'a')#end",
+        "#set($l = [])#set($ok = $l.add($x))",
+        "#set($m = {})#set($m.k = $x)",
+        "$x.toString()",
+        "#set($ok = $x.equals($x))",
+    ] {
+        let t = format!("{build}{tail}");
+        let e = within(5, || try_render(&t, "").unwrap_err());
+        assert!(
+            matches!(
+                e,
+                RenderError::TooManySteps { .. } | RenderError::OutputTooLarge { .. }
+            ),
+            "{tail}: {e}"
+        );
+    }
+}
+
+#[test]
+fn replace_all_with_an_empty_pattern_stops_at_the_size_limit() {
+    // $t is 512 KiB; an empty pattern matches at each of the body's 4k
+    // character boundaries: 2 GiB if built before the size check.
+    let body = "x".repeat(4096);
+    for call in [
+        "replaceAll('', $t)",
+        "replaceAll('x', $t)",
+        "replace('x', $t)",
+    ] {
+        let t = format!(
+            "#set($t = 'abcdefgh')#foreach($i in [1..16])#set($t = \"$t$t\")#end$input.body.{call}"
+        );
+        let e = within(2, || try_render(&t, &body).unwrap_err());
+        assert_eq!(e, RenderError::OutputTooLarge { limit: 1 << 20 }, "{call}");
+    }
+    let t = "#set($t = 'abcdefgh')#foreach($i in [1..100])#set($t = $t.concat($t))#end";
+    let e = within(2, || try_render(t, "").unwrap_err());
+    assert_eq!(e, RenderError::OutputTooLarge { limit: 1 << 20 });
+    // A request-supplied pattern and a growing split are bounded as well.
+    let t = "#set($p = $input.params('q'))#set($t = 'abcdefgh')#foreach($i in [1..16])#set($t = \"$t$t\")#end$input.body.replaceAll($p.substring(0, 0), $t)";
+    let e = within(2, || try_render(t, &body).unwrap_err());
+    assert!(matches!(e, RenderError::OutputTooLarge { .. }), "{e}");
+    let big = "y".repeat(900_000);
+    let e = within(5, || {
+        try_render_limits(
+            "$input.body.split('').size()",
+            &big,
+            &Limits {
+                max_output_bytes: 1 << 20,
+                max_steps: 10_000,
+            },
+        )
+        .unwrap_err()
+    });
+    assert!(matches!(e, RenderError::TooManySteps { .. }), "{e}");
+    // Replacements still work.
+    assert_eq!(
+        render_body("$input.body.replaceAll('(a)(b)', '$2$1-')", "abcab"),
+        "ba-cba-"
+    );
+    assert_eq!(
+        render_body("$input.body.replaceFirst('a', 'x')", "aaa"),
+        "xaa"
+    );
+}
+
+#[test]
+fn recursive_descent_stops_mid_walk() {
+    // 127 levels of {"a": ...}: five `..a` steps select C(127, 5) ≈ 2.6e8
+    // nodes (about 6 GB) unless the walk is paid for as it goes.
+    let body = "{\"a\":".repeat(127) + "1" + &"}".repeat(127);
+    for t in [
+        "$input.path('$..a..a..a..a..a')",
+        "$input.json('$..a..a..a..a..a')",
+        "$input.json('$..*..*..*..*')",
+    ] {
+        let e = within(5, || try_render(t, &body).unwrap_err());
+        assert!(
+            matches!(
+                e,
+                RenderError::TooManySteps { .. } | RenderError::OutputTooLarge { .. }
+            ),
+            "{t}: {e}"
+        );
+    }
+    // A path from the request is bounded the same way.
+    let e = within(5, || {
+        try_render(
+            "#set($d = '$')#set($p = \"${d}..a..a..a..a..a\")$input.json($p)",
+            &body,
+        )
+        .unwrap_err()
+    });
+    assert!(matches!(e, RenderError::TooManySteps { .. }), "{e}");
+    assert_eq!(render_body("$input.json('$..id')", PETS), "[1,2]");
+    // Selections share the body's parts: their text stops at the size
+    // limit as it is written (127 copies of a 100 KB string here).
+    let shared = "{\"a\":".repeat(127) + "\"" + &"s".repeat(100_000) + "\"" + &"}".repeat(127);
+    let e = within(5, || {
+        try_render("$input.json('$..*')", &shared).unwrap_err()
+    });
+    assert_eq!(e, RenderError::OutputTooLarge { limit: 1 << 20 });
+}
+
+#[test]
+fn a_dynamic_regex_in_a_loop_is_compiled_once() {
+    // A pattern built from data inside a loop: compiled per turn, this is
+    // seconds of CPU.
+    let items: Vec<String> = (0..20000).map(|i| format!("\"item{i}\"")).collect();
+    let body = format!(
+        "{{\"items\":[{}],\"prefix\":\"item[0-9]{{1,3}}(a|b|c|d|e|f)*\"}}",
+        items.join(",")
+    );
+    let t = "#set($n = 0)#set($p = $input.path('$.prefix'))#foreach($i in $input.path('$.items'))#if($i.matches(\"^${p}$\"))#set($n = $n + 1)#end#end$n";
+    let out = within(3, || try_render_limits(t, &body, &big_limits()).unwrap());
+    assert_eq!(out.output, "1000");
+}
+
+#[test]
+fn dynamic_regexes_are_charged_and_capped() {
+    // A new pattern per turn: the render stops at a bounded number of
+    // compiles.
+    let t = "#set($a = 'a')#foreach($i in [1..10000])#set($ok = $a.matches(\"a{$i}\"))#end";
+    let e = within(5, || try_render_limits(t, "", &big_limits()).unwrap_err());
+    assert!(
+        matches!(
+            e,
+            RenderError::InvalidRegex { .. } | RenderError::TooManySteps { .. }
+        ),
+        "{e}"
+    );
+    // A request-supplied pattern gets a small program limit.
+    let e = try_render("$input.body.matches($input.body)", "(a{100}){100}").unwrap_err();
+    assert!(matches!(e, RenderError::InvalidRegex { .. }), "{e}");
+}
+
+mod arbitrary_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Characters templates are made of, so generated strings reach the
+    /// parser's and renderer's interesting paths, plus any character.
+    fn template_text() -> impl Strategy<Value = String> {
+        let pieces = prop_oneof![
+            Just("#set($x = ".to_owned()),
+            Just("#foreach($i in ".to_owned()),
+            Just("#if(".to_owned()),
+            Just("#end".to_owned()),
+            Just("#else".to_owned()),
+            Just("$x".to_owned()),
+            Just("$input.json('$..a')".to_owned()),
+            Just("$input.path('$.*')".to_owned()),
+            Just("$input.body".to_owned()),
+            Just(".replaceAll('', $x)".to_owned()),
+            Just(".split('')".to_owned()),
+            Just(".matches($x)".to_owned()),
+            Just("[$x, $x]".to_owned()),
+            Just("{'k': $x}".to_owned()),
+            Just("[1..99]".to_owned()),
+            Just("\"$x$x\"".to_owned()),
+            Just(")".to_owned()),
+            Just("$util.parseJson($input.body)".to_owned()),
+            // Whole hostile shapes, so they meet each other.
+            Just("#foreach($i in [1..99])#set($x = [$x, $x])#end".to_owned()),
+            Just("#foreach($i in [1..999])#set($x = [$x])#end".to_owned()),
+            Just("#foreach($i in [1..99])#set($x = \"$x$x\")#end".to_owned()),
+            Just("#set($ok = $x.add($x))".to_owned()),
+            Just("#if($x == $x)y#end".to_owned()),
+            any::<char>().prop_map(String::from),
+            "[ -~é€😀]{0,8}",
+        ];
+        proptest::collection::vec(pieces, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn parsing_and_rendering_never_panic(
+            src in template_text(),
+            body in prop_oneof![
+                ".{0,64}",
+                (1usize..130).prop_map(|n| "{\"a\":[".repeat(n) + "1" + &"]}".repeat(n)),
+            ],
+        ) {
+            let limits = Limits { max_output_bytes: 64 << 10, max_steps: 20_000 };
+            if let Ok(t) = Template::parse(&src) {
+                let f = fixture();
+                let _ = t.render(
+                    &Variables {
+                        body: body.as_bytes(),
+                        params: &f.params,
+                        context: &f.context,
+                        stage_variables: &f.stage,
+                    },
+                    &limits,
+                );
+            }
+        }
+
+        #[test]
+        fn any_string_parses_or_is_refused(src in any::<String>()) {
+            let _ = Template::parse(&src);
+            let _ = jsonpath::JsonPath::parse(&src);
+        }
+    }
+}

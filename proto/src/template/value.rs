@@ -4,13 +4,18 @@
 //!
 //! Lists and maps are shared by reference (`Rc<RefCell<..>>`) as in Java, so
 //! `#set($l = [])` then `$l.add(1)` changes `$l`. A list or map put into
-//! another one is copied first ([`Value::detached`]), so a value can never
-//! contain itself: rendering, comparing and copying always end.
+//! another one (by `add`, `put`, `#set($m.k = ..)` or a literal `[$a]`) is
+//! copied first ([`Value::detached`]), so a value never contains itself nor
+//! shares a part with itself. The renderer walks a list or map with
+//! `Budget::measure` (a loop, paid per value, depth-capped) before any of
+//! the recursive walks here, and dropping a value does not recurse.
 //!
 //! Values live only for one render on one thread (they are not `Send`); the
 //! data plane builds them from its request in [`super::ContextVars::get`].
 
+use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
@@ -30,16 +35,57 @@ pub enum Value {
     Map(Rc<RefCell<Map>>),
 }
 
-/// An insertion-ordered map with string keys. Lookups are linear: template
-/// maps (request bodies' objects, parameter maps) are small, and a vector
-/// keeps their order and costs one allocation.
+/// Dropping a value frees nested lists and maps from a loop, not by
+/// recursion: a value nested deeper than the stack allows (a template can
+/// build one a level at a time, see [`super::eval::MAX_VALUE_DEPTH`]) must
+/// not abort the process when it goes.
+impl Drop for Value {
+    fn drop(&mut self) {
+        let mut pending = Vec::new();
+        take_children(self, &mut pending);
+        while let Some(mut v) = pending.pop() {
+            take_children(&mut v, &mut pending);
+            // `v` drops here with no children left.
+        }
+    }
+}
+
+/// Moves the children of `v` into `pending` when `v` holds the last
+/// reference to its list or map (else they are someone else's to drop).
+fn take_children(v: &mut Value, pending: &mut Vec<Value>) {
+    match v {
+        Value::List(items) if Rc::strong_count(items) == 1 => {
+            if let Ok(mut items) = items.try_borrow_mut() {
+                pending.extend(std::mem::take(&mut *items));
+            }
+        }
+        Value::Map(map) if Rc::strong_count(map) == 1 => {
+            if let Ok(mut map) = map.try_borrow_mut() {
+                pending.extend(std::mem::take(&mut map.entries).into_iter().map(|(_, v)| v));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// An insertion-ordered map with string keys. Small maps (most template
+/// maps) are a vector searched in order: one allocation, no hashing. Past
+/// [`INDEXED_FROM`] entries a hash index by key is kept beside the vector,
+/// so a request body's object with a million keys is built and read in
+/// linear time, not quadratic.
 #[derive(Debug, Clone, Default)]
 pub struct Map {
     entries: Vec<(Rc<str>, Value)>,
     /// HTTP header maps (`$input.params().header`): names compare without
     /// regard to case, as HTTP says.
     case_insensitive: bool,
+    /// Position of each key in `entries` (ASCII-lowercased for a
+    /// case-insensitive map), once the map is large.
+    index: Option<HashMap<Rc<str>, usize>>,
 }
+
+/// Entries from which a map keeps a hash index.
+const INDEXED_FROM: usize = 16;
 
 impl Map {
     pub fn new() -> Self {
@@ -49,19 +95,31 @@ impl Map {
     pub fn with_capacity(n: usize) -> Self {
         Self {
             entries: Vec::with_capacity(n),
-            case_insensitive: false,
+            ..Self::default()
         }
     }
 
     /// A map whose keys compare case-insensitively (header names).
     pub fn case_insensitive() -> Self {
         Self {
-            entries: Vec::new(),
             case_insensitive: true,
+            ..Self::default()
+        }
+    }
+
+    /// The key as the index holds it.
+    fn index_key<'k>(&self, key: &'k str) -> Cow<'k, str> {
+        if self.case_insensitive && key.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(key.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(key)
         }
     }
 
     fn position(&self, key: &str) -> Option<usize> {
+        if let Some(index) = &self.index {
+            return index.get(&*self.index_key(key)).copied();
+        }
         if self.case_insensitive {
             self.entries
                 .iter()
@@ -71,23 +129,57 @@ impl Map {
         }
     }
 
+    /// Builds the index when the map has grown large enough to need one.
+    fn reindex(&mut self) {
+        self.index = None;
+        if self.entries.len() < INDEXED_FROM {
+            return;
+        }
+        let mut index = HashMap::with_capacity(self.entries.len());
+        for (i, (k, _)) in self.entries.iter().enumerate() {
+            let key: Rc<str> = match self.index_key(k) {
+                Cow::Borrowed(_) => k.clone(),
+                Cow::Owned(lower) => Rc::from(lower),
+            };
+            index.entry(key).or_insert(i);
+        }
+        self.index = Some(index);
+    }
+
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.position(key).map(|i| &self.entries[i].1)
     }
 
     /// Inserts or replaces; returns the previous value (Java's `put`).
     pub fn insert(&mut self, key: Rc<str>, value: Value) -> Option<Value> {
-        match self.position(&key) {
-            Some(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
-            None => {
-                self.entries.push((key, value));
-                None
-            }
+        if let Some(i) = self.position(&key) {
+            return Some(std::mem::replace(&mut self.entries[i].1, value));
         }
+        let i = self.entries.len();
+        let indexed: Option<Rc<str>> = self.index.as_ref().map(|_| match self.index_key(&key) {
+            Cow::Borrowed(_) => key.clone(),
+            Cow::Owned(lower) => Rc::from(lower),
+        });
+        self.entries.push((key, value));
+        match (indexed, &mut self.index) {
+            (Some(k), Some(index)) => {
+                index.insert(k, i);
+            }
+            _ if self.entries.len() >= INDEXED_FROM => self.reindex(),
+            _ => {}
+        }
+        None
     }
 
+    /// Removes a key, keeping the others' order. Linear in the map's size
+    /// (as the vector's removal is); callers pay for it.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        self.position(key).map(|i| self.entries.remove(i).1)
+        let i = self.position(key)?;
+        let (_, v) = self.entries.remove(i);
+        if self.index.is_some() {
+            self.reindex();
+        }
+        Some(v)
     }
 
     pub fn len(&self) -> usize {
@@ -146,6 +238,8 @@ impl Value {
                     map.entries
                         .push((Rc::from(k.as_str()), Value::from_json(v, work)));
                 }
+                // serde_json's keys are distinct already.
+                map.reindex();
                 Value::map(map)
             }
         }
@@ -210,6 +304,7 @@ impl Value {
                 Value::map(Map {
                     entries,
                     case_insensitive: map.case_insensitive,
+                    index: map.index.clone(),
                 })
             }
             other => other.clone(),
@@ -424,6 +519,28 @@ mod tests {
         let mut m = Map::new();
         m.insert(Rc::from("content-type"), Value::string("a"));
         assert!(m.get("Content-Type").is_none());
+    }
+
+    #[test]
+    fn large_maps_keep_order_and_case_rules_through_their_index() {
+        let mut h = Map::case_insensitive();
+        let mut m = Map::new();
+        for i in 0..100 {
+            h.insert(Rc::from(format!("X-Name-{i}")), Value::Int(i));
+            m.insert(Rc::from(format!("k{i}")), Value::Int(i));
+        }
+        assert!(h.index.is_some() && m.index.is_some());
+        assert!(matches!(h.get("x-name-42"), Some(Value::Int(42))));
+        assert!(m.get("K42").is_none());
+        // Replacing keeps the first place; removing keeps the others' order.
+        assert!(h.insert(Rc::from("x-NAME-0"), Value::Int(-1)).is_some());
+        assert!(matches!(h.iter().next(), Some((_, Value::Int(-1)))));
+        assert!(m.remove("k50").is_some());
+        assert!(m.get("k50").is_none());
+        assert!(matches!(m.get("k51"), Some(Value::Int(51))));
+        let keys: Vec<&str> = m.iter().map(|(k, _)| &**k).skip(49).take(2).collect();
+        assert_eq!(keys, ["k49", "k51"]);
+        assert_eq!(m.len(), 99);
     }
 
     #[test]

@@ -487,3 +487,33 @@ async fn a_backend_that_is_not_there_is_a_502_and_a_slow_one_a_504() {
     assert_eq!(send(&t, "GET", "/prod/refused", &[], b"").await.status, 502);
     assert_eq!(send(&t, "GET", "/prod/silent", &[], b"").await.status, 504);
 }
+
+#[tokio::test]
+async fn path_parameters_reach_templates_from_their_spans() {
+    // Template variables read each parameter's span of the stage path
+    // (Context::param_spans, no pointer arithmetic): plain, encoded, and a
+    // value equal to another segment of the path.
+    let mut ok = response("200", "");
+    ok.response_templates = map(&[(
+        "application/json",
+        r#"{"id": "$input.params('id')", "all": "$input.params().path.id"}"#,
+    )]);
+    let t = tables(
+        vec![(
+            "GET",
+            "/items/{id}",
+            mock_with(&[("application/json", r#"{"statusCode": 200}"#)], vec![ok]),
+        )],
+        &[],
+    );
+    for (path, id) in [
+        ("/prod/items/7", "7"),
+        ("/prod/items/a%20b", "a b"),
+        ("/prod/items/items", "items"),
+    ] {
+        let a = send(&t, "GET", path, &[], b"").await;
+        assert_eq!(a.status, 200, "{path}: {}", a.body);
+        let body: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+        assert_eq!(body, serde_json::json!({"id": id, "all": id}), "{path}");
+    }
+}
