@@ -141,7 +141,7 @@ pub fn binary_media_types(field: &str, types: &[String]) -> Checked {
     for (i, t) in types.iter().enumerate() {
         let at = format!("{field}[{i}]");
         media_type_pattern(&at, t)?;
-        if types[..i].contains(t) {
+        if types[..i].iter().any(|u| u.eq_ignore_ascii_case(t)) {
             return Err(Violation::new(at, format!("'{t}' is listed twice")));
         }
     }

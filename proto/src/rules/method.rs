@@ -41,6 +41,10 @@ pub fn declarations(field: &str, m: &Method, resource_path: &str) -> Checked {
             ));
         }
     }
+    super::media::keys_once_ignoring_case(
+        |key| format!("{field}.request_models[\"{key}\"]"),
+        m.request_models.keys(),
+    )?;
     for (content_type, model) in &m.request_models {
         let at = format!("{field}.request_models[\"{content_type}\"]");
         if content_type != DEFAULT_MODEL_KEY {
@@ -73,6 +77,10 @@ pub fn declarations(field: &str, m: &Method, resource_path: &str) -> Checked {
                 }
             }
         }
+        super::media::keys_once_ignoring_case(
+            |key| format!("{at}.response_models[\"{key}\"]"),
+            r.response_models.keys(),
+        )?;
         for (content_type, model) in &r.response_models {
             let mf = format!("{at}.response_models[\"{content_type}\"]");
             media_type(&mf, content_type)?;
@@ -180,6 +188,37 @@ mod tests {
                 .unwrap_err()
                 .field,
             "method.method_responses[0].response_parameters[\"integration.request.header.x\"]"
+        );
+    }
+
+    #[test]
+    fn model_keys_that_differ_only_in_case_are_duplicates() {
+        let m = Method {
+            request_models: [
+                ("Application/JSON".to_string(), "A".to_string()),
+                ("application/json".to_string(), "B".to_string()),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let err = declarations("method", &m, "/").unwrap_err();
+        assert_eq!(err.field, "method.request_models[\"application/json\"]");
+        assert!(err.reason.contains("'Application/JSON'"), "{}", err.reason);
+        let m = Method {
+            method_responses: vec![MethodResponse {
+                status_code: "200".into(),
+                response_models: [
+                    ("text/HTML".to_string(), "A".to_string()),
+                    ("text/html".to_string(), "A".to_string()),
+                ]
+                .into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            declarations("method", &m, "/").unwrap_err().field,
+            "method.method_responses[0].response_models[\"text/html\"]"
         );
     }
 }
