@@ -90,16 +90,22 @@ pub fn declarations(field: &str, m: &Method, resource_path: &str) -> Checked {
     Ok(())
 }
 
-/// A declared request parameter: `method.request.querystring|header|path.NAME`.
+/// A declared request parameter: `method.request.querystring|header|path.NAME`,
+/// or AWS's multi-value forms `method.request.multivaluequerystring|multivalueheader.NAME`
+/// (what a mapping reading all values of a parameter declares). Both forms
+/// name the same parameter: a required one is present when it has at least
+/// one value and none is blank, the node's rule for either form.
 pub fn request_parameter(key: &str) -> Result<(Location, &str), String> {
-    let expected = "expected method.request.querystring.NAME, method.request.header.NAME or method.request.path.NAME";
+    let expected = "expected method.request.querystring.NAME, method.request.header.NAME, \
+         method.request.path.NAME, method.request.multivaluequerystring.NAME or \
+         method.request.multivalueheader.NAME";
     let rest = key
         .strip_prefix("method.request.")
         .ok_or_else(|| format!("'{key}' is not a method request parameter; {expected}"))?;
     let (word, name) = rest.split_once('.').unwrap_or((rest, ""));
     let location = match word {
-        "querystring" => Location::QueryString,
-        "header" => Location::Header,
+        "querystring" | "multivaluequerystring" => Location::QueryString,
+        "header" | "multivalueheader" => Location::Header,
         "path" => Location::Path,
         _ => return Err(format!("'{key}' names '{word}'; {expected}")),
     };
@@ -220,5 +226,33 @@ mod tests {
             declarations("method", &m, "/").unwrap_err().field,
             "method.method_responses[0].response_models[\"text/html\"]"
         );
+    }
+
+    #[test]
+    fn multi_value_parameters_are_declared_as_aws_declares_them() {
+        assert_eq!(
+            request_parameter("method.request.multivaluequerystring.tag"),
+            Ok((Location::QueryString, "tag"))
+        );
+        assert_eq!(
+            request_parameter("method.request.multivalueheader.X-Tag"),
+            Ok((Location::Header, "X-Tag"))
+        );
+        // There is no multi-value path parameter, in AWS or here.
+        assert!(
+            request_parameter("method.request.multivaluepath.id")
+                .unwrap_err()
+                .contains("names 'multivaluepath'")
+        );
+        assert!(request_parameter("method.request.multivalueheader.").is_err());
+        let m = Method {
+            request_parameters: [
+                ("method.request.multivaluequerystring.tag".to_string(), true),
+                ("method.request.multivalueheader.X-Tag".to_string(), false),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        declarations("method", &m, "/pets").unwrap();
     }
 }
