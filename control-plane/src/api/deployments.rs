@@ -238,7 +238,8 @@ pub(crate) struct FrozenParts {
 }
 
 /// A deployment of `api` from its parts, refused when a method cannot be
-/// served (none at all, or one without an integration). The parts are
+/// served (none at all, or one without an integration) or its models do not
+/// compile together as a node compiles them. The parts are
 /// stored in id order (methods by resource id, then verb), whatever order
 /// they come in: a deployment's form does not depend on who made it.
 pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deployment> {
@@ -269,6 +270,12 @@ pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deploym
             method.http_method
         )));
     }
+    super::models::compile_together(&api.id, &parts.models).map_err(|(model, reason)| {
+        ApiError::FailedPrecondition(format!(
+            "model '{model}' of API '{}' would not compile on the nodes: {reason}; fix the model (UpdateModel) and deploy again",
+            api.id
+        ))
+    })?;
     Ok(Deployment {
         id: parts.id,
         api_id: api.id.clone(),
