@@ -1412,3 +1412,71 @@ async fn models_are_compiled_together_when_deployed() -> anyhow::Result<()> {
     assert!(!stage.deployment_id.is_empty());
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_naming_a_missing_outbound_credential_is_refused() -> anyhow::Result<()> {
+    let (_dir, _cp, mut admin) = started().await?;
+    let api = admin.create_api("credentials", ApiProtocol::Rest).await?;
+    put(
+        &mut admin,
+        &api,
+        "/orders",
+        Method {
+            http_method: "POST".into(),
+            integration: Some(Integration {
+                credentials: "orders-writr".into(),
+                ..aws_proxy(LAMBDA)
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    refused_deployment(
+        admin.deploy(&api, "prod").await,
+        &["method POST /orders", "'orders-writr'"],
+    );
+    // An IAM role ARN is not an outbound credential's name: it deploys.
+    put(
+        &mut admin,
+        &api,
+        "/orders",
+        Method {
+            http_method: "POST".into(),
+            integration: Some(Integration {
+                credentials: "arn:aws:iam::123456789012:role/orders".into(),
+                ..aws_proxy(LAMBDA)
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    admin.deploy(&api, "prod").await?;
+    // Once the credential exists, naming it deploys too.
+    admin
+        .iam
+        .put_outbound_credential(PutOutboundCredentialRequest {
+            credential: Some(OutboundCredential {
+                name: "orders-writr".into(),
+                access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+                secret_access_key: SECRET.into(),
+                ..Default::default()
+            }),
+        })
+        .await?;
+    put(
+        &mut admin,
+        &api,
+        "/orders",
+        Method {
+            http_method: "POST".into(),
+            integration: Some(Integration {
+                credentials: "orders-writr".into(),
+                ..aws_proxy(LAMBDA)
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    admin.deploy(&api, "prod").await?;
+    Ok(())
+}

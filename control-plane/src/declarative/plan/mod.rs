@@ -35,7 +35,7 @@
 use super::document::*;
 use super::export;
 use crate::api::deployments::{
-    FrozenParts, check_stage_with, freeze, next_deployment_time, rebase,
+    FrozenParts, check_stage_with, freeze, next_deployment_time, rebase, refuse_missing_credentials,
 };
 use crate::api::iam::{
     account_id, check_principal_at, keys_by_principal, principal_arn, principal_kind,
