@@ -19,6 +19,7 @@ pub mod hop_by_hop;
 pub mod jwks;
 pub mod limits;
 pub mod lock;
+pub mod mapping;
 pub mod node;
 pub mod pipeline;
 pub mod principal;

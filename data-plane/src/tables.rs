@@ -386,6 +386,8 @@ pub enum CompiledIntegration {
     },
     /// AWS_PROXY: a function, or an HTTP API's service action.
     AwsProxy(Box<crate::aws::integration::ProxyIntegration>),
+    /// HTTP, AWS, or MOCK with templates: mapped requests and responses.
+    Mapped(Box<crate::mapping::MappedIntegration>),
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 //! in AWS), then every refusal of the API answers with its type's
 //! customisation, or DEFAULT_4XX/DEFAULT_5XX's, or AWS's default.
 
-use archway_e2e::admin::{http_proxy, mock};
+use archway_e2e::admin::{authorizer, http_proxy, mock};
 use archway_e2e::http_client::{Answer, GatewayClient};
 use archway_e2e::upstream;
 use archway_proto::v1::{
-    ApiProtocol, GatewayResponse, GetGatewayResponseRequest, Method, Model,
+    ApiProtocol, AuthorizerType, GatewayResponse, GetGatewayResponseRequest, Method, Model,
     PutGatewayResponseRequest, PutModelRequest, PutRequestValidatorRequest, RequestValidator,
     RestApi,
 };
@@ -62,6 +62,28 @@ async fn refusals_answer_as_the_api_customised_them_once_deployed() -> anyhow::R
     admin.route(&api, "/slow", "GET", slow).await?;
     admin
         .route_with_key(&api, "/keyed", "GET", mock(200, "keyed"), true)
+        .await?;
+    // A token authorizer that is never called: requests without a token
+    // are refused first.
+    let guard = admin
+        .create_authorizer(authorizer(
+            &api,
+            "guard",
+            AuthorizerType::Token,
+            "http://127.0.0.1:9/never-called",
+        ))
+        .await?;
+    admin
+        .put_custom_route(
+            &api,
+            "/guarded",
+            Method {
+                http_method: "GET".into(),
+                integration: Some(mock(200, "guarded")),
+                ..Default::default()
+            },
+            &guard,
+        )
         .await?;
     admin
         .apis
@@ -137,6 +159,17 @@ async fn refusals_answer_as_the_api_customised_them_once_deployed() -> anyhow::R
             &[],
         ),
         customised(&api, "DEFAULT_5XX", "503", &[("x-default", "'5xx'")], &[]),
+        // AWS's documented shape: a template over $context.error.
+        customised(
+            &api,
+            "INVALID_API_KEY",
+            "",
+            &[("x-caller", "context.identity.sourceIp")],
+            &[(
+                "application/json",
+                r#"{"error":$context.error.messageString,"type":"$context.error.responseType","resource":"$context.resourcePath","env":"$stageVariables.env"}"#,
+            )],
+        ),
     ] {
         admin.apis.put_gateway_response(put).await?;
     }
@@ -182,12 +215,40 @@ async fn refusals_answer_as_the_api_customised_them_once_deployed() -> anyhow::R
         "{detail}"
     );
 
-    // other_4xx_types_fall_back_to_default_4xx, keeping their status.
+    // a_template_renders_over_the_refusal_and_the_request.
     let key = send(node_addr, "GET", "/prod/keyed", &[], "").await?;
     assert_eq!(key.status, StatusCode::FORBIDDEN);
-    assert_eq!(key.headers["x-default"], "4xx");
-    assert_eq!(key.headers["access-control-allow-origin"], "*");
-    assert_eq!(key.json()["message"], "Forbidden");
+    assert_eq!(
+        key.json(),
+        serde_json::json!({
+            "error": "Forbidden",
+            "type": "INVALID_API_KEY",
+            "resource": "/keyed",
+            "env": "test"
+        })
+    );
+    assert_eq!(key.headers["x-caller"], "127.0.0.1");
+    assert!(!key.headers.contains_key("x-default"));
+
+    // other_4xx_types_fall_back_to_default_4xx, keeping their status.
+    let refused = send(
+        node_addr,
+        "POST",
+        "/prod/pets",
+        &[("content-type", "application/json")],
+        "{\"name\":",
+    )
+    .await?;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "BAD_REQUEST_BODY's own"
+    );
+    let unauthorized = send(node_addr, "GET", "/prod/guarded", &[], "").await?;
+    assert_eq!(unauthorized.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unauthorized.headers["x-default"], "4xx");
+    assert_eq!(unauthorized.headers["access-control-allow-origin"], "*");
+    assert_eq!(unauthorized.json()["message"], "Unauthorized");
 
     // a_5xx_type_takes_default_5xx_status_and_headers.
     let timeout = send(node_addr, "GET", "/prod/slow", &[], "").await?;

@@ -6,7 +6,7 @@
 //! expressions, so the two planes never read one differently.
 
 use crate::tables::gateway_responses::{
-    ContextValue, CustomResponse, GatewayResponses, HeaderSource, ResponseBody,
+    CustomResponse, GatewayResponses, HeaderSource, ResponseBody,
 };
 use crate::tables::validation::media_type;
 use archway_proto::mapping_expr::{
@@ -67,17 +67,15 @@ pub fn compile(responses: &[GatewayResponse]) -> Result<GatewayResponses, String
     Ok(table)
 }
 
-/// A template's body. Only plain text for now: templates with references
-/// or directives need the mapping-template engine, which this node
-/// compiles them with once it is in (refused until then, never served
-/// half-rendered).
+/// A template's body: as written when it has no reference or directive
+/// (nothing to render), else the template, parsed once here.
 fn body(template: &str) -> Result<ResponseBody, String> {
-    if template.contains(['$', '#']) {
-        return Err(
-            "templates with references or directives are not supported by this node yet".into(),
-        );
+    if !template.contains(['$', '#']) {
+        return Ok(ResponseBody::Plain(bytes::Bytes::from(template.to_owned())));
     }
-    Ok(ResponseBody::Plain(bytes::Bytes::from(template.to_owned())))
+    archway_proto::template::Template::parse(template)
+        .map(|t| ResponseBody::Template(std::sync::Arc::new(t)))
+        .map_err(|e| format!("does not parse: {e}"))
 }
 
 /// Where a header's value comes from at request time.
@@ -104,16 +102,7 @@ fn header_source(source: Source) -> Result<HeaderSource, String> {
             Location::Path => HeaderSource::RequestPath(name.into()),
         },
         Source::StageVariable(name) => HeaderSource::StageVariable(name.into()),
-        Source::Context(name) => {
-            HeaderSource::Context(ContextValue::parse(&name).ok_or_else(|| {
-                let known: Vec<&str> = ContextValue::NAMES.iter().map(|(n, _)| *n).collect();
-                format!(
-                    "'context.{name}' is not a context value this node's gateway responses carry; \
-                 expected one of {}",
-                    known.join(", ")
-                )
-            })?)
-        }
+        Source::Context(name) => HeaderSource::Context(name.split('.').map(Into::into).collect()),
         other => return Err(format!("'{other}' is not a gateway response header source")),
     })
 }
@@ -159,6 +148,14 @@ mod tests {
                     "gatewayresponse.header.X-Rid".to_owned(),
                     "context.requestId".to_owned(),
                 ),
+                (
+                    "gatewayresponse.header.X-Principal".to_owned(),
+                    "context.authorizer.principalId".to_owned(),
+                ),
+                (
+                    "gatewayresponse.header.X-All".to_owned(),
+                    "method.request.multivalueheader.x-tenant".to_owned(),
+                ),
             ]
             .into(),
             response_templates: [(
@@ -180,13 +177,21 @@ mod tests {
             sources,
             [
                 (
+                    "x-all",
+                    &HeaderSource::RequestHeaderAll(HeaderName::from_static("x-tenant"))
+                ),
+                (
                     "x-const",
                     &HeaderSource::Constant(HeaderValue::from_static("yes"))
                 ),
                 ("x-env", &HeaderSource::StageVariable("env".into())),
                 ("x-id", &HeaderSource::RequestPath("id".into())),
+                (
+                    "x-principal",
+                    &HeaderSource::Context(["authorizer".into(), "principalId".into()].into())
+                ),
                 ("x-q", &HeaderSource::RequestQuery("q".into())),
-                ("x-rid", &HeaderSource::Context(ContextValue::RequestId)),
+                ("x-rid", &HeaderSource::Context(["requestId".into()].into())),
                 (
                     "x-tenant",
                     &HeaderSource::RequestHeader(HeaderName::from_static("x-tenant"))
@@ -214,12 +219,7 @@ mod tests {
             ..response("DEFAULT_4XX")
         });
         assert!(e.contains("expected gatewayresponse.header.NAME"), "{e}");
-        for bad in [
-            "unquoted",
-            "method.request.body",
-            "context.nope",
-            "'bad\nvalue'",
-        ] {
+        for bad in ["unquoted", "method.request.body", "'bad\nvalue'"] {
             let e = refused(GatewayResponse {
                 response_parameters: [("gatewayresponse.header.X".to_owned(), bad.to_owned())]
                     .into(),

@@ -581,7 +581,10 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
                 &d.binary_media_types,
             )
             .map(|p| CompiledIntegration::AwsProxy(Box::new(p))),
-            _ => compile_integration(integration),
+            _ => match crate::mapping::compile(integration, &d.binary_media_types) {
+                Some(mapped) => mapped.map(|m| CompiledIntegration::Mapped(Box::new(m))),
+                None => compile_integration(integration),
+            },
         }
         .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;
         let cache_key =

@@ -71,6 +71,7 @@ pub fn preflight(cx: &Context<'_>, stage: &Stage<'_>) -> Option<Response<Gateway
     }
     let mut response = Response::new(Either::Right(Full::default()));
     *response.status_mut() = StatusCode::NO_CONTENT;
+    vary_by_origin(policy, response.headers_mut());
     let headers = &cx.head.headers;
     let Some(origin) = origin(headers).filter(|o| policy.allows_origin(o)) else {
         return Some(response);
@@ -142,7 +143,25 @@ fn allow_origin(policy: &CorsPolicy, origin: &str, out: &mut HeaderMap) {
     if policy.credentials {
         out.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
     }
-    out.append(VARY, VARY_ORIGIN);
+    vary_by_origin(policy, out);
+}
+
+/// `Vary: Origin` once, when the answer depends on the origin (listed
+/// origins): on every answer of the API, allowed origin or not, so a
+/// shared cache never serves one origin's answer to another.
+fn vary_by_origin(policy: &CorsPolicy, out: &mut HeaderMap) {
+    if policy.origins == Allowed::Any {
+        return;
+    }
+    let listed = out.get_all(VARY).iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("origin") || t.trim() == "*")
+        })
+    });
+    if !listed {
+        out.append(VARY, VARY_ORIGIN);
+    }
 }
 
 /// The response side: every answer of an API with CORS (except the
@@ -167,6 +186,7 @@ pub fn add_headers(cx: &Context<'_>, response: &mut Response<GatewayBody>) {
         out.remove(name);
     }
     let Some(origin) = origin(&cx.head.headers).filter(|o| policy.allows_origin(o)) else {
+        vary_by_origin(policy, out);
         return;
     };
     allow_origin(policy, origin, out);

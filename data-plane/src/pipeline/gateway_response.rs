@@ -347,6 +347,48 @@ mod tests {
     }
 
     #[test]
+    fn default_statuses_agree_with_the_shared_table() {
+        use GatewayResponse::*;
+        use archway_proto::rules::gateway_response::RESPONSE_TYPES;
+        let every = [
+            Forbidden,
+            MissingAuthenticationToken,
+            NotFound,
+            RequestTooLarge,
+            BadRequest,
+            IntegrationTimeout,
+            IntegrationFailure,
+            ApiConfigurationError,
+            InvalidApiKey,
+            Throttled(1),
+            QuotaExceeded,
+            Unauthorized,
+            ExplicitDeny,
+            AccessDenied,
+            AuthorizerFailure,
+            BadRequestBody("[x]".into()),
+            BadRequestParameters("m".into()),
+            UnsupportedMediaType,
+            Iam(IamRefusal::forbidden("InvalidSignatureException", "m")),
+            Iam(IamRefusal::forbidden("ExpiredTokenException", "m")),
+        ];
+        for refusal in every {
+            let (_, status) = RESPONSE_TYPES
+                .iter()
+                .find(|(t, _)| *t == refusal.response_type())
+                .unwrap_or_else(|| panic!("{refusal:?}: unknown type"));
+            if let Some(status) = status {
+                assert_eq!(
+                    refusal.default_status().as_u16(),
+                    *status,
+                    "{refusal:?} ({})",
+                    refusal.response_type()
+                );
+            }
+        }
+    }
+
+    #[test]
     fn error_variables_as_templates_read_them() {
         let body = GatewayResponse::BadRequestBody("[x]".into());
         assert_eq!(body.response_type(), "BAD_REQUEST_BODY");

@@ -6,7 +6,7 @@
 use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
 use super::observe::Phase;
-use super::{GatewayBody, aws_service, function, http_proxy, mock};
+use super::{GatewayBody, aws_service, function, http_proxy, mapping, mock};
 use crate::aws::AwsOutbound;
 use crate::aws::integration::ProxyIntegration;
 use crate::body::RequestBody;
@@ -65,6 +65,9 @@ pub async fn call<'a>(
             }
             ProxyIntegration::Service(s) => Box::pin(aws_service::call(cx, target, s, aws)).await,
         },
+        CompiledIntegration::Mapped(m) => {
+            Box::pin(mapping::call(cx, target, m, upstream, aws)).await
+        }
     };
     // Answered, or failed: the integration was tried either way.
     cx.observation.event(Phase::IntegrationAnswered);

@@ -36,6 +36,7 @@ pub mod headers;
 pub mod http_proxy;
 pub mod iam;
 pub mod integration;
+pub mod mapping;
 pub mod mock;
 pub mod normalize;
 pub mod observe;

@@ -4,16 +4,23 @@
 //! customisation when its deployment has one for the refusal's type (or
 //! DEFAULT_4XX/DEFAULT_5XX), see [`crate::tables::gateway_responses`]:
 //! its status, its headers (constants, the request's parameters, stage
-//! variables, `$context` values) and its body for the client's `Accept`.
+//! variables, `$context` values) and its body for the client's `Accept`,
+//! rendered as a mapping template over the request
+//! ([`super::template_vars::TemplateVars`], with `$context.error.*`).
 //!
+//! A template that fails to render (over its bounds) answers AWS's default
+//! body instead, and says so in the log: a refusal always answers.
 //! `x-amzn-ErrorType` (and `Retry-After` when throttled) stay on every
 //! answer, customised or not: clients and SDKs read them.
 
 use super::GatewayBody;
 use super::context::{Context, Stage};
 use super::gateway_response::GatewayResponse;
-use crate::tables::gateway_responses::{ContextValue, HeaderSource, ResponseBody, Shape};
+use super::template_vars::TemplateVars;
+use crate::tables::gateway_responses::{HeaderSource, ResponseBody, Shape};
 use crate::tables::validation::media_type;
+use archway_proto::template::{ContextVars, Limits, ParamLocation, Params, StageVariables};
+use bytes::Bytes;
 use http::{HeaderValue, Response, header};
 use http_body_util::{Either, Full};
 
@@ -27,19 +34,34 @@ pub fn answer(cx: &Context<'_>, refusal: &GatewayResponse) -> Response<GatewayBo
         return refusal.into_response();
     }
     match table.shape(refusal.response_type(), refusal.default_status()) {
-        Some(shape) => customised(cx, &stage, refusal, shape),
+        Some(shape) => customised(cx, stage, refusal, shape),
         None => refusal.into_response(),
     }
 }
 
-fn customised(
-    cx: &Context<'_>,
-    stage: &Stage<'_>,
+fn customised<'a>(
+    cx: &Context<'a>,
+    stage: Stage<'a>,
     refusal: &GatewayResponse,
     shape: Shape<'_>,
 ) -> Response<GatewayBody> {
+    let vars = TemplateVars::for_stage(cx, stage, cx.observation.route).with_error(refusal);
     let (content_type, body) = match chosen_template(cx, shape) {
         Some((content_type, ResponseBody::Plain(body))) => (content_type, body.clone()),
+        Some((content_type, ResponseBody::Template(template))) => {
+            match template.render(&vars.variables(b""), &Limits::default()) {
+                Ok(rendered) => (content_type, Bytes::from(rendered.output)),
+                Err(e) => {
+                    tracing::warn!(
+                        api = %stage.api.id,
+                        response_type = refusal.response_type(),
+                        error = %e,
+                        "gateway response template failed; answering AWS's default body"
+                    );
+                    ("application/json", refusal.default_body())
+                }
+            }
+        }
         None => ("application/json", refusal.default_body()),
     };
     let mut response = Response::new(Either::Right(Full::new(body)));
@@ -52,7 +74,7 @@ fn customised(
     for (name, source) in &shape.custom.headers {
         // A value the request does not have (or that is not a header
         // value) leaves the header out, as AWS does.
-        if let Some(value) = header_value(cx, stage, refusal, source) {
+        if let Some(value) = header_value(&vars, source) {
             headers.insert(name.clone(), value);
         }
     }
@@ -81,76 +103,37 @@ fn chosen_template<'s>(cx: &Context<'_>, shape: Shape<'s>) -> Option<(&'s str, &
         .or_else(|| templates.first().map(|(t, b)| (&**t, b)))
 }
 
-fn header_value(
-    cx: &Context<'_>,
-    stage: &Stage<'_>,
-    refusal: &GatewayResponse,
-    source: &HeaderSource,
-) -> Option<HeaderValue> {
+/// A header's value, read through the request's one template view
+/// ([`TemplateVars`]): parameters as mapping templates read them (path
+/// parameters decoded, the last of a repeated one), `$context` and stage
+/// variables the same way.
+fn header_value(vars: &TemplateVars<'_, '_>, source: &HeaderSource) -> Option<HeaderValue> {
     let text = |s: &str| HeaderValue::from_str(s).ok();
+    let all = |location: ParamLocation, name: &str| {
+        let mut values: Vec<String> = Vec::new();
+        Params::each(vars, location, &mut |n, v| {
+            let same = match location {
+                ParamLocation::Header => n.eq_ignore_ascii_case(name),
+                _ => n == name,
+            };
+            if same {
+                values.push(v.to_owned());
+            }
+        });
+        (!values.is_empty()).then(|| values.join(","))
+    };
     match source {
         HeaderSource::Constant(value) => Some(value.clone()),
-        HeaderSource::RequestHeader(name) => {
-            cx.head.headers.get_all(name).iter().next_back().cloned()
+        HeaderSource::RequestHeader(name) => text(Params::header(vars, name.as_str())?),
+        HeaderSource::RequestHeaderAll(name) => text(&all(ParamLocation::Header, name.as_str())?),
+        HeaderSource::RequestQuery(name) => text(Params::querystring(vars, name)?),
+        HeaderSource::RequestQueryAll(name) => text(&all(ParamLocation::QueryString, name)?),
+        HeaderSource::RequestPath(name) => text(Params::path(vars, name)?),
+        HeaderSource::StageVariable(name) => text(StageVariables::get(vars, name)?),
+        HeaderSource::Context(path) => {
+            let path: Vec<&str> = path.iter().map(|p| &**p).collect();
+            let value = ContextVars::get(vars, &path).filter(|v| !v.is_null())?;
+            text(&value.to_java_string())
         }
-        HeaderSource::RequestHeaderAll(name) => {
-            let values: Vec<&str> = cx
-                .head
-                .headers
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            (!values.is_empty()).then(|| text(&values.join(",")))?
-        }
-        HeaderSource::RequestQuery(name) => {
-            let query = cx.head.uri.query()?;
-            let value = form_urlencoded::parse(query.as_bytes())
-                .filter(|(n, _)| n == &**name)
-                .last()?
-                .1;
-            text(&value)
-        }
-        HeaderSource::RequestQueryAll(name) => {
-            let query = cx.head.uri.query()?;
-            let values: Vec<_> = form_urlencoded::parse(query.as_bytes())
-                .filter(|(n, _)| n == &**name)
-                .map(|(_, v)| v)
-                .collect();
-            (!values.is_empty()).then(|| text(&values.join(",")))?
-        }
-        HeaderSource::RequestPath(name) => {
-            let params = cx.params();
-            let value = params.iter().find(|(n, _)| *n == &**name)?.1;
-            text(value)
-        }
-        HeaderSource::StageVariable(name) => text(stage.serving.variables.get(&**name)?),
-        HeaderSource::Context(value) => context_value(cx, stage, refusal, *value),
-    }
-}
-
-fn context_value(
-    cx: &Context<'_>,
-    stage: &Stage<'_>,
-    refusal: &GatewayResponse,
-    value: ContextValue,
-) -> Option<HeaderValue> {
-    let text = |s: &str| HeaderValue::from_str(s).ok();
-    match value {
-        ContextValue::RequestId => Some(cx.observation.request_id_header()),
-        ContextValue::ApiId => text(&stage.api.id),
-        ContextValue::Stage => text(&stage.stage.name),
-        ContextValue::HttpMethod => text(cx.head.method.as_str()),
-        ContextValue::ResourcePath => text(&cx.observation.route?.resource_path),
-        ContextValue::ResourceId => text(&cx.observation.route?.resource_id),
-        ContextValue::Path => text(cx.path()),
-        ContextValue::DomainName => cx.head.headers.get(header::HOST).cloned(),
-        ContextValue::AccountId => text(&cx.tables.account_id),
-        ContextValue::SourceIp => Some(cx.client.ip_header.clone()),
-        ContextValue::UserAgent => cx.head.headers.get(header::USER_AGENT).cloned(),
-        ContextValue::ErrorMessage => text(refusal.message()),
-        ContextValue::ErrorMessageString => text(&refusal.message_string()),
-        ContextValue::ErrorResponseType => text(refusal.response_type()),
-        ContextValue::ErrorValidationErrorString => text(refusal.validation_error_string()),
     }
 }

@@ -32,8 +32,9 @@
 //!   ([`TemplateVars::with_error`]).
 
 use super::caller::Caller;
-use super::context::{Context, Target};
+use super::context::{Context, Stage, Target};
 use super::gateway_response::GatewayResponse;
+use crate::tables::Route;
 use archway_proto::template::{
     ContextVars, ParamLocation, Params, StageVariables, Value, Variables,
 };
@@ -43,7 +44,10 @@ use std::cell::OnceCell;
 /// One request as templates see it.
 pub struct TemplateVars<'r, 'a> {
     cx: &'r Context<'a>,
-    target: &'r Target<'a>,
+    stage: Stage<'a>,
+    /// None before routing (a refusal's gateway response when no route
+    /// matched): `resourcePath` and `resourceId` are then absent.
+    route: Option<&'a Route>,
     error: Option<&'r GatewayResponse>,
     path: OnceCell<Vec<(&'r str, Cow<'r, str>)>>,
     query: OnceCell<Vec<(Cow<'r, str>, Cow<'r, str>)>>,
@@ -53,9 +57,21 @@ pub struct TemplateVars<'r, 'a> {
 
 impl<'r, 'a> TemplateVars<'r, 'a> {
     pub fn new(cx: &'r Context<'a>, target: &'r Target<'a>) -> Self {
+        let stage = Stage {
+            api: target.api,
+            stage: target.stage,
+            serving: target.serving,
+        };
+        Self::for_stage(cx, stage, Some(target.route))
+    }
+
+    /// A request whose API and stage are known, and its route when one
+    /// matched: what gateway response templates see of a refusal.
+    pub fn for_stage(cx: &'r Context<'a>, stage: Stage<'a>, route: Option<&'a Route>) -> Self {
         Self {
             cx,
-            target,
+            stage,
+            route,
             error: None,
             path: OnceCell::new(),
             query: OnceCell::new(),
@@ -237,15 +253,15 @@ impl Params for TemplateVars<'_, '_> {
 impl ContextVars for TemplateVars<'_, '_> {
     fn get(&self, path: &[&str]) -> Option<Value> {
         let cx = self.cx;
-        let t = self.target;
+        let t = &self.stage;
         let text = |s: &str| Some(Value::string(s));
         match path {
             ["requestId" | "extendedRequestId"] => text(cx.observation.request_id.as_str()),
             ["apiId"] => text(&t.api.id),
             ["stage"] => text(&t.stage.name),
             ["httpMethod"] => text(cx.head.method.as_str()),
-            ["resourcePath"] => text(&t.route.resource_path),
-            ["resourceId"] => text(&t.route.resource_id),
+            ["resourcePath"] => text(&self.route?.resource_path),
+            ["resourceId"] => text(&self.route?.resource_id),
             ["path"] => {
                 let rest = cx.stage_path();
                 let rest = if rest.is_empty() { "/" } else { rest };
@@ -289,6 +305,6 @@ impl ContextVars for TemplateVars<'_, '_> {
 
 impl StageVariables for TemplateVars<'_, '_> {
     fn get(&self, name: &str) -> Option<&str> {
-        self.target.serving.variables.get(name).map(|v| &**v)
+        self.stage.serving.variables.get(name).map(|v| &**v)
     }
 }

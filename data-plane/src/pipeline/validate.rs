@@ -85,10 +85,15 @@ fn blank(value: &[u8]) -> bool {
 /// At least one value, and none blank.
 fn present(cx: &Context<'_>, source: &KeyParam) -> bool {
     match source {
-        KeyParam::Path(name) => cx
-            .params()
-            .iter()
-            .any(|(n, v)| *n == &**name && !blank(v.as_bytes())),
+        // Decoded, as templates, events and AWS read it: `%20` is blank.
+        KeyParam::Path(name) => cx.params().iter().any(|(n, v)| {
+            *n == &**name
+                && !blank(
+                    percent_encoding::percent_decode_str(v)
+                        .decode_utf8_lossy()
+                        .as_bytes(),
+                )
+        }),
         KeyParam::Header(name) => {
             let mut values = cx.head.headers.get_all(name).iter().peekable();
             values.peek().is_some() && values.all(|v| !blank(v.as_bytes()))
@@ -112,6 +117,12 @@ async fn check_body(cx: &mut Context<'_>, models: &BodyModels) -> Result<(), Gat
     let mut types = cx.head.headers.get_all(CONTENT_TYPE).iter();
     let model = match (types.next(), types.next()) {
         (None, _) => models.for_media_type("application/json"),
+        // A list in one header is as ambiguous as two headers.
+        (Some(one), None) if one.as_bytes().contains(&b',') => {
+            return Err(GatewayResponse::BadRequestBody(
+                "[more than one media type in Content-Type]".into(),
+            ));
+        }
         (Some(one), None) => {
             models.for_media_type(&media_type(&String::from_utf8_lossy(one.as_bytes())))
         }
@@ -125,7 +136,81 @@ async fn check_body(cx: &mut Context<'_>, models: &BodyModels) -> Result<(), Gat
         return Ok(());
     };
     let bytes = super::iam::buffer_body(&mut cx.body, cx.max_payload).await?;
-    validate_body(model, &bytes).map_err(|detail| GatewayResponse::BadRequestBody(detail.into()))
+    let checked = if bytes.len() > BLOCKING_BODY_BYTES {
+        // Large bodies are parsed and checked off the async workers.
+        let model = model.clone();
+        tokio::task::spawn_blocking(move || validate_body(&model, &bytes))
+            .await
+            .map_err(|_| GatewayResponse::ApiConfigurationError)?
+    } else {
+        validate_body(model, &bytes)
+    };
+    checked.map_err(|detail| GatewayResponse::BadRequestBody(detail.into()))
+}
+
+/// Bodies over this many bytes are validated on the blocking pool, in one
+/// pass that stops at the first error.
+pub const BLOCKING_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON value whose objects never repeat a key: serde_json keeps the last
+/// of two equal keys, while other parsers keep the first (or refuse), so a
+/// body with one could validate as one thing and reach the backend as
+/// another.
+struct Unique(Value);
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueVisitor).map(Unique)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Unique(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Unique(value) = map.next_value()?;
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate key \"{key}\"")));
+            }
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 /// Checks `body` against `model`: Err holds AWS's bracketed list of what
@@ -136,10 +221,18 @@ pub fn validate_body(model: &CompiledModel, body: &[u8]) -> Result<(), String> {
     let instance = if blank(body) {
         &empty_object
     } else {
-        parsed = serde_json::from_slice::<Value>(body)
-            .map_err(|e| bracketed([format!("Invalid JSON: {e}")]))?;
+        parsed = serde_json::from_slice::<Unique>(body)
+            .map_err(|e| bracketed([format!("Invalid JSON: {e}")]))?
+            .0;
         &parsed
     };
+    if body.len() > BLOCKING_BODY_BYTES {
+        // One pass, to the first error: a large body is not walked twice.
+        return model
+            .validator
+            .validate(instance)
+            .map_err(|e| bracketed([error_text(&e)]));
+    }
     // The fast check first: a valid body costs no error collection.
     if model.validator.is_valid(instance) {
         return Ok(());
@@ -149,15 +242,18 @@ pub fn validate_body(model: &CompiledModel, body: &[u8]) -> Result<(), String> {
             .validator
             .iter_errors(instance)
             .take(MAX_LISTED_ERRORS)
-            .map(|e| {
-                let path = e.instance_path().to_string();
-                if path.is_empty() {
-                    e.to_string()
-                } else {
-                    format!("{path}: {e}")
-                }
-            }),
+            .map(|e| error_text(&e)),
     ))
+}
+
+/// One failure: where (when not the root) and what.
+fn error_text(e: &jsonschema::ValidationError<'_>) -> String {
+    let path = e.instance_path().to_string();
+    if path.is_empty() {
+        e.to_string()
+    } else {
+        format!("{path}: {e}")
+    }
 }
 
 /// `[first, second]`, each message cut to [`MAX_ERROR_CHARS`].
@@ -232,18 +328,22 @@ mod tests {
 
     #[test]
     fn patterns_work_as_in_aws_and_cannot_run_away() {
+        // The first alternative backtracks through 2^n ways before the
+        // second matches: at n = 15, beyond this node's bound per match and
+        // within fancy-regex's default one.
+        let runaway = r"^(?:(a|a)*\1c|a*b)$";
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "code": {"type": "string", "pattern": "^(?=[A-Z])[A-Z0-9]{3}$"},
+                "slow": {"type": "string", "pattern": runaway}
+            }
+        });
         let models = compile_models(
             "api1",
             &[Model {
                 name: "Code".into(),
-                schema: json!({
-                    "type": "object",
-                    "properties": {
-                        "code": {"type": "string", "pattern": "^(?=[A-Z])[A-Z0-9]{3}$"},
-                        "twice": {"type": "string", "pattern": "^(a*)*\\1!$"}
-                    }
-                })
-                .to_string(),
+                schema: schema.to_string(),
                 ..Default::default()
             }],
         )
@@ -251,9 +351,47 @@ mod tests {
         let code = models.get("Code").unwrap();
         assert_eq!(validate_body(code, br#"{"code":"A12"}"#), Ok(()));
         assert!(validate_body(code, br#"{"code":"1AB"}"#).is_err());
-        // Exponential for a plain backtracker: bounded, and refused.
-        let runaway = format!(r#"{{"twice":"{}"}}"#, "a".repeat(40));
-        assert!(validate_body(code, runaway.as_bytes()).is_err());
+        let slow = format!(r#"{{"slow":"{}b"}}"#, "a".repeat(15));
+        let unbounded = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft4)
+            .build(&schema)
+            .unwrap();
+        let value: Value = serde_json::from_str(&slow).unwrap();
+        assert!(unbounded.is_valid(&value), "matches, given enough steps");
+        assert!(
+            validate_body(code, slow.as_bytes()).is_err(),
+            "over the bound"
+        );
+        assert_eq!(validate_body(code, br#"{"slow":"aab"}"#), Ok(()));
+    }
+
+    #[test]
+    fn a_duplicated_key_is_an_invalid_body() {
+        let pet = pet();
+        let twice = validate_body(&pet, br#"{"name": 1, "name": "Rex"}"#).unwrap_err();
+        assert!(twice.contains(r#"duplicate key "name""#), "{twice}");
+        let nested = br#"{"name":"Rex","o":{"a":1,"a":2}}"#;
+        assert!(validate_body(&pet, nested).is_err());
+        assert_eq!(
+            validate_body(&pet, br#"{"name":"Rex","o":{"name":1}}"#),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_large_body_is_checked_in_one_pass_to_its_first_error() {
+        let pet = pet();
+        let big = format!(
+            r#"{{"name":"{}","age":-1}}"#,
+            "x".repeat(BLOCKING_BODY_BYTES)
+        );
+        let refused = validate_body(&pet, big.as_bytes()).unwrap_err();
+        assert!(
+            refused.contains("/age: -1 is less than the minimum of 0"),
+            "{refused}"
+        );
+        let fine = format!(r#"{{"name":"{}"}}"#, "x".repeat(BLOCKING_BODY_BYTES));
+        assert_eq!(validate_body(&pet, fine.as_bytes()), Ok(()));
     }
 
     #[test]

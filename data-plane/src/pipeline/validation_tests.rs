@@ -158,6 +158,25 @@ fn snapshot() -> Vec<ConfigResource> {
                 ..Default::default()
             },
             Customised {
+                response_type: "BAD_REQUEST_PARAMETERS".into(),
+                response_templates: [(
+                    "application/json".to_owned(),
+                    concat!(
+                        r#"{"error":$context.error.messageString,"#,
+                        r#""type":"$context.error.responseType","#,
+                        r#""at":"$context.resourcePath","env":"$stageVariables.env"}"#
+                    )
+                    .to_owned(),
+                )]
+                .into(),
+                response_parameters: [(
+                    "gatewayresponse.header.x-stage".to_owned(),
+                    "context.stage".to_owned(),
+                )]
+                .into(),
+                ..Default::default()
+            },
+            Customised {
                 response_type: "DEFAULT_4XX".into(),
                 response_parameters: [(
                     "gatewayresponse.header.x-default".to_owned(),
@@ -301,21 +320,25 @@ async fn missing_parameters_are_listed_as_aws_does() {
     let g = gateway();
     let refused = send(&g, "GET", "pets", "/prod/pets/7", &[], "").await;
     assert_eq!(refused.status, 400);
+    // The API's template, rendered over the request and the refusal.
     assert_eq!(
         refused.body,
-        r#"{"message":"Missing required request parameters: [q]"}"#
+        r#"{"error":"Missing required request parameters: [q]","type":"BAD_REQUEST_PARAMETERS","at":"/pets/{id}","env":"test"}"#
     );
+    assert_eq!(refused.header("x-stage"), Some("prod"));
     assert_eq!(
         refused.header("x-amzn-errortype"),
         Some("BadRequestException")
     );
-    // Not customised itself: DEFAULT_4XX's header, the type's status.
-    assert_eq!(refused.header("x-default"), Some("4xx"));
+    // Customised itself: DEFAULT_4XX's header does not apply.
+    assert_eq!(refused.header("x-default"), None);
     // Parameters are checked before the body.
     let both = send(&g, "POST", "pets", "/prod/pets", &[JSON], "not json").await;
-    assert_eq!(
-        both.body,
-        r#"{"message":"Missing required request parameters: [x-tenant]"}"#
+    assert!(
+        both.body
+            .contains(r#""error":"Missing required request parameters: [x-tenant]""#),
+        "{}",
+        both.body
     );
 }
 
@@ -481,6 +504,21 @@ async fn a_wrong_content_type_meets_default_or_is_not_validated_as_aws() {
         refused.header("x-detail"),
         Some("[more than one Content-Type header]")
     );
+    // A list in one header is refused the same way.
+    let refused = send(
+        &g,
+        "POST",
+        "pets",
+        "/prod/pets",
+        &[("content-type", "text/plain, application/json"), TENANT],
+        "{}",
+    )
+    .await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(
+        refused.header("x-detail"),
+        Some("[more than one media type in Content-Type]")
+    );
 }
 
 #[tokio::test]
@@ -589,6 +627,20 @@ async fn responses_carry_cors_headers_for_allowed_origins_only() {
     let missing = send(&g, "GET", "web", "/prod/nowhere", &[ORIGIN], "").await;
     assert_eq!(missing.status, 404);
     assert_eq!(missing.header("access-control-allow-origin"), Some(APP));
+}
+
+#[tokio::test]
+async fn every_answer_varies_by_origin_once() {
+    let g = gateway();
+    // A disallowed origin, and no origin, get `Vary: Origin` too: a shared
+    // cache must not serve their answer to an allowed origin.
+    for headers in [&[("origin", "http://evil.test")][..], &[]] {
+        let answer = send(&g, "GET", "web", "/prod/items", headers, "").await;
+        let vary: Vec<_> = answer.headers.get_all("vary").iter().collect();
+        assert_eq!(vary, ["Origin"], "{headers:?}");
+    }
+    let allowed = send(&g, "GET", "web", "/prod/items", &[ORIGIN], "").await;
+    assert_eq!(allowed.headers.get_all("vary").iter().count(), 1);
 }
 
 #[tokio::test]

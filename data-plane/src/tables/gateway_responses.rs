@@ -48,59 +48,9 @@ pub enum HeaderSource {
     RequestPath(Box<str>),
     /// `stageVariables.NAME`.
     StageVariable(Box<str>),
-    /// `context.NAME`.
-    Context(ContextValue),
-}
-
-/// The `$context` values a gateway response header may carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContextValue {
-    RequestId,
-    ApiId,
-    Stage,
-    HttpMethod,
-    ResourcePath,
-    ResourceId,
-    Path,
-    DomainName,
-    AccountId,
-    SourceIp,
-    UserAgent,
-    ErrorMessage,
-    ErrorMessageString,
-    ErrorResponseType,
-    ErrorValidationErrorString,
-}
-
-impl ContextValue {
-    /// Names as written after `context.`.
-    pub const NAMES: &[(&str, ContextValue)] = &[
-        ("requestId", ContextValue::RequestId),
-        ("apiId", ContextValue::ApiId),
-        ("stage", ContextValue::Stage),
-        ("httpMethod", ContextValue::HttpMethod),
-        ("resourcePath", ContextValue::ResourcePath),
-        ("resourceId", ContextValue::ResourceId),
-        ("path", ContextValue::Path),
-        ("domainName", ContextValue::DomainName),
-        ("accountId", ContextValue::AccountId),
-        ("identity.sourceIp", ContextValue::SourceIp),
-        ("identity.userAgent", ContextValue::UserAgent),
-        ("error.message", ContextValue::ErrorMessage),
-        ("error.messageString", ContextValue::ErrorMessageString),
-        ("error.responseType", ContextValue::ErrorResponseType),
-        (
-            "error.validationErrorString",
-            ContextValue::ErrorValidationErrorString,
-        ),
-    ];
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-    }
+    /// `context.NAME`, as its path (`identity.sourceIp` → `["identity",
+    /// "sourceIp"]`), read as templates read `$context`.
+    Context(Box<[Box<str>]>),
 }
 
 /// A customised body.
@@ -108,6 +58,8 @@ impl ContextValue {
 pub enum ResponseBody {
     /// A template without references or directives: the body as written.
     Plain(bytes::Bytes),
+    /// A mapping template, rendered for each refusal.
+    Template(std::sync::Arc<archway_proto::template::Template>),
 }
 
 /// How one refusal answers: the status and the customisation to apply.
@@ -192,14 +144,5 @@ mod tests {
             .shape("THROTTLED", StatusCode::TOO_MANY_REQUESTS)
             .unwrap();
         assert_eq!(own.status, 503);
-    }
-
-    #[test]
-    fn context_names_parse_as_written() {
-        assert_eq!(
-            ContextValue::parse("error.validationErrorString"),
-            Some(ContextValue::ErrorValidationErrorString)
-        );
-        assert_eq!(ContextValue::parse("requestid"), None);
     }
 }

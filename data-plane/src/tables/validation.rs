@@ -56,12 +56,12 @@ pub struct BodyModels {
 
 impl BodyModels {
     /// The model for a request's media type (lower case, no parameters).
-    pub fn for_media_type(&self, media_type: &str) -> Option<&CompiledModel> {
+    pub fn for_media_type(&self, media_type: &str) -> Option<&Arc<CompiledModel>> {
         self.by_type
             .iter()
             .find(|(t, _)| **t == *media_type)
-            .map(|(_, m)| &**m)
-            .or(self.default.as_deref())
+            .map(|(_, m)| m)
+            .or(self.default.as_ref())
     }
 }
 

@@ -20,7 +20,9 @@ pub const RESPONSE_TYPES: &[(&str, Option<u16>)] = &[
     ("DEFAULT_4XX", None),
     ("DEFAULT_5XX", None),
     ("EXPIRED_TOKEN", Some(403)),
-    ("INTEGRATION_FAILURE", Some(504)),
+    // AWS documents 504; its HTTP proxy answers an unreachable or broken
+    // backend with 502, as nodes do (tests pin it), so 502 here too.
+    ("INTEGRATION_FAILURE", Some(502)),
     ("INTEGRATION_TIMEOUT", Some(504)),
     ("INVALID_API_KEY", Some(403)),
     ("INVALID_SIGNATURE", Some(403)),

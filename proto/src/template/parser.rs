@@ -3,11 +3,13 @@
 //! references and `#` directives in it, and what a character means depends
 //! on where it sits.
 //!
-//! Whitespace: a line holding only a directive (`#set`, `#if`, `#elseif`,
-//! `#else`, `#end`, `#foreach`, `#break`, `#stop`) or a `#* *#` comment,
-//! with blanks around it, renders as nothing, its newline included
+//! Whitespace: a line holding only directives (`#set`, `#if`, `#elseif`,
+//! `#else`, `#end`, `#foreach`, `#break`, `#stop`) or `#* *#` comments,
+//! with blanks around them, renders as nothing, its newline included
 //! (Velocity 2's "lines" space gobbling, which keeps JSON templates tidy);
-//! a directive sharing its line with text leaves the text and newline alone.
+//! a directive sharing its line with text or a reference leaves the text
+//! and newline alone. (One gap: a block opened and closed on one indented
+//! line, `  #if(..)..#end`, keeps the indentation, not the newline.)
 //! A `## comment` runs to the end of its line and takes the newline.
 //!
 //! Escapes: `\$` and `\#` render `$` and `#`; any other backslash is text.
@@ -54,6 +56,7 @@ pub fn parse(source: &str) -> Result<Parsed, ParseError> {
         depth: 0,
         mutates: false,
         text_len: 0,
+        line_dirty: false,
     };
     let (nodes, end) = p.block()?;
     match end {
@@ -88,6 +91,9 @@ struct Parser<'s> {
     depth: u32,
     mutates: bool,
     text_len: usize,
+    /// Whether the current line has output other than blanks (text, a
+    /// reference): then a directive on it keeps its line's whitespace.
+    line_dirty: bool,
 }
 
 fn ident_start(c: u8) -> bool {
@@ -179,16 +185,25 @@ impl<'s> Parser<'s> {
 
     // ---- whitespace gobbling -------------------------------------------
 
-    /// Whether the line before `at` is blank and `text` (the pending output)
-    /// ends with exactly those blanks.
-    fn blank_prefix(&self, at: usize, text: &str) -> Option<usize> {
-        if self.in_string {
+    /// When the line so far holds only blanks and directives, how many
+    /// blanks at the end of `text` (the pending output) belong to it.
+    fn blank_prefix(&self, _at: usize, text: &str) -> Option<usize> {
+        if self.in_string || self.line_dirty {
             return None;
         }
-        let line_start = self.src[..at].rfind('\n').map_or(0, |n| n + 1);
-        let prefix = &self.src[line_start..at];
-        (prefix.bytes().all(|c| c == b' ' || c == b'\t') && text.ends_with(prefix))
-            .then_some(prefix.len())
+        let tail = text.rfind('\n').map_or(text, |n| &text[n + 1..]);
+        tail.bytes()
+            .all(|c| c == b' ' || c == b'\t')
+            .then_some(tail.len())
+    }
+
+    /// Notes output text for [`Parser::line_dirty`].
+    fn saw_text(&mut self, t: &str) {
+        let blank = |s: &str| s.bytes().all(|c| matches!(c, b' ' | b'\t' | b'\r'));
+        match t.rfind('\n') {
+            Some(n) => self.line_dirty = !blank(&t[n + 1..]),
+            None => self.line_dirty |= !blank(t),
+        }
     }
 
     /// If the rest of the line from `self.i` is blank, the position after
@@ -214,6 +229,7 @@ impl<'s> Parser<'s> {
         {
             text.truncate(text.len() - prefix);
             self.i = after;
+            self.line_dirty = false;
         }
     }
 
@@ -233,6 +249,7 @@ impl<'s> Parser<'s> {
             match self.b[self.i] {
                 b'\\' => match self.at(self.i + 1) {
                     Some(c @ (b'$' | b'#')) => {
+                        self.line_dirty = true;
                         text.push(c as char);
                         self.i += 2;
                         // `\$x`: the name after it is text too.
@@ -243,20 +260,24 @@ impl<'s> Parser<'s> {
                         text.push_str(&self.src[start..self.i]);
                     }
                     _ => {
+                        self.line_dirty = true;
                         text.push('\\');
                         self.i += 1;
                     }
                 },
-                b'$' => match self.reference(false)? {
-                    Some(r) => {
-                        self.flush(&mut text, &mut nodes);
-                        nodes.push(Node::Ref(*r));
+                b'$' => {
+                    self.line_dirty = true;
+                    match self.reference(false)? {
+                        Some(r) => {
+                            self.flush(&mut text, &mut nodes);
+                            nodes.push(Node::Ref(*r));
+                        }
+                        None => {
+                            text.push('$');
+                            self.i += 1;
+                        }
                     }
-                    None => {
-                        text.push('$');
-                        self.i += 1;
-                    }
-                },
+                }
                 b'#' => {
                     if let Some(t) = self.hash(&mut text, &mut nodes)? {
                         self.flush(&mut text, &mut nodes);
@@ -268,7 +289,9 @@ impl<'s> Parser<'s> {
                     while self.i < self.end && !matches!(self.b[self.i], b'\\' | b'$' | b'#') {
                         self.i += 1;
                     }
-                    text.push_str(&self.src[start..self.i]);
+                    let run = &self.src[start..self.i];
+                    self.saw_text(run);
+                    text.push_str(run);
                 }
             }
         }
@@ -294,6 +317,7 @@ impl<'s> Parser<'s> {
                 if let Some(prefix) = prefix {
                     text.truncate(text.len() - prefix);
                 }
+                self.line_dirty = false;
                 return Ok(None);
             }
             Some(b'*') => {
@@ -310,7 +334,10 @@ impl<'s> Parser<'s> {
                 let Some(close) = self.src[start + 3..self.end].find("]]#") else {
                     return Err(self.error(start, "unterminated '#[[': expected ']]#'"));
                 };
-                text.push_str(&self.src[start + 3..start + 3 + close]);
+                let raw = &self.src[start + 3..start + 3 + close];
+                self.saw_text(raw);
+                self.line_dirty = true;
+                text.push_str(raw);
                 self.i = start + 3 + close + 3;
                 return Ok(None);
             }
@@ -324,6 +351,7 @@ impl<'s> Parser<'s> {
         }
         let name = &self.src[name_start..j];
         if braced && self.at(j) != Some(b'}') {
+            self.line_dirty = true;
             text.push('#');
             self.i = start + 1;
             return Ok(None);
@@ -335,6 +363,7 @@ impl<'s> Parser<'s> {
             ));
         }
         if !DIRECTIVES.contains(&name) {
+            self.line_dirty = true;
             text.push('#');
             self.i = start + 1;
             return Ok(None);
@@ -1063,13 +1092,14 @@ impl<'s> Parser<'s> {
             return Ok(Expr::Str(content.into()));
         }
         self.enter(at)?;
-        let (outer_end, outer_in_string) = (self.end, self.in_string);
+        let (outer_end, outer_in_string, outer_dirty) = (self.end, self.in_string, self.line_dirty);
         self.end = close;
         self.in_string = true;
         self.i = at + 1;
         let parsed = self.block();
         self.end = outer_end;
         self.in_string = outer_in_string;
+        self.line_dirty = outer_dirty;
         let (mut nodes, end) = parsed?;
         if !matches!(end, Terminator::Eof) {
             return Err(self.stray(end));

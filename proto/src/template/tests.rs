@@ -847,3 +847,13 @@ fn changing_a_value_read_from_the_body_leaves_the_body_alone() {
     let t = "#set($o = $input.path('$.owner'))#set($o.name = 'B')#set($ok = $o.tags.add('z'))$o.name $input.json('$.owner.tags') $input.path('$.owner.name')";
     assert_eq!(render_body(t, PETS), r#"B ["x","y"] Ana "A""#);
 }
+
+#[test]
+fn lines_of_several_directives_leave_nothing() {
+    assert_eq!(
+        render("#set($a = 1) #set($b = 2)\n$a$b\n#if(true)#set($c = 3)#end  \n$c"),
+        "12\n3"
+    );
+    assert_eq!(render("#set($a = \"x$b\")\n#set($b = 1)\n$b"), "1");
+    assert_eq!(render("x$a #set($a = 1)\ny"), "x$a \ny");
+}

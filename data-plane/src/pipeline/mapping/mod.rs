@@ -1,0 +1,495 @@
+//! Phase: integration, for non-proxy integrations (HTTP, AWS, and MOCK
+//! with templates; compiled in [`crate::mapping`]). Three steps, as AWS:
+//!
+//! 1. request: the body is read whole; the request template for its
+//!    content type renders the integration request's body (or the
+//!    passthrough behaviour passes it, or refuses with 415); request
+//!    parameter mappings and the template's `requestOverride` make its
+//!    headers, query string and path parameters; content handling converts
+//!    between text and binary (base64);
+//! 2. backend: MOCK answers from the gateway (the rendered template's
+//!    `statusCode`, else 200), HTTP is one buffered call through the node's
+//!    outbound client within the integration timeout, AWS goes through
+//!    [`crate::aws::action::call`];
+//! 3. response: the integration response whose selection pattern matches
+//!    the backend's status (or a function's errorMessage) in full, else
+//!    the default, sets the status, maps headers and renders its template
+//!    over the backend's body (`$input` is that body there), with the
+//!    template's `responseOverride`. No integration responses: the
+//!    backend's answer passes as it is.
+//!
+//! HTTP_PROXY never comes here: its streaming path stays untouched.
+
+use super::context::{Context, Target};
+use super::gateway_response::GatewayResponse;
+use super::template_vars::TemplateVars;
+use super::{GatewayBody, function};
+use crate::aws::AwsOutbound;
+use crate::mapping::{Backend, MappedIntegration, RequestBodyPlan, ValueSource};
+use crate::upstream::{BufferedLimits, BufferedRequest, Upstream, UpstreamError};
+use archway_proto::mapping_expr::Location;
+use archway_proto::template::{Limits, Overrides, Params};
+use archway_proto::v1::ContentHandling;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+use http_body_util::{Either, Full};
+use std::time::Instant;
+
+/// The integration request the mapping made.
+struct MappedRequest {
+    body: Bytes,
+    /// The media type of `body`: the template's key, or the client's.
+    content_type: Option<String>,
+    headers: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    path: Vec<(String, String)>,
+    overrides: Overrides,
+}
+
+/// What the backend answered, before response mapping.
+struct BackendAnswer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    /// What selection patterns match: the status code, or a function's
+    /// errorMessage.
+    selector: String,
+}
+
+pub async fn call<'a>(
+    cx: &mut Context<'a>,
+    target: &Target<'a>,
+    mapped: &MappedIntegration,
+    upstream: &Upstream,
+    aws: &AwsOutbound,
+) -> Result<Response<GatewayBody>, GatewayResponse> {
+    let body = super::iam::buffer_body(&mut cx.body, cx.max_payload).await?;
+    let request = map_request(cx, target, mapped, &body)?;
+    let started = Instant::now();
+    let answer = match &mapped.backend {
+        Backend::Mock => mock_answer(&request),
+        Backend::Http {
+            method,
+            uri,
+            timeout,
+        } => {
+            let uri = render_uri(cx, target, uri, &request)?;
+            let mut headers = HeaderMap::with_capacity(request.headers.len() + 1);
+            if let Some(ct) = request
+                .content_type
+                .as_deref()
+                .and_then(|c| HeaderValue::from_str(c).ok())
+            {
+                headers.insert(http::header::CONTENT_TYPE, ct);
+            }
+            for (name, value) in &request.headers {
+                if let (Ok(n), Ok(v)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(value),
+                ) {
+                    headers.insert(n, v);
+                }
+            }
+            let call = BufferedRequest {
+                method: method.clone().unwrap_or_else(|| cx.head.method.clone()),
+                uri: &uri,
+                headers,
+                body: request.body.clone(),
+            };
+            let limits = BufferedLimits {
+                timeout: *timeout,
+                max_response_bytes: cx.max_payload,
+            };
+            match upstream.send_buffered(call, limits).await {
+                Ok(response) => {
+                    let (parts, body) = response.into_parts();
+                    BackendAnswer {
+                        selector: parts.status.as_u16().to_string(),
+                        status: parts.status,
+                        headers: parts.headers,
+                        body,
+                    }
+                }
+                Err(UpstreamError::TimedOut(_)) => return Err(GatewayResponse::IntegrationTimeout),
+                Err(e) => {
+                    tracing::warn!(uri, error = %crate::upstream::error_chain(&e), "HTTP integration failed");
+                    return Err(GatewayResponse::IntegrationFailure);
+                }
+            }
+        }
+        Backend::Aws {
+            target: aws_target,
+            settings,
+        } => {
+            let query: Vec<(String, String)> = request.query.clone();
+            let path: Vec<(String, String)> = request.path.clone();
+            let mut headers = HeaderMap::new();
+            for (name, value) in &request.headers {
+                if let (Ok(n), Ok(v)) = (
+                    HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(value),
+                ) {
+                    headers.insert(n, v);
+                }
+            }
+            let rendered = crate::aws::action::RenderedRequest {
+                method: http::Method::POST,
+                headers,
+                query: &query,
+                path_params: &path,
+                body: request.body.clone(),
+            };
+            match crate::aws::action::call(aws, &cx.tables.outbound, aws_target, settings, rendered)
+                .await
+            {
+                Ok(answer) => BackendAnswer {
+                    selector: answer
+                        .function_error
+                        .as_ref()
+                        .map(|e| e.message.clone().unwrap_or_default())
+                        .unwrap_or_else(|| answer.answer.status.as_u16().to_string()),
+                    status: answer.answer.status,
+                    headers: answer.answer.headers,
+                    body: answer.answer.body,
+                },
+                Err(crate::aws::AwsError::TimedOut(_)) => {
+                    return Err(GatewayResponse::IntegrationTimeout);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "AWS integration failed");
+                    return Err(GatewayResponse::IntegrationFailure);
+                }
+            }
+        }
+    };
+    if !matches!(mapped.backend, Backend::Mock) {
+        cx.observation.integration_latency = Some(started.elapsed());
+        cx.observation.integration_status = Some(answer.status);
+    }
+    map_response(cx, target, mapped, answer)
+}
+
+/// Step 1: the integration request's body, parameters and overrides.
+fn map_request<'a>(
+    cx: &Context<'a>,
+    target: &Target<'a>,
+    mapped: &MappedIntegration,
+    body: &Bytes,
+) -> Result<MappedRequest, GatewayResponse> {
+    let content_type = cx
+        .head
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    // CONVERT_TO_TEXT: a binary payload reaches templates (and the backend)
+    // as base64 text.
+    let binary = function::is_binary(content_type, &mapped.binary_media_types, body);
+    let payload = if mapped.content_handling == ContentHandling::ConvertToText && binary {
+        Bytes::from(BASE64.encode(body))
+    } else {
+        body.clone()
+    };
+    let vars = TemplateVars::new(cx, target);
+    let limits = Limits {
+        max_output_bytes: cx.max_payload,
+        ..Limits::default()
+    };
+    let (mut out_body, out_type, overrides) = match mapped.request_plan(content_type) {
+        RequestBodyPlan::Unsupported => return Err(GatewayResponse::UnsupportedMediaType),
+        RequestBodyPlan::Passthrough => (
+            payload,
+            content_type.map(str::to_owned),
+            Overrides::default(),
+        ),
+        RequestBodyPlan::Template(key, template) => {
+            let rendered = template
+                .render(&vars.variables(&payload), &limits)
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "request mapping template failed");
+                    GatewayResponse::ApiConfigurationError
+                })?;
+            (
+                Bytes::from(rendered.output),
+                Some(key.to_owned()),
+                rendered.overrides,
+            )
+        }
+    };
+    if mapped.content_handling == ContentHandling::ConvertToBinary {
+        out_body = BASE64
+            .decode(&out_body)
+            .map(Bytes::from)
+            .map_err(|_| GatewayResponse::ApiConfigurationError)?;
+    }
+    let mut request = MappedRequest {
+        body: out_body,
+        content_type: out_type,
+        headers: Vec::new(),
+        query: Vec::new(),
+        path: Vec::new(),
+        overrides: Overrides::default(),
+    };
+    for p in &mapped.request_parameters {
+        let Some(value) = request_value(&vars, &p.source, body)? else {
+            continue;
+        };
+        let list = match p.location {
+            Location::Header => &mut request.headers,
+            Location::QueryString => &mut request.query,
+            Location::Path => &mut request.path,
+        };
+        set(list, &p.name, value);
+    }
+    // The template's requestOverride wins over the mappings, as in AWS.
+    for (n, v) in &overrides.request_headers {
+        set(&mut request.headers, n, v.clone());
+    }
+    for (n, v) in &overrides.request_querystring {
+        set(&mut request.query, n, v.clone());
+    }
+    for (n, v) in &overrides.request_path {
+        set(&mut request.path, n, v.clone());
+    }
+    request.overrides = overrides;
+    Ok(request)
+}
+
+fn set(list: &mut Vec<(String, String)>, name: &str, value: String) {
+    match list.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        Some(entry) => entry.1 = value,
+        None => list.push((name.to_owned(), value)),
+    }
+}
+
+/// A request mapping's value; None when the source has none (the mapping
+/// is then left out, as AWS leaves out absent parameters).
+fn request_value(
+    vars: &TemplateVars<'_, '_>,
+    source: &ValueSource,
+    body: &Bytes,
+) -> Result<Option<String>, GatewayResponse> {
+    Ok(match source {
+        ValueSource::MethodRequest(location, name) => match location {
+            Location::Header => vars.header(name),
+            Location::QueryString => vars.querystring(name),
+            Location::Path => vars.path(name),
+        }
+        .map(str::to_owned),
+        ValueSource::MethodRequestMultiValue(location, name) => {
+            let mut values = Vec::new();
+            let kind = match location {
+                Location::Header => archway_proto::template::ParamLocation::Header,
+                _ => archway_proto::template::ParamLocation::QueryString,
+            };
+            vars.each(kind, &mut |n, v| {
+                if n.eq_ignore_ascii_case(name) {
+                    values.push(v.to_owned());
+                }
+            });
+            (!values.is_empty()).then(|| values.join(","))
+        }
+        ValueSource::Body => Some(String::from_utf8_lossy(body).into_owned()),
+        ValueSource::BodyPath(t) => body_path(t, &vars.variables(body))?,
+        ValueSource::StageVariable(name) => {
+            archway_proto::template::StageVariables::get(vars, name).map(str::to_owned)
+        }
+        ValueSource::Context(path) => context_text(vars, path),
+        ValueSource::Constant(v) => Some(v.to_string()),
+        ValueSource::ResponseHeader(_) | ValueSource::ResponseMultiValueHeader(_) => None,
+    })
+}
+
+/// `$input.json(PATH)` rendered; a JSON string is given unquoted.
+fn body_path(
+    t: &archway_proto::template::Template,
+    vars: &archway_proto::template::Variables<'_>,
+) -> Result<Option<String>, GatewayResponse> {
+    let out = t
+        .render(vars, &Limits::default())
+        .map_err(|e| {
+            tracing::warn!(error = %e, "a body mapping failed");
+            GatewayResponse::ApiConfigurationError
+        })?
+        .output;
+    if out.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(match serde_json::from_str::<String>(&out) {
+        Ok(s) => s,
+        Err(_) => out,
+    }))
+}
+
+fn context_text(vars: &TemplateVars<'_, '_>, path: &[Box<str>]) -> Option<String> {
+    let names: Vec<&str> = path.iter().map(|s| &**s).collect();
+    let v = archway_proto::template::ContextVars::get(vars, &names)?;
+    Some(match v.as_str() {
+        Some(s) => s.to_owned(),
+        None => v.to_java_string(),
+    })
+}
+
+/// MOCK: the rendered request's `statusCode` (else 200) and no body.
+fn mock_answer(request: &MappedRequest) -> BackendAnswer {
+    let status = serde_json::from_slice::<serde_json::Value>(&request.body)
+        .ok()
+        .and_then(|v| v.get("statusCode")?.as_u64())
+        .and_then(|s| StatusCode::from_u16(u16::try_from(s).ok()?).ok())
+        .unwrap_or(StatusCode::OK);
+    BackendAnswer {
+        selector: status.as_u16().to_string(),
+        status,
+        headers: HeaderMap::new(),
+        body: Bytes::new(),
+    }
+}
+
+/// The backend URI: `{name}` from the mapped path parameters (else the
+/// method's own of that name), stage variables, and the mapped query.
+fn render_uri(
+    cx: &Context<'_>,
+    target: &Target<'_>,
+    uri: &archway_proto::uri_template::UriTemplate,
+    request: &MappedRequest,
+) -> Result<String, GatewayResponse> {
+    let method_params = cx.params();
+    let mut params: Vec<(&str, &str)> = request
+        .path
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    for (n, v) in method_params.iter() {
+        if !params.iter().any(|(m, _)| m == n) {
+            params.push((n, v));
+        }
+    }
+    let mut out = super::http_proxy::render_uri(
+        uri,
+        &params.into_iter().collect(),
+        &target.serving.variables,
+        None,
+    )?;
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(request.query.iter())
+        .finish();
+    if !query.is_empty() {
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(&query);
+    }
+    Ok(out)
+}
+
+/// Step 3: the method's answer from the backend's.
+fn map_response<'a>(
+    cx: &Context<'a>,
+    target: &Target<'a>,
+    mapped: &MappedIntegration,
+    answer: BackendAnswer,
+) -> Result<Response<GatewayBody>, GatewayResponse> {
+    let Some(rule) = mapped.response_for(&answer.selector) else {
+        // No integration responses: the backend's answer as it is.
+        let mut response = Response::new(Either::Right(Full::new(answer.body)));
+        *response.status_mut() = answer.status;
+        if let Some(ct) = answer.headers.get(http::header::CONTENT_TYPE) {
+            response
+                .headers_mut()
+                .insert(http::header::CONTENT_TYPE, ct.clone());
+        }
+        return Ok(response);
+    };
+    let vars = TemplateVars::new(cx, target);
+    let mut headers = HeaderMap::new();
+    for (name, source) in &rule.parameters {
+        let value = match source {
+            ValueSource::ResponseHeader(h) => answer
+                .headers
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            ValueSource::ResponseMultiValueHeader(h) => {
+                let all: Vec<&str> = answer
+                    .headers
+                    .get_all(h)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect();
+                (!all.is_empty()).then(|| all.join(","))
+            }
+            ValueSource::Body => Some(String::from_utf8_lossy(&answer.body).into_owned()),
+            ValueSource::BodyPath(t) => body_path(t, &vars.variables(&answer.body))?,
+            ValueSource::StageVariable(n) => {
+                archway_proto::template::StageVariables::get(&vars, n).map(str::to_owned)
+            }
+            ValueSource::Context(path) => context_text(&vars, path),
+            ValueSource::Constant(v) => Some(v.to_string()),
+            ValueSource::MethodRequest(..) | ValueSource::MethodRequestMultiValue(..) => None,
+        };
+        if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(name.clone(), v);
+        }
+    }
+    let accept = cx
+        .head
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let mut status = rule.status;
+    let (mut body, content_type) = match rule.template_for(accept) {
+        Some((key, template)) => {
+            let limits = Limits {
+                max_output_bytes: cx.max_payload,
+                ..Limits::default()
+            };
+            let rendered = template
+                .render(&vars.variables(&answer.body), &limits)
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "response mapping template failed");
+                    GatewayResponse::ApiConfigurationError
+                })?;
+            let o = &rendered.overrides;
+            if let Some(s) = o.response_status.and_then(|s| StatusCode::from_u16(s).ok()) {
+                status = s;
+            }
+            for (n, v) in &o.response_headers {
+                if let (Ok(n), Ok(v)) = (
+                    HeaderName::from_bytes(n.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) {
+                    headers.insert(n, v);
+                }
+            }
+            (
+                Bytes::from(rendered.output),
+                Some(HeaderValue::from_str(key).ok()),
+            )
+        }
+        None => (
+            answer.body.clone(),
+            Some(answer.headers.get(http::header::CONTENT_TYPE).cloned()),
+        ),
+    };
+    match rule.content_handling {
+        ContentHandling::ConvertToText => body = Bytes::from(BASE64.encode(&body)),
+        ContentHandling::ConvertToBinary => {
+            body = BASE64
+                .decode(&body)
+                .map(Bytes::from)
+                .map_err(|_| GatewayResponse::ApiConfigurationError)?;
+        }
+        _ => {}
+    }
+    if let Some(Some(ct)) = content_type
+        && !headers.contains_key(http::header::CONTENT_TYPE)
+    {
+        headers.insert(http::header::CONTENT_TYPE, ct);
+    }
+    let mut response = Response::new(Either::Right(Full::new(body)));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests;
