@@ -5,8 +5,10 @@
 //! fsynced: a crash leaves either the old snapshot or the new one, never a
 //! torn file. The file is readable by its owner only.
 //!
-//! IAM secret access keys are not in it in clear: each is sealed
-//! (AES-256-GCM, bound to its access key id, see `archway_proto::sealing`)
+//! IAM secret access keys, and the secrets and session tokens of outbound
+//! credentials, are not in it in clear: each is sealed (AES-256-GCM, bound
+//! to its access key id or the credential's name, see
+//! `archway_proto::sealing`)
 //! with the node's seal key, which lives apart from the snapshot
 //! (`--seal-key-file`, or `ARCHWAY_SEAL_KEY`). A copy of the snapshot alone
 //! (a backup, a support bundle) reveals no secret. A snapshot whose secrets
@@ -84,6 +86,21 @@ impl SnapshotFile {
                         Err(_) => unopened += 1,
                     }
                 }
+                if let Some(Body::OutboundCredential(c)) = &mut r.resource {
+                    in_clear |= !c.secret_access_key.is_empty() || !c.session_token.is_empty();
+                    let (secret_id, token_id) = outbound_seal_ids(&c.name);
+                    for (id, field) in [
+                        (secret_id, &mut c.secret_access_key),
+                        (token_id, &mut c.session_token),
+                    ] {
+                        if let Some(sealed) = snapshot.sealed_secrets.get(&id) {
+                            match self.seal.open(&id, sealed) {
+                                Ok(plain) => *field = String::from_utf8_lossy(&plain).into(),
+                                Err(_) => unopened += 1,
+                            }
+                        }
+                    }
+                }
                 (r.name.clone(), r)
             })
             .collect();
@@ -128,6 +145,26 @@ impl SnapshotFile {
                     };
                     encoding::message::encode(2, &bare, &mut buf);
                 }
+                Some(Body::OutboundCredential(c))
+                    if !c.secret_access_key.is_empty() || !c.session_token.is_empty() =>
+                {
+                    let mut c = c.clone();
+                    let (secret_id, token_id) = outbound_seal_ids(&c.name);
+                    for (id, field) in [
+                        (secret_id, &mut c.secret_access_key),
+                        (token_id, &mut c.session_token),
+                    ] {
+                        if !field.is_empty() {
+                            sealed.insert(id.clone(), self.seal.seal(&id, field.as_bytes()));
+                            field.clear();
+                        }
+                    }
+                    let bare = ConfigResource {
+                        name: resource.name.clone(),
+                        resource: Some(Body::OutboundCredential(c)),
+                    };
+                    encoding::message::encode(2, &bare, &mut buf);
+                }
                 _ => encoding::message::encode(2, resource, &mut buf),
             }
         }
@@ -162,6 +199,15 @@ impl SnapshotFile {
         fs::rename(&tmp, self.path())?;
         File::open(&self.dir)?.sync_all()
     }
+}
+
+/// The ids an outbound credential's secret and session token are sealed
+/// under (and bound to): never an access key id, which has no `/`.
+fn outbound_seal_ids(name: &str) -> (String, String) {
+    (
+        format!("outbound/{name}"),
+        format!("outbound/{name}/session"),
+    )
 }
 
 /// Where a node's seal key comes from.
@@ -290,6 +336,50 @@ mod tests {
         let loaded = file.load().unwrap().unwrap();
         assert_eq!(secret_of(&loaded, "AKIAEXAMPLE000000001"), secret);
         assert_eq!(loaded.digest(), config.digest());
+    }
+
+    #[test]
+    fn saved_snapshots_hold_no_outbound_secret_in_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SnapshotFile::new(dir.path(), key(1));
+        let (secret, token) = (
+            "oUtBoUnD/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "a-session-token-value",
+        );
+        let credential = ConfigResource {
+            name: "outboundcredential/invoker".into(),
+            resource: Some(Body::OutboundCredential(
+                archway_proto::v1::OutboundCredential {
+                    name: "invoker".into(),
+                    access_key_id: "AKIAOUTBOUND00000001".into(),
+                    secret_access_key: secret.into(),
+                    session_token: token.into(),
+                    ..Default::default()
+                },
+            )),
+        };
+        let resources = [credential.clone()]
+            .into_iter()
+            .map(|r| (r.name.clone(), r))
+            .collect();
+        let config = ReceivedConfig::new("e".into(), 1, "s".into(), resources);
+        file.save(&config).unwrap();
+        let raw = fs::read(file.path()).unwrap();
+        for clear in [secret, token] {
+            assert!(
+                !raw.windows(clear.len()).any(|w| w == clear.as_bytes()),
+                "{clear} must not be on disk in clear"
+            );
+        }
+        let (loaded, in_clear) = file.load_checked().unwrap().unwrap();
+        assert!(!in_clear);
+        assert_eq!(loaded.digest(), config.digest());
+        // Another node's key opens nothing: the credential has no secret.
+        let other = SnapshotFile::new(dir.path(), key(2))
+            .load()
+            .unwrap()
+            .unwrap();
+        assert_ne!(other.digest(), config.digest());
     }
 
     #[test]

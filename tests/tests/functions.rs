@@ -14,9 +14,20 @@ use serde_json::Value;
 const KEY: &str = "AKIAFUNCTIONTEST0001";
 const SECRET: &str = "fUnCtIoNsEcReT/K7MDENG+bPxRfiCYEXAMPLE";
 const ACCOUNT: &str = "123456789012";
+/// The key of an outbound credential configured through the admin API.
+const OWN_KEY: &str = "AKIAOUTBOUNDCRED0001";
+const OWN_SECRET: &str = "oUtBoUnDsEcReT/K7MDENG+bPxRfiCYEXAMPLE";
 
 fn function_arn(name: &str) -> String {
     format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}")
+}
+
+/// How REST APIs name a function: its invocation URI.
+fn invocation_uri(name: &str) -> String {
+    format!(
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations",
+        function_arn(name)
+    )
 }
 
 /// AWS_PROXY to `uri` (any form AWS writes) with payload `format`.
@@ -69,18 +80,29 @@ async fn send(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_functions_get_the_1_0_event_signed_and_answer() -> anyhow::Result<()> {
     let server = lambda::start("node-endpoint", KEY, SECRET).await;
-    let own = lambda::start("integration-endpoint", KEY, SECRET).await;
+    let own = lambda::start("integration-endpoint", OWN_KEY, OWN_SECRET).await;
     let (_dir, _cp, node, mut admin) = started(&server).await?;
     let api = admin.create_api("fns", ApiProtocol::Rest).await?;
     // The REST form of the URI, naming an alias.
-    let rest_uri = format!(
-        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}:live/invocations",
-        function_arn("echo")
-    );
+    let rest_uri = invocation_uri("echo:live");
     admin
         .route(&api, "/pets/{id}", "POST", function(&rest_uri, ""))
         .await?;
-    // The integration's own endpoint comes before the node's.
+    // The integration's own endpoint comes before the node's; its
+    // credentials, an outbound credential named by its role ARN (set
+    // through the gRPC API), before the node's environment.
+    admin
+        .iam
+        .put_outbound_credential(PutOutboundCredentialRequest {
+            credential: Some(OutboundCredential {
+                name: "invoker".into(),
+                role_arn: format!("arn:aws:iam::{ACCOUNT}:role/invoker"),
+                access_key_id: OWN_KEY.into(),
+                secret_access_key: OWN_SECRET.into(),
+                ..Default::default()
+            }),
+        })
+        .await?;
     admin
         .route(
             &api,
@@ -88,8 +110,48 @@ async fn rest_functions_get_the_1_0_event_signed_and_answer() -> anyhow::Result<
             "GET",
             Integration {
                 endpoint_url: own.url(),
-                ..function(&function_arn("echo"), "1.0")
+                credentials: format!("arn:aws:iam::{ACCOUNT}:role/invoker"),
+                ..function(&invocation_uri("echo"), "1.0")
             },
+        )
+        .await?;
+    // Behind a custom authorizer: its principal and context reach the
+    // function in requestContext.authorizer.
+    let authorizer_addr = archway_e2e::serve::spawn(None, |_req| async {
+        archway_e2e::serve::answer(
+            200,
+            serde_json::json!({
+                "principalId": "alice",
+                "policyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}]},
+                "context": {"tenant": "acme", "level": 3},
+            })
+            .to_string(),
+        )
+    })
+    .await;
+    let tokens = admin
+        .create_authorizer(Authorizer {
+            identity_source: "method.request.header.Authorization".into(),
+            result_ttl_seconds: Some(0),
+            ..archway_e2e::admin::authorizer(
+                &api,
+                "tokens",
+                AuthorizerType::Token,
+                &format!("http://{authorizer_addr}/authorize"),
+            )
+        })
+        .await?;
+    admin
+        .put_custom_route(
+            &api,
+            "/me",
+            Method {
+                http_method: "GET".into(),
+                integration: Some(function(&invocation_uri("echo"), "")),
+                ..Default::default()
+            },
+            &tokens,
         )
         .await?;
     admin.deploy(&api, "prod").await?;
@@ -171,11 +233,28 @@ async fn rest_functions_get_the_1_0_event_signed_and_answer() -> anyhow::Result<
         rc["requestId"]
     );
 
+    let answer = send(
+        &node,
+        "fns",
+        "GET",
+        "/prod/me",
+        "",
+        &[("authorization", "token-1")],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let authorizer = &server.last("echo").unwrap().event["requestContext"]["authorizer"];
+    assert_eq!(authorizer["principalId"], "alice");
+    assert_eq!(authorizer["tenant"], "acme");
+    assert_eq!(authorizer["level"], 3);
+
     let answer = send(&node, "fns", "GET", "/prod/own", "", &[]).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     assert_eq!(answer.headers["x-served-by"], "integration-endpoint");
     let invocation = own.last("echo").unwrap();
     assert!(invocation.signature_ok);
+    assert_eq!(invocation.access_key, OWN_KEY);
+    assert_eq!(invocation.session_token, None);
     assert_eq!(invocation.event["body"], Value::Null);
     assert_eq!(invocation.event["queryStringParameters"], Value::Null);
     Ok(())
@@ -271,7 +350,7 @@ async fn function_failures_answer_as_aws() -> anyhow::Result<()> {
                 &api,
                 &format!("/{name}"),
                 "GET",
-                function(&function_arn(name), ""),
+                function(&invocation_uri(name), ""),
             )
             .await?;
     }
@@ -282,7 +361,7 @@ async fn function_failures_answer_as_aws() -> anyhow::Result<()> {
             "GET",
             Integration {
                 timeout_ms: 300,
-                ..function(&function_arn("slow"), "")
+                ..function(&invocation_uri("slow"), "")
             },
         )
         .await?;
@@ -293,7 +372,7 @@ async fn function_failures_answer_as_aws() -> anyhow::Result<()> {
             "GET",
             Integration {
                 endpoint_url: other_key.url(),
-                ..function(&function_arn("echo"), "")
+                ..function(&invocation_uri("echo"), "")
             },
         )
         .await?;
@@ -305,7 +384,7 @@ async fn function_failures_answer_as_aws() -> anyhow::Result<()> {
             "GET",
             Integration {
                 endpoint_url: format!("http://{nowhere}"),
-                ..function(&function_arn("echo"), "")
+                ..function(&invocation_uri("echo"), "")
             },
         )
         .await?;

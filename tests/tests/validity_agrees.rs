@@ -254,6 +254,13 @@ const VALID: &[(&str, Change)] = &[
         c.stage.canary.as_mut().unwrap().percent_traffic = 100.0
     }),
     ("no quota", |c| c.plan.quota = None),
+    ("a function behind its invocation URI", |c| {
+        c.method.integration = Some(Integration {
+            r#type: IntegrationType::AwsProxy as i32,
+            uri: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:pets:live/invocations".into(),
+            ..Default::default()
+        })
+    }),
 ];
 
 /// Configurations both planes refuse.
@@ -286,6 +293,13 @@ const INVALID: &[(&str, Change)] = &[
     }),
     ("an integration without a type", |c| {
         integration(c).r#type = 0
+    }),
+    ("a function URI that names no function", |c| {
+        c.method.integration = Some(Integration {
+            r#type: IntegrationType::AwsProxy as i32,
+            uri: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:pets/invocations".into(),
+            ..Default::default()
+        })
     }),
     ("a mock status above 599", |c| {
         c.method.integration = Some(mock(600))

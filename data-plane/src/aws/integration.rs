@@ -5,6 +5,7 @@
 use super::arn::{self, AwsTarget, FunctionTarget};
 use archway_proto::MAX_INTEGRATION_TIMEOUT_MS;
 use archway_proto::aws_subtypes::{self, Parameter, Subtype};
+use archway_proto::mapping_expr::{HttpValue, parse_http_value};
 use archway_proto::v1::Integration;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,69 +60,10 @@ pub struct FunctionIntegration {
 #[derive(Debug)]
 pub struct ServiceIntegration {
     pub subtype: &'static Subtype,
-    /// Each mapped parameter and where its value comes from.
-    pub parameters: Vec<(&'static Parameter, RequestValue)>,
+    /// Each mapped parameter and where its value comes from (HTTP APIs'
+    /// mapping values: `$request.header.x`, `${request.body.id}-suffix`…).
+    pub parameters: Vec<(&'static Parameter, HttpValue)>,
     pub call: CallSettings,
-}
-
-/// Where a subtype parameter's value comes from, as HTTP APIs write it.
-///
-/// Parsed here until `archway_proto::mapping_expr` (the shared parser of
-/// mapping expressions) is on main; then this is replaced by it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RequestValue {
-    /// `$request.header.NAME` (lowercase).
-    Header(Box<str>),
-    /// `$request.querystring.NAME`.
-    Query(Box<str>),
-    /// `$request.path.NAME`.
-    Path(Box<str>),
-    /// `$request.body`: the whole body as text.
-    Body,
-    /// `$request.body.a.b`: a member of a JSON body; strings as they are,
-    /// other values as JSON.
-    BodyPath(Box<[Box<str>]>),
-    /// `$context.NAME`.
-    Context(Box<str>),
-    /// `$stageVariables.NAME`.
-    StageVariable(Box<str>),
-    /// Anything else: the value itself.
-    Literal(Box<str>),
-}
-
-impl RequestValue {
-    pub fn parse(value: &str) -> Result<Self, String> {
-        let name = |rest: &str, what: &str| -> Result<Box<str>, String> {
-            if rest.is_empty() || rest.contains(char::is_whitespace) {
-                Err(format!("'{value}': {what} needs a name"))
-            } else {
-                Ok(rest.into())
-            }
-        };
-        Ok(if let Some(rest) = value.strip_prefix("$request.header.") {
-            RequestValue::Header(name(rest, "a header")?.to_ascii_lowercase().into())
-        } else if let Some(rest) = value.strip_prefix("$request.querystring.") {
-            RequestValue::Query(name(rest, "a query string parameter")?)
-        } else if let Some(rest) = value.strip_prefix("$request.path.") {
-            RequestValue::Path(name(rest, "a path parameter")?)
-        } else if value == "$request.body" {
-            RequestValue::Body
-        } else if let Some(rest) = value.strip_prefix("$request.body.") {
-            let path: Vec<Box<str>> = rest.split('.').map(Into::into).collect();
-            if path.iter().any(|p| p.is_empty()) {
-                return Err(format!("'{value}': empty member name"));
-            }
-            RequestValue::BodyPath(path.into())
-        } else if let Some(rest) = value.strip_prefix("$context.") {
-            RequestValue::Context(name(rest, "a context variable")?)
-        } else if let Some(rest) = value.strip_prefix("$stageVariables.") {
-            RequestValue::StageVariable(name(rest, "a stage variable")?)
-        } else if value.starts_with("$request.") {
-            return Err(format!("'{value}': unknown request value"));
-        } else {
-            RequestValue::Literal(value.into())
-        })
-    }
 }
 
 /// The compiled form of an `AWS_PROXY` integration.
@@ -149,7 +91,11 @@ pub fn compile_proxy(
         let mut parameters = Vec::with_capacity(i.request_parameters.len());
         for (name, value) in &i.request_parameters {
             let parameter = subtype.parameter(name).expect("checked above");
-            parameters.push((parameter, RequestValue::parse(value)?));
+            let value = parse_http_value(value).map_err(|e| format!("{name}: {e}"))?;
+            if value.reads_response() {
+                return Err(format!("{name}: a request parameter cannot read $response"));
+            }
+            parameters.push((parameter, value));
         }
         return Ok(ProxyIntegration::Service(ServiceIntegration {
             subtype,
@@ -202,31 +148,6 @@ mod tests {
     }
 
     #[test]
-    fn request_values_in_every_form() {
-        assert_eq!(
-            RequestValue::parse("$request.header.X-Id"),
-            Ok(RequestValue::Header("x-id".into()))
-        );
-        assert_eq!(
-            RequestValue::parse("$request.body.order.id"),
-            Ok(RequestValue::BodyPath(["order".into(), "id".into()].into()))
-        );
-        assert_eq!(RequestValue::parse("$request.body"), Ok(RequestValue::Body));
-        assert_eq!(
-            RequestValue::parse("https://sqs/q"),
-            Ok(RequestValue::Literal("https://sqs/q".into()))
-        );
-        for bad in [
-            "$request.header.",
-            "$request.body..x",
-            "$request.cookie.x",
-            "$context.",
-        ] {
-            assert!(RequestValue::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn a_subtype_is_checked_against_the_table() {
         let ok = proxy(
             "",
@@ -244,6 +165,12 @@ mod tests {
                 .unwrap_err()
                 .contains("MessageBody")
         );
+        let reads_response = proxy(
+            "",
+            "SQS-SendMessage",
+            &[("QueueUrl", "q"), ("MessageBody", "$response.body")],
+        );
+        assert!(compile_proxy(&reads_response, "POST", "/", &[]).is_err());
         let unknown = proxy("", "SQS-Send", &[]);
         assert!(compile_proxy(&unknown, "POST", "/", &[]).is_err());
     }

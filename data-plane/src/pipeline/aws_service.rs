@@ -12,9 +12,10 @@ use super::GatewayBody;
 use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
 use super::iam::buffer_body;
-use crate::aws::integration::{RequestValue, ServiceIntegration};
+use crate::aws::integration::ServiceIntegration;
 use crate::aws::{AwsError, AwsOutbound, AwsRequest, Service};
 use archway_proto::aws_subtypes::{Parameter, Placement, Protocol, Shape};
+use archway_proto::mapping_expr::HttpPart;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, header};
 use http_body_util::{Either, Full};
@@ -31,7 +32,8 @@ pub async fn call<'a>(
     let needs_body = service
         .parameters
         .iter()
-        .any(|(_, v)| matches!(v, RequestValue::Body | RequestValue::BodyPath(_)));
+        .flat_map(|(_, v)| &v.parts)
+        .any(|p| matches!(p, HttpPart::RequestBody | HttpPart::RequestBodyPath(_)));
     let body = if needs_body {
         buffer_body(&mut cx.body, cx.max_payload).await?
     } else {
@@ -100,8 +102,10 @@ pub async fn call<'a>(
     Ok(response)
 }
 
-/// Each mapped parameter's value for this request; parameters whose
-/// source is absent (a header not sent) are left out, as AWS leaves them.
+/// Each mapped parameter's value for this request: its parts in order,
+/// references filled in. A parameter whose references are all absent (a
+/// header not sent) and that has no literal text is left out, as AWS
+/// leaves it.
 fn evaluate<'s>(
     cx: &Context<'_>,
     target: &Target<'_>,
@@ -111,57 +115,115 @@ fn evaluate<'s>(
     let params = cx.params();
     let mut json_body: Option<Option<Value>> = None;
     let mut out = Vec::with_capacity(service.parameters.len());
-    for (parameter, source) in &service.parameters {
-        let value: Option<Cow<'_, str>> = match source {
-            RequestValue::Literal(v) => Some(Cow::Borrowed(&**v)),
-            RequestValue::Header(name) => {
-                let values: Vec<&str> = cx
-                    .head
-                    .headers
-                    .get_all(&**name)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .collect();
-                (!values.is_empty()).then(|| Cow::Owned(values.join(",")))
-            }
-            RequestValue::Query(name) => {
-                let values: Vec<String> =
-                    form_urlencoded::parse(cx.head.uri.query().unwrap_or("").as_bytes())
-                        .filter(|(k, _)| k == &**name)
-                        .map(|(_, v)| v.into_owned())
+    for (parameter, value) in &service.parameters {
+        let mut text = String::new();
+        let mut found = false;
+        for part in &value.parts {
+            let piece: Option<Cow<'_, str>> = match part {
+                HttpPart::Literal(v) => {
+                    found = true;
+                    Some(Cow::Borrowed(v))
+                }
+                HttpPart::RequestHeader(name) => {
+                    let values: Vec<&str> = cx
+                        .head
+                        .headers
+                        .get_all(name.as_str())
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
                         .collect();
-                (!values.is_empty()).then(|| Cow::Owned(values.join(",")))
-            }
-            RequestValue::Path(name) => params.iter().find(|(n, _)| *n == &**name).map(|(_, v)| {
-                percent_encoding::percent_decode_str(v)
-                    .decode_utf8_lossy()
-                    .into_owned()
-                    .into()
-            }),
-            RequestValue::Body => Some(String::from_utf8_lossy(body).into_owned().into()),
-            RequestValue::BodyPath(path) => {
-                let parsed = json_body.get_or_insert_with(|| serde_json::from_slice(body).ok());
-                parsed.as_ref().and_then(|v| {
-                    let found = path.iter().try_fold(v, |v, member| v.get(&**member))?;
-                    Some(match found {
-                        Value::String(s) => Cow::Owned(s.clone()),
-                        Value::Null => return None,
-                        other => Cow::Owned(other.to_string()),
+                    (!values.is_empty()).then(|| Cow::Owned(values.join(",")))
+                }
+                HttpPart::RequestQueryString(name) => {
+                    let values: Vec<String> =
+                        form_urlencoded::parse(cx.head.uri.query().unwrap_or("").as_bytes())
+                            .filter(|(k, _)| k == name)
+                            .map(|(_, v)| v.into_owned())
+                            .collect();
+                    (!values.is_empty()).then(|| Cow::Owned(values.join(",")))
+                }
+                HttpPart::RequestPathParameter(name) => {
+                    params.iter().find(|(n, _)| n == name).map(|(_, v)| {
+                        percent_encoding::percent_decode_str(v)
+                            .decode_utf8_lossy()
+                            .into_owned()
+                            .into()
                     })
-                })
+                }
+                HttpPart::RequestPath => Some(Cow::Owned(cx.path().to_owned())),
+                HttpPart::RequestBody => Some(String::from_utf8_lossy(body)),
+                HttpPart::RequestBodyPath(path) => {
+                    let parsed = json_body.get_or_insert_with(|| serde_json::from_slice(body).ok());
+                    parsed
+                        .as_ref()
+                        .and_then(|v| json_path(v, path))
+                        .and_then(|found| {
+                            Some(match found {
+                                Value::String(s) => Cow::Owned(s.clone()),
+                                Value::Null => return None,
+                                other => Cow::Owned(other.to_string()),
+                            })
+                        })
+                }
+                HttpPart::StageVariable(name) => target
+                    .serving
+                    .variables
+                    .get(name.as_str())
+                    .map(|v| Cow::Owned(v.to_string())),
+                HttpPart::Context(name) => context_value(cx, target, name).map(Cow::Owned),
+                // Refused when compiled: request parameters read no response.
+                HttpPart::ResponseHeader(_)
+                | HttpPart::ResponseBody
+                | HttpPart::ResponseBodyPath(_) => None,
+            };
+            if let Some(piece) = piece {
+                found = true;
+                text.push_str(&piece);
             }
-            RequestValue::StageVariable(name) => target
-                .serving
-                .variables
-                .get(&**name)
-                .map(|v| Cow::Owned(v.to_string())),
-            RequestValue::Context(name) => context_value(cx, target, name).map(Cow::Owned),
-        };
-        if let Some(value) = value {
-            out.push((*parameter, value.into_owned()));
+        }
+        if found {
+            out.push((*parameter, text));
         }
     }
     out
+}
+
+/// The value at a `$`-rooted JSONPath of AWS's subset made of `.name`,
+/// `['name']` and `[n]` steps; None when it is not there (or the path uses
+/// `*` or `..`, which select more than one value).
+fn json_path<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
+    let mut rest = path.strip_prefix('$')?;
+    let mut at = root;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            if after.starts_with('.') {
+                return None;
+            }
+            let end = after.find(['.', '[']).unwrap_or(after.len());
+            let name = &after[..end];
+            if name == "*" {
+                return None;
+            }
+            at = at.get(name)?;
+            rest = &after[end..];
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let close = after.find(']')?;
+            let inner = &after[..close];
+            at = if let Some(quoted) = inner
+                .strip_prefix('\'')
+                .and_then(|q| q.strip_suffix('\''))
+                .or_else(|| inner.strip_prefix('"').and_then(|q| q.strip_suffix('"')))
+            {
+                at.get(quoted)?
+            } else {
+                at.get(inner.parse::<usize>().ok()?)?
+            };
+            rest = &after[close + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(at)
 }
 
 /// `$context.NAME` for the variables HTTP APIs define that a service
@@ -442,6 +504,24 @@ mod tests {
             "/applications/my%20app/environments/prod/configurations/c%2F1?client_id=x%26y"
         );
         assert!(headers.is_empty() && body.is_empty());
+    }
+
+    #[test]
+    fn json_paths_of_the_aws_subset() {
+        let v: Value = serde_json::json!({"a": {"b": [10, {"c d": "x"}]}, "n": null});
+        assert_eq!(json_path(&v, "$.a.b[0]"), Some(&serde_json::json!(10)));
+        assert_eq!(
+            json_path(&v, "$.a.b[1]['c d']"),
+            Some(&serde_json::json!("x"))
+        );
+        assert_eq!(
+            json_path(&v, "$['a'].b[1][\"c d\"]"),
+            Some(&serde_json::json!("x"))
+        );
+        assert_eq!(json_path(&v, "$"), Some(&v));
+        for none in ["$.missing", "$.a.b[5]", "$..b", "$.a.*", "a.b", "$.a.b[x]"] {
+            assert_eq!(json_path(&v, none), None, "{none}");
+        }
     }
 
     #[test]
