@@ -283,14 +283,21 @@ pub fn parse_target(text: &str) -> Result<Target, ParseError> {
                 format!("names '{word}', which is not header, querystring or path"),
             )
         })?;
-        let name = parameter_name(text, location, name)?;
+        let name = match location {
+            Location::Header => target_header_name(text, name)?,
+            _ => parameter_name(text, location, name)?,
+        };
         return Ok(Target::IntegrationRequest { location, name });
     }
     if let Some(rest) = text.strip_prefix("method.response.header.") {
-        return Ok(Target::MethodResponseHeader(header_name(text, rest)?));
+        return Ok(Target::MethodResponseHeader(target_header_name(
+            text, rest,
+        )?));
     }
     if let Some(rest) = text.strip_prefix("gatewayresponse.header.") {
-        return Ok(Target::GatewayResponseHeader(header_name(text, rest)?));
+        return Ok(Target::GatewayResponseHeader(target_header_name(
+            text, rest,
+        )?));
     }
     Err(ParseError::new(text, "is not a mapping target"))
 }
@@ -367,6 +374,16 @@ fn parameter_name(text: &str, location: Location, name: &str) -> Result<String, 
         Location::Header => header_name(text, name),
         Location::QueryString => query_name(text, name),
         Location::Path => path_name(text, name),
+    }
+}
+
+/// A header a mapping writes: a header name that is not one the gateway
+/// must own ([`crate::rules::http::reserved_header`]).
+fn target_header_name(text: &str, name: &str) -> Result<String, ParseError> {
+    let name = header_name(text, name)?;
+    match crate::rules::http::reserved_header(&name) {
+        Some(reason) => Err(ParseError::new(text, reason)),
+        None => Ok(name),
     }
 }
 
@@ -625,7 +642,7 @@ pub fn parse_http_target(text: &str) -> Result<HttpTarget, ParseError> {
     match word {
         "header" => Ok(HttpTarget::Header {
             action,
-            name: header_name(text, name)?,
+            name: target_header_name(text, name)?,
         }),
         "querystring" => Ok(HttpTarget::QueryString {
             action,
@@ -1115,10 +1132,10 @@ mod tests {
                 },
             ),
             (
-                "overwrite:header.host",
+                "overwrite:header.x-tenant",
                 HttpTarget::Header {
                     action: HttpAction::Overwrite,
-                    name: "host".into(),
+                    name: "x-tenant".into(),
                 },
             ),
             (
@@ -1239,5 +1256,39 @@ mod tests {
         assert!(parse_http_mapping("overwrite:statuscode", "404", false).is_err());
         assert!(parse_http_mapping("overwrite:path", "/x", true).is_err());
         assert!(parse_http_mapping("overwrite:path", "/v2/$request.path.id", false).is_ok());
+    }
+
+    #[test]
+    fn framing_and_hop_by_hop_headers_are_refused_as_targets() {
+        for name in [
+            "Content-Length",
+            "transfer-encoding",
+            "Connection",
+            "Keep-Alive",
+            "Upgrade",
+            "TE",
+            "Trailer",
+            "Host",
+            "Proxy-Authorization",
+        ] {
+            for text in [
+                format!("integration.request.header.{name}"),
+                format!("method.response.header.{name}"),
+                format!("gatewayresponse.header.{name}"),
+            ] {
+                let err = parse_target(&text).unwrap_err();
+                assert!(err.reason.contains("is reserved"), "{text}: {err}");
+            }
+            for action in ["append", "overwrite", "remove"] {
+                let text = format!("{action}:header.{name}");
+                let err = parse_http_target(&text).unwrap_err();
+                assert!(err.reason.contains("is reserved"), "{text}: {err}");
+            }
+        }
+        // Reading them is still allowed, and near names are not reserved.
+        assert!(parse_source("method.request.header.Host").is_ok());
+        assert!(parse_target("integration.request.header.X-Forwarded-Host").is_ok());
+        assert!(parse_target("integration.request.querystring.host").is_ok());
+        assert!(parse_http_target("overwrite:header.tenant").is_ok());
     }
 }

@@ -1331,3 +1331,152 @@ async fn a_template_with_a_syntax_error_is_refused_with_line_and_column() -> any
     );
     Ok(())
 }
+
+/// A FailedPrecondition from CreateDeployment whose message says `says`.
+fn refused_deployment(r: anyhow::Result<Deployment>, says: &[&str]) {
+    let err = r.expect_err("deployment refused");
+    let status = err.downcast_ref::<tonic::Status>().expect("a gRPC status");
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+    for s in says {
+        assert!(status.message().contains(s), "{s}: {}", status.message());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_are_compiled_together_when_deployed() -> anyhow::Result<()> {
+    let (_dir, _cp, mut admin) = started().await?;
+    let api = admin.create_api("modeldeploy", ApiProtocol::Rest).await?;
+    let defs = r#"{"type":"object","definitions":{"name":{"type":"string"}}}"#;
+    admin.apis.create_model(model(&api, "B", defs)).await?;
+    let a = format!(
+        r#"{{"type":"object","properties":{{"name":{{"$ref":"{}#/definitions/name"}}}}}}"#,
+        model_url(&api, "B")
+    );
+    admin.apis.create_model(model(&api, "A", &a)).await?;
+    put(
+        &mut admin,
+        &api,
+        "/pets",
+        Method {
+            http_method: "POST".into(),
+            request_models: map(&[("application/json", "A")]),
+            integration: Some(aws_proxy(LAMBDA)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    admin.deploy(&api, "prod").await?;
+    let update = |name: &str, schema: String| UpdateModelRequest {
+        model: Some(Model {
+            api_id: api.id.clone(),
+            name: name.into(),
+            schema,
+            ..Default::default()
+        }),
+        update_mask: mask(&["schema"]),
+    };
+
+    // B drops the definition A refers to: B alone still compiles, so the
+    // update is taken, but no node could compile A against it.
+    admin
+        .apis
+        .update_model(update("B", r#"{"type":"object"}"#.into()))
+        .await?;
+    refused_deployment(
+        admin.deploy(&api, "prod").await,
+        &["model 'A'", "'#/definitions/name' of model 'B'"],
+    );
+    admin.apis.update_model(update("B", defs.into())).await?;
+    admin.deploy(&api, "prod").await?;
+
+    // B closes a cycle of references A -> B -> A.
+    admin
+        .apis
+        .update_model(update(
+            "A",
+            format!(r#"{{"$ref":"{}"}}"#, model_url(&api, "B")),
+        ))
+        .await?;
+    let closes = admin
+        .apis
+        .update_model(update(
+            "B",
+            format!(r#"{{"$ref":"{}"}}"#, model_url(&api, "A")),
+        ))
+        .await;
+    if closes.is_ok() {
+        refused_deployment(admin.deploy(&api, "prod").await, &["A -> B -> A"]);
+    }
+    // The stage still serves the last good deployment.
+    let stage = admin.stage(&api, "prod").await?;
+    assert!(!stage.deployment_id.is_empty());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_naming_a_missing_outbound_credential_is_refused() -> anyhow::Result<()> {
+    let (_dir, _cp, mut admin) = started().await?;
+    let api = admin.create_api("credentials", ApiProtocol::Rest).await?;
+    put(
+        &mut admin,
+        &api,
+        "/orders",
+        Method {
+            http_method: "POST".into(),
+            integration: Some(Integration {
+                credentials: "orders-writr".into(),
+                ..aws_proxy(LAMBDA)
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    refused_deployment(
+        admin.deploy(&api, "prod").await,
+        &["method POST /orders", "'orders-writr'"],
+    );
+    // An IAM role ARN is not an outbound credential's name: it deploys.
+    put(
+        &mut admin,
+        &api,
+        "/orders",
+        Method {
+            http_method: "POST".into(),
+            integration: Some(Integration {
+                credentials: "arn:aws:iam::123456789012:role/orders".into(),
+                ..aws_proxy(LAMBDA)
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    admin.deploy(&api, "prod").await?;
+    // Once the credential exists, naming it deploys too.
+    admin
+        .iam
+        .put_outbound_credential(PutOutboundCredentialRequest {
+            credential: Some(OutboundCredential {
+                name: "orders-writr".into(),
+                access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+                secret_access_key: SECRET.into(),
+                ..Default::default()
+            }),
+        })
+        .await?;
+    put(
+        &mut admin,
+        &api,
+        "/orders",
+        Method {
+            http_method: "POST".into(),
+            integration: Some(Integration {
+                credentials: "orders-writr".into(),
+                ..aws_proxy(LAMBDA)
+            }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    admin.deploy(&api, "prod").await?;
+    Ok(())
+}

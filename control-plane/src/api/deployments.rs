@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::store::{StoreError, View, keys};
 use crate::validate;
+use archway_proto::rules::aws_arn::{self, Credentials};
 use archway_proto::v1::deployment_service_server::DeploymentService;
 use archway_proto::v1::*;
 use tonic::{Request, Response, Status};
@@ -184,7 +185,7 @@ pub(crate) fn rebase(e: ApiError, from: &str, to: &str) -> ApiError {
 /// Freezes the API's current resources and methods into a deployment, after
 /// checking that every method can be served.
 fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Deployment> {
-    freeze(
+    let deployment = freeze(
         api,
         FrozenParts {
             id: unused_id(view, 10, |id| keys::deployment(&api.id, id))?,
@@ -197,7 +198,36 @@ fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Depl
             request_validators: view.scan(&keys::request_validators(&api.id))?,
             gateway_responses: view.scan(&keys::gateway_responses(&api.id))?,
         },
-    )
+    )?;
+    refuse_missing_credentials(view, &deployment)?;
+    Ok(deployment)
+}
+
+/// Every integration whose `credentials` names an outbound credential (not
+/// an IAM role ARN, nor empty for the node's own) must name one that
+/// exists: otherwise each request to the method would fail to sign, after
+/// a deployment that looked fine. (Deleting a credential a served
+/// deployment names is refused by `outbound::refuse_if_served`.)
+pub(crate) fn refuse_missing_credentials(view: &View, d: &Deployment) -> ApiResult<()> {
+    for m in &d.methods {
+        let Some(i) = &m.integration else { continue };
+        if let Ok(Credentials::Name(name)) = aws_arn::credentials(&i.credentials)
+            && view
+                .get::<OutboundCredential>(&keys::outbound_credential(name))?
+                .is_none()
+        {
+            let path = d
+                .resources
+                .iter()
+                .find(|r| r.id == m.resource_id)
+                .map_or(m.resource_id.as_str(), |r| r.path.as_str());
+            return Err(ApiError::FailedPrecondition(format!(
+                "method {} {path}: integration credentials '{name}' name no outbound credential; create it (CreateOutboundCredential) or correct the integration, then deploy again",
+                m.http_method
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The creation time of a new deployment of `api_id`: now, but strictly
@@ -238,7 +268,8 @@ pub(crate) struct FrozenParts {
 }
 
 /// A deployment of `api` from its parts, refused when a method cannot be
-/// served (none at all, or one without an integration). The parts are
+/// served (none at all, or one without an integration) or its models do not
+/// compile together as a node compiles them. The parts are
 /// stored in id order (methods by resource id, then verb), whatever order
 /// they come in: a deployment's form does not depend on who made it.
 pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deployment> {
@@ -269,6 +300,12 @@ pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deploym
             method.http_method
         )));
     }
+    super::models::compile_together(&api.id, &parts.models).map_err(|(model, reason)| {
+        ApiError::FailedPrecondition(format!(
+            "model '{model}' of API '{}' would not compile on the nodes: {reason}; fix the model (UpdateModel) and deploy again",
+            api.id
+        ))
+    })?;
     Ok(Deployment {
         id: parts.id,
         api_id: api.id.clone(),

@@ -158,6 +158,188 @@ pub fn compile_schema(
     Ok(())
 }
 
+/// Answers the references a deployment's registry does not hold: never
+/// with a schema (models resolve only to models of the same deployment, and
+/// nothing is fetched), always with what was referred to.
+struct DeploymentOnly {
+    /// `https://…/restapis/{api}/models/`.
+    prefix: String,
+}
+
+impl jsonschema::Retrieve for DeploymentOnly {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let uri = uri.as_str();
+        Err(match uri.strip_prefix(&self.prefix) {
+            Some(name) => format!("no model '{name}' in this deployment").into(),
+            None => format!("'{uri}' is not a model of this API").into(),
+        })
+    }
+}
+
+/// Compiles all the models of a deployment together, as a node does
+/// (data-plane `compile::validation::compile_models`: every model
+/// registered under its URL, nothing else resolvable), so that a
+/// deployment a node would refuse is refused here instead. Writing one
+/// model checks it against the others as they are then; a later change to
+/// a model another one refers to (dropping a definition, closing a cycle
+/// of references) is only seen here. `Err` holds the model's name and the
+/// reason.
+pub(crate) fn compile_together(api_id: &str, models: &[Model]) -> Result<(), (String, String)> {
+    if models.is_empty() {
+        return Ok(());
+    }
+    let mut schemas = Vec::with_capacity(models.len());
+    for m in models {
+        let schema: Value = serde_json::from_str(&m.schema)
+            .map_err(|e| (m.name.clone(), format!("its schema is not JSON: {e}")))?;
+        schemas.push((m, model_url(api_id, &m.name), schema));
+    }
+    for (m, _, schema) in &schemas {
+        let mut refs = Vec::new();
+        ref_pointers(schema, String::new(), &mut refs);
+        for pointer in refs {
+            missing_target(api_id, schema.pointer(&pointer), &schemas)
+                .map_err(|reason| (m.name.clone(), reason))?;
+            if let Some(cycle) = alias_cycle(api_id, (m.name.clone(), pointer), &schemas) {
+                return Err((
+                    m.name.clone(),
+                    format!(
+                        "its $ref chain {cycle} comes back to itself without describing any value (a reference cycle no body can be checked against)"
+                    ),
+                ));
+            }
+        }
+    }
+    let retriever = || DeploymentOnly {
+        prefix: model_url(api_id, ""),
+    };
+    let registry = jsonschema::Registry::new()
+        .draft(jsonschema::Draft::Draft4)
+        .retrieve_known_draft_meta_schemas(false)
+        .retriever(retriever())
+        .extend(schemas.iter().map(|(_, url, schema)| {
+            (
+                url.as_str(),
+                jsonschema::Draft::Draft4.create_resource(schema.clone()),
+            )
+        }))
+        .and_then(|builder| builder.prepare())
+        .map_err(|e| (String::new(), e.to_string()))?;
+    for (m, url, schema) in &schemas {
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft4)
+            .with_base_uri(url.clone())
+            .with_registry(&registry)
+            .with_retriever(retriever())
+            .build(schema)
+            .map_err(|e| (m.name.clone(), format!("does not compile: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Refuses a `$ref` (of the object `node`) that names no model of the
+/// deployment or a fragment its model does not have: the compiler's own
+/// error for these does not say which model refers.
+fn missing_target(
+    api_id: &str,
+    node: Option<&Value>,
+    schemas: &[(&Model, String, Value)],
+) -> Result<(), String> {
+    let Some(reference) = node.and_then(|n| n.get("$ref")).and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let (base, fragment) = reference.split_once('#').unwrap_or((reference, ""));
+    if base.is_empty() {
+        return Ok(()); // the compiler names the model for its own fragments
+    }
+    let Some(name) = base.strip_prefix(&model_url(api_id, "")) else {
+        return Err(format!(
+            "refers to '{reference}', which is not a model of this API (models refer to models of their API by URL, {})",
+            model_url(api_id, "NAME")
+        ));
+    };
+    let Some((_, _, target)) = schemas.iter().find(|(m, _, _)| m.name == name) else {
+        return Err(format!(
+            "refers to model '{name}', which is not in this deployment (API '{api_id}' has no such model)"
+        ));
+    };
+    if fragment.starts_with('/') && target.pointer(fragment).is_none() {
+        return Err(format!(
+            "refers to '#{fragment}' of model '{name}', which that model does not have"
+        ));
+    }
+    Ok(())
+}
+
+/// The JSON pointers of every object in `v` that has a `$ref`.
+fn ref_pointers(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            if map.get("$ref").is_some_and(Value::is_string) {
+                out.push(at.clone());
+            }
+            for (k, child) in map {
+                let key = k.replace('~', "~0").replace('/', "~1");
+                ref_pointers(child, format!("{at}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                ref_pointers(child, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A chain of `$ref`s starting at `start` (a model and a JSON pointer in it) that comes back to
+/// a place already on it (`{"$ref": "#"}`, or A → B → A), written
+/// `A -> B -> A`. In draft 4 an object with `$ref` is nothing but the
+/// reference, so such a chain never reaches a schema that says anything: a
+/// validator following it would recurse forever. References below a
+/// keyword (`properties`, `items`...) consume part of the value and may
+/// recurse legitimately (a tree of nodes), so they are not followed.
+fn alias_cycle(
+    api_id: &str,
+    start: (String, String),
+    schemas: &[(&Model, String, Value)],
+) -> Option<String> {
+    let prefix = model_url(api_id, "");
+    let mut at = start;
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let place = |(model, pointer): &(String, String)| {
+        if pointer.is_empty() {
+            model.clone()
+        } else {
+            format!("{model}#{pointer}")
+        }
+    };
+    loop {
+        if seen.contains(&at) {
+            seen.push(at);
+            return Some(seen.iter().map(place).collect::<Vec<_>>().join(" -> "));
+        }
+        let (_, _, root) = schemas.iter().find(|(m, _, _)| m.name == at.0)?;
+        let node = if at.1.is_empty() {
+            root
+        } else {
+            root.pointer(&at.1)?
+        };
+        let reference = node.get("$ref")?.as_str()?;
+        let (base, fragment) = reference.split_once('#').unwrap_or((reference, ""));
+        let model = if base.is_empty() {
+            at.0.clone()
+        } else {
+            base.strip_prefix(&prefix)?.to_owned()
+        };
+        seen.push(at);
+        at = (model, fragment.to_owned());
+    }
+}
+
 /// The API's models' schemas by name, but `except` (the one being written).
 pub(crate) fn schemas_of(
     view: &View,
@@ -385,5 +567,84 @@ mod tests {
                 ("p".to_string(), "B".to_string())
             ]
         );
+    }
+
+    fn models(pairs: &[(&str, serde_json::Value)]) -> Vec<Model> {
+        pairs
+            .iter()
+            .map(|(name, schema)| Model {
+                api_id: "pets".into(),
+                name: name.to_string(),
+                schema: schema.to_string(),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    fn url(name: &str) -> String {
+        model_url("pets", name)
+    }
+
+    #[test]
+    fn models_compiled_together_refuse_missing_fragments_and_reference_cycles() {
+        use serde_json::json;
+        // A recursive data structure is fine: each step consumes a level.
+        compile_together(
+            "pets",
+            &models(&[
+                (
+                    "Tree",
+                    json!({"type":"object","properties":{"children":{"type":"array","items":{"$ref": url("Tree")}}}}),
+                ),
+                ("Self", json!({"properties": {"next": {"$ref": "#"}}})),
+            ]),
+        )
+        .unwrap();
+        // B dropped the definition A refers to.
+        let (name, reason) = compile_together(
+            "pets",
+            &models(&[
+                ("A", json!({"$ref": format!("{}#/definitions/x", url("B"))})),
+                ("B", json!({"type": "object"})),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(name, "A", "{reason}");
+        assert!(
+            reason.contains("'#/definitions/x' of model 'B'"),
+            "{reason}"
+        );
+        // A model that is only a reference to itself.
+        let (name, reason) =
+            compile_together("pets", &models(&[("Loop", json!({"$ref": "#"}))])).unwrap_err();
+        assert_eq!(name, "Loop");
+        assert!(reason.contains("Loop -> Loop"), "{reason}");
+        // A -> B -> A, and a cycle hidden below a property.
+        let (name, reason) = compile_together(
+            "pets",
+            &models(&[
+                ("A", json!({"$ref": url("B")})),
+                ("B", json!({"$ref": url("A")})),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(name, "A");
+        assert!(reason.contains("A -> B -> A"), "{reason}");
+        let (name, reason) = compile_together(
+            "pets",
+            &models(&[(
+                "P",
+                json!({"properties": {"p": {"$ref": "#/definitions/x"}},
+                       "definitions": {"x": {"$ref": "#/definitions/y"}, "y": {"$ref": "#/definitions/x"}}}),
+            )]),
+        )
+        .unwrap_err();
+        assert_eq!(name, "P");
+        assert!(reason.contains("cycle"), "{reason}");
+        // Something outside the deployment.
+        let (name, reason) =
+            compile_together("pets", &models(&[("A", json!({"$ref": url("Gone")}))])).unwrap_err();
+        assert_eq!(name, "A");
+        assert!(reason.contains("Gone"), "{reason}");
     }
 }

@@ -304,6 +304,28 @@ mod tests {
     }
 
     #[test]
+    fn multi_value_declarations_are_required_like_single_value_ones() {
+        let method = Method {
+            request_validator_id: "v1".into(),
+            request_parameters: [
+                ("method.request.multivaluequerystring.tag".to_owned(), true),
+                ("method.request.multivalueheader.X-Tag".to_owned(), true),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let route = compile_route(&method, &[validator(false, true)], &Models::default())
+            .unwrap()
+            .unwrap();
+        let found: Vec<(&str, bool)> = route
+            .parameters
+            .iter()
+            .map(|p| (&*p.name, matches!(p.source, KeyParam::Query(_))))
+            .collect();
+        assert_eq!(found, [("X-Tag", false), ("tag", true)]);
+    }
+
+    #[test]
     fn a_route_validates_what_its_validator_says() {
         let models = compile_models("api1", &[model("Pet", json!({"type": "object"}))]).unwrap();
         let method = Method {

@@ -77,7 +77,12 @@ pub fn cors(field: &str, c: &CorsConfiguration, protocol: ApiProtocol) -> Checke
     Ok(())
 }
 
-/// `scheme://host[:port]`, nothing else (browsers send origins so).
+/// `scheme://host[:port]`, nothing else (browsers send origins so). The
+/// node compares a request's `Origin` with each listed origin as a whole
+/// (ignoring case), so a `*` inside an origin (`https://*.example.com`)
+/// would never match any browser: it is refused rather than accepted and
+/// silently dead. An IPv6 host is bracketed (`https://[::1]:8080`), so its
+/// colons are not a port.
 fn origin(field: &str, value: &str) -> Checked {
     let bad = || {
         Violation::new(
@@ -85,20 +90,38 @@ fn origin(field: &str, value: &str) -> Checked {
             format!("'{value}' is not an origin: use * or scheme://host[:port] without a path"),
         )
     };
+    if value.contains('*') {
+        return Err(Violation::new(
+            field,
+            format!(
+                "'{value}': wildcards inside an origin are not supported (origins are matched whole); list each origin, or use * alone for any origin"
+            ),
+        ));
+    }
     let (scheme, rest) = value.split_once("://").ok_or_else(bad)?;
     let scheme_ok = !scheme.is_empty()
         && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
         && scheme
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, Some(p)),
-        _ => (rest, None),
+    let (host_ok, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+        let (inner, after) = bracketed.split_once(']').ok_or_else(bad)?;
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or_else(bad)?),
+        };
+        (inner.parse::<std::net::Ipv6Addr>().is_ok(), port)
+    } else {
+        let (host, port) = match rest.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (rest, None),
+        };
+        let ok = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b));
+        (ok, port)
     };
-    let host_ok = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.[]:*".contains(&b));
     let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
     if scheme_ok && host_ok && port_ok {
         Ok(())
@@ -118,7 +141,7 @@ pub fn binary_media_types(field: &str, types: &[String]) -> Checked {
     for (i, t) in types.iter().enumerate() {
         let at = format!("{field}[{i}]");
         media_type_pattern(&at, t)?;
-        if types[..i].contains(t) {
+        if types[..i].iter().any(|u| u.eq_ignore_ascii_case(t)) {
             return Err(Violation::new(at, format!("'{t}' is listed twice")));
         }
     }
@@ -209,6 +232,48 @@ mod tests {
             ..good()
         };
         cors("c", &any, ApiProtocol::Http).unwrap();
+    }
+
+    #[test]
+    fn wildcard_subdomain_origins_are_refused_and_ipv6_origins_accepted() {
+        let with = |origins: &[&str]| CorsConfiguration {
+            allow_origins: origins.iter().map(|o| o.to_string()).collect(),
+            ..good()
+        };
+        for wild in [
+            "https://*.example.com",
+            "https://*",
+            "*://example.com",
+            "https://example.com:*",
+        ] {
+            let err = cors("c", &with(&[wild]), ApiProtocol::Http).unwrap_err();
+            assert_eq!(err.field, "c.allow_origins[0]", "{wild}");
+            assert!(err.reason.contains("wildcards"), "{wild}: {}", err.reason);
+        }
+        for ok in [
+            "https://[::1]",
+            "https://[::1]:8443",
+            "http://[2001:db8::7]",
+            "http://localhost:3000",
+        ] {
+            cors("c", &with(&[ok]), ApiProtocol::Http).unwrap_or_else(|e| panic!("{ok}: {e:?}"));
+        }
+        for bad in [
+            "https://[::1",
+            "https://[nothex]",
+            "https://[::1]x",
+            "https://[::1]:",
+            "https://a:b:1",
+            "https://[::1]:99999",
+        ] {
+            assert_eq!(
+                cors("c", &with(&[bad]), ApiProtocol::Http)
+                    .unwrap_err()
+                    .field,
+                "c.allow_origins[0]",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

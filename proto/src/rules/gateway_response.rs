@@ -156,4 +156,23 @@ mod tests {
             assert_eq!(gateway_response("g", &bad).unwrap_err().field, field);
         }
     }
+
+    #[test]
+    fn a_gateway_response_cannot_set_framing_headers() {
+        let r = GatewayResponse {
+            response_type: "DEFAULT_4XX".into(),
+            response_parameters: [(
+                "gatewayresponse.header.Content-Length".to_string(),
+                "'5'".to_string(),
+            )]
+            .into(),
+            ..Default::default()
+        };
+        let err = gateway_response("g", &r).unwrap_err();
+        assert_eq!(
+            err.field,
+            "g.response_parameters[\"gatewayresponse.header.Content-Length\"]"
+        );
+        assert!(err.reason.contains("is reserved"), "{}", err.reason);
+    }
 }

@@ -47,6 +47,34 @@ pub fn is_header_value(value: &str) -> bool {
     http::HeaderValue::from_str(value).is_ok()
 }
 
+/// Headers that frame a message or belong to one connection (RFC 9110
+/// section 7.6.1, RFC 9112): the node computes or strips them itself. A
+/// mapping that set `Content-Length` or `Transfer-Encoding` to an upstream
+/// would let a client's value disagree with the body actually sent (request
+/// smuggling), and a gateway response's `Content-Length` would disagree
+/// with its template's body; AWS reserves them for the same reason.
+pub const RESERVED_HEADERS: &[&str] = &[
+    "connection",
+    "content-length",
+    "host",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Why `name` cannot be the target of a header mapping (integration
+/// request parameters, method and gateway response headers), or `None`.
+pub fn reserved_header(name: &str) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    (RESERVED_HEADERS.contains(&lower.as_str()) || lower.starts_with("proxy-")).then(|| {
+        format!(
+            "'{name}' is reserved: framing and hop-by-hop headers (Connection, Content-Length, Transfer-Encoding, TE, Trailer, Upgrade, Keep-Alive, Host, Proxy-*) are set by the gateway, never by a mapping"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

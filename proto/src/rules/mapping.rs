@@ -96,7 +96,7 @@ pub fn request_parameters(
             if location == Location::Path {
                 resource_param(&at, name, scope.resource_path)?;
             }
-            declared(&at, scope.method, location, name)?;
+            declared(&at, scope.method, &source)?;
         }
         if let (
             Target::IntegrationRequest {
@@ -195,16 +195,15 @@ fn resource_param(field: &str, name: &str, resource_path: &str) -> Checked {
 }
 
 /// A `method.request.*` source must be declared in the method's
-/// request_parameters, as AWS requires (when the method is known).
-fn declared(field: &str, method: Option<&Method>, location: Location, name: &str) -> Checked {
+/// request_parameters in its own form, as AWS requires (when the method is
+/// known): `method.request.multivaluequerystring.tag` is declared as such,
+/// `method.request.querystring.tag` as such.
+fn declared(field: &str, method: Option<&Method>, source: &Source) -> Checked {
     let Some(method) = method else {
         return Ok(());
     };
-    let key = format!("method.request.{}.{name}", location.as_str());
-    let multi = format!("method.request.multivalue{}.{name}", location.as_str());
-    if method.request_parameters.contains_key(&key)
-        || method.request_parameters.contains_key(&multi)
-    {
+    let key = source.to_string();
+    if method.request_parameters.contains_key(&key) {
         Ok(())
     } else {
         Err(Violation::new(
@@ -350,6 +349,54 @@ mod tests {
             }],
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_multi_value_source_must_be_declared_in_its_own_form() {
+        let mut m = method();
+        m.request_parameters
+            .insert("method.request.multivaluequerystring.tag".into(), false);
+        let scope = Scope {
+            resource_path: "/pets/{petId}",
+            protocol: Some(ApiProtocol::Rest),
+            method: Some(&m),
+        };
+        request_parameters(
+            "i",
+            &params(&[(
+                "integration.request.querystring.tag",
+                "method.request.multivaluequerystring.tag",
+            )]),
+            &scope,
+        )
+        .unwrap();
+        // Declared only as single-value: the multi-value form is not declared.
+        let err = request_parameters(
+            "i",
+            &params(&[(
+                "integration.request.header.x",
+                "method.request.multivaluequerystring.q",
+            )]),
+            &scope,
+        )
+        .unwrap_err();
+        assert!(
+            err.reason
+                .contains("maps 'method.request.multivaluequerystring.q'"),
+            "{}",
+            err.reason
+        );
+        // And the other way round.
+        let err = request_parameters(
+            "i",
+            &params(&[(
+                "integration.request.header.x",
+                "method.request.querystring.tag",
+            )]),
+            &scope,
+        )
+        .unwrap_err();
+        assert!(err.reason.contains("does not declare"), "{}", err.reason);
     }
 
     #[test]

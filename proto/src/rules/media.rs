@@ -27,6 +27,27 @@ pub fn media_type(field: &str, value: &str) -> Checked {
     }
 }
 
+/// Media types are case-insensitive (RFC 9110), and the node lowercases
+/// the keys of template and model maps: two keys that differ only in case
+/// (`Application/JSON` and `application/json`) would leave one of them
+/// silently unused, so the second is refused naming the first. `entry`
+/// gives a key's field.
+pub fn keys_once_ignoring_case<'a>(
+    entry: impl Fn(&str) -> String,
+    keys: impl IntoIterator<Item = &'a String>,
+) -> Checked {
+    let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for key in keys {
+        if let Some(first) = seen.insert(key.to_ascii_lowercase(), key) {
+            return Err(Violation::new(
+                entry(key),
+                format!("'{key}' repeats '{first}' (media types ignore case); keep one"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A binary media type pattern, as AWS's binaryMediaTypes: `type/subtype`
 /// where either part may be `*` (`image/*`, `*/*`).
 pub fn media_type_pattern(field: &str, value: &str) -> Checked {

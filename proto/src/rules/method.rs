@@ -41,6 +41,10 @@ pub fn declarations(field: &str, m: &Method, resource_path: &str) -> Checked {
             ));
         }
     }
+    super::media::keys_once_ignoring_case(
+        |key| format!("{field}.request_models[\"{key}\"]"),
+        m.request_models.keys(),
+    )?;
     for (content_type, model) in &m.request_models {
         let at = format!("{field}.request_models[\"{content_type}\"]");
         if content_type != DEFAULT_MODEL_KEY {
@@ -73,6 +77,10 @@ pub fn declarations(field: &str, m: &Method, resource_path: &str) -> Checked {
                 }
             }
         }
+        super::media::keys_once_ignoring_case(
+            |key| format!("{at}.response_models[\"{key}\"]"),
+            r.response_models.keys(),
+        )?;
         for (content_type, model) in &r.response_models {
             let mf = format!("{at}.response_models[\"{content_type}\"]");
             media_type(&mf, content_type)?;
@@ -82,16 +90,22 @@ pub fn declarations(field: &str, m: &Method, resource_path: &str) -> Checked {
     Ok(())
 }
 
-/// A declared request parameter: `method.request.querystring|header|path.NAME`.
+/// A declared request parameter: `method.request.querystring|header|path.NAME`,
+/// or AWS's multi-value forms `method.request.multivaluequerystring|multivalueheader.NAME`
+/// (what a mapping reading all values of a parameter declares). Both forms
+/// name the same parameter: a required one is present when it has at least
+/// one value and none is blank, the node's rule for either form.
 pub fn request_parameter(key: &str) -> Result<(Location, &str), String> {
-    let expected = "expected method.request.querystring.NAME, method.request.header.NAME or method.request.path.NAME";
+    let expected = "expected method.request.querystring.NAME, method.request.header.NAME, \
+         method.request.path.NAME, method.request.multivaluequerystring.NAME or \
+         method.request.multivalueheader.NAME";
     let rest = key
         .strip_prefix("method.request.")
         .ok_or_else(|| format!("'{key}' is not a method request parameter; {expected}"))?;
     let (word, name) = rest.split_once('.').unwrap_or((rest, ""));
     let location = match word {
-        "querystring" => Location::QueryString,
-        "header" => Location::Header,
+        "querystring" | "multivaluequerystring" => Location::QueryString,
+        "header" | "multivalueheader" => Location::Header,
         "path" => Location::Path,
         _ => return Err(format!("'{key}' names '{word}'; {expected}")),
     };
@@ -181,5 +195,64 @@ mod tests {
                 .field,
             "method.method_responses[0].response_parameters[\"integration.request.header.x\"]"
         );
+    }
+
+    #[test]
+    fn model_keys_that_differ_only_in_case_are_duplicates() {
+        let m = Method {
+            request_models: [
+                ("Application/JSON".to_string(), "A".to_string()),
+                ("application/json".to_string(), "B".to_string()),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let err = declarations("method", &m, "/").unwrap_err();
+        assert_eq!(err.field, "method.request_models[\"application/json\"]");
+        assert!(err.reason.contains("'Application/JSON'"), "{}", err.reason);
+        let m = Method {
+            method_responses: vec![MethodResponse {
+                status_code: "200".into(),
+                response_models: [
+                    ("text/HTML".to_string(), "A".to_string()),
+                    ("text/html".to_string(), "A".to_string()),
+                ]
+                .into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            declarations("method", &m, "/").unwrap_err().field,
+            "method.method_responses[0].response_models[\"text/html\"]"
+        );
+    }
+
+    #[test]
+    fn multi_value_parameters_are_declared_as_aws_declares_them() {
+        assert_eq!(
+            request_parameter("method.request.multivaluequerystring.tag"),
+            Ok((Location::QueryString, "tag"))
+        );
+        assert_eq!(
+            request_parameter("method.request.multivalueheader.X-Tag"),
+            Ok((Location::Header, "X-Tag"))
+        );
+        // There is no multi-value path parameter, in AWS or here.
+        assert!(
+            request_parameter("method.request.multivaluepath.id")
+                .unwrap_err()
+                .contains("names 'multivaluepath'")
+        );
+        assert!(request_parameter("method.request.multivalueheader.").is_err());
+        let m = Method {
+            request_parameters: [
+                ("method.request.multivaluequerystring.tag".to_string(), true),
+                ("method.request.multivalueheader.X-Tag".to_string(), false),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        declarations("method", &m, "/pets").unwrap();
     }
 }

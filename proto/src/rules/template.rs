@@ -22,6 +22,7 @@ pub fn template(field: &str, text: &str) -> Checked {
 /// A map of media type -> template (request, response or gateway response
 /// templates); each refusal names the entry: `field["application/json"]`.
 pub fn templates(field: &str, templates: &BTreeMap<String, String>) -> Checked {
+    super::media::keys_once_ignoring_case(|key| format!("{field}[\"{key}\"]"), templates.keys())?;
     for (media_type, text) in templates {
         let entry = format!("{field}[\"{media_type}\"]");
         super::media::media_type(&entry, media_type)?;
@@ -53,5 +54,17 @@ mod tests {
         map.insert("application/json".to_string(), "#set($a = )".to_string());
         let v = templates("requestTemplates", &map).unwrap_err();
         assert_eq!(v.field, "requestTemplates[\"application/json\"]");
+    }
+
+    #[test]
+    fn template_keys_that_differ_only_in_case_are_duplicates() {
+        let map: BTreeMap<String, String> = [
+            ("Application/JSON".to_string(), "{}".to_string()),
+            ("application/json".to_string(), "{}".to_string()),
+        ]
+        .into();
+        let v = templates("requestTemplates", &map).unwrap_err();
+        assert_eq!(v.field, "requestTemplates[\"application/json\"]");
+        assert!(v.reason.contains("'Application/JSON'"), "{}", v.reason);
     }
 }

@@ -35,7 +35,7 @@
 use super::document::*;
 use super::export;
 use crate::api::deployments::{
-    FrozenParts, check_stage_with, freeze, next_deployment_time, rebase,
+    FrozenParts, check_stage_with, freeze, next_deployment_time, rebase, refuse_missing_credentials,
 };
 use crate::api::iam::{
     account_id, check_principal_at, keys_by_principal, principal_arn, principal_kind,
@@ -538,6 +538,165 @@ apis:
       - name: prod
         variables: { backend: "127.0.0.1:9000" }
 "#;
+
+    /// Issue 14's kinds in a document: request validation, models,
+    /// templates, credentials, binary media types and CORS.
+    const VALIDATED: &str = r#"
+apis:
+  - name: orders
+    id: orders
+    binary_media_types: [image/png]
+    models:
+      - { name: Order, schema: { type: object, required: [item] } }
+    request_validators:
+      - { name: all, body: true, parameters: true }
+    routes:
+      - path: /orders/{id}
+        method: POST
+        request_parameters: { method.request.path.id: true }
+        request_models: { application/json: Order }
+        request_validator: all
+        method_responses: [{ status_code: "200" }]
+        integration:
+          type: HTTP
+          uri: http://127.0.0.1:9/orders/{orderId}
+          timeout_ms: 5000
+          request_parameters: { integration.request.path.orderId: method.request.path.id }
+          request_templates: { application/json: '{"item": $input.json(''$.item'')}' }
+          integration_responses: [{ status_code: "200", response_templates: { application/json: $input.body } }]
+      - path: /fn
+        method: POST
+        integration:
+          type: AWS_PROXY
+          uri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:orders/invocations
+          credentials: orders-caller
+  - name: events
+    id: events
+    protocol: HTTP
+    cors: { allow_origins: ["https://app.example.com"], max_age_seconds: 600 }
+    routes:
+      - { path: /events, method: POST, integration: { type: HTTP_PROXY, uri: "http://127.0.0.1:9/events" } }
+"#;
+
+    fn methods_of(store: &Store, api: &str) -> Vec<Method> {
+        store.view().scan(&keys::methods_of_api(api)).unwrap()
+    }
+
+    fn api_of(store: &Store, api: &str) -> RestApi {
+        store.view().get(&keys::api(api)).unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn apply_never_erases_validation_cors_templates_or_credentials_it_does_not_change() {
+        let (_dir, store) = store().await;
+        apply(&store, &doc(VALIDATED), false).await;
+        let (orders, events) = (api_of(&store, "orders"), api_of(&store, "events"));
+        let methods = methods_of(&store, "orders");
+        let post = |ms: &[Method]| {
+            ms.iter()
+                .find(|m| m.integration.as_ref().is_some_and(|i| i.timeout_ms != 0))
+                .cloned()
+                .unwrap()
+        };
+        assert!(!post(&methods).request_validator_id.is_empty());
+        assert!(events.cors_configuration.is_some());
+
+        // A change elsewhere in the same records keeps everything else.
+        let changed = VALIDATED
+            .replace(
+                "    id: orders\n",
+                "    id: orders\n    description: changed\n",
+            )
+            .replace("timeout_ms: 5000", "timeout_ms: 6000")
+            .replace(
+                "    protocol: HTTP\n",
+                "    protocol: HTTP\n    description: changed\n",
+            );
+        apply(&store, &doc(&changed), false).await;
+        let after = api_of(&store, "orders");
+        assert_eq!(after.description, "changed");
+        assert_eq!(
+            RestApi {
+                description: String::new(),
+                ..after
+            },
+            orders
+        );
+        let after = api_of(&store, "events");
+        assert_eq!(after.cors_configuration, events.cors_configuration);
+        let after_methods = methods_of(&store, "orders");
+        let mut expected = post(&methods);
+        expected.integration.as_mut().unwrap().timeout_ms = 6000;
+        assert_eq!(post(&after_methods), expected);
+        for m in methods.iter().filter(|m| **m != post(&methods)) {
+            assert!(
+                after_methods.contains(m),
+                "the other routes are untouched: {m:?}"
+            );
+        }
+        let models: Vec<Model> = store.view().scan(&keys::models("orders")).unwrap();
+        assert_eq!(models.len(), 1);
+
+        // A document that does not mention them: nothing is removed
+        // without the plan listing it, field by field, and models and
+        // validators the document leaves out are kept (no prune).
+        let bare = changed
+            .replace("    binary_media_types: [image/png]\n", "")
+            .replace("        request_validator: all\n", "")
+            .replace(
+                "    cors: { allow_origins: [\"https://app.example.com\"], max_age_seconds: 600 }\n",
+                "",
+            )
+            .replace(
+                "    models:\n      - { name: Order, schema: { type: object, required: [item] } }\n",
+                "",
+            )
+            .replace("    request_validators:\n      - { name: all, body: true, parameters: true }\n", "")
+            .replace("        request_models: { application/json: Order }\n", "");
+        let plan = dry_run(&store, &doc(&bare), false).unwrap();
+        let fields = |kind: &str| -> Vec<String> {
+            plan.changes
+                .iter()
+                .filter(|c| c.kind == kind && c.action() == ChangeAction::Update)
+                .flat_map(|c| c.fields.iter().map(|f| f.field.clone()))
+                .collect()
+        };
+        assert!(
+            fields("api").contains(&"binary_media_types".to_string()),
+            "{:?}",
+            plan.changes
+        );
+        assert!(
+            fields("api").contains(&"cors".to_string()),
+            "{:?}",
+            plan.changes
+        );
+        assert!(
+            fields("route").contains(&"request_validator".to_string()),
+            "{:?}",
+            plan.changes
+        );
+        assert!(
+            fields("route").contains(&"request_models".to_string()),
+            "{:?}",
+            plan.changes
+        );
+        let s = summary(&plan);
+        assert!(
+            s.contains(&("model".into(), ChangeAction::Keep, "orders Order".into())),
+            "{s:?}"
+        );
+        assert!(
+            s.contains(&(
+                "request validator".into(),
+                ChangeAction::Keep,
+                "orders all".into()
+            )),
+            "{s:?}"
+        );
+        // Dry run: nothing written.
+        assert_eq!(methods_of(&store, "orders"), after_methods);
+    }
 
     #[tokio::test]
     async fn every_error_is_reported_with_its_document_path() {

@@ -206,6 +206,10 @@ impl Planner<'_> {
                 gateway_responses: after.gateway_responses,
             },
         );
+        let frozen = frozen.and_then(|d| {
+            refuse_missing_credentials(self.view, &d)?;
+            Ok(d)
+        });
         let Some(deployment) = self.check(&format!("{path}.stages"), frozen)? else {
             return Ok(());
         };
