@@ -44,6 +44,18 @@ pub async fn call<'a>(
         .iter()
         .find(|(p, _)| p.placement == Placement::Region)
         .map(|(_, v)| v.to_string());
+    if let Some(region) = region
+        .as_deref()
+        .filter(|r| !crate::aws::endpoints::is_region(r))
+    {
+        // The region is part of the outbound host: a mapped value that is
+        // not a region name (`evil.example/`, `x@host`) is the caller's,
+        // refused before any call, as AWS refuses an invalid parameter.
+        tracing::info!(subtype = service.subtype.name, region = ?region.chars().take(64).collect::<String>(), "refused: the Region parameter is not an AWS region");
+        return Err(GatewayResponse::BadRequestParameters(
+            "Invalid request parameter: Region".into(),
+        ));
+    }
     let (method, path, headers, payload) = wire_request(service, &values);
     let credentials = aws
         .credentials(&cx.tables.outbound, &service.call.credentials)
