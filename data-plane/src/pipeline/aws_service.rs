@@ -340,29 +340,21 @@ pub fn wire_request(
             (http::Method::POST, "/".to_owned(), headers, body)
         }
         Protocol::Rest { method, path } => {
-            use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-            const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-                .remove(b'-')
-                .remove(b'_')
-                .remove(b'.')
-                .remove(b'~');
             let mut path = path.to_owned();
-            let mut query = form_urlencoded::Serializer::new(String::new());
+            let mut pairs = Vec::new();
             for (p, v) in values {
                 match p.placement {
                     Placement::Path => {
                         path = path.replace(
                             &format!("{{{}}}", p.name),
-                            &utf8_percent_encode(v, UNRESERVED).to_string(),
+                            &crate::aws::encode::path_segment(v),
                         );
                     }
-                    Placement::Query(wire) => {
-                        query.append_pair(wire, v);
-                    }
+                    Placement::Query(wire) => pairs.push((wire, v.as_str())),
                     _ => {}
                 }
             }
-            let query = query.finish();
+            let query = crate::aws::encode::query(pairs);
             if !query.is_empty() {
                 path.push('?');
                 path.push_str(&query);
@@ -516,6 +508,45 @@ mod tests {
             "/applications/my%20app/environments/prod/configurations/c%2F1?client_id=x%26y"
         );
         assert!(headers.is_empty() && body.is_empty());
+    }
+
+    fn appconfig(values_: &[(&str, &str)]) -> String {
+        let a = service(
+            "AppConfig-GetConfiguration",
+            &[
+                ("Application", "a"),
+                ("Environment", "e"),
+                ("Configuration", "c"),
+                ("ClientId", "id"),
+            ],
+        );
+        wire_request(&a, &values(&a, values_)).1
+    }
+
+    #[test]
+    fn a_dot_dot_path_parameter_stays_inside_the_prefix() {
+        assert_eq!(
+            appconfig(&[
+                ("Application", ".."),
+                ("Environment", "."),
+                ("Configuration", "../../x"),
+                ("ClientId", "c"),
+            ]),
+            "/applications/%2E%2E/environments/%2E/configurations/..%2F..%2Fx?client_id=c"
+        );
+    }
+
+    #[test]
+    fn the_outbound_query_is_rfc_3986_encoded() {
+        assert_eq!(
+            appconfig(&[
+                ("Application", "a"),
+                ("Environment", "e"),
+                ("Configuration", "c"),
+                ("ClientId", "a b+c"),
+            ]),
+            "/applications/a/environments/e/configurations/c?client_id=a%20b%2Bc"
+        );
     }
 
     #[test]
