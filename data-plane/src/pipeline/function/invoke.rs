@@ -61,10 +61,8 @@ pub async fn call<'a>(
     }
     if let Some(error) = FunctionError::of(&answer) {
         return Err(failed(&format_args!(
-            "the function raised an error ({}): {}: {}",
-            error.kind,
-            error.error_type.as_deref().unwrap_or("-"),
-            error.message.as_deref().unwrap_or("-")
+            "the function raised an error {}",
+            error.log_summary()
         )));
     }
     let response = response::parse(function.format, &answer.body)
