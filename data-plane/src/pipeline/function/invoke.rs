@@ -36,8 +36,14 @@ pub async fn call<'a>(
             tracing::warn!(function = %function.target.function, error = %e, "function integration cannot sign");
             GatewayResponse::ApiConfigurationError
         })?;
+    let function_target = function
+        .target_for(&target.serving.variables)
+        .map_err(|e| {
+            tracing::warn!(function = %function.target.function, error = %e, "the function's ARN, with the stage's variables, names no function");
+            GatewayResponse::ApiConfigurationError
+        })?;
     let started = std::time::Instant::now();
-    let result = lambda::invoke(aws, credentials, &function.target, &function.call, payload).await;
+    let result = lambda::invoke(aws, credentials, &function_target, &function.call, payload).await;
     cx.observation.integration_latency = Some(started.elapsed());
     let failed = |why: &dyn std::fmt::Display| {
         tracing::warn!(function = %function.target.function, "function integration failed: {why}");
