@@ -57,8 +57,7 @@ pub struct FunctionIntegration {
     pub stage_uri: Option<UriTemplate>,
     pub format: PayloadFormat,
     pub call: CallSettings,
-    /// `routeKey` of 2.0 events: `GET /pets/{id}`, or `$default` for the
-    /// `$default` route.
+    /// `routeKey` of 2.0 events: `GET /pets/{id}`, `ANY /{proxy+}`.
     pub route_key: Box<str>,
     /// The deployment's binary media types: bodies of these content types
     /// travel base64-encoded in the event.
@@ -163,11 +162,10 @@ pub fn compile_proxy(
         "2.0" => PayloadFormat::V2,
         other => return Err(format!("unknown payload format version '{other}'")),
     };
-    let route_key = if path == "/{proxy+}" && verb == "ANY" {
-        "$default".into()
-    } else {
-        format!("{verb} {path}").into()
-    };
+    // AWS writes `$default` only for the `$default` route; an
+    // `ANY /{proxy+}` route is `ANY /{proxy+}`. Archway's routes are all
+    // `VERB /path`, so the key is always that.
+    let route_key = format!("{verb} {path}").into();
     Ok(ProxyIntegration::Function(FunctionIntegration {
         target,
         stage_uri,
@@ -262,6 +260,16 @@ mod tests {
             p.target_for(&vars(&[])).unwrap(),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn an_any_proxy_route_keeps_its_route_key() {
+        let i = proxy("arn:aws:lambda:us-east-1:123456789012:function:f", "", &[]);
+        let ProxyIntegration::Function(f) = compile_proxy(&i, "ANY", "/{proxy+}", &[]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(&*f.route_key, "ANY /{proxy+}");
     }
 
     #[test]
