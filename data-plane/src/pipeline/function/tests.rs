@@ -413,3 +413,19 @@ fn an_event_with_many_query_names_is_built_in_linear_time() {
     assert_eq!(joined["k7"], "v,w");
     assert_eq!(joined["k29999"], "v");
 }
+
+#[test]
+fn headers_and_multi_value_headers_merge_case_insensitively() {
+    let r = parse(
+        PayloadFormat::V1,
+        r#"{"statusCode":200,"headers":{"Content-Type":"text/plain","X-One":"1"},"multiValueHeaders":{"content-type":["text/html"]},"body":"x"}"#,
+    )
+    .unwrap();
+    let types: Vec<_> = r.headers().get_all("content-type").iter().collect();
+    assert_eq!(
+        types,
+        ["text/html"],
+        "one Content-Type, multiValueHeaders' one"
+    );
+    assert_eq!(r.headers()["x-one"], "1");
+}
