@@ -7,7 +7,9 @@
 //! for AWS runs here unchanged; the unit tests read them back with the
 //! `aws_lambda_events` crate's types and compare them with its fixtures.
 //! Header names are given lowercase, as HTTP/2 carries them (the client's
-//! HTTP/1 spelling is not kept on the proxy path).
+//! HTTP/1 spelling is not kept on the proxy path). This differs from AWS's
+//! REST 1.0 events, which keep the client's spelling (`Content-Type`); the
+//! README says so, and handlers should look headers up without case.
 
 pub mod event_v1;
 pub mod event_v2;
