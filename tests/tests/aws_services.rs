@@ -35,7 +35,7 @@ async fn post(node: &DataPlane, path: &str, body: &str, headers: &[(&str, &str)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Result<()> {
     let moto = Moto::start().await?;
-    let setup = moto.client("setup", json!({}))?;
+    let setup = moto.client("setup", json!({})).await?;
     let queue_url = setup["queue_url"].as_str().unwrap().to_owned();
     let machine = setup["state_machine_arn"].as_str().unwrap().to_owned();
 
@@ -120,7 +120,9 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
     let answer = post(&node, "/v1/orders", r#"{"order":42}"#, &[]).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert!(answer.json()["MessageId"].is_string(), "{}", answer.body);
-    let bodies = moto.client("receive", json!({"queue_url": queue_url}))?;
+    let bodies = moto
+        .client("receive", json!({"queue_url": queue_url}))
+        .await?;
     assert_eq!(bodies, json!([r#"{"order":42}"#]));
 
     // EventBridge: the event matches the rule and reaches its queue.
@@ -133,7 +135,9 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
     .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.json()["FailedEntryCount"], 0, "{}", answer.body);
-    let delivered = moto.client("receive", json!({"queue_url": setup["events_queue_url"]}))?;
+    let delivered = moto
+        .client("receive", json!({"queue_url": setup["events_queue_url"]}))
+        .await?;
     let event: Value = serde_json::from_str(delivered[0].as_str().unwrap())?;
     assert_eq!(event["source"], "archway.test");
     assert_eq!(event["detail-type"], "OrderPlaced");
@@ -148,7 +152,9 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
             .unwrap()
             .contains("run-1")
     );
-    let executions = moto.client("executions", json!({"state_machine_arn": machine}))?;
+    let executions = moto
+        .client("executions", json!({"state_machine_arn": machine}))
+        .await?;
     assert_eq!(executions[0]["name"], "run-1");
     assert_eq!(executions[0]["input"], r#"{"n":1}"#);
 
@@ -168,7 +174,7 @@ async fn rest_aws_action_calls_are_signed_and_answered() -> anyhow::Result<()> {
     use archway_data_plane::aws::integration::CallSettings;
     use archway_data_plane::aws::{AwsOutbound, RenderedRequest, arn, call, endpoints::Endpoints};
     let moto = Moto::start().await?;
-    let setup = moto.client("setup", json!({}))?;
+    let setup = moto.client("setup", json!({})).await?;
     let queue_url = setup["queue_url"].as_str().unwrap().to_owned();
     let table = OutboundCredentials::compile(&[OutboundCredential {
         name: "sender".into(),
@@ -213,7 +219,9 @@ async fn rest_aws_action_calls_are_signed_and_answered() -> anyhow::Result<()> {
     assert_eq!(answer.answer.status, StatusCode::OK, "{text}");
     assert!(text.contains("SendMessageResponse"), "{text}");
     assert!(answer.function_error.is_none());
-    let bodies = moto.client("receive", json!({"queue_url": queue_url}))?;
+    let bodies = moto
+        .client("receive", json!({"queue_url": queue_url}))
+        .await?;
     assert_eq!(bodies, json!(["from a template"]));
 
     // Credentials the node does not hold are refused before any call.
