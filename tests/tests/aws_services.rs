@@ -113,6 +113,41 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
             ),
         )
         .await?;
+    // A $context variable a subtype parameter reads is the one templates
+    // read (one per-request view): $context.protocol, which only the
+    // template side had.
+    admin
+        .route(
+            &api,
+            "/context",
+            "POST",
+            subtype(
+                "SQS-SendMessage",
+                &[
+                    ("QueueUrl", &queue_url),
+                    ("MessageBody", "$context.protocol"),
+                    ("Region", "us-east-1"),
+                ],
+            ),
+        )
+        .await?;
+    // A Region mapped from the request: a value that is not a region is
+    // refused before any call.
+    admin
+        .route(
+            &api,
+            "/regional",
+            "POST",
+            subtype(
+                "SQS-SendMessage",
+                &[
+                    ("QueueUrl", &queue_url),
+                    ("MessageBody", "$request.body"),
+                    ("Region", "$request.header.x-region"),
+                ],
+            ),
+        )
+        .await?;
     admin.deploy(&api, "v1").await?;
     admin.wait_converged(&["svc"]).await?;
 
@@ -124,6 +159,34 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
         .client("receive", json!({"queue_url": queue_url}))
         .await?;
     assert_eq!(bodies, json!([r#"{"order":42}"#]));
+
+    let answer = post(&node, "/v1/context", "", &[]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let bodies = moto
+        .client("receive", json!({"queue_url": queue_url}))
+        .await?;
+    assert_eq!(bodies, json!(["HTTP/1.1"]));
+
+    // A request-supplied Region cannot pick the host: 400, nothing sent.
+    for region in ["x@127.0.0.1:1/", "evil.example/", "US-EAST-1"] {
+        let answer = post(&node, "/v1/regional", "r", &[("x-region", region)]).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{region}: {}",
+            answer.body
+        );
+    }
+    let answer = post(&node, "/v1/regional", "ok", &[("x-region", "us-east-1")]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let bodies = moto
+        .client("receive", json!({"queue_url": queue_url}))
+        .await?;
+    assert_eq!(
+        bodies,
+        json!(["ok"]),
+        "only the valid region's message was sent"
+    );
 
     // EventBridge: the event matches the rule and reaches its queue.
     let answer = post(

@@ -12,10 +12,12 @@ use super::GatewayBody;
 use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
 use super::iam::buffer_body;
+use super::template_vars::TemplateVars;
 use crate::aws::integration::ServiceIntegration;
 use crate::aws::{AwsError, AwsOutbound, AwsRequest, Service};
 use archway_proto::aws_subtypes::{Parameter, Placement, Protocol, Shape};
 use archway_proto::mapping_expr::HttpPart;
+use archway_proto::template::{ContextVars, Value as TemplateValue};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, header};
 use http_body_util::{Either, Full};
@@ -118,13 +120,14 @@ pub async fn call<'a>(
 /// references filled in. A parameter whose references are all absent (a
 /// header not sent) and that has no literal text is left out, as AWS
 /// leaves it.
-fn evaluate<'s>(
-    cx: &Context<'_>,
-    target: &Target<'_>,
+fn evaluate<'s, 'a>(
+    cx: &Context<'a>,
+    target: &Target<'a>,
     service: &'s ServiceIntegration,
     body: &Bytes,
 ) -> Vec<(&'s Parameter, String)> {
     let params = cx.params();
+    let vars = TemplateVars::new(cx, target);
     let mut json_body: Option<Option<Value>> = None;
     let mut out = Vec::with_capacity(service.parameters.len());
     for (parameter, value) in &service.parameters {
@@ -182,7 +185,7 @@ fn evaluate<'s>(
                     .variables
                     .get(name.as_str())
                     .map(|v| Cow::Owned(v.to_string())),
-                HttpPart::Context(name) => context_value(cx, target, name).map(Cow::Owned),
+                HttpPart::Context(name) => context_value(&vars, name).map(Cow::Owned),
                 // Refused when compiled: request parameters read no response.
                 HttpPart::ResponseHeader(_)
                 | HttpPart::ResponseBody
@@ -238,35 +241,15 @@ fn json_path<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
     Some(at)
 }
 
-/// `$context.NAME` for the variables HTTP APIs define that a service
-/// action would take.
-fn context_value(cx: &Context<'_>, target: &Target<'_>, name: &str) -> Option<String> {
-    Some(match name {
-        "requestId" => cx.observation.request_id.as_str().to_owned(),
-        "apiId" => target.api.id.to_string(),
-        "stage" => target.stage.name.to_string(),
-        "accountId" => cx.tables.account_id.to_string(),
-        "httpMethod" => cx.head.method.to_string(),
-        "path" => format!("/{}{}", target.stage.name, cx.stage_path()),
-        "resourcePath" | "routeKey" => target.route.resource_path.to_string(),
-        "identity.sourceIp" => cx.client.ip.to_string(),
-        "identity.userAgent" => cx
-            .head
-            .headers
-            .get(header::USER_AGENT)?
-            .to_str()
-            .ok()?
-            .to_owned(),
-        "domainName" => cx.head.headers.get(header::HOST)?.to_str().ok()?.to_owned(),
-        "requestTimeEpoch" => cx
-            .observation
-            .received_at()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?
-            .as_millis()
-            .to_string(),
-        _ => return None,
-    })
+/// `$context.NAME` (`identity.sourceIp`...) as mapping templates read it:
+/// one per-request view ([`TemplateVars`]) for templates and subtype
+/// parameters, so both give the same answer for the same request.
+fn context_value(vars: &TemplateVars<'_, '_>, name: &str) -> Option<String> {
+    let path: Vec<&str> = name.split('.').collect();
+    match ContextVars::get(vars, &path)? {
+        TemplateValue::Null => None,
+        v => Some(v.to_java_string()),
+    }
 }
 
 /// A parameter's value in its wire shape.
