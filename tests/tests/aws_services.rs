@@ -35,7 +35,7 @@ async fn post(node: &DataPlane, path: &str, body: &str, headers: &[(&str, &str)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Result<()> {
     let moto = Moto::start().await?;
-    let setup = moto.client("setup", json!({}))?;
+    let setup = moto.client("setup", json!({})).await?;
     let queue_url = setup["queue_url"].as_str().unwrap().to_owned();
     let machine = setup["state_machine_arn"].as_str().unwrap().to_owned();
 
@@ -113,6 +113,41 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
             ),
         )
         .await?;
+    // A $context variable a subtype parameter reads is the one templates
+    // read (one per-request view): $context.protocol, which only the
+    // template side had.
+    admin
+        .route(
+            &api,
+            "/context",
+            "POST",
+            subtype(
+                "SQS-SendMessage",
+                &[
+                    ("QueueUrl", &queue_url),
+                    ("MessageBody", "$context.protocol"),
+                    ("Region", "us-east-1"),
+                ],
+            ),
+        )
+        .await?;
+    // A Region mapped from the request: a value that is not a region is
+    // refused before any call.
+    admin
+        .route(
+            &api,
+            "/regional",
+            "POST",
+            subtype(
+                "SQS-SendMessage",
+                &[
+                    ("QueueUrl", &queue_url),
+                    ("MessageBody", "$request.body"),
+                    ("Region", "$request.header.x-region"),
+                ],
+            ),
+        )
+        .await?;
     admin.deploy(&api, "v1").await?;
     admin.wait_converged(&["svc"]).await?;
 
@@ -120,8 +155,38 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
     let answer = post(&node, "/v1/orders", r#"{"order":42}"#, &[]).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert!(answer.json()["MessageId"].is_string(), "{}", answer.body);
-    let bodies = moto.client("receive", json!({"queue_url": queue_url}))?;
+    let bodies = moto
+        .client("receive", json!({"queue_url": queue_url}))
+        .await?;
     assert_eq!(bodies, json!([r#"{"order":42}"#]));
+
+    let answer = post(&node, "/v1/context", "", &[]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let bodies = moto
+        .client("receive", json!({"queue_url": queue_url}))
+        .await?;
+    assert_eq!(bodies, json!(["HTTP/1.1"]));
+
+    // A request-supplied Region cannot pick the host: 400, nothing sent.
+    for region in ["x@127.0.0.1:1/", "evil.example/", "US-EAST-1"] {
+        let answer = post(&node, "/v1/regional", "r", &[("x-region", region)]).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{region}: {}",
+            answer.body
+        );
+    }
+    let answer = post(&node, "/v1/regional", "ok", &[("x-region", "us-east-1")]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let bodies = moto
+        .client("receive", json!({"queue_url": queue_url}))
+        .await?;
+    assert_eq!(
+        bodies,
+        json!(["ok"]),
+        "only the valid region's message was sent"
+    );
 
     // EventBridge: the event matches the rule and reaches its queue.
     let answer = post(
@@ -133,7 +198,9 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
     .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.json()["FailedEntryCount"], 0, "{}", answer.body);
-    let delivered = moto.client("receive", json!({"queue_url": setup["events_queue_url"]}))?;
+    let delivered = moto
+        .client("receive", json!({"queue_url": setup["events_queue_url"]}))
+        .await?;
     let event: Value = serde_json::from_str(delivered[0].as_str().unwrap())?;
     assert_eq!(event["source"], "archway.test");
     assert_eq!(event["detail-type"], "OrderPlaced");
@@ -148,7 +215,9 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
             .unwrap()
             .contains("run-1")
     );
-    let executions = moto.client("executions", json!({"state_machine_arn": machine}))?;
+    let executions = moto
+        .client("executions", json!({"state_machine_arn": machine}))
+        .await?;
     assert_eq!(executions[0]["name"], "run-1");
     assert_eq!(executions[0]["input"], r#"{"n":1}"#);
 
@@ -168,7 +237,7 @@ async fn rest_aws_action_calls_are_signed_and_answered() -> anyhow::Result<()> {
     use archway_data_plane::aws::integration::CallSettings;
     use archway_data_plane::aws::{AwsOutbound, RenderedRequest, arn, call, endpoints::Endpoints};
     let moto = Moto::start().await?;
-    let setup = moto.client("setup", json!({}))?;
+    let setup = moto.client("setup", json!({})).await?;
     let queue_url = setup["queue_url"].as_str().unwrap().to_owned();
     let table = OutboundCredentials::compile(&[OutboundCredential {
         name: "sender".into(),
@@ -213,7 +282,9 @@ async fn rest_aws_action_calls_are_signed_and_answered() -> anyhow::Result<()> {
     assert_eq!(answer.answer.status, StatusCode::OK, "{text}");
     assert!(text.contains("SendMessageResponse"), "{text}");
     assert!(answer.function_error.is_none());
-    let bodies = moto.client("receive", json!({"queue_url": queue_url}))?;
+    let bodies = moto
+        .client("receive", json!({"queue_url": queue_url}))
+        .await?;
     assert_eq!(bodies, json!(["from a template"]));
 
     // Credentials the node does not hold are refused before any call.

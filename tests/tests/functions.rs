@@ -154,11 +154,33 @@ async fn rest_functions_get_the_1_0_event_signed_and_answer() -> anyhow::Result<
             &tokens,
         )
         .await?;
+    // The alias from a stage variable, as AWS resolves it per stage.
+    admin
+        .route(
+            &api,
+            "/staged",
+            "GET",
+            function(&invocation_uri("echo:${stageVariables.alias}"), "1.0"),
+        )
+        .await?;
     admin.deploy(&api, "prod").await?;
     let mut stage = admin.stage(&api, "prod").await?;
     stage.variables.insert("tier".into(), "gold".into());
+    stage.variables.insert("alias".into(), "blue".into());
     admin.update_stage(stage).await?;
     admin.wait_converged(&["fn"]).await?;
+
+    let answer = send(&node, "fns", "GET", "/prod/staged", "", &[]).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let staged = server
+        .last("echo")
+        .expect("the staged function was invoked");
+    assert_eq!(staged.function, function_arn("echo"));
+    assert_eq!(
+        staged.qualifier.as_deref(),
+        Some("blue"),
+        "the alias is the stage's variable, not the literal"
+    );
 
     let answer = send(
         &node,

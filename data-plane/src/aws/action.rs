@@ -62,11 +62,10 @@ pub async fn call(
             subdomain,
             action,
         } => {
-            let mut query = form_urlencoded::Serializer::new(String::new());
-            query.append_pair("Action", action);
-            for (k, v) in request.query {
-                query.append_pair(k, v);
-            }
+            let query = super::encode::query(
+                std::iter::once(("Action", &**action))
+                    .chain(request.query.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))),
+            );
             if !request.body.is_empty() && !request.headers.contains_key(header::CONTENT_TYPE) {
                 // The query protocol's form body.
                 request.headers.insert(
@@ -74,7 +73,7 @@ pub async fn call(
                     HeaderValue::from_static("application/x-www-form-urlencoded"),
                 );
             }
-            (region, service, subdomain, format!("/?{}", query.finish()))
+            (region, service, subdomain, format!("/?{query}"))
         }
         AwsTarget::Path {
             region,
@@ -82,26 +81,16 @@ pub async fn call(
             subdomain,
             path,
         } => {
-            use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-            const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-                .remove(b'-')
-                .remove(b'_')
-                .remove(b'.')
-                .remove(b'~');
             let mut rendered = format!("/{path}");
             for (name, value) in request.path_params {
-                rendered = rendered.replace(
-                    &format!("{{{name}}}"),
-                    &utf8_percent_encode(value, SEGMENT).to_string(),
-                );
+                rendered =
+                    rendered.replace(&format!("{{{name}}}"), &super::encode::path_segment(value));
             }
             if !request.query.is_empty() {
-                let mut query = form_urlencoded::Serializer::new(String::new());
-                for (k, v) in request.query {
-                    query.append_pair(k, v);
-                }
                 rendered.push(if rendered.contains('?') { '&' } else { '?' });
-                rendered.push_str(&query.finish());
+                rendered.push_str(&super::encode::query(
+                    request.query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+                ));
             }
             (region, service, subdomain, rendered)
         }

@@ -11,6 +11,44 @@ use std::collections::HashMap;
 /// The region every call falls back to, as AWS's SDKs do.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
+/// Whether `region` has the shape of an AWS region name (`us-east-1`,
+/// `us-gov-west-1`: two lowercase letters, one or more lowercase words,
+/// a number, joined by hyphens). A region becomes part of a hostname, and
+/// may come from the request (an HTTP API subtype's `Region` parameter), so
+/// anything else (`evil.example/`, `x@host`) must never reach a URL: the
+/// node would send a signed request, with its session token, to a host the
+/// caller picked.
+pub fn is_region(region: &str) -> bool {
+    let mut parts = region.split('-');
+    let first = parts.next().unwrap_or("");
+    let Some(number) = region.rsplit('-').next() else {
+        return false;
+    };
+    let words: Vec<&str> = parts.collect();
+    first.len() == 2
+        && first.bytes().all(|b| b.is_ascii_lowercase())
+        && words.len() >= 2
+        && !number.is_empty()
+        && number.len() <= 3
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && words[..words.len() - 1]
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
+/// Whether `name` may be a label run of an AWS hostname (an S3 bucket's
+/// `bucket.s3` subdomain): lowercase letters, digits, hyphens and dots
+/// between non-empty labels, nothing that could end or redirect the host.
+pub fn is_host_labels(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
 /// The node's endpoint overrides and default region.
 #[derive(Debug, Clone, Default)]
 pub struct Endpoints {
@@ -111,6 +149,41 @@ mod tests {
         );
         assert_eq!(aws.region(), "eu-west-1");
         assert_eq!(Endpoints::default().region(), DEFAULT_REGION);
+    }
+
+    #[test]
+    fn only_region_shaped_values_are_regions() {
+        for good in [
+            "us-east-1",
+            "eu-west-1",
+            "us-gov-west-1",
+            "ap-southeast-2",
+            "us-isob-east-1",
+        ] {
+            assert!(is_region(good), "{good}");
+        }
+        for bad in [
+            "",
+            "us",
+            "us-1",
+            "us-east",
+            "US-EAST-1",
+            "us-east-1.",
+            "attacker.example/",
+            "x@host/",
+            "us-east-1@evil",
+            "us-east-1/x",
+            "us--1",
+            "use-east-1",
+            "us-east-1 ",
+            "us-east-x",
+        ] {
+            assert!(!is_region(bad), "{bad:?}");
+        }
+        assert!(is_host_labels("my-bucket.s3") && is_host_labels("b1"));
+        for bad in ["", "a..b", "x@h", "a/b", "A", "a.", "a:1"] {
+            assert!(!is_host_labels(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -6,7 +6,10 @@ use super::arn::{self, AwsTarget, FunctionTarget};
 use archway_proto::MAX_INTEGRATION_TIMEOUT_MS;
 use archway_proto::aws_subtypes::{self, Parameter, Subtype};
 use archway_proto::mapping_expr::{HttpValue, parse_http_value};
+use archway_proto::uri_template::{Piece, UriTemplate};
 use archway_proto::v1::Integration;
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,15 +48,41 @@ pub enum PayloadFormat {
 /// A function behind an `AWS_PROXY` integration.
 #[derive(Debug)]
 pub struct FunctionIntegration {
+    /// The function; when the URI names stage variables, the shape checked
+    /// with placeholders, and [`Self::target_for`] gives the one to call.
     pub target: FunctionTarget,
+    /// The URI when it names stage variables
+    /// (`…:function:api:${stageVariables.alias}`): resolved per request
+    /// with the serving stage's variables, as AWS resolves it.
+    pub stage_uri: Option<UriTemplate>,
     pub format: PayloadFormat,
     pub call: CallSettings,
-    /// `routeKey` of 2.0 events: `GET /pets/{id}`, or `$default` for the
-    /// `$default` route.
+    /// `routeKey` of 2.0 events: `GET /pets/{id}`, `ANY /{proxy+}`.
     pub route_key: Box<str>,
     /// The deployment's binary media types: bodies of these content types
     /// travel base64-encoded in the event.
     pub binary_media_types: Arc<[Box<str>]>,
+}
+
+impl FunctionIntegration {
+    /// The function to call for a stage with these variables: the compiled
+    /// target, or with stage variables in the URI, the URI with the
+    /// stage's values (a variable the stage lacks is empty, as in AWS, and
+    /// the ARN it leaves is refused with the reason).
+    pub fn target_for(
+        &self,
+        variables: &HashMap<Box<str>, Box<str>>,
+    ) -> Result<Cow<'_, FunctionTarget>, String> {
+        let Some(template) = &self.stage_uri else {
+            return Ok(Cow::Borrowed(&self.target));
+        };
+        let mut uri = String::new();
+        template.render(&mut uri, |_| None, |name| variables.get(name).map(|v| &**v));
+        match arn::parse(&uri)? {
+            AwsTarget::Function(f) => Ok(Cow::Owned(f)),
+            _ => Err(format!("'{uri}' does not name a function")),
+        }
+    }
 }
 
 /// A service action (an HTTP API integration subtype).
@@ -103,7 +132,28 @@ pub fn compile_proxy(
             call,
         }));
     }
-    let target = match arn::parse(&i.uri)? {
+    // With stage variables, the shape is checked with a placeholder for
+    // each (they stand for a region, account, name or alias); the stage's
+    // values are put in per request.
+    let stage_uri = if i.uri.contains("${") {
+        let template = UriTemplate::parse(&i.uri)?;
+        template
+            .pieces()
+            .iter()
+            .any(|p| matches!(p, Piece::StageVariable(_)))
+            .then_some(template)
+    } else {
+        None
+    };
+    let checked: Cow<'_, str> = match &stage_uri {
+        Some(template) => {
+            let mut uri = String::new();
+            template.render(&mut uri, |_| None, |_| Some("stage-1"));
+            uri.into()
+        }
+        None => i.uri.as_str().into(),
+    };
+    let target = match arn::parse(&checked)? {
         AwsTarget::Function(f) => f,
         _ => return Err(format!("AWS_PROXY needs a function, not '{}'", i.uri)),
     };
@@ -112,13 +162,13 @@ pub fn compile_proxy(
         "2.0" => PayloadFormat::V2,
         other => return Err(format!("unknown payload format version '{other}'")),
     };
-    let route_key = if path == "/{proxy+}" && verb == "ANY" {
-        "$default".into()
-    } else {
-        format!("{verb} {path}").into()
-    };
+    // AWS writes `$default` only for the `$default` route; an
+    // `ANY /{proxy+}` route is `ANY /{proxy+}`. Archway's routes are all
+    // `VERB /path`, so the key is always that.
+    let route_key = format!("{verb} {path}").into();
     Ok(ProxyIntegration::Function(FunctionIntegration {
         target,
+        stage_uri,
         format,
         call,
         route_key,
@@ -173,6 +223,53 @@ mod tests {
         assert!(compile_proxy(&reads_response, "POST", "/", &[]).is_err());
         let unknown = proxy("", "SQS-Send", &[]);
         assert!(compile_proxy(&unknown, "POST", "/", &[]).is_err());
+    }
+
+    #[test]
+    fn stage_variables_in_a_function_arn_are_the_stages() {
+        let i = proxy(
+            "arn:aws:lambda:${stageVariables.region}:123456789012:function:api:${stageVariables.alias}",
+            "",
+            &[],
+        );
+        let ProxyIntegration::Function(f) = compile_proxy(&i, "GET", "/", &[]).unwrap() else {
+            panic!()
+        };
+        let vars = |pairs: &[(&str, &str)]| -> HashMap<Box<str>, Box<str>> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect()
+        };
+        let live = f
+            .target_for(&vars(&[("region", "eu-west-1"), ("alias", "live")]))
+            .unwrap();
+        assert_eq!(
+            live.invoke_path(),
+            "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Aapi/invocations?Qualifier=live"
+        );
+        assert_eq!(live.region.as_deref(), Some("eu-west-1"));
+        let e = f.target_for(&vars(&[("region", "eu-west-1")])).unwrap_err();
+        assert!(e.contains("api:'"), "{e}");
+        let plain = proxy("arn:aws:lambda:us-east-1:123456789012:function:f", "", &[]);
+        let ProxyIntegration::Function(p) = compile_proxy(&plain, "GET", "/", &[]).unwrap() else {
+            panic!()
+        };
+        assert!(p.stage_uri.is_none());
+        assert!(matches!(
+            p.target_for(&vars(&[])).unwrap(),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn an_any_proxy_route_keeps_its_route_key() {
+        let i = proxy("arn:aws:lambda:us-east-1:123456789012:function:f", "", &[]);
+        let ProxyIntegration::Function(f) = compile_proxy(&i, "ANY", "/{proxy+}", &[]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(&*f.route_key, "ANY /{proxy+}");
     }
 
     #[test]

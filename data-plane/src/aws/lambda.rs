@@ -48,6 +48,46 @@ impl FunctionError {
     }
 }
 
+/// How many characters of a function's `errorMessage` a log line keeps.
+pub const LOGGED_MESSAGE_CHARS: usize = 256;
+
+impl FunctionError {
+    /// The error for one log line: kind, `errorType`, and the first
+    /// [`LOGGED_MESSAGE_CHARS`] of `errorMessage`. The function writes the
+    /// message (up to 6 MB: stack traces, echoed request data), so it is cut
+    /// short, and control characters (newlines that would forge log lines)
+    /// are escaped in both fields.
+    pub fn log_summary(&self) -> String {
+        format!(
+            "({}): {}: {}",
+            escape_controls(&self.kind, LOGGED_MESSAGE_CHARS),
+            escape_controls(
+                self.error_type.as_deref().unwrap_or("-"),
+                LOGGED_MESSAGE_CHARS
+            ),
+            escape_controls(self.message.as_deref().unwrap_or("-"), LOGGED_MESSAGE_CHARS)
+        )
+    }
+}
+
+/// The first `max` characters of `text`, control characters escaped as
+/// Rust writes them (`\n`, `\u{1b}`), with how much was left off.
+pub fn escape_controls(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max + 32));
+    let mut chars = text.char_indices();
+    for (_, c) in chars.by_ref().take(max) {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    if let Some((at, _)) = chars.next() {
+        out.push_str(&format!("… ({} more bytes)", text.len() - at));
+    }
+    out
+}
+
 /// The error type of an Invoke API refusal (4xx/5xx): the
 /// `x-amzn-ErrorType` header, else the body's `Type` or `__type`.
 pub fn api_error_type(answer: &AwsAnswer) -> String {
@@ -104,6 +144,30 @@ pub async fn invoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_function_error_message_is_logged_short_and_on_one_line() {
+        let error = FunctionError {
+            kind: "Unhandled".into(),
+            error_type: Some("Boom\nINFO forged".into()),
+            message: Some(format!(
+                "line one\nWARN forged line\r\u{1b}[31m{}",
+                "x".repeat(6_000_000)
+            )),
+        };
+        let logged = error.log_summary();
+        assert!(!logged.chars().any(char::is_control), "{logged:.300}");
+        assert!(logged.len() < 700, "{} bytes", logged.len());
+        assert!(
+            logged.starts_with(
+                "(Unhandled): Boom\\nINFO forged: line one\\nWARN forged line\\r\\u{1b}[31mxxx"
+            ),
+            "{logged}"
+        );
+        assert!(logged.ends_with("more bytes)"), "{logged}");
+        assert_eq!(escape_controls("short", 256), "short");
+        assert_eq!(escape_controls("éé", 1), "é… (2 more bytes)");
+    }
 
     fn answer(headers: &[(&str, &str)], body: &str) -> AwsAnswer {
         let mut map = HeaderMap::new();

@@ -15,6 +15,7 @@
 pub mod action;
 pub mod arn;
 pub mod credentials;
+pub mod encode;
 pub mod endpoints;
 pub mod integration;
 pub mod lambda;
@@ -172,8 +173,20 @@ impl AwsOutbound {
         mut request: AwsRequest<'_>,
         timeout: Duration,
     ) -> Result<AwsAnswer, AwsError> {
-        let url = self.url(service, request.path_and_query);
         let region = service.region.unwrap_or(self.region());
+        // The host is AWS's own unless the node or the integration names
+        // an endpoint; nothing a request supplies may choose it.
+        if !endpoints::is_region(region) {
+            return Err(AwsError::Failed(format!(
+                "{region:?} is not an AWS region name"
+            )));
+        }
+        if let Some(sub) = service.subdomain.filter(|s| !endpoints::is_host_labels(s)) {
+            return Err(AwsError::Failed(format!(
+                "{sub:?} cannot be part of an AWS hostname"
+            )));
+        }
+        let url = self.url(service, request.path_and_query);
         sign::sign_headers(
             credentials,
             sign::Scope {
@@ -264,6 +277,43 @@ mod tests {
             local.url(&service(Some("http://127.0.0.1:7/"), None), "/k?x=1"),
             "http://127.0.0.1:7/k?x=1"
         );
+    }
+
+    /// A region from the request (`x@127.0.0.1:PORT/`) would put AWS's
+    /// hostname in the userinfo and send the signed call to the caller's
+    /// host; it is refused before any connection.
+    #[tokio::test]
+    async fn a_request_supplied_region_cannot_pick_the_host() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let aws = outbound(&[]);
+        let credentials = Credentials::new("AKIAENV", "env-secret", Some("session-token"));
+        for region in [
+            format!("x@127.0.0.1:{port}/"),
+            format!("127.0.0.1:{port}/"),
+            "evil.example/".to_owned(),
+        ] {
+            let service = Service {
+                endpoint_prefix: "sqs",
+                subdomain: None,
+                signing_name: "sqs",
+                region: Some(&region),
+                endpoint_url: None,
+            };
+            let request = AwsRequest {
+                method: Method::POST,
+                path_and_query: "/",
+                headers: HeaderMap::new(),
+                body: Bytes::from_static(b"{}"),
+            };
+            let e = aws
+                .send(&service, &credentials, request, Duration::from_secs(2))
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains("not an AWS region"), "{region}: {e}");
+        }
+        let accepted = tokio::time::timeout(Duration::from_millis(300), listener.accept()).await;
+        assert!(accepted.is_err(), "the node connected to the caller's host");
     }
 
     #[test]

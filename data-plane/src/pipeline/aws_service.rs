@@ -12,10 +12,12 @@ use super::GatewayBody;
 use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
 use super::iam::buffer_body;
+use super::template_vars::TemplateVars;
 use crate::aws::integration::ServiceIntegration;
 use crate::aws::{AwsError, AwsOutbound, AwsRequest, Service};
 use archway_proto::aws_subtypes::{Parameter, Placement, Protocol, Shape};
 use archway_proto::mapping_expr::HttpPart;
+use archway_proto::template::{ContextVars, Value as TemplateValue};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, header};
 use http_body_util::{Either, Full};
@@ -44,6 +46,18 @@ pub async fn call<'a>(
         .iter()
         .find(|(p, _)| p.placement == Placement::Region)
         .map(|(_, v)| v.to_string());
+    if let Some(region) = region
+        .as_deref()
+        .filter(|r| !crate::aws::endpoints::is_region(r))
+    {
+        // The region is part of the outbound host: a mapped value that is
+        // not a region name (`evil.example/`, `x@host`) is the caller's,
+        // refused before any call, as AWS refuses an invalid parameter.
+        tracing::info!(subtype = service.subtype.name, region = ?region.chars().take(64).collect::<String>(), "refused: the Region parameter is not an AWS region");
+        return Err(GatewayResponse::BadRequestParameters(
+            "Invalid request parameter: Region".into(),
+        ));
+    }
     let (method, path, headers, payload) = wire_request(service, &values);
     let credentials = aws
         .credentials(&cx.tables.outbound, &service.call.credentials)
@@ -106,13 +120,14 @@ pub async fn call<'a>(
 /// references filled in. A parameter whose references are all absent (a
 /// header not sent) and that has no literal text is left out, as AWS
 /// leaves it.
-fn evaluate<'s>(
-    cx: &Context<'_>,
-    target: &Target<'_>,
+fn evaluate<'s, 'a>(
+    cx: &Context<'a>,
+    target: &Target<'a>,
     service: &'s ServiceIntegration,
     body: &Bytes,
 ) -> Vec<(&'s Parameter, String)> {
     let params = cx.params();
+    let vars = TemplateVars::new(cx, target);
     let mut json_body: Option<Option<Value>> = None;
     let mut out = Vec::with_capacity(service.parameters.len());
     for (parameter, value) in &service.parameters {
@@ -170,7 +185,7 @@ fn evaluate<'s>(
                     .variables
                     .get(name.as_str())
                     .map(|v| Cow::Owned(v.to_string())),
-                HttpPart::Context(name) => context_value(cx, target, name).map(Cow::Owned),
+                HttpPart::Context(name) => context_value(&vars, name).map(Cow::Owned),
                 // Refused when compiled: request parameters read no response.
                 HttpPart::ResponseHeader(_)
                 | HttpPart::ResponseBody
@@ -226,35 +241,15 @@ fn json_path<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
     Some(at)
 }
 
-/// `$context.NAME` for the variables HTTP APIs define that a service
-/// action would take.
-fn context_value(cx: &Context<'_>, target: &Target<'_>, name: &str) -> Option<String> {
-    Some(match name {
-        "requestId" => cx.observation.request_id.as_str().to_owned(),
-        "apiId" => target.api.id.to_string(),
-        "stage" => target.stage.name.to_string(),
-        "accountId" => cx.tables.account_id.to_string(),
-        "httpMethod" => cx.head.method.to_string(),
-        "path" => format!("/{}{}", target.stage.name, cx.stage_path()),
-        "resourcePath" | "routeKey" => target.route.resource_path.to_string(),
-        "identity.sourceIp" => cx.client.ip.to_string(),
-        "identity.userAgent" => cx
-            .head
-            .headers
-            .get(header::USER_AGENT)?
-            .to_str()
-            .ok()?
-            .to_owned(),
-        "domainName" => cx.head.headers.get(header::HOST)?.to_str().ok()?.to_owned(),
-        "requestTimeEpoch" => cx
-            .observation
-            .received_at()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()?
-            .as_millis()
-            .to_string(),
-        _ => return None,
-    })
+/// `$context.NAME` (`identity.sourceIp`...) as mapping templates read it:
+/// one per-request view ([`TemplateVars`]) for templates and subtype
+/// parameters, so both give the same answer for the same request.
+fn context_value(vars: &TemplateVars<'_, '_>, name: &str) -> Option<String> {
+    let path: Vec<&str> = name.split('.').collect();
+    match ContextVars::get(vars, &path)? {
+        TemplateValue::Null => None,
+        v => Some(v.to_java_string()),
+    }
 }
 
 /// A parameter's value in its wire shape.
@@ -328,29 +323,21 @@ pub fn wire_request(
             (http::Method::POST, "/".to_owned(), headers, body)
         }
         Protocol::Rest { method, path } => {
-            use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-            const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-                .remove(b'-')
-                .remove(b'_')
-                .remove(b'.')
-                .remove(b'~');
             let mut path = path.to_owned();
-            let mut query = form_urlencoded::Serializer::new(String::new());
+            let mut pairs = Vec::new();
             for (p, v) in values {
                 match p.placement {
                     Placement::Path => {
                         path = path.replace(
                             &format!("{{{}}}", p.name),
-                            &utf8_percent_encode(v, UNRESERVED).to_string(),
+                            &crate::aws::encode::path_segment(v),
                         );
                     }
-                    Placement::Query(wire) => {
-                        query.append_pair(wire, v);
-                    }
+                    Placement::Query(wire) => pairs.push((wire, v.as_str())),
                     _ => {}
                 }
             }
-            let query = query.finish();
+            let query = crate::aws::encode::query(pairs);
             if !query.is_empty() {
                 path.push('?');
                 path.push_str(&query);
@@ -504,6 +491,45 @@ mod tests {
             "/applications/my%20app/environments/prod/configurations/c%2F1?client_id=x%26y"
         );
         assert!(headers.is_empty() && body.is_empty());
+    }
+
+    fn appconfig(values_: &[(&str, &str)]) -> String {
+        let a = service(
+            "AppConfig-GetConfiguration",
+            &[
+                ("Application", "a"),
+                ("Environment", "e"),
+                ("Configuration", "c"),
+                ("ClientId", "id"),
+            ],
+        );
+        wire_request(&a, &values(&a, values_)).1
+    }
+
+    #[test]
+    fn a_dot_dot_path_parameter_stays_inside_the_prefix() {
+        assert_eq!(
+            appconfig(&[
+                ("Application", ".."),
+                ("Environment", "."),
+                ("Configuration", "../../x"),
+                ("ClientId", "c"),
+            ]),
+            "/applications/%2E%2E/environments/%2E/configurations/..%2F..%2Fx?client_id=c"
+        );
+    }
+
+    #[test]
+    fn the_outbound_query_is_rfc_3986_encoded() {
+        assert_eq!(
+            appconfig(&[
+                ("Application", "a"),
+                ("Environment", "e"),
+                ("Configuration", "c"),
+                ("ClientId", "a b+c"),
+            ]),
+            "/applications/a/environments/e/configurations/c?client_id=a%20b%2Bc"
+        );
     }
 
     #[test]

@@ -36,8 +36,14 @@ pub async fn call<'a>(
             tracing::warn!(function = %function.target.function, error = %e, "function integration cannot sign");
             GatewayResponse::ApiConfigurationError
         })?;
+    let function_target = function
+        .target_for(&target.serving.variables)
+        .map_err(|e| {
+            tracing::warn!(function = %function.target.function, error = %e, "the function's ARN, with the stage's variables, names no function");
+            GatewayResponse::ApiConfigurationError
+        })?;
     let started = std::time::Instant::now();
-    let result = lambda::invoke(aws, credentials, &function.target, &function.call, payload).await;
+    let result = lambda::invoke(aws, credentials, &function_target, &function.call, payload).await;
     cx.observation.integration_latency = Some(started.elapsed());
     let failed = |why: &dyn std::fmt::Display| {
         tracing::warn!(function = %function.target.function, "function integration failed: {why}");
@@ -61,10 +67,8 @@ pub async fn call<'a>(
     }
     if let Some(error) = FunctionError::of(&answer) {
         return Err(failed(&format_args!(
-            "the function raised an error ({}): {}: {}",
-            error.kind,
-            error.error_type.as_deref().unwrap_or("-"),
-            error.message.as_deref().unwrap_or("-")
+            "the function raised an error {}",
+            error.log_summary()
         )));
     }
     let response = response::parse(function.format, &answer.body)
@@ -103,11 +107,13 @@ fn event(
         v.and_then(|v| v.to_str().ok())
     }
     let iam_access_key = credential_key_id(&cx.head.headers);
+    let claims = text(principal.and_then(|p| p.claims.as_ref()));
+    let scopes = claims.map(jwt_scopes).unwrap_or_default();
     let authorizer = match &cx.authorization.caller {
         Caller::Anonymous => Authorizer::None,
         Caller::Jwt { .. } => Authorizer::Jwt {
-            claims: text(principal.and_then(|p| p.claims.as_ref())),
-            scopes: &[],
+            claims,
+            scopes: &scopes,
         },
         Caller::Authorizer(_) => Authorizer::Lambda {
             principal_id: text(principal.and_then(|p| p.subject.as_ref())),
@@ -159,4 +165,49 @@ fn credential_key_id(headers: &http::HeaderMap) -> Option<&str> {
     let auth = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let start = auth.find("Credential=")? + "Credential=".len();
     auth[start..].split('/').next()
+}
+
+/// The scopes a JWT grants, as AWS lists them in
+/// `requestContext.authorizer.jwt.scopes`: the `scope` claim (a
+/// space-separated string, RFC 8693) or `scp` (a list or such a string).
+fn jwt_scopes(claims: &str) -> Vec<String> {
+    let Ok(serde_json::Value::Object(claims)) = serde_json::from_str(claims) else {
+        return Vec::new();
+    };
+    let from = |v: &serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::String(s) => s.split_whitespace().map(str::to_owned).collect(),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .filter_map(|i| i.as_str())
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    claims
+        .get("scope")
+        .or_else(|| claims.get("scp"))
+        .map(from)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::jwt_scopes;
+
+    #[test]
+    fn jwt_scopes_come_from_the_scope_or_scp_claim() {
+        assert_eq!(
+            jwt_scopes(r#"{"sub":"u","scope":"read  write"}"#),
+            ["read", "write"]
+        );
+        assert_eq!(
+            jwt_scopes(r#"{"scp":["pets:read","x"]}"#),
+            ["pets:read", "x"]
+        );
+        assert_eq!(jwt_scopes(r#"{"scp":"a b"}"#), ["a", "b"]);
+        assert!(jwt_scopes(r#"{"sub":"u"}"#).is_empty());
+        assert!(jwt_scopes("not json").is_empty());
+    }
 }

@@ -82,7 +82,9 @@ fn structured(
     match fields.remove("headers") {
         Some(Value::Object(single)) => {
             for (name, value) in single {
-                if multi.contains_key(&name) || value.is_null() {
+                // Header names are case-insensitive: `Content-Type` here
+                // and `content-type` in multiValueHeaders are one header.
+                if value.is_null() || multi.keys().any(|m| m.eq_ignore_ascii_case(&name)) {
                     continue;
                 }
                 let value = text(&value).ok_or_else(|| format!("header '{name}' is not text"))?;

@@ -390,3 +390,42 @@ fn framing_headers_of_the_function_are_not_passed_on() {
         assert!(r.headers().get(h).is_none(), "{h}");
     }
 }
+
+/// 30k distinct query names (what a 64 KiB head can carry) cost linear
+/// time to put in an event; a scan per name took seconds.
+#[test]
+fn an_event_with_many_query_names_is_built_in_linear_time() {
+    let raw: String = (0..30_000)
+        .map(|i| format!("k{i}=v"))
+        .chain(["k7=w".to_owned()])
+        .collect::<Vec<_>>()
+        .join("&");
+    let query = parse_query(Some(&raw));
+    let started = std::time::Instant::now();
+    let last = serde_json::to_value(LastQuery(&query)).unwrap();
+    let multi = serde_json::to_value(MultiQuery(&query)).unwrap();
+    let joined = serde_json::to_value(JoinedQuery(&query)).unwrap();
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    assert_eq!(last.as_object().unwrap().len(), 30_000);
+    assert_eq!(last["k7"], "w");
+    assert_eq!(multi["k7"], serde_json::json!(["v", "w"]));
+    assert_eq!(joined["k7"], "v,w");
+    assert_eq!(joined["k29999"], "v");
+}
+
+#[test]
+fn headers_and_multi_value_headers_merge_case_insensitively() {
+    let r = parse(
+        PayloadFormat::V1,
+        r#"{"statusCode":200,"headers":{"Content-Type":"text/plain","X-One":"1"},"multiValueHeaders":{"content-type":["text/html"]},"body":"x"}"#,
+    )
+    .unwrap();
+    let types: Vec<_> = r.headers().get_all("content-type").iter().collect();
+    assert_eq!(
+        types,
+        ["text/html"],
+        "one Content-Type, multiValueHeaders' one"
+    );
+    assert_eq!(r.headers()["x-one"], "1");
+}
