@@ -33,6 +33,7 @@ pub mod tables;
 pub mod telemetry;
 pub mod tls;
 pub mod upstream;
+pub mod uri_encode;
 
 #[cfg(test)]
 mod module_graph;

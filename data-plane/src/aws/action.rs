@@ -62,7 +62,7 @@ pub async fn call(
             subdomain,
             action,
         } => {
-            let query = super::encode::query(
+            let query = crate::uri_encode::query(
                 std::iter::once(("Action", &**action))
                     .chain(request.query.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))),
             );
@@ -83,12 +83,14 @@ pub async fn call(
         } => {
             let mut rendered = format!("/{path}");
             for (name, value) in request.path_params {
-                rendered =
-                    rendered.replace(&format!("{{{name}}}"), &super::encode::path_segment(value));
+                rendered = rendered.replace(
+                    &format!("{{{name}}}"),
+                    &crate::uri_encode::path_segment(value),
+                );
             }
             if !request.query.is_empty() {
                 rendered.push(if rendered.contains('?') { '&' } else { '?' });
-                rendered.push_str(&super::encode::query(
+                rendered.push_str(&crate::uri_encode::query(
                     request.query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
                 ));
             }

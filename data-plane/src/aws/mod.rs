@@ -15,7 +15,6 @@
 pub mod action;
 pub mod arn;
 pub mod credentials;
-pub mod encode;
 pub mod endpoints;
 pub mod integration;
 pub mod lambda;

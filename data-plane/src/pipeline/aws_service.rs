@@ -330,14 +330,14 @@ pub fn wire_request(
                     Placement::Path => {
                         path = path.replace(
                             &format!("{{{}}}", p.name),
-                            &crate::aws::encode::path_segment(v),
+                            &crate::uri_encode::path_segment(v),
                         );
                     }
                     Placement::Query(wire) => pairs.push((wire, v.as_str())),
                     _ => {}
                 }
             }
-            let query = crate::aws::encode::query(pairs);
+            let query = crate::uri_encode::query(pairs);
             if !query.is_empty() {
                 path.push('?');
                 path.push_str(&query);

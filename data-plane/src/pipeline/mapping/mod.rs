@@ -348,6 +348,12 @@ fn mock_answer(request: &MappedRequest) -> BackendAnswer {
 
 /// The backend URI: `{name}` from the mapped path parameters (else the
 /// method's own of that name), stage variables, and the mapped query.
+///
+/// Mapped path values are decoded or free text, so each is percent-encoded
+/// as one path segment (`../x` stays `..%2Fx`, `?` and `#` stay inside the
+/// segment), and the mapped query is RFC 3986 encoded, as the AWS arm does.
+/// Unmapped method parameters are the request path's own raw spans, still
+/// encoded as the client sent them.
 fn render_uri(
     cx: &Context<'_>,
     target: &Target<'_>,
@@ -355,30 +361,25 @@ fn render_uri(
     request: &MappedRequest,
 ) -> Result<String, GatewayResponse> {
     let method_params = cx.params();
-    let mut params: Vec<(&str, &str)> = request
+    let encoded: Vec<(&str, String)> = request
         .path
         .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .map(|(n, v)| (n.as_str(), crate::uri_encode::path_segment(v)))
         .collect();
+    let mut params: Vec<(&str, &str)> = encoded.iter().map(|(n, v)| (*n, v.as_str())).collect();
     for (n, v) in method_params.iter() {
         if !params.iter().any(|(m, _)| m == n) {
             params.push((n, v));
         }
     }
-    let mut out = super::http_proxy::render_uri(
+    let query =
+        crate::uri_encode::query(request.query.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+    super::http_proxy::render_uri(
         uri,
         &params.into_iter().collect(),
         &target.serving.variables,
-        None,
-    )?;
-    let query: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(request.query.iter())
-        .finish();
-    if !query.is_empty() {
-        out.push(if out.contains('?') { '&' } else { '?' });
-        out.push_str(&query);
-    }
-    Ok(out)
+        Some(&query),
+    )
 }
 
 /// Step 3: the method's answer from the backend's.

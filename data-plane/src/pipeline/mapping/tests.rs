@@ -517,3 +517,52 @@ async fn path_parameters_reach_templates_from_their_spans() {
         assert_eq!(body, serde_json::json!({"id": id, "all": id}), "{path}");
     }
 }
+
+#[tokio::test]
+async fn mapped_path_and_query_values_are_encoded_into_one_segment() {
+    let (addr, mut sent) = backend(200, "", "ok").await;
+    let integration = Integration {
+        r#type: IntegrationType::Http as i32,
+        http_method: "GET".into(),
+        uri: format!("http://{addr}/backend/{{orderId}}/{{sub}}"),
+        request_parameters: map(&[
+            (
+                "integration.request.path.orderId",
+                "method.request.querystring.o",
+            ),
+            (
+                "integration.request.querystring.id",
+                "method.request.path.id",
+            ),
+            (
+                "integration.request.querystring.q",
+                "method.request.querystring.q",
+            ),
+            ("integration.request.querystring.tenant", "'a'"),
+            ("integration.request.path.sub", "'x'"),
+        ]),
+        request_templates: map(&[(
+            "application/json",
+            "#set($context.requestOverride.path.sub = $input.params('s'))",
+        )]),
+        integration_responses: vec![response("200", "")],
+        ..Default::default()
+    };
+    let t = tables(vec![("GET", "/orders/{id}", integration)], &[]);
+    let a = send(
+        &t,
+        "GET",
+        "/prod/orders/a%20b?o=..%2F..%2Fadmin%3Fdebug%3D1%23&q=%2F..%2F%3Fx%23&s=..",
+        &[("content-type", "application/json")],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let request = sent.recv().await.unwrap();
+    assert!(
+        request.starts_with(
+            "GET /backend/..%2F..%2Fadmin%3Fdebug%3D1%23/%2E%2E?id=a%20b&q=%2F..%2F%3Fx%23&tenant=a HTTP/1.1\r\n"
+        ),
+        "{request}"
+    );
+}

@@ -1,6 +1,12 @@
-//! How request values are written into an outbound AWS URL: one place for
-//! the REST `AWS` integrations (`action.rs`) and the HTTP API subtypes
-//! (`pipeline/aws_service.rs`).
+//! How request values are written into an outbound URL: one place for
+//! the REST `AWS` integrations (`aws/action.rs`), the HTTP API subtypes
+//! (`pipeline/aws_service.rs`) and the mapped (non-proxy) HTTP integrations
+//! (`pipeline/mapping`), so the backends cannot drift apart.
+//!
+//! A mapped value is decoded or free text (a percent-decoded path span, a
+//! header, a template's `requestOverride.path`): written as it is, `../`,
+//! `?` and `#` in it would move the backend path, add query parameters or
+//! cut the mapped query off as a fragment.
 //!
 //! AWS's SDKs write paths and queries with RFC 3986 encoding: the
 //! unreserved `A-Za-z0-9-_.~` as they are, every other byte `%XX` (a space
