@@ -64,11 +64,18 @@ pub const RESERVED_HEADERS: &[&str] = &[
     "upgrade",
 ];
 
+/// Whether a lower-case header name is one of [`RESERVED_HEADERS`] or a
+/// `Proxy-*` header: the check without the message, for the data plane's
+/// per-request filter (a `HeaderName` is lower case already).
+pub fn is_reserved_header(lower: &str) -> bool {
+    RESERVED_HEADERS.contains(&lower) || lower.starts_with("proxy-")
+}
+
 /// Why `name` cannot be the target of a header mapping (integration
 /// request parameters, method and gateway response headers), or `None`.
 pub fn reserved_header(name: &str) -> Option<String> {
     let lower = name.to_ascii_lowercase();
-    (RESERVED_HEADERS.contains(&lower.as_str()) || lower.starts_with("proxy-")).then(|| {
+    is_reserved_header(&lower).then(|| {
         format!(
             "'{name}' is reserved: framing and hop-by-hop headers (Connection, Content-Length, Transfer-Encoding, TE, Trailer, Upgrade, Keep-Alive, Host, Proxy-*) are set by the gateway, never by a mapping"
         )

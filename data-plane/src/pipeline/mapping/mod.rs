@@ -84,14 +84,7 @@ pub async fn call<'a>(
             {
                 headers.insert(http::header::CONTENT_TYPE, ct);
             }
-            for (name, value) in &request.headers {
-                if let (Ok(n), Ok(v)) = (
-                    HeaderName::from_bytes(name.as_bytes()),
-                    HeaderValue::from_str(value),
-                ) {
-                    headers.insert(n, v);
-                }
-            }
+            insert_pairs(&mut headers, &request.headers);
             let call = BufferedRequest {
                 method: method.clone().unwrap_or_else(|| cx.head.method.clone()),
                 uri: &uri,
@@ -126,14 +119,7 @@ pub async fn call<'a>(
             let query: Vec<(String, String)> = request.query.clone();
             let path: Vec<(String, String)> = request.path.clone();
             let mut headers = HeaderMap::new();
-            for (name, value) in &request.headers {
-                if let (Ok(n), Ok(v)) = (
-                    HeaderName::from_bytes(name.as_bytes()),
-                    HeaderValue::from_str(value),
-                ) {
-                    headers.insert(n, v);
-                }
-            }
+            insert_pairs(&mut headers, &request.headers);
             let rendered = crate::aws::action::RenderedRequest {
                 method: http::Method::POST,
                 headers,
@@ -169,6 +155,36 @@ pub async fn call<'a>(
         cx.observation.integration_status = Some(answer.status);
     }
     map_response(cx, target, mapped, answer)
+}
+
+/// Framing and hop-by-hop headers (`Content-Length`, `Transfer-Encoding`,
+/// `Connection`, `Host`, `Proxy-*`, ...): the gateway sets or strips them
+/// itself. One template can name them at run time
+/// (`$context.responseOverride.header[$x]`), and a client-influenced
+/// `Content-Length` on a response would split the client's connection, so
+/// they are dropped here for both directions, with the list the control
+/// plane refuses mapping targets by.
+fn is_reserved(name: &HeaderName) -> bool {
+    crate::hop_by_hop::is_hop_by_hop(name)
+        || archway_proto::rules::http::is_reserved_header(name.as_str())
+}
+
+/// Mapped and override headers into `headers`: names or values that
+/// cannot be headers, and reserved ones ([`is_reserved`]), are dropped.
+fn insert_pairs(headers: &mut HeaderMap, pairs: &[(String, String)]) {
+    for (name, value) in pairs {
+        let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) else {
+            continue;
+        };
+        if is_reserved(&n) {
+            tracing::debug!(header = %n, "override or mapped header is framing or hop-by-hop; dropped");
+            continue;
+        }
+        headers.insert(n, v);
+    }
 }
 
 /// Step 1: the integration request's body, parameters and overrides.
@@ -428,6 +444,10 @@ fn map_response<'a>(
             ValueSource::MethodRequest(..) | ValueSource::MethodRequestMultiValue(..) => None,
         };
         if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            if is_reserved(name) {
+                tracing::debug!(header = %name, "mapped header is framing or hop-by-hop; dropped");
+                continue;
+            }
             headers.insert(name.clone(), v);
         }
     }
@@ -453,14 +473,7 @@ fn map_response<'a>(
             if let Some(s) = o.response_status.and_then(|s| StatusCode::from_u16(s).ok()) {
                 status = s;
             }
-            for (n, v) in &o.response_headers {
-                if let (Ok(n), Ok(v)) = (
-                    HeaderName::from_bytes(n.as_bytes()),
-                    HeaderValue::from_str(v),
-                ) {
-                    headers.insert(n, v);
-                }
-            }
+            insert_pairs(&mut headers, &o.response_headers);
             (
                 Bytes::from(rendered.output),
                 Some(HeaderValue::from_str(key).ok()),

@@ -566,3 +566,59 @@ async fn mapped_path_and_query_values_are_encoded_into_one_segment() {
         "{request}"
     );
 }
+
+#[tokio::test]
+async fn overrides_cannot_set_framing_or_hop_by_hop_headers() {
+    let (addr, mut sent) = backend(200, "", "ok").await;
+    let mut done = response("200", "");
+    done.response_templates = map(&[(
+        "application/json",
+        "#set($context.responseOverride.header.Content-Length = $input.params('n'))#set($context.responseOverride.header.Transfer-Encoding = 'chunked')#set($context.responseOverride.header.Connection = 'close')#set($h = 'Upgrade')#set($context.responseOverride.header[$h] = 'h2c')#set($context.responseOverride.header.X-Kept = 'yes')done",
+    )]);
+    let integration = Integration {
+        r#type: IntegrationType::Http as i32,
+        http_method: "POST".into(),
+        uri: format!("http://{addr}/backend"),
+        request_templates: map(&[(
+            "application/json",
+            "#set($context.requestOverride.header.Upgrade = 'websocket')#set($context.requestOverride.header.Keep-Alive = 'timeout=5')#set($context.requestOverride.header.Trailer = 'x')#set($context.requestOverride.header.Proxy-Authorization = 'Basic eA==')#set($context.requestOverride.header.Transfer-Encoding = 'chunked')#set($context.requestOverride.header.X-Kept = 'yes')body",
+        )]),
+        integration_responses: vec![done],
+        ..Default::default()
+    };
+    let t = tables(vec![("POST", "/x", integration)], &[]);
+    let a = send(
+        &t,
+        "POST",
+        "/prod/x?n=1",
+        &[("content-type", "application/json")],
+        b"{}",
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body, "done");
+    assert_eq!(a.headers["x-kept"], "yes");
+    for name in [
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "upgrade",
+    ] {
+        assert!(a.headers.get(name).is_none(), "{name}: {:?}", a.headers);
+    }
+    let request = sent.recv().await.unwrap().to_ascii_lowercase();
+    assert!(request.contains("\r\nx-kept: yes\r\n"), "{request}");
+    for name in [
+        "upgrade",
+        "keep-alive",
+        "trailer",
+        "proxy-authorization",
+        "transfer-encoding",
+    ] {
+        assert!(
+            !request.contains(&format!("\r\n{name}:")),
+            "{name}: {request}"
+        );
+    }
+    assert!(request.ends_with("\r\n\r\nbody"), "{request}");
+}
