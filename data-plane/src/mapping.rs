@@ -241,9 +241,7 @@ fn compile_mapping(
         let pattern = match r.selection_pattern.as_str() {
             "" => None,
             p => Some(
-                regex::RegexBuilder::new(&format!(r"\A(?s:{p})\z"))
-                    .size_limit(1 << 20)
-                    .build()
+                archway_proto::rules::mapping::selection_regex(p)
                     .map_err(|e| format!("selection pattern '{p}': {e}"))?,
             ),
         };
@@ -466,6 +464,16 @@ mod tests {
                 .unwrap_err()
                 .contains("selection pattern")
         );
+    }
+
+    #[test]
+    fn a_selection_pattern_that_closes_the_anchoring_is_refused() {
+        for p in [r"4\d\d)|(.*", ")(", r"2\d\d)|(?s:.*"] {
+            let mut i = integration();
+            i.integration_responses[1].selection_pattern = p.into();
+            let err = compile(&i, &[]).unwrap().unwrap_err();
+            assert!(err.contains("selection pattern"), "{p}: {err}");
+        }
     }
 
     #[test]

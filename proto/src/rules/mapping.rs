@@ -266,7 +266,7 @@ pub fn integration_responses(
                 &r.selection_pattern,
                 MAX_SELECTION_PATTERN_BYTES,
             )?;
-            regex::Regex::new(&r.selection_pattern).map_err(|e| {
+            selection_regex(&r.selection_pattern).map_err(|e| {
                 Violation::new(
                     f("selection_pattern"),
                     format!("is not a regular expression: {e}"),
@@ -321,6 +321,24 @@ pub fn content_handling(field: &str, value: i32) -> Checked {
             format!("unknown content handling {value}; use CONVERT_TO_TEXT or CONVERT_TO_BINARY (or leave it unset)"),
         )
     })
+}
+
+/// The compiled form of an integration response's selection pattern, the
+/// same for the admin API's check and the data plane: a full match over
+/// the whole selector (AWS's Java `matches`), `.` matching newlines.
+///
+/// The pattern is parsed on its own before it is wrapped as
+/// `\A(?s:{p})\z`: wrapped first, a pattern such as `4\d\d)|(.*` would
+/// close the group and turn the anchoring into an alternation that
+/// matches every selector.
+pub fn selection_regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    const SIZE_LIMIT: usize = 1 << 20;
+    regex::RegexBuilder::new(pattern)
+        .size_limit(SIZE_LIMIT)
+        .build()?;
+    regex::RegexBuilder::new(&format!(r"\A(?s:{pattern})\z"))
+        .size_limit(SIZE_LIMIT)
+        .build()
 }
 
 #[cfg(test)]
@@ -627,5 +645,20 @@ mod tests {
             assert_eq!(err.field, field);
             assert!(err.reason.contains(says), "{field}: {err}");
         }
+    }
+
+    #[test]
+    fn a_selection_pattern_cannot_close_its_anchoring_group() {
+        for p in [r"4\d\d)|(.*", ")(", r"x)|(?s:.*"] {
+            assert!(selection_regex(p).is_err(), "{p}");
+        }
+        let re = selection_regex(r"4\d\d|5\d\d").unwrap();
+        assert!(re.is_match("404") && re.is_match("500"));
+        assert!(!re.is_match("200") && !re.is_match("4040") && !re.is_match("x404"));
+        assert!(
+            selection_regex("(?s).*error.*")
+                .unwrap()
+                .is_match("an\nerror")
+        );
     }
 }
