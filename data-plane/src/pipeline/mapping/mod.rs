@@ -406,7 +406,21 @@ fn map_response<'a>(
     answer: BackendAnswer,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
     let Some(rule) = mapped.response_for(&answer.selector) else {
-        // No integration responses: the backend's answer as it is.
+        if !mapped.responses.is_empty() {
+            // AWS: "No match for output mapping and no default output
+            // mapping" is a configuration error, a 500; passing the
+            // backend's answer on would leak what the admin mapped away
+            // (its 5xx bodies, stack traces, internal names).
+            tracing::warn!(
+                selector = %answer.selector,
+                "no integration response matches and none is the default"
+            );
+            return Err(GatewayResponse::ApiConfigurationError);
+        }
+        // No integration responses at all: the backend's answer as it is.
+        // AWS would answer nothing useful here (it requires one); passing
+        // through keeps a route that was never given responses working,
+        // and nothing the admin mapped can leak.
         let mut response = Response::new(Either::Right(Full::new(answer.body)));
         *response.status_mut() = answer.status;
         if let Some(ct) = answer.headers.get(http::header::CONTENT_TYPE) {

@@ -622,3 +622,24 @@ async fn overrides_cannot_set_framing_or_hop_by_hop_headers() {
     }
     assert!(request.ends_with("\r\n\r\nbody"), "{request}");
 }
+
+#[tokio::test]
+async fn when_no_integration_response_matches_and_none_is_default_it_is_a_500() {
+    let (addr, _sent) = backend(
+        500,
+        "content-type: text/plain\r\n",
+        "stack trace at db.internal",
+    )
+    .await;
+    let integration = Integration {
+        r#type: IntegrationType::Http as i32,
+        uri: format!("http://{addr}/x"),
+        integration_responses: vec![response("200", r"2\d\d"), response("404", "404")],
+        ..Default::default()
+    };
+    let t = tables(vec![("GET", "/x", integration)], &[]);
+    let a = send(&t, "GET", "/prod/x", &[], b"").await;
+    assert_eq!(a.status, 500, "{}", a.body);
+    assert_eq!(a.body, r#"{"message":"Internal server error"}"#);
+    assert!(!a.body.contains("db.internal"));
+}
