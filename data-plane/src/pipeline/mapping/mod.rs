@@ -107,7 +107,9 @@ pub async fn call<'a>(
                 }
                 Err(UpstreamError::TimedOut(_)) => return Err(GatewayResponse::IntegrationTimeout),
                 Err(e) => {
-                    tracing::warn!(uri, error = %crate::upstream::error_chain(&e), "HTTP integration failed");
+                    // Without the query: mapped values (keys, tokens) may be in it.
+                    let target = uri.split_once('?').map_or(uri.as_str(), |(path, _)| path);
+                    tracing::warn!(uri = target, error = %crate::upstream::error_chain(&e), "HTTP integration failed");
                     return Err(GatewayResponse::IntegrationFailure);
                 }
             }
