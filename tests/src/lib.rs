@@ -65,7 +65,23 @@ pub async fn started_with_node(
     node_id: &str,
     extra_args: &[&str],
 ) -> anyhow::Result<(tempfile::TempDir, ControlPlane, DataPlane, Admin)> {
+    started_with_node_env(node_id, extra_args, &[]).await
+}
+
+/// As [`started_with_node`], the node's environment also holding `env`
+/// (e.g. the AWS credentials it signs outbound calls with).
+pub async fn started_with_node_env(
+    node_id: &str,
+    extra_args: &[&str],
+    env: &[(&str, &str)],
+) -> anyhow::Result<(tempfile::TempDir, ControlPlane, DataPlane, Admin)> {
     let (dir, cp, admin) = started().await?;
-    let node = DataPlane::start(&cp.url(), node_id, &dir.path().join(node_id), extra_args)?;
+    let node = DataPlane::start_with_env(
+        &cp.url(),
+        node_id,
+        &dir.path().join(node_id),
+        extra_args,
+        env,
+    )?;
     Ok((dir, cp, node, admin))
 }

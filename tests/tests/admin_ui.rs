@@ -3,7 +3,7 @@
 //! upstream: the scripts are in `admin-ui/e2e/`, the processes start here.
 
 use archway_e2e::http_client::DOMAIN;
-use archway_e2e::{Admin, ControlPlane, upstream};
+use archway_e2e::upstream;
 use archway_e2e::{browser, config_stream};
 use archway_proto::v1::TokenRole;
 
@@ -58,9 +58,7 @@ async fn ui_measurements() -> anyhow::Result<()> {
     if !browser::available("the admin UI measurements") {
         return Ok(());
     }
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let admin = Admin::connect(&cp.url()).await?;
+    let (_dir, cp, admin) = archway_e2e::started().await?;
     let document: String = (0..APIS)
         .map(|i| format!("  - id: api-{i:04}\n    name: API {i}\n"))
         .collect();

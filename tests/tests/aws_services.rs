@@ -7,7 +7,7 @@
 
 use archway_e2e::http_client::{Answer, GatewayClient};
 use archway_e2e::moto::Moto;
-use archway_e2e::{Admin, ControlPlane, DataPlane};
+use archway_e2e::DataPlane;
 use archway_proto::v1::*;
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -39,20 +39,16 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
     let queue_url = setup["queue_url"].as_str().unwrap().to_owned();
     let machine = setup["state_machine_arn"].as_str().unwrap().to_owned();
 
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
-    let node = DataPlane::start_with_env(
-        &cp.url(),
+    let (_dir, _cp, node, mut admin) = archway_e2e::started_with_node_env(
         "svc",
-        &dir.path().join("svc"),
         // One endpoint for every service, as moto serves them.
         &["--aws-endpoint", &moto.url()],
         &[
             ("AWS_ACCESS_KEY_ID", "AKIAMOTOTEST00000001"),
             ("AWS_SECRET_ACCESS_KEY", "moto-secret"),
         ],
-    )?;
-    let mut admin = Admin::connect(&cp.url()).await?;
+    )
+    .await?;
     let api = admin.create_api("svc", ApiProtocol::Http).await?;
     admin
         .route(

@@ -45,22 +45,17 @@ fn function(uri: &str, format: &str) -> Integration {
 async fn started(
     server: &LambdaServer,
 ) -> anyhow::Result<(tempfile::TempDir, ControlPlane, DataPlane, Admin)> {
-    let dir = tempfile::tempdir()?;
-    let cp = ControlPlane::start(&dir.path().join("cp"))?;
     let endpoint = format!("lambda={}", server.url());
-    let node = DataPlane::start_with_env(
-        &cp.url(),
+    archway_e2e::started_with_node_env(
         "fn",
-        &dir.path().join("fn"),
         &["--aws-endpoint", &endpoint, "--aws-region", "eu-west-1"],
         &[
             ("AWS_ACCESS_KEY_ID", KEY),
             ("AWS_SECRET_ACCESS_KEY", SECRET),
             ("AWS_SESSION_TOKEN", "session-token-1"),
         ],
-    )?;
-    let admin = Admin::connect(&cp.url()).await?;
-    Ok((dir, cp, node, admin))
+    )
+    .await
 }
 
 async fn send(
