@@ -1,7 +1,8 @@
 //! Mapping templates end to end, configured through the real gRPC admin
 //! API and served by a real node: an HTTP (non-proxy) integration reshapes
 //! the request to a real upstream (which echoes what it received) and the
-//! upstream's answer back; a MOCK integration answers from its templates;
+//! upstream's answer back, a failing upstream's status selecting the error
+//! response; a MOCK integration answers from its templates;
 //! REST-style CORS is an OPTIONS MOCK method whose integration response
 //! maps constant `Access-Control-*` headers.
 
@@ -52,7 +53,7 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
     // HTTP non-proxy: the request template reshapes the body, mappings set
     // a header, a query parameter and the URI's path parameter; the
     // response template reshapes the upstream's echo.
-    let mut ok = IntegrationResponse {
+    let ok = IntegrationResponse {
         status_code: "200".into(),
         response_parameters: map(&[
             (
@@ -79,7 +80,6 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
         )]),
         ..Default::default()
     };
-    ok.content_handling = 0;
     let failed = IntegrationResponse {
         status_code: "502".into(),
         selection_pattern: "5\\d\\d".into(),
@@ -128,7 +128,33 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
 ], "count": $order.lines.size()}"#,
                     )]),
                     passthrough_behavior: PassthroughBehavior::Never as i32,
-                    integration_responses: vec![ok, failed],
+                    integration_responses: vec![ok, failed.clone()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .await?;
+    // The same error mapping where the backend fails: its 503 selects the
+    // 502 integration response by status.
+    admin
+        .put_route(
+            &api,
+            "/broken",
+            Method {
+                http_method: "GET".into(),
+                method_responses: vec![method_response("200", &[]), method_response("502", &[])],
+                integration: Some(Integration {
+                    r#type: IntegrationType::Http as i32,
+                    http_method: "GET".into(),
+                    uri: format!("http://{}/status/503", backend.addr),
+                    integration_responses: vec![
+                        IntegrationResponse {
+                            status_code: "200".into(),
+                            ..Default::default()
+                        },
+                        failed,
+                    ],
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -247,6 +273,14 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
         answer.body
     );
     assert_eq!(backend.hits.load(std::sync::atomic::Ordering::Relaxed), 1);
+
+    let answer = send(&node, "GET", "/prod/broken", "", &[]).await;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.body);
+    assert_eq!(
+        answer.json(),
+        serde_json::json!({"error": "the backend failed"})
+    );
+    assert_eq!(backend.hits.load(std::sync::atomic::Ordering::Relaxed), 2);
 
     let answer = send(&node, "GET", "/prod/pets/1", "", &[]).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
