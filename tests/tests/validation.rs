@@ -56,7 +56,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
     _cp: ControlPlane,
     node: DataPlane,
-    _upstream: upstream::Upstream,
+    upstream: upstream::Upstream,
 }
 
 async fn fixture() -> anyhow::Result<Fixture> {
@@ -148,7 +148,7 @@ async fn fixture() -> anyhow::Result<Fixture> {
         _dir: dir,
         _cp: cp,
         node,
-        _upstream: backend,
+        upstream: backend,
     })
 }
 
@@ -179,6 +179,21 @@ fn assert_invalid_body(answer: &Answer, case: &str) {
     assert_eq!(answer.headers["x-amzn-errortype"], "BadRequestException");
 }
 
+/// A refusal for missing required parameters, naming exactly `listed`.
+fn assert_missing(answer: &Answer, listed: &str, case: &str) {
+    assert_eq!(
+        answer.status,
+        StatusCode::BAD_REQUEST,
+        "{case}: {}",
+        answer.body
+    );
+    assert_eq!(
+        answer.json()["message"],
+        format!("Missing required request parameters: {listed}"),
+        "{case}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validation_as_aws_answers_it() -> anyhow::Result<()> {
     let f = fixture().await?;
@@ -194,6 +209,10 @@ async fn validation_as_aws_answers_it() -> anyhow::Result<()> {
     );
     let ok = send(node, "GET", "/prod/pets/7?q=x", &[], "").await?;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    // Every refusal below is answered by the node: the backend never sees it.
+    let hits = || f.upstream.hits.load(std::sync::atomic::Ordering::Relaxed);
+    let passed_before = hits();
+    assert_eq!(passed_before, 2);
 
     // a_body_that_does_not_match_is_refused, the referred model included
     for (case, body) in [
@@ -228,10 +247,10 @@ async fn validation_as_aws_answers_it() -> anyhow::Result<()> {
     // a_parameter_present_but_empty_is_missing
     for path in ["/prod/pets/7?q=", "/prod/pets/7?q", "/prod/pets/7?q=%20"] {
         let refused = send(node, "GET", path, &[], "").await?;
-        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_missing(&refused, "[q]", path);
     }
     let refused = send(node, "POST", "/prod/pets", &[JSON, ("x-tenant", "")], PET).await?;
-    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_missing(&refused, "[x-tenant]", "empty header");
 
     // a_duplicated_required_header_must_be_non_blank_every_time
     let refused = send(
@@ -242,9 +261,9 @@ async fn validation_as_aws_answers_it() -> anyhow::Result<()> {
         PET,
     )
     .await?;
-    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_missing(&refused, "[x-tenant]", "a blank second header");
     let refused = send(node, "GET", "/prod/pets/7?q=x&q=", &[], "").await?;
-    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_missing(&refused, "[q]", "an empty second q");
 
     // an_empty_body_is_validated_as_the_empty_object
     for body in ["", "  "] {
@@ -280,6 +299,7 @@ async fn validation_as_aws_answers_it() -> anyhow::Result<()> {
     )
     .await?;
     assert_invalid_body(&refused, "text/plain against $default");
+    assert_eq!(hits(), passed_before, "a refused request reached the backend");
     // Without $default, a content type with no model is not validated (as
     // AWS: passthrough behaviour decides) ...
     let passed = send(
@@ -301,5 +321,6 @@ async fn validation_as_aws_answers_it() -> anyhow::Result<()> {
     )
     .await?;
     assert_invalid_body(&refused, "two content types");
+    assert_eq!(hits(), passed_before + 1, "only the unvalidated body passed");
     Ok(())
 }
