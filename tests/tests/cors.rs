@@ -34,13 +34,12 @@ async fn cors_api(admin: &mut Admin, allowed: &str) -> anyhow::Result<RestApi> {
         .await?
         .into_inner();
     let mut items = mock(200, "items");
-    if let Some(m) = items.mock.as_mut() {
-        m.headers.insert("x-backend".into(), "1".into());
-        // The API's configuration is the one answer: a backend's own CORS
-        // headers never widen it.
-        m.headers
-            .insert("access-control-allow-origin".into(), "*".into());
-    }
+    let m = items.mock.as_mut().expect("mock() makes a MOCK integration");
+    m.headers.insert("x-backend".into(), "1".into());
+    // The API's configuration is the one answer: a backend's own CORS
+    // headers never widen it.
+    m.headers
+        .insert("access-control-allow-origin".into(), "*".into());
     admin.route(&api, "/items", "GET", items).await?;
     admin
         .route(&api, "/items", "PUT", mock(200, "stored"))
@@ -118,7 +117,13 @@ async fn preflights_and_answers_on_the_wire() -> anyhow::Result<()> {
         (answer.status, answer.body.as_str()),
         (StatusCode::OK, "items")
     );
-    assert_eq!(answer.headers["access-control-allow-origin"], APP);
+    // One value only: the backend's `*` is neither kept beside it nor after it.
+    let origins: Vec<_> = answer
+        .headers
+        .get_all("access-control-allow-origin")
+        .iter()
+        .collect();
+    assert_eq!(origins, [APP]);
     assert_eq!(answer.headers["access-control-expose-headers"], "x-backend");
     assert_eq!(answer.headers["vary"], "Origin");
     let refused = send(node, "GET", "/prod/nowhere", &[("origin", APP)]).await?;
