@@ -70,8 +70,19 @@ def receive(endpoint, args):
         answer = sqs.receive_message(
             QueueUrl=args["queue_url"], MaxNumberOfMessages=10, WaitTimeSeconds=1
         )
-        for message in answer.get("Messages", []):
+        messages = answer.get("Messages", [])
+        for message in messages:
             bodies.append(message["Body"])
+        if messages:
+            # Deleted once read: a later receive sees only new messages,
+            # however long the run (not just for the visibility timeout).
+            sqs.delete_message_batch(
+                QueueUrl=args["queue_url"],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(messages)
+                ],
+            )
         if bodies:
             break
     return bodies
