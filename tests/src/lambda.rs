@@ -102,7 +102,9 @@ async fn handle(
         .split('/')
         .collect();
     let signature_ok = scope.first() == Some(&key)
-        && expected_signature(&req, key, secret).as_deref() == Some(auth.as_str());
+        && scope.len() > 3
+        && expected_signature(&req, key, secret, scope[2], scope[3]).as_deref()
+            == Some(auth.as_str());
     let event: Value = serde_json::from_slice(req.body()).unwrap_or(Value::Null);
     recorded.lock().unwrap().push(Invocation {
         function: function.clone(),
@@ -196,14 +198,16 @@ async fn reply(function: &str, name: &str, event: &Value) -> Response<Full<Bytes
 }
 
 /// The `Authorization` header aws-sigv4 makes for this request with
-/// `secret`, at the request's own `x-amz-date`, over the headers it says
-/// it signed.
-fn expected_signature(req: &Request<Bytes>, key: &str, secret: &str) -> Option<String> {
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+/// `secret` for the `region` and `service` of its credential scope, at the
+/// request's own `x-amz-date`, over the headers it says it signed.
+fn expected_signature(
+    req: &Request<Bytes>,
+    key: &str,
+    secret: &str,
+    region: &str,
+    service: &str,
+) -> Option<String> {
     let auth = req.headers().get("authorization")?.to_str().ok()?;
-    let scope = auth.split("Credential=").nth(1)?.split(',').next()?;
-    let parts: Vec<&str> = scope.split('/').collect();
-    let (region, service) = (*parts.get(2)?, *parts.get(3)?);
     let signed: Vec<&str> = auth
         .split("SignedHeaders=")
         .nth(1)?
@@ -215,18 +219,7 @@ fn expected_signature(req: &Request<Bytes>, key: &str, secret: &str) -> Option<S
     let token = req
         .headers()
         .get("x-amz-security-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let identity = aws_credential_types::Credentials::new(key, secret, token, None, "test").into();
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name(service)
-        .time(time)
-        .settings(SigningSettings::default())
-        .build()
-        .ok()?
-        .into();
+        .and_then(|v| v.to_str().ok());
     let host = req.headers().get("host")?.to_str().ok()?;
     let uri = format!("http://{host}{}", req.uri().path_and_query()?.as_str());
     let headers: Vec<(&str, &str)> = signed
@@ -234,18 +227,23 @@ fn expected_signature(req: &Request<Bytes>, key: &str, secret: &str) -> Option<S
         .filter(|h| **h != "x-amz-date" && **h != "x-amz-security-token")
         .filter_map(|h| Some((*h, req.headers().get(*h)?.to_str().ok()?)))
         .collect();
-    let signable = SignableRequest::new(
-        req.method().as_str(),
-        &uri,
-        headers.into_iter(),
-        SignableBody::Bytes(req.body()),
-    )
+    let signed = crate::sigv4::sign(&crate::sigv4::Signing {
+        key,
+        secret,
+        token,
+        region,
+        service,
+        method: req.method().as_str(),
+        uri: &uri,
+        headers: &headers,
+        body: req.body(),
+        time,
+    })
     .ok()?;
-    let (instructions, _) = sign(signable, &params).ok()?.into_parts();
-    instructions
-        .headers()
-        .find(|(k, _)| *k == "authorization")
-        .map(|(_, v)| v.to_owned())
+    signed
+        .into_iter()
+        .find(|(k, _)| k == "authorization")
+        .map(|(_, v)| v)
 }
 
 /// `20260102T030405Z`.
