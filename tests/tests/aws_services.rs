@@ -255,11 +255,13 @@ async fn rest_aws_action_calls_are_signed_and_answered() -> anyhow::Result<()> {
         timeout_ms: 5000,
         ..Default::default()
     });
-    let body = form_body(&[
-        ("QueueUrl", &queue_url),
-        ("MessageBody", "from a template"),
-        ("Version", "2012-11-05"),
-    ]);
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("QueueUrl", queue_url.as_str()),
+            ("MessageBody", "from a template"),
+            ("Version", "2012-11-05"),
+        ])
+        .finish();
     let answer = call(
         &aws,
         &table,
@@ -305,24 +307,4 @@ async fn rest_aws_action_calls_are_signed_and_answered() -> anyhow::Result<()> {
     .unwrap_err();
     assert!(refused.to_string().contains("role/other"), "{refused}");
     Ok(())
-}
-
-fn form_body(pairs: &[(&str, &str)]) -> String {
-    let mut out = String::new();
-    for (k, v) in pairs {
-        if !out.is_empty() {
-            out.push('&');
-        }
-        out.push_str(k);
-        out.push('=');
-        for b in v.bytes() {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    out.push(b as char)
-                }
-                _ => out.push_str(&format!("%{b:02X}")),
-            }
-        }
-    }
-    out
 }
