@@ -77,6 +77,16 @@ pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, tonic::Status>, star
     );
 }
 
+/// An ApplyConfiguration (or DiffConfiguration) request for `document`.
+pub fn apply_request(document: &str, dry_run: bool, prune: bool) -> ApplyConfigurationRequest {
+    ApplyConfigurationRequest {
+        document: document.to_owned(),
+        dry_run,
+        prune,
+        ..Default::default()
+    }
+}
+
 /// As [`assert_invalid`], for a reason that may come anywhere in the
 /// message (under a field path the test does not fix).
 pub fn assert_invalid_says<T: std::fmt::Debug>(result: Result<T, tonic::Status>, says: &str) {

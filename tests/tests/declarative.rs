@@ -8,7 +8,7 @@
 //! The `#[ignore]`d `scale_*` tests measure large documents (see
 //! deploy/bench/README.md).
 
-use archway_e2e::admin::authorizer;
+use archway_e2e::admin::{apply_request, authorizer};
 use archway_e2e::ctl::{ctl, ctl_refused, ctl_run};
 use archway_e2e::http_client::GatewayClient;
 use archway_e2e::{Admin, ControlPlane, DataPlane, started};
@@ -16,15 +16,6 @@ use archway_proto::v1::*;
 use std::process::Command;
 use std::time::Instant;
 use tonic_types::StatusExt;
-
-fn request(document: &str, dry_run: bool, prune: bool) -> ApplyConfigurationRequest {
-    ApplyConfigurationRequest {
-        document: document.to_owned(),
-        dry_run,
-        prune,
-        ..Default::default()
-    }
-}
 
 async fn api_names(admin: &mut Admin) -> anyhow::Result<Vec<String>> {
     let mut names: Vec<String> = admin
@@ -70,7 +61,7 @@ async fn an_apply_failing_on_its_last_api_changes_nothing_and_reports_every_erro
     );
     let status = admin
         .config
-        .apply_configuration(request(&document, false, false))
+        .apply_configuration(apply_request(&document, false, false))
         .await
         .expect_err("the last API is broken");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
@@ -125,7 +116,7 @@ async fn a_dry_run_lists_exactly_what_the_following_apply_does_in_one_version() 
     for (round, document) in [TWO_APIS, round_two.as_str()].into_iter().enumerate() {
         let planned = admin
             .config
-            .diff_configuration(request(document, false, false))
+            .diff_configuration(apply_request(document, false, false))
             .await?
             .into_inner();
         assert!(!planned.applied);
@@ -134,7 +125,7 @@ async fn a_dry_run_lists_exactly_what_the_following_apply_does_in_one_version() 
         assert_eq!(planned.revision, admin.wait_converged(&["n"]).await?);
         let applied = admin
             .config
-            .apply_configuration(request(document, false, false))
+            .apply_configuration(apply_request(document, false, false))
             .await?
             .into_inner();
         assert!(applied.applied);
@@ -196,7 +187,7 @@ async fn a_dry_run_lists_exactly_what_the_following_apply_does_in_one_version() 
     // Applying the same document again changes nothing.
     let again = admin
         .config
-        .apply_configuration(request(&round_two, false, false))
+        .apply_configuration(apply_request(&round_two, false, false))
         .await?
         .into_inner();
     assert!(again.changes.is_empty(), "{:?}", again.changes);
@@ -216,7 +207,7 @@ async fn a_read_only_token_diffs_and_exports_but_cannot_apply() -> anyhow::Resul
         .client;
     let diff = reader
         .config
-        .diff_configuration(request(TWO_APIS, false, false))
+        .diff_configuration(apply_request(TWO_APIS, false, false))
         .await?
         .into_inner();
     assert!(!diff.changes.is_empty());
@@ -227,7 +218,7 @@ async fn a_read_only_token_diffs_and_exports_but_cannot_apply() -> anyhow::Resul
     for dry_run in [false, true] {
         let status = reader
             .config
-            .apply_configuration(request(TWO_APIS, dry_run, false))
+            .apply_configuration(apply_request(TWO_APIS, dry_run, false))
             .await
             .expect_err("apply needs an admin token");
         assert_eq!(
@@ -248,7 +239,7 @@ async fn an_apply_at_a_stale_revision_is_refused() -> anyhow::Result<()> {
     let (_dir, _cp, mut admin) = started().await?;
     let planned = admin
         .config
-        .diff_configuration(request(TWO_APIS, false, true))
+        .diff_configuration(apply_request(TWO_APIS, false, true))
         .await?
         .into_inner();
     // Someone else changes the store meanwhile.
@@ -263,7 +254,7 @@ async fn an_apply_at_a_stale_revision_is_refused() -> anyhow::Result<()> {
         .config
         .apply_configuration(ApplyConfigurationRequest {
             expected_revision: planned.revision,
-            ..request(TWO_APIS, false, true)
+            ..apply_request(TWO_APIS, false, true)
         })
         .await
         .expect_err("the store moved on");
@@ -361,7 +352,7 @@ async fn reusing_an_api_name_leaves_its_other_routes_alone() -> anyhow::Result<(
     let file = "apis:\n  - name: shop\n    routes:\n      - { path: /a, method: GET, integration: { type: MOCK, status: 200, body: a2 } }\n    stages:\n      - name: prod\n";
     let applied = admin
         .config
-        .apply_configuration(request(file, false, false))
+        .apply_configuration(apply_request(file, false, false))
         .await?
         .into_inner();
     let summary: Vec<(String, i32)> = applied
@@ -538,7 +529,11 @@ async fn a_yaml_syntax_error_gets_its_line_and_column() -> anyhow::Result<()> {
     let mut admin = Admin::connect(&cp.url()).await?;
     let status = admin
         .config
-        .apply_configuration(request(&std::fs::read_to_string(&file)?, false, false))
+        .apply_configuration(apply_request(
+            &std::fs::read_to_string(&file)?,
+            false,
+            false,
+        ))
         .await
         .expect_err("a syntax error");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
@@ -596,7 +591,7 @@ async fn measure(apis: usize, routes: usize, json: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let planned = admin
         .config
-        .diff_configuration(request(&doc, false, false))
+        .diff_configuration(apply_request(&doc, false, false))
         .await?
         .into_inner();
     let dry_run = started.elapsed();
@@ -604,7 +599,7 @@ async fn measure(apis: usize, routes: usize, json: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let applied = admin
         .config
-        .apply_configuration(request(&doc, false, false))
+        .apply_configuration(apply_request(&doc, false, false))
         .await?
         .into_inner();
     let apply = started.elapsed();
@@ -616,7 +611,7 @@ async fn measure(apis: usize, routes: usize, json: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let again = admin
         .config
-        .apply_configuration(request(&doc, false, false))
+        .apply_configuration(apply_request(&doc, false, false))
         .await?
         .into_inner();
     let unchanged = started.elapsed();
@@ -728,7 +723,7 @@ async fn an_export_of_handler_made_resources_applies_back_unchanged() -> anyhow:
     assert!(exported.warnings.is_empty(), "{:?}", exported.warnings);
     let response = admin
         .config
-        .apply_configuration(request(&exported.document, false, false))
+        .apply_configuration(apply_request(&exported.document, false, false))
         .await?
         .into_inner();
     assert!(
@@ -757,7 +752,7 @@ async fn five_hundred_errors_reach_every_client() -> anyhow::Result<()> {
     }
     let status = admin
         .config
-        .apply_configuration(request(&document, false, false))
+        .apply_configuration(apply_request(&document, false, false))
         .await
         .expect_err("500 bad routes");
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
@@ -775,7 +770,7 @@ async fn five_hundred_errors_reach_every_client() -> anyhow::Result<()> {
         .config
         .diff_configuration(ApplyConfigurationRequest {
             errors_in_response: true,
-            ..request(&document, false, false)
+            ..apply_request(&document, false, false)
         })
         .await?
         .into_inner();
@@ -865,7 +860,7 @@ async fn a_read_only_diff_may_not_carry_api_key_values() -> anyhow::Result<()> {
     let guess = "api_keys:\n  - { name: probe, value: abcdefghijklmnopqrstuvwxyz }\n";
     let status = reader
         .config
-        .diff_configuration(request(guess, false, false))
+        .diff_configuration(apply_request(guess, false, false))
         .await
         .expect_err("key values are refused from a read-only token");
     assert_eq!(status.code(), tonic::Code::PermissionDenied, "{status:?}");
@@ -878,7 +873,7 @@ async fn a_read_only_diff_may_not_carry_api_key_values() -> anyhow::Result<()> {
     // In a flow-style YAML document too (no way around by syntax).
     let status = reader
         .config
-        .diff_configuration(request(
+        .diff_configuration(apply_request(
             "{api_keys: [{name: probe, value: abcdefghijklmnopqrstuvwxyz}]}",
             false,
             false,
@@ -889,11 +884,15 @@ async fn a_read_only_diff_may_not_carry_api_key_values() -> anyhow::Result<()> {
     // Without values a read-only token diffs; an admin may send values.
     reader
         .config
-        .diff_configuration(request("api_keys:\n  - { name: probe }\n", false, false))
+        .diff_configuration(apply_request(
+            "api_keys:\n  - { name: probe }\n",
+            false,
+            false,
+        ))
         .await?;
     let admin_diff = admin
         .config
-        .diff_configuration(request(guess, false, false))
+        .diff_configuration(apply_request(guess, false, false))
         .await
         .expect_err("an admin learns the value is taken (it may read keys anyway)");
     assert_eq!(admin_diff.code(), tonic::Code::InvalidArgument);

@@ -6,7 +6,7 @@
 //! secret is never returned and never in the store in clear, yet reaches
 //! nodes on their config stream.
 
-use archway_e2e::admin::{assert_invalid, mask};
+use archway_e2e::admin::{apply_request, assert_invalid, assert_invalid_says, mask};
 use archway_e2e::{Admin, config_stream, started};
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::*;
@@ -1099,9 +1099,8 @@ async fn apply_and_export_round_trip_the_new_kinds() -> anyhow::Result<()> {
 
     // A document's refusals carry their document paths.
     let mut admin = Admin::connect(&second.url()).await?;
+    // Three errors in one document are reported together ...
     let broken = DOCUMENT
-        .replace("request_validator: all", "request_validator: none")
-        .replace("{ application/json: $input.body }", "{ json: $input.body }")
         .replace("type: BAD_REQUEST_BODY", "type: NOT_A_TYPE")
         .replace(
             "passthrough_behavior: NEVER",
@@ -1110,12 +1109,10 @@ async fn apply_and_export_round_trip_the_new_kinds() -> anyhow::Result<()> {
         .replace("{ type: object, required", "{ type: objekt, required");
     let status = admin
         .config
-        .apply_configuration(ApplyConfigurationRequest {
-            document: broken,
-            ..Default::default()
-        })
+        .apply_configuration(apply_request(&broken, false, false))
         .await
         .expect_err("refused");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     let message = status.message();
     for path in [
         "apis[0].models[0].schema: does not compile",
@@ -1124,38 +1121,37 @@ async fn apply_and_export_round_trip_the_new_kinds() -> anyhow::Result<()> {
     ] {
         assert!(message.contains(path), "{path} missing from:\n{message}");
     }
-    let broken = DOCUMENT.replace("request_validator: all", "request_validator: none");
-    let status = admin
-        .config
-        .apply_configuration(ApplyConfigurationRequest {
-            document: broken,
-            ..Default::default()
-        })
-        .await
-        .expect_err("refused");
-    assert!(
-        status.message().contains(
-            "apis[0].routes[0].request_validator: no request validator of this API is named 'none'"
+    // ... and each is refused on its own, as are those found only past
+    // the others.
+    for (from, to, says) in [
+        (
+            "{ type: object, required",
+            "{ type: objekt, required",
+            "apis[0].models[0].schema: does not compile",
         ),
-        "{}",
-        status.message()
-    );
-    let broken = DOCUMENT.replace("{ application/json: $input.body }", "{ json: $input.body }");
-    let status = admin
-        .config
-        .apply_configuration(ApplyConfigurationRequest {
-            document: broken,
-            ..Default::default()
-        })
-        .await
-        .expect_err("refused");
-    assert!(
-        status.message().contains(
-            "apis[0].routes[0].integration.integration_responses[0].response_templates[\"json\"]: 'json' is not a media type"
+        (
+            "type: BAD_REQUEST_BODY",
+            "type: NOT_A_TYPE",
+            "apis[0].gateway_responses[0].type: 'NOT_A_TYPE'",
         ),
-        "{}",
-        status.message()
-    );
+        (
+            "passthrough_behavior: NEVER",
+            "passthrough_behavior: SOMETIMES",
+            "apis[0].routes[0].integration.passthrough_behavior: 'SOMETIMES' is not one of",
+        ),
+        (
+            "request_validator: all",
+            "request_validator: none",
+            "apis[0].routes[0].request_validator: no request validator of this API is named 'none'",
+        ),
+        (
+            "{ application/json: $input.body }",
+            "{ json: $input.body }",
+            "apis[0].routes[0].integration.integration_responses[0].response_templates[\"json\"]: 'json' is not a media type",
+        ),
+    ] {
+        assert_document_refused(&mut admin, from, to, says).await;
+    }
     Ok(())
 }
 
@@ -1310,26 +1306,28 @@ async fn a_template_with_a_syntax_error_is_refused_with_line_and_column() -> any
         refused,
         "gateway_response.response_templates[\"application/json\"]: does not parse: line 1, column ",
     );
-    let document = DOCUMENT.replace(
+    assert_document_refused(
+        &mut admin,
         "{ application/json: $input.body }",
         "{ application/json: \"#if(\" }",
-    );
-    let status = admin
-        .config
-        .apply_configuration(ApplyConfigurationRequest {
-            document,
-            ..Default::default()
-        })
-        .await
-        .expect_err("refused");
-    assert!(
-        status.message().contains(
-            "apis[0].routes[0].integration.integration_responses[0].response_templates[\"application/json\"]: does not parse: line 1, column "
-        ),
-        "{}",
-        status.message()
-    );
+        "apis[0].routes[0].integration.integration_responses[0].response_templates[\"application/json\"]: does not parse: line 1, column ",
+    )
+    .await;
     Ok(())
+}
+
+/// [`DOCUMENT`] with `from` replaced by `to` is refused as invalid input,
+/// the message saying `says`.
+async fn assert_document_refused(admin: &mut Admin, from: &str, to: &str, says: &str) {
+    let document = DOCUMENT.replace(from, to);
+    assert_ne!(document, DOCUMENT, "'{from}' is not in the document");
+    assert_invalid_says(
+        admin
+            .config
+            .apply_configuration(apply_request(&document, false, false))
+            .await,
+        says,
+    );
 }
 
 /// A FailedPrecondition from CreateDeployment whose message says `says`.
