@@ -320,9 +320,10 @@ try {
     }
     await screenshot(page, "17-read-only");
     // Every screen: every button in main is disabled but the few that only
-    // read or show (by name), and disclosures (aria-expanded: they open a
-    // form whose own buttons are then checked). On the screens with rows
-    // (ui-key, Shop) a row action must be there, and disabled.
+    // read or show (by name), and disclosures (aria-expanded): each enabled
+    // disclosure is opened first, so the buttons of the form it shows are
+    // checked too (on Shop, at least one: Rename or move). On the screens
+    // with rows (ui-key, Shop) a row action must be there, and disabled.
     const reading = [
       /^Preview$/,
       /^Show (more|all)\b/,
@@ -349,6 +350,15 @@ try {
     ]) {
       await go(hash, heading);
       if (hash === "#/keys") await page.getByText("ui-key").first().waitFor();
+      if (hash === `#/apis/${API}`) await page.getByText("/hello", { exact: true }).first().waitFor();
+      // Bounded: one click per closed disclosure there was at the start.
+      const closed = page.locator('main button[aria-expanded="false"]:enabled');
+      let opened = 0;
+      for (let left = await closed.count(); left > 0 && (await closed.count()) > 0; left--) {
+        await closed.first().click();
+        opened++;
+      }
+      if (hash === `#/apis/${API}` && opened === 0) throw new Error(`${hash}: no disclosure to open`);
       const buttons = await page.evaluate(() =>
         [...document.querySelectorAll("main button")].map((b) => ({
           name: (b.getAttribute("aria-label") || b.textContent || "").trim(),
