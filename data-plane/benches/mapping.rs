@@ -10,7 +10,6 @@
 
 mod common;
 
-use archway_data_plane::body;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::*;
 use bytes::Bytes;
@@ -35,10 +34,6 @@ const RESPONSE_TEMPLATE: &str =
     r#"{"accepted": true, "stage": "$context.stage", "order": "$input.params('id')"}"#;
 
 fn config() -> Vec<ConfigResource> {
-    let res = |name: &str, body: Body| ConfigResource {
-        name: name.into(),
-        resource: Some(body),
-    };
     let map = |pairs: &[(&str, &str)]| {
         pairs
             .iter()
@@ -103,24 +98,9 @@ fn config() -> Vec<ConfigResource> {
         ..Default::default()
     };
     vec![
-        res(
-            "settings",
-            Body::Settings(NodeSettings {
-                api_key_secret: b"0123456789abcdef0123456789abcdef".to_vec(),
-                region: "us-east-1".into(),
-                account_id: "123456789012".into(),
-                ..Default::default()
-            }),
-        ),
-        res(
-            "api/a",
-            Body::Api(RestApi {
-                id: "a".into(),
-                protocol: ApiProtocol::Rest as i32,
-                ..Default::default()
-            }),
-        ),
-        res(
+        common::settings(),
+        common::api("a", ApiProtocol::Rest),
+        common::res(
             "deployment/a/d",
             Body::Deployment(Deployment {
                 id: "d".into(),
@@ -144,16 +124,7 @@ fn config() -> Vec<ConfigResource> {
                 ..Default::default()
             }),
         ),
-        res(
-            "stage/a/prod",
-            Body::Stage(Stage {
-                api_id: "a".into(),
-                stage_name: "prod".into(),
-                deployment_id: "d".into(),
-                variables: [("tier".to_string(), "gold".to_string())].into(),
-                ..Default::default()
-            }),
-        ),
+        common::stage("a", "d", &[("tier", "gold")]),
     ]
 }
 
@@ -167,20 +138,18 @@ fn order_body() -> Bytes {
     ))
 }
 
-fn post(path: &str, body: Bytes) -> http::Request<body::StreamingBody> {
-    http::Request::post(path)
-        .header("host", "a.execute-api.localhost")
-        .header("content-type", "application/json")
-        .body(body::streaming(http_body_util::Full::new(body)))
-        .expect("a valid request")
-}
-
 fn mapping(c: &mut Criterion) {
     let rt = common::runtime();
     let _entered = rt.enter();
     let (gateway, client) = common::gateway(&config());
     let body = order_body();
-    let run = |path| common::answer(&gateway, &client, post(path, body.clone()));
+    let run = |path| {
+        common::answer(
+            &gateway,
+            &client,
+            common::post(common::HOST, path, body.clone()),
+        )
+    };
     assert_eq!(run("/prod/plain/1").status(), 200);
     // Only POST is declared: a GET is refused before any mapping.
     let get = common::answer(&gateway, &client, common::get("/prod/orders/1", None));

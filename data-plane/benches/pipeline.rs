@@ -13,14 +13,9 @@ use archway_proto::v1::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::Mac;
 
-const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 const KEY: &str = "benchkey000000000000000000000001";
 
 fn config() -> Vec<ConfigResource> {
-    let res = |name: &str, body: Body| ConfigResource {
-        name: name.into(),
-        resource: Some(body),
-    };
     let mock = || Integration {
         r#type: IntegrationType::Mock as i32,
         mock: Some(MockResponse {
@@ -37,27 +32,12 @@ fn config() -> Vec<ConfigResource> {
         integration: Some(mock()),
         ..Default::default()
     };
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET).unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(common::API_KEY_SECRET).unwrap();
     mac.update(KEY.as_bytes());
     vec![
-        res(
-            "settings",
-            Body::Settings(NodeSettings {
-                api_key_secret: SECRET.to_vec(),
-                region: "us-east-1".into(),
-                account_id: "123456789012".into(),
-                ..Default::default()
-            }),
-        ),
-        res(
-            "api/a",
-            Body::Api(RestApi {
-                id: "a".into(),
-                protocol: ApiProtocol::Rest as i32,
-                ..Default::default()
-            }),
-        ),
-        res(
+        common::settings(),
+        common::api("a", ApiProtocol::Rest),
+        common::res(
             "deployment/a/d",
             Body::Deployment(Deployment {
                 id: "d".into(),
@@ -78,16 +58,8 @@ fn config() -> Vec<ConfigResource> {
                 ..Default::default()
             }),
         ),
-        res(
-            "stage/a/prod",
-            Body::Stage(Stage {
-                api_id: "a".into(),
-                stage_name: "prod".into(),
-                deployment_id: "d".into(),
-                ..Default::default()
-            }),
-        ),
-        res(
+        common::stage("a", "d", &[]),
+        common::res(
             "usageplan/p",
             Body::UsagePlan(UsagePlan {
                 id: "p".into(),
@@ -104,7 +76,7 @@ fn config() -> Vec<ConfigResource> {
                 ..Default::default()
             }),
         ),
-        res(
+        common::res(
             "apikey/k",
             Body::ApiKey(ApiKey {
                 id: "k".into(),

@@ -106,12 +106,8 @@ fn hit(c: &mut Criterion) {
 fn pipeline_config() -> Vec<archway_proto::v1::ConfigResource> {
     use archway_proto::v1::config_resource::Resource as Body;
     use archway_proto::v1::*;
-    let res = |name: &str, body: Body| ConfigResource {
-        name: name.into(),
-        resource: Some(body),
-    };
     let stage = |name: &str, cached: bool| {
-        res(
+        common::res(
             &format!("stage/a/{name}"),
             Body::Stage(Stage {
                 api_id: "a".into(),
@@ -123,23 +119,9 @@ fn pipeline_config() -> Vec<archway_proto::v1::ConfigResource> {
         )
     };
     vec![
-        res(
-            "settings",
-            Body::Settings(NodeSettings {
-                region: "us-east-1".into(),
-                account_id: "123456789012".into(),
-                ..Default::default()
-            }),
-        ),
-        res(
-            "api/a",
-            Body::Api(RestApi {
-                id: "a".into(),
-                protocol: ApiProtocol::Rest as i32,
-                ..Default::default()
-            }),
-        ),
-        res(
+        common::settings(),
+        common::api("a", ApiProtocol::Rest),
+        common::res(
             "deployment/a/d",
             Body::Deployment(Deployment {
                 id: "d".into(),

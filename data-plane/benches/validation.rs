@@ -7,8 +7,6 @@
 //!
 //! Run: `cargo bench -p archway-data-plane --bench validation`
 
-// Only the gateway and answer helpers are used here.
-#[allow(dead_code)]
 mod common;
 
 use archway_data_plane::body;
@@ -70,10 +68,6 @@ const VALID: &str = r#"{"id":"AB-123456","customer":{"name":"Ada Lovelace","emai
 const INVALID: &str = r#"{"id":"ab-1","customer":{"name":"","email":"nope"},"status":"lost","items":[{"sku":"pen-1","quantity":0}]}"#;
 
 fn config() -> Vec<ConfigResource> {
-    let res = |name: &str, body: Body| ConfigResource {
-        name: name.into(),
-        resource: Some(body),
-    };
     let method = |resource_id: &str, validated: bool| Method {
         resource_id: resource_id.into(),
         http_method: "POST".into(),
@@ -100,30 +94,9 @@ fn config() -> Vec<ConfigResource> {
         path: format!("/{id}"),
         ..Default::default()
     };
-    let api = |id: &str, protocol: ApiProtocol| {
-        res(
-            &format!("api/{id}"),
-            Body::Api(RestApi {
-                id: id.into(),
-                protocol: protocol as i32,
-                ..Default::default()
-            }),
-        )
-    };
-    let stage = |id: &str| {
-        res(
-            &format!("stage/{id}/prod"),
-            Body::Stage(Stage {
-                api_id: id.into(),
-                stage_name: "prod".into(),
-                deployment_id: "d".into(),
-                ..Default::default()
-            }),
-        )
-    };
     vec![
-        api("a", ApiProtocol::Rest),
-        res(
+        common::api("a", ApiProtocol::Rest),
+        common::res(
             "deployment/a/d",
             Body::Deployment(Deployment {
                 id: "d".into(),
@@ -151,9 +124,9 @@ fn config() -> Vec<ConfigResource> {
                 ..Default::default()
             }),
         ),
-        stage("a"),
-        api("w", ApiProtocol::Http),
-        res(
+        common::stage("a", "d", &[]),
+        common::api("w", ApiProtocol::Http),
+        common::res(
             "deployment/w/d",
             Body::Deployment(Deployment {
                 id: "d".into(),
@@ -171,19 +144,17 @@ fn config() -> Vec<ConfigResource> {
                 ..Default::default()
             }),
         ),
-        stage("w"),
+        common::stage("w", "d", &[]),
     ]
 }
 
+/// A JSON POST from tenant `t1` (the validated route requires the header).
 fn post(host: &str, path: &str, body: &'static str) -> http::Request<body::StreamingBody> {
-    http::Request::post(path)
-        .header("host", host)
-        .header("content-type", "application/json")
-        .header("x-tenant", "t1")
-        .body(body::streaming(http_body_util::Full::new(
-            Bytes::from_static(body.as_bytes()),
-        )))
-        .expect("a valid request")
+    let mut request = common::post(host, path, body);
+    request
+        .headers_mut()
+        .insert("x-tenant", http::HeaderValue::from_static("t1"));
+    request
 }
 
 fn validation(c: &mut Criterion) {

@@ -1,6 +1,10 @@
 //! What the benches that drive the whole pipeline share (`pipeline.rs`,
-//! `stage_cache.rs`): a gateway over tables compiled in memory, no
-//! sockets, and a GET for it answered in one poll.
+//! `stage_cache.rs`, `mapping.rs`, `validation.rs`): the configuration
+//! resources they all compile, a gateway over tables compiled in memory,
+//! no sockets, and requests for it answered in one poll.
+
+// Each bench uses its own part of these.
+#![allow(dead_code)]
 
 use archway_data_plane::access_log::AccessLogSinks;
 use archway_data_plane::body;
@@ -8,14 +12,68 @@ use archway_data_plane::compile::compile;
 use archway_data_plane::pipeline::headers::ClientInfo;
 use archway_data_plane::pipeline::{Gateway, GatewayBody};
 use archway_data_plane::tables::RuntimeTables;
-use archway_proto::v1::ConfigResource;
+use archway_proto::v1::config_resource::Resource as Body;
+use archway_proto::v1::{ApiProtocol, ConfigResource, NodeSettings, RestApi, Stage};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use std::hint::black_box;
 use std::sync::Arc;
 
 /// The host API `a` is served on.
-const HOST: &str = "a.execute-api.localhost";
+pub const HOST: &str = "a.execute-api.localhost";
+
+/// The secret the node hashes API keys with (see [`settings`]).
+pub const API_KEY_SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+/// A configuration resource `name` holding `body`.
+pub fn res(name: &str, body: Body) -> ConfigResource {
+    ConfigResource {
+        name: name.into(),
+        resource: Some(body),
+    }
+}
+
+/// The node's settings: [`API_KEY_SECRET`], a region and an account.
+pub fn settings() -> ConfigResource {
+    res(
+        "settings",
+        Body::Settings(NodeSettings {
+            api_key_secret: API_KEY_SECRET.to_vec(),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            ..Default::default()
+        }),
+    )
+}
+
+/// API `id` of `protocol`.
+pub fn api(id: &str, protocol: ApiProtocol) -> ConfigResource {
+    res(
+        &format!("api/{id}"),
+        Body::Api(RestApi {
+            id: id.into(),
+            protocol: protocol as i32,
+            ..Default::default()
+        }),
+    )
+}
+
+/// Stage `prod` of API `api`, serving `deployment` with `variables`.
+pub fn stage(api: &str, deployment: &str, variables: &[(&str, &str)]) -> ConfigResource {
+    res(
+        &format!("stage/{api}/prod"),
+        Body::Stage(Stage {
+            api_id: api.into(),
+            stage_name: "prod".into(),
+            deployment_id: deployment.into(),
+            variables: variables
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }),
+    )
+}
 
 /// A runtime for the gateway: enter it (`let _entered = rt.enter();`)
 /// before [`gateway`] and stay in it while timing.
@@ -50,6 +108,15 @@ pub fn get(path: &str, key: Option<&str>) -> http::Request<body::StreamingBody> 
     }
     request
         .body(body::streaming(http_body_util::Empty::<Bytes>::new()))
+        .expect("a valid request")
+}
+
+/// A JSON POST of `body` to `path` on `host`.
+pub fn post(host: &str, path: &str, body: impl Into<Bytes>) -> http::Request<body::StreamingBody> {
+    http::Request::post(path)
+        .header("host", host)
+        .header("content-type", "application/json")
+        .body(body::streaming(http_body_util::Full::new(body.into())))
         .expect("a valid request")
 }
 
