@@ -77,6 +77,15 @@ pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, tonic::Status>, star
     );
 }
 
+/// `(key, value)` pairs as the owned map the API's map fields take
+/// (request parameters, templates, headers).
+pub fn string_map(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// An ApplyConfiguration (or DiffConfiguration) request for `document`.
 pub fn apply_request(document: &str, dry_run: bool, prune: bool) -> ApplyConfigurationRequest {
     ApplyConfigurationRequest {

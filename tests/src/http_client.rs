@@ -36,6 +36,23 @@ impl Default for GatewayClient {
     }
 }
 
+impl crate::DataPlane {
+    /// Sends one HTTP/1.1 request to API `api` on this node: what most tests
+    /// send, in one argument order.
+    pub async fn send(
+        &self,
+        api: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> anyhow::Result<Answer> {
+        GatewayClient::default()
+            .send_with_headers(self.addr(), api, method, path, body, headers)
+            .await
+    }
+}
+
 impl GatewayClient {
     /// An HTTP/1.1 client whose connections come from `local` (a loopback
     /// address such as 127.0.0.2), to test source-address rules.

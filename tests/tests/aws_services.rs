@@ -5,9 +5,8 @@
 //! botocore; and the REST `AWS` integrations' call (`aws::call`, an
 //! `action/` URI) straight against moto.
 
-use archway_e2e::http_client::{Answer, GatewayClient};
+use archway_e2e::admin::string_map;
 use archway_e2e::moto::Moto;
-use archway_e2e::DataPlane;
 use archway_proto::v1::*;
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -17,19 +16,9 @@ fn subtype(name: &str, params: &[(&str, &str)]) -> Integration {
         r#type: IntegrationType::AwsProxy as i32,
         integration_subtype: name.into(),
         payload_format_version: "1.0".into(),
-        request_parameters: params
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        request_parameters: string_map(params),
         ..Default::default()
     }
-}
-
-async fn post(node: &DataPlane, path: &str, body: &str, headers: &[(&str, &str)]) -> Answer {
-    GatewayClient::default()
-        .send_with_headers(node.addr(), "svc", "POST", path, body.to_owned(), headers)
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,7 +137,9 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
     admin.wait_converged(&["svc"]).await?;
 
     // SQS: the message lands on the queue.
-    let answer = post(&node, "/v1/orders", r#"{"order":42}"#, &[]).await;
+    let answer = node
+        .send("svc", "POST", "/v1/orders", &[], r#"{"order":42}"#)
+        .await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert!(answer.json()["MessageId"].is_string(), "{}", answer.body);
     let bodies = moto
@@ -156,7 +147,7 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
         .await?;
     assert_eq!(bodies, json!([r#"{"order":42}"#]));
 
-    let answer = post(&node, "/v1/context", "", &[]).await;
+    let answer = node.send("svc", "POST", "/v1/context", &[], "").await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     let bodies = moto
         .client("receive", json!({"queue_url": queue_url}))
@@ -165,7 +156,9 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
 
     // A request-supplied Region cannot pick the host: 400, nothing sent.
     for region in ["x@127.0.0.1:1/", "evil.example/", "US-EAST-1"] {
-        let answer = post(&node, "/v1/regional", "r", &[("x-region", region)]).await;
+        let answer = node
+            .send("svc", "POST", "/v1/regional", &[("x-region", region)], "r")
+            .await?;
         assert_eq!(
             answer.status,
             StatusCode::BAD_REQUEST,
@@ -173,7 +166,15 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
             answer.body
         );
     }
-    let answer = post(&node, "/v1/regional", "ok", &[("x-region", "us-east-1")]).await;
+    let answer = node
+        .send(
+            "svc",
+            "POST",
+            "/v1/regional",
+            &[("x-region", "us-east-1")],
+            "ok",
+        )
+        .await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     let bodies = moto
         .client("receive", json!({"queue_url": queue_url}))
@@ -185,13 +186,15 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
     );
 
     // EventBridge: the event matches the rule and reaches its queue.
-    let answer = post(
-        &node,
-        "/v1/events",
-        r#"{"id":7}"#,
-        &[("x-detail-type", "OrderPlaced")],
-    )
-    .await;
+    let answer = node
+        .send(
+            "svc",
+            "POST",
+            "/v1/events",
+            &[("x-detail-type", "OrderPlaced")],
+            r#"{"id":7}"#,
+        )
+        .await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.json()["FailedEntryCount"], 0, "{}", answer.body);
     let delivered = moto
@@ -203,7 +206,15 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
     assert_eq!(event["detail"], json!({"id": 7}));
 
     // Step Functions: an execution named from the path, with the input.
-    let answer = post(&node, "/v1/flows/run-1", r#"{"input":"{\"n\":1}"}"#, &[]).await;
+    let answer = node
+        .send(
+            "svc",
+            "POST",
+            "/v1/flows/run-1",
+            &[],
+            r#"{"input":"{\"n\":1}"}"#,
+        )
+        .await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert!(
         answer.json()["executionArn"]
@@ -218,7 +229,7 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
     assert_eq!(executions[0]["input"], r#"{"n":1}"#);
 
     // The service's refusal is passed back, status and body.
-    let answer = post(&node, "/v1/nowhere", "x", &[]).await;
+    let answer = node.send("svc", "POST", "/v1/nowhere", &[], "x").await?;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
     assert!(answer.body.contains("QueueDoesNotExist"), "{}", answer.body);
     Ok(())

@@ -6,7 +6,7 @@
 //! loopback origin fetching the gateway on another.
 
 use archway_e2e::admin::mock;
-use archway_e2e::http_client::{Answer, DOMAIN, GatewayClient};
+use archway_e2e::http_client::{Answer, DOMAIN};
 use archway_e2e::{Admin, ControlPlane, DataPlane, browser, serve};
 use archway_proto::v1::{ApiProtocol, CorsConfiguration, CreateRestApiRequest, RestApi};
 use bytes::Bytes;
@@ -34,7 +34,10 @@ async fn cors_api(admin: &mut Admin, allowed: &str) -> anyhow::Result<RestApi> {
         .await?
         .into_inner();
     let mut items = mock(200, "items");
-    let m = items.mock.as_mut().expect("mock() makes a MOCK integration");
+    let m = items
+        .mock
+        .as_mut()
+        .expect("mock() makes a MOCK integration");
     m.headers.insert("x-backend".into(), "1".into());
     // The API's configuration is the one answer: a backend's own CORS
     // headers never widen it.
@@ -46,17 +49,6 @@ async fn cors_api(admin: &mut Admin, allowed: &str) -> anyhow::Result<RestApi> {
         .await?;
     admin.deploy(&api, "prod").await?;
     Ok(api)
-}
-
-async fn send(
-    node: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> anyhow::Result<Answer> {
-    GatewayClient::default()
-        .send_with_headers(node, "web", method, path, Bytes::new(), headers)
-        .await
 }
 
 fn cors_headers(answer: &Answer) -> Vec<(String, String)> {
@@ -83,20 +75,21 @@ const APP: &str = "http://app.test:8080";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preflights_and_answers_on_the_wire() -> anyhow::Result<()> {
     let (_dir, _cp, node) = node_with_cors(APP).await?;
-    let node = node.addr();
 
     // A preflight, answered before routing (there is no OPTIONS route).
-    let preflight = send(
-        node,
-        "OPTIONS",
-        "/prod/items",
-        &[
-            ("origin", APP),
-            ("access-control-request-method", "PUT"),
-            ("access-control-request-headers", "x-tenant,content-type"),
-        ],
-    )
-    .await?;
+    let preflight = node
+        .send(
+            "web",
+            "OPTIONS",
+            "/prod/items",
+            &[
+                ("origin", APP),
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", "x-tenant,content-type"),
+            ],
+            "",
+        )
+        .await?;
     assert_eq!(preflight.status, StatusCode::NO_CONTENT);
     assert_eq!(
         cors_headers(&preflight),
@@ -112,7 +105,9 @@ async fn preflights_and_answers_on_the_wire() -> anyhow::Result<()> {
         ]
     );
     // The answer, and a refusal, carry the API's headers, not the backend's.
-    let answer = send(node, "GET", "/prod/items", &[("origin", APP)]).await?;
+    let answer = node
+        .send("web", "GET", "/prod/items", &[("origin", APP)], "")
+        .await?;
     assert_eq!(
         (answer.status, answer.body.as_str()),
         (StatusCode::OK, "items")
@@ -126,18 +121,22 @@ async fn preflights_and_answers_on_the_wire() -> anyhow::Result<()> {
     assert_eq!(origins, [APP]);
     assert_eq!(answer.headers["access-control-expose-headers"], "x-backend");
     assert_eq!(answer.headers["vary"], "Origin");
-    let refused = send(node, "GET", "/prod/nowhere", &[("origin", APP)]).await?;
+    let refused = node
+        .send("web", "GET", "/prod/nowhere", &[("origin", APP)], "")
+        .await?;
     assert_eq!(refused.status, StatusCode::NOT_FOUND);
     assert_eq!(refused.headers["access-control-allow-origin"], APP);
 
     // Ways around: none of these gets a CORS header.
-    let verb = send(
-        node,
-        "OPTIONS",
-        "/prod/items",
-        &[("origin", APP), ("access-control-request-method", "DELETE")],
-    )
-    .await?;
+    let verb = node
+        .send(
+            "web",
+            "OPTIONS",
+            "/prod/items",
+            &[("origin", APP), ("access-control-request-method", "DELETE")],
+            "",
+        )
+        .await?;
     assert_eq!(verb.status, StatusCode::NO_CONTENT);
     assert_eq!(cors_headers(&verb), []);
     for origin in [
@@ -146,16 +145,20 @@ async fn preflights_and_answers_on_the_wire() -> anyhow::Result<()> {
         "null",
         "http://evil.test",
     ] {
-        let answer = send(node, "GET", "/prod/items", &[("origin", origin)]).await?;
+        let answer = node
+            .send("web", "GET", "/prod/items", &[("origin", origin)], "")
+            .await?;
         assert_eq!(cors_headers(&answer), [], "{origin}");
     }
-    let twice = send(
-        node,
-        "GET",
-        "/prod/items",
-        &[("origin", APP), ("origin", "http://evil.test")],
-    )
-    .await?;
+    let twice = node
+        .send(
+            "web",
+            "GET",
+            "/prod/items",
+            &[("origin", APP), ("origin", "http://evil.test")],
+            "",
+        )
+        .await?;
     assert_eq!(cors_headers(&twice), []);
     Ok(())
 }

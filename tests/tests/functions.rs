@@ -4,7 +4,6 @@
 //! integration's own `endpoint_url`, signing with the credentials in its
 //! environment. Both payload formats, and every way a function fails.
 
-use archway_e2e::http_client::{Answer, GatewayClient};
 use archway_e2e::lambda::{self, LambdaServer};
 use archway_e2e::{Admin, ControlPlane, DataPlane};
 use archway_proto::v1::*;
@@ -56,20 +55,6 @@ async fn started(
         ],
     )
     .await
-}
-
-async fn send(
-    node: &DataPlane,
-    api: &str,
-    method: &str,
-    path: &str,
-    body: impl Into<bytes::Bytes>,
-    headers: &[(&str, &str)],
-) -> Answer {
-    GatewayClient::default()
-        .send_with_headers(node.addr(), api, method, path, body, headers)
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,7 +150,7 @@ async fn rest_functions_get_the_1_0_event_signed_and_answer() -> anyhow::Result<
     admin.update_stage(stage).await?;
     admin.wait_converged(&["fn"]).await?;
 
-    let answer = send(&node, "fns", "GET", "/prod/staged", "", &[]).await;
+    let answer = node.send("fns", "GET", "/prod/staged", &[], "").await?;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     let staged = server
         .last("echo")
@@ -177,19 +162,19 @@ async fn rest_functions_get_the_1_0_event_signed_and_answer() -> anyhow::Result<
         "the alias is the stage's variable, not the literal"
     );
 
-    let answer = send(
-        &node,
-        "fns",
-        "POST",
-        "/prod/pets/a%20b?q=1&q=2",
-        r#"{"name":"rex"}"#,
-        &[
-            ("content-type", "application/json"),
-            ("x-multi", "a"),
-            ("x-multi", "b"),
-        ],
-    )
-    .await;
+    let answer = node
+        .send(
+            "fns",
+            "POST",
+            "/prod/pets/a%20b?q=1&q=2",
+            &[
+                ("content-type", "application/json"),
+                ("x-multi", "a"),
+                ("x-multi", "b"),
+            ],
+            r#"{"name":"rex"}"#,
+        )
+        .await?;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     assert_eq!(answer.headers["x-served-by"], "node-endpoint");
     let multi: Vec<_> = answer.headers.get_all("x-multi").iter().collect();
@@ -242,22 +227,22 @@ async fn rest_functions_get_the_1_0_event_signed_and_answer() -> anyhow::Result<
         answer.headers
     );
 
-    let answer = send(
-        &node,
-        "fns",
-        "GET",
-        "/prod/me",
-        "",
-        &[("authorization", "token-1")],
-    )
-    .await;
+    let answer = node
+        .send(
+            "fns",
+            "GET",
+            "/prod/me",
+            &[("authorization", "token-1")],
+            "",
+        )
+        .await?;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     let authorizer = &server.last("echo").unwrap().event["requestContext"]["authorizer"];
     assert_eq!(authorizer["principalId"], "alice");
     assert_eq!(authorizer["tenant"], "acme");
     assert_eq!(authorizer["level"], 3);
 
-    let answer = send(&node, "fns", "GET", "/prod/own", "", &[]).await;
+    let answer = node.send("fns", "GET", "/prod/own", &[], "").await?;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     assert_eq!(answer.headers["x-served-by"], "integration-endpoint");
     let invocation = own.last("echo").unwrap();
@@ -296,15 +281,15 @@ async fn http_api_functions_get_the_2_0_event_and_bare_json_is_200() -> anyhow::
     admin.deploy(&api, "v1").await?;
     admin.wait_converged(&["fn"]).await?;
 
-    let answer = send(
-        &node,
-        "fns2",
-        "GET",
-        "/v1/items/7?a=1&a=2",
-        "",
-        &[("cookie", "c1=x; c2=y"), ("x-multi", "a"), ("x-multi", "b")],
-    )
-    .await;
+    let answer = node
+        .send(
+            "fns2",
+            "GET",
+            "/v1/items/7?a=1&a=2",
+            &[("cookie", "c1=x; c2=y"), ("x-multi", "a"), ("x-multi", "b")],
+            "",
+        )
+        .await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     let cookies: Vec<_> = answer.headers.get_all("set-cookie").iter().collect();
     assert_eq!(cookies, ["session=1; Path=/", "theme=dark"]);
@@ -322,21 +307,21 @@ async fn http_api_functions_get_the_2_0_event_and_bare_json_is_200() -> anyhow::
     assert_eq!(event["requestContext"]["stage"], "v1");
 
     // A bare JSON answer is AWS's inferred 200 application/json.
-    let answer = send(&node, "fns2", "GET", "/v1/bare", "", &[]).await;
+    let answer = node.send("fns2", "GET", "/v1/bare", &[], "").await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.headers["content-type"], "application/json");
     assert_eq!(answer.json()["bare"], true);
 
     // A body that is not text travels base64-encoded.
-    let answer = send(
-        &node,
-        "fns2",
-        "POST",
-        "/v1/upload",
-        vec![0xff, 0xfe, 0x00],
-        &[("content-type", "application/octet-stream")],
-    )
-    .await;
+    let answer = node
+        .send(
+            "fns2",
+            "POST",
+            "/v1/upload",
+            &[("content-type", "application/octet-stream")],
+            vec![0xff, 0xfe, 0x00],
+        )
+        .await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     let event = server.last("echo2").unwrap().event;
     assert_eq!(event["routeKey"], "POST /upload");
@@ -409,7 +394,9 @@ async fn function_failures_answer_as_aws() -> anyhow::Result<()> {
         "/badsig",
         "/unreachable",
     ] {
-        let answer = send(&node, "failing", "GET", &format!("/prod{path}"), "", &[]).await;
+        let answer = node
+            .send("failing", "GET", &format!("/prod{path}"), &[], "")
+            .await?;
         assert_eq!(
             answer.status,
             StatusCode::BAD_GATEWAY,
@@ -424,7 +411,7 @@ async fn function_failures_answer_as_aws() -> anyhow::Result<()> {
     }
     assert!(!other_key.last("echo").unwrap().signature_ok);
     let started = std::time::Instant::now();
-    let answer = send(&node, "failing", "GET", "/prod/slow", "", &[]).await;
+    let answer = node.send("failing", "GET", "/prod/slow", &[], "").await?;
     assert_eq!(
         answer.status,
         StatusCode::GATEWAY_TIMEOUT,

@@ -3,8 +3,8 @@
 //! in AWS), then every refusal of the API answers with its type's
 //! customisation, or DEFAULT_4XX/DEFAULT_5XX's, or AWS's default.
 
-use archway_e2e::admin::{authorizer, http_proxy, mock};
-use archway_e2e::http_client::{Answer, GatewayClient};
+use archway_e2e::admin::{authorizer, http_proxy, mock, string_map};
+use archway_e2e::http_client::GatewayClient;
 use archway_e2e::upstream;
 use archway_proto::v1::{
     ApiProtocol, AuthorizerType, GatewayResponse, GetGatewayResponseRequest, Method, Model,
@@ -12,7 +12,6 @@ use archway_proto::v1::{
     RestApi,
 };
 use http::StatusCode;
-use std::net::SocketAddr;
 
 fn customised(
     api: &RestApi,
@@ -30,24 +29,9 @@ fn customised(
                 .iter()
                 .map(|(n, v)| (format!("gatewayresponse.header.{n}"), (*v).to_owned()))
                 .collect(),
-            response_templates: templates
-                .iter()
-                .map(|(t, b)| ((*t).to_owned(), (*b).to_owned()))
-                .collect(),
+            response_templates: string_map(templates),
         }),
     }
-}
-
-async fn send(
-    node: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &'static str,
-) -> anyhow::Result<Answer> {
-    GatewayClient::default()
-        .send_with_headers(node, "shop", method, path, body, headers)
-        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -176,7 +160,7 @@ async fn refusals_answer_as_the_api_customised_them_once_deployed() -> anyhow::R
     admin.wait_converged(&["gr-node"]).await?;
 
     // not_served_until_deployed: the stage still serves AWS's defaults.
-    let missing = send(node_addr, "GET", "/prod/nowhere", &[], "").await?;
+    let missing = node.send("shop", "GET", "/prod/nowhere", &[], "").await?;
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
     assert_eq!(missing.json()["message"], "Missing Authentication Token");
     assert!(!missing.headers.contains_key("x-default"));
@@ -185,7 +169,7 @@ async fn refusals_answer_as_the_api_customised_them_once_deployed() -> anyhow::R
     admin.wait_converged(&["gr-node"]).await?;
 
     // a_type_customised_itself: status, template, its own headers only.
-    let missing = send(node_addr, "GET", "/prod/nowhere", &[], "").await?;
+    let missing = node.send("shop", "GET", "/prod/nowhere", &[], "").await?;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.body, r#"{"error":"no such route"}"#);
     assert_eq!(missing.headers["x-path"], "/prod/nowhere");
@@ -196,25 +180,27 @@ async fn refusals_answer_as_the_api_customised_them_once_deployed() -> anyhow::R
     );
 
     // a_customised_validation_refusal carries the validation detail.
-    let invalid = send(
-        node_addr,
-        "POST",
-        "/prod/pets",
-        &[("content-type", "application/json"), ("x-tenant", "t9")],
-        "{}",
-    )
-    .await?;
+    let invalid = node
+        .send(
+            "shop",
+            "POST",
+            "/prod/pets",
+            &[("content-type", "application/json"), ("x-tenant", "t9")],
+            "{}",
+        )
+        .await?;
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(invalid.json()["message"], "Invalid request body");
     // Truncated JSON is the same type, with the same customised status.
-    let truncated = send(
-        node_addr,
-        "POST",
-        "/prod/pets",
-        &[("content-type", "application/json")],
-        "{\"name\":",
-    )
-    .await?;
+    let truncated = node
+        .send(
+            "shop",
+            "POST",
+            "/prod/pets",
+            &[("content-type", "application/json")],
+            "{\"name\":",
+        )
+        .await?;
     assert_eq!(
         truncated.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -230,7 +216,7 @@ async fn refusals_answer_as_the_api_customised_them_once_deployed() -> anyhow::R
     );
 
     // a_template_renders_over_the_refusal_and_the_request.
-    let key = send(node_addr, "GET", "/prod/keyed", &[], "").await?;
+    let key = node.send("shop", "GET", "/prod/keyed", &[], "").await?;
     assert_eq!(key.status, StatusCode::FORBIDDEN);
     assert_eq!(
         key.json(),
@@ -245,14 +231,14 @@ async fn refusals_answer_as_the_api_customised_them_once_deployed() -> anyhow::R
     assert!(!key.headers.contains_key("x-default"));
 
     // other_4xx_types_fall_back_to_default_4xx, keeping their status.
-    let unauthorized = send(node_addr, "GET", "/prod/guarded", &[], "").await?;
+    let unauthorized = node.send("shop", "GET", "/prod/guarded", &[], "").await?;
     assert_eq!(unauthorized.status, StatusCode::UNAUTHORIZED);
     assert_eq!(unauthorized.headers["x-default"], "4xx");
     assert_eq!(unauthorized.headers["access-control-allow-origin"], "*");
     assert_eq!(unauthorized.json()["message"], "Unauthorized");
 
     // a_5xx_type_takes_default_5xx_status_and_headers.
-    let timeout = send(node_addr, "GET", "/prod/slow", &[], "").await?;
+    let timeout = node.send("shop", "GET", "/prod/slow", &[], "").await?;
     assert_eq!(timeout.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(timeout.headers["x-default"], "5xx");
     assert_eq!(timeout.json()["message"], "Endpoint request timed out");
@@ -274,7 +260,7 @@ async fn refusals_answer_as_the_api_customised_them_once_deployed() -> anyhow::R
         .await?;
     admin.deploy(&api, "prod").await?;
     admin.wait_converged(&["gr-node"]).await?;
-    let missing = send(node_addr, "GET", "/prod/nowhere", &[], "").await?;
+    let missing = node.send("shop", "GET", "/prod/nowhere", &[], "").await?;
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
     assert_eq!(missing.json()["message"], "Missing Authentication Token");
     assert_eq!(missing.headers["x-default"], "4xx", "DEFAULT_4XX now");

@@ -6,18 +6,11 @@
 //! REST-style CORS is an OPTIONS MOCK method whose integration response
 //! maps constant `Access-Control-*` headers.
 
-use archway_e2e::http_client::{Answer, GatewayClient};
-use archway_e2e::{DataPlane, started_with_node, upstream};
+use archway_e2e::admin::string_map;
+use archway_e2e::{started_with_node, upstream};
 use archway_proto::v1::*;
 use http::StatusCode;
 use std::collections::BTreeMap;
-
-fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
 
 fn declared(names: &[&str]) -> BTreeMap<String, bool> {
     names.iter().map(|k| (k.to_string(), false)).collect()
@@ -31,19 +24,6 @@ fn method_response(status: &str, headers: &[&str]) -> MethodResponse {
     }
 }
 
-async fn send(
-    node: &DataPlane,
-    method: &str,
-    path: &str,
-    body: &str,
-    headers: &[(&str, &str)],
-) -> Answer {
-    GatewayClient::default()
-        .send_with_headers(node.addr(), "maps", method, path, body.to_owned(), headers)
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Result<()> {
     let backend = upstream::start("orders").await;
@@ -55,7 +35,7 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
     // response template reshapes the upstream's echo.
     let ok = IntegrationResponse {
         status_code: "200".into(),
-        response_parameters: map(&[
+        response_parameters: string_map(&[
             (
                 "method.response.header.X-Upstream",
                 "integration.response.header.x-upstream",
@@ -65,7 +45,7 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
                 "integration.response.body.path",
             ),
         ]),
-        response_templates: map(&[(
+        response_templates: string_map(&[(
             "application/json",
             r#"#set($echo = $input.path('$'))
 #set($sent = $util.parseJson($echo.body))
@@ -83,7 +63,10 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
     let failed = IntegrationResponse {
         status_code: "502".into(),
         selection_pattern: "5\\d\\d".into(),
-        response_templates: map(&[("application/json", r#"{"error": "the backend failed"}"#)]),
+        response_templates: string_map(&[(
+            "application/json",
+            r#"{"error": "the backend failed"}"#,
+        )]),
         ..Default::default()
     };
     admin
@@ -110,7 +93,7 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
                     r#type: IntegrationType::Http as i32,
                     http_method: "PUT".into(),
                     uri: format!("http://{}/backend/{{orderId}}", backend.addr),
-                    request_parameters: map(&[
+                    request_parameters: string_map(&[
                         ("integration.request.path.orderId", "method.request.path.id"),
                         (
                             "integration.request.header.x-customer",
@@ -118,7 +101,7 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
                         ),
                         ("integration.request.querystring.source", "'archway'"),
                     ]),
-                    request_templates: map(&[(
+                    request_templates: string_map(&[(
                         "application/json",
                         r#"#set($order = $input.path('$'))
 {"items": [
@@ -173,14 +156,14 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
                 method_responses: vec![method_response("200", &[]), method_response("404", &[])],
                 integration: Some(Integration {
                     r#type: IntegrationType::Mock as i32,
-                    request_templates: map(&[(
+                    request_templates: string_map(&[(
                         "application/json",
                         r#"{"statusCode": #if($input.params('petId') == '1')200#{else}404#end}"#,
                     )]),
                     integration_responses: vec![
                         IntegrationResponse {
                             status_code: "200".into(),
-                            response_templates: map(&[(
+                            response_templates: string_map(&[(
                                 "application/json",
                                 r#"{"id": $input.params('petId'), "name": "Rex"}"#,
                             )]),
@@ -189,7 +172,7 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
                         IntegrationResponse {
                             status_code: "404".into(),
                             selection_pattern: "404".into(),
-                            response_templates: map(&[(
+                            response_templates: string_map(&[(
                                 "application/json",
                                 r#"{"message": "no pet $input.params('petId')"}"#,
                             )]),
@@ -219,10 +202,13 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
                 method_responses: vec![method_response("200", &cors)],
                 integration: Some(Integration {
                     r#type: IntegrationType::Mock as i32,
-                    request_templates: map(&[("application/json", r#"{"statusCode": 200}"#)]),
+                    request_templates: string_map(&[(
+                        "application/json",
+                        r#"{"statusCode": 200}"#,
+                    )]),
                     integration_responses: vec![IntegrationResponse {
                         status_code: "200".into(),
-                        response_parameters: map(&[
+                        response_parameters: string_map(&[
                             (cors[0], "'*'"),
                             (cors[1], "'GET,OPTIONS'"),
                             (cors[2], "'Content-Type,X-Api-Key'"),
@@ -240,7 +226,9 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
 
     let json = [("content-type", "application/json"), ("x-customer", "ann")];
     let order = r#"{"lines": [{"sku": "a\"1", "qty": 2}, {"sku": "b2", "qty": 1}]}"#;
-    let answer = send(&node, "POST", "/prod/orders/77", order, &json).await;
+    let answer = node
+        .send("maps", "POST", "/prod/orders/77", &json, order)
+        .await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.headers["x-upstream"], "yes");
     assert_eq!(answer.headers["x-order"], "/backend/77");
@@ -258,14 +246,15 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
     assert_eq!(backend.hits.load(std::sync::atomic::Ordering::Relaxed), 1);
 
     // NEVER passes a body it has no template for: 415, the backend untouched.
-    let answer = send(
-        &node,
-        "POST",
-        "/prod/orders/77",
-        "x",
-        &[("content-type", "text/plain")],
-    )
-    .await;
+    let answer = node
+        .send(
+            "maps",
+            "POST",
+            "/prod/orders/77",
+            &[("content-type", "text/plain")],
+            "x",
+        )
+        .await?;
     assert_eq!(
         answer.status,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -274,7 +263,7 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
     );
     assert_eq!(backend.hits.load(std::sync::atomic::Ordering::Relaxed), 1);
 
-    let answer = send(&node, "GET", "/prod/broken", "", &[]).await;
+    let answer = node.send("maps", "GET", "/prod/broken", &[], "").await?;
     assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.body);
     assert_eq!(
         answer.json(),
@@ -282,24 +271,25 @@ async fn http_mock_and_cors_methods_map_requests_and_responses() -> anyhow::Resu
     );
     assert_eq!(backend.hits.load(std::sync::atomic::Ordering::Relaxed), 2);
 
-    let answer = send(&node, "GET", "/prod/pets/1", "", &[]).await;
+    let answer = node.send("maps", "GET", "/prod/pets/1", &[], "").await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.json(), serde_json::json!({"id": 1, "name": "Rex"}));
-    let answer = send(&node, "GET", "/prod/pets/9", "", &[]).await;
+    let answer = node.send("maps", "GET", "/prod/pets/9", &[], "").await?;
     assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.body);
     assert_eq!(answer.json(), serde_json::json!({"message": "no pet 9"}));
 
-    let answer = send(
-        &node,
-        "OPTIONS",
-        "/prod/pets/1",
-        "",
-        &[
-            ("origin", "https://app.example"),
-            ("access-control-request-method", "GET"),
-        ],
-    )
-    .await;
+    let answer = node
+        .send(
+            "maps",
+            "OPTIONS",
+            "/prod/pets/1",
+            &[
+                ("origin", "https://app.example"),
+                ("access-control-request-method", "GET"),
+            ],
+            "",
+        )
+        .await?;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.headers["access-control-allow-origin"], "*");
     assert_eq!(

@@ -6,7 +6,7 @@
 //! secret is never returned and never in the store in clear, yet reaches
 //! nodes on their config stream.
 
-use archway_e2e::admin::{apply_request, assert_invalid, assert_invalid_says, mask};
+use archway_e2e::admin::{apply_request, assert_invalid, assert_invalid_says, mask, string_map};
 use archway_e2e::{Admin, config_stream, started};
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::*;
@@ -18,13 +18,6 @@ const FUNCTION: &str = "arn:aws:lambda:us-east-1:123456789012:function:pets";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzSECRETKEY";
 const TOKEN: &str = "FwoGZXIvYXdzEXAMPLESESSIONTOKENvalue";
 
-fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 fn declared(pairs: &[(&str, bool)]) -> BTreeMap<String, bool> {
     pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
@@ -35,18 +28,21 @@ fn http_integration() -> Integration {
     Integration {
         r#type: IntegrationType::Http as i32,
         uri: "http://127.0.0.1:9/items/{id}".into(),
-        request_parameters: map(&[
+        request_parameters: string_map(&[
             ("integration.request.path.id", "method.request.path.petId"),
             ("integration.request.header.x-trace", "context.requestId"),
         ]),
-        request_templates: map(&[("application/json", "{\"id\": \"$input.params('petId')\"}")]),
+        request_templates: string_map(&[(
+            "application/json",
+            "{\"id\": \"$input.params('petId')\"}",
+        )]),
         integration_responses: vec![IntegrationResponse {
             status_code: "200".into(),
-            response_parameters: map(&[(
+            response_parameters: string_map(&[(
                 "method.response.header.X-Id",
                 "integration.response.body.id",
             )]),
-            response_templates: map(&[("application/json", "$input.body")]),
+            response_templates: string_map(&[("application/json", "$input.body")]),
             ..Default::default()
         }],
         ..Default::default()
@@ -255,7 +251,7 @@ async fn integration_refusals_name_the_field_and_reason() -> anyhow::Result<()> 
                 http_method: "GET".into(),
             }),
             integration: Some(Integration {
-                request_parameters: map(&[(
+                request_parameters: string_map(&[(
                     "integration.request.querystring.x",
                     "method.request.header.undeclared",
                 )]),
@@ -278,7 +274,7 @@ async fn integration_refusals_name_the_field_and_reason() -> anyhow::Result<()> 
         },
         Integration {
             integration_subtype: "SQS-SendMessage".into(),
-            request_parameters: map(&[
+            request_parameters: string_map(&[
                 ("QueueUrl", "$stageVariables.queue"),
                 ("MessageBody", "$request.body"),
             ]),
@@ -303,7 +299,7 @@ async fn integration_refusals_name_the_field_and_reason() -> anyhow::Result<()> 
         http_method: "POST".into(),
         integration: Some(Integration {
             integration_subtype: "SQS-SendMessage".into(),
-            request_parameters: map(&[
+            request_parameters: string_map(&[
                 ("QueueUrl", "$request.cookie.q"),
                 ("MessageBody", "$request.body"),
             ]),
@@ -319,7 +315,7 @@ async fn integration_refusals_name_the_field_and_reason() -> anyhow::Result<()> 
         http_method: "POST".into(),
         integration: Some(Integration {
             integration_subtype: "SQS-SendMessage".into(),
-            request_parameters: map(&[("QueueUrl", "$stageVariables.queue")]),
+            request_parameters: string_map(&[("QueueUrl", "$stageVariables.queue")]),
             ..aws_proxy("")
         }),
         ..Default::default()
@@ -371,7 +367,7 @@ async fn method_declarations_are_checked_against_path_models_and_validators() ->
         ),
         (
             Method {
-                request_models: map(&[("application/json", "Pet")]),
+                request_models: string_map(&[("application/json", "Pet")]),
                 ..base.clone()
             },
             "method.request_models[\"application/json\"]: model 'Pet' does not exist in this API",
@@ -574,7 +570,7 @@ async fn deletes_are_refused_while_in_use() -> anyhow::Result<()> {
         "/orders",
         Method {
             http_method: "POST".into(),
-            request_models: map(&[("application/json", "Order")]),
+            request_models: string_map(&[("application/json", "Order")]),
             request_validator_id: validator.id.clone(),
             integration: Some(Integration {
                 credentials: "orders-writer".into(),
@@ -794,8 +790,11 @@ async fn gateway_responses_cors_and_binary_types_are_checked_and_deployed() -> a
         api_id: rest.id.clone(),
         response_type: "BAD_REQUEST_BODY".into(),
         status_code: "422".into(),
-        response_parameters: map(&[("gatewayresponse.header.Access-Control-Allow-Origin", "'*'")]),
-        response_templates: map(&[(
+        response_parameters: string_map(&[(
+            "gatewayresponse.header.Access-Control-Allow-Origin",
+            "'*'",
+        )]),
+        response_templates: string_map(&[(
             "application/json",
             "{\"message\": \"$context.error.validationErrorString\"}",
         )]),
@@ -820,14 +819,17 @@ async fn gateway_responses_cors_and_binary_types_are_checked_and_deployed() -> a
         ),
         (
             GatewayResponse {
-                response_parameters: map(&[("method.response.header.X", "'x'")]),
+                response_parameters: string_map(&[("method.response.header.X", "'x'")]),
                 ..good.clone()
             },
             "gateway_response.response_parameters[\"method.response.header.X\"]: 'method.response.header.X' cannot be set here; expected gatewayresponse.header.NAME",
         ),
         (
             GatewayResponse {
-                response_parameters: map(&[("gatewayresponse.header.X", "method.request.body")]),
+                response_parameters: string_map(&[(
+                    "gatewayresponse.header.X",
+                    "method.request.body",
+                )]),
                 ..good.clone()
             },
             "gateway_response.response_parameters[\"gatewayresponse.header.X\"]: 'method.request.body' is not available here",
@@ -1297,7 +1299,7 @@ async fn a_template_with_a_syntax_error_is_refused_with_line_and_column() -> any
             gateway_response: Some(GatewayResponse {
                 api_id: api.id.clone(),
                 response_type: "DEFAULT_4XX".into(),
-                response_templates: map(&[("application/json", "#foreach($x in)")]),
+                response_templates: string_map(&[("application/json", "#foreach($x in)")]),
                 ..Default::default()
             }),
         })
@@ -1357,7 +1359,7 @@ async fn models_are_compiled_together_when_deployed() -> anyhow::Result<()> {
         "/pets",
         Method {
             http_method: "POST".into(),
-            request_models: map(&[("application/json", "A")]),
+            request_models: string_map(&[("application/json", "A")]),
             integration: Some(aws_proxy(LAMBDA)),
             ..Default::default()
         },

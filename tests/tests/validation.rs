@@ -5,14 +5,13 @@
 //! to it with their body intact. Each way around is a named case.
 
 use archway_e2e::admin::http_proxy;
-use archway_e2e::http_client::{Answer, GatewayClient};
+use archway_e2e::http_client::Answer;
 use archway_e2e::{Admin, ControlPlane, DataPlane, upstream};
 use archway_proto::v1::{
     ApiProtocol, Method, Model, PutModelRequest, PutRequestValidatorRequest, RequestValidator,
     RestApi,
 };
 use http::StatusCode;
-use std::net::SocketAddr;
 
 fn model(api: &RestApi, name: &str, schema: serde_json::Value) -> PutModelRequest {
     PutModelRequest {
@@ -152,18 +151,6 @@ async fn fixture() -> anyhow::Result<Fixture> {
     })
 }
 
-async fn send(
-    node: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &'static str,
-) -> anyhow::Result<Answer> {
-    GatewayClient::default()
-        .send_with_headers(node, "pets", method, path, body, headers)
-        .await
-}
-
 const JSON: (&str, &str) = ("content-type", "application/json");
 const TENANT: (&str, &str) = ("x-tenant", "t1");
 const PET: &str = r#"{"name":"Rex","age":3,"owner":{"id":7}}"#;
@@ -197,17 +184,21 @@ fn assert_missing(answer: &Answer, listed: &str, case: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validation_as_aws_answers_it() -> anyhow::Result<()> {
     let f = fixture().await?;
-    let node = f.node.addr();
+    let node = &f.node;
 
     // valid_requests_reach_the_backend_with_their_body
-    let ok = send(node, "POST", "/prod/pets", &[JSON, TENANT], PET).await?;
+    let ok = node
+        .send("pets", "POST", "/prod/pets", &[JSON, TENANT], PET)
+        .await?;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     assert_eq!(
         ok.json()["body"],
         PET,
         "the validated body is forwarded whole"
     );
-    let ok = send(node, "GET", "/prod/pets/7?q=x", &[], "").await?;
+    let ok = node
+        .send("pets", "GET", "/prod/pets/7?q=x", &[], "")
+        .await?;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     // Every refusal below is answered by the node: the backend never sees it.
     let hits = || f.upstream.hits.load(std::sync::atomic::Ordering::Relaxed);
@@ -227,18 +218,22 @@ async fn validation_as_aws_answers_it() -> anyhow::Result<()> {
         ),
         ("not an object", "[]"),
     ] {
-        let refused = send(node, "POST", "/prod/pets", &[JSON, TENANT], body).await?;
+        let refused = node
+            .send("pets", "POST", "/prod/pets", &[JSON, TENANT], body)
+            .await?;
         assert_invalid_body(&refused, case);
     }
 
     // missing_required_parameters_are_listed
-    let refused = send(node, "GET", "/prod/pets/7", &[], "").await?;
+    let refused = node.send("pets", "GET", "/prod/pets/7", &[], "").await?;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         refused.json()["message"],
         "Missing required request parameters: [q]"
     );
-    let refused = send(node, "POST", "/prod/pets", &[JSON], PET).await?;
+    let refused = node
+        .send("pets", "POST", "/prod/pets", &[JSON], PET)
+        .await?;
     assert_eq!(
         refused.json()["message"],
         "Missing required request parameters: [x-tenant]"
@@ -246,81 +241,104 @@ async fn validation_as_aws_answers_it() -> anyhow::Result<()> {
 
     // a_parameter_present_but_empty_is_missing
     for path in ["/prod/pets/7?q=", "/prod/pets/7?q", "/prod/pets/7?q=%20"] {
-        let refused = send(node, "GET", path, &[], "").await?;
+        let refused = node.send("pets", "GET", path, &[], "").await?;
         assert_missing(&refused, "[q]", path);
     }
-    let refused = send(node, "POST", "/prod/pets", &[JSON, ("x-tenant", "")], PET).await?;
+    let refused = node
+        .send("pets", "POST", "/prod/pets", &[JSON, ("x-tenant", "")], PET)
+        .await?;
     assert_missing(&refused, "[x-tenant]", "empty header");
 
     // a_duplicated_required_header_must_be_non_blank_every_time
-    let refused = send(
-        node,
-        "POST",
-        "/prod/pets",
-        &[JSON, ("x-tenant", "t1"), ("x-tenant", " ")],
-        PET,
-    )
-    .await?;
+    let refused = node
+        .send(
+            "pets",
+            "POST",
+            "/prod/pets",
+            &[JSON, ("x-tenant", "t1"), ("x-tenant", " ")],
+            PET,
+        )
+        .await?;
     assert_missing(&refused, "[x-tenant]", "a blank second header");
-    let refused = send(node, "GET", "/prod/pets/7?q=x&q=", &[], "").await?;
+    let refused = node
+        .send("pets", "GET", "/prod/pets/7?q=x&q=", &[], "")
+        .await?;
     assert_missing(&refused, "[q]", "an empty second q");
 
     // an_empty_body_is_validated_as_the_empty_object
     for body in ["", "  "] {
-        let refused = send(node, "POST", "/prod/pets", &[JSON, TENANT], body).await?;
+        let refused = node
+            .send("pets", "POST", "/prod/pets", &[JSON, TENANT], body)
+            .await?;
         assert_invalid_body(&refused, "empty body");
     }
     // invalid_json_is_an_invalid_body
-    let refused = send(node, "POST", "/prod/pets", &[JSON, TENANT], "{\"name\":").await?;
+    let refused = node
+        .send("pets", "POST", "/prod/pets", &[JSON, TENANT], "{\"name\":")
+        .await?;
     assert_invalid_body(&refused, "truncated JSON");
 
     // a_content_type_spelled_otherwise_is_still_validated
     for content_type in ["APPLICATION/JSON", "application/json; charset=utf-8"] {
-        let refused = send(
-            node,
-            "POST",
-            "/prod/pets",
-            &[("content-type", content_type), TENANT],
-            "{}",
-        )
-        .await?;
+        let refused = node
+            .send(
+                "pets",
+                "POST",
+                "/prod/pets",
+                &[("content-type", content_type), TENANT],
+                "{}",
+            )
+            .await?;
         assert_invalid_body(&refused, content_type);
     }
-    let refused = send(node, "POST", "/prod/pets", &[TENANT], "{}").await?;
+    let refused = node
+        .send("pets", "POST", "/prod/pets", &[TENANT], "{}")
+        .await?;
     assert_invalid_body(&refused, "no content type is application/json");
 
     // a_wrong_content_type_meets_the_default_model
-    let refused = send(
-        node,
-        "PUT",
-        "/prod/pets",
-        &[("content-type", "text/plain")],
-        "{}",
-    )
-    .await?;
+    let refused = node
+        .send(
+            "pets",
+            "PUT",
+            "/prod/pets",
+            &[("content-type", "text/plain")],
+            "{}",
+        )
+        .await?;
     assert_invalid_body(&refused, "text/plain against $default");
-    assert_eq!(hits(), passed_before, "a refused request reached the backend");
+    assert_eq!(
+        hits(),
+        passed_before,
+        "a refused request reached the backend"
+    );
     // Without $default, a content type with no model is not validated (as
     // AWS: passthrough behaviour decides) ...
-    let passed = send(
-        node,
-        "POST",
-        "/prod/pets",
-        &[("content-type", "text/plain"), TENANT],
-        "anything",
-    )
-    .await?;
+    let passed = node
+        .send(
+            "pets",
+            "POST",
+            "/prod/pets",
+            &[("content-type", "text/plain"), TENANT],
+            "anything",
+        )
+        .await?;
     assert_eq!(passed.status, StatusCode::OK);
     // ... but two content types never choose the unvalidated one.
-    let refused = send(
-        node,
-        "POST",
-        "/prod/pets",
-        &[("content-type", "text/plain"), JSON, TENANT],
-        "{}",
-    )
-    .await?;
+    let refused = node
+        .send(
+            "pets",
+            "POST",
+            "/prod/pets",
+            &[("content-type", "text/plain"), JSON, TENANT],
+            "{}",
+        )
+        .await?;
     assert_invalid_body(&refused, "two content types");
-    assert_eq!(hits(), passed_before + 1, "only the unvalidated body passed");
+    assert_eq!(
+        hits(),
+        passed_before + 1,
+        "only the unvalidated body passed"
+    );
     Ok(())
 }
