@@ -3,7 +3,7 @@
 //! handlers check them, created, updated, kept or (with prune) deleted.
 
 use super::*;
-use crate::api::models;
+use crate::api::{models, validators};
 
 impl Planner<'_> {
     /// Kept or pruned: the stored records the document does not name.
@@ -154,7 +154,7 @@ impl Planner<'_> {
                 validate_request_body: v.body,
                 validate_request_parameters: v.parameters,
             };
-            let checked = validate::name(&format!("{field}.name"), &v.name);
+            let checked = validators::check_fields(&field, &desired);
             if self.check(&field, checked)?.is_none() {
                 continue;
             }

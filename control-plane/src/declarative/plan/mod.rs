@@ -738,6 +738,32 @@ usage_plans:
         assert_eq!(store.view().scan::<RestApi>(keys::APIS).unwrap().len(), 0);
     }
 
+    /// Apply checks a validator with the handler's rule: a name
+    /// PutRequestValidator refuses (over 128 bytes) is refused here too.
+    #[tokio::test]
+    async fn a_request_validator_name_the_handler_refuses_is_refused() {
+        let (_dir, store) = store().await;
+        let long = "v".repeat(129);
+        let bad = doc(&format!(
+            "apis:\n  - name: orders\n    request_validators:\n      - {{ name: {long}, body: true }}\n"
+        ));
+        let Err(PlanError::Document(errors)) = dry_run(&store, &bad, false) else {
+            panic!("a 129-byte validator name is refused");
+        };
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.path == "apis[0].request_validators[0].name"),
+            "{errors:?}"
+        );
+        // 128 bytes is the handler's limit, and allowed.
+        let ok = doc(&format!(
+            "apis:\n  - name: orders\n    request_validators:\n      - {{ name: {}, body: true }}\n",
+            "v".repeat(128)
+        ));
+        dry_run(&store, &ok, false).unwrap();
+    }
+
     #[tokio::test]
     async fn a_dry_run_lists_what_the_apply_then_does_and_a_second_apply_nothing() {
         let (_dir, store) = store().await;
