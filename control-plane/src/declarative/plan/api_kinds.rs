@@ -165,7 +165,7 @@ impl Planner<'_> {
                 )
             });
             let entry = Entry {
-                kind: "request validator",
+                kind: "request_validator",
                 key: keys::request_validator(&api.id, &desired.id),
                 publish: None,
                 id: &desired.id,
@@ -194,7 +194,7 @@ impl Planner<'_> {
                 )
             })
             .collect();
-        self.leftovers("request validator", api, left, &mut after);
+        self.leftovers("request_validator", api, left, &mut after);
         Ok(after)
     }
 
@@ -245,7 +245,7 @@ impl Planner<'_> {
                 )
             });
             let entry = Entry {
-                kind: "gateway response",
+                kind: "gateway_response",
                 key: keys::gateway_response(&api.id, &desired.response_type),
                 publish: None,
                 id: "",
@@ -273,7 +273,7 @@ impl Planner<'_> {
                 )
             })
             .collect();
-        self.leftovers("gateway response", api, left, &mut after);
+        self.leftovers("gateway_response", api, left, &mut after);
         Ok(after)
     }
 }

@@ -688,7 +688,7 @@ apis:
         );
         assert!(
             s.contains(&(
-                "request validator".into(),
+                "request_validator".into(),
                 ChangeAction::Keep,
                 "orders all".into()
             )),
