@@ -185,7 +185,8 @@ pub(crate) fn rebase(e: ApiError, from: &str, to: &str) -> ApiError {
 /// Freezes the API's current resources and methods into a deployment, after
 /// checking that every method can be served.
 fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Deployment> {
-    let deployment = freeze(
+    freeze(
+        view,
         api,
         FrozenParts {
             id: unused_id(view, 10, |id| keys::deployment(&api.id, id))?,
@@ -198,9 +199,7 @@ fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Depl
             request_validators: view.scan(&keys::request_validators(&api.id))?,
             gateway_responses: view.scan(&keys::gateway_responses(&api.id))?,
         },
-    )?;
-    refuse_missing_credentials(view, &deployment)?;
-    Ok(deployment)
+    )
 }
 
 /// Every integration whose `credentials` names an outbound credential (not
@@ -208,13 +207,11 @@ fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Depl
 /// exists: otherwise each request to the method would fail to sign, after
 /// a deployment that looked fine. (Deleting a credential a served
 /// deployment names is refused by `outbound::refuse_if_served`.)
-pub(crate) fn refuse_missing_credentials(view: &View, d: &Deployment) -> ApiResult<()> {
+fn refuse_missing_credentials(view: &View, d: &Deployment) -> ApiResult<()> {
     for m in &d.methods {
         let Some(i) = &m.integration else { continue };
         if let Ok(Credentials::Name(name)) = aws_arn::credentials(&i.credentials)
-            && view
-                .get::<OutboundCredential>(&keys::outbound_credential(name))?
-                .is_none()
+            && view.get_raw(&keys::outbound_credential(name))?.is_none()
         {
             let path = d
                 .resources
@@ -268,11 +265,12 @@ pub(crate) struct FrozenParts {
 }
 
 /// A deployment of `api` from its parts, refused when a method cannot be
-/// served (none at all, or one without an integration) or its models do not
+/// served (none at all, one without an integration, or one whose
+/// credentials name no outbound credential in `view`) or its models do not
 /// compile together as a node compiles them. The parts are
 /// stored in id order (methods by resource id, then verb), whatever order
 /// they come in: a deployment's form does not depend on who made it.
-pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deployment> {
+pub(crate) fn freeze(view: &View, api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deployment> {
     parts.resources.sort_by(|a, b| a.id.cmp(&b.id));
     parts
         .methods
@@ -306,7 +304,7 @@ pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deploym
             api.id
         ))
     })?;
-    Ok(Deployment {
+    let deployment = Deployment {
         id: parts.id,
         api_id: api.id.clone(),
         description: parts.description,
@@ -321,7 +319,9 @@ pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deploym
         gateway_responses: parts.gateway_responses,
         binary_media_types: api.binary_media_types.clone(),
         cors_configuration: api.cors_configuration.clone(),
-    })
+    };
+    refuse_missing_credentials(view, &deployment)?;
+    Ok(deployment)
 }
 
 #[tonic::async_trait]

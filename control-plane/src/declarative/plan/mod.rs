@@ -35,7 +35,7 @@
 use super::document::*;
 use super::export;
 use crate::api::deployments::{
-    FrozenParts, check_stage_with, freeze, next_deployment_time, rebase, refuse_missing_credentials,
+    FrozenParts, check_stage_with, freeze, next_deployment_time, rebase,
 };
 use crate::api::iam::{
     account_id, check_principal_at, keys_by_principal, principal_arn, principal_kind,
@@ -696,6 +696,47 @@ apis:
         );
         // Dry run: nothing written.
         assert_eq!(methods_of(&store, "orders"), after_methods);
+    }
+
+    /// A stage deploys the API: an integration whose credentials name no
+    /// outbound credential is refused there, as CreateDeployment refuses
+    /// it, and deploys once the credential exists.
+    #[tokio::test]
+    async fn a_deployment_through_apply_refuses_credentials_that_name_nothing() {
+        let (_dir, store) = store().await;
+        let staged = doc(&VALIDATED.replace(
+            "  - name: events\n",
+            "    stages:\n      - name: prod\n  - name: events\n",
+        ));
+        assert!(!staged.apis[0].stages.is_empty());
+        let Err(PlanError::Document(errors)) = dry_run(&store, &staged, false) else {
+            panic!("credentials naming no outbound credential are refused at deploy");
+        };
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.path == "apis[0].stages" && e.message.contains("'orders-caller'")),
+            "{errors:?}"
+        );
+        store
+            .write(|txn| {
+                let credential = OutboundCredential {
+                    name: "orders-caller".into(),
+                    ..Default::default()
+                };
+                txn.put(&keys::outbound_credential("orders-caller"), &credential);
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let plan = apply(&store, &staged, false).await;
+        assert!(
+            summary(&plan)
+                .iter()
+                .any(|(kind, action, _)| kind == "deployment" && *action == ChangeAction::Create),
+            "{:?}",
+            plan.changes
+        );
     }
 
     #[tokio::test]

@@ -193,6 +193,7 @@ impl Planner<'_> {
     ) -> Result<(), StoreError> {
         let api = &after.api;
         let frozen = freeze(
+            self.view,
             api,
             FrozenParts {
                 id,
@@ -206,10 +207,6 @@ impl Planner<'_> {
                 gateway_responses: after.gateway_responses,
             },
         );
-        let frozen = frozen.and_then(|d| {
-            refuse_missing_credentials(self.view, &d)?;
-            Ok(d)
-        });
         let Some(deployment) = self.check(&format!("{path}.stages"), frozen)? else {
             return Ok(());
         };
