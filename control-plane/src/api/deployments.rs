@@ -194,10 +194,12 @@ fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Depl
             created_at_ms: next_deployment_time(view, &api.id)?,
             resources: view.scan(&keys::resources(&api.id))?,
             methods: view.scan(&keys::methods_of_api(&api.id))?,
-            authorizers: view.scan(&keys::authorizers(&api.id))?,
-            models: view.scan(&keys::models(&api.id))?,
-            request_validators: view.scan(&keys::request_validators(&api.id))?,
-            gateway_responses: view.scan(&keys::gateway_responses(&api.id))?,
+            kinds: ApiKinds {
+                authorizers: view.scan(&keys::authorizers(&api.id))?,
+                models: view.scan(&keys::models(&api.id))?,
+                request_validators: view.scan(&keys::request_validators(&api.id))?,
+                gateway_responses: view.scan(&keys::gateway_responses(&api.id))?,
+            },
         },
     )
 }
@@ -251,6 +253,16 @@ struct DeploymentTime {
     created_at_ms: i64,
 }
 
+/// An API's authorizers, models, request validators and gateway responses:
+/// what a deployment freezes besides its routes (a new kind is added here
+/// once, for CreateDeployment and ApplyConfiguration alike).
+pub(crate) struct ApiKinds {
+    pub authorizers: Vec<Authorizer>,
+    pub models: Vec<Model>,
+    pub request_validators: Vec<RequestValidator>,
+    pub gateway_responses: Vec<GatewayResponse>,
+}
+
 /// What a new deployment is made of.
 pub(crate) struct FrozenParts {
     pub id: String,
@@ -258,10 +270,7 @@ pub(crate) struct FrozenParts {
     pub created_at_ms: i64,
     pub resources: Vec<Resource>,
     pub methods: Vec<Method>,
-    pub authorizers: Vec<Authorizer>,
-    pub models: Vec<Model>,
-    pub request_validators: Vec<RequestValidator>,
-    pub gateway_responses: Vec<GatewayResponse>,
+    pub kinds: ApiKinds,
 }
 
 /// A deployment of `api` from its parts, refused when a method cannot be
@@ -275,10 +284,14 @@ pub(crate) fn freeze(view: &View, api: &RestApi, mut parts: FrozenParts) -> ApiR
     parts
         .methods
         .sort_by(|a, b| (&a.resource_id, &a.http_method).cmp(&(&b.resource_id, &b.http_method)));
-    parts.authorizers.sort_by(|a, b| a.id.cmp(&b.id));
-    parts.models.sort_by(|a, b| a.name.cmp(&b.name));
-    parts.request_validators.sort_by(|a, b| a.id.cmp(&b.id));
+    parts.kinds.authorizers.sort_by(|a, b| a.id.cmp(&b.id));
+    parts.kinds.models.sort_by(|a, b| a.name.cmp(&b.name));
     parts
+        .kinds
+        .request_validators
+        .sort_by(|a, b| a.id.cmp(&b.id));
+    parts
+        .kinds
         .gateway_responses
         .sort_by(|a, b| a.response_type.cmp(&b.response_type));
     if parts.methods.is_empty() {
@@ -298,7 +311,7 @@ pub(crate) fn freeze(view: &View, api: &RestApi, mut parts: FrozenParts) -> ApiR
             method.http_method
         )));
     }
-    super::models::compile_together(&api.id, &parts.models).map_err(|(model, reason)| {
+    super::models::compile_together(&api.id, &parts.kinds.models).map_err(|(model, reason)| {
         ApiError::FailedPrecondition(format!(
             "model '{model}' of API '{}' would not compile on the nodes: {reason}; fix the model (UpdateModel) and deploy again",
             api.id
@@ -312,11 +325,11 @@ pub(crate) fn freeze(view: &View, api: &RestApi, mut parts: FrozenParts) -> ApiR
         protocol: api.protocol,
         resources: parts.resources,
         methods: parts.methods,
-        authorizers: parts.authorizers,
+        authorizers: parts.kinds.authorizers,
         // As in AWS, these change what is served only when deployed.
-        models: parts.models,
-        request_validators: parts.request_validators,
-        gateway_responses: parts.gateway_responses,
+        models: parts.kinds.models,
+        request_validators: parts.kinds.request_validators,
+        gateway_responses: parts.kinds.gateway_responses,
         binary_media_types: api.binary_media_types.clone(),
         cors_configuration: api.cors_configuration.clone(),
     };

@@ -35,7 +35,7 @@
 use super::document::*;
 use super::export;
 use crate::api::deployments::{
-    FrozenParts, check_stage_with, freeze, next_deployment_time, rebase,
+    ApiKinds, FrozenParts, check_stage_with, freeze, next_deployment_time, rebase,
 };
 use crate::api::iam::{
     account_id, check_principal_at, keys_by_principal, principal_arn, principal_kind,
@@ -293,24 +293,12 @@ fn parent_of(path: &str) -> (&str, &str) {
     (parent, &path[i + 1..])
 }
 
-/// An API's authorizers, models, request validators and gateway responses
-/// as they will be after the plan.
-struct ApiKinds {
-    authorizers: Vec<Authorizer>,
-    models: Vec<Model>,
-    request_validators: Vec<RequestValidator>,
-    gateway_responses: Vec<GatewayResponse>,
-}
-
 /// The state of one API after the plan, for deployments and stages.
 struct ApiAfter {
     api: RestApi,
     resources: Vec<Resource>,
     methods: Vec<Method>,
-    authorizers: Vec<Authorizer>,
-    models: Vec<Model>,
-    request_validators: Vec<RequestValidator>,
-    gateway_responses: Vec<GatewayResponse>,
+    kinds: ApiKinds,
 }
 
 impl Planner<'_> {

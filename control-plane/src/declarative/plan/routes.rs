@@ -14,7 +14,6 @@ impl Planner<'_> {
         methods: Vec<Method>,
         kinds: ApiKinds,
     ) -> Result<ApiAfter, StoreError> {
-        let authorizers = kinds.authorizers;
         let validator_by_name: HashMap<&str, &RequestValidator> = kinds
             .request_validators
             .iter()
@@ -27,9 +26,9 @@ impl Planner<'_> {
             .collect();
         let model_names: HashSet<&str> = kinds.models.iter().map(|m| m.name.as_str()).collect();
         let auth_by_name: HashMap<&str, &Authorizer> =
-            authorizers.iter().map(|a| (a.name.as_str(), a)).collect();
+            kinds.authorizers.iter().map(|a| (a.name.as_str(), a)).collect();
         let auth_by_id: HashMap<&str, &Authorizer> =
-            authorizers.iter().map(|a| (a.id.as_str(), a)).collect();
+            kinds.authorizers.iter().map(|a| (a.id.as_str(), a)).collect();
         let type_of = |id: &str| Ok(auth_by_id.get(id).map(|a| a.r#type()));
         // The routes the document wants, by (path, verb).
         let mut wanted: BTreeMap<(String, String), (usize, Method)> = BTreeMap::new();
@@ -307,10 +306,7 @@ impl Planner<'_> {
             api: api.clone(),
             resources: by_path.into_values().collect(),
             methods: after_methods,
-            authorizers,
-            models: kinds.models,
-            request_validators: kinds.request_validators,
-            gateway_responses: kinds.gateway_responses,
+            kinds,
         })
     }
 }
