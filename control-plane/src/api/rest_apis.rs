@@ -6,7 +6,7 @@ use super::records::{
     body, ensure_absent, load_by_id, page_of, refuse_if_used, required, unused_id,
 };
 use super::update_mask::{Fixed, Updatable, merge};
-use crate::enums::short_name;
+use crate::enums::AUTHORIZER_TYPE;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::store::{Txn, View, keys};
@@ -434,7 +434,7 @@ pub(crate) fn check_authorization_with(
                     format!(
                         "authorizer '{}' is a {} authorizer; use authorization_type {}",
                         method.authorizer_id,
-                        short_name(authorizer_type.as_str_name(), "AUTHORIZER_TYPE_"),
+                        AUTHORIZER_TYPE.short(authorizer_type),
                         if is_jwt { "JWT" } else { "CUSTOM" }
                     ),
                 ));

@@ -133,7 +133,7 @@ impl Planner<'_> {
                 format!(
                     "API '{}' is {}; a protocol cannot change (create another API)",
                     api.id,
-                    short_name(api.protocol().as_str_name(), "API_PROTOCOL_")
+                    API_PROTOCOL.short(api.protocol())
                 ),
             );
         }

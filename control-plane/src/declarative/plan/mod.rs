@@ -50,7 +50,7 @@ use crate::api::usage_plans::{
 };
 use crate::enums::{
     API_KEY_SOURCE, API_PROTOCOL, AUTHORIZER_TYPE, CONTENT_HANDLING, ENDPOINT_TYPE,
-    PASSTHROUGH_BEHAVIOR, QUOTA_PERIOD, Spelling, UNAUTHORIZED_STRATEGY, short_name,
+    PASSTHROUGH_BEHAVIOR, QUOTA_PERIOD, Spelling, UNAUTHORIZED_STRATEGY,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::lookup::{Found, id_or_name};
