@@ -250,19 +250,17 @@ fn field_changes<T: Serialize + PartialEq>(before: &T, after: &T) -> Vec<FieldCh
         .collect()
 }
 
-/// A document entry to write with [`Planner::write_entry`].
-struct Entry<'a> {
+/// A document entry to write with [`Planner::write_record`].
+struct Entry {
     kind: &'static str,
     /// The store key of the record.
     key: String,
     /// The config resource nodes get, for kinds that travel to them.
     publish: Option<String>,
     /// The record's id, as reported (empty for kinds named by name).
-    id: &'a str,
+    id: String,
     name: String,
     document_path: String,
-    /// None: nothing stored; else the fields the document form shows changed.
-    fields: Option<Vec<FieldChange>>,
 }
 
 fn change(kind: &str, action: ChangeAction, name: String) -> ConfigurationChange {
@@ -380,18 +378,31 @@ impl Planner<'_> {
             .ok()
     }
 
-    /// Writes one entry of the document over its stored record, the same
-    /// way for every kind: `entry.fields` None (nothing stored) creates it,
-    /// changed fields update it, no changed fields keep the stored record
-    /// as it is (no write, nothing published, no change listed). Returns
-    /// whether it wrote.
-    fn write_entry(&mut self, entry: Entry<'_>, record: &impl Message) -> bool {
-        let (action, id, fields) = match entry.fields {
-            None => (ChangeAction::Create, self.shown_id(entry.id), Vec::new()),
-            Some(fields) if fields.is_empty() => return false,
-            Some(fields) => (ChangeAction::Update, entry.id.to_owned(), fields),
+    /// Writes one entry of the document over its stored record `current`,
+    /// the same way for every kind, deciding by the document form `spec`
+    /// shows: no stored record creates it, changed fields update it, no
+    /// changed fields keep the stored record as it is (no write, nothing
+    /// published, no change listed; a record differing only in what the
+    /// document cannot say is not rewritten). Returns the record as it will
+    /// be.
+    fn write_record<T: Message + Clone, S: Serialize + PartialEq>(
+        &mut self,
+        entry: Entry,
+        current: Option<&T>,
+        desired: T,
+        spec: impl Fn(&T) -> S,
+    ) -> T {
+        let (action, id, fields) = match current {
+            None => (ChangeAction::Create, self.shown_id(&entry.id), Vec::new()),
+            Some(old) => {
+                let fields = field_changes(&spec(old), &spec(&desired));
+                if fields.is_empty() {
+                    return old.clone();
+                }
+                (ChangeAction::Update, entry.id, fields)
+            }
         };
-        self.put(entry.key, record);
+        self.put(entry.key, &desired);
         if let Some(resource) = entry.publish {
             self.plan.publish.push(resource);
         }
@@ -401,7 +412,39 @@ impl Planner<'_> {
             fields,
             ..change(entry.kind, action, entry.name)
         });
-        true
+        desired
+    }
+
+    /// A stored record the document does not name, the same way for every
+    /// kind: with prune it is deleted (`delete` gives its keys, asked only
+    /// then; `publish` the config resource nodes drop), else left alone;
+    /// listed either way. Returns whether it is kept.
+    fn leave_or_prune<I: IntoIterator<Item = String>>(
+        &mut self,
+        kind: &'static str,
+        id: String,
+        name: String,
+        delete: impl FnOnce() -> I,
+        publish: Option<String>,
+    ) -> bool {
+        if !self.options.prune {
+            self.push(ConfigurationChange {
+                id,
+                ..change(kind, ChangeAction::Keep, name)
+            });
+            return true;
+        }
+        for key in delete() {
+            self.delete(key);
+        }
+        if let Some(resource) = publish {
+            self.plan.publish.push(resource);
+        }
+        self.push(ConfigurationChange {
+            id,
+            ..change(kind, ChangeAction::Delete, name)
+        });
+        false
     }
 
     /// The id a created record is reported with: none in a dry run.
@@ -417,16 +460,27 @@ impl Planner<'_> {
     /// when only checking, one unique in the plan without looking at the
     /// store (nothing will have it).
     fn fresh_id(&mut self, len: usize, key: impl Fn(&str) -> String) -> Result<String, StoreError> {
+        let view = self.view;
+        self.fresh_id_unless(len, &key, |id| Ok(view.get_raw(&key(id))?.is_some()))
+    }
+
+    /// [`Self::fresh_id`] for ids that are not their record's key (a model
+    /// is stored by name, its id unique among the API's models as
+    /// CreateModel draws it): `key` names the id within this plan, `taken`
+    /// says whether a stored record has it.
+    fn fresh_id_unless(
+        &mut self,
+        len: usize,
+        key: impl Fn(&str) -> String,
+        taken: impl Fn(&str) -> Result<bool, StoreError>,
+    ) -> Result<String, StoreError> {
         if self.check_only {
             let id = format!("_{}", self.new_ids.len());
             self.new_ids.insert(id.clone());
             return Ok(id);
         }
-        let (view, new_ids) = (self.view, &mut self.new_ids);
-        ids::unused(len, |id| {
-            let key = key(id);
-            Ok(view.get_raw(&key)?.is_some() || !new_ids.insert(key))
-        })
+        let new_ids = &mut self.new_ids;
+        ids::unused(len, |id| Ok(taken(id)? || !new_ids.insert(key(id))))
     }
 }
 
