@@ -14,15 +14,31 @@ pub fn short_name<'a>(name: &'a str, prefix: &str) -> &'a str {
 }
 
 /// How people spell one enum: its value names' prefix, the short names a
-/// refusal offers, and the proto's parser. One constant per enum, so a
-/// document, a CLI flag and a message offer the same choices.
+/// refusal offers, and the proto's parser and namer. One constant per enum,
+/// so a document, a CLI flag and a message offer the same choices, and
+/// what is written reads back.
 pub struct Spelling<E: 'static> {
     pub prefix: &'static str,
     pub choices: &'static str,
     pub parse: fn(&str) -> Option<E>,
+    pub name: fn(&E) -> &'static str,
 }
 
 impl<E> Spelling<E> {
+    /// The short name of `value`: `REST` for `ApiProtocol::Rest`.
+    pub fn short(&self, value: E) -> &'static str {
+        short_name((self.name)(&value), self.prefix)
+    }
+
+    /// The short name of `value`, or None when it is `unset` (a document
+    /// leaves such a field out).
+    pub fn short_unless(&self, value: E, unset: E) -> Option<String>
+    where
+        E: PartialEq,
+    {
+        (value != unset).then(|| self.short(value).to_owned())
+    }
+
     /// The value a short name (any case) spells, `default` when there is
     /// none; the refusal lists the choices. `UNSPECIFIED` is a value like
     /// the others: the rules refuse it where it is not allowed.
@@ -39,41 +55,49 @@ pub const API_PROTOCOL: Spelling<ApiProtocol> = Spelling {
     prefix: "API_PROTOCOL_",
     choices: "REST, HTTP",
     parse: ApiProtocol::from_str_name,
+    name: ApiProtocol::as_str_name,
 };
 pub const API_KEY_SOURCE: Spelling<ApiKeySource> = Spelling {
     prefix: "API_KEY_SOURCE_",
     choices: "HEADER, AUTHORIZER",
     parse: ApiKeySource::from_str_name,
+    name: ApiKeySource::as_str_name,
 };
 pub const ENDPOINT_TYPE: Spelling<EndpointType> = Spelling {
     prefix: "ENDPOINT_TYPE_",
     choices: "REGIONAL, PRIVATE",
     parse: EndpointType::from_str_name,
+    name: EndpointType::as_str_name,
 };
 pub const QUOTA_PERIOD: Spelling<QuotaPeriod> = Spelling {
     prefix: "QUOTA_PERIOD_",
     choices: "DAY, WEEK, MONTH",
     parse: QuotaPeriod::from_str_name,
+    name: QuotaPeriod::as_str_name,
 };
 pub const AUTHORIZER_TYPE: Spelling<AuthorizerType> = Spelling {
     prefix: "AUTHORIZER_TYPE_",
     choices: "JWT, TOKEN, REQUEST",
     parse: AuthorizerType::from_str_name,
+    name: AuthorizerType::as_str_name,
 };
 pub const UNAUTHORIZED_STRATEGY: Spelling<UnauthorizedCacheControlHeaderStrategy> = Spelling {
     prefix: "UNAUTHORIZED_CACHE_CONTROL_HEADER_STRATEGY_",
     choices: "FAIL_WITH_403, SUCCEED_WITH_RESPONSE_HEADER, SUCCEED_WITHOUT_RESPONSE_HEADER",
     parse: UnauthorizedCacheControlHeaderStrategy::from_str_name,
+    name: UnauthorizedCacheControlHeaderStrategy::as_str_name,
 };
 pub const PASSTHROUGH_BEHAVIOR: Spelling<PassthroughBehavior> = Spelling {
     prefix: "PASSTHROUGH_BEHAVIOR_",
     choices: "WHEN_NO_MATCH, WHEN_NO_TEMPLATES, NEVER",
     parse: PassthroughBehavior::from_str_name,
+    name: PassthroughBehavior::as_str_name,
 };
 pub const CONTENT_HANDLING: Spelling<ContentHandling> = Spelling {
     prefix: "CONTENT_HANDLING_",
     choices: "CONVERT_TO_TEXT, CONVERT_TO_BINARY",
     parse: ContentHandling::from_str_name,
+    name: ContentHandling::as_str_name,
 };
 
 #[cfg(test)]
@@ -82,8 +106,20 @@ mod tests {
 
     #[test]
     fn a_short_name_reads_back_as_its_value() {
-        let name = short_name(QuotaPeriod::Week.as_str_name(), "QUOTA_PERIOD_");
+        let name = QUOTA_PERIOD.short(QuotaPeriod::Week);
         assert_eq!(name, "WEEK");
+        assert_eq!(
+            QUOTA_PERIOD.read(Some(name), QuotaPeriod::Day),
+            Ok(QuotaPeriod::Week)
+        );
+        assert_eq!(
+            QUOTA_PERIOD.short_unless(QuotaPeriod::Week, QuotaPeriod::Unspecified),
+            Some("WEEK".to_string())
+        );
+        assert_eq!(
+            QUOTA_PERIOD.short_unless(QuotaPeriod::Unspecified, QuotaPeriod::Unspecified),
+            None
+        );
         let parse = |v| QUOTA_PERIOD.read(v, QuotaPeriod::Day);
         assert_eq!(parse(Some("week")), Ok(QuotaPeriod::Week));
         assert_eq!(parse(None), Ok(QuotaPeriod::Day));

@@ -55,15 +55,6 @@ pub fn http_method(field: &str, method: &str) -> ApiResult<String> {
     Ok(rules::http::http_method(field, method)?)
 }
 
-/// Checks an integration against the path of the resource it serves.
-pub fn integration(field: &str, integration: &Integration, resource_path: &str) -> ApiResult<()> {
-    Ok(rules::integration::integration(
-        field,
-        integration,
-        resource_path,
-    )?)
-}
-
 /// Checks an integration where it is used: path, protocol and method.
 pub fn integration_in(
     field: &str,
@@ -125,9 +116,10 @@ mod tests {
             cache_key_parameters: vec!["method.request.path.petId".into()],
             ..Default::default()
         };
-        assert!(integration("method.integration", &integ, "/pets/{petId}").is_ok());
+        let at = |path| rules::integration::Scope::path(path);
+        assert!(integration_in("method.integration", &integ, &at("/pets/{petId}")).is_ok());
         assert_eq!(
-            field_of(integration("method.integration", &integ, "/pets").unwrap_err()),
+            field_of(integration_in("method.integration", &integ, &at("/pets")).unwrap_err()),
             "method.integration.cache_key_parameters[0]"
         );
         let stage = Stage {

@@ -18,6 +18,7 @@ use archway_data_plane::access_log::AccessLogSinks;
 use archway_data_plane::compile;
 use archway_data_plane::tables::RuntimeTables;
 use archway_proto::resource_name;
+use archway_proto::rules::integration::Scope;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::*;
 use std::collections::BTreeMap;
@@ -122,7 +123,8 @@ fn admin_api_verdict(c: &Config) -> Result<(), String> {
         validate::authorizer(&c.authorizer)?;
         validate::http_method("method.http_method", &c.method.http_method)?;
         if let Some(integration) = &c.method.integration {
-            validate::integration("method.integration", integration, RESOURCE_PATH)?;
+            let scope = Scope::path(RESOURCE_PATH);
+            validate::integration_in("method.integration", integration, &scope)?;
         }
         validate::stage(&c.stage)?;
         validate::usage_plan(&c.plan)?;

@@ -52,29 +52,31 @@ impl Configuration {
             }
             Err(e) => Err(e),
         };
-        let outcome = match applied {
-            Ok(outcome) => outcome,
-            Err(e @ (ApplyError::Moved { .. } | ApplyError::Store(_))) => {
-                return Err(not_the_document(e));
-            }
-            Err(e) => {
-                let errors = document_errors(e);
-                if !req.errors_in_response {
-                    return Err(refusal(errors));
-                }
+        // The errors of a refused document (a syntax error is one, at no path).
+        let errors = match applied {
+            Ok(outcome) => {
                 return Ok(Response::new(ApplyConfigurationResponse {
-                    errors,
-                    revision: self.state.store.revision(),
-                    ..Default::default()
+                    changes: outcome.changes,
+                    applied: outcome.applied,
+                    revision: outcome.revision,
+                    created_api_keys: outcome.created_keys,
+                    errors: Vec::new(),
                 }));
             }
+            Err(ApplyError::Syntax(syntax)) => vec![DocumentError {
+                path: String::new(),
+                message: syntax.to_string(),
+            }],
+            Err(ApplyError::Document(errors)) => errors,
+            Err(other) => return Err(not_the_document(other)),
         };
+        if !req.errors_in_response {
+            return Err(refusal(errors));
+        }
         Ok(Response::new(ApplyConfigurationResponse {
-            changes: outcome.changes,
-            applied: outcome.applied,
-            revision: outcome.revision,
-            created_api_keys: outcome.created_keys,
-            errors: Vec::new(),
+            errors,
+            revision: self.state.store.revision(),
+            ..Default::default()
         }))
     }
 }
@@ -111,18 +113,6 @@ fn refuse_key_values_unless_admin(
         "{} set API key values; only an admin token may send key values (a read-only token could test guesses against the keys). Leave `value` out to diff, or use an admin token",
         with_values.join(", ")
     )))
-}
-
-/// The errors of a refused document (a syntax error is one, at no path).
-fn document_errors(e: ApplyError) -> Vec<DocumentError> {
-    match e {
-        ApplyError::Syntax(syntax) => vec![DocumentError {
-            path: String::new(),
-            message: syntax.to_string(),
-        }],
-        ApplyError::Document(errors) => errors,
-        other => unreachable!("not about the document: {other}"),
-    }
 }
 
 /// The status of a refusal that is not about the document: the store

@@ -185,7 +185,8 @@ pub(crate) fn rebase(e: ApiError, from: &str, to: &str) -> ApiError {
 /// Freezes the API's current resources and methods into a deployment, after
 /// checking that every method can be served.
 fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Deployment> {
-    let deployment = freeze(
+    freeze(
+        view,
         api,
         FrozenParts {
             id: unused_id(view, 10, |id| keys::deployment(&api.id, id))?,
@@ -193,14 +194,14 @@ fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Depl
             created_at_ms: next_deployment_time(view, &api.id)?,
             resources: view.scan(&keys::resources(&api.id))?,
             methods: view.scan(&keys::methods_of_api(&api.id))?,
-            authorizers: view.scan(&keys::authorizers(&api.id))?,
-            models: view.scan(&keys::models(&api.id))?,
-            request_validators: view.scan(&keys::request_validators(&api.id))?,
-            gateway_responses: view.scan(&keys::gateway_responses(&api.id))?,
+            kinds: ApiKinds {
+                authorizers: view.scan(&keys::authorizers(&api.id))?,
+                models: view.scan(&keys::models(&api.id))?,
+                request_validators: view.scan(&keys::request_validators(&api.id))?,
+                gateway_responses: view.scan(&keys::gateway_responses(&api.id))?,
+            },
         },
-    )?;
-    refuse_missing_credentials(view, &deployment)?;
-    Ok(deployment)
+    )
 }
 
 /// Every integration whose `credentials` names an outbound credential (not
@@ -208,13 +209,11 @@ fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Depl
 /// exists: otherwise each request to the method would fail to sign, after
 /// a deployment that looked fine. (Deleting a credential a served
 /// deployment names is refused by `outbound::refuse_if_served`.)
-pub(crate) fn refuse_missing_credentials(view: &View, d: &Deployment) -> ApiResult<()> {
+fn refuse_missing_credentials(view: &View, d: &Deployment) -> ApiResult<()> {
     for m in &d.methods {
         let Some(i) = &m.integration else { continue };
         if let Ok(Credentials::Name(name)) = aws_arn::credentials(&i.credentials)
-            && view
-                .get::<OutboundCredential>(&keys::outbound_credential(name))?
-                .is_none()
+            && view.get_raw(&keys::outbound_credential(name))?.is_none()
         {
             let path = d
                 .resources
@@ -254,6 +253,16 @@ struct DeploymentTime {
     created_at_ms: i64,
 }
 
+/// An API's authorizers, models, request validators and gateway responses:
+/// what a deployment freezes besides its routes (a new kind is added here
+/// once, for CreateDeployment and ApplyConfiguration alike).
+pub(crate) struct ApiKinds {
+    pub authorizers: Vec<Authorizer>,
+    pub models: Vec<Model>,
+    pub request_validators: Vec<RequestValidator>,
+    pub gateway_responses: Vec<GatewayResponse>,
+}
+
 /// What a new deployment is made of.
 pub(crate) struct FrozenParts {
     pub id: String,
@@ -261,26 +270,28 @@ pub(crate) struct FrozenParts {
     pub created_at_ms: i64,
     pub resources: Vec<Resource>,
     pub methods: Vec<Method>,
-    pub authorizers: Vec<Authorizer>,
-    pub models: Vec<Model>,
-    pub request_validators: Vec<RequestValidator>,
-    pub gateway_responses: Vec<GatewayResponse>,
+    pub kinds: ApiKinds,
 }
 
 /// A deployment of `api` from its parts, refused when a method cannot be
-/// served (none at all, or one without an integration) or its models do not
+/// served (none at all, one without an integration, or one whose
+/// credentials name no outbound credential in `view`) or its models do not
 /// compile together as a node compiles them. The parts are
 /// stored in id order (methods by resource id, then verb), whatever order
 /// they come in: a deployment's form does not depend on who made it.
-pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deployment> {
+pub(crate) fn freeze(view: &View, api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deployment> {
     parts.resources.sort_by(|a, b| a.id.cmp(&b.id));
     parts
         .methods
         .sort_by(|a, b| (&a.resource_id, &a.http_method).cmp(&(&b.resource_id, &b.http_method)));
-    parts.authorizers.sort_by(|a, b| a.id.cmp(&b.id));
-    parts.models.sort_by(|a, b| a.name.cmp(&b.name));
-    parts.request_validators.sort_by(|a, b| a.id.cmp(&b.id));
+    parts.kinds.authorizers.sort_by(|a, b| a.id.cmp(&b.id));
+    parts.kinds.models.sort_by(|a, b| a.name.cmp(&b.name));
     parts
+        .kinds
+        .request_validators
+        .sort_by(|a, b| a.id.cmp(&b.id));
+    parts
+        .kinds
         .gateway_responses
         .sort_by(|a, b| a.response_type.cmp(&b.response_type));
     if parts.methods.is_empty() {
@@ -300,13 +311,13 @@ pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deploym
             method.http_method
         )));
     }
-    super::models::compile_together(&api.id, &parts.models).map_err(|(model, reason)| {
+    super::models::compile_together(&api.id, &parts.kinds.models).map_err(|(model, reason)| {
         ApiError::FailedPrecondition(format!(
             "model '{model}' of API '{}' would not compile on the nodes: {reason}; fix the model (UpdateModel) and deploy again",
             api.id
         ))
     })?;
-    Ok(Deployment {
+    let deployment = Deployment {
         id: parts.id,
         api_id: api.id.clone(),
         description: parts.description,
@@ -314,14 +325,16 @@ pub(crate) fn freeze(api: &RestApi, mut parts: FrozenParts) -> ApiResult<Deploym
         protocol: api.protocol,
         resources: parts.resources,
         methods: parts.methods,
-        authorizers: parts.authorizers,
+        authorizers: parts.kinds.authorizers,
         // As in AWS, these change what is served only when deployed.
-        models: parts.models,
-        request_validators: parts.request_validators,
-        gateway_responses: parts.gateway_responses,
+        models: parts.kinds.models,
+        request_validators: parts.kinds.request_validators,
+        gateway_responses: parts.kinds.gateway_responses,
         binary_media_types: api.binary_media_types.clone(),
         cors_configuration: api.cors_configuration.clone(),
-    })
+    };
+    refuse_missing_credentials(view, &deployment)?;
+    Ok(deployment)
 }
 
 #[tonic::async_trait]

@@ -10,7 +10,6 @@
 //! credential it touched.
 
 use super::SharedState;
-use super::paging::PageRequest;
 use super::records::{body, load_by_id, refuse_if_used};
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
@@ -217,12 +216,11 @@ pub(crate) fn list(
     state: &SharedState,
     req: ListOutboundCredentialsRequest,
 ) -> Result<ListOutboundCredentialsResponse, Status> {
-    let (items, next_page_token) = state.read(|view| {
-        let page = PageRequest::new(keys::OUTBOUND_CREDENTIALS, req.page_size, &req.page_token)?;
-        Ok::<_, ApiError>(page.take(
-            view.scan_after::<OutboundCredential>(keys::OUTBOUND_CREDENTIALS, page.after()),
-        )?)
-    })?;
+    let (items, next_page_token) = state.list_page::<OutboundCredential>(
+        keys::OUTBOUND_CREDENTIALS,
+        req.page_size,
+        &req.page_token,
+    )?;
     Ok(ListOutboundCredentialsResponse {
         items: items.into_iter().map(shown).collect(),
         next_page_token,

@@ -6,7 +6,7 @@ use super::records::{
     body, ensure_absent, load_by_id, page_of, refuse_if_used, required, unused_id,
 };
 use super::update_mask::{Fixed, Updatable, merge};
-use crate::enums::short_name;
+use crate::enums::AUTHORIZER_TYPE;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::store::{Txn, View, keys};
@@ -214,11 +214,13 @@ fn repath_subtree(txn: &mut Txn, api_id: &str, root: &Resource) -> ApiResult<()>
     for r in &all {
         children.entry(r.parent_id.as_str()).or_default().push(r);
     }
+    let api = load_api(txn, api_id)?;
     let mut stack = vec![(root.id.clone(), root.path.clone())];
     while let Some((id, path)) = stack.pop() {
         for method in txn.scan::<Method>(&keys::methods_of_resource(api_id, &id))? {
             let field = format!("resource '{path}' method {}", method.http_method);
-            check_method(txn, &field, &format!("{field}.integration"), &method, &path)?;
+            let integration_field = format!("{field}.integration");
+            check_method(txn, &api, &field, &integration_field, &method, &path)?;
         }
         for child in children.get(id.as_str()).into_iter().flatten() {
             let mut child = (*child).clone();
@@ -355,15 +357,16 @@ pub(crate) fn check_method_with(
     Ok(())
 }
 
-/// [`check_method_with`] against the store.
+/// [`check_method_with`] against the store, for a method of `api` (which
+/// the caller has loaded).
 fn check_method(
     view: &View,
+    api: &RestApi,
     field: &str,
     integration_field: &str,
     method: &Method,
     resource_path: &str,
 ) -> ApiResult<()> {
-    let api = load_api(view, &method.api_id)?;
     check_method_with(
         field,
         integration_field,
@@ -431,7 +434,7 @@ pub(crate) fn check_authorization_with(
                     format!(
                         "authorizer '{}' is a {} authorizer; use authorization_type {}",
                         method.authorizer_id,
-                        short_name(authorizer_type.as_str_name(), "AUTHORIZER_TYPE_"),
+                        AUTHORIZER_TYPE.short(authorizer_type),
                         if is_jwt { "JWT" } else { "CUSTOM" }
                     ),
                 ));
@@ -996,9 +999,10 @@ impl RestApiService for RestApis {
         let method = self
             .state
             .write(|txn| {
-                load_api(txn, &method.api_id)?;
+                let api = load_api(txn, &method.api_id)?;
                 let resource = load_resource(txn, &method.api_id, &method.resource_id)?;
-                check_method(txn, "method", "method.integration", &method, &resource.path)?;
+                let path = &resource.path;
+                check_method(txn, &api, "method", "method.integration", &method, path)?;
                 check_authorization(txn, &mut method)?;
                 txn.put(
                     &keys::method(&method.api_id, &method.resource_id, &method.http_method),
@@ -1064,9 +1068,10 @@ impl RestApiService for RestApis {
             .state
             .write(|txn| {
                 let mut method = load_method(txn, &key)?;
+                let api = load_api(txn, &method.api_id)?;
                 let resource = load_resource(txn, &method.api_id, &method.resource_id)?;
                 method.integration = Some(integration.clone());
-                check_method(txn, "method", "integration", &method, &resource.path)?;
+                check_method(txn, &api, "method", "integration", &method, &resource.path)?;
                 txn.put(
                     &keys::method(&method.api_id, &method.resource_id, &method.http_method),
                     &method,

@@ -26,12 +26,19 @@ const VALIDATOR_UPDATE: Updatable = Updatable {
     ],
 };
 
-/// The validator's name, unique among the API's validators (`field` names
-/// the message: `request_validator`, or a document path).
-pub(crate) fn check(view: &View, field: &str, v: &RequestValidator) -> ApiResult<()> {
+/// The validator's own fields: its name, at most 128 bytes (`field` names
+/// the message: `request_validator`, or a document path). Apply checks with
+/// this; uniqueness in the document is the planner's.
+pub(crate) fn check_fields(field: &str, v: &RequestValidator) -> ApiResult<()> {
     let name_field = format!("{field}.name");
     crate::validate::name(&name_field, &v.name)?;
-    crate::validate::max_len(&name_field, &v.name, 128)?;
+    crate::validate::max_len(&name_field, &v.name, 128)
+}
+
+/// The validator's fields, and its name unique among the API's validators.
+pub(crate) fn check(view: &View, field: &str, v: &RequestValidator) -> ApiResult<()> {
+    check_fields(field, v)?;
+    let name_field = format!("{field}.name");
     for other in view.scan::<RequestValidator>(&keys::request_validators(&v.api_id))? {
         if other.id != v.id && other.name == v.name {
             return Err(ApiError::invalid(

@@ -7,6 +7,7 @@ use super::client::{AdminClient, status_error};
 use super::output::{self, Format, Table, json, json_list, table_time};
 use super::resolve;
 use crate::all_pages;
+use crate::enums::{API_KEY_SOURCE, API_PROTOCOL, AUTHORIZER_TYPE, ENDPOINT_TYPE, QUOTA_PERIOD};
 use archway_proto::v1::*;
 use clap::Subcommand;
 use serde_json::{Value as Json, json as j};
@@ -63,8 +64,9 @@ pub enum GetCommand {
     Nodes,
 }
 
-/// An enum value's name without its type's prefix: `HEADER` for
-/// `API_KEY_SOURCE_HEADER`.
+/// An enum value's name without its type's prefix, for the enums no
+/// document spells (`USER` for `PRINCIPAL_TYPE_USER`); the others go
+/// through their [`crate::enums::Spelling`].
 fn short(name: &str, prefix: &str) -> String {
     crate::enums::short_name(name, prefix).to_owned()
 }
@@ -79,7 +81,7 @@ fn or_dash(s: &str) -> String {
 
 fn protocol_name(value: i32) -> String {
     let p = ApiProtocol::try_from(value).unwrap_or(ApiProtocol::Rest);
-    short(p.as_str_name(), "API_PROTOCOL_").replace("UNSPECIFIED", "REST")
+    API_PROTOCOL.short(p).replace("UNSPECIFIED", "REST")
 }
 
 fn describe_integration(integration: Option<&Integration>) -> String {
@@ -236,7 +238,7 @@ fn authorizers_table(list: &[Authorizer]) -> Table {
         t.row(vec![
             a.id.clone(),
             a.name.clone(),
-            short(a.r#type().as_str_name(), "AUTHORIZER_TYPE_"),
+            AUTHORIZER_TYPE.short(a.r#type()).to_owned(),
             or_dash(&a.identity_source),
             or_dash(&target),
         ]);
@@ -286,7 +288,7 @@ pub async fn run(client: &AdminClient, what: GetCommand, format: Format) -> anyh
                             a.id.clone(),
                             a.name.clone(),
                             protocol_name(a.protocol),
-                            short(a.endpoint_type().as_str_name(), "ENDPOINT_TYPE_"),
+                            ENDPOINT_TYPE.short(a.endpoint_type()).to_owned(),
                             table_time(a.created_at_ms),
                         ]);
                     }
@@ -327,8 +329,8 @@ pub async fn run(client: &AdminClient, what: GetCommand, format: Format) -> anyh
                         api.name,
                         api.id,
                         protocol_name(api.protocol),
-                        short(api.endpoint_type().as_str_name(), "ENDPOINT_TYPE_"),
-                        short(api.api_key_source().as_str_name(), "API_KEY_SOURCE_"),
+                        ENDPOINT_TYPE.short(api.endpoint_type()),
+                        API_KEY_SOURCE.short(api.api_key_source()),
                         if api.policy.trim().is_empty() {
                             "none"
                         } else {
@@ -574,17 +576,13 @@ pub async fn run(client: &AdminClient, what: GetCommand, format: Format) -> anyh
                         let throttle = p.throttle.as_ref().map_or("-".into(), |t| {
                             format!("{}/s burst {}", t.rate_limit, t.burst_limit)
                         });
-                        let quota =
-                            p.quota
-                                .as_ref()
-                                .filter(|q| q.limit > 0)
-                                .map_or("-".into(), |q| {
-                                    format!(
-                                        "{}/{}",
-                                        q.limit,
-                                        short(q.period().as_str_name(), "QUOTA_PERIOD_")
-                                    )
-                                });
+                        let quota = p
+                            .quota
+                            .as_ref()
+                            .filter(|q| q.limit > 0)
+                            .map_or("-".into(), |q| {
+                                format!("{}/{}", q.limit, QUOTA_PERIOD.short(q.period()))
+                            });
                         let stages: Vec<String> = p
                             .api_stages
                             .iter()

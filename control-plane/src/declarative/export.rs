@@ -8,7 +8,10 @@
 //! not configuration) are never exported.
 
 use super::document::*;
-use crate::enums::short_name;
+use crate::enums::{
+    API_KEY_SOURCE, API_PROTOCOL, AUTHORIZER_TYPE, CONTENT_HANDLING, ENDPOINT_TYPE,
+    PASSTHROUGH_BEHAVIOR, QUOTA_PERIOD, UNAUTHORIZED_STRATEGY,
+};
 use crate::store::{StoreError, View, keys};
 use archway_proto::v1::*;
 use std::collections::{BTreeMap, HashMap};
@@ -170,12 +173,10 @@ pub(crate) fn api_fields(api: &RestApi) -> ApiSpec {
         name: api.name.clone(),
         id: Some(api.id.clone()),
         description: api.description.clone(),
-        protocol: Some(short(api.protocol().as_str_name(), "API_PROTOCOL_")),
-        api_key_source: (api.api_key_source() != ApiKeySource::Header)
-            .then(|| short(api.api_key_source().as_str_name(), "API_KEY_SOURCE_")),
+        protocol: Some(API_PROTOCOL.short(api.protocol()).to_owned()),
+        api_key_source: API_KEY_SOURCE.short_unless(api.api_key_source(), ApiKeySource::Header),
         policy: policy_value(&api.policy),
-        endpoint_type: (api.endpoint_type() != EndpointType::Regional)
-            .then(|| short(api.endpoint_type().as_str_name(), "ENDPOINT_TYPE_")),
+        endpoint_type: ENDPOINT_TYPE.short_unless(api.endpoint_type(), EndpointType::Regional),
         binary_media_types: api.binary_media_types.clone(),
         cors: api.cors_configuration.as_ref().map(cors_spec),
         authorizers: Vec::new(),
@@ -245,12 +246,8 @@ pub(crate) fn policy_text(value: &serde_json::Value) -> String {
     }
 }
 
-fn short(name: &str, prefix: &str) -> String {
-    short_name(name, prefix).to_owned()
-}
-
 pub(crate) fn authorizer_spec(a: &Authorizer) -> AuthorizerSpec {
-    let kind = short(a.r#type().as_str_name(), "AUTHORIZER_TYPE_");
+    let kind = AUTHORIZER_TYPE.short(a.r#type()).to_owned();
     let jwt = a.jwt.clone().unwrap_or_default();
     let custom = a.r#type() != AuthorizerType::Jwt;
     AuthorizerSpec {
@@ -314,35 +311,6 @@ pub(crate) fn route_spec<'n>(
     }
 }
 
-/// An enum's short name, or None for its unset value.
-fn named<E: Copy + PartialEq>(
-    value: E,
-    unset: E,
-    name: &'static str,
-    prefix: &str,
-) -> Option<String> {
-    (value != unset).then(|| short(name, prefix))
-}
-
-fn passthrough_of(i: &Integration) -> Option<String> {
-    let p = i.passthrough_behavior();
-    named(
-        p,
-        PassthroughBehavior::Unspecified,
-        p.as_str_name(),
-        "PASSTHROUGH_BEHAVIOR_",
-    )
-}
-
-fn content_handling_of(value: ContentHandling) -> Option<String> {
-    named(
-        value,
-        ContentHandling::Unspecified,
-        value.as_str_name(),
-        "CONTENT_HANDLING_",
-    )
-}
-
 fn integration_responses_of(i: &Integration) -> Vec<IntegrationResponseSpec> {
     i.integration_responses
         .iter()
@@ -351,7 +319,8 @@ fn integration_responses_of(i: &Integration) -> Vec<IntegrationResponseSpec> {
             selection_pattern: r.selection_pattern.clone(),
             response_parameters: r.response_parameters.clone(),
             response_templates: r.response_templates.clone(),
-            content_handling: content_handling_of(r.content_handling()),
+            content_handling: CONTENT_HANDLING
+                .short_unless(r.content_handling(), ContentHandling::Unspecified),
         })
         .collect()
 }
@@ -374,6 +343,10 @@ fn integration_spec(integration: Option<&Integration>) -> IntegrationSpec {
     };
     let http_method = (!i.http_method.is_empty()).then(|| i.http_method.clone());
     let timeout_ms = (i.timeout_ms != 0).then_some(i.timeout_ms);
+    let passthrough_behavior = PASSTHROUGH_BEHAVIOR
+        .short_unless(i.passthrough_behavior(), PassthroughBehavior::Unspecified);
+    let content_handling =
+        CONTENT_HANDLING.short_unless(i.content_handling(), ContentHandling::Unspecified);
     match i.r#type() {
         IntegrationType::Mock => {
             let mock = i.mock.clone().unwrap_or_default();
@@ -387,7 +360,7 @@ fn integration_spec(integration: Option<&Integration>) -> IntegrationSpec {
                 body: mock.body,
                 request_parameters: i.request_parameters.clone(),
                 request_templates: i.request_templates.clone(),
-                passthrough_behavior: passthrough_of(i),
+                passthrough_behavior,
                 integration_responses: integration_responses_of(i),
             }
         }
@@ -398,8 +371,8 @@ fn integration_spec(integration: Option<&Integration>) -> IntegrationSpec {
             cache_key_parameters: i.cache_key_parameters.clone(),
             request_parameters: i.request_parameters.clone(),
             request_templates: i.request_templates.clone(),
-            passthrough_behavior: passthrough_of(i),
-            content_handling: content_handling_of(i.content_handling()),
+            passthrough_behavior,
+            content_handling,
             integration_responses: integration_responses_of(i),
         },
         IntegrationType::Aws => IntegrationSpec::Aws {
@@ -411,8 +384,8 @@ fn integration_spec(integration: Option<&Integration>) -> IntegrationSpec {
             cache_key_parameters: i.cache_key_parameters.clone(),
             request_parameters: i.request_parameters.clone(),
             request_templates: i.request_templates.clone(),
-            passthrough_behavior: passthrough_of(i),
-            content_handling: content_handling_of(i.content_handling()),
+            passthrough_behavior,
+            content_handling,
             integration_responses: integration_responses_of(i),
         },
         IntegrationType::AwsProxy => IntegrationSpec::AwsProxy {
@@ -424,7 +397,7 @@ fn integration_spec(integration: Option<&Integration>) -> IntegrationSpec {
             endpoint_url: i.endpoint_url.clone(),
             cache_key_parameters: i.cache_key_parameters.clone(),
             request_parameters: i.request_parameters.clone(),
-            content_handling: content_handling_of(i.content_handling()),
+            content_handling,
         },
         _ => IntegrationSpec::HttpProxy {
             uri: i.uri.clone(),
@@ -501,13 +474,10 @@ fn stage_cache_spec(s: &Stage) -> Option<StageCacheSpec> {
                 enabled: m.caching_enabled,
                 ttl_seconds: m.cache_ttl_in_seconds,
                 require_authorization: m.require_authorization_for_cache_control,
-                unauthorized_strategy: match m.unauthorized_cache_control_header_strategy() {
-                    UnauthorizedCacheControlHeaderStrategy::Unspecified => None,
-                    other => Some(short(
-                        other.as_str_name(),
-                        "UNAUTHORIZED_CACHE_CONTROL_HEADER_STRATEGY_",
-                    )),
-                },
+                unauthorized_strategy: UNAUTHORIZED_STRATEGY.short_unless(
+                    m.unauthorized_cache_control_header_strategy(),
+                    UnauthorizedCacheControlHeaderStrategy::Unspecified,
+                ),
             })
             .collect(),
     })
@@ -523,7 +493,7 @@ pub(crate) fn usage_plan_spec(p: &UsagePlan) -> UsagePlanSpec {
         }),
         quota: p.quota.as_ref().map(|q| QuotaSpec {
             limit: q.limit,
-            period: short(q.period().as_str_name(), "QUOTA_PERIOD_"),
+            period: QUOTA_PERIOD.short(q.period()).to_owned(),
             offset: q.offset,
         }),
         stages: p

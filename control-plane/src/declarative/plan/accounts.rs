@@ -109,27 +109,15 @@ impl Planner<'_> {
                 continue;
             }
             // Decided by the document form, as described.
-            let fields = current.map(|old| {
-                field_changes(
-                    &export::usage_plan_spec(old),
-                    &export::usage_plan_spec(&plan),
-                )
-            });
             let entry = Entry {
                 kind: "usage_plan",
                 key: keys::usage_plan(&plan.id),
                 publish: Some(resource_name::usage_plan(&plan.id)),
-                id: &plan.id,
+                id: plan.id.clone(),
                 name: spec.name.clone(),
                 document_path: field,
-                fields,
             };
-            if !self.write_entry(entry, &plan)
-                && let Some(old) = current
-            {
-                after.insert(spec.name.clone(), old.clone());
-                continue;
-            }
+            let plan = self.write_record(entry, current, plan, export::usage_plan_spec);
             after.insert(spec.name.clone(), plan);
         }
         let mut plan_names: HashMap<String, String> = after
@@ -142,21 +130,14 @@ impl Planner<'_> {
             if taken.contains(&old.name) {
                 continue;
             }
-            if self.options.prune {
-                self.delete(keys::usage_plan(&old.id));
-                for key in self.view.keys_under(&keys::quota_resets(&old.id)) {
-                    self.delete(key);
-                }
-                self.plan.publish.push(resource_name::usage_plan(&old.id));
-                self.push(ConfigurationChange {
-                    id: old.id.clone(),
-                    ..change("usage_plan", ChangeAction::Delete, old.name.clone())
-                });
-            } else {
-                self.push(ConfigurationChange {
-                    id: old.id.clone(),
-                    ..change("usage_plan", ChangeAction::Keep, old.name.clone())
-                });
+            let view = self.view;
+            let delete = || {
+                let resets = view.keys_under(&keys::quota_resets(&old.id));
+                std::iter::once(keys::usage_plan(&old.id)).chain(resets)
+            };
+            let publish = Some(resource_name::usage_plan(&old.id));
+            let (id, name) = (old.id.clone(), old.name.clone());
+            if self.leave_or_prune("usage_plan", id, name, delete, publish) {
                 // Left alone: keys may stay in it (by id; a clash of names
                 // with a plan of the document was refused above).
                 after.entry(old.name.clone()).or_insert(old);
@@ -292,42 +273,25 @@ impl Planner<'_> {
                 }
             }
             // Decided by the document form, as described.
-            let fields = current.map(|old| {
-                field_changes(
-                    &export::api_key_spec(old, &plans.names),
-                    &export::api_key_spec(&key, &plans.names),
-                )
-            });
             let entry = Entry {
                 kind: "api_key",
                 key: keys::api_key(&key.id),
                 publish: Some(resource_name::api_key(&key.id)),
-                id: &key.id,
+                id: key.id.clone(),
                 name: spec.name.clone(),
                 document_path: field,
-                fields,
             };
-            self.write_entry(entry, &key);
+            self.write_record(entry, current, key, |k| {
+                export::api_key_spec(k, &plans.names)
+            });
         }
         for old in &existing {
             if names.taken(&old.name) {
                 continue;
             }
-            if self.options.prune {
-                for key in key_record_keys(old) {
-                    self.delete(key);
-                }
-                self.plan.publish.push(resource_name::api_key(&old.id));
-                self.push(ConfigurationChange {
-                    id: old.id.clone(),
-                    ..change("api_key", ChangeAction::Delete, old.name.clone())
-                });
-            } else {
-                self.push(ConfigurationChange {
-                    id: old.id.clone(),
-                    ..change("api_key", ChangeAction::Keep, old.name.clone())
-                });
-            }
+            let publish = Some(resource_name::api_key(&old.id));
+            let (id, name) = (old.id.clone(), old.name.clone());
+            self.leave_or_prune("api_key", id, name, || key_record_keys(old), publish);
         }
         Ok(())
     }
@@ -393,22 +357,15 @@ impl Planner<'_> {
                 // stored as typed (pretty JSON) equals the document's
                 // compact one, and is kept as typed.
                 current => {
-                    let fields = current.map(|old| {
-                        field_changes(
-                            &export::principal_spec(old),
-                            &export::principal_spec(&desired),
-                        )
-                    });
                     let entry = Entry {
                         kind: "iam_principal",
                         key: keys::principal(&desired.name),
                         publish: Some(resource_name::principal(&desired.name)),
-                        id: "",
+                        id: String::new(),
                         name,
                         document_path: field,
-                        fields,
                     };
-                    self.write_entry(entry, &desired);
+                    self.write_record(entry, current, desired, export::principal_spec);
                 }
             }
         }
@@ -423,18 +380,13 @@ impl Planner<'_> {
             if names.taken(&old.name) {
                 continue;
             }
-            if self.options.prune {
-                let access_keys = access_keys.remove(&old.name).unwrap_or_default();
-                self.delete(keys::principal(&old.name));
-                self.plan.publish.push(resource_name::principal(&old.name));
-                self.push(change(
-                    "iam_principal",
-                    ChangeAction::Delete,
-                    old.name.clone(),
-                ));
+            let key = keys::principal(&old.name);
+            let publish = Some(resource_name::principal(&old.name));
+            let name = old.name.clone();
+            if !self.leave_or_prune("iam_principal", String::new(), name, || [key], publish) {
                 // Its access keys go with it: listed by id (never the
                 // secret), after the principal.
-                for key in access_keys {
+                for key in access_keys.remove(&old.name).unwrap_or_default() {
                     self.delete(keys::access_key(&key.access_key_id));
                     self.plan
                         .publish
@@ -448,12 +400,6 @@ impl Planner<'_> {
                         )
                     });
                 }
-            } else {
-                self.push(change(
-                    "iam_principal",
-                    ChangeAction::Keep,
-                    old.name.clone(),
-                ));
             }
         }
         Ok(())

@@ -3,35 +3,9 @@
 //! handlers check them, created, updated, kept or (with prune) deleted.
 
 use super::*;
-use crate::api::models;
+use crate::api::{models, validators};
 
 impl Planner<'_> {
-    /// Kept or pruned: the stored records the document does not name.
-    fn leftovers<T: Clone>(
-        &mut self,
-        kind: &'static str,
-        api: &RestApi,
-        left: Vec<(T, String, String, String)>,
-        after: &mut Vec<T>,
-    ) {
-        for (record, key, id, name) in left {
-            let name = format!("{} {name}", api.name);
-            if self.options.prune {
-                self.delete(key);
-                self.push(ConfigurationChange {
-                    id,
-                    ..change(kind, ChangeAction::Delete, name)
-                });
-            } else {
-                self.push(ConfigurationChange {
-                    id,
-                    ..change(kind, ChangeAction::Keep, name)
-                });
-                after.push(record);
-            }
-        }
-    }
-
     /// Plans the API's models; returns them as they will be. Each schema
     /// compiles against the others as they will be.
     pub(super) fn models(
@@ -51,16 +25,24 @@ impl Planner<'_> {
                 shared: "",
             },
         );
+        // Ids are unique among the API's models, as CreateModel draws them.
+        let stored_ids: HashSet<&str> = existing.iter().map(|m| m.id.as_str()).collect();
         let mut wanted: Vec<(String, Option<&Model>, Model)> = Vec::new();
         for (j, m) in spec.models.iter().enumerate() {
             let field = format!("{path}.models[{j}]");
             let Some(current) = self.claim(&mut names, &field, &m.name) else {
                 continue;
             };
+            let id = match current {
+                Some(c) => c.id.clone(),
+                None => self.fresh_id_unless(
+                    6,
+                    |id| format!("model id {}/{id}", api.id),
+                    |id| Ok(stored_ids.contains(id)),
+                )?,
+            };
             let desired = Model {
-                id: current
-                    .map(|c| c.id.clone())
-                    .unwrap_or_else(|| ids::generate(6)),
+                id,
                 api_id: api.id.clone(),
                 name: m.name.clone(),
                 description: m.description.clone(),
@@ -70,25 +52,19 @@ impl Planner<'_> {
             wanted.push((field, current, desired));
         }
         let taken = names.into_taken();
-        let left: Vec<_> = existing
+        let left: Vec<&Model> = existing
             .iter()
             .filter(|m| !taken.contains(&m.name))
-            .map(|m| {
-                (
-                    m.clone(),
-                    keys::model(&api.id, &m.name),
-                    m.id.clone(),
-                    m.name.clone(),
-                )
-            })
             .collect();
-        let mut after = Vec::new();
-        self.leftovers("model", api, left, &mut after);
+        // Each schema compiles against the others as they will be: the
+        // document's, and the ones it does not name unless pruned.
+        let kept = left.iter().filter(|_| !self.options.prune);
         let schemas: HashMap<String, String> = wanted
             .iter()
             .map(|(_, _, m)| (m.name.clone(), m.schema.clone()))
-            .chain(after.iter().map(|m| (m.name.clone(), m.schema.clone())))
+            .chain(kept.map(|m| (m.name.clone(), m.schema.clone())))
             .collect();
+        let mut after = Vec::new();
         for (field, current, mut desired) in wanted {
             let mut others = schemas.clone();
             others.remove(&desired.name);
@@ -97,24 +73,22 @@ impl Planner<'_> {
             if self.check(&field, checked)?.is_none() {
                 continue;
             }
-            let fields = current
-                .map(|old| field_changes(&export::model_spec(old), &export::model_spec(&desired)));
             let entry = Entry {
                 kind: "model",
                 key: keys::model(&api.id, &desired.name),
                 publish: None,
-                id: &desired.id,
+                id: desired.id.clone(),
                 name: format!("{} {}", api.name, desired.name),
                 document_path: field,
-                fields,
             };
-            if !self.write_entry(entry, &desired)
-                && let Some(old) = current
-            {
+            after.push(self.write_record(entry, current, desired, export::model_spec));
+        }
+        for old in left {
+            let key = keys::model(&api.id, &old.name);
+            let name = format!("{} {}", api.name, old.name);
+            if self.leave_or_prune("model", old.id.clone(), name, || [key], None) {
                 after.push(old.clone());
-                continue;
             }
-            after.push(desired);
         }
         Ok(after)
     }
@@ -154,47 +128,30 @@ impl Planner<'_> {
                 validate_request_body: v.body,
                 validate_request_parameters: v.parameters,
             };
-            let checked = validate::name(&format!("{field}.name"), &v.name);
+            let checked = validators::check_fields(&field, &desired);
             if self.check(&field, checked)?.is_none() {
                 continue;
             }
-            let fields = current.map(|old| {
-                field_changes(
-                    &export::validator_spec(old),
-                    &export::validator_spec(&desired),
-                )
-            });
             let entry = Entry {
-                kind: "request validator",
+                kind: "request_validator",
                 key: keys::request_validator(&api.id, &desired.id),
                 publish: None,
-                id: &desired.id,
+                id: desired.id.clone(),
                 name: format!("{} {}", api.name, desired.name),
                 document_path: field,
-                fields,
             };
-            if !self.write_entry(entry, &desired)
-                && let Some(old) = current
-            {
-                after.push(old.clone());
+            after.push(self.write_record(entry, current, desired, export::validator_spec));
+        }
+        for old in &existing {
+            if names.taken(&old.name) {
                 continue;
             }
-            after.push(desired);
+            let key = keys::request_validator(&api.id, &old.id);
+            let name = format!("{} {}", api.name, old.name);
+            if self.leave_or_prune("request_validator", old.id.clone(), name, || [key], None) {
+                after.push(old.clone());
+            }
         }
-        let taken = names.into_taken();
-        let left: Vec<_> = existing
-            .iter()
-            .filter(|v| !taken.contains(&v.name))
-            .map(|v| {
-                (
-                    v.clone(),
-                    keys::request_validator(&api.id, &v.id),
-                    v.id.clone(),
-                    v.name.clone(),
-                )
-            })
-            .collect();
-        self.leftovers("request validator", api, left, &mut after);
         Ok(after)
     }
 
@@ -238,42 +195,27 @@ impl Planner<'_> {
                 continue;
             }
             let current = existing.iter().find(|e| e.response_type == g.response_type);
-            let fields = current.map(|old| {
-                field_changes(
-                    &export::gateway_response_spec(old),
-                    &export::gateway_response_spec(&desired),
-                )
-            });
             let entry = Entry {
-                kind: "gateway response",
+                kind: "gateway_response",
                 key: keys::gateway_response(&api.id, &desired.response_type),
                 publish: None,
-                id: "",
+                id: String::new(),
                 name: format!("{} {}", api.name, desired.response_type),
                 document_path: field,
-                fields,
             };
-            if !self.write_entry(entry, &desired)
-                && let Some(old) = current
-            {
-                after.push(old.clone());
+            let spec = export::gateway_response_spec;
+            after.push(self.write_record(entry, current, desired, spec));
+        }
+        for old in existing {
+            if seen.contains_key(&old.response_type) {
                 continue;
             }
-            after.push(desired);
+            let key = keys::gateway_response(&api.id, &old.response_type);
+            let name = format!("{} {}", api.name, old.response_type);
+            if self.leave_or_prune("gateway_response", String::new(), name, || [key], None) {
+                after.push(old);
+            }
         }
-        let left: Vec<_> = existing
-            .iter()
-            .filter(|g| !seen.contains_key(&g.response_type))
-            .map(|g| {
-                (
-                    g.clone(),
-                    keys::gateway_response(&api.id, &g.response_type),
-                    String::new(),
-                    g.response_type.clone(),
-                )
-            })
-            .collect();
-        self.leftovers("gateway response", api, left, &mut after);
         Ok(after)
     }
 }

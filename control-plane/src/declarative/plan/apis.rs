@@ -57,25 +57,14 @@ impl Planner<'_> {
             .iter()
             .filter(|a| !in_doc.contains(a.id.as_str()))
             .collect();
+        let view = self.view;
         for api in missing {
-            let name = api.name.clone();
-            if self.options.prune {
-                for key in api_record_keys(self.view, &api.id) {
-                    self.delete(key);
-                }
-                self.push(ConfigurationChange {
-                    id: api.id.clone(),
-                    ..change("api", ChangeAction::Delete, name)
-                });
-            } else {
+            let delete = || api_record_keys(view, &api.id);
+            if self.leave_or_prune("api", api.id.clone(), api.name.clone(), delete, None) {
                 self.final_apis.push((api.id.clone(), api.name.clone()));
                 for stage in self.view.scan::<Stage>(&keys::stages(&api.id))? {
                     self.final_stages.insert((api.id.clone(), stage.stage_name));
                 }
-                self.push(ConfigurationChange {
-                    id: api.id.clone(),
-                    ..change("api", ChangeAction::Keep, name)
-                });
             }
         }
         Ok(())
@@ -133,7 +122,7 @@ impl Planner<'_> {
                 format!(
                     "API '{}' is {}; a protocol cannot change (create another API)",
                     api.id,
-                    short_name(api.protocol().as_str_name(), "API_PROTOCOL_")
+                    API_PROTOCOL.short(api.protocol())
                 ),
             );
         }
@@ -348,47 +337,24 @@ impl Planner<'_> {
             // Changed as the document sees it, or not at all: a record
             // differing only in what the document cannot say is kept as
             // stored (no write, no new deployment).
-            let fields = current.map(|old| {
-                field_changes(
-                    &export::authorizer_spec(old),
-                    &export::authorizer_spec(&desired),
-                )
-            });
             let entry = Entry {
                 kind: "authorizer",
                 key: keys::authorizer(&api.id, &desired.id),
                 publish: None,
-                id: &desired.id,
+                id: desired.id.clone(),
                 name: format!("{} {}", api.name, a.name),
                 document_path: field,
-                fields,
             };
-            if !self.write_entry(entry, &desired)
-                && let Some(old) = current
-            {
-                after.push(old.clone());
-                continue;
-            }
-            after.push(desired);
+            after.push(self.write_record(entry, current, desired, export::authorizer_spec));
         }
-        let taken = names.into_taken();
-        for old in existing {
-            if taken.contains(&old.name) {
+        for old in &existing {
+            if names.taken(&old.name) {
                 continue;
             }
+            let key = keys::authorizer(&api.id, &old.id);
             let name = format!("{} {}", api.name, old.name);
-            if self.options.prune {
-                self.delete(keys::authorizer(&api.id, &old.id));
-                self.push(ConfigurationChange {
-                    id: old.id.clone(),
-                    ..change("authorizer", ChangeAction::Delete, name)
-                });
-            } else {
-                self.push(ConfigurationChange {
-                    id: old.id.clone(),
-                    ..change("authorizer", ChangeAction::Keep, name)
-                });
-                after.push(old);
+            if self.leave_or_prune("authorizer", old.id.clone(), name, || [key], None) {
+                after.push(old.clone());
             }
         }
         Ok(after)

@@ -35,7 +35,7 @@
 use super::document::*;
 use super::export;
 use crate::api::deployments::{
-    FrozenParts, check_stage_with, freeze, next_deployment_time, rebase, refuse_missing_credentials,
+    ApiKinds, FrozenParts, check_stage_with, freeze, next_deployment_time, rebase,
 };
 use crate::api::iam::{
     account_id, check_principal_at, keys_by_principal, principal_arn, principal_kind,
@@ -50,7 +50,7 @@ use crate::api::usage_plans::{
 };
 use crate::enums::{
     API_KEY_SOURCE, API_PROTOCOL, AUTHORIZER_TYPE, CONTENT_HANDLING, ENDPOINT_TYPE,
-    PASSTHROUGH_BEHAVIOR, QUOTA_PERIOD, Spelling, UNAUTHORIZED_STRATEGY, short_name,
+    PASSTHROUGH_BEHAVIOR, QUOTA_PERIOD, Spelling, UNAUTHORIZED_STRATEGY,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::lookup::{Found, id_or_name};
@@ -250,19 +250,17 @@ fn field_changes<T: Serialize + PartialEq>(before: &T, after: &T) -> Vec<FieldCh
         .collect()
 }
 
-/// A document entry to write with [`Planner::write_entry`].
-struct Entry<'a> {
+/// A document entry to write with [`Planner::write_record`].
+struct Entry {
     kind: &'static str,
     /// The store key of the record.
     key: String,
     /// The config resource nodes get, for kinds that travel to them.
     publish: Option<String>,
     /// The record's id, as reported (empty for kinds named by name).
-    id: &'a str,
+    id: String,
     name: String,
     document_path: String,
-    /// None: nothing stored; else the fields the document form shows changed.
-    fields: Option<Vec<FieldChange>>,
 }
 
 fn change(kind: &str, action: ChangeAction, name: String) -> ConfigurationChange {
@@ -293,24 +291,12 @@ fn parent_of(path: &str) -> (&str, &str) {
     (parent, &path[i + 1..])
 }
 
-/// An API's authorizers, models, request validators and gateway responses
-/// as they will be after the plan.
-struct ApiKinds {
-    authorizers: Vec<Authorizer>,
-    models: Vec<Model>,
-    request_validators: Vec<RequestValidator>,
-    gateway_responses: Vec<GatewayResponse>,
-}
-
 /// The state of one API after the plan, for deployments and stages.
 struct ApiAfter {
     api: RestApi,
     resources: Vec<Resource>,
     methods: Vec<Method>,
-    authorizers: Vec<Authorizer>,
-    models: Vec<Model>,
-    request_validators: Vec<RequestValidator>,
-    gateway_responses: Vec<GatewayResponse>,
+    kinds: ApiKinds,
 }
 
 impl Planner<'_> {
@@ -392,18 +378,31 @@ impl Planner<'_> {
             .ok()
     }
 
-    /// Writes one entry of the document over its stored record, the same
-    /// way for every kind: `entry.fields` None (nothing stored) creates it,
-    /// changed fields update it, no changed fields keep the stored record
-    /// as it is (no write, nothing published, no change listed). Returns
-    /// whether it wrote.
-    fn write_entry(&mut self, entry: Entry<'_>, record: &impl Message) -> bool {
-        let (action, id, fields) = match entry.fields {
-            None => (ChangeAction::Create, self.shown_id(entry.id), Vec::new()),
-            Some(fields) if fields.is_empty() => return false,
-            Some(fields) => (ChangeAction::Update, entry.id.to_owned(), fields),
+    /// Writes one entry of the document over its stored record `current`,
+    /// the same way for every kind, deciding by the document form `spec`
+    /// shows: no stored record creates it, changed fields update it, no
+    /// changed fields keep the stored record as it is (no write, nothing
+    /// published, no change listed; a record differing only in what the
+    /// document cannot say is not rewritten). Returns the record as it will
+    /// be.
+    fn write_record<T: Message + Clone, S: Serialize + PartialEq>(
+        &mut self,
+        entry: Entry,
+        current: Option<&T>,
+        desired: T,
+        spec: impl Fn(&T) -> S,
+    ) -> T {
+        let (action, id, fields) = match current {
+            None => (ChangeAction::Create, self.shown_id(&entry.id), Vec::new()),
+            Some(old) => {
+                let fields = field_changes(&spec(old), &spec(&desired));
+                if fields.is_empty() {
+                    return old.clone();
+                }
+                (ChangeAction::Update, entry.id, fields)
+            }
         };
-        self.put(entry.key, record);
+        self.put(entry.key, &desired);
         if let Some(resource) = entry.publish {
             self.plan.publish.push(resource);
         }
@@ -413,7 +412,39 @@ impl Planner<'_> {
             fields,
             ..change(entry.kind, action, entry.name)
         });
-        true
+        desired
+    }
+
+    /// A stored record the document does not name, the same way for every
+    /// kind: with prune it is deleted (`delete` gives its keys, asked only
+    /// then; `publish` the config resource nodes drop), else left alone;
+    /// listed either way. Returns whether it is kept.
+    fn leave_or_prune<I: IntoIterator<Item = String>>(
+        &mut self,
+        kind: &'static str,
+        id: String,
+        name: String,
+        delete: impl FnOnce() -> I,
+        publish: Option<String>,
+    ) -> bool {
+        if !self.options.prune {
+            self.push(ConfigurationChange {
+                id,
+                ..change(kind, ChangeAction::Keep, name)
+            });
+            return true;
+        }
+        for key in delete() {
+            self.delete(key);
+        }
+        if let Some(resource) = publish {
+            self.plan.publish.push(resource);
+        }
+        self.push(ConfigurationChange {
+            id,
+            ..change(kind, ChangeAction::Delete, name)
+        });
+        false
     }
 
     /// The id a created record is reported with: none in a dry run.
@@ -429,16 +460,27 @@ impl Planner<'_> {
     /// when only checking, one unique in the plan without looking at the
     /// store (nothing will have it).
     fn fresh_id(&mut self, len: usize, key: impl Fn(&str) -> String) -> Result<String, StoreError> {
+        let view = self.view;
+        self.fresh_id_unless(len, &key, |id| Ok(view.get_raw(&key(id))?.is_some()))
+    }
+
+    /// [`Self::fresh_id`] for ids that are not their record's key (a model
+    /// is stored by name, its id unique among the API's models as
+    /// CreateModel draws it): `key` names the id within this plan, `taken`
+    /// says whether a stored record has it.
+    fn fresh_id_unless(
+        &mut self,
+        len: usize,
+        key: impl Fn(&str) -> String,
+        taken: impl Fn(&str) -> Result<bool, StoreError>,
+    ) -> Result<String, StoreError> {
         if self.check_only {
             let id = format!("_{}", self.new_ids.len());
             self.new_ids.insert(id.clone());
             return Ok(id);
         }
-        let (view, new_ids) = (self.view, &mut self.new_ids);
-        ids::unused(len, |id| {
-            let key = key(id);
-            Ok(view.get_raw(&key)?.is_some() || !new_ids.insert(key))
-        })
+        let new_ids = &mut self.new_ids;
+        ids::unused(len, |id| Ok(taken(id)? || !new_ids.insert(key(id))))
     }
 }
 
@@ -688,7 +730,7 @@ apis:
         );
         assert!(
             s.contains(&(
-                "request validator".into(),
+                "request_validator".into(),
                 ChangeAction::Keep,
                 "orders all".into()
             )),
@@ -696,6 +738,47 @@ apis:
         );
         // Dry run: nothing written.
         assert_eq!(methods_of(&store, "orders"), after_methods);
+    }
+
+    /// A stage deploys the API: an integration whose credentials name no
+    /// outbound credential is refused there, as CreateDeployment refuses
+    /// it, and deploys once the credential exists.
+    #[tokio::test]
+    async fn a_deployment_through_apply_refuses_credentials_that_name_nothing() {
+        let (_dir, store) = store().await;
+        let staged = doc(&VALIDATED.replace(
+            "  - name: events\n",
+            "    stages:\n      - name: prod\n  - name: events\n",
+        ));
+        assert!(!staged.apis[0].stages.is_empty());
+        let Err(PlanError::Document(errors)) = dry_run(&store, &staged, false) else {
+            panic!("credentials naming no outbound credential are refused at deploy");
+        };
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.path == "apis[0].stages" && e.message.contains("'orders-caller'")),
+            "{errors:?}"
+        );
+        store
+            .write(|txn| {
+                let credential = OutboundCredential {
+                    name: "orders-caller".into(),
+                    ..Default::default()
+                };
+                txn.put(&keys::outbound_credential("orders-caller"), &credential);
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        let plan = apply(&store, &staged, false).await;
+        assert!(
+            summary(&plan)
+                .iter()
+                .any(|(kind, action, _)| kind == "deployment" && *action == ChangeAction::Create),
+            "{:?}",
+            plan.changes
+        );
     }
 
     #[tokio::test]
@@ -736,6 +819,32 @@ usage_plans:
         }
         // Nothing of the good API was planned either: no partial apply.
         assert_eq!(store.view().scan::<RestApi>(keys::APIS).unwrap().len(), 0);
+    }
+
+    /// Apply checks a validator with the handler's rule: a name
+    /// PutRequestValidator refuses (over 128 bytes) is refused here too.
+    #[tokio::test]
+    async fn a_request_validator_name_the_handler_refuses_is_refused() {
+        let (_dir, store) = store().await;
+        let long = "v".repeat(129);
+        let bad = doc(&format!(
+            "apis:\n  - name: orders\n    request_validators:\n      - {{ name: {long}, body: true }}\n"
+        ));
+        let Err(PlanError::Document(errors)) = dry_run(&store, &bad, false) else {
+            panic!("a 129-byte validator name is refused");
+        };
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.path == "apis[0].request_validators[0].name"),
+            "{errors:?}"
+        );
+        // 128 bytes is the handler's limit, and allowed.
+        let ok = doc(&format!(
+            "apis:\n  - name: orders\n    request_validators:\n      - {{ name: {}, body: true }}\n",
+            "v".repeat(128)
+        ));
+        dry_run(&store, &ok, false).unwrap();
     }
 
     #[tokio::test]

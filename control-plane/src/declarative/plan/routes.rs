@@ -14,7 +14,6 @@ impl Planner<'_> {
         methods: Vec<Method>,
         kinds: ApiKinds,
     ) -> Result<ApiAfter, StoreError> {
-        let authorizers = kinds.authorizers;
         let validator_by_name: HashMap<&str, &RequestValidator> = kinds
             .request_validators
             .iter()
@@ -26,10 +25,16 @@ impl Planner<'_> {
             .map(|v| (v.id.as_str(), v.name.as_str()))
             .collect();
         let model_names: HashSet<&str> = kinds.models.iter().map(|m| m.name.as_str()).collect();
-        let auth_by_name: HashMap<&str, &Authorizer> =
-            authorizers.iter().map(|a| (a.name.as_str(), a)).collect();
-        let auth_by_id: HashMap<&str, &Authorizer> =
-            authorizers.iter().map(|a| (a.id.as_str(), a)).collect();
+        let auth_by_name: HashMap<&str, &Authorizer> = kinds
+            .authorizers
+            .iter()
+            .map(|a| (a.name.as_str(), a))
+            .collect();
+        let auth_by_id: HashMap<&str, &Authorizer> = kinds
+            .authorizers
+            .iter()
+            .map(|a| (a.id.as_str(), a))
+            .collect();
         let type_of = |id: &str| Ok(auth_by_id.get(id).map(|a| a.r#type()));
         // The routes the document wants, by (path, verb).
         let mut wanted: BTreeMap<(String, String), (usize, Method)> = BTreeMap::new();
@@ -102,7 +107,8 @@ impl Planner<'_> {
                     .collect(),
             };
             // The handlers' rules for declarations and the integration,
-            // against the models and validators as they will be.
+            // against the models and validators as they will be. (The
+            // validator was found by name above, in the same list.)
             let checked = check_method_with(
                 &field,
                 &format!("{field}.integration"),
@@ -111,14 +117,7 @@ impl Planner<'_> {
                 api.protocol(),
                 |name| Ok(model_names.contains(name)),
                 |id| Ok(validator_names.contains_key(id)),
-            )
-            .map_err(|e| {
-                rebase(
-                    e,
-                    &format!("{field}.request_validator_id"),
-                    &format!("{field}.request_validator"),
-                )
-            });
+            );
             // Recorded; the route still counts, as before these checks (the
             // API is not "without methods" because one route is refused).
             self.check(&field, checked)?;
@@ -307,10 +306,7 @@ impl Planner<'_> {
             api: api.clone(),
             resources: by_path.into_values().collect(),
             methods: after_methods,
-            authorizers,
-            models: kinds.models,
-            request_validators: kinds.request_validators,
-            gateway_responses: kinds.gateway_responses,
+            kinds,
         })
     }
 }
@@ -418,6 +414,8 @@ fn integration_of(spec: &IntegrationSpec) -> Result<Integration, (String, String
                 ..Default::default()
             }
         }
+        // HTTP and AWS map requests and responses alike; AWS adds where and
+        // as whom it signs.
         IntegrationSpec::Http {
             uri,
             http_method,
@@ -428,46 +426,47 @@ fn integration_of(spec: &IntegrationSpec) -> Result<Integration, (String, String
             passthrough_behavior,
             content_handling,
             integration_responses,
-        } => Integration {
-            r#type: IntegrationType::Http as i32,
-            http_method: verb(http_method),
-            uri: uri.clone(),
-            timeout_ms: timeout_ms.unwrap_or(0),
-            cache_key_parameters: cache_key_parameters.clone(),
-            request_parameters: request_parameters.clone(),
-            request_templates: request_templates.clone(),
-            passthrough_behavior: passthrough(passthrough_behavior)?,
-            content_handling: handling(content_handling)?,
-            integration_responses: integration_responses_of(integration_responses)?,
-            ..Default::default()
-        },
-        IntegrationSpec::Aws {
+        }
+        | IntegrationSpec::Aws {
             uri,
             http_method,
             timeout_ms,
-            credentials,
-            endpoint_url,
             cache_key_parameters,
             request_parameters,
             request_templates,
             passthrough_behavior,
             content_handling,
             integration_responses,
-        } => Integration {
-            r#type: IntegrationType::Aws as i32,
-            http_method: verb(http_method),
-            uri: uri.clone(),
-            timeout_ms: timeout_ms.unwrap_or(0),
-            credentials: credentials.clone(),
-            endpoint_url: endpoint_url.clone(),
-            cache_key_parameters: cache_key_parameters.clone(),
-            request_parameters: request_parameters.clone(),
-            request_templates: request_templates.clone(),
-            passthrough_behavior: passthrough(passthrough_behavior)?,
-            content_handling: handling(content_handling)?,
-            integration_responses: integration_responses_of(integration_responses)?,
-            ..Default::default()
-        },
+            ..
+        } => {
+            let (r#type, credentials, endpoint_url) = match spec {
+                IntegrationSpec::Aws {
+                    credentials,
+                    endpoint_url,
+                    ..
+                } => (
+                    IntegrationType::Aws,
+                    credentials.clone(),
+                    endpoint_url.clone(),
+                ),
+                _ => (IntegrationType::Http, String::new(), String::new()),
+            };
+            Integration {
+                r#type: r#type as i32,
+                http_method: verb(http_method),
+                uri: uri.clone(),
+                timeout_ms: timeout_ms.unwrap_or(0),
+                credentials,
+                endpoint_url,
+                cache_key_parameters: cache_key_parameters.clone(),
+                request_parameters: request_parameters.clone(),
+                request_templates: request_templates.clone(),
+                passthrough_behavior: passthrough(passthrough_behavior)?,
+                content_handling: handling(content_handling)?,
+                integration_responses: integration_responses_of(integration_responses)?,
+                ..Default::default()
+            }
+        }
         IntegrationSpec::AwsProxy {
             uri,
             subtype,

@@ -193,6 +193,7 @@ impl Planner<'_> {
     ) -> Result<(), StoreError> {
         let api = &after.api;
         let frozen = freeze(
+            self.view,
             api,
             FrozenParts {
                 id,
@@ -200,16 +201,9 @@ impl Planner<'_> {
                 created_at_ms: next_deployment_time(self.view, &api.id)?,
                 resources: after.resources,
                 methods: after.methods,
-                authorizers: after.authorizers,
-                models: after.models,
-                request_validators: after.request_validators,
-                gateway_responses: after.gateway_responses,
+                kinds: after.kinds,
             },
         );
-        let frozen = frozen.and_then(|d| {
-            refuse_missing_credentials(self.view, &d)?;
-            Ok(d)
-        });
         let Some(deployment) = self.check(&format!("{path}.stages"), frozen)? else {
             return Ok(());
         };
@@ -291,7 +285,7 @@ impl Planner<'_> {
 /// with the same authorizers.
 fn serves(deployment: &Deployment, after: &ApiAfter) -> bool {
     if deployment.methods.len() != after.methods.len()
-        || deployment.authorizers.len() != after.authorizers.len()
+        || deployment.authorizers.len() != after.kinds.authorizers.len()
     {
         return false;
     }
@@ -335,7 +329,7 @@ fn serves(deployment: &Deployment, after: &ApiAfter) -> bool {
     fn by_id(all: &[Authorizer]) -> BTreeMap<&str, &Authorizer> {
         all.iter().map(|a| (a.id.as_str(), a)).collect()
     }
-    by_id(&deployment.authorizers) == by_id(&after.authorizers)
+    by_id(&deployment.authorizers) == by_id(&after.kinds.authorizers)
         && deployment.protocol == after.api.protocol
 }
 
