@@ -39,11 +39,7 @@ pub fn integration_in(field: &str, integration: &Integration, scope: &Scope<'_>)
 /// selection patterns (their sizes are still checked), for a caller whose
 /// compiler parses them anyway and refuses with the same parser's errors
 /// (the node: one parse per template on each plane, not two on the node).
-pub fn integration_unparsed(
-    field: &str,
-    integration: &Integration,
-    scope: &Scope<'_>,
-) -> Checked {
+pub fn integration_unparsed(field: &str, integration: &Integration, scope: &Scope<'_>) -> Checked {
     checked(field, integration, scope, Parsing::ByCompiler)
 }
 
@@ -766,8 +762,14 @@ mod tests {
             ..Default::default()
         };
         for (bad, field) in [
-            (mock("#if($x)", "4\\d\\d"), "i.request_templates[\"application/json\"]"),
-            (mock("{}", "4\\d\\d)|(.*"), "i.integration_responses[0].selection_pattern"),
+            (
+                mock("#if($x)", "4\\d\\d"),
+                "i.request_templates[\"application/json\"]",
+            ),
+            (
+                mock("{}", "4\\d\\d)|(.*"),
+                "i.integration_responses[0].selection_pattern",
+            ),
         ] {
             assert_eq!(integration_in("i", &bad, &rest).unwrap_err().field, field);
             assert!(integration_unparsed("i", &bad, &rest).is_ok(), "{field}");

@@ -588,7 +588,9 @@ mod tests {
             response_templates: params(&[("application/json", "$input.body")]),
             ..Default::default()
         };
-        assert!(integration_responses("ir", std::slice::from_ref(&ok), &scope, Parsing::Here).is_ok());
+        assert!(
+            integration_responses("ir", std::slice::from_ref(&ok), &scope, Parsing::Here).is_ok()
+        );
         let cases: Vec<(Vec<IntegrationResponse>, &str, &str)> = vec![
             (
                 vec![ok.clone(), ok.clone()],
