@@ -99,19 +99,12 @@ pub fn request_parameter(key: &str) -> Result<(Location, &str), String> {
     let expected = "expected method.request.querystring.NAME, method.request.header.NAME, \
          method.request.path.NAME, method.request.multivaluequerystring.NAME or \
          method.request.multivalueheader.NAME";
-    let rest = key
-        .strip_prefix("method.request.")
+    let source = crate::mapping_expr::parse_source(key).map_err(|e| format!("{e}; {expected}"))?;
+    let (location, name) = source
+        .method_request_parameter()
         .ok_or_else(|| format!("'{key}' is not a method request parameter; {expected}"))?;
-    let (word, name) = rest.split_once('.').unwrap_or((rest, ""));
-    let location = match word {
-        "querystring" | "multivaluequerystring" => Location::QueryString,
-        "header" | "multivalueheader" => Location::Header,
-        "path" => Location::Path,
-        _ => return Err(format!("'{key}' names '{word}'; {expected}")),
-    };
-    // The same name rules as mapping sources.
-    crate::mapping_expr::parse_source(key).map_err(|e| e.to_string())?;
-    Ok((location, name))
+    // The name as written: the key ends with it.
+    Ok((location, &key[key.len() - name.len()..]))
 }
 
 #[cfg(test)]
