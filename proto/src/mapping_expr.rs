@@ -390,7 +390,7 @@ fn target_header_name(text: &str, name: &str) -> Result<String, ParseError> {
 /// A header name: an HTTP token.
 fn header_name(text: &str, name: &str) -> Result<String, ParseError> {
     non_empty(text, name)?;
-    if !name.bytes().all(is_token_byte) {
+    if !crate::rules::http::is_token(name) {
         return Err(ParseError::new(
             text,
             format!(
@@ -472,10 +472,6 @@ fn non_empty(text: &str, name: &str) -> Result<(), ParseError> {
         ));
     }
     Ok(())
-}
-
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Checks the shape of a JSONPath written after `body.` (`a.b[0]`,

@@ -138,15 +138,10 @@ pub fn key_parameter(text: &str) -> Result<KeyParameter<'_>, String> {
     match kind {
         "path" => Ok(KeyParameter::Path(name)),
         "querystring" => Ok(KeyParameter::Query(name)),
-        "header" if name.bytes().all(is_token_byte) => Ok(KeyParameter::Header(name)),
+        "header" if super::http::is_token(name) => Ok(KeyParameter::Header(name)),
         "header" => Err(format!("'{name}' is not a valid header name")),
         _ => Err(bad()),
     }
-}
-
-/// RFC 9110 `tchar`.
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// An integration's cache key parameters for a method on `resource_path`:
