@@ -688,11 +688,6 @@ pub struct HttpValue {
 }
 
 impl HttpValue {
-    /// Whether the value is one literal text (or empty), with no references.
-    pub fn is_literal(&self) -> bool {
-        self.parts.iter().all(|p| matches!(p, HttpPart::Literal(_)))
-    }
-
     /// Whether any part reads the response (allowed in response mappings only).
     pub fn reads_response(&self) -> bool {
         self.parts.iter().any(|p| {
@@ -1216,8 +1211,14 @@ mod tests {
             let got = parse_http_value(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(got.parts, want, "{text}");
         }
-        assert!(parse_http_value("plain").unwrap().is_literal());
-        assert!(!parse_http_value("$request.body").unwrap().is_literal());
+        assert_eq!(
+            parse_http_value("plain").unwrap().parts,
+            [Literal("plain".into())]
+        );
+        assert_eq!(
+            parse_http_value("$request.body").unwrap().parts,
+            [RequestBody]
+        );
     }
 
     #[test]

@@ -11,7 +11,6 @@ use crate::path;
 use crate::uri_template::{Piece, UriTemplate};
 use crate::v1::{Integration, IntegrationType, PassthroughBehavior};
 
-pub use super::aws_arn::{Credentials, credentials as read_credentials};
 pub use super::mapping::Scope;
 use crate::{MAX_INTEGRATION_TIMEOUT_MS, MIN_INTEGRATION_TIMEOUT_MS};
 
