@@ -180,15 +180,16 @@ pub fn subtype_parameters(
     Ok(())
 }
 
-/// `name` must be a parameter of the resource's path.
-fn resource_param(field: &str, name: &str, resource_path: &str) -> Checked {
+/// `name` must be a parameter of the resource's path (a mapping, a
+/// method's declaration or a cache key parameter naming a path parameter).
+pub(super) fn resource_param(field: &str, name: &str, resource_path: &str) -> Checked {
     if path::param_names(resource_path).any(|p| p == name) {
         Ok(())
     } else {
         Err(Violation::new(
             field,
             format!(
-                "uses path parameter '{name}', which resource path '{resource_path}' does not have"
+                "'{name}' is not a parameter of resource path '{resource_path}' (the path does not have {{{name}}})"
             ),
         ))
     }

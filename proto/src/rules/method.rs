@@ -6,7 +6,6 @@
 use super::media::{media_type, status_code};
 use super::{Checked, Violation};
 use crate::mapping_expr::{Location, Target, parse_target};
-use crate::path;
 use crate::v1::Method;
 use std::collections::HashSet;
 
@@ -34,11 +33,8 @@ pub fn declarations(field: &str, m: &Method, resource_path: &str) -> Checked {
         let at = format!("{field}.request_parameters[\"{key}\"]");
         let (location, name) =
             request_parameter(key).map_err(|reason| Violation::new(&at, reason))?;
-        if location == Location::Path && !path::param_names(resource_path).any(|p| p == name) {
-            return Err(Violation::new(
-                at,
-                format!("'{name}' is not a parameter of resource path '{resource_path}'"),
-            ));
+        if location == Location::Path {
+            super::mapping::resource_param(&at, name, resource_path)?;
         }
     }
     super::media::keys_once_ignoring_case(

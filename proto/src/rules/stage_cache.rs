@@ -164,13 +164,8 @@ pub fn key_parameters<'a>(
     for (i, text) in parameters.iter().enumerate() {
         let field = format!("{field}[{i}]");
         let p = key_parameter(text).map_err(|reason| Violation::new(&field, reason))?;
-        if let KeyParameter::Path(name) = p
-            && !crate::path::param_names(resource_path).any(|n| n == name)
-        {
-            return Err(Violation::new(
-                field,
-                format!("the resource {resource_path} has no path parameter '{name}'"),
-            ));
+        if let KeyParameter::Path(name) = p {
+            super::mapping::resource_param(&field, name, resource_path)?;
         }
         let same = |q: &KeyParameter<'_>| match (q, &p) {
             (KeyParameter::Header(a), KeyParameter::Header(b)) => a.eq_ignore_ascii_case(b),
