@@ -61,10 +61,7 @@ fn parse_one(part: &str) -> Result<IdentitySource, String> {
     };
     if let Some(rest) = part.strip_prefix(HEADER_PREFIX) {
         let name = named(rest)?;
-        let valid = name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !valid {
+        if !crate::rules::http::is_token(&name) {
             return Err(format!("'{rest}' is not a header name"));
         }
         Ok(IdentitySource::Header(name.to_ascii_lowercase()))

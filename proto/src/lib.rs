@@ -12,6 +12,7 @@ pub mod content_digest;
 pub mod identity_source;
 pub mod latency;
 pub mod mapping_expr;
+pub mod models;
 pub mod paging;
 pub mod path;
 pub mod policy;

@@ -390,7 +390,7 @@ fn target_header_name(text: &str, name: &str) -> Result<String, ParseError> {
 /// A header name: an HTTP token.
 fn header_name(text: &str, name: &str) -> Result<String, ParseError> {
     non_empty(text, name)?;
-    if !name.bytes().all(is_token_byte) {
+    if !crate::rules::http::is_token(name) {
         return Err(ParseError::new(
             text,
             format!(
@@ -472,10 +472,6 @@ fn non_empty(text: &str, name: &str) -> Result<(), ParseError> {
         ));
     }
     Ok(())
-}
-
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Checks the shape of a JSONPath written after `body.` (`a.b[0]`,
@@ -692,11 +688,6 @@ pub struct HttpValue {
 }
 
 impl HttpValue {
-    /// Whether the value is one literal text (or empty), with no references.
-    pub fn is_literal(&self) -> bool {
-        self.parts.iter().all(|p| matches!(p, HttpPart::Literal(_)))
-    }
-
     /// Whether any part reads the response (allowed in response mappings only).
     pub fn reads_response(&self) -> bool {
         self.parts.iter().any(|p| {
@@ -1220,8 +1211,14 @@ mod tests {
             let got = parse_http_value(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(got.parts, want, "{text}");
         }
-        assert!(parse_http_value("plain").unwrap().is_literal());
-        assert!(!parse_http_value("$request.body").unwrap().is_literal());
+        assert_eq!(
+            parse_http_value("plain").unwrap().parts,
+            [Literal("plain".into())]
+        );
+        assert_eq!(
+            parse_http_value("$request.body").unwrap().parts,
+            [RequestBody]
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::rest_apis::{load_api, page_of_api, prefixed};
 use super::update_mask::{Fixed, Updatable, merge};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{View, keys};
+use archway_proto::models::{MODEL_URL_PREFIX, ParsedModel, model_url};
 use archway_proto::rules::{media, method as method_rules};
 use archway_proto::v1::*;
 use serde_json::Value;
@@ -24,8 +25,6 @@ use tonic::Status;
 
 /// Largest schema, in bytes.
 pub const MAX_SCHEMA_BYTES: usize = 64 * 1024;
-/// Where AWS's model URLs start.
-pub const MODEL_URL_PREFIX: &str = "https://apigateway.amazonaws.com/restapis/";
 
 const MODEL_UPDATE: Updatable = Updatable {
     request: "Model",
@@ -40,11 +39,6 @@ const MODEL_UPDATE: Updatable = Updatable {
         ("id", Fixed::OutputOnly("set by the control plane")),
     ],
 };
-
-/// AWS's URL of a model.
-pub fn model_url(api_id: &str, name: &str) -> String {
-    format!("{MODEL_URL_PREFIX}{api_id}/models/{name}")
-}
 
 /// The models a schema refers to by AWS's model URL: (api id, name) of
 /// each `$ref` that starts with [`MODEL_URL_PREFIX`], in order, each once.
@@ -158,54 +152,26 @@ pub fn compile_schema(
     Ok(())
 }
 
-/// Answers the references a deployment's registry does not hold: never
-/// with a schema (models resolve only to models of the same deployment, and
-/// nothing is fetched), always with what was referred to.
-struct DeploymentOnly {
-    /// `https://…/restapis/{api}/models/`.
-    prefix: String,
-}
-
-impl jsonschema::Retrieve for DeploymentOnly {
-    fn retrieve(
-        &self,
-        uri: &jsonschema::Uri<String>,
-    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let uri = uri.as_str();
-        Err(match uri.strip_prefix(&self.prefix) {
-            Some(name) => format!("no model '{name}' in this deployment").into(),
-            None => format!("'{uri}' is not a model of this API").into(),
-        })
-    }
-}
-
-/// Compiles all the models of a deployment together, as a node does
-/// (data-plane `compile::validation::compile_models`: every model
-/// registered under its URL, nothing else resolvable), so that a
-/// deployment a node would refuse is refused here instead. Writing one
-/// model checks it against the others as they are then; a later change to
-/// a model another one refers to (dropping a definition, closing a cycle
-/// of references) is only seen here. `Err` holds the model's name and the
-/// reason.
+/// Compiles all the models of a deployment together, as a node does (both
+/// with [`archway_proto::models::compile`]), so that a deployment a node
+/// would refuse is refused here instead. Writing one model checks it
+/// against the others as they are then; a later change to a model another
+/// one refers to (dropping a definition, closing a cycle of references) is
+/// only seen here, which first checks the references itself to name the
+/// model that refers. `Err` holds the model's name and the reason.
 pub(crate) fn compile_together(api_id: &str, models: &[Model]) -> Result<(), (String, String)> {
-    if models.is_empty() {
-        return Ok(());
-    }
-    let mut schemas = Vec::with_capacity(models.len());
-    for m in models {
-        let schema: Value = serde_json::from_str(&m.schema)
-            .map_err(|e| (m.name.clone(), format!("its schema is not JSON: {e}")))?;
-        schemas.push((m, model_url(api_id, &m.name), schema));
-    }
-    for (m, _, schema) in &schemas {
+    let refused = |e: archway_proto::models::ModelError| (e.model, e.reason);
+    let schemas = archway_proto::models::parse(api_id, models).map_err(refused)?;
+    for parsed in &schemas {
+        let name = &parsed.model.name;
         let mut refs = Vec::new();
-        ref_pointers(schema, String::new(), &mut refs);
+        ref_pointers(&parsed.schema, String::new(), &mut refs);
         for pointer in refs {
-            missing_target(api_id, schema.pointer(&pointer), &schemas)
-                .map_err(|reason| (m.name.clone(), reason))?;
-            if let Some(cycle) = alias_cycle(api_id, (m.name.clone(), pointer), &schemas) {
+            missing_target(api_id, parsed.schema.pointer(&pointer), &schemas)
+                .map_err(|reason| (name.clone(), reason))?;
+            if let Some(cycle) = alias_cycle(api_id, (name.clone(), pointer), &schemas) {
                 return Err((
-                    m.name.clone(),
+                    name.clone(),
                     format!(
                         "its $ref chain {cycle} comes back to itself without describing any value (a reference cycle no body can be checked against)"
                     ),
@@ -213,30 +179,7 @@ pub(crate) fn compile_together(api_id: &str, models: &[Model]) -> Result<(), (St
             }
         }
     }
-    let retriever = || DeploymentOnly {
-        prefix: model_url(api_id, ""),
-    };
-    let registry = jsonschema::Registry::new()
-        .draft(jsonschema::Draft::Draft4)
-        .retrieve_known_draft_meta_schemas(false)
-        .retriever(retriever())
-        .extend(schemas.iter().map(|(_, url, schema)| {
-            (
-                url.as_str(),
-                jsonschema::Draft::Draft4.create_resource(schema.clone()),
-            )
-        }))
-        .and_then(|builder| builder.prepare())
-        .map_err(|e| (String::new(), e.to_string()))?;
-    for (m, url, schema) in &schemas {
-        jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft4)
-            .with_base_uri(url.clone())
-            .with_registry(&registry)
-            .with_retriever(retriever())
-            .build(schema)
-            .map_err(|e| (m.name.clone(), format!("does not compile: {e}")))?;
-    }
+    archway_proto::models::compile(api_id, &schemas).map_err(refused)?;
     Ok(())
 }
 
@@ -246,7 +189,7 @@ pub(crate) fn compile_together(api_id: &str, models: &[Model]) -> Result<(), (St
 fn missing_target(
     api_id: &str,
     node: Option<&Value>,
-    schemas: &[(&Model, String, Value)],
+    schemas: &[ParsedModel<'_>],
 ) -> Result<(), String> {
     let Some(reference) = node.and_then(|n| n.get("$ref")).and_then(Value::as_str) else {
         return Ok(());
@@ -261,7 +204,11 @@ fn missing_target(
             model_url(api_id, "NAME")
         ));
     };
-    let Some((_, _, target)) = schemas.iter().find(|(m, _, _)| m.name == name) else {
+    let Some(target) = schemas
+        .iter()
+        .find(|p| p.model.name == name)
+        .map(|p| &p.schema)
+    else {
         return Err(format!(
             "refers to model '{name}', which is not in this deployment (API '{api_id}' has no such model)"
         ));
@@ -305,7 +252,7 @@ fn ref_pointers(v: &Value, at: String, out: &mut Vec<String>) {
 fn alias_cycle(
     api_id: &str,
     start: (String, String),
-    schemas: &[(&Model, String, Value)],
+    schemas: &[ParsedModel<'_>],
 ) -> Option<String> {
     let prefix = model_url(api_id, "");
     let mut at = start;
@@ -322,7 +269,7 @@ fn alias_cycle(
             seen.push(at);
             return Some(seen.iter().map(place).collect::<Vec<_>>().join(" -> "));
         }
-        let (_, _, root) = schemas.iter().find(|(m, _, _)| m.name == at.0)?;
+        let root = &schemas.iter().find(|p| p.model.name == at.0)?.schema;
         let node = if at.1.is_empty() {
             root
         } else {

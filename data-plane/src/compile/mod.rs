@@ -571,7 +571,8 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             protocol: archway_proto::v1::ApiProtocol::try_from(d.protocol).ok(),
             method: Some(method),
         };
-        rules::integration::integration_in("integration", integration, &scope)
+        // Templates and selection patterns: parsed once, by the compilers below.
+        rules::integration::integration_unparsed("integration", integration, &scope)
             .map_err(|v| err(name, format!("{} {path}: {v}", method.http_method)))?;
         let compiled = match IntegrationType::try_from(integration.r#type) {
             Ok(IntegrationType::AwsProxy) => crate::aws::integration::compile_proxy(

@@ -4,21 +4,10 @@
 //! and required request parameters).
 //!
 //! Schemas are compiled here, once per deployment (and deployments are
-//! reused across versions), never on the request path. References between
-//! models use AWS's model URL,
-//! `https://apigateway.amazonaws.com/restapis/{api}/models/{name}`, or
-//! `#/definitions/...` inside one schema: every model of the deployment is
-//! registered under its URL first, and anything else a schema refers to
-//! fails the compilation with the reason. Nothing is ever fetched over the
-//! network (the crate's HTTP and file retrieval are compiled out).
-//!
-//! Patterns (`pattern`, `patternProperties`) compile as the admin API
-//! compiles them (fancy-regex, so look-around and back-references work as
-//! in AWS's Java patterns and a node never refuses what the admin API
-//! accepted). Patterns without those features run on the linear-time
-//! `regex` engine inside it; the others backtrack at most
-//! [`PATTERN_BACKTRACK_LIMIT`] steps per match, beyond which the value
-//! counts as not matching: a client cannot make a pattern run away.
+//! reused across versions), never on the request path, by the function the
+//! admin API compiles them with ([`archway_proto::models`]: references only
+//! among the deployment's models, nothing fetched, pattern backtracking
+//! bounded per match).
 
 use crate::stage_cache::key::KeyParam;
 use crate::tables::validation::{
@@ -28,93 +17,31 @@ use archway_proto::mapping_expr::Location;
 use archway_proto::rules;
 use archway_proto::rules::method::DEFAULT_MODEL_KEY;
 use archway_proto::v1::{Method, Model, RequestValidator};
-use jsonschema::{Draft, PatternOptions, Registry, Retrieve, Uri};
-use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Backtracking steps one pattern match may take (fancy-regex's default is
-/// a million; a body field never needs that many).
-pub const PATTERN_BACKTRACK_LIMIT: usize = 100_000;
-
-/// The URL a model is known by in `$ref`s, as in AWS.
-pub fn model_url(api_id: &str, name: &str) -> String {
-    format!("https://apigateway.amazonaws.com/restapis/{api_id}/models/{name}")
-}
-
-/// Answers references the registry does not hold: always with an error
-/// that names what was referred to, since models resolve only to models of
-/// the same deployment.
-struct DeploymentOnly {
-    /// The URL prefix of this API's models: `https://…/models/`.
-    prefix: String,
-}
-
-impl Retrieve for DeploymentOnly {
-    fn retrieve(
-        &self,
-        uri: &Uri<String>,
-    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let uri = uri.as_str();
-        Err(match uri.strip_prefix(&self.prefix) {
-            Some(name) => format!("no model '{name}' in this deployment").into(),
-            None => format!(
-                "'{uri}' is not a model of this API (a schema may refer to the API's models, \
-                 by their URL, and to its own definitions; nothing is fetched)"
-            )
-            .into(),
-        })
-    }
-}
-
-/// Compiles every model of a deployment of `api_id`. A schema that is not
-/// JSON, not a valid draft 4 schema, or refers to something that is not a
-/// model of the deployment fails with the model's name and the reason.
+/// Compiles every model of a deployment of `api_id`
+/// ([`archway_proto::models::compile`], as the admin API does). A schema
+/// that is not JSON, not a valid draft 4 schema, or refers to something
+/// that is not a model of the deployment fails with the model's name and
+/// the reason.
 pub fn compile_models(api_id: &str, models: &[Model]) -> Result<Models, String> {
-    if models.is_empty() {
-        return Ok(Models::default());
-    }
-    let mut schemas: Vec<(&Model, String, Value)> = Vec::with_capacity(models.len());
     for (i, model) in models.iter().enumerate() {
         rules::method::model_name(&format!("models[{i}].name"), &model.name)
             .map_err(|v| v.to_string())?;
-        let schema: Value = serde_json::from_str(&model.schema)
-            .map_err(|e| format!("model '{}': schema is not JSON: {e}", model.name))?;
-        schemas.push((model, model_url(api_id, &model.name), schema));
     }
-    let retriever = || DeploymentOnly {
-        prefix: model_url(api_id, ""),
-    };
-    let registry =
-        Registry::new()
-            .draft(Draft::Draft4)
-            .retrieve_known_draft_meta_schemas(false)
-            .retriever(retriever())
-            .extend(schemas.iter().map(|(_, url, schema)| {
-                (url.as_str(), Draft::Draft4.create_resource(schema.clone()))
-            }))
-            .and_then(|builder| builder.prepare())
-            .map_err(|e| format!("models: {e}"))?;
-    let mut by_name = HashMap::with_capacity(schemas.len());
-    for (model, url, schema) in &schemas {
-        let validator = jsonschema::options()
-            .with_draft(Draft::Draft4)
-            .with_base_uri(url.clone())
-            .with_registry(&registry)
-            .with_retriever(retriever())
-            .with_pattern_options(
-                PatternOptions::fancy_regex().backtrack_limit(PATTERN_BACKTRACK_LIMIT),
-            )
-            .build(schema)
-            .map_err(|e| format!("model '{}': {e}", model.name))?;
-        by_name.insert(
-            model.name.as_str().into(),
-            Arc::new(CompiledModel {
-                name: model.name.as_str().into(),
+    let parsed = archway_proto::models::parse(api_id, models).map_err(|e| e.to_string())?;
+    let compiled = archway_proto::models::compile(api_id, &parsed).map_err(|e| e.to_string())?;
+    let by_name = compiled
+        .into_iter()
+        .map(|(model, validator)| {
+            let name: Box<str> = model.name.as_str().into();
+            let compiled = CompiledModel {
+                name: name.clone(),
                 validator,
-            }),
-        );
-    }
+            };
+            (name, Arc::new(compiled))
+        })
+        .collect();
     Ok(Models { by_name })
 }
 
@@ -196,7 +123,7 @@ fn required_parameter(declared: &str) -> Result<RequiredParameter, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn model(name: &str, schema: Value) -> Model {
         Model {

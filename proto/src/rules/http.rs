@@ -3,6 +3,14 @@
 use super::{Checked, Violation};
 use crate::HTTP_METHODS;
 
+/// An RFC 9110 token (`tchar`s, at least one): what header names, media
+/// type parts and cache key header names are made of.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
 /// Upper-cases and checks an HTTP verb (one of [`HTTP_METHODS`]).
 pub fn http_method(field: &str, method: &str) -> Checked<String> {
     let upper = method.to_ascii_uppercase();

@@ -5,12 +5,12 @@
 use super::aws_arn;
 use super::http::{http_method, is_header_name, is_header_value};
 use super::names::max_len;
+use super::template::Parsing;
 use super::{Checked, Violation, sub};
 use crate::path;
 use crate::uri_template::{Piece, UriTemplate};
 use crate::v1::{Integration, IntegrationType, PassthroughBehavior};
 
-pub use super::aws_arn::{Credentials, credentials as read_credentials};
 pub use super::mapping::Scope;
 use crate::{MAX_INTEGRATION_TIMEOUT_MS, MIN_INTEGRATION_TIMEOUT_MS};
 
@@ -31,6 +31,18 @@ pub fn integration(field: &str, integration: &Integration, resource_path: &str) 
 /// known, its method's declarations (mapped method parameters, method
 /// responses).
 pub fn integration_in(field: &str, integration: &Integration, scope: &Scope<'_>) -> Checked {
+    checked(field, integration, scope, Parsing::Here)
+}
+
+/// [`integration_in`] without parsing the templates or compiling the
+/// selection patterns (their sizes are still checked), for a caller whose
+/// compiler parses them anyway and refuses with the same parser's errors
+/// (the node: one parse per template on each plane, not two on the node).
+pub fn integration_unparsed(field: &str, integration: &Integration, scope: &Scope<'_>) -> Checked {
+    checked(field, integration, scope, Parsing::ByCompiler)
+}
+
+fn checked(field: &str, integration: &Integration, scope: &Scope<'_>, parsing: Parsing) -> Checked {
     let f = |name: &str| sub(field, name);
     let resource_path = scope.resource_path;
     super::stage_cache::key_parameters(
@@ -154,11 +166,16 @@ pub fn integration_in(field: &str, integration: &Integration, scope: &Scope<'_>)
             scope,
         )?
     };
-    super::template::templates(&f("request_templates"), &integration.request_templates)?;
+    super::template::templates_parsed(
+        &f("request_templates"),
+        &integration.request_templates,
+        parsing,
+    )?;
     super::mapping::integration_responses(
         &f("integration_responses"),
         &integration.integration_responses,
         scope,
+        parsing,
     )?;
     if !integration.http_method.is_empty() {
         http_method(&f("http_method"), &integration.http_method)?;
@@ -725,5 +742,50 @@ mod tests {
             ..Default::default()
         };
         assert!(integration_in("i", &aws_mock, &rest).is_ok(), "AWS's MOCK");
+    }
+
+    #[test]
+    fn unparsed_leaves_templates_and_patterns_to_the_compiler_but_not_their_sizes() {
+        use crate::rules::mapping::MAX_SELECTION_PATTERN_BYTES;
+        use crate::rules::template::MAX_TEMPLATE_BYTES;
+        use crate::v1::IntegrationResponse;
+        let rest = scope(ApiProtocol::Rest);
+        let mock = |template: &str, pattern: &str| Integration {
+            r#type: IntegrationType::Mock as i32,
+            request_templates: [("application/json".to_string(), template.to_string())].into(),
+            integration_responses: vec![IntegrationResponse {
+                status_code: "200".into(),
+                selection_pattern: pattern.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        for (bad, field) in [
+            (
+                mock("#if($x)", "4\\d\\d"),
+                "i.request_templates[\"application/json\"]",
+            ),
+            (
+                mock("{}", "4\\d\\d)|(.*"),
+                "i.integration_responses[0].selection_pattern",
+            ),
+        ] {
+            assert_eq!(integration_in("i", &bad, &rest).unwrap_err().field, field);
+            assert!(integration_unparsed("i", &bad, &rest).is_ok(), "{field}");
+        }
+        for (large, field) in [
+            (
+                mock(&"a".repeat(MAX_TEMPLATE_BYTES + 1), "4\\d\\d"),
+                "i.request_templates[\"application/json\"]",
+            ),
+            (
+                mock("{}", &"a".repeat(MAX_SELECTION_PATTERN_BYTES + 1)),
+                "i.integration_responses[0].selection_pattern",
+            ),
+        ] {
+            let err = integration_unparsed("i", &large, &rest).unwrap_err();
+            assert_eq!(err.field, field);
+            assert!(err.reason.contains("at most"), "{err}");
+        }
     }
 }

@@ -6,7 +6,7 @@
 
 use super::http::is_header_value;
 use super::media::status_code;
-use super::template::templates;
+use super::template::{Parsing, templates_parsed};
 use super::{Checked, Violation};
 use crate::mapping_expr::{
     self, HttpPart, Location, Source, Target, Use, parse_http_mapping, parse_http_value,
@@ -180,15 +180,16 @@ pub fn subtype_parameters(
     Ok(())
 }
 
-/// `name` must be a parameter of the resource's path.
-fn resource_param(field: &str, name: &str, resource_path: &str) -> Checked {
+/// `name` must be a parameter of the resource's path (a mapping, a
+/// method's declaration or a cache key parameter naming a path parameter).
+pub(super) fn resource_param(field: &str, name: &str, resource_path: &str) -> Checked {
     if path::param_names(resource_path).any(|p| p == name) {
         Ok(())
     } else {
         Err(Violation::new(
             field,
             format!(
-                "uses path parameter '{name}', which resource path '{resource_path}' does not have"
+                "'{name}' is not a parameter of resource path '{resource_path}' (the path does not have {{{name}}})"
             ),
         ))
     }
@@ -215,11 +216,14 @@ fn declared(field: &str, method: Option<&Method>, source: &Source) -> Checked {
     }
 }
 
-/// The integration responses of an HTTP, AWS or MOCK integration.
-pub fn integration_responses(
+/// The integration responses of an HTTP, AWS or MOCK integration; their
+/// templates are parsed and selection patterns compiled if `parsing` says
+/// so (their sizes are checked either way).
+pub(super) fn integration_responses(
     field: &str,
     responses: &[IntegrationResponse],
     scope: &Scope<'_>,
+    parsing: Parsing,
 ) -> Checked {
     if responses.len() > MAX_INTEGRATION_RESPONSES {
         return Err(Violation::new(
@@ -266,12 +270,14 @@ pub fn integration_responses(
                 &r.selection_pattern,
                 MAX_SELECTION_PATTERN_BYTES,
             )?;
-            selection_regex(&r.selection_pattern).map_err(|e| {
-                Violation::new(
-                    f("selection_pattern"),
-                    format!("is not a regular expression: {e}"),
-                )
-            })?;
+            if parsing == Parsing::Here {
+                selection_regex(&r.selection_pattern).map_err(|e| {
+                    Violation::new(
+                        f("selection_pattern"),
+                        format!("is not a regular expression: {e}"),
+                    )
+                })?;
+            }
             if let Some(first) = patterns.insert(&r.selection_pattern, i) {
                 return Err(Violation::new(
                     f("selection_pattern"),
@@ -308,7 +314,7 @@ pub fn integration_responses(
                 ));
             }
         }
-        templates(&f("response_templates"), &r.response_templates)?;
+        templates_parsed(&f("response_templates"), &r.response_templates, parsing)?;
         content_handling(&f("content_handling"), r.content_handling)?;
     }
     Ok(())
@@ -583,7 +589,9 @@ mod tests {
             response_templates: params(&[("application/json", "$input.body")]),
             ..Default::default()
         };
-        assert!(integration_responses("ir", std::slice::from_ref(&ok), &scope).is_ok());
+        assert!(
+            integration_responses("ir", std::slice::from_ref(&ok), &scope, Parsing::Here).is_ok()
+        );
         let cases: Vec<(Vec<IntegrationResponse>, &str, &str)> = vec![
             (
                 vec![ok.clone(), ok.clone()],
@@ -641,7 +649,7 @@ mod tests {
             ),
         ];
         for (responses, field, says) in cases {
-            let err = integration_responses("ir", &responses, &scope).unwrap_err();
+            let err = integration_responses("ir", &responses, &scope, Parsing::Here).unwrap_err();
             assert_eq!(err.field, field);
             assert!(err.reason.contains(says), "{field}: {err}");
         }

@@ -1,16 +1,8 @@
 //! Media types (template and model keys, binary media types) and the HTTP
 //! status codes methods and gateway responses answer with.
 
+use super::http::is_token;
 use super::{Checked, Violation};
-
-/// An RFC 7230 token character.
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_token_byte)
-}
 
 /// A concrete media type, `type/subtype` (parameters such as
 /// `;charset=utf-8` are not part of a key): what template and model maps

@@ -6,7 +6,6 @@
 use super::media::{media_type, status_code};
 use super::{Checked, Violation};
 use crate::mapping_expr::{Location, Target, parse_target};
-use crate::path;
 use crate::v1::Method;
 use std::collections::HashSet;
 
@@ -34,11 +33,8 @@ pub fn declarations(field: &str, m: &Method, resource_path: &str) -> Checked {
         let at = format!("{field}.request_parameters[\"{key}\"]");
         let (location, name) =
             request_parameter(key).map_err(|reason| Violation::new(&at, reason))?;
-        if location == Location::Path && !path::param_names(resource_path).any(|p| p == name) {
-            return Err(Violation::new(
-                at,
-                format!("'{name}' is not a parameter of resource path '{resource_path}'"),
-            ));
+        if location == Location::Path {
+            super::mapping::resource_param(&at, name, resource_path)?;
         }
     }
     super::media::keys_once_ignoring_case(
@@ -99,19 +95,12 @@ pub fn request_parameter(key: &str) -> Result<(Location, &str), String> {
     let expected = "expected method.request.querystring.NAME, method.request.header.NAME, \
          method.request.path.NAME, method.request.multivaluequerystring.NAME or \
          method.request.multivalueheader.NAME";
-    let rest = key
-        .strip_prefix("method.request.")
+    let source = crate::mapping_expr::parse_source(key).map_err(|e| format!("{e}; {expected}"))?;
+    let (location, name) = source
+        .method_request_parameter()
         .ok_or_else(|| format!("'{key}' is not a method request parameter; {expected}"))?;
-    let (word, name) = rest.split_once('.').unwrap_or((rest, ""));
-    let location = match word {
-        "querystring" | "multivaluequerystring" => Location::QueryString,
-        "header" | "multivalueheader" => Location::Header,
-        "path" => Location::Path,
-        _ => return Err(format!("'{key}' names '{word}'; {expected}")),
-    };
-    // The same name rules as mapping sources.
-    crate::mapping_expr::parse_source(key).map_err(|e| e.to_string())?;
-    Ok((location, name))
+    // The name as written: the key ends with it.
+    Ok((location, &key[key.len() - name.len()..]))
 }
 
 #[cfg(test)]

@@ -138,15 +138,10 @@ pub fn key_parameter(text: &str) -> Result<KeyParameter<'_>, String> {
     match kind {
         "path" => Ok(KeyParameter::Path(name)),
         "querystring" => Ok(KeyParameter::Query(name)),
-        "header" if name.bytes().all(is_token_byte) => Ok(KeyParameter::Header(name)),
+        "header" if super::http::is_token(name) => Ok(KeyParameter::Header(name)),
         "header" => Err(format!("'{name}' is not a valid header name")),
         _ => Err(bad()),
     }
-}
-
-/// RFC 9110 `tchar`.
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// An integration's cache key parameters for a method on `resource_path`:
@@ -169,13 +164,8 @@ pub fn key_parameters<'a>(
     for (i, text) in parameters.iter().enumerate() {
         let field = format!("{field}[{i}]");
         let p = key_parameter(text).map_err(|reason| Violation::new(&field, reason))?;
-        if let KeyParameter::Path(name) = p
-            && !crate::path::param_names(resource_path).any(|n| n == name)
-        {
-            return Err(Violation::new(
-                field,
-                format!("the resource {resource_path} has no path parameter '{name}'"),
-            ));
+        if let KeyParameter::Path(name) = p {
+            super::mapping::resource_param(&field, name, resource_path)?;
         }
         let same = |q: &KeyParameter<'_>| match (q, &p) {
             (KeyParameter::Header(a), KeyParameter::Header(b)) => a.eq_ignore_ascii_case(b),

@@ -19,14 +19,39 @@ pub fn template(field: &str, text: &str) -> Checked {
         .map_err(|e| Violation::new(field, format!("does not parse: {e}")))
 }
 
+/// Who parses the templates (and compiles the selection patterns) of what
+/// is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Parsing {
+    /// The check does: the admin API, which keeps nothing it parses.
+    Here,
+    /// The caller's compiler does, and refuses with the parser's own error:
+    /// the node, which would otherwise parse each template (up to
+    /// [`MAX_TEMPLATE_BYTES`]) once to check it and again to keep it.
+    ByCompiler,
+}
+
 /// A map of media type -> template (request, response or gateway response
 /// templates); each refusal names the entry: `field["application/json"]`.
 pub fn templates(field: &str, templates: &BTreeMap<String, String>) -> Checked {
+    templates_parsed(field, templates, Parsing::Here)
+}
+
+/// [`templates`], parsing each template only if `parsing` says so (its
+/// size is checked either way).
+pub(super) fn templates_parsed(
+    field: &str,
+    templates: &BTreeMap<String, String>,
+    parsing: Parsing,
+) -> Checked {
     super::media::keys_once_ignoring_case(|key| format!("{field}[\"{key}\"]"), templates.keys())?;
     for (media_type, text) in templates {
         let entry = format!("{field}[\"{media_type}\"]");
         super::media::media_type(&entry, media_type)?;
-        template(&entry, text)?;
+        match parsing {
+            Parsing::Here => template(&entry, text)?,
+            Parsing::ByCompiler => max_len(&entry, text, MAX_TEMPLATE_BYTES)?,
+        }
     }
     Ok(())
 }
