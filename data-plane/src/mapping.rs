@@ -9,6 +9,7 @@
 //! that need no request (which template for a content type, which
 //! integration response for a status) are pure functions here.
 
+use crate::media_type::media_type;
 use archway_proto::mapping_expr::{self, Location, Source, Use};
 use archway_proto::template::Template;
 use archway_proto::uri_template::UriTemplate;
@@ -100,23 +101,16 @@ pub enum RequestBodyPlan<'m> {
     Unsupported,
 }
 
-/// The media type of a Content-Type or Accept entry: lower case, without
-/// parameters.
-pub fn media_type(value: &str) -> String {
-    value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
-}
-
 impl MappedIntegration {
     /// The request template for `content_type` (absent: application/json,
     /// as AWS), or what the passthrough behaviour says.
     pub fn request_plan(&self, content_type: Option<&str>) -> RequestBodyPlan<'_> {
         let media = media_type(content_type.unwrap_or("application/json"));
-        if let Some((key, t)) = self.request_templates.iter().find(|(k, _)| **k == *media) {
+        if let Some((key, t)) = self
+            .request_templates
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(media))
+        {
             return RequestBodyPlan::Template(key, t);
         }
         match self.passthrough {
@@ -145,7 +139,11 @@ impl ResponseRule {
     pub fn template_for(&self, accept: Option<&str>) -> Option<(&str, &Template)> {
         let wanted = accept.unwrap_or("").split(',').map(media_type);
         for m in wanted {
-            if let Some((k, t)) = self.templates.iter().find(|(k, _)| **k == *m) {
+            if let Some((k, t)) = self
+                .templates
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(m))
+            {
                 return Some((k, t));
             }
         }
@@ -296,7 +294,7 @@ fn templates(
     map.iter()
         .map(|(media, text)| {
             Template::parse(text)
-                .map(|t| (media_type(media).into(), t))
+                .map(|t| (crate::media_type::key(media), t))
                 .map_err(|e| format!("{field}[\"{media}\"]: {e}"))
         })
         .collect()

@@ -22,7 +22,7 @@
 
 use crate::stage_cache::key::KeyParam;
 use crate::tables::validation::{
-    BodyModels, CompiledModel, Models, RequiredParameter, RouteValidation, media_type,
+    BodyModels, CompiledModel, Models, RequiredParameter, RouteValidation,
 };
 use archway_proto::mapping_expr::Location;
 use archway_proto::rules;
@@ -158,7 +158,7 @@ pub fn compile_route(
             if content_type == DEFAULT_MODEL_KEY {
                 default = Some(model.clone());
             } else {
-                by_type.push((media_type(content_type).into(), model.clone()));
+                by_type.push((crate::media_type::key(content_type), model.clone()));
             }
         }
         Some(BodyModels {
