@@ -25,6 +25,7 @@ use super::gateway_response::GatewayResponse;
 use super::template_vars::TemplateVars;
 use super::{GatewayBody, function};
 use crate::aws::AwsOutbound;
+use crate::hop_by_hop::is_reserved;
 use crate::mapping::{Backend, MappedIntegration, RequestBodyPlan, ValueSource};
 use crate::upstream::{BufferedLimits, BufferedRequest, Upstream, UpstreamError};
 use archway_proto::mapping_expr::Location;
@@ -159,20 +160,12 @@ pub async fn call<'a>(
     map_response(cx, target, mapped, answer)
 }
 
-/// Framing and hop-by-hop headers (`Content-Length`, `Transfer-Encoding`,
-/// `Connection`, `Host`, `Proxy-*`, ...): the gateway sets or strips them
-/// itself. One template can name them at run time
-/// (`$context.responseOverride.header[$x]`), and a client-influenced
-/// `Content-Length` on a response would split the client's connection, so
-/// they are dropped here for both directions, with the list the control
-/// plane refuses mapping targets by.
-fn is_reserved(name: &HeaderName) -> bool {
-    crate::hop_by_hop::is_hop_by_hop(name)
-        || archway_proto::rules::http::is_reserved_header(name.as_str())
-}
-
 /// Mapped and override headers into `headers`: names or values that
 /// cannot be headers, and reserved ones ([`is_reserved`]), are dropped.
+/// One template can name them at run time
+/// (`$context.responseOverride.header[$x]`), and a client-influenced
+/// `Content-Length` on a response would split the client's connection, so
+/// they are dropped here for both directions.
 fn insert_pairs(headers: &mut HeaderMap, pairs: &[(String, String)]) {
     for (name, value) in pairs {
         let (Ok(n), Ok(v)) = (
