@@ -151,6 +151,21 @@ impl ResponseRule {
     }
 }
 
+/// An HTTP or HTTP_PROXY integration's backend: the method (`None`: the
+/// request's, for `ANY` or unset), the URI template and the timeout.
+pub fn http_backend(
+    i: &Integration,
+) -> Result<(Option<http::Method>, UriTemplate, Duration), String> {
+    let method = match i.http_method.as_str() {
+        "" | "ANY" => None,
+        m => Some(
+            http::Method::from_bytes(m.as_bytes()).map_err(|_| format!("bad http_method '{m}'"))?,
+        ),
+    };
+    let uri = UriTemplate::parse(&i.uri)?;
+    Ok((method, uri, crate::aws::integration::integration_timeout(i)))
+}
+
 /// Compiles a MOCK (with request templates or integration responses), HTTP
 /// or AWS integration; `None` for others (HTTP_PROXY, plain MOCK,
 /// AWS_PROXY), which compile elsewhere.
@@ -158,36 +173,20 @@ pub fn compile(
     i: &Integration,
     binary_media_types: &[String],
 ) -> Option<Result<MappedIntegration, String>> {
-    let timeout = Duration::from_millis(
-        match i.timeout_ms {
-            0 => archway_proto::MAX_INTEGRATION_TIMEOUT_MS,
-            t => t,
-        }
-        .into(),
-    );
     let backend = match IntegrationType::try_from(i.r#type) {
         Ok(IntegrationType::Mock)
             if !i.request_templates.is_empty() || !i.integration_responses.is_empty() =>
         {
             Backend::Mock
         }
-        Ok(IntegrationType::Http) => {
-            let method = match i.http_method.as_str() {
-                "" | "ANY" => None,
-                m => match http::Method::from_bytes(m.as_bytes()) {
-                    Ok(m) => Some(m),
-                    Err(_) => return Some(Err(format!("bad http_method '{m}'"))),
-                },
-            };
-            match UriTemplate::parse(&i.uri) {
-                Ok(uri) => Backend::Http {
-                    method,
-                    uri,
-                    timeout,
-                },
-                Err(e) => return Some(Err(e)),
-            }
-        }
+        Ok(IntegrationType::Http) => match http_backend(i) {
+            Ok((method, uri, timeout)) => Backend::Http {
+                method,
+                uri,
+                timeout,
+            },
+            Err(e) => return Some(Err(e)),
+        },
         Ok(IntegrationType::Aws) => match crate::aws::arn::parse(&i.uri) {
             Ok(target) => Backend::Aws {
                 target,
