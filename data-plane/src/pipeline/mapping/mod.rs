@@ -46,7 +46,6 @@ struct MappedRequest {
     headers: Vec<(String, String)>,
     query: Vec<(String, String)>,
     path: Vec<(String, String)>,
-    overrides: Overrides,
 }
 
 /// What the backend answered, before response mapping.
@@ -119,15 +118,13 @@ pub async fn call<'a>(
             target: aws_target,
             settings,
         } => {
-            let query: Vec<(String, String)> = request.query.clone();
-            let path: Vec<(String, String)> = request.path.clone();
             let mut headers = HeaderMap::new();
             insert_pairs(&mut headers, &request.headers);
             let rendered = crate::aws::action::RenderedRequest {
                 method: http::Method::POST,
                 headers,
-                query: &query,
-                path_params: &path,
+                query: &request.query,
+                path_params: &request.path,
                 body: request.body.clone(),
             };
             match crate::aws::action::call(aws, &cx.tables.outbound, aws_target, settings, rendered)
@@ -240,7 +237,6 @@ fn map_request<'a>(
         headers: Vec::new(),
         query: Vec::new(),
         path: Vec::new(),
-        overrides: Overrides::default(),
     };
     for p in &mapped.request_parameters {
         let Some(value) = request_value(&vars, &p.source, body)? else {
@@ -254,16 +250,15 @@ fn map_request<'a>(
         set(list, &p.name, value);
     }
     // The template's requestOverride wins over the mappings, as in AWS.
-    for (n, v) in &overrides.request_headers {
-        set(&mut request.headers, n, v.clone());
+    for (n, v) in overrides.request_headers {
+        set(&mut request.headers, &n, v);
     }
-    for (n, v) in &overrides.request_querystring {
-        set(&mut request.query, n, v.clone());
+    for (n, v) in overrides.request_querystring {
+        set(&mut request.query, &n, v);
     }
-    for (n, v) in &overrides.request_path {
-        set(&mut request.path, n, v.clone());
+    for (n, v) in overrides.request_path {
+        set(&mut request.path, &n, v);
     }
-    request.overrides = overrides;
     Ok(request)
 }
 
