@@ -25,13 +25,13 @@ use crate::tables::{
 };
 use crate::telemetry::metrics::label;
 use archway_proto::policy::{ApiRef, ParseOptions, Policy, PolicyKind};
+use archway_proto::resource_name;
 use archway_proto::rules;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::{
     AccessKey, ApiKey, ConfigResource, Deployment, EndpointType, IamPrincipal, IntegrationType,
     PrincipalType, QuotaPeriod, Stage, ThrottleSettings, UsagePlan,
 };
-use archway_proto::resource_name;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use std::collections::HashMap;
