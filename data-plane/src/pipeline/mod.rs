@@ -246,9 +246,7 @@ impl Gateway {
             cache::Lookup::Answered(hit) => return Ok(hit),
             cache::Lookup::Continue(ticket) => ticket,
         };
-        // Request mapping goes here.
         let response = integration::call(cx, &target, &self.upstream, &self.aws).await?;
-        // Response mapping goes here.
         Ok(cache::store(&target, ticket, response))
     }
 }

@@ -9,7 +9,6 @@ use std::sync::Arc;
 /// A model whose schema is compiled (JSON Schema draft 4).
 #[derive(Debug)]
 pub struct CompiledModel {
-    pub name: Box<str>,
     pub validator: jsonschema::Validator,
 }
 
