@@ -134,7 +134,7 @@ async fn check_body(cx: &mut Context<'_>, models: &BodyModels) -> Result<(), Gat
     let Some(model) = model else {
         return Ok(());
     };
-    let bytes = super::iam::buffer_body(&mut cx.body, cx.max_payload).await?;
+    let bytes = super::buffer_body(&mut cx.body, cx.max_payload).await?;
     let checked = if bytes.len() > BLOCKING_BODY_BYTES {
         // Large bodies are parsed and checked off the async workers.
         let model = model.clone();

@@ -65,7 +65,7 @@ pub async fn call<'a>(
     upstream: &Upstream,
     aws: &AwsOutbound,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
-    let body = super::iam::buffer_body(&mut cx.body, cx.max_payload).await?;
+    let body = super::buffer_body(&mut cx.body, cx.max_payload).await?;
     let request = map_request(cx, target, mapped, &body)?;
     let started = Instant::now();
     let answer = match &mapped.backend {
