@@ -24,6 +24,16 @@ pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(name) || *name == KEEP_ALIVE || *name == PROXY_CONNECTION
 }
 
+/// Headers an integration (a mapping, an override, a function's answer)
+/// may not set: framing and hop-by-hop headers (`Content-Length`,
+/// `Transfer-Encoding`, `Connection`, `Host`, `Proxy-*`, ...), which the
+/// gateway sets or strips itself. The list is the one the control plane
+/// refuses mapping targets by ([`archway_proto::rules::http::RESERVED_HEADERS`]),
+/// which covers every [`is_hop_by_hop`] name.
+pub fn is_reserved(name: &HeaderName) -> bool {
+    archway_proto::rules::http::is_reserved_header(name.as_str())
+}
+
 /// Removes hop-by-hop headers, including any the `Connection` header names.
 /// Most messages carry none, so one pass over the (few) headers present
 /// decides, instead of a hash lookup per hop-by-hop name.
@@ -69,5 +79,17 @@ mod tests {
         strip_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1);
         assert!(h.contains_key("x-kept"));
+    }
+
+    /// The reserved list is a superset of the hop-by-hop one, so checking
+    /// it alone drops every hop-by-hop name too.
+    #[test]
+    fn every_hop_by_hop_header_is_reserved() {
+        for name in HOP_BY_HOP.iter().chain([&KEEP_ALIVE, &PROXY_CONNECTION]) {
+            assert!(is_reserved(name), "{name}");
+        }
+        assert!(is_reserved(&header::CONTENT_LENGTH));
+        assert!(is_reserved(&header::HOST));
+        assert!(!is_reserved(&header::CONTENT_TYPE));
     }
 }

@@ -4,7 +4,7 @@
 //! ([`disk`]), while [`server`] proxies traffic through the [`pipeline`].
 //!
 //! Leaf modules sit below both halves and import no other module of the
-//! crate's: [`body`], [`hop_by_hop`], [`principal`], [`routes`], [`lock`].
+//! crate's: [`body`], [`hop_by_hop`], [`media_type`], [`principal`], [`routes`], [`lock`].
 //! No module imports one that imports it back (a unit test checks).
 
 pub mod access_log;
@@ -20,6 +20,7 @@ pub mod jwks;
 pub mod limits;
 pub mod lock;
 pub mod mapping;
+pub mod media_type;
 pub mod node;
 pub mod pipeline;
 pub mod principal;

@@ -9,6 +9,7 @@
 //! that need no request (which template for a content type, which
 //! integration response for a status) are pure functions here.
 
+use crate::media_type::media_type;
 use archway_proto::mapping_expr::{self, Location, Source, Use};
 use archway_proto::template::Template;
 use archway_proto::uri_template::UriTemplate;
@@ -100,23 +101,16 @@ pub enum RequestBodyPlan<'m> {
     Unsupported,
 }
 
-/// The media type of a Content-Type or Accept entry: lower case, without
-/// parameters.
-pub fn media_type(value: &str) -> String {
-    value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
-}
-
 impl MappedIntegration {
     /// The request template for `content_type` (absent: application/json,
     /// as AWS), or what the passthrough behaviour says.
     pub fn request_plan(&self, content_type: Option<&str>) -> RequestBodyPlan<'_> {
         let media = media_type(content_type.unwrap_or("application/json"));
-        if let Some((key, t)) = self.request_templates.iter().find(|(k, _)| **k == *media) {
+        if let Some((key, t)) = self
+            .request_templates
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(media))
+        {
             return RequestBodyPlan::Template(key, t);
         }
         match self.passthrough {
@@ -145,12 +139,31 @@ impl ResponseRule {
     pub fn template_for(&self, accept: Option<&str>) -> Option<(&str, &Template)> {
         let wanted = accept.unwrap_or("").split(',').map(media_type);
         for m in wanted {
-            if let Some((k, t)) = self.templates.iter().find(|(k, _)| **k == *m) {
+            if let Some((k, t)) = self
+                .templates
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(m))
+            {
                 return Some((k, t));
             }
         }
         self.templates.first().map(|(k, t)| (&**k, t))
     }
+}
+
+/// An HTTP or HTTP_PROXY integration's backend: the method (`None`: the
+/// request's, for `ANY` or unset), the URI template and the timeout.
+pub fn http_backend(
+    i: &Integration,
+) -> Result<(Option<http::Method>, UriTemplate, Duration), String> {
+    let method = match i.http_method.as_str() {
+        "" | "ANY" => None,
+        m => Some(
+            http::Method::from_bytes(m.as_bytes()).map_err(|_| format!("bad http_method '{m}'"))?,
+        ),
+    };
+    let uri = UriTemplate::parse(&i.uri)?;
+    Ok((method, uri, crate::aws::integration::integration_timeout(i)))
 }
 
 /// Compiles a MOCK (with request templates or integration responses), HTTP
@@ -160,36 +173,20 @@ pub fn compile(
     i: &Integration,
     binary_media_types: &[String],
 ) -> Option<Result<MappedIntegration, String>> {
-    let timeout = Duration::from_millis(
-        match i.timeout_ms {
-            0 => archway_proto::MAX_INTEGRATION_TIMEOUT_MS,
-            t => t,
-        }
-        .into(),
-    );
     let backend = match IntegrationType::try_from(i.r#type) {
         Ok(IntegrationType::Mock)
             if !i.request_templates.is_empty() || !i.integration_responses.is_empty() =>
         {
             Backend::Mock
         }
-        Ok(IntegrationType::Http) => {
-            let method = match i.http_method.as_str() {
-                "" | "ANY" => None,
-                m => match http::Method::from_bytes(m.as_bytes()) {
-                    Ok(m) => Some(m),
-                    Err(_) => return Some(Err(format!("bad http_method '{m}'"))),
-                },
-            };
-            match UriTemplate::parse(&i.uri) {
-                Ok(uri) => Backend::Http {
-                    method,
-                    uri,
-                    timeout,
-                },
-                Err(e) => return Some(Err(e)),
-            }
-        }
+        Ok(IntegrationType::Http) => match http_backend(i) {
+            Ok((method, uri, timeout)) => Backend::Http {
+                method,
+                uri,
+                timeout,
+            },
+            Err(e) => return Some(Err(e)),
+        },
         Ok(IntegrationType::Aws) => match crate::aws::arn::parse(&i.uri) {
             Ok(target) => Backend::Aws {
                 target,
@@ -296,7 +293,7 @@ fn templates(
     map.iter()
         .map(|(media, text)| {
             Template::parse(text)
-                .map(|t| (media_type(media).into(), t))
+                .map(|t| (crate::media_type::key(media), t))
                 .map_err(|e| format!("{field}[\"{media}\"]: {e}"))
         })
         .collect()

@@ -109,14 +109,6 @@ impl OutboundCredentials {
             .get(name_or_role_arn)
             .or_else(|| self.by_role_arn.get(name_or_role_arn))
     }
-
-    pub fn len(&self) -> usize {
-        self.by_name.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
-    }
 }
 
 #[cfg(test)]

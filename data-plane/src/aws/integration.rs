@@ -26,16 +26,24 @@ pub struct CallSettings {
 
 impl CallSettings {
     pub fn of(i: &Integration) -> Self {
-        let timeout_ms = match i.timeout_ms {
-            0 => MAX_INTEGRATION_TIMEOUT_MS,
-            t => t,
-        };
         Self {
             credentials: i.credentials.as_str().into(),
             endpoint_url: (!i.endpoint_url.is_empty()).then(|| i.endpoint_url.as_str().into()),
-            timeout: Duration::from_millis(timeout_ms.into()),
+            timeout: integration_timeout(i),
         }
     }
+}
+
+/// How long any integration's backend may take: `timeout_ms`, 0 meaning
+/// the most an integration may wait ([`MAX_INTEGRATION_TIMEOUT_MS`]). Here,
+/// below both the mapping and the proxy compile, so every backend reads
+/// the rule the same way.
+pub fn integration_timeout(i: &Integration) -> Duration {
+    let timeout_ms = match i.timeout_ms {
+        0 => MAX_INTEGRATION_TIMEOUT_MS,
+        t => t,
+    };
+    Duration::from_millis(timeout_ms.into())
 }
 
 /// AWS's proxy event formats.

@@ -7,10 +7,6 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::time::SystemTime;
 
-/// Adds `authorization`, `x-amz-date`, and for temporary credentials
-/// `x-amz-security-token`, to `headers`: a signature over the method, the
-/// URI, `host` (the authority the outbound client writes), every header in
-/// `headers` and the body's SHA-256.
 /// What a signature is scoped to: the region and the service's signing
 /// name.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +15,10 @@ pub struct Scope<'a> {
     pub signing_name: &'a str,
 }
 
+/// Adds `authorization`, `x-amz-date`, and for temporary credentials
+/// `x-amz-security-token`, to `headers`: a signature over the method, the
+/// URI, `host` (the authority the outbound client writes), every header in
+/// `headers` and the body's SHA-256.
 pub fn sign_headers(
     credentials: &Credentials,
     scope: Scope<'_>,

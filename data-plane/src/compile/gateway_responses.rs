@@ -8,7 +8,6 @@
 use crate::tables::gateway_responses::{
     CustomResponse, GatewayResponses, HeaderSource, ResponseBody,
 };
-use crate::tables::validation::media_type;
 use archway_proto::mapping_expr::{
     Location, Source, Target, Use, parse_source_for, parse_target_for,
 };
@@ -51,7 +50,7 @@ pub fn compile(responses: &[GatewayResponse]) -> Result<GatewayResponses, String
         for (content_type, template) in &r.response_templates {
             let entry = at(&format!("response_templates[\"{content_type}\"]"));
             templates.push((
-                media_type(content_type).into(),
+                crate::media_type::key(content_type),
                 body(template).map_err(|r| format!("{entry}: {r}"))?,
             ));
         }

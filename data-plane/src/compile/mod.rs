@@ -25,14 +25,13 @@ use crate::tables::{
 };
 use crate::telemetry::metrics::label;
 use archway_proto::policy::{ApiRef, ParseOptions, Policy, PolicyKind};
+use archway_proto::resource_name;
 use archway_proto::rules;
-use archway_proto::uri_template::UriTemplate;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::{
     AccessKey, ApiKey, ConfigResource, Deployment, EndpointType, IamPrincipal, IntegrationType,
     PrincipalType, QuotaPeriod, Stage, ThrottleSettings, UsagePlan,
 };
-use archway_proto::{MAX_INTEGRATION_TIMEOUT_MS, resource_name};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use std::collections::HashMap;
@@ -665,21 +664,11 @@ fn resource_paths(t: &StageTarget) -> impl Iterator<Item = &str> {
 fn compile_integration(i: &archway_proto::v1::Integration) -> Result<CompiledIntegration, String> {
     match IntegrationType::try_from(i.r#type) {
         Ok(IntegrationType::HttpProxy) => {
-            let method = match i.http_method.as_str() {
-                "" | "ANY" => None,
-                m => Some(
-                    http::Method::from_bytes(m.as_bytes())
-                        .map_err(|_| format!("bad http_method '{m}'"))?,
-                ),
-            };
-            let timeout_ms = match i.timeout_ms {
-                0 => MAX_INTEGRATION_TIMEOUT_MS,
-                t => t,
-            };
+            let (method, uri, timeout) = crate::mapping::http_backend(i)?;
             Ok(CompiledIntegration::HttpProxy {
                 method,
-                uri: UriTemplate::parse(&i.uri)?,
-                timeout: Duration::from_millis(timeout_ms.into()),
+                uri,
+                timeout,
             })
         }
         Ok(IntegrationType::Mock) => {

@@ -11,7 +11,7 @@
 
 use crate::stage_cache::key::KeyParam;
 use crate::tables::validation::{
-    BodyModels, CompiledModel, Models, RequiredParameter, RouteValidation, media_type,
+    BodyModels, CompiledModel, Models, RequiredParameter, RouteValidation,
 };
 use archway_proto::mapping_expr::Location;
 use archway_proto::rules;
@@ -35,11 +35,7 @@ pub fn compile_models(api_id: &str, models: &[Model]) -> Result<Models, String> 
         .into_iter()
         .map(|(model, validator)| {
             let name: Box<str> = model.name.as_str().into();
-            let compiled = CompiledModel {
-                name: name.clone(),
-                validator,
-            };
-            (name, Arc::new(compiled))
+            (name, Arc::new(CompiledModel { validator }))
         })
         .collect();
     Ok(Models { by_name })
@@ -85,7 +81,7 @@ pub fn compile_route(
             if content_type == DEFAULT_MODEL_KEY {
                 default = Some(model.clone());
             } else {
-                by_type.push((media_type(content_type).into(), model.clone()));
+                by_type.push((crate::media_type::key(content_type), model.clone()));
             }
         }
         Some(BodyModels {
@@ -277,10 +273,10 @@ mod tests {
         let names: Vec<&str> = both.parameters.iter().map(|p| &*p.name).collect();
         assert_eq!(names, ["X-Tenant", "id", "q"]);
         let body = both.body.as_ref().unwrap();
-        assert_eq!(
-            &*body.for_media_type("application/json").unwrap().name,
-            "Pet"
-        );
+        assert!(Arc::ptr_eq(
+            body.for_media_type("application/json").unwrap(),
+            &models.by_name["Pet"]
+        ));
         assert!(body.for_media_type("text/plain").is_some(), "$default");
 
         let params_only = compile_route(&method, &[validator(false, true)], &models)

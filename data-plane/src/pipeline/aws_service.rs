@@ -9,9 +9,9 @@
 //! `X-Amz-Target`, or REST).
 
 use super::GatewayBody;
+use super::buffer_body;
 use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
-use super::iam::buffer_body;
 use super::template_vars::TemplateVars;
 use crate::aws::integration::ServiceIntegration;
 use crate::aws::{AwsError, AwsOutbound, AwsRequest, Service};

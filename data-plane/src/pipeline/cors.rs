@@ -37,7 +37,10 @@ const TRUE: HeaderValue = HeaderValue::from_static("true");
 const ANY: HeaderValue = HeaderValue::from_static("*");
 const VARY_ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
 
-/// The API's CORS policy, when it is an HTTP API that has one.
+/// The API's CORS policy, when it is an HTTP API that has one. The
+/// deployment's compile refuses CORS for a REST deployment, but the node
+/// does not check that a deployment's protocol is its API's, so the API's
+/// protocol decides here (`rest_apis_get_no_gateway_cors`).
 fn policy<'a>(stage: &Stage<'a>) -> Option<&'a CorsPolicy> {
     if stage.api.protocol != ApiProtocol::Http {
         return None;
@@ -53,15 +56,6 @@ fn is_preflight(head: &http::request::Parts) -> bool {
         && head.headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD)
 }
 
-/// The request's one `Origin`; None when absent, repeated or not text.
-fn origin(headers: &HeaderMap) -> Option<&str> {
-    let mut values = headers.get_all(ORIGIN).iter();
-    match (values.next(), values.next()) {
-        (Some(one), None) => one.to_str().ok(),
-        _ => None,
-    }
-}
-
 /// The phase: answers a preflight for an API with CORS; None: not one,
 /// the request goes on to routing.
 pub fn preflight(cx: &Context<'_>, stage: &Stage<'_>) -> Option<Response<GatewayBody>> {
@@ -73,7 +67,7 @@ pub fn preflight(cx: &Context<'_>, stage: &Stage<'_>) -> Option<Response<Gateway
     *response.status_mut() = StatusCode::NO_CONTENT;
     vary_by_origin(policy, response.headers_mut());
     let headers = &cx.head.headers;
-    let Some(origin) = origin(headers).filter(|o| policy.allows_origin(o)) else {
+    let Some(origin) = single(headers, &ORIGIN).filter(|o| policy.allows_origin(o)) else {
         return Some(response);
     };
     let Some(method) = single(headers, &ACCESS_CONTROL_REQUEST_METHOD) else {
@@ -120,6 +114,9 @@ pub fn preflight(cx: &Context<'_>, stage: &Stage<'_>) -> Option<Response<Gateway
     Some(response)
 }
 
+/// The request's one `name` header (`Origin`,
+/// `Access-Control-Request-Method`); None when absent, repeated or not
+/// text.
 fn single<'h>(headers: &'h HeaderMap, name: &http::HeaderName) -> Option<&'h str> {
     let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
@@ -185,7 +182,7 @@ pub fn add_headers(cx: &Context<'_>, response: &mut Response<GatewayBody>) {
     ] {
         out.remove(name);
     }
-    let Some(origin) = origin(&cx.head.headers).filter(|o| policy.allows_origin(o)) else {
+    let Some(origin) = single(&cx.head.headers, &ORIGIN).filter(|o| policy.allows_origin(o)) else {
         vary_by_origin(policy, out);
         return;
     };

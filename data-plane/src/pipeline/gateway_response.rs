@@ -84,101 +84,112 @@ impl IamRefusal {
 }
 
 /// What a response type answers unless an API customises it: the status,
-/// `x-amzn-ErrorType`, and the message of the JSON body.
+/// `x-amzn-ErrorType`, the message, and the JSON body built from it at
+/// compile time, so a plain refusal (a 403, 404 or 429 flood) allocates
+/// no body.
 struct Defaults {
     status: StatusCode,
     error_type: &'static str,
     message: &'static str,
+    /// AWS's default template, `{"message":$context.error.messageString}`,
+    /// for `message`; the messages are plain ASCII with nothing to escape
+    /// (`static_bodies_are_the_default_template` checks every one).
+    body: &'static [u8],
 }
 
-const fn defaults(status: StatusCode, error_type: &'static str, message: &'static str) -> Defaults {
-    Defaults {
-        status,
-        error_type,
-        message,
-    }
+macro_rules! defaults {
+    ($status:expr, $error_type:expr, $message:literal $(,)?) => {
+        Defaults {
+            status: $status,
+            error_type: $error_type,
+            message: $message,
+            body: concat!(r#"{"message":""#, $message, r#""}"#).as_bytes(),
+        }
+    };
 }
 
 impl GatewayResponse {
     fn defaults(&self) -> Defaults {
         use GatewayResponse::*;
         match self {
-            Iam(r) => defaults(r.status, r.error_type, ""),
-            Forbidden => defaults(StatusCode::FORBIDDEN, "ForbiddenException", "Forbidden"),
-            MissingAuthenticationToken => defaults(
+            Iam(r) => defaults!(r.status, r.error_type, ""),
+            Forbidden => defaults!(StatusCode::FORBIDDEN, "ForbiddenException", "Forbidden"),
+            MissingAuthenticationToken => defaults!(
                 StatusCode::FORBIDDEN,
                 "MissingAuthenticationTokenException",
                 "Missing Authentication Token",
             ),
-            NotFound => defaults(StatusCode::NOT_FOUND, "NotFoundException", "Not Found"),
-            RequestTooLarge => defaults(
+            NotFound => defaults!(StatusCode::NOT_FOUND, "NotFoundException", "Not Found"),
+            RequestTooLarge => defaults!(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestTooLargeException",
                 "Request Too Long",
             ),
-            BadRequest | MalformedRequest => defaults(
+            BadRequest | MalformedRequest => defaults!(
                 StatusCode::BAD_REQUEST,
                 "BadRequestException",
                 "Bad Request",
             ),
-            IntegrationTimeout => defaults(
+            IntegrationTimeout => defaults!(
                 StatusCode::GATEWAY_TIMEOUT,
                 "IntegrationTimeoutException",
                 "Endpoint request timed out",
             ),
-            IntegrationFailure => defaults(
+            IntegrationFailure => defaults!(
                 StatusCode::BAD_GATEWAY,
                 "IntegrationFailureException",
                 "Bad Gateway",
             ),
-            FunctionFailure => defaults(
+            FunctionFailure => defaults!(
                 StatusCode::BAD_GATEWAY,
                 "InternalServerErrorException",
                 "Internal server error",
             ),
-            ApiConfigurationError => defaults(
+            ApiConfigurationError => defaults!(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "ApiConfigurationException",
                 "Internal server error",
             ),
-            InvalidApiKey => defaults(StatusCode::FORBIDDEN, "ForbiddenException", "Forbidden"),
-            Throttled(_) => defaults(
+            InvalidApiKey => defaults!(StatusCode::FORBIDDEN, "ForbiddenException", "Forbidden"),
+            Throttled(_) => defaults!(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequestsException",
                 "Too Many Requests",
             ),
-            QuotaExceeded => defaults(
+            QuotaExceeded => defaults!(
                 StatusCode::TOO_MANY_REQUESTS,
                 "LimitExceededException",
                 "Limit Exceeded",
             ),
-            Unauthorized => defaults(
+            Unauthorized => defaults!(
                 StatusCode::UNAUTHORIZED,
                 "UnauthorizedException",
                 "Unauthorized",
             ),
-            ExplicitDeny => defaults(
+            ExplicitDeny => defaults!(
                 StatusCode::FORBIDDEN,
                 "AccessDeniedException",
                 "User is not authorized to access this resource with an explicit deny",
             ),
-            AccessDenied => defaults(
+            AccessDenied => defaults!(
                 StatusCode::FORBIDDEN,
                 "AccessDeniedException",
                 "User is not authorized to access this resource",
             ),
-            AuthorizerFailure => defaults(
+            AuthorizerFailure => defaults!(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "AuthorizerFailureException",
                 "Internal server error",
             ),
-            BadRequestBody(_) => defaults(
+            BadRequestBody(_) => defaults!(
                 StatusCode::BAD_REQUEST,
                 "BadRequestException",
                 "Invalid request body",
             ),
-            BadRequestParameters(_) => defaults(StatusCode::BAD_REQUEST, "BadRequestException", ""),
-            UnsupportedMediaType => defaults(
+            BadRequestParameters(_) => {
+                defaults!(StatusCode::BAD_REQUEST, "BadRequestException", "")
+            }
+            UnsupportedMediaType => defaults!(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UnsupportedMediaTypeException",
                 "Unsupported Media Type",
@@ -256,13 +267,20 @@ impl GatewayResponse {
     }
 
     /// The default body: AWS's default template,
-    /// `{"message":$context.error.messageString}`.
+    /// `{"message":$context.error.messageString}`. Static but for the two
+    /// refusals whose messages vary.
     pub fn default_body(&self) -> Bytes {
-        let mut body = Vec::with_capacity(self.message().len() + 14);
-        body.extend_from_slice(br#"{"message":"#);
-        body.extend_from_slice(self.message_string().as_bytes());
-        body.push(b'}');
-        Bytes::from(body)
+        match self {
+            GatewayResponse::Iam(_) | GatewayResponse::BadRequestParameters(_) => {
+                let message = self.message_string();
+                let mut body = Vec::with_capacity(message.len() + 12);
+                body.extend_from_slice(br#"{"message":"#);
+                body.extend_from_slice(message.as_bytes());
+                body.push(b'}');
+                Bytes::from(body)
+            }
+            _ => Bytes::from_static(self.defaults().body),
+        }
     }
 
     /// The answer as AWS gives it when the API does not customise it.
@@ -343,6 +361,44 @@ mod tests {
                 refusal.error_type()
             );
             assert_eq!(body_of(response).await, body, "{refusal:?}");
+        }
+    }
+
+    /// The bodies built at compile time are AWS's template applied to the
+    /// message, as the varying ones are built at request time.
+    #[test]
+    fn static_bodies_are_the_default_template() {
+        use GatewayResponse::*;
+        let every = [
+            Forbidden,
+            MissingAuthenticationToken,
+            NotFound,
+            RequestTooLarge,
+            BadRequest,
+            MalformedRequest,
+            IntegrationTimeout,
+            IntegrationFailure,
+            FunctionFailure,
+            ApiConfigurationError,
+            InvalidApiKey,
+            Throttled(1),
+            QuotaExceeded,
+            Unauthorized,
+            ExplicitDeny,
+            AccessDenied,
+            AuthorizerFailure,
+            BadRequestBody("[x]".into()),
+            BadRequestParameters("a \"quoted\" name".into()),
+            UnsupportedMediaType,
+            Iam(IamRefusal::forbidden("InvalidSignatureException", "m\n")),
+        ];
+        for refusal in every {
+            let expected = serde_json::json!({ "message": refusal.message() }).to_string();
+            assert_eq!(
+                std::str::from_utf8(&refusal.default_body()).unwrap(),
+                expected,
+                "{refusal:?}"
+            );
         }
     }
 

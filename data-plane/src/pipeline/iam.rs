@@ -9,7 +9,7 @@
 //! forwarded from memory: a signed body cannot be streamed unchecked.
 
 use super::gateway_response::{GatewayResponse, IamRefusal};
-use crate::body::{ReadError, RequestBody};
+use crate::body::RequestBody;
 use crate::sigv4;
 use crate::tables::{IamKey, RuntimeTables, SigningKey};
 use bytes::Bytes;
@@ -137,29 +137,11 @@ pub fn authenticate<'t>(
     Ok(signer.key)
 }
 
-/// How long a signed body may take to arrive.
-pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Reads the whole body (within `max` bytes and [`BODY_READ_TIMEOUT`]) and
+/// Reads the whole body (within `max` bytes and [`super::BODY_READ_TIMEOUT`]) and
 /// hashes it; the body is put back as the bytes read, for the integration.
 pub async fn hash_body(body: &mut RequestBody, max: usize) -> Result<String, GatewayResponse> {
-    let bytes = buffer_body(body, max).await?;
+    let bytes = super::buffer_body(body, max).await?;
     Ok(sigv4::body_sha256_hex(&bytes))
-}
-
-/// The whole body (within `max` bytes and [`BODY_READ_TIMEOUT`]), left in
-/// `body` as the bytes read for whoever reads it next; a handle on them
-/// (cheap: `Bytes` are shared) is returned. Every phase that needs the body
-/// whole reads it through here, so a body too large or broken gets one
-/// answer whichever phase read it first.
-pub async fn buffer_body(body: &mut RequestBody, max: usize) -> Result<Bytes, GatewayResponse> {
-    body.read_whole(max, BODY_READ_TIMEOUT)
-        .await
-        .cloned()
-        .map_err(|e| match e {
-            ReadError::TooLarge => GatewayResponse::RequestTooLarge,
-            ReadError::Failed => GatewayResponse::BadRequest,
-        })
 }
 
 fn signed_request(parts: &Parts) -> sigv4::Request<'_> {

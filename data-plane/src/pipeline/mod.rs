@@ -79,6 +79,25 @@ pub type GatewayBody = Either<
 /// The default payload limit, as in AWS: 10 MB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 
+/// How long a body read whole (to check a signature, validate, map or
+/// put in an event) may take to arrive.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The whole body (within `max` bytes and [`BODY_READ_TIMEOUT`]), left in
+/// `body` as the bytes read for whoever reads it next; a handle on them
+/// (cheap: `Bytes` are shared) is returned. Every phase that needs the body
+/// whole reads it through here, so a body too large or broken gets one
+/// answer whichever phase read it first.
+pub async fn buffer_body(body: &mut RequestBody, max: usize) -> Result<Bytes, GatewayResponse> {
+    body.read_whole(max, BODY_READ_TIMEOUT)
+        .await
+        .cloned()
+        .map_err(|e| match e {
+            crate::body::ReadError::TooLarge => GatewayResponse::RequestTooLarge,
+            crate::body::ReadError::Failed => GatewayResponse::BadRequest,
+        })
+}
+
 #[derive(Debug)]
 pub struct Gateway {
     tables: SharedTables,
@@ -246,9 +265,7 @@ impl Gateway {
             cache::Lookup::Answered(hit) => return Ok(hit),
             cache::Lookup::Continue(ticket) => ticket,
         };
-        // Request mapping goes here.
         let response = integration::call(cx, &target, &self.upstream, &self.aws).await?;
-        // Response mapping goes here.
         Ok(cache::store(&target, ticket, response))
     }
 }

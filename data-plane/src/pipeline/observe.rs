@@ -220,12 +220,12 @@ impl<'t> Observation<'t> {
         self.phases.iter()
     }
 
-    /// The request id, as the `x-amzn-RequestId` header carries it.
     /// When the request arrived, by the wall clock.
     pub fn received_at(&self) -> SystemTime {
         SystemTime::now() - self.started.elapsed()
     }
 
+    /// The request id, as the `x-amzn-RequestId` header carries it.
     pub fn request_id_header(&self) -> HeaderValue {
         HeaderValue::from_bytes(&self.request_id.0).expect("hex digits and dashes")
     }

@@ -17,8 +17,8 @@ use super::GatewayBody;
 use super::context::{Context, Stage};
 use super::gateway_response::GatewayResponse;
 use super::template_vars::TemplateVars;
+use crate::media_type::media_type;
 use crate::tables::gateway_responses::{HeaderSource, ResponseBody, Shape};
-use crate::tables::validation::media_type;
 use archway_proto::template::{ContextVars, Limits, ParamLocation, Params, StageVariables};
 use bytes::Bytes;
 use http::{HeaderValue, Response, header};
@@ -89,7 +89,7 @@ fn chosen_template<'s>(cx: &Context<'_>, shape: Shape<'s>) -> Option<(&'s str, &
     let find = |media: &str| {
         templates
             .iter()
-            .find(|(t, _)| **t == *media)
+            .find(|(t, _)| t.eq_ignore_ascii_case(media))
             .map(|(t, b)| (&**t, b))
     };
     cx.head
@@ -98,7 +98,7 @@ fn chosen_template<'s>(cx: &Context<'_>, shape: Shape<'s>) -> Option<(&'s str, &
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .find_map(|accepted| find(&media_type(accepted)))
+        .find_map(|accepted| find(media_type(accepted)))
         .or_else(|| find("application/json"))
         .or_else(|| templates.first().map(|(t, b)| (&**t, b)))
 }

@@ -31,8 +31,9 @@
 
 use super::context::Context;
 use super::gateway_response::GatewayResponse;
+use crate::media_type::media_type;
 use crate::stage_cache::key::KeyParam;
-use crate::tables::validation::{BodyModels, CompiledModel, RequiredParameter, media_type};
+use crate::tables::validation::{BodyModels, CompiledModel, RequiredParameter};
 use http::header::CONTENT_TYPE;
 use serde_json::Value;
 use std::fmt::Write;
@@ -123,9 +124,7 @@ async fn check_body(cx: &mut Context<'_>, models: &BodyModels) -> Result<(), Gat
                 "[more than one media type in Content-Type]".into(),
             ));
         }
-        (Some(one), None) => {
-            models.for_media_type(&media_type(&String::from_utf8_lossy(one.as_bytes())))
-        }
+        (Some(one), None) => models.for_media_type(media_type(one.to_str().unwrap_or_default())),
         (Some(_), Some(_)) => {
             return Err(GatewayResponse::BadRequestBody(
                 "[more than one Content-Type header]".into(),
@@ -135,7 +134,7 @@ async fn check_body(cx: &mut Context<'_>, models: &BodyModels) -> Result<(), Gat
     let Some(model) = model else {
         return Ok(());
     };
-    let bytes = super::iam::buffer_body(&mut cx.body, cx.max_payload).await?;
+    let bytes = super::buffer_body(&mut cx.body, cx.max_payload).await?;
     let checked = if bytes.len() > BLOCKING_BODY_BYTES {
         // Large bodies are parsed and checked off the async workers.
         let model = model.clone();

@@ -718,12 +718,77 @@ async fn a_duplicated_origin_gets_no_cors_headers() {
     assert_eq!(pre.header("access-control-allow-origin"), None);
 }
 
+/// A REST API answers OPTIONS through its own methods (MOCK with header
+/// mappings), as in AWS, never with the gateway's CORS: not even when its
+/// deployment, claiming to be an HTTP API's, carries a CORS configuration
+/// (the node compiles a deployment by its own protocol field).
 #[tokio::test]
 async fn rest_apis_get_no_gateway_cors() {
     let g = gateway();
-    // A REST API answers OPTIONS through its own methods (MOCK with
-    // header mappings), as in AWS: here there is none.
     let answer = send(&g, "OPTIONS", "pets", "/prod/open", &preflight("GET"), "").await;
     assert_eq!(answer.status, 403);
     assert_eq!(answer.header("access-control-allow-origin"), None);
+
+    let mut resources = snapshot();
+    let web_deployment = |r: &ConfigResource| match &r.resource {
+        Some(Body::Deployment(d)) if d.api_id == "web" => Some(d.clone()),
+        _ => None,
+    };
+    let web = resources
+        .iter()
+        .find_map(web_deployment)
+        .expect("the web deployment");
+    resources.extend([
+        res(
+            resource_name::api("legacy"),
+            Body::Api(RestApi {
+                id: "legacy".into(),
+                protocol: ApiProtocol::Rest as i32,
+                ..Default::default()
+            }),
+        ),
+        res(
+            resource_name::deployment("legacy", "d1"),
+            Body::Deployment(Deployment {
+                api_id: "legacy".into(),
+                ..web
+            }),
+        ),
+        res(
+            "stage/legacy/prod".into(),
+            Body::Stage(Stage {
+                api_id: "legacy".into(),
+                stage_name: "prod".into(),
+                deployment_id: "d1".into(),
+                ..Default::default()
+            }),
+        ),
+    ]);
+    let tables = compile(
+        1,
+        &resources,
+        &RuntimeTables::empty(),
+        &AccessLogSinks::default(),
+    )
+    .expect("the snapshot compiles");
+    let g = Gateway::in_memory(Arc::new(tables), DOMAIN, MAX_PAYLOAD).unwrap();
+    let pre = send(
+        &g,
+        "OPTIONS",
+        "legacy",
+        "/prod/items",
+        &preflight("GET"),
+        "",
+    )
+    .await;
+    assert_eq!(pre.header("access-control-allow-origin"), None);
+    assert_eq!(pre.header("access-control-allow-methods"), None);
+    let get = send(&g, "GET", "legacy", "/prod/items", &[ORIGIN], "").await;
+    assert_eq!(get.status, 200);
+    assert_eq!(
+        get.header("access-control-allow-origin"),
+        Some("*"),
+        "the backend's own"
+    );
+    assert_eq!(get.header("vary"), None);
 }

@@ -9,8 +9,8 @@ use http::HeaderValue;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Allowed {
     Any,
-    /// Normalised: origins and header names lower case, verbs as written
-    /// (verbs are case-sensitive).
+    /// Normalised: origins and header names lower case, verbs upper case
+    /// (as AWS matches them).
     Listed(Box<[Box<str>]>),
 }
 

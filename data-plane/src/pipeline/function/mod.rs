@@ -141,15 +141,13 @@ pub fn is_binary(content_type: Option<&str>, binary_media_types: &[Box<str>], bo
     if !binary_media_types.is_empty()
         && let Some(ct) = content_type
     {
-        let media = ct
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        let (kind, _) = media.split_once('/').unwrap_or((&media, ""));
+        let media = crate::media_type::media_type(ct);
+        let (kind, _) = media.split_once('/').unwrap_or((media, ""));
         let matches = binary_media_types.iter().any(|t| {
-            **t == *media || &**t == "*/*" || t.strip_suffix("/*").is_some_and(|k| k == kind)
+            t.eq_ignore_ascii_case(media)
+                || &**t == "*/*"
+                || t.strip_suffix("/*")
+                    .is_some_and(|k| k.eq_ignore_ascii_case(kind))
         });
         if matches {
             return true;

@@ -153,7 +153,7 @@ fn structured(
 fn append(headers: &mut HeaderMap, name: &str, value: &str) -> Result<(), String> {
     let name =
         HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("bad header name '{name}'"))?;
-    if crate::hop_by_hop::is_hop_by_hop(&name) || name == header::CONTENT_LENGTH {
+    if crate::hop_by_hop::is_reserved(&name) {
         // The gateway frames the response itself.
         return Ok(());
     }

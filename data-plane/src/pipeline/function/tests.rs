@@ -391,6 +391,21 @@ fn framing_headers_of_the_function_are_not_passed_on() {
     }
 }
 
+/// A function's answer may set no header a mapping template may not set:
+/// one list ([`crate::hop_by_hop::is_reserved`]) for both.
+#[test]
+fn a_function_sets_no_header_a_mapping_may_not() {
+    let r = parse(
+        PayloadFormat::V1,
+        r#"{"statusCode":200,"headers":{"host":"evil.test","proxy-status":"x","x-kept":"1"},"body":"ok"}"#,
+    )
+    .unwrap();
+    for h in ["host", "proxy-status"] {
+        assert!(r.headers().get(h).is_none(), "{h}");
+    }
+    assert_eq!(r.headers()["x-kept"], "1");
+}
+
 /// 30k distinct query names (what a 64 KiB head can carry) cost linear
 /// time to put in an event; a scan per name took seconds.
 #[test]

@@ -25,6 +25,7 @@ use super::gateway_response::GatewayResponse;
 use super::template_vars::TemplateVars;
 use super::{GatewayBody, function};
 use crate::aws::AwsOutbound;
+use crate::hop_by_hop::is_reserved;
 use crate::mapping::{Backend, MappedIntegration, RequestBodyPlan, ValueSource};
 use crate::upstream::{BufferedLimits, BufferedRequest, Upstream, UpstreamError};
 use archway_proto::mapping_expr::Location;
@@ -45,7 +46,6 @@ struct MappedRequest {
     headers: Vec<(String, String)>,
     query: Vec<(String, String)>,
     path: Vec<(String, String)>,
-    overrides: Overrides,
 }
 
 /// What the backend answered, before response mapping.
@@ -65,7 +65,7 @@ pub async fn call<'a>(
     upstream: &Upstream,
     aws: &AwsOutbound,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
-    let body = super::iam::buffer_body(&mut cx.body, cx.max_payload).await?;
+    let body = super::buffer_body(&mut cx.body, cx.max_payload).await?;
     let request = map_request(cx, target, mapped, &body)?;
     let started = Instant::now();
     let answer = match &mapped.backend {
@@ -118,15 +118,13 @@ pub async fn call<'a>(
             target: aws_target,
             settings,
         } => {
-            let query: Vec<(String, String)> = request.query.clone();
-            let path: Vec<(String, String)> = request.path.clone();
             let mut headers = HeaderMap::new();
             insert_pairs(&mut headers, &request.headers);
             let rendered = crate::aws::action::RenderedRequest {
                 method: http::Method::POST,
                 headers,
-                query: &query,
-                path_params: &path,
+                query: &request.query,
+                path_params: &request.path,
                 body: request.body.clone(),
             };
             match crate::aws::action::call(aws, &cx.tables.outbound, aws_target, settings, rendered)
@@ -159,20 +157,12 @@ pub async fn call<'a>(
     map_response(cx, target, mapped, answer)
 }
 
-/// Framing and hop-by-hop headers (`Content-Length`, `Transfer-Encoding`,
-/// `Connection`, `Host`, `Proxy-*`, ...): the gateway sets or strips them
-/// itself. One template can name them at run time
-/// (`$context.responseOverride.header[$x]`), and a client-influenced
-/// `Content-Length` on a response would split the client's connection, so
-/// they are dropped here for both directions, with the list the control
-/// plane refuses mapping targets by.
-fn is_reserved(name: &HeaderName) -> bool {
-    crate::hop_by_hop::is_hop_by_hop(name)
-        || archway_proto::rules::http::is_reserved_header(name.as_str())
-}
-
 /// Mapped and override headers into `headers`: names or values that
 /// cannot be headers, and reserved ones ([`is_reserved`]), are dropped.
+/// One template can name them at run time
+/// (`$context.responseOverride.header[$x]`), and a client-influenced
+/// `Content-Length` on a response would split the client's connection, so
+/// they are dropped here for both directions.
 fn insert_pairs(headers: &mut HeaderMap, pairs: &[(String, String)]) {
     for (name, value) in pairs {
         let (Ok(n), Ok(v)) = (
@@ -247,7 +237,6 @@ fn map_request<'a>(
         headers: Vec::new(),
         query: Vec::new(),
         path: Vec::new(),
-        overrides: Overrides::default(),
     };
     for p in &mapped.request_parameters {
         let Some(value) = request_value(&vars, &p.source, body)? else {
@@ -261,16 +250,15 @@ fn map_request<'a>(
         set(list, &p.name, value);
     }
     // The template's requestOverride wins over the mappings, as in AWS.
-    for (n, v) in &overrides.request_headers {
-        set(&mut request.headers, n, v.clone());
+    for (n, v) in overrides.request_headers {
+        set(&mut request.headers, &n, v);
     }
-    for (n, v) in &overrides.request_querystring {
-        set(&mut request.query, n, v.clone());
+    for (n, v) in overrides.request_querystring {
+        set(&mut request.query, &n, v);
     }
-    for (n, v) in &overrides.request_path {
-        set(&mut request.path, n, v.clone());
+    for (n, v) in overrides.request_path {
+        set(&mut request.path, &n, v);
     }
-    request.overrides = overrides;
     Ok(request)
 }
 
