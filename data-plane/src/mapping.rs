@@ -11,6 +11,7 @@
 
 use archway_proto::mapping_expr::{self, Location, Source, Use};
 use archway_proto::template::Template;
+use archway_proto::template::jsonpath::JsonPath;
 use archway_proto::uri_template::UriTemplate;
 use archway_proto::v1::{ContentHandling, Integration, IntegrationType, PassthroughBehavior};
 use http::{HeaderName, StatusCode};
@@ -68,8 +69,9 @@ pub enum ValueSource {
     /// The request body (for request mappings) or the integration
     /// response's body (for response mappings).
     Body,
-    /// `$input.json('PATH')` over that body, a JSON string unquoted.
-    BodyPath(Template),
+    /// A JSONPath over that body, parsed once here; its value a string
+    /// unquoted, anything else as JSON (what `$input.json('PATH')` gives).
+    BodyPath(JsonPath),
     ResponseHeader(HeaderName),
     ResponseMultiValueHeader(HeaderName),
     StageVariable(Box<str>),
@@ -307,7 +309,7 @@ fn value_source(s: Source) -> Result<ValueSource, String> {
         HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("bad header name '{name}'"))
     };
     let body_path = |path: String| {
-        Template::parse(&format!("$input.json('{}')", path.replace('\'', "")))
+        JsonPath::parse(&path)
             .map(ValueSource::BodyPath)
             .map_err(|e| format!("body path '{path}': {e}"))
     };

@@ -5,7 +5,8 @@
 use super::arn::{self, AwsTarget, FunctionTarget};
 use archway_proto::MAX_INTEGRATION_TIMEOUT_MS;
 use archway_proto::aws_subtypes::{self, Parameter, Subtype};
-use archway_proto::mapping_expr::{HttpValue, parse_http_value};
+use archway_proto::mapping_expr::{HttpPart, parse_http_value};
+use archway_proto::template::jsonpath::JsonPath;
 use archway_proto::uri_template::{Piece, UriTemplate};
 use archway_proto::v1::Integration;
 use std::borrow::Cow;
@@ -91,8 +92,29 @@ pub struct ServiceIntegration {
     pub subtype: &'static Subtype,
     /// Each mapped parameter and where its value comes from (HTTP APIs'
     /// mapping values: `$request.header.x`, `${request.body.id}-suffix`…).
-    pub parameters: Vec<(&'static Parameter, HttpValue)>,
+    pub parameters: Vec<(&'static Parameter, Vec<ServicePart>)>,
+    /// Whether a parameter reads the body, which is then read whole.
+    pub needs_body: bool,
     pub call: CallSettings,
+}
+
+/// One part of a mapped value, ready to evaluate: a body path parsed once
+/// here, every other part as the mapping expression gave it.
+#[derive(Debug)]
+pub enum ServicePart {
+    BodyPath(JsonPath),
+    Other(HttpPart),
+}
+
+impl ServicePart {
+    fn compile(part: HttpPart) -> Result<ServicePart, String> {
+        Ok(match part {
+            HttpPart::RequestBodyPath(path) => ServicePart::BodyPath(
+                JsonPath::parse(&path).map_err(|e| format!("body path '{path}': {e}"))?,
+            ),
+            other => ServicePart::Other(other),
+        })
+    }
 }
 
 /// The compiled form of an `AWS_PROXY` integration.
@@ -124,11 +146,24 @@ pub fn compile_proxy(
             if value.reads_response() {
                 return Err(format!("{name}: a request parameter cannot read $response"));
             }
-            parameters.push((parameter, value));
+            let parts = value
+                .parts
+                .into_iter()
+                .map(ServicePart::compile)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("{name}: {e}"))?;
+            parameters.push((parameter, parts));
         }
+        let needs_body = parameters.iter().flat_map(|(_, parts)| parts).any(|p| {
+            matches!(
+                p,
+                ServicePart::BodyPath(_) | ServicePart::Other(HttpPart::RequestBody)
+            )
+        });
         return Ok(ProxyIntegration::Service(ServiceIntegration {
             subtype,
             parameters,
+            needs_body,
             call,
         }));
     }
