@@ -95,6 +95,10 @@ pub struct ServiceIntegration {
     pub parameters: Vec<(&'static Parameter, Vec<ServicePart>)>,
     /// Whether a parameter reads the body, which is then read whole.
     pub needs_body: bool,
+    /// The `X-Amz-Target` header of a JSON-protocol subtype, made once.
+    pub amz_target: Option<http::HeaderValue>,
+    /// Whether the subtype puts parameters in one `Entries` member.
+    pub has_entries: bool,
     pub call: CallSettings,
 }
 
@@ -160,10 +164,23 @@ pub fn compile_proxy(
                 ServicePart::BodyPath(_) | ServicePart::Other(HttpPart::RequestBody)
             )
         });
+        let amz_target = match subtype.target() {
+            Some(t) => Some(
+                http::HeaderValue::from_str(&t)
+                    .map_err(|_| format!("X-Amz-Target '{t}' is not a header value"))?,
+            ),
+            None => None,
+        };
+        let has_entries = subtype
+            .parameters
+            .iter()
+            .any(|p| p.placement == aws_subtypes::Placement::Entry);
         return Ok(ProxyIntegration::Service(ServiceIntegration {
             subtype,
             parameters,
             needs_body,
+            amz_target,
+            has_entries,
             call,
         }));
     }

@@ -263,21 +263,14 @@ pub fn wire_request(
                     _ => {}
                 }
             }
-            if subtype
-                .parameters
-                .iter()
-                .any(|p| p.placement == Placement::Entry)
-            {
+            if service.has_entries {
                 body.insert("Entries".into(), Value::Array(vec![Value::Object(entry)]));
             }
             if let Some(ct) = subtype.protocol.content_type() {
                 headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
             }
-            if let Some(t) = subtype
-                .target()
-                .and_then(|t| HeaderValue::from_str(&t).ok())
-            {
-                headers.insert("x-amz-target", t);
+            if let Some(t) = &service.amz_target {
+                headers.insert("x-amz-target", t.clone());
             }
             let body = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
             (http::Method::POST, "/".to_owned(), headers, body)
