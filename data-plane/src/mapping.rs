@@ -48,7 +48,7 @@ pub enum Backend {
     },
     /// An AWS action, path or function with a mapping template.
     Aws {
-        target: crate::aws::arn::AwsTarget,
+        target: archway_proto::rules::aws_arn::AwsTarget,
         settings: crate::aws::integration::CallSettings,
     },
 }
@@ -192,7 +192,7 @@ pub fn compile(
                 Err(e) => return Some(Err(e)),
             }
         }
-        Ok(IntegrationType::Aws) => match crate::aws::arn::parse(&i.uri) {
+        Ok(IntegrationType::Aws) => match archway_proto::rules::aws_arn::aws_target(&i.uri) {
             Ok(target) => Backend::Aws {
                 target,
                 settings: crate::aws::integration::CallSettings::of(i),

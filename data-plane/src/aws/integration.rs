@@ -2,10 +2,10 @@
 //! configuration version: a function ([`FunctionIntegration`]) or, on HTTP
 //! APIs, a service action named by its subtype ([`ServiceIntegration`]).
 
-use super::arn::{self, AwsTarget, FunctionTarget};
 use archway_proto::MAX_INTEGRATION_TIMEOUT_MS;
 use archway_proto::aws_subtypes::{self, Parameter, Subtype};
 use archway_proto::mapping_expr::{HttpPart, parse_http_value};
+use archway_proto::rules::aws_arn::{AwsTarget, FunctionTarget, aws_target};
 use archway_proto::template::jsonpath::JsonPath;
 use archway_proto::uri_template::{Piece, UriTemplate};
 use archway_proto::v1::Integration;
@@ -79,7 +79,7 @@ impl FunctionIntegration {
         };
         let mut uri = String::new();
         template.render(&mut uri, |_| None, |name| variables.get(name).map(|v| &**v));
-        match arn::parse(&uri)? {
+        match aws_target(&uri)? {
             AwsTarget::Function(f) => Ok(Cow::Owned(f)),
             _ => Err(format!("'{uri}' does not name a function")),
         }
@@ -184,8 +184,8 @@ pub fn compile_proxy(
             call,
         }));
     }
-    // With stage variables, the shape is checked with a placeholder for
-    // each (they stand for a region, account, name or alias); the stage's
+    // With stage variables (standing for a region, account, name or
+    // alias), the shape is checked as the admin API checks it; the stage's
     // values are put in per request.
     let stage_uri = if i.uri.contains("${") {
         let template = UriTemplate::parse(&i.uri)?;
@@ -197,15 +197,7 @@ pub fn compile_proxy(
     } else {
         None
     };
-    let checked: Cow<'_, str> = match &stage_uri {
-        Some(template) => {
-            let mut uri = String::new();
-            template.render(&mut uri, |_| None, |_| Some("stage-1"));
-            uri.into()
-        }
-        None => i.uri.as_str().into(),
-    };
-    let target = match arn::parse(&checked)? {
+    let target = match aws_target(&i.uri)? {
         AwsTarget::Function(f) => f,
         _ => return Err(format!("AWS_PROXY needs a function, not '{}'", i.uri)),
     };
@@ -297,10 +289,10 @@ mod tests {
             .target_for(&vars(&[("region", "eu-west-1"), ("alias", "live")]))
             .unwrap();
         assert_eq!(
-            live.invoke_path(),
+            super::super::lambda::invoke_path(&live),
             "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Aapi/invocations?Qualifier=live"
         );
-        assert_eq!(live.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(&*live.region, "eu-west-1");
         let e = f.target_for(&vars(&[("region", "eu-west-1")])).unwrap_err();
         assert!(e.contains("api:'"), "{e}");
         let plain = proxy("arn:aws:lambda:us-east-1:123456789012:function:f", "", &[]);
@@ -312,6 +304,31 @@ mod tests {
             p.target_for(&vars(&[])).unwrap(),
             Cow::Borrowed(_)
         ));
+    }
+
+    /// The admin API accepts a stage variable for the account; the node
+    /// once checked it with its own parser and placeholder (`stage-1`, not
+    /// digits) and refused to compile what the API had accepted.
+    #[test]
+    fn a_stage_variable_in_the_account_compiles_as_the_admin_api_accepts_it() {
+        let uri = "arn:aws:lambda:us-east-1:${stageVariables.acct}:function:f";
+        let i = proxy(uri, "", &[]);
+        let scope = archway_proto::rules::integration::Scope {
+            protocol: Some(archway_proto::v1::ApiProtocol::Http),
+            ..archway_proto::rules::integration::Scope::path("/")
+        };
+        assert_eq!(
+            archway_proto::rules::integration::integration_in("i", &i, &scope),
+            Ok(())
+        );
+        let ProxyIntegration::Function(f) = compile_proxy(&i, "GET", "/", &[]).unwrap() else {
+            panic!()
+        };
+        let vars: HashMap<Box<str>, Box<str>> = [("acct".into(), "123456789012".into())].into();
+        assert_eq!(
+            &*f.target_for(&vars).unwrap().function,
+            "arn:aws:lambda:us-east-1:123456789012:function:f"
+        );
     }
 
     #[test]
