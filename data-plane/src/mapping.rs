@@ -12,6 +12,7 @@
 use crate::media_type::media_type;
 use archway_proto::mapping_expr::{self, Location, Source, Use};
 use archway_proto::template::Template;
+use archway_proto::template::jsonpath::JsonPath;
 use archway_proto::uri_template::UriTemplate;
 use archway_proto::v1::{ContentHandling, Integration, IntegrationType, PassthroughBehavior};
 use http::{HeaderName, StatusCode};
@@ -48,7 +49,7 @@ pub enum Backend {
     },
     /// An AWS action, path or function with a mapping template.
     Aws {
-        target: crate::aws::arn::AwsTarget,
+        target: archway_proto::rules::aws_arn::AwsTarget,
         settings: crate::aws::integration::CallSettings,
     },
 }
@@ -69,8 +70,9 @@ pub enum ValueSource {
     /// The request body (for request mappings) or the integration
     /// response's body (for response mappings).
     Body,
-    /// `$input.json('PATH')` over that body, a JSON string unquoted.
-    BodyPath(Template),
+    /// A JSONPath over that body, parsed once here; its value a string
+    /// unquoted, anything else as JSON (what `$input.json('PATH')` gives).
+    BodyPath(JsonPath),
     ResponseHeader(HeaderName),
     ResponseMultiValueHeader(HeaderName),
     StageVariable(Box<str>),
@@ -187,7 +189,7 @@ pub fn compile(
             },
             Err(e) => return Some(Err(e)),
         },
-        Ok(IntegrationType::Aws) => match crate::aws::arn::parse(&i.uri) {
+        Ok(IntegrationType::Aws) => match archway_proto::rules::aws_arn::aws_target(&i.uri) {
             Ok(target) => Backend::Aws {
                 target,
                 settings: crate::aws::integration::CallSettings::of(i),
@@ -304,7 +306,7 @@ fn value_source(s: Source) -> Result<ValueSource, String> {
         HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("bad header name '{name}'"))
     };
     let body_path = |path: String| {
-        Template::parse(&format!("$input.json('{}')", path.replace('\'', "")))
+        JsonPath::parse(&path)
             .map(ValueSource::BodyPath)
             .map_err(|e| format!("body path '{path}': {e}"))
     };

@@ -244,7 +244,7 @@ async fn subtypes_land_messages_events_and_executions_in_moto() -> anyhow::Resul
 async fn rest_aws_action_calls_are_answered() -> anyhow::Result<()> {
     use archway_data_plane::aws::credentials::OutboundCredentials;
     use archway_data_plane::aws::integration::CallSettings;
-    use archway_data_plane::aws::{AwsOutbound, RenderedRequest, arn, call, endpoints::Endpoints};
+    use archway_data_plane::aws::{AwsOutbound, RenderedRequest, call, endpoints::Endpoints};
     let moto = Moto::start().await?;
     let setup = moto.client("setup", json!({})).await?;
     let queue_url = setup["queue_url"].as_str().unwrap().to_owned();
@@ -261,8 +261,10 @@ async fn rest_aws_action_calls_are_answered() -> anyhow::Result<()> {
         Endpoints::new([moto.url().as_str()], None).map_err(anyhow::Error::msg)?,
         None,
     );
-    let target = arn::parse("arn:aws:apigateway:us-east-1:sqs:action/SendMessage")
-        .map_err(anyhow::Error::msg)?;
+    let target = archway_proto::rules::aws_arn::aws_target(
+        "arn:aws:apigateway:us-east-1:sqs:action/SendMessage",
+    )
+    .map_err(anyhow::Error::msg)?;
     let settings = CallSettings::of(&Integration {
         credentials: "arn:aws:iam::123456789012:role/sender".into(),
         timeout_ms: 5000,

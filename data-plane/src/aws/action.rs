@@ -4,11 +4,11 @@
 //! service action, a service path, or a function) and returns the answer
 //! for the integration responses to map.
 
-use super::arn::AwsTarget;
 use super::credentials::OutboundCredentials;
 use super::integration::CallSettings;
 use super::lambda::{self, FunctionError};
 use super::{AwsAnswer, AwsError, AwsOutbound, AwsRequest, Service};
+use archway_proto::rules::aws_arn::AwsTarget;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, header};
 

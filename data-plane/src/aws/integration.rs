@@ -2,10 +2,11 @@
 //! configuration version: a function ([`FunctionIntegration`]) or, on HTTP
 //! APIs, a service action named by its subtype ([`ServiceIntegration`]).
 
-use super::arn::{self, AwsTarget, FunctionTarget};
 use archway_proto::MAX_INTEGRATION_TIMEOUT_MS;
 use archway_proto::aws_subtypes::{self, Parameter, Subtype};
-use archway_proto::mapping_expr::{HttpValue, parse_http_value};
+use archway_proto::mapping_expr::{HttpPart, parse_http_value};
+use archway_proto::rules::aws_arn::{AwsTarget, FunctionTarget, aws_target};
+use archway_proto::template::jsonpath::JsonPath;
 use archway_proto::uri_template::{Piece, UriTemplate};
 use archway_proto::v1::Integration;
 use std::borrow::Cow;
@@ -86,7 +87,7 @@ impl FunctionIntegration {
         };
         let mut uri = String::new();
         template.render(&mut uri, |_| None, |name| variables.get(name).map(|v| &**v));
-        match arn::parse(&uri)? {
+        match aws_target(&uri)? {
             AwsTarget::Function(f) => Ok(Cow::Owned(f)),
             _ => Err(format!("'{uri}' does not name a function")),
         }
@@ -99,8 +100,33 @@ pub struct ServiceIntegration {
     pub subtype: &'static Subtype,
     /// Each mapped parameter and where its value comes from (HTTP APIs'
     /// mapping values: `$request.header.x`, `${request.body.id}-suffix`…).
-    pub parameters: Vec<(&'static Parameter, HttpValue)>,
+    pub parameters: Vec<(&'static Parameter, Vec<ServicePart>)>,
+    /// Whether a parameter reads the body, which is then read whole.
+    pub needs_body: bool,
+    /// The `X-Amz-Target` header of a JSON-protocol subtype, made once.
+    pub amz_target: Option<http::HeaderValue>,
+    /// Whether the subtype puts parameters in one `Entries` member.
+    pub has_entries: bool,
     pub call: CallSettings,
+}
+
+/// One part of a mapped value, ready to evaluate: a body path parsed once
+/// here, every other part as the mapping expression gave it.
+#[derive(Debug)]
+pub enum ServicePart {
+    BodyPath(JsonPath),
+    Other(HttpPart),
+}
+
+impl ServicePart {
+    fn compile(part: HttpPart) -> Result<ServicePart, String> {
+        Ok(match part {
+            HttpPart::RequestBodyPath(path) => ServicePart::BodyPath(
+                JsonPath::parse(&path).map_err(|e| format!("body path '{path}': {e}"))?,
+            ),
+            other => ServicePart::Other(other),
+        })
+    }
 }
 
 /// The compiled form of an `AWS_PROXY` integration.
@@ -132,16 +158,42 @@ pub fn compile_proxy(
             if value.reads_response() {
                 return Err(format!("{name}: a request parameter cannot read $response"));
             }
-            parameters.push((parameter, value));
+            let parts = value
+                .parts
+                .into_iter()
+                .map(ServicePart::compile)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("{name}: {e}"))?;
+            parameters.push((parameter, parts));
         }
+        let needs_body = parameters.iter().flat_map(|(_, parts)| parts).any(|p| {
+            matches!(
+                p,
+                ServicePart::BodyPath(_) | ServicePart::Other(HttpPart::RequestBody)
+            )
+        });
+        let amz_target = match subtype.target() {
+            Some(t) => Some(
+                http::HeaderValue::from_str(&t)
+                    .map_err(|_| format!("X-Amz-Target '{t}' is not a header value"))?,
+            ),
+            None => None,
+        };
+        let has_entries = subtype
+            .parameters
+            .iter()
+            .any(|p| p.placement == aws_subtypes::Placement::Entry);
         return Ok(ProxyIntegration::Service(ServiceIntegration {
             subtype,
             parameters,
+            needs_body,
+            amz_target,
+            has_entries,
             call,
         }));
     }
-    // With stage variables, the shape is checked with a placeholder for
-    // each (they stand for a region, account, name or alias); the stage's
+    // With stage variables (standing for a region, account, name or
+    // alias), the shape is checked as the admin API checks it; the stage's
     // values are put in per request.
     let stage_uri = if i.uri.contains("${") {
         let template = UriTemplate::parse(&i.uri)?;
@@ -153,15 +205,7 @@ pub fn compile_proxy(
     } else {
         None
     };
-    let checked: Cow<'_, str> = match &stage_uri {
-        Some(template) => {
-            let mut uri = String::new();
-            template.render(&mut uri, |_| None, |_| Some("stage-1"));
-            uri.into()
-        }
-        None => i.uri.as_str().into(),
-    };
-    let target = match arn::parse(&checked)? {
+    let target = match aws_target(&i.uri)? {
         AwsTarget::Function(f) => f,
         _ => return Err(format!("AWS_PROXY needs a function, not '{}'", i.uri)),
     };
@@ -253,10 +297,10 @@ mod tests {
             .target_for(&vars(&[("region", "eu-west-1"), ("alias", "live")]))
             .unwrap();
         assert_eq!(
-            live.invoke_path(),
+            super::super::lambda::invoke_path(&live),
             "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A123456789012%3Afunction%3Aapi/invocations?Qualifier=live"
         );
-        assert_eq!(live.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(&*live.region, "eu-west-1");
         let e = f.target_for(&vars(&[("region", "eu-west-1")])).unwrap_err();
         assert!(e.contains("api:'"), "{e}");
         let plain = proxy("arn:aws:lambda:us-east-1:123456789012:function:f", "", &[]);
@@ -268,6 +312,31 @@ mod tests {
             p.target_for(&vars(&[])).unwrap(),
             Cow::Borrowed(_)
         ));
+    }
+
+    /// The admin API accepts a stage variable for the account; the node
+    /// once checked it with its own parser and placeholder (`stage-1`, not
+    /// digits) and refused to compile what the API had accepted.
+    #[test]
+    fn a_stage_variable_in_the_account_compiles_as_the_admin_api_accepts_it() {
+        let uri = "arn:aws:lambda:us-east-1:${stageVariables.acct}:function:f";
+        let i = proxy(uri, "", &[]);
+        let scope = archway_proto::rules::integration::Scope {
+            protocol: Some(archway_proto::v1::ApiProtocol::Http),
+            ..archway_proto::rules::integration::Scope::path("/")
+        };
+        assert_eq!(
+            archway_proto::rules::integration::integration_in("i", &i, &scope),
+            Ok(())
+        );
+        let ProxyIntegration::Function(f) = compile_proxy(&i, "GET", "/", &[]).unwrap() else {
+            panic!()
+        };
+        let vars: HashMap<Box<str>, Box<str>> = [("acct".into(), "123456789012".into())].into();
+        assert_eq!(
+            &*f.target_for(&vars).unwrap().function,
+            "arn:aws:lambda:us-east-1:123456789012:function:f"
+        );
     }
 
     #[test]

@@ -3,10 +3,10 @@
 //! `X-Amz-Function-Error` when the function raised an error (the body is
 //! then `{"errorMessage": …, "errorType": …}`).
 
-use super::arn::FunctionTarget;
 use super::credentials::Credentials;
 use super::integration::CallSettings;
 use super::{AwsAnswer, AwsError, AwsOutbound, AwsRequest, Service};
+use archway_proto::rules::aws_arn::FunctionTarget;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, header};
 
@@ -106,6 +106,23 @@ pub fn api_error_type(answer: &AwsAnswer) -> String {
         .to_owned()
 }
 
+/// The Invoke API's path and query:
+/// `/2015-03-31/functions/{function}/invocations[?Qualifier=q]`, the
+/// function percent-encoded as one path segment.
+pub fn invoke_path(target: &FunctionTarget) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+    let mut path = format!(
+        "/2015-03-31/functions/{}/invocations",
+        utf8_percent_encode(&target.function, SEGMENT)
+    );
+    if let Some(q) = &target.qualifier {
+        path.push_str("?Qualifier=");
+        path.extend(utf8_percent_encode(q, SEGMENT));
+    }
+    path
+}
+
 /// Invokes `target` synchronously (`RequestResponse`) with `payload`.
 pub async fn invoke(
     aws: &AwsOutbound,
@@ -114,7 +131,7 @@ pub async fn invoke(
     settings: &CallSettings,
     payload: Bytes,
 ) -> Result<AwsAnswer, AwsError> {
-    let path = target.invoke_path();
+    let path = invoke_path(target);
     let mut headers = HeaderMap::with_capacity(4);
     headers.insert(
         header::CONTENT_TYPE,
@@ -128,7 +145,7 @@ pub async fn invoke(
         endpoint_prefix: "lambda",
         subdomain: None,
         signing_name: "lambda",
-        region: target.region.as_deref(),
+        region: Some(&target.region),
         endpoint_url: settings.endpoint_url.as_deref(),
     };
     let request = AwsRequest {

@@ -13,7 +13,6 @@
 //! Secrets never reach logs: errors name the key id at most.
 
 pub mod action;
-pub mod arn;
 pub mod credentials;
 pub mod endpoints;
 pub mod integration;

@@ -12,8 +12,8 @@ use super::GatewayBody;
 use super::buffer_body;
 use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
-use super::template_vars::TemplateVars;
-use crate::aws::integration::ServiceIntegration;
+use super::template_vars::{BodyJson, TemplateVars};
+use crate::aws::integration::{ServiceIntegration, ServicePart};
 use crate::aws::{AwsError, AwsOutbound, AwsRequest, Service};
 use archway_proto::aws_subtypes::{Parameter, Placement, Protocol, Shape};
 use archway_proto::mapping_expr::HttpPart;
@@ -31,12 +31,7 @@ pub async fn call<'a>(
     service: &ServiceIntegration,
     aws: &AwsOutbound,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
-    let needs_body = service
-        .parameters
-        .iter()
-        .flat_map(|(_, v)| &v.parts)
-        .any(|p| matches!(p, HttpPart::RequestBody | HttpPart::RequestBodyPath(_)));
-    let body = if needs_body {
+    let body = if service.needs_body {
         buffer_body(&mut cx.body, cx.max_payload).await?
     } else {
         Bytes::new()
@@ -128,12 +123,26 @@ fn evaluate<'s, 'a>(
 ) -> Vec<(&'s Parameter, String)> {
     let params = cx.params();
     let vars = TemplateVars::new(cx, target);
-    let mut json_body: Option<Option<Value>> = None;
+    let mut json = BodyJson::new(body);
     let mut out = Vec::with_capacity(service.parameters.len());
-    for (parameter, value) in &service.parameters {
+    for (parameter, parts) in &service.parameters {
         let mut text = String::new();
         let mut found = false;
-        for part in &value.parts {
+        for part in parts {
+            let part = match part {
+                // A body that is not JSON, or a JSON null, gives nothing.
+                ServicePart::BodyPath(path) => {
+                    if let Ok(Some(v)) = json.select(path)
+                        && !matches!(v, TemplateValue::Null)
+                        && let Ok(v) = BodyJson::value_text(&v, usize::MAX)
+                    {
+                        found = true;
+                        text.push_str(&v);
+                    }
+                    continue;
+                }
+                ServicePart::Other(part) => part,
+            };
             let piece: Option<Cow<'_, str>> = match part {
                 HttpPart::Literal(v) => {
                     found = true;
@@ -167,27 +176,16 @@ fn evaluate<'s, 'a>(
                 }
                 HttpPart::RequestPath => Some(Cow::Owned(cx.path().to_owned())),
                 HttpPart::RequestBody => Some(String::from_utf8_lossy(body)),
-                HttpPart::RequestBodyPath(path) => {
-                    let parsed = json_body.get_or_insert_with(|| serde_json::from_slice(body).ok());
-                    parsed
-                        .as_ref()
-                        .and_then(|v| json_path(v, path))
-                        .and_then(|found| {
-                            Some(match found {
-                                Value::String(s) => Cow::Owned(s.clone()),
-                                Value::Null => return None,
-                                other => Cow::Owned(other.to_string()),
-                            })
-                        })
-                }
                 HttpPart::StageVariable(name) => target
                     .serving
                     .variables
                     .get(name.as_str())
                     .map(|v| Cow::Owned(v.to_string())),
                 HttpPart::Context(name) => context_value(&vars, name).map(Cow::Owned),
-                // Refused when compiled: request parameters read no response.
-                HttpPart::ResponseHeader(_)
+                // Compiled as ServicePart::BodyPath; refused when compiled:
+                // request parameters read no response.
+                HttpPart::RequestBodyPath(_)
+                | HttpPart::ResponseHeader(_)
                 | HttpPart::ResponseBody
                 | HttpPart::ResponseBodyPath(_) => None,
             };
@@ -201,44 +199,6 @@ fn evaluate<'s, 'a>(
         }
     }
     out
-}
-
-/// The value at a `$`-rooted JSONPath of AWS's subset made of `.name`,
-/// `['name']` and `[n]` steps; None when it is not there (or the path uses
-/// `*` or `..`, which select more than one value).
-fn json_path<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
-    let mut rest = path.strip_prefix('$')?;
-    let mut at = root;
-    while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix('.') {
-            if after.starts_with('.') {
-                return None;
-            }
-            let end = after.find(['.', '[']).unwrap_or(after.len());
-            let name = &after[..end];
-            if name == "*" {
-                return None;
-            }
-            at = at.get(name)?;
-            rest = &after[end..];
-        } else if let Some(after) = rest.strip_prefix('[') {
-            let close = after.find(']')?;
-            let inner = &after[..close];
-            at = if let Some(quoted) = inner
-                .strip_prefix('\'')
-                .and_then(|q| q.strip_suffix('\''))
-                .or_else(|| inner.strip_prefix('"').and_then(|q| q.strip_suffix('"')))
-            {
-                at.get(quoted)?
-            } else {
-                at.get(inner.parse::<usize>().ok()?)?
-            };
-            rest = &after[close + 1..];
-        } else {
-            return None;
-        }
-    }
-    Some(at)
 }
 
 /// `$context.NAME` (`identity.sourceIp`...) as mapping templates read it:
@@ -303,21 +263,14 @@ pub fn wire_request(
                     _ => {}
                 }
             }
-            if subtype
-                .parameters
-                .iter()
-                .any(|p| p.placement == Placement::Entry)
-            {
+            if service.has_entries {
                 body.insert("Entries".into(), Value::Array(vec![Value::Object(entry)]));
             }
             if let Some(ct) = subtype.protocol.content_type() {
                 headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
             }
-            if let Some(t) = subtype
-                .target()
-                .and_then(|t| HeaderValue::from_str(&t).ok())
-            {
-                headers.insert("x-amz-target", t);
+            if let Some(t) = &service.amz_target {
+                headers.insert("x-amz-target", t.clone());
             }
             let body = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
             (http::Method::POST, "/".to_owned(), headers, body)
@@ -530,24 +483,6 @@ mod tests {
             ]),
             "/applications/a/environments/e/configurations/c?client_id=a%20b%2Bc"
         );
-    }
-
-    #[test]
-    fn json_paths_of_the_aws_subset() {
-        let v: Value = serde_json::json!({"a": {"b": [10, {"c d": "x"}]}, "n": null});
-        assert_eq!(json_path(&v, "$.a.b[0]"), Some(&serde_json::json!(10)));
-        assert_eq!(
-            json_path(&v, "$.a.b[1]['c d']"),
-            Some(&serde_json::json!("x"))
-        );
-        assert_eq!(
-            json_path(&v, "$['a'].b[1][\"c d\"]"),
-            Some(&serde_json::json!("x"))
-        );
-        assert_eq!(json_path(&v, "$"), Some(&v));
-        for none in ["$.missing", "$.a.b[5]", "$..b", "$.a.*", "a.b", "$.a.b[x]"] {
-            assert_eq!(json_path(&v, none), None, "{none}");
-        }
     }
 
     #[test]

@@ -35,9 +35,11 @@ use super::caller::Caller;
 use super::context::{Context, Stage, Target};
 use super::gateway_response::GatewayResponse;
 use crate::tables::Route;
+use archway_proto::template::jsonpath::{JsonPath, Selected};
 use archway_proto::template::{
     ContextVars, ParamLocation, Params, StageVariables, Value, Variables,
 };
+use archway_proto::template::{Limits, Map};
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
@@ -304,5 +306,84 @@ impl ContextVars for TemplateVars<'_, '_> {
 impl StageVariables for TemplateVars<'_, '_> {
     fn get(&self, name: &str) -> Option<&str> {
         self.stage.serving.variables.get(name).map(|v| &**v)
+    }
+}
+
+/// A body as JSON for body-path mappings (`method.request.body.a.b`,
+/// `$request.body.a`, `integration.response.body.x`): parsed at most once
+/// however many mappings read it, within the steps a template's
+/// `$input.json(..)` may take ([`Limits::default`]). An empty body reads as
+/// `{}`, as in AWS.
+pub struct BodyJson<'b> {
+    text: &'b [u8],
+    parsed: Option<Result<Value, String>>,
+    /// Steps taken so far: parsing, then each selection.
+    work: u64,
+}
+
+impl<'b> BodyJson<'b> {
+    pub fn new(text: &'b [u8]) -> Self {
+        BodyJson {
+            text,
+            parsed: None,
+            work: 0,
+        }
+    }
+
+    /// What `path` selects: None when a definite path finds nothing, a list
+    /// for any other path. Err: the body is not JSON, or the work passed
+    /// the limit.
+    pub fn select(&mut self, path: &JsonPath) -> Result<Option<Value>, String> {
+        let max = Limits::default().max_steps;
+        let text = self.text;
+        let work = &mut self.work;
+        let root = self
+            .parsed
+            .get_or_insert_with(|| {
+                if text.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(Value::map(Map::new()));
+                }
+                // A step per 64 bytes and per value, as templates pay.
+                *work += text.len() as u64 / 64;
+                archway_proto::template::parse_json_counting(text, work)
+            })
+            .as_ref()
+            .map_err(|e| format!("the body is not JSON: {e}"))?;
+        let too_much = || format!("the body path took more than {max} steps");
+        if self.work > max {
+            return Err(too_much());
+        }
+        Ok(
+            match path
+                .select_within(root, &mut self.work, max)
+                .map_err(|_| too_much())?
+            {
+                Selected::One(v) => v,
+                Selected::Many(vs) => Some(Value::list(vs)),
+            },
+        )
+    }
+
+    /// [`BodyJson::select`] as a mapped value: see [`BodyJson::value_text`].
+    pub fn text(&mut self, path: &JsonPath, max_bytes: usize) -> Result<Option<String>, String> {
+        match self.select(path)? {
+            Some(v) => Self::value_text(&v, max_bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A selected value as mapped text: a string unquoted, any other value
+    /// as compact JSON (at most `max_bytes`).
+    pub fn value_text(v: &Value, max_bytes: usize) -> Result<String, String> {
+        if let Value::String(s) = v {
+            return Ok(s.to_string());
+        }
+        let mut out = String::new();
+        if !archway_proto::template::write_json_within(v, &mut out, max_bytes) {
+            return Err(format!(
+                "the body path's value is longer than {max_bytes} bytes"
+            ));
+        }
+        Ok(out)
     }
 }

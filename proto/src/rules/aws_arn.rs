@@ -24,6 +24,83 @@ pub enum ServiceUri<'a> {
     },
 }
 
+/// A function to invoke, as the node calls it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionTarget {
+    pub region: Box<str>,
+    /// The function's ARN without the qualifier, as the Invoke API's path
+    /// takes it.
+    pub function: Box<str>,
+    /// The ARN's alias or version (`Qualifier`).
+    pub qualifier: Option<Box<str>>,
+}
+
+/// What an `AWS` or `AWS_PROXY` integration's `uri` names, owned and typed
+/// for the node: read by [`aws_target`] with the checks the admin API runs,
+/// so a URI the API accepts is one the node compiles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwsTarget {
+    Function(FunctionTarget),
+    /// A query-protocol action: `POST /` with `Action={action}` and the
+    /// request's parameters.
+    Action {
+        region: Box<str>,
+        service: Box<str>,
+        /// `{subdomain}.{service}`: a subdomain before the service's host.
+        subdomain: Option<Box<str>>,
+        action: Box<str>,
+    },
+    /// A REST call to `/{path}` of the service.
+    Path {
+        region: Box<str>,
+        service: Box<str>,
+        subdomain: Option<Box<str>>,
+        path: Box<str>,
+    },
+}
+
+/// Reads an integration URI: a function ARN, a Lambda invocation URI, or
+/// a service action or path. Stage variables in it are checked as
+/// [`service_uri`] and [`function_arn`] check them, and kept as written.
+pub fn aws_target(uri: &str) -> Result<AwsTarget, String> {
+    if uri.starts_with("arn:aws:lambda:") {
+        return function_arn(uri).map(AwsTarget::Function);
+    }
+    let split = |service: &str| match service.rsplit_once('.') {
+        Some((sub, service)) => (Some(sub.into()), service.into()),
+        None => (None, service.into()),
+    };
+    Ok(match service_uri(uri)? {
+        ServiceUri::Action {
+            region,
+            service,
+            action,
+        } => {
+            let (subdomain, service) = split(service);
+            AwsTarget::Action {
+                region: region.into(),
+                service,
+                subdomain,
+                action: action.into(),
+            }
+        }
+        ServiceUri::LambdaInvoke { function, .. } => AwsTarget::Function(function_arn(function)?),
+        ServiceUri::Path {
+            region,
+            service,
+            path,
+        } => {
+            let (subdomain, service) = split(service);
+            AwsTarget::Path {
+                region: region.into(),
+                service,
+                subdomain,
+                path: path.into(),
+            }
+        }
+    })
+}
+
 const APIGATEWAY: &str = "arn:aws:apigateway:";
 const LAMBDA_PATH: &str = "path/2015-03-31/functions/";
 const INVOCATIONS: &str = "/invocations";
@@ -85,10 +162,13 @@ pub fn service_uri(uri: &str) -> Result<ServiceUri<'_>, String> {
             "'{uri}' names the region '{region}', which is not lower-case letters, digits and '-'"
         ));
     }
-    let service_ok = !service.is_empty()
-        && service
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    // `{subdomain}.{service}`: each label non-empty.
+    let service_ok = service.split('.').all(|label| {
+        !label.is_empty()
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    });
     if !service_ok {
         return Err(format!(
             "'{uri}' names the service '{service}', which is not a service name (sqs, lambda, states...)"
@@ -138,7 +218,7 @@ pub fn service_uri(uri: &str) -> Result<ServiceUri<'_>, String> {
 
 /// A Lambda function ARN: `arn:aws:lambda:{region}:{account}:function:{name}`
 /// with an optional `:{alias or version}`.
-pub fn function_arn(arn: &str) -> Result<(), String> {
+pub fn function_arn(arn: &str) -> Result<FunctionTarget, String> {
     let expected = "expected arn:aws:lambda:{region}:{account}:function:{name}[:{alias}]";
     let rest = arn
         .strip_prefix("arn:aws:lambda:")
@@ -176,7 +256,12 @@ pub fn function_arn(arn: &str) -> Result<(), String> {
             ));
         }
     }
-    Ok(())
+    let (region, account, name) = (parts[0], parts[1], parts[3]);
+    Ok(FunctionTarget {
+        region: region.into(),
+        function: format!("arn:aws:lambda:{region}:{account}:function:{name}").into(),
+        qualifier: parts.get(4).map(|q| (*q).into()),
+    })
 }
 
 /// What an integration's `credentials` names.
@@ -306,6 +391,74 @@ mod tests {
             "arn:aws:lambda:us-east-1:123456789012:function:a:b:c",
         ] {
             assert!(function_arn(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn function_targets_in_every_form_aws_writes() {
+        let arn = "arn:aws:lambda:eu-west-1:123456789012:function:hello";
+        let expected = FunctionTarget {
+            region: "eu-west-1".into(),
+            function: arn.into(),
+            qualifier: None,
+        };
+        assert_eq!(aws_target(arn), Ok(AwsTarget::Function(expected.clone())));
+        let rest = format!(
+            "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/{arn}/invocations"
+        );
+        assert_eq!(aws_target(&rest), Ok(AwsTarget::Function(expected)));
+        let AwsTarget::Function(aliased) = aws_target(&format!("{arn}:live")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(aliased.qualifier.as_deref(), Some("live"));
+        assert_eq!(&*aliased.function, arn);
+    }
+
+    #[test]
+    fn service_targets_split_a_subdomain() {
+        assert_eq!(
+            aws_target("arn:aws:apigateway:us-east-1:sqs:action/SendMessage"),
+            Ok(AwsTarget::Action {
+                region: "us-east-1".into(),
+                service: "sqs".into(),
+                subdomain: None,
+                action: "SendMessage".into(),
+            })
+        );
+        assert_eq!(
+            aws_target("arn:aws:apigateway:us-east-1:sqs:path/123456789012/orders"),
+            Ok(AwsTarget::Path {
+                region: "us-east-1".into(),
+                service: "sqs".into(),
+                subdomain: None,
+                path: "123456789012/orders".into(),
+            })
+        );
+        let AwsTarget::Path {
+            subdomain, service, ..
+        } = aws_target("arn:aws:apigateway:us-east-1:my-bucket.s3:path/key").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((subdomain.as_deref(), &*service), (Some("my-bucket"), "s3"));
+        for bad in [
+            "",
+            "http://example.com",
+            "arn:aws:lambda:us-east-1:123:hello",
+            "arn:aws:lambda:us-east-1:abc:function:hello",
+            "arn:aws:lambda:us-east-1:123:function:he/llo",
+            "arn:aws:lambda:us-east-1:123:function:hello:a:b",
+            "arn:aws:apigateway:us-east-1:sqs",
+            "arn:aws:apigateway::sqs:action/Send",
+            "arn:aws:apigateway:us-east-1:sqs:action/",
+            "arn:aws:apigateway:us-east-1:sqs:action/Send&x=1",
+            "arn:aws:apigateway:us-east-1:sqs:other/x",
+            "arn:aws:apigateway:us-east-1:.sqs:path/x",
+            "arn:aws:apigateway:us-east-1:sqs.:path/x",
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/a/b/invocations",
+        ] {
+            let e = aws_target(bad).unwrap_err();
+            assert!(!e.is_empty(), "{bad}");
         }
     }
 

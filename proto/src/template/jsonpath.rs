@@ -393,6 +393,9 @@ impl PathParser<'_> {
         if name.is_empty() {
             return self.err("expected a property name");
         }
+        if name.contains(char::is_whitespace) {
+            return self.err("a property name with a space; write ['a b']");
+        }
         Ok(Step::Name(name.into()))
     }
 

@@ -63,6 +63,7 @@ mod value;
 mod tests;
 
 pub use error::{ParseError, RenderError};
+pub use json::{parse_counting as parse_json_counting, write_within as write_json_within};
 pub use value::{Map, Value};
 
 use std::collections::{BTreeMap, HashMap};

@@ -22,7 +22,7 @@
 
 use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
-use super::template_vars::TemplateVars;
+use super::template_vars::{BodyJson, TemplateVars};
 use super::{GatewayBody, function};
 use crate::aws::AwsOutbound;
 use crate::hop_by_hop::is_reserved;
@@ -238,8 +238,9 @@ fn map_request<'a>(
         query: Vec::new(),
         path: Vec::new(),
     };
+    let mut json = BodyJson::new(body);
     for p in &mapped.request_parameters {
-        let Some(value) = request_value(&vars, &p.source, body)? else {
+        let Some(value) = request_value(&vars, &p.source, body, &mut json)? else {
             continue;
         };
         let list = match p.location {
@@ -275,6 +276,7 @@ fn request_value(
     vars: &TemplateVars<'_, '_>,
     source: &ValueSource,
     body: &Bytes,
+    json: &mut BodyJson<'_>,
 ) -> Result<Option<String>, GatewayResponse> {
     Ok(match source {
         ValueSource::MethodRequest(location, name) => match location {
@@ -297,7 +299,7 @@ fn request_value(
             (!values.is_empty()).then(|| values.join(","))
         }
         ValueSource::Body => Some(String::from_utf8_lossy(body).into_owned()),
-        ValueSource::BodyPath(t) => body_path(t, &vars.variables(body))?,
+        ValueSource::BodyPath(p) => body_path(p, json)?,
         ValueSource::StageVariable(name) => {
             archway_proto::template::StageVariables::get(vars, name).map(str::to_owned)
         }
@@ -307,25 +309,17 @@ fn request_value(
     })
 }
 
-/// `$input.json(PATH)` rendered; a JSON string is given unquoted.
+/// A body mapping's value (a JSON string unquoted); a body that is not
+/// JSON is the configuration's error, as `$input.json` makes it.
 fn body_path(
-    t: &archway_proto::template::Template,
-    vars: &archway_proto::template::Variables<'_>,
+    path: &archway_proto::template::jsonpath::JsonPath,
+    json: &mut BodyJson<'_>,
 ) -> Result<Option<String>, GatewayResponse> {
-    let out = t
-        .render(vars, &Limits::default())
+    json.text(path, Limits::default().max_output_bytes)
         .map_err(|e| {
             tracing::warn!(error = %e, "a body mapping failed");
             GatewayResponse::ApiConfigurationError
-        })?
-        .output;
-    if out.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(match serde_json::from_str::<String>(&out) {
-        Ok(s) => s,
-        Err(_) => out,
-    }))
+        })
 }
 
 fn context_text(vars: &TemplateVars<'_, '_>, path: &[Box<str>]) -> Option<String> {
@@ -422,6 +416,7 @@ fn map_response<'a>(
     };
     let vars = TemplateVars::new(cx, target);
     let mut headers = HeaderMap::new();
+    let mut json = BodyJson::new(&answer.body);
     for (name, source) in &rule.parameters {
         let value = match source {
             ValueSource::ResponseHeader(h) => answer
@@ -439,7 +434,7 @@ fn map_response<'a>(
                 (!all.is_empty()).then(|| all.join(","))
             }
             ValueSource::Body => Some(String::from_utf8_lossy(&answer.body).into_owned()),
-            ValueSource::BodyPath(t) => body_path(t, &vars.variables(&answer.body))?,
+            ValueSource::BodyPath(p) => body_path(p, &mut json)?,
             ValueSource::StageVariable(n) => {
                 archway_proto::template::StageVariables::get(&vars, n).map(str::to_owned)
             }

@@ -643,3 +643,44 @@ async fn when_no_integration_response_matches_and_none_is_default_it_is_a_500() 
     assert_eq!(a.body, r#"{"message":"Internal server error"}"#);
     assert!(!a.body.contains("db.internal"));
 }
+
+/// A bracketed name keeps its quotes through compile: `$['a b'].c` was
+/// once compiled as `$[a b].c`, which is no path, so the route failed.
+#[tokio::test]
+async fn a_body_path_with_a_quoted_name_maps_its_field() {
+    let (addr, mut sent) = backend(200, "", "").await;
+    let integration = Integration {
+        r#type: IntegrationType::Http as i32,
+        http_method: "POST".into(),
+        uri: format!("http://{addr}/b"),
+        request_parameters: map(&[
+            (
+                "integration.request.header.x-c",
+                "method.request.body.$['a b'].c",
+            ),
+            (
+                "integration.request.header.x-d",
+                "method.request.body.['a b'].d",
+            ),
+            (
+                "integration.request.header.x-all",
+                "method.request.body.$..c",
+            ),
+        ]),
+        ..Default::default()
+    };
+    let t = tables(vec![("POST", "/q", integration)], &[]);
+    let a = send(
+        &t,
+        "POST",
+        "/prod/q",
+        &[("content-type", "application/json")],
+        br#"{"a b": {"c": "see", "d": [1, 2]}}"#,
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let request = sent.recv().await.unwrap().to_ascii_lowercase();
+    assert!(request.contains("\r\nx-c: see\r\n"), "{request}");
+    assert!(request.contains("\r\nx-d: [1,2]\r\n"), "{request}");
+    assert!(request.contains("\r\nx-all: [\"see\"]\r\n"), "{request}");
+}
