@@ -12,7 +12,6 @@ use super::gateway_response::{GatewayResponse, IamRefusal};
 use crate::body::RequestBody;
 use crate::sigv4;
 use crate::tables::{IamKey, RuntimeTables, SigningKey};
-use bytes::Bytes;
 use http::request::Parts;
 use sha2::Digest;
 use std::sync::Arc;
