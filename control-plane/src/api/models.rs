@@ -88,12 +88,17 @@ impl jsonschema::Retrieve for ApiModels {
     }
 }
 
-/// Parses and compiles `schema` as draft 4; `others` are the API's other
-/// models by name (their schemas as text), which references may name.
-/// `field` names the schema in refusals.
+/// Parses and compiles `schema`, model `name`'s, as draft 4; `others` are
+/// the API's other models by name (their schemas as text), which
+/// references may name. The schema is known by its own model URL too, so a
+/// reference that comes back to it through another model resolves to the
+/// schema being written (a cycle of references is refused when the models
+/// are compiled together for a deployment, which names it). `field` names
+/// the schema in refusals.
 pub fn compile_schema(
     field: &str,
     api_id: &str,
+    name: &str,
     schema: &str,
     others: &HashMap<String, String>,
 ) -> ApiResult<()> {
@@ -130,17 +135,21 @@ pub fn compile_schema(
         })?;
         served.insert(model_url(api_id, &name), other);
     }
-    // Referenced models' own references are served too.
-    for (name, text) in others {
-        let url = model_url(api_id, name);
+    // Referenced models' own references are served too, the schema being
+    // written in place of its stored version.
+    for (other, text) in others {
+        let url = model_url(api_id, other);
         if !served.contains_key(&url)
             && let Ok(v) = serde_json::from_str::<Value>(text)
         {
             served.insert(url, v);
         }
     }
+    let own_url = model_url(api_id, name);
+    served.insert(own_url.clone(), value.clone());
     jsonschema::options()
         .with_draft(jsonschema::Draft::Draft4)
+        .with_base_uri(own_url)
         .with_retriever(ApiModels(served))
         .build(&value)
         .map_err(|e| {
@@ -312,7 +321,7 @@ pub(crate) fn check(field: &str, m: &mut Model, others: &HashMap<String, String>
         m.content_type = "application/json".into();
     }
     media::media_type(&f("content_type"), &m.content_type)?;
-    compile_schema(&f("schema"), &m.api_id, &m.schema, others)
+    compile_schema(&f("schema"), &m.api_id, &m.name, &m.schema, others)
 }
 
 fn load(view: &View, api_id: &str, name: &str) -> ApiResult<Model> {
@@ -457,28 +466,37 @@ mod tests {
         compile_schema(
             "model.schema",
             "pets",
+            "Pet",
             r#"{"type":"object","required":["name"],"properties":{"name":{"type":"string"}}}"#,
             &none,
         )
         .unwrap();
         assert!(
-            reason(compile_schema("model.schema", "pets", "{", &none).unwrap_err())
+            reason(compile_schema("model.schema", "pets", "Pets", "{", &none).unwrap_err())
                 .contains("is not JSON")
         );
         assert!(
             reason(
-                compile_schema("model.schema", "pets", r#"{"type":"objekt"}"#, &none).unwrap_err()
+                compile_schema(
+                    "model.schema",
+                    "pets",
+                    "Pets",
+                    r#"{"type":"objekt"}"#,
+                    &none
+                )
+                .unwrap_err()
             )
             .contains("does not compile")
         );
         assert!(
             reason(
-                compile_schema("model.schema", "pets", r#"{"pattern":"("}"#, &none).unwrap_err()
+                compile_schema("model.schema", "pets", "Pets", r#"{"pattern":"("}"#, &none)
+                    .unwrap_err()
             )
             .contains("does not compile")
         );
         assert!(
-            reason(compile_schema("model.schema", "pets", " ", &none).unwrap_err())
+            reason(compile_schema("model.schema", "pets", "Pets", " ", &none).unwrap_err())
                 .contains("is required")
         );
         let pet = format!(
@@ -486,17 +504,26 @@ mod tests {
             model_url("pets", "Pet")
         );
         assert!(
-            reason(compile_schema("model.schema", "pets", &pet, &none).unwrap_err())
+            reason(compile_schema("model.schema", "pets", "Pets", &pet, &none).unwrap_err())
                 .contains("does not have")
         );
         let others: HashMap<String, String> =
             [("Pet".to_string(), r#"{"type":"object"}"#.to_string())].into();
-        compile_schema("model.schema", "pets", &pet, &others).unwrap();
+        compile_schema("model.schema", "pets", "Pets", &pet, &others).unwrap();
         let foreign = format!(r#"{{"$ref":"{}"}}"#, model_url("other", "Pet"));
         assert!(
-            reason(compile_schema("model.schema", "pets", &foreign, &others).unwrap_err())
+            reason(compile_schema("model.schema", "pets", "Pets", &foreign, &others).unwrap_err())
                 .contains("own API")
         );
+        // Pets refers to Pet, which refers back to Pets: Pets resolves to
+        // the schema being written.
+        let back = format!(r#"{{"$ref":"{}"}}"#, model_url("pets", "Pets"));
+        let others: HashMap<String, String> = [("Pet".to_string(), back)].into();
+        let to_pet = format!(
+            r#"{{"type":"array","items":{{"$ref":"{}"}}}}"#,
+            model_url("pets", "Pet")
+        );
+        compile_schema("model.schema", "pets", "Pets", &to_pet, &others).unwrap();
     }
 
     #[test]
