@@ -36,6 +36,7 @@ use crate::stage_cache::key::KeyParam;
 use crate::tables::validation::{BodyModels, CompiledModel, RequiredParameter};
 use http::header::CONTENT_TYPE;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt::Write;
 
 /// Validation errors listed in `validationErrorString`, at most.
@@ -65,8 +66,23 @@ pub async fn check(
 /// blank; None: all are there.
 fn missing_parameters(cx: &Context<'_>, required: &[RequiredParameter]) -> Option<String> {
     let mut missing: Vec<&str> = Vec::new();
+    // Each request part is read once however many parameters name it.
+    let mut query: Option<Vec<(Cow<'_, str>, Cow<'_, str>)>> = None;
     for parameter in required {
-        if !present(cx, &parameter.source) {
+        let here = match &parameter.source {
+            KeyParam::Path(name) => path_present(cx, name),
+            KeyParam::Header(name) => {
+                let mut values = cx.head.headers.get_all(name).iter().peekable();
+                values.peek().is_some() && values.all(|v| !blank(v.as_bytes()))
+            }
+            KeyParam::Query(name) => {
+                let pairs = query.get_or_insert_with(|| {
+                    form_urlencoded::parse(cx.head.uri.query().unwrap_or("").as_bytes()).collect()
+                });
+                query_present(pairs, name)
+            }
+        };
+        if !here {
             missing.push(&parameter.name);
         }
     }
@@ -83,35 +99,33 @@ fn blank(value: &[u8]) -> bool {
     value.iter().all(u8::is_ascii_whitespace)
 }
 
-/// At least one value, and none blank.
-fn present(cx: &Context<'_>, source: &KeyParam) -> bool {
-    match source {
-        // Decoded, as templates, events and AWS read it: `%20` is blank.
-        KeyParam::Path(name) => cx.params().iter().any(|(n, v)| {
-            *n == &**name
-                && !blank(
-                    percent_encoding::percent_decode_str(v)
-                        .decode_utf8_lossy()
-                        .as_bytes(),
-                )
-        }),
-        KeyParam::Header(name) => {
-            let mut values = cx.head.headers.get_all(name).iter().peekable();
-            values.peek().is_some() && values.all(|v| !blank(v.as_bytes()))
-        }
-        KeyParam::Query(name) => {
-            let mut seen = false;
-            for (n, v) in form_urlencoded::parse(cx.head.uri.query().unwrap_or("").as_bytes()) {
-                if n == **name {
-                    if blank(v.as_bytes()) {
-                        return false;
-                    }
-                    seen = true;
-                }
+/// The path parameter has a value that is not blank once decoded, as
+/// templates, events and AWS read it (`%20` is blank). Path parameters are
+/// read from their spans: nothing is collected.
+fn path_present(cx: &Context<'_>, name: &str) -> bool {
+    let path = cx.stage_path();
+    cx.param_spans().any(|(n, span)| {
+        n == name
+            && !blank(
+                percent_encoding::percent_decode_str(path.get(span).unwrap_or_default())
+                    .decode_utf8_lossy()
+                    .as_bytes(),
+            )
+    })
+}
+
+/// The query names `name` at least once, and never with a blank value.
+fn query_present(pairs: &[(Cow<'_, str>, Cow<'_, str>)], name: &str) -> bool {
+    let mut seen = false;
+    for (n, v) in pairs {
+        if n == name {
+            if blank(v.as_bytes()) {
+                return false;
             }
-            seen
+            seen = true;
         }
     }
+    seen
 }
 
 async fn check_body(cx: &mut Context<'_>, models: &BodyModels) -> Result<(), GatewayResponse> {
