@@ -170,6 +170,7 @@ fn iam_policies() -> (Arc<[Policy]>, Policy) {
 fn iam_bench(c: &mut Criterion) {
     let (identity, resource) = iam_policies();
     let key = IamKey {
+        access_key_id: "AKIDEXAMPLE".into(),
         secret: SECRET.into(),
         enabled: true,
         principal_arn: format!("arn:aws:iam::{ACCOUNT}:user/alice").into(),

@@ -70,6 +70,10 @@ pub struct IamTable {
 
 #[derive(Debug)]
 pub struct IamKey {
+    /// The access key id the key is found by (`$context.identity.accessKey`,
+    /// the function event's `accessKey`): kept so nobody reads it back out
+    /// of the `Authorization` header.
+    pub access_key_id: Box<str>,
     pub secret: Box<str>,
     pub enabled: bool,
     /// `arn:aws:iam::…:user/alice` or `arn:aws:sts::…:assumed-role/role/session`.
@@ -87,6 +91,13 @@ pub struct IamKey {
     /// credential scope it is for: one HMAC chain per key and day instead
     /// of one per request.
     pub signing_key: arc_swap::ArcSwapOption<SigningKey>,
+}
+
+impl IamKey {
+    /// The account of the key's principal: the fifth field of its ARN.
+    pub fn account_id(&self) -> &str {
+        self.principal_arn.split(':').nth(4).unwrap_or("")
+    }
 }
 
 /// A derived SigV4 signing key and its scope.

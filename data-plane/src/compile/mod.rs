@@ -399,6 +399,7 @@ fn compile_iam(
         keys.insert(
             k.access_key_id.as_str().into(),
             IamKey {
+                access_key_id: k.access_key_id.as_str().into(),
                 secret: k.secret_access_key.as_str().into(),
                 enabled: k.enabled,
                 principal_arn: k.principal_arn.as_str().into(),

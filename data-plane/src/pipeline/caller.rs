@@ -264,6 +264,7 @@ mod tests {
 
     fn iam_key(statements: &[String]) -> IamKey {
         IamKey {
+            access_key_id: "AKIDALICE".into(),
             secret: "secret".into(),
             enabled: true,
             principal_arn: "arn:aws:iam::123456789012:user/alice".into(),

@@ -190,6 +190,7 @@ mod tests {
     #[test]
     fn signing_keys_are_cached_per_scope() {
         let key = IamKey {
+            access_key_id: "AKIDEXAMPLE".into(),
             secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
             enabled: true,
             principal_arn: "arn:aws:iam::123456789012:user/a".into(),

@@ -269,9 +269,64 @@ pub fn request_host(parts: &http::request::Parts) -> Result<Option<&str>, Gatewa
     }
 }
 
+/// The host name the request was sent to, without a port: what
+/// `$context.domainName`, access logs and function events report, the same
+/// in each (AWS's domain names carry no port). Empty when the request named
+/// none, or named two (which admission refuses before anything reports it).
+pub fn domain_name(parts: &http::request::Parts) -> &str {
+    request_host(parts).ok().flatten().map_or("", strip_port)
+}
+
+/// A `host[:port]` without the port. An IPv6 literal is kept whole: it never
+/// names an API, so it must fail to match one.
+pub fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host;
+    }
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
+}
+
+/// The protocol as AWS writes it in `$context.protocol` and events.
+pub fn protocol_name(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        _ => "HTTP/1.1",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_phase_reports_one_domain_name() {
+        let parts = |uri: &str, host: Option<&str>| {
+            let mut b = http::Request::get(uri);
+            if let Some(h) = host {
+                b = b.header(http::header::HOST, h);
+            }
+            b.body(()).unwrap().into_parts().0
+        };
+        // HTTP/1: the Host header, without its port.
+        assert_eq!(
+            domain_name(&parts("/prod", Some("a.x.localhost:8080"))),
+            "a.x.localhost"
+        );
+        // HTTP/2: the authority, also when a Host header repeats it.
+        assert_eq!(
+            domain_name(&parts("http://a.x.localhost:8080/prod", None)),
+            "a.x.localhost"
+        );
+        assert_eq!(
+            domain_name(&parts("http://a.x.localhost/prod", Some("a.x.localhost"))),
+            "a.x.localhost"
+        );
+        // Disagreeing or absent: nothing is reported.
+        assert_eq!(domain_name(&parts("http://a.x/prod", Some("b.x"))), "");
+        assert_eq!(domain_name(&parts("/prod", None)), "");
+        assert_eq!(domain_name(&parts("/prod", Some("[::1]:80"))), "[::1]:80");
+    }
 
     fn canon(path: &str) -> Result<String, GatewayResponse> {
         canonical_path(path).map(Cow::into_owned)

@@ -248,18 +248,10 @@ impl<'t> Observation<'t> {
         let traceparent = header("traceparent");
         self.details = Some(Box::new(Details {
             path: request.uri.path().to_owned(),
-            protocol: match request.version {
-                http::Version::HTTP_2 => "HTTP/2.0",
-                http::Version::HTTP_10 => "HTTP/1.0",
-                _ => "HTTP/1.1",
-            },
+            protocol: super::normalize::protocol_name(request.version),
             user_agent: header("user-agent"),
             source_ip: client.ip,
-            domain: request
-                .uri
-                .host()
-                .map(str::to_owned)
-                .unwrap_or_else(|| header("host")),
+            domain: super::normalize::domain_name(request).to_owned(),
             trace_id: traceparent
                 .split('-')
                 .nth(1)

@@ -61,7 +61,7 @@ pub fn resolve<'t, 'r>(
     path: &'r str,
 ) -> Result<Resolved<'t, 'r>, GatewayResponse> {
     let host = host.ok_or(GatewayResponse::Forbidden)?;
-    let host = strip_port(host);
+    let host = normalize::strip_port(host);
     let api_id = strip_suffix_ignore_case(host, domain)
         .filter(|id| !id.is_empty() && !id.contains('.'))
         .ok_or(GatewayResponse::Forbidden)?;
@@ -93,14 +93,6 @@ pub fn resolve<'t, 'r>(
     })
 }
 
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        // An IPv6 literal never names an API; keep it whole so it fails to match.
-        return host;
-    }
-    host.rsplit_once(':').map_or(host, |(h, _)| h)
-}
-
 fn strip_suffix_ignore_case<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
     let cut = s.len().checked_sub(suffix.len())?;
     (s.is_char_boundary(cut) && s[cut..].eq_ignore_ascii_case(suffix)).then(|| &s[..cut])
@@ -112,8 +104,8 @@ mod tests {
 
     #[test]
     fn host_parsing() {
-        assert_eq!(strip_port("a.x.localhost:8080"), "a.x.localhost");
-        assert_eq!(strip_port("a.x.localhost"), "a.x.localhost");
+        assert_eq!(normalize::strip_port("a.x.localhost:8080"), "a.x.localhost");
+        assert_eq!(normalize::strip_port("a.x.localhost"), "a.x.localhost");
         assert_eq!(
             strip_suffix_ignore_case("Abc.Execute-API.localhost", ".execute-api.localhost"),
             Some("Abc")

@@ -164,14 +164,10 @@ impl<'r, 'a> TemplateVars<'r, 'a> {
                 .and(self.header_text("x-api-key"))
                 .map(Value::string),
             "apiKeyId" => self.cx.usage.as_ref().map(|u| Value::string(u.key_id)),
-            "accessKey" => iam.and_then(|_| {
-                let auth = self.header_text("authorization")?;
-                let credential = auth.split("Credential=").nth(1)?;
-                credential.split('/').next().map(Value::string)
-            }),
+            "accessKey" => iam.map(|k| Value::string(&k.access_key_id)),
             "caller" | "userArn" => iam.map(|k| Value::string(&k.principal_arn)),
             "user" => iam.map(|k| Value::string(k.username.as_deref().unwrap_or(&k.principal_arn))),
-            "accountId" => iam.and_then(|k| k.principal_arn.split(':').nth(4).map(Value::string)),
+            "accountId" => iam.map(|k| Value::string(k.account_id())),
             "cognitoAuthenticationProvider"
             | "cognitoAuthenticationType"
             | "cognitoIdentityId"
@@ -200,9 +196,7 @@ impl<'r, 'a> TemplateVars<'r, 'a> {
     }
 
     fn domain(&self) -> &'r str {
-        self.header_text("host")
-            .or_else(|| self.cx.head.uri.host())
-            .unwrap_or("")
+        super::normalize::domain_name(&self.cx.head)
     }
 }
 
@@ -267,11 +261,7 @@ impl ContextVars for TemplateVars<'_, '_> {
                 let rest = if rest.is_empty() { "/" } else { rest };
                 Some(Value::String(format!("/{}{rest}", t.stage.name).into()))
             }
-            ["protocol"] => text(match cx.head.version {
-                http::Version::HTTP_2 => "HTTP/2.0",
-                http::Version::HTTP_10 => "HTTP/1.0",
-                _ => "HTTP/1.1",
-            }),
+            ["protocol"] => text(super::normalize::protocol_name(cx.head.version)),
             ["domainName"] => text(self.domain()),
             ["domainPrefix"] => text(self.domain().split('.').next().unwrap_or("")),
             ["requestTime"] => {

@@ -17,6 +17,7 @@ use crate::pipeline::buffer_body;
 use crate::pipeline::caller::Caller;
 use crate::pipeline::context::{Context, Target};
 use crate::pipeline::gateway_response::GatewayResponse;
+use crate::pipeline::normalize;
 use bytes::Bytes;
 use http::Response;
 use http_body_util::{Either, Full};
@@ -85,18 +86,8 @@ fn event(
 ) -> Result<Vec<u8>, GatewayResponse> {
     let params = cx.params();
     let source_ip = cx.client.ip.to_string();
-    let protocol = match cx.head.version {
-        http::Version::HTTP_2 => "HTTP/2.0",
-        http::Version::HTTP_10 => "HTTP/1.0",
-        _ => "HTTP/1.1",
-    };
-    let domain_name = cx
-        .head
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| cx.head.uri.authority().map(|a| a.as_str()))
-        .unwrap_or("");
+    let protocol = normalize::protocol_name(cx.head.version);
+    let domain_name = normalize::domain_name(&cx.head);
     let content_type = cx
         .head
         .headers
@@ -106,7 +97,6 @@ fn event(
     fn text(v: Option<&http::HeaderValue>) -> Option<&str> {
         v.and_then(|v| v.to_str().ok())
     }
-    let iam_access_key = credential_key_id(&cx.head.headers);
     let claims = text(principal.and_then(|p| p.claims.as_ref()));
     let scopes = claims.map(jwt_scopes).unwrap_or_default();
     let authorizer = match &cx.authorization.caller {
@@ -120,10 +110,10 @@ fn event(
             context: text(principal.and_then(|p| p.context.as_ref())),
         },
         Caller::Iam(key) => Authorizer::Iam {
-            access_key: iam_access_key.unwrap_or(""),
+            access_key: &key.access_key_id,
             user_arn: &key.principal_arn,
             user: key.username.as_deref(),
-            account_id: key.principal_arn.split(':').nth(4).unwrap_or(""),
+            account_id: key.account_id(),
         },
     };
     let input = EventInput {
@@ -157,14 +147,6 @@ fn event(
         tracing::warn!(function = %function.target.function, error = %e, "the function's event cannot be built");
         GatewayResponse::ApiConfigurationError
     })
-}
-
-/// The access key id of a SigV4 `Authorization` header
-/// (`… Credential=AKID/20260101/…`).
-fn credential_key_id(headers: &http::HeaderMap) -> Option<&str> {
-    let auth = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    let start = auth.find("Credential=")? + "Credential=".len();
-    auth[start..].split('/').next()
 }
 
 /// The scopes a JWT grants, as AWS lists them in
