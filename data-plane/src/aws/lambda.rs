@@ -6,6 +6,7 @@
 use super::credentials::Credentials;
 use super::integration::CallSettings;
 use super::{AwsAnswer, AwsError, AwsOutbound, AwsRequest, Service};
+use crate::uri_encode;
 use archway_proto::rules::aws_arn::FunctionTarget;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, header};
@@ -108,17 +109,16 @@ pub fn api_error_type(answer: &AwsAnswer) -> String {
 
 /// The Invoke API's path and query:
 /// `/2015-03-31/functions/{function}/invocations[?Qualifier=q]`, the
-/// function percent-encoded as one path segment.
+/// function written as one path segment, as every outbound AWS URL is
+/// (`uri_encode`).
 pub fn invoke_path(target: &FunctionTarget) -> String {
-    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
     let mut path = format!(
         "/2015-03-31/functions/{}/invocations",
-        utf8_percent_encode(&target.function, SEGMENT)
+        uri_encode::path_segment(&target.function)
     );
     if let Some(q) = &target.qualifier {
-        path.push_str("?Qualifier=");
-        path.extend(utf8_percent_encode(q, SEGMENT));
+        path.push('?');
+        path.push_str(&uri_encode::query([("Qualifier", q.as_ref())]));
     }
     path
 }
@@ -161,6 +161,26 @@ pub async fn invoke(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invoke_paths_write_the_function_and_qualifier_as_aws_sdks_do() {
+        let target = |function: &str, qualifier: Option<&str>| FunctionTarget {
+            function: function.into(),
+            qualifier: qualifier.map(Into::into),
+            region: "us-east-1".into(),
+        };
+        assert_eq!(
+            invoke_path(&target(
+                "arn:aws:lambda:us-east-1:123456789012:function:my-fn",
+                Some("v~1 live")
+            )),
+            "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Amy-fn/invocations?Qualifier=v~1%20live"
+        );
+        assert_eq!(
+            invoke_path(&target("..", None)),
+            "/2015-03-31/functions/%2E%2E/invocations"
+        );
+    }
 
     #[test]
     fn a_function_error_message_is_logged_short_and_on_one_line() {

@@ -29,17 +29,10 @@
 
 use std::borrow::Cow;
 
+use crate::uri_encode::UNRESERVED;
 use http::HeaderMap;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
+use percent_encoding::percent_encode;
 use smallvec::SmallVec;
-
-/// Everything except RFC 3986's unreserved `A-Z a-z 0-9 - . _ ~` is
-/// percent-encoded, with uppercase hex, in path segments and query parts.
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// The query parameter that carries a presigned request's signature and so
 /// cannot be part of what it signs.
