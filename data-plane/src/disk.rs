@@ -22,6 +22,7 @@ use archway_proto::sealing::SealingKey;
 use archway_proto::v1::config_resource::Resource as Body;
 use archway_proto::v1::{ConfigResource, NodeSnapshot};
 use prost::Message;
+use smallvec::{SmallVec, smallvec};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;
@@ -73,26 +74,9 @@ impl SnapshotFile {
             .resources
             .into_iter()
             .map(|mut r| {
-                if let Some(Body::AccessKey(key)) = &r.resource
-                    && !key.secret_access_key.is_empty()
-                {
-                    in_clear = true;
-                }
-                if let Some(Body::AccessKey(key)) = &mut r.resource
-                    && let Some(sealed) = snapshot.sealed_secrets.get(&key.access_key_id)
-                {
-                    match self.seal.open(&key.access_key_id, sealed) {
-                        Ok(plain) => key.secret_access_key = String::from_utf8_lossy(&plain).into(),
-                        Err(_) => unopened += 1,
-                    }
-                }
-                if let Some(Body::OutboundCredential(c)) = &mut r.resource {
-                    in_clear |= !c.secret_access_key.is_empty() || !c.session_token.is_empty();
-                    let (secret_id, token_id) = outbound_seal_ids(&c.name);
-                    for (id, field) in [
-                        (secret_id, &mut c.secret_access_key),
-                        (token_id, &mut c.session_token),
-                    ] {
+                if let Some(body) = &mut r.resource {
+                    for (id, field) in sealed_fields(body) {
+                        in_clear |= !field.is_empty();
                         if let Some(sealed) = snapshot.sealed_secrets.get(&id) {
                             match self.seal.open(&id, sealed) {
                                 Ok(plain) => *field = String::from_utf8_lossy(&plain).into(),
@@ -108,7 +92,7 @@ impl SnapshotFile {
             tracing::error!(
                 path = %path.display(),
                 unopened,
-                "the node's seal key does not open the saved IAM secrets (was --seal-key-file replaced?); those access keys fail until the control plane sends them again"
+                "the node's seal key does not open the saved secrets (was --seal-key-file replaced?); those access keys and outbound credentials fail until the control plane sends them again"
             );
         }
         let config = ReceivedConfig::new(
@@ -122,7 +106,8 @@ impl SnapshotFile {
 
     /// Saves `config` durably. Encodes the fields of `NodeSnapshot` directly
     /// from the map so a large configuration is not copied first; only
-    /// access keys are copied, to leave their secrets out.
+    /// access keys and outbound credentials are copied, to leave their
+    /// secrets out.
     pub fn save(&self, config: &ReceivedConfig) -> std::io::Result<()> {
         use prost::encoding;
         fs::create_dir_all(&self.dir)?;
@@ -131,29 +116,9 @@ impl SnapshotFile {
         encoding::uint64::encode(1, &config.version, &mut buf);
         for resource in config.resources.values() {
             match &resource.resource {
-                Some(Body::AccessKey(key)) if !key.secret_access_key.is_empty() => {
-                    sealed.insert(
-                        key.access_key_id.clone(),
-                        self.seal
-                            .seal(&key.access_key_id, key.secret_access_key.as_bytes()),
-                    );
-                    let mut key = key.clone();
-                    key.secret_access_key.clear();
-                    let bare = ConfigResource {
-                        name: resource.name.clone(),
-                        resource: Some(Body::AccessKey(key)),
-                    };
-                    encoding::message::encode(2, &bare, &mut buf);
-                }
-                Some(Body::OutboundCredential(c))
-                    if !c.secret_access_key.is_empty() || !c.session_token.is_empty() =>
-                {
-                    let mut c = c.clone();
-                    let (secret_id, token_id) = outbound_seal_ids(&c.name);
-                    for (id, field) in [
-                        (secret_id, &mut c.secret_access_key),
-                        (token_id, &mut c.session_token),
-                    ] {
+                Some(body @ (Body::AccessKey(_) | Body::OutboundCredential(_))) => {
+                    let mut body = body.clone();
+                    for (id, field) in sealed_fields(&mut body) {
                         if !field.is_empty() {
                             sealed.insert(id.clone(), self.seal.seal(&id, field.as_bytes()));
                             field.clear();
@@ -161,7 +126,7 @@ impl SnapshotFile {
                     }
                     let bare = ConfigResource {
                         name: resource.name.clone(),
-                        resource: Some(Body::OutboundCredential(c)),
+                        resource: Some(body),
                     };
                     encoding::message::encode(2, &bare, &mut buf);
                 }
@@ -198,6 +163,26 @@ impl SnapshotFile {
         drop(file);
         fs::rename(&tmp, self.path())?;
         File::open(&self.dir)?.sync_all()
+    }
+}
+
+/// The secret fields of a resource with the id each is sealed under on
+/// disk: an access key's secret (under its id), an outbound credential's
+/// secret and session token; none for other resources. Loading and saving
+/// both walk this one list.
+fn sealed_fields(body: &mut Body) -> SmallVec<[(String, &mut String); 2]> {
+    match body {
+        Body::AccessKey(key) => {
+            smallvec![(key.access_key_id.clone(), &mut key.secret_access_key)]
+        }
+        Body::OutboundCredential(c) => {
+            let (secret_id, token_id) = outbound_seal_ids(&c.name);
+            smallvec![
+                (secret_id, &mut c.secret_access_key),
+                (token_id, &mut c.session_token)
+            ]
+        }
+        _ => SmallVec::new(),
     }
 }
 
