@@ -64,6 +64,15 @@ impl Location {
         }
     }
 
+    /// Whether parameter names `a` and `b` are the same here: header names
+    /// without regard to case, query and path names exactly.
+    pub fn same_name(self, a: &str, b: &str) -> bool {
+        match self {
+            Location::Header => a.eq_ignore_ascii_case(b),
+            Location::QueryString | Location::Path => a == b,
+        }
+    }
+
     fn parse(word: &str) -> Option<Self> {
         match word {
             "header" => Some(Location::Header),

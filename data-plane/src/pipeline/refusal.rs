@@ -19,7 +19,8 @@ use super::gateway_response::GatewayResponse;
 use super::template_vars::TemplateVars;
 use crate::media_type::media_type;
 use crate::tables::gateway_responses::{HeaderSource, ResponseBody, Shape};
-use archway_proto::template::{ContextVars, Limits, ParamLocation, Params, StageVariables};
+use archway_proto::mapping_expr::Location;
+use archway_proto::template::{ContextVars, Limits, Params, StageVariables};
 use bytes::Bytes;
 use http::{HeaderValue, Response, header};
 use http_body_util::{Either, Full};
@@ -109,14 +110,10 @@ fn chosen_template<'s>(cx: &Context<'_>, shape: Shape<'s>) -> Option<(&'s str, &
 /// variables the same way.
 fn header_value(vars: &TemplateVars<'_, '_>, source: &HeaderSource) -> Option<HeaderValue> {
     let text = |s: &str| HeaderValue::from_str(s).ok();
-    let all = |location: ParamLocation, name: &str| {
+    let all = |location: Location, name: &str| {
         let mut values: Vec<String> = Vec::new();
         Params::each(vars, location, &mut |n, v| {
-            let same = match location {
-                ParamLocation::Header => n.eq_ignore_ascii_case(name),
-                _ => n == name,
-            };
-            if same {
+            if location.same_name(n, name) {
                 values.push(v.to_owned());
             }
         });
@@ -125,9 +122,9 @@ fn header_value(vars: &TemplateVars<'_, '_>, source: &HeaderSource) -> Option<He
     match source {
         HeaderSource::Constant(value) => Some(value.clone()),
         HeaderSource::RequestHeader(name) => text(Params::header(vars, name.as_str())?),
-        HeaderSource::RequestHeaderAll(name) => text(&all(ParamLocation::Header, name.as_str())?),
+        HeaderSource::RequestHeaderAll(name) => text(&all(Location::Header, name.as_str())?),
         HeaderSource::RequestQuery(name) => text(Params::querystring(vars, name)?),
-        HeaderSource::RequestQueryAll(name) => text(&all(ParamLocation::QueryString, name)?),
+        HeaderSource::RequestQueryAll(name) => text(&all(Location::QueryString, name)?),
         HeaderSource::RequestPath(name) => text(Params::path(vars, name)?),
         HeaderSource::StageVariable(name) => text(StageVariables::get(vars, name)?),
         HeaderSource::Context(path) => {

@@ -35,10 +35,9 @@ use super::caller::Caller;
 use super::context::{Context, Stage, Target};
 use super::gateway_response::GatewayResponse;
 use crate::tables::Route;
+use archway_proto::mapping_expr::Location;
 use archway_proto::template::jsonpath::{JsonPath, Selected};
-use archway_proto::template::{
-    ContextVars, ParamLocation, Params, StageVariables, Value, Variables,
-};
+use archway_proto::template::{ContextVars, Params, StageVariables, Value, Variables};
 use archway_proto::template::{Limits, Map};
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -229,11 +228,11 @@ impl Params for TemplateVars<'_, '_> {
         self.header_text(name)
     }
 
-    fn each(&self, location: ParamLocation, f: &mut dyn FnMut(&str, &str)) {
+    fn each(&self, location: Location, f: &mut dyn FnMut(&str, &str)) {
         match location {
-            ParamLocation::Path => self.path_params().iter().for_each(|(n, v)| f(n, v)),
-            ParamLocation::QueryString => self.query_params().iter().for_each(|(n, v)| f(n, v)),
-            ParamLocation::Header => {
+            Location::Path => self.path_params().iter().for_each(|(n, v)| f(n, v)),
+            Location::QueryString => self.query_params().iter().for_each(|(n, v)| f(n, v)),
+            Location::Header => {
                 for (name, value) in &self.cx.head.headers {
                     if let Ok(v) = value.to_str() {
                         f(name.as_str(), v);

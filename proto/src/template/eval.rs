@@ -15,7 +15,8 @@ use super::jsonpath::{JsonPath, Selected};
 use super::methods;
 use super::util;
 use super::value::{Map, Value, as_f64, velocity_eq};
-use super::{Limits, Overrides, ParamLocation, Variables};
+use super::{Limits, Overrides, Variables};
+use crate::mapping_expr::Location;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -731,11 +732,11 @@ impl<'r, 'a> Renderer<'r, 'a> {
         }
         let mut all = Map::new();
         for (key, location) in [
-            ("path", ParamLocation::Path),
-            ("querystring", ParamLocation::QueryString),
-            ("header", ParamLocation::Header),
+            ("path", Location::Path),
+            ("querystring", Location::QueryString),
+            ("header", Location::Header),
         ] {
-            let mut map = if location == ParamLocation::Header {
+            let mut map = if location == Location::Header {
                 Map::case_insensitive()
             } else {
                 Map::new()

@@ -66,6 +66,7 @@ pub use error::{ParseError, RenderError};
 pub use json::{parse_counting as parse_json_counting, write_within as write_json_within};
 pub use value::{Map, Value};
 
+use crate::mapping_expr::Location;
 use std::collections::{BTreeMap, HashMap};
 
 /// A parsed template: immutable, `Send + Sync`, cheap to share in an `Arc`.
@@ -137,14 +138,6 @@ pub struct Variables<'a> {
     pub stage_variables: &'a dyn StageVariables,
 }
 
-/// Where a request parameter comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParamLocation {
-    Path,
-    QueryString,
-    Header,
-}
-
 /// The method request's parameters, for `$input.params(..)`.
 pub trait Params {
     fn path(&self, name: &str) -> Option<&str>;
@@ -153,7 +146,7 @@ pub trait Params {
     fn header(&self, name: &str) -> Option<&str>;
     /// Calls `f(name, value)` for each parameter of `location`, in order;
     /// used only when a template calls `$input.params()`.
-    fn each(&self, location: ParamLocation, f: &mut dyn FnMut(&str, &str));
+    fn each(&self, location: Location, f: &mut dyn FnMut(&str, &str));
 }
 
 /// `$context`: `get(&["identity", "sourceIp"])` for
@@ -212,7 +205,7 @@ impl Params for Empty {
     fn header(&self, _: &str) -> Option<&str> {
         None
     }
-    fn each(&self, _: ParamLocation, _: &mut dyn FnMut(&str, &str)) {}
+    fn each(&self, _: Location, _: &mut dyn FnMut(&str, &str)) {}
 }
 
 impl ContextVars for Empty {
@@ -255,11 +248,11 @@ impl Params for ParamList {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
-    fn each(&self, location: ParamLocation, f: &mut dyn FnMut(&str, &str)) {
+    fn each(&self, location: Location, f: &mut dyn FnMut(&str, &str)) {
         let list = match location {
-            ParamLocation::Path => &self.path,
-            ParamLocation::QueryString => &self.querystring,
-            ParamLocation::Header => &self.header,
+            Location::Path => &self.path,
+            Location::QueryString => &self.querystring,
+            Location::Header => &self.header,
         };
         for (n, v) in list {
             f(n, v);

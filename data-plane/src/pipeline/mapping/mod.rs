@@ -287,12 +287,8 @@ fn request_value(
         .map(str::to_owned),
         ValueSource::MethodRequestMultiValue(location, name) => {
             let mut values = Vec::new();
-            let kind = match location {
-                Location::Header => archway_proto::template::ParamLocation::Header,
-                _ => archway_proto::template::ParamLocation::QueryString,
-            };
-            vars.each(kind, &mut |n, v| {
-                if n.eq_ignore_ascii_case(name) {
+            vars.each(*location, &mut |n, v| {
+                if location.same_name(n, name) {
                     values.push(v.to_owned());
                 }
             });
