@@ -168,23 +168,10 @@ impl Template {
                     if scratch.is_empty() {
                         out.push('-');
                     } else {
-                        escape_into(out, &scratch);
+                        crate::template::escape_json_string_into(&scratch, out);
                     }
                 }
             }
-        }
-    }
-}
-
-fn escape_into(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
         }
     }
 }
@@ -274,7 +261,7 @@ mod tests {
                 s.push_str("evil\"\n");
             }
         });
-        assert_eq!(out, r#"{"ua":"evil\"\u000a","e":"-"}"#);
+        assert_eq!(out, r#"{"ua":"evil\"\n","e":"-"}"#);
     }
 
     #[test]

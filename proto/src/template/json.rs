@@ -211,6 +211,16 @@ pub fn write_within(v: &Value, out: &mut String, max: usize) -> bool {
 
 fn write_string(s: &str, out: &mut String) {
     out.push('"');
+    escape_string_into(s, out);
+    out.push('"');
+}
+
+/// `s` as the inside of a JSON string: quotes and backslashes escaped,
+/// control characters as their short escape or `\u00XX`, and DEL as
+/// `\u007f` too, so that text written into a log line cannot move a
+/// terminal's cursor. The one JSON string writer of templates and access
+/// logs.
+pub fn escape_string_into(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -220,13 +230,12 @@ fn write_string(s: &str, out: &mut String) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if c < ' ' => {
+            c if c < ' ' || c == '\u{7f}' => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
         }
     }
-    out.push('"');
 }
 
 #[cfg(test)]

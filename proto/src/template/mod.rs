@@ -63,7 +63,10 @@ mod value;
 mod tests;
 
 pub use error::{ParseError, RenderError};
-pub use json::{parse_counting as parse_json_counting, write_within as write_json_within};
+pub use json::{
+    escape_string_into as escape_json_string_into, parse_counting as parse_json_counting,
+    write_within as write_json_within,
+};
 pub use value::{Map, Value};
 
 use crate::mapping_expr::Location;
