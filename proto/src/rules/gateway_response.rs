@@ -1,5 +1,5 @@
 //! Gateway responses customised per API (AWS's GatewayResponse): which
-//! types exist, their default status, and what a customisation may set.
+//! types exist and what a customisation may set.
 
 use super::media::status_code;
 use super::template::templates;
@@ -7,49 +7,42 @@ use super::{Checked, Violation, sub};
 use crate::mapping_expr::{Source, Use, parse_source_for, parse_target_for};
 use crate::v1::GatewayResponse;
 
-/// AWS's response types and their default status codes (None: the type
-/// has no status of its own, as DEFAULT_4XX/5XX, which answer with the
-/// status of the refusal they shape).
-pub const RESPONSE_TYPES: &[(&str, Option<u16>)] = &[
-    ("ACCESS_DENIED", Some(403)),
-    ("API_CONFIGURATION_ERROR", Some(500)),
-    ("AUTHORIZER_CONFIGURATION_ERROR", Some(500)),
-    ("AUTHORIZER_FAILURE", Some(500)),
-    ("BAD_REQUEST_BODY", Some(400)),
-    ("BAD_REQUEST_PARAMETERS", Some(400)),
-    ("DEFAULT_4XX", None),
-    ("DEFAULT_5XX", None),
-    ("EXPIRED_TOKEN", Some(403)),
-    // AWS documents 504; its HTTP proxy answers an unreachable or broken
-    // backend with 502, as nodes do (tests pin it), so 502 here too.
-    ("INTEGRATION_FAILURE", Some(502)),
-    ("INTEGRATION_TIMEOUT", Some(504)),
-    ("INVALID_API_KEY", Some(403)),
-    ("INVALID_SIGNATURE", Some(403)),
-    ("MISSING_AUTHENTICATION_TOKEN", Some(403)),
-    ("QUOTA_EXCEEDED", Some(429)),
-    ("REQUEST_TOO_LARGE", Some(413)),
-    ("RESOURCE_NOT_FOUND", Some(404)),
-    ("THROTTLED", Some(429)),
-    ("UNAUTHORIZED", Some(401)),
-    ("UNSUPPORTED_MEDIA_TYPE", Some(415)),
-    ("WAF_FILTERED", Some(403)),
+/// AWS's response types, by name. Their default statuses are the node's
+/// (data-plane `pipeline::gateway_response`), which answers with them.
+pub const RESPONSE_TYPES: &[&str] = &[
+    "ACCESS_DENIED",
+    "API_CONFIGURATION_ERROR",
+    "AUTHORIZER_CONFIGURATION_ERROR",
+    "AUTHORIZER_FAILURE",
+    "BAD_REQUEST_BODY",
+    "BAD_REQUEST_PARAMETERS",
+    "DEFAULT_4XX",
+    "DEFAULT_5XX",
+    "EXPIRED_TOKEN",
+    "INTEGRATION_FAILURE",
+    "INTEGRATION_TIMEOUT",
+    "INVALID_API_KEY",
+    "INVALID_SIGNATURE",
+    "MISSING_AUTHENTICATION_TOKEN",
+    "QUOTA_EXCEEDED",
+    "REQUEST_TOO_LARGE",
+    "RESOURCE_NOT_FOUND",
+    "THROTTLED",
+    "UNAUTHORIZED",
+    "UNSUPPORTED_MEDIA_TYPE",
+    "WAF_FILTERED",
 ];
 
 /// A response type's name, as AWS spells it.
 pub fn response_type(field: &str, value: &str) -> Checked {
-    if RESPONSE_TYPES.iter().any(|(t, _)| *t == value) {
+    if RESPONSE_TYPES.contains(&value) {
         Ok(())
     } else {
         Err(Violation::new(
             field,
             format!(
                 "'{value}' is not a gateway response type; use one of {}",
-                RESPONSE_TYPES
-                    .iter()
-                    .map(|(t, _)| *t)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                RESPONSE_TYPES.join(", ")
             ),
         ))
     }
