@@ -124,6 +124,7 @@ impl Subtype {
             return Err(ParameterError::Unknown {
                 subtype: self.name,
                 name: (*unknown).to_owned(),
+                takes: self.parameters.iter().map(|p| p.name).collect(),
             });
         }
         let missing: Vec<&'static str> = self.required().filter(|r| !names.contains(r)).collect();
@@ -150,8 +151,13 @@ impl Subtype {
 /// Why an integration's parameters do not fit its subtype.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParameterError {
-    #[error("{subtype} does not take the parameter '{name}'")]
-    Unknown { subtype: &'static str, name: String },
+    #[error("{subtype} does not take the parameter '{name}'; it takes {}", takes.join(", "))]
+    Unknown {
+        subtype: &'static str,
+        name: String,
+        /// Every parameter the subtype takes, for the message.
+        takes: Vec<&'static str>,
+    },
     #[error("{subtype} requires the parameters {}", names.join(", "))]
     Missing {
         subtype: &'static str,
@@ -496,16 +502,25 @@ mod tests {
     #[test]
     fn check_names_refuses_an_unknown_or_miscased_parameter() {
         let s = lookup("SQS-SendMessage").unwrap();
+        let takes: Vec<&str> = s.parameters.iter().map(|p| p.name).collect();
         for wrong in ["queueurl", "Body", "QueueUrl "] {
             assert_eq!(
                 s.check_names(["QueueUrl", "MessageBody", wrong]),
                 Err(ParameterError::Unknown {
                     subtype: "SQS-SendMessage",
                     name: wrong.to_owned(),
+                    takes: takes.clone(),
                 }),
                 "{wrong}"
             );
         }
+        let message = s.check_names(["Body"]).unwrap_err().to_string();
+        assert!(
+            message.starts_with(
+                "SQS-SendMessage does not take the parameter 'Body'; it takes QueueUrl, MessageBody"
+            ),
+            "{message}"
+        );
     }
 
     #[test]

@@ -145,23 +145,15 @@ pub fn subtype_parameters(
             ),
         ));
     };
-    if let Some(unknown) = parameters.keys().find(|k| table.parameter(k).is_none()) {
-        return Err(Violation::new(
-            entry(field, unknown),
-            format!(
-                "{subtype} does not take the parameter '{unknown}'; it takes {}",
-                table
-                    .parameters
-                    .iter()
-                    .map(|p| p.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    }
     table
         .check_names(parameters.keys().map(String::as_str))
-        .map_err(|e| Violation::new(field, e.to_string()))?;
+        .map_err(|e| match &e {
+            // An unknown name is refused at its own entry.
+            aws_subtypes::ParameterError::Unknown { name, .. } => {
+                Violation::new(entry(field, name), e.to_string())
+            }
+            aws_subtypes::ParameterError::Missing { .. } => Violation::new(field, e.to_string()),
+        })?;
     for (key, value) in parameters {
         let at = entry(field, key);
         let parsed = parse_http_value(value).map_err(|e| Violation::new(&at, e.to_string()))?;
