@@ -35,6 +35,7 @@ pub mod telemetry;
 pub mod tls;
 pub mod upstream;
 pub mod uri_encode;
+pub mod websocket;
 
 #[cfg(test)]
 mod module_graph;

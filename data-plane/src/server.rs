@@ -167,11 +167,11 @@ pub async fn serve(
         let stop = stopped.clone();
         let Some(acceptor) = &acceptor else {
             let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
                 .into_owned();
             tokio::spawn(async move {
                 let _permit = permit;
-                let shutdown = |c: Pin<&mut _>| auto::Connection::graceful_shutdown(c);
+                let shutdown = |c: Pin<&mut _>| auto::UpgradeableConnection::graceful_shutdown(c);
                 if let Err(e) = drive(connection, shutdown, &peer.activity, idle, stop).await {
                     tracing::debug!(error = %e, %remote, "connection ended with an error");
                 }
@@ -198,9 +198,9 @@ pub async fn serve(
             // hyper-util's auto builder tells HTTP/2 (ALPN h2) from
             // HTTP/1.1 by the connection preface.
             let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
                 .into_owned();
-            let shutdown = |c: Pin<&mut _>| auto::Connection::graceful_shutdown(c);
+            let shutdown = |c: Pin<&mut _>| auto::UpgradeableConnection::graceful_shutdown(c);
             if let Err(e) = drive(connection, shutdown, &peer.activity, idle, stop).await {
                 tracing::debug!(error = %e, %remote, "connection ended with an error");
             }

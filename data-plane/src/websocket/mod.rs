@@ -1,0 +1,12 @@
+//! WebSocket APIs, as AWS runs them: the node holds each client's
+//! connection, routes every message it receives to a route's integration,
+//! and lets backends push to any connection of the fleet through the
+//! `@connections` API.
+//!
+//! - [`connection_id`]: the ids clients and backends see; each names the
+//!   node that holds the connection, so any node can find its owner.
+//! - [`registry`]: the connections this node holds, and how other parts of
+//!   the node send to or close one.
+
+pub mod connection_id;
+pub mod registry;
