@@ -350,7 +350,7 @@ try {
     ]) {
       await go(hash, heading);
       if (hash === "#/keys") await page.getByText("ui-key").first().waitFor();
-      if (hash === `#/apis/${API}`) await page.getByText("/hello", { exact: true }).first().waitFor();
+      if (hash === `#/apis/${API}`) await page.getByText("/hello", { exact: true }).filter({ visible: true }).first().waitFor();
       // Bounded: one click per closed disclosure there was at the start.
       const closed = page.locator('main button[aria-expanded="false"]:enabled');
       let opened = 0;
