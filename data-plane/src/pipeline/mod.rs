@@ -47,6 +47,7 @@ pub mod route;
 pub mod template_vars;
 pub mod throttle;
 pub mod validate;
+pub mod websocket_api;
 
 use crate::aws::AwsOutbound;
 use crate::body::{RequestBody, StreamingBody};
@@ -112,6 +113,9 @@ pub struct Gateway {
     stage_caches: Arc<StageCaches>,
     /// Outbound AWS calls: functions and service actions.
     aws: AwsOutbound,
+    /// Runs WEBSOCKET APIs' connections; None: their connects are refused
+    /// (500), as a gateway built without them cannot hold one.
+    websocket: Option<Arc<dyn websocket_api::WebSocketApis>>,
 }
 
 impl Gateway {
@@ -138,7 +142,14 @@ impl Gateway {
             limits,
             authorizers,
             stage_caches: Arc::default(),
+            websocket: None,
         }
+    }
+
+    /// Serves WEBSOCKET APIs' connections through `apis`.
+    pub fn with_websocket(mut self, apis: Arc<dyn websocket_api::WebSocketApis>) -> Self {
+        self.websocket = Some(apis);
+        self
     }
 
     /// Calls AWS (functions, service actions) with the node's endpoints,
@@ -255,6 +266,9 @@ impl Gateway {
         if let Some(preflight) = cors::preflight(cx, &stage) {
             return Ok(preflight);
         }
+        if stage.api.protocol == archway_proto::v1::ApiProtocol::Websocket {
+            return self.connect(cx, stage).await;
+        }
         let target: Target<'_> = route::match_route(cx, stage)?;
         caller::authorize(cx, &target, &self.authorizers).await?;
         policy::check(cx, &target)?;
@@ -267,6 +281,24 @@ impl Gateway {
         };
         let response = integration::call(cx, &target, &self.upstream, &self.aws).await?;
         Ok(cache::store(&target, ticket, response))
+    }
+
+    /// A WEBSOCKET API's request: the request phases with `$connect` as
+    /// the target, then the connection's start (see [`websocket_api`]).
+    async fn connect<'a>(
+        &self,
+        cx: &mut Context<'a>,
+        stage: context::Stage<'a>,
+    ) -> Result<Response<GatewayBody>, GatewayResponse> {
+        let target = websocket_api::match_connect(cx, stage)?;
+        caller::authorize(cx, &target, &self.authorizers).await?;
+        policy::check(cx, &target)?;
+        api_key::require(cx, &target)?;
+        throttle::admit(cx, &target, &self.limits).await?;
+        let Some(websocket) = &self.websocket else {
+            return Err(GatewayResponse::ApiConfigurationError);
+        };
+        websocket.connect(cx, target).await
     }
 }
 
