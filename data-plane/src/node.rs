@@ -76,6 +76,9 @@ pub struct NodeConfig {
     pub header_read_timeout: Duration,
     /// Outbound AWS calls (function and service integrations).
     pub aws: AwsNodeSettings,
+    /// WebSocket APIs' limits (message and frame size, idle timeout,
+    /// connection duration, message rate).
+    pub websocket: crate::websocket::settings::WebSocketSettings,
 }
 
 /// A node's settings for outbound AWS calls.
@@ -259,6 +262,14 @@ pub async fn run(
             })
             .flatten(),
     );
+    let websocket = Arc::new(crate::websocket::WebSocketNode::new(
+        tables.clone(),
+        upstream.clone(),
+        aws.clone(),
+        limits.clone(),
+        telemetry.meter(),
+        config.websocket,
+    ));
     let gateway = Arc::new(
         Gateway::new(
             tables,
@@ -269,7 +280,8 @@ pub async fn run(
             upstream,
         )
         .with_stage_caches(stage_caches)
-        .with_aws(aws),
+        .with_aws(aws)
+        .with_websocket(websocket.clone()),
     );
     let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();
     let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
@@ -310,6 +322,9 @@ pub async fn run(
     if let Some(task) = private_task {
         let _ = task.await;
     }
+    // Upgraded connections left hyper's drain when they upgraded: close
+    // them (1001) and let each call its $disconnect, bounded.
+    websocket.shutdown().await;
     // Let the follower send the last usage report, briefly.
     let _ = stop_follower.send(true);
     if tokio::time::timeout(Duration::from_secs(2), &mut follower)

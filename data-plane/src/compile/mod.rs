@@ -594,6 +594,10 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             },
         }
         .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;
+        if is_websocket {
+            websocket::check_integration(&method.http_method, &compiled)
+                .map_err(|reason| err(name, reason))?;
+        }
         let cache_key =
             crate::stage_cache::key::compile(&integration.cache_key_parameters, path)
                 .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;

@@ -60,6 +60,20 @@ pub fn check_route(method: &Method, path: &str) -> Result<(), String> {
     }
 }
 
+/// Whether a node serves `integration` on a WebSocket route: MOCK,
+/// HTTP_PROXY and functions (AWS_PROXY). Mapped integrations (templates)
+/// and service actions are refused until events can be mapped.
+pub fn check_integration(key: &str, integration: &CompiledIntegration) -> Result<(), String> {
+    use crate::aws::integration::ProxyIntegration;
+    match integration {
+        CompiledIntegration::Mock { .. } | CompiledIntegration::HttpProxy { .. } => Ok(()),
+        CompiledIntegration::AwsProxy(p) if matches!(**p, ProxyIntegration::Function(_)) => Ok(()),
+        _ => Err(format!(
+            "route '{key}': WebSocket routes are served with MOCK, HTTP_PROXY or AWS_PROXY (function) integrations; mapping templates and service actions are not supported on them"
+        )),
+    }
+}
+
 /// The route a deployment without `$connect` gets: every connect is
 /// accepted (subject to the stage's throttles and the API's resource
 /// policy, which run on it), and no integration is called.
@@ -151,7 +165,13 @@ mod tests {
 
     #[test]
     fn route_keys_are_checked_as_aws_does() {
-        for good in ["$connect", "$disconnect", "$default", "sendMessage", "a b/c"] {
+        for good in [
+            "$connect",
+            "$disconnect",
+            "$default",
+            "sendMessage",
+            "a b/c",
+        ] {
             check_route(&method(good), "/").unwrap();
         }
         for bad in ["", "$other", "caf\u{e9}", &"k".repeat(129)] {

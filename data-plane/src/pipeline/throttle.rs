@@ -6,10 +6,10 @@
 
 use super::api_key::Identity;
 use super::context::{Context, Target};
-use crate::tables::RuntimeTables;
 use super::gateway_response::GatewayResponse;
 use super::observe::Phase;
 use crate::limits::{BucketName, Check, Decision, Limits, QuotaCounter};
+use crate::tables::RuntimeTables;
 use archway_proto::quota;
 use std::time::Duration;
 

@@ -38,10 +38,8 @@ pub trait WebSocketApis: Send + Sync + std::fmt::Debug {
 pub fn is_upgrade(head: &http::request::Parts) -> bool {
     fn has_token(head: &http::request::Parts, name: header::HeaderName, token: &str) -> bool {
         head.headers.get_all(name).iter().any(|v| {
-            v.to_str().is_ok_and(|v| {
-                v.split(',')
-                    .any(|t| t.trim().eq_ignore_ascii_case(token))
-            })
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
         })
     }
     head.method == Method::GET
@@ -91,7 +89,10 @@ mod tests {
 
     #[test]
     fn upgrades_are_gets_with_both_tokens_in_any_case() {
-        let both = [("upgrade", "WebSocket"), ("connection", "keep-alive, Upgrade")];
+        let both = [
+            ("upgrade", "WebSocket"),
+            ("connection", "keep-alive, Upgrade"),
+        ];
         assert!(is_upgrade(&head("GET", &both)));
         assert!(!is_upgrade(&head("POST", &both)));
         assert!(!is_upgrade(&head("GET", &both[..1])));
