@@ -93,11 +93,11 @@ impl RouteSelection {
                     let Selected::One(Some(value)) = path.select(&root, &mut 0) else {
                         return None;
                     };
-                    match value {
-                        Value::String(s) => key.push_str(&s),
+                    match &value {
+                        Value::String(s) => key.push_str(s),
                         Value::Int(i) => key.push_str(&i.to_string()),
                         Value::Float(f) => key.push_str(&f.to_string()),
-                        Value::Bool(b) => key.push_str(if b { "true" } else { "false" }),
+                        Value::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
                         Value::Null | Value::List(_) | Value::Map(_) => return None,
                     }
                 }
@@ -110,6 +110,11 @@ impl RouteSelection {
 fn body_path(path: &str) -> Result<JsonPath, String> {
     if path.is_empty() {
         return Err("$request.body. needs a path, e.g. $request.body.action".into());
+    }
+    if path.starts_with('.') {
+        // The parser reads a leading '.' as a child step; the expression
+        // `$request.body..x` would name `x`, which AWS refuses.
+        return Err(format!("body path '{path}' starts with '.'"));
     }
     let parsed = JsonPath::parse(path).map_err(|e| format!("body path '{path}': {e}"))?;
     if !parsed.is_definite() {
