@@ -127,6 +127,7 @@ pub fn compile_with<'a>(
                 let api_key_source =
                     rules::api::api_key_source("api_key_source", api.api_key_source)
                         .map_err(|v| err(&r.name, v.to_string()))?;
+                rules::websocket::api(api, protocol).map_err(|v| err(&r.name, v.to_string()))?;
                 if !api.policy.trim().is_empty() {
                     api_policies.push((&api.id, &api.policy));
                 }
@@ -218,7 +219,10 @@ pub fn compile_with<'a>(
     };
 
     for (res_name, stage) in stages {
-        rules::stage::stage(stage).map_err(|v| err(res_name, v.to_string()))?;
+        let protocol = apis
+            .get(stage.api_id.as_str())
+            .map_or(archway_proto::v1::ApiProtocol::Rest, |a| a.protocol);
+        rules::stage::stage(stage, protocol).map_err(|v| err(res_name, v.to_string()))?;
         let vars = |m: &std::collections::BTreeMap<String, String>| -> HashMap<Box<str>, Box<str>> {
             m.iter()
                 .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
@@ -548,6 +552,11 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         .map(|r| (r.id.as_str(), r.path.as_str()))
         .collect();
     let models = validation::compile_models(&d.api_id, &d.models).map_err(|r| err(name, r))?;
+    // A WEBSOCKET deployment's routes are keys on the root resource, not
+    // verbs on paths: the shared rules check them (as the admin API did),
+    // and they are not in the path tree.
+    let websocket = d.protocol == archway_proto::v1::ApiProtocol::Websocket as i32;
+    rules::websocket::deployment(d).map_err(|v| err(name, v.to_string()))?;
     let mut tree = RouteTree::default();
     let mut routes = Vec::with_capacity(d.methods.len());
     for method in &d.methods {
@@ -557,8 +566,13 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
                 format!("method on unknown resource '{}'", method.resource_id),
             )
         })?;
-        rules::http::http_method("method.http_method", &method.http_method)
-            .map_err(|v| err(name, format!("{path}: {v}")))?;
+        if !websocket {
+            rules::http::http_method("method.http_method", &method.http_method)
+                .map_err(|v| err(name, format!("{path}: {v}")))?;
+            let protocol = archway_proto::v1::ApiProtocol::try_from(d.protocol).unwrap_or_default();
+            rules::websocket::method_in("method", method, protocol, None)
+                .map_err(|v| err(name, format!("{} {path}: {v}", method.http_method)))?;
+        }
         let integration = method.integration.as_ref().ok_or_else(|| {
             err(
                 name,
@@ -590,8 +604,10 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         let cache_key =
             crate::stage_cache::key::compile(&integration.cache_key_parameters, path)
                 .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;
-        tree.insert(path, &method.http_method, routes.len() as u32)
-            .map_err(|reason| err(name, reason))?;
+        if !websocket {
+            tree.insert(path, &method.http_method, routes.len() as u32)
+                .map_err(|reason| err(name, reason))?;
+        }
         let auth = match method.authorization_type.as_str() {
             "" | "NONE" => None,
             "AWS_IAM" => Some(Arc::new(RouteAuth::Iam)),

@@ -296,9 +296,10 @@ fn authorization(field: &str, m: &Method, authorizer: Option<AuthorizerType>) ->
 
 /// A deployment: for a WEBSOCKET API, its route selection expression, only
 /// the root resource, at least one route (AWS deploys none without), each
-/// route checked with [`route`] (its field is `method`, the route key
-/// said in the reason) and REQUEST authorizers only; for the others, no
-/// route selection expression.
+/// route checked with [`route`] and REQUEST authorizers only (fields named
+/// as the admin API names them, `method` and `authorizer`, the route key or
+/// authorizer id said at the end of the reason); for the others, no route
+/// selection expression.
 pub fn deployment(d: &Deployment) -> Checked {
     let protocol = ApiProtocol::try_from(d.protocol).unwrap_or_default();
     route_selection_expression(
@@ -327,11 +328,9 @@ pub fn deployment(d: &Deployment) -> Checked {
         ));
     }
     for a in &d.authorizers {
-        authorizer_type(
-            &format!("authorizers['{}'].type", a.id),
-            protocol,
-            a.r#type(),
-        )?;
+        authorizer_type("authorizer.type", protocol, a.r#type()).map_err(|v| {
+            Violation::new(v.field, format!("{} (authorizer '{}')", v.reason, a.id))
+        })?;
     }
     for m in &d.methods {
         if root.is_none_or(|r| r.id != m.resource_id) {
@@ -691,7 +690,8 @@ mod tests {
             ..Default::default()
         });
         let v = deployment(&d).unwrap_err();
-        assert_eq!(v.field, "authorizers['t'].type");
+        assert_eq!(v.field, "authorizer.type");
+        assert!(v.reason.ends_with("(authorizer 't')"), "{}", v.reason);
         d.authorizers[0].r#type = AuthorizerType::Request as i32;
         deployment(&d).unwrap();
         d.methods[0].http_method = "$nope".into();
