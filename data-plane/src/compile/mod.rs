@@ -128,6 +128,7 @@ pub fn compile_with<'a>(
                 let api_key_source =
                     rules::api::api_key_source("api_key_source", api.api_key_source)
                         .map_err(|v| err(&r.name, v.to_string()))?;
+                rules::websocket::api(api, protocol).map_err(|v| err(&r.name, v.to_string()))?;
                 if !api.policy.trim().is_empty() {
                     api_policies.push((&api.id, &api.policy));
                 }
@@ -219,7 +220,10 @@ pub fn compile_with<'a>(
     };
 
     for (res_name, stage) in stages {
-        rules::stage::stage(stage).map_err(|v| err(res_name, v.to_string()))?;
+        let protocol = apis
+            .get(stage.api_id.as_str())
+            .map_or(archway_proto::v1::ApiProtocol::Rest, |a| a.protocol);
+        rules::stage::stage(stage, protocol).map_err(|v| err(res_name, v.to_string()))?;
         let vars = |m: &std::collections::BTreeMap<String, String>| -> HashMap<Box<str>, Box<str>> {
             m.iter()
                 .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
@@ -550,7 +554,11 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         .collect();
     let models = validation::compile_models(&d.api_id, &d.models).map_err(|r| err(name, r))?;
     let protocol = archway_proto::v1::ApiProtocol::try_from(d.protocol).unwrap_or_default();
+    // A WEBSOCKET deployment's routes are keys on the root resource, not
+    // verbs on paths: the shared rules check them (as the admin API did),
+    // and they are not in the path tree.
     let is_websocket = protocol == archway_proto::v1::ApiProtocol::Websocket;
+    rules::websocket::deployment(d).map_err(|v| err(name, v.to_string()))?;
     let mut tree = RouteTree::default();
     let mut routes = Vec::with_capacity(d.methods.len() + usize::from(is_websocket));
     for method in &d.methods {
@@ -560,11 +568,11 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
                 format!("method on unknown resource '{}'", method.resource_id),
             )
         })?;
-        if is_websocket {
-            websocket::check_route(method, path).map_err(|reason| err(name, reason))?;
-        } else {
+        if !is_websocket {
             rules::http::http_method("method.http_method", &method.http_method)
                 .map_err(|v| err(name, format!("{path}: {v}")))?;
+            rules::websocket::method_in("method", method, protocol, None)
+                .map_err(|v| err(name, format!("{} {path}: {v}", method.http_method)))?;
         }
         let integration = method.integration.as_ref().ok_or_else(|| {
             err(

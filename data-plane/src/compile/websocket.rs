@@ -4,11 +4,13 @@
 //! A WEBSOCKET API's routes are methods on its root resource whose verb is
 //! the route key (see the contract in `config.proto`). Each compiles as any
 //! method does (integration, authorizer, API key), in
-//! [`super::compile_deployment`]; what is WebSocket-only is here: the key's
-//! shape, which routes may be authorized, the route selection expression,
-//! and the implicit `$connect` a deployment without one gets. A deployment
-//! that breaks any of it is refused, so a node never swaps in a WebSocket
-//! API it cannot serve.
+//! [`super::compile_deployment`], after the shared rules
+//! (`archway_proto::rules::websocket`, the admin API's) checked keys,
+//! authorization and route responses. What is the node's own is here: the
+//! integrations a node can call with events, the routes-by-key table, and
+//! the implicit `$connect` a deployment without one gets. A deployment that
+//! fails any of it is refused, so a node never swaps in a WebSocket API it
+//! cannot serve.
 
 use crate::tables::websocket::{CONNECT, DEFAULT, DISCONNECT, WebSocketRoutes};
 use crate::tables::{CompiledIntegration, ConfigMap, Route};
@@ -17,48 +19,6 @@ use archway_proto::route_selection::RouteSelection;
 use archway_proto::v1::Method;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-
-/// Checks one route (a method of a WEBSOCKET deployment), as AWS does:
-/// on the root resource, a key of 1-128 printable ASCII characters whose
-/// `$` keys are the three AWS defines, authorization and API keys on
-/// `$connect` only, and no route response on `$disconnect`.
-pub fn check_route(method: &Method, path: &str) -> Result<(), String> {
-    let key = method.http_method.as_str();
-    if path != "/" {
-        return Err(format!(
-            "route '{key}' is on resource '{path}'; WEBSOCKET routes are on the root resource"
-        ));
-    }
-    if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return Err(format!(
-            "route key '{key}' must be 1-128 printable ASCII characters"
-        ));
-    }
-    if key.starts_with('$') && ![CONNECT, DISCONNECT, DEFAULT].contains(&key) {
-        return Err(format!(
-            "route key '{key}': keys starting with '$' are {CONNECT}, {DISCONNECT} and {DEFAULT}"
-        ));
-    }
-    let authorized = !matches!(method.authorization_type.as_str(), "" | "NONE");
-    if key != CONNECT && (authorized || method.api_key_required) {
-        return Err(format!(
-            "route '{key}': only {CONNECT} may be authorized or require an API key"
-        ));
-    }
-    if key == CONNECT && method.authorization_type == "JWT" {
-        return Err(format!(
-            "route '{key}': WebSocket APIs authorize with AWS_IAM or a CUSTOM REQUEST authorizer, not JWT"
-        ));
-    }
-    match method.route_response_selection_expression.as_str() {
-        "" => Ok(()),
-        "$default" if key != DISCONNECT => Ok(()),
-        "$default" => Err(format!("route '{key}' cannot send a route response")),
-        other => Err(format!(
-            "route '{key}': route response selection expression '{other}' is not supported; use $default or nothing"
-        )),
-    }
-}
 
 /// Whether a node serves `integration` on a WebSocket route: MOCK,
 /// HTTP_PROXY and functions (AWS_PROXY). Mapped integrations (templates)
@@ -161,53 +121,6 @@ mod tests {
             http_method: key.into(),
             ..Default::default()
         }
-    }
-
-    #[test]
-    fn route_keys_are_checked_as_aws_does() {
-        for good in [
-            "$connect",
-            "$disconnect",
-            "$default",
-            "sendMessage",
-            "a b/c",
-        ] {
-            check_route(&method(good), "/").unwrap();
-        }
-        for bad in ["", "$other", "caf\u{e9}", &"k".repeat(129)] {
-            assert!(check_route(&method(bad), "/").is_err(), "{bad:?}");
-        }
-        assert!(check_route(&method("send"), "/pets").is_err(), "root only");
-    }
-
-    #[test]
-    fn only_connect_is_authorized_or_keyed() {
-        let keyed = |key: &str| Method {
-            api_key_required: true,
-            ..method(key)
-        };
-        let authorized = |key: &str, kind: &str| Method {
-            authorization_type: kind.into(),
-            ..method(key)
-        };
-        check_route(&keyed("$connect"), "/").unwrap();
-        check_route(&authorized("$connect", "AWS_IAM"), "/").unwrap();
-        check_route(&authorized("$connect", "CUSTOM"), "/").unwrap();
-        assert!(check_route(&authorized("$connect", "JWT"), "/").is_err());
-        assert!(check_route(&keyed("send"), "/").is_err());
-        assert!(check_route(&authorized("$default", "AWS_IAM"), "/").is_err());
-    }
-
-    #[test]
-    fn route_responses_are_default_or_none_and_never_on_disconnect() {
-        let two_way = |key: &str, rrse: &str| Method {
-            route_response_selection_expression: rrse.into(),
-            ..method(key)
-        };
-        check_route(&two_way("send", "$default"), "/").unwrap();
-        check_route(&two_way("$connect", ""), "/").unwrap();
-        assert!(check_route(&two_way("$disconnect", "$default"), "/").is_err());
-        assert!(check_route(&two_way("send", "$request.body.x"), "/").is_err());
     }
 
     fn keyed_route(id: u32, key: &str) -> Route {
