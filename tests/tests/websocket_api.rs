@@ -280,6 +280,17 @@ async fn messages_route_by_action_and_disconnect_is_called_once_on_close_and_shu
         route("ping", mock(200, "pong"), true),
         route("echo", http_proxy(&backend.url("/echo")), true),
         route("oneway", http_proxy(&backend.url("/oneway")), false),
+        // HTTP with nothing to map: served as HTTP_PROXY is.
+        route(
+            "plain",
+            Integration {
+                r#type: IntegrationType::Http as i32,
+                http_method: "POST".into(),
+                uri: backend.url("/echo"),
+                ..Default::default()
+            },
+            true,
+        ),
     ] {
         admin.put_route(&api, "/", m).await?;
     }
@@ -318,6 +329,7 @@ async fn messages_route_by_action_and_disconnect_is_called_once_on_close_and_shu
     client.send(Message::text(message)).await?;
     assert_eq!(next_text(&mut client).await, format!("echo:{message}"));
     let echo = &backend.calls("/echo")[0];
+    assert_eq!(backend.calls("/echo").len(), 1);
     assert_eq!(echo.body, message.as_bytes());
     assert_eq!(header(echo, "x-archway-connection-id"), connection_id);
     assert_eq!(header(echo, "x-archway-route-key"), "echo");
@@ -339,6 +351,8 @@ async fn messages_route_by_action_and_disconnect_is_called_once_on_close_and_shu
             .is_none_or(|v| v != "e2e-client"),
         "handshake headers go with CONNECT only"
     );
+    client.send(Message::text(r#"{"action":"plain"}"#)).await?;
+    assert_eq!(next_text(&mut client).await, r#"echo:{"action":"plain"}"#);
     // One-way: the backend gets it, the client nothing back; the next
     // two-way answer is the next message the client reads.
     client.send(Message::text(r#"{"action":"oneway"}"#)).await?;
