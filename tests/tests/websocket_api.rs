@@ -663,3 +663,115 @@ asyncio.run(asyncio.wait_for(main(int(sys.argv[1])), 20))
     assert!(refusal["requestId"].is_string());
     Ok(())
 }
+
+/// The node's resident memory, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Measures memory per idle connection and messages per second through
+/// one node (a debug build here: see the report for the figures).
+/// `cargo test -p archway-e2e --test websocket_api -- --ignored --nocapture`;
+/// ARCHWAY_WS_CONNECTIONS sets how many idle connections (default 10000).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check: run it on purpose"]
+async fn measure_idle_memory_and_message_rate() -> anyhow::Result<()> {
+    let connections: usize = std::env::var("ARCHWAY_WS_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let (dir, cp, mut admin) = started().await?;
+    let api = websocket_api(&mut admin, "bench").await?;
+    admin
+        .put_route(&api, "/", route("echo", mock(200, "pong"), true))
+        .await?;
+    admin.deploy(&api, "prod").await?;
+    let node = DataPlane::start(
+        &cp.url(),
+        "bench",
+        &dir.path().join("bench"),
+        &[
+            "--max-connections",
+            "20000",
+            "--worker-threads",
+            "1",
+            "--websocket-messages-per-second",
+            "1000000",
+            "--websocket-message-burst",
+            "1000000",
+        ],
+    )?;
+    admin.wait_converged(&["bench"]).await?;
+    let addr = node.addr();
+    let pid = node.process.pid();
+
+    // Messages per second: clients each send and wait for the answer.
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        clients.push(open(addr, "bench", "/prod", &[]).await?);
+    }
+    let window = Duration::from_secs(5);
+    let started_at = Instant::now();
+    let mut tasks = Vec::new();
+    for mut client in clients {
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while started_at.elapsed() < window {
+                client
+                    .send(Message::text(r#"{"action":"echo"}"#))
+                    .await
+                    .unwrap();
+                assert_eq!(next_text(&mut client).await, "pong");
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut messages = 0;
+    for t in tasks {
+        messages += t.await?;
+    }
+    let rate = messages as f64 / started_at.elapsed().as_secs_f64();
+    eprintln!(
+        "messages: {messages} in {window:?} through 8 connections: {rate:.0}/s (node on one worker thread)"
+    );
+
+    // Memory per idle connection.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_kib(pid);
+    let mut idle = Vec::with_capacity(connections);
+    let opening = Instant::now();
+    while idle.len() < connections {
+        let batch = (connections - idle.len()).min(100);
+        let opened =
+            futures_util::future::join_all((0..batch).map(|_| open(addr, "bench", "/prod", &[])))
+                .await;
+        for c in opened {
+            idle.push(c?);
+        }
+    }
+    // Let every task reach its idle state.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(pid);
+    eprintln!(
+        "{connections} idle connections opened in {:?}: node RSS {before} KiB -> {after} KiB, {:.1} KiB per connection",
+        opening.elapsed(),
+        (after.saturating_sub(before)) as f64 / connections as f64
+    );
+    let scrape = archway_e2e::metrics::scrape(node.admin_addr()).await?;
+    eprintln!(
+        "archway_websocket_connections: {:?}",
+        archway_e2e::metrics::sample(
+            &scrape,
+            "archway_websocket_connections",
+            &[("api", "bench")]
+        )
+    );
+    drop(idle);
+    Ok(())
+}
