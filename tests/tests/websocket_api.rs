@@ -440,6 +440,17 @@ async fn connect_is_refused_by_the_authorizer_a_missing_api_key_and_its_integrat
         .put_route(&api, "/", route("$default", mock(200, "in"), true))
         .await?;
     admin.deploy(&api, "prod").await?;
+    // Messages to $default: a burst of 2, then one each 10 s.
+    let mut stage = admin.stage(&api, "prod").await?;
+    stage.method_settings = vec![MethodThrottle {
+        resource_path: "/".into(),
+        http_method: "$default".into(),
+        throttle: Some(ThrottleSettings {
+            rate_limit: 0.1,
+            burst_limit: 2,
+        }),
+    }];
+    admin.update_stage(stage).await?;
     let plan = admin
         .plans
         .create_usage_plan(CreateUsagePlanRequest {
@@ -524,6 +535,13 @@ async fn connect_is_refused_by_the_authorizer_a_missing_api_key_and_its_integrat
     let mut client = open(addr, "guarded", "/prod", &good).await?;
     client.send(Message::text("hi")).await?;
     assert_eq!(next_text(&mut client).await, "in");
+    // The stage's throttle of the route applies per message.
+    client.send(Message::text("again")).await?;
+    assert_eq!(next_text(&mut client).await, "in");
+    client.send(Message::text("once more")).await?;
+    let throttled: Value = serde_json::from_str(&next_text(&mut client).await)?;
+    assert_eq!(throttled["message"], "Too Many Requests");
+    assert_eq!(throttled["connectionId"].as_str().map(str::len), Some(16));
     Ok(())
 }
 
@@ -543,6 +561,13 @@ async fn idle_and_oversized_connections_are_closed_and_disconnected() -> anyhow:
         admin.put_route(&api, "/", m).await?;
     }
     admin.deploy(&api, "prod").await?;
+    let log_path = dir.path().join("access.log");
+    let mut stage = admin.stage(&api, "prod").await?;
+    stage.access_log_settings = Some(AccessLogSettings {
+        format: "$context.eventType $context.connectionId $context.routeKey $context.status".into(),
+        destination: format!("file:{}", log_path.display()),
+    });
+    admin.update_stage(stage).await?;
     let node = DataPlane::start(
         &cp.url(),
         "ws3",
@@ -554,6 +579,10 @@ async fn idle_and_oversized_connections_are_closed_and_disconnected() -> anyhow:
             "1024",
             "--websocket-max-frame-bytes",
             "1024",
+            "--websocket-messages-per-second",
+            "5",
+            "--websocket-message-burst",
+            "20",
         ],
     )?;
     admin.wait_converged(&["ws3"]).await?;
@@ -591,6 +620,37 @@ async fn idle_and_oversized_connections_are_closed_and_disconnected() -> anyhow:
     let mut busy = chatter.await?;
     busy.send(Message::text("and now?")).await?;
     assert_eq!(next_text(&mut busy).await, "ok", "active connections stay");
+
+    // Over the connection's message rate: 1008, and $disconnect.
+    let mut flood = open(addr, "limits", "/prod", &[]).await?;
+    for _ in 0..40 {
+        if flood.send(Message::text("more")).await.is_err() {
+            break;
+        }
+    }
+    let frame = close_frame(&mut flood, Duration::from_secs(5)).await;
+    assert_eq!(frame.map(|f| u16::from(f.code)), Some(1008));
+    assert_eq!(backend.wait_calls("/disconnect", 3).await.len(), 3);
+
+    // Each event has its line, with the connection's id.
+    let big_id = header(&backend.calls("/disconnect")[0], "x-archway-connection-id").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.lines().filter(|l| l.starts_with("DISCONNECT")).count() >= 3
+            || Instant::now() > deadline
+        {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for line in [
+        format!("CONNECT {big_id} $connect 101"),
+        format!("MESSAGE {big_id} $default 200"),
+        format!("DISCONNECT {big_id} $disconnect 200"),
+    ] {
+        assert!(log.lines().any(|l| l == line), "no '{line}' in:\n{log}");
+    }
     Ok(())
 }
 
