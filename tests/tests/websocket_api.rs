@@ -654,6 +654,58 @@ async fn idle_and_oversized_connections_are_closed_and_disconnected() -> anyhow:
     Ok(())
 }
 
+/// Functions get AWS's WebSocket event, signed as every Lambda call is,
+/// and a two-way route sends the function's `body` back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn functions_get_aws_websocket_events() -> anyhow::Result<()> {
+    const KEY: &str = "AKIAFUNCTIONTEST0001";
+    const SECRET: &str = "fUnCtIoNsEcReT/K7MDENG+bPxRfiCYEXAMPLE";
+    let server = archway_e2e::lambda::start("ws-functions", KEY, SECRET).await;
+    let endpoint = format!("lambda={}", server.url());
+    let (_dir, _cp, node, mut admin) = archway_e2e::started_with_node_env(
+        "ws5",
+        &["--aws-endpoint", &endpoint, "--aws-region", "eu-west-1"],
+        &[
+            ("AWS_ACCESS_KEY_ID", KEY),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ],
+    )
+    .await?;
+    let api = websocket_api(&mut admin, "fns").await?;
+    let function = Integration {
+        r#type: IntegrationType::AwsProxy as i32,
+        uri: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:echo/invocations".into(),
+        ..Default::default()
+    };
+    admin
+        .put_route(&api, "/", route("fn", function, true))
+        .await?;
+    admin.deploy(&api, "prod").await?;
+    admin.wait_converged(&["ws5"]).await?;
+    let mut client = open(node.addr(), "fns", "/prod", &[]).await?;
+    let message = r#"{"action":"fn","n":7}"#;
+    client.send(Message::text(message)).await?;
+    // The "echo" function answers {"servedBy", "event"} as its body.
+    let answer: Value = serde_json::from_str(&next_text(&mut client).await)?;
+    let event = &answer["event"];
+    assert_eq!(event["body"], message);
+    assert_eq!(event["isBase64Encoded"], false);
+    let cx = &event["requestContext"];
+    assert_eq!(cx["routeKey"], "fn");
+    assert_eq!(cx["eventType"], "MESSAGE");
+    assert_eq!(cx["messageDirection"], "IN");
+    assert_eq!(cx["stage"], "prod");
+    assert_eq!(cx["apiId"], "fns");
+    assert_eq!(cx["domainName"], "fns.execute-api.localhost");
+    assert_eq!(cx["connectionId"].as_str().map(str::len), Some(16));
+    assert_eq!(cx["messageId"].as_str().map(str::len), Some(16));
+    assert_eq!(cx["identity"]["sourceIp"], "127.0.0.1");
+    assert!(cx["connectedAt"].as_i64() > Some(0));
+    let invocation = server.last("echo").expect("invoked");
+    assert!(invocation.signature_ok, "signed with the node's key");
+    Ok(())
+}
+
 /// Another client than the tests' own: Python's `websockets`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_clients_connect_and_route() -> anyhow::Result<()> {
