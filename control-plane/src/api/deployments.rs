@@ -332,6 +332,7 @@ pub(crate) fn freeze(view: &View, api: &RestApi, mut parts: FrozenParts) -> ApiR
         gateway_responses: parts.kinds.gateway_responses,
         binary_media_types: api.binary_media_types.clone(),
         cors_configuration: api.cors_configuration.clone(),
+        route_selection_expression: api.route_selection_expression.clone(),
     };
     refuse_missing_credentials(view, &deployment)?;
     Ok(deployment)

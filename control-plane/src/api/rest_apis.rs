@@ -779,6 +779,7 @@ impl RestApiService for RestApis {
                     endpoint_type: req.endpoint_type,
                     binary_media_types: req.binary_media_types.clone(),
                     cors_configuration: req.cors_configuration.clone(),
+                    route_selection_expression: req.route_selection_expression.clone(),
                 };
                 check_resource_policy(txn, &api)?;
                 txn.put(&keys::resource(&id, &root.id), &root);

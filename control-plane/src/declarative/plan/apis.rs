@@ -151,6 +151,8 @@ impl Planner<'_> {
                 max_age_seconds: c.max_age_seconds,
                 allow_credentials: c.allow_credentials,
             }),
+            // Not in the declarative format yet (WEBSOCKET APIs).
+            route_selection_expression: String::new(),
         };
         let (protocol, refusals) = check_api_fields(&api);
         api.protocol = protocol as i32;

@@ -105,6 +105,8 @@ impl Planner<'_> {
                         response_models: r.response_models.clone(),
                     })
                     .collect(),
+                // Not in the declarative format yet (WEBSOCKET APIs).
+                route_response_selection_expression: String::new(),
             };
             // The handlers' rules for declarations and the integration,
             // against the models and validators as they will be. (The
