@@ -74,6 +74,9 @@ pub struct NodeConfig {
     /// How long a client may take over a request head, and a client
     /// connection go without starting a request.
     pub header_read_timeout: Duration,
+    /// WebSocket pass-through tunnels with no byte either way for this long
+    /// are closed (see [`crate::tunnel`]).
+    pub passthrough_idle_timeout: Duration,
     /// Outbound AWS calls (function and service integrations).
     pub aws: AwsNodeSettings,
 }
@@ -269,8 +272,10 @@ pub async fn run(
             upstream,
         )
         .with_stage_caches(stage_caches)
-        .with_aws(aws),
+        .with_aws(aws)
+        .with_passthrough_idle_timeout(config.passthrough_idle_timeout),
     );
+    let tunnels = gateway.tunnels().clone();
     let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();
     let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
     let (stop_private, private_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -309,6 +314,18 @@ pub async fn run(
     let _ = stop_private.send(());
     if let Some(task) = private_task {
         let _ = task.await;
+    }
+    // The listeners told them to close when the drain began; each gets
+    // `tunnel::CLOSE_GRACE` to do so.
+    tunnels.close_all();
+    if tokio::time::timeout(crate::tunnel::CLOSE_GRACE * 2, tunnels.all_closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = tunnels.open(),
+            "WebSocket pass-through tunnels still open at shutdown"
+        );
     }
     // Let the follower send the last usage report, briefly.
     let _ = stop_follower.send(true);
