@@ -80,7 +80,7 @@ pub fn adopt_extended_connect(head: &mut Parts) {
 /// Which WebSocket handshake `head` makes, if it makes one the server can
 /// switch (hyper left the upgrade in its extensions).
 pub fn requested(head: &Parts) -> Option<Handshake> {
-    if head.method != Method::GET || !head.extensions.get::<hyper::upgrade::OnUpgrade>().is_some() {
+    if head.method != Method::GET || head.extensions.get::<hyper::upgrade::OnUpgrade>().is_none() {
         return None;
     }
     if head.version == Version::HTTP_2 {
@@ -164,8 +164,8 @@ async fn open(
         trace: cx.observation.span_context(),
         principal: cx.authorization.principal.as_ref(),
         method: None,
-        uri: uri,
-        timeout: timeout,
+        uri,
+        timeout,
         client: cx.client,
         max_payload: cx.max_payload,
     };

@@ -82,12 +82,18 @@ async fn read_answer(mut conn: Conn, read_idle: Duration) -> Result<Upgrade, Ups
     loop {
         match response_head::parse(&mut conn.read_buf, false)? {
             Some(head) if head.status == StatusCode::SWITCHING_PROTOCOLS => {
+                // Bytes the backend sent right after its 101 (a first
+                // message) are the tunnel's, read first. Without any, the
+                // read buffer (16 KiB) is not kept for the tunnel's life.
+                let early = if conn.read_buf.is_empty() {
+                    BytesMut::new()
+                } else {
+                    std::mem::take(&mut conn.read_buf)
+                };
                 return Ok(Upgrade::Switched {
                     headers: head.headers,
-                    // Bytes the backend sent right after its 101 (a first
-                    // message) are the tunnel's, read first.
                     stream: UpgradedStream {
-                        early: std::mem::take(&mut conn.read_buf),
+                        early,
                         stream: conn.stream,
                     },
                 });
