@@ -34,8 +34,11 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long closing one side of a tunnel (a TLS close_notify, an HTTP/2
 /// END_STREAM) may take before the tunnel is dropped.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
-/// Each direction's copy buffer.
-const BUFFER_BYTES: usize = 8 * 1024;
+/// Each direction's copy buffer, allocated for the tunnel's life: an idle
+/// tunnel cost the node 18.3 KiB with 8 KiB buffers and 10.2 KiB with 4 KiB
+/// (2,000 idle tunnels, node RSS), with no change in what one tunnel
+/// carried (about 100 MiB/s each way of 64 KiB messages, debug build).
+const BUFFER_BYTES: usize = 4 * 1024;
 /// The idle check runs at least this often (the byte counters are added to
 /// the metrics then too).
 const MAX_CHECK_EVERY: Duration = Duration::from_secs(5);
