@@ -706,6 +706,36 @@ async fn functions_get_aws_websocket_events() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An open WebSocket keeps its client connection's slot under
+/// `--max-connections`: a node at the cap accepts no more until one ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websockets_count_against_the_connection_cap() -> anyhow::Result<()> {
+    let (dir, cp, mut admin) = started().await?;
+    let api = websocket_api(&mut admin, "capped").await?;
+    admin
+        .put_route(&api, "/", route("$default", mock(200, "ok"), true))
+        .await?;
+    admin.deploy(&api, "prod").await?;
+    let node = DataPlane::start(
+        &cp.url(),
+        "ws6",
+        &dir.path().join("ws6"),
+        &["--max-connections", "2"],
+    )?;
+    admin.wait_converged(&["ws6"]).await?;
+    let addr = node.addr();
+    let mut first = open(addr, "capped", "/prod", &[]).await?;
+    let _second = open(addr, "capped", "/prod", &[]).await?;
+    let third = tokio::spawn(async move { open(addr, "capped", "/prod", &[]).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!third.is_finished(), "at the cap: not accepted yet");
+    first.close(None).await?;
+    let mut third = tokio::time::timeout(Duration::from_secs(10), third).await???;
+    third.send(Message::text("in")).await?;
+    assert_eq!(next_text(&mut third).await, "ok");
+    Ok(())
+}
+
 /// Another client than the tests' own: Python's `websockets`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_websockets_clients_connect_and_route() -> anyhow::Result<()> {

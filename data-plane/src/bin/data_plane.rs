@@ -71,6 +71,11 @@ struct Args {
     /// connections.
     #[arg(long, env = "ARCHWAY_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_read_timeout_secs: u64,
+    /// Seconds a WebSocket pass-through connection (an upgrade proxied on
+    /// an HTTP_PROXY route) may go without a byte either way before it is
+    /// closed; AWS closes idle WebSocket connections after 10 minutes.
+    #[arg(long, env = "ARCHWAY_PASSTHROUGH_IDLE_TIMEOUT_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    passthrough_idle_timeout_secs: u64,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "ARCHWAY_MAX_PAYLOAD_BYTES", default_value_t = DEFAULT_MAX_PAYLOAD)]
     max_payload_bytes: usize,
@@ -311,6 +316,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             (None, None) => None,
         },
         header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout_secs),
+        passthrough_idle_timeout: std::time::Duration::from_secs(
+            args.passthrough_idle_timeout_secs,
+        ),
         aws: node::AwsNodeSettings {
             endpoints: args.aws_endpoints,
             region: args.aws_region,

@@ -40,6 +40,7 @@ pub mod mapping;
 pub mod mock;
 pub mod normalize;
 pub mod observe;
+pub mod passthrough;
 pub mod policy;
 pub mod refusal;
 pub mod resolve;
@@ -55,6 +56,7 @@ use crate::limits::Limits;
 use crate::stage_cache::StageCaches;
 use crate::tables::{RuntimeTables, SharedTables};
 use crate::telemetry::Telemetry;
+use crate::tunnel::Tunnels;
 use crate::upstream::Upstream;
 use bytes::Bytes;
 use caller::Authorizers;
@@ -116,6 +118,8 @@ pub struct Gateway {
     /// Runs WEBSOCKET APIs' connections; None: their connects are refused
     /// (500), as a gateway built without them cannot hold one.
     websocket: Option<Arc<dyn websocket_api::WebSocketApis>>,
+    /// WebSocket pass-through tunnels (see [`passthrough`]).
+    tunnels: Arc<Tunnels>,
 }
 
 impl Gateway {
@@ -132,8 +136,13 @@ impl Gateway {
         let domain = format!(".{}", domain.trim_start_matches('.').to_ascii_lowercase());
         let authorizers = Authorizers::new(&upstream);
         let aws = AwsOutbound::new(upstream.clone(), Default::default(), None);
+        let tunnels = Arc::new(Tunnels::new(
+            crate::tunnel::DEFAULT_IDLE_TIMEOUT,
+            Some(telemetry.meter()),
+        ));
         Self {
             aws,
+            tunnels,
             tables,
             domain: domain.into(),
             upstream,
@@ -157,6 +166,18 @@ impl Gateway {
     pub fn with_aws(mut self, aws: AwsOutbound) -> Self {
         self.aws = aws;
         self
+    }
+
+    /// Closes WebSocket pass-through tunnels after `idle` without a byte
+    /// either way (default: [`crate::tunnel::DEFAULT_IDLE_TIMEOUT`]).
+    pub fn with_passthrough_idle_timeout(mut self, idle: std::time::Duration) -> Self {
+        self.tunnels = Arc::new(Tunnels::new(idle, Some(self.telemetry.meter())));
+        self
+    }
+
+    /// The node's WebSocket pass-through tunnels: closed at shutdown.
+    pub fn tunnels(&self) -> &Arc<Tunnels> {
+        &self.tunnels
     }
 
     /// Caches responses in `caches` (which the config applier reconciles
@@ -233,7 +254,8 @@ impl Gateway {
         let observation = Observation::start(&request, &self.telemetry);
         // Split once: phases read the head while the body stays free to be
         // buffered (IAM signs bodies) and to move on to the integration.
-        let (head, body) = request.into_parts();
+        let (mut head, body) = request.into_parts();
+        passthrough::adopt_extended_connect(&mut head);
         let body = RequestBody::Streaming(body);
         Context::new(tables, client, head, body, self.max_payload, observation)
     }
@@ -275,11 +297,26 @@ impl Gateway {
         api_key::require(cx, &target)?;
         throttle::admit(cx, &target, &self.limits).await?;
         validate::check(cx, target.route).await?;
-        let ticket = match cache::lookup(cx, &target, &self.stage_caches)? {
-            cache::Lookup::Answered(hit) => return Ok(hit),
-            cache::Lookup::Continue(ticket) => ticket,
+        // A WebSocket handshake is never answered from the cache nor stored.
+        let upgrade = passthrough::requested(&cx.head);
+        let ticket = match upgrade {
+            Some(_) => None,
+            None => match cache::lookup(cx, &target, &self.stage_caches)? {
+                cache::Lookup::Answered(hit) => return Ok(hit),
+                cache::Lookup::Continue(ticket) => ticket,
+            },
         };
-        let response = integration::call(cx, &target, &self.upstream, &self.aws).await?;
+        let response = match upgrade {
+            Some(handshake) => {
+                let outbound = passthrough::Outbound {
+                    upstream: &self.upstream,
+                    aws: &self.aws,
+                    tunnels: &self.tunnels,
+                };
+                passthrough::call(cx, &target, handshake, outbound).await?
+            }
+            None => integration::call(cx, &target, &self.upstream, &self.aws).await?,
+        };
         Ok(cache::store(&target, ticket, response))
     }
 

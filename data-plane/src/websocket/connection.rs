@@ -76,6 +76,9 @@ pub struct Start {
     pub canary: bool,
     pub stop: watch::Receiver<bool>,
     pub upgrade: hyper::upgrade::OnUpgrade,
+    /// The client connection's slot under `--max-connections`, held until
+    /// the connection ends: a WebSocket counts as the connection it was.
+    pub slot: Option<crate::pipeline::passthrough::ConnectionSlot>,
 }
 
 /// Runs one connection to its end (see the module's doc).
@@ -88,6 +91,7 @@ pub async fn run(start: Start) {
         canary,
         mut stop,
         upgrade,
+        slot,
     } = start;
     let (tx, mut outbox) = mpsc::channel(OUTBOX);
     let connection = Arc::new(Connection::new(
@@ -138,6 +142,7 @@ pub async fn run(start: Start) {
     {
         tracing::warn!(connection = %peer.connection_id, ?bound, "$disconnect did not finish in time");
     }
+    drop(slot);
     // `stop` drops here: the shutdown waits for this.
 }
 

@@ -133,6 +133,10 @@ async fn connect<'a>(
         canary,
         stop: shared.stop.subscribe(),
         upgrade,
+        slot: cx
+            .head
+            .extensions
+            .remove::<crate::pipeline::passthrough::ConnectionSlot>(),
     }));
     shared.metrics.connect(api, stage, "accepted");
     let mut response = Response::new(Either::Right(Full::new(Bytes::new())));
