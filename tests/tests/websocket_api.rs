@@ -542,6 +542,25 @@ async fn connect_is_refused_by_the_authorizer_a_missing_api_key_and_its_integrat
     let throttled: Value = serde_json::from_str(&next_text(&mut client).await)?;
     assert_eq!(throttled["message"], "Too Many Requests");
     assert_eq!(throttled["connectionId"].as_str().map(str::len), Some(16));
+
+    let scrape = archway_e2e::metrics::scrape(node.admin_addr()).await?;
+    let connects = |outcome: &str| {
+        archway_e2e::metrics::sample(
+            &scrape,
+            "archway_websocket_connects_total",
+            &[("api", "guarded"), ("stage", "prod"), ("outcome", outcome)],
+        )
+    };
+    assert_eq!(connects("refused"), Some(5.0), "4 by phases, 1 by $connect");
+    assert_eq!(connects("accepted"), Some(1.0));
+    assert_eq!(
+        archway_e2e::metrics::sample(
+            &scrape,
+            "archway_websocket_connections",
+            &[("api", "guarded")]
+        ),
+        Some(1.0)
+    );
     Ok(())
 }
 

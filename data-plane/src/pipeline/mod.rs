@@ -328,14 +328,26 @@ impl Gateway {
         stage: context::Stage<'a>,
     ) -> Result<Response<GatewayBody>, GatewayResponse> {
         let target = websocket_api::match_connect(cx, stage)?;
-        caller::authorize(cx, &target, &self.authorizers).await?;
-        policy::check(cx, &target)?;
-        api_key::require(cx, &target)?;
-        throttle::admit(cx, &target, &self.limits).await?;
         let Some(websocket) = &self.websocket else {
             return Err(GatewayResponse::ApiConfigurationError);
         };
+        if let Err(refusal) = self.admit_connect(cx, &target).await {
+            websocket.refused(&target);
+            return Err(refusal);
+        }
         websocket.connect(cx, target).await
+    }
+
+    /// The request phases of a connect, on its `$connect` target.
+    async fn admit_connect<'a>(
+        &self,
+        cx: &mut Context<'a>,
+        target: &Target<'a>,
+    ) -> Result<(), GatewayResponse> {
+        caller::authorize(cx, target, &self.authorizers).await?;
+        policy::check(cx, target)?;
+        api_key::require(cx, target)?;
+        throttle::admit(cx, target, &self.limits).await
     }
 }
 

@@ -30,6 +30,9 @@ pub trait WebSocketApis: Send + Sync + std::fmt::Debug {
     /// the connection, or the refusal.
     fn connect<'c, 'a: 'c>(&'c self, cx: &'c mut Context<'a>, target: Target<'a>)
     -> Connecting<'c>;
+
+    /// A connect to `target` the request phases refused (for metrics).
+    fn refused(&self, target: &Target<'_>);
 }
 
 /// Whether a request asks for a WebSocket (RFC 6455 section 4.1): a GET

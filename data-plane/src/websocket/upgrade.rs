@@ -41,6 +41,12 @@ impl WebSocketApis for WebSocketNode {
     ) -> Connecting<'c> {
         Box::pin(connect(&self.shared, cx, target))
     }
+
+    fn refused(&self, target: &Target<'_>) {
+        self.shared
+            .metrics
+            .connect(&target.api.label, &target.stage.label, "refused");
+    }
 }
 
 async fn connect<'a>(
