@@ -39,7 +39,7 @@ struct Recorded {
 
 /// A backend that records what it gets and answers by path:
 /// `/connect` 200 (403 "no entry" when the client's query had `deny=1`),
-/// `/echo` 200 `echo:BODY`, `/authorize` a REQUEST authorizer's answer
+/// `/echo` 200 `echo:BODY`, `/slow` 200 after 20 s, `/authorize` a REQUEST authorizer's answer
 /// (Allow for `X-Token: good`, else Deny), anything else 200 empty.
 struct Backend {
     addr: SocketAddr,
@@ -76,6 +76,9 @@ impl Backend {
                                 .map(|b| b.to_bytes())
                                 .unwrap_or_default();
                             let path = parts.uri.path().to_owned();
+                            if path == "/slow" {
+                                tokio::time::sleep(Duration::from_secs(20)).await;
+                            }
                             record.lock().unwrap().push(Recorded {
                                 path: path.clone(),
                                 headers: parts.headers.clone(),
@@ -280,6 +283,7 @@ async fn messages_route_by_action_and_disconnect_is_called_once_on_close_and_shu
         route("ping", mock(200, "pong"), true),
         route("echo", http_proxy(&backend.url("/echo")), true),
         route("oneway", http_proxy(&backend.url("/oneway")), false),
+        route("slow", http_proxy(&backend.url("/slow")), true),
         // HTTP with nothing to map: served as HTTP_PROXY is.
         route(
             "plain",
@@ -387,12 +391,16 @@ async fn messages_route_by_action_and_disconnect_is_called_once_on_close_and_shu
     assert_eq!(messages_in, Some(1.0));
 
     // The node shuts down: its connections are closed with 1001 and each
-    // gets its $disconnect before the process exits.
+    // gets its $disconnect before the process exits, even one whose
+    // message waits on a slow backend.
     let mut first = open(addr, "chat", "/prod", &[]).await?;
     let mut second = open(addr, "chat", "/prod", &[]).await?;
     first.send(Message::text(r#"{"action":"ping"}"#)).await?;
     assert_eq!(next_text(&mut first).await, "pong");
+    second.send(Message::text(r#"{"action":"slow"}"#)).await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let before = backend.calls("/disconnect").len();
+    let shutdown_started = Instant::now();
     let stopping = tokio::task::spawn_blocking(move || {
         node.process.terminate();
         node
@@ -402,6 +410,17 @@ async fn messages_route_by_action_and_disconnect_is_called_once_on_close_and_shu
         assert_eq!(frame.map(|f| u16::from(f.code)), Some(1001));
     }
     let _node = stopping.await?;
+    // Well within the shutdown's bound (the $disconnect timeout, 5 s, and
+    // a second), though the slow backend would take 20 s.
+    assert!(
+        shutdown_started.elapsed() < Duration::from_secs(8),
+        "shutdown took {:?}",
+        shutdown_started.elapsed()
+    );
+    assert!(
+        backend.calls("/slow").is_empty(),
+        "the slow answer never came"
+    );
     // Exited: every $disconnect was called before.
     assert_eq!(backend.calls("/disconnect").len(), before + 2);
     Ok(())

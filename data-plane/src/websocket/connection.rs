@@ -219,12 +219,12 @@ impl Session<'_> {
                 },
                 incoming = socket.next() => match incoming {
                     Some(Ok(Message::Text(text))) => {
-                        if let Err(ending) = self.on_message(&mut socket, Bytes::from(text)).await {
+                        if let Err(ending) = self.handle(&mut socket, Bytes::from(text), stop).await {
                             return ending;
                         }
                     }
                     Some(Ok(Message::Binary(data))) => {
-                        if let Err(ending) = self.on_message(&mut socket, data).await {
+                        if let Err(ending) = self.handle(&mut socket, data, stop).await {
                             return ending;
                         }
                     }
@@ -255,6 +255,26 @@ impl Session<'_> {
                 }
                 () = &mut too_old => return close(&mut socket, 1001, "Going away").await,
             }
+        }
+    }
+
+    /// [`Session::on_message`], unless the node shuts down first: a
+    /// message waiting on a slow integration must not keep the connection
+    /// (and its `$disconnect`) past the shutdown's bound.
+    async fn handle(
+        &mut self,
+        socket: &mut Socket,
+        body: Bytes,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(), Ending> {
+        let handled = tokio::select! {
+            biased;
+            _ = stop.changed() => None,
+            result = self.on_message(socket, body) => Some(result),
+        };
+        match handled {
+            Some(result) => result,
+            None => Err(close(socket, 1001, "Going away").await),
         }
     }
 
