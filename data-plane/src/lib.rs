@@ -33,8 +33,10 @@ pub mod store_guard;
 pub mod tables;
 pub mod telemetry;
 pub mod tls;
+pub mod tunnel;
 pub mod upstream;
 pub mod uri_encode;
+pub mod websocket;
 
 #[cfg(test)]
 mod module_graph;

@@ -74,8 +74,14 @@ pub struct NodeConfig {
     /// How long a client may take over a request head, and a client
     /// connection go without starting a request.
     pub header_read_timeout: Duration,
+    /// WebSocket pass-through tunnels with no byte either way for this long
+    /// are closed (see [`crate::tunnel`]).
+    pub passthrough_idle_timeout: Duration,
     /// Outbound AWS calls (function and service integrations).
     pub aws: AwsNodeSettings,
+    /// WebSocket APIs' limits (message and frame size, idle timeout,
+    /// connection duration, message rate).
+    pub websocket: crate::websocket::settings::WebSocketSettings,
 }
 
 /// A node's settings for outbound AWS calls.
@@ -259,6 +265,14 @@ pub async fn run(
             })
             .flatten(),
     );
+    let websocket = Arc::new(crate::websocket::WebSocketNode::new(
+        tables.clone(),
+        upstream.clone(),
+        aws.clone(),
+        limits.clone(),
+        telemetry.meter(),
+        config.websocket,
+    ));
     let gateway = Arc::new(
         Gateway::new(
             tables,
@@ -269,8 +283,11 @@ pub async fn run(
             upstream,
         )
         .with_stage_caches(stage_caches)
-        .with_aws(aws),
+        .with_aws(aws)
+        .with_passthrough_idle_timeout(config.passthrough_idle_timeout)
+        .with_websocket(websocket.clone()),
     );
+    let tunnels = gateway.tunnels().clone();
     let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();
     let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
     let (stop_private, private_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -310,6 +327,24 @@ pub async fn run(
     if let Some(task) = private_task {
         let _ = task.await;
     }
+    // Upgraded connections left hyper's drain when they upgraded. Both
+    // kinds close at once: pass-through tunnels (the listeners told them
+    // to close when the drain began; each gets `tunnel::CLOSE_GRACE`), and
+    // WebSocket API connections (1001, then each calls its $disconnect,
+    // bounded).
+    let close_tunnels = async {
+        tunnels.close_all();
+        if tokio::time::timeout(crate::tunnel::CLOSE_GRACE * 2, tunnels.all_closed())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                open = tunnels.open(),
+                "WebSocket pass-through tunnels still open at shutdown"
+            );
+        }
+    };
+    tokio::join!(close_tunnels, websocket.shutdown());
     // Let the follower send the last usage report, briefly.
     let _ = stop_follower.send(true);
     if tokio::time::timeout(Duration::from_secs(2), &mut follower)

@@ -24,6 +24,7 @@
 
 use crate::pipeline::Gateway;
 use crate::pipeline::headers::ClientInfo;
+use crate::pipeline::passthrough::ConnectionSlot;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -98,7 +99,10 @@ pub async fn serve(
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(MAX_HEADER_BYTES as u32)
-        .keep_alive_interval(Some(Duration::from_secs(30)));
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        // RFC 8441: WebSockets over HTTP/2 streams (see
+        // `pipeline::passthrough`).
+        .enable_connect_protocol();
     // REQUEST authorizer events carry the client's header-name case, which
     // HTTP/1 keeps only when asked (HTTP/2 names are lowercase on the
     // wire). Keeping it costs a map per request, so only connections
@@ -145,7 +149,9 @@ pub async fn serve(
             &builder
         };
         let gateway = gateway.clone();
+        let permit = Arc::new(permit);
         let peer = Arc::new(Peer {
+            slot: ConnectionSlot(permit.clone()),
             client: ClientInfo::new(
                 remote.ip(),
                 privacy.is_private(remote.ip()),
@@ -160,18 +166,29 @@ pub async fn serve(
             async move {
                 let _in_flight = peer.activity.start();
                 // Boxed once here: the pipeline takes any body.
-                let request = request.map(crate::body::streaming);
+                let mut request = request.map(crate::body::streaming);
+                // A request the connection can switch (hyper saw an upgrade
+                // or a CONNECT) carries the connection's slot under
+                // --max-connections: a tunnel keeps it once the connection
+                // has handed its socket over.
+                if request
+                    .extensions()
+                    .get::<hyper::upgrade::OnUpgrade>()
+                    .is_some()
+                {
+                    request.extensions_mut().insert(peer.slot.clone());
+                }
                 Ok::<_, Infallible>(gateway.handle(request, &peer.client).await)
             }
         });
         let stop = stopped.clone();
         let Some(acceptor) = &acceptor else {
             let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
                 .into_owned();
             tokio::spawn(async move {
                 let _permit = permit;
-                let shutdown = |c: Pin<&mut _>| auto::Connection::graceful_shutdown(c);
+                let shutdown = |c: Pin<&mut _>| auto::UpgradeableConnection::graceful_shutdown(c);
                 if let Err(e) = drive(connection, shutdown, &peer.activity, idle, stop).await {
                     tracing::debug!(error = %e, %remote, "connection ended with an error");
                 }
@@ -198,9 +215,9 @@ pub async fn serve(
             // hyper-util's auto builder tells HTTP/2 (ALPN h2) from
             // HTTP/1.1 by the connection preface.
             let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
                 .into_owned();
-            let shutdown = |c: Pin<&mut _>| auto::Connection::graceful_shutdown(c);
+            let shutdown = |c: Pin<&mut _>| auto::UpgradeableConnection::graceful_shutdown(c);
             if let Err(e) = drive(connection, shutdown, &peer.activity, idle, stop).await {
                 tracing::debug!(error = %e, %remote, "connection ended with an error");
             }
@@ -210,6 +227,10 @@ pub async fn serve(
     drop(listener);
     drop(stopped);
     let _ = stop.send(());
+    // WebSocket pass-through tunnels have left their HTTP/1 connections
+    // (an HTTP/2 one still carries its streams): closed now, bounded, so
+    // that the drain never waits on them.
+    gateway.tunnels().close_all();
     if tokio::time::timeout(DRAIN_TIMEOUT, stop.closed())
         .await
         .is_err()
@@ -222,6 +243,8 @@ pub async fn serve(
 struct Peer {
     client: ClientInfo,
     activity: Activity,
+    /// Its slot under the connection cap.
+    slot: ConnectionSlot,
 }
 
 /// A connection's requests, counted for its idle check: two relaxed

@@ -18,6 +18,7 @@ pub mod path;
 pub mod policy;
 pub mod quota;
 pub mod resource_name;
+pub mod route_selection;
 pub mod rules;
 pub mod sealing;
 pub mod template;

@@ -87,26 +87,7 @@ pub async fn forward(
         tracing::warn!(uri = f.uri, error = %e, "integration URI cannot be used");
         GatewayResponse::ApiConfigurationError
     })?;
-    strip_hop_by_hop(&mut parts.headers);
-    // The client's Host is not forwarded: the upstream client writes the
-    // backend's own, from the URI.
-    add_forwarded(&mut parts.headers, f.client);
-    if let Some(trace) = f.trace {
-        propagation::inject(trace, &mut parts.headers);
-    }
-    // Only the gateway speaks for the caller: drop what the client claimed.
-    remove_gateway_headers(&mut parts.headers);
-    if let Some(p) = f.principal {
-        for (name, value) in [
-            (PRINCIPAL_HEADER, &p.subject),
-            (CLAIMS_HEADER, &p.claims),
-            (CONTEXT_HEADER, &p.context),
-        ] {
-            if let Some(value) = value {
-                parts.headers.insert(name, value.clone());
-            }
-        }
-    }
+    backend_headers(&f, &mut parts.headers);
     let head = RequestHead {
         method: f.method.unwrap_or(&parts.method),
         headers: &parts.headers,
@@ -137,6 +118,31 @@ pub async fn forward(
         parts,
         Either::Left(Either::Left(body)),
     ))
+}
+
+/// Makes the client's headers the backend request's, in place: hop-by-hop
+/// and client-claimed gateway headers out, forwarding, trace and identity
+/// headers in. The client's Host is not forwarded: the upstream client
+/// writes the backend's own, from the URI.
+pub(super) fn backend_headers(f: &Forward<'_>, headers: &mut http::HeaderMap) {
+    strip_hop_by_hop(headers);
+    add_forwarded(headers, f.client);
+    if let Some(trace) = f.trace {
+        propagation::inject(trace, headers);
+    }
+    // Only the gateway speaks for the caller: drop what the client claimed.
+    remove_gateway_headers(headers);
+    if let Some(p) = f.principal {
+        for (name, value) in [
+            (PRINCIPAL_HEADER, &p.subject),
+            (CLAIMS_HEADER, &p.claims),
+            (CONTEXT_HEADER, &p.context),
+        ] {
+            if let Some(value) = value {
+                headers.insert(name, value.clone());
+            }
+        }
+    }
 }
 
 /// Removes every `x-archway-*` header a client sent, also spelled with

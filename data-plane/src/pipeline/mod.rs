@@ -40,6 +40,7 @@ pub mod mapping;
 pub mod mock;
 pub mod normalize;
 pub mod observe;
+pub mod passthrough;
 pub mod policy;
 pub mod refusal;
 pub mod resolve;
@@ -47,6 +48,7 @@ pub mod route;
 pub mod template_vars;
 pub mod throttle;
 pub mod validate;
+pub mod websocket_api;
 
 use crate::aws::AwsOutbound;
 use crate::body::{RequestBody, StreamingBody};
@@ -54,6 +56,7 @@ use crate::limits::Limits;
 use crate::stage_cache::StageCaches;
 use crate::tables::{RuntimeTables, SharedTables};
 use crate::telemetry::Telemetry;
+use crate::tunnel::Tunnels;
 use crate::upstream::Upstream;
 use bytes::Bytes;
 use caller::Authorizers;
@@ -112,6 +115,11 @@ pub struct Gateway {
     stage_caches: Arc<StageCaches>,
     /// Outbound AWS calls: functions and service actions.
     aws: AwsOutbound,
+    /// Runs WEBSOCKET APIs' connections; None: their connects are refused
+    /// (500), as a gateway built without them cannot hold one.
+    websocket: Option<Arc<dyn websocket_api::WebSocketApis>>,
+    /// WebSocket pass-through tunnels (see [`passthrough`]).
+    tunnels: Arc<Tunnels>,
 }
 
 impl Gateway {
@@ -128,8 +136,13 @@ impl Gateway {
         let domain = format!(".{}", domain.trim_start_matches('.').to_ascii_lowercase());
         let authorizers = Authorizers::new(&upstream);
         let aws = AwsOutbound::new(upstream.clone(), Default::default(), None);
+        let tunnels = Arc::new(Tunnels::new(
+            crate::tunnel::DEFAULT_IDLE_TIMEOUT,
+            Some(telemetry.meter()),
+        ));
         Self {
             aws,
+            tunnels,
             tables,
             domain: domain.into(),
             upstream,
@@ -138,7 +151,14 @@ impl Gateway {
             limits,
             authorizers,
             stage_caches: Arc::default(),
+            websocket: None,
         }
+    }
+
+    /// Serves WEBSOCKET APIs' connections through `apis`.
+    pub fn with_websocket(mut self, apis: Arc<dyn websocket_api::WebSocketApis>) -> Self {
+        self.websocket = Some(apis);
+        self
     }
 
     /// Calls AWS (functions, service actions) with the node's endpoints,
@@ -146,6 +166,18 @@ impl Gateway {
     pub fn with_aws(mut self, aws: AwsOutbound) -> Self {
         self.aws = aws;
         self
+    }
+
+    /// Closes WebSocket pass-through tunnels after `idle` without a byte
+    /// either way (default: [`crate::tunnel::DEFAULT_IDLE_TIMEOUT`]).
+    pub fn with_passthrough_idle_timeout(mut self, idle: std::time::Duration) -> Self {
+        self.tunnels = Arc::new(Tunnels::new(idle, Some(self.telemetry.meter())));
+        self
+    }
+
+    /// The node's WebSocket pass-through tunnels: closed at shutdown.
+    pub fn tunnels(&self) -> &Arc<Tunnels> {
+        &self.tunnels
     }
 
     /// Caches responses in `caches` (which the config applier reconciles
@@ -222,7 +254,8 @@ impl Gateway {
         let observation = Observation::start(&request, &self.telemetry);
         // Split once: phases read the head while the body stays free to be
         // buffered (IAM signs bodies) and to move on to the integration.
-        let (head, body) = request.into_parts();
+        let (mut head, body) = request.into_parts();
+        passthrough::adopt_extended_connect(&mut head);
         let body = RequestBody::Streaming(body);
         Context::new(tables, client, head, body, self.max_payload, observation)
     }
@@ -255,18 +288,66 @@ impl Gateway {
         if let Some(preflight) = cors::preflight(cx, &stage) {
             return Ok(preflight);
         }
+        if stage.api.protocol == archway_proto::v1::ApiProtocol::Websocket {
+            return self.connect(cx, stage).await;
+        }
         let target: Target<'_> = route::match_route(cx, stage)?;
         caller::authorize(cx, &target, &self.authorizers).await?;
         policy::check(cx, &target)?;
         api_key::require(cx, &target)?;
         throttle::admit(cx, &target, &self.limits).await?;
         validate::check(cx, target.route).await?;
-        let ticket = match cache::lookup(cx, &target, &self.stage_caches)? {
-            cache::Lookup::Answered(hit) => return Ok(hit),
-            cache::Lookup::Continue(ticket) => ticket,
+        // A WebSocket handshake is never answered from the cache nor stored.
+        let upgrade = passthrough::requested(&cx.head);
+        let ticket = match upgrade {
+            Some(_) => None,
+            None => match cache::lookup(cx, &target, &self.stage_caches)? {
+                cache::Lookup::Answered(hit) => return Ok(hit),
+                cache::Lookup::Continue(ticket) => ticket,
+            },
         };
-        let response = integration::call(cx, &target, &self.upstream, &self.aws).await?;
+        let response = match upgrade {
+            Some(handshake) => {
+                let outbound = passthrough::Outbound {
+                    upstream: &self.upstream,
+                    aws: &self.aws,
+                    tunnels: &self.tunnels,
+                };
+                passthrough::call(cx, &target, handshake, outbound).await?
+            }
+            None => integration::call(cx, &target, &self.upstream, &self.aws).await?,
+        };
         Ok(cache::store(&target, ticket, response))
+    }
+
+    /// A WEBSOCKET API's request: the request phases with `$connect` as
+    /// the target, then the connection's start (see [`websocket_api`]).
+    async fn connect<'a>(
+        &self,
+        cx: &mut Context<'a>,
+        stage: context::Stage<'a>,
+    ) -> Result<Response<GatewayBody>, GatewayResponse> {
+        let target = websocket_api::match_connect(cx, stage)?;
+        let Some(websocket) = &self.websocket else {
+            return Err(GatewayResponse::ApiConfigurationError);
+        };
+        if let Err(refusal) = self.admit_connect(cx, &target).await {
+            websocket.refused(&target);
+            return Err(refusal);
+        }
+        websocket.connect(cx, target).await
+    }
+
+    /// The request phases of a connect, on its `$connect` target.
+    async fn admit_connect<'a>(
+        &self,
+        cx: &mut Context<'a>,
+        target: &Target<'a>,
+    ) -> Result<(), GatewayResponse> {
+        caller::authorize(cx, target, &self.authorizers).await?;
+        policy::check(cx, target)?;
+        api_key::require(cx, target)?;
+        throttle::admit(cx, target, &self.limits).await
     }
 }
 

@@ -37,11 +37,13 @@ mod pool;
 mod read;
 mod request_head;
 mod response_head;
+mod upgrade;
 mod write;
 
 pub use body::ResponseBody;
 pub use destination::{BadDestination, Destination};
 pub use metrics::{OutboundMetrics, Purpose};
+pub use upgrade::{Upgrade, UpgradedStream};
 
 use crate::body::{BodyError, RequestBody, StreamingBody};
 use bytes::{Bytes, BytesMut};

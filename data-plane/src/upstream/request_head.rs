@@ -24,6 +24,23 @@ pub fn encode(
     dest: &Destination<'_>,
     framing: BodyFraming,
 ) {
+    encode_head(out, request, dest, framing, false);
+}
+
+/// Appends the head of a protocol upgrade request (no body) for `dest` to
+/// `out`: as [`encode`], with `Connection: upgrade`. The caller's headers
+/// carry the `Upgrade` header naming the protocol.
+pub fn encode_upgrade(out: &mut BytesMut, request: &RequestHead<'_>, dest: &Destination<'_>) {
+    encode_head(out, request, dest, BodyFraming::Empty, true);
+}
+
+fn encode_head(
+    out: &mut BytesMut,
+    request: &RequestHead<'_>,
+    dest: &Destination<'_>,
+    framing: BodyFraming,
+    upgrade: bool,
+) {
     out.extend_from_slice(request.method.as_str().as_bytes());
     out.extend_from_slice(b" ");
     if dest.path_and_query.starts_with('?') {
@@ -54,6 +71,9 @@ pub fn encode(
             out.extend_from_slice(b"content-length: 0\r\n");
         }
         BodyFraming::Empty => {}
+    }
+    if upgrade {
+        out.extend_from_slice(b"connection: upgrade\r\n");
     }
     out.extend_from_slice(b"\r\n");
 }
@@ -135,6 +155,29 @@ mod tests {
             .body(())
             .unwrap();
         assert!(encoded(request, BodyFraming::Empty).ends_with("content-length: 0\r\n\r\n"));
+    }
+
+    #[test]
+    fn an_upgrade_request_asks_for_the_upgrade_and_nothing_else_connection_wise() {
+        let request = http::Request::get("http://backend:8080/chat")
+            .header("connection", "keep-alive")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .body(())
+            .unwrap();
+        let (parts, ()) = request.into_parts();
+        let dest = Destination::parse("http://backend:8080/chat").unwrap();
+        let head = RequestHead {
+            method: &parts.method,
+            headers: &parts.headers,
+        };
+        let mut out = BytesMut::new();
+        encode_upgrade(&mut out, &head, &dest);
+        assert_eq!(
+            String::from_utf8(out.to_vec()).unwrap(),
+            "GET /chat HTTP/1.1\r\nhost: backend:8080\r\nupgrade: websocket\r\n\
+             sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nconnection: upgrade\r\n\r\n"
+        );
     }
 
     #[test]

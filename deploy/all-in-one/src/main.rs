@@ -120,10 +120,12 @@ async fn main() -> anyhow::Result<()> {
         adopt_store: None,
         seal_key: None,
         header_read_timeout: archway_data_plane::server::DEFAULT_HEADER_READ_TIMEOUT,
+        passthrough_idle_timeout: archway_data_plane::tunnel::DEFAULT_IDLE_TIMEOUT,
         aws: node::AwsNodeSettings {
             environment_credentials: true,
             ..Default::default()
         },
+        websocket: Default::default(),
     };
     let node = tokio::spawn(node::run(
         node_config,

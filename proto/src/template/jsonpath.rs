@@ -100,6 +100,11 @@ impl JsonPath {
         Ok(JsonPath::new(steps))
     }
 
+    /// Whether the path names one value (names and indices only).
+    pub fn is_definite(&self) -> bool {
+        self.definite
+    }
+
     fn new(steps: Vec<Step>) -> JsonPath {
         let definite = steps
             .iter()
