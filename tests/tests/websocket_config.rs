@@ -414,7 +414,7 @@ async fn what_websocket_routes_do_not_support_is_refused_with_the_reason() -> an
     };
     let cases: Vec<(Method, &str)> = vec![
         (
-            route(&api, "sendMessage", aws),
+            route(&api, "sendMessage", aws.clone()),
             "method.integration.type: WebSocket routes call MOCK, HTTP, HTTP_PROXY or AWS_PROXY integrations, not AWS",
         ),
         (
@@ -469,6 +469,30 @@ async fn what_websocket_routes_do_not_support_is_refused_with_the_reason() -> an
     for (method, says) in cases {
         assert_invalid(put(&mut admin, method).await, says);
     }
+    // The way around: PutIntegration on a route PutMethod accepted.
+    put(&mut admin, route(&api, "sendMessage", mock(200, ""))).await?;
+    assert_invalid(
+        admin
+            .apis
+            .put_integration(PutIntegrationRequest {
+                method: Some(MethodKey {
+                    api_id: api.id.clone(),
+                    resource_id: api.root_resource_id.clone(),
+                    http_method: "sendMessage".into(),
+                }),
+                integration: Some(aws.clone()),
+            })
+            .await,
+        "integration.type: WebSocket routes call MOCK, HTTP, HTTP_PROXY or AWS_PROXY integrations, not AWS",
+    );
+    admin
+        .apis
+        .delete_method(MethodKey {
+            api_id: api.id.clone(),
+            resource_id: api.root_resource_id.clone(),
+            http_method: "sendMessage".into(),
+        })
+        .await?;
     // Outside WEBSOCKET APIs, a route response selection is refused too.
     let rest = admin.create_api("pets", ApiProtocol::Rest).await?;
     assert_invalid(
