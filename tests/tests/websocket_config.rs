@@ -184,6 +184,34 @@ async fn a_websocket_api_is_made_updated_and_deployed_through_the_admin_api() ->
         }),
     }];
     admin.update_stage(stage).await?;
+    // A usage plan throttling a route by key on the API's stage; a verb on
+    // a path is no route there.
+    let plan = |resource_path: &str, http_method: &str| CreateUsagePlanRequest {
+        plan: Some(UsagePlan {
+            name: "gold".into(),
+            api_stages: vec![UsagePlanStage {
+                api_id: api.id.clone(),
+                stage: "prod".into(),
+                throttle: vec![MethodThrottle {
+                    resource_path: resource_path.into(),
+                    http_method: http_method.into(),
+                    throttle: Some(ThrottleSettings {
+                        rate_limit: 2.0,
+                        burst_limit: 2,
+                    }),
+                }],
+            }],
+            ..Default::default()
+        }),
+    };
+    assert_invalid(
+        admin.plans.create_usage_plan(plan("/pets", "GET")).await,
+        "plan.api_stages[0].throttle[0].resource_path: '/pets': WebSocket routes are all on '/'",
+    );
+    admin
+        .plans
+        .create_usage_plan(plan("/", "sendMessage"))
+        .await?;
     admin.wait_converged(&["n"]).await?;
     Ok(())
 }
