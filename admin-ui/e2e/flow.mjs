@@ -183,6 +183,33 @@ try {
     if ((await page.locator("dd code").filter({ hasText: "$request.body.action" }).count()) !== 1) {
       throw new Error("the route selection expression is not shown");
     }
+    // Routes come from a document (route_key:); the page lists them by key.
+    await go("#/import", "Import a configuration");
+    await page.getByLabel("Document").fill(
+      [
+        "apis:",
+        "  - name: Chat",
+        "    id: chat",
+        "    protocol: WEBSOCKET",
+        "    route_selection_expression: $request.body.action",
+        "    routes:",
+        "      - { route_key: $disconnect, integration: { type: MOCK } }",
+        "      - { route_key: sendMessage, route_response_selection_expression: $default, integration: { type: MOCK } }",
+        "      - { route_key: $connect, authorization: AWS_IAM, integration: { type: MOCK } }",
+        "",
+      ].join("\n"),
+    );
+    await page.getByRole("button", { name: "Preview" }).click();
+    await page.getByText("Chat sendMessage", { exact: true }).first().waitFor();
+    await page.getByRole("button", { name: "Apply", exact: true }).click();
+    await page.getByRole("heading", { name: "Applied" }).waitFor();
+    await go("#/apis/chat", "Chat");
+    const rows = page.getByRole("list", { name: "Routes" }).getByRole("listitem");
+    await eventually("three routes", async () => (await rows.count()) === 3);
+    const keys = await rows.locator("code.verb").allInnerTexts();
+    if (keys.join(" ") !== "$connect sendMessage $disconnect") throw new Error(`routes in order: ${keys.join(" ")}`);
+    if (!(await rows.nth(1).innerText()).includes("two-way")) throw new Error("sendMessage is not shown two-way");
+    if (!(await rows.nth(0).innerText()).includes("AWS_IAM")) throw new Error("$connect's authorization is not shown");
     await screenshot(page, "06b-websocket-api");
     await noUnlabelled("websocket api");
   });

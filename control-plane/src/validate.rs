@@ -42,10 +42,11 @@ pub fn endpoint_type(field: &str, value: i32) -> ApiResult<()> {
     Ok(())
 }
 
-/// A usage plan's own settings; its stages' existence is checked against
-/// the store by the service.
-pub fn usage_plan(plan: &UsagePlan) -> ApiResult<()> {
-    Ok(rules::throttle::usage_plan(plan)?)
+/// A usage plan's own settings, with the protocol of each API it names
+/// (`protocol_of`); its stages' existence is checked against the store by
+/// the service.
+pub fn usage_plan(plan: &UsagePlan, protocol_of: impl Fn(&str) -> ApiProtocol) -> ApiResult<()> {
+    Ok(rules::throttle::usage_plan(plan, protocol_of)?)
 }
 
 pub fn path_part<'a>(field: &str, part: &'a str) -> ApiResult<PathPart<'a>> {

@@ -151,7 +151,7 @@ fn admin_api_verdict(c: &Config) -> Result<(), String> {
             validate::integration_in("method.integration", integration, &scope)?;
         }
         validate::stage(&c.stage, protocol)?;
-        validate::usage_plan(&c.plan)?;
+        validate::usage_plan(&c.plan, |_| protocol)?;
         Ok(())
     };
     checks().map_err(|e| e.to_string())
@@ -323,6 +323,10 @@ const VALID: &[(&str, Change)] = &[
         c.method.authorizer_id.clear();
         c.method.api_key_required = true;
     }),
+    ("a usage plan throttling a WebSocket route by key", |c| {
+        websocket(c);
+        c.plan.api_stages[0].throttle = c.stage.method_settings.clone();
+    }),
     ("a WebSocket route calling a function", |c| {
         websocket_route(c, "$default");
         c.method.integration = Some(Integration {
@@ -421,6 +425,13 @@ const INVALID: &[(&str, Change)] = &[
     ("a canary on a WEBSOCKET API's stage", |c| {
         websocket(c);
         c.stage.canary = valid().stage.canary;
+    }),
+    ("a usage plan throttling a route key of a REST API", |c| {
+        c.plan.api_stages[0].throttle = vec![MethodThrottle {
+            resource_path: "/".into(),
+            http_method: "sendMessage".into(),
+            throttle: c.stage.method_settings[0].throttle,
+        }];
     }),
     ("a WebSocket stage throttle on a path", |c| {
         websocket(c);

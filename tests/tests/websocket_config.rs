@@ -184,6 +184,34 @@ async fn a_websocket_api_is_made_updated_and_deployed_through_the_admin_api() ->
         }),
     }];
     admin.update_stage(stage).await?;
+    // A usage plan throttling a route by key on the API's stage; a verb on
+    // a path is no route there.
+    let plan = |resource_path: &str, http_method: &str| CreateUsagePlanRequest {
+        plan: Some(UsagePlan {
+            name: "gold".into(),
+            api_stages: vec![UsagePlanStage {
+                api_id: api.id.clone(),
+                stage: "prod".into(),
+                throttle: vec![MethodThrottle {
+                    resource_path: resource_path.into(),
+                    http_method: http_method.into(),
+                    throttle: Some(ThrottleSettings {
+                        rate_limit: 2.0,
+                        burst_limit: 2,
+                    }),
+                }],
+            }],
+            ..Default::default()
+        }),
+    };
+    assert_invalid(
+        admin.plans.create_usage_plan(plan("/pets", "GET")).await,
+        "plan.api_stages[0].throttle[0].resource_path: '/pets': WebSocket routes are all on '/'",
+    );
+    admin
+        .plans
+        .create_usage_plan(plan("/", "sendMessage"))
+        .await?;
     admin.wait_converged(&["n"]).await?;
     Ok(())
 }
@@ -414,7 +442,7 @@ async fn what_websocket_routes_do_not_support_is_refused_with_the_reason() -> an
     };
     let cases: Vec<(Method, &str)> = vec![
         (
-            route(&api, "sendMessage", aws),
+            route(&api, "sendMessage", aws.clone()),
             "method.integration.type: WebSocket routes call MOCK, HTTP, HTTP_PROXY or AWS_PROXY integrations, not AWS",
         ),
         (
@@ -469,6 +497,30 @@ async fn what_websocket_routes_do_not_support_is_refused_with_the_reason() -> an
     for (method, says) in cases {
         assert_invalid(put(&mut admin, method).await, says);
     }
+    // The way around: PutIntegration on a route PutMethod accepted.
+    put(&mut admin, route(&api, "sendMessage", mock(200, ""))).await?;
+    assert_invalid(
+        admin
+            .apis
+            .put_integration(PutIntegrationRequest {
+                method: Some(MethodKey {
+                    api_id: api.id.clone(),
+                    resource_id: api.root_resource_id.clone(),
+                    http_method: "sendMessage".into(),
+                }),
+                integration: Some(aws.clone()),
+            })
+            .await,
+        "integration.type: WebSocket routes call MOCK, HTTP, HTTP_PROXY or AWS_PROXY integrations, not AWS",
+    );
+    admin
+        .apis
+        .delete_method(MethodKey {
+            api_id: api.id.clone(),
+            resource_id: api.root_resource_id.clone(),
+            http_method: "sendMessage".into(),
+        })
+        .await?;
     // Outside WEBSOCKET APIs, a route response selection is refused too.
     let rest = admin.create_api("pets", ApiProtocol::Rest).await?;
     assert_invalid(

@@ -335,7 +335,11 @@ pub(crate) fn check_method_with(
     } else {
         authorizer_type(&method.authorizer_id)?
     };
-    validate::method_in(field, method, protocol, authorizer)?;
+    // The integration's refusals named as the caller names it (PutIntegration:
+    // `integration`).
+    validate::method_in(field, method, protocol, authorizer).map_err(|e| {
+        super::deployments::rebase(e, &format!("{field}.integration"), integration_field)
+    })?;
     archway_proto::rules::method::declarations(field, method, resource_path)?;
     let missing_model = |at: String, name: &str| {
         ApiError::invalid(at, format!("model '{name}' does not exist in this API"))

@@ -165,19 +165,35 @@ pub(crate) fn key_record_keys(key: &ApiKey) -> Vec<String> {
 
 /// Checks a plan's settings and that its stages exist.
 fn check_plan(view: &View, plan: &UsagePlan) -> ApiResult<()> {
-    check_plan_with("plan", plan, |api_id, stage| {
-        Ok(view.get_raw(&keys::stage(api_id, stage))?.is_some())
-    })
+    let protocols = plan
+        .api_stages
+        .iter()
+        .map(|s| {
+            let protocol = view
+                .get::<RestApi>(&keys::api(&s.api_id))?
+                .map_or(ApiProtocol::Rest, |a| a.protocol());
+            Ok((s.api_id.clone(), protocol))
+        })
+        .collect::<ApiResult<std::collections::HashMap<_, _>>>()?;
+    check_plan_with(
+        "plan",
+        plan,
+        |api_id, stage| Ok(view.get_raw(&keys::stage(api_id, stage))?.is_some()),
+        |api_id| protocols.get(api_id).copied().unwrap_or(ApiProtocol::Rest),
+    )
 }
 
-/// A plan's settings (the shared rules), then that its stages exist as
-/// `stage_exists` says. `field` names the plan in refusals.
+/// A plan's settings (the shared rules, with each API's protocol as
+/// `protocol_of` gives it), then that its stages exist as `stage_exists`
+/// says. `field` names the plan in refusals.
 pub(crate) fn check_plan_with(
     field: &str,
     plan: &UsagePlan,
     stage_exists: impl Fn(&str, &str) -> ApiResult<bool>,
+    protocol_of: impl Fn(&str) -> ApiProtocol,
 ) -> ApiResult<()> {
-    validate::usage_plan(plan).map_err(|e| super::deployments::rebase(e, "plan", field))?;
+    validate::usage_plan(plan, protocol_of)
+        .map_err(|e| super::deployments::rebase(e, "plan", field))?;
     for (i, s) in plan.api_stages.iter().enumerate() {
         if !stage_exists(&s.api_id, &s.stage)? {
             return Err(ApiError::invalid(

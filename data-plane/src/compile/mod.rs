@@ -118,6 +118,7 @@ pub fn compile_with<'a>(
     let mut access_keys: Vec<&AccessKey> = Vec::new();
     let mut outbound = Vec::new();
     let mut api_policies: Vec<(&str, &str)> = Vec::new();
+    let mut plan_rules: Vec<(&str, &UsagePlan)> = Vec::new();
     for r in resources {
         match &r.resource {
             Some(Body::Api(api)) => {
@@ -154,11 +155,9 @@ pub fn compile_with<'a>(
                 }
             }
             Some(Body::UsagePlan(plan)) => {
-                rules::throttle::usage_plan(plan).map_err(|v| err(&r.name, v.to_string()))?;
-                plans.insert(
-                    plan.id.as_str().into(),
-                    Arc::new(compile_plan(plan).map_err(|reason| err(&r.name, reason))?),
-                );
+                // Checked and compiled once every API's protocol is known
+                // (below): a WEBSOCKET API's stage throttles route keys.
+                plan_rules.push((&r.name, plan));
             }
             Some(Body::Settings(s)) => settings = Some(s),
             Some(Body::Principal(p)) => {
@@ -168,6 +167,17 @@ pub fn compile_with<'a>(
             Some(Body::OutboundCredential(c)) => outbound.push(c),
             None => return Err(err(&r.name, "empty resource")),
         }
+    }
+    for (name, plan) in plan_rules {
+        rules::throttle::usage_plan(plan, |id| {
+            apis.get(id)
+                .map_or(archway_proto::v1::ApiProtocol::Rest, |a| a.protocol)
+        })
+        .map_err(|v| err(name, v.to_string()))?;
+        plans.insert(
+            plan.id.as_str().into(),
+            Arc::new(compile_plan(plan).map_err(|reason| err(name, reason))?),
+        );
     }
     let settings = settings.cloned().unwrap_or_default();
     for (api_id, text) in api_policies {

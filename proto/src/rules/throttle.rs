@@ -3,7 +3,9 @@
 
 use super::names::{max_len, name};
 use super::{Checked, Violation, sub};
-use crate::v1::{MethodThrottle, QuotaPeriod, QuotaSettings, ThrottleSettings, UsagePlan};
+use crate::v1::{
+    ApiProtocol, MethodThrottle, QuotaPeriod, QuotaSettings, ThrottleSettings, UsagePlan,
+};
 use std::collections::HashSet;
 
 /// The largest rate (per second) and burst a bucket may have (AWS's limits
@@ -88,8 +90,10 @@ pub fn quota(field: &str, q: &QuotaSettings) -> Checked {
 }
 
 /// A usage plan's own settings (whether its stages exist is the control
-/// plane's to check).
-pub fn usage_plan(plan: &UsagePlan) -> Checked {
+/// plane's to check). `protocol_of` gives the protocol of each API the plan
+/// names: a WEBSOCKET API's stage throttles routes by key on `/`
+/// ([`super::websocket::route_throttle`]), the others methods on paths.
+pub fn usage_plan(plan: &UsagePlan, protocol_of: impl Fn(&str) -> ApiProtocol) -> Checked {
     name("plan.name", &plan.name)?;
     max_len("plan.description", &plan.description, 4096)?;
     if let Some(t) = &plan.throttle {
@@ -104,8 +108,14 @@ pub fn usage_plan(plan: &UsagePlan) -> Checked {
         if !seen.insert((s.api_id.as_str(), s.stage.as_str())) {
             return Err(Violation::new(field, "lists a stage twice"));
         }
+        let websocket = protocol_of(&s.api_id) == ApiProtocol::Websocket;
         for (j, m) in s.throttle.iter().enumerate() {
-            method_throttle(&format!("{field}.throttle[{j}]"), m)?;
+            let at = format!("{field}.throttle[{j}]");
+            if websocket {
+                super::websocket::route_throttle(&at, m)?;
+            } else {
+                method_throttle(&at, m)?;
+            }
         }
     }
     Ok(())
@@ -139,6 +149,40 @@ mod tests {
         }
     }
 
+    fn rest(_: &str) -> ApiProtocol {
+        ApiProtocol::Rest
+    }
+
+    #[test]
+    fn plans_throttle_websocket_routes_by_key_and_rest_methods_by_verb() {
+        let plan = UsagePlan {
+            name: "gold".into(),
+            api_stages: vec![ApiStage {
+                api_id: "chat".into(),
+                stage: "prod".into(),
+                throttle: vec![MethodThrottle {
+                    resource_path: "/".into(),
+                    http_method: "sendMessage".into(),
+                    throttle: Some(bucket(1.0, 1)),
+                }],
+            }],
+            ..Default::default()
+        };
+        usage_plan(&plan, |_| ApiProtocol::Websocket).unwrap();
+        assert_eq!(
+            usage_plan(&plan, rest).unwrap_err().field,
+            "plan.api_stages[0].throttle[0].http_method"
+        );
+        let mut on_a_path = plan.clone();
+        on_a_path.api_stages[0].throttle[0].resource_path = "/rooms".into();
+        assert_eq!(
+            usage_plan(&on_a_path, |_| ApiProtocol::Websocket)
+                .unwrap_err()
+                .field,
+            "plan.api_stages[0].throttle[0].resource_path"
+        );
+    }
+
     #[test]
     fn plans_name_the_bad_stage_throttle_or_quota() {
         let plan = UsagePlan {
@@ -150,7 +194,10 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert_eq!(usage_plan(&plan).unwrap_err().field, "plan.quota.offset");
+        assert_eq!(
+            usage_plan(&plan, rest).unwrap_err().field,
+            "plan.quota.offset"
+        );
         let stage = ApiStage {
             api_id: "a".into(),
             stage: "prod".into(),
@@ -166,7 +213,7 @@ mod tests {
             ..plan
         };
         assert_eq!(
-            usage_plan(&plan).unwrap_err().field,
+            usage_plan(&plan, rest).unwrap_err().field,
             "plan.api_stages[0].throttle[0].resource_path"
         );
         let twice = ApiStage {
@@ -177,6 +224,9 @@ mod tests {
             api_stages: vec![twice.clone(), twice],
             ..plan
         };
-        assert_eq!(usage_plan(&plan).unwrap_err().field, "plan.api_stages[1]");
+        assert_eq!(
+            usage_plan(&plan, rest).unwrap_err().field,
+            "plan.api_stages[1]"
+        );
     }
 }

@@ -93,10 +93,13 @@ impl Planner<'_> {
                 api_stages,
                 created_at_ms: current.map_or_else(ids::now_ms, |p| p.created_at_ms),
             };
-            let stages = &self.final_stages;
-            let checked = check_plan_with(&field, &plan, |api, stage| {
-                Ok(stages.contains(&(api.to_owned(), stage.to_owned())))
-            });
+            let (stages, protocols) = (&self.final_stages, &self.final_protocols);
+            let checked = check_plan_with(
+                &field,
+                &plan,
+                |api, stage| Ok(stages.contains(&(api.to_owned(), stage.to_owned()))),
+                |api| protocols.get(api).copied().unwrap_or(ApiProtocol::Rest),
+            );
             // Stage refusals name the document's `stages`, not `api_stages`.
             let checked = checked.map_err(|e| {
                 rebase(

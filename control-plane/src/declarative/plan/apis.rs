@@ -62,6 +62,7 @@ impl Planner<'_> {
             let delete = || api_record_keys(view, &api.id);
             if self.leave_or_prune("api", api.id.clone(), api.name.clone(), delete, None) {
                 self.final_apis.push((api.id.clone(), api.name.clone()));
+                self.final_protocols.insert(api.id.clone(), api.protocol());
                 for stage in self.view.scan::<Stage>(&keys::stages(&api.id))? {
                     self.final_stages.insert((api.id.clone(), stage.stage_name));
                 }
@@ -186,6 +187,7 @@ impl Planner<'_> {
             return checked;
         };
         self.final_apis.push((api.id.clone(), api.name.clone()));
+        self.final_protocols.insert(api.id.clone(), api.protocol());
         let root = match current {
             Some(_) => None,
             None => {

@@ -129,6 +129,7 @@ pub fn plan(view: &View, doc: &ApplyFile, options: Options) -> Result<Plan, Plan
         new_ids: HashSet::new(),
         final_apis: Vec::new(),
         final_stages: HashSet::new(),
+        final_protocols: HashMap::new(),
         check_only: false,
     };
     planner.apis(doc)?;
@@ -153,6 +154,9 @@ struct Planner<'a> {
     final_apis: Vec<(String, String)>,
     /// (API id, stage) of every stage after the plan.
     final_stages: HashSet<(String, String)>,
+    /// The protocol of every API after the plan (a plan's throttles of a
+    /// WEBSOCKET API's stage are by route key).
+    final_protocols: HashMap<String, ApiProtocol>,
     /// Only checking what the document says (of an API already refused):
     /// no ids are drawn and nothing is staged.
     check_only: bool,
