@@ -17,6 +17,10 @@ use crate::tables::Throttle;
 use crate::tables::{RuntimeTables, SharedTables};
 use crate::telemetry::traffic::TrafficSource;
 use crate::telemetry::{Telemetry, TelemetryConfig};
+use crate::websocket::connection_id::NodeTag;
+use crate::websocket::fleet::Fleet;
+use crate::websocket::registry::Connections;
+use crate::websocket::relay::Relay;
 use crate::{admin, server};
 use anyhow::Context;
 use arc_swap::ArcSwap;
@@ -259,6 +263,7 @@ pub async fn run(
             })
             .flatten(),
     );
+    let fleet = websocket_fleet(config.redis_url.as_deref())?;
     let gateway = Arc::new(
         Gateway::new(
             tables,
@@ -269,7 +274,8 @@ pub async fn run(
             upstream,
         )
         .with_stage_caches(stage_caches)
-        .with_aws(aws),
+        .with_aws(aws)
+        .with_fleet(fleet),
     );
     let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();
     let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
@@ -328,6 +334,21 @@ pub async fn run(
     // The exporter's flush blocks: keep it off the async workers.
     let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     Ok(())
+}
+
+/// This process's WebSocket connections (under a fresh node tag, so ids of
+/// an earlier run of this node name no live connection) and, with Redis,
+/// the relay to the fleet's others for `@connections`.
+fn websocket_fleet(redis_url: Option<&str>) -> anyhow::Result<Arc<Fleet>> {
+    let connections = Arc::new(Connections::new(NodeTag::random()));
+    tracing::info!(tag = %connections.node(), "WebSocket connection ids start with this node tag");
+    Ok(Arc::new(match redis_url {
+        Some(url) => Fleet::with_relay(
+            connections.clone(),
+            Relay::start(url, connections).context("the Redis URL for @connections")?,
+        ),
+        None => Fleet::local(connections),
+    }))
 }
 
 /// A node id that survives restarts: kept in `state_dir/node-id`.

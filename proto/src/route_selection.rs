@@ -93,11 +93,11 @@ impl RouteSelection {
                     let Selected::One(Some(value)) = path.select(&root, &mut 0) else {
                         return None;
                     };
-                    match value {
-                        Value::String(s) => key.push_str(&s),
+                    match &value {
+                        Value::String(s) => key.push_str(s),
                         Value::Int(i) => key.push_str(&i.to_string()),
                         Value::Float(f) => key.push_str(&f.to_string()),
-                        Value::Bool(b) => key.push_str(if b { "true" } else { "false" }),
+                        Value::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
                         Value::Null | Value::List(_) | Value::Map(_) => return None,
                     }
                 }

@@ -55,6 +55,9 @@ use crate::stage_cache::StageCaches;
 use crate::tables::{RuntimeTables, SharedTables};
 use crate::telemetry::Telemetry;
 use crate::upstream::Upstream;
+use crate::websocket::connection_id::NodeTag;
+use crate::websocket::fleet::Fleet;
+use crate::websocket::registry::Connections;
 use bytes::Bytes;
 use caller::Authorizers;
 use context::{Context, Target};
@@ -112,6 +115,9 @@ pub struct Gateway {
     stage_caches: Arc<StageCaches>,
     /// Outbound AWS calls: functions and service actions.
     aws: AwsOutbound,
+    /// The WebSocket connections this node holds, and the way to the
+    /// fleet's others (`@connections`).
+    fleet: Arc<Fleet>,
 }
 
 impl Gateway {
@@ -138,7 +144,21 @@ impl Gateway {
             limits,
             authorizers,
             stage_caches: Arc::default(),
+            fleet: Arc::new(Fleet::local(Arc::new(Connections::new(NodeTag::random())))),
         }
+    }
+
+    /// Holds WebSocket connections in `fleet`'s registry and reaches the
+    /// others' through it; without it, a registry of its own and no relay.
+    pub fn with_fleet(mut self, fleet: Arc<Fleet>) -> Self {
+        self.fleet = fleet;
+        self
+    }
+
+    /// The WebSocket connections this node holds, and the way to the
+    /// fleet's others.
+    pub fn fleet(&self) -> &Arc<Fleet> {
+        &self.fleet
     }
 
     /// Calls AWS (functions, service actions) with the node's endpoints,
@@ -252,6 +272,11 @@ impl Gateway {
     ) -> Result<Response<GatewayBody>, GatewayResponse> {
         normalize::admit(cx)?;
         let stage = resolve::resolve_stage(cx, &self.domain)?;
+        if stage.api.protocol == archway_proto::v1::ApiProtocol::Websocket
+            && crate::websocket::manage::is_manage_path(cx.stage_path())
+        {
+            return Box::pin(crate::websocket::manage::handle(cx, stage, &self.fleet)).await;
+        }
         if let Some(preflight) = cors::preflight(cx, &stage) {
             return Ok(preflight);
         }

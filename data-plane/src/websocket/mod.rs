@@ -7,6 +7,14 @@
 //!   node that holds the connection, so any node can find its owner.
 //! - [`registry`]: the connections this node holds, and how other parts of
 //!   the node send to or close one.
+//! - [`manage`]: the `@connections` API (SigV4, ManageConnections) over
+//!   [`fleet`], which carries a call out on the node that holds the
+//!   connection: this one, or another through the [`relay`] (Redis pub/sub,
+//!   messages in [`wire`]'s format).
 
 pub mod connection_id;
+pub mod fleet;
+pub mod manage;
 pub mod registry;
+pub mod relay;
+pub mod wire;
