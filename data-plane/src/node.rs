@@ -263,7 +263,10 @@ pub async fn run(
             })
             .flatten(),
     );
-    let fleet = websocket_fleet(config.redis_url.as_deref())?;
+    let fleet = websocket_fleet(
+        Arc::new(Connections::new(NodeTag::random())),
+        config.redis_url.as_deref(),
+    )?;
     let gateway = Arc::new(
         Gateway::new(
             tables,
@@ -336,11 +339,13 @@ pub async fn run(
     Ok(())
 }
 
-/// This process's WebSocket connections (under a fresh node tag, so ids of
-/// an earlier run of this node name no live connection) and, with Redis,
-/// the relay to the fleet's others for `@connections`.
-fn websocket_fleet(redis_url: Option<&str>) -> anyhow::Result<Arc<Fleet>> {
-    let connections = Arc::new(Connections::new(NodeTag::random()));
+/// This process's WebSocket connections (under a node tag fresh at each
+/// start, so ids of an earlier run of this node name no live connection)
+/// and, with Redis, the relay to the fleet's others for `@connections`.
+fn websocket_fleet(
+    connections: Arc<Connections>,
+    redis_url: Option<&str>,
+) -> anyhow::Result<Arc<Fleet>> {
     tracing::info!(tag = %connections.node(), "WebSocket connection ids start with this node tag");
     Ok(Arc::new(match redis_url {
         Some(url) => Fleet::with_relay(

@@ -9,6 +9,7 @@
 //! connection's atomics).
 
 use super::connection_id::{ConnectionId, NodeTag};
+use crate::lock::LockOrRecover;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -166,7 +167,7 @@ impl Connections {
     > {
         // A panic while holding the lock leaves the map whole (each call
         // is one map operation), so a poisoned lock is still usable.
-        self.by_id.lock().unwrap_or_else(|e| e.into_inner())
+        self.by_id.lock_or_recover()
     }
 }
 

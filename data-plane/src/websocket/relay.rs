@@ -24,6 +24,7 @@ use super::connection_id::NodeTag;
 use super::fleet::{self, Call, Outcome};
 use super::registry::Connections;
 use super::wire::{self, Message};
+use crate::lock::LockOrRecover;
 use arc_swap::ArcSwapOption;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -136,7 +137,7 @@ impl Relay {
 
     fn pending_map(&self) -> std::sync::MutexGuard<'_, Pending> {
         // Each use is one map operation: a poisoned map is still whole.
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+        self.pending.lock_or_recover()
     }
 
     /// Handles one message from the node's channel.
