@@ -53,7 +53,7 @@ impl<E> Spelling<E> {
 
 pub const API_PROTOCOL: Spelling<ApiProtocol> = Spelling {
     prefix: "API_PROTOCOL_",
-    choices: "REST, HTTP",
+    choices: "REST, HTTP, WEBSOCKET",
     parse: ApiProtocol::from_str_name,
     name: ApiProtocol::as_str_name,
 };

@@ -11,7 +11,9 @@
 use crate::error::ApiResult;
 use archway_proto::path::{self, PathPart};
 use archway_proto::rules;
-use archway_proto::v1::{ApiProtocol, Authorizer, Integration, Stage, UsagePlan};
+use archway_proto::v1::{
+    ApiProtocol, Authorizer, AuthorizerType, Integration, Method, RestApi, Stage, UsagePlan,
+};
 
 pub fn api_id(field: &str, id: &str) -> ApiResult<()> {
     Ok(rules::names::api_id(field, id)?)
@@ -25,7 +27,7 @@ pub fn max_len(field: &str, value: &str, max: usize) -> ApiResult<()> {
     Ok(rules::names::max_len(field, value, max)?)
 }
 
-/// REST unless said otherwise; WebSocket APIs are not served yet.
+/// REST unless said otherwise.
 pub fn protocol(field: &str, value: i32) -> ApiResult<ApiProtocol> {
     Ok(rules::api::protocol(field, value)?)
 }
@@ -55,6 +57,45 @@ pub fn http_method(field: &str, method: &str) -> ApiResult<String> {
     Ok(rules::http::http_method(field, method)?)
 }
 
+/// A method's `http_method` in an API of `protocol`: an HTTP verb
+/// (upper-cased), or in a WEBSOCKET API a route key (as it is: keys are
+/// case-sensitive).
+pub fn method_key(field: &str, protocol: ApiProtocol, key: &str) -> ApiResult<String> {
+    if protocol == ApiProtocol::Websocket {
+        rules::websocket::route_key(field, key)?;
+        Ok(key.to_owned())
+    } else {
+        http_method(field, key)
+    }
+}
+
+/// An API's fields that depend on its being a WEBSOCKET API: the route
+/// selection expression (required there, refused elsewhere) and no binary
+/// media types.
+pub fn websocket_api(api: &RestApi, protocol: ApiProtocol) -> ApiResult<()> {
+    Ok(rules::websocket::api(api, protocol)?)
+}
+
+/// What a method may say in an API of `protocol` (a WEBSOCKET API's
+/// routes: route keys, `$connect`-only authorization, their integrations);
+/// `authorizer` is the type of the authorizer it names, when found.
+pub fn method_in(
+    field: &str,
+    method: &Method,
+    protocol: ApiProtocol,
+    authorizer: Option<AuthorizerType>,
+) -> ApiResult<()> {
+    Ok(rules::websocket::method_in(
+        field, method, protocol, authorizer,
+    )?)
+}
+
+/// An authorizer's type in an API of `protocol` (REQUEST only in WEBSOCKET
+/// APIs).
+pub fn authorizer_in(field: &str, protocol: ApiProtocol, kind: AuthorizerType) -> ApiResult<()> {
+    Ok(rules::websocket::authorizer_type(field, protocol, kind)?)
+}
+
 /// Checks an integration where it is used: path, protocol and method.
 pub fn integration_in(
     field: &str,
@@ -76,10 +117,10 @@ pub fn stage_name(field: &str, name: &str) -> ApiResult<()> {
     Ok(rules::names::stage_name(field, name)?)
 }
 
-/// A stage's own settings; the deployments it names are checked against
-/// the store by the service.
-pub fn stage(stage: &Stage) -> ApiResult<()> {
-    Ok(rules::stage::stage(stage)?)
+/// A stage's own settings, for a stage of an API of `protocol`; the
+/// deployments it names are checked against the store by the service.
+pub fn stage(stage: &Stage, protocol: ApiProtocol) -> ApiResult<()> {
+    Ok(rules::stage::stage(stage, protocol)?)
 }
 
 #[cfg(test)]
@@ -129,7 +170,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            field_of(super::stage(&stage).unwrap_err()),
+            field_of(super::stage(&stage, ApiProtocol::Rest).unwrap_err()),
             "stage.cache_cluster_size"
         );
     }

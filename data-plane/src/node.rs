@@ -17,7 +17,6 @@ use crate::tables::Throttle;
 use crate::tables::{RuntimeTables, SharedTables};
 use crate::telemetry::traffic::TrafficSource;
 use crate::telemetry::{Telemetry, TelemetryConfig};
-use crate::websocket::connection_id::NodeTag;
 use crate::websocket::fleet::Fleet;
 use crate::websocket::registry::Connections;
 use crate::websocket::relay::Relay;
@@ -80,6 +79,9 @@ pub struct NodeConfig {
     pub header_read_timeout: Duration,
     /// Outbound AWS calls (function and service integrations).
     pub aws: AwsNodeSettings,
+    /// WebSocket APIs' limits (message and frame size, idle timeout,
+    /// connection duration, message rate).
+    pub websocket: crate::websocket::settings::WebSocketSettings,
 }
 
 /// A node's settings for outbound AWS calls.
@@ -263,10 +265,15 @@ pub async fn run(
             })
             .flatten(),
     );
-    let fleet = websocket_fleet(
-        Arc::new(Connections::new(NodeTag::random())),
-        config.redis_url.as_deref(),
-    )?;
+    let websocket = Arc::new(crate::websocket::WebSocketNode::new(
+        tables.clone(),
+        upstream.clone(),
+        aws.clone(),
+        limits.clone(),
+        telemetry.meter(),
+        config.websocket,
+    ));
+    let fleet = websocket_fleet(websocket.connections().clone(), config.redis_url.as_deref())?;
     let gateway = Arc::new(
         Gateway::new(
             tables,
@@ -278,6 +285,7 @@ pub async fn run(
         )
         .with_stage_caches(stage_caches)
         .with_aws(aws)
+        .with_websocket(websocket.clone())
         .with_fleet(fleet),
     );
     let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();
@@ -319,6 +327,9 @@ pub async fn run(
     if let Some(task) = private_task {
         let _ = task.await;
     }
+    // Upgraded connections left hyper's drain when they upgraded: close
+    // them (1001) and let each call its $disconnect, bounded.
+    websocket.shutdown().await;
     // Let the follower send the last usage report, briefly.
     let _ = stop_follower.send(true);
     if tokio::time::timeout(Duration::from_secs(2), &mut follower)

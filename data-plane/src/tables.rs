@@ -5,6 +5,7 @@
 pub mod cors;
 pub mod gateway_responses;
 pub mod validation;
+pub mod websocket;
 
 use crate::access_log::StageAccessLog;
 use crate::routes::RouteTree;
@@ -346,6 +347,9 @@ pub struct CompiledDeployment {
     pub cors: Option<cors::CorsPolicy>,
     /// The API's customised refusals, as deployed.
     pub gateway_responses: gateway_responses::GatewayResponses,
+    /// WEBSOCKET APIs: the route selection expression and the routes by
+    /// key (the routes are in `routes`; `tree` is empty).
+    pub websocket: Option<Box<websocket::WebSocketRoutes>>,
 }
 
 #[derive(Debug)]
@@ -357,6 +361,10 @@ pub struct Route {
     pub resource_path: Box<str>,
     /// The resource's id (`requestContext.resourceId` in authorizer events).
     pub resource_id: Box<str>,
+    /// WEBSOCKET APIs: the route key (`$connect`, `sendMessage`, ...),
+    /// which stands where other APIs have the verb: in stage and plan
+    /// method throttles and method ARNs. None for REST and HTTP APIs.
+    pub route_key: Option<Box<str>>,
     /// The `route` metric label: the template, never the raw path.
     pub label: KeyValue,
     /// This route's request metrics, bound per stage, method and status.

@@ -34,6 +34,14 @@ pub enum ContextVar {
     /// HIT, MISS, REFRESH or BYPASS for methods the stage cache caches,
     /// empty for others.
     CacheStatus,
+    /// WebSocket APIs: the connection's id (empty for other requests).
+    ConnectionId,
+    /// WebSocket APIs: CONNECT, MESSAGE or DISCONNECT.
+    EventType,
+    /// WebSocket APIs: the route key of the event.
+    RouteKey,
+    /// WebSocket APIs: the message's id (MESSAGE events).
+    MessageId,
 }
 
 /// `$context.` names, longest first so that a prefix never shadows a longer
@@ -54,7 +62,11 @@ const VARIABLES: &[(&str, ContextVar)] = &[
     ("responseLength", ContextVar::ResponseLength),
     ("error.message", ContextVar::ErrorMessage),
     ("resourcePath", ContextVar::ResourcePath),
+    ("connectionId", ContextVar::ConnectionId),
     ("cacheStatus", ContextVar::CacheStatus),
+    ("eventType", ContextVar::EventType),
+    ("messageId", ContextVar::MessageId),
+    ("routeKey", ContextVar::RouteKey),
     ("domainName", ContextVar::DomainName),
     ("requestTime", ContextVar::RequestTime),
     ("httpMethod", ContextVar::HttpMethod),

@@ -111,6 +111,11 @@ fn body_path(path: &str) -> Result<JsonPath, String> {
     if path.is_empty() {
         return Err("$request.body. needs a path, e.g. $request.body.action".into());
     }
+    if path.starts_with('.') {
+        // The parser reads a leading '.' as a child step; the expression
+        // `$request.body..x` would name `x`, which AWS refuses.
+        return Err(format!("body path '{path}' starts with '.'"));
+    }
     let parsed = JsonPath::parse(path).map_err(|e| format!("body path '{path}': {e}"))?;
     if !parsed.is_definite() {
         return Err(format!(

@@ -36,6 +36,22 @@ struct Config {
 
 const RESOURCE_PATH: &str = "/pets/{petId}";
 
+fn is_websocket(c: &Config) -> bool {
+    c.api.protocol == ApiProtocol::Websocket as i32
+}
+
+/// Where the method is: a WEBSOCKET API's routes are on the root.
+fn resource_path(c: &Config) -> &'static str {
+    if is_websocket(c) { "/" } else { RESOURCE_PATH }
+}
+
+fn protocol(c: &Config) -> ApiProtocol {
+    ApiProtocol::try_from(c.api.protocol)
+        .ok()
+        .filter(|p| *p != ApiProtocol::Unspecified)
+        .unwrap_or(ApiProtocol::Rest)
+}
+
 fn valid() -> Config {
     Config {
         api: RestApi {
@@ -117,16 +133,24 @@ fn valid() -> Config {
 /// deployment exists, pass here by construction).
 fn admin_api_verdict(c: &Config) -> Result<(), String> {
     let checks = || -> ApiResult<()> {
-        validate::protocol("protocol", c.api.protocol)?;
+        let protocol = validate::protocol("protocol", c.api.protocol)?;
         validate::api_key_source("api_key_source", c.api.api_key_source)?;
         validate::endpoint_type("endpoint_type", c.api.endpoint_type)?;
+        validate::websocket_api(&c.api, protocol)?;
         validate::authorizer(&c.authorizer)?;
-        validate::http_method("method.http_method", &c.method.http_method)?;
+        validate::authorizer_in("authorizer.type", protocol, c.authorizer.r#type())?;
+        validate::method_key("method.http_method", protocol, &c.method.http_method)?;
+        let authorizer = (c.method.authorizer_id == c.authorizer.id).then(|| c.authorizer.r#type());
+        validate::method_in("method", &c.method, protocol, authorizer)?;
         if let Some(integration) = &c.method.integration {
-            let scope = Scope::path(RESOURCE_PATH);
+            let scope = Scope {
+                protocol: Some(protocol),
+                method: Some(&c.method),
+                ..Scope::path(resource_path(c))
+            };
             validate::integration_in("method.integration", integration, &scope)?;
         }
-        validate::stage(&c.stage)?;
+        validate::stage(&c.stage, protocol)?;
         validate::usage_plan(&c.plan)?;
         Ok(())
     };
@@ -139,9 +163,11 @@ fn node_verdict(c: &Config) -> Result<(), String> {
         name,
         resource: Some(body),
     };
-    let deployment = Deployment {
+    let mut deployment = Deployment {
         id: "d1".into(),
         api_id: "a".into(),
+        protocol: protocol(c) as i32,
+        route_selection_expression: c.api.route_selection_expression.clone(),
         resources: vec![
             Resource {
                 id: "r0".into(),
@@ -168,6 +194,10 @@ fn node_verdict(c: &Config) -> Result<(), String> {
         authorizers: vec![c.authorizer.clone()],
         ..Default::default()
     };
+    if is_websocket(c) {
+        // Its routes are keys on the root, its only resource.
+        deployment.resources.truncate(1);
+    }
     let resources = [
         wrap(resource_name::api("a"), Body::Api(c.api.clone())),
         wrap(
@@ -231,6 +261,29 @@ fn jwt_settings(c: &mut Config) -> &mut JwtConfiguration {
     c.authorizer.jwt.as_mut().unwrap()
 }
 
+/// A WEBSOCKET API whose `$connect` route is authorized by a REQUEST
+/// authorizer; its stage throttles a route by key.
+fn websocket(c: &mut Config) {
+    c.api.protocol = ApiProtocol::Websocket as i32;
+    c.api.route_selection_expression = "$request.body.action".into();
+    c.method.resource_id = "r0".into();
+    c.method.http_method = "$connect".into();
+    integration(c).uri = "http://127.0.0.1:9/connect".into();
+    c.authorizer.r#type = AuthorizerType::Request as i32;
+    c.authorizer.identity_source = "method.request.header.X-Key".into();
+    c.stage.canary = None;
+    c.stage.method_settings[0].resource_path = "/".into();
+    c.stage.method_settings[0].http_method = "sendMessage".into();
+}
+
+/// A WEBSOCKET API's custom route `key`, unauthorized.
+fn websocket_route(c: &mut Config, key: &str) {
+    websocket(c);
+    c.method.http_method = key.into();
+    c.method.authorization_type = "NONE".into();
+    c.method.authorizer_id.clear();
+}
+
 /// Configurations both planes accept.
 const VALID: &[(&str, Change)] = &[
     ("the base configuration", |_| {}),
@@ -256,6 +309,25 @@ const VALID: &[(&str, Change)] = &[
         c.stage.canary.as_mut().unwrap().percent_traffic = 100.0
     }),
     ("no quota", |c| c.plan.quota = None),
+    ("a WEBSOCKET API", websocket),
+    ("a two-way WebSocket route", |c| {
+        websocket_route(c, "sendMessage");
+        c.method.route_response_selection_expression = "$default".into();
+    }),
+    ("a WebSocket $connect requiring an API key", |c| {
+        websocket(c);
+        c.method.authorization_type = "AWS_IAM".into();
+        c.method.authorizer_id.clear();
+        c.method.api_key_required = true;
+    }),
+    ("a WebSocket route calling a function", |c| {
+        websocket_route(c, "$default");
+        c.method.integration = Some(Integration {
+            r#type: IntegrationType::AwsProxy as i32,
+            uri: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:chat/invocations".into(),
+            ..Default::default()
+        })
+    }),
     ("a function behind its invocation URI", |c| {
         c.method.integration = Some(Integration {
             r#type: IntegrationType::AwsProxy as i32,
@@ -267,8 +339,93 @@ const VALID: &[(&str, Change)] = &[
 
 /// Configurations both planes refuse.
 const INVALID: &[(&str, Change)] = &[
-    ("a WEBSOCKET API", |c| {
-        c.api.protocol = ApiProtocol::Websocket as i32
+    (
+        "a WEBSOCKET API without a route selection expression",
+        |c| {
+            websocket(c);
+            c.api.route_selection_expression.clear();
+        },
+    ),
+    ("a route selection expression reading a header", |c| {
+        websocket(c);
+        c.api.route_selection_expression = "$request.header.action".into();
+    }),
+    ("a route selection expression on a REST API", |c| {
+        c.api.route_selection_expression = "$request.body.action".into();
+    }),
+    ("a WebSocket route key starting with '$'", |c| {
+        websocket_route(c, "$message")
+    }),
+    ("a WebSocket route key of 129 characters", |c| {
+        websocket_route(c, &"k".repeat(129))
+    }),
+    ("an authorized WebSocket route other than $connect", |c| {
+        websocket(c);
+        c.method.http_method = "sendMessage".into();
+    }),
+    ("an API key on a WebSocket route other than $connect", |c| {
+        websocket_route(c, "$default");
+        c.method.api_key_required = true;
+    }),
+    ("a TOKEN authorizer in a WEBSOCKET API", |c| {
+        websocket(c);
+        c.authorizer.r#type = AuthorizerType::Token as i32;
+        c.authorizer.identity_source = "Authorization".into();
+    }),
+    ("JWT authorization of $connect", |c| {
+        websocket(c);
+        jwt(c);
+        c.authorizer.identity_source.clear();
+    }),
+    ("an AWS service integration on a WebSocket route", |c| {
+        websocket_route(c, "sendMessage");
+        c.method.integration = Some(Integration {
+            r#type: IntegrationType::Aws as i32,
+            uri: "arn:aws:apigateway:us-east-1:sqs:path/123456789012/chat".into(),
+            http_method: "POST".into(),
+            ..Default::default()
+        })
+    }),
+    ("a route response selection other than $default", |c| {
+        websocket_route(c, "sendMessage");
+        c.method.route_response_selection_expression = "$request.body.x".into();
+    }),
+    ("a two-way $disconnect", |c| {
+        websocket_route(c, "$disconnect");
+        c.method.route_response_selection_expression = "$default".into();
+    }),
+    ("a route response selection on a REST method", |c| {
+        c.method.route_response_selection_expression = "$default".into();
+    }),
+    ("a request model on a WebSocket route", |c| {
+        websocket_route(c, "sendMessage");
+        c.method
+            .request_models
+            .insert("application/json".into(), "Message".into());
+    }),
+    ("a method response on a WebSocket route", |c| {
+        websocket_route(c, "sendMessage");
+        c.method.method_responses.push(MethodResponse {
+            status_code: "200".into(),
+            ..Default::default()
+        });
+    }),
+    ("a cache on a WEBSOCKET API's stage", |c| {
+        websocket(c);
+        c.stage.cache_cluster_enabled = true;
+        c.stage.cache_cluster_size = "0.5".into();
+    }),
+    ("a canary on a WEBSOCKET API's stage", |c| {
+        websocket(c);
+        c.stage.canary = valid().stage.canary;
+    }),
+    ("a WebSocket stage throttle on a path", |c| {
+        websocket(c);
+        c.stage.method_settings[0].resource_path = "/chat".into();
+    }),
+    ("binary media types on a WEBSOCKET API", |c| {
+        websocket(c);
+        c.api.binary_media_types = vec!["image/png".into()];
     }),
     ("an unknown endpoint type", |c| c.api.endpoint_type = 9),
     ("an unknown API key source", |c| c.api.api_key_source = 9),

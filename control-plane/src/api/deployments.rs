@@ -137,22 +137,25 @@ fn refuse_unknown_stage(view: &View, api_id: &str, stage_name: &str) -> ApiResul
 
 /// Validates a stage's settings, then that the deployments it names exist.
 fn check_stage(view: &View, stage: &Stage) -> ApiResult<()> {
-    check_stage_with("stage", stage, |id| {
+    let protocol = load_api(view, &stage.api_id)?.protocol();
+    check_stage_with("stage", stage, protocol, |id| {
         Ok(view
             .get_raw(&keys::deployment(&stage.api_id, id))?
             .is_some())
     })
 }
 
-/// A stage's settings (the shared rules), then that the deployments it
+/// A stage's settings (the shared rules, for a stage of an API of
+/// `protocol`), then that the deployments it
 /// names exist as `deployment_exists` says. `field` names the stage in
 /// refusals (`stage`, or a document path).
 pub(crate) fn check_stage_with(
     field: &str,
     stage: &Stage,
+    protocol: ApiProtocol,
     deployment_exists: impl Fn(&str) -> ApiResult<bool>,
 ) -> ApiResult<()> {
-    validate::stage(stage).map_err(|e| rebase(e, "stage", field))?;
+    validate::stage(stage, protocol).map_err(|e| rebase(e, "stage", field))?;
     required(&format!("{field}.deployment_id"), &stage.deployment_id)?;
     if !deployment_exists(&stage.deployment_id)? {
         return Err(ApiError::invalid(
@@ -294,11 +297,17 @@ pub(crate) fn freeze(view: &View, api: &RestApi, mut parts: FrozenParts) -> ApiR
         .kinds
         .gateway_responses
         .sort_by(|a, b| a.response_type.cmp(&b.response_type));
+    let websocket = api.protocol() == ApiProtocol::Websocket;
     if parts.methods.is_empty() {
-        return Err(ApiError::FailedPrecondition(format!(
-            "API '{}' has no methods; add one before deploying",
-            api.id
-        )));
+        return Err(ApiError::FailedPrecondition(if websocket {
+            // AWS deploys no WebSocket API without a route.
+            format!(
+                "WEBSOCKET API '{}' has no routes; add one (e.g. $default or $connect) before deploying",
+                api.id
+            )
+        } else {
+            format!("API '{}' has no methods; add one before deploying", api.id)
+        }));
     }
     if let Some(method) = parts.methods.iter().find(|m| m.integration.is_none()) {
         let path = parts
@@ -332,7 +341,17 @@ pub(crate) fn freeze(view: &View, api: &RestApi, mut parts: FrozenParts) -> ApiR
         gateway_responses: parts.kinds.gateway_responses,
         binary_media_types: api.binary_media_types.clone(),
         cors_configuration: api.cors_configuration.clone(),
+        route_selection_expression: api.route_selection_expression.clone(),
     };
+    // What nodes check of a WEBSOCKET deployment, checked before it is
+    // stored: each piece was checked when written, but the API's
+    // expression or an authorizer may have changed since.
+    archway_proto::rules::websocket::deployment(&deployment).map_err(|v| {
+        ApiError::FailedPrecondition(format!(
+            "API '{}' cannot be deployed: {v}; correct it and deploy again",
+            api.id
+        ))
+    })?;
     refuse_missing_credentials(view, &deployment)?;
     Ok(deployment)
 }

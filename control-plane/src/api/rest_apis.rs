@@ -58,6 +58,7 @@ const API_UPDATE: Updatable = Updatable {
         "endpoint_type",
         "binary_media_types",
         "cors_configuration",
+        "route_selection_expression",
     ],
     fixed: &[("api_id", Fixed::Immutable("names the API"))],
 };
@@ -109,8 +110,8 @@ fn load_resource(view: &View, api_id: &str, resource_id: &str) -> ApiResult<Reso
 }
 
 fn load_method(view: &View, key: &MethodKey) -> ApiResult<Method> {
-    load_api(view, &key.api_id)?;
-    let http_method = validate::http_method("http_method", &key.http_method)?;
+    let api = load_api(view, &key.api_id)?;
+    let http_method = validate::method_key("http_method", api.protocol(), &key.http_method)?;
     view.get(&keys::method(&key.api_id, &key.resource_id, &http_method))?
         .ok_or_else(|| {
             ApiError::NotFound(format!(
@@ -232,7 +233,8 @@ fn repath_subtree(txn: &mut Txn, api_id: &str, root: &Resource) -> ApiResult<()>
     Ok(())
 }
 /// The checks of an API's own fields (name, description, protocol, key
-/// source, endpoint type, binary media types, CORS), shared by CreateRestApi, UpdateRestApi and
+/// source, endpoint type, binary media types, CORS, route selection
+/// expression), shared by CreateRestApi, UpdateRestApi and
 /// ApplyConfiguration: every refusal, each naming `field(name)` (a handler
 /// answers with the first, a document reports them all), and the protocol
 /// as stored (unspecified is REST; REST where refused).
@@ -273,6 +275,11 @@ pub(crate) fn check_api_fields(api: &RestApi) -> (ApiProtocol, Vec<ApiError>) {
     {
         errors.push(e);
     }
+    if errors.is_empty()
+        && let Err(e) = validate::websocket_api(api, protocol)
+    {
+        errors.push(e);
+    }
     (protocol, errors)
 }
 
@@ -304,7 +311,9 @@ pub(crate) fn check_resource_policy(view: &View, api: &RestApi) -> ApiResult<()>
 /// A method's declarations (request parameters, models, validator, method
 /// responses) and its integration, where it is: its resource's path, its
 /// API's protocol, and the API's models and validators as `model_exists` and
-/// `validator_exists` find them. `field` names the method (`method`, or a
+/// `validator_exists` find them (and its authorizer's type, as
+/// `authorizer_type` finds it: WEBSOCKET APIs' `$connect` takes REQUEST
+/// authorizers only). `field` names the method (`method`, or a
 /// document path); the integration is reported as `integration_field`.
 pub(crate) fn check_method_with(
     field: &str,
@@ -314,7 +323,14 @@ pub(crate) fn check_method_with(
     protocol: ApiProtocol,
     model_exists: impl Fn(&str) -> ApiResult<bool>,
     validator_exists: impl Fn(&str) -> ApiResult<bool>,
+    authorizer_type: impl Fn(&str) -> ApiResult<Option<AuthorizerType>>,
 ) -> ApiResult<()> {
+    let authorizer = if method.authorizer_id.is_empty() {
+        None
+    } else {
+        authorizer_type(&method.authorizer_id)?
+    };
+    validate::method_in(field, method, protocol, authorizer)?;
     archway_proto::rules::method::declarations(field, method, resource_path)?;
     let missing_model = |at: String, name: &str| {
         ApiError::invalid(at, format!("model '{name}' does not exist in this API"))
@@ -378,6 +394,11 @@ fn check_method(
             Ok(view
                 .get_raw(&keys::request_validator(&api.id, id))?
                 .is_some())
+        },
+        |id| {
+            Ok(view
+                .get::<Authorizer>(&keys::authorizer(&api.id, id))?
+                .map(|a| a.r#type()))
         },
     )
 }
@@ -454,6 +475,21 @@ pub(crate) fn check_authorization_with(
         ));
     }
     method.authorization_type = kind.into();
+    Ok(())
+}
+
+/// A WEBSOCKET API has its root resource only: its routes are keys on it,
+/// not paths (AWS's WebSocket APIs have no resources).
+fn refuse_websocket_resources(api: &RestApi) -> ApiResult<()> {
+    if api.protocol() == ApiProtocol::Websocket {
+        return Err(ApiError::invalid(
+            "api_id",
+            format!(
+                "API '{}' is a WEBSOCKET API: it has no resources besides its root; put its routes (PutMethod with a route key such as $connect or sendMessage) on the root resource",
+                api.id
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -642,7 +678,8 @@ impl RestApiService for RestApis {
         let a = self
             .state
             .write(|txn| {
-                load_api(txn, &a.api_id)?;
+                let api = load_api(txn, &a.api_id)?;
+                validate::authorizer_in("authorizer.type", api.protocol(), a.r#type())?;
                 a.id = unused_id(txn, 8, |id| keys::authorizer(&a.api_id, id))?;
                 txn.put(&keys::authorizer(&a.api_id, &a.id), &a);
                 Ok::<_, ApiError>(a)
@@ -743,6 +780,7 @@ impl RestApiService for RestApis {
             endpoint_type: req.endpoint_type,
             binary_media_types: req.binary_media_types.clone(),
             cors_configuration: req.cors_configuration.clone(),
+            route_selection_expression: req.route_selection_expression.clone(),
             ..Default::default()
         });
         if let Some(e) = errors.into_iter().next() {
@@ -779,6 +817,7 @@ impl RestApiService for RestApis {
                     endpoint_type: req.endpoint_type,
                     binary_media_types: req.binary_media_types.clone(),
                     cors_configuration: req.cors_configuration.clone(),
+                    route_selection_expression: req.route_selection_expression.clone(),
                 };
                 check_resource_policy(txn, &api)?;
                 txn.put(&keys::resource(&id, &root.id), &root);
@@ -862,7 +901,7 @@ impl RestApiService for RestApis {
         let resource = self
             .state
             .write(|txn| {
-                load_api(txn, &req.api_id)?;
+                refuse_websocket_resources(&load_api(txn, &req.api_id)?)?;
                 let parent =
                     load_resource(txn, &req.api_id, &req.parent_id).map_err(|e| match e {
                         ApiError::NotFound(what) => {
@@ -995,11 +1034,15 @@ impl RestApiService for RestApis {
         request: Request<PutMethodRequest>,
     ) -> Result<Response<Method>, Status> {
         let mut method = body("method", request.into_inner().method)?;
-        method.http_method = validate::http_method("method.http_method", &method.http_method)?;
         let method = self
             .state
             .write(|txn| {
                 let api = load_api(txn, &method.api_id)?;
+                method.http_method = validate::method_key(
+                    "method.http_method",
+                    api.protocol(),
+                    &method.http_method,
+                )?;
                 let resource = load_resource(txn, &method.api_id, &method.resource_id)?;
                 let path = &resource.path;
                 check_method(txn, &api, "method", "method.integration", &method, path)?;

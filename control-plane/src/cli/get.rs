@@ -228,6 +228,56 @@ fn methods_table(resources: &[Resource], methods: &[Method], authorizers: &[Auth
     t
 }
 
+/// A WEBSOCKET API's routes: by key (they are all on `/`), whether they
+/// answer the client (two-way), and `$connect`'s authorization.
+fn routes_table(methods: &[Method], authorizers: &[Authorizer]) -> Table {
+    let mut t = Table::new(&[
+        "ROUTE KEY",
+        "RESPONSE",
+        "AUTHORIZATION",
+        "AUTHORIZER",
+        "API KEY",
+        "INTEGRATION",
+    ]);
+    let mut sorted: Vec<&Method> = methods.iter().collect();
+    // The reserved keys first, in a connection's order, then custom keys.
+    let rank = |k: &str| match k {
+        "$connect" => 0,
+        "$default" => 1,
+        "$disconnect" => 3,
+        _ => 2,
+    };
+    sorted.sort_by(|a, b| {
+        (rank(&a.http_method), &a.http_method).cmp(&(rank(&b.http_method), &b.http_method))
+    });
+    for m in sorted {
+        let authorizer = authorizers
+            .iter()
+            .find(|a| a.id == m.authorizer_id)
+            .map_or(or_dash(&m.authorizer_id), |a| {
+                format!("{} ({})", a.name, a.id)
+            });
+        t.row(vec![
+            m.http_method.clone(),
+            if m.route_response_selection_expression.is_empty() {
+                "one-way"
+            } else {
+                "two-way"
+            }
+            .into(),
+            authorization(m),
+            authorizer,
+            if m.api_key_required { "required" } else { "-" }.into(),
+            describe_integration(m.integration.as_ref()),
+        ]);
+    }
+    t
+}
+
+fn is_websocket(api: &RestApi) -> bool {
+    api.protocol() == ApiProtocol::Websocket
+}
+
 fn authorizers_table(list: &[Authorizer]) -> Table {
     let mut t = Table::new(&["ID", "NAME", "TYPE", "IDENTITY SOURCE", "ISSUER / URI"]);
     for a in list {
@@ -341,8 +391,18 @@ pub async fn run(client: &AdminClient, what: GetCommand, format: Format) -> anyh
                     if !api.description.is_empty() {
                         out.push_str(&format!("DESCRIPTION {}\n", api.description));
                     }
+                    if is_websocket(&api) {
+                        out.push_str(&format!(
+                            "ROUTE BY    {}\n",
+                            or_dash(&api.route_selection_expression)
+                        ));
+                    }
                     out.push('\n');
-                    out.push_str(&methods_table(&resources, &methods, &authorizers).render());
+                    if is_websocket(&api) {
+                        out.push_str(&routes_table(&methods, &authorizers).render());
+                    } else {
+                        out.push_str(&methods_table(&resources, &methods, &authorizers).render());
+                    }
                     if !authorizers.is_empty() {
                         out.push('\n');
                         out.push_str(&authorizers_table(&authorizers).render());
@@ -379,14 +439,20 @@ pub async fn run(client: &AdminClient, what: GetCommand, format: Format) -> anyh
             )
         }
         GetCommand::Methods { api } => {
-            let api_id = resolve::api_id(client, &api).await?;
-            let resources = resources(client, &api_id).await?;
-            let methods = methods(client, &api_id).await?;
-            let authorizers = authorizers(client, &api_id).await?;
+            let api = resolve::api(client, &api).await?;
+            let resources = resources(client, &api.id).await?;
+            let methods = methods(client, &api.id).await?;
+            let authorizers = authorizers(client, &api.id).await?;
             output::print(
                 format,
                 || json_list(&methods, "Method"),
-                || methods_table(&resources, &methods, &authorizers).render(),
+                || {
+                    if is_websocket(&api) {
+                        routes_table(&methods, &authorizers).render()
+                    } else {
+                        methods_table(&resources, &methods, &authorizers).render()
+                    }
+                },
             )
         }
         GetCommand::Authorizers { api } => {

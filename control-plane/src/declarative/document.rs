@@ -159,8 +159,13 @@ pub struct ApiSpec {
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// REST (default), HTTP or WEBSOCKET.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
+    /// WEBSOCKET APIs (required there): what picks a message's route, e.g.
+    /// `$request.body.action`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_selection_expression: Option<String>,
     /// HEADER (default) or AUTHORIZER.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_source: Option<String>,
@@ -359,9 +364,20 @@ fn jwt_type() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteSpec {
+    /// WEBSOCKET APIs: the route (`$connect`, `$disconnect`, `$default` or
+    /// a custom key such as `sendMessage`), instead of a path and method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_key: Option<String>,
+    /// REST and HTTP APIs: the resource path and the verb.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub path: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub method: String,
     pub integration: IntegrationSpec,
+    /// WEBSOCKET APIs: `$default` sends the integration's answer back to
+    /// the client (two-way); absent, the route is one-way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_response_selection_expression: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub api_key_required: bool,
     /// The name of an authorizer of this API (JWT, TOKEN or REQUEST).

@@ -144,11 +144,14 @@ fn api_spec(
         routes.push(route_spec(
             &m,
             path,
+            api.protocol() == ApiProtocol::Websocket,
             |id| authorizer_names.get(id).map(String::as_str),
             |id| validator_names.get(id).map(String::as_str),
         ));
     }
-    routes.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+    routes.sort_by(|a, b| {
+        (&a.path, &a.method, &a.route_key).cmp(&(&b.path, &b.method, &b.route_key))
+    });
     let mut stages: Vec<Stage> = view.scan(&keys::stages(&api.id))?;
     stages.sort_by(|a, b| a.stage_name.cmp(&b.stage_name));
     let models: Vec<Model> = view.scan(&keys::models(&api.id))?;
@@ -174,6 +177,8 @@ pub(crate) fn api_fields(api: &RestApi) -> ApiSpec {
         id: Some(api.id.clone()),
         description: api.description.clone(),
         protocol: Some(API_PROTOCOL.short(api.protocol()).to_owned()),
+        route_selection_expression: (!api.route_selection_expression.is_empty())
+            .then(|| api.route_selection_expression.clone()),
         api_key_source: API_KEY_SOURCE.short_unless(api.api_key_source(), ApiKeySource::Header),
         policy: policy_value(&api.policy),
         endpoint_type: ENDPOINT_TYPE.short_unless(api.endpoint_type(), EndpointType::Regional),
@@ -266,11 +271,13 @@ pub(crate) fn authorizer_spec(a: &Authorizer) -> AuthorizerSpec {
     }
 }
 
-/// A method as a route; `authorizer_name` and `validator_name` name its
-/// API's authorizers and request validators by id.
+/// A method as a route (by its key in a WEBSOCKET API, by path and verb
+/// in the others); `authorizer_name` and `validator_name` name its API's
+/// authorizers and request validators by id.
 pub(crate) fn route_spec<'n>(
     m: &Method,
     path: &str,
+    websocket: bool,
     authorizer_name: impl Fn(&str) -> Option<&'n str>,
     validator_name: impl Fn(&str) -> Option<&'n str>,
 ) -> RouteSpec {
@@ -285,10 +292,18 @@ pub(crate) fn route_spec<'n>(
         "" | "NONE" => (None, None),
         other => (None, Some(other.to_owned())),
     };
+    let (route_key, path, method) = if websocket {
+        (Some(m.http_method.clone()), String::new(), String::new())
+    } else {
+        (None, path.to_owned(), m.http_method.clone())
+    };
     RouteSpec {
-        path: path.to_owned(),
-        method: m.http_method.clone(),
+        route_key,
+        path,
+        method,
         integration: integration_spec(m.integration.as_ref()),
+        route_response_selection_expression: (!m.route_response_selection_expression.is_empty())
+            .then(|| m.route_response_selection_expression.clone()),
         api_key_required: m.api_key_required,
         authorizer,
         authorization,

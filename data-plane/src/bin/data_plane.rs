@@ -8,6 +8,7 @@ use archway_data_plane::tables::Throttle;
 use archway_data_plane::telemetry::TelemetryConfig;
 use archway_data_plane::telemetry::logging::{self, LogFormat};
 use archway_data_plane::tls;
+use archway_data_plane::websocket::settings as ws;
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -168,6 +169,28 @@ struct Args {
     /// Record no metrics (for measuring what they cost; see deploy/bench).
     #[arg(long, hide = true)]
     no_metrics: bool,
+    /// WebSocket APIs: the largest message a client may send, in bytes
+    /// (AWS: 128 KB); over it the connection is closed with 1009.
+    #[arg(long, env = "ARCHWAY_WEBSOCKET_MAX_MESSAGE_BYTES", default_value_t = ws::DEFAULT_MAX_MESSAGE, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=(16 << 20)))]
+    websocket_max_message_bytes: usize,
+    /// WebSocket APIs: the largest frame, in bytes (AWS: 32 KB).
+    #[arg(long, env = "ARCHWAY_WEBSOCKET_MAX_FRAME_BYTES", default_value_t = ws::DEFAULT_MAX_FRAME, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=(16 << 20)))]
+    websocket_max_frame_bytes: usize,
+    /// WebSocket APIs: a connection with no message either way (pings
+    /// count) for this long is closed with 1001 (AWS: 10 minutes).
+    #[arg(long, env = "ARCHWAY_WEBSOCKET_IDLE_TIMEOUT_SECS", default_value_t = ws::DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    websocket_idle_timeout_secs: u64,
+    /// WebSocket APIs: a connection is closed with 1001 this long after it
+    /// opened (AWS: 2 hours).
+    #[arg(long, env = "ARCHWAY_WEBSOCKET_MAX_DURATION_SECS", default_value_t = ws::DEFAULT_MAX_DURATION.as_secs(), value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    websocket_max_duration_secs: u64,
+    /// WebSocket APIs: messages per second one connection may send; over
+    /// it (after the burst) the connection is closed with 1008.
+    #[arg(long, env = "ARCHWAY_WEBSOCKET_MESSAGES_PER_SECOND", default_value_t = ws::DEFAULT_MESSAGES_PER_SECOND)]
+    websocket_messages_per_second: f64,
+    /// WebSocket APIs: the per-connection message bucket's burst.
+    #[arg(long, env = "ARCHWAY_WEBSOCKET_MESSAGE_BURST", default_value_t = ws::DEFAULT_MESSAGE_BURST)]
+    websocket_message_burst: u32,
     /// Proxy worker threads (default: the CPUs this process may use). With
     /// one, the node runs tokio's single-threaded scheduler, which skips the
     /// work-stealing machinery a lone worker has no use for.
@@ -292,6 +315,15 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             endpoints: args.aws_endpoints,
             region: args.aws_region,
             environment_credentials: true,
+        },
+        websocket: ws::WebSocketSettings {
+            max_message: args.websocket_max_message_bytes,
+            max_frame: args.websocket_max_frame_bytes,
+            idle_timeout: std::time::Duration::from_secs(args.websocket_idle_timeout_secs),
+            max_duration: std::time::Duration::from_secs(args.websocket_max_duration_secs),
+            messages_per_second: args.websocket_messages_per_second,
+            message_burst: args.websocket_message_burst,
+            ..Default::default()
         },
     };
     let listeners = node::Listeners {

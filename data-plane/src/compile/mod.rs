@@ -13,6 +13,7 @@
 pub mod cors;
 pub mod gateway_responses;
 pub mod validation;
+pub mod websocket;
 
 use crate::access_log::AccessLogSinks;
 use crate::aws::credentials::OutboundCredentials;
@@ -127,6 +128,7 @@ pub fn compile_with<'a>(
                 let api_key_source =
                     rules::api::api_key_source("api_key_source", api.api_key_source)
                         .map_err(|v| err(&r.name, v.to_string()))?;
+                rules::websocket::api(api, protocol).map_err(|v| err(&r.name, v.to_string()))?;
                 if !api.policy.trim().is_empty() {
                     api_policies.push((&api.id, &api.policy));
                 }
@@ -218,7 +220,10 @@ pub fn compile_with<'a>(
     };
 
     for (res_name, stage) in stages {
-        rules::stage::stage(stage).map_err(|v| err(res_name, v.to_string()))?;
+        let protocol = apis
+            .get(stage.api_id.as_str())
+            .map_or(archway_proto::v1::ApiProtocol::Rest, |a| a.protocol);
+        rules::stage::stage(stage, protocol).map_err(|v| err(res_name, v.to_string()))?;
         let vars = |m: &std::collections::BTreeMap<String, String>| -> HashMap<Box<str>, Box<str>> {
             m.iter()
                 .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
@@ -548,8 +553,14 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         .map(|r| (r.id.as_str(), r.path.as_str()))
         .collect();
     let models = validation::compile_models(&d.api_id, &d.models).map_err(|r| err(name, r))?;
+    let protocol = archway_proto::v1::ApiProtocol::try_from(d.protocol).unwrap_or_default();
+    // A WEBSOCKET deployment's routes are keys on the root resource, not
+    // verbs on paths: the shared rules check them (as the admin API did),
+    // and they are not in the path tree.
+    let is_websocket = protocol == archway_proto::v1::ApiProtocol::Websocket;
+    rules::websocket::deployment(d).map_err(|v| err(name, v.to_string()))?;
     let mut tree = RouteTree::default();
-    let mut routes = Vec::with_capacity(d.methods.len());
+    let mut routes = Vec::with_capacity(d.methods.len() + usize::from(is_websocket));
     for method in &d.methods {
         let path = paths.get(method.resource_id.as_str()).ok_or_else(|| {
             err(
@@ -557,8 +568,12 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
                 format!("method on unknown resource '{}'", method.resource_id),
             )
         })?;
-        rules::http::http_method("method.http_method", &method.http_method)
-            .map_err(|v| err(name, format!("{path}: {v}")))?;
+        if !is_websocket {
+            rules::http::http_method("method.http_method", &method.http_method)
+                .map_err(|v| err(name, format!("{path}: {v}")))?;
+            rules::websocket::method_in("method", method, protocol, None)
+                .map_err(|v| err(name, format!("{} {path}: {v}", method.http_method)))?;
+        }
         let integration = method.integration.as_ref().ok_or_else(|| {
             err(
                 name,
@@ -587,11 +602,18 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             },
         }
         .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;
+        if is_websocket {
+            websocket::check_integration(&method.http_method, &compiled)
+                .map_err(|reason| err(name, reason))?;
+        }
         let cache_key =
             crate::stage_cache::key::compile(&integration.cache_key_parameters, path)
                 .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?;
-        tree.insert(path, &method.http_method, routes.len() as u32)
-            .map_err(|reason| err(name, reason))?;
+        // A WebSocket route is found by its key, never by a request path.
+        if !is_websocket {
+            tree.insert(path, &method.http_method, routes.len() as u32)
+                .map_err(|reason| err(name, reason))?;
+        }
         let auth = match method.authorization_type.as_str() {
             "" | "NONE" => None,
             "AWS_IAM" => Some(Arc::new(RouteAuth::Iam)),
@@ -634,7 +656,16 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             id: routes.len() as u32,
             resource_path: (*path).into(),
             resource_id: method.resource_id.as_str().into(),
-            label: label("route", path),
+            route_key: is_websocket.then(|| method.http_method.as_str().into()),
+            // A WebSocket route's label is its key: all are on "/".
+            label: label(
+                "route",
+                if is_websocket {
+                    &method.http_method
+                } else {
+                    path
+                },
+            ),
             series: Default::default(),
             api_key_required: method.api_key_required,
             auth,
@@ -644,7 +675,20 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
                 .map_err(|reason| err(name, format!("{} {path}: {reason}", method.http_method)))?,
         });
     }
-    let protocol = archway_proto::v1::ApiProtocol::try_from(d.protocol).unwrap_or_default();
+    let websocket = if is_websocket {
+        let methods: Vec<&archway_proto::v1::Method> = d.methods.iter().collect();
+        let root = d
+            .resources
+            .iter()
+            .find(|r| r.path == "/")
+            .map_or("", |r| r.id.as_str());
+        Some(Box::new(
+            websocket::routes(&d.route_selection_expression, &methods, &mut routes, root)
+                .map_err(|reason| err(name, reason))?,
+        ))
+    } else {
+        None
+    };
     let cors = cors::compile(d.cors_configuration.as_ref(), protocol).map_err(|r| err(name, r))?;
     let gateway_responses =
         gateway_responses::compile(&d.gateway_responses).map_err(|r| err(name, r))?;
@@ -653,6 +697,7 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         routes,
         cors,
         gateway_responses,
+        websocket,
     })
 }
 

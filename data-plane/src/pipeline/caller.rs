@@ -169,6 +169,13 @@ pub async fn authorize<'a>(
         }
         RouteAuth::Custom(custom) => {
             let params = cx.params();
+            // A WebSocket route's key stands for the verb (`$connect`), in
+            // the event's methodArn as AWS sends it.
+            let route_method = target
+                .route
+                .route_key
+                .as_deref()
+                .and_then(|key| http::Method::from_bytes(key.as_bytes()).ok());
             let call = custom_authorizer::Call {
                 auth: custom,
                 region: &cx.tables.region,
@@ -180,7 +187,7 @@ pub async fn authorize<'a>(
                 resource_id: &target.route.resource_id,
                 path: cx.stage_path(),
                 params: &params[..],
-                method: &cx.head.method,
+                method: route_method.as_ref().unwrap_or(&cx.head.method),
                 headers: &cx.head.headers,
                 extensions: &cx.head.extensions,
                 query: cx.head.uri.query(),

@@ -62,6 +62,9 @@ pub enum GatewayResponse {
     /// No request template for the request's content type, and the
     /// integration's passthrough behaviour does not pass it through.
     UnsupportedMediaType,
+    /// A request to a WEBSOCKET API's stage that does not open a
+    /// WebSocket.
+    UpgradeRequired,
 }
 
 /// The parts of an IAM refusal: always 403 but for gateway faults.
@@ -194,6 +197,11 @@ impl GatewayResponse {
                 "UnsupportedMediaTypeException",
                 "Unsupported Media Type",
             ),
+            UpgradeRequired => defaults!(
+                StatusCode::UPGRADE_REQUIRED,
+                "BadRequestException",
+                "Upgrade Required: open a WebSocket (GET /{stage} with Upgrade: websocket)",
+            ),
         }
     }
 
@@ -237,6 +245,7 @@ impl GatewayResponse {
             ExplicitDeny | AccessDenied => "ACCESS_DENIED",
             AuthorizerFailure => "AUTHORIZER_FAILURE",
             UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            UpgradeRequired => "DEFAULT_4XX",
         }
     }
 

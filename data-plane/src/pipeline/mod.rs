@@ -47,6 +47,7 @@ pub mod route;
 pub mod template_vars;
 pub mod throttle;
 pub mod validate;
+pub mod websocket_api;
 
 use crate::aws::AwsOutbound;
 use crate::body::{RequestBody, StreamingBody};
@@ -118,6 +119,9 @@ pub struct Gateway {
     /// The WebSocket connections this node holds, and the way to the
     /// fleet's others (`@connections`).
     fleet: Arc<Fleet>,
+    /// Runs WEBSOCKET APIs' connections; None: their connects are refused
+    /// (500), as a gateway built without them cannot hold one.
+    websocket: Option<Arc<dyn websocket_api::WebSocketApis>>,
 }
 
 impl Gateway {
@@ -145,6 +149,7 @@ impl Gateway {
             authorizers,
             stage_caches: Arc::default(),
             fleet: Arc::new(Fleet::local(Arc::new(Connections::new(NodeTag::random())))),
+            websocket: None,
         }
     }
 
@@ -159,6 +164,12 @@ impl Gateway {
     /// fleet's others.
     pub fn fleet(&self) -> &Arc<Fleet> {
         &self.fleet
+    }
+
+    /// Serves WEBSOCKET APIs' connections through `apis`.
+    pub fn with_websocket(mut self, apis: Arc<dyn websocket_api::WebSocketApis>) -> Self {
+        self.websocket = Some(apis);
+        self
     }
 
     /// Calls AWS (functions, service actions) with the node's endpoints,
@@ -280,6 +291,9 @@ impl Gateway {
         if let Some(preflight) = cors::preflight(cx, &stage) {
             return Ok(preflight);
         }
+        if stage.api.protocol == archway_proto::v1::ApiProtocol::Websocket {
+            return self.connect(cx, stage).await;
+        }
         let target: Target<'_> = route::match_route(cx, stage)?;
         caller::authorize(cx, &target, &self.authorizers).await?;
         policy::check(cx, &target)?;
@@ -292,6 +306,24 @@ impl Gateway {
         };
         let response = integration::call(cx, &target, &self.upstream, &self.aws).await?;
         Ok(cache::store(&target, ticket, response))
+    }
+
+    /// A WEBSOCKET API's request: the request phases with `$connect` as
+    /// the target, then the connection's start (see [`websocket_api`]).
+    async fn connect<'a>(
+        &self,
+        cx: &mut Context<'a>,
+        stage: context::Stage<'a>,
+    ) -> Result<Response<GatewayBody>, GatewayResponse> {
+        let target = websocket_api::match_connect(cx, stage)?;
+        caller::authorize(cx, &target, &self.authorizers).await?;
+        policy::check(cx, &target)?;
+        api_key::require(cx, &target)?;
+        throttle::admit(cx, &target, &self.limits).await?;
+        let Some(websocket) = &self.websocket else {
+            return Err(GatewayResponse::ApiConfigurationError);
+        };
+        websocket.connect(cx, target).await
     }
 }
 

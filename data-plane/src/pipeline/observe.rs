@@ -148,6 +148,9 @@ pub struct Observation<'t> {
     /// What the stage cache did; None for methods it does not cache.
     pub cache_status: Option<crate::stage_cache::CacheStatus>,
     pub refusal: Option<GatewayResponse>,
+    /// A WebSocket connect: the id the connection gets
+    /// (`$context.connectionId`; `$context.eventType` is then CONNECT).
+    pub connection_id: Option<Box<str>>,
     span: Option<opentelemetry_sdk::trace::Span>,
     details: Option<Box<Details>>,
     phases: PhaseLog,
@@ -189,6 +192,7 @@ impl<'t> Observation<'t> {
             integration_status: None,
             cache_status: None,
             refusal: None,
+            connection_id: None,
             span,
             details: None,
             phases: PhaseLog::default(),
@@ -435,6 +439,21 @@ impl<'t> Observation<'t> {
                 self.cache_status
                     .map_or("", crate::stage_cache::CacheStatus::as_str)
             ),
+            ContextVar::ConnectionId => {
+                write!(out, "{}", self.connection_id.as_deref().unwrap_or(""))
+            }
+            ContextVar::EventType => match self.connection_id {
+                Some(_) => write!(out, "CONNECT"),
+                None => Ok(()),
+            },
+            ContextVar::RouteKey => write!(
+                out,
+                "{}",
+                self.route
+                    .and_then(|r| r.route_key.as_deref())
+                    .unwrap_or("")
+            ),
+            ContextVar::MessageId => Ok(()),
             ContextVar::TraceId => match self.span_context() {
                 Some(cx) => write!(out, "{}", cx.trace_id()),
                 None => write!(

@@ -43,7 +43,11 @@ pub fn method_arn<'c>(cx: &'c Context<'_>, target: &Target<'c>) -> MethodArn<'c>
         account: &cx.tables.account_id,
         api_id: &target.api.id,
         stage: &target.stage.name,
-        method: cx.head.method.as_str(),
+        // A WebSocket route's ARN names its key: `.../prod/$connect`.
+        method: match &target.route.route_key {
+            Some(key) => key,
+            None => cx.head.method.as_str(),
+        },
         path: cx.stage_path(),
     }
 }

@@ -4,10 +4,12 @@
 //! (its method throttle or plan throttle, and its quota). An admitted keyed
 //! request is counted for usage reports.
 
+use super::api_key::Identity;
 use super::context::{Context, Target};
 use super::gateway_response::GatewayResponse;
 use super::observe::Phase;
 use crate::limits::{BucketName, Check, Decision, Limits, QuotaCounter};
+use crate::tables::RuntimeTables;
 use archway_proto::quota;
 use std::time::Duration;
 
@@ -23,16 +25,38 @@ fn retry_secs(wait: Duration) -> u32 {
     wait.as_secs_f64().ceil().clamp(1.0, 3600.0) as u32
 }
 
-/// The phase.
+/// The phase. A WebSocket route's verb is its route key (`$connect`), as
+/// stage and plan method throttles name it.
 pub async fn admit<'a>(
     cx: &mut Context<'a>,
     target: &Target<'a>,
     limits: &Limits,
 ) -> Result<(), GatewayResponse> {
+    let verb = match &target.route.route_key {
+        Some(key) => key,
+        None => cx.head.method.as_str(),
+    };
+    let checked = check(cx.tables, target, verb, cx.usage, limits).await?;
+    if checked {
+        cx.observation.event(Phase::LimitsPassed);
+    }
+    Ok(())
+}
+
+/// The throttles and quota of one call of `target`'s route with `verb`, by
+/// the caller `usage` identifies: what [`admit`] checks for a request, and
+/// a WebSocket connection for each message (with the key identified at
+/// `$connect`). Whether any limit was checked.
+pub async fn check<'a>(
+    tables: &'a RuntimeTables,
+    target: &Target<'a>,
+    verb: &str,
+    usage: Option<Identity<'a>>,
+    limits: &Limits,
+) -> Result<bool, GatewayResponse> {
     let Target {
         api, stage, route, ..
     } = *target;
-    let method = &cx.head.method;
     let mut checked = false;
     if let Some(throttle) = limits.node_default {
         refused(limits.limiter.check_local(&Check {
@@ -43,13 +67,13 @@ pub async fn admit<'a>(
         checked = true;
     }
     if !stage.throttles.is_empty()
-        && let Some(throttle) = stage.throttles.find(&route.resource_path, method.as_str())
+        && let Some(throttle) = stage.throttles.find(&route.resource_path, verb)
     {
         let bucket = BucketName::Stage {
             api: &api.id,
             stage: &stage.name,
             path: &route.resource_path,
-            method: method.as_str(),
+            method: verb,
         };
         refused(
             limits
@@ -63,19 +87,15 @@ pub async fn admit<'a>(
         )?;
         checked = true;
     }
-    let tables = cx.tables;
-    let Some(identity) = cx.usage else {
-        if checked {
-            cx.observation.event(Phase::LimitsPassed);
-        }
-        return Ok(());
+    let Some(identity) = usage else {
+        return Ok(checked);
     };
     let plan = identity.plan;
     let method_throttle = plan
         .stages
         .get(&*api.id)
         .and_then(|stages| stages.get(&*stage.name))
-        .and_then(|t| t.find(&route.resource_path, method.as_str()));
+        .and_then(|t| t.find(&route.resource_path, verb));
     let throttle = method_throttle.or(plan.throttle);
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -105,7 +125,7 @@ pub async fn admit<'a>(
                 plan: &plan.id,
                 key: identity.key_id,
                 path: &route.resource_path,
-                method: method.as_str(),
+                method: verb,
             },
             None => BucketName::Plan {
                 plan: &plan.id,
@@ -125,8 +145,5 @@ pub async fn admit<'a>(
         checked = true;
     }
     limits.usage.record(&plan.id, identity.key_id, today);
-    if checked {
-        cx.observation.event(Phase::LimitsPassed);
-    }
-    Ok(())
+    Ok(checked)
 }

@@ -124,6 +124,7 @@ async fn main() -> anyhow::Result<()> {
             environment_credentials: true,
             ..Default::default()
         },
+        websocket: Default::default(),
     };
     let node = tokio::spawn(node::run(
         node_config,

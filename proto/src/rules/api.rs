@@ -3,16 +3,16 @@
 use super::{Checked, Violation};
 use crate::v1::{ApiKeySource, ApiProtocol, EndpointType};
 
-/// REST unless said otherwise; WebSocket APIs are not served yet.
+/// REST unless said otherwise. (A WEBSOCKET API's own rules, such as its
+/// required route selection expression, are [`super::websocket`]'s.)
 pub fn protocol(field: &str, value: i32) -> Checked<ApiProtocol> {
     match ApiProtocol::try_from(value) {
         Ok(ApiProtocol::Unspecified) => Ok(ApiProtocol::Rest),
-        Ok(p @ (ApiProtocol::Rest | ApiProtocol::Http)) => Ok(p),
-        Ok(ApiProtocol::Websocket) => Err(Violation::new(
+        Ok(p) => Ok(p),
+        Err(_) => Err(Violation::new(
             field,
-            "WEBSOCKET APIs are not supported yet; use REST or HTTP",
+            format!("unknown protocol {value}; use REST, HTTP or WEBSOCKET"),
         )),
-        Err(_) => Err(Violation::new(field, format!("unknown protocol {value}"))),
     }
 }
 
@@ -34,13 +34,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn protocols_default_to_rest_and_websocket_waits() {
+    fn protocols_default_to_rest() {
         assert_eq!(protocol("p", 0).unwrap(), ApiProtocol::Rest);
         assert_eq!(
             protocol("p", ApiProtocol::Http as i32).unwrap(),
             ApiProtocol::Http
         );
-        assert!(protocol("p", ApiProtocol::Websocket as i32).is_err());
+        assert_eq!(
+            protocol("p", ApiProtocol::Websocket as i32).unwrap(),
+            ApiProtocol::Websocket
+        );
         assert!(protocol("p", 99).is_err());
         assert!(api_key_source("k", 99).is_err());
         assert!(endpoint_type("e", 99).is_err());

@@ -17,7 +17,7 @@ pub fn cors(field: &str, c: &CorsConfiguration, protocol: ApiProtocol) -> Checke
     if protocol != ApiProtocol::Http {
         return Err(Violation::new(
             field,
-            "only HTTP APIs have a CORS configuration; REST APIs answer CORS with OPTIONS methods (MOCK integrations and header mappings)",
+            "only HTTP APIs have a CORS configuration; REST APIs answer CORS with OPTIONS methods (MOCK integrations and header mappings), and WebSocket handshakes are not CORS requests",
         ));
     }
     let lists = [

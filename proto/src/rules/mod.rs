@@ -25,6 +25,7 @@ pub mod stage;
 pub mod stage_cache;
 pub mod template;
 pub mod throttle;
+pub mod websocket;
 
 /// A broken rule: the field, as the admin API names it, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

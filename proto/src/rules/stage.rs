@@ -4,7 +4,7 @@ use super::names::{max_len, stage_name};
 use super::throttle::method_throttle;
 use super::{Checked, Violation, sub};
 use crate::access_log;
-use crate::v1::{AccessLogSettings, CanarySettings, Stage};
+use crate::v1::{AccessLogSettings, ApiProtocol, CanarySettings, Stage};
 use std::collections::BTreeMap;
 
 /// Stage variables as AWS allows them: names of letters, digits and '_',
@@ -80,15 +80,21 @@ pub fn canary(field: &str, canary: &CanarySettings) -> Checked {
     )
 }
 
-/// A stage's own settings, reported under `stage` (whether the
+/// A stage's own settings, reported under `stage`, for a stage of an API
+/// of `protocol` (a WEBSOCKET API's stage throttles routes by key and has
+/// neither cache nor canary: [`super::websocket::stage`]). Whether the
 /// deployments it names exist is each plane's to check: the control plane
-/// in its store, a node among what it received).
-pub fn stage(stage: &Stage) -> Checked {
+/// in its store, a node among what it received.
+pub fn stage(stage: &Stage, protocol: ApiProtocol) -> Checked {
     stage_name("stage.stage_name", &stage.stage_name)?;
     max_len("stage.description", &stage.description, 4096)?;
     stage_variables("stage.variables", &stage.variables)?;
-    for (i, m) in stage.method_settings.iter().enumerate() {
-        method_throttle(&format!("stage.method_settings[{i}]"), m)?;
+    if protocol == ApiProtocol::Websocket {
+        super::websocket::stage(stage, protocol)?;
+    } else {
+        for (i, m) in stage.method_settings.iter().enumerate() {
+            method_throttle(&format!("stage.method_settings[{i}]"), m)?;
+        }
     }
     if let Some(settings) = &stage.access_log_settings {
         access_log_settings("stage.access_log_settings", settings)?;
@@ -160,10 +166,14 @@ mod tests {
             stage_name: "prod".into(),
             ..Default::default()
         };
-        assert!(stage(&s).is_ok());
+        let rest = ApiProtocol::Rest;
+        assert!(stage(&s, rest).is_ok());
         s.canary = Some(CanarySettings::default());
-        assert_eq!(stage(&s).unwrap_err().field, "stage.canary.deployment_id");
+        assert_eq!(
+            stage(&s, rest).unwrap_err().field,
+            "stage.canary.deployment_id"
+        );
         s.stage_name = "pr od".into();
-        assert_eq!(stage(&s).unwrap_err().field, "stage.stage_name");
+        assert_eq!(stage(&s, rest).unwrap_err().field, "stage.stage_name");
     }
 }

@@ -143,6 +143,7 @@ impl Planner<'_> {
                 .unwrap_or_default(),
             endpoint_type: endpoint_type as i32,
             binary_media_types: spec.binary_media_types.clone(),
+            route_selection_expression: spec.route_selection_expression.clone().unwrap_or_default(),
             cors_configuration: spec.cors.as_ref().map(|c| CorsConfiguration {
                 allow_origins: c.allow_origins.clone(),
                 allow_methods: c.allow_methods.clone(),
@@ -171,7 +172,16 @@ impl Planner<'_> {
         let Some(mut api) = self.api_record(path, spec, current)? else {
             // Still check what is inside, to report every error at once.
             self.check_only = true;
-            let checked = self.api_contents(path, spec, &RestApi::default(), None, true);
+            // As the document says, so its routes are read as that
+            // protocol's (paths and verbs, or route keys).
+            let protocol = API_PROTOCOL
+                .read(spec.protocol.as_deref(), ApiProtocol::Rest)
+                .unwrap_or(ApiProtocol::Rest);
+            let unchecked = RestApi {
+                protocol: protocol as i32,
+                ..Default::default()
+            };
+            let checked = self.api_contents(path, spec, &unchecked, None, true);
             self.check_only = false;
             return checked;
         };
@@ -329,8 +339,9 @@ impl Planner<'_> {
                 desired.identity_validation_expression = a.validation_expression.clone();
                 desired.timeout_ms = a.timeout_ms;
             }
-            let checked =
-                validate::authorizer(&desired).map_err(|e| rebase(e, "authorizer", &field));
+            let checked = validate::authorizer(&desired)
+                .and_then(|()| validate::authorizer_in("authorizer.type", api.protocol(), kind))
+                .map_err(|e| rebase(e, "authorizer", &field));
             if self.check(&field, checked)?.is_none() {
                 continue;
             }

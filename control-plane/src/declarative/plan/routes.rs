@@ -36,25 +36,24 @@ impl Planner<'_> {
             .map(|a| (a.id.as_str(), a))
             .collect();
         let type_of = |id: &str| Ok(auth_by_id.get(id).map(|a| a.r#type()));
-        // The routes the document wants, by (path, verb).
+        let websocket = api.protocol() == ApiProtocol::Websocket;
+        // How a route is named in the plan: by key in a WEBSOCKET API.
+        let route_name = |verb: &str, p: &str| {
+            if websocket {
+                format!("{} {verb}", api.name)
+            } else {
+                format!("{} {verb} {p}", api.name)
+            }
+        };
+        // The routes the document wants, by (path, verb); a WEBSOCKET API's
+        // by ("/", route key).
         let mut wanted: BTreeMap<(String, String), (usize, Method)> = BTreeMap::new();
         let mut wanted_paths: BTreeSet<String> = BTreeSet::from(["/".to_string()]);
         // The first route at or under each path: it names a refused path.
         let mut first_route_under: HashMap<String, usize> = HashMap::new();
         for (k, route) in spec.routes.iter().enumerate() {
             let field = format!("{path}.routes[{k}]");
-            let route_path = match normalize_path(&route.path) {
-                Ok(p) => p,
-                Err(reason) => {
-                    self.error(format!("{field}.path"), reason);
-                    continue;
-                }
-            };
-            let Some(verb) = self.check(
-                &format!("{field}.method"),
-                validate::http_method(&format!("{field}.method"), &route.method),
-            )?
-            else {
+            let Some((route_path, verb)) = self.route_address(&field, route, websocket) else {
                 continue;
             };
             let integration = match integration_of(&route.integration) {
@@ -96,6 +95,10 @@ impl Planner<'_> {
                 request_parameters: route.request_parameters.clone(),
                 request_models: route.request_models.clone(),
                 request_validator_id,
+                route_response_selection_expression: route
+                    .route_response_selection_expression
+                    .clone()
+                    .unwrap_or_default(),
                 method_responses: route
                     .method_responses
                     .iter()
@@ -117,36 +120,27 @@ impl Planner<'_> {
                 api.protocol(),
                 |name| Ok(model_names.contains(name)),
                 |id| Ok(validator_names.contains_key(id)),
-            );
+                type_of,
+            )
+            .map_err(|e| document_names(e, &field));
             // Recorded; the route still counts, as before these checks (the
             // API is not "without methods" because one route is refused).
             self.check(&field, checked)?;
             // The handlers' rule, its refusals named as the document names
             // the fields.
             let checked = check_authorization_with(&field, &mut method, type_of)
-                .map_err(|e| {
-                    rebase(
-                        e,
-                        &format!("{field}.authorization_type"),
-                        &format!("{field}.authorization"),
-                    )
-                })
-                .map_err(|e| {
-                    rebase(
-                        e,
-                        &format!("{field}.authorizer_id"),
-                        &format!("{field}.authorizer"),
-                    )
-                });
+                .map_err(|e| document_names(e, &field));
             if self.check(&field, checked)?.is_none() {
                 continue;
             }
             let key = (route_path.clone(), verb);
             if let Some((first, _)) = wanted.get(&key) {
-                self.error(
-                    field,
-                    format!("routes[{first}] is the same route ({} {})", key.1, key.0),
-                );
+                let same = if websocket {
+                    key.1.clone()
+                } else {
+                    format!("{} {}", key.1, key.0)
+                };
+                self.error(field, format!("routes[{first}] is the same route ({same})"));
                 continue;
             }
             let mut p = route_path.clone();
@@ -179,7 +173,7 @@ impl Planner<'_> {
                 existing_methods.insert(key, m);
                 continue;
             }
-            let name = format!("{} {} {}", api.name, m.http_method, p);
+            let name = route_name(&m.http_method, p);
             if self.options.prune {
                 self.delete(keys::method(&api.id, &m.resource_id, &m.http_method));
                 self.push(change("route", ChangeAction::Delete, name));
@@ -270,7 +264,7 @@ impl Planner<'_> {
                 continue; // Refused above.
             };
             method.resource_id = resource.id.clone();
-            let name = format!("{} {verb} {p}", api.name);
+            let name = route_name(&verb, &p);
             let field = format!("{path}.routes[{k}]");
             match existing_methods.remove(&(p.clone(), verb.clone())) {
                 None => {
@@ -285,8 +279,8 @@ impl Planner<'_> {
                     // differing only in what the document cannot say is
                     // kept as stored.
                     let fields = field_changes(
-                        &export::route_spec(&old, &p, name_of, validator_of),
-                        &export::route_spec(&method, &p, name_of, validator_of),
+                        &export::route_spec(&old, &p, websocket, name_of, validator_of),
+                        &export::route_spec(&method, &p, websocket, name_of, validator_of),
                     );
                     if fields.is_empty() {
                         after_methods.push(old);
@@ -309,6 +303,100 @@ impl Planner<'_> {
             kinds,
         })
     }
+}
+
+impl Planner<'_> {
+    /// Records a refusal of a pure check (no store: nothing can fail
+    /// otherwise), its field a document path.
+    fn refused(&mut self, at: &str, e: ApiError) {
+        match e {
+            ApiError::InvalidArgument { field, reason } => self.error(field, reason),
+            other => self.error(at, other.to_string()),
+        }
+    }
+
+    /// Where a route is: (resource path, verb) as the document writes them,
+    /// or in a WEBSOCKET API ("/", route key). None when refused (recorded).
+    fn route_address(
+        &mut self,
+        field: &str,
+        route: &RouteSpec,
+        websocket: bool,
+    ) -> Option<(String, String)> {
+        if websocket {
+            for (set, which) in [
+                (!route.path.is_empty(), "path"),
+                (!route.method.is_empty(), "method"),
+            ] {
+                if set {
+                    self.error(
+                        format!("{field}.{which}"),
+                        "a WEBSOCKET API's routes have a route_key, not a path and method",
+                    );
+                    return None;
+                }
+            }
+            let Some(key) = &route.route_key else {
+                self.error(
+                    format!("{field}.route_key"),
+                    "is required in a WEBSOCKET API: $connect, $disconnect, $default or a custom key",
+                );
+                return None;
+            };
+            let at = format!("{field}.route_key");
+            return match validate::method_key(&at, ApiProtocol::Websocket, key) {
+                Ok(key) => Some(("/".to_owned(), key)),
+                Err(e) => {
+                    self.refused(&at, e);
+                    None
+                }
+            };
+        }
+        if route.route_key.is_some() {
+            self.error(
+                format!("{field}.route_key"),
+                "only WEBSOCKET APIs' routes have a route key; give a path and a method",
+            );
+            return None;
+        }
+        for (empty, which) in [
+            (route.path.is_empty(), "path"),
+            (route.method.is_empty(), "method"),
+        ] {
+            if empty {
+                self.error(format!("{field}.{which}"), "is required");
+                return None;
+            }
+        }
+        let route_path = match normalize_path(&route.path) {
+            Ok(p) => p,
+            Err(reason) => {
+                self.error(format!("{field}.path"), reason);
+                return None;
+            }
+        };
+        let at = format!("{field}.method");
+        match validate::http_method(&at, &route.method) {
+            Ok(verb) => Some((route_path, verb)),
+            Err(e) => {
+                self.refused(&at, e);
+                None
+            }
+        }
+    }
+}
+
+/// A refusal of a route's Method fields named as the document names them
+/// (`authorization`, `authorizer`).
+fn document_names(e: ApiError, field: &str) -> ApiError {
+    [
+        ("authorization_type", "authorization"),
+        ("authorizer_id", "authorizer"),
+    ]
+    .into_iter()
+    .fold(e, |e, (from, to)| {
+        rebase(e, &format!("{field}.{from}"), &format!("{field}.{to}"))
+    })
 }
 
 /// An enum the document spells, or the field and why it spells none.

@@ -88,7 +88,7 @@ impl Planner<'_> {
             };
             let new_id = new_deployment.as_ref().map(|(id, _)| id.clone());
             let view = self.view;
-            let checked = check_stage_with(&field, &stage, |id| {
+            let checked = check_stage_with(&field, &stage, api.protocol(), |id| {
                 Ok(Some(id) == new_id.as_deref()
                     || view.get_raw(&keys::deployment(&api.id, id))?.is_some())
             });

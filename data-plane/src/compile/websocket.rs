@@ -1,0 +1,166 @@
+//! WEBSOCKET deployments: route keys instead of verbs, and the table that
+//! finds a message's route ([`WebSocketRoutes`]).
+//!
+//! A WEBSOCKET API's routes are methods on its root resource whose verb is
+//! the route key (see the contract in `config.proto`). Each compiles as any
+//! method does (integration, authorizer, API key), in
+//! [`super::compile_deployment`], after the shared rules
+//! (`archway_proto::rules::websocket`, the admin API's) checked keys,
+//! authorization and route responses. What is the node's own is here: the
+//! integrations a node can call with events, the routes-by-key table, and
+//! the implicit `$connect` a deployment without one gets. A deployment that
+//! fails any of it is refused, so a node never swaps in a WebSocket API it
+//! cannot serve.
+
+use crate::tables::websocket::{CONNECT, DEFAULT, DISCONNECT, WebSocketRoutes};
+use crate::tables::{CompiledIntegration, ConfigMap, Route};
+use crate::telemetry::metrics::label;
+use archway_proto::route_selection::RouteSelection;
+use archway_proto::v1::Method;
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+
+/// Whether a node serves `integration` on a WebSocket route: MOCK,
+/// HTTP_PROXY and functions (AWS_PROXY). Mapped integrations (templates)
+/// and service actions are refused until events can be mapped.
+pub fn check_integration(key: &str, integration: &CompiledIntegration) -> Result<(), String> {
+    use crate::aws::integration::ProxyIntegration;
+    match integration {
+        CompiledIntegration::Mock { .. } | CompiledIntegration::HttpProxy { .. } => Ok(()),
+        CompiledIntegration::AwsProxy(p) if matches!(**p, ProxyIntegration::Function(_)) => Ok(()),
+        _ => Err(format!(
+            "route '{key}': WebSocket routes are served with MOCK, HTTP_PROXY or AWS_PROXY (function) integrations; mapping templates and service actions are not supported on them"
+        )),
+    }
+}
+
+/// The route a deployment without `$connect` gets: every connect is
+/// accepted (subject to the stage's throttles and the API's resource
+/// policy, which run on it), and no integration is called.
+pub fn implicit_connect(id: u32, resource_id: &str) -> Route {
+    Route {
+        id,
+        resource_path: "/".into(),
+        resource_id: resource_id.into(),
+        route_key: Some(CONNECT.into()),
+        label: label("route", CONNECT),
+        series: Default::default(),
+        api_key_required: false,
+        auth: None,
+        integration: CompiledIntegration::Mock {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        },
+        cache_key: Box::default(),
+        validation: None,
+    }
+}
+
+/// The routes-by-key table of a deployment whose routes are `routes`
+/// (each with its key) and whose methods are `methods` (same order, for
+/// the route responses). Appends the implicit `$connect` when there is
+/// none.
+pub fn routes(
+    expression: &str,
+    methods: &[&Method],
+    routes: &mut Vec<Route>,
+    root_resource_id: &str,
+) -> Result<WebSocketRoutes, String> {
+    let selection = RouteSelection::parse(expression)
+        .map_err(|e| format!("route selection expression '{expression}': {e}"))?;
+    let mut by_key = ConfigMap::default();
+    let (mut connect, mut disconnect, mut default) = (None, None, None);
+    let mut two_way = Vec::with_capacity(routes.len() + 1);
+    for (route, method) in routes.iter().zip(methods) {
+        let key = route.route_key.as_deref().unwrap_or_default();
+        let slot = match key {
+            CONNECT => &mut connect,
+            DISCONNECT => &mut disconnect,
+            DEFAULT => &mut default,
+            custom => {
+                if by_key.insert(custom.into(), route.id).is_some() {
+                    return Err(format!("route key '{custom}' is defined twice"));
+                }
+                two_way.push(method.route_response_selection_expression == "$default");
+                continue;
+            }
+        };
+        if slot.replace(route.id).is_some() {
+            return Err(format!("route key '{key}' is defined twice"));
+        }
+        two_way.push(method.route_response_selection_expression == "$default");
+    }
+    let connect_configured = connect.is_some();
+    let connect = match connect {
+        Some(id) => id,
+        None => {
+            let id = routes.len() as u32;
+            routes.push(implicit_connect(id, root_resource_id));
+            two_way.push(false);
+            id
+        }
+    };
+    Ok(WebSocketRoutes {
+        selection,
+        by_key,
+        connect,
+        connect_configured,
+        disconnect,
+        default,
+        two_way: two_way.into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn method(key: &str) -> Method {
+        Method {
+            http_method: key.into(),
+            ..Default::default()
+        }
+    }
+
+    fn keyed_route(id: u32, key: &str) -> Route {
+        Route {
+            route_key: Some(key.into()),
+            ..implicit_connect(id, "root")
+        }
+    }
+
+    #[test]
+    fn a_deployment_without_connect_gets_one_that_accepts() {
+        let methods = [method("send"), method("$default")];
+        let methods: Vec<&Method> = methods.iter().collect();
+        let mut list = vec![keyed_route(0, "send"), keyed_route(1, "$default")];
+        let table = super::routes("$request.body.action", &methods, &mut list, "root").unwrap();
+        assert_eq!(list.len(), 3);
+        assert_eq!(table.connect, 2);
+        assert!(!table.connect_configured);
+        assert_eq!(list[2].route_key.as_deref(), Some("$connect"));
+        assert_eq!(table.default, Some(1));
+        assert_eq!(table.by_key.get("send"), Some(&0));
+        assert_eq!(table.two_way.len(), 3);
+    }
+
+    #[test]
+    fn duplicate_keys_and_bad_expressions_are_refused() {
+        let methods = [method("send"), method("send")];
+        let methods: Vec<&Method> = methods.iter().collect();
+        let mut list = vec![keyed_route(0, "send"), keyed_route(1, "send")];
+        assert!(super::routes("$request.body.action", &methods, &mut list, "r").is_err());
+        let mut list = vec![];
+        let err = super::routes("action", &[], &mut list, "r").unwrap_err();
+        assert!(err.contains("route selection expression"), "{err}");
+        let two_way = Method {
+            route_response_selection_expression: "$default".into(),
+            ..method("echo")
+        };
+        let mut list = vec![keyed_route(0, "echo")];
+        let table = super::routes("$request.body.action", &[&two_way], &mut list, "r").unwrap();
+        assert!(table.two_way[0]);
+        assert!(table.connect_configured.eq(&false));
+    }
+}

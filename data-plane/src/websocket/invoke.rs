@@ -1,0 +1,206 @@
+//! Calls a route's integration with one event and reads its answer whole:
+//! the gateway itself (MOCK: its body), an HTTP backend (HTTP_PROXY: a
+//! POST, or the integration's method, with the event's headers and the
+//! message as the body; see [`super::event`]), or a function (AWS_PROXY:
+//! AWS's WebSocket event; the answer's `body` is the route's response).
+//!
+//! The answer is bounded by the node's message size: it may be sent back
+//! to the client as one message. Failures are the gateway's usual
+//! refusals, so a `$connect` refused by its integration answers the
+//! client as any integration failure does.
+
+use super::event::Event;
+use crate::aws::AwsOutbound;
+use crate::aws::integration::ProxyIntegration;
+use crate::aws::lambda::{self, FunctionError};
+use crate::pipeline::gateway_response::GatewayResponse;
+use crate::pipeline::http_proxy::render_uri;
+use crate::routes::Params;
+use crate::tables::{CompiledIntegration, Route, RuntimeTables, StageTarget};
+use crate::upstream::{BufferedLimits, BufferedRequest, Upstream, UpstreamError};
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+
+/// An integration's answer to one event.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    /// Read only at `$connect` (the chosen subprotocol, the refusal's
+    /// content type).
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Where integrations are called from.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub upstream: Upstream,
+    pub aws: AwsOutbound,
+    /// The longest answer read (the node's message size).
+    pub max_answer: usize,
+}
+
+/// Calls `route`'s integration (served with `serving`'s stage variables)
+/// with `event`.
+pub async fn call(
+    out: &Outbound,
+    tables: &RuntimeTables,
+    serving: &StageTarget,
+    route: &Route,
+    event: &Event<'_>,
+) -> Result<Answer, GatewayResponse> {
+    match &route.integration {
+        CompiledIntegration::Mock {
+            status,
+            headers,
+            body,
+        } => Ok(Answer {
+            status: *status,
+            headers: headers.clone(),
+            body: body.clone(),
+        }),
+        CompiledIntegration::HttpProxy {
+            method,
+            uri,
+            timeout,
+        } => {
+            let uri = render_uri(uri, &Params::new(), &serving.variables, None)?;
+            let request = BufferedRequest {
+                method: method.clone().unwrap_or(Method::POST),
+                uri: &uri,
+                headers: event.http_headers(),
+                body: event.body.clone(),
+            };
+            let limits = BufferedLimits {
+                timeout: *timeout,
+                max_response_bytes: out.max_answer,
+            };
+            match out.upstream.send_buffered(request, limits).await {
+                Ok(response) => {
+                    let (parts, body) = response.into_parts();
+                    Ok(Answer {
+                        status: parts.status,
+                        headers: parts.headers,
+                        body,
+                    })
+                }
+                Err(UpstreamError::TimedOut(_)) => Err(GatewayResponse::IntegrationTimeout),
+                Err(e) => {
+                    tracing::warn!(uri, error = %e, route = route.route_key.as_deref(), "WebSocket integration failed");
+                    Err(GatewayResponse::IntegrationFailure)
+                }
+            }
+        }
+        CompiledIntegration::AwsProxy(proxy) => {
+            match &**proxy {
+                ProxyIntegration::Function(function) => {
+                    let payload = Bytes::from(
+                        serde_json::to_vec(&event.aws_event())
+                            .map_err(|_| GatewayResponse::ApiConfigurationError)?,
+                    );
+                    let name = &function.target.function;
+                    let credentials = out
+                    .aws
+                    .credentials(&tables.outbound, &function.call.credentials)
+                    .map_err(|e| {
+                        tracing::warn!(function = %name, error = %e, "function integration cannot sign");
+                        GatewayResponse::ApiConfigurationError
+                    })?;
+                    let target = function.target_for(&serving.variables).map_err(|e| {
+                    tracing::warn!(function = %name, error = %e, "the function's ARN names no function");
+                    GatewayResponse::ApiConfigurationError
+                })?;
+                    let answer = lambda::invoke(&out.aws, credentials, &target, &function.call, payload)
+                    .await
+                    .map_err(|e| match e {
+                        crate::aws::AwsError::TimedOut(_) => GatewayResponse::IntegrationTimeout,
+                        e => {
+                            tracing::warn!(function = %name, error = %e, "function integration failed");
+                            GatewayResponse::FunctionFailure
+                        }
+                    })?;
+                    if !answer.status.is_success() || FunctionError::of(&answer).is_some() {
+                        tracing::warn!(function = %name, status = %answer.status, "function failed");
+                        return Err(GatewayResponse::FunctionFailure);
+                    }
+                    function_answer(&answer.body)
+                }
+                ProxyIntegration::Service(_) => Err(GatewayResponse::ApiConfigurationError),
+            }
+        }
+        // Refused for WebSocket routes when the deployment compiles.
+        CompiledIntegration::Mapped(_) => Err(GatewayResponse::ApiConfigurationError),
+    }
+}
+
+/// A function's answer to a WebSocket event, as AWS reads it: an object
+/// with `statusCode` (default 200) and `body` (base64 when
+/// `isBase64Encoded`); any other JSON value is the body itself.
+fn function_answer(payload: &Bytes) -> Result<Answer, GatewayResponse> {
+    use base64::Engine;
+    let value: serde_json::Value = serde_json::from_slice(payload).map_err(|e| {
+        tracing::warn!(error = %e, "the function's answer is not JSON");
+        GatewayResponse::FunctionFailure
+    })?;
+    let serde_json::Value::Object(fields) = &value else {
+        return Ok(Answer {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: payload.clone(),
+        });
+    };
+    if !fields.contains_key("statusCode") && !fields.contains_key("body") {
+        return Ok(Answer {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: payload.clone(),
+        });
+    }
+    let status = fields
+        .get("statusCode")
+        .and_then(|s| s.as_u64())
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let body = match fields.get("body") {
+        None | Some(serde_json::Value::Null) => Bytes::new(),
+        Some(serde_json::Value::String(text)) => {
+            if fields.get("isBase64Encoded") == Some(&serde_json::Value::Bool(true)) {
+                Bytes::from(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .map_err(|_| GatewayResponse::FunctionFailure)?,
+                )
+            } else {
+                Bytes::from(text.clone())
+            }
+        }
+        Some(other) => Bytes::from(other.to_string()),
+    };
+    Ok(Answer {
+        status,
+        headers: HeaderMap::new(),
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_answers_read_as_aws_reads_them() {
+        let a = function_answer(&Bytes::from_static(br#"{"statusCode":403,"body":"no"}"#)).unwrap();
+        assert_eq!((a.status, &a.body[..]), (StatusCode::FORBIDDEN, &b"no"[..]));
+        let a = function_answer(&Bytes::from_static(
+            br#"{"statusCode":200,"body":"aGk=","isBase64Encoded":true}"#,
+        ))
+        .unwrap();
+        assert_eq!(&a.body[..], b"hi");
+        let a = function_answer(&Bytes::from_static(br#"{"body":"only"}"#)).unwrap();
+        assert_eq!((a.status, &a.body[..]), (StatusCode::OK, &b"only"[..]));
+        let a = function_answer(&Bytes::from_static(br#""plain""#)).unwrap();
+        assert_eq!(&a.body[..], b"\"plain\"");
+        assert!(function_answer(&Bytes::from_static(b"not json")).is_err());
+    }
+}
