@@ -34,6 +34,7 @@ pub fn build(
             api_key_source: api.api_key_source,
             policy: api.policy,
             endpoint_type: api.endpoint_type,
+            route_selection_expression: api.route_selection_expression,
             ..Default::default()
         };
         set.insert(name.clone(), wrap(name, Body::Api(served)));
