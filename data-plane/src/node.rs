@@ -286,7 +286,7 @@ pub async fn run(
         .with_stage_caches(stage_caches)
         .with_aws(aws)
         .with_websocket(websocket.clone())
-        .with_fleet(fleet),
+        .with_connections_api(fleet),
     );
     let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();
     let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));

@@ -2,8 +2,9 @@
 //! the spirit of pingora's `ProxyHttp`. [`Gateway::process`] is the whole
 //! order, read top to bottom:
 //!
-//! - request phases: admit ([`normalize`]) → [`resolve`] → [`cors`]
-//!   preflight (an HTTP API with CORS answers it here) → [`route`] →
+//! - request phases: admit ([`normalize`]) → [`resolve`] → (a WEBSOCKET
+//!   API's `@connections` request is answered here, [`connections_api`]) →
+//!   [`cors`] preflight (an HTTP API with CORS answers it here) → [`route`] →
 //!   authorize ([`caller`]) → resource [`policy`] → [`api_key`] →
 //!   [`throttle`] → [`validate`] → [`cache`] lookup (a hit answers here) → [`integration`];
 //! - response phases on the integration's answer (response mapping goes
@@ -26,6 +27,7 @@ pub mod authorize;
 pub mod aws_service;
 pub mod cache;
 pub mod caller;
+pub mod connections_api;
 pub mod context;
 pub mod cors;
 pub mod custom_authorizer;
@@ -56,9 +58,6 @@ use crate::stage_cache::StageCaches;
 use crate::tables::{RuntimeTables, SharedTables};
 use crate::telemetry::Telemetry;
 use crate::upstream::Upstream;
-use crate::websocket::connection_id::NodeTag;
-use crate::websocket::fleet::Fleet;
-use crate::websocket::registry::Connections;
 use bytes::Bytes;
 use caller::Authorizers;
 use context::{Context, Target};
@@ -116,9 +115,9 @@ pub struct Gateway {
     stage_caches: Arc<StageCaches>,
     /// Outbound AWS calls: functions and service actions.
     aws: AwsOutbound,
-    /// The WebSocket connections this node holds, and the way to the
-    /// fleet's others (`@connections`).
-    fleet: Arc<Fleet>,
+    /// Answers WEBSOCKET APIs' `@connections` requests; None: they are
+    /// refused (500), as a gateway built without connections has none.
+    connections_api: Option<Arc<dyn connections_api::ConnectionsApi>>,
     /// Runs WEBSOCKET APIs' connections; None: their connects are refused
     /// (500), as a gateway built without them cannot hold one.
     websocket: Option<Arc<dyn websocket_api::WebSocketApis>>,
@@ -148,22 +147,15 @@ impl Gateway {
             limits,
             authorizers,
             stage_caches: Arc::default(),
-            fleet: Arc::new(Fleet::local(Arc::new(Connections::new(NodeTag::random())))),
+            connections_api: None,
             websocket: None,
         }
     }
 
-    /// Holds WebSocket connections in `fleet`'s registry and reaches the
-    /// others' through it; without it, a registry of its own and no relay.
-    pub fn with_fleet(mut self, fleet: Arc<Fleet>) -> Self {
-        self.fleet = fleet;
+    /// Answers `@connections` requests through `api`.
+    pub fn with_connections_api(mut self, api: Arc<dyn connections_api::ConnectionsApi>) -> Self {
+        self.connections_api = Some(api);
         self
-    }
-
-    /// The WebSocket connections this node holds, and the way to the
-    /// fleet's others.
-    pub fn fleet(&self) -> &Arc<Fleet> {
-        &self.fleet
     }
 
     /// Serves WEBSOCKET APIs' connections through `apis`.
@@ -284,9 +276,12 @@ impl Gateway {
         normalize::admit(cx)?;
         let stage = resolve::resolve_stage(cx, &self.domain)?;
         if stage.api.protocol == archway_proto::v1::ApiProtocol::Websocket
-            && crate::websocket::manage::is_manage_path(cx.stage_path())
+            && connections_api::is_manage_path(cx.stage_path())
         {
-            return Box::pin(crate::websocket::manage::handle(cx, stage, &self.fleet)).await;
+            let Some(api) = &self.connections_api else {
+                return Err(GatewayResponse::ApiConfigurationError);
+            };
+            return api.handle(cx, stage).await;
         }
         if let Some(preflight) = cors::preflight(cx, &stage) {
             return Ok(preflight);

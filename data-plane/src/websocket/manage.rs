@@ -1,8 +1,9 @@
 //! The connection management API, as AWS's `@connections`:
 //! `POST|GET|DELETE /{stage}/@connections/{connectionId}` on a WEBSOCKET
-//! API's host. The pipeline driver hands such a request here as soon as
-//! the API and stage are resolved (the path was made canonical before:
-//! `%40connections` is `@connections`, `//` is `/`, `%41` is `A`).
+//! API's host. The pipeline driver hands such a request to the node's
+//! [`Fleet`] (as its [`ConnectionsApi`]) as soon as the API and stage are
+//! resolved (the path was made canonical before: `%40connections` is
+//! `@connections`, `//` is `/`, `%41` is `A`).
 //!
 //! Authorization is IAM's, as for an `AWS_IAM` method, with AWS's action
 //! and resource: a SigV4 signature by a key the fleet knows, then the
@@ -31,10 +32,12 @@
 use super::connection_id::ConnectionId;
 use super::fleet::{Call, Command, ConnectionInfo, Fleet, Outcome};
 use crate::pipeline::caller::{Authorization, Caller};
+use crate::pipeline::connections_api::ConnectionsApi;
 use crate::pipeline::context::{Context, Stage};
 use crate::pipeline::gateway_response::{GatewayResponse, IamRefusal};
 use crate::pipeline::observe::Phase;
 use crate::pipeline::policy::{Invocation, masked_arn};
+use crate::pipeline::websocket_api::Connecting;
 use crate::pipeline::{GatewayBody, buffer_body, iam};
 use archway_proto::policy::{Decision, MethodArn, Policy};
 use bytes::Bytes;
@@ -48,16 +51,6 @@ pub const MANAGE_CONNECTIONS_ACTION: &str = "execute-api:ManageConnections";
 /// The largest `POST` body, as AWS's: 128 KB (taken as KiB, as the
 /// node's message limit).
 pub const MAX_POST_BYTES: usize = 128 * 1024;
-
-/// The path segment after the stage that names the API.
-const SEGMENT: &str = "@connections";
-
-/// Whether a request for a WEBSOCKET API's stage is for `@connections`:
-/// its path after the stage starts with that segment.
-pub fn is_manage_path(stage_path: &str) -> bool {
-    let rest = stage_path.strip_prefix('/').unwrap_or(stage_path);
-    rest.split('/').next() == Some(SEGMENT)
-}
 
 /// What a management request asks, read from its method and canonical
 /// path after the stage.
@@ -100,6 +93,12 @@ pub fn parse<'p>(method: &Method, stage_path: &'p str) -> Result<Target<'p>, Gat
         .filter(|id| !id.is_empty() && !id.contains('/'))
         .ok_or(GatewayResponse::Forbidden)?;
     Ok(Target { verb, id })
+}
+
+impl ConnectionsApi for Fleet {
+    fn handle<'c, 'a: 'c>(&'c self, cx: &'c mut Context<'a>, stage: Stage<'a>) -> Connecting<'c> {
+        Box::pin(handle(cx, stage, self))
+    }
 }
 
 /// Phase (instead of routing, for `@connections`): authorizes, carries

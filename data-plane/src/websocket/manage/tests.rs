@@ -189,7 +189,7 @@ fn fixture() -> Fixture {
     let connections = Arc::new(Connections::new(NodeTag::random()));
     let gateway = Gateway::in_memory(Arc::new(tables()), DOMAIN, 1024 * 1024)
         .unwrap()
-        .with_fleet(Arc::new(Fleet::local(connections.clone())));
+        .with_connections_api(Arc::new(Fleet::local(connections.clone())));
     Fixture {
         gateway,
         connections,
@@ -336,21 +336,6 @@ fn other_shapes_under_connections_are_forbidden() {
             Err(GatewayResponse::Forbidden),
             "{method}"
         );
-    }
-}
-
-#[test]
-fn only_the_connections_segment_is_the_management_api() {
-    assert!(is_manage_path("/@connections/x"));
-    assert!(is_manage_path("/@connections"));
-    for other in [
-        "",
-        "/",
-        "/@connectionsx/y",
-        "/x/@connections/y",
-        "/@Connections/y",
-    ] {
-        assert!(!is_manage_path(other), "{other}");
     }
 }
 
