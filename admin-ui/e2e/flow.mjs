@@ -157,6 +157,36 @@ try {
     await noUnlabelled("deployments");
   });
 
+  await step(page, "a WEBSOCKET API is created with its route selection expression and shows routes, not resources", async () => {
+    await go("#/apis", "APIs");
+    await page.getByLabel("Name").fill("Chat");
+    await page.getByLabel("Id (optional)").fill("chat");
+    await page.getByLabel("Protocol").selectOption("WEBSOCKET");
+    const expression = page.getByLabel("Route selection expression");
+    if ((await expression.inputValue()) !== "$request.body.action") throw new Error("no default expression");
+    // One the API refuses (headers cannot select a route): its message
+    // shows beside the field.
+    await expression.fill("$request.header.action");
+    await page.getByRole("button", { name: "Create API" }).click();
+    const error = page.locator('.field-error[data-field="route_selection_expression"]');
+    await error.waitFor();
+    if (!/request\.body/.test(await error.innerText())) throw new Error(`unexpected: ${await error.innerText()}`);
+    await expression.fill("$request.body.action");
+    await page.getByRole("button", { name: "Create API" }).click();
+    await page.getByRole("link", { name: "Chat" }).click();
+    await page.locator("main").getByRole("heading", { name: "Chat", exact: true }).waitFor();
+    await page.getByRole("heading", { name: "Routes", exact: true }).waitFor();
+    await page.getByText("No routes: a WEBSOCKET API needs one to be deployed.").waitFor();
+    if ((await page.getByRole("heading", { name: "Resources and methods" }).count()) !== 0) {
+      throw new Error("a WEBSOCKET API shows resources");
+    }
+    if ((await page.locator("dd code").filter({ hasText: "$request.body.action" }).count()) !== 1) {
+      throw new Error("the route selection expression is not shown");
+    }
+    await screenshot(page, "06b-websocket-api");
+    await noUnlabelled("websocket api");
+  });
+
   await step(page, "the fleet page shows the node at the new version", async () => {
     await go("#/fleet", "Fleet");
     const row = page.getByTestId(`node-${NODE_ID}`);

@@ -34,6 +34,8 @@ pub fn build(
             api_key_source: api.api_key_source,
             policy: api.policy,
             endpoint_type: api.endpoint_type,
+            // WEBSOCKET APIs: nodes check it as the admin API did (the
+            // deployment carries the one that routes).
             route_selection_expression: api.route_selection_expression,
             ..Default::default()
         };

@@ -167,7 +167,10 @@ fn node_verdict(c: &Config) -> Result<(), String> {
         id: "d1".into(),
         api_id: "a".into(),
         protocol: protocol(c) as i32,
+        // What CreateDeployment copies from the API: nodes read them here
+        // (the API record they get carries only what routing uses).
         route_selection_expression: c.api.route_selection_expression.clone(),
+        binary_media_types: c.api.binary_media_types.clone(),
         resources: vec![
             Resource {
                 id: "r0".into(),

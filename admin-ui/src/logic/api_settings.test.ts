@@ -24,6 +24,17 @@ describe("settingsUpdate", () => {
   });
 });
 
+describe("settingsUpdate of a WEBSOCKET API", () => {
+  it("changes the route selection expression through the mask", () => {
+    const ws = create(RestApiSchema, { id: "chat", name: "chat", routeSelectionExpression: "$request.body.action" });
+    const req = settingsUpdate(ws, { ...apiToSettings(ws), routeSelectionExpression: "$request.body.type" });
+    expect(req?.updateMask).toEqual({ paths: ["route_selection_expression"] });
+    expect(req?.routeSelectionExpression).toBe("$request.body.type");
+    // Other changes leave it out of the mask.
+    expect(settingsUpdate(ws, { ...apiToSettings(ws), name: "c" })?.updateMask).toEqual({ paths: ["name"] });
+  });
+});
+
 describe("formatPolicy", () => {
   it("indents JSON and leaves anything else as typed", () => {
     expect(formatPolicy('{"a":1}')).toBe('{\n  "a": 1\n}');

@@ -12,6 +12,8 @@ export interface ApiSettingsForm {
   apiKeySource: ApiKeySource;
   endpointType: EndpointType;
   policy: string;
+  /** WEBSOCKET APIs only (required there). */
+  routeSelectionExpression: string;
 }
 
 export function apiToSettings(api: RestApi): ApiSettingsForm {
@@ -21,6 +23,7 @@ export function apiToSettings(api: RestApi): ApiSettingsForm {
     apiKeySource: api.apiKeySource,
     endpointType: api.endpointType,
     policy: api.policy,
+    routeSelectionExpression: api.routeSelectionExpression,
   };
 }
 
@@ -31,6 +34,7 @@ const SETTINGS_FIELDS = {
   endpoint_type: (f: ApiSettingsForm) => f.endpointType,
   // Whitespace-only edits of the JSON still count: the operator saw them.
   policy: (f: ApiSettingsForm) => f.policy,
+  route_selection_expression: (f: ApiSettingsForm) => f.routeSelectionExpression,
 };
 
 export type UpdateRestApiInit = MessageInitShape<typeof UpdateRestApiRequestSchema>;
@@ -46,6 +50,7 @@ export function settingsUpdate(api: RestApi, f: ApiSettingsForm): UpdateRestApiI
     apiKeySource: f.apiKeySource,
     endpointType: f.endpointType,
     policy: f.policy,
+    routeSelectionExpression: f.routeSelectionExpression,
     updateMask: { paths },
   };
 }

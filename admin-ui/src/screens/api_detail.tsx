@@ -7,11 +7,13 @@ import {
   ApiProtocol,
   EndpointType,
   type Authorizer,
+  type Method,
   type Resource,
   type RestApi,
 } from "../gen/archway/v1/config_pb";
 import { type ApiSettingsForm, apiToSettings, formatPolicy, settingsUpdate } from "../logic/api_settings";
 import { foldInto } from "../logic/refusals";
+import { isWebSocket, websocketRoutes } from "../logic/routes";
 import { moveTargets, resourceUpdate } from "../logic/resource_update";
 import {
   type TreeNode,
@@ -70,6 +72,7 @@ export function ApiDetailPage({ apiId }: { apiId: string }) {
     );
   }
   const { api } = loaded.data;
+  const websocket = isWebSocket(api);
   return (
     <section>
       <p class="crumbs">
@@ -94,43 +97,121 @@ export function ApiDetailPage({ apiId }: { apiId: string }) {
           <dt>Protocol</dt>
           <dd>{ApiProtocol[api.protocol] ?? api.protocol}</dd>
         </div>
+        {websocket && (
+          <div>
+            <dt>Route selection expression</dt>
+            <dd>
+              <code>{api.routeSelectionExpression}</code>
+            </dd>
+          </div>
+        )}
         <div>
           <dt>Created</dt>
           <dd>{when(api.createdAtMs)}</dd>
         </div>
+        {!websocket && (
+          <div>
+            <dt>Resources</dt>
+            <dd>{loaded.data.resources.length}</dd>
+          </div>
+        )}
         <div>
-          <dt>Resources</dt>
-          <dd>{loaded.data.resources.length}</dd>
-        </div>
-        <div>
-          <dt>Methods</dt>
+          <dt>{websocket ? "Routes" : "Methods"}</dt>
           <dd>{loaded.data.methods.length}</dd>
         </div>
       </dl>
       <Failure failure={loaded.error} />
 
-      <h2 id="resources-title">Resources and methods</h2>
-      <p class="muted">
-        Changes here serve no traffic until the API is{" "}
-        <a href={href("apis", api.id, "deployments")}>deployed to a stage</a>.
-      </p>
-      <CreateResource apiId={api.id} tree={tree} rootId={api.rootResourceId} onCreated={loaded.reload} />
-      <ul class="tree tree-root" aria-labelledby="resources-title">
-        {tree.map((node) => (
-          <ResourceItem
-            key={node.resource.id}
-            apiId={api.id}
-            node={node}
-            roots={tree}
-            authorizers={authorizers}
-            onChanged={loaded.reload}
-          />
-        ))}
-      </ul>
+      {websocket ? (
+        <WebSocketRoutes apiId={api.id} methods={loaded.data.methods} authorizers={authorizers} />
+      ) : (
+        <>
+          <h2 id="resources-title">Resources and methods</h2>
+          <p class="muted">
+            Changes here serve no traffic until the API is{" "}
+            <a href={href("apis", api.id, "deployments")}>deployed to a stage</a>.
+          </p>
+          <CreateResource apiId={api.id} tree={tree} rootId={api.rootResourceId} onCreated={loaded.reload} />
+          <ul class="tree tree-root" aria-labelledby="resources-title">
+            {tree.map((node) => (
+              <ResourceItem
+                key={node.resource.id}
+                apiId={api.id}
+                node={node}
+                roots={tree}
+                authorizers={authorizers}
+                onChanged={loaded.reload}
+              />
+            ))}
+          </ul>
+        </>
+      )}
 
       <h2>Settings</h2>
       <Settings key={`${api.id}`} api={api} onSaved={loaded.reload} />
     </section>
+  );
+}
+
+/**
+ * A WEBSOCKET API's routes by key: whether each answers the client, and
+ * $connect's authorization (the only route that has one). Routes are
+ * written with PutMethod or `archwayctl apply -f` (`route_key:`).
+ */
+function WebSocketRoutes({
+  apiId,
+  methods,
+  authorizers,
+}: {
+  apiId: string;
+  methods: Method[];
+  authorizers: Map<string, Authorizer>;
+}) {
+  const rows = websocketRoutes(methods);
+  return (
+    <>
+      <h2 id="routes-title">Routes</h2>
+      <p class="muted">
+        Each message goes to the route whose key the route selection expression gives, else to{" "}
+        <code>$default</code>. Changes serve no connection until the API is{" "}
+        <a href={href("apis", apiId, "deployments")}>deployed to a stage</a>; routes are written with{" "}
+        <code>archwayctl apply -f</code> (<code>route_key:</code>) or PutMethod.
+      </p>
+      {rows.length === 0 ? (
+        <p class="muted">No routes: a WEBSOCKET API needs one to be deployed.</p>
+      ) : (
+        <ul class="methods" aria-labelledby="routes-title">
+          {rows.map(({ key, twoWay, method }) => {
+            const integ = integrationSummary(method.integration);
+            return (
+              <li key={key} class="method-row">
+                <code class="verb">{key}</code>
+                <span>
+                  <span class="label">Response</span>{" "}
+                  {twoWay ? <span class="badge">two-way</span> : "one-way"}
+                </span>
+                {key === "$connect" && (
+                  <span>
+                    <span class="label">Authorization</span> {authorizationSummary(method, authorizers)}
+                  </span>
+                )}
+                {key === "$connect" && (
+                  <span>
+                    <span class="label">API key</span>{" "}
+                    {method.apiKeyRequired ? <span class="badge">required</span> : "not required"}
+                  </span>
+                )}
+                <span class="integration">
+                  <span class="label">Integration</span>{" "}
+                  <span class={integ.type === "none" ? "badge bad" : "badge"}>{integ.type}</span>{" "}
+                  <code>{integ.target}</code>
+                </span>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </>
   );
 }
 
@@ -394,7 +475,15 @@ function Settings({ api, onSaved }: { api: RestApi; onSaved: () => void }) {
     setForm((f) => ({ ...f, [k]: v }));
   };
   const failure = foldInto(save.failure, ["policy"]);
-  const fields = ["name", "description", "api_key_source", "endpoint_type", "policy", "update_mask"];
+  const fields = [
+    "name",
+    "description",
+    "api_key_source",
+    "endpoint_type",
+    "policy",
+    "route_selection_expression",
+    "update_mask",
+  ];
   return (
     <form
       class="api-form"
@@ -423,6 +512,17 @@ function Settings({ api, onSaved }: { api: RestApi; onSaved: () => void }) {
         onValue={set("description")}
         disabled={!canWrite}
       />
+      {isWebSocket(api) && (
+        <Field
+          label="Route selection expression"
+          names={["route_selection_expression"]}
+          failure={failure}
+          value={form.routeSelectionExpression}
+          onValue={set("routeSelectionExpression")}
+          disabled={!canWrite}
+          hint="$request.body.action, or ${request.body.a}/${request.body.b}; takes effect when deployed"
+        />
+      )}
       <Select
         label="API key source"
         names={["api_key_source"]}

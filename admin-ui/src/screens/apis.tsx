@@ -15,6 +15,7 @@ import { ShowMore, useShowMore } from "../ui/show_more";
 const PROTOCOLS: Array<[string, string]> = [
   [String(ApiProtocol.REST), "REST"],
   [String(ApiProtocol.HTTP), "HTTP"],
+  [String(ApiProtocol.WEBSOCKET), "WEBSOCKET"],
 ];
 
 /**
@@ -38,7 +39,14 @@ export function ApisPage() {
 
   const create = useAction();
   const remove = useAction();
-  const [form, set, reset] = useFormState({ name: "", id: "", description: "", protocol: String(ApiProtocol.REST) });
+  const [form, set, reset] = useFormState({
+    name: "",
+    id: "",
+    description: "",
+    protocol: String(ApiProtocol.REST),
+    routeSelectionExpression: "$request.body.action",
+  });
+  const websocket = Number(form.protocol) === ApiProtocol.WEBSOCKET;
 
   return (
     <section aria-labelledby="apis-title">
@@ -47,10 +55,15 @@ export function ApisPage() {
         label="Create an API"
         action={create}
         submit="Create API"
-        fields={["name", "id", "description", "protocol"]}
+        fields={["name", "id", "description", "protocol", "route_selection_expression"]}
         onSubmit={async () => {
           const made = await create.run(() =>
-            clients.apis.createRestApi({ ...form, protocol: Number(form.protocol) }),
+            clients.apis.createRestApi({
+              ...form,
+              protocol: Number(form.protocol),
+              // Only WEBSOCKET APIs take one (the others refuse it).
+              routeSelectionExpression: websocket ? form.routeSelectionExpression.trim() : "",
+            }),
           );
           if (made) {
             // The protocol chosen stays for the next API.
@@ -86,6 +99,18 @@ export function ApisPage() {
           options={PROTOCOLS}
           disabled={!canWrite}
         />
+        {websocket && (
+          <Field
+            label="Route selection expression"
+            names={["route_selection_expression"]}
+            failure={create.failure}
+            value={form.routeSelectionExpression}
+            onValue={set("routeSelectionExpression")}
+            disabled={!canWrite}
+            hint="What picks a message's route: $request.body.action, or ${request.body.a}/${request.body.b}"
+            required
+          />
+        )}
       </InlineForm>
 
       <ListFilter id="api-filter" placeholder="id or name" filter={filter} onFilter={setFilter}>

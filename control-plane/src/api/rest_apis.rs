@@ -252,11 +252,11 @@ pub(crate) fn check_api_fields(api: &RestApi) -> (ApiProtocol, Vec<ApiError>) {
         api.api_key_source,
     ));
     note(validate::endpoint_type("endpoint_type", api.endpoint_type));
-    let protocol = match validate::protocol("protocol", api.protocol) {
-        Ok(p) => p,
+    let (protocol, protocol_known) = match validate::protocol("protocol", api.protocol) {
+        Ok(p) => (p, true),
         Err(e) => {
             errors.push(e);
-            ApiProtocol::Rest
+            (ApiProtocol::Rest, false)
         }
     };
     let rules = |r: archway_proto::rules::Checked| r.map_err(ApiError::from);
@@ -275,9 +275,8 @@ pub(crate) fn check_api_fields(api: &RestApi) -> (ApiProtocol, Vec<ApiError>) {
     {
         errors.push(e);
     }
-    if errors.is_empty()
-        && let Err(e) = validate::websocket_api(api, protocol)
-    {
+    // Against the protocol given (an unknown one has no such rules).
+    if protocol_known && let Err(e) = validate::websocket_api(api, protocol) {
         errors.push(e);
     }
     (protocol, errors)
@@ -310,9 +309,8 @@ pub(crate) fn check_resource_policy(view: &View, api: &RestApi) -> ApiResult<()>
 
 /// A method's declarations (request parameters, models, validator, method
 /// responses) and its integration, where it is: its resource's path, its
-/// API's protocol, and the API's models and validators as `model_exists` and
-/// `validator_exists` find them (and its authorizer's type, as
-/// `authorizer_type` finds it: WEBSOCKET APIs' `$connect` takes REQUEST
+/// API's protocol, and the API's models, validators and authorizers as
+/// `lookups` find them (WEBSOCKET APIs' `$connect` takes REQUEST
 /// authorizers only). `field` names the method (`method`, or a
 /// document path); the integration is reported as `integration_field`.
 pub(crate) fn check_method_with(
@@ -321,10 +319,17 @@ pub(crate) fn check_method_with(
     method: &Method,
     resource_path: &str,
     protocol: ApiProtocol,
-    model_exists: impl Fn(&str) -> ApiResult<bool>,
-    validator_exists: impl Fn(&str) -> ApiResult<bool>,
-    authorizer_type: impl Fn(&str) -> ApiResult<Option<AuthorizerType>>,
+    lookups: ApiLookups<
+        impl Fn(&str) -> ApiResult<bool>,
+        impl Fn(&str) -> ApiResult<bool>,
+        impl Fn(&str) -> ApiResult<Option<AuthorizerType>>,
+    >,
 ) -> ApiResult<()> {
+    let ApiLookups {
+        model_exists,
+        validator_exists,
+        authorizer_type,
+    } = lookups;
     let authorizer = if method.authorizer_id.is_empty() {
         None
     } else {
@@ -373,6 +378,15 @@ pub(crate) fn check_method_with(
     Ok(())
 }
 
+/// How [`check_method_with`] finds what a method names in its API: a model
+/// by name, a request validator by id (do they exist?) and an authorizer's
+/// type by id (None: no such authorizer).
+pub(crate) struct ApiLookups<M, V, A> {
+    pub model_exists: M,
+    pub validator_exists: V,
+    pub authorizer_type: A,
+}
+
 /// [`check_method_with`] against the store, for a method of `api` (which
 /// the caller has loaded).
 fn check_method(
@@ -389,16 +403,18 @@ fn check_method(
         method,
         resource_path,
         api.protocol(),
-        |name| Ok(view.get_raw(&keys::model(&api.id, name))?.is_some()),
-        |id| {
-            Ok(view
-                .get_raw(&keys::request_validator(&api.id, id))?
-                .is_some())
-        },
-        |id| {
-            Ok(view
-                .get::<Authorizer>(&keys::authorizer(&api.id, id))?
-                .map(|a| a.r#type()))
+        ApiLookups {
+            model_exists: |name: &str| Ok(view.get_raw(&keys::model(&api.id, name))?.is_some()),
+            validator_exists: |id: &str| {
+                Ok(view
+                    .get_raw(&keys::request_validator(&api.id, id))?
+                    .is_some())
+            },
+            authorizer_type: |id: &str| {
+                Ok(view
+                    .get::<Authorizer>(&keys::authorizer(&api.id, id))?
+                    .map(|a| a.r#type()))
+            },
         },
     )
 }

@@ -128,7 +128,6 @@ pub fn compile_with<'a>(
                 let api_key_source =
                     rules::api::api_key_source("api_key_source", api.api_key_source)
                         .map_err(|v| err(&r.name, v.to_string()))?;
-                rules::websocket::api(api, protocol).map_err(|v| err(&r.name, v.to_string()))?;
                 if !api.policy.trim().is_empty() {
                     api_policies.push((&api.id, &api.policy));
                 }

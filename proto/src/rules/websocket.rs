@@ -7,8 +7,10 @@
 //!
 //! The control plane calls these on each admin request (PutMethod,
 //! CreateAuthorizer, CreateStage...) and at deployment; a node calls
-//! [`api`], [`deployment`] and [`stage`] on what it receives, so a snapshot
-//! the admin API would refuse never compiles.
+//! [`deployment`] and [`stage`] on what it receives (a deployment carries
+//! the API's expression and binary media types; the API record nodes get
+//! carries only what routing uses), so a snapshot the admin API would
+//! refuse never compiles.
 
 use super::{Checked, Violation, sub};
 use crate::route_selection::RouteSelection;

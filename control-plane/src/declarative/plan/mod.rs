@@ -41,8 +41,8 @@ use crate::api::iam::{
     account_id, check_principal_at, keys_by_principal, principal_arn, principal_kind,
 };
 use crate::api::rest_apis::{
-    Siblings, api_record_keys, check_api_fields, check_authorization_with, check_method_with,
-    check_placement, check_resource_policy, child_path, prefixed,
+    ApiLookups, Siblings, api_record_keys, check_api_fields, check_authorization_with,
+    check_method_with, check_placement, check_resource_policy, child_path, prefixed,
 };
 use crate::api::usage_plans::{
     check_key, check_key_fields, check_no_shared_stage_with, check_plan_with, key_record_keys,
@@ -1191,6 +1191,63 @@ apis:
         let e = refused(&route("JWT"));
         assert_eq!(e[0].path, "apis[0].routes[0].authorizer", "{e:?}");
         assert!(dry_run(&store, &doc(&route("aws_iam")), false).is_ok());
+    }
+
+    /// A WEBSOCKET API's routes are written by key: plan lines name them
+    /// so, paths and methods are refused there (and keys elsewhere), and
+    /// the rules' refusals point at the document's fields.
+    #[tokio::test]
+    async fn websocket_routes_are_planned_by_key_and_refused_at_their_fields() {
+        let (_dir, store) = store().await;
+        let ws = |routes: &str| {
+            format!(
+                "apis:\n  - name: chat\n    protocol: WEBSOCKET\n    route_selection_expression: $request.body.action\n    routes:\n{routes}"
+            )
+        };
+        let planned = dry_run(
+            &store,
+            &doc(&ws(
+                "      - { route_key: sendMessage, route_response_selection_expression: $default, integration: { type: MOCK } }\n      - { route_key: $default, integration: { type: MOCK } }\n",
+            )),
+            false,
+        )
+        .expect("a valid WEBSOCKET document");
+        let names: Vec<&str> = planned
+            .changes
+            .iter()
+            .filter(|c| c.kind == "route")
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["chat $default", "chat sendMessage"], "{names:?}");
+        let refused = |text: &str| match dry_run(&store, &doc(text), false) {
+            Err(PlanError::Document(errors)) => errors,
+            other => panic!("expected errors, got {other:?}"),
+        };
+        let e = refused(&ws(
+            "      - { route_key: a, authorization: AWS_IAM, integration: { type: MOCK } }\n",
+        ));
+        assert_eq!(e[0].path, "apis[0].routes[0].authorization", "{e:?}");
+        assert!(e[0].message.contains("only $connect"), "{e:?}");
+        let e = refused(&ws(
+            "      - { route_key: $disconnect, route_response_selection_expression: $default, integration: { type: MOCK } }\n",
+        ));
+        assert_eq!(
+            e[0].path, "apis[0].routes[0].route_response_selection_expression",
+            "{e:?}"
+        );
+        let e = refused(&ws("      - { integration: { type: MOCK } }\n"));
+        assert_eq!(e[0].path, "apis[0].routes[0].route_key", "{e:?}");
+        let e = refused(&ws(
+            "      - { route_key: a, integration: { type: MOCK } }\n      - { route_key: a, integration: { type: MOCK } }\n",
+        ));
+        assert_eq!(e[0].path, "apis[0].routes[1]", "{e:?}");
+        assert!(e[0].message.contains("same route (a)"), "{e:?}");
+        // A REST route without a path or method says which is missing.
+        let e = refused(
+            "apis:\n  - name: a\n    routes:\n      - { method: GET, integration: { type: MOCK } }\n",
+        );
+        assert_eq!(e[0].path, "apis[0].routes[0].path", "{e:?}");
+        assert_eq!(e[0].message, "is required");
     }
 
     /// A document path of a rule's refusal (the rules name proto fields)

@@ -118,9 +118,11 @@ impl Planner<'_> {
                 &method,
                 &route_path,
                 api.protocol(),
-                |name| Ok(model_names.contains(name)),
-                |id| Ok(validator_names.contains_key(id)),
-                type_of,
+                ApiLookups {
+                    model_exists: |name: &str| Ok(model_names.contains(name)),
+                    validator_exists: |id: &str| Ok(validator_names.contains_key(id)),
+                    authorizer_type: type_of,
+                },
             )
             .map_err(|e| document_names(e, &field));
             // Recorded; the route still counts, as before these checks (the

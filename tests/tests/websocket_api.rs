@@ -1,0 +1,651 @@
+//! WEBSOCKET APIs on one node, configured through the real gRPC API:
+//! connects (and their refusals), messages routed by `action` to MOCK and
+//! HTTP backends and `$default`, the context backends get, the node's
+//! limits, and `$disconnect` called once whichever side ends a connection
+//! (the client, a limit, the node's shutdown). The backend is a real HTTP
+//! server in the test that records every request it gets.
+
+use archway_e2e::admin::{authorizer, http_proxy, mock};
+use archway_e2e::http_client::GatewayClient;
+use archway_e2e::{Admin, DataPlane, started};
+use archway_proto::v1::*;
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http::StatusCode;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{WebSocketStream, client_async};
+
+type Client = WebSocketStream<TcpStream>;
+
+/// One request the backend got.
+#[derive(Debug, Clone)]
+struct Recorded {
+    path: String,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+/// A backend that records what it gets and answers by path:
+/// `/connect` 200 (403 "no entry" when the client's query had `deny=1`),
+/// `/echo` 200 `echo:BODY`, `/authorize` a REQUEST authorizer's answer
+/// (Allow for `X-Token: good`, else Deny), anything else 200 empty.
+struct Backend {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Recorded>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Backend {
+    async fn start() -> Backend {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen: Arc<Mutex<Vec<Recorded>>> = Arc::default();
+        let record = seen.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let record = record.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: http::Request<Incoming>| {
+                        let record = record.clone();
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let path = parts.uri.path().to_owned();
+                            record.lock().unwrap().push(Recorded {
+                                path: path.clone(),
+                                headers: parts.headers.clone(),
+                                body: body.clone(),
+                            });
+                            Ok::<_, Infallible>(answer(&path, &parts.headers, &body))
+                        }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Backend { addr, seen, task }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn calls(&self, path: &str) -> Vec<Recorded> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits (bounded) until `path` was called `n` times.
+    async fn wait_calls(&self, path: &str, n: usize) -> Vec<Recorded> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let calls = self.calls(path);
+            if calls.len() >= n || Instant::now() > deadline {
+                return calls;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn answer(path: &str, headers: &http::HeaderMap, body: &Bytes) -> http::Response<Full<Bytes>> {
+    let respond = |status: StatusCode, body: Bytes| {
+        let mut r = http::Response::new(Full::new(body));
+        *r.status_mut() = status;
+        r
+    };
+    match path {
+        "/connect" => {
+            let query = headers
+                .get("x-archway-query")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if query.contains("deny=1") {
+                respond(StatusCode::FORBIDDEN, Bytes::from_static(b"no entry"))
+            } else {
+                respond(StatusCode::OK, Bytes::new())
+            }
+        }
+        "/echo" => {
+            let mut out = b"echo:".to_vec();
+            out.extend_from_slice(body);
+            respond(StatusCode::OK, Bytes::from(out))
+        }
+        "/authorize" => {
+            let event: Value = serde_json::from_slice(body).unwrap_or_default();
+            let token = event["headers"]
+                .as_object()
+                .and_then(|h| {
+                    h.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("x-token"))
+                        .map(|(_, v)| v.clone())
+                })
+                .unwrap_or_default();
+            let effect = if token == "good" { "Allow" } else { "Deny" };
+            let policy = json!({
+                "principalId": "tester",
+                "policyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Action": "execute-api:Invoke",
+                        "Effect": effect,
+                        "Resource": event["methodArn"],
+                    }],
+                },
+            });
+            respond(StatusCode::OK, Bytes::from(policy.to_string()))
+        }
+        _ => respond(StatusCode::OK, Bytes::new()),
+    }
+}
+
+/// A WEBSOCKET API routing by `$request.body.action`.
+async fn websocket_api(admin: &mut Admin, id: &str) -> anyhow::Result<RestApi> {
+    Ok(admin
+        .apis
+        .create_rest_api(CreateRestApiRequest {
+            id: id.into(),
+            name: format!("{id} api"),
+            protocol: ApiProtocol::Websocket as i32,
+            route_selection_expression: "$request.body.action".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner())
+}
+
+/// A route: `key` with `integration`, two-way or not.
+fn route(key: &str, integration: Integration, two_way: bool) -> Method {
+    Method {
+        http_method: key.into(),
+        integration: Some(integration),
+        route_response_selection_expression: if two_way {
+            "$default".into()
+        } else {
+            String::new()
+        },
+        ..Default::default()
+    }
+}
+
+/// Opens a WebSocket to `api`'s stage on `node`.
+async fn open(
+    node: SocketAddr,
+    api: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+) -> Result<Client, WsError> {
+    let mut request =
+        format!("ws://{api}.execute-api.localhost{path_and_query}").into_client_request()?;
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    let tcp = TcpStream::connect(node).await.map_err(WsError::Io)?;
+    Ok(client_async(request, tcp).await?.0)
+}
+
+/// The status a refused connect got.
+fn refused_status(result: Result<Client, WsError>) -> StatusCode {
+    match result {
+        Err(WsError::Http(response)) => response.status(),
+        Err(other) => panic!("expected an HTTP refusal, got {other}"),
+        Ok(_) => panic!("expected a refusal, the connect succeeded"),
+    }
+}
+
+/// The next data message (text) within five seconds.
+async fn next_text(client: &mut Client) -> String {
+    let deadline = Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout(deadline, client.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return text.to_string(),
+            Ok(Some(Ok(Message::Binary(b)))) => return String::from_utf8_lossy(&b).into_owned(),
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+}
+
+/// The close frame the node ends the connection with, within `within`.
+async fn close_frame(client: &mut Client, within: Duration) -> Option<CloseFrame> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, client.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => return frame,
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => panic!("the connection failed instead of closing: {e}"),
+            Ok(None) => panic!("the connection ended without a close frame"),
+            Err(_) => panic!("no close frame within {within:?}"),
+        }
+    }
+}
+
+fn header<'r>(r: &'r Recorded, name: &str) -> &'r str {
+    r.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("no {name} in {:?}", r.headers))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_route_by_action_and_disconnect_is_called_once_on_close_and_shutdown()
+-> anyhow::Result<()> {
+    let backend = Backend::start().await;
+    let (dir, cp, mut admin) = started().await?;
+    let api = websocket_api(&mut admin, "chat").await?;
+    for m in [
+        route("$connect", http_proxy(&backend.url("/connect")), false),
+        route(
+            "$disconnect",
+            http_proxy(&backend.url("/disconnect")),
+            false,
+        ),
+        route("$default", mock(200, "default answer"), true),
+        route("ping", mock(200, "pong"), true),
+        route("echo", http_proxy(&backend.url("/echo")), true),
+        route("oneway", http_proxy(&backend.url("/oneway")), false),
+    ] {
+        admin.put_route(&api, "/", m).await?;
+    }
+    admin.deploy(&api, "prod").await?;
+    let mut node = DataPlane::start(&cp.url(), "ws1", &dir.path().join("ws1"), &[])?;
+    admin.wait_converged(&["ws1"]).await?;
+    let addr = node.addr();
+
+    // Not an upgrade: refused, with a reason.
+    let plain = GatewayClient::default().get(addr, "chat", "/prod").await?;
+    assert_eq!(plain.status, StatusCode::UPGRADE_REQUIRED, "{}", plain.body);
+
+    let mut client = open(
+        addr,
+        "chat",
+        "/prod?room=7",
+        &[("user-agent", "e2e-client")],
+    )
+    .await?;
+    let connects = backend.wait_calls("/connect", 1).await;
+    assert_eq!(connects.len(), 1);
+    let connect = &connects[0];
+    assert_eq!(header(connect, "x-archway-event-type"), "CONNECT");
+    assert_eq!(header(connect, "x-archway-route-key"), "$connect");
+    assert_eq!(header(connect, "x-archway-query"), "room=7");
+    assert_eq!(header(connect, "user-agent"), "e2e-client");
+    assert!(connect.headers.get("sec-websocket-key").is_none());
+    let connection_id = header(connect, "x-archway-connection-id").to_owned();
+    assert_eq!(connection_id.len(), 16);
+
+    // MOCK, two-way.
+    client.send(Message::text(r#"{"action":"ping"}"#)).await?;
+    assert_eq!(next_text(&mut client).await, "pong");
+    // HTTP backend, two-way: the message is the body, the context headers.
+    let message = r#"{"action":"echo","text":"hello"}"#;
+    client.send(Message::text(message)).await?;
+    assert_eq!(next_text(&mut client).await, format!("echo:{message}"));
+    let echo = &backend.calls("/echo")[0];
+    assert_eq!(echo.body, message.as_bytes());
+    assert_eq!(header(echo, "x-archway-connection-id"), connection_id);
+    assert_eq!(header(echo, "x-archway-route-key"), "echo");
+    assert_eq!(header(echo, "x-archway-event-type"), "MESSAGE");
+    assert_eq!(header(echo, "x-archway-stage"), "prod");
+    assert_eq!(header(echo, "x-archway-api-id"), "chat");
+    assert_eq!(header(echo, "x-archway-source-ip"), "127.0.0.1");
+    assert_eq!(
+        header(echo, "x-archway-domain-name"),
+        "chat.execute-api.localhost"
+    );
+    assert_eq!(header(echo, "x-archway-message-id").len(), 16);
+    let connected_at: i64 = header(echo, "x-archway-connected-at").parse()?;
+    let request_time: i64 = header(echo, "x-archway-request-time-epoch").parse()?;
+    assert!(request_time >= connected_at && connected_at > 0);
+    assert!(
+        echo.headers
+            .get("user-agent")
+            .is_none_or(|v| v != "e2e-client"),
+        "handshake headers go with CONNECT only"
+    );
+    // One-way: the backend gets it, the client nothing back; the next
+    // two-way answer is the next message the client reads.
+    client.send(Message::text(r#"{"action":"oneway"}"#)).await?;
+    backend.wait_calls("/oneway", 1).await;
+    // No route takes it, or it is not JSON: $default.
+    client.send(Message::text(r#"{"action":"nobody"}"#)).await?;
+    assert_eq!(next_text(&mut client).await, "default answer");
+    client.send(Message::text("not json at all")).await?;
+    assert_eq!(next_text(&mut client).await, "default answer");
+
+    // The client closes: $disconnect, once, for this connection.
+    client.close(None).await?;
+    let disconnects = backend.wait_calls("/disconnect", 1).await;
+    assert_eq!(disconnects.len(), 1);
+    assert_eq!(
+        header(&disconnects[0], "x-archway-event-type"),
+        "DISCONNECT"
+    );
+    assert_eq!(
+        header(&disconnects[0], "x-archway-connection-id"),
+        connection_id
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(backend.calls("/disconnect").len(), 1, "called once");
+
+    let scrape = archway_e2e::metrics::scrape(node.admin_addr()).await?;
+    let messages_in = archway_e2e::metrics::sample(
+        &scrape,
+        "archway_websocket_messages_total",
+        &[("api", "chat"), ("route", "echo"), ("direction", "in")],
+    );
+    assert_eq!(messages_in, Some(1.0));
+
+    // The node shuts down: its connections are closed with 1001 and each
+    // gets its $disconnect before the process exits.
+    let mut first = open(addr, "chat", "/prod", &[]).await?;
+    let mut second = open(addr, "chat", "/prod", &[]).await?;
+    first.send(Message::text(r#"{"action":"ping"}"#)).await?;
+    assert_eq!(next_text(&mut first).await, "pong");
+    let before = backend.calls("/disconnect").len();
+    let stopping = tokio::task::spawn_blocking(move || {
+        node.process.terminate();
+        node
+    });
+    for client in [&mut first, &mut second] {
+        let frame = close_frame(client, Duration::from_secs(15)).await;
+        assert_eq!(frame.map(|f| u16::from(f.code)), Some(1001));
+    }
+    let _node = stopping.await?;
+    // Exited: every $disconnect was called before.
+    assert_eq!(backend.calls("/disconnect").len(), before + 2);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_is_refused_by_the_authorizer_a_missing_api_key_and_its_integration()
+-> anyhow::Result<()> {
+    let backend = Backend::start().await;
+    let (dir, cp, mut admin) = started().await?;
+    let api = websocket_api(&mut admin, "guarded").await?;
+    let request_authorizer = admin
+        .create_authorizer(Authorizer {
+            identity_source: "method.request.header.X-Token".into(),
+            result_ttl_seconds: Some(0),
+            ..authorizer(
+                &api,
+                "tokens",
+                AuthorizerType::Request,
+                &backend.url("/authorize"),
+            )
+        })
+        .await?;
+    admin
+        .put_custom_route(
+            &api,
+            "/",
+            Method {
+                api_key_required: true,
+                ..route("$connect", http_proxy(&backend.url("/connect")), false)
+            },
+            &request_authorizer,
+        )
+        .await?;
+    admin
+        .put_route(&api, "/", route("$default", mock(200, "in"), true))
+        .await?;
+    admin.deploy(&api, "prod").await?;
+    let plan = admin
+        .plans
+        .create_usage_plan(CreateUsagePlanRequest {
+            plan: Some(UsagePlan {
+                name: "members".into(),
+                api_stages: vec![UsagePlanStage {
+                    api_id: api.id.clone(),
+                    stage: "prod".into(),
+                    throttle: vec![],
+                }],
+                ..Default::default()
+            }),
+        })
+        .await?
+        .into_inner();
+    let key = admin
+        .plans
+        .create_api_key(CreateApiKeyRequest {
+            name: "member".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    admin
+        .plans
+        .add_key_to_plan(UsagePlanKeyRequest {
+            usage_plan_id: plan.id.clone(),
+            key_id: key.id.clone(),
+        })
+        .await?;
+    let node = DataPlane::start(&cp.url(), "ws2", &dir.path().join("ws2"), &[])?;
+    admin.wait_converged(&["ws2"]).await?;
+    let addr = node.addr();
+
+    // No identity source: 401; the authorizer's Deny: 403. Neither
+    // reaches $connect's integration.
+    assert_eq!(
+        refused_status(open(addr, "guarded", "/prod", &[("x-api-key", &key.value)]).await),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refused_status(
+            open(
+                addr,
+                "guarded",
+                "/prod",
+                &[("x-token", "bad"), ("x-api-key", &key.value)]
+            )
+            .await
+        ),
+        StatusCode::FORBIDDEN
+    );
+    // Allowed by the authorizer, but no API key, or one that is not real.
+    assert_eq!(
+        refused_status(open(addr, "guarded", "/prod", &[("x-token", "good")]).await),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        refused_status(
+            open(
+                addr,
+                "guarded",
+                "/prod",
+                &[("x-token", "good"), ("x-api-key", "not-a-key-0000000000")]
+            )
+            .await
+        ),
+        StatusCode::FORBIDDEN
+    );
+    assert!(
+        backend.calls("/connect").is_empty(),
+        "refused before $connect"
+    );
+    // Everything in order, but $connect's integration says no: its status.
+    let good = [("x-token", "good"), ("x-api-key", key.value.as_str())];
+    assert_eq!(
+        refused_status(open(addr, "guarded", "/prod?deny=1", &good).await),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(backend.calls("/connect").len(), 1);
+    // And with all of it: connected, and messages flow.
+    let mut client = open(addr, "guarded", "/prod", &good).await?;
+    client.send(Message::text("hi")).await?;
+    assert_eq!(next_text(&mut client).await, "in");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_oversized_connections_are_closed_and_disconnected() -> anyhow::Result<()> {
+    let backend = Backend::start().await;
+    let (dir, cp, mut admin) = started().await?;
+    let api = websocket_api(&mut admin, "limits").await?;
+    for m in [
+        route(
+            "$disconnect",
+            http_proxy(&backend.url("/disconnect")),
+            false,
+        ),
+        route("$default", mock(200, "ok"), true),
+    ] {
+        admin.put_route(&api, "/", m).await?;
+    }
+    admin.deploy(&api, "prod").await?;
+    let node = DataPlane::start(
+        &cp.url(),
+        "ws3",
+        &dir.path().join("ws3"),
+        &[
+            "--websocket-idle-timeout-secs",
+            "1",
+            "--websocket-max-message-bytes",
+            "1024",
+            "--websocket-max-frame-bytes",
+            "1024",
+        ],
+    )?;
+    admin.wait_converged(&["ws3"]).await?;
+    let addr = node.addr();
+
+    // A message over the limit: 1009, and $disconnect.
+    let mut big = open(addr, "limits", "/prod", &[]).await?;
+    big.send(Message::text("ok?")).await?;
+    assert_eq!(next_text(&mut big).await, "ok", "within the limit");
+    big.send(Message::text("x".repeat(2000))).await?;
+    let frame = close_frame(&mut big, Duration::from_secs(5)).await;
+    assert_eq!(frame.map(|f| u16::from(f.code)), Some(1009));
+    assert_eq!(backend.wait_calls("/disconnect", 1).await.len(), 1);
+
+    // A connection that sends nothing: closed with 1001 after the idle
+    // timeout, not before; activity keeps another open.
+    let opened = Instant::now();
+    let mut idle = open(addr, "limits", "/prod", &[]).await?;
+    let mut busy = open(addr, "limits", "/prod", &[]).await?;
+    let chatter = tokio::spawn(async move {
+        for _ in 0..8 {
+            busy.send(Message::text("still here")).await.unwrap();
+            assert_eq!(next_text(&mut busy).await, "ok");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        busy
+    });
+    let frame = close_frame(&mut idle, Duration::from_secs(5)).await;
+    assert_eq!(frame.map(|f| u16::from(f.code)), Some(1001));
+    assert!(
+        opened.elapsed() >= Duration::from_millis(900),
+        "not before the timeout"
+    );
+    assert_eq!(backend.wait_calls("/disconnect", 2).await.len(), 2);
+    let mut busy = chatter.await?;
+    busy.send(Message::text("and now?")).await?;
+    assert_eq!(next_text(&mut busy).await, "ok", "active connections stay");
+    Ok(())
+}
+
+/// Another client than the tests' own: Python's `websockets`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_websockets_clients_connect_and_route() -> anyhow::Result<()> {
+    let python = archway_e2e::tools::python();
+    let has_websockets = std::process::Command::new(&python)
+        .args(["-c", "import websockets"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_websockets {
+        if archway_e2e::tools::required("python") {
+            panic!(
+                "Python's websockets is required: {}",
+                archway_e2e::tools::INSTALL_HINT
+            );
+        }
+        eprintln!(
+            "skipped: {} has no websockets package ({})",
+            python.display(),
+            archway_e2e::tools::INSTALL_HINT
+        );
+        return Ok(());
+    }
+    let backend = Backend::start().await;
+    let (dir, cp, mut admin) = started().await?;
+    let api = websocket_api(&mut admin, "py").await?;
+    for m in [
+        route("ping", mock(200, "pong"), true),
+        route("echo", http_proxy(&backend.url("/echo")), true),
+    ] {
+        admin.put_route(&api, "/", m).await?;
+    }
+    admin.deploy(&api, "prod").await?;
+    let node = DataPlane::start(&cp.url(), "ws4", &dir.path().join("ws4"), &[])?;
+    admin.wait_converged(&["ws4"]).await?;
+    let script = r#"
+import asyncio, json, sys
+from websockets.asyncio.client import connect
+
+async def main(port):
+    async with connect("ws://py.execute-api.localhost/prod", host="127.0.0.1", port=port) as ws:
+        await ws.send(json.dumps({"action": "ping"}))
+        print(await ws.recv())
+        await ws.send(json.dumps({"action": "echo", "n": 1}))
+        print(await ws.recv())
+        await ws.send(json.dumps({"action": "nobody"}))
+        print(await ws.recv())
+
+asyncio.run(asyncio.wait_for(main(int(sys.argv[1])), 20))
+"#;
+    let output = tokio::process::Command::new(&python)
+        .args(["-c", script, &node.addr().port().to_string()])
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "pong");
+    assert_eq!(lines[1], r#"echo:{"action": "echo", "n": 1}"#);
+    // No route and no $default: AWS's answer, naming the connection.
+    let refusal: Value = serde_json::from_str(lines[2])?;
+    assert_eq!(refusal["message"], "Forbidden");
+    assert_eq!(refusal["connectionId"].as_str().map(str::len), Some(16));
+    assert!(refusal["requestId"].is_string());
+    Ok(())
+}
