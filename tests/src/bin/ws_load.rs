@@ -96,8 +96,7 @@ async fn open(node: SocketAddr, host: &str, stage: &str) -> anyhow::Result<Socke
     stream.set_nodelay(true)?;
     let request = format!("ws://{host}:{}/{stage}", node.port()).into_client_request()?;
     let (socket, _) =
-        tokio_tungstenite::client_async_with_config(request, stream, Some(client_config()))
-            .await?;
+        tokio_tungstenite::client_async_with_config(request, stream, Some(client_config())).await?;
     Ok(socket)
 }
 
@@ -144,10 +143,7 @@ async fn idle(args: &Args) -> anyhow::Result<()> {
             pending.spawn(async move { open(node, &host, &stage).await });
             next += 1;
         }
-        let opened = pending
-            .join_next()
-            .await
-            .context("a pending connect")???;
+        let opened = pending.join_next().await.context("a pending connect")???;
         sockets.push(opened);
     }
     let opening = started.elapsed();
@@ -246,9 +242,7 @@ async fn cross(args: &Args) -> anyhow::Result<()> {
     // The client on node A learns its id from AWS's answer to a message
     // no route takes.
     let mut client = open(node_a, host, stage).await?;
-    client
-        .send(Message::text(r#"{"action":"whoami"}"#))
-        .await?;
+    client.send(Message::text(r#"{"action":"whoami"}"#)).await?;
     let answer: serde_json::Value = serde_json::from_slice(&next_data(&mut client).await?)?;
     let id = answer["connectionId"]
         .as_str()
@@ -272,7 +266,8 @@ async fn cross(args: &Args) -> anyhow::Result<()> {
             body: body.as_bytes(),
             time: SystemTime::now(),
         })?;
-        let mut request = http::Request::post(format!("http://{node_b}{path}")).header("host", host);
+        let mut request =
+            http::Request::post(format!("http://{node_b}{path}")).header("host", host);
         for (name, value) in &headers {
             request = request.header(name, value);
         }
@@ -282,7 +277,10 @@ async fn cross(args: &Args) -> anyhow::Result<()> {
         let status = response.status();
         let answer = response.into_body().collect().await?.to_bytes();
         if status != http::StatusCode::OK {
-            bail!("POST @connections answered {status}: {}", String::from_utf8_lossy(&answer));
+            bail!(
+                "POST @connections answered {status}: {}",
+                String::from_utf8_lossy(&answer)
+            );
         }
         let received = tokio::time::timeout(Duration::from_secs(10), next_data(&mut client))
             .await
