@@ -21,15 +21,17 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 /// Whether a node serves `integration` on a WebSocket route: MOCK,
-/// HTTP_PROXY and functions (AWS_PROXY). Mapped integrations (templates)
-/// and service actions are refused until events can be mapped.
+/// HTTP_PROXY, HTTP with nothing to map, and functions (AWS_PROXY).
+/// Templates, parameter mappings, integration responses and service
+/// actions are refused until events can be mapped.
 pub fn check_integration(key: &str, integration: &CompiledIntegration) -> Result<(), String> {
     use crate::aws::integration::ProxyIntegration;
     match integration {
         CompiledIntegration::Mock { .. } | CompiledIntegration::HttpProxy { .. } => Ok(()),
         CompiledIntegration::AwsProxy(p) if matches!(**p, ProxyIntegration::Function(_)) => Ok(()),
+        CompiledIntegration::Mapped(m) if m.plain_http().is_some() => Ok(()),
         _ => Err(format!(
-            "route '{key}': WebSocket routes are served with MOCK, HTTP_PROXY or AWS_PROXY (function) integrations; mapping templates and service actions are not supported on them"
+            "route '{key}': WebSocket routes are served with MOCK, HTTP_PROXY, HTTP without templates or mappings, or AWS_PROXY (function) integrations; mapping templates, integration responses and service actions are not supported on them yet"
         )),
     }
 }
@@ -121,6 +123,31 @@ mod tests {
             http_method: key.into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn http_routes_are_served_only_with_nothing_to_map() {
+        use archway_proto::v1::{Integration, IntegrationType};
+        let http = |templates: &[(&str, &str)]| Integration {
+            r#type: IntegrationType::Http as i32,
+            http_method: "POST".into(),
+            uri: "http://127.0.0.1:9/events".into(),
+            request_templates: templates
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            ..Default::default()
+        };
+        let compiled = |i: &Integration| {
+            CompiledIntegration::Mapped(Box::new(
+                crate::mapping::compile(i, &[]).expect("mapped").unwrap(),
+            ))
+        };
+        check_integration("send", &compiled(&http(&[]))).unwrap();
+        let templated = compiled(&http(&[("application/json", "{\"a\": 1}")]));
+        let err = check_integration("send", &templated).unwrap_err();
+        assert!(err.contains("route 'send'"), "{err}");
+        check_integration("send", &implicit_connect(0, "r").integration).unwrap();
     }
 
     fn keyed_route(id: u32, key: &str) -> Route {

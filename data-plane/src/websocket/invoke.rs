@@ -18,6 +18,7 @@ use crate::pipeline::http_proxy::render_uri;
 use crate::routes::Params;
 use crate::tables::{CompiledIntegration, Route, RuntimeTables, StageTarget};
 use crate::upstream::{BufferedLimits, BufferedRequest, Upstream, UpstreamError};
+use archway_proto::uri_template::UriTemplate;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 
@@ -63,34 +64,7 @@ pub async fn call(
             method,
             uri,
             timeout,
-        } => {
-            let uri = render_uri(uri, &Params::new(), &serving.variables, None)?;
-            let request = BufferedRequest {
-                method: method.clone().unwrap_or(Method::POST),
-                uri: &uri,
-                headers: event.http_headers(),
-                body: event.body.clone(),
-            };
-            let limits = BufferedLimits {
-                timeout: *timeout,
-                max_response_bytes: out.max_answer,
-            };
-            match out.upstream.send_buffered(request, limits).await {
-                Ok(response) => {
-                    let (parts, body) = response.into_parts();
-                    Ok(Answer {
-                        status: parts.status,
-                        headers: parts.headers,
-                        body,
-                    })
-                }
-                Err(UpstreamError::TimedOut(_)) => Err(GatewayResponse::IntegrationTimeout),
-                Err(e) => {
-                    tracing::warn!(uri, error = %e, route = route.route_key.as_deref(), "WebSocket integration failed");
-                    Err(GatewayResponse::IntegrationFailure)
-                }
-            }
-        }
+        } => http_event(out, serving, route, method.as_ref(), uri, *timeout, event).await,
         CompiledIntegration::AwsProxy(proxy) => {
             match &**proxy {
                 ProxyIntegration::Function(function) => {
@@ -128,8 +102,53 @@ pub async fn call(
                 ProxyIntegration::Service(_) => Err(GatewayResponse::ApiConfigurationError),
             }
         }
-        // Refused for WebSocket routes when the deployment compiles.
-        CompiledIntegration::Mapped(_) => Err(GatewayResponse::ApiConfigurationError),
+        // An HTTP integration with nothing to map is served as HTTP_PROXY
+        // is; others are refused when the deployment compiles.
+        CompiledIntegration::Mapped(mapped) => match mapped.plain_http() {
+            Some((method, uri, timeout)) => {
+                http_event(out, serving, route, method, uri, timeout, event).await
+            }
+            None => Err(GatewayResponse::ApiConfigurationError),
+        },
+    }
+}
+
+/// One event to an HTTP backend: a POST (or the integration's method)
+/// with the event's headers and the message as the body.
+async fn http_event(
+    out: &Outbound,
+    serving: &StageTarget,
+    route: &Route,
+    method: Option<&Method>,
+    uri: &UriTemplate,
+    timeout: std::time::Duration,
+    event: &Event<'_>,
+) -> Result<Answer, GatewayResponse> {
+    let uri = render_uri(uri, &Params::new(), &serving.variables, None)?;
+    let request = BufferedRequest {
+        method: method.cloned().unwrap_or(Method::POST),
+        uri: &uri,
+        headers: event.http_headers(),
+        body: event.body.clone(),
+    };
+    let limits = BufferedLimits {
+        timeout,
+        max_response_bytes: out.max_answer,
+    };
+    match out.upstream.send_buffered(request, limits).await {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            Ok(Answer {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        }
+        Err(UpstreamError::TimedOut(_)) => Err(GatewayResponse::IntegrationTimeout),
+        Err(e) => {
+            tracing::warn!(uri, error = %e, route = route.route_key.as_deref(), "WebSocket integration failed");
+            Err(GatewayResponse::IntegrationFailure)
+        }
     }
 }
 
