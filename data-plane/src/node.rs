@@ -17,6 +17,9 @@ use crate::tables::Throttle;
 use crate::tables::{RuntimeTables, SharedTables};
 use crate::telemetry::traffic::TrafficSource;
 use crate::telemetry::{Telemetry, TelemetryConfig};
+use crate::websocket::fleet::Fleet;
+use crate::websocket::registry::Connections;
+use crate::websocket::relay::Relay;
 use crate::{admin, server};
 use anyhow::Context;
 use arc_swap::ArcSwap;
@@ -273,6 +276,7 @@ pub async fn run(
         telemetry.meter(),
         config.websocket,
     ));
+    let fleet = websocket_fleet(websocket.connections().clone(), config.redis_url.as_deref())?;
     let gateway = Arc::new(
         Gateway::new(
             tables,
@@ -285,7 +289,8 @@ pub async fn run(
         .with_stage_caches(stage_caches)
         .with_aws(aws)
         .with_passthrough_idle_timeout(config.passthrough_idle_timeout)
-        .with_websocket(websocket.clone()),
+        .with_websocket(websocket.clone())
+        .with_connections_api(fleet),
     );
     let tunnels = gateway.tunnels().clone();
     let private_cidrs: Arc<[ipnet::IpNet]> = config.private_cidrs.clone().into();
@@ -363,6 +368,23 @@ pub async fn run(
     // The exporter's flush blocks: keep it off the async workers.
     let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     Ok(())
+}
+
+/// This process's WebSocket connections (under a node tag fresh at each
+/// start, so ids of an earlier run of this node name no live connection)
+/// and, with Redis, the relay to the fleet's others for `@connections`.
+fn websocket_fleet(
+    connections: Arc<Connections>,
+    redis_url: Option<&str>,
+) -> anyhow::Result<Arc<Fleet>> {
+    tracing::info!(tag = %connections.node(), "WebSocket connection ids start with this node tag");
+    Ok(Arc::new(match redis_url {
+        Some(url) => Fleet::with_relay(
+            connections.clone(),
+            Relay::start(url, connections).context("the Redis URL for @connections")?,
+        ),
+        None => Fleet::local(connections),
+    }))
 }
 
 /// A node id that survives restarts: kept in `state_dir/node-id`.

@@ -15,6 +15,11 @@ impl RedisServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
+        Self::start_on(port)
+    }
+
+    /// A server on `port`: a restart, on the port clients were given.
+    pub fn start_on(port: u16) -> anyhow::Result<Self> {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])

@@ -2,8 +2,9 @@
 //! the spirit of pingora's `ProxyHttp`. [`Gateway::process`] is the whole
 //! order, read top to bottom:
 //!
-//! - request phases: admit ([`normalize`]) → [`resolve`] → [`cors`]
-//!   preflight (an HTTP API with CORS answers it here) → [`route`] →
+//! - request phases: admit ([`normalize`]) → [`resolve`] → (a WEBSOCKET
+//!   API's `@connections` request is answered here, [`connections_api`]) →
+//!   [`cors`] preflight (an HTTP API with CORS answers it here) → [`route`] →
 //!   authorize ([`caller`]) → resource [`policy`] → [`api_key`] →
 //!   [`throttle`] → [`validate`] → [`cache`] lookup (a hit answers here) → [`integration`];
 //! - response phases on the integration's answer (response mapping goes
@@ -26,6 +27,7 @@ pub mod authorize;
 pub mod aws_service;
 pub mod cache;
 pub mod caller;
+pub mod connections_api;
 pub mod context;
 pub mod cors;
 pub mod custom_authorizer;
@@ -115,6 +117,9 @@ pub struct Gateway {
     stage_caches: Arc<StageCaches>,
     /// Outbound AWS calls: functions and service actions.
     aws: AwsOutbound,
+    /// Answers WEBSOCKET APIs' `@connections` requests; None: they are
+    /// refused (500), as a gateway built without connections has none.
+    connections_api: Option<Arc<dyn connections_api::ConnectionsApi>>,
     /// Runs WEBSOCKET APIs' connections; None: their connects are refused
     /// (500), as a gateway built without them cannot hold one.
     websocket: Option<Arc<dyn websocket_api::WebSocketApis>>,
@@ -151,8 +156,15 @@ impl Gateway {
             limits,
             authorizers,
             stage_caches: Arc::default(),
+            connections_api: None,
             websocket: None,
         }
+    }
+
+    /// Answers `@connections` requests through `api`.
+    pub fn with_connections_api(mut self, api: Arc<dyn connections_api::ConnectionsApi>) -> Self {
+        self.connections_api = Some(api);
+        self
     }
 
     /// Serves WEBSOCKET APIs' connections through `apis`.
@@ -285,6 +297,14 @@ impl Gateway {
     ) -> Result<Response<GatewayBody>, GatewayResponse> {
         normalize::admit(cx)?;
         let stage = resolve::resolve_stage(cx, &self.domain)?;
+        if stage.api.protocol == archway_proto::v1::ApiProtocol::Websocket
+            && connections_api::is_manage_path(cx.stage_path())
+        {
+            let Some(api) = &self.connections_api else {
+                return Err(GatewayResponse::ApiConfigurationError);
+            };
+            return api.handle(cx, stage).await;
+        }
         if let Some(preflight) = cors::preflight(cx, &stage) {
             return Ok(preflight);
         }

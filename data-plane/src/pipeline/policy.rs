@@ -89,7 +89,7 @@ pub fn authorize_invoke(
 }
 
 /// The ARN with the account masked but its last four digits, as AWS shows it.
-fn masked_arn(arn: &MethodArn<'_>) -> String {
+pub(crate) fn masked_arn(arn: &MethodArn<'_>) -> String {
     let account = arn.account;
     let shown = account.len().saturating_sub(4);
     MethodArn {

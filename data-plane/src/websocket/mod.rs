@@ -7,6 +7,10 @@
 //!   node that holds the connection, so any node can find its owner.
 //! - [`registry`]: the connections this node holds, and how other parts of
 //!   the node send to or close one.
+//! - [`manage`]: the `@connections` API (SigV4, ManageConnections) over
+//!   [`fleet`], which carries a call out on the node that holds the
+//!   connection: this one, or another through the [`relay`] (Redis pub/sub,
+//!   messages in [`wire`]'s format).
 //! - [`upgrade`]: a connect the request phases admitted: the `$connect`
 //!   integration, then 101 and the connection's task.
 //! - [`connection`]: one connection's task: messages in, routes, answers
@@ -22,12 +26,16 @@
 pub mod connection;
 pub mod connection_id;
 pub mod event;
+pub mod fleet;
 pub mod invoke;
 pub mod log;
+pub mod manage;
 pub mod metrics;
 pub mod registry;
+pub mod relay;
 pub mod settings;
 pub mod upgrade;
+pub mod wire;
 
 use crate::aws::AwsOutbound;
 use crate::limits::Limits;

@@ -81,6 +81,21 @@ impl Connection {
         })
     }
 
+    /// Hands `message` to the connection's task, waiting up to `wait` for
+    /// room in a full outbox (a close must reach a client that reads
+    /// slowly); `Full` when there was none in time.
+    pub async fn send_within(
+        &self,
+        message: Outbound,
+        wait: std::time::Duration,
+    ) -> Result<(), SendError> {
+        match tokio::time::timeout(wait, self.outbox.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(SendError::Gone),
+            Err(_) => Err(SendError::Full),
+        }
+    }
+
     /// Records activity (a message either way) at `now_ms`.
     pub fn touch(&self, now_ms: i64) {
         self.last_active_ms.store(now_ms, Ordering::Relaxed);
