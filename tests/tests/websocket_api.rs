@@ -410,8 +410,9 @@ async fn messages_route_by_action_and_disconnect_is_called_once_on_close_and_shu
         assert_eq!(frame.map(|f| u16::from(f.code)), Some(1001));
     }
     let _node = stopping.await?;
-    // Well within the shutdown's bound (the $disconnect timeout, 5 s, and
-    // a second), though the slow backend would take 20 s.
+    // Fast: the connections end at once (the shutdown's bound, 17 s by
+    // default, is for clients that do not read), though the slow backend
+    // would take 20 s.
     assert!(
         shutdown_started.elapsed() < Duration::from_secs(8),
         "shutdown took {:?}",
@@ -689,6 +690,124 @@ async fn idle_and_oversized_connections_are_closed_and_disconnected() -> anyhow:
     ] {
         assert!(log.lines().any(|l| l == line), "no '{line}' in:\n{log}");
     }
+    Ok(())
+}
+
+/// Opens a WebSocket to `api`'s prod stage whose client will read nothing:
+/// small socket buffers, so what the node writes to it backs up at once.
+async fn open_deaf(node: SocketAddr, api: &str) -> anyhow::Result<Client> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_recv_buffer_size(4096)?;
+    socket.set_send_buffer_size(4096)?;
+    let tcp = socket.connect(node).await?;
+    let request = format!("ws://{api}.execute-api.localhost/prod").into_client_request()?;
+    Ok(client_async(request, tcp).await?.0)
+}
+
+/// Sends 30 KiB messages (one frame each, under the 32 KiB frame limit;
+/// each answered by an echo the client never reads) until one is not taken
+/// within a second: the node has stopped reading because it waits to
+/// write. True once that happened (or the node already dropped the
+/// client), false if it never did.
+async fn send_until_stalled(client: &mut Client) -> bool {
+    let message = "x".repeat(30 * 1024);
+    for _ in 0..1000 {
+        let sent = tokio::time::timeout(
+            Duration::from_secs(1),
+            client.send(Message::text(message.clone())),
+        )
+        .await;
+        if !matches!(sent, Ok(Ok(()))) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Reads what the node sent until the connection ends; true when it ended
+/// without a close frame (the node gave up on the client), false on a
+/// close frame. Panics if it is still open after `within`.
+async fn ends_without_close(client: &mut Client, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, client.next()).await {
+            Ok(Some(Ok(Message::Close(_)))) => return false,
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(_)) | None) => return true,
+            Err(_) => panic!("the connection was still open after {within:?}"),
+        }
+    }
+}
+
+/// A client that completes its handshake, then stops reading while its
+/// messages' answers pile up: no write waits longer than the node's write
+/// timeout, so the node drops it (1006, no close frame it would not read)
+/// and calls its `$disconnect` once; and a node shutting down while a
+/// write to such a client waits still ends within its bound, with the
+/// `$disconnect` called before it exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_closed_and_disconnected() -> anyhow::Result<()> {
+    let backend = Backend::start().await;
+    let (dir, cp, mut admin) = started().await?;
+    let api = websocket_api(&mut admin, "deaf").await?;
+    for m in [
+        route(
+            "$disconnect",
+            http_proxy(&backend.url("/disconnect")),
+            false,
+        ),
+        route("$default", http_proxy(&backend.url("/echo")), true),
+    ] {
+        admin.put_route(&api, "/", m).await?;
+    }
+    admin.deploy(&api, "prod").await?;
+    let mut node = DataPlane::start(
+        &cp.url(),
+        "ws5",
+        &dir.path().join("ws5"),
+        &["--websocket-write-timeout-secs", "3"],
+    )?;
+    admin.wait_converged(&["ws5"]).await?;
+    let addr = node.addr();
+
+    let mut deaf = open_deaf(addr, "deaf").await?;
+    let stalled_at = Instant::now();
+    assert!(send_until_stalled(&mut deaf).await, "the node never waited");
+    let disconnects = backend.wait_calls("/disconnect", 1).await;
+    assert_eq!(disconnects.len(), 1, "$disconnect within the write timeout");
+    assert!(
+        stalled_at.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        stalled_at.elapsed()
+    );
+    assert!(
+        ends_without_close(&mut deaf, Duration::from_secs(10)).await,
+        "dropped, not closed with a frame it would not read"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(backend.calls("/disconnect").len(), 1, "called once");
+
+    // Shutdown while a write to another such client waits: bounded by the
+    // write timeout (3 s), the close grace (1 s), the $disconnect timeout
+    // (5 s) and a second; the $disconnect is called before the exit.
+    let mut second = open_deaf(addr, "deaf").await?;
+    assert!(
+        send_until_stalled(&mut second).await,
+        "the node never waited"
+    );
+    let shutdown_started = Instant::now();
+    let stopping = tokio::task::spawn_blocking(move || {
+        node.process.terminate();
+        node
+    });
+    let _node = stopping.await?;
+    assert!(
+        shutdown_started.elapsed() < Duration::from_secs(13),
+        "shutdown took {:?}",
+        shutdown_started.elapsed()
+    );
+    assert_eq!(backend.calls("/disconnect").len(), 2);
     Ok(())
 }
 

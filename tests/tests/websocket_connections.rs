@@ -64,6 +64,7 @@ impl Node {
             "192.0.2.7".parse().unwrap(),
             "client/2",
             tx,
+            256 * 1024,
         ));
         let id = connection.id;
         self.connections.insert(connection);
@@ -151,12 +152,11 @@ async fn calls_reach_another_nodes_connection_through_redis() -> anyhow::Result<
         .await;
     assert_eq!(other_api, Outcome::Gone);
 
-    // DELETE from B: A's connection is told to close.
+    // DELETE from B: A's connection is told to close (apart from its
+    // outbox, so even a full one).
     assert_eq!(b.call(id, Command::Delete).await, Outcome::Deleted);
-    assert!(matches!(
-        next(&mut outbox).await,
-        Outbound::Close { code: 1000, .. }
-    ));
+    let held = a.connections.get(&id).expect("held until its task ends");
+    assert_eq!(held.close_asked(), Some((1000, "")));
     // Its task ends and leaves the registry: from then on, gone.
     drop(outbox);
     a.connections.remove(&id);
@@ -598,5 +598,101 @@ async fn a_backend_manages_connections_held_by_another_node() -> anyhow::Result<
     let answer = manage(&node_b, Some(&key), "POST", &bob_id, "still here").await?;
     assert_eq!(answer.status, 200, "{answer:?}");
     assert_eq!(read(&mut bob).await, Message::text("still here"));
+    Ok(())
+}
+
+/// A client of the chat API's prod stage on `node` that will read nothing:
+/// small socket buffers, so what the node sends it backs up at once.
+async fn open_deaf(node: SocketAddr) -> anyhow::Result<Client> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_recv_buffer_size(4096)?;
+    socket.set_send_buffer_size(4096)?;
+    let stream = socket.connect(node).await?;
+    let request = format!("ws://chat.{DOMAIN}:{}/prod", node.port()).into_client_request()?;
+    let (client, _) = tokio_tungstenite::client_async(request, stream).await?;
+    Ok(client)
+}
+
+/// The connections an operator most wants to delete are the ones that do
+/// not read: posts to such a client fill its outbox (429), and `DELETE`
+/// still answers 204 at once (the close is a signal apart from the outbox),
+/// the connection ends within the node's write timeout, its `$disconnect`
+/// runs once, and from then on it is gone. One node, no Redis.
+#[tokio::test]
+async fn delete_closes_a_connection_whose_client_reads_nothing() -> anyhow::Result<()> {
+    let (dir, cp, mut admin) = started().await?;
+    let node = DataPlane::start(
+        &cp.url(),
+        "deaf-node",
+        &dir.path().join("deaf"),
+        &["--websocket-write-timeout-secs", "2"],
+    )?;
+    let (backend, mut events) = recording_backend().await;
+    let manage_policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:ManageConnections","Resource":"arn:aws:execute-api:*:*:chat/prod/*/@connections/*"}]}"#;
+    admin
+        .create_principal("backend", PrincipalType::User, vec![manage_policy.into()])
+        .await?;
+    let key = admin.access_key("backend").await?;
+    let api: RestApi = admin
+        .apis
+        .create_rest_api(CreateRestApiRequest {
+            id: "chat".into(),
+            name: "chat".into(),
+            protocol: archway_proto::v1::ApiProtocol::Websocket as i32,
+            route_selection_expression: "$request.body.action".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    for route_key in ["$connect", "$disconnect"] {
+        let integration = http_proxy(&format!("http://{backend}/events"));
+        admin
+            .put_route(
+                &api,
+                "/",
+                Method {
+                    http_method: route_key.into(),
+                    integration: Some(integration),
+                    ..Default::default()
+                },
+            )
+            .await?;
+    }
+    admin.deploy(&api, "prod").await?;
+    admin.wait_converged(&["deaf-node"]).await?;
+
+    let _deaf = open_deaf(node.addr()).await?;
+    let id = event(&mut events, "CONNECT").await.connection_id;
+    let data = "a".repeat(100 * 1024);
+    let mut full = false;
+    // The kernel's buffers take some first (up to a few MiB on loopback).
+    for _ in 0..100 {
+        let answer = manage(&node, Some(&key), "POST", &id, &data).await?;
+        match answer.status.as_u16() {
+            200 => continue,
+            429 => {
+                full = true;
+                break;
+            }
+            other => panic!("POST answered {other}: {answer:?}"),
+        }
+    }
+    assert!(full, "the outbox of a client that reads nothing filled");
+    let deleted = manage(&node, Some(&key), "DELETE", &id, "").await?;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert_eq!(event(&mut events, "DISCONNECT").await.connection_id, id);
+    manage_until(&node, &key, "GET", &id, 410).await?;
+    // Once: no second $disconnect comes.
+    let again = tokio::time::timeout(Duration::from_millis(500), async {
+        loop {
+            match events.recv().await {
+                Some(e) if e.event_type == "DISCONNECT" => return e,
+                Some(_) => continue,
+                None => std::future::pending().await,
+            }
+        }
+    })
+    .await;
+    assert!(again.is_err(), "a second $disconnect: {again:?}");
     Ok(())
 }

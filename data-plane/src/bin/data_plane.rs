@@ -196,6 +196,20 @@ struct Args {
     /// WebSocket APIs: the per-connection message bucket's burst.
     #[arg(long, env = "ARCHWAY_WEBSOCKET_MESSAGE_BURST", default_value_t = ws::DEFAULT_MESSAGE_BURST)]
     websocket_message_burst: u32,
+    /// WebSocket APIs: how long one write to a client (a message or the
+    /// close frame) may wait for it to read; a client that takes nothing for
+    /// this long is dropped (1006) and its `$disconnect` called.
+    #[arg(long, env = "ARCHWAY_WEBSOCKET_WRITE_TIMEOUT_SECS", default_value_t = ws::DEFAULT_WRITE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    websocket_write_timeout_secs: u64,
+    /// WebSocket APIs: bytes of `@connections` posts that may wait for one
+    /// connection's client (an empty outbox takes one message of any size);
+    /// beyond them a post gets 429.
+    #[arg(long, env = "ARCHWAY_WEBSOCKET_OUTBOX_BYTES", default_value_t = ws::DEFAULT_OUTBOX_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=(64 << 20)))]
+    websocket_outbox_bytes: usize,
+    /// WebSocket APIs: how long a `$disconnect` integration call may take
+    /// (part of the shutdown's bound).
+    #[arg(long, env = "ARCHWAY_WEBSOCKET_DISCONNECT_TIMEOUT_SECS", default_value_t = ws::DEFAULT_DISCONNECT_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=300))]
+    websocket_disconnect_timeout_secs: u64,
     /// Proxy worker threads (default: the CPUs this process may use). With
     /// one, the node runs tokio's single-threaded scheduler, which skips the
     /// work-stealing machinery a lone worker has no use for.
@@ -331,7 +345,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             max_duration: std::time::Duration::from_secs(args.websocket_max_duration_secs),
             messages_per_second: args.websocket_messages_per_second,
             message_burst: args.websocket_message_burst,
-            ..Default::default()
+            write_timeout: std::time::Duration::from_secs(args.websocket_write_timeout_secs),
+            outbox_bytes: args.websocket_outbox_bytes,
+            disconnect_timeout: std::time::Duration::from_secs(
+                args.websocket_disconnect_timeout_secs,
+            ),
         },
     };
     let listeners = node::Listeners {

@@ -1,8 +1,8 @@
 //! One connection's task, from the upgrade to `$disconnect`.
 //!
 //! The task registers the connection in the node's [`Connections`] (so the
-//! `@connections` API and shutdown can reach it through its outbox), then
-//! serves it: each message it reads is routed (the deployment's route
+//! `@connections` API can reach it through its outbox and close signal),
+//! then serves it: each message it reads is routed (the deployment's route
 //! selection, else `$default`, else AWS's "Forbidden" message), checked
 //! against the connection's own message rate and the stage's and usage
 //! plan's throttles (the API key identified at `$connect`), and handed to
@@ -12,10 +12,18 @@
 //!
 //! It ends on the first of: the client's close, a broken connection, a
 //! limit (message or frame too big: 1009; over the message rate: 1008;
-//! idle or too old: 1001), a close asked through the outbox, or the node's
-//! shutdown (1001). Then it removes itself from the registry and calls
-//! `$disconnect` exactly once (bounded by the node's disconnect timeout;
-//! best effort: a failure is logged, not retried).
+//! idle or too old: 1001), a close asked by `DELETE @connections` (a
+//! signal apart from the outbox, seen before anything queued), the node's
+//! shutdown (1001), or a client that does not take a write (a message or
+//! the close frame) within the node's write timeout (1006: the node gives
+//! up on it, so a client that stops reading cannot hold its connection,
+//! its memory or its `$disconnect`). Then it removes itself from the
+//! registry and calls `$disconnect` once (bounded by the node's disconnect
+//! timeout, and by the shutdown's deadline when the node is stopping; best
+//! effort: a failure is logged, not retried). A panic while serving (a
+//! bug) ends the connection as 1011 and still calls `$disconnect`; the
+//! registry entry and the open-connections gauge are released by a drop
+//! guard however the task ends.
 //!
 //! Per message the task loads the tables once and looks up its API and
 //! stage by name: no table is rebuilt, and a redeployed stage serves its
@@ -26,9 +34,9 @@ use super::connection_id::ConnectionId;
 use super::event::{Event, EventType, Peer, epoch_ms, message_id};
 use super::invoke;
 use super::log::{self, Outcome};
-use super::metrics::Direction;
-use super::registry::{Connection, Outbound};
-use super::settings::MessageBucket;
+use super::metrics::{Direction, WebSocketMetrics};
+use super::registry::{Connection, Connections, OUTBOX, Outbound};
+use super::settings::{CLOSE_GRACE, MessageBucket};
 use crate::pipeline::api_key::Identity;
 use crate::pipeline::context::Target;
 use crate::pipeline::gateway_response::GatewayResponse;
@@ -38,10 +46,12 @@ use crate::tables::websocket::DISCONNECT;
 use crate::tables::{ApiTable, RuntimeTables, StageTable, StageTarget};
 use crate::telemetry::metrics::label;
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use opentelemetry::KeyValue;
 use std::borrow::Cow;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
@@ -50,13 +60,6 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
-
-/// Messages waiting for the connection's task; beyond this a sender is
-/// told the connection is slow ([`super::registry::SendError::Full`]).
-pub const OUTBOX: usize = 16;
-
-/// How long a closing connection waits for the client's close frame.
-const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
@@ -102,10 +105,16 @@ pub async fn run(start: Start) {
         peer.source_ip,
         &peer.user_agent,
         tx,
+        shared.settings.outbox_bytes,
     ));
     let (api_label, stage_label) = labels(&shared, &peer);
-    shared.connections.insert(connection.clone());
-    shared.metrics.open(&api_label, &stage_label, 1);
+    let registered = Registered::new(
+        &shared.connections,
+        &shared.metrics,
+        connection.clone(),
+        &api_label,
+        &stage_label,
+    );
     let ending = match upgrade.await {
         Ok(upgraded) => {
             let socket = WebSocketStream::from_raw_socket(
@@ -125,25 +134,93 @@ pub async fn run(start: Start) {
                 api_label: &api_label,
                 stage_label: &stage_label,
             };
-            session.serve(socket, &mut outbox, &mut stop).await
+            caught(session.serve(socket, &mut outbox, &mut stop)).await
         }
         Err(e) => {
             tracing::debug!(error = %e, connection = %peer.connection_id, "the upgrade did not complete");
             (1006, Cow::Borrowed("upgrade failed"))
         }
     };
-    shared.connections.remove(&id);
-    shared.metrics.open(&api_label, &stage_label, -1);
+    drop(registered);
     drop(outbox);
-    let bound = shared.settings.disconnect_timeout;
-    if tokio::time::timeout(bound, disconnect(&shared, &peer, canary, &ending))
-        .await
-        .is_err()
-    {
+    let bound = disconnect_bound(&shared);
+    // Boxed: the call's future is large and lives only at the end, so it
+    // is not part of every idle connection's task.
+    let called = Box::pin(disconnect(&shared, &peer, canary, &ending));
+    if tokio::time::timeout(bound, called).await.is_err() {
         tracing::warn!(connection = %peer.connection_id, ?bound, "$disconnect did not finish in time");
     }
     drop(slot);
     // `stop` drops here: the shutdown waits for this.
+}
+
+/// How long the `$disconnect` call may take: the node's disconnect timeout,
+/// cut to what is left of the shutdown's deadline when the node is
+/// stopping (every connection ends by then, see [`super::WebSocketNode::shutdown`]).
+fn disconnect_bound(shared: &Shared) -> Duration {
+    let timeout = shared.settings.disconnect_timeout;
+    match shared.shutdown_deadline.get() {
+        Some(deadline) => {
+            timeout.min(deadline.saturating_duration_since(tokio::time::Instant::now()))
+        }
+        None => timeout,
+    }
+}
+
+/// Runs `serving` to its ending; a panic in it (a bug: an index out of
+/// range, an integration's code) ends the connection as 1011 instead of
+/// ending the task, so `$disconnect` is still called. The socket dropped
+/// with the panicked future closes the client's connection.
+async fn caught(serving: impl Future<Output = Ending>) -> Ending {
+    match AssertUnwindSafe(serving).catch_unwind().await {
+        Ok(ending) => ending,
+        Err(_) => {
+            tracing::error!(
+                "a WebSocket connection's task panicked while serving; it ends as 1011"
+            );
+            (1011, Cow::Borrowed("Internal error"))
+        }
+    }
+}
+
+/// A connection's place in the node's registry and open-connections
+/// gauge, released when this drops: at the task's end, or while unwinding
+/// from a panic, or when the runtime drops the task, so no path leaves a
+/// dead connection answering `GET @connections` or counted as open.
+struct Registered<'r> {
+    connections: &'r Connections,
+    metrics: &'r WebSocketMetrics,
+    id: ConnectionId,
+    api_label: &'r KeyValue,
+    stage_label: &'r KeyValue,
+}
+
+impl<'r> Registered<'r> {
+    fn new(
+        connections: &'r Connections,
+        metrics: &'r WebSocketMetrics,
+        connection: Arc<Connection>,
+        api_label: &'r KeyValue,
+        stage_label: &'r KeyValue,
+    ) -> Self {
+        let id = connection.id;
+        connections.insert(connection);
+        metrics.open(api_label, stage_label, 1);
+        Registered {
+            connections,
+            metrics,
+            id,
+            api_label,
+            stage_label,
+        }
+    }
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.connections.remove(&self.id);
+        self.metrics.open(self.api_label, self.stage_label, -1);
+    }
 }
 
 /// The metric labels of the connection's API and stage, as the tables
@@ -195,27 +272,33 @@ impl Session<'_> {
         stop: &mut watch::Receiver<bool>,
     ) -> Ending {
         let settings = self.shared.settings;
+        let write_timeout = settings.write_timeout;
+        let connection = self.connection;
         let idle = tokio::time::sleep(settings.idle_timeout);
         let too_old = tokio::time::sleep(settings.max_duration);
         tokio::pin!(idle, too_old);
         if *stop.borrow_and_update() {
-            return close(&mut socket, 1001, "Going away").await;
+            return close(&mut socket, write_timeout, 1001, "Going away").await;
         }
         loop {
             tokio::select! {
                 biased;
-                _ = stop.changed() => return close(&mut socket, 1001, "Going away").await,
+                _ = stop.changed() => return close(&mut socket, write_timeout, 1001, "Going away").await,
+                // Before the outbox: a DELETE does not wait behind data.
+                (code, reason) = connection.closing() => {
+                    return close(&mut socket, write_timeout, code, reason).await;
+                }
                 out = outbox.recv() => match out {
                     Some(Outbound::Data(data)) => {
-                        if let Err(e) = self.send(&mut socket, data, None).await {
-                            return broken(&e);
+                        let len = data.len();
+                        let sent = self.send(&mut socket, data, None).await;
+                        connection.sent(len);
+                        if let Err(ending) = sent {
+                            return ending;
                         }
                     }
-                    Some(Outbound::Close { code, reason }) => {
-                        return close(&mut socket, code, reason).await;
-                    }
                     // The connection holds the sender: never closed first.
-                    None => return close(&mut socket, 1011, "Internal error").await,
+                    None => return close(&mut socket, write_timeout, 1011, "Internal error").await,
                 },
                 incoming = socket.next() => match incoming {
                     Some(Ok(Message::Text(text))) => {
@@ -232,8 +315,9 @@ impl Session<'_> {
                     // a ping keeps the connection from idling, as AWS's do.
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => self.active(),
                     Some(Ok(Message::Close(frame))) => {
-                        // tungstenite queued its reply: send it.
-                        let _ = socket.flush().await;
+                        // tungstenite queued its reply: send it, if the
+                        // client takes it in time.
+                        let _ = tokio::time::timeout(write_timeout, socket.flush()).await;
                         return match frame {
                             Some(f) => (u16::from(f.code), Cow::Owned(f.reason.to_string())),
                             None => (1005, Cow::Borrowed("")),
@@ -241,7 +325,7 @@ impl Session<'_> {
                     }
                     Some(Ok(Message::Frame(_))) => {}
                     Some(Err(WsError::Capacity(_))) => {
-                        return close(&mut socket, 1009, "Message too big").await;
+                        return close(&mut socket, write_timeout, 1009, "Message too big").await;
                     }
                     Some(Err(e)) => return broken(&e),
                     None => return (1006, Cow::Borrowed("connection lost")),
@@ -249,33 +333,41 @@ impl Session<'_> {
                 () = &mut idle => {
                     let due = self.last_activity + settings.idle_timeout;
                     if due <= tokio::time::Instant::now() {
-                        return close(&mut socket, 1001, "Going away").await;
+                        return close(&mut socket, write_timeout, 1001, "Going away").await;
                     }
                     idle.as_mut().reset(due);
                 }
-                () = &mut too_old => return close(&mut socket, 1001, "Going away").await,
+                () = &mut too_old => return close(&mut socket, write_timeout, 1001, "Going away").await,
             }
         }
     }
 
-    /// [`Session::on_message`], unless the node shuts down first: a
-    /// message waiting on a slow integration must not keep the connection
-    /// (and its `$disconnect`) past the shutdown's bound.
+    /// [`Session::on_message`], unless the node shuts down or a close is
+    /// asked first: a message waiting on a slow integration must not keep
+    /// the connection (and its `$disconnect`) past the shutdown's bound, or
+    /// a `DELETE @connections` waiting.
     async fn handle(
         &mut self,
         socket: &mut Socket,
         body: Bytes,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<(), Ending> {
-        let handled = tokio::select! {
-            biased;
-            _ = stop.changed() => None,
-            result = self.on_message(socket, body) => Some(result),
+        let connection = self.connection;
+        let write_timeout = self.shared.settings.write_timeout;
+        let (code, reason) = {
+            // Boxed: a message's future (routing, throttles, the
+            // integration's call) is large and lives only while the message
+            // is handled; inlined, it would make every idle connection's
+            // task as large as the largest call it might make.
+            let message = Box::pin(self.on_message(socket, body));
+            tokio::select! {
+                biased;
+                _ = stop.changed() => (1001, "Going away"),
+                asked = connection.closing() => asked,
+                result = message => return result,
+            }
         };
-        match handled {
-            Some(result) => result,
-            None => Err(close(socket, 1001, "Going away").await),
-        }
+        Err(close(socket, write_timeout, code, reason).await)
     }
 
     /// One message from the client. Err: the connection must end (over
@@ -284,17 +376,18 @@ impl Session<'_> {
         let started = Instant::now();
         let at = SystemTime::now();
         self.active();
+        let write_timeout = self.shared.settings.write_timeout;
         if !self.bucket.take(tokio::time::Instant::now()) {
-            return Err(close(socket, 1008, "Rate exceeded").await);
+            return Err(close(socket, write_timeout, 1008, "Rate exceeded").await);
         }
         // One load per message: the message sees one version.
         let tables = self.shared.tables.load_full();
         let Some((api, stage, serving)) = serving(&tables, self.peer, self.canary) else {
             // The API or stage was deleted: nothing serves this connection.
-            return Err(close(socket, 1001, "Going away").await);
+            return Err(close(socket, write_timeout, 1001, "Going away").await);
         };
         let Some(routes) = serving.deployment.websocket.as_deref() else {
-            return Err(close(socket, 1011, "Internal error").await);
+            return Err(close(socket, write_timeout, 1011, "Internal error").await);
         };
         let request_id = RequestId::new();
         let selected = routes.selection.select(&body);
@@ -382,9 +475,7 @@ impl Session<'_> {
                 let mut sent = 0;
                 if routes.two_way[route_id as usize] && !answer.body.is_empty() {
                     sent = answer.body.len();
-                    if let Err(e) = self.send(socket, answer.body, Some(&route.label)).await {
-                        return Err(broken(&e));
-                    }
+                    self.send(socket, answer.body, Some(&route.label)).await?;
                 }
                 (answer.status.as_u16(), sent, None)
             }
@@ -435,9 +526,7 @@ impl Session<'_> {
         })
         .to_string();
         let len = body.len();
-        self.send(socket, Bytes::from(body), route)
-            .await
-            .map_err(|e| broken(&e))?;
+        self.send(socket, Bytes::from(body), route).await?;
         Ok(len)
     }
 }
@@ -471,20 +560,26 @@ impl Session<'_> {
         self.connection.touch(epoch_ms(SystemTime::now()));
     }
 
-    /// Sends one message: text when it is UTF-8, binary otherwise.
+    /// Sends one message: text when it is UTF-8, binary otherwise. Err:
+    /// the connection must end, because the socket broke or the client did
+    /// not take the message within the write timeout.
     async fn send(
         &mut self,
         socket: &mut Socket,
         data: Bytes,
         route: Option<&KeyValue>,
-    ) -> Result<(), WsError> {
+    ) -> Result<(), Ending> {
         let len = data.len();
         // A clone of the handle, not the bytes: the check consumes it.
         let message = match Utf8Bytes::try_from(data.clone()) {
             Ok(text) => Message::Text(text),
             Err(_) => Message::Binary(data),
         };
-        socket.send(message).await?;
+        match tokio::time::timeout(self.shared.settings.write_timeout, socket.send(message)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(broken(&e)),
+            Err(_) => return Err(write_timed_out(self.peer)),
+        }
         self.active();
         let none = KeyValue::new("route", "(none)");
         self.shared.metrics.message(
@@ -499,19 +594,46 @@ impl Session<'_> {
 }
 
 /// Closes with `code` and `reason`, waiting briefly for the client's
-/// close frame.
-async fn close(socket: &mut Socket, code: u16, reason: &'static str) -> Ending {
+/// close frame. A client that does not take the close frame within
+/// `write_timeout` is given up on: the connection ends as 1006 (the socket
+/// is dropped with the task).
+async fn close(
+    socket: &mut Socket,
+    write_timeout: Duration,
+    code: u16,
+    reason: &'static str,
+) -> Ending {
     let frame = CloseFrame {
         code: CloseCode::from(code),
         reason: Utf8Bytes::from_static(reason),
     };
-    if socket.close(Some(frame)).await.is_ok() {
-        let _ = tokio::time::timeout(CLOSE_GRACE, async {
-            while let Some(Ok(_)) = socket.next().await {}
-        })
-        .await;
+    match tokio::time::timeout(write_timeout, socket.close(Some(frame))).await {
+        Ok(Ok(())) => {
+            let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                while let Some(Ok(_)) = socket.next().await {}
+            })
+            .await;
+        }
+        Ok(Err(e)) => tracing::debug!(error = %e, "the close frame was not sent"),
+        Err(_) => {
+            tracing::debug!(
+                code,
+                "the client took no close frame within the write timeout"
+            );
+            return (1006, Cow::Borrowed(WRITE_TIMED_OUT));
+        }
     }
     (code, Cow::Borrowed(reason))
+}
+
+/// The `$disconnect` reason of a client that stopped taking writes.
+const WRITE_TIMED_OUT: &str = "write timed out";
+
+/// A client that did not take a message within the write timeout: the node
+/// gives up on it without a close frame (it would not be read either).
+fn write_timed_out(peer: &Peer) -> Ending {
+    tracing::debug!(connection = %peer.connection_id, "a WebSocket client stopped reading; closing it");
+    (1006, Cow::Borrowed(WRITE_TIMED_OUT))
 }
 
 /// A socket that failed: AWS reports these as 1006.
@@ -571,5 +693,81 @@ async fn disconnect(shared: &Shared, peer: &Peer, canary: bool, ending: &Ending)
                 response_length: 0,
             },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::websocket::connection_id::NodeTag;
+
+    fn telemetry() -> crate::telemetry::Telemetry {
+        crate::telemetry::Telemetry::init(&crate::telemetry::TelemetryConfig {
+            otlp_endpoint: None,
+            sample_ratio: 0.0,
+            service_name: "test",
+            metrics: true,
+        })
+        .unwrap()
+    }
+
+    /// `archway_websocket_connections` for chat/prod, as `/metrics` says.
+    fn open_gauge(telemetry: &crate::telemetry::Telemetry) -> Option<f64> {
+        let text = String::from_utf8(telemetry.encode_metrics()).unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("archway_websocket_connections{"))
+            .find(|l| l.contains("api=\"chat\"") && l.contains("stage=\"prod\""))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    }
+
+    fn bug() -> Ending {
+        panic!("a bug while serving")
+    }
+
+    #[tokio::test]
+    async fn a_connection_task_that_panics_leaves_the_registry_and_the_gauge() {
+        let telemetry = telemetry();
+        let metrics = Arc::new(WebSocketMetrics::new(telemetry.meter()));
+        let connections = Arc::new(Connections::new(NodeTag::random()));
+        let (tx, _rx) = mpsc::channel(1);
+        let connection = Arc::new(Connection::new(
+            connections.new_id(),
+            "chat",
+            "prod",
+            1_000,
+            "127.0.0.1".parse().unwrap(),
+            "test",
+            tx,
+            1024,
+        ));
+        let id = connection.id;
+        let (registered_tx, registered_rx) = tokio::sync::oneshot::channel();
+        let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn({
+            let (connections, metrics) = (connections.clone(), metrics.clone());
+            async move {
+                let (api, stage) = (label("api", "chat"), label("stage", "prod"));
+                let _registered = Registered::new(&connections, &metrics, connection, &api, &stage);
+                registered_tx.send(()).unwrap();
+                let _ = go_rx.await;
+                bug();
+            }
+        });
+        registered_rx.await.unwrap();
+        assert!(connections.get(&id).is_some(), "registered while it runs");
+        assert_eq!(open_gauge(&telemetry), Some(1.0));
+        go_tx.send(()).unwrap();
+        assert!(task.await.unwrap_err().is_panic());
+        assert!(connections.get(&id).is_none(), "a dead connection is gone");
+        assert!(connections.is_empty());
+        assert_eq!(open_gauge(&telemetry), Some(0.0), "and no longer counted");
+    }
+
+    #[tokio::test]
+    async fn a_panic_while_serving_ends_the_connection_as_1011() {
+        let ending = caught(async { bug() }).await;
+        assert_eq!(ending, (1011, Cow::Borrowed("Internal error")));
+        let ending = caught(async { (1000, Cow::Borrowed("bye")) }).await;
+        assert_eq!(ending, (1000, Cow::Borrowed("bye")));
     }
 }

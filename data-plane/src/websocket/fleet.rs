@@ -8,7 +8,6 @@ use super::registry::{Connections, Outbound, SendError};
 use super::relay::Relay;
 use bytes::Bytes;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// What an `@connections` call asks of a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,12 +47,13 @@ pub enum Outcome {
     Posted,
     /// GET.
     Info(ConnectionInfo),
-    /// DELETE: the close is on its way to the connection's task.
+    /// DELETE: the connection's task was told to close, ahead of anything
+    /// queued for it (so even a connection whose client reads nothing).
     Deleted,
     /// No such connection (any more), on its owner or its owner is gone.
     Gone,
-    /// The connection's outbox is full: its client reads slower than it is
-    /// sent to.
+    /// POST: the connection's outbox is full: its client reads slower than
+    /// it is sent to.
     Full,
     /// The owner could not be asked: Redis is unreachable, or this node is
     /// not (yet) subscribed to its reply channel. Says why.
@@ -61,10 +61,6 @@ pub enum Outcome {
     /// The owner was asked and did not answer in time.
     TimedOut,
 }
-
-/// How long a `DELETE` waits for room in a full outbox: a close must get
-/// through even to a client that reads nothing.
-const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// This node's connections and, with Redis, the way to the others'.
 #[derive(Debug)]
@@ -132,17 +128,10 @@ pub async fn execute(connections: &Connections, call: &Call) -> Outcome {
             source_ip: connection.source_ip.to_string(),
             user_agent: connection.user_agent.to_string(),
         }),
-        Command::Delete => {
-            let close = Outbound::Close {
-                code: 1000,
-                reason: "",
-            };
-            match connection.send_within(close, CLOSE_WAIT).await {
-                Ok(()) => Outcome::Deleted,
-                Err(SendError::Full) => Outcome::Full,
-                Err(SendError::Gone) => Outcome::Gone,
-            }
-        }
+        Command::Delete => match connection.close(1000, "") {
+            Ok(()) => Outcome::Deleted,
+            Err(_) => Outcome::Gone,
+        },
     }
 }
 
@@ -172,6 +161,7 @@ mod tests {
             "192.0.2.1".parse().unwrap(),
             "agent/1",
             tx,
+            1024,
         ));
         connections.insert(c.clone());
         (c, rx)
@@ -216,24 +206,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn delete_closes_even_a_full_outbox_once_it_drains() {
+    async fn delete_closes_a_connection_whose_outbox_is_full() {
         let connections = Connections::new(NodeTag::random());
         let (c, mut rx) = held(&connections, 1);
         c.send(Outbound::Data(Bytes::from_static(b"queued")))
             .unwrap();
-        let drain = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let first = rx.recv().await;
-            let second = rx.recv().await;
-            (first, second)
-        });
+        // Nobody drains the outbox: the close does not wait behind it.
+        let deleted = tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            execute(&connections, &call(c.id, Command::Delete)),
+        )
+        .await
+        .expect("DELETE answers at once");
+        assert_eq!(deleted, Outcome::Deleted);
+        assert_eq!(c.close_asked(), Some((1000, "")));
+        // The queued data stays where it was; the task closes first.
+        assert!(matches!(rx.try_recv(), Ok(Outbound::Data(_))));
+        // Once the task has ended, DELETE is gone.
+        drop(rx);
         assert_eq!(
             execute(&connections, &call(c.id, Command::Delete)).await,
-            Outcome::Deleted
+            Outcome::Gone
         );
-        let (first, second) = drain.await.unwrap();
-        assert!(matches!(first, Some(Outbound::Data(_))));
-        assert!(matches!(second, Some(Outbound::Close { code: 1000, .. })));
     }
 
     #[tokio::test]

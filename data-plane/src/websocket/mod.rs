@@ -44,7 +44,7 @@ use crate::upstream::Upstream;
 use connection_id::NodeTag;
 use registry::Connections;
 use settings::WebSocketSettings;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -69,6 +69,10 @@ pub struct Shared {
     /// receiver from the moment its connect is admitted, so the shutdown
     /// knows it is over when all are gone.
     pub stop: watch::Sender<bool>,
+    /// Set once the node shuts down, before `stop`: when every connection
+    /// must have ended (closed and called its `$disconnect`). Connections
+    /// cut their `$disconnect` to it; the shutdown waits no longer.
+    pub shutdown_deadline: OnceLock<tokio::time::Instant>,
 }
 
 impl WebSocketNode {
@@ -94,6 +98,7 @@ impl WebSocketNode {
                 connections: Arc::new(Connections::new(NodeTag::random())),
                 metrics: metrics::WebSocketMetrics::new(meter),
                 stop,
+                shutdown_deadline: OnceLock::new(),
             }),
         }
     }
@@ -107,15 +112,23 @@ impl WebSocketNode {
         &self.shared
     }
 
-    /// Closes every connection with 1001 (Going Away) and waits, bounded by
-    /// the `$disconnect` timeout and a second more, until each has called
-    /// its `$disconnect`. Connects admitted during the wait are closed as
-    /// soon as they open. Call it once the listeners stopped accepting.
+    /// Closes every connection with 1001 (Going Away) and waits until each
+    /// has called its `$disconnect`, bounded by one deadline shared with
+    /// the connections: [`WebSocketSettings::shutdown_bound`] from now,
+    /// what one connection may take (a write under way or the close frame,
+    /// both cut by the write timeout, the client's close, then its
+    /// `$disconnect`, cut to the deadline). Connects admitted during the
+    /// wait are closed as soon as they open. Call it once the listeners
+    /// stopped accepting.
     pub async fn shutdown(&self) {
         let open = self.shared.connections.len();
+        let deadline = tokio::time::Instant::now() + self.shared.settings.shutdown_bound();
+        let deadline = *self.shared.shutdown_deadline.get_or_init(|| deadline);
         self.shared.stop.send_replace(true);
-        let bound = self.shared.settings.disconnect_timeout + Duration::from_secs(1);
-        if tokio::time::timeout(bound, self.shared.stop.closed())
+        // A moment past the connections' own deadline, for their last
+        // steps after it.
+        let bound = deadline + Duration::from_millis(100);
+        if tokio::time::timeout_at(bound, self.shared.stop.closed())
             .await
             .is_err()
         {

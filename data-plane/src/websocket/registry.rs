@@ -1,8 +1,11 @@
 //! The connections this node holds. The task that runs a connection
 //! registers it and removes it when it ends; everything else (the
 //! `@connections` API, deliveries from other nodes, shutdown) reaches a
-//! connection only through its [`Connection`] handle: a bounded outbox the
-//! connection's task drains, and the facts `GET @connections` reports.
+//! connection only through its [`Connection`] handle: an outbox the
+//! connection's task drains (bounded in messages and in bytes, so a client
+//! that reads nothing costs a small, known amount), a close signal apart
+//! from it (so a close is never stuck behind data), and the facts
+//! `GET @connections` reports.
 //!
 //! One mutex over a map: it is taken on connect, disconnect and each
 //! `@connections` call, never per message (a message updates only its own
@@ -13,19 +16,33 @@ use crate::lock::LockOrRecover;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::{Notify, mpsc};
 
-/// What other parts of the node ask a connection's task to do.
+/// Messages a connection's outbox holds at most (its bytes are bounded
+/// too, by [`Connection::new`]'s `outbox_bytes`).
+pub const OUTBOX: usize = 16;
+
+/// What other parts of the node hand a connection's task to send.
 #[derive(Debug)]
 pub enum Outbound {
     /// Send a message: text when it is UTF-8, as AWS sends `@connections`
     /// data, binary otherwise.
     Data(Bytes),
-    /// Close with a status code and reason (`DELETE @connections` sends
-    /// 1000; a node shutting down 1001).
-    Close { code: u16, reason: &'static str },
+}
+
+impl Outbound {
+    /// The bytes it holds (what the outbox's byte bound counts).
+    pub fn len(&self) -> usize {
+        match self {
+            Outbound::Data(data) => data.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Why a message could not be handed to a connection.
@@ -36,6 +53,9 @@ pub enum SendError {
     /// Its outbox is full: the client reads slower than it is sent to.
     Full,
 }
+
+/// A close asked of a connection: its code and reason.
+pub type CloseAsked = (u16, &'static str);
 
 /// One connection, as the rest of the node sees it.
 #[derive(Debug)]
@@ -48,10 +68,19 @@ pub struct Connection {
     pub user_agent: Box<str>,
     last_active_ms: AtomicI64,
     outbox: mpsc::Sender<Outbound>,
+    /// Bytes in the outbox, and the one message the task is writing.
+    queued: AtomicUsize,
+    outbox_bytes: usize,
+    /// The first close asked (`DELETE @connections`); the task polls
+    /// `closing` before its outbox.
+    close: OnceLock<CloseAsked>,
+    closing: Notify,
 }
 
 impl Connection {
-    /// A handle for a connection whose task reads `outbox`'s other end.
+    /// A handle for a connection whose task reads `outbox`'s other end;
+    /// at most `outbox_bytes` wait in it (an empty one takes any message).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: ConnectionId,
         api_id: &str,
@@ -60,6 +89,7 @@ impl Connection {
         source_ip: IpAddr,
         user_agent: &str,
         outbox: mpsc::Sender<Outbound>,
+        outbox_bytes: usize,
     ) -> Connection {
         Connection {
             id,
@@ -70,29 +100,86 @@ impl Connection {
             user_agent: user_agent.into(),
             last_active_ms: AtomicI64::new(connected_at_ms),
             outbox,
+            queued: AtomicUsize::new(0),
+            outbox_bytes,
+            close: OnceLock::new(),
+            closing: Notify::new(),
         }
     }
 
-    /// Hands `message` to the connection's task without waiting.
+    /// Hands `message` to the connection's task without waiting: `Full`
+    /// when its outbox holds [`OUTBOX`] messages, or its bytes and this
+    /// message's would pass `outbox_bytes`.
     pub fn send(&self, message: Outbound) -> Result<(), SendError> {
-        self.outbox.try_send(message).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::Gone,
+        let len = message.len();
+        let limit = self.outbox_bytes;
+        if self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |queued| {
+                let after = queued.saturating_add(len);
+                (queued == 0 || after <= limit).then_some(after)
+            })
+            .is_err()
+        {
+            return if self.outbox.is_closed() {
+                Err(SendError::Gone)
+            } else {
+                Err(SendError::Full)
+            };
+        }
+        self.outbox.try_send(message).map_err(|e| {
+            self.sent(len);
+            match e {
+                mpsc::error::TrySendError::Full(_) => SendError::Full,
+                mpsc::error::TrySendError::Closed(_) => SendError::Gone,
+            }
         })
     }
 
-    /// Hands `message` to the connection's task, waiting up to `wait` for
-    /// room in a full outbox (a close must reach a client that reads
-    /// slowly); `Full` when there was none in time.
-    pub async fn send_within(
-        &self,
-        message: Outbound,
-        wait: std::time::Duration,
-    ) -> Result<(), SendError> {
-        match tokio::time::timeout(wait, self.outbox.send(message)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(SendError::Gone),
-            Err(_) => Err(SendError::Full),
+    /// The connection's task is done with `len` bytes of its outbox (they
+    /// were written, or will never be).
+    pub fn sent(&self, len: usize) {
+        // Never below zero, even for bytes this handle did not count.
+        let _ = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |queued| {
+                Some(queued.saturating_sub(len))
+            });
+    }
+
+    /// Bytes waiting in the outbox (and the message being written).
+    pub fn queued_bytes(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    /// Asks the connection's task to close with `code` and `reason`, ahead
+    /// of anything in its outbox: a close reaches even a client that reads
+    /// nothing (if its socket takes no close frame, the task gives up on it
+    /// after the write timeout). The first close asked wins. `Gone` when
+    /// the task has ended.
+    pub fn close(&self, code: u16, reason: &'static str) -> Result<(), SendError> {
+        if self.outbox.is_closed() {
+            return Err(SendError::Gone);
+        }
+        let _ = self.close.set((code, reason));
+        // A permit when the task is not waiting now: it sees it next.
+        self.closing.notify_one();
+        Ok(())
+    }
+
+    /// The close asked of this connection, if any.
+    pub fn close_asked(&self) -> Option<CloseAsked> {
+        self.close.get().copied()
+    }
+
+    /// Completes once a close is asked, at once if one already was (for
+    /// the connection's task, which polls it beside its outbox).
+    pub async fn closing(&self) -> CloseAsked {
+        loop {
+            if let Some(asked) = self.close_asked() {
+                return asked;
+            }
+            self.closing.notified().await;
         }
     }
 
@@ -188,6 +275,7 @@ mod tests {
             "127.0.0.1".parse().unwrap(),
             "test",
             tx,
+            1024,
         ));
         (c, rx)
     }
@@ -221,6 +309,78 @@ mod tests {
             c.send(Outbound::Data(Bytes::from_static(b"c"))),
             Err(SendError::Gone)
         );
+    }
+
+    #[test]
+    fn the_outbox_is_bounded_in_bytes() {
+        let registry = Connections::new(NodeTag::random());
+        let (c, mut rx) = connection(&registry, OUTBOX);
+        let data = |n: usize| Outbound::Data(Bytes::from(vec![b'a'; n]));
+        // An empty outbox takes one message of any size...
+        c.send(data(4000)).unwrap();
+        assert_eq!(c.queued_bytes(), 4000);
+        // ...and nothing more until it is written.
+        assert_eq!(c.send(data(1)), Err(SendError::Full));
+        assert!(matches!(rx.try_recv(), Ok(Outbound::Data(d)) if d.len() == 4000));
+        assert_eq!(c.send(data(1)), Err(SendError::Full), "still being written");
+        c.sent(4000);
+        assert_eq!(c.queued_bytes(), 0);
+        // Up to 1024 bytes wait; the byte that would pass it is refused.
+        c.send(data(1000)).unwrap();
+        c.send(data(24)).unwrap();
+        assert_eq!(c.send(data(1)), Err(SendError::Full));
+        assert_eq!(c.queued_bytes(), 1024);
+        // A refused send leaves the count as it was; a gone task says so.
+        drop(rx);
+        c.sent(1024);
+        assert_eq!(c.send(data(10)), Err(SendError::Gone));
+        assert_eq!(c.queued_bytes(), 0);
+    }
+
+    #[test]
+    fn the_outbox_is_bounded_in_messages_too() {
+        let registry = Connections::new(NodeTag::random());
+        let (c, _rx) = connection(&registry, 2);
+        c.send(Outbound::Data(Bytes::new())).unwrap();
+        c.send(Outbound::Data(Bytes::from_static(b"x"))).unwrap();
+        assert_eq!(
+            c.send(Outbound::Data(Bytes::from_static(b"y"))),
+            Err(SendError::Full)
+        );
+        assert_eq!(c.queued_bytes(), 1, "the refused message is not counted");
+    }
+
+    #[tokio::test]
+    async fn a_close_is_asked_apart_from_a_full_outbox() {
+        let registry = Connections::new(NodeTag::random());
+        let (c, rx) = connection(&registry, 1);
+        c.send(Outbound::Data(Bytes::from_static(b"queued")))
+            .unwrap();
+        assert_eq!(c.close_asked(), None);
+        // Asked before the task waits for it: kept.
+        c.close(1000, "").unwrap();
+        c.close(1001, "later").unwrap();
+        assert_eq!(c.close_asked(), Some((1000, "")), "the first close wins");
+        let asked = tokio::time::timeout(std::time::Duration::from_secs(1), c.closing())
+            .await
+            .expect("the close is seen");
+        assert_eq!(asked, (1000, ""));
+        // Asked while the task waits: it wakes.
+        let (d, _rx2) = connection(&registry, 1);
+        let waiter = tokio::spawn({
+            let d = d.clone();
+            async move { d.closing().await }
+        });
+        tokio::task::yield_now().await;
+        d.close(1000, "bye").unwrap();
+        let asked = tokio::time::timeout(std::time::Duration::from_secs(1), waiter)
+            .await
+            .expect("the waiting task wakes")
+            .unwrap();
+        assert_eq!(asked, (1000, "bye"));
+        // A connection whose task ended is gone.
+        drop(rx);
+        assert_eq!(c.close(1000, ""), Err(SendError::Gone));
     }
 
     #[test]

@@ -28,9 +28,19 @@ pub struct WebSocketSettings {
     pub messages_per_second: f64,
     /// The bucket's burst.
     pub message_burst: u32,
-    /// How long a `$disconnect` call may take, and so how long a node's
-    /// shutdown waits for its connections' last calls.
+    /// How long a `$disconnect` call may take (part of the shutdown's
+    /// bound, [`WebSocketSettings::shutdown_bound`]).
     pub disconnect_timeout: Duration,
+    /// How long one write to a client (a message, or the close frame) may
+    /// wait for the client to read: a client that stops reading fills its
+    /// socket, and after this the node gives up on it (1006) and calls its
+    /// `$disconnect`. Without it such a client would be held, with its
+    /// memory, until the kernel gave up on the TCP connection.
+    pub write_timeout: Duration,
+    /// Bytes that may wait in a connection's outbox (`@connections` posts
+    /// its client has not taken yet); beyond them a post is refused (429).
+    /// An empty outbox always takes one message, whatever its size.
+    pub outbox_bytes: usize,
 }
 
 pub const DEFAULT_MAX_MESSAGE: usize = 128 * 1024;
@@ -40,6 +50,16 @@ pub const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(2 * 60 * 60);
 pub const DEFAULT_MESSAGES_PER_SECOND: f64 = 500.0;
 pub const DEFAULT_MESSAGE_BURST: u32 = 500;
 pub const DEFAULT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_OUTBOX_BYTES: usize = 256 * 1024;
+
+/// How long a closing connection waits for the client's close frame.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Room in tungstenite's write buffer beyond the largest message: its
+/// frame header, and a close frame queued behind a message still going
+/// out.
+const WRITE_SLACK: usize = 1024;
 
 /// What each connection reads into before a message is whole, and writes
 /// through: small, since most connections are idle most of the time (the
@@ -56,6 +76,8 @@ impl Default for WebSocketSettings {
             messages_per_second: DEFAULT_MESSAGES_PER_SECOND,
             message_burst: DEFAULT_MESSAGE_BURST,
             disconnect_timeout: DEFAULT_DISCONNECT_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            outbox_bytes: DEFAULT_OUTBOX_BYTES,
         }
     }
 }
@@ -68,12 +90,35 @@ impl WebSocketSettings {
         tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER)
             .write_buffer_size(0)
-            // Outgoing messages are at most one message each, and the
-            // outbox before them is bounded: a client that stops reading
-            // fills its socket, then errors, never the node's memory.
-            .max_write_buffer_size(self.max_message.max(DEFAULT_MAX_MESSAGE) * 4)
+            // Each write is flushed before the next starts (the sink waits
+            // for it, bounded by `write_timeout`), so the buffer holds at
+            // most one outgoing message: an answer (up to `max_message`)
+            // or an `@connections` post (up to 128 KiB).
+            .max_write_buffer_size(self.largest_outgoing() + WRITE_SLACK)
             .max_message_size(Some(self.max_message))
             .max_frame_size(Some(self.max_frame.min(self.max_message)))
+    }
+
+    /// The largest message the node sends a client: a route's answer is cut
+    /// at `max_message`, an `@connections` post at 128 KiB.
+    pub fn largest_outgoing(&self) -> usize {
+        self.max_message.max(DEFAULT_MAX_MESSAGE)
+    }
+
+    /// What a client that reads nothing can cost the node in memory at
+    /// most: its outbox and tungstenite's write buffer (the kernel's socket
+    /// buffers aside), until `write_timeout` ends it.
+    pub fn memory_bound_per_client(&self) -> usize {
+        // The outbox admits one message beyond its bytes when empty.
+        self.outbox_bytes.max(self.largest_outgoing()) + self.largest_outgoing() + WRITE_SLACK
+    }
+
+    /// What one connection may take to end once the node shuts down: a
+    /// write under way (or the close frame), the client's close, then its
+    /// `$disconnect`; and a second for the rest. The shutdown waits this
+    /// long at most, and every connection ends by then.
+    pub fn shutdown_bound(&self) -> Duration {
+        self.write_timeout + CLOSE_GRACE + self.disconnect_timeout + Duration::from_secs(1)
     }
 }
 
@@ -149,5 +194,35 @@ mod tests {
         assert_eq!(aws.max_frame, 32 * 1024);
         assert_eq!(aws.idle_timeout, Duration::from_secs(600));
         assert_eq!(aws.max_duration, Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn a_client_that_reads_nothing_costs_a_bounded_amount() {
+        let aws = WebSocketSettings::default();
+        let config = aws.protocol();
+        // One message and its frame, never a queue of them.
+        assert!(config.max_write_buffer_size >= 128 * 1024 + 14);
+        assert!(config.max_write_buffer_size <= 130 * 1024);
+        // Outbox (256 KiB) + one message in the write buffer.
+        assert!(aws.memory_bound_per_client() <= 400 * 1024);
+        // A node with small messages still sends 128 KiB posts whole.
+        let small = WebSocketSettings {
+            max_message: 1024,
+            ..Default::default()
+        };
+        assert!(small.protocol().max_write_buffer_size > 128 * 1024);
+    }
+
+    #[test]
+    fn the_shutdown_bound_covers_a_write_the_close_and_disconnect() {
+        let settings = WebSocketSettings {
+            write_timeout: Duration::from_secs(3),
+            disconnect_timeout: Duration::from_secs(7),
+            ..Default::default()
+        };
+        assert!(
+            settings.shutdown_bound()
+                > settings.write_timeout + CLOSE_GRACE + settings.disconnect_timeout
+        );
     }
 }

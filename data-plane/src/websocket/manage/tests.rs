@@ -209,6 +209,7 @@ impl Fixture {
             "192.0.2.9".parse().unwrap(),
             "test-client/1.0",
             tx,
+            crate::websocket::settings::DEFAULT_OUTBOX_BYTES,
         ));
         let id = connection.id;
         self.connections.insert(connection);
@@ -402,10 +403,27 @@ async fn delete_closes_the_connection() {
         .send(signed(OPS, request("DELETE", "chat", &path, b"")))
         .await;
     answer.assert(204, None);
-    assert!(matches!(
-        rx.try_recv(),
-        Ok(Outbound::Close { code: 1000, .. })
-    ));
+    let connection = f.connections.get(&id).expect("held until its task ends");
+    assert_eq!(connection.close_asked(), Some((1000, "")));
+    assert!(rx.try_recv().is_err(), "the close is not queued as data");
+}
+
+#[tokio::test]
+async fn delete_answers_204_for_a_connection_whose_outbox_is_full() {
+    let f = fixture();
+    let (id, _rx) = f.connect(1);
+    let path = format!("/prod/@connections/{id}");
+    f.send(signed(OPS, request("POST", "chat", &path, b"1")))
+        .await
+        .assert(200, None);
+    f.send(signed(OPS, request("POST", "chat", &path, b"2")))
+        .await
+        .assert(429, Some("LimitExceededException"));
+    f.send(signed(OPS, request("DELETE", "chat", &path, b"")))
+        .await
+        .assert(204, None);
+    let connection = f.connections.get(&id).unwrap();
+    assert_eq!(connection.close_asked(), Some((1000, "")));
 }
 
 #[tokio::test]
@@ -528,7 +546,12 @@ async fn an_explicit_deny_of_one_verb_wins() {
             .unwrap()
             .ends_with("with an explicit deny")
     );
-    assert!(rx.try_recv().is_err(), "not closed");
+    assert!(rx.try_recv().is_err(), "nothing delivered");
+    assert_eq!(
+        f.connections.get(&id).unwrap().close_asked(),
+        None,
+        "not closed"
+    );
     f.send(signed(FENCED, request("GET", "chat", &path, b"")))
         .await
         .assert(200, None);
