@@ -335,6 +335,11 @@ const VALID: &[(&str, Change)] = &[
             ..Default::default()
         })
     }),
+    ("a plain HTTP integration on a WebSocket route", |c| {
+        websocket_route(c, "sendMessage");
+        integration(c).r#type = IntegrationType::Http as i32;
+        integration(c).http_method = "POST".into();
+    }),
     ("a function behind its invocation URI", |c| {
         c.method.integration = Some(Integration {
             r#type: IntegrationType::AwsProxy as i32,
@@ -392,6 +397,40 @@ const INVALID: &[(&str, Change)] = &[
             http_method: "POST".into(),
             ..Default::default()
         })
+    }),
+    (
+        "a request template on a WebSocket route's HTTP integration",
+        |c| {
+            websocket_route(c, "sendMessage");
+            integration(c).r#type = IntegrationType::Http as i32;
+            integration(c).request_templates.insert(
+                "application/json".into(),
+                "{\"id\": \"$context.connectionId\"}".into(),
+            );
+        },
+    ),
+    (
+        "integration responses on a WebSocket route's HTTP integration",
+        |c| {
+            websocket_route(c, "$default");
+            integration(c).r#type = IntegrationType::Http as i32;
+            integration(c)
+                .integration_responses
+                .push(IntegrationResponse {
+                    status_code: "200".into(),
+                    ..Default::default()
+                });
+        },
+    ),
+    ("a request template on a WebSocket route's MOCK", |c| {
+        websocket_route(c, "$default");
+        c.method.integration = Some(Integration {
+            request_templates: BTreeMap::from([(
+                "application/json".to_owned(),
+                "{\"statusCode\": 200}".to_owned(),
+            )]),
+            ..mock(200)
+        });
     }),
     ("a route response selection other than $default", |c| {
         websocket_route(c, "sendMessage");

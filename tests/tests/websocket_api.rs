@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -40,7 +40,8 @@ struct Recorded {
 /// A backend that records what it gets and answers by path:
 /// `/connect` 200 (403 "no entry" when the client's query had `deny=1`),
 /// `/echo` 200 `echo:BODY`, `/slow` 200 after 20 s, `/authorize` a REQUEST authorizer's answer
-/// (Allow for `X-Token: good`, else Deny), anything else 200 empty.
+/// (Allow for `X-Token: good`, else Deny; principal `tester`, context
+/// `{"tier":"gold","seats":3}`), anything else 200 empty.
 struct Backend {
     addr: SocketAddr,
     seen: Arc<Mutex<Vec<Recorded>>>,
@@ -159,6 +160,7 @@ fn answer(path: &str, headers: &http::HeaderMap, body: &Bytes) -> http::Response
             let effect = if token == "good" { "Allow" } else { "Deny" };
             let policy = json!({
                 "principalId": "tester",
+                "context": {"tier": "gold", "seats": 3},
                 "policyDocument": {
                     "Version": "2012-10-17",
                     "Statement": [{
@@ -459,6 +461,13 @@ async fn connect_is_refused_by_the_authorizer_a_missing_api_key_and_its_integrat
     admin
         .put_route(&api, "/", route("$default", mock(200, "in"), true))
         .await?;
+    admin
+        .put_route(
+            &api,
+            "/",
+            route("whoami", http_proxy(&backend.url("/whoami")), false),
+        )
+        .await?;
     admin.deploy(&api, "prod").await?;
     // Messages to $default: a burst of 2, then one each 10 s.
     let mut stage = admin.stage(&api, "prod").await?;
@@ -553,6 +562,29 @@ async fn connect_is_refused_by_the_authorizer_a_missing_api_key_and_its_integrat
     assert_eq!(backend.calls("/connect").len(), 1);
     // And with all of it: connected, and messages flow.
     let mut client = open(addr, "guarded", "/prod", &good).await?;
+    // The authorizer was asked about AWS's ARN of the route, which ends
+    // at its key.
+    let asked = backend.calls("/authorize");
+    let event: Value = serde_json::from_slice(&asked.last().expect("asked").body)?;
+    assert_eq!(
+        event["methodArn"],
+        "arn:aws:execute-api:us-east-1:000000000000:guarded/prod/$connect"
+    );
+    // AWS's WebSocket authorizer event, naming the connection the
+    // $connect integration then got.
+    let cx = &event["requestContext"];
+    assert_eq!(cx["routeKey"], "$connect");
+    assert_eq!(cx["eventType"], "CONNECT");
+    assert_eq!(cx["stage"], "prod");
+    assert_eq!(cx["apiId"], "guarded");
+    assert_eq!(cx["domainName"], "guarded.execute-api.localhost");
+    let connected = backend.calls("/connect");
+    let connected = connected.last().expect("$connect called");
+    assert_eq!(
+        cx["connectionId"],
+        header(connected, "x-archway-connection-id")
+    );
+    assert!(event.get("httpMethod").is_none(), "{event}");
     client.send(Message::text("hi")).await?;
     assert_eq!(next_text(&mut client).await, "in");
     // The stage's throttle of the route applies per message.
@@ -562,6 +594,15 @@ async fn connect_is_refused_by_the_authorizer_a_missing_api_key_and_its_integrat
     let throttled: Value = serde_json::from_str(&next_text(&mut client).await)?;
     assert_eq!(throttled["message"], "Too Many Requests");
     assert_eq!(throttled["connectionId"].as_str().map(str::len), Some(16));
+    // A message's event carries who the authorizer said the caller is at
+    // $connect: its principal and context.
+    client.send(Message::text(r#"{"action":"whoami"}"#)).await?;
+    let seen = backend.wait_calls("/whoami", 1).await;
+    let whoami = seen.first().expect("the message reached its route");
+    assert_eq!(header(whoami, "x-archway-event-type"), "MESSAGE");
+    assert_eq!(header(whoami, "x-archway-principal"), "tester");
+    let context: Value = serde_json::from_str(header(whoami, "x-archway-authorizer-context"))?;
+    assert_eq!(context, json!({"tier": "gold", "seats": 3}));
 
     let scrape = archway_e2e::metrics::scrape(node.admin_addr()).await?;
     let connects = |outcome: &str| {
@@ -580,6 +621,145 @@ async fn connect_is_refused_by_the_authorizer_a_missing_api_key_and_its_integrat
             &[("api", "guarded")]
         ),
         Some(1.0)
+    );
+    Ok(())
+}
+
+/// `$connect`'s ARN is AWS's, `…/{stage}/$connect` with no trailing `/`,
+/// so resource and IAM policies copied from AWS apply to it exactly: an
+/// exact Deny refuses the connect (it was a way around the policy while
+/// the ARN ended in `/`), an exact Allow admits it, and the `/`-ended
+/// spelling allows nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_policies_match_the_route_arn_as_aws_writes_it() -> anyhow::Result<()> {
+    const ARN: &str = "arn:aws:execute-api:us-east-1:000000000000";
+    let (dir, cp, mut admin) = started().await?;
+    let statement = |effect: &str, resource: String| {
+        json!({
+            "Effect": effect,
+            "Principal": "*",
+            "Action": "execute-api:Invoke",
+            "Resource": resource,
+        })
+    };
+    // prod: only an exact Allow of $connect. dev: everything allowed but
+    // an exact Deny of $connect.
+    let resource_policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            statement("Allow", format!("{ARN}:policed/prod/$connect")),
+            statement("Allow", format!("{ARN}:policed/dev/*")),
+            statement("Deny", format!("{ARN}:policed/dev/$connect")),
+        ],
+    });
+    let policed = admin
+        .apis
+        .create_rest_api(CreateRestApiRequest {
+            id: "policed".into(),
+            name: "policed".into(),
+            protocol: ApiProtocol::Websocket as i32,
+            route_selection_expression: "$request.body.action".into(),
+            policy: resource_policy.to_string(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    admin
+        .put_route(&policed, "/", route("$default", mock(200, "in"), true))
+        .await?;
+    admin.deploy(&policed, "prod").await?;
+    admin.deploy(&policed, "dev").await?;
+
+    // $connect signed with SigV4; each principal's identity policies
+    // decide.
+    let signed = websocket_api(&mut admin, "signed").await?;
+    admin
+        .put_route(
+            &signed,
+            "/",
+            Method {
+                authorization_type: "AWS_IAM".into(),
+                ..route("$connect", mock(200, ""), false)
+            },
+        )
+        .await?;
+    admin
+        .put_route(&signed, "/", route("$default", mock(200, "in"), true))
+        .await?;
+    admin.deploy(&signed, "prod").await?;
+    let identity = |statements: Vec<Value>| {
+        json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+    };
+    let invoke = |effect: &str, resource: &str| json!({"Effect": effect, "Action": "execute-api:Invoke", "Resource": resource});
+    let exact = format!("{ARN}:signed/prod/$connect");
+    admin
+        .create_principal(
+            "exact-allow",
+            PrincipalType::User,
+            vec![identity(vec![invoke("Allow", &exact)])],
+        )
+        .await?;
+    admin
+        .create_principal(
+            "exact-deny",
+            PrincipalType::User,
+            vec![identity(vec![invoke("Allow", "*"), invoke("Deny", &exact)])],
+        )
+        .await?;
+    admin
+        .create_principal(
+            "slash-allow",
+            PrincipalType::User,
+            vec![identity(vec![invoke("Allow", &format!("{exact}/"))])],
+        )
+        .await?;
+    let allowed = admin.access_key("exact-allow").await?;
+    let denied = admin.access_key("exact-deny").await?;
+    let slashed = admin.access_key("slash-allow").await?;
+
+    let node = DataPlane::start(&cp.url(), "ws-arn", &dir.path().join("ws-arn"), &[])?;
+    admin.wait_converged(&["ws-arn"]).await?;
+    let addr = node.addr();
+
+    // The resource policy.
+    let mut client = open(addr, "policed", "/prod", &[]).await?;
+    client.send(Message::text("hi")).await?;
+    assert_eq!(next_text(&mut client).await, "in");
+    assert_eq!(
+        refused_status(open(addr, "policed", "/dev", &[]).await),
+        StatusCode::FORBIDDEN,
+        "an exact Deny of $connect refuses it"
+    );
+
+    // Identity policies.
+    let host = "signed.execute-api.localhost";
+    let connect = |key: &AccessKey| {
+        let headers = archway_e2e::sigv4::get_headers(key, host, "/prod", SystemTime::now());
+        async move {
+            let headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            open(addr, "signed", "/prod", &headers).await
+        }
+    };
+    let mut client = connect(&allowed).await?;
+    client.send(Message::text("hi")).await?;
+    assert_eq!(next_text(&mut client).await, "in");
+    assert_eq!(
+        refused_status(connect(&denied).await),
+        StatusCode::FORBIDDEN,
+        "an exact Deny of $connect refuses it"
+    );
+    assert_eq!(
+        refused_status(connect(&slashed).await),
+        StatusCode::FORBIDDEN,
+        "the ARN does not end in '/'"
+    );
+    assert_eq!(
+        refused_status(open(addr, "signed", "/prod", &[]).await),
+        StatusCode::FORBIDDEN,
+        "unsigned"
     );
     Ok(())
 }
@@ -837,9 +1017,35 @@ async fn functions_get_aws_websocket_events() -> anyhow::Result<()> {
     admin
         .put_route(&api, "/", route("fn", function, true))
         .await?;
+    // $connect is signed: the IAM caller's identity is in every event.
+    admin
+        .put_route(
+            &api,
+            "/",
+            Method {
+                authorization_type: "AWS_IAM".into(),
+                ..route("$connect", mock(200, ""), false)
+            },
+        )
+        .await?;
+    let invoke_all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}"#;
+    admin
+        .create_principal("fn-caller", PrincipalType::User, vec![invoke_all.into()])
+        .await?;
+    let key = admin.access_key("fn-caller").await?;
     admin.deploy(&api, "prod").await?;
     admin.wait_converged(&["ws5"]).await?;
-    let mut client = open(node.addr(), "fns", "/prod", &[]).await?;
+    let signed = archway_e2e::sigv4::get_headers(
+        &key,
+        "fns.execute-api.localhost",
+        "/prod",
+        SystemTime::now(),
+    );
+    let signed: Vec<(&str, &str)> = signed
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut client = open(node.addr(), "fns", "/prod", &signed).await?;
     let message = r#"{"action":"fn","n":7}"#;
     client.send(Message::text(message)).await?;
     // The "echo" function answers {"servedBy", "event"} as its body.
@@ -857,6 +1063,11 @@ async fn functions_get_aws_websocket_events() -> anyhow::Result<()> {
     assert_eq!(cx["connectionId"].as_str().map(str::len), Some(16));
     assert_eq!(cx["messageId"].as_str().map(str::len), Some(16));
     assert_eq!(cx["identity"]["sourceIp"], "127.0.0.1");
+    let user_arn = cx["identity"]["userArn"].as_str().unwrap_or_default();
+    assert!(user_arn.ends_with(":user/fn-caller"), "{user_arn}");
+    assert_eq!(cx["identity"]["caller"], user_arn);
+    assert_eq!(cx["identity"]["accessKey"], key.access_key_id.as_str());
+    assert_eq!(cx["identity"]["user"], "fn-caller");
     assert!(cx["connectedAt"].as_i64() > Some(0));
     let invocation = server.last("echo").expect("invoked");
     assert!(invocation.signature_ok, "signed with the node's key");

@@ -1,7 +1,8 @@
 //! `@connections` across the fleet: calls for a connection held by another
 //! node travel over a real redis-server's pub/sub (the tests start one),
-//! answer 410 once the owner is gone, 503 while Redis is down, 504 when the
-//! owner does not answer; the relay resubscribes when Redis comes back.
+//! answer 410 once the owner is gone (its presence key expired), 503 while
+//! Redis is down or the owner runs but does not listen, 504 when the owner
+//! does not answer; the relay resubscribes when Redis comes back.
 //!
 //! Two kinds of tests: the real binaries (a control plane, two nodes, real
 //! WebSocket clients, a backend that posts through `@connections` on the
@@ -13,7 +14,7 @@
 use archway_data_plane::websocket::connection_id::{ConnectionId, NodeTag};
 use archway_data_plane::websocket::fleet::{Call, Command, Fleet, Outcome};
 use archway_data_plane::websocket::registry::{Connection, Connections, Outbound};
-use archway_data_plane::websocket::relay::{Relay, channel_of};
+use archway_data_plane::websocket::relay::{Relay, Timing, channel_of, presence_key_of};
 use archway_e2e::admin::http_proxy;
 use archway_e2e::http_client::{Answer, DOMAIN};
 use archway_e2e::redis::RedisServer;
@@ -40,10 +41,18 @@ struct Node {
     fleet: Fleet,
 }
 
+/// The relays' clocks here: presence keys that expire in 2 s rather than
+/// 10 s, so a stopped node is gone sooner.
+const TIMING: Timing = Timing {
+    reply_timeout: Duration::from_secs(3),
+    presence_every: Duration::from_millis(500),
+    presence_ttl: Duration::from_secs(2),
+};
+
 impl Node {
     fn start(redis_url: &str) -> Node {
         let connections = Arc::new(Connections::new(NodeTag::random()));
-        let relay = Relay::start(redis_url, connections.clone()).expect("a Redis URL");
+        let relay = Relay::start_with(redis_url, connections.clone(), TIMING).expect("a Redis URL");
         let fleet = Fleet::with_relay(connections.clone(), relay.clone());
         Node {
             connections,
@@ -166,9 +175,20 @@ async fn calls_reach_another_nodes_connection_through_redis() -> anyhow::Result<
         Outcome::Gone
     );
 
-    // An id of a node no one runs: nobody receives the PUBLISH.
+    // An id of a node no one runs: nobody receives the PUBLISH and no
+    // presence key says it runs. Gone, once B has listened for a presence
+    // key's lifetime (before that a missing key may be one Redis lost).
     let nobody = ConnectionId::new(NodeTag::random());
-    assert_eq!(b.call(nobody, Command::Get).await, Outcome::Gone);
+    let deadline = Instant::now() + TIMING.presence_ttl + Duration::from_secs(5);
+    loop {
+        match b.call(nobody, Command::Get).await {
+            Outcome::Gone => break,
+            Outcome::Unavailable(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            other => panic!("a node no one runs answered {other:?}"),
+        }
+    }
     Ok(())
 }
 
@@ -195,13 +215,23 @@ async fn a_stopped_node_s_connections_are_gone() -> anyhow::Result<()> {
     assert!(matches!(b.call(id, Command::Get).await, Outcome::Info(_)));
     // Shut down off the test's runtime (a runtime cannot be dropped
     // inside another's task).
+    let stopped = Instant::now();
     tokio::task::spawn_blocking(move || a_runtime.shutdown_timeout(Duration::from_secs(1))).await?;
     drop(a_connections);
-    // Redis notices the closed connection at once; allow it a moment.
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // Redis notices the closed subscription at once, and A's presence key
+    // expires within its lifetime: unavailable (never gone while the key
+    // lives), then gone.
+    let deadline = Instant::now() + TIMING.presence_ttl + Duration::from_secs(5);
     loop {
         match b.call(id, Command::Get).await {
-            Outcome::Gone => break,
+            Outcome::Gone => {
+                // A wrote its key at most 0.5 s before it stopped.
+                assert!(
+                    stopped.elapsed() >= Duration::from_secs(1),
+                    "gone before its key expired"
+                );
+                break;
+            }
             other => assert!(
                 Instant::now() < deadline,
                 "a stopped node's connection answered {other:?}"
@@ -209,6 +239,87 @@ async fn a_stopped_node_s_connections_are_gone() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Ok(())
+}
+
+/// `redis-cli` against the test's server; its answer.
+fn redis_cli(redis: &RedisServer, args: &[&str]) -> String {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &redis.port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// An owner that runs but does not listen (Redis dropped its subscription
+/// and refuses it back, as in a failover) keeps its presence key fresh:
+/// calls for its connections answer unavailable (503, which SDKs retry),
+/// never gone (410, after which backends forget the client for good),
+/// however long it lasts; once it listens again they are carried out.
+#[tokio::test]
+async fn an_owner_that_is_not_listening_is_unavailable_not_gone() -> anyhow::Result<()> {
+    let redis = RedisServer::start()?;
+    // The owner connects as a Redis user of its own, whose channels the
+    // test can take away.
+    let created = redis_cli(
+        &redis,
+        &[
+            "ACL", "SETUSER", "owner", "on", ">secret", "~*", "&*", "+@all",
+        ],
+    );
+    assert_eq!(created, "OK");
+    let owner_url = format!("redis://owner:secret@127.0.0.1:{}", redis.port);
+    let (a, b) = (Node::start(&owner_url), Node::start(&redis.url()));
+    subscribed(&[&a, &b], Duration::from_secs(10)).await;
+    let (id, mut outbox) = a.connect(4);
+    // B has listened long enough to take a missing presence key at its
+    // word (so an answer other than gone below is the key's doing).
+    tokio::time::sleep(TIMING.presence_ttl).await;
+    let key = presence_key_of(id.node());
+    assert_eq!(redis_cli(&redis, &["EXISTS", &key]), "1");
+
+    // Redis drops A's subscription (its channels revoked) and refuses to
+    // take it back.
+    assert_eq!(
+        redis_cli(&redis, &["ACL", "SETUSER", "owner", "resetchannels"]),
+        "OK"
+    );
+    let channel = channel_of(id.node());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while redis_cli(&redis, &["PUBSUB", "NUMSUB", &channel]) != format!("{channel}\n0") {
+        assert!(Instant::now() < deadline, "A is still subscribed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Longer than a presence key lives: A rewrites its key all along.
+    let until = Instant::now() + TIMING.presence_ttl * 2;
+    let mut calls = 0;
+    while Instant::now() < until {
+        match b.call(id, Command::Post(Bytes::from_static(b"x"))).await {
+            Outcome::Unavailable(why) => assert!(why.contains("not listening"), "{why}"),
+            other => panic!("an owner that runs but does not listen answered {other:?}"),
+        }
+        calls += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(calls >= 10, "{calls} calls");
+
+    // Its channels given back: A resubscribes (backoff at most 5 s) and
+    // the call is carried out.
+    assert_eq!(redis_cli(&redis, &["ACL", "SETUSER", "owner", "&*"]), "OK");
+    subscribed(&[&a], Duration::from_secs(10)).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match b.call(id, Command::Post(Bytes::from_static(b"back"))).await {
+            Outcome::Posted => break,
+            other => assert!(
+                Instant::now() < deadline,
+                "after A listened again a call answered {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(matches!(next(&mut outbox).await, Outbound::Data(d) if &d[..] == b"back"));
     Ok(())
 }
 
@@ -230,7 +341,7 @@ async fn an_owner_that_does_not_answer_times_out() -> anyhow::Result<()> {
     let outcome = loop {
         let started = Instant::now();
         match b.call(id, Command::Get).await {
-            Outcome::Gone if Instant::now() < deadline => {
+            Outcome::Gone | Outcome::Unavailable(_) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await
             }
             other => break (other, started.elapsed()),
@@ -433,8 +544,9 @@ async fn manage(
         .await
 }
 
-/// Calls until the answer has `status` (the owner's connection task ends,
-/// or Redis notices a node gone, a moment after the event), within 10 s.
+/// Calls until the answer has `status` (the owner's connection task ends
+/// a moment after the event; a killed node's presence key expires within
+/// 10 s), within 20 s.
 async fn manage_until(
     node: &DataPlane,
     key: &AccessKey,
@@ -442,7 +554,7 @@ async fn manage_until(
     id: &str,
     status: u16,
 ) -> anyhow::Result<Answer> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let answer = manage(node, Some(key), method, id, "").await?;
         if answer.status.as_u16() == status {
@@ -572,14 +684,24 @@ async fn a_backend_manages_connections_held_by_another_node() -> anyhow::Result<
     );
     manage_until(&node_a, &key, "POST", &alice_id, 410).await?;
 
-    // Node A killed: its connections are gone to node B at once (Redis
-    // sees its subscription close).
+    // Node A killed: its connections are unavailable to node B (503: it
+    // could be resubscribing) until its presence key expires, then gone.
     let _carol = open(node_a.addr(), "carol-agent/1").await?;
     let carol_id = event(&mut events, "CONNECT").await.connection_id;
     let answer = manage(&node_b, Some(&key), "POST", &carol_id, "hi carol").await?;
     assert_eq!(answer.status, 200, "{answer:?}");
     node_a.process.kill();
+    let killed = Instant::now();
+    let unavailable = manage_until(&node_b, &key, "POST", &carol_id, 503).await?;
+    assert!(
+        unavailable.body.contains("not listening"),
+        "{unavailable:?}"
+    );
     manage_until(&node_b, &key, "POST", &carol_id, 410).await?;
+    assert!(
+        killed.elapsed() > Duration::from_secs(3),
+        "gone only once the key expired"
+    );
 
     // Redis down: another node's connection cannot be reached (503, said
     // so), node B's own still can.

@@ -22,8 +22,11 @@ use http::{HeaderMap, StatusCode};
 
 /// Whether a node serves `integration` on a WebSocket route: MOCK,
 /// HTTP_PROXY, HTTP with nothing to map, and functions (AWS_PROXY).
-/// Templates, parameter mappings, integration responses and service
-/// actions are refused until events can be mapped.
+/// The shared rule (`rules::websocket::route`, which the admin API and
+/// this compiler both run first) already refuses templates, parameter
+/// mappings, integration responses and service actions on routes, by
+/// field; this is the node's own guard that it never swaps in a route it
+/// cannot call.
 pub fn check_integration(key: &str, integration: &CompiledIntegration) -> Result<(), String> {
     use crate::aws::integration::ProxyIntegration;
     match integration {

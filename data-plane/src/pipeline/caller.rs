@@ -169,13 +169,6 @@ pub async fn authorize<'a>(
         }
         RouteAuth::Custom(custom) => {
             let params = cx.params();
-            // A WebSocket route's key stands for the verb (`$connect`), in
-            // the event's methodArn as AWS sends it.
-            let route_method = target
-                .route
-                .route_key
-                .as_deref()
-                .and_then(|key| http::Method::from_bytes(key.as_bytes()).ok());
             let call = custom_authorizer::Call {
                 auth: custom,
                 region: &cx.tables.region,
@@ -186,8 +179,11 @@ pub async fn authorize<'a>(
                 resource_path: &target.route.resource_path,
                 resource_id: &target.route.resource_id,
                 path: cx.stage_path(),
+                route_key: target.route.route_key.as_deref(),
+                connection_id: cx.observation.connection_id.as_deref(),
+                domain_name: super::normalize::domain_name(&cx.head),
                 params: &params[..],
-                method: route_method.as_ref().unwrap_or(&cx.head.method),
+                method: &cx.head.method,
                 headers: &cx.head.headers,
                 extensions: &cx.head.extensions,
                 query: cx.head.uri.query(),
@@ -242,7 +238,7 @@ mod tests {
                 api_id: "api1",
                 stage: "prod",
                 method,
-                path: "/pets",
+                path: Some("/pets"),
             },
             source_ip: "192.0.2.7".parse().unwrap(),
             secure_transport: true,

@@ -111,6 +111,14 @@ pub struct Call<'a> {
     pub resource_id: &'a str,
     /// The request path after the stage, e.g. `/pets/7`.
     pub path: &'a str,
+    /// A WebSocket route's key (`$connect`): the method ARN ends at it,
+    /// as AWS's does (`…/prod/$connect`), and the event is AWS's
+    /// WebSocket authorizer event (see [`Call::websocket_event`]).
+    pub route_key: Option<&'a str>,
+    /// A WebSocket connect: the id the connection will have.
+    pub connection_id: Option<&'a str>,
+    /// The host the client asked for, without its port.
+    pub domain_name: &'a str,
     /// Path parameters: (name, raw value).
     pub params: &'a [(&'a str, &'a str)],
     pub method: &'a http::Method,
@@ -126,17 +134,65 @@ pub struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path}`,
-    /// as parts: a cached answer's policy is matched without formatting it.
+    /// `arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/{path}`
+    /// (a WebSocket route's: `…/{stage}/{route key}`), as parts: a cached
+    /// answer's policy is matched without formatting it.
     fn method_arn(&self) -> MethodArn<'_> {
-        MethodArn {
-            region: self.region,
-            account: self.account_id,
-            api_id: self.api_id,
-            stage: self.stage,
-            method: self.method.as_str(),
-            path: self.path,
+        match self.route_key {
+            Some(key) => MethodArn {
+                region: self.region,
+                account: self.account_id,
+                api_id: self.api_id,
+                stage: self.stage,
+                method: key,
+                path: None,
+            },
+            None => MethodArn {
+                region: self.region,
+                account: self.account_id,
+                api_id: self.api_id,
+                stage: self.stage,
+                method: self.method.as_str(),
+                path: Some(self.path),
+            },
         }
+    }
+
+    /// AWS's REQUEST authorizer event for a WebSocket connect, but for
+    /// what it shares with the REST event (method ARN, headers, query
+    /// string, stage variables): a `requestContext` with the route key,
+    /// `eventType: CONNECT`, the connection's id and the times, and no
+    /// `httpMethod`, `resource` or `path` (a route has none). Authorizers
+    /// ported from AWS read these, often keyed on `connectionId`.
+    fn websocket_event(&self, route_key: &str) -> Value {
+        let now = std::time::SystemTime::now();
+        let epoch_ms = now
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let mut request_time = String::with_capacity(26);
+        let _ = super::observe::write_clf_time(&mut request_time, now);
+        json!({
+            "type": "REQUEST",
+            "requestContext": {
+                "routeKey": route_key,
+                "eventType": "CONNECT",
+                "extendedRequestId": self.request_id,
+                "requestTime": request_time,
+                "messageDirection": "IN",
+                "stage": self.stage,
+                "connectedAt": epoch_ms,
+                "requestTimeEpoch": epoch_ms,
+                "identity": {
+                    "apiKey": self.header("x-api-key"),
+                    "sourceIp": self.source_ip.to_string(),
+                    "userAgent": self.header("user-agent"),
+                },
+                "requestId": self.request_id,
+                "domainName": self.domain_name,
+                "connectionId": self.connection_id,
+                "apiId": self.api_id,
+            },
+        })
     }
 
     /// A header's one value. A header sent twice has no value here: the
@@ -258,6 +314,16 @@ impl Call<'_> {
                         Value::Object(m)
                     }
                 };
+                if let Some(route_key) = self.route_key {
+                    let mut event = self.websocket_event(route_key);
+                    event["methodArn"] = method_arn.into();
+                    event["headers"] = headers.into();
+                    event["multiValueHeaders"] = multi_headers.into();
+                    event["queryStringParameters"] = or_null(query);
+                    event["multiValueQueryStringParameters"] = or_null(multi_query);
+                    event["stageVariables"] = or_null(variables);
+                    return event;
+                }
                 json!({
                     "type": "REQUEST",
                     "methodArn": method_arn,

@@ -157,7 +157,7 @@ pub(super) fn backend_headers(f: &Forward<'_>, headers: &mut http::HeaderMap) {
 /// client's `X-Forwarded-Host`, `-Port` and `-Prefix` in any spelling, which
 /// frameworks trust to build absolute URLs (host-header poisoning) and
 /// the gateway does not set.
-fn remove_gateway_headers(headers: &mut http::HeaderMap) {
+pub(crate) fn remove_gateway_headers(headers: &mut http::HeaderMap) {
     const PREFIX: &[u8] = b"x-archway-";
     const FORWARDING: [&[u8]; 3] = [b"x-real-ip", b"x-forwarded-for", b"x-forwarded-proto"];
     const CLAIMS: [&[u8]; 5] = [

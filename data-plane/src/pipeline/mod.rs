@@ -351,6 +351,7 @@ impl Gateway {
         let Some(websocket) = &self.websocket else {
             return Err(GatewayResponse::ApiConfigurationError);
         };
+        cx.observation.connection_id = Some(websocket.new_connection_id());
         if let Err(refusal) = self.admit_connect(cx, &target).await {
             websocket.refused(&target);
             return Err(refusal);

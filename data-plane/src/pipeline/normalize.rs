@@ -587,7 +587,7 @@ mod tests {
                     api_id: "api",
                     stage,
                     method: "GET",
-                    path,
+                    path: Some(path),
                 }),
                 principal_arn: None,
                 principal_account: None,

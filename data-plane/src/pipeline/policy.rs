@@ -43,12 +43,16 @@ pub fn method_arn<'c>(cx: &'c Context<'_>, target: &Target<'c>) -> MethodArn<'c>
         account: &cx.tables.account_id,
         api_id: &target.api.id,
         stage: &target.stage.name,
-        // A WebSocket route's ARN names its key: `.../prod/$connect`.
+        // A WebSocket route's ARN ends at its key, as AWS writes it:
+        // `.../prod/$connect`.
         method: match &target.route.route_key {
             Some(key) => key,
             None => cx.head.method.as_str(),
         },
-        path: cx.stage_path(),
+        path: match target.route.route_key {
+            Some(_) => None,
+            None => Some(cx.stage_path()),
+        },
     }
 }
 
@@ -111,7 +115,7 @@ mod tests {
             api_id: "abc",
             stage: "prod",
             method: "GET",
-            path: "/pets",
+            path: Some("/pets"),
         };
         assert_eq!(
             masked_arn(&arn),

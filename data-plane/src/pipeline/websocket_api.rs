@@ -33,6 +33,11 @@ pub trait WebSocketApis: Send + Sync + std::fmt::Debug {
 
     /// A connect to `target` the request phases refused (for metrics).
     fn refused(&self, target: &Target<'_>);
+
+    /// The id a connect about to be admitted will have: made before the
+    /// request phases, as AWS's, so the REQUEST authorizer's event and
+    /// the access log name the connection (also when it is refused).
+    fn new_connection_id(&self) -> Box<str>;
 }
 
 /// Whether a request asks for a WebSocket (RFC 6455 section 4.1): a GET

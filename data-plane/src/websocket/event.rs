@@ -5,14 +5,22 @@
 //!
 //! A connection's constant facts ([`Peer`]) are made once, at connect, and
 //! shared by all its events; an [`Event`] adds only what changes (route,
-//! type, message id, time), so a message costs no copies of them.
+//! type, message id, time), so a message costs no copies of them. Among
+//! them is who the caller proved to be at `$connect` ([`Identity`]): a
+//! WebSocket is authorized once, and as in AWS every later event (MESSAGE,
+//! DISCONNECT) carries that identity, so a backend knows who sent a
+//! message without keeping its own table of connections.
 
 use crate::hop_by_hop;
+use crate::pipeline::caller::{Authorization, Caller};
+use crate::pipeline::http_proxy::{CONTEXT_HEADER, PRINCIPAL_HEADER};
 use crate::pipeline::observe::{RequestId, write_clf_time};
+use crate::principal::Principal;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value, json};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +51,79 @@ pub struct Peer {
     pub source_ip: IpAddr,
     pub user_agent: Box<str>,
     pub connected_at_ms: i64,
+    /// Who the caller proved to be at `$connect`.
+    pub identity: Identity,
+}
+
+/// Who a connection's caller proved to be at `$connect`, as its events
+/// tell backends (AWS's `requestContext.authorizer` and `identity.*`; for
+/// HTTP backends the headers HTTP_PROXY methods get).
+#[derive(Debug, Default)]
+pub enum Identity {
+    /// `$connect` is not authorized.
+    #[default]
+    Anonymous,
+    /// A REQUEST authorizer allowed it: its `principalId` and `context`,
+    /// as the integration receives them (shared with the cached answer).
+    Authorizer(Arc<Principal>),
+    /// Signed with SigV4 by an IAM principal.
+    Iam {
+        /// Its ARN as the integration receives it.
+        principal: Arc<Principal>,
+        access_key: Box<str>,
+        user_arn: Box<str>,
+        /// Users only.
+        user: Option<Box<str>>,
+        account_id: Box<str>,
+    },
+}
+
+impl Identity {
+    /// What the authorize phase learned at `$connect`, kept for the
+    /// connection's life.
+    pub fn of(authorization: &Authorization<'_>) -> Identity {
+        match &authorization.caller {
+            // WEBSOCKET APIs take no JWT authorizers (the shared rule
+            // refuses them), so a JWT caller is not seen here.
+            Caller::Anonymous | Caller::Jwt { .. } => Identity::Anonymous,
+            Caller::Authorizer(answer) => Identity::Authorizer(answer.principal.clone()),
+            Caller::Iam(key) => Identity::Iam {
+                principal: key.principal.clone(),
+                access_key: key.access_key_id.clone(),
+                user_arn: key.principal_arn.clone(),
+                user: key.username.clone(),
+                account_id: key.account_id().into(),
+            },
+        }
+    }
+
+    fn principal(&self) -> Option<&Principal> {
+        match self {
+            Identity::Anonymous => None,
+            Identity::Authorizer(p) | Identity::Iam { principal: p, .. } => Some(p),
+        }
+    }
+
+    /// `requestContext.authorizer` of a REQUEST authorizer's caller: its
+    /// `principalId` and its context's keys side by side, as AWS gives
+    /// them (None for other callers, which have none).
+    fn aws_authorizer(&self) -> Option<Value> {
+        let Identity::Authorizer(p) = self else {
+            return None;
+        };
+        let text =
+            |v: &Option<HeaderValue>| v.as_ref().and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut fields = Map::new();
+        if let Some(Value::Object(context)) = text(&p.context)
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok())
+        {
+            fields.extend(context.into_iter().filter(|(k, _)| k != "principalId"));
+        }
+        fields.insert("principalId".into(), text(&p.subject).into());
+        fields.insert("integrationLatency".into(), 0.into());
+        Some(Value::Object(fields))
+    }
 }
 
 /// One event of a connection.
@@ -112,6 +193,9 @@ impl Event<'_> {
                 }
                 headers.append(name.clone(), value.clone());
             }
+            // And their `_` spellings (`x_archway_principal`), which CGI
+            // and WSGI backends read as the gateway's headers.
+            crate::pipeline::http_proxy::remove_gateway_headers(&mut headers);
             if let Some(query) = handshake.uri.query()
                 && let Ok(value) = HeaderValue::from_str(query)
             {
@@ -137,6 +221,15 @@ impl Event<'_> {
         put(SOURCE_IP, &peer.source_ip.to_string());
         put(CONNECTED_AT, &peer.connected_at_ms.to_string());
         put(REQUEST_ID, self.request_id.as_str());
+        // Who the caller is, on every event: the headers HTTP_PROXY methods
+        // get (the client's own spellings of them were dropped above).
+        if let Some(p) = peer.identity.principal() {
+            for (name, value) in [(PRINCIPAL_HEADER, &p.subject), (CONTEXT_HEADER, &p.context)] {
+                if let Some(value) = value {
+                    headers.insert(HeaderName::from_static(name), value.clone());
+                }
+            }
+        }
         if !self.body.is_empty() {
             let content_type = if std::str::from_utf8(self.body).is_ok() {
                 "text/plain; charset=utf-8"
@@ -182,6 +275,24 @@ impl Event<'_> {
         if let Some((code, reason)) = self.disconnect {
             context["disconnectStatusCode"] = code.into();
             context["disconnectReason"] = reason.into();
+        }
+        if let Some(authorizer) = peer.identity.aws_authorizer() {
+            context["authorizer"] = authorizer;
+        }
+        if let Identity::Iam {
+            access_key,
+            user_arn,
+            user,
+            account_id,
+            ..
+        } = &peer.identity
+        {
+            let identity = &mut context["identity"];
+            identity["accessKey"] = Value::from(&**access_key);
+            identity["accountId"] = Value::from(&**account_id);
+            identity["caller"] = Value::from(&**user_arn);
+            identity["userArn"] = Value::from(&**user_arn);
+            identity["user"] = Value::from(user.as_deref());
         }
         let mut event = Map::new();
         if let Some(handshake) = self.handshake {
@@ -249,6 +360,7 @@ mod tests {
             source_ip: "127.0.0.1".parse().unwrap(),
             user_agent: "test-client".into(),
             connected_at_ms: 1_700_000_000_000,
+            identity: Identity::Anonymous,
         }
     }
 
@@ -319,6 +431,154 @@ mod tests {
             assert!(!h.contains_key(gone), "{gone}");
         }
         assert!(!h.contains_key(MESSAGE_ID));
+    }
+
+    /// A REQUEST authorizer's principal and context, given at `$connect`,
+    /// reach every later event: headers for HTTP backends, AWS's
+    /// `requestContext.authorizer` for functions.
+    #[test]
+    fn the_connect_authorizers_answer_reaches_every_event() {
+        use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+        let peer = Peer {
+            identity: Identity::Authorizer(Arc::new(Principal::new(
+                Some("user-7"),
+                None,
+                Some(r#"{"tier":"gold","seats":3,"principalId":"claimed"}"#),
+            ))),
+            ..peer()
+        };
+        let body = Bytes::from_static(b"{\"action\":\"send\"}");
+        let message = Event {
+            peer: &peer,
+            kind: EventType::Message,
+            route_key: "send",
+            message_id: Some("m1"),
+            request_id: RequestId::new(),
+            at: SystemTime::now(),
+            body: &body,
+            handshake: None,
+            disconnect: None,
+        };
+        let h = message.http_headers();
+        assert_eq!(h[PRINCIPAL_HEADER], "user-7");
+        let context: Value = serde_json::from_slice(h[CONTEXT_HEADER].as_bytes()).unwrap();
+        assert_eq!(context["tier"], "gold");
+        let parsed: ApiGatewayWebsocketProxyRequest =
+            serde_json::from_value(message.aws_event()).unwrap();
+        let authorizer = &parsed.request_context.authorizer.fields;
+        assert_eq!(
+            authorizer["principalId"], "user-7",
+            "the authorizer's, not the context's"
+        );
+        assert_eq!(authorizer["tier"], "gold");
+        assert_eq!(authorizer["seats"], 3);
+        let empty = Bytes::new();
+        let disconnect = Event {
+            kind: EventType::Disconnect,
+            route_key: "$disconnect",
+            message_id: None,
+            body: &empty,
+            disconnect: Some((1000, "")),
+            ..message
+        };
+        assert_eq!(disconnect.http_headers()[PRINCIPAL_HEADER], "user-7");
+        assert_eq!(
+            disconnect.aws_event()["requestContext"]["authorizer"]["principalId"],
+            "user-7"
+        );
+        // An anonymous connection's events have neither.
+        let anonymous = self::peer();
+        let event = Event {
+            peer: &anonymous,
+            ..disconnect
+        };
+        assert!(!event.http_headers().contains_key(PRINCIPAL_HEADER));
+        assert!(
+            event.aws_event()["requestContext"]
+                .get("authorizer")
+                .is_none()
+        );
+    }
+
+    /// An IAM caller's identity, as AWS gives it in `requestContext.identity`.
+    #[test]
+    fn an_iam_callers_identity_reaches_every_event() {
+        use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+        let arn = "arn:aws:iam::123456789012:user/alice";
+        let peer = Peer {
+            identity: Identity::Iam {
+                principal: Arc::new(Principal::new(Some(arn), None, None)),
+                access_key: "AKIAIOSFODNN7EXAMPLE".into(),
+                user_arn: arn.into(),
+                user: Some("alice".into()),
+                account_id: "123456789012".into(),
+            },
+            ..peer()
+        };
+        let body = Bytes::from_static(b"hi");
+        let message = Event {
+            peer: &peer,
+            kind: EventType::Message,
+            route_key: "$default",
+            message_id: Some("m1"),
+            request_id: RequestId::new(),
+            at: SystemTime::now(),
+            body: &body,
+            handshake: None,
+            disconnect: None,
+        };
+        assert_eq!(message.http_headers()[PRINCIPAL_HEADER], arn);
+        let parsed: ApiGatewayWebsocketProxyRequest =
+            serde_json::from_value(message.aws_event()).unwrap();
+        let identity = &parsed.request_context.identity;
+        assert_eq!(identity.user_arn.as_deref(), Some(arn));
+        assert_eq!(identity.caller.as_deref(), Some(arn));
+        assert_eq!(identity.account_id.as_deref(), Some("123456789012"));
+        assert_eq!(identity.access_key.as_deref(), Some("AKIAIOSFODNN7EXAMPLE"));
+        assert_eq!(identity.user.as_deref(), Some("alice"));
+        assert_eq!(identity.source_ip.as_deref(), Some("127.0.0.1"));
+    }
+
+    /// A client cannot pass for someone else at `$connect`: its own
+    /// identity headers, in any spelling, do not reach the backend.
+    #[test]
+    fn a_clients_claimed_identity_headers_are_dropped_at_connect() {
+        let peer = Peer {
+            identity: Identity::Authorizer(Arc::new(Principal::new(Some("user-7"), None, None))),
+            ..peer()
+        };
+        let mut handshake = handshake();
+        for name in [
+            "x-archway-principal",
+            "x_archway_principal",
+            "x_archway-authorizer-context",
+        ] {
+            handshake.headers.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static("admin"),
+            );
+        }
+        let empty = Bytes::new();
+        let connect = Event {
+            peer: &peer,
+            kind: EventType::Connect,
+            route_key: "$connect",
+            message_id: None,
+            request_id: RequestId::new(),
+            at: SystemTime::now(),
+            body: &empty,
+            handshake: Some(&handshake),
+            disconnect: None,
+        };
+        let h = connect.http_headers();
+        assert_eq!(
+            h.get_all(PRINCIPAL_HEADER).iter().collect::<Vec<_>>(),
+            ["user-7"]
+        );
+        assert!(!h.contains_key("x_archway_principal"));
+        assert!(!h.contains_key("x_archway-authorizer-context"));
+        assert!(!h.contains_key(CONTEXT_HEADER));
+        assert_eq!(h["authorization"], "Bearer t", "other headers pass");
     }
 
     /// The event parses as `aws_lambda_events`' WebSocket request, with

@@ -184,7 +184,7 @@ pub async fn authorize<'a>(
             api_id: &stage.api.id,
             stage: &stage.stage.name,
             method: target.verb.as_str(),
-            path: cx.stage_path(),
+            path: Some(cx.stage_path()),
         },
         source_ip: cx.client.ip,
         secure_transport: cx.client.secure,

@@ -5,9 +5,19 @@
 //! node that gets a call for an id of another node publishes the call on
 //! that node's channel with a correlation number and its own channel to
 //! reply on, then waits (bounded) for the reply. So:
-//! - `PUBLISH` answering 0 receivers means no node holds that tag: the
-//!   owner has stopped (a restarted node has a new tag), and its
-//!   connections are gone (410);
+//! - `PUBLISH` answering 0 receivers means no node listens for that tag
+//!   now. That alone does not mean the owner is gone: a live owner that
+//!   lost its subscription (a Redis blip, a failover) is not listening
+//!   while it resubscribes, and its clients are still connected. So every
+//!   node keeps a presence key, `archway:ws:node:{tag}`, rewritten every
+//!   [`Timing::presence_every`] with a lifetime of [`Timing::presence_ttl`]
+//!   for as long as it runs (subscribed or not). The owner is gone (410)
+//!   only when its key has expired too, and only when this node has
+//!   listened for at least that lifetime itself (Redis may have restarted
+//!   and lost every key just before: live owners rewrite theirs within
+//!   it). Otherwise the owner is alive but not listening now
+//!   ([`Outcome::Unavailable`], 503). A node that stopped (a restarted node
+//!   has a new tag) is gone once its key expires;
 //! - Redis unreachable, or this node not subscribed (still connecting, or
 //!   reconnecting after losing Redis): the call cannot be carried out now
 //!   ([`Outcome::Unavailable`], 503);
@@ -17,8 +27,8 @@
 //!
 //! The subscription is re-established with exponential backoff (100 ms to
 //! 5 s) whenever it is lost, and a ping every few seconds notices a
-//! connection that died silently. Publishing goes through a
-//! [`ConnectionManager`], which reconnects by itself.
+//! connection that died silently. Publishing (and the presence key) goes
+//! through a [`ConnectionManager`], which reconnects by itself.
 
 use super::connection_id::NodeTag;
 use super::fleet::{self, Call, Outcome};
@@ -31,11 +41,16 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// How long a caller waits for the owner node's reply.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often a node rewrites its presence key.
+pub const PRESENCE_EVERY: Duration = Duration::from_secs(3);
+/// How long a presence key outlives its last write: a node that stopped
+/// is gone (410) this long after, at most.
+pub const PRESENCE_TTL: Duration = Duration::from_secs(10);
 /// How long a `PUBLISH` (or a reply's) may take.
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long connecting and subscribing may take.
@@ -53,6 +68,33 @@ pub fn channel_of(node: NodeTag) -> String {
     format!("archway:ws:{node}")
 }
 
+/// The key that says the node tagged `node` runs (see the module's doc).
+pub fn presence_key_of(node: NodeTag) -> String {
+    format!("archway:ws:node:{node}")
+}
+
+/// The relay's clocks; [`Timing::default`] in nodes, shorter in tests.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// How long a caller waits for the owner node's reply.
+    pub reply_timeout: Duration,
+    /// How often the node rewrites its presence key.
+    pub presence_every: Duration,
+    /// The presence key's lifetime (well above `presence_every`, so a
+    /// slow write or two does not make a live node gone).
+    pub presence_ttl: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            reply_timeout: REPLY_TIMEOUT,
+            presence_every: PRESENCE_EVERY,
+            presence_ttl: PRESENCE_TTL,
+        }
+    }
+}
+
 type Pending = HashMap<u64, oneshot::Sender<Outcome>, foldhash::fast::RandomState>;
 
 #[derive(Debug)]
@@ -60,11 +102,16 @@ pub struct Relay {
     /// This node's channel: requests for its connections and replies to
     /// its own requests both arrive here.
     channel: String,
+    /// This node's presence key.
+    presence: String,
     publisher: ArcSwapOption<ConnectionManager>,
     subscribed: AtomicBool,
+    /// Since when this node has listened without a break (None: it does
+    /// not listen now).
+    subscribed_at: Mutex<Option<Instant>>,
     pending: Mutex<Pending>,
     next_correlation: AtomicU64,
-    reply_timeout: Duration,
+    timing: Timing,
 }
 
 impl Relay {
@@ -72,24 +119,28 @@ impl Relay {
     /// connects and subscribes in the background (a node starts and serves
     /// its own connections while Redis is down).
     pub fn start(url: &str, connections: Arc<Connections>) -> anyhow::Result<Arc<Relay>> {
-        Self::start_with_timeout(url, connections, REPLY_TIMEOUT)
+        Self::start_with(url, connections, Timing::default())
     }
 
-    fn start_with_timeout(
+    /// [`Relay::start`] with other clocks (tests).
+    pub fn start_with(
         url: &str,
         connections: Arc<Connections>,
-        reply_timeout: Duration,
+        timing: Timing,
     ) -> anyhow::Result<Arc<Relay>> {
         let client = redis::Client::open(url)?;
         let relay = Arc::new(Relay {
             channel: channel_of(connections.node()),
+            presence: presence_key_of(connections.node()),
             publisher: ArcSwapOption::empty(),
             subscribed: AtomicBool::new(false),
+            subscribed_at: Mutex::new(None),
             pending: Mutex::default(),
             next_correlation: AtomicU64::new(1),
-            reply_timeout,
+            timing,
         });
         tokio::spawn(connect_publisher(relay.clone(), client.clone()));
+        tokio::spawn(keep_present(relay.clone()));
         tokio::spawn(keep_subscribed(relay.clone(), client, connections));
         Ok(relay)
     }
@@ -125,14 +176,54 @@ impl Relay {
                 tracing::warn!(error = %reason, channel = %owner, "relaying an @connections call");
                 return Outcome::Unavailable("Redis did not take the call");
             }
-            Ok(0) => return Outcome::Gone,
+            Ok(0) => return self.not_listening(&publisher, call.id.node()).await,
             Ok(_) => {}
         }
-        match tokio::time::timeout(self.reply_timeout, rx).await {
+        match tokio::time::timeout(self.timing.reply_timeout, rx).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => Outcome::Unavailable("the Redis subscription was lost while waiting"),
             Err(_) => Outcome::TimedOut,
         }
+    }
+
+    /// No node listens for `owner`'s tag: gone (410) only when its
+    /// presence key expired and this node has listened long enough to know
+    /// the key is not missing because Redis lost it; else the owner may be
+    /// alive and resubscribing (503, which SDKs retry).
+    async fn not_listening(&self, publisher: &ConnectionManager, owner: NodeTag) -> Outcome {
+        if !self.listened_for(self.timing.presence_ttl) {
+            return Outcome::Unavailable(
+                "the node that holds the connection is not listening on Redis, and this node subscribed too recently to tell whether it stopped",
+            );
+        }
+        let key = presence_key_of(owner);
+        let mut connection = publisher.clone();
+        let mut command = redis::cmd("EXISTS");
+        command.arg(&key);
+        let exists = command.query_async::<i64>(&mut connection);
+        match tokio::time::timeout(PUBLISH_TIMEOUT, exists).await {
+            Ok(Ok(0)) => Outcome::Gone,
+            Ok(Ok(_)) => Outcome::Unavailable(
+                "the node that holds the connection runs but is not listening on Redis now (resubscribing)",
+            ),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, %key, "checking an @connections owner's presence");
+                Outcome::Unavailable(
+                    "Redis did not say whether the node that holds the connection runs",
+                )
+            }
+            Err(_) => Outcome::Unavailable(
+                "Redis did not say in time whether the node that holds the connection runs",
+            ),
+        }
+    }
+
+    /// Whether this node has listened on its channel, without a break, for
+    /// at least `span`.
+    fn listened_for(&self, span: Duration) -> bool {
+        self.subscribed_at
+            .lock_or_recover()
+            .is_some_and(|since| since.elapsed() >= span)
     }
 
     fn pending_map(&self) -> std::sync::MutexGuard<'_, Pending> {
@@ -181,6 +272,7 @@ impl Relay {
     /// call ends now (as unavailable) rather than at its timeout.
     fn lost_subscription(&self) {
         self.subscribed.store(false, Ordering::Release);
+        *self.subscribed_at.lock_or_recover() = None;
         self.pending_map().clear();
     }
 }
@@ -236,6 +328,36 @@ async fn connect_publisher(relay: Arc<Relay>, client: redis::Client) {
     }
 }
 
+/// Rewrites the node's presence key for as long as the node runs, whether
+/// it listens on its channel or not: while it runs its connections are
+/// there, even when it cannot be asked about them now.
+async fn keep_present(relay: Arc<Relay>) {
+    let mut tick = tokio::time::interval(relay.timing.presence_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let ttl_ms = u64::try_from(relay.timing.presence_ttl.as_millis()).unwrap_or(u64::MAX);
+    loop {
+        tick.tick().await;
+        // Not connected yet: connect_publisher is on it.
+        let Some(publisher) = relay.publisher.load_full() else {
+            continue;
+        };
+        let mut connection = (*publisher).clone();
+        let mut command = redis::cmd("SET");
+        command.arg(&relay.presence).arg(1).arg("PX").arg(ttl_ms);
+        let set = command.query_async::<()>(&mut connection);
+        match tokio::time::timeout(PUBLISH_TIMEOUT, set).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, key = %relay.presence, "refreshing the node's @connections presence")
+            }
+            Err(_) => tracing::warn!(
+                key = %relay.presence,
+                "refreshing the node's @connections presence took over {PUBLISH_TIMEOUT:?}"
+            ),
+        }
+    }
+}
+
 /// Keeps the node subscribed to its channel, resubscribing with backoff
 /// whenever the connection is lost.
 async fn keep_subscribed(relay: Arc<Relay>, client: redis::Client, connections: Arc<Connections>) {
@@ -275,6 +397,7 @@ async fn serve_subscription(
         .await
         .map_err(|_| "subscribing timed out".to_owned())?
         .map_err(|e| e.to_string())?;
+    *relay.subscribed_at.lock_or_recover() = Some(Instant::now());
     relay.subscribed.store(true, Ordering::Release);
     tracing::info!(channel = %relay.channel, "subscribed to Redis for @connections");
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -312,9 +435,15 @@ mod tests {
     }
 
     #[test]
-    fn channels_name_the_node_tag() {
+    fn channels_and_presence_keys_name_the_node_tag() {
         let tag = NodeTag([0x0a, 0x0b, 0x0c, 0xff]);
         assert_eq!(channel_of(tag), "archway:ws:0a0b0cff");
+        assert_eq!(presence_key_of(tag), "archway:ws:node:0a0b0cff");
+        let t = Timing::default();
+        assert!(
+            t.presence_ttl >= t.presence_every * 3,
+            "a missed write or two is not gone"
+        );
     }
 
     #[tokio::test]
@@ -333,16 +462,22 @@ mod tests {
     async fn a_lost_subscription_ends_waiting_calls_at_once() {
         let relay = Relay {
             channel: "archway:ws:00000000".into(),
+            presence: "archway:ws:node:00000000".into(),
             publisher: ArcSwapOption::empty(),
             subscribed: AtomicBool::new(true),
+            subscribed_at: Mutex::new(Some(Instant::now())),
             pending: Mutex::default(),
             next_correlation: AtomicU64::new(1),
-            reply_timeout: Duration::from_secs(60),
+            timing: Timing {
+                reply_timeout: Duration::from_secs(60),
+                ..Timing::default()
+            },
         };
         let (tx, rx) = oneshot::channel::<Outcome>();
         relay.pending_map().insert(1, tx);
         relay.lost_subscription();
         assert!(!relay.is_subscribed());
+        assert!(!relay.listened_for(Duration::ZERO), "a break in listening");
         assert!(rx.await.is_err(), "the waiting call is woken");
     }
 

@@ -18,7 +18,8 @@
 //! the upgraded socket once the 101 is written.
 
 use super::connection::{self, Start};
-use super::event::{Event, EventType, Peer, epoch_ms};
+use super::connection_id::ConnectionId;
+use super::event::{Event, EventType, Identity, Peer, epoch_ms};
 use super::invoke::{self, Answer};
 use super::{Shared, WebSocketNode};
 use crate::pipeline::GatewayBody;
@@ -47,6 +48,10 @@ impl WebSocketApis for WebSocketNode {
             .metrics
             .connect(&target.api.label, &target.stage.label, "refused");
     }
+
+    fn new_connection_id(&self) -> Box<str> {
+        self.shared.connections.new_id().to_string().into()
+    }
 }
 
 async fn connect<'a>(
@@ -70,7 +75,14 @@ async fn connect<'a>(
     let Some(routes) = target.serving.deployment.websocket.as_deref() else {
         return Err(GatewayResponse::ApiConfigurationError);
     };
-    let id = shared.connections.new_id();
+    // The id the request phases named the connection by (the REQUEST
+    // authorizer's event), else a new one.
+    let id = cx
+        .observation
+        .connection_id
+        .as_deref()
+        .and_then(ConnectionId::parse)
+        .unwrap_or_else(|| shared.connections.new_id());
     let at = SystemTime::now();
     let text = |name: header::HeaderName| {
         cx.head
@@ -87,6 +99,7 @@ async fn connect<'a>(
         source_ip: cx.client.ip,
         user_agent: text(header::USER_AGENT).into(),
         connected_at_ms: epoch_ms(at),
+        identity: Identity::of(&cx.authorization),
     });
     cx.observation.connection_id = Some(peer.connection_id.clone());
     let mut protocol = None;

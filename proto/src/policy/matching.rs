@@ -298,7 +298,9 @@ fn strip_literal(parts: &[&str], literal: &[u8], ignore_ascii_case: bool) -> Opt
 /// policies, IAM policies and Lambda authorizers:
 /// `arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{method}/{path}`
 /// where `path` is the request path without its leading `/` (so the root
-/// path `/` gives a trailing `/`).
+/// path `/` gives a trailing `/`). A WebSocket route's ARN has no path:
+/// `…/{stage}/{route key}` (`…/prod/$connect`), as AWS writes it, so a
+/// policy or an authorizer written for AWS's ARN matches it exactly.
 ///
 /// Kept as borrowed parts so the data plane can match policies against it
 /// per request without formatting a `String`; `Display` (and so
@@ -309,9 +311,11 @@ pub struct MethodArn<'a> {
     pub account: &'a str,
     pub api_id: &'a str,
     pub stage: &'a str,
+    /// An HTTP verb, or a WebSocket route key.
     pub method: &'a str,
-    /// The request path, with or without its leading `/`.
-    pub path: &'a str,
+    /// The request path, with or without its leading `/`; `None` for a
+    /// WebSocket route, whose ARN ends at its key.
+    pub path: Option<&'a str>,
 }
 
 /// How many `&str` parts [`MethodArn::parts`] yields.
@@ -320,6 +324,11 @@ pub(crate) const METHOD_ARN_PARTS: usize = 12;
 impl<'a> MethodArn<'a> {
     /// The ARN as parts whose concatenation is the ARN text.
     pub(crate) fn parts(&self) -> [&'a str; METHOD_ARN_PARTS] {
+        // Empty parts match nothing and print nothing.
+        let (slash, path) = match self.path {
+            Some(path) => ("/", path.strip_prefix('/').unwrap_or(path)),
+            None => ("", ""),
+        };
         [
             "arn:aws:execute-api:",
             self.region,
@@ -331,8 +340,8 @@ impl<'a> MethodArn<'a> {
             self.stage,
             "/",
             self.method,
-            "/",
-            self.path.strip_prefix('/').unwrap_or(self.path),
+            slash,
+            path,
         ]
     }
 }
@@ -363,7 +372,7 @@ pub fn method_arn(
         api_id,
         stage,
         method,
-        path: resource_path,
+        path: Some(resource_path),
     }
     .to_string()
 }

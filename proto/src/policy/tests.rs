@@ -684,7 +684,7 @@ fn deny_resources_hold_for_a_file_extension_and_allow_resources_do_not() {
             api_id: "abc123",
             stage: "prod",
             method: "GET",
-            path,
+            path: Some(path),
         };
         let ctx = RequestContext {
             resource: Resource::Method(method),
@@ -699,7 +699,7 @@ fn deny_resources_hold_for_a_file_extension_and_allow_resources_do_not() {
             api_id: "abc123",
             stage: "prod",
             method: "GET",
-            path,
+            path: Some(path),
         };
         let ctx = RequestContext {
             resource: Resource::Method(method),
@@ -716,7 +716,7 @@ fn deny_resources_hold_for_a_file_extension_and_allow_resources_do_not() {
             api_id: "abc123",
             stage: "prod",
             method: "GET",
-            path,
+            path: Some(path),
         }),
         ..as_alice("")
     };
@@ -983,7 +983,7 @@ fn method_arn_parts_match_like_the_formatted_arn() {
             api_id: "abc123",
             stage,
             method,
-            path,
+            path: Some(path),
         };
         let text = m.to_string();
         assert_eq!(
@@ -1005,6 +1005,69 @@ fn method_arn_parts_match_like_the_formatted_arn() {
             );
         }
     }
+}
+
+/// A WebSocket route's ARN ends at its key, as AWS writes it
+/// (`…/prod/$connect`, no trailing `/`): a Deny or an Allow written for
+/// AWS's exact ARN applies, and a pattern with a trailing `/` (the REST
+/// root's shape) does not.
+#[test]
+fn websocket_route_arns_end_at_the_route_key() {
+    let connect = MethodArn {
+        region: "us-east-1",
+        account: "123456789012",
+        api_id: "chat",
+        stage: "prod",
+        method: "$connect",
+        path: None,
+    };
+    assert_eq!(
+        connect.to_string(),
+        "arn:aws:execute-api:us-east-1:123456789012:chat/prod/$connect"
+    );
+    let chat = "arn:aws:execute-api:us-east-1:123456789012:chat";
+    let decide = |effect: &str, pattern: &str| {
+        stmt(effect, "*", pattern).evaluate(&RequestContext {
+            resource: connect.into(),
+            ..as_alice("")
+        })
+    };
+    // Exact: by parts as by text.
+    for pattern in [
+        format!("{chat}/prod/$connect"),
+        "arn:aws:execute-api:*:*:chat/prod/$connect".to_owned(),
+        format!("{chat}/prod/*"),
+        format!("{chat}/*/$connect"),
+        format!("{chat}/prod/$conn?ct"),
+    ] {
+        assert_eq!(
+            decide("Deny", &pattern),
+            Decision::ExplicitDeny,
+            "{pattern}"
+        );
+        assert_eq!(decide("Allow", &pattern), Decision::Allow, "{pattern}");
+        assert!(wildcard_match(&pattern, &connect.to_string(), false));
+    }
+    for pattern in [
+        format!("{chat}/prod/$connect/"),
+        format!("{chat}/prod/$connect/*"),
+        format!("{chat}/prod/$default"),
+        format!("{chat}/dev/$connect"),
+        format!("{chat}/prod/$CONNECT"),
+    ] {
+        assert_eq!(
+            decide("Allow", &pattern),
+            Decision::ImplicitDeny,
+            "{pattern}"
+        );
+    }
+    // A REST call on the root keeps its trailing `/`.
+    let root = MethodArn {
+        method: "GET",
+        path: Some("/"),
+        ..connect
+    };
+    assert_eq!(root.to_string(), format!("{chat}/prod/GET/"));
 }
 
 // ---------------------------------------------------------------- principals

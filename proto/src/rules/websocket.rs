@@ -15,8 +15,8 @@
 use super::{Checked, Violation, sub};
 use crate::route_selection::RouteSelection;
 use crate::v1::{
-    ApiProtocol, AuthorizerType, Deployment, IntegrationType, Method, MethodThrottle, RestApi,
-    Stage,
+    ApiProtocol, AuthorizerType, Deployment, Integration, IntegrationType, Method, MethodThrottle,
+    PassthroughBehavior, RestApi, Stage,
 };
 
 /// The route of the upgrade request: the only one that may be authorized.
@@ -238,8 +238,45 @@ pub fn route(field: &str, m: &Method, authorizer: Option<AuthorizerType>) -> Che
                 "integration subtypes are for HTTP APIs; WebSocket routes call MOCK, HTTP, HTTP_PROXY or AWS_PROXY integrations",
             ));
         }
+        unmapped(kind, i).map_err(|which| {
+            let reason = if kind == IntegrationType::Mock {
+                "a MOCK route answers its mock response as it is: WebSocket events are not mapped by templates or integration responses"
+            } else {
+                "an HTTP integration of a WebSocket route gets the event as it is (the message as the body, the context as x-archway-* headers, as HTTP_PROXY): events are not mapped by templates, parameters or integration responses; use HTTP_PROXY, or a function (AWS_PROXY) to reshape them"
+            };
+            Violation::new(at(which), reason)
+        })?;
     }
     Ok(())
+}
+
+/// What nodes cannot run on a WebSocket route: the first mapping setting
+/// an integration has, by field name. Nodes serve an HTTP integration as
+/// HTTP_PROXY (the event as it is) and a MOCK as its mock response, so
+/// each setting that would change the event or the answer is refused here,
+/// for both planes, rather than accepted by the admin API and refused by
+/// every node at deployment.
+fn unmapped(kind: IntegrationType, i: &Integration) -> Result<(), &'static str> {
+    let mut set = vec![
+        (!i.request_templates.is_empty(), "request_templates"),
+        (!i.integration_responses.is_empty(), "integration_responses"),
+    ];
+    match kind {
+        IntegrationType::Http => set.extend([
+            (!i.request_parameters.is_empty(), "request_parameters"),
+            (i.content_handling != 0, "content_handling"),
+            (
+                i.passthrough_behavior == PassthroughBehavior::Never as i32,
+                "passthrough_behavior",
+            ),
+        ]),
+        IntegrationType::Mock => {}
+        _ => return Ok(()),
+    }
+    match set.into_iter().find(|(set, _)| *set) {
+        Some((_, which)) => Err(which),
+        None => Ok(()),
+    }
 }
 
 /// Only `$connect` is authorized (AWS checks a connection once, at the
@@ -587,6 +624,93 @@ mod tests {
         i.r#type = IntegrationType::AwsProxy as i32;
         i.payload_format_version = "2.0".into();
         assert_eq!(refusal(&m).0, "method.integration.payload_format_version");
+    }
+
+    /// Nodes serve an HTTP route as HTTP_PROXY and a MOCK route as its
+    /// mock response: every setting that would map the event or the answer
+    /// is refused by the shared rule, named, so the admin API refuses what
+    /// nodes would refuse at deployment.
+    #[test]
+    fn mapping_settings_on_route_integrations_are_refused() {
+        use crate::v1::{ContentHandling, IntegrationResponse};
+        type Change = fn(&mut Integration);
+        let http = |change: Change| {
+            let mut m = route_of("sendMessage");
+            let i = m.integration.as_mut().unwrap();
+            i.r#type = IntegrationType::Http as i32;
+            change(i);
+            m
+        };
+        let cases: [(Change, &str); 5] = [
+            (
+                |i| {
+                    i.request_templates
+                        .insert("application/json".into(), "{}".into());
+                },
+                "request_templates",
+            ),
+            (
+                |i| {
+                    i.request_parameters.insert(
+                        "integration.request.header.x-user".into(),
+                        "context.connectionId".into(),
+                    );
+                },
+                "request_parameters",
+            ),
+            (
+                |i| i.integration_responses.push(IntegrationResponse::default()),
+                "integration_responses",
+            ),
+            (
+                |i| i.content_handling = ContentHandling::ConvertToText as i32,
+                "content_handling",
+            ),
+            (
+                |i| i.passthrough_behavior = PassthroughBehavior::Never as i32,
+                "passthrough_behavior",
+            ),
+        ];
+        for (change, which) in cases {
+            let (field, reason) = refusal(&http(change));
+            assert_eq!(field, format!("method.integration.{which}"));
+            assert!(reason.contains("use HTTP_PROXY"), "{reason}");
+            // The same integration on a REST method is mapped as usual.
+            method_in("method", &http(change), ApiProtocol::Rest, None).unwrap();
+            // And a deployment carrying it says which route.
+            let v = deployment(&deployment_of(vec![http(change)])).unwrap_err();
+            assert_eq!(v.field, format!("method.integration.{which}"));
+            assert!(v.reason.ends_with("(route sendMessage)"), "{}", v.reason);
+        }
+        // What nodes do serve: a plain HTTP integration, one that passes
+        // the body through when nothing matches, and HTTP_PROXY.
+        route("method", &http(|_| {}), None).unwrap();
+        route(
+            "method",
+            &http(|i| i.passthrough_behavior = PassthroughBehavior::WhenNoMatch as i32),
+            None,
+        )
+        .unwrap();
+        route("method", &route_of("sendMessage"), None).unwrap();
+
+        let mock = |change: Change| {
+            let mut m = route_of("$default");
+            let i = m.integration.as_mut().unwrap();
+            i.r#type = IntegrationType::Mock as i32;
+            change(i);
+            m
+        };
+        route("method", &mock(|_| {}), None).unwrap();
+        let (field, reason) = refusal(&mock(|i| {
+            i.request_templates
+                .insert("application/json".into(), "{\"statusCode\": 200}".into());
+        }));
+        assert_eq!(field, "method.integration.request_templates");
+        assert!(reason.contains("MOCK"), "{reason}");
+        let (field, _) = refusal(&mock(|i| {
+            i.integration_responses.push(IntegrationResponse::default())
+        }));
+        assert_eq!(field, "method.integration.integration_responses");
     }
 
     #[test]

@@ -355,7 +355,7 @@ fn the_arn_names_the_verb_and_the_connection() {
         api_id: "chat",
         stage: "prod",
         method: Verb::Delete.as_str(),
-        path: "/@connections/AbCdEfGhIjKlMnOp",
+        path: Some("/@connections/AbCdEfGhIjKlMnOp"),
     };
     assert_eq!(
         arn.to_string(),
