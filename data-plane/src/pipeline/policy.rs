@@ -67,11 +67,24 @@ pub fn authorize_invoke(
     resource_policy: Option<&Policy>,
     invocation: &Invocation<'_>,
 ) -> Result<(), GatewayResponse> {
-    let decision = authorization.decide(
+    authorize_action(
+        authorization,
         resource_policy,
         archway_proto::policy::INVOKE_ACTION,
         invocation,
-    );
+    )
+}
+
+/// `action` (`execute-api:Invoke`, `execute-api:ManageConnections`) for
+/// this caller on the invocation's ARN, decided as [`authorize_invoke`]
+/// says, and refused as AWS words it.
+pub fn authorize_action(
+    authorization: &Authorization<'_>,
+    resource_policy: Option<&Policy>,
+    action: &str,
+    invocation: &Invocation<'_>,
+) -> Result<(), GatewayResponse> {
+    let decision = authorization.decide(resource_policy, action, invocation);
     if decision.is_allow() {
         return Ok(());
     }
@@ -86,14 +99,14 @@ pub fn authorize_invoke(
     Err(GatewayResponse::Iam(IamRefusal::forbidden(
         "AccessDeniedException",
         format!(
-            "User: {who} is not authorized to perform: execute-api:Invoke on resource: {}{deny}",
+            "User: {who} is not authorized to perform: {action} on resource: {}{deny}",
             masked_arn(&invocation.arn)
         ),
     )))
 }
 
 /// The ARN with the account masked but its last four digits, as AWS shows it.
-pub(crate) fn masked_arn(arn: &MethodArn<'_>) -> String {
+fn masked_arn(arn: &MethodArn<'_>) -> String {
     let account = arn.account;
     let shown = account.len().saturating_sub(4);
     MethodArn {

@@ -34,12 +34,12 @@ use super::fleet::{Call, Command, ConnectionInfo, Fleet, Outcome};
 use crate::pipeline::caller::{Authorization, Caller};
 use crate::pipeline::connections_api::ConnectionsApi;
 use crate::pipeline::context::{Context, Stage};
-use crate::pipeline::gateway_response::{GatewayResponse, IamRefusal};
+use crate::pipeline::gateway_response::GatewayResponse;
 use crate::pipeline::observe::Phase;
-use crate::pipeline::policy::{Invocation, masked_arn};
+use crate::pipeline::policy::Invocation;
 use crate::pipeline::websocket_api::Connecting;
 use crate::pipeline::{GatewayBody, buffer_body, iam};
-use archway_proto::policy::{Decision, MethodArn, Policy};
+use archway_proto::policy::MethodArn;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::{Either, Full};
@@ -189,41 +189,14 @@ pub async fn authorize<'a>(
         source_ip: cx.client.ip,
         secure_transport: cx.client.secure,
     };
-    allow_manage(
+    crate::pipeline::policy::authorize_action(
         &cx.authorization,
         stage.api.resource_policy.as_ref(),
+        MANAGE_CONNECTIONS_ACTION,
         &invocation,
     )?;
     cx.observation.event(Phase::PolicyAllowed);
     Ok(Authorized::Data(data))
-}
-
-/// `execute-api:ManageConnections` on the call's ARN, decided as every
-/// action is ([`Authorization::decide`]); refused as AWS words it.
-pub fn allow_manage(
-    authorization: &Authorization<'_>,
-    resource_policy: Option<&Policy>,
-    invocation: &Invocation<'_>,
-) -> Result<(), GatewayResponse> {
-    let decision = authorization.decide(resource_policy, MANAGE_CONNECTIONS_ACTION, invocation);
-    if decision.is_allow() {
-        return Ok(());
-    }
-    let who = authorization
-        .iam_key()
-        .map_or("anonymous", |k| &k.principal_arn);
-    let deny = if decision == Decision::ExplicitDeny {
-        " with an explicit deny"
-    } else {
-        ""
-    };
-    Err(GatewayResponse::Iam(IamRefusal::forbidden(
-        "AccessDeniedException",
-        format!(
-            "User: {who} is not authorized to perform: {MANAGE_CONNECTIONS_ACTION} on resource: {}{deny}",
-            masked_arn(&invocation.arn)
-        ),
-    )))
 }
 
 /// The HTTP answer to a call's outcome.
