@@ -15,7 +15,7 @@ use archway_data_plane::websocket::connection_id::{ConnectionId, NodeTag};
 use archway_data_plane::websocket::fleet::{Call, Command, Fleet, Outcome};
 use archway_data_plane::websocket::registry::{Connection, Connections, Outbound};
 use archway_data_plane::websocket::relay::{Relay, Timing, channel_of, presence_key_of};
-use archway_e2e::admin::http_proxy;
+use archway_e2e::admin::{Admin, http_proxy};
 use archway_e2e::http_client::{Answer, DOMAIN};
 use archway_e2e::redis::RedisServer;
 use archway_e2e::sigv4::{REGION, Signing, sign};
@@ -485,6 +485,40 @@ async fn event(events: &mut mpsc::UnboundedReceiver<Event>, event_type: &str) ->
 type Client = WebSocketStream<TcpStream>;
 
 /// A WebSocket client of the chat API's prod stage on `node`.
+/// The WEBSOCKET API `chat` (routed by `$request.body.action`), with each
+/// of `route_keys` sent to the recording backend's `/events`.
+async fn chat_api(
+    admin: &mut Admin,
+    backend: SocketAddr,
+    route_keys: &[&str],
+) -> anyhow::Result<RestApi> {
+    let api: RestApi = admin
+        .apis
+        .create_rest_api(CreateRestApiRequest {
+            id: "chat".into(),
+            name: "chat".into(),
+            protocol: archway_proto::v1::ApiProtocol::Websocket as i32,
+            route_selection_expression: "$request.body.action".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    for route_key in route_keys {
+        admin
+            .put_route(
+                &api,
+                "/",
+                Method {
+                    http_method: (*route_key).into(),
+                    integration: Some(http_proxy(&format!("http://{backend}/events"))),
+                    ..Default::default()
+                },
+            )
+            .await?;
+    }
+    Ok(api)
+}
+
 async fn open(node: SocketAddr, user_agent: &str) -> anyhow::Result<Client> {
     let stream = TcpStream::connect(node).await?;
     let mut request = format!("ws://chat.{DOMAIN}:{}/prod", node.port()).into_client_request()?;
@@ -591,31 +625,12 @@ async fn a_backend_manages_connections_held_by_another_node() -> anyhow::Result<
     let key = admin.access_key("backend").await?;
     let invoker = admin.access_key("invoker").await?;
 
-    let api: RestApi = admin
-        .apis
-        .create_rest_api(CreateRestApiRequest {
-            id: "chat".into(),
-            name: "chat".into(),
-            protocol: archway_proto::v1::ApiProtocol::Websocket as i32,
-            route_selection_expression: "$request.body.action".into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    for route_key in ["$connect", "$disconnect", "$default"] {
-        let integration = http_proxy(&format!("http://{backend}/events"));
-        admin
-            .put_route(
-                &api,
-                "/",
-                Method {
-                    http_method: route_key.into(),
-                    integration: Some(integration),
-                    ..Default::default()
-                },
-            )
-            .await?;
-    }
+    let api = chat_api(
+        &mut admin,
+        backend,
+        &["$connect", "$disconnect", "$default"],
+    )
+    .await?;
     admin.deploy(&api, "prod").await?;
     admin.wait_converged(&["node-a", "node-b"]).await?;
 
@@ -755,31 +770,7 @@ async fn delete_closes_a_connection_whose_client_reads_nothing() -> anyhow::Resu
         .create_principal("backend", PrincipalType::User, vec![manage_policy.into()])
         .await?;
     let key = admin.access_key("backend").await?;
-    let api: RestApi = admin
-        .apis
-        .create_rest_api(CreateRestApiRequest {
-            id: "chat".into(),
-            name: "chat".into(),
-            protocol: archway_proto::v1::ApiProtocol::Websocket as i32,
-            route_selection_expression: "$request.body.action".into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    for route_key in ["$connect", "$disconnect"] {
-        let integration = http_proxy(&format!("http://{backend}/events"));
-        admin
-            .put_route(
-                &api,
-                "/",
-                Method {
-                    http_method: route_key.into(),
-                    integration: Some(integration),
-                    ..Default::default()
-                },
-            )
-            .await?;
-    }
+    let api = chat_api(&mut admin, backend, &["$connect", "$disconnect"]).await?;
     admin.deploy(&api, "prod").await?;
     admin.wait_converged(&["deaf-node"]).await?;
 
