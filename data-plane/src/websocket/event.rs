@@ -53,6 +53,41 @@ pub struct Peer {
     pub connected_at_ms: i64,
     /// Who the caller proved to be at `$connect`.
     pub identity: Identity,
+    /// The headers every HTTP event of the connection carries alike
+    /// (connection id, domain, stage, API, source IP, connected-at and the
+    /// caller), made at its first event rather than at every message.
+    pub constant_headers: std::sync::OnceLock<HeaderMap>,
+}
+
+impl Peer {
+    fn constant_headers(&self) -> &HeaderMap {
+        self.constant_headers.get_or_init(|| {
+            let mut headers = HeaderMap::with_capacity(8);
+            let mut put = |name: &'static str, value: &str| {
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    headers.insert(HeaderName::from_static(name), value);
+                }
+            };
+            put(CONNECTION_ID, &self.connection_id);
+            put(DOMAIN_NAME, &self.domain_name);
+            put(STAGE, &self.stage);
+            put(API_ID, &self.api_id);
+            put(SOURCE_IP, &self.source_ip.to_string());
+            put(CONNECTED_AT, &self.connected_at_ms.to_string());
+            // Who the caller is, on every event: the headers HTTP_PROXY
+            // methods get (the client's own spellings are dropped from the
+            // handshake's headers).
+            if let Some(p) = self.identity.principal() {
+                for (name, value) in [(PRINCIPAL_HEADER, &p.subject), (CONTEXT_HEADER, &p.context)]
+                {
+                    if let Some(value) = value {
+                        headers.insert(HeaderName::from_static(name), value.clone());
+                    }
+                }
+            }
+            headers
+        })
+    }
 }
 
 /// Who a connection's caller proved to be at `$connect`, as its events
@@ -202,34 +237,22 @@ impl Event<'_> {
                 headers.insert(HeaderName::from_static(QUERY), value);
             }
         }
-        let peer = self.peer;
+        // Shared values: a clone is a reference count, not a copy.
+        for (name, value) in self.peer.constant_headers() {
+            headers.insert(name.clone(), value.clone());
+        }
         let mut put = |name: &'static str, value: &str| {
             if let Ok(value) = HeaderValue::from_str(value) {
                 headers.insert(HeaderName::from_static(name), value);
             }
         };
-        put(CONNECTION_ID, &peer.connection_id);
         put(ROUTE_KEY, self.route_key);
         put(EVENT_TYPE, self.kind.as_str());
         if let Some(id) = self.message_id {
             put(MESSAGE_ID, id);
         }
         put(REQUEST_TIME_EPOCH, &epoch_ms(self.at).to_string());
-        put(DOMAIN_NAME, &peer.domain_name);
-        put(STAGE, &peer.stage);
-        put(API_ID, &peer.api_id);
-        put(SOURCE_IP, &peer.source_ip.to_string());
-        put(CONNECTED_AT, &peer.connected_at_ms.to_string());
         put(REQUEST_ID, self.request_id.as_str());
-        // Who the caller is, on every event: the headers HTTP_PROXY methods
-        // get (the client's own spellings of them were dropped above).
-        if let Some(p) = peer.identity.principal() {
-            for (name, value) in [(PRINCIPAL_HEADER, &p.subject), (CONTEXT_HEADER, &p.context)] {
-                if let Some(value) = value {
-                    headers.insert(HeaderName::from_static(name), value.clone());
-                }
-            }
-        }
         if !self.body.is_empty() {
             let content_type = if std::str::from_utf8(self.body).is_ok() {
                 "text/plain; charset=utf-8"
@@ -361,6 +384,7 @@ mod tests {
             user_agent: "test-client".into(),
             connected_at_ms: 1_700_000_000_000,
             identity: Identity::Anonymous,
+            constant_headers: Default::default(),
         }
     }
 

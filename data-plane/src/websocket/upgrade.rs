@@ -95,11 +95,12 @@ async fn connect<'a>(
         connection_id: id.to_string().into(),
         api_id: target.api.id.clone(),
         stage: target.stage.name.clone(),
-        domain_name: text(header::HOST).into(),
+        domain_name: crate::pipeline::normalize::domain_name(&cx.head).into(),
         source_ip: cx.client.ip,
         user_agent: text(header::USER_AGENT).into(),
         connected_at_ms: epoch_ms(at),
         identity: Identity::of(&cx.authorization),
+        constant_headers: Default::default(),
     });
     cx.observation.connection_id = Some(peer.connection_id.clone());
     let mut protocol = None;
