@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "archway/v1/admin.proto",
     "archway/v1/distribution.proto",
     "archway/v1/configuration.proto",
+    "archway/v1/openapi.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -18,6 +18,7 @@ pub mod fleet_status;
 pub mod grpc_web;
 pub mod ids;
 pub mod lookup;
+pub mod openapi;
 pub mod reflection;
 pub mod secrets;
 pub mod security_headers;

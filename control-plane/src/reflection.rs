@@ -67,6 +67,7 @@ mod tests {
             "archway.v1.AdminTokenService",
             "archway.v1.FleetService",
             "archway.v1.ConfigurationService",
+            "archway.v1.OpenApiService",
             "archway.v1.ConfigDistribution",
             "grpc.health.v1.Health",
             "grpc.reflection.v1.ServerReflection",

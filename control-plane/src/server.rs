@@ -10,6 +10,7 @@ use crate::api::configuration::Configuration;
 use crate::api::deployments::Deployments;
 use crate::api::fleet::Fleet;
 use crate::api::iam::Iam;
+use crate::api::openapi::OpenApis;
 use crate::api::rest_apis::RestApis;
 use crate::api::tokens::Tokens;
 use crate::api::usage_plans::UsagePlans;
@@ -27,6 +28,7 @@ use archway_proto::v1::configuration_service_server::ConfigurationServiceServer;
 use archway_proto::v1::deployment_service_server::DeploymentServiceServer;
 use archway_proto::v1::fleet_service_server::FleetServiceServer;
 use archway_proto::v1::iam_service_server::IamServiceServer;
+use archway_proto::v1::open_api_service_server::OpenApiServiceServer;
 use archway_proto::v1::rest_api_service_server::RestApiServiceServer;
 use archway_proto::v1::usage_plan_service_server::UsagePlanServiceServer;
 use std::future::Future;
@@ -234,6 +236,11 @@ pub async fn serve_then(
         )
         .add_service(
             ConfigurationServiceServer::new(Configuration::new(state.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            OpenApiServiceServer::new(OpenApis::new(state.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )

@@ -9,6 +9,7 @@ pub mod fleet;
 pub(crate) mod gateway_responses;
 pub mod iam;
 pub(crate) mod models;
+pub mod openapi;
 pub(crate) mod outbound;
 mod paging;
 mod promotion;

@@ -373,6 +373,10 @@ pub struct RouteSpec {
     pub path: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub method: String,
+    /// The operation's name (OpenAPI's operationId): what generated SDKs
+    /// call the method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_name: Option<String>,
     pub integration: IntegrationSpec,
     /// WEBSOCKET APIs: `$default` sends the integration's answer back to
     /// the client (two-way); absent, the route is one-way.

@@ -301,6 +301,7 @@ pub(crate) fn route_spec<'n>(
         route_key,
         path,
         method,
+        operation_name: (!m.operation_name.is_empty()).then(|| m.operation_name.clone()),
         integration: integration_spec(m.integration.as_ref()),
         route_response_selection_expression: (!m.route_response_selection_expression.is_empty())
             .then(|| m.route_response_selection_expression.clone()),

@@ -26,9 +26,36 @@ pub fn model_name(field: &str, name: &str) -> Checked {
     }
 }
 
+/// An operation's name (OpenAPI's operationId, AWS's operationName): empty,
+/// or an identifier generated SDKs can turn into a method name in every
+/// language — a letter or '_' first, then letters, digits, '_', '-' or
+/// '.', at most 128.
+pub fn operation_name(field: &str, name: &str) -> Checked {
+    let mut bytes = name.bytes();
+    let ok = match bytes.next() {
+        None => true,
+        Some(first) => {
+            name.len() <= 128
+                && (first.is_ascii_alphabetic() || first == b'_')
+                && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Violation::new(
+            field,
+            format!(
+                "'{name}' is not an operation name (a letter or '_', then letters, digits, '_', '-' or '.'; at most 128)"
+            ),
+        ))
+    }
+}
+
 /// Every declaration of a method on `resource_path`; `field` names the
 /// method (`method`, or a document path).
 pub fn declarations(field: &str, m: &Method, resource_path: &str) -> Checked {
+    operation_name(&format!("{field}.operation_name"), &m.operation_name)?;
     for key in m.request_parameters.keys() {
         let at = format!("{field}.request_parameters[\"{key}\"]");
         let (location, name) =
@@ -107,6 +134,29 @@ pub fn request_parameter(key: &str) -> Result<(Location, &str), String> {
 mod tests {
     use super::*;
     use crate::v1::MethodResponse;
+
+    #[test]
+    fn operation_names_are_identifiers_sdks_can_use() {
+        for good in [
+            "",
+            "listPets",
+            "get_pet",
+            "_x",
+            "pets.list-all",
+            &"a".repeat(128),
+        ] {
+            operation_name("f", good).unwrap();
+        }
+        for bad in ["1pets", "-x", "get pet", "get/pet", "pét", &"a".repeat(129)] {
+            assert_eq!(operation_name("f", bad).unwrap_err().field, "f", "{bad}");
+        }
+        let m = Method {
+            operation_name: "list pets".into(),
+            ..Default::default()
+        };
+        let err = declarations("method", &m, "/").unwrap_err();
+        assert_eq!(err.field, "method.operation_name");
+    }
 
     #[test]
     fn declarations_are_checked_with_their_field() {

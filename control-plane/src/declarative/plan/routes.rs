@@ -87,6 +87,7 @@ impl Planner<'_> {
                 api_id: api.id.clone(),
                 resource_id: String::new(),
                 http_method: verb.clone(),
+                operation_name: route.operation_name.clone().unwrap_or_default(),
                 integration: Some(integration),
                 api_key_required: route.api_key_required,
                 authorization_type,
