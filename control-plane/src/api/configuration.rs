@@ -44,6 +44,7 @@ impl Configuration {
             dry_run,
             prune: req.prune,
             expected_revision: req.expected_revision,
+            definition_only: false,
         };
         let applied = match apply::parse(&req.document) {
             Ok(doc) => {
@@ -71,7 +72,11 @@ impl Configuration {
             Err(other) => return Err(not_the_document(other)),
         };
         if !req.errors_in_response {
-            return Err(refusal(errors));
+            return Err(refusal(
+                errors,
+                tonic::Code::InvalidArgument,
+                "set errors_in_response to get every one",
+            ));
         }
         Ok(Response::new(ApplyConfigurationResponse {
             errors,
@@ -134,8 +139,9 @@ const MESSAGE_BUDGET: usize = 1536;
 const DETAILS_BUDGET: usize = 3072;
 
 /// The status for a refused document: its errors as BadRequest details
-/// and message lines, within the metadata budgets.
-fn refusal(errors: Vec<DocumentError>) -> Status {
+/// and message lines, within the metadata budgets; `more` says how to get
+/// the ones left out.
+pub(crate) fn refusal(errors: Vec<DocumentError>, code: tonic::Code, more: &str) -> Status {
     let violations: Vec<FieldViolation> = errors
         .into_iter()
         .map(|d| FieldViolation::new(d.path, d.message))
@@ -173,11 +179,11 @@ fn refusal(errors: Vec<DocumentError>) -> Status {
     let mut message = lines.join("\n");
     if left_out > 0 {
         message.push_str(&format!(
-            "\n... and {left_out} more error(s) ({total} in all; set errors_in_response to get every one)"
+            "\n... and {left_out} more error(s) ({total} in all; {more})"
         ));
     }
     Status::with_error_details(
-        tonic::Code::InvalidArgument,
+        code,
         message,
         ErrorDetails::with_bad_request(details),
     )

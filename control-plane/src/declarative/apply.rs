@@ -52,6 +52,8 @@ pub struct Request {
     pub prune: bool,
     /// Apply only at this store revision (0: any).
     pub expected_revision: u64,
+    /// Only the APIs' definitions (see [`Options::definition_only`]).
+    pub definition_only: bool,
 }
 
 /// Parses a document, once: the caller may look at it before applying it.
@@ -75,6 +77,7 @@ pub async fn apply_document(
     let options = Options {
         prune: request.prune,
         dry_run: request.dry_run,
+        definition_only: request.definition_only,
     };
     if request.dry_run {
         let view = state.store.view();

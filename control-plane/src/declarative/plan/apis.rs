@@ -47,6 +47,9 @@ impl Planner<'_> {
             }
             self.api(&path, spec, current)?;
         }
+        if self.options.definition_only {
+            return Ok(());
+        }
         // APIs the document does not have.
         let in_doc: HashSet<&str> = self
             .final_apis
@@ -272,7 +275,7 @@ impl Planner<'_> {
             gateway_responses: self.gateway_responses(path, spec, api, gateway_responses)?,
         };
         let after = self.routes(path, spec, api, resources, methods, kinds)?;
-        if !check_only {
+        if !check_only && !self.options.definition_only {
             self.stages(path, spec, after, stages)?;
         }
         Ok(())

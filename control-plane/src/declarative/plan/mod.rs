@@ -117,6 +117,12 @@ pub struct Options {
     pub prune: bool,
     /// Report no ids for what is created (nothing will have them).
     pub dry_run: bool,
+    /// The document is the definition of its APIs and nothing else (an
+    /// OpenAPI import): other APIs, usage plans, keys and principals are
+    /// neither listed nor pruned, and the APIs' stages are left as they are
+    /// (an import changes what the next deployment freezes, never what a
+    /// stage serves).
+    pub definition_only: bool,
 }
 
 /// Plans `doc` against `view`.
@@ -133,9 +139,11 @@ pub fn plan(view: &View, doc: &ApplyFile, options: Options) -> Result<Plan, Plan
         check_only: false,
     };
     planner.apis(doc)?;
-    let plans = planner.usage_plans(doc)?;
-    planner.api_keys(doc, &plans)?;
-    planner.principals(doc)?;
+    if !options.definition_only {
+        let plans = planner.usage_plans(doc)?;
+        planner.api_keys(doc, &plans)?;
+        planner.principals(doc)?;
+    }
     if planner.errors.is_empty() {
         Ok(planner.plan)
     } else {
@@ -525,7 +533,7 @@ mod tests {
     async fn apply(store: &Store, doc: &ApplyFile, prune: bool) -> Plan {
         let options = Options {
             prune,
-            dry_run: false,
+            ..Options::default()
         };
         let (plan, _) = store
             .write(|txn| {
@@ -550,6 +558,7 @@ mod tests {
             Options {
                 prune,
                 dry_run: true,
+                ..Options::default()
             },
         )
     }
