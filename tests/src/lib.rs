@@ -13,6 +13,7 @@ pub mod http_client;
 pub mod lambda;
 pub mod metrics;
 pub mod moto;
+pub mod openapi;
 pub mod otlp;
 pub mod process;
 pub mod redis;

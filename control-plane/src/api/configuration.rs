@@ -182,11 +182,7 @@ pub(crate) fn refusal(errors: Vec<DocumentError>, code: tonic::Code, more: &str)
             "\n... and {left_out} more error(s) ({total} in all; {more})"
         ));
     }
-    Status::with_error_details(
-        code,
-        message,
-        ErrorDetails::with_bad_request(details),
-    )
+    Status::with_error_details(code, message, ErrorDetails::with_bad_request(details))
 }
 
 #[tonic::async_trait]

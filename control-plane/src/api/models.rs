@@ -21,6 +21,7 @@ use archway_proto::rules::{media, method as method_rules};
 use archway_proto::v1::*;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 use tonic::Status;
 
 /// Largest schema, in bytes.
@@ -70,9 +71,46 @@ pub fn referenced_models(schema: &Value) -> Vec<(String, String)> {
     out
 }
 
-/// Serves the API's other models to the compiler by their URL, so that
-/// references resolve without any network or file access.
-struct ApiModels(HashMap<String, Value>);
+/// An API's models by name, their schemas parsed once: what a schema
+/// being written may refer to. Built once per write (or per planned
+/// document, for all of its models), so checking n models parses each
+/// schema once rather than n times.
+#[derive(Debug, Default)]
+pub struct ModelSchemas {
+    parsed: HashMap<String, Value>,
+    /// Models whose stored text is not JSON (the admin API never stores
+    /// one): their parse error, for the model that refers to them.
+    broken: HashMap<String, String>,
+}
+
+impl ModelSchemas {
+    /// Parses each `(name, schema text)`.
+    pub fn parse<'a>(models: impl IntoIterator<Item = (&'a str, &'a str)>) -> Arc<Self> {
+        let mut out = Self::default();
+        for (name, text) in models {
+            match serde_json::from_str(text) {
+                Ok(v) => {
+                    out.parsed.insert(name.to_owned(), v);
+                }
+                Err(e) => {
+                    out.broken.insert(name.to_owned(), e.to_string());
+                }
+            }
+        }
+        Arc::new(out)
+    }
+}
+
+/// Serves the API's models to the compiler by their URL, so that
+/// references resolve without any network or file access; the schema being
+/// written is served as itself, not as its stored version.
+struct ApiModels {
+    /// `https://…/restapis/{api}/models/`.
+    prefix: String,
+    own_url: String,
+    own: Value,
+    others: Arc<ModelSchemas>,
+}
 
 impl jsonschema::Retrieve for ApiModels {
     fn retrieve(
@@ -81,26 +119,29 @@ impl jsonschema::Retrieve for ApiModels {
     ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
         let url = uri.as_str();
         let url = url.split('#').next().unwrap_or(url);
-        self.0
-            .get(url)
+        if url == self.own_url {
+            return Ok(self.own.clone());
+        }
+        url.strip_prefix(&self.prefix)
+            .and_then(|name| self.others.parsed.get(name))
             .cloned()
             .ok_or_else(|| format!("'{url}' is not a model of this API").into())
     }
 }
 
 /// Parses and compiles `schema`, model `name`'s, as draft 4; `others` are
-/// the API's other models by name (their schemas as text), which
-/// references may name. The schema is known by its own model URL too, so a
-/// reference that comes back to it through another model resolves to the
-/// schema being written (a cycle of references is refused when the models
-/// are compiled together for a deployment, which names it). `field` names
-/// the schema in refusals.
+/// the API's models by name, which references may name. The schema is
+/// known by its own model URL too, so a reference that comes back to it
+/// (from itself, or through another model) resolves to the schema being
+/// written (a cycle of references is refused when the models are compiled
+/// together for a deployment, which names it). `field` names the schema in
+/// refusals.
 pub fn compile_schema(
     field: &str,
     api_id: &str,
     name: &str,
     schema: &str,
-    others: &HashMap<String, String>,
+    others: &Arc<ModelSchemas>,
 ) -> ApiResult<()> {
     if schema.trim().is_empty() {
         return Err(ApiError::invalid(
@@ -111,8 +152,7 @@ pub fn compile_schema(
     crate::validate::max_len(field, schema, MAX_SCHEMA_BYTES)?;
     let value: Value = serde_json::from_str(schema)
         .map_err(|e| ApiError::invalid(field, format!("is not JSON: {e}")))?;
-    let mut served = HashMap::new();
-    for (api, name) in referenced_models(&value) {
+    for (api, other) in referenced_models(&value) {
         if api != api_id {
             return Err(ApiError::invalid(
                 field,
@@ -121,36 +161,27 @@ pub fn compile_schema(
                 ),
             ));
         }
-        let Some(text) = others.get(&name) else {
-            return Err(ApiError::invalid(
-                field,
-                format!("refers to model '{name}', which API '{api_id}' does not have"),
-            ));
-        };
-        let other: Value = serde_json::from_str(text).map_err(|e| {
-            ApiError::invalid(
-                field,
-                format!("refers to model '{name}', whose schema is not JSON: {e}"),
-            )
-        })?;
-        served.insert(model_url(api_id, &name), other);
-    }
-    // Referenced models' own references are served too, the schema being
-    // written in place of its stored version.
-    for (other, text) in others {
-        let url = model_url(api_id, other);
-        if !served.contains_key(&url)
-            && let Ok(v) = serde_json::from_str::<Value>(text)
-        {
-            served.insert(url, v);
+        if other == name || others.parsed.contains_key(&other) {
+            continue;
         }
+        return Err(ApiError::invalid(
+            field,
+            match others.broken.get(&other) {
+                Some(e) => format!("refers to model '{other}', whose schema is not JSON: {e}"),
+                None => format!("refers to model '{other}', which API '{api_id}' does not have"),
+            },
+        ));
     }
     let own_url = model_url(api_id, name);
-    served.insert(own_url.clone(), value.clone());
     jsonschema::options()
         .with_draft(jsonschema::Draft::Draft4)
-        .with_base_uri(own_url)
-        .with_retriever(ApiModels(served))
+        .with_base_uri(own_url.clone())
+        .with_retriever(ApiModels {
+            prefix: model_url(api_id, ""),
+            own_url,
+            own: value.clone(),
+            others: others.clone(),
+        })
         .build(&value)
         .map_err(|e| {
             ApiError::invalid(
@@ -297,23 +328,20 @@ fn alias_cycle(
 }
 
 /// The API's models' schemas by name, but `except` (the one being written).
-pub(crate) fn schemas_of(
-    view: &View,
-    api_id: &str,
-    except: &str,
-) -> ApiResult<HashMap<String, String>> {
-    Ok(view
-        .scan::<Model>(&keys::models(api_id))?
-        .into_iter()
-        .filter(|m| m.name != except)
-        .map(|m| (m.name, m.schema))
-        .collect())
+pub(crate) fn schemas_of(view: &View, api_id: &str, except: &str) -> ApiResult<Arc<ModelSchemas>> {
+    let models = view.scan::<Model>(&keys::models(api_id))?;
+    Ok(ModelSchemas::parse(
+        models
+            .iter()
+            .filter(|m| m.name != except)
+            .map(|m| (m.name.as_str(), m.schema.as_str())),
+    ))
 }
 
 /// A model's own fields and its schema against the API's other models;
 /// `field` names the model (`model`, or a document path). Normalizes an
 /// empty content type to application/json.
-pub(crate) fn check(field: &str, m: &mut Model, others: &HashMap<String, String>) -> ApiResult<()> {
+pub(crate) fn check(field: &str, m: &mut Model, others: &Arc<ModelSchemas>) -> ApiResult<()> {
     let f = |name: &str| format!("{field}.{name}");
     method_rules::model_name(&f("name"), &m.name)?;
     crate::validate::max_len(&f("description"), &m.description, 4096)?;
@@ -462,7 +490,7 @@ mod tests {
 
     #[test]
     fn schemas_compile_as_draft_4_with_references_to_models_of_the_api() {
-        let none = HashMap::new();
+        let none = ModelSchemas::parse([]);
         compile_schema(
             "model.schema",
             "pets",
@@ -507,8 +535,7 @@ mod tests {
             reason(compile_schema("model.schema", "pets", "Pets", &pet, &none).unwrap_err())
                 .contains("does not have")
         );
-        let others: HashMap<String, String> =
-            [("Pet".to_string(), r#"{"type":"object"}"#.to_string())].into();
+        let others = ModelSchemas::parse([("Pet", r#"{"type":"object"}"#)]);
         compile_schema("model.schema", "pets", "Pets", &pet, &others).unwrap();
         let foreign = format!(r#"{{"$ref":"{}"}}"#, model_url("other", "Pet"));
         assert!(
@@ -518,7 +545,7 @@ mod tests {
         // Pets refers to Pet, which refers back to Pets: Pets resolves to
         // the schema being written.
         let back = format!(r#"{{"$ref":"{}"}}"#, model_url("pets", "Pets"));
-        let others: HashMap<String, String> = [("Pet".to_string(), back)].into();
+        let others = ModelSchemas::parse([("Pet", back.as_str())]);
         let to_pet = format!(
             r#"{{"type":"array","items":{{"$ref":"{}"}}}}"#,
             model_url("pets", "Pet")

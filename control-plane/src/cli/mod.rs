@@ -6,6 +6,7 @@ pub mod client;
 pub mod confirm;
 pub mod get;
 pub mod iam;
+pub mod import;
 pub mod output;
 pub mod resolve;
 
@@ -76,6 +77,35 @@ pub enum Command {
         /// yaml or json.
         #[arg(long, default_value = "yaml")]
         format: String,
+    },
+    /// Create an API from an OpenAPI 3.0/3.1 or Swagger 2.0 document (JSON
+    /// or YAML, with AWS's x-amazon-apigateway-* extensions), or update one
+    /// with --api. One atomic change; stages keep serving until you deploy.
+    /// What Archway cannot honour is printed as warnings with their JSON
+    /// pointers.
+    Import {
+        #[arg(short = 'f', long = "file")]
+        file: std::path::PathBuf,
+        /// Update this API (id or name) instead of creating one.
+        #[arg(long)]
+        api: Option<String>,
+        /// With --api: merge (add and update what the file has) or
+        /// overwrite (the API becomes what the file says).
+        #[arg(long, default_value = "merge")]
+        mode: String,
+        /// Show what would change and the warnings; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Refuse the import when there is any warning.
+        #[arg(long)]
+        fail_on_warnings: bool,
+        /// REST or HTTP for a new API (default REST, or HTTP for a file
+        /// with x-amazon-apigateway-importexport-version).
+        #[arg(long, default_value = "")]
+        protocol: String,
+        /// ignore the base path (default) or prepend it to every path.
+        #[arg(long, default_value = "ignore")]
+        basepath: String,
     },
     /// Show resources: a table, or YAML or JSON with `-o`. Names are
     /// accepted wherever an id is.
@@ -444,6 +474,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 yes: false,
             };
             apply::run(&mut client, &file, text, mode).await?;
+        }
+        Command::Import {
+            file,
+            api,
+            mode,
+            dry_run,
+            fail_on_warnings,
+            protocol,
+            basepath,
+        } => {
+            let request = import::Request {
+                file: &file,
+                api: api.as_deref(),
+                mode: &mode,
+                protocol: &protocol,
+                options: ImportOptions {
+                    fail_on_warnings,
+                    dry_run,
+                    basepath,
+                },
+            };
+            import::run(&mut client, request).await?;
         }
         Command::Export { output, format } => {
             apply::export(&mut client, output.as_deref(), &format).await?;

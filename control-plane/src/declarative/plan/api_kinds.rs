@@ -59,16 +59,17 @@ impl Planner<'_> {
         // Each schema compiles against the others as they will be: the
         // document's, and the ones it does not name unless pruned.
         let kept = left.iter().filter(|_| !self.options.prune);
-        let schemas: HashMap<String, String> = wanted
-            .iter()
-            .map(|(_, _, m)| (m.name.clone(), m.schema.clone()))
-            .chain(kept.map(|m| (m.name.clone(), m.schema.clone())))
-            .collect();
+        // Parsed once for all of them (each model is served as itself when
+        // checked, so its own entry here is never read instead).
+        let schemas = models::ModelSchemas::parse(
+            wanted
+                .iter()
+                .map(|(_, _, m)| (m.name.as_str(), m.schema.as_str()))
+                .chain(kept.map(|m| (m.name.as_str(), m.schema.as_str()))),
+        );
         let mut after = Vec::new();
         for (field, current, mut desired) in wanted {
-            let mut others = schemas.clone();
-            others.remove(&desired.name);
-            let checked = models::check("model", &mut desired, &others)
+            let checked = models::check("model", &mut desired, &schemas)
                 .map_err(|e| rebase(e, "model", &field));
             if self.check(&field, checked)?.is_none() {
                 continue;

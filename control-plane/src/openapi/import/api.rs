@@ -33,7 +33,9 @@ impl<'d> Reader<'d> {
             self.spec.description = description.to_owned();
         }
         if let Some(source) = doc.get(API_KEY_SOURCE) {
-            self.spec.api_key_source = self.text(source, &child("", API_KEY_SOURCE)).map(|s| s.to_ascii_uppercase());
+            self.spec.api_key_source = self
+                .text(source, &child("", API_KEY_SOURCE))
+                .map(|s| s.to_ascii_uppercase());
         }
         if let Some(policy) = doc.get(POLICY) {
             self.spec.policy = match policy {
@@ -41,7 +43,10 @@ impl<'d> Reader<'d> {
                 Value::String(text) => match serde_json::from_str(text) {
                     Ok(p) => Some(p),
                     Err(e) => {
-                        self.error(child("", POLICY), format!("is not a JSON policy document: {e}"));
+                        self.error(
+                            child("", POLICY),
+                            format!("is not a JSON policy document: {e}"),
+                        );
                         None
                     }
                 },
@@ -100,7 +105,10 @@ impl<'d> Reader<'d> {
         let doc = self.doc;
         let (config, at) = match doc.get(ENDPOINT_CONFIGURATION) {
             Some(c) => (c, child("", ENDPOINT_CONFIGURATION)),
-            None => match doc.pointer("/servers/0").and_then(|s| s.get(ENDPOINT_CONFIGURATION)) {
+            None => match doc
+                .pointer("/servers/0")
+                .and_then(|s| s.get(ENDPOINT_CONFIGURATION))
+            {
                 Some(c) => (c, child("/servers/0", ENDPOINT_CONFIGURATION)),
                 None => return,
             },
@@ -144,7 +152,9 @@ impl<'d> Reader<'d> {
                 "allowHeaders" => cors.allow_headers = self.string_list(Some(value), &here),
                 "exposeHeaders" => cors.expose_headers = self.string_list(Some(value), &here),
                 "maxAge" => cors.max_age_seconds = self.number(value, &here),
-                "allowCredentials" => cors.allow_credentials = self.boolean(value, &here).unwrap_or(false),
+                "allowCredentials" => {
+                    cors.allow_credentials = self.boolean(value, &here).unwrap_or(false)
+                }
                 other => self.warn(here, format!("'{other}' is not a CORS setting; ignored")),
             }
         }
@@ -180,14 +190,22 @@ impl<'d> Reader<'d> {
         for (kind, response) in map {
             let here = child(&at, kind);
             let status_code = match response.get("statusCode") {
-                Some(v) => self.text(v, &child(&here, "statusCode")).unwrap_or_default(),
+                Some(v) => self
+                    .text(v, &child(&here, "statusCode"))
+                    .unwrap_or_default(),
                 None => String::new(),
             };
             let spec = GatewayResponseSpec {
                 response_type: kind.clone(),
                 status_code,
-                response_parameters: self.string_map(response.get("responseParameters"), &child(&here, "responseParameters")),
-                response_templates: self.string_map(response.get("responseTemplates"), &child(&here, "responseTemplates")),
+                response_parameters: self.string_map(
+                    response.get("responseParameters"),
+                    &child(&here, "responseParameters"),
+                ),
+                response_templates: self.string_map(
+                    response.get("responseTemplates"),
+                    &child(&here, "responseTemplates"),
+                ),
             };
             self.spec.gateway_responses.push(spec);
             self.origins.gateway_responses.push(here);

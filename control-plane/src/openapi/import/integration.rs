@@ -30,7 +30,11 @@ impl<'v> Fields<'v> {
 impl<'d> Reader<'d> {
     /// The integration of the operation at `at`, None when it has none
     /// (or after recording why it is refused).
-    pub(super) fn integration(&mut self, op: &'d Map<String, Value>, at: &str) -> Option<Option<IntegrationSpec>> {
+    pub(super) fn integration(
+        &mut self,
+        op: &'d Map<String, Value>,
+        at: &str,
+    ) -> Option<Option<IntegrationSpec>> {
         let Some(value) = op.get(INTEGRATION) else {
             return Some(None);
         };
@@ -44,7 +48,10 @@ impl<'d> Reader<'d> {
             read: HashSet::new(),
         };
         let Some(kind) = f.get("type") else {
-            self.error(&at, "needs a type (http_proxy, http, mock, aws or aws_proxy)");
+            self.error(
+                &at,
+                "needs a type (http_proxy, http, mock, aws or aws_proxy)",
+            );
             return None;
         };
         let kind = self.text(kind, &f.at("type"))?.to_ascii_uppercase();
@@ -59,10 +66,14 @@ impl<'d> Reader<'d> {
             None => None,
         };
         let credentials = text(self, &mut f, "credentials").unwrap_or_default();
-        let request_parameters = self.string_map(f.get("requestParameters"), &f.at("requestParameters"));
-        let cache_key_parameters = self.string_list(f.get("cacheKeyParameters"), &f.at("cacheKeyParameters"));
-        let passthrough_behavior = text(self, &mut f, "passthroughBehavior").map(|p| p.to_ascii_uppercase());
-        let content_handling = text(self, &mut f, "contentHandling").map(|c| c.to_ascii_uppercase());
+        let request_parameters =
+            self.string_map(f.get("requestParameters"), &f.at("requestParameters"));
+        let cache_key_parameters =
+            self.string_list(f.get("cacheKeyParameters"), &f.at("cacheKeyParameters"));
+        let passthrough_behavior =
+            text(self, &mut f, "passthroughBehavior").map(|p| p.to_ascii_uppercase());
+        let content_handling =
+            text(self, &mut f, "contentHandling").map(|c| c.to_ascii_uppercase());
         let endpoint_url = archway
             .and_then(|a| a.get("endpointUrl"))
             .and_then(Value::as_str)
@@ -71,7 +82,10 @@ impl<'d> Reader<'d> {
         self.connection(&mut f);
         let needs_uri = |r: &mut Self, uri: &str| {
             if uri.is_empty() {
-                r.error(child(&at, "uri"), format!("a {kind} integration needs a uri"));
+                r.error(
+                    child(&at, "uri"),
+                    format!("a {kind} integration needs a uri"),
+                );
                 false
             } else {
                 true
@@ -100,7 +114,8 @@ impl<'d> Reader<'d> {
                     timeout_ms,
                     cache_key_parameters,
                     request_parameters,
-                    request_templates: self.string_map(f.get("requestTemplates"), &f.at("requestTemplates")),
+                    request_templates: self
+                        .string_map(f.get("requestTemplates"), &f.at("requestTemplates")),
                     passthrough_behavior,
                     content_handling,
                     integration_responses: self.integration_responses(&mut f)?,
@@ -118,7 +133,8 @@ impl<'d> Reader<'d> {
                     endpoint_url,
                     cache_key_parameters,
                     request_parameters,
-                    request_templates: self.string_map(f.get("requestTemplates"), &f.at("requestTemplates")),
+                    request_templates: self
+                        .string_map(f.get("requestTemplates"), &f.at("requestTemplates")),
                     passthrough_behavior,
                     content_handling,
                     integration_responses: self.integration_responses(&mut f)?,
@@ -131,7 +147,8 @@ impl<'d> Reader<'d> {
                 IntegrationSpec::AwsProxy {
                     uri,
                     subtype: text(self, &mut f, "integrationSubtype").unwrap_or_default(),
-                    payload_format_version: text(self, &mut f, "payloadFormatVersion").unwrap_or_default(),
+                    payload_format_version: text(self, &mut f, "payloadFormatVersion")
+                        .unwrap_or_default(),
                     timeout_ms,
                     credentials,
                     endpoint_url,
@@ -141,12 +158,16 @@ impl<'d> Reader<'d> {
                 }
             }
             "MOCK" => {
-                let templates = self.string_map(f.get("requestTemplates"), &f.at("requestTemplates"));
+                let templates =
+                    self.string_map(f.get("requestTemplates"), &f.at("requestTemplates"));
                 let responses = self.integration_responses(&mut f)?;
                 match archway.and_then(|a| a.get("mock")) {
                     // A fixed answer; the AWS form beside it says the same.
                     Some(fixed) => {
-                        let fixed_at = format!("{}/{ARCHWAY_INTEGRATION}/mock", at.rsplit_once('/').map_or("", |(h, _)| h));
+                        let fixed_at = format!(
+                            "{}/{ARCHWAY_INTEGRATION}/mock",
+                            at.rsplit_once('/').map_or("", |(h, _)| h)
+                        );
                         let fixed = self.object(fixed, &fixed_at)?;
                         let status = match fixed.get("statusCode") {
                             Some(v) => self.number(v, &child(&fixed_at, "statusCode"))?,
@@ -154,8 +175,13 @@ impl<'d> Reader<'d> {
                         };
                         IntegrationSpec::Mock {
                             status,
-                            headers: self.string_map(fixed.get("headers"), &child(&fixed_at, "headers")),
-                            body: fixed.get("body").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                            headers: self
+                                .string_map(fixed.get("headers"), &child(&fixed_at, "headers")),
+                            body: fixed
+                                .get("body")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_owned(),
                             request_parameters,
                             request_templates: BTreeMap::new(),
                             passthrough_behavior: None,
@@ -205,15 +231,23 @@ impl<'d> Reader<'d> {
             Some(k) if k.eq_ignore_ascii_case("INTERNET") => {}
             Some(k) => self.warn(
                 f.at("connectionType"),
-                format!("connectionType {k}: Archway has no VPC links and connects to the uri directly"),
+                format!(
+                    "connectionType {k}: Archway has no VPC links and connects to the uri directly"
+                ),
             ),
-            None => self.error(f.at("connectionType"), format!("expected a string, found {}", kind_of(kind))),
+            None => self.error(
+                f.at("connectionType"),
+                format!("expected a string, found {}", kind_of(kind)),
+            ),
         }
     }
 
     /// `responses`: selection pattern (or `default`) → integration
     /// response, ordered by pattern so a round trip compares equal.
-    fn integration_responses(&mut self, f: &mut Fields<'d>) -> Option<Vec<IntegrationResponseSpec>> {
+    fn integration_responses(
+        &mut self,
+        f: &mut Fields<'d>,
+    ) -> Option<Vec<IntegrationResponseSpec>> {
         let Some(value) = f.get("responses") else {
             return Some(Vec::new());
         };
@@ -233,19 +267,34 @@ impl<'d> Reader<'d> {
                 continue;
             };
             let content_handling = match response.get("contentHandling") {
-                Some(v) => self.text(v, &child(&here, "contentHandling")).map(|c| c.to_ascii_uppercase()),
+                Some(v) => self
+                    .text(v, &child(&here, "contentHandling"))
+                    .map(|c| c.to_ascii_uppercase()),
                 None => None,
             };
             out.push(IntegrationResponseSpec {
                 status_code,
-                selection_pattern: if pattern == "default" { String::new() } else { pattern.clone() },
-                response_parameters: self.string_map(response.get("responseParameters"), &child(&here, "responseParameters")),
-                response_templates: self.string_map(response.get("responseTemplates"), &child(&here, "responseTemplates")),
+                selection_pattern: if pattern == "default" {
+                    String::new()
+                } else {
+                    pattern.clone()
+                },
+                response_parameters: self.string_map(
+                    response.get("responseParameters"),
+                    &child(&here, "responseParameters"),
+                ),
+                response_templates: self.string_map(
+                    response.get("responseTemplates"),
+                    &child(&here, "responseTemplates"),
+                ),
                 content_handling,
             });
         }
         // The default response last, as AWS tries it.
-        out.sort_by(|a, b| (a.selection_pattern.is_empty(), &a.selection_pattern).cmp(&(b.selection_pattern.is_empty(), &b.selection_pattern)));
+        out.sort_by(|a, b| {
+            (a.selection_pattern.is_empty(), &a.selection_pattern)
+                .cmp(&(b.selection_pattern.is_empty(), &b.selection_pattern))
+        });
         Some(out)
     }
 }

@@ -121,10 +121,7 @@ impl Origins {
                 && let Some((index, field)) = tail.split_once(']')
                 && let Some(pointer) = index.parse::<usize>().ok().and_then(|i| pointers.get(i))
             {
-                return (
-                    pointer.clone(),
-                    field.trim_start_matches('.').to_owned(),
-                );
+                return (pointer.clone(), field.trim_start_matches('.').to_owned());
             }
         }
         (String::new(), rest.trim_start_matches('.').to_owned())

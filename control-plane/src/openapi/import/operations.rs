@@ -80,11 +80,17 @@ impl<'d> Reader<'d> {
     /// server's URL (its variables at their defaults).
     fn base_path(&self) -> String {
         let raw = if self.dialect.is_swagger() {
-            self.doc.get("basePath").and_then(Value::as_str).unwrap_or_default().to_owned()
+            self.doc
+                .get("basePath")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
         } else {
             let url = self.server_url().unwrap_or_default();
             match url.split_once("://") {
-                Some((_, rest)) => rest.find('/').map_or(String::new(), |i| rest[i..].to_owned()),
+                Some((_, rest)) => rest
+                    .find('/')
+                    .map_or(String::new(), |i| rest[i..].to_owned()),
                 None => url,
             }
         };
@@ -108,14 +114,21 @@ impl<'d> Reader<'d> {
                 .and_then(|s| s.first())
                 .and_then(Value::as_str)
                 .unwrap_or("https");
-            let base = self.doc.get("basePath").and_then(Value::as_str).unwrap_or_default();
+            let base = self
+                .doc
+                .get("basePath")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             return Some(format!("{scheme}://{host}{}", base.trim_end_matches('/')));
         }
         let server = self.doc.get("servers")?.as_array()?.first()?;
         let mut url = server.get("url")?.as_str()?.to_owned();
         if let Some(vars) = server.get("variables").and_then(Value::as_object) {
             for (name, var) in vars {
-                let default = var.get("default").and_then(Value::as_str).unwrap_or_default();
+                let default = var
+                    .get("default")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 url = url.replace(&format!("{{{name}}}"), default);
             }
         }
@@ -170,7 +183,12 @@ impl<'d> Reader<'d> {
         self.route_security(op, at, &mut route);
         if let Some(auth) = op.get("x-amazon-apigateway-auth") {
             let auth_at = child(at, "x-amazon-apigateway-auth");
-            match auth.get("type").and_then(Value::as_str).map(str::to_ascii_uppercase).as_deref() {
+            match auth
+                .get("type")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_uppercase)
+                .as_deref()
+            {
                 Some("AWS_IAM") => route.authorization = Some("AWS_IAM".into()),
                 Some("NONE") => {}
                 _ => self.error(auth_at, "expected {type: AWS_IAM} or {type: NONE}"),
@@ -179,10 +197,18 @@ impl<'d> Reader<'d> {
         route.request_validator = match op.get(REQUEST_VALIDATOR) {
             _ if self.http_api => None,
             Some(v) => self.text(v, &child(at, REQUEST_VALIDATOR)),
-            None => self.doc.get(REQUEST_VALIDATOR).and_then(Value::as_str).map(str::to_owned),
+            None => self
+                .doc
+                .get(REQUEST_VALIDATOR)
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         };
         // HTTP APIs and unvalidated routes: "NONE" is AWS's explicit "no validator".
-        if route.request_validator.as_deref().is_some_and(|v| v.eq_ignore_ascii_case("NONE")) {
+        if route
+            .request_validator
+            .as_deref()
+            .is_some_and(|v| v.eq_ignore_ascii_case("NONE"))
+        {
             route.request_validator = None;
         }
         match self.integration(op, at) {
@@ -192,7 +218,10 @@ impl<'d> Reader<'d> {
         }
         for key in ["callbacks", "servers"] {
             if op.contains_key(key) {
-                self.warn(child(at, key), format!("{key} of an operation are not used by the gateway"));
+                self.warn(
+                    child(at, key),
+                    format!("{key} of an operation are not used by the gateway"),
+                );
             }
         }
         self.unknown_extensions(op, at, OPERATION_EXTENSIONS);
@@ -207,7 +236,10 @@ impl<'d> Reader<'d> {
         let here = child(at, "operationId");
         let id = self.text(id, &here)?;
         if let Err(v) = operation_name(&here, &id) {
-            self.warn(here, format!("{}; the route is imported without a name", v.reason));
+            self.warn(
+                here,
+                format!("{}; the route is imported without a name", v.reason),
+            );
             return None;
         }
         if !self.operation_names.insert(id.clone()) {
@@ -230,12 +262,18 @@ impl<'d> Reader<'d> {
     ) {
         let at_path = at.rsplit_once('/').map_or("", |(h, _)| h).to_owned();
         let mut all: Vec<(&'d Value, String)> = Vec::new();
-        for (list, list_at) in [(shared, child(&at_path, "parameters")), (op.get("parameters"), child(at, "parameters"))] {
+        for (list, list_at) in [
+            (shared, child(&at_path, "parameters")),
+            (op.get("parameters"), child(at, "parameters")),
+        ] {
             let Some(list) = list else {
                 continue;
             };
             let Some(items) = list.as_array() else {
-                self.error(list_at, format!("expected a list of parameters, found {}", kind_of(list)));
+                self.error(
+                    list_at,
+                    format!("expected a list of parameters, found {}", kind_of(list)),
+                );
                 continue;
             };
             for (i, p) in items.iter().enumerate() {
@@ -247,13 +285,25 @@ impl<'d> Reader<'d> {
             let Some((p, p_at)) = self.resolve(p, &p_at) else {
                 continue;
             };
-            let name = p.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
-            let place = p.get("in").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let name = p
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let place = p
+                .get("in")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
             by_key.insert((place, name), (p, p_at));
         }
         for ((place, name), (p, p_at)) in by_key {
             let required = p.get("required").and_then(Value::as_bool).unwrap_or(false);
-            let is_array = p.get("type").or_else(|| p.pointer("/schema/type")).and_then(Value::as_str) == Some("array");
+            let is_array = p
+                .get("type")
+                .or_else(|| p.pointer("/schema/type"))
+                .and_then(Value::as_str)
+                == Some("array");
             let key = match place.as_str() {
                 "path" => format!("method.request.path.{name}"),
                 "query" if is_array => format!("method.request.multivaluequerystring.{name}"),
@@ -273,16 +323,26 @@ impl<'d> Reader<'d> {
                     continue;
                 }
             };
-            route.request_parameters.insert(key, place == "path" || required);
+            route
+                .request_parameters
+                .insert(key, place == "path" || required);
         }
     }
 
     /// The media types a Swagger operation consumes or produces (`key`),
     /// its own or the document's; JSON when neither says.
     fn media_types(&self, op: &Map<String, Value>, key: &str) -> Vec<String> {
-        let list = op.get(key).or_else(|| self.doc.get(key)).and_then(Value::as_array);
+        let list = op
+            .get(key)
+            .or_else(|| self.doc.get(key))
+            .and_then(Value::as_array);
         let types: Vec<String> = list
-            .map(|l| l.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|l| {
+                l.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default();
         if types.is_empty() {
             vec!["application/json".to_owned()]
@@ -292,12 +352,21 @@ impl<'d> Reader<'d> {
     }
 
     /// One schema for each of `types`.
-    fn body_models(&mut self, schema: &'d Value, at: &str, types: &[String], base: &str, route: &mut RouteSpec) {
+    fn body_models(
+        &mut self,
+        schema: &'d Value,
+        at: &str,
+        types: &[String],
+        base: &str,
+        route: &mut RouteSpec,
+    ) {
         let Some(model) = self.model_for(schema, at, &format!("{base}Request")) else {
             return;
         };
         for content_type in types {
-            route.request_models.insert(model_key(content_type), model.clone());
+            route
+                .request_models
+                .insert(model_key(content_type), model.clone());
         }
     }
 
@@ -328,7 +397,13 @@ impl<'d> Reader<'d> {
 
     /// `responses` → method responses: status codes with their headers
     /// and models. `default` and ranges (`2XX`) have no method response.
-    fn responses(&mut self, op: &'d Map<String, Value>, at: &str, base: &str, route: &mut RouteSpec) {
+    fn responses(
+        &mut self,
+        op: &'d Map<String, Value>,
+        at: &str,
+        base: &str,
+        route: &mut RouteSpec,
+    ) {
         let Some(responses) = op.get("responses") else {
             return;
         };
@@ -354,9 +429,16 @@ impl<'d> Reader<'d> {
             };
             if let Some(headers) = response.get("headers").and_then(Value::as_object) {
                 for (name, header) in headers {
-                    let header = refs::follow(self.doc, header, &child(&here, name)).map(|(h, _)| h).unwrap_or(header);
-                    let required = header.get("required").and_then(Value::as_bool).unwrap_or(false);
-                    declared.response_parameters.insert(format!("method.response.header.{name}"), required);
+                    let header = refs::follow(self.doc, header, &child(&here, name))
+                        .map(|(h, _)| h)
+                        .unwrap_or(header);
+                    let required = header
+                        .get("required")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false);
+                    declared
+                        .response_parameters
+                        .insert(format!("method.response.header.{name}"), required);
                 }
             }
             let fallback = format!("{base}Response{code}");
@@ -374,7 +456,11 @@ impl<'d> Reader<'d> {
                     let Some(schema) = media.get("schema") else {
                         continue;
                     };
-                    let name = if several { format!("{fallback}{}", type_word(content_type)) } else { fallback.clone() };
+                    let name = if several {
+                        format!("{fallback}{}", type_word(content_type))
+                    } else {
+                        fallback.clone()
+                    };
                     let schema_at = child(&child(&child(&here, "content"), content_type), "schema");
                     if let Some(model) = self.model_for(schema, &schema_at, &name) {
                         declared.response_models.insert(content_type.clone(), model);
@@ -386,8 +472,17 @@ impl<'d> Reader<'d> {
     }
 
     /// What answers an operation the document gives no integration.
-    fn default_integration(&mut self, op: &Map<String, Value>, verb: &str, path: &str, at: &str) -> IntegrationSpec {
-        if let Some(server) = self.server_url().filter(|u| u.starts_with("http://") || u.starts_with("https://")) {
+    fn default_integration(
+        &mut self,
+        op: &Map<String, Value>,
+        verb: &str,
+        path: &str,
+        at: &str,
+    ) -> IntegrationSpec {
+        if let Some(server) = self
+            .server_url()
+            .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        {
             let uri = format!("{server}{}", path.replace("+}", "}"));
             self.warn(
                 at,
@@ -427,11 +522,16 @@ impl<'d> Reader<'d> {
         let Some(responses) = op.get("responses").and_then(Value::as_object) else {
             return (200, String::new());
         };
-        let Some((code, response)) = responses.iter().find(|(c, _)| c.starts_with('2') && c.len() == 3) else {
+        let Some((code, response)) = responses
+            .iter()
+            .find(|(c, _)| c.starts_with('2') && c.len() == 3)
+        else {
             return (200, String::new());
         };
         let status = code.parse().unwrap_or(200);
-        let response = refs::follow(self.doc, response, "").map(|(r, _)| r).unwrap_or(response);
+        let response = refs::follow(self.doc, response, "")
+            .map(|(r, _)| r)
+            .unwrap_or(response);
         let example = response
             .pointer("/content/application~1json/example")
             .or_else(|| {
@@ -468,14 +568,18 @@ fn type_word(content_type: &str) -> String {
 /// `listPets` → `ListPets`.
 fn upper_first(word: &str) -> String {
     let mut chars = word.chars();
-    chars.next().map_or_else(String::new, |first| first.to_ascii_uppercase().to_string() + chars.as_str())
+    chars.next().map_or_else(String::new, |first| {
+        first.to_ascii_uppercase().to_string() + chars.as_str()
+    })
 }
 
 /// A model-name stem for an operation without an operationId: the verb and
 /// the path's words (`POST /pets/{id}/toys` → `PostPetsIdToys`).
 fn fallback_name(verb: &str, path: &str) -> String {
     let mut out = String::new();
-    for word in std::iter::once(verb.to_ascii_lowercase().as_str()).chain(path.split(|c: char| !c.is_ascii_alphanumeric())) {
+    for word in std::iter::once(verb.to_ascii_lowercase().as_str())
+        .chain(path.split(|c: char| !c.is_ascii_alphanumeric()))
+    {
         out.push_str(&upper_first(word));
     }
     out

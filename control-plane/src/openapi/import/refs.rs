@@ -92,8 +92,21 @@ mod tests {
         let err = follow(&doc, &doc["x"][1], "/x/1").unwrap_err();
         assert_eq!(err.pointer, "/x/1/$ref");
         assert!(err.message.contains("outside this document"), "{err}");
-        assert!(follow(&doc, &doc["x"][2], "/x/2").unwrap_err().message.contains("nothing"));
-        assert!(follow(&doc, &doc["x"][3], "/x/3").unwrap_err().message.contains("cycle"));
-        assert_eq!(follow(&doc, &doc["x"][4], "/x/4").unwrap().0["name"], "spaced");
+        assert!(
+            follow(&doc, &doc["x"][2], "/x/2")
+                .unwrap_err()
+                .message
+                .contains("nothing")
+        );
+        assert!(
+            follow(&doc, &doc["x"][3], "/x/3")
+                .unwrap_err()
+                .message
+                .contains("cycle")
+        );
+        assert_eq!(
+            follow(&doc, &doc["x"][4], "/x/4").unwrap().0["name"],
+            "spaced"
+        );
     }
 }

@@ -105,7 +105,12 @@ impl<'d> Reader<'d> {
 
     /// The model a body or response schema is: the named schema it refers
     /// to, or a new model (named `fallback`) for a schema written inline.
-    pub(super) fn model_for(&mut self, schema: &'d Value, at: &str, fallback: &str) -> Option<String> {
+    pub(super) fn model_for(
+        &mut self,
+        schema: &'d Value,
+        at: &str,
+        fallback: &str,
+    ) -> Option<String> {
         if let Some(target) = refs::reference(schema)
             && let Some(name) = self.named_schema(target)
         {
@@ -124,7 +129,13 @@ impl<'d> Reader<'d> {
     /// the document's own when it has one that is empty, else one added.
     fn empty_model(&mut self) -> String {
         let empty = |m: &&ModelSpec| m.schema.as_object().is_some_and(Map::is_empty);
-        if let Some(model) = self.spec.models.iter().filter(empty).find(|m| m.name.starts_with("Empty")) {
+        if let Some(model) = self
+            .spec
+            .models
+            .iter()
+            .filter(empty)
+            .find(|m| m.name.starts_with("Empty"))
+        {
             return model.name.clone();
         }
         let name = self.unique_model_name("Empty");
@@ -145,7 +156,9 @@ impl<'d> Reader<'d> {
             .strip_prefix('#')?
             .strip_prefix(self.schemas_pointer())?
             .strip_prefix('/')?;
-        let key = percent_encoding::percent_decode_str(key).decode_utf8().ok()?;
+        let key = percent_encoding::percent_decode_str(key)
+            .decode_utf8()
+            .ok()?;
         let key = key.replace("~1", "/").replace("~0", "~");
         self.model_names.get(&key).cloned()
     }
@@ -153,7 +166,10 @@ impl<'d> Reader<'d> {
     /// `schema` as a draft-4 model schema.
     fn convert(&mut self, schema: &'d Value, at: &str, depth: usize) -> Option<Value> {
         if depth > MAX_DEPTH {
-            self.error(at, format!("the schema nests more than {MAX_DEPTH} levels deep"));
+            self.error(
+                at,
+                format!("the schema nests more than {MAX_DEPTH} levels deep"),
+            );
             return None;
         }
         let map = match schema {
@@ -200,7 +216,7 @@ impl<'d> Reader<'d> {
             };
             out.insert(key.clone(), converted);
         }
-        self.to_draft4(&mut out, at);
+        self.draft4_keywords(&mut out, at);
         Some(Value::Object(out))
     }
 
@@ -217,7 +233,7 @@ impl<'d> Reader<'d> {
     }
 
     /// OpenAPI's keywords that draft 4 spells otherwise.
-    fn to_draft4(&mut self, schema: &mut Map<String, Value>, at: &str) {
+    fn draft4_keywords(&mut self, schema: &mut Map<String, Value>, at: &str) {
         // 3.0: `nullable: true` → null is one more type.
         if let Some(nullable) = schema.remove("nullable")
             && nullable == Value::Bool(true)
@@ -234,7 +250,10 @@ impl<'d> Reader<'d> {
             }
         }
         // 3.1 (JSON Schema 2020-12): numeric exclusive bounds.
-        for (exclusive, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+        for (exclusive, bound) in [
+            ("exclusiveMinimum", "minimum"),
+            ("exclusiveMaximum", "maximum"),
+        ] {
             if let Some(Value::Number(n)) = schema.get(exclusive).cloned() {
                 schema.insert(bound.into(), Value::Number(n));
                 schema.insert(exclusive.into(), Value::Bool(true));
@@ -244,7 +263,15 @@ impl<'d> Reader<'d> {
         if let Some(value) = schema.remove("const") {
             schema.insert("enum".into(), Value::Array(vec![value]));
         }
-        for keyword in ["if", "then", "else", "dependentSchemas", "prefixItems", "unevaluatedProperties", "$dynamicRef"] {
+        for keyword in [
+            "if",
+            "then",
+            "else",
+            "dependentSchemas",
+            "prefixItems",
+            "unevaluatedProperties",
+            "$dynamicRef",
+        ] {
             if schema.contains_key(keyword) {
                 self.warn(
                     child(at, keyword),

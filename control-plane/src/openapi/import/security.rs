@@ -105,13 +105,24 @@ impl<'d> Reader<'d> {
         let Some(map) = self.object(value, at) else {
             return Scheme::Unsupported("its authorizer is not an object".into());
         };
-        let text = |key: &str| map.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let text = |key: &str| {
+            map.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         let extra = scheme.get(ARCHWAY_AUTHORIZER).and_then(Value::as_object);
-        let extra_at = format!("{}/{ARCHWAY_AUTHORIZER}", at.rsplit_once('/').map_or(at, |(h, _)| h));
+        let extra_at = format!(
+            "{}/{ARCHWAY_AUTHORIZER}",
+            at.rsplit_once('/').map_or(at, |(h, _)| h)
+        );
         // The header an authorizer reads: its identity source, else the
         // scheme's own header name.
         let header = match scheme.get("in").and_then(Value::as_str) {
-            Some("header") => scheme.get("name").and_then(Value::as_str).map(str::to_owned),
+            Some("header") => scheme
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             _ => None,
         };
         let mut spec = AuthorizerSpec {
@@ -195,7 +206,10 @@ impl<'d> Reader<'d> {
         }
         if spec.kind == "JWT" && spec.jwks_uri.is_empty() && !spec.issuer.is_empty() {
             // What AWS finds through the issuer's discovery document.
-            spec.jwks_uri = format!("{}/.well-known/jwks.json", spec.issuer.trim_end_matches('/'));
+            spec.jwks_uri = format!(
+                "{}/.well-known/jwks.json",
+                spec.issuer.trim_end_matches('/')
+            );
             self.warn(
                 at,
                 format!("the keys of '{name}' are read from {} (set {ARCHWAY_AUTHORIZER}.jwksUri if they are elsewhere)", spec.jwks_uri),
@@ -207,7 +221,12 @@ impl<'d> Reader<'d> {
     }
 
     /// `x-archway-authorizer`: what AWS's authorizer object cannot say.
-    fn archway_authorizer(&mut self, spec: &mut AuthorizerSpec, extra: &Map<String, Value>, at: &str) {
+    fn archway_authorizer(
+        &mut self,
+        spec: &mut AuthorizerSpec,
+        extra: &Map<String, Value>,
+        at: &str,
+    ) {
         for (key, value) in extra {
             let here = child(at, key);
             match key.as_str() {
@@ -216,14 +235,22 @@ impl<'d> Reader<'d> {
                 "audiences" => spec.audiences = self.string_list(Some(value), &here),
                 "leewaySeconds" => spec.leeway_seconds = self.number(value, &here).unwrap_or(0),
                 "timeoutInMillis" => spec.timeout_ms = self.number(value, &here).unwrap_or(0),
-                other => self.warn(here, format!("'{other}' is not a setting of {ARCHWAY_AUTHORIZER}; ignored")),
+                other => self.warn(
+                    here,
+                    format!("'{other}' is not a setting of {ARCHWAY_AUTHORIZER}; ignored"),
+                ),
             }
         }
     }
 
     /// Applies the operation's security requirement (or the document's) to
     /// `route`.
-    pub(super) fn route_security(&mut self, op: &Map<String, Value>, at: &str, route: &mut RouteSpec) {
+    pub(super) fn route_security(
+        &mut self,
+        op: &Map<String, Value>,
+        at: &str,
+        route: &mut RouteSpec,
+    ) {
         let (requirements, req_at) = match op.get("security") {
             Some(s) => (s, child(at, "security")),
             None => match self.doc.get("security") {
@@ -232,7 +259,13 @@ impl<'d> Reader<'d> {
             },
         };
         let Some(alternatives) = requirements.as_array() else {
-            self.error(req_at, format!("expected a list of security requirements, found {}", kind_of(requirements)));
+            self.error(
+                req_at,
+                format!(
+                    "expected a list of security requirements, found {}",
+                    kind_of(requirements)
+                ),
+            );
             return;
         };
         // AWS applies one requirement; an empty one (`{}`) makes security
@@ -259,14 +292,18 @@ impl<'d> Reader<'d> {
             let at = child(&here, name);
             match self.schemes.get(name).cloned() {
                 None => self.error(at, format!("no security scheme is named '{name}'")),
-                Some(Scheme::Unsupported(reason)) => {
-                    self.error(at, format!("cannot be enforced, so the route is not imported open: {reason}"))
-                }
+                Some(Scheme::Unsupported(reason)) => self.error(
+                    at,
+                    format!("cannot be enforced, so the route is not imported open: {reason}"),
+                ),
                 Some(Scheme::ApiKey) => route.api_key_required = true,
                 Some(Scheme::Sigv4) => route.authorization = Some("AWS_IAM".into()),
                 Some(Scheme::Authorizer(authorizer)) => {
                     if let Some(first) = &route.authorizer {
-                        self.error(at, format!("a route has one authorizer; '{first}' is required already"));
+                        self.error(
+                            at,
+                            format!("a route has one authorizer; '{first}' is required already"),
+                        );
                         continue;
                     }
                     route.authorizer = Some(authorizer);
@@ -324,12 +361,18 @@ mod tests {
 
     #[test]
     fn identity_sources_are_spelled_as_archway_reads_them() {
-        assert_eq!(identity_source("$request.header.Authorization", None), "method.request.header.Authorization");
+        assert_eq!(
+            identity_source("$request.header.Authorization", None),
+            "method.request.header.Authorization"
+        );
         assert_eq!(
             identity_source("method.request.header.X-Tenant, $context.sourceIp", None),
             "method.request.header.X-Tenant, context.sourceIp"
         );
-        assert_eq!(identity_source("", Some("X-Token")), "method.request.header.X-Token");
+        assert_eq!(
+            identity_source("", Some("X-Token")),
+            "method.request.header.X-Token"
+        );
         // Authorization is the default: left empty, as exports write it.
         assert_eq!(identity_source("", Some("Authorization")), "");
     }
@@ -337,10 +380,14 @@ mod tests {
     #[test]
     fn cognito_pool_arns_name_their_issuer() {
         assert_eq!(
-            cognito_issuer("arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbC").as_deref(),
+            cognito_issuer("arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbC")
+                .as_deref(),
             Some("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC")
         );
-        assert_eq!(cognito_issuer("arn:aws:cognito-idp:eu-west-1:1:identitypool/x"), None);
+        assert_eq!(
+            cognito_issuer("arn:aws:cognito-idp:eu-west-1:1:identitypool/x"),
+            None
+        );
         assert_eq!(cognito_issuer("arn:aws:iam::1:role/x"), None);
     }
 }

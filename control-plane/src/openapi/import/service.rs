@@ -10,8 +10,8 @@ use crate::api::configuration::refusal;
 use crate::declarative::apply::{ApplyError, Request, apply_document};
 use crate::declarative::document::ApplyFile;
 use crate::declarative::export::api_fields;
-use crate::error::ApiError;
 use crate::enums::API_PROTOCOL;
+use crate::error::ApiError;
 use crate::ids;
 use crate::store::keys;
 use archway_proto::v1::*;
@@ -165,31 +165,44 @@ async fn apply(
         expected_revision: 0,
         definition_only: true,
     };
-    let outcome = apply_document(state, &doc, request).await.map_err(|e| match e {
-        ApplyError::Document(errors) => refusal(
-            errors
-                .into_iter()
-                .map(|e| {
-                    let (pointer, field) = origins.locate(&e.path);
-                    DocumentError {
-                        path: pointer,
-                        message: if field.is_empty() {
-                            e.message
-                        } else {
-                            format!("{field}: {}", e.message)
-                        },
-                    }
-                })
-                .collect(),
-            tonic::Code::InvalidArgument,
-            "fix these and import again to see the rest",
-        ),
-        ApplyError::Store(store) => ApiError::Store(store).into(),
-        other => Status::failed_precondition(other.to_string()),
-    })?;
-    let created = !options.dry_run || state.store.view().get_raw(&keys::api(api_id)).ok().flatten().is_some();
+    let outcome = apply_document(state, &doc, request)
+        .await
+        .map_err(|e| match e {
+            ApplyError::Document(errors) => refusal(
+                errors
+                    .into_iter()
+                    .map(|e| {
+                        let (pointer, field) = origins.locate(&e.path);
+                        DocumentError {
+                            path: pointer,
+                            message: if field.is_empty() {
+                                e.message
+                            } else {
+                                format!("{field}: {}", e.message)
+                            },
+                        }
+                    })
+                    .collect(),
+                tonic::Code::InvalidArgument,
+                "fix these and import again to see the rest",
+            ),
+            ApplyError::Store(store) => ApiError::Store(store).into(),
+            other => Status::failed_precondition(other.to_string()),
+        })?;
+    let created = !options.dry_run
+        || state
+            .store
+            .view()
+            .get_raw(&keys::api(api_id))
+            .ok()
+            .flatten()
+            .is_some();
     Ok(ImportRestApiResponse {
-        api_id: if created { api_id.to_owned() } else { String::new() },
+        api_id: if created {
+            api_id.to_owned()
+        } else {
+            String::new()
+        },
         warnings: warnings
             .into_iter()
             .map(|w| ImportWarning {

@@ -98,7 +98,10 @@ mod tests {
     #[test]
     fn yaml_status_codes_written_as_numbers_are_keys() {
         let doc = parse("openapi: 3.0.3\npaths:\n  /a:\n    get:\n      responses:\n        200: { description: ok }\n        default: { description: other }\n").unwrap();
-        assert!(doc.pointer("/paths/~1a/get/responses/200").is_some(), "{doc}");
+        assert!(
+            doc.pointer("/paths/~1a/get/responses/200").is_some(),
+            "{doc}"
+        );
         assert_eq!(dialect(&doc), Ok(Dialect::OpenApi30));
     }
 

@@ -82,19 +82,48 @@ fn a_plain_openapi_30_document_becomes_routes_models_and_proxies() {
     assert_eq!(spec.name, "Petstore");
     assert_eq!(spec.description, "Pets for sale");
     assert_eq!(spec.protocol, None);
-    let names: Vec<_> = spec.routes.iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    let names: Vec<_> = spec
+        .routes
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
     assert_eq!(names, ["GET /pets", "POST /pets", "GET /pets/{petId}"]);
     let list = &spec.routes[0];
     assert_eq!(list.operation_name.as_deref(), Some("listPets"));
-    assert_eq!(list.request_parameters.get("method.request.querystring.limit"), Some(&false));
-    assert_eq!(list.request_parameters.get("method.request.multivaluequerystring.tags"), Some(&true));
-    assert_eq!(list.method_responses.len(), 1, "default is not a status code");
-    assert_eq!(list.method_responses[0].response_parameters.get("method.response.header.x-next"), Some(&true));
-    assert_eq!(list.method_responses[0].response_models.get("application/json").map(String::as_str), Some("Pets"));
+    assert_eq!(
+        list.request_parameters
+            .get("method.request.querystring.limit"),
+        Some(&false)
+    );
+    assert_eq!(
+        list.request_parameters
+            .get("method.request.multivaluequerystring.tags"),
+        Some(&true)
+    );
+    assert_eq!(
+        list.method_responses.len(),
+        1,
+        "default is not a status code"
+    );
+    assert_eq!(
+        list.method_responses[0]
+            .response_parameters
+            .get("method.response.header.x-next"),
+        Some(&true)
+    );
+    assert_eq!(
+        list.method_responses[0]
+            .response_models
+            .get("application/json")
+            .map(String::as_str),
+        Some("Pets")
+    );
     assert!(warned_at(&imported, "/paths/~1pets/get/responses/default"));
     // No integration: proxied to the server, with a warning at the operation.
     match &list.integration {
-        IntegrationSpec::HttpProxy { uri, http_method, .. } => {
+        IntegrationSpec::HttpProxy {
+            uri, http_method, ..
+        } => {
             assert_eq!(uri, "http://127.0.0.1:9000/v1/pets");
             assert_eq!(http_method.as_deref(), Some("GET"));
         }
@@ -103,17 +132,32 @@ fn a_plain_openapi_30_document_becomes_routes_models_and_proxies() {
     assert!(warned_at(&imported, "/paths/~1pets/get"));
     // The path-level parameter, through its $ref.
     let show = &spec.routes[2];
-    assert_eq!(show.request_parameters.get("method.request.path.petId"), Some(&true));
+    assert_eq!(
+        show.request_parameters.get("method.request.path.petId"),
+        Some(&true)
+    );
     // Named schemas are models (a name AWS cannot have is renamed, with a
     // warning), references between them are model URLs, nullable is draft 4.
     let models: Vec<_> = spec.models.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(models, ["NewPet", "Pet", "Pets", "ShowPetResponse200"]);
     assert!(warned_at(&imported, "/components/schemas/New_Pet"));
-    assert_eq!(spec.routes[1].request_models.get("application/json").map(String::as_str), Some("NewPet"));
+    assert_eq!(
+        spec.routes[1]
+            .request_models
+            .get("application/json")
+            .map(String::as_str),
+        Some("NewPet")
+    );
     let pet = &spec.models[1].schema;
-    assert_eq!(pet["properties"]["tag"]["type"], serde_json::json!(["string", "null"]));
+    assert_eq!(
+        pet["properties"]["tag"]["type"],
+        serde_json::json!(["string", "null"])
+    );
     let pets = &spec.models[2].schema;
-    assert_eq!(pets["items"]["$ref"], "https://apigateway.amazonaws.com/restapis/abc123/models/Pet");
+    assert_eq!(
+        pets["items"]["$ref"],
+        "https://apigateway.amazonaws.com/restapis/abc123/models/Pet"
+    );
     assert_eq!(spec.models[0].description, "a new pet");
     assert_eq!(imported.origins.routes[2], "/paths/~1pets~1{petId}/get");
 }
@@ -196,17 +240,33 @@ fn aws_extensions_of_a_swagger_document_are_read_as_aws_reads_them() {
     let imported = read_ok(AWS_HEAVY);
     let spec = &imported.spec;
     assert_eq!(spec.api_key_source.as_deref(), Some("HEADER"));
-    assert_eq!(spec.binary_media_types, ["image/png", "application/octet-stream"]);
-    assert_eq!(spec.policy.as_ref().unwrap()["Statement"][0]["Effect"], "Allow");
+    assert_eq!(
+        spec.binary_media_types,
+        ["image/png", "application/octet-stream"]
+    );
+    assert_eq!(
+        spec.policy.as_ref().unwrap()["Statement"][0]["Effect"],
+        "Allow"
+    );
     assert_eq!(spec.endpoint_type, None, "EDGE is served as REGIONAL");
-    assert!(warned_at(&imported, "/x-amazon-apigateway-endpoint-configuration/types"));
-    assert!(warned_at(&imported, "/x-amazon-apigateway-minimum-compression-size"));
+    assert!(warned_at(
+        &imported,
+        "/x-amazon-apigateway-endpoint-configuration/types"
+    ));
+    assert!(warned_at(
+        &imported,
+        "/x-amazon-apigateway-minimum-compression-size"
+    ));
     assert_eq!(spec.request_validators.len(), 2);
     assert!(spec.request_validators[0].body && spec.request_validators[0].parameters);
     assert_eq!(spec.gateway_responses[0].response_type, "BAD_REQUEST_BODY");
     assert_eq!(spec.gateway_responses[0].status_code, "422");
     // Authorizers.
-    let tokens = spec.authorizers.iter().find(|a| a.name == "tokens").unwrap();
+    let tokens = spec
+        .authorizers
+        .iter()
+        .find(|a| a.name == "tokens")
+        .unwrap();
     assert_eq!(tokens.kind, "TOKEN");
     assert_eq!(tokens.uri, "http://127.0.0.1:9100/authorize");
     assert_eq!(tokens.identity_source, "method.request.header.X-Token");
@@ -214,45 +274,97 @@ fn aws_extensions_of_a_swagger_document_are_read_as_aws_reads_them() {
     assert_eq!(tokens.timeout_ms, 2000);
     let pool = spec.authorizers.iter().find(|a| a.name == "pool").unwrap();
     assert_eq!(pool.kind, "JWT");
-    assert_eq!(pool.issuer, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Ab");
-    assert_eq!(pool.jwks_uri, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Ab/.well-known/jwks.json");
+    assert_eq!(
+        pool.issuer,
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Ab"
+    );
+    assert_eq!(
+        pool.jwks_uri,
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Ab/.well-known/jwks.json"
+    );
     assert_eq!(pool.audiences, ["client-1"]);
     // Routes: paths sorted, verbs in the document's order.
-    let by = |m: &str, p: &str| spec.routes.iter().find(|r| r.method == m && r.path == p).unwrap();
+    let by = |m: &str, p: &str| {
+        spec.routes
+            .iter()
+            .find(|r| r.method == m && r.path == p)
+            .unwrap()
+    };
     let create = by("POST", "/orders");
     assert!(create.api_key_required);
     assert_eq!(create.authorizer.as_deref(), Some("tokens"));
     assert_eq!(create.request_validator.as_deref(), Some("all"));
-    assert_eq!(create.request_models.get("application/json").map(String::as_str), Some("Order"));
-    assert_eq!(create.request_parameters.get("method.request.header.X-Trace"), Some(&true));
-    assert_eq!(create.method_responses[0].response_models.get("application/json").map(String::as_str), Some("Order"));
+    assert_eq!(
+        create
+            .request_models
+            .get("application/json")
+            .map(String::as_str),
+        Some("Order")
+    );
+    assert_eq!(
+        create
+            .request_parameters
+            .get("method.request.header.X-Trace"),
+        Some(&true)
+    );
+    assert_eq!(
+        create.method_responses[0]
+            .response_models
+            .get("application/json")
+            .map(String::as_str),
+        Some("Order")
+    );
     match &create.integration {
-        IntegrationSpec::Aws { uri, credentials, passthrough_behavior, timeout_ms, integration_responses, request_templates, .. } => {
+        IntegrationSpec::Aws {
+            uri,
+            credentials,
+            passthrough_behavior,
+            timeout_ms,
+            integration_responses,
+            request_templates,
+            ..
+        } => {
             assert!(uri.ends_with(":sqs:path/123456789012/orders"));
             assert!(credentials.ends_with("role/sqs"));
             assert_eq!(passthrough_behavior.as_deref(), Some("NEVER"));
             assert_eq!(*timeout_ms, Some(5000));
             assert!(request_templates["application/json"].starts_with("Action=SendMessage"));
             // The default response last.
-            let patterns: Vec<_> = integration_responses.iter().map(|r| r.selection_pattern.as_str()).collect();
+            let patterns: Vec<_> = integration_responses
+                .iter()
+                .map(|r| r.selection_pattern.as_str())
+                .collect();
             assert_eq!(patterns, ["4\\d{2}", ""]);
         }
         other => panic!("{other:?}"),
     }
-    assert!(warned_at(&imported, "/paths/~1orders/post/x-amazon-apigateway-integration/cacheNamespace"));
+    assert!(warned_at(
+        &imported,
+        "/paths/~1orders/post/x-amazon-apigateway-integration/cacheNamespace"
+    ));
     let any = by("ANY", "/orders");
     assert_eq!(any.authorization.as_deref(), Some("AWS_IAM"));
-    assert_eq!(any.request_validator.as_deref(), Some("params"), "the document's default");
-    assert!(matches!(&any.integration, IntegrationSpec::AwsProxy { endpoint_url, .. } if endpoint_url == "http://127.0.0.1:9200"));
+    assert_eq!(
+        any.request_validator.as_deref(),
+        Some("params"),
+        "the document's default"
+    );
+    assert!(
+        matches!(&any.integration, IntegrationSpec::AwsProxy { endpoint_url, .. } if endpoint_url == "http://127.0.0.1:9200")
+    );
     let show = by("GET", "/orders/{id}");
     assert_eq!(show.authorizer.as_deref(), Some("pool"));
     assert_eq!(show.scopes, ["orders/read"]);
     assert_eq!(show.request_validator, None, "NONE is no validator");
-    assert!(matches!(&show.integration, IntegrationSpec::Mock { request_templates, integration_responses, .. }
-        if request_templates.len() == 1 && integration_responses.len() == 1));
+    assert!(
+        matches!(&show.integration, IntegrationSpec::Mock { request_templates, integration_responses, .. }
+        if request_templates.len() == 1 && integration_responses.len() == 1)
+    );
     let delete = by("DELETE", "/orders/{id}");
-    assert!(matches!(&delete.integration, IntegrationSpec::Mock { status: 204, headers, request_templates, .. }
-        if headers["x-gone"] == "yes" && request_templates.is_empty()));
+    assert!(
+        matches!(&delete.integration, IntegrationSpec::Mock { status: 204, headers, request_templates, .. }
+        if headers["x-gone"] == "yes" && request_templates.is_empty())
+    );
 }
 
 #[test]
@@ -271,15 +383,23 @@ fn security_archway_cannot_enforce_refuses_the_import_rather_than_opening_routes
         "{type: apiKey, in: header, name: Authorization, x-amazon-apigateway-authorizer: {type: cognito_user_pools, providerARNs: []}}",
     ] {
         let errors = errors_of(&doc(scheme));
-        assert_eq!(errors[0].pointer, "/paths/~1a/get/security/0/s", "{scheme}: {errors:?}");
-        assert!(errors[0].message.contains("not imported open"), "{scheme}: {errors:?}");
+        assert_eq!(
+            errors[0].pointer, "/paths/~1a/get/security/0/s",
+            "{scheme}: {errors:?}"
+        );
+        assert!(
+            errors[0].message.contains("not imported open"),
+            "{scheme}: {errors:?}"
+        );
     }
     // A scheme nothing requires is only warned about... by nothing: it is
     // not used, so it neither opens nor closes a route.
     let unused = "openapi: 3.0.0\ninfo: {title: t}\ncomponents: {securitySchemes: {s: {type: http, scheme: basic}}}\npaths: {}\n";
     read_ok(unused);
     // An unknown scheme name.
-    let errors = errors_of("openapi: 3.0.0\ninfo: {title: t}\nsecurity: [{nope: []}]\npaths: {/a: {get: {x-amazon-apigateway-integration: {type: mock}}}}\n");
+    let errors = errors_of(
+        "openapi: 3.0.0\ninfo: {title: t}\nsecurity: [{nope: []}]\npaths: {/a: {get: {x-amazon-apigateway-integration: {type: mock}}}}\n",
+    );
     assert_eq!(errors[0].pointer, "/security/0/nope");
 }
 
@@ -300,7 +420,9 @@ fn an_optional_security_alternative_does_not_open_the_route() {
 
 #[test]
 fn references_outside_the_document_are_refused_with_their_pointer() {
-    let errors = errors_of("openapi: 3.0.0\ninfo: {title: t}\npaths:\n  /a:\n    get:\n      parameters: [{$ref: 'common.yaml#/id'}]\n      x-amazon-apigateway-integration: {type: mock}\n");
+    let errors = errors_of(
+        "openapi: 3.0.0\ninfo: {title: t}\npaths:\n  /a:\n    get:\n      parameters: [{$ref: 'common.yaml#/id'}]\n      x-amazon-apigateway-integration: {type: mock}\n",
+    );
     assert_eq!(errors[0].pointer, "/paths/~1a/get/parameters/0/$ref");
     assert!(errors[0].message.contains("outside this document"));
 }
@@ -326,8 +448,14 @@ paths: {}
     assert_eq!(schema["properties"]["n"]["minimum"], 0);
     assert_eq!(schema["properties"]["n"]["exclusiveMinimum"], true);
     assert_eq!(schema["properties"]["n"]["maximum"], 10);
-    assert_eq!(schema["properties"]["kind"]["enum"], serde_json::json!(["fixed"]));
-    assert!(warned_at(&imported, "/components/schemas/Thing/properties/rule/if"));
+    assert_eq!(
+        schema["properties"]["kind"]["enum"],
+        serde_json::json!(["fixed"])
+    );
+    assert!(warned_at(
+        &imported,
+        "/components/schemas/Thing/properties/rule/if"
+    ));
 }
 
 #[test]
@@ -380,14 +508,21 @@ paths:
     assert!(cors.allow_credentials);
     assert!(spec.models.is_empty(), "HTTP APIs have no models");
     let users = &spec.authorizers[0];
-    assert_eq!((users.kind.as_str(), users.issuer.as_str()), ("JWT", "https://idp.example"));
+    assert_eq!(
+        (users.kind.as_str(), users.issuer.as_str()),
+        ("JWT", "https://idp.example")
+    );
     assert_eq!(users.identity_source, "method.request.header.Authorization");
     assert_eq!(users.jwks_uri, "http://127.0.0.1:9300/jwks.json");
     assert_eq!(spec.routes[0].scopes, ["chat/write"]);
     assert!(spec.routes[0].request_models.is_empty());
-    assert!(matches!(&spec.routes[0].integration, IntegrationSpec::AwsProxy { payload_format_version, .. } if payload_format_version == "2.0"));
-    assert!(matches!(&spec.routes[1].integration, IntegrationSpec::AwsProxy { subtype, request_parameters, .. }
-        if subtype == "SQS-SendMessage" && request_parameters["QueueUrl"] == "$request.header.queue"));
+    assert!(
+        matches!(&spec.routes[0].integration, IntegrationSpec::AwsProxy { payload_format_version, .. } if payload_format_version == "2.0")
+    );
+    assert!(
+        matches!(&spec.routes[1].integration, IntegrationSpec::AwsProxy { subtype, request_parameters, .. }
+        if subtype == "SQS-SendMessage" && request_parameters["QueueUrl"] == "$request.header.queue")
+    );
 }
 
 #[test]
@@ -418,10 +553,24 @@ paths:
 fn the_base_path_is_ignored_unless_prepended() {
     let text = "swagger: '2.0'\ninfo: {title: t}\nhost: 127.0.0.1:9000\nbasePath: /v2/\npaths: {/a: {get: {x-amazon-apigateway-integration: {type: mock}}}}\n";
     assert_eq!(read_ok(text).spec.routes[0].path, "/a");
-    let prepended = read(text, &ReadOptions { prepend_base_path: true, ..options() }).unwrap();
+    let prepended = read(
+        text,
+        &ReadOptions {
+            prepend_base_path: true,
+            ..options()
+        },
+    )
+    .unwrap();
     assert_eq!(prepended.spec.routes[0].path, "/v2/a");
     let text = "openapi: 3.0.0\ninfo: {title: t}\nservers: [{url: 'https://api.example.com/{base}', variables: {base: {default: prod}}}]\npaths: {/a: {get: {x-amazon-apigateway-integration: {type: mock}}}}\n";
-    let prepended = read(text, &ReadOptions { prepend_base_path: true, ..options() }).unwrap();
+    let prepended = read(
+        text,
+        &ReadOptions {
+            prepend_base_path: true,
+            ..options()
+        },
+    )
+    .unwrap();
     assert_eq!(prepended.spec.routes[0].path, "/prod/a");
 }
 
@@ -458,7 +607,12 @@ paths:
 fn operation_ids_sdks_cannot_use_are_dropped_with_a_warning() {
     let text = "openapi: 3.0.0\ninfo: {title: t}\npaths:\n  /a: {get: {operationId: 'get a', x-amazon-apigateway-integration: {type: mock}}, put: {operationId: same, x-amazon-apigateway-integration: {type: mock}}, post: {operationId: same, x-amazon-apigateway-integration: {type: mock}}}\n";
     let imported = read_ok(text);
-    let names: Vec<_> = imported.spec.routes.iter().map(|r| r.operation_name.clone()).collect();
+    let names: Vec<_> = imported
+        .spec
+        .routes
+        .iter()
+        .map(|r| r.operation_name.clone())
+        .collect();
     assert_eq!(names, [None, Some("same".into()), None]);
     assert!(warned_at(&imported, "/paths/~1a/get/operationId"));
     // Operations are read in the order of their verbs' names: POST first.
@@ -477,7 +631,12 @@ fn unknown_aws_extensions_are_warned_about_not_dropped_in_silence() {
     ] {
         assert!(warned_at(&imported, at), "{at}: {:#?}", imported.warnings);
     }
-    assert!(!imported.warnings.iter().any(|w| w.pointer.contains("x-other-vendor")));
+    assert!(
+        !imported
+            .warnings
+            .iter()
+            .any(|w| w.pointer.contains("x-other-vendor"))
+    );
 }
 
 #[test]
@@ -486,8 +645,14 @@ fn planner_paths_are_placed_at_their_pointer() {
     let o = &imported.origins;
     assert_eq!(
         o.locate("apis[0].routes[1].integration.uri"),
-        ("/paths/~1pets/post".to_owned(), "integration.uri".to_owned())
+        (
+            "/paths/~1pets/post".to_owned(),
+            "integration.uri".to_owned()
+        )
     );
-    assert_eq!(o.locate("apis[0].models[1].schema"), ("/components/schemas/Pet".to_owned(), "schema".to_owned()));
+    assert_eq!(
+        o.locate("apis[0].models[1].schema"),
+        ("/components/schemas/Pet".to_owned(), "schema".to_owned())
+    );
     assert_eq!(o.locate("apis[0].name"), (String::new(), "name".to_owned()));
 }
