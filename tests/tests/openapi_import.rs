@@ -526,6 +526,57 @@ async fn archwayctl_imports_a_file_with_progress_and_points_at_syntax_errors() -
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_generated_document_imports_in_one_version_and_serves() -> anyhow::Result<()> {
+    let backend = upstream::start("big").await;
+    let dir = tempfile::tempdir()?;
+    let cp = ControlPlane::start(&dir.path().join("cp"))?;
+    let node = DataPlane::start(&cp.url(), "n", &dir.path().join("n"), &[])?;
+    let mut admin = Admin::connect(&cp.url()).await?;
+    let (before, _) = admin.fleet_status().await?;
+    let doc = large_document(300, &format!("http://{}", backend.addr));
+    let imported = admin
+        .openapi
+        .import_rest_api(import(&serde_json::to_string(&doc)?))
+        .await?
+        .into_inner();
+    assert_eq!(imported.revision, before + 1, "one configuration version");
+    assert_eq!(routes_of(&admin, &imported.api_id).await?.len(), 600);
+    let api = admin
+        .apis
+        .get_rest_api(GetRestApiRequest {
+            api_id: imported.api_id.clone(),
+        })
+        .await?
+        .into_inner();
+    admin.deploy(&api, "v1").await?;
+    admin.wait_converged(&["n"]).await?;
+    let json = [("content-type", "application/json")];
+    let created = node
+        .send(
+            &api.id,
+            "POST",
+            "/v1/group3/resources292",
+            &json,
+            r#"{"field0": 1}"#,
+        )
+        .await?;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    assert_eq!(created.json()["path"], "/group3/resources292");
+    // The shared schema became a model the validator checks.
+    let refused = node
+        .send(
+            &api.id,
+            "POST",
+            "/v1/group3/resources292",
+            &json,
+            r#"{"field1": "x"}"#,
+        )
+        .await?;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    Ok(())
+}
+
 /// Measures the import of a 2.5 MB document: the time of the call and the
 /// control plane's peak memory (VmHWM) before and after. Run with
 /// `cargo test --release -p archway-e2e --test openapi_import -- --ignored --nocapture`.

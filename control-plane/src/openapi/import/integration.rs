@@ -96,6 +96,9 @@ impl<'d> Reader<'d> {
                 if !needs_uri(self, &uri) {
                     return None;
                 }
+                // HTTP APIs' exports write 1.0, the one version an HTTP
+                // proxy integration has.
+                f.read.insert("payloadFormatVersion");
                 IntegrationSpec::HttpProxy {
                     uri,
                     http_method,

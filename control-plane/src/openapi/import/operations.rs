@@ -46,8 +46,13 @@ impl<'d> Reader<'d> {
             let Some(item) = self.object(item, &item_at) else {
                 continue;
             };
-            let route_path = if path == "$default" || base.is_empty() {
-                path.clone()
+            let route_path = if path == "$default" {
+                // HTTP APIs' catch-all route.
+                self.warn(
+                    &at,
+                    "the $default route is served as /{proxy+} (every path below the stage, not the stage's root itself)",
+                );
+                format!("{base}/{{proxy+}}")
             } else {
                 format!("{base}{path}")
             };

@@ -656,3 +656,15 @@ fn planner_paths_are_placed_at_their_pointer() {
     );
     assert_eq!(o.locate("apis[0].name"), (String::new(), "name".to_owned()));
 }
+
+#[test]
+fn an_http_apis_default_route_is_a_greedy_path() {
+    let text = "openapi: 3.0.1\ninfo: {title: t}\nx-amazon-apigateway-importexport-version: '1.0'\npaths:\n  $default:\n    x-amazon-apigateway-any-method:\n      x-amazon-apigateway-integration: {type: http_proxy, uri: 'http://127.0.0.1:9/', payloadFormatVersion: '1.0'}\n";
+    let imported = read_ok(text);
+    let route = &imported.spec.routes[0];
+    assert_eq!(
+        (route.method.as_str(), route.path.as_str()),
+        ("ANY", "/{proxy+}")
+    );
+    assert!(warned_at(&imported, "/paths/$default"));
+}
