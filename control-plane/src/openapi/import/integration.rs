@@ -165,30 +165,36 @@ impl<'d> Reader<'d> {
                     self.string_map(f.get("requestTemplates"), &f.at("requestTemplates"));
                 let responses = self.integration_responses(&mut f)?;
                 match archway.and_then(|a| a.get("mock")) {
-                    // A fixed answer; the AWS form beside it says the same.
+                    // A fixed answer: the AWS object beside it says the same
+                    // in AWS's terms; its own templates and responses, if
+                    // any, are in x-archway-integration too.
                     Some(fixed) => {
-                        let fixed_at = format!(
-                            "{}/{ARCHWAY_INTEGRATION}/mock",
-                            at.rsplit_once('/').map_or("", |(h, _)| h)
-                        );
+                        let op_at = at.rsplit_once('/').map_or("", |(h, _)| h);
+                        let archway_at = child(op_at, ARCHWAY_INTEGRATION);
+                        let fixed_at = child(&archway_at, "mock");
                         let fixed = self.object(fixed, &fixed_at)?;
                         let status = match fixed.get("statusCode") {
                             Some(v) => self.number(v, &child(&fixed_at, "statusCode"))?,
                             None => 200,
                         };
+                        let mut own = Fields {
+                            map: archway.expect("the mock is in it"),
+                            at: archway_at,
+                            read: HashSet::new(),
+                        };
+                        let body = fixed.get("body").and_then(Value::as_str);
                         IntegrationSpec::Mock {
                             status,
                             headers: self
                                 .string_map(fixed.get("headers"), &child(&fixed_at, "headers")),
-                            body: fixed
-                                .get("body")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_owned(),
+                            body: body.unwrap_or_default().to_owned(),
                             request_parameters,
-                            request_templates: BTreeMap::new(),
-                            passthrough_behavior: None,
-                            integration_responses: Vec::new(),
+                            request_templates: self.string_map(
+                                own.get("requestTemplates"),
+                                &own.at("requestTemplates"),
+                            ),
+                            passthrough_behavior,
+                            integration_responses: self.integration_responses(&mut own)?,
                         }
                     }
                     None => IntegrationSpec::Mock {

@@ -184,6 +184,7 @@ pub fn read_tree(doc: &Value, options: &ReadOptions) -> Result<Imported, ReadErr
         taken_model_names: HashSet::new(),
         schemes: BTreeMap::new(),
         operation_names: HashSet::new(),
+        converting: String::new(),
     };
     reader.api();
     reader.models();
@@ -218,6 +219,9 @@ struct Reader<'d> {
     schemes: BTreeMap<String, security::Scheme>,
     /// operationIds seen, to refuse a repeated one.
     operation_names: HashSet<String>,
+    /// The pointer of the schema being converted into a model (references
+    /// inside it stay inside it).
+    converting: String,
 }
 
 /// `base` + one more reference token.

@@ -12,7 +12,7 @@
 use super::{Reader, child, kind_of, refs};
 use crate::declarative::document::{IntegrationSpec, MethodResponseSpec, RouteSpec};
 use crate::openapi::mapping::{
-    ANY_CONTENT_TYPE, ANY_METHOD, DEFAULT_MODEL_KEY, INTEGRATION, REQUEST_VALIDATOR, VERBS,
+    ANY_CONTENT_TYPE, ANY_METHOD, ARCHWAY_UNDECLARED, DEFAULT_MODEL_KEY, INTEGRATION, REQUEST_VALIDATOR, VERBS,
 };
 use archway_proto::rules::method::operation_name;
 use serde_json::{Map, Value};
@@ -310,9 +310,13 @@ impl<'d> Reader<'d> {
                 .and_then(Value::as_str)
                 == Some("array");
             let key = match place.as_str() {
+                // Exports mark the template variables a route does not
+                // declare (OpenAPI needs a parameter for each).
+                "path" if p.get(ARCHWAY_UNDECLARED) == Some(&Value::Bool(true)) => continue,
                 "path" => format!("method.request.path.{name}"),
                 "query" if is_array => format!("method.request.multivaluequerystring.{name}"),
                 "query" => format!("method.request.querystring.{name}"),
+                "header" if is_array => format!("method.request.multivalueheader.{name}"),
                 "header" => format!("method.request.header.{name}"),
                 "body" => {
                     if !self.http_api
@@ -419,7 +423,12 @@ impl<'d> Reader<'d> {
         for (code, response) in responses {
             let here = child(&at, code);
             if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
-                if !code.starts_with("x-") {
+                // A `default` that only describes (what exports write for a
+                // route without method responses) declares nothing.
+                let describes_only = response
+                    .as_object()
+                    .is_some_and(|r| r.keys().all(|k| k == "description"));
+                if !describes_only && !code.starts_with("x-") {
                     self.warn(here, format!("'{code}' is not one status code; method responses are declared per code, so it is left out"));
                 }
                 continue;

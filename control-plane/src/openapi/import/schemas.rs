@@ -78,7 +78,10 @@ impl<'d> Reader<'d> {
     }
 
     fn push_model(&mut self, name: String, schema: &'d Value, pointer: &str) {
-        let Some(converted) = self.convert(schema, pointer, 0) else {
+        self.converting = pointer.to_owned();
+        let converted = self.convert(schema, pointer, 0);
+        self.converting.clear();
+        let Some(converted) = converted else {
             return;
         };
         let description = schema
@@ -163,6 +166,18 @@ impl<'d> Reader<'d> {
         self.model_names.get(&key).cloned()
     }
 
+    /// The pointer a reference points to inside the model being converted
+    /// (`/definitions/x`), if it points inside it (not at its root).
+    fn within_converting(&self, target: &str) -> Option<String> {
+        if self.converting.is_empty() {
+            return None;
+        }
+        let fragment = target.strip_prefix('#')?;
+        let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8().ok()?;
+        let rest = decoded.strip_prefix(self.converting.as_str())?;
+        rest.starts_with('/').then(|| rest.to_owned())
+    }
+
     /// `schema` as a draft-4 model schema.
     fn convert(&mut self, schema: &'d Value, at: &str, depth: usize) -> Option<Value> {
         if depth > MAX_DEPTH {
@@ -178,6 +193,12 @@ impl<'d> Reader<'d> {
             other => return Some(other.clone()),
         };
         if let Some(target) = refs::reference(schema) {
+            // Into the model being converted: a pointer within it, which
+            // draft 4 resolves against the model itself (as exports write
+            // it: `#/components/schemas/NAME/definitions/x`).
+            if let Some(inner) = self.within_converting(target) {
+                return Some(serde_json::json!({ "$ref": format!("#{inner}") }));
+            }
             if let Some(name) = self.named_schema(target) {
                 // A model URL (draft 4 ignores a $ref's siblings, as here).
                 return Some(serde_json::json!({ "$ref": model_url(&self.api_id, &name) }));
