@@ -59,6 +59,12 @@
 //!   responses (Swagger: `examples` on responses, `x-example` on
 //!   parameters) and on parameters.
 //!
+//! A model's references within itself (`#`, `#/definitions/X`: pointers
+//! into its own schema) are `#/components/schemas/NAME` +  pointer
+//! (`#/definitions/NAME` + pointer) in the document; on import a reference
+//! into the model's own schema with a pointer becomes `#` + pointer again,
+//! and one to a model's root (its own included) its model URL.
+//!
 //! Models on export: a top-level `$schema` is dropped (OpenAPI's Schema
 //! Object has none; Archway reads every model as draft 4), so a model that
 //! had one comes back without it. Keywords a Schema Object lacks

@@ -46,7 +46,13 @@ fn model_schema(cx: &mut Context, model: &ModelSpec) -> Value {
     }
     let mut schema = Value::Object(schema);
     let mut foreign = BTreeSet::new();
-    rewrite_refs(&mut schema, cx.api_id, cx.swagger, &mut foreign);
+    rewrite_refs(
+        &mut schema,
+        cx.api_id,
+        &model.name,
+        cx.swagger,
+        &mut foreign,
+    );
     for r in foreign {
         cx.warnings.push(format!(
             "model '{}': $ref '{r}' names no model of this API and is written as it is",
@@ -68,11 +74,15 @@ fn model_schema(cx: &mut Context, model: &ModelSpec) -> Value {
 }
 
 /// Rewrites every `$ref` to one of `api_id`'s models (with or without a
-/// fragment) to the document's reference; `$ref`s elsewhere are kept and
-/// collected in `foreign`, except the document's own (`#...`).
+/// fragment) to the document's reference, and every reference within the
+/// model `model` itself (`#/definitions/X`: its root is the model's
+/// schema, not the document) to the same place in the document
+/// (`#/components/schemas/MODEL/definitions/X`); other `$ref`s are kept
+/// and collected in `foreign`.
 pub(super) fn rewrite_refs(
     value: &mut Value,
     api_id: &str,
+    model: &str,
     swagger: bool,
     foreign: &mut BTreeSet<String>,
 ) {
@@ -83,24 +93,22 @@ pub(super) fn rewrite_refs(
                 if key == "$ref"
                     && let Value::String(r) = v
                 {
-                    match r.strip_prefix(&prefix) {
-                        Some(rest) => {
-                            let (name, fragment) = rest.split_once('#').unwrap_or((rest, ""));
-                            *r = format!("{}{fragment}", schema_ref(swagger, name));
-                        }
-                        None if !r.starts_with('#') => {
-                            foreign.insert(r.clone());
-                        }
-                        None => {}
+                    if let Some(rest) = r.strip_prefix(&prefix) {
+                        let (name, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+                        *r = format!("{}{fragment}", schema_ref(swagger, name));
+                    } else if let Some(pointer) = r.strip_prefix('#') {
+                        *r = format!("{}{pointer}", schema_ref(swagger, model));
+                    } else {
+                        foreign.insert(r.clone());
                     }
                 } else {
-                    rewrite_refs(v, api_id, swagger, foreign);
+                    rewrite_refs(v, api_id, model, swagger, foreign);
                 }
             }
         }
         Value::Array(items) => {
             for v in items {
-                rewrite_refs(v, api_id, swagger, foreign);
+                rewrite_refs(v, api_id, model, swagger, foreign);
             }
         }
         _ => {}
@@ -290,7 +298,7 @@ mod tests {
     fn refs_to_other_apis_are_kept_with_a_warning() {
         let spec = spec_with(json!([{ "name": "A", "schema": {
             "type": "object",
-            "properties": { "b": { "$ref": model_url("other", "B") }, "c": { "$ref": "#/definitions/c" } }
+            "properties": { "b": { "$ref": model_url("other", "B") } }
         }}]));
         let (oas, warnings) = export(&spec, ExportOptions::default());
         assert_eq!(
@@ -299,6 +307,33 @@ mod tests {
         );
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("names no model of this API"));
+    }
+
+    /// A model's own `#/...` pointers are relative to its schema, which
+    /// in the document sits under the model's name.
+    #[test]
+    fn refs_within_a_model_point_into_it() {
+        let spec = spec_with(json!([{ "name": "Tree", "schema": {
+            "type": "object",
+            "properties": { "kids": { "type": "array", "items": { "$ref": "#" } }, "leaf": { "$ref": "#/properties/kids" } }
+        }}]));
+        let (oas, warnings) = export(&spec, ExportOptions::default());
+        let tree = &oas["components"]["schemas"]["Tree"]["properties"];
+        assert_eq!(tree["kids"]["items"]["$ref"], "#/components/schemas/Tree");
+        assert_eq!(
+            tree["leaf"]["$ref"],
+            "#/components/schemas/Tree/properties/kids"
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let options = ExportOptions {
+            swagger: true,
+            ..Default::default()
+        };
+        let (sw, _) = export(&spec, options);
+        assert_eq!(
+            sw["definitions"]["Tree"]["properties"]["leaf"]["$ref"],
+            "#/definitions/Tree/properties/kids"
+        );
     }
 
     #[test]
