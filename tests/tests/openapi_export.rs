@@ -506,7 +506,7 @@ async fn export_time_of_500_routes() -> anyhow::Result<()> {
     doc.push_str("    routes:\n");
     for r in 0..500 {
         doc.push_str(&format!(
-            "      - {{ path: /r{}/{{id}}/s{r}, method: {}, request_parameters: {{ method.request.path.id: true, method.request.querystring.q: false }}, request_models: {{ application/json: M{} }}, method_responses: [{{ status_code: '200', response_models: {{ application/json: M{} }} }}], integration: {{ type: HTTP_PROXY, uri: 'http://127.0.0.1:9/{r}/{{id}}', request_parameters: {{ integration.request.path.id: method.request.path.id }} }} }}\n",
+            "      - {{ path: '/r{}/{{id}}/s{r}', method: {}, request_parameters: {{ method.request.path.id: true, method.request.querystring.q: false }}, request_models: {{ application/json: M{} }}, method_responses: [{{ status_code: '200', response_models: {{ application/json: M{} }} }}], integration: {{ type: HTTP_PROXY, uri: 'http://127.0.0.1:9/{r}/{{id}}', request_parameters: {{ integration.request.path.id: method.request.path.id }} }} }}\n",
             r / 5,
             ["GET", "POST", "PUT", "DELETE", "PATCH"][r % 5],
             r % 50,

@@ -106,14 +106,16 @@ pub fn stage_document(
     let (spec, target, left_out) =
         state.read(|view| stage_spec(view, api_id, stage_name, &state.public_domain))?;
     let mut exported = document::document(&spec, &target, options);
-    for route in left_out {
-        exported.warnings.insert(
-            0,
+    let mut warnings: Vec<String> = left_out
+        .into_iter()
+        .map(|route| {
             format!(
                 "route {route} has no integration yet and is left out (it cannot be deployed either)"
-            ),
-        );
-    }
+            )
+        })
+        .collect();
+    warnings.append(&mut exported.warnings);
+    exported.warnings = warnings;
     Ok(exported)
 }
 
