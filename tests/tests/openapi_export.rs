@@ -437,6 +437,35 @@ async fn bad_requests_are_refused_naming_the_field() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An export only reads: a read-only token may make one; a node's token,
+/// or none, may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_token_may_export_and_others_may_not() -> anyhow::Result<()> {
+    let (_dir, _cp, admin) = applied().await?;
+    let mut reader = admin
+        .with_new_token("reader", TokenRole::ReadOnly)
+        .await?
+        .client;
+    let (doc, _) = export(&mut reader, request("prod", "", "", "")).await;
+    assert_eq!(doc["openapi"], "3.0.1");
+    let mut node = Admin::with_token(admin.channel.clone(), archway_e2e::TEST_NODE_TOKEN)?;
+    let refused = node
+        .openapi
+        .get_export(request("prod", "", "", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+    let mut anonymous = archway_proto::v1::open_api_service_client::OpenApiServiceClient::new(
+        admin.channel.clone(),
+    );
+    let refused = anonymous
+        .get_export(request("prod", "", "", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_writes_the_document_to_a_file() -> anyhow::Result<()> {
     let (dir, cp, _admin) = applied().await?;
