@@ -214,6 +214,18 @@ async fn the_document_says_the_stage_and_the_mapping() -> anyhow::Result<()> {
         .into_inner();
     let (oas, warnings) = export(&mut admin, request("prod", "", "apigateway", "")).await;
     assert_eq!(oas["openapi"], "3.0.1");
+    // The same bytes every time, in reading order.
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let out = admin
+            .openapi
+            .get_export(request("prod", "", "apigateway", "yaml"))
+            .await?
+            .into_inner();
+        bodies.push(out.body);
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    assert!(bodies[0].starts_with("openapi: "), "{}", bodies[0]);
     assert_eq!(oas["info"]["version"], stage.deployment_id);
     assert_eq!(oas["info"]["title"], "shop");
     assert_eq!(
