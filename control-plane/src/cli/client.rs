@@ -112,10 +112,10 @@ impl AdminClient {
         Self {
             tokens: AdminTokenServiceClient::new(channel.clone()),
             iam: IamServiceClient::new(channel.clone()),
-            config: ConfigurationServiceClient::new(channel.clone())
+            openapi: OpenApiServiceClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
-            openapi: OpenApiServiceClient::new(channel.clone())
+            config: ConfigurationServiceClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
             apis: RestApiServiceClient::new(channel.clone())

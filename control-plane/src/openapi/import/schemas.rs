@@ -173,7 +173,9 @@ impl<'d> Reader<'d> {
             return None;
         }
         let fragment = target.strip_prefix('#')?;
-        let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8().ok()?;
+        let decoded = percent_encoding::percent_decode_str(fragment)
+            .decode_utf8()
+            .ok()?;
         let rest = decoded.strip_prefix(self.converting.as_str())?;
         rest.starts_with('/').then(|| rest.to_owned())
     }
