@@ -23,7 +23,7 @@
 //! | route `request_parameters` | `parameters` (`in: path/query/header`, `required`; `schema: {type: string}`, Swagger `type: string`); `method.request.multivaluequerystring.X` is a query parameter with `schema: {type: array, items: {type: string}}` (Swagger: `type: array, items, collectionFormat: multi`), `method.request.multivalueheader.X` a header parameter likewise (Swagger `collectionFormat: csv`); a name declared in both forms is written once, multi-valued, with a warning. Order: path (template order), query, header (by name). See "Path parameters" below |
 //! | route `request_models` | `requestBody.content[TYPE].schema.$ref` (Swagger: one `in: body` parameter and `consumes`); `$default` is the content type `*/*` |
 //! | route `request_validator` | [`REQUEST_VALIDATOR`] on the operation (on import, the root's applies to operations without their own) |
-//! | route `method_responses[]` | `responses[STATUS]`: `description: "STATUS response"` (as AWS; not read back), `headers` (response_parameters, `required`; Swagger's headers have no `required`: written `{type: string}`, with a warning when one was required, and read back as not required), `content[TYPE].schema.$ref` (response_models; Swagger: one `schema` and `produces`). A route with none has `responses: {default: {description: DEFAULT_RESPONSE_DESCRIPTION}}` (OpenAPI needs one response); `default` is never a method response (AWS's are status codes), so the import reads no method response from it |
+//! | route `method_responses[]` | `responses[STATUS]`: `description: "STATUS response"` (as AWS; not read back), `headers` (response_parameters, `required`; Swagger's headers have no `required`: written `{type: string}`, a required one with [`ARCHWAY_REQUIRED`]`: true` under `apigateway`, else with a warning), `content[TYPE].schema.$ref` (response_models; Swagger: one `schema` and `produces`). A route with none has `responses: {default: {description: DEFAULT_RESPONSE_DESCRIPTION}}` (OpenAPI needs one response); `default` is never a method response (AWS's are status codes), so the import reads no method response from it |
 //! | route `api_key_required` | `security: [{api_key: []}]`, scheme [`API_KEY_SCHEME`] = `{type: apiKey, name: x-api-key, in: header}` |
 //! | route `authorization` AWS_IAM | `security: [{sigv4: []}]`, scheme [`SIGV4_SCHEME`] = `{type: apiKey, name: Authorization, in: header, x-amazon-apigateway-authtype: awsSigv4}` |
 //! | route `authorizer` + `scopes` | `security: [{AUTHORIZER_NAME: [scopes]}]` |
@@ -141,6 +141,9 @@ pub const IMPORTEXPORT_VERSION: &str = "x-amazon-apigateway-importexport-version
 
 /// Archway's settings AWS's extensions cannot say (see the module docs).
 pub const ARCHWAY_INTEGRATION: &str = "x-archway-integration";
+/// On a Swagger 2.0 response header that is required (Swagger's headers
+/// cannot say it), with `apigateway`; the import reads it as `required`.
+pub const ARCHWAY_REQUIRED: &str = "x-archway-required";
 /// On a path parameter the route does not declare (see "Path parameters").
 pub const ARCHWAY_UNDECLARED: &str = "x-archway-undeclared";
 pub const ARCHWAY_AUTHORIZER: &str = "x-archway-authorizer";

@@ -22,4 +22,6 @@
 pub mod export;
 pub mod import;
 pub mod mapping;
+#[cfg(test)]
+mod round_trip;
 pub mod sdk;

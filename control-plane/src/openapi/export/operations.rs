@@ -360,8 +360,13 @@ fn method_response(
     for (key, required) in &r.response_parameters {
         let name = key.strip_prefix("method.response.header.").unwrap_or(key);
         let header = if cx.swagger {
-            lost_required |= *required;
-            json!({ "type": "string" })
+            // Swagger's headers have no `required`: Archway's key says it.
+            if *required && cx.apigateway {
+                json!({ "type": "string", ARCHWAY_REQUIRED: true })
+            } else {
+                lost_required |= *required;
+                json!({ "type": "string" })
+            }
         } else {
             json!({ "required": required, "schema": { "type": "string" } })
         };

@@ -12,8 +12,8 @@
 use super::{Reader, child, kind_of, refs};
 use crate::declarative::document::{IntegrationSpec, MethodResponseSpec, RouteSpec};
 use crate::openapi::mapping::{
-    ANY_CONTENT_TYPE, ANY_METHOD, ARCHWAY_UNDECLARED, DEFAULT_MODEL_KEY, INTEGRATION,
-    REQUEST_VALIDATOR, VERBS,
+    ANY_CONTENT_TYPE, ANY_METHOD, ARCHWAY_REQUIRED, ARCHWAY_UNDECLARED, DEFAULT_MODEL_KEY,
+    INTEGRATION, REQUEST_VALIDATOR, VERBS,
 };
 use archway_proto::rules::method::operation_name;
 use serde_json::{Map, Value};
@@ -449,6 +449,7 @@ impl<'d> Reader<'d> {
                         .unwrap_or(header);
                     let required = header
                         .get("required")
+                        .or_else(|| header.get(ARCHWAY_REQUIRED))
                         .and_then(Value::as_bool)
                         .unwrap_or(false);
                     declared

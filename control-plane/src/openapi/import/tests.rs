@@ -31,7 +31,7 @@ fn warned_at(imported: &Imported, pointer: &str) -> bool {
     imported.warnings.iter().any(|w| w.pointer == pointer)
 }
 
-const PETSTORE_30: &str = r##"
+pub(crate) const PETSTORE_30: &str = r##"
 openapi: 3.0.3
 info: { title: Petstore, description: Pets for sale, version: 1.0.0 }
 servers: [{ url: "http://127.0.0.1:9000/v1" }]
@@ -164,7 +164,7 @@ fn a_plain_openapi_30_document_becomes_routes_models_and_proxies() {
     assert_eq!(imported.origins.routes[2], "/paths/~1pets~1{petId}/get");
 }
 
-const AWS_HEAVY: &str = r##"{
+pub(crate) const AWS_HEAVY: &str = r##"{
   "swagger": "2.0",
   "info": {"title": "orders", "version": "2024-01-01"},
   "x-amazon-apigateway-api-key-source": "HEADER",
