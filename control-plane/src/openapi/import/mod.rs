@@ -128,8 +128,22 @@ impl Origins {
     }
 }
 
+/// The largest document an import reads (AWS takes 6 MB; public API
+/// descriptions reach a few MB).
+pub const MAX_DOCUMENT_BYTES: usize = 32 << 20;
+
 /// Reads `text` as one API.
 pub fn read(text: &str, options: &ReadOptions) -> Result<Imported, ReadError> {
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(ReadError::Syntax(SyntaxError {
+            message: format!(
+                "the document is {} bytes; an import reads at most {MAX_DOCUMENT_BYTES}",
+                text.len()
+            ),
+            line: None,
+            column: None,
+        }));
+    }
     let doc = source::parse(text).map_err(ReadError::Syntax)?;
     read_tree(&doc, options)
 }
@@ -185,6 +199,7 @@ pub fn read_tree(doc: &Value, options: &ReadOptions) -> Result<Imported, ReadErr
         schemes: BTreeMap::new(),
         operation_names: HashSet::new(),
         converting: String::new(),
+        schema_nodes: 0,
     };
     reader.api();
     reader.models();
@@ -222,6 +237,8 @@ struct Reader<'d> {
     /// The pointer of the schema being converted into a model (references
     /// inside it stay inside it).
     converting: String,
+    /// Schema objects converted so far (see `schemas::MAX_SCHEMA_NODES`).
+    schema_nodes: usize,
 }
 
 /// `base` + one more reference token.

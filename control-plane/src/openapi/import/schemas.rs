@@ -16,6 +16,12 @@ use serde_json::{Map, Value};
 /// where they do not name a model).
 const MAX_DEPTH: usize = 64;
 
+/// How many schema objects one document's models may hold once references
+/// that do not name a model are inlined. A few references to references
+/// can otherwise multiply a small document into an exponential tree (each
+/// level naming the next twice); real documents stay far below this.
+pub(super) const MAX_SCHEMA_NODES: usize = 200_000;
+
 impl<'d> Reader<'d> {
     /// Where the document keeps its named schemas.
     fn schemas_pointer(&self) -> &'static str {
@@ -182,6 +188,17 @@ impl<'d> Reader<'d> {
 
     /// `schema` as a draft-4 model schema.
     fn convert(&mut self, schema: &'d Value, at: &str, depth: usize) -> Option<Value> {
+        if self.schema_nodes == MAX_SCHEMA_NODES {
+            self.schema_nodes += 1;
+            self.error(
+                at,
+                format!("the document's schemas expand to more than {MAX_SCHEMA_NODES} schema objects through references; refer to named schemas (components) instead of into them"),
+            );
+        }
+        if self.schema_nodes > MAX_SCHEMA_NODES {
+            return None;
+        }
+        self.schema_nodes += 1;
         if depth > MAX_DEPTH {
             self.error(
                 at,

@@ -670,3 +670,75 @@ fn an_http_apis_default_route_is_a_greedy_path() {
     );
     assert!(warned_at(&imported, "/paths/$default"));
 }
+
+#[test]
+fn references_that_multiply_schemas_exponentially_are_refused_quickly() {
+    // Each level names the next four times: 4^20 schema objects if inlined
+    // (references into another schema are inlined; into the model being
+    // converted they stay references).
+    let mut text = String::from(
+        "openapi: 3.0.0\ninfo: {title: t}\npaths: {}\ncomponents:\n  schemas:\n    Root: { $ref: '#/components/schemas/Other/properties/l0' }\n    Other:\n      type: object\n      properties:\n",
+    );
+    for level in 0..20 {
+        let r = format!(
+            "{{ $ref: '#/components/schemas/Other/properties/l{}' }}",
+            level + 1
+        );
+        text.push_str(&format!(
+            "        l{level}: {{ type: object, properties: {{ a: {r}, b: {r}, c: {r}, d: {r} }} }}\n"
+        ));
+    }
+    text.push_str("        l20: { type: string }\n");
+    let started = std::time::Instant::now();
+    let errors = errors_of(&text);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.message.contains("expand to more than")),
+        "{errors:#?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn yaml_alias_bombs_and_deep_nesting_are_refused_not_expanded() {
+    // The billion laughs: nine levels of ten aliases each.
+    let mut bomb = String::from("openapi: 3.0.0\ninfo: {title: t}\nx-lol0: &l0 [lol]\n");
+    for level in 1..10 {
+        let prev = level - 1;
+        bomb.push_str(&format!("x-lol{level}: &l{level} [*l{prev}, *l{prev}, *l{prev}, *l{prev}, *l{prev}, *l{prev}, *l{prev}, *l{prev}, *l{prev}, *l{prev}]\n"));
+    }
+    bomb.push_str("paths: {}\n");
+    let started = std::time::Instant::now();
+    assert!(matches!(read(&bomb, &options()), Err(ReadError::Syntax(_))));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // Nesting deeper than a parser should follow, in both syntaxes.
+    let deep_json = format!(
+        "{{\"openapi\": \"3.0.0\", \"x\": {}{}}}",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    assert!(matches!(
+        read(&deep_json, &options()),
+        Err(ReadError::Syntax(_))
+    ));
+    let deep_yaml = format!(
+        "openapi: 3.0.0\nx: {}{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    assert!(matches!(
+        read(&deep_yaml, &options()),
+        Err(ReadError::Syntax(_))
+    ));
+    // Larger than an import reads.
+    let huge = format!("openapi: 3.0.0\nx: '{}'\n", "a".repeat(MAX_DOCUMENT_BYTES));
+    match read(&huge, &options()) {
+        Err(ReadError::Syntax(e)) => assert!(e.message.contains("at most"), "{e}"),
+        other => panic!("{:?}", other.map(|i| i.spec.name)),
+    }
+}
