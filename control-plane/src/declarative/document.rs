@@ -151,7 +151,7 @@ pub struct PlanStageSpec {
     pub method_throttles: Vec<MethodThrottleSpec>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSpec {
     pub name: String,
@@ -516,6 +516,22 @@ pub enum IntegrationSpec {
 
 fn default_status() -> u32 {
     200
+}
+
+impl IntegrationSpec {
+    /// A MOCK with a fixed answer and nothing else (no templates, mappings
+    /// or integration responses).
+    pub fn fixed_mock(status: u32, headers: BTreeMap<String, String>, body: String) -> Self {
+        Self::Mock {
+            status,
+            headers,
+            body,
+            request_parameters: BTreeMap::new(),
+            request_templates: BTreeMap::new(),
+            passthrough_behavior: None,
+            integration_responses: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

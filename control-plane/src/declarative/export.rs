@@ -262,12 +262,7 @@ pub(crate) fn api_fields(api: &RestApi) -> ApiSpec {
         endpoint_type: ENDPOINT_TYPE.short_unless(api.endpoint_type(), EndpointType::Regional),
         binary_media_types: api.binary_media_types.clone(),
         cors: api.cors_configuration.as_ref().map(cors_spec),
-        authorizers: Vec::new(),
-        models: Vec::new(),
-        request_validators: Vec::new(),
-        gateway_responses: Vec::new(),
-        routes: Vec::new(),
-        stages: Vec::new(),
+        ..Default::default()
     }
 }
 
@@ -425,15 +420,7 @@ fn integration_spec(integration: Option<&Integration>) -> IntegrationSpec {
         // Export leaves them out; the planner compares a document's route
         // with such a method in this form (any document integration then
         // differs from it unless it is this very one).
-        return IntegrationSpec::Mock {
-            status: 200,
-            headers: BTreeMap::new(),
-            body: String::new(),
-            request_parameters: BTreeMap::new(),
-            request_templates: BTreeMap::new(),
-            passthrough_behavior: None,
-            integration_responses: Vec::new(),
-        };
+        return IntegrationSpec::fixed_mock(200, BTreeMap::new(), String::new());
     };
     let http_method = (!i.http_method.is_empty()).then(|| i.http_method.clone());
     let timeout_ms = (i.timeout_ms != 0).then_some(i.timeout_ms);

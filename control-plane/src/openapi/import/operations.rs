@@ -155,15 +155,8 @@ impl<'d> Reader<'d> {
             path: path.to_owned(),
             method: verb.to_owned(),
             operation_name: name.clone(),
-            integration: IntegrationSpec::Mock {
-                status: 200,
-                headers: BTreeMap::new(),
-                body: String::new(),
-                request_parameters: BTreeMap::new(),
-                request_templates: BTreeMap::new(),
-                passthrough_behavior: None,
-                integration_responses: Vec::new(),
-            },
+            // Replaced by the operation's integration below.
+            integration: IntegrationSpec::fixed_mock(200, BTreeMap::new(), String::new()),
             route_response_selection_expression: None,
             api_key_required: false,
             authorizer: None,
@@ -517,19 +510,12 @@ impl<'d> Reader<'d> {
             at,
             format!("no {INTEGRATION} and no server to proxy to: answered by a MOCK with status {status} and the operation's example; add the extension to choose"),
         );
-        IntegrationSpec::Mock {
-            status,
-            headers: if body.is_empty() {
-                BTreeMap::new()
-            } else {
-                [("Content-Type".to_owned(), "application/json".to_owned())].into()
-            },
-            body,
-            request_parameters: BTreeMap::new(),
-            request_templates: BTreeMap::new(),
-            passthrough_behavior: None,
-            integration_responses: Vec::new(),
-        }
+        let headers = if body.is_empty() {
+            BTreeMap::new()
+        } else {
+            [("Content-Type".to_owned(), "application/json".to_owned())].into()
+        };
+        IntegrationSpec::fixed_mock(status, headers, body)
     }
 
     /// The first success status an operation declares and its JSON example
