@@ -91,6 +91,16 @@ impl<'d> Reader<'d> {
                 true
             }
         };
+        // Request templates and integration responses: what the mapped
+        // types (HTTP, AWS, MOCK) read; the proxies ignore them (a warning
+        // below names them).
+        let mapped = matches!(kind.as_str(), "HTTP" | "AWS" | "MOCK");
+        let (request_templates, integration_responses) = if mapped {
+            let templates = self.string_map(f.get("requestTemplates"), &f.at("requestTemplates"));
+            (templates, self.integration_responses(&mut f)?)
+        } else {
+            Default::default()
+        };
         let spec = match kind.as_str() {
             "HTTP_PROXY" => {
                 if !needs_uri(self, &uri) {
@@ -117,11 +127,10 @@ impl<'d> Reader<'d> {
                     timeout_ms,
                     cache_key_parameters,
                     request_parameters,
-                    request_templates: self
-                        .string_map(f.get("requestTemplates"), &f.at("requestTemplates")),
+                    request_templates,
                     passthrough_behavior,
                     content_handling,
-                    integration_responses: self.integration_responses(&mut f)?,
+                    integration_responses,
                 }
             }
             "AWS" => {
@@ -136,11 +145,10 @@ impl<'d> Reader<'d> {
                     endpoint_url,
                     cache_key_parameters,
                     request_parameters,
-                    request_templates: self
-                        .string_map(f.get("requestTemplates"), &f.at("requestTemplates")),
+                    request_templates,
                     passthrough_behavior,
                     content_handling,
-                    integration_responses: self.integration_responses(&mut f)?,
+                    integration_responses,
                 }
             }
             "AWS_PROXY" => {
@@ -161,9 +169,6 @@ impl<'d> Reader<'d> {
                 }
             }
             "MOCK" => {
-                let templates =
-                    self.string_map(f.get("requestTemplates"), &f.at("requestTemplates"));
-                let responses = self.integration_responses(&mut f)?;
                 match archway.and_then(|a| a.get("mock")) {
                     // A fixed answer: the AWS object beside it says the same
                     // in AWS's terms; its own templates and responses, if
@@ -202,9 +207,9 @@ impl<'d> Reader<'d> {
                         headers: BTreeMap::new(),
                         body: String::new(),
                         request_parameters,
-                        request_templates: templates,
+                        request_templates,
                         passthrough_behavior,
-                        integration_responses: responses,
+                        integration_responses,
                     },
                 }
             }
