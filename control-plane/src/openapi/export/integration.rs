@@ -93,6 +93,8 @@ pub(super) fn objects(integration: &IntegrationSpec) -> (Value, Option<Value>) {
             templates(&mut aws, request_templates);
             responses(&mut aws, integration_responses);
         }
+        // HTTP and AWS map requests and responses alike; AWS adds where and
+        // as whom it signs.
         IntegrationSpec::Http {
             uri,
             http_method,
@@ -103,35 +105,24 @@ pub(super) fn objects(integration: &IntegrationSpec) -> (Value, Option<Value>) {
             passthrough_behavior,
             content_handling,
             integration_responses,
-        } => {
-            aws.insert("type".into(), json!("http"));
-            aws.insert("uri".into(), json!(uri));
-            common(
-                &mut aws,
-                http_method.as_deref(),
-                *timeout_ms,
-                cache_key_parameters,
-                request_parameters,
-            );
-            templates(&mut aws, request_templates);
-            passthrough(&mut aws, passthrough_behavior.as_deref());
-            content(&mut aws, content_handling.as_deref());
-            responses(&mut aws, integration_responses);
         }
-        IntegrationSpec::Aws {
+        | IntegrationSpec::Aws {
             uri,
             http_method,
             timeout_ms,
-            credentials,
-            endpoint_url,
             cache_key_parameters,
             request_parameters,
             request_templates,
             passthrough_behavior,
             content_handling,
             integration_responses,
+            ..
         } => {
-            aws.insert("type".into(), json!("aws"));
+            let aws_service = matches!(integration, IntegrationSpec::Aws { .. });
+            aws.insert(
+                "type".into(),
+                json!(if aws_service { "aws" } else { "http" }),
+            );
             aws.insert("uri".into(), json!(uri));
             common(
                 &mut aws,
@@ -140,16 +131,23 @@ pub(super) fn objects(integration: &IntegrationSpec) -> (Value, Option<Value>) {
                 cache_key_parameters,
                 request_parameters,
             );
-            if !credentials.is_empty() {
-                aws.insert("credentials".into(), json!(credentials));
+            if let IntegrationSpec::Aws {
+                credentials,
+                endpoint_url,
+                ..
+            } = integration
+            {
+                if !credentials.is_empty() {
+                    aws.insert("credentials".into(), json!(credentials));
+                }
+                if !endpoint_url.is_empty() {
+                    archway.insert("endpointUrl".into(), json!(endpoint_url));
+                }
             }
             templates(&mut aws, request_templates);
             passthrough(&mut aws, passthrough_behavior.as_deref());
             content(&mut aws, content_handling.as_deref());
             responses(&mut aws, integration_responses);
-            if !endpoint_url.is_empty() {
-                archway.insert("endpointUrl".into(), json!(endpoint_url));
-            }
         }
         IntegrationSpec::AwsProxy {
             uri,
