@@ -18,6 +18,7 @@
 
 use archway_control_plane::openapi::sdk::{Language, SdkOptions, generate};
 use archway_e2e::admin::{Bearer, apply_request};
+use archway_e2e::ctl::{ctl, ctl_refused};
 use archway_e2e::tools::{self, available, required};
 use archway_e2e::{TEST_ADMIN_TOKEN, started_with_node, upstream};
 use archway_proto::v1::open_api_service_client::OpenApiServiceClient;
@@ -486,7 +487,7 @@ fn files(response: &GetSdkResponse) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_three_sdks_call_a_running_gateway() -> anyhow::Result<()> {
     let backend = upstream::start("backend").await;
-    let (dir, _cp, node, mut admin) = started_with_node("n", &[]).await?;
+    let (dir, cp, node, mut admin) = started_with_node("n", &[]).await?;
     admin
         .config
         .apply_configuration(apply_request(
@@ -533,9 +534,9 @@ async fn the_three_sdks_call_a_running_gateway() -> anyhow::Result<()> {
     }
 
     // Python: checked by mypy, run with the tests' Python (botocore signs).
-    let package = sdk(&mut openapi, "python", &base_url).await?;
+    let package_python = sdk(&mut openapi, "python", &base_url).await?;
     let py = dir.path().join("py");
-    write_package(&py, &files(&package));
+    write_package(&py, &files(&package_python));
     if let Some(python) = python_with_mypy() {
         mypy(&python, &py, "sdk_pets");
     }
@@ -581,13 +582,39 @@ async fn the_three_sdks_call_a_running_gateway() -> anyhow::Result<()> {
         "the Rust SDK's calls",
     );
     assert_calls("rust", &printed);
+
+    // archwayctl writes the same package (the API named by its name).
+    let out_dir = dir.path().join("cli-py");
+    let out = ctl(
+        &cp.url(),
+        &[
+            "sdk",
+            "sdk pets",
+            "--stage",
+            "prod",
+            "--lang",
+            "python",
+            "--base-url",
+            &base_url,
+            "-o",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("wrote the python SDK"), "{out}");
+    for (path, content) in files(&package_python) {
+        assert_eq!(
+            std::fs::read_to_string(out_dir.join(&path))?,
+            content,
+            "{path}"
+        );
+    }
     Ok(())
 }
 
 /// GetSdk's refusals: the field and the reason, for each way in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_sdk_refuses_unknown_apis_stages_languages_and_websocket_apis() -> anyhow::Result<()> {
-    let (_dir, _cp, _node, mut admin) = started_with_node("n", &[]).await?;
+    let (dir, cp, _node, mut admin) = started_with_node("n", &[]).await?;
     admin
         .config
         .apply_configuration(apply_request(
@@ -680,5 +707,35 @@ apis:
         "{}",
         status.message()
     );
+
+    // The CLI says the same, and writes nothing.
+    let out_dir = dir.path().join("out");
+    let out = out_dir.to_str().unwrap();
+    ctl_refused(
+        &cp.url(),
+        &[
+            "sdk", "plain", "--stage", "staging", "--lang", "rust", "-o", out,
+        ],
+        &["generating the SDK: ", "staging", "not found"],
+    );
+    ctl_refused(
+        &cp.url(),
+        &[
+            "sdk", "chat", "--stage", "prod", "--lang", "python", "-o", out,
+        ],
+        &["WebSocket"],
+    );
+    let run = archway_e2e::ctl::ctl_run(
+        &cp.url(),
+        &[
+            "sdk", "plain", "--stage", "prod", "--lang", "java", "-o", out,
+        ],
+    );
+    assert!(
+        !run.ok && run.stderr.contains("typescript"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out_dir.exists());
     Ok(())
 }

@@ -6,6 +6,7 @@ use archway_proto::v1::configuration_service_client::ConfigurationServiceClient;
 use archway_proto::v1::deployment_service_client::DeploymentServiceClient;
 use archway_proto::v1::fleet_service_client::FleetServiceClient;
 use archway_proto::v1::iam_service_client::IamServiceClient;
+use archway_proto::v1::open_api_service_client::OpenApiServiceClient;
 use archway_proto::v1::rest_api_service_client::RestApiServiceClient;
 use archway_proto::v1::usage_plan_service_client::UsagePlanServiceClient;
 use tonic::transport::Channel;
@@ -59,6 +60,7 @@ pub struct AdminClient {
     pub tokens: AdminTokenServiceClient<AuthChannel>,
     pub iam: IamServiceClient<AuthChannel>,
     pub config: ConfigurationServiceClient<AuthChannel>,
+    pub openapi: OpenApiServiceClient<AuthChannel>,
 }
 
 impl AdminClient {
@@ -109,6 +111,9 @@ impl AdminClient {
         Self {
             tokens: AdminTokenServiceClient::new(channel.clone()),
             iam: IamServiceClient::new(channel.clone()),
+            openapi: OpenApiServiceClient::new(channel.clone())
+                .max_decoding_message_size(MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(MAX_MESSAGE_BYTES),
             config: ConfigurationServiceClient::new(channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),

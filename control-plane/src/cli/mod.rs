@@ -8,6 +8,7 @@ pub mod get;
 pub mod iam;
 pub mod output;
 pub mod resolve;
+pub mod sdk;
 
 use anyhow::{Context, bail};
 use archway_proto::v1::*;
@@ -183,6 +184,9 @@ pub enum Command {
         #[arg(long, requires = "key")]
         reset: bool,
     },
+    /// Generate a client package (TypeScript, Python or Rust) for an API
+    /// as deployed to a stage, with its models, URL and auth.
+    Sdk(sdk::SdkArgs),
     /// Print a shell completion script, e.g.
     /// `archwayctl completion bash > /etc/bash_completion.d/archwayctl`,
     /// `archwayctl completion zsh > "${fpath[1]}/_archwayctl"`,
@@ -402,6 +406,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plans { what } => plans(&mut client, what).await?,
         Command::Tokens { what } => tokens(&mut client, what).await?,
         Command::Iam { what } => iam::run(&mut client, what).await?,
+        Command::Sdk(args) => sdk::run(&mut client, args).await?,
         Command::Usage {
             plan_id,
             key,
