@@ -126,7 +126,13 @@ pub struct ServeOptions {
     pub open_mode: OpenMode,
     /// Serve `/metrics` without a token (`--metrics-without-auth`).
     pub metrics_without_auth: bool,
+    /// The domain the fleet serves stages under, as clients call it
+    /// (`--public-domain`); empty: [`DEFAULT_PUBLIC_DOMAIN`].
+    pub public_domain: String,
 }
+
+/// Where a node listens in development, by default.
+pub const DEFAULT_PUBLIC_DOMAIN: &str = "execute-api.localhost:8080";
 
 /// A certificate chain and its key, PEM.
 #[derive(Debug, Clone)]
@@ -163,6 +169,7 @@ pub async fn serve_then(
         tls,
         open_mode,
         metrics_without_auth,
+        public_domain,
     } = options;
     // A bad certificate is reported before anything starts.
     let tls = tls
@@ -215,6 +222,11 @@ pub async fn serve_then(
     let state: SharedState = Arc::new(ControlPlaneState {
         store,
         distribution: distribution.clone(),
+        public_domain: if public_domain.is_empty() {
+            DEFAULT_PUBLIC_DOMAIN.to_owned()
+        } else {
+            public_domain
+        },
     });
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();

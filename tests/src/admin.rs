@@ -8,6 +8,7 @@ use archway_proto::v1::configuration_service_client::ConfigurationServiceClient;
 use archway_proto::v1::deployment_service_client::DeploymentServiceClient;
 use archway_proto::v1::fleet_service_client::FleetServiceClient;
 use archway_proto::v1::iam_service_client::IamServiceClient;
+use archway_proto::v1::open_api_service_client::OpenApiServiceClient;
 use archway_proto::v1::rest_api_service_client::RestApiServiceClient;
 use archway_proto::v1::usage_plan_service_client::UsagePlanServiceClient;
 use archway_proto::v1::*;
@@ -47,6 +48,8 @@ pub struct Admin {
     pub tokens: AdminTokenServiceClient<AuthChannel>,
     /// Whole documents: apply, diff, export.
     pub config: ConfigurationServiceClient<AuthChannel>,
+    /// OpenAPI documents: import, export, SDKs.
+    pub openapi: OpenApiServiceClient<AuthChannel>,
     /// The channel without a token, to test refusals.
     pub channel: Channel,
 }
@@ -198,6 +201,9 @@ impl Admin {
             plans: UsagePlanServiceClient::new(authed.clone()),
             iam: IamServiceClient::new(authed.clone()),
             tokens: AdminTokenServiceClient::new(authed.clone()),
+            openapi: OpenApiServiceClient::new(authed.clone())
+                .max_decoding_message_size(256 << 20)
+                .max_encoding_message_size(256 << 20),
             config: ConfigurationServiceClient::new(authed)
                 .max_decoding_message_size(256 << 20)
                 .max_encoding_message_size(256 << 20),

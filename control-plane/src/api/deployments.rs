@@ -8,6 +8,7 @@ use super::records::{body, ensure_absent, load_by_id, refuse_if_used, required, 
 use super::rest_apis::{load_api, page_of_api, prefixed};
 use super::stage_history;
 use super::update_mask::{Fixed, Updatable, merge};
+use crate::declarative::export::ApiRecords;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::store::{StoreError, View, keys};
@@ -188,6 +189,7 @@ pub(crate) fn rebase(e: ApiError, from: &str, to: &str) -> ApiError {
 /// Freezes the API's current resources and methods into a deployment, after
 /// checking that every method can be served.
 fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Deployment> {
+    let records = ApiRecords::current(view, &api.id)?;
     freeze(
         view,
         api,
@@ -195,14 +197,9 @@ fn snapshot_api(view: &View, api: &RestApi, description: &str) -> ApiResult<Depl
             id: unused_id(view, 10, |id| keys::deployment(&api.id, id))?,
             description: description.to_owned(),
             created_at_ms: next_deployment_time(view, &api.id)?,
-            resources: view.scan(&keys::resources(&api.id))?,
-            methods: view.scan(&keys::methods_of_api(&api.id))?,
-            kinds: ApiKinds {
-                authorizers: view.scan(&keys::authorizers(&api.id))?,
-                models: view.scan(&keys::models(&api.id))?,
-                request_validators: view.scan(&keys::request_validators(&api.id))?,
-                gateway_responses: view.scan(&keys::gateway_responses(&api.id))?,
-            },
+            resources: records.resources,
+            methods: records.methods,
+            kinds: records.kinds,
         },
     )
 }

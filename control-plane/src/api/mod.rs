@@ -13,7 +13,7 @@ pub mod openapi;
 pub(crate) mod outbound;
 mod paging;
 mod promotion;
-mod records;
+pub(crate) mod records;
 pub mod rest_apis;
 pub(crate) mod stage_history;
 pub mod tokens;
@@ -29,6 +29,10 @@ use std::sync::Arc;
 pub struct ControlPlaneState {
     pub store: Arc<Store>,
     pub distribution: Arc<Distribution>,
+    /// The domain stages are served under (`{api_id}.{domain}/{stage}`),
+    /// port included when not 80: what exports and SDKs name as an API's
+    /// URL (`--public-domain`).
+    pub public_domain: String,
 }
 
 pub type SharedState = Arc<ControlPlaneState>;

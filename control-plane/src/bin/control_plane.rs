@@ -75,6 +75,15 @@ struct Args {
     /// call does (health checks are always open).
     #[arg(long, env = "ARCHWAY_METRICS_WITHOUT_AUTH")]
     metrics_without_auth: bool,
+    /// The domain the nodes serve stages under, as clients reach it (with
+    /// the port when not 80): API exports and SDKs name a stage's URL as
+    /// `http://{api_id}.{domain}/{stage}`.
+    #[arg(
+        long,
+        env = "ARCHWAY_PUBLIC_DOMAIN",
+        default_value = archway_control_plane::server::DEFAULT_PUBLIC_DOMAIN
+    )]
+    public_domain: String,
 }
 
 #[tokio::main]
@@ -123,6 +132,7 @@ async fn main() -> anyhow::Result<()> {
             _ => anyhow::bail!("--tls-cert and --tls-key go together"),
         },
         metrics_without_auth: args.metrics_without_auth,
+        public_domain: args.public_domain,
     };
     archway_control_plane::server::serve_then(
         listener,

@@ -6,6 +6,7 @@ pub mod client;
 pub mod confirm;
 pub mod get;
 pub mod iam;
+pub mod openapi_export;
 pub mod output;
 pub mod resolve;
 pub mod sdk;
@@ -62,21 +63,44 @@ pub enum Command {
         #[arg(long)]
         prune: bool,
     },
-    /// Write the current state as a document `apply` accepts.
+    /// Write the current state as a document `apply` accepts, or, given an
+    /// API, that API as an OpenAPI 3.0 or Swagger 2.0 document.
     ///
-    /// The file records the working copy (the API definitions as they are
-    /// now), not which deployment each stage serves. Applying it deploys the
-    /// working copy to every stage that serves something else: it undoes a
-    /// rollback (a stage with a canary gets it as its canary). Routes the file cannot say
-    /// (no integration) are left out, with a warning on stderr; names shared
-    /// by two plans, keys or authorizers of one API refuse the export.
+    /// Without an API: the file records the working copy (the API
+    /// definitions as they are now), not which deployment each stage
+    /// serves. Applying it deploys the working copy to every stage that
+    /// serves something else: it undoes a rollback (a stage with a canary
+    /// gets it as its canary). Routes the file cannot say (no integration)
+    /// are left out, with a warning on stderr; names shared by two plans,
+    /// keys or authorizers of one API refuse the export.
+    ///
+    /// With an API: `archwayctl export API --stage prod --type oas30
+    /// --extensions apigateway -o api.json` writes the API as the stage's
+    /// deployment serves it (without --stage: as currently defined), with
+    /// AWS's `x-amazon-apigateway-*` extensions as asked; what the document
+    /// leaves out is warned about on stderr.
     Export {
+        /// The API (id or name) to export as OpenAPI; none: the whole
+        /// configuration as an `apply` document.
+        api: Option<String>,
+        /// The stage whose deployment is exported (OpenAPI only); none:
+        /// the API as currently defined.
+        #[arg(long, requires = "api")]
+        stage: Option<String>,
+        /// oas30 or swagger (OpenAPI only).
+        #[arg(long = "type", requires = "api", default_value = "oas30", value_parser = ["oas30", "swagger"])]
+        export_type: String,
+        /// Comma-separated: integrations, authorizers, apigateway (every
+        /// extension), postman (examples) (OpenAPI only).
+        #[arg(long, requires = "api", default_value = "")]
+        extensions: String,
         /// Write to this file instead of stdout.
         #[arg(short = 'o', long = "output")]
         output: Option<std::path::PathBuf>,
-        /// yaml or json.
-        #[arg(long, default_value = "yaml")]
-        format: String,
+        /// yaml or json; default yaml for the configuration, json for an
+        /// OpenAPI document.
+        #[arg(long, value_parser = ["yaml", "json"])]
+        format: Option<String>,
     },
     /// Show resources: a table, or YAML or JSON with `-o`. Names are
     /// accepted wherever an id is.
@@ -450,8 +474,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             apply::run(&mut client, &file, text, mode).await?;
         }
-        Command::Export { output, format } => {
-            apply::export(&mut client, output.as_deref(), &format).await?;
+        Command::Export {
+            api: None,
+            output,
+            format,
+            ..
+        } => {
+            let format = format.as_deref().unwrap_or("yaml");
+            apply::export(&mut client, output.as_deref(), format).await?;
+        }
+        Command::Export {
+            api: Some(api),
+            stage,
+            export_type,
+            extensions,
+            output,
+            format,
+        } => {
+            let request = GetExportRequest {
+                api_id: resolve::api_id(&client, &api).await?,
+                stage_name: stage.unwrap_or_default(),
+                export_type,
+                extensions,
+                format: format.unwrap_or_else(|| "json".into()),
+            };
+            openapi_export::run(&mut client, request, output.as_deref()).await?;
         }
         Command::Get { output, what } => get::run(&client, what, output).await?,
         Command::Delete { what } => delete(&mut client, what).await?,

@@ -8,6 +8,7 @@
 //! not configuration) are never exported.
 
 use super::document::*;
+use crate::api::deployments::ApiKinds;
 use crate::enums::{
     API_KEY_SOURCE, API_PROTOCOL, AUTHORIZER_TYPE, CONTENT_HANDLING, ENDPOINT_TYPE,
     PASSTHROUGH_BEHAVIOR, QUOTA_PERIOD, UNAUTHORIZED_STRATEGY,
@@ -61,12 +62,16 @@ pub fn export(view: &View) -> Result<Exported, ExportError> {
     let mut out = Exported::default();
     let mut clashes = Vec::new();
     for api in &apis {
-        let authorizers: Vec<Authorizer> = view.scan(&keys::authorizers(&api.id))?;
+        let records = ApiRecords::current(view, &api.id)?;
         clashes.extend(shared_names(
             &format!("authorizers of API '{}' ({})", api.name, api.id),
-            authorizers.iter().map(|a| (a.name.as_str(), a.id.as_str())),
+            records
+                .kinds
+                .authorizers
+                .iter()
+                .map(|a| (a.name.as_str(), a.id.as_str())),
         ));
-        let spec = api_spec(view, api, authorizers, &mut out.warnings)?;
+        let spec = api_spec(view, api, records, &mut out.warnings)?;
         out.document.apis.push(spec);
     }
     let mut plans: Vec<UsagePlan> = view.scan(keys::USAGE_PLANS)?;
@@ -104,45 +109,119 @@ pub fn export(view: &View) -> Result<Exported, ExportError> {
     Ok(out)
 }
 
-/// One API with its authorizers, routes and stages, as stored now. A
-/// method without an integration (made through the per-resource API and
-/// not finished) has no document form: left out, with a warning.
+/// The records an API's definition is made of: the store's current ones
+/// ([`ApiRecords::current`]) or those a deployment froze
+/// ([`ApiRecords::deployed`]). One reading of them, [`api_definition`],
+/// serves the configuration export and the OpenAPI export of a stage alike.
+pub(crate) struct ApiRecords {
+    pub resources: Vec<Resource>,
+    pub methods: Vec<Method>,
+    pub kinds: ApiKinds,
+}
+
+impl ApiRecords {
+    /// The API's records as they are now (undeployed changes included).
+    pub(crate) fn current(view: &View, api_id: &str) -> Result<Self, StoreError> {
+        Ok(Self {
+            resources: view.scan(&keys::resources(api_id))?,
+            methods: view.scan(&keys::methods_of_api(api_id))?,
+            kinds: ApiKinds {
+                authorizers: view.scan(&keys::authorizers(api_id))?,
+                models: view.scan(&keys::models(api_id))?,
+                request_validators: view.scan(&keys::request_validators(api_id))?,
+                gateway_responses: view.scan(&keys::gateway_responses(api_id))?,
+            },
+        })
+    }
+
+    /// The records `deployment` froze, and `api` as it was deployed: the
+    /// settings a deployment freezes (binary media types, CORS, the route
+    /// selection expression) are the deployment's; the others (name, key
+    /// source, policy, endpoint type) take effect without a deployment, so
+    /// they are the API's own.
+    pub(crate) fn deployed(api: &RestApi, deployment: Deployment) -> (RestApi, Self) {
+        let api = RestApi {
+            binary_media_types: deployment.binary_media_types,
+            cors_configuration: deployment.cors_configuration,
+            route_selection_expression: deployment.route_selection_expression,
+            ..api.clone()
+        };
+        let records = Self {
+            resources: deployment.resources,
+            methods: deployment.methods,
+            kinds: ApiKinds {
+                authorizers: deployment.authorizers,
+                models: deployment.models,
+                request_validators: deployment.request_validators,
+                gateway_responses: deployment.gateway_responses,
+            },
+        };
+        (api, records)
+    }
+}
+
+/// One API with its authorizers, routes and stages, as stored now.
 fn api_spec(
     view: &View,
     api: &RestApi,
-    mut authorizers: Vec<Authorizer>,
+    records: ApiRecords,
     warnings: &mut Vec<String>,
 ) -> Result<ApiSpec, StoreError> {
+    let mut stages: Vec<Stage> = view.scan(&keys::stages(&api.id))?;
+    stages.sort_by(|a, b| a.stage_name.cmp(&b.stage_name));
+    let mut without_integration = Vec::new();
+    let spec = api_definition(api, records, &mut without_integration);
+    for route in without_integration {
+        warnings.push(format!(
+            "route {route} of API '{}' ({}) has no integration, which a document cannot say, so it is left out: applying this document leaves it as it is (and the API's stages cannot get a new deployment while it has none) or, with --prune, deletes it. Give it an integration (or delete it) and export again",
+            api.name, api.id
+        ));
+    }
+    Ok(ApiSpec {
+        stages: stages.iter().map(stage_spec).collect(),
+        ..spec
+    })
+}
+
+/// An API's definition (everything but its stages) from `records`, in the
+/// document's order (by name; routes by path and verb). A method without
+/// an integration (made through the per-resource API and not finished) has
+/// no document form: left out, and named (`GET /path`) in
+/// `without_integration` for the caller to warn about in its own terms.
+pub(crate) fn api_definition(
+    api: &RestApi,
+    records: ApiRecords,
+    without_integration: &mut Vec<String>,
+) -> ApiSpec {
+    let ApiRecords {
+        resources,
+        methods,
+        kinds,
+    } = records;
+    let mut authorizers = kinds.authorizers;
     authorizers.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
     let authorizer_names: HashMap<String, String> = authorizers
         .iter()
         .map(|a| (a.id.clone(), a.name.clone()))
         .collect();
-    let paths: HashMap<String, String> = view
-        .scan::<Resource>(&keys::resources(&api.id))?
-        .into_iter()
-        .map(|r| (r.id, r.path))
-        .collect();
-    let mut validators: Vec<RequestValidator> = view.scan(&keys::request_validators(&api.id))?;
+    let paths: HashMap<String, String> = resources.into_iter().map(|r| (r.id, r.path)).collect();
+    let mut validators = kinds.request_validators;
     validators.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
     let validator_names: HashMap<String, String> = validators
         .iter()
         .map(|v| (v.id.clone(), v.name.clone()))
         .collect();
     let mut routes = Vec::new();
-    for m in view.scan::<Method>(&keys::methods_of_api(&api.id))? {
+    for m in &methods {
         let Some(path) = paths.get(&m.resource_id) else {
             continue;
         };
         if m.integration.is_none() {
-            warnings.push(format!(
-                "route {} {path} of API '{}' ({}) has no integration, which a document cannot say, so it is left out: applying this document leaves it as it is (and the API's stages cannot get a new deployment while it has none) or, with --prune, deletes it. Give it an integration (or delete it) and export again",
-                m.http_method, api.name, api.id
-            ));
+            without_integration.push(format!("{} {path}", m.http_method));
             continue;
         }
         routes.push(route_spec(
-            &m,
+            m,
             path,
             api.protocol() == ApiProtocol::Websocket,
             |id| authorizer_names.get(id).map(String::as_str),
@@ -152,11 +231,11 @@ fn api_spec(
     routes.sort_by(|a, b| {
         (&a.path, &a.method, &a.route_key).cmp(&(&b.path, &b.method, &b.route_key))
     });
-    let mut stages: Vec<Stage> = view.scan(&keys::stages(&api.id))?;
-    stages.sort_by(|a, b| a.stage_name.cmp(&b.stage_name));
-    let models: Vec<Model> = view.scan(&keys::models(&api.id))?;
-    let gateway_responses: Vec<GatewayResponse> = view.scan(&keys::gateway_responses(&api.id))?;
-    Ok(ApiSpec {
+    let mut models = kinds.models;
+    models.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut gateway_responses = kinds.gateway_responses;
+    gateway_responses.sort_by(|a, b| a.response_type.cmp(&b.response_type));
+    ApiSpec {
         authorizers: authorizers.iter().map(authorizer_spec).collect(),
         models: models.iter().map(model_spec).collect(),
         request_validators: validators.iter().map(validator_spec).collect(),
@@ -165,9 +244,8 @@ fn api_spec(
             .map(gateway_response_spec)
             .collect(),
         routes,
-        stages: stages.iter().map(stage_spec).collect(),
         ..api_fields(api)
-    })
+    }
 }
 
 /// An API's own fields (no authorizers, routes or stages).

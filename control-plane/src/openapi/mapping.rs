@@ -20,14 +20,61 @@
 //! | `authorizers[]` | `components.securitySchemes` (`securityDefinitions`) keyed by name, see below |
 //! | route `path` + `method` | `paths[path][verb]`; `ANY` is [`ANY_METHOD`] |
 //! | route `operation_name` | `operationId` |
-//! | route `request_parameters` | `parameters` (`in: path/query/header`, `required`; `schema: {type: string}`); `method.request.multivaluequerystring.X` is a query parameter with `schema: {type: array, items: {type: string}}` |
+//! | route `request_parameters` | `parameters` (`in: path/query/header`, `required`; `schema: {type: string}`, Swagger `type: string`); `method.request.multivaluequerystring.X` is a query parameter with `schema: {type: array, items: {type: string}}` (Swagger: `type: array, items, collectionFormat: multi`), `method.request.multivalueheader.X` a header parameter likewise (Swagger `collectionFormat: csv`); a name declared in both forms is written once, multi-valued, with a warning. Order: path (template order), query, header (by name). See "Path parameters" below |
 //! | route `request_models` | `requestBody.content[TYPE].schema.$ref` (Swagger: one `in: body` parameter and `consumes`); `$default` is the content type `*/*` |
 //! | route `request_validator` | [`REQUEST_VALIDATOR`] on the operation (on import, the root's applies to operations without their own) |
-//! | route `method_responses[]` | `responses[STATUS]`: `headers` (response_parameters, `required`), `content[TYPE].schema.$ref` (response_models) |
+//! | route `method_responses[]` | `responses[STATUS]`: `description: "STATUS response"` (as AWS; not read back), `headers` (response_parameters, `required`; Swagger's headers have no `required`: written `{type: string}`, with a warning when one was required, and read back as not required), `content[TYPE].schema.$ref` (response_models; Swagger: one `schema` and `produces`). A route with none has `responses: {default: {description: DEFAULT_RESPONSE_DESCRIPTION}}` (OpenAPI needs one response); `default` is never a method response (AWS's are status codes), so the import reads no method response from it |
 //! | route `api_key_required` | `security: [{api_key: []}]`, scheme [`API_KEY_SCHEME`] = `{type: apiKey, name: x-api-key, in: header}` |
 //! | route `authorization` AWS_IAM | `security: [{sigv4: []}]`, scheme [`SIGV4_SCHEME`] = `{type: apiKey, name: Authorization, in: header, x-amazon-apigateway-authtype: awsSigv4}` |
 //! | route `authorizer` + `scopes` | `security: [{AUTHORIZER_NAME: [scopes]}]` |
 //! | route `integration` | [`INTEGRATION`] on the operation, see below |
+//!
+//! Path parameters: every variable of a path template (`{id}`, `{proxy+}`,
+//! its parameter named without the `+`, as AWS names it) has a parameter
+//! `in: path, required: true`, as OpenAPI demands, whether the route
+//! declares `method.request.path.NAME` or not. With `apigateway`, one the
+//! route does not declare carries [`ARCHWAY_UNDECLARED`]`: true`; the
+//! import declares every path parameter (`method.request.path.NAME: true`,
+//! as AWS's import does) except those so marked. A declared path parameter
+//! is always written required (a `false` is exported as `true`, with a
+//! warning).
+//!
+//! Swagger 2.0 (where OpenAPI 3.0 has a choice Swagger lacks): a request
+//! body is one `in: body` parameter named after its model, with
+//! `consumes` listing every request content type; when the content types
+//! name different models, the `application/json` one (else the first) is
+//! written, with a warning. Responses likewise, with `produces`.
+//!
+//! Which extensions each export switch writes (the root's
+//! [`IMPORTEXPORT_VERSION`] is always written for an HTTP API, and
+//! [`ANY_METHOD`] and the SigV4 scheme's [`AUTHTYPE`] always: without them
+//! a route or its IAM check would be lost):
+//! - `integrations`: [`INTEGRATION`] and [`ARCHWAY_INTEGRATION`] on operations.
+//! - `authorizers`: [`AUTHTYPE`], [`AUTHORIZER`] and [`ARCHWAY_AUTHORIZER`]
+//!   on authorizers' schemes.
+//! - `apigateway`: both, and every other one: root settings,
+//!   [`REQUEST_VALIDATOR`], [`MODEL_CONTENT_TYPE`], [`ARCHWAY_UNDECLARED`].
+//!   The round trip import → export → import holds with `apigateway`.
+//! - `postman`: no extension; `example`s from the models on bodies and
+//!   responses (Swagger: `examples` on responses, `x-example` on
+//!   parameters) and on parameters.
+//!
+//! A model's references within itself (`#`, `#/definitions/X`: pointers
+//! into its own schema) are `#/components/schemas/NAME` +  pointer
+//! (`#/definitions/NAME` + pointer) in the document; on import a reference
+//! into the model's own schema with a pointer becomes `#` + pointer again,
+//! and one to a model's root (its own included) its model URL.
+//!
+//! Models on export: a top-level `$schema` is dropped (OpenAPI's Schema
+//! Object has none; Archway reads every model as draft 4), so a model that
+//! had one comes back without it. Keywords a Schema Object lacks
+//! (`patternProperties`, `definitions`, `type` lists...) are written as
+//! they are, with a warning (tools checking the document may refuse it).
+//!
+//! Scalars on export: gateway and integration responses' `statusCode` are
+//! strings (AWS writes both; import reads a string or a number);
+//! `passthroughBehavior` lower case, `contentHandling` as stored
+//! (`CONVERT_TO_TEXT`), as AWS writes them.
 //!
 //! Authorizers, a security scheme each (`type: apiKey, in: header, name:`
 //! the identity header; OAS3 `type: oauth2` is also read for JWT):
@@ -59,7 +106,17 @@
 //!   answer). The AWS object beside it says the same in AWS's terms
 //!   (`requestTemplates: {"application/json": "{\"statusCode\": N}"}` and a
 //!   default response whose template is the body), so AWS serves it too;
-//!   Archway reads the `x-archway-integration` form.
+//!   Archway reads the `x-archway-integration` form: it is written
+//!   exactly when the MOCK is fixed (the planner's test: a status other
+//!   than 200, headers, a body, or no request templates). A fixed MOCK's
+//!   own request templates and integration responses, if any, are in
+//!   `x-archway-integration` too (`requestTemplates`, `responses`, as in
+//!   the AWS object, which then says them instead of the synthesized
+//!   pair); the import of a fixed MOCK reads templates and responses from
+//!   there only (absent: none), and `requestParameters` and
+//!   `passthroughBehavior` from the AWS object.
+//! - `aws_proxy` functions get `httpMethod: POST` (AWS wants it); the
+//!   import ignores `httpMethod` for `aws_proxy`.
 //!
 //! Stages, stage variables, usage plans, keys and IAM principals are not in
 //! an OpenAPI document (they are in AWS neither); export writes
@@ -84,6 +141,8 @@ pub const IMPORTEXPORT_VERSION: &str = "x-amazon-apigateway-importexport-version
 
 /// Archway's settings AWS's extensions cannot say (see the module docs).
 pub const ARCHWAY_INTEGRATION: &str = "x-archway-integration";
+/// On a path parameter the route does not declare (see "Path parameters").
+pub const ARCHWAY_UNDECLARED: &str = "x-archway-undeclared";
 pub const ARCHWAY_AUTHORIZER: &str = "x-archway-authorizer";
 pub const MODEL_CONTENT_TYPE: &str = "x-archway-content-type";
 
@@ -97,6 +156,10 @@ pub const AUTHTYPE_SIGV4: &str = "awsSigv4";
 pub const AUTHTYPE_CUSTOM: &str = "custom";
 pub const AUTHTYPE_COGNITO: &str = "cognito_user_pools";
 pub const AUTHTYPE_JWT: &str = "jwt";
+
+/// The description of the `default` response a route without method
+/// responses gets (OpenAPI needs one response per operation).
+pub const DEFAULT_RESPONSE_DESCRIPTION: &str = "Default response";
 
 /// The content type a `$default` request model is written as.
 pub const ANY_CONTENT_TYPE: &str = "*/*";

@@ -65,6 +65,8 @@ async fn main() -> anyhow::Result<()> {
     };
 
     let cp_dir_for_server = args.data_dir.join("control-plane");
+    // Exports and SDKs name a stage's URL on this node's domain and port.
+    let public_domain = format!("{}:{}", args.domain, gateway_addr.port());
     let control_plane = tokio::spawn({
         let stop = stopped(stop_rx.clone());
         async move {
@@ -72,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
             let bootstrap = archway_control_plane::server::BootstrapTokens::default();
             let options = archway_control_plane::server::ServeOptions {
                 bootstrap,
+                public_domain,
                 ..Default::default()
             };
             archway_control_plane::server::serve(
