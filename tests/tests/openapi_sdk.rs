@@ -439,7 +439,7 @@ async fn main() {
         .api_key(api_key.as_str())
         .credentials(AwsCredentials::new(key_id.as_str(), secret.as_str(), None));
     let pet = NewPet { name: "Rex".into(), age: Some(3), kind: Some(NewPetKind::Dog) };
-    let update = client.update_pet("rex", Some("hi"), Some("t1"), &pet).await.unwrap();
+    let update = client.update_pet("rex", Some("hi"), Some("t1"), Some(&pet)).await.unwrap();
     let keyed = client.keyed().await.unwrap();
     let keyed_without_key = status(SdkPetsClient::with_client(&base_url, http.clone()).keyed().await);
     let signed = client.signed().await.unwrap();
