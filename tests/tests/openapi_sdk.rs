@@ -24,9 +24,8 @@ use archway_e2e::{TEST_ADMIN_TOKEN, started_with_node, upstream};
 use archway_proto::v1::open_api_service_client::OpenApiServiceClient;
 use archway_proto::v1::*;
 use serde_json::{Value, json};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 fn workspace() -> PathBuf {
@@ -540,34 +539,15 @@ async fn the_three_sdks_call_a_running_gateway() -> anyhow::Result<()> {
     if let Some(python) = python_with_mypy() {
         mypy(&python, &py, "sdk_pets");
     }
-    let python = tools::python();
-    let mut child = Command::new(&python)
-        .current_dir(&py)
-        .arg("-")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "starting {}: {e}; {}",
-                python.display(),
-                tools::INSTALL_HINT
-            )
-        });
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PYTHON_SCRIPT.as_bytes())?;
-    let out = child.wait_with_output()?;
-    assert!(
-        out.status.success(),
-        "the Python SDK's calls failed:\n{}",
-        archway_e2e::text(&out.stderr)
+    std::fs::write(py.join("call.py"), PYTHON_SCRIPT)?;
+    let (printed, _) = run(
+        Command::new(tools::python())
+            .current_dir(&py)
+            .arg("call.py")
+            .args(args),
+        "the Python SDK's calls",
     );
-    assert_calls("python", &archway_e2e::text(&out.stdout));
+    assert_calls("python", &printed);
 
     // Rust: an example in the generated crate, built and run.
     let package = sdk(&mut openapi, "rust", &base_url).await?;

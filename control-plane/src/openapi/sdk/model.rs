@@ -416,16 +416,14 @@ impl Reader<'_> {
             }
             _ => None,
         };
-        if let Some(values) = self.string_enum(schema) {
-            if kind.is_none() || kind == Some("string") {
-                let name = self.fresh_name(hint.to_owned());
-                self.models.push(Model {
-                    name: name.clone(),
-                    description: text(schema, "description"),
-                    kind: ModelKind::Enum(values),
-                });
-                return Type::Named(name);
-            }
+        if let (Some(values), None | Some("string")) = (self.string_enum(schema), kind) {
+            let name = self.fresh_name(hint.to_owned());
+            self.models.push(Model {
+                name: name.clone(),
+                description: text(schema, "description"),
+                kind: ModelKind::Enum(values),
+            });
+            return Type::Named(name);
         }
         match kind {
             Some("string") => Type::String,
