@@ -162,7 +162,12 @@ fn mypy(python: &Path, dir: &Path, package: &str) {
                 "--no-error-summary",
                 "--cache-dir",
             ])
-            .arg(workspace().join("target/sdk-check/mypy-cache"))
+            // One cache per package: tests run at once.
+            .arg(
+                workspace()
+                    .join("target/sdk-check/mypy-cache")
+                    .join(package),
+            )
             .arg(package),
         "mypy --strict of the Python SDK",
     );

@@ -232,7 +232,7 @@ pub fn read(document: &Value) -> ApiModel {
             for verb in mapping::VERBS {
                 let Some(op) = item.get(*verb) else { continue };
                 let pointer = format!("{item_pointer}/{verb}");
-                let mut operation = reader.operation(path, verb, item, op, &pointer);
+                let mut operation = reader.operation(path, verb, item, op, &item_pointer);
                 operation.auth = reader.auth(
                     op.get("security").or(root_security),
                     schemes,
@@ -485,8 +485,9 @@ impl Reader<'_> {
         verb: &str,
         item: &Value,
         op: &Value,
-        pointer: &str,
+        item_pointer: &str,
     ) -> Operation {
+        let pointer = format!("{item_pointer}/{verb}");
         let name = op
             .get("operationId")
             .and_then(Value::as_str)
@@ -498,13 +499,7 @@ impl Reader<'_> {
         // and location.
         let mut params: Vec<Param> = Vec::new();
         for (list, list_pointer) in [
-            (
-                item.get("parameters"),
-                format!(
-                    "{}/parameters",
-                    pointer.rsplit_once('/').map_or(pointer, |(p, _)| p)
-                ),
-            ),
+            (item.get("parameters"), format!("{item_pointer}/parameters")),
             (op.get("parameters"), format!("{pointer}/parameters")),
         ] {
             let Some(list) = list.and_then(Value::as_array) else {
@@ -764,13 +759,13 @@ fn push_unique(headers: &mut Vec<String>, header: &str) {
     }
 }
 
+/// A type a parameter can carry as it is; anything else (an enum model
+/// included) is sent as a string.
 fn is_scalar(ty: &Type) -> bool {
-    match ty {
-        Type::String | Type::Integer { .. } | Type::Number | Type::Boolean => true,
-        // A parameter's enum is sent as its string.
-        Type::Named(_) => false,
-        _ => false,
-    }
+    matches!(
+        ty,
+        Type::String | Type::Integer { .. } | Type::Number | Type::Boolean
+    )
 }
 
 /// `GET /pets/{id}/toys` → `get pets by id toys` (the language cases it).

@@ -48,7 +48,7 @@ struct FieldContext {
     doc: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct ArgContext {
     ident: String,
     ty: String,
@@ -210,13 +210,7 @@ pub fn files(
             let of = |location: ParamLocation| -> Vec<ArgContext> {
                 args.iter()
                     .filter(|(l, _)| *l == location)
-                    .map(|(_, a)| ArgContext {
-                        ident: a.ident.clone(),
-                        ty: a.ty.clone(),
-                        required: a.required,
-                        sent: a.sent.clone(),
-                        greedy: a.greedy,
-                    })
+                    .map(|(_, a)| a.clone())
                     .collect()
             };
             let mut doc = doc_lines(&op.summary);

@@ -99,9 +99,7 @@ struct BodyContext {
 }
 
 fn literal(text: &str) -> String {
-    // A JSON string is a Rust string literal once `{`-free formatting is
-    // not involved (the escapes agree; \u{..} differs, so non-ASCII is
-    // written as itself).
+    // Rust's escapes, written by hand: JSON's `\uXXXX` is no Rust escape.
     let mut out = String::from("\"");
     for c in text.chars() {
         match c {
