@@ -183,8 +183,9 @@ fn cargo(dir: &Path, args: &[&str]) -> Command {
             "CARGO_TARGET_DIR",
             workspace().join("target/sdk-check/target"),
         )
-        // The generated crate is its own workspace, with its own flags.
-        .env_remove("RUSTFLAGS")
+        // A generated crate compiles without a warning (the same flags for
+        // every command, so they share what is built).
+        .env("RUSTFLAGS", "-D warnings")
         .env_remove("CARGO_ENCODED_RUSTFLAGS");
     command
 }
