@@ -2,8 +2,9 @@
 //! passes its own toolchain's checks (`tsc` in strict mode; `python -m
 //! compileall` and `mypy --strict`; `cargo check`), and the three SDKs call
 //! a running gateway: a route with a path parameter and a JSON body model,
-//! an API-key route and an AWS_IAM (SigV4) route, with the refusals when
-//! the key or the signature is wrong.
+//! an API-key route, a route behind a TOKEN authorizer and an AWS_IAM
+//! (SigV4) route, with the refusals when the key, the token or the
+//! signature is wrong.
 //!
 //! The toolchain checks run on a hand-written document shaped as the
 //! export writes it (control-plane/src/openapi/sdk/fixtures/pets.json, with
@@ -232,14 +233,19 @@ fn the_rust_sdk_passes_cargo_check() {
 
 /// The API the SDKs call: a route with a path parameter, a query and a
 /// header parameter and a JSON body model; one requiring an API key; one
-/// signed with SigV4 (AWS_IAM). All proxy to an upstream that echoes the
-/// request.
-fn document(backend: &str) -> String {
+/// behind a TOKEN authorizer (the token in `X-Auth-Token`); one signed
+/// with SigV4 (AWS_IAM). All proxy to an upstream that echoes the request.
+fn document(backend: &str, authorizer: &str) -> String {
     format!(
         r#"
 apis:
   - name: sdk pets
     id: sdkpets
+    authorizers:
+      - name: check
+        type: TOKEN
+        uri: "{authorizer}"
+        identity_source: method.request.header.X-Auth-Token
     models:
       - name: Echo
         schema:
@@ -279,6 +285,13 @@ apis:
         method_responses:
           - {{ status_code: "200", response_models: {{ application/json: Echo }} }}
         integration: {{ type: HTTP_PROXY, uri: "http://{backend}/keyed" }}
+      - path: /token
+        method: GET
+        operation_name: withToken
+        authorizer: check
+        method_responses:
+          - {{ status_code: "200", response_models: {{ application/json: Echo }} }}
+        integration: {{ type: HTTP_PROXY, uri: "http://{backend}/token" }}
       - path: /signed
         method: GET
         operation_name: signed
@@ -303,11 +316,40 @@ iam:
 }
 
 const API_KEY: &str = "sdk-key-0123456789abcdef0123";
+/// The one token the TOKEN authorizer lets in.
+const TOKEN: &str = "let-me-in";
+
+/// A TOKEN authorizer (AWS's Lambda authorizer contract over HTTP): allows
+/// the API for [`TOKEN`], answers 401 Unauthorized for any other token.
+async fn token_authorizer() -> String {
+    let addr = archway_e2e::serve::spawn(None, |req| async move {
+        let event: Value = serde_json::from_slice(req.body()).unwrap_or_default();
+        // arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/VERB/PATH
+        let arn = event["methodArn"].as_str().unwrap_or_default();
+        let api = arn.split('/').next().unwrap_or_default();
+        let (status, body) = if event["authorizationToken"] == TOKEN {
+            let policy = json!({"Version": "2012-10-17", "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [format!("{api}/*")]}
+            ]});
+            (200, json!({"principalId": "sdk", "policyDocument": policy}))
+        } else {
+            (401, json!({"message": "Unauthorized"}))
+        };
+        let mut response = http::Response::new(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_string(),
+        )));
+        *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+        response
+    })
+    .await;
+    format!("http://{addr}/authorize")
+}
 
 /// What each SDK's script does and prints (one JSON object): update
 /// (`POST /pets/rex?note=hi` with `x-trace: t1` and a NewPet body, the
-/// echo), keyed with and without the key, signed with the credentials and
-/// with a wrong secret (the status of each refusal).
+/// echo), keyed with and without the key, with the token and a wrong one,
+/// signed with the credentials and with a wrong secret (the status of each
+/// refusal).
 fn assert_calls(language: &str, printed: &str) {
     let result: Value = serde_json::from_str(printed.trim())
         .unwrap_or_else(|e| panic!("{language}: not JSON ({e}): {printed}"));
@@ -325,6 +367,8 @@ fn assert_calls(language: &str, printed: &str) {
     );
     assert_eq!(result["keyed"]["path"], "/keyed", "{language}: {result}");
     assert_eq!(result["keyed_without_key"], 403, "{language}: {result}");
+    assert_eq!(result["token"]["path"], "/token", "{language}: {result}");
+    assert_eq!(result["token_wrong"], 401, "{language}: {result}");
     assert_eq!(result["signed"]["path"], "/signed", "{language}: {result}");
     assert_eq!(result["signed_badly"], 403, "{language}: {result}");
 }
@@ -336,7 +380,7 @@ const TYPESCRIPT_SCRIPT: &str = r#"
 import http from "node:http";
 import { SdkPetsClient, ApiError } from "./dist/index.js";
 
-const [node, accessKeyId, secretAccessKey, apiKey] = process.argv.slice(2);
+const [node, accessKeyId, secretAccessKey, apiKey, TOKEN] = process.argv.slice(2);
 const [nodeHost, nodePort] = node.split(":");
 
 async function loopbackFetch(input, init = {}) {
@@ -361,7 +405,7 @@ async function loopbackFetch(input, init = {}) {
   });
 }
 
-const client = new SdkPetsClient({ fetch: loopbackFetch, apiKey, credentials: { accessKeyId, secretAccessKey } });
+const client = new SdkPetsClient({ fetch: loopbackFetch, apiKey, token: TOKEN, credentials: { accessKeyId, secretAccessKey } });
 const status = async (call) => {
   try { await call(); return 200; } catch (e) { if (e instanceof ApiError) return e.status; throw e; }
 };
@@ -369,6 +413,8 @@ const result = {
   update: await client.updatePet({ petId: "rex", note: "hi", "x-trace": "t1", body: { name: "Rex", age: 3, kind: "dog" } }),
   keyed: await client.keyed(),
   keyed_without_key: await status(() => new SdkPetsClient({ fetch: loopbackFetch }).keyed()),
+  token: await client.withToken(),
+  token_wrong: await status(() => new SdkPetsClient({ fetch: loopbackFetch, token: "wrong" }).withToken()),
   signed: await client.signed(),
   signed_badly: await status(() => new SdkPetsClient({ fetch: loopbackFetch, credentials: { accessKeyId, secretAccessKey: "x".repeat(40) } }).signed()),
 };
@@ -384,7 +430,7 @@ import sys
 
 from sdk_pets import ApiError, AwsCredentials, SdkPetsClient
 
-node, access_key, secret, api_key = sys.argv[1:5]
+node, access_key, secret, api_key, token = sys.argv[1:6]
 node_host, node_port = node.split(":")
 resolve = socket.getaddrinfo
 
@@ -406,11 +452,13 @@ def status(call):
         return error.status
 
 
-client = SdkPetsClient(api_key=api_key, credentials=AwsCredentials(access_key, secret))
+client = SdkPetsClient(api_key=api_key, token=token, credentials=AwsCredentials(access_key, secret))
 result = {
     "update": client.update_pet(pet_id="rex", note="hi", x_trace="t1", body={"name": "Rex", "age": 3, "kind": "dog"}),
     "keyed": client.keyed(),
     "keyed_without_key": status(lambda: SdkPetsClient().keyed()),
+    "token": client.with_token(),
+    "token_wrong": status(lambda: SdkPetsClient(token="wrong").with_token()),
     "signed": client.signed(),
     "signed_badly": status(lambda: SdkPetsClient(credentials=AwsCredentials(access_key, "x" * 40)).signed()),
 }
@@ -433,7 +481,7 @@ fn status<T>(result: Result<T, Error>) -> u16 {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (node, key_id, secret, api_key) = (&args[0], &args[1], &args[2], &args[3]);
+    let (node, key_id, secret, api_key, token) = (&args[0], &args[1], &args[2], &args[3], &args[4]);
     let base_url = std::env::var("SDK_BASE_URL").unwrap();
     let host = base_url.trim_start_matches("http://").split(':').next().unwrap().to_owned();
     let http = reqwest::Client::builder()
@@ -442,11 +490,19 @@ async fn main() {
         .unwrap();
     let client = SdkPetsClient::with_client(&base_url, http.clone())
         .api_key(api_key.as_str())
+        .token(token.as_str())
         .credentials(AwsCredentials::new(key_id.as_str(), secret.as_str(), None));
     let pet = NewPet { name: "Rex".into(), age: Some(3), kind: Some(NewPetKind::Dog) };
     let update = client.update_pet("rex", Some("hi"), Some("t1"), Some(&pet)).await.unwrap();
     let keyed = client.keyed().await.unwrap();
     let keyed_without_key = status(SdkPetsClient::with_client(&base_url, http.clone()).keyed().await);
+    let with_token = client.with_token().await.unwrap();
+    let token_wrong = status(
+        SdkPetsClient::with_client(&base_url, http.clone())
+            .token("wrong")
+            .with_token()
+            .await,
+    );
     let signed = client.signed().await.unwrap();
     let signed_badly = status(
         SdkPetsClient::with_client(&base_url, http.clone())
@@ -458,6 +514,7 @@ async fn main() {
         "{}",
         serde_json::json!({
             "update": update, "keyed": keyed, "keyed_without_key": keyed_without_key,
+            "token": with_token, "token_wrong": token_wrong,
             "signed": signed, "signed_badly": signed_badly,
         })
     );
@@ -492,11 +549,12 @@ fn files(response: &GetSdkResponse) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_three_sdks_call_a_running_gateway() -> anyhow::Result<()> {
     let backend = upstream::start("backend").await;
+    let authorizer = token_authorizer().await;
     let (dir, cp, node, mut admin) = started_with_node("n", &[]).await?;
     admin
         .config
         .apply_configuration(apply_request(
-            &document(&backend.addr.to_string()).replace("{API_KEY}", API_KEY),
+            &document(&backend.addr.to_string(), &authorizer).replace("{API_KEY}", API_KEY),
             false,
             false,
         ))
@@ -518,6 +576,7 @@ async fn the_three_sdks_call_a_running_gateway() -> anyhow::Result<()> {
         key.access_key_id.as_str(),
         key.secret_access_key.as_str(),
         API_KEY,
+        TOKEN,
     ];
 
     // TypeScript: compiled by tsc, run by node.
