@@ -214,6 +214,18 @@ async fn the_document_says_the_stage_and_the_mapping() -> anyhow::Result<()> {
         .into_inner();
     let (oas, warnings) = export(&mut admin, request("prod", "", "apigateway", "")).await;
     assert_eq!(oas["openapi"], "3.0.1");
+    // The same bytes every time, in reading order.
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let out = admin
+            .openapi
+            .get_export(request("prod", "", "apigateway", "yaml"))
+            .await?
+            .into_inner();
+        bodies.push(out.body);
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    assert!(bodies[0].starts_with("openapi: "), "{}", bodies[0]);
     assert_eq!(oas["info"]["version"], stage.deployment_id);
     assert_eq!(oas["info"]["title"], "shop");
     assert_eq!(
@@ -434,6 +446,35 @@ async fn bad_requests_are_refused_naming_the_field() -> anyhow::Result<()> {
         assert_eq!(websocket.code(), tonic::Code::FailedPrecondition);
         assert!(websocket.message().contains("WEBSOCKET"), "{websocket:?}");
     }
+    Ok(())
+}
+
+/// An export only reads: a read-only token may make one; a node's token,
+/// or none, may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_token_may_export_and_others_may_not() -> anyhow::Result<()> {
+    let (_dir, _cp, admin) = applied().await?;
+    let mut reader = admin
+        .with_new_token("reader", TokenRole::ReadOnly)
+        .await?
+        .client;
+    let (doc, _) = export(&mut reader, request("prod", "", "", "")).await;
+    assert_eq!(doc["openapi"], "3.0.1");
+    let mut node = Admin::with_token(admin.channel.clone(), archway_e2e::TEST_NODE_TOKEN)?;
+    let refused = node
+        .openapi
+        .get_export(request("prod", "", "", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+    let mut anonymous = archway_proto::v1::open_api_service_client::OpenApiServiceClient::new(
+        admin.channel.clone(),
+    );
+    let refused = anonymous
+        .get_export(request("prod", "", "", ""))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
     Ok(())
 }
 

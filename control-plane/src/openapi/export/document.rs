@@ -390,4 +390,101 @@ mod tests {
         let b = serde_json::to_string(&document(&api, &target(), &all()).document).unwrap();
         assert_eq!(a, b);
     }
+
+    /// The pure part of an export of 500 routes and 50 models (building
+    /// the document and writing it as JSON and YAML), without the store
+    /// read and gRPC that tests/tests/openapi_export.rs's measurement
+    /// includes. Run with `cargo test -p archway-control-plane --lib
+    /// export_of_500_routes -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement; run it by name"]
+    fn export_of_500_routes() {
+        let mut api = with_settings();
+        api.models = (0..50)
+            .map(|m| crate::declarative::document::ModelSpec {
+                name: format!("M{m}"),
+                description: String::new(),
+                content_type: None,
+                schema: json!({ "type": "object", "properties": {
+                    "a": { "type": "string" },
+                    "next": { "$ref": archway_proto::models::model_url("pets", &format!("M{}", (m + 1) % 50)) }
+                } }),
+            })
+            .collect();
+        for r in 0..500 {
+            api.routes.push(RouteSpec {
+                route_key: None,
+                path: format!("/r{}/{{id}}/s{r}", r / 5),
+                method: ["GET", "POST", "PUT", "DELETE", "PATCH"][r % 5].into(),
+                operation_name: Some(format!("op{r}")),
+                integration: IntegrationSpec::HttpProxy {
+                    uri: format!("http://b/{r}/{{id}}"),
+                    http_method: None,
+                    timeout_ms: None,
+                    cache_key_parameters: vec![],
+                    request_parameters: [(
+                        "integration.request.path.id".to_string(),
+                        "method.request.path.id".to_string(),
+                    )]
+                    .into(),
+                },
+                route_response_selection_expression: None,
+                api_key_required: r % 2 == 0,
+                authorizer: None,
+                authorization: None,
+                scopes: vec![],
+                request_parameters: [
+                    ("method.request.path.id".to_string(), true),
+                    ("method.request.querystring.q".to_string(), false),
+                ]
+                .into(),
+                request_models: [("application/json".to_string(), format!("M{}", r % 50))].into(),
+                request_validator: Some("all".into()),
+                method_responses: vec![crate::declarative::document::MethodResponseSpec {
+                    status_code: "200".into(),
+                    response_parameters: Default::default(),
+                    response_models: [(
+                        "application/json".to_string(),
+                        format!("M{}", (r + 1) % 50),
+                    )]
+                    .into(),
+                }],
+            });
+        }
+        for swagger in [false, true] {
+            let options = ExportOptions {
+                apigateway: true,
+                swagger,
+                ..Default::default()
+            };
+            let runs = 10;
+            let (mut build, mut json, mut yaml) = (Vec::new(), Vec::new(), Vec::new());
+            let mut sizes = (0, 0);
+            for _ in 0..runs {
+                let started = std::time::Instant::now();
+                let out = document(&api, &target(), &options);
+                build.push(started.elapsed());
+                let started = std::time::Instant::now();
+                let (_, text) = super::super::serialize(&out.document, false);
+                json.push(started.elapsed());
+                sizes.0 = text.len();
+                let started = std::time::Instant::now();
+                let (_, text) = super::super::serialize(&out.document, true);
+                yaml.push(started.elapsed());
+                sizes.1 = text.len();
+            }
+            for times in [&mut build, &mut json, &mut yaml] {
+                times.sort();
+            }
+            println!(
+                "{}: build median {:?}, JSON median {:?} ({} bytes), YAML median {:?} ({} bytes)",
+                if swagger { "swagger" } else { "oas30" },
+                build[runs / 2],
+                json[runs / 2],
+                sizes.0,
+                yaml[runs / 2],
+                sizes.1
+            );
+        }
+    }
 }

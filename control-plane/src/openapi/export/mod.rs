@@ -17,6 +17,7 @@ pub mod document;
 mod examples;
 mod integration;
 mod operations;
+mod order;
 mod schemas;
 mod security;
 
@@ -201,17 +202,19 @@ pub fn get_export(
     })
 }
 
-/// The document as pretty JSON or YAML, and its content type.
+/// The document as pretty JSON or YAML, in reading order (see [`order`]),
+/// and its content type.
 pub fn serialize(document: &serde_json::Value, yaml: bool) -> (&'static str, String) {
+    let document = order::ReadingOrder(document);
     if yaml {
         (
             "application/yaml",
-            serde_saphyr::to_string(document).expect("a JSON value always serializes"),
+            serde_saphyr::to_string(&document).expect("a JSON value always serializes"),
         )
     } else {
         (
             "application/json",
-            serde_json::to_string_pretty(document).expect("a JSON value always serializes"),
+            serde_json::to_string_pretty(&document).expect("a JSON value always serializes"),
         )
     }
 }
