@@ -425,3 +425,60 @@ mod tests {
         }
     }
 }
+
+/// `cargo test -p archway-control-plane --lib -- --ignored sdk_of_500`:
+/// how long the three packages of a 500-operation API take to write.
+#[cfg(test)]
+mod measure {
+    use super::*;
+
+    #[test]
+    #[ignore = "a measurement"]
+    fn sdk_of_500_operations() {
+        let mut paths = serde_json::Map::new();
+        for i in 0..250 {
+            paths.insert(
+                format!("/items{i}/{{id}}"),
+                serde_json::json!({
+                    "get": {"operationId": format!("getItem{i}"),
+                            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                                           {"name": "q", "in": "query", "schema": {"type": "string"}}],
+                            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/Item{i}")}}}}}},
+                    "put": {"requestBody": {"content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/Item{i}")}}}},
+                            "responses": {"200": {"description": "ok"}}, "security": [{"api_key": []}]}
+                }),
+            );
+        }
+        let schemas: serde_json::Map<String, serde_json::Value> = (0..250)
+            .map(|i| {
+                (
+                    format!("Item{i}"),
+                    serde_json::json!({"type": "object", "required": ["name"], "properties": {
+                        "name": {"type": "string"}, "size": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}}}}),
+                )
+            })
+            .collect();
+        let document = serde_json::json!({
+            "openapi": "3.0.1", "info": {"title": "Big"}, "paths": paths,
+            "components": {"schemas": schemas, "securitySchemes": {"api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}}
+        });
+        for language in [Language::TypeScript, Language::Python, Language::Rust] {
+            let started = std::time::Instant::now();
+            let package = generate(
+                &document,
+                language,
+                &SdkOptions {
+                    package_name: language.default_package("Big"),
+                    base_url: "http://big.example/prod".into(),
+                },
+            )
+            .unwrap();
+            let bytes: usize = package.files.iter().map(|(_, c)| c.len()).sum();
+            eprintln!(
+                "{language:?}: {} KB in {:?}",
+                bytes / 1024,
+                started.elapsed()
+            );
+        }
+    }
+}
