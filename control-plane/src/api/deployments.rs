@@ -103,7 +103,7 @@ fn load_deployment(view: &View, api_id: &str, deployment_id: &str) -> ApiResult<
     )
 }
 
-fn load_stage(view: &View, api_id: &str, stage_name: &str) -> ApiResult<Stage> {
+pub(crate) fn load_stage(view: &View, api_id: &str, stage_name: &str) -> ApiResult<Stage> {
     load_by_id(
         view,
         "stage_name",

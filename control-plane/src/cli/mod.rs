@@ -10,6 +10,7 @@ pub mod import;
 pub mod openapi_export;
 pub mod output;
 pub mod resolve;
+pub mod sdk;
 
 use anyhow::{Context, bail};
 use archway_proto::v1::*;
@@ -237,6 +238,9 @@ pub enum Command {
         #[arg(long, requires = "key")]
         reset: bool,
     },
+    /// Generate a client package (TypeScript, Python or Rust) for an API
+    /// as deployed to a stage, with its models, URL and auth.
+    Sdk(sdk::SdkArgs),
     /// Print a shell completion script, e.g.
     /// `archwayctl completion bash > /etc/bash_completion.d/archwayctl`,
     /// `archwayctl completion zsh > "${fpath[1]}/_archwayctl"`,
@@ -456,6 +460,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plans { what } => plans(&mut client, what).await?,
         Command::Tokens { what } => tokens(&mut client, what).await?,
         Command::Iam { what } => iam::run(&mut client, what).await?,
+        Command::Sdk(args) => sdk::run(&mut client, args).await?,
         Command::Usage {
             plan_id,
             key,
