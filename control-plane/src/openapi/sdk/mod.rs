@@ -137,12 +137,52 @@ fn render(
         .render(minijinja::Value::from(minijinja::value::Serde(context)))
 }
 
-/// One line per paragraph of `text`, for doc comments (`*/` cannot end a
-/// TypeScript comment early).
+/// Whether `c` ends a line in one of the generated languages (JavaScript
+/// also ends comments at CR, U+2028 and U+2029).
+fn ends_line(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}' | '\u{85}')
+}
+
+/// `text` made safe for a comment or docstring line: no line ends or other
+/// control characters, and no `*/` (which would end a block comment), `"""`
+/// or backslash escapes (which would end or break a Python docstring).
+fn comment_text(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || ends_line(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .trim_end()
+        .replace("*/", "*\u{2215}")
+        .replace('\\', "\u{29f5}")
+        .replace("\"\"\"", "\u{201d}\u{201d}\u{201d}")
+}
+
+/// `text` on one line, for a title in a comment or docstring.
+fn one_line(text: &str) -> String {
+    comment_text(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One line per paragraph of `text`, for doc comments and docstrings, each
+/// made safe by [`comment_text`].
 fn doc_lines(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| l.trim_end().replace("*/", "*\u{2215}"))
-        .collect()
+    let mut lines: Vec<String> = text
+        .replace("\r\n", "\n")
+        .split(ends_line)
+        .map(comment_text)
+        .collect();
+    // As `str::lines`: no line for an empty text or a final line end.
+    while lines.last().is_some_and(String::is_empty) {
+        lines.pop();
+    }
+    lines
 }
 
 /// GetSdk.
@@ -232,6 +272,25 @@ pub fn get_sdk(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn free_text_cannot_end_a_comment_or_docstring() {
+        let attack = "Pets\nfn evil() {}\r// x\u{2028}alert(1) */ \"\"\" import os \\N{x}\u{7}";
+        let title = one_line(attack);
+        assert!(
+            !title.chars().any(|c| c.is_control() || ends_line(c)),
+            "{title:?}"
+        );
+        for needle in ["*/", "\"\"\"", "\\"] {
+            assert!(!title.contains(needle), "{needle} in {title:?}");
+        }
+        assert!(
+            title.starts_with("Pets fn evil() {} // x alert(1)"),
+            "{title:?}"
+        );
+        let lines = doc_lines("first\r\nsecond\u{2029}third */");
+        assert_eq!(lines, ["first", "second", "third *\u{2215}"]);
+    }
+
     use super::*;
 
     fn fixture() -> serde_json::Value {

@@ -251,11 +251,14 @@ pub fn read(document: &Value) -> ApiModel {
     }
     reader.models.sort_by(|a, b| a.name.cmp(&b.name));
     ApiModel {
-        title: document
-            .pointer("/info/title")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
+        // The API's name is free text: it goes into comments and docstrings
+        // as one line, so it cannot end one and become code.
+        title: super::one_line(
+            document
+                .pointer("/info/title")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        ),
         description: document
             .pointer("/info/description")
             .and_then(Value::as_str)
