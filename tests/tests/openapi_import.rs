@@ -688,10 +688,24 @@ async fn scale_import_of_a_large_document() -> anyhow::Result<()> {
     let cp = ControlPlane::start(&dir.path().join("cp"))?;
     let mut admin = Admin::connect(&cp.url()).await?;
     let doc = large_document(430, "http://127.0.0.1:9");
-    for (format, text) in [
-        ("json", serde_json::to_string_pretty(&doc)?),
-        ("yaml", serde_saphyr::to_string(&doc)?),
-    ] {
+    let mut documents = vec![
+        (
+            "generated json".to_owned(),
+            serde_json::to_string_pretty(&doc)?,
+        ),
+        ("generated yaml".to_owned(), serde_saphyr::to_string(&doc)?),
+    ];
+    // Real descriptions too, e.g. GitHub's (`npm pack @octokit/openapi`,
+    // generated/api.github.com.json): ARCHWAY_OPENAPI_FILES=a.json,b.yaml.
+    for file in std::env::var("ARCHWAY_OPENAPI_FILES")
+        .unwrap_or_default()
+        .split(',')
+    {
+        if !file.is_empty() {
+            documents.push((file.to_owned(), std::fs::read_to_string(file)?));
+        }
+    }
+    for (format, text) in documents {
         let peak_before = peak_kb(cp.process.pid());
         let started = Instant::now();
         let imported = admin
@@ -708,6 +722,38 @@ async fn scale_import_of_a_large_document() -> anyhow::Result<()> {
             peak_kb(cp.process.pid()) / 1024,
             peak_before / 1024,
         );
+        // Export it and put it back over itself: nothing may change.
+        let started = Instant::now();
+        let exported = admin
+            .openapi
+            .get_export(GetExportRequest {
+                api_id: imported.api_id.clone(),
+                extensions: "apigateway".into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        let export_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let put = admin
+            .openapi
+            .put_rest_api(PutRestApiRequest {
+                api_id: imported.api_id.clone(),
+                body: exported.body,
+                mode: "overwrite".into(),
+                options: Some(ImportOptions {
+                    dry_run: true,
+                    ..Default::default()
+                }),
+            })
+            .await?
+            .into_inner();
+        let changed = put
+            .changes
+            .iter()
+            .filter(|c| c.action() != ChangeAction::Keep)
+            .count();
+        eprintln!("{format}: export {export_ms:.0} ms; export put back over it changes {changed}");
+        assert_eq!(changed, 0, "{:#?}", put.changes);
     }
     Ok(())
 }

@@ -24,8 +24,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tonic::Status;
 
-/// Largest schema, in bytes.
-pub const MAX_SCHEMA_BYTES: usize = 64 * 1024;
+/// Largest schema, in bytes: large public API descriptions have models of
+/// 80 KB and more (GitHub's webhook payloads).
+pub const MAX_SCHEMA_BYTES: usize = 400 * 1024;
 
 const MODEL_UPDATE: Updatable = Updatable {
     request: "Model",

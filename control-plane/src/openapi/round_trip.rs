@@ -171,6 +171,8 @@ components:
         shape: { $ref: "#/components/schemas/Tree/definitions/Shape" }
       definitions:
         Shape: { enum: [round, square] }
+      # Vendor data holding references (GitHub's descriptions have them).
+      x-vendor-changes: [{ patch: { value: { $ref: "#/components/schemas/Tree" } } }]
 paths:
   /trees:
     put:

@@ -24,11 +24,13 @@
 //! - [`security`]: security schemes → authorizers, API keys, SigV4.
 //! - [`integration`]: `x-amazon-apigateway-integration` → an integration.
 //! - [`operations`]: paths and operations → routes.
+//! - [`path_variables`]: one variable name per resource level.
 //! - [`api`]: the API's own fields and extensions.
 
 mod api;
 mod integration;
 mod operations;
+mod path_variables;
 mod refs;
 mod schemas;
 mod security;
@@ -191,6 +193,7 @@ pub fn read_tree(doc: &Value, options: &ReadOptions) -> Result<Imported, ReadErr
     reader.models();
     reader.security_schemes();
     reader.paths();
+    reader.unify_path_variables();
     if reader.errors.is_empty() {
         Ok(Imported {
             spec: reader.spec,

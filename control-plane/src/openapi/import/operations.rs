@@ -15,6 +15,7 @@ use crate::openapi::mapping::{
     ANY_CONTENT_TYPE, ANY_METHOD, ARCHWAY_REQUIRED, ARCHWAY_UNDECLARED, DEFAULT_MODEL_KEY,
     INTEGRATION, REQUEST_VALIDATOR, VERBS,
 };
+use archway_proto::rules::http::reserved_header;
 use archway_proto::rules::method::operation_name;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -57,6 +58,13 @@ impl<'d> Reader<'d> {
             } else {
                 format!("{base}{path}")
             };
+            if let Some(segment) = super::path_variables::partial_segment(&route_path) {
+                self.warn(
+                    &at,
+                    format!("the path segment '{segment}' mixes a variable with other text, which a gateway resource cannot match (a variable is a whole segment, as in AWS); its operations are left out"),
+                );
+                continue;
+            }
             let shared = item.get("parameters");
             for (key, op) in item {
                 let verb = match key.as_str() {
@@ -437,6 +445,13 @@ impl<'d> Reader<'d> {
             };
             if let Some(headers) = response.get("headers").and_then(Value::as_object) {
                 for (name, header) in headers {
+                    if let Some(reason) = reserved_header(name) {
+                        self.warn(
+                            child(&child(&here, "headers"), name),
+                            format!("{reason}; the declaration is left out"),
+                        );
+                        continue;
+                    }
                     let header = refs::follow(self.doc, header, &child(&here, name))
                         .map(|(h, _)| h)
                         .unwrap_or(header);

@@ -252,12 +252,43 @@ impl<'d> Reader<'d> {
                     }
                     Value::Object(converted)
                 }
-                _ => value.clone(),
+                // Other keywords hold data, not schemas (`enum`, `example`,
+                // vendor extensions); references in them are rewritten as
+                // exports write them, never followed.
+                _ => self.data_refs(value),
             };
             out.insert(key.clone(), converted);
         }
         self.draft4_keywords(&mut out, at);
         Some(Value::Object(out))
+    }
+
+    /// `value` with the `$ref`s an export rewrote (into the model being
+    /// converted, to a named schema) read back; anything else as it is.
+    fn data_refs(&self, value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut out = Map::with_capacity(map.len());
+                for (key, v) in map {
+                    let rewritten = match (key.as_str(), v) {
+                        ("$ref", Value::String(target)) => {
+                            if let Some(inner) = self.within_converting(target) {
+                                Value::String(format!("#{inner}"))
+                            } else if let Some(name) = self.named_schema(target) {
+                                Value::String(model_url(&self.api_id, &name))
+                            } else {
+                                v.clone()
+                            }
+                        }
+                        _ => self.data_refs(v),
+                    };
+                    out.insert(key.clone(), rewritten);
+                }
+                Value::Object(out)
+            }
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.data_refs(v)).collect()),
+            other => other.clone(),
+        }
     }
 
     fn convert_list(&mut self, value: &'d Value, at: &str, depth: usize) -> Option<Value> {

@@ -742,3 +742,89 @@ fn yaml_alias_bombs_and_deep_nesting_are_refused_not_expanded() {
         other => panic!("{:?}", other.map(|i| i.spec.name)),
     }
 }
+
+#[test]
+fn sibling_path_variables_take_one_name_everywhere_the_route_names_them() {
+    let text = r#"
+openapi: 3.0.0
+info: { title: t }
+paths:
+  /users/{id}:
+    get:
+      parameters: [{ name: id, in: path, required: true, schema: { type: string } }]
+      x-amazon-apigateway-integration: { type: http_proxy, uri: "http://127.0.0.1:9/users/{id}" }
+  /users/{name}/repos:
+    get:
+      parameters: [{ name: name, in: path, required: true, schema: { type: string } }]
+      x-amazon-apigateway-integration:
+        type: http_proxy
+        uri: "http://127.0.0.1:9/u/{name}/repos"
+        requestParameters: { integration.request.header.X-User: method.request.path.name }
+        cacheKeyParameters: [method.request.path.name]
+"#;
+    let imported = read_ok(text);
+    let repos = &imported.spec.routes[1];
+    assert_eq!(repos.path, "/users/{id}/repos");
+    assert_eq!(
+        repos.request_parameters.get("method.request.path.id"),
+        Some(&true)
+    );
+    assert!(
+        !repos
+            .request_parameters
+            .contains_key("method.request.path.name")
+    );
+    match &repos.integration {
+        IntegrationSpec::HttpProxy {
+            uri,
+            request_parameters,
+            cache_key_parameters,
+            ..
+        } => {
+            assert_eq!(uri, "http://127.0.0.1:9/u/{id}/repos");
+            assert_eq!(
+                request_parameters["integration.request.header.X-User"],
+                "method.request.path.id"
+            );
+            assert_eq!(cache_key_parameters, &["method.request.path.id"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(warned_at(&imported, "/paths/~1users~1{name}~1repos/get"));
+}
+
+#[test]
+fn paths_a_resource_cannot_match_and_reserved_response_headers_are_left_out_with_warnings() {
+    let text = r#"
+openapi: 3.0.0
+info: { title: t }
+paths:
+  /compare/{base}...{head}:
+    get: { x-amazon-apigateway-integration: { type: mock } }
+  /markdown:
+    post:
+      responses:
+        "200":
+          description: html
+          headers: { Content-Length: { schema: { type: integer } }, X-Id: { schema: { type: string } } }
+      x-amazon-apigateway-integration: { type: mock }
+"#;
+    let imported = read_ok(text);
+    let paths: Vec<_> = imported
+        .spec
+        .routes
+        .iter()
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(paths, ["/markdown"]);
+    assert!(warned_at(&imported, "/paths/~1compare~1{base}...{head}"));
+    let declared = &imported.spec.routes[0].method_responses[0].response_parameters;
+    assert_eq!(
+        declared.keys().collect::<Vec<_>>(),
+        ["method.response.header.X-Id"]
+    );
+    assert!(warned_at(
+        &imported,
+        "/paths/~1markdown/post/responses/200/headers/Content-Length"
+    ));
+}
