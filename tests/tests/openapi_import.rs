@@ -281,11 +281,19 @@ async fn refused_imports_change_nothing_and_say_where() -> anyhow::Result<()> {
     let doc = r#"
 openapi: 3.0.0
 info: { title: broken }
-components: { securitySchemes: { basic: { type: http, scheme: basic } } }
+components:
+  securitySchemes:
+    lambda:
+      type: apiKey
+      in: header
+      name: Authorization
+      x-amazon-apigateway-authorizer:
+        type: token
+        authorizerUri: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:auth/invocations"
 paths:
   /a:
     get:
-      security: [{ basic: [] }]
+      security: [{ lambda: [] }]
       x-amazon-apigateway-integration: { type: mock }
   /b:
     get:
@@ -295,12 +303,12 @@ paths:
         .openapi
         .import_rest_api(import(doc))
         .await
-        .expect_err("basic auth");
+        .expect_err("a Lambda authorizer");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     assert!(
         status
             .message()
-            .contains("/paths/~1a/get/security/0/basic: cannot be enforced"),
+            .contains("/paths/~1a/get/security/0/lambda: cannot be enforced"),
         "{}",
         status.message()
     );
@@ -311,9 +319,9 @@ paths:
         .into_iter()
         .map(|v| v.field)
         .collect();
-    assert_eq!(fields, ["/paths/~1a/get/security/0/basic"]);
+    assert_eq!(fields, ["/paths/~1a/get/security/0/lambda"]);
     // With the reader satisfied, the planner's rule on the URI.
-    let doc = doc.replace("security: [{ basic: [] }]", "security: []");
+    let doc = doc.replace("security: [{ lambda: [] }]", "security: []");
     let status = admin
         .openapi
         .import_rest_api(import(&doc))

@@ -188,6 +188,7 @@ pub fn read_tree(doc: &Value, options: &ReadOptions) -> Result<Imported, ReadErr
         operation_names: HashSet::new(),
         converting: String::new(),
         schema_nodes: 0,
+        backend_checked: HashSet::new(),
     };
     reader.api();
     reader.models();
@@ -228,6 +229,8 @@ struct Reader<'d> {
     converting: String,
     /// Schema objects converted so far (see `schemas::MAX_SCHEMA_NODES`).
     schema_nodes: usize,
+    /// Schemes checked by backends that were warned about.
+    backend_checked: HashSet<String>,
 }
 
 /// `base` + one more reference token.

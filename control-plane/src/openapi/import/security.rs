@@ -1,9 +1,20 @@
 //! Security schemes → what a route requires: an API key, a SigV4 signature
 //! (`x-amazon-apigateway-authtype: awsSigv4`), or an authorizer
 //! (`x-amazon-apigateway-authorizer`: JWT, Cognito user pools, TOKEN or
-//! REQUEST). A scheme Archway cannot enforce (HTTP basic, OAuth 2 or
-//! OpenID Connect without an authorizer, a Lambda authorizer) is an error
-//! for the routes that require it, never dropped: the route would be open.
+//! REQUEST).
+//!
+//! Two kinds of scheme are not checked by the gateway, and are told apart:
+//! - OpenAPI's own schemes without an AWS extension (HTTP basic or bearer,
+//!   OAuth 2, OpenID Connect, an API key in a query or cookie) describe
+//!   what the *backend* checks: AWS ignores them, and so does Archway, with
+//!   a warning at the scheme. The credentials travel to the backend, which
+//!   keeps checking them (public descriptions such as Stripe's are written
+//!   this way; refusing them would refuse the document).
+//! - An AWS authorizer Archway cannot run (a Lambda authorizer) or that is
+//!   broken (a user pool authorizer without a pool) is a check the
+//!   document asks the *gateway* to make, in front of backends that may
+//!   not check anything: a route that requires it is refused (an error),
+//!   never imported open.
 
 use super::{Reader, child, kind_of};
 use crate::declarative::document::{AuthorizerSpec, RouteSpec};
@@ -20,8 +31,10 @@ pub(super) enum Scheme {
     Sigv4,
     /// The authorizer of this name.
     Authorizer(String),
-    /// Why it cannot be enforced.
-    Unsupported(String),
+    /// Checked by the backend, not the gateway (why, for the warning).
+    Backend(String),
+    /// A gateway check Archway cannot make (why, for the error).
+    Refused(String),
 }
 
 impl<'d> Reader<'d> {
@@ -77,19 +90,20 @@ impl<'d> Reader<'d> {
                 }
                 Scheme::ApiKey
             }
-            "apiKey" => Scheme::Unsupported(format!(
-                "an API key in the {} is not read: keys travel in the {API_KEY_HEADER} header (or come from an authorizer)",
+            "apiKey" => Scheme::Backend(format!(
+                "API keys in the {} are not read by the gateway (its keys travel in the {API_KEY_HEADER} header)",
                 field("in")
             )),
-            "http" if field("scheme").eq_ignore_ascii_case("bearer") => Scheme::Unsupported(
-                "a bearer token needs x-amazon-apigateway-authorizer (type jwt, with the issuer and audience) to be checked".into(),
-            ),
-            "oauth2" | "openIdConnect" => Scheme::Unsupported(format!(
-                "{} needs x-amazon-apigateway-authorizer (type jwt or cognito_user_pools) to be checked",
+            "http" => Scheme::Backend(format!(
+                "HTTP {} credentials are not checked by the gateway (a bearer JWT is, with x-amazon-apigateway-authorizer type jwt)",
+                field("scheme")
+            )),
+            "oauth2" | "openIdConnect" => Scheme::Backend(format!(
+                "{} tokens are not checked by the gateway without x-amazon-apigateway-authorizer (type jwt or cognito_user_pools)",
                 field("type")
             )),
-            other => Scheme::Unsupported(format!(
-                "security scheme type '{other}' is not enforced by Archway"
+            other => Scheme::Backend(format!(
+                "security scheme type '{other}' is not checked by the gateway"
             )),
         }
     }
@@ -103,7 +117,7 @@ impl<'d> Reader<'d> {
         at: &str,
     ) -> Scheme {
         let Some(map) = self.object(value, at) else {
-            return Scheme::Unsupported("its authorizer is not an object".into());
+            return Scheme::Refused("its authorizer is not an object".into());
         };
         let text = |key: &str| {
             map.get(key)
@@ -145,7 +159,7 @@ impl<'d> Reader<'d> {
                 spec.kind = kind.to_ascii_uppercase();
                 let uri = text("authorizerUri");
                 if uri.starts_with("arn:") {
-                    return Scheme::Unsupported(format!(
+                    return Scheme::Refused(format!(
                         "authorizer '{name}' calls a Lambda function ({uri}); Archway's custom authorizers call an http(s) endpoint: set authorizerUri to it"
                     ));
                 }
@@ -182,7 +196,7 @@ impl<'d> Reader<'d> {
                 spec.kind = "JWT".into();
                 let arns = self.string_list(map.get("providerARNs"), &child(at, "providerARNs"));
                 let Some(issuer) = arns.first().and_then(|arn| cognito_issuer(arn)) else {
-                    return Scheme::Unsupported(format!(
+                    return Scheme::Refused(format!(
                         "authorizer '{name}' needs providerARNs naming a user pool (arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL_ID)"
                     ));
                 };
@@ -196,7 +210,7 @@ impl<'d> Reader<'d> {
                 spec.issuer = issuer;
             }
             other => {
-                return Scheme::Unsupported(format!(
+                return Scheme::Refused(format!(
                     "authorizer type '{other}' is not one of token, request, jwt, cognito_user_pools"
                 ));
             }
@@ -292,10 +306,20 @@ impl<'d> Reader<'d> {
             let at = child(&here, name);
             match self.schemes.get(name).cloned() {
                 None => self.error(at, format!("no security scheme is named '{name}'")),
-                Some(Scheme::Unsupported(reason)) => self.error(
+                Some(Scheme::Refused(reason)) => self.error(
                     at,
                     format!("cannot be enforced, so the route is not imported open: {reason}"),
                 ),
+                Some(Scheme::Backend(reason)) => {
+                    // Once per scheme, where it is defined.
+                    if self.backend_checked.insert(name.clone()) {
+                        let scheme_at = child(self.schemes_pointer(), name);
+                        self.warn(
+                            scheme_at,
+                            format!("{reason}: routes that require '{name}' pass the credentials on to their backend, which must check them"),
+                        );
+                    }
+                }
                 Some(Scheme::ApiKey) => route.api_key_required = true,
                 Some(Scheme::Sigv4) => route.authorization = Some("AWS_IAM".into()),
                 Some(Scheme::Authorizer(authorizer)) => {

@@ -370,19 +370,17 @@ fn aws_extensions_of_a_swagger_document_are_read_as_aws_reads_them() {
 }
 
 #[test]
-fn security_archway_cannot_enforce_refuses_the_import_rather_than_opening_routes() {
+fn gateway_checks_archway_cannot_make_refuse_the_import_rather_than_open_routes() {
     let doc = |scheme: &str| {
         format!(
             "openapi: 3.0.0\ninfo: {{title: t}}\ncomponents: {{securitySchemes: {{s: {scheme}}}}}\npaths:\n  /a:\n    get:\n      security: [{{s: []}}]\n      x-amazon-apigateway-integration: {{type: mock}}\n"
         )
     };
+    // AWS authorizers: checks the document asks the gateway to make.
     for scheme in [
-        "{type: http, scheme: basic}",
-        "{type: http, scheme: bearer}",
-        "{type: oauth2, flows: {}}",
-        "{type: apiKey, in: query, name: key}",
         "{type: apiKey, in: header, name: Authorization, x-amazon-apigateway-authorizer: {type: token, authorizerUri: 'arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:auth/invocations'}}",
         "{type: apiKey, in: header, name: Authorization, x-amazon-apigateway-authorizer: {type: cognito_user_pools, providerARNs: []}}",
+        "{type: apiKey, in: header, name: Authorization, x-amazon-apigateway-authorizer: {type: magic}}",
     ] {
         let errors = errors_of(&doc(scheme));
         assert_eq!(
@@ -394,11 +392,29 @@ fn security_archway_cannot_enforce_refuses_the_import_rather_than_opening_routes
             "{scheme}: {errors:?}"
         );
     }
-    // A scheme nothing requires is only warned about... by nothing: it is
-    // not used, so it neither opens nor closes a route.
-    let unused = "openapi: 3.0.0\ninfo: {title: t}\ncomponents: {securitySchemes: {s: {type: http, scheme: basic}}}\npaths: {}\n";
-    read_ok(unused);
-    // An unknown scheme name.
+    // OpenAPI's own schemes describe what the backend checks: imported
+    // without a gateway check, with one warning at the scheme.
+    for scheme in [
+        "{type: http, scheme: basic}",
+        "{type: http, scheme: bearer}",
+        "{type: oauth2, flows: {}}",
+        "{type: openIdConnect, openIdConnectUrl: 'https://idp.example/.well-known/openid-configuration'}",
+        "{type: apiKey, in: query, name: key}",
+    ] {
+        let imported = read_ok(&doc(scheme));
+        let route = &imported.spec.routes[0];
+        assert!(
+            !route.api_key_required && route.authorizer.is_none() && route.authorization.is_none()
+        );
+        let at: Vec<_> = imported
+            .warnings
+            .iter()
+            .filter(|w| w.message.contains("backend"))
+            .map(|w| w.pointer.as_str())
+            .collect();
+        assert_eq!(at, ["/components/securitySchemes/s"], "{scheme}");
+    }
+    // An unknown scheme name is an error.
     let errors = errors_of(
         "openapi: 3.0.0\ninfo: {title: t}\nsecurity: [{nope: []}]\npaths: {/a: {get: {x-amazon-apigateway-integration: {type: mock}}}}\n",
     );
