@@ -73,6 +73,11 @@ pub enum Backend {
     /// An AWS action, path or function with a mapping template.
     Aws {
         target: archway_proto::rules::aws_arn::AwsTarget,
+        /// The verb a service action or path is called with: the
+        /// integration's `http_method` (empty: POST, the verb actions take;
+        /// None: the client's, for `ANY`). Functions are invoked with POST
+        /// whatever it says, as the Invoke API takes nothing else.
+        method: Option<http::Method>,
         settings: crate::aws::integration::CallSettings,
     },
 }
@@ -212,13 +217,24 @@ pub fn compile(
             },
             Err(e) => return Some(Err(e)),
         },
-        Ok(IntegrationType::Aws) => match archway_proto::rules::aws_arn::aws_target(&i.uri) {
-            Ok(target) => Backend::Aws {
-                target,
-                settings: crate::aws::integration::CallSettings::of(i),
-            },
-            Err(e) => return Some(Err(e)),
-        },
+        Ok(IntegrationType::Aws) => {
+            let method = match i.http_method.as_str() {
+                "" => Some(http::Method::POST),
+                "ANY" => None,
+                m => match http::Method::from_bytes(m.as_bytes()) {
+                    Ok(m) => Some(m),
+                    Err(_) => return Some(Err(format!("bad http_method '{m}'"))),
+                },
+            };
+            match archway_proto::rules::aws_arn::aws_target(&i.uri) {
+                Ok(target) => Backend::Aws {
+                    target,
+                    method,
+                    settings: crate::aws::integration::CallSettings::of(i),
+                },
+                Err(e) => return Some(Err(e)),
+            }
+        }
         _ => return None,
     };
     Some(compile_mapping(i, backend, binary_media_types))

@@ -76,19 +76,10 @@ pub async fn call<'a>(
             timeout,
         } => {
             let uri = render_uri(cx, target, uri, &request)?;
-            let mut headers = HeaderMap::with_capacity(request.headers.len() + 1);
-            if let Some(ct) = request
-                .content_type
-                .as_deref()
-                .and_then(|c| HeaderValue::from_str(c).ok())
-            {
-                headers.insert(http::header::CONTENT_TYPE, ct);
-            }
-            insert_pairs(&mut headers, &request.headers);
             let call = BufferedRequest {
                 method: method.clone().unwrap_or_else(|| cx.head.method.clone()),
                 uri: &uri,
-                headers,
+                headers: integration_headers(&request),
                 body: request.body.clone(),
             };
             let limits = BufferedLimits {
@@ -116,13 +107,12 @@ pub async fn call<'a>(
         }
         Backend::Aws {
             target: aws_target,
+            method,
             settings,
         } => {
-            let mut headers = HeaderMap::new();
-            insert_pairs(&mut headers, &request.headers);
             let rendered = crate::aws::action::RenderedRequest {
-                method: http::Method::POST,
-                headers,
+                method: method.clone().unwrap_or_else(|| cx.head.method.clone()),
+                headers: integration_headers(&request),
                 query: &request.query,
                 path_params: &request.path,
                 body: request.body.clone(),
@@ -155,6 +145,24 @@ pub async fn call<'a>(
         cx.observation.integration_status = Some(answer.status);
     }
     map_response(cx, target, mapped, answer)
+}
+
+/// The integration request's headers, as AWS sends them to HTTP and AWS
+/// backends alike: `Content-Type` is the media type of the request
+/// template that rendered the body (the client's own when the body passed
+/// through), unless a parameter mapping or the template's
+/// `requestOverride` sets `Content-Type`; then the mapped headers.
+fn integration_headers(request: &MappedRequest) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(request.headers.len() + 1);
+    if let Some(ct) = request
+        .content_type
+        .as_deref()
+        .and_then(|c| HeaderValue::from_str(c).ok())
+    {
+        headers.insert(http::header::CONTENT_TYPE, ct);
+    }
+    insert_pairs(&mut headers, &request.headers);
+    headers
 }
 
 /// Mapped and override headers into `headers`: names or values that
