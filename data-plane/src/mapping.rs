@@ -159,7 +159,13 @@ impl MappedIntegration {
         self.responses
             .iter()
             .find(|r| r.pattern.as_ref().is_some_and(|p| p.is_match(selector)))
-            .or_else(|| self.responses.iter().find(|r| r.pattern.is_none()))
+            .or_else(|| self.default_response())
+    }
+
+    /// The default integration response (no selection pattern): what a
+    /// function's success takes, as in AWS.
+    pub fn default_response(&self) -> Option<&ResponseRule> {
+        self.responses.iter().find(|r| r.pattern.is_none())
     }
 }
 

@@ -13,7 +13,8 @@
 //!    [`crate::aws::action::call`];
 //! 3. response: the integration response whose selection pattern matches
 //!    the backend's status (or a function's errorMessage) in full, else
-//!    the default, sets the status, maps headers and renders its template
+//!    the default (a function's success always takes the default, as in
+//!    AWS), sets the status, maps headers and renders its template
 //!    over the backend's body (`$input` is that body there), with the
 //!    template's `responseOverride`. No integration responses: the
 //!    backend's answer passes as it is.
@@ -54,8 +55,10 @@ struct BackendAnswer {
     headers: HeaderMap,
     body: Bytes,
     /// What selection patterns match: the status code, or a function's
-    /// errorMessage.
-    selector: String,
+    /// errorMessage. None: a function that answered without an error,
+    /// which takes the default integration response, as in AWS (its
+    /// patterns are for errors).
+    selector: Option<String>,
 }
 
 pub async fn call<'a>(
@@ -90,7 +93,7 @@ pub async fn call<'a>(
                 Ok(response) => {
                     let (parts, body) = response.into_parts();
                     BackendAnswer {
-                        selector: parts.status.as_u16().to_string(),
+                        selector: Some(parts.status.as_u16().to_string()),
                         status: parts.status,
                         headers: parts.headers,
                         body,
@@ -121,11 +124,7 @@ pub async fn call<'a>(
                 .await
             {
                 Ok(answer) => BackendAnswer {
-                    selector: answer
-                        .function_error
-                        .as_ref()
-                        .map(|e| e.message.clone().unwrap_or_default())
-                        .unwrap_or_else(|| answer.answer.status.as_u16().to_string()),
+                    selector: selector(aws_target, &answer),
                     status: answer.answer.status,
                     headers: answer.answer.headers,
                     body: answer.answer.body,
@@ -184,6 +183,21 @@ fn insert_pairs(headers: &mut HeaderMap, pairs: &[(String, String)]) {
             continue;
         }
         headers.insert(n, v);
+    }
+}
+
+/// What an AWS answer's integration response is selected by, as AWS
+/// selects for each kind of target: a function's error by its
+/// `errorMessage` (none: empty), a function's success by nothing (the
+/// default response), a service's answer by its status code.
+fn selector(
+    target: &archway_proto::rules::aws_arn::AwsTarget,
+    answer: &crate::aws::CallAnswer,
+) -> Option<String> {
+    match (&answer.function_error, target) {
+        (Some(error), _) => Some(error.message.clone().unwrap_or_default()),
+        (None, archway_proto::rules::aws_arn::AwsTarget::Function(_)) => None,
+        (None, _) => Some(answer.answer.status.as_u16().to_string()),
     }
 }
 
@@ -343,7 +357,7 @@ fn mock_answer(request: &MappedRequest) -> BackendAnswer {
         .and_then(|s| StatusCode::from_u16(u16::try_from(s).ok()?).ok())
         .unwrap_or(StatusCode::OK);
     BackendAnswer {
-        selector: status.as_u16().to_string(),
+        selector: Some(status.as_u16().to_string()),
         status,
         headers: HeaderMap::new(),
         body: Bytes::new(),
@@ -393,14 +407,21 @@ fn map_response<'a>(
     mapped: &MappedIntegration,
     answer: BackendAnswer,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
-    let Some(rule) = mapped.response_for(&answer.selector) else {
+    let rule = match &answer.selector {
+        Some(selector) => mapped.response_for(selector),
+        None => mapped.default_response(),
+    };
+    let Some(rule) = rule else {
         if !mapped.responses.is_empty() {
             // AWS: "No match for output mapping and no default output
             // mapping" is a configuration error, a 500; passing the
             // backend's answer on would leak what the admin mapped away
             // (its 5xx bodies, stack traces, internal names).
             tracing::warn!(
-                selector = %answer.selector,
+                selector = answer
+                    .selector
+                    .as_deref()
+                    .unwrap_or("(a function's success)"),
                 "no integration response matches and none is the default"
             );
             return Err(GatewayResponse::ApiConfigurationError);
