@@ -78,6 +78,10 @@ pub enum Backend {
         /// None: the client's, for `ANY`). Functions are invoked with POST
         /// whatever it says, as the Invoke API takes nothing else.
         method: Option<http::Method>,
+        /// A function URI naming stage variables: the function to invoke
+        /// is resolved per request from it, with the serving stage's
+        /// values (`target` is then the shape checked with placeholders).
+        staged: Option<crate::aws::integration::StagedFunction>,
         settings: crate::aws::integration::CallSettings,
     },
 }
@@ -232,13 +236,24 @@ pub fn compile(
                     Err(_) => return Some(Err(format!("bad http_method '{m}'"))),
                 },
             };
-            match archway_proto::rules::aws_arn::aws_target(&i.uri) {
-                Ok(target) => Backend::Aws {
-                    target,
-                    method,
-                    settings: crate::aws::integration::CallSettings::of(i),
-                },
+            let target = match archway_proto::rules::aws_arn::aws_target(&i.uri) {
+                Ok(target) => target,
                 Err(e) => return Some(Err(e)),
+            };
+            let staged = match &target {
+                archway_proto::rules::aws_arn::AwsTarget::Function(_) => {
+                    match crate::aws::integration::StagedFunction::of(&i.uri) {
+                        Ok(staged) => staged,
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+                _ => None,
+            };
+            Backend::Aws {
+                target,
+                method,
+                staged,
+                settings: crate::aws::integration::CallSettings::of(i),
             }
         }
         _ => return None,

@@ -505,3 +505,48 @@ async fn rest_non_proxy_functions_select_the_default_on_success_and_match_error_
     assert_eq!(answer.json(), serde_json::json!({"error": "boom"}));
     Ok(())
 }
+
+/// A non-proxy function URI may name the function (or alias) with a stage
+/// variable, as AWS allows and as proxy URIs already do: each stage
+/// invokes its own function; a value that leaves no valid ARN is refused
+/// (500, nothing invoked) rather than sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_non_proxy_function_names_take_the_stages_variables() -> anyhow::Result<()> {
+    let server = lambda::start("node-endpoint", KEY, SECRET).await;
+    let (_dir, _cp, node, mut admin) = started(&server).await?;
+    let api = admin.create_api("staged", ApiProtocol::Rest).await?;
+    admin
+        .put_route(&api, "/pets", non_proxy("${stageVariables.fn}"))
+        .await?;
+    for (stage, function) in [("prod", "echo"), ("broken", "echo:a:b")] {
+        admin.deploy(&api, stage).await?;
+        let mut settings = admin.stage(&api, stage).await?;
+        settings.variables.insert("fn".into(), function.into());
+        admin.update_stage(settings).await?;
+    }
+    admin.wait_converged(&["fn"]).await?;
+
+    let json = [("content-type", "application/json")];
+    let answer = node
+        .send("staged", "POST", "/prod/pets", &json, r#"{"name":"rex"}"#)
+        .await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let invocation = server
+        .last("echo")
+        .expect("the stage's function was invoked");
+    assert_eq!(invocation.function, function_arn("echo"));
+    assert_eq!(invocation.event["pet"], "rex");
+
+    let before = server.invocations().len();
+    let answer = node
+        .send("staged", "POST", "/broken/pets", &json, "{}")
+        .await?;
+    assert_eq!(
+        answer.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        answer.body
+    );
+    assert_eq!(server.invocations().len(), before, "nothing was invoked");
+    Ok(())
+}

@@ -111,8 +111,23 @@ pub async fn call<'a>(
         Backend::Aws {
             target: aws_target,
             method,
+            staged,
             settings,
         } => {
+            let resolved;
+            let aws_target = match staged {
+                Some(staged) => {
+                    resolved = staged
+                        .resolve(&target.serving.variables)
+                        .map(archway_proto::rules::aws_arn::AwsTarget::Function)
+                        .map_err(|e| {
+                            tracing::warn!(error = %e, "the function's ARN, with the stage's variables, names no function");
+                            GatewayResponse::ApiConfigurationError
+                        })?;
+                    &resolved
+                }
+                None => aws_target,
+            };
             let rendered = crate::aws::action::RenderedRequest {
                 method: method.clone().unwrap_or_else(|| cx.head.method.clone()),
                 headers: integration_headers(&request),
