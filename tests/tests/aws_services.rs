@@ -323,3 +323,46 @@ async fn rest_aws_action_calls_are_answered() -> anyhow::Result<()> {
     assert!(refused.to_string().contains("role/other"), "{refused}");
     Ok(())
 }
+
+/// An HTTP API's service call sees its route's key in `$context.routeKey`
+/// (`POST /queue`), as AWS gives it; it was empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_parameters_read_the_route_key() -> anyhow::Result<()> {
+    let moto = Moto::start().await?;
+    let setup = moto.client("setup", json!({})).await?;
+    let queue_url = setup["queue_url"].as_str().unwrap().to_owned();
+    let (_dir, _cp, node, mut admin) = archway_e2e::started_with_node_env(
+        "svc",
+        &["--aws-endpoint", &moto.url()],
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIAMOTOTEST00000001"),
+            ("AWS_SECRET_ACCESS_KEY", "moto-secret"),
+        ],
+    )
+    .await?;
+    let api = admin.create_api("keys", ApiProtocol::Http).await?;
+    admin
+        .route(
+            &api,
+            "/queue",
+            "POST",
+            subtype(
+                "SQS-SendMessage",
+                &[
+                    ("QueueUrl", &queue_url),
+                    ("MessageBody", "route=${context.routeKey}"),
+                    ("Region", "us-east-1"),
+                ],
+            ),
+        )
+        .await?;
+    admin.deploy(&api, "v1").await?;
+    admin.wait_converged(&["svc"]).await?;
+    let answer = node.send("keys", "POST", "/v1/queue", &[], "").await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let bodies = moto
+        .client("receive", json!({"queue_url": queue_url}))
+        .await?;
+    assert_eq!(bodies, json!(["route=POST /queue"]));
+    Ok(())
+}

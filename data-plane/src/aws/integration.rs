@@ -144,6 +144,8 @@ pub struct ServiceIntegration {
     /// Whether the subtype puts parameters in one `Entries` member.
     pub has_entries: bool,
     pub call: CallSettings,
+    /// `$context.routeKey` for the parameters: `POST /queue`.
+    pub route_key: Box<str>,
 }
 
 /// One part of a mapped value, ready to evaluate: a body path parsed once
@@ -226,6 +228,7 @@ pub fn compile_proxy(
             amz_target,
             has_entries,
             call,
+            route_key: route_key(verb, path),
         }));
     }
     // With stage variables (standing for a region, account, name or
@@ -241,21 +244,24 @@ pub fn compile_proxy(
         "2.0" => PayloadFormat::V2,
         other => return Err(format!("unknown payload format version '{other}'")),
     };
-    // AWS writes `$default` only for the `$default` route; an
-    // `ANY /{proxy+}` route is `ANY /{proxy+}`. Archway's routes are all
-    // `VERB /path`, so the key is always that.
-    let route_key = format!("{verb} {path}").into();
     Ok(ProxyIntegration::Function(FunctionIntegration {
         target,
         stage_uri,
         format,
         call,
-        route_key,
+        route_key: route_key(verb, path),
         binary_media_types: binary_media_types
             .iter()
             .map(|t| t.to_ascii_lowercase().into())
             .collect(),
     }))
+}
+
+/// An HTTP API route's key. AWS writes `$default` only for the
+/// `$default` route; an `ANY /{proxy+}` route is `ANY /{proxy+}`.
+/// Archway's routes are all `VERB /path`, so the key is always that.
+fn route_key(verb: &str, path: &str) -> Box<str> {
+    format!("{verb} {path}").into()
 }
 
 #[cfg(test)]
