@@ -482,6 +482,9 @@ async fn rest_non_proxy_functions_select_the_default_on_success_and_match_error_
     admin
         .put_route(&api, "/raises", non_proxy("raises"))
         .await?;
+    admin
+        .put_route(&api, "/missing", non_proxy("missing"))
+        .await?;
     admin.deploy(&api, "prod").await?;
     admin.wait_converged(&["fn"]).await?;
 
@@ -503,6 +506,14 @@ async fn rest_non_proxy_functions_select_the_default_on_success_and_match_error_
         .await?;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
     assert_eq!(answer.json(), serde_json::json!({"error": "boom"}));
+
+    // The Invoke API's refusal is no function's answer: not a success to
+    // map, but the function integrations' 502.
+    let answer = node
+        .send("nonproxy", "POST", "/prod/missing", &json, "{}")
+        .await?;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.body);
+    assert_eq!(answer.json()["message"], "Internal server error");
     Ok(())
 }
 

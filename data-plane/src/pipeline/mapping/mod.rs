@@ -138,6 +138,22 @@ pub async fn call<'a>(
             match crate::aws::action::call(aws, &cx.tables.outbound, aws_target, settings, rendered)
                 .await
             {
+                Ok(answer)
+                    if is_function(aws_target)
+                        && answer.function_error.is_none()
+                        && !answer.answer.status.is_success() =>
+                {
+                    // The Invoke API refused (throttled, no such function,
+                    // a bad signature): no function answered, so there is
+                    // nothing for integration responses to select; the
+                    // function integrations' failure, as for AWS_PROXY.
+                    tracing::warn!(
+                        status = %answer.answer.status,
+                        error_type = %crate::aws::lambda::api_error_type(&answer.answer),
+                        "function integration failed: the Invoke API refused"
+                    );
+                    return Err(GatewayResponse::FunctionFailure);
+                }
                 Ok(answer) => BackendAnswer {
                     selector: selector(aws_target, &answer),
                     status: answer.answer.status,
@@ -199,6 +215,13 @@ fn insert_pairs(headers: &mut HeaderMap, pairs: &[(String, String)]) {
         }
         headers.insert(n, v);
     }
+}
+
+fn is_function(target: &archway_proto::rules::aws_arn::AwsTarget) -> bool {
+    matches!(
+        target,
+        archway_proto::rules::aws_arn::AwsTarget::Function(_)
+    )
 }
 
 /// What an AWS answer's integration response is selected by, as AWS
