@@ -367,6 +367,9 @@ async fn service_parameters_read_the_route_key() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A route's path, its subtype and the subtype's parameters.
+type Route<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
 /// The subtypes moto serves beyond those above, each through Archway and
 /// checked with botocore: SQS-ReceiveMessage hands out a message that
 /// SQS-DeleteMessage then removes with its receipt handle; SQS-PurgeQueue
@@ -405,7 +408,7 @@ async fn receive_delete_purge_put_record_and_stop_execution_in_moto() -> anyhow:
     )
     .await?;
     let api = admin.create_api("more", ApiProtocol::Http).await?;
-    let routes: [(&str, &str, &[(&str, &str)]); 6] = [
+    let routes: [Route<'_>; 6] = [
         (
             "/receive",
             "SQS-ReceiveMessage",
