@@ -73,6 +73,15 @@ pub enum Backend {
     /// An AWS action, path or function with a mapping template.
     Aws {
         target: archway_proto::rules::aws_arn::AwsTarget,
+        /// The verb a service action or path is called with: the
+        /// integration's `http_method` (empty: POST, the verb actions take;
+        /// None: the client's, for `ANY`). Functions are invoked with POST
+        /// whatever it says, as the Invoke API takes nothing else.
+        method: Option<http::Method>,
+        /// A function URI naming stage variables: the function to invoke
+        /// is resolved per request from it, with the serving stage's
+        /// values (`target` is then the shape checked with placeholders).
+        staged: Option<crate::aws::integration::StagedFunction>,
         settings: crate::aws::integration::CallSettings,
     },
 }
@@ -154,7 +163,13 @@ impl MappedIntegration {
         self.responses
             .iter()
             .find(|r| r.pattern.as_ref().is_some_and(|p| p.is_match(selector)))
-            .or_else(|| self.responses.iter().find(|r| r.pattern.is_none()))
+            .or_else(|| self.default_response())
+    }
+
+    /// The default integration response (no selection pattern): what a
+    /// function's success takes, as in AWS.
+    pub fn default_response(&self) -> Option<&ResponseRule> {
+        self.responses.iter().find(|r| r.pattern.is_none())
     }
 }
 
@@ -212,13 +227,35 @@ pub fn compile(
             },
             Err(e) => return Some(Err(e)),
         },
-        Ok(IntegrationType::Aws) => match archway_proto::rules::aws_arn::aws_target(&i.uri) {
-            Ok(target) => Backend::Aws {
+        Ok(IntegrationType::Aws) => {
+            let method = match i.http_method.as_str() {
+                "" => Some(http::Method::POST),
+                "ANY" => None,
+                m => match http::Method::from_bytes(m.as_bytes()) {
+                    Ok(m) => Some(m),
+                    Err(_) => return Some(Err(format!("bad http_method '{m}'"))),
+                },
+            };
+            let target = match archway_proto::rules::aws_arn::aws_target(&i.uri) {
+                Ok(target) => target,
+                Err(e) => return Some(Err(e)),
+            };
+            let staged = match &target {
+                archway_proto::rules::aws_arn::AwsTarget::Function(_) => {
+                    match crate::aws::integration::StagedFunction::of(&i.uri) {
+                        Ok(staged) => staged,
+                        Err(e) => return Some(Err(e)),
+                    }
+                }
+                _ => None,
+            };
+            Backend::Aws {
                 target,
+                method,
+                staged,
                 settings: crate::aws::integration::CallSettings::of(i),
-            },
-            Err(e) => return Some(Err(e)),
-        },
+            }
+        }
         _ => return None,
     };
     Some(compile_mapping(i, backend, binary_media_types))

@@ -8,6 +8,11 @@ prints a JSON result.
                                            "state_machine_arn"}
   receive     {"queue_url"}            -> [message bodies]
   executions  {"state_machine_arn"}    -> [{"name", "input", "status"}]
+  create_queue  {"name"}               -> queue URL
+  create_stream {"name"}               -> stream name (one shard)
+  send        {"queue_url", "body"}    -> message id
+  queue_size  {"queue_url"}            -> messages on the queue, visible or not
+  records     {"stream_name"}          -> [{"data", "partition_key"}]
 """
 
 import json
@@ -104,7 +109,62 @@ def executions(endpoint, args):
     return result
 
 
-COMMANDS = {"setup": setup, "receive": receive, "executions": executions}
+def create_queue(endpoint, args):
+    return client(endpoint, "sqs").create_queue(QueueName=args["name"])["QueueUrl"]
+
+
+def create_stream(endpoint, args):
+    kinesis = client(endpoint, "kinesis")
+    kinesis.create_stream(StreamName=args["name"], ShardCount=1)
+    return args["name"]
+
+
+def send(endpoint, args):
+    sqs = client(endpoint, "sqs")
+    return sqs.send_message(QueueUrl=args["queue_url"], MessageBody=args["body"])[
+        "MessageId"
+    ]
+
+
+def queue_size(endpoint, args):
+    sqs = client(endpoint, "sqs")
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=args["queue_url"],
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+        ],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def records(endpoint, args):
+    kinesis = client(endpoint, "kinesis")
+    shard = kinesis.list_shards(StreamName=args["stream_name"])["Shards"][0]
+    iterator = kinesis.get_shard_iterator(
+        StreamName=args["stream_name"],
+        ShardId=shard["ShardId"],
+        ShardIteratorType="TRIM_HORIZON",
+    )["ShardIterator"]
+    got = kinesis.get_records(ShardIterator=iterator, Limit=100)["Records"]
+    return [
+        {"data": r["Data"].decode("utf-8"), "partition_key": r["PartitionKey"]}
+        for r in got
+    ]
+
+
+COMMANDS = {
+    "setup": setup,
+    "receive": receive,
+    "executions": executions,
+    "create_queue": create_queue,
+    "create_stream": create_stream,
+    "send": send,
+    "queue_size": queue_size,
+    "records": records,
+}
 
 if __name__ == "__main__":
     endpoint, command = sys.argv[1], sys.argv[2]

@@ -323,3 +323,222 @@ async fn rest_aws_action_calls_are_answered() -> anyhow::Result<()> {
     assert!(refused.to_string().contains("role/other"), "{refused}");
     Ok(())
 }
+
+/// An HTTP API's service call sees its route's key in `$context.routeKey`
+/// (`POST /queue`), as AWS gives it; it was empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_parameters_read_the_route_key() -> anyhow::Result<()> {
+    let moto = Moto::start().await?;
+    let setup = moto.client("setup", json!({})).await?;
+    let queue_url = setup["queue_url"].as_str().unwrap().to_owned();
+    let (_dir, _cp, node, mut admin) = archway_e2e::started_with_node_env(
+        "svc",
+        &["--aws-endpoint", &moto.url()],
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIAMOTOTEST00000001"),
+            ("AWS_SECRET_ACCESS_KEY", "moto-secret"),
+        ],
+    )
+    .await?;
+    let api = admin.create_api("keys", ApiProtocol::Http).await?;
+    admin
+        .route(
+            &api,
+            "/queue",
+            "POST",
+            subtype(
+                "SQS-SendMessage",
+                &[
+                    ("QueueUrl", &queue_url),
+                    ("MessageBody", "route=${context.routeKey}"),
+                    ("Region", "us-east-1"),
+                ],
+            ),
+        )
+        .await?;
+    admin.deploy(&api, "v1").await?;
+    admin.wait_converged(&["svc"]).await?;
+    let answer = node.send("keys", "POST", "/v1/queue", &[], "").await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let bodies = moto
+        .client("receive", json!({"queue_url": queue_url}))
+        .await?;
+    assert_eq!(bodies, json!(["route=POST /queue"]));
+    Ok(())
+}
+
+/// A route's path, its subtype and the subtype's parameters.
+type Route<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+/// The subtypes moto serves beyond those above, each through Archway and
+/// checked with botocore: SQS-ReceiveMessage hands out a message that
+/// SQS-DeleteMessage then removes with its receipt handle; SQS-PurgeQueue
+/// empties a queue; Kinesis-PutRecord lands a record (its data sent as a
+/// blob, read back decoded); StepFunctions-StopExecution aborts an
+/// execution that StepFunctions-StartExecution started.
+///
+/// Not here, as moto does not serve them: StepFunctions-StartSyncExecution
+/// (its Step Functions responses have no StartSyncExecution) and
+/// AppConfig-GetConfiguration (moto serves AppConfig's configuration
+/// profiles and hosted versions, not the deprecated
+/// `/applications/{a}/environments/{e}/configurations/{c}` call).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receive_delete_purge_put_record_and_stop_execution_in_moto() -> anyhow::Result<()> {
+    let moto = Moto::start().await?;
+    let setup = moto.client("setup", json!({})).await?;
+    let machine = setup["state_machine_arn"].as_str().unwrap().to_owned();
+    let work = moto.client("create_queue", json!({"name": "work"})).await?;
+    let work = work.as_str().unwrap().to_owned();
+    let purged = moto
+        .client("create_queue", json!({"name": "purged"}))
+        .await?;
+    let purged = purged.as_str().unwrap().to_owned();
+    let stream = moto
+        .client("create_stream", json!({"name": "clicks"}))
+        .await?;
+    let stream = stream.as_str().unwrap().to_owned();
+
+    let (_dir, _cp, node, mut admin) = archway_e2e::started_with_node_env(
+        "svc",
+        &["--aws-endpoint", &moto.url()],
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIAMOTOTEST00000001"),
+            ("AWS_SECRET_ACCESS_KEY", "moto-secret"),
+        ],
+    )
+    .await?;
+    let api = admin.create_api("more", ApiProtocol::Http).await?;
+    let routes: [Route<'_>; 6] = [
+        (
+            "/receive",
+            "SQS-ReceiveMessage",
+            &[("QueueUrl", &work), ("MaxNumberOfMessages", "1")],
+        ),
+        (
+            "/delete",
+            "SQS-DeleteMessage",
+            &[
+                ("QueueUrl", &work),
+                ("ReceiptHandle", "$request.body.handle"),
+            ],
+        ),
+        ("/purge", "SQS-PurgeQueue", &[("QueueUrl", &purged)]),
+        (
+            "/clicks/{key}",
+            "Kinesis-PutRecord",
+            &[
+                ("StreamName", &stream),
+                ("Data", "$request.body"),
+                ("PartitionKey", "$request.path.key"),
+            ],
+        ),
+        (
+            "/start",
+            "StepFunctions-StartExecution",
+            &[
+                ("StateMachineArn", &machine),
+                ("Name", "$request.header.x-name"),
+            ],
+        ),
+        (
+            "/stop",
+            "StepFunctions-StopExecution",
+            &[
+                ("ExecutionArn", "$request.body.arn"),
+                ("Cause", "$request.header.x-cause"),
+            ],
+        ),
+    ];
+    for (path, name, params) in routes {
+        admin
+            .route(&api, path, "POST", subtype(name, params))
+            .await?;
+    }
+    admin.deploy(&api, "v1").await?;
+    admin.wait_converged(&["svc"]).await?;
+
+    // ReceiveMessage, then DeleteMessage with its receipt handle.
+    moto.client("send", json!({"queue_url": work, "body": "job-1"}))
+        .await?;
+    let answer = node.send("more", "POST", "/v1/receive", &[], "").await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let message = &answer.json()["Messages"][0];
+    assert_eq!(message["Body"], "job-1", "{}", answer.body);
+    let handle = message["ReceiptHandle"].as_str().unwrap().to_owned();
+    let size = moto
+        .client("queue_size", json!({"queue_url": work}))
+        .await?;
+    assert_eq!(size, 1, "received, not yet deleted");
+    let answer = node
+        .send(
+            "more",
+            "POST",
+            "/v1/delete",
+            &[],
+            json!({"handle": handle}).to_string(),
+        )
+        .await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let size = moto
+        .client("queue_size", json!({"queue_url": work}))
+        .await?;
+    assert_eq!(size, 0, "deleted");
+
+    // PurgeQueue.
+    for body in ["a", "b"] {
+        moto.client("send", json!({"queue_url": purged, "body": body}))
+            .await?;
+    }
+    let size = moto
+        .client("queue_size", json!({"queue_url": purged}))
+        .await?;
+    assert_eq!(size, 2);
+    let answer = node.send("more", "POST", "/v1/purge", &[], "").await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let size = moto
+        .client("queue_size", json!({"queue_url": purged}))
+        .await?;
+    assert_eq!(size, 0, "purged");
+
+    // Kinesis-PutRecord: the body is the record's data.
+    let answer = node
+        .send("more", "POST", "/v1/clicks/user-7", &[], "clicked")
+        .await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(
+        answer.json()["SequenceNumber"].is_string(),
+        "{}",
+        answer.body
+    );
+    let records = moto
+        .client("records", json!({"stream_name": stream}))
+        .await?;
+    assert_eq!(
+        records,
+        json!([{"data": "clicked", "partition_key": "user-7"}])
+    );
+
+    // StopExecution aborts what StartExecution started.
+    let answer = node
+        .send("more", "POST", "/v1/start", &[("x-name", "to-stop")], "")
+        .await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let arn = answer.json()["executionArn"].as_str().unwrap().to_owned();
+    let answer = node
+        .send(
+            "more",
+            "POST",
+            "/v1/stop",
+            &[("x-cause", "test over")],
+            json!({"arn": arn}).to_string(),
+        )
+        .await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(answer.json()["stopDate"].is_number(), "{}", answer.body);
+    let executions = moto
+        .client("executions", json!({"state_machine_arn": machine}))
+        .await?;
+    assert_eq!(executions[0]["name"], "to-stop");
+    assert_eq!(executions[0]["status"], "ABORTED");
+    Ok(())
+}

@@ -424,3 +424,140 @@ async fn function_failures_answer_as_aws() -> anyhow::Result<()> {
     assert!(server.invocations().iter().all(|i| i.signature_ok));
     Ok(())
 }
+
+/// A REST API's non-proxy function integration (`AWS` with an invocation
+/// URI), with the integration responses AWS users write for it.
+fn non_proxy(name: &str) -> Method {
+    let response = |status: &str, pattern: &str, template: &str| IntegrationResponse {
+        status_code: status.into(),
+        selection_pattern: pattern.into(),
+        response_templates: archway_e2e::admin::string_map(&[("application/json", template)]),
+        ..Default::default()
+    };
+    Method {
+        http_method: "POST".into(),
+        method_responses: ["200", "400", "418"]
+            .into_iter()
+            .map(|status| MethodResponse {
+                status_code: status.into(),
+                ..Default::default()
+            })
+            .collect(),
+        integration: Some(Integration {
+            r#type: IntegrationType::Aws as i32,
+            http_method: "POST".into(),
+            uri: invocation_uri(name),
+            request_templates: archway_e2e::admin::string_map(&[(
+                "application/json",
+                r#"{"pet": "$input.path('$.name')", "stage": "$context.stage"}"#,
+            )]),
+            integration_responses: vec![
+                response("200", "", r#"{"served": $input.json('$.statusCode')}"#),
+                // A success is never matched against patterns: this one,
+                // which "200" would match, is for errors only.
+                response("418", r"2\d\d", r#"{"teapot": true}"#),
+                response(
+                    "400",
+                    "bo+m",
+                    r#"{"error": "$input.path('$.errorMessage')"}"#,
+                ),
+            ],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// As AWS selects a Lambda (non-proxy) integration's response: a success
+/// takes the default (empty pattern), whatever the patterns would match;
+/// a function error is matched by its `errorMessage`. The function gets
+/// the request template's output, signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_non_proxy_functions_select_the_default_on_success_and_match_error_messages()
+-> anyhow::Result<()> {
+    let server = lambda::start("node-endpoint", KEY, SECRET).await;
+    let (_dir, _cp, node, mut admin) = started(&server).await?;
+    let api = admin.create_api("nonproxy", ApiProtocol::Rest).await?;
+    admin.put_route(&api, "/echo", non_proxy("echo")).await?;
+    admin
+        .put_route(&api, "/raises", non_proxy("raises"))
+        .await?;
+    admin
+        .put_route(&api, "/missing", non_proxy("missing"))
+        .await?;
+    admin.deploy(&api, "prod").await?;
+    admin.wait_converged(&["fn"]).await?;
+
+    let json = [("content-type", "application/json")];
+    let answer = node
+        .send("nonproxy", "POST", "/prod/echo", &json, r#"{"name":"rex"}"#)
+        .await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.json(), serde_json::json!({"served": 201}));
+    let invocation = server.last("echo").expect("the function was invoked");
+    assert!(invocation.signature_ok);
+    assert_eq!(
+        invocation.event,
+        serde_json::json!({"pet": "rex", "stage": "prod"})
+    );
+
+    let answer = node
+        .send("nonproxy", "POST", "/prod/raises", &json, "{}")
+        .await?;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    assert_eq!(answer.json(), serde_json::json!({"error": "boom"}));
+
+    // The Invoke API's refusal is no function's answer: not a success to
+    // map, but the function integrations' 502.
+    let answer = node
+        .send("nonproxy", "POST", "/prod/missing", &json, "{}")
+        .await?;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY, "{}", answer.body);
+    assert_eq!(answer.json()["message"], "Internal server error");
+    Ok(())
+}
+
+/// A non-proxy function URI may name the function (or alias) with a stage
+/// variable, as AWS allows and as proxy URIs already do: each stage
+/// invokes its own function; a value that leaves no valid ARN is refused
+/// (500, nothing invoked) rather than sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_non_proxy_function_names_take_the_stages_variables() -> anyhow::Result<()> {
+    let server = lambda::start("node-endpoint", KEY, SECRET).await;
+    let (_dir, _cp, node, mut admin) = started(&server).await?;
+    let api = admin.create_api("staged", ApiProtocol::Rest).await?;
+    admin
+        .put_route(&api, "/pets", non_proxy("${stageVariables.fn}"))
+        .await?;
+    for (stage, function) in [("prod", "echo"), ("broken", "echo:a:b")] {
+        admin.deploy(&api, stage).await?;
+        let mut settings = admin.stage(&api, stage).await?;
+        settings.variables.insert("fn".into(), function.into());
+        admin.update_stage(settings).await?;
+    }
+    admin.wait_converged(&["fn"]).await?;
+
+    let json = [("content-type", "application/json")];
+    let answer = node
+        .send("staged", "POST", "/prod/pets", &json, r#"{"name":"rex"}"#)
+        .await?;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let invocation = server
+        .last("echo")
+        .expect("the stage's function was invoked");
+    assert_eq!(invocation.function, function_arn("echo"));
+    assert_eq!(invocation.event["pet"], "rex");
+
+    let before = server.invocations().len();
+    let answer = node
+        .send("staged", "POST", "/broken/pets", &json, "{}")
+        .await?;
+    assert_eq!(
+        answer.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        answer.body
+    );
+    assert_eq!(server.invocations().len(), before, "nothing was invoked");
+    Ok(())
+}

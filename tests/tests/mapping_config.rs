@@ -1319,6 +1319,65 @@ async fn a_template_with_a_syntax_error_is_refused_with_line_and_column() -> any
     Ok(())
 }
 
+/// A template may not set a header the gateway owns through an override
+/// (AWS refuses them too): refused where it is written, with the entry,
+/// line and column, however the template names the header literally; the
+/// method that was there stays as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_overriding_a_reserved_header_is_refused() -> anyhow::Result<()> {
+    let (_dir, _cp, mut admin) = started().await?;
+    let api = admin.create_api("reserved", ApiProtocol::Rest).await?;
+    put(&mut admin, &api, "/pets/{petId}", http_method()).await?;
+    let method = with_integration(|i| {
+        i.request_templates.insert(
+            "application/json".into(),
+            "{}\n#set($context.requestOverride.header.Host = 'internal.example')".into(),
+        );
+    });
+    assert_invalid(
+        put(&mut admin, &api, "/pets/{petId}", method).await,
+        "method.integration.request_templates[\"application/json\"]: line 2, column 1: $context.requestOverride.header sets 'Host' is reserved",
+    );
+    let method = with_integration(|i| {
+        i.integration_responses[0].response_templates.insert(
+            "text/plain".into(),
+            "#if(true)#set($context.responseOverride.header['Content-Length'] = '0')#end".into(),
+        );
+    });
+    assert_invalid(
+        put(&mut admin, &api, "/pets/{petId}", method).await,
+        "method.integration.integration_responses[0].response_templates[\"text/plain\"]: line 1, column 10: $context.responseOverride.header sets 'Content-Length' is reserved",
+    );
+    let refused = admin
+        .apis
+        .put_gateway_response(PutGatewayResponseRequest {
+            gateway_response: Some(GatewayResponse {
+                api_id: api.id.clone(),
+                response_type: "DEFAULT_4XX".into(),
+                response_templates: string_map(&[(
+                    "application/json",
+                    "#set($context.responseOverride.header.Transfer-Encoding = 'chunked')",
+                )]),
+                ..Default::default()
+            }),
+        })
+        .await;
+    assert_invalid(
+        refused,
+        "gateway_response.response_templates[\"application/json\"]: line 1, column 1: $context.responseOverride.header sets 'Transfer-Encoding' is reserved",
+    );
+    let methods = admin.list_methods(&api.id).await?;
+    assert_eq!(methods.len(), 1);
+    assert!(
+        methods[0]
+            .integration
+            .as_ref()
+            .is_some_and(|i| i.request_templates == http_integration().request_templates),
+        "the stored method is unchanged: {methods:?}"
+    );
+    Ok(())
+}
+
 /// [`DOCUMENT`] with `from` replaced by `to` is refused as invalid input,
 /// the message saying `says`.
 async fn assert_document_refused(admin: &mut Admin, from: &str, to: &str, says: &str) {

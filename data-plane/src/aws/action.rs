@@ -15,10 +15,11 @@ use http::{HeaderMap, HeaderValue, Method, header};
 /// The integration request as the mapping flow rendered it.
 #[derive(Debug, Clone)]
 pub struct RenderedRequest<'a> {
-    /// The integration's verb (`POST` for actions and functions, as AWS
-    /// requires; a path call's own verb).
+    /// The integration's `http_method` (functions are always invoked with
+    /// POST, whatever it says).
     pub method: Method,
-    /// `integration.request.header.*`.
+    /// `integration.request.header.*`, with `Content-Type` the request
+    /// template's media type unless a mapping set it.
     pub headers: HeaderMap,
     /// `integration.request.querystring.*`, in order.
     pub query: &'a [(String, String)],
@@ -67,7 +68,8 @@ pub async fn call(
                     .chain(request.query.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))),
             );
             if !request.body.is_empty() && !request.headers.contains_key(header::CONTENT_TYPE) {
-                // The query protocol's form body.
+                // Nothing named a type (a body passed through from a
+                // client that sent none): the query protocol's form body.
                 request.headers.insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/x-www-form-urlencoded"),

@@ -63,7 +63,7 @@ pub struct FunctionIntegration {
     /// The URI when it names stage variables
     /// (`…:function:api:${stageVariables.alias}`): resolved per request
     /// with the serving stage's variables, as AWS resolves it.
-    pub stage_uri: Option<UriTemplate>,
+    pub stage_uri: Option<StagedFunction>,
     pub format: PayloadFormat,
     pub call: CallSettings,
     /// `routeKey` of 2.0 events: `GET /pets/{id}`, `ANY /{proxy+}`.
@@ -82,13 +82,49 @@ impl FunctionIntegration {
         &self,
         variables: &HashMap<Box<str>, Box<str>>,
     ) -> Result<Cow<'_, FunctionTarget>, String> {
-        let Some(template) = &self.stage_uri else {
-            return Ok(Cow::Borrowed(&self.target));
-        };
+        match &self.stage_uri {
+            Some(staged) => staged.resolve(variables).map(Cow::Owned),
+            None => Ok(Cow::Borrowed(&self.target)),
+        }
+    }
+}
+
+/// A function URI (a function ARN or a Lambda invocation URI) that names
+/// stage variables (`…:function:${stageVariables.fn}`,
+/// `…:function:api:${stageVariables.alias}`), as AWS allows in function
+/// integrations of both kinds: its shape checked once with placeholders
+/// (as the admin API checks it), its values put in per request.
+#[derive(Debug)]
+pub struct StagedFunction(UriTemplate);
+
+impl StagedFunction {
+    /// The URI as a template, when it names a stage variable; None for a
+    /// plain URI, which compiles once to its target.
+    pub fn of(uri: &str) -> Result<Option<Self>, String> {
+        if !uri.contains("${") {
+            return Ok(None);
+        }
+        let template = UriTemplate::parse(uri)?;
+        let staged = template
+            .pieces()
+            .iter()
+            .any(|p| matches!(p, Piece::StageVariable(_)));
+        Ok(staged.then_some(Self(template)))
+    }
+
+    /// The function for a stage with these variables. A variable the
+    /// stage lacks is empty, as in AWS, and the ARN it leaves (like any
+    /// the values make) is checked as the admin API checks ARNs, and
+    /// refused with the reason.
+    pub fn resolve(
+        &self,
+        variables: &HashMap<Box<str>, Box<str>>,
+    ) -> Result<FunctionTarget, String> {
         let mut uri = String::new();
-        template.render(&mut uri, |_| None, |name| variables.get(name).map(|v| &**v));
+        self.0
+            .render(&mut uri, |_| None, |name| variables.get(name).map(|v| &**v));
         match aws_target(&uri)? {
-            AwsTarget::Function(f) => Ok(Cow::Owned(f)),
+            AwsTarget::Function(f) => Ok(f),
             _ => Err(format!("'{uri}' does not name a function")),
         }
     }
@@ -108,6 +144,8 @@ pub struct ServiceIntegration {
     /// Whether the subtype puts parameters in one `Entries` member.
     pub has_entries: bool,
     pub call: CallSettings,
+    /// `$context.routeKey` for the parameters: `POST /queue`.
+    pub route_key: Box<str>,
 }
 
 /// One part of a mapped value, ready to evaluate: a body path parsed once
@@ -190,21 +228,13 @@ pub fn compile_proxy(
             amz_target,
             has_entries,
             call,
+            route_key: route_key(verb, path),
         }));
     }
     // With stage variables (standing for a region, account, name or
     // alias), the shape is checked as the admin API checks it; the stage's
     // values are put in per request.
-    let stage_uri = if i.uri.contains("${") {
-        let template = UriTemplate::parse(&i.uri)?;
-        template
-            .pieces()
-            .iter()
-            .any(|p| matches!(p, Piece::StageVariable(_)))
-            .then_some(template)
-    } else {
-        None
-    };
+    let stage_uri = StagedFunction::of(&i.uri)?;
     let target = match aws_target(&i.uri)? {
         AwsTarget::Function(f) => f,
         _ => return Err(format!("AWS_PROXY needs a function, not '{}'", i.uri)),
@@ -214,21 +244,24 @@ pub fn compile_proxy(
         "2.0" => PayloadFormat::V2,
         other => return Err(format!("unknown payload format version '{other}'")),
     };
-    // AWS writes `$default` only for the `$default` route; an
-    // `ANY /{proxy+}` route is `ANY /{proxy+}`. Archway's routes are all
-    // `VERB /path`, so the key is always that.
-    let route_key = format!("{verb} {path}").into();
     Ok(ProxyIntegration::Function(FunctionIntegration {
         target,
         stage_uri,
         format,
         call,
-        route_key,
+        route_key: route_key(verb, path),
         binary_media_types: binary_media_types
             .iter()
             .map(|t| t.to_ascii_lowercase().into())
             .collect(),
     }))
+}
+
+/// An HTTP API route's key. AWS writes `$default` only for the
+/// `$default` route; an `ANY /{proxy+}` route is `ANY /{proxy+}`.
+/// Archway's routes are all `VERB /path`, so the key is always that.
+fn route_key(verb: &str, path: &str) -> Box<str> {
+    format!("{verb} {path}").into()
 }
 
 #[cfg(test)]

@@ -181,6 +181,11 @@ fn evaluate<'s, 'a>(
                     .variables
                     .get(name.as_str())
                     .map(|v| Cow::Owned(v.to_string())),
+                // The route key is the integration's (templates, which are
+                // REST APIs', have none).
+                HttpPart::Context(name) if name == "routeKey" => {
+                    Some(Cow::Borrowed(&*service.route_key))
+                }
                 HttpPart::Context(name) => context_value(&vars, name).map(Cow::Owned),
                 // Compiled as ServicePart::BodyPath; refused when compiled:
                 // request parameters read no response.

@@ -9,14 +9,35 @@ use std::collections::BTreeMap;
 /// API definition; one template rarely passes a few KB).
 pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
 
-/// One template: not too large, and parses with
+/// One template: not too large, parses with
 /// [`crate::template::Template::parse`] (the refusal reads "does not
-/// parse: line L, column C: reason").
+/// parse: line L, column C: reason"), and sets no header the gateway owns
+/// through an override ([`crate::rules::http::reserved_header`]: `Host`,
+/// `Content-Length`, `Transfer-Encoding`, `Connection` and the other
+/// hop-by-hop headers), as AWS refuses them. The node still drops such a
+/// header at run time (a name computed by the template is only known
+/// then), but one written in the template is refused here, with its place.
 pub fn template(field: &str, text: &str) -> Checked {
     max_len(field, text, MAX_TEMPLATE_BYTES)?;
-    crate::template::Template::parse(text)
-        .map(|_| ())
-        .map_err(|e| Violation::new(field, format!("does not parse: {e}")))
+    let parsed = crate::template::Template::parse(text)
+        .map_err(|e| Violation::new(field, format!("does not parse: {e}")))?;
+    for header in parsed.override_headers() {
+        if let Some(reason) = crate::rules::http::reserved_header(header.name) {
+            let which = if header.response {
+                "responseOverride"
+            } else {
+                "requestOverride"
+            };
+            return Err(Violation::new(
+                field,
+                format!(
+                    "line {}, column {}: $context.{which}.header sets {reason}",
+                    header.line, header.column
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Who parses the templates (and compiles the selection patterns) of what
@@ -71,6 +92,59 @@ mod tests {
             v.reason
         );
         assert!(template("requestTemplates", "{\"a\": \"$input.path('$.a')\"}").is_ok());
+    }
+
+    /// Framing and hop-by-hop headers cannot be set by an override, in any
+    /// way the template can name them literally, nested or not; other
+    /// headers, and reading the reserved ones, stay allowed.
+    #[test]
+    fn an_override_of_a_reserved_header_is_refused_with_its_place() {
+        for (text, line, column) in [
+            ("#set($context.requestOverride.header.Host = 'evil')", 1, 1),
+            (
+                "{}\n#set($context.responseOverride.header.Content-Length = '1')",
+                2,
+                1,
+            ),
+            (
+                "#if(true)\n  #set($context.requestOverride.header['Transfer-Encoding'] = 'chunked')\n#end",
+                2,
+                3,
+            ),
+            (
+                "#foreach($x in [1])#set($context.responseOverride.header[\"connection\"] = 'close')#end",
+                1,
+                20,
+            ),
+            (
+                "#set($context.requestOverride.header.Proxy-Authorization = 'x')",
+                1,
+                1,
+            ),
+            (
+                "#set($context.responseOverride.header.Keep-Alive = 'x')",
+                1,
+                1,
+            ),
+        ] {
+            let v = template("requestTemplates", text).unwrap_err();
+            assert_eq!(v.field, "requestTemplates", "{text}");
+            assert!(
+                v.reason
+                    .starts_with(&format!("line {line}, column {column}: $context.")),
+                "{text}: {}",
+                v.reason
+            );
+            assert!(v.reason.contains("is reserved"), "{text}: {}", v.reason);
+        }
+        for ok in [
+            "#set($context.requestOverride.header.X-Host = 'a')",
+            "#set($context.responseOverride.header.Content-Type = 'text/plain')",
+            "#set($context.requestOverride.querystring.host = 'a')",
+            "$input.params('Host') $context.requestOverride.header.Host",
+        ] {
+            assert_eq!(template("requestTemplates", ok), Ok(()), "{ok}");
+        }
     }
 
     #[test]

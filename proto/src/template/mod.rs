@@ -111,6 +111,76 @@ impl Template {
     }
 }
 
+/// A header an override `#set` names in the template's text
+/// (`$context.requestOverride.header.Host`,
+/// `$context.responseOverride.header['Content-Length']`), and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideHeader<'t> {
+    pub name: &'t str,
+    /// `responseOverride` (else `requestOverride`).
+    pub response: bool,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Template {
+    /// Every header an override names literally, in source order: what the
+    /// admin API checks against the headers the gateway owns. A name
+    /// computed at render time (`header[$name]`) is not known here; the
+    /// node drops a reserved one when it applies the override.
+    pub fn override_headers(&self) -> Vec<OverrideHeader<'_>> {
+        fn literal(key: &ast::Key) -> Option<&str> {
+            match key {
+                ast::Key::Name(n) | ast::Key::Expr(ast::Expr::Str(n)) => Some(n),
+                ast::Key::Expr(ast::Expr::Interpolated(nodes)) => match nodes.as_slice() {
+                    [ast::Node::Text(n)] => Some(n),
+                    _ => None,
+                },
+                ast::Key::Expr(_) => None,
+            }
+        }
+        fn walk<'t>(nodes: &'t [ast::Node], out: &mut Vec<OverrideHeader<'t>>) {
+            for node in nodes {
+                match node {
+                    ast::Node::Set {
+                        target: ast::Target::Override(o),
+                        pos,
+                        ..
+                    } => {
+                        let (key, response) = match o {
+                            ast::Override::RequestHeader(k) => (k, false),
+                            ast::Override::ResponseHeader(k) => (k, true),
+                            _ => continue,
+                        };
+                        if let Some(name) = literal(key) {
+                            out.push(OverrideHeader {
+                                name,
+                                response,
+                                line: pos.line,
+                                column: pos.column,
+                            });
+                        }
+                    }
+                    ast::Node::If {
+                        branches,
+                        otherwise,
+                    } => {
+                        for (_, body) in branches {
+                            walk(body, out);
+                        }
+                        walk(otherwise, out);
+                    }
+                    ast::Node::Foreach { body, .. } => walk(body, out),
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.nodes, &mut out);
+        out
+    }
+}
+
 /// How much one render may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

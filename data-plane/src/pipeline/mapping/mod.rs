@@ -13,7 +13,8 @@
 //!    [`crate::aws::action::call`];
 //! 3. response: the integration response whose selection pattern matches
 //!    the backend's status (or a function's errorMessage) in full, else
-//!    the default, sets the status, maps headers and renders its template
+//!    the default (a function's success always takes the default, as in
+//!    AWS), sets the status, maps headers and renders its template
 //!    over the backend's body (`$input` is that body there), with the
 //!    template's `responseOverride`. No integration responses: the
 //!    backend's answer passes as it is.
@@ -54,8 +55,10 @@ struct BackendAnswer {
     headers: HeaderMap,
     body: Bytes,
     /// What selection patterns match: the status code, or a function's
-    /// errorMessage.
-    selector: String,
+    /// errorMessage. None: a function that answered without an error,
+    /// which takes the default integration response, as in AWS (its
+    /// patterns are for errors).
+    selector: Option<String>,
 }
 
 pub async fn call<'a>(
@@ -76,19 +79,10 @@ pub async fn call<'a>(
             timeout,
         } => {
             let uri = render_uri(cx, target, uri, &request)?;
-            let mut headers = HeaderMap::with_capacity(request.headers.len() + 1);
-            if let Some(ct) = request
-                .content_type
-                .as_deref()
-                .and_then(|c| HeaderValue::from_str(c).ok())
-            {
-                headers.insert(http::header::CONTENT_TYPE, ct);
-            }
-            insert_pairs(&mut headers, &request.headers);
             let call = BufferedRequest {
                 method: method.clone().unwrap_or_else(|| cx.head.method.clone()),
                 uri: &uri,
-                headers,
+                headers: integration_headers(&request),
                 body: request.body.clone(),
             };
             let limits = BufferedLimits {
@@ -99,7 +93,7 @@ pub async fn call<'a>(
                 Ok(response) => {
                     let (parts, body) = response.into_parts();
                     BackendAnswer {
-                        selector: parts.status.as_u16().to_string(),
+                        selector: Some(parts.status.as_u16().to_string()),
                         status: parts.status,
                         headers: parts.headers,
                         body,
@@ -116,13 +110,27 @@ pub async fn call<'a>(
         }
         Backend::Aws {
             target: aws_target,
+            method,
+            staged,
             settings,
         } => {
-            let mut headers = HeaderMap::new();
-            insert_pairs(&mut headers, &request.headers);
+            let resolved;
+            let aws_target = match staged {
+                Some(staged) => {
+                    resolved = staged
+                        .resolve(&target.serving.variables)
+                        .map(archway_proto::rules::aws_arn::AwsTarget::Function)
+                        .map_err(|e| {
+                            tracing::warn!(error = %e, "the function's ARN, with the stage's variables, names no function");
+                            GatewayResponse::ApiConfigurationError
+                        })?;
+                    &resolved
+                }
+                None => aws_target,
+            };
             let rendered = crate::aws::action::RenderedRequest {
-                method: http::Method::POST,
-                headers,
+                method: method.clone().unwrap_or_else(|| cx.head.method.clone()),
+                headers: integration_headers(&request),
                 query: &request.query,
                 path_params: &request.path,
                 body: request.body.clone(),
@@ -130,12 +138,24 @@ pub async fn call<'a>(
             match crate::aws::action::call(aws, &cx.tables.outbound, aws_target, settings, rendered)
                 .await
             {
+                Ok(answer)
+                    if is_function(aws_target)
+                        && answer.function_error.is_none()
+                        && !answer.answer.status.is_success() =>
+                {
+                    // The Invoke API refused (throttled, no such function,
+                    // a bad signature): no function answered, so there is
+                    // nothing for integration responses to select; the
+                    // function integrations' failure, as for AWS_PROXY.
+                    tracing::warn!(
+                        status = %answer.answer.status,
+                        error_type = %crate::aws::lambda::api_error_type(&answer.answer),
+                        "function integration failed: the Invoke API refused"
+                    );
+                    return Err(GatewayResponse::FunctionFailure);
+                }
                 Ok(answer) => BackendAnswer {
-                    selector: answer
-                        .function_error
-                        .as_ref()
-                        .map(|e| e.message.clone().unwrap_or_default())
-                        .unwrap_or_else(|| answer.answer.status.as_u16().to_string()),
+                    selector: selector(aws_target, &answer),
                     status: answer.answer.status,
                     headers: answer.answer.headers,
                     body: answer.answer.body,
@@ -157,6 +177,24 @@ pub async fn call<'a>(
     map_response(cx, target, mapped, answer)
 }
 
+/// The integration request's headers, as AWS sends them to HTTP and AWS
+/// backends alike: `Content-Type` is the media type of the request
+/// template that rendered the body (the client's own when the body passed
+/// through), unless a parameter mapping or the template's
+/// `requestOverride` sets `Content-Type`; then the mapped headers.
+fn integration_headers(request: &MappedRequest) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(request.headers.len() + 1);
+    if let Some(ct) = request
+        .content_type
+        .as_deref()
+        .and_then(|c| HeaderValue::from_str(c).ok())
+    {
+        headers.insert(http::header::CONTENT_TYPE, ct);
+    }
+    insert_pairs(&mut headers, &request.headers);
+    headers
+}
+
 /// Mapped and override headers into `headers`: names or values that
 /// cannot be headers, and reserved ones ([`is_reserved`]), are dropped.
 /// One template can name them at run time
@@ -176,6 +214,28 @@ fn insert_pairs(headers: &mut HeaderMap, pairs: &[(String, String)]) {
             continue;
         }
         headers.insert(n, v);
+    }
+}
+
+fn is_function(target: &archway_proto::rules::aws_arn::AwsTarget) -> bool {
+    matches!(
+        target,
+        archway_proto::rules::aws_arn::AwsTarget::Function(_)
+    )
+}
+
+/// What an AWS answer's integration response is selected by, as AWS
+/// selects for each kind of target: a function's error by its
+/// `errorMessage` (none: empty), a function's success by nothing (the
+/// default response), a service's answer by its status code.
+fn selector(
+    target: &archway_proto::rules::aws_arn::AwsTarget,
+    answer: &crate::aws::CallAnswer,
+) -> Option<String> {
+    match (&answer.function_error, target) {
+        (Some(error), _) => Some(error.message.clone().unwrap_or_default()),
+        (None, archway_proto::rules::aws_arn::AwsTarget::Function(_)) => None,
+        (None, _) => Some(answer.answer.status.as_u16().to_string()),
     }
 }
 
@@ -335,7 +395,7 @@ fn mock_answer(request: &MappedRequest) -> BackendAnswer {
         .and_then(|s| StatusCode::from_u16(u16::try_from(s).ok()?).ok())
         .unwrap_or(StatusCode::OK);
     BackendAnswer {
-        selector: status.as_u16().to_string(),
+        selector: Some(status.as_u16().to_string()),
         status,
         headers: HeaderMap::new(),
         body: Bytes::new(),
@@ -385,14 +445,21 @@ fn map_response<'a>(
     mapped: &MappedIntegration,
     answer: BackendAnswer,
 ) -> Result<Response<GatewayBody>, GatewayResponse> {
-    let Some(rule) = mapped.response_for(&answer.selector) else {
+    let rule = match &answer.selector {
+        Some(selector) => mapped.response_for(selector),
+        None => mapped.default_response(),
+    };
+    let Some(rule) = rule else {
         if !mapped.responses.is_empty() {
             // AWS: "No match for output mapping and no default output
             // mapping" is a configuration error, a 500; passing the
             // backend's answer on would leak what the admin mapped away
             // (its 5xx bodies, stack traces, internal names).
             tracing::warn!(
-                selector = %answer.selector,
+                selector = answer
+                    .selector
+                    .as_deref()
+                    .unwrap_or("(a function's success)"),
                 "no integration response matches and none is the default"
             );
             return Err(GatewayResponse::ApiConfigurationError);

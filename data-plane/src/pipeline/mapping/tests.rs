@@ -154,6 +154,32 @@ async fn send(
     body: &[u8],
 ) -> Answer {
     let gateway = Gateway::in_memory(tables.clone(), DOMAIN, 64 * 1024).unwrap();
+    send_to(&gateway, method, path_and_query, headers, body).await
+}
+
+/// A gateway over `tables` whose AWS calls (any service) go to `endpoint`,
+/// signed with environment credentials.
+fn aws_gateway(tables: &Arc<RuntimeTables>, endpoint: SocketAddr) -> Gateway {
+    let endpoints =
+        crate::aws::endpoints::Endpoints::new([format!("http://{endpoint}").as_str()], None)
+            .unwrap();
+    let credentials = crate::aws::credentials::Credentials::new("AKIATEST", "secret", None);
+    Gateway::in_memory(tables.clone(), DOMAIN, 64 * 1024)
+        .unwrap()
+        .with_aws(AwsOutbound::new(
+            crate::upstream::Upstream::default(),
+            endpoints,
+            Some(credentials),
+        ))
+}
+
+async fn send_to(
+    gateway: &Gateway,
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
     let mut request = http::Request::builder()
         .method(method)
         .uri(path_and_query)
@@ -683,4 +709,103 @@ async fn a_body_path_with_a_quoted_name_maps_its_field() {
     assert!(request.contains("\r\nx-c: see\r\n"), "{request}");
     assert!(request.contains("\r\nx-d: [1,2]\r\n"), "{request}");
     assert!(request.contains("\r\nx-all: [\"see\"]\r\n"), "{request}");
+}
+
+/// An AWS integration is sent with its `http_method`, and with the
+/// Content-Type of the request template that rendered the body (its key,
+/// not the client's header), unless a parameter mapping sets Content-Type;
+/// a passed-through body keeps the client's type.
+#[tokio::test]
+async fn an_aws_integration_sends_its_http_method_and_the_templates_content_type() {
+    let (addr, mut sent) = backend(200, "content-type: application/json\r\n", "{}").await;
+    let aws = |method: &str, uri: &str, parameters: &[(&str, &str)]| Integration {
+        r#type: IntegrationType::Aws as i32,
+        http_method: method.into(),
+        uri: uri.into(),
+        request_parameters: map(parameters),
+        request_templates: map(&[("text/plain", "{\"q\": \"$input.body\"}")]),
+        integration_responses: vec![response("200", "")],
+        ..Default::default()
+    };
+    let t = tables(
+        vec![
+            (
+                "POST",
+                "/objects/{key}",
+                aws(
+                    "PUT",
+                    "arn:aws:apigateway:us-east-1:s3:path/bucket/{key}",
+                    &[("integration.request.path.key", "method.request.path.key")],
+                ),
+            ),
+            (
+                "POST",
+                "/records",
+                aws(
+                    "POST",
+                    "arn:aws:apigateway:us-east-1:kinesis:action/PutRecord",
+                    &[(
+                        "integration.request.header.Content-Type",
+                        "'application/x-amz-json-1.1'",
+                    )],
+                ),
+            ),
+            (
+                "GET",
+                "/default",
+                aws(
+                    "",
+                    "arn:aws:apigateway:us-east-1:sqs:action/ListQueues",
+                    &[],
+                ),
+            ),
+        ],
+        &[],
+    );
+    let gateway = aws_gateway(&t, addr);
+    let text = [("content-type", "Text/Plain; charset=utf-8")];
+    let a = send_to(&gateway, "POST", "/prod/objects/k1", &text, b"hi").await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let request = sent.recv().await.unwrap();
+    assert!(
+        request.starts_with("PUT /bucket/k1 HTTP/1.1\r\n"),
+        "{request}"
+    );
+    let lower = request.to_ascii_lowercase();
+    assert!(
+        lower.contains("\r\ncontent-type: text/plain\r\n"),
+        "{request}"
+    );
+    assert!(request.ends_with(r#"{"q": "hi"}"#), "{request}");
+
+    let a = send_to(&gateway, "POST", "/prod/records", &text, b"r").await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let request = sent.recv().await.unwrap();
+    assert!(
+        request.starts_with("POST /?Action=PutRecord HTTP/1.1\r\n"),
+        "{request}"
+    );
+    let lower = request.to_ascii_lowercase();
+    assert!(
+        lower.contains("\r\ncontent-type: application/x-amz-json-1.1\r\n"),
+        "{request}"
+    );
+    assert_eq!(lower.matches("\r\ncontent-type:").count(), 1, "{request}");
+
+    // No http_method: POST, the verb actions take; no template for the
+    // client's type: its body and type pass through.
+    let xml = [("content-type", "application/xml")];
+    let a = send_to(&gateway, "GET", "/prod/default", &xml, b"<x/>").await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let request = sent.recv().await.unwrap();
+    assert!(
+        request.starts_with("POST /?Action=ListQueues HTTP/1.1\r\n"),
+        "{request}"
+    );
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains("\r\ncontent-type: application/xml\r\n"),
+        "{request}"
+    );
 }
