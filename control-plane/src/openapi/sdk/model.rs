@@ -4,7 +4,7 @@
 //! response, the models they use, and how each operation authenticates.
 //!
 //! Reading never fails: what a generator cannot type (JSON Schema beyond
-//! the draft-4 subset below, cookie parameters, `ANY` methods) becomes
+//! the draft-4 subset below, cookie parameters) becomes
 //! "any JSON" or is left out, with a warning naming the JSON pointer.
 //!
 //! The schema subset: `$ref` to `#/components/schemas/NAME`; `type`
@@ -195,6 +195,10 @@ impl ApiModel {
     }
 }
 
+/// The verbs an `ANY` method is offered as (HEAD and OPTIONS answer
+/// nothing a client reads).
+const ANY_VERBS: &[&str] = &["get", "post", "put", "patch", "delete"];
+
 /// Reads the document (OpenAPI 3.x as [`crate::openapi::export`] writes
 /// it, `$ref`s local).
 pub fn read(document: &Value) -> ApiModel {
@@ -223,12 +227,6 @@ pub fn read(document: &Value) -> ApiModel {
     if let Some(paths) = document.get("paths").and_then(Value::as_object) {
         for (path, item) in paths {
             let item_pointer = format!("/paths/{}", mapping::pointer_token(path));
-            if item.get(mapping::ANY_METHOD).is_some() {
-                reader.warnings.push(format!(
-                    "{item_pointer}/{}: an ANY method has no one verb to call; the SDK leaves it out",
-                    mapping::ANY_METHOD
-                ));
-            }
             for verb in mapping::VERBS {
                 let Some(op) = item.get(*verb) else { continue };
                 let pointer = format!("{item_pointer}/{verb}");
@@ -246,6 +244,34 @@ pub fn read(document: &Value) -> ApiModel {
                 }
                 operation.name = name;
                 operations.push(operation);
+            }
+            // ANY answers every verb without a method of its own: one typed
+            // method per such verb (`orders` → `ordersPost`...; a GET sends
+            // no body).
+            if let Some(any) = item.get(mapping::ANY_METHOD) {
+                let pointer = format!("{item_pointer}/{}", mapping::ANY_METHOD);
+                for verb in ANY_VERBS.iter().filter(|v| item.get(**v).is_none()) {
+                    let mut operation = reader.operation(path, verb, item, any, &item_pointer);
+                    if let Some(id) = any.get("operationId").and_then(Value::as_str) {
+                        operation.name = format!("{id}_{verb}");
+                    }
+                    if *verb == "get" {
+                        operation.body = None;
+                    }
+                    operation.auth = reader.auth(
+                        any.get("security").or(root_security),
+                        schemes,
+                        &format!("{pointer}/security"),
+                    );
+                    let mut name = operation.name.clone();
+                    let mut n = 2;
+                    while !operation_names.insert(name.to_ascii_lowercase()) {
+                        name = format!("{}{n}", operation.name);
+                        n += 1;
+                    }
+                    operation.name = name;
+                    operations.push(operation);
+                }
             }
         }
     }
@@ -900,8 +926,21 @@ mod tests {
     fn operations_have_typed_path_query_and_header_parameters_body_response_and_auth() {
         let api = read(&pets());
         let names: Vec<&str> = api.operations.iter().map(|o| o.name.as_str()).collect();
-        assert_eq!(names, ["get root", "getPet", "put pets by petId"]);
-        let get = &api.operations[1];
+        assert_eq!(
+            names,
+            [
+                "get root",
+                "post root",
+                "put root",
+                "patch root",
+                "delete root",
+                "getPet",
+                "put pets by petId"
+            ],
+            "ANY is offered as each verb without its own method"
+        );
+        assert!(api.operations[4].method == "DELETE" && api.operations[4].path == "/");
+        let get = &api.operations[5];
         assert_eq!(
             (get.method.as_str(), get.path.as_str()),
             ("GET", "/pets/{petId}")
@@ -927,7 +966,7 @@ mod tests {
         );
         assert_eq!(get.response, Type::Named("Pet".into()));
         assert!(get.auth.api_key && !get.auth.sigv4);
-        let put = &api.operations[2];
+        let put = &api.operations[6];
         assert_eq!(put.params.len(), 1, "the path item's parameter");
         let body = put.body.as_ref().unwrap();
         assert!(body.json && body.required);
@@ -935,16 +974,11 @@ mod tests {
         assert_eq!(put.response, Type::Any);
         assert!(put.auth.sigv4 && !put.auth.api_key);
         assert_eq!(put.auth.token_headers, ["Authorization"]);
-        // The cookie and the ANY method are left out, and said so.
+        // The cookie is left out, and said so.
         assert!(
             api.warnings
                 .iter()
                 .any(|w| w.contains("/parameters/3/in: "))
-        );
-        assert!(
-            api.warnings
-                .iter()
-                .any(|w| w.starts_with("/paths/~1/x-amazon-apigateway-any-method"))
         );
         let uses = api.uses();
         assert!(uses.api_key && uses.sigv4);
