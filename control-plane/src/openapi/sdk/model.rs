@@ -222,28 +222,36 @@ pub fn read(document: &Value) -> ApiModel {
         .pointer("/components/securitySchemes")
         .and_then(Value::as_object);
     let root_security = document.get("security");
-    let mut operations = Vec::new();
+    let mut operations: Vec<Operation> = Vec::new();
     let mut operation_names = BTreeSet::new();
+    // Each operation with its auth, under a name no other has.
+    let mut push = |reader: &mut Reader, mut operation: Operation, op: &Value, pointer: &str| {
+        operation.auth = reader.auth(
+            op.get("security").or(root_security),
+            schemes,
+            &format!("{pointer}/security"),
+        );
+        let mut name = operation.name.clone();
+        let mut n = 2;
+        while !operation_names.insert(name.to_ascii_lowercase()) {
+            name = format!("{}{n}", operation.name);
+            n += 1;
+        }
+        operation.name = name;
+        operations.push(operation);
+    };
     if let Some(paths) = document.get("paths").and_then(Value::as_object) {
         for (path, item) in paths {
             let item_pointer = format!("/paths/{}", mapping::pointer_token(path));
             for verb in mapping::VERBS {
                 let Some(op) = item.get(*verb) else { continue };
-                let pointer = format!("{item_pointer}/{verb}");
-                let mut operation = reader.operation(path, verb, item, op, &item_pointer);
-                operation.auth = reader.auth(
-                    op.get("security").or(root_security),
-                    schemes,
-                    &format!("{pointer}/security"),
+                let operation = reader.operation(path, verb, item, op, &item_pointer);
+                push(
+                    &mut reader,
+                    operation,
+                    op,
+                    &format!("{item_pointer}/{verb}"),
                 );
-                let mut name = operation.name.clone();
-                let mut n = 2;
-                while !operation_names.insert(name.to_ascii_lowercase()) {
-                    name = format!("{}{n}", operation.name);
-                    n += 1;
-                }
-                operation.name = name;
-                operations.push(operation);
             }
             // ANY answers every verb without a method of its own: one typed
             // method per such verb (`orders` → `ordersPost`...; a GET sends
@@ -258,19 +266,7 @@ pub fn read(document: &Value) -> ApiModel {
                     if *verb == "get" {
                         operation.body = None;
                     }
-                    operation.auth = reader.auth(
-                        any.get("security").or(root_security),
-                        schemes,
-                        &format!("{pointer}/security"),
-                    );
-                    let mut name = operation.name.clone();
-                    let mut n = 2;
-                    while !operation_names.insert(name.to_ascii_lowercase()) {
-                        name = format!("{}{n}", operation.name);
-                        n += 1;
-                    }
-                    operation.name = name;
-                    operations.push(operation);
+                    push(&mut reader, operation, any, &pointer);
                 }
             }
         }

@@ -4,8 +4,9 @@
 //! package name. Everything an SDK template writes as an identifier comes
 //! through here, so no document can produce code that does not compile.
 
+use super::model::ApiModel;
 use heck::{ToKebabCase, ToLowerCamelCase, ToSnakeCase, ToUpperCamelCase};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// The case an identifier is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -419,6 +420,28 @@ pub const RUST_RESERVED: &[&str] = &[
     "body",
     "client",
 ];
+
+/// One language's type names: the client's (`{Title}Client`) and each
+/// model's (Pascal case), all unique and none a reserved word of
+/// `reserved`. The map goes from a model's name in the document to its
+/// type's name; the scope holds them all, for more types to come.
+pub fn type_names(
+    api: &ApiModel,
+    reserved: &'static [&'static str],
+) -> (String, BTreeMap<String, String>, Scope) {
+    let client = format!("{}Client", cased(&api.title, Case::Pascal, "Api", "Api"));
+    let mut types = Scope::new(reserved, "Model");
+    types.take(&client);
+    let idents = api
+        .models
+        .iter()
+        .map(|m| {
+            let ident = types.unique(cased(&m.name, Case::Pascal, "Model", "T"));
+            (m.name.clone(), ident)
+        })
+        .collect();
+    (client, idents, types)
+}
 
 #[cfg(test)]
 mod tests {

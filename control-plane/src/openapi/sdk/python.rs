@@ -119,19 +119,7 @@ pub fn files(
     api: &ApiModel,
     options: &SdkOptions,
 ) -> Result<Vec<(String, String)>, minijinja::Error> {
-    let client = format!("{}Client", cased(&api.title, Case::Pascal, "Api", "Api"));
-    let mut types = Scope::new(PYTHON_RESERVED, "Model");
-    types.take(&client);
-    let idents: BTreeMap<String, String> = api
-        .models
-        .iter()
-        .map(|m| {
-            (
-                m.name.clone(),
-                types.unique(cased(&m.name, Case::Pascal, "Model", "T")),
-            )
-        })
-        .collect();
+    let (client, idents, _) = super::names::type_names(api, PYTHON_RESERVED);
     let models = api
         .models
         .iter()
