@@ -64,6 +64,11 @@ fn authorizer_scheme(a: &AuthorizerSpec, described: bool) -> Value {
     scheme.insert("type".into(), json!("apiKey"));
     scheme.insert("name".into(), json!(name));
     scheme.insert("in".into(), json!(location));
+    // Always said, as SigV4's is: without it the scheme reads as an API
+    // key, and an import would trade the authorizer for a key check.
+    let jwt = a.kind.eq_ignore_ascii_case("JWT");
+    let authtype = if jwt { AUTHTYPE_JWT } else { AUTHTYPE_CUSTOM };
+    scheme.insert(AUTHTYPE.into(), json!(authtype));
     if !described {
         return Value::Object(scheme);
     }
@@ -72,8 +77,7 @@ fn authorizer_scheme(a: &AuthorizerSpec, described: bool) -> Value {
     if !a.identity_source.is_empty() {
         aws.insert("identitySource".into(), json!(a.identity_source));
     }
-    if a.kind.eq_ignore_ascii_case("JWT") {
-        scheme.insert(AUTHTYPE.into(), json!(AUTHTYPE_JWT));
+    if jwt {
         aws.insert("type".into(), json!("jwt"));
         let mut jwt = Map::new();
         jwt.insert("issuer".into(), json!(a.issuer));
@@ -91,7 +95,6 @@ fn authorizer_scheme(a: &AuthorizerSpec, described: bool) -> Value {
             archway.insert("leewaySeconds".into(), json!(a.leeway_seconds));
         }
     } else {
-        scheme.insert(AUTHTYPE.into(), json!(AUTHTYPE_CUSTOM));
         aws.insert("type".into(), json!(a.kind.to_ascii_lowercase()));
         aws.insert("authorizerUri".into(), json!(a.uri));
         if !a.validation_expression.is_empty() {
@@ -132,6 +135,10 @@ fn identity_parameter(identity_source: &str) -> (&'static str, &str) {
             .or_else(|| part.strip_prefix("$request.querystring."))
         {
             return ("query", q);
+        }
+        // A JWT or TOKEN authorizer may name its header plainly (`X-Token`).
+        if !part.is_empty() && !part.contains('.') {
+            return ("header", part);
         }
     }
     ("header", "Authorization")
@@ -227,21 +234,31 @@ routes:
         );
     }
 
+    /// Without `authorizers` a scheme says where the identity goes and
+    /// that it is an authorizer (without the authtype an import would read
+    /// it as an API key and drop the authorizer's check).
     #[test]
-    fn plain_authorizer_schemes_say_only_where_the_identity_goes() {
+    fn plain_authorizer_schemes_say_what_they_are_and_where_the_identity_goes() {
         let (oas, warnings) = export(ExportOptions::default());
         let schemes = &oas["components"]["securitySchemes"];
         assert_eq!(
             schemes["users"],
-            json!({"type": "apiKey", "name": "Authorization", "in": "header"})
+            json!({"type": "apiKey", "name": "Authorization", "in": "header", AUTHTYPE: "jwt"})
         );
         assert_eq!(
             schemes["tokens"],
-            json!({"type": "apiKey", "name": "X-Token", "in": "header"})
+            json!({"type": "apiKey", "name": "X-Token", "in": "header", AUTHTYPE: "custom"})
         );
         assert_eq!(
             schemes["tenants"],
-            json!({"type": "apiKey", "name": "tenant", "in": "query"})
+            json!({"type": "apiKey", "name": "tenant", "in": "query", AUTHTYPE: "custom"})
+        );
+        // A header named plainly in the identity source is the header.
+        assert_eq!(identity_parameter("X-Token"), ("header", "X-Token"));
+        assert_eq!(identity_parameter(""), ("header", "Authorization"));
+        assert_eq!(
+            identity_parameter("context.sourceIp"),
+            ("header", "Authorization")
         );
         assert!(
             warnings

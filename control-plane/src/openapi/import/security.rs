@@ -19,7 +19,8 @@
 use super::{Reader, child, kind_of};
 use crate::declarative::document::{AuthorizerSpec, RouteSpec};
 use crate::openapi::mapping::{
-    API_KEY_HEADER, ARCHWAY_AUTHORIZER, AUTHORIZER, AUTHTYPE, AUTHTYPE_COGNITO, AUTHTYPE_SIGV4,
+    API_KEY_HEADER, ARCHWAY_AUTHORIZER, AUTHORIZER, AUTHTYPE, AUTHTYPE_COGNITO, AUTHTYPE_CUSTOM,
+    AUTHTYPE_JWT, AUTHTYPE_SIGV4,
 };
 use archway_proto::identity_source::HEADER_PREFIX;
 use serde_json::{Map, Value};
@@ -76,6 +77,16 @@ impl<'d> Reader<'d> {
         }
         if let Some(authorizer) = map.get(AUTHORIZER) {
             return self.authorizer(name, map, authorizer, &child(at, AUTHORIZER));
+        }
+        // A gateway authorizer the document names but does not describe
+        // (an export without `authorizers`): not an API key.
+        if [AUTHTYPE_CUSTOM, AUTHTYPE_JWT, AUTHTYPE_COGNITO]
+            .iter()
+            .any(|t| authtype.eq_ignore_ascii_case(t))
+        {
+            return Scheme::Refused(format!(
+                "'{name}' is a gateway authorizer ({AUTHTYPE}: {authtype}) without {AUTHORIZER} saying how it checks (export with extensions=authorizers or apigateway)"
+            ));
         }
         match field("type") {
             "apiKey" if field("in") == "header" => {

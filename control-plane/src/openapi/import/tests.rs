@@ -381,6 +381,9 @@ fn gateway_checks_archway_cannot_make_refuse_the_import_rather_than_open_routes(
         "{type: apiKey, in: header, name: Authorization, x-amazon-apigateway-authorizer: {type: token, authorizerUri: 'arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:auth/invocations'}}",
         "{type: apiKey, in: header, name: Authorization, x-amazon-apigateway-authorizer: {type: cognito_user_pools, providerARNs: []}}",
         "{type: apiKey, in: header, name: Authorization, x-amazon-apigateway-authorizer: {type: magic}}",
+        // An export without `authorizers`: named a gateway authorizer, not
+        // described; never read as an API key.
+        "{type: apiKey, in: header, name: X-Token, x-amazon-apigateway-authtype: custom}",
     ] {
         let errors = errors_of(&doc(scheme));
         assert_eq!(
