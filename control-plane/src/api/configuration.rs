@@ -122,7 +122,7 @@ fn refuse_key_values_unless_admin(
 
 /// The status of a refusal that is not about the document: the store
 /// moved since the expected revision, or failed.
-fn not_the_document(e: ApplyError) -> Status {
+pub(crate) fn not_the_document(e: ApplyError) -> Status {
     match e {
         ApplyError::Store(store) => ApiError::Store(store).into(),
         other => Status::failed_precondition(other.to_string()),

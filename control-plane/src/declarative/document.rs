@@ -519,6 +519,28 @@ fn default_status() -> u32 {
 }
 
 impl IntegrationSpec {
+    /// Whether a MOCK answers with its fixed status, headers and body: when
+    /// one of them is set, or it has no request template to pick an
+    /// integration response (AWS's MOCK). The planner stores it so and the
+    /// OpenAPI export writes it so.
+    pub fn has_fixed_answer(&self) -> bool {
+        match self {
+            Self::Mock {
+                status,
+                headers,
+                body,
+                request_templates,
+                ..
+            } => {
+                *status != 200
+                    || !headers.is_empty()
+                    || !body.is_empty()
+                    || request_templates.is_empty()
+            }
+            _ => false,
+        }
+    }
+
     /// A MOCK with a fixed answer and nothing else (no templates, mappings
     /// or integration responses).
     pub fn fixed_mock(status: u32, headers: BTreeMap<String, String>, body: String) -> Self {

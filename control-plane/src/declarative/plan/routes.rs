@@ -490,10 +490,9 @@ fn integration_of(spec: &IntegrationSpec) -> Result<Integration, (String, String
         } => {
             // With templates and nothing fixed, AWS's MOCK: the template
             // picks the integration response.
-            let fixed = *status != 200 || !headers.is_empty() || !body.is_empty();
             Integration {
                 r#type: IntegrationType::Mock as i32,
-                mock: (fixed || request_templates.is_empty()).then(|| MockResponse {
+                mock: spec.has_fixed_answer().then(|| MockResponse {
                     status_code: *status,
                     headers: headers.clone().into_iter().collect(),
                     body: body.clone(),

@@ -43,10 +43,8 @@ pub(super) fn objects(integration: &IntegrationSpec) -> (Value, Option<Value>) {
             aws.insert("type".into(), json!("mock"));
             common(&mut aws, None, None, &[], request_parameters);
             passthrough(&mut aws, passthrough_behavior.as_deref());
-            // The planner's own test of a fixed answer: anything fixed, or
-            // no templates to pick a response.
-            let fixed = *status != 200 || !headers.is_empty() || !body.is_empty();
-            if fixed || request_templates.is_empty() {
+            // The planner's own test of a fixed answer.
+            if integration.has_fixed_answer() {
                 let mut mock = Map::new();
                 mock.insert("statusCode".into(), json!(status));
                 if !headers.is_empty() {

@@ -6,7 +6,7 @@
 
 use super::{Imported, Problem, ReadError, ReadOptions, read};
 use crate::api::ControlPlaneState;
-use crate::api::configuration::refusal;
+use crate::api::configuration::{not_the_document, refusal};
 use crate::declarative::apply::{ApplyError, Request, apply_document};
 use crate::declarative::document::ApplyFile;
 use crate::declarative::export::api_fields;
@@ -17,9 +17,11 @@ use crate::store::keys;
 use archway_proto::v1::*;
 use tonic::Status;
 
-/// How many warnings a refused import lists in its status (the response
-/// of a dry run has all of them).
-const MORE: &str = "run it with dry_run to see every one";
+/// What a refusal that lists only the first warnings says of the rest (a
+/// dry run's response has all of them).
+const MORE_WARNINGS: &str = "run it with dry_run to see every one";
+/// What a refusal that lists only the first errors says of the rest.
+const MORE_ERRORS: &str = "fix these and import again to see the rest";
 
 /// ImportRestApi: a new API.
 pub async fn import_rest_api(
@@ -114,7 +116,7 @@ fn read_document(body: &str, options: &ReadOptions) -> Result<Imported, Status> 
         ReadError::Document(errors) => refusal(
             errors.into_iter().map(document_error).collect(),
             tonic::Code::InvalidArgument,
-            "fix these and import again to see the rest",
+            MORE_ERRORS,
         ),
     })?;
     tracing::debug!(
@@ -151,7 +153,7 @@ async fn apply(
         return Err(refusal(
             warnings.into_iter().map(document_error).collect(),
             tonic::Code::FailedPrecondition,
-            MORE,
+            MORE_WARNINGS,
         ));
     }
     spec.id = Some(api_id.to_owned());
@@ -184,10 +186,9 @@ async fn apply(
                     })
                     .collect(),
                 tonic::Code::InvalidArgument,
-                "fix these and import again to see the rest",
+                MORE_ERRORS,
             ),
-            ApplyError::Store(store) => ApiError::Store(store).into(),
-            other => Status::failed_precondition(other.to_string()),
+            other => not_the_document(other),
         })?;
     let created = !options.dry_run
         || state
