@@ -170,6 +170,19 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
+/// An operation's doc lines: its summary, then `quote`d `METHOD /path`
+/// (made safe like the summary: a path may hold `*/` too); `gap` puts an
+/// empty line between them when there is a summary.
+fn operation_doc(op: &model::Operation, quote: &str, gap: bool) -> Vec<String> {
+    let mut doc = doc_lines(&op.summary);
+    if gap && !doc.is_empty() {
+        doc.push(String::new());
+    }
+    let line = comment_text(&format!("{} {}", op.method, op.path));
+    doc.push(format!("{quote}{line}{quote}"));
+    doc
+}
+
 /// One line per paragraph of `text`, for doc comments and docstrings, each
 /// made safe by [`comment_text`].
 fn doc_lines(text: &str) -> Vec<String> {
@@ -289,6 +302,21 @@ mod tests {
         );
         let lines = doc_lines("first\r\nsecond\u{2029}third */");
         assert_eq!(lines, ["first", "second", "third *\u{2215}"]);
+        // The `METHOD /path` line is made safe too: a path is free text.
+        let op = model::Operation {
+            name: "x".into(),
+            summary: "Sum".into(),
+            method: "GET".into(),
+            path: "/a*/b\n}".into(),
+            params: Vec::new(),
+            body: None,
+            response: model::Type::Any,
+            auth: Default::default(),
+        };
+        assert_eq!(
+            operation_doc(&op, "`", true),
+            ["Sum", "", "`GET /a*\u{2215}b }`"]
+        );
     }
 
     use super::*;
@@ -531,12 +559,18 @@ mod measure {
                 },
             )
             .unwrap();
+            let took = started.elapsed();
             let bytes: usize = package.files.iter().map(|(_, c)| c.len()).sum();
-            eprintln!(
-                "{language:?}: {} KB in {:?}",
-                bytes / 1024,
-                started.elapsed()
-            );
+            eprintln!("{language:?}: {} KB in {took:?}", bytes / 1024);
+            // What was measured is the whole package: 500 methods.
+            assert!(package.warnings.is_empty(), "{:?}", package.warnings);
+            let code: String = package.files.iter().map(|(_, c)| c.as_str()).collect();
+            let methods = match language {
+                Language::TypeScript => code.matches("\n  async ").count(),
+                Language::Python => code.matches("\n    def ").count(),
+                Language::Rust => code.matches("pub async fn ").count(),
+            };
+            assert!(methods >= 500, "{language:?}: {methods} methods");
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use super::model::{ApiModel, ModelKind, ParamLocation, Type};
 use super::names::{Case, PYTHON_RESERVED, Scope, cased};
-use super::{SdkOptions, doc_lines, render};
+use super::{SdkOptions, doc_lines, operation_doc, render};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -201,8 +201,7 @@ pub fn files(
                     .map(|(_, a)| a.clone())
                     .collect()
             };
-            let mut doc = doc_lines(&op.summary);
-            doc.push(format!("``{} {}``", op.method, op.path));
+            let doc = operation_doc(op, "``", false);
             let returns = py_type(&op.response, &idents, "_models.");
             OperationContext {
                 method: methods.unique(cased(&op.name, Case::Snake, "call", "op_")),

@@ -5,7 +5,7 @@
 
 use super::model::{ApiModel, ModelKind, ParamLocation, Type};
 use super::names::{Case, RUST_KEYWORDS, RUST_RESERVED, Scope, cased};
-use super::{SdkOptions, doc_lines, render};
+use super::{SdkOptions, doc_lines, operation_doc, render};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -326,11 +326,7 @@ pub fn files(
                     }
                 })
                 .collect();
-            let mut doc = doc_lines(&op.summary);
-            if !doc.is_empty() {
-                doc.push(String::new());
-            }
-            doc.push(format!("`{} {}`", op.method, op.path));
+            let doc = operation_doc(op, "`", true);
             let returns = rust_type(&op.response, &idents);
             OperationContext {
                 method: methods.unique(cased(&op.name, Case::Snake, "call", "op_")),

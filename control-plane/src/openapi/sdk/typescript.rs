@@ -5,7 +5,7 @@
 
 use super::model::{ApiModel, ModelKind, ParamLocation, Type};
 use super::names::{Case, Scope, TYPESCRIPT_RESERVED, cased};
-use super::{SdkOptions, doc_lines, render};
+use super::{SdkOptions, doc_lines, operation_doc, render};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -194,8 +194,7 @@ pub fn files(
                 "tokenHeaders": op.auth.token_headers,
                 "typed": op.response != Type::Any,
             });
-            let mut doc = doc_lines(&op.summary);
-            doc.push(format!("`{} {}`", op.method, op.path));
+            let doc = operation_doc(op, "`", false);
             OperationContext {
                 input: if fields.is_empty() {
                     String::new()
