@@ -582,6 +582,20 @@ async fn export_time_of_500_routes() -> anyhow::Result<()> {
                 .into_inner();
             times.push(started.elapsed());
             size = out.body.len();
+            // What was timed is the whole API.
+            assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+            let doc: serde_json::Value = if format == "yaml" {
+                serde_saphyr::from_str(&out.body)?
+            } else {
+                serde_json::from_str(&out.body)?
+            };
+            let operations: usize = doc["paths"].as_object().map_or(0, |p| {
+                p.values()
+                    .filter_map(|i| i.as_object())
+                    .map(|i| i.len())
+                    .sum()
+            });
+            assert!(operations >= 500, "{operations} operations");
         }
         times.sort();
         println!(
