@@ -147,6 +147,10 @@ pub async fn call<'a>(
                     // a bad signature): no function answered, so there is
                     // nothing for integration responses to select; the
                     // function integrations' failure, as for AWS_PROXY.
+                    // Observed as every answer is: the access log shows
+                    // the Invoke API's status.
+                    cx.observation.integration_latency = Some(started.elapsed());
+                    cx.observation.integration_status = Some(answer.answer.status);
                     tracing::warn!(
                         status = %answer.answer.status,
                         error_type = %crate::aws::lambda::api_error_type(&answer.answer),
