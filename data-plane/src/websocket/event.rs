@@ -220,7 +220,6 @@ impl Event<'_> {
                 let n = name.as_str();
                 if hop_by_hop::is_hop_by_hop(name)
                     || n.starts_with("sec-websocket-")
-                    || n.starts_with("x-archway-")
                     || name == http::header::HOST
                     || name == http::header::CONTENT_LENGTH
                 {
@@ -228,8 +227,8 @@ impl Event<'_> {
                 }
                 headers.append(name.clone(), value.clone());
             }
-            // And their `_` spellings (`x_archway_principal`), which CGI
-            // and WSGI backends read as the gateway's headers.
+            // The gateway's own headers, in both spellings (`x-archway-*`
+            // and `x_archway_*`, which CGI and WSGI backends read alike).
             crate::pipeline::http_proxy::remove_gateway_headers(&mut headers);
             if let Some(query) = handshake.uri.query()
                 && let Ok(value) = HeaderValue::from_str(query)

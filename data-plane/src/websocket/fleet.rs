@@ -87,11 +87,6 @@ impl Fleet {
         }
     }
 
-    /// The connections this node holds.
-    pub fn connections(&self) -> &Arc<Connections> {
-        &self.connections
-    }
-
     /// Carries out `call` where its connection lives.
     pub async fn call(&self, call: Call) -> Outcome {
         if call.id.node() == self.connections.node() {
@@ -116,7 +111,7 @@ pub async fn execute(connections: &Connections, call: &Call) -> Outcome {
     match &call.command {
         Command::Post(data) => match connection.send(Outbound::Data(data.clone())) {
             Ok(()) => {
-                connection.touch(now_ms());
+                connection.touch(super::event::epoch_ms(std::time::SystemTime::now()));
                 Outcome::Posted
             }
             Err(SendError::Full) => Outcome::Full,
@@ -133,12 +128,6 @@ pub async fn execute(connections: &Connections, call: &Call) -> Outcome {
             Err(_) => Outcome::Gone,
         },
     }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]
