@@ -420,6 +420,38 @@ fn check_method(
                     .map(|a| a.r#type()))
             },
         },
+    )?;
+    let others = view.scan::<Method>(&keys::methods_of_api(&api.id))?;
+    match operation_name_clash(method, &others) {
+        Some(other) => Err(operation_name_taken(field, method, other)),
+        None => Ok(()),
+    }
+}
+
+/// Another route of the API (of `others`) with `method`'s operation name,
+/// case aside: generated SDKs name a method after it, so it is one route's.
+pub(crate) fn operation_name_clash<'m>(
+    method: &Method,
+    others: &'m [Method],
+) -> Option<&'m Method> {
+    if method.operation_name.is_empty() {
+        return None;
+    }
+    others.iter().find(|o| {
+        (&o.resource_id, &o.http_method) != (&method.resource_id, &method.http_method)
+            && o.operation_name
+                .eq_ignore_ascii_case(&method.operation_name)
+    })
+}
+
+/// The refusal of an operation name `other` has already.
+pub(crate) fn operation_name_taken(field: &str, method: &Method, other: &Method) -> ApiError {
+    ApiError::invalid(
+        format!("{field}.operation_name"),
+        format!(
+            "'{}' is already the operation name of {} on resource '{}' (SDK methods are named after it, so it is one route's)",
+            method.operation_name, other.http_method, other.resource_id
+        ),
     )
 }
 

@@ -42,7 +42,8 @@ use crate::api::iam::{
 };
 use crate::api::rest_apis::{
     ApiLookups, Siblings, api_record_keys, check_api_fields, check_authorization_with,
-    check_method_with, check_placement, check_resource_policy, child_path, prefixed,
+    check_method_with, check_placement, check_resource_policy, child_path, operation_name_clash,
+    operation_name_taken, prefixed,
 };
 use crate::api::usage_plans::{
     check_key, check_key_fields, check_no_shared_stage_with, check_plan_with, key_record_keys,
@@ -580,6 +581,29 @@ mod tests {
             .iter()
             .map(|c| (c.kind.clone(), c.action(), c.name.clone()))
             .collect()
+    }
+
+    /// Operation names (OpenAPI's operationId) name SDK methods: two routes
+    /// of one API cannot share one, in any case; other APIs may.
+    #[tokio::test]
+    async fn two_routes_of_one_api_cannot_share_an_operation_name() {
+        let (_dir, store) = store().await;
+        let text = "apis:\n  - name: a\n    routes:\n      - { path: /x, method: GET, operation_name: listPets, integration: { type: MOCK } }\n      - { path: /y, method: GET, operation_name: LISTPETS, integration: { type: MOCK } }\n  - name: b\n    routes:\n      - { path: /x, method: GET, operation_name: listPets, integration: { type: MOCK } }\n";
+        let Err(PlanError::Document(errors)) = dry_run(&store, &doc(text), false) else {
+            panic!("the shared name is refused");
+        };
+        let fields: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "apis[0].routes[0].operation_name",
+                "apis[0].routes[1].operation_name"
+            ],
+            "{errors:?}"
+        );
+        assert!(errors[0].message.contains("SDK methods"), "{errors:?}");
+        let distinct = text.replace("LISTPETS", "showPet");
+        dry_run(&store, &doc(&distinct), false).unwrap();
     }
 
     const PETS: &str = r#"

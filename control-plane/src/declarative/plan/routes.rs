@@ -299,6 +299,23 @@ impl Planner<'_> {
             }
             after_methods.push(method);
         }
+        // An operation name is one route's (generated SDKs name methods
+        // after it), among the routes the API will have.
+        for (k, route) in spec.routes.iter().enumerate() {
+            let Some(name) = route.operation_name.as_deref() else {
+                continue;
+            };
+            let verb = route.route_key.as_deref().unwrap_or(&route.method);
+            let mine = after_methods
+                .iter()
+                .find(|m| m.operation_name == name && m.http_method.eq_ignore_ascii_case(verb));
+            if let Some(method) = mine
+                && let Some(other) = operation_name_clash(method, &after_methods)
+            {
+                let e = operation_name_taken(&format!("{path}.routes[{k}]"), method, other);
+                self.refused(&format!("{path}.routes[{k}]"), e);
+            }
+        }
         Ok(ApiAfter {
             api: api.clone(),
             resources: by_path.into_values().collect(),
