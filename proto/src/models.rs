@@ -31,6 +31,15 @@ pub fn model_url(api_id: &str, name: &str) -> String {
     format!("{MODEL_URL_PREFIX}{api_id}/models/{name}")
 }
 
+/// The API id, model name and fragment (the pointer after `#`, e.g.
+/// `/properties/x`, or empty) of a model URL; None for any other reference.
+pub fn parse_model_url(url: &str) -> Option<(&str, &str, &str)> {
+    let rest = url.strip_prefix(MODEL_URL_PREFIX)?;
+    let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+    let (api, name) = rest.split_once("/models/")?;
+    Some((api, name, fragment))
+}
+
 /// Why an API's models do not compile together.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelError {
@@ -171,6 +180,18 @@ mod tests {
 
     fn compiled(models: &[Model]) -> Result<Vec<(&Model, Validator)>, ModelError> {
         compile("api1", &parse("api1", models)?)
+    }
+
+    #[test]
+    fn model_urls_read_back_into_their_parts() {
+        let url = format!("{}#/properties/name", model_url("api1", "Owner"));
+        assert_eq!(
+            parse_model_url(&url),
+            Some(("api1", "Owner", "/properties/name"))
+        );
+        assert_eq!(parse_model_url(&model_url("a", "P")), Some(("a", "P", "")));
+        assert_eq!(parse_model_url("#/definitions/Shape"), None);
+        assert_eq!(parse_model_url(MODEL_URL_PREFIX), None);
     }
 
     #[test]

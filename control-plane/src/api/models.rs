@@ -51,10 +51,12 @@ pub fn referenced_models(schema: &Value) -> Vec<(String, String)> {
                 for (k, child) in map {
                     if k == "$ref"
                         && let Value::String(r) = child
-                        && let Some(rest) = r.strip_prefix(MODEL_URL_PREFIX)
+                        && r.starts_with(MODEL_URL_PREFIX)
                     {
-                        let rest = rest.split('#').next().unwrap_or(rest);
-                        let (api, name) = rest.split_once("/models/").unwrap_or((rest, ""));
+                        // A model URL without `/models/` names no model of
+                        // any API: kept whole as the API, so it is refused.
+                        let (api, name) = archway_proto::models::parse_model_url(r)
+                            .map_or((&r[MODEL_URL_PREFIX.len()..], ""), |(a, n, _)| (a, n));
                         let found = (api.to_owned(), name.to_owned());
                         if !out.contains(&found) {
                             out.push(found);

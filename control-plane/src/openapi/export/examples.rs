@@ -33,11 +33,14 @@ fn of_schema(cx: &Context, schema: &Value, depth: usize) -> Value {
         return first.clone();
     }
     if let Some(Value::String(r)) = s.get("$ref") {
-        let name = r.rsplit('/').next().unwrap_or_default();
-        return cx
-            .models
-            .get(name)
-            .map_or(Value::Null, |m| of_schema(cx, &m.schema, depth + 1));
+        // A whole model (not a part of one, nor a pointer inside the schema).
+        return match archway_proto::models::parse_model_url(r) {
+            Some((_, name, "")) => cx
+                .models
+                .get(name)
+                .map_or(Value::Null, |m| of_schema(cx, &m.schema, depth + 1)),
+            _ => Value::Null,
+        };
     }
     for combined in ["allOf", "oneOf", "anyOf"] {
         if let Some(Value::Array(list)) = s.get(combined)

@@ -8,7 +8,6 @@
 use super::context::Context;
 use crate::declarative::document::ModelSpec;
 use crate::openapi::mapping::{MODEL_CONTENT_TYPE, schema_ref};
-use archway_proto::models::model_url;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 
@@ -86,15 +85,15 @@ pub(super) fn rewrite_refs(
     swagger: bool,
     foreign: &mut BTreeSet<String>,
 ) {
-    let prefix = model_url(api_id, "");
     match value {
         Value::Object(o) => {
             for (key, v) in o.iter_mut() {
                 if key == "$ref"
                     && let Value::String(r) = v
                 {
-                    if let Some(rest) = r.strip_prefix(&prefix) {
-                        let (name, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+                    if let Some((_, name, fragment)) =
+                        archway_proto::models::parse_model_url(r).filter(|(a, ..)| *a == api_id)
+                    {
                         *r = format!("{}{fragment}", schema_ref(swagger, name));
                     } else if let Some(pointer) = r.strip_prefix('#') {
                         *r = format!("{}{pointer}", schema_ref(swagger, model));
@@ -205,6 +204,7 @@ mod tests {
     use super::super::{ExportOptions, document::Target, document::document};
     use super::*;
     use crate::declarative::document::ApiSpec;
+    use archway_proto::models::model_url;
 
     fn spec_with(models: Value) -> ApiSpec {
         serde_json::from_value(json!({ "name": "pets", "id": "pets", "models": models })).unwrap()
