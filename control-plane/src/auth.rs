@@ -77,14 +77,22 @@ pub async fn bootstrap(
     }
     let admin = FirstToken::choose(data_dir.join(ADMIN_TOKEN_FILE), admin)?;
     let node = FirstToken::choose(data_dir.join(NODE_TOKEN_FILE), node)?;
-    store
+    let (created, _) = store
         .write(|txn| {
+            // Checked again inside the write: replicas of a shared store
+            // starting together race to register their first tokens.
+            if txn.any_under(keys::ADMIN_TOKENS) {
+                return Ok::<_, ApiError>(false);
+            }
             insert(txn, &admin.token, "bootstrap admin", TokenRole::Admin)?;
             insert(txn, &node.token, "bootstrap node", TokenRole::Node)?;
-            Ok::<_, ApiError>(())
+            Ok(true)
         })
         .await
         .map_err(|e| anyhow::anyhow!("creating the first tokens: {e}"))?;
+    if !created {
+        return Ok(());
+    }
     admin.write_if_missing()?;
     node.write_if_missing()?;
     tracing::info!(

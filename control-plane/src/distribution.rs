@@ -39,6 +39,10 @@ const RESOURCES_PER_MESSAGE: usize = 5_000;
 const MAX_CHANGES: usize = 100_000;
 /// How long a node has to say hello after opening its stream.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a node that is ahead of this replica (it came from one further
+/// along the store's watch) waits for this one to catch up before it is
+/// sent everything.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(5);
 /// A node sends a heartbeat every 10 s: silence for this long means it is
 /// gone (e.g. partitioned without a reset), and its session ends.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(35);
@@ -46,6 +50,10 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(35);
 #[derive(Default)]
 struct VersionedSet {
     version: u64,
+    /// The store revision the set was last built from: at least `version`
+    /// (writes that change nothing the fleet holds publish no version). A
+    /// node that holds a version up to here holds this set's content.
+    built_at: u64,
     /// Deltas can be computed from any version >= horizon.
     horizon: u64,
     resources: BTreeMap<String, Arc<ConfigResource>>,
@@ -74,6 +82,16 @@ struct PlannedUpdate {
 }
 
 impl PlannedUpdate {
+    fn kind(&self) -> &'static str {
+        if self.full {
+            "full"
+        } else if self.same_content {
+            "relabel"
+        } else {
+            "delta"
+        }
+    }
+
     /// The update as messages of at most [`RESOURCES_PER_MESSAGE`]
     /// resources each, copied one part at a time as the stream takes them:
     /// a million-key full update to ten nodes never holds ten copies.
@@ -138,6 +156,17 @@ impl VersionedSet {
     /// otherwise.
     fn for_hello(&self, hello: &NodeHello, origin: Origin<'_>) -> Option<PlannedUpdate> {
         if hello.epoch == origin.epoch {
+            // A node that says it is current but holds other content (a
+            // store restored from a backup and written to the same
+            // revision again) gets everything.
+            let current = hello.version == self.version
+                || (hello.version > self.version && hello.version <= self.built_at);
+            if current
+                && !hello.content_digest.is_empty()
+                && ContentDigest::from_bytes(&hello.content_digest) != Some(self.digest)
+            {
+                return Some(self.full(origin));
+            }
             return self.since(hello.version, origin);
         }
         let same = hello.store_id == origin.store_id
@@ -168,10 +197,13 @@ impl VersionedSet {
     /// The update that takes a node from `base` to the current version, or
     /// None when it is current already.
     fn since(&self, base: u64, origin: Origin<'_>) -> Option<PlannedUpdate> {
-        if base == self.version {
+        // Versions past ours up to what we built from hold our content (on a
+        // shared store, another replica may have numbered a write we
+        // coalesced with a later one).
+        if base == self.version || (base > self.version && base <= self.built_at) {
             return None;
         }
-        if base < self.horizon || base > self.version {
+        if base < self.horizon || base > self.built_at {
             return Some(self.full(origin));
         }
         let names: BTreeSet<&String> = self
@@ -206,9 +238,13 @@ pub struct Distribution {
     /// The identity of the store the configuration comes from.
     store_id: String,
     set: RwLock<VersionedSet>,
-    /// Serializes refreshes so an older read can never overwrite a newer one.
-    refresh_lock: Mutex<()>,
+    /// The store version last published from. Its lock serializes syncs,
+    /// so an older read can never overwrite a newer one.
+    synced: Mutex<View>,
     version_tx: watch::Sender<u64>,
+    /// The store revision the set was last built from (see
+    /// [`VersionedSet::built_at`]).
+    built_tx: watch::Sender<u64>,
     /// Set once on shutdown: every node stream ends, so the server can drain.
     closing: watch::Sender<bool>,
     fleet: Arc<FleetStatus>,
@@ -218,11 +254,13 @@ pub struct Distribution {
     usage: Option<mpsc::Sender<crate::usage::Submission>>,
     /// Opens access keys' sealed secrets for the fleet.
     master: Arc<MasterKey>,
+    /// Updates sent to nodes, by kind (full, delta, relabel).
+    updates_sent: Option<opentelemetry::metrics::Counter<u64>>,
 }
 
 impl Distribution {
     /// Loads the desired set from the store. Versions continue from the
-    /// store's revision; the epoch is new, so every node resynchronises once.
+    /// store's revision. See [`epoch_for`] for when nodes resynchronise.
     pub fn new(
         store: &Store,
         fleet: Arc<FleetStatus>,
@@ -236,24 +274,35 @@ impl Distribution {
         resources.extend(snapshot::keys_and_plans(&view, &master)?);
         let digest = ContentDigest::of(resources.values().map(|r| &**r));
         let (version_tx, _) = watch::channel(version);
+        let store_id = view.identity().unwrap_or_default();
         Ok(Self {
-            epoch: format!("{:016x}", fastrand::u64(..)),
-            store_id: view.identity().unwrap_or_default(),
+            epoch: epoch_for(store, &store_id),
+            store_id,
             set: RwLock::new(VersionedSet {
                 version,
+                built_at: version,
                 horizon: version,
                 resources,
                 digest,
                 ..Default::default()
             }),
-            refresh_lock: Mutex::new(()),
+            synced: Mutex::new(view),
             version_tx,
+            built_tx: watch::channel(version).0,
             closing: watch::channel(false).0,
             fleet,
             traffic: crate::traffic::Traffic::new(),
             usage,
             master,
+            updates_sent: None,
         })
+    }
+
+    /// Counts the updates sent to nodes in `counter`, by kind: how often a
+    /// node gets everything rather than what changed.
+    pub fn count_updates(mut self, counter: opentelemetry::metrics::Counter<u64>) -> Self {
+        self.updates_sent = Some(counter);
+        self
     }
 
     /// Ends every node stream (nodes reconnect to whoever serves next).
@@ -273,38 +322,38 @@ impl Distribution {
         &self.traffic
     }
 
-    /// Rebuilds the derived part of the desired set (APIs, stages, their
-    /// deployments, node settings) after a durable write and publishes a new
-    /// version when anything the fleet serves changed. Keys and plans are not
-    /// rebuilt here: see [`Distribution::publish`].
-    pub fn refresh(&self, store: &Store) -> Result<(), StoreError> {
-        self.refresh_and_publish(store, true, Vec::new())
-    }
-
-    /// Publishes individually changed keys and plans by resource name: a
-    /// new key costs one resource on the wire, whatever the fleet holds.
-    /// Each is read back from the store under the refresh lock, so when two
-    /// writes race the last publish always carries the newest committed
-    /// state (a deleted key can never come back).
-    pub fn publish(&self, store: &Store, names: Vec<String>) -> Result<(), StoreError> {
-        self.refresh_and_publish(store, false, names)
-    }
-
-    /// Both at once, from one version of the store, as one configuration
-    /// version: what `ApplyConfiguration` publishes after its one write,
-    /// whatever it touched. `refresh` rebuilds the derived part; `names`
-    /// are the keys, plans and principals to publish.
-    pub fn refresh_and_publish(
-        &self,
-        store: &Store,
-        refresh: bool,
-        names: Vec<String>,
-    ) -> Result<(), StoreError> {
-        let _serial = self.refresh_lock.lock().expect("refresh lock");
-        // Read after taking the refresh lock: the last refresh to run sees
-        // the newest commit, and reads it whole.
+    /// Brings the published set up to the store's newest version: rebuilds
+    /// the derived part (APIs, stages, their deployments, node settings)
+    /// when anything it reads changed, and re-reads each individually
+    /// published resource (keys, plans, principals, access keys, outbound
+    /// credentials) whose record changed, then publishes it all as one
+    /// version numbered by the store's revision.
+    ///
+    /// What changed is found by comparing the last version synced with the
+    /// newest (the two share all unchanged structure, so the comparison
+    /// costs the changes, not the store). So every write is published the
+    /// same way whoever made it: an admin call on this replica (which calls
+    /// this before answering), or another replica's write arriving through
+    /// the store's watch (the follower task, [`Distribution::follow`]). Every
+    /// replica of one store then numbers the same content with the same
+    /// version, which is what lets a node move between replicas with a
+    /// delta.
+    pub fn sync(&self, store: &Store) -> Result<(), StoreError> {
+        let mut synced = self.synced.lock().expect("sync lock");
+        // Read under the lock: the last sync to run sees the newest commit.
         let view = store.view();
-        let (mut upserts, mut removals) = if refresh {
+        if view.revision() <= synced.revision() && view.identity() == synced.identity() {
+            return Ok(());
+        }
+        let mut derived = false;
+        let mut names = Vec::new();
+        for key in changed_keys(&synced, &view) {
+            match individual_name(&key) {
+                Some(name) => names.push(name),
+                None => derived |= feeds_the_derived_set(&key),
+            }
+        }
+        let (mut upserts, mut removals) = if derived {
             self.derived_changes(&view)?
         } else {
             (Vec::new(), Vec::new())
@@ -313,7 +362,25 @@ impl Distribution {
         upserts.extend(more_upserts);
         removals.extend(more_removals);
         self.apply(view.revision(), upserts, removals);
+        *synced = view;
         Ok(())
+    }
+
+    /// Syncs after every version the store publishes, whoever wrote it,
+    /// until the store or this distribution goes away. A failed sync (a
+    /// corrupt record) is logged and tried again at the next version.
+    pub async fn follow(self: Arc<Self>, store: Arc<Store>) {
+        let mut published = store.subscribe();
+        let mut closing = self.closing.subscribe();
+        loop {
+            if let Err(e) = self.sync(&store) {
+                tracing::error!(error = %e, "publishing the store's newest version failed");
+            }
+            tokio::select! {
+                changed = published.changed() => if changed.is_err() { return },
+                () = closed(&mut closing) => return,
+            }
+        }
     }
 
     /// What the derived part of the set gains and loses at `view`.
@@ -361,13 +428,18 @@ impl Distribution {
     }
 
     /// Publishes the changes as a new version: the store revision they were
-    /// read at, or one past the current version if that is not newer.
+    /// read at (syncs only move forward, so it is always newer; the `max`
+    /// only guards the numbering).
     fn apply(&self, revision: u64, upserts: Vec<Arc<ConfigResource>>, removals: Vec<String>) {
         if upserts.is_empty() && removals.is_empty() {
+            let mut set = self.set.write().expect("distribution lock");
+            set.built_at = set.built_at.max(revision);
+            self.built_tx.send_replace(set.built_at);
             return;
         }
         let version = {
             let mut set = self.set.write().expect("distribution lock");
+            set.built_at = set.built_at.max(revision);
             let version = revision.max(set.version + 1);
             let mut changed = Vec::with_capacity(upserts.len() + removals.len());
             for r in upserts {
@@ -379,6 +451,7 @@ impl Distribution {
                 changed.push(name);
             }
             set.version = version;
+            self.built_tx.send_replace(set.built_at);
             set.change_count += changed.len();
             set.changes.insert(version, changed);
             set.prune();
@@ -395,6 +468,15 @@ impl Distribution {
         }
     }
 
+    /// Waits, for at most `limit`, until this replica has built from store
+    /// revision `version`: a node that moved here from a replica further
+    /// along the store's watch would otherwise look ahead of this one and
+    /// get everything, where a moment later it gets a delta or nothing.
+    async fn wait_until_built(&self, version: u64, limit: Duration) {
+        let mut built = self.built_tx.subscribe();
+        let _ = tokio::time::timeout(limit, built.wait_for(|b| *b >= version)).await;
+    }
+
     fn update_for(&self, hello: &NodeHello) -> Option<PlannedUpdate> {
         self.set
             .read()
@@ -408,6 +490,64 @@ impl Distribution {
             .expect("distribution lock")
             .since(base, self.origin())
     }
+}
+
+/// The epoch a node's version is relative to. One process's own on sled:
+/// a restarted control plane cannot tell a restored backup from the store
+/// it had, so every node shows what it holds again (a relabel when nothing
+/// changed, see [`VersionedSet::for_hello`]). The store's on etcd: every
+/// replica numbers versions by the store's own revision counter and builds
+/// the same set from it, so a node that moves to another replica, or stays
+/// through a replica's restart, gets only what changed.
+fn epoch_for(store: &Store, store_id: &str) -> String {
+    if store.is_shared() {
+        format!("store-{store_id}")
+    } else {
+        format!("{:016x}", fastrand::u64(..))
+    }
+}
+
+/// Every key whose value differs between two versions of the store.
+fn changed_keys(old: &View, new: &View) -> Vec<String> {
+    old.diff(new)
+}
+
+/// The individually published resource a store key is the record of.
+fn individual_name(key: &str) -> Option<String> {
+    use crate::store::keys;
+    if let Some(name) = key.strip_prefix(keys::PRINCIPALS) {
+        return Some(resource_name::principal(name));
+    }
+    if let Some(id) = key.strip_prefix(keys::ACCESS_KEYS) {
+        return Some(resource_name::access_key(id));
+    }
+    if let Some(name) = key.strip_prefix(keys::OUTBOUND_CREDENTIALS) {
+        return Some(resource_name::outbound_credential(name));
+    }
+    if let Some(id) = key.strip_prefix(keys::API_KEYS) {
+        return Some(resource_name::api_key(id));
+    }
+    if let Some(id) = key.strip_prefix(keys::USAGE_PLANS) {
+        return Some(resource_name::usage_plan(id));
+    }
+    None
+}
+
+/// Whether the derived part of the set may read `key`: all but the
+/// bookkeeping no node is sent (the usage ledger, admin tokens, indexes,
+/// the revision counter), so a usage report never rebuilds the set.
+fn feeds_the_derived_set(key: &str) -> bool {
+    const BOOKKEEPING: &[&str] = &[
+        "usage/",
+        "usage-seq/",
+        "token/",
+        "keyhash/",
+        "plankey/",
+        "meta/revision",
+        "meta/store_id",
+        "meta/master_key_probe",
+    ];
+    !BOOKKEEPING.iter().any(|prefix| key.starts_with(prefix))
 }
 
 /// The gRPC service nodes stream from.
@@ -467,10 +607,14 @@ impl ConfigDistribution for DistributionService {
 /// Sends an update part by part; false when the stream or distribution
 /// closed (a node that stops reading must not hold up shutdown).
 async fn send_update(
+    distribution: &Distribution,
     update: PlannedUpdate,
     tx: &mpsc::Sender<Result<ConfigUpdate, Status>>,
     closing: &mut watch::Receiver<bool>,
 ) -> bool {
+    if let Some(counter) = &distribution.updates_sent {
+        counter.add(1, &[opentelemetry::KeyValue::new("kind", update.kind())]);
+    }
     for part in update.into_messages() {
         tokio::select! {
             result = tx.send(Ok(part)) => if result.is_err() { return false },
@@ -525,10 +669,15 @@ async fn run_session(
     version_rx.mark_unchanged();
     let mut closing = distribution.closing.subscribe();
     let mut sent = hello.version;
+    if hello.epoch == distribution.epoch {
+        distribution
+            .wait_until_built(hello.version, CATCH_UP_WAIT)
+            .await;
+    }
     if let Some(update) = distribution.update_for(&hello) {
         sent = update.version;
         fleet.sent(&node_id, session, sent);
-        if !send_update(update, &tx, &mut closing).await {
+        if !send_update(&distribution, update, &tx, &mut closing).await {
             fleet.disconnected(&node_id, session);
             return;
         }
@@ -544,7 +693,7 @@ async fn run_session(
                 if let Some(update) = distribution.update_since(sent) {
                     sent = update.version;
                     fleet.sent(&node_id, session, sent);
-                    if !send_update(update, &tx, &mut closing).await {
+                    if !send_update(&distribution, update, &tx, &mut closing).await {
                         break;
                     }
                 }
@@ -624,8 +773,10 @@ mod tests {
     };
 
     fn set_with(changes: &[(u64, &[&str])], resources: &[Arc<ConfigResource>]) -> VersionedSet {
+        let version = changes.last().map_or(0, |c| c.0);
         let mut set = VersionedSet {
-            version: changes.last().map_or(0, |c| c.0),
+            version,
+            built_at: version,
             ..Default::default()
         };
         for (v, names) in changes {

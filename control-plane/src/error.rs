@@ -58,6 +58,10 @@ impl From<ApiError> for Status {
             ApiError::NotFound(_) => Status::not_found(message),
             ApiError::AlreadyExists(_) => Status::already_exists(message),
             ApiError::FailedPrecondition(_) => Status::failed_precondition(message),
+            ApiError::Store(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "store unavailable; the call wrote nothing");
+                Status::unavailable(e.to_string())
+            }
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store failure");
                 Status::internal(format!("store failure: {e}"))

@@ -17,6 +17,7 @@ pub mod error;
 pub mod fleet_status;
 pub mod grpc_web;
 pub mod ids;
+pub mod leader;
 pub mod lookup;
 pub mod openapi;
 pub mod reflection;

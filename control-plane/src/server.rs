@@ -129,6 +129,19 @@ pub struct ServeOptions {
     /// The domain the fleet serves stages under, as clients call it
     /// (`--public-domain`); empty: [`DEFAULT_PUBLIC_DOMAIN`].
     pub public_domain: String,
+    /// Where the configuration is kept.
+    pub store: StoreChoice,
+}
+
+/// Where the configuration is kept (`--store`).
+#[derive(Debug, Clone, Default)]
+pub enum StoreChoice {
+    /// sled in the data directory: one control plane.
+    #[default]
+    Sled,
+    /// etcd: any number of replicas on one cluster.
+    #[cfg(feature = "etcd")]
+    Etcd(crate::store::etcd::EtcdAddress),
 }
 
 /// Where a node listens in development, by default.
@@ -170,19 +183,30 @@ pub async fn serve_then(
         open_mode,
         metrics_without_auth,
         public_domain,
+        store: store_choice,
     } = options;
     // A bad certificate is reported before anything starts.
     let tls = tls
         .map(|files| crate::tls::server_config(&files.cert, &files.key))
         .transpose()?;
-    let opened = crate::store::identity::open(data_dir, open_mode).await?;
-    tracing::info!(store = %opened.id, created = opened.created, "store open");
-    let store = Arc::new(opened.store);
+    let opened = match &store_choice {
+        StoreChoice::Sled => crate::store::identity::open(data_dir, open_mode).await?,
+        #[cfg(feature = "etcd")]
+        StoreChoice::Etcd(address) => {
+            anyhow::ensure!(
+                open_mode == OpenMode::Existing,
+                "--init applies to a sled store in --data-dir; an etcd store is created by the first replica that finds its prefix empty"
+            );
+            crate::store::identity::open_etcd(address).await?
+        }
+    };
+    tracing::info!(store = %opened.id, at = %opened.store.location(), created = opened.created, "store open");
+    let store = opened.store;
     ensure_api_key_secret(&store).await?;
     identity.check()?;
     record_identity(&store, &identity).await?;
     let master = Arc::new(master_key.load(data_dir)?);
-    check_master_key(&store, &master)?;
+    check_master_key(&store, &master).await?;
     crate::auth::bootstrap(&store, data_dir, bootstrap.admin, bootstrap.node).await?;
     let telemetry = Arc::new(Telemetry::init(telemetry)?);
     let push_to_ack = telemetry
@@ -195,13 +219,27 @@ pub async fn serve_then(
         ])
         .build();
     let fleet = Arc::new(FleetStatus::with_metrics(push_to_ack));
-    let usage = crate::usage::spawn_recorder(store.clone());
-    let distribution = Arc::new(Distribution::new(
-        &store,
-        fleet.clone(),
-        Some(usage),
-        master.clone(),
-    )?);
+    let replica = format!(
+        "{}-{}",
+        listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        std::process::id()
+    );
+    let leadership = crate::leader::Leadership::on(&store, &replica);
+    let usage = crate::usage::spawn_recorder(store.clone(), leadership);
+    let updates_sent = telemetry
+        .meter()
+        .u64_counter("archway_config_updates_sent")
+        .with_description(
+            "Configuration updates sent to nodes, by kind: full (everything), delta (what changed), relabel (same content, new version)",
+        )
+        .build();
+    let distribution = Arc::new(
+        Distribution::new(&store, fleet.clone(), Some(usage), master.clone())?
+            .count_updates(updates_sent),
+    );
     let _gauges = {
         let (fleet, dist) = (fleet.clone(), distribution.clone());
         (
@@ -219,6 +257,9 @@ pub async fn serve_then(
                 .build(),
         )
     };
+    // Publishes every version the store gets, including other replicas'
+    // writes on a shared store.
+    tokio::spawn(distribution.clone().follow(store.clone()));
     let state: SharedState = Arc::new(ControlPlaneState {
         store,
         distribution: distribution.clone(),
@@ -334,10 +375,12 @@ pub async fn serve_then(
     served
 }
 
-/// Creates the secret API keys are hashed with, once per store.
 /// Refuses to start with a master key that cannot open the store's
-/// secrets: serving would silently break every IAM signature.
-fn check_master_key(store: &Store, master: &MasterKey) -> anyhow::Result<()> {
+/// secrets: serving would silently break every IAM signature. The store
+/// keeps a probe sealed under the first master key it saw, so a replica
+/// given another key is refused even before any secret exists (replicas of
+/// an etcd store each load their own key, and all must be the same).
+async fn check_master_key(store: &Store, master: &MasterKey) -> anyhow::Result<()> {
     let keys = store
         .view()
         .scan::<archway_proto::v1::AccessKey>(crate::store::keys::ACCESS_KEYS)
@@ -347,8 +390,30 @@ fn check_master_key(store: &Store, master: &MasterKey) -> anyhow::Result<()> {
             .open(&key.access_key_id, &key.sealed_secret)
             .context("the master key does not open the store's access keys (wrong --master-key-file or ARCHWAY_MASTER_KEY?)")?;
     }
+    let probe = store
+        .write(|txn| {
+            match txn.get_raw(crate::store::keys::MASTER_KEY_PROBE)? {
+                Some(sealed) => return Ok::<_, crate::store::StoreError>(Some(sealed)),
+                None => txn.put_raw(
+                    crate::store::keys::MASTER_KEY_PROBE,
+                    &master.seal(MASTER_KEY_PROBE_CONTEXT, b"archway"),
+                ),
+            }
+            Ok(None)
+        })
+        .await
+        .context("recording the master key's probe")?
+        .0;
+    if let Some(sealed) = probe {
+        master.open(MASTER_KEY_PROBE_CONTEXT, &sealed).context(
+            "this master key is not the one the store's secrets are sealed with: every control plane of a store needs the same key (--master-key-file or ARCHWAY_MASTER_KEY)",
+        )?;
+    }
     Ok(())
 }
+
+/// What the master key's probe is sealed for.
+const MASTER_KEY_PROBE_CONTEXT: &str = "master-key-probe";
 
 /// Keeps the fleet identity in the store, where the snapshot reads it.
 /// Writes only what changed: a restart with the same flags is no write, so

@@ -72,7 +72,13 @@ pub async fn record(store: &Store, reports: &[&UsageReport]) -> Result<(), Store
 /// Persists reports as they arrive; reports that queued up meanwhile go in
 /// the same durable write. Each submitter hears back once its report is
 /// durable (and not if the write failed: the node then resends).
-pub fn spawn_recorder(store: Arc<Store>) -> mpsc::Sender<Submission> {
+///
+/// Pruning must run once per store, so on a shared store only the leading
+/// replica prunes ([`crate::leader`]).
+pub fn spawn_recorder(
+    store: Arc<Store>,
+    leadership: crate::leader::Leadership,
+) -> mpsc::Sender<Submission> {
     let (tx, mut rx) = mpsc::channel::<Submission>(1024);
     // One task for both jobs: it ends when the last sender is dropped, and
     // takes its handle on the store with it (a separate pruning loop would
@@ -86,6 +92,9 @@ pub fn spawn_recorder(store: Arc<Store>) -> mpsc::Sender<Submission> {
                     None => return,
                 },
                 _ = prune_every.tick() => {
+                    if !leadership.is_leader() {
+                        continue;
+                    }
                     if let Err(e) = prune_sequences(&store, crate::ids::now_ms() - SEQUENCE_KEPT_MS).await {
                         tracing::warn!(error = %e, "pruning usage report sequences");
                     }

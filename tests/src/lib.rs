@@ -8,6 +8,7 @@ pub mod admin;
 pub mod browser;
 pub mod config_stream;
 pub mod ctl;
+pub mod etcd;
 pub mod grpc_web;
 pub mod http_client;
 pub mod lambda;

@@ -34,7 +34,7 @@ impl Deployments {
         &self,
         api_id: &str,
         stage_name: &str,
-        change: impl FnOnce(&View, Stage) -> ApiResult<Stage>,
+        mut change: impl FnMut(&View, Stage) -> ApiResult<Stage>,
     ) -> Result<Response<Stage>, Status> {
         let stage = self
             .state
@@ -47,7 +47,7 @@ impl Deployments {
                 Ok(stage)
             })
             .await?;
-        self.state.refresh()?;
+        self.state.sync()?;
         Ok(Response::new(stage))
     }
 }
@@ -389,7 +389,7 @@ impl DeploymentService for Deployments {
                 Ok::<_, ApiError>(deployment)
             })
             .await?;
-        self.state.refresh()?;
+        self.state.sync()?;
         Ok(Response::new(deployment))
     }
 
@@ -475,10 +475,11 @@ impl DeploymentService for Deployments {
         &self,
         request: Request<CreateStageRequest>,
     ) -> Result<Response<Stage>, Status> {
-        let mut stage = body("stage", request.into_inner().stage)?;
+        let stage = body("stage", request.into_inner().stage)?;
         let stage = self
             .state
             .write(|txn| {
+                let mut stage = stage.clone();
                 load_api(txn, &stage.api_id)?;
                 check_stage(txn, &stage)?;
                 ensure_absent(txn, &keys::stage(&stage.api_id, &stage.stage_name), || {
@@ -489,7 +490,7 @@ impl DeploymentService for Deployments {
                 Ok(stage)
             })
             .await?;
-        self.state.refresh()?;
+        self.state.sync()?;
         Ok(Response::new(stage))
     }
 
@@ -591,7 +592,7 @@ impl DeploymentService for Deployments {
                 Ok::<_, ApiError>(())
             })
             .await?;
-        self.state.refresh()?;
+        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 }

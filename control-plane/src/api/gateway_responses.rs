@@ -31,7 +31,7 @@ pub(crate) async fn put(
         .write(|txn| {
             load_api(txn, &r.api_id)?;
             txn.put(&keys::gateway_response(&r.api_id, &r.response_type), &r);
-            Ok::<_, ApiError>(r)
+            Ok::<_, ApiError>(r.clone())
         })
         .await?;
     Ok(r)

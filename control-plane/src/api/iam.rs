@@ -228,11 +228,12 @@ impl IamService for Iam {
         &self,
         request: Request<PutPrincipalRequest>,
     ) -> Result<Response<IamPrincipal>, Status> {
-        let mut p = body("principal", request.into_inner().principal)?;
+        let p = body("principal", request.into_inner().principal)?;
         check_principal(&p)?;
         let p = self
             .state
             .write(|txn| {
+                let mut p = p.clone();
                 ensure_absent(txn, &keys::principal(&p.name), || {
                     format!("principal '{}'", p.name)
                 })?;
@@ -242,8 +243,7 @@ impl IamService for Iam {
                 Ok(p)
             })
             .await?;
-        self.state
-            .publish(vec![resource_name::principal(&p.name)])?;
+        self.state.sync()?;
         Ok(Response::new(p))
     }
 
@@ -287,8 +287,7 @@ impl IamService for Iam {
                 Ok(updated)
             })
             .await?;
-        self.state
-            .publish(vec![resource_name::principal(&p.name)])?;
+        self.state.sync()?;
         Ok(Response::new(p))
     }
 
@@ -297,20 +296,17 @@ impl IamService for Iam {
         request: Request<GetPrincipalRequest>,
     ) -> Result<Response<Empty>, Status> {
         let name = request.into_inner().name;
-        let removed = self
-            .state
+        self.state
             .write(|txn| {
                 load_principal(txn, &name)?;
-                let mut removed = vec![resource_name::principal(&name)];
                 for key in keys_of(txn, &name)? {
                     txn.delete(&keys::access_key(&key.access_key_id));
-                    removed.push(resource_name::access_key(&key.access_key_id));
                 }
                 txn.delete(&keys::principal(&name));
-                Ok::<_, ApiError>(removed)
+                Ok::<_, ApiError>(())
             })
             .await?;
-        self.state.publish(removed)?;
+        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -349,8 +345,7 @@ impl IamService for Iam {
                 Ok(key)
             })
             .await?;
-        self.state
-            .publish(vec![resource_name::access_key(&key.access_key_id)])?;
+        self.state.sync()?;
         Ok(Response::new(AccessKey {
             secret_access_key: secret,
             ..shown(key)
@@ -399,8 +394,7 @@ impl IamService for Iam {
                 Ok::<_, ApiError>(key)
             })
             .await?;
-        self.state
-            .publish(vec![resource_name::access_key(&key.access_key_id)])?;
+        self.state.sync()?;
         Ok(Response::new(shown(key)))
     }
 
@@ -416,7 +410,7 @@ impl IamService for Iam {
                 Ok::<_, ApiError>(())
             })
             .await?;
-        self.state.publish(vec![resource_name::access_key(&id)])?;
+        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -482,7 +476,7 @@ impl IamService for Iam {
             .await?;
         let mut names = expired;
         names.push(resource_name::access_key(&key.access_key_id));
-        self.state.publish(names)?;
+        self.state.sync()?;
         Ok(Response::new(AssumeRoleResponse {
             credentials: Some(AccessKey {
                 secret_access_key: secret,

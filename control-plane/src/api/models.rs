@@ -398,9 +398,10 @@ pub(crate) fn refuse_if_named(view: &View, api_id: &str, name: &str) -> ApiResul
 }
 
 pub(crate) async fn create(state: &SharedState, req: PutModelRequest) -> Result<Model, Status> {
-    let mut m = body("model", req.model)?;
+    let m = body("model", req.model)?;
     let m = state
         .write(|txn| {
+            let mut m = m.clone();
             load_api(txn, &m.api_id)?;
             let others = schemas_of(txn, &m.api_id, &m.name)?;
             check("model", &mut m, &others)?;

@@ -208,7 +208,7 @@ pub(crate) async fn put(
             Ok::<_, ApiError>(stored)
         })
         .await?;
-    state.publish(vec![resource_name::outbound_credential(&stored.name)])?;
+    state.sync()?;
     Ok(shown(stored))
 }
 
@@ -239,7 +239,7 @@ pub(crate) async fn delete(
             Ok::<_, ApiError>(())
         })
         .await?;
-    state.publish(vec![resource_name::outbound_credential(&req.name)])?;
+    state.sync()?;
     Ok(Empty {})
 }
 

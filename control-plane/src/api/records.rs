@@ -36,26 +36,19 @@ impl ControlPlaneState {
     /// one durable batch; nothing is written when `f` fails.
     pub(crate) async fn write<T>(
         &self,
-        f: impl FnOnce(&mut Txn) -> ApiResult<T>,
+        f: impl FnMut(&mut Txn) -> ApiResult<T>,
     ) -> Result<T, Status> {
         let (value, _revision) = self.store.write(f).await?;
         Ok(value)
     }
 
-    /// Rebuilds what stages serve (APIs, stages, deployments, node
-    /// settings) after a durable write and publishes it to the fleet.
-    pub(crate) fn refresh(&self) -> Result<(), Status> {
+    /// Publishes what the store now holds to the fleet (see
+    /// [`crate::distribution::Distribution::sync`]), before the call that
+    /// wrote answers: its caller can then wait for the nodes to ACK the
+    /// write's version.
+    pub(crate) fn sync(&self) -> Result<(), Status> {
         self.distribution
-            .refresh(&self.store)
-            .map_err(ApiError::from)?;
-        Ok(())
-    }
-
-    /// Publishes the named keys, plans, principals or access keys as they
-    /// now are in the store (or their removal).
-    pub(crate) fn publish(&self, names: Vec<String>) -> Result<(), Status> {
-        self.distribution
-            .publish(&self.store, names)
+            .sync(&self.store)
             .map_err(ApiError::from)?;
         Ok(())
     }

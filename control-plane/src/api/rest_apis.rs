@@ -725,11 +725,12 @@ impl RestApiService for RestApis {
         &self,
         request: Request<PutAuthorizerRequest>,
     ) -> Result<Response<Authorizer>, Status> {
-        let mut a = body("authorizer", request.into_inner().authorizer)?;
+        let a = body("authorizer", request.into_inner().authorizer)?;
         validate::authorizer(&a)?;
         let a = self
             .state
             .write(|txn| {
+                let mut a = a.clone();
                 let api = load_api(txn, &a.api_id)?;
                 validate::authorizer_in("authorizer.type", api.protocol(), a.r#type())?;
                 a.id = unused_id(txn, 8, |id| keys::authorizer(&a.api_id, id))?;
@@ -878,7 +879,7 @@ impl RestApiService for RestApis {
             })
             .await?;
         // The API record itself travels to nodes (for its protocol).
-        self.state.refresh()?;
+        self.state.sync()?;
         Ok(Response::new(api))
     }
 
@@ -923,7 +924,7 @@ impl RestApiService for RestApis {
                 Ok::<_, ApiError>(api)
             })
             .await?;
-        self.state.refresh()?;
+        self.state.sync()?;
         Ok(Response::new(api))
     }
 
@@ -941,7 +942,7 @@ impl RestApiService for RestApis {
                 Ok::<_, ApiError>(())
             })
             .await?;
-        self.state.refresh()?;
+        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -1085,10 +1086,11 @@ impl RestApiService for RestApis {
         &self,
         request: Request<PutMethodRequest>,
     ) -> Result<Response<Method>, Status> {
-        let mut method = body("method", request.into_inner().method)?;
+        let method = body("method", request.into_inner().method)?;
         let method = self
             .state
             .write(|txn| {
+                let mut method = method.clone();
                 let api = load_api(txn, &method.api_id)?;
                 method.http_method = validate::method_key(
                     "method.http_method",
@@ -1162,6 +1164,7 @@ impl RestApiService for RestApis {
         let integration = self
             .state
             .write(|txn| {
+                let integration = integration.clone();
                 let mut method = load_method(txn, &key)?;
                 let api = load_api(txn, &method.api_id)?;
                 let resource = load_resource(txn, &method.api_id, &method.resource_id)?;

@@ -13,7 +13,6 @@ use crate::store::{StoreError, Txn, View, keys};
 use crate::usage;
 use crate::validate;
 use archway_proto::quota;
-use archway_proto::resource_name;
 use archway_proto::v1::usage_plan_service_server::UsagePlanService;
 use archway_proto::v1::*;
 use std::collections::HashSet;
@@ -275,7 +274,7 @@ impl UsagePlanService for UsagePlans {
                 })
             })
             .await?;
-        self.state.publish(vec![resource_name::api_key(&key.id)])?;
+        self.state.sync()?;
         key.value = value;
         Ok(Response::new(shown(key)))
     }
@@ -391,12 +390,7 @@ impl UsagePlanService for UsagePlans {
                 Ok(created)
             })
             .await?;
-        self.state.publish(
-            created
-                .iter()
-                .map(|k| resource_name::api_key(&k.id))
-                .collect(),
-        )?;
+        self.state.sync()?;
         Ok(Response::new(ImportApiKeysResponse {
             items: created.into_iter().map(shown).collect(),
         }))
@@ -441,7 +435,7 @@ impl UsagePlanService for UsagePlans {
                 Ok::<_, ApiError>(key)
             })
             .await?;
-        self.state.publish(vec![resource_name::api_key(&key.id)])?;
+        self.state.sync()?;
         Ok(Response::new(shown(key)))
     }
 
@@ -459,8 +453,7 @@ impl UsagePlanService for UsagePlans {
                 Ok::<_, ApiError>(())
             })
             .await?;
-        self.state
-            .publish(vec![resource_name::api_key(&req.key_id)])?;
+        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -468,10 +461,11 @@ impl UsagePlanService for UsagePlans {
         &self,
         request: Request<CreateUsagePlanRequest>,
     ) -> Result<Response<UsagePlan>, Status> {
-        let mut plan = body("plan", request.into_inner().plan)?;
+        let plan = body("plan", request.into_inner().plan)?;
         let plan = self
             .state
             .write(|txn| {
+                let mut plan = plan.clone();
                 check_plan(txn, &plan)?;
                 plan.id = unused_id(txn, 10, keys::usage_plan)?;
                 plan.created_at_ms = ids::now_ms();
@@ -479,8 +473,7 @@ impl UsagePlanService for UsagePlans {
                 Ok::<_, ApiError>(plan)
             })
             .await?;
-        self.state
-            .publish(vec![resource_name::usage_plan(&plan.id)])?;
+        self.state.sync()?;
         Ok(Response::new(plan))
     }
 
@@ -529,8 +522,7 @@ impl UsagePlanService for UsagePlans {
                 Ok::<_, ApiError>(plan)
             })
             .await?;
-        self.state
-            .publish(vec![resource_name::usage_plan(&plan.id)])?;
+        self.state.sync()?;
         Ok(Response::new(plan))
     }
 
@@ -553,8 +545,7 @@ impl UsagePlanService for UsagePlans {
                 Ok(())
             })
             .await?;
-        self.state
-            .publish(vec![resource_name::usage_plan(&req.usage_plan_id)])?;
+        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -563,8 +554,7 @@ impl UsagePlanService for UsagePlans {
         request: Request<UsagePlanKeyRequest>,
     ) -> Result<Response<Empty>, Status> {
         let req = request.into_inner();
-        let key = self
-            .state
+        self.state
             .write(|txn| {
                 let plan = load_plan(txn, &req.usage_plan_id)?;
                 let mut key = load_key(txn, &req.key_id)?;
@@ -578,10 +568,10 @@ impl UsagePlanService for UsagePlans {
                 key.usage_plan_ids.push(plan.id.clone());
                 txn.put(&keys::api_key(&key.id), &key);
                 txn.put_raw(&keys::plan_key(&plan.id, &key.id), b"");
-                Ok(key)
+                Ok(())
             })
             .await?;
-        self.state.publish(vec![resource_name::api_key(&key.id)])?;
+        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -590,8 +580,7 @@ impl UsagePlanService for UsagePlans {
         request: Request<UsagePlanKeyRequest>,
     ) -> Result<Response<Empty>, Status> {
         let req = request.into_inner();
-        let key = self
-            .state
+        self.state
             .write(|txn| {
                 let mut key = load_key(txn, &req.key_id)?;
                 let before = key.usage_plan_ids.len();
@@ -604,10 +593,10 @@ impl UsagePlanService for UsagePlans {
                 }
                 txn.put(&keys::api_key(&key.id), &key);
                 txn.delete(&keys::plan_key(&req.usage_plan_id, &key.id));
-                Ok(key)
+                Ok(())
             })
             .await?;
-        self.state.publish(vec![resource_name::api_key(&key.id)])?;
+        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -660,7 +649,7 @@ impl UsagePlanService for UsagePlans {
             })
             .await?;
         // The reset time travels in the node settings.
-        self.state.refresh()?;
+        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 }

@@ -81,9 +81,10 @@ pub(crate) async fn create(
     state: &SharedState,
     req: PutRequestValidatorRequest,
 ) -> Result<RequestValidator, Status> {
-    let mut v = body("request_validator", req.request_validator)?;
+    let v = body("request_validator", req.request_validator)?;
     let v = state
         .write(|txn| {
+            let mut v = v.clone();
             load_api(txn, &v.api_id)?;
             v.id = unused_id(txn, 6, |id| keys::request_validator(&v.api_id, id))?;
             check(txn, "request_validator", &v)?;

@@ -1,7 +1,9 @@
 //! `archway-control-plane`: the admin API and config distribution server.
 
 use anyhow::Context;
-use archway_control_plane::server::{FleetIdentity, MasterKeySource, ServeOptions, TlsFiles};
+use archway_control_plane::server::{
+    FleetIdentity, MasterKeySource, ServeOptions, StoreChoice, TlsFiles,
+};
 use archway_control_plane::store::identity::OpenMode;
 use archway_control_plane::telemetry::TelemetryConfig;
 use clap::Parser;
@@ -14,7 +16,15 @@ struct Args {
     /// Port 0 picks a free port; the chosen address is printed.
     #[arg(long, env = "ARCHWAY_LISTEN", default_value = "127.0.0.1:7070")]
     listen: String,
-    /// Where the sled store lives.
+    /// Keep the configuration in etcd instead of sled, shared by any number
+    /// of control-plane replicas: etcd://HOST:PORT[,HOST:PORT...][/PREFIX]
+    /// (default prefix /archway). Every replica needs the same master key
+    /// (--master-key-file or ARCHWAY_MASTER_KEY).
+    #[cfg(feature = "etcd")]
+    #[arg(long, env = "ARCHWAY_STORE", value_name = "etcd://...")]
+    store: Option<archway_control_plane::store::etcd::EtcdAddress>,
+    /// Where the sled store lives (and, with --store, the default master
+    /// key file and the first tokens' files).
     #[arg(
         long,
         env = "ARCHWAY_DATA_DIR",
@@ -89,6 +99,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let store = store_choice(&args);
     archway_control_plane::telemetry::init_logging_with(args.log_level.as_deref(), args.log_json);
     if !(0.0..=1.0).contains(&args.trace_sample_ratio) {
         anyhow::bail!("--trace-sample-ratio must be between 0.0 and 1.0");
@@ -133,6 +144,7 @@ async fn main() -> anyhow::Result<()> {
         },
         metrics_without_auth: args.metrics_without_auth,
         public_domain: args.public_domain,
+        store,
     };
     archway_control_plane::server::serve_then(
         listener,
@@ -145,6 +157,19 @@ async fn main() -> anyhow::Result<()> {
         move || println!("archway-control-plane listening on {scheme}://{addr}"),
     )
     .await
+}
+
+#[cfg(feature = "etcd")]
+fn store_choice(args: &Args) -> StoreChoice {
+    match &args.store {
+        Some(address) => StoreChoice::Etcd(address.clone()),
+        None => StoreChoice::Sled,
+    }
+}
+
+#[cfg(not(feature = "etcd"))]
+fn store_choice(_: &Args) -> StoreChoice {
+    StoreChoice::Sled
 }
 
 async fn shutdown_signal() {

@@ -115,9 +115,7 @@ pub async fn apply_document(
     let committed = started.elapsed();
     let applied = !plan.writes.is_empty();
     if applied {
-        state
-            .distribution
-            .refresh_and_publish(&state.store, true, plan.publish)?;
+        state.distribution.sync(&state.store)?;
     }
     tracing::info!(
         changes = plan.changes.len(),

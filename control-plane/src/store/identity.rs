@@ -42,7 +42,7 @@ pub enum OpenMode {
 
 /// An opened store and what happened on the way.
 pub struct OpenedStore {
-    pub store: Store,
+    pub store: std::sync::Arc<Store>,
     pub id: String,
     /// A new store was created.
     pub created: bool,
@@ -87,7 +87,7 @@ pub async fn open(data_dir: &Path, mode: OpenMode) -> anyhow::Result<OpenedStore
             store_dir.display()
         );
     }
-    let store = open_sled(&store_dir)?;
+    let store = std::sync::Arc::new(open_sled(&store_dir)?);
     let store_id = store.identity();
     let revision = store.revision();
     match (file_id, store_id) {
@@ -194,7 +194,7 @@ async fn init_over(
 }
 
 async fn create(data_dir: &Path, store_dir: &Path, id_file: &Path) -> anyhow::Result<OpenedStore> {
-    let store = open_sled(store_dir)?;
+    let store = std::sync::Arc::new(open_sled(store_dir)?);
     anyhow::ensure!(
         store.identity().is_none() && store.revision() == 0,
         "{} is not empty: refusing to create a store over it",
@@ -218,6 +218,32 @@ fn open_sled(store_dir: &Path) -> anyhow::Result<Store> {
             store_dir.display()
         )
     })
+}
+
+/// Opens the store under an etcd prefix, shared by every replica. There is
+/// no data directory to compare with: the identity lives only in etcd, and
+/// the first replica to find the prefix empty creates it (the others find
+/// it there). A wiped cluster therefore gets a new identity, which every
+/// node refuses until told to adopt it, as with a lost sled store.
+#[cfg(feature = "etcd")]
+pub async fn open_etcd(address: &super::etcd::EtcdAddress) -> anyhow::Result<OpenedStore> {
+    let store = Store::open_etcd(address)
+        .await
+        .with_context(|| format!("opening the store at {address}"))?;
+    if let Some(id) = store.identity() {
+        return Ok(OpenedStore {
+            store,
+            id,
+            created: false,
+        });
+    }
+    let ours = new_identity();
+    let id = store.set_identity(&ours).await?;
+    let created = id == ours && store.revision() == 0;
+    if created {
+        tracing::info!(store = %id, at = %address, "created a new store");
+    }
+    Ok(OpenedStore { store, id, created })
 }
 
 /// 128 random bits, as 32 hex characters.

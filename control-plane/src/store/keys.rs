@@ -49,6 +49,8 @@ pub const API_KEY_SECRET: &str = "meta/api_key_secret";
 /// The fleet's region and account id, as ARNs and SigV4 scopes name them.
 pub const REGION: &str = "meta/region";
 pub const ACCOUNT_ID: &str = "meta/account_id";
+/// A value sealed under the master key, to check every replica has the same.
+pub const MASTER_KEY_PROBE: &str = "meta/master_key_probe";
 pub const QUOTA_RESETS: &str = "reset/";
 
 pub fn api_key(key_id: &str) -> String {

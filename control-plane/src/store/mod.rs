@@ -15,6 +15,8 @@
 //! sled is confined to this module; the rest of the control plane reads
 //! through a [`View`] and writes through a [`Txn`].
 
+#[cfg(feature = "etcd")]
+pub mod etcd;
 pub mod identity;
 pub mod keys;
 
@@ -22,9 +24,11 @@ use arc_swap::ArcSwap;
 use imbl::OrdMap;
 use prost::Message;
 use sled::IVec;
+use std::collections::BTreeMap;
 use std::ops::{Bound, Deref};
 use std::path::Path;
 use std::sync::Arc;
+use tokio::sync::watch;
 
 const REVISION_KEY: &[u8] = b"meta/revision";
 /// The store's identity, made once when it is created (see [`identity`]).
@@ -34,6 +38,14 @@ const STORE_ID_KEY: &[u8] = b"meta/store_id";
 pub enum StoreError {
     #[error("sled: {0}")]
     Sled(#[from] sled::Error),
+    /// The etcd cluster could not be reached or refused the write; nothing
+    /// the caller asked for was written.
+    #[error("store unavailable: {0}")]
+    Etcd(String),
+    /// Writes kept colliding with other replicas' for longer than a write
+    /// may wait; nothing was written.
+    #[error("store busy: {0}")]
+    Contended(String),
     #[error("corrupt record at {key}: {source}")]
     Decode {
         key: String,
@@ -41,10 +53,37 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the store could not take the call now (worth retrying later,
+    /// with nothing written), as opposed to a broken store.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Etcd(_) | Self::Contended(_))
+    }
+}
+
 /// The whole tree at one committed batch: an immutable, structurally shared
 /// map, so publishing a new one after a write copies O(log n) nodes, and a
 /// reader holding an old one is never disturbed.
 type Entries = OrdMap<IVec, IVec>;
+
+/// A write's changes by key, the last one to each key winning: a value, or
+/// None for a delete.
+type Staged = BTreeMap<IVec, Option<IVec>>;
+
+/// Where the durable copy lives.
+enum Backend {
+    Sled {
+        db: sled::Db,
+        tree: sled::Tree,
+    },
+    #[cfg(feature = "etcd")]
+    Etcd(etcd::Etcd),
+}
+
+/// How many times a write built on a copy another replica has moved past
+/// is run again on the newer copy before the caller is told to retry.
+#[cfg(feature = "etcd")]
+const MAX_WRITE_ATTEMPTS: u32 = 20;
 
 /// The configuration store.
 ///
@@ -60,11 +99,16 @@ type Entries = OrdMap<IVec, IVec>;
 /// The configuration is small next to memory (it is all sent to every node
 /// anyway), and sled caches the same pages; the copy shares the values'
 /// buffers with sled where sled hands them out (`IVec` is reference counted).
+///
+/// On etcd ([`etcd`]) the copy works the same way; versions also arrive
+/// from other replicas' writes, through a watch.
 pub struct Store {
-    db: sled::Db,
-    tree: sled::Tree,
+    backend: Backend,
     committed: ArcSwap<Entries>,
     write_lock: tokio::sync::Mutex<()>,
+    /// The revision of the newest published version, whoever wrote it: the
+    /// fleet's configuration follows this.
+    published: watch::Sender<u64>,
 }
 
 impl Store {
@@ -76,12 +120,52 @@ impl Store {
             let (key, value) = entry?;
             entries.insert(key, value);
         }
-        Ok(Self {
-            db,
-            tree,
+        Ok(Self::with(Backend::Sled { db, tree }, entries))
+    }
+
+    fn with(backend: Backend, entries: Entries) -> Self {
+        let revision = revision_of(&entries);
+        Self {
+            backend,
             committed: ArcSwap::from_pointee(entries),
             write_lock: tokio::sync::Mutex::new(()),
-        })
+            published: watch::channel(revision).0,
+        }
+    }
+
+    /// Connects to etcd, loads the store under the address's prefix and
+    /// follows other replicas' writes from then on, for as long as the
+    /// store is in use.
+    #[cfg(feature = "etcd")]
+    pub async fn open_etcd(address: &etcd::EtcdAddress) -> Result<Arc<Self>, StoreError> {
+        let (backend, entries) = etcd::Etcd::connect(address).await?;
+        let store = Arc::new(Self::with(Backend::Etcd(backend), entries));
+        Self::spawn_follower(&store);
+        Ok(store)
+    }
+
+    /// A short description of where the store lives, for logs and errors.
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::Sled { .. } => "sled".to_owned(),
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(etcd) => etcd.address().to_string(),
+        }
+    }
+
+    /// The etcd side of a shared store (None on sled).
+    #[cfg(feature = "etcd")]
+    pub fn etcd(&self) -> Option<&etcd::Etcd> {
+        match &self.backend {
+            Backend::Etcd(etcd) => Some(etcd),
+            Backend::Sled { .. } => None,
+        }
+    }
+
+    /// Whether several control planes may share this store (etcd): work that
+    /// must run once then needs a leader.
+    pub fn is_shared(&self) -> bool {
+        !matches!(self.backend, Backend::Sled { .. })
     }
 
     /// The committed state as it is now: one version, however many reads
@@ -91,6 +175,12 @@ impl Store {
         View {
             entries: self.committed.load_full(),
         }
+    }
+
+    /// Follows the revision of every version published from now on, by
+    /// this process's writes and (on etcd) other replicas'.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.published.subscribe()
     }
 
     /// The revision of the last committed write (0 for an empty store).
@@ -105,14 +195,50 @@ impl Store {
     }
 
     /// Records the store's identity durably. Not a configuration change:
-    /// the revision stays as it is.
-    pub(crate) async fn set_identity(&self, id: &str) -> Result<(), StoreError> {
+    /// the revision stays as it is. On a shared store only the first
+    /// identity written counts: the identity the store holds afterwards is
+    /// returned.
+    pub(crate) async fn set_identity(&self, id: &str) -> Result<String, StoreError> {
         let _guard = self.write_lock.lock().await;
-        let mut next = Entries::clone(&self.committed.load());
-        next.insert(IVec::from(STORE_ID_KEY), IVec::from(id.as_bytes()));
-        let mut batch = sled::Batch::default();
-        batch.insert(STORE_ID_KEY, id.as_bytes());
-        self.commit(batch, next).await
+        let mut staged = Staged::new();
+        staged.insert(IVec::from(STORE_ID_KEY), Some(IVec::from(id.as_bytes())));
+        match &self.backend {
+            Backend::Sled { .. } => {
+                let mut next = Entries::clone(&self.committed.load());
+                next.insert(IVec::from(STORE_ID_KEY), IVec::from(id.as_bytes()));
+                self.commit_sled(&staged, next).await?;
+                Ok(id.to_owned())
+            }
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(etcd) => {
+                etcd.create_if_absent(STORE_ID_KEY, id.as_bytes()).await?;
+                drop(_guard);
+                // Whoever won, the watch brings it: wait for the copy.
+                let mut published = self.published.subscribe();
+                let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+                loop {
+                    if let Some(stored) = self.identity() {
+                        return Ok(stored);
+                    }
+                    if tokio::time::timeout_at(deadline, published.changed())
+                        .await
+                        .is_err()
+                    {
+                        // The identity key bumps no revision: look again
+                        // by reloading once before giving up.
+                        let (entries, at) = etcd.load().await?;
+                        let _guard = self.write_lock.lock().await;
+                        if at > etcd.revision() {
+                            self.publish_entries(entries);
+                            etcd.set_revision(at);
+                        }
+                        return self.identity().ok_or_else(|| {
+                            StoreError::Etcd("the store identity did not arrive".into())
+                        });
+                    }
+                }
+            }
+        }
     }
 
     /// Runs `f` over one consistent version of the committed state, without
@@ -122,47 +248,122 @@ impl Store {
     }
 
     /// Runs `f` with exclusive write access, then commits what it staged in
-    /// one atomic batch with the next revision and waits until it is on disk.
-    /// When `f` fails nothing is written. Returns `f`'s value and the new
-    /// revision (unchanged when `f` staged nothing).
-    pub async fn write<T, E>(&self, f: impl FnOnce(&mut Txn) -> Result<T, E>) -> Result<(T, u64), E>
+    /// one atomic batch with the next revision and waits until it is
+    /// durable. When `f` fails nothing is written. Returns `f`'s value and
+    /// the new revision (unchanged when `f` staged nothing).
+    ///
+    /// On a shared store `f` may run more than once: when another replica
+    /// committed first, this write's batch is dropped and `f` runs again on
+    /// the newer state, so its checks always hold for what it commits.
+    pub async fn write<T, E>(
+        &self,
+        mut f: impl FnMut(&mut Txn) -> Result<T, E>,
+    ) -> Result<(T, u64), E>
     where
         E: From<StoreError>,
     {
-        let _guard = self.write_lock.lock().await;
-        // Under the write lock nothing else publishes: this is the latest.
-        let base = self.view();
-        let mut txn = Txn {
-            next: Entries::clone(&base.entries),
-            base,
-            batch: sled::Batch::default(),
-            dirty: false,
-        };
-        let value = f(&mut txn)?;
-        let revision = txn.base.revision();
-        if !txn.dirty {
-            return Ok((value, revision));
+        #[cfg(feature = "etcd")]
+        let mut attempts = 0;
+        loop {
+            let guard = self.write_lock.lock().await;
+            // Under the write lock nothing else publishes: this is the latest.
+            let base = self.view();
+            let mut txn = Txn {
+                next: Entries::clone(&base.entries),
+                base,
+                staged: Staged::new(),
+            };
+            let value = f(&mut txn)?;
+            let revision = txn.base.revision();
+            if txn.staged.is_empty() {
+                return Ok((value, revision));
+            }
+            let revision = revision + 1;
+            txn.stage(
+                IVec::from(REVISION_KEY),
+                Some(IVec::from(&revision.to_be_bytes()[..])),
+            );
+            let Txn { staged, next, .. } = txn;
+            match &self.backend {
+                Backend::Sled { .. } => {
+                    self.commit_sled(&staged, next).await?;
+                    self.published.send_replace(revision);
+                    return Ok((value, revision));
+                }
+                #[cfg(feature = "etcd")]
+                Backend::Etcd(etcd) => {
+                    match etcd.commit(REVISION_KEY, revision - 1, &staged).await {
+                        Ok(at) => {
+                            self.publish_entries(next);
+                            etcd.set_revision(at);
+                            self.published.send_replace(revision);
+                            return Ok((value, revision));
+                        }
+                        Err(etcd::CommitError::Failed(e)) => return Err(e.into()),
+                        Err(etcd::CommitError::Conflict { at }) => {
+                            attempts += 1;
+                            if attempts >= MAX_WRITE_ATTEMPTS {
+                                return Err(StoreError::Contended(format!(
+                                    "{} other replicas' writes came first {attempts} times in a row; nothing was written, try again",
+                                    etcd.address()
+                                ))
+                                .into());
+                            }
+                            drop(guard);
+                            self.wait_for_etcd_revision(etcd, at).await?;
+                        }
+                    }
+                }
+            }
         }
-        let revision = revision + 1;
-        let Txn {
-            mut batch,
-            mut next,
-            ..
-        } = txn;
-        batch.insert(REVISION_KEY, &revision.to_be_bytes());
-        next.insert(
-            IVec::from(REVISION_KEY),
-            IVec::from(&revision.to_be_bytes()[..]),
-        );
-        self.commit(batch, next).await?;
-        Ok((value, revision))
     }
 
-    /// Applies `batch` to sled, flushes it, then publishes `next` (the
+    /// Waits until the copy holds etcd's revision `at` (the watch brings
+    /// it), for at most a few seconds.
+    #[cfg(feature = "etcd")]
+    async fn wait_for_etcd_revision(&self, etcd: &etcd::Etcd, at: i64) -> Result<(), StoreError> {
+        let mut published = self.published.subscribe();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while etcd.revision() < at {
+            // Revisions taken by writes outside the prefix (other users of
+            // the cluster) never arrive through the watch: the copy is
+            // current once it holds the newest write under the prefix, which
+            // a conflict guarantees is at or below `at`. The short poll
+            // covers that case.
+            match tokio::time::timeout_at(
+                deadline.min(tokio::time::Instant::now() + std::time::Duration::from_millis(50)),
+                published.changed(),
+            )
+            .await
+            {
+                Ok(_) => {}
+                Err(_) if tokio::time::Instant::now() >= deadline => {
+                    return Err(StoreError::Etcd(format!(
+                        "{}: another replica's write did not reach this replica within 5 s; try again",
+                        etcd.address()
+                    )));
+                }
+                Err(_) => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `staged` to sled, flushes it, then publishes `next` (the
     /// committed map with the same changes). Called under the write lock.
-    async fn commit(&self, batch: sled::Batch, next: Entries) -> Result<(), StoreError> {
+    async fn commit_sled(&self, staged: &Staged, next: Entries) -> Result<(), StoreError> {
+        let Backend::Sled { db, tree } = &self.backend else {
+            unreachable!("commit_sled on another backend")
+        };
+        let mut batch = sled::Batch::default();
+        for (key, value) in staged {
+            match value {
+                Some(value) => batch.insert(key.clone(), value.clone()),
+                None => batch.remove(key.clone()),
+            }
+        }
         // sled applies a batch atomically or not at all.
-        self.tree.apply_batch(batch)?;
+        tree.apply_batch(batch)?;
         // From here sled's tree holds the batch, so the copy must follow
         // whatever happens: on a failed flush (sled keeps the batch and a
         // later flush may persist it) and when the caller's future is
@@ -170,13 +371,83 @@ impl Store {
         // publishes on drop. Otherwise the copy would miss a write sled has,
         // and the next batch would be built on a stale base.
         let publish = PublishOnDrop {
-            committed: &self.committed,
+            store: self,
             next: Some(next),
         };
-        let flushed = self.db.flush_async().await;
+        let flushed = db.flush_async().await;
         drop(publish);
         flushed?;
         Ok(())
+    }
+
+    fn publish_entries(&self, next: Entries) {
+        self.committed.store(Arc::new(next));
+    }
+
+    /// Starts the task that applies other replicas' writes to the copy. It
+    /// holds the store weakly: once nobody else holds it, following ends.
+    #[cfg(feature = "etcd")]
+    fn spawn_follower(store: &Arc<Self>) {
+        let Backend::Etcd(etcd) = &store.backend else {
+            return;
+        };
+        let etcd = etcd.clone();
+        let weak = Arc::downgrade(store);
+        tokio::spawn(async move {
+            etcd.follow(|update| {
+                let weak = weak.clone();
+                async move {
+                    match weak.upgrade() {
+                        Some(store) => {
+                            store.apply_update(update).await;
+                            true
+                        }
+                        None => false,
+                    }
+                }
+            })
+            .await;
+        });
+    }
+
+    /// Applies what the watch brought, as one version.
+    #[cfg(feature = "etcd")]
+    async fn apply_update(&self, update: etcd::Update) {
+        let Backend::Etcd(etcd) = &self.backend else {
+            return;
+        };
+        let _guard = self.write_lock.lock().await;
+        let known = etcd.revision();
+        match update {
+            etcd::Update::Changes { changes, at } => {
+                if at <= known {
+                    return;
+                }
+                let mut next = Entries::clone(&self.committed.load());
+                for (revision, key, value) in changes {
+                    if revision <= known {
+                        continue;
+                    }
+                    match value {
+                        Some(value) => next.insert(key, value),
+                        None => next.remove(&key),
+                    };
+                }
+                let revision = revision_of(&next);
+                self.publish_entries(next);
+                etcd.set_revision(at);
+                self.published.send_replace(revision);
+            }
+            etcd::Update::Reload { entries, at } => {
+                if at <= known {
+                    return;
+                }
+                let revision = revision_of(&entries);
+                self.publish_entries(entries);
+                etcd.set_revision(at);
+                self.published.send_replace(revision);
+            }
+        }
     }
 }
 
@@ -208,18 +479,27 @@ fn is_lock_held(e: &std::io::Error) -> bool {
         || e.to_string().starts_with("could not acquire lock")
 }
 
-/// Publishes a version when dropped: see [`Store::commit`].
+/// Publishes a version when dropped: see [`Store::commit_sled`].
 struct PublishOnDrop<'a> {
-    committed: &'a ArcSwap<Entries>,
+    store: &'a Store,
     next: Option<Entries>,
 }
 
 impl Drop for PublishOnDrop<'_> {
     fn drop(&mut self) {
         if let Some(next) = self.next.take() {
-            self.committed.store(Arc::new(next));
+            let revision = revision_of(&next);
+            self.store.publish_entries(next);
+            self.store.published.send_replace(revision);
         }
     }
+}
+
+fn revision_of(entries: &Entries) -> u64 {
+    entries
+        .get(REVISION_KEY)
+        .map(|v| decode_u64(v))
+        .unwrap_or(0)
 }
 
 /// One committed version of the store, immutable: reads through it agree
@@ -318,6 +598,23 @@ impl View {
             })
     }
 
+    /// Every key whose value differs between this version and `newer`
+    /// (added, changed or removed). Versions of one store share the
+    /// structure of what did not change, so this costs the changes.
+    pub fn diff(&self, newer: &View) -> Vec<String> {
+        self.entries
+            .diff(&newer.entries)
+            .map(|item| {
+                let key = match item {
+                    imbl::ordmap::DiffItem::Add(k, _) => k,
+                    imbl::ordmap::DiffItem::Update { new: (k, _), .. } => k,
+                    imbl::ordmap::DiffItem::Remove(k, _) => k,
+                };
+                String::from_utf8_lossy(key).into_owned()
+            })
+            .collect()
+    }
+
     /// Whether anything is stored under `prefix`.
     pub fn any_under(&self, prefix: &str) -> bool {
         self.prefixed(prefix).next().is_some()
@@ -337,12 +634,11 @@ impl View {
 /// staged until [`Store::write`] commits them.
 pub struct Txn {
     base: View,
-    /// `base` with the staged changes, published once the batch is durable.
+    /// `base` with the staged changes, published once the write is durable.
     next: Entries,
-    /// The same changes for sled. Both apply the last change to a key, so
-    /// they end up equal.
-    batch: sled::Batch,
-    dirty: bool,
+    /// The same changes, for the durable copy. Both apply the last change
+    /// to a key, so they end up equal.
+    staged: Staged,
 }
 
 impl Deref for Txn {
@@ -355,17 +651,18 @@ impl Deref for Txn {
 
 impl Txn {
     pub fn put_raw(&mut self, key: &str, value: &[u8]) {
-        self.stage_put(key, IVec::from(value));
+        self.stage(IVec::from(key.as_bytes()), Some(IVec::from(value)));
     }
 
     pub fn put(&mut self, key: &str, value: &impl Message) {
-        self.stage_put(key, IVec::from(value.encode_to_vec()));
+        self.stage(
+            IVec::from(key.as_bytes()),
+            Some(IVec::from(value.encode_to_vec())),
+        );
     }
 
     pub fn delete(&mut self, key: &str) {
-        self.batch.remove(key.as_bytes());
-        self.next.remove(key.as_bytes());
-        self.dirty = true;
+        self.stage(IVec::from(key.as_bytes()), None);
     }
 
     /// Stages the deletion of every key under `prefix` in the committed
@@ -373,17 +670,17 @@ impl Txn {
     pub fn delete_prefix(&mut self, prefix: &str) -> Result<(), StoreError> {
         let base = self.base.clone();
         for (key, _) in base.prefixed(prefix) {
-            self.batch.remove(key.clone());
-            self.next.remove(&key[..]);
-            self.dirty = true;
+            self.stage(key.clone(), None);
         }
         Ok(())
     }
 
-    fn stage_put(&mut self, key: &str, value: IVec) {
-        self.batch.insert(key.as_bytes(), value.clone());
-        self.next.insert(IVec::from(key.as_bytes()), value);
-        self.dirty = true;
+    fn stage(&mut self, key: IVec, value: Option<IVec>) {
+        match &value {
+            Some(value) => self.next.insert(key.clone(), value.clone()),
+            None => self.next.remove(&key),
+        };
+        self.staged.insert(key, value);
     }
 }
 
@@ -460,9 +757,10 @@ mod tests {
 
     /// What sled holds, for comparing with the published copy.
     fn sled_entries(store: &Store) -> Vec<(Vec<u8>, Vec<u8>)> {
-        store
-            .tree
-            .iter()
+        let Backend::Sled { tree, .. } = &store.backend else {
+            unreachable!()
+        };
+        tree.iter()
             .map(|e| {
                 let (k, v) = e.unwrap();
                 (k.to_vec(), v.to_vec())

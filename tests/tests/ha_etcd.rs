@@ -1,0 +1,266 @@
+//! Several control-plane replicas on one etcd cluster (a real 3-member
+//! `etcd` this test starts on free loopback ports), with real nodes:
+//! a write through one replica reaches nodes on another; a replica killed
+//! with SIGKILL in the middle of a burst of writes loses none it
+//! acknowledged; its node moves to another replica and gets a delta, not
+//! everything; with etcd down, writes are refused with a clear error and
+//! nodes keep serving; with etcd back, everything converges.
+
+use archway_e2e::admin::mock;
+use archway_e2e::etcd::{EtcdCluster, available};
+use archway_e2e::http_client::GatewayClient;
+use archway_e2e::metrics::{sample, scrape};
+use archway_e2e::{Admin, ControlPlane, DataPlane};
+use archway_proto::v1::ApiProtocol;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Every replica of a store needs the same master key.
+const MASTER_KEY: &str = "4d6173746572206b657920666f7220746865204841207465737473202121212a";
+
+fn replica(dir: &Path, name: &str, store: &str) -> anyhow::Result<ControlPlane> {
+    ControlPlane::start_with(
+        &dir.join(name),
+        "127.0.0.1:0",
+        &["--store", store, "--master-key", MASTER_KEY],
+    )
+}
+
+/// Waits (bounded) until `node` is connected to the replica `admin` talks
+/// to and has applied `version`.
+async fn wait_applied(admin: &mut Admin, node: &str, version: u64) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, nodes) = admin.fleet_status().await?;
+        if nodes
+            .iter()
+            .any(|n| n.node_id == node && n.connected && n.applied_version >= version)
+        {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "node {node} did not apply version {version}: {nodes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The configuration version a replica serves.
+async fn version_of(admin: &mut Admin) -> anyhow::Result<u64> {
+    Ok(admin.fleet_status().await?.0)
+}
+
+/// Waits until every replica serves the same version; returns it.
+async fn wait_same_version(admins: &mut [&mut Admin]) -> anyhow::Result<u64> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut versions = Vec::new();
+        for admin in admins.iter_mut() {
+            versions.push(version_of(admin).await?);
+        }
+        if versions.windows(2).all(|w| w[0] == w[1]) {
+            return Ok(versions[0]);
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "replicas disagree on the version: {versions:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Updates of `kind` a replica has sent to nodes.
+async fn updates_sent(replica: SocketAddr, kind: &str) -> anyhow::Result<f64> {
+    let metrics = scrape(replica).await?;
+    Ok(sample(
+        &metrics,
+        "archway_config_updates_sent_total",
+        &[("kind", kind)],
+    )
+    .unwrap_or(0.0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_replicas_serve_one_store_and_losing_one_loses_no_acknowledged_write()
+-> anyhow::Result<()> {
+    if !available("the control-plane replicas on etcd") {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let cluster = EtcdCluster::start(3)?;
+    let store = cluster.store_url("/ha");
+    let mut a = replica(dir.path(), "a", &store)?;
+    let b = replica(dir.path(), "b", &store)?;
+    let c = replica(dir.path(), "c", &store)?;
+    let mut admin_a = Admin::connect(&a.url()).await?;
+    let mut admin_b = Admin::connect(&b.url()).await?;
+    let mut admin_c = Admin::connect(&c.url()).await?;
+
+    // A node on A (with C to fall back on) and a node on C only.
+    let n1 = DataPlane::start(
+        &format!("{},{}", a.url(), c.url()),
+        "n1",
+        &dir.path().join("n1"),
+        &[],
+    )?;
+    let n2 = DataPlane::start(&c.url(), "n2", &dir.path().join("n2"), &[])?;
+
+    // Written through A; served by the node on C.
+    let api = admin_a.create_api("ha", ApiProtocol::Rest).await?;
+    admin_a.route(&api, "/hi", "GET", mock(200, "v1")).await?;
+    admin_a.deploy(&api, "prod").await?;
+    let version = wait_same_version(&mut [&mut admin_a, &mut admin_b, &mut admin_c]).await?;
+    wait_applied(&mut admin_a, "n1", version).await?;
+    wait_applied(&mut admin_c, "n2", version).await?;
+    let http = GatewayClient::default();
+    for node in [n1.addr(), n2.addr()] {
+        assert_eq!(http.get(node, "ha", "/prod/hi").await?.body, "v1");
+    }
+
+    // A burst of writes through A; A is killed with SIGKILL in the middle.
+    let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel();
+    let writer = {
+        let mut admin = Admin::connect(&a.url()).await?;
+        tokio::spawn(async move {
+            for i in 0..200 {
+                let id = format!("burst{i}");
+                match admin.create_api(&id, ApiProtocol::Rest).await {
+                    Ok(_) => {
+                        let _ = acked_tx.send(id);
+                    }
+                    Err(_) => return,
+                }
+            }
+        })
+    };
+    let mut acked = Vec::new();
+    while acked.len() < 15 {
+        match tokio::time::timeout(Duration::from_secs(20), acked_rx.recv()).await {
+            Ok(Some(path)) => acked.push(path),
+            _ => anyhow::bail!("the burst stalled after {} writes", acked.len()),
+        }
+    }
+    a.process.kill();
+    writer.await?;
+    while let Ok(path) = acked_rx.try_recv() {
+        acked.push(path);
+    }
+    // Every acknowledged write is in the store, as the other replicas see it.
+    for admin in [&mut admin_b, &mut admin_c] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let apis = admin.list_apis().await?;
+            let missing: Vec<&String> = acked
+                .iter()
+                .filter(|id| !apis.iter().any(|a| a.id == **id))
+                .collect();
+            if missing.is_empty() {
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "acknowledged writes lost: {missing:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    // n1 moves to C: it already holds what C serves, so C sends it no
+    // full update, then a delta for the next change.
+    let full_before = updates_sent(c.process.addr, "full").await?;
+    let (_, nodes) = admin_c.fleet_status().await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut nodes = nodes;
+    while !nodes.iter().any(|n| n.node_id == "n1" && n.connected) {
+        anyhow::ensure!(Instant::now() < deadline, "n1 did not move to C: {nodes:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        nodes = admin_c.fleet_status().await?.1;
+    }
+    admin_b.route(&api, "/hi", "GET", mock(200, "v2")).await?;
+    admin_b.deploy(&api, "prod").await?;
+    let version = wait_same_version(&mut [&mut admin_b, &mut admin_c]).await?;
+    wait_applied(&mut admin_c, "n1", version).await?;
+    wait_applied(&mut admin_c, "n2", version).await?;
+    for node in [n1.addr(), n2.addr()] {
+        assert_eq!(http.get(node, "ha", "/prod/hi").await?.body, "v2");
+    }
+    assert_eq!(
+        updates_sent(c.process.addr, "full").await?,
+        full_before,
+        "a node that moved between replicas of one store was sent everything"
+    );
+    assert!(updates_sent(c.process.addr, "delta").await? >= 1.0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_etcd_down_writes_are_refused_nodes_keep_serving_and_all_converge_after()
+-> anyhow::Result<()> {
+    if !available("the control-plane replicas on etcd") {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let mut cluster = EtcdCluster::start(3)?;
+    let store = cluster.store_url("/outage");
+    let a = replica(dir.path(), "a", &store)?;
+    let b = replica(dir.path(), "b", &store)?;
+    let mut admin_a = Admin::connect(&a.url()).await?;
+    let mut admin_b = Admin::connect(&b.url()).await?;
+    let n1 = DataPlane::start(&a.url(), "n1", &dir.path().join("n1"), &[])?;
+    let n2 = DataPlane::start(&b.url(), "n2", &dir.path().join("n2"), &[])?;
+    let api = admin_a.create_api("steady", ApiProtocol::Rest).await?;
+    admin_a.route(&api, "/hi", "GET", mock(200, "v1")).await?;
+    admin_a.deploy(&api, "prod").await?;
+    let version = wait_same_version(&mut [&mut admin_a, &mut admin_b]).await?;
+    wait_applied(&mut admin_a, "n1", version).await?;
+    wait_applied(&mut admin_b, "n2", version).await?;
+
+    // One member down: the quorum still commits.
+    cluster.kill(2);
+    admin_b.route(&api, "/two", "GET", mock(200, "2")).await?;
+
+    // All down: a write is refused, saying why, and nothing is lost.
+    cluster.kill_all();
+    let started = Instant::now();
+    let refused = admin_a.route(&api, "/down", "GET", mock(200, "x")).await;
+    let error = format!("{:#}", refused.expect_err("a write with etcd down"));
+    assert!(
+        error.contains("Unavailable") && error.contains("etcd"),
+        "{error}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let http = GatewayClient::default();
+    for node in [n1.addr(), n2.addr()] {
+        assert_eq!(http.get(node, "steady", "/prod/hi").await?.body, "v1");
+    }
+
+    // etcd back: writes go through again and everything converges.
+    cluster.restart_stopped()?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match admin_a.route(&api, "/hi", "GET", mock(200, "v2")).await {
+            Ok(_) => break,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => anyhow::bail!("etcd is back but writes still fail: {e:#}"),
+        }
+    }
+    admin_a.deploy(&api, "prod").await?;
+    let version = wait_same_version(&mut [&mut admin_a, &mut admin_b]).await?;
+    wait_applied(&mut admin_a, "n1", version).await?;
+    wait_applied(&mut admin_b, "n2", version).await?;
+    for node in [n1.addr(), n2.addr()] {
+        assert_eq!(http.get(node, "steady", "/prod/hi").await?.body, "v2");
+        assert_eq!(http.get(node, "steady", "/prod/two").await?.body, "2");
+    }
+    // The refused write is nowhere.
+    assert_eq!(
+        http.get(n1.addr(), "steady", "/prod/down").await?.status,
+        http::StatusCode::FORBIDDEN
+    );
+    Ok(())
+}
