@@ -246,6 +246,11 @@ pub enum Command {
     /// `archwayctl completion zsh > "${fpath[1]}/_archwayctl"`,
     /// `archwayctl completion fish > ~/.config/fish/completions/archwayctl.fish`.
     Completion { shell: clap_complete::Shell },
+    /// Work on a store directly, with no control plane running on it.
+    Store {
+        #[command(subcommand)]
+        what: StoreCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -408,13 +413,37 @@ fn print_completion(shell: clap_complete::Shell) -> anyhow::Result<()> {
     }
 }
 
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy a whole store into an empty one, e.g. from one control plane's
+    /// sled folder to etcd for several replicas: identity, revision and
+    /// every record as they are, then both read back and compared by count
+    /// and SHA-256. Stop the source's control plane first.
+    Copy {
+        /// sled:DATA_DIR (the control plane's --data-dir) or etcd://HOST:PORT[,...][/PREFIX]
+        #[arg(long)]
+        from: crate::store::copy::Location,
+        /// The empty destination, in the same forms.
+        #[arg(long)]
+        to: crate::store::copy::Location,
+    },
+}
+
 /// Where the all-in-one mode (run from the repository) keeps its admin token.
 const DEFAULT_TOKEN_FILE: &str = "archway-data/control-plane/admin-token";
 
 /// Runs one CLI command, printing its result to stdout.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Completion { shell } = cli.command {
-        return print_completion(shell);
+    match &cli.command {
+        Command::Completion { shell } => return print_completion(*shell),
+        Command::Store {
+            what: StoreCommand::Copy { from, to },
+        } => {
+            let summary = crate::store::copy::copy(from, to).await?;
+            println!("copied {from} to {to}: {summary}; read back and verified");
+            return Ok(());
+        }
+        _ => {}
     }
     // A file that does not parse is reported (with its line and column)
     // before anything else, even with no server.
@@ -683,7 +712,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .into_inner();
             println!("stage {stage}: now serves {}", promoted.deployment_id);
         }
-        Command::Completion { .. } => unreachable!("answered before connecting"),
+        Command::Completion { .. } | Command::Store { .. } => {
+            unreachable!("answered before connecting")
+        }
     }
     Ok(())
 }

@@ -109,6 +109,12 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Keys per range request when loading: keeps each answer well under gRPC's
 /// message limits whatever the values' sizes.
 const LOAD_PAGE: i64 = 2_000;
+/// Keys per transaction of a copy: well under etcd's default
+/// --max-txn-ops of 128, so a copy works against any cluster.
+const CHUNK_OPS: usize = 100;
+/// Bytes per transaction of a copy, under etcd's default 1.5 MiB request
+/// limit (a single larger value still goes, alone).
+const CHUNK_BYTES: usize = 1 << 20;
 /// Answers from etcd may be this large (a page of large deployments).
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
 
@@ -175,7 +181,7 @@ impl Etcd {
     pub(super) async fn load(&self) -> Result<(Entries, i64), StoreError> {
         let prefix = self.address.prefix.as_bytes();
         let end = range_end(prefix);
-        let mut kv = self
+        let kv = self
             .client
             .kv_client()
             .max_decoding_message_size(MAX_MESSAGE_BYTES);
@@ -189,8 +195,11 @@ impl Etcd {
             if at > 0 {
                 options = options.with_revision(at);
             }
-            let response = kv
-                .get(from.clone(), Some(options))
+            let response = self
+                .unsent_retried(|_| {
+                    let (mut kv, from, options) = (kv.clone(), from.clone(), options.clone());
+                    async move { kv.get(from, Some(options)).await }
+                })
                 .await
                 .map_err(|e| unavailable(&self.address, "loading the store", e))?;
             if at == 0 {
@@ -236,10 +245,12 @@ impl Etcd {
             })
             .collect();
         let count = ops.len();
+        let txn = Txn::new().when([guard]).and_then(ops);
         let response = self
-            .client
-            .kv_client()
-            .txn(Txn::new().when([guard]).and_then(ops))
+            .unsent_retried(|mut kv| {
+                let txn = txn.clone();
+                async move { kv.txn(txn).await }
+            })
             .await
             .map_err(|e| {
                 let message = e.to_string();
@@ -262,6 +273,34 @@ impl Etcd {
         }
     }
 
+    /// Puts every entry, in transactions of at most [`CHUNK_OPS`] keys and
+    /// about [`CHUNK_BYTES`]: for a copy into an empty store, where no one
+    /// else writes, so there is nothing to compare.
+    pub(super) async fn put_in_chunks<'a>(
+        &self,
+        entries: impl Iterator<Item = (&'a IVec, &'a Option<IVec>)>,
+    ) -> Result<(), StoreError> {
+        let mut ops = Vec::new();
+        let mut bytes = 0;
+        let mut entries = entries.peekable();
+        while let Some((key, value)) = entries.next() {
+            let value = value.as_ref().map(|v| v.to_vec()).unwrap_or_default();
+            bytes += key.len() + value.len() + self.address.prefix.len();
+            ops.push(TxnOp::put(self.key(key), value, None));
+            if ops.len() >= CHUNK_OPS || bytes >= CHUNK_BYTES || entries.peek().is_none() {
+                let txn = Txn::new().and_then(std::mem::take(&mut ops));
+                bytes = 0;
+                self.unsent_retried(|mut kv| {
+                    let txn = txn.clone();
+                    async move { kv.txn(txn).await }
+                })
+                .await
+                .map_err(|e| unavailable(&self.address, "copying into the store", e))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes `value` at `key` only if the key does not exist; whether it
     /// was written. For the store's identity, which is no configuration
     /// change.
@@ -271,14 +310,14 @@ impl Etcd {
         value: &[u8],
     ) -> Result<bool, StoreError> {
         let key = self.key(key);
+        let txn = Txn::new()
+            .when([Compare::version(key.clone(), CompareOp::Equal, 0)])
+            .and_then([TxnOp::put(key, value.to_vec(), None)]);
         let response = self
-            .client
-            .kv_client()
-            .txn(
-                Txn::new()
-                    .when([Compare::version(key.clone(), CompareOp::Equal, 0)])
-                    .and_then([TxnOp::put(key, value.to_vec(), None)]),
-            )
+            .unsent_retried(|mut kv| {
+                let txn = txn.clone();
+                async move { kv.txn(txn).await }
+            })
             .await
             .map_err(|e| unavailable(&self.address, "writing the store identity", e))?;
         Ok(response.succeeded())
@@ -366,6 +405,31 @@ impl Etcd {
         }
     }
 
+    /// Runs an etcd call, again on another member when it could not even
+    /// be sent (the connection to the member it went to was refused): the
+    /// client balances calls over every member given, and a member that is
+    /// down must not fail calls the others can serve. A call that may have
+    /// reached etcd is never repeated here, because a repeated write could
+    /// apply twice.
+    async fn unsent_retried<T, F, Fut>(&self, mut call: F) -> Result<T, etcd_client::Error>
+    where
+        F: FnMut(etcd_client::KvClient) -> Fut,
+        Fut: std::future::Future<Output = Result<T, etcd_client::Error>>,
+    {
+        // Enough tries to reach every member a few times over.
+        let tries = 3 * self.address.endpoints.len().max(1);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match call(self.client.kv_client()).await {
+                Err(e) if attempt < tries && never_sent(&e) => {
+                    tokio::time::sleep(Duration::from_millis(20 * attempt as u64)).await;
+                }
+                result => return result,
+            }
+        }
+    }
+
     fn key(&self, key: &[u8]) -> Vec<u8> {
         let mut full = Vec::with_capacity(self.address.prefix.len() + key.len());
         full.extend_from_slice(self.address.prefix.as_bytes());
@@ -396,6 +460,21 @@ fn range_end(prefix: &[u8]) -> Vec<u8> {
         }
     }
     vec![0]
+}
+
+/// Whether a call failed before any byte of it could reach etcd: the
+/// connection was refused or could not be made. The client reports this
+/// only in the status's text (tonic's connect error), so that is read.
+fn never_sent(e: &etcd_client::Error) -> bool {
+    match e {
+        etcd_client::Error::GRpcStatus(status) => {
+            status.code() == tonic::Code::Unavailable
+                && (status.message().contains("tcp connect error")
+                    || status.message().contains("dns error"))
+        }
+        etcd_client::Error::TransportError(_) => true,
+        _ => false,
+    }
 }
 
 fn unavailable(address: &EtcdAddress, doing: &str, e: etcd_client::Error) -> StoreError {

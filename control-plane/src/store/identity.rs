@@ -269,7 +269,7 @@ fn read_identity_file(path: &Path) -> anyhow::Result<Option<String>> {
     }
 }
 
-fn write_identity_file(path: &Path, id: &str) -> anyhow::Result<()> {
+pub(crate) fn write_identity_file(path: &Path, id: &str) -> anyhow::Result<()> {
     crate::secrets::create_private(path, &format!("{id}\n"))
         .with_context(|| format!("writing {}", path.display()))
 }

@@ -15,6 +15,7 @@
 //! sled is confined to this module; the rest of the control plane reads
 //! through a [`View`] and writes through a [`Txn`].
 
+pub mod copy;
 #[cfg(feature = "etcd")]
 pub mod etcd;
 pub mod identity;
