@@ -39,10 +39,6 @@ const RESOURCES_PER_MESSAGE: usize = 5_000;
 const MAX_CHANGES: usize = 100_000;
 /// How long a node has to say hello after opening its stream.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a node that is ahead of this replica (it came from one further
-/// along the store's watch) waits for this one to catch up before it is
-/// sent everything.
-const CATCH_UP_WAIT: Duration = Duration::from_secs(5);
 /// A node sends a heartbeat every 10 s: silence for this long means it is
 /// gone (e.g. partitioned without a reset), and its session ends.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(35);
@@ -203,7 +199,14 @@ impl VersionedSet {
         if base == self.version || (base > self.version && base <= self.built_at) {
             return None;
         }
-        if base < self.horizon || base > self.built_at {
+        if base > self.built_at {
+            // The node holds a version this replica has not reached yet (it
+            // came from a replica further along the store's watch). It is
+            // never sent an older configuration: it keeps what it has and
+            // gets what changed once this replica catches up.
+            return None;
+        }
+        if base < self.horizon {
             return Some(self.full(origin));
         }
         let names: BTreeSet<&String> = self
@@ -242,9 +245,6 @@ pub struct Distribution {
     /// so an older read can never overwrite a newer one.
     synced: Mutex<View>,
     version_tx: watch::Sender<u64>,
-    /// The store revision the set was last built from (see
-    /// [`VersionedSet::built_at`]).
-    built_tx: watch::Sender<u64>,
     /// Set once on shutdown: every node stream ends, so the server can drain.
     closing: watch::Sender<bool>,
     fleet: Arc<FleetStatus>,
@@ -288,7 +288,6 @@ impl Distribution {
             }),
             synced: Mutex::new(view),
             version_tx,
-            built_tx: watch::channel(version).0,
             closing: watch::channel(false).0,
             fleet,
             traffic: crate::traffic::Traffic::new(),
@@ -434,7 +433,6 @@ impl Distribution {
         if upserts.is_empty() && removals.is_empty() {
             let mut set = self.set.write().expect("distribution lock");
             set.built_at = set.built_at.max(revision);
-            self.built_tx.send_replace(set.built_at);
             return;
         }
         let version = {
@@ -451,7 +449,6 @@ impl Distribution {
                 changed.push(name);
             }
             set.version = version;
-            self.built_tx.send_replace(set.built_at);
             set.change_count += changed.len();
             set.changes.insert(version, changed);
             set.prune();
@@ -466,15 +463,6 @@ impl Distribution {
             epoch: &self.epoch,
             store_id: &self.store_id,
         }
-    }
-
-    /// Waits, for at most `limit`, until this replica has built from store
-    /// revision `version`: a node that moved here from a replica further
-    /// along the store's watch would otherwise look ahead of this one and
-    /// get everything, where a moment later it gets a delta or nothing.
-    async fn wait_until_built(&self, version: u64, limit: Duration) {
-        let mut built = self.built_tx.subscribe();
-        let _ = tokio::time::timeout(limit, built.wait_for(|b| *b >= version)).await;
     }
 
     fn update_for(&self, hello: &NodeHello) -> Option<PlannedUpdate> {
@@ -669,11 +657,6 @@ async fn run_session(
     version_rx.mark_unchanged();
     let mut closing = distribution.closing.subscribe();
     let mut sent = hello.version;
-    if hello.epoch == distribution.epoch {
-        distribution
-            .wait_until_built(hello.version, CATCH_UP_WAIT)
-            .await;
-    }
     if let Some(update) = distribution.update_for(&hello) {
         sent = update.version;
         fleet.sent(&node_id, session, sent);
@@ -829,7 +812,6 @@ mod tests {
         let mut set = set_with(&[(5, &["api/a"])], &[api("api/a", "")]);
         set.horizon = 4;
         assert!(set.since(3, ORIGIN).unwrap().full);
-        assert!(set.since(9, ORIGIN).unwrap().full);
         assert!(!set.since(4, ORIGIN).unwrap().full);
     }
 
@@ -897,5 +879,92 @@ mod tests {
         set.remove("api/b");
         set.remove("api/never");
         assert_eq!(set.digest, ContentDigest::of([&*api("api/a", "2")]));
+    }
+
+    #[test]
+    fn a_node_at_a_version_this_replica_built_past_is_current() {
+        let mut set = set_with(&[(5, &["api/a"])], &[api("api/a", "")]);
+        // Revisions 6..8 changed nothing the fleet holds (usage reports),
+        // or another replica numbered a write this one coalesced.
+        set.built_at = 8;
+        assert!(set.since(5, ORIGIN).is_none());
+        assert!(set.since(7, ORIGIN).is_none());
+        assert!(set.since(8, ORIGIN).is_none());
+        // Ahead of what was built: nothing yet, never an older version.
+        assert!(set.since(9, ORIGIN).is_none());
+    }
+
+    #[test]
+    fn a_node_claiming_this_version_with_other_content_gets_everything() {
+        let set = set_with(&[(41, &["api/a"])], &[api("api/a", "1")]);
+        let held = ContentDigest::of([&*api("api/a", "1")]);
+        assert!(set.for_hello(&hello("e", "s1", held), ORIGIN).is_none());
+        let other = ContentDigest::of([&*api("api/a", "restored from a backup")]);
+        assert!(
+            set.for_hello(&hello("e", "s1", other), ORIGIN)
+                .unwrap()
+                .full
+        );
+    }
+
+    /// Every write is published at the store's revision, found by comparing
+    /// versions of the store: a key written straight to the store (as
+    /// another replica's write arrives) is published; bookkeeping (usage
+    /// sequences) publishes nothing but moves what the set was built from.
+    #[tokio::test]
+    async fn every_write_is_published_at_the_stores_revision_whoever_made_it() {
+        use crate::store::keys;
+        use archway_proto::v1::ApiKey;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let master = Arc::new(MasterKey::from_bytes(&[7; 32]));
+        let distribution =
+            Distribution::new(&store, Arc::new(FleetStatus::default()), None, master).unwrap();
+        let key = ApiKey {
+            id: "k1".into(),
+            enabled: true,
+            ..Default::default()
+        };
+        let ((), revision) = store
+            .write(|txn| {
+                txn.put(&keys::api_key("k1"), &key);
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        distribution.sync(&store).unwrap();
+        assert_eq!(distribution.version(), revision);
+        let name = resource_name::api_key("k1");
+        assert!(
+            distribution
+                .set
+                .read()
+                .unwrap()
+                .resources
+                .contains_key(&name)
+        );
+
+        let ((), usage) = store
+            .write(|txn| {
+                txn.put_raw(&keys::usage_sequence("node-1"), &1u64.to_be_bytes());
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        distribution.sync(&store).unwrap();
+        assert_eq!(distribution.version(), revision, "nothing the fleet holds");
+        assert_eq!(distribution.set.read().unwrap().built_at, usage);
+
+        let ((), removed) = store
+            .write(|txn| {
+                txn.delete(&keys::api_key("k1"));
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        distribution.sync(&store).unwrap();
+        assert_eq!(distribution.version(), removed);
+        let update = distribution.update_since(revision).unwrap();
+        assert_eq!(update.removals, [name]);
     }
 }

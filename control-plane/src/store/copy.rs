@@ -44,6 +44,16 @@ impl std::str::FromStr for Location {
     }
 }
 
+impl Location {
+    fn sled_dir(&self) -> Option<&std::path::Path> {
+        match self {
+            Self::Sled(dir) => Some(dir),
+            #[cfg(feature = "etcd")]
+            Self::Etcd(_) => None,
+        }
+    }
+}
+
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -121,7 +131,7 @@ async fn open(location: &Location) -> anyhow::Result<Arc<Store>> {
 /// Copies everything from `from` into the empty `to`, then reads `to` back
 /// from scratch and checks it holds the same. Returns the source's summary.
 pub async fn copy(from: &Location, to: &Location) -> anyhow::Result<Summary> {
-    if let Location::Sled(dir) = from {
+    if let Some(dir) = from.sled_dir() {
         anyhow::ensure!(
             dir.join(super::identity::STORE_DIR).is_dir(),
             "{from}: no store folder {} (give the control plane's --data-dir)",
@@ -144,7 +154,7 @@ pub async fn copy(from: &Location, to: &Location) -> anyhow::Result<Summary> {
             .await
             .with_context(|| format!("writing into {to}"))?;
     }
-    if let (Location::Sled(dir), Some(id)) = (to, &expected.store_id) {
+    if let (Some(dir), Some(id)) = (to.sled_dir(), &expected.store_id) {
         super::identity::write_identity_file(&dir.join(super::identity::IDENTITY_FILE), id)?;
     }
     drop(source);

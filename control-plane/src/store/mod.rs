@@ -266,7 +266,7 @@ impl Store {
         #[cfg(feature = "etcd")]
         let mut attempts = 0;
         loop {
-            let guard = self.write_lock.lock().await;
+            let _guard = self.write_lock.lock().await;
             // Under the write lock nothing else publishes: this is the latest.
             let base = self.view();
             let mut txn = Txn {
@@ -310,7 +310,7 @@ impl Store {
                                 ))
                                 .into());
                             }
-                            drop(guard);
+                            drop(_guard);
                             self.wait_for_etcd_revision(etcd, at).await?;
                         }
                     }
@@ -353,8 +353,10 @@ impl Store {
     /// Applies `staged` to sled, flushes it, then publishes `next` (the
     /// committed map with the same changes). Called under the write lock.
     async fn commit_sled(&self, staged: &Staged, next: Entries) -> Result<(), StoreError> {
-        let Backend::Sled { db, tree } = &self.backend else {
-            unreachable!("commit_sled on another backend")
+        let (db, tree) = match &self.backend {
+            Backend::Sled { db, tree } => (db, tree),
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(_) => unreachable!("commit_sled on etcd"),
         };
         let mut batch = sled::Batch::default();
         for (key, value) in staged {
@@ -758,8 +760,10 @@ mod tests {
 
     /// What sled holds, for comparing with the published copy.
     fn sled_entries(store: &Store) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let Backend::Sled { tree, .. } = &store.backend else {
-            unreachable!()
+        let tree = match &store.backend {
+            Backend::Sled { tree, .. } => tree,
+            #[cfg(feature = "etcd")]
+            Backend::Etcd(_) => unreachable!("a sled test"),
         };
         tree.iter()
             .map(|e| {

@@ -115,7 +115,6 @@ impl Planner<'_> {
             let entry = Entry {
                 kind: "usage_plan",
                 key: keys::usage_plan(&plan.id),
-                publish: Some(resource_name::usage_plan(&plan.id)),
                 id: plan.id.clone(),
                 name: spec.name.clone(),
                 document_path: field,
@@ -138,9 +137,8 @@ impl Planner<'_> {
                 let resets = view.keys_under(&keys::quota_resets(&old.id));
                 std::iter::once(keys::usage_plan(&old.id)).chain(resets)
             };
-            let publish = Some(resource_name::usage_plan(&old.id));
             let (id, name) = (old.id.clone(), old.name.clone());
-            if self.leave_or_prune("usage_plan", id, name, delete, publish) {
+            if self.leave_or_prune("usage_plan", id, name, delete) {
                 // Left alone: keys may stay in it (by id; a clash of names
                 // with a plan of the document was refused above).
                 after.entry(old.name.clone()).or_insert(old);
@@ -279,7 +277,6 @@ impl Planner<'_> {
             let entry = Entry {
                 kind: "api_key",
                 key: keys::api_key(&key.id),
-                publish: Some(resource_name::api_key(&key.id)),
                 id: key.id.clone(),
                 name: spec.name.clone(),
                 document_path: field,
@@ -292,9 +289,8 @@ impl Planner<'_> {
             if names.taken(&old.name) {
                 continue;
             }
-            let publish = Some(resource_name::api_key(&old.id));
             let (id, name) = (old.id.clone(), old.name.clone());
-            self.leave_or_prune("api_key", id, name, || key_record_keys(old), publish);
+            self.leave_or_prune("api_key", id, name, || key_record_keys(old));
         }
         Ok(())
     }
@@ -363,7 +359,6 @@ impl Planner<'_> {
                     let entry = Entry {
                         kind: "iam_principal",
                         key: keys::principal(&desired.name),
-                        publish: Some(resource_name::principal(&desired.name)),
                         id: String::new(),
                         name,
                         document_path: field,
@@ -384,16 +379,12 @@ impl Planner<'_> {
                 continue;
             }
             let key = keys::principal(&old.name);
-            let publish = Some(resource_name::principal(&old.name));
             let name = old.name.clone();
-            if !self.leave_or_prune("iam_principal", String::new(), name, || [key], publish) {
+            if !self.leave_or_prune("iam_principal", String::new(), name, || [key]) {
                 // Its access keys go with it: listed by id (never the
                 // secret), after the principal.
                 for key in access_keys.remove(&old.name).unwrap_or_default() {
                     self.delete(keys::access_key(&key.access_key_id));
-                    self.plan
-                        .publish
-                        .push(resource_name::access_key(&key.access_key_id));
                     self.push(ConfigurationChange {
                         id: key.access_key_id.clone(),
                         ..change(

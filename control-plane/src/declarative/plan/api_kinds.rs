@@ -77,7 +77,6 @@ impl Planner<'_> {
             let entry = Entry {
                 kind: "model",
                 key: keys::model(&api.id, &desired.name),
-                publish: None,
                 id: desired.id.clone(),
                 name: format!("{} {}", api.name, desired.name),
                 document_path: field,
@@ -87,7 +86,7 @@ impl Planner<'_> {
         for old in left {
             let key = keys::model(&api.id, &old.name);
             let name = format!("{} {}", api.name, old.name);
-            if self.leave_or_prune("model", old.id.clone(), name, || [key], None) {
+            if self.leave_or_prune("model", old.id.clone(), name, || [key]) {
                 after.push(old.clone());
             }
         }
@@ -136,7 +135,6 @@ impl Planner<'_> {
             let entry = Entry {
                 kind: "request_validator",
                 key: keys::request_validator(&api.id, &desired.id),
-                publish: None,
                 id: desired.id.clone(),
                 name: format!("{} {}", api.name, desired.name),
                 document_path: field,
@@ -149,7 +147,7 @@ impl Planner<'_> {
             }
             let key = keys::request_validator(&api.id, &old.id);
             let name = format!("{} {}", api.name, old.name);
-            if self.leave_or_prune("request_validator", old.id.clone(), name, || [key], None) {
+            if self.leave_or_prune("request_validator", old.id.clone(), name, || [key]) {
                 after.push(old.clone());
             }
         }
@@ -199,7 +197,6 @@ impl Planner<'_> {
             let entry = Entry {
                 kind: "gateway_response",
                 key: keys::gateway_response(&api.id, &desired.response_type),
-                publish: None,
                 id: String::new(),
                 name: format!("{} {}", api.name, desired.response_type),
                 document_path: field,
@@ -213,7 +210,7 @@ impl Planner<'_> {
             }
             let key = keys::gateway_response(&api.id, &old.response_type);
             let name = format!("{} {}", api.name, old.response_type);
-            if self.leave_or_prune("gateway_response", String::new(), name, || [key], None) {
+            if self.leave_or_prune("gateway_response", String::new(), name, || [key]) {
                 after.push(old);
             }
         }

@@ -63,7 +63,7 @@ impl Planner<'_> {
         let view = self.view;
         for api in missing {
             let delete = || api_record_keys(view, &api.id);
-            if self.leave_or_prune("api", api.id.clone(), api.name.clone(), delete, None) {
+            if self.leave_or_prune("api", api.id.clone(), api.name.clone(), delete) {
                 self.final_apis.push((api.id.clone(), api.name.clone()));
                 self.final_protocols.insert(api.id.clone(), api.protocol());
                 for stage in self.view.scan::<Stage>(&keys::stages(&api.id))? {
@@ -356,7 +356,6 @@ impl Planner<'_> {
             let entry = Entry {
                 kind: "authorizer",
                 key: keys::authorizer(&api.id, &desired.id),
-                publish: None,
                 id: desired.id.clone(),
                 name: format!("{} {}", api.name, a.name),
                 document_path: field,
@@ -369,7 +368,7 @@ impl Planner<'_> {
             }
             let key = keys::authorizer(&api.id, &old.id);
             let name = format!("{} {}", api.name, old.name);
-            if self.leave_or_prune("authorizer", old.id.clone(), name, || [key], None) {
+            if self.leave_or_prune("authorizer", old.id.clone(), name, || [key]) {
                 after.push(old.clone());
             }
         }

@@ -57,7 +57,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::lookup::{Found, id_or_name};
 use crate::store::{StoreError, View, keys};
 use crate::{api_keys, ids, validate};
-use archway_proto::resource_name;
 use archway_proto::v1::*;
 use prost::Message;
 use serde::Serialize;
@@ -106,8 +105,6 @@ pub struct Plan {
     pub changes: Vec<ConfigurationChange>,
     /// For the store: one batch.
     pub writes: Vec<Write>,
-    /// Keys, plans, principals and access keys to publish individually.
-    pub publish: Vec<String>,
     /// Values generated for new keys, shown once after the commit.
     pub created_keys: Vec<CreatedApiKey>,
 }
@@ -268,8 +265,6 @@ struct Entry {
     kind: &'static str,
     /// The store key of the record.
     key: String,
-    /// The config resource nodes get, for kinds that travel to them.
-    publish: Option<String>,
     /// The record's id, as reported (empty for kinds named by name).
     id: String,
     name: String,
@@ -416,9 +411,6 @@ impl Planner<'_> {
             }
         };
         self.put(entry.key, &desired);
-        if let Some(resource) = entry.publish {
-            self.plan.publish.push(resource);
-        }
         self.push(ConfigurationChange {
             id,
             document_path: entry.document_path,
@@ -430,7 +422,7 @@ impl Planner<'_> {
 
     /// A stored record the document does not name, the same way for every
     /// kind: with prune it is deleted (`delete` gives its keys, asked only
-    /// then; `publish` the config resource nodes drop), else left alone;
+    /// then), else left alone;
     /// listed either way. Returns whether it is kept.
     fn leave_or_prune<I: IntoIterator<Item = String>>(
         &mut self,
@@ -438,7 +430,6 @@ impl Planner<'_> {
         id: String,
         name: String,
         delete: impl FnOnce() -> I,
-        publish: Option<String>,
     ) -> bool {
         if !self.options.prune {
             self.push(ConfigurationChange {
@@ -449,9 +440,6 @@ impl Planner<'_> {
         }
         for key in delete() {
             self.delete(key);
-        }
-        if let Some(resource) = publish {
-            self.plan.publish.push(resource);
         }
         self.push(ConfigurationChange {
             id,
@@ -1113,7 +1101,6 @@ apis:
                 .unwrap()
                 .is_some()
         );
-        assert!(plan.publish.len() >= 4);
         // Applying again changes nothing (values are never compared but by hash).
         assert!(apply(&store, &doc(&text), false).await.changes.is_empty());
         // A different value for an existing key is refused.
