@@ -9,7 +9,10 @@ use archway_e2e::ctl::{ctl, ctl_run};
 use archway_e2e::http_client::GatewayClient;
 use archway_e2e::metrics::{sample, scrape};
 use archway_e2e::{Admin, ControlPlane, DataPlane, unused_loopback_addr};
-use archway_proto::v1::{ApiProtocol, RestApi};
+use archway_proto::v1::{
+    ApiProtocol, CreateApiKeyRequest, CreateUsagePlanRequest, GetUsageRequest, QuotaPeriod,
+    QuotaSettings, RestApi, UsagePlan, UsagePlanKeyRequest, UsagePlanStage,
+};
 use http::StatusCode;
 use std::time::{Duration, Instant};
 
@@ -114,8 +117,13 @@ async fn a_node_moves_to_the_next_control_plane_when_its_replica_is_killed() -> 
     first.process.kill();
     wait_serves(&node, "steady", "from a").await?;
     let second = ControlPlane::start_on(&cp_dir, b.trim_start_matches("http://"))?;
-    let mut admin = Admin::connect(&second.url()).await?;
+    let started = Instant::now();
     wait_connected(&node, &b, 1.0).await?;
+    eprintln!(
+        "node on B {:?} after B printed its address",
+        started.elapsed()
+    );
+    let mut admin = Admin::connect(&second.url()).await?;
     assert_eq!(connection(&node, &a).await?.0, 0.0);
     // Same store: nothing to refuse, and no older version.
     assert!(applied_version(&mut admin, "n").await? >= before);
@@ -178,10 +186,16 @@ async fn a_node_refuses_another_stores_configuration_on_its_next_control_plane()
     admin.wait_converged(&["n"]).await?;
     wait_serves(&node, "steady", "pong").await?;
 
-    // A goes: the node moves to B, which serves another store. It refuses
+    // A is stopped (SIGTERM: it closes every node stream as it shuts
+    // down): the node moves to B, which serves another store. It refuses
     // that store's configuration, says why, and keeps serving A's.
-    first.process.kill();
+    let stopping = Instant::now();
+    first.process.terminate();
     wait_connected(&node, &b, 1.0).await?;
+    eprintln!(
+        "node on B {:?} after A was sent SIGTERM",
+        stopping.elapsed()
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     while applies(&node, "nack").await? < 1.0 {
         anyhow::ensure!(
@@ -206,6 +220,129 @@ async fn a_node_refuses_another_stores_configuration_on_its_next_control_plane()
     );
     let answer = http.get(node.addr(), "foreign", "/prod/ping").await?;
     assert_ne!(answer.body, "foreign");
+    Ok(())
+}
+
+/// Today's usage of `key` under `plan`, as `admin`'s control plane's ledger
+/// holds it.
+async fn used(admin: &mut Admin, plan: &str, key: &str) -> anyhow::Result<u64> {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
+    let today = archway_proto::quota::date_string(archway_proto::quota::day_of(ms));
+    let items = admin
+        .plans
+        .get_usage(GetUsageRequest {
+            usage_plan_id: plan.into(),
+            key_id: key.into(),
+            start_date: today.clone(),
+            end_date: today,
+        })
+        .await?
+        .into_inner()
+        .items;
+    Ok(items.iter().map(|i| i.used).sum())
+}
+
+/// Sends `count` keyed requests, each answered 200.
+async fn keyed_requests(node: &DataPlane, key: &str, count: usize) -> anyhow::Result<()> {
+    let http = GatewayClient::default();
+    for _ in 0..count {
+        let answer = http
+            .get_with_key(node.addr(), "shop", "/prod/orders", key)
+            .await?;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    Ok(())
+}
+
+/// Waits (bounded) until the ledger holds exactly `expected`, then checks it
+/// stays so over several report intervals (nothing counted twice).
+async fn wait_used(admin: &mut Admin, plan: &str, key: &str, expected: u64) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = used(admin, plan, key).await?;
+        if now == expected {
+            break;
+        }
+        anyhow::ensure!(
+            now < expected && Instant::now() < deadline,
+            "usage {now}, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(used(admin, plan, key).await?, expected);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_reported_around_a_failover_is_counted_once() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cp_dir = dir.path().join("cp");
+    let mut first = ControlPlane::start(&cp_dir)?;
+    let (a, b) = (first.url(), format!("http://{}", unused_loopback_addr()));
+    let node = DataPlane::start(
+        &format!("{a},{b}"),
+        "n",
+        &dir.path().join("n"),
+        &["--usage-report-interval-ms", "100"],
+    )?;
+    let mut admin = Admin::connect(&a).await?;
+    let api = admin.create_api("shop", ApiProtocol::Rest).await?;
+    admin
+        .route_with_key(&api, "/orders", "GET", mock(200, "orders"), true)
+        .await?;
+    admin.deploy(&api, "prod").await?;
+    let plan = admin
+        .plans
+        .create_usage_plan(CreateUsagePlanRequest {
+            plan: Some(UsagePlan {
+                name: "metered".into(),
+                quota: Some(QuotaSettings {
+                    limit: 10_000,
+                    period: QuotaPeriod::Day as i32,
+                    offset: 0,
+                }),
+                api_stages: vec![UsagePlanStage {
+                    api_id: api.id.clone(),
+                    stage: "prod".into(),
+                    throttle: vec![],
+                }],
+                ..Default::default()
+            }),
+        })
+        .await?
+        .into_inner();
+    let key = admin
+        .plans
+        .create_api_key(CreateApiKeyRequest {
+            name: "k".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    admin
+        .plans
+        .add_key_to_plan(UsagePlanKeyRequest {
+            usage_plan_id: plan.id.clone(),
+            key_id: key.id.clone(),
+        })
+        .await?;
+    admin.wait_converged(&["n"]).await?;
+    keyed_requests(&node, &key.value, 30).await?;
+    wait_used(&mut admin, &plan.id, &key.id, 30).await?;
+
+    // More requests, and A is killed right after them: their report may be
+    // unsent, in flight, or recorded but not acknowledged. The node gives
+    // it to B, the same store, which counts each report once.
+    keyed_requests(&node, &key.value, 20).await?;
+    first.process.kill();
+    keyed_requests(&node, &key.value, 5).await?;
+    let second = ControlPlane::start_on(&cp_dir, b.trim_start_matches("http://"))?;
+    let mut admin = Admin::connect(&second.url()).await?;
+    wait_connected(&node, &b, 1.0).await?;
+    wait_used(&mut admin, &plan.id, &key.id, 55).await?;
     Ok(())
 }
 
