@@ -513,6 +513,57 @@ mod tests {
         }
     }
 
+    /// Log lines written while running `f`, uncoloured.
+    fn logged(f: impl FnOnce()) -> String {
+        use crate::lock::LockOrRecover;
+        #[derive(Clone, Default)]
+        struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock_or_recover().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        String::from_utf8(lines.0.lock_or_recover().clone()).unwrap()
+    }
+
+    #[test]
+    fn a_switch_is_logged_only_when_a_stream_opens_on_another_address() {
+        let config = ClientConfig {
+            control_planes: vec!["http://a".into(), "http://b".into()],
+            node_id: "n".into(),
+            applies: None,
+            connection: None,
+            usage: None,
+            traffic: None,
+            token: None,
+            ca_pem: None,
+        };
+        let mut followed = None;
+        // The first stream, and a reconnect to the same replica: no switch.
+        let quiet = logged(|| {
+            opened(&config, &mut followed, "http://b");
+            opened(&config, &mut followed, "http://b");
+        });
+        assert!(!quiet.contains("switched"), "{quiet}");
+        let said = logged(|| opened(&config, &mut followed, "http://a"));
+        assert!(
+            said.contains("control plane switched from http://b to http://a"),
+            "{said}"
+        );
+        assert_eq!(followed.as_deref(), Some("http://a"));
+    }
+
     #[test]
     fn parts_are_gathered_into_one_update() {
         let mut parts = UpdateParts::default();

@@ -380,3 +380,78 @@ fn archwayctl_names_every_address_it_tried_when_none_answers() {
         "pass --server or set ARCHWAY_SERVER",
     ]);
 }
+
+/// Applies a document serving `GET /prod/ping` of API `secure` answering
+/// `body`, through archwayctl at `servers`, trusting `ca`.
+fn apply_over_tls(servers: &str, ca: &std::path::Path, dir: &std::path::Path, body: &str) {
+    let file = dir.join("ping.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+apis:
+  - name: secure
+    id: secure
+    routes:
+      - {{ path: /ping, method: GET, integration: {{ type: MOCK, status: 200, body: "{body}" }} }}
+    stages:
+      - name: prod
+"#
+        ),
+    )
+    .unwrap();
+    let ca = ca.display().to_string();
+    let (mut command, _cwd) = archway_e2e::ctl::command(&[
+        "--server",
+        servers,
+        "--token",
+        archway_e2e::TEST_ADMIN_TOKEN,
+        "--ca-file",
+        &ca,
+        "apply",
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    let out = command.output().expect("running archwayctl");
+    assert!(
+        out.status.success(),
+        "archwayctl --server {servers} apply: {}",
+        archway_e2e::text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_and_archwayctl_fail_over_between_https_control_planes_with_one_ca_file()
+-> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (pki, mut first) = ControlPlane::start_tls(dir.path())?;
+    let a = first.url();
+    let b = format!("https://{}", unused_loopback_addr());
+    let ca = pki.ca.display().to_string();
+    let node = DataPlane::start(
+        &format!("{a},{b}"),
+        "n",
+        &dir.path().join("n"),
+        &["--control-plane-ca-file", &ca],
+    )?;
+    // archwayctl past a dead https:// address, trusting the same CA.
+    apply_over_tls(&format!("{b},{a}"), &pki.ca, dir.path(), "from a");
+    wait_serves(&node, "secure", "from a").await?;
+    wait_connected(&node, &a, 0.0).await?;
+
+    // A replica of the same store, with the same certificate, on B.
+    first.process.kill();
+    let (cert, key) = (
+        pki.cert.display().to_string(),
+        pki.key.display().to_string(),
+    );
+    let _second = ControlPlane::start_with(
+        &dir.path().join("cp"),
+        b.trim_start_matches("https://"),
+        &["--tls-cert", &cert, "--tls-key", &key],
+    )?;
+    wait_connected(&node, &b, 1.0).await?;
+    apply_over_tls(&format!("{a},{b}"), &pki.ca, dir.path(), "from b");
+    wait_serves(&node, "secure", "from b").await?;
+    Ok(())
+}
