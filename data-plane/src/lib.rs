@@ -14,6 +14,7 @@ pub mod aws;
 pub mod body;
 pub mod client;
 pub mod compile;
+pub mod control_planes;
 pub mod disk;
 pub mod hop_by_hop;
 pub mod jwks;

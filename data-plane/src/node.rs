@@ -4,7 +4,7 @@
 
 use crate::access_log::AccessLogSinks;
 use crate::apply::ConfigApplier;
-use crate::client::{self, ClientConfig};
+use crate::client::{self, ClientConfig, ConnectionMetrics};
 use crate::disk::{SEAL_KEY_FILE, SealKeySource, SnapshotFile};
 use crate::limits::Limits;
 use crate::limits::redis_store::RedisLimits;
@@ -31,7 +31,9 @@ use tokio::net::TcpListener;
 
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
-    pub control_plane: String,
+    /// The control planes to follow, in the order to try them (see
+    /// [`crate::control_planes`]).
+    pub control_planes: Vec<String>,
     /// None: read from (or create in) the state directory.
     pub node_id: Option<String>,
     /// APIs answer at `{api-id}.{domain}`.
@@ -130,6 +132,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let listeners = listeners.into();
+    crate::control_planes::ControlPlanes::new(&config.control_planes)?;
     let node_id = match &config.node_id {
         Some(id) => id.clone(),
         None => stable_node_id(config.state_dir.as_ref())?,
@@ -168,7 +171,7 @@ pub async fn run(
         Ok(None) => tracing::info!("no saved snapshot; waiting for the control plane"),
         Err(e) => tracing::error!(error = %e, "ignoring the saved snapshot"),
     }
-    tracing::info!(node = %node_id, control_plane = %config.control_plane, "node starting");
+    tracing::info!(node = %node_id, control_planes = %config.control_planes.join(","), "node starting");
     let ready = applier.ready();
     let redis = match &config.redis_url {
         Some(url) => Some(RedisLimits::connect(url)?),
@@ -226,9 +229,10 @@ pub async fn run(
     let (stop_follower, follower_stop) = tokio::sync::watch::channel(false);
     let mut follower = tokio::spawn(client::run(
         ClientConfig {
-            control_plane: config.control_plane.clone(),
+            control_planes: config.control_planes.clone(),
             node_id,
             applies: Some(telemetry.metrics.config_applies.clone()),
+            connection: Some(ConnectionMetrics::new(telemetry.meter())),
             usage: Some((limits.clone(), config.usage_report_interval)),
             traffic: Some((traffic_source, traffic)),
             token: config.token.clone(),

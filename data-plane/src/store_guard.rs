@@ -16,6 +16,10 @@
 //!   that store. Deleting APIs one by one reaches nodes as deltas and is
 //!   never refused.
 //!
+//! - refuses a full update older than what it holds from the same store
+//!   and epoch: a control-plane replica behind the one the node followed
+//!   before a failover (it would take the node back in time).
+//!
 //! A node holding nothing takes the first store it meets, unless it was
 //! started with `--adopt-store ID`: then it takes that store only. Give new
 //! nodes the fleet's store id where their state does not survive a restart
@@ -65,6 +69,34 @@ impl StoreGuard {
                  {expected}: refused, still serving version {}. If the store was replaced on \
                  purpose, restart the node with --adopt-store {}",
                 update.version,
+                held.version,
+                if update.store_id.is_empty() {
+                    "ID"
+                } else {
+                    &update.store_id
+                },
+            ));
+        }
+        // Same store, same epoch (the control plane process, or the
+        // replicas of one store, that numbered what the node holds): an
+        // older full configuration is a replica behind the others, met
+        // after a failover. Taking it would serve older configuration; the
+        // node refuses it and takes that replica's next delta, or another
+        // replica's, once it has caught up.
+        let goes_back = update.full
+            && update.epoch == held.epoch
+            && update.store_id == held.store_id
+            && update.version < held.version;
+        if goes_back {
+            return Err(format!(
+                "configuration version {} is older than version {} this node holds from the \
+                 same store and epoch {}: this control plane is behind the one the node \
+                 followed before; refused, still serving version {} until it catches up. If \
+                 the store was restored from an older backup on purpose, restart the node \
+                 with --adopt-store {}",
+                update.version,
+                held.version,
+                held.epoch,
                 held.version,
                 if update.store_id.is_empty() {
                     "ID"
@@ -191,11 +223,11 @@ mod tests {
                 .is_err()
         );
         // From the control plane it follows, the APIs' removal was seen.
-        assert!(
-            guard
-                .judge(&serving, &full("s1", "epoch-1", &["settings"]))
-                .is_ok()
-        );
+        let later = ConfigUpdate {
+            version: 6,
+            ..full("s1", "epoch-1", &["settings"])
+        };
+        assert!(guard.judge(&serving, &later).is_ok());
     }
 
     #[test]
@@ -219,6 +251,37 @@ mod tests {
                 .judge(&held("", &["api/a"]), &full("s1", "e2", &["api/b"]))
                 .is_ok(),
             "a snapshot from before store identities takes its first store"
+        );
+    }
+
+    #[test]
+    fn an_older_full_update_of_the_same_store_and_epoch_is_refused() {
+        // The node holds version 5 of epoch-1; a replica of the same store
+        // that has only reached version 3 sends it whole after a failover.
+        let guard = StoreGuard::default();
+        let serving = held("s1", &["api/a"]);
+        let reason = guard
+            .judge(&serving, &full("s1", "epoch-1", &["api/a"]))
+            .unwrap_err();
+        assert!(
+            reason.contains("version 3 is older than version 5") && reason.contains("behind"),
+            "{reason}"
+        );
+        // The same or a later version is taken, and so is an older number
+        // in another epoch (another control plane process).
+        for (version, epoch) in [(5, "epoch-1"), (6, "epoch-1"), (3, "epoch-2")] {
+            let update = ConfigUpdate {
+                version,
+                ..full("s1", epoch, &["api/a"])
+            };
+            assert!(guard.judge(&serving, &update).is_ok(), "{version} {epoch}");
+        }
+        // The operator's --adopt-store takes it (a store restored from an
+        // older backup on purpose).
+        assert!(
+            StoreGuard::new(Some("s1".into()))
+                .judge(&serving, &full("s1", "epoch-1", &["api/a"]))
+                .is_ok()
         );
     }
 }

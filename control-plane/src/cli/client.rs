@@ -1,5 +1,6 @@
 //! A connection to the admin API with one client per service.
 
+use super::failover::{FailoverChannel, Replica, root_cause};
 use anyhow::Context;
 use archway_proto::v1::admin_token_service_client::AdminTokenServiceClient;
 use archway_proto::v1::configuration_service_client::ConfigurationServiceClient;
@@ -9,7 +10,7 @@ use archway_proto::v1::iam_service_client::IamServiceClient;
 use archway_proto::v1::open_api_service_client::OpenApiServiceClient;
 use archway_proto::v1::rest_api_service_client::RestApiServiceClient;
 use archway_proto::v1::usage_plan_service_client::UsagePlanServiceClient;
-use tonic::transport::Channel;
+use tonic::transport::Endpoint;
 
 /// The generated types, for callers of this client.
 pub use archway_proto::v1 as proto;
@@ -49,7 +50,8 @@ impl tonic::service::Interceptor for BearerToken {
     }
 }
 
-pub type AuthChannel = tonic::service::interceptor::InterceptedService<Channel, BearerToken>;
+pub type AuthChannel =
+    tonic::service::interceptor::InterceptedService<FailoverChannel, BearerToken>;
 
 #[derive(Clone)]
 pub struct AdminClient {
@@ -69,45 +71,64 @@ impl AdminClient {
         Self::connect_with_ca(server, token, None).await
     }
 
-    /// For an `https://` server, trusts the OS roots and `ca_pem` (a PEM
-    /// bundle, for control planes whose certificate a private CA signed).
+    /// Connects to `server`: one control plane's URL, or several replicas'
+    /// separated by commas, tried in order until one answers (each gets
+    /// [`CONNECT_TIMEOUT`]); calls then fail over between them (see
+    /// [`super::failover`]). For an `https://` server, trusts the OS roots
+    /// and `ca_pem` (a PEM bundle, for control planes whose certificate a
+    /// private CA signed).
     pub async fn connect_with_ca(
         server: &str,
         token: Option<&str>,
         ca_pem: Option<&str>,
     ) -> anyhow::Result<Self> {
-        if !(server.starts_with("http://") || server.starts_with("https://")) {
+        let token = BearerToken::new(token)?;
+        let addresses: Vec<&str> = server.split(',').map(str::trim).collect();
+        let endpoints = addresses
+            .iter()
+            .map(|address| endpoint(address, ca_pem))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut failures = Vec::with_capacity(endpoints.len());
+        for (index, endpoint) in endpoints.iter().enumerate() {
+            match endpoint.connect().await {
+                Ok(channel) => {
+                    // The others connect when a call first needs them.
+                    let replicas = addresses
+                        .iter()
+                        .zip(&endpoints)
+                        .enumerate()
+                        .map(|(i, (address, endpoint))| Replica {
+                            address: (*address).to_owned(),
+                            channel: if i == index {
+                                channel.clone()
+                            } else {
+                                endpoint.connect_lazy()
+                            },
+                        })
+                        .collect();
+                    return Ok(Self::new(FailoverChannel::new(replicas, index), token));
+                }
+                Err(e) => failures.push((addresses[index], root_cause(&e))),
+            }
+        }
+        if let [(server, cause)] = failures.as_slice() {
             anyhow::bail!(
-                "'{server}' is not a server URL: pass --server http://HOST:PORT \
-                 (or https://) or set ARCHWAY_SERVER"
+                "cannot reach the control plane at {server} ({cause}): is the control plane \
+                 running at {server}? pass --server or set ARCHWAY_SERVER"
             );
         }
-        let mut endpoint = tonic::transport::Endpoint::from_shared(server.to_owned())
-            .with_context(|| {
-                format!(
-                    "'{server}' is not a valid server URL: pass --server http://HOST:PORT \
-                     (or https://) or set ARCHWAY_SERVER"
-                )
-            })?
-            .connect_timeout(std::time::Duration::from_secs(5));
-        if server.starts_with("https://") {
-            let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots();
-            if let Some(pem) = ca_pem {
-                tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
-            }
-            endpoint = endpoint.tls_config(tls).context("configuring TLS")?;
-        }
-        let channel = endpoint.connect().await.map_err(|e| {
-            anyhow::anyhow!(
-                "cannot reach the control plane at {server} ({}): is the control plane \
-                 running at {server}? pass --server or set ARCHWAY_SERVER",
-                root_cause(&e)
-            )
-        })?;
-        Ok(Self::new(channel, BearerToken::new(token)?))
+        let tried: Vec<String> = failures
+            .iter()
+            .map(|(server, cause)| format!("{server} ({cause})"))
+            .collect();
+        anyhow::bail!(
+            "cannot reach any control plane: tried {}: is a control plane running at one of \
+             them? pass --server (URLs separated by commas) or set ARCHWAY_SERVER",
+            tried.join(", ")
+        )
     }
 
-    pub fn new(channel: Channel, token: BearerToken) -> Self {
+    pub fn new(channel: FailoverChannel, token: BearerToken) -> Self {
         let channel = tonic::service::interceptor::InterceptedService::new(channel, token);
         Self {
             tokens: AdminTokenServiceClient::new(channel.clone()),
@@ -131,15 +152,35 @@ impl AdminClient {
     }
 }
 
-/// The innermost cause of an error (e.g. "Connection refused (os error
-/// 111)"): a transport error's own text, "transport error", says nothing of
-/// what failed, and the layers between repeat "error".
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
+/// How long connecting to one control plane may take before the next is
+/// tried.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The endpoint of one control plane at `server`, refused with what to do
+/// when it is not a URL.
+fn endpoint(server: &str, ca_pem: Option<&str>) -> anyhow::Result<Endpoint> {
+    if !(server.starts_with("http://") || server.starts_with("https://")) {
+        anyhow::bail!(
+            "'{server}' is not a server URL: pass --server http://HOST:PORT \
+             (or https://) or set ARCHWAY_SERVER"
+        );
     }
-    cause.to_string()
+    let mut endpoint = Endpoint::from_shared(server.to_owned())
+        .with_context(|| {
+            format!(
+                "'{server}' is not a valid server URL: pass --server http://HOST:PORT \
+                 (or https://) or set ARCHWAY_SERVER"
+            )
+        })?
+        .connect_timeout(CONNECT_TIMEOUT);
+    if server.starts_with("https://") {
+        let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots();
+        if let Some(pem) = ca_pem {
+            tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+        }
+        endpoint = endpoint.tls_config(tls).context("configuring TLS")?;
+    }
+    Ok(endpoint)
 }
 
 /// Turns a gRPC status into an error that shows the server's message and,

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod client;
 pub mod confirm;
+pub mod failover;
 pub mod get;
 pub mod iam;
 pub mod import;
@@ -21,7 +22,10 @@ use get::GetCommand;
 #[derive(Debug, Parser)]
 #[command(name = "archwayctl", version, about = "Operate an Archway API gateway")]
 pub struct Cli {
-    /// The control plane's admin API.
+    /// The control plane's admin API, or several replicas' separated by
+    /// commas: the first that answers is used, and a call moves to the next
+    /// when its replica cannot be reached (reads also when it fails
+    /// mid-call).
     #[arg(long, env = "ARCHWAY_SERVER", default_value = "http://127.0.0.1:7070")]
     pub server: String,
     /// Admin API token (default: read from --token-file).

@@ -1,6 +1,7 @@
 //! `archway-data-plane`: one proxy node of the fleet.
 
 use anyhow::Context;
+use archway_data_plane::control_planes::ControlPlanes;
 use archway_data_plane::disk::SealKeySource;
 use archway_data_plane::node::{self, NodeConfig};
 use archway_data_plane::pipeline::DEFAULT_MAX_PAYLOAD;
@@ -24,13 +25,16 @@ struct Args {
     /// address is printed.
     #[arg(long, env = "ARCHWAY_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
-    /// The control plane's address.
+    /// The control plane's address, or several replicas' separated by
+    /// commas: the node follows the first that works and moves to the next
+    /// when its stream ends or goes silent.
     #[arg(
         long,
         env = "ARCHWAY_CONTROL_PLANE",
-        default_value = "http://127.0.0.1:7070"
+        default_value = "http://127.0.0.1:7070",
+        value_delimiter = ','
     )]
-    control_plane: String,
+    control_plane: Vec<String>,
     /// The node token the control plane issued (see its node-token file).
     #[arg(long, env = "ARCHWAY_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -114,8 +118,8 @@ struct Args {
     /// integration's ARN names none.
     #[arg(long, env = "AWS_REGION")]
     aws_region: Option<String>,
-    /// PEM CA certificates trusted for an https:// --control-plane, besides
-    /// the operating system's roots.
+    /// PEM CA certificates trusted for every https:// --control-plane,
+    /// besides the operating system's roots.
     #[arg(long, env = "ARCHWAY_CONTROL_PLANE_CA_FILE")]
     control_plane_ca_file: Option<PathBuf>,
     /// PEM CA certificates trusted for https:// backends, JWKS and custom
@@ -258,6 +262,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         _ => None,
     };
     let upstream_tls = tls::client_config(args.upstream_ca_file.as_deref())?;
+    // A bad address stops the node at once, naming it.
+    ControlPlanes::new(&args.control_plane)?;
     let control_plane_ca = args
         .control_plane_ca_file
         .as_deref()
@@ -294,7 +300,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     let config = NodeConfig {
-        control_plane: args.control_plane,
+        control_planes: args.control_plane,
         node_id: args.node_id,
         domain: args.domain,
         state_dir: Some(args.state_dir),

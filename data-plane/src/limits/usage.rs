@@ -93,6 +93,11 @@ impl UsageOutbox {
     pub fn in_flight(&self) -> bool {
         self.pending.is_some()
     }
+
+    /// The sequence of the report waiting for its acknowledgement.
+    pub fn pending_sequence(&self) -> Option<u64> {
+        self.pending.as_ref().map(|p| p.sequence)
+    }
 }
 
 #[cfg(test)]

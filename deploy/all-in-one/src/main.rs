@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
     apply_example(&admin_url, &admin_token, &echo_addr.to_string()).await?;
 
     let node_config = NodeConfig {
-        control_plane: admin_url.clone(),
+        control_planes: vec![admin_url.clone()],
         node_id: Some("all-in-one".into()),
         domain: args.domain.clone(),
         state_dir: Some(args.data_dir.join("node")),
