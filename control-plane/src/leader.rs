@@ -98,6 +98,7 @@ mod campaign {
         tx: &watch::Sender<bool>,
     ) -> Result<(), etcd_client::Error> {
         let mut client = etcd.client().clone();
+        let untimed = etcd.client_without_time_limit().await?;
         let lease = client
             .lease_grant(LEASE_TTL.as_secs() as i64, None)
             .await?
@@ -119,25 +120,26 @@ mod campaign {
             }
         };
         let lead = async {
-            // A campaign waits until this lease's candidacy is first in
-            // line; calls time out (the client's per-call limit), so it is
-            // asked again with the same lease, which keeps its place.
-            let leader = loop {
-                match client
-                    .election_client()
-                    .campaign(name.clone(), replica, lease)
-                    .await
-                {
-                    Ok(mut answer) => break answer.take_leader(),
-                    Err(etcd_client::Error::GRpcStatus(status))
-                        if status.code() == tonic::Code::DeadlineExceeded
-                            || status.code() == tonic::Code::Cancelled =>
-                    {
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                }
-            };
+            // A campaign waits, as long as it takes, until this lease's
+            // candidacy is first in line; so it goes through a client
+            // without the per-call time limit. (A campaign cut short by a
+            // limit and asked again raced etcd's clean-up of the first
+            // call, which deleted the candidacy the second call had just
+            // been granted leadership with: two leaders, seen in a test.)
+            let mut answer = untimed
+                .election_client()
+                .campaign(name.clone(), replica, lease)
+                .await?;
+            let leader = answer.take_leader();
+            // Leading only if etcd says so now: the candidacy's key must
+            // still be the first in line.
+            let current = untimed.election_client().leader(name.clone()).await?;
+            let ours = leader.as_ref().map(|l| l.key().to_vec());
+            if current.kv().map(|kv| kv.key().to_vec()) != ours {
+                return Err(etcd_client::Error::ElectError(
+                    "campaign answered but the candidacy is not the leader".into(),
+                ));
+            }
             tracing::info!(replica = %replica, "leading: this replica runs the store's once-only work");
             tx.send_replace(true);
             Ok(leader)
@@ -148,7 +150,14 @@ mod campaign {
                 tracing::warn!(replica = %replica, "lost the election lease while campaigning");
                 return Ok(());
             }
-            leader = lead => leader?,
+            leader = lead => match leader {
+                Ok(leader) => leader,
+                Err(e) => {
+                    // The candidacy goes with its lease.
+                    let _ = client.lease_revoke(lease).await;
+                    return Err(e);
+                }
+            },
         };
         // Leading until the lease cannot be kept.
         renew.await;

@@ -85,8 +85,9 @@ impl EtcdCluster {
             // admin write is one transaction, and imports are large.
             .args(["--max-txn-ops", "10000"])
             .args(["--max-request-bytes", "33554432"])
-            // Fast elections on loopback: the outage tests wait on them.
-            .args(["--heartbeat-interval", "50", "--election-timeout", "500"])
+            // etcd's defaults (100 ms, 1 s): shorter elections flap on a
+            // loaded 2-core machine.
+            .args(["--heartbeat-interval", "100", "--election-timeout", "1000"])
             .args(["--logger", "zap", "--log-level", "error"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

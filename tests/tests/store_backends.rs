@@ -384,4 +384,9 @@ async fn exactly_one_replica_leads_and_a_leader_that_loses_its_lease_stops() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(count(&leaders), 1, "one leader again once etcd is back");
+    // And only one, through several renewals and the old leases' expiry.
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(count(&leaders), 1, "never two leaders after the outage");
+    }
 }

@@ -159,6 +159,15 @@ impl Etcd {
         Ok((etcd, entries))
     }
 
+    /// Another client of the same members with no per-call time limit, for
+    /// calls that wait on purpose (an election campaign).
+    pub async fn client_without_time_limit(&self) -> Result<Client, etcd_client::Error> {
+        let options = ConnectOptions::new()
+            .with_connect_timeout(Duration::from_secs(3))
+            .with_keep_alive(Duration::from_secs(10), Duration::from_secs(5));
+        Client::connect(&self.address.endpoints, Some(options)).await
+    }
+
     /// The client, for other uses of the same cluster (the leader election).
     pub fn client(&self) -> &Client {
         &self.client
