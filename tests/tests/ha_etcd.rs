@@ -367,3 +367,105 @@ async fn store_copy_moves_a_sled_installation_to_etcd_without_losing_anything() 
     assert!(admin.list_apis().await?.iter().any(|a| a.id == "moved"));
     Ok(())
 }
+
+/// The time from an admin write to its ACK by every node, and admin writes
+/// per second, on one replica on sled beside three replicas on a 3-member
+/// etcd. A measurement, not a check (run with
+/// `cargo test --release -p archway-e2e --test ha_etcd -- --ignored --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run on a quiet machine"]
+async fn write_to_ack_and_writes_per_second_on_sled_and_on_etcd() -> anyhow::Result<()> {
+    const WRITES: usize = 200;
+    let dir = tempfile::tempdir()?;
+    // sled: one control plane, two nodes.
+    {
+        let cp = ControlPlane::start(&dir.path().join("sled"))?;
+        let _n1 = DataPlane::start(&cp.url(), "s1", &dir.path().join("s1"), &[])?;
+        let _n2 = DataPlane::start(&cp.url(), "s2", &dir.path().join("s2"), &[])?;
+        let mut admin = Admin::connect(&cp.url()).await?;
+        let mut watchers = [
+            (Admin::connect(&cp.url()).await?, "s1"),
+            (Admin::connect(&cp.url()).await?, "s2"),
+        ];
+        let (ack, rate) = measure(&mut admin, &mut watchers, WRITES).await?;
+        println!("sled, 1 control plane, 2 nodes: write->ACK on all nodes {ack}; {rate}");
+    }
+    // etcd: three members, three replicas; nodes on A and on C, writes through A.
+    if available("the etcd measurement") {
+        let cluster = EtcdCluster::start(3)?;
+        let store = cluster.store_url("/bench");
+        let a = replica(dir.path(), "a", &store)?;
+        let _b = replica(dir.path(), "b", &store)?;
+        let c = replica(dir.path(), "c", &store)?;
+        let _n1 = DataPlane::start(&a.url(), "e1", &dir.path().join("e1"), &[])?;
+        let _n2 = DataPlane::start(&c.url(), "e2", &dir.path().join("e2"), &[])?;
+        let mut admin = Admin::connect(&a.url()).await?;
+        let mut watchers = [
+            (Admin::connect(&a.url()).await?, "e1"),
+            (Admin::connect(&c.url()).await?, "e2"),
+        ];
+        let (ack, rate) = measure(&mut admin, &mut watchers, WRITES).await?;
+        println!(
+            "etcd, 3 members, 3 replicas, nodes on A and C, writes through A: write->ACK on all nodes {ack}; {rate}"
+        );
+    }
+    Ok(())
+}
+
+/// Writes a stage variable `writes` times through `admin`; after each,
+/// polls until every (replica, node) has applied the version the write
+/// published. Returns the latency percentiles and the write rate (writes
+/// alone, without waiting for nodes, measured separately).
+async fn measure(
+    admin: &mut Admin,
+    watchers: &mut [(Admin, &str)],
+    writes: usize,
+) -> anyhow::Result<(String, String)> {
+    let api = admin.create_api("bench", ApiProtocol::Rest).await?;
+    admin.route(&api, "/hi", "GET", mock(200, "x")).await?;
+    admin.deploy(&api, "prod").await?;
+    for (watcher, node) in watchers.iter_mut() {
+        wait_applied(watcher, node, version_of(admin).await?).await?;
+    }
+    let mut latencies = Vec::with_capacity(writes);
+    for i in 0..writes {
+        let mut stage = admin.stage(&api, "prod").await?;
+        stage.variables.insert("n".into(), i.to_string());
+        let started = Instant::now();
+        admin.update_stage(stage).await?;
+        let version = version_of(admin).await?;
+        for (watcher, node) in watchers.iter_mut() {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let (_, nodes) = watcher.fleet_status().await?;
+                if nodes
+                    .iter()
+                    .any(|n| n.node_id == *node && n.applied_version >= version)
+                {
+                    break;
+                }
+                anyhow::ensure!(Instant::now() < deadline, "{node} did not apply {version}");
+            }
+        }
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    let ack = format!(
+        "p50 {:.1} ms, p99 {:.1} ms over {writes}",
+        at(0.50).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3
+    );
+    // Writes per second: sequential stage updates, nobody waiting on nodes.
+    let mut stage = admin.stage(&api, "prod").await?;
+    let started = Instant::now();
+    for i in 0..writes {
+        stage.variables.insert("m".into(), i.to_string());
+        stage = admin.update_stage(stage).await?;
+    }
+    let rate = format!(
+        "{:.0} sequential admin writes/s",
+        writes as f64 / started.elapsed().as_secs_f64()
+    );
+    Ok((ack, rate))
+}

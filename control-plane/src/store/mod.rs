@@ -77,8 +77,9 @@ enum Backend {
         db: sled::Db,
         tree: sled::Tree,
     },
+    /// Boxed: the client is several times sled's two handles.
     #[cfg(feature = "etcd")]
-    Etcd(etcd::Etcd),
+    Etcd(Box<etcd::Etcd>),
 }
 
 /// How many times a write built on a copy another replica has moved past
@@ -140,7 +141,7 @@ impl Store {
     #[cfg(feature = "etcd")]
     pub async fn open_etcd(address: &etcd::EtcdAddress) -> Result<Arc<Self>, StoreError> {
         let (backend, entries) = etcd::Etcd::connect(address).await?;
-        let store = Arc::new(Self::with(Backend::Etcd(backend), entries));
+        let store = Arc::new(Self::with(Backend::Etcd(Box::new(backend)), entries));
         Self::spawn_follower(&store);
         Ok(store)
     }
