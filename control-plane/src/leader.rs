@@ -104,7 +104,9 @@ mod campaign {
             .await?
             .id();
         let (mut keeper, mut answers) = client.lease_keep_alive(lease).await?;
-        let name = format!("{}leader", etcd.address().prefix);
+        // Beside the store's prefix, not under it: the store's watch (and
+        // `store copy`) must see only the store's own keys.
+        let name = format!("{}.leader", etcd.address().prefix.trim_end_matches('/'));
         // Renews every RENEW_EVERY; ends when a renewal is refused or not
         // answered within STOP_AFTER of being asked.
         let renew = async {

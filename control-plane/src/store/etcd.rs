@@ -131,11 +131,9 @@ pub struct Etcd {
 
 /// What a commit that did not go through ran into.
 pub(super) enum CommitError {
-    /// Another replica wrote since the copy this write was built on; etcd
-    /// was at `at` then. Nothing was written.
-    Conflict {
-        at: i64,
-    },
+    /// Another replica wrote since the copy this write was built on.
+    /// Nothing was written.
+    Conflict,
     Failed(StoreError),
 }
 
@@ -274,11 +272,10 @@ impl Etcd {
                     CommitError::Failed(unavailable(&self.address, "writing", e))
                 }
             })?;
-        let at = response.header().map_or(0, |h| h.revision());
         if response.succeeded() {
-            Ok(at)
+            Ok(response.header().map_or(0, |h| h.revision()))
         } else {
-            Err(CommitError::Conflict { at })
+            Err(CommitError::Conflict)
         }
     }
 

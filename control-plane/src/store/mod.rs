@@ -302,7 +302,7 @@ impl Store {
                             return Ok((value, revision));
                         }
                         Err(etcd::CommitError::Failed(e)) => return Err(e.into()),
-                        Err(etcd::CommitError::Conflict { at }) => {
+                        Err(etcd::CommitError::Conflict) => {
                             attempts += 1;
                             if attempts >= MAX_WRITE_ATTEMPTS {
                                 return Err(StoreError::Contended(format!(
@@ -312,7 +312,7 @@ impl Store {
                                 .into());
                             }
                             drop(_guard);
-                            self.wait_for_etcd_revision(etcd, at).await?;
+                            self.wait_past(etcd, revision - 1).await?;
                         }
                     }
                 }
@@ -320,35 +320,24 @@ impl Store {
         }
     }
 
-    /// Waits until the copy holds etcd's revision `at` (the watch brings
-    /// it), for at most a few seconds.
+    /// Waits until the copy holds another replica's write on top of
+    /// `base` (the write that made this one's comparison fail; the watch
+    /// brings it), for at most a few seconds.
     #[cfg(feature = "etcd")]
-    async fn wait_for_etcd_revision(&self, etcd: &etcd::Etcd, at: i64) -> Result<(), StoreError> {
+    async fn wait_past(&self, etcd: &etcd::Etcd, base: u64) -> Result<(), StoreError> {
         let mut published = self.published.subscribe();
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-        while etcd.revision() < at {
-            // Revisions taken by writes outside the prefix (other users of
-            // the cluster) never arrive through the watch: the copy is
-            // current once it holds the newest write under the prefix, which
-            // a conflict guarantees is at or below `at`. The short poll
-            // covers that case.
-            match tokio::time::timeout_at(
-                deadline.min(tokio::time::Instant::now() + std::time::Duration::from_millis(50)),
-                published.changed(),
-            )
-            .await
-            {
-                Ok(_) => {}
-                Err(_) if tokio::time::Instant::now() >= deadline => {
-                    return Err(StoreError::Etcd(format!(
-                        "{}: another replica's write did not reach this replica within 5 s; try again",
-                        etcd.address()
-                    )));
-                }
-                Err(_) => return Ok(()),
-            }
+        let arrived = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            published.wait_for(|revision| *revision != base),
+        )
+        .await;
+        match arrived {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(StoreError::Etcd(format!(
+                "{}: another replica's write did not reach this replica within 5 s; nothing was written, try again",
+                etcd.address()
+            ))),
         }
-        Ok(())
     }
 
     /// Applies `staged` to sled, flushes it, then publishes `next` (the
