@@ -1851,3 +1851,481 @@ async fn without_the_raised_limits_etcd_refuses_the_large_apply() -> anyhow::Res
     assert!(took, "a small one passes: {answer}");
     Ok(())
 }
+
+// --- The systemd units, started by a real systemd ---------------------------
+
+/// This machine's systemd, booted as PID 1 of its own namespaces on an
+/// overlay of the root file system by tests/scripts/boot-systemd.sh (which
+/// says why nothing reaches the machine); halted when dropped.
+struct BootedSystemd {
+    launcher: std::process::Child,
+    /// systemd's PID, as this machine sees it.
+    pid: u32,
+    /// The cgroup made for it, below this process's own.
+    cgroup: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// The tool `tests/run` names when it guarantees that systemd can be booted
+/// in namespaces (root, unshare, nsenter, capsh, cgroup2).
+const SYSTEMD_BOOT: &str = "systemd-boot";
+
+impl BootedSystemd {
+    /// None (the test skips `what`) where systemd cannot be booted here,
+    /// unless `tests/run` requires it.
+    fn boot(what: &str) -> Option<Self> {
+        let skip = |why: String| -> Option<Self> {
+            assert!(
+                !archway_e2e::tools::required(SYSTEMD_BOOT),
+                "{SYSTEMD_BOOT} is required ({}) but: {why}",
+                archway_e2e::tools::REQUIRE_TOOLS
+            );
+            eprintln!("skipped: {why}: {what} is not checked here");
+            None
+        };
+        let uid = Command::new("id").arg("-u").output().ok()?;
+        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+            return skip("booting systemd in namespaces needs root".into());
+        }
+        for tool in ["unshare", "nsenter", "capsh", "/lib/systemd/systemd"] {
+            if Command::new(tool).arg("--version").output().is_err() {
+                return skip(format!("{tool} does not start"));
+            }
+        }
+        // A cgroup of its own in the cgroup2 hierarchy, below ours.
+        let mountinfo = read(Path::new("/proc/self/mountinfo"));
+        let Some(cgroup2) = mountinfo.lines().find_map(|l| {
+            let (mount, fs) = l.split_once(" - ")?;
+            fs.starts_with("cgroup2 ")
+                .then(|| mount.split(' ').nth(4).unwrap().to_owned())
+        }) else {
+            return skip("no cgroup2 hierarchy is mounted".into());
+        };
+        let own = read(Path::new("/proc/self/cgroup"))
+            .lines()
+            .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
+            .unwrap_or_default();
+        let cgroup = Path::new(&cgroup2)
+            .join(own.trim_start_matches('/'))
+            .join(format!(
+                "archway-systemd-test-{}-{}",
+                std::process::id(),
+                archway_e2e::unused_loopback_addr().port()
+            ));
+        if let Err(e) = std::fs::create_dir(&cgroup) {
+            return skip(format!("cannot make the cgroup {}: {e}", cgroup.display()));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("layers")).unwrap();
+        std::fs::create_dir(dir.path().join("root")).unwrap();
+        let script = repo().join("tests/scripts/boot-systemd.sh");
+        let log = dir.path().join("boot.log");
+        let launcher = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "echo $$ > {}/cgroup.procs && exec unshare --pid --fork --mount --uts --ipc \
+                 --net --cgroup --kill-child {} {}",
+                cgroup.display(),
+                script.display(),
+                dir.path().display()
+            ))
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap().try_clone().unwrap())
+            .spawn()
+            .unwrap();
+        let mut booted = BootedSystemd {
+            launcher,
+            pid: 0,
+            cgroup,
+            _dir: dir,
+        };
+        // systemd moves itself into init.scope of its cgroup namespace.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let procs = std::fs::read_to_string(booted.cgroup.join("init.scope/cgroup.procs"));
+            if let Some(pid) = procs.ok().and_then(|p| p.lines().next()?.parse().ok()) {
+                booted.pid = pid;
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline
+                    && booted.launcher.try_wait().unwrap().is_none(),
+                "systemd did not boot: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        loop {
+            let state = booted.run(&["systemctl", "is-system-running"]);
+            let state = String::from_utf8_lossy(&state.stdout).trim().to_owned();
+            if state == "running" {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "systemd is {state}: {}",
+                String::from_utf8_lossy(
+                    &booted.run(&["systemctl", "--failed", "--no-pager"]).stdout
+                )
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Some(booted)
+    }
+
+    /// Its root file system (the overlay), from here.
+    fn root(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root", self.pid))
+    }
+
+    /// Runs a command inside (its namespaces and root), bounded.
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("timeout")
+            .arg("60")
+            .args(["nsenter", "-t", &self.pid.to_string(), "-a", "-r", "-w"])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs `systemctl args`, which must succeed.
+    fn systemctl(&self, args: &[&str]) -> String {
+        let mut all = vec!["systemctl", "--no-pager"];
+        all.extend(args);
+        let output = self.run(&all);
+        let said = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "systemctl {args:?}: {said}{}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            self.journal()
+        );
+        said
+    }
+
+    /// The journal of the archway units, for a failure's message.
+    fn journal(&self) -> String {
+        let output = self.run(&[
+            "journalctl",
+            "--no-pager",
+            "-n",
+            "80",
+            "-u",
+            "archway-*",
+            "-u",
+            "etcd",
+        ]);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Writes `text` to `path` inside (on the overlay).
+    fn write(&self, path: &str, text: &str) {
+        let target = self.root().join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(&target, text).unwrap_or_else(|e| panic!("{}: {e}", target.display()));
+    }
+
+    /// Installs the repository's units as deploy/README.md does, with the
+    /// binaries where this build has them.
+    fn install_units(&self) {
+        for unit in [
+            "archway-control-plane.service",
+            "archway-data-plane@.service",
+        ] {
+            let text = read(&repo().join("deploy/systemd").join(unit))
+                .replace("/usr/local/bin/", &format!("{}/", bin_dir().display()));
+            self.write(&format!("/etc/systemd/system/{unit}"), &text);
+        }
+    }
+
+    /// `archwayctl` inside, with the admin token `token` (a file of the
+    /// control plane's data directory when None).
+    fn archwayctl(&self, token: Option<&str>, args: &[&str]) -> std::process::Output {
+        let ctl = bin_dir().join("archwayctl");
+        let mut all = vec![ctl.to_str().unwrap()];
+        match token {
+            Some(token) => all.extend(["--token", token]),
+            None => all.extend(["--token-file", "/var/lib/archway/control-plane/admin-token"]),
+        }
+        all.extend(args);
+        self.run(&all)
+    }
+
+    /// `archwayctl get nodes` inside, until every node of `nodes` is
+    /// connected and has applied what was sent (bounded).
+    fn wait_nodes(&self, token: Option<&str>, nodes: &[&str]) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let output = self.archwayctl(token, &["get", "nodes"]);
+            let table = String::from_utf8_lossy(&output.stdout).into_owned();
+            let converged = nodes.iter().all(|node| {
+                table.lines().any(|l| {
+                    let cols: Vec<&str> = l.split_whitespace().collect();
+                    cols.len() > 3 && cols[0] == *node && cols[1] == "true" && cols[2] == cols[3]
+                })
+            });
+            if converged {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nodes {nodes:?} not converged: {table}{}\n{}",
+                String::from_utf8_lossy(&output.stderr),
+                self.journal()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+
+    /// The status line of `GET path` on a loopback port inside.
+    fn http_status(&self, port: u16, path: &str) -> String {
+        let output = self.run(&[
+            "bash",
+            "-c",
+            &format!(
+                "exec 3<>/dev/tcp/127.0.0.1/{port}; printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' >&3; head -n1 <&3"
+            ),
+        ]);
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for BootedSystemd {
+    fn drop(&mut self) {
+        // SIGRTMIN+3 halts systemd; as its namespace's init, its exit ends
+        // every process in it.
+        if self.pid != 0 {
+            let _ = Command::new("kill")
+                .args(["-s", "RTMIN+3", &self.pid.to_string()])
+                .status();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while self.launcher.try_wait().ok().flatten().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = self.launcher.kill();
+                let _ = self.launcher.wait();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // Its cgroups, deepest first, once their processes are gone.
+        for _ in 0..100 {
+            let mut dirs = Vec::new();
+            let mut stack = vec![self.cgroup.clone()];
+            while let Some(dir) = stack.pop() {
+                if let Ok(entries) = std::fs::read_dir(&dir) {
+                    stack.extend(entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+                    dirs.push(dir);
+                }
+            }
+            dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+            for dir in &dirs {
+                let _ = std::fs::remove_dir(dir);
+            }
+            if !self.cgroup.exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+/// A random token of 48 hex characters.
+fn random_token() -> String {
+    (0..3).map(|_| format!("{:016x}", rand_u64())).collect()
+}
+
+/// 64 random bits, from the kernel.
+fn rand_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    use std::io::Read as _;
+    std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(&mut bytes)
+        .unwrap();
+    u64::from_le_bytes(bytes)
+}
+
+/// Writes the nodes' env files as deploy/README.md makes them (edge2's by
+/// its recipe), each with `token`, and `control_plane` if given.
+fn install_node_env_files(systemd: &BootedSystemd, token: &str, control_plane: Option<&str>) {
+    let example = read(&repo().join("deploy/systemd/data-plane.env.example"));
+    let readme = read(&repo().join("deploy/README.md"));
+    let recipe = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("(umask 077; sed"))
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace(
+            "deploy/systemd/",
+            &format!("{}/", repo().join("deploy/systemd").display()),
+        )
+        .replace(
+            "/etc/archway/",
+            &format!("{}/etc/archway/", systemd.root().display()),
+        );
+    systemd.write("/etc/archway/data-plane-edge1.env", &example);
+    let made = Command::new("sh").args(["-c", &recipe]).status().unwrap();
+    assert!(made.success(), "{recipe}");
+    for node in ["edge1", "edge2"] {
+        let path = format!("/etc/archway/data-plane-{node}.env");
+        let mut text = read(&systemd.root().join(path.trim_start_matches('/')))
+            .replace("\nARCHWAY_TOKEN=\n", &format!("\nARCHWAY_TOKEN={token}\n"));
+        if let Some(url) = control_plane {
+            text.push_str(&format!("ARCHWAY_CONTROL_PLANE={url}\n"));
+        }
+        assert!(text.contains(token), "{path} takes the token");
+        systemd.write(&path, &text);
+    }
+}
+
+#[test]
+fn the_systemd_units_start_under_a_real_systemd() {
+    let Some(systemd) = BootedSystemd::boot("starting the systemd units") else {
+        return;
+    };
+    systemd.install_units();
+    let token = random_token();
+    let control_plane = read(&repo().join("deploy/systemd/control-plane.env.example"))
+        + &format!("ARCHWAY_BOOTSTRAP_NODE_TOKEN={token}\n");
+    systemd.write("/etc/archway/control-plane.env", &control_plane);
+    install_node_env_files(&systemd, &token, None);
+    systemd.systemctl(&["daemon-reload"]);
+    systemd.systemctl(&[
+        "start",
+        "archway-control-plane",
+        "archway-data-plane@edge1",
+        "archway-data-plane@edge2",
+    ]);
+    systemd.wait_nodes(None, &["edge1", "edge2"]);
+    // Each node's admin port, from its env file: ready (it serves).
+    for node in ["edge1", "edge2"] {
+        let env = read(
+            &systemd
+                .root()
+                .join(format!("etc/archway/data-plane-{node}.env")),
+        );
+        let admin = env_value(&env, "ARCHWAY_ADMIN_LISTEN").unwrap();
+        let status = systemd.http_status(port_of(&admin), "/ready");
+        assert!(status.contains(" 200 "), "{node}: {status}");
+    }
+    // Transient users (DynamicUser=): the state is theirs, not root's.
+    use std::os::unix::fs::MetadataExt as _;
+    for state in [
+        "var/lib/private/archway/control-plane",
+        "var/lib/private/archway/data-plane/edge1",
+        "var/lib/private/archway/data-plane/edge2",
+    ] {
+        let meta = std::fs::metadata(systemd.root().join(state)).unwrap();
+        assert_ne!(meta.uid(), 0, "{state} belongs to the unit's user");
+        assert_eq!(meta.mode() & 0o777, 0o700, "{state}");
+    }
+    // A stop drains and exits cleanly within TimeoutStopSec=: inactive,
+    // not failed; the other node keeps serving.
+    systemd.systemctl(&["stop", "archway-data-plane@edge1"]);
+    let state = systemd.run(&["systemctl", "is-active", "archway-data-plane@edge1"]);
+    assert_eq!(String::from_utf8_lossy(&state.stdout).trim(), "inactive");
+    let state = systemd.run(&["systemctl", "is-active", "archway-data-plane@edge2"]);
+    assert_eq!(String::from_utf8_lossy(&state.stdout).trim(), "active");
+}
+
+#[test]
+fn the_control_plane_unit_runs_on_debians_etcd_service_under_a_real_systemd() {
+    if !available(
+        "etcd",
+        &["--version"],
+        "the control plane on Debian's etcd.service",
+    ) {
+        return;
+    }
+    let Some(systemd) = BootedSystemd::boot("the control plane on Debian's etcd.service") else {
+        return;
+    };
+    // Debian's etcd.service, with deploy/systemd/etcd.env.example as
+    // /etc/default/etcd: this host's member alone (its peers would be the
+    // other hosts), every member's host name on this namespace's loopback.
+    let example = read(&repo().join("deploy/systemd/etcd.env.example"));
+    let flags = etcd_flags(&systemd_etcd_flags());
+    let own = flags["initial-cluster"]
+        .split(',')
+        .find(|m| m.starts_with(&format!("{}=", flags["name"])))
+        .expect("the member is in its cluster")
+        .to_owned();
+    let default: String = example
+        .lines()
+        .map(|l| match l.strip_prefix("ETCD_INITIAL_CLUSTER=") {
+            Some(_) => format!("ETCD_INITIAL_CLUSTER={own}\n"),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    systemd.write("/etc/default/etcd", &default);
+    let mut hosts = read(&systemd.root().join("etc/hosts"));
+    for member in flags["initial-cluster"].split(',') {
+        let host = host_port(member.split_once('=').unwrap().1);
+        hosts.push_str(&format!("127.0.0.1 {}\n", host.rsplit_once(':').unwrap().0));
+    }
+    systemd.write("/etc/hosts", &hosts);
+    systemd.systemctl(&["start", "etcd"]);
+
+    // The control plane on it, as deploy/README.md sets it up: the env
+    // example's ARCHWAY_STORE, the master key and both tokens in the env
+    // file.
+    systemd.install_units();
+    let (admin, node) = (random_token(), random_token());
+    let master_key = format!(
+        "{:016x}{:016x}{:016x}{:016x}",
+        rand_u64(),
+        rand_u64(),
+        rand_u64(),
+        rand_u64()
+    );
+    let env = read(&repo().join("deploy/systemd/control-plane.env.example"))
+        .replace("\n#ARCHWAY_STORE=", "\nARCHWAY_STORE=")
+        + &format!(
+            "ARCHWAY_MASTER_KEY={master_key}\nARCHWAY_BOOTSTRAP_ADMIN_TOKEN={admin}\n\
+             ARCHWAY_BOOTSTRAP_NODE_TOKEN={node}\n"
+        );
+    systemd.write("/etc/archway/control-plane.env", &env);
+    // The nodes list every replica, as deploy/README.md shows.
+    let readme = read(&repo().join("deploy/README.md"));
+    let replicas = readme
+        .split('`')
+        .find_map(|s| s.strip_prefix("ARCHWAY_CONTROL_PLANE="))
+        .expect("deploy/README.md shows the nodes' ARCHWAY_CONTROL_PLANE for replicas");
+    install_node_env_files(&systemd, &node, Some(replicas));
+    systemd.systemctl(&["daemon-reload"]);
+    systemd.systemctl(&[
+        "start",
+        "archway-control-plane",
+        "archway-data-plane@edge1",
+        "archway-data-plane@edge2",
+    ]);
+    systemd.wait_nodes(Some(&admin), &["edge1", "edge2"]);
+
+    // The store is etcd: with etcd stopped, a write is refused and the
+    // control plane keeps running; with etcd back, it is taken.
+    systemd.systemctl(&["stop", "etcd"]);
+    let refused = systemd.archwayctl(Some(&admin), &["tokens", "create", "probe"]);
+    assert!(
+        !refused.status.success(),
+        "a write without etcd: {}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
+    let state = systemd.run(&["systemctl", "is-active", "archway-control-plane"]);
+    assert_eq!(String::from_utf8_lossy(&state.stdout).trim(), "active");
+    systemd.systemctl(&["start", "etcd"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let taken = systemd.archwayctl(Some(&admin), &["tokens", "create", "probe"]);
+        if taken.status.success() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a write with etcd back: {}",
+            String::from_utf8_lossy(&taken.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
