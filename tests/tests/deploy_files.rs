@@ -2303,8 +2303,15 @@ fn the_control_plane_unit_runs_on_debians_etcd_service_under_a_real_systemd() {
     ]);
     systemd.wait_nodes(Some(&admin), &["edge1", "edge2"]);
 
-    // The store is etcd: with etcd stopped, a write is refused and the
-    // control plane keeps running; with etcd back, it is taken.
+    // The store is etcd: a write is taken; with etcd stopped, one is
+    // refused and the control plane keeps running; with etcd back, it is
+    // taken again.
+    let taken = systemd.archwayctl(Some(&admin), &["tokens", "create", "before"]);
+    assert!(
+        taken.status.success(),
+        "a write with etcd: {}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
     systemd.systemctl(&["stop", "etcd"]);
     let refused = systemd.archwayctl(Some(&admin), &["tokens", "create", "probe"]);
     assert!(
