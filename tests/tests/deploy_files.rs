@@ -1652,10 +1652,11 @@ impl Drop for EtcdMember {
 /// `http://HOST:PORT` (`0.0.0.0` being the member's own host) becomes
 /// 127.0.0.1 and a free port of its own, the data directory one in `dir`.
 /// Everything else is the file's.
+/// Also returns where each `HOST:PORT` of the file went (`127.0.0.1:PORT`).
 fn start_etcd(
     members: &BTreeMap<String, (String, Vec<String>)>,
     dir: &Path,
-) -> anyhow::Result<Vec<EtcdMember>> {
+) -> anyhow::Result<(Vec<EtcdMember>, BTreeMap<String, String>)> {
     let mut ports: BTreeMap<String, u16> = BTreeMap::new();
     let mut rewrite = |own_host: &str, arg: &str| -> String {
         let mut out = String::new();
@@ -1675,6 +1676,7 @@ fn start_etcd(
         out.push_str(rest);
         out
     };
+    std::fs::create_dir_all(dir)?;
     let mut started = Vec::new();
     for (name, (host, args)) in members {
         let data = dir.join(name);
@@ -1694,7 +1696,11 @@ fn start_etcd(
             .spawn()?;
         started.push(EtcdMember { child, client, log });
     }
-    Ok(started)
+    let moved = ports
+        .into_iter()
+        .map(|(from, port)| (from, format!("127.0.0.1:{port}")))
+        .collect();
+    Ok((started, moved))
 }
 
 /// POSTs `body` (JSON) to etcd's JSON gateway: the status and the answer.
@@ -1765,7 +1771,7 @@ async fn cluster_takes_a_large_transaction(
     members: BTreeMap<String, (String, Vec<String>)>,
 ) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let started = start_etcd(&members, dir.path())?;
+    let (started, _) = start_etcd(&members, dir.path())?;
     wait_healthy(&started).await?;
     let (_, list) = etcd_call(
         &started[0].client,
@@ -1834,7 +1840,7 @@ async fn without_the_raised_limits_etcd_refuses_the_large_apply() -> anyhow::Res
         .collect();
     let dir = tempfile::tempdir()?;
     let members = BTreeMap::from([(name.clone(), (name, args))]);
-    let started = start_etcd(&members, dir.path())?;
+    let (started, _) = start_etcd(&members, dir.path())?;
     wait_healthy(&started).await?;
     // Many small puts: over the operations limit only.
     let (took, answer) = large_transaction(&started[0].client, 5000, 10).await?;
@@ -2335,4 +2341,179 @@ fn the_control_plane_unit_runs_on_debians_etcd_service_under_a_real_systemd() {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+}
+
+/// A compose value with `${NAME...}` interpolated from `values` (every
+/// variable the file uses must be there).
+fn interpolate(text: &str, values: &BTreeMap<&str, String>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let end = rest[at..].find('}').expect("a closing brace") + at;
+        let expression = &rest[at + 2..end];
+        let name = expression.split([':', '-', '?']).next().unwrap();
+        out.push_str(
+            values
+                .get(name)
+                .unwrap_or_else(|| panic!("the test sets {name}")),
+        );
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Waits (bounded) until every node of `ids` is connected to some replica
+/// and on the newest version, as the replicas report them (each knows the
+/// nodes connected to it): that version.
+async fn converged(admins: &mut [archway_e2e::Admin], ids: &[String]) -> anyhow::Result<u64> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mut newest = 0;
+        let mut applied: BTreeMap<String, u64> = BTreeMap::new();
+        for admin in admins.iter_mut() {
+            let (version, statuses) = admin.fleet_status().await?;
+            newest = newest.max(version);
+            for node in statuses.into_iter().filter(|n| n.connected) {
+                applied.insert(node.node_id, node.applied_version);
+            }
+        }
+        if ids.iter().all(|id| applied.get(id) == Some(&newest)) {
+            return Ok(newest);
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "nodes {ids:?} not on version {newest}: {applied:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ha_compose_topology_runs_from_its_own_commands_and_environment() -> anyhow::Result<()>
+{
+    // compose.ha.yaml as written, on loopback: its etcd members from their
+    // commands, its control planes and nodes from their environment, with
+    // only addresses, ports and folders moved (every HOST:PORT to a free
+    // loopback port, the same one wherever the file names it). Then the
+    // nodes, which list every replica, converge, and a write through one
+    // replica reaches them all.
+    if etcd_help().is_none() {
+        return Ok(());
+    }
+    let (_, compose) = compose_files()
+        .into_iter()
+        .find(|(f, _)| f == "compose.ha.yaml")
+        .unwrap();
+    let dir = tempfile::tempdir()?;
+    let members = compose_etcd_members()
+        .into_iter()
+        .map(|(name, args)| (name.clone(), (name, args)))
+        .collect();
+    let (etcd, moved) = start_etcd(&members, &dir.path().join("etcd"))?;
+    wait_healthy(&etcd).await?;
+    let values: BTreeMap<&str, String> = BTreeMap::from([
+        ("ARCHWAY_MASTER_KEY", "5a".repeat(32)),
+        (
+            "ARCHWAY_ADMIN_TOKEN",
+            archway_e2e::TEST_ADMIN_TOKEN.to_owned(),
+        ),
+        ("ARCHWAY_NODE_TOKEN", TEST_NODE_TOKEN.to_owned()),
+    ]);
+    let environment = |service: &Value| -> BTreeMap<String, String> {
+        service["environment"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), interpolate(v.as_str().unwrap(), &values)))
+            .collect()
+    };
+    let spawn = |binary: &str, env: &BTreeMap<String, String>, lines: usize| {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Process::spawn_with_env(binary, &[], lines, &env)
+    };
+    let services = compose["services"].as_object().unwrap();
+
+    let mut replicas = Vec::new();
+    let mut urls = BTreeMap::new();
+    for (name, service) in services {
+        if service["command"][0] != "archway-control-plane" {
+            continue;
+        }
+        let mut env = environment(service);
+        let store = env["ARCHWAY_STORE"].clone();
+        let (hosts, prefix) = store
+            .trim_start_matches("etcd://")
+            .split_once('/')
+            .map_or((store.trim_start_matches("etcd://"), None), |(h, p)| {
+                (h, Some(p))
+            });
+        let hosts: Vec<&str> = hosts
+            .split(',')
+            .map(|h| {
+                moved
+                    .get(h)
+                    .unwrap_or_else(|| panic!("{h} is an etcd member"))
+                    .as_str()
+            })
+            .collect();
+        let store = format!(
+            "etcd://{}{}",
+            hosts.join(","),
+            prefix.map(|p| format!("/{p}")).unwrap_or_default()
+        );
+        env.insert("ARCHWAY_STORE".into(), store);
+        env.insert("ARCHWAY_LISTEN".into(), "127.0.0.1:0".into());
+        env.insert(
+            "ARCHWAY_DATA_DIR".into(),
+            dir.path().join(name).display().to_string(),
+        );
+        let replica = spawn("archway-control-plane", &env, 1)?;
+        let own_port = port_of(&environment(service)["ARCHWAY_LISTEN"]);
+        urls.insert(format!("http://{name}:{own_port}"), replica.url());
+        replicas.push(replica);
+    }
+    assert_eq!(replicas.len(), 3);
+
+    let node_service = &services["node"];
+    let mut nodes = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..node_service["deploy"]["replicas"].as_u64().unwrap() {
+        let mut env = environment(node_service);
+        let control_planes: Vec<&str> = env["ARCHWAY_CONTROL_PLANE"]
+            .split(',')
+            .map(|u| {
+                urls.get(u)
+                    .unwrap_or_else(|| panic!("{u} is a replica"))
+                    .as_str()
+            })
+            .collect();
+        env.insert("ARCHWAY_CONTROL_PLANE".into(), control_planes.join(","));
+        env.insert("ARCHWAY_LISTEN".into(), "127.0.0.1:0".into());
+        env.insert("ARCHWAY_ADMIN_LISTEN".into(), "127.0.0.1:0".into());
+        let state = dir.path().join(format!("node-{i}"));
+        env.insert("ARCHWAY_STATE_DIR".into(), state.display().to_string());
+        // Compose leaves the id to each container (kept in its state);
+        // named here to be waited for.
+        let id = format!("node-{i}");
+        env.insert("ARCHWAY_NODE_ID".into(), id.clone());
+        nodes.push(spawn("archway-data-plane", &env, 2)?);
+        ids.push(id);
+    }
+
+    let mut admins = Vec::new();
+    for replica in &replicas {
+        admins.push(archway_e2e::Admin::connect(&replica.url()).await?);
+    }
+    let before = converged(&mut admins, &ids).await?;
+    admins[0]
+        .create_api("compose-ha", archway_proto::v1::ApiProtocol::Rest)
+        .await?;
+    let after = converged(&mut admins, &ids).await?;
+    assert!(
+        after > before,
+        "the write made a new version: {before} -> {after}"
+    );
+    Ok(())
 }
