@@ -1491,6 +1491,48 @@ fn the_kubernetes_manifests_wire_the_control_plane_to_every_etcd_member() {
     assert_eq!(secret_key(&node, "ARCHWAY_TOKEN"), node_token);
     let (nodes, _) = workload_running(&documents, "archway-data-plane");
     budget_for(&nodes["spec"]["template"]["metadata"]["labels"]);
+
+    // The migration Job: from the earlier control plane's sled volume, as
+    // mounted where that control plane had it, to every etcd member.
+    let (job, copy) = documents
+        .iter()
+        .map(|(_, d)| d)
+        .find(|d| d["kind"] == "Job")
+        .map(|d| (d, &d["spec"]["template"]["spec"]["containers"][0]))
+        .expect("the store copy Job");
+    let args: Vec<&str> = copy["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args[..3], ["archwayctl", "store", "copy"]);
+    let after = |flag: &str| args[args.iter().position(|a| *a == flag).unwrap() + 1];
+    assert_eq!(
+        store_members(after("--to")),
+        clients,
+        "the copy goes to every member"
+    );
+    let mount = &copy["volumeMounts"][0];
+    assert_eq!(
+        after("--from"),
+        format!("sled:{}", mount["mountPath"].as_str().unwrap())
+    );
+    let volume = job["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .unwrap();
+    // The earlier StatefulSet archway-control-plane's claim "data", pod 0.
+    assert_eq!(
+        volume["persistentVolumeClaim"]["claimName"],
+        "data-archway-control-plane-0"
+    );
+    assert_eq!(
+        job["metadata"]["namespace"], "archway",
+        "applied on its own, not by the kustomization"
+    );
 }
 
 // --- etcd: the flags exist, and the members form a cluster ------------------
@@ -2274,24 +2316,65 @@ fn the_control_plane_unit_runs_on_debians_etcd_service_under_a_real_systemd() {
     systemd.write("/etc/hosts", &hosts);
     systemd.systemctl(&["start", "etcd"]);
 
-    // The control plane on it, as deploy/README.md sets it up: the env
-    // example's ARCHWAY_STORE, the master key and both tokens in the env
-    // file.
+    // First as a host install made before etcd: the control plane on sled
+    // (its master key made in its data directory), with a write to keep.
     systemd.install_units();
     let (admin, node) = (random_token(), random_token());
-    let master_key = format!(
-        "{:016x}{:016x}{:016x}{:016x}",
-        rand_u64(),
-        rand_u64(),
-        rand_u64(),
-        rand_u64()
+    let example = read(&repo().join("deploy/systemd/control-plane.env.example"));
+    let tokens =
+        format!("ARCHWAY_BOOTSTRAP_ADMIN_TOKEN={admin}\nARCHWAY_BOOTSTRAP_NODE_TOKEN={node}\n");
+    systemd.write(
+        "/etc/archway/control-plane.env",
+        &format!("{example}{tokens}"),
     );
-    let env = read(&repo().join("deploy/systemd/control-plane.env.example"))
-        .replace("\n#ARCHWAY_STORE=", "\nARCHWAY_STORE=")
-        + &format!(
-            "ARCHWAY_MASTER_KEY={master_key}\nARCHWAY_BOOTSTRAP_ADMIN_TOKEN={admin}\n\
-             ARCHWAY_BOOTSTRAP_NODE_TOKEN={node}\n"
+    systemd.systemctl(&["daemon-reload"]);
+    systemd.systemctl(&["start", "archway-control-plane"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !systemd
+        .archwayctl(Some(&admin), &["tokens", "create", "made-on-sled"])
+        .status
+        .success()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            systemd.journal()
         );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    systemd.systemctl(&["stop", "archway-control-plane"]);
+
+    // Moved to etcd with deploy/README.md's commands, as they are.
+    let copy = commands_in(&read(&repo().join("deploy/README.md")), "archwayctl")
+        .into_iter()
+        .find(|c| c.starts_with("archwayctl store copy --from sled:"))
+        .expect("deploy/README.md shows the store copy");
+    let ctl = bin_dir().join("archwayctl");
+    let args: Vec<&str> = std::iter::once(ctl.to_str().unwrap())
+        .chain(copy.split_whitespace().skip(1))
+        .collect();
+    let copied = systemd.run(&args);
+    assert!(
+        copied.status.success(),
+        "{copy}: {}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&copied.stdout).contains("verified"),
+        "{}",
+        String::from_utf8_lossy(&copied.stdout)
+    );
+
+    // The control plane on etcd, as deploy/README.md sets it up: the env
+    // example's ARCHWAY_STORE, the master key the sled store used, both
+    // tokens, in the env file.
+    let master_key = read(
+        &systemd
+            .root()
+            .join("var/lib/private/archway/control-plane/master.key"),
+    );
+    let env = example.replace("\n#ARCHWAY_STORE=", "\nARCHWAY_STORE=")
+        + &format!("ARCHWAY_MASTER_KEY={}\n{tokens}", master_key.trim());
     systemd.write("/etc/archway/control-plane.env", &env);
     // The nodes list every replica, as deploy/README.md shows.
     let readme = read(&repo().join("deploy/README.md"));
@@ -2307,6 +2390,21 @@ fn the_control_plane_unit_runs_on_debians_etcd_service_under_a_real_systemd() {
         "archway-data-plane@edge1",
         "archway-data-plane@edge2",
     ]);
+    // What was written on sled is there.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let listed = loop {
+        let listed = systemd.archwayctl(Some(&admin), &["tokens", "list"]);
+        if listed.status.success() || std::time::Instant::now() > deadline {
+            break listed;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("made-on-sled"),
+        "{}{}",
+        String::from_utf8_lossy(&listed.stdout),
+        String::from_utf8_lossy(&listed.stderr)
+    );
     systemd.wait_nodes(Some(&admin), &["edge1", "edge2"]);
 
     // The store is etcd: a write is taken; with etcd stopped, one is
