@@ -2378,10 +2378,20 @@ fn the_control_plane_unit_runs_on_debians_etcd_service_under_a_real_systemd() {
     systemd.write("/etc/archway/control-plane.env", &env);
     // The nodes list every replica, as deploy/README.md shows.
     let readme = read(&repo().join("deploy/README.md"));
+    let etcd_hosts: BTreeSet<&str> = hosts
+        .lines()
+        .filter_map(|l| l.strip_prefix("127.0.0.1 "))
+        .collect();
     let replicas = readme
         .split('`')
-        .find_map(|s| s.strip_prefix("ARCHWAY_CONTROL_PLANE="))
-        .expect("deploy/README.md shows the nodes' ARCHWAY_CONTROL_PLANE for replicas");
+        .filter_map(|s| s.strip_prefix("ARCHWAY_CONTROL_PLANE="))
+        .find(|urls| {
+            urls.split(',').all(|u| {
+                let host = host_port(u);
+                etcd_hosts.contains(host.rsplit_once(':').unwrap().0)
+            })
+        })
+        .expect("deploy/README.md shows the nodes' ARCHWAY_CONTROL_PLANE on the etcd hosts");
     install_node_env_files(&systemd, &node, Some(replicas));
     systemd.systemctl(&["daemon-reload"]);
     systemd.systemctl(&[
