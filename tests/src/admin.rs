@@ -439,6 +439,43 @@ impl Admin {
             .into_inner())
     }
 
+    /// A usage plan (`plan`, with the API's `stage` added to its stages)
+    /// and a new API key named `key_name` in it; returns both (the key with
+    /// its value).
+    pub async fn plan_with_key(
+        &mut self,
+        api: &RestApi,
+        stage: &str,
+        mut plan: UsagePlan,
+        key_name: &str,
+    ) -> anyhow::Result<(UsagePlan, ApiKey)> {
+        plan.api_stages.push(UsagePlanStage {
+            api_id: api.id.clone(),
+            stage: stage.into(),
+            throttle: vec![],
+        });
+        let plan = self
+            .plans
+            .create_usage_plan(CreateUsagePlanRequest { plan: Some(plan) })
+            .await?
+            .into_inner();
+        let key = self
+            .plans
+            .create_api_key(CreateApiKeyRequest {
+                name: key_name.into(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        self.plans
+            .add_key_to_plan(UsagePlanKeyRequest {
+                usage_plan_id: plan.id.clone(),
+                key_id: key.id.clone(),
+            })
+            .await?;
+        Ok((plan, key))
+    }
+
     /// Every API, through every page.
     pub async fn list_apis(&self) -> anyhow::Result<Vec<RestApi>> {
         every_page(

@@ -10,8 +10,7 @@ use archway_e2e::http_client::GatewayClient;
 use archway_e2e::metrics::{sample, scrape};
 use archway_e2e::{Admin, ControlPlane, DataPlane, unused_loopback_addr};
 use archway_proto::v1::{
-    ApiProtocol, CreateApiKeyRequest, CreateUsagePlanRequest, GetUsageRequest, QuotaPeriod,
-    QuotaSettings, RestApi, UsagePlan, UsagePlanKeyRequest, UsagePlanStage,
+    ApiProtocol, GetUsageRequest, QuotaPeriod, QuotaSettings, RestApi, UsagePlan,
 };
 use http::StatusCode;
 use std::time::{Duration, Instant};
@@ -294,40 +293,21 @@ async fn usage_reported_around_a_failover_is_counted_once() -> anyhow::Result<()
         .route_with_key(&api, "/orders", "GET", mock(200, "orders"), true)
         .await?;
     admin.deploy(&api, "prod").await?;
-    let plan = admin
-        .plans
-        .create_usage_plan(CreateUsagePlanRequest {
-            plan: Some(UsagePlan {
+    let (plan, key) = admin
+        .plan_with_key(
+            &api,
+            "prod",
+            UsagePlan {
                 name: "metered".into(),
                 quota: Some(QuotaSettings {
                     limit: 10_000,
                     period: QuotaPeriod::Day as i32,
                     offset: 0,
                 }),
-                api_stages: vec![UsagePlanStage {
-                    api_id: api.id.clone(),
-                    stage: "prod".into(),
-                    throttle: vec![],
-                }],
                 ..Default::default()
-            }),
-        })
-        .await?
-        .into_inner();
-    let key = admin
-        .plans
-        .create_api_key(CreateApiKeyRequest {
-            name: "k".into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    admin
-        .plans
-        .add_key_to_plan(UsagePlanKeyRequest {
-            usage_plan_id: plan.id.clone(),
-            key_id: key.id.clone(),
-        })
+            },
+            "k",
+        )
         .await?;
     admin.wait_converged(&["n"]).await?;
     keyed_requests(&node, &key.value, 30).await?;

@@ -556,40 +556,21 @@ async fn api_keys_can_come_from_the_authorizer() -> anyhow::Result<()> {
         .put_custom_route(&api, "/data", method, &tokens)
         .await?;
     admin.deploy(&api, "prod").await?;
-    let plan = admin
-        .plans
-        .create_usage_plan(CreateUsagePlanRequest {
-            plan: Some(UsagePlan {
+    let (_, key) = admin
+        .plan_with_key(
+            &api,
+            "prod",
+            UsagePlan {
                 name: "gold".into(),
-                api_stages: vec![UsagePlanStage {
-                    api_id: api.id.clone(),
-                    stage: "prod".into(),
-                    throttle: vec![],
-                }],
                 quota: Some(QuotaSettings {
                     limit: 2,
                     period: QuotaPeriod::Day as i32,
                     offset: 0,
                 }),
                 ..Default::default()
-            }),
-        })
-        .await?
-        .into_inner();
-    let key = admin
-        .plans
-        .create_api_key(CreateApiKeyRequest {
-            name: "dave".into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    admin
-        .plans
-        .add_key_to_plan(UsagePlanKeyRequest {
-            usage_plan_id: plan.id.clone(),
-            key_id: key.id.clone(),
-        })
+            },
+            "dave",
+        )
         .await?;
     keys.lock()
         .unwrap()

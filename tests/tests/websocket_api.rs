@@ -480,35 +480,16 @@ async fn connect_is_refused_by_the_authorizer_a_missing_api_key_and_its_integrat
         }),
     }];
     admin.update_stage(stage).await?;
-    let plan = admin
-        .plans
-        .create_usage_plan(CreateUsagePlanRequest {
-            plan: Some(UsagePlan {
+    let (_, key) = admin
+        .plan_with_key(
+            &api,
+            "prod",
+            UsagePlan {
                 name: "members".into(),
-                api_stages: vec![UsagePlanStage {
-                    api_id: api.id.clone(),
-                    stage: "prod".into(),
-                    throttle: vec![],
-                }],
                 ..Default::default()
-            }),
-        })
-        .await?
-        .into_inner();
-    let key = admin
-        .plans
-        .create_api_key(CreateApiKeyRequest {
-            name: "member".into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    admin
-        .plans
-        .add_key_to_plan(UsagePlanKeyRequest {
-            usage_plan_id: plan.id.clone(),
-            key_id: key.id.clone(),
-        })
+            },
+            "member",
+        )
         .await?;
     let node = DataPlane::start(&cp.url(), "ws2", &dir.path().join("ws2"), &[])?;
     admin.wait_converged(&["ws2"]).await?;
