@@ -14,6 +14,8 @@ pub mod descriptors;
 pub mod distribution;
 pub mod enums;
 pub mod error;
+#[cfg(feature = "etcd")]
+pub mod fleet_share;
 pub mod fleet_status;
 pub mod grpc_web;
 pub mod ids;

@@ -260,6 +260,10 @@ pub async fn serve_then(
     // Publishes every version the store gets, including other replicas'
     // writes on a shared store.
     tokio::spawn(distribution.clone().follow(store.clone()));
+    #[cfg(feature = "etcd")]
+    let fleet_share = store
+        .etcd()
+        .map(|etcd| crate::fleet_share::FleetShare::start(etcd.clone(), &replica, fleet.clone()));
     let state: SharedState = Arc::new(ControlPlaneState {
         store,
         distribution: distribution.clone(),
@@ -268,6 +272,8 @@ pub async fn serve_then(
         } else {
             public_domain
         },
+        #[cfg(feature = "etcd")]
+        fleet_share,
     });
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();

@@ -118,6 +118,10 @@ async fn three_replicas_serve_one_store_and_losing_one_loses_no_acknowledged_wri
     for node in [n1.addr(), n2.addr()] {
         assert_eq!(http.get(node, "ha", "/prod/hi").await?.body, "v1");
     }
+    // B holds no node stream, yet lists the whole fleet: each replica
+    // shares its nodes through etcd.
+    wait_applied(&mut admin_b, "n1", version).await?;
+    wait_applied(&mut admin_b, "n2", version).await?;
 
     // A burst of writes through A; A is killed with SIGKILL in the middle.
     let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -170,13 +174,20 @@ async fn three_replicas_serve_one_store_and_losing_one_loses_no_acknowledged_wri
     // n1 moves to C: it already holds what C serves, so C sends it no
     // full update, then a delta for the next change.
     let full_before = updates_sent(c.process.addr, "full").await?;
-    let (_, nodes) = admin_c.fleet_status().await?;
+    // C holds both streams now (its own gauge: the fleet list also shows
+    // A's last entry for a few seconds).
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut nodes = nodes;
-    while !nodes.iter().any(|n| n.node_id == "n1" && n.connected) {
-        anyhow::ensure!(Instant::now() < deadline, "n1 did not move to C: {nodes:?}");
+    loop {
+        let held = sample(
+            &scrape(c.process.addr).await?,
+            "archway_connected_nodes",
+            &[],
+        );
+        if held == Some(2.0) {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "n1 did not move to C: {held:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
-        nodes = admin_c.fleet_status().await?.1;
     }
     admin_b.route(&api, "/hi", "GET", mock(200, "v2")).await?;
     admin_b.deploy(&api, "prod").await?;

@@ -33,12 +33,16 @@ impl FleetService for Fleet {
         let req = request.into_inner();
         let page = PageRequest::new("nodes/", req.page_size, &req.page_token)?;
         let distribution = &self.state.distribution;
+        let mine = distribution.fleet().list();
+        // On a shared store, with the other replicas' nodes.
+        #[cfg(feature = "etcd")]
+        let mine = match &self.state.fleet_share {
+            Some(share) => crate::fleet_share::merge(mine, share.others().await),
+            None => mine,
+        };
         // The fleet's list is in node id order.
         let (nodes, next_page_token) = page.take(
-            distribution
-                .fleet()
-                .list()
-                .into_iter()
+            mine.into_iter()
                 .map(|n| Ok::<_, ApiError>((n.node_id.clone(), n))),
         )?;
         Ok(Response::new(ListNodesResponse {

@@ -33,6 +33,10 @@ pub struct ControlPlaneState {
     /// port included when not 80: what exports and SDKs name as an API's
     /// URL (`--public-domain`).
     pub public_domain: String,
+    /// The other replicas' nodes, on a shared store (see
+    /// [`crate::fleet_share`]).
+    #[cfg(feature = "etcd")]
+    pub fleet_share: Option<Arc<crate::fleet_share::FleetShare>>,
 }
 
 pub type SharedState = Arc<ControlPlaneState>;
