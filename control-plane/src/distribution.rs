@@ -346,8 +346,8 @@ impl Distribution {
         }
         let mut derived = false;
         let mut names = Vec::new();
-        for key in changed_keys(&synced, &view) {
-            match individual_name(&key) {
+        for key in synced.diff(&view) {
+            match snapshot::individual_name(&key) {
                 Some(name) => names.push(name),
                 None => derived |= feeds_the_derived_set(&key),
             }
@@ -495,47 +495,12 @@ fn epoch_for(store: &Store, store_id: &str) -> String {
     }
 }
 
-/// Every key whose value differs between two versions of the store.
-fn changed_keys(old: &View, new: &View) -> Vec<String> {
-    old.diff(new)
-}
-
-/// The individually published resource a store key is the record of.
-fn individual_name(key: &str) -> Option<String> {
-    use crate::store::keys;
-    if let Some(name) = key.strip_prefix(keys::PRINCIPALS) {
-        return Some(resource_name::principal(name));
-    }
-    if let Some(id) = key.strip_prefix(keys::ACCESS_KEYS) {
-        return Some(resource_name::access_key(id));
-    }
-    if let Some(name) = key.strip_prefix(keys::OUTBOUND_CREDENTIALS) {
-        return Some(resource_name::outbound_credential(name));
-    }
-    if let Some(id) = key.strip_prefix(keys::API_KEYS) {
-        return Some(resource_name::api_key(id));
-    }
-    if let Some(id) = key.strip_prefix(keys::USAGE_PLANS) {
-        return Some(resource_name::usage_plan(id));
-    }
-    None
-}
-
-/// Whether the derived part of the set may read `key`: all but the
-/// bookkeeping no node is sent (the usage ledger, admin tokens, indexes,
-/// the revision counter), so a usage report never rebuilds the set.
+/// Whether the derived part of the set may read `key`: everything but
+/// [`keys::BOOKKEEPING`](crate::store::keys::BOOKKEEPING).
 fn feeds_the_derived_set(key: &str) -> bool {
-    const BOOKKEEPING: &[&str] = &[
-        "usage/",
-        "usage-seq/",
-        "token/",
-        "keyhash/",
-        "plankey/",
-        "meta/revision",
-        "meta/store_id",
-        "meta/master_key_probe",
-    ];
-    !BOOKKEEPING.iter().any(|prefix| key.starts_with(prefix))
+    !crate::store::keys::BOOKKEEPING
+        .iter()
+        .any(|prefix| key.starts_with(prefix))
 }
 
 /// The gRPC service nodes stream from.

@@ -9,7 +9,7 @@
 //! the other replicas' entries to its own nodes.
 
 use crate::fleet_status::FleetStatus;
-use crate::store::etcd::Etcd;
+use crate::store::etcd::{Etcd, KeptLease};
 use archway_proto::v1::{ListNodesResponse, NodeStatus};
 use etcd_client::{GetOptions, PutOptions};
 use prost::Message;
@@ -21,7 +21,7 @@ use std::time::Duration;
 /// replica's nodes may look.
 const SHARE_EVERY: Duration = Duration::from_secs(2);
 /// The lease an entry is held by: a replica gone this long is forgotten.
-const ENTRY_TTL_SECS: i64 = 10;
+const ENTRY_TTL: Duration = Duration::from_secs(10);
 
 /// Shares this replica's nodes and reads the others'.
 pub struct FleetShare {
@@ -43,7 +43,7 @@ impl FleetShare {
         });
         let weak = Arc::downgrade(&share);
         tokio::spawn(async move {
-            let mut lease = None;
+            let mut lease: Option<KeptLease> = None;
             loop {
                 let Some(share) = weak.upgrade() else { return };
                 match share.write(&fleet, &mut lease).await {
@@ -60,26 +60,26 @@ impl FleetShare {
         share
     }
 
-    /// Writes this replica's entry under a lease, renewing the lease (or
+    /// Writes this replica's entry under its lease, renewing the lease (or
     /// taking a new one when it is gone).
     async fn write(
         &self,
         fleet: &FleetStatus,
-        lease: &mut Option<i64>,
+        lease: &mut Option<KeptLease>,
     ) -> Result<(), etcd_client::Error> {
         let mut client = self.etcd.client().clone();
-        let id = match *lease {
-            Some(id) => {
-                let (mut keeper, mut answers) = client.lease_keep_alive(id).await?;
-                keeper.keep_alive().await?;
-                match answers.message().await? {
-                    Some(answer) if answer.ttl() > 0 => id,
-                    _ => client.lease_grant(ENTRY_TTL_SECS, None).await?.id(),
+        let kept = match lease.take() {
+            Some(mut kept) => {
+                if kept.renew(SHARE_EVERY).await {
+                    kept
+                } else {
+                    KeptLease::take(&mut client, ENTRY_TTL).await?
                 }
             }
-            None => client.lease_grant(ENTRY_TTL_SECS, None).await?.id(),
+            None => KeptLease::take(&mut client, ENTRY_TTL).await?,
         };
-        *lease = Some(id);
+        let id = kept.id;
+        *lease = Some(kept);
         let entry = ListNodesResponse {
             nodes: fleet.list(),
             ..Default::default()

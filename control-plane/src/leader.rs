@@ -49,23 +49,18 @@ impl Leadership {
     pub fn is_leader(&self) -> bool {
         *self.leading.borrow()
     }
-
-    /// Waits until this replica leads.
-    pub async fn wait_to_lead(&mut self) {
-        let _ = self.leading.wait_for(|leading| *leading).await;
-    }
 }
 
 #[cfg(feature = "etcd")]
 mod campaign {
     use super::Leadership;
-    use crate::store::etcd::Etcd;
+    use crate::store::etcd::{Etcd, KeptLease};
     use std::time::Duration;
     use tokio::sync::watch;
 
     /// The lease's time to live: how long a dead leader keeps the work from
     /// the others.
-    pub(super) const LEASE_TTL: Duration = Duration::from_secs(10);
+    const LEASE_TTL: Duration = Duration::from_secs(10);
     /// How often the lease is renewed.
     const RENEW_EVERY: Duration = Duration::from_secs(2);
     /// A leader that has not renewed for this long stops leading: well
@@ -99,11 +94,8 @@ mod campaign {
     ) -> Result<(), etcd_client::Error> {
         let mut client = etcd.client().clone();
         let untimed = etcd.client_without_time_limit().await?;
-        let lease = client
-            .lease_grant(LEASE_TTL.as_secs() as i64, None)
-            .await?
-            .id();
-        let (mut keeper, mut answers) = client.lease_keep_alive(lease).await?;
+        let mut kept = KeptLease::take(&mut client, LEASE_TTL).await?;
+        let lease = kept.id;
         // Beside the store's prefix, not under it: the store's watch (and
         // `store copy`) must see only the store's own keys.
         let name = format!("{}.leader", etcd.address().prefix.trim_end_matches('/'));
@@ -112,12 +104,8 @@ mod campaign {
         let renew = async {
             loop {
                 tokio::time::sleep(RENEW_EVERY).await;
-                if keeper.keep_alive().await.is_err() {
+                if !kept.renew(STOP_AFTER).await {
                     return;
-                }
-                match tokio::time::timeout(STOP_AFTER, answers.message()).await {
-                    Ok(Ok(Some(answer))) if answer.ttl() > 0 => {}
-                    _ => return,
                 }
             }
         };

@@ -119,6 +119,27 @@ pub fn keys_and_plans(store: &View, master: &MasterKey) -> Result<DesiredSet, St
     Ok(set)
 }
 
+/// The individually published resource (see [`read_individual`]) whose
+/// record is at store key `key`, if it is one.
+pub fn individual_name(key: &str) -> Option<String> {
+    if let Some(name) = key.strip_prefix(keys::PRINCIPALS) {
+        return Some(resource_name::principal(name));
+    }
+    if let Some(id) = key.strip_prefix(keys::ACCESS_KEYS) {
+        return Some(resource_name::access_key(id));
+    }
+    if let Some(name) = key.strip_prefix(keys::OUTBOUND_CREDENTIALS) {
+        return Some(resource_name::outbound_credential(name));
+    }
+    if let Some(id) = key.strip_prefix(keys::API_KEYS) {
+        return Some(resource_name::api_key(id));
+    }
+    if let Some(id) = key.strip_prefix(keys::USAGE_PLANS) {
+        return Some(resource_name::usage_plan(id));
+    }
+    None
+}
+
 /// The current state of one individually published resource (`apikey/…`,
 /// `usageplan/…`, `principal/…`, `accesskey/…`), or None when it no longer
 /// exists.

@@ -70,39 +70,7 @@ impl StoreGuard {
                  purpose, restart the node with --adopt-store {}",
                 update.version,
                 held.version,
-                if update.store_id.is_empty() {
-                    "ID"
-                } else {
-                    &update.store_id
-                },
-            ));
-        }
-        // Same store, same epoch (the control plane process, or the
-        // replicas of one store, that numbered what the node holds): an
-        // older full configuration is a replica behind the others, met
-        // after a failover. Taking it would serve older configuration; the
-        // node refuses it and takes that replica's next delta, or another
-        // replica's, once it has caught up.
-        let goes_back = update.full
-            && update.epoch == held.epoch
-            && update.store_id == held.store_id
-            && update.version < held.version;
-        if goes_back {
-            return Err(format!(
-                "configuration version {} is older than version {} this node holds from the \
-                 same store and epoch {}: this control plane is behind the one the node \
-                 followed before; refused, still serving version {} until it catches up. If \
-                 the store was restored from an older backup on purpose, restart the node \
-                 with --adopt-store {}",
-                update.version,
-                held.version,
-                held.epoch,
-                held.version,
-                if update.store_id.is_empty() {
-                    "ID"
-                } else {
-                    &update.store_id
-                },
+                adopt_hint(update),
             ));
         }
         let empties = update.full
@@ -116,14 +84,19 @@ impl StoreGuard {
                  were removed on purpose, restart the node with --adopt-store {}",
                 update.version,
                 held.version,
-                if update.store_id.is_empty() {
-                    "ID"
-                } else {
-                    &update.store_id
-                },
+                adopt_hint(update),
             ));
         }
         Ok(())
+    }
+}
+
+/// The store id to name in `--adopt-store` for a refused update.
+fn adopt_hint(update: &ConfigUpdate) -> &str {
+    if update.store_id.is_empty() {
+        "ID"
+    } else {
+        &update.store_id
     }
 }
 
@@ -251,37 +224,6 @@ mod tests {
                 .judge(&held("", &["api/a"]), &full("s1", "e2", &["api/b"]))
                 .is_ok(),
             "a snapshot from before store identities takes its first store"
-        );
-    }
-
-    #[test]
-    fn an_older_full_update_of_the_same_store_and_epoch_is_refused() {
-        // The node holds version 5 of epoch-1; a replica of the same store
-        // that has only reached version 3 sends it whole after a failover.
-        let guard = StoreGuard::default();
-        let serving = held("s1", &["api/a"]);
-        let reason = guard
-            .judge(&serving, &full("s1", "epoch-1", &["api/a"]))
-            .unwrap_err();
-        assert!(
-            reason.contains("version 3 is older than version 5") && reason.contains("behind"),
-            "{reason}"
-        );
-        // The same or a later version is taken, and so is an older number
-        // in another epoch (another control plane process).
-        for (version, epoch) in [(5, "epoch-1"), (6, "epoch-1"), (3, "epoch-2")] {
-            let update = ConfigUpdate {
-                version,
-                ..full("s1", epoch, &["api/a"])
-            };
-            assert!(guard.judge(&serving, &update).is_ok(), "{version} {epoch}");
-        }
-        // The operator's --adopt-store takes it (a store restored from an
-        // older backup on purpose).
-        assert!(
-            StoreGuard::new(Some("s1".into()))
-                .judge(&serving, &full("s1", "epoch-1", &["api/a"]))
-                .is_ok()
         );
     }
 }

@@ -27,12 +27,6 @@ pub fn available(what: &str) -> bool {
     crate::tools::available("etcd", &["--version"], what)
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 impl EtcdCluster {
     /// A cluster of `size` members, all started and taking requests.
     pub fn start(size: usize) -> anyhow::Result<Self> {
@@ -41,8 +35,8 @@ impl EtcdCluster {
         for i in 0..size {
             members.push(Member {
                 name: format!("m{i}"),
-                client_port: free_port()?,
-                peer_port: free_port()?,
+                client_port: crate::unused_loopback_addr().port(),
+                peer_port: crate::unused_loopback_addr().port(),
                 child: None,
             });
         }
@@ -119,14 +113,6 @@ impl EtcdCluster {
             .map(|m| format!("127.0.0.1:{}", m.client_port))
             .collect();
         format!("etcd://{}{prefix}", hosts.join(","))
-    }
-
-    /// The client URL of every member, for etcdctl-like checks.
-    pub fn client_urls(&self) -> Vec<String> {
-        self.members
-            .iter()
-            .map(|m| format!("http://127.0.0.1:{}", m.client_port))
-            .collect()
     }
 
     /// SIGKILLs every member: the cluster is down.

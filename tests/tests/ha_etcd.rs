@@ -480,3 +480,45 @@ async fn measure(
     );
     Ok((ack, rate))
 }
+
+/// Every replica must have the store's master key: one started with
+/// another refuses to start, saying so, even before any secret is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_with_another_master_key_refuses_to_start() -> anyhow::Result<()> {
+    if !available("the master key check of replicas") {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let cluster = EtcdCluster::start(1)?;
+    let store = cluster.store_url("/keys");
+    let _first = replica(dir.path(), "a", &store)?;
+    let other_key = "11".repeat(32);
+    let mut child =
+        std::process::Command::new(archway_e2e::process::bin_dir().join("archway-control-plane"))
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path().join("b"))
+            .args(["--store", &store, "--master-key", &other_key])
+            .envs(archway_e2e::process::control_plane_env())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            anyhow::bail!("a replica with another master key kept running");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut said)?;
+    assert!(!status.success());
+    assert!(
+        said.contains("not the one the store's secrets are sealed with"),
+        "{said}"
+    );
+    Ok(())
+}

@@ -372,9 +372,11 @@ async fn exactly_one_replica_leads_and_a_leader_that_loses_its_lease_stops() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(count(&leaders), 0, "a leader that cannot renew stops");
+    // The lease (10 s) may have been renewed last up to 2 s before etcd
+    // went: a leader that stops later than 8 s could overlap the next.
     assert!(
-        lost.elapsed() < Duration::from_secs(10),
-        "it stopped after {:?}: later than the lease's 10 s",
+        lost.elapsed() < Duration::from_secs(8),
+        "it stopped after {:?}: later than its lease could be counted on",
         lost.elapsed()
     );
 

@@ -47,7 +47,6 @@ impl Deployments {
                 Ok(stage)
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(stage))
     }
 }
@@ -389,7 +388,6 @@ impl DeploymentService for Deployments {
                 Ok::<_, ApiError>(deployment)
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(deployment))
     }
 
@@ -490,7 +488,6 @@ impl DeploymentService for Deployments {
                 Ok(stage)
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(stage))
     }
 
@@ -592,7 +589,6 @@ impl DeploymentService for Deployments {
                 Ok::<_, ApiError>(())
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 }

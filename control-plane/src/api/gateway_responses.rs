@@ -27,11 +27,11 @@ pub(crate) async fn put(
 ) -> Result<GatewayResponse, Status> {
     let r = body("gateway_response", req.gateway_response)?;
     gateway_response::gateway_response("gateway_response", &r).map_err(ApiError::from)?;
-    let r = state
+    state
         .write(|txn| {
             load_api(txn, &r.api_id)?;
             txn.put(&keys::gateway_response(&r.api_id, &r.response_type), &r);
-            Ok::<_, ApiError>(r.clone())
+            Ok::<_, ApiError>(())
         })
         .await?;
     Ok(r)

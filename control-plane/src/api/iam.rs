@@ -17,7 +17,6 @@ use crate::ids;
 use crate::secrets::{MasterKey, random_string};
 use crate::store::{StoreError, View, keys};
 use archway_proto::policy::{Policy, PolicyKind};
-use archway_proto::resource_name;
 use archway_proto::v1::iam_service_server::IamService;
 use archway_proto::v1::*;
 use sha2::Digest;
@@ -243,7 +242,6 @@ impl IamService for Iam {
                 Ok(p)
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(p))
     }
 
@@ -287,7 +285,6 @@ impl IamService for Iam {
                 Ok(updated)
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(p))
     }
 
@@ -306,7 +303,6 @@ impl IamService for Iam {
                 Ok::<_, ApiError>(())
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -345,7 +341,6 @@ impl IamService for Iam {
                 Ok(key)
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(AccessKey {
             secret_access_key: secret,
             ..shown(key)
@@ -394,7 +389,6 @@ impl IamService for Iam {
                 Ok::<_, ApiError>(key)
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(shown(key)))
     }
 
@@ -410,7 +404,6 @@ impl IamService for Iam {
                 Ok::<_, ApiError>(())
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -434,7 +427,7 @@ impl IamService for Iam {
         let secret = random_string(SECRET_ALPHABET, 40);
         let token = random_string(SECRET_ALPHABET, 96);
         let now = ids::now_ms();
-        let (key, expired) = self
+        let key = self
             .state
             .write(|txn| {
                 let role = load_principal(txn, &req.role)?;
@@ -445,11 +438,9 @@ impl IamService for Iam {
                     ));
                 }
                 // Sessions that ended are dropped as new ones start.
-                let mut expired = Vec::new();
                 for old in keys_of(txn, &role.name)? {
                     if old.expires_at_ms != 0 && old.expires_at_ms <= now {
                         txn.delete(&keys::access_key(&old.access_key_id));
-                        expired.push(resource_name::access_key(&old.access_key_id));
                     }
                 }
                 let id = new_key_id(txn, "ASIA")?;
@@ -471,12 +462,9 @@ impl IamService for Iam {
                     ..Default::default()
                 };
                 txn.put(&keys::access_key(&key.access_key_id), &key);
-                Ok((key, expired))
+                Ok(key)
             })
             .await?;
-        let mut names = expired;
-        names.push(resource_name::access_key(&key.access_key_id));
-        self.state.sync()?;
         Ok(Response::new(AssumeRoleResponse {
             credentials: Some(AccessKey {
                 secret_access_key: secret,

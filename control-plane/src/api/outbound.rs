@@ -208,7 +208,6 @@ pub(crate) async fn put(
             Ok::<_, ApiError>(stored)
         })
         .await?;
-    state.sync()?;
     Ok(shown(stored))
 }
 
@@ -239,7 +238,6 @@ pub(crate) async fn delete(
             Ok::<_, ApiError>(())
         })
         .await?;
-    state.sync()?;
     Ok(Empty {})
 }
 

@@ -33,20 +33,21 @@ impl ControlPlaneState {
     }
 
     /// Runs `f` with exclusive write access and commits what it staged in
-    /// one durable batch; nothing is written when `f` fails.
+    /// one durable batch (nothing is written when `f` fails), then
+    /// publishes it to the fleet before the call answers: its caller can
+    /// then wait for the nodes to ACK the write's version.
     pub(crate) async fn write<T>(
         &self,
         f: impl FnMut(&mut Txn) -> ApiResult<T>,
     ) -> Result<T, Status> {
         let (value, _revision) = self.store.write(f).await?;
+        self.sync()?;
         Ok(value)
     }
 
     /// Publishes what the store now holds to the fleet (see
-    /// [`crate::distribution::Distribution::sync`]), before the call that
-    /// wrote answers: its caller can then wait for the nodes to ACK the
-    /// write's version.
-    pub(crate) fn sync(&self) -> Result<(), Status> {
+    /// [`crate::distribution::Distribution::sync`]).
+    fn sync(&self) -> Result<(), Status> {
         self.distribution
             .sync(&self.store)
             .map_err(ApiError::from)?;

@@ -274,7 +274,6 @@ impl UsagePlanService for UsagePlans {
                 })
             })
             .await?;
-        self.state.sync()?;
         key.value = value;
         Ok(Response::new(shown(key)))
     }
@@ -390,7 +389,6 @@ impl UsagePlanService for UsagePlans {
                 Ok(created)
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(ImportApiKeysResponse {
             items: created.into_iter().map(shown).collect(),
         }))
@@ -435,7 +433,6 @@ impl UsagePlanService for UsagePlans {
                 Ok::<_, ApiError>(key)
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(shown(key)))
     }
 
@@ -453,7 +450,6 @@ impl UsagePlanService for UsagePlans {
                 Ok::<_, ApiError>(())
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -473,7 +469,6 @@ impl UsagePlanService for UsagePlans {
                 Ok::<_, ApiError>(plan)
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(plan))
     }
 
@@ -522,7 +517,6 @@ impl UsagePlanService for UsagePlans {
                 Ok::<_, ApiError>(plan)
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(plan))
     }
 
@@ -545,7 +539,6 @@ impl UsagePlanService for UsagePlans {
                 Ok(())
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -571,7 +564,6 @@ impl UsagePlanService for UsagePlans {
                 Ok(())
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -596,7 +588,6 @@ impl UsagePlanService for UsagePlans {
                 Ok(())
             })
             .await?;
-        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 
@@ -649,7 +640,6 @@ impl UsagePlanService for UsagePlans {
             })
             .await?;
         // The reset time travels in the node settings.
-        self.state.sync()?;
         Ok(Response::new(Empty {}))
     }
 }

@@ -188,10 +188,6 @@ impl Etcd {
     pub(super) async fn load(&self) -> Result<(Entries, i64), StoreError> {
         let prefix = self.address.prefix.as_bytes();
         let end = range_end(prefix);
-        let kv = self
-            .client
-            .kv_client()
-            .max_decoding_message_size(MAX_MESSAGE_BYTES);
         let mut entries = Entries::new();
         let mut from = prefix.to_vec();
         let mut at = 0;
@@ -203,8 +199,8 @@ impl Etcd {
                 options = options.with_revision(at);
             }
             let response = self
-                .unsent_retried(|_| {
-                    let (mut kv, from, options) = (kv.clone(), from.clone(), options.clone());
+                .unsent_retried(|mut kv| {
+                    let (from, options) = (from.clone(), options.clone());
                     async move { kv.get(from, Some(options)).await }
                 })
                 .await
@@ -234,11 +230,10 @@ impl Etcd {
     /// `base_revision` (is absent for 0); returns etcd's new revision.
     pub(super) async fn commit(
         &self,
-        revision_key: &[u8],
         base_revision: u64,
         staged: &Staged,
     ) -> Result<i64, CommitError> {
-        let key = self.key(revision_key);
+        let key = self.key(super::REVISION_KEY);
         let guard = if base_revision == 0 {
             Compare::version(key, CompareOp::Equal, 0)
         } else {
@@ -252,12 +247,8 @@ impl Etcd {
             })
             .collect();
         let count = ops.len();
-        let txn = Txn::new().when([guard]).and_then(ops);
         let response = self
-            .unsent_retried(|mut kv| {
-                let txn = txn.clone();
-                async move { kv.txn(txn).await }
-            })
+            .run_txn(Txn::new().when([guard]).and_then(ops))
             .await
             .map_err(|e| {
                 let message = e.to_string();
@@ -294,14 +285,10 @@ impl Etcd {
             bytes += key.len() + value.len() + self.address.prefix.len();
             ops.push(TxnOp::put(self.key(key), value, None));
             if ops.len() >= CHUNK_OPS || bytes >= CHUNK_BYTES || entries.peek().is_none() {
-                let txn = Txn::new().and_then(std::mem::take(&mut ops));
                 bytes = 0;
-                self.unsent_retried(|mut kv| {
-                    let txn = txn.clone();
-                    async move { kv.txn(txn).await }
-                })
-                .await
-                .map_err(|e| unavailable(&self.address, "copying into the store", e))?;
+                self.run_txn(Txn::new().and_then(std::mem::take(&mut ops)))
+                    .await
+                    .map_err(|e| unavailable(&self.address, "copying into the store", e))?;
             }
         }
         Ok(())
@@ -320,10 +307,7 @@ impl Etcd {
             .when([Compare::version(key.clone(), CompareOp::Equal, 0)])
             .and_then([TxnOp::put(key, value.to_vec(), None)]);
         let response = self
-            .unsent_retried(|mut kv| {
-                let txn = txn.clone();
-                async move { kv.txn(txn).await }
-            })
+            .run_txn(txn)
             .await
             .map_err(|e| unavailable(&self.address, "writing the store identity", e))?;
         Ok(response.succeeded())
@@ -411,6 +395,15 @@ impl Etcd {
         }
     }
 
+    /// Runs a transaction (see [`Etcd::unsent_retried`]).
+    async fn run_txn(&self, txn: Txn) -> Result<etcd_client::TxnResponse, etcd_client::Error> {
+        self.unsent_retried(|mut kv| {
+            let txn = txn.clone();
+            async move { kv.txn(txn).await }
+        })
+        .await
+    }
+
     /// Runs an etcd call, again on another member when it could not even
     /// be sent (the connection to the member it went to was refused): the
     /// client balances calls over every member given, and a member that is
@@ -427,7 +420,11 @@ impl Etcd {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match call(self.client.kv_client()).await {
+            let kv = self
+                .client
+                .kv_client()
+                .max_decoding_message_size(MAX_MESSAGE_BYTES);
+            match call(kv).await {
                 Err(e) if attempt < tries && never_sent(&e) => {
                     tokio::time::sleep(Duration::from_millis(20 * attempt as u64)).await;
                 }
@@ -441,6 +438,39 @@ impl Etcd {
         full.extend_from_slice(self.address.prefix.as_bytes());
         full.extend_from_slice(key);
         full
+    }
+}
+
+/// A lease this replica keeps alive, for keys that must go away with it
+/// (the leader's candidacy, the replica's fleet entry).
+pub struct KeptLease {
+    pub id: i64,
+    keeper: etcd_client::LeaseKeeper,
+    answers: etcd_client::LeaseKeepAliveStream,
+}
+
+impl KeptLease {
+    /// Takes a new lease of `ttl` and opens its keep-alive stream.
+    pub async fn take(client: &mut Client, ttl: Duration) -> Result<Self, etcd_client::Error> {
+        let id = client.lease_grant(ttl.as_secs() as i64, None).await?.id();
+        let (keeper, answers) = client.lease_keep_alive(id).await?;
+        Ok(Self {
+            id,
+            keeper,
+            answers,
+        })
+    }
+
+    /// Renews the lease once: false when etcd refused, said the lease is
+    /// gone, or did not answer within `limit`.
+    pub async fn renew(&mut self, limit: Duration) -> bool {
+        if self.keeper.keep_alive().await.is_err() {
+            return false;
+        }
+        matches!(
+            tokio::time::timeout(limit, self.answers.message()).await,
+            Ok(Ok(Some(answer))) if answer.ttl() > 0
+        )
     }
 }
 

@@ -165,3 +165,19 @@ pub const USAGE_SEQUENCES: &str = "usage-seq/";
 pub fn usage_sequence(reporter: &str) -> String {
     format!("usage-seq/{reporter}")
 }
+
+/// Records no node is sent and nothing served is derived from: the usage
+/// ledger and its report sequences, admin tokens, the key and plan
+/// indexes, and the store's own bookkeeping. A write that changes only
+/// these publishes no configuration (a usage report never rebuilds the
+/// fleet's set).
+pub const BOOKKEEPING: &[&str] = &[
+    "usage/",
+    USAGE_SEQUENCES,
+    ADMIN_TOKENS,
+    "keyhash/",
+    "plankey/",
+    "meta/revision",
+    "meta/store_id",
+    MASTER_KEY_PROBE,
+];

@@ -82,10 +82,13 @@ enum Backend {
     Etcd(Box<etcd::Etcd>),
 }
 
-/// How many times a write built on a copy another replica has moved past
-/// is run again on the newer copy before the caller is told to retry.
+/// How long a write keeps running again on a newer copy, while other
+/// replicas' writes keep coming first, before the caller is told to retry.
+/// A time, not a count: a replica whose writes wait for the watch loses
+/// every race to a busy replica that writes on its own fresh copy (seen in
+/// the racing-writers test, 20 losses in a row), until that one pauses.
 #[cfg(feature = "etcd")]
-const MAX_WRITE_ATTEMPTS: u32 = 20;
+const CONTENDED_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The configuration store.
 ///
@@ -213,32 +216,16 @@ impl Store {
             }
             #[cfg(feature = "etcd")]
             Backend::Etcd(etcd) => {
+                // Whoever wrote first, the store holds one identity now:
+                // read it back whole (the key bumps no revision, so there
+                // is nothing to wait for on the watch).
                 etcd.create_if_absent(STORE_ID_KEY, id.as_bytes()).await?;
-                drop(_guard);
-                // Whoever won, the watch brings it: wait for the copy.
-                let mut published = self.published.subscribe();
-                let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-                loop {
-                    if let Some(stored) = self.identity() {
-                        return Ok(stored);
-                    }
-                    if tokio::time::timeout_at(deadline, published.changed())
-                        .await
-                        .is_err()
-                    {
-                        // The identity key bumps no revision: look again
-                        // by reloading once before giving up.
-                        let (entries, at) = etcd.load().await?;
-                        let _guard = self.write_lock.lock().await;
-                        if at > etcd.revision() {
-                            self.publish_entries(entries);
-                            etcd.set_revision(at);
-                        }
-                        return self.identity().ok_or_else(|| {
-                            StoreError::Etcd("the store identity did not arrive".into())
-                        });
-                    }
+                let (entries, at) = etcd.load().await?;
+                if at > etcd.revision() {
+                    self.publish_at(etcd, entries, at);
                 }
+                self.identity()
+                    .ok_or_else(|| StoreError::Etcd("the store identity was not written".into()))
             }
         }
     }
@@ -265,7 +252,7 @@ impl Store {
         E: From<StoreError>,
     {
         #[cfg(feature = "etcd")]
-        let mut attempts = 0;
+        let give_up = tokio::time::Instant::now() + CONTENDED_FOR;
         loop {
             let _guard = self.write_lock.lock().await;
             // Under the write lock nothing else publishes: this is the latest.
@@ -288,34 +275,30 @@ impl Store {
             let Txn { staged, next, .. } = txn;
             match &self.backend {
                 Backend::Sled { .. } => {
+                    // Publishes `next`, and its revision to followers.
                     self.commit_sled(&staged, next).await?;
-                    self.published.send_replace(revision);
                     return Ok((value, revision));
                 }
                 #[cfg(feature = "etcd")]
-                Backend::Etcd(etcd) => {
-                    match etcd.commit(REVISION_KEY, revision - 1, &staged).await {
-                        Ok(at) => {
-                            self.publish_entries(next);
-                            etcd.set_revision(at);
-                            self.published.send_replace(revision);
-                            return Ok((value, revision));
-                        }
-                        Err(etcd::CommitError::Failed(e)) => return Err(e.into()),
-                        Err(etcd::CommitError::Conflict) => {
-                            attempts += 1;
-                            if attempts >= MAX_WRITE_ATTEMPTS {
-                                return Err(StoreError::Contended(format!(
-                                    "{} other replicas' writes came first {attempts} times in a row; nothing was written, try again",
-                                    etcd.address()
-                                ))
-                                .into());
-                            }
-                            drop(_guard);
-                            self.wait_past(etcd, revision - 1).await?;
-                        }
+                Backend::Etcd(etcd) => match etcd.commit(revision - 1, &staged).await {
+                    Ok(at) => {
+                        self.publish_at(etcd, next, at);
+                        return Ok((value, revision));
                     }
-                }
+                    Err(etcd::CommitError::Failed(e)) => return Err(e.into()),
+                    Err(etcd::CommitError::Conflict) => {
+                        if tokio::time::Instant::now() >= give_up {
+                            return Err(StoreError::Contended(format!(
+                                "{}: other replicas' writes kept coming first for {} s; nothing was written, try again",
+                                etcd.address(),
+                                CONTENDED_FOR.as_secs()
+                            ))
+                            .into());
+                        }
+                        drop(_guard);
+                        self.wait_past(etcd, revision - 1).await?;
+                    }
+                },
             }
         }
     }
@@ -377,6 +360,16 @@ impl Store {
         self.committed.store(Arc::new(next));
     }
 
+    /// Publishes `next` as the copy at etcd's revision `at`, and its store
+    /// revision to followers. Called under the write lock.
+    #[cfg(feature = "etcd")]
+    fn publish_at(&self, etcd: &etcd::Etcd, next: Entries, at: i64) {
+        let revision = revision_of(&next);
+        self.publish_entries(next);
+        etcd.set_revision(at);
+        self.published.send_replace(revision);
+    }
+
     /// Starts the task that applies other replicas' writes to the copy. It
     /// holds the store weakly: once nobody else holds it, following ends.
     #[cfg(feature = "etcd")]
@@ -411,11 +404,8 @@ impl Store {
         };
         let _guard = self.write_lock.lock().await;
         let known = etcd.revision();
-        match update {
+        let (next, at) = match update {
             etcd::Update::Changes { changes, at } => {
-                if at <= known {
-                    return;
-                }
                 let mut next = Entries::clone(&self.committed.load());
                 for (revision, key, value) in changes {
                     if revision <= known {
@@ -426,20 +416,13 @@ impl Store {
                         None => next.remove(&key),
                     };
                 }
-                let revision = revision_of(&next);
-                self.publish_entries(next);
-                etcd.set_revision(at);
-                self.published.send_replace(revision);
+                (next, at)
             }
-            etcd::Update::Reload { entries, at } => {
-                if at <= known {
-                    return;
-                }
-                let revision = revision_of(&entries);
-                self.publish_entries(entries);
-                etcd.set_revision(at);
-                self.published.send_replace(revision);
-            }
+            etcd::Update::Reload { entries, at } => (entries, at),
+        };
+        // Nothing newer than the copy (its own write, a progress notice).
+        if at > known {
+            self.publish_at(etcd, next, at);
         }
     }
 }
