@@ -13,8 +13,15 @@ prints a JSON result.
   send        {"queue_url", "body"}    -> message id
   queue_size  {"queue_url"}            -> messages on the queue, visible or not
   records     {"stream_name"}          -> [{"data", "partition_key"}]
+  s3_setup    {"bucket"}               -> {"access_key_id", "secret_access_key"}
+              an IAM user allowed s3:*, its key, and the bucket: four calls,
+              so a moto started with INITIAL_NO_AUTH_ACTION_COUNT=4 checks
+              every later request's signature against that key
+  s3_objects  {"bucket", "access_key_id", "secret_access_key"}
+                                       -> {key: base64 of the object}
 """
 
+import base64
 import json
 import sys
 
@@ -23,14 +30,14 @@ import botocore.session
 REGION = "us-east-1"
 
 
-def client(endpoint, service):
+def client(endpoint, service, key=("AKIAMOTOTEST00000001", "moto-secret")):
     session = botocore.session.get_session()
     return session.create_client(
         service,
         region_name=REGION,
         endpoint_url=endpoint,
-        aws_access_key_id="AKIAMOTOTEST00000001",
-        aws_secret_access_key="moto-secret",
+        aws_access_key_id=key[0],
+        aws_secret_access_key=key[1],
     )
 
 
@@ -155,6 +162,38 @@ def records(endpoint, args):
     ]
 
 
+def s3_setup(endpoint, args):
+    iam = client(endpoint, "iam")
+    iam.create_user(UserName="archway-s3")
+    iam.put_user_policy(
+        UserName="archway-s3",
+        PolicyName="s3",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            }
+        ),
+    )
+    key = iam.create_access_key(UserName="archway-s3")["AccessKey"]
+    client(endpoint, "s3").create_bucket(Bucket=args["bucket"])
+    return {
+        "access_key_id": key["AccessKeyId"],
+        "secret_access_key": key["SecretAccessKey"],
+    }
+
+
+def s3_objects(endpoint, args):
+    s3 = client(endpoint, "s3", (args["access_key_id"], args["secret_access_key"]))
+    listed = s3.list_objects_v2(Bucket=args["bucket"]).get("Contents", [])
+    return {
+        o["Key"]: base64.b64encode(
+            s3.get_object(Bucket=args["bucket"], Key=o["Key"])["Body"].read()
+        ).decode("ascii")
+        for o in listed
+    }
+
+
 COMMANDS = {
     "setup": setup,
     "receive": receive,
@@ -164,6 +203,8 @@ COMMANDS = {
     "send": send,
     "queue_size": queue_size,
     "records": records,
+    "s3_setup": s3_setup,
+    "s3_objects": s3_objects,
 }
 
 if __name__ == "__main__":

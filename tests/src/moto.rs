@@ -18,12 +18,20 @@ impl Moto {
     /// Starts `python -m moto.server` (from [`crate::tools::python`]) and
     /// waits, bounded, until it accepts connections.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with_env(&[]).await
+    }
+
+    /// As [`Moto::start`], with moto's settings in its environment, e.g.
+    /// `INITIAL_NO_AUTH_ACTION_COUNT=4`: after that many requests, moto
+    /// checks every request's SigV4 signature against its IAM keys.
+    pub async fn start_with_env(env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let addr = crate::unused_loopback_addr();
         let python = crate::tools::python();
         let logs = std::env::var_os("ARCHWAY_TEST_LOGS").is_some();
         let child = Command::new(&python)
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
             .arg(addr.port().to_string())
+            .envs(env.iter().copied())
             .stdout(if logs {
                 Stdio::inherit()
             } else {

@@ -542,3 +542,184 @@ async fn receive_delete_purge_put_record_and_stop_execution_in_moto() -> anyhow:
     assert_eq!(executions[0]["status"], "ABORTED");
     Ok(())
 }
+
+/// A REST API as an S3 proxy, as AWS's tutorial builds one: `PUT` and
+/// `GET /{folder}/{item}` call `arn:aws:apigateway:…:s3:path/{bucket}/{key}`
+/// with the path parameters mapped, signed with an outbound credential.
+/// moto checks every signature (it is started with auth on after its
+/// setup), so an S3 request signed the way other services are signed
+/// (the path encoded twice, no `x-amz-content-sha256`) is refused: a key
+/// with a space and a binary object go in and come back, and a credential
+/// with the wrong secret gets S3's `SignatureDoesNotMatch`, mapped to 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_s3_path_integrations_store_and_read_objects_signed_as_s3() -> anyhow::Result<()> {
+    // s3_setup's four calls go unchecked; every later one is checked.
+    let moto = Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]).await?;
+    let key = moto.client("s3_setup", json!({"bucket": "photos"})).await?;
+    let key_id = key["access_key_id"].as_str().unwrap().to_owned();
+    let secret = key["secret_access_key"].as_str().unwrap().to_owned();
+
+    let (_dir, _cp, node, mut admin) =
+        archway_e2e::started_with_node("s3", &["--aws-endpoint", &moto.url()]).await?;
+    for (name, secret) in [
+        ("s3-writer", secret.as_str()),
+        ("s3-wrong", "not-the-secret"),
+    ] {
+        admin
+            .iam
+            .put_outbound_credential(PutOutboundCredentialRequest {
+                credential: Some(OutboundCredential {
+                    name: name.into(),
+                    access_key_id: key_id.clone(),
+                    secret_access_key: secret.into(),
+                    ..Default::default()
+                }),
+            })
+            .await?;
+    }
+    let api = admin
+        .apis
+        .create_rest_api(CreateRestApiRequest {
+            id: "files".into(),
+            name: "files".into(),
+            protocol: ApiProtocol::Rest as i32,
+            binary_media_types: vec!["image/png".into()],
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let declared = |names: &[&str]| names.iter().map(|n| (n.to_string(), true)).collect();
+    let responses = |statuses: &[&str]| {
+        statuses
+            .iter()
+            .map(|s| MethodResponse {
+                status_code: s.to_string(),
+                response_parameters: declared(&["method.response.header.Content-Type"]),
+                ..Default::default()
+            })
+            .collect()
+    };
+    // 2xx by default; S3's 403 by its status, as AWS's tutorial maps it.
+    let integration_responses = || {
+        [("200", ""), ("403", "403")]
+            .iter()
+            .map(|(status, pattern)| IntegrationResponse {
+                status_code: status.to_string(),
+                selection_pattern: pattern.to_string(),
+                response_parameters: string_map(&[(
+                    "method.response.header.Content-Type",
+                    "integration.response.header.Content-Type",
+                )]),
+                ..Default::default()
+            })
+            .collect()
+    };
+    let s3_method = |verb: &str, credentials: &str| Method {
+        http_method: verb.into(),
+        request_parameters: declared(&[
+            "method.request.path.folder",
+            "method.request.path.item",
+            "method.request.header.Content-Type",
+        ]),
+        method_responses: responses(&["200", "403"]),
+        integration: Some(Integration {
+            r#type: IntegrationType::Aws as i32,
+            http_method: verb.into(),
+            uri: "arn:aws:apigateway:us-east-1:s3:path/{bucket}/{key}".into(),
+            credentials: credentials.into(),
+            request_parameters: string_map(&[
+                (
+                    "integration.request.path.bucket",
+                    "method.request.path.folder",
+                ),
+                ("integration.request.path.key", "method.request.path.item"),
+                (
+                    "integration.request.header.Content-Type",
+                    "method.request.header.Content-Type",
+                ),
+            ]),
+            integration_responses: integration_responses(),
+            timeout_ms: 10_000,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    admin
+        .put_route(&api, "/{folder}/{item}", s3_method("PUT", "s3-writer"))
+        .await?;
+    admin
+        .put_route(&api, "/{folder}/{item}", s3_method("GET", "s3-writer"))
+        .await?;
+    admin
+        .put_route(&api, "/wrong/{folder}/{item}", s3_method("PUT", "s3-wrong"))
+        .await?;
+    admin.deploy(&api, "v1").await?;
+
+    let text = [("content-type", "text/plain")];
+    let put = node
+        .send(
+            "files",
+            "PUT",
+            "/v1/photos/my%20notes.txt",
+            &text,
+            "hello, S3",
+        )
+        .await?;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    // Not UTF-8: it travels as bytes, as a binary media type.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe";
+    let put = node
+        .send(
+            "files",
+            "PUT",
+            "/v1/photos/pic.png",
+            &[("content-type", "image/png")],
+            png,
+        )
+        .await?;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+
+    let stored = moto
+        .client(
+            "s3_objects",
+            json!({"bucket": "photos", "access_key_id": key_id, "secret_access_key": secret}),
+        )
+        .await?;
+    use base64::Engine as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    assert_eq!(
+        stored,
+        json!({"my notes.txt": b64(b"hello, S3"), "pic.png": b64(png)})
+    );
+
+    let got = node
+        .send("files", "GET", "/v1/photos/my%20notes.txt", &[], "")
+        .await?;
+    assert_eq!(
+        (got.status, got.body.as_str()),
+        (StatusCode::OK, "hello, S3")
+    );
+    assert_eq!(got.headers["content-type"], "text/plain");
+    let got = node
+        .send(
+            "files",
+            "GET",
+            "/v1/photos/pic.png",
+            &[("accept", "image/png")],
+            "",
+        )
+        .await?;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+    assert_eq!(got.body, String::from_utf8_lossy(png));
+
+    let refused = node
+        .send("files", "PUT", "/v1/wrong/photos/x.txt", &text, "no")
+        .await?;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(
+        refused.body.contains("SignatureDoesNotMatch"),
+        "{}",
+        refused.body
+    );
+    Ok(())
+}

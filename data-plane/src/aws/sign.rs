@@ -3,7 +3,10 @@
 //! not hand-rolled).
 
 use super::credentials::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::http_request::{
+    PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode, sign,
+};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::time::SystemTime;
 
@@ -15,8 +18,27 @@ pub struct Scope<'a> {
     pub signing_name: &'a str,
 }
 
-/// Adds `authorization`, `x-amz-date`, and for temporary credentials
-/// `x-amz-security-token`, to `headers`: a signature over the method, the
+impl Scope<'_> {
+    /// How the signature reads the request. Every service but S3 signs the
+    /// path encoded twice and normalized, and the body's hash only inside
+    /// the signature. S3 (and its variants, `s3-object-lambda`,
+    /// `s3-outposts`) signs the path exactly as sent (an object key's
+    /// `%2F` or `..` are part of the key, not to be re-encoded or
+    /// resolved) and requires the body's hash in `x-amz-content-sha256`:
+    /// signed the other way, S3 answers `SignatureDoesNotMatch`.
+    fn settings(&self) -> SigningSettings {
+        let mut settings = SigningSettings::default();
+        if self.signing_name == "s3" || self.signing_name.starts_with("s3-") {
+            settings.percent_encoding_mode = PercentEncodingMode::Single;
+            settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+            settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        }
+        settings
+    }
+}
+
+/// Adds `authorization`, `x-amz-date`, for temporary credentials
+/// `x-amz-security-token`, and for S3 `x-amz-content-sha256`, to `headers`: a signature over the method, the
 /// URI, `host` (the authority the outbound client writes), every header in
 /// `headers` and the body's SHA-256.
 pub fn sign_headers(
@@ -40,7 +62,7 @@ pub fn sign_headers(
         .region(scope.region)
         .name(scope.signing_name)
         .time(time)
-        .settings(SigningSettings::default())
+        .settings(scope.settings())
         .build()
         .map_err(|e| format!("signing parameters: {e}"))?
         .into();
@@ -73,4 +95,95 @@ pub fn sign_headers(
         headers.insert(name, value);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const EXAMPLE_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+    const EXAMPLE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    /// 2013-05-24T00:00:00Z, the time of AWS's S3 signing examples.
+    const EXAMPLE_TIME: u64 = 1_369_353_600;
+
+    fn signed(scope: Scope<'_>, uri: &str, headers: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        sign_headers(
+            &Credentials::new(EXAMPLE_KEY, EXAMPLE_SECRET, None),
+            scope,
+            &http::Method::GET,
+            uri,
+            &mut map,
+            b"",
+            SystemTime::UNIX_EPOCH + Duration::from_secs(EXAMPLE_TIME),
+        )
+        .unwrap();
+        map
+    }
+
+    fn signature(headers: &HeaderMap) -> &str {
+        let auth = headers[http::header::AUTHORIZATION].to_str().unwrap();
+        auth.rsplit_once("Signature=").unwrap().1
+    }
+
+    /// AWS's documented S3 example (GET /test.txt of `examplebucket` with
+    /// `Range: bytes=0-9`): the body's hash travels in
+    /// `x-amz-content-sha256` and is signed, and the signature is the one
+    /// AWS's documentation gives for that request.
+    #[test]
+    fn s3_requests_are_signed_as_s3_checks_them() {
+        let s3 = Scope {
+            region: "us-east-1",
+            signing_name: "s3",
+        };
+        let headers = signed(
+            s3,
+            "https://examplebucket.s3.amazonaws.com/test.txt",
+            &[("range", "bytes=0-9")],
+        );
+        assert_eq!(
+            headers["x-amz-content-sha256"],
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let auth = headers[http::header::AUTHORIZATION].to_str().unwrap();
+        assert!(
+            auth.contains("SignedHeaders=host;range;x-amz-content-sha256;x-amz-date"),
+            "{auth}"
+        );
+        assert_eq!(
+            signature(&headers),
+            "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        );
+    }
+
+    /// An object key's escapes are signed as sent: S3 reads `%2F` and `..`
+    /// in a key as part of the key, where other services' signatures
+    /// encode the path again and resolve dot segments.
+    #[test]
+    fn s3_keys_are_signed_as_sent_and_other_services_paths_are_not() {
+        let scope = |signing_name| Scope {
+            region: "us-east-1",
+            signing_name,
+        };
+        let key = "https://s3.us-east-1.amazonaws.com/b/a%2Fb/../c%20d";
+        let same_key_other_spelling = "https://s3.us-east-1.amazonaws.com/b/c%20d";
+        let s3 = |uri| signature(&signed(scope("s3"), uri, &[])).to_owned();
+        assert_ne!(s3(key), s3(same_key_other_spelling));
+        // Elsewhere, dot segments are resolved before signing, and the
+        // body's hash is not a header.
+        let sqs = |uri| signed(scope("sqs"), uri, &[]);
+        assert_eq!(
+            signature(&sqs("https://sqs.us-east-1.amazonaws.com/a/../b")),
+            signature(&sqs("https://sqs.us-east-1.amazonaws.com/b"))
+        );
+        assert!(!sqs(key).contains_key("x-amz-content-sha256"));
+        assert!(signed(scope("s3-object-lambda"), key, &[]).contains_key("x-amz-content-sha256"));
+    }
 }
