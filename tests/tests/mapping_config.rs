@@ -518,6 +518,58 @@ async fn models_must_compile_as_draft_4() -> anyhow::Result<()> {
         .into_inner();
     assert_eq!(updated.description, "a pet");
     assert_eq!(updated.schema, pet.schema, "unmasked fields stay");
+
+    // A change that would break a model referring to this one is refused
+    // now, naming the referrer, not at the next deployment: dropping the
+    // definition `Square` points at, or closing a cycle of references.
+    admin
+        .apis
+        .create_model(model(
+            &api,
+            "Shape",
+            r#"{"definitions": {"side": {"type": "number"}}}"#,
+        ))
+        .await?;
+    let square = format!(
+        r#"{{"type":"object","properties":{{"side":{{"$ref":"{}#/definitions/side"}}}}}}"#,
+        model_url(&api, "Shape")
+    );
+    admin
+        .apis
+        .create_model(model(&api, "Square", &square))
+        .await?;
+    let change_shape = |schema: String| UpdateModelRequest {
+        model: Some(Model {
+            api_id: api.id.clone(),
+            name: "Shape".into(),
+            schema,
+            ..Default::default()
+        }),
+        update_mask: mask(&["schema"]),
+    };
+    let dropped = admin
+        .apis
+        .update_model(change_shape(r#"{"type": "object"}"#.into()))
+        .await;
+    assert_invalid(
+        dropped,
+        "model.schema: model 'Square', which refers to 'Shape', would no longer compile",
+    );
+    let cycle = admin
+        .apis
+        .update_model(change_shape(format!(
+            r#"{{"definitions": {{"side": {{"$ref": "{}#/properties/side"}}}}}}"#,
+            model_url(&api, "Square")
+        )))
+        .await;
+    assert_invalid(cycle, "model.schema: ");
+    // A change that keeps what Square uses is taken.
+    admin
+        .apis
+        .update_model(change_shape(
+            r#"{"definitions": {"side": {"type": "integer"}}}"#.into(),
+        ))
+        .await?;
     Ok(())
 }
 
@@ -1538,5 +1590,59 @@ async fn a_deployment_naming_a_missing_outbound_credential_is_refused() -> anyho
     )
     .await?;
     admin.deploy(&api, "prod").await?;
+    Ok(())
+}
+
+/// A document that changes a model is checked against the models it
+/// keeps: one left out of the document (no prune) that refers to a
+/// definition the change drops is named, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_refuses_a_model_change_that_breaks_a_kept_model() -> anyhow::Result<()> {
+    let (_dir, _cp, mut admin) = started().await?;
+    let models = |shape: &str, square: bool| {
+        let square = if square {
+            r##"
+      - name: Square
+        schema: { type: object, properties: { side: { $ref: "https://apigateway.amazonaws.com/restapis/shapes/models/Shape#/definitions/side" } } }"##
+        } else {
+            ""
+        };
+        format!(
+            "apis:\n  - name: shapes\n    id: shapes\n    models:\n      - name: Shape\n        schema: {shape}{square}\n"
+        )
+    };
+    let first = models("{ definitions: { side: { type: number } } }", true);
+    admin
+        .config
+        .apply_configuration(apply_request(&first, false, false))
+        .await?;
+    let breaking = models("{ type: object }", false);
+    let status = admin
+        .config
+        .apply_configuration(apply_request(&breaking, false, false))
+        .await
+        .expect_err("refused");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(
+        status.message().contains(
+            "apis[0].models: model 'Square' would not compile with the document's models"
+        ),
+        "{}",
+        status.message()
+    );
+    let stored = admin
+        .apis
+        .get_model(GetModelRequest {
+            api_id: "shapes".into(),
+            model_name: "Shape".into(),
+        })
+        .await?
+        .into_inner();
+    assert!(stored.schema.contains("definitions"), "{}", stored.schema);
+    // Pruned, Square goes with the change and nothing is left to break.
+    admin
+        .config
+        .apply_configuration(apply_request(&breaking, false, true))
+        .await?;
     Ok(())
 }

@@ -226,6 +226,31 @@ pub(crate) fn compile_together(api_id: &str, models: &[Model]) -> Result<(), (St
     Ok(())
 }
 
+/// Refuses a change to model `name` (already checked as itself) that
+/// breaks another model naming it: `models` are all of the API's models as
+/// they will be. A model's own check compiles it against the others, but
+/// not the others against it, so without this a referrer would only fail
+/// at the next deployment (a `$ref` to a definition the change dropped, a
+/// cycle it closed). `field` is the changed model's schema field; the
+/// reason names the referrer.
+pub(crate) fn refuse_if_referrers_break(
+    field: &str,
+    api_id: &str,
+    name: &str,
+    models: &[Model],
+) -> ApiResult<()> {
+    match compile_together(api_id, models) {
+        Ok(()) => Ok(()),
+        Err((model, reason)) if model == name => Err(ApiError::invalid(field, reason)),
+        Err((model, reason)) => Err(ApiError::invalid(
+            field,
+            format!(
+                "model '{model}', which refers to '{name}', would no longer compile with this schema: {reason}"
+            ),
+        )),
+    }
+}
+
 /// Refuses a `$ref` (of the object `node`) that names no model of the
 /// deployment or a fragment its model does not have: the compiler's own
 /// error for these does not say which model refers.
@@ -365,6 +390,17 @@ fn load(view: &View, api_id: &str, name: &str) -> ApiResult<Model> {
     )
 }
 
+/// Whether `referrer`'s schema names model `name` of API `api_id` (by
+/// AWS's model URL), other than itself.
+pub(crate) fn names_model(referrer: &Model, api_id: &str, name: &str) -> bool {
+    referrer.name != name
+        && serde_json::from_str::<Value>(&referrer.schema).is_ok_and(|v| {
+            referenced_models(&v)
+                .iter()
+                .any(|(a, n)| a == api_id && n == name)
+        })
+}
+
 /// Refuses to delete a model a method (request or response models) or
 /// another model's schema names.
 pub(crate) fn refuse_if_named(view: &View, api_id: &str, name: &str) -> ApiResult<()> {
@@ -385,14 +421,7 @@ pub(crate) fn refuse_if_named(view: &View, api_id: &str, name: &str) -> ApiResul
     )?;
     refuse_if_used(
         view.scan::<Model>(&keys::models(api_id))?,
-        |m| {
-            m.name != name
-                && serde_json::from_str::<Value>(&m.schema).is_ok_and(|v| {
-                    referenced_models(&v)
-                        .iter()
-                        .any(|(a, n)| a == api_id && n == name)
-                })
-        },
+        |m| names_model(m, api_id, name),
         |m| format!("model '{name}' is referenced by model '{}'", m.name),
     )
 }
@@ -458,6 +487,13 @@ pub(crate) async fn update(state: &SharedState, req: UpdateModelRequest) -> Resu
                 .map_err(|e| prefixed("model", e))?;
             let others = schemas_of(txn, &m.api_id, &m.name)?;
             check("model", &mut m, &others)?;
+            let mut all = txn.scan::<Model>(&keys::models(&m.api_id))?;
+            if all.iter().any(|o| names_model(o, &m.api_id, &m.name)) {
+                for stored in all.iter_mut().filter(|o| o.name == m.name) {
+                    *stored = m.clone();
+                }
+                refuse_if_referrers_break("model.schema", &m.api_id, &m.name, &all)?;
+            }
             txn.put(&keys::model(&m.api_id, &m.name), &m);
             Ok::<_, ApiError>(m)
         })

@@ -68,12 +68,16 @@ impl Planner<'_> {
                 .chain(kept.map(|m| (m.name.as_str(), m.schema.as_str()))),
         );
         let mut after = Vec::new();
+        let mut fields: Vec<(String, String)> = Vec::new();
+        let mut all_checked = true;
         for (field, current, mut desired) in wanted {
             let checked = models::check("model", &mut desired, &schemas)
                 .map_err(|e| rebase(e, "model", &field));
             if self.check(&field, checked)?.is_none() {
+                all_checked = false;
                 continue;
             }
+            fields.push((desired.name.clone(), field.clone()));
             let entry = Entry {
                 kind: "model",
                 key: keys::model(&api.id, &desired.name),
@@ -88,6 +92,24 @@ impl Planner<'_> {
             let name = format!("{} {}", api.name, old.name);
             if self.leave_or_prune("model", old.id.clone(), name, || [key]) {
                 after.push(old.clone());
+            }
+        }
+        // Each model compiled against the others as they will be, but a
+        // kept model was not compiled against the document's: all of them
+        // together, as the next deployment will (once each passed alone,
+        // so a failure here is one model breaking another).
+        if all_checked {
+            if let Err((model, reason)) = models::compile_together(&api.id, &after) {
+                let field = match fields.iter().find(|(name, _)| *name == model) {
+                    Some((_, field)) => format!("{field}.schema"),
+                    None => format!("{path}.models"),
+                };
+                self.error(
+                    field,
+                    format!(
+                        "model '{model}' would not compile with the document's models: {reason}"
+                    ),
+                );
             }
         }
         Ok(after)
