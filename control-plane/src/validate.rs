@@ -8,7 +8,7 @@
 //! them the admin API's error type; checks that need the store (does the
 //! deployment exist?) are in the services.
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use archway_proto::path::{self, PathPart};
 use archway_proto::rules;
 use archway_proto::v1::{
@@ -98,16 +98,30 @@ pub fn authorizer_in(field: &str, protocol: ApiProtocol, kind: AuthorizerType) -
 }
 
 /// Checks an integration where it is used: path, protocol and method.
+///
+/// A fixed mock answer may not set a framing or hop-by-hop header
+/// (`Content-Length` disagreeing with its body, `Transfer-Encoding`,
+/// `Connection`...): refused here, when written. Nodes drop such headers
+/// when they compile a mock rather than refuse it, so a deployment stored
+/// before this check still serves (which is why the check is the admin
+/// API's and not in the rules nodes share).
 pub fn integration_in(
     field: &str,
     integration: &Integration,
     scope: &rules::integration::Scope<'_>,
 ) -> ApiResult<()> {
-    Ok(rules::integration::integration_in(
-        field,
-        integration,
-        scope,
-    )?)
+    rules::integration::integration_in(field, integration, scope)?;
+    if let Some(mock) = &integration.mock {
+        for name in mock.headers.keys() {
+            if let Some(reason) = rules::http::reserved_header(name) {
+                return Err(ApiError::invalid(
+                    format!("{field}.mock.headers.{name}"),
+                    reason,
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn authorizer(a: &Authorizer) -> ApiResult<()> {
@@ -127,7 +141,6 @@ pub fn stage(stage: &Stage, protocol: ApiProtocol) -> ApiResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ApiError;
 
     /// The rules' violations reach the admin API as InvalidArgument with
     /// the same field and reason.
@@ -147,6 +160,34 @@ mod tests {
             ApiError::InvalidArgument { field, .. } => field,
             other => panic!("expected InvalidArgument, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_mock_cannot_set_framing_or_hop_by_hop_headers() {
+        use archway_proto::v1::{IntegrationType, MockResponse};
+        let mock = |name: &str| Integration {
+            r#type: IntegrationType::Mock as i32,
+            mock: Some(MockResponse {
+                status_code: 200,
+                headers: [(name.to_owned(), "1".to_owned())].into(),
+                body: "{}".into(),
+            }),
+            ..Default::default()
+        };
+        let at = rules::integration::Scope::path("/");
+        for reserved in [
+            "Content-Length",
+            "transfer-encoding",
+            "Connection",
+            "Proxy-Authenticate",
+        ] {
+            let refused = integration_in("method.integration", &mock(reserved), &at).unwrap_err();
+            assert_eq!(
+                field_of(refused),
+                format!("method.integration.mock.headers.{reserved}")
+            );
+        }
+        assert!(integration_in("method.integration", &mock("X-Request-Kind"), &at).is_ok());
     }
 
     #[test]
