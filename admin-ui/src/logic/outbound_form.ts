@@ -46,8 +46,3 @@ export function formToCredential(f: OutboundForm): OutboundInit {
     sessionToken: f.sessionToken.trim(),
   };
 }
-
-/** The form after a Put: everything but the secrets kept, for the next change. */
-export function afterPut(f: OutboundForm): OutboundForm {
-  return { ...f, secret: "", sessionToken: "" };
-}
