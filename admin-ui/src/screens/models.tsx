@@ -107,6 +107,7 @@ export function ModelsSection({ apiId }: { apiId: string }) {
           onCancel={() => setEditing(null)}
           onSaved={(m) => {
             setEditing(null);
+            remove.clear();
             setDone(`Saved model ${m.name}.`);
             loaded.reload();
           }}
@@ -118,6 +119,7 @@ export function ModelsSection({ apiId }: { apiId: string }) {
             apiId={apiId}
             editing={null}
             onSaved={(m) => {
+              remove.clear();
               setDone(`Created model ${m.name}.`);
               loaded.reload();
             }}

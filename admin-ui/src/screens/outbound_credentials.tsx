@@ -96,6 +96,7 @@ export function OutboundCredentials() {
         onCancel={() => setReplacing(null)}
         onSaved={(c) => {
           setReplacing(null);
+          remove.clear();
           setDone(`Saved outbound credential ${c.name}; its secret is sealed and will not be shown.`);
           loaded.reload();
         }}

@@ -95,6 +95,7 @@ export function ValidatorsSection({ apiId }: { apiId: string }) {
         onCancel={() => setEditing(null)}
         onSaved={(v, created) => {
           setEditing(null);
+          remove.clear();
           setDone(`${created ? "Created" : "Saved"} request validator ${v.name}.`);
           loaded.reload();
         }}

@@ -7,7 +7,11 @@ import type { Refusal } from "../api/errors";
 import { Failure } from "./form";
 import { useAction } from "./hooks";
 
-/** useAction() for row actions, remembering which row the last one was for. */
+/**
+ * useAction() for row actions, remembering which row the last one was for.
+ * `clear()` when the list changes otherwise (a save), so an old refusal
+ * does not linger under a row that may no longer be in the state it named.
+ */
 export function useRowAction() {
   const action = useAction();
   const [row, setRow] = useState<string | null>(null);
