@@ -83,7 +83,7 @@ export async function eventually(what, check, ms = 20_000, every = 200) {
   }
 }
 
-/** GET through the node with the Host that selects the API. */
+/** GET through the node with the Host that selects the API: status, headers (lower-case names) and body. */
 export function gatewayGet(nodeAddr, host, path) {
   const [hostname, port] = nodeAddr.split(":");
   return new Promise((resolve, reject) => {
@@ -91,7 +91,7 @@ export function gatewayGet(nodeAddr, host, path) {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (c) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode, body }));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body }));
     });
     req.on("timeout", () => req.destroy(new Error("timed out")));
     req.on("error", reject);

@@ -1,7 +1,10 @@
 // The operator's path through the UI, in a real browser against a real
 // control plane, node and upstream that tests/tests/admin_ui.rs started:
 // sign in, create an API with a route, deploy it, call it through the node,
-// see the fleet and the traffic, roll back, make a key, and check that a
+// see the fleet and the traffic, roll back, make a key; models (a bad
+// schema refused beside the field, a model in use not deleted), a request
+// validator, a gateway response put and then served by the node, an
+// outbound credential whose secret is never shown; and check that a
 // read-only token cannot change anything. A screenshot of every screen goes
 // to SCREENSHOT_DIR.
 import { env, eventually, gatewayGet, launch, screenshot, step, summary, unlabelled } from "./browser.mjs";
@@ -73,6 +76,27 @@ async function deploy(description) {
   await page.getByLabel("Description").fill(description);
   await page.getByRole("button", { name: "Deploy", exact: true }).click();
   await page.getByText(description).first().waitFor();
+}
+
+/**
+ * The refusal shown beside the input labelled `label` (its .field-error,
+ * named by `field`, is the input's description), matching `pattern`.
+ */
+async function besideField(label, field, pattern) {
+  const error = page.locator(`.field-error[data-field="${field}"]`);
+  await error.waitFor();
+  const text = await error.innerText();
+  if (!pattern.test(text)) throw new Error(`the message beside ${label} is not ${pattern}: ${text}`);
+  const described = await page.getByLabel(label, { exact: true }).getAttribute("aria-describedby");
+  if (!described?.split(" ").includes(await error.getAttribute("id"))) throw new Error(`the error is not tied to ${label}`);
+  return text;
+}
+
+/** The row of the table `table` whose first cell starts with `name`. */
+function row(table, name) {
+  return page.getByRole("table", { name: table, exact: true }).locator("tbody tr").filter({
+    has: page.locator("td:first-child", { hasText: new RegExp(`^${name}\\b`) }),
+  });
 }
 
 async function answers(path) {
@@ -296,6 +320,146 @@ try {
     if (html.includes(keyValue)) throw new Error("the key value is shown again");
   });
 
+  const modelUrl = (name) => `https://apigateway.amazonaws.com/restapis/${API}/models/${name}`;
+  await step(page, "models: a bad schema is refused beside the schema, a good one is created", async () => {
+    await go(`#/apis/${API}`, "Shop");
+    await page.locator("summary", { hasText: "Create a model" }).click();
+    const form = page.getByRole("form", { name: "Create a model" });
+    await form.getByLabel("Model name").fill("Item");
+    const schema = form.getByLabel("Schema (JSON Schema, draft 4)");
+    // Not JSON: refused in the browser, nothing sent, in the server's words.
+    await schema.fill('{\n  "type": "object",\n}');
+    await form.getByRole("button", { name: "Create model" }).click();
+    await besideField("Schema (JSON Schema, draft 4)", "schema", /^model\.schema: is not JSON: .*line 3/s);
+    // JSON that does not compile as draft 4: the server's refusal, beside the same field.
+    await schema.fill('{"type": "objekt"}');
+    await form.getByRole("button", { name: "Create model" }).click();
+    await besideField("Schema (JSON Schema, draft 4)", "schema", /^model\.schema: does not compile as a JSON Schema \(draft 4\)/);
+    await screenshot(page, "10b-model-schema-refused");
+    await schema.fill('{"type": "object", "required": ["sku"], "properties": {"sku": {"type": "string"}}}');
+    await form.getByRole("button", { name: "Create model" }).click();
+    await row("Models", "Item").waitFor();
+    if (await page.locator('.field-error[data-field="schema"]').count()) throw new Error("the refusal is still shown");
+    // A second model refers to the first by its URL; the list says so.
+    await form.getByLabel("Model name").fill("Order");
+    await schema.fill(JSON.stringify({ type: "object", properties: { item: { $ref: modelUrl("Item") } } }));
+    await form.getByRole("button", { name: "Create model" }).click();
+    await eventually("Order refers to Item", async () => (await row("Models", "Order").innerText()).includes("Item"));
+  });
+
+  await step(page, "models: edit a description; a model another names cannot be deleted, and says why under its row", async () => {
+    await page.getByRole("button", { name: "Edit model Order" }).click();
+    const form = page.getByRole("form", { name: "Edit model Order" });
+    if (!(await form.getByLabel("Model name").isDisabled())) throw new Error("a model's name can be edited");
+    await form.getByLabel("Model description").fill("An order of one item");
+    await form.getByRole("button", { name: "Save model" }).click();
+    await eventually("the new description is listed", async () => (await row("Models", "Order").innerText()).includes("An order of one item"));
+    await page.getByRole("button", { name: "Delete model Item" }).click();
+    const refusal = page.locator("tr.row-failure .failure");
+    await refusal.waitFor();
+    const text = await refusal.innerText();
+    if (!/FailedPrecondition/.test(text) || !/model 'Item' is referenced by model 'Order'/.test(text))
+      throw new Error(`unexpected refusal: ${text}`);
+    await row("Models", "Item").waitFor();
+    await screenshot(page, "10c-models");
+    await noUnlabelled("models");
+  });
+
+  await step(page, "request validators: create one, then change what it checks", async () => {
+    const form = page.getByRole("form", { name: "Create a request validator" });
+    await form.getByLabel("Validator name").fill("all");
+    await form.getByRole("button", { name: "Create request validator" }).click();
+    await eventually("all checks both", async () => (await row("Request validators", "all").innerText()).includes("body and parameters"));
+    await page.getByRole("button", { name: "Edit request validator all" }).click();
+    const edit = page.getByRole("form", { name: "Edit request validator all" });
+    await edit.getByLabel("Validate parameters").uncheck();
+    await edit.getByRole("button", { name: "Save request validator" }).click();
+    await eventually("all checks the body only", async () => {
+      const cells = await row("Request validators", "all").locator("td").allInnerTexts();
+      return cells[1] === "body";
+    });
+    // One no method uses is deleted.
+    await form.getByLabel("Validator name").fill("spare");
+    await form.getByRole("button", { name: "Create request validator" }).click();
+    await row("Request validators", "spare").waitFor();
+    await page.getByRole("button", { name: "Delete request validator spare" }).click();
+    await eventually("spare is gone", async () => (await row("Request validators", "spare").count()) === 0);
+    await row("Request validators", "all").waitFor();
+  });
+
+  await step(page, "gateway responses: a bad header mapping is refused beside it; a customisation is put and served", async () => {
+    const form = page.getByRole("form", { name: "Customise a gateway response" });
+    await form.getByLabel("Response type").selectOption("MISSING_AUTHENTICATION_TOKEN");
+    await form.getByLabel("Status code").fill("404");
+    const headers = form.getByLabel("Response headers (Name: value, one per line)");
+    // A source the gateway cannot read: the server names the mapping.
+    await headers.fill("X-Gateway: method.request.body");
+    await form.getByRole("button", { name: "Save gateway response" }).click();
+    await besideField("Response headers (Name: value, one per line)", "response_parameters", /gatewayresponse\.header\.X-Gateway/);
+    await headers.fill("X-Gateway: 'archway-ui'\nX-Request: context.requestId");
+    await form.getByLabel("Template 1").fill('{"message": "no such path", "type": "$context.error.responseType"}');
+    await form.getByRole("button", { name: "Save gateway response" }).click();
+    const listed = row("Gateway responses", "MISSING_AUTHENTICATION_TOKEN");
+    await eventually("the customisation is listed", async () => /404[\s\S]*X-Gateway: 'archway-ui'/.test(await listed.innerText()));
+    await screenshot(page, "10d-gateway-responses");
+    await noUnlabelled("gateway responses");
+    // Another type, put with the form's defaults, then reset to the default answer.
+    await form.getByLabel("Response type").selectOption("DEFAULT_5XX");
+    await form.getByRole("button", { name: "Save gateway response" }).click();
+    await row("Gateway responses", "DEFAULT_5XX").waitFor();
+    await page.getByRole("button", { name: "Reset gateway response DEFAULT_5XX to default" }).click();
+    await eventually("DEFAULT_5XX is back to the default", async () => (await row("Gateway responses", "DEFAULT_5XX").count()) === 0);
+    await listed.waitFor();
+    // Served once deployed: an unknown path of the REST API answers with it.
+    await deploy("gateway responses");
+    await eventually("the node answers an unknown path with the customisation", async () => {
+      const res = await gatewayGet(NODE_ADDR, HOST, "/prod/no-such-path");
+      if (res.status !== 404) return null;
+      if (res.headers["x-gateway"] !== "archway-ui") throw new Error(`headers: ${JSON.stringify(res.headers)}`);
+      if (!res.headers["x-request"]) throw new Error("no x-request header");
+      const body = JSON.parse(res.body);
+      if (body.message !== "no such path" || body.type !== "MISSING_AUTHENTICATION_TOKEN") throw new Error(`body: ${res.body}`);
+      return res;
+    });
+  });
+
+  const secret = `uiSecret${Date.now()}/Kx9+EXAMPLE`;
+  await step(page, "outbound credentials: a bad key id is refused beside it; one is put, and its secret is never shown", async () => {
+    await go("#/iam", "IAM users and roles");
+    const form = page.getByRole("form", { name: "Put an outbound credential" });
+    await form.getByLabel("Credential name").fill("lambda-caller");
+    await form.getByLabel("Access key id").fill("akia-not-a-key");
+    const secretInput = form.getByLabel("Secret access key");
+    if ((await secretInput.getAttribute("type")) !== "password") throw new Error("the secret is typed in the clear");
+    await secretInput.fill(secret);
+    await form.getByLabel("Role ARN (optional)").fill("arn:aws:iam::123456789012:role/caller");
+    await form.getByRole("button", { name: "Put credential" }).click();
+    await besideField("Access key id", "credential.access_key_id", /upper-case letters and digits/);
+    if ((await secretInput.inputValue()) !== "") throw new Error("the secret stays in the form after a refusal");
+    await form.getByLabel("Access key id").fill("AKIAIOSFODNN7EXAMPLE");
+    await secretInput.fill(secret);
+    await form.getByRole("button", { name: "Put credential" }).click();
+    const listed = row("Outbound credentials", "lambda-caller");
+    await listed.waitFor();
+    const text = await listed.innerText();
+    if (!text.includes("AKIAIOSFODNN7EXAMPLE") || !text.includes("arn:aws:iam::123456789012:role/caller"))
+      throw new Error(`the row lacks the key id or role ARN: ${text}`);
+    if ((await secretInput.inputValue()) !== "") throw new Error("the secret stays in the form");
+    const secretShown = async () => (await page.content()).includes(secret) || (await page.locator("main").innerText()).includes(secret);
+    if (await secretShown()) throw new Error("the secret is on the page");
+    await screenshot(page, "12b-outbound-credentials");
+    await noUnlabelled("outbound credentials");
+    // Opened again, and replaced: the secret is asked for, never filled in.
+    await go("#/apis", "APIs");
+    await go("#/iam", "IAM users and roles");
+    await page.getByRole("button", { name: "Replace outbound credential lambda-caller" }).click();
+    const replace = page.getByRole("form", { name: "Replace outbound credential lambda-caller" });
+    if ((await replace.getByLabel("Access key id").inputValue()) !== "AKIAIOSFODNN7EXAMPLE") throw new Error("the key id is not filled in");
+    if ((await replace.getByLabel("Secret access key").inputValue()) !== "") throw new Error("the secret is filled in");
+    if (await secretShown()) throw new Error("the secret is on the page");
+    await replace.getByRole("button", { name: "Cancel" }).click();
+  });
+
   for (const [hash, heading, name] of [
     ["#/plans", "Usage plans", "11-plans"],
     ["#/iam", "IAM users and roles", "12-iam"],
@@ -394,20 +558,28 @@ try {
       /^Undo changes$/,
       /^Open (user|role) /,
       /^Edit authorizer /,
+      /^Edit (model|request validator|gateway response) /,
+      /^Replace outbound credential /,
     ];
     for (const [hash, heading, rowAction] of [
       ["#/apis", "APIs", /Shop/],
-      [`#/apis/${API}`, "Shop", null],
+      [`#/apis/${API}`, "Shop", /(model Order|request validator all|gateway response MISSING_AUTHENTICATION_TOKEN)/],
       [`#/apis/${API}/deployments`, "Deployments and stages of Shop", null],
       [`#/apis/${API}/authorizers`, "Authorizers", null],
       ["#/keys", "API keys", /ui-key/],
       ["#/plans", "Usage plans", null],
-      ["#/iam", "IAM users and roles", null],
+      ["#/iam", "IAM users and roles", /outbound credential lambda-caller/],
       ["#/import", "Import a configuration", null],
     ]) {
       await go(hash, heading);
       if (hash === "#/keys") await page.getByText("ui-key").first().waitFor();
-      if (hash === `#/apis/${API}`) await page.getByText("/hello", { exact: true }).filter({ visible: true }).first().waitFor();
+      if (hash === `#/apis/${API}`) {
+        await page.getByText("/hello", { exact: true }).filter({ visible: true }).first().waitFor();
+        await row("Models", "Order").waitFor();
+        await row("Request validators", "all").waitFor();
+        await row("Gateway responses", "MISSING_AUTHENTICATION_TOKEN").waitFor();
+      }
+      if (hash === "#/iam") await row("Outbound credentials", "lambda-caller").waitFor();
       // Bounded: one click per closed disclosure there was at the start.
       const closed = page.locator('main button[aria-expanded="false"]:enabled');
       let opened = 0;

@@ -10,8 +10,11 @@ use archway_proto::v1::TokenRole;
 /// Sign in; create an API with a route; deploy it to a stage; 200 through
 /// the node; the fleet page shows the node at the new version; the request
 /// in the traffic chart; roll back and the old answer; a key's value shown
-/// once; a read-only token cannot edit; a bad path template's message
-/// beside its field. Screenshots in target/ui-screenshots/operator_flow.
+/// once; models, a request validator, a gateway response the node then
+/// serves and an outbound credential whose secret is never shown; a
+/// read-only token cannot edit; bad input's message (a path template, a
+/// schema, a header mapping, an access key id) beside its field.
+/// Screenshots in target/ui-screenshots/operator_flow.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_flow_in_a_real_browser() -> anyhow::Result<()> {
     if !browser::available("the admin UI in a browser") {

@@ -1,5 +1,7 @@
 // One API: its settings, its resource tree with each method's authorization,
-// API key requirement and integration, and the forms that change them.
+// API key requirement and integration, its models, request validators and
+// gateway responses (REST APIs; each a section of its own module), and the
+// forms that change them.
 import { useMemo, useState } from "preact/hooks";
 import { allPages } from "../api/client";
 import {
@@ -30,6 +32,9 @@ import { ConfirmButton } from "../ui/confirm_button";
 import { Area, Failure, Field, Notice, PageHeader, Select } from "../ui/form";
 import { when } from "../ui/format";
 import { useAction, useLoad } from "../ui/hooks";
+import { GatewayResponsesSection } from "./gateway_responses";
+import { ModelsSection } from "./models";
+import { ValidatorsSection } from "./validators";
 
 const KEY_SOURCES: Array<[string, string]> = [
   [String(ApiKeySource.HEADER), "HEADER (the x-api-key header)"],
@@ -144,6 +149,14 @@ export function ApiDetailPage({ apiId }: { apiId: string }) {
               />
             ))}
           </ul>
+        </>
+      )}
+
+      <ModelsSection apiId={api.id} />
+      {!websocket && (
+        <>
+          <ValidatorsSection apiId={api.id} />
+          <GatewayResponsesSection apiId={api.id} />
         </>
       )}
 

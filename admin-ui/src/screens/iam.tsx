@@ -1,6 +1,7 @@
 // IAM users and roles: list, create, edit (description and policies, with
 // an update_mask of what changed), delete; a user's access keys (create:
-// the secret shown once; activate / deactivate; delete).
+// the secret shown once; activate / deactivate; delete); and the outbound
+// credentials nodes sign integrations' calls with (outbound_credentials.tsx).
 import { useEffect, useState } from "preact/hooks";
 import { allPages } from "../api/client";
 import type { Refusal } from "../api/errors";
@@ -21,6 +22,7 @@ import { ShownOnce } from "../ui/shown_once";
 import { ConfirmButton } from "../ui/confirm_button";
 import { ListFilter, countStatus, useFiltered } from "../ui/list_filter";
 import { ListHead } from "../ui/list_head";
+import { OutboundCredentials } from "./outbound_credentials";
 
 const TYPES: Array<[string, string]> = [
   [String(PrincipalType.USER), "User"],
@@ -115,6 +117,7 @@ export function IamPage() {
           ))}
         </tbody>
       </table>
+      <OutboundCredentials />
     </section>
   );
 }

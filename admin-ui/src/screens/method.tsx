@@ -16,7 +16,7 @@ import { VERBS } from "../logic/tree";
 import { href, navigate } from "../router";
 import { useSession } from "../ui/context";
 import { ConfirmButton } from "../ui/confirm_button";
-import { Area, Failure, Field, PageHeader, Select } from "../ui/form";
+import { Area, Checkbox, Failure, Field, PageHeader, Select } from "../ui/form";
 import { useAction, useLoad } from "../ui/hooks";
 
 const AUTH_TYPES: Array<[string, string]> = [
@@ -210,6 +210,7 @@ function MethodEditor({
           )}
           <Checkbox
             label="API key required"
+            name="api_key_required"
             hint="Callers need an enabled key of a usage plan that includes the stage."
             checked={form.apiKeyRequired}
             onChecked={set("apiKeyRequired")}
@@ -328,35 +329,5 @@ function MethodEditor({
         <Failure failure={remove.failure} />
       </form>
     </section>
-  );
-}
-
-function Checkbox({
-  label,
-  hint,
-  checked,
-  onChecked,
-  disabled,
-}: {
-  label: string;
-  hint?: string;
-  checked: boolean;
-  onChecked: (v: boolean) => void;
-  disabled?: boolean;
-}) {
-  return (
-    <div class="field check">
-      <label>
-        <input
-          type="checkbox"
-          name="api_key_required"
-          checked={checked}
-          disabled={disabled}
-          onChange={(e) => onChecked((e.target as HTMLInputElement).checked)}
-        />{" "}
-        {label}
-      </label>
-      {hint && <small class="hint">{hint}</small>}
-    </div>
   );
 }

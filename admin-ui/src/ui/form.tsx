@@ -117,6 +117,39 @@ export function Select({ label, names, failure, value, onValue, options, disable
   );
 }
 
+/** A checkbox with its label around it; `name` is the server field it sets. */
+export function Checkbox({
+  label,
+  name,
+  hint,
+  checked,
+  onChecked,
+  disabled,
+}: {
+  label: string;
+  name: string;
+  hint?: string;
+  checked: boolean;
+  onChecked: (v: boolean) => void;
+  disabled?: boolean;
+}) {
+  return (
+    <div class="field check">
+      <label>
+        <input
+          type="checkbox"
+          name={name}
+          checked={checked}
+          disabled={disabled}
+          onChange={(e) => onChecked((e.target as HTMLInputElement).checked)}
+        />{" "}
+        {label}
+      </label>
+      {hint && <small class="hint">{hint}</small>}
+    </div>
+  );
+}
+
 /**
  * A refusal no field of the form claims (permission, not found, conflict,
  * or a field the form has no input for), shown above the form.
