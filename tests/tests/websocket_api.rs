@@ -1027,6 +1027,11 @@ async fn functions_get_aws_websocket_events() -> anyhow::Result<()> {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let mut client = open(node.addr(), "fns", "/prod", &signed).await?;
+    // Stage variables set after the connect reach its next event.
+    let mut stage = admin.stage(&api, "prod").await?;
+    stage.variables = [("env".to_owned(), "blue".to_owned())].into();
+    admin.update_stage(stage).await?;
+    admin.wait_converged(&["ws5"]).await?;
     let message = r#"{"action":"fn","n":7}"#;
     client.send(Message::text(message)).await?;
     // The "echo" function answers {"servedBy", "event"} as its body.
@@ -1034,6 +1039,7 @@ async fn functions_get_aws_websocket_events() -> anyhow::Result<()> {
     let event = &answer["event"];
     assert_eq!(event["body"], message);
     assert_eq!(event["isBase64Encoded"], false);
+    assert_eq!(event["stageVariables"], serde_json::json!({"env": "blue"}));
     let cx = &event["requestContext"];
     assert_eq!(cx["routeKey"], "fn");
     assert_eq!(cx["eventType"], "MESSAGE");

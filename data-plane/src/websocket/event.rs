@@ -19,6 +19,7 @@ use crate::principal::Principal;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -53,6 +54,12 @@ pub struct Peer {
     pub connected_at_ms: i64,
     /// Who the caller proved to be at `$connect`.
     pub identity: Identity,
+    /// The API key identified at `$connect` (for a `$connect` that
+    /// requires one): its id, and the `x-api-key` the client sent, which
+    /// every event's `requestContext.identity` carries (`apiKeyId`,
+    /// `apiKey`), as AWS and REST events (`$context.identity`) give them.
+    pub api_key_id: Option<Arc<str>>,
+    pub api_key: Option<Box<str>>,
     /// The headers every HTTP event of the connection carries alike
     /// (connection id, domain, stage, API, source IP, connected-at and the
     /// caller), made at its first event rather than at every message.
@@ -74,6 +81,9 @@ impl Peer {
             put(API_ID, &self.api_id);
             put(SOURCE_IP, &self.source_ip.to_string());
             put(CONNECTED_AT, &self.connected_at_ms.to_string());
+            if let Some(id) = &self.api_key_id {
+                put(API_KEY_ID, id);
+            }
             // Who the caller is, on every event: the headers HTTP_PROXY
             // methods get (the client's own spellings are dropped from the
             // handshake's headers).
@@ -190,6 +200,8 @@ pub const STAGE: &str = "x-archway-stage";
 pub const API_ID: &str = "x-archway-api-id";
 pub const SOURCE_IP: &str = "x-archway-source-ip";
 pub const CONNECTED_AT: &str = "x-archway-connected-at";
+/// The id of the API key identified at `$connect`, when it requires one.
+pub const API_KEY_ID: &str = "x-archway-api-key-id";
 pub const REQUEST_ID: &str = "x-archway-request-id";
 /// On CONNECT: the client's query string, as it sent it.
 pub const QUERY: &str = "x-archway-query";
@@ -268,8 +280,10 @@ impl Event<'_> {
 
     /// AWS's WebSocket event for a function (AWS_PROXY). As AWS: CONNECT
     /// carries the handshake's headers and query string, MESSAGE the body
-    /// (base64 when it is not UTF-8), and every event the request context.
-    pub fn aws_event(&self) -> Value {
+    /// (base64 when it is not UTF-8), and every event the request context
+    /// and the stage variables of the stage serving it (`null` when it has
+    /// none), read per event so a stage update reaches open connections.
+    pub fn aws_event(&self, stage_variables: &HashMap<Box<str>, Box<str>>) -> Value {
         let peer = self.peer;
         let mut request_time = String::with_capacity(26);
         let _ = write_clf_time(&mut request_time, self.at);
@@ -316,6 +330,11 @@ impl Event<'_> {
             identity["userArn"] = Value::from(&**user_arn);
             identity["user"] = Value::from(user.as_deref());
         }
+        if let Some(id) = &peer.api_key_id {
+            let identity = &mut context["identity"];
+            identity["apiKeyId"] = Value::from(&**id);
+            identity["apiKey"] = Value::from(peer.api_key.as_deref());
+        }
         let mut event = Map::new();
         if let Some(handshake) = self.handshake {
             let mut headers = Map::new();
@@ -348,6 +367,13 @@ impl Event<'_> {
                 event.insert("multiValueQueryStringParameters".into(), multi.into());
             }
         }
+        let variables = (!stage_variables.is_empty()).then(|| {
+            stage_variables
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::from(&**v)))
+                .collect::<Map<String, Value>>()
+        });
+        event.insert("stageVariables".into(), variables.into());
         event.insert("requestContext".into(), context);
         if self.kind == EventType::Message {
             match std::str::from_utf8(self.body) {
@@ -383,6 +409,8 @@ mod tests {
             user_agent: "test-client".into(),
             connected_at_ms: 1_700_000_000_000,
             identity: Identity::Anonymous,
+            api_key_id: None,
+            api_key: None,
             constant_headers: Default::default(),
         }
     }
@@ -487,7 +515,7 @@ mod tests {
         let context: Value = serde_json::from_slice(h[CONTEXT_HEADER].as_bytes()).unwrap();
         assert_eq!(context["tier"], "gold");
         let parsed: ApiGatewayWebsocketProxyRequest =
-            serde_json::from_value(message.aws_event()).unwrap();
+            serde_json::from_value(message.aws_event(&HashMap::new())).unwrap();
         let authorizer = &parsed.request_context.authorizer.fields;
         assert_eq!(
             authorizer["principalId"], "user-7",
@@ -506,7 +534,7 @@ mod tests {
         };
         assert_eq!(disconnect.http_headers()[PRINCIPAL_HEADER], "user-7");
         assert_eq!(
-            disconnect.aws_event()["requestContext"]["authorizer"]["principalId"],
+            disconnect.aws_event(&HashMap::new())["requestContext"]["authorizer"]["principalId"],
             "user-7"
         );
         // An anonymous connection's events have neither.
@@ -517,10 +545,48 @@ mod tests {
         };
         assert!(!event.http_headers().contains_key(PRINCIPAL_HEADER));
         assert!(
-            event.aws_event()["requestContext"]
+            event.aws_event(&HashMap::new())["requestContext"]
                 .get("authorizer")
                 .is_none()
         );
+    }
+
+    /// The serving stage's variables and the API key identified at
+    /// `$connect` reach every event, as AWS gives them; a stage without
+    /// variables gives `null`, as REST events do.
+    #[test]
+    fn stage_variables_and_the_api_key_reach_every_event() {
+        use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+        let peer = Peer {
+            api_key_id: Some("k1".into()),
+            api_key: Some("secret-key-value".into()),
+            ..peer()
+        };
+        let body = Bytes::from_static(b"hi");
+        let message = Event {
+            peer: &peer,
+            kind: EventType::Message,
+            route_key: "$default",
+            message_id: Some("m1"),
+            request_id: RequestId::new(),
+            at: SystemTime::now(),
+            body: &body,
+            handshake: None,
+            disconnect: None,
+        };
+        let variables: HashMap<Box<str>, Box<str>> = [("env".into(), "prod".into())].into();
+        let parsed: ApiGatewayWebsocketProxyRequest =
+            serde_json::from_value(message.aws_event(&variables)).unwrap();
+        assert_eq!(
+            parsed.stage_variables.get("env").map(String::as_str),
+            Some("prod")
+        );
+        let identity = &parsed.request_context.identity;
+        assert_eq!(identity.api_key_id.as_deref(), Some("k1"));
+        assert_eq!(identity.api_key.as_deref(), Some("secret-key-value"));
+        assert_eq!(message.http_headers()[API_KEY_ID], "k1");
+        let none = message.aws_event(&HashMap::new());
+        assert!(none["stageVariables"].is_null(), "{none}");
     }
 
     /// An IAM caller's identity, as AWS gives it in `requestContext.identity`.
@@ -552,7 +618,7 @@ mod tests {
         };
         assert_eq!(message.http_headers()[PRINCIPAL_HEADER], arn);
         let parsed: ApiGatewayWebsocketProxyRequest =
-            serde_json::from_value(message.aws_event()).unwrap();
+            serde_json::from_value(message.aws_event(&HashMap::new())).unwrap();
         let identity = &parsed.request_context.identity;
         assert_eq!(identity.user_arn.as_deref(), Some(arn));
         assert_eq!(identity.caller.as_deref(), Some(arn));
@@ -624,7 +690,7 @@ mod tests {
             disconnect: None,
         };
         let parsed: ApiGatewayWebsocketProxyRequest =
-            serde_json::from_value(connect.aws_event()).unwrap();
+            serde_json::from_value(connect.aws_event(&HashMap::new())).unwrap();
         let cx = &parsed.request_context;
         assert_eq!(cx.route_key.as_deref(), Some("$connect"));
         assert_eq!(cx.event_type.as_deref(), Some("CONNECT"));
@@ -654,7 +720,7 @@ mod tests {
             ..connect
         };
         let parsed: ApiGatewayWebsocketProxyRequest =
-            serde_json::from_value(message.aws_event()).unwrap();
+            serde_json::from_value(message.aws_event(&HashMap::new())).unwrap();
         assert_eq!(parsed.body.as_deref(), Some("{\"action\":\"send\"}"));
         assert!(!parsed.is_base64_encoded);
         assert_eq!(parsed.request_context.message_id.as_deref(), Some("m1"));
@@ -674,7 +740,7 @@ mod tests {
             ..message
         };
         let parsed: ApiGatewayWebsocketProxyRequest =
-            serde_json::from_value(message.aws_event()).unwrap();
+            serde_json::from_value(message.aws_event(&HashMap::new())).unwrap();
         assert!(parsed.is_base64_encoded);
         assert_eq!(parsed.body.as_deref(), Some("/wA="));
 
@@ -687,7 +753,7 @@ mod tests {
             ..message
         };
         let parsed: ApiGatewayWebsocketProxyRequest =
-            serde_json::from_value(disconnect.aws_event()).unwrap();
+            serde_json::from_value(disconnect.aws_event(&HashMap::new())).unwrap();
         let cx = &parsed.request_context;
         assert_eq!(cx.event_type.as_deref(), Some("DISCONNECT"));
         assert_eq!(cx.disconnect_status_code, Some(1001));

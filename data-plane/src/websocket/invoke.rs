@@ -69,7 +69,7 @@ pub async fn call(
             match &**proxy {
                 ProxyIntegration::Function(function) => {
                     let payload = Bytes::from(
-                        serde_json::to_vec(&event.aws_event())
+                        serde_json::to_vec(&event.aws_event(&serving.variables))
                             .map_err(|_| GatewayResponse::ApiConfigurationError)?,
                     );
                     let name = &function.target.function;

@@ -100,6 +100,13 @@ async fn connect<'a>(
         user_agent: text(header::USER_AGENT).into(),
         connected_at_ms: epoch_ms(at),
         identity: Identity::of(&cx.authorization),
+        api_key_id: cx.usage.as_ref().map(|u| Arc::clone(u.key_id)),
+        api_key: cx
+            .usage
+            .as_ref()
+            .and(cx.head.headers.get("x-api-key"))
+            .and_then(|v| v.to_str().ok())
+            .map(Into::into),
         constant_headers: Default::default(),
     });
     cx.observation.connection_id = Some(peer.connection_id.clone());
