@@ -281,6 +281,7 @@ pub async fn run(
         config.websocket,
     ));
     let fleet = websocket_fleet(websocket.connections().clone(), config.redis_url.as_deref())?;
+    let fleet_at_shutdown = fleet.clone();
     let gateway = Arc::new(
         Gateway::new(
             tables,
@@ -354,6 +355,8 @@ pub async fn run(
         }
     };
     tokio::join!(close_tunnels, websocket.shutdown());
+    // Its connections are closed: other nodes may answer 410 for them now.
+    fleet_at_shutdown.withdraw().await;
     // Let the follower send the last usage report, briefly.
     let _ = stop_follower.send(true);
     if tokio::time::timeout(Duration::from_secs(2), &mut follower)

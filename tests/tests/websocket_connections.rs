@@ -242,6 +242,58 @@ async fn a_stopped_node_s_connections_are_gone() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A node shut down gracefully (its connections closed, then
+/// `Fleet::withdraw`) deletes its presence key and never writes it again:
+/// other nodes answer gone (410) for its ids as soon as it stops
+/// listening, not once a key with a minute to live expires.
+#[tokio::test]
+async fn a_node_shut_down_gracefully_is_gone_at_once() -> anyhow::Result<()> {
+    let redis = RedisServer::start()?;
+    let b = Node::start(&redis.url());
+    let a_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let url = redis.url();
+    let (id, key) = a_runtime
+        .spawn(async move {
+            // A key that would outlive the test.
+            let timing = Timing {
+                presence_ttl: Duration::from_secs(60),
+                ..TIMING
+            };
+            let connections = Arc::new(Connections::new(NodeTag::random()));
+            let relay = Relay::start_with(&url, connections.clone(), timing).expect("a Redis URL");
+            let a = Node {
+                fleet: Fleet::with_relay(connections.clone(), relay.clone()),
+                connections,
+                relay,
+            };
+            subscribed(&[&a], Duration::from_secs(10)).await;
+            let (id, _outbox) = a.connect(4);
+            // Its key written, then the shutdown: connections closed,
+            // presence withdrawn.
+            tokio::time::sleep(TIMING.presence_every * 2).await;
+            a.connections.remove(&id);
+            a.fleet.withdraw().await;
+            // Rewrites stop: the key stays gone while A still runs.
+            tokio::time::sleep(TIMING.presence_every * 3).await;
+            (id, presence_key_of(a.connections.node()))
+        })
+        .await?;
+    assert_eq!(redis_cli(&redis, &["EXISTS", &key]), "0");
+    tokio::task::spawn_blocking(move || a_runtime.shutdown_timeout(Duration::from_secs(1))).await?;
+    // B knows a missing key means gone once it has listened a key's
+    // lifetime itself (its own: 2 s); then gone at once.
+    subscribed(&[&b], Duration::from_secs(10)).await;
+    tokio::time::sleep(TIMING.presence_ttl).await;
+    let asked = Instant::now();
+    let outcome = b.call(id, Command::Get).await;
+    assert!(matches!(outcome, Outcome::Gone), "{outcome:?}");
+    assert!(asked.elapsed() < Duration::from_secs(2));
+    Ok(())
+}
+
 /// `redis-cli` against the test's server; its answer.
 fn redis_cli(redis: &RedisServer, args: &[&str]) -> String {
     let out = std::process::Command::new("redis-cli")

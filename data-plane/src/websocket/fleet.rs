@@ -87,6 +87,14 @@ impl Fleet {
         }
     }
 
+    /// At shutdown, once this node's connections are closed: tells the
+    /// fleet its ids are gone (see [`Relay::withdraw`]).
+    pub async fn withdraw(&self) {
+        if let Some(relay) = &self.relay {
+            relay.withdraw().await;
+        }
+    }
+
     /// Carries out `call` where its connection lives.
     pub async fn call(&self, call: Call) -> Outcome {
         if call.id.node() == self.connections.node() {

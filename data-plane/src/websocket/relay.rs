@@ -17,7 +17,9 @@
 //!   and lost every key just before: live owners rewrite theirs within
 //!   it). Otherwise the owner is alive but not listening now
 //!   ([`Outcome::Unavailable`], 503). A node that stopped (a restarted node
-//!   has a new tag) is gone once its key expires;
+//!   has a new tag) is gone once its key expires; one shut down gracefully
+//!   deletes its key once its connections are closed ([`Relay::withdraw`]),
+//!   so its ids are gone at once;
 //! - Redis unreachable, or this node not subscribed (still connecting, or
 //!   reconnecting after losing Redis): the call cannot be carried out now
 //!   ([`Outcome::Unavailable`], 503);
@@ -112,6 +114,9 @@ pub struct Relay {
     pending: Mutex<Pending>,
     next_correlation: AtomicU64,
     timing: Timing,
+    /// Held around each write of the presence key; true once the node
+    /// withdrew it (shutting down), after which it is never written again.
+    withdrawn: tokio::sync::Mutex<bool>,
 }
 
 impl Relay {
@@ -138,11 +143,41 @@ impl Relay {
             pending: Mutex::default(),
             next_correlation: AtomicU64::new(1),
             timing,
+            withdrawn: tokio::sync::Mutex::new(false),
         });
         tokio::spawn(connect_publisher(relay.clone(), client.clone()));
         tokio::spawn(keep_present(relay.clone()));
         tokio::spawn(keep_subscribed(relay.clone(), client, connections));
         Ok(relay)
+    }
+
+    /// Deletes this node's presence key for good, once its connections
+    /// are closed at shutdown: other nodes then answer 410 for its ids at
+    /// once instead of 503 until the key expires. Until the process exits
+    /// it still listens, and answers 410 for ids it no longer holds. Best
+    /// effort and bounded: without Redis the key expires as it would.
+    pub async fn withdraw(&self) {
+        let mut withdrawn = self.withdrawn.lock().await;
+        *withdrawn = true;
+        let Some(publisher) = self.publisher.load_full() else {
+            return;
+        };
+        let mut connection = (*publisher).clone();
+        let mut command = redis::cmd("DEL");
+        command.arg(&self.presence);
+        let deleted = command.query_async::<()>(&mut connection);
+        match tokio::time::timeout(PUBLISH_TIMEOUT, deleted).await {
+            Ok(Ok(())) => {
+                tracing::info!(key = %self.presence, "withdrew the node's @connections presence")
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, key = %self.presence, "withdrawing the node's @connections presence")
+            }
+            Err(_) => tracing::warn!(
+                key = %self.presence,
+                "withdrawing the node's @connections presence took over {PUBLISH_TIMEOUT:?}"
+            ),
+        }
     }
 
     /// Whether this node listens on its channel now (replies can reach it).
@@ -341,6 +376,11 @@ async fn keep_present(relay: Arc<Relay>) {
         let Some(publisher) = relay.publisher.load_full() else {
             continue;
         };
+        // Held across the write, so a withdrawal never races a rewrite.
+        let withdrawn = relay.withdrawn.lock().await;
+        if *withdrawn {
+            return;
+        }
         let mut connection = (*publisher).clone();
         let mut command = redis::cmd("SET");
         command.arg(&relay.presence).arg(1).arg("PX").arg(ttl_ms);
