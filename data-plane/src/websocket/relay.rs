@@ -512,6 +512,7 @@ mod tests {
                 reply_timeout: Duration::from_secs(60),
                 ..Timing::default()
             },
+            withdrawn: tokio::sync::Mutex::new(false),
         };
         let (tx, rx) = oneshot::channel::<Outcome>();
         relay.pending_map().insert(1, tx);

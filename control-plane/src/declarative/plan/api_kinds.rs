@@ -98,19 +98,15 @@ impl Planner<'_> {
         // kept model was not compiled against the document's: all of them
         // together, as the next deployment will (once each passed alone,
         // so a failure here is one model breaking another).
-        if all_checked {
-            if let Err((model, reason)) = models::compile_together(&api.id, &after) {
-                let field = match fields.iter().find(|(name, _)| *name == model) {
-                    Some((_, field)) => format!("{field}.schema"),
-                    None => format!("{path}.models"),
-                };
-                self.error(
-                    field,
-                    format!(
-                        "model '{model}' would not compile with the document's models: {reason}"
-                    ),
-                );
-            }
+        if all_checked && let Err((model, reason)) = models::compile_together(&api.id, &after) {
+            let field = match fields.iter().find(|(name, _)| *name == model) {
+                Some((_, field)) => format!("{field}.schema"),
+                None => format!("{path}.models"),
+            };
+            self.error(
+                field,
+                format!("model '{model}' would not compile with the document's models: {reason}"),
+            );
         }
         Ok(after)
     }
