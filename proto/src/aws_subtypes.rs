@@ -38,6 +38,59 @@ impl Protocol {
     }
 }
 
+/// A service that speaks only AWS's JSON protocol: an action is
+/// `POST /` with `X-Amz-Target: {target_prefix}.{Action}` and this content
+/// type, the request a JSON document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonService {
+    pub target_prefix: &'static str,
+    pub content_type: &'static str,
+}
+
+impl JsonService {
+    /// The `X-Amz-Target` of `action`.
+    pub fn target(self, action: &str) -> String {
+        format!("{}.{action}", self.target_prefix)
+    }
+}
+
+/// How a REST `AWS` integration's `…:{service}:action/{Action}` URI is
+/// called, as AWS API Gateway calls it: in the JSON protocol for the
+/// services listed here, which speak nothing else (DynamoDB's `PutItem` is
+/// `POST /` with `X-Amz-Target: DynamoDB_20120810.PutItem` and
+/// `application/x-amz-json-1.0`, the mapping template's output as the
+/// body); None for the query protocol (`?Action={Action}` with a form
+/// body: SQS, SNS, STS, IAM, EC2...). The target prefixes are the
+/// services' own, from their API definitions.
+pub fn action_protocol(service: &str) -> Option<JsonService> {
+    const JSON_10: &str = "application/x-amz-json-1.0";
+    const JSON_11: &str = "application/x-amz-json-1.1";
+    let (target_prefix, content_type) = match service {
+        "dynamodb" => ("DynamoDB_20120810", JSON_10),
+        "states" => ("AWSStepFunctions", JSON_10),
+        "kinesis" => ("Kinesis_20131202", JSON_11),
+        "firehose" => ("Firehose_20150804", JSON_11),
+        "events" => ("AWSEvents", JSON_11),
+        "logs" => ("Logs_20140328", JSON_11),
+        "ssm" => ("AmazonSSM", JSON_11),
+        "secretsmanager" => ("secretsmanager", JSON_11),
+        "kms" => ("TrentService", JSON_11),
+        "cognito-idp" => ("AWSCognitoIdentityProviderService", JSON_11),
+        "ecs" => ("AmazonEC2ContainerServiceV20141113", JSON_11),
+        "athena" => ("AmazonAthena", JSON_11),
+        "glue" => ("AWSGlue", JSON_11),
+        "textract" => ("Textract", JSON_11),
+        "rekognition" => ("RekognitionService", JSON_11),
+        "comprehend" => ("Comprehend_20171127", JSON_11),
+        "translate" => ("AWSShineFrontendService_20170701", JSON_11),
+        _ => return None,
+    };
+    Some(JsonService {
+        target_prefix,
+        content_type,
+    })
+}
+
 /// What a parameter's value (always a string in the integration's mapping)
 /// becomes on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

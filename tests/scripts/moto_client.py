@@ -19,6 +19,8 @@ prints a JSON result.
               every later request's signature against that key
   s3_objects  {"bucket", "access_key_id", "secret_access_key"}
                                        -> {key: base64 of the object}
+  create_table {"name"}                -> table name (hash key "id", a string)
+  get_item    {"table", "id"}          -> the item as DynamoDB writes it, or null
 """
 
 import base64
@@ -194,6 +196,23 @@ def s3_objects(endpoint, args):
     }
 
 
+def create_table(endpoint, args):
+    dynamodb = client(endpoint, "dynamodb")
+    dynamodb.create_table(
+        TableName=args["name"],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return args["name"]
+
+
+def get_item(endpoint, args):
+    dynamodb = client(endpoint, "dynamodb")
+    answer = dynamodb.get_item(TableName=args["table"], Key={"id": {"S": args["id"]}})
+    return answer.get("Item")
+
+
 COMMANDS = {
     "setup": setup,
     "receive": receive,
@@ -205,6 +224,8 @@ COMMANDS = {
     "records": records,
     "s3_setup": s3_setup,
     "s3_objects": s3_objects,
+    "create_table": create_table,
+    "get_item": get_item,
 }
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ use archway_e2e::moto::Moto;
 use archway_proto::v1::*;
 use http::StatusCode;
 use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
 
 fn subtype(name: &str, params: &[(&str, &str)]) -> Integration {
     Integration {
@@ -721,5 +722,128 @@ async fn rest_s3_path_integrations_store_and_read_objects_signed_as_s3() -> anyh
         "{}",
         refused.body
     );
+    Ok(())
+}
+
+/// AWS's DynamoDB-proxy tutorial: a REST `AWS` integration to
+/// `…:dynamodb:action/PutItem` whose request template writes the item.
+/// DynamoDB speaks only its JSON protocol, so the action goes as
+/// `X-Amz-Target: DynamoDB_20120810.PutItem` with
+/// `application/x-amz-json-1.0` to `POST /` (as AWS API Gateway sends it),
+/// not as a query-protocol `?Action=PutItem`: the item lands in moto's
+/// table, and a recording server sees the request's shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_actions_of_json_protocol_services_use_x_amz_target() -> anyhow::Result<()> {
+    let moto = Moto::start().await?;
+    moto.client("create_table", json!({"name": "pets"})).await?;
+    let recorded = Arc::new(Mutex::new(Vec::<http::Request<bytes::Bytes>>::new()));
+    let recorder = archway_e2e::serve::spawn(None, {
+        let recorded = recorded.clone();
+        move |req| {
+            recorded.lock().unwrap().push(req);
+            async { archway_e2e::serve::answer(200, "{}") }
+        }
+    })
+    .await;
+    let (_dir, _cp, node, mut admin) = archway_e2e::started_with_node_env(
+        "ddb",
+        &["--aws-endpoint", &moto.url()],
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIAMOTOTEST00000001"),
+            ("AWS_SECRET_ACCESS_KEY", "moto-secret"),
+        ],
+    )
+    .await?;
+    let api = admin.create_api("pets", ApiProtocol::Rest).await?;
+    let put_item = |endpoint_url: String| Method {
+        http_method: "POST".into(),
+        method_responses: vec![MethodResponse {
+            status_code: "200".into(),
+            ..Default::default()
+        }],
+        integration: Some(Integration {
+            r#type: IntegrationType::Aws as i32,
+            http_method: "POST".into(),
+            uri: "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem".into(),
+            endpoint_url,
+            request_templates: string_map(&[(
+                "application/json",
+                r#"{"TableName": "pets", "Item": {
+  "id": {"S": "$input.path('$.id')"},
+  "name": {"S": "$util.escapeJavaScript($input.path('$.name'))"}
+}}"#,
+            )]),
+            integration_responses: vec![IntegrationResponse {
+                status_code: "200".into(),
+                response_templates: string_map(&[("application/json", r#"{"stored": true}"#)]),
+                ..Default::default()
+            }],
+            timeout_ms: 10_000,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    admin
+        .put_route(&api, "/pets", put_item(String::new()))
+        .await?;
+    admin
+        .put_route(&api, "/shape", put_item(format!("http://{recorder}")))
+        .await?;
+    admin.deploy(&api, "v1").await?;
+
+    let json = [("content-type", "application/json")];
+    let put = node
+        .send(
+            "pets",
+            "POST",
+            "/v1/pets",
+            &json,
+            r#"{"id": "p1", "name": "Rex \"the\" dog"}"#,
+        )
+        .await?;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(put.json(), json!({"stored": true}));
+    let item = moto
+        .client("get_item", json!({"table": "pets", "id": "p1"}))
+        .await?;
+    assert_eq!(
+        item,
+        json!({"id": {"S": "p1"}, "name": {"S": "Rex \"the\" dog"}})
+    );
+
+    let shaped = node
+        .send(
+            "pets",
+            "POST",
+            "/v1/shape",
+            &json,
+            r#"{"id": "p2", "name": "Tom"}"#,
+        )
+        .await?;
+    assert_eq!(shaped.status, StatusCode::OK, "{}", shaped.body);
+    let request = recorded
+        .lock()
+        .unwrap()
+        .pop()
+        .expect("the call was recorded");
+    assert_eq!(request.method(), http::Method::POST);
+    assert_eq!(request.uri().path(), "/");
+    assert_eq!(request.uri().query(), None, "no query-protocol Action");
+    assert_eq!(
+        request.headers()["x-amz-target"],
+        "DynamoDB_20120810.PutItem"
+    );
+    assert_eq!(
+        request.headers()["content-type"],
+        "application/x-amz-json-1.0"
+    );
+    let auth = request.headers()["authorization"].to_str()?;
+    assert!(auth.contains("/us-east-1/dynamodb/aws4_request"), "{auth}");
+    assert!(
+        auth.contains("x-amz-target"),
+        "the target is signed: {auth}"
+    );
+    let body: Value = serde_json::from_slice(request.body())?;
+    assert_eq!(body["Item"]["name"], json!({"S": "Tom"}));
     Ok(())
 }

@@ -2,12 +2,16 @@
 //! integration request (request template, parameter mappings) and hands it
 //! to [`call`], which sends it to what the integration's URI names (a
 //! service action, a service path, or a function) and returns the answer
-//! for the integration responses to map.
+//! for the integration responses to map. An action goes in the protocol
+//! its service speaks: JSON (`X-Amz-Target`) for the services
+//! [`aws_subtypes::action_protocol`] lists, the query protocol
+//! (`?Action=`) for the others.
 
 use super::credentials::OutboundCredentials;
 use super::integration::CallSettings;
 use super::lambda::{self, FunctionError};
 use super::{AwsAnswer, AwsError, AwsOutbound, AwsRequest, Service};
+use archway_proto::aws_subtypes;
 use archway_proto::rules::aws_arn::AwsTarget;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, header};
@@ -56,6 +60,32 @@ pub async fn call(
                 answer,
                 function_error,
             });
+        }
+        AwsTarget::Action {
+            region,
+            service,
+            subdomain,
+            action,
+        } if let Some(json) = aws_subtypes::action_protocol(service) => {
+            // A JSON-protocol service: the action in X-Amz-Target, the
+            // rendered body as the JSON document, the service's own
+            // content type (such services refuse `application/json`).
+            let target = HeaderValue::from_str(&json.target(action)).map_err(|_| {
+                AwsError::Failed(format!("'{action}' cannot be an X-Amz-Target action"))
+            })?;
+            request.headers.insert("x-amz-target", target);
+            request.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(json.content_type),
+            );
+            let mut path = String::from("/");
+            if !request.query.is_empty() {
+                path.push('?');
+                path.push_str(&crate::uri_encode::query(
+                    request.query.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+                ));
+            }
+            (region, service, subdomain, path)
         }
         AwsTarget::Action {
             region,
