@@ -781,13 +781,15 @@ async fn an_aws_integration_sends_its_http_method_and_the_templates_content_type
     let a = send_to(&gateway, "POST", "/prod/records", &text, b"r").await;
     assert_eq!(a.status, 200, "{}", a.body);
     let request = sent.recv().await.unwrap();
-    assert!(
-        request.starts_with("POST /?Action=PutRecord HTTP/1.1\r\n"),
-        "{request}"
-    );
+    // Kinesis speaks only AWS's JSON protocol: the action is the target.
+    assert!(request.starts_with("POST / HTTP/1.1\r\n"), "{request}");
     let lower = request.to_ascii_lowercase();
     assert!(
         lower.contains("\r\ncontent-type: application/x-amz-json-1.1\r\n"),
+        "{request}"
+    );
+    assert!(
+        lower.contains("\r\nx-amz-target: kinesis_20131202.putrecord\r\n"),
         "{request}"
     );
     assert_eq!(lower.matches("\r\ncontent-type:").count(), 1, "{request}");
