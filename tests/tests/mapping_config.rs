@@ -1454,8 +1454,11 @@ fn refused_deployment(r: anyhow::Result<Deployment>, says: &[&str]) {
     }
 }
 
+/// An update that would leave a model referring to it uncompilable (a
+/// dropped definition, a closed cycle) is refused when written, naming the
+/// referrer, and the models as they are still deploy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn models_are_compiled_together_when_deployed() -> anyhow::Result<()> {
+async fn model_updates_that_break_a_referrer_are_refused() -> anyhow::Result<()> {
     let (_dir, _cp, mut admin) = started().await?;
     let api = admin.create_api("modeldeploy", ApiProtocol::Rest).await?;
     let defs = r#"{"type":"object","definitions":{"name":{"type":"string"}}}"#;
@@ -1488,20 +1491,17 @@ async fn models_are_compiled_together_when_deployed() -> anyhow::Result<()> {
         update_mask: mask(&["schema"]),
     };
 
-    // B drops the definition A refers to: B alone still compiles, so the
-    // update is taken, but no node could compile A against it.
-    admin
+    // B drops the definition A refers to: B alone still compiles, but no
+    // node could compile A against it, so the update is refused at once,
+    // naming A (before, it was taken and only the deployment refused).
+    let dropped = admin
         .apis
         .update_model(update("B", r#"{"type":"object"}"#.into()))
-        .await?;
-    refused_deployment(
-        admin.deploy(&api, "prod").await,
-        &["model 'A'", "'#/definitions/name' of model 'B'"],
-    );
-    admin.apis.update_model(update("B", defs.into())).await?;
+        .await;
+    assert_invalid_says(dropped, "'#/definitions/name' of model 'B'");
     let good = admin.deploy(&api, "prod").await?;
 
-    // B closes a cycle of references A -> B -> A.
+    // A -> B, then B -> A would close a cycle of references: refused.
     admin
         .apis
         .update_model(update(
@@ -1509,19 +1509,21 @@ async fn models_are_compiled_together_when_deployed() -> anyhow::Result<()> {
             format!(r#"{{"$ref":"{}"}}"#, model_url(&api, "B")),
         ))
         .await?;
-    // Each update is taken on its own; the cycle is found when the models
-    // are compiled together for a deployment.
-    admin
+    let cycle = admin
         .apis
         .update_model(update(
             "B",
             format!(r#"{{"$ref":"{}"}}"#, model_url(&api, "A")),
         ))
-        .await?;
-    refused_deployment(admin.deploy(&api, "prod").await, &["A -> B -> A"]);
-    // The stage still serves the last good deployment.
+        .await;
+    assert_invalid_says(cycle, "A -> B -> A");
+    // Deployments compile the models together too (for stores written
+    // before updates were checked this way; see the unit tests of
+    // `compile_together`): the models as they are deploy.
+    let next = admin.deploy(&api, "prod").await?;
+    assert_ne!(next.id, good.id);
     let stage = admin.stage(&api, "prod").await?;
-    assert_eq!(stage.deployment_id, good.id);
+    assert_eq!(stage.deployment_id, next.id);
     Ok(())
 }
 
