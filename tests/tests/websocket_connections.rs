@@ -192,16 +192,29 @@ async fn calls_reach_another_nodes_connection_through_redis() -> anyhow::Result<
     Ok(())
 }
 
+/// A runtime of its own for a node the test stops: shutting it down ends
+/// the node's tasks, and Redis sees its subscription close.
+fn node_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+}
+
+/// Stops a node's runtime, off the test's own (a runtime cannot be dropped
+/// inside another's task).
+async fn stop_node(runtime: tokio::runtime::Runtime) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || runtime.shutdown_timeout(Duration::from_secs(1))).await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_stopped_node_s_connections_are_gone() -> anyhow::Result<()> {
     let redis = RedisServer::start()?;
     let b = Node::start(&redis.url());
     // A's node, on a runtime of its own that the test shuts down: the
     // process ends, and Redis sees its subscription close.
-    let a_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let a_runtime = node_runtime()?;
     let url = redis.url();
     let (a_connections, _outbox, id) = a_runtime
         .spawn(async move {
@@ -213,10 +226,8 @@ async fn a_stopped_node_s_connections_are_gone() -> anyhow::Result<()> {
         .await?;
     subscribed(&[&b], Duration::from_secs(10)).await;
     assert!(matches!(b.call(id, Command::Get).await, Outcome::Info(_)));
-    // Shut down off the test's runtime (a runtime cannot be dropped
-    // inside another's task).
     let stopped = Instant::now();
-    tokio::task::spawn_blocking(move || a_runtime.shutdown_timeout(Duration::from_secs(1))).await?;
+    stop_node(a_runtime).await?;
     drop(a_connections);
     // Redis notices the closed subscription at once, and A's presence key
     // expires within its lifetime: unavailable (never gone while the key
@@ -250,10 +261,7 @@ async fn a_stopped_node_s_connections_are_gone() -> anyhow::Result<()> {
 async fn a_node_shut_down_gracefully_is_gone_at_once() -> anyhow::Result<()> {
     let redis = RedisServer::start()?;
     let b = Node::start(&redis.url());
-    let a_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
+    let a_runtime = node_runtime()?;
     let url = redis.url();
     let (id, key) = a_runtime
         .spawn(async move {
@@ -282,7 +290,7 @@ async fn a_node_shut_down_gracefully_is_gone_at_once() -> anyhow::Result<()> {
         })
         .await?;
     assert_eq!(redis_cli(&redis, &["EXISTS", &key]), "0");
-    tokio::task::spawn_blocking(move || a_runtime.shutdown_timeout(Duration::from_secs(1))).await?;
+    stop_node(a_runtime).await?;
     // B knows a missing key means gone once it has listened a key's
     // lifetime itself (its own: 2 s); then gone at once.
     subscribed(&[&b], Duration::from_secs(10)).await;

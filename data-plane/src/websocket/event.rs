@@ -429,6 +429,21 @@ mod tests {
             .0
     }
 
+    /// A MESSAGE event of `peer` on route `$default` carrying `body`.
+    fn message_event<'e>(peer: &'e Peer, body: &'e Bytes) -> Event<'e> {
+        Event {
+            peer,
+            kind: EventType::Message,
+            route_key: "$default",
+            message_id: Some("m1"),
+            request_id: RequestId::new(),
+            at: SystemTime::now(),
+            body,
+            handshake: None,
+            disconnect: None,
+        }
+    }
+
     #[test]
     fn http_backends_get_the_context_as_headers() {
         let peer = peer();
@@ -500,15 +515,8 @@ mod tests {
         };
         let body = Bytes::from_static(b"{\"action\":\"send\"}");
         let message = Event {
-            peer: &peer,
-            kind: EventType::Message,
             route_key: "send",
-            message_id: Some("m1"),
-            request_id: RequestId::new(),
-            at: SystemTime::now(),
-            body: &body,
-            handshake: None,
-            disconnect: None,
+            ..message_event(&peer, &body)
         };
         let h = message.http_headers();
         assert_eq!(h[PRINCIPAL_HEADER], "user-7");
@@ -563,17 +571,7 @@ mod tests {
             ..peer()
         };
         let body = Bytes::from_static(b"hi");
-        let message = Event {
-            peer: &peer,
-            kind: EventType::Message,
-            route_key: "$default",
-            message_id: Some("m1"),
-            request_id: RequestId::new(),
-            at: SystemTime::now(),
-            body: &body,
-            handshake: None,
-            disconnect: None,
-        };
+        let message = message_event(&peer, &body);
         let variables: HashMap<Box<str>, Box<str>> = [("env".into(), "prod".into())].into();
         let parsed: ApiGatewayWebsocketProxyRequest =
             serde_json::from_value(message.aws_event(&variables)).unwrap();
@@ -605,17 +603,7 @@ mod tests {
             ..peer()
         };
         let body = Bytes::from_static(b"hi");
-        let message = Event {
-            peer: &peer,
-            kind: EventType::Message,
-            route_key: "$default",
-            message_id: Some("m1"),
-            request_id: RequestId::new(),
-            at: SystemTime::now(),
-            body: &body,
-            handshake: None,
-            disconnect: None,
-        };
+        let message = message_event(&peer, &body);
         assert_eq!(message.http_headers()[PRINCIPAL_HEADER], arn);
         let parsed: ApiGatewayWebsocketProxyRequest =
             serde_json::from_value(message.aws_event(&HashMap::new())).unwrap();
