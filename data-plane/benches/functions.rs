@@ -18,6 +18,11 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::{Duration, UNIX_EPOCH};
 
+/// The node's allocator (`data-plane/src/bin/data_plane.rs`), so allocation
+/// costs what it costs when serving.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn headers() -> HeaderMap {
     let mut h = HeaderMap::new();
     for (k, v) in [

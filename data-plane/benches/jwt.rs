@@ -12,6 +12,11 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use std::hint::black_box;
 use std::process::Command;
 
+/// The node's allocator (`data-plane/src/bin/data_plane.rs`), so allocation
+/// costs what it costs when serving.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn rsa_key() -> (Vec<u8>, String) {
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("k.pem");

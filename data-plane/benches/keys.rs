@@ -18,6 +18,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::Mac;
 use std::hint::black_box;
 
+/// The node's allocator (`data-plane/src/bin/data_plane.rs`), so allocation
+/// costs what it costs when serving.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
 fn value(i: usize) -> String {

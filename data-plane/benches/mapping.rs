@@ -15,6 +15,11 @@ use archway_proto::v1::*;
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 
+/// The node's allocator (`data-plane/src/bin/data_plane.rs`), so allocation
+/// costs what it costs when serving.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const REQUEST_TEMPLATE: &str = r#"#set($order = $input.path('$'))
 {
   "orderId": "$util.escapeJavaScript($order.id)",

@@ -13,6 +13,11 @@ use archway_proto::v1::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::Mac;
 
+/// The node's allocator (`data-plane/src/bin/data_plane.rs`), so allocation
+/// costs what it costs when serving.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const KEY: &str = "benchkey000000000000000000000001";
 
 fn config() -> Vec<ConfigResource> {

@@ -15,6 +15,11 @@ use archway_proto::v1::*;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
+/// The node's allocator (`data-plane/src/bin/data_plane.rs`), so allocation
+/// costs what it costs when serving.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Paths shaped like a real API: literal services, an id parameter, some
 /// nested literals and a greedy catch-all per service group.
 fn route_paths(n: usize) -> Vec<(String, &'static str)> {

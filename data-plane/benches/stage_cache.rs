@@ -20,6 +20,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, StatusCode};
 use std::hint::black_box;
 
+/// The node's allocator (`data-plane/src/bin/data_plane.rs`), so allocation
+/// costs what it costs when serving.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn hit(c: &mut Criterion) {
     let stage = Stage {
         deployment_id: "d1".into(),

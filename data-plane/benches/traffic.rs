@@ -20,6 +20,11 @@ use opentelemetry::KeyValue;
 use std::hint::black_box;
 use std::sync::Arc;
 
+/// The node's allocator (`data-plane/src/bin/data_plane.rs`), so allocation
+/// costs what it costs when serving.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// 100 routes over 10 APIs with 2 stages each, each route answering 200,
 /// 404 and 500: 300 counter series and 300 histogram series.
 fn telemetry() -> Arc<Telemetry> {

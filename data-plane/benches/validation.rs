@@ -18,6 +18,11 @@ use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
+/// The node's allocator (`data-plane/src/bin/data_plane.rs`), so allocation
+/// costs what it costs when serving.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A typical model: an order with a nested customer, typed fields,
 /// formats, an enum and an array of items (a `$ref` to another model).
 fn models() -> Vec<Model> {
