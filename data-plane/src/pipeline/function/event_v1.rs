@@ -187,5 +187,7 @@ pub fn build(input: &EventInput<'_>) -> Result<Vec<u8>, serde_json::Error> {
         body: input.body_text(),
         is_base64_encoded: input.binary && !input.body.is_empty(),
     };
-    serde_json::to_vec(&event)
+    let mut out = Vec::with_capacity(input.event_capacity());
+    serde_json::to_writer(&mut out, &event)?;
+    Ok(out)
 }

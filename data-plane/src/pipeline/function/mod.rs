@@ -60,6 +60,21 @@ pub struct EventInput<'a> {
     pub binary: bool,
 }
 
+impl EventInput<'_> {
+    /// A capacity that holds the whole event without growing: the body
+    /// (a third more when base64), the headers twice (`headers` and
+    /// `multiValueHeaders`) and room for the fixed fields. A `Vec` that
+    /// starts small is copied several times over on the way.
+    pub(crate) fn event_capacity(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 8)
+            .sum();
+        self.body.len() * 4 / 3 + 2 * headers + 2048
+    }
+}
+
 /// What the method's authorizer said of the caller, as events carry it.
 #[derive(Debug, Default)]
 pub enum Authorizer<'a> {

@@ -811,3 +811,35 @@ async fn an_aws_integration_sends_its_http_method_and_the_templates_content_type
         "{request}"
     );
 }
+
+/// A MOCK's status is the rendered document's top-level `statusCode`
+/// number, wherever it stands among other fields; anything else (no such
+/// field, a string, a nested one, text that is not JSON) is 200.
+#[test]
+fn a_mock_status_is_the_rendered_documents_status_code() {
+    let status = |body: &str| {
+        super::mock_answer(&super::MappedRequest {
+            body: Bytes::copy_from_slice(body.as_bytes()),
+            content_type: None,
+            headers: Vec::new(),
+            query: Vec::new(),
+            path: Vec::new(),
+        })
+        .status
+        .as_u16()
+    };
+    assert_eq!(
+        status(r#"{"items": [{"statusCode": 500}], "statusCode": 404, "x": {"y": null}}"#),
+        404
+    );
+    for other in [
+        r#"{"statusCode": "404"}"#,
+        r#"{"inner": {"statusCode": 404}}"#,
+        r#"{"statusCode": 99999}"#,
+        "[404]",
+        "not json",
+        "",
+    ] {
+        assert_eq!(status(other), 200, "{other}");
+    }
+}
