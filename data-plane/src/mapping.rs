@@ -36,29 +36,6 @@ pub struct MappedIntegration {
     pub binary_media_types: Box<[Box<str>]>,
 }
 
-impl MappedIntegration {
-    /// An HTTP integration with nothing to map (no templates, parameter
-    /// mappings or integration responses, the body passed as it is): its
-    /// method, URI and timeout. A WebSocket route serves it as HTTP_PROXY
-    /// routes are served; None for any other.
-    pub fn plain_http(&self) -> Option<(Option<&http::Method>, &UriTemplate, Duration)> {
-        let Backend::Http {
-            method,
-            uri,
-            timeout,
-        } = &self.backend
-        else {
-            return None;
-        };
-        let plain = self.request_templates.is_empty()
-            && self.request_parameters.is_empty()
-            && self.responses.is_empty()
-            && self.passthrough != PassthroughBehavior::Never
-            && self.content_handling == ContentHandling::Unspecified;
-        plain.then_some((method.as_ref(), uri, *timeout))
-    }
-}
-
 #[derive(Debug)]
 pub enum Backend {
     /// The gateway answers; the request template's `statusCode` picks the

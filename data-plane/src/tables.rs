@@ -407,6 +407,9 @@ pub enum CompiledIntegration {
     AwsProxy(Box<crate::aws::integration::ProxyIntegration>),
     /// HTTP, AWS, or MOCK with templates: mapped requests and responses.
     Mapped(Box<crate::mapping::MappedIntegration>),
+    /// A WebSocket route's HTTP, or MOCK with templates: events mapped by
+    /// template selection expressions.
+    WebSocketMapped(Box<crate::websocket::mapping::WsMapping>),
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod route_selection;
 pub mod rules;
 pub mod sealing;
 pub mod template;
+pub mod template_selection;
 pub mod uri_template;
 
 /// Generated code for the `archway.v1` package.

@@ -107,7 +107,7 @@ impl RouteSelection {
     }
 }
 
-fn body_path(path: &str) -> Result<JsonPath, String> {
+pub(crate) fn body_path(path: &str) -> Result<JsonPath, String> {
     if path.is_empty() {
         return Err("$request.body. needs a path, e.g. $request.body.action".into());
     }

@@ -39,7 +39,7 @@ struct Recorded {
 
 /// A backend that records what it gets and answers by path:
 /// `/connect` 200 (403 "no entry" when the client's query had `deny=1`),
-/// `/echo` 200 `echo:BODY`, `/slow` 200 after 20 s, `/authorize` a REQUEST authorizer's answer
+/// `/echo` 200 `echo:BODY`, `/missing` 404 `gone`, `/slow` 200 after 20 s, `/authorize` a REQUEST authorizer's answer
 /// (Allow for `X-Token: good`, else Deny; principal `tester`, context
 /// `{"tier":"gold","seats":3}`), anything else 200 empty.
 struct Backend {
@@ -142,6 +142,7 @@ fn answer(path: &str, headers: &http::HeaderMap, body: &Bytes) -> http::Response
                 respond(StatusCode::OK, Bytes::new())
             }
         }
+        "/missing" => respond(StatusCode::NOT_FOUND, Bytes::from_static(b"gone")),
         "/echo" => {
             let mut out = b"echo:".to_vec();
             out.extend_from_slice(body);
@@ -1058,6 +1059,199 @@ async fn functions_get_aws_websocket_events() -> anyhow::Result<()> {
     assert!(cx["connectedAt"].as_i64() > Some(0));
     let invocation = server.last("echo").expect("invoked");
     assert!(invocation.signature_ok, "signed with the node's key");
+    Ok(())
+}
+
+/// A WebSocket route's HTTP or MOCK integration with templates, as AWS's
+/// WebSocket APIs map events.
+fn mapped(
+    r#type: IntegrationType,
+    uri: &str,
+    selection: &str,
+    templates: &[(&str, &str)],
+    responses: Vec<IntegrationResponse>,
+) -> Integration {
+    Integration {
+        r#type: r#type as i32,
+        uri: uri.into(),
+        template_selection_expression: selection.into(),
+        request_templates: templates
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect(),
+        integration_responses: responses,
+        ..Default::default()
+    }
+}
+
+/// An integration response keyed `key` (`$default` or `/REGEX/`) whose
+/// `selection` picks one of `templates`.
+fn keyed_response(key: &str, selection: &str, templates: &[(&str, &str)]) -> IntegrationResponse {
+    IntegrationResponse {
+        integration_response_key: key.into(),
+        template_selection_expression: selection.into(),
+        response_templates: templates
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mapped_routes_render_templates_over_events_and_answers() -> anyhow::Result<()> {
+    let backend = Backend::start().await;
+    let (dir, cp, mut admin) = started().await?;
+    let api = websocket_api(&mut admin, "mapped").await?;
+    let routes = [
+        // $connect: a MOCK whose template decides, from the handshake.
+        route(
+            "$connect",
+            mapped(
+                IntegrationType::Mock,
+                "",
+                r"\$default",
+                &[(
+                    "$default",
+                    r#"#if($input.params('x-deny') == "1"){"statusCode": 403}#else{"statusCode": 200}#end"#,
+                )],
+                vec![],
+            ),
+            false,
+        ),
+        // HTTP: the template picked by the message's `kind` shapes the
+        // request; the answer's status picks the response template.
+        route(
+            "join",
+            mapped(
+                IntegrationType::Http,
+                &backend.url("/echo"),
+                "${request.body.kind}",
+                &[
+                    (
+                        "member",
+                        r#"{"id":"$context.connectionId","room":$input.json('$.room'),"color":"$stageVariables.color","route":"$context.routeKey"}"#,
+                    ),
+                    ("$default", r#"{"guest":true}"#),
+                ],
+                vec![keyed_response(
+                    "$default",
+                    "${integration.response.statuscode}",
+                    &[("200", "reply:$input.body"), ("$default", "other")],
+                )],
+            ),
+            true,
+        ),
+        // Integration responses keyed by status patterns.
+        route(
+            "lookup",
+            mapped(
+                IntegrationType::Http,
+                &backend.url("/missing"),
+                "",
+                &[],
+                vec![
+                    keyed_response(r"/4\d\d/", "", &[("$default", "not found: $input.body")]),
+                    keyed_response("$default", "", &[("$default", "found")]),
+                ],
+            ),
+            true,
+        ),
+        // NEVER: a message no template takes is refused.
+        route(
+            "strict",
+            Integration {
+                passthrough_behavior: PassthroughBehavior::Never as i32,
+                ..mapped(
+                    IntegrationType::Http,
+                    &backend.url("/strict"),
+                    "${request.body.kind}",
+                    &[("known", "{}")],
+                    vec![],
+                )
+            },
+            true,
+        ),
+        // A MOCK: its template's statusCode, its response template's body.
+        route(
+            "$default",
+            mapped(
+                IntegrationType::Mock,
+                "",
+                "",
+                &[("$default", r#"{"statusCode": 200}"#)],
+                vec![keyed_response(
+                    "$default",
+                    "",
+                    &[(
+                        "$default",
+                        r#"{"route":"$context.routeKey","type":"$context.eventType"}"#,
+                    )],
+                )],
+            ),
+            true,
+        ),
+    ];
+    for m in routes {
+        admin.put_route(&api, "/", m).await?;
+    }
+    admin.deploy(&api, "prod").await?;
+    let mut stage = admin.stage(&api, "prod").await?;
+    stage.variables = [("color".to_owned(), "teal".to_owned())].into();
+    admin.update_stage(stage).await?;
+    let _node = DataPlane::start(&cp.url(), "wsm", &dir.path().join("wsm"), &[])?;
+    admin.wait_converged(&["wsm"]).await?;
+    let addr = _node.addr();
+
+    // $connect's template refuses with the status it renders.
+    let refused = open(addr, "mapped", "/prod", &[("x-deny", "1")]).await;
+    assert_eq!(refused_status(refused), StatusCode::FORBIDDEN);
+    let mut client = open(addr, "mapped", "/prod", &[]).await?;
+
+    client
+        .send(Message::text(
+            r#"{"action":"join","kind":"member","room":"r1"}"#,
+        ))
+        .await?;
+    let reply = next_text(&mut client).await;
+    let sent = backend.wait_calls("/echo", 1).await;
+    let request: Value = serde_json::from_slice(&sent[0].body)?;
+    assert_eq!(request["room"], "r1");
+    assert_eq!(request["color"], "teal");
+    assert_eq!(request["route"], "join");
+    let connection_id = header(&sent[0], "x-archway-connection-id");
+    assert_eq!(request["id"], connection_id);
+    assert_eq!(header(&sent[0], "content-type"), "application/json");
+    assert_eq!(
+        reply,
+        format!("reply:echo:{}", String::from_utf8_lossy(&sent[0].body))
+    );
+    // No template of that key: the $default one.
+    client
+        .send(Message::text(r#"{"action":"join","kind":"visitor"}"#))
+        .await?;
+    assert_eq!(next_text(&mut client).await, r#"reply:echo:{"guest":true}"#);
+
+    client.send(Message::text(r#"{"action":"lookup"}"#)).await?;
+    assert_eq!(next_text(&mut client).await, "not found: gone");
+
+    client
+        .send(Message::text(r#"{"action":"strict","kind":"unknown"}"#))
+        .await?;
+    let refusal: Value = serde_json::from_str(&next_text(&mut client).await)?;
+    assert_eq!(refusal["message"], "Unsupported Media Type", "{refusal}");
+    assert_eq!(refusal["connectionId"], connection_id);
+    assert!(backend.calls("/strict").is_empty(), "never called");
+    client
+        .send(Message::text(r#"{"action":"strict","kind":"known"}"#))
+        .await?;
+    // Its empty answer sends nothing back.
+    assert_eq!(backend.wait_calls("/strict", 1).await[0].body, "{}");
+
+    client.send(Message::text("not json")).await?;
+    let answer: Value = serde_json::from_str(&next_text(&mut client).await)?;
+    assert_eq!(answer["route"], "$default");
+    assert_eq!(answer["type"], "MESSAGE");
     Ok(())
 }
 

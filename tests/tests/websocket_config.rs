@@ -493,6 +493,49 @@ async fn what_websocket_routes_do_not_support_is_refused_with_the_reason() -> an
             },
             "method.integration.cache_key_parameters: WebSocket routes are not cached",
         ),
+        (
+            route(
+                &api,
+                "sendMessage",
+                Integration {
+                    r#type: IntegrationType::Http as i32,
+                    request_parameters: [(
+                        "integration.request.header.x-id".to_string(),
+                        "context.connectionId".to_string(),
+                    )]
+                    .into(),
+                    ..http_proxy("http://127.0.0.1:9/x")
+                },
+            ),
+            "method.integration.request_parameters: WebSocket routes map no request parameters",
+        ),
+        (
+            route(
+                &api,
+                "sendMessage",
+                Integration {
+                    r#type: IntegrationType::Http as i32,
+                    integration_responses: vec![IntegrationResponse {
+                        status_code: "200".into(),
+                        ..Default::default()
+                    }],
+                    ..http_proxy("http://127.0.0.1:9/x")
+                },
+            ),
+            "method.integration.integration_responses[0].status_code: a WebSocket route's integration response has no status",
+        ),
+        (
+            route(
+                &api,
+                "sendMessage",
+                Integration {
+                    r#type: IntegrationType::Http as i32,
+                    template_selection_expression: "${request.header.x}".into(),
+                    ..http_proxy("http://127.0.0.1:9/x")
+                },
+            ),
+            "method.integration.template_selection_expression: '${request.header.x}' cannot select a template",
+        ),
     ];
     for (method, says) in cases {
         assert_invalid(put(&mut admin, method).await, says);
@@ -632,6 +675,21 @@ const CHAT: &str = r#"apis:
         integration: { type: MOCK, status: 200, body: sent }
       - route_key: $disconnect
         integration: { type: HTTP_PROXY, uri: "http://127.0.0.1:9/bye" }
+      - route_key: join
+        route_response_selection_expression: $default
+        integration:
+          type: HTTP
+          uri: "http://127.0.0.1:9/join"
+          template_selection_expression: ${request.body.kind}
+          request_templates:
+            member: '{"id": "$context.connectionId"}'
+            $default: '{}'
+          integration_responses:
+            - integration_response_key: $default
+              template_selection_expression: ${integration.response.statuscode}
+              response_templates: { "200": "ok $input.body" }
+            - integration_response_key: /4\d\d/
+              response_templates: { $default: "refused" }
     stages:
       - name: prod
 "#;
@@ -650,6 +708,7 @@ async fn apply_f_makes_a_websocket_api_whose_export_applies_back_unchanged() -> 
         "route chat $connect: created",
         "route chat sendMessage: created",
         "route chat $disconnect: created",
+        "route chat join: created",
     ] {
         assert!(out.contains(line), "'{line}' in:\n{out}");
     }
@@ -660,6 +719,23 @@ async fn apply_f_makes_a_websocket_api_whose_export_applies_back_unchanged() -> 
         .find(|m| m.http_method == "sendMessage")
         .expect("sendMessage");
     assert_eq!(send.route_response_selection_expression, "$default");
+    let join = methods
+        .iter()
+        .find(|m| m.http_method == "join")
+        .and_then(|m| m.integration.as_ref())
+        .expect("join's integration");
+    assert_eq!(join.template_selection_expression, "${request.body.kind}");
+    assert_eq!(join.request_templates.len(), 2);
+    let keys: Vec<&str> = join
+        .integration_responses
+        .iter()
+        .map(|r| r.integration_response_key.as_str())
+        .collect();
+    assert_eq!(keys, ["$default", r"/4\d\d/"]);
+    assert_eq!(
+        join.integration_responses[0].template_selection_expression,
+        "${integration.response.statuscode}"
+    );
     let api = admin
         .apis
         .get_rest_api(GetRestApiRequest {
@@ -707,6 +783,8 @@ async fn apply_f_makes_a_websocket_api_whose_export_applies_back_unchanged() -> 
         "route_selection_expression: $request.body.action",
         "route_key: sendMessage",
         "route_response_selection_expression: $default",
+        "template_selection_expression: ${request.body.kind}",
+        "integration_response_key: $default",
     ] {
         assert!(text.contains(needle), "'{needle}' in:\n{text}");
     }

@@ -291,7 +291,15 @@ pub struct MethodResponseSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationResponseSpec {
+    /// REST and HTTP APIs: the method response to answer with.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub status_code: String,
+    /// WEBSOCKET routes: `$default` or `/REGEX/` over the status code.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub integration_response_key: String,
+    /// WEBSOCKET routes: what picks a key of `response_templates`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub template_selection_expression: String,
     /// Empty: the default response.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub selection_pattern: String,
@@ -438,6 +446,9 @@ pub enum IntegrationSpec {
         request_parameters: BTreeMap<String, String>,
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         request_templates: BTreeMap<String, String>,
+        /// WEBSOCKET routes: what picks a key of `request_templates`.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        template_selection_expression: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         passthrough_behavior: Option<String>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -456,6 +467,9 @@ pub enum IntegrationSpec {
         request_parameters: BTreeMap<String, String>,
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         request_templates: BTreeMap<String, String>,
+        /// WEBSOCKET routes: what picks a key of `request_templates`.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        template_selection_expression: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         passthrough_behavior: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -550,6 +564,7 @@ impl IntegrationSpec {
             body,
             request_parameters: BTreeMap::new(),
             request_templates: BTreeMap::new(),
+            template_selection_expression: String::new(),
             passthrough_behavior: None,
             integration_responses: Vec::new(),
         }

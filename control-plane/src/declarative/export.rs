@@ -405,6 +405,8 @@ fn integration_responses_of(i: &Integration) -> Vec<IntegrationResponseSpec> {
         .iter()
         .map(|r| IntegrationResponseSpec {
             status_code: r.status_code.clone(),
+            integration_response_key: r.integration_response_key.clone(),
+            template_selection_expression: r.template_selection_expression.clone(),
             selection_pattern: r.selection_pattern.clone(),
             response_parameters: r.response_parameters.clone(),
             response_templates: r.response_templates.clone(),
@@ -441,6 +443,7 @@ fn integration_spec(integration: Option<&Integration>) -> IntegrationSpec {
                 body: mock.body,
                 request_parameters: i.request_parameters.clone(),
                 request_templates: i.request_templates.clone(),
+                template_selection_expression: i.template_selection_expression.clone(),
                 passthrough_behavior,
                 integration_responses: integration_responses_of(i),
             }
@@ -452,6 +455,7 @@ fn integration_spec(integration: Option<&Integration>) -> IntegrationSpec {
             cache_key_parameters: i.cache_key_parameters.clone(),
             request_parameters: i.request_parameters.clone(),
             request_templates: i.request_templates.clone(),
+            template_selection_expression: i.template_selection_expression.clone(),
             passthrough_behavior,
             content_handling,
             integration_responses: integration_responses_of(i),

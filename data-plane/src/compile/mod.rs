@@ -598,15 +598,21 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         // Templates and selection patterns: parsed once, by the compilers below.
         rules::integration::integration_unparsed("integration", integration, &scope)
             .map_err(|v| err(name, format!("{} {path}: {v}", method.http_method)))?;
-        let compiled = match IntegrationType::try_from(integration.r#type) {
-            Ok(IntegrationType::AwsProxy) => crate::aws::integration::compile_proxy(
+        // A WebSocket route's HTTP (or templated MOCK) integration maps
+        // events, keyed by template selection values rather than media types.
+        let ws_mapped = is_websocket
+            .then(|| crate::websocket::mapping::compile(integration))
+            .flatten();
+        let compiled = match (ws_mapped, IntegrationType::try_from(integration.r#type)) {
+            (Some(mapped), _) => mapped.map(|m| CompiledIntegration::WebSocketMapped(Box::new(m))),
+            (None, Ok(IntegrationType::AwsProxy)) => crate::aws::integration::compile_proxy(
                 integration,
                 &method.http_method,
                 path,
                 &d.binary_media_types,
             )
             .map(|p| CompiledIntegration::AwsProxy(Box::new(p))),
-            _ => match crate::mapping::compile(integration, &d.binary_media_types) {
+            (None, _) => match crate::mapping::compile(integration, &d.binary_media_types) {
                 Some(mapped) => mapped.map(|m| CompiledIntegration::Mapped(Box::new(m))),
                 None => compile_integration(integration),
             },

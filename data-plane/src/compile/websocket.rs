@@ -21,20 +21,20 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 /// Whether a node serves `integration` on a WebSocket route: MOCK,
-/// HTTP_PROXY, HTTP with nothing to map, and functions (AWS_PROXY).
-/// The shared rule (`rules::websocket::route`, which the admin API and
-/// this compiler both run first) already refuses templates, parameter
-/// mappings, integration responses and service actions on routes, by
-/// field; this is the node's own guard that it never swaps in a route it
-/// cannot call.
+/// HTTP_PROXY, HTTP and MOCK mapped for events
+/// ([`crate::websocket::mapping`]), and functions (AWS_PROXY). The shared
+/// rule (`rules::websocket::route`, which the admin API and this compiler
+/// both run first) already refuses parameter mappings and service actions
+/// on routes, by field; this is the node's own guard that it never swaps
+/// in a route it cannot call.
 pub fn check_integration(key: &str, integration: &CompiledIntegration) -> Result<(), String> {
     use crate::aws::integration::ProxyIntegration;
     match integration {
         CompiledIntegration::Mock { .. } | CompiledIntegration::HttpProxy { .. } => Ok(()),
         CompiledIntegration::AwsProxy(p) if matches!(**p, ProxyIntegration::Function(_)) => Ok(()),
-        CompiledIntegration::Mapped(m) if m.plain_http().is_some() => Ok(()),
+        CompiledIntegration::WebSocketMapped(_) => Ok(()),
         _ => Err(format!(
-            "route '{key}': WebSocket routes are served with MOCK, HTTP_PROXY, HTTP without templates or mappings, or AWS_PROXY (function) integrations; mapping templates, integration responses and service actions are not supported on them yet"
+            "route '{key}': WebSocket routes are served with MOCK, HTTP, HTTP_PROXY or AWS_PROXY (function) integrations, not service actions"
         )),
     }
 }
@@ -129,7 +129,7 @@ mod tests {
     }
 
     #[test]
-    fn http_routes_are_served_only_with_nothing_to_map() {
+    fn mapped_http_routes_are_served_and_service_actions_are_not() {
         use archway_proto::v1::{Integration, IntegrationType};
         let http = |templates: &[(&str, &str)]| Integration {
             r#type: IntegrationType::Http as i32,
@@ -142,15 +142,27 @@ mod tests {
             ..Default::default()
         };
         let compiled = |i: &Integration| {
-            CompiledIntegration::Mapped(Box::new(
-                crate::mapping::compile(i, &[]).expect("mapped").unwrap(),
+            CompiledIntegration::WebSocketMapped(Box::new(
+                crate::websocket::mapping::compile(i)
+                    .expect("mapped")
+                    .unwrap(),
             ))
         };
         check_integration("send", &compiled(&http(&[]))).unwrap();
-        let templated = compiled(&http(&[("application/json", "{\"a\": 1}")]));
-        let err = check_integration("send", &templated).unwrap_err();
-        assert!(err.contains("route 'send'"), "{err}");
+        check_integration("send", &compiled(&http(&[("$default", "{\"a\": 1}")]))).unwrap();
         check_integration("send", &implicit_connect(0, "r").integration).unwrap();
+        let action = Integration {
+            r#type: IntegrationType::Aws as i32,
+            uri: "arn:aws:apigateway:us-east-1:sqs:action/SendMessage".into(),
+            ..Default::default()
+        };
+        let rest = CompiledIntegration::Mapped(Box::new(
+            crate::mapping::compile(&action, &[])
+                .expect("mapped")
+                .unwrap(),
+        ));
+        let err = check_integration("send", &rest).unwrap_err();
+        assert!(err.contains("route 'send'"), "{err}");
     }
 
     fn keyed_route(id: u32, key: &str) -> Route {

@@ -68,6 +68,8 @@ pub async fn call<'a>(
         CompiledIntegration::Mapped(m) => {
             Box::pin(mapping::call(cx, target, m, upstream, aws)).await
         }
+        // WebSocket routes are called with events, never with requests.
+        CompiledIntegration::WebSocketMapped(_) => Err(GatewayResponse::ApiConfigurationError),
     };
     // Answered, or failed: the integration was tried either way.
     cx.observation.event(Phase::IntegrationAnswered);

@@ -102,14 +102,11 @@ pub async fn call(
                 ProxyIntegration::Service(_) => Err(GatewayResponse::ApiConfigurationError),
             }
         }
-        // An HTTP integration with nothing to map is served as HTTP_PROXY
-        // is; others are refused when the deployment compiles.
-        CompiledIntegration::Mapped(mapped) => match mapped.plain_http() {
-            Some((method, uri, timeout)) => {
-                http_event(out, serving, route, method, uri, timeout, event).await
-            }
-            None => Err(GatewayResponse::ApiConfigurationError),
-        },
+        CompiledIntegration::WebSocketMapped(mapping) => {
+            super::mapping::call(out, tables, serving, route, event, mapping).await
+        }
+        // REST's mappings: a deployment of a WebSocket API never has them.
+        CompiledIntegration::Mapped(_) => Err(GatewayResponse::ApiConfigurationError),
     }
 }
 

@@ -30,10 +30,12 @@ pub mod fleet;
 pub mod invoke;
 pub mod log;
 pub mod manage;
+pub mod mapping;
 pub mod metrics;
 pub mod registry;
 pub mod relay;
 pub mod settings;
+pub mod template_vars;
 pub mod upgrade;
 pub mod wire;
 

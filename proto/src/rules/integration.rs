@@ -166,17 +166,29 @@ fn checked(field: &str, integration: &Integration, scope: &Scope<'_>, parsing: P
             scope,
         )?
     };
-    super::template::templates_parsed(
-        &f("request_templates"),
-        &integration.request_templates,
-        parsing,
-    )?;
-    super::mapping::integration_responses(
-        &f("integration_responses"),
-        &integration.integration_responses,
-        scope,
-        parsing,
-    )?;
+    if scope.is_websocket_api() {
+        // Keyed by template selection values, answered as messages: the
+        // WebSocket forms (see `rules::websocket::mapping`).
+        super::websocket::mapping(field, integration, parsing)?;
+    } else {
+        if !integration.template_selection_expression.is_empty() {
+            return Err(Violation::new(
+                f("template_selection_expression"),
+                "only WEBSOCKET routes select request templates by expression; REST integrations select them by the request's content type",
+            ));
+        }
+        super::template::templates_parsed(
+            &f("request_templates"),
+            &integration.request_templates,
+            parsing,
+        )?;
+        super::mapping::integration_responses(
+            &f("integration_responses"),
+            &integration.integration_responses,
+            scope,
+            parsing,
+        )?;
+    }
     if !integration.http_method.is_empty() {
         http_method(&f("http_method"), &integration.http_method)?;
     }

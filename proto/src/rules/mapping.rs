@@ -46,6 +46,10 @@ impl<'a> Scope<'a> {
         self.protocol == Some(ApiProtocol::Http)
     }
 
+    pub fn is_websocket_api(&self) -> bool {
+        self.protocol == Some(ApiProtocol::Websocket)
+    }
+
     pub fn is_rest_api(&self) -> bool {
         matches!(
             self.protocol,
@@ -228,6 +232,23 @@ pub(super) fn integration_responses(
     for (i, r) in responses.iter().enumerate() {
         let at = format!("{field}[{i}]");
         let f = |name: &str| format!("{at}.{name}");
+        for (set, which) in [
+            (
+                !r.integration_response_key.is_empty(),
+                "integration_response_key",
+            ),
+            (
+                !r.template_selection_expression.is_empty(),
+                "template_selection_expression",
+            ),
+        ] {
+            if set {
+                return Err(Violation::new(
+                    f(which),
+                    "only integration responses of WEBSOCKET routes take it; REST and HTTP ones are selected by selection_pattern and answer with status_code",
+                ));
+            }
+        }
         status_code(&f("status_code"), &r.status_code)?;
         let method_response = match scope.method {
             Some(m) => Some(

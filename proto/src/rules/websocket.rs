@@ -12,12 +12,16 @@
 //! carries only what routing uses), so a snapshot the admin API would
 //! refuse never compiles.
 
+use super::mapping::{MAX_INTEGRATION_RESPONSES, MAX_SELECTION_PATTERN_BYTES};
+use super::template::Parsing;
 use super::{Checked, Violation, sub};
 use crate::route_selection::RouteSelection;
+use crate::template_selection::{Side, TemplateSelection};
 use crate::v1::{
     ApiProtocol, AuthorizerType, Deployment, Integration, IntegrationType, Method, MethodThrottle,
-    PassthroughBehavior, RestApi, Stage,
+    RestApi, Stage,
 };
+use std::collections::HashMap;
 
 /// The route of the upgrade request: the only one that may be authorized.
 pub const CONNECT: &str = "$connect";
@@ -239,44 +243,145 @@ pub fn route(field: &str, m: &Method, authorizer: Option<AuthorizerType>) -> Che
             ));
         }
         unmapped(kind, i).map_err(|which| {
-            let reason = if kind == IntegrationType::Mock {
-                "a MOCK route answers its mock response as it is: WebSocket events are not mapped by templates or integration responses"
-            } else {
-                "an HTTP integration of a WebSocket route gets the event as it is (the message as the body, the context as x-archway-* headers, as HTTP_PROXY): events are not mapped by templates, parameters or integration responses; use HTTP_PROXY, or a function (AWS_PROXY) to reshape them"
-            };
-            Violation::new(at(which), reason)
+            Violation::new(
+                at(which),
+                "WebSocket routes map no request parameters: an HTTP backend gets the event's context as x-archway-* headers, and a request template can put any of it in the body ($context.connectionId, $context.routeKey...)",
+            )
         })?;
     }
     Ok(())
 }
 
-/// What nodes cannot run on a WebSocket route: the first mapping setting
-/// an integration has, by field name. Nodes serve an HTTP integration as
-/// HTTP_PROXY (the event as it is) and a MOCK as its mock response, so
-/// each setting that would change the event or the answer is refused here,
-/// for both planes, rather than accepted by the admin API and refused by
-/// every node at deployment.
+/// What nodes cannot run on a WebSocket route: the first such setting an
+/// integration has, by field name. Templates, integration responses,
+/// passthrough behaviour and content handling map events (see
+/// [`mapping`]); request parameter mappings do not: an event's context
+/// reaches an HTTP backend as `x-archway-*` headers, and a template can
+/// put any of it in the body (`$context.connectionId`...).
 fn unmapped(kind: IntegrationType, i: &Integration) -> Result<(), &'static str> {
-    let mut set = vec![
-        (!i.request_templates.is_empty(), "request_templates"),
-        (!i.integration_responses.is_empty(), "integration_responses"),
-    ];
     match kind {
-        IntegrationType::Http => set.extend([
-            (!i.request_parameters.is_empty(), "request_parameters"),
-            (i.content_handling != 0, "content_handling"),
-            (
-                i.passthrough_behavior == PassthroughBehavior::Never as i32,
-                "passthrough_behavior",
-            ),
-        ]),
-        IntegrationType::Mock => {}
-        _ => return Ok(()),
+        IntegrationType::Http | IntegrationType::Mock if !i.request_parameters.is_empty() => {
+            Err("request_parameters")
+        }
+        _ => Ok(()),
     }
-    match set.into_iter().find(|(set, _)| *set) {
-        Some((_, which)) => Err(which),
-        None => Ok(()),
+}
+
+/// Longest key of a WebSocket template map, in bytes.
+pub const MAX_TEMPLATE_KEY_BYTES: usize = 256;
+
+/// The mapping of a WebSocket route's HTTP or MOCK integration, as AWS's
+/// WebSocket APIs write it: `template_selection_expression` picks a key of
+/// `request_templates` (keys are its values, not content types; `$default`
+/// is the catch-all); integration responses are keyed by
+/// `integration_response_key` (`$default`, or `/REGEX/` matched in full
+/// against the status code) and pick a response template by their own
+/// `template_selection_expression`. Messages have no status to answer
+/// with and no headers to map, so `status_code`, `selection_pattern` and
+/// `response_parameters` are refused. Templates are parsed here unless
+/// `parsing` leaves them to the node's compiler.
+pub(super) fn mapping(field: &str, i: &Integration, parsing: Parsing) -> Checked {
+    let at = |name: &str| sub(field, name);
+    TemplateSelection::parse(&i.template_selection_expression, Side::Request)
+        .map_err(|reason| Violation::new(at("template_selection_expression"), reason))?;
+    templates(&at("request_templates"), &i.request_templates, parsing)?;
+    let responses = &i.integration_responses;
+    if responses.len() > MAX_INTEGRATION_RESPONSES {
+        return Err(Violation::new(
+            at("integration_responses"),
+            format!("at most {MAX_INTEGRATION_RESPONSES} integration responses"),
+        ));
     }
+    let mut keys: HashMap<&str, usize> = HashMap::new();
+    for (n, r) in responses.iter().enumerate() {
+        let entry = format!("{}[{n}]", at("integration_responses"));
+        let f = |name: &str| sub(&entry, name);
+        let refused = [
+            (!r.status_code.is_empty(), "status_code"),
+            (!r.selection_pattern.is_empty(), "selection_pattern"),
+            (!r.response_parameters.is_empty(), "response_parameters"),
+        ];
+        for (set, which) in refused {
+            if set {
+                return Err(Violation::new(
+                    f(which),
+                    "a WebSocket route's integration response has no status or headers to answer with (a message is only a body); key it with integration_response_key ($default or /REGEX/) and shape the answer with response_templates",
+                ));
+            }
+        }
+        let key = r.integration_response_key.as_str();
+        integration_response_key(&f("integration_response_key"), key, parsing)?;
+        if let Some(first) = keys.insert(key, n) {
+            return Err(Violation::new(
+                f("integration_response_key"),
+                format!(
+                    "'{key}' is already the key of {}[{first}]",
+                    at("integration_responses")
+                ),
+            ));
+        }
+        TemplateSelection::parse(&r.template_selection_expression, Side::Response)
+            .map_err(|reason| Violation::new(f("template_selection_expression"), reason))?;
+        templates(&f("response_templates"), &r.response_templates, parsing)?;
+        super::mapping::content_handling(&f("content_handling"), r.content_handling)?;
+    }
+    Ok(())
+}
+
+/// `$default`, or a pattern between slashes (`/4\d\d/`), compiled as
+/// REST's selection patterns are (a full match).
+fn integration_response_key(field: &str, key: &str, parsing: Parsing) -> Checked {
+    if key == DEFAULT {
+        return Ok(());
+    }
+    let Some(pattern) = key
+        .strip_prefix('/')
+        .and_then(|k| k.strip_suffix('/'))
+        .filter(|p| !p.is_empty())
+    else {
+        return Err(Violation::new(
+            field,
+            if key.is_empty() {
+                "a WebSocket route's integration response needs a key: $default, or /REGEX/ matched against the backend's status code".to_string()
+            } else {
+                format!("'{key}' is not $default or a /REGEX/ between slashes")
+            },
+        ));
+    };
+    super::names::max_len(field, pattern, MAX_SELECTION_PATTERN_BYTES)?;
+    if parsing == Parsing::Here {
+        super::mapping::selection_regex(pattern)
+            .map_err(|e| Violation::new(field, format!("is not a regular expression: {e}")))?;
+    }
+    Ok(())
+}
+
+/// A WebSocket template map: keys are selection values (any text up to
+/// [`MAX_TEMPLATE_KEY_BYTES`], compared exactly), each template checked as
+/// REST's are.
+fn templates(
+    field: &str,
+    map: &std::collections::BTreeMap<String, String>,
+    parsing: Parsing,
+) -> Checked {
+    for (key, text) in map {
+        let entry = format!("{field}[\"{key}\"]");
+        if key.is_empty() || key.len() > MAX_TEMPLATE_KEY_BYTES {
+            return Err(Violation::new(
+                entry,
+                format!(
+                    "a template's key is 1 to {MAX_TEMPLATE_KEY_BYTES} characters: a value of the template selection expression, or $default"
+                ),
+            ));
+        }
+        match parsing {
+            Parsing::Here => super::template::template(&entry, text)?,
+            Parsing::ByCompiler => {
+                super::names::max_len(&entry, text, super::template::MAX_TEMPLATE_BYTES)?
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Only `$connect` is authorized (AWS checks a connection once, at the
@@ -626,13 +731,12 @@ mod tests {
         assert_eq!(refusal(&m).0, "method.integration.payload_format_version");
     }
 
-    /// Nodes serve an HTTP route as HTTP_PROXY and a MOCK route as its
-    /// mock response: every setting that would map the event or the answer
-    /// is refused by the shared rule, named, so the admin API refuses what
-    /// nodes would refuse at deployment.
+    /// Request parameter mappings are the one mapping setting routes do
+    /// not take (an event's context reaches backends as headers, and
+    /// templates); the shared rule names it, for both planes.
     #[test]
-    fn mapping_settings_on_route_integrations_are_refused() {
-        use crate::v1::{ContentHandling, IntegrationResponse};
+    fn request_parameters_on_route_integrations_are_refused() {
+        use crate::v1::{ContentHandling, PassthroughBehavior};
         type Change = fn(&mut Integration);
         let http = |change: Change| {
             let mut m = route_of("sendMessage");
@@ -641,76 +745,157 @@ mod tests {
             change(i);
             m
         };
-        let cases: [(Change, &str); 5] = [
-            (
-                |i| {
-                    i.request_templates
-                        .insert("application/json".into(), "{}".into());
-                },
-                "request_templates",
-            ),
-            (
-                |i| {
-                    i.request_parameters.insert(
-                        "integration.request.header.x-user".into(),
-                        "context.connectionId".into(),
-                    );
-                },
-                "request_parameters",
-            ),
-            (
-                |i| i.integration_responses.push(IntegrationResponse::default()),
-                "integration_responses",
-            ),
-            (
-                |i| i.content_handling = ContentHandling::ConvertToText as i32,
-                "content_handling",
-            ),
-            (
-                |i| i.passthrough_behavior = PassthroughBehavior::Never as i32,
-                "passthrough_behavior",
-            ),
-        ];
-        for (change, which) in cases {
-            let (field, reason) = refusal(&http(change));
-            assert_eq!(field, format!("method.integration.{which}"));
-            assert!(reason.contains("use HTTP_PROXY"), "{reason}");
-            // The same integration on a REST method is mapped as usual.
-            method_in("method", &http(change), ApiProtocol::Rest, None).unwrap();
-            // And a deployment carrying it says which route.
-            let v = deployment(&deployment_of(vec![http(change)])).unwrap_err();
-            assert_eq!(v.field, format!("method.integration.{which}"));
-            assert!(v.reason.ends_with("(route sendMessage)"), "{}", v.reason);
-        }
-        // What nodes do serve: a plain HTTP integration, one that passes
-        // the body through when nothing matches, and HTTP_PROXY.
-        route("method", &http(|_| {}), None).unwrap();
-        route(
-            "method",
-            &http(|i| i.passthrough_behavior = PassthroughBehavior::WhenNoMatch as i32),
-            None,
-        )
-        .unwrap();
-        route("method", &route_of("sendMessage"), None).unwrap();
-
-        let mock = |change: Change| {
-            let mut m = route_of("$default");
-            let i = m.integration.as_mut().unwrap();
-            i.r#type = IntegrationType::Mock as i32;
-            change(i);
-            m
+        let params: Change = |i| {
+            i.request_parameters.insert(
+                "integration.request.header.x-user".into(),
+                "context.connectionId".into(),
+            );
         };
-        route("method", &mock(|_| {}), None).unwrap();
-        let (field, reason) = refusal(&mock(|i| {
-            i.request_templates
-                .insert("application/json".into(), "{\"statusCode\": 200}".into());
-        }));
-        assert_eq!(field, "method.integration.request_templates");
-        assert!(reason.contains("MOCK"), "{reason}");
-        let (field, _) = refusal(&mock(|i| {
-            i.integration_responses.push(IntegrationResponse::default())
-        }));
-        assert_eq!(field, "method.integration.integration_responses");
+        let (field, reason) = refusal(&http(params));
+        assert_eq!(field, "method.integration.request_parameters");
+        assert!(reason.contains("x-archway-*"), "{reason}");
+        method_in("method", &http(params), ApiProtocol::Rest, None).unwrap();
+        let v = deployment(&deployment_of(vec![http(params)])).unwrap_err();
+        assert!(v.reason.ends_with("(route sendMessage)"), "{}", v.reason);
+        // What maps events: templates, passthrough and content handling.
+        for change in [
+            (|i| {
+                i.request_templates.insert("$default".into(), "{}".into());
+            }) as Change,
+            |i| i.content_handling = ContentHandling::ConvertToText as i32,
+            |i| i.passthrough_behavior = PassthroughBehavior::Never as i32,
+        ] {
+            route("method", &http(change), None).unwrap();
+        }
+    }
+
+    fn websocket_scope() -> super::super::mapping::Scope<'static> {
+        super::super::mapping::Scope {
+            resource_path: "/",
+            protocol: Some(ApiProtocol::Websocket),
+            method: None,
+        }
+    }
+
+    fn mapped(change: impl FnOnce(&mut Integration)) -> Result<(), Violation> {
+        let mut i = Integration {
+            r#type: IntegrationType::Http as i32,
+            uri: "http://127.0.0.1:9000/events".into(),
+            template_selection_expression: "${request.body.action}".into(),
+            request_templates: [
+                (
+                    "join".to_string(),
+                    r#"{"who": "$context.connectionId"}"#.to_string(),
+                ),
+                ("$default".to_string(), "$input.body".to_string()),
+            ]
+            .into(),
+            integration_responses: vec![
+                crate::v1::IntegrationResponse {
+                    integration_response_key: "$default".into(),
+                    template_selection_expression: "${integration.response.statuscode}".into(),
+                    response_templates: [("200".to_string(), "ok".to_string())].into(),
+                    ..Default::default()
+                },
+                crate::v1::IntegrationResponse {
+                    integration_response_key: r"/4\d\d/".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        change(&mut i);
+        super::super::integration::integration_in("i", &i, &websocket_scope())
+    }
+
+    #[test]
+    fn websocket_mappings_take_aws_websocket_forms() {
+        mapped(|_| {}).unwrap();
+        let field = |change: fn(&mut Integration)| mapped(change).unwrap_err().field;
+        assert_eq!(
+            field(|i| i.template_selection_expression = "${request.header.x}".into()),
+            "i.template_selection_expression"
+        );
+        assert_eq!(
+            field(|i| {
+                i.request_templates.insert("join".into(), "#if(".into());
+            }),
+            "i.request_templates[\"join\"]"
+        );
+        assert_eq!(
+            field(|i| i.integration_responses[1].integration_response_key = "4\\d\\d".into()),
+            "i.integration_responses[1].integration_response_key"
+        );
+        assert_eq!(
+            field(|i| i.integration_responses[1].integration_response_key = "/(/".into()),
+            "i.integration_responses[1].integration_response_key"
+        );
+        assert_eq!(
+            field(|i| i.integration_responses[1].integration_response_key = "$default".into()),
+            "i.integration_responses[1].integration_response_key",
+            "two defaults"
+        );
+        assert_eq!(
+            field(|i| i.integration_responses[0].integration_response_key.clear()),
+            "i.integration_responses[0].integration_response_key"
+        );
+        for (which, change) in [
+            (
+                "status_code",
+                (|i| i.integration_responses[0].status_code = "200".into()) as fn(&mut Integration),
+            ),
+            ("selection_pattern", |i| {
+                i.integration_responses[0].selection_pattern = "2.*".into()
+            }),
+            ("response_parameters", |i| {
+                i.integration_responses[0]
+                    .response_parameters
+                    .insert("method.response.header.x".into(), "'v'".into());
+            }),
+        ] {
+            let v = mapped(change).unwrap_err();
+            assert_eq!(v.field, format!("i.integration_responses[0].{which}"));
+            assert!(
+                v.reason.contains("integration_response_key"),
+                "{}",
+                v.reason
+            );
+        }
+        assert_eq!(
+            field(
+                |i| i.integration_responses[0].template_selection_expression =
+                    "${context.x}".into()
+            ),
+            "i.integration_responses[0].template_selection_expression"
+        );
+    }
+
+    #[test]
+    fn websocket_forms_are_refused_on_other_apis() {
+        let rest = super::super::mapping::Scope::path("/");
+        let i = Integration {
+            r#type: IntegrationType::Http as i32,
+            uri: "http://127.0.0.1:9000/x".into(),
+            template_selection_expression: "\\$default".into(),
+            ..Default::default()
+        };
+        let v = super::super::integration::integration_in("i", &i, &rest).unwrap_err();
+        assert_eq!(v.field, "i.template_selection_expression");
+        let i = Integration {
+            r#type: IntegrationType::Http as i32,
+            uri: "http://127.0.0.1:9000/x".into(),
+            integration_responses: vec![crate::v1::IntegrationResponse {
+                status_code: "200".into(),
+                integration_response_key: "$default".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let v = super::super::integration::integration_in("i", &i, &rest).unwrap_err();
+        assert_eq!(
+            v.field,
+            "i.integration_responses[0].integration_response_key"
+        );
     }
 
     #[test]

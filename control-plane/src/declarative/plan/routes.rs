@@ -447,6 +447,8 @@ fn integration_responses_of(
             .map_err(|(f, reason)| (format!("integration_responses[{i}].{f}"), reason))?;
             Ok(IntegrationResponse {
                 status_code: r.status_code.clone(),
+                integration_response_key: r.integration_response_key.clone(),
+                template_selection_expression: r.template_selection_expression.clone(),
                 selection_pattern: r.selection_pattern.clone(),
                 response_parameters: r.response_parameters.clone(),
                 response_templates: r.response_templates.clone(),
@@ -502,6 +504,7 @@ fn integration_of(spec: &IntegrationSpec) -> Result<Integration, (String, String
             body,
             request_parameters,
             request_templates,
+            template_selection_expression,
             passthrough_behavior,
             integration_responses,
         } => {
@@ -516,6 +519,7 @@ fn integration_of(spec: &IntegrationSpec) -> Result<Integration, (String, String
                 }),
                 request_parameters: request_parameters.clone(),
                 request_templates: request_templates.clone(),
+                template_selection_expression: template_selection_expression.clone(),
                 passthrough_behavior: passthrough(passthrough_behavior)?,
                 integration_responses: integration_responses_of(integration_responses)?,
                 ..Default::default()
@@ -533,6 +537,7 @@ fn integration_of(spec: &IntegrationSpec) -> Result<Integration, (String, String
             passthrough_behavior,
             content_handling,
             integration_responses,
+            ..
         }
         | IntegrationSpec::Aws {
             uri,
@@ -546,7 +551,7 @@ fn integration_of(spec: &IntegrationSpec) -> Result<Integration, (String, String
             integration_responses,
             ..
         } => {
-            let (r#type, credentials, endpoint_url) = match spec {
+            let (r#type, credentials, endpoint_url, template_selection_expression) = match spec {
                 IntegrationSpec::Aws {
                     credentials,
                     endpoint_url,
@@ -555,8 +560,18 @@ fn integration_of(spec: &IntegrationSpec) -> Result<Integration, (String, String
                     IntegrationType::Aws,
                     credentials.clone(),
                     endpoint_url.clone(),
+                    String::new(),
                 ),
-                _ => (IntegrationType::Http, String::new(), String::new()),
+                IntegrationSpec::Http {
+                    template_selection_expression,
+                    ..
+                } => (
+                    IntegrationType::Http,
+                    String::new(),
+                    String::new(),
+                    template_selection_expression.clone(),
+                ),
+                _ => unreachable!("HTTP or AWS"),
             };
             Integration {
                 r#type: r#type as i32,
@@ -568,6 +583,7 @@ fn integration_of(spec: &IntegrationSpec) -> Result<Integration, (String, String
                 cache_key_parameters: cache_key_parameters.clone(),
                 request_parameters: request_parameters.clone(),
                 request_templates: request_templates.clone(),
+                template_selection_expression,
                 passthrough_behavior: passthrough(passthrough_behavior)?,
                 content_handling: handling(content_handling)?,
                 integration_responses: integration_responses_of(integration_responses)?,

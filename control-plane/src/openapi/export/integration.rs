@@ -39,6 +39,7 @@ pub(super) fn objects(integration: &IntegrationSpec) -> (Value, Option<Value>) {
             request_templates,
             passthrough_behavior,
             integration_responses,
+            ..
         } => {
             aws.insert("type".into(), json!("mock"));
             common(&mut aws, None, None, &[], request_parameters);
@@ -103,6 +104,7 @@ pub(super) fn objects(integration: &IntegrationSpec) -> (Value, Option<Value>) {
             passthrough_behavior,
             content_handling,
             integration_responses,
+            ..
         }
         | IntegrationSpec::Aws {
             uri,

@@ -128,6 +128,7 @@ impl<'d> Reader<'d> {
                     cache_key_parameters,
                     request_parameters,
                     request_templates,
+                    template_selection_expression: String::new(),
                     passthrough_behavior,
                     content_handling,
                     integration_responses,
@@ -198,6 +199,7 @@ impl<'d> Reader<'d> {
                                 own.get("requestTemplates"),
                                 &own.at("requestTemplates"),
                             ),
+                            template_selection_expression: String::new(),
                             passthrough_behavior,
                             integration_responses: self.integration_responses(&mut own)?,
                         }
@@ -208,6 +210,7 @@ impl<'d> Reader<'d> {
                         body: String::new(),
                         request_parameters,
                         request_templates,
+                        template_selection_expression: String::new(),
                         passthrough_behavior,
                         integration_responses,
                     },
@@ -288,6 +291,8 @@ impl<'d> Reader<'d> {
             };
             out.push(IntegrationResponseSpec {
                 status_code,
+                integration_response_key: String::new(),
+                template_selection_expression: String::new(),
                 selection_pattern: if pattern == "default" {
                     String::new()
                 } else {

@@ -205,7 +205,7 @@ fn integration_headers(request: &MappedRequest) -> HeaderMap {
 /// (`$context.responseOverride.header[$x]`), and a client-influenced
 /// `Content-Length` on a response would split the client's connection, so
 /// they are dropped here for both directions.
-fn insert_pairs(headers: &mut HeaderMap, pairs: &[(String, String)]) {
+pub(crate) fn insert_pairs(headers: &mut HeaderMap, pairs: &[(String, String)]) {
     for (name, value) in pairs {
         let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(name.as_bytes()),
@@ -393,6 +393,19 @@ fn context_text(vars: &TemplateVars<'_, '_>, path: &[Box<str>]) -> Option<String
 
 /// MOCK: the rendered request's `statusCode` (else 200) and no body.
 fn mock_answer(request: &MappedRequest) -> BackendAnswer {
+    let status = mock_status(&request.body);
+    BackendAnswer {
+        selector: Some(status.as_u16().to_string()),
+        status,
+        headers: HeaderMap::new(),
+        body: Bytes::new(),
+    }
+}
+
+/// A MOCK's status, as AWS reads it from the rendered request template:
+/// its `statusCode` when it is an object with one that is an HTTP status,
+/// else 200. WebSocket routes' MOCKs read it alike.
+pub(crate) fn mock_status(rendered: &[u8]) -> StatusCode {
     /// Only `statusCode` of the rendered document: the rest is skipped as
     /// it is read rather than built into a tree, which cost a mapped MOCK
     /// an allocation per value of whatever the template rendered.
@@ -402,19 +415,13 @@ fn mock_answer(request: &MappedRequest) -> BackendAnswer {
         status_code: Option<serde_json::Number>,
     }
     // An object only (the derive would also take `[404]` as the field).
-    let object = request.body.trim_ascii_start().first() == Some(&b'{');
-    let status = object
-        .then(|| serde_json::from_slice::<MockRequest>(&request.body).ok())
+    let object = rendered.trim_ascii_start().first() == Some(&b'{');
+    object
+        .then(|| serde_json::from_slice::<MockRequest>(rendered).ok())
         .flatten()
         .and_then(|m| m.status_code?.as_u64())
         .and_then(|s| StatusCode::from_u16(u16::try_from(s).ok()?).ok())
-        .unwrap_or(StatusCode::OK);
-    BackendAnswer {
-        selector: Some(status.as_u16().to_string()),
-        status,
-        headers: HeaderMap::new(),
-        body: Bytes::new(),
-    }
+        .unwrap_or(StatusCode::OK)
 }
 
 /// The backend URI: `{name}` from the mapped path parameters (else the

@@ -1,0 +1,600 @@
+//! WebSocket routes' non-proxy integrations (HTTP, and MOCK with
+//! templates), as AWS's WebSocket APIs map events:
+//!
+//! 1. the integration's `template_selection_expression` (static text, or
+//!    values of the message: `${request.body.action}`) picks a key of its
+//!    `request_templates`; a key without a template, or a message without
+//!    the value, takes the `$default` template; with none, the passthrough
+//!    behaviour passes the message as it is (WHEN_NO_MATCH,
+//!    WHEN_NO_TEMPLATES without templates) or refuses it (415
+//!    Unsupported Media Type). The template renders over the message with
+//!    the event's `$context` ([`super::template_vars`]);
+//! 2. MOCK answers with the rendered template's `statusCode` (else 200);
+//!    HTTP is one buffered call with the event's `x-archway-*` headers, the
+//!    rendered body (`Content-Type: application/json` unless the
+//!    template's `requestOverride` says otherwise) and the template's
+//!    header and query string overrides;
+//! 3. the integration response whose `integration_response_key` pattern
+//!    (`/REGEX/`) matches the status in full, else `$default`, picks a
+//!    response template by its own expression (`${integration.response.statuscode}`
+//!    and the backend's headers as well) and renders the answer: what a
+//!    two-way route sends the client, and `$connect`'s refusal body. No
+//!    integration responses: the backend's answer as it is.
+//!
+//! Both content handlings convert as REST's do (a message that is not
+//! UTF-8 is the binary payload).
+
+use super::event::Event;
+use super::invoke::{Answer, Outbound};
+use super::template_vars::EventVars;
+use crate::pipeline::gateway_response::GatewayResponse;
+use crate::pipeline::http_proxy::render_uri;
+use crate::pipeline::mapping::{insert_pairs, mock_status};
+use crate::routes::Params;
+use crate::tables::{Route, RuntimeTables, StageTarget};
+use crate::upstream::{BufferedLimits, BufferedRequest, UpstreamError};
+use archway_proto::template::{Limits, Template};
+use archway_proto::template_selection::{DEFAULT_KEY, SelectionInput, Side, TemplateSelection};
+use archway_proto::uri_template::UriTemplate;
+use archway_proto::v1::{ContentHandling, Integration, IntegrationType, PassthroughBehavior};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method};
+use regex::Regex;
+use std::time::Duration;
+
+/// A WebSocket route's compiled non-proxy integration.
+#[derive(Debug)]
+pub struct WsMapping {
+    pub backend: WsBackend,
+    selection: TemplateSelection,
+    /// Keyed by selection values, compared exactly.
+    request_templates: Vec<(Box<str>, Template)>,
+    passthrough: PassthroughBehavior,
+    content_handling: ContentHandling,
+    /// Those with a pattern, in order, then the default.
+    responses: Vec<WsResponse>,
+}
+
+#[derive(Debug)]
+pub enum WsBackend {
+    Mock,
+    Http {
+        /// None: POST, as events are sent.
+        method: Option<Method>,
+        uri: UriTemplate,
+        timeout: Duration,
+    },
+}
+
+#[derive(Debug)]
+struct WsResponse {
+    /// Matched in full against the status; None: `$default`.
+    pattern: Option<Regex>,
+    selection: TemplateSelection,
+    templates: Vec<(Box<str>, Template)>,
+    content_handling: ContentHandling,
+}
+
+/// Compiles a WebSocket route's HTTP integration, or MOCK with templates
+/// or integration responses; None for the others (a plain MOCK,
+/// HTTP_PROXY, AWS_PROXY), which compile as on other APIs. The shared
+/// rule (`rules::websocket::mapping`) checked the shapes; templates,
+/// expressions and patterns are parsed here, once.
+pub fn compile(i: &Integration) -> Option<Result<WsMapping, String>> {
+    let backend = match IntegrationType::try_from(i.r#type) {
+        Ok(IntegrationType::Http) => match crate::mapping::http_backend(i) {
+            Ok((method, uri, timeout)) => WsBackend::Http {
+                method,
+                uri,
+                timeout,
+            },
+            Err(e) => return Some(Err(e)),
+        },
+        Ok(IntegrationType::Mock)
+            if !i.request_templates.is_empty() || !i.integration_responses.is_empty() =>
+        {
+            WsBackend::Mock
+        }
+        _ => return None,
+    };
+    Some(compile_mapping(i, backend))
+}
+
+fn compile_mapping(i: &Integration, backend: WsBackend) -> Result<WsMapping, String> {
+    let selection = TemplateSelection::parse(&i.template_selection_expression, Side::Request)
+        .map_err(|e| format!("template_selection_expression: {e}"))?;
+    let mut responses = Vec::with_capacity(i.integration_responses.len());
+    let mut default = None;
+    for (n, r) in i.integration_responses.iter().enumerate() {
+        let field = format!("integration_responses[{n}]");
+        let key = r.integration_response_key.as_str();
+        let pattern = match key {
+            DEFAULT_KEY => None,
+            _ => {
+                let inner = key
+                    .strip_prefix('/')
+                    .and_then(|k| k.strip_suffix('/'))
+                    .ok_or_else(|| {
+                        format!(
+                            "{field}.integration_response_key: '{key}' is not $default or /REGEX/"
+                        )
+                    })?;
+                Some(
+                    archway_proto::rules::mapping::selection_regex(inner)
+                        .map_err(|e| format!("{field}.integration_response_key: {e}"))?,
+                )
+            }
+        };
+        let rule = WsResponse {
+            pattern,
+            selection: TemplateSelection::parse(&r.template_selection_expression, Side::Response)
+                .map_err(|e| format!("{field}.template_selection_expression: {e}"))?,
+            templates: templates(
+                &r.response_templates,
+                &format!("{field}.response_templates"),
+            )?,
+            content_handling: ContentHandling::try_from(r.content_handling).unwrap_or_default(),
+        };
+        if rule.pattern.is_none() {
+            default = Some(rule);
+        } else {
+            responses.push(rule);
+        }
+    }
+    responses.extend(default);
+    Ok(WsMapping {
+        backend,
+        selection,
+        request_templates: templates(&i.request_templates, "request_templates")?,
+        passthrough: PassthroughBehavior::try_from(i.passthrough_behavior).unwrap_or_default(),
+        content_handling: ContentHandling::try_from(i.content_handling).unwrap_or_default(),
+        responses,
+    })
+}
+
+fn templates(
+    map: &std::collections::BTreeMap<String, String>,
+    field: &str,
+) -> Result<Vec<(Box<str>, Template)>, String> {
+    map.iter()
+        .map(|(key, text)| {
+            Template::parse(text)
+                .map(|t| (key.as_str().into(), t))
+                .map_err(|e| format!("{field}[\"{key}\"]: {e}"))
+        })
+        .collect()
+}
+
+/// The template of `key`, else the `$default` one.
+fn template_for<'t>(
+    templates: &'t [(Box<str>, Template)],
+    key: Option<&str>,
+) -> Option<&'t Template> {
+    let find = |k: &str| templates.iter().find(|(t, _)| &**t == k).map(|(_, t)| t);
+    key.and_then(find).or_else(|| find(DEFAULT_KEY))
+}
+
+/// What a request expression reads: the message.
+struct MessageInput<'a>(&'a [u8]);
+
+impl SelectionInput for MessageInput<'_> {
+    fn message(&self) -> &[u8] {
+        self.0
+    }
+}
+
+/// What a response expression reads: the message and the answer.
+struct AnswerInput<'a> {
+    message: &'a [u8],
+    answer: &'a Answer,
+}
+
+impl SelectionInput for AnswerInput<'_> {
+    fn message(&self) -> &[u8] {
+        self.message
+    }
+    fn status_code(&self) -> Option<u16> {
+        Some(self.answer.status.as_u16())
+    }
+    fn header(&self, name: &str, all: bool) -> Option<String> {
+        let mut values = self
+            .answer
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        if all {
+            let joined: Vec<&str> = values.collect();
+            (!joined.is_empty()).then(|| joined.join(","))
+        } else {
+            values.next_back().map(str::to_owned)
+        }
+    }
+}
+
+impl WsMapping {
+    /// The request template for `message`, or None to pass it through;
+    /// Err: the passthrough behaviour refuses it.
+    fn request_template(&self, message: &[u8]) -> Result<Option<&Template>, GatewayResponse> {
+        if !self.request_templates.is_empty() {
+            let key = self.selection.select(&MessageInput(message));
+            if let Some(t) = template_for(&self.request_templates, key.as_deref()) {
+                return Ok(Some(t));
+            }
+        }
+        match self.passthrough {
+            PassthroughBehavior::Never => Err(GatewayResponse::UnsupportedMediaType),
+            PassthroughBehavior::WhenNoTemplates if !self.request_templates.is_empty() => {
+                Err(GatewayResponse::UnsupportedMediaType)
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Calls `mapping` (route `route`'s integration, served with `serving`'s
+/// stage variables) with `event`.
+pub async fn call(
+    out: &Outbound,
+    tables: &RuntimeTables,
+    serving: &StageTarget,
+    route: &Route,
+    event: &Event<'_>,
+    mapping: &WsMapping,
+) -> Result<Answer, GatewayResponse> {
+    let vars = EventVars::new(event, &serving.variables, &tables.account_id);
+    let limits = Limits {
+        max_output_bytes: out.max_answer,
+        ..Limits::default()
+    };
+    let binary = std::str::from_utf8(event.body).is_err();
+    let payload = if mapping.content_handling == ContentHandling::ConvertToText && binary {
+        Bytes::from(BASE64.encode(event.body))
+    } else {
+        event.body.clone()
+    };
+    let (mut body, overrides) = match mapping.request_template(event.body)? {
+        Some(template) => {
+            let rendered = template
+                .render(&vars.variables(&payload), &limits)
+                .map_err(|e| {
+                    tracing::warn!(route = route.route_key.as_deref(), error = %e, "WebSocket request template failed");
+                    GatewayResponse::ApiConfigurationError
+                })?;
+            (Bytes::from(rendered.output), Some(rendered.overrides))
+        }
+        None => (payload, None),
+    };
+    if mapping.content_handling == ContentHandling::ConvertToBinary {
+        body = BASE64
+            .decode(&body)
+            .map(Bytes::from)
+            .map_err(|_| GatewayResponse::ApiConfigurationError)?;
+    }
+    let answer = match &mapping.backend {
+        WsBackend::Mock => Answer {
+            status: mock_status(&body),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        },
+        WsBackend::Http {
+            method,
+            uri,
+            timeout,
+        } => {
+            let mut headers = event.http_headers();
+            let mut query = None;
+            if let Some(overrides) = &overrides {
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                insert_pairs(&mut headers, &overrides.request_headers);
+                if !overrides.request_querystring.is_empty() {
+                    query = Some(crate::uri_encode::query(
+                        overrides
+                            .request_querystring
+                            .iter()
+                            .map(|(n, v)| (n.as_str(), v.as_str())),
+                    ));
+                }
+            }
+            let uri = render_uri(uri, &Params::new(), &serving.variables, query.as_deref())?;
+            let request = BufferedRequest {
+                method: method.clone().unwrap_or(Method::POST),
+                uri: &uri,
+                headers,
+                body,
+            };
+            let limits = BufferedLimits {
+                timeout: *timeout,
+                max_response_bytes: out.max_answer,
+            };
+            match out.upstream.send_buffered(request, limits).await {
+                Ok(response) => {
+                    let (parts, body) = response.into_parts();
+                    Answer {
+                        status: parts.status,
+                        headers: parts.headers,
+                        body,
+                    }
+                }
+                Err(UpstreamError::TimedOut(_)) => return Err(GatewayResponse::IntegrationTimeout),
+                Err(e) => {
+                    // Without the query: a template may have put values there.
+                    let target = uri.split_once('?').map_or(uri.as_str(), |(path, _)| path);
+                    tracing::warn!(uri = target, error = %e, route = route.route_key.as_deref(), "WebSocket integration failed");
+                    return Err(GatewayResponse::IntegrationFailure);
+                }
+            }
+        }
+    };
+    respond(mapping, &vars, event, answer, &limits)
+}
+
+/// Step 3: the integration response for the answer's status, and its
+/// template over the answer's body.
+fn respond(
+    mapping: &WsMapping,
+    vars: &EventVars<'_>,
+    event: &Event<'_>,
+    answer: Answer,
+    limits: &Limits,
+) -> Result<Answer, GatewayResponse> {
+    if mapping.responses.is_empty() {
+        return Ok(answer);
+    }
+    let status = answer.status.as_u16().to_string();
+    let rule = mapping
+        .responses
+        .iter()
+        .find(|r| r.pattern.as_ref().is_none_or(|p| p.is_match(&status)));
+    let Some(rule) = rule else {
+        // As REST: passing the answer on would leak what the admin mapped away.
+        tracing::warn!(
+            status,
+            route = event.route_key,
+            "no integration response key matches the status and none is $default"
+        );
+        return Err(GatewayResponse::ApiConfigurationError);
+    };
+    let key = rule.selection.select(&AnswerInput {
+        message: event.body,
+        answer: &answer,
+    });
+    let mut body = match template_for(&rule.templates, key.as_deref()) {
+        Some(template) => Bytes::from(
+            template
+                .render(&vars.variables(&answer.body), limits)
+                .map_err(|e| {
+                    tracing::warn!(route = event.route_key, error = %e, "WebSocket response template failed");
+                    GatewayResponse::ApiConfigurationError
+                })?
+                .output,
+        ),
+        None => answer.body.clone(),
+    };
+    match rule.content_handling {
+        ContentHandling::ConvertToText => body = Bytes::from(BASE64.encode(&body)),
+        ContentHandling::ConvertToBinary => {
+            body = BASE64
+                .decode(&body)
+                .map(Bytes::from)
+                .map_err(|_| GatewayResponse::ApiConfigurationError)?;
+        }
+        _ => {}
+    }
+    Ok(Answer {
+        status: answer.status,
+        headers: answer.headers,
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::observe::RequestId;
+    use crate::principal::Principal;
+    use crate::websocket::event::{EventType, Identity, Peer};
+    use archway_proto::v1::IntegrationResponse;
+    use http::StatusCode;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    fn peer() -> Peer {
+        Peer {
+            connection_id: "AAAAAAAAAAAAAAAA".into(),
+            api_id: "chat".into(),
+            stage: "prod".into(),
+            domain_name: "chat.execute-api.localhost".into(),
+            source_ip: "127.0.0.1".parse().unwrap(),
+            user_agent: "test-client".into(),
+            connected_at_ms: 1_700_000_000_000,
+            identity: Identity::Authorizer(Arc::new(Principal::new(
+                Some("user-7"),
+                None,
+                Some(r#"{"team":"blue","level":3}"#),
+            ))),
+            api_key_id: None,
+            api_key: None,
+            constant_headers: Default::default(),
+        }
+    }
+
+    fn mock(templates: &[(&str, &str)], responses: Vec<IntegrationResponse>) -> WsMapping {
+        let i = Integration {
+            r#type: IntegrationType::Mock as i32,
+            template_selection_expression: "${request.body.action}".into(),
+            request_templates: templates
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            integration_responses: responses,
+            ..Default::default()
+        };
+        compile(&i).expect("mapped").expect("compiles")
+    }
+
+    fn render(m: &WsMapping, event: &Event<'_>) -> Option<String> {
+        let vars = HashMap::from([("room".into(), "lobby".into())]);
+        let vars = EventVars::new(event, &vars, "123456789012");
+        let t = m.request_template(event.body).unwrap()?;
+        Some(
+            t.render(&vars.variables(event.body), &Limits::default())
+                .unwrap()
+                .output,
+        )
+    }
+
+    fn message<'e>(peer: &'e Peer, body: &'e Bytes) -> Event<'e> {
+        Event {
+            peer,
+            kind: EventType::Message,
+            route_key: "sendMessage",
+            message_id: Some("m-1"),
+            request_id: RequestId::new(),
+            at: std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_001),
+            body,
+            handshake: None,
+            disconnect: None,
+        }
+    }
+
+    #[test]
+    fn the_selected_template_else_default_renders_the_events_context() {
+        let m = mock(
+            &[
+                (
+                    "join",
+                    r#"{"who":"$context.authorizer.principalId","team":"$context.authorizer.team","level":"$context.authorizer.level","room":"$stageVariables.room","id":"$context.connectionId","route":"$context.routeKey","type":"$context.eventType","msg":"$context.messageId","name":$input.json('$.name')}"#,
+                ),
+                ("$default", "default:$input.body"),
+            ],
+            vec![],
+        );
+        let peer = peer();
+        let body = Bytes::from_static(br#"{"action":"join","name":"ann"}"#);
+        assert_eq!(
+            render(&m, &message(&peer, &body)).unwrap(),
+            r#"{"who":"user-7","team":"blue","level":"3","room":"lobby","id":"AAAAAAAAAAAAAAAA","route":"sendMessage","type":"MESSAGE","msg":"m-1","name":"ann"}"#
+        );
+        for other in [&br#"{"action":"leave"}"#[..], b"not json"] {
+            let body = Bytes::copy_from_slice(other);
+            assert_eq!(
+                render(&m, &message(&peer, &body)).unwrap(),
+                format!("default:{}", String::from_utf8_lossy(other))
+            );
+        }
+    }
+
+    #[test]
+    fn passthrough_behaviours_decide_without_a_template() {
+        let mut i = Integration {
+            r#type: IntegrationType::Http as i32,
+            uri: "http://127.0.0.1:9/x".into(),
+            template_selection_expression: "${request.body.action}".into(),
+            request_templates: [("join".to_string(), "j".to_string())].into(),
+            ..Default::default()
+        };
+        let plan = |i: &Integration| match compile(i)
+            .unwrap()
+            .unwrap()
+            .request_template(b"{\"action\":\"other\"}")
+        {
+            Ok(Some(_)) => "template",
+            Ok(None) => "pass",
+            Err(_) => "refused",
+        };
+        assert_eq!(plan(&i), "pass", "WHEN_NO_MATCH is the default");
+        i.passthrough_behavior = PassthroughBehavior::WhenNoTemplates as i32;
+        assert_eq!(plan(&i), "refused");
+        i.passthrough_behavior = PassthroughBehavior::Never as i32;
+        assert_eq!(plan(&i), "refused");
+        i.request_templates.clear();
+        assert_eq!(plan(&i), "refused", "NEVER refuses without templates too");
+        i.passthrough_behavior = PassthroughBehavior::WhenNoTemplates as i32;
+        assert_eq!(plan(&i), "pass");
+    }
+
+    #[test]
+    fn integration_responses_are_chosen_by_key_and_pick_templates() {
+        let responses = vec![
+            IntegrationResponse {
+                integration_response_key: "$default".into(),
+                template_selection_expression: "${integration.response.statuscode}".into(),
+                response_templates: [
+                    (
+                        "200".to_string(),
+                        r#"{"ok":true,"echo":$input.json('$.n')}"#.to_string(),
+                    ),
+                    ("$default".to_string(), "other $input.body".to_string()),
+                ]
+                .into(),
+                ..Default::default()
+            },
+            IntegrationResponse {
+                integration_response_key: r"/4\d\d/".into(),
+                response_templates: [("$default".to_string(), "client error".to_string())].into(),
+                ..Default::default()
+            },
+        ];
+        let m = mock(&[], responses);
+        let peer = peer();
+        let body = Bytes::new();
+        let event = message(&peer, &body);
+        let vars = HashMap::new();
+        let vars = EventVars::new(&event, &vars, "1");
+        let answer = |status: u16, body: &'static str| Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body.as_bytes()),
+        };
+        let sent = |status, body| {
+            let a = respond(&m, &vars, &event, answer(status, body), &Limits::default()).unwrap();
+            (
+                a.status.as_u16(),
+                String::from_utf8(a.body.to_vec()).unwrap(),
+            )
+        };
+        assert_eq!(
+            sent(200, r#"{"n":7}"#),
+            (200, r#"{"ok":true,"echo":7}"#.into())
+        );
+        assert_eq!(sent(201, "x"), (201, "other x".into()));
+        assert_eq!(sent(404, "x"), (404, "client error".into()));
+        assert_eq!(sent(504, "x").1, "other x");
+        let only_errors = mock(
+            &[],
+            vec![IntegrationResponse {
+                integration_response_key: r"/5\d\d/".into(),
+                ..Default::default()
+            }],
+        );
+        assert!(
+            respond(
+                &only_errors,
+                &vars,
+                &event,
+                answer(200, "x"),
+                &Limits::default()
+            )
+            .is_err(),
+            "no key matches and none is $default: a configuration error"
+        );
+    }
+
+    #[test]
+    fn a_mock_status_comes_from_its_rendered_template() {
+        let m = mock(
+            &[("$default", r#"{"statusCode": $input.json('$.code')}"#)],
+            vec![],
+        );
+        let peer = peer();
+        let body = Bytes::from_static(br#"{"code":403}"#);
+        let rendered = render(&m, &message(&peer, &body)).unwrap();
+        assert_eq!(mock_status(rendered.as_bytes()), StatusCode::FORBIDDEN);
+    }
+}
