@@ -40,7 +40,7 @@ struct RequestContext<'a> {
     extended_request_id: &'a str,
     http_method: &'a str,
     identity: Identity<'a>,
-    path: String,
+    path: super::FullPath<'a>,
     protocol: &'a str,
     request_id: &'a str,
     request_time: String,
@@ -91,14 +91,26 @@ impl Serialize for AuthorizerV1<'_> {
                 context,
             } => {
                 map.serialize_entry("principalId", principal_id)?;
-                if let Some(serde_json::Value::Object(fields)) =
-                    context.and_then(|c| serde_json::from_str(c).ok())
-                {
-                    for (k, v) in fields {
-                        if k != "principalId" {
-                            map.serialize_entry(&k, &v)?;
+                // The context's members beside it, each embedded as its own
+                // JSON text; a key with escapes needs the tree.
+                match context.map(|c| (c, super::object_members(c))) {
+                    Some((_, Some(members))) => {
+                        for (k, v) in members {
+                            if k != "principalId" {
+                                map.serialize_entry(k, v)?;
+                            }
                         }
                     }
+                    Some((text, None)) => {
+                        if let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(text) {
+                            for (k, v) in fields {
+                                if k != "principalId" {
+                                    map.serialize_entry(&k, &v)?;
+                                }
+                            }
+                        }
+                    }
+                    None => {}
                 }
                 map.serialize_entry("integrationLatency", &0)?;
             }

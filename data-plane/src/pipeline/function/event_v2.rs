@@ -11,7 +11,7 @@ use serde::Serialize;
 struct Event<'a> {
     version: &'static str,
     route_key: &'a str,
-    raw_path: &'a str,
+    raw_path: super::FullPath<'a>,
     raw_query_string: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     cookies: Vec<&'a str>,
@@ -49,7 +49,7 @@ struct RequestContext<'a> {
 #[serde(rename_all = "camelCase")]
 struct Http<'a> {
     method: &'a str,
-    path: &'a str,
+    path: super::FullPath<'a>,
     protocol: &'a str,
     source_ip: &'a str,
     user_agent: &'a str,
@@ -103,7 +103,7 @@ pub fn build(input: &EventInput<'_>) -> Result<Vec<u8>, serde_json::Error> {
     let event = Event {
         version: "2.0",
         route_key: input.route_key,
-        raw_path: &full_path,
+        raw_path: full_path,
         raw_query_string: input.query.unwrap_or(""),
         cookies: cookies(input.headers),
         headers: JoinedHeaders(input.headers),
@@ -119,7 +119,7 @@ pub fn build(input: &EventInput<'_>) -> Result<Vec<u8>, serde_json::Error> {
             domain_prefix: input.domain_name.split('.').next().unwrap_or(""),
             http: Http {
                 method: input.method,
-                path: &full_path,
+                path: full_path,
                 protocol: input.protocol,
                 source_ip: input.source_ip,
                 user_agent: input.header("user-agent").unwrap_or(""),

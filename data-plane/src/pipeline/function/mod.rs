@@ -19,6 +19,7 @@ pub mod response;
 use http::HeaderMap;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -75,6 +76,30 @@ impl EventInput<'_> {
     }
 }
 
+/// `/{stage}{path}` (see [`EventInput::full_path`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FullPath<'a> {
+    /// None: the `$default` stage, which adds no segment.
+    stage: Option<&'a str>,
+    path: &'a str,
+}
+
+impl std::fmt::Display for FullPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(stage) = self.stage {
+            f.write_str("/")?;
+            f.write_str(stage)?;
+        }
+        f.write_str(self.path)
+    }
+}
+
+impl Serialize for FullPath<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// What the method's authorizer said of the caller, as events carry it.
 #[derive(Debug, Default)]
 pub enum Authorizer<'a> {
@@ -101,13 +126,12 @@ pub enum Authorizer<'a> {
 
 impl EventInput<'_> {
     /// `/{stage}{path}` as AWS gives `requestContext.path` (and, for
-    /// named stages, 2.0's `rawPath`); `$default` adds no segment.
-    fn full_path(&self) -> String {
-        let path = if self.path.is_empty() { "/" } else { self.path };
-        if self.stage == "$default" {
-            path.to_owned()
-        } else {
-            format!("/{}{}", self.stage, path)
+    /// named stages, 2.0's `rawPath`); `$default` adds no segment. Written
+    /// into the event as it is serialized, not built first.
+    fn full_path(&self) -> FullPath<'_> {
+        FullPath {
+            stage: (self.stage != "$default").then_some(self.stage),
+            path: self.path_or_root(),
         }
     }
 
@@ -141,7 +165,12 @@ impl EventInput<'_> {
                     .into(),
             );
         }
-        Some(String::from_utf8_lossy(self.body))
+        // Not binary: UTF-8 already (see `is_binary`), so a plain check
+        // suffices; the lossy reading is only a fallback.
+        Some(match std::str::from_utf8(self.body) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(self.body),
+        })
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -171,11 +200,88 @@ pub fn is_binary(content_type: Option<&str>, binary_media_types: &[Box<str>], bo
     std::str::from_utf8(body).is_err()
 }
 
-/// The query string parsed once: (name, value) decoded, in order.
-pub(super) type Query<'q> = Vec<(Cow<'q, str>, Cow<'q, str>)>;
+/// The query string parsed once and grouped by name: names in first-seen
+/// order, each with its values in order. Every event form reads it this
+/// way (`queryStringParameters` takes a name's last value, the
+/// multi-value form all of them, 2.0 joins them), so it is grouped once
+/// per event rather than once per field.
+#[derive(Debug, Default)]
+pub(super) struct Query<'q> {
+    /// Each name and the range of its values in `values`.
+    groups: Vec<(Cow<'q, str>, std::ops::Range<usize>)>,
+    values: Vec<Cow<'q, str>>,
+}
+
+/// Names a query may have before they are looked up through a map rather
+/// than a scan: a typical query has a handful, a hostile 64 KiB one about
+/// 10k, which a scan per name would make quadratic.
+const SCANNED_NAMES: usize = 16;
+
+impl<'q> Query<'q> {
+    pub(super) fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Each name with its values.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&str, &[Cow<'q, str>])> {
+        self.groups
+            .iter()
+            .map(|(name, range)| (&**name, &self.values[range.clone()]))
+    }
+}
 
 pub(super) fn parse_query(query: Option<&str>) -> Query<'_> {
-    form_urlencoded::parse(query.unwrap_or("").as_bytes()).collect()
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Query::default();
+    };
+    let mut names: Vec<Cow<'_, str>> = Vec::new();
+    let mut index: HashMap<Cow<'_, str>, usize> = HashMap::new();
+    // Per value: its name's number, and the value.
+    let mut pairs: Vec<(usize, Cow<'_, str>)> = Vec::new();
+    let mut repeated = false;
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let found = if names.len() <= SCANNED_NAMES {
+            names.iter().position(|n| *n == name)
+        } else {
+            if index.is_empty() {
+                index.extend(names.iter().cloned().zip(0..));
+            }
+            index.get(&name).copied()
+        };
+        let group = match found {
+            Some(group) => {
+                repeated = true;
+                group
+            }
+            None => {
+                if names.len() > SCANNED_NAMES {
+                    index.insert(name.clone(), names.len());
+                }
+                names.push(name);
+                names.len() - 1
+            }
+        };
+        pairs.push((group, value));
+    }
+    if repeated {
+        // Stable: a name's values keep their order.
+        pairs.sort_by_key(|(group, _)| *group);
+    }
+    let mut groups = Vec::with_capacity(names.len());
+    let mut start = 0;
+    for (group, name) in names.into_iter().enumerate() {
+        let end = start
+            + pairs[start..]
+                .iter()
+                .take_while(|(g, _)| *g == group)
+                .count();
+        groups.push((name, start..end));
+        start = end;
+    }
+    Query {
+        groups,
+        values: pairs.into_iter().map(|(_, v)| v).collect(),
+    }
 }
 
 /// Serializes as a map, or `null` when empty (AWS's shape for the
@@ -190,18 +296,28 @@ pub(super) struct MultiHeaders<'a>(pub &'a HeaderMap);
 pub(super) struct JoinedHeaders<'a>(pub &'a HeaderMap);
 
 impl Serialize for LastHeaders<'_> {
+    /// One walk over the map, whose iterator yields a name's values one
+    /// after another: each name's last text value, with no lookup by name.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.keys_len()))?;
-        for name in self.0.keys() {
-            if let Some(v) = self
-                .0
-                .get_all(name)
-                .iter()
-                .rev()
-                .find_map(|v| v.to_str().ok())
-            {
-                map.serialize_entry(name.as_str(), v)?;
+        let mut pending: Option<(&http::HeaderName, Option<&str>)> = None;
+        for (name, value) in self.0 {
+            match &mut pending {
+                Some((current, last)) if *current == name => {
+                    if let Ok(v) = value.to_str() {
+                        *last = Some(v);
+                    }
+                }
+                _ => {
+                    if let Some((n, Some(v))) = pending {
+                        map.serialize_entry(n.as_str(), v)?;
+                    }
+                    pending = Some((name, value.to_str().ok()));
+                }
             }
+        }
+        if let Some((n, Some(v))) = pending {
+            map.serialize_entry(n.as_str(), v)?;
         }
         map.end()
     }
@@ -211,15 +327,22 @@ impl Serialize for MultiHeaders<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.keys_len()))?;
         for name in self.0.keys() {
-            let values: Vec<&str> = self
-                .0
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            map.serialize_entry(name.as_str(), &values)?;
+            map.serialize_entry(name.as_str(), &AllValues(self.0.get_all(name)))?;
         }
         map.end()
+    }
+}
+
+/// One header's text values as a list, written as they are read.
+struct AllValues<'a>(http::header::GetAll<'a, http::HeaderValue>);
+
+impl Serialize for AllValues<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        for v in self.0.iter().filter_map(|v| v.to_str().ok()) {
+            seq.serialize_element(v)?;
+        }
+        seq.end()
     }
 }
 
@@ -255,30 +378,10 @@ pub(super) struct MultiQuery<'a, 'q>(pub &'a Query<'q>);
 /// `{name: "v1,v2"}` of a query (2.0).
 pub(super) struct JoinedQuery<'a, 'q>(pub &'a Query<'q>);
 
-/// The query's values grouped by name, names in first-seen order: one
-/// pass with a map from name to group, so an event costs linear time in
-/// the query however many distinct names the request sends (a 64 KiB head
-/// holds about 10k), where a scan per name was quadratic.
-fn grouped<'a>(q: &'a Query<'_>) -> Vec<(&'a str, Vec<&'a str>)> {
-    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(q.len());
-    for (k, v) in q {
-        match index.get(k.as_ref()) {
-            Some(&i) => groups[i].1.push(v),
-            None => {
-                index.insert(k, groups.len());
-                groups.push((k, vec![v]));
-            }
-        }
-    }
-    groups
-}
-
 impl Serialize for LastQuery<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let groups = grouped(self.0);
-        let mut map = s.serialize_map(Some(groups.len()))?;
-        for (name, values) in groups {
+        let mut map = s.serialize_map(Some(self.0.groups.len()))?;
+        for (name, values) in self.0.iter() {
             map.serialize_entry(name, &values.last())?;
         }
         map.end()
@@ -287,10 +390,9 @@ impl Serialize for LastQuery<'_, '_> {
 
 impl Serialize for MultiQuery<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let groups = grouped(self.0);
-        let mut map = s.serialize_map(Some(groups.len()))?;
-        for (name, values) in groups {
-            map.serialize_entry(name, &values)?;
+        let mut map = s.serialize_map(Some(self.0.groups.len()))?;
+        for (name, values) in self.0.iter() {
+            map.serialize_entry(name, values)?;
         }
         map.end()
     }
@@ -298,10 +400,12 @@ impl Serialize for MultiQuery<'_, '_> {
 
 impl Serialize for JoinedQuery<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let groups = grouped(self.0);
-        let mut map = s.serialize_map(Some(groups.len()))?;
-        for (name, values) in groups {
-            map.serialize_entry(name, &values.join(","))?;
+        let mut map = s.serialize_map(Some(self.0.groups.len()))?;
+        for (name, values) in self.0.iter() {
+            match values {
+                [one] => map.serialize_entry(name, one)?,
+                many => map.serialize_entry(name, &many.join(","))?,
+            }
         }
         map.end()
     }
@@ -398,13 +502,47 @@ pub(super) fn cookies(headers: &HeaderMap) -> Vec<&str> {
 pub(super) struct RawJson<'a>(pub Option<&'a str>);
 
 impl Serialize for RawJson<'_> {
+    /// Embedded as it is when it is a JSON object (checked by a parse that
+    /// builds nothing), rather than rebuilt from a tree of values.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let value: serde_json::Value = self
-            .0
-            .and_then(|text| serde_json::from_str(text).ok())
-            .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
-        value.serialize(s)
+        let object = self.0.filter(|text| text.trim_start().starts_with('{'));
+        match object.and_then(|text| serde_json::from_str::<&RawValue>(text).ok()) {
+            Some(raw) => raw.serialize(s),
+            None => s.serialize_map(Some(0))?.end(),
+        }
     }
+}
+
+/// A JSON object's members, each value as its own JSON text: what an
+/// authorizer's context becomes when its keys sit beside others (1.0's
+/// `requestContext.authorizer`), without building a tree of values.
+/// None when it is not an object, or has a key with escapes (which cannot
+/// be borrowed; the caller then reads it as a tree).
+pub(crate) fn object_members(text: &str) -> Option<Vec<(&str, &RawValue)>> {
+    struct Members<'a>(Vec<(&'a str, &'a RawValue)>);
+    impl<'de> serde::Deserialize<'de> for Members<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Members<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Self::Value, A::Error> {
+                    let mut members = Vec::with_capacity(map.size_hint().unwrap_or(4));
+                    while let Some(entry) = map.next_entry::<&'de str, &'de RawValue>()? {
+                        members.push(entry);
+                    }
+                    Ok(Members(members))
+                }
+            }
+            d.deserialize_map(Visit)
+        }
+    }
+    serde_json::from_str::<Members<'_>>(text).ok().map(|m| m.0)
 }
 
 /// A list serializer for scopes (`null` when there are none).

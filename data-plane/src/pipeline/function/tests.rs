@@ -415,8 +415,8 @@ fn an_event_with_many_query_names_is_built_in_linear_time() {
         .chain(["k7=w".to_owned()])
         .collect::<Vec<_>>()
         .join("&");
-    let query = parse_query(Some(&raw));
     let started = std::time::Instant::now();
+    let query = parse_query(Some(&raw));
     let last = serde_json::to_value(LastQuery(&query)).unwrap();
     let multi = serde_json::to_value(MultiQuery(&query)).unwrap();
     let joined = serde_json::to_value(JoinedQuery(&query)).unwrap();
@@ -443,4 +443,71 @@ fn headers_and_multi_value_headers_merge_case_insensitively() {
         "one Content-Type, multiValueHeaders' one"
     );
     assert_eq!(r.headers()["x-one"], "1");
+}
+
+#[test]
+fn query_values_group_by_name_in_first_seen_order() {
+    let query = parse_query(Some("b=1&a=2&b=3&c&a=4&b=5"));
+    let groups: Vec<(&str, Vec<&str>)> = query
+        .iter()
+        .map(|(n, vs)| (n, vs.iter().map(|v| &**v).collect()))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("b", vec!["1", "3", "5"]),
+            ("a", vec!["2", "4"]),
+            ("c", vec![""])
+        ]
+    );
+    assert!(parse_query(Some("")).is_empty());
+    assert!(parse_query(None).is_empty());
+    // Past the scanned names, the map finds repeats as the scan does.
+    let raw: String = (0..40).map(|i| format!("k{i}=v{i}&")).collect::<String>() + "k3=again&k39=x";
+    let query = parse_query(Some(&raw));
+    let multi = serde_json::to_value(MultiQuery(&query)).unwrap();
+    assert_eq!(multi.as_object().unwrap().len(), 40);
+    assert_eq!(multi["k3"], serde_json::json!(["v3", "again"]));
+    assert_eq!(multi["k39"], serde_json::json!(["v39", "x"]));
+    assert_eq!(multi["k0"], serde_json::json!(["v0"]));
+}
+
+/// The authorizer's context sits beside `principalId` member by member,
+/// embedded as written; a key with escapes, or a context that is not an
+/// object, is still read right.
+#[test]
+fn v1_authorizer_context_members_are_embedded_as_written() {
+    let o = owned();
+    let authorizer = |context| {
+        let auth = Authorizer::Lambda {
+            principal_id: Some("user-1"),
+            context: Some(context),
+        };
+        json(&event_v1::build(&input(&o, b"", auth)).unwrap())["requestContext"]["authorizer"]
+            .clone()
+    };
+    let a = authorizer(r#"{"n":1.50,"nested":{"x":[1,"y"]},"principalId":"forged"}"#);
+    assert_eq!(
+        a["principalId"], "user-1",
+        "the authorizer's, not the context's"
+    );
+    assert_eq!(a["nested"], serde_json::json!({"x": [1, "y"]}));
+    assert_eq!(a["n"], 1.5);
+    let a = authorizer(r#"{"quo\"te":"v"}"#);
+    assert_eq!(a["quo\"te"], "v");
+    let a = authorizer("[1,2]");
+    assert_eq!(a["principalId"], "user-1");
+    assert_eq!(a.as_object().unwrap().len(), 2, "{a}");
+    let claims = |text| {
+        let auth = Authorizer::Jwt {
+            claims: Some(text),
+            scopes: &[],
+        };
+        json(&event_v2::build(&input(&o, b"", auth)).unwrap())["requestContext"]["authorizer"]
+            ["jwt"]["claims"]
+            .clone()
+    };
+    assert_eq!(claims(r#"{"sub":"u"}"#), serde_json::json!({"sub": "u"}));
+    assert_eq!(claims("not json"), serde_json::json!({}));
+    assert_eq!(claims("[1]"), serde_json::json!({}));
 }
