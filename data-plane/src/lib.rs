@@ -16,6 +16,7 @@ pub mod client;
 pub mod compile;
 pub mod control_planes;
 pub mod disk;
+pub mod event_mapping;
 pub mod hop_by_hop;
 pub mod jwks;
 pub mod limits;

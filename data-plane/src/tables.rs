@@ -409,7 +409,7 @@ pub enum CompiledIntegration {
     Mapped(Box<crate::mapping::MappedIntegration>),
     /// A WebSocket route's HTTP, or MOCK with templates: events mapped by
     /// template selection expressions.
-    WebSocketMapped(Box<crate::websocket::mapping::WsMapping>),
+    WebSocketMapped(Box<crate::event_mapping::WsMapping>),
 }
 
 #[cfg(test)]

@@ -62,6 +62,15 @@ pub trait SelectionInput {
     }
 }
 
+/// A message alone: what request-side expressions read.
+pub struct Message<'a>(pub &'a [u8]);
+
+impl SelectionInput for Message<'_> {
+    fn message(&self) -> &[u8] {
+        self.0
+    }
+}
+
 impl TemplateSelection {
     /// Parses `text` for `side`; the error says what is wrong. An empty
     /// expression selects `$default`.

@@ -1195,6 +1195,30 @@ async fn mapped_routes_render_templates_over_events_and_answers() -> anyhow::Res
     for m in routes {
         admin.put_route(&api, "/", m).await?;
     }
+    // Messages validated by the model their `kind` picks (else $default's).
+    admin
+        .apis
+        .create_model(PutModelRequest {
+            model: Some(Model {
+                api_id: api.id.clone(),
+                name: "Order".into(),
+                schema: r#"{"type":"object","required":["qty"],"properties":{"qty":{"type":"integer","minimum":1}}}"#.into(),
+                content_type: "application/json".into(),
+                ..Default::default()
+            }),
+        })
+        .await?;
+    admin
+        .put_route(
+            &api,
+            "/",
+            Method {
+                model_selection_expression: "${request.body.kind}".into(),
+                request_models: [("order".to_string(), "Order".to_string())].into(),
+                ..route("order", mock(200, "accepted"), true)
+            },
+        )
+        .await?;
     admin.deploy(&api, "prod").await?;
     let mut stage = admin.stage(&api, "prod").await?;
     stage.variables = [("color".to_owned(), "teal".to_owned())].into();
@@ -1252,6 +1276,31 @@ async fn mapped_routes_render_templates_over_events_and_answers() -> anyhow::Res
     let answer: Value = serde_json::from_str(&next_text(&mut client).await)?;
     assert_eq!(answer["route"], "$default");
     assert_eq!(answer["type"], "MESSAGE");
+
+    // Request models: a message its model refuses goes nowhere.
+    for bad in [
+        r#"{"action":"order","kind":"order"}"#,
+        r#"{"action":"order","kind":"order","qty":0}"#,
+        r#"{"action":"order","kind":"order","qty":"2"}"#,
+    ] {
+        client.send(Message::text(bad)).await?;
+        let refusal: Value = serde_json::from_str(&next_text(&mut client).await)?;
+        assert_eq!(
+            refusal["message"], "Invalid request body",
+            "{bad}: {refusal}"
+        );
+    }
+    client
+        .send(Message::text(
+            r#"{"action":"order","kind":"order","qty":2}"#,
+        ))
+        .await?;
+    assert_eq!(next_text(&mut client).await, "accepted");
+    // No model for its kind, and no $default model: not validated.
+    client
+        .send(Message::text(r#"{"action":"order","kind":"note"}"#))
+        .await?;
+    assert_eq!(next_text(&mut client).await, "accepted");
     Ok(())
 }
 

@@ -461,10 +461,10 @@ async fn what_websocket_routes_do_not_support_is_refused_with_the_reason() -> an
         ),
         (
             Method {
-                request_models: [("application/json".to_string(), "Empty".to_string())].into(),
-                ..route(&api, "sendMessage", mock(200, ""))
+                request_models: [("$default".to_string(), "Empty".to_string())].into(),
+                ..route(&api, "$connect", mock(200, ""))
             },
-            "method.request_models: WebSocket routes have no request_models",
+            "method.request_models: $connect has no message to validate",
         ),
         (
             Method {
@@ -677,6 +677,8 @@ const CHAT: &str = r#"apis:
         integration: { type: HTTP_PROXY, uri: "http://127.0.0.1:9/bye" }
       - route_key: join
         route_response_selection_expression: $default
+        model_selection_expression: \$default
+        request_models: { $default: Join }
         integration:
           type: HTTP
           uri: "http://127.0.0.1:9/join"
@@ -692,6 +694,9 @@ const CHAT: &str = r#"apis:
               response_templates: { $default: "refused" }
     stages:
       - name: prod
+    models:
+      - name: Join
+        schema: { type: object, required: [kind] }
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -724,6 +729,12 @@ async fn apply_f_makes_a_websocket_api_whose_export_applies_back_unchanged() -> 
         .find(|m| m.http_method == "join")
         .and_then(|m| m.integration.as_ref())
         .expect("join's integration");
+    let join_route = methods
+        .iter()
+        .find(|m| m.http_method == "join")
+        .expect("join");
+    assert_eq!(join_route.model_selection_expression, r"\$default");
+    assert_eq!(join_route.request_models["$default"], "Join");
     assert_eq!(join.template_selection_expression, "${request.body.kind}");
     assert_eq!(join.request_templates.len(), 2);
     let keys: Vec<&str> = join
@@ -785,6 +796,7 @@ async fn apply_f_makes_a_websocket_api_whose_export_applies_back_unchanged() -> 
         "route_response_selection_expression: $default",
         "template_selection_expression: ${request.body.kind}",
         "integration_response_key: $default",
+        "model_selection_expression: \\$default",
     ] {
         assert!(text.contains(needle), "'{needle}' in:\n{text}");
     }

@@ -340,7 +340,12 @@ pub(crate) fn check_method_with(
     validate::method_in(field, method, protocol, authorizer).map_err(|e| {
         super::deployments::rebase(e, &format!("{field}.integration"), integration_field)
     })?;
-    archway_proto::rules::method::declarations(field, method, resource_path)?;
+    archway_proto::rules::method::declarations_in(
+        field,
+        method,
+        resource_path,
+        protocol == ApiProtocol::Websocket,
+    )?;
     let missing_model = |at: String, name: &str| {
         ApiError::invalid(at, format!("model '{name}' does not exist in this API"))
     };

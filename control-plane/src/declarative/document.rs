@@ -390,6 +390,11 @@ pub struct RouteSpec {
     /// the client (two-way); absent, the route is one-way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route_response_selection_expression: Option<String>,
+    /// WEBSOCKET APIs: what picks the key of `request_models` whose model
+    /// each message must match (`${request.body.PATH}`, static text);
+    /// absent: `$default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_selection_expression: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub api_key_required: bool,
     /// The name of an authorizer of this API (JWT, TOKEN or REQUEST).

@@ -378,6 +378,8 @@ pub(crate) fn route_spec<'n>(
         integration: integration_spec(m.integration.as_ref()),
         route_response_selection_expression: (!m.route_response_selection_expression.is_empty())
             .then(|| m.route_response_selection_expression.clone()),
+        model_selection_expression: (!m.model_selection_expression.is_empty())
+            .then(|| m.model_selection_expression.clone()),
         api_key_required: m.api_key_required,
         authorizer,
         authorization,

@@ -601,7 +601,7 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
         // A WebSocket route's HTTP (or templated MOCK) integration maps
         // events, keyed by template selection values rather than media types.
         let ws_mapped = is_websocket
-            .then(|| crate::websocket::mapping::compile(integration))
+            .then(|| crate::event_mapping::compile(integration))
             .flatten();
         let compiled = match (ws_mapped, IntegrationType::try_from(integration.r#type)) {
             (Some(mapped), _) => mapped.map(|m| CompiledIntegration::WebSocketMapped(Box::new(m))),
@@ -699,8 +699,14 @@ fn compile_deployment(name: &str, d: &Deployment) -> Result<CompiledDeployment, 
             .find(|r| r.path == "/")
             .map_or("", |r| r.id.as_str());
         Some(Box::new(
-            websocket::routes(&d.route_selection_expression, &methods, &mut routes, root)
-                .map_err(|reason| err(name, reason))?,
+            websocket::routes(
+                &d.route_selection_expression,
+                &methods,
+                &mut routes,
+                root,
+                &models,
+            )
+            .map_err(|reason| err(name, reason))?,
         ))
     } else {
         None

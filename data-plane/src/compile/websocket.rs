@@ -12,10 +12,12 @@
 //! fails any of it is refused, so a node never swaps in a WebSocket API it
 //! cannot serve.
 
-use crate::tables::websocket::{CONNECT, DEFAULT, DISCONNECT, WebSocketRoutes};
+use crate::tables::validation::Models;
+use crate::tables::websocket::{CONNECT, DEFAULT, DISCONNECT, MessageModels, WebSocketRoutes};
 use crate::tables::{CompiledIntegration, ConfigMap, Route};
 use crate::telemetry::metrics::label;
 use archway_proto::route_selection::RouteSelection;
+use archway_proto::template_selection::{Side, TemplateSelection};
 use archway_proto::v1::Method;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -71,14 +73,17 @@ pub fn routes(
     methods: &[&Method],
     routes: &mut Vec<Route>,
     root_resource_id: &str,
+    deployed_models: &Models,
 ) -> Result<WebSocketRoutes, String> {
     let selection = RouteSelection::parse(expression)
         .map_err(|e| format!("route selection expression '{expression}': {e}"))?;
     let mut by_key = ConfigMap::default();
     let (mut connect, mut disconnect, mut default) = (None, None, None);
     let mut two_way = Vec::with_capacity(routes.len() + 1);
+    let mut models = Vec::with_capacity(routes.len() + 1);
     for (route, method) in routes.iter().zip(methods) {
         let key = route.route_key.as_deref().unwrap_or_default();
+        models.push(message_models(key, method, deployed_models)?);
         let slot = match key {
             CONNECT => &mut connect,
             DISCONNECT => &mut disconnect,
@@ -103,6 +108,7 @@ pub fn routes(
             let id = routes.len() as u32;
             routes.push(implicit_connect(id, root_resource_id));
             two_way.push(false);
+            models.push(None);
             id
         }
     };
@@ -114,7 +120,35 @@ pub fn routes(
         disconnect,
         default,
         two_way: two_way.into(),
+        models: models.into(),
     })
+}
+
+/// Route `key`'s request models, found in the deployment's compiled
+/// models by name; None when it has none.
+fn message_models(
+    key: &str,
+    method: &Method,
+    deployed: &Models,
+) -> Result<Option<MessageModels>, String> {
+    if method.request_models.is_empty() {
+        return Ok(None);
+    }
+    let selection = TemplateSelection::parse(&method.model_selection_expression, Side::Request)
+        .map_err(|e| format!("route '{key}': model_selection_expression: {e}"))?;
+    let by_key = method
+        .request_models
+        .iter()
+        .map(|(k, name)| {
+            deployed
+                .get(name)
+                .map(|m| (k.as_str().into(), m.clone()))
+                .ok_or_else(|| {
+                    format!("route '{key}': request_models[\"{k}\"]: no model '{name}' in the deployment")
+                })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Some(MessageModels { selection, by_key }))
 }
 
 #[cfg(test)]
@@ -143,9 +177,7 @@ mod tests {
         };
         let compiled = |i: &Integration| {
             CompiledIntegration::WebSocketMapped(Box::new(
-                crate::websocket::mapping::compile(i)
-                    .expect("mapped")
-                    .unwrap(),
+                crate::event_mapping::compile(i).expect("mapped").unwrap(),
             ))
         };
         check_integration("send", &compiled(&http(&[]))).unwrap();
@@ -177,7 +209,14 @@ mod tests {
         let methods = [method("send"), method("$default")];
         let methods: Vec<&Method> = methods.iter().collect();
         let mut list = vec![keyed_route(0, "send"), keyed_route(1, "$default")];
-        let table = super::routes("$request.body.action", &methods, &mut list, "root").unwrap();
+        let table = super::routes(
+            "$request.body.action",
+            &methods,
+            &mut list,
+            "root",
+            &Models::default(),
+        )
+        .unwrap();
         assert_eq!(list.len(), 3);
         assert_eq!(table.connect, 2);
         assert!(!table.connect_configured);
@@ -192,16 +231,32 @@ mod tests {
         let methods = [method("send"), method("send")];
         let methods: Vec<&Method> = methods.iter().collect();
         let mut list = vec![keyed_route(0, "send"), keyed_route(1, "send")];
-        assert!(super::routes("$request.body.action", &methods, &mut list, "r").is_err());
+        assert!(
+            super::routes(
+                "$request.body.action",
+                &methods,
+                &mut list,
+                "r",
+                &Models::default()
+            )
+            .is_err()
+        );
         let mut list = vec![];
-        let err = super::routes("action", &[], &mut list, "r").unwrap_err();
+        let err = super::routes("action", &[], &mut list, "r", &Models::default()).unwrap_err();
         assert!(err.contains("route selection expression"), "{err}");
         let two_way = Method {
             route_response_selection_expression: "$default".into(),
             ..method("echo")
         };
         let mut list = vec![keyed_route(0, "echo")];
-        let table = super::routes("$request.body.action", &[&two_way], &mut list, "r").unwrap();
+        let table = super::routes(
+            "$request.body.action",
+            &[&two_way],
+            &mut list,
+            "r",
+            &Models::default(),
+        )
+        .unwrap();
         assert!(table.two_way[0]);
         assert!(table.connect_configured.eq(&false));
     }

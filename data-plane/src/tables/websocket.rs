@@ -8,7 +8,10 @@
 //! once per message from the tables it loads.
 
 use super::ConfigMap;
+use super::validation::CompiledModel;
 use archway_proto::route_selection::RouteSelection;
+use archway_proto::template_selection::{DEFAULT_KEY, Message, TemplateSelection};
+use std::sync::Arc;
 
 /// Route keys with a meaning of their own, as in AWS.
 pub const CONNECT: &str = "$connect";
@@ -33,6 +36,30 @@ pub struct WebSocketRoutes {
     /// By route id: the route sends its integration's answer back to the
     /// client (route response selection expression `$default`).
     pub two_way: Box<[bool]>,
+    /// By route id: the models its messages must match, when it has any.
+    pub models: Box<[Option<MessageModels>]>,
+}
+
+/// A route's request models, as AWS's WebSocket routes validate messages:
+/// `model_selection_expression` picks a key of `request_models`, else
+/// `$default`; no model, no validation.
+#[derive(Debug)]
+pub struct MessageModels {
+    pub selection: TemplateSelection,
+    /// Keyed by selection values, compared exactly.
+    pub by_key: Box<[(Box<str>, Arc<CompiledModel>)]>,
+}
+
+impl MessageModels {
+    /// The model `message` must match, if any.
+    pub fn model_for(&self, message: &[u8]) -> Option<&CompiledModel> {
+        let find = |k: &str| self.by_key.iter().find(|(key, _)| &**key == k);
+        self.selection
+            .select(&Message(message))
+            .and_then(|key| find(&key))
+            .or_else(|| find(DEFAULT_KEY))
+            .map(|(_, m)| &**m)
+    }
 }
 
 impl WebSocketRoutes {
@@ -61,6 +88,7 @@ mod tests {
             disconnect: None,
             default: Some(1),
             two_way: vec![false; 3].into(),
+            models: (0..3).map(|_| None).collect(),
         };
         assert_eq!(routes.route_for(Some("send")), Some(2));
         assert_eq!(routes.route_for(Some("other")), Some(1));

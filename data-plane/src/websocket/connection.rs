@@ -459,17 +459,21 @@ impl Session<'_> {
             &body,
         );
         let mut integration_latency = None;
-        let result =
-            match throttle::check(&tables, &target, route_key, usage, &self.shared.limits).await {
+        let result = match throttle::check(&tables, &target, route_key, usage, &self.shared.limits)
+            .await
+        {
+            Err(refusal) => Err(refusal),
+            Ok(_) => match valid(&routes.models[route_id as usize], &body) {
                 Err(refusal) => Err(refusal),
-                Ok(_) => {
+                Ok(()) => {
                     let called = Instant::now();
                     let answer =
                         invoke::call(&self.shared.outbound, &tables, serving, route, &event).await;
                     integration_latency = Some(called.elapsed());
                     answer
                 }
-            };
+            },
+        };
         let (status, sent, refusal) = match result {
             Ok(answer) => {
                 let mut sent = 0;
@@ -529,6 +533,22 @@ impl Session<'_> {
         self.send(socket, Bytes::from(body), route).await?;
         Ok(len)
     }
+}
+
+/// Whether `message` matches the model its route picks for it (AWS's
+/// WebSocket request validation); a mismatch is `Invalid request body`,
+/// and the message goes no further.
+fn valid(
+    models: &Option<crate::tables::websocket::MessageModels>,
+    message: &[u8],
+) -> Result<(), GatewayResponse> {
+    let Some(model) = models.as_ref().and_then(|m| m.model_for(message)) else {
+        return Ok(());
+    };
+    crate::pipeline::validate::validate_body(model, message).map_err(|detail| {
+        tracing::debug!(errors = %detail, "a WebSocket message does not match its route's model");
+        GatewayResponse::BadRequestBody(detail.into())
+    })
 }
 
 /// A MESSAGE event of the connection `peer`.

@@ -27,163 +27,20 @@
 use super::event::Event;
 use super::invoke::{Answer, Outbound};
 use super::template_vars::EventVars;
+use crate::event_mapping::{RequestPlan, WsBackend, WsMapping};
 use crate::pipeline::gateway_response::GatewayResponse;
 use crate::pipeline::http_proxy::render_uri;
 use crate::pipeline::mapping::{insert_pairs, mock_status};
 use crate::routes::Params;
 use crate::tables::{Route, RuntimeTables, StageTarget};
 use crate::upstream::{BufferedLimits, BufferedRequest, UpstreamError};
-use archway_proto::template::{Limits, Template};
-use archway_proto::template_selection::{DEFAULT_KEY, SelectionInput, Side, TemplateSelection};
-use archway_proto::uri_template::UriTemplate;
-use archway_proto::v1::{ContentHandling, Integration, IntegrationType, PassthroughBehavior};
+use archway_proto::template::Limits;
+use archway_proto::template_selection::SelectionInput;
+use archway_proto::v1::ContentHandling;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
-use regex::Regex;
-use std::time::Duration;
-
-/// A WebSocket route's compiled non-proxy integration.
-#[derive(Debug)]
-pub struct WsMapping {
-    pub backend: WsBackend,
-    selection: TemplateSelection,
-    /// Keyed by selection values, compared exactly.
-    request_templates: Vec<(Box<str>, Template)>,
-    passthrough: PassthroughBehavior,
-    content_handling: ContentHandling,
-    /// Those with a pattern, in order, then the default.
-    responses: Vec<WsResponse>,
-}
-
-#[derive(Debug)]
-pub enum WsBackend {
-    Mock,
-    Http {
-        /// None: POST, as events are sent.
-        method: Option<Method>,
-        uri: UriTemplate,
-        timeout: Duration,
-    },
-}
-
-#[derive(Debug)]
-struct WsResponse {
-    /// Matched in full against the status; None: `$default`.
-    pattern: Option<Regex>,
-    selection: TemplateSelection,
-    templates: Vec<(Box<str>, Template)>,
-    content_handling: ContentHandling,
-}
-
-/// Compiles a WebSocket route's HTTP integration, or MOCK with templates
-/// or integration responses; None for the others (a plain MOCK,
-/// HTTP_PROXY, AWS_PROXY), which compile as on other APIs. The shared
-/// rule (`rules::websocket::mapping`) checked the shapes; templates,
-/// expressions and patterns are parsed here, once.
-pub fn compile(i: &Integration) -> Option<Result<WsMapping, String>> {
-    let backend = match IntegrationType::try_from(i.r#type) {
-        Ok(IntegrationType::Http) => match crate::mapping::http_backend(i) {
-            Ok((method, uri, timeout)) => WsBackend::Http {
-                method,
-                uri,
-                timeout,
-            },
-            Err(e) => return Some(Err(e)),
-        },
-        Ok(IntegrationType::Mock)
-            if !i.request_templates.is_empty() || !i.integration_responses.is_empty() =>
-        {
-            WsBackend::Mock
-        }
-        _ => return None,
-    };
-    Some(compile_mapping(i, backend))
-}
-
-fn compile_mapping(i: &Integration, backend: WsBackend) -> Result<WsMapping, String> {
-    let selection = TemplateSelection::parse(&i.template_selection_expression, Side::Request)
-        .map_err(|e| format!("template_selection_expression: {e}"))?;
-    let mut responses = Vec::with_capacity(i.integration_responses.len());
-    let mut default = None;
-    for (n, r) in i.integration_responses.iter().enumerate() {
-        let field = format!("integration_responses[{n}]");
-        let key = r.integration_response_key.as_str();
-        let pattern = match key {
-            DEFAULT_KEY => None,
-            _ => {
-                let inner = key
-                    .strip_prefix('/')
-                    .and_then(|k| k.strip_suffix('/'))
-                    .ok_or_else(|| {
-                        format!(
-                            "{field}.integration_response_key: '{key}' is not $default or /REGEX/"
-                        )
-                    })?;
-                Some(
-                    archway_proto::rules::mapping::selection_regex(inner)
-                        .map_err(|e| format!("{field}.integration_response_key: {e}"))?,
-                )
-            }
-        };
-        let rule = WsResponse {
-            pattern,
-            selection: TemplateSelection::parse(&r.template_selection_expression, Side::Response)
-                .map_err(|e| format!("{field}.template_selection_expression: {e}"))?,
-            templates: templates(
-                &r.response_templates,
-                &format!("{field}.response_templates"),
-            )?,
-            content_handling: ContentHandling::try_from(r.content_handling).unwrap_or_default(),
-        };
-        if rule.pattern.is_none() {
-            default = Some(rule);
-        } else {
-            responses.push(rule);
-        }
-    }
-    responses.extend(default);
-    Ok(WsMapping {
-        backend,
-        selection,
-        request_templates: templates(&i.request_templates, "request_templates")?,
-        passthrough: PassthroughBehavior::try_from(i.passthrough_behavior).unwrap_or_default(),
-        content_handling: ContentHandling::try_from(i.content_handling).unwrap_or_default(),
-        responses,
-    })
-}
-
-fn templates(
-    map: &std::collections::BTreeMap<String, String>,
-    field: &str,
-) -> Result<Vec<(Box<str>, Template)>, String> {
-    map.iter()
-        .map(|(key, text)| {
-            Template::parse(text)
-                .map(|t| (key.as_str().into(), t))
-                .map_err(|e| format!("{field}[\"{key}\"]: {e}"))
-        })
-        .collect()
-}
-
-/// The template of `key`, else the `$default` one.
-fn template_for<'t>(
-    templates: &'t [(Box<str>, Template)],
-    key: Option<&str>,
-) -> Option<&'t Template> {
-    let find = |k: &str| templates.iter().find(|(t, _)| &**t == k).map(|(_, t)| t);
-    key.and_then(find).or_else(|| find(DEFAULT_KEY))
-}
-
-/// What a request expression reads: the message.
-struct MessageInput<'a>(&'a [u8]);
-
-impl SelectionInput for MessageInput<'_> {
-    fn message(&self) -> &[u8] {
-        self.0
-    }
-}
 
 /// What a response expression reads: the message and the answer.
 struct AnswerInput<'a> {
@@ -214,26 +71,6 @@ impl SelectionInput for AnswerInput<'_> {
     }
 }
 
-impl WsMapping {
-    /// The request template for `message`, or None to pass it through;
-    /// Err: the passthrough behaviour refuses it.
-    fn request_template(&self, message: &[u8]) -> Result<Option<&Template>, GatewayResponse> {
-        if !self.request_templates.is_empty() {
-            let key = self.selection.select(&MessageInput(message));
-            if let Some(t) = template_for(&self.request_templates, key.as_deref()) {
-                return Ok(Some(t));
-            }
-        }
-        match self.passthrough {
-            PassthroughBehavior::Never => Err(GatewayResponse::UnsupportedMediaType),
-            PassthroughBehavior::WhenNoTemplates if !self.request_templates.is_empty() => {
-                Err(GatewayResponse::UnsupportedMediaType)
-            }
-            _ => Ok(None),
-        }
-    }
-}
-
 /// Calls `mapping` (route `route`'s integration, served with `serving`'s
 /// stage variables) with `event`.
 pub async fn call(
@@ -255,8 +92,9 @@ pub async fn call(
     } else {
         event.body.clone()
     };
-    let (mut body, overrides) = match mapping.request_template(event.body)? {
-        Some(template) => {
+    let (mut body, overrides) = match mapping.request_plan(event.body) {
+        RequestPlan::Unsupported => return Err(GatewayResponse::UnsupportedMediaType),
+        RequestPlan::Template(template) => {
             let rendered = template
                 .render(&vars.variables(&payload), &limits)
                 .map_err(|e| {
@@ -265,7 +103,7 @@ pub async fn call(
                 })?;
             (Bytes::from(rendered.output), Some(rendered.overrides))
         }
-        None => (payload, None),
+        RequestPlan::Passthrough => (payload, None),
     };
     if mapping.content_handling == ContentHandling::ConvertToBinary {
         body = BASE64
@@ -343,15 +181,11 @@ fn respond(
     answer: Answer,
     limits: &Limits,
 ) -> Result<Answer, GatewayResponse> {
-    if mapping.responses.is_empty() {
+    if !mapping.has_responses() {
         return Ok(answer);
     }
-    let status = answer.status.as_u16().to_string();
-    let rule = mapping
-        .responses
-        .iter()
-        .find(|r| r.pattern.as_ref().is_none_or(|p| p.is_match(&status)));
-    let Some(rule) = rule else {
+    let status = answer.status.as_u16();
+    let Some(rule) = mapping.response_for(status) else {
         // As REST: passing the answer on would leak what the admin mapped away.
         tracing::warn!(
             status,
@@ -360,11 +194,11 @@ fn respond(
         );
         return Err(GatewayResponse::ApiConfigurationError);
     };
-    let key = rule.selection.select(&AnswerInput {
+    let template = rule.template(&AnswerInput {
         message: event.body,
         answer: &answer,
     });
-    let mut body = match template_for(&rule.templates, key.as_deref()) {
+    let mut body = match template {
         Some(template) => Bytes::from(
             template
                 .render(&vars.variables(&answer.body), limits)
@@ -396,13 +230,17 @@ fn respond(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event_mapping::compile;
     use crate::pipeline::observe::RequestId;
     use crate::principal::Principal;
     use crate::websocket::event::{EventType, Identity, Peer};
-    use archway_proto::v1::IntegrationResponse;
+    use archway_proto::v1::{
+        Integration, IntegrationResponse, IntegrationType, PassthroughBehavior,
+    };
     use http::StatusCode;
     use std::collections::HashMap;
     use std::sync::Arc;
+    use std::time::Duration;
 
     fn peer() -> Peer {
         Peer {
@@ -441,7 +279,9 @@ mod tests {
     fn render(m: &WsMapping, event: &Event<'_>) -> Option<String> {
         let vars = HashMap::from([("room".into(), "lobby".into())]);
         let vars = EventVars::new(event, &vars, "123456789012");
-        let t = m.request_template(event.body).unwrap()?;
+        let RequestPlan::Template(t) = m.request_plan(event.body) else {
+            return None;
+        };
         Some(
             t.render(&vars.variables(event.body), &Limits::default())
                 .unwrap()
@@ -502,11 +342,11 @@ mod tests {
         let plan = |i: &Integration| match compile(i)
             .unwrap()
             .unwrap()
-            .request_template(b"{\"action\":\"other\"}")
+            .request_plan(b"{\"action\":\"other\"}")
         {
-            Ok(Some(_)) => "template",
-            Ok(None) => "pass",
-            Err(_) => "refused",
+            RequestPlan::Template(_) => "template",
+            RequestPlan::Passthrough => "pass",
+            RequestPlan::Unsupported => "refused",
         };
         assert_eq!(plan(&i), "pass", "WHEN_NO_MATCH is the default");
         i.passthrough_behavior = PassthroughBehavior::WhenNoTemplates as i32;

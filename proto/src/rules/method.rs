@@ -55,6 +55,13 @@ pub fn operation_name(field: &str, name: &str) -> Checked {
 /// Every declaration of a method on `resource_path`; `field` names the
 /// method (`method`, or a document path).
 pub fn declarations(field: &str, m: &Method, resource_path: &str) -> Checked {
+    declarations_in(field, m, resource_path, false)
+}
+
+/// [`declarations`] of a method of a WEBSOCKET API (`websocket`) or
+/// another: a route's request models are keyed by model selection values,
+/// which `rules::websocket::route` checks, not by content types.
+pub fn declarations_in(field: &str, m: &Method, resource_path: &str, websocket: bool) -> Checked {
     operation_name(&format!("{field}.operation_name"), &m.operation_name)?;
     for key in m.request_parameters.keys() {
         let at = format!("{field}.request_parameters[\"{key}\"]");
@@ -64,13 +71,15 @@ pub fn declarations(field: &str, m: &Method, resource_path: &str) -> Checked {
             super::mapping::resource_param(&at, name, resource_path)?;
         }
     }
-    super::media::keys_once_ignoring_case(
-        |key| format!("{field}.request_models[\"{key}\"]"),
-        m.request_models.keys(),
-    )?;
+    if !websocket {
+        super::media::keys_once_ignoring_case(
+            |key| format!("{field}.request_models[\"{key}\"]"),
+            m.request_models.keys(),
+        )?;
+    }
     for (content_type, model) in &m.request_models {
         let at = format!("{field}.request_models[\"{content_type}\"]");
-        if content_type != DEFAULT_MODEL_KEY {
+        if !websocket && content_type != DEFAULT_MODEL_KEY {
             media_type(&at, content_type)?;
         }
         model_name(&at, model)?;

@@ -157,6 +157,12 @@ pub fn method_in(
             "only routes of WEBSOCKET APIs send responses to a client; REST and HTTP methods always answer",
         ));
     }
+    if !m.model_selection_expression.is_empty() {
+        return Err(Violation::new(
+            sub(field, "model_selection_expression"),
+            "only routes of WEBSOCKET APIs select request models by expression; REST and HTTP methods select them by content type",
+        ));
+    }
     Ok(())
 }
 
@@ -184,19 +190,44 @@ pub fn route(field: &str, m: &Method, authorizer: Option<AuthorizerType>) -> Che
         }
     }
     let unsupported = [
-        (!m.request_models.is_empty(), "request_models"),
-        (!m.request_validator_id.is_empty(), "request_validator_id"),
-        (!m.method_responses.is_empty(), "method_responses"),
+        (
+            !m.request_validator_id.is_empty(),
+            "request_validator_id",
+            "a route validates each message against its request_models (picked by model_selection_expression), as AWS's WebSocket routes do, without a validator",
+        ),
+        (
+            !m.method_responses.is_empty(),
+            "method_responses",
+            "a two-way route sends its integration's answer (or its integration response's template) as a message",
+        ),
     ];
-    for (set, which) in unsupported {
+    for (set, which, reason) in unsupported {
         if set {
             return Err(Violation::new(
                 sub(field, which),
+                format!("WebSocket routes have no {which}: {reason}"),
+            ));
+        }
+    }
+    TemplateSelection::parse(&m.model_selection_expression, Side::Request)
+        .map_err(|reason| Violation::new(sub(field, "model_selection_expression"), reason))?;
+    for key in m.request_models.keys() {
+        if key.is_empty() || key.len() > MAX_TEMPLATE_KEY_BYTES {
+            return Err(Violation::new(
+                format!("{}[\"{key}\"]", sub(field, "request_models")),
                 format!(
-                    "WebSocket routes have no {which}: messages are not validated, and a two-way route sends its integration's answer as it is"
+                    "a request model's key is 1 to {MAX_TEMPLATE_KEY_BYTES} characters: a value of the model selection expression, or $default"
                 ),
             ));
         }
+    }
+    if matches!(key, CONNECT | DISCONNECT) && !m.request_models.is_empty() {
+        return Err(Violation::new(
+            sub(field, "request_models"),
+            format!(
+                "{key} has no message to validate; models validate the messages of other routes"
+            ),
+        ));
     }
     if key != CONNECT && !m.request_parameters.is_empty() {
         return Err(Violation::new(
@@ -938,11 +969,26 @@ mod tests {
     }
 
     #[test]
-    fn request_models_validators_and_method_responses_on_a_route_are_refused() {
+    fn validators_method_responses_and_models_without_messages_are_refused() {
+        // Models keyed by selection values validate a message route.
         let mut m = route_of("sendMessage");
-        m.request_models
-            .insert("application/json".into(), "M".into());
-        assert_eq!(refusal(&m).0, "method.request_models");
+        m.model_selection_expression = "${request.body.kind}".into();
+        m.request_models.insert("order".into(), "Order".into());
+        m.request_models.insert("$default".into(), "Any".into());
+        route("method", &m, None).unwrap();
+        m.model_selection_expression = "${context.x}".into();
+        assert_eq!(refusal(&m).0, "method.model_selection_expression");
+        for key in [CONNECT, DISCONNECT] {
+            let mut m = route_of(key);
+            m.request_models.insert("$default".into(), "M".into());
+            let (field, reason) = refusal(&m);
+            assert_eq!(field, "method.request_models");
+            assert!(reason.contains("no message"), "{reason}");
+        }
+        let mut rest = route_of("GET");
+        rest.model_selection_expression = "\\$default".into();
+        let v = method_in("method", &rest, ApiProtocol::Rest, None).unwrap_err();
+        assert_eq!(v.field, "method.model_selection_expression");
         let mut m = route_of("sendMessage");
         m.request_validator_id = "v".into();
         assert_eq!(refusal(&m).0, "method.request_validator_id");

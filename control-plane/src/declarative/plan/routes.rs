@@ -100,6 +100,10 @@ impl Planner<'_> {
                     .route_response_selection_expression
                     .clone()
                     .unwrap_or_default(),
+                model_selection_expression: route
+                    .model_selection_expression
+                    .clone()
+                    .unwrap_or_default(),
                 method_responses: route
                     .method_responses
                     .iter()

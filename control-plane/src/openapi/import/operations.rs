@@ -166,6 +166,7 @@ impl<'d> Reader<'d> {
             // Replaced by the operation's integration below.
             integration: IntegrationSpec::fixed_mock(200, BTreeMap::new(), String::new()),
             route_response_selection_expression: None,
+            model_selection_expression: None,
             api_key_required: false,
             authorizer: None,
             authorization: None,
