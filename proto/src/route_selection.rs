@@ -89,22 +89,29 @@ impl RouteSelection {
         for part in &self.parts {
             match part {
                 Part::Literal(text) => key.push_str(text),
-                Part::Body(path) => {
-                    let Selected::One(Some(value)) = path.select(&root, &mut 0) else {
-                        return None;
-                    };
-                    match &value {
-                        Value::String(s) => key.push_str(s),
-                        Value::Int(i) => key.push_str(&i.to_string()),
-                        Value::Float(f) => key.push_str(&f.to_string()),
-                        Value::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
-                        Value::Null | Value::List(_) | Value::Map(_) => return None,
-                    }
-                }
+                Part::Body(path) => push_selected(&mut key, path, &root)?,
             }
         }
         Some(key)
     }
+}
+
+/// Appends the value `path` selects in `root` to a key: strings as they
+/// are, numbers and booleans as their JSON text; None (the key selects
+/// nothing) for a missing value, objects, arrays and null. Route and
+/// template selection read message values alike.
+pub(crate) fn push_selected(key: &mut String, path: &JsonPath, root: &Value) -> Option<()> {
+    let Selected::One(Some(value)) = path.select(root, &mut 0) else {
+        return None;
+    };
+    match &value {
+        Value::String(s) => key.push_str(s),
+        Value::Int(i) => key.push_str(&i.to_string()),
+        Value::Float(f) => key.push_str(&f.to_string()),
+        Value::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
+        Value::Null | Value::List(_) | Value::Map(_) => return None,
+    }
+    Some(())
 }
 
 pub(crate) fn body_path(path: &str) -> Result<JsonPath, String> {

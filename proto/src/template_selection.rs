@@ -14,9 +14,9 @@
 //! comma-joined). A value that is missing selects nothing: the caller then
 //! takes the `$default` template, as AWS's catch-all.
 
-use crate::route_selection::body_path;
-use crate::template::jsonpath::{JsonPath, Selected};
-use crate::template::{Value, parse_json_counting};
+use crate::route_selection::{body_path, push_selected};
+use crate::template::jsonpath::JsonPath;
+use crate::template::parse_json_counting;
 
 /// The catch-all key of a template map.
 pub const DEFAULT_KEY: &str = "$default";
@@ -154,16 +154,7 @@ impl TemplateSelection {
                     if root.is_none() {
                         root = Some(parse_json_counting(input.message(), &mut 0).ok()?);
                     }
-                    let Selected::One(Some(value)) = path.select(root.as_ref()?, &mut 0) else {
-                        return None;
-                    };
-                    match &value {
-                        Value::String(s) => key.push_str(s),
-                        Value::Int(i) => key.push_str(&i.to_string()),
-                        Value::Float(f) => key.push_str(&f.to_string()),
-                        Value::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
-                        Value::Null | Value::List(_) | Value::Map(_) => return None,
-                    }
+                    push_selected(&mut key, path, root.as_ref()?)?;
                 }
             }
         }

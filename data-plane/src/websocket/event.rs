@@ -396,10 +396,11 @@ impl Event<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn peer() -> Peer {
+    /// A connection's facts for tests: anonymous, no API key.
+    pub(crate) fn peer() -> Peer {
         Peer {
             connection_id: "AAAAAAAAAAAAAAAA".into(),
             api_id: "chat".into(),

@@ -244,21 +244,12 @@ mod tests {
 
     fn peer() -> Peer {
         Peer {
-            connection_id: "AAAAAAAAAAAAAAAA".into(),
-            api_id: "chat".into(),
-            stage: "prod".into(),
-            domain_name: "chat.execute-api.localhost".into(),
-            source_ip: "127.0.0.1".parse().unwrap(),
-            user_agent: "test-client".into(),
-            connected_at_ms: 1_700_000_000_000,
             identity: Identity::Authorizer(Arc::new(Principal::new(
                 Some("user-7"),
                 None,
                 Some(r#"{"team":"blue","level":3}"#),
             ))),
-            api_key_id: None,
-            api_key: None,
-            constant_headers: Default::default(),
+            ..crate::websocket::event::tests::peer()
         }
     }
 
