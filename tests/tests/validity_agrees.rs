@@ -340,6 +340,28 @@ const VALID: &[(&str, Change)] = &[
         integration(c).r#type = IntegrationType::Http as i32;
         integration(c).http_method = "POST".into();
     }),
+    (
+        "a WebSocket route's HTTP integration mapped by templates",
+        |c| {
+            websocket_route(c, "sendMessage");
+            let i = integration(c);
+            i.r#type = IntegrationType::Http as i32;
+            i.template_selection_expression = "${request.body.kind}".into();
+            i.request_templates = BTreeMap::from([
+                (
+                    "join".to_owned(),
+                    "{\"id\": \"$context.connectionId\"}".to_owned(),
+                ),
+                ("$default".to_owned(), "$input.body".to_owned()),
+            ]);
+            i.integration_responses.push(IntegrationResponse {
+                integration_response_key: "$default".into(),
+                template_selection_expression: "${integration.response.statuscode}".into(),
+                response_templates: BTreeMap::from([("200".to_owned(), "ok".to_owned())]),
+                ..Default::default()
+            });
+        },
+    ),
     ("a function behind its invocation URI", |c| {
         c.method.integration = Some(Integration {
             r#type: IntegrationType::AwsProxy as i32,
@@ -399,14 +421,14 @@ const INVALID: &[(&str, Change)] = &[
         })
     }),
     (
-        "a request template on a WebSocket route's HTTP integration",
+        "a WebSocket template selection expression reading a header",
         |c| {
             websocket_route(c, "sendMessage");
             integration(c).r#type = IntegrationType::Http as i32;
-            integration(c).request_templates.insert(
-                "application/json".into(),
-                "{\"id\": \"$context.connectionId\"}".into(),
-            );
+            integration(c).template_selection_expression = "${request.header.x}".into();
+            integration(c)
+                .request_templates
+                .insert("$default".into(), "{}".into());
         },
     ),
     (
@@ -422,16 +444,23 @@ const INVALID: &[(&str, Change)] = &[
                 });
         },
     ),
-    ("a request template on a WebSocket route's MOCK", |c| {
-        websocket_route(c, "$default");
-        c.method.integration = Some(Integration {
-            request_templates: BTreeMap::from([(
-                "application/json".to_owned(),
-                "{\"statusCode\": 200}".to_owned(),
-            )]),
-            ..mock(200)
-        });
-    }),
+    (
+        "an integration response key that is no pattern on a WebSocket MOCK",
+        |c| {
+            websocket_route(c, "$default");
+            c.method.integration = Some(Integration {
+                request_templates: BTreeMap::from([(
+                    "$default".to_owned(),
+                    "{\"statusCode\": 200}".to_owned(),
+                )]),
+                integration_responses: vec![IntegrationResponse {
+                    integration_response_key: "2\\d\\d".into(),
+                    ..Default::default()
+                }],
+                ..mock(200)
+            });
+        },
+    ),
     ("a route response selection other than $default", |c| {
         websocket_route(c, "sendMessage");
         c.method.route_response_selection_expression = "$request.body.x".into();
@@ -443,11 +472,11 @@ const INVALID: &[(&str, Change)] = &[
     ("a route response selection on a REST method", |c| {
         c.method.route_response_selection_expression = "$default".into();
     }),
-    ("a request model on a WebSocket route", |c| {
-        websocket_route(c, "sendMessage");
+    ("a request model on a WebSocket $connect", |c| {
+        websocket_route(c, "$connect");
         c.method
             .request_models
-            .insert("application/json".into(), "Message".into());
+            .insert("$default".into(), "Message".into());
     }),
     ("a method response on a WebSocket route", |c| {
         websocket_route(c, "sendMessage");
