@@ -187,11 +187,15 @@ impl WsMapping {
 
     /// The integration response for `status`: the first whose key's
     /// pattern matches it in full, else `$default`.
-    pub fn response_for(&self, status: u16) -> Option<&WsResponse> {
-        let status = status.to_string();
+    pub fn response_for(&self, status: http::StatusCode) -> Option<&WsResponse> {
+        // An HTTP status is three digits: written on the stack, not into a
+        // String per message.
+        let code = status.as_u16();
+        let digits = [100, 10, 1].map(|d| b'0' + (code / d % 10) as u8);
+        let status = std::str::from_utf8(&digits).unwrap_or_default();
         self.responses
             .iter()
-            .find(|r| r.pattern.as_ref().is_none_or(|p| p.is_match(&status)))
+            .find(|r| r.pattern.as_ref().is_none_or(|p| p.is_match(status)))
     }
 }
 

@@ -17,6 +17,7 @@
 use crate::route_selection::{body_path, push_selected};
 use crate::template::jsonpath::JsonPath;
 use crate::template::parse_json_counting;
+use std::borrow::Cow;
 
 /// The catch-all key of a template map.
 pub const DEFAULT_KEY: &str = "$default";
@@ -139,9 +140,10 @@ impl TemplateSelection {
     /// Strings are taken as they are, numbers and booleans as their JSON
     /// text; objects, arrays and null select nothing. The message is
     /// parsed only when a part reads it.
-    pub fn select(&self, input: &dyn SelectionInput) -> Option<String> {
+    pub fn select(&self, input: &dyn SelectionInput) -> Option<Cow<'_, str>> {
+        // A static expression (`\$default`, the usual one) costs no copy.
         if let [Part::Literal(text)] = &self.parts[..] {
-            return Some(text.to_string());
+            return Some(Cow::Borrowed(text));
         }
         let mut root = None;
         let mut key = String::new();
@@ -158,7 +160,7 @@ impl TemplateSelection {
                 }
             }
         }
-        Some(key)
+        Some(Cow::Owned(key))
     }
 }
 
@@ -235,7 +237,10 @@ mod tests {
             status: Some(404),
             headers: &[("X-Kind", "a"), ("x-kind", "b")],
         };
-        TemplateSelection::parse(expr, side).unwrap().select(&input)
+        TemplateSelection::parse(expr, side)
+            .unwrap()
+            .select(&input)
+            .map(Cow::into_owned)
     }
 
     #[test]

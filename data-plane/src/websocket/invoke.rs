@@ -122,11 +122,37 @@ async fn http_event(
     event: &Event<'_>,
 ) -> Result<Answer, GatewayResponse> {
     let uri = render_uri(uri, &Params::new(), &serving.variables, None)?;
+    let method = method.cloned().unwrap_or(Method::POST);
+    send(
+        out,
+        route,
+        method,
+        &uri,
+        event.http_headers(),
+        event.body.clone(),
+        timeout,
+    )
+    .await
+}
+
+/// One buffered call to an event's HTTP backend (HTTP_PROXY, or a mapped
+/// HTTP integration's rendered request), its answer read whole up to the
+/// message size; failures are the gateway's usual refusals. The URI is
+/// logged without its query, where a template may have put values.
+pub(super) async fn send(
+    out: &Outbound,
+    route: &Route,
+    method: Method,
+    uri: &str,
+    headers: HeaderMap,
+    body: Bytes,
+    timeout: std::time::Duration,
+) -> Result<Answer, GatewayResponse> {
     let request = BufferedRequest {
-        method: method.cloned().unwrap_or(Method::POST),
-        uri: &uri,
-        headers: event.http_headers(),
-        body: event.body.clone(),
+        method,
+        uri,
+        headers,
+        body,
     };
     let limits = BufferedLimits {
         timeout,
@@ -143,7 +169,8 @@ async fn http_event(
         }
         Err(UpstreamError::TimedOut(_)) => Err(GatewayResponse::IntegrationTimeout),
         Err(e) => {
-            tracing::warn!(uri, error = %e, route = route.route_key.as_deref(), "WebSocket integration failed");
+            let target = uri.split_once('?').map_or(uri, |(path, _)| path);
+            tracing::warn!(uri = target, error = %e, route = route.route_key.as_deref(), "WebSocket integration failed");
             Err(GatewayResponse::IntegrationFailure)
         }
     }

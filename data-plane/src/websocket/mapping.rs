@@ -30,10 +30,9 @@ use super::template_vars::EventVars;
 use crate::event_mapping::{RequestPlan, WsBackend, WsMapping};
 use crate::pipeline::gateway_response::GatewayResponse;
 use crate::pipeline::http_proxy::render_uri;
-use crate::pipeline::mapping::{insert_pairs, mock_status};
+use crate::pipeline::mapping::{convert, insert_pairs, mock_status};
 use crate::routes::Params;
 use crate::tables::{Route, RuntimeTables, StageTarget};
-use crate::upstream::{BufferedLimits, BufferedRequest, UpstreamError};
 use archway_proto::template::Limits;
 use archway_proto::template_selection::SelectionInput;
 use archway_proto::v1::ContentHandling;
@@ -140,33 +139,8 @@ pub async fn call(
                 }
             }
             let uri = render_uri(uri, &Params::new(), &serving.variables, query.as_deref())?;
-            let request = BufferedRequest {
-                method: method.clone().unwrap_or(Method::POST),
-                uri: &uri,
-                headers,
-                body,
-            };
-            let limits = BufferedLimits {
-                timeout: *timeout,
-                max_response_bytes: out.max_answer,
-            };
-            match out.upstream.send_buffered(request, limits).await {
-                Ok(response) => {
-                    let (parts, body) = response.into_parts();
-                    Answer {
-                        status: parts.status,
-                        headers: parts.headers,
-                        body,
-                    }
-                }
-                Err(UpstreamError::TimedOut(_)) => return Err(GatewayResponse::IntegrationTimeout),
-                Err(e) => {
-                    // Without the query: a template may have put values there.
-                    let target = uri.split_once('?').map_or(uri.as_str(), |(path, _)| path);
-                    tracing::warn!(uri = target, error = %e, route = route.route_key.as_deref(), "WebSocket integration failed");
-                    return Err(GatewayResponse::IntegrationFailure);
-                }
-            }
+            let method = method.clone().unwrap_or(Method::POST);
+            super::invoke::send(out, route, method, &uri, headers, body, *timeout).await?
         }
     };
     respond(mapping, &vars, event, answer, &limits)
@@ -184,11 +158,10 @@ fn respond(
     if !mapping.has_responses() {
         return Ok(answer);
     }
-    let status = answer.status.as_u16();
-    let Some(rule) = mapping.response_for(status) else {
+    let Some(rule) = mapping.response_for(answer.status) else {
         // As REST: passing the answer on would leak what the admin mapped away.
         tracing::warn!(
-            status,
+            status = answer.status.as_u16(),
             route = event.route_key,
             "no integration response key matches the status and none is $default"
         );
@@ -198,7 +171,7 @@ fn respond(
         message: event.body,
         answer: &answer,
     });
-    let mut body = match template {
+    let body = match template {
         Some(template) => Bytes::from(
             template
                 .render(&vars.variables(&answer.body), limits)
@@ -210,16 +183,7 @@ fn respond(
         ),
         None => answer.body.clone(),
     };
-    match rule.content_handling {
-        ContentHandling::ConvertToText => body = Bytes::from(BASE64.encode(&body)),
-        ContentHandling::ConvertToBinary => {
-            body = BASE64
-                .decode(&body)
-                .map(Bytes::from)
-                .map_err(|_| GatewayResponse::ApiConfigurationError)?;
-        }
-        _ => {}
-    }
+    let body = convert(rule.content_handling, body)?;
     Ok(Answer {
         status: answer.status,
         headers: answer.headers,

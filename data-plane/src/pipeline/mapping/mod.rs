@@ -391,6 +391,21 @@ fn context_text(vars: &TemplateVars<'_, '_>, path: &[Box<str>]) -> Option<String
     })
 }
 
+/// An integration response's content handling over its body:
+/// CONVERT_TO_TEXT base64-encodes it, CONVERT_TO_BINARY decodes it (a body
+/// that is not base64 is the configuration's error), unset passes it.
+/// REST and WebSocket integration responses convert alike.
+pub(crate) fn convert(handling: ContentHandling, body: Bytes) -> Result<Bytes, GatewayResponse> {
+    Ok(match handling {
+        ContentHandling::ConvertToText => Bytes::from(BASE64.encode(&body)),
+        ContentHandling::ConvertToBinary => BASE64
+            .decode(&body)
+            .map(Bytes::from)
+            .map_err(|_| GatewayResponse::ApiConfigurationError)?,
+        _ => body,
+    })
+}
+
 /// MOCK: the rendered request's `statusCode` (else 200) and no body.
 fn mock_answer(request: &MappedRequest) -> BackendAnswer {
     let status = mock_status(&request.body);
@@ -568,16 +583,7 @@ fn map_response<'a>(
             Some(answer.headers.get(http::header::CONTENT_TYPE).cloned()),
         ),
     };
-    match rule.content_handling {
-        ContentHandling::ConvertToText => body = Bytes::from(BASE64.encode(&body)),
-        ContentHandling::ConvertToBinary => {
-            body = BASE64
-                .decode(&body)
-                .map(Bytes::from)
-                .map_err(|_| GatewayResponse::ApiConfigurationError)?;
-        }
-        _ => {}
-    }
+    body = convert(rule.content_handling, body)?;
     if let Some(Some(ct)) = content_type
         && !headers.contains_key(http::header::CONTENT_TYPE)
     {
